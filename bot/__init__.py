@@ -1,0 +1,1 @@
+"""The bot: configuration, database, persistence, i18n glue, application factory and CLI."""

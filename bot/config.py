@@ -1,0 +1,129 @@
+"""Settings from the environment and ``.env``; every name is documented in ``.env.example``."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SUPPORTED_LOCALES = ("zh_Hans", "zh_Hant", "en")
+DEFAULT_SQLITE_PATH = Path("data") / "jixiao.db"
+
+
+class ConfigError(Exception):
+    """A setting is missing or malformed; ``setting`` names it for the one-line message."""
+
+    def __init__(self, setting: str, problem: str) -> None:
+        super().__init__(f"{setting}: {problem}")
+        self.setting = setting
+        self.problem = problem
+
+
+class Settings(BaseSettings):
+    """All configuration in one typed object, read once at start-up."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="JIXIAO_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    bot_token: str | None = None
+    bot_username: str | None = None
+    database_url: str = f"sqlite+aiosqlite:///{DEFAULT_SQLITE_PATH.as_posix()}"
+    telegram_base_url: str = "https://api.telegram.org/bot"
+    admin_ids: str = ""
+    locale: str = "zh_Hans"
+    timezone: str = "Asia/Shanghai"
+    invite_ttl_days: int = 14
+    webhook_url: str | None = None
+    webhook_listen: str = "127.0.0.1"
+    webhook_port: int = 8443
+    webhook_secret: str | None = None
+
+    @field_validator("database_url")
+    @classmethod
+    def _async_driver(cls, value: str) -> str:
+        """Accept the plain URLs people copy from docs and pick the async driver."""
+        value = value.strip()
+        for plain, driver in (
+            ("postgresql://", "postgresql+asyncpg://"),
+            ("postgres://", "postgresql+asyncpg://"),
+            ("sqlite://", "sqlite+aiosqlite://"),
+        ):
+            if value.startswith(plain):
+                return driver + value[len(plain) :]
+        if not value.startswith(("postgresql+asyncpg://", "sqlite+aiosqlite://")):
+            raise ValueError("expected a postgresql:// or sqlite:// URL")
+        return value
+
+    @field_validator("admin_ids")
+    @classmethod
+    def _ids(cls, value: str) -> str:
+        for part in value.replace(" ", "").split(","):
+            if part and not part.lstrip("-").isdigit():
+                raise ValueError(f"not a Telegram user id: {part!r}")
+        return value
+
+    @field_validator("locale")
+    @classmethod
+    def _locale(cls, value: str) -> str:
+        if value not in SUPPORTED_LOCALES:
+            raise ValueError(f"one of {', '.join(SUPPORTED_LOCALES)}")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError("unknown time zone") from exc
+        return value
+
+    @field_validator("invite_ttl_days")
+    @classmethod
+    def _ttl(cls, value: int) -> int:
+        if not 1 <= value <= 365:
+            raise ValueError("between 1 and 365")
+        return value
+
+    @field_validator("telegram_base_url")
+    @classmethod
+    def _base(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("expected an http(s) URL")
+        return value.rstrip("/")
+
+    @cached_property
+    def admin_id_set(self) -> frozenset[int]:
+        """Telegram user ids that are working-group admins from the start."""
+        return frozenset(int(p) for p in self.admin_ids.replace(" ", "").split(",") if p)
+
+    @property
+    def telegram_file_base_url(self) -> str:
+        """File downloads live beside the method base: ``…/bot`` → ``…/file/bot``."""
+        base = self.telegram_base_url
+        if base.endswith("/bot"):
+            return base[: -len("/bot")] + "/file/bot"
+        return base + "/file/bot"
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def require_token(self) -> str:
+        if not self.bot_token or ":" not in self.bot_token:
+            raise ConfigError("JIXIAO_BOT_TOKEN", "missing" if not self.bot_token else "malformed")
+        return self.bot_token
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings, turning pydantic's report into a ConfigError naming the variable."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = str(first["loc"][0]) if first["loc"] else "?"
+        raise ConfigError(f"JIXIAO_{field.upper()}", first["msg"]) from None

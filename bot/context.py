@@ -1,0 +1,72 @@
+"""Typed application and context: services, the caller's language and the inbox claim."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from telegram import Update
+from telegram.ext import Application, CallbackContext, ExtBot
+
+from bot.i18n import Translator, resolve_locale
+from bot.models import Staff, TelegramAccount
+from bot.services import Services
+
+
+class JxApplication(Application):  # type: ignore[type-arg]
+    """``Application`` that carries our services (PTB's documented subclassing hook)."""
+
+    def __init__(self, *, services: Services, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.services = services
+
+
+class JxContext(CallbackContext[ExtBot[None], dict[str, Any], dict[str, Any], dict[str, Any]]):
+    """One per update (PTB shares it across handler groups), so per-update caches live here."""
+
+    def __init__(self, application: JxApplication, chat_id: int | None = None, user_id: int | None = None) -> None:
+        super().__init__(application, chat_id=chat_id, user_id=user_id)
+        self.inbox_claimed = False
+        self._translator: Translator | None = None
+        self._account: TelegramAccount | None = None
+        self._account_loaded = False
+
+    @property
+    def services(self) -> Services:
+        return self.application.services  # type: ignore[attr-defined,no-any-return]
+
+    async def account(self, update: Update) -> TelegramAccount | None:
+        """The caller's stored account (binding, language), or None for a stranger."""
+        if not self._account_loaded and update.effective_user is not None:
+            async with self.services.sessions() as session:
+                self._account = await session.get(TelegramAccount, update.effective_user.id)
+            self._account_loaded = True
+        return self._account
+
+    async def staff(self, update: Update) -> Staff | None:
+        account = await self.account(update)
+        if account is None or account.staff_id is None:
+            return None
+        async with self.services.sessions() as session:
+            staff = await session.scalar(
+                select(Staff).where(Staff.id == account.staff_id, Staff.active.is_(True))
+            )
+        return staff
+
+    async def tr(self, update: Update) -> Translator:
+        """The caller's language: their /language choice, else Telegram's, else the default."""
+        if self._translator is None:
+            account = await self.account(update)
+            user = update.effective_user
+            default = self.services.settings.locale
+            locale = (account.language if account else None) or resolve_locale(
+                user.language_code if user else None, default
+            )
+            self._translator = self.services.translator(locale)
+        return self._translator
+
+    def forget_account(self) -> None:
+        """Drop caches after this update changed the account (binding, language)."""
+        self._translator = None
+        self._account = None
+        self._account_loaded = False

@@ -1,0 +1,105 @@
+"""Durable inbox: updates are stored before Telegram is told they arrived.
+
+The Bot API forgets an update once ``getUpdates`` is called with a higher offset,
+so we store first and confirm second; ``handled_at`` is set inside the handler's
+own transaction (``bot.uow``) and guards against applying an update twice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.db import SessionFactory
+from bot.models import InboxUpdate
+from bot.models.types import utcnow
+
+
+def chat_of(payload: dict[str, Any]) -> int | None:
+    """The chat an update belongs to, for per-chat ordering (private chat id == user id)."""
+    for key in ("message", "edited_message", "channel_post", "my_chat_member", "chat_member"):
+        if key in payload:
+            return int(payload[key]["chat"]["id"])
+    if "callback_query" in payload:
+        query = payload["callback_query"]
+        msg = query.get("message")
+        return int(msg["chat"]["id"]) if msg else int(query["from"]["id"])
+    for value in payload.values():
+        if isinstance(value, dict) and "from" in value:
+            return int(value["from"]["id"])
+    return None
+
+
+async def store(sessions: SessionFactory, payloads: Sequence[dict[str, Any]]) -> list[int]:
+    """Insert new updates (duplicates ignored); returns the ids that were new."""
+    if not payloads:
+        return []
+    async with sessions.begin() as session:
+        dialect = session.bind.dialect.name
+        insert = pg_insert if dialect == "postgresql" else sqlite_insert
+        now = utcnow()
+        rows = [
+            {"update_id": p["update_id"], "chat_id": chat_of(p), "payload": p, "received_at": now}
+            for p in payloads
+        ]
+        stmt = insert(InboxUpdate).values(rows).on_conflict_do_nothing(index_elements=["update_id"])
+        stmt = stmt.returning(InboxUpdate.update_id)
+        return sorted(int(i) for i in (await session.scalars(stmt)).all())
+
+
+async def mark_handled(session: AsyncSession, update_id: int) -> bool:
+    """Claim ``update_id`` inside the caller's transaction; False if it was already applied."""
+    result = await session.execute(
+        update(InboxUpdate)
+        .where(InboxUpdate.update_id == update_id, InboxUpdate.handled_at.is_(None))
+        .values(handled_at=utcnow())
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def mark_done(sessions: SessionFactory, update_id: int) -> None:
+    """The handler returned and replied: nothing is owed for this update any more."""
+    now = utcnow()
+    async with sessions.begin() as session:
+        row = await session.get(InboxUpdate, update_id)
+        if row is not None:
+            row.handled_at = row.handled_at or now
+            row.replied_at = now
+
+
+async def unhandled(sessions: SessionFactory) -> list[InboxUpdate]:
+    async with sessions() as session:
+        rows = await session.scalars(
+            select(InboxUpdate)
+            .where(InboxUpdate.handled_at.is_(None))
+            .order_by(InboxUpdate.update_id)
+        )
+        return list(rows)
+
+
+async def unreplied(sessions: SessionFactory) -> list[InboxUpdate]:
+    """Applied but the process died before replying: these chats are owed their prompt."""
+    async with sessions() as session:
+        rows = await session.scalars(
+            select(InboxUpdate)
+            .where(InboxUpdate.handled_at.is_not(None), InboxUpdate.replied_at.is_(None))
+            .order_by(InboxUpdate.update_id)
+        )
+        return list(rows)
+
+
+async def prune(sessions: SessionFactory, keep: dt.timedelta = dt.timedelta(days=2)) -> int:
+    """Forget finished updates (they carry names and texts) once Telegram cannot resend them."""
+    async with sessions.begin() as session:
+        result = await session.execute(
+            delete(InboxUpdate).where(
+                InboxUpdate.replied_at.is_not(None), InboxUpdate.received_at < utcnow() - keep
+            )
+        )
+        return int(result.rowcount)  # type: ignore[attr-defined]

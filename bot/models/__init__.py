@@ -1,0 +1,27 @@
+"""ORM models; importing this package registers every table on ``Base.metadata``."""
+
+from bot.models.accounts import CodeAttempt, Invite, TelegramAccount
+from bot.models.base import Base
+from bot.models.infra import (
+    AuditEntry,
+    ConversationState,
+    InboxUpdate,
+    OutboxMessage,
+    PersistedData,
+)
+from bot.models.org import OrgUnit, RoleGrant, Staff
+
+__all__ = [
+    "AuditEntry",
+    "Base",
+    "CodeAttempt",
+    "ConversationState",
+    "InboxUpdate",
+    "Invite",
+    "OrgUnit",
+    "OutboxMessage",
+    "PersistedData",
+    "RoleGrant",
+    "Staff",
+    "TelegramAccount",
+]
