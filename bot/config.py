@@ -126,4 +126,5 @@ def load_settings(**overrides: object) -> Settings:
     except ValidationError as exc:
         first = exc.errors()[0]
         field = str(first["loc"][0]) if first["loc"] else "?"
-        raise ConfigError(f"JIXIAO_{field.upper()}", first["msg"]) from None
+        message = str(first["msg"]).removeprefix("Value error, ")
+        raise ConfigError(f"JIXIAO_{field.upper()}", message) from None

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import InlineKeyboardMarkup, Message, Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest
+from telegram.warnings import PTBUserWarning
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ConversationHandler
 from telegram.ext import filters as F  # noqa: N812
 from telegram.ext import MessageHandler
@@ -178,14 +180,18 @@ class Flow:
             CallbackQueryHandler(self._stale_button),
             MessageHandler(~F.COMMAND & ~F.UpdateType.EDITED, self._unexpected),
         ]
-        return ConversationHandler(
-            entry_points=entry_points,
-            states=states,  # type: ignore[arg-type]
-            fallbacks=[*(fallbacks or []), *common],
-            name=self.name,
-            persistent=True,
-            allow_reentry=True,
-        )
+        with warnings.catch_warnings():
+            # per_message=False is deliberate: a chat has one position per flow, and
+            # callback data names the object, so buttons need no per-message tracking.
+            warnings.simplefilter("ignore", PTBUserWarning)
+            return ConversationHandler(
+                entry_points=entry_points,
+                states=states,  # type: ignore[arg-type]
+                fallbacks=[*(fallbacks or []), *common],
+                name=self.name,
+                persistent=True,
+                allow_reentry=True,
+            )
 
     async def _cancel(self, update: Update, context: JxContext) -> object:
         async with self.tx(update, context) as tx:

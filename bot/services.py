@@ -22,6 +22,7 @@ class Services:
     sessions: SessionFactory
     clock: Clock = field(default=utcnow)
     bot_username: str = ""
+    outbox_wake: Callable[[], None] = field(default=lambda: None)
 
     def translator(self, locale: str) -> Translator:
         return Translator(locale, self.settings.tz)

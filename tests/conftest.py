@@ -4,11 +4,16 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from bot.config import Settings
 from bot.db import SessionFactory, make_engine, make_sessions
+
+if TYPE_CHECKING:
+    from localbotapi import LocalBotApi
+    from tests.harness import InProcessBot
 from tests.dbs import DatabaseFactory
 
 
@@ -44,3 +49,31 @@ def settings(db_url: str) -> Settings:
         database_url=db_url,
         admin_ids="900001",
     )
+
+
+@pytest.fixture
+async def server(settings: Settings) -> AsyncIterator["LocalBotApi"]:
+    from localbotapi import LocalBotApi
+
+    api = LocalBotApi()
+    await api.start()
+    api.add_bot(token=settings.bot_token or "", username=settings.bot_username or "jixiao_test_bot",
+                first_name="绩效助手")
+    yield api
+    await api.stop()
+
+
+@pytest.fixture
+def bot_settings(settings: Settings, server: "LocalBotApi") -> Settings:
+    return settings.model_copy(update={"telegram_base_url": server.base_url})
+
+
+@pytest.fixture
+async def bot(bot_settings: Settings, server: "LocalBotApi") -> AsyncIterator["InProcessBot"]:
+    """The real Application, polling the local server from this event loop."""
+    from tests.harness import InProcessBot
+
+    running = InProcessBot(server, bot_settings)
+    await running.start()
+    yield running
+    await running.stop()

@@ -1,0 +1,60 @@
+"""The composition root: builds the real ``telegram.ext.Application`` with every flow wired in."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Update
+from telegram.ext import AIORateLimiter, ApplicationBuilder, ContextTypes
+
+from bot.context import JxApplication, JxContext
+from bot.persistence import DatabasePersistence
+from bot.resume import set_home
+from bot.services import Services
+
+log = logging.getLogger(__name__)
+
+
+def build_application(services: Services) -> JxApplication:
+    """No Updater: ``bot.polling`` / the webhook store updates durably before they are handled."""
+    settings = services.settings
+    application = (
+        ApplicationBuilder()
+        .application_class(JxApplication, kwargs={"services": services})
+        .token(settings.require_token())
+        .base_url(settings.telegram_base_url)
+        .base_file_url(settings.telegram_file_base_url)
+        .updater(None)
+        .persistence(DatabasePersistence(services.sessions))
+        .context_types(ContextTypes(context=JxContext))
+        # Replies are not throttled overall (that is the outbox's job); 429s are retried.
+        .rate_limiter(AIORateLimiter(overall_max_rate=0, max_retries=3))
+        .build()
+    )
+    register_handlers(application)
+    return application  # type: ignore[return-value]
+
+
+def register_handlers(application: JxApplication) -> None:
+    """Order matters: flows first (they own their states), then global commands, then catch-alls."""
+    from conversations import admin, fallback, help, home, invite, language, staff_import, start
+
+    for flow_module in (invite, language, staff_import):
+        application.add_handler(flow_module.build_handler(), group=0)
+    for module in (start, help, admin):
+        for handler in module.build_handlers():
+            application.add_handler(handler, group=0)
+    for handler in fallback.build_handlers():
+        application.add_handler(handler, group=0)
+    application.add_error_handler(fallback.on_error)
+    set_home(home.show_home)
+
+
+async def on_startup(application: JxApplication) -> None:
+    """Default command menus; a failure is logged and never stops the bot."""
+    from conversations.menus import set_default_commands
+
+    await set_default_commands(application)
+
+
+__all__ = ["Update", "build_application", "on_startup"]

@@ -1,0 +1,101 @@
+"""The ``jixiao`` command line. Every level has ``--help``; configuration errors exit 2."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from bot.config import ConfigError, Settings, load_settings
+from bot.i18n import Translator
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="jixiao",
+        description="jixiao 绩效 — the performance-management bot of the Emergency Management Bureau.",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    sub.add_parser("run", help="run the bot with long polling (migrates the embedded SQLite first)")
+
+    db = sub.add_parser("db", help="database maintenance").add_subparsers(dest="db_command", required=True, metavar="ACTION")
+    db.add_parser("upgrade", help="apply pending migrations")
+    db.add_parser("current", help="show the applied migration")
+
+    staff = sub.add_parser("staff", help="the staff roster and account linking")
+    staff_sub = staff.add_subparsers(dest="staff_command", required=True, metavar="ACTION")
+    imp = staff_sub.add_parser("import", help="import the roster from a CSV or XLSX file")
+    imp.add_argument("file", type=Path, help="roster file (.csv or .xlsx); columns in the README")
+    imp.add_argument("--dry-run", action="store_true", help="show what would change, change nothing")
+    inv = staff_sub.add_parser("invites", help="issue invite codes for everyone not yet linked")
+    inv.add_argument("--format", choices=["csv"], default="csv", help="output format (csv)")
+    inv.add_argument("--out", type=Path, help="write to this file instead of standard output")
+    re_ = staff_sub.add_parser("reissue", help="a new invite code for one person (the old one dies)")
+    re_.add_argument("employee_no")
+    unb = staff_sub.add_parser("unbind", help="unlink a person's Telegram account")
+    unb.add_argument("employee_no")
+
+    i18n = sub.add_parser("i18n", help="translation catalogs").add_subparsers(dest="i18n_command", required=True, metavar="ACTION")
+    i18n.add_parser("compile", help="write .mo files beside the .po catalogs (the bot does not need them)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    for noisy in ("httpx", "alembic", "apscheduler"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    try:
+        settings = load_settings()
+        return _dispatch(args, settings)
+    except ConfigError as exc:
+        print(_config_error_line(exc), file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def _config_error_line(exc: ConfigError) -> str:
+    try:
+        tr = Translator(load_settings().locale)
+    except ConfigError:
+        tr = Translator("zh_Hans")
+    return tr._("Configuration error: {setting} is {problem}. See .env.example.").format(
+        setting=exc.setting, problem=exc.problem
+    )
+
+
+def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
+    from bot import commands
+
+    tr = Translator(settings.locale, settings.tz)
+    if args.command == "run":
+        settings.require_token()
+        from bot.runner import serve
+
+        asyncio.run(serve(settings, handle_signals=True))
+        return 0
+    if args.command == "db":
+        return asyncio.run(commands.db(args.db_command, settings))
+    if args.command == "staff":
+        return asyncio.run(commands.staff(args, settings, tr))
+    if args.command == "i18n":
+        from bot.i18n import compile_catalogs
+
+        for path in compile_catalogs():
+            print(path)
+        return 0
+    return 1  # pragma: no cover
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,81 @@
+"""Running the bot: migrations, recovery, polling, outbox sender, clean shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+
+from bot import inbox
+from bot.app import build_application, on_startup
+from bot.config import Settings
+from bot.db import make_engine, make_sessions, upgrade
+from bot.dispatch import UpdateDispatcher
+from bot.polling import poll
+from bot.services import Clock, Services
+from bot.models.types import utcnow
+
+log = logging.getLogger(__name__)
+
+
+async def serve(
+    settings: Settings,
+    *,
+    stop: asyncio.Event | None = None,
+    clock: Clock = utcnow,
+    migrate: bool | None = None,
+    poll_timeout: int = 30,
+    handle_signals: bool = False,
+) -> None:
+    """Run until ``stop`` is set (or SIGINT/SIGTERM when ``handle_signals``)."""
+    stop = stop or asyncio.Event()
+    if handle_signals:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+    engine = make_engine(settings.database_url)
+    if migrate if migrate is not None else engine.dialect.name == "sqlite":
+        await upgrade(engine)
+    sessions = make_sessions(engine)
+    services = Services(settings=settings, sessions=sessions, clock=clock)
+    application = build_application(services)
+    sender_task: asyncio.Task[None] | None = None
+    try:
+        async with application:
+            services.bot_username = application.bot.username
+            await application.start()
+            await on_startup(application)
+            dispatcher = UpdateDispatcher(application, sessions)
+            await dispatcher.recover()
+            sender_task = _start_sender(application, services, stop)
+            application.job_queue.run_repeating(  # type: ignore[union-attr]
+                lambda _ctx: inbox.prune(sessions), interval=3600, first=60, name="prune-inbox"
+            )
+            log.info("jixiao is running as @%s", services.bot_username)
+            await application.bot.delete_webhook()
+            poller = asyncio.create_task(
+                poll(application.bot, sessions, dispatcher, stop, timeout=poll_timeout)
+            )
+            await stop.wait()
+            poller.cancel()  # a cancelled getUpdates leaves its batch unconfirmed: safe
+            with contextlib.suppress(asyncio.CancelledError):
+                await poller
+            await dispatcher.wait_idle()
+            await application.stop()
+    finally:
+        if sender_task is not None:
+            sender_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sender_task
+        await engine.dispose()
+
+
+def _start_sender(application: object, services: Services, stop: asyncio.Event) -> asyncio.Task[None] | None:
+    try:
+        from bot.outbox_sender import OutboxSender
+    except ImportError:  # pragma: no cover - during bootstrap
+        return None
+    sender = OutboxSender(application.bot, services.sessions, clock=services.clock)  # type: ignore[attr-defined]
+    services.outbox_wake = sender.wake
+    return asyncio.create_task(sender.run(stop), name="outbox-sender")

@@ -1,0 +1,124 @@
+"""Working-group commands: invite codes, re-issue, unbind. Each is role-checked and audited."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+
+from telegram import InputFile, Update
+from telegram.ext import BaseHandler, CommandHandler
+
+from bot.context import JxContext
+from bot.flow import reply
+from bot.i18n import Translator
+from conversations.common import html, load_caller, now
+from services import invites
+from services.audit import audit
+from services.errors import DomainError
+
+
+async def _require_admin(update: Update, context: JxContext, action: str) -> bool:
+    """Refuse politely and audit the attempt when the caller is not in the working group."""
+    actor = await load_caller(update, context)
+    if actor.is_admin:
+        return True
+    tr = await context.tr(update)
+    async with context.services.sessions.begin() as session:
+        await audit(
+            session, "access.denied", actor_telegram_id=actor.telegram_id,
+            actor_staff_id=actor.staff.id if actor.staff else None, detail={"action": action},
+        )
+    await reply(update, tr._("Sorry, only the evaluation working group can do this."))
+    return False
+
+
+def invites_csv(rows: list[invites.IssuedInvite], bot_username: str, tr: Translator) -> bytes:
+    """CSV with BOM so Excel on Chinese Windows opens it correctly."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["employee_no", "name", "unit", "code", "link", "expires"])
+    for r in rows:
+        writer.writerow([r.employee_no, r.name, r.unit, str(r.payload), r.link(bot_username), tr.date(r.expires_at)])
+    return ("\ufeff" + out.getvalue()).encode("utf-8")
+
+
+async def invites_command(update: Update, context: JxContext) -> None:
+    if not await _require_admin(update, context, "invites"):
+        return
+    tr = await context.tr(update)
+    ttl = dt.timedelta(days=context.services.settings.invite_ttl_days)
+    user = update.effective_user
+    async with context.services.sessions.begin() as session:
+        issued = await invites.issue_for_unbound(
+            session, now=now(context), ttl=ttl, actor_label=f"telegram:{user.id if user else '?'}"
+        )
+    if not issued:
+        await reply(update, tr._("Everyone active is already linked. No codes were issued."))
+        return
+    data = invites_csv(issued, context.bot.username, tr)
+    chat = update.effective_chat
+    assert chat is not None
+    await chat.send_document(
+        InputFile(io.BytesIO(data), filename="invites.csv"),
+        caption=tr.ngettext(
+            "{count} invite code issued. Codes work once and expire in {days} days; earlier unused codes no longer work.",
+            "{count} invite codes issued. Codes work once and expire in {days} days; earlier unused codes no longer work.",
+            len(issued),
+        ).format(count=len(issued), days=ttl.days),
+    )
+
+
+async def reissue_command(update: Update, context: JxContext) -> None:
+    if not await _require_admin(update, context, "reissue"):
+        return
+    tr = await context.tr(update)
+    if not context.args:
+        await reply(update, tr._("Please give the employee number, e.g. /reissue A0012"))
+        return
+    user = update.effective_user
+    ttl = dt.timedelta(days=context.services.settings.invite_ttl_days)
+    try:
+        async with context.services.sessions.begin() as session:
+            issued = await invites.reissue(
+                session, context.args[0], now=now(context), ttl=ttl,
+                actor_label="telegram", actor_telegram_id=user.id if user else None,
+            )
+    except DomainError as exc:
+        await reply(update, exc.render(tr))
+        return
+    await reply(
+        update,
+        tr._("New code for {name} ({unit}): <code>{code}</code>\nLink: {link}\nValid until {date}. The old code no longer works.").format(
+            name=html(issued.name), unit=html(issued.unit), code=issued.payload,
+            link=issued.link(context.bot.username), date=tr.date(issued.expires_at),
+        ),
+    )
+
+
+async def unbind_command(update: Update, context: JxContext) -> None:
+    if not await _require_admin(update, context, "unbind"):
+        return
+    tr = await context.tr(update)
+    if not context.args:
+        await reply(update, tr._("Please give the employee number, e.g. /unbind A0012"))
+        return
+    user = update.effective_user
+    try:
+        async with context.services.sessions.begin() as session:
+            await invites.unbind(
+                session, context.args[0], now=now(context),
+                actor_label="telegram", actor_telegram_id=user.id if user else None,
+            )
+    except DomainError as exc:
+        await reply(update, exc.render(tr))
+        return
+    await reply(update, tr._("Unlinked. Issue a new code with /reissue {employee_no} when the person needs to link again.").format(employee_no=html(context.args[0])))
+
+
+def build_handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
+    return [
+        CommandHandler("invites", invites_command),
+        CommandHandler("reissue", reissue_command),
+        CommandHandler("unbind", unbind_command),
+    ]

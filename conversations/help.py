@@ -1,0 +1,42 @@
+"""``/help`` by role, and ``/cancel`` when nothing is open."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.ext import BaseHandler, CommandHandler
+
+from bot.context import JxContext
+from bot.flow import reply
+from conversations.common import load_caller
+
+
+async def help_command(update: Update, context: JxContext) -> None:
+    actor = await load_caller(update, context)
+    tr = await context.tr(update)
+    lines = [tr._("<b>How to use this bot</b>"), ""]
+    if actor.staff is None and not actor.is_admin:
+        lines += [
+            tr._("• Citizens: scan the QR code you were given after a service to rate it."),
+            tr._("• Bureau staff: open the invite link from the evaluation working group to link your account."),
+        ]
+    else:
+        lines += [
+            tr._("• /start — your home screen and open tasks"),
+            tr._("• Tap the buttons to answer; everything you answer is saved at once, and you can come back later to continue."),
+        ]
+    lines += [
+        tr._("• /language — change the language"),
+        tr._("• /cancel — stop what you are doing"),
+    ]
+    if actor.is_admin:
+        lines += ["", tr._("Working group: /invites, /reissue <employee no.>, /unbind <employee no.>; send a roster file to import staff.")]
+    await reply(update, "\n".join(lines))
+
+
+async def cancel_outside(update: Update, context: JxContext) -> None:
+    tr = await context.tr(update)
+    await reply(update, tr._("There is nothing to cancel right now."))
+
+
+def build_handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
+    return [CommandHandler("help", help_command), CommandHandler("cancel", cancel_outside)]

@@ -1,0 +1,125 @@
+"""Onboarding: ``/start in_<code>`` shows whose code it is and binds on confirmation.
+
+States: CONFIRM (waiting for 是我本人 / 不是我). Callback data ``iv1:<ok|no>:<invite id>``
+names the invite, so a button of an older code can never confirm a newer one.
+"""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from telegram import Update
+from telegram.ext import CallbackQueryHandler, CommandHandler, ConversationHandler
+from telegram.ext import filters as F  # noqa: N812
+
+from bot.context import JxContext
+from bot.flow import END, Flow, Position, Prompt, answer_query, reply, send_prompt
+from bot.i18n import N_, Translator
+from bot.models import Invite, OrgUnit, Staff
+from conversations.common import html, keyboard, now
+from conversations.home import show_home
+from domain.payload import PayloadKind, StartPayload, parse_payload
+from services import invites
+from services.errors import DomainError
+
+CONFIRM = "confirm"
+DATA = re.compile(r"^iv1:(ok|no):(\d{1,12})$")
+
+
+async def render(session: AsyncSession, tr: Translator, pos: Position, update: Update) -> Prompt:
+    invite = await session.get(Invite, int(pos.data["invite_id"]))
+    staff = await session.get(Staff, invite.staff_id) if invite else None
+    unit = await session.get(OrgUnit, staff.unit_id) if staff else None
+    if invite is None or staff is None:
+        return Prompt(tr._("This invite is no longer valid. Send /cancel and ask the evaluation working group for a new code."))
+    text = "\n".join(
+        [
+            tr._("Please confirm that this is you:"),
+            "",
+            tr._("Name: {name}").format(name=html(staff.name)),
+            tr._("Unit: {unit}").format(unit=html(unit.name if unit else "")),
+            tr._("Position: {position}").format(position=html(staff.position or "—")),
+            "",
+            tr._("After you confirm, this Telegram account is linked to this person and used for performance evaluation."),
+        ]
+    )
+    markup = keyboard(
+        [(tr._("✅ Yes, this is me"), f"iv1:ok:{invite.id}")],
+        [(tr._("✖ This is not me"), f"iv1:no:{invite.id}")],
+    )
+    return Prompt(text, markup)
+
+
+flow = Flow("invite", N_("account linking"), render)
+
+
+@flow.step
+async def on_code(update: Update, context: JxContext) -> object:
+    """Check the code (wrong ones count towards the lock-out, so commit either way)."""
+    user = update.effective_user
+    assert user is not None and update.message is not None
+    text = update.message.text or ""
+    payload = parse_payload(text.split(maxsplit=1)[1] if " " in text else "")
+    error: DomainError | None = None
+    async with flow.tx(update, context) as tx:
+        try:
+            view = await invites.lookup(
+                tx.session, payload or StartPayload(PayloadKind.INVITE, "-"), user.id, now=now(context)
+            )
+            tx.goto(CONFIRM, invite_id=view.invite_id)
+        except DomainError as exc:
+            error = exc
+            tx.end()
+    tr = await context.tr(update)
+    if error is not None:
+        await reply(update, error.render(tr))
+        return END
+    await flow.show(update, context)
+    return tx.state
+
+
+@flow.step
+async def on_answer(update: Update, context: JxContext) -> object:
+    query = update.callback_query
+    user = update.effective_user
+    assert query is not None and user is not None
+    match = DATA.match(query.data or "")
+    async with context.services.sessions() as session:
+        pos = await flow.position(session, update)
+    if match is None or pos is None or int(match.group(2)) != pos.data.get("invite_id"):
+        return await flow._stale_button(update, context)
+    tr = await context.tr(update)
+    if match.group(1) == "no":
+        async with flow.tx(update, context) as tx:
+            tx.end()
+        await answer_query(update)
+        await send_prompt(update, context, Prompt(tr._("Nothing was linked. If the details are wrong, please contact the evaluation working group.")))
+        return END
+    error: DomainError | None = None
+    async with flow.tx(update, context) as tx:
+        try:
+            view = await invites.redeem(tx.session, int(match.group(2)), user.id, now=now(context))
+        except DomainError as exc:
+            error = exc
+        tx.end()
+    await answer_query(update)
+    context.forget_account()
+    if error is not None:
+        await send_prompt(update, context, Prompt(error.render(tr)))
+        return END
+    await send_prompt(
+        update, context,
+        Prompt(tr._("Linked. Welcome, {name}!").format(name=html(view.name))),
+    )
+    await show_home(update, context)
+    return END
+
+
+def build_handler() -> ConversationHandler:  # type: ignore[type-arg]
+    return flow.handler(
+        entry_points=[
+            CommandHandler("start", on_code, filters=F.Regex(r"^/start(@\w+)?\s+in_"))
+        ],
+        states={CONFIRM: [CallbackQueryHandler(on_answer, pattern=r"^iv1:")]},
+    )

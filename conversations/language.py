@@ -1,0 +1,63 @@
+"""``/language``: choose 简体中文, 繁體中文 or English; remembered on the account."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from telegram import Update
+from telegram.ext import CallbackQueryHandler, CommandHandler, ConversationHandler
+
+from bot.config import SUPPORTED_LOCALES
+from bot.context import JxContext
+from bot.flow import END, Flow, Position, Prompt, answer_query, send_prompt
+from bot.i18n import LANGUAGE_NAMES, N_, Translator
+from bot.models import TelegramAccount
+from conversations.common import keyboard
+from conversations.home import show_home
+
+CHOOSE = "choose"
+
+
+async def render(session: AsyncSession, tr: Translator, pos: Position, update: Update) -> Prompt:
+    rows = [[(LANGUAGE_NAMES[loc], f"lg1:{loc}")] for loc in SUPPORTED_LOCALES]
+    return Prompt(tr._("Please choose the language of the interface:"), keyboard(*rows))
+
+
+flow = Flow("language", N_("language selection"), render)
+
+
+@flow.step
+async def ask(update: Update, context: JxContext) -> object:
+    async with flow.tx(update, context) as tx:
+        tx.goto(CHOOSE)
+    await flow.show(update, context)
+    return tx.state
+
+
+@flow.step
+async def choose(update: Update, context: JxContext) -> object:
+    query = update.callback_query
+    user = update.effective_user
+    assert query is not None and user is not None
+    locale = (query.data or "").removeprefix("lg1:")
+    if locale not in SUPPORTED_LOCALES:
+        return await flow._stale_button(update, context)
+    async with flow.tx(update, context) as tx:
+        account = await tx.session.get(TelegramAccount, user.id)
+        if account is None:
+            tx.session.add(TelegramAccount(telegram_id=user.id, language=locale))
+        else:
+            account.language = locale
+        tx.end()
+    context.forget_account()
+    tr = await context.tr(update)
+    await answer_query(update)
+    await send_prompt(update, context, Prompt(tr._("The interface language is now {language}.").format(language=LANGUAGE_NAMES[locale])))
+    await show_home(update, context)
+    return END
+
+
+def build_handler() -> ConversationHandler:  # type: ignore[type-arg]
+    return flow.handler(
+        entry_points=[CommandHandler("language", ask)],
+        states={CHOOSE: [CallbackQueryHandler(choose, pattern=r"^lg1:")]},
+    )

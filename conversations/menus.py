@@ -1,0 +1,65 @@
+"""Command menus per language and role.
+
+``setMyCommands`` takes only two-letter language codes, so Simplified and
+Traditional Chinese cannot be told apart there: the default menus are set for
+``zh`` (Simplified) and ``en``, and once we know a user's language and role we
+set their chat's own menu with ``BotCommandScopeChat``. Failures are logged only.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import BotCommand, BotCommandScopeChat, BotCommandScopeDefault, Update
+from telegram.error import TelegramError
+
+from bot.context import JxApplication, JxContext
+from bot.i18n import N_, Translator
+from services.access import Actor
+
+log = logging.getLogger(__name__)
+
+COMMON = [
+    ("start", N_("Home: your tasks")),
+    ("help", N_("Help")),
+    ("language", N_("Change language")),
+    ("cancel", N_("Stop what you are doing")),
+]
+ADMIN = [
+    ("invites", N_("Invite codes for unlinked staff")),
+    ("reissue", N_("New invite code for one person")),
+    ("unbind", N_("Unlink a Telegram account")),
+]
+
+
+def commands_for(actor: Actor | None, tr: Translator) -> list[BotCommand]:
+    pairs = COMMON + (ADMIN if actor is not None and actor.is_admin else [])
+    return [BotCommand(name, tr._(desc)) for name, desc in pairs]
+
+
+async def set_default_commands(application: JxApplication) -> None:
+    services = application.services
+    try:
+        for code, locale in (("", services.settings.locale), ("zh", "zh_Hans"), ("en", "en")):
+            await application.bot.set_my_commands(
+                commands_for(None, services.translator(locale)),
+                scope=BotCommandScopeDefault(),
+                language_code=code or None,
+            )
+    except TelegramError as exc:
+        log.warning("could not set the default command menu: %s", exc)
+
+
+async def sync_chat_commands(update: Update, context: JxContext, actor: Actor, tr: Translator) -> None:
+    """Give this chat the menu of its language and role (only when it changed)."""
+    chat = update.effective_chat
+    if chat is None or context.chat_data is None:
+        return
+    signature = f"{tr.locale}:{int(actor.is_admin)}"
+    if context.chat_data.get("menu") == signature:
+        return
+    try:
+        await context.bot.set_my_commands(commands_for(actor, tr), scope=BotCommandScopeChat(chat.id))
+        context.chat_data["menu"] = signature
+    except TelegramError as exc:
+        log.warning("could not set the command menu of chat %s: %s", chat.id, exc)

@@ -1,0 +1,116 @@
+"""Roster import by document: an admin sends CSV/XLSX, sees a summary, confirms, it applies.
+
+The file stays on Telegram's side: the position keeps its ``file_id`` and SHA-256,
+and the confirm step downloads it again and checks it is the same file, so a
+restart between summary and confirmation loses nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from telegram import Update
+from telegram.ext import CallbackQueryHandler, ConversationHandler, MessageHandler
+from telegram.ext import filters as F  # noqa: N812
+
+from bot.context import JxContext
+from bot.flow import END, Flow, Position, Prompt, answer_query, reply, send_prompt
+from bot.i18n import N_, Translator
+from conversations.common import keyboard, load_caller, now
+from services.audit import audit
+from services.staff_import import RosterInvalid, apply_import, parse_roster, plan_import
+
+CONFIRM = "confirm"
+MAX_BYTES = 2 * 1024 * 1024
+MAX_ERRORS_SHOWN = 30
+DATA = re.compile(r"^im1:(ok|no):([0-9a-f]{8})$")
+
+
+async def render(session: AsyncSession, tr: Translator, pos: Position, update: Update) -> Prompt:
+    sha8 = pos.data["sha256"][:8]
+    return Prompt(
+        pos.data["summary"] + "\n\n" + tr._("Apply this import?"),
+        keyboard([(tr._("✅ Import"), f"im1:ok:{sha8}"), (tr._("✖ Cancel"), f"im1:no:{sha8}")]),
+    )
+
+
+flow = Flow("staff_import", N_("staff import"), render)
+
+
+@flow.step
+async def on_document(update: Update, context: JxContext) -> object:
+    message = update.message
+    assert message is not None and message.document is not None
+    actor = await load_caller(update, context)
+    tr = await context.tr(update)
+    if not actor.is_admin:
+        async with context.services.sessions.begin() as session:
+            await audit(session, "access.denied", actor_telegram_id=actor.telegram_id, detail={"action": "staff.import"})
+        await reply(update, tr._("Sorry, I cannot use this file. Only the evaluation working group can import staff."))
+        return END
+    doc = message.document
+    name = doc.file_name or "roster"
+    if not name.lower().endswith((".csv", ".xlsx")):
+        await reply(update, tr._("Please send the roster as a .csv or .xlsx file."))
+        return END
+    if (doc.file_size or 0) > MAX_BYTES:
+        await reply(update, tr._("This file is too large (at most 2 MB)."))
+        return END
+    data = bytes(await (await doc.get_file()).download_as_bytearray())
+    try:
+        roster = parse_roster(data, name)
+    except RosterInvalid as exc:
+        shown = [e.render(tr) for e in exc.errors[:MAX_ERRORS_SHOWN]]
+        more = len(exc.errors) - len(shown)
+        text = tr._("Nothing was imported. Please correct these problems and send the file again:") + "\n" + "\n".join(f"• {line}" for line in shown)
+        if more > 0:
+            text += "\n" + tr._("… and {count} more.").format(count=more)
+        await reply(update, text[:4000])
+        return END
+    async with flow.tx(update, context) as tx:
+        plan = await plan_import(tx.session, roster)
+        tx.goto(CONFIRM, file_id=doc.file_id, name=name, sha256=hashlib.sha256(data).hexdigest(),
+                summary=plan.summary(tr)[:3500])
+    await flow.show(update, context)
+    return tx.state
+
+
+@flow.step
+async def on_confirm(update: Update, context: JxContext) -> object:
+    query = update.callback_query
+    user = update.effective_user
+    assert query is not None and user is not None
+    match = DATA.match(query.data or "")
+    async with context.services.sessions() as session:
+        pos = await flow.position(session, update)
+    if match is None or pos is None or not pos.data["sha256"].startswith(match.group(2)):
+        return await flow._stale_button(update, context)
+    tr = await context.tr(update)
+    actor = await load_caller(update, context)
+    if match.group(1) == "no" or not actor.is_admin:
+        async with flow.tx(update, context) as tx:
+            tx.end()
+        await answer_query(update)
+        await send_prompt(update, context, Prompt(tr._("Import cancelled. Nothing was changed.")))
+        return END
+    await answer_query(update, tr._("Importing…"))
+    data = bytes(await (await context.bot.get_file(pos.data["file_id"])).download_as_bytearray())
+    if hashlib.sha256(data).hexdigest() != pos.data["sha256"]:
+        return await flow._stale_button(update, context)
+    roster = parse_roster(data, pos.data["name"])
+    async with flow.tx(update, context) as tx:
+        plan = await apply_import(
+            tx.session, roster, actor_label="telegram", actor_telegram_id=user.id, now=now(context)
+        )
+        tx.end()
+    await send_prompt(update, context, Prompt(tr._("Imported.") + "\n\n" + plan.summary(tr)[:3500]))
+    return END
+
+
+def build_handler() -> ConversationHandler:  # type: ignore[type-arg]
+    return flow.handler(
+        entry_points=[MessageHandler(F.ChatType.PRIVATE & F.Document.ALL, on_document)],
+        states={CONFIRM: [CallbackQueryHandler(on_confirm, pattern=r"^im1:")]},
+    )

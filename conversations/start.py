@@ -1,0 +1,24 @@
+"""``/start``: the home screen, or routing of a deep-link payload that no flow claimed."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.ext import BaseHandler, CommandHandler
+
+from bot.context import JxContext
+from bot.flow import reply
+from conversations.home import show_home
+from domain.payload import PayloadKind, parse_payload
+
+
+async def start(update: Update, context: JxContext) -> None:
+    tr = await context.tr(update)
+    if context.args:
+        payload = parse_payload(context.args[0])
+        if payload is None or payload.kind is not PayloadKind.INVITE:
+            await reply(update, tr._("This link is not valid or is no longer in use."))
+    await show_home(update, context)
+
+
+def build_handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
+    return [CommandHandler("start", start)]

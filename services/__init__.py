@@ -1,0 +1,1 @@
+"""Domain services: rules over the database, called by conversations and the CLI; raise domain errors."""

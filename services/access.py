@@ -1,0 +1,57 @@
+"""Who may do what: roles from the configuration, the roster's grants and the org tree."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.models import OrgUnit, RoleGrant, Staff, TelegramAccount
+from domain.enums import Role
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The person behind an update: their binding, roles and the units they head."""
+
+    telegram_id: int
+    staff: Staff | None = None
+    roles: frozenset[Role] = field(default_factory=frozenset)
+    headed_unit_ids: frozenset[int] = field(default_factory=frozenset)
+
+    @property
+    def is_staff(self) -> bool:
+        return self.staff is not None
+
+    @property
+    def is_admin(self) -> bool:
+        return Role.ADMIN in self.roles
+
+    @property
+    def is_leadership(self) -> bool:
+        return any(r.is_leadership for r in self.roles)
+
+    @property
+    def is_unit_head(self) -> bool:
+        return bool(self.headed_unit_ids)
+
+
+async def load_actor(session: AsyncSession, telegram_id: int, admin_ids: frozenset[int]) -> Actor:
+    """Resolve roles fresh for every update: a roster re-import takes effect at once."""
+    roles: set[Role] = {Role.ADMIN} if telegram_id in admin_ids else set()
+    account = await session.get(TelegramAccount, telegram_id)
+    staff = None
+    headed: frozenset[int] = frozenset()
+    if account is not None and account.staff_id is not None:
+        staff = await session.scalar(
+            select(Staff).where(Staff.id == account.staff_id, Staff.active.is_(True))
+        )
+    if staff is not None:
+        roles |= set(await session.scalars(select(RoleGrant.role).where(RoleGrant.staff_id == staff.id)))
+        headed = frozenset(
+            await session.scalars(
+                select(OrgUnit.id).where(OrgUnit.head_staff_id == staff.id, OrgUnit.active.is_(True))
+            )
+        )
+    return Actor(telegram_id, staff, frozenset(roles), headed)
