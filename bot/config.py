@@ -89,6 +89,13 @@ class Settings(BaseSettings):
             raise ValueError("between 1 and 365")
         return value
 
+    @field_validator("webhook_url")
+    @classmethod
+    def _webhook(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("expected the public https URL Telegram should call")
+        return value or None
+
     @field_validator("telegram_base_url")
     @classmethod
     def _base(cls, value: str) -> str:

@@ -10,7 +10,8 @@ import signal
 from bot import inbox
 from bot.app import build_application, on_startup
 from bot.config import Settings
-from bot.db import make_engine, make_sessions, upgrade
+from bot.context import JxApplication
+from bot.db import SessionFactory, make_engine, make_sessions, upgrade
 from bot.dispatch import UpdateDispatcher
 from bot.polling import poll
 from bot.services import Clock, Services
@@ -53,14 +54,17 @@ async def serve(
                 lambda _ctx: inbox.prune(sessions), interval=3600, first=60, name="prune-inbox"
             )
             log.info("jixiao is running as @%s", services.bot_username)
-            await application.bot.delete_webhook()
-            poller = asyncio.create_task(
-                poll(application.bot, sessions, dispatcher, stop, timeout=poll_timeout)
-            )
-            await stop.wait()
-            poller.cancel()  # a cancelled getUpdates leaves its batch unconfirmed: safe
-            with contextlib.suppress(asyncio.CancelledError):
-                await poller
+            if settings.webhook_url:
+                await _run_webhook(application, settings, sessions, dispatcher, stop)
+            else:
+                await application.bot.delete_webhook()
+                poller = asyncio.create_task(
+                    poll(application.bot, sessions, dispatcher, stop, timeout=poll_timeout)
+                )
+                await stop.wait()
+                poller.cancel()  # a cancelled getUpdates leaves its batch unconfirmed: safe
+                with contextlib.suppress(asyncio.CancelledError):
+                    await poller
             await dispatcher.wait_idle()
             await application.stop()
     finally:
@@ -69,6 +73,25 @@ async def serve(
             with contextlib.suppress(asyncio.CancelledError):
                 await sender_task
         await engine.dispose()
+
+
+async def _run_webhook(
+    application: JxApplication, settings: Settings, sessions: SessionFactory,
+    dispatcher: UpdateDispatcher, stop: asyncio.Event,
+) -> None:
+    from telegram import Update
+
+    from bot.webhook import start_webhook_server, webhook_secret
+
+    server = start_webhook_server(settings, sessions, dispatcher)
+    try:
+        await application.bot.set_webhook(
+            settings.webhook_url or "", secret_token=webhook_secret(settings),
+            allowed_updates=Update.ALL_TYPES,
+        )
+        await stop.wait()
+    finally:
+        server.stop()
 
 
 def _start_sender(application: object, services: Services, stop: asyncio.Event) -> asyncio.Task[None] | None:

@@ -18,7 +18,7 @@ from telegram.ext import filters as F  # noqa: N812
 from bot.context import JxContext
 from bot.flow import END, Flow, Position, Prompt, answer_query, reply, send_prompt
 from bot.i18n import N_, Translator
-from conversations.common import keyboard, load_caller, now
+from conversations.common import html, keyboard, load_caller, now
 from services.audit import audit
 from services.staff_import import RosterInvalid, apply_import, parse_roster, plan_import
 
@@ -31,7 +31,7 @@ DATA = re.compile(r"^im1:(ok|no):([0-9a-f]{8})$")
 async def render(session: AsyncSession, tr: Translator, pos: Position, update: Update) -> Prompt:
     sha8 = pos.data["sha256"][:8]
     return Prompt(
-        pos.data["summary"] + "\n\n" + tr._("Apply this import?"),
+        html(pos.data["summary"]) + "\n\n" + tr._("Apply this import?"),
         keyboard([(tr._("✅ Import"), f"im1:ok:{sha8}"), (tr._("✖ Cancel"), f"im1:no:{sha8}")]),
     )
 
@@ -64,7 +64,7 @@ async def on_document(update: Update, context: JxContext) -> object:
     except RosterInvalid as exc:
         shown = [e.render(tr) for e in exc.errors[:MAX_ERRORS_SHOWN]]
         more = len(exc.errors) - len(shown)
-        text = tr._("Nothing was imported. Please correct these problems and send the file again:") + "\n" + "\n".join(f"• {line}" for line in shown)
+        text = tr._("Nothing was imported. Please correct these problems and send the file again:") + "\n" + "\n".join(f"• {html(line)}" for line in shown)
         if more > 0:
             text += "\n" + tr._("… and {count} more.").format(count=more)
         await reply(update, text[:4000])
@@ -105,7 +105,7 @@ async def on_confirm(update: Update, context: JxContext) -> object:
             tx.session, roster, actor_label="telegram", actor_telegram_id=user.id, now=now(context)
         )
         tx.end()
-    await send_prompt(update, context, Prompt(tr._("Imported.") + "\n\n" + plan.summary(tr)[:3500]))
+    await send_prompt(update, context, Prompt(tr._("Imported.") + "\n\n" + html(plan.summary(tr)[:3500])))
     return END
 
 

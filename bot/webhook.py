@@ -1,0 +1,70 @@
+"""Webhook mode: Telegram POSTs updates; each is stored in the inbox before we answer 200.
+
+Answering only after the commit means Telegram retries anything we failed to
+store; the inbox's primary key turns those retries into no-ops.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+from urllib.parse import urlsplit
+
+from tornado.httpserver import HTTPServer
+from tornado.web import Application as TornadoApp
+from tornado.web import RequestHandler
+
+from bot import inbox
+from bot.config import Settings
+from bot.db import SessionFactory
+from bot.dispatch import UpdateDispatcher
+
+log = logging.getLogger(__name__)
+
+
+def webhook_secret(settings: Settings) -> str:
+    """The configured secret, else one derived from the token (Telegram allows A-Za-z0-9_-)."""
+    if settings.webhook_secret:
+        return settings.webhook_secret
+    return hashlib.sha256(f"jixiao-webhook:{settings.bot_token}".encode()).hexdigest()[:48]
+
+
+class _UpdateHandler(RequestHandler):
+    def initialize(self, sessions: SessionFactory, dispatcher: UpdateDispatcher, secret: str) -> None:
+        self.sessions = sessions
+        self.dispatcher = dispatcher
+        self.secret = secret
+
+    async def post(self) -> None:
+        given = self.request.headers.get("X-Telegram-Bot-Api-Secret-Token", "")
+        if not hmac.compare_digest(given, self.secret):
+            self.set_status(403)
+            return
+        try:
+            payload = json.loads(self.request.body)
+            int(payload["update_id"])
+        except (ValueError, KeyError, TypeError):
+            self.set_status(400)
+            return
+        new = await inbox.store(self.sessions, [payload])
+        self.set_status(200)
+        if new:
+            self.dispatcher.submit(payload)
+
+
+def start_webhook_server(
+    settings: Settings, sessions: SessionFactory, dispatcher: UpdateDispatcher
+) -> HTTPServer:
+    """Listen on ``JIXIAO_WEBHOOK_LISTEN:PORT`` at the path of ``JIXIAO_WEBHOOK_URL``."""
+    assert settings.webhook_url
+    path = urlsplit(settings.webhook_url).path or "/"
+    app = TornadoApp(
+        [(path, _UpdateHandler, {"sessions": sessions, "dispatcher": dispatcher,
+                                 "secret": webhook_secret(settings)})]
+    )
+    server = HTTPServer(app, xheaders=True)
+    server.listen(settings.webhook_port, settings.webhook_listen)
+    log.info("webhook listening on %s:%s%s", settings.webhook_listen, settings.webhook_port, path)
+    return server

@@ -1,0 +1,28 @@
+"""A local Telegram Bot API server for tests, demos and benchmarks.
+
+Real python-telegram-bot clients talk to it over HTTP; tests act as Telegram users through
+:class:`SimUser` and inspect what the bot did via :class:`BotMessage`::
+
+    server = LocalBotApi()
+    server.add_bot("123456:ABC", username="jixiao_bot", first_name="绩效助手")
+    await server.start()
+    app = ApplicationBuilder().token("123456:ABC").base_url(server.base_url)
+          .base_file_url(server.base_file_url).build()
+    ...  # start polling
+    user = server.user(1001, first_name="张三")
+    await user.send("/start")
+    reply = await user.expect()
+    await user.press_button("确认")
+    await server.stop()
+
+Anything Telegram would reject (bad markup, long texts, 64+ byte callback data, blocked users,
+flood limits) is rejected here with Telegram's own error description and status code.
+"""
+
+from localbotapi.errors import ApiError
+from localbotapi.server import LocalBotApi
+from localbotapi.settings import scope_key
+from localbotapi.sim import BotMessage, Button, SimUser
+from localbotapi.state import Stats
+
+__all__ = ["ApiError", "BotMessage", "Button", "LocalBotApi", "SimUser", "Stats", "scope_key"]

@@ -1,0 +1,42 @@
+"""``python -m localbotapi``: run the server standalone until Ctrl-C, for manual demos."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+
+from localbotapi.server import LocalBotApi
+
+
+def _parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m localbotapi", description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8081)
+    parser.add_argument("--token", default="123456:local-test-token")
+    parser.add_argument("--username", default="jixiao_bot")
+    parser.add_argument("--first-name", default="绩效助手")
+    return parser.parse_args(argv)
+
+
+async def _serve(args: argparse.Namespace) -> None:
+    server = LocalBotApi(host=args.host, port=args.port)
+    server.add_bot(args.token, username=args.username, first_name=args.first_name)
+    await server.start()
+    print(f"base_url={server.base_url}", flush=True)
+    print(f"base_file_url={server.base_file_url}", flush=True)
+    print(f"act as a user: curl '{server.url}/_sim/1001/send?text=/start'", flush=True)
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await server.stop()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point."""
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(_serve(_parse_args(argv)))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,81 @@
+"""The working group imports the roster by sending the file to the bot (summary, then confirm)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from bot.db import SessionFactory
+from bot.models import AuditEntry, OrgUnit, Staff
+from localbotapi import LocalBotApi
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+ADMIN = 900001  # JIXIAO_ADMIN_IDS in the test settings
+
+
+async def _count(sessions: SessionFactory, model: type) -> int:
+    async with sessions() as s:
+        return int(await s.scalar(select(func.count()).select_from(model)) or 0)
+
+
+async def test_admin_imports_csv_after_confirming(server: LocalBotApi, bot, sessions: SessionFactory) -> None:
+    admin = server.user(ADMIN, first_name="办公室", language_code="zh-hans")
+    await admin.send_document("staff.csv", (EXAMPLES / "staff.csv").read_bytes(), "text/csv")
+    summary = await admin.expect()
+    assert summary.buttons, summary.text
+    assert await _count(sessions, Staff) == 0  # nothing before the tap
+    await admin.press(summary.button_data()[0])
+    await admin.wait_until(lambda: any(m.edited for m in admin.messages))
+    async with sessions() as s:
+        people = await s.scalar(select(func.count()).select_from(Staff))
+        units = await s.scalar(select(func.count()).select_from(OrgUnit))
+        audits = await s.scalar(select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "staff.import"))
+    assert people >= 40 and units >= 6 and audits == 1
+
+
+async def test_admin_imports_xlsx_and_can_cancel(server: LocalBotApi, bot, sessions: SessionFactory) -> None:
+    admin = server.user(ADMIN, language_code="zh-hans")
+    await admin.send_document("staff.xlsx", (EXAMPLES / "staff.xlsx").read_bytes())
+    summary = await admin.expect()
+    await admin.press(summary.button_data()[1])  # cancel
+    await admin.expect()
+    assert await _count(sessions, Staff) == 0
+    await admin.send_document("staff.xlsx", (EXAMPLES / "staff.xlsx").read_bytes())
+    summary = await admin.expect()
+    await admin.press(summary.button_data()[0])
+    await admin.wait_until(lambda: any(m.edited and not m.buttons for m in admin.messages[-1:]), timeout=20)
+    assert await _count(sessions, Staff) >= 40
+
+
+async def test_bad_file_names_the_row_and_imports_nothing(server: LocalBotApi, bot, sessions: SessionFactory) -> None:
+    lines = (EXAMPLES / "staff.csv").read_text(encoding="utf-8-sig").splitlines()
+    broken = lines[:]
+    fields = broken[7].split(",")
+    fields[6] = "NOBODY"  # supervisor that does not exist, on spreadsheet row 8
+    broken[7] = ",".join(fields)
+    admin = server.user(ADMIN, language_code="zh-hans")
+    await admin.send_document("staff.csv", ("\n".join(broken) + "\n").encode())
+    reply = await admin.expect()
+    assert "8" in reply.text and "NOBODY" in reply.text and not reply.buttons
+    assert await _count(sessions, Staff) == 0
+
+
+async def test_non_admin_cannot_import(server: LocalBotApi, bot, sessions: SessionFactory) -> None:
+    stranger = server.user(123, language_code="zh-hans")
+    await stranger.send_document("staff.csv", (EXAMPLES / "staff.csv").read_bytes())
+    reply = await stranger.expect()
+    assert not reply.buttons
+    assert await _count(sessions, Staff) == 0
+    async with sessions() as s:
+        denied = await s.scalar(select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "access.denied"))
+    assert denied == 1
+
+
+async def test_forged_confirm_data_changes_nothing(server: LocalBotApi, bot, sessions: SessionFactory) -> None:
+    admin = server.user(ADMIN, language_code="zh-hans")
+    await admin.send_document("staff.csv", (EXAMPLES / "staff.csv").read_bytes())
+    summary = await admin.expect()
+    await admin.press("im1:ok:deadbeef", summary)
+    await admin.expect()  # told the button expired, shown the current step again
+    assert await _count(sessions, Staff) == 0
