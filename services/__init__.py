@@ -1,1 +1,1 @@
-"""Domain services: rules over the database, called by conversations and the CLI; raise domain errors."""
+"""Domain services: the rules over the database that conversations and the CLI call."""

@@ -36,6 +36,7 @@ async def test_same_code_twice_is_refused(server: LocalBotApi, bot, sessions: Se
     code = await invite_code(sessions, "A002")
     first = server.user(5001, language_code="zh-hans")
     await first.send(f"/start {code}")
+    await first.expect_text("请确认")
     await first.press_button("是我本人")
     await first.expect_text("绑定成功")
     other = server.user(5002, language_code="zh-hans")

@@ -17,7 +17,7 @@ from bot.db import SessionFactory
 from bot.models import AuditEntry, ConversationState, InboxUpdate, TelegramAccount
 from localbotapi import LocalBotApi
 from tests.factories import invite_code, make_org
-from tests.harness import BotProcess
+from tests.harness import BotProcess, eventually
 
 pytestmark = pytest.mark.slow
 
@@ -89,8 +89,12 @@ async def test_killed_after_storing_before_replying(server: LocalBotApi, bot_set
         home = await user.expect_text("张伟", timeout=30)  # the prompt they need: their home screen
         assert "应急指挥中心" in home.text
         assert await _binds(sessions) == 1
-        async with sessions() as s:
-            assert await s.scalar(select(func.count()).select_from(InboxUpdate).where(InboxUpdate.replied_at.is_(None))) == 0
+
+        async def nothing_owed() -> bool:
+            async with sessions() as s:
+                return await s.scalar(select(func.count()).select_from(InboxUpdate).where(InboxUpdate.replied_at.is_(None))) == 0
+
+        await eventually(nothing_owed)
     finally:
         await proc.stop()
 
