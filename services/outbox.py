@@ -1,0 +1,106 @@
+"""Queue a message the bot pushes on its own, in the transaction of the change that causes it.
+
+Reminders, results and replies to citizens are rows in ``outbox_message`` committed together
+with the change they announce: if the change rolls back, nothing is sent; if it commits, the
+sender (``bot.outbox_sender``) delivers it even across crashes. Direct replies to a user's own
+message do not go through here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Final
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from telegram import TelegramObject
+
+from bot.models import OutboxMessage
+from bot.models.types import utcnow
+from domain.enums import OutboxStatus
+
+SEND_MESSAGE: Final = "sendMessage"
+SEND_PHOTO: Final = "sendPhoto"
+SEND_DOCUMENT: Final = "sendDocument"
+METHODS: Final = frozenset({SEND_MESSAGE, SEND_PHOTO, SEND_DOCUMENT})
+DEFAULT_NAMES: Final = {SEND_PHOTO: "image.png", SEND_DOCUMENT: "document"}
+
+
+async def enqueue(
+    session: AsyncSession,
+    chat_id: int,
+    text: str,
+    *,
+    markup: TelegramObject | dict[str, Any] | None = None,
+    parse_mode: str | None = "HTML",
+    dedupe_key: str | None = None,
+    method: str = SEND_MESSAGE,
+    attachment: bytes | None = None,
+    attachment_name: str | None = None,
+    caption: str | None = None,
+    not_before: dt.datetime | None = None,
+) -> OutboxMessage | None:
+    """Add a message to the caller's transaction (flushed, not committed).
+
+    ``dedupe_key`` makes the call idempotent — a re-run job or a replayed update queues the
+    reminder once: if a row with that key exists, nothing is added and None is returned. The
+    insert runs in a SAVEPOINT, so losing a race on the unique key leaves the caller's
+    transaction intact. For ``sendPhoto``/``sendDocument`` the ``attachment`` is uploaded and
+    ``caption`` (default: ``text``) goes under it. ``not_before`` delays delivery; it does not
+    hold back later messages to the same chat.
+    """
+    if method not in METHODS:
+        raise ValueError(f"unsupported outbox method {method!r}")
+    payload: dict[str, Any] = {}
+    if method == SEND_MESSAGE:
+        if not text:
+            raise ValueError("an empty message cannot be sent")
+        payload["text"] = text
+    else:
+        if attachment is None:
+            raise ValueError(f"{method} needs an attachment")
+        body = caption if caption is not None else text
+        if body:
+            payload["caption"] = body
+    if parse_mode is not None and ("text" in payload or "caption" in payload):
+        payload["parse_mode"] = parse_mode
+    if markup is not None:
+        payload["reply_markup"] = (
+            markup.to_dict() if isinstance(markup, TelegramObject) else dict(markup)
+        )
+    row = OutboxMessage(
+        chat_id=chat_id,
+        method=method,
+        payload=payload,
+        attachment=attachment,
+        attachment_name=(attachment_name or DEFAULT_NAMES[method]) if attachment else None,
+        dedupe_key=dedupe_key,
+        status=OutboxStatus.PENDING,
+        attempts=0,
+        created_at=utcnow(),
+        next_attempt_at=not_before or utcnow(),
+    )
+    if dedupe_key is None:
+        session.add(row)
+        await session.flush()
+        return row
+    if await _exists(session, dedupe_key):
+        return None
+    await session.flush()  # the caller's own pending writes fail here, outside the savepoint
+    try:
+        async with session.begin_nested():
+            session.add(row)
+    except IntegrityError:
+        # A concurrent transaction committed the same key between our check and insert.
+        if await _exists(session, dedupe_key):
+            return None
+        raise
+    return row
+
+
+async def _exists(session: AsyncSession, dedupe_key: str) -> bool:
+    found = await session.scalar(
+        select(OutboxMessage.id).where(OutboxMessage.dedupe_key == dedupe_key).limit(1)
+    )
+    return found is not None
