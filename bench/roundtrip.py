@@ -71,8 +71,13 @@ async def _jixiao_step(user: SimUser, i: int) -> None:
         await user.expect(timeout=60)  # the home screen in the new language
 
 
-async def _run_users(server: LocalBotApi, name: str, step: Step, users: int, messages: int, first_id: int) -> Result:
-    sims = [server.user(first_id + n, first_name=f"用户{n}", language_code="zh-hans") for n in range(users)]
+async def _run_users(
+    server: LocalBotApi, name: str, step: Step, users: int, messages: int, first_id: int
+) -> Result:
+    sims = [
+        server.user(first_id + n, first_name=f"用户{n}", language_code="zh-hans")
+        for n in range(users)
+    ]
     latencies: list[float] = []
 
     async def one(user: SimUser) -> None:
@@ -87,8 +92,13 @@ async def _run_users(server: LocalBotApi, name: str, step: Step, users: int, mes
 
 
 def _spawn(module: list[str], env: dict[str, str], cwd: str) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, *module], env=env, cwd=cwd,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return subprocess.Popen(
+        [sys.executable, *module],
+        env=env,
+        cwd=cwd,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 async def _warm_up(server: LocalBotApi, step: Step, user_id: int) -> None:
@@ -102,9 +112,12 @@ async def main(users: int, messages: int, database_url: str | None) -> None:
     server.add_bot(token=TOKEN, username="bench_bot", first_name="bench")
     workdir = tempfile.mkdtemp(prefix="jixiao-bench-")
     env = {k: v for k, v in os.environ.items() if not k.startswith("JIXIAO_")}
-    env.update(JIXIAO_BOT_TOKEN=TOKEN, JIXIAO_TELEGRAM_BASE_URL=server.base_url,
-               JIXIAO_DATABASE_URL=database_url or f"sqlite:///{workdir}/bench.db",
-               PYTHONPATH=str(ROOT))
+    env.update(
+        JIXIAO_BOT_TOKEN=TOKEN,
+        JIXIAO_TELEGRAM_BASE_URL=server.base_url,
+        JIXIAO_DATABASE_URL=database_url or f"sqlite:///{workdir}/bench.db",
+        PYTHONPATH=str(ROOT),
+    )
     results = []
     for name, module, step, first in (
         ("echo (bare PTB)", ["-m", "bench.echo_bot"], _echo_step, 1_000_000),
@@ -127,8 +140,10 @@ async def main(users: int, messages: int, database_url: str | None) -> None:
         f"{'jixiao ÷ echo':<18}{jx.rate / echo.rate:>11.2f}x{jx.pct(0.5) / echo.pct(0.5):>9.2f}x"
         f"{jx.pct(0.99) / echo.pct(0.99):>9.2f}x"
     )
-    print(f"(mean step latency: echo {statistics.mean(echo.latencies) * 1000:.1f} ms, "
-          f"jixiao {statistics.mean(jx.latencies) * 1000:.1f} ms)")
+    print(
+        f"(mean step latency: echo {statistics.mean(echo.latencies) * 1000:.1f} ms, "
+        f"jixiao {statistics.mean(jx.latencies) * 1000:.1f} ms)"
+    )
 
 
 if __name__ == "__main__":

@@ -31,8 +31,9 @@ def build_application(services: Services) -> JxApplication:
         .rate_limiter(AIORateLimiter(overall_max_rate=0, max_retries=3))
         .build()
     )
+    assert isinstance(application, JxApplication)
     register_handlers(application)
-    return application  # type: ignore[return-value]
+    return application
 
 
 def register_handlers(application: JxApplication) -> None:

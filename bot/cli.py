@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import datetime as dt
 import logging
 import sys
 from collections.abc import Sequence
@@ -24,7 +23,9 @@ def _parser() -> argparse.ArgumentParser:
 
     sub.add_parser("run", help="run the bot with long polling (migrates the embedded SQLite first)")
 
-    db = sub.add_parser("db", help="database maintenance").add_subparsers(dest="db_command", required=True, metavar="ACTION")
+    db = sub.add_parser("db", help="database maintenance").add_subparsers(
+        dest="db_command", required=True, metavar="ACTION"
+    )
     db.add_parser("upgrade", help="apply pending migrations")
     db.add_parser("current", help="show the applied migration")
 
@@ -32,17 +33,25 @@ def _parser() -> argparse.ArgumentParser:
     staff_sub = staff.add_subparsers(dest="staff_command", required=True, metavar="ACTION")
     imp = staff_sub.add_parser("import", help="import the roster from a CSV or XLSX file")
     imp.add_argument("file", type=Path, help="roster file (.csv or .xlsx); columns in the README")
-    imp.add_argument("--dry-run", action="store_true", help="show what would change, change nothing")
+    imp.add_argument(
+        "--dry-run", action="store_true", help="show what would change, change nothing"
+    )
     inv = staff_sub.add_parser("invites", help="issue invite codes for everyone not yet linked")
     inv.add_argument("--format", choices=["csv"], default="csv", help="output format (csv)")
     inv.add_argument("--out", type=Path, help="write to this file instead of standard output")
-    re_ = staff_sub.add_parser("reissue", help="a new invite code for one person (the old one dies)")
+    re_ = staff_sub.add_parser(
+        "reissue", help="a new invite code for one person (the old one dies)"
+    )
     re_.add_argument("employee_no")
     unb = staff_sub.add_parser("unbind", help="unlink a person's Telegram account")
     unb.add_argument("employee_no")
 
-    i18n = sub.add_parser("i18n", help="translation catalogs").add_subparsers(dest="i18n_command", required=True, metavar="ACTION")
-    i18n.add_parser("compile", help="write .mo files beside the .po catalogs (the bot does not need them)")
+    i18n = sub.add_parser("i18n", help="translation catalogs").add_subparsers(
+        dest="i18n_command", required=True, metavar="ACTION"
+    )
+    i18n.add_parser(
+        "compile", help="write .mo files beside the .po catalogs (the bot does not need them)"
+    )
     return parser
 
 

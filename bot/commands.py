@@ -38,21 +38,34 @@ async def staff(args: argparse.Namespace, settings: Settings, tr: Translator) ->
         if args.staff_command == "invites":
             username = await _bot_username(settings)
             async with sessions.begin() as session:
-                issued = await invites.issue_for_unbound(session, now=utcnow(), ttl=ttl, actor_label="cli")
+                issued = await invites.issue_for_unbound(
+                    session, now=utcnow(), ttl=ttl, actor_label="cli"
+                )
             from conversations.admin import invites_csv
 
             data = invites_csv(issued, username, tr)
             if args.out:
                 args.out.write_bytes(data)
-                print(tr.ngettext("{count} invite code written to {path}.", "{count} invite codes written to {path}.", len(issued)).format(count=len(issued), path=args.out), file=sys.stderr)
+                print(
+                    tr.ngettext(
+                        "{count} invite code written to {path}.",
+                        "{count} invite codes written to {path}.",
+                        len(issued),
+                    ).format(count=len(issued), path=args.out),
+                    file=sys.stderr,
+                )
             else:
                 sys.stdout.write(data.decode("utf-8-sig"))
             return 0
         try:
             async with sessions.begin() as session:
                 if args.staff_command == "reissue":
-                    issued_one = await invites.reissue(session, args.employee_no, now=utcnow(), ttl=ttl, actor_label="cli")
-                    print(f"{issued_one.employee_no},{issued_one.name},{issued_one.payload},{issued_one.link(await _bot_username(settings))}")
+                    issued_one = await invites.reissue(
+                        session, args.employee_no, now=utcnow(), ttl=ttl, actor_label="cli"
+                    )
+                    print(
+                        f"{issued_one.employee_no},{issued_one.name},{issued_one.payload},{issued_one.link(await _bot_username(settings))}"
+                    )
                 elif args.staff_command == "unbind":
                     await invites.unbind(session, args.employee_no, now=utcnow(), actor_label="cli")
                     print(tr._("Unlinked."))
@@ -74,7 +87,10 @@ async def _import(args: argparse.Namespace, sessions, tr: Translator) -> int:  #
     try:
         roster = parse_roster(path.read_bytes(), path.name)
     except RosterInvalid as exc:
-        print(tr._("Nothing was imported. Please correct these problems and send the file again:"), file=sys.stderr)
+        print(
+            tr._("Nothing was imported. Please correct these problems and send the file again:"),
+            file=sys.stderr,
+        )
         for error in exc.errors:
             print(f"  {error.render(tr)}", file=sys.stderr)
         return 1
@@ -93,9 +109,15 @@ async def _bot_username(settings: Settings) -> str:
     if settings.bot_username:
         return settings.bot_username.lstrip("@")
     if not settings.bot_token:
-        raise ConfigError("JIXIAO_BOT_USERNAME", "missing (or set JIXIAO_BOT_TOKEN so it can be looked up)")
+        raise ConfigError(
+            "JIXIAO_BOT_USERNAME", "missing (or set JIXIAO_BOT_TOKEN so it can be looked up)"
+        )
     from telegram import Bot
 
-    bot = Bot(settings.bot_token, base_url=settings.telegram_base_url, base_file_url=settings.telegram_file_base_url)
+    bot = Bot(
+        settings.bot_token,
+        base_url=settings.telegram_base_url,
+        base_file_url=settings.telegram_file_base_url,
+    )
     async with bot:
         return bot.username

@@ -13,7 +13,7 @@ from bot.models import Staff, TelegramAccount
 from bot.services import Services
 
 
-class JxApplication(Application):  # type: ignore[type-arg]
+class JxApplication(Application):
     """``Application`` that carries our services (PTB's documented subclassing hook)."""
 
     def __init__(self, *, services: Services, **kwargs: Any) -> None:
@@ -24,7 +24,9 @@ class JxApplication(Application):  # type: ignore[type-arg]
 class JxContext(CallbackContext[ExtBot[None], dict[str, Any], dict[str, Any], dict[str, Any]]):
     """One per update (PTB shares it across handler groups), so per-update caches live here."""
 
-    def __init__(self, application: JxApplication, chat_id: int | None = None, user_id: int | None = None) -> None:
+    def __init__(
+        self, application: JxApplication, chat_id: int | None = None, user_id: int | None = None
+    ) -> None:
         super().__init__(application, chat_id=chat_id, user_id=user_id)
         self.inbox_claimed = False
         self._translator: Translator | None = None
@@ -33,7 +35,7 @@ class JxContext(CallbackContext[ExtBot[None], dict[str, Any], dict[str, Any], di
 
     @property
     def services(self) -> Services:
-        return self.application.services  # type: ignore[attr-defined,no-any-return]
+        return self.application.services  # type: ignore[attr-defined]
 
     async def account(self, update: Update) -> TelegramAccount | None:
         """The caller's stored account (binding, language), or None for a stranger."""

@@ -27,7 +27,10 @@ class UpdateDispatcher:
     """Per-chat FIFO queues with a global concurrency cap."""
 
     def __init__(
-        self, application: Application, sessions: SessionFactory, concurrency: int = 16  # type: ignore[type-arg]
+        self,
+        application: Application,
+        sessions: SessionFactory,
+        concurrency: int = 16,
     ) -> None:
         self.application = application
         self.sessions = sessions

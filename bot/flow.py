@@ -14,7 +14,7 @@ from __future__ import annotations
 import functools
 import logging
 import warnings
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -24,10 +24,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import InlineKeyboardMarkup, Message, Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest
+from telegram.ext import (
+    BaseHandler,
+    CallbackQueryHandler,
+    CommandHandler,
+    ConversationHandler,
+    MessageHandler,
+)
+from telegram.ext import filters as F
 from telegram.warnings import PTBUserWarning
-from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ConversationHandler
-from telegram.ext import filters as F  # noqa: N812
-from telegram.ext import MessageHandler
 
 from bot.context import JxContext
 from bot.i18n import N_, Translator
@@ -58,7 +63,7 @@ class Position:
 
 
 Renderer = Callable[[AsyncSession, Translator, Position, Update], Awaitable[Prompt]]
-StepFn = Callable[[Update, JxContext], Awaitable[object]]
+StepFn = Callable[[Update, JxContext], Coroutine[Any, Any, object]]
 
 
 def chat_key(update: Update) -> str:
@@ -76,7 +81,7 @@ class FlowTx:
         self.session = session
         self.update = update
         self.state: object = None  # None = PTB keeps the current state
-        self._target: tuple[str, dict[str, Any]] | None | bool = False
+        self._target: tuple[str, dict[str, Any]] | bool | None = False
 
     def goto(self, state: str, **data: Any) -> None:
         self._target = (state, data)
@@ -100,8 +105,11 @@ class FlowTx:
         if row is None:
             self.session.add(
                 ConversationState(
-                    name=self.flow.name, key=key, user_id=user.id if user else None,
-                    state=state, data=data,
+                    name=self.flow.name,
+                    key=key,
+                    user_id=user.id if user else None,
+                    state=state,
+                    data=data,
                 )
             )
         else:
@@ -197,7 +205,9 @@ class Flow:
         async with self.tx(update, context) as tx:
             tx.end()
         tr = await context.tr(update)
-        await reply(update, tr._("Cancelled. Nothing more was changed; what you had saved is kept."))
+        await reply(
+            update, tr._("Cancelled. Nothing more was changed; what you had saved is kept.")
+        )
         return END
 
     async def _stale_button(self, update: Update, context: JxContext) -> object:
@@ -211,14 +221,19 @@ class Flow:
     async def _unexpected(self, update: Update, context: JxContext) -> object:
         """A sticker, photo or text where the step wants something else: explain, re-ask."""
         tr = await context.tr(update)
-        await reply(update, tr._("Sorry, that is not an answer to this step. Please use the buttons below."))
+        await reply(
+            update, tr._("Sorry, that is not an answer to this step. Please use the buttons below.")
+        )
         await self.show(update, context, edit=False)
         return None
 
 
 # --- reply helpers shared by every flow ------------------------------------
 
-async def reply(update: Update, text: str, markup: InlineKeyboardMarkup | None = None) -> Message | None:
+
+async def reply(
+    update: Update, text: str, markup: InlineKeyboardMarkup | None = None
+) -> Message | None:
     chat = update.effective_chat
     if chat is None:
         return None

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-from collections.abc import Callable
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
@@ -28,7 +27,7 @@ DOMAIN = "messages"
 LANGUAGE_NAMES = {"zh_Hans": "简体中文", "zh_Hant": "繁體中文", "en": "English"}
 
 
-def N_(message: str) -> str:  # noqa: N802 - the gettext convention for "mark, translate later"
+def N_(message: str) -> str:
     """Mark a string for extraction without translating it yet (module-level constants)."""
     return message
 
@@ -93,7 +92,8 @@ class Translator:
     def _(self, message: str) -> str:
         return self._t.gettext(message)
 
-    gettext: Callable[[str], str] = _
+    def gettext(self, message: str) -> str:
+        return self._t.gettext(message)
 
     def ngettext(self, singular: str, plural: str, n: int) -> str:
         return self._t.ngettext(singular, plural, n)

@@ -30,8 +30,13 @@ def extract() -> Catalog:
         for filename, lineno, message, comments, context in extract_from_dir(
             str(path), method_map=[("**.py", "python")], keywords=KEYWORDS
         ):
-            catalog.add(message, None, [(f"{folder}/{filename}", lineno)],
-                        auto_comments=comments, context=context)
+            catalog.add(
+                message,
+                None,
+                [(f"{folder}/{filename}", lineno)],
+                auto_comments=comments,
+                context=context,
+            )
     return catalog
 
 

@@ -41,15 +41,19 @@ async def store(sessions: SessionFactory, payloads: Sequence[dict[str, Any]]) ->
     if not payloads:
         return []
     async with sessions.begin() as session:
-        dialect = session.bind.dialect.name
+        dialect = session.get_bind().dialect.name
         insert = pg_insert if dialect == "postgresql" else sqlite_insert
         now = utcnow()
         rows = [
             {"update_id": p["update_id"], "chat_id": chat_of(p), "payload": p, "received_at": now}
             for p in payloads
         ]
-        stmt = insert(InboxUpdate).values(rows).on_conflict_do_nothing(index_elements=["update_id"])
-        stmt = stmt.returning(InboxUpdate.update_id)
+        stmt = (
+            insert(InboxUpdate)
+            .values(rows)
+            .on_conflict_do_nothing(index_elements=["update_id"])
+            .returning(InboxUpdate.update_id)
+        )
         return sorted(int(i) for i in (await session.scalars(stmt)).all())
 
 

@@ -42,10 +42,17 @@ async def poll(
                 read_timeout=timeout + 10,
             )
             backoff = 1.0
-        except (TimedOut, asyncio.TimeoutError):
+        except (TimeoutError, TimedOut):
             continue
         except RetryAfter as exc:
-            await _pause(stop, float(exc.retry_after if isinstance(exc.retry_after, int) else exc.retry_after.total_seconds()))
+            await _pause(
+                stop,
+                float(
+                    exc.retry_after
+                    if isinstance(exc.retry_after, int)
+                    else exc.retry_after.total_seconds()
+                ),
+            )
             continue
         except InvalidToken:
             raise

@@ -13,9 +13,9 @@ from bot.config import Settings
 from bot.context import JxApplication
 from bot.db import SessionFactory, make_engine, make_sessions, upgrade
 from bot.dispatch import UpdateDispatcher
+from bot.models.types import utcnow
 from bot.polling import poll
 from bot.services import Clock, Services
-from bot.models.types import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +66,10 @@ async def serve(
                 with contextlib.suppress(asyncio.CancelledError):
                     await poller
             await dispatcher.wait_idle()
+            if sender_task is not None:
+                # stop is set: the sender finishes and records what is in flight, then returns
+                await asyncio.wait_for(sender_task, 30)
+                sender_task = None
             await application.stop()
     finally:
         if sender_task is not None:
@@ -76,8 +80,11 @@ async def serve(
 
 
 async def _run_webhook(
-    application: JxApplication, settings: Settings, sessions: SessionFactory,
-    dispatcher: UpdateDispatcher, stop: asyncio.Event,
+    application: JxApplication,
+    settings: Settings,
+    sessions: SessionFactory,
+    dispatcher: UpdateDispatcher,
+    stop: asyncio.Event,
 ) -> None:
     from telegram import Update
 
@@ -86,7 +93,8 @@ async def _run_webhook(
     server = start_webhook_server(settings, sessions, dispatcher)
     try:
         await application.bot.set_webhook(
-            settings.webhook_url or "", secret_token=webhook_secret(settings),
+            settings.webhook_url or "",
+            secret_token=webhook_secret(settings),
             allowed_updates=Update.ALL_TYPES,
         )
         await stop.wait()
@@ -94,7 +102,9 @@ async def _run_webhook(
         server.stop()
 
 
-def _start_sender(application: object, services: Services, stop: asyncio.Event) -> asyncio.Task[None] | None:
+def _start_sender(
+    application: object, services: Services, stop: asyncio.Event
+) -> asyncio.Task[None] | None:
     try:
         from bot.outbox_sender import OutboxSender
     except ImportError:  # pragma: no cover - during bootstrap

@@ -32,7 +32,9 @@ def webhook_secret(settings: Settings) -> str:
 
 
 class _UpdateHandler(RequestHandler):
-    def initialize(self, sessions: SessionFactory, dispatcher: UpdateDispatcher, secret: str) -> None:
+    def initialize(
+        self, sessions: SessionFactory, dispatcher: UpdateDispatcher, secret: str
+    ) -> None:
         self.sessions = sessions
         self.dispatcher = dispatcher
         self.secret = secret
@@ -61,8 +63,17 @@ def start_webhook_server(
     assert settings.webhook_url
     path = urlsplit(settings.webhook_url).path or "/"
     app = TornadoApp(
-        [(path, _UpdateHandler, {"sessions": sessions, "dispatcher": dispatcher,
-                                 "secret": webhook_secret(settings)})]
+        [
+            (
+                path,
+                _UpdateHandler,
+                {
+                    "sessions": sessions,
+                    "dispatcher": dispatcher,
+                    "secret": webhook_secret(settings),
+                },
+            )
+        ]
     )
     server = HTTPServer(app, xheaders=True)
     server.listen(settings.webhook_port, settings.webhook_listen)

@@ -26,8 +26,11 @@ async def _require_admin(update: Update, context: JxContext, action: str) -> boo
     tr = await context.tr(update)
     async with context.services.sessions.begin() as session:
         await audit(
-            session, "access.denied", actor_telegram_id=actor.telegram_id,
-            actor_staff_id=actor.staff.id if actor.staff else None, detail={"action": action},
+            session,
+            "access.denied",
+            actor_telegram_id=actor.telegram_id,
+            actor_staff_id=actor.staff.id if actor.staff else None,
+            detail={"action": action},
         )
     await reply(update, tr._("Sorry, only the evaluation working group can do this."))
     return False
@@ -39,7 +42,16 @@ def invites_csv(rows: list[invites.IssuedInvite], bot_username: str, tr: Transla
     writer = csv.writer(out)
     writer.writerow(["employee_no", "name", "unit", "code", "link", "expires"])
     for r in rows:
-        writer.writerow([r.employee_no, r.name, r.unit, str(r.payload), r.link(bot_username), tr.date(r.expires_at)])
+        writer.writerow(
+            [
+                r.employee_no,
+                r.name,
+                r.unit,
+                str(r.payload),
+                r.link(bot_username),
+                tr.date(r.expires_at),
+            ]
+        )
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 
 
@@ -81,17 +93,26 @@ async def reissue_command(update: Update, context: JxContext) -> None:
     try:
         async with context.services.sessions.begin() as session:
             issued = await invites.reissue(
-                session, context.args[0], now=now(context), ttl=ttl,
-                actor_label="telegram", actor_telegram_id=user.id if user else None,
+                session,
+                context.args[0],
+                now=now(context),
+                ttl=ttl,
+                actor_label="telegram",
+                actor_telegram_id=user.id if user else None,
             )
     except DomainError as exc:
         await reply(update, exc.render(tr))
         return
     await reply(
         update,
-        tr._("New code for {name} ({unit}): <code>{code}</code>\nLink: {link}\nValid until {date}. The old code no longer works.").format(
-            name=html(issued.name), unit=html(issued.unit), code=issued.payload,
-            link=issued.link(context.bot.username), date=tr.date(issued.expires_at),
+        tr._(
+            "New code for {name} ({unit}): <code>{code}</code>\nLink: {link}\nValid until {date}. The old code no longer works."
+        ).format(
+            name=html(issued.name),
+            unit=html(issued.unit),
+            code=issued.payload,
+            link=issued.link(context.bot.username),
+            date=tr.date(issued.expires_at),
         ),
     )
 
@@ -107,16 +128,24 @@ async def unbind_command(update: Update, context: JxContext) -> None:
     try:
         async with context.services.sessions.begin() as session:
             await invites.unbind(
-                session, context.args[0], now=now(context),
-                actor_label="telegram", actor_telegram_id=user.id if user else None,
+                session,
+                context.args[0],
+                now=now(context),
+                actor_label="telegram",
+                actor_telegram_id=user.id if user else None,
             )
     except DomainError as exc:
         await reply(update, exc.render(tr))
         return
-    await reply(update, tr._("Unlinked. Issue a new code with /reissue {employee_no} when the person needs to link again.").format(employee_no=html(context.args[0])))
+    await reply(
+        update,
+        tr._(
+            "Unlinked. Issue a new code with /reissue {employee_no} when the person needs to link again."
+        ).format(employee_no=html(context.args[0])),
+    )
 
 
-def build_handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
+def build_handlers() -> list[BaseHandler]:
     return [
         CommandHandler("invites", invites_command),
         CommandHandler("reissue", reissue_command),

@@ -6,7 +6,7 @@ import logging
 
 from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, MessageHandler
-from telegram.ext import filters as F  # noqa: N812
+from telegram.ext import filters as F
 
 from bot.context import JxContext
 from bot.flow import answer_query, reply
@@ -24,12 +24,19 @@ async def stale_button(update: Update, context: JxContext) -> None:
 
 async def stray_text(update: Update, context: JxContext) -> None:
     tr = await context.tr(update)
-    await reply(update, tr._("Sorry, I did not understand that. Tap /start for your home screen or /help for help."))
+    await reply(
+        update,
+        tr._(
+            "Sorry, I did not understand that. Tap /start for your home screen or /help for help."
+        ),
+    )
 
 
 async def stray_media(update: Update, context: JxContext) -> None:
     tr = await context.tr(update)
-    await reply(update, tr._("Sorry, I cannot use this here. Please answer with text or the buttons."))
+    await reply(
+        update, tr._("Sorry, I cannot use this here. Please answer with text or the buttons.")
+    )
 
 
 async def on_error(update: object, context: JxContext) -> None:
@@ -38,12 +45,17 @@ async def on_error(update: object, context: JxContext) -> None:
     if isinstance(update, Update) and update.effective_chat is not None:
         try:
             tr = await context.tr(update)
-            await reply(update, tr._("Sorry, something went wrong on our side. What you already saved is kept; please try again in a moment."))
+            await reply(
+                update,
+                tr._(
+                    "Sorry, something went wrong on our side. What you already saved is kept; please try again in a moment."
+                ),
+            )
         except Exception:  # the error may be that Telegram is unreachable
             log.debug("could not report the error to the user", exc_info=True)
 
 
-def build_handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
+def build_handlers() -> list[BaseHandler]:
     return [
         CallbackQueryHandler(stale_button),
         MessageHandler(F.ChatType.PRIVATE & (F.TEXT | F.COMMAND), stray_text),

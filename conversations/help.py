@@ -17,19 +17,28 @@ async def help_command(update: Update, context: JxContext) -> None:
     if actor.staff is None and not actor.is_admin:
         lines += [
             tr._("• Citizens: scan the QR code you were given after a service to rate it."),
-            tr._("• Bureau staff: open the invite link from the evaluation working group to link your account."),
+            tr._(
+                "• Bureau staff: open the invite link from the evaluation working group to link your account."
+            ),
         ]
     else:
         lines += [
             tr._("• /start — your home screen and open tasks"),
-            tr._("• Tap the buttons to answer; everything you answer is saved at once, and you can come back later to continue."),
+            tr._(
+                "• Tap the buttons to answer; everything you answer is saved at once, and you can come back later to continue."
+            ),
         ]
     lines += [
         tr._("• /language — change the language"),
         tr._("• /cancel — stop what you are doing"),
     ]
     if actor.is_admin:
-        lines += ["", tr._("Working group: /invites, /reissue <employee no.>, /unbind <employee no.>; send a roster file to import staff.")]
+        lines += [
+            "",
+            tr._(
+                "Working group: /invites, /reissue <employee no.>, /unbind <employee no.>; send a roster file to import staff."
+            ),
+        ]
     await reply(update, "\n".join(lines))
 
 
@@ -38,5 +47,5 @@ async def cancel_outside(update: Update, context: JxContext) -> None:
     await reply(update, tr._("There is nothing to cancel right now."))
 
 
-def build_handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
+def build_handlers() -> list[BaseHandler]:
     return [CommandHandler("help", help_command), CommandHandler("cancel", cancel_outside)]

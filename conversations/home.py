@@ -28,9 +28,15 @@ async def show_home(update: Update, context: JxContext) -> None:
 def citizen_welcome(tr: Translator) -> str:
     return "\n\n".join(
         [
-            tr._("Hello! This is the performance service assistant of the Emergency Management Bureau."),
-            tr._("If you received a service from us, please scan the QR code shown at the service window or by our staff to rate it. It takes about a minute, and we do not ask for your name or phone number."),
-            tr._("Bureau staff: open the invite link the evaluation working group sent you to link your account."),
+            tr._(
+                "Hello! This is the performance service assistant of the Emergency Management Bureau."
+            ),
+            tr._(
+                "If you received a service from us, please scan the QR code shown at the service window or by our staff to rate it. It takes about a minute, and we do not ask for your name or phone number."
+            ),
+            tr._(
+                "Bureau staff: open the invite link the evaluation working group sent you to link your account."
+            ),
             tr._("Send /language to change the language, /help for help."),
         ]
     )
@@ -40,13 +46,21 @@ async def staff_home_text(context: JxContext, actor: Actor, tr: Translator) -> s
     lines: list[str] = []
     if actor.staff is not None:
         async with context.services.sessions() as session:
-            unit = await session.scalar(select(OrgUnit.name).where(OrgUnit.id == actor.staff.unit_id))
+            unit = await session.scalar(
+                select(OrgUnit.name).where(OrgUnit.id == actor.staff.unit_id)
+            )
         lines.append(
-            tr._("Hello, {name} ({unit}).").format(name=html(actor.staff.name), unit=html(unit or ""))
+            tr._("Hello, {name} ({unit}).").format(
+                name=html(actor.staff.name), unit=html(unit or "")
+            )
         )
         lines.append("")
         lines.append(tr._("<b>Your tasks</b>"))
-        lines.append(tr._("No evaluation is collecting answers at the moment. You will be notified when a cycle opens."))
+        lines.append(
+            tr._(
+                "No evaluation is collecting answers at the moment. You will be notified when a cycle opens."
+            )
+        )
     else:
         lines.append(tr._("Hello. You are signed in as a member of the evaluation working group."))
     if actor.is_admin:

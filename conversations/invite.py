@@ -11,7 +11,7 @@ import re
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
 from telegram.ext import CallbackQueryHandler, CommandHandler, ConversationHandler
-from telegram.ext import filters as F  # noqa: N812
+from telegram.ext import filters as F
 
 from bot.context import JxContext
 from bot.flow import END, Flow, Position, Prompt, answer_query, reply, send_prompt
@@ -32,7 +32,11 @@ async def render(session: AsyncSession, tr: Translator, pos: Position, update: U
     staff = await session.get(Staff, invite.staff_id) if invite else None
     unit = await session.get(OrgUnit, staff.unit_id) if staff else None
     if invite is None or staff is None:
-        return Prompt(tr._("This invite is no longer valid. Send /cancel and ask the evaluation working group for a new code."))
+        return Prompt(
+            tr._(
+                "This invite is no longer valid. Send /cancel and ask the evaluation working group for a new code."
+            )
+        )
     text = "\n".join(
         [
             tr._("Please confirm that this is you:"),
@@ -41,7 +45,9 @@ async def render(session: AsyncSession, tr: Translator, pos: Position, update: U
             tr._("Unit: {unit}").format(unit=html(unit.name if unit else "")),
             tr._("Position: {position}").format(position=html(staff.position or "—")),
             "",
-            tr._("After you confirm, this Telegram account is linked to this person and used for performance evaluation."),
+            tr._(
+                "After you confirm, this Telegram account is linked to this person and used for performance evaluation."
+            ),
         ]
     )
     markup = keyboard(
@@ -65,7 +71,10 @@ async def on_code(update: Update, context: JxContext) -> object:
     async with flow.tx(update, context) as tx:
         try:
             view = await invites.lookup(
-                tx.session, payload or StartPayload(PayloadKind.INVITE, "-"), user.id, now=now(context)
+                tx.session,
+                payload or StartPayload(PayloadKind.INVITE, "-"),
+                user.id,
+                now=now(context),
             )
             tx.goto(CONFIRM, invite_id=view.invite_id)
         except DomainError as exc:
@@ -94,7 +103,15 @@ async def on_answer(update: Update, context: JxContext) -> object:
         async with flow.tx(update, context) as tx:
             tx.end()
         await answer_query(update)
-        await send_prompt(update, context, Prompt(tr._("Nothing was linked. If the details are wrong, please contact the evaluation working group.")))
+        await send_prompt(
+            update,
+            context,
+            Prompt(
+                tr._(
+                    "Nothing was linked. If the details are wrong, please contact the evaluation working group."
+                )
+            ),
+        )
         return END
     error: DomainError | None = None
     async with flow.tx(update, context) as tx:
@@ -109,17 +126,16 @@ async def on_answer(update: Update, context: JxContext) -> object:
         await send_prompt(update, context, Prompt(error.render(tr)))
         return END
     await send_prompt(
-        update, context,
+        update,
+        context,
         Prompt(tr._("Linked. Welcome, {name}!").format(name=html(view.name))),
     )
     await show_home(update, context)
     return END
 
 
-def build_handler() -> ConversationHandler:  # type: ignore[type-arg]
+def build_handler() -> ConversationHandler:
     return flow.handler(
-        entry_points=[
-            CommandHandler("start", on_code, filters=F.Regex(r"^/start(@\w+)?\s+in_"))
-        ],
+        entry_points=[CommandHandler("start", on_code, filters=F.Regex(r"^/start(@\w+)?\s+in_"))],
         states={CONFIRM: [CallbackQueryHandler(on_answer, pattern=r"^iv1:")]},
     )

@@ -51,12 +51,20 @@ async def choose(update: Update, context: JxContext) -> object:
     context.forget_account()
     tr = await context.tr(update)
     await answer_query(update)
-    await send_prompt(update, context, Prompt(tr._("The interface language is now {language}.").format(language=LANGUAGE_NAMES[locale])))
+    await send_prompt(
+        update,
+        context,
+        Prompt(
+            tr._("The interface language is now {language}.").format(
+                language=LANGUAGE_NAMES[locale]
+            )
+        ),
+    )
     await show_home(update, context)
     return END
 
 
-def build_handler() -> ConversationHandler:  # type: ignore[type-arg]
+def build_handler() -> ConversationHandler:
     return flow.handler(
         entry_points=[CommandHandler("language", ask)],
         states={CHOOSE: [CallbackQueryHandler(choose, pattern=r"^lg1:")]},

@@ -50,7 +50,9 @@ async def set_default_commands(application: JxApplication) -> None:
         log.warning("could not set the default command menu: %s", exc)
 
 
-async def sync_chat_commands(update: Update, context: JxContext, actor: Actor, tr: Translator) -> None:
+async def sync_chat_commands(
+    update: Update, context: JxContext, actor: Actor, tr: Translator
+) -> None:
     """Give this chat the menu of its language and role (only when it changed)."""
     chat = update.effective_chat
     if chat is None or context.chat_data is None:
@@ -59,7 +61,9 @@ async def sync_chat_commands(update: Update, context: JxContext, actor: Actor, t
     if context.chat_data.get("menu") == signature:
         return
     try:
-        await context.bot.set_my_commands(commands_for(actor, tr), scope=BotCommandScopeChat(chat.id))
+        await context.bot.set_my_commands(
+            commands_for(actor, tr), scope=BotCommandScopeChat(chat.id)
+        )
         context.chat_data["menu"] = signature
     except TelegramError as exc:
         log.warning("could not set the command menu of chat %s: %s", chat.id, exc)

@@ -13,7 +13,7 @@ import re
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
 from telegram.ext import CallbackQueryHandler, ConversationHandler, MessageHandler
-from telegram.ext import filters as F  # noqa: N812
+from telegram.ext import filters as F
 
 from bot.context import JxContext
 from bot.flow import END, Flow, Position, Prompt, answer_query, reply, send_prompt
@@ -47,8 +47,18 @@ async def on_document(update: Update, context: JxContext) -> object:
     tr = await context.tr(update)
     if not actor.is_admin:
         async with context.services.sessions.begin() as session:
-            await audit(session, "access.denied", actor_telegram_id=actor.telegram_id, detail={"action": "staff.import"})
-        await reply(update, tr._("Sorry, I cannot use this file. Only the evaluation working group can import staff."))
+            await audit(
+                session,
+                "access.denied",
+                actor_telegram_id=actor.telegram_id,
+                detail={"action": "staff.import"},
+            )
+        await reply(
+            update,
+            tr._(
+                "Sorry, I cannot use this file. Only the evaluation working group can import staff."
+            ),
+        )
         return END
     doc = message.document
     name = doc.file_name or "roster"
@@ -64,15 +74,24 @@ async def on_document(update: Update, context: JxContext) -> object:
     except RosterInvalid as exc:
         shown = [e.render(tr) for e in exc.errors[:MAX_ERRORS_SHOWN]]
         more = len(exc.errors) - len(shown)
-        text = tr._("Nothing was imported. Please correct these problems and send the file again:") + "\n" + "\n".join(f"• {html(line)}" for line in shown)
+        text = (
+            tr._("Nothing was imported. Please correct these problems and send the file again:")
+            + "\n"
+            + "\n".join(f"• {html(line)}" for line in shown)
+        )
         if more > 0:
             text += "\n" + tr._("… and {count} more.").format(count=more)
         await reply(update, text[:4000])
         return END
     async with flow.tx(update, context) as tx:
         plan = await plan_import(tx.session, roster)
-        tx.goto(CONFIRM, file_id=doc.file_id, name=name, sha256=hashlib.sha256(data).hexdigest(),
-                summary=plan.summary(tr)[:3500])
+        tx.goto(
+            CONFIRM,
+            file_id=doc.file_id,
+            name=name,
+            sha256=hashlib.sha256(data).hexdigest(),
+            summary=plan.summary(tr)[:3500],
+        )
     await flow.show(update, context)
     return tx.state
 
@@ -105,11 +124,13 @@ async def on_confirm(update: Update, context: JxContext) -> object:
             tx.session, roster, actor_label="telegram", actor_telegram_id=user.id, now=now(context)
         )
         tx.end()
-    await send_prompt(update, context, Prompt(tr._("Imported.") + "\n\n" + html(plan.summary(tr)[:3500])))
+    await send_prompt(
+        update, context, Prompt(tr._("Imported.") + "\n\n" + html(plan.summary(tr)[:3500]))
+    )
     return END
 
 
-def build_handler() -> ConversationHandler:  # type: ignore[type-arg]
+def build_handler() -> ConversationHandler:
     return flow.handler(
         entry_points=[MessageHandler(F.ChatType.PRIVATE & F.Document.ALL, on_document)],
         states={CONFIRM: [CallbackQueryHandler(on_confirm, pattern=r"^im1:")]},

@@ -20,5 +20,5 @@ async def start(update: Update, context: JxContext) -> None:
     await show_home(update, context)
 
 
-def build_handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
+def build_handlers() -> list[BaseHandler]:
     return [CommandHandler("start", start)]

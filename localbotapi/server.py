@@ -346,7 +346,7 @@ class LocalBotApi:
         """Updates not yet confirmed by getUpdates (or not yet delivered to the webhook)."""
         return list(self._bot(token).updates)
 
-    async def wait_until(self, predicate: Callable[[], bool], timeout: float = 10.0) -> None:  # noqa: ASYNC109
+    async def wait_until(self, predicate: Callable[[], bool], timeout: float = 10.0) -> None:
         """Wait until ``predicate()`` holds, re-checked on every server event."""
         if not await self.hub.notifier.wait_for(predicate, timeout):
             raise AssertionError(f"condition not met within {timeout}s")

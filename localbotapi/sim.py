@@ -316,7 +316,7 @@ class SimUser:
         """Mark every bot event so far as seen by :meth:`expect`."""
         self._chat.consumed = len(self._chat.events)
 
-    async def expect(self, timeout: float = 10.0) -> BotMessage:  # noqa: ASYNC109
+    async def expect(self, timeout: float = 10.0) -> BotMessage:
         """The next unseen bot event here: a new message or an edit (``edited=True``)."""
         chat = self._chat
         arrived = await self._hub.notifier.wait_for(
@@ -331,7 +331,7 @@ class SimUser:
         chat.consumed += 1
         return BotMessage.from_stored(event)
 
-    async def expect_text(self, substring: str, timeout: float = 10.0) -> BotMessage:  # noqa: ASYNC109
+    async def expect_text(self, substring: str, timeout: float = 10.0) -> BotMessage:
         """Consume events until one whose text/caption contains ``substring``."""
         seen: list[str] = []
         loop = asyncio.get_running_loop()
@@ -349,7 +349,7 @@ class SimUser:
                 return message
             seen.append(message.text or f"[{message.kind}]")
 
-    async def wait_until(self, predicate: Callable[[], bool], timeout: float = 10.0) -> None:  # noqa: ASYNC109
+    async def wait_until(self, predicate: Callable[[], bool], timeout: float = 10.0) -> None:
         """Wait until ``predicate()`` holds, re-checked whenever the server sees activity."""
         if not await self._hub.notifier.wait_for(predicate, timeout):
             raise AssertionError(

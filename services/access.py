@@ -48,10 +48,14 @@ async def load_actor(session: AsyncSession, telegram_id: int, admin_ids: frozens
             select(Staff).where(Staff.id == account.staff_id, Staff.active.is_(True))
         )
     if staff is not None:
-        roles |= set(await session.scalars(select(RoleGrant.role).where(RoleGrant.staff_id == staff.id)))
+        roles |= set(
+            await session.scalars(select(RoleGrant.role).where(RoleGrant.staff_id == staff.id))
+        )
         headed = frozenset(
             await session.scalars(
-                select(OrgUnit.id).where(OrgUnit.head_staff_id == staff.id, OrgUnit.active.is_(True))
+                select(OrgUnit.id).where(
+                    OrgUnit.head_staff_id == staff.id, OrgUnit.active.is_(True)
+                )
             )
         )
     return Actor(telegram_id, staff, frozenset(roles), headed)

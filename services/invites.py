@@ -61,7 +61,9 @@ async def issue(
     )
     payload = new_payload(PayloadKind.INVITE)
     session.add(
-        Invite(staff_id=staff.id, token_hash=payload.token_hash, created_at=now, expires_at=now + ttl)
+        Invite(
+            staff_id=staff.id, token_hash=payload.token_hash, created_at=now, expires_at=now + ttl
+        )
     )
     return IssuedInvite(staff.id, staff.employee_no, staff.name, unit_name, payload, now + ttl)
 
@@ -87,33 +89,54 @@ async def issue_for_unbound(
 
 
 async def reissue(
-    session: AsyncSession, employee_no: str, *, now: dt.datetime, ttl: dt.timedelta,
-    actor_label: str, actor_telegram_id: int | None = None,
+    session: AsyncSession,
+    employee_no: str,
+    *,
+    now: dt.datetime,
+    ttl: dt.timedelta,
+    actor_label: str,
+    actor_telegram_id: int | None = None,
 ) -> IssuedInvite:
     staff, unit = await _staff_by_no(session, employee_no)
     issued = await issue(session, staff, unit, now=now, ttl=ttl)
     await audit(
-        session, "invite.reissue", actor_label=actor_label, actor_telegram_id=actor_telegram_id,
-        object_type="staff", object_id=str(staff.id), at=now,
+        session,
+        "invite.reissue",
+        actor_label=actor_label,
+        actor_telegram_id=actor_telegram_id,
+        object_type="staff",
+        object_id=str(staff.id),
+        at=now,
     )
     return issued
 
 
 async def unbind(
-    session: AsyncSession, employee_no: str, *, now: dt.datetime,
-    actor_label: str, actor_telegram_id: int | None = None,
+    session: AsyncSession,
+    employee_no: str,
+    *,
+    now: dt.datetime,
+    actor_label: str,
+    actor_telegram_id: int | None = None,
 ) -> int | None:
     """Detach the staff member's Telegram account; returns the Telegram id that was bound."""
     staff, _ = await _staff_by_no(session, employee_no)
-    account = await session.scalar(select(TelegramAccount).where(TelegramAccount.staff_id == staff.id))
+    account = await session.scalar(
+        select(TelegramAccount).where(TelegramAccount.staff_id == staff.id)
+    )
     if account is None:
         raise DomainError(N_("{name} has no bound Telegram account."), name=staff.name)
     account.staff_id = None
     account.bound_at = None
     await audit(
-        session, "account.unbind", actor_label=actor_label, actor_telegram_id=actor_telegram_id,
-        object_type="staff", object_id=str(staff.id),
-        detail={"telegram_id": account.telegram_id}, at=now,
+        session,
+        "account.unbind",
+        actor_label=actor_label,
+        actor_telegram_id=actor_telegram_id,
+        object_type="staff",
+        object_id=str(staff.id),
+        detail={"telegram_id": account.telegram_id},
+        at=now,
     )
     return account.telegram_id
 
@@ -123,19 +146,43 @@ async def lookup(
 ) -> InviteView:
     """Check a code before showing whose it is; wrong codes count towards the lock-out."""
     await ensure_not_locked(session, telegram_id, now=now)
-    invite = await session.scalar(select(Invite).where(Invite.token_hash == hash_token(payload.token)))
+    invite = await session.scalar(
+        select(Invite).where(Invite.token_hash == hash_token(payload.token))
+    )
     if invite is None:
         session.add(CodeAttempt(telegram_id=telegram_id, at=now))
-        raise DomainError(N_("This invite code is not valid. Please check it, or ask the evaluation working group for a new one."))
+        raise DomainError(
+            N_(
+                "This invite code is not valid. Please check it, or ask the evaluation working group for a new one."
+            )
+        )
     if invite.used_at is not None:
-        raise DomainError(N_("This invite code has already been used. Each code works once; ask the evaluation working group for a new one if you need it."))
+        raise DomainError(
+            N_(
+                "This invite code has already been used. Each code works once; ask the evaluation working group for a new one if you need it."
+            )
+        )
     if invite.revoked_at is not None:
-        raise DomainError(N_("This invite code was replaced by a newer one. Please use the latest code you received."))
+        raise DomainError(
+            N_(
+                "This invite code was replaced by a newer one. Please use the latest code you received."
+            )
+        )
     if invite.expires_at <= now:
-        raise DomainError(N_("This invite code has expired. Please ask the evaluation working group for a new one."))
-    already = await session.scalar(select(TelegramAccount).where(TelegramAccount.telegram_id == telegram_id))
+        raise DomainError(
+            N_(
+                "This invite code has expired. Please ask the evaluation working group for a new one."
+            )
+        )
+    already = await session.scalar(
+        select(TelegramAccount).where(TelegramAccount.telegram_id == telegram_id)
+    )
     if already is not None and already.staff_id is not None and already.staff_id != invite.staff_id:
-        raise DomainError(N_("Your Telegram account is already linked to another staff member. Ask the evaluation working group to unlink it first."))
+        raise DomainError(
+            N_(
+                "Your Telegram account is already linked to another staff member. Ask the evaluation working group to unlink it first."
+            )
+        )
     row = (
         await session.execute(
             select(Staff, OrgUnit.name)
@@ -145,7 +192,9 @@ async def lookup(
     ).one()
     staff, unit = row
     if not staff.active:
-        raise DomainError(N_("This invite code is no longer valid. Please contact the evaluation working group."))
+        raise DomainError(
+            N_("This invite code is no longer valid. Please contact the evaluation working group.")
+        )
     return InviteView(invite.id, staff.id, staff.name, unit, staff.position)
 
 
@@ -155,12 +204,22 @@ async def redeem(
     """Bind on confirmation; re-checks everything, since time passed since the code was shown."""
     invite = await session.get(Invite, invite_id, with_for_update=True)
     if invite is None or invite.used_at is not None or invite.revoked_at is not None:
-        raise DomainError(N_("This invite code has already been used. Each code works once; ask the evaluation working group for a new one if you need it."))
+        raise DomainError(
+            N_(
+                "This invite code has already been used. Each code works once; ask the evaluation working group for a new one if you need it."
+            )
+        )
     if invite.expires_at <= now:
-        raise DomainError(N_("This invite code has expired. Please ask the evaluation working group for a new one."))
+        raise DomainError(
+            N_(
+                "This invite code has expired. Please ask the evaluation working group for a new one."
+            )
+        )
     staff = await session.get(Staff, invite.staff_id)
     assert staff is not None
-    previous = await session.scalar(select(TelegramAccount).where(TelegramAccount.staff_id == staff.id))
+    previous = await session.scalar(
+        select(TelegramAccount).where(TelegramAccount.staff_id == staff.id)
+    )
     if previous is not None and previous.telegram_id != telegram_id:
         previous.staff_id = None  # a new phone: the old account loses access
         previous.bound_at = None
@@ -169,7 +228,11 @@ async def redeem(
         account = TelegramAccount(telegram_id=telegram_id)
         session.add(account)
     elif account.staff_id not in (None, staff.id):
-        raise DomainError(N_("Your Telegram account is already linked to another staff member. Ask the evaluation working group to unlink it first."))
+        raise DomainError(
+            N_(
+                "Your Telegram account is already linked to another staff member. Ask the evaluation working group to unlink it first."
+            )
+        )
     await session.flush()
     account.staff_id = staff.id
     account.bound_at = now
@@ -177,8 +240,13 @@ async def redeem(
     invite.used_at = now
     invite.used_by = telegram_id
     await audit(
-        session, "account.bind", actor_telegram_id=telegram_id, actor_staff_id=staff.id,
-        object_type="staff", object_id=str(staff.id), at=now,
+        session,
+        "account.bind",
+        actor_telegram_id=telegram_id,
+        actor_staff_id=staff.id,
+        object_type="staff",
+        object_id=str(staff.id),
+        at=now,
     )
     unit = await session.get(OrgUnit, staff.unit_id)
     return InviteView(invite.id, staff.id, staff.name, unit.name if unit else "", staff.position)
@@ -189,7 +257,10 @@ async def ensure_not_locked(session: AsyncSession, telegram_id: int, *, now: dt.
     recent = (
         await session.scalars(
             select(CodeAttempt.at)
-            .where(CodeAttempt.telegram_id == telegram_id, CodeAttempt.at > now - LOCKOUT - WRONG_WINDOW)
+            .where(
+                CodeAttempt.telegram_id == telegram_id,
+                CodeAttempt.at > now - LOCKOUT - WRONG_WINDOW,
+            )
             .order_by(CodeAttempt.at)
         )
     ).all()
@@ -199,7 +270,9 @@ async def ensure_not_locked(session: AsyncSession, telegram_id: int, *, now: dt.
             until = window[-1] + LOCKOUT
             minutes = max(1, int((until - now).total_seconds() // 60) + 1)
             raise DomainError(
-                N_("Too many wrong codes. For your security, please try again in {minutes} minutes."),
+                N_(
+                    "Too many wrong codes. For your security, please try again in {minutes} minutes."
+                ),
                 minutes=minutes,
             )
 
@@ -209,7 +282,10 @@ async def prune_attempts(session: AsyncSession, *, now: dt.datetime) -> None:
 
 
 async def count_wrong(session: AsyncSession, telegram_id: int) -> int:
-    return int(await session.scalar(select(func.count()).where(CodeAttempt.telegram_id == telegram_id)) or 0)
+    return int(
+        await session.scalar(select(func.count()).where(CodeAttempt.telegram_id == telegram_id))
+        or 0
+    )
 
 
 async def _staff_by_no(session: AsyncSession, employee_no: str) -> tuple[Staff, str]:
@@ -221,5 +297,7 @@ async def _staff_by_no(session: AsyncSession, employee_no: str) -> tuple[Staff, 
         )
     ).first()
     if row is None:
-        raise DomainError(N_("No staff member with employee number {employee_no}."), employee_no=employee_no)
+        raise DomainError(
+            N_("No staff member with employee number {employee_no}."), employee_no=employee_no
+        )
     return row[0], row[1]

@@ -52,24 +52,27 @@ def settings(db_url: str) -> Settings:
 
 
 @pytest.fixture
-async def server(settings: Settings) -> AsyncIterator["LocalBotApi"]:
+async def server(settings: Settings) -> AsyncIterator[LocalBotApi]:
     from localbotapi import LocalBotApi
 
     api = LocalBotApi()
     await api.start()
-    api.add_bot(token=settings.bot_token or "", username=settings.bot_username or "jixiao_test_bot",
-                first_name="绩效助手")
+    api.add_bot(
+        token=settings.bot_token or "",
+        username=settings.bot_username or "jixiao_test_bot",
+        first_name="绩效助手",
+    )
     yield api
     await api.stop()
 
 
 @pytest.fixture
-def bot_settings(settings: Settings, server: "LocalBotApi") -> Settings:
+def bot_settings(settings: Settings, server: LocalBotApi) -> Settings:
     return settings.model_copy(update={"telegram_base_url": server.base_url})
 
 
 @pytest.fixture
-async def bot(bot_settings: Settings, server: "LocalBotApi") -> AsyncIterator["InProcessBot"]:
+async def bot(bot_settings: Settings, server: LocalBotApi) -> AsyncIterator[InProcessBot]:
     """The real Application, polling the local server from this event loop."""
     from tests.harness import InProcessBot
 

@@ -30,7 +30,13 @@ async def make_org(sessions: SessionFactory, people: int = 4) -> Org:
         unit = OrgUnit(name="应急指挥中心", kind=UnitKind.SECTION, parent_id=bureau.id)
         s.add(unit)
         await s.flush()
-        head = Staff(employee_no="A001", name="李明", unit_id=unit.id, position="主任", supervisor_id=chief.id)
+        head = Staff(
+            employee_no="A001",
+            name="李明",
+            unit_id=unit.id,
+            position="主任",
+            supervisor_id=chief.id,
+        )
         s.add(head)
         await s.flush()
         unit.head_staff_id = head.id
@@ -39,16 +45,26 @@ async def make_org(sessions: SessionFactory, people: int = 4) -> Org:
         names = ["张伟", "刘芳", "陈静", "杨洋", "赵磊", "黄敏", "周杰", "吴霞"]
         staff = []
         for i in range(people):
-            member = Staff(employee_no=f"A{i + 2:03d}", name=names[i % len(names)], unit_id=unit.id,
-                           position="科员", supervisor_id=head.id)
+            member = Staff(
+                employee_no=f"A{i + 2:03d}",
+                name=names[i % len(names)],
+                unit_id=unit.id,
+                position="科员",
+                supervisor_id=head.id,
+            )
             s.add(member)
             staff.append(member)
         await s.flush()
         return Org(bureau.id, unit.id, head.id, [m.id for m in staff])
 
 
-async def invite_code(sessions: SessionFactory, employee_no: str, *, now: dt.datetime | None = None,
-                      ttl: dt.timedelta = dt.timedelta(days=14)) -> str:
+async def invite_code(
+    sessions: SessionFactory,
+    employee_no: str,
+    *,
+    now: dt.datetime | None = None,
+    ttl: dt.timedelta = dt.timedelta(days=14),
+) -> str:
     now = now or dt.datetime.now(dt.UTC)
     async with sessions.begin() as s:
         issued = await invites.reissue(s, employee_no, now=now, ttl=ttl, actor_label="test")
@@ -57,5 +73,8 @@ async def invite_code(sessions: SessionFactory, employee_no: str, *, now: dt.dat
 
 async def bind(sessions: SessionFactory, telegram_id: int, staff_id: int) -> None:
     async with sessions.begin() as s:
-        s.add(TelegramAccount(telegram_id=telegram_id, staff_id=staff_id,
-                              bound_at=dt.datetime.now(dt.UTC)))
+        s.add(
+            TelegramAccount(
+                telegram_id=telegram_id, staff_id=staff_id, bound_at=dt.datetime.now(dt.UTC)
+            )
+        )

@@ -11,9 +11,9 @@ import sys
 from pathlib import Path
 
 from bot.config import Settings
+from bot.models.types import utcnow
 from bot.runner import serve
 from bot.services import Clock
-from bot.models.types import utcnow
 from localbotapi import LocalBotApi
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -53,7 +53,9 @@ class InProcessBot:
 class BotProcess:
     """``python -m bot.cli run`` in a child process, to be killed with SIGKILL mid-flight."""
 
-    def __init__(self, server: LocalBotApi, settings: Settings, workdir: Path, failpoints: str = "") -> None:
+    def __init__(
+        self, server: LocalBotApi, settings: Settings, workdir: Path, failpoints: str = ""
+    ) -> None:
         self.server = server
         self.settings = settings
         self.workdir = workdir
@@ -78,8 +80,11 @@ class BotProcess:
             self.failpoints = failpoints
         log = self.log.open("ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "bot.cli", "run"], cwd=self.workdir, env=self.env(),
-            stdout=log, stderr=subprocess.STDOUT,
+            [sys.executable, "-m", "bot.cli", "run"],
+            cwd=self.workdir,
+            env=self.env(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
 
     async def wait_exit(self, timeout: float = 30) -> int:

@@ -19,7 +19,9 @@ async def _count(sessions: SessionFactory, model: type) -> int:
         return int(await s.scalar(select(func.count()).select_from(model)) or 0)
 
 
-async def test_admin_imports_csv_after_confirming(server: LocalBotApi, bot, sessions: SessionFactory) -> None:
+async def test_admin_imports_csv_after_confirming(
+    server: LocalBotApi, bot, sessions: SessionFactory
+) -> None:
     admin = server.user(ADMIN, first_name="办公室", language_code="zh-hans")
     await admin.send_document("staff.csv", (EXAMPLES / "staff.csv").read_bytes(), "text/csv")
     summary = await admin.expect()
@@ -30,11 +32,15 @@ async def test_admin_imports_csv_after_confirming(server: LocalBotApi, bot, sess
     async with sessions() as s:
         people = await s.scalar(select(func.count()).select_from(Staff))
         units = await s.scalar(select(func.count()).select_from(OrgUnit))
-        audits = await s.scalar(select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "staff.import"))
+        audits = await s.scalar(
+            select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "staff.import")
+        )
     assert people >= 40 and units >= 6 and audits == 1
 
 
-async def test_admin_imports_xlsx_and_can_cancel(server: LocalBotApi, bot, sessions: SessionFactory) -> None:
+async def test_admin_imports_xlsx_and_can_cancel(
+    server: LocalBotApi, bot, sessions: SessionFactory
+) -> None:
     admin = server.user(ADMIN, language_code="zh-hans")
     await admin.send_document("staff.xlsx", (EXAMPLES / "staff.xlsx").read_bytes())
     summary = await admin.expect()
@@ -44,11 +50,15 @@ async def test_admin_imports_xlsx_and_can_cancel(server: LocalBotApi, bot, sessi
     await admin.send_document("staff.xlsx", (EXAMPLES / "staff.xlsx").read_bytes())
     summary = await admin.expect()
     await admin.press(summary.button_data()[0])
-    await admin.wait_until(lambda: any(m.edited and not m.buttons for m in admin.messages[-1:]), timeout=20)
+    await admin.wait_until(
+        lambda: any(m.edited and not m.buttons for m in admin.messages[-1:]), timeout=20
+    )
     assert await _count(sessions, Staff) >= 40
 
 
-async def test_bad_file_names_the_row_and_imports_nothing(server: LocalBotApi, bot, sessions: SessionFactory) -> None:
+async def test_bad_file_names_the_row_and_imports_nothing(
+    server: LocalBotApi, bot, sessions: SessionFactory
+) -> None:
     lines = (EXAMPLES / "staff.csv").read_text(encoding="utf-8-sig").splitlines()
     broken = lines[:]
     fields = broken[7].split(",")
@@ -68,11 +78,15 @@ async def test_non_admin_cannot_import(server: LocalBotApi, bot, sessions: Sessi
     assert not reply.buttons
     assert await _count(sessions, Staff) == 0
     async with sessions() as s:
-        denied = await s.scalar(select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "access.denied"))
+        denied = await s.scalar(
+            select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "access.denied")
+        )
     assert denied == 1
 
 
-async def test_forged_confirm_data_changes_nothing(server: LocalBotApi, bot, sessions: SessionFactory) -> None:
+async def test_forged_confirm_data_changes_nothing(
+    server: LocalBotApi, bot, sessions: SessionFactory
+) -> None:
     admin = server.user(ADMIN, language_code="zh-hans")
     await admin.send_document("staff.csv", (EXAMPLES / "staff.csv").read_bytes())
     summary = await admin.expect()

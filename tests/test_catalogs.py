@@ -28,9 +28,20 @@ def test_catalog_is_complete(locale: str) -> None:
 
 @pytest.mark.parametrize(
     ("code", "locale"),
-    [("zh-hans", "zh_Hans"), ("zh-CN", "zh_Hans"), ("zh-sg", "zh_Hans"), ("zh", "zh_Hans"),
-     ("zh-hant", "zh_Hant"), ("zh-TW", "zh_Hant"), ("zh-hk", "zh_Hant"), ("zh-mo", "zh_Hant"),
-     ("en", "en"), ("en-GB", "en"), ("ru", "zh_Hans"), (None, "zh_Hans")],
+    [
+        ("zh-hans", "zh_Hans"),
+        ("zh-CN", "zh_Hans"),
+        ("zh-sg", "zh_Hans"),
+        ("zh", "zh_Hans"),
+        ("zh-hant", "zh_Hant"),
+        ("zh-TW", "zh_Hant"),
+        ("zh-hk", "zh_Hant"),
+        ("zh-mo", "zh_Hant"),
+        ("en", "en"),
+        ("en-GB", "en"),
+        ("ru", "zh_Hans"),
+        (None, "zh_Hans"),
+    ],
 )
 def test_language_code_mapping(code: str | None, locale: str) -> None:
     assert resolve_locale(code) == locale
@@ -50,7 +61,9 @@ def test_placeholders_survive_translation() -> None:
             strings = entry.string if isinstance(entry.string, tuple) else (entry.string,)
             wanted = set(re.findall(r"\{(\w+)\}", ids[-1]))
             for s in strings:
-                assert set(re.findall(r"\{(\w+)\}", s)) <= wanted | set(re.findall(r"\{(\w+)\}", ids[0])), (locale, entry.id)
+                assert set(re.findall(r"\{(\w+)\}", s)) <= wanted | set(
+                    re.findall(r"\{(\w+)\}", ids[0])
+                ), (locale, entry.id)
 
 
 def test_translator_formats_in_locale() -> None:

@@ -10,9 +10,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from sqlalchemy import func, select
 
 from bot.db import SessionFactory
-from sqlalchemy import func, select
 from bot.models import Invite, Staff
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -22,12 +22,27 @@ EXAMPLES = ROOT / "examples"
 def jixiao(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith("JIXIAO_")}
     clean.update(env, PYTHONPATH=str(ROOT))
-    return subprocess.run([sys.executable, "-m", "bot.cli", *args], cwd=cwd, env=clean,
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", *args],
+        cwd=cwd,
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
-@pytest.mark.parametrize("argv", [["--help"], ["staff", "--help"], ["staff", "import", "--help"],
-                                  ["staff", "invites", "--help"], ["db", "--help"], ["run", "--help"]])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--help"],
+        ["staff", "--help"],
+        ["staff", "import", "--help"],
+        ["staff", "invites", "--help"],
+        ["db", "--help"],
+        ["run", "--help"],
+    ],
+)
 def test_help_on_every_level(argv: list[str], tmp_path: Path) -> None:
     result = jixiao(*argv, cwd=tmp_path)
     assert result.returncode == 0 and "usage: jixiao" in result.stdout
@@ -42,20 +57,39 @@ def test_run_without_token_names_it_and_exits_2(tmp_path: Path) -> None:
 
 def test_malformed_setting_is_named(tmp_path: Path) -> None:
     result = jixiao("db", "upgrade", cwd=tmp_path, JIXIAO_TIMEZONE="Mars/Olympus")
-    assert result.returncode == 2 and "JIXIAO_TIMEZONE" in result.stderr and "Traceback" not in result.stderr
+    assert (
+        result.returncode == 2
+        and "JIXIAO_TIMEZONE" in result.stderr
+        and "Traceback" not in result.stderr
+    )
 
 
-async def test_import_then_invites_csv(db_url: str, sessions: SessionFactory, tmp_path: Path) -> None:
-    result = jixiao("staff", "import", str(EXAMPLES / "staff.csv"), cwd=tmp_path, JIXIAO_DATABASE_URL=db_url)
+async def test_import_then_invites_csv(
+    db_url: str, sessions: SessionFactory, tmp_path: Path
+) -> None:
+    result = jixiao(
+        "staff", "import", str(EXAMPLES / "staff.csv"), cwd=tmp_path, JIXIAO_DATABASE_URL=db_url
+    )
     assert result.returncode == 0, result.stderr
-    again = jixiao("staff", "import", str(EXAMPLES / "staff.xlsx"), cwd=tmp_path, JIXIAO_DATABASE_URL=db_url)
+    again = jixiao(
+        "staff", "import", str(EXAMPLES / "staff.xlsx"), cwd=tmp_path, JIXIAO_DATABASE_URL=db_url
+    )
     assert again.returncode == 0, again.stderr
     async with sessions() as s:
         people = int(await s.scalar(select(func.count()).select_from(Staff)) or 0)
     assert people >= 40
     out = tmp_path / "invites.csv"
-    result = jixiao("staff", "invites", "--format", "csv", "--out", str(out), cwd=tmp_path,
-                    JIXIAO_DATABASE_URL=db_url, JIXIAO_BOT_USERNAME="jixiao_bot")
+    result = jixiao(
+        "staff",
+        "invites",
+        "--format",
+        "csv",
+        "--out",
+        str(out),
+        cwd=tmp_path,
+        JIXIAO_DATABASE_URL=db_url,
+        JIXIAO_BOT_USERNAME="jixiao_bot",
+    )
     assert result.returncode == 0, result.stderr
     rows = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8-sig"))))
     assert len(rows) == people

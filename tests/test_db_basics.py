@@ -23,8 +23,12 @@ async def test_timestamps_come_back_aware_utc(sessions: SessionFactory) -> None:
 
 
 async def test_decimals_are_exact(sessions: SessionFactory) -> None:
-    table = Table("t_exact", MetaData(), Column("id", Integer, primary_key=True),
-                  Column("v", ExactDecimal(9, 4)))
+    table = Table(
+        "t_exact",
+        MetaData(),
+        Column("id", Integer, primary_key=True),
+        Column("v", ExactDecimal(9, 4)),
+    )
     async with sessions.begin() as s:
         conn = await s.connection()
         await conn.run_sync(table.metadata.create_all)

@@ -19,4 +19,6 @@ async def test_models_match_migrations(db_url: str) -> None:
     async with engine.connect() as conn:
         changes = await conn.run_sync(diff)
     await engine.dispose()
-    assert changes == [], f"models and migrations disagree; run alembic revision --autogenerate:\n{changes}"
+    assert changes == [], (
+        f"models and migrations disagree; run alembic revision --autogenerate:\n{changes}"
+    )

@@ -12,7 +12,9 @@ from localbotapi import LocalBotApi
 from tests.factories import invite_code, make_org
 
 
-async def test_invite_shows_person_and_binds_on_confirmation(server: LocalBotApi, bot, sessions: SessionFactory) -> None:
+async def test_invite_shows_person_and_binds_on_confirmation(
+    server: LocalBotApi, bot, sessions: SessionFactory
+) -> None:
     org = await make_org(sessions)
     code = await invite_code(sessions, "A002")
     user = server.user(5001, first_name="Wei", language_code="zh-hans")
@@ -28,10 +30,19 @@ async def test_invite_shows_person_and_binds_on_confirmation(server: LocalBotApi
     async with sessions() as s:
         account = await s.get(TelegramAccount, 5001)
         assert account is not None and account.staff_id == org.staff_ids[0]
-        assert await s.scalar(select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "account.bind")) == 1
+        assert (
+            await s.scalar(
+                select(func.count())
+                .select_from(AuditEntry)
+                .where(AuditEntry.action == "account.bind")
+            )
+            == 1
+        )
 
 
-async def test_same_code_twice_is_refused(server: LocalBotApi, bot, sessions: SessionFactory) -> None:
+async def test_same_code_twice_is_refused(
+    server: LocalBotApi, bot, sessions: SessionFactory
+) -> None:
     await make_org(sessions)
     code = await invite_code(sessions, "A002")
     first = server.user(5001, language_code="zh-hans")
@@ -46,7 +57,9 @@ async def test_same_code_twice_is_refused(server: LocalBotApi, bot, sessions: Se
         assert await s.get(TelegramAccount, 5002) is None
 
 
-async def test_expired_and_wrong_codes_are_refused_politely(server: LocalBotApi, bot, sessions: SessionFactory) -> None:
+async def test_expired_and_wrong_codes_are_refused_politely(
+    server: LocalBotApi, bot, sessions: SessionFactory
+) -> None:
     await make_org(sessions)
     old = await invite_code(sessions, "A002", now=dt.datetime.now(dt.UTC) - dt.timedelta(days=15))
     user = server.user(5003, language_code="zh-hans")
@@ -56,7 +69,9 @@ async def test_expired_and_wrong_codes_are_refused_politely(server: LocalBotApi,
     await user.expect_text("无效")
 
 
-async def test_five_wrong_codes_lock_the_user_out(server: LocalBotApi, bot, sessions: SessionFactory) -> None:
+async def test_five_wrong_codes_lock_the_user_out(
+    server: LocalBotApi, bot, sessions: SessionFactory
+) -> None:
     await make_org(sessions)
     good = await invite_code(sessions, "A003")
     user = server.user(5004, language_code="zh-hans")
@@ -87,7 +102,9 @@ async def test_languages_follow_telegram(server: LocalBotApi, bot) -> None:
     assert "QR code" in (await en.expect()).text
 
 
-async def test_language_command_is_remembered(server: LocalBotApi, bot, sessions: SessionFactory) -> None:
+async def test_language_command_is_remembered(
+    server: LocalBotApi, bot, sessions: SessionFactory
+) -> None:
     user = server.user(7005, language_code="zh-hans")
     await user.send("/language")
     await user.expect_text("语言")

@@ -24,7 +24,14 @@ pytestmark = pytest.mark.slow
 
 async def _binds(sessions: SessionFactory) -> int:
     async with sessions() as s:
-        return int(await s.scalar(select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "account.bind")) or 0)
+        return int(
+            await s.scalar(
+                select(func.count())
+                .select_from(AuditEntry)
+                .where(AuditEntry.action == "account.bind")
+            )
+            or 0
+        )
 
 
 async def _at_confirmation(server: LocalBotApi, proc: BotProcess, sessions: SessionFactory):  # type: ignore[no-untyped-def]
@@ -37,7 +44,9 @@ async def _at_confirmation(server: LocalBotApi, proc: BotProcess, sessions: Sess
     return user
 
 
-async def test_killed_between_two_messages(server: LocalBotApi, bot_settings: Settings, sessions: SessionFactory, tmp_path: Path) -> None:
+async def test_killed_between_two_messages(
+    server: LocalBotApi, bot_settings: Settings, sessions: SessionFactory, tmp_path: Path
+) -> None:
     proc = BotProcess(server, bot_settings, tmp_path)
     try:
         user = await _at_confirmation(server, proc, sessions)
@@ -52,7 +61,9 @@ async def test_killed_between_two_messages(server: LocalBotApi, bot_settings: Se
         await proc.stop()
 
 
-async def test_killed_after_fetching_before_handling(server: LocalBotApi, bot_settings: Settings, sessions: SessionFactory, tmp_path: Path) -> None:
+async def test_killed_after_fetching_before_handling(
+    server: LocalBotApi, bot_settings: Settings, sessions: SessionFactory, tmp_path: Path
+) -> None:
     proc = BotProcess(server, bot_settings, tmp_path)
     try:
         user = await _at_confirmation(server, proc, sessions)
@@ -62,17 +73,28 @@ async def test_killed_after_fetching_before_handling(server: LocalBotApi, bot_se
         assert await proc.wait_exit() != 0
         async with sessions() as s:
             assert await s.get(TelegramAccount, 6001) is None  # stored, not yet handled
-            assert await s.scalar(select(func.count()).select_from(InboxUpdate).where(InboxUpdate.handled_at.is_(None))) == 1
+            assert (
+                await s.scalar(
+                    select(func.count())
+                    .select_from(InboxUpdate)
+                    .where(InboxUpdate.handled_at.is_(None))
+                )
+                == 1
+            )
         await proc.start(failpoints="")
         await user.expect_text("绑定成功", timeout=30)
         await user.expect_text("张伟", timeout=30)
         assert await _binds(sessions) == 1
-        assert [m.text for m in user.messages].count(next(m.text for m in user.messages if "绑定成功" in (m.text or ""))) == 1
+        assert [m.text for m in user.messages].count(
+            next(m.text for m in user.messages if "绑定成功" in (m.text or ""))
+        ) == 1
     finally:
         await proc.stop()
 
 
-async def test_killed_after_storing_before_replying(server: LocalBotApi, bot_settings: Settings, sessions: SessionFactory, tmp_path: Path) -> None:
+async def test_killed_after_storing_before_replying(
+    server: LocalBotApi, bot_settings: Settings, sessions: SessionFactory, tmp_path: Path
+) -> None:
     proc = BotProcess(server, bot_settings, tmp_path)
     try:
         user = await _at_confirmation(server, proc, sessions)
@@ -84,7 +106,11 @@ async def test_killed_after_storing_before_replying(server: LocalBotApi, bot_set
         async with sessions() as s:
             assert (await s.get(TelegramAccount, 6001)).staff_id is not None  # type: ignore[union-attr]
             assert await s.scalar(select(func.count()).select_from(ConversationState)) == 0
-        assert not any("绑定" in (m.text or "") for m in user.messages if not m.edited and m.text and "请确认" not in m.text)
+        assert not any(
+            "绑定" in (m.text or "")
+            for m in user.messages
+            if not m.edited and m.text and "请确认" not in m.text
+        )
         await proc.start(failpoints="")
         home = await user.expect_text("张伟", timeout=30)  # the prompt they need: their home screen
         assert "应急指挥中心" in home.text
@@ -92,14 +118,23 @@ async def test_killed_after_storing_before_replying(server: LocalBotApi, bot_set
 
         async def nothing_owed() -> bool:
             async with sessions() as s:
-                return await s.scalar(select(func.count()).select_from(InboxUpdate).where(InboxUpdate.replied_at.is_(None))) == 0
+                return (
+                    await s.scalar(
+                        select(func.count())
+                        .select_from(InboxUpdate)
+                        .where(InboxUpdate.replied_at.is_(None))
+                    )
+                    == 0
+                )
 
         await eventually(nothing_owed)
     finally:
         await proc.stop()
 
 
-async def test_language_choice_survives_a_kill(server: LocalBotApi, bot_settings: Settings, sessions: SessionFactory, tmp_path: Path) -> None:
+async def test_language_choice_survives_a_kill(
+    server: LocalBotApi, bot_settings: Settings, sessions: SessionFactory, tmp_path: Path
+) -> None:
     proc = BotProcess(server, bot_settings, tmp_path)
     user = server.user(6002, language_code="zh-hans")
     try:

@@ -8,8 +8,8 @@ import socket
 import httpx
 
 from bot.config import Settings
-from localbotapi import LocalBotApi
 from bot.runner import serve
+from localbotapi import LocalBotApi
 from tests.harness import wait_for
 
 
@@ -21,9 +21,12 @@ def _free_port() -> int:
 
 async def test_webhook_delivers_and_replies(server: LocalBotApi, bot_settings: Settings) -> None:
     port = _free_port()
-    settings = bot_settings.model_copy(update={
-        "webhook_url": f"http://127.0.0.1:{port}/telegram", "webhook_port": port,
-    })
+    settings = bot_settings.model_copy(
+        update={
+            "webhook_url": f"http://127.0.0.1:{port}/telegram",
+            "webhook_port": port,
+        }
+    )
     stop = asyncio.Event()
     task = asyncio.create_task(serve(settings, stop=stop, migrate=False))
     try:
