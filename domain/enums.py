@@ -83,3 +83,10 @@ class OutboxStatus(StrEnum):
     SENT = "sent"
     BLOCKED = "blocked"  # the user blocked the bot; recorded, not retried
     FAILED = "failed"  # permanent error (bad request) after which retrying is pointless
+
+
+class AssignmentStatus(StrEnum):
+    """A rating form: open while being filled, submitted (read-only unless an admin reopens it)."""
+
+    OPEN = "open"
+    SUBMITTED = "submitted"

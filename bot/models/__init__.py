@@ -2,6 +2,7 @@
 
 from bot.models.accounts import CodeAttempt, Invite, TelegramAccount
 from bot.models.base import Base
+from bot.models.evaluation import Answer, Assignment, Cycle, TemplateVersion
 from bot.models.infra import (
     AuditEntry,
     ConversationState,
@@ -12,6 +13,10 @@ from bot.models.infra import (
 from bot.models.org import OrgUnit, RoleGrant, Staff
 
 __all__ = [
+    "Answer",
+    "Assignment",
+    "Cycle",
+    "TemplateVersion",
     "AuditEntry",
     "Base",
     "CodeAttempt",

@@ -27,6 +27,10 @@ class ExactDecimal(TypeDecorator[Decimal]):
             return dialect.type_descriptor(String(self.precision + 2))
         return dialect.type_descriptor(Numeric(self.precision, self.scale, asdecimal=True))
 
+    def __repr__(self) -> str:
+        # Alembic renders migrations from repr(): keep precision and scale in it.
+        return f"{type(self).__name__}(precision={self.precision}, scale={self.scale})"
+
     def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
         if value is None:
             return None
