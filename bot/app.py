@@ -38,11 +38,22 @@ def build_application(services: Services) -> JxApplication:
 
 def register_handlers(application: JxApplication) -> None:
     """Order matters: flows first (they own their states), then global commands, then catch-alls."""
-    from conversations import admin, fallback, help, home, invite, language, staff_import, start
+    from conversations import (
+        admin,
+        cycle_admin,
+        fallback,
+        form,
+        help,
+        home,
+        invite,
+        language,
+        staff_import,
+        start,
+    )
 
-    for flow_module in (invite, language, staff_import):
+    for flow_module in (invite, language, staff_import, form):
         application.add_handler(flow_module.build_handler(), group=0)
-    for module in (start, help, admin):
+    for module in (start, help, admin, cycle_admin):
         for handler in module.build_handlers():
             application.add_handler(handler, group=0)
     for handler in fallback.build_handlers():

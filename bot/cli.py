@@ -46,6 +46,32 @@ def _parser() -> argparse.ArgumentParser:
     unb = staff_sub.add_parser("unbind", help="unlink a person's Telegram account")
     unb.add_argument("employee_no")
 
+    cycle = sub.add_parser("cycle", help="evaluation cycles: open, extend, close, status")
+    cycle_sub = cycle.add_subparsers(dest="cycle_command", required=True, metavar="ACTION")
+    opn = cycle_sub.add_parser(
+        "open", help="open a cycle (2026Q4 or 2026) with an indicator template"
+    )
+    opn.add_argument("period", help="2026Q4 for a quarter, 2026 for a year")
+    opn.add_argument("--template", type=Path, required=True, help="template file (.toml or .xlsx)")
+    opn.add_argument(
+        "--deadline", required=True, help="last day to answer, YYYY-MM-DD (bureau time, end of day)"
+    )
+    opn.add_argument(
+        "--peer-count", type=int, default=5, help="colleagues each person rates (default 5)"
+    )
+    opn.add_argument(
+        "--remind", default="3,1", help="days before the deadline to remind (default 3,1)"
+    )
+    ext = cycle_sub.add_parser(
+        "extend", help="move the deadline later (reopens collection closed by the deadline)"
+    )
+    ext.add_argument("period")
+    ext.add_argument("--deadline", required=True, help="new last day, YYYY-MM-DD")
+    cls = cycle_sub.add_parser("close", help="stop collecting answers")
+    cls.add_argument("period")
+    sts = cycle_sub.add_parser("status", help="phase, deadline and progress by unit")
+    sts.add_argument("period", nargs="?", help="default: every cycle")
+
     i18n = sub.add_parser("i18n", help="translation catalogs").add_subparsers(
         dest="i18n_command", required=True, metavar="ACTION"
     )
@@ -97,6 +123,8 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         return asyncio.run(commands.db(args.db_command, settings))
     if args.command == "staff":
         return asyncio.run(commands.staff(args, settings, tr))
+    if args.command == "cycle":
+        return asyncio.run(commands.cycle(args, settings, tr))
     if args.command == "i18n":
         from bot.i18n import compile_catalogs
 

@@ -121,3 +121,128 @@ async def _bot_username(settings: Settings) -> str:
     )
     async with bot:
         return bot.username
+
+
+def _end_of_day(text: str, settings: Settings) -> dt.datetime:
+    """``YYYY-MM-DD`` as the last second of that day in the bureau's time zone, in UTC."""
+    try:
+        day = dt.date.fromisoformat(text)
+    except ValueError:
+        raise SystemExit(f"--deadline: expected YYYY-MM-DD, got {text!r}") from None
+    local = dt.datetime.combine(day, dt.time(23, 59, 59), tzinfo=settings.tz)
+    return local.astimezone(dt.UTC)
+
+
+async def cycle(args: argparse.Namespace, settings: Settings, tr: Translator) -> int:
+    from domain.period import parse_period
+    from domain.template import TemplateInvalid
+    from services import cycles
+    from services.errors import DomainError
+    from services.templates import load_template
+
+    engine = make_engine(settings.database_url)
+    if engine.dialect.name == "sqlite":
+        await upgrade(engine)
+    sessions = make_sessions(engine)
+    actor = cycles.Actor("cli")
+    now = utcnow()
+    try:
+        async with sessions.begin() as session:
+            if args.cycle_command == "open":
+                period = parse_period(args.period)
+                if period is None:
+                    print(
+                        tr._(
+                            "Not a period: {period}. Use 2026Q4 for a quarter or 2026 for a year."
+                        ).format(period=args.period),
+                        file=sys.stderr,
+                    )
+                    return 1
+                try:
+                    template = load_template(args.template.read_bytes(), args.template.name)
+                except TemplateInvalid as exc:
+                    print(tr._("The template was refused; nothing was saved:"), file=sys.stderr)
+                    from services.templates import render_problem
+
+                    for problem in exc.problems:
+                        print(f"  {render_problem(problem, tr)}", file=sys.stderr)
+                    return 1
+                version = await cycles.register_template(
+                    session, template, filename=args.template.name, actor=actor, now=now
+                )
+                days = tuple(int(d) for d in args.remind.split(",") if d.strip())
+                opened = await cycles.open_cycle(
+                    session,
+                    period,
+                    version,
+                    deadline=_end_of_day(args.deadline, settings),
+                    now=now,
+                    actor=actor,
+                    peer_count=args.peer_count,
+                    reminder_days=days,
+                )
+                if opened.phase.value == "collecting":
+                    print(
+                        tr._("Cycle {period} is collecting answers until {deadline}.").format(
+                            period=opened.period, deadline=tr.datetime(opened.deadline, "short")
+                        )
+                    )
+                else:
+                    print(
+                        tr._(
+                            "Cycle {period} is waiting for a leadership-group member to approve the indicator system “{name}” in the chat."
+                        ).format(period=opened.period, name=version.name)
+                    )
+            elif args.cycle_command == "extend":
+                changed = await cycles.extend(
+                    session, args.period, _end_of_day(args.deadline, settings), now=now, actor=actor
+                )
+                print(
+                    tr._("Cycle {period}: the deadline is now {deadline}.").format(
+                        period=changed.period, deadline=tr.datetime(changed.deadline, "short")
+                    )
+                )
+            elif args.cycle_command == "close":
+                closed = await cycles.close(session, args.period, now=now, actor=actor)
+                print(
+                    tr._("Cycle {period} no longer accepts answers.").format(period=closed.period)
+                )
+            else:
+                print(await status_text(session, args.period, tr))
+    except DomainError as exc:
+        print(exc.render(tr), file=sys.stderr)
+        return 1
+    finally:
+        await engine.dispose()
+    return 0
+
+
+async def status_text(session, period: str | None, tr: Translator) -> str:  # type: ignore[no-untyped-def]
+    """The same overview the working group sees in the chat, as plain text."""
+    from sqlalchemy import select
+
+    from bot.models import Cycle
+    from domain.labels import PHASE_LABELS, SOURCE_LABELS
+    from services import cycles
+
+    query = select(Cycle).order_by(Cycle.id)
+    if period:
+        query = query.where(Cycle.period == period)
+    found = list(await session.scalars(query))
+    if not found:
+        return tr._("No cycles yet.")
+    lines: list[str] = []
+    for c in found:
+        lines.append(
+            tr._("{period}: {phase}, deadline {deadline}").format(
+                period=c.period,
+                phase=tr._(PHASE_LABELS[c.phase]),
+                deadline=tr.datetime(c.deadline, "short"),
+            )
+        )
+        for unit in await cycles.progress(session, c):
+            parts = "  ".join(
+                f"{tr._(SOURCE_LABELS[s])} {unit.done.get(s, 0)}/{n}" for s, n in unit.total.items()
+            )
+            lines.append(f"  {unit.unit}: {unit.done_all}/{unit.total_all}  ({parts})")
+    return "\n".join(lines)

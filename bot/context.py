@@ -40,7 +40,7 @@ class JxContext(CallbackContext[ExtBot[None], dict[str, Any], dict[str, Any], di
     async def account(self, update: Update) -> TelegramAccount | None:
         """The caller's stored account (binding, language), or None for a stranger."""
         if not self._account_loaded and update.effective_user is not None:
-            async with self.services.sessions() as session:
+            async with self.services.reads() as session:
                 self._account = await session.get(TelegramAccount, update.effective_user.id)
             self._account_loaded = True
         return self._account
@@ -49,7 +49,7 @@ class JxContext(CallbackContext[ExtBot[None], dict[str, Any], dict[str, Any], di
         account = await self.account(update)
         if account is None or account.staff_id is None:
             return None
-        async with self.services.sessions() as session:
+        async with self.services.reads() as session:
             staff = await session.scalar(
                 select(Staff).where(Staff.id == account.staff_id, Staff.active.is_(True))
             )

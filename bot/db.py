@@ -42,10 +42,13 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
             cur.close()
 
         @event.listens_for(engine.sync_engine, "begin")
-        def _begin_immediate(conn: Connection) -> None:
-            # Take the write lock at BEGIN: a read-then-write transaction can then
-            # never fail with "database is locked" half way (SQLite upgrade deadlock).
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        def _begin(conn: Connection) -> None:
+            # Writers take the write lock at BEGIN, so a read-then-write transaction never
+            # fails half way with "database is locked"; readers (make_readers) don't block.
+            if conn.get_execution_options().get("jixiao_readonly"):
+                conn.exec_driver_sql("BEGIN")
+            else:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
     kwargs.setdefault("pool_size", 10)
@@ -55,7 +58,15 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
 
 
 def make_sessions(engine: AsyncEngine) -> SessionFactory:
+    """Sessions for work that writes: one short transaction per user event."""
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def make_readers(engine: AsyncEngine) -> SessionFactory:
+    """Sessions that only read: on SQLite they do not queue behind writers (WAL snapshots)."""
+    return async_sessionmaker(
+        engine.execution_options(jixiao_readonly=True), expire_on_commit=False
+    )
 
 
 def alembic_config() -> Config:

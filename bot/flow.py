@@ -158,7 +158,7 @@ class Flow:
             try:
                 return await fn(update, context)
             except Exception:
-                async with context.services.sessions() as session:
+                async with context.services.reads() as session:
                     pos = await self.position(session, update)
                 log.exception("step %s.%s failed after its commit", self.name, fn.__name__)
                 return pos.state if pos else END
@@ -169,7 +169,7 @@ class Flow:
     async def show(self, update: Update, context: JxContext, *, edit: bool | None = None) -> None:
         """Send (or, after a button press, edit in place) the prompt of the stored position."""
         tr = await context.tr(update)
-        async with context.services.sessions() as session:
+        async with context.services.reads() as session:
             pos = await self.position(session, update)
             if pos is None:
                 return

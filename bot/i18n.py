@@ -28,9 +28,7 @@ DOMAIN = "messages"
 LANGUAGE_NAMES = {"zh_Hans": "简体中文", "zh_Hant": "繁體中文", "en": "English"}
 
 
-def N_(message: str) -> str:
-    """Mark a string for extraction without translating it yet (module-level constants)."""
-    return message
+__all__ = ["N_", "Translator", "resolve_locale"]
 
 
 def resolve_locale(language_code: str | None, default: str = "zh_Hans") -> str:

@@ -25,7 +25,7 @@ async def resume_chat(application: JxApplication, update: Update) -> None:
     user = update.effective_user
     if user is None:
         return
-    async with application.services.sessions() as session:
+    async with application.services.reads() as session:
         open_flows = await Flow.active(session, user.id)
     if open_flows:
         await Flow.registry[open_flows[0].flow].show(update, context, edit=False)

@@ -11,8 +11,9 @@ from bot import inbox
 from bot.app import build_application, on_startup
 from bot.config import Settings
 from bot.context import JxApplication
-from bot.db import SessionFactory, make_engine, make_sessions, upgrade
+from bot.db import SessionFactory, make_engine, make_readers, make_sessions, upgrade
 from bot.dispatch import UpdateDispatcher
+from bot.jobs import run_reminders
 from bot.models.types import utcnow
 from bot.polling import poll
 from bot.services import Clock, Services
@@ -39,7 +40,9 @@ async def serve(
     if migrate if migrate is not None else engine.dialect.name == "sqlite":
         await upgrade(engine)
     sessions = make_sessions(engine)
-    services = Services(settings=settings, sessions=sessions, clock=clock)
+    services = Services(
+        settings=settings, sessions=sessions, readers=make_readers(engine), clock=clock
+    )
     application = build_application(services)
     sender_task: asyncio.Task[None] | None = None
     try:
@@ -52,6 +55,9 @@ async def serve(
             sender_task = _start_sender(application, services, stop)
             application.job_queue.run_repeating(  # type: ignore[union-attr]
                 lambda _ctx: inbox.prune(sessions), interval=3600, first=60, name="prune-inbox"
+            )
+            application.job_queue.run_repeating(  # type: ignore[union-attr]
+                lambda _ctx: run_reminders(services), interval=300, first=5, name="reminders"
             )
             log.info("jixiao is running as @%s", services.bot_username)
             if settings.webhook_url:

@@ -20,9 +20,20 @@ class Services:
 
     settings: Settings
     sessions: SessionFactory
+    readers: SessionFactory | None = None
     clock: Clock = field(default=utcnow)
     bot_username: str = ""
     outbox_wake: Callable[[], None] = field(default=lambda: None)
+
+    def __post_init__(self) -> None:
+        if self.readers is None:
+            self.readers = self.sessions
+
+    @property
+    def reads(self) -> SessionFactory:
+        """Read-only sessions (never write through these)."""
+        assert self.readers is not None
+        return self.readers
 
     def translator(self, locale: str) -> Translator:
         return Translator(locale, self.settings.tz)

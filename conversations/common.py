@@ -25,7 +25,7 @@ async def load_caller(update: Update, context: JxContext) -> Actor:
     """The person behind this update, roles resolved fresh from the database."""
     user = update.effective_user
     assert user is not None
-    async with context.services.sessions() as session:
+    async with context.services.reads() as session:
         return await load_actor(session, user.id, context.services.settings.admin_id_set)
 
 

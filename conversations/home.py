@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from sqlalchemy import select
-from telegram import Update
+from telegram import InlineKeyboardMarkup, Update
 
 from bot.context import JxContext
 from bot.flow import reply
 from bot.i18n import Translator
 from bot.models import OrgUnit
-from conversations.common import html, load_caller
+from conversations.common import html, keyboard, load_caller
 from conversations.menus import sync_chat_commands
+from domain.enums import Source
+from domain.labels import SOURCE_LABELS
+from services import forms
 from services.access import Actor
 
 
@@ -22,7 +25,8 @@ async def show_home(update: Update, context: JxContext) -> None:
     if actor.staff is None and not actor.is_admin:
         await reply(update, citizen_welcome(tr))
         return
-    await reply(update, await staff_home_text(context, actor, tr))
+    text, markup = await staff_home(context, actor, tr)
+    await reply(update, text, markup)
 
 
 def citizen_welcome(tr: Translator) -> str:
@@ -42,13 +46,18 @@ def citizen_welcome(tr: Translator) -> str:
     )
 
 
-async def staff_home_text(context: JxContext, actor: Actor, tr: Translator) -> str:
+async def staff_home(
+    context: JxContext, actor: Actor, tr: Translator
+) -> tuple[str, InlineKeyboardMarkup | None]:
+    """Greeting, this cycle's open tasks with counts (自評 未完成, 互評 3/5), the role's tools."""
     lines: list[str] = []
+    buttons: list[list[tuple[str, str]]] = []
     if actor.staff is not None:
-        async with context.services.sessions() as session:
+        async with context.services.reads() as session:
             unit = await session.scalar(
                 select(OrgUnit.name).where(OrgUnit.id == actor.staff.unit_id)
             )
+            summaries = await forms.task_summary(session, actor.staff.id)
         lines.append(
             tr._("Hello, {name} ({unit}).").format(
                 name=html(actor.staff.name), unit=html(unit or "")
@@ -56,11 +65,15 @@ async def staff_home_text(context: JxContext, actor: Actor, tr: Translator) -> s
         )
         lines.append("")
         lines.append(tr._("<b>Your tasks</b>"))
-        lines.append(
-            tr._(
-                "No evaluation is collecting answers at the moment. You will be notified when a cycle opens."
+        if not summaries:
+            lines.append(
+                tr._(
+                    "No evaluation is collecting answers at the moment. You will be notified when a cycle opens."
+                )
             )
-        )
+        for summary in summaries:
+            lines += task_lines(summary, tr)
+            buttons += task_buttons(summary, tr)
     else:
         lines.append(tr._("Hello. You are signed in as a member of the evaluation working group."))
     if actor.is_admin:
@@ -70,4 +83,37 @@ async def staff_home_text(context: JxContext, actor: Actor, tr: Translator) -> s
         lines.append(tr._("• /invites — invite codes for everyone not yet linked"))
         lines.append(tr._("• /reissue <employee no.> — a new code for one person"))
         lines.append(tr._("• /unbind <employee no.> — unlink someone's Telegram account"))
-    return "\n".join(lines)
+        lines.append(tr._("• /cycle — evaluation cycles, progress, deadlines"))
+    return "\n".join(lines), keyboard(*buttons) if buttons else None
+
+
+def task_lines(summary: forms.TaskSummary, tr: Translator) -> list[str]:
+    lines = [
+        tr._("<b>{period} evaluation</b> (closes {deadline})").format(
+            period=summary.cycle.period, deadline=tr.datetime(summary.cycle.deadline, "short")
+        )
+    ]
+    order = list(Source)
+    for (source, is_unit), (done, total) in sorted(
+        summary.counts.items(), key=lambda kv: (order.index(kv[0][0]), kv[0][1])
+    ):
+        if source == Source.SELF and is_unit:
+            label = tr._("Unit self-assessment")
+        else:
+            label = tr._(SOURCE_LABELS[source])
+        if source == Source.SELF:
+            state = tr._("submitted") if done == total else tr._("not finished")
+        else:
+            state = f"{done}/{total}"
+        lines.append(tr._("• {task}: {state}").format(task=label, state=state))
+    return lines
+
+
+def task_buttons(summary: forms.TaskSummary, tr: Translator) -> list[list[tuple[str, str]]]:
+    rows = []
+    for source, kind in ((Source.SELF, "self"), (Source.SUPERIOR, "review"), (Source.PEER, "peer")):
+        done = sum(d for (s, _), (d, _t) in summary.counts.items() if s == source)
+        total = sum(t for (s, _), (_d, t) in summary.counts.items() if s == source)
+        if total and done < total:
+            rows.append([(f"{tr._(SOURCE_LABELS[source])} ({total - done})", f"hm1:{kind}")])
+    return rows

@@ -94,7 +94,7 @@ async def on_answer(update: Update, context: JxContext) -> object:
     user = update.effective_user
     assert query is not None and user is not None
     match = DATA.match(query.data or "")
-    async with context.services.sessions() as session:
+    async with context.services.reads() as session:
         pos = await flow.position(session, update)
     if match is None or pos is None or int(match.group(2)) != pos.data.get("invite_id"):
         return await flow._stale_button(update, context)
@@ -116,7 +116,9 @@ async def on_answer(update: Update, context: JxContext) -> object:
     error: DomainError | None = None
     async with flow.tx(update, context) as tx:
         try:
-            view = await invites.redeem(tx.session, int(match.group(2)), user.id, now=now(context))
+            view = await invites.redeem(
+                tx.session, int(match.group(2)), user.id, now=now(context), locale=tr.locale
+            )
         except DomainError as exc:
             error = exc
         tx.end()

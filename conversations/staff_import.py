@@ -102,7 +102,7 @@ async def on_confirm(update: Update, context: JxContext) -> object:
     user = update.effective_user
     assert query is not None and user is not None
     match = DATA.match(query.data or "")
-    async with context.services.sessions() as session:
+    async with context.services.reads() as session:
         pos = await flow.position(session, update)
     if match is None or pos is None or not pos.data["sha256"].startswith(match.group(2)):
         return await flow._stale_button(update, context)

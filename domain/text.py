@@ -3,6 +3,6 @@
 from __future__ import annotations
 
 
-def N_(message: str) -> str:  # noqa: N802 - the gettext convention for "mark, translate later"
+def N_(message: str) -> str:
     """Mark ``message`` for translation without translating it here (pure code has no locale)."""
     return message

@@ -199,7 +199,12 @@ async def lookup(
 
 
 async def redeem(
-    session: AsyncSession, invite_id: int, telegram_id: int, *, now: dt.datetime
+    session: AsyncSession,
+    invite_id: int,
+    telegram_id: int,
+    *,
+    now: dt.datetime,
+    locale: str | None = None,
 ) -> InviteView:
     """Bind on confirmation; re-checks everything, since time passed since the code was shown."""
     invite = await session.get(Invite, invite_id, with_for_update=True)
@@ -236,6 +241,8 @@ async def redeem(
     await session.flush()
     account.staff_id = staff.id
     account.bound_at = now
+    # remember the language the person uses now, so pushed messages (reminders, results) match
+    account.language = account.language or locale
     account.blocked_at = None
     invite.used_at = now
     invite.used_by = telegram_id

@@ -78,3 +78,51 @@ async def bind(sessions: SessionFactory, telegram_id: int, staff_id: int) -> Non
                 telegram_id=telegram_id, staff_id=staff_id, bound_at=dt.datetime.now(dt.UTC)
             )
         )
+
+
+EXAMPLES = __import__("pathlib").Path(__file__).resolve().parent.parent / "examples"
+
+
+async def open_cycle(
+    sessions: SessionFactory,
+    *,
+    period: str = "2026Q4",
+    approve: bool = True,
+    deadline: dt.datetime | None = None,
+    now: dt.datetime | None = None,
+    peer_count: int = 5,
+    reminder_days: tuple[int, ...] = (3, 1),
+) -> int:
+    """Open a cycle with the shipped default template; approved by the chief unless told not to."""
+    from sqlalchemy import select
+
+    from domain.period import parse_period
+    from services import cycles
+    from services.templates import load_template
+
+    now = now or dt.datetime.now(dt.UTC)
+    deadline = deadline or now + dt.timedelta(days=10)
+    template = load_template((EXAMPLES / "template.toml").read_bytes(), "template.toml")
+    async with sessions.begin() as s:
+        version = await cycles.register_template(
+            s, template, filename="template.toml", actor=cycles.Actor("test"), now=now
+        )
+        period_ = parse_period(period)
+        assert period_ is not None
+        cycle = await cycles.open_cycle(
+            s,
+            period_,
+            version,
+            deadline=deadline,
+            now=now,
+            actor=cycles.Actor("test"),
+            peer_count=peer_count,
+            reminder_days=reminder_days,
+        )
+        if approve and version.approved_at is None:
+            chief = await s.scalar(
+                select(RoleGrant.staff_id).where(RoleGrant.role == Role.LEADER_CHIEF)
+            )
+            assert chief is not None
+            await cycles.approve_template(s, version.id, staff_id=chief, telegram_id=0, now=now)
+        return cycle.id

@@ -15,13 +15,17 @@ from tests.factories import bind, invite_code, make_org
 ADMIN = 900001
 
 
-async def test_reissue_kills_the_old_code(server: LocalBotApi, bot, sessions: SessionFactory) -> None:
+async def test_reissue_kills_the_old_code(
+    server: LocalBotApi, bot, sessions: SessionFactory
+) -> None:
     await make_org(sessions)
     old = await invite_code(sessions, "A002")
     admin = server.user(ADMIN, language_code="zh-hans")
     await admin.send("/reissue A002")
     new_msg = await admin.expect_text("in_")
-    new = next(w for w in new_msg.text.replace("\n", " ").split() if w.startswith("in_") or "in_" in w)
+    new = next(
+        w for w in new_msg.text.replace("\n", " ").split() if w.startswith("in_") or "in_" in w
+    )
     new = new[new.index("in_") :].rstrip("。.,，")
     user = server.user(5101, language_code="zh-hans")
     await user.send(f"/start {old}")
@@ -30,7 +34,9 @@ async def test_reissue_kills_the_old_code(server: LocalBotApi, bot, sessions: Se
     await user.expect_text("请确认")
 
 
-async def test_unbind_detaches_and_is_audited(server: LocalBotApi, bot, sessions: SessionFactory) -> None:
+async def test_unbind_detaches_and_is_audited(
+    server: LocalBotApi, bot, sessions: SessionFactory
+) -> None:
     org = await make_org(sessions)
     await bind(sessions, 5102, org.staff_ids[0])
     admin = server.user(ADMIN, language_code="zh-hans")
@@ -42,7 +48,9 @@ async def test_unbind_detaches_and_is_audited(server: LocalBotApi, bot, sessions
     assert entry is not None and entry.actor_telegram_id == ADMIN
 
 
-async def test_non_admin_commands_are_refused_and_audited(server: LocalBotApi, bot, sessions: SessionFactory) -> None:
+async def test_non_admin_commands_are_refused_and_audited(
+    server: LocalBotApi, bot, sessions: SessionFactory
+) -> None:
     org = await make_org(sessions)
     await bind(sessions, 5103, org.staff_ids[1])
     staff = server.user(5103, language_code="zh-hans")
@@ -50,7 +58,9 @@ async def test_non_admin_commands_are_refused_and_audited(server: LocalBotApi, b
         await staff.send(command)
         await staff.expect_text("工作小组")
     async with sessions() as s:
-        denied = await s.scalar(select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "access.denied"))
+        denied = await s.scalar(
+            select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "access.denied")
+        )
         assert denied == 3
         assert await s.scalar(select(func.count()).select_from(Invite)) == 0
 
@@ -64,10 +74,14 @@ async def test_invites_document_in_chat(server: LocalBotApi, bot, sessions: Sess
     assert doc.kind == "document" and doc.document is not None
     rows = list(csv.DictReader(io.StringIO(doc.document.decode("utf-8-sig"))))
     # everyone active but the one already linked: chief, head and two staff
-    assert len(rows) == 4 and all(r["link"].startswith("https://t.me/jixiao_test_bot?start=in_") for r in rows)
+    assert len(rows) == 4 and all(
+        r["link"].startswith("https://t.me/jixiao_test_bot?start=in_") for r in rows
+    )
 
 
-async def test_bound_staff_get_their_menu_in_their_language(server: LocalBotApi, bot, sessions: SessionFactory) -> None:
+async def test_bound_staff_get_their_menu_in_their_language(
+    server: LocalBotApi, bot, sessions: SessionFactory
+) -> None:
     org = await make_org(sessions)
     await bind(sessions, 5105, org.staff_ids[0])
     staff = server.user(5105, language_code="zh-hant")
@@ -84,14 +98,18 @@ async def test_bound_staff_get_their_menu_in_their_language(server: LocalBotApi,
     assert any(c["command"] == "invites" for c in admin_menu)
 
 
-async def test_menu_failure_does_not_stop_the_bot(server: LocalBotApi, bot, sessions: SessionFactory) -> None:
+async def test_menu_failure_does_not_stop_the_bot(
+    server: LocalBotApi, bot, sessions: SessionFactory
+) -> None:
     server.fail_next("setMyCommands", 400, "Bad Request: BOT_COMMAND_INVALID")
     user = server.user(5106, language_code="zh-hans")
     await user.send("/start")
     await user.expect_text("二维码")
 
 
-async def test_stray_input_during_a_flow_changes_nothing(server: LocalBotApi, bot, sessions: SessionFactory) -> None:
+async def test_stray_input_during_a_flow_changes_nothing(
+    server: LocalBotApi, bot, sessions: SessionFactory
+) -> None:
     await make_org(sessions)
     code = await invite_code(sessions, "A002")
     user = server.user(5107, language_code="zh-hans")

@@ -41,6 +41,19 @@ async def _at_confirmation(server: LocalBotApi, proc: BotProcess, sessions: Sess
     await proc.start()
     await user.send(f"/start {code}")
     await user.expect_text("请确认", timeout=30)
+
+    async def nothing_owed() -> bool:
+        async with sessions() as s:
+            return (
+                await s.scalar(
+                    select(func.count())
+                    .select_from(InboxUpdate)
+                    .where(InboxUpdate.replied_at.is_(None))
+                )
+                == 0
+            )
+
+    await eventually(nothing_owed)  # the bot has finished with that update
     return user
 
 

@@ -15,12 +15,11 @@ from bot.models.org import OrgUnit, RoleGrant, Staff
 __all__ = [
     "Answer",
     "Assignment",
-    "Cycle",
-    "TemplateVersion",
     "AuditEntry",
     "Base",
     "CodeAttempt",
     "ConversationState",
+    "Cycle",
     "InboxUpdate",
     "Invite",
     "OrgUnit",
@@ -29,4 +28,5 @@ __all__ = [
     "RoleGrant",
     "Staff",
     "TelegramAccount",
+    "TemplateVersion",
 ]

@@ -99,7 +99,9 @@ class Answer(Base):
     assignment_id: Mapped[int] = mapped_column(
         ForeignKey("assignment.id", ondelete="CASCADE"), index=True
     )
-    item: Mapped[str] = mapped_column(String(40))  # "i:<indicator code>", "w:<written part>", "c:comment"
+    item: Mapped[str] = mapped_column(
+        String(40)
+    )  # "i:<indicator code>", "w:<written part>", "c:comment"
     points: Mapped[Decimal | None] = mapped_column(ExactDecimal(7, 2))
     level: Mapped[int | None]
     text: Mapped[str | None] = mapped_column(Text)

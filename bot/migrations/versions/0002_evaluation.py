@@ -12,7 +12,6 @@ from alembic import op
 
 import bot.models.types
 
-
 revision: str = "c1ae7fa718d9"
 down_revision: str | None = "4364738f69be"
 branch_labels: str | Sequence[str] | None = None

@@ -1,0 +1,23 @@
+"""Periodic work driven from the database, so a restart neither loses nor repeats any of it."""
+
+from __future__ import annotations
+
+import logging
+
+from bot.services import Services
+
+log = logging.getLogger(__name__)
+
+
+async def run_reminders(services: Services) -> int:
+    """Queue the reminders that are due now (by the injectable clock); the outbox sends them."""
+    from services import cycles, notices
+
+    count = 0
+    async with services.sessions.begin() as session:
+        for cycle in await cycles.collecting(session):
+            count += await notices.send_due_reminders(session, cycle, now=services.clock())
+    if count:
+        log.info("queued %d reminders", count)
+        services.outbox_wake()
+    return count

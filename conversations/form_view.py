@@ -1,0 +1,218 @@
+"""How a rating form looks in the chat: prompts for each step, built from the database.
+
+Kept apart from the handlers (``conversations/form.py``) because the same rendering
+serves the next question, a stale button and the re-prompt after a restart.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from telegram import InlineKeyboardMarkup
+
+from bot.flow import Prompt
+from bot.i18n import Translator
+from conversations.common import html, keyboard
+from domain.enums import Source
+from domain.labels import DIMENSION_LABELS, SOURCE_LABELS
+from domain.template import ScaleKind
+from services.forms import COMMENT_KEY, DONE, SUMMARY, WRITTEN_LABELS, Form, FormItem
+from services.templates import localized
+
+SCORE_BUTTONS = (100, 95, 90, 85, 80, 75, 70, 65, 60, 50)
+EXCERPT = 60
+KIND_OF = {Source.SELF: "self", Source.SUPERIOR: "review", Source.PEER: "peer"}
+
+
+def title(form: Form, tr: Translator) -> str:
+    label = tr._(SOURCE_LABELS[form.source])
+    if form.source == Source.SELF and form.is_unit:
+        label = tr._("Unit self-assessment")
+    who = "" if form.source == Source.SELF and not form.is_unit else f" · {html(form.ratee_name)}"
+    return f"<b>{label}{who}</b> · {form.cycle.period}"
+
+
+def item_label(form: Form, item: FormItem, tr: Translator) -> str:
+    if item.indicator is not None:
+        return localized(item.indicator.name, tr.locale, item.indicator.name_en)
+    if item.part is not None:
+        return tr._(WRITTEN_LABELS[item.part])
+    return tr._("Comment (optional)")
+
+
+def answer_text(form: Form, item: FormItem, tr: Translator, *, excerpt: bool = True) -> str:
+    answer = form.answers.get(item.key)
+    if answer is None:
+        return tr._("(not answered)")
+    if item.indicator is not None:
+        scale = form.template.scales[item.indicator.scale]
+        if scale.kind == ScaleKind.LEVELS and answer.level is not None:
+            level = scale.levels[answer.level]
+            label = localized(level.label, tr.locale, level.label_en)
+            return (
+                f"{html(label)}（{_num(answer.points)}）"
+                if tr.locale != "en"
+                else f"{html(label)} ({_num(answer.points)})"
+            )
+        return _num(answer.points)
+    text = answer.text or ""
+    if not text:
+        return tr._("(none)")
+    if excerpt and len(text) > EXCERPT:
+        return html(text[:EXCERPT]) + "…"
+    return html(text)
+
+
+def render(form: Form, tr: Translator) -> Prompt:
+    cursor = form.current
+    if cursor == DONE:
+        return Prompt(title(form, tr) + "\n\n" + tr._("This form has been submitted. Thank you!"))
+    if cursor == SUMMARY:
+        return render_summary(form, tr)
+    item = form.item(cursor)
+    assert item is not None
+    return render_text_item(form, item, tr) if item.is_text else render_indicator(form, item, tr)
+
+
+def _progress(form: Form, item: FormItem, tr: Translator) -> str:
+    return tr._("Question {n} of {total}").format(n=form.index(item.key) + 1, total=len(form.items))
+
+
+def render_indicator(form: Form, item: FormItem, tr: Translator) -> Prompt:
+    indicator = item.indicator
+    assert indicator is not None
+    aid = form.assignment.id
+    lines = [
+        title(form, tr),
+        _progress(form, item, tr),
+        "",
+        f"【{tr._(DIMENSION_LABELS[indicator.dimension])}】<b>{html(item_label(form, item, tr))}</b>",
+    ]
+    description = localized(indicator.description, tr.locale, indicator.description_en)
+    if description:
+        lines.append(html(description))
+    if form.goals and indicator.dimension.value == "performance":
+        lines += ["", tr._("Annual goals of {unit}:").format(unit=html(form.unit_name))]
+        lines += [f"• {html(localized(g, tr.locale, None))}" for g in form.goals]
+    if item.key in form.answers:
+        lines += ["", tr._("Current answer: {answer}").format(answer=answer_text(form, item, tr))]
+    scale = form.template.scales[indicator.scale]
+    rows: list[list[tuple[str, str]]] = []
+    current = form.answers.get(item.key)
+    if scale.kind == ScaleKind.LEVELS:
+        for n, level in enumerate(scale.levels):
+            mark = "✓ " if current is not None and current.level == n else ""
+            label = localized(level.label, tr.locale, level.label_en)
+            rows.append([(f"{mark}{label} · {_num(level.points)}", f"fm1:v:{aid}:{item.key}:{n}")])
+        lines += [
+            "",
+            tr._("Tap a level, or type its number (1–{count}).").format(count=len(scale.levels)),
+        ]
+    else:
+        buttons = [
+            (
+                ("✓ " if current is not None and current.points == v else "") + str(v),
+                f"fm1:v:{aid}:{item.key}:{v}",
+            )
+            for v in SCORE_BUTTONS
+        ]
+        rows += [buttons[i : i + 5] for i in range(0, len(buttons), 5)]
+        lines += ["", tr._("Tap a score, or type any score from 0 to 100.")]
+    rows.append(_nav(form, item, tr))
+    return Prompt("\n".join(lines), keyboard(*[r for r in rows if r]))
+
+
+def render_text_item(form: Form, item: FormItem, tr: Translator) -> Prompt:
+    aid = form.assignment.id
+    lines = [
+        title(form, tr),
+        _progress(form, item, tr),
+        "",
+        f"<b>{html(item_label(form, item, tr))}</b>",
+    ]
+    if item.part is not None:
+        lines.append(
+            tr._("Please write it as a message (at most {limit} characters).").format(
+                limit=item.max_length
+            )
+        )
+    else:
+        lines.append(
+            tr._(
+                "You may add a comment as a message (at most {limit} characters), or skip."
+            ).format(limit=item.max_length)
+        )
+    if item.key in form.answers and form.answers[item.key].text:
+        lines += ["", tr._("What you wrote: {text}").format(text=answer_text(form, item, tr))]
+    row: list[tuple[str, str]] = []
+    if item.key in form.answers:
+        row.append((tr._("Keep it"), f"fm1:k:{aid}:{item.key}"))
+    elif item.key == COMMENT_KEY:
+        row.append((tr._("Skip"), f"fm1:k:{aid}:{item.key}"))
+    return Prompt("\n".join(lines), keyboard(*[r for r in (row, _nav(form, item, tr)) if r]))
+
+
+def _nav(form: Form, item: FormItem, tr: Translator) -> list[tuple[str, str]]:
+    aid = form.assignment.id
+    nav = []
+    if form.index(item.key) > 0:
+        nav.append((tr._("⬅ Previous"), f"fm1:b:{aid}:{item.key}"))
+    if form.complete:
+        nav.append((tr._("Summary ➡"), f"fm1:s:{aid}"))
+    return nav
+
+
+def render_summary(form: Form, tr: Translator) -> Prompt:
+    """Every answer on one screen (within Telegram's 4,096 characters: long texts as excerpts)."""
+    aid = form.assignment.id
+    lines = [title(form, tr), tr._("Please check your answers, then submit."), ""]
+    for n, item in enumerate(form.items, 1):
+        lines.append(
+            f"{n}. {html(item_label(form, item, tr))}：{answer_text(form, item, tr)}"
+            if tr.locale != "en"
+            else f"{n}. {html(item_label(form, item, tr))}: {answer_text(form, item, tr)}"
+        )
+    text = "\n".join(lines)
+    if len(text) > 3800:
+        text = text[:3800] + "…"
+    edit = [(f"✏️{n}", f"fm1:e:{aid}:{item.key}") for n, item in enumerate(form.items, 1)]
+    rows = [edit[i : i + 6] for i in range(0, len(edit), 6)]
+    long_texts = [
+        (tr._("📄 Full text {n}").format(n=n), f"fm1:f:{aid}:{item.key}")
+        for n, item in enumerate(form.items, 1)
+        if item.is_text
+        and item.key in form.answers
+        and len(form.answers[item.key].text or "") > EXCERPT
+    ]
+    rows += [long_texts[i : i + 3] for i in range(0, len(long_texts), 3)]
+    rows.append([(tr._("✅ Submit"), f"fm1:x:{aid}")])
+    return Prompt(text, keyboard(*rows))
+
+
+def render_confirm(form: Form, tr: Translator) -> Prompt:
+    aid = form.assignment.id
+    return Prompt(
+        title(form, tr)
+        + "\n\n"
+        + tr._("After submitting you can no longer change your answers. Submit now?"),
+        keyboard(
+            [
+                (tr._("✅ Yes, submit"), f"fm1:y:{aid}"),
+                (tr._("⬅ Back to the answers"), f"fm1:n:{aid}"),
+            ]
+        ),
+    )
+
+
+def _num(value: Decimal | None) -> str:
+    if value is None:
+        return "—"
+    return (
+        format(value.normalize(), "f")
+        if value == value.to_integral()
+        else format(value.quantize(Decimal("0.01")), "f")
+    )
+
+
+def pick_markup(rows: list[tuple[str, str]]) -> InlineKeyboardMarkup:
+    return keyboard(*[[r] for r in rows])

@@ -1,0 +1,152 @@
+"""Messages the bot pushes (through the outbox), each written in the recipient's language."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+from bot.i18n import Translator
+from bot.models import Assignment, Cycle, Staff, TelegramAccount, TemplateVersion
+from domain.enums import AssignmentStatus, Source
+from domain.labels import DIMENSION_LABELS, SOURCE_LABELS
+from domain.template import Template
+from services.outbox import enqueue
+
+DEFAULT_LOCALE = "zh_Hans"
+
+
+def translator(language: str | None) -> Translator:
+    from bot.config import load_settings
+
+    try:
+        settings = load_settings()
+        return Translator(language or settings.locale, settings.tz)
+    except Exception:  # configuration is checked at start-up; a push must not fail on it
+        return Translator(language or DEFAULT_LOCALE)
+
+
+def template_approval_message(
+    version: TemplateVersion, language: str | None
+) -> tuple[str, InlineKeyboardMarkup]:
+    tr = translator(language)
+    template = Template.from_dict(version.content)
+    dims = "、".join(
+        f"{tr._(DIMENSION_LABELS[d])} {w}%" for d, w in template.dimension_weights.items()
+    )
+    srcs = "、".join(f"{tr._(SOURCE_LABELS[s])} {w}%" for s, w in template.source_weights.items())
+    text = "\n".join(
+        [
+            tr._("<b>Indicator system for approval</b>"),
+            tr._(
+                "The evaluation working group asks the leadership group to approve “{name}”."
+            ).format(name=_esc(version.name)),
+            "",
+            tr._("Dimensions: {weights}").format(weights=dims),
+            tr._("Sources: {weights}").format(weights=srcs),
+            tr.ngettext(
+                "{count} indicator.", "{count} indicators.", len(template.indicators)
+            ).format(count=len(template.indicators)),
+            "",
+            tr._("Evaluation cannot start until it is approved."),
+        ]
+    )
+    markup = InlineKeyboardMarkup(
+        [
+            [InlineKeyboardButton(tr._("✅ Approve"), callback_data=f"tp1:ok:{version.id}")],
+            [
+                InlineKeyboardButton(
+                    tr._("View the indicators"), callback_data=f"tp1:v:{version.id}"
+                )
+            ],
+        ]
+    )
+    return text, markup
+
+
+async def _raters_with_open_tasks(
+    session: AsyncSession, cycle: Cycle
+) -> dict[int, tuple[int, str | None, dict[Source, int]]]:
+    """staff id → (telegram id, language, open forms by source), for bound raters only."""
+    rows = await session.execute(
+        select(
+            Assignment.rater_staff_id,
+            TelegramAccount.telegram_id,
+            TelegramAccount.language,
+            Assignment.source,
+        )
+        .join(TelegramAccount, TelegramAccount.staff_id == Assignment.rater_staff_id)
+        .join(Staff, Staff.id == Assignment.rater_staff_id)
+        .where(
+            Assignment.cycle_id == cycle.id,
+            Assignment.active.is_(True),
+            Assignment.status == AssignmentStatus.OPEN,
+            Staff.active.is_(True),
+        )
+    )
+    out: dict[int, tuple[int, str | None, dict[Source, int]]] = {}
+    for staff_id, telegram_id, language, source in rows:
+        entry = out.setdefault(staff_id, (telegram_id, language, {}))
+        entry[2][source] = entry[2].get(source, 0) + 1
+    return out
+
+
+def _task_list(tr: Translator, open_by_source: dict[Source, int]) -> str:
+    return "、".join(
+        f"{tr._(SOURCE_LABELS[s])} {n}"
+        for s, n in sorted(open_by_source.items(), key=lambda kv: list(Source).index(kv[0]))
+    )
+
+
+async def notify_cycle_opened(session: AsyncSession, cycle: Cycle) -> int:
+    count = 0
+    for staff_id, (telegram_id, language, open_by_source) in (
+        await _raters_with_open_tasks(session, cycle)
+    ).items():
+        tr = translator(language)
+        text = tr._(
+            "The {period} performance evaluation has started. Please finish by {deadline}: {tasks}. Send /start to begin."
+        ).format(
+            period=cycle.period,
+            deadline=tr.datetime(cycle.deadline, "short"),
+            tasks=_task_list(tr, open_by_source),
+        )
+        if await enqueue(
+            session, telegram_id, text, dedupe_key=f"cycle-open:{cycle.id}:{staff_id}"
+        ):
+            count += 1
+    return count
+
+
+async def send_due_reminders(session: AsyncSession, cycle: Cycle, *, now: dt.datetime) -> int:
+    """Queue the latest due reminder for everyone with open tasks; the dedupe key makes it once."""
+    due = [d for d in sorted(cycle.reminder_days) if now >= cycle.deadline - dt.timedelta(days=d)]
+    if not due or now >= cycle.deadline:
+        return 0
+    days = due[0]  # the nearest threshold that has come; earlier ones are superseded
+    count = 0
+    for staff_id, (telegram_id, language, open_by_source) in (
+        await _raters_with_open_tasks(session, cycle)
+    ).items():
+        tr = translator(language)
+        text = tr.ngettext(
+            "Reminder: the {period} evaluation closes in {days} day ({deadline}). Still open: {tasks}. Send /start to continue.",
+            "Reminder: the {period} evaluation closes in {days} days ({deadline}). Still open: {tasks}. Send /start to continue.",
+            days,
+        ).format(
+            period=cycle.period,
+            days=days,
+            deadline=tr.datetime(cycle.deadline, "short"),
+            tasks=_task_list(tr, open_by_source),
+        )
+        if await enqueue(
+            session, telegram_id, text, dedupe_key=f"remind:{cycle.id}:{staff_id}:{days}"
+        ):
+            count += 1
+    return count
+
+
+def _esc(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

@@ -1,0 +1,76 @@
+"""Indicator templates (指标体系, 三) from the working group's files: .xlsx or .toml.
+
+``load_template`` parses either format into the same ``domain.template.Template``
+through the same checks and raises ``TemplateInvalid`` listing *every* problem with
+its sheet, row (header = row 1) and column, or for TOML its table, index and key.
+Nothing is stored here: the caller keeps the template (``to_dict``) in the database.
+
+Workbook (headers in 简体, 繁體 or English; the first non-blank row is the header):
+
+- sheet 指标 (indicators), one row per indicator: 编号 code · 维度 dimension
+  (工作业绩/工作能力/工作态度/创新与发展 or performance/ability/attitude/innovation) ·
+  指标 name · 说明 description · 权重 weight (percent within the dimension: 40, "40%",
+  or 0.4 as Excel stores a percent) · 量表 scale (百分制/score, or a level scale's
+  code) · 评价来源 sources (自评、上级评估、同事互评、服务对象评价 or
+  self/superior/peer/citizen, separated by 、 , ;) · 适用对象 targets (个人/单位 or
+  person/unit; empty = 个人) · 单位 unit (empty = bureau-wide; a unit name puts the
+  row in that unit's replacement set) · 指标(英文) name_en · 说明(英文) description_en.
+- sheet 权重 (weights): columns 项目 item and 权重 weight; a row 名称 (name) whose
+  权重 cell is the template's name, one row per dimension and per evaluation source.
+- sheet 量表 (scales, optional): 量表 code · 等级 label · 分值 points (0–100) ·
+  等级(英文) label_en; one row per level, best first. 百分制 (0–100) is built in.
+- sheet 目标 (goals, optional): 单位 unit · 目标 goal; one row per goal (三(一)).
+
+TOML: top-level ``name``; tables ``[dimension_weights]`` and ``[source_weights]``
+(key = dimension/source, value = percent); ``[scales.<code>]`` with
+``levels = [{label, points, label_en}, …]``; ``[[indicators]]`` with the keys
+code, dimension, name, description, weight, scale, sources (a list), targets
+(a list, default ["person"]), unit, name_en, description_en; ``[goals]`` with
+unit = [goal, …]. ``examples/template.toml`` is a commented example.
+"""
+
+from __future__ import annotations
+
+from domain.template import Template, TemplateInvalid, TemplateProblem
+from services.templates import messages as msg
+from services.templates.build import build
+from services.templates.chinese import (
+    OPENCC_CONFIG,
+    indicator_description,
+    indicator_name,
+    level_label,
+    localized,
+    to_traditional,
+)
+from services.templates.render import render_problem
+from services.templates.tomlfile import read_toml
+from services.templates.xlsx import dump_xlsx, read_xlsx
+
+_XLSX_MAGIC = b"PK\x03\x04"
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0"  # legacy .xls
+
+__all__ = [
+    "OPENCC_CONFIG",
+    "dump_xlsx",
+    "indicator_description",
+    "indicator_name",
+    "level_label",
+    "load_template",
+    "localized",
+    "render_problem",
+    "to_traditional",
+]
+
+
+def load_template(data: bytes, filename: str) -> Template:
+    """Parse and check a template file; TemplateInvalid lists every problem found."""
+    suffix = filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
+    if not data.strip():
+        raise TemplateInvalid([TemplateProblem(None, None, None, msg.EMPTY_FILE)])
+    if suffix == "xls" or data.startswith(_OLE_MAGIC):
+        raise TemplateInvalid([TemplateProblem(None, None, None, msg.OLD_XLS)])
+    if suffix in ("xlsx", "xlsm") or data.startswith(_XLSX_MAGIC):
+        return build(read_xlsx(data))
+    if suffix in ("toml", "txt", ""):
+        return build(read_toml(data))
+    raise TemplateInvalid([TemplateProblem(None, None, None, msg.UNKNOWN_FORMAT)])

@@ -1,0 +1,54 @@
+"""Template texts in the reader's script and language.
+
+Templates are written once, in Simplified Chinese (the bureau's working script),
+with optional English columns. zh_Hant readers get an OpenCC conversion with the
+``s2tw`` config: character-level conversion to the standard forms Taiwan and Hong
+Kong readers both read without pause (為, 群眾, 著, 考核), and *no* phrase
+rewriting, because ``s2twp`` turns mainland administrative terms into Taiwanese
+ones (信息→資訊, 发布→釋出, 运行→執行) and would change an approved indicator's
+wording; plain ``s2t`` yields OpenCC's etymological forms (爲, 羣衆, 考覈) that
+look wrong to everyone. English readers get the English text, else the Chinese.
+"""
+
+from __future__ import annotations
+
+from functools import cache, lru_cache
+from typing import Any
+
+from domain.template import Indicator, Level
+
+OPENCC_CONFIG = "s2tw"
+
+
+@cache
+def _converter() -> Any:
+    import opencc  # loads dictionaries once per process
+
+    return opencc.OpenCC(OPENCC_CONFIG)
+
+
+@lru_cache(maxsize=4096)
+def to_traditional(text: str) -> str:
+    """Simplified -> Traditional Chinese; the same few hundred texts are shown all day."""
+    return str(_converter().convert(text)) if text else text
+
+
+def localized(text: str, locale: str, english: str | None = None) -> str:
+    """A template text (Simplified Chinese) for ``locale``: zh_Hans, zh_Hant or en."""
+    if locale == "en":
+        return english or text
+    if locale == "zh_Hant":
+        return to_traditional(text)
+    return text
+
+
+def indicator_name(indicator: Indicator, locale: str) -> str:
+    return localized(indicator.name, locale, indicator.name_en)
+
+
+def indicator_description(indicator: Indicator, locale: str) -> str:
+    return localized(indicator.description, locale, indicator.description_en)
+
+
+def level_label(level: Level, locale: str) -> str:
+    return localized(level.label, locale, level.label_en)

@@ -1,0 +1,35 @@
+"""What can be wrong with a template *file* (the rules of a template are in ``domain.template``).
+
+English msgids marked with ``N_``; the caller translates them. ``{column}`` and
+``{key}`` are the header or key as the file writes it; ``{value}`` is the cell.
+"""
+
+from __future__ import annotations
+
+from domain.text import N_
+
+# The file as a whole (the first three are the roster import's msgids, translated once)
+EMPTY_FILE = N_("The file is empty.")
+BAD_XLSX = N_("The file cannot be read as an .xlsx workbook.")
+MISSING_COLUMN = N_("Missing required column {column}.")
+OLD_XLS = N_("Old .xls workbooks cannot be read; save the file as .xlsx.")
+UNKNOWN_FORMAT = N_("Send the template as an .xlsx workbook or a .toml text file.")
+BAD_TOML = N_("The file is not valid TOML: {error}")
+BAD_TOML_ENCODING = N_("The TOML file is not UTF-8 text; save it as UTF-8.")
+MISSING_SHEET = N_("The workbook has no sheet {sheet}.")
+DUPLICATE_COLUMN = N_("The column {column} appears more than once.")
+UNKNOWN_KEY = N_("Unknown key {key}.")
+BAD_TYPE = N_("The value of {key} has the wrong type.")
+# One cell
+REQUIRED = N_("{column} is empty; a value is required.")
+BAD_NUMBER = N_("{value} in the column {column} is not a number.")
+BAD_DIMENSION = N_("Unknown dimension {value}; use performance, ability, attitude or innovation.")
+BAD_SOURCE = N_("Unknown evaluation source {value}; use self, superior, peer or citizen.")
+BAD_TARGET = N_("Unknown target {value}; use person or unit.")
+BAD_ITEM = N_(
+    "Unknown item {value}; list the template name, the four dimensions and the four evaluation sources."
+)
+DUPLICATE_ITEM = N_("{value} is given more than once.")
+SCALE_RESERVED = N_(
+    "The scale code {value} is reserved for the 0–100 score scale; choose another code."
+)

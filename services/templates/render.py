@@ -1,0 +1,41 @@
+"""A template problem as one line in the reader's language: where, then what."""
+
+from __future__ import annotations
+
+from enum import Enum
+
+from bot.i18n import Translator
+from domain.enums import Dimension, Source
+from domain.labels import DIMENSION_LABELS, SOURCE_LABELS
+from domain.template import Target, TemplateProblem
+from domain.text import N_
+
+TARGET_LABELS = {Target.PERSON: N_("persons"), Target.UNIT: N_("units")}
+
+
+def _param(value: object, tr: Translator) -> object:
+    if isinstance(value, Dimension):
+        return tr._(DIMENSION_LABELS[value])
+    if isinstance(value, Source):
+        return tr._(SOURCE_LABELS[value])
+    if isinstance(value, Target):
+        return tr._(TARGET_LABELS[value])
+    if isinstance(value, Enum):
+        return value.value
+    return "" if value is None else value
+
+
+def render_problem(problem: TemplateProblem, tr: Translator) -> str:
+    params = {k: _param(v, tr) for k, v in problem.params.items()}
+    what = tr._(problem.message).format(**params)
+    if problem.sheet and problem.row is not None and problem.field:
+        where = tr._("{sheet}, row {row} ({column})").format(
+            sheet=problem.sheet, row=problem.row, column=problem.field
+        )
+    elif problem.sheet and problem.row is not None:
+        where = tr._("{sheet}, row {row}").format(sheet=problem.sheet, row=problem.row)
+    elif problem.sheet:
+        where = problem.sheet
+    else:
+        return what
+    return f"{where}: {what}" if tr.locale == "en" else f"{where}：{what}"

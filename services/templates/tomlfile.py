@@ -1,0 +1,137 @@
+"""The template as TOML text (for version control): the same rows as the workbook, as tables.
+
+Numbers are read as exact decimals (``parse_float=Decimal``), never floats. Unknown
+keys are refused, since in a text file an unknown key is a typo (``wieght``).
+A problem's ``sheet`` is the table (``indicators``, ``scales.五级``, ``goals`` …),
+its ``row`` the 1-based position in that array, its ``field`` the key.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from decimal import Decimal
+
+from domain.template import Area, TemplateInvalid
+from domain.template import TemplateProblem as Problem
+from services.templates import messages as msg
+from services.templates.build import Draft, Record
+from services.templates.vocab import COLUMNS, REQUIRED_COLUMNS, Sheet
+
+TOP_KEYS = ("name", "dimension_weights", "source_weights", "scales", "indicators", "goals")
+INDICATOR_KEYS = tuple(COLUMNS[Sheet.INDICATORS])
+LEVEL_KEYS = ("label", "points", "label_en")
+_LINE = re.compile(r"at line (\d+)")
+
+
+def read_toml(data: bytes) -> Draft:
+    """The tables of a TOML template as rows; bad TOML raises at once with its line."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise TemplateInvalid([Problem(None, None, None, msg.BAD_TOML_ENCODING)]) from exc
+    try:
+        doc = tomllib.loads(text, parse_float=Decimal)
+    except tomllib.TOMLDecodeError as exc:
+        line = _LINE.search(str(exc))
+        row = int(line.group(1)) if line else None
+        raise TemplateInvalid(
+            [Problem(None, row, None, msg.BAD_TOML, {"error": str(exc)})]
+        ) from exc
+
+    raw_scales = doc.get("scales", {})
+    scales: dict[str, object] = raw_scales if isinstance(raw_scales, dict) else {}
+    draft = Draft(
+        area_sheets={
+            Area.TEMPLATE: "name",
+            Area.DIMENSION_WEIGHTS: "dimension_weights",
+            Area.SOURCE_WEIGHTS: "source_weights",
+            Area.SCALES: "scales",
+            Area.INDICATORS: "indicators",
+            Area.GOALS: "goals",
+        },
+        order=[
+            "dimension_weights",
+            "source_weights",
+            "scales",
+            *(f"scales.{code}" for code in scales),
+            "indicators",
+            "goals",
+        ],
+        name_where=(None, None, "name"),
+    )
+    problems = draft.problems
+
+    def bad_type(sheet: str | None, row: int | None, key: str) -> None:
+        problems.append(Problem(sheet, row, key, msg.BAD_TYPE, {"key": key}))
+
+    def unknown(
+        sheet: str | None, row: int | None, keys: dict[str, object], known: tuple[str, ...]
+    ) -> None:
+        for key in keys:
+            if key not in known:
+                problems.append(Problem(sheet, row, key, msg.UNKNOWN_KEY, {"key": key}))
+
+    unknown(None, None, doc, TOP_KEYS)
+    name = doc.get("name", "")
+    if isinstance(name, str):
+        draft.name = name.strip()
+    else:
+        bad_type(None, None, "name")
+
+    for table, expect in (("dimension_weights", "dimension"), ("source_weights", "source")):
+        weights = doc.get(table, {})
+        if not isinstance(weights, dict):
+            bad_type(None, None, table)
+            continue
+        for key, value in weights.items():
+            fields = {"item": key, "weight": key}
+            values: dict[str, object] = {"item": key, "weight": value}
+            draft.weights.append(Record(table, None, values, fields, expect=expect))
+
+    if not isinstance(raw_scales, dict):
+        bad_type(None, None, "scales")
+    for code, scale in scales.items():
+        sheet = f"scales.{code}"
+        if not isinstance(scale, dict) or not isinstance(scale.get("levels", []), list):
+            bad_type("scales", None, code)
+            continue
+        unknown(sheet, None, scale, ("levels",))
+        for index, level in enumerate(scale.get("levels", []), start=1):
+            if not isinstance(level, dict):
+                bad_type(sheet, index, "levels")
+                continue
+            unknown(sheet, index, level, LEVEL_KEYS)
+            values = {"scale": code, "label": None, "points": None}
+            values |= {k: v for k, v in level.items() if k in LEVEL_KEYS}
+            draft.levels.append(Record(sheet, index, values, {k: k for k in LEVEL_KEYS}))
+
+    indicators = doc.get("indicators", [])
+    if not isinstance(indicators, list):
+        bad_type(None, None, "indicators")
+        indicators = []
+    fields = {k: k for k in INDICATOR_KEYS}
+    for index, item in enumerate(indicators, start=1):
+        if not isinstance(item, dict):
+            bad_type("indicators", index, "indicators")
+            continue
+        unknown("indicators", index, item, INDICATOR_KEYS)
+        values = dict.fromkeys(REQUIRED_COLUMNS[Sheet.INDICATORS]) | {
+            k: v for k, v in item.items() if k in INDICATOR_KEYS
+        }
+        draft.indicators.append(Record("indicators", index, values, fields))
+
+    goals = doc.get("goals", {})
+    if not isinstance(goals, dict):
+        bad_type(None, None, "goals")
+        goals = {}
+    for unit, texts in goals.items():
+        if isinstance(texts, str):
+            texts = [texts]
+        if not isinstance(texts, list):
+            bad_type("goals", None, unit)
+            continue
+        for index, goal in enumerate(texts, start=1):
+            values = {"unit": unit, "goal": goal}
+            draft.goals.append(Record("goals", index, values, {"unit": unit, "goal": unit}))
+    return draft
