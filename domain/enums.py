@@ -90,3 +90,33 @@ class AssignmentStatus(StrEnum):
 
     OPEN = "open"
     SUBMITTED = "submitted"
+
+
+class Satisfaction(StrEnum):
+    """The five levels of government-service evaluation (好差評), best first."""
+
+    VERY_SATISFIED = "very_satisfied"  # 非常滿意
+    SATISFIED = "satisfied"  # 滿意
+    BASIC = "basic"  # 基本滿意
+    DISSATISFIED = "dissatisfied"  # 不滿意
+    VERY_DISSATISFIED = "very_dissatisfied"  # 非常不滿意
+
+    @property
+    def is_bad(self) -> bool:
+        """A 差評: opens a rectification item (整改)."""
+        return self in (Satisfaction.DISSATISFIED, Satisfaction.VERY_DISSATISFIED)
+
+
+class ResponseStatus(StrEnum):
+    OPEN = "open"  # being answered (an abandoned survey can be finished from the same link)
+    COMPLETE = "complete"
+
+
+class RectificationStatus(StrEnum):
+    """A bad review's rectification item: open → answered → closed; or excluded after 申訴復核."""
+
+    OPEN = "open"
+    ANSWERED = "answered"
+    UNDER_REVIEW = "under_review"  # the unit asked the working group to review the 差評
+    EXCLUDED = "excluded"  # the working group found it mistaken or malicious: it stops counting
+    CLOSED = "closed"

@@ -11,6 +11,7 @@ from bot.models.infra import (
     PersistedData,
 )
 from bot.models.org import OrgUnit, RoleGrant, Staff
+from bot.models.survey import Rectification, SurveyAnswer, SurveyLink, SurveyResponse
 
 __all__ = [
     "Answer",
@@ -25,8 +26,12 @@ __all__ = [
     "OrgUnit",
     "OutboxMessage",
     "PersistedData",
+    "Rectification",
     "RoleGrant",
     "Staff",
+    "SurveyAnswer",
+    "SurveyLink",
+    "SurveyResponse",
     "TelegramAccount",
     "TemplateVersion",
 ]
