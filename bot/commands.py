@@ -207,6 +207,19 @@ async def cycle(args: argparse.Namespace, settings: Settings, tr: Translator) ->
                 print(
                     tr._("Cycle {period} no longer accepts answers.").format(period=closed.period)
                 )
+            elif args.cycle_command == "reassign":
+                from services import forms
+
+                found = await forms.find_assignment(session, rater_no=args.old_rater, ratee_no=args.ratee, period=args.period)
+                new_id = await forms.staff_id_of(session, args.new_rater)
+                await forms.reassign(session, found.id, new_id, actor_staff_id=None, actor_telegram_id=None, now=now)
+                print(tr._("Reassigned: {new} now fills this form instead of {old}. The change is in the audit log.").format(new=args.new_rater, old=args.old_rater))
+            elif args.cycle_command == "reopen":
+                from services import forms
+
+                found = await forms.find_assignment(session, rater_no=args.rater, ratee_no=args.ratee, period=args.period)
+                await forms.reopen(session, found.id, actor_staff_id=None, actor_telegram_id=None, now=now)
+                print(tr._("Reopened. The rater can change and submit the form again."))
             else:
                 print(await status_text(session, args.period, tr))
     except DomainError as exc:

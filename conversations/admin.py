@@ -13,7 +13,7 @@ from bot.context import JxContext
 from bot.flow import reply
 from bot.i18n import Translator
 from conversations.common import html, load_caller, now
-from services import invites
+from services import forms, invites
 from services.audit import audit
 from services.errors import DomainError
 
@@ -145,8 +145,52 @@ async def unbind_command(update: Update, context: JxContext) -> None:
     )
 
 
+async def reassign_command(update: Update, context: JxContext) -> None:
+    """/reassign <ratee no.> <absent rater no.> <new rater no.>: an absent reviewer is replaced."""
+    if not await _require_admin(update, context, "reassign"):
+        return
+    tr = await context.tr(update)
+    if not context.args or len(context.args) != 3:
+        await reply(update, tr._("Usage: /reassign <employee no. of the rated person> <absent rater> <new rater>, e.g. /reassign A0012 A0003 A0007"))
+        return
+    ratee, old, new = context.args
+    user = update.effective_user
+    try:
+        async with context.services.sessions.begin() as session:
+            assignment = await forms.find_assignment(session, rater_no=old, ratee_no=ratee)
+            new_id = await forms.staff_id_of(session, new)
+            await forms.reassign(session, assignment.id, new_id, actor_staff_id=None,
+                                 actor_telegram_id=user.id if user else None, now=now(context))
+    except DomainError as exc:
+        await reply(update, exc.render(tr))
+        return
+    await reply(update, tr._("Reassigned: {new} now fills this form instead of {old}. The change is in the audit log.").format(new=html(new), old=html(old)))
+
+
+async def reopen_command(update: Update, context: JxContext) -> None:
+    """/reopen <rater no.> <ratee no.>: a submitted form can be changed again (audited)."""
+    if not await _require_admin(update, context, "reopen"):
+        return
+    tr = await context.tr(update)
+    if not context.args or len(context.args) != 2:
+        await reply(update, tr._("Usage: /reopen <employee no. of the rater> <employee no. of the rated person>; the same number twice for a self-assessment."))
+        return
+    user = update.effective_user
+    try:
+        async with context.services.sessions.begin() as session:
+            assignment = await forms.find_assignment(session, rater_no=context.args[0], ratee_no=context.args[1])
+            await forms.reopen(session, assignment.id, actor_staff_id=None,
+                               actor_telegram_id=user.id if user else None, now=now(context))
+    except DomainError as exc:
+        await reply(update, exc.render(tr))
+        return
+    await reply(update, tr._("Reopened. The rater can change and submit the form again."))
+
+
 def build_handlers() -> list[BaseHandler]:
     return [
+        CommandHandler("reassign", reassign_command),
+        CommandHandler("reopen", reopen_command),
         CommandHandler("invites", invites_command),
         CommandHandler("reissue", reissue_command),
         CommandHandler("unbind", unbind_command),

@@ -23,7 +23,7 @@ from telegram.ext import filters as F
 from bot.context import JxContext
 from bot.flow import END, Flow, Position, Prompt, answer_query, reply, send_prompt
 from bot.i18n import N_, Translator
-from bot.models import Assignment, TelegramAccount
+from bot.models import Assignment, Staff, TelegramAccount
 from conversations import form_view
 from conversations.common import html, keyboard, now
 from domain.enums import AssignmentStatus, Source
@@ -55,6 +55,8 @@ async def _staff_id(session: AsyncSession, update: Update) -> int | None:
 
 
 async def render(session: AsyncSession, tr: Translator, pos: Position, update: Update) -> Prompt:
+    if pos.state == PICK and pos.data.get("kind") == "proxy":
+        return await render_proxy_pick(session, tr, int(pos.data["for"]))
     if pos.state == PICK:
         return await render_pick(session, tr, await _staff_id(session, update), pos.data["kind"])
     form = await forms.load_form(session, int(pos.data["aid"]))
@@ -76,9 +78,34 @@ async def render(session: AsyncSession, tr: Translator, pos: Position, update: U
                 ],
             ),
         )
+    prefix = ""
+    if pos.data.get("proxy"):
+        rater = await session.get(Staff, form.assignment.rater_staff_id)
+        prefix = tr._("✍️ Entering a paper form on behalf of {name}").format(name=html(rater.name if rater else "")) + "\n"
     if pos.state == CONFIRM:
-        return form_view.render_confirm(form, tr)
-    return form_view.render(form, tr)
+        prompt = form_view.render_confirm(form, tr)
+    else:
+        prompt = form_view.render(form, tr)
+    return Prompt(prefix + prompt.text, prompt.markup)
+
+
+async def render_proxy_pick(session: AsyncSession, tr: Translator, staff_id: int) -> Prompt:
+    """The working group picks which of a person's open forms to enter from paper (代錄)."""
+    person = await session.get(Staff, staff_id)
+    rows = []
+    for source in (Source.SELF, Source.SUPERIOR, Source.PEER):
+        mine = await forms.my_assignments(session, staff_id, source)
+        names = await forms.ratee_names(session, [a for a, _ in mine])
+        for assignment, _cycle in mine:
+            if assignment.status == AssignmentStatus.OPEN:
+                label = f"{tr._(SOURCE_LABELS[source])} · {names[assignment.id]}"
+                rows.append((label, f"fm1:p:{assignment.id}"))
+    if not rows:
+        return Prompt(tr._("{name} has no open forms.").format(name=html(person.name if person else "")))
+    return Prompt(
+        tr._("Which form of {name} do you enter from paper? Answers will be marked as entered by you, and the submission is audited.").format(name=html(person.name if person else "")),
+        form_view.pick_markup(rows),
+    )
 
 
 async def render_pick(
@@ -183,6 +210,36 @@ async def peer_command(update: Update, context: JxContext) -> object:
 
 
 @flow.step
+async def proxy_command(update: Update, context: JxContext) -> object:
+    """/proxy <employee no.>: an admin enters a paper form on someone's behalf (代錄)."""
+    from conversations.common import load_caller
+    from sqlalchemy import select
+
+    tr = await context.tr(update)
+    actor = await load_caller(update, context)
+    if not actor.is_admin or actor.staff is None:
+        from conversations.admin import _require_admin
+
+        if actor.is_admin:
+            await reply(update, tr._("Entering paper forms needs a linked staff account, so that the entries can be marked with your name."))
+        else:
+            await _require_admin(update, context, "proxy")
+        return END
+    if not context.args:
+        await reply(update, tr._("Please give the employee number, e.g. /proxy A0012"))
+        return END
+    async with context.services.reads() as session:
+        person = await session.scalar(select(Staff).where(Staff.employee_no == context.args[0], Staff.active.is_(True)))
+    if person is None:
+        await reply(update, tr._("No active staff member with that employee number."))
+        return END
+    async with flow.tx(update, context) as tx:
+        tx.goto(PICK, kind="proxy", **{"for": person.id})
+    await flow.show(update, context)
+    return tx.state
+
+
+@flow.step
 async def home_button(update: Update, context: JxContext) -> object:
     kind = (update.callback_query.data or "").removeprefix("hm1:") if update.callback_query else ""
     if kind not in KINDS:
@@ -237,16 +294,19 @@ async def on_button(update: Update, context: JxContext) -> object:
             form = await forms.load_form(session, aid)
         except DomainError:
             return await flow._stale_button(update, context)
-    if staff is None or form.assignment.rater_staff_id != staff.id:
-        return await _refuse_forged(update, context, ref, staff.id if staff else None)
     if pos is None:
         return await flow._stale_button(update, context)
+    proxy = pos.data.get("kind") == "proxy" or bool(pos.data.get("proxy"))
+    if not await _may_act(update, context, form, pos, proxy):
+        return await _refuse_forged(update, context, ref, staff.id if staff else None)
+    assert staff is not None
     if action in ("p", "c"):
         if (action == "p" and pos.state != PICK) or (action == "c" and pos.state != CHOICE):
             return await flow._stale_button(update, context)
         async with flow.tx(update, context) as tx:
             state = state_of(form)
-            tx.goto(SUMMARY if state == END else state, aid=aid)
+            extra = {"proxy": True} if proxy else {}
+            tx.goto(SUMMARY if state == END else state, aid=aid, **extra)
         await answer_query(update)
         await flow.show(update, context)
         return tx.state
@@ -262,7 +322,7 @@ async def on_button(update: Update, context: JxContext) -> object:
             )
         return None
     try:
-        return await _act(update, context, form, pos, action, key, value, staff.id)
+        return await _act(update, context, form, pos, action, key, value, staff.id, proxy)
     except DomainError as exc:
         await answer_query(update, exc.render(tr), alert=True)
         await flow.show(update, context, edit=False)
@@ -284,6 +344,7 @@ async def _act(
     key: str | None,
     value: str | None,
     staff_id: int,
+    proxy: bool = False,
 ) -> object:
     tr = await context.tr(update)
     current = form.current
@@ -298,19 +359,19 @@ async def _act(
             return await flow._stale_button(update, context)
         async with flow.tx(update, context) as tx:
             form = await forms.load_form(tx.session, form.assignment.id)
-            await forms.save_score(tx.session, form, key, value, staff_id=staff_id, now=when)
-            _goto(tx, form)
+            await forms.save_score(tx.session, form, key, value, staff_id=staff_id, now=when, proxy=proxy)
+            _goto(tx, form, proxy)
     elif action in ("k", "b"):
         if key != current or pos.state not in (ITEM, TEXT):
             return await flow._stale_button(update, context)
         async with flow.tx(update, context) as tx:
             form = await forms.load_form(tx.session, form.assignment.id)
             if action == "k":
-                await forms.save_text(tx.session, form, key, None, staff_id=staff_id, now=when)
+                await forms.save_text(tx.session, form, key, None, staff_id=staff_id, now=when, proxy=proxy)
             else:
                 previous = form.items[max(form.index(key) - 1, 0)].key
-                await forms.move(tx.session, form, previous, staff_id=staff_id, now=when)
-            _goto(tx, form)
+                await forms.move(tx.session, form, previous, staff_id=staff_id, now=when, proxy=proxy)
+            _goto(tx, form, proxy)
     elif action in ("e", "s", "n"):
         allowed = {"e": (SUMMARY,), "s": (ITEM, TEXT), "n": (CONFIRM,)}[action]
         if pos.state not in allowed or (action == "e" and key is None):
@@ -323,20 +384,21 @@ async def _act(
                 (key or forms.SUMMARY) if action == "e" else forms.SUMMARY,
                 staff_id=staff_id,
                 now=when,
+                proxy=proxy,
             )
-            _goto(tx, form)
+            _goto(tx, form, proxy)
     elif action == "x":
         if pos.state != SUMMARY:
             return await flow._stale_button(update, context)
-        forms.check_open(form, staff_id=staff_id, now=when)
+        forms.check_open(form, staff_id=staff_id, now=when, proxy=proxy)
         if not form.complete:
             raise DomainError(N_("Some questions are still unanswered."))
         async with flow.tx(update, context) as tx:
-            tx.goto(CONFIRM, aid=form.assignment.id)
+            tx.goto(CONFIRM, aid=form.assignment.id, **({"proxy": True} if proxy else {}))
     elif action == "y":
         if pos.state != CONFIRM:
             return await flow._stale_button(update, context)
-        return await _submit(update, context, form, staff_id)
+        return await _submit(update, context, form, staff_id, proxy)
     else:
         return await flow._stale_button(update, context)
     await answer_query(update)
@@ -344,26 +406,45 @@ async def _act(
     return tx.state
 
 
-def _goto(tx, form: forms.Form) -> None:  # type: ignore[no-untyped-def]
+def _goto(tx, form: forms.Form, proxy: bool = False) -> None:  # type: ignore[no-untyped-def]
     state = state_of(form)
     if state == END:
         tx.end()
     else:
-        tx.goto(state, aid=form.assignment.id)
+        tx.goto(state, aid=form.assignment.id, **({"proxy": True} if proxy else {}))
 
 
-async def _submit(update: Update, context: JxContext, form: forms.Form, staff_id: int) -> object:
+async def _may_act(update: Update, context: JxContext, form: forms.Form, pos: Position, proxy: bool) -> bool:
+    """The rater on their own form, or a working-group member entering it from paper."""
+    staff = await context.staff(update)
+    if staff is None:
+        return False
+    if not proxy:
+        return form.assignment.rater_staff_id == staff.id
+    from conversations.common import load_caller
+
+    actor = await load_caller(update, context)
+    target = pos.data.get("for")
+    return actor.is_admin and (target is None or int(target) == form.assignment.rater_staff_id)
+
+
+async def _submit(
+    update: Update, context: JxContext, form: forms.Form, staff_id: int, proxy: bool = False
+) -> object:
     tr = await context.tr(update)
     kind = form_view.KIND_OF[form.source]
     async with flow.tx(update, context) as tx:
         form = await forms.load_form(tx.session, form.assignment.id)
-        await forms.submit(tx.session, form, staff_id=staff_id, now=now(context))
+        await forms.submit(tx.session, form, staff_id=staff_id, now=now(context), proxy=proxy)
+        rater = form.assignment.rater_staff_id
         remaining = [
             a
-            for a, _ in await forms.my_assignments(tx.session, staff_id, form.source)
+            for a, _ in await forms.my_assignments(tx.session, rater, form.source)
             if a.status == AssignmentStatus.OPEN
         ]
-        if remaining and kind != "self":
+        if proxy:
+            tx.goto(PICK, kind="proxy", **{"for": rater})
+        elif remaining and kind != "self":
             tx.goto(PICK, kind=kind)
         else:
             tx.end()
@@ -393,7 +474,8 @@ async def on_text(update: Update, context: JxContext) -> object:
             return END
         form = await forms.load_form(session, int(pos.data["aid"]))
     item = form.item(form.current)
-    if item is None or form.assignment.rater_staff_id != staff.id:
+    proxy = bool(pos.data.get("proxy"))
+    if item is None or not await _may_act(update, context, form, pos, proxy):
         await flow.show(update, context, edit=False)
         return None
     text = message.text or ""
@@ -411,13 +493,13 @@ async def on_text(update: Update, context: JxContext) -> object:
                     )
                 value = int(parsed) if scale.kind == ScaleKind.LEVELS else parsed
                 await forms.save_score(
-                    tx.session, form, item.key, value, staff_id=staff.id, now=now(context)
+                    tx.session, form, item.key, value, staff_id=staff.id, now=now(context), proxy=proxy
                 )
             else:
                 await forms.save_text(
-                    tx.session, form, item.key, text, staff_id=staff.id, now=now(context)
+                    tx.session, form, item.key, text, staff_id=staff.id, now=now(context), proxy=proxy
                 )
-            _goto(tx, form)
+            _goto(tx, form, proxy)
     except DomainError as exc:
         await reply(update, exc.render(tr))
         await flow.show(update, context, edit=False)
@@ -434,6 +516,7 @@ def build_handler() -> ConversationHandler:
             CommandHandler("self", self_command),
             CommandHandler("review", review_command),
             CommandHandler("peer", peer_command),
+            CommandHandler("proxy", proxy_command),
             CallbackQueryHandler(home_button, pattern=r"^hm1:"),
         ],
         states={

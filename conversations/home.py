@@ -84,6 +84,7 @@ async def staff_home(
         lines.append(tr._("• /reissue <employee no.> — a new code for one person"))
         lines.append(tr._("• /unbind <employee no.> — unlink someone's Telegram account"))
         lines.append(tr._("• /cycle — evaluation cycles, progress, deadlines"))
+        lines.append(tr._("• /proxy, /reassign, /reopen — paper forms, absent raters, reopening"))
     return "\n".join(lines), keyboard(*buttons) if buttons else None
 
 

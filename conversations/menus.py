@@ -19,6 +19,11 @@ from services.access import Actor
 
 log = logging.getLogger(__name__)
 
+STAFF = [
+    ("self", N_("Self-assessment")),
+    ("review", N_("Review your people")),
+    ("peer", N_("Rate colleagues")),
+]
 COMMON = [
     ("start", N_("Home: your tasks")),
     ("help", N_("Help")),
@@ -29,11 +34,20 @@ ADMIN = [
     ("invites", N_("Invite codes for unlinked staff")),
     ("reissue", N_("New invite code for one person")),
     ("unbind", N_("Unlink a Telegram account")),
+    ("cycle", N_("Cycles and progress")),
+    ("proxy", N_("Enter a paper form for someone")),
+    ("reassign", N_("Give a form to another rater")),
+    ("reopen", N_("Reopen a submitted form")),
 ]
 
 
 def commands_for(actor: Actor | None, tr: Translator) -> list[BotCommand]:
-    pairs = COMMON + (ADMIN if actor is not None and actor.is_admin else [])
+    pairs = COMMON[:1]
+    if actor is not None and actor.is_staff:
+        pairs += STAFF
+    pairs += COMMON[1:]
+    if actor is not None and actor.is_admin:
+        pairs += ADMIN
     return [BotCommand(name, tr._(desc)) for name, desc in pairs]
 
 
@@ -57,7 +71,7 @@ async def sync_chat_commands(
     chat = update.effective_chat
     if chat is None or context.chat_data is None:
         return
-    signature = f"{tr.locale}:{int(actor.is_admin)}"
+    signature = f"{tr.locale}:{int(actor.is_staff)}:{int(actor.is_admin)}"
     if context.chat_data.get("menu") == signature:
         return
     try:
