@@ -77,9 +77,40 @@ def _parser() -> argparse.ArgumentParser:
     rop = cycle_sub.add_parser("reopen", help="reopen a submitted form so it can be changed")
     rop.add_argument("period")
     rop.add_argument("rater", help="employee number of the rater")
-    rop.add_argument("ratee", help="employee number of the rated person (the same for a self-assessment)")
+    rop.add_argument(
+        "ratee", help="employee number of the rated person (the same for a self-assessment)"
+    )
     sts = cycle_sub.add_parser("status", help="phase, deadline and progress by unit")
     sts.add_argument("period", nargs="?", help="default: every cycle")
+
+    survey = sub.add_parser("survey", help="citizen satisfaction surveys: links and QR codes")
+    survey_sub = survey.add_subparsers(dest="survey_command", required=True, metavar="ACTION")
+    lnk = survey_sub.add_parser(
+        "links", help="create survey links with printable QR codes (PNGs, an A4 PDF, a CSV)"
+    )
+    lnk.add_argument("--unit", required=True, help="unit name, as in the roster")
+    lnk.add_argument("--staff", metavar="EMPLOYEE_NO", help="links for one person of the unit")
+    lnk.add_argument("--count", type=int, required=True, help="how many links (1-500)")
+    use = lnk.add_mutually_exclusive_group()
+    use.add_argument(
+        "--single-use",
+        dest="single_use",
+        action="store_true",
+        default=True,
+        help="each link takes one response (一事一评; the default)",
+    )
+    use.add_argument(
+        "--reusable",
+        dest="single_use",
+        action="store_false",
+        help="links for a service window, answered by many",
+    )
+    lnk.add_argument("--label", default="", help="a note for the admin view (≤ 64 characters)")
+    lnk.add_argument(
+        "--out", type=Path, required=True, help="folder for <serial>.png, sheet.pdf, links.csv"
+    )
+    rvk = survey_sub.add_parser("revoke", help="stop a survey link from working")
+    rvk.add_argument("link", metavar="SERIAL_OR_PAYLOAD", help="serial (000123), sv_… or the link")
 
     i18n = sub.add_parser("i18n", help="translation catalogs").add_subparsers(
         dest="i18n_command", required=True, metavar="ACTION"
@@ -134,6 +165,8 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         return asyncio.run(commands.staff(args, settings, tr))
     if args.command == "cycle":
         return asyncio.run(commands.cycle(args, settings, tr))
+    if args.command == "survey":
+        return asyncio.run(commands.survey(args, settings, tr))
     if args.command == "i18n":
         from bot.i18n import compile_catalogs
 

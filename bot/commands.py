@@ -210,15 +210,27 @@ async def cycle(args: argparse.Namespace, settings: Settings, tr: Translator) ->
             elif args.cycle_command == "reassign":
                 from services import forms
 
-                found = await forms.find_assignment(session, rater_no=args.old_rater, ratee_no=args.ratee, period=args.period)
+                found = await forms.find_assignment(
+                    session, rater_no=args.old_rater, ratee_no=args.ratee, period=args.period
+                )
                 new_id = await forms.staff_id_of(session, args.new_rater)
-                await forms.reassign(session, found.id, new_id, actor_staff_id=None, actor_telegram_id=None, now=now)
-                print(tr._("Reassigned: {new} now fills this form instead of {old}. The change is in the audit log.").format(new=args.new_rater, old=args.old_rater))
+                await forms.reassign(
+                    session, found.id, new_id, actor_staff_id=None, actor_telegram_id=None, now=now
+                )
+                print(
+                    tr._(
+                        "Reassigned: {new} now fills this form instead of {old}. The change is in the audit log."
+                    ).format(new=args.new_rater, old=args.old_rater)
+                )
             elif args.cycle_command == "reopen":
                 from services import forms
 
-                found = await forms.find_assignment(session, rater_no=args.rater, ratee_no=args.ratee, period=args.period)
-                await forms.reopen(session, found.id, actor_staff_id=None, actor_telegram_id=None, now=now)
+                found = await forms.find_assignment(
+                    session, rater_no=args.rater, ratee_no=args.ratee, period=args.period
+                )
+                await forms.reopen(
+                    session, found.id, actor_staff_id=None, actor_telegram_id=None, now=now
+                )
                 print(tr._("Reopened. The rater can change and submit the form again."))
             else:
                 print(await status_text(session, args.period, tr))
@@ -259,3 +271,85 @@ async def status_text(session, period: str | None, tr: Translator) -> str:  # ty
             )
             lines.append(f"  {unit.unit}: {unit.done_all}/{unit.total_all}  ({parts})")
     return "\n".join(lines)
+
+
+async def survey(args: argparse.Namespace, settings: Settings, tr: Translator) -> int:
+    """``survey links``: create links and write their QR codes; ``survey revoke``: stop one."""
+    from services import survey_links
+    from services.errors import DomainError
+
+    engine = make_engine(settings.database_url)
+    if engine.dialect.name == "sqlite":
+        await upgrade(engine)
+    sessions = make_sessions(engine)
+    try:
+        if args.survey_command == "revoke":
+            async with sessions.begin() as session:
+                link = await survey_links.revoke(
+                    session, args.link, actor_label="cli", now=utcnow()
+                )
+            print(tr._("Survey link {serial} revoked.").format(serial=survey_links.serial(link.id)))
+            return 0
+        username = await _bot_username(settings)  # before anything is created
+        try:
+            args.out.mkdir(parents=True, exist_ok=True)
+        except OSError:
+            print(tr._("Cannot write to {path}.").format(path=args.out), file=sys.stderr)
+            return 1
+        async with sessions.begin() as session:
+            issued = await survey_links.create_links(
+                session,
+                unit_name=args.unit,
+                staff_employee_no=args.staff,
+                count=args.count,
+                single_use=args.single_use,
+                label=args.label,
+                actor_label="cli",
+                now=utcnow(),
+            )
+        target = _survey_files(issued, username, args.out, tr)
+        print(
+            tr.ngettext(
+                "{count} survey link for {target} written to {path}.",
+                "{count} survey links for {target} written to {path}.",
+                len(issued),
+            ).format(count=len(issued), target=target, path=args.out)
+        )
+        return 0
+    except DomainError as exc:
+        print(exc.render(tr), file=sys.stderr)
+        return 1
+    finally:
+        await engine.dispose()
+
+
+def _survey_files(issued, username: str, out, tr: Translator) -> str:  # type: ignore[no-untyped-def]
+    """``<serial>.png`` per link, ``sheet.pdf`` (A4, 3 × 4 a page), ``links.csv``; returns who is rated."""
+    import csv
+    import io
+
+    from services.qr import qr_png, qr_sheet
+
+    first = issued[0]
+    target = f"{first.unit} · {first.staff}" if first.staff else first.unit
+    prompt = tr._("Please scan to rate our service")
+    rows = io.StringIO()
+    writer = csv.writer(rows)
+    writer.writerow(["serial", "unit", "staff", "single_use", "link"])
+    for link in issued:
+        url = link.link(username)
+        (out / f"{link.serial}.png").write_bytes(
+            qr_png(url, caption=target, subcaption=prompt, serial=f"No. {link.serial}")
+        )
+        writer.writerow(
+            [link.serial, link.unit, link.staff or "", "yes" if link.single_use else "no", url]
+        )
+    title = tr._("Satisfaction survey QR codes: {target}").format(target=target)
+    if first.label:
+        title = f"{title} ({first.label})"
+    sheet = qr_sheet(
+        [(i.link(username), target, i.serial) for i in issued], title=title, prompt=prompt
+    )
+    (out / "sheet.pdf").write_bytes(sheet)
+    (out / "links.csv").write_bytes(rows.getvalue().encode("utf-8-sig"))
+    return target

@@ -151,7 +151,12 @@ async def reassign_command(update: Update, context: JxContext) -> None:
         return
     tr = await context.tr(update)
     if not context.args or len(context.args) != 3:
-        await reply(update, tr._("Usage: /reassign <employee no. of the rated person> <absent rater> <new rater>, e.g. /reassign A0012 A0003 A0007"))
+        await reply(
+            update,
+            tr._(
+                "Usage: /reassign <employee no. of the rated person> <absent rater> <new rater>, e.g. /reassign A0012 A0003 A0007"
+            ),
+        )
         return
     ratee, old, new = context.args
     user = update.effective_user
@@ -159,12 +164,23 @@ async def reassign_command(update: Update, context: JxContext) -> None:
         async with context.services.sessions.begin() as session:
             assignment = await forms.find_assignment(session, rater_no=old, ratee_no=ratee)
             new_id = await forms.staff_id_of(session, new)
-            await forms.reassign(session, assignment.id, new_id, actor_staff_id=None,
-                                 actor_telegram_id=user.id if user else None, now=now(context))
+            await forms.reassign(
+                session,
+                assignment.id,
+                new_id,
+                actor_staff_id=None,
+                actor_telegram_id=user.id if user else None,
+                now=now(context),
+            )
     except DomainError as exc:
         await reply(update, exc.render(tr))
         return
-    await reply(update, tr._("Reassigned: {new} now fills this form instead of {old}. The change is in the audit log.").format(new=html(new), old=html(old)))
+    await reply(
+        update,
+        tr._(
+            "Reassigned: {new} now fills this form instead of {old}. The change is in the audit log."
+        ).format(new=html(new), old=html(old)),
+    )
 
 
 async def reopen_command(update: Update, context: JxContext) -> None:
@@ -173,14 +189,26 @@ async def reopen_command(update: Update, context: JxContext) -> None:
         return
     tr = await context.tr(update)
     if not context.args or len(context.args) != 2:
-        await reply(update, tr._("Usage: /reopen <employee no. of the rater> <employee no. of the rated person>; the same number twice for a self-assessment."))
+        await reply(
+            update,
+            tr._(
+                "Usage: /reopen <employee no. of the rater> <employee no. of the rated person>; the same number twice for a self-assessment."
+            ),
+        )
         return
     user = update.effective_user
     try:
         async with context.services.sessions.begin() as session:
-            assignment = await forms.find_assignment(session, rater_no=context.args[0], ratee_no=context.args[1])
-            await forms.reopen(session, assignment.id, actor_staff_id=None,
-                               actor_telegram_id=user.id if user else None, now=now(context))
+            assignment = await forms.find_assignment(
+                session, rater_no=context.args[0], ratee_no=context.args[1]
+            )
+            await forms.reopen(
+                session,
+                assignment.id,
+                actor_staff_id=None,
+                actor_telegram_id=user.id if user else None,
+                now=now(context),
+            )
     except DomainError as exc:
         await reply(update, exc.render(tr))
         return

@@ -81,7 +81,12 @@ async def render(session: AsyncSession, tr: Translator, pos: Position, update: U
     prefix = ""
     if pos.data.get("proxy"):
         rater = await session.get(Staff, form.assignment.rater_staff_id)
-        prefix = tr._("✍️ Entering a paper form on behalf of {name}").format(name=html(rater.name if rater else "")) + "\n"
+        prefix = (
+            tr._("✍️ Entering a paper form on behalf of {name}").format(
+                name=html(rater.name if rater else "")
+            )
+            + "\n"
+        )
     if pos.state == CONFIRM:
         prompt = form_view.render_confirm(form, tr)
     else:
@@ -101,9 +106,13 @@ async def render_proxy_pick(session: AsyncSession, tr: Translator, staff_id: int
                 label = f"{tr._(SOURCE_LABELS[source])} · {names[assignment.id]}"
                 rows.append((label, f"fm1:p:{assignment.id}"))
     if not rows:
-        return Prompt(tr._("{name} has no open forms.").format(name=html(person.name if person else "")))
+        return Prompt(
+            tr._("{name} has no open forms.").format(name=html(person.name if person else ""))
+        )
     return Prompt(
-        tr._("Which form of {name} do you enter from paper? Answers will be marked as entered by you, and the submission is audited.").format(name=html(person.name if person else "")),
+        tr._(
+            "Which form of {name} do you enter from paper? Answers will be marked as entered by you, and the submission is audited."
+        ).format(name=html(person.name if person else "")),
         form_view.pick_markup(rows),
     )
 
@@ -212,8 +221,9 @@ async def peer_command(update: Update, context: JxContext) -> object:
 @flow.step
 async def proxy_command(update: Update, context: JxContext) -> object:
     """/proxy <employee no.>: an admin enters a paper form on someone's behalf (代錄)."""
-    from conversations.common import load_caller
     from sqlalchemy import select
+
+    from conversations.common import load_caller
 
     tr = await context.tr(update)
     actor = await load_caller(update, context)
@@ -221,7 +231,12 @@ async def proxy_command(update: Update, context: JxContext) -> object:
         from conversations.admin import _require_admin
 
         if actor.is_admin:
-            await reply(update, tr._("Entering paper forms needs a linked staff account, so that the entries can be marked with your name."))
+            await reply(
+                update,
+                tr._(
+                    "Entering paper forms needs a linked staff account, so that the entries can be marked with your name."
+                ),
+            )
         else:
             await _require_admin(update, context, "proxy")
         return END
@@ -229,7 +244,9 @@ async def proxy_command(update: Update, context: JxContext) -> object:
         await reply(update, tr._("Please give the employee number, e.g. /proxy A0012"))
         return END
     async with context.services.reads() as session:
-        person = await session.scalar(select(Staff).where(Staff.employee_no == context.args[0], Staff.active.is_(True)))
+        person = await session.scalar(
+            select(Staff).where(Staff.employee_no == context.args[0], Staff.active.is_(True))
+        )
     if person is None:
         await reply(update, tr._("No active staff member with that employee number."))
         return END
@@ -359,7 +376,9 @@ async def _act(
             return await flow._stale_button(update, context)
         async with flow.tx(update, context) as tx:
             form = await forms.load_form(tx.session, form.assignment.id)
-            await forms.save_score(tx.session, form, key, value, staff_id=staff_id, now=when, proxy=proxy)
+            await forms.save_score(
+                tx.session, form, key, value, staff_id=staff_id, now=when, proxy=proxy
+            )
             _goto(tx, form, proxy)
     elif action in ("k", "b"):
         if key != current or pos.state not in (ITEM, TEXT):
@@ -367,10 +386,14 @@ async def _act(
         async with flow.tx(update, context) as tx:
             form = await forms.load_form(tx.session, form.assignment.id)
             if action == "k":
-                await forms.save_text(tx.session, form, key, None, staff_id=staff_id, now=when, proxy=proxy)
+                await forms.save_text(
+                    tx.session, form, key, None, staff_id=staff_id, now=when, proxy=proxy
+                )
             else:
                 previous = form.items[max(form.index(key) - 1, 0)].key
-                await forms.move(tx.session, form, previous, staff_id=staff_id, now=when, proxy=proxy)
+                await forms.move(
+                    tx.session, form, previous, staff_id=staff_id, now=when, proxy=proxy
+                )
             _goto(tx, form, proxy)
     elif action in ("e", "s", "n"):
         allowed = {"e": (SUMMARY,), "s": (ITEM, TEXT), "n": (CONFIRM,)}[action]
@@ -414,7 +437,9 @@ def _goto(tx, form: forms.Form, proxy: bool = False) -> None:  # type: ignore[no
         tx.goto(state, aid=form.assignment.id, **({"proxy": True} if proxy else {}))
 
 
-async def _may_act(update: Update, context: JxContext, form: forms.Form, pos: Position, proxy: bool) -> bool:
+async def _may_act(
+    update: Update, context: JxContext, form: forms.Form, pos: Position, proxy: bool
+) -> bool:
     """The rater on their own form, or a working-group member entering it from paper."""
     staff = await context.staff(update)
     if staff is None:
@@ -493,11 +518,23 @@ async def on_text(update: Update, context: JxContext) -> object:
                     )
                 value = int(parsed) if scale.kind == ScaleKind.LEVELS else parsed
                 await forms.save_score(
-                    tx.session, form, item.key, value, staff_id=staff.id, now=now(context), proxy=proxy
+                    tx.session,
+                    form,
+                    item.key,
+                    value,
+                    staff_id=staff.id,
+                    now=now(context),
+                    proxy=proxy,
                 )
             else:
                 await forms.save_text(
-                    tx.session, form, item.key, text, staff_id=staff.id, now=now(context), proxy=proxy
+                    tx.session,
+                    form,
+                    item.key,
+                    text,
+                    staff_id=staff.id,
+                    now=now(context),
+                    proxy=proxy,
                 )
             _goto(tx, form, proxy)
     except DomainError as exc:

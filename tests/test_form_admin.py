@@ -20,16 +20,22 @@ async def _admin(sessions: SessionFactory, server: LocalBotApi, telegram_id: int
     return server.user(900001, language_code="zh-hans")
 
 
-async def test_admin_enters_a_paper_form_marked_and_audited(server: LocalBotApi, bot, sessions: SessionFactory) -> None:
+async def test_admin_enters_a_paper_form_marked_and_audited(
+    server: LocalBotApi, bot, sessions: SessionFactory
+) -> None:
     org = await make_org(sessions)
     await open_cycle(sessions)
     admin = await _admin(sessions, server)
     await admin.send("/proxy A002")
     listing = await admin.expect()
     async with sessions() as s:
-        own = await s.scalar(select(Assignment).where(Assignment.rater_staff_id == org.staff_ids[0],
-                                                      Assignment.source == Source.SELF,
-                                                      Assignment.ratee_staff_id == org.staff_ids[0]))
+        own = await s.scalar(
+            select(Assignment).where(
+                Assignment.rater_staff_id == org.staff_ids[0],
+                Assignment.source == Source.SELF,
+                Assignment.ratee_staff_id == org.staff_ids[0],
+            )
+        )
         chief = await s.scalar(select(Staff.id).where(Staff.employee_no == "L001"))
     assert own is not None
     await admin.press(f"fm1:p:{own.id}", listing)
@@ -41,9 +47,22 @@ async def test_admin_enters_a_paper_form_marked_and_audited(server: LocalBotApi,
     async with sessions() as s:
         done = await s.get(Assignment, own.id)
         assert done.status == AssignmentStatus.SUBMITTED and done.proxy_staff_id == chief  # type: ignore[union-attr]
-        entered = set((await s.scalars(select(Answer.entered_by_staff_id).where(Answer.assignment_id == own.id))).all())
+        entered = set(
+            (
+                await s.scalars(
+                    select(Answer.entered_by_staff_id).where(Answer.assignment_id == own.id)
+                )
+            ).all()
+        )
         assert entered == {chief}
-        assert await s.scalar(select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "form.proxy_submit")) == 1
+        assert (
+            await s.scalar(
+                select(func.count())
+                .select_from(AuditEntry)
+                .where(AuditEntry.action == "form.proxy_submit")
+            )
+            == 1
+        )
 
 
 async def test_reassign_and_reopen(server: LocalBotApi, bot, sessions: SessionFactory) -> None:
@@ -54,9 +73,18 @@ async def test_reassign_and_reopen(server: LocalBotApi, bot, sessions: SessionFa
     await admin.send("/reassign A002 A001 A003")
     await admin.expect_text("A003")
     async with sessions() as s:
-        rows = list(await s.scalars(select(Assignment).where(Assignment.source == Source.SUPERIOR,
-                                                            Assignment.ratee_staff_id == org.staff_ids[0])))
-    assert {(r.rater_staff_id, r.active) for r in rows} == {(org.head_id, False), (org.staff_ids[1], True)}
+        rows = list(
+            await s.scalars(
+                select(Assignment).where(
+                    Assignment.source == Source.SUPERIOR,
+                    Assignment.ratee_staff_id == org.staff_ids[0],
+                )
+            )
+        )
+    assert {(r.rater_staff_id, r.active) for r in rows} == {
+        (org.head_id, False),
+        (org.staff_ids[1], True),
+    }
     await bind(sessions, 7702, org.staff_ids[1])
     new_rater = server.user(7702, language_code="zh-hans")
     await new_rater.send("/review")
@@ -75,10 +103,19 @@ async def test_reassign_and_reopen(server: LocalBotApi, bot, sessions: SessionFa
     again = await person.expect()
     assert data_of(again, "fm1:x:")  # straight to the summary, editable again
     async with sessions() as s:
-        assert await s.scalar(select(func.count()).select_from(AuditEntry).where(AuditEntry.action.in_(["form.reassign", "form.reopen"]))) == 2
+        assert (
+            await s.scalar(
+                select(func.count())
+                .select_from(AuditEntry)
+                .where(AuditEntry.action.in_(["form.reassign", "form.reopen"]))
+            )
+            == 2
+        )
 
 
-async def test_staff_cannot_use_admin_form_tools(server: LocalBotApi, bot, sessions: SessionFactory) -> None:
+async def test_staff_cannot_use_admin_form_tools(
+    server: LocalBotApi, bot, sessions: SessionFactory
+) -> None:
     org = await make_org(sessions)
     await open_cycle(sessions)
     await bind(sessions, 7704, org.staff_ids[0])
@@ -87,4 +124,11 @@ async def test_staff_cannot_use_admin_form_tools(server: LocalBotApi, bot, sessi
         await user.send(command)
         await user.expect_text("工作小组")
     async with sessions() as s:
-        assert await s.scalar(select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "access.denied")) == 3
+        assert (
+            await s.scalar(
+                select(func.count())
+                .select_from(AuditEntry)
+                .where(AuditEntry.action == "access.denied")
+            )
+            == 3
+        )

@@ -32,7 +32,9 @@ class SurveyLink(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     created_by: Mapped[str] = mapped_column(String(64), default="")
     revoked_at: Mapped[dt.datetime | None]
-    claimed_by: Mapped[str | None] = mapped_column(String(64))  # respondent key of a single-use link
+    claimed_by: Mapped[str | None] = mapped_column(
+        String(64)
+    )  # respondent key of a single-use link
     claimed_at: Mapped[dt.datetime | None]
 
 
@@ -59,7 +61,9 @@ class SurveyResponse(Base):
         enum_column(ResponseStatus), default=ResponseStatus.OPEN
     )
     cursor: Mapped[str] = mapped_column(String(24), default="")
-    overall: Mapped[Satisfaction | None] = mapped_column(enum_column(Satisfaction))  # the worst answer
+    overall: Mapped[Satisfaction | None] = mapped_column(
+        enum_column(Satisfaction)
+    )  # the worst answer
     comment: Mapped[str | None] = mapped_column(Text)
     problems: Mapped[list[Any]] = mapped_column(default=list)
     problem_text: Mapped[str | None] = mapped_column(Text)
@@ -103,7 +107,9 @@ class Rectification(Base):
     answer: Mapped[str | None] = mapped_column(Text)
     answered_at: Mapped[dt.datetime | None]
     answered_by_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
-    citizen_rating: Mapped[str | None] = mapped_column(String(16))  # satisfied / basic / dissatisfied
+    citizen_rating: Mapped[str | None] = mapped_column(
+        String(16)
+    )  # satisfied / basic / dissatisfied
     rated_at: Mapped[dt.datetime | None]
     review_reason: Mapped[str | None] = mapped_column(Text)  # the unit's 申訴復核 request
     review_requested_at: Mapped[dt.datetime | None]

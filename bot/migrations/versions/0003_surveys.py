@@ -12,7 +12,6 @@ from alembic import op
 
 import bot.models.types
 
-
 revision: str = "403f66bb5042"
 down_revision: str | None = "c1ae7fa718d9"
 branch_labels: str | Sequence[str] | None = None
