@@ -515,24 +515,39 @@ async def find_assignment(
     rater = await session.scalar(select(Staff).where(Staff.employee_no == rater_no))
     ratee = await session.scalar(select(Staff).where(Staff.employee_no == ratee_no))
     if rater is None or ratee is None:
-        raise DomainError(N_("No staff member with employee number {employee_no}."),
-                          employee_no=rater_no if rater is None else ratee_no)
+        raise DomainError(
+            N_("No staff member with employee number {employee_no}."),
+            employee_no=rater_no if rater is None else ratee_no,
+        )
     query = (
         select(Assignment)
         .join(Cycle, Cycle.id == Assignment.cycle_id)
-        .where(Assignment.rater_staff_id == rater.id, Assignment.ratee_staff_id == ratee.id,
-               Assignment.active.is_(True))
+        .where(
+            Assignment.rater_staff_id == rater.id,
+            Assignment.ratee_staff_id == ratee.id,
+            Assignment.active.is_(True),
+        )
         .order_by(Cycle.id.desc())
     )
-    query = query.where(Cycle.period == period) if period else query.where(Cycle.phase == CyclePhase.COLLECTING)
+    query = (
+        query.where(Cycle.period == period)
+        if period
+        else query.where(Cycle.phase == CyclePhase.COLLECTING)
+    )
     found = await session.scalar(query)
     if found is None:
-        raise DomainError(N_("{rater} has no form about {ratee} in this cycle."), rater=rater.name, ratee=ratee.name)
+        raise DomainError(
+            N_("{rater} has no form about {ratee} in this cycle."),
+            rater=rater.name,
+            ratee=ratee.name,
+        )
     return found
 
 
 async def staff_id_of(session: AsyncSession, employee_no: str) -> int:
-    found = await session.scalar(select(Staff.id).where(Staff.employee_no == employee_no, Staff.active.is_(True)))
+    found = await session.scalar(
+        select(Staff.id).where(Staff.employee_no == employee_no, Staff.active.is_(True))
+    )
     if found is None:
         raise DomainError(N_("No active staff member with that employee number."))
     return int(found)
