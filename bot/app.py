@@ -49,10 +49,11 @@ def register_handlers(application: JxApplication) -> None:
         language,
         staff_import,
         start,
+        survey,
         template_upload,
     )
 
-    for flow_module in (invite, language, template_upload, staff_import, form):
+    for flow_module in (invite, survey, language, template_upload, staff_import, form):
         application.add_handler(flow_module.build_handler(), group=0)
     for module in (start, help, admin, cycle_admin):
         for handler in module.build_handlers():

@@ -37,6 +37,7 @@ class Settings(BaseSettings):
     locale: str = "zh_Hans"
     timezone: str = "Asia/Shanghai"
     invite_ttl_days: int = 14
+    secret_key: str | None = None
     webhook_url: str | None = None
     webhook_listen: str = "127.0.0.1"
     webhook_port: int = 8443
@@ -115,6 +116,11 @@ class Settings(BaseSettings):
         if base.endswith("/bot"):
             return base[: -len("/bot")] + "/file/bot"
         return base + "/file/bot"
+
+    @property
+    def hmac_key(self) -> bytes:
+        """Key for pseudonymous respondent keys; derived from the token when not configured."""
+        return (self.secret_key or f"jixiao:{self.bot_token or ''}").encode()
 
     @property
     def tz(self) -> ZoneInfo:

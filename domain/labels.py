@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from domain.enums import CyclePhase, Dimension, Grade, Source
+from domain.enums import CyclePhase, Dimension, Grade, Satisfaction, Source
 from domain.text import N_
 
 DIMENSION_LABELS = {
@@ -34,4 +34,12 @@ PHASE_LABELS = {
     CyclePhase.PUBLISHED: N_("published"),
     CyclePhase.APPEALS: N_("appeals"),
     CyclePhase.CLOSED: N_("closed"),
+}
+
+SATISFACTION_LABELS = {
+    Satisfaction.VERY_SATISFIED: N_("Very satisfied"),  # 非常滿意
+    Satisfaction.SATISFIED: N_("Satisfied"),  # 滿意
+    Satisfaction.BASIC: N_("Basically satisfied"),  # 基本滿意
+    Satisfaction.DISSATISFIED: N_("Dissatisfied"),  # 不滿意
+    Satisfaction.VERY_DISSATISFIED: N_("Very dissatisfied"),  # 非常不滿意
 }

@@ -43,8 +43,9 @@ class SurveyResponse(Base):
 
     __tablename__ = "survey_response"
     __table_args__ = (
-        # one response per respondent, target and day (reusable links; single-use ones too)
-        UniqueConstraint("respondent_key", "target_key", "day"),
+        # reusable links: one response per respondent, target and day ("<target>@<day>");
+        # single-use links: one per link ("link:<id>"); the database enforces both
+        UniqueConstraint("respondent_key", "dedupe_key"),
         Index("ix_survey_response_target", "target_key", "completed_at"),
     )
 
@@ -54,6 +55,7 @@ class SurveyResponse(Base):
     staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
     target_key: Mapped[str] = mapped_column(String(16))  # "u:<unit>" or "s:<staff>"
     respondent_key: Mapped[str] = mapped_column(String(64))
+    dedupe_key: Mapped[str] = mapped_column(String(40))
     day: Mapped[dt.date] = mapped_column(Date)  # in the bureau's time zone
     template_id: Mapped[int | None] = mapped_column(ForeignKey("template.id"))
     locale: Mapped[str] = mapped_column(String(8), default="zh_Hans")

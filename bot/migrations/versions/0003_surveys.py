@@ -53,6 +53,7 @@ def upgrade() -> None:
         sa.Column("staff_id", sa.Integer(), nullable=True),
         sa.Column("target_key", sa.String(length=16), nullable=False),
         sa.Column("respondent_key", sa.String(length=64), nullable=False),
+        sa.Column("dedupe_key", sa.String(length=40), nullable=False),
         sa.Column("day", sa.Date(), nullable=False),
         sa.Column("template_id", sa.Integer(), nullable=True),
         sa.Column("locale", sa.String(length=8), nullable=False),
@@ -98,7 +99,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_survey_response")),
         sa.UniqueConstraint(
-            "respondent_key", "target_key", "day", name=op.f("uq_survey_response_respondent_key")
+            "respondent_key", "dedupe_key", name=op.f("uq_survey_response_respondent_key")
         ),
     )
     with op.batch_alter_table("survey_response", schema=None) as batch_op:

@@ -1,0 +1,239 @@
+"""Citizen satisfaction surveys (四(二)4): claim a link, answer, finish, feed the citizen source.
+
+Respondents are pseudonymous: the key is an HMAC of the Telegram id with a secret
+from the configuration, enough for the one-response-per-day rule and the abuse
+limits; the raw id is stored only when the citizen asks for a reply, and erased
+once the reply is queued (services.rectification).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.config import Settings
+from bot.models import (
+    Cycle,
+    OrgUnit,
+    Staff,
+    SurveyAnswer,
+    SurveyLink,
+    SurveyResponse,
+    TelegramAccount,
+    TemplateVersion,
+)
+from domain.enums import CycleKind, CyclePhase, ResponseStatus, Satisfaction
+from domain.payload import StartPayload, hash_token
+from domain.template import DEFAULT_SURVEY, SurveySpec, Template, survey_of
+from domain.text import N_
+from services.errors import DomainError
+
+LEVELS = list(Satisfaction)
+MAX_COMMENT = 500
+MAX_PER_HOUR = 10
+COMMENT = "comment"
+PROBLEMS = "problems"
+REPLY = "reply"
+DONE = "done"
+
+
+def respondent_key(settings: Settings, telegram_id: int) -> str:
+    """The pseudonym of a Telegram user: stable, not reversible without the secret."""
+    return hmac.new(settings.hmac_key, str(telegram_id).encode(), hashlib.sha256).hexdigest()
+
+
+@dataclass
+class SurveyView:
+    """A response with what is needed to show its next step."""
+
+    response: SurveyResponse
+    spec: SurveySpec
+    unit: str
+    staff: str | None
+    answers: dict[str, SurveyAnswer]
+
+    @property
+    def bad(self) -> bool:
+        return any(a.level.is_bad for a in self.answers.values())
+
+    def next_step(self) -> str:
+        for q in self.spec.questions:
+            if q.code not in self.answers:
+                return q.code
+        r = self.response
+        if r.comment is None:
+            return COMMENT
+        if self.bad and r.problem_text is None:
+            return PROBLEMS
+        if self.bad and r.wants_reply is None:
+            return REPLY
+        return DONE
+
+
+async def current_template(session: AsyncSession) -> tuple[int | None, Template | None]:
+    """The template of the collecting quarter, else of the latest cycle, else none (default survey)."""
+    cycle = await session.scalar(
+        select(Cycle).where(Cycle.kind == CycleKind.QUARTER, Cycle.phase == CyclePhase.COLLECTING)
+    ) or await session.scalar(select(Cycle).order_by(Cycle.id.desc()))
+    if cycle is None:
+        return None, None
+    version = await session.get(TemplateVersion, cycle.template_id)
+    return (version.id, Template.from_dict(version.content)) if version else (None, None)
+
+
+async def load_view(session: AsyncSession, response_id: int) -> SurveyView:
+    response = await session.get(SurveyResponse, response_id)
+    if response is None:
+        raise DomainError(N_("This survey link is not valid or no longer in use."))
+    version = await session.get(TemplateVersion, response.template_id) if response.template_id else None
+    spec = survey_of(Template.from_dict(version.content)) if version else DEFAULT_SURVEY
+    unit = await session.get(OrgUnit, response.unit_id)
+    staff = await session.get(Staff, response.staff_id) if response.staff_id else None
+    answers = {a.question: a for a in await session.scalars(select(SurveyAnswer).where(SurveyAnswer.response_id == response.id))}
+    return SurveyView(response, spec, unit.name if unit else "", staff.name if staff else None, answers)
+
+
+async def begin(
+    session: AsyncSession, payload: StartPayload, *, telegram_id: int, settings: Settings,
+    now: dt.datetime, locale: str,
+) -> tuple[SurveyResponse, bool]:
+    """Claim or resume the response of this link for this person; (response, resumed).
+
+    Refuses, storing nothing: an unknown or revoked link, a single-use link someone else
+    claimed, a second response the same day, staff rating their own unit, too many surveys.
+    """
+    link = await session.scalar(select(SurveyLink).where(SurveyLink.token_hash == hash_token(payload.token)))
+    if link is None or link.revoked_at is not None:
+        raise DomainError(N_("This survey link is not valid or no longer in use."))
+    key = respondent_key(settings, telegram_id)
+    account = await session.get(TelegramAccount, telegram_id)
+    if account is not None and account.staff_id is not None:
+        staff = await session.get(Staff, account.staff_id)
+        if staff is not None and staff.active and staff.unit_id == link.unit_id:
+            raise DomainError(N_("Staff cannot rate their own unit. This survey is for the people we serve."))
+    target = f"s:{link.staff_id}" if link.staff_id else f"u:{link.unit_id}"
+    if link.single_use and link.claimed_by is not None:
+        if link.claimed_by != key:
+            raise DomainError(N_("This survey link has already been used. Each link is for one service; thank you all the same."))
+        mine = await session.scalar(select(SurveyResponse).where(SurveyResponse.link_id == link.id, SurveyResponse.respondent_key == key))
+        if mine is None or mine.status == ResponseStatus.COMPLETE:
+            raise DomainError(N_("You have already completed this survey. Thank you!"))
+        return mine, True
+    day = now.astimezone(settings.tz).date()
+    today = None if link.single_use else await session.scalar(select(SurveyResponse).where(
+        SurveyResponse.respondent_key == key, SurveyResponse.target_key == target, SurveyResponse.day == day))
+    if today is not None:
+        if today.status == ResponseStatus.COMPLETE:
+            raise DomainError(N_("You have already rated this service today. Thank you!"))
+        return today, True
+    recent = await session.scalar(select(func.count()).select_from(SurveyResponse).where(
+        SurveyResponse.respondent_key == key, SurveyResponse.started_at > now - dt.timedelta(hours=1)))
+    if (recent or 0) >= MAX_PER_HOUR:
+        raise DomainError(N_("You have sent many surveys in a short time. Please try again later."))
+    template_id, _template = await current_template(session)
+    dedupe = f"link:{link.id}" if link.single_use else f"{target}@{day.isoformat()}"
+    response = SurveyResponse(link_id=link.id, unit_id=link.unit_id, staff_id=link.staff_id, target_key=target,
+                              respondent_key=key, dedupe_key=dedupe, day=day, template_id=template_id, locale=locale,
+                              started_at=now, problems=[])
+    session.add(response)
+    if link.single_use:
+        link.claimed_by = key
+        link.claimed_at = now
+    await session.flush()
+    return response, False
+
+
+def _check(view: SurveyView, key: str) -> None:
+    if view.response.respondent_key != key:
+        raise DomainError(N_("This survey is not yours."))
+    if view.response.status == ResponseStatus.COMPLETE:
+        raise DomainError(N_("You have already completed this survey. Thank you!"))
+
+
+async def answer(session: AsyncSession, view: SurveyView, question: str, level: int, *, key: str, now: dt.datetime) -> None:
+    _check(view, key)
+    spec_q = next((q for q in view.spec.questions if q.code == question), None)
+    if spec_q is None or not 0 <= level < len(LEVELS):
+        raise DomainError(N_("This button has expired. Here is where you are now."))
+    satisfaction = LEVELS[level]
+    existing = view.answers.get(question)
+    if existing is None:
+        existing = SurveyAnswer(response_id=view.response.id, question=question, indicator=spec_q.indicator,
+                                level=satisfaction, points=view.spec.points_for(satisfaction), answered_at=now)
+        session.add(existing)
+        view.answers[question] = existing
+    else:
+        existing.level, existing.points, existing.answered_at = satisfaction, view.spec.points_for(satisfaction), now
+    view.response.cursor = view.next_step()
+
+
+async def set_comment(session: AsyncSession, view: SurveyView, text: str | None, *, key: str) -> None:
+    _check(view, key)
+    text = (text or "").strip()
+    if len(text) > MAX_COMMENT:
+        raise DomainError(N_("Your text has {length} characters; at most {limit} are allowed. Please shorten it and send it again."), length=len(text), limit=MAX_COMMENT)
+    view.response.comment = text
+    view.response.cursor = view.next_step()
+
+
+def toggle_problem(view: SurveyView, index: int, *, key: str) -> None:
+    _check(view, key)
+    if not 0 <= index < len(view.spec.problems):
+        raise DomainError(N_("This button has expired. Here is where you are now."))
+    chosen = list(view.response.problems or [])
+    chosen.remove(index) if index in chosen else chosen.append(index)
+    view.response.problems = sorted(chosen)
+
+
+async def set_problem_text(session: AsyncSession, view: SurveyView, text: str, *, key: str) -> None:
+    _check(view, key)
+    text = text.strip()
+    if len(text) > MAX_COMMENT:
+        raise DomainError(N_("Your text has {length} characters; at most {limit} are allowed. Please shorten it and send it again."), length=len(text), limit=MAX_COMMENT)
+    view.response.problem_text = text
+    view.response.cursor = view.next_step()
+
+
+async def finish(
+    session: AsyncSession, view: SurveyView, *, wants_reply: bool | None, telegram_id: int, key: str,
+    now: dt.datetime, settings: Settings,
+) -> None:
+    """Complete the response; a 差评 opens a rectification item for the unit head."""
+    _check(view, key)
+    response = view.response
+    if view.bad:
+        response.wants_reply = bool(wants_reply)
+        response.reply_chat_id = telegram_id if wants_reply else None
+    if view.next_step() != DONE:
+        raise DomainError(N_("Some questions are still unanswered."))
+    response.status = ResponseStatus.COMPLETE
+    response.completed_at = now
+    response.cursor = DONE
+    response.overall = max((a.level for a in view.answers.values()), key=LEVELS.index)
+    if view.bad:
+        from services.rectification import open_for_response
+
+        await open_for_response(session, response, now=now, working_days=view.spec.rectification_working_days, tz=settings.tz)
+
+
+async def citizen_points(
+    session: AsyncSession, *, start: dt.datetime, end: dt.datetime
+) -> dict[str, dict[str, list[Decimal]]]:
+    """Points per target ("u:<unit>"/"s:<staff>") and indicator from complete, counted responses
+    that arrived in [start, end): the citizen source of scoring (excluded 差评 do not count)."""
+    rows = await session.execute(
+        select(SurveyResponse.target_key, SurveyAnswer.indicator, SurveyAnswer.points)
+        .join(SurveyAnswer, SurveyAnswer.response_id == SurveyResponse.id)
+        .where(SurveyResponse.status == ResponseStatus.COMPLETE, SurveyResponse.excluded.is_(False),
+               SurveyResponse.completed_at >= start, SurveyResponse.completed_at < end)
+    )
+    out: dict[str, dict[str, list[Decimal]]] = {}
+    for target, indicator, points in rows:
+        out.setdefault(target, {}).setdefault(indicator, []).append(points)
+    return out

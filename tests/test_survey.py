@@ -1,0 +1,177 @@
+"""Citizens rate a service from a QR link: a few taps, stored as given, pseudonymous."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+
+from sqlalchemy import func, select
+
+from bot.db import SessionFactory
+from bot.models import OrgUnit, Rectification, SurveyAnswer, SurveyResponse
+from domain.enums import ResponseStatus
+from localbotapi import LocalBotApi, SimUser
+from services import survey_links
+from tests.factories import bind, make_org
+from tests.forms_driver import data_of
+
+
+async def links(sessions: SessionFactory, *, count: int = 1, single_use: bool = True, unit: str = "应急指挥中心",
+                staff: str | None = None) -> list[str]:
+    async with sessions.begin() as s:
+        issued = await survey_links.create_links(s, unit_name=unit, staff_employee_no=staff, count=count,
+                                                 single_use=single_use, actor_label="test", now=dt.datetime.now(dt.UTC))
+    return [str(i.payload) for i in issued]
+
+
+async def complete(user: SimUser, payload: str, *, level: int = 0, comment: str | None = None) -> None:
+    """Answer every question with ``level`` (0 = very satisfied), then comment or skip."""
+    await user.send(f"/start {payload}")
+    msg = await user.expect()
+    while data_of(msg, "sv1:a:"):
+        await user.press(data_of(msg, "sv1:a:")[level], msg)
+        msg = await user.expect()
+    if comment is None:
+        await user.press(data_of(msg, "sv1:c:")[0], msg)
+    else:
+        await user.send(comment)
+    await user.expect()
+
+
+async def _count(sessions: SessionFactory, model: type, *where) -> int:  # type: ignore[no-untyped-def]
+    async with sessions() as s:
+        return int(await s.scalar(select(func.count()).select_from(model).where(*where)) or 0)
+
+
+async def test_single_use_link_completed_then_refused(server: LocalBotApi, bot, sessions: SessionFactory) -> None:
+    await make_org(sessions)
+    [payload] = await links(sessions)
+    citizen = server.user(8001, language_code="zh-hans")
+    await citizen.send(f"/start {payload}")
+    first = await citizen.expect()
+    assert "应急指挥中心" in first.text and len(data_of(first, "sv1:a:")) == 5
+    msg = first
+    while data_of(msg, "sv1:a:"):
+        await citizen.press(data_of(msg, "sv1:a:")[1], msg)
+        msg = await citizen.expect()
+    await citizen.send("窗口工作人员很耐心，谢谢！")
+    await citizen.expect_text("感谢")
+    async with sessions() as s:
+        response = await s.scalar(select(SurveyResponse))
+        assert response is not None and response.status == ResponseStatus.COMPLETE
+        assert response.comment == "窗口工作人员很耐心，谢谢！" and response.reply_chat_id is None
+        assert str(8001) not in response.respondent_key and len(response.respondent_key) == 64
+        answers = list(await s.scalars(select(SurveyAnswer)))
+    assert answers and all(a.points == 80 for a in answers)
+    again = server.user(8002, language_code="zh-hans")
+    await again.send(f"/start {payload}")
+    await again.expect_text("已被使用")
+    await citizen.send(f"/start {payload}")
+    await citizen.expect_text("已完成")
+    assert await _count(sessions, SurveyResponse) == 1
+
+
+async def test_reusable_link_once_per_day(server: LocalBotApi, bot, sessions: SessionFactory) -> None:
+    await make_org(sessions)
+    [payload] = await links(sessions, single_use=False)
+    citizen = server.user(8003, language_code="zh-hans")
+    await complete(citizen, payload)
+    await citizen.send(f"/start {payload}")
+    await citizen.expect_text("今天")
+    other = server.user(8004, language_code="zh-hans")
+    await complete(other, payload)
+    assert await _count(sessions, SurveyResponse) == 2
+
+
+async def test_abandoned_survey_is_finished_from_the_same_link(server: LocalBotApi, bot, sessions: SessionFactory) -> None:
+    await make_org(sessions)
+    [payload] = await links(sessions)
+    citizen = server.user(8005, language_code="zh-hans")
+    await citizen.send(f"/start {payload}")
+    first = await citizen.expect()
+    await citizen.press(data_of(first, "sv1:a:")[0], first)
+    second = await citizen.expect()
+    await citizen.send("/start")  # wanders off
+    await citizen.expect()
+    await citizen.send(f"/start {payload}")
+    resumed = await citizen.expect()
+    assert resumed.text == second.text  # the next unanswered question, not the first
+    assert await _count(sessions, SurveyAnswer) == 1
+
+
+async def test_revoked_and_forged_links_are_refused(server: LocalBotApi, bot, sessions: SessionFactory) -> None:
+    await make_org(sessions)
+    [payload] = await links(sessions)
+    async with sessions.begin() as s:
+        await survey_links.revoke(s, payload, actor_label="test", now=dt.datetime.now(dt.UTC))
+    citizen = server.user(8006, language_code="zh-hans")
+    await citizen.send(f"/start {payload}")
+    await citizen.expect_text("无效")
+    await citizen.send("/start sv_AAAAAAAAAAAAAAAAAAA")
+    await citizen.expect_text("无效")
+    assert await _count(sessions, SurveyResponse) == 0
+
+
+async def test_staff_cannot_rate_their_own_unit(server: LocalBotApi, bot, sessions: SessionFactory) -> None:
+    org = await make_org(sessions)
+    await bind(sessions, 8007, org.staff_ids[0])
+    [payload] = await links(sessions)
+    staff = server.user(8007, language_code="zh-hans")
+    await staff.send(f"/start {payload}")
+    await staff.expect_text("本单位")
+    assert await _count(sessions, SurveyResponse) == 0
+
+
+async def test_surveys_in_traditional_chinese_and_english(server: LocalBotApi, bot, sessions: SessionFactory) -> None:
+    await make_org(sessions)
+    hant_link, en_link = await links(sessions, count=2)
+    hant = server.user(8008, language_code="zh-hant")
+    await hant.send(f"/start {hant_link}")
+    first = await hant.expect()
+    assert "應急指揮中心" in first.text and "非常滿意" in " ".join(first.button_texts())
+    en = server.user(8009, language_code="en")
+    await en.send(f"/start {en_link}")
+    first_en = await en.expect()
+    assert "Very satisfied" in " ".join(first_en.button_texts())
+    await complete(en, en_link)
+    assert await _count(sessions, SurveyResponse, SurveyResponse.status == ResponseStatus.COMPLETE) == 1
+
+
+async def test_a_bad_review_opens_a_rectification_item(server: LocalBotApi, bot, sessions: SessionFactory) -> None:
+    await make_org(sessions)
+    [payload] = await links(sessions)
+    citizen = server.user(8010, language_code="zh-hans")
+    await citizen.send(f"/start {payload}")
+    msg = await citizen.expect()
+    while data_of(msg, "sv1:a:"):
+        await citizen.press(data_of(msg, "sv1:a:")[4], msg)  # 非常不满意
+        msg = await citizen.expect()
+    await citizen.press(data_of(msg, "sv1:c:")[0], msg)  # no comment
+    problems = await citizen.expect()
+    await citizen.press(data_of(problems, "sv1:t:")[0], problems)
+    problems = await citizen.expect()
+    assert "✅" in problems.button_texts()[0]
+    await citizen.send("等了两个小时没人处理")
+    ask = await citizen.expect()
+    await citizen.press(data_of(ask, "sv1:r:")[0], ask)  # yes, reply to me
+    await citizen.expect_text("感谢")
+    async with sessions() as s:
+        response = await s.scalar(select(SurveyResponse))
+        item = await s.scalar(select(Rectification))
+        unit = await s.scalar(select(OrgUnit.id).where(OrgUnit.name == "应急指挥中心"))
+    assert response is not None and response.problems == [0] and response.problem_text == "等了两个小时没人处理"
+    assert response.wants_reply and response.reply_chat_id == 8010
+    assert item is not None and item.unit_id == unit and item.deadline > dt.datetime.now(dt.UTC) + dt.timedelta(days=14)
+
+
+async def test_two_hundred_citizens_at_once(server: LocalBotApi, bot, sessions: SessionFactory) -> None:
+    await make_org(sessions)
+    payloads = await links(sessions, count=200)
+    citizens = [server.user(20_000 + n, language_code="zh-hans") for n in range(200)]
+    await asyncio.gather(*(complete(c, p, level=n % 3) for n, (c, p) in enumerate(zip(citizens, payloads, strict=True))))
+    assert await _count(sessions, SurveyResponse, SurveyResponse.status == ResponseStatus.COMPLETE) == 200
+    async with sessions() as s:
+        per_response = (await s.execute(select(SurveyAnswer.response_id, func.count()).group_by(SurveyAnswer.response_id))).all()
+        keys = set((await s.scalars(select(SurveyResponse.respondent_key))).all())
+    assert len(per_response) == 200 and len({n for _, n in per_response}) == 1  # every response whole
+    assert len(keys) == 200  # none duplicated, none merged
