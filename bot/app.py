@@ -47,15 +47,17 @@ def register_handlers(application: JxApplication) -> None:
         home,
         invite,
         language,
+        rectification,
         staff_import,
         start,
         survey,
+        survey_admin,
         template_upload,
     )
 
-    for flow_module in (invite, survey, language, template_upload, staff_import, form):
+    for flow_module in (invite, survey, language, template_upload, staff_import, form, survey_admin, rectification):
         application.add_handler(flow_module.build_handler(), group=0)
-    for module in (start, help, admin, cycle_admin):
+    for module in (start, help, admin, cycle_admin, survey_admin, rectification):
         for handler in module.build_handlers():
             application.add_handler(handler, group=0)
     for handler in fallback.build_handlers():

@@ -283,6 +283,15 @@ async def survey(args: argparse.Namespace, settings: Settings, tr: Translator) -
         await upgrade(engine)
     sessions = make_sessions(engine)
     try:
+        if args.survey_command == "stats":
+            import re
+
+            from conversations.survey_admin import stats_text
+
+            async with sessions() as session:
+                text = await stats_text(session, tr, args.period, tz=settings.tz, now_=utcnow(), unit_ids=None)
+            print(re.sub(r"</?b>", "", text).replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&"))
+            return 0
         if args.survey_command == "revoke":
             async with sessions.begin() as session:
                 link = await survey_links.revoke(

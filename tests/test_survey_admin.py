@@ -1,0 +1,115 @@
+"""Survey codes and statistics from the chat and the command line."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from bot.db import SessionFactory
+from bot.models import SurveyLink, SurveyResponse
+from domain.period import current_quarter
+from localbotapi import LocalBotApi
+from services import surveys
+from services.survey_stats import period_bounds, unit_stats
+from tests.factories import bind, make_org
+from tests.forms_driver import data_of
+from tests.test_survey import complete, links
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+async def test_unit_head_makes_codes_for_their_own_unit(server: LocalBotApi, bot, sessions: SessionFactory) -> None:
+    org = await make_org(sessions)
+    await bind(sessions, 8101, org.head_id)
+    head = server.user(8101, language_code="zh-hans")
+    await head.send("/links")
+    choose = await head.expect()
+    units = data_of(choose, "ln1:u:")
+    assert len(units) == 1  # only the unit they head
+    await head.press(units[0], choose)
+    kinds = await head.expect()
+    await head.press("ln1:k:s10", kinds)
+    await head.wait_until(lambda: any(m.kind == "document" for m in head.messages), timeout=20)
+    sheet = next(m for m in head.messages if m.kind == "document")
+    assert sheet.document and sheet.document.startswith(b"%PDF")
+    async with sessions() as s:
+        assert await s.scalar(select(func.count()).select_from(SurveyLink)) == 10
+    clerk_id = org.staff_ids[0]
+    await bind(sessions, 8102, clerk_id)
+    clerk = server.user(8102, language_code="zh-hans")
+    await clerk.send("/links")
+    await clerk.expect_text("单位负责人")
+
+
+async def test_statistics_count_and_rate(server: LocalBotApi, bot, sessions: SessionFactory) -> None:
+    await make_org(sessions)
+    payloads = await links(sessions, count=4)
+    for n, (payload, level) in enumerate(zip(payloads, (0, 1, 2, 3), strict=True)):
+        citizen = server.user(8200 + n, language_code="zh-hans")
+        if level < 3:
+            await complete(citizen, payload, level=level)
+        else:  # a 不满意: comment skipped, no problem chosen, no reply wanted
+            await citizen.send(f"/start {payload}")
+            msg = await citizen.expect()
+            while data_of(msg, "sv1:a:"):
+                await citizen.press(data_of(msg, "sv1:a:")[3], msg)
+                msg = await citizen.expect()
+            await citizen.press(data_of(msg, "sv1:c:")[0], msg)
+            msg = await citizen.expect()
+            await citizen.press(data_of(msg, "sv1:n:")[0], msg)
+            msg = await citizen.expect()
+            await citizen.press(data_of(msg, "sv1:r:")[-1], msg)
+            await citizen.expect()
+    admin = server.user(900001, language_code="zh-hans")
+    await admin.send("/surveys")
+    stats = await admin.expect_text("应急指挥中心")
+    assert "75.0%" in stats.text and "4" in stats.text
+
+
+async def test_an_excluded_bad_review_no_longer_counts(sessions: SessionFactory, settings) -> None:  # type: ignore[no-untyped-def]
+    await make_org(sessions)
+    now = dt.datetime.now(dt.UTC)
+    [good, bad] = await links(sessions, count=2)
+    from domain.payload import parse_payload
+
+    async with sessions.begin() as s:
+        for telegram_id, payload, level in ((1, good, 0), (2, bad, 4)):
+            response, _ = await surveys.begin(s, parse_payload(payload), telegram_id=telegram_id, settings=settings, now=now, locale="zh_Hans")  # type: ignore[arg-type]
+            view = await surveys.load_view(s, response.id)
+            key = surveys.respondent_key(settings, telegram_id)
+            for q in view.spec.questions:
+                await surveys.answer(s, view, q.code, level, key=key, now=now)
+            await surveys.set_comment(s, view, None, key=key)
+            if view.bad:
+                await surveys.set_problem_text(s, view, "", key=key)
+            await surveys.finish(s, view, wants_reply=False, telegram_id=telegram_id, key=key, now=now, settings=settings)
+    period = current_quarter(now.astimezone(settings.tz).date())
+    start, end = period_bounds(period, settings.tz)
+    async with sessions() as s:
+        before = await unit_stats(s, period, tz=settings.tz, now=now)
+        points_before = await surveys.citizen_points(s, start=start, end=end)
+    assert before[0].responses == 2 and before[0].rate == 50
+    async with sessions.begin() as s:  # what the working group's 申诉复核 decision "excluded" does
+        response = await s.scalar(select(SurveyResponse).where(SurveyResponse.overall == "very_dissatisfied"))
+        response.excluded = True  # type: ignore[union-attr]
+    async with sessions() as s:
+        after = await unit_stats(s, period, tz=settings.tz, now=now)
+        points_after = await surveys.citizen_points(s, start=start, end=end)
+    assert after[0].responses == 1 and after[0].rate == 100
+    [target] = points_after
+    counted_after = sum(len(v) for v in points_after[target].values())
+    counted_before = sum(len(v) for v in points_before[target].values())
+    assert counted_before == 2 * counted_after
+
+
+def test_survey_stats_command(db_url: str, tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JIXIAO_")}
+    env.update(JIXIAO_DATABASE_URL=db_url, PYTHONPATH=str(ROOT))
+    result = subprocess.run([sys.executable, "-m", "bot.cli", "survey", "stats", "--period", "2026Q4"],
+                            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0 and "2026Q4" in result.stdout and "<b>" not in result.stdout
