@@ -55,7 +55,16 @@ def register_handlers(application: JxApplication) -> None:
         template_upload,
     )
 
-    for flow_module in (invite, survey, language, template_upload, staff_import, form, survey_admin, rectification):
+    for flow_module in (
+        invite,
+        survey,
+        language,
+        template_upload,
+        staff_import,
+        form,
+        survey_admin,
+        rectification,
+    ):
         application.add_handler(flow_module.build_handler(), group=0)
     for module in (start, help, admin, cycle_admin, survey_admin, rectification):
         for handler in module.build_handlers():

@@ -111,7 +111,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     rvk = survey_sub.add_parser("revoke", help="stop a survey link from working")
     rvk.add_argument("link", metavar="SERIAL_OR_PAYLOAD", help="serial (000123), sv_… or the link")
-    sst = survey_sub.add_parser("stats", help="responses, satisfaction rate, answers per question, rectifications")
+    sst = survey_sub.add_parser(
+        "stats", help="responses, satisfaction rate, answers per question, rectifications"
+    )
     sst.add_argument("--period", help="2026Q4 or 2026 (default: the current quarter)")
 
     i18n = sub.add_parser("i18n", help="translation catalogs").add_subparsers(

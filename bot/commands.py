@@ -289,8 +289,15 @@ async def survey(args: argparse.Namespace, settings: Settings, tr: Translator) -
             from conversations.survey_admin import stats_text
 
             async with sessions() as session:
-                text = await stats_text(session, tr, args.period, tz=settings.tz, now_=utcnow(), unit_ids=None)
-            print(re.sub(r"</?b>", "", text).replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&"))
+                text = await stats_text(
+                    session, tr, args.period, tz=settings.tz, now_=utcnow(), unit_ids=None
+                )
+            print(
+                re.sub(r"</?b>", "", text)
+                .replace("&lt;", "<")
+                .replace("&gt;", ">")
+                .replace("&amp;", "&")
+            )
             return 0
         if args.survey_command == "revoke":
             async with sessions.begin() as session:

@@ -21,13 +21,26 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 SessionFactory = async_sessionmaker[AsyncSession]
 
 
-def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
-    """An engine for ``url``; SQLite gets WAL, foreign keys and a busy timeout so writers queue."""
+def make_engine(url: str, *, readonly: bool = False, **kwargs: Any) -> AsyncEngine:
+    """An engine for ``url``.
+
+    SQLite allows one writer at a time. Rather than letting writers collide and sleep
+    in SQLite's busy handler (back-off up to 100 ms), the writing engine holds a single
+    connection, so writers wait their turn in the pool's fair queue; a ``readonly``
+    engine has its own connections, which read WAL snapshots without waiting.
+    """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         kwargs.setdefault("connect_args", {"timeout": 30})
+        if readonly:
+            kwargs.setdefault("pool_size", 8)
+            kwargs.setdefault("execution_options", {"jixiao_readonly": True})
+        else:
+            kwargs.setdefault("pool_size", 1)
+            kwargs.setdefault("max_overflow", 0)
+            kwargs.setdefault("pool_timeout", 300)
         engine = create_async_engine(url, **kwargs)
 
         @event.listens_for(engine.sync_engine, "connect")

@@ -21,3 +21,17 @@ async def run_reminders(services: Services) -> int:
         log.info("queued %d reminders", count)
         services.outbox_wake()
     return count
+
+
+async def run_rectification_reminders(services: Services) -> int:
+    """Tell unit heads, once per item, of bad reviews (差评) past their rectification deadline."""
+    from services import rectification
+
+    async with services.sessions.begin() as session:
+        count = await rectification.remind_overdue(
+            session, services.clock(), admin_ids=services.settings.admin_id_set
+        )
+    if count:
+        log.info("queued %d overdue rectification reminders", count)
+        services.outbox_wake()
+    return count

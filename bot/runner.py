@@ -37,11 +37,16 @@ async def serve(
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
     engine = make_engine(settings.database_url)
+    read_engine = (
+        make_engine(settings.database_url, readonly=True)
+        if engine.dialect.name == "sqlite"
+        else engine
+    )
     if migrate if migrate is not None else engine.dialect.name == "sqlite":
         await upgrade(engine)
     sessions = make_sessions(engine)
     services = Services(
-        settings=settings, sessions=sessions, readers=make_readers(engine), clock=clock
+        settings=settings, sessions=sessions, readers=make_readers(read_engine), clock=clock
     )
     application = build_application(services)
     sender_task: asyncio.Task[None] | None = None
@@ -83,6 +88,8 @@ async def serve(
             with contextlib.suppress(asyncio.CancelledError):
                 await sender_task
         await engine.dispose()
+        if read_engine is not engine:
+            await read_engine.dispose()
 
 
 async def _run_webhook(

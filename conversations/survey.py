@@ -13,7 +13,7 @@ import re
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
 from telegram.ext import CallbackQueryHandler, CommandHandler, ConversationHandler, MessageHandler
-from telegram.ext import filters as F  # noqa: N812
+from telegram.ext import filters as F
 
 from bot.context import JxContext
 from bot.flow import END, Flow, Position, Prompt, answer_query, reply, send_prompt
@@ -31,13 +31,17 @@ FACES = ("😀", "🙂", "😐", "🙁", "😞")
 
 
 def state_for(step: str) -> str:
-    return {surveys.COMMENT: COMMENT, surveys.PROBLEMS: PROBLEMS, surveys.REPLY: REPLY}.get(step, QUESTION)
+    return {surveys.COMMENT: COMMENT, surveys.PROBLEMS: PROBLEMS, surveys.REPLY: REPLY}.get(
+        step, QUESTION
+    )
 
 
 def greeting(view: surveys.SurveyView, tr: Translator) -> str:
     unit = html(localized(view.unit, tr.locale))
     if view.staff:
-        return tr._("Hello! Thank you for using the services of {unit} (staff member: {staff}).").format(unit=unit, staff=html(view.staff))
+        return tr._(
+            "Hello! Thank you for using the services of {unit} (staff member: {staff})."
+        ).format(unit=unit, staff=html(view.staff))
     return tr._("Hello! Thank you for using the services of {unit}.").format(unit=unit)
 
 
@@ -46,32 +50,70 @@ async def render(session: AsyncSession, tr: Translator, pos: Position, update: U
     rid = view.response.id
     step = view.next_step()
     total = len(view.spec.questions)
-    if pos.state == QUESTION and step not in (surveys.COMMENT, surveys.PROBLEMS, surveys.REPLY, surveys.DONE):
+    if pos.state == QUESTION and step not in (
+        surveys.COMMENT,
+        surveys.PROBLEMS,
+        surveys.REPLY,
+        surveys.DONE,
+    ):
         index = next(n for n, q in enumerate(view.spec.questions) if q.code == step)
         question = view.spec.questions[index]
         lines = []
         if index == 0:
-            lines += [greeting(view, tr), tr.ngettext(
-                "Please take a minute to rate this service: {count} question, a few taps.",
-                "Please take a minute to rate this service: {count} questions, a few taps.", total).format(count=total), ""]
-        lines.append(f"<b>{index + 1}/{total}</b> {html(localized(question.text, tr.locale, question.text_en))}")
-        rows = [[(f"{FACES[n]} {tr._(SATISFACTION_LABELS[level])}", f"sv1:a:{rid}:{question.code}:{n}")]
-                for n, level in enumerate(surveys.LEVELS)]
+            lines += [
+                greeting(view, tr),
+                tr.ngettext(
+                    "Please take a minute to rate this service: {count} question, a few taps.",
+                    "Please take a minute to rate this service: {count} questions, a few taps.",
+                    total,
+                ).format(count=total),
+                "",
+            ]
+        lines.append(
+            f"<b>{index + 1}/{total}</b> {html(localized(question.text, tr.locale, question.text_en))}"
+        )
+        rows = [
+            [(f"{FACES[n]} {tr._(SATISFACTION_LABELS[level])}", f"sv1:a:{rid}:{question.code}:{n}")]
+            for n, level in enumerate(surveys.LEVELS)
+        ]
         return Prompt("\n".join(lines), keyboard(*rows))
     if step == surveys.COMMENT:
-        return Prompt(tr._("Anything else you would like to tell us? Type it here (at most {limit} characters), or skip.").format(limit=surveys.MAX_COMMENT),
-                      keyboard([(tr._("Skip"), f"sv1:c:{rid}")]))
+        return Prompt(
+            tr._(
+                "Anything else you would like to tell us? Type it here (at most {limit} characters), or skip."
+            ).format(limit=surveys.MAX_COMMENT),
+            keyboard([(tr._("Skip"), f"sv1:c:{rid}")]),
+        )
     if step == surveys.PROBLEMS:
         chosen = set(view.response.problems or [])
         rows = []
         for n, problem in enumerate(view.spec.problems):
             en = view.spec.problems_en[n] if view.spec.problems_en else None
-            rows.append([(("✅ " if n in chosen else "▫️ ") + localized(problem, tr.locale, en), f"sv1:t:{rid}:x:{n}")])
+            rows.append(
+                [
+                    (
+                        ("✅ " if n in chosen else "▫️ ") + localized(problem, tr.locale, en),
+                        f"sv1:t:{rid}:x:{n}",
+                    )
+                ]
+            )
         rows.append([(tr._("Next ➡"), f"sv1:n:{rid}")])
-        return Prompt(tr._("We are sorry the service fell short. What went wrong? Choose all that apply, then tap “Next”; you can also type what happened."), keyboard(*rows))
+        return Prompt(
+            tr._(
+                "We are sorry the service fell short. What went wrong? Choose all that apply, then tap “Next”; you can also type what happened."
+            ),
+            keyboard(*rows),
+        )
     if step == surveys.REPLY:
-        return Prompt(tr._("Would you like us to tell you how we handled it? We will reply in this chat."),
-                      keyboard([(tr._("Yes, please reply"), f"sv1:r:{rid}:x:1"), (tr._("No, thank you"), f"sv1:r:{rid}:x:0")]))
+        return Prompt(
+            tr._("Would you like us to tell you how we handled it? We will reply in this chat."),
+            keyboard(
+                [
+                    (tr._("Yes, please reply"), f"sv1:r:{rid}:x:1"),
+                    (tr._("No, thank you"), f"sv1:r:{rid}:x:0"),
+                ]
+            ),
+        )
     return Prompt(tr._("Thank you for your feedback!"))
 
 
@@ -90,11 +132,19 @@ async def on_start(update: Update, context: JxContext) -> object:
     assert user is not None and update.message is not None
     tr = await context.tr(update)
     text = update.message.text or ""
-    payload = parse_payload(text.split(maxsplit=1)[1] if " " in text else "") or StartPayload(PayloadKind.SURVEY, "-")
+    payload = parse_payload(text.split(maxsplit=1)[1] if " " in text else "") or StartPayload(
+        PayloadKind.SURVEY, "-"
+    )
     try:
         async with flow.tx(update, context) as tx:
-            response, _resumed = await surveys.begin(tx.session, payload, telegram_id=user.id, settings=context.services.settings,
-                                                     now=now(context), locale=tr.locale)
+            response, _resumed = await surveys.begin(
+                tx.session,
+                payload,
+                telegram_id=user.id,
+                settings=context.services.settings,
+                now=now(context),
+                locale=tr.locale,
+            )
             view = await surveys.load_view(tx.session, response.id)
             tx.goto(state_for(view.next_step()), rid=response.id)
     except DomainError as exc:
@@ -136,13 +186,27 @@ async def on_button(update: Update, context: JxContext) -> object:
             elif action == "n" and step == surveys.PROBLEMS:
                 await surveys.set_problem_text(tx.session, view, "", key=key)
             elif action == "r" and step == surveys.REPLY and value in ("0", "1"):
-                await surveys.finish(tx.session, view, wants_reply=value == "1", telegram_id=user.id, key=key,
-                                     now=now(context), settings=context.services.settings)
+                await surveys.finish(
+                    tx.session,
+                    view,
+                    wants_reply=value == "1",
+                    telegram_id=user.id,
+                    key=key,
+                    now=now(context),
+                    settings=context.services.settings,
+                )
             else:
                 raise DomainError(N_("This button has expired. Here is where you are now."))
             if view.next_step() == surveys.DONE and view.response.status.value != "complete":
-                await surveys.finish(tx.session, view, wants_reply=None, telegram_id=user.id, key=key,
-                                     now=now(context), settings=context.services.settings)
+                await surveys.finish(
+                    tx.session,
+                    view,
+                    wants_reply=None,
+                    telegram_id=user.id,
+                    key=key,
+                    now=now(context),
+                    settings=context.services.settings,
+                )
             done = view.next_step() == surveys.DONE
             if done:
                 tx.end()
@@ -191,8 +255,15 @@ async def on_text(update: Update, context: JxContext) -> object:
             else:
                 raise DomainError(N_("Please use the buttons below."))
             if view.next_step() == surveys.DONE:
-                await surveys.finish(tx.session, view, wants_reply=None, telegram_id=user.id, key=key,
-                                     now=now(context), settings=context.services.settings)
+                await surveys.finish(
+                    tx.session,
+                    view,
+                    wants_reply=None,
+                    telegram_id=user.id,
+                    key=key,
+                    now=now(context),
+                    settings=context.services.settings,
+                )
                 tx.end()
             else:
                 tx.goto(state_for(view.next_step()), rid=view.response.id)
@@ -208,10 +279,15 @@ async def on_text(update: Update, context: JxContext) -> object:
     return tx.state
 
 
-def build_handler() -> ConversationHandler:  # type: ignore[type-arg]
+def build_handler() -> ConversationHandler:
     buttons = CallbackQueryHandler(on_button, pattern=r"^sv1:")
     text = MessageHandler(F.TEXT & ~F.COMMAND & ~F.UpdateType.EDITED, on_text)
     return flow.handler(
         entry_points=[CommandHandler("start", on_start, filters=F.Regex(r"^/start(@\w+)?\s+sv_"))],
-        states={QUESTION: [buttons], COMMENT: [buttons, text], PROBLEMS: [buttons, text], REPLY: [buttons]},
+        states={
+            QUESTION: [buttons],
+            COMMENT: [buttons, text],
+            PROBLEMS: [buttons, text],
+            REPLY: [buttons],
+        },
     )

@@ -35,7 +35,11 @@ DATA = re.compile(r"^ln1:(u|k|x):(\w{1,12})$")
 
 
 async def _units(session: AsyncSession, actor: Actor) -> list[OrgUnit]:
-    query = select(OrgUnit).where(OrgUnit.active.is_(True), OrgUnit.parent_id.is_not(None)).order_by(OrgUnit.sort_order, OrgUnit.name)
+    query = (
+        select(OrgUnit)
+        .where(OrgUnit.active.is_(True), OrgUnit.parent_id.is_not(None))
+        .order_by(OrgUnit.sort_order, OrgUnit.name)
+    )
     units = list(await session.scalars(query))
     return [u for u in units if survey_links.can_manage(actor, u.id)]
 
@@ -43,18 +47,28 @@ async def _units(session: AsyncSession, actor: Actor) -> list[OrgUnit]:
 async def render(session: AsyncSession, tr: Translator, pos: Position, update: Update) -> Prompt:
     if pos.state == UNIT:
         user = update.effective_user
-        from services.access import load_actor
         from bot.config import load_settings
+        from services.access import load_actor
 
         actor = await load_actor(session, user.id if user else 0, load_settings().admin_id_set)
-        rows = [[(localized(u.name, tr.locale), f"ln1:u:{u.id}")] for u in await _units(session, actor)]
+        rows = [
+            [(localized(u.name, tr.locale), f"ln1:u:{u.id}")] for u in await _units(session, actor)
+        ]
         rows.append([(tr._("✖ Cancel"), "ln1:x:0")])
         return Prompt(tr._("Survey QR codes: for which unit?"), keyboard(*rows))
     unit = await session.get(OrgUnit, int(pos.data["unit"]))
     return Prompt(
-        tr._("QR codes for {unit}. Single-use codes are handed out one per service (一事一评); a window code can be used by everyone, once a day each.").format(unit=html(unit.name if unit else "")),
-        keyboard([(tr._("10 single-use codes"), "ln1:k:s10"), (tr._("30 single-use codes"), "ln1:k:s30")],
-                 [(tr._("1 window code (reusable)"), "ln1:k:r1")], [(tr._("✖ Cancel"), "ln1:x:0")]),
+        tr._(
+            "QR codes for {unit}. Single-use codes are handed out one per service (一事一评); a window code can be used by everyone, once a day each."
+        ).format(unit=html(unit.name if unit else "")),
+        keyboard(
+            [
+                (tr._("10 single-use codes"), "ln1:k:s10"),
+                (tr._("30 single-use codes"), "ln1:k:s30"),
+            ],
+            [(tr._("1 window code (reusable)"), "ln1:k:r1")],
+            [(tr._("✖ Cancel"), "ln1:x:0")],
+        ),
     )
 
 
@@ -66,7 +80,10 @@ async def links_command(update: Update, context: JxContext) -> object:
     actor = await load_caller(update, context)
     tr = await context.tr(update)
     if not actor.is_admin and not actor.is_unit_head:
-        await reply(update, tr._("Only the evaluation working group and unit heads can create survey codes."))
+        await reply(
+            update,
+            tr._("Only the evaluation working group and unit heads can create survey codes."),
+        )
         return END
     async with flow.tx(update, context) as tx:
         tx.goto(UNIT)
@@ -90,39 +107,69 @@ async def links_button(update: Update, context: JxContext) -> object:
         await answer_query(update)
         await send_prompt(update, context, Prompt(tr._("Cancelled. Nothing was changed.")))
         return END
-    if action == "u" and pos.state == UNIT and value.isdigit() and survey_links.can_manage(actor, int(value)):
+    if (
+        action == "u"
+        and pos.state == UNIT
+        and value.isdigit()
+        and survey_links.can_manage(actor, int(value))
+    ):
         async with flow.tx(update, context) as tx:
             tx.goto(KIND, unit=int(value))
         await answer_query(update)
         await flow.show(update, context)
         return tx.state
-    if action == "k" and pos.state == KIND and value in KINDS and survey_links.can_manage(actor, int(pos.data["unit"])):
+    if (
+        action == "k"
+        and pos.state == KIND
+        and value in KINDS
+        and survey_links.can_manage(actor, int(pos.data["unit"]))
+    ):
         count, single_use = KINDS[value]
         try:
             async with flow.tx(update, context) as tx:
                 unit = await tx.session.get(OrgUnit, int(pos.data["unit"]))
                 issued = await survey_links.create_links(
-                    tx.session, unit_name=unit.name if unit else "", staff_employee_no=None, count=count,
-                    single_use=single_use, actor_label="telegram", actor_telegram_id=actor.telegram_id, now=now(context))
+                    tx.session,
+                    unit_name=unit.name if unit else "",
+                    staff_employee_no=None,
+                    count=count,
+                    single_use=single_use,
+                    actor_label="telegram",
+                    actor_telegram_id=actor.telegram_id,
+                    now=now(context),
+                )
                 tx.end()
         except DomainError as exc:
             await answer_query(update, exc.render(tr), alert=True)
             return None
         await answer_query(update, tr._("Creating the codes…"))
-        await send_prompt(update, context, Prompt(tr.ngettext("{count} code created for {unit}.", "{count} codes created for {unit}.", count).format(count=count, unit=html(issued[0].unit))))
+        await send_prompt(
+            update,
+            context,
+            Prompt(
+                tr.ngettext(
+                    "{count} code created for {unit}.", "{count} codes created for {unit}.", count
+                ).format(count=count, unit=html(issued[0].unit))
+            ),
+        )
         await _send_sheet(update, context, issued, tr)
         return END
     return await flow._stale_button(update, context)
 
 
-async def _send_sheet(update: Update, context: JxContext, issued: list[survey_links.IssuedLink], tr: Translator) -> None:
+async def _send_sheet(
+    update: Update, context: JxContext, issued: list[survey_links.IssuedLink], tr: Translator
+) -> None:
     from services.qr import qr_sheet
 
     username = context.bot.username
     prompt = tr._("Please scan to rate our service")
     target = issued[0].unit
-    sheet = qr_sheet([(i.link(username), target, i.serial) for i in issued],
-                     title=tr._("Satisfaction survey QR codes: {target}").format(target=target), prompt=prompt)
+    sheet = qr_sheet(
+        [(i.link(username), target, i.serial) for i in issued],
+        title=tr._("Satisfaction survey QR codes: {target}").format(target=target),
+        prompt=prompt,
+    )
     rows = io.StringIO()
     writer = csv.writer(rows)
     writer.writerow(["serial", "unit", "single_use", "link"])
@@ -130,16 +177,31 @@ async def _send_sheet(update: Update, context: JxContext, issued: list[survey_li
         writer.writerow([i.serial, i.unit, "yes" if i.single_use else "no", i.link(username)])
     chat = update.effective_chat
     assert chat is not None
-    await chat.send_document(InputFile(io.BytesIO(sheet), filename="survey-codes.pdf"),
-                             caption=tr._("Print this sheet (A4) and cut along the lines."))
-    await chat.send_document(InputFile(io.BytesIO(rows.getvalue().encode("utf-8-sig")), filename="survey-links.csv"))
+    await chat.send_document(
+        InputFile(io.BytesIO(sheet), filename="survey-codes.pdf"),
+        caption=tr._("Print this sheet (A4) and cut along the lines."),
+    )
+    await chat.send_document(
+        InputFile(io.BytesIO(rows.getvalue().encode("utf-8-sig")), filename="survey-links.csv")
+    )
 
 
-async def stats_text(session: AsyncSession, tr: Translator, period_text: str | None, *, tz: dt.tzinfo,
-                     now_: dt.datetime, unit_ids: set[int] | None) -> str:
-    period = parse_period(period_text) if period_text else current_quarter(now_.astimezone(tz).date())
+async def stats_text(
+    session: AsyncSession,
+    tr: Translator,
+    period_text: str | None,
+    *,
+    tz: dt.tzinfo,
+    now_: dt.datetime,
+    unit_ids: set[int] | None,
+) -> str:
+    period = (
+        parse_period(period_text) if period_text else current_quarter(now_.astimezone(tz).date())
+    )
     if period is None:
-        return tr._("Not a period: {period}. Use 2026Q4 for a quarter or 2026 for a year.").format(period=period_text)
+        return tr._("Not a period: {period}. Use 2026Q4 for a quarter or 2026 for a year.").format(
+            period=period_text
+        )
     _tid, template = await surveys.current_template(session)
     spec = survey_of(template) if template else DEFAULT_SURVEY
     questions = {q.code: localized(q.text, tr.locale, q.text_en) for q in spec.questions}
@@ -149,12 +211,24 @@ async def stats_text(session: AsyncSession, tr: Translator, period_text: str | N
         lines.append(tr._("No responses yet."))
     for s in rows:
         rate = "—" if s.rate is None else f"{s.rate}%"
-        lines += ["", tr._("<b>{unit}</b>: {count} responses, satisfaction {rate}").format(unit=html(localized(s.unit, tr.locale)), count=s.responses, rate=rate)]
+        lines += [
+            "",
+            tr._("<b>{unit}</b>: {count} responses, satisfaction {rate}").format(
+                unit=html(localized(s.unit, tr.locale)), count=s.responses, rate=rate
+            ),
+        ]
         for code, counts in s.per_question.items():
-            dist = " ".join(f"{tr._(SATISFACTION_LABELS[level])} {counts.get(level, 0)}" for level in surveys.LEVELS)
+            dist = " ".join(
+                f"{tr._(SATISFACTION_LABELS[level])} {counts.get(level, 0)}"
+                for level in surveys.LEVELS
+            )
             lines.append(f"• {html(questions.get(code, code))}: {dist}")
         if s.open_items:
-            lines.append(tr._("Rectification: {open} open, {overdue} overdue").format(open=s.open_items, overdue=s.overdue_items))
+            lines.append(
+                tr._("Rectification: {open} open, {overdue} overdue").format(
+                    open=s.open_items, overdue=s.overdue_items
+                )
+            )
     return "\n".join(lines)[:4000]
 
 
@@ -162,19 +236,30 @@ async def surveys_command(update: Update, context: JxContext) -> None:
     actor = await load_caller(update, context)
     tr = await context.tr(update)
     if not actor.is_admin and not actor.is_unit_head:
-        await reply(update, tr._("Only the evaluation working group and unit heads can see survey statistics."))
+        await reply(
+            update,
+            tr._("Only the evaluation working group and unit heads can see survey statistics."),
+        )
         return
     async with context.services.reads() as session:
-        text = await stats_text(session, tr, context.args[0] if context.args else None,
-                                tz=context.services.settings.tz, now_=now(context),
-                                unit_ids=None if actor.is_admin else set(actor.headed_unit_ids))
+        text = await stats_text(
+            session,
+            tr,
+            context.args[0] if context.args else None,
+            tz=context.services.settings.tz,
+            now_=now(context),
+            unit_ids=None if actor.is_admin else set(actor.headed_unit_ids),
+        )
     await reply(update, text)
 
 
-def build_handler() -> ConversationHandler:  # type: ignore[type-arg]
+def build_handler() -> ConversationHandler:
     buttons = CallbackQueryHandler(links_button, pattern=r"^ln1:")
-    return flow.handler(entry_points=[CommandHandler("links", links_command)], states={UNIT: [buttons], KIND: [buttons]})
+    return flow.handler(
+        entry_points=[CommandHandler("links", links_command)],
+        states={UNIT: [buttons], KIND: [buttons]},
+    )
 
 
-def build_handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
+def build_handlers() -> list[BaseHandler]:
     return [CommandHandler("surveys", surveys_command)]

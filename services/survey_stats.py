@@ -35,7 +35,9 @@ class UnitStats:
         """Share of 非常满意 + 满意 + 基本满意 responses, in percent with one decimal."""
         if not self.responses:
             return None
-        return (Decimal(100) * self.satisfied / self.responses).quantize(Decimal("0.1"), ROUND_HALF_UP)
+        return (Decimal(100) * self.satisfied / self.responses).quantize(
+            Decimal("0.1"), ROUND_HALF_UP
+        )
 
 
 def period_bounds(period: Period, tz: dt.tzinfo) -> tuple[dt.datetime, dt.datetime]:
@@ -46,10 +48,17 @@ def period_bounds(period: Period, tz: dt.tzinfo) -> tuple[dt.datetime, dt.dateti
 
 
 async def unit_stats(
-    session: AsyncSession, period: Period, *, tz: dt.tzinfo, now: dt.datetime, unit_ids: set[int] | None = None
+    session: AsyncSession,
+    period: Period,
+    *,
+    tz: dt.tzinfo,
+    now: dt.datetime,
+    unit_ids: set[int] | None = None,
 ) -> list[UnitStats]:
     start, end = period_bounds(period, tz)
-    names = dict((await session.execute(select(OrgUnit.id, OrgUnit.name).order_by(OrgUnit.sort_order))).all())
+    names = dict(
+        (await session.execute(select(OrgUnit.id, OrgUnit.name).order_by(OrgUnit.sort_order))).all()
+    )
     stats: dict[int, UnitStats] = {}
 
     def entry(unit_id: int) -> UnitStats:
@@ -62,7 +71,8 @@ async def unit_stats(
         SurveyResponse.completed_at < end,
     )
     for unit_id, overall, count in await session.execute(
-        select(SurveyResponse.unit_id, SurveyResponse.overall, func.count()).where(*counted)
+        select(SurveyResponse.unit_id, SurveyResponse.overall, func.count())
+        .where(*counted)
         .group_by(SurveyResponse.unit_id, SurveyResponse.overall)
     ):
         if unit_ids is not None and unit_id not in unit_ids:
@@ -73,18 +83,24 @@ async def unit_stats(
             e.satisfied += count
     for unit_id, question, level, count in await session.execute(
         select(SurveyResponse.unit_id, SurveyAnswer.question, SurveyAnswer.level, func.count())
-        .join(SurveyAnswer, SurveyAnswer.response_id == SurveyResponse.id).where(*counted)
+        .join(SurveyAnswer, SurveyAnswer.response_id == SurveyResponse.id)
+        .where(*counted)
         .group_by(SurveyResponse.unit_id, SurveyAnswer.question, SurveyAnswer.level)
     ):
         if unit_ids is not None and unit_id not in unit_ids:
             continue
         entry(unit_id).per_question.setdefault(question, Counter())[level] += count
     for unit_id, deadline in await session.execute(
-        select(Rectification.unit_id, Rectification.deadline).where(Rectification.status.in_(OPEN_ITEMS))
+        select(Rectification.unit_id, Rectification.deadline).where(
+            Rectification.status.in_(OPEN_ITEMS)
+        )
     ):
         if unit_ids is not None and unit_id not in unit_ids:
             continue
         e = entry(unit_id)
         e.open_items += 1
         e.overdue_items += deadline < now
-    return sorted(stats.values(), key=lambda s: list(names.values()).index(s.unit) if s.unit in names.values() else 0)
+    return sorted(
+        stats.values(),
+        key=lambda s: list(names.values()).index(s.unit) if s.unit in names.values() else 0,
+    )

@@ -91,24 +91,40 @@ async def load_view(session: AsyncSession, response_id: int) -> SurveyView:
     response = await session.get(SurveyResponse, response_id)
     if response is None:
         raise DomainError(N_("This survey link is not valid or no longer in use."))
-    version = await session.get(TemplateVersion, response.template_id) if response.template_id else None
+    version = (
+        await session.get(TemplateVersion, response.template_id) if response.template_id else None
+    )
     spec = survey_of(Template.from_dict(version.content)) if version else DEFAULT_SURVEY
     unit = await session.get(OrgUnit, response.unit_id)
     staff = await session.get(Staff, response.staff_id) if response.staff_id else None
-    answers = {a.question: a for a in await session.scalars(select(SurveyAnswer).where(SurveyAnswer.response_id == response.id))}
-    return SurveyView(response, spec, unit.name if unit else "", staff.name if staff else None, answers)
+    answers = {
+        a.question: a
+        for a in await session.scalars(
+            select(SurveyAnswer).where(SurveyAnswer.response_id == response.id)
+        )
+    }
+    return SurveyView(
+        response, spec, unit.name if unit else "", staff.name if staff else None, answers
+    )
 
 
 async def begin(
-    session: AsyncSession, payload: StartPayload, *, telegram_id: int, settings: Settings,
-    now: dt.datetime, locale: str,
+    session: AsyncSession,
+    payload: StartPayload,
+    *,
+    telegram_id: int,
+    settings: Settings,
+    now: dt.datetime,
+    locale: str,
 ) -> tuple[SurveyResponse, bool]:
     """Claim or resume the response of this link for this person; (response, resumed).
 
     Refuses, storing nothing: an unknown or revoked link, a single-use link someone else
     claimed, a second response the same day, staff rating their own unit, too many surveys.
     """
-    link = await session.scalar(select(SurveyLink).where(SurveyLink.token_hash == hash_token(payload.token)))
+    link = await session.scalar(
+        select(SurveyLink).where(SurveyLink.token_hash == hash_token(payload.token))
+    )
     if link is None or link.revoked_at is not None:
         raise DomainError(N_("This survey link is not valid or no longer in use."))
     key = respondent_key(settings, telegram_id)
@@ -116,31 +132,66 @@ async def begin(
     if account is not None and account.staff_id is not None:
         staff = await session.get(Staff, account.staff_id)
         if staff is not None and staff.active and staff.unit_id == link.unit_id:
-            raise DomainError(N_("Staff cannot rate their own unit. This survey is for the people we serve."))
+            raise DomainError(
+                N_("Staff cannot rate their own unit. This survey is for the people we serve.")
+            )
     target = f"s:{link.staff_id}" if link.staff_id else f"u:{link.unit_id}"
     if link.single_use and link.claimed_by is not None:
         if link.claimed_by != key:
-            raise DomainError(N_("This survey link has already been used. Each link is for one service; thank you all the same."))
-        mine = await session.scalar(select(SurveyResponse).where(SurveyResponse.link_id == link.id, SurveyResponse.respondent_key == key))
+            raise DomainError(
+                N_(
+                    "This survey link has already been used. Each link is for one service; thank you all the same."
+                )
+            )
+        mine = await session.scalar(
+            select(SurveyResponse).where(
+                SurveyResponse.link_id == link.id, SurveyResponse.respondent_key == key
+            )
+        )
         if mine is None or mine.status == ResponseStatus.COMPLETE:
             raise DomainError(N_("You have already completed this survey. Thank you!"))
         return mine, True
     day = now.astimezone(settings.tz).date()
-    today = None if link.single_use else await session.scalar(select(SurveyResponse).where(
-        SurveyResponse.respondent_key == key, SurveyResponse.target_key == target, SurveyResponse.day == day))
+    today = (
+        None
+        if link.single_use
+        else await session.scalar(
+            select(SurveyResponse).where(
+                SurveyResponse.respondent_key == key,
+                SurveyResponse.target_key == target,
+                SurveyResponse.day == day,
+            )
+        )
+    )
     if today is not None:
         if today.status == ResponseStatus.COMPLETE:
             raise DomainError(N_("You have already rated this service today. Thank you!"))
         return today, True
-    recent = await session.scalar(select(func.count()).select_from(SurveyResponse).where(
-        SurveyResponse.respondent_key == key, SurveyResponse.started_at > now - dt.timedelta(hours=1)))
+    recent = await session.scalar(
+        select(func.count())
+        .select_from(SurveyResponse)
+        .where(
+            SurveyResponse.respondent_key == key,
+            SurveyResponse.started_at > now - dt.timedelta(hours=1),
+        )
+    )
     if (recent or 0) >= MAX_PER_HOUR:
         raise DomainError(N_("You have sent many surveys in a short time. Please try again later."))
     template_id, _template = await current_template(session)
     dedupe = f"link:{link.id}" if link.single_use else f"{target}@{day.isoformat()}"
-    response = SurveyResponse(link_id=link.id, unit_id=link.unit_id, staff_id=link.staff_id, target_key=target,
-                              respondent_key=key, dedupe_key=dedupe, day=day, template_id=template_id, locale=locale,
-                              started_at=now, problems=[])
+    response = SurveyResponse(
+        link_id=link.id,
+        unit_id=link.unit_id,
+        staff_id=link.staff_id,
+        target_key=target,
+        respondent_key=key,
+        dedupe_key=dedupe,
+        day=day,
+        template_id=template_id,
+        locale=locale,
+        started_at=now,
+        problems=[],
+    )
     session.add(response)
     if link.single_use:
         link.claimed_by = key
@@ -156,7 +207,15 @@ def _check(view: SurveyView, key: str) -> None:
         raise DomainError(N_("You have already completed this survey. Thank you!"))
 
 
-async def answer(session: AsyncSession, view: SurveyView, question: str, level: int, *, key: str, now: dt.datetime) -> None:
+async def answer(
+    session: AsyncSession,
+    view: SurveyView,
+    question: str,
+    level: int,
+    *,
+    key: str,
+    now: dt.datetime,
+) -> None:
     _check(view, key)
     spec_q = next((q for q in view.spec.questions if q.code == question), None)
     if spec_q is None or not 0 <= level < len(LEVELS):
@@ -164,20 +223,38 @@ async def answer(session: AsyncSession, view: SurveyView, question: str, level: 
     satisfaction = LEVELS[level]
     existing = view.answers.get(question)
     if existing is None:
-        existing = SurveyAnswer(response_id=view.response.id, question=question, indicator=spec_q.indicator,
-                                level=satisfaction, points=view.spec.points_for(satisfaction), answered_at=now)
+        existing = SurveyAnswer(
+            response_id=view.response.id,
+            question=question,
+            indicator=spec_q.indicator,
+            level=satisfaction,
+            points=view.spec.points_for(satisfaction),
+            answered_at=now,
+        )
         session.add(existing)
         view.answers[question] = existing
     else:
-        existing.level, existing.points, existing.answered_at = satisfaction, view.spec.points_for(satisfaction), now
+        existing.level, existing.points, existing.answered_at = (
+            satisfaction,
+            view.spec.points_for(satisfaction),
+            now,
+        )
     view.response.cursor = view.next_step()
 
 
-async def set_comment(session: AsyncSession, view: SurveyView, text: str | None, *, key: str) -> None:
+async def set_comment(
+    session: AsyncSession, view: SurveyView, text: str | None, *, key: str
+) -> None:
     _check(view, key)
     text = (text or "").strip()
     if len(text) > MAX_COMMENT:
-        raise DomainError(N_("Your text has {length} characters; at most {limit} are allowed. Please shorten it and send it again."), length=len(text), limit=MAX_COMMENT)
+        raise DomainError(
+            N_(
+                "Your text has {length} characters; at most {limit} are allowed. Please shorten it and send it again."
+            ),
+            length=len(text),
+            limit=MAX_COMMENT,
+        )
     view.response.comment = text
     view.response.cursor = view.next_step()
 
@@ -195,14 +272,26 @@ async def set_problem_text(session: AsyncSession, view: SurveyView, text: str, *
     _check(view, key)
     text = text.strip()
     if len(text) > MAX_COMMENT:
-        raise DomainError(N_("Your text has {length} characters; at most {limit} are allowed. Please shorten it and send it again."), length=len(text), limit=MAX_COMMENT)
+        raise DomainError(
+            N_(
+                "Your text has {length} characters; at most {limit} are allowed. Please shorten it and send it again."
+            ),
+            length=len(text),
+            limit=MAX_COMMENT,
+        )
     view.response.problem_text = text
     view.response.cursor = view.next_step()
 
 
 async def finish(
-    session: AsyncSession, view: SurveyView, *, wants_reply: bool | None, telegram_id: int, key: str,
-    now: dt.datetime, settings: Settings,
+    session: AsyncSession,
+    view: SurveyView,
+    *,
+    wants_reply: bool | None,
+    telegram_id: int,
+    key: str,
+    now: dt.datetime,
+    settings: Settings,
 ) -> None:
     """Complete the response; a 差评 opens a rectification item for the unit head."""
     _check(view, key)
@@ -219,7 +308,13 @@ async def finish(
     if view.bad:
         from services.rectification import open_for_response
 
-        await open_for_response(session, response, now=now, working_days=view.spec.rectification_working_days, tz=settings.tz)
+        await open_for_response(
+            session,
+            response,
+            now=now,
+            working_days=view.spec.rectification_working_days,
+            tz=settings.tz,
+        )
 
 
 async def citizen_points(
@@ -230,8 +325,12 @@ async def citizen_points(
     rows = await session.execute(
         select(SurveyResponse.target_key, SurveyAnswer.indicator, SurveyAnswer.points)
         .join(SurveyAnswer, SurveyAnswer.response_id == SurveyResponse.id)
-        .where(SurveyResponse.status == ResponseStatus.COMPLETE, SurveyResponse.excluded.is_(False),
-               SurveyResponse.completed_at >= start, SurveyResponse.completed_at < end)
+        .where(
+            SurveyResponse.status == ResponseStatus.COMPLETE,
+            SurveyResponse.excluded.is_(False),
+            SurveyResponse.completed_at >= start,
+            SurveyResponse.completed_at < end,
+        )
     )
     out: dict[str, dict[str, list[Decimal]]] = {}
     for target, indicator, points in rows:

@@ -99,6 +99,12 @@ async def test_reassign_and_reopen(server: LocalBotApi, bot, sessions: SessionFa
     await person.expect_text("已提交")
     await admin.send("/reopen A004 A004")
     await admin.expect_text("重新")
+    await person.wait_until(
+        lambda: (
+            "主页" in (person.messages[-1].text or "") or "待办" in (person.messages[-1].text or "")
+        )
+    )
+    person.drain()
     await person.send("/self")
     again = await person.expect()
     assert data_of(again, "fm1:x:")  # straight to the summary, editable again

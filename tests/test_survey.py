@@ -16,15 +16,30 @@ from tests.factories import bind, make_org
 from tests.forms_driver import data_of
 
 
-async def links(sessions: SessionFactory, *, count: int = 1, single_use: bool = True, unit: str = "应急指挥中心",
-                staff: str | None = None) -> list[str]:
+async def links(
+    sessions: SessionFactory,
+    *,
+    count: int = 1,
+    single_use: bool = True,
+    unit: str = "应急指挥中心",
+    staff: str | None = None,
+) -> list[str]:
     async with sessions.begin() as s:
-        issued = await survey_links.create_links(s, unit_name=unit, staff_employee_no=staff, count=count,
-                                                 single_use=single_use, actor_label="test", now=dt.datetime.now(dt.UTC))
+        issued = await survey_links.create_links(
+            s,
+            unit_name=unit,
+            staff_employee_no=staff,
+            count=count,
+            single_use=single_use,
+            actor_label="test",
+            now=dt.datetime.now(dt.UTC),
+        )
     return [str(i.payload) for i in issued]
 
 
-async def complete(user: SimUser, payload: str, *, level: int = 0, comment: str | None = None) -> None:
+async def complete(
+    user: SimUser, payload: str, *, level: int = 0, comment: str | None = None
+) -> None:
     """Answer every question with ``level`` (0 = very satisfied), then comment or skip."""
     await user.send(f"/start {payload}")
     msg = await user.expect()
@@ -43,7 +58,9 @@ async def _count(sessions: SessionFactory, model: type, *where) -> int:  # type:
         return int(await s.scalar(select(func.count()).select_from(model).where(*where)) or 0)
 
 
-async def test_single_use_link_completed_then_refused(server: LocalBotApi, bot, sessions: SessionFactory) -> None:
+async def test_single_use_link_completed_then_refused(
+    server: LocalBotApi, bot, sessions: SessionFactory
+) -> None:
     await make_org(sessions)
     [payload] = await links(sessions)
     citizen = server.user(8001, language_code="zh-hans")
@@ -71,7 +88,9 @@ async def test_single_use_link_completed_then_refused(server: LocalBotApi, bot, 
     assert await _count(sessions, SurveyResponse) == 1
 
 
-async def test_reusable_link_once_per_day(server: LocalBotApi, bot, sessions: SessionFactory) -> None:
+async def test_reusable_link_once_per_day(
+    server: LocalBotApi, bot, sessions: SessionFactory
+) -> None:
     await make_org(sessions)
     [payload] = await links(sessions, single_use=False)
     citizen = server.user(8003, language_code="zh-hans")
@@ -83,7 +102,9 @@ async def test_reusable_link_once_per_day(server: LocalBotApi, bot, sessions: Se
     assert await _count(sessions, SurveyResponse) == 2
 
 
-async def test_abandoned_survey_is_finished_from_the_same_link(server: LocalBotApi, bot, sessions: SessionFactory) -> None:
+async def test_abandoned_survey_is_finished_from_the_same_link(
+    server: LocalBotApi, bot, sessions: SessionFactory
+) -> None:
     await make_org(sessions)
     [payload] = await links(sessions)
     citizen = server.user(8005, language_code="zh-hans")
@@ -99,7 +120,9 @@ async def test_abandoned_survey_is_finished_from_the_same_link(server: LocalBotA
     assert await _count(sessions, SurveyAnswer) == 1
 
 
-async def test_revoked_and_forged_links_are_refused(server: LocalBotApi, bot, sessions: SessionFactory) -> None:
+async def test_revoked_and_forged_links_are_refused(
+    server: LocalBotApi, bot, sessions: SessionFactory
+) -> None:
     await make_org(sessions)
     [payload] = await links(sessions)
     async with sessions.begin() as s:
@@ -112,7 +135,9 @@ async def test_revoked_and_forged_links_are_refused(server: LocalBotApi, bot, se
     assert await _count(sessions, SurveyResponse) == 0
 
 
-async def test_staff_cannot_rate_their_own_unit(server: LocalBotApi, bot, sessions: SessionFactory) -> None:
+async def test_staff_cannot_rate_their_own_unit(
+    server: LocalBotApi, bot, sessions: SessionFactory
+) -> None:
     org = await make_org(sessions)
     await bind(sessions, 8007, org.staff_ids[0])
     [payload] = await links(sessions)
@@ -122,7 +147,9 @@ async def test_staff_cannot_rate_their_own_unit(server: LocalBotApi, bot, sessio
     assert await _count(sessions, SurveyResponse) == 0
 
 
-async def test_surveys_in_traditional_chinese_and_english(server: LocalBotApi, bot, sessions: SessionFactory) -> None:
+async def test_surveys_in_traditional_chinese_and_english(
+    server: LocalBotApi, bot, sessions: SessionFactory
+) -> None:
     await make_org(sessions)
     hant_link, en_link = await links(sessions, count=2)
     hant = server.user(8008, language_code="zh-hant")
@@ -134,10 +161,15 @@ async def test_surveys_in_traditional_chinese_and_english(server: LocalBotApi, b
     first_en = await en.expect()
     assert "Very satisfied" in " ".join(first_en.button_texts())
     await complete(en, en_link)
-    assert await _count(sessions, SurveyResponse, SurveyResponse.status == ResponseStatus.COMPLETE) == 1
+    assert (
+        await _count(sessions, SurveyResponse, SurveyResponse.status == ResponseStatus.COMPLETE)
+        == 1
+    )
 
 
-async def test_a_bad_review_opens_a_rectification_item(server: LocalBotApi, bot, sessions: SessionFactory) -> None:
+async def test_a_bad_review_opens_a_rectification_item(
+    server: LocalBotApi, bot, sessions: SessionFactory
+) -> None:
     await make_org(sessions)
     [payload] = await links(sessions)
     citizen = server.user(8010, language_code="zh-hans")
@@ -159,19 +191,43 @@ async def test_a_bad_review_opens_a_rectification_item(server: LocalBotApi, bot,
         response = await s.scalar(select(SurveyResponse))
         item = await s.scalar(select(Rectification))
         unit = await s.scalar(select(OrgUnit.id).where(OrgUnit.name == "应急指挥中心"))
-    assert response is not None and response.problems == [0] and response.problem_text == "等了两个小时没人处理"
+    assert (
+        response is not None
+        and response.problems == [0]
+        and response.problem_text == "等了两个小时没人处理"
+    )
     assert response.wants_reply and response.reply_chat_id == 8010
-    assert item is not None and item.unit_id == unit and item.deadline > dt.datetime.now(dt.UTC) + dt.timedelta(days=14)
+    assert (
+        item is not None
+        and item.unit_id == unit
+        and item.deadline > dt.datetime.now(dt.UTC) + dt.timedelta(days=14)
+    )
 
 
-async def test_two_hundred_citizens_at_once(server: LocalBotApi, bot, sessions: SessionFactory) -> None:
+async def test_two_hundred_citizens_at_once(
+    server: LocalBotApi, bot, sessions: SessionFactory
+) -> None:
     await make_org(sessions)
     payloads = await links(sessions, count=200)
     citizens = [server.user(20_000 + n, language_code="zh-hans") for n in range(200)]
-    await asyncio.gather(*(complete(c, p, level=n % 3) for n, (c, p) in enumerate(zip(citizens, payloads, strict=True))))
-    assert await _count(sessions, SurveyResponse, SurveyResponse.status == ResponseStatus.COMPLETE) == 200
+    await asyncio.gather(
+        *(
+            complete(c, p, level=n % 3)
+            for n, (c, p) in enumerate(zip(citizens, payloads, strict=True))
+        )
+    )
+    assert (
+        await _count(sessions, SurveyResponse, SurveyResponse.status == ResponseStatus.COMPLETE)
+        == 200
+    )
     async with sessions() as s:
-        per_response = (await s.execute(select(SurveyAnswer.response_id, func.count()).group_by(SurveyAnswer.response_id))).all()
+        per_response = (
+            await s.execute(
+                select(SurveyAnswer.response_id, func.count()).group_by(SurveyAnswer.response_id)
+            )
+        ).all()
         keys = set((await s.scalars(select(SurveyResponse.respondent_key))).all())
-    assert len(per_response) == 200 and len({n for _, n in per_response}) == 1  # every response whole
+    assert (
+        len(per_response) == 200 and len({n for _, n in per_response}) == 1
+    )  # every response whole
     assert len(keys) == 200  # none duplicated, none merged

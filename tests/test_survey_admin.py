@@ -23,7 +23,9 @@ from tests.test_survey import complete, links
 ROOT = Path(__file__).resolve().parent.parent
 
 
-async def test_unit_head_makes_codes_for_their_own_unit(server: LocalBotApi, bot, sessions: SessionFactory) -> None:
+async def test_unit_head_makes_codes_for_their_own_unit(
+    server: LocalBotApi, bot, sessions: SessionFactory
+) -> None:
     org = await make_org(sessions)
     await bind(sessions, 8101, org.head_id)
     head = server.user(8101, language_code="zh-hans")
@@ -46,7 +48,9 @@ async def test_unit_head_makes_codes_for_their_own_unit(server: LocalBotApi, bot
     await clerk.expect_text("单位负责人")
 
 
-async def test_statistics_count_and_rate(server: LocalBotApi, bot, sessions: SessionFactory) -> None:
+async def test_statistics_count_and_rate(
+    server: LocalBotApi, bot, sessions: SessionFactory
+) -> None:
     await make_org(sessions)
     payloads = await links(sessions, count=4)
     for n, (payload, level) in enumerate(zip(payloads, (0, 1, 2, 3), strict=True)):
@@ -79,7 +83,14 @@ async def test_an_excluded_bad_review_no_longer_counts(sessions: SessionFactory,
 
     async with sessions.begin() as s:
         for telegram_id, payload, level in ((1, good, 0), (2, bad, 4)):
-            response, _ = await surveys.begin(s, parse_payload(payload), telegram_id=telegram_id, settings=settings, now=now, locale="zh_Hans")  # type: ignore[arg-type]
+            response, _ = await surveys.begin(
+                s,
+                parse_payload(payload),
+                telegram_id=telegram_id,
+                settings=settings,
+                now=now,
+                locale="zh_Hans",
+            )  # type: ignore[arg-type]
             view = await surveys.load_view(s, response.id)
             key = surveys.respondent_key(settings, telegram_id)
             for q in view.spec.questions:
@@ -87,7 +98,15 @@ async def test_an_excluded_bad_review_no_longer_counts(sessions: SessionFactory,
             await surveys.set_comment(s, view, None, key=key)
             if view.bad:
                 await surveys.set_problem_text(s, view, "", key=key)
-            await surveys.finish(s, view, wants_reply=False, telegram_id=telegram_id, key=key, now=now, settings=settings)
+            await surveys.finish(
+                s,
+                view,
+                wants_reply=False,
+                telegram_id=telegram_id,
+                key=key,
+                now=now,
+                settings=settings,
+            )
     period = current_quarter(now.astimezone(settings.tz).date())
     start, end = period_bounds(period, settings.tz)
     async with sessions() as s:
@@ -95,7 +114,9 @@ async def test_an_excluded_bad_review_no_longer_counts(sessions: SessionFactory,
         points_before = await surveys.citizen_points(s, start=start, end=end)
     assert before[0].responses == 2 and before[0].rate == 50
     async with sessions.begin() as s:  # what the working group's 申诉复核 decision "excluded" does
-        response = await s.scalar(select(SurveyResponse).where(SurveyResponse.overall == "very_dissatisfied"))
+        response = await s.scalar(
+            select(SurveyResponse).where(SurveyResponse.overall == "very_dissatisfied")
+        )
         response.excluded = True  # type: ignore[union-attr]
     async with sessions() as s:
         after = await unit_stats(s, period, tz=settings.tz, now=now)
@@ -110,6 +131,12 @@ async def test_an_excluded_bad_review_no_longer_counts(sessions: SessionFactory,
 def test_survey_stats_command(db_url: str, tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("JIXIAO_")}
     env.update(JIXIAO_DATABASE_URL=db_url, PYTHONPATH=str(ROOT))
-    result = subprocess.run([sys.executable, "-m", "bot.cli", "survey", "stats", "--period", "2026Q4"],
-                            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "survey", "stats", "--period", "2026Q4"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0 and "2026Q4" in result.stdout and "<b>" not in result.stdout

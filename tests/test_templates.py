@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import csv
+import dataclasses
 import io
 import json
 from collections.abc import Callable
@@ -14,16 +15,21 @@ from typing import Any
 import pytest
 from openpyxl import load_workbook
 
-from domain.enums import Dimension, Source
+from domain.enums import Dimension, Satisfaction, Source
 from domain.template import (
+    DEFAULT_POINTS,
+    DEFAULT_SURVEY,
     Indicator,
     Level,
     Scale,
     ScaleKind,
+    SurveyQuestion,
+    SurveySpec,
     Target,
     Template,
     TemplateInvalid,
     TemplateProblem,
+    survey_of,
     validate,
 )
 from domain.template import problems as rule
@@ -33,6 +39,8 @@ from services.templates import (
     level_label,
     load_template,
     localized,
+    problem_labels,
+    question_text,
     to_traditional,
 )
 from services.templates import messages as msg
@@ -387,6 +395,302 @@ def test_traditional_chinese_and_english(default: Template) -> None:
     p01 = default.indicators[0]
     assert indicator_name(p01, "zh_Hant") == "應急預案制定與演練"
     assert level_label(default.scales["五级"].levels[3], "en") == "Barely satisfactory"
+
+
+# --- the citizen satisfaction survey (四(二)4) --------------------------------------------
+
+SURVEY, SETTINGS = "问卷", "问卷设置"  # questions: Q1..Q4 on rows 2-5
+LEVEL_ROW = {level: n for n, level in enumerate(Satisfaction, start=2)}  # 非常满意 row 2 …
+DAYS_ROW, FIRST_PROBLEM_ROW = 7, 8  # 整改时限(工作日), then 问题选项 × 6
+
+
+def without_survey_toml() -> bytes:
+    text = TOML.decode()
+    return text[: text.index("\n[survey]")].encode()
+
+
+def test_example_survey_loads_equally_from_toml_and_xlsx(default: Template) -> None:
+    survey = default.survey
+    assert survey is not None and survey_of(default) is survey
+    assert load_template(XLSX, "template.xlsx").survey == survey
+    assert [q.code for q in survey.questions] == ["Q1", "Q2", "Q3", "Q4"]
+    assert all(q.text_en for q in survey.questions)
+    assert dict(survey.points) == dict(DEFAULT_POINTS)
+    assert [survey.points_for(level) for level in Satisfaction] == [100, 80, 60, 40, 20]
+    assert 5 <= len(survey.problems) <= 6 and len(survey.problems_en) == len(survey.problems)
+    assert "等待时间长" in survey.problems and survey.rectification_working_days == 15
+    citizen = {i.code for i in default.indicators if Source.CITIZEN in i.sources}
+    assert {q.indicator for q in survey.questions} <= citizen
+    assert survey.question("Q4") == survey.questions[3] and survey.question("Q9") is None
+    assert question_text(survey.questions[0], "zh_Hant") == "工作人員的服務態度如何？"
+    assert question_text(survey.questions[0], "en") == "How were you treated by the staff?"
+    assert problem_labels(survey, "en")[0] == "Long wait"
+    assert problem_labels(survey, "zh_Hans") == survey.problems
+
+
+def test_survey_round_trips_through_dict_and_json(default: Template) -> None:
+    data = json.loads(json.dumps(default.to_dict()))
+    assert data["survey"]["points"]["basic"] == "60"
+    again = Template.from_dict(data)
+    assert again == default and again.survey == default.survey
+    assert again.digest() == default.digest() and hash(again) == hash(default)
+    with pytest.raises(TypeError):
+        again.survey.points[Satisfaction.BASIC] = Decimal(0)  # type: ignore[index, union-attr]
+
+
+def test_a_template_without_a_survey_gets_the_default_one(default: Template) -> None:
+    plain = load_template(without_survey_toml(), "t.toml")
+    assert plain.survey is None and survey_of(plain) is DEFAULT_SURVEY
+    assert validate(plain) == []  # the built-in survey fits the shipped indicators
+    # Stored before surveys existed: no "survey" key, and the same digest as then.
+    data = plain.to_dict()
+    assert "survey" not in data
+    assert Template.from_dict(data) == plain
+    assert plain.digest() != default.digest()
+
+    def drop(wb: Any) -> None:
+        del wb[SURVEY], wb[SETTINGS]
+
+    def blank(wb: Any) -> None:
+        wb[SURVEY].delete_rows(2, 10)
+        wb[SETTINGS].delete_rows(1, 20)  # not even a header: a wholly blank sheet
+
+    for change in (drop, blank):
+        assert load_template(edited(change), "t.xlsx") == plain
+    assert load_template(dump_xlsx(plain), "t.xlsx") == plain  # with two empty survey sheets
+
+
+def test_survey_with_chinese_point_keys_and_defaults(default: Template) -> None:
+    text = TOML.decode()
+    text = text.replace(
+        "points = { very_satisfied = 100, satisfied = 80, basic = 60, dissatisfied = 40, very_dissatisfied = 20 }",
+        'points = { "非常满意" = 100, "满意" = 90, "基本满意" = 70, "不满意" = 30, "非常不满意" = 0 }',
+    ).replace("rectification_working_days = 15\n", "")
+    survey = load_template(text.encode(), "t.toml").survey
+    assert survey is not None and survey.rectification_working_days == 15
+    assert [survey.points_for(s) for s in Satisfaction] == [100, 90, 70, 30, 0]
+    no_points = TOML.decode().replace("points = { very_satisfied", "# points = {", 1)
+    assert load_template(no_points.encode(), "t.toml") == default  # the default points
+
+
+def put(sheet: str, cell: str, value: object) -> Callable[[Any], None]:
+    def change(wb: Any) -> None:
+        wb[sheet][cell] = value
+
+    return change
+
+
+def add_question(code: str, text: str, indicator: str) -> Callable[[Any], None]:
+    def change(wb: Any) -> None:
+        wb[SURVEY].append([code, text, indicator, None])
+
+    return change
+
+
+@pytest.mark.parametrize(
+    ("change", "message", "where", "params"),
+    [
+        (put(SURVEY, "A3", "Q1"), rule.SURVEY_CODE_DUPLICATE, (SURVEY, 3, "编号"), {"code": "Q1"}),
+        (put(SURVEY, "A3", "问题二"), rule.SURVEY_CODE_BAD, (SURVEY, 3, "编号"), {"max": 16}),
+        (put(SURVEY, "A3", "Q" * 17), rule.SURVEY_CODE_BAD, (SURVEY, 3, "编号"), {}),
+        (put(SURVEY, "A3", None), rule.SURVEY_CODE_REQUIRED, (SURVEY, 3, "编号"), {"number": 2}),
+        (put(SURVEY, "B3", " "), rule.SURVEY_TEXT_REQUIRED, (SURVEY, 3, "问题"), {"code": "Q2"}),
+        (put(SURVEY, "B3", "很" * 61), rule.TEXT_TOO_LONG, (SURVEY, 3, "问题"), {"max": 60}),
+        (put(SURVEY, "D3", "x" * 121), rule.TEXT_TOO_LONG, (SURVEY, 3, "问题(英文)"), {}),
+        (
+            put(SURVEY, "C5", "X99"),
+            rule.SURVEY_INDICATOR_UNKNOWN,
+            (SURVEY, 5, "对应指标"),
+            {"code": "Q4", "indicator": "X99"},
+        ),
+        (
+            put(SURVEY, "C5", "P11"),  # the outpost's own set is not the bureau-wide one
+            rule.SURVEY_INDICATOR_UNKNOWN,
+            (SURVEY, 5, "对应指标"),
+            {"indicator": "P11"},
+        ),
+        (
+            put(SURVEY, "C5", "p01"),
+            rule.SURVEY_INDICATOR_NOT_CITIZEN,
+            (SURVEY, 5, "对应指标"),
+            {"code": "Q4", "indicator": "P01", "source": Source.CITIZEN},
+        ),
+        (put(SURVEY, "C5", ""), rule.SURVEY_INDICATOR_REQUIRED, (SURVEY, 5, "对应指标"), {}),
+        (
+            lambda wb: [add_question(f"Q{n}", "还有什么建议？", "T05")(wb) for n in range(5, 10)],
+            rule.SURVEY_QUESTION_COUNT,
+            (SURVEY, None, None),
+            {"count": 9, "max": 8},
+        ),
+        (
+            lambda wb: wb[SURVEY].delete_rows(2, 4),
+            rule.SURVEY_QUESTION_COUNT,
+            (SURVEY, None, None),
+            {"count": 0},
+        ),
+        (
+            put(SETTINGS, f"B{LEVEL_ROW[Satisfaction.VERY_SATISFIED]}", 120),
+            rule.SURVEY_POINTS_RANGE,
+            (SETTINGS, 2, "内容"),
+            {"level": Satisfaction.VERY_SATISFIED, "points": 120},
+        ),
+        (
+            put(SETTINGS, f"B{LEVEL_ROW[Satisfaction.DISSATISFIED]}", 70),
+            rule.SURVEY_POINTS_ORDER,
+            (SETTINGS, 5, "内容"),
+            {"level": Satisfaction.DISSATISFIED, "points": 70, "better": Satisfaction.BASIC},
+        ),
+        (
+            lambda wb: wb[SETTINGS].delete_rows(LEVEL_ROW[Satisfaction.SATISFIED]),
+            rule.SURVEY_POINTS_MISSING,
+            (SETTINGS, None, None),
+            {"level": Satisfaction.SATISFIED},
+        ),
+        (
+            put(SETTINGS, f"B{FIRST_PROBLEM_ROW + 1}", "等待时间长"),
+            rule.SURVEY_PROBLEM_DUPLICATE,
+            (SETTINGS, 9, "内容"),
+            {"problem": "等待时间长"},
+        ),
+        (
+            put(SETTINGS, f"B{FIRST_PROBLEM_ROW}", "等" * 21),
+            rule.TEXT_TOO_LONG,
+            (SETTINGS, 8, "内容"),
+            {"length": 21, "max": 20},
+        ),
+        (
+            put(SETTINGS, f"B{FIRST_PROBLEM_ROW}", None),
+            rule.SURVEY_PROBLEM_EMPTY,
+            (SETTINGS, 8, "内容"),
+            {"number": 1},
+        ),
+        (
+            put(SETTINGS, f"C{FIRST_PROBLEM_ROW + 2}", None),
+            rule.SURVEY_PROBLEM_EN_EMPTY,
+            (SETTINGS, 10, "内容(英文)"),
+            {"problem": "办事效率低"},
+        ),
+        (
+            lambda wb: [
+                wb[SETTINGS].append(["问题选项", f"其他{n}", f"Other {n}"]) for n in range(5)
+            ],
+            rule.SURVEY_PROBLEM_COUNT,
+            (SETTINGS, None, None),
+            {"count": 11, "max": 10},
+        ),
+        (
+            lambda wb: wb[SETTINGS].delete_rows(FIRST_PROBLEM_ROW, 6),
+            rule.SURVEY_PROBLEM_COUNT,
+            (SETTINGS, None, None),
+            {"count": 0},
+        ),
+        (
+            put(SETTINGS, f"B{DAYS_ROW}", 0),
+            rule.SURVEY_DAYS_RANGE,
+            (SETTINGS, 7, "内容"),
+            {"days": 0, "max": 60},
+        ),
+        (put(SETTINGS, f"B{DAYS_ROW}", 61), rule.SURVEY_DAYS_RANGE, (SETTINGS, 7, "内容"), {}),
+        (
+            put(SETTINGS, f"B{DAYS_ROW}", 7.5),
+            msg.BAD_WHOLE_NUMBER,
+            (SETTINGS, 7, "内容"),
+            {"column": "内容"},
+        ),
+        (
+            put(SETTINGS, f"B{DAYS_ROW}", "十五"),
+            msg.BAD_NUMBER,
+            (SETTINGS, 7, "内容"),
+            {"value": "十五"},
+        ),
+        (
+            put(SETTINGS, f"A{LEVEL_ROW[Satisfaction.BASIC]}", "一般"),
+            msg.BAD_SURVEY_ITEM,  # and not "基本满意 is missing" on top
+            (SETTINGS, 4, "项目"),
+            {"value": "一般"},
+        ),
+        (
+            put(SETTINGS, f"A{DAYS_ROW}", "满意"),
+            msg.DUPLICATE_ITEM,
+            (SETTINGS, 7, "项目"),
+            {"value": "满意"},
+        ),
+    ],
+)
+def test_survey_refusals_point_at_the_cell(
+    change: Callable[[Any], None],
+    message: str,
+    where: tuple[str | None, int | None, str | None],
+    params: dict[str, object],
+) -> None:
+    problem = only(refused(edited(change), "t.xlsx"), message)
+    assert (problem.sheet, problem.row, problem.field) == where
+    assert params.items() <= dict(problem.params).items(), problem.params
+
+
+def test_survey_refusals_in_toml() -> None:
+    text = TOML.decode()
+    text = text.replace('    "Problem not solved",\n', "")  # five English for six choices
+    text = text.replace("very_satisfied = 100,", "very_satisfied = 100, quite_satisfied = 90,")
+    text = text.replace('code = "Q3"', 'code = "Q3"\nweight = 10', 1)
+    text = text.replace('indicator = "P03"', 'indicator = "T03"', 1)
+    text = text.replace("rectification_working_days = 15", "rectification_working_days = 90")
+    problems = refused(text.encode(), "t.toml")
+    assert [(p.sheet, p.row, p.field, p.message) for p in problems] == [
+        ("survey", None, "problems_en", rule.SURVEY_PROBLEMS_EN_COUNT),
+        ("survey", None, "rectification_working_days", rule.SURVEY_DAYS_RANGE),
+        ("survey.points", None, "quite_satisfied", msg.BAD_SATISFACTION),
+        ("survey.questions", 3, "weight", msg.UNKNOWN_KEY),
+        ("survey.questions", 4, "indicator", rule.SURVEY_INDICATOR_NOT_CITIZEN),
+    ]
+    assert problems[0].params == {"count": 6, "count_en": 5}
+    assert "T03" in str(problems[-1]) and "citizen" in str(problems[-1])
+
+
+def test_without_a_survey_the_default_must_fit_the_indicators() -> None:
+    text = without_survey_toml().decode()
+    p03 = text.index('code = "P03"')
+    text = text[:p03] + text[p03:].replace(
+        '["self", "superior", "citizen"]', '["self", "superior"]', 1
+    )
+    problem = only(refused(text.encode(), "t.toml"), rule.SURVEY_DEFAULT_UNFIT)
+    assert (problem.sheet, problem.row) == ("survey", None)
+    assert problem.params == {"codes": "P03", "source": Source.CITIZEN}
+
+
+def test_a_survey_problem_that_a_bad_indicator_row_explains_is_not_repeated() -> None:
+    def change(wb: Any) -> None:
+        set_cell("指标", "P03", 2, "工作热情")(wb)  # P03 unread: Q4's indicator is not unknown
+        set_cell("指标", "T05", SOURCES, "自评、群众")(wb)  # T05's sources half read
+
+    assert [p.message for p in refused(edited(change), "t.xlsx")] == [
+        msg.BAD_DIMENSION,
+        msg.BAD_SOURCE,
+    ]
+
+
+def test_a_stored_survey_is_validated_without_a_file(default: Template) -> None:
+    survey = SurveySpec(
+        questions=(SurveyQuestion("Q1", "态度如何？", "T05"), SurveyQuestion("Q1", "", "T01")),
+        points=dict(DEFAULT_POINTS) | {Satisfaction.VERY_DISSATISFIED: Decimal(-5)},
+        problems=("慢", "慢"),
+        problems_en=("Slow",),
+        rectification_working_days=0,
+    )
+    template = Template.from_dict(default.to_dict() | {"survey": None})
+    problems = validate(dataclasses.replace(template, survey=survey))
+    assert [(p.sheet, p.row, p.field, p.message) for p in problems] == [
+        ("survey.questions", 2, "code", rule.SURVEY_CODE_DUPLICATE),
+        ("survey.questions", 2, "text", rule.SURVEY_TEXT_REQUIRED),
+        ("survey.questions", 2, "indicator", rule.SURVEY_INDICATOR_NOT_CITIZEN),
+        ("survey.points", None, "points", rule.SURVEY_POINTS_RANGE),
+        ("survey.problems", 2, "problems", rule.SURVEY_PROBLEM_DUPLICATE),
+        ("survey.problems", None, "problems_en", rule.SURVEY_PROBLEMS_EN_COUNT),
+        ("survey", None, "rectification_working_days", rule.SURVEY_DAYS_RANGE),
+    ]
+    assert problems[3].params["level"] is Satisfaction.VERY_DISSATISFIED
+    with pytest.raises(KeyError):
+        SurveySpec((), {}, ()).points_for(Satisfaction.BASIC)
 
 
 def test_domain_model_stays_pure() -> None:

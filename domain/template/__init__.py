@@ -2,6 +2,8 @@
 
 Imports only the standard library and ``domain``: the loaders (``services.templates``)
 parse files into it, scoring computes from it, and the database stores ``to_dict``.
+A template may carry its citizen satisfaction survey (``SurveySpec``, 四(二)4);
+``survey_of`` gives the one citizens answer, the template's or ``DEFAULT_SURVEY``.
 """
 
 from domain.template.model import (
@@ -13,13 +15,29 @@ from domain.template.model import (
     Target,
     Template,
     WrittenPart,
-    canonical,
-    decimal_text,
 )
-from domain.template.problems import Area, Ref, TemplateInvalid, TemplateProblem
-from domain.template.rules import MIN_PERFORMANCE, Locator, Where, default_locator, validate
+from domain.template.problems import (
+    Area,
+    Locator,
+    Ref,
+    TemplateInvalid,
+    TemplateProblem,
+    Where,
+    default_locator,
+)
+from domain.template.rules import MIN_PERFORMANCE, validate
+from domain.template.survey import (
+    DEFAULT_POINTS,
+    DEFAULT_SURVEY,
+    SurveyQuestion,
+    SurveySpec,
+    survey_of,
+)
+from domain.template.values import canonical, decimal_text
 
 __all__ = [
+    "DEFAULT_POINTS",
+    "DEFAULT_SURVEY",
     "FORMAT_VERSION",
     "MIN_PERFORMANCE",
     "Area",
@@ -29,6 +47,8 @@ __all__ = [
     "Ref",
     "Scale",
     "ScaleKind",
+    "SurveyQuestion",
+    "SurveySpec",
     "Target",
     "Template",
     "TemplateInvalid",
@@ -38,5 +58,6 @@ __all__ = [
     "canonical",
     "decimal_text",
     "default_locator",
+    "survey_of",
     "validate",
 ]

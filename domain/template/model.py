@@ -18,9 +18,10 @@ from enum import StrEnum
 from typing import Any
 
 from domain.enums import Dimension, Source
+from domain.template.survey import SurveySpec, survey_dict, survey_from
+from domain.template.values import HUNDRED, canonical, decimal_text, freeze
 
-FORMAT_VERSION = 1  # of ``to_dict``; bump with a reader for the old shape
-HUNDRED = Decimal(100)
+FORMAT_VERSION = 1  # of ``to_dict``; bump with a reader for the old shape (additions are not)
 _SCORE_TEXT = re.compile(r"^\d{1,3}(?:\.\d{1,2})?$")
 
 
@@ -44,18 +45,6 @@ class WrittenPart(StrEnum):
     ACHIEVEMENTS = "achievements"
     PROBLEMS = "problems"
     MEASURES = "measures"
-
-
-def canonical(value: Decimal) -> Decimal:
-    """``40.0`` and ``40`` as one value, so equal templates serialise (and hash) alike."""
-    if value == value.to_integral_value():
-        return value.quantize(Decimal(1))
-    return value.normalize()
-
-
-def decimal_text(value: Decimal) -> str:
-    """Plain notation, no exponent: ``Decimal("1E+2")`` is written ``"100"``."""
-    return format(canonical(value), "f")
 
 
 @dataclass(frozen=True)
@@ -132,30 +121,6 @@ class Indicator:
     description_en: str | None = None
 
 
-class FrozenDict(dict[Any, Any]):
-    """A read-only dict: a template shared by a running cycle must not change under it.
-
-    Unlike ``MappingProxyType`` it pickles, deep-copies and hashes (so a Template does).
-    """
-
-    def _refuse(self, *args: Any, **kwargs: Any) -> None:
-        raise TypeError("a template is immutable")
-
-    __setitem__ = __delitem__ = _refuse
-    clear = pop = popitem = setdefault = update = _refuse  # type: ignore[assignment]
-    __ior__ = _refuse  # type: ignore[assignment]
-
-    def __hash__(self) -> int:  # type: ignore[override]
-        return hash(frozenset(self.items()))
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (type(self), (dict(self),))
-
-
-def _freeze(mapping: Mapping[Any, Any]) -> Mapping[Any, Any]:
-    return mapping if isinstance(mapping, FrozenDict) else FrozenDict(mapping)
-
-
 @dataclass(frozen=True)
 class Template:
     """A complete indicator system: the bureau-wide set, per-unit replacement sets, goals.
@@ -172,11 +137,12 @@ class Template:
     indicators: tuple[Indicator, ...]
     unit_overrides: Mapping[str, tuple[Indicator, ...]] = field(default_factory=dict)
     goals: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    survey: SurveySpec | None = None  # None: citizens answer DEFAULT_SURVEY (see survey_of)
 
     def __post_init__(self) -> None:
         # Read-only views: a frozen template must not change under a running cycle.
         for name in ("dimension_weights", "source_weights", "scales", "unit_overrides", "goals"):
-            object.__setattr__(self, name, _freeze(getattr(self, name)))
+            object.__setattr__(self, name, freeze(getattr(self, name)))
 
     def indicator_set(self, unit: str | None) -> tuple[Indicator, ...]:
         """The unit's replacement set if it has one, else the bureau-wide indicators."""
@@ -193,8 +159,12 @@ class Template:
         )
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-safe and canonical (Decimals as plain strings, sets in enum order)."""
-        return {
+        """JSON-safe and canonical (Decimals as plain strings, sets in enum order).
+
+        ``survey`` is written only when there is one, so a template without it keeps
+        the digest it was stored under before surveys existed.
+        """
+        data: dict[str, Any] = {
             "format": FORMAT_VERSION,
             "name": self.name,
             "dimension_weights": {
@@ -215,6 +185,9 @@ class Template:
             },
             "goals": {unit: list(goals) for unit, goals in self.goals.items()},
         }
+        if self.survey is not None:
+            data["survey"] = survey_dict(self.survey)
+        return data
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Template:
@@ -234,6 +207,7 @@ class Template:
                 for unit, items in data.get("unit_overrides", {}).items()
             },
             goals={unit: tuple(goals) for unit, goals in data.get("goals", {}).items()},
+            survey=survey_from(data["survey"]) if data.get("survey") is not None else None,
         )
 
     def digest(self) -> str:

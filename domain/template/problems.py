@@ -3,14 +3,15 @@
 The working group fixes the spreadsheet, not the code, so a problem names the row
 as the sheet shows it and says what is wrong in words an office worker can act on.
 Messages are msgids marked with ``N_``; the caller translates them, and maps the
-enum-valued parameters (``dimension``, ``source``, ``target``: members of
-``Dimension``, ``Source``, ``Target``) to names in the reader's language.
+enum-valued parameters (``dimension``, ``source``, ``target``, ``level``, ``better``:
+members of ``Dimension``, ``Source``, ``Target``, ``Satisfaction``) to names in the
+reader's language.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -89,6 +90,45 @@ OVERRIDE_TARGET_MISSING = N_(
 )
 GOAL_EMPTY = N_("A goal of {unit} is empty.")
 TOO_MANY_GOALS = N_("{unit} may have at most {max} goals; it has {count}.")
+# The citizen satisfaction survey, 四(二)4 ({level}/{better}: a Satisfaction; {source}: a Source)
+SURVEY_QUESTION_COUNT = N_("The survey needs 1 to {max} questions; it has {count}.")
+SURVEY_CODE_REQUIRED = N_("Survey question {number} has no code.")
+SURVEY_CODE_BAD = N_(
+    "The survey question code {code} may only contain letters, digits, _, - and . and be at most {max} characters long."
+)
+SURVEY_CODE_DUPLICATE = N_("The survey question code {code} appears more than once.")
+SURVEY_TEXT_REQUIRED = N_("The survey question {code} has no text.")
+SURVEY_INDICATOR_REQUIRED = N_(
+    "The survey question {code} names no indicator; give the code of the indicator its answers count for."
+)
+SURVEY_INDICATOR_UNKNOWN = N_(
+    "The survey question {code} counts for the indicator {indicator}, which is not among the bureau-wide indicators."
+)
+SURVEY_INDICATOR_NOT_CITIZEN = N_(
+    "The survey question {code} counts for the indicator {indicator}, which is not rated by {source}; add {source} to its evaluation sources or choose another indicator."
+)
+SURVEY_DEFAULT_UNFIT = N_(
+    "The template has no survey, and the built-in survey counts for the indicators {codes}, which this template lacks or {source} does not rate; add a survey whose questions count for this template's indicators."
+)
+SURVEY_POINTS_MISSING = N_("The points of the answer {level} are missing.")
+SURVEY_POINTS_RANGE = N_(
+    "The answer {level} is worth {points} points; points must be between 0 and 100."
+)
+SURVEY_POINTS_ORDER = N_(
+    "The answer {level} is worth {points} points, more than the better answer {better} ({better_points} points); points may not rise from the best answer to the worst."
+)
+SURVEY_PROBLEM_COUNT = N_("The survey needs 1 to {max} problem choices; it has {count}.")
+SURVEY_PROBLEM_EMPTY = N_("Problem choice {number} is empty.")
+SURVEY_PROBLEM_DUPLICATE = N_("The problem choice {problem} appears more than once.")
+SURVEY_PROBLEMS_EN_COUNT = N_(
+    "There are {count} problem choices but {count_en} English ones; give one English text per choice, or none."
+)
+SURVEY_PROBLEM_EN_EMPTY = N_(
+    "The problem choice {problem} has no English text, though others have; give all or none."
+)
+SURVEY_DAYS_RANGE = N_(
+    "The deadline for handling a bad review is {days} working days; it must be between 1 and {max}."
+)
 
 
 class Area(StrEnum):
@@ -100,15 +140,20 @@ class Area(StrEnum):
     SCALES = "scales"
     INDICATORS = "indicators"
     GOALS = "goals"
+    SURVEY = "survey"  # the survey as a whole, and its rectification deadline
+    SURVEY_QUESTIONS = "survey.questions"
+    SURVEY_POINTS = "survey.points"  # Ref.key: the Satisfaction value
+    SURVEY_PROBLEMS = "survey.problems"
 
 
 @dataclass(frozen=True)
 class Ref:
     """What a problem is about, for a loader to turn into the row that defined it.
 
-    ``key``: the dimension/source value, scale code or the goals' unit; ``unit``: the
-    override set of an indicator (None = bureau-wide); ``index``: 0-based position in
-    that set, in the scale's levels or in the unit's goals (None = the whole thing).
+    ``key``: the dimension/source value, scale code, the goals' unit or the survey
+    answer level; ``unit``: the override set of an indicator (None = bureau-wide);
+    ``index``: 0-based position in that set, in the scale's levels, in the unit's goals,
+    or in the survey's questions or problem choices (None = the whole thing).
     """
 
     area: Area
@@ -153,3 +198,28 @@ class TemplateInvalid(Exception):
     def __init__(self, problems: Iterable[TemplateProblem]) -> None:
         self.problems = list(problems)
         super().__init__("\n".join(str(p) for p in self.problems))
+
+
+Where = tuple[str | None, int | None, str | None]  # sheet, row, field
+Locator = Callable[[Ref, str | None], Where]
+
+
+def default_locator(ref: Ref, field: str | None) -> Where:
+    """The part of the template and the 1-based position: good enough for a stored template."""
+    return ref.area.value, None if ref.index is None else ref.index + 1, field
+
+
+class Report:
+    """The problems found so far, each pointed at its row by ``locate`` as it is added."""
+
+    def __init__(self, locate: Locator) -> None:
+        self.locate = locate
+        self.problems: list[TemplateProblem] = []
+
+    def add(self, ref: Ref, field: str | None, message: str, **params: object) -> None:
+        sheet, row, where = self.locate(ref, field)
+        self.problems.append(TemplateProblem(sheet, row, where, message, params))
+
+    def length(self, ref: Ref, field: str, text: str | None, limit: int) -> None:
+        if text is not None and len(text) > limit:
+            self.add(ref, field, TEXT_TOO_LONG, length=len(text), max=limit)

@@ -3,58 +3,55 @@
 ``validate`` is pure and reports every violation, not the first, so the working
 group fixes the sheet in one round. A loader passes ``locate`` to point each
 problem at the row that defined the thing; without it a problem names the part
-of the template and the 1-based position in it.
+of the template and the 1-based position in it. The citizen survey's rules are in
+``survey_rules``, the shared limits in ``limits``.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from decimal import Decimal
 
 from domain.enums import Dimension, Source
 from domain.template import problems as msg
-from domain.template.model import HUNDRED, Indicator, ScaleKind, Target, Template, canonical
-from domain.template.problems import Area, Ref, TemplateProblem
+from domain.template.limits import (
+    CODE,
+    MAX_CODE,
+    MAX_DESCRIPTION,
+    MAX_DESCRIPTION_EN,
+    MAX_GOAL,
+    MAX_GOALS,
+    MAX_LABEL,
+    MAX_LABEL_EN,
+    MAX_LEVELS,
+    MAX_NAME,
+    MAX_NAME_EN,
+    MAX_SCALE_CODE,
+    MAX_TEMPLATE_NAME,
+    MAX_UNIT,
+    MIN_LEVELS,
+)
+from domain.template.model import Indicator, ScaleKind, Target, Template
+from domain.template.problems import (
+    Area,
+    Locator,
+    Ref,
+    Report,
+    TemplateProblem,
+    Where,
+    default_locator,
+)
+from domain.template.survey_rules import check_survey
+from domain.template.values import HUNDRED, canonical
 
 MIN_PERFORMANCE = Decimal(60)  # 三(三): 工作业绩指标权重原则上不低于60%
-MAX_TEMPLATE_NAME = 100
-MAX_CODE = 16  # codes travel in callback data (64 bytes)
-MAX_SCALE_CODE = 20
-MIN_LEVELS, MAX_LEVELS = 2, 10  # one tap per level; more than ten buttons is no longer a tap
-MAX_LABEL, MAX_LABEL_EN = 20, 40  # a button's text
-MAX_NAME, MAX_NAME_EN = 60, 120
-MAX_DESCRIPTION, MAX_DESCRIPTION_EN = 500, 1000
-MAX_UNIT = 64  # org_unit.name
-MAX_GOAL, MAX_GOALS = 300, 20
-_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 
-Where = tuple[str | None, int | None, str | None]  # sheet, row, field
-Locator = Callable[[Ref, str | None], Where]
-
-
-def default_locator(ref: Ref, field: str | None) -> Where:
-    """The part of the template and the 1-based position: good enough for a stored template."""
-    return ref.area.value, None if ref.index is None else ref.index + 1, field
-
-
-class _Report:
-    def __init__(self, locate: Locator) -> None:
-        self.locate = locate
-        self.problems: list[TemplateProblem] = []
-
-    def add(self, ref: Ref, field: str | None, message: str, **params: object) -> None:
-        sheet, row, where = self.locate(ref, field)
-        self.problems.append(TemplateProblem(sheet, row, where, message, params))
-
-    def length(self, ref: Ref, field: str, text: str | None, limit: int) -> None:
-        if text is not None and len(text) > limit:
-            self.add(ref, field, msg.TEXT_TOO_LONG, length=len(text), max=limit)
+__all__ = ["MIN_PERFORMANCE", "Locator", "Where", "default_locator", "validate"]
 
 
 def validate(template: Template, *, locate: Locator | None = None) -> list[TemplateProblem]:
     """Every problem of ``template``; an empty list means it may be approved."""
-    report = _Report(locate or default_locator)
+    report = Report(locate or default_locator)
     top = Ref(Area.TEMPLATE)
     if not template.name.strip():
         report.add(top, "name", msg.NAME_REQUIRED)
@@ -77,10 +74,11 @@ def validate(template: Template, *, locate: Locator | None = None) -> list[Templ
             if target in bureau_targets and target not in own:
                 report.add(ref, "targets", msg.OVERRIDE_TARGET_MISSING, unit=unit, target=target)
     _goals(report, template)
+    check_survey(report, template)
     return report.problems
 
 
-def _weights(report: _Report, template: Template) -> None:
+def _weights(report: Report, template: Template) -> None:
     """Both weight tables are percents of the whole and must each add up to exactly 100."""
     _weight_table(
         report,
@@ -109,7 +107,7 @@ def _weights(report: _Report, template: Template) -> None:
 
 
 def _weight_table(
-    report: _Report,
+    report: Report,
     area: Area,
     weights: Mapping[Dimension | Source, Decimal | None],
     messages: tuple[str, str, str],
@@ -129,7 +127,7 @@ def _weight_table(
         report.add(Ref(area), "weight", total_text, total=canonical(total))
 
 
-def _scales(report: _Report, template: Template) -> None:
+def _scales(report: Report, template: Template) -> None:
     for code, scale in template.scales.items():
         ref = Ref(Area.SCALES, key=code)
         if not 1 <= len(code.strip()) <= MAX_SCALE_CODE:
@@ -165,7 +163,7 @@ def _scales(report: _Report, template: Template) -> None:
 
 
 def _indicator_set(
-    report: _Report, template: Template, unit: str | None, items: tuple[Indicator, ...]
+    report: Report, template: Template, unit: str | None, items: tuple[Indicator, ...]
 ) -> None:
     """One set on its own: each indicator, then the weights per dimension and target."""
     codes: set[str] = set()
@@ -174,7 +172,7 @@ def _indicator_set(
         code = ind.code.strip()
         if not code:
             report.add(ref, "code", msg.CODE_REQUIRED, name=ind.name, unit=unit)
-        elif not _CODE.fullmatch(code) or len(code) > MAX_CODE:
+        elif not CODE.fullmatch(code) or len(code) > MAX_CODE:
             report.add(ref, "code", msg.CODE_BAD, code=code, max=MAX_CODE, unit=unit)
         elif code in codes:
             if unit is None:
@@ -240,7 +238,7 @@ def _indicator_set(
                 report.add(first, "weight", text, **params, codes=listed, total=canonical(total))
 
 
-def _goals(report: _Report, template: Template) -> None:
+def _goals(report: Report, template: Template) -> None:
     for unit, goals in template.goals.items():
         ref = Ref(Area.GOALS, key=unit)
         if not unit.strip():

@@ -20,13 +20,28 @@ Workbook (headers in 简体, 繁體 or English; the first non-blank row is the h
 - sheet 量表 (scales, optional): 量表 code · 等级 label · 分值 points (0–100) ·
   等级(英文) label_en; one row per level, best first. 百分制 (0–100) is built in.
 - sheet 目标 (goals, optional): 单位 unit · 目标 goal; one row per goal (三(一)).
+- sheet 问卷 (the citizen satisfaction survey, optional, 四(二)4): one row per question,
+  1 to 8: 编号 code (Q1: letters, digits, _ - ., at most 16) · 问题 text (at most 60
+  characters) · 对应指标 indicator (the code of a bureau-wide indicator that
+  服务对象评价 rates; the answers count for it) · 问题(英文) text_en.
+- sheet 问卷设置 (survey settings, optional): 项目 item · 内容 value · 内容(英文)
+  value_en, one setting per row: 非常满意 / 满意 / 基本满意 / 不满意 / 非常不满意 with
+  the points (0–100, never more for a worse answer; all five, or none for
+  100/80/60/40/20); 整改时限(工作日) with the working days a unit head has to handle a
+  bad review (1–60, default 15); and one row 问题选项 per "what went wrong" choice a
+  citizen taps after a bad review (1 to 10, at most 20 characters), its English in
+  内容(英文). A workbook with neither sheet (or both blank) has no survey of its own:
+  citizens then answer ``domain.template.DEFAULT_SURVEY``.
 
 TOML: top-level ``name``; tables ``[dimension_weights]`` and ``[source_weights]``
 (key = dimension/source, value = percent); ``[scales.<code>]`` with
 ``levels = [{label, points, label_en}, …]``; ``[[indicators]]`` with the keys
 code, dimension, name, description, weight, scale, sources (a list), targets
 (a list, default ["person"]), unit, name_en, description_en; ``[goals]`` with
-unit = [goal, …]. ``examples/template.toml`` is a commented example.
+unit = [goal, …]; ``[survey]`` with ``points = {very_satisfied = 100, …}`` (or the
+quoted Chinese keys "非常满意" …), ``rectification_working_days``, ``problems = [...]``,
+``problems_en = [...]`` and ``[[survey.questions]]`` with code, text, indicator,
+text_en. ``examples/template.toml`` is a commented example.
 """
 
 from __future__ import annotations
@@ -40,6 +55,8 @@ from services.templates.chinese import (
     indicator_name,
     level_label,
     localized,
+    problem_labels,
+    question_text,
     to_traditional,
 )
 from services.templates.render import render_problem
@@ -57,6 +74,8 @@ __all__ = [
     "level_label",
     "load_template",
     "localized",
+    "problem_labels",
+    "question_text",
     "render_problem",
     "to_traditional",
 ]

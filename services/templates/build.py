@@ -1,6 +1,7 @@
 """Rows to a Template: the one path both readers take, so .xlsx and .toml mean the same.
 
-A reader only finds rows (``Draft``); here cells become values, then
+A reader only finds rows (``Draft``, in ``rows``); here cells become values (the
+survey's in ``survey_rows``), then
 ``domain.template.validate`` judges the result with a locator that points each of
 its problems back at the row that defined the thing. A row whose dimension or
 weight cannot be read is left out, and the sums it would have spoiled are not
@@ -9,13 +10,9 @@ reported: one typo is one problem, not five.
 
 from __future__ import annotations
 
-import dataclasses
-import unicodedata
 from collections.abc import Mapping
-from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from enum import Enum
-from typing import TypeVar
 
 from domain.enums import Dimension, Source
 from domain.template import (
@@ -30,11 +27,13 @@ from domain.template import (
     TemplateInvalid,
     TemplateProblem,
     Where,
-    decimal_text,
     validate,
 )
 from domain.template import problems as rule
 from services.templates import messages as msg
+from services.templates.rows import Cells, Draft, Record
+from services.templates.survey_rows import AREAS as SURVEY_AREAS
+from services.templates.survey_rows import SurveyRows
 from services.templates.vocab import (
     DIMENSIONS,
     NAME_ALIASES,
@@ -43,42 +42,7 @@ from services.templates.vocab import (
     SOURCES,
     TARGETS,
     norm,
-    split_list,
 )
-
-E = TypeVar("E", bound=Enum)
-
-
-@dataclass
-class Record:
-    """One row (XLSX) or one table (TOML). A key absent from ``values`` means the column is
-    missing altogether (already reported once); present but empty means an empty cell.
-    """
-
-    sheet: str
-    row: int | None
-    values: dict[str, object]
-    fields: dict[str, str] = dataclasses.field(default_factory=dict)  # key -> header as written
-    expect: str | None = None  # TOML weight tables: "dimension" or "source"
-
-    def where(self, key: str | None) -> Where:
-        return self.sheet, self.row, self.fields.get(key, key) if key else None
-
-
-@dataclass
-class Draft:
-    """What a reader found, before meaning is checked."""
-
-    area_sheets: dict[Area, str]  # where a problem about a whole part points
-    order: list[str]  # sheet names in file order, for sorting problems
-    name: str = ""
-    name_where: Where = (None, None, "name")
-    weights: list[Record] = dataclasses.field(default_factory=list)
-    levels: list[Record] = dataclasses.field(default_factory=list)
-    indicators: list[Record] = dataclasses.field(default_factory=list)
-    goals: list[Record] = dataclasses.field(default_factory=list)
-    problems: list[TemplateProblem] = dataclasses.field(default_factory=list)
-    missing_sheets: set[str] = dataclasses.field(default_factory=set)  # reported already
 
 
 def build(draft: Draft) -> Template:
@@ -86,10 +50,11 @@ def build(draft: Draft) -> Template:
     return _Builder(draft).run()
 
 
-class _Builder:
+class _Builder(Cells):
     def __init__(self, draft: Draft) -> None:
+        super().__init__(list(draft.problems))
         self.draft = draft
-        self.problems = list(draft.problems)
+        self.survey_rows = SurveyRows(draft, self.problems)
         self.name, self.name_where = draft.name, draft.name_where
         self.at_weight: dict[str, Record] = {}
         self.at_level: dict[str, list[Record]] = {}
@@ -97,19 +62,23 @@ class _Builder:
         self.at_goal: dict[str, list[Record]] = {}
         self.unread_weights: set[Enum] = set()
         self.unread_sums: set[tuple[str | None, Dimension]] = set()
+        self.unread_codes: set[str] = set()  # bureau-wide indicator rows left out
+        self.unread_sources: set[str] = set()  # bureau-wide ones whose sources were not all read
 
     def run(self) -> Template:
         dimension_weights, source_weights = self.weights()
         scales = self.scales()
         sets = self.indicators(scales)
+        bureau = tuple(sets.pop(None, []))
         template = Template(
             name=self.name,
             dimension_weights=dimension_weights,
             source_weights=source_weights,
             scales=scales,
-            indicators=tuple(sets.pop(None, [])),
+            indicators=bureau,
             unit_overrides={unit: tuple(items) for unit, items in sets.items() if unit},
             goals=self.goals(),
+            survey=self.survey_rows.spec(bureau),
         )
         found = self.problems + [
             p for p in validate(template, locate=self.locate) if not self.spoiled(p)
@@ -123,75 +92,6 @@ class _Builder:
 
             raise TemplateInvalid(sorted(found, key=key))
         return template
-
-    # --- cells -------------------------------------------------------------------------
-
-    def problem(self, rec: Record, key: str | None, message: str, /, **params: object) -> None:
-        self.problems.append(TemplateProblem(*rec.where(key), message, params))
-
-    def text(self, rec: Record, key: str) -> str:
-        value = rec.values.get(key)
-        if value is None:
-            return ""
-        if isinstance(value, bool):
-            return "true" if value else "false"
-        if isinstance(value, int | float | Decimal):
-            return decimal_text(Decimal(str(value)))
-        if isinstance(value, list | dict):
-            self.problem(rec, key, msg.BAD_TYPE, key=rec.fields.get(key, key))
-            return ""
-        return unicodedata.normalize("NFC", str(value)).strip()
-
-    def number(self, rec: Record, key: str, *, percent: bool) -> Decimal | None:
-        """A number, or None after reporting why not; "40%" is 40 where ``percent``."""
-        value = rec.values.get(key)
-        column = rec.fields.get(key, key)
-        if value is None or (isinstance(value, str) and not value.strip()):
-            self.problem(rec, key, msg.REQUIRED, column=column)
-            return None
-        if isinstance(value, int | Decimal) and not isinstance(value, bool):
-            number = Decimal(value)
-        elif isinstance(value, float):
-            number = Decimal(str(value))
-        elif isinstance(value, str):
-            text = unicodedata.normalize("NFKC", value).strip()
-            if percent:
-                text = text.removesuffix("%").strip()
-            try:
-                number = Decimal(text)
-            except InvalidOperation:
-                number = Decimal("NaN")
-        else:
-            number = Decimal("NaN")
-        if number.is_finite():
-            return number
-        self.problem(rec, key, msg.BAD_NUMBER, value=value, column=column)
-        return None
-
-    def members(
-        self, rec: Record, key: str, vocab: Mapping[str, E], bad: str
-    ) -> tuple[set[E], bool]:
-        """The words of a list cell; the flag says some word was unknown (and reported)."""
-        value = rec.values.get(key)
-        words: list[str] = []
-        if isinstance(value, list):
-            for item in value:
-                if not isinstance(item, str):
-                    self.problem(rec, key, msg.BAD_TYPE, key=rec.fields.get(key, key))
-                    return set(), True
-                words.extend(split_list(item))
-        else:
-            words = split_list(self.text(rec, key))
-        found: set[E] = set()
-        unknown = False
-        for word in words:
-            member = vocab.get(norm(word))
-            if member is None:
-                self.problem(rec, key, bad, value=word)
-                unknown = True
-            else:
-                found.add(member)
-        return found, unknown
 
     # --- parts ---------------------------------------------------------------------------
 
@@ -276,15 +176,21 @@ class _Builder:
             weight = self.number(rec, "weight", percent=True) if "weight" in rec.values else None
             if dimension is None:  # which sums it spoils is unknown: all of its set's
                 self.unread_sums.update((unit, d) for d in Dimension)
+                if unit is None:
+                    self.unread_codes.add(self.text(rec, "code"))
                 continue
             if weight is None:
                 self.unread_sums.add((unit, dimension))
+                if unit is None:
+                    self.unread_codes.add(self.text(rec, "code"))
                 continue
             scale = self.text(rec, "scale")
             if not scale and "scale" in rec.values:
                 self.problem(rec, "scale", msg.REQUIRED, column=rec.fields.get("scale", "scale"))
             scale = SCORE_CODE if not scale or norm(scale) in SCORE_ALIASES else scale
             sources, unknown = self.members(rec, "sources", SOURCES, msg.BAD_SOURCE)
+            if unit is None and (unknown or "sources" not in rec.values):
+                self.unread_sources.add(self.text(rec, "code"))
             if not sources and (unknown or "sources" not in rec.values):
                 sources = {Source.SELF}  # already reported: no second "no source" problem
             targets, _ = self.members(rec, "targets", TARGETS, msg.BAD_TARGET)
@@ -325,6 +231,8 @@ class _Builder:
         records: list[Record] | None = None
         if ref.area is Area.TEMPLATE:
             return self.name_where
+        if ref.area in SURVEY_AREAS:
+            return self.survey_rows.locate(ref, key, whole)
         if ref.area in (Area.DIMENSION_WEIGHTS, Area.SOURCE_WEIGHTS):
             if ref.key is None:  # a total: point at the first row of its block
                 members = Dimension if ref.area is Area.DIMENSION_WEIGHTS else Source
@@ -359,4 +267,4 @@ class _Builder:
             rule.DIMENSION_EMPTY_UNIT,
         ):
             return (params.get("unit"), params.get("dimension")) in self.unread_sums
-        return False
+        return self.survey_rows.spoiled(p, self.unread_codes, self.unread_sources)

@@ -15,7 +15,7 @@ from __future__ import annotations
 from functools import cache, lru_cache
 from typing import Any
 
-from domain.template import Indicator, Level
+from domain.template import Indicator, Level, SurveyQuestion, SurveySpec
 
 OPENCC_CONFIG = "s2tw"
 
@@ -52,3 +52,15 @@ def indicator_description(indicator: Indicator, locale: str) -> str:
 
 def level_label(level: Level, locale: str) -> str:
     return localized(level.label, locale, level.label_en)
+
+
+def question_text(question: SurveyQuestion, locale: str) -> str:
+    return localized(question.text, locale, question.text_en)
+
+
+def problem_labels(survey: SurveySpec, locale: str) -> tuple[str, ...]:
+    """The "what went wrong" choices after a bad review, in ``locale``, in order."""
+    english = survey.problems_en or (None,) * len(survey.problems)
+    return tuple(
+        localized(text, locale, en) for text, en in zip(survey.problems, english, strict=False)
+    )

@@ -33,3 +33,11 @@ DUPLICATE_ITEM = N_("{value} is given more than once.")
 SCALE_RESERVED = N_(
     "The scale code {value} is reserved for the 0–100 score scale; choose another code."
 )
+# The citizen survey (sheets 问卷 and 问卷设置, TOML [survey])
+BAD_SATISFACTION = N_(
+    "Unknown answer level {value}; use very_satisfied, satisfied, basic, dissatisfied or very_dissatisfied."
+)
+BAD_SURVEY_ITEM = N_(
+    "Unknown item {value}; list the five answer levels, the rectification deadline and the problem choices."
+)
+BAD_WHOLE_NUMBER = N_("{value} in the column {column} is not a whole number.")

@@ -5,12 +5,19 @@ from __future__ import annotations
 from enum import Enum
 
 from bot.i18n import Translator
-from domain.enums import Dimension, Source
+from domain.enums import Dimension, Satisfaction, Source
 from domain.labels import DIMENSION_LABELS, SOURCE_LABELS
 from domain.template import Target, TemplateProblem
 from domain.text import N_
 
 TARGET_LABELS = {Target.PERSON: N_("persons"), Target.UNIT: N_("units")}
+SATISFACTION_LABELS = {  # the five levels of 好差评, as a survey shows them
+    Satisfaction.VERY_SATISFIED: N_("Very satisfied"),  # 非常满意
+    Satisfaction.SATISFIED: N_("Satisfied"),  # 满意
+    Satisfaction.BASIC: N_("Basically satisfied"),  # 基本满意
+    Satisfaction.DISSATISFIED: N_("Dissatisfied"),  # 不满意
+    Satisfaction.VERY_DISSATISFIED: N_("Very dissatisfied"),  # 非常不满意
+}
 
 
 def _param(value: object, tr: Translator) -> object:
@@ -20,6 +27,8 @@ def _param(value: object, tr: Translator) -> object:
         return tr._(SOURCE_LABELS[value])
     if isinstance(value, Target):
         return tr._(TARGET_LABELS[value])
+    if isinstance(value, Satisfaction):
+        return tr._(SATISFACTION_LABELS[value])
     if isinstance(value, Enum):
         return value.value
     return "" if value is None else value

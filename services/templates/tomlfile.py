@@ -2,25 +2,38 @@
 
 Numbers are read as exact decimals (``parse_float=Decimal``), never floats. Unknown
 keys are refused, since in a text file an unknown key is a typo (``wieght``).
-A problem's ``sheet`` is the table (``indicators``, ``scales.五级``, ``goals`` …),
-its ``row`` the 1-based position in that array, its ``field`` the key.
+A problem's ``sheet`` is the table (``indicators``, ``scales.五级``, ``goals``,
+``survey``, ``survey.points``, ``survey.questions`` …), its ``row`` the 1-based
+position in that array (or in ``survey.problems``), its ``field`` the key.
 """
 
 from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Callable
 from decimal import Decimal
 
+from domain.enums import Satisfaction
 from domain.template import Area, TemplateInvalid
 from domain.template import TemplateProblem as Problem
 from services.templates import messages as msg
-from services.templates.build import Draft, Record
-from services.templates.vocab import COLUMNS, REQUIRED_COLUMNS, Sheet
+from services.templates.rows import Draft, Record
+from services.templates.vocab import COLUMNS, DAYS_ITEM, PROBLEM_ITEM, REQUIRED_COLUMNS, Sheet
 
-TOP_KEYS = ("name", "dimension_weights", "source_weights", "scales", "indicators", "goals")
+TOP_KEYS = (
+    "name",
+    "dimension_weights",
+    "source_weights",
+    "scales",
+    "indicators",
+    "goals",
+    "survey",
+)
 INDICATOR_KEYS = tuple(COLUMNS[Sheet.INDICATORS])
 LEVEL_KEYS = ("label", "points", "label_en")
+SURVEY_KEYS = ("questions", "points", "problems", "problems_en", DAYS_ITEM)
+QUESTION_KEYS = tuple(COLUMNS[Sheet.SURVEY])
 _LINE = re.compile(r"at line (\d+)")
 
 
@@ -49,6 +62,10 @@ def read_toml(data: bytes) -> Draft:
             Area.SCALES: "scales",
             Area.INDICATORS: "indicators",
             Area.GOALS: "goals",
+            Area.SURVEY: "survey",
+            Area.SURVEY_QUESTIONS: "survey",
+            Area.SURVEY_POINTS: "survey.points",
+            Area.SURVEY_PROBLEMS: "survey",
         },
         order=[
             "dimension_weights",
@@ -57,6 +74,9 @@ def read_toml(data: bytes) -> Draft:
             *(f"scales.{code}" for code in scales),
             "indicators",
             "goals",
+            "survey",
+            "survey.points",
+            "survey.questions",
         ],
         name_where=(None, None, "name"),
     )
@@ -134,4 +154,62 @@ def read_toml(data: bytes) -> Draft:
         for index, goal in enumerate(texts, start=1):
             values = {"unit": unit, "goal": goal}
             draft.goals.append(Record("goals", index, values, {"unit": unit, "goal": unit}))
+
+    if "survey" in doc:
+        _survey(doc["survey"], draft, bad_type, unknown)
     return draft
+
+
+def _survey(
+    survey: object,
+    draft: Draft,
+    bad_type: Callable[[str | None, int | None, str], None],
+    unknown: Callable[[str | None, int | None, dict[str, object], tuple[str, ...]], None],
+) -> None:
+    """[survey]: the same rows as the sheets 问卷 and 问卷设置, from keys and lists."""
+    if not isinstance(survey, dict):
+        bad_type(None, None, "survey")
+        return
+    draft.survey = True
+    draft.survey_fields = {key: key for key in (*SURVEY_KEYS, *(s.value for s in Satisfaction))}
+    unknown("survey", None, survey, SURVEY_KEYS)
+    points = survey.get("points", {})
+    if not isinstance(points, dict):
+        bad_type("survey", None, "points")
+        points = {}
+    for key, value in points.items():
+        values: dict[str, object] = {"item": key, "value": value}
+        fields = {"item": key, "value": key}
+        draft.survey_settings.append(Record("survey.points", None, values, fields, "points"))
+    if DAYS_ITEM in survey:
+        values = {"item": DAYS_ITEM, "value": survey[DAYS_ITEM]}
+        fields = {"item": DAYS_ITEM, "value": DAYS_ITEM}
+        draft.survey_settings.append(Record("survey", None, values, fields, "days"))
+    for key, column, expect in (
+        ("problems", "value", "problems"),
+        ("problems_en", "value_en", "problems_en"),
+    ):
+        texts = survey.get(key, [])
+        if isinstance(texts, str):
+            texts = [texts]
+        if not isinstance(texts, list):
+            bad_type("survey", None, key)
+            continue
+        for index, text in enumerate(texts, start=1):
+            values = {"item": PROBLEM_ITEM, column: text}
+            fields = {"item": key, column: key}
+            draft.survey_settings.append(Record("survey", index, values, fields, expect))
+    questions = survey.get("questions", [])
+    if not isinstance(questions, list):
+        bad_type("survey", None, "questions")
+        questions = []
+    fields = {k: k for k in QUESTION_KEYS}
+    for index, item in enumerate(questions, start=1):
+        if not isinstance(item, dict):
+            bad_type("survey.questions", index, "questions")
+            continue
+        unknown("survey.questions", index, item, QUESTION_KEYS)
+        values = dict.fromkeys(REQUIRED_COLUMNS[Sheet.SURVEY]) | {
+            k: v for k, v in item.items() if k in QUESTION_KEYS
+        }
+        draft.survey_questions.append(Record("survey.questions", index, values, fields))

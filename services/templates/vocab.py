@@ -12,7 +12,7 @@ import unicodedata
 from collections.abc import Mapping
 from enum import StrEnum
 
-from domain.enums import Dimension, Source
+from domain.enums import Dimension, Satisfaction, Source
 from domain.template import Target
 
 SCORE_CODE = "score"  # the built-in 0–100 scale (百分制); level scales are defined on 量表
@@ -36,6 +36,8 @@ class Sheet(StrEnum):
     WEIGHTS = "weights"
     SCALES = "scales"
     GOALS = "goals"
+    SURVEY = "survey"  # the survey's questions
+    SURVEY_SETTINGS = "survey_settings"  # its points, deadline and problem choices
 
 
 SHEETS: dict[Sheet, tuple[str, ...]] = {
@@ -43,6 +45,8 @@ SHEETS: dict[Sheet, tuple[str, ...]] = {
     Sheet.WEIGHTS: ("权重", "權重", "weights"),
     Sheet.SCALES: ("量表", "量表", "scales"),
     Sheet.GOALS: ("目标", "目標", "goals"),
+    Sheet.SURVEY: ("问卷", "問卷", "survey", "questionnaire"),
+    Sheet.SURVEY_SETTINGS: ("问卷设置", "問卷設置", "survey_settings", "survey settings"),
 }
 SHEET_INDEX = {norm(a): sheet for sheet, aliases in SHEETS.items() for a in aliases}
 
@@ -75,12 +79,25 @@ COLUMNS: dict[Sheet, dict[str, tuple[str, ...]]] = {
         "unit": ("单位", "單位", "unit"),
         "goal": ("目标", "目標", "goal"),
     },
+    Sheet.SURVEY: {
+        "code": ("编号", "編號", "code", "问题编号", "問題編號"),
+        "text": ("问题", "問題", "text", "question"),
+        "indicator": ("对应指标", "對應指標", "indicator", "指标编号", "指標編號"),
+        "text_en": ("问题(英文)", "問題(英文)", "text_en", "question_en"),
+    },
+    Sheet.SURVEY_SETTINGS: {
+        "item": ("项目", "項目", "item"),
+        "value": ("内容", "內容", "value"),
+        "value_en": ("内容(英文)", "內容(英文)", "value_en"),
+    },
 }
 REQUIRED_COLUMNS: dict[Sheet, tuple[str, ...]] = {
     Sheet.INDICATORS: ("code", "dimension", "name", "weight", "scale", "sources"),
     Sheet.WEIGHTS: ("item", "weight"),
     Sheet.SCALES: ("scale", "label", "points"),
     Sheet.GOALS: ("unit", "goal"),
+    Sheet.SURVEY: ("code", "text", "indicator"),
+    Sheet.SURVEY_SETTINGS: ("item", "value"),
 }
 HEADER_INDEX: dict[Sheet, dict[str, str]] = {
     area: _index(columns) for area, columns in COLUMNS.items()
@@ -110,6 +127,33 @@ TARGET_WORDS: dict[Target, tuple[str, ...]] = {
     Target.PERSON: ("个人", "個人", "person", "人员", "人員"),
     Target.UNIT: ("单位", "單位", "unit", "集体", "集體"),
 }
+# The rows of 问卷设置: the five answer levels (好差评, best first), then the deadline and
+# the problem choices. TOML's [survey] uses the same words as keys of ``points``.
+SATISFACTION_WORDS: dict[Satisfaction, tuple[str, ...]] = {
+    Satisfaction.VERY_SATISFIED: ("非常满意", "非常滿意", "very_satisfied", "very satisfied"),
+    Satisfaction.SATISFIED: ("满意", "滿意", "satisfied"),
+    Satisfaction.BASIC: ("基本满意", "基本滿意", "basic", "basically satisfied"),
+    Satisfaction.DISSATISFIED: ("不满意", "不滿意", "dissatisfied"),
+    Satisfaction.VERY_DISSATISFIED: (
+        "非常不满意",
+        "非常不滿意",
+        "very_dissatisfied",
+        "very dissatisfied",
+    ),
+}
+DAYS_ITEM, PROBLEM_ITEM = "rectification_working_days", "problems"
+SURVEY_ITEM_WORDS: dict[str, tuple[str, ...]] = {
+    DAYS_ITEM: (
+        "整改时限(工作日)",
+        "整改時限(工作日)",
+        DAYS_ITEM,
+        "整改时限",
+        "整改時限",
+        "整改期限",
+        "整改期限(工作日)",
+    ),
+    PROBLEM_ITEM: ("问题选项", "問題選項", PROBLEM_ITEM, "problem", "差评原因", "差評原因"),
+}
 SCORE_WORDS = ("百分制", "百分制", SCORE_CODE, "百分")
 NAME_WORDS = ("名称", "名稱", NAME_ITEM, "指标体系名称", "指標體系名稱")
 
@@ -118,6 +162,10 @@ SOURCES = {norm(a): s for s, aliases in SOURCE_WORDS.items() for a in aliases}
 TARGETS = {norm(a): t for t, aliases in TARGET_WORDS.items() for a in aliases}
 SCORE_ALIASES = frozenset(norm(a) for a in SCORE_WORDS)
 NAME_ALIASES = frozenset(norm(a) for a in NAME_WORDS)
+SATISFACTIONS = {norm(a): s for s, aliases in SATISFACTION_WORDS.items() for a in aliases}
+SURVEY_ITEMS: dict[str, Satisfaction | str] = {
+    norm(a): item for item, aliases in SURVEY_ITEM_WORDS.items() for a in aliases
+} | SATISFACTIONS
 
 # 、 is how a Chinese list is written; the others are what people type anyway.
 _LIST_SPLIT = re.compile(r"[、,;，；/／\s]+")

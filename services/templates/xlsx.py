@@ -1,4 +1,4 @@
-"""The template workbook: read its four sheets into a Draft, or write a Template as one.
+"""The template workbook: read its sheets into a Draft, or write a Template as one.
 
 Reading is lenient about what Excel does to numbers: a percent-formatted cell holds
 0.4 for 40 %, so a weight cell formatted as percent, or any weight below 1, is a
@@ -16,22 +16,34 @@ from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
-from domain.enums import Dimension, Source
-from domain.template import Area, Indicator, ScaleKind, Target, Template, TemplateInvalid
+from domain.enums import Dimension, Satisfaction, Source
+from domain.template import (
+    Area,
+    Indicator,
+    ScaleKind,
+    SurveySpec,
+    Target,
+    Template,
+    TemplateInvalid,
+)
 from domain.template import TemplateProblem as Problem
 from services.templates import messages as msg
-from services.templates.build import Draft, Record
+from services.templates.rows import Draft, Record
 from services.templates.vocab import (
     COLUMNS,
+    DAYS_ITEM,
     DIMENSION_WORDS,
     HEADER_INDEX,
     NAME_WORDS,
+    PROBLEM_ITEM,
     REQUIRED_COLUMNS,
+    SATISFACTION_WORDS,
     SCORE_CODE,
     SCORE_WORDS,
     SHEET_INDEX,
     SHEETS,
     SOURCE_WORDS,
+    SURVEY_ITEM_WORDS,
     TARGET_WORDS,
     Sheet,
     norm,
@@ -42,10 +54,12 @@ _QUOTED = re.compile(r'"[^"]*"')
 _WIDTHS = {"code": 8, "dimension": 12, "name": 28, "description": 48, "weight": 8, "scale": 10}
 _WIDTHS |= {"sources": 30, "targets": 12, "unit": 18, "name_en": 36, "description_en": 48}
 _WIDTHS |= {"item": 14, "label": 12, "points": 8, "label_en": 20, "goal": 80}
+_WIDTHS |= {"text": 44, "indicator": 10, "text_en": 52, "value": 24, "value_en": 36}
+_SURVEY_SHEETS = (Sheet.SURVEY, Sheet.SURVEY_SETTINGS)  # optional; wholly blank = absent
 
 
 def read_xlsx(data: bytes) -> Draft:
-    """Every row of the four sheets; a file that is not a workbook raises at once."""
+    """Every row of the template's sheets; a file that is not a workbook raises at once."""
     from openpyxl import load_workbook  # only template imports pay for openpyxl
 
     try:
@@ -63,6 +77,7 @@ def read_xlsx(data: bytes) -> Draft:
             return str(found[sheet].title) if sheet in found else SHEETS[sheet][0]
 
         weights = title(Sheet.WEIGHTS)
+        survey, settings = title(Sheet.SURVEY), title(Sheet.SURVEY_SETTINGS)
         draft = Draft(
             area_sheets={
                 Area.TEMPLATE: weights,
@@ -71,6 +86,10 @@ def read_xlsx(data: bytes) -> Draft:
                 Area.SCALES: title(Sheet.SCALES),
                 Area.INDICATORS: title(Sheet.INDICATORS),
                 Area.GOALS: title(Sheet.GOALS),
+                Area.SURVEY: survey,
+                Area.SURVEY_QUESTIONS: survey,
+                Area.SURVEY_POINTS: settings,
+                Area.SURVEY_PROBLEMS: settings,
             },
             order=[str(ws.title) for ws in wb.worksheets],
             name_where=(weights, None, None),
@@ -86,9 +105,12 @@ def read_xlsx(data: bytes) -> Draft:
             Sheet.WEIGHTS: draft.weights,
             Sheet.SCALES: draft.levels,
             Sheet.GOALS: draft.goals,
+            Sheet.SURVEY: draft.survey_questions,
+            Sheet.SURVEY_SETTINGS: draft.survey_settings,
         }
         for sheet, ws in found.items():
             lists[sheet].extend(_records(ws, sheet, draft.problems))
+        draft.survey = bool(draft.survey_questions or draft.survey_settings)
         return draft
     except (zipfile.BadZipFile, KeyError, ValueError, IndexError) as exc:
         raise TemplateInvalid([Problem(None, None, None, msg.BAD_XLSX)]) from exc
@@ -129,7 +151,7 @@ def _records(ws: Any, sheet: Sheet, problems: list[Problem]) -> Iterable[Record]
             for key, index in columns.items()
         }
         yield Record(title, number, values, fields)
-    if columns is None:
+    if columns is None and sheet not in _SURVEY_SHEETS:
         for key in REQUIRED_COLUMNS[sheet]:
             label = COLUMNS[sheet][key][0]
             problems.append(Problem(title, None, None, msg.MISSING_COLUMN, {"column": label}))
@@ -159,7 +181,6 @@ def dump_xlsx(template: Template) -> bytes:
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font
     from openpyxl.utils import get_column_letter
-    from openpyxl.worksheet.datavalidation import DataValidation
 
     wb = Workbook()
     default = wb.active
@@ -178,6 +199,7 @@ def dump_xlsx(template: Template) -> bytes:
             for lv in template.scales[code].levels
         ],
         Sheet.GOALS: [[unit, goal] for unit, goals in template.goals.items() for goal in goals],
+        **_survey_rows(template.survey),
     }
     for sheet, body in rows.items():
         ws = wb.create_sheet(SHEETS[sheet][0])
@@ -204,13 +226,49 @@ def dump_xlsx(template: Template) -> bytes:
                 ],
             }
             for key, options in choices.items():
-                letter = get_column_letter(keys.index(key) + 1)
-                check = DataValidation(type="list", formula1='"' + ",".join(options) + '"')
-                check.add(f"{letter}2:{letter}1000")
-                ws.add_data_validation(check)
+                _choices(ws, keys.index(key) + 1, options)
+        if sheet is Sheet.SURVEY:
+            citizen = [i.code for i in template.indicators if Source.CITIZEN in i.sources]
+            if citizen:
+                _choices(ws, keys.index("indicator") + 1, citizen)
+        if sheet is Sheet.SURVEY_SETTINGS:
+            items = [SATISFACTION_WORDS[s][0] for s in Satisfaction]
+            items += [SURVEY_ITEM_WORDS[DAYS_ITEM][0], SURVEY_ITEM_WORDS[PROBLEM_ITEM][0]]
+            _choices(ws, keys.index("item") + 1, items)
     wb.properties.creator = "jixiao"
     wb.properties.created = wb.properties.modified = FIXED_TIME
     return _reproducible(wb)
+
+
+def _survey_rows(survey: SurveySpec | None) -> dict[Sheet, list[list[Any]]]:
+    """问卷: one row per question. 问卷设置: the five levels' points, the deadline, then one
+    row per problem choice with its English. No survey: the two sheets with headers only.
+    """
+    if survey is None:
+        return {Sheet.SURVEY: [], Sheet.SURVEY_SETTINGS: []}
+    english = survey.problems_en or ("",) * len(survey.problems)
+    return {
+        Sheet.SURVEY: [[q.code, q.text, q.indicator, q.text_en or ""] for q in survey.questions],
+        Sheet.SURVEY_SETTINGS: [
+            [SATISFACTION_WORDS[s][0], p, ""] for s, p in _ordered(survey.points, Satisfaction)
+        ]
+        + [[SURVEY_ITEM_WORDS[DAYS_ITEM][0], survey.rectification_working_days, ""]]
+        + [
+            [SURVEY_ITEM_WORDS[PROBLEM_ITEM][0], problem, en]
+            for problem, en in zip(survey.problems, english, strict=False)
+        ],
+    }
+
+
+def _choices(ws: Any, column: int, options: list[str]) -> None:
+    """A drop-down on ``column`` below the header (Excel still accepts other text)."""
+    from openpyxl.utils import get_column_letter
+    from openpyxl.worksheet.datavalidation import DataValidation
+
+    letter = get_column_letter(column)
+    check = DataValidation(type="list", formula1='"' + ",".join(options) + '"')
+    check.add(f"{letter}2:{letter}1000")
+    ws.add_data_validation(check)
 
 
 def _ordered(weights: Any, members: Iterable[Any]) -> list[tuple[Any, Decimal]]:

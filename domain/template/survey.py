@@ -1,0 +1,137 @@
+"""The citizen satisfaction survey of a template (服务对象评价, 四(二)4) as values.
+
+A citizen who received a service (a service window, a site inspection, a training,
+an incident) answers a few questions with the five levels of government-service
+evaluation (好差评, ``Satisfaction``); each question feeds a citizen-rated indicator
+of the template with the points of the chosen level. A bad review (不满意 or worse)
+asks what went wrong from a short list and gives the unit head a deadline in working
+days to handle it (整改). A template without a survey section uses ``DEFAULT_SURVEY``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from domain.enums import Satisfaction
+from domain.template.values import decimal_text, freeze
+
+if TYPE_CHECKING:
+    from domain.template.model import Template
+
+DEFAULT_WORKING_DAYS = 15
+DEFAULT_POINTS: Mapping[Satisfaction, Decimal] = freeze(
+    {
+        Satisfaction.VERY_SATISFIED: Decimal(100),
+        Satisfaction.SATISFIED: Decimal(80),
+        Satisfaction.BASIC: Decimal(60),
+        Satisfaction.DISSATISFIED: Decimal(40),
+        Satisfaction.VERY_DISSATISFIED: Decimal(20),
+    }
+)
+
+
+@dataclass(frozen=True)
+class SurveyQuestion:
+    """One question; ``code`` (ASCII, ≤ 16) travels in callback data, ``indicator`` is
+    the code of the bureau-wide, citizen-rated indicator its answers feed.
+    """
+
+    code: str
+    text: str
+    indicator: str
+    text_en: str | None = None
+
+
+@dataclass(frozen=True)
+class SurveySpec:
+    """The questions, what each answer level is worth (0–100, best first), the choices
+    offered after a bad review, and the unit head's deadline to handle one (整改).
+    """
+
+    questions: tuple[SurveyQuestion, ...]
+    points: Mapping[Satisfaction, Decimal]
+    problems: tuple[str, ...]
+    problems_en: tuple[str, ...] = ()
+    rectification_working_days: int = DEFAULT_WORKING_DAYS
+
+    def __post_init__(self) -> None:
+        # Tuples and a read-only mapping: the spec is part of a frozen, hashable Template.
+        object.__setattr__(self, "questions", tuple(self.questions))
+        object.__setattr__(self, "points", freeze(self.points))
+        object.__setattr__(self, "problems", tuple(self.problems))
+        object.__setattr__(self, "problems_en", tuple(self.problems_en))
+
+    def points_for(self, level: Satisfaction) -> Decimal:
+        """The 0–100 points of an answer; KeyError only for a spec that ``validate`` refuses."""
+        return self.points[level]
+
+    def question(self, code: str) -> SurveyQuestion | None:
+        """The question with ``code`` (as in callback data), or None if there is none."""
+        return next((q for q in self.questions if q.code == code), None)
+
+
+# Used when a template has no survey section. Its indicators are the citizen-rated ones
+# of examples/template.toml: T05 服务态度与效率 and P03 突发事件应急处置效果.
+DEFAULT_SURVEY = SurveySpec(
+    questions=(
+        SurveyQuestion(
+            "Q1", "工作人员的服务态度如何？", "T05", "How were you treated by the staff?"
+        ),
+        SurveyQuestion(
+            "Q2",
+            "事情办得是否及时、高效？",
+            "T05",
+            "Was your matter handled promptly and efficiently?",
+        ),
+        SurveyQuestion(
+            "Q3", "您的问题是否得到有效解决？", "P03", "Was your problem effectively resolved?"
+        ),
+    ),
+    points=DEFAULT_POINTS,
+    problems=("等待时间长", "态度生硬", "办事效率低", "政策解释不清", "多次跑腿"),
+    problems_en=(
+        "Long wait",
+        "Unfriendly attitude",
+        "Slow handling",
+        "Rules not explained clearly",
+        "Had to come back several times",
+    ),
+)
+
+
+def survey_of(template: Template) -> SurveySpec:
+    """The survey citizens answer under ``template``: its own, else the built-in one."""
+    return template.survey if template.survey is not None else DEFAULT_SURVEY
+
+
+def survey_dict(spec: SurveySpec) -> dict[str, Any]:
+    """JSON-safe and canonical, as part of ``Template.to_dict``."""
+    return {
+        "questions": [
+            {"code": q.code, "text": q.text, "indicator": q.indicator, "text_en": q.text_en}
+            for q in spec.questions
+        ],
+        "points": {s.value: decimal_text(spec.points[s]) for s in Satisfaction if s in spec.points},
+        "problems": list(spec.problems),
+        "problems_en": list(spec.problems_en),
+        "rectification_working_days": spec.rectification_working_days,
+    }
+
+
+def survey_from(data: Mapping[str, Any]) -> SurveySpec:
+    """The inverse of ``survey_dict``; raises KeyError/ValueError on a malformed dict."""
+    return SurveySpec(
+        questions=tuple(
+            SurveyQuestion(q["code"], q["text"], q["indicator"], q.get("text_en"))
+            for q in data["questions"]
+        ),
+        points={Satisfaction(k): Decimal(v) for k, v in data["points"].items()},
+        problems=tuple(data["problems"]),
+        problems_en=tuple(data.get("problems_en", ())),
+        rectification_working_days=int(
+            data.get("rectification_working_days", DEFAULT_WORKING_DAYS)
+        ),
+    )

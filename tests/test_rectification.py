@@ -1,0 +1,495 @@
+"""整改: a citizen's bad review goes to the unit head, who answers in time; the citizen rates
+the handling; 申诉复核 by the working group; overdue reminders; official working days."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import secrets
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.config import Settings
+from bot.db import SessionFactory
+from bot.jobs import run_rectification_reminders
+from bot.models import (
+    AuditEntry,
+    OutboxMessage,
+    Rectification,
+    SurveyAnswer,
+    SurveyLink,
+    SurveyResponse,
+    TelegramAccount,
+)
+from bot.services import Services
+from domain.enums import RectificationStatus, ResponseStatus, Satisfaction
+from localbotapi import LocalBotApi
+from services import rectification as rc
+from services.errors import DomainError
+from services.surveys import respondent_key
+from services.workdays import add_working_days, is_working_day, nth_working_day_after
+from tests.factories import Org, bind, make_org
+from tests.harness import InProcessBot
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+HEAD, MEMBER, CITIZEN, STRANGER, ADMIN = 6101, 6102, 6201, 6202, 900001
+CITIZEN_NAME, CITIZEN_USERNAME = "赵小明", "zxm_citizen"
+ANSWER_TEXT = "已约谈窗口工作人员，调整了午间值班安排。"
+
+
+def local(y: int, m: int, d: int, hh: int = 0, mm: int = 0) -> dt.datetime:
+    return dt.datetime(y, m, d, hh, mm, tzinfo=SHANGHAI)
+
+
+# --- working days --------------------------------------------------------------------
+
+
+def test_the_package_knows_the_2025_national_day_make_up_sundays() -> None:
+    assert is_working_day(dt.date(2025, 9, 28))  # Sunday, 调休 working day
+    assert is_working_day(dt.date(2025, 10, 11))  # Saturday, 调休 working day
+    assert not is_working_day(dt.date(2025, 9, 27))  # plain Saturday
+    assert not any(is_working_day(dt.date(2025, 10, d)) for d in range(1, 9))  # 国庆+中秋
+
+
+@pytest.mark.parametrize(
+    ("days", "due"),
+    [
+        (0, dt.date(2025, 9, 26)),
+        (1, dt.date(2025, 9, 28)),  # Saturday off, Sunday worked
+        (2, dt.date(2025, 9, 29)),
+        (3, dt.date(2025, 9, 30)),
+        (4, dt.date(2025, 10, 9)),  # 1–8 October off
+        (5, dt.date(2025, 10, 10)),
+        (6, dt.date(2025, 10, 11)),  # Saturday worked
+        (7, dt.date(2025, 10, 13)),
+        (15, dt.date(2025, 10, 23)),
+    ],
+)
+def test_working_days_over_national_day_2025(days: int, due: dt.date) -> None:
+    start = local(2025, 9, 26, 10)  # a Friday morning
+    end = add_working_days(start, days, SHANGHAI)
+    assert end.tzinfo is not None and end.utcoffset() == dt.timedelta(0)
+    assert end == dt.datetime.combine(due, dt.time(23, 59, 59), tzinfo=SHANGHAI)
+    assert end.astimezone(SHANGHAI).date() == due
+
+
+def test_the_local_date_counts_not_the_utc_one() -> None:
+    # 17:30 UTC on 30 September is already 1 October in Shanghai: the count starts there.
+    start = dt.datetime(2025, 9, 30, 17, 30, tzinfo=dt.UTC)
+    assert add_working_days(start, 1, SHANGHAI).astimezone(SHANGHAI).date() == dt.date(2025, 10, 9)
+    end = add_working_days(start, 1, SHANGHAI)
+    assert end == dt.datetime(2025, 10, 9, 15, 59, 59, tzinfo=dt.UTC)
+
+
+def test_years_the_package_does_not_cover_fall_back_to_monday_to_friday() -> None:
+    assert is_working_day(dt.date(2035, 10, 1))  # a Monday; no schedule known for 2035
+    assert not is_working_day(dt.date(2035, 10, 6))  # Saturday
+    assert nth_working_day_after(dt.date(2035, 10, 5), 1) == dt.date(2035, 10, 8)  # Fri → Mon
+    with pytest.raises(ValueError):
+        add_working_days(dt.datetime(2025, 9, 26, 10), 1, SHANGHAI)  # naive
+    with pytest.raises(ValueError):
+        nth_working_day_after(dt.date(2025, 9, 26), -1)
+
+
+# --- helpers ---------------------------------------------------------------------------
+
+
+async def bad_review(
+    sessions: SessionFactory,
+    settings: Settings,
+    org: Org,
+    *,
+    citizen: int = CITIZEN,
+    completed_at: dt.datetime | None = None,
+    wants_reply: bool = True,
+    locale: str = "zh_Hans",
+) -> int:
+    """A completed 差评 about the unit's first staff member, as the survey would store it."""
+    completed_at = completed_at or dt.datetime.now(dt.UTC)
+    async with sessions.begin() as s:
+        link = SurveyLink(
+            token_hash=secrets.token_hex(32),
+            unit_id=org.unit_id,
+            staff_id=org.staff_ids[0],
+            single_use=True,
+            created_at=completed_at,
+        )
+        s.add(link)
+        await s.flush()
+        key = respondent_key(settings, citizen)
+        link.claimed_by, link.claimed_at = key, completed_at
+        response = SurveyResponse(
+            link_id=link.id,
+            unit_id=org.unit_id,
+            staff_id=org.staff_ids[0],
+            target_key=f"s:{org.staff_ids[0]}",
+            respondent_key=key,
+            dedupe_key=f"link:{link.id}",
+            day=completed_at.astimezone(SHANGHAI).date(),
+            locale=locale,
+            status=ResponseStatus.COMPLETE,
+            cursor="done",
+            overall=Satisfaction.VERY_DISSATISFIED,
+            comment="窗口中午没人，等了一个多小时。",
+            problems=[0, 2],
+            problem_text="电话也打不通",
+            wants_reply=wants_reply,
+            reply_chat_id=citizen if wants_reply else None,
+            started_at=completed_at - dt.timedelta(minutes=3),
+            completed_at=completed_at,
+        )
+        s.add(response)
+        await s.flush()
+        for code, indicator, level, points in (
+            ("Q1", "T05", Satisfaction.DISSATISFIED, 40),
+            ("Q2", "T05", Satisfaction.VERY_DISSATISFIED, 20),
+            ("Q3", "P03", Satisfaction.BASIC, 60),
+        ):
+            s.add(
+                SurveyAnswer(
+                    response_id=response.id,
+                    question=code,
+                    indicator=indicator,
+                    level=level,
+                    points=Decimal(points),
+                    answered_at=completed_at,
+                )
+            )
+        return response.id
+
+
+async def open_item(
+    sessions: SessionFactory,
+    settings: Settings,
+    response_id: int,
+    *,
+    now: dt.datetime | None = None,
+    working_days: int = 15,
+) -> int:
+    async with sessions.begin() as s:
+        response = await s.get(SurveyResponse, response_id)
+        assert response is not None
+        rect = await rc.open_for_response(
+            s,
+            response,
+            now=now or dt.datetime.now(dt.UTC),
+            working_days=working_days,
+            tz=settings.tz,
+            admin_ids=settings.admin_id_set,
+        )
+        return rect.id
+
+
+async def bind_en(sessions: SessionFactory, telegram_id: int, staff_id: int) -> None:
+    await bind(sessions, telegram_id, staff_id)
+    async with sessions.begin() as s:
+        account = await s.get(TelegramAccount, telegram_id)
+        assert account is not None
+        account.language = "en"
+
+
+async def audits(sessions: SessionFactory, action: str) -> list[AuditEntry]:
+    async with sessions() as s:
+        return list(
+            await s.scalars(
+                select(AuditEntry).where(AuditEntry.action == action).order_by(AuditEntry.id)
+            )
+        )
+
+
+async def item(sessions: SessionFactory, rect_id: int) -> tuple[Rectification, SurveyResponse]:
+    async with sessions() as s:
+        rect = await s.get(Rectification, rect_id)
+        assert rect is not None
+        response = await s.get(SurveyResponse, rect.response_id)
+        assert response is not None
+        return rect, response
+
+
+# --- the whole path ----------------------------------------------------------------------
+
+
+async def test_bad_review_answered_by_the_head_and_rated_by_the_citizen(
+    server: LocalBotApi, bot: InProcessBot, sessions: SessionFactory, bot_settings: Settings
+) -> None:
+    org = await make_org(sessions)
+    await bind_en(sessions, HEAD, org.head_id)
+    head = server.user(HEAD, first_name="李明", language_code="en")
+    citizen = server.user(
+        CITIZEN, first_name=CITIZEN_NAME, username=CITIZEN_USERNAME, language_code="zh-hans"
+    )
+    response_id = await bad_review(sessions, bot_settings, org)
+    # the respondent key is the survey's keyed hash of the Telegram id
+    async with sessions() as s:
+        response = await s.get(SurveyResponse, response_id)
+        assert response is not None
+        assert (
+            response.respondent_key
+            == hmac.new(bot_settings.hmac_key, str(CITIZEN).encode(), hashlib.sha256).hexdigest()
+        )
+    rect_id = await open_item(sessions, bot_settings, response_id)
+    assert await open_item(sessions, bot_settings, response_id) == rect_id  # idempotent
+    async with sessions() as s:
+        assert (
+            await s.scalar(
+                select(func.count())
+                .select_from(OutboxMessage)
+                .where(OutboxMessage.dedupe_key.like(f"rect-open:{rect_id}:%"))
+            )
+            == 1
+        )
+
+    notice = await head.expect_text(f"#{rect_id}", timeout=15)
+    assert "New bad review to rectify" in notice.text
+    assert notice.button_data() == [f"rc1:o:{rect_id}"]
+    await head.press(f"rc1:o:{rect_id}", notice)
+    detail = await head.expect_text("窗口中午没人")
+    for secret in (str(CITIZEN), CITIZEN_NAME, CITIZEN_USERNAME):
+        assert secret not in detail.text  # never who the citizen is
+    assert "应急指挥中心" in detail.text and "张伟" in detail.text
+    assert "Long wait, Slow handling" in detail.text  # the template's list, in English
+    assert "电话也打不通" in detail.text
+    assert "asked for a reply" in detail.text
+    assert f"rc1:a:{rect_id}" in detail.button_data()
+    assert f"rc1:q:{rect_id}" in detail.button_data()
+
+    await head.press(f"rc1:a:{rect_id}", detail)
+    await head.expect_text("Please write what was done")
+    await head.send(" ")  # empty after trimming: asked again, nothing saved
+    await head.expect_text("empty")
+    await head.send(ANSWER_TEXT)
+    await head.expect_text("Saved. Your answer was sent")
+    rect, response = await item(sessions, rect_id)
+    assert rect.status == RectificationStatus.ANSWERED and rect.answer == ANSWER_TEXT
+    assert rect.answered_by_staff_id == org.head_id
+    assert response.reply_chat_id is None  # the raw id is erased once the reply is queued
+    async with sessions() as s:
+        queued = await s.scalar(
+            select(OutboxMessage).where(OutboxMessage.dedupe_key == f"rect-reply:{rect_id}")
+        )
+        assert queued is not None and queued.chat_id == CITIZEN
+
+    reply = await citizen.expect_text(ANSWER_TEXT, timeout=15)
+    assert "应急指挥中心" in reply.text
+    assert reply.button_data() == [f"rc1:r:{rect_id}:{c}" for c in ("s", "b", "d")]
+    stranger = server.user(STRANGER, language_code="zh-hans")
+    await stranger.send("/start")
+    own = await stranger.expect()
+    await stranger.press(f"rc1:r:{rect_id}:d", own)  # someone else's rating button
+    await stranger.wait_until(lambda: bool(stranger.callback_answers))
+    assert (await item(sessions, rect_id))[0].status == RectificationStatus.ANSWERED
+    denied = await audits(sessions, "access.denied")
+    assert denied and denied[-1].actor_telegram_id == STRANGER
+
+    await citizen.press(f"rc1:r:{rect_id}:s", reply)
+    await citizen.expect()
+    rect, _ = await item(sessions, rect_id)
+    assert rect.status == RectificationStatus.CLOSED
+    assert rect.citizen_rating == Satisfaction.SATISFIED.value
+    await citizen.press(f"rc1:r:{rect_id}:d", reply)  # once only
+    await citizen.wait_until(lambda: len(citizen.callback_answers) >= 2)
+    assert (await item(sessions, rect_id))[0].citizen_rating == Satisfaction.SATISFIED.value
+    rated = await head.expect_text("The citizen rated", timeout=15)
+    assert f"#{rect_id}" in rated.text
+    for entry in await audits(sessions, "rectification.rate"):
+        assert entry.actor_telegram_id is None and str(CITIZEN) not in str(entry.detail)
+    async with sessions() as s:  # the citizen's id survives only in the sent reply's row
+        rows = await s.scalars(select(OutboxMessage).where(OutboxMessage.chat_id == CITIZEN))
+        assert [r.dedupe_key for r in rows] == [f"rect-reply:{rect_id}"]
+
+
+async def test_only_the_unit_head_may_answer(
+    server: LocalBotApi, bot: InProcessBot, sessions: SessionFactory, bot_settings: Settings
+) -> None:
+    org = await make_org(sessions)
+    await bind_en(sessions, HEAD, org.head_id)
+    await bind_en(sessions, MEMBER, org.staff_ids[1])
+    rect_id = await open_item(sessions, bot_settings, await bad_review(sessions, bot_settings, org))
+    member = server.user(MEMBER, language_code="en")
+    await member.send("/rectify")
+    refused = await member.expect_text("unit heads")
+    await member.press(f"rc1:a:{rect_id}", refused)  # forged: someone else's unit
+    await member.wait_until(lambda: bool(member.callback_answers))
+    assert "not for you" in member.callback_answers[-1]["text"]
+    await member.press(f"rc1:o:{rect_id}", refused)
+    await member.press("rc1:o:999999", refused)  # no such item
+    await member.wait_until(lambda: len(member.callback_answers) >= 3)
+    denied = await audits(sessions, "access.denied")
+    assert [(d.actor_telegram_id, d.object_type, d.object_id) for d in denied] == [
+        (MEMBER, "rectification", str(rect_id)),
+        (MEMBER, "rectification", str(rect_id)),
+        (MEMBER, "rectification", "999999"),
+    ]
+    await member.send("we fixed it")  # not in a text step: nothing is saved
+    await member.expect()
+    async with sessions.begin() as s:
+        with pytest.raises(rc.Refused):
+            await rc.answer(s, rect_id, "x", staff_id=org.staff_ids[1], now=dt.datetime.now(dt.UTC))
+    rect, response = await item(sessions, rect_id)
+    assert rect.status == RectificationStatus.OPEN and rect.answer is None
+    assert response.reply_chat_id == CITIZEN
+
+    # the working group sees every unit's items, read-only
+    admin = server.user(ADMIN, language_code="en")
+    await admin.send("/rectify")
+    listing = await admin.expect_text(f"#{rect_id}")
+    await admin.press(f"rc1:o:{rect_id}", listing)
+    view = await admin.expect_text("窗口中午没人")
+    assert f"rc1:a:{rect_id}" not in view.button_data()
+
+
+async def test_review_request_and_exclusion_across_a_restart(
+    server: LocalBotApi, bot_settings: Settings, sessions: SessionFactory
+) -> None:
+    org = await make_org(sessions)
+    await bind_en(sessions, HEAD, org.head_id)
+    rect_id = await open_item(sessions, bot_settings, await bad_review(sessions, bot_settings, org))
+    head = server.user(HEAD, language_code="en")
+    admin = server.user(ADMIN, language_code="en")
+    running = InProcessBot(server, bot_settings)
+    await running.start()
+    try:
+        notice = await head.expect_text(f"#{rect_id}", timeout=15)
+        await head.press(f"rc1:q:{rect_id}", notice)
+        await head.expect_text("Why should the working group review")
+    finally:
+        await running.stop()
+    running = InProcessBot(server, bot_settings)  # the text step survives a restart
+    await running.start()
+    try:
+        await head.send("该评价人反映的是隔壁政务大厅的问题，不属于本单位。")
+        await head.expect_text("Sent to the working group")
+        rect, _ = await item(sessions, rect_id)
+        assert rect.status == RectificationStatus.UNDER_REVIEW
+
+        request = await admin.expect_text(f"#{rect_id}", timeout=15)
+        assert "隔壁政务大厅" in request.text
+        assert {f"rc1:u:{rect_id}", f"rc1:x:{rect_id}"} <= set(request.button_data())
+        await head.send("/rectify")  # the head cannot decide their own request
+        own = await head.expect()
+        await head.press(f"rc1:x:{rect_id}", own)
+        await head.wait_until(lambda: bool(head.callback_answers))
+
+        await admin.send("/reviews")
+        reviews = await admin.expect_text(f"#{rect_id}")
+        await admin.press(f"rc1:x:{rect_id}", reviews)
+        await admin.expect_text("Please write the reason")
+        await admin.send("   ")
+        await admin.expect_text("empty")  # the reason is required
+        await admin.send("经核实，评价对象有误，予以剔除。")
+        await admin.expect_text("Excluded")
+        rect, response = await item(sessions, rect_id)
+        assert rect.status == RectificationStatus.EXCLUDED and response.excluded is True
+        assert rect.review_decision == "excluded" and rect.reviewed_by == ADMIN
+        (entry,) = await audits(sessions, "rectification.review_decide")
+        assert entry.actor_telegram_id == ADMIN
+        assert entry.detail["old"] == "under_review" and entry.detail["new"] == "excluded"
+        assert entry.detail["note"] == "经核实，评价对象有误，予以剔除。"
+        decided = await head.expect_text("excluded", timeout=15)
+        assert f"#{rect_id}" in decided.text
+        await admin.press(f"rc1:u:{rect_id}", reviews)  # decided already: a stale button
+        await admin.wait_until(lambda: len(admin.callback_answers) >= 2)
+        assert "already been decided" in admin.callback_answers[-1]["text"]
+    finally:
+        await running.stop()
+
+
+async def test_upheld_returns_the_item_to_the_unit(
+    sessions: SessionFactory, settings: Settings
+) -> None:
+    org = await make_org(sessions)
+    await bind_en(sessions, HEAD, org.head_id)
+    now = dt.datetime.now(dt.UTC)
+    rect_id = await open_item(sessions, settings, await bad_review(sessions, settings, org))
+    async with sessions.begin() as s:
+        await rc.request_review(s, rect_id, "恶意差评", staff_id=org.head_id, now=now)
+        with pytest.raises(rc.Refused):  # a unit head is not the working group
+            await rc.decide_review(s, rect_id, "upheld", "x", admin_telegram_id=HEAD, now=now)
+        with pytest.raises(DomainError):
+            await rc.answer(s, rect_id, "done", staff_id=org.head_id, now=now)
+        await rc.decide_review(
+            s,
+            rect_id,
+            "upheld",
+            "证据不足",
+            admin_telegram_id=ADMIN,
+            now=now,
+            admin_ids=frozenset({ADMIN}),
+        )
+    rect, response = await item(sessions, rect_id)
+    assert rect.status == RectificationStatus.OPEN and response.excluded is False
+    async with sessions.begin() as s:
+        with pytest.raises(DomainError):  # once per item
+            await rc.request_review(s, rect_id, "再次申请", staff_id=org.head_id, now=now)
+
+
+async def test_overdue_reminder_once_across_two_job_runs(
+    server: LocalBotApi, bot: InProcessBot, sessions: SessionFactory, bot_settings: Settings
+) -> None:
+    org = await make_org(sessions)
+    await bind_en(sessions, HEAD, org.head_id)
+    friday = dt.datetime(2025, 9, 26, 2, 0, tzinfo=dt.UTC)  # 10:00 in Shanghai
+    response_id = await bad_review(sessions, bot_settings, org, completed_at=friday)
+    rect_id = await open_item(sessions, bot_settings, response_id, now=friday, working_days=1)
+    rect, _ = await item(sessions, rect_id)
+    assert rect.deadline == dt.datetime(2025, 9, 28, 15, 59, 59, tzinfo=dt.UTC)  # 调休 Sunday
+    clock = [dt.datetime(2025, 9, 28, 15, 0, tzinfo=dt.UTC)]
+    services = Services(settings=bot_settings, sessions=sessions, clock=lambda: clock[0])
+    assert await run_rectification_reminders(services) == 0  # not yet due
+    clock[0] = dt.datetime(2025, 9, 29, 1, 0, tzinfo=dt.UTC)
+    assert await run_rectification_reminders(services) == 1
+    assert await run_rectification_reminders(services) == 0  # once only
+    head = server.user(HEAD, language_code="en")
+
+    def overdue() -> list[str]:
+        return [m.text for m in server.sent_messages(HEAD) if "Overdue" in (m.text or "")]
+
+    await head.wait_until(lambda: len(overdue()) == 1, timeout=15)
+    assert f"#{rect_id}" in overdue()[0]
+    rect, _ = await item(sessions, rect_id)
+    assert rect.overdue_notified_at == clock[0]
+    async with sessions() as s:
+        assert [r.id for r in await rc.overdue(s, clock[0])] == [rect_id]
+
+
+async def test_deadline_counts_official_working_days_over_a_holiday(
+    sessions: SessionFactory, settings: Settings
+) -> None:
+    org = await make_org(sessions)
+    received = dt.datetime(2025, 9, 30, 3, 0, tzinfo=dt.UTC)  # Tuesday before 国庆
+    response_id = await bad_review(sessions, settings, org, completed_at=received)
+    rect_id = await open_item(sessions, settings, response_id, now=received)
+    rect, _ = await item(sessions, rect_id)
+    # 15 working days from 1 October: 9,10,11(Sat, worked),13–17,20–24,27,28 October
+    assert rect.deadline == dt.datetime(2025, 10, 28, 15, 59, 59, tzinfo=dt.UTC)
+    assert rect.deadline.astimezone(SHANGHAI) == local(2025, 10, 28, 23, 59).replace(second=59)
+    async with sessions.begin() as s:  # no bound head: the working group is told instead
+        rows = list(
+            await s.scalars(
+                select(OutboxMessage).where(OutboxMessage.dedupe_key.like("rect-open:%"))
+            )
+        )
+    assert [r.chat_id for r in rows] == [ADMIN]
+
+
+async def test_no_reply_wanted_closes_on_answer(
+    sessions: SessionFactory, settings: Settings
+) -> None:
+    org = await make_org(sessions)
+    response_id = await bad_review(sessions, settings, org, wants_reply=False)
+    rect_id = await open_item(sessions, settings, response_id)
+    now = dt.datetime.now(dt.UTC)
+    async with sessions.begin() as s:
+        with pytest.raises(DomainError):
+            await rc.answer(s, rect_id, "x" * 1001, staff_id=org.head_id, now=now)
+        rect = await rc.answer(s, rect_id, "已整改", staff_id=org.head_id, now=now)
+        assert rect.status == RectificationStatus.CLOSED
+    async with sessions.begin() as s:
+        with pytest.raises(rc.Refused):
+            await rc.rate(
+                s, rect_id, "satisfied", respondent_key=respondent_key(settings, STRANGER), now=now
+            )
