@@ -14,44 +14,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from pathlib import Path
 
+from bench.common import TOKEN, Result, bot_env, echo_step, spawn
 from localbotapi import LocalBotApi, SimUser
 
-TOKEN = "4242:BENCH"
-ROOT = Path(__file__).resolve().parent.parent
-
-
-@dataclass
-class Result:
-    name: str
-    updates: int
-    seconds: float
-    latencies: list[float]
-
-    @property
-    def rate(self) -> float:
-        return self.updates / self.seconds
-
-    def pct(self, q: float) -> float:
-        ordered = sorted(self.latencies)
-        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
-
-
 Step = Callable[[SimUser, int], Awaitable[None]]
-
-
-async def _echo_step(user: SimUser, i: int) -> None:
-    await user.send(f"hello {i}")
-    await user.expect(timeout=60)
 
 
 async def _jixiao_step(user: SimUser, i: int) -> None:
@@ -91,16 +62,6 @@ async def _run_users(
     return Result(name, users * messages, time.perf_counter() - started, latencies)
 
 
-def _spawn(module: list[str], env: dict[str, str], cwd: str) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [sys.executable, *module],
-        env=env,
-        cwd=cwd,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-
-
 async def _warm_up(server: LocalBotApi, step: Step, user_id: int) -> None:
     user = server.user(user_id, language_code="zh-hans")
     await step(user, 0)
@@ -111,19 +72,13 @@ async def main(users: int, messages: int, database_url: str | None) -> None:
     await server.start()
     server.add_bot(token=TOKEN, username="bench_bot", first_name="bench")
     workdir = tempfile.mkdtemp(prefix="jixiao-bench-")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("JIXIAO_")}
-    env.update(
-        JIXIAO_BOT_TOKEN=TOKEN,
-        JIXIAO_TELEGRAM_BASE_URL=server.base_url,
-        JIXIAO_DATABASE_URL=database_url or f"sqlite:///{workdir}/bench.db",
-        PYTHONPATH=str(ROOT),
-    )
+    env = bot_env(server, database_url or f"sqlite:///{workdir}/bench.db")
     results = []
     for name, module, step, first in (
-        ("echo (bare PTB)", ["-m", "bench.echo_bot"], _echo_step, 1_000_000),
+        ("echo (bare PTB)", ["-m", "bench.echo_bot"], echo_step, 1_000_000),
         ("jixiao", ["-m", "bot.cli", "run"], _jixiao_step, 2_000_000),
     ):
-        proc = _spawn(module, env, workdir)
+        proc = spawn(module, env, workdir)
         try:
             await _warm_up(server, step, first - 1)
             results.append(await _run_users(server, name, step, users, messages, first))
