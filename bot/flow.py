@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
 import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from contextlib import asynccontextmanager
@@ -120,11 +121,15 @@ class Flow:
     """One chat flow; module-level instance per ``conversations/`` module."""
 
     registry: ClassVar[dict[str, Flow]] = {}
+    prefix: str
 
-    def __init__(self, name: str, title: str, render: Renderer) -> None:
+    def __init__(self, name: str, title: str, render: Renderer, *, prefix: str) -> None:
         if name in Flow.registry:
             raise ValueError(f"flow {name!r} defined twice")
+        if any(f.prefix == prefix for f in Flow.registry.values()):
+            raise ValueError(f"callback prefix {prefix!r} used twice")
         self.name = name
+        self.prefix = prefix  # this flow's callback data starts with it, e.g. "fm1:"
         self.title = title  # N_-marked label, e.g. "the self-assessment"
         self.render = render
         Flow.registry[name] = self
@@ -185,7 +190,9 @@ class Flow:
         """The ConversationHandler table, plus the fallbacks every flow needs."""
         common: list[BaseHandler[Any, Any, Any]] = [
             CommandHandler("cancel", self._cancel),
-            CallbackQueryHandler(self._stale_button),
+            # only this flow's own buttons: another module's button (an approval, a
+            # rating) pressed mid-flow must reach its own handler, not be called stale
+            CallbackQueryHandler(self._stale_button, pattern=f"^{re.escape(self.prefix)}"),
             MessageHandler(~F.COMMAND & ~F.UpdateType.EDITED, self._unexpected),
         ]
         with warnings.catch_warnings():

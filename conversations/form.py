@@ -156,7 +156,7 @@ async def render_pick(
     return Prompt(text, form_view.pick_markup(rows))
 
 
-flow = Flow("form", N_("evaluation form"), render)
+flow = Flow("form", N_("evaluation form"), render, prefix="fm1:")
 
 
 async def _enter(update: Update, context: JxContext, kind: str) -> object:

@@ -76,6 +76,11 @@ async def staff_home(
             buttons += task_buttons(summary, tr)
     else:
         lines.append(tr._("Hello. You are signed in as a member of the evaluation working group."))
+    if actor.is_unit_head and not actor.is_admin:
+        lines.append("")
+        lines.append(tr._("<b>Unit head</b>"))
+        lines.append(tr._("• /rectify — bad reviews of your unit to handle"))
+        lines.append(tr._("• /links, /surveys — survey QR codes and your unit's satisfaction"))
     if actor.is_admin:
         lines.append("")
         lines.append(tr._("<b>Evaluation working group</b>"))
@@ -85,6 +90,11 @@ async def staff_home(
         lines.append(tr._("• /unbind <employee no.> — unlink someone's Telegram account"))
         lines.append(tr._("• /cycle — evaluation cycles, progress, deadlines"))
         lines.append(tr._("• /proxy, /reassign, /reopen — paper forms, absent raters, reopening"))
+        lines.append(
+            tr._(
+                "• /links, /surveys, /reviews — survey QR codes, satisfaction, bad reviews to re-examine"
+            )
+        )
     return "\n".join(lines), keyboard(*buttons) if buttons else None
 
 

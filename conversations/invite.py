@@ -57,7 +57,7 @@ async def render(session: AsyncSession, tr: Translator, pos: Position, update: U
     return Prompt(text, markup)
 
 
-flow = Flow("invite", N_("account linking"), render)
+flow = Flow("invite", N_("account linking"), render, prefix="iv1:")
 
 
 @flow.step

@@ -22,7 +22,7 @@ async def render(session: AsyncSession, tr: Translator, pos: Position, update: U
     return Prompt(tr._("Please choose the language of the interface:"), keyboard(*rows))
 
 
-flow = Flow("language", N_("language selection"), render)
+flow = Flow("language", N_("language selection"), render, prefix="lg1:")
 
 
 @flow.step

@@ -38,6 +38,14 @@ ADMIN = [
     ("proxy", N_("Enter a paper form for someone")),
     ("reassign", N_("Give a form to another rater")),
     ("reopen", N_("Reopen a submitted form")),
+    ("links", N_("Survey QR codes")),
+    ("surveys", N_("Citizen satisfaction")),
+    ("reviews", N_("Bad reviews to re-examine")),
+]
+HEAD = [
+    ("rectify", N_("Bad reviews to rectify")),
+    ("links", N_("Survey QR codes")),
+    ("surveys", N_("Citizen satisfaction")),
 ]
 
 
@@ -46,8 +54,10 @@ def commands_for(actor: Actor | None, tr: Translator) -> list[BotCommand]:
     if actor is not None and actor.is_staff:
         pairs += STAFF
     pairs += COMMON[1:]
+    if actor is not None and actor.is_unit_head:
+        pairs += HEAD
     if actor is not None and actor.is_admin:
-        pairs += ADMIN
+        pairs += [p for p in ADMIN if p not in pairs]
     return [BotCommand(name, tr._(desc)) for name, desc in pairs]
 
 
@@ -71,7 +81,7 @@ async def sync_chat_commands(
     chat = update.effective_chat
     if chat is None or context.chat_data is None:
         return
-    signature = f"{tr.locale}:{int(actor.is_staff)}:{int(actor.is_admin)}"
+    signature = f"{tr.locale}:{int(actor.is_staff)}:{int(actor.is_unit_head)}:{int(actor.is_admin)}"
     if context.chat_data.get("menu") == signature:
         return
     try:

@@ -172,7 +172,7 @@ async def render(session: AsyncSession, tr: Translator, pos: Position, update: U
     return Prompt(f"{summary}\n\n<b>{ask}</b>\n{tr._(CANCELLED_HINT)}")
 
 
-flow = Flow("rectify", N_("the rectification of a bad review"), render)
+flow = Flow("rectify", N_("the rectification of a bad review"), render, prefix="rc1:")
 
 
 async def list_prompt(context: JxContext, tr: Translator, actor: Actor) -> Prompt | None:

@@ -36,7 +36,7 @@ async def render(session: AsyncSession, tr: Translator, pos: Position, update: U
     )
 
 
-flow = Flow("staff_import", N_("staff import"), render)
+flow = Flow("staff_import", N_("staff import"), render, prefix="im1:")
 
 
 @flow.step

@@ -117,7 +117,7 @@ async def render(session: AsyncSession, tr: Translator, pos: Position, update: U
     return Prompt(tr._("Thank you for your feedback!"))
 
 
-flow = Flow("survey", N_("satisfaction survey"), render)
+flow = Flow("survey", N_("satisfaction survey"), render, prefix="sv1:")
 
 
 def _key(update: Update, context: JxContext) -> str:

@@ -72,7 +72,7 @@ async def render(session: AsyncSession, tr: Translator, pos: Position, update: U
     )
 
 
-flow = Flow("links", N_("survey QR codes"), render)
+flow = Flow("links", N_("survey QR codes"), render, prefix="ln1:")
 
 
 @flow.step

@@ -117,7 +117,7 @@ async def render(session: AsyncSession, tr: Translator, pos: Position, update: U
     )
 
 
-flow = Flow("template_upload", N_("cycle opening"), render)
+flow = Flow("template_upload", N_("cycle opening"), render, prefix="tu1:")
 
 
 async def _download(context: JxContext, file_id: str) -> bytes:

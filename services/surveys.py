@@ -314,6 +314,7 @@ async def finish(
             now=now,
             working_days=view.spec.rectification_working_days,
             tz=settings.tz,
+            admin_ids=settings.admin_id_set,
         )
 
 

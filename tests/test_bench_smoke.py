@@ -12,9 +12,13 @@ ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.slow
 
 
-@pytest.mark.parametrize("argv", [["bench.roundtrip", "--users", "3", "--messages", "4"],
-                                  ["bench.survey", "--citizens", "5"]])
+@pytest.mark.parametrize(
+    "argv",
+    [["bench.roundtrip", "--users", "3", "--messages", "4"], ["bench.survey", "--citizens", "5"]],
+)
 def test_benchmark_runs(argv: list[str], tmp_path: Path) -> None:
-    result = subprocess.run([sys.executable, "-m", *argv], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-m", *argv], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     assert "jixiao ÷ echo" in result.stdout

@@ -231,3 +231,14 @@ async def test_two_hundred_citizens_at_once(
         len(per_response) == 200 and len({n for _, n in per_response}) == 1
     )  # every response whole
     assert len(keys) == 200  # none duplicated, none merged
+
+
+async def test_many_surveys_fast_from_one_account_are_slowed_down(server: LocalBotApi, bot, sessions: SessionFactory) -> None:
+    await make_org(sessions)
+    payloads = await links(sessions, count=11)
+    citizen = server.user(8300, language_code="zh-hans")
+    for payload in payloads[:10]:
+        await complete(citizen, payload)
+    await citizen.send(f"/start {payloads[10]}")
+    await citizen.expect_text("稍后")
+    assert await _count(sessions, SurveyResponse) == 10
