@@ -120,3 +120,21 @@ class RectificationStatus(StrEnum):
     UNDER_REVIEW = "under_review"  # the unit asked the working group to review the 差評
     EXCLUDED = "excluded"  # the working group found it mistaken or malicious: it stops counting
     CLOSED = "closed"
+
+
+class AppealStatus(StrEnum):
+    """申訴 (五(四)3): open → (question ↔ answered) → decided."""
+
+    OPEN = "open"
+    QUESTION = "question"  # the working group asked the appellant something
+    DECIDED = "decided"
+
+
+class PlanStatus(StrEnum):
+    """績效改進計劃 (七(一)): drafted by the person (a unit's by its head), approved by the supervisor."""
+
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+    RETURNED = "returned"
+    APPROVED = "approved"
+    DONE = "done"

@@ -22,3 +22,36 @@ async def test_models_match_migrations(db_url: str) -> None:
     assert changes == [], (
         f"models and migrations disagree; run alembic revision --autogenerate:\n{changes}"
     )
+
+
+async def test_upgrade_keeps_existing_rows(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A database with data at an older revision upgrades without losing or refusing rows."""
+    import datetime as dt
+
+    from sqlalchemy import text
+
+    from bot.db import make_engine, upgrade
+
+    engine = make_engine(f"sqlite+aiosqlite:///{tmp_path}/old.db")
+    await upgrade(engine, "403f66bb5042")  # surveys, before results
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None).isoformat(sep=" ")
+    async with engine.begin() as conn:
+        await conn.execute(
+            text(
+                "INSERT INTO template (id, name, digest, content, source_filename, created_at, created_by) VALUES (1, 't', 'd', '{}', '', :n, '')"
+            ),
+            {"n": now},
+        )
+        await conn.execute(
+            text(
+                "INSERT INTO cycle (id, period, kind, phase, template_id, deadline, peer_count, reminder_days, created_at, updated_at) VALUES (1, '2026Q4', 'quarter', 'collecting', 1, :n, 5, '[3, 1]', :n, :n)"
+            ),
+            {"n": now},
+        )
+    await upgrade(engine)
+    async with engine.connect() as conn:
+        assert (await conn.execute(text("SELECT period, review_round FROM cycle"))).one() == (
+            "2026Q4",
+            0,
+        )
+    await engine.dispose()

@@ -11,9 +11,15 @@ from bot.models.infra import (
     PersistedData,
 )
 from bot.models.org import OrgUnit, RoleGrant, Staff
+from bot.models.results import Appeal, ImprovementPlan, PlanMilestone, Result, ResultReview
 from bot.models.survey import Rectification, SurveyAnswer, SurveyLink, SurveyResponse
 
 __all__ = [
+    "Appeal",
+    "ImprovementPlan",
+    "PlanMilestone",
+    "Result",
+    "ResultReview",
     "Answer",
     "Assignment",
     "AuditEntry",

@@ -58,6 +58,10 @@ class Cycle(Timestamped, Base):
     reminder_days: Mapped[list[Any]] = mapped_column(default=lambda: [3, 1])
     collecting_since: Mapped[dt.datetime | None]
     closed_at: Mapped[dt.datetime | None]
+    scored_at: Mapped[dt.datetime | None]
+    review_round: Mapped[int] = mapped_column(default=0, server_default="0")  # sent to the leaders
+    published_at: Mapped[dt.datetime | None]
+    appeals_until: Mapped[dt.datetime | None]
 
 
 class Assignment(Timestamped, Base):
