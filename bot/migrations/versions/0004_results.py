@@ -12,7 +12,6 @@ from alembic import op
 
 import bot.models.types
 
-
 revision: str = "4a99394c857a"
 down_revision: str | None = "403f66bb5042"
 branch_labels: str | Sequence[str] | None = None
