@@ -48,6 +48,7 @@ def register_handlers(application: JxApplication) -> None:
         invite,
         language,
         rectification,
+        results,
         staff_import,
         start,
         survey,
@@ -64,9 +65,10 @@ def register_handlers(application: JxApplication) -> None:
         form,
         survey_admin,
         rectification,
+        results,
     ):
         application.add_handler(flow_module.build_handler(), group=0)
-    for module in (start, help, admin, cycle_admin, survey_admin, rectification):
+    for module in (start, help, admin, cycle_admin, survey_admin, rectification, results):
         for handler in module.build_handlers():
             application.add_handler(handler, group=0)
     for handler in fallback.build_handlers():

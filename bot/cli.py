@@ -80,6 +80,14 @@ def _parser() -> argparse.ArgumentParser:
     rop.add_argument(
         "ratee", help="employee number of the rated person (the same for a self-assessment)"
     )
+    scr = cycle_sub.add_parser(
+        "score", help="compute every result of a closed cycle (re-running gives the same)"
+    )
+    scr.add_argument("period")
+    snd = cycle_sub.add_parser(
+        "submit", help="send the scored results to the leadership group for approval"
+    )
+    snd.add_argument("period")
     sts = cycle_sub.add_parser("status", help="phase, deadline and progress by unit")
     sts.add_argument("period", nargs="?", help="default: every cycle")
 

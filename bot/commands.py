@@ -207,6 +207,45 @@ async def cycle(args: argparse.Namespace, settings: Settings, tr: Translator) ->
                 print(
                     tr._("Cycle {period} no longer accepts answers.").format(period=closed.period)
                 )
+            elif args.cycle_command == "score":
+                from services import results
+
+                found_cycle = await cycles.cycle_by_period(session, args.period)
+                if found_cycle.phase.value == "collecting":
+                    await cycles.close(session, args.period, now=now, actor=actor)
+                count = await results.score_cycle(
+                    session, found_cycle, tz=settings.tz, now=now, actor_label="cli"
+                )
+                print(
+                    tr.ngettext(
+                        "{count} result computed.", "{count} results computed.", count
+                    ).format(count=count)
+                )
+                dist = results.distribution(await results.results_of(session, found_cycle))
+                from domain.labels import GRADE_LABELS
+
+                print(
+                    "  ".join(
+                        f"{tr._(GRADE_LABELS[g])} {n}"
+                        for g, n in sorted(
+                            dist.items(), key=lambda kv: list(GRADE_LABELS).index(kv[0])
+                        )
+                    )
+                )
+            elif args.cycle_command == "submit":
+                from services import results
+
+                found_cycle = await cycles.cycle_by_period(session, args.period)
+                sent = await results.send_for_review(
+                    session, found_cycle, now=now, actor_label="cli"
+                )
+                print(
+                    tr.ngettext(
+                        "Sent to {count} member of the leadership group for approval.",
+                        "Sent to {count} members of the leadership group for approval.",
+                        sent,
+                    ).format(count=sent)
+                )
             elif args.cycle_command == "reassign":
                 from services import forms
 

@@ -373,13 +373,18 @@ class OutboxSender:
 
     async def _call(self, row: OutboxMessage) -> Message:
         kwargs: dict[str, Any] = dict(row.payload)
+        render = kwargs.pop("render", None)
         if "reply_markup" in kwargs:
             kwargs["reply_markup"] = _markup(kwargs["reply_markup"])
         if row.method == SEND_MESSAGE:
             return await self.bot.send_message(row.chat_id, **kwargs)
-        if row.attachment is None:
+        attachment = row.attachment
+        if attachment is None and render is not None:
+            # drawn when sent, not when queued: a broadcast's transaction stays short
+            attachment = await asyncio.to_thread(RENDERERS[render["kind"]], render)
+        if attachment is None:
             raise ValueError(f"{row.method} without an attachment")
-        upload = InputFile(row.attachment, filename=row.attachment_name)
+        upload = InputFile(attachment, filename=row.attachment_name)
         if row.method == SEND_PHOTO:
             return await self.bot.send_photo(row.chat_id, photo=upload, **kwargs)
         if row.method == SEND_DOCUMENT:
@@ -504,6 +509,10 @@ class OutboxSender:
         self._batch_started = time.monotonic()
 
 
+RENDERERS: dict[str, Callable[[dict[str, Any]], bytes]] = {}
+"""Attachments drawn at send time from a JSON spec in the payload (``{"render": {"kind": …}}``)."""
+
+
 def _seconds(value: float) -> dt.timedelta:
     return dt.timedelta(seconds=value)
 
@@ -560,6 +569,9 @@ async def _serve(settings: Settings, token: str, *, drain: bool, options: dict[s
     )
     try:
         await bot.initialize()
+        from bot.renderers import register_renderers
+
+        register_renderers()
         sender = OutboxSender(bot, sessions, **options)
         if drain:
             sent = await sender.drain()

@@ -128,6 +128,9 @@ def _start_sender(
         from bot.outbox_sender import OutboxSender
     except ImportError:  # pragma: no cover - during bootstrap
         return None
+    from bot.renderers import register_renderers
+
+    register_renderers()
     sender = OutboxSender(application.bot, services.sessions, clock=services.clock)  # type: ignore[attr-defined]
     services.outbox_wake = sender.wake
     return asyncio.create_task(sender.run(stop), name="outbox-sender")

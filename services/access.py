@@ -59,3 +59,24 @@ async def load_actor(session: AsyncSession, telegram_id: int, admin_ids: frozens
             )
         )
     return Actor(telegram_id, staff, frozenset(roles), headed)
+
+
+async def admin_accounts(session: AsyncSession) -> list[tuple[int, str | None]]:
+    """Telegram ids (with language) of the working group: configured ids and bound ADMIN staff."""
+    from bot.config import load_settings
+
+    try:
+        configured = load_settings().admin_id_set
+    except Exception:  # configuration is checked at start-up
+        configured = frozenset()
+    rows = await session.execute(
+        select(TelegramAccount.telegram_id, TelegramAccount.language)
+        .join(RoleGrant, RoleGrant.staff_id == TelegramAccount.staff_id)
+        .where(RoleGrant.role == Role.ADMIN)
+    )
+    found = {int(t): lang for t, lang in rows}
+    for telegram_id in configured:
+        if telegram_id not in found:
+            account = await session.get(TelegramAccount, telegram_id)
+            found[telegram_id] = account.language if account else None
+    return sorted(found.items())

@@ -40,6 +40,7 @@ async def enqueue(
     attachment_name: str | None = None,
     caption: str | None = None,
     not_before: dt.datetime | None = None,
+    render: dict[str, Any] | None = None,
 ) -> OutboxMessage | None:
     """Add a message to the caller's transaction (flushed, not committed).
 
@@ -48,7 +49,8 @@ async def enqueue(
     insert runs in a SAVEPOINT, so losing a race on the unique key leaves the caller's
     transaction intact. For ``sendPhoto``/``sendDocument`` the ``attachment`` is uploaded and
     ``caption`` (default: ``text``) goes under it. ``not_before`` delays delivery; it does not
-    hold back later messages to the same chat.
+    hold back later messages to the same chat. ``render`` (instead of ``attachment``) is a JSON
+    spec the sender draws at send time (``bot.outbox_sender.RENDERERS``), e.g. a result chart.
     """
     if method not in METHODS:
         raise ValueError(f"unsupported outbox method {method!r}")
@@ -58,8 +60,10 @@ async def enqueue(
             raise ValueError("an empty message cannot be sent")
         payload["text"] = text
     else:
-        if attachment is None:
+        if attachment is None and render is None:
             raise ValueError(f"{method} needs an attachment")
+        if render is not None:
+            payload["render"] = render
         body = caption if caption is not None else text
         if body:
             payload["caption"] = body
@@ -74,7 +78,9 @@ async def enqueue(
         method=method,
         payload=payload,
         attachment=attachment,
-        attachment_name=(attachment_name or DEFAULT_NAMES[method]) if attachment else None,
+        attachment_name=(attachment_name or DEFAULT_NAMES[method])
+        if attachment or render
+        else None,
         dedupe_key=dedupe_key,
         status=OutboxStatus.PENDING,
         attempts=0,

@@ -233,7 +233,9 @@ async def test_two_hundred_citizens_at_once(
     assert len(keys) == 200  # none duplicated, none merged
 
 
-async def test_many_surveys_fast_from_one_account_are_slowed_down(server: LocalBotApi, bot, sessions: SessionFactory) -> None:
+async def test_many_surveys_fast_from_one_account_are_slowed_down(
+    server: LocalBotApi, bot, sessions: SessionFactory
+) -> None:
     await make_org(sessions)
     payloads = await links(sessions, count=11)
     citizen = server.user(8300, language_code="zh-hans")

@@ -1,0 +1,386 @@
+"""The results phase in the chat: scoring and sending for 审定 (working group), approving or
+sending back (leadership group), and for everyone their 为什么 breakdown and 历史.
+
+Sending back needs a comment, a text step in a restart-safe flow (``rv1:``). The why
+view lists every dimension, indicator and source with its weight and contribution,
+adding up exactly to the total, and never a rater or a peer count.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from telegram import Update
+from telegram.ext import (
+    BaseHandler,
+    CallbackQueryHandler,
+    CommandHandler,
+    ConversationHandler,
+    MessageHandler,
+)
+from telegram.ext import filters as F
+
+from bot.context import JxContext
+from bot.flow import END, Flow, Position, Prompt, answer_query, reply, send_prompt
+from bot.i18n import N_, Translator
+from bot.models import Cycle, Result, Staff
+from conversations.common import html, keyboard, load_caller, now
+from domain.enums import CyclePhase, Dimension, Grade, Source
+from domain.labels import DIMENSION_LABELS, GRADE_LABELS, PHASE_LABELS, SOURCE_LABELS
+from services import results
+from services.errors import DomainError
+from services.templates import localized
+
+COMMENT = "comment"
+RV = re.compile(r"^rv1:(ok|no):(\d{1,9}):(\d{1,4})$")
+RS = re.compile(r"^rs1:(w|h):(\d{1,12})$")
+SC = re.compile(r"^sc1:(score|send):(\d{1,9})$")
+NOTE_TEXT = {
+    "source_missing": N_("No answers from {source}: its weight was spread over the other sources."),
+    "peer_dropped": N_(
+        "Peer review is not counted (too few colleagues rated), so that no rating can be traced back; its weight was spread over the other sources."
+    ),
+    "indicator_unrated": N_(
+        "Some indicators of {dimension} had no answers; their weight was spread over the others."
+    ),
+    "dimension_unrated": N_(
+        "{dimension} had no answers; its weight was spread over the other dimensions."
+    ),
+    "ratings_ignored": N_(
+        "Some answers from {source} did not belong to this form's indicators and were not counted."
+    ),
+}
+
+
+def _n(value: str | Decimal | None) -> str:
+    return "—" if value is None else format(Decimal(value).quantize(Decimal("0.01")), "f")
+
+
+def why_text(
+    result: Result, tr: Translator, template_names: dict[str, tuple[str, str | None]]
+) -> str:
+    """How the total is made; contributions add up exactly to the total shown."""
+    b = result.breakdown
+    lines = [tr._("<b>How your total of {total} is made</b>").format(total=_n(result.total)), ""]
+    for d in b.get("dimensions", []):
+        lines.append(
+            tr._("<b>{dimension}</b> {score} × {weight}% = {contribution}").format(
+                dimension=tr._(DIMENSION_LABELS[Dimension(d["dimension"])]),
+                score=_n(d.get("score")),
+                weight=d["weight"],
+                contribution=_n(d["contribution"]),
+            )
+        )
+        for i in d.get("indicators", []):
+            name, en = template_names.get(i["code"], (i["code"], None))
+            lines.append(
+                tr._("  • {indicator} {score}, weight {weight}% → {contribution}").format(
+                    indicator=html(localized(name, tr.locale, en)),
+                    score=_n(i.get("score")),
+                    weight=i["weight"],
+                    contribution=_n(i["contribution"]),
+                )
+            )
+            parts = [
+                tr._("{source} {mean} × {weight}%").format(
+                    source=tr._(SOURCE_LABELS[Source(s["source"])]),
+                    mean=_n(s["mean"]),
+                    weight=s["weight"],
+                )
+                for s in i.get("sources", [])
+            ]
+            if parts:
+                lines.append(
+                    "     " + "；".join(parts) if tr.locale != "en" else "     " + "; ".join(parts)
+                )
+    for note in b.get("notes", []):
+        template = NOTE_TEXT.get(note["kind"])
+        if template:
+            params = dict(note.get("params", {}))
+            if "source" in params:
+                params["source"] = "、".join(
+                    tr._(SOURCE_LABELS[Source(s)]) for s in params["source"].split(",") if s
+                )
+            if "dimension" in params:
+                params["dimension"] = "、".join(
+                    tr._(DIMENSION_LABELS[Dimension(s)])
+                    for s in params["dimension"].split(",")
+                    if s
+                )
+            lines.append("ℹ️ " + tr._(template).format_map(_Default(params)))
+    for adj in b.get("adjustments", []):
+        lines.append(
+            "✍️ "
+            + tr._("Changed after an appeal from {old} to {new}: {reason}").format(
+                old=adj["from"], new=adj["to"], reason=html(adj["reason"])
+            )
+        )
+    return "\n".join(lines)[:4000]
+
+
+class _Default(dict):
+    def __missing__(self, key: str) -> str:
+        return ""
+
+
+async def _names(session: AsyncSession, cycle_id: int) -> dict[str, tuple[str, str | None]]:
+    cycle = await session.get(Cycle, cycle_id)
+    assert cycle is not None
+    template = await results.template_of(session, cycle)
+    names = {i.code: (i.name, i.name_en) for i in template.indicators}
+    for overrides in template.unit_overrides.values():
+        names.update({i.code: (i.name, i.name_en) for i in overrides})
+    return names
+
+
+async def result_button(update: Update, context: JxContext) -> None:
+    """为什么 and 历史 under a result: only the person themselves (or their unit's head for a unit)."""
+    match = RS.match(update.callback_query.data or "") if update.callback_query else None
+    tr = await context.tr(update)
+    actor = await load_caller(update, context)
+    if match is None:
+        await answer_query(update, tr._("This button has expired. Here is where you are now."))
+        return
+    action, result_id = match.group(1), int(match.group(2))
+    async with context.services.reads() as session:
+        result = await session.get(Result, result_id)
+        mine = (
+            result is not None
+            and result.published_at is not None
+            and actor.staff is not None
+            and (
+                result.staff_id == actor.staff.id
+                or (result.staff_id is None and result.unit_id in actor.headed_unit_ids)
+            )
+        )
+        if not mine or result is None:
+            await answer_query(update, tr._("This button is not for you."), alert=True)
+            return
+        await answer_query(update)
+        if action == "w":
+            await reply(update, why_text(result, tr, await _names(session, result.cycle_id)))
+            return
+        rows = await results.history(session, actor.staff.id)  # type: ignore[union-attr]
+    lines = [tr._("<b>Your results</b>")]
+    for cycle, r in rows:
+        lines.append(
+            tr._("{period}: {total} ({grade})").format(
+                period=cycle.period, total=_n(r.total), grade=tr._(GRADE_LABELS[r.grade])
+            )
+        )
+    await reply(update, "\n".join(lines))
+
+
+async def score_command(update: Update, context: JxContext) -> None:
+    """/score <period>: compute the results (working group)."""
+    actor = await load_caller(update, context)
+    tr = await context.tr(update)
+    if not actor.is_admin:
+        from conversations.admin import _require_admin
+
+        await _require_admin(update, context, "score")
+        return
+    if not context.args:
+        await reply(update, tr._("Please give the period, e.g. /score 2026Q4"))
+        return
+    try:
+        async with context.services.sessions.begin() as session:
+            cycle = await session.scalar(select(Cycle).where(Cycle.period == context.args[0]))
+            if cycle is None:
+                raise DomainError(N_("There is no cycle {period}."), period=context.args[0])
+            if cycle.phase == CyclePhase.COLLECTING:
+                raise DomainError(
+                    N_("The cycle {period} is still collecting answers; close it first."),
+                    period=cycle.period,
+                )
+            count = await results.score_cycle(
+                session,
+                cycle,
+                tz=context.services.settings.tz,
+                now=now(context),
+                actor_label="telegram",
+                actor_telegram_id=actor.telegram_id,
+            )
+            text = await overview(session, cycle, tr)
+    except DomainError as exc:
+        await reply(update, exc.render(tr))
+        return
+    await reply(
+        update,
+        tr.ngettext("{count} result computed.", "{count} results computed.", count).format(
+            count=count
+        )
+        + "\n\n"
+        + text,
+        keyboard([(tr._("Send to the leadership group for approval"), f"sc1:send:{cycle.id}")]),
+    )
+
+
+async def overview(session: AsyncSession, cycle: Cycle, tr: Translator) -> str:
+    found = await results.results_of(session, cycle)
+    dist = results.distribution(found)
+    lines = [
+        tr._("<b>{period}</b>: {phase}").format(
+            period=cycle.period, phase=tr._(PHASE_LABELS[cycle.phase])
+        ),
+        tr._("Grades: {distribution}").format(
+            distribution="、".join(f"{tr._(GRADE_LABELS[g])} {dist.get(g, 0)}" for g in Grade)
+        ),
+    ]
+    from scoring import quota_preview
+
+    people = {r.subject_key: r.total for r in found if r.staff_id is not None}
+    if people:
+        preview = quota_preview(people)
+        lines.append(
+            tr._(
+                "优秀 by the bands: {bands}; by a 20% quota it would be {quota} (shown for reference; the regulation sets no quota)."
+            ).format(bands=len(preview.by_bands), quota=len(preview.by_quota))
+        )
+    return "\n".join(lines)
+
+
+async def send_button(update: Update, context: JxContext) -> None:
+    match = SC.match(update.callback_query.data or "") if update.callback_query else None
+    tr = await context.tr(update)
+    actor = await load_caller(update, context)
+    if match is None or not actor.is_admin:
+        await answer_query(update, tr._("This button has expired. Here is where you are now."))
+        return
+    try:
+        async with context.services.sessions.begin() as session:
+            cycle = await session.get(Cycle, int(match.group(2)))
+            if cycle is None:
+                raise DomainError(N_("There is no cycle {period}."), period=match.group(2))
+            sent = await results.send_for_review(
+                session,
+                cycle,
+                now=now(context),
+                actor_label="telegram",
+                actor_telegram_id=actor.telegram_id,
+            )
+    except DomainError as exc:
+        await answer_query(update, exc.render(tr), alert=True)
+        return
+    context.services.outbox_wake()
+    await answer_query(update)
+    await send_prompt(
+        update,
+        context,
+        Prompt(
+            tr.ngettext(
+                "Sent to {count} member of the leadership group for approval.",
+                "Sent to {count} members of the leadership group for approval.",
+                sent,
+            ).format(count=sent)
+        ),
+    )
+
+
+async def render(session: AsyncSession, tr: Translator, pos: Position, update: Update) -> Prompt:
+    cycle = await session.get(Cycle, int(pos.data["cycle"]))
+    return Prompt(
+        tr._(
+            "Why do you send the {period} results back? Please write your comment; the working group will see it."
+        ).format(period=cycle.period if cycle else "")
+    )
+
+
+flow = Flow("result_review", N_("the approval of results"), render, prefix="rv1:")
+
+
+@flow.step
+async def review_button(update: Update, context: JxContext) -> object:
+    match = RV.match(update.callback_query.data or "") if update.callback_query else None
+    tr = await context.tr(update)
+    actor = await load_caller(update, context)
+    if match is None or actor.staff is None:
+        await answer_query(
+            update, tr._("Only members of the leadership group can approve results."), alert=True
+        )
+        return END
+    action, cycle_id, round_ = match.group(1), int(match.group(2)), int(match.group(3))
+    async with context.services.reads() as session:
+        cycle = await session.get(Cycle, cycle_id)
+    if cycle is None or cycle.review_round != round_ or cycle.phase != CyclePhase.REVIEW:
+        await answer_query(update, tr._("This button has expired. Here is where you are now."))
+        return END
+    if action == "no":
+        async with flow.tx(update, context) as tx:
+            tx.goto(COMMENT, cycle=cycle_id, round=round_)
+        await answer_query(update)
+        await flow.show(update, context, edit=False)
+        return tx.state
+    return await _decide(update, context, cycle_id, approve=True, comment="")
+
+
+async def _decide(
+    update: Update, context: JxContext, cycle_id: int, *, approve: bool, comment: str
+) -> object:
+    tr = await context.tr(update)
+    actor = await load_caller(update, context)
+    try:
+        async with flow.tx(update, context) as tx:
+            cycle = await tx.session.get(Cycle, cycle_id)
+            assert cycle is not None and actor.staff is not None
+            published = await results.review(
+                tx.session,
+                cycle,
+                staff_id=actor.staff.id,
+                approve=approve,
+                comment=comment,
+                now=now(context),
+            )
+            tx.end()
+    except DomainError as exc:
+        await answer_query(update, exc.render(tr), alert=True)
+        if update.message:
+            await reply(update, exc.render(tr))
+        return END
+    context.services.outbox_wake()
+    await answer_query(update)
+    if not approve:
+        text = tr._("Sent back to the working group with your comment.")
+    elif published:
+        text = tr._("Approved. The results are published; everyone receives theirs now.")
+    else:
+        text = tr._(
+            "Your approval is recorded. The results are published once the group leader approves."
+        )
+    await send_prompt(update, context, Prompt(text))
+    return END
+
+
+@flow.step
+async def comment_text(update: Update, context: JxContext) -> object:
+    async with context.services.reads() as session:
+        pos = await flow.position(session, update)
+    if pos is None:
+        return END
+    text = (update.message.text or "").strip() if update.message else ""
+    if not text or len(text) > 1000:
+        tr = await context.tr(update)
+        await reply(update, tr._("Please write a comment of at most 1000 characters."))
+        return None
+    return await _decide(update, context, int(pos.data["cycle"]), approve=False, comment=text)
+
+
+def build_handler() -> ConversationHandler:
+    return flow.handler(
+        entry_points=[CallbackQueryHandler(review_button, pattern=r"^rv1:")],
+        states={COMMENT: [MessageHandler(F.TEXT & ~F.COMMAND, comment_text)]},
+    )
+
+
+def build_handlers() -> list[BaseHandler]:
+    return [
+        CommandHandler("score", score_command),
+        CallbackQueryHandler(result_button, pattern=r"^rs1:"),
+        CallbackQueryHandler(send_button, pattern=r"^sc1:"),
+    ]
+
+
+__all__ = ["Staff", "build_handler", "build_handlers", "why_text"]

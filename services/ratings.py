@@ -1,0 +1,119 @@
+"""Everything the scoring engine needs for one cycle, read from the database as plain values.
+
+Forms count only when submitted; citizen answers count when their response arrived
+within the cycle's period (the quarter or the year, 四(一)) and was not excluded after
+申訴復核. Raters are passed on as opaque ids, never as names.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.models import Answer, Assignment, Cycle, OrgUnit, Staff, SurveyAnswer, SurveyResponse
+from domain.enums import AssignmentStatus, ResponseStatus, Source
+from domain.period import parse_period
+from scoring import Rating
+
+
+@dataclass
+class Subject:
+    """A person or a unit to score, with its ratings and where it sits in the tree."""
+
+    key: str  # "p:<staff id>" or "u:<unit id>"
+    unit_id: int
+    unit_name: str
+    staff_id: int | None
+    name: str
+    ratings: list[Rating] = field(default_factory=list)
+
+    @property
+    def is_unit(self) -> bool:
+        return self.staff_id is None
+
+
+def period_bounds(cycle: Cycle, tz: dt.tzinfo) -> tuple[dt.datetime, dt.datetime]:
+    period = parse_period(cycle.period)
+    assert period is not None
+    start = dt.datetime.combine(period.first_day, dt.time(), tzinfo=tz)
+    end = dt.datetime.combine(period.last_day + dt.timedelta(days=1), dt.time(), tzinfo=tz)
+    return start.astimezone(dt.UTC), end.astimezone(dt.UTC)
+
+
+async def subjects_of(session: AsyncSession, cycle: Cycle, *, tz: dt.tzinfo) -> dict[str, Subject]:
+    """Every person and unit rated in the cycle, with all counted ratings."""
+    units = {u.id: u for u in await session.scalars(select(OrgUnit))}
+    people = {p.id: p for p in await session.scalars(select(Staff))}
+    subjects: dict[str, Subject] = {}
+
+    def subject(key: str) -> Subject:
+        if key not in subjects:
+            kind, raw = key.split(":")
+            if kind == "p":
+                person = people[int(raw)]
+                unit = units[person.unit_id]
+                subjects[key] = Subject(key, unit.id, unit.name, person.id, person.name)
+            else:
+                unit = units[int(raw)]
+                subjects[key] = Subject(key, unit.id, unit.name, None, unit.name)
+        return subjects[key]
+
+    assignments = list(
+        await session.scalars(
+            select(Assignment).where(Assignment.cycle_id == cycle.id, Assignment.active.is_(True))
+        )
+    )
+    for a in assignments:
+        subject(a.ratee_key)  # every ratee is scored, even with few answers
+    submitted = {a.id: a for a in assignments if a.status == AssignmentStatus.SUBMITTED}
+    if submitted:
+        rows = await session.execute(
+            select(Answer.assignment_id, Answer.item, Answer.points).where(
+                Answer.assignment_id.in_(list(submitted)), Answer.points.is_not(None)
+            )
+        )
+        for assignment_id, item, points in rows:
+            a = submitted[assignment_id]
+            subject(a.ratee_key).ratings.append(
+                Rating(
+                    source=a.source,
+                    indicator=item,
+                    points=Decimal(str(points)),
+                    rater=f"a{a.rater_staff_id}",
+                )
+            )
+    start, end = period_bounds(cycle, tz)
+    survey_rows = await session.execute(
+        select(
+            SurveyResponse.id,
+            SurveyResponse.target_key,
+            SurveyAnswer.indicator,
+            SurveyAnswer.points,
+        )
+        .join(SurveyAnswer, SurveyAnswer.response_id == SurveyResponse.id)
+        .where(
+            SurveyResponse.status == ResponseStatus.COMPLETE,
+            SurveyResponse.excluded.is_(False),
+            SurveyResponse.completed_at >= start,
+            SurveyResponse.completed_at < end,
+        )
+    )
+    citizen: dict[tuple[str, int, str], list[Decimal]] = defaultdict(list)
+    for response_id, target, indicator, points in survey_rows:
+        kind, raw = target.split(":")
+        key = f"p:{raw}" if kind == "s" else f"u:{raw}"
+        citizen[(key, response_id, indicator)].append(Decimal(str(points)))
+    for (key, response_id, indicator), values in citizen.items():
+        if key.split(":")[0] == "p" and int(key.split(":")[1]) not in people:
+            continue
+        # several questions may count for one indicator: one response is one rater
+        mean = sum(values, Decimal(0)) / len(values)
+        subject(key).ratings.append(
+            Rating(source=Source.CITIZEN, indicator=indicator, points=mean, rater=f"r{response_id}")
+        )
+    return subjects

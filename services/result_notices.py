@@ -1,0 +1,349 @@
+"""The messages of the results phase, each in the recipient's language, queued in the outbox.
+
+A person gets their chart (drawn by the sender when it is sent) and a message with
+the total, grade, the four dimensions, the sources (peer only where it was kept),
+rank in unit, bonus coefficient, the weakest dimension with a training suggestion,
+and buttons: 为什么, 申诉, 改进计划 (when required), 历史. Nothing names a rater.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+from bot.i18n import Translator
+from bot.models import Cycle, OrgUnit, Result, Staff, TelegramAccount
+from domain.enums import Dimension, Grade, Source
+from domain.labels import DIMENSION_LABELS, GRADE_LABELS, SOURCE_LABELS
+from domain.text import N_
+from services.notices import translator
+from services.outbox import enqueue
+
+TRAINING = {
+    Dimension.PERFORMANCE: N_(
+        "Suggested: a coaching plan with your supervisor on this year's key tasks, and a review of your emergency plans and drills."
+    ),
+    Dimension.ABILITY: N_(
+        "Suggested: emergency-management professional training and a certificate course; take part in the next drill."
+    ),
+    Dimension.ATTITUDE: N_(
+        "Suggested: a talk with your supervisor on discipline, attendance and teamwork; join cross-unit work."
+    ),
+    Dimension.INNOVATION: N_(
+        "Suggested: training on new technology in emergency management; propose one improvement to a working method."
+    ),
+}
+
+
+async def _account(session: AsyncSession, staff_id: int | None) -> tuple[int, str | None] | None:
+    if staff_id is None:
+        return None
+    account = await session.scalar(
+        select(TelegramAccount).where(TelegramAccount.staff_id == staff_id)
+    )
+    return (account.telegram_id, account.language) if account else None
+
+
+def _num(value: Decimal | str | None) -> str:
+    return "—" if value is None else format(Decimal(value).quantize(Decimal("0.01")), "f")
+
+
+def result_text(
+    cycle: Cycle, result: Result, tr: Translator, *, name: str, updated: bool = False
+) -> str:
+    b = result.breakdown
+    lines = []
+    if updated:
+        lines.append(
+            tr._("<b>Your {period} result has been updated after your appeal.</b>").format(
+                period=cycle.period
+            )
+        )
+    lines += [
+        tr._("<b>{name}, your {period} performance result</b>").format(
+            name=name, period=cycle.period
+        ),
+        tr._("Total: {total} · Grade: {grade}").format(
+            total=_num(result.total), grade=tr._(GRADE_LABELS[result.grade])
+        ),
+        "",
+    ]
+    for d in b.get("dimensions", []):
+        lines.append(
+            tr._("• {dimension}: {score} (weight {weight}%)").format(
+                dimension=tr._(DIMENSION_LABELS[Dimension(d["dimension"])]),
+                score=_num(d.get("score")),
+                weight=d.get("weight"),
+            )
+        )
+    sources = source_means(b)
+    if sources:
+        lines.append("")
+        lines.append(
+            tr._("By source: {sources}").format(
+                sources="、".join(
+                    f"{tr._(SOURCE_LABELS[source])} {_num(mean)}"
+                    for source, mean in sources.items()
+                )
+            )
+        )
+    lines.append("")
+    if result.rank_in_unit is not None:
+        lines.append(tr._("Rank in your unit: {rank}").format(rank=result.rank_in_unit))
+    if result.bonus_coefficient is not None:
+        lines.append(
+            tr._("Bonus coefficient: {value}").format(value=_num(result.bonus_coefficient))
+        )
+    if result.weakest is not None:
+        lines.append(
+            tr._("To work on: {dimension}. {suggestion}").format(
+                dimension=tr._(DIMENSION_LABELS[result.weakest]),
+                suggestion=tr._(TRAINING[result.weakest]),
+            )
+        )
+    return "\n".join(lines)
+
+
+def source_means(breakdown: dict) -> dict[Source, Decimal]:
+    """Each source's average over the indicators it rated (a dropped peer source is absent)."""
+    found: dict[Source, list[Decimal]] = {}
+    for d in breakdown.get("dimensions", []):
+        for i in d.get("indicators", []):
+            for src in i.get("sources", []):
+                found.setdefault(Source(src["source"]), []).append(Decimal(src["mean"]))
+    return {
+        s: (sum(v, Decimal(0)) / len(v)).quantize(Decimal("0.01"))
+        for s in Source
+        if (v := found.get(s))
+    }
+
+
+def result_markup(result: Result, tr: Translator, *, plan_required: bool) -> InlineKeyboardMarkup:
+    rows = [
+        [
+            InlineKeyboardButton(tr._("Why this score?"), callback_data=f"rs1:w:{result.id}"),
+            InlineKeyboardButton(tr._("History"), callback_data=f"rs1:h:{result.id}"),
+        ],
+        [InlineKeyboardButton(tr._("Appeal"), callback_data=f"ap1:n:{result.id}")],
+    ]
+    if plan_required:
+        rows.append(
+            [InlineKeyboardButton(tr._("Improvement plan"), callback_data=f"ip1:r:{result.id}")]
+        )
+    return InlineKeyboardMarkup(rows)
+
+
+def plan_required(result: Result) -> bool:
+    return result.grade == Grade.FAIL
+
+
+async def push_result(
+    session: AsyncSession,
+    cycle: Cycle,
+    result: Result,
+    average: dict[Dimension, Decimal] | None,
+    *,
+    updated: bool = False,
+) -> int:
+    """Chart then message to the person (dedupe keys carry the result version: one of each)."""
+    who = await _account(session, result.staff_id)
+    if who is None:
+        return 0
+    telegram_id, language = who
+    tr = translator(language)
+    staff = await session.get(Staff, result.staff_id)
+    name = staff.name if staff else ""
+    scores = {d["dimension"]: d.get("score") for d in result.breakdown.get("dimensions", [])}
+    chart = {
+        "kind": "radar",
+        "locale": tr.locale,
+        "scores": scores,
+        "average": {d.value: str(v) for d, v in (average or {}).items()},
+        "title": f"{name} · {cycle.period} · {_num(result.total)} · {tr._(GRADE_LABELS[result.grade])}",
+        "legend": [tr._("You"), tr._("Unit average")],
+    }
+    key = f"result:{result.id}:v{result.version}"
+    await enqueue(
+        session,
+        telegram_id,
+        "",
+        method="sendPhoto",
+        render=chart,
+        caption=None,
+        attachment_name="result.png",
+        dedupe_key=f"{key}:chart",
+    )
+    await enqueue(
+        session,
+        telegram_id,
+        result_text(cycle, result, tr, name=name, updated=updated),
+        markup=result_markup(result, tr, plan_required=plan_required(result)),
+        dedupe_key=f"{key}:text",
+    )
+    return 1
+
+
+async def push_unit_summary(
+    session: AsyncSession, cycle: Cycle, unit_result: Result, results: list[Result]
+) -> int:
+    """The unit head gets the unit's result and their people's grade distribution."""
+    unit = await session.get(OrgUnit, unit_result.unit_id)
+    if unit is None or unit.head_staff_id is None:
+        return 0
+    who = await _account(session, unit.head_staff_id)
+    if who is None:
+        return 0
+    telegram_id, language = who
+    tr = translator(language)
+    counts = Counter(r.grade for r in results if r.staff_id is not None and r.unit_id == unit.id)
+    dist = "、".join(f"{tr._(GRADE_LABELS[g])} {counts.get(g, 0)}" for g in Grade)
+    text = "\n".join(
+        [
+            tr._("<b>{unit}: the unit's {period} result</b>").format(
+                unit=unit.name, period=cycle.period
+            ),
+            tr._("Total: {total} · Grade: {grade}").format(
+                total=_num(unit_result.total), grade=tr._(GRADE_LABELS[unit_result.grade])
+            ),
+            tr._("Your people's grades: {distribution}").format(distribution=dist),
+        ]
+    )
+    chart = {
+        "kind": "distribution",
+        "locale": tr.locale,
+        "counts": {g.value: counts.get(g, 0) for g in Grade},
+        "title": f"{unit.name} · {cycle.period}",
+    }
+    key = f"unit-result:{unit_result.id}:v{unit_result.version}"
+    await enqueue(
+        session,
+        telegram_id,
+        "",
+        method="sendPhoto",
+        render=chart,
+        attachment_name="unit.png",
+        dedupe_key=f"{key}:chart",
+    )
+    await enqueue(
+        session,
+        telegram_id,
+        text,
+        markup=InlineKeyboardMarkup(
+            [
+                [
+                    InlineKeyboardButton(
+                        tr._("Why this score?"), callback_data=f"rs1:w:{unit_result.id}"
+                    )
+                ]
+            ]
+        ),
+        dedupe_key=f"{key}:text",
+    )
+    return 1
+
+
+async def review_request(
+    session: AsyncSession, cycle: Cycle, telegram_id: int, language: str | None
+) -> bool:
+    from services.results import distribution, results_of
+
+    tr = translator(language)
+    results = await results_of(session, cycle)
+    dist = distribution(results)
+    units = [r for r in results if r.staff_id is None]
+    lines = [
+        tr._("<b>Results of {period} for approval</b> (round {round})").format(
+            period=cycle.period, round=cycle.review_round
+        ),
+        tr._("Grades: {distribution}").format(
+            distribution="、".join(f"{tr._(GRADE_LABELS[g])} {dist.get(g, 0)}" for g in Grade)
+        ),
+        "",
+        tr._("Units by score:"),
+    ]
+    names = dict((await session.execute(select(OrgUnit.id, OrgUnit.name))).all())
+    for n, r in enumerate(sorted(units, key=lambda r: -r.total), 1):
+        lines.append(
+            f"{n}. {names.get(r.unit_id, '')} {_num(r.total)}（{tr._(GRADE_LABELS[r.grade])}）"
+            if tr.locale != "en"
+            else f"{n}. {names.get(r.unit_id, '')} {_num(r.total)} ({tr._(GRADE_LABELS[r.grade])})"
+        )
+    people = [r for r in results if r.staff_id is not None]
+    if people:
+        lines += [
+            "",
+            tr._("Highest: {high}; lowest: {low}.").format(
+                high=_num(max(r.total for r in people)), low=_num(min(r.total for r in people))
+            ),
+        ]
+    markup = InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(
+                    tr._("✅ Approve"), callback_data=f"rv1:ok:{cycle.id}:{cycle.review_round}"
+                )
+            ],
+            [
+                InlineKeyboardButton(
+                    tr._("Send back with a comment"),
+                    callback_data=f"rv1:no:{cycle.id}:{cycle.review_round}",
+                )
+            ],
+        ]
+    )
+    return (
+        await enqueue(
+            session,
+            telegram_id,
+            "\n".join(lines)[:4000],
+            markup=markup,
+            dedupe_key=f"review:{cycle.id}:{cycle.review_round}:{telegram_id}",
+        )
+        is not None
+    )
+
+
+async def review_returned(session: AsyncSession, cycle: Cycle, comment: str) -> None:
+    """Tell the working group that the leadership sent the results back, and why."""
+    from services.access import admin_accounts
+
+    for telegram_id, language in await admin_accounts(session):
+        tr = translator(language)
+        await enqueue(
+            session,
+            telegram_id,
+            tr._("The leadership group sent the {period} results back: {comment}").format(
+                period=cycle.period, comment=comment.replace("<", "&lt;")
+            ),
+            dedupe_key=f"review-back:{cycle.id}:{cycle.review_round}:{telegram_id}",
+        )
+
+
+def render_chart(spec: dict) -> bytes:
+    """Draw a queued chart (the outbox sender calls this when the message is sent)."""
+    from services.charts import distribution_png, radar_png
+
+    tr = translator(spec.get("locale"))
+    if spec["kind"] == "radar":
+        scores = {Dimension(k): Decimal(v) for k, v in spec["scores"].items() if v is not None}
+        for d in Dimension:
+            scores.setdefault(d, Decimal(0))
+        average = {Dimension(k): Decimal(v) for k, v in spec.get("average", {}).items()} or None
+        if average is not None:
+            for d in Dimension:
+                average.setdefault(d, Decimal(0))
+        return radar_png(
+            scores,
+            average,
+            labels={d: tr._(DIMENSION_LABELS[d]) for d in Dimension},
+            title=spec["title"],
+            legend=(spec["legend"][0], spec["legend"][1]),
+        )
+    counts = {Grade(k): int(v) for k, v in spec["counts"].items()}
+    return distribution_png(
+        counts, labels={g: tr._(GRADE_LABELS[g]) for g in Grade}, title=spec["title"]
+    )

@@ -1,0 +1,137 @@
+"""Score → leadership approval → publish: each person gets one result message and one chart."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+
+from sqlalchemy import func, select
+
+from bot.db import SessionFactory
+from bot.models import AuditEntry, Cycle, Result, Staff
+from domain.enums import CyclePhase
+from localbotapi import LocalBotApi
+from services import cycles, results
+from tests.factories import bind, fill_all_forms, make_org, open_cycle
+from tests.forms_driver import data_of
+
+ADMIN = 900001
+
+
+async def _scored(
+    sessions: SessionFactory, settings, people: int = 4
+) -> tuple[int, list[int], int]:  # type: ignore[no-untyped-def]
+    import datetime as dt
+
+    org = await make_org(sessions, people=people)
+    cycle_id = await open_cycle(sessions, peer_count=3)
+    await fill_all_forms(sessions, cycle_id)
+    async with sessions.begin() as s:
+        cycle = await s.get(Cycle, cycle_id)
+        await cycles.close(s, cycle.period, now=dt.datetime.now(dt.UTC), actor=cycles.Actor("test"))  # type: ignore[union-attr]
+    async with sessions() as s:
+        chief = await s.scalar(select(Staff.id).where(Staff.employee_no == "L001"))
+    return cycle_id, [org.head_id, *org.staff_ids], int(chief)  # type: ignore[arg-type]
+
+
+async def test_score_approve_publish(
+    server: LocalBotApi, bot, sessions: SessionFactory, settings
+) -> None:  # type: ignore[no-untyped-def]
+    cycle_id, members, chief = await _scored(sessions, settings)
+    await bind(sessions, 9100, chief)
+    users = {}
+    for n, staff_id in enumerate(members):
+        await bind(sessions, 9101 + n, staff_id)
+        users[staff_id] = server.user(9101 + n, language_code="zh-hans")
+    admin = server.user(ADMIN, language_code="zh-hans")
+    await admin.send("/score 2026Q4")
+    scored = await admin.expect_text("2026Q4")
+    async with sessions() as s:
+        first = {r.subject_key: r.total for r in await s.scalars(select(Result))}
+    # re-running gives identical results
+    await admin.send("/score 2026Q4")
+    scored = await admin.expect_text("2026Q4")
+    async with sessions() as s:
+        assert {r.subject_key: r.total for r in await s.scalars(select(Result))} == first
+    await admin.press(data_of(scored, "sc1:send:")[0], scored)
+    leader = server.user(9100, language_code="zh-hans")
+    request = await leader.expect_text("审定")
+    for u in users.values():
+        assert not [m for m in u.messages if m.kind == "photo"]  # nothing before approval
+    await leader.press(data_of(request, "rv1:ok:")[0], request)
+    await leader.expect_text("发布")
+    for staff_id, user in users.items():
+        await user.wait_until(
+            lambda u=user: (
+                sum(1 for m in u.messages if m.kind == "photo") >= 1
+                and any("总分" in (m.text or "") for m in u.messages)
+            ),
+            timeout=30,
+        )
+        photos = [m for m in user.messages if m.kind == "photo"]
+        texts = [m for m in user.messages if "总分" in (m.text or "")]
+        assert (
+            len(photos) == 1
+            and len(texts) == 1
+            and photos[0].photo
+            and photos[0].photo.startswith(b"\x89PNG")
+        )
+        # 为什么: the contributions add up exactly to the total
+        await user.press(
+            next(d for d in texts[0].button_data() if d.startswith("rs1:w:")), texts[0]
+        )
+        why = await user.expect_text("构成")
+        total = Decimal(re.search(r"(\d+\.\d\d)", why.text).group(1))  # type: ignore[union-attr]
+        contributions = [Decimal(x) for x in re.findall(r"= (\d+\.\d\d)", why.text)]
+        assert sum(contributions) == total
+    async with sessions() as s:
+        cycle = await s.get(Cycle, cycle_id)
+        assert cycle.phase == CyclePhase.APPEALS and cycle.published_at is not None  # type: ignore[union-attr]
+        assert (
+            await s.scalar(
+                select(func.count())
+                .select_from(AuditEntry)
+                .where(AuditEntry.action == "cycle.publish")
+            )
+            == 1
+        )
+    # a full re-score of a published cycle is refused
+    await admin.send("/score 2026Q4")
+    await admin.expect_text("申诉")
+
+
+async def test_leader_sends_back_with_a_comment(
+    server: LocalBotApi, bot, sessions: SessionFactory, settings
+) -> None:  # type: ignore[no-untyped-def]
+    cycle_id, _members, chief = await _scored(sessions, settings)
+    await bind(sessions, 9200, chief)
+    import datetime as dt
+
+    async with sessions.begin() as s:
+        cycle = await s.get(Cycle, cycle_id)
+        await results.score_cycle(s, cycle, tz=settings.tz, now=dt.datetime.now(dt.UTC))  # type: ignore[arg-type]
+        await results.send_for_review(s, cycle, now=dt.datetime.now(dt.UTC), actor_label="test")  # type: ignore[arg-type]
+    leader = server.user(9200, language_code="zh-hans")
+    request = await leader.expect_text("审定")
+    await leader.press(data_of(request, "rv1:no:")[0], request)
+    await leader.expect_text("意见")
+    await leader.send("防汛抗旱科的互评分数偏高，请核实后再报。")
+    await leader.expect_text("退回")
+    async with sessions() as s:
+        cycle = await s.get(Cycle, cycle_id)
+        assert cycle.phase == CyclePhase.SCORING  # type: ignore[union-attr]
+        assert (
+            await s.scalar(
+                select(func.count()).select_from(Result).where(Result.published_at.is_not(None))
+            )
+            == 0
+        )
+    admin = server.user(ADMIN)
+    await admin.wait_until(
+        lambda: any("防汛抗旱科" in (m.text or "") for m in admin.messages), timeout=20
+    )
+    # the old approval button no longer works
+    await leader.press(data_of(request, "rv1:ok:")[0], request)
+    await leader.wait_until(lambda: bool(leader.callback_answers))
+    async with sessions() as s:
+        assert (await s.get(Cycle, cycle_id)).phase == CyclePhase.SCORING  # type: ignore[union-attr]
