@@ -145,7 +145,7 @@ async def _build(sessions, staff: int) -> Cycle:  # type: ignore[no-untyped-def]
     async with sessions.begin() as s:
         responses, survey_answers = [], []
         for pid, uid in people:
-            for k in range(20):
+            for _k in range(20):
                 rid += 1
                 responses.append(
                     {

@@ -40,6 +40,7 @@ def register_handlers(application: JxApplication) -> None:
     """Order matters: flows first (they own their states), then global commands, then catch-alls."""
     from conversations import (
         admin,
+        appeal,
         cycle_admin,
         fallback,
         form,
@@ -47,6 +48,7 @@ def register_handlers(application: JxApplication) -> None:
         home,
         invite,
         language,
+        plan,
         rectification,
         results,
         staff_import,
@@ -60,12 +62,14 @@ def register_handlers(application: JxApplication) -> None:
         invite,
         survey,
         language,
+        appeal,  # before the file uploads: evidence files at its EVIDENCE step are its own
         template_upload,
         staff_import,
         form,
         survey_admin,
         rectification,
         results,
+        plan,
     ):
         application.add_handler(flow_module.build_handler(), group=0)
     for module in (start, help, admin, cycle_admin, survey_admin, rectification, results):

@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     timezone: str = "Asia/Shanghai"
     invite_ttl_days: int = 14
     secret_key: str | None = None
+    approval_quorum: int = 0  # approvals of the leadership group that publish without the 组长
+    appeal_days: int = 5  # working days after publishing to file an appeal
+    appeal_decision_days: int = 10  # working days for the working group to decide
     webhook_url: str | None = None
     webhook_listen: str = "127.0.0.1"
     webhook_port: int = 8443

@@ -35,3 +35,32 @@ async def run_rectification_reminders(services: Services) -> int:
         log.info("queued %d overdue rectification reminders", count)
         services.outbox_wake()
     return count
+
+
+async def run_appeal_reminders(services: Services) -> int:
+    """Remind the working group, once per appeal, of a decision due within 2 working days or late."""
+    from services import appeals
+
+    async with services.sessions.begin() as session:
+        count = await appeals.remind_due(
+            session,
+            services.clock(),
+            tz=services.settings.tz,
+            admin_ids=services.settings.admin_id_set,
+        )
+    if count:
+        log.info("queued %d appeal deadline reminders", count)
+        services.outbox_wake()
+    return count
+
+
+async def run_plan_reminders(services: Services) -> int:
+    """Remind authors of improvement-plan milestones due today, and once more when overdue."""
+    from services import plans
+
+    async with services.sessions.begin() as session:
+        count = await plans.remind_due(session, now=services.clock(), tz=services.settings.tz)
+    if count:
+        log.info("queued %d improvement-plan reminders", count)
+        services.outbox_wake()
+    return count

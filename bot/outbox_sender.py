@@ -571,7 +571,7 @@ async def _serve(settings: Settings, token: str, *, drain: bool, options: dict[s
         await bot.initialize()
         from bot.renderers import register_renderers
 
-        register_renderers()
+        register_renderers(RENDERERS)
         sender = OutboxSender(bot, sessions, **options)
         if drain:
             sent = await sender.drain()

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
 
-def register_renderers() -> None:
-    from bot.outbox_sender import RENDERERS
+
+def register_renderers(target: dict[str, Callable[[dict[str, Any]], bytes]] | None = None) -> None:
+    """Fill ``target`` (the sender module's ``RENDERERS``; passed in because ``python -m
+    bot.outbox_sender`` runs that module as ``__main__``, a second copy of the module)."""
     from services.result_notices import render_chart
 
-    RENDERERS.setdefault("radar", render_chart)
-    RENDERERS.setdefault("distribution", render_chart)
+    if target is None:
+        from bot.outbox_sender import RENDERERS as target
+    target.setdefault("radar", render_chart)
+    target.setdefault("distribution", render_chart)

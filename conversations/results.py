@@ -333,6 +333,9 @@ async def _decide(
                 approve=approve,
                 comment=comment,
                 now=now(context),
+                admin_ids=context.services.settings.admin_id_set,
+                quorum=context.services.settings.approval_quorum,
+                appeal_days=context.services.settings.appeal_days,
             )
             tx.end()
     except DomainError as exc:

@@ -61,14 +61,17 @@ async def load_actor(session: AsyncSession, telegram_id: int, admin_ids: frozens
     return Actor(telegram_id, staff, frozenset(roles), headed)
 
 
-async def admin_accounts(session: AsyncSession) -> list[tuple[int, str | None]]:
+async def admin_accounts(
+    session: AsyncSession, configured: frozenset[int] | None = None
+) -> list[tuple[int, str | None]]:
     """Telegram ids (with language) of the working group: configured ids and bound ADMIN staff."""
-    from bot.config import load_settings
+    if configured is None:
+        from bot.config import load_settings
 
-    try:
-        configured = load_settings().admin_id_set
-    except Exception:  # configuration is checked at start-up
-        configured = frozenset()
+        try:
+            configured = load_settings().admin_id_set
+        except Exception:  # configuration is checked at start-up
+            configured = frozenset()
     rows = await session.execute(
         select(TelegramAccount.telegram_id, TelegramAccount.language)
         .join(RoleGrant, RoleGrant.staff_id == TelegramAccount.staff_id)

@@ -307,11 +307,13 @@ async def review_request(
     )
 
 
-async def review_returned(session: AsyncSession, cycle: Cycle, comment: str) -> None:
+async def review_returned(
+    session: AsyncSession, cycle: Cycle, comment: str, admin_ids: frozenset[int] | None = None
+) -> None:
     """Tell the working group that the leadership sent the results back, and why."""
     from services.access import admin_accounts
 
-    for telegram_id, language in await admin_accounts(session):
+    for telegram_id, language in await admin_accounts(session, admin_ids):
         tr = translator(language)
         await enqueue(
             session,

@@ -192,6 +192,7 @@ async def review(
     now: dt.datetime,
     quorum: int = 0,
     appeal_days: int = 5,
+    admin_ids: frozenset[int] | None = None,
 ) -> bool:
     """A leadership member approves or sends back; returns True when the cycle got published.
 
@@ -229,7 +230,7 @@ async def review(
 
     if not approve:
         cycle.phase = CyclePhase.SCORING
-        await review_returned(session, cycle, comment.strip())
+        await review_returned(session, cycle, comment.strip(), admin_ids)
         return False
     await session.flush()
     approvals = await session.scalar(

@@ -9,6 +9,7 @@ duplicates are counted and stay within what was in flight at the kill (README,
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import os
 import signal
@@ -28,7 +29,6 @@ from domain.enums import CyclePhase, Dimension, Grade, OutboxStatus
 from localbotapi import LocalBotApi
 from services import results
 from tests.factories import make_org, open_cycle
-from tests.harness import eventually
 
 pytestmark = pytest.mark.slow
 PEOPLE = 300
@@ -37,9 +37,22 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def _breakdown(total: Decimal) -> dict:  # type: ignore[type-arg]
-    return {"format": 1, "total": str(total), "grade": "good", "notes": [], "dimensions": [
-        {"dimension": d.value, "score": str(total), "weight": w, "contribution": str(total * Decimal(w) / 100),
-         "indicators": []} for d, w in zip(Dimension, ("60", "15", "15", "10"), strict=True)]}
+    return {
+        "format": 1,
+        "total": str(total),
+        "grade": "good",
+        "notes": [],
+        "dimensions": [
+            {
+                "dimension": d.value,
+                "score": str(total),
+                "weight": w,
+                "contribution": str(total * Decimal(w) / 100),
+                "indicators": [],
+            }
+            for d, w in zip(Dimension, ("60", "15", "15", "10"), strict=True)
+        ],
+    }
 
 
 async def _published(sessions: SessionFactory) -> int:
@@ -47,16 +60,39 @@ async def _published(sessions: SessionFactory) -> int:
     cycle_id = await open_cycle(sessions)
     now = dt.datetime.now(dt.UTC)
     async with sessions.begin() as s:
-        staff = [Staff(employee_no=f"B{n:04d}", name=f"员工{n}", unit_id=org.unit_id, supervisor_id=org.head_id)
-                 for n in range(PEOPLE)]
+        staff = [
+            Staff(
+                employee_no=f"B{n:04d}",
+                name=f"员工{n}",
+                unit_id=org.unit_id,
+                supervisor_id=org.head_id,
+            )
+            for n in range(PEOPLE)
+        ]
         s.add_all(staff)
         await s.flush()
         for n, person in enumerate(staff):
-            s.add(TelegramAccount(telegram_id=700_000 + n, staff_id=person.id, language="zh_Hans", bound_at=now))
+            s.add(
+                TelegramAccount(
+                    telegram_id=700_000 + n, staff_id=person.id, language="zh_Hans", bound_at=now
+                )
+            )
             total = Decimal(60 + n % 40)
-            s.add(Result(cycle_id=cycle_id, subject_key=f"p:{person.id}", staff_id=person.id, unit_id=org.unit_id,
-                         total=total, grade=Grade.GOOD, rank_in_unit=1, rank_overall=1, bonus_coefficient=Decimal(1),
-                         weakest=Dimension.ABILITY, breakdown=_breakdown(total)))
+            s.add(
+                Result(
+                    cycle_id=cycle_id,
+                    subject_key=f"p:{person.id}",
+                    staff_id=person.id,
+                    unit_id=org.unit_id,
+                    total=total,
+                    grade=Grade.GOOD,
+                    rank_in_unit=1,
+                    rank_overall=1,
+                    bonus_coefficient=Decimal(1),
+                    weakest=Dimension.ABILITY,
+                    breakdown=_breakdown(total),
+                )
+            )
         cycle = await s.get(Cycle, cycle_id)
         assert cycle is not None
         cycle.phase = CyclePhase.REVIEW
@@ -64,16 +100,39 @@ async def _published(sessions: SessionFactory) -> int:
     return cycle_id
 
 
-def _sender(settings: Settings, server: LocalBotApi, tmp_path: Path, *extra: str) -> subprocess.Popen[bytes]:
+def _sender(
+    settings: Settings, server: LocalBotApi, tmp_path: Path, *extra: str
+) -> subprocess.Popen[bytes]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("JIXIAO_")}
-    env.update(JIXIAO_BOT_TOKEN=settings.bot_token or "", JIXIAO_DATABASE_URL=settings.database_url,
-               JIXIAO_TELEGRAM_BASE_URL=server.base_url, PYTHONPATH=str(ROOT))
-    return subprocess.Popen([sys.executable, "-m", "bot.outbox_sender", "--rate", "28", "--per-chat-interval", "1",
-                             "--concurrency", str(CONCURRENCY), *extra], cwd=tmp_path, env=env,
-                            stdout=subprocess.DEVNULL, stderr=(tmp_path / "sender.log").open("ab"))
+    env.update(
+        JIXIAO_BOT_TOKEN=settings.bot_token or "",
+        JIXIAO_DATABASE_URL=settings.database_url,
+        JIXIAO_TELEGRAM_BASE_URL=server.base_url,
+        PYTHONPATH=str(ROOT),
+    )
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "bot.outbox_sender",
+            "--rate",
+            "28",
+            "--per-chat-interval",
+            "1",
+            "--concurrency",
+            str(CONCURRENCY),
+            *extra,
+        ],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=(tmp_path / "sender.log").open("ab"),
+    )
 
 
-async def test_broadcast_survives_a_kill(server: LocalBotApi, settings: Settings, sessions: SessionFactory, tmp_path: Path) -> None:
+async def test_broadcast_survives_a_kill(
+    server: LocalBotApi, settings: Settings, sessions: SessionFactory, tmp_path: Path
+) -> None:
     await _published(sessions)
     async with sessions() as s:
         queued = await s.scalar(select(func.count()).select_from(OutboxMessage))
@@ -89,27 +148,31 @@ async def test_broadcast_survives_a_kill(server: LocalBotApi, settings: Settings
         await users[0].wait_until(lambda: delivered() >= PEOPLE, timeout=120)
     finally:
         first.send_signal(signal.SIGKILL)
-        first.wait(30)
+        await asyncio.to_thread(first.wait, 30)
     at_kill = delivered()
     assert at_kill < 2 * PEOPLE, "the kill came too late to test anything"
     second = _sender(settings, server, tmp_path, "--drain")
-    assert second.wait(300) == 0, (tmp_path / "sender.log").read_text()[-3000:]
+    # wait without blocking this loop: the local Bot API server runs on it
+    assert await asyncio.to_thread(second.wait, 300) == 0, (tmp_path / "sender.log").read_text()[
+        -3000:
+    ]
     for user in users:
         kinds = Counter(m.kind for m in user.messages)
         assert kinds["photo"] >= 1 and kinds["text"] >= 1, user.history()
     duplicates = sum(max(0, len(u.messages) - 2) for u in users)
-    print(f"\nbroadcast: {2 * PEOPLE} messages, {duplicates} duplicates after the kill, "
-          f"{server.stats.rate_limited} answers 429 of {server.stats.total} requests")
+    print(
+        f"\nbroadcast: {2 * PEOPLE} messages, {duplicates} duplicates after the kill, "
+        f"{server.stats.rate_limited} answers 429 of {server.stats.total} requests"
+    )
     assert duplicates <= CONCURRENCY
     sends = server.stats.requests["sendMessage"] + server.stats.requests["sendPhoto"]
     assert server.stats.rate_limited < 0.01 * sends
     async with sessions() as s:
-        left = await s.scalar(select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status != OutboxStatus.SENT))
+        left = await s.scalar(
+            select(func.count())
+            .select_from(OutboxMessage)
+            .where(OutboxMessage.status != OutboxStatus.SENT)
+        )
     assert left == 0  # every 429 was retried to success
     photo = next(m for m in users[0].messages if m.kind == "photo")
     assert photo.photo and photo.photo.startswith(b"\x89PNG")
-
-    async def nothing_pending() -> bool:
-        return True
-
-    await eventually(nothing_pending)

@@ -59,7 +59,7 @@ async def test_score_approve_publish(
     for u in users.values():
         assert not [m for m in u.messages if m.kind == "photo"]  # nothing before approval
     await leader.press(data_of(request, "rv1:ok:")[0], request)
-    await leader.expect_text("发布")
+    await leader.expect_text("公布")
     for staff_id, user in users.items():
         await user.wait_until(
             lambda u=user: (
@@ -111,6 +111,7 @@ async def test_leader_sends_back_with_a_comment(
         cycle = await s.get(Cycle, cycle_id)
         await results.score_cycle(s, cycle, tz=settings.tz, now=dt.datetime.now(dt.UTC))  # type: ignore[arg-type]
         await results.send_for_review(s, cycle, now=dt.datetime.now(dt.UTC), actor_label="test")  # type: ignore[arg-type]
+    admin = server.user(ADMIN)  # the working group's chat exists before anything is pushed
     leader = server.user(9200, language_code="zh-hans")
     request = await leader.expect_text("审定")
     await leader.press(data_of(request, "rv1:no:")[0], request)
@@ -126,7 +127,6 @@ async def test_leader_sends_back_with_a_comment(
             )
             == 0
         )
-    admin = server.user(ADMIN)
     await admin.wait_until(
         lambda: any("防汛抗旱科" in (m.text or "") for m in admin.messages), timeout=20
     )
