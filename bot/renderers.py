@@ -12,6 +12,8 @@ def register_renderers(target: dict[str, Callable[[dict[str, Any]], bytes]] | No
     from services.result_notices import render_chart
 
     if target is None:
-        from bot.outbox_sender import RENDERERS as target
+        from bot.outbox_sender import RENDERERS
+
+        target = RENDERERS
     target.setdefault("radar", render_chart)
     target.setdefault("distribution", render_chart)

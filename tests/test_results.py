@@ -60,7 +60,7 @@ async def test_score_approve_publish(
         assert not [m for m in u.messages if m.kind == "photo"]  # nothing before approval
     await leader.press(data_of(request, "rv1:ok:")[0], request)
     await leader.expect_text("公布")
-    for staff_id, user in users.items():
+    for user in users.values():
         await user.wait_until(
             lambda u=user: (
                 sum(1 for m in u.messages if m.kind == "photo") >= 1
