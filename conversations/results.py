@@ -204,7 +204,7 @@ async def score_command(update: Update, context: JxContext) -> None:
                 actor_label="telegram",
                 actor_telegram_id=actor.telegram_id,
             )
-            text = await overview(session, cycle, tr)
+            text = await overview(session, cycle, tr, context.services.settings.tz)
     except DomainError as exc:
         await reply(update, exc.render(tr))
         return
@@ -219,7 +219,42 @@ async def score_command(update: Update, context: JxContext) -> None:
     )
 
 
-async def overview(session: AsyncSession, cycle: Cycle, tr: Translator) -> str:
+SIGNAL_TEXT = {
+    "mutual_top_peer": N_("Gave each other top peer scores: {who}"),
+    "straight_lining": N_("The same answer on every item of a form: {who}"),
+    "self_above_others": N_("Self-assessment far above the superior's and peers': {who}"),
+    "repeated_bad_reviews": N_("Many bad reviews from one citizen account ({who})"),
+}
+
+
+async def signal_lines(session: AsyncSession, cycle: Cycle, tr: Translator, tz) -> list[str]:  # type: ignore[no-untyped-def]
+    """Integrity signals for the working group only: names are shown here and nowhere else."""
+    signals = await results.integrity(session, cycle, tz=tz)
+    if not signals:
+        return []
+    names = dict((await session.execute(select(Staff.id, Staff.name))).all())
+
+    def who(keys: tuple[str, ...]) -> str:
+        return "、".join(
+            names.get(int(k[2:]), k) if k.startswith("p:") else tr._("anonymous citizen")
+            for k in keys
+        )
+
+    lines = [
+        "",
+        tr._("<b>Integrity signals</b> (for the working group; nothing is excluded automatically)"),
+    ]
+    for sig in signals[:15]:
+        people = sig.raters if sig.kind != "self_above_others" else sig.ratees
+        lines.append(
+            "• " + tr._(SIGNAL_TEXT.get(sig.kind, sig.kind)).format(who=html(who(tuple(people))))
+        )
+    if len(signals) > 15:
+        lines.append(tr._("… and {count} more.").format(count=len(signals) - 15))
+    return lines
+
+
+async def overview(session: AsyncSession, cycle: Cycle, tr: Translator, tz=None) -> str:  # type: ignore[no-untyped-def]
     found = await results.results_of(session, cycle)
     dist = results.distribution(found)
     lines = [
@@ -240,6 +275,8 @@ async def overview(session: AsyncSession, cycle: Cycle, tr: Translator) -> str:
                 "优秀 by the bands: {bands}; by a 20% quota it would be {quota} (shown for reference; the regulation sets no quota)."
             ).format(bands=len(preview.by_bands), quota=len(preview.by_quota))
         )
+    if tz is not None:
+        lines += await signal_lines(session, cycle, tr, tz)
     return "\n".join(lines)
 
 

@@ -408,3 +408,72 @@ async def pending_forms(session: AsyncSession, cycle: Cycle) -> int:
 async def unit_name(session: AsyncSession, unit_id: int) -> str:
     unit = await session.get(OrgUnit, unit_id)
     return unit.name if unit else ""
+
+
+async def integrity(session: AsyncSession, cycle: Cycle, *, tz: dt.tzinfo) -> list[Any]:
+    """Patterns worth a look for the working group (flagged, never excluded automatically).
+
+    Raters appear as ``p:<staff id>`` and citizens as ``c:<respondent key>``; the caller
+    shows names to the working group only, never to the rated person.
+    """
+    from collections import defaultdict
+
+    from bot.models import Answer, SurveyAnswer, SurveyResponse
+    from domain.enums import ResponseStatus
+    from scoring import Form, integrity_signals
+    from services.ratings import period_bounds
+
+    forms: list[Form] = []
+    submitted = {
+        a.id: a
+        for a in await session.scalars(
+            select(Assignment).where(
+                Assignment.cycle_id == cycle.id,
+                Assignment.active.is_(True),
+                Assignment.status == AssignmentStatus.SUBMITTED,
+            )
+        )
+    }
+    answers: dict[int, dict[str, Decimal]] = defaultdict(dict)
+    if submitted:
+        for assignment_id, item, points in await session.execute(
+            select(Answer.assignment_id, Answer.item, Answer.points).where(
+                Answer.assignment_id.in_(list(submitted)), Answer.points.is_not(None)
+            )
+        ):
+            answers[assignment_id][item] = Decimal(str(points))
+    for aid, a in submitted.items():
+        if answers.get(aid):
+            forms.append(
+                Form(
+                    rater=f"p:{a.rater_staff_id}",
+                    ratee=a.ratee_key,
+                    source=a.source,
+                    answers=answers[aid],
+                )
+            )
+    start, end = period_bounds(cycle, tz)
+    citizen: dict[int, tuple[str, str, dict[str, Decimal]]] = {}
+    for rid, key, target, question, points in await session.execute(
+        select(
+            SurveyResponse.id,
+            SurveyResponse.respondent_key,
+            SurveyResponse.target_key,
+            SurveyAnswer.question,
+            SurveyAnswer.points,
+        )
+        .join(SurveyAnswer, SurveyAnswer.response_id == SurveyResponse.id)
+        .where(
+            SurveyResponse.status == ResponseStatus.COMPLETE,
+            SurveyResponse.completed_at >= start,
+            SurveyResponse.completed_at < end,
+        )
+    ):
+        entry = citizen.setdefault(rid, (f"c:{key[:12]}", target.replace("s:", "p:"), {}))
+        entry[2][question] = Decimal(str(points))
+    from domain.enums import Source
+
+    forms += [
+        Form(rater=r, ratee=t, source=Source.CITIZEN, answers=a) for r, t, a in citizen.values()
+    ]
+    return list(integrity_signals(forms))
