@@ -40,6 +40,7 @@ def register_handlers(application: JxApplication) -> None:
     """Order matters: flows first (they own their states), then global commands, then catch-alls."""
     from conversations import (
         admin,
+        annual,
         appeal,
         cycle_admin,
         fallback,
@@ -75,6 +76,7 @@ def register_handlers(application: JxApplication) -> None:
     for module in (start, help, admin, cycle_admin, survey_admin, rectification, results):
         for handler in module.build_handlers():
             application.add_handler(handler, group=0)
+    application.add_handlers(annual.build_handlers(), group=0)
     for handler in fallback.build_handlers():
         application.add_handler(handler, group=0)
     application.add_error_handler(fallback.on_error)

@@ -24,6 +24,8 @@ async def help_command(update: Update, context: JxContext) -> None:
     else:
         lines += [
             tr._("• /start — your home screen and open tasks"),
+            tr._("• /self, /review, /peer — self-assessment, reviewing your people, rating colleagues"),
+            tr._("• /history, /plan — your results, your improvement plan"),
             tr._(
                 "• Tap the buttons to answer; everything you answer is saved at once, and you can come back later to continue."
             ),
@@ -36,7 +38,7 @@ async def help_command(update: Update, context: JxContext) -> None:
         lines += [
             "",
             tr._(
-                "Working group: /invites, /reissue <employee no.>, /unbind <employee no.>; send a roster file to import staff."
+                "Working group: /invites, /reissue <employee no.>, /unbind <employee no.>; send a roster file to import staff, or a template file to open a cycle; /cycle, /score, /appeals, /plans, /annual, /links, /surveys, /reviews."
             ),
         ]
     await reply(update, "\n".join(lines))

@@ -23,6 +23,8 @@ STAFF = [
     ("self", N_("Self-assessment")),
     ("review", N_("Review your people")),
     ("peer", N_("Rate colleagues")),
+    ("history", N_("Your results")),
+    ("plan", N_("Your improvement plan")),
 ]
 COMMON = [
     ("start", N_("Home: your tasks")),
@@ -41,11 +43,16 @@ ADMIN = [
     ("links", N_("Survey QR codes")),
     ("surveys", N_("Citizen satisfaction")),
     ("reviews", N_("Bad reviews to re-examine")),
+    ("score", N_("Score a cycle")),
+    ("appeals", N_("Appeals to decide")),
+    ("plans", N_("Improvement plans")),
+    ("annual", N_("Annual results and awards")),
 ]
 HEAD = [
     ("rectify", N_("Bad reviews to rectify")),
     ("links", N_("Survey QR codes")),
     ("surveys", N_("Citizen satisfaction")),
+    ("plans", N_("Improvement plans")),
 ]
 
 

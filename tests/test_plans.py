@@ -1,0 +1,554 @@
+"""績效改進計劃 (七(一)): plans open at publishing for 不合格, the author drafts them in the chat,
+the supervising leader returns or approves, milestones are reminded once each and progress
+is reported to the end; only the author edits and only the approver (or an admin) decides."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.config import Settings
+from bot.db import SessionFactory
+from bot.jobs import run_plan_reminders
+from bot.models import (
+    AuditEntry,
+    Cycle,
+    ImprovementPlan,
+    OutboxMessage,
+    PlanMilestone,
+    Result,
+    Staff,
+)
+from bot.models.types import utcnow
+from bot.services import Services
+from domain.enums import CyclePhase, Grade, PlanStatus
+from localbotapi import LocalBotApi
+from services import plans
+from services.access import load_actor
+from services.errors import DomainError
+from tests.factories import Org, bind, make_org, open_cycle
+from tests.harness import InProcessBot
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+PERSON, HEAD, CHIEF, COLLEAGUE, ADMIN = 7101, 7102, 7103, 7104, 900001
+
+
+@dataclass
+class Published:
+    org: Org
+    chief_id: int
+    cycle_id: int
+    person_result: int
+    unit_result: int
+    person_plan: int
+    unit_plan: int
+
+
+async def published(sessions: SessionFactory, *, bound: bool = True) -> Published:
+    """A published cycle: one person and the unit graded 不合格, a colleague 合格."""
+    org = await make_org(sessions, people=3)
+    now = utcnow()
+    cycle_id = await open_cycle(sessions, now=now - dt.timedelta(days=30), deadline=now)
+    async with sessions() as s:
+        chief = await s.scalar(select(Staff.id).where(Staff.employee_no == "L001"))
+        assert chief is not None
+        chief_id = int(chief)
+    if bound:
+        await bind(sessions, PERSON, org.staff_ids[0])
+        await bind(sessions, HEAD, org.head_id)
+        await bind(sessions, CHIEF, chief_id)
+        await bind(sessions, COLLEAGUE, org.staff_ids[1])
+    async with sessions.begin() as s:
+        cycle = await s.get(Cycle, cycle_id)
+        assert cycle is not None
+        cycle.phase, cycle.published_at = CyclePhase.APPEALS, now
+        results = [
+            Result(
+                cycle_id=cycle_id,
+                subject_key=f"p:{org.staff_ids[0]}",
+                staff_id=org.staff_ids[0],
+                unit_id=org.unit_id,
+                total=Decimal("52.50"),
+                grade=Grade.FAIL,
+                breakdown={},
+                published_at=now,
+            ),
+            Result(
+                cycle_id=cycle_id,
+                subject_key=f"p:{org.staff_ids[1]}",
+                staff_id=org.staff_ids[1],
+                unit_id=org.unit_id,
+                total=Decimal("75.00"),
+                grade=Grade.PASS,
+                breakdown={},
+                published_at=now,
+            ),
+            Result(
+                cycle_id=cycle_id,
+                subject_key=f"u:{org.unit_id}",
+                staff_id=None,
+                unit_id=org.unit_id,
+                total=Decimal("58.00"),
+                grade=Grade.FAIL,
+                breakdown={},
+                published_at=now,
+            ),
+        ]
+        s.add_all(results)
+        await s.flush()
+        assert await plans.open_plans_for(s, cycle, results, now=now) == 2
+        assert await plans.open_plans_for(s, cycle, results, now=now) == 0  # idempotent
+        by_key = {
+            p.subject_key: p.id
+            for p in await s.scalars(
+                select(ImprovementPlan).where(ImprovementPlan.cycle_id == cycle_id)
+            )
+        }
+        return Published(
+            org,
+            chief_id,
+            cycle_id,
+            results[0].id,
+            results[2].id,
+            by_key[f"p:{org.staff_ids[0]}"],
+            by_key[f"u:{org.unit_id}"],
+        )
+
+
+def local_today() -> dt.date:
+    return utcnow().astimezone(SHANGHAI).date()
+
+
+async def audits(sessions: SessionFactory, action: str) -> list[AuditEntry]:
+    async with sessions() as s:
+        return list(
+            await s.scalars(
+                select(AuditEntry).where(AuditEntry.action == action).order_by(AuditEntry.id)
+            )
+        )
+
+
+async def get_plan(sessions: SessionFactory, plan_id: int) -> ImprovementPlan:
+    async with sessions() as s:
+        plan = await s.get(ImprovementPlan, plan_id)
+        assert plan is not None
+        return plan
+
+
+async def approve_directly(
+    sessions: SessionFactory, plan_id: int, author: int, dues: list[dt.date]
+) -> list[int]:
+    """An approved plan with milestones on ``dues``, written through the services."""
+    async with sessions.begin() as s:
+        actor = await load_actor(s, author, frozenset())
+        for field in (plans.GOALS, plans.MEASURES, plans.RESPONSIBLE):
+            await plans.save_field(s, plan_id, field, "内容", actor=actor, now=utcnow())
+        plan = await s.get(ImprovementPlan, plan_id)
+        assert plan is not None
+        plan.status = PlanStatus.APPROVED
+        plan.approved_at = utcnow()
+        rows = [
+            PlanMilestone(plan_id=plan_id, due=d, text=f"节点{i}") for i, d in enumerate(dues, 1)
+        ]
+        s.add_all(rows)
+        await s.flush()
+        return [r.id for r in rows]
+
+
+# --- rules without the chat ---------------------------------------------------------------
+
+
+def test_milestones_are_dated_lines_in_the_future_and_in_order() -> None:
+    today = dt.date(2026, 12, 20)
+    assert plans.parse_milestones(
+        "2027-01-15 完成预案修订\n\n2027/2/1：组织演练\n2027年3月1日 总结评估", today
+    ) == [
+        (dt.date(2027, 1, 15), "完成预案修订"),
+        (dt.date(2027, 2, 1), "组织演练"),
+        (dt.date(2027, 3, 1), "总结评估"),
+    ]
+    for text, problem in [
+        ("", "at least one"),
+        ("下个月完成", "Line 1: please start with a date"),
+        ("2027-02-30 修订", "does not exist"),
+        ("2027-01-15", "what is to be done"),
+        ("2026-12-20 今天", "not in the future"),
+        ("2027-03-01 后\n2027-01-01 前", "Line 2: the dates must be in order"),
+        ("2027-01-15 " + "长" * 201, "at most 200"),
+        ("\n".join(f"2027-01-{d:02d} 第{d}步" for d in range(1, 14)), "At most 12"),
+    ]:
+        with pytest.raises(DomainError) as info:
+            plans.parse_milestones(text, today)
+        assert problem in str(info.value), (text, str(info.value))
+
+
+async def test_authors_approvers_and_a_threshold(sessions: SessionFactory) -> None:
+    setup = await published(sessions, bound=False)
+    person = await get_plan(sessions, setup.person_plan)
+    unit = await get_plan(sessions, setup.unit_plan)
+    assert (person.author_staff_id, person.approver_staff_id) == (
+        setup.org.staff_ids[0],
+        setup.org.head_id,  # the person's supervisor
+    )
+    assert (unit.author_staff_id, unit.approver_staff_id) == (
+        setup.org.head_id,  # the unit head writes the unit's plan
+        setup.chief_id,  # the leader in charge approves it
+    )
+    assert person.status == unit.status == PlanStatus.DRAFT
+    async with sessions.begin() as s:
+        cycle = await s.get(Cycle, setup.cycle_id)
+        assert cycle is not None
+        results = list(await s.scalars(select(Result).where(Result.cycle_id == setup.cycle_id)))
+        # a bureau threshold of 80 also takes in the 合格 colleague (75), once
+        assert (
+            await plans.open_plans_for(s, cycle, results, now=utcnow(), threshold=Decimal(80)) == 1
+        )
+        assert (
+            await plans.open_plans_for(s, cycle, results, now=utcnow(), threshold=Decimal(80)) == 0
+        )
+    async with sessions() as s:
+        assert await s.scalar(select(func.count()).select_from(ImprovementPlan)) == 3
+        # nobody is bound: nothing could be pushed, and nothing was queued
+        assert await s.scalar(select(func.count()).select_from(OutboxMessage)) == 0
+    assert len(await audits(sessions, "plan.open")) == 3
+
+
+# --- the chat ------------------------------------------------------------------------------
+
+
+async def test_person_drafts_is_returned_resubmits_and_is_approved(
+    server: LocalBotApi, bot: InProcessBot, sessions: SessionFactory
+) -> None:
+    setup = await published(sessions)
+    pid = setup.person_plan
+    person = server.user(PERSON, language_code="zh-hans")
+    head = server.user(HEAD, language_code="zh-hans")
+    notice = await person.expect_text("您需要制定绩效改进计划", timeout=15)
+    assert "张伟" in notice.text and "不合格" in notice.text and "李明" in notice.text
+    assert f"ip1:o:{pid}" in notice.button_data()
+    await person.press(f"ip1:o:{pid}", notice)
+    await person.expect_text("请写改进目标")
+    await person.send("本季度应急值守差错降为零，预案演练参与率达到100%。")
+    await person.expect_text("请写改进措施")
+    await person.send("每周复盘值守记录；参加两次专项演练；向主任汇报。")
+    await person.expect_text("由谁负责")
+    await person.send("张伟")
+    await person.expect_text("请写时间节点")
+    first, second = local_today() + dt.timedelta(days=20), local_today() + dt.timedelta(days=40)
+    await person.send("下个月完成修订")
+    await person.expect_text("第1行")
+    await person.send(f"{local_today().isoformat()} 今天就做")
+    await person.expect_text("不在今天之后")
+    await person.send(f"{second.isoformat()} 演练\n{first.isoformat()} 修订")
+    await person.expect_text("先后顺序")
+    await person.send(
+        f"{first.isoformat()} 完成值守制度修订\n{second.isoformat()} 参加专项演练并总结"
+    )
+    check = await person.expect_text("请核对时间节点")
+    assert first.isoformat() in check.text and "参加专项演练并总结" in check.text
+    await person.press(f"ip1:y:{pid}", check)
+    summary = await person.expect_text("提交审批")
+    assert "每周复盘值守记录" in summary.text and "完成值守制度修订" in summary.text
+    await person.press(f"ip1:s:{pid}", summary)
+    await person.expect_text("已提交李明审批")
+    assert (await get_plan(sessions, pid)).status == PlanStatus.SUBMITTED
+
+    request = await head.expect_text("待您审批的绩效改进计划", timeout=15)
+    assert "每周复盘值守记录" in request.text
+    assert request.button_data() == [f"ip1:a:{pid}:1", f"ip1:b:{pid}:1"]
+    await head.press(f"ip1:b:{pid}:1", request)
+    await head.expect_text("退回意见")
+    await head.send("措施不够具体，请写明演练的时间和内容。")
+    await head.expect_text("已连同您的意见退回")
+    plan = await get_plan(sessions, pid)
+    assert (
+        plan.status == PlanStatus.RETURNED
+        and plan.comment == "措施不够具体，请写明演练的时间和内容。"
+    )
+
+    returned = await person.expect_text("被退回修改", timeout=15)
+    assert "措施不够具体" in returned.text
+    await person.press(f"ip1:o:{pid}", returned)
+    summary = await person.expect_text("提交审批")
+    assert "退回意见" in summary.text and "措施不够具体" in summary.text
+    await person.press(f"ip1:e:{pid}:m", summary)
+    await person.expect_text("请写改进措施")
+    await person.send("每周复盘值守记录；1月参加防汛专项演练，2月参加森林防火演练。")
+    summary = await person.expect_text("提交审批")
+    await person.press(f"ip1:s:{pid}", summary)
+    await person.expect_text("已提交李明审批")
+
+    answered = len(head.callback_answers)
+    await head.press(f"ip1:a:{pid}:1", request)  # the first round's button: stale now
+    await head.wait_until(lambda: len(head.callback_answers) > answered)
+    assert "已审批过" in head.callback_answers[-1]["text"]
+    assert (await get_plan(sessions, pid)).status == PlanStatus.SUBMITTED
+    request = await head.expect_text("待您审批的绩效改进计划", timeout=15)
+    assert "防汛专项演练" in request.text
+    await head.press(f"ip1:a:{pid}:2", request)
+    await head.expect_text("已批准，已通知制定人")
+    await person.expect_text("已获批准", timeout=15)
+
+    plan = await get_plan(sessions, pid)
+    assert plan.status == PlanStatus.APPROVED and plan.approved_at is not None
+    assert plan.measures.startswith("每周复盘值守记录；1月")
+    async with sessions() as s:
+        dues = list(
+            await s.scalars(
+                select(PlanMilestone.due)
+                .where(PlanMilestone.plan_id == pid)
+                .order_by(PlanMilestone.due)
+            )
+        )
+    assert dues == [first, second]
+    assert [
+        len(await audits(sessions, a)) for a in ("plan.submit", "plan.return", "plan.approve")
+    ] == [2, 1, 1]
+    assert await audits(sessions, "access.denied") == []
+
+
+async def test_milestone_reminded_once_across_a_restart_then_progress_to_done(
+    server: LocalBotApi, bot_settings: Settings, sessions: SessionFactory
+) -> None:
+    setup = await published(sessions)
+    pid = setup.person_plan
+    d1, d2 = dt.date(2031, 3, 10), dt.date(2031, 4, 10)
+    m1, m2 = await approve_directly(sessions, pid, PERSON, [d1, d2])
+    clock = [dt.datetime(2031, 3, 9, 10, tzinfo=SHANGHAI)]
+    services = Services(settings=bot_settings, sessions=sessions, clock=lambda: clock[0])
+    person = server.user(PERSON, language_code="zh-hans")
+
+    def reminders() -> list[str]:
+        return [
+            m.text or ""
+            for m in server.sent_messages(PERSON)
+            if "到期" in (m.text or "") or "逾期" in (m.text or "")
+        ]
+
+    running = InProcessBot(server, bot_settings)
+    await running.start()
+    try:
+        assert await run_plan_reminders(services) == 0  # the day before: nothing
+        clock[0] = dt.datetime(2031, 3, 10, 0, 30, tzinfo=SHANGHAI)  # still 9 March in UTC
+        assert await run_plan_reminders(services) == 1
+        assert await run_plan_reminders(services) == 0  # once only
+        await person.wait_until(lambda: len(reminders()) == 1, timeout=15)
+    finally:
+        await running.stop()
+    running = InProcessBot(server, bot_settings)
+    await running.start()
+    try:
+        assert await run_plan_reminders(services) == 0  # a restart repeats nothing
+        clock[0] = dt.datetime(2031, 3, 11, 9, tzinfo=SHANGHAI)
+        assert await run_plan_reminders(services) == 1  # overdue: once more
+        assert await run_plan_reminders(services) == 0
+        clock[0] = dt.datetime(2031, 3, 20, 9, tzinfo=SHANGHAI)
+        assert await run_plan_reminders(services) == 0  # and never again
+        await person.wait_until(lambda: len(reminders()) == 2, timeout=15)
+        due, overdue = reminders()
+        assert "今天到期" in due and "节点1" in due
+        assert "已逾期" in overdue and "节点1" in overdue
+        async with sessions() as s:
+            keys = sorted(
+                await s.scalars(
+                    select(OutboxMessage.dedupe_key).where(
+                        OutboxMessage.dedupe_key.like("plan-%due:%")
+                    )
+                )
+            )
+        assert keys == [f"plan-due:{m1}", f"plan-overdue:{m1}"]
+
+        # progress on the first milestone, from the reminder's button
+        reminder = next(m for m in person.messages if "已逾期" in (m.text or ""))
+        assert reminder.button_data() == [f"ip1:m:{m1}"]
+        person.drain()
+        await person.press(f"ip1:m:{m1}", reminder)
+        await person.expect_text("请汇报该时间节点的进展")
+        await person.send("值守制度修订稿已印发。")
+        mark = await person.expect_text("是否已完成")
+        assert "值守制度修订稿已印发" in mark.text
+        await person.press(f"ip1:d:{m1}", mark)
+        await person.expect_text("该时间节点已标记完成")
+        assert (await get_plan(sessions, pid)).status == PlanStatus.APPROVED
+        # the second milestone, from /plan; "not yet" first, then done
+        await person.send("/plan")
+        view = await person.expect_text("点击时间节点汇报进展")
+        assert view.button_data() == [f"ip1:m:{m2}"]
+        await person.press(f"ip1:m:{m2}", view)
+        await person.expect_text("请汇报该时间节点的进展")
+        await person.send("演练方案已定稿。")
+        mark = await person.expect_text("是否已完成")
+        await person.press(f"ip1:k:{m2}", mark)
+        await person.expect_text("仍未完成")
+        await person.press(f"ip1:d:{m2}", mark)  # the old MARK button: stale, changes nothing
+        await person.wait_until(lambda: len(person.callback_answers) >= 3)
+        assert (await get_plan(sessions, pid)).status == PlanStatus.APPROVED
+        await person.press(f"ip1:m:{m2}", view)
+        await person.expect_text("请汇报该时间节点的进展")
+        await person.send("演练已完成并总结。")
+        mark = await person.expect_text("是否已完成")
+        await person.press(f"ip1:d:{m2}", mark)
+        await person.expect_text("计划已完成")
+        head = server.user(HEAD, language_code="zh-hans")
+        await head.expect_text("绩效改进计划（2026Q4）已完成", timeout=15)
+        plan = await get_plan(sessions, pid)
+        assert plan.status == PlanStatus.DONE
+        clock[0] = dt.datetime(2031, 4, 12, 9, tzinfo=SHANGHAI)
+        assert await run_plan_reminders(services) == 0  # a done plan is not reminded
+    finally:
+        await running.stop()
+    async with sessions() as s:
+        second = await s.get(PlanMilestone, m2)
+        assert second is not None and second.done_at is not None
+        assert second.progress is not None and "演练方案已定稿" in second.progress
+        assert "演练已完成并总结" in second.progress
+
+
+async def test_unit_plan_by_the_head_approved_by_the_leader_in_charge(
+    server: LocalBotApi, bot: InProcessBot, sessions: SessionFactory
+) -> None:
+    setup = await published(sessions)
+    pid = setup.unit_plan
+    head = server.user(HEAD, language_code="zh-hans")
+    chief = server.user(CHIEF, language_code="zh-hans")
+    notice = await head.expect_text("您需要制定绩效改进计划", timeout=15)
+    assert "应急指挥中心（单位）" in notice.text and "王建国" in notice.text
+    await head.send("/plan")  # the only plan of the head: opened at once
+    await head.expect_text("请写改进目标")
+    await head.send("单位群众满意度提升到90%以上。")
+    await head.expect_text("请写改进措施")
+    await head.send("窗口午间轮班；每月通报差评整改。")
+    await head.expect_text("由谁负责")
+    await head.send("李明")
+    await head.expect_text("请写时间节点")
+    due = local_today() + dt.timedelta(days=60)
+    await head.send(f"{due.isoformat()} 满意度复测")
+    check = await head.expect_text("请核对时间节点")
+    await head.press(f"ip1:y:{pid}", check)
+    summary = await head.expect_text("提交审批")
+    await head.press(f"ip1:s:{pid}", summary)
+    await head.expect_text("已提交王建国审批")
+    request = await chief.expect_text("待您审批的绩效改进计划", timeout=15)
+    assert "应急指挥中心（单位）" in request.text
+    await chief.press(f"ip1:a:{pid}:1", request)
+    await chief.expect_text("已批准")
+    await head.expect_text("已获批准", timeout=15)
+    plan = await get_plan(sessions, pid)
+    assert plan.status == PlanStatus.APPROVED
+    assert (plan.author_staff_id, plan.approver_staff_id) == (setup.org.head_id, setup.chief_id)
+    await chief.send("/plans")
+    listing = await chief.expect_text("由您审批的改进计划")
+    assert "应急指挥中心（单位）" in listing.text and "按计划推进" in listing.text
+
+
+async def test_only_the_author_edits_and_only_the_approver_decides(
+    server: LocalBotApi, bot: InProcessBot, sessions: SessionFactory
+) -> None:
+    setup = await published(sessions)
+    pid = setup.person_plan
+    dues = [local_today() + dt.timedelta(days=30)]
+    async with sessions.begin() as s:
+        actor = await load_actor(s, PERSON, frozenset())
+        for field in (plans.GOALS, plans.MEASURES, plans.RESPONSIBLE):
+            await plans.save_field(s, pid, field, "原内容", actor=actor, now=utcnow())
+        await plans.save_milestones(
+            s, pid, [(dues[0], "复盘")], actor=actor, today=local_today(), now=utcnow()
+        )
+        await plans.submit(s, pid, actor=actor, today=local_today(), now=utcnow())
+        # services refuse too, whatever the chat does
+        other = await load_actor(s, COLLEAGUE, frozenset())
+        with pytest.raises(plans.Refused):
+            await plans.approve(s, pid, 1, actor=other, now=utcnow())
+        with pytest.raises(plans.Refused):
+            await plans.approve(s, pid, 1, actor=actor, now=utcnow())  # not one's own plan
+    colleague = server.user(COLLEAGUE, language_code="zh-hans")
+    person = server.user(PERSON, language_code="zh-hans")
+    head = server.user(HEAD, language_code="zh-hans")
+    await colleague.send("/plans")
+    anchor = await colleague.expect_text("您没有需要审批的改进计划")
+    forged = [
+        f"ip1:e:{pid}:g",
+        f"ip1:s:{pid}",
+        f"ip1:a:{pid}:1",
+        f"ip1:b:{pid}:1",
+        f"ip1:o:{pid}",
+        f"ip1:r:{setup.person_result}",
+        "ip1:o:999999",
+    ]
+    for n, data in enumerate(forged, 1):
+        await colleague.press(data, anchor)
+        await colleague.wait_until(lambda n=n: len(colleague.callback_answers) >= n)  # type: ignore[misc]
+        assert "不适用于您" in colleague.callback_answers[-1]["text"], data
+    await person.send("/start")
+    mine = await person.expect()
+    await person.press(f"ip1:a:{pid}:1", mine)  # the author cannot approve their own plan
+    await person.wait_until(lambda: bool(person.callback_answers))
+    assert "不适用于您" in person.callback_answers[-1]["text"]
+    request = await head.expect_text("待您审批的绩效改进计划", timeout=15)
+    await head.press(f"ip1:e:{pid}:g", request)  # the approver does not edit
+    await head.wait_until(lambda: bool(head.callback_answers))
+    assert "不适用于您" in head.callback_answers[-1]["text"]
+    denied = await audits(sessions, "access.denied")
+    assert [(d.actor_telegram_id, d.object_type) for d in denied] == [
+        *[(COLLEAGUE, "improvement_plan")] * len(forged),
+        (PERSON, "improvement_plan"),
+        (HEAD, "improvement_plan"),
+    ]
+    plan = await get_plan(sessions, pid)
+    assert plan.status == PlanStatus.SUBMITTED and plan.goals == "原内容"
+
+    admin = server.user(ADMIN, language_code="zh-hans")
+    await admin.send("/plans")
+    overview = await admin.expect_text("绩效改进计划")
+    assert "应急指挥中心" in overview.text
+    assert "张伟 · 待审批" in overview.text and "应急指挥中心（单位） · 制定中" in overview.text
+    await admin.press(f"ip1:a:{pid}:1", overview)  # the working group may decide
+    await admin.expect_text("已批准")
+    assert (await get_plan(sessions, pid)).status == PlanStatus.APPROVED
+    await admin.send("/plans")
+    overview = await admin.expect_text("绩效改进计划")
+    assert "张伟 · 按计划推进 0/1" in overview.text
+
+
+async def test_a_draft_resumes_at_its_step_after_a_restart_and_after_cancel(
+    server: LocalBotApi, bot_settings: Settings, sessions: SessionFactory
+) -> None:
+    setup = await published(sessions)
+    pid = setup.person_plan
+    person = server.user(PERSON, language_code="zh-hans")
+    running = InProcessBot(server, bot_settings)
+    await running.start()
+    try:
+        await person.send("/plan")
+        await person.expect_text("请写改进目标")
+        await person.send("目标一")
+        await person.expect_text("请写改进措施")
+    finally:
+        await running.stop()
+    running = InProcessBot(server, bot_settings)
+    await running.start()
+    try:
+        await person.send("措施一")  # taken by the stored step after the restart
+        await person.expect_text("由谁负责")
+        await person.send("/cancel")
+        await person.expect_text("已取消")
+        await person.send("张伟")  # no step is open: not taken as an answer
+        await person.expect()
+        assert (await get_plan(sessions, pid)).responsible == ""
+        await person.send("/plan")  # drafting continues at the first empty part
+        await person.expect_text("由谁负责")
+        await person.send("张伟")
+        await person.expect_text("请写时间节点")
+        # the result's 改进计划 button leads to the same plan
+        await person.press(f"ip1:r:{setup.person_result}", person.last_message)
+        await person.expect_text("请写时间节点")
+    finally:
+        await running.stop()
+    plan = await get_plan(sessions, pid)
+    assert (plan.goals, plan.measures, plan.responsible) == ("目标一", "措施一", "张伟")
+    assert plan.status == PlanStatus.DRAFT
