@@ -22,6 +22,12 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     sub.add_parser("run", help="run the bot with long polling (migrates the embedded SQLite first)")
+    demo = sub.add_parser(
+        "demo", help="a whole quarterly cycle, simulated locally: no token, no network"
+    )
+    demo.add_argument(
+        "--out", type=Path, default=Path("jixiao-demo"), help="folder for the result chart"
+    )
 
     db = sub.add_parser("db", help="database maintenance").add_subparsers(
         dest="db_command", required=True, metavar="ACTION"
@@ -124,6 +130,36 @@ def _parser() -> argparse.ArgumentParser:
     )
     sst.add_argument("--period", help="2026Q4 or 2026 (default: the current quarter)")
 
+    ann = sub.add_parser(
+        "annual",
+        help="the annual roll-up: results, award eligibility and consecutive-year flags",
+    )
+    ann.add_argument("year", metavar="PERIOD_YEAR", help="the year, e.g. 2026")
+    ann.add_argument("--csv", type=Path, metavar="FILE", help="also write the table as CSV")
+    ann.add_argument(
+        "--weights",
+        default="40,60",
+        help="mean of the quarters and the annual assessment, QUARTERS,ANNUAL (default 40,60)",
+    )
+    ann.add_argument(
+        "--excellent-years",
+        type=int,
+        default=2,
+        help="years of Excellent in a row that give priority (default 2)",
+    )
+    ann.add_argument(
+        "--fail-years",
+        type=int,
+        default=2,
+        help="years of Fail in a row that flag for review (default 2)",
+    )
+    ann.add_argument(
+        "--fail-quarters",
+        type=int,
+        default=2,
+        help="quarters of Fail within the year that flag for review (default 2)",
+    )
+
     i18n = sub.add_parser("i18n", help="translation catalogs").add_subparsers(
         dest="i18n_command", required=True, metavar="ACTION"
     )
@@ -171,6 +207,12 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
 
         asyncio.run(serve(settings, handle_signals=True))
         return 0
+    if args.command == "demo":
+        from bot.demo import run_demo
+
+        for noisy in ("telegram", "bot", "apscheduler", "localbotapi", "tornado", "__main__"):
+            logging.getLogger(noisy).setLevel(logging.WARNING)
+        return asyncio.run(run_demo(args.out))
     if args.command == "db":
         return asyncio.run(commands.db(args.db_command, settings))
     if args.command == "staff":
@@ -179,6 +221,8 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         return asyncio.run(commands.cycle(args, settings, tr))
     if args.command == "survey":
         return asyncio.run(commands.survey(args, settings, tr))
+    if args.command == "annual":
+        return asyncio.run(commands.annual(args, settings, tr))
     if args.command == "i18n":
         from bot.i18n import compile_catalogs
 

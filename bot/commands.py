@@ -408,3 +408,58 @@ def _survey_files(issued, username: str, out, tr: Translator) -> str:  # type: i
     (out / "sheet.pdf").write_bytes(sheet)
     (out / "links.csv").write_bytes(rows.getvalue().encode("utf-8-sig"))
     return target
+
+
+async def annual(args: argparse.Namespace, settings: Settings, tr: Translator) -> int:
+    """``annual YEAR``: the year's roll-up table, award lists and flags; ``--csv`` writes the table."""
+    from decimal import Decimal, InvalidOperation
+
+    from conversations.annual import cli_text, csv_bytes
+    from domain.period import parse_period
+    from services.annual import annual_report
+
+    period = parse_period(args.year)
+    if period is None or period.quarter is not None:
+        print(tr._("Not a year: {year}. Use e.g. 2026.").format(year=args.year), file=sys.stderr)
+        return 1
+    try:
+        quarters, annual_weight = (Decimal(w) for w in args.weights.split(","))
+        if quarters < 0 or annual_weight < 0 or quarters + annual_weight == 0:
+            raise ValueError(args.weights)
+        if min(args.excellent_years, args.fail_years, args.fail_quarters) < 1:
+            raise ValueError("years")
+    except (ValueError, InvalidOperation):
+        print(
+            tr._(
+                "Weights are two numbers, not negative and not both 0, e.g. 40,60; years and quarters at least 1."
+            ),
+            file=sys.stderr,
+        )
+        return 1
+    engine = make_engine(settings.database_url)
+    if engine.dialect.name == "sqlite":
+        await upgrade(engine)
+    sessions = make_sessions(engine)
+    try:
+        async with sessions() as session:
+            report = await annual_report(
+                session,
+                period.year,
+                weights=(quarters, annual_weight),
+                excellent_years=args.excellent_years,
+                fail_years=args.fail_years,
+                fail_quarters=args.fail_quarters,
+            )
+    finally:
+        await engine.dispose()
+    if not report.results:
+        print(
+            tr._("No results of {year} have been published yet.").format(year=period.year),
+            file=sys.stderr,
+        )
+        return 1
+    print(cli_text(report, tr))
+    if args.csv:
+        args.csv.write_bytes(csv_bytes(report, tr))
+        print(tr._("Table written to {path}.").format(path=args.csv), file=sys.stderr)
+    return 0

@@ -13,7 +13,12 @@ from bot.config import Settings
 from bot.context import JxApplication
 from bot.db import SessionFactory, make_engine, make_readers, make_sessions, upgrade
 from bot.dispatch import UpdateDispatcher
-from bot.jobs import run_plan_reminders, run_rectification_reminders, run_reminders
+from bot.jobs import (
+    run_appeal_reminders,
+    run_plan_reminders,
+    run_rectification_reminders,
+    run_reminders,
+)
 from bot.models.types import utcnow
 from bot.polling import poll
 from bot.services import Clock, Services
@@ -66,6 +71,9 @@ async def serve(
             )
             application.job_queue.run_repeating(  # type: ignore[union-attr]
                 lambda _ctx: run_plan_reminders(services), interval=3600, first=60, name="plans"
+            )
+            application.job_queue.run_repeating(  # type: ignore[union-attr]
+                lambda _ctx: run_appeal_reminders(services), interval=1800, first=30, name="appeals"
             )
             application.job_queue.run_repeating(  # type: ignore[union-attr]
                 lambda _ctx: run_rectification_reminders(services),

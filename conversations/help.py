@@ -24,7 +24,9 @@ async def help_command(update: Update, context: JxContext) -> None:
     else:
         lines += [
             tr._("• /start — your home screen and open tasks"),
-            tr._("• /self, /review, /peer — self-assessment, reviewing your people, rating colleagues"),
+            tr._(
+                "• /self, /review, /peer — self-assessment, reviewing your people, rating colleagues"
+            ),
             tr._("• /history, /plan — your results, your improvement plan"),
             tr._(
                 "• Tap the buttons to answer; everything you answer is saved at once, and you can come back later to continue."

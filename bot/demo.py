@@ -1,0 +1,401 @@
+"""``jixiao demo``: a whole quarterly cycle, simulated end to end, with no token and no network.
+
+A temporary SQLite database and the project's local Bot API server on loopback; the
+real bot; simulated staff, leaders, the working group and citizens who tap and type
+in their chats. It prints the chats as a transcript, then the final result table, and
+writes one person's result chart (a PNG with Chinese labels) to the output folder.
+The simulated people act through the same buttons and messages a person would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import re
+import tempfile
+from collections.abc import Callable
+from decimal import Decimal
+from pathlib import Path
+
+from sqlalchemy import select
+
+from bot.config import Settings
+from bot.db import make_engine, make_sessions, upgrade
+from bot.models import Assignment, Cycle, OrgUnit, Result, Staff, TelegramAccount
+from bot.runner import serve
+from domain.labels import GRADE_LABELS
+from localbotapi import BotMessage, LocalBotApi, SimUser
+
+ROOT = Path(__file__).resolve().parent.parent
+TOKEN = "100000:DEMO-token"
+WAIT = 60.0
+
+
+class Person:
+    """A simulated person: everything they send and receive goes into the transcript."""
+
+    def __init__(self, name: str, user: SimUser, out: Callable[[str], None]) -> None:
+        self.name = name
+        self.user = user
+        self.out = out
+
+    async def say(self, text: str) -> None:
+        self.out(f"  【{self.name}】 {text}")
+        await self.user.send(text)
+
+    async def send_file(self, filename: str, data: bytes) -> None:
+        self.out(f"  【{self.name}】 📎 {filename}")
+        await self.user.send_document(filename, data)
+
+    async def see(self, contains: str | None = None, *, button: str | None = None) -> BotMessage:
+        """The next message (printing everything on the way) that has ``contains`` in its text
+        or a button whose data starts with ``button``: pushed messages may arrive in between."""
+        while True:
+            msg = await self.user.expect(WAIT)
+            self._show(msg)
+            if button is not None and not any(
+                d and d.startswith(button) for d in msg.button_data()
+            ):
+                continue
+            if contains is None or contains in (msg.text or ""):
+                return msg
+
+    def _show(self, msg: BotMessage) -> None:
+        body = (
+            "[图片]"
+            if msg.kind == "photo"
+            else (f"[文件 {msg.document_filename}]" if msg.kind == "document" else "")
+        )
+        text = re.sub(r"</?[a-z]+>", "", msg.text or "")
+        lines = [line for line in text.splitlines() if line.strip()][:14]
+        head = f"  绩效助手 → {self.name}{'（更新）' if msg.edited else ''}：{body}"
+        self.out(head + ("" if not lines else " " + lines[0]))
+        for line in lines[1:]:
+            self.out(f"      {line}")
+        if msg.buttons:
+            self.out("      " + " ".join(f"[{t}]" for t in msg.button_texts()[:8]))
+
+    async def tap(self, msg: BotMessage, data_prefix: str, *, index: int = 0) -> None:
+        choices = [
+            (t, d)
+            for t, d in zip(msg.button_texts(), msg.button_data(), strict=True)
+            if d and d.startswith(data_prefix)
+        ]
+        label, data = choices[index]
+        self.out(f"  【{self.name}】 点击「{label}」")
+        await self.user.press(data, msg)
+
+
+def _section(out: Callable[[str], None], title: str) -> None:
+    out("")
+    out(f"━━━━ {title} ━━━━")
+
+
+async def run_demo(out_dir: Path, out: Callable[[str], None] = print) -> int:
+    workdir = Path(tempfile.mkdtemp(prefix="jixiao-demo-"))
+    out_dir.mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240 - once, before anything runs
+    url = f"sqlite+aiosqlite:///{workdir}/demo.db"
+    engine = make_engine(url)
+    await upgrade(engine)
+    sessions = make_sessions(engine)
+    server = LocalBotApi()
+    await server.start()
+    server.add_bot(token=TOKEN, username="jixiao_demo_bot", first_name="绩效助手")
+    settings = Settings(
+        _env_file=None,
+        bot_token=TOKEN,
+        bot_username="jixiao_demo_bot",
+        database_url=url,  # type: ignore[call-arg]
+        telegram_base_url=server.base_url,
+        admin_ids="",
+    )
+    stop = asyncio.Event()
+    bot_task = asyncio.create_task(serve(settings, stop=stop, migrate=False, poll_timeout=1))
+    try:
+        return await _script(sessions, server, settings, out_dir, out)
+    finally:
+        stop.set()
+        await asyncio.wait_for(bot_task, 60)
+        await server.stop()
+        await engine.dispose()
+
+
+async def _script(sessions, server: LocalBotApi, settings: Settings, out_dir: Path, out) -> int:  # type: ignore[no-untyped-def]
+    from services import invites
+    from services.staff_import import apply_import, parse_roster
+
+    now = dt.datetime.now(dt.UTC)
+    ids = iter(range(810_001, 820_000))
+
+    def person(name: str, lang: str = "zh-hans") -> Person:
+        return Person(name, server.user(next(ids), first_name=name, language_code=lang), out)
+
+    _section(out, "一、导入人员，发放邀请码，绑定账号")
+    roster = parse_roster((ROOT / "examples" / "staff.csv").read_bytes(), "staff.csv")
+    async with sessions.begin() as s:
+        plan = await apply_import(s, roster, actor_label="demo", now=now)
+    out(f"  （工作小组导入花名册：{plan.people_in_file} 人，{plan.units_in_file} 个单位）")
+    async with sessions.begin() as s:
+        issued = await invites.issue_for_unbound(
+            s, now=now, ttl=dt.timedelta(days=14), actor_label="demo"
+        )
+    codes = {i.employee_no: str(i.payload) for i in issued}
+    names = {i.employee_no: i.name for i in issued}
+    featured = {
+        no: person(names[no]) for no in ("YJ001", "YJ007", "YJ010", "YJ011", "YJ012", "YJ013")
+    }
+    for no, who in featured.items():
+        await who.say(f"/start {codes[no]}")
+        prompt = await who.see(button="iv1:ok:")
+        await who.tap(prompt, "iv1:ok:")
+        await who.see("绑定成功")
+    async with sessions.begin() as s:  # everyone else links their account off-screen
+        for i in issued:
+            if i.employee_no not in featured:
+                account = TelegramAccount(
+                    telegram_id=next(ids), staff_id=i.staff_id, language="zh_Hans", bound_at=now
+                )
+                s.add(account)
+                server.user(account.telegram_id, language_code="zh-hans")
+    admin, leader, head, deputy, me, weak = (
+        featured[k] for k in ("YJ007", "YJ001", "YJ010", "YJ011", "YJ012", "YJ013")
+    )
+
+    _section(out, "二、工作小组开启季度评估，领导小组审定指标体系")
+    await admin.send_file("template.toml", (ROOT / "examples" / "template.toml").read_bytes())
+    choose = await admin.see(button="tu1:p:")
+    await admin.tap(choose, "tu1:p:")
+    deadline = await admin.see(button="tu1:d:")
+    await admin.tap(deadline, "tu1:d:")
+    confirm = await admin.see(button="tu1:ok:")
+    await admin.tap(confirm, "tu1:ok:")
+    await admin.see()
+    request = await leader.see(button="tp1:ok:")
+    await leader.tap(request, "tp1:ok:")
+    await leader.see()
+    await me.see("已开始")
+
+    _section(out, "三、自评（孙浩）、上级评估（徐丽）、同事互评")
+    await me.say("/self")
+    msg = await me.see(button="fm1:v:")
+    while any(d and d.startswith("fm1:v:") for d in msg.button_data()):
+        await me.tap(msg, "fm1:v:", index=1)
+        msg = await me.see()
+    for text in (
+        "牵头完成季度应急值守和三次预案演练，信息报送零差错。",
+        "夜间值守人手偏紧，个别演练评估报告提交偏晚。",
+        "优化排班，演练结束后三个工作日内提交评估报告。",
+    ):
+        await me.say(text)
+        msg = await me.see()
+    await me.tap(msg, "fm1:x:")
+    msg = await me.see(button="fm1:y:")
+    await me.tap(msg, "fm1:y:")
+    await me.see("已提交")
+    await deputy.say("/review")
+    listing = await deputy.see(button="fm1:p:")
+    async with sessions() as s:
+        mine_id = await s.scalar(select(Staff.id).where(Staff.employee_no == "YJ012"))
+        review = await s.scalar(
+            select(Assignment).where(
+                Assignment.ratee_staff_id == mine_id, Assignment.source == "superior"
+            )
+        )
+    assert review is not None
+    await deputy.user.press(f"fm1:p:{review.id}", listing)
+    out(f"  【{deputy.name}】 点击「孙浩」")
+    msg = await deputy.see(button="fm1:v:")
+    while any(d and d.startswith("fm1:v:") for d in msg.button_data()):
+        await deputy.tap(msg, "fm1:v:", index=0)
+        msg = await deputy.see()
+    await deputy.say("工作扎实，值守和演练组织得力，信息报送及时准确。")
+    msg = await deputy.see(button="fm1:x:")
+    await deputy.tap(msg, "fm1:x:")
+    msg = await deputy.see(button="fm1:y:")
+    await deputy.tap(msg, "fm1:y:")
+    await deputy.see("已提交")
+    out("  （其余人员的自评、上级评估和同事互评在各自手机上完成，此处从略）")
+    async with sessions() as s:
+        weak_id = await s.scalar(select(Staff.id).where(Staff.employee_no == "YJ013"))
+        cycle = await s.scalar(select(Cycle))
+    assert cycle is not None
+    await _fill_the_rest(sessions, cycle.id, weak_id=int(weak_id or 0))
+
+    _section(out, "四、服务对象扫码评价；差评整改")
+    from services import survey_links
+
+    async with sessions.begin() as s:
+        links = await survey_links.create_links(
+            s,
+            unit_name="应急指挥中心",
+            staff_employee_no=None,
+            count=3,
+            single_use=True,
+            actor_label="demo",
+            now=now,
+        )
+    for n, (link, level, lang) in enumerate(
+        zip(links, (0, 1, 4), ("zh-hans", "zh-hant", "zh-hans"), strict=True)
+    ):
+        citizen = person(f"市民{n + 1}", lang)
+        await citizen.say(f"/start {link.payload}")
+        msg = await citizen.see(button="sv1:a:")
+        while any(d and d.startswith("sv1:a:") for d in msg.button_data()):
+            await citizen.tap(msg, "sv1:a:", index=level)
+            msg = await citizen.see()
+        if level < 3:
+            await citizen.tap(msg, "sv1:c:")
+            await citizen.see()
+            continue
+        await citizen.say("等了一个多小时才有人接待。")
+        msg = await citizen.see(button="sv1:t:")
+        await citizen.tap(msg, "sv1:t:", index=0)
+        msg = await citizen.see(button="sv1:n:")
+        await citizen.tap(msg, "sv1:n:")
+        msg = await citizen.see(button="sv1:r:")
+        await citizen.tap(msg, "sv1:r:", index=0)
+        await citizen.see()
+        notice = await head.see(button="rc1:o:")
+        await head.tap(notice, "rc1:o:")
+        item = await head.see(button="rc1:a:")
+        await head.tap(item, "rc1:a:")
+        await head.see()
+        await head.say("已调整窗口排班，高峰时段增派一名工作人员，并向您致歉。")
+        await head.see()
+        reply = await citizen.see(button="rc1:r:")
+        await citizen.tap(reply, "rc1:r:", index=0)
+        await citizen.see()
+
+    _section(out, "五、截止收集，计算成绩，领导小组审定，推送结果")
+    await admin.say("/cycle")
+    view = await admin.see(button="cy1:cls:")
+    await admin.tap(view, f"cy1:cls:{cycle.id}")
+    confirm = await admin.see(button="cy1:cls!:")
+    await admin.tap(confirm, "cy1:cls!:")
+    await admin.see()
+    await admin.say(f"/score {cycle.period}")
+    scored = await admin.see(button="sc1:send:")
+    await admin.tap(scored, "sc1:send:")
+    await admin.see()
+    request = await leader.see(button="rv1:ok:")
+    await leader.tap(request, "rv1:ok:")
+    await leader.see()
+    result_msg = await me.see(button="rs1:w:")
+    chart = next(m for m in me.user.messages if m.kind == "photo")
+    if chart.photo:
+        (out_dir / "result-chart.png").write_bytes(chart.photo)
+        out(f"  （孙浩的结果图已保存：{out_dir / 'result-chart.png'}）")
+    await me.tap(result_msg, "rs1:w:")
+    await me.see("构成")
+
+    _section(out, "六、申诉与调整")
+    await me.tap(result_msg, "ap1:n:")
+    picker = await me.see(button="ap1:t:")
+    await me.tap(picker, "ap1:t:")
+    await me.see()
+    await me.say("本季度另承担了两次跨区增援任务，相关记录未纳入评估，请核实。")
+    done = await me.see(button="ap1:f:")
+    await me.tap(done, "ap1:f:")
+    await me.see()
+    notice = await admin.see(button="ap1:o:")
+    await admin.tap(notice, "ap1:o:")
+    case = await admin.see(button="ap1:j:")
+    await admin.tap(case, "ap1:j:")
+    await admin.see()
+    async with sessions() as s:
+        current = await s.scalar(select(Result.total).where(Result.staff_id == mine_id))
+    new_total = min(Decimal(100), Decimal(current or 0) + Decimal("2.50"))
+    await admin.say(str(new_total))
+    await admin.see()
+    await admin.say("经核实增援记录属实，工作业绩加计2.5分。")
+    await admin.see()
+    await me.see("更新")
+
+    _section(out, "七、不合格人员制定绩效改进计划，上级审批")
+    weak_result = await weak.see(button="ip1:r:")
+    await weak.tap(weak_result, "ip1:r:")
+    await weak.see()
+    first = (dt.date.today() + dt.timedelta(days=30)).isoformat()
+    second = (dt.date.today() + dt.timedelta(days=60)).isoformat()
+    for text in (
+        "下季度值守差错为零，演练参与率100%。",
+        "每周复盘值守记录，每月参加一次专项演练。",
+        "周杰",
+        f"{first} 完成值守制度学习\n{second} 参加两次专项演练",
+    ):
+        await weak.say(text)
+        msg = await weak.see()
+    if not any(d and d.startswith("ip1:y:") for d in msg.button_data()):
+        msg = await weak.see(button="ip1:y:")
+    await weak.tap(msg, "ip1:y:")
+    summary = await weak.see(button="ip1:s:")
+    await weak.tap(summary, "ip1:s:")
+    await weak.see()
+    request = await deputy.see(button="ip1:a:")
+    await deputy.tap(request, "ip1:a:")
+    await deputy.see()
+    await weak.see("批准")
+
+    _section(out, "八、评估结果（按总分排序）")
+    async with sessions() as s:
+        rows = (
+            await s.execute(
+                select(Result, Staff.name, OrgUnit.name)
+                .join(OrgUnit, OrgUnit.id == Result.unit_id)
+                .outerjoin(Staff, Staff.id == Result.staff_id)
+                .order_by(Result.total.desc())
+            )
+        ).all()
+    from bot.i18n import Translator
+
+    tr = Translator("zh_Hans")
+    out(f"  {'排名':<4}{'姓名/单位':<14}{'所在单位':<16}{'总分':>8}  等级")
+    for result, name, unit in rows:
+        label = name or f"〔单位〕{unit}"
+        rank = result.rank_overall if result.staff_id else "—"
+        out(
+            f"  {rank!s:<4}{label:<14}{unit:<16}{result.total!s:>8}  {tr._(GRADE_LABELS[result.grade])}"
+        )
+    return 0
+
+
+async def _fill_the_rest(sessions, cycle_id: int, *, weak_id: int) -> None:  # type: ignore[no-untyped-def]
+    """Everyone not shown answers off-screen, through the same form service as the chat."""
+    from bot.models import Assignment
+    from domain.enums import AssignmentStatus
+    from services import forms
+
+    now = dt.datetime.now(dt.UTC)
+    async with sessions() as s:
+        todo = list(
+            await s.scalars(
+                select(Assignment).where(
+                    Assignment.cycle_id == cycle_id,
+                    Assignment.active.is_(True),
+                    Assignment.status == AssignmentStatus.OPEN,
+                )
+            )
+        )
+    for n, a in enumerate(todo):
+        async with sessions.begin() as s:
+            form = await forms.load_form(s, a.id)
+            for k, item in enumerate(form.items):
+                if item.indicator is not None:
+                    scale = form.template.scales[item.indicator.scale]
+                    if a.ratee_staff_id == weak_id:
+                        value = len(scale.levels) - 1 if scale.levels else 45
+                    else:
+                        value = (n + k) % 3 if scale.levels else 75 + (n + k) % 20
+                    await forms.save_score(
+                        s, form, item.key, value, staff_id=a.rater_staff_id, now=now
+                    )
+                else:
+                    await forms.save_text(
+                        s,
+                        form,
+                        item.key,
+                        "按计划完成各项工作。",
+                        staff_id=a.rater_staff_id,
+                        now=now,
+                    )
+            await forms.submit(s, form, staff_id=a.rater_staff_id, now=now)
