@@ -10,14 +10,19 @@ missing, and the result says so in a note: a source that did not rate an indicat
 peers dropped for anonymity, an indicator nobody rated, a dimension with no rated
 indicator. Dividing by the weights present keeps a person's score on the same 0–100
 scale as everyone else's instead of punishing them for a form nobody could fill in.
+
+The arithmetic is exact and integer: every mean, score and contribution of one
+subject is an integer numerator over one common denominator (built from the lcm of
+the weight sums and rater counts involved), so contributions add up exactly, the
+only rounding is the final half-up to cents, and scoring a bureau takes seconds.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from fractions import Fraction
 
 from domain.enums import Dimension, Source
 from domain.template import Target, Template
@@ -33,7 +38,7 @@ from scoring.model import (
     SourceScore,
     SubjectScore,
 )
-from scoring.numbers import apportion, cents, exact, from_cents
+from scoring.numbers import apportion, from_cents, integer_weights, ratio_cents
 
 _ZERO = from_cents(0)
 _WHOLE = 10_000  # 100.00 % in hundredths of a percent
@@ -46,14 +51,14 @@ class NothingToScore(ValueError):
 @dataclass(frozen=True)
 class _IndicatorPlan:
     code: str
-    weight: Fraction
-    sources: tuple[tuple[Source, Fraction], ...]  # sources with a weight > 0, in enum order
+    weight: int  # proportional to the template's weight within the dimension
+    sources: tuple[tuple[Source, int], ...]  # sources weighing > 0, in enum order
 
 
 @dataclass(frozen=True)
 class _DimensionPlan:
     dimension: Dimension
-    weight: Fraction
+    weight: int
     indicators: tuple[_IndicatorPlan, ...]
 
 
@@ -94,38 +99,50 @@ def _make_plan(template: Template, unit: str | None, target: Target) -> _Plan:
         for ind in template.indicators_for(unit=unit, target=target, source=source):
             rated_by.setdefault(ind.code, set()).add(source)
     indicators = [i for i in template.indicator_set(unit) if i.code in rated_by]
-    source_weight = {s: Fraction(template.source_weights.get(s, Decimal(0))) for s in Source}
-    dimensions = []
-    for dimension in Dimension:
-        weight = Fraction(template.dimension_weights.get(dimension, Decimal(0)))
-        if weight <= 0:
-            continue  # weighs nothing: nothing to spread, nothing to say
-        dimensions.append(
-            _DimensionPlan(
-                dimension,
-                weight,
-                tuple(
-                    _IndicatorPlan(
-                        i.code,
-                        Fraction(i.weight),
-                        tuple(
-                            (s, source_weight[s])
-                            for s in Source
-                            if s in rated_by[i.code] and source_weight[s] > 0
-                        ),
-                    )
-                    for i in indicators
-                    if i.dimension is dimension and i.weight > 0
-                ),
-            )
+    zero = Decimal(0)
+    sources, dims = list(Source), list(Dimension)
+    source_weight = dict(
+        zip(
+            sources,
+            integer_weights([template.source_weights.get(s, zero) for s in sources]),
+            strict=True,
         )
-    asked = frozenset((s, code) for code, sources in rated_by.items() for s in sources)
+    )
+    dim_weight = dict(
+        zip(
+            dims,
+            integer_weights([template.dimension_weights.get(d, zero) for d in dims]),
+            strict=True,
+        )
+    )
+    ind_weight = integer_weights([i.weight for i in indicators])
+    dimensions = tuple(
+        _DimensionPlan(
+            dimension,
+            dim_weight[dimension],
+            tuple(
+                _IndicatorPlan(
+                    ind.code,
+                    weight,
+                    tuple(
+                        (s, source_weight[s])
+                        for s in Source
+                        if s in rated_by[ind.code] and source_weight[s] > 0
+                    ),
+                )
+                for ind, weight in zip(indicators, ind_weight, strict=True)
+                if ind.dimension is dimension and weight > 0
+            ),
+        )
+        for dimension in Dimension
+        if dim_weight[dimension] > 0  # weighs nothing: nothing to spread, nothing to say
+    )
     weighted = frozenset(
         (s, i.code) for d in dimensions for i in d.indicators for s, _ in i.sources
     )
     return _Plan(
-        dimensions=tuple(dimensions),
-        asked=asked,
+        dimensions=dimensions,
+        asked=frozenset((s, code) for code, sources in rated_by.items() for s in sources),
         weighted=weighted,
         has_peer=any(s is Source.PEER for s, _ in weighted),
     )
@@ -133,47 +150,67 @@ def _make_plan(template: Template, unit: str | None, target: Target) -> _Plan:
 
 @dataclass
 class _SourceResult:
+    """One source's answers to one indicator: mean = total / (q · count), q the subject's
+    common denominator of points; ``numerator`` is filled in once all counts are known.
+    """
+
     source: Source
-    weight: Fraction
-    mean: Fraction
+    weight: int
+    total: int
+    count: int  # the mean's denominator apart from q (kept raters × their lcm of answers)
     raters: int
     trimmed: bool
+    numerator: int = 0  # mean = numerator / (q · lcm of all counts)
 
 
 @dataclass
 class _IndicatorResult:
     plan: _IndicatorPlan
-    score: Fraction | None
     sources: list[_SourceResult]
+    weight_sum: int = 0  # Σ source weights present
+    numerator: int = 0  # score = numerator / (weight_sum · q · L)
 
 
-def _points(rating: Rating) -> Fraction:
-    value = exact(rating.points)
-    if not 0 <= value <= 100:
-        raise ValueError(f"points must be 0–100: {rating!r}")
-    return value
+@dataclass
+class _DimensionResult:
+    plan: _DimensionPlan
+    indicators: list[_IndicatorResult]
+    weight_sum: int = 0  # Σ weights of the rated indicators
+    numerator: int = 0  # score = numerator / (weight_sum · LV · q · L)
 
 
-def _mean(per_rater: Iterable[list[Fraction]], trim_min: int) -> tuple[Fraction, int, bool]:
+def _ratio(points: Decimal) -> tuple[int, int]:
+    if isinstance(points, float):  # a float's binary fraction is not the number meant
+        raise TypeError(f"points must be a Decimal, not a float: {points!r}")
+    try:
+        numerator, denominator = points.as_integer_ratio()
+    except (ValueError, OverflowError, AttributeError) as exc:
+        raise ValueError(f"points must be a finite number: {points!r}") from exc
+    if not 0 <= numerator <= 100 * denominator:
+        raise ValueError(f"points must be 0–100: {points!r}")
+    return numerator, denominator
+
+
+def _source_mean(
+    source: Source, weight: int, per_rater: list[list[int]], trim_min: int
+) -> _SourceResult:
     """The mean of one source's answers to one indicator, each rater counted once.
 
     A rater's several answers to one indicator (a citizen response whose questions all
     feed T05) are averaged first. From ``trim_min`` raters on, the one highest and the
     one lowest answer are dropped (一(三)2 客观公正: one outlier cannot swing it).
     """
-    values = [v[0] if len(v) == 1 else sum(v, Fraction(0)) / len(v) for v in per_rater]
-    count = len(values)
-    trimmed = count >= trim_min
+    if all(len(v) == 1 for v in per_rater):
+        scale, values = 1, [v[0] for v in per_rater]
+    else:
+        scale = math.lcm(*(len(v) for v in per_rater))
+        values = [sum(v) * (scale // len(v)) for v in per_rater]
+    raters = len(values)
+    trimmed = raters >= trim_min
     if trimmed:
         values.sort()
         values = values[1:-1]
-    return sum(values, Fraction(0)) / len(values), count, trimmed
-
-
-def _weighted(pairs: Sequence[tuple[Fraction, Fraction]]) -> Fraction:
-    """Σ weight·value / Σ weight: the weights renormalised over what is present."""
-    total = sum((w for w, _ in pairs), Fraction(0))
-    return sum((w * v for w, v in pairs), Fraction(0)) / total
+    return _SourceResult(source, weight, sum(values), scale * len(values), raters, trimmed)
 
 
 def score_subject(
@@ -193,61 +230,187 @@ def score_subject(
     outside 0–100. The result depends on the ratings, not on their order.
     """
     plan = _plan_for(template, unit, target)
-    answers: dict[tuple[Source, str], dict[str, list[Fraction]]] = {}
+    raw: dict[tuple[Source, str], dict[str, list[tuple[int, int]]]] = {}
     ignored: dict[Source, set[str]] = {}
+    q = 1  # the common denominator of all points (1 when all are whole)
     for rating in ratings:
-        points = _points(rating)
+        ratio = _ratio(rating.points)
         key = (rating.source, rating.indicator)
         if key in plan.weighted:
-            answers.setdefault(key, {}).setdefault(rating.rater, []).append(points)
+            raw.setdefault(key, {}).setdefault(rating.rater, []).append(ratio)
+            if ratio[1] != 1:
+                q = math.lcm(q, ratio[1])
         elif key not in plan.asked:
             ignored.setdefault(rating.source, set()).add(rating.indicator)
+    answers = {
+        key: [[n * (q // d) for n, d in given] for given in by_rater.values()]
+        for key, by_rater in raw.items()
+    }
 
     # 同事互评 is anonymous: with fewer than peer_min_raters distinct colleagues the
     # peer source goes for this person altogether, so no mean can be traced to one of
     # them; an indicator that fewer of them answered loses its peer part the same way.
     peer_min = options.peer_min_raters
     peer_dropped_person = plan.has_peer and (
-        len({r for (s, _), by in answers.items() if s is Source.PEER for r in by}) < peer_min
+        len({r for (s, _), by in raw.items() if s is Source.PEER for r in by}) < peer_min
     )
 
     peer_dropped: list[str] = []
     missing: dict[Source, list[str]] = {}
     unrated: dict[Dimension, list[str]] = {}
-    results: list[tuple[_DimensionPlan, list[_IndicatorResult], Fraction | None]] = []
+    dims: list[_DimensionResult] = []
     for dplan in plan.dimensions:
         items: list[_IndicatorResult] = []
         for iplan in dplan.indicators:
             present: list[_SourceResult] = []
             absent: list[Source] = []
             for source, weight in iplan.sources:
-                by_rater = answers.get((source, iplan.code))
+                per_rater = answers.get((source, iplan.code))
                 if source is Source.PEER and (
-                    peer_dropped_person or by_rater is None or len(by_rater) < peer_min
+                    peer_dropped_person or per_rater is None or len(per_rater) < peer_min
                 ):
                     peer_dropped.append(iplan.code)
-                elif by_rater is None:
+                elif per_rater is None:
                     absent.append(source)
                 else:
-                    mean, count, trimmed = _mean(by_rater.values(), options.trim_min_raters)
-                    present.append(_SourceResult(source, weight, mean, count, trimmed))
+                    present.append(_source_mean(source, weight, per_rater, options.trim_min_raters))
             if present:
-                score = _weighted([(s.weight, s.mean) for s in present])
                 for source in absent:
                     missing.setdefault(source, []).append(iplan.code)
             else:
-                score = None
                 unrated.setdefault(dplan.dimension, []).append(iplan.code)
-            items.append(_IndicatorResult(iplan, score, present))
-        rated = [(i.plan.weight, i.score) for i in items if i.score is not None]
-        results.append((dplan, items, _weighted(rated) if rated else None))
+            items.append(_IndicatorResult(iplan, present))
+        dims.append(_DimensionResult(dplan, items))
 
-    rated_dims = [(d.weight, score) for d, _, score in results if score is not None]
-    if not rated_dims:
+    # One common denominator: L for the means, LV for the indicator weight sums,
+    # LW for the dimension weight sums.
+    all_sources = [s for d in dims for i in d.indicators for s in i.sources]
+    if not all_sources:
         raise NothingToScore("no rating counts for this subject")
-    total = _weighted(rated_dims)
-    total_cents = cents(total)
+    lcm_counts = math.lcm(*(s.count for s in all_sources))
+    for s in all_sources:
+        s.numerator = s.total * (lcm_counts // s.count)
+    for d in dims:
+        for i in d.indicators:
+            i.weight_sum = sum(s.weight for s in i.sources)
+            i.numerator = sum(s.weight * s.numerator for s in i.sources)
+    lcm_v = math.lcm(*(i.weight_sum for d in dims for i in d.indicators if i.sources))
+    for d in dims:
+        rated = [i for i in d.indicators if i.sources]
+        d.weight_sum = sum(i.plan.weight for i in rated)
+        d.numerator = sum(i.plan.weight * i.numerator * (lcm_v // i.weight_sum) for i in rated)
+    rated_dims = [d for d in dims if d.weight_sum]
+    lcm_w = math.lcm(*(d.weight_sum for d in rated_dims))
+    dim_total = sum(d.plan.weight for d in rated_dims)
+    unit_den = q * lcm_counts  # a mean is numerator / unit_den
+    denominator = dim_total * lcm_w * lcm_v * unit_den
+    numerator = sum(d.plan.weight * d.numerator * (lcm_w // d.weight_sum) for d in rated_dims)
+    total_cents = ratio_cents(numerator, denominator)
 
+    dimensions = []
+    dim_cents = iter(
+        apportion(
+            total_cents,
+            [100 * d.plan.weight * d.numerator * (lcm_w // d.weight_sum) for d in rated_dims],
+            denominator,
+        )
+    )
+    dim_weights = iter(apportion(_WHOLE, [_WHOLE * d.plan.weight for d in rated_dims], dim_total))
+    for d in dims:
+        if not d.weight_sum:
+            dimensions.append(
+                DimensionScore(
+                    d.plan.dimension,
+                    None,
+                    _ZERO,
+                    _ZERO,
+                    tuple(IndicatorScore(i.plan.code, None, _ZERO, _ZERO) for i in d.indicators),
+                )
+            )
+            continue
+        # A contribution to the total: numerator × factor / denominator.
+        factor = d.plan.weight * (lcm_w // d.weight_sum)
+        contribution = next(dim_cents)
+        dimensions.append(
+            DimensionScore(
+                d.plan.dimension,
+                from_cents(ratio_cents(d.numerator, d.weight_sum * lcm_v * unit_den)),
+                from_cents(next(dim_weights)),
+                from_cents(contribution),
+                _indicators(d, factor, lcm_v, unit_den, denominator, contribution),
+            )
+        )
+
+    return SubjectScore(
+        total=from_cents(total_cents),
+        grade=grade_for(from_cents(total_cents), options.bands),
+        dimensions=tuple(dimensions),
+        notes=_notes(ignored, peer_dropped, peer_dropped_person, peer_min, missing, unrated, dims),
+    )
+
+
+def _indicators(
+    d: _DimensionResult, factor: int, lcm_v: int, unit_den: int, denominator: int, cents: int
+) -> tuple[IndicatorScore, ...]:
+    """The dimension's indicators; contributions add up to the dimension's ``cents``."""
+    rated = [i for i in d.indicators if i.sources]
+    factors = [factor * i.plan.weight * (lcm_v // i.weight_sum) for i in rated]
+    contributions = iter(
+        apportion(
+            cents, [100 * f * i.numerator for f, i in zip(factors, rated, strict=True)], denominator
+        )
+    )
+    weights = iter(apportion(_WHOLE, [_WHOLE * i.plan.weight for i in rated], d.weight_sum))
+    factor_of = iter(factors)
+    out = []
+    for i in d.indicators:
+        if not i.sources:
+            out.append(IndicatorScore(i.plan.code, None, _ZERO, _ZERO))
+            continue
+        contribution = next(contributions)
+        out.append(
+            IndicatorScore(
+                i.plan.code,
+                from_cents(ratio_cents(i.numerator, i.weight_sum * unit_den)),
+                from_cents(next(weights)),
+                from_cents(contribution),
+                _sources(i, next(factor_of), unit_den, denominator, contribution),
+            )
+        )
+    return tuple(out)
+
+
+def _sources(
+    i: _IndicatorResult, factor: int, unit_den: int, denominator: int, cents: int
+) -> tuple[SourceScore, ...]:
+    """The indicator's sources; contributions add up to the indicator's ``cents``."""
+    contributions = apportion(
+        cents, [100 * factor * s.weight * s.numerator for s in i.sources], denominator
+    )
+    weights = apportion(_WHOLE, [_WHOLE * s.weight for s in i.sources], i.weight_sum)
+    return tuple(
+        SourceScore(
+            s.source,
+            from_cents(ratio_cents(s.numerator, unit_den)),
+            s.raters,
+            s.trimmed,
+            from_cents(w),
+            from_cents(c),
+        )
+        for s, w, c in zip(i.sources, weights, contributions, strict=True)
+    )
+
+
+def _notes(
+    ignored: dict[Source, set[str]],
+    peer_dropped: list[str],
+    peer_dropped_person: bool,
+    peer_min: int,
+    missing: dict[Source, list[str]],
+    unrated: dict[Dimension, list[str]],
+    dims: list[_DimensionResult],
+) -> tuple[Note, ...]:
+    """Why weights moved, in a fixed order; peers are described without a count."""
     notes = [
         Note(NoteKind.RATINGS_IGNORED, {"source": s.value, "indicators": ",".join(sorted(odd))})
         for s in Source
@@ -269,118 +432,15 @@ def score_subject(
         for s in Source
         if (codes := missing.get(s))
     )
+    rated_dims = {d.plan.dimension for d in dims if d.weight_sum}
     notes.extend(
-        Note(NoteKind.INDICATOR_UNRATED, {"dimension": d.value, "indicators": ",".join(codes)})
-        for d, codes in unrated.items()
-        if any(score is not None for dp, _, score in results if dp.dimension is d)
+        Note(NoteKind.INDICATOR_UNRATED, {"dimension": dim.value, "indicators": ",".join(cs)})
+        for dim, cs in unrated.items()
+        if dim in rated_dims
     )
     notes.extend(
-        Note(NoteKind.DIMENSION_UNRATED, {"dimension": d.dimension.value})
-        for d, _, score in results
-        if score is None
+        Note(NoteKind.DIMENSION_UNRATED, {"dimension": d.plan.dimension.value})
+        for d in dims
+        if not d.weight_sum
     )
-
-    return SubjectScore(
-        total=from_cents(total_cents),
-        grade=grade_for(from_cents(total_cents), options.bands),
-        dimensions=_breakdown(results, total_cents),
-        notes=tuple(notes),
-    )
-
-
-def _breakdown(
-    results: list[tuple[_DimensionPlan, list[_IndicatorResult], Fraction | None]],
-    total_cents: int,
-) -> tuple[DimensionScore, ...]:
-    """Rounded scores, effective weights and contributions; at every level the children's
-    contributions add up exactly to their parent's (largest remainder), and the
-    effective weights of siblings to exactly 100.00 %.
-    """
-    dim_total = sum((d.weight for d, _, score in results if score is not None), Fraction(0))
-    rated = [(d, items, score) for d, items, score in results if score is not None]
-    dim_share = {d.dimension: d.weight / dim_total for d, _, _ in rated}
-    dim_cents = dict(
-        zip(
-            dim_share,
-            apportion(total_cents, [dim_share[d.dimension] * s * 100 for d, _, s in rated]),
-            strict=True,
-        )
-    )
-    dim_weights = dict(
-        zip(dim_share, apportion(_WHOLE, [w * _WHOLE for w in dim_share.values()]), strict=True)
-    )
-    out = []
-    for dplan, items, score in results:
-        if score is None:
-            out.append(
-                DimensionScore(
-                    dplan.dimension, None, _ZERO, _ZERO, tuple(_unrated(i) for i in items)
-                )
-            )
-            continue
-        share = dim_share[dplan.dimension]
-        out.append(
-            DimensionScore(
-                dplan.dimension,
-                from_cents(cents(score)),
-                from_cents(dim_weights[dplan.dimension]),
-                from_cents(dim_cents[dplan.dimension]),
-                _indicators(items, share, dim_cents[dplan.dimension]),
-            )
-        )
-    return tuple(out)
-
-
-def _unrated(item: _IndicatorResult) -> IndicatorScore:
-    return IndicatorScore(item.plan.code, None, _ZERO, _ZERO, ())
-
-
-def _indicators(
-    items: list[_IndicatorResult], dim_share: Fraction, dim_cents: int
-) -> tuple[IndicatorScore, ...]:
-    rated = [(i, i.score) for i in items if i.score is not None]
-    weight_total = sum((i.plan.weight for i, _ in rated), Fraction(0))
-    shares = [i.plan.weight / weight_total for i, _ in rated]
-    parts = [dim_share * sh * score * 100 for sh, (_, score) in zip(shares, rated, strict=True)]
-    keys = [id(i) for i, _ in rated]
-    contrib = dict(zip(keys, apportion(dim_cents, parts), strict=True))
-    weights = dict(zip(keys, apportion(_WHOLE, [s * _WHOLE for s in shares]), strict=True))
-    share_of = dict(zip(keys, shares, strict=True))
-    out = []
-    for item in items:
-        if item.score is None:
-            out.append(_unrated(item))
-            continue
-        key = id(item)
-        out.append(
-            IndicatorScore(
-                item.plan.code,
-                from_cents(cents(item.score)),
-                from_cents(weights[key]),
-                from_cents(contrib[key]),
-                _sources(item.sources, dim_share * share_of[key], contrib[key]),
-            )
-        )
-    return tuple(out)
-
-
-def _sources(
-    sources: list[_SourceResult], ind_share: Fraction, ind_cents: int
-) -> tuple[SourceScore, ...]:
-    weight_total = sum((s.weight for s in sources), Fraction(0))
-    shares = [s.weight / weight_total for s in sources]
-    contrib = apportion(
-        ind_cents, [ind_share * sh * s.mean * 100 for sh, s in zip(shares, sources, strict=True)]
-    )
-    weights = apportion(_WHOLE, [sh * _WHOLE for sh in shares])
-    return tuple(
-        SourceScore(
-            s.source,
-            from_cents(cents(s.mean)),
-            s.raters,
-            s.trimmed,
-            from_cents(w),
-            from_cents(c),
-        )
-        for s, w, c in zip(sources, weights, contrib, strict=True)
-    )
+    return tuple(notes)

@@ -102,12 +102,14 @@ class QuotaPreview(Generic[K]):
     @property
     def only_by_bands(self) -> tuple[K, ...]:
         """优秀 by the bands, but outside the quota."""
-        return tuple(k for k in self.by_bands if k not in set(self.by_quota))
+        quota = set(self.by_quota)
+        return tuple(k for k in self.by_bands if k not in quota)
 
     @property
     def only_by_quota(self) -> tuple[K, ...]:
         """Inside the quota, but not 优秀 by the bands."""
-        return tuple(k for k in self.by_quota if k not in set(self.by_bands))
+        bands = set(self.by_bands)
+        return tuple(k for k in self.by_quota if k not in bands)
 
 
 def quota_preview(

@@ -1,10 +1,12 @@
-"""Exact arithmetic for scores: rationals inside, two-decimal ``Decimal`` outside.
+"""Exact arithmetic for scores: integers and rationals inside, two-decimal ``Decimal`` outside.
 
 Means over 3 raters and weights renormalised over the sources present (20 : 40 →
-1/3 : 2/3) are not finite decimals, so the engine computes with ``Fraction`` and
-rounds exactly once, half up, to the 2 decimals that are shown and banded (五(三)2):
-89.995 is 90.00 and 优秀 whatever path the numbers took, never 89.99 by a float or a
-28-digit ``Decimal`` that came out as 89.99499….
+1/3 : 2/3) are not finite decimals, so nothing is rounded until the end: the engine
+keeps every quantity as an integer over one common denominator per subject, the
+rest of the package uses ``Fraction``, and a value is rounded exactly once, half up,
+to the 2 decimals that are shown and banded (五(三)2): 89.995 is 90.00 and 优秀
+whatever path the numbers took, never 89.99 by a float or a 28-digit ``Decimal``
+that came out as 89.99499….
 """
 
 from __future__ import annotations
@@ -14,9 +16,6 @@ from collections.abc import Sequence
 from decimal import Decimal
 from fractions import Fraction
 
-CENT = Fraction(1, 100)
-HUNDRED = Decimal(100)
-
 
 def exact(value: Decimal | int | Fraction) -> Fraction:
     """``value`` as a rational; ValueError for NaN or infinity."""
@@ -25,9 +24,14 @@ def exact(value: Decimal | int | Fraction) -> Fraction:
     return Fraction(value)
 
 
+def ratio_cents(numerator: int, denominator: int) -> int:
+    """``numerator / denominator`` (both ≥ 0, denominator > 0) in hundredths, half up."""
+    return (200 * numerator + denominator) // (2 * denominator)
+
+
 def cents(value: Fraction) -> int:
-    """``value`` in hundredths, rounded half up (``value`` ≥ 0 here: points are 0–100)."""
-    return math.floor(value * 100 + Fraction(1, 2))
+    """``value`` (≥ 0: points are 0–100) in hundredths, rounded half up."""
+    return ratio_cents(value.numerator, value.denominator)
 
 
 def from_cents(count: int) -> Decimal:
@@ -40,20 +44,30 @@ def round2(value: Fraction | Decimal | int) -> Decimal:
     return from_cents(cents(exact(value)))
 
 
-def apportion(target: int, parts: Sequence[Fraction]) -> list[int]:
-    """Integers, each the floor or the ceiling of its part, that add up to ``target``.
+def apportion(target: int, numerators: Sequence[int], denominator: int) -> list[int]:
+    """Integers, each the floor or the ceiling of its part ``n / denominator``, adding up
+    to ``target``.
 
     Largest remainder (Hamilton): floors first, the units left go to the largest
-    fractional parts, ties to the earlier part (template order), so the result is
+    remainders, ties to the earlier part (template order), so the result is
     deterministic. ``target`` must lie between the sum of the floors and the sum of
-    the ceilings, which holds when it is the rounding of ``sum(parts)`` or itself an
+    the ceilings, which holds when it is the rounding of the parts' sum or itself an
     apportioned share of a larger whole (each share is a floor or a ceiling).
     """
-    floors = [math.floor(p) for p in parts]
+    shares = [divmod(n, denominator) for n in numerators]
+    floors = [q for q, _ in shares]
     left = target - sum(floors)
-    if not 0 <= left <= len(parts):
-        raise ValueError(f"cannot apportion {target} over {list(parts)}")
-    order = sorted(range(len(parts)), key=lambda k: (floors[k] - parts[k], k))
-    for k in order[:left]:
-        floors[k] += 1
+    if not 0 <= left <= len(floors):
+        raise ValueError(f"cannot apportion {target} over {list(numerators)}/{denominator}")
+    if left:
+        order = sorted(range(len(shares)), key=lambda k: (-shares[k][1], k))
+        for k in order[:left]:
+            floors[k] += 1
     return floors
+
+
+def integer_weights(weights: Sequence[Decimal]) -> list[int]:
+    """Decimal weights as integers in the same proportions (12.5 : 20 → 125 : 200)."""
+    fractions = [Fraction(w) for w in weights]
+    scale = math.lcm(1, *(f.denominator for f in fractions))
+    return [int(f * scale) for f in fractions]

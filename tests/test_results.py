@@ -137,13 +137,17 @@ async def test_leader_sends_back_with_a_comment(
         assert (await s.get(Cycle, cycle_id)).phase == CyclePhase.SCORING  # type: ignore[union-attr]
 
 
-async def test_working_group_sees_integrity_signals(server: LocalBotApi, bot, sessions: SessionFactory, settings) -> None:  # type: ignore[no-untyped-def]
+async def test_working_group_sees_integrity_signals(
+    server: LocalBotApi, bot, sessions: SessionFactory, settings
+) -> None:  # type: ignore[no-untyped-def]
     """Straight-lining everyone's forms is flagged to the working group, and nothing is excluded."""
     import datetime as dt
 
     org = await make_org(sessions, people=4)
     cycle_id = await open_cycle(sessions, peer_count=3)
-    await fill_all_forms(sessions, cycle_id, level=lambda assignment, n: 0)  # the same level everywhere
+    await fill_all_forms(
+        sessions, cycle_id, level=lambda assignment, n: 0
+    )  # the same level everywhere
     async with sessions.begin() as s:
         cycle = await s.get(Cycle, cycle_id)
         await cycles.close(s, cycle.period, now=dt.datetime.now(dt.UTC), actor=cycles.Actor("test"))  # type: ignore[union-attr]
@@ -152,5 +156,7 @@ async def test_working_group_sees_integrity_signals(server: LocalBotApi, bot, se
     view = await admin.expect_text("2026Q4")
     assert "评分异常提示" in view.text and "互评中相互给予最高分" in view.text, view.text
     async with sessions() as s:
-        assert await s.scalar(select(func.count()).select_from(Result)) == 4 + 1 + 1 + 1  # nobody excluded
+        assert (
+            await s.scalar(select(func.count()).select_from(Result)) == 4 + 1 + 1 + 1
+        )  # nobody excluded
     del org

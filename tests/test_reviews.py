@@ -114,7 +114,9 @@ async def test_peer_round_completes_and_raters_stay_anonymous(
             assert str(users[rater].id) not in seen
 
 
-async def test_unit_head_assesses_the_unit_and_the_leader_reviews_it(server: LocalBotApi, bot, sessions: SessionFactory) -> None:
+async def test_unit_head_assesses_the_unit_and_the_leader_reviews_it(
+    server: LocalBotApi, bot, sessions: SessionFactory
+) -> None:
     org = await make_org(sessions, people=2)
     await open_cycle(sessions)
     await bind(sessions, 4201, org.head_id)
@@ -122,13 +124,22 @@ async def test_unit_head_assesses_the_unit_and_the_leader_reviews_it(server: Loc
     await head.send("/self")
     listing = await head.expect()
     assert len(data_of(listing, "fm1:p:")) == 2  # their own and the unit's
-    unit_pick = next(d for d, t in zip(listing.button_data(), listing.button_texts(), strict=True) if "单位" in t)
+    unit_pick = next(
+        d for d, t in zip(listing.button_data(), listing.button_texts(), strict=True) if "单位" in t
+    )
     await head.press(unit_pick, listing)
     summary = await answer_until_summary(head, await head.expect())
     await submit(head, summary)
     await head.expect_text("已提交")
     async with sessions() as s:
-        unit_forms = list(await s.scalars(select(Assignment).where(Assignment.ratee_unit_id == org.unit_id)))
+        unit_forms = list(
+            await s.scalars(select(Assignment).where(Assignment.ratee_unit_id == org.unit_id))
+        )
         chief = await s.scalar(select(Staff.id).where(Staff.employee_no == "L001"))
-    assert {(a.source, a.rater_staff_id) for a in unit_forms} == {(Source.SELF, org.head_id), (Source.SUPERIOR, chief)}
-    assert next(a for a in unit_forms if a.source == Source.SELF).status == AssignmentStatus.SUBMITTED
+    assert {(a.source, a.rater_staff_id) for a in unit_forms} == {
+        (Source.SELF, org.head_id),
+        (Source.SUPERIOR, chief),
+    }
+    assert (
+        next(a for a in unit_forms if a.source == Source.SELF).status == AssignmentStatus.SUBMITTED
+    )
