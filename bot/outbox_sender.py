@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import concurrent.futures
 import contextlib
 import datetime as dt
 import functools
@@ -380,8 +381,12 @@ class OutboxSender:
             return await self.bot.send_message(row.chat_id, **kwargs)
         attachment = row.attachment
         if attachment is None and render is not None:
-            # drawn when sent, not when queued: a broadcast's transaction stays short
-            attachment = await asyncio.to_thread(RENDERERS[render["kind"]], render)
+            # drawn when sent, not when queued: a broadcast's transaction stays short; in a
+            # worker process, so drawing (CPU-bound) runs beside the sending loop
+            loop = asyncio.get_running_loop()
+            attachment = await loop.run_in_executor(
+                _render_pool(), RENDERERS[render["kind"]], render
+            )
         if attachment is None:
             raise ValueError(f"{row.method} without an attachment")
         upload = InputFile(attachment, filename=row.attachment_name)
@@ -510,6 +515,21 @@ class OutboxSender:
 
 
 RENDERERS: dict[str, Callable[[dict[str, Any]], bytes]] = {}
+_POOL: concurrent.futures.ProcessPoolExecutor | None = None
+
+
+def _render_pool() -> concurrent.futures.ProcessPoolExecutor:
+    """One drawing process (spawned, so it shares no locks or loop with this one)."""
+    global _POOL
+    if _POOL is None:
+        import multiprocessing
+
+        _POOL = concurrent.futures.ProcessPoolExecutor(
+            max_workers=1, mp_context=multiprocessing.get_context("spawn")
+        )
+    return _POOL
+
+
 """Attachments drawn at send time from a JSON spec in the payload (``{"render": {"kind": …}}``)."""
 
 

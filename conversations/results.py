@@ -163,15 +163,12 @@ async def result_button(update: Update, context: JxContext) -> None:
         if action == "w":
             await reply(update, why_text(result, tr, await _names(session, result.cycle_id)))
             return
-        rows = await results.history(session, actor.staff.id)  # type: ignore[union-attr]
-    lines = [tr._("<b>Your results</b>")]
-    for cycle, r in rows:
-        lines.append(
-            tr._("{period}: {total} ({grade})").format(
-                period=cycle.period, total=_n(r.total), grade=tr._(GRADE_LABELS[r.grade])
-            )
-        )
-    await reply(update, "\n".join(lines))
+        from conversations.annual import history_text
+        from services.annual import person_history
+
+        found = await person_history(session, actor.staff.id)  # type: ignore[union-attr]
+        text = history_text(found, tr, name=actor.staff.name)  # type: ignore[union-attr]
+    await reply(update, text)
 
 
 async def score_command(update: Update, context: JxContext) -> None:
