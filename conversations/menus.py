@@ -63,6 +63,8 @@ def commands_for(actor: Actor | None, tr: Translator) -> list[BotCommand]:
     pairs += COMMON[1:]
     if actor is not None and actor.is_unit_head:
         pairs += HEAD
+    if actor is not None and actor.is_leadership:
+        pairs += [("annual", N_("Annual results and awards"))]
     if actor is not None and actor.is_admin:
         pairs += [p for p in ADMIN if p not in pairs]
     return [BotCommand(name, tr._(desc)) for name, desc in pairs]
@@ -88,7 +90,7 @@ async def sync_chat_commands(
     chat = update.effective_chat
     if chat is None or context.chat_data is None:
         return
-    signature = f"{tr.locale}:{int(actor.is_staff)}:{int(actor.is_unit_head)}:{int(actor.is_admin)}"
+    signature = f"{tr.locale}:{actor.is_staff:d}{actor.is_unit_head:d}{actor.is_leadership:d}{actor.is_admin:d}"
     if context.chat_data.get("menu") == signature:
         return
     try:
