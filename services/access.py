@@ -74,8 +74,9 @@ async def admin_accounts(
             configured = frozenset()
     rows = await session.execute(
         select(TelegramAccount.telegram_id, TelegramAccount.language)
-        .join(RoleGrant, RoleGrant.staff_id == TelegramAccount.staff_id)
-        .where(RoleGrant.role == Role.ADMIN)
+        .join(Staff, Staff.id == TelegramAccount.staff_id)
+        .join(RoleGrant, RoleGrant.staff_id == Staff.id)
+        .where(RoleGrant.role == Role.ADMIN, Staff.active.is_(True))
     )
     found = {int(t): lang for t, lang in rows}
     for telegram_id in configured:

@@ -1011,12 +1011,7 @@ async def working_group(
     session: AsyncSession, admin_ids: frozenset[int] = frozenset()
 ) -> list[tuple[int, str | None]]:
     """The working group's chats with their languages: bound admins plus configured ids."""
-    found = dict(await admin_accounts(session))
-    for telegram_id in admin_ids:
-        if telegram_id not in found:
-            account = await session.get(TelegramAccount, telegram_id)
-            found[telegram_id] = account.language if account else None
-    return sorted(found.items())
+    return await admin_accounts(session, admin_ids)
 
 
 def open_button(tr: Translator, appeal_id: int) -> InlineKeyboardMarkup:

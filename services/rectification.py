@@ -46,14 +46,13 @@ from bot.i18n import N_, Translator
 from bot.models import (
     OrgUnit,
     Rectification,
-    RoleGrant,
     Staff,
     SurveyAnswer,
     SurveyResponse,
     TelegramAccount,
     TemplateVersion,
 )
-from domain.enums import RectificationStatus, ResponseStatus, Role, Satisfaction
+from domain.enums import RectificationStatus, ResponseStatus, Satisfaction
 from domain.template import DEFAULT_SURVEY, SurveySpec, Template, survey_of
 from services.access import load_actor
 from services.audit import audit
@@ -619,24 +618,9 @@ async def _admin_accounts(
     session: AsyncSession, admin_ids: frozenset[int]
 ) -> list[tuple[int, str | None]]:
     """Bound active staff with the admin role, plus the configured admin ids."""
-    rows = await session.execute(
-        select(TelegramAccount.telegram_id, TelegramAccount.language)
-        .join(Staff, Staff.id == TelegramAccount.staff_id)
-        .join(RoleGrant, RoleGrant.staff_id == Staff.id)
-        .where(RoleGrant.role == Role.ADMIN, Staff.active.is_(True))
-    )
-    out = {telegram_id: language for telegram_id, language in rows}
-    missing = [i for i in admin_ids if i not in out]
-    if missing:
-        for telegram_id, language in await session.execute(
-            select(TelegramAccount.telegram_id, TelegramAccount.language).where(
-                TelegramAccount.telegram_id.in_(missing)
-            )
-        ):
-            out[telegram_id] = language
-        for i in missing:
-            out.setdefault(i, None)
-    return sorted(out.items())
+    from services.access import admin_accounts
+
+    return await admin_accounts(session, admin_ids)
 
 
 def _when(view: RectView) -> dt.datetime:
