@@ -41,6 +41,12 @@ class Settings(BaseSettings):
     approval_quorum: int = 0  # approvals of the leadership group that publish without the 组长
     appeal_days: int = 5  # working days after publishing to file an appeal
     appeal_decision_days: int = 10  # working days for the working group to decide
+    excellent_quota: int = (
+        0  # percent; a preview for the 审定 only (0: off, the regulation sets none)
+    )
+    plan_threshold: float | None = (
+        None  # totals below it need an improvement plan too (None: 不合格 only)
+    )
     webhook_url: str | None = None
     webhook_listen: str = "127.0.0.1"
     webhook_port: int = 8443

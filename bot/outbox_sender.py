@@ -519,13 +519,16 @@ _POOL: concurrent.futures.ProcessPoolExecutor | None = None
 
 
 def _render_pool() -> concurrent.futures.ProcessPoolExecutor:
-    """One drawing process (spawned, so it shares no locks or loop with this one)."""
+    """Drawing processes (spawned: they share no locks or loop with this one), one core
+    left for sending."""
     global _POOL
     if _POOL is None:
         import multiprocessing
+        import os
 
         _POOL = concurrent.futures.ProcessPoolExecutor(
-            max_workers=1, mp_context=multiprocessing.get_context("spawn")
+            max_workers=max(1, (os.cpu_count() or 2) - 1),
+            mp_context=multiprocessing.get_context("spawn"),
         )
     return _POOL
 

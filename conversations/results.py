@@ -32,6 +32,7 @@ from domain.enums import CyclePhase, Dimension, Grade, Source
 from domain.labels import DIMENSION_LABELS, GRADE_LABELS, PHASE_LABELS, SOURCE_LABELS
 from services import results
 from services.errors import DomainError
+from services.result_notices import quota_line
 from services.templates import localized
 
 COMMENT = "comment"
@@ -201,7 +202,13 @@ async def score_command(update: Update, context: JxContext) -> None:
                 actor_label="telegram",
                 actor_telegram_id=actor.telegram_id,
             )
-            text = await overview(session, cycle, tr, context.services.settings.tz)
+            text = await overview(
+                session,
+                cycle,
+                tr,
+                context.services.settings.tz,
+                quota_percent=context.services.settings.excellent_quota,
+            )
     except DomainError as exc:
         await reply(update, exc.render(tr))
         return
@@ -251,7 +258,9 @@ async def signal_lines(session: AsyncSession, cycle: Cycle, tr: Translator, tz) 
     return lines
 
 
-async def overview(session: AsyncSession, cycle: Cycle, tr: Translator, tz=None) -> str:  # type: ignore[no-untyped-def]
+async def overview(  # type: ignore[no-untyped-def]
+    session: AsyncSession, cycle: Cycle, tr: Translator, tz=None, quota_percent: int | None = None
+) -> str:
     found = await results.results_of(session, cycle)
     dist = results.distribution(found)
     lines = [
@@ -262,16 +271,12 @@ async def overview(session: AsyncSession, cycle: Cycle, tr: Translator, tz=None)
             distribution="、".join(f"{tr._(GRADE_LABELS[g])} {dist.get(g, 0)}" for g in Grade)
         ),
     ]
-    from scoring import quota_preview
+    from bot.config import load_settings
 
     people = {r.subject_key: r.total for r in found if r.staff_id is not None}
-    if people:
-        preview = quota_preview(people)
-        lines.append(
-            tr._(
-                "优秀 by the bands: {bands}; by a 20% quota it would be {quota} (shown for reference; the regulation sets no quota)."
-            ).format(bands=len(preview.by_bands), quota=len(preview.by_quota))
-        )
+    quota = quota_percent if quota_percent is not None else load_settings().excellent_quota
+    if people and quota:
+        lines.append(quota_line(people, quota, tr))
     if tz is not None:
         lines += await signal_lines(session, cycle, tr, tz)
     return "\n".join(lines)

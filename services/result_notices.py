@@ -273,6 +273,11 @@ async def review_request(
             else f"{n}. {names.get(r.unit_id, '')} {_num(r.total)} ({tr._(GRADE_LABELS[r.grade])})"
         )
     people = [r for r in results if r.staff_id is not None]
+    from bot.config import load_settings
+
+    quota = load_settings().excellent_quota
+    if people and quota:
+        lines.append(quota_line({r.subject_key: r.total for r in people}, quota, tr))
     if people:
         lines += [
             "",
@@ -349,3 +354,13 @@ def render_chart(spec: dict) -> bytes:
     return distribution_png(
         counts, labels={g: tr._(GRADE_LABELS[g]) for g in Grade}, title=spec["title"]
     )
+
+
+def quota_line(people: dict[str, Decimal], quota: int, tr: Translator) -> str:
+    """Who is 优秀 by the bands beside who would be under a quota (a preview; none is applied)."""
+    from scoring import quota_preview
+
+    preview = quota_preview(people, Decimal(quota) / 100)
+    return tr._(
+        "Excellent by the bands: {bands}; with a {share}% quota it would be {quota} (for reference only: the regulation sets no quota)."
+    ).format(bands=len(preview.by_bands), share=quota, quota=len(preview.by_quota))

@@ -276,9 +276,17 @@ async def publish(
         detail={"results": len(results)},
         at=now,
     )
+    from bot.config import load_settings
     from services.plans import open_plans_for
 
-    await open_plans_for(session, cycle, results, now=now)
+    threshold = load_settings().plan_threshold
+    await open_plans_for(
+        session,
+        cycle,
+        results,
+        now=now,
+        threshold=Decimal(str(threshold)) if threshold is not None else None,
+    )
     return pushed
 
 
