@@ -302,6 +302,10 @@ class OutboxSender:
             row = await self._load(job.row_id)
             if row is None:
                 return
+            failure = await self._draw(row)
+            if failure is not None:
+                await self._record(row, failure)
+                return
             async with self._in_flight:
                 await self._wait_for_turn()
                 job.sending = True
@@ -346,6 +350,20 @@ class OutboxSender:
         async with self.sessions() as session:
             row = await session.get(OutboxMessage, row_id)
             return row if row is not None and row.status == OutboxStatus.PENDING else None
+
+    async def _draw(self, row: OutboxMessage) -> _Outcome | None:
+        """Draw a chart queued as a spec *before* taking a send slot, so the slots pace the
+        requests themselves (a slow drawing must not bunch requests up behind it)."""
+        render = row.payload.get("render") if row.attachment is None else None
+        if render is None:
+            return None
+        try:
+            loop = asyncio.get_running_loop()
+            row.attachment = await loop.run_in_executor(_render_pool(), RENDERERS[render["kind"]], render)
+        except Exception as exc:  # a spec we cannot draw: retrying will not help
+            log.exception("outbox: message %d cannot be drawn", row.id)
+            return _Outcome("failed", error=f"{type(exc).__name__}: {exc}")
+        return None
 
     async def _send(self, row: OutboxMessage) -> _Outcome:
         """One Bot API call, its answer sorted into what to do with the row."""
