@@ -1,4 +1,4 @@
-"""Pure score computation (later issue): plain ``domain`` values in, plain values out.
+"""Pure score computation: plain ``domain`` values in, plain values out (五(三), 六).
 
 Imports only ``domain`` — never ``telegram``, ``sqlalchemy`` or ``conversations``.
 """
