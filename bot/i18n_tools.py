@@ -50,6 +50,7 @@ def update() -> None:
                 catalog = read_po(fh, locale=locale)
         else:
             catalog = Catalog(locale=locale, project="jixiao", charset="utf-8")
+        template.creation_date = catalog.creation_date  # no date churn when nothing changed
         catalog.update(template, no_fuzzy_matching=True)
         catalog.obsolete.clear()
         with path.open("wb") as fh:
