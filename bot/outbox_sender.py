@@ -359,7 +359,9 @@ class OutboxSender:
             return None
         try:
             loop = asyncio.get_running_loop()
-            row.attachment = await loop.run_in_executor(_render_pool(), RENDERERS[render["kind"]], render)
+            row.attachment = await loop.run_in_executor(
+                _render_pool(), RENDERERS[render["kind"]], render
+            )
         except Exception as exc:  # a spec we cannot draw: retrying will not help
             log.exception("outbox: message %d cannot be drawn", row.id)
             return _Outcome("failed", error=f"{type(exc).__name__}: {exc}")

@@ -154,7 +154,7 @@ async def reassign_command(update: Update, context: JxContext) -> None:
         await reply(
             update,
             tr._(
-                "Usage: /reassign <employee no. of the rated person> <absent rater> <new rater>, e.g. /reassign A0012 A0003 A0007"
+                "Usage: /reassign &lt;employee no. of the rated person&gt; &lt;absent rater&gt; &lt;new rater&gt;, e.g. /reassign A0012 A0003 A0007"
             ),
         )
         return
@@ -192,7 +192,7 @@ async def reopen_command(update: Update, context: JxContext) -> None:
         await reply(
             update,
             tr._(
-                "Usage: /reopen <employee no. of the rater> <employee no. of the rated person>; the same number twice for a self-assessment."
+                "Usage: /reopen &lt;employee no. of the rater&gt; &lt;employee no. of the rated person&gt;; the same number twice for a self-assessment."
             ),
         )
         return

@@ -86,8 +86,8 @@ async def staff_home(
         lines.append(tr._("<b>Evaluation working group</b>"))
         lines.append(tr._("• Send the staff roster (CSV or XLSX) as a file to import it."))
         lines.append(tr._("• /invites — invite codes for everyone not yet linked"))
-        lines.append(tr._("• /reissue <employee no.> — a new code for one person"))
-        lines.append(tr._("• /unbind <employee no.> — unlink someone's Telegram account"))
+        lines.append(tr._("• /reissue &lt;employee no.&gt; — a new code for one person"))
+        lines.append(tr._("• /unbind &lt;employee no.&gt; — unlink someone's Telegram account"))
         lines.append(tr._("• /cycle — evaluation cycles, progress, deadlines"))
         lines.append(tr._("• /proxy, /reassign, /reopen — paper forms, absent raters, reopening"))
         lines.append(

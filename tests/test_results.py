@@ -162,7 +162,9 @@ async def test_working_group_sees_integrity_signals(
     del org
 
 
-async def test_published_results_never_reveal_a_peer_rater(server: LocalBotApi, bot, sessions: SessionFactory, settings) -> None:  # type: ignore[no-untyped-def]
+async def test_published_results_never_reveal_a_peer_rater(
+    server: LocalBotApi, bot, sessions: SessionFactory, settings
+) -> None:  # type: ignore[no-untyped-def]
     """Results, charts and the why view name no peer rater (the < 3 peers rule keeps counts out)."""
     import datetime as dt
 
@@ -172,20 +174,35 @@ async def test_published_results_never_reveal_a_peer_rater(server: LocalBotApi, 
     cycle_id, members, chief = await _scored(sessions, settings, people=4)
     for n, staff_id in enumerate(members):
         await bind(sessions, 9301 + n, staff_id)
-    users = {staff_id: server.user(9301 + n, language_code="zh-hans") for n, staff_id in enumerate(members)}
+    users = {
+        staff_id: server.user(9301 + n, language_code="zh-hans")
+        for n, staff_id in enumerate(members)
+    }
     async with sessions.begin() as s:
         cycle = await s.get(Cycle, cycle_id)
         await results.score_cycle(s, cycle, tz=settings.tz, now=dt.datetime.now(dt.UTC))  # type: ignore[arg-type]
         cycle.phase = CyclePhase.REVIEW  # type: ignore[union-attr]
         await results.publish(s, cycle, now=dt.datetime.now(dt.UTC))  # type: ignore[arg-type]
-        peers = list(await s.scalars(select(Assignment).where(Assignment.cycle_id == cycle_id, Assignment.source == Source.PEER)))
+        peers = list(
+            await s.scalars(
+                select(Assignment).where(
+                    Assignment.cycle_id == cycle_id, Assignment.source == Source.PEER
+                )
+            )
+        )
         names = dict((await s.execute(select(Staff.id, Staff.name))).all())
     for staff_id, user in users.items():
-        await user.wait_until(lambda u=user: any("总分" in (m.text or "") for m in u.messages), timeout=30)
+        await user.wait_until(
+            lambda u=user: any("总分" in (m.text or "") for m in u.messages), timeout=30
+        )
         text_msg = next(m for m in user.messages if "总分" in (m.text or ""))
-        await user.press(next(d for d in text_msg.button_data() if d.startswith("rs1:w:")), text_msg)
+        await user.press(
+            next(d for d in text_msg.button_data() if d.startswith("rs1:w:")), text_msg
+        )
         await user.expect_text("构成")
-        seen = "\n".join((m.text or "") + " ".join(m.button_texts()) for m in server.sent_messages(user.id))
+        seen = "\n".join(
+            (m.text or "") + " ".join(m.button_texts()) for m in server.sent_messages(user.id)
+        )
         for rater in {p.rater_staff_id for p in peers if p.ratee_staff_id == staff_id}:
             assert names[rater] not in seen
         assert "人评" not in seen and "位同事" not in seen  # no peer counts either
