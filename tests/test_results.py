@@ -171,7 +171,7 @@ async def test_published_results_never_reveal_a_peer_rater(
     from bot.models import Assignment
     from domain.enums import Source
 
-    cycle_id, members, chief = await _scored(sessions, settings, people=4)
+    cycle_id, members, _chief = await _scored(sessions, settings, people=4)
     for n, staff_id in enumerate(members):
         await bind(sessions, 9301 + n, staff_id)
     users = {
