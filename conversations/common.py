@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from html import escape
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
@@ -35,4 +36,4 @@ def now(context: JxContext) -> dt.datetime:
 
 def html(text: str) -> str:
     """Escape user-supplied text (names, units) for HTML parse mode."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return escape(text, quote=False)

@@ -38,6 +38,12 @@ class Period:
     def contains(self, day: dt.date) -> bool:
         return self.first_day <= day <= self.last_day
 
+    def utc_bounds(self, tz: dt.tzinfo) -> tuple[dt.datetime, dt.datetime]:
+        """[start, end) of the period in the bureau's time zone, as UTC instants."""
+        start = dt.datetime.combine(self.first_day, dt.time(), tzinfo=tz)
+        end = dt.datetime.combine(self.last_day + dt.timedelta(days=1), dt.time(), tzinfo=tz)
+        return start.astimezone(dt.UTC), end.astimezone(dt.UTC)
+
 
 def parse_period(text: str) -> Period | None:
     match = _PERIOD.match(text.strip())

@@ -40,9 +40,7 @@ class Subject:
 def period_bounds(cycle: Cycle, tz: dt.tzinfo) -> tuple[dt.datetime, dt.datetime]:
     period = parse_period(cycle.period)
     assert period is not None
-    start = dt.datetime.combine(period.first_day, dt.time(), tzinfo=tz)
-    end = dt.datetime.combine(period.last_day + dt.timedelta(days=1), dt.time(), tzinfo=tz)
-    return start.astimezone(dt.UTC), end.astimezone(dt.UTC)
+    return period.utc_bounds(tz)
 
 
 async def subjects_of(session: AsyncSession, cycle: Cycle, *, tz: dt.tzinfo) -> dict[str, Subject]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import Counter
 from decimal import Decimal
+from html import escape
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -324,7 +325,7 @@ async def review_returned(
             session,
             telegram_id,
             tr._("The leadership group sent the {period} results back: {comment}").format(
-                period=cycle.period, comment=comment.replace("<", "&lt;")
+                period=cycle.period, comment=escape(comment, quote=False)
             ),
             dedupe_key=f"review-back:{cycle.id}:{cycle.review_round}:{telegram_id}",
         )

@@ -19,7 +19,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.models import (
     Assignment,
     Cycle,
-    OrgUnit,
     Result,
     ResultReview,
     RoleGrant,
@@ -30,7 +29,15 @@ from bot.models import (
 from domain.enums import AssignmentStatus, CyclePhase, Dimension, Grade, Role
 from domain.template import Target, Template
 from domain.text import N_
-from scoring import NothingToScore, ScoringOptions, rank, score_subject, to_dict, weakest_dimension
+from scoring import (
+    NothingToScore,
+    ScoringOptions,
+    rank,
+    rank_within,
+    score_subject,
+    to_dict,
+    weakest_dimension,
+)
 from services.audit import audit
 from services.errors import DomainError
 from services.ratings import subjects_of
@@ -83,10 +90,7 @@ async def score_cycle(
             unscored += 1  # no submitted answer at all: no score, rather than a score of 0
     people = {k: s.total for k, s in scores.items() if k.startswith("p:")}
     overall = rank(people)
-    by_unit: dict[int, dict[str, Decimal]] = {}
-    for key, total in people.items():
-        by_unit.setdefault(subjects[key].unit_id, {})[key] = total
-    in_unit = {k: r for group in by_unit.values() for k, r in rank(group).items()}
+    in_unit = rank_within(people, {k: subjects[k].unit_id for k in people})
     unit_rank = rank({k: s.total for k, s in scores.items() if k.startswith("u:")})
     for key, score in scores.items():
         subject = subjects[key]
@@ -317,11 +321,9 @@ async def rerank(session: AsyncSession, cycle: Cycle) -> None:
     results = await results_of(session, cycle)
     people = {r.subject_key: r.total for r in results if r.staff_id is not None}
     overall = rank(people)
-    by_unit: dict[int, dict[str, Decimal]] = {}
-    for r in results:
-        if r.staff_id is not None:
-            by_unit.setdefault(r.unit_id, {})[r.subject_key] = r.total
-    in_unit = {k: v for group in by_unit.values() for k, v in rank(group).items()}
+    in_unit = rank_within(
+        people, {r.subject_key: r.unit_id for r in results if r.staff_id is not None}
+    )
     for r in results:
         if r.staff_id is not None:
             r.rank_overall = overall[r.subject_key]
@@ -396,26 +398,6 @@ async def history(session: AsyncSession, staff_id: int) -> list[tuple[Cycle, Res
         .order_by(Cycle.id)
     )
     return [(c, r) for c, r in rows]
-
-
-async def pending_forms(session: AsyncSession, cycle: Cycle) -> int:
-    return int(
-        await session.scalar(
-            select(func.count())
-            .select_from(Assignment)
-            .where(
-                Assignment.cycle_id == cycle.id,
-                Assignment.active.is_(True),
-                Assignment.status == AssignmentStatus.OPEN,
-            )
-        )
-        or 0
-    )
-
-
-async def unit_name(session: AsyncSession, unit_id: int) -> str:
-    unit = await session.get(OrgUnit, unit_id)
-    return unit.name if unit else ""
 
 
 async def integrity(session: AsyncSession, cycle: Cycle, *, tz: dt.tzinfo) -> list[Any]:

@@ -42,9 +42,7 @@ class UnitStats:
 
 def period_bounds(period: Period, tz: dt.tzinfo) -> tuple[dt.datetime, dt.datetime]:
     """[start, end) of a quarter or year in the bureau's time zone, as UTC instants."""
-    start = dt.datetime.combine(period.first_day, dt.time(), tzinfo=tz)
-    end = dt.datetime.combine(period.last_day + dt.timedelta(days=1), dt.time(), tzinfo=tz)
-    return start.astimezone(dt.UTC), end.astimezone(dt.UTC)
+    return period.utc_bounds(tz)
 
 
 async def unit_stats(
