@@ -20,7 +20,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import InlineKeyboardMarkup, Message, Update
 from telegram.constants import ParseMode
@@ -280,11 +280,3 @@ async def send_prompt(
 
 
 CANCELLED_HINT = N_("Send /cancel to stop.")
-
-
-async def drop_flow(session: AsyncSession, name: str, update: Update) -> None:
-    await session.execute(
-        delete(ConversationState).where(
-            ConversationState.name == name, ConversationState.key == chat_key(update)
-        )
-    )

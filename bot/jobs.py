@@ -64,3 +64,13 @@ async def run_plan_reminders(services: Services) -> int:
         log.info("queued %d improvement-plan reminders", count)
         services.outbox_wake()
     return count
+
+
+async def run_housekeeping(services: Services) -> None:
+    """Forget what is no longer needed: finished inbox updates and old wrong-code attempts."""
+    from bot import inbox
+    from services.invites import prune_attempts
+
+    await inbox.prune(services.sessions)
+    async with services.sessions.begin() as session:
+        await prune_attempts(session, now=services.clock())

@@ -7,7 +7,6 @@ import contextlib
 import logging
 import signal
 
-from bot import inbox
 from bot.app import build_application, on_startup
 from bot.config import Settings
 from bot.context import JxApplication
@@ -15,6 +14,7 @@ from bot.db import SessionFactory, make_engine, make_readers, make_sessions, upg
 from bot.dispatch import UpdateDispatcher
 from bot.jobs import (
     run_appeal_reminders,
+    run_housekeeping,
     run_plan_reminders,
     run_rectification_reminders,
     run_reminders,
@@ -64,7 +64,10 @@ async def serve(
             await dispatcher.recover()
             sender_task = _start_sender(application, services, stop)
             application.job_queue.run_repeating(  # type: ignore[union-attr]
-                lambda _ctx: inbox.prune(sessions), interval=3600, first=60, name="prune-inbox"
+                lambda _ctx: run_housekeeping(services),
+                interval=3600,
+                first=60,
+                name="housekeeping",
             )
             application.job_queue.run_repeating(  # type: ignore[union-attr]
                 lambda _ctx: run_reminders(services), interval=300, first=5, name="reminders"
@@ -134,11 +137,8 @@ async def _run_webhook(
 
 def _start_sender(
     application: object, services: Services, stop: asyncio.Event
-) -> asyncio.Task[None] | None:
-    try:
-        from bot.outbox_sender import OutboxSender
-    except ImportError:  # pragma: no cover - during bootstrap
-        return None
+) -> asyncio.Task[None]:
+    from bot.outbox_sender import OutboxSender
     from bot.renderers import register_renderers
 
     register_renderers()

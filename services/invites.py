@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.i18n import N_
@@ -286,13 +286,6 @@ async def ensure_not_locked(session: AsyncSession, telegram_id: int, *, now: dt.
 
 async def prune_attempts(session: AsyncSession, *, now: dt.datetime) -> None:
     await session.execute(delete(CodeAttempt).where(CodeAttempt.at < now - dt.timedelta(days=1)))
-
-
-async def count_wrong(session: AsyncSession, telegram_id: int) -> int:
-    return int(
-        await session.scalar(select(func.count()).where(CodeAttempt.telegram_id == telegram_id))
-        or 0
-    )
 
 
 async def _staff_by_no(session: AsyncSession, employee_no: str) -> tuple[Staff, str]:
