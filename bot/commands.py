@@ -381,23 +381,19 @@ async def survey(args: argparse.Namespace, settings: Settings, tr: Translator) -
 
 def _survey_files(issued, username: str, out, tr: Translator) -> str:  # type: ignore[no-untyped-def]
     """``<serial>.png`` per link, ``sheet.pdf`` (A4, 3 × 4 a page), ``links.csv``; returns who is rated."""
-    import csv
-    import io
-
+    from services import files
     from services.qr import qr_png, qr_sheet
 
     first = issued[0]
     target = f"{first.unit} · {first.staff}" if first.staff else first.unit
     prompt = tr._("Please scan to rate our service")
-    rows = io.StringIO()
-    writer = csv.writer(rows)
-    writer.writerow(["serial", "unit", "staff", "single_use", "link"])
+    rows = []
     for link in issued:
         url = link.link(username)
         (out / f"{link.serial}.png").write_bytes(
             qr_png(url, caption=target, subcaption=prompt, serial=f"No. {link.serial}")
         )
-        writer.writerow(
+        rows.append(
             [link.serial, link.unit, link.staff or "", "yes" if link.single_use else "no", url]
         )
     title = tr._("Satisfaction survey QR codes: {target}").format(target=target)
@@ -407,7 +403,8 @@ def _survey_files(issued, username: str, out, tr: Translator) -> str:  # type: i
         [(i.link(username), target, i.serial) for i in issued], title=title, prompt=prompt
     )
     (out / "sheet.pdf").write_bytes(sheet)
-    (out / "links.csv").write_bytes(rows.getvalue().encode("utf-8-sig"))
+    header = ["serial", "unit", "staff", "single_use", "link"]
+    (out / "links.csv").write_bytes(files.csv_bytes(header, rows))  # names made formula-safe
     return target
 
 

@@ -21,6 +21,7 @@ import csv
 import io
 import re
 import zipfile
+import zlib
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,22 @@ BLANK_ROWS_FACTOR = 10  # reading stops at row 10 × the limit, blank rows inclu
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _PLAIN_NUMBER = re.compile(r"^[+-]?\d+(\.\d+)?$")
+
+
+# What zipfile and openpyxl raise on a damaged workbook (a fuzzed file in tests shows each):
+# a bad file, reported as unreadable, rather than a bug of ours.
+BROKEN_XLSX: tuple[type[Exception], ...] = (
+    zipfile.BadZipFile,
+    zlib.error,  # a corrupt deflate stream
+    EOFError,
+    SyntaxError,  # xml.etree.ElementTree.ParseError: XML that is not well-formed
+    KeyError,  # a part the package names but lacks
+    IndexError,
+    ValueError,
+    TypeError,  # an attribute of the wrong kind
+    NotImplementedError,  # a feature openpyxl does not read
+    OSError,
+)
 
 
 def read_limited(path: Path) -> bytes:
@@ -58,7 +75,7 @@ def xlsx_too_large(data: bytes) -> bool:
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             return sum(info.file_size for info in archive.infolist()) > MAX_XLSX_UNPACKED
-    except (zipfile.BadZipFile, ValueError, OSError):
+    except BROKEN_XLSX:
         return False
 
 

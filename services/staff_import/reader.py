@@ -12,7 +12,6 @@ import contextlib
 import csv
 import datetime as dt
 import io
-import zipfile
 from collections.abc import Generator
 
 from services import files
@@ -96,14 +95,14 @@ def _xlsx_rows(data: bytes) -> Generator[Row, None, None]:
         )
     try:
         wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
+    except files.BROKEN_XLSX as exc:
         raise RosterInvalid([RowError(None, None, msg.BAD_XLSX)]) from exc
     try:
         ws = wb.worksheets[0]
         ws.reset_dimensions()  # some writers store a wrong <dimension>; read what is there
         for number, values in enumerate(ws.iter_rows(values_only=True), start=1):
             yield number, [_cell_text(v) for v in values]
-    except (zipfile.BadZipFile, KeyError, ValueError, IndexError) as exc:
+    except files.BROKEN_XLSX as exc:
         raise RosterInvalid([RowError(None, None, msg.BAD_XLSX)]) from exc
     finally:
         wb.close()

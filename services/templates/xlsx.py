@@ -68,7 +68,7 @@ def read_xlsx(data: bytes) -> Draft:
         raise TemplateInvalid([Problem(None, None, None, msg.XLSX_TOO_LARGE, limit)])
     try:
         wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
+    except files.BROKEN_XLSX as exc:
         raise TemplateInvalid([Problem(None, None, None, msg.BAD_XLSX)]) from exc
     try:
         found: dict[Sheet, Any] = {}
@@ -116,7 +116,7 @@ def read_xlsx(data: bytes) -> Draft:
             lists[sheet].extend(_records(ws, sheet, draft.problems))
         draft.survey = bool(draft.survey_questions or draft.survey_settings)
         return draft
-    except (zipfile.BadZipFile, KeyError, ValueError, IndexError) as exc:
+    except files.BROKEN_XLSX as exc:
         raise TemplateInvalid([Problem(None, None, None, msg.BAD_XLSX)]) from exc
     finally:
         wb.close()
