@@ -17,6 +17,7 @@ CLI refuse the same files for the same reasons (README, "Files and their limits"
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import re
@@ -119,12 +120,17 @@ def _big5_common(ch: str) -> bool:
 
 
 def decode_text(data: bytes, expected: Iterable[str] = ()) -> str | None:
-    """The text of a CSV: UTF-8 (with or without BOM), else GB18030 or Big5; None if none fits.
+    """The text of a CSV: UTF-16 with BOM, UTF-8 (with or without), GB18030 or Big5, or None.
 
     UTF-8 is strict, so other bytes cannot pass as it. Between GB18030 and Big5 (cp950),
     a decoding in which one of ``expected`` (header words) appears wins; otherwise the
     one whose characters are more often everyday ones.
     """
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):  # Excel's "Unicode text"
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError:
+            return None
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:

@@ -49,6 +49,8 @@ def test_a_big5_roster_is_read_as_traditional_chinese() -> None:
     simplified = (EXAMPLES / "staff.csv").read_text(encoding="utf-8-sig")
     assert parse_roster(simplified.encode("gb18030"), "staff.csv").people[0].name == "张建国"
     assert parse_roster(text.encode("gb18030"), "staff.csv") == expected
+    # and Excel's "Unicode text": UTF-16 with BOM, tab-separated
+    assert parse_roster(text.replace(",", "\t").encode("utf-16"), "staff.txt") == expected
 
 
 def test_text_in_no_chinese_encoding_is_refused_with_a_clear_message() -> None:

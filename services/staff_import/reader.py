@@ -1,4 +1,4 @@
-"""Bytes to rows of text: CSV in UTF-8 (BOM or not), GB18030 or Big5, or an XLSX's first sheet.
+"""Bytes to rows of text: CSV in UTF-8, GB18030, Big5 or UTF-16 (with BOM), or an XLSX's first sheet.
 
 Excel on Chinese Windows saves "CSV" as GB18030 (Simplified) or Big5 (Traditional)
 and turns employee numbers into numbers; both are undone here so the rules see the
