@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from bot.db import SessionFactory
 from bot.models import Staff
 from conversations import staff_import as staff_import_flow
+from conversations import template_upload as template_upload_flow
 from domain.template import TemplateInvalid
 from localbotapi import LocalBotApi
 from services import files
@@ -88,24 +89,38 @@ async def test_the_cli_has_the_same_limits(db_url: str, tmp_path: Path) -> None:
     assert result.returncode == 1 and "2 MB" in result.stderr, result.stderr
 
 
-async def test_other_chats_are_answered_while_a_roster_is_parsed(
-    server: LocalBotApi, bot, sessions: SessionFactory, monkeypatch: pytest.MonkeyPatch
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+FLOWS = {
+    # flow module, its parser's name, the file, what the admin sees once it is read
+    "roster": (staff_import_flow, "parse_roster", "staff.xlsx", "4000"),
+    "template": (template_upload_flow, "load_template", "template.toml", "2026"),
+}
+
+
+@pytest.mark.parametrize("flow", sorted(FLOWS))
+async def test_other_chats_are_answered_while_a_file_is_parsed(
+    server: LocalBotApi, bot, sessions: SessionFactory, monkeypatch: pytest.MonkeyPatch, flow: str
 ) -> None:  # type: ignore[no-untyped-def]
     """The parse is held until another chat has had its answer: on the event loop it
     would hold every chat; in a worker thread it holds only the admin's.
     """
+    module, parser, filename, shown = FLOWS[flow]
+    real = getattr(module, parser)
     started, release, finished = threading.Event(), threading.Event(), threading.Event()
 
     def held_parse(data: bytes, name: str):  # type: ignore[no-untyped-def]
         started.set()
         release.wait(timeout=15)  # a long parse; never forever, even on the event loop
         finished.set()
-        return parse_roster(data, name)
+        return real(data, name)
 
-    monkeypatch.setattr(staff_import_flow, "parse_roster", held_parse)
+    monkeypatch.setattr(module, parser, held_parse)
     admin = server.user(ADMIN, language_code="zh-hans")
     citizen = server.user(4242, language_code="zh-hans")
-    await admin.send_document("staff.xlsx", xlsx(roster_rows(4_000)))
+    if flow == "roster":
+        await admin.send_document(filename, xlsx(roster_rows(4_000)))
+    else:
+        await admin.send_document(filename, (EXAMPLES / filename).read_bytes())
     for _ in range(300):
         if started.is_set():
             break
@@ -115,5 +130,5 @@ async def test_other_chats_are_answered_while_a_roster_is_parsed(
     answer = await citizen.expect(timeout=10)
     assert answer.text and not finished.is_set()  # answered while the parse still ran
     release.set()
-    summary = await admin.expect(timeout=30)
-    assert summary.buttons and "4000" in summary.text, summary.text
+    read = await admin.expect(timeout=30)
+    assert read.buttons and shown in read.text, read.text
