@@ -78,6 +78,7 @@ async def staff(args: argparse.Namespace, settings: Settings, tr: Translator) ->
 
 
 async def _import(args: argparse.Namespace, sessions, tr: Translator) -> int:  # type: ignore[no-untyped-def]
+    from services import files
     from services.staff_import import RosterInvalid, apply_import, parse_roster, plan_import
 
     path = args.file
@@ -85,7 +86,7 @@ async def _import(args: argparse.Namespace, sessions, tr: Translator) -> int:  #
         print(tr._("File not found: {path}").format(path=path), file=sys.stderr)
         return 1
     try:
-        roster = parse_roster(path.read_bytes(), path.name)
+        roster = parse_roster(files.read_limited(path), path.name)
     except RosterInvalid as exc:
         print(
             tr._("Nothing was imported. Please correct these problems and send the file again:"),
@@ -136,7 +137,7 @@ def _end_of_day(text: str, settings: Settings) -> dt.datetime:
 async def cycle(args: argparse.Namespace, settings: Settings, tr: Translator) -> int:
     from domain.period import parse_period
     from domain.template import TemplateInvalid
-    from services import cycles
+    from services import cycles, files
     from services.errors import DomainError
     from services.templates import load_template
 
@@ -159,7 +160,7 @@ async def cycle(args: argparse.Namespace, settings: Settings, tr: Translator) ->
                     )
                     return 1
                 try:
-                    template = load_template(args.template.read_bytes(), args.template.name)
+                    template = load_template(files.read_limited(args.template), args.template.name)
                 except TemplateInvalid as exc:
                     print(tr._("The template was refused; nothing was saved:"), file=sys.stderr)
                     from services.templates import render_problem
@@ -380,23 +381,19 @@ async def survey(args: argparse.Namespace, settings: Settings, tr: Translator) -
 
 def _survey_files(issued, username: str, out, tr: Translator) -> str:  # type: ignore[no-untyped-def]
     """``<serial>.png`` per link, ``sheet.pdf`` (A4, 3 × 4 a page), ``links.csv``; returns who is rated."""
-    import csv
-    import io
-
+    from services import files
     from services.qr import qr_png, qr_sheet
 
     first = issued[0]
     target = f"{first.unit} · {first.staff}" if first.staff else first.unit
     prompt = tr._("Please scan to rate our service")
-    rows = io.StringIO()
-    writer = csv.writer(rows)
-    writer.writerow(["serial", "unit", "staff", "single_use", "link"])
+    rows = []
     for link in issued:
         url = link.link(username)
         (out / f"{link.serial}.png").write_bytes(
             qr_png(url, caption=target, subcaption=prompt, serial=f"No. {link.serial}")
         )
-        writer.writerow(
+        rows.append(
             [link.serial, link.unit, link.staff or "", "yes" if link.single_use else "no", url]
         )
     title = tr._("Satisfaction survey QR codes: {target}").format(target=target)
@@ -406,7 +403,8 @@ def _survey_files(issued, username: str, out, tr: Translator) -> str:  # type: i
         [(i.link(username), target, i.serial) for i in issued], title=title, prompt=prompt
     )
     (out / "sheet.pdf").write_bytes(sheet)
-    (out / "links.csv").write_bytes(rows.getvalue().encode("utf-8-sig"))
+    header = ["serial", "unit", "staff", "single_use", "link"]
+    (out / "links.csv").write_bytes(files.csv_bytes(header, rows))  # names made formula-safe
     return target
 
 

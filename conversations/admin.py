@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import io
 
@@ -13,7 +12,7 @@ from bot.context import JxContext
 from bot.flow import reply
 from bot.i18n import Translator
 from conversations.common import html, load_caller, now
-from services import forms, invites
+from services import files, forms, invites
 from services.audit import audit
 from services.errors import DomainError
 
@@ -37,12 +36,10 @@ async def _require_admin(update: Update, context: JxContext, action: str) -> boo
 
 
 def invites_csv(rows: list[invites.IssuedInvite], bot_username: str, tr: Translator) -> bytes:
-    """CSV with BOM so Excel on Chinese Windows opens it correctly."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["employee_no", "name", "unit", "code", "link", "expires"])
-    for r in rows:
-        writer.writerow(
+    """CSV with BOM so Excel on Chinese Windows opens it correctly; names made formula-safe."""
+    return files.csv_bytes(
+        ["employee_no", "name", "unit", "code", "link", "expires"],
+        (
             [
                 r.employee_no,
                 r.name,
@@ -51,8 +48,9 @@ def invites_csv(rows: list[invites.IssuedInvite], bot_username: str, tr: Transla
                 r.link(bot_username),
                 tr.date(r.expires_at),
             ]
-        )
-    return ("\ufeff" + out.getvalue()).encode("utf-8")
+            for r in rows
+        ),
+    )
 
 
 async def invites_command(update: Update, context: JxContext) -> None:

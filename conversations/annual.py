@@ -12,7 +12,6 @@ a table (``cli_text``) and writes the CSV (``csv_bytes``).
 
 from __future__ import annotations
 
-import csv
 import io
 import re
 import unicodedata
@@ -30,7 +29,7 @@ from conversations.common import html, keyboard, load_caller
 from domain.enums import CycleKind, Grade
 from domain.labels import GRADE_LABELS
 from domain.period import parse_period
-from services import annual
+from services import annual, files
 from services.annual import AnnualReport, AnnualResult, AwardEntry, Flag, FlagKind, PersonHistory
 from services.audit import audit
 
@@ -329,42 +328,38 @@ def csv_bytes(report: AnnualReport, tr: Translator) -> bytes:
             awards[e.result.subject_key] = (
                 tr._(award) if e.eligible else f"{tr._(award)}: {excluded_reason(e, tr)}"
             )
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(
+    header = [
+        tr._("Kind"),
+        tr._("Employee no."),
+        tr._("Name"),
+        tr._("Unit"),
+        *quarters,
+        period_label(str(report.year), tr),
+        tr._("Total"),
+        tr._("Grade"),
+        tr._("Rank in unit"),
+        tr._("Rank in bureau"),
+        tr._("Flags"),
+        tr._("Award"),
+    ]
+    rows = [
         [
-            tr._("Kind"),
-            tr._("Employee no."),
-            tr._("Name"),
-            tr._("Unit"),
-            *quarters,
-            period_label(str(report.year), tr),
-            tr._("Total"),
-            tr._("Grade"),
-            tr._("Rank in unit"),
-            tr._("Rank in bureau"),
-            tr._("Flags"),
-            tr._("Award"),
+            tr._("Unit") if r.is_unit else tr._("Person"),
+            r.employee_no,
+            r.name,
+            r.unit,
+            *[str(r.quarters[q]) if q in r.quarters else "" for q in quarters],
+            "" if r.annual is None else str(r.annual),
+            str(r.total),
+            _grade(r.grade, tr),
+            "" if r.rank_in_unit is None else r.rank_in_unit,
+            "" if r.rank_overall is None else r.rank_overall,
+            "; ".join(flags.get(r.subject_key, [])),
+            awards.get(r.subject_key, ""),
         ]
-    )
-    for r in report.results:
-        writer.writerow(
-            [
-                tr._("Unit") if r.is_unit else tr._("Person"),
-                r.employee_no,
-                r.name,
-                r.unit,
-                *[str(r.quarters[q]) if q in r.quarters else "" for q in quarters],
-                "" if r.annual is None else str(r.annual),
-                str(r.total),
-                _grade(r.grade, tr),
-                "" if r.rank_in_unit is None else r.rank_in_unit,
-                "" if r.rank_overall is None else r.rank_overall,
-                "; ".join(flags.get(r.subject_key, [])),
-                awards.get(r.subject_key, ""),
-            ]
-        )
-    return out.getvalue().encode("utf-8-sig")
+        for r in report.results
+    ]
+    return files.csv_bytes(header, rows)  # names and flags made formula-safe
 
 
 def history_text(

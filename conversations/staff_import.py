@@ -7,6 +7,7 @@ restart between summary and confirmation loses nothing.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import re
 
@@ -19,11 +20,11 @@ from bot.context import JxContext
 from bot.flow import END, Flow, Position, Prompt, answer_query, reply, send_prompt
 from bot.i18n import N_, Translator
 from conversations.common import html, keyboard, load_caller, now
+from services import files
 from services.audit import audit
 from services.staff_import import RosterInvalid, apply_import, parse_roster, plan_import
 
 CONFIRM = "confirm"
-MAX_BYTES = 2 * 1024 * 1024
 MAX_ERRORS_SHOWN = 30
 DATA = re.compile(r"^im1:(ok|no):([0-9a-f]{8})$")
 
@@ -65,12 +66,14 @@ async def on_document(update: Update, context: JxContext) -> object:
     if not name.lower().endswith((".csv", ".xlsx")):
         await reply(update, tr._("Please send the roster as a .csv or .xlsx file."))
         return END
-    if (doc.file_size or 0) > MAX_BYTES:
-        await reply(update, tr._("This file is too large (at most 2 MB)."))
+    if (doc.file_size or 0) > files.MAX_FILE_BYTES:
+        limit = files.mb(files.MAX_FILE_BYTES)
+        await reply(update, tr._("This file is too large (at most {max} MB).").format(max=limit))
         return END
     data = bytes(await (await doc.get_file()).download_as_bytearray())
     try:
-        roster = parse_roster(data, name)
+        # parsed in a worker thread, so a large workbook never stalls other chats
+        roster = await asyncio.to_thread(parse_roster, data, name)
     except RosterInvalid as exc:
         shown = [e.render(tr) for e in exc.errors[:MAX_ERRORS_SHOWN]]
         more = len(exc.errors) - len(shown)
@@ -118,7 +121,7 @@ async def on_confirm(update: Update, context: JxContext) -> object:
     data = bytes(await (await context.bot.get_file(pos.data["file_id"])).download_as_bytearray())
     if hashlib.sha256(data).hexdigest() != pos.data["sha256"]:
         return await flow._stale_button(update, context)
-    roster = parse_roster(data, pos.data["name"])
+    roster = await asyncio.to_thread(parse_roster, data, pos.data["name"])
     async with flow.tx(update, context) as tx:
         plan = await apply_import(
             tx.session, roster, actor_label="telegram", actor_telegram_id=user.id, now=now(context)

@@ -6,7 +6,6 @@ the bot answers with a printable A4 sheet of QR codes and a CSV of the links.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import io
 import re
@@ -24,7 +23,7 @@ from conversations.common import html, keyboard, load_caller, now
 from domain.labels import SATISFACTION_LABELS
 from domain.period import current_quarter, parse_period
 from domain.template import DEFAULT_SURVEY, survey_of
-from services import survey_links, survey_stats, surveys
+from services import files, survey_links, survey_stats, surveys
 from services.access import Actor
 from services.errors import DomainError
 from services.templates import localized
@@ -170,20 +169,17 @@ async def _send_sheet(
         title=tr._("Satisfaction survey QR codes: {target}").format(target=target),
         prompt=prompt,
     )
-    rows = io.StringIO()
-    writer = csv.writer(rows)
-    writer.writerow(["serial", "unit", "single_use", "link"])
-    for i in issued:
-        writer.writerow([i.serial, i.unit, "yes" if i.single_use else "no", i.link(username)])
+    links = files.csv_bytes(  # unit names made formula-safe
+        ["serial", "unit", "single_use", "link"],
+        ([i.serial, i.unit, "yes" if i.single_use else "no", i.link(username)] for i in issued),
+    )
     chat = update.effective_chat
     assert chat is not None
     await chat.send_document(
         InputFile(io.BytesIO(sheet), filename="survey-codes.pdf"),
         caption=tr._("Print this sheet (A4) and cut along the lines."),
     )
-    await chat.send_document(
-        InputFile(io.BytesIO(rows.getvalue().encode("utf-8-sig")), filename="survey-links.csv")
-    )
+    await chat.send_document(InputFile(io.BytesIO(links), filename="survey-links.csv"))
 
 
 async def stats_text(

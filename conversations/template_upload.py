@@ -7,6 +7,7 @@ The cycle then waits for a leadership-group member to approve the template (二(
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import hashlib
 import re
@@ -23,13 +24,12 @@ from conversations.common import html, keyboard, load_caller, now
 from domain.labels import DIMENSION_LABELS, SOURCE_LABELS
 from domain.period import Period, current_quarter, parse_period
 from domain.template import Template, TemplateInvalid
-from services import cycles
+from services import cycles, files
 from services.audit import audit
 from services.errors import DomainError
 from services.templates import load_template, render_problem
 
 PERIOD, DEADLINE, CONFIRM = "period", "deadline", "confirm"
-MAX_BYTES = 2 * 1024 * 1024
 DATA = re.compile(r"^tu1:(p|d|ok|no):([0-9A-Za-z-]{1,12})$")
 
 
@@ -141,12 +141,14 @@ async def on_document(update: Update, context: JxContext) -> object:
         await reply(update, tr._("Sorry, only the evaluation working group can do this."))
         return END
     doc = message.document
-    if (doc.file_size or 0) > MAX_BYTES:
-        await reply(update, tr._("This file is too large (at most 2 MB)."))
+    if (doc.file_size or 0) > files.MAX_FILE_BYTES:
+        limit = files.mb(files.MAX_FILE_BYTES)
+        await reply(update, tr._("This file is too large (at most {max} MB).").format(max=limit))
         return END
     data = await _download(context, doc.file_id)
     try:
-        template = load_template(data, doc.file_name or "template")
+        # parsed in a worker thread, so a large workbook never stalls other chats
+        template = await asyncio.to_thread(load_template, data, doc.file_name or "template")
     except TemplateInvalid as exc:
         lines = [f"• {html(render_problem(p, tr))}" for p in exc.problems[:30]]
         more = len(exc.problems) - len(lines)
@@ -246,7 +248,7 @@ async def _open(update: Update, context: JxContext, pos: Position) -> object:
     data = await _download(context, pos.data["file_id"])
     if hashlib.sha256(data).hexdigest() != pos.data["sha256"]:
         return await flow._stale_button(update, context)
-    template = load_template(data, pos.data["name"])
+    template = await asyncio.to_thread(load_template, data, pos.data["name"])
     period = parse_period(pos.data["period"])
     assert period is not None
     tz = context.services.settings.tz

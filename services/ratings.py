@@ -8,7 +8,6 @@ within the cycle's period (the quarter or the year, 四(一)) and was not exclud
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -101,17 +100,19 @@ async def subjects_of(session: AsyncSession, cycle: Cycle, *, tz: dt.tzinfo) -> 
             SurveyResponse.completed_at < end,
         )
     )
-    citizen: dict[tuple[str, int, str], list[Decimal]] = defaultdict(list)
     for response_id, target, indicator, points in survey_rows:
         kind, raw = target.split(":")
-        key = f"p:{raw}" if kind == "s" else f"u:{raw}"
-        citizen[(key, response_id, indicator)].append(Decimal(str(points)))
-    for (key, response_id, indicator), values in citizen.items():
-        if key.split(":")[0] == "p" and int(key.split(":")[1]) not in people:
+        if kind == "s" and int(raw) not in people:
             continue
-        # several questions may count for one indicator: one response is one rater
-        mean = sum(values, Decimal(0)) / len(values)
-        subject(key).ratings.append(
-            Rating(source=Source.CITIZEN, indicator=indicator, points=mean, rater=f"r{response_id}")
+        # One rating per answer, all with the response as rater: the engine averages a
+        # response's answers to one indicator as exact rationals (so 280/3 stays 280/3)
+        # and counts the response once, as one respondent, for trimming.
+        subject(f"p:{raw}" if kind == "s" else f"u:{raw}").ratings.append(
+            Rating(
+                source=Source.CITIZEN,
+                indicator=indicator,
+                points=Decimal(str(points)),
+                rater=f"r{response_id}",
+            )
         )
     return subjects

@@ -303,6 +303,32 @@ def test_one_citizen_response_is_one_rater() -> None:
     assert (source.mean, source.raters) == (D("60.00"), 2)
 
 
+def test_citizen_answers_are_averaged_exactly() -> None:
+    # One response's three answers to P1 (100, 100, 80) are one rater with the mean 280/3;
+    # the person rated P1 93.3 and the rest 85. Self 25 : citizen 75, so
+    # P1 = 23.325 + 70 = 93.325 and the total .6 · 93.325 + .4 · 85 = 89.995 → 90.00 (优秀).
+    template = make_template(
+        [
+            ("P1", DP, 100, (SELF, CIT)),
+            ("A1", DA, 100, (SELF,)),
+            ("T1", DT, 100, (SELF,)),
+            ("I1", DI, 100, (SELF,)),
+        ],
+        sources={SELF: 25, SUP: 0, PEER: 0, CIT: 75},
+    )
+    own = [r(SELF, "P1", "93.3")] + [r(SELF, c, 85) for c in ("A1", "T1", "I1")]
+    answers = [r(CIT, "P1", p, "resp1") for p in (100, 100, 80)]
+    score = score_subject(template, target=PERSON, unit=None, ratings=own + answers)
+    assert (score.total, score.grade) == (D("90.00"), Grade.EXCELLENT)
+    citizen = source_of(score, "P1", CIT)
+    assert citizen is not None and citizen.raters == 1
+    # The same mean handed over as a 28-digit Decimal (93.333…3) falls short of 89.995.
+    rounded = [r(CIT, "P1", D(280) / 3, "resp1")]
+    assert score_subject(template, target=PERSON, unit=None, ratings=own + rounded).total == D(
+        "89.99"
+    )
+
+
 # --------------------------------------------------------------------------- peer anonymity
 
 

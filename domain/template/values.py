@@ -7,21 +7,35 @@ both build on it without importing each other in a circle.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from decimal import Decimal
+from decimal import Decimal, getcontext
 from typing import Any
 
 HUNDRED = Decimal(100)
 
 
 def canonical(value: Decimal) -> Decimal:
-    """``40.0`` and ``40`` as one value, so equal templates serialise (and hash) alike."""
+    """``40.0`` and ``40`` as one value, so equal templates serialise (and hash) alike.
+
+    A value too long for the context's precision (only ever in a problem report: the
+    readers refuse such numbers) is returned as it is rather than rounded or raising.
+    """
+    if not value.is_finite() or len(value.as_tuple().digits) > getcontext().prec:
+        return value
     if value == value.to_integral_value():
+        if value.adjusted() >= getcontext().prec:
+            return value
         return value.quantize(Decimal(1))
     return value.normalize()
 
 
 def decimal_text(value: Decimal) -> str:
-    """Plain notation, no exponent: ``Decimal("1E+2")`` is written ``"100"``."""
+    """Plain notation, no exponent: ``Decimal("1E+2")`` is written ``"100"``.
+
+    Past 40 digits either side of the point (never a real weight or score) the exponent
+    stays: ``1E+999999999`` written out would be a gigabyte of zeros.
+    """
+    if value.is_finite() and abs(value.adjusted()) > 40:
+        return str(value)
     return format(canonical(value), "f")
 
 

@@ -17,7 +17,16 @@ from services.staff_import.columns import HEADERS, Col
 # File as a whole
 EMPTY_FILE = N_("The file is empty.")
 NO_PEOPLE = N_("The file lists no people; a roster needs at least one person.")
-BAD_ENCODING = N_("The file is neither UTF-8 nor GB18030 text; save it as CSV (UTF-8) or .xlsx.")
+BAD_ENCODING = N_("The file is not UTF-8, GB18030 or Big5 text; save it as CSV (UTF-8) or .xlsx.")
+BAD_CSV = N_("The file cannot be read as CSV from line {line} on; save it again as CSV or .xlsx.")
+FILE_TOO_LARGE = N_("The file is larger than {max} MB.")
+XLSX_TOO_LARGE = N_(
+    "The workbook unpacks to more than {max} MB; save it again without pictures or extra sheets."
+)
+TOO_MANY_ROWS = N_(
+    "The roster has more than {max} rows, more than any bureau; delete stray rows below"
+    " the table, or check that this is the roster."
+)
 OLD_XLS = N_("Old .xls workbooks cannot be read; save the file as .xlsx or CSV.")
 BAD_XLSX = N_("The file cannot be read as an .xlsx workbook.")
 MISSING_COLUMN = N_("Missing required column {column}.")

@@ -47,6 +47,7 @@ text_en. ``examples/template.toml`` is a commented example.
 from __future__ import annotations
 
 from domain.template import Template, TemplateInvalid, TemplateProblem
+from services import files
 from services.templates import messages as msg
 from services.templates.build import build
 from services.templates.chinese import (
@@ -82,8 +83,14 @@ __all__ = [
 
 
 def load_template(data: bytes, filename: str) -> Template:
-    """Parse and check a template file; TemplateInvalid lists every problem found."""
+    """Parse and check a template file; TemplateInvalid lists every problem found.
+
+    CPU-bound on a large workbook: callers on the event loop run it in a worker thread.
+    """
     suffix = filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
+    if files.too_large(data):
+        limit = {"max": files.mb(files.MAX_FILE_BYTES)}
+        raise TemplateInvalid([TemplateProblem(None, None, None, msg.FILE_TOO_LARGE, limit)])
     if not data.strip():
         raise TemplateInvalid([TemplateProblem(None, None, None, msg.EMPTY_FILE)])
     if suffix == "xls" or data.startswith(_OLE_MAGIC):

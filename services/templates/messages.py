@@ -17,12 +17,21 @@ UNKNOWN_FORMAT = N_("Send the template as an .xlsx workbook or a .toml text file
 BAD_TOML = N_("The file is not valid TOML: {error}")
 BAD_TOML_ENCODING = N_("The TOML file is not UTF-8 text; save it as UTF-8.")
 MISSING_SHEET = N_("The workbook has no sheet {sheet}.")
+# Limits (services.files), the first two shared with the roster import
+FILE_TOO_LARGE = N_("The file is larger than {max} MB.")
+XLSX_TOO_LARGE = N_(
+    "The workbook unpacks to more than {max} MB; save it again without pictures or extra sheets."
+)
+TOO_MANY_ROWS = N_("This part has more than {max} rows; a template has far fewer.")
 DUPLICATE_COLUMN = N_("The column {column} appears more than once.")
 UNKNOWN_KEY = N_("Unknown key {key}.")
 BAD_TYPE = N_("The value of {key} has the wrong type.")
 # One cell
 REQUIRED = N_("{column} is empty; a value is required.")
 BAD_NUMBER = N_("{value} in the column {column} is not a number.")
+NUMBER_OUT_OF_RANGE = N_(
+    "{value} in the column {column} is too large or has too many decimal places."
+)
 BAD_DIMENSION = N_("Unknown dimension {value}; use performance, ability, attitude or innovation.")
 BAD_SOURCE = N_("Unknown evaluation source {value}; use self, superior, peer or citizen.")
 BAD_TARGET = N_("Unknown target {value}; use person or unit.")

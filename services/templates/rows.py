@@ -20,6 +20,26 @@ from services.templates.vocab import norm, split_list
 
 E = TypeVar("E", bound=Enum)
 
+# Weights, points and days are 0–100 or so; far beyond that a number is a typo or an
+# attack (1e308 cannot even be rounded in 28 digits), so it is refused here, before any
+# arithmetic, with room left for the rules to name a merely wrong value (150 %).
+MAX_NUMBER = Decimal(1_000_000)
+MAX_DECIMALS = 10
+
+
+def _decimals(number: Decimal) -> int:
+    """Decimal places that matter: 40.000 has none, 1E-400 has 400 (without computing 10**400)."""
+    _, digits, exponent = number.as_tuple()
+    assert isinstance(exponent, int)  # finite
+    zeros = len(digits) - len("".join(map(str, digits)).rstrip("0"))
+    return max(0, -(exponent + zeros))
+
+
+def _short(value: object) -> str:
+    """The cell as the user wrote it, cut so a 5,000-digit number does not flood the chat."""
+    text = str(value)
+    return text if len(text) <= 24 else text[:20] + "…"
+
 
 @dataclass
 class Record:
@@ -103,10 +123,15 @@ class Cells:
                 number = Decimal("NaN")
         else:
             number = Decimal("NaN")
-        if number.is_finite():
-            return number
-        self.problem(rec, key, msg.BAD_NUMBER, value=value, column=column)
-        return None
+        if not number.is_finite():
+            self.problem(rec, key, msg.BAD_NUMBER, value=value, column=column)
+            return None
+        if number == 0:
+            return Decimal(0)  # -0 and 0E-7 are plain 0
+        if number.copy_abs() > MAX_NUMBER or _decimals(number) > MAX_DECIMALS:
+            self.problem(rec, key, msg.NUMBER_OUT_OF_RANGE, value=_short(value), column=column)
+            return None
+        return number
 
     def members(
         self, rec: Record, key: str, vocab: Mapping[str, E], bad: str

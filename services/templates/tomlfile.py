@@ -17,6 +17,7 @@ from decimal import Decimal
 from domain.enums import Satisfaction
 from domain.template import Area, TemplateInvalid
 from domain.template import TemplateProblem as Problem
+from services import files
 from services.templates import messages as msg
 from services.templates.rows import Draft, Record
 from services.templates.vocab import COLUMNS, DAYS_ITEM, PROBLEM_ITEM, REQUIRED_COLUMNS, Sheet
@@ -45,7 +46,7 @@ def read_toml(data: bytes) -> Draft:
         raise TemplateInvalid([Problem(None, None, None, msg.BAD_TOML_ENCODING)]) from exc
     try:
         doc = tomllib.loads(text, parse_float=Decimal)
-    except tomllib.TOMLDecodeError as exc:
+    except ValueError as exc:  # TOMLDecodeError, or an integer of more than 4,300 digits
         line = _LINE.search(str(exc))
         row = int(line.group(1)) if line else None
         raise TemplateInvalid(
@@ -157,7 +158,29 @@ def read_toml(data: bytes) -> Draft:
 
     if "survey" in doc:
         _survey(doc["survey"], draft, bad_type, unknown)
+    _check_size(draft)
     return draft
+
+
+def _check_size(draft: Draft) -> None:
+    """A template has dozens of rows per table; a file with thousands is refused unread."""
+    counts: dict[str, int] = {}
+    for records in (
+        draft.weights,
+        draft.levels,
+        draft.indicators,
+        draft.goals,
+        draft.survey_questions,
+        draft.survey_settings,
+    ):
+        for rec in records:
+            counts[rec.sheet] = counts.get(rec.sheet, 0) + 1
+    big = [sheet for sheet, n in counts.items() if n > files.MAX_TEMPLATE_ROWS]
+    if big:
+        limit = {"max": files.MAX_TEMPLATE_ROWS}
+        raise TemplateInvalid(
+            [Problem(sheet, None, None, msg.TOO_MANY_ROWS, limit) for sheet in big]
+        )
 
 
 def _survey(

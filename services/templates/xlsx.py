@@ -27,6 +27,7 @@ from domain.template import (
     TemplateInvalid,
 )
 from domain.template import TemplateProblem as Problem
+from services import files
 from services.templates import messages as msg
 from services.templates.rows import Draft, Record
 from services.templates.vocab import (
@@ -62,9 +63,12 @@ def read_xlsx(data: bytes) -> Draft:
     """Every row of the template's sheets; a file that is not a workbook raises at once."""
     from openpyxl import load_workbook  # only template imports pay for openpyxl
 
+    if files.xlsx_too_large(data):
+        limit = {"max": files.mb(files.MAX_XLSX_UNPACKED)}
+        raise TemplateInvalid([Problem(None, None, None, msg.XLSX_TOO_LARGE, limit)])
     try:
         wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
+    except files.BROKEN_XLSX as exc:
         raise TemplateInvalid([Problem(None, None, None, msg.BAD_XLSX)]) from exc
     try:
         found: dict[Sheet, Any] = {}
@@ -112,7 +116,7 @@ def read_xlsx(data: bytes) -> Draft:
             lists[sheet].extend(_records(ws, sheet, draft.problems))
         draft.survey = bool(draft.survey_questions or draft.survey_settings)
         return draft
-    except (zipfile.BadZipFile, KeyError, ValueError, IndexError) as exc:
+    except files.BROKEN_XLSX as exc:
         raise TemplateInvalid([Problem(None, None, None, msg.BAD_XLSX)]) from exc
     finally:
         wb.close()
@@ -123,9 +127,15 @@ def _records(ws: Any, sheet: Sheet, problems: list[Problem]) -> Iterable[Record]
     title = str(ws.title)
     columns: dict[str, int] | None = None
     fields: dict[str, str] = {}
+    kept = 0
     for number, cells in enumerate(ws.iter_rows(), start=1):
+        if number > files.MAX_TEMPLATE_ROWS * files.BLANK_ROWS_FACTOR:
+            raise _too_many_rows(title)
         if all(_blank(c.value) for c in cells):
             continue
+        kept += 1
+        if kept > files.MAX_TEMPLATE_ROWS:
+            raise _too_many_rows(title)
         if columns is None:  # the first non-blank row is the header
             columns = {}
             for index, cell in enumerate(cells):
@@ -155,6 +165,12 @@ def _records(ws: Any, sheet: Sheet, problems: list[Problem]) -> Iterable[Record]
         for key in REQUIRED_COLUMNS[sheet]:
             label = COLUMNS[sheet][key][0]
             problems.append(Problem(title, None, None, msg.MISSING_COLUMN, {"column": label}))
+
+
+def _too_many_rows(sheet: str) -> TemplateInvalid:
+    """Streaming stops here: the rest of a 300,000-row sheet is never parsed."""
+    limit = {"max": files.MAX_TEMPLATE_ROWS}
+    return TemplateInvalid([Problem(sheet, None, None, msg.TOO_MANY_ROWS, limit)])
 
 
 def _blank(value: object) -> bool:
@@ -207,6 +223,9 @@ def dump_xlsx(template: Template) -> bytes:
         ws.append([COLUMNS[sheet][k][0] for k in keys])
         for row in body:
             ws.append(row)
+        for cells in ws.iter_rows(min_row=2):
+            for cell in cells:
+                files.text_cell(cell)  # a name such as "=…" stays text, not a formula
         for cell in ws[1]:
             cell.font = Font(bold=True)
         ws.freeze_panes = "A2"
