@@ -44,7 +44,7 @@ log = logging.getLogger(__name__)
 LOCK_KEY = int.from_bytes(b"jixiao", "big")  # one bigint key: one serving bot per database
 POLL_INTERVAL = 1.0  # seconds between a standby's attempts
 PING_INTERVAL = 1.0  # seconds between the holder's liveness checks of its lock connection
-PING_TIMEOUT = 3.0  # a ping slower than this counts as a lost connection
+PING_TIMEOUT = 5.0  # a ping slower than this counts as a lost connection (well inside LEASE)
 LEASE = 15  # seconds: PostgreSQL ends a lock session that sent nothing for this long
 EXIT_ALREADY_SERVING = 3  # exit status of a second `jixiao run` on SQLite
 EXIT_LOCK_LOST = 4  # exit status of a process that lost its lock while serving
@@ -98,7 +98,7 @@ def instance_lock(database_url: str) -> InstanceLock:
     url = make_url(database_url)
     if url.get_backend_name() == "postgresql":
         return AdvisoryLock(database_url)
-    path = _sqlite_path(url.database)
+    path = _sqlite_path(url.database, url.query.get("mode"))
     return FileLock(path) if path is not None else InstanceLock()
 
 
@@ -109,13 +109,13 @@ def exit_now() -> None:
     os._exit(EXIT_LOCK_LOST)
 
 
-def _sqlite_path(database: str | None) -> Path | None:
+def _sqlite_path(database: str | None, mode: object = None) -> Path | None:
     """The database file, or None for a database that lives in this process only."""
     if not database or database == ":memory:":
         return None
-    if database.startswith("file:"):  # URI filenames: file:path?mode=memory&cache=shared
-        path, _, query = database[len("file:") :].partition("?")
-        if not path or path == ":memory:" or "mode=memory" in query:
+    if database.startswith("file:"):  # URI filename: the query (mode=memory…) is the URL's
+        path = database[len("file:") :].partition("?")[0]
+        if not path or path == ":memory:" or mode == "memory":
             return None
         return Path(path)
     return Path(database)
@@ -172,6 +172,7 @@ class AdvisoryLock(InstanceLock):
     async def acquire(self, stop: asyncio.Event, on_lost: Callable[[], None]) -> bool:
         waiting_since: float | None = None
         first = True
+        unreachable = False
         while not stop.is_set():
             try:
                 if self._raw is None or self._raw.is_closed():
@@ -181,6 +182,9 @@ class AdvisoryLock(InstanceLock):
                 )
                 if got:
                     break
+                if unreachable:
+                    log.info("standby: the database answers again")
+                    unreachable = False
                 if waiting_since is None:
                     waiting_since = time.monotonic()
                     log.info(
@@ -191,7 +195,9 @@ class AdvisoryLock(InstanceLock):
             except _DB_ERRORS as exc:
                 if first:
                     raise  # a wrong URL or password is an error to show, not a wait
-                log.warning("standby: the database is unreachable (%s); retrying", exc)
+                if not unreachable:  # once per outage, not once a second
+                    log.warning("standby: the database is unreachable (%s); retrying", exc)
+                    unreachable = True
                 await self._close()
             first = False
             with contextlib.suppress(TimeoutError):
