@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import re
+import signal
 import time
 from pathlib import Path
 
@@ -21,7 +22,7 @@ from sqlalchemy.engine import make_url
 
 from bot.config import Settings
 from bot.db import SessionFactory
-from bot.instance_lock import instance_lock
+from bot.instance_lock import EXIT_LOCK_LOST, LEASE, instance_lock
 from bot.models import AuditEntry, InboxUpdate, OutboxMessage
 from domain.enums import OutboxStatus
 from localbotapi import LocalBotApi
@@ -250,6 +251,39 @@ async def test_active_that_loses_its_lock_connection_stops_serving(
         await user.expect_text("/language", timeout=30)
         print(f"\nlock connection killed: the active process exited after {stopped:.2f} s")
     finally:
+        await standby.stop()
+        await active.stop()
+
+
+@postgres_only
+async def test_frozen_active_loses_its_lease_and_exits_when_it_wakes(
+    server: LocalBotApi, bot_settings: Settings, tmp_path: Path
+) -> None:
+    """A host that vanished without closing its socket, played by SIGSTOP: PostgreSQL ends
+    the silent lock session after the lease, the standby takes over, and the old process,
+    thawed, finds its lock gone and exits instead of serving beside the new one."""
+    active = _process(server, bot_settings, tmp_path, "a")
+    standby = _process(server, bot_settings, tmp_path, "b")
+    try:
+        await _serving(server, active)
+        await standby.start()
+        await wait_for(lambda: "standing by" in standby.output(), 60)
+        active.proc.send_signal(signal.SIGSTOP)  # type: ignore[union-attr]
+        frozen_at = time.time()
+        await wait_for(lambda: "took over" in standby.output(), LEASE + 60, interval=0.1)
+        took_over = _logged_at(standby.output(), "took over")
+        assert took_over is not None
+        user = server.user(6103, language_code="zh-hans")
+        await user.send("/help")
+        await user.expect_text("/language", timeout=30)
+        active.proc.send_signal(signal.SIGCONT)  # type: ignore[union-attr]
+        assert await active.wait_exit(30) == EXIT_LOCK_LOST
+        assert "lost the instance lock" in active.output()
+        print(f"\nfrozen active: the standby took over {took_over - frozen_at:.1f} s after SIGSTOP")
+        assert took_over - frozen_at >= LEASE - 1  # not before the lease ran out
+    finally:
+        if active.proc is not None and active.proc.poll() is None:
+            active.proc.send_signal(signal.SIGCONT)
         await standby.stop()
         await active.stop()
 
