@@ -22,8 +22,9 @@ from sqlalchemy.engine import make_url
 
 from bot.config import Settings
 from bot.db import SessionFactory
-from bot.instance_lock import EXIT_LOCK_LOST, LEASE, instance_lock
+from bot.instance_lock import EXIT_LOCK_LOST, LEASE, InstanceLockLost, instance_lock
 from bot.models import AuditEntry, InboxUpdate, OutboxMessage
+from bot.runner import serve
 from domain.enums import OutboxStatus
 from localbotapi import LocalBotApi
 from services import outbox
@@ -286,6 +287,34 @@ async def test_frozen_active_loses_its_lease_and_exits_when_it_wakes(
             active.proc.send_signal(signal.SIGCONT)
         await standby.stop()
         await active.stop()
+
+
+@postgres_only
+async def test_embedded_bot_that_loses_its_lock_stops_and_says_so(
+    server: LocalBotApi, bot_settings: Settings
+) -> None:
+    """``serve`` inside another program (the demo, these tests) cannot exit the process: it
+    stops serving and raises ``InstanceLockLost`` instead."""
+    stop = asyncio.Event()
+    task = asyncio.create_task(serve(bot_settings, stop=stop, migrate=False, poll_timeout=1))
+    try:
+        await wait_for(lambda: server.stats.requests.get("getUpdates", 0) > 0 or task.done(), 30)
+        conn = await asyncpg.connect(_dsn(bot_settings))
+        try:
+            await conn.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_locks"
+                " WHERE locktype = 'advisory' AND granted"
+                " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+            )
+        finally:
+            await conn.close()
+        with pytest.raises(InstanceLockLost):
+            await asyncio.wait_for(task, 30)
+        assert stop.is_set()
+    finally:
+        stop.set()
+        if not task.done():
+            await asyncio.wait_for(asyncio.gather(task, return_exceptions=True), 30)
 
 
 @pytest.mark.parametrize(
