@@ -203,9 +203,20 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     tr = Translator(settings.locale, settings.tz)
     if args.command == "run":
         settings.require_token()
+        # imported here: the bot's stack is heavy and other commands do not need it
+        from bot.instance_lock import EXIT_ALREADY_SERVING, AlreadyServing
         from bot.runner import serve
 
-        asyncio.run(serve(settings, handle_signals=True))
+        try:
+            asyncio.run(serve(settings, handle_signals=True))
+        except AlreadyServing as exc:
+            print(
+                tr._("Another jixiao process is already serving this database (pid {pid}).").format(
+                    pid=exc.pid if exc.pid is not None else "?"
+                ),
+                file=sys.stderr,
+            )
+            return EXIT_ALREADY_SERVING
         return 0
     if args.command == "demo":
         from bot.demo import run_demo

@@ -12,6 +12,7 @@ from bot.config import Settings
 from bot.context import JxApplication
 from bot.db import SessionFactory, make_engine, make_readers, make_sessions, upgrade
 from bot.dispatch import UpdateDispatcher
+from bot.instance_lock import InstanceLockLost, exit_now, instance_lock
 from bot.jobs import (
     run_appeal_reminders,
     run_housekeeping,
@@ -35,12 +36,37 @@ async def serve(
     poll_timeout: int = 30,
     handle_signals: bool = False,
 ) -> None:
-    """Run until ``stop`` is set (or SIGINT/SIGTERM when ``handle_signals``)."""
+    """Run until ``stop`` is set (or SIGINT/SIGTERM when ``handle_signals``).
+
+    Only the holder of the database's instance lock serves; on PostgreSQL a second process
+    waits here as a hot standby (``bot.instance_lock``). A process that owns its signals
+    (``handle_signals``) exits the moment it loses the lock; an embedded one stops and raises.
+    """
     stop = stop or asyncio.Event()
     if handle_signals:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
+    lock = instance_lock(settings.database_url)
+    if not await lock.acquire(stop, exit_now if handle_signals else stop.set):
+        return  # stopped while standing by
+    try:
+        await _serve(settings, stop, clock=clock, migrate=migrate, poll_timeout=poll_timeout)
+    finally:
+        await lock.release()
+    if lock.lost:
+        raise InstanceLockLost("another process may be serving this database now")
+
+
+async def _serve(
+    settings: Settings,
+    stop: asyncio.Event,
+    *,
+    clock: Clock,
+    migrate: bool | None,
+    poll_timeout: int,
+) -> None:
+    """Serve while holding the instance lock: recovery, intake, the outbox sender, the jobs."""
     engine = make_engine(settings.database_url)
     read_engine = (
         make_engine(settings.database_url, readonly=True)
