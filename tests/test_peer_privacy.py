@@ -167,10 +167,10 @@ async def test_three_peers_show_the_rated_person_one_combined_peer_figure(
         if s["source"] == "peer"
     )
 
-    await user.wait_until(lambda: any("Total:" in (m.text or "") for m in user.messages), 30)
+    await user.wait_until(lambda: any("Total:" in (m.text or "") for m in user.messages), 120)
     message = next(m for m in user.messages if "Total:" in (m.text or ""))
     await user.press(next(d for d in message.button_data() if d.startswith("rs1:w:")), message)
-    why = (await user.expect_text("is made")).text or ""
+    why = (await user.expect_text("is made", timeout=60)).text or ""
     assert why.count("Peer review") == 1, why  # one combined line, no per-indicator part
     for name, code in (("Teamwork", "T03"), ("Communication and coordination", "T04")):
         line = next(line for line in why.splitlines() if name in line)
