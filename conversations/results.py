@@ -3,7 +3,8 @@ sending back (leadership group), and for everyone their 为什么 breakdown and 
 
 Sending back needs a comment, a text step in a restart-safe flow (``rv1:``). The why
 view lists every dimension, indicator and source with its weight and contribution,
-adding up exactly to the total, and never a rater or a peer count.
+adding up exactly to the total, and never a rater or a peer count; below five peers
+the peer source is one combined figure (``services.peer_view``).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from domain.enums import CyclePhase, Dimension, Grade, Source
 from domain.labels import DIMENSION_LABELS, GRADE_LABELS, PHASE_LABELS, SOURCE_LABELS
 from services import results
 from services.errors import DomainError
+from services.peer_view import PEER_DETAIL_MIN, ratee_view
 from services.result_notices import quota_line
 from services.templates import localized
 
@@ -63,8 +65,12 @@ def _n(value: str | Decimal | None) -> str:
 def why_text(
     result: Result, tr: Translator, template_names: dict[str, tuple[str, str | None]]
 ) -> str:
-    """How the total is made; contributions add up exactly to the total shown."""
-    b = result.breakdown
+    """How the total is made; contributions add up exactly to the total shown.
+
+    Only the rated person (or their unit's head) sees it, so peers below the detail
+    threshold appear as one combined figure (``services.peer_view``).
+    """
+    b = ratee_view(result.breakdown)
     lines = [tr._("<b>How your total of {total} is made</b>").format(total=_n(result.total)), ""]
     for d in b.get("dimensions", []):
         lines.append(
@@ -77,8 +83,14 @@ def why_text(
         )
         for i in d.get("indicators", []):
             name, en = template_names.get(i["code"], (i["code"], None))
+            if i.get("peer_combined"):
+                line = tr._(
+                    "  • {indicator}, weight {weight}% → {contribution} from the other sources (colleagues' part: in the combined figure below)"
+                )
+            else:
+                line = tr._("  • {indicator} {score}, weight {weight}% → {contribution}")
             lines.append(
-                tr._("  • {indicator} {score}, weight {weight}% → {contribution}").format(
+                line.format(
                     indicator=html(localized(name, tr.locale, en)),
                     score=_n(i.get("score")),
                     weight=i["weight"],
@@ -97,6 +109,18 @@ def why_text(
                 lines.append(
                     "     " + "；".join(parts) if tr.locale != "en" else "     " + "; ".join(parts)
                 )
+    combined = b.get("peer_combined")
+    if combined:
+        lines.append(
+            tr._(
+                "<b>{source}</b>, all indicators together: {mean} → {contribution}. Fewer than {minimum} colleagues rated you, so it is shown as one figure, which keeps every rating anonymous."
+            ).format(
+                source=tr._(SOURCE_LABELS[Source.PEER]),
+                mean=_n(combined.get("mean")),
+                contribution=_n(combined.get("contribution")),
+                minimum=PEER_DETAIL_MIN,
+            )
+        )
     for note in b.get("notes", []):
         template = NOTE_TEXT.get(note["kind"])
         if template:

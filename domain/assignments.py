@@ -140,8 +140,9 @@ def _peer_pairs(
 ) -> Iterator[tuple[int, int]]:
     """A circulant over a seeded shuffle, so everybody gives and receives exactly k ratings.
 
-    Balanced load keeps the peer source comparable between colleagues (四(二)); the seed
-    varies who rates whom between cycles while staying reproducible.
+    Balanced load keeps the peer source comparable between colleagues (四(二)). The seed
+    is the cycle's secret: with it the server redraws its own plan; without it the
+    period, the roster and one's own peer list say nothing about the other raters.
     """
     order = sorted(members)
     random.Random(f"{seed}:{unit_id}").shuffle(order)
@@ -161,7 +162,9 @@ def plan_assignments(
 ) -> list[PlannedAssignment]:
     """Every rating a cycle must collect from people, per the sources of 四(二).
 
-    ``people`` are the active staff only. Deterministic for the same input and seed,
+    ``people`` are the active staff only. ``seed`` draws the peer graph and must be a
+    secret (the cycle's ``peer_seed``), never the period or anything else a rater could
+    know, or peers stop being anonymous. Deterministic for the same input and seed,
     sorted by source, rater and ratee, without duplicates. Units without an active head
     get no unit self-assessment and people at the top get no superior review; the caller
     reports those gaps.

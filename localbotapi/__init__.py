@@ -23,6 +23,15 @@ from localbotapi.errors import ApiError
 from localbotapi.server import LocalBotApi
 from localbotapi.settings import scope_key
 from localbotapi.sim import BotMessage, Button, SimUser
-from localbotapi.state import Stats
+from localbotapi.state import LimitedCall, Stats
 
-__all__ = ["ApiError", "BotMessage", "Button", "LocalBotApi", "SimUser", "Stats", "scope_key"]
+__all__ = [
+    "ApiError",
+    "BotMessage",
+    "Button",
+    "LimitedCall",
+    "LocalBotApi",
+    "SimUser",
+    "Stats",
+    "scope_key",
+]

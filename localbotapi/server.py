@@ -27,7 +27,7 @@ from localbotapi.call import METHODS, Call, Params, Upload, lookup
 from localbotapi.errors import ApiError, bad_request
 from localbotapi.limits import FaultInjector, RateLimiter
 from localbotapi.sim import BotMessage, SimUser
-from localbotapi.state import JSON, BotState, Chat, Hub, Stats
+from localbotapi.state import JSON, BotState, Chat, Hub, LimitedCall, Stats
 from localbotapi.webhook import deliver_forever
 
 __all__ = ["LocalBotApi"]
@@ -353,6 +353,10 @@ class LocalBotApi:
 
     # -- dispatch -----------------------------------------------------------------------------
 
+    def _journal(self, at: float, method: str, chat_id: int | None, retry: int | None) -> None:
+        if self.hub.stats.journal is not None:
+            self.hub.stats.journal.append(LimitedCall(at, method, chat_id, retry))
+
     async def _dispatch(
         self, token: str, name: str, request: HTTPServerRequest, closed: Callable[[], bool]
     ) -> tuple[int, JSON]:
@@ -375,7 +379,12 @@ class LocalBotApi:
             chat_id = _chat_id(params) if limited else None
             now = asyncio.get_running_loop().time()
             if limited:
-                self._limiter.check(bot.id, chat_id, now)
+                try:
+                    self._limiter.check(bot.id, chat_id, now)
+                except ApiError as exc:
+                    self._journal(now, canonical, chat_id, exc.retry_after)
+                    raise
+                self._journal(now, canonical, chat_id, None)
             result = await METHODS[canonical](Call(hub, bot, canonical, params, closed))
             if limited:
                 self._limiter.record(bot.id, chat_id, now)

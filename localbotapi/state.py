@@ -53,19 +53,37 @@ class Notifier:
         return True
 
 
+@dataclass(frozen=True)
+class LimitedCall:
+    """One flood-limited call (send*/edit*) as the server saw it: when it arrived (the
+    server loop's clock), what for, and the ``retry_after`` of a 429 answer (else None)."""
+
+    at: float
+    method: str
+    chat_id: int | None
+    retry_after: int | None
+
+
 @dataclass
 class Stats:
-    """Request counters, for benchmarks and for asserting a bot backs off correctly."""
+    """Request counters, for benchmarks and for asserting a bot backs off correctly.
+
+    ``journal``: set it to a list to record every flood-limited call (off by default, so a
+    long benchmark keeps no history); tests check with it that each 429 was honoured.
+    """
 
     requests: Counter[str] = field(default_factory=Counter)
     rate_limited: int = 0
     errors: int = 0
     total: int = 0
+    journal: list[LimitedCall] | None = None
 
     def reset(self) -> None:
-        """Zero all counters."""
+        """Zero all counters (and empty the journal, if one is kept)."""
         self.requests.clear()
         self.rate_limited = self.errors = self.total = 0
+        if self.journal is not None:
+            self.journal.clear()
 
 
 @dataclass

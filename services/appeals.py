@@ -63,6 +63,7 @@ from services.audit import audit
 from services.errors import DomainError
 from services.notices import translator
 from services.outbox import enqueue
+from services.peer_view import PEER_DETAIL_MIN, ratee_view
 from services.templates import localized
 from services.workdays import add_working_days
 
@@ -253,9 +254,16 @@ def target_label(tr: Translator, target: str, names: IndicatorNames) -> str:
     return tr._("The total score")
 
 
-def target_detail(tr: Translator, result: Result, target: str, names: IndicatorNames) -> list[str]:
-    """The part of the breakdown that is disputed, as HTML lines; never a rater or a count."""
-    b = result.breakdown or {}
+def target_detail(
+    tr: Translator, result: Result, target: str, names: IndicatorNames, *, full: bool = False
+) -> list[str]:
+    """The part of the breakdown that is disputed, as HTML lines; never a rater or a count.
+
+    The appellant sees their peer source as ``services.peer_view`` allows (one combined
+    figure below five peers); ``full`` is for the working group deciding the case.
+    """
+    b = (result.breakdown or {}) if full else ratee_view(result.breakdown or {})
+    combined = b.get("peer_combined") or {}
     kind, _, ref = target.partition(":")
     lines: list[str] = []
     if kind == TOTAL:
@@ -288,8 +296,15 @@ def target_detail(tr: Translator, result: Result, target: str, names: IndicatorN
                 )
             )
             for i in d.get("indicators") or []:
+                line = (
+                    tr._(
+                        "• {indicator}: with colleagues' ratings, shown only as one combined figure (weight {weight}%)"
+                    )
+                    if i.get("peer_combined")
+                    else tr._("• {indicator}: {score} (weight {weight}%)")
+                )
                 lines.append(
-                    tr._("• {indicator}: {score} (weight {weight}%)").format(
+                    line.format(
                         indicator=escape(indicator_label(i["code"], names, tr.locale), quote=False),
                         score=num(i.get("score")),
                         weight=i.get("weight", "—"),
@@ -299,10 +314,17 @@ def target_detail(tr: Translator, result: Result, target: str, names: IndicatorN
         for dim, i in _indicators(b):
             if i["code"] != ref:
                 continue
-            lines.append(
+            head = (
                 tr._(
+                    "{indicator} ({dimension}): weight {weight}%, {contribution} points of the total from the other sources"
+                )
+                if i.get("peer_combined")
+                else tr._(
                     "{indicator} ({dimension}): {score} (weight {weight}%, {contribution} points of the total)"
-                ).format(
+                )
+            )
+            lines.append(
+                head.format(
                     indicator=escape(indicator_label(ref, names, tr.locale), quote=False),
                     dimension=tr._(DIMENSION_LABELS[Dimension(dim)]),
                     score=num(i.get("score")),
@@ -312,6 +334,8 @@ def target_detail(tr: Translator, result: Result, target: str, names: IndicatorN
             )
             for s in i.get("sources") or []:
                 lines.append(_source_line(tr, s))
+            if i.get("peer_combined"):
+                lines.append(_combined_line(tr, combined))
             break
     elif kind == "src":
         try:
@@ -332,6 +356,8 @@ def target_detail(tr: Translator, result: Result, target: str, names: IndicatorN
                     source=tr._(SOURCE_LABELS[source]), score=num(summary.get("score"))
                 )
             )
+        elif source is Source.PEER and combined:
+            lines.append(_combined_line(tr, combined))
         else:
             lines.append(tr._(SOURCE_LABELS[source]))
         for _dim, i in _indicators(b):
@@ -347,6 +373,18 @@ def target_detail(tr: Translator, result: Result, target: str, names: IndicatorN
                         )
                     )
     return lines
+
+
+def _combined_line(tr: Translator, combined: dict[str, Any]) -> str:
+    """The peer source as the appellant sees it below five peers: one figure, all indicators."""
+    return tr._(
+        "  – {source}: {mean} for all indicators together ({contribution} points of the total); fewer than {minimum} colleagues rated you, so it is not shown per indicator"
+    ).format(
+        source=tr._(SOURCE_LABELS[Source.PEER]),
+        mean=num(combined.get("mean")),
+        contribution=num(combined.get("contribution")),
+        minimum=PEER_DETAIL_MIN,
+    )
 
 
 def _source_line(tr: Translator, s: dict[str, Any]) -> str:
@@ -622,7 +660,7 @@ def case_text(tr: Translator, view: AppealView, *, at: dt.datetime) -> str:
     lines.append(
         tr._("<b>Disputed:</b> {target}").format(target=escape(view.target_label(tr), quote=False))
     )
-    lines += target_detail(tr, result, a.target, view.names)
+    lines += target_detail(tr, result, a.target, view.names, full=True)
     lines += ["", tr._("<b>Reason:</b> {text}").format(text=escape(a.reason, quote=False))]
     lines.append(
         tr.ngettext("Evidence: {count} file.", "Evidence: {count} files.", len(a.evidence)).format(

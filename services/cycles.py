@@ -8,6 +8,7 @@ everyone with a task is told, through the outbox, in the same transaction.
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -212,6 +213,11 @@ async def approve_template(
     return started
 
 
+def new_peer_seed() -> str:
+    """256 random bits from the OS (``secrets``): the only input of the peer draw nobody can know."""
+    return secrets.token_hex(32)
+
+
 async def start_collecting(session: AsyncSession, cycle: Cycle, *, now: dt.datetime) -> int:
     """Make the assignments and tell everyone; refused while another cycle of the kind collects."""
     busy = await session.scalar(
@@ -225,6 +231,10 @@ async def start_collecting(session: AsyncSession, cycle: Cycle, *, now: dt.datet
             other=busy,
             period=cycle.period,
         )
+    if cycle.peer_seed is None:
+        # 四(二) anonymity: the peer graph comes from a secret only the server holds;
+        # a seed anyone could know (the period) let staff recompute every circle.
+        cycle.peer_seed = new_peer_seed()
     units = list(await session.scalars(select(OrgUnit).where(OrgUnit.active.is_(True))))
     people = list(await session.scalars(select(Staff).where(Staff.active.is_(True))))
     active_ids = {p.id for p in people}
@@ -244,7 +254,7 @@ async def start_collecting(session: AsyncSession, cycle: Cycle, *, now: dt.datet
             for p in people
         ],
         peer_count=cycle.peer_count,
-        seed=cycle.period,
+        seed=cycle.peer_seed,
     )
     for planned in plan:
         key = (

@@ -1,7 +1,8 @@
 """The messages of the results phase, each in the recipient's language, queued in the outbox.
 
 A person gets their chart (drawn by the sender when it is sent) and a message with
-the total, grade, the four dimensions, the sources (peer only where it was kept),
+the total, grade, the four dimensions, the sources (peer only where it was kept, and
+weighted as in ``services.peer_view``, one figure like the 为什么 view's),
 rank in unit, bonus coefficient, the weakest dimension with a training suggestion,
 and buttons: 为什么, 申诉, 改进计划 (when required), 历史. Nothing names a rater.
 """
@@ -18,11 +19,12 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.i18n import Translator
 from bot.models import Cycle, OrgUnit, Result, Staff, TelegramAccount
-from domain.enums import Dimension, Grade, Source
+from domain.enums import Dimension, Grade
 from domain.labels import DIMENSION_LABELS, GRADE_LABELS, SOURCE_LABELS
 from domain.text import N_
 from services.notices import translator
 from services.outbox import enqueue
+from services.peer_view import source_means
 
 TRAINING = {
     Dimension.PERFORMANCE: N_(
@@ -107,20 +109,6 @@ def result_text(
             )
         )
     return "\n".join(lines)
-
-
-def source_means(breakdown: dict) -> dict[Source, Decimal]:
-    """Each source's average over the indicators it rated (a dropped peer source is absent)."""
-    found: dict[Source, list[Decimal]] = {}
-    for d in breakdown.get("dimensions", []):
-        for i in d.get("indicators", []):
-            for src in i.get("sources", []):
-                found.setdefault(Source(src["source"]), []).append(Decimal(src["mean"]))
-    return {
-        s: (sum(v, Decimal(0)) / len(v)).quantize(Decimal("0.01"))
-        for s in Source
-        if (v := found.get(s))
-    }
 
 
 def result_markup(result: Result, tr: Translator, *, plan_required: bool) -> InlineKeyboardMarkup:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+from sqlalchemy.engine import make_url
 
 from bot.config import Settings
 from bot.db import SessionFactory, make_engine, make_sessions
@@ -14,7 +16,25 @@ from bot.db import SessionFactory, make_engine, make_sessions
 if TYPE_CHECKING:
     from localbotapi import LocalBotApi
     from tests.harness import InProcessBot
-from tests.dbs import DatabaseFactory
+from tests.dbs import PG_URL, DatabaseFactory, backend
+
+
+def _database() -> str:
+    if backend() == "postgresql":
+        url = make_url(PG_URL)
+        where = f"{url.host or 'localhost'}:{url.port or 5432}/{url.database or ''}"
+        return f"database: PostgreSQL ({where}, from JIXIAO_TEST_DATABASE_URL)"
+    return f"database: SQLite {sqlite3.sqlite_version} (JIXIAO_TEST_DATABASE_URL unset)"
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    """Say which database this run uses: the same suite runs on SQLite and on PostgreSQL."""
+    return _database()
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Repeat it at the end, where a quiet run (``-q``, no header) still shows it."""
+    terminalreporter.write_line(_database())
 
 
 @pytest.fixture(scope="session")

@@ -227,9 +227,13 @@ def test_targets_leave_out_a_dropped_peer_source_and_never_show_raters() -> None
     for target in ap.targets(result.breakdown):
         text = "\n".join(ap.target_detail(tr, result, target, {"P01": ("应急预案编制", "Plans")}))
         assert "rater" not in text.lower()
-    detail = ap.target_detail(tr, result, "ind:P01", {"P01": ("应急预案编制", "Plans")})
+    names = {"P01": ("应急预案编制", "Plans")}
+    detail = ap.target_detail(tr, result, "ind:P01", names, full=True)  # the working group
     assert "P01 Plans" in detail[0] and "70.00" in detail[0]
     assert any("Peer review: 70.00" in line for line in detail)
+    mine = ap.target_detail(tr, result, "ind:P01", names)  # the appellant: peers combined
+    assert "P01 Plans" in mine[0] and "70.00" not in mine[0]
+    assert any("Peer review: 70.00 for all indicators together" in line for line in mine)
 
 
 def test_new_totals_are_checked() -> None:

@@ -3,8 +3,10 @@
 The local Bot API server enforces Telegram's limits (answering 429 with retry_after).
 After the SIGKILL and a restart, every person has their result message and chart;
 duplicates are counted and stay within what was in flight at the kill (README,
-"Outbox and its one unavoidable window"); under 1 % of requests meet a 429, and every
-429 was retried to success.
+"Outbox and its one unavoidable window"); every 429 was honoured: the refused message
+came back no sooner than its ``retry_after``, and was delivered in the end. These are
+what the design guarantees, whatever the machine's load; how often a 429 happens
+depends on scheduling, so it is printed here and measured in ``bench.push``.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from bot.config import Settings
 from bot.db import SessionFactory
 from bot.models import Cycle, OutboxMessage, Result, Staff, TelegramAccount
 from domain.enums import CyclePhase, Dimension, Grade, OutboxStatus
-from localbotapi import LocalBotApi
+from localbotapi import LimitedCall, LocalBotApi
 from services import results
 from tests.factories import make_org, open_cycle
 
@@ -130,6 +132,35 @@ def _sender(
     )
 
 
+def _early_retries(journal: list[LimitedCall], restart_at: float) -> list[str]:
+    """Messages sent again sooner than the ``retry_after`` of the 429 that refused them.
+
+    Both times are the server's, so load can only make a retry later, never earlier. A
+    message refused just before the kill and sent by the restarted sender is not
+    counted: the new process never saw that 429.
+    """
+    early = []
+    for n, refused in enumerate(journal):
+        if refused.retry_after is None:
+            continue
+        again = next(
+            (
+                c
+                for c in journal[n + 1 :]
+                if (c.method, c.chat_id) == (refused.method, refused.chat_id)
+            ),
+            None,
+        )
+        if again is None or (refused.at < restart_at <= again.at):
+            continue
+        if again.at - refused.at < refused.retry_after:
+            early.append(
+                f"{refused.method} to {refused.chat_id}: again after "
+                f"{again.at - refused.at:.3f} s, asked to wait {refused.retry_after} s"
+            )
+    return early
+
+
 async def test_broadcast_survives_a_kill(
     server: LocalBotApi, settings: Settings, sessions: SessionFactory, tmp_path: Path
 ) -> None:
@@ -139,21 +170,25 @@ async def test_broadcast_survives_a_kill(
     assert queued == 2 * PEOPLE  # a chart and a message each, queued with the publication
     users = [server.user(700_000 + n, language_code="zh-hans") for n in range(PEOPLE)]
     server.set_rate_limits(global_per_second=30, per_chat_per_second=1, retry_after=1)
+    server.stats.journal = []
+    loop = asyncio.get_running_loop()
 
     def delivered() -> int:
         return sum(len(u.messages) for u in users)
 
     first = _sender(settings, server, tmp_path)
     try:
-        await users[0].wait_until(lambda: delivered() >= PEOPLE, timeout=120)
+        # generous: the sender needs ~11 s at its pace, far longer on a busy machine
+        await users[0].wait_until(lambda: delivered() >= PEOPLE, timeout=600)
     finally:
         first.send_signal(signal.SIGKILL)
-        await asyncio.to_thread(first.wait, 30)
+        await asyncio.to_thread(first.wait, 60)
     at_kill = delivered()
     assert at_kill < 2 * PEOPLE, "the kill came too late to test anything"
+    restart_at = loop.time()
     second = _sender(settings, server, tmp_path, "--drain")
     # wait without blocking this loop: the local Bot API server runs on it
-    assert await asyncio.to_thread(second.wait, 300) == 0, (tmp_path / "sender.log").read_text()[
+    assert await asyncio.to_thread(second.wait, 900) == 0, (tmp_path / "sender.log").read_text()[
         -3000:
     ]
     for user in users:
@@ -165,8 +200,7 @@ async def test_broadcast_survives_a_kill(
         f"{server.stats.rate_limited} answers 429 of {server.stats.total} requests"
     )
     assert duplicates <= CONCURRENCY
-    sends = server.stats.requests["sendMessage"] + server.stats.requests["sendPhoto"]
-    assert server.stats.rate_limited < 0.01 * sends
+    assert _early_retries(server.stats.journal, restart_at) == []
     async with sessions() as s:
         left = await s.scalar(
             select(func.count())
@@ -176,3 +210,19 @@ async def test_broadcast_survives_a_kill(
     assert left == 0  # every 429 was retried to success
     photo = next(m for m in users[0].messages if m.kind == "photo")
     assert photo.photo and photo.photo.startswith(b"\x89PNG")
+
+
+def test_an_early_retry_is_caught() -> None:
+    """The check itself: a retry inside the window is reported, one after it or across
+    the restart is not."""
+    journal = [
+        LimitedCall(10.0, "sendMessage", 1, 1),
+        LimitedCall(10.4, "sendMessage", 1, None),  # too early
+        LimitedCall(11.0, "sendPhoto", 2, 1),
+        LimitedCall(12.0, "sendPhoto", 2, None),  # waited the full second
+        LimitedCall(19.9, "sendMessage", 3, 1),
+        LimitedCall(20.2, "sendMessage", 3, None),  # the restarted sender never saw the 429
+    ]
+    assert [line.split(":")[0] for line in _early_retries(journal, restart_at=20.0)] == [
+        "sendMessage to 1"
+    ]

@@ -54,4 +54,6 @@ async def test_upgrade_keeps_existing_rows(tmp_path) -> None:  # type: ignore[no
             "2026Q4",
             0,
         )
+        # a cycle that already collects keeps the seed its peer graph was drawn from
+        assert (await conn.execute(text("SELECT peer_seed FROM cycle"))).scalar() == "2026Q4"
     await engine.dispose()

@@ -55,6 +55,9 @@ class Cycle(Timestamped, Base):
     template_id: Mapped[int] = mapped_column(ForeignKey("template.id"))
     deadline: Mapped[dt.datetime]
     peer_count: Mapped[int] = mapped_column(default=5)
+    # Secret that draws the peer graph (四(二) anonymity): random at cycle start, never
+    # shown or derived from anything public, so only the server can redraw its plan.
+    peer_seed: Mapped[str | None] = mapped_column(String(64))
     reminder_days: Mapped[list[Any]] = mapped_column(default=lambda: [3, 1])
     collecting_since: Mapped[dt.datetime | None]
     closed_at: Mapped[dt.datetime | None]
