@@ -341,7 +341,7 @@ async def on_button(update: Update, context: JxContext) -> object:
     try:
         return await _act(update, context, form, pos, action, key, value, staff.id, proxy)
     except DomainError as exc:
-        await answer_query(update, exc.render(tr), alert=True)
+        await answer_query(update, exc.plain(tr), alert=True)
         await flow.show(update, context, edit=False)
         return None
 

@@ -407,7 +407,7 @@ async def on_button(update: Update, context: JxContext) -> object:
     except plans.Refused:
         return await _refuse(update, context, ref, data)
     except DomainError as exc:
-        await answer_query(update, exc.render(tr), alert=True)
+        await answer_query(update, exc.plain(tr), alert=True)
         return None
 
 

@@ -473,7 +473,7 @@ async def rate_button(update: Update, context: JxContext) -> None:
         await _refuse(update, context, str(rect_id), query.data or "")
         return
     except DomainError as exc:
-        await answer_query(update, exc.render(tr), alert=True)
+        await answer_query(update, exc.plain(tr), alert=True)
         return
     context.services.outbox_wake()
     await answer_query(update, tr._("Thank you!"))

@@ -213,7 +213,7 @@ async def on_button(update: Update, context: JxContext) -> object:
             else:
                 tx.goto(state_for(view.next_step()), rid=view.response.id)
     except DomainError as exc:
-        await answer_query(update, exc.render(tr))
+        await answer_query(update, exc.plain(tr))
         await flow.show(update, context, edit=False)
         return None
     await answer_query(update)

@@ -140,7 +140,7 @@ async def links_button(update: Update, context: JxContext) -> object:
                 )
                 tx.end()
         except DomainError as exc:
-            await answer_query(update, exc.render(tr), alert=True)
+            await answer_query(update, exc.plain(tr), alert=True)
             return None
         await answer_query(update, tr._("Creating the codes…"))
         await send_prompt(

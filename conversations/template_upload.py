@@ -264,7 +264,7 @@ async def _open(update: Update, context: JxContext, pos: Position) -> object:
             )
             tx.end()
     except DomainError as exc:
-        await answer_query(update, exc.render(tr), alert=True)
+        await answer_query(update, exc.plain(tr), alert=True)
         return None
     context.services.outbox_wake()
     await answer_query(update)
