@@ -13,6 +13,7 @@ from bot.context import JxContext
 from bot.flow import reply
 from bot.i18n import Translator
 from conversations.common import html, load_caller, now
+from domain.text import html_format
 from services import forms, invites
 from services.audit import audit
 from services.errors import DomainError
@@ -73,7 +74,7 @@ async def invites_command(update: Update, context: JxContext) -> None:
     assert chat is not None
     await chat.send_document(
         InputFile(io.BytesIO(data), filename="invites.csv"),
-        caption=tr.ngettext(
+        caption=tr.ngettext(  # plain text: the document is sent without a parse mode
             "{count} invite code issued. Codes work once and expire in {days} days; earlier unused codes no longer work.",
             "{count} invite codes issued. Codes work once and expire in {days} days; earlier unused codes no longer work.",
             len(issued),
@@ -105,9 +106,10 @@ async def reissue_command(update: Update, context: JxContext) -> None:
         return
     await reply(
         update,
-        tr._(
-            "New code for {name} ({unit}): <code>{code}</code>\nLink: {link}\nValid until {date}. The old code no longer works."
-        ).format(
+        html_format(
+            tr._(
+                "New code for {name} ({unit}): <code>{code}</code>\nLink: {link}\nValid until {date}. The old code no longer works."
+            ),
             name=html(issued.name),
             unit=html(issued.unit),
             code=issued.payload,
@@ -139,9 +141,12 @@ async def unbind_command(update: Update, context: JxContext) -> None:
         return
     await reply(
         update,
-        tr._(
-            "Unlinked. Issue a new code with /reissue {employee_no} when the person needs to link again."
-        ).format(employee_no=html(context.args[0])),
+        html_format(
+            tr._(
+                "Unlinked. Issue a new code with /reissue {employee_no} when the person needs to link again."
+            ),
+            employee_no=html(context.args[0]),
+        ),
     )
 
 
@@ -177,9 +182,13 @@ async def reassign_command(update: Update, context: JxContext) -> None:
         return
     await reply(
         update,
-        tr._(
-            "Reassigned: {new} now fills this form instead of {old}. The change is in the audit log."
-        ).format(new=html(new), old=html(old)),
+        html_format(
+            tr._(
+                "Reassigned: {new} now fills this form instead of {old}. The change is in the audit log."
+            ),
+            new=html(new),
+            old=html(old),
+        ),
     )
 
 
