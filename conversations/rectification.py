@@ -45,7 +45,7 @@ from bot.models import Rectification
 from bot.uow import transaction
 from conversations.common import html, keyboard, load_caller, now
 from domain.enums import RectificationStatus, Satisfaction
-from domain.text import MESSAGE_LIMIT, clip, clip_html, html_format
+from domain.text import MESSAGE_LIMIT, clip, clip_html, html_format, html_len
 from services import rectification as rc
 from services.access import Actor
 from services.audit import audit
@@ -62,7 +62,9 @@ Status = RectificationStatus
 # --- showing ---------------------------------------------------------------------
 
 
-def item_text(view: rc.RectView, tr: Translator, *, at: dt.datetime) -> str:
+def item_text(
+    view: rc.RectView, tr: Translator, *, at: dt.datetime, limit: int = MESSAGE_LIMIT
+) -> str:
     """Everything the unit may know of a bad review — never who wrote it."""
     rect, response = view.rect, view.response
     loc = tr.locale
@@ -128,7 +130,7 @@ def item_text(view: rc.RectView, tr: Translator, *, at: dt.datetime) -> str:
                 note=html(rect.review_note or ""),
             )
         )
-    return clip_html("\n".join(lines), MESSAGE_LIMIT)
+    return clip_html("\n".join(lines), limit)
 
 
 async def item_prompt(
@@ -160,7 +162,6 @@ async def render(session: AsyncSession, tr: Translator, pos: Position, update: U
         view = await rc.load(session, int(pos.data["rid"]))
     except (DomainError, KeyError, ValueError):
         return Prompt(tr._("This bad review no longer exists. Send /cancel to stop."))
-    summary = item_text(view, tr, at=dt.datetime.now(dt.UTC))
     if pos.state == ANSWER:
         ask: str = html_format(
             tr._("Please write what was done about this bad review (up to {limit} characters)."),
@@ -188,7 +189,9 @@ async def render(session: AsyncSession, tr: Translator, pos: Position, update: U
             decision=decision,
             limit=rc.MAX_TEXT,
         )
-    return Prompt(f"{summary}\n\n<b>{ask}</b>\n{tr._(CANCELLED_HINT)}")
+    tail = f"\n\n<b>{ask}</b>\n{tr._(CANCELLED_HINT)}"
+    room = MESSAGE_LIMIT - html_len(tail)  # the review gives way, the question to answer stays
+    return Prompt(item_text(view, tr, at=dt.datetime.now(dt.UTC), limit=room) + tail)
 
 
 flow = Flow("rectify", N_("the rectification of a bad review"), render, prefix="rc1:")
