@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from bot.i18n import Translator
 from domain.text import (
     CAPTION_LIMIT,
     MESSAGE_LIMIT,
@@ -18,6 +19,7 @@ from domain.text import (
     utf16_len,
 )
 from localbotapi.html_markup import parse_html
+from services.errors import DomainError
 
 
 def test_values_are_escaped_exactly_once() -> None:
@@ -72,3 +74,11 @@ def test_clip_html_prefers_a_line_end() -> None:
     lines = "\n".join(f"{n}. " + "名" * 20 for n in range(300))
     cut = clip_html(lines, 1000)
     assert parse_html(cut)[0].endswith("名" * 20 + "…")
+
+
+def test_a_refusal_escapes_its_parameters_for_html_and_not_for_alerts() -> None:
+    refusal = DomainError("Unit {unit} is closed.", unit="R&D <north>")
+    tr = Translator("en")
+    assert refusal.render(tr) == "Unit R&amp;D &lt;north&gt; is closed."
+    assert refusal.plain(tr) == "Unit R&D <north> is closed."
+    assert parse_html(refusal.render(tr))[0] == refusal.plain(tr)
