@@ -12,7 +12,7 @@ from telegram.ext import BaseHandler, CommandHandler
 from bot.context import JxContext
 from bot.flow import reply
 from bot.i18n import Translator
-from conversations.common import html, load_caller, now
+from conversations.common import load_caller, now
 from domain.text import html_format
 from services import forms, invites
 from services.audit import audit
@@ -110,8 +110,8 @@ async def reissue_command(update: Update, context: JxContext) -> None:
             tr._(
                 "New code for {name} ({unit}): <code>{code}</code>\nLink: {link}\nValid until {date}. The old code no longer works."
             ),
-            name=html(issued.name),
-            unit=html(issued.unit),
+            name=issued.name,
+            unit=issued.unit,
             code=issued.payload,
             link=issued.link(context.bot.username),
             date=tr.date(issued.expires_at),
@@ -145,7 +145,7 @@ async def unbind_command(update: Update, context: JxContext) -> None:
             tr._(
                 "Unlinked. Issue a new code with /reissue {employee_no} when the person needs to link again."
             ),
-            employee_no=html(context.args[0]),
+            employee_no=context.args[0],
         ),
     )
 
@@ -186,8 +186,8 @@ async def reassign_command(update: Update, context: JxContext) -> None:
             tr._(
                 "Reassigned: {new} now fills this form instead of {old}. The change is in the audit log."
             ),
-            new=html(new),
-            old=html(old),
+            new=new,
+            old=old,
         ),
     )
 

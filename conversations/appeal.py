@@ -86,7 +86,7 @@ async def render(session: AsyncSession, tr: Translator, pos: Position, update: U
             [
                 html_format(
                     tr._("<b>Your appeal</b> · disputed: {target}"),
-                    target=html(ap.target_label(tr, target, names)),
+                    target=ap.target_label(tr, target, names),
                 ),
                 *ap.target_detail(tr, result, target, names),
                 "",
@@ -271,7 +271,7 @@ async def queue_prompt(context: JxContext, tr: Translator) -> Prompt:
             html_format(
                 tr._("#{id} {name} · {period} · {status} · decide by {date}"),
                 id=a.id,
-                name=html(item.name),
+                name=item.name,
                 period=item.period,
                 status=tr._(ap.STATUS_LABELS[a.status]),
                 date=tr.date(a.deadline),

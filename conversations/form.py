@@ -88,7 +88,7 @@ async def render(session: AsyncSession, tr: Translator, pos: Position, update: U
         prefix = (
             html_format(
                 tr._("✍️ Entering a paper form on behalf of {name}"),
-                name=html(rater.name if rater else ""),
+                name=rater.name if rater else "",
             )
             + "\n"
         )
@@ -112,14 +112,14 @@ async def render_proxy_pick(session: AsyncSession, tr: Translator, staff_id: int
                 rows.append((label, f"fm1:p:{assignment.id}"))
     if not rows:
         return Prompt(
-            html_format(tr._("{name} has no open forms."), name=html(person.name if person else ""))
+            html_format(tr._("{name} has no open forms."), name=person.name if person else "")
         )
     return Prompt(
         html_format(
             tr._(
                 "Which form of {name} do you enter from paper? Answers will be marked as entered by you, and the submission is audited."
             ),
-            name=html(person.name if person else ""),
+            name=person.name if person else "",
         ),
         form_view.pick_markup(rows),
     )

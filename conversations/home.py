@@ -9,7 +9,7 @@ from bot.context import JxContext
 from bot.flow import reply
 from bot.i18n import Translator
 from bot.models import OrgUnit
-from conversations.common import html, keyboard, load_caller
+from conversations.common import keyboard, load_caller
 from conversations.menus import sync_chat_commands
 from domain.enums import Source
 from domain.labels import SOURCE_LABELS
@@ -60,9 +60,7 @@ async def staff_home(
             )
             summaries = await forms.task_summary(session, actor.staff.id)
         lines.append(
-            html_format(
-                tr._("Hello, {name} ({unit})."), name=html(actor.staff.name), unit=html(unit or "")
-            )
+            html_format(tr._("Hello, {name} ({unit})."), name=actor.staff.name, unit=unit or "")
         )
         lines.append("")
         lines.append(tr._("<b>Your tasks</b>"))

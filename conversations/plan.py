@@ -102,17 +102,17 @@ async def render(session: AsyncSession, tr: Translator, pos: Position, update: U
     )
     head: str = html_format(
         tr._("<b>Improvement plan</b> · {subject} · {period}"),
-        subject=html(view.subject_name),
+        subject=view.subject_name,
         period=view.period,
     )
     if plan.status == Status.RETURNED and plan.comment and pos.state in (*plans.FIELDS, SUMMARY):
-        head += "\n" + html_format(tr._("<b>Returned:</b> {comment}"), comment=html(plan.comment))
+        head += "\n" + html_format(tr._("<b>Returned:</b> {comment}"), comment=plan.comment)
     hint = tr._(CANCELLED_HINT)
     if pos.state in TEXT_FIELDS:
         current = getattr(plan, pos.state)
         lines = [head, ""]
         if current:
-            lines += [html_format(tr._("Now: {text}"), text=html(_short(current, 1500))), ""]
+            lines += [html_format(tr._("Now: {text}"), text=_short(current, 1500)), ""]
         ask = html_format(tr._(ASK[pos.state]), limit=plans.LIMITS[pos.state])
         lines += [f"<b>{ask}</b>", hint]
         return Prompt("\n".join(lines), keyboard(*back) if back else None)

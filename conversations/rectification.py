@@ -74,12 +74,10 @@ def item_text(
             id=rect.id,
             status=tr._(rc.STATUS_LABELS[rect.status]),
         ),
-        html_format(tr._("Unit: {unit}"), unit=html(localized(view.unit, loc))),
+        html_format(tr._("Unit: {unit}"), unit=localized(view.unit, loc)),
     ]
     if view.staff:
-        lines.append(
-            html_format(tr._("Staff member: {name}"), name=html(localized(view.staff, loc)))
-        )
+        lines.append(html_format(tr._("Staff member: {name}"), name=localized(view.staff, loc)))
     lines.append(
         html_format(tr._("Received: {date}"), date=tr.date(response.completed_at or rect.opened_at))
     )
@@ -92,23 +90,23 @@ def item_text(
             f"• {html(view.question_text(a.question, loc))} — {tr._(SATISFACTION_LABELS[a.level])}"
         )
     if response.comment:
-        lines.append(html_format(tr._("Comment: {text}"), text=html(response.comment)))
+        lines.append(html_format(tr._("Comment: {text}"), text=response.comment))
     problems = view.problems(loc)
     if problems:
         lines.append(
             html_format(
-                tr._("Problems: {list}"), list=html((", " if loc == "en" else "、").join(problems))
+                tr._("Problems: {list}"), list=(", " if loc == "en" else "、").join(problems)
             )
         )
     if response.problem_text:
-        lines.append(html_format(tr._("In their words: {text}"), text=html(response.problem_text)))
+        lines.append(html_format(tr._("In their words: {text}"), text=response.problem_text))
     lines.append(
         tr._("The citizen asked for a reply.")
         if response.wants_reply
         else tr._("The citizen did not ask for a reply.")
     )
     if rect.answer is not None:
-        lines += ["", html_format(tr._("<b>What was done:</b> {text}"), text=html(rect.answer))]
+        lines += ["", html_format(tr._("<b>What was done:</b> {text}"), text=rect.answer)]
     if rect.citizen_rating is not None:
         lines.append(
             html_format(
@@ -119,7 +117,7 @@ def item_text(
     if rect.review_reason is not None:
         lines += [
             "",
-            html_format(tr._("<b>Review requested:</b> {text}"), text=html(rect.review_reason)),
+            html_format(tr._("<b>Review requested:</b> {text}"), text=rect.review_reason),
         ]
     if rect.review_decision is not None:
         decision = tr._("excluded") if rect.review_decision == rc.EXCLUDED else tr._("upheld")
@@ -127,7 +125,7 @@ def item_text(
             html_format(
                 tr._("Working group's decision: {decision} — {note}"),
                 decision=decision,
-                note=html(rect.review_note or ""),
+                note=rect.review_note or "",
             )
         )
     return clip_html("\n".join(lines), limit)
@@ -217,7 +215,7 @@ async def list_prompt(context: JxContext, tr: Translator, actor: Actor) -> Promp
             html_format(
                 tr._("#{id} {unit} · {status} · due {date}"),
                 id=rect.id,
-                unit=html(localized(item.unit, tr.locale)),
+                unit=localized(item.unit, tr.locale),
                 status=tr._(rc.STATUS_LABELS[rect.status]),
                 date=tr.date(rect.deadline),
             )
@@ -241,8 +239,8 @@ async def reviews_prompt(context: JxContext, tr: Translator) -> Prompt:
             html_format(
                 tr._("#{id} {unit}: {reason}"),
                 id=rect.id,
-                unit=html(localized(item.unit, tr.locale)),
-                reason=html(reason),
+                unit=localized(item.unit, tr.locale),
+                reason=reason,
             )
         )
         rows.append([(f"#{rect.id} {localized(item.unit, tr.locale)}", f"rc1:o:{rect.id}")])

@@ -27,7 +27,7 @@ from bot.context import JxContext
 from bot.flow import END, Flow, Position, Prompt, answer_query, reply, send_prompt
 from bot.i18n import N_, Translator
 from bot.models import Cycle, Result, Staff
-from conversations.common import html, keyboard, load_caller, now
+from conversations.common import keyboard, load_caller, now
 from domain.enums import CyclePhase, Dimension, Grade, Source
 from domain.labels import DIMENSION_LABELS, GRADE_LABELS, PHASE_LABELS, SOURCE_LABELS
 from domain.text import MESSAGE_LIMIT, clip_html, html_format
@@ -85,7 +85,7 @@ def why_text(
             lines.append(
                 html_format(
                     tr._("  • {indicator} {score}, weight {weight}% → {contribution}"),
-                    indicator=html(localized(name, tr.locale, en)),
+                    indicator=localized(name, tr.locale, en),
                     score=_n(i.get("score")),
                     weight=i["weight"],
                     contribution=_n(i["contribution"]),
@@ -126,7 +126,7 @@ def why_text(
                 tr._("Changed after an appeal from {old} to {new}: {reason}"),
                 old=adj["from"],
                 new=adj["to"],
-                reason=html(adj["reason"]),
+                reason=adj["reason"],
             )
         )
     return clip_html("\n".join(lines), MESSAGE_LIMIT)
@@ -261,8 +261,7 @@ async def signal_lines(session: AsyncSession, cycle: Cycle, tr: Translator, tz) 
     for sig in signals[:15]:
         people = sig.raters if sig.kind != "self_above_others" else sig.ratees
         lines.append(
-            "• "
-            + html_format(tr._(SIGNAL_TEXT.get(sig.kind, sig.kind)), who=html(who(tuple(people))))
+            "• " + html_format(tr._(SIGNAL_TEXT.get(sig.kind, sig.kind)), who=who(tuple(people)))
         )
     if len(signals) > 15:
         lines.append(html_format(tr._("… and {count} more."), count=len(signals) - 15))

@@ -43,7 +43,7 @@ def greeting(view: surveys.SurveyView, tr: Translator) -> str:
         return html_format(
             tr._("Hello! Thank you for using the services of {unit} (staff member: {staff})."),
             unit=unit,
-            staff=html(view.staff),
+            staff=view.staff,
         )
     return html_format(tr._("Hello! Thank you for using the services of {unit}."), unit=unit)
 

@@ -63,7 +63,7 @@ async def render(session: AsyncSession, tr: Translator, pos: Position, update: U
             tr._(
                 "QR codes for {unit}. Single-use codes are handed out one per service (一事一评); a window code can be used by everyone, once a day each."
             ),
-            unit=html(unit.name if unit else ""),
+            unit=unit.name if unit else "",
         ),
         keyboard(
             [
@@ -158,7 +158,7 @@ async def links_button(update: Update, context: JxContext) -> object:
                         count,
                     ),
                     count=count,
-                    unit=html(issued[0].unit),
+                    unit=issued[0].unit,
                 )
             ),
         )
@@ -226,7 +226,7 @@ async def stats_text(
             "",
             html_format(
                 tr._("<b>{unit}</b>: {count} responses, satisfaction {rate}"),
-                unit=html(localized(s.unit, tr.locale)),
+                unit=localized(s.unit, tr.locale),
                 count=s.responses,
                 rate=rate,
             ),

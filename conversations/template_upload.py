@@ -54,7 +54,7 @@ def summary(template: Template, tr: Translator) -> str:
     srcs = "、".join(f"{tr._(SOURCE_LABELS[s])} {w}%" for s, w in template.source_weights.items())
     return "\n".join(
         [
-            html_format(tr._("Indicator system “{name}” is valid."), name=html(template.name)),
+            html_format(tr._("Indicator system “{name}” is valid."), name=template.name),
             html_format(tr._("Dimensions: {weights}"), weights=dims),
             html_format(tr._("Sources: {weights}"), weights=srcs),
             html_format(
@@ -290,7 +290,7 @@ async def _open(update: Update, context: JxContext, pos: Position) -> object:
                 "Cycle {period} is waiting for a leadership-group member to approve the indicator system “{name}” in the chat."
             ),
             period=cycle.period,
-            name=html(version.name),
+            name=version.name,
         )
     await send_prompt(update, context, Prompt(text))
     return END

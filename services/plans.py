@@ -666,7 +666,7 @@ async def approve(
                 tr._(
                     "Your improvement plan ({subject}, {period}) has been approved. You will be reminded of each milestone; report your progress with /plan."
                 ),
-                subject=_esc(view.subject_name),
+                subject=view.subject_name,
                 period=view.period,
             ),
             markup=_buttons([(tr._("Open the plan"), f"ip1:o:{plan.id}")]),
@@ -710,9 +710,9 @@ async def send_back(
                 tr._(
                     "Your improvement plan ({subject}, {period}) was returned for changes.\nComment: {comment}\nPlease revise it and submit it again."
                 ),
-                subject=_esc(view.subject_name),
+                subject=view.subject_name,
                 period=view.period,
-                comment=_esc(text),
+                comment=text,
             ),
             markup=_buttons([(tr._("✍️ Revise the plan"), f"ip1:o:{plan.id}")]),
             dedupe_key=f"plan-returned:{plan.id}:{round_}",
@@ -810,7 +810,7 @@ async def mark_done(
                     tr._(
                         "The improvement plan of {subject} ({period}) is complete: every milestone is done."
                     ),
-                    subject=_esc(view.subject_name),
+                    subject=view.subject_name,
                     period=view.period,
                 ),
                 markup=_buttons([(tr._("Open the plan"), f"ip1:o:{view.id}")]),
@@ -866,7 +866,7 @@ async def remind_due(session: AsyncSession, *, now: dt.datetime, tz: dt.tzinfo) 
                     subject=view.subject_name,
                     period=view.period,
                     date=tr.date(found.due),
-                    text=_esc(found.text),
+                    text=found.text,
                 ),
                 markup=_buttons([(tr._("Report progress"), f"ip1:m:{found.id}")]),
                 dedupe_key=f"plan-{kind}:{found.id}",
@@ -895,7 +895,7 @@ def opened_text(view: PlanView, tr: Translator) -> str:
         _esc(view.approver_name) if view.approver_name else tr._("the evaluation working group")
     )
     subject = (
-        html_format(tr._("{unit} (unit)"), unit=_esc(view.subject_name))
+        html_format(tr._("{unit} (unit)"), unit=view.subject_name)
         if view.is_unit
         else _esc(view.subject_name)
     )
@@ -924,7 +924,7 @@ def plan_text(view: PlanView, tr: Translator, *, today: dt.date, progress: bool 
     """The whole plan as HTML; long goals and measures are shortened to fit one message."""
     plan = view.plan
     subject = (
-        html_format(tr._("{unit} (unit)"), unit=_esc(view.subject_name))
+        html_format(tr._("{unit} (unit)"), unit=view.subject_name)
         if view.is_unit
         else _esc(view.subject_name)
     )
@@ -942,13 +942,11 @@ def plan_text(view: PlanView, tr: Translator, *, today: dt.date, progress: bool 
         html_format(tr._("Status: {status}"), status=status),
         html_format(
             tr._("Approver: {name}"),
-            name=_esc(view.approver_name)
-            if view.approver_name
-            else tr._("the evaluation working group"),
+            name=view.approver_name if view.approver_name else tr._("the evaluation working group"),
         ),
     ]
     if plan.status == Status.RETURNED and plan.comment:
-        lines.append(html_format(tr._("<b>Returned:</b> {comment}"), comment=_esc(plan.comment)))
+        lines.append(html_format(tr._("<b>Returned:</b> {comment}"), comment=plan.comment))
     budget = 3300 - sum(len(m.text) + 16 for m in view.milestones)
     goals, measures = plan.goals, plan.measures
     if len(goals) + len(measures) > budget:
@@ -981,7 +979,7 @@ def overview_line(view: PlanView, tr: Translator, today: dt.date) -> str:
     state = tr._(TRACK_LABELS[track]) if track else tr._(STATUS_LABELS[view.plan.status])
     mark = {DONE: "✅", OVERDUE: "⚠️", ON_TRACK: "🟢"}.get(track or "", "▫️")
     name = (
-        html_format(tr._("{unit} (unit)"), unit=_esc(view.subject_name))
+        html_format(tr._("{unit} (unit)"), unit=view.subject_name)
         if view.is_unit
         else _esc(view.subject_name)
     )

@@ -539,7 +539,7 @@ async def rate(
             html_format(
                 tr._("The citizen rated the handling of bad review #{id} ({unit}): {rating}."),
                 id=rect.id,
-                unit=escape(view.unit),
+                unit=view.unit,
                 rating=tr._(SATISFACTION_LABELS[level]),
             ),
             dedupe_key=f"rect-rated:{rect.id}:{telegram_id}",
@@ -710,11 +710,11 @@ def _review_request_text(tr: Translator, view: RectView, reason: str) -> str:
             html_format(tr._("<b>Review requested</b> · #{id}"), id=view.rect.id),
             html_format(
                 tr._("{unit} asks the working group to review a bad review of {date} ({level})."),
-                unit=escape(localized(view.unit, tr.locale)),
+                unit=localized(view.unit, tr.locale),
                 date=tr.date(_when(view)),
                 level=tr._(SATISFACTION_LABELS[level]) if level else "—",
             ),
-            html_format(tr._("Reason: {reason}"), reason=escape(reason)),
+            html_format(tr._("Reason: {reason}"), reason=reason),
         ]
     )
 
@@ -732,7 +732,7 @@ def _decision_text(tr: Translator, view: RectView, decision: str, note: str) -> 
     return "\n".join(
         [
             html_format(head, id=view.rect.id, unit=localized(view.unit, tr.locale)),
-            html_format(tr._("Reason: {reason}"), reason=escape(note)),
+            html_format(tr._("Reason: {reason}"), reason=note),
         ]
     )
 
