@@ -10,8 +10,11 @@ import datetime as dt
 
 import pytest
 from sqlalchemy import select, update
+from telegram import Bot, Update
 
+from bot.config import Settings
 from bot.db import SessionFactory
+from bot.flow import reply
 from bot.models import Cycle, OrgUnit, OutboxMessage, Staff
 from domain.enums import CyclePhase, OutboxStatus
 from domain.text import MESSAGE_LIMIT, utf16_len
@@ -181,4 +184,30 @@ async def test_a_push_refused_as_malformed_is_told_to_the_working_group(
     async with sessions() as s:
         refused = await s.get(OutboxMessage, row_id)
         assert refused is not None and refused.status == OutboxStatus.FAILED
+    assert any(r.levelname == "ERROR" and "malformed" in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.malformed_markup  # on purpose: a reply the fake Telegram refuses
+async def test_a_reply_with_broken_markup_still_reaches_the_person_as_plain_text(
+    server: LocalBotApi, bot_settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    person = server.user(7301, language_code="zh-hans")
+    async with Bot(bot_settings.bot_token or "", base_url=server.base_url) as api:
+        incoming = Update.de_json(
+            {
+                "update_id": 1,
+                "message": {
+                    "message_id": 1,
+                    "date": 0,
+                    "chat": {"id": 7301, "type": "private"},
+                    "from": {"id": 7301, "is_bot": False, "first_name": "张"},
+                    "text": "/start",
+                },
+            },
+            api,
+        )
+        await reply(incoming, "<b>张<三> & 李四")  # a value that skipped html_format
+    shown = await person.expect_text("李四")
+    assert shown.text == "张<三> & 李四"
+    assert server.hub.stats.parse_errors  # refused first, then sent as plain text
     assert any(r.levelname == "ERROR" and "malformed" in r.getMessage() for r in caplog.records)
