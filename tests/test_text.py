@@ -15,6 +15,7 @@ from domain.text import (
     html_format,
     html_join,
     html_len,
+    share,
     unescape,
     utf16_len,
 )
@@ -82,3 +83,11 @@ def test_a_refusal_escapes_its_parameters_for_html_and_not_for_alerts() -> None:
     assert refusal.render(tr) == "Unit R&amp;D &lt;north&gt; is closed."
     assert refusal.plain(tr) == "Unit R&D <north> is closed."
     assert parse_html(refusal.render(tr))[0] == refusal.plain(tr)
+
+
+def test_share_keeps_short_texts_whole_and_splits_the_rest() -> None:
+    short, long_a, long_b = share(100, ["a" * 10, "b" * 200, "😀" * 200])
+    assert short == "a" * 10
+    assert utf16_len(long_a) <= 45 and utf16_len(long_b) <= 45
+    assert utf16_len(short + long_a + long_b) <= 100
+    assert share(100, ["x", "y"]) == ["x", "y"]
