@@ -70,7 +70,7 @@ async def staff(args: argparse.Namespace, settings: Settings, tr: Translator) ->
                     await invites.unbind(session, args.employee_no, now=utcnow(), actor_label="cli")
                     print(tr._("Unlinked."))
         except DomainError as exc:
-            print(exc.render(tr), file=sys.stderr)
+            print(exc.plain(tr), file=sys.stderr)
             return 1
         return 0
     finally:
@@ -275,7 +275,7 @@ async def cycle(args: argparse.Namespace, settings: Settings, tr: Translator) ->
             else:
                 print(await status_text(session, args.period, tr))
     except DomainError as exc:
-        print(exc.render(tr), file=sys.stderr)
+        print(exc.plain(tr), file=sys.stderr)
         return 1
     finally:
         await engine.dispose()
@@ -373,7 +373,7 @@ async def survey(args: argparse.Namespace, settings: Settings, tr: Translator) -
         )
         return 0
     except DomainError as exc:
-        print(exc.render(tr), file=sys.stderr)
+        print(exc.plain(tr), file=sys.stderr)
         return 1
     finally:
         await engine.dispose()

@@ -40,6 +40,7 @@ from bot.i18n import N_, Translator
 from bot.models import ConversationState
 from bot.persistence import encode_key
 from bot.uow import transaction
+from domain.text import ALERT_LIMIT, MESSAGE_LIMIT, clip, clip_html, unescape
 
 log = logging.getLogger(__name__)
 
@@ -241,10 +242,23 @@ class Flow:
 async def reply(
     update: Update, text: str, markup: InlineKeyboardMarkup | None = None
 ) -> Message | None:
+    """Send an HTML message in the update's chat, cut to Telegram's length if it is longer.
+
+    Markup Telegram cannot parse is a rendering bug: logged as an error, and the person
+    still gets the words, as plain text, rather than nothing.
+    """
     chat = update.effective_chat
     if chat is None:
         return None
-    return await chat.send_message(text, reply_markup=markup, parse_mode=ParseMode.HTML)
+    try:
+        return await chat.send_message(
+            clip_html(text, MESSAGE_LIMIT), reply_markup=markup, parse_mode=ParseMode.HTML
+        )
+    except BadRequest as exc:
+        if "can't parse entities" not in str(exc).lower():
+            raise
+        log.error("reply refused as malformed, a rendering bug; sent as plain text: %s", exc)
+        return await chat.send_message(clip(unescape(text), MESSAGE_LIMIT), reply_markup=markup)
 
 
 async def answer_query(update: Update, text: str | None = None, alert: bool = False) -> None:
@@ -253,7 +267,7 @@ async def answer_query(update: Update, text: str | None = None, alert: bool = Fa
     if query is None:
         return
     try:
-        await query.answer(text, show_alert=alert)
+        await query.answer(None if text is None else clip(text, ALERT_LIMIT), show_alert=alert)
     except BadRequest as exc:
         if "query is too old" not in str(exc) and "query id is invalid" not in str(exc).lower():
             raise
@@ -269,7 +283,9 @@ async def send_prompt(
     if edit and query is not None and isinstance(query.message, Message):
         try:
             await query.message.edit_text(
-                prompt.text, reply_markup=prompt.markup, parse_mode=ParseMode.HTML
+                clip_html(prompt.text, MESSAGE_LIMIT),
+                reply_markup=prompt.markup,
+                parse_mode=ParseMode.HTML,
             )
             return
         except BadRequest as exc:

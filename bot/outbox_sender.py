@@ -72,6 +72,7 @@ from bot.db import SessionFactory, make_engine, make_sessions
 from bot.models import OutboxMessage, TelegramAccount
 from bot.models.types import utcnow
 from domain.enums import OutboxStatus
+from services.notices import notify_refused_push
 from services.outbox import SEND_DOCUMENT, SEND_MESSAGE, SEND_PHOTO
 
 log = logging.getLogger(__name__)
@@ -131,6 +132,7 @@ class OutboxSender:
         poll_interval: float = 1.0,
         clock: Clock = utcnow,
         batch_size: int = 500,
+        admin_ids: frozenset[int] | None = None,
     ) -> None:
         if global_rate <= 0 or concurrency < 1 or poll_interval <= 0 or batch_size < 1:
             raise ValueError("rates, concurrency, poll interval and batch size must be positive")
@@ -142,6 +144,7 @@ class OutboxSender:
         self.poll_interval = poll_interval
         self.clock = clock
         self.batch_size = batch_size
+        self.admin_ids = admin_ids  # the working group, told of refused markup (None: settings)
         self.totals: Counter[str] = Counter()  # outcomes since start, by kind
         self._batch: Counter[str] = Counter()  # outcomes since the last summary line
         self._batch_started = time.monotonic()
@@ -380,7 +383,18 @@ class OutboxSender:
         except ChatMigrated as exc:
             return _Outcome("migrated", error=exc.message, new_chat_id=exc.new_chat_id)
         except BadRequest as exc:
-            log.error("outbox: message %d to chat %d refused: %s", row.id, row.chat_id, exc.message)
+            if _malformed(exc.message):
+                log.error(
+                    "outbox: message %d to chat %d refused as malformed, a rendering bug"
+                    " (the working group is told): %s",
+                    row.id,
+                    row.chat_id,
+                    exc.message,
+                )
+            else:
+                log.error(
+                    "outbox: message %d to chat %d refused: %s", row.id, row.chat_id, exc.message
+                )
             return _Outcome("failed", error=exc.message)
         except NetworkError as exc:  # includes TimedOut
             return _Outcome("deferred", delay=_backoff(row.attempts + 1), error=exc.message)
@@ -483,6 +497,14 @@ class OutboxSender:
                     last_error=outcome.error,
                 )
             )
+            if outcome.error and _malformed(outcome.error):  # never a silent FAILED row
+                await notify_refused_push(
+                    session,
+                    message_id=row.id,
+                    chat_id=row.chat_id,
+                    error=outcome.error,
+                    admin_ids=self.admin_ids,
+                )
         elif outcome.kind == "blocked":
             # Everything still queued for this chat is dropped with it: no request per message.
             await session.execute(
@@ -556,6 +578,15 @@ def _render_pool() -> concurrent.futures.ProcessPoolExecutor:
 """Attachments drawn at send time from a JSON spec in the payload (``{"render": {"kind": …}}``)."""
 
 
+def _malformed(error: str) -> bool:
+    """Whether Telegram refused the message itself (bad markup, too long): the bot's fault."""
+    text = error.lower()
+    return any(
+        sign in text
+        for sign in ("can't parse entities", "message is too long", "caption is too long")
+    )
+
+
 def _seconds(value: float) -> dt.timedelta:
     return dt.timedelta(seconds=value)
 
@@ -615,7 +646,7 @@ async def _serve(settings: Settings, token: str, *, drain: bool, options: dict[s
         from bot.renderers import register_renderers
 
         register_renderers(RENDERERS)
-        sender = OutboxSender(bot, sessions, **options)
+        sender = OutboxSender(bot, sessions, admin_ids=settings.admin_id_set, **options)
         if drain:
             sent = await sender.drain()
             log.info("outbox drained: %d sent, %d still pending", sent, await _pending(sessions))

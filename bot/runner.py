@@ -168,6 +168,11 @@ def _start_sender(
     from bot.renderers import register_renderers
 
     register_renderers()
-    sender = OutboxSender(application.bot, services.sessions, clock=services.clock)  # type: ignore[attr-defined]
+    sender = OutboxSender(
+        application.bot,  # type: ignore[attr-defined]
+        services.sessions,
+        clock=services.clock,
+        admin_ids=services.settings.admin_id_set,
+    )
     services.outbox_wake = sender.wake
     return asyncio.create_task(sender.run(stop), name="outbox-sender")

@@ -11,7 +11,8 @@ from telegram.ext import BaseHandler, CommandHandler
 from bot.context import JxContext
 from bot.flow import reply
 from bot.i18n import Translator
-from conversations.common import html, load_caller, now
+from conversations.common import load_caller, now
+from domain.text import html_format
 from services import files, forms, invites
 from services.audit import audit
 from services.errors import DomainError
@@ -71,7 +72,7 @@ async def invites_command(update: Update, context: JxContext) -> None:
     assert chat is not None
     await chat.send_document(
         InputFile(io.BytesIO(data), filename="invites.csv"),
-        caption=tr.ngettext(
+        caption=tr.ngettext(  # plain text: the document is sent without a parse mode
             "{count} invite code issued. Codes work once and expire in {days} days; earlier unused codes no longer work.",
             "{count} invite codes issued. Codes work once and expire in {days} days; earlier unused codes no longer work.",
             len(issued),
@@ -103,11 +104,12 @@ async def reissue_command(update: Update, context: JxContext) -> None:
         return
     await reply(
         update,
-        tr._(
-            "New code for {name} ({unit}): <code>{code}</code>\nLink: {link}\nValid until {date}. The old code no longer works."
-        ).format(
-            name=html(issued.name),
-            unit=html(issued.unit),
+        html_format(
+            tr._(
+                "New code for {name} ({unit}): <code>{code}</code>\nLink: {link}\nValid until {date}. The old code no longer works."
+            ),
+            name=issued.name,
+            unit=issued.unit,
             code=issued.payload,
             link=issued.link(context.bot.username),
             date=tr.date(issued.expires_at),
@@ -137,9 +139,12 @@ async def unbind_command(update: Update, context: JxContext) -> None:
         return
     await reply(
         update,
-        tr._(
-            "Unlinked. Issue a new code with /reissue {employee_no} when the person needs to link again."
-        ).format(employee_no=html(context.args[0])),
+        html_format(
+            tr._(
+                "Unlinked. Issue a new code with /reissue {employee_no} when the person needs to link again."
+            ),
+            employee_no=context.args[0],
+        ),
     )
 
 
@@ -175,9 +180,13 @@ async def reassign_command(update: Update, context: JxContext) -> None:
         return
     await reply(
         update,
-        tr._(
-            "Reassigned: {new} now fills this form instead of {old}. The change is in the audit log."
-        ).format(new=html(new), old=html(old)),
+        html_format(
+            tr._(
+                "Reassigned: {new} now fills this form instead of {old}. The change is in the audit log."
+            ),
+            new=new,
+            old=old,
+        ),
     )
 
 

@@ -29,11 +29,12 @@ from conversations.common import html, keyboard, load_caller
 from domain.enums import CycleKind, Grade
 from domain.labels import GRADE_LABELS
 from domain.period import parse_period
+from domain.text import Html, clip_html, html_format, html_len
 from services import annual, files
 from services.annual import AnnualReport, AnnualResult, AwardEntry, Flag, FlagKind, PersonHistory
 from services.audit import audit
 
-LIMIT = 4000  # below Telegram's 4,096, whatever the entities add
+LIMIT = 4000  # UTF-16 units as Telegram counts them, below its 4,096
 CSV_DATA = re.compile(r"^an1:csv:(\d{4})$")
 INDIVIDUAL = N_("Advanced individual in emergency management")  # 应急管理先进个人
 COLLECTIVE = N_("Advanced collective in emergency management")  # 应急管理先进集体
@@ -69,11 +70,11 @@ def period_label(period: str, tr: Translator) -> str:
     return period
 
 
-def who(result: AnnualResult, tr: Translator) -> str:
+def who(result: AnnualResult, tr: Translator) -> Html:
     """A person with their unit, or a unit (HTML-escaped)."""
     if result.is_unit:
         return html(result.name)
-    return tr._("{name} ({unit})").format(name=html(result.name), unit=html(result.unit))
+    return html_format(tr._("{name} ({unit})"), name=result.name, unit=result.unit)
 
 
 def flag_reason(flag: Flag, tr: Translator) -> str:
@@ -160,20 +161,23 @@ def _award_lines(entries: list[AwardEntry], tr: Translator) -> list[str]:
 def _sections(report: AnnualReport, tr: Translator) -> list[tuple[str, list[str]]]:
     return [
         (
-            tr._("<b>{award}</b> (from the people graded Excellent for the year)").format(
-                award=tr._(INDIVIDUAL)
+            html_format(
+                tr._("<b>{award}</b> (from the people graded Excellent for the year)"),
+                award=tr._(INDIVIDUAL),
             ),
             _award_lines(report.individuals, tr),
         ),
         (
-            tr._("<b>{award}</b> (from the units graded Excellent for the year)").format(
-                award=tr._(COLLECTIVE)
+            html_format(
+                tr._("<b>{award}</b> (from the units graded Excellent for the year)"),
+                award=tr._(COLLECTIVE),
             ),
             _award_lines(report.collectives, tr),
         ),
         (
-            tr._("<b>Priority in pay and promotion</b> (Excellent {count}+ years running)").format(
-                count=report.excellent_years
+            html_format(
+                tr._("<b>Priority in pay and promotion</b> (Excellent {count}+ years running)"),
+                count=report.excellent_years,
             ),
             [
                 f"• {who(f.result, tr)}{_colon(tr)}{flag_reason(f, tr)}"
@@ -207,26 +211,41 @@ def fit(
             if len(items) > cap:
                 rest = len(items) - cap
                 lines.append(
-                    tr.ngettext("… and {count} more", "… and {count} more", rest).format(count=rest)
+                    html_format(
+                        tr.ngettext("… and {count} more", "… and {count} more", rest), count=rest
+                    )
                 )
         text = "\n".join(lines)
-        if len(text) <= limit or cap == 0:
-            return text[:limit]
+        if html_len(text) <= limit or cap == 0:
+            return clip_html(text, limit)
         cap = min(cap - 1, cap * 3 // 4)
 
 
 def summary_text(report: AnnualReport, tr: Translator, limit: int = LIMIT) -> str:
     """The chat summary for the working group and the leadership group (HTML)."""
-    head = [tr._("<b>Annual results {year}</b>").format(year=report.year), *_basis(report, tr)]
+    head = [
+        html_format(tr._("<b>Annual results {year}</b>"), year=report.year),
+        *_basis(report, tr),
+    ]
     head.append(
-        tr.ngettext(
-            "{count} person: {distribution}", "{count} people: {distribution}", len(report.people)
-        ).format(count=len(report.people), distribution=_distribution(report.people, tr))
+        html_format(
+            tr.ngettext(
+                "{count} person: {distribution}",
+                "{count} people: {distribution}",
+                len(report.people),
+            ),
+            count=len(report.people),
+            distribution=_distribution(report.people, tr),
+        )
     )
     head.append(
-        tr.ngettext(
-            "{count} unit: {distribution}", "{count} units: {distribution}", len(report.units)
-        ).format(count=len(report.units), distribution=_distribution(report.units, tr))
+        html_format(
+            tr.ngettext(
+                "{count} unit: {distribution}", "{count} units: {distribution}", len(report.units)
+            ),
+            count=len(report.units),
+            distribution=_distribution(report.units, tr),
+        )
     )
     return fit(head, _sections(report, tr), tr, limit)
 
@@ -367,7 +386,7 @@ def history_text(
 ) -> str:
     """A person's own published results, newest year first, with the year's roll-up."""
     title = (
-        tr._("<b>{name}, your results</b>").format(name=html(name))
+        html_format(tr._("<b>{name}, your results</b>"), name=name)
         if name
         else tr._("<b>Your results</b>")
     )
@@ -381,7 +400,8 @@ def history_text(
         rolled = history.years.get(year)
         if rolled is not None:
             block.append(
-                tr._("Year: {total} ({grade}), rank in unit {rank}").format(
+                html_format(
+                    tr._("Year: {total} ({grade}), rank in unit {rank}"),
                     total=_n(rolled.total),
                     grade=_grade(rolled.grade, tr),
                     rank=rolled.rank_in_unit or "—",
@@ -392,16 +412,19 @@ def history_text(
             elif not rolled.quarters:
                 basis = tr._("the annual assessment only")
             else:
-                basis = tr._(
-                    "mean of the quarters {quarters}% + annual assessment {annual}%"
-                ).format(quarters=_w(quarter), annual=_w(annual_weight))
+                basis = html_format(
+                    tr._("mean of the quarters {quarters}% + annual assessment {annual}%"),
+                    quarters=_w(quarter),
+                    annual=_w(annual_weight),
+                )
             block.append("  " + basis)
         for e in history.entries:
             p = parse_period(e.period)
             if p is None or p.year != year:
                 continue
             block.append(
-                tr._("• {period}: {total} ({grade}), rank in unit {rank}").format(
+                html_format(
+                    tr._("• {period}: {total} ({grade}), rank in unit {rank}"),
                     period=period_label(e.period, tr) if e.kind is CycleKind.ANNUAL else e.period,
                     total=_n(e.total),
                     grade=_grade(e.grade, tr),
@@ -411,14 +434,17 @@ def history_text(
         blocks.append(block)
     lines = [title]
     for n, block in enumerate(blocks):
-        if len("\n".join([*lines, *block])) > limit - 100:
+        if html_len("\n".join([*lines, *block])) > limit - 100:
             lines.append("")
             lines.append(
-                tr.ngettext(
-                    "{count} earlier year is not shown.",
-                    "{count} earlier years are not shown.",
-                    len(blocks) - n,
-                ).format(count=len(blocks) - n)
+                html_format(
+                    tr.ngettext(
+                        "{count} earlier year is not shown.",
+                        "{count} earlier years are not shown.",
+                        len(blocks) - n,
+                    ),
+                    count=len(blocks) - n,
+                )
             )
             break
         lines += block
@@ -477,7 +503,9 @@ async def annual_command(update: Update, context: JxContext) -> None:
             return
         report = await annual.annual_report(session, year)
     if not report.results:
-        await reply(update, tr._("No results of {year} have been published yet.").format(year=year))
+        await reply(
+            update, html_format(tr._("No results of {year} have been published yet."), year=year)
+        )
         return
     await reply(
         update,

@@ -33,6 +33,7 @@ from bot.models import Appeal, Result
 from conversations.common import html, keyboard, load_caller, now
 from domain.enums import AppealStatus, Dimension, Source
 from domain.labels import DIMENSION_LABELS, GRADE_LABELS, SOURCE_LABELS
+from domain.text import MESSAGE_LIMIT, clip, html_format, html_len
 from services import appeals as ap
 from services.access import Actor
 from services.audit import audit
@@ -47,6 +48,7 @@ DATA = re.compile(r"^ap1:([ntmbfaloquj]):(\d{1,12})(?::([A-Za-z0-9_.:-]{1,32}))?
 APPELLANT_ACTIONS = frozenset("ntmbfa")
 ADMIN_ACTIONS = frozenset("loquj")
 LABEL_MAX = 40
+QUESTION_SHOWN = 3000  # UTF-16 units of the question shown above the answer prompt
 
 
 def decision_days(context: JxContext) -> int:
@@ -56,7 +58,7 @@ def decision_days(context: JxContext) -> int:
 
 
 def _clip(text: str, limit: int = LABEL_MAX) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return clip(text, limit)
 
 
 # --- showing ---------------------------------------------------------------------------
@@ -82,8 +84,9 @@ async def render(session: AsyncSession, tr: Translator, pos: Position, update: U
         target = str(pos.data.get("target", ap.TOTAL))
         head = "\n".join(
             [
-                tr._("<b>Your appeal</b> · disputed: {target}").format(
-                    target=html(ap.target_label(tr, target, names))
+                html_format(
+                    tr._("<b>Your appeal</b> · disputed: {target}"),
+                    target=ap.target_label(tr, target, names),
                 ),
                 *ap.target_detail(tr, result, target, names),
                 "",
@@ -93,9 +96,12 @@ async def render(session: AsyncSession, tr: Translator, pos: Position, update: U
             return Prompt(
                 head
                 + "<b>"
-                + tr._(
-                    "Please write why you dispute it (up to {limit} characters). Evidence can be added next."
-                ).format(limit=ap.MAX_REASON)
+                + html_format(
+                    tr._(
+                        "Please write why you dispute it (up to {limit} characters). Evidence can be added next."
+                    ),
+                    limit=ap.MAX_REASON,
+                )
                 + "</b>\n"
                 + tr._(CANCELLED_HINT),
                 keyboard([(tr._("« Change what I dispute"), f"ap1:b:{result.id}")]),
@@ -104,12 +110,15 @@ async def render(session: AsyncSession, tr: Translator, pos: Position, update: U
         return Prompt(
             head
             + "<b>"
-            + tr._(
-                "You may add evidence: send photos or documents (up to {limit}). Tap “Done” to file the appeal."
-            ).format(limit=ap.MAX_EVIDENCE)
+            + html_format(
+                tr._(
+                    "You may add evidence: send photos or documents (up to {limit}). Tap “Done” to file the appeal."
+                ),
+                limit=ap.MAX_EVIDENCE,
+            )
             + "</b>\n"
-            + tr.ngettext("{count} file received.", "{count} files received.", count).format(
-                count=count
+            + html_format(
+                tr.ngettext("{count} file received.", "{count} files received.", count), count=count
             )
             + "\n"
             + tr._(CANCELLED_HINT),
@@ -121,31 +130,49 @@ async def render(session: AsyncSession, tr: Translator, pos: Position, update: U
         return Prompt(tr._("This appeal no longer exists. Send /cancel to stop."))
     a, result = view.appeal, view.result
     if pos.state == ANSWER:
-        ask = tr._("<b>The working group asks about your appeal #{id}:</b>").format(id=a.id)
+        ask = html_format(tr._("<b>The working group asks about your appeal #{id}:</b>"), id=a.id)
         return Prompt(
-            f"{ask}\n{html(a.question or '')}\n\n<b>"
-            + tr._("Please write your answer (up to {limit} characters).").format(limit=ap.MAX_TEXT)
+            f"{ask}\n{html(clip(a.question or '', QUESTION_SHOWN))}\n\n<b>"
+            + html_format(
+                tr._("Please write your answer (up to {limit} characters)."), limit=ap.MAX_TEXT
+            )
             + "</b>\n"
             + tr._(CANCELLED_HINT)
         )
-    summary = ap.case_text(tr, view, at=dt.datetime.now(dt.UTC))
     if pos.state == ASK:
-        ask = tr._(
-            "Please write your question to the appellant (up to {limit} characters); their answer comes back here."
-        ).format(limit=ap.MAX_TEXT)
+        ask = html_format(
+            tr._(
+                "Please write your question to the appellant (up to {limit} characters); their answer comes back here."
+            ),
+            limit=ap.MAX_TEXT,
+        )
     elif pos.state == UPHOLD:
-        ask = tr._(
-            "Decision: uphold the result ({total}). Please write the reason (required); the appellant is told."
-        ).format(total=ap.num(result.total))
+        ask = html_format(
+            tr._(
+                "Decision: uphold the result ({total}). Please write the reason (required); the appellant is told."
+            ),
+            total=ap.num(result.total),
+        )
     elif pos.state == TOTAL:
-        ask = tr._(
-            "The total is now {total} ({grade}). Please type the new total, a number from 0 to 100 (for example 86.5)."
-        ).format(total=ap.num(result.total), grade=tr._(GRADE_LABELS[result.grade]))
+        ask = html_format(
+            tr._(
+                "The total is now {total} ({grade}). Please type the new total, a number from 0 to 100 (for example 86.5)."
+            ),
+            total=ap.num(result.total),
+            grade=tr._(GRADE_LABELS[result.grade]),
+        )
     else:
-        ask = tr._(
-            "New total: {new} (now {old}). Please write the reason for the change (required); the appellant is told and gets the updated result."
-        ).format(new=ap.num(pos.data.get("total")), old=ap.num(result.total))
-    return Prompt(ap._cut(f"{summary}\n\n<b>{ask}</b>\n{tr._(CANCELLED_HINT)}"))
+        ask = html_format(
+            tr._(
+                "New total: {new} (now {old}). Please write the reason for the change (required); the appellant is told and gets the updated result."
+            ),
+            new=ap.num(pos.data.get("total")),
+            old=ap.num(result.total),
+        )
+    tail = f"\n\n<b>{ask}</b>\n{tr._(CANCELLED_HINT)}"
+    room = MESSAGE_LIMIT - html_len(tail)  # the case gives way, the question to answer stays
+    summary = ap.case_text(tr, view, at=dt.datetime.now(dt.UTC), limit=room)
+    return Prompt(ap._cut(summary + tail))
 
 
 async def _target_prompt(
@@ -202,17 +229,23 @@ async def _target_prompt(
         rows.append(srcs)
     text = "\n".join(
         [
-            tr._("<b>Appeal against your {period} result</b>").format(
-                period=cycle.period if cycle else ""
+            html_format(
+                tr._("<b>Appeal against your {period} result</b>"),
+                period=cycle.period if cycle else "",
             ),
-            tr._("Total: {total} · Grade: {grade}").format(
-                total=ap.num(result.total), grade=tr._(GRADE_LABELS[result.grade])
+            html_format(
+                tr._("Total: {total} · Grade: {grade}"),
+                total=ap.num(result.total),
+                grade=tr._(GRADE_LABELS[result.grade]),
             ),
-            tr.ngettext(
-                "The working group decides within {days} working day after you file it.",
-                "The working group decides within {days} working days after you file it.",
-                days,
-            ).format(days=days),
+            html_format(
+                tr.ngettext(
+                    "The working group decides within {days} working day after you file it.",
+                    "The working group decides within {days} working days after you file it.",
+                    days,
+                ),
+                days=days,
+            ),
             "",
             "<b>" + tr._("What do you dispute?") + "</b>",
         ]
@@ -235,9 +268,10 @@ async def queue_prompt(context: JxContext, tr: Translator) -> Prompt:
         a = item.appeal
         mark = " ⚠️" if ap.is_overdue(a, at) else ""
         lines.append(
-            tr._("#{id} {name} · {period} · {status} · decide by {date}").format(
+            html_format(
+                tr._("#{id} {name} · {period} · {status} · decide by {date}"),
                 id=a.id,
-                name=html(item.name),
+                name=item.name,
                 period=item.period,
                 status=tr._(ap.STATUS_LABELS[a.status]),
                 date=tr.date(a.deadline),
@@ -320,7 +354,7 @@ async def _send_evidence(update: Update, context: JxContext, appeal: Appeal) -> 
                 await chat.send_document(item["file_id"], caption=caption)
         except TelegramError as exc:
             log.info("evidence %s of appeal %s could not be sent: %s", n, appeal.id, exc)
-            await reply(update, tr._("Evidence {n} could not be shown.").format(n=n))
+            await reply(update, html_format(tr._("Evidence {n} could not be shown."), n=n))
 
 
 # --- commands and buttons -------------------------------------------------------------------
@@ -465,9 +499,13 @@ async def _file(update: Update, context: JxContext, actor: Actor, pos: Position)
         update,
         context,
         Prompt(
-            tr._(
-                "Your appeal #{id} has been filed. The working group decides by the end of {date}; you will be told here."
-            ).format(id=appeal_id, date=tr.date(deadline))
+            html_format(
+                tr._(
+                    "Your appeal #{id} has been filed. The working group decides by the end of {date}; you will be told here."
+                ),
+                id=appeal_id,
+                date=tr.date(deadline),
+            )
         ),
     )
     return tx.state
@@ -635,9 +673,13 @@ async def on_text(update: Update, context: JxContext) -> object:
                 )
                 result = await tx.session.get(Result, appeal.result_id)
                 assert result is not None
-                done = tr._(
-                    "Decided: the total is now {total} ({grade}). The appellant has been told and gets the updated result."
-                ).format(total=ap.num(result.total), grade=tr._(GRADE_LABELS[result.grade]))
+                done = html_format(
+                    tr._(
+                        "Decided: the total is now {total} ({grade}). The appellant has been told and gets the updated result."
+                    ),
+                    total=ap.num(result.total),
+                    grade=tr._(GRADE_LABELS[result.grade]),
+                )
             else:
                 return END
             tx.end()
@@ -681,8 +723,9 @@ async def on_file(update: Update, context: JxContext) -> object:
         return await _again(
             update,
             context,
-            tr._("At most {limit} files can be added. Tap “Done” to file the appeal.").format(
-                limit=ap.MAX_EVIDENCE
+            html_format(
+                tr._("At most {limit} files can be added. Tap “Done” to file the appeal."),
+                limit=ap.MAX_EVIDENCE,
             ),
         )
     item = _evidence_of(message)

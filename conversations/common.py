@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-from html import escape
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from bot.context import JxContext
+from domain.text import Html, escape
 from services.access import Actor, load_actor
 
 
@@ -34,6 +34,6 @@ def now(context: JxContext) -> dt.datetime:
     return context.services.clock()
 
 
-def html(text: str) -> str:
-    """Escape user-supplied text (names, units) for HTML parse mode."""
-    return escape(text, quote=False)
+def html(text: str) -> Html:
+    """Escape user-supplied text (names, units) for HTML parse mode, once (see domain/text.py)."""
+    return escape(text)

@@ -22,6 +22,7 @@ from conversations.common import html, keyboard, load_caller, now
 from domain.enums import CyclePhase
 from domain.labels import DIMENSION_LABELS, PHASE_LABELS, SOURCE_LABELS
 from domain.template import Template
+from domain.text import MESSAGE_LIMIT, clip_html, html_format
 from services import cycles
 from services.errors import DomainError
 from services.templates import localized
@@ -42,7 +43,8 @@ async def overview(context: JxContext, tr: Translator) -> Prompt:
         for c in found:
             lines += [
                 "",
-                tr._("<b>{period}</b>: {phase}, deadline {deadline}").format(
+                html_format(
+                    tr._("<b>{period}</b>: {phase}, deadline {deadline}"),
                     period=c.period,
                     phase=tr._(PHASE_LABELS[c.phase]),
                     deadline=tr.datetime(c.deadline, "short"),
@@ -76,7 +78,7 @@ async def overview(context: JxContext, tr: Translator) -> Prompt:
         if found:
             rows.append([(tr._("🔄 Refresh"), f"cy1:rf:{found[0].id}")])
     text = "\n".join(lines)
-    return Prompt(text[:4000], keyboard(*rows) if rows else None)
+    return Prompt(clip_html(text, MESSAGE_LIMIT), keyboard(*rows) if rows else None)
 
 
 async def cycle_command(update: Update, context: JxContext) -> None:
@@ -118,16 +120,19 @@ async def cycle_button(update: Update, context: JxContext) -> None:
                 await answer_query(update)
                 await reply(
                     update,
-                    tr._(
-                        "Stop collecting answers for {period}? Unsubmitted forms can then no longer be submitted."
-                    ).format(period=cycle.period),
+                    html_format(
+                        tr._(
+                            "Stop collecting answers for {period}? Unsubmitted forms can then no longer be submitted."
+                        ),
+                        period=cycle.period,
+                    ),
                     keyboard([(tr._("Yes, stop collecting"), f"cy1:cls!:{cycle.id}")]),
                 )
                 return
             elif action == "cls!":
                 await cycles.close(session, cycle.period, now=now(context), actor=who)
     except DomainError as exc:
-        await answer_query(update, exc.render(tr), alert=True)
+        await answer_query(update, exc.plain(tr), alert=True)
         return
     await answer_query(update, tr._("Done.") if action != "rf" else None)
     await send_prompt(update, context, await overview(context, tr), edit=action in ("ext", "rf"))
@@ -166,14 +171,14 @@ async def template_button(update: Update, context: JxContext) -> None:
                 now=now(context),
             )
     except DomainError as exc:
-        await answer_query(update, exc.render(tr), alert=True)
+        await answer_query(update, exc.plain(tr), alert=True)
         return
     context.services.outbox_wake()
     await answer_query(update, tr._("Approved."))
     text = tr._("You approved this indicator system.")
     if started:
-        text += "\n" + tr._("Now collecting: {periods}.").format(
-            periods="、".join(c.period for c in started)
+        text += "\n" + html_format(
+            tr._("Now collecting: {periods}."), periods="、".join(c.period for c in started)
         )
     await send_prompt(update, context, Prompt(text))
 
@@ -189,7 +194,7 @@ def indicator_list(template: Template, tr: Translator) -> str:
                     f"• {html(localized(ind.name, tr.locale, ind.name_en))} {ind.weight}%（{sources}）"
                 )
     text = "\n".join(lines)
-    return text[:4000]
+    return clip_html(text, MESSAGE_LIMIT)
 
 
 def build_handlers() -> list[BaseHandler]:

@@ -29,6 +29,7 @@ from conversations.common import html, keyboard, now
 from domain.enums import AssignmentStatus, Source
 from domain.labels import SOURCE_LABELS
 from domain.template import ScaleKind
+from domain.text import html_format
 from services import forms
 from services.audit import audit
 from services.errors import DomainError
@@ -63,10 +64,13 @@ async def render(session: AsyncSession, tr: Translator, pos: Position, update: U
     if pos.state == CHOICE:
         new = KINDS[pos.data["kind"]]
         return Prompt(
-            tr._(
-                "You have not finished {form} ({done} of {total} answered). Continue it, or do the other task first? Your answers so far are saved either way."
-            ).format(
-                form=form_view.title(form, tr), done=form.answered_count, total=len(form.items)
+            html_format(
+                tr._(
+                    "You have not finished {form} ({done} of {total} answered). Continue it, or do the other task first? Your answers so far are saved either way."
+                ),
+                form=form_view.title(form, tr),
+                done=form.answered_count,
+                total=len(form.items),
             ),
             keyboard(
                 [(tr._("Continue"), f"fm1:c:{form.assignment.id}")],
@@ -82,8 +86,9 @@ async def render(session: AsyncSession, tr: Translator, pos: Position, update: U
     if pos.data.get("proxy"):
         rater = await session.get(Staff, form.assignment.rater_staff_id)
         prefix = (
-            tr._("✍️ Entering a paper form on behalf of {name}").format(
-                name=html(rater.name if rater else "")
+            html_format(
+                tr._("✍️ Entering a paper form on behalf of {name}"),
+                name=rater.name if rater else "",
             )
             + "\n"
         )
@@ -107,12 +112,15 @@ async def render_proxy_pick(session: AsyncSession, tr: Translator, staff_id: int
                 rows.append((label, f"fm1:p:{assignment.id}"))
     if not rows:
         return Prompt(
-            tr._("{name} has no open forms.").format(name=html(person.name if person else ""))
+            html_format(tr._("{name} has no open forms."), name=person.name if person else "")
         )
     return Prompt(
-        tr._(
-            "Which form of {name} do you enter from paper? Answers will be marked as entered by you, and the submission is audited."
-        ).format(name=html(person.name if person else "")),
+        html_format(
+            tr._(
+                "Which form of {name} do you enter from paper? Answers will be marked as entered by you, and the submission is audited."
+            ),
+            name=person.name if person else "",
+        ),
         form_view.pick_markup(rows),
     )
 
@@ -144,8 +152,8 @@ async def render_pick(
     text = "\n".join(
         [
             f"<b>{title}</b> · {mine[0][1].period}",
-            tr._("Done: {done} of {total}. Choose whom to rate:").format(
-                done=done, total=len(mine)
+            html_format(
+                tr._("Done: {done} of {total}. Choose whom to rate:"), done=done, total=len(mine)
             ),
         ]
     )
@@ -341,7 +349,7 @@ async def on_button(update: Update, context: JxContext) -> object:
     try:
         return await _act(update, context, form, pos, action, key, value, staff.id, proxy)
     except DomainError as exc:
-        await answer_query(update, exc.render(tr), alert=True)
+        await answer_query(update, exc.plain(tr), alert=True)
         await flow.show(update, context, edit=False)
         return None
 

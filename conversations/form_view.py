@@ -16,20 +16,28 @@ from conversations.common import html, keyboard
 from domain.enums import Source
 from domain.labels import DIMENSION_LABELS, SOURCE_LABELS
 from domain.template import ScaleKind
+from domain.text import Html, clip, clip_html, escape, html_format, utf16_len
 from services.forms import COMMENT_KEY, DONE, SUMMARY, WRITTEN_LABELS, Form, FormItem
 from services.templates import localized
 
 SCORE_BUTTONS = (100, 95, 90, 85, 80, 75, 70, 65, 60, 50)
-EXCERPT = 60
+EXCERPT = 60  # UTF-16 units of a written answer shown in the summary
+SUMMARY_LIMIT = 3800  # the summary leaves room for Telegram's 4,096 (see render_summary)
 KIND_OF = {Source.SELF: "self", Source.SUPERIOR: "review", Source.PEER: "peer"}
 
 
-def title(form: Form, tr: Translator) -> str:
+def title(form: Form, tr: Translator) -> Html:
     label = tr._(SOURCE_LABELS[form.source])
     if form.source == Source.SELF and form.is_unit:
         label = tr._("Unit self-assessment")
-    who = "" if form.source == Source.SELF and not form.is_unit else f" · {html(form.ratee_name)}"
-    return f"<b>{label}{who}</b> · {form.cycle.period}"
+    if form.source == Source.SELF and not form.is_unit:
+        return html_format("<b>{label}</b> · {period}", label=label, period=form.cycle.period)
+    return html_format(
+        "<b>{label} · {who}</b> · {period}",
+        label=label,
+        who=form.ratee_name,
+        period=form.cycle.period,
+    )
 
 
 def item_label(form: Form, item: FormItem, tr: Translator) -> str:
@@ -40,27 +48,26 @@ def item_label(form: Form, item: FormItem, tr: Translator) -> str:
     return tr._("Comment (optional)")
 
 
-def answer_text(form: Form, item: FormItem, tr: Translator, *, excerpt: bool = True) -> str:
+def answer_text(form: Form, item: FormItem, tr: Translator, *, excerpt: bool = True) -> Html:
+    """The answer as HTML (escaped here, once)."""
     answer = form.answers.get(item.key)
     if answer is None:
-        return tr._("(not answered)")
+        return Html(tr._("(not answered)"))
     if item.indicator is not None:
         scale = form.template.scales[item.indicator.scale]
         if scale.kind == ScaleKind.LEVELS and answer.level is not None:
             level = scale.levels[answer.level]
             label = localized(level.label, tr.locale, level.label_en)
-            return (
-                f"{html(label)}（{_num(answer.points)}）"
-                if tr.locale != "en"
-                else f"{html(label)} ({_num(answer.points)})"
+            return html_format(
+                "{label}（{points}）" if tr.locale != "en" else "{label} ({points})",
+                label=label,
+                points=_num(answer.points),
             )
-        return _num(answer.points)
+        return escape(_num(answer.points))
     text = answer.text or ""
     if not text:
-        return tr._("(none)")
-    if excerpt and len(text) > EXCERPT:
-        return html(text[:EXCERPT]) + "…"
-    return html(text)
+        return Html(tr._("(none)"))
+    return html(clip(text, EXCERPT) if excerpt else text)
 
 
 def render(form: Form, tr: Translator) -> Prompt:
@@ -75,7 +82,9 @@ def render(form: Form, tr: Translator) -> Prompt:
 
 
 def _progress(form: Form, item: FormItem, tr: Translator) -> str:
-    return tr._("Question {n} of {total}").format(n=form.index(item.key) + 1, total=len(form.items))
+    return html_format(
+        tr._("Question {n} of {total}"), n=form.index(item.key) + 1, total=len(form.items)
+    )
 
 
 def render_indicator(form: Form, item: FormItem, tr: Translator) -> Prompt:
@@ -92,10 +101,13 @@ def render_indicator(form: Form, item: FormItem, tr: Translator) -> Prompt:
     if description:
         lines.append(html(description))
     if form.goals and indicator.dimension.value == "performance":
-        lines += ["", tr._("Annual goals of {unit}:").format(unit=html(form.unit_name))]
+        lines += ["", html_format(tr._("Annual goals of {unit}:"), unit=form.unit_name)]
         lines += [f"• {html(localized(g, tr.locale, None))}" for g in form.goals]
     if item.key in form.answers:
-        lines += ["", tr._("Current answer: {answer}").format(answer=answer_text(form, item, tr))]
+        lines += [
+            "",
+            html_format(tr._("Current answer: {answer}"), answer=answer_text(form, item, tr)),
+        ]
     scale = form.template.scales[indicator.scale]
     rows: list[list[tuple[str, str]]] = []
     current = form.answers.get(item.key)
@@ -106,7 +118,9 @@ def render_indicator(form: Form, item: FormItem, tr: Translator) -> Prompt:
             rows.append([(f"{mark}{label} · {_num(level.points)}", f"fm1:v:{aid}:{item.key}:{n}")])
         lines += [
             "",
-            tr._("Tap a level, or type its number (1–{count}).").format(count=len(scale.levels)),
+            html_format(
+                tr._("Tap a level, or type its number (1–{count})."), count=len(scale.levels)
+            ),
         ]
     else:
         buttons = [
@@ -132,18 +146,20 @@ def render_text_item(form: Form, item: FormItem, tr: Translator) -> Prompt:
     ]
     if item.part is not None:
         lines.append(
-            tr._("Please write it as a message (at most {limit} characters).").format(
-                limit=item.max_length
+            html_format(
+                tr._("Please write it as a message (at most {limit} characters)."),
+                limit=item.max_length,
             )
         )
     else:
         lines.append(
-            tr._(
-                "You may add a comment as a message (at most {limit} characters), or skip."
-            ).format(limit=item.max_length)
+            html_format(
+                tr._("You may add a comment as a message (at most {limit} characters), or skip."),
+                limit=item.max_length,
+            )
         )
     if item.key in form.answers and form.answers[item.key].text:
-        lines += ["", tr._("What you wrote: {text}").format(text=answer_text(form, item, tr))]
+        lines += ["", html_format(tr._("What you wrote: {text}"), text=answer_text(form, item, tr))]
     row: list[tuple[str, str]] = []
     if item.key in form.answers:
         row.append((tr._("Keep it"), f"fm1:k:{aid}:{item.key}"))
@@ -172,9 +188,7 @@ def render_summary(form: Form, tr: Translator) -> Prompt:
             if tr.locale != "en"
             else f"{n}. {html(item_label(form, item, tr))}: {answer_text(form, item, tr)}"
         )
-    text = "\n".join(lines)
-    if len(text) > 3800:
-        text = text[:3800] + "…"
+    text = clip_html("\n".join(lines), SUMMARY_LIMIT)
     edit = [(f"✏️{n}", f"fm1:e:{aid}:{item.key}") for n, item in enumerate(form.items, 1)]
     rows = [edit[i : i + 6] for i in range(0, len(edit), 6)]
     long_texts = [
@@ -182,7 +196,7 @@ def render_summary(form: Form, tr: Translator) -> Prompt:
         for n, item in enumerate(form.items, 1)
         if item.is_text
         and item.key in form.answers
-        and len(form.answers[item.key].text or "") > EXCERPT
+        and utf16_len(form.answers[item.key].text or "") > EXCERPT
     ]
     rows += [long_texts[i : i + 3] for i in range(0, len(long_texts), 3)]
     rows.append([(tr._("✅ Submit"), f"fm1:x:{aid}")])

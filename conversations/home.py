@@ -9,10 +9,11 @@ from bot.context import JxContext
 from bot.flow import reply
 from bot.i18n import Translator
 from bot.models import OrgUnit
-from conversations.common import html, keyboard, load_caller
+from conversations.common import keyboard, load_caller
 from conversations.menus import sync_chat_commands
 from domain.enums import Source
 from domain.labels import SOURCE_LABELS
+from domain.text import html_format
 from services import forms
 from services.access import Actor
 
@@ -59,9 +60,7 @@ async def staff_home(
             )
             summaries = await forms.task_summary(session, actor.staff.id)
         lines.append(
-            tr._("Hello, {name} ({unit}).").format(
-                name=html(actor.staff.name), unit=html(unit or "")
-            )
+            html_format(tr._("Hello, {name} ({unit})."), name=actor.staff.name, unit=unit or "")
         )
         lines.append("")
         lines.append(tr._("<b>Your tasks</b>"))
@@ -99,9 +98,11 @@ async def staff_home(
 
 
 def task_lines(summary: forms.TaskSummary, tr: Translator) -> list[str]:
-    lines = [
-        tr._("<b>{period} evaluation</b> (closes {deadline})").format(
-            period=summary.cycle.period, deadline=tr.datetime(summary.cycle.deadline, "short")
+    lines: list[str] = [
+        html_format(
+            tr._("<b>{period} evaluation</b> (closes {deadline})"),
+            period=summary.cycle.period,
+            deadline=tr.datetime(summary.cycle.deadline, "short"),
         )
     ]
     order = list(Source)
@@ -116,7 +117,7 @@ def task_lines(summary: forms.TaskSummary, tr: Translator) -> list[str]:
             state = tr._("submitted") if done == total else tr._("not finished")
         else:
             state = f"{done}/{total}"
-        lines.append(tr._("• {task}: {state}").format(task=label, state=state))
+        lines.append(html_format(tr._("• {task}: {state}"), task=label, state=state))
     return lines
 
 

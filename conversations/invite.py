@@ -17,9 +17,10 @@ from bot.context import JxContext
 from bot.flow import END, Flow, Position, Prompt, answer_query, reply, send_prompt
 from bot.i18n import N_, Translator
 from bot.models import Invite, OrgUnit, Staff
-from conversations.common import html, keyboard, now
+from conversations.common import keyboard, now
 from conversations.home import show_home
 from domain.payload import PayloadKind, StartPayload, parse_payload
+from domain.text import html_format
 from services import invites
 from services.errors import DomainError
 
@@ -41,9 +42,9 @@ async def render(session: AsyncSession, tr: Translator, pos: Position, update: U
         [
             tr._("Please confirm that this is you:"),
             "",
-            tr._("Name: {name}").format(name=html(staff.name)),
-            tr._("Unit: {unit}").format(unit=html(unit.name if unit else "")),
-            tr._("Position: {position}").format(position=html(staff.position or "—")),
+            html_format(tr._("Name: {name}"), name=staff.name),
+            html_format(tr._("Unit: {unit}"), unit=unit.name if unit else ""),
+            html_format(tr._("Position: {position}"), position=staff.position or "—"),
             "",
             tr._(
                 "After you confirm, this Telegram account is linked to this person and used for performance evaluation."
@@ -130,7 +131,7 @@ async def on_answer(update: Update, context: JxContext) -> object:
     await send_prompt(
         update,
         context,
-        Prompt(tr._("Linked. Welcome, {name}!").format(name=html(view.name))),
+        Prompt(html_format(tr._("Linked. Welcome, {name}!"), name=view.name)),
     )
     await show_home(update, context)
     return END

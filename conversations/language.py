@@ -13,6 +13,7 @@ from bot.i18n import LANGUAGE_NAMES, N_, Translator
 from bot.models import TelegramAccount
 from conversations.common import keyboard
 from conversations.home import show_home
+from domain.text import html_format
 
 CHOOSE = "choose"
 
@@ -55,8 +56,8 @@ async def choose(update: Update, context: JxContext) -> object:
         update,
         context,
         Prompt(
-            tr._("The interface language is now {language}.").format(
-                language=LANGUAGE_NAMES[locale]
+            html_format(
+                tr._("The interface language is now {language}."), language=LANGUAGE_NAMES[locale]
             )
         ),
     )

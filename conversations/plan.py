@@ -31,6 +31,7 @@ from bot.flow import CANCELLED_HINT, END, Flow, Position, Prompt, answer_query, 
 from bot.i18n import N_, Translator
 from conversations.common import html, keyboard, load_caller, now
 from domain.enums import PlanStatus
+from domain.text import MESSAGE_LIMIT, clip, clip_html, html_format
 from services import plans
 from services.access import Actor
 from services.audit import audit
@@ -99,18 +100,20 @@ async def render(session: AsyncSession, tr: Translator, pos: Position, update: U
         if plan.status in plans.EDITABLE and view.next_field() is None
         else []
     )
-    head = tr._("<b>Improvement plan</b> · {subject} · {period}").format(
-        subject=html(view.subject_name), period=view.period
+    head: str = html_format(
+        tr._("<b>Improvement plan</b> · {subject} · {period}"),
+        subject=view.subject_name,
+        period=view.period,
     )
     if plan.status == Status.RETURNED and plan.comment and pos.state in (*plans.FIELDS, SUMMARY):
-        head += "\n" + tr._("<b>Returned:</b> {comment}").format(comment=html(plan.comment))
+        head += "\n" + html_format(tr._("<b>Returned:</b> {comment}"), comment=plan.comment)
     hint = tr._(CANCELLED_HINT)
     if pos.state in TEXT_FIELDS:
         current = getattr(plan, pos.state)
         lines = [head, ""]
         if current:
-            lines += [tr._("Now: {text}").format(text=html(_short(current, 1500))), ""]
-        ask = tr._(ASK[pos.state]).format(limit=plans.LIMITS[pos.state])
+            lines += [html_format(tr._("Now: {text}"), text=_short(current, 1500)), ""]
+        ask = html_format(tr._(ASK[pos.state]), limit=plans.LIMITS[pos.state])
         lines += [f"<b>{ask}</b>", hint]
         return Prompt("\n".join(lines), keyboard(*back) if back else None)
     if pos.state == TIMELINE:
@@ -128,8 +131,8 @@ async def render(session: AsyncSession, tr: Translator, pos: Position, update: U
                 "Please write the milestones, one per line: a date, then what is done by then. For example:"
             )
             + "</b>",
-            tr._("{date} Revise the unit's emergency plan").format(date=first.isoformat()),
-            tr._("{date} Hold a drill and review it").format(date=second.isoformat()),
+            html_format(tr._("{date} Revise the unit's emergency plan"), date=first.isoformat()),
+            html_format(tr._("{date} Hold a drill and review it"), date=second.isoformat()),
             tr._("At least one; dates in the future, earliest first."),
             hint,
         ]
@@ -149,9 +152,12 @@ async def render(session: AsyncSession, tr: Translator, pos: Position, update: U
     if pos.state == SUMMARY:
         return summary_prompt(view, tr, today)
     if pos.state == COMMENT:
-        ask = tr._(
-            "What should be changed? Please write your comment for the author (required, up to {limit} characters)."
-        ).format(limit=plans.MAX_COMMENT)
+        ask = html_format(
+            tr._(
+                "What should be changed? Please write your comment for the author (required, up to {limit} characters)."
+            ),
+            limit=plans.MAX_COMMENT,
+        )
         return Prompt(
             "\n".join([plans.plan_text(view, tr, today=today), "", f"<b>{ask}</b>", hint])
         )
@@ -162,9 +168,10 @@ async def render(session: AsyncSession, tr: Translator, pos: Position, update: U
     if found.progress:
         lines.append(tr._("Reported so far:") + "\n" + html(_short(found.progress, 1500)))
     if pos.state == PROGRESS:
-        ask = tr._(
-            "Please write the progress on this milestone (up to {limit} characters)."
-        ).format(limit=plans.MAX_PROGRESS)
+        ask = html_format(
+            tr._("Please write the progress on this milestone (up to {limit} characters)."),
+            limit=plans.MAX_PROGRESS,
+        )
         return Prompt("\n".join([*lines, "", f"<b>{ask}</b>", hint]))
     lines += ["", "<b>" + tr._("Is this milestone done?") + "</b>"]
     return Prompt(
@@ -183,10 +190,11 @@ def summary_prompt(view: plans.PlanView, tr: Translator, today: dt.date) -> Prom
     missing = view.missing()
     rows = _edit_rows(tr, view.id)
     if missing:
-        text += "\n\n" + tr._("Still to write: {parts}").format(
+        text += "\n\n" + html_format(
+            tr._("Still to write: {parts}"),
             parts=("、" if tr.locale != "en" else ", ").join(
                 tr._(plans.FIELD_LABELS[f]) for f in missing
-            )
+            ),
         )
     else:
         text += "\n\n" + tr._("Check the plan; change any part, then submit it for approval.")
@@ -231,9 +239,7 @@ def list_prompt(views: list[plans.PlanView], tr: Translator, today: dt.date, tit
                 rows.append(
                     [(f"{view.period} {_short(view.subject_name, 24)}", f"ip1:o:{view.id}")]
                 )
-    text = "\n".join(lines)
-    if len(text) > 4000:
-        text = text[:3990].rsplit("\n", 1)[0] + "\n…"
+    text = clip_html("\n".join(lines), MESSAGE_LIMIT)
     return Prompt(text, keyboard(*rows) if rows else None)
 
 
@@ -407,7 +413,7 @@ async def on_button(update: Update, context: JxContext) -> object:
     except plans.Refused:
         return await _refuse(update, context, ref, data)
     except DomainError as exc:
-        await answer_query(update, exc.render(tr), alert=True)
+        await answer_query(update, exc.plain(tr), alert=True)
         return None
 
 
@@ -499,9 +505,10 @@ async def _submit(update: Update, context: JxContext, actor: Actor, plan_id: int
         Prompt(
             text
             + "\n\n"
-            + tr._(
-                "Submitted to {approver} for approval. You will be told of the decision."
-            ).format(approver=approver)
+            + html_format(
+                tr._("Submitted to {approver} for approval. You will be told of the decision."),
+                approver=approver,
+            )
         ),
     )
     return tx.state
@@ -662,7 +669,7 @@ async def on_text(update: Update, context: JxContext) -> object:
 
 
 def _short(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return clip(text, limit)
 
 
 def build_handler() -> ConversationHandler:

@@ -45,6 +45,7 @@ from bot.models import Rectification
 from bot.uow import transaction
 from conversations.common import html, keyboard, load_caller, now
 from domain.enums import RectificationStatus, Satisfaction
+from domain.text import MESSAGE_LIMIT, clip, clip_html, html_format, html_len
 from services import rectification as rc
 from services.access import Actor
 from services.audit import audit
@@ -61,22 +62,26 @@ Status = RectificationStatus
 # --- showing ---------------------------------------------------------------------
 
 
-def item_text(view: rc.RectView, tr: Translator, *, at: dt.datetime) -> str:
+def item_text(
+    view: rc.RectView, tr: Translator, *, at: dt.datetime, limit: int = MESSAGE_LIMIT
+) -> str:
     """Everything the unit may know of a bad review — never who wrote it."""
     rect, response = view.rect, view.response
     loc = tr.locale
-    lines = [
-        tr._("<b>Bad review #{id}</b> · {status}").format(
-            id=rect.id, status=tr._(rc.STATUS_LABELS[rect.status])
+    lines: list[str] = [
+        html_format(
+            tr._("<b>Bad review #{id}</b> · {status}"),
+            id=rect.id,
+            status=tr._(rc.STATUS_LABELS[rect.status]),
         ),
-        tr._("Unit: {unit}").format(unit=html(localized(view.unit, loc))),
+        html_format(tr._("Unit: {unit}"), unit=localized(view.unit, loc)),
     ]
     if view.staff:
-        lines.append(tr._("Staff member: {name}").format(name=html(localized(view.staff, loc))))
+        lines.append(html_format(tr._("Staff member: {name}"), name=localized(view.staff, loc)))
     lines.append(
-        tr._("Received: {date}").format(date=tr.date(response.completed_at or rect.opened_at))
+        html_format(tr._("Received: {date}"), date=tr.date(response.completed_at or rect.opened_at))
     )
-    deadline = tr._("Deadline: end of {date}").format(date=tr.date(rect.deadline))
+    deadline: str = html_format(tr._("Deadline: end of {date}"), date=tr.date(rect.deadline))
     if rc.is_overdue(rect, at):
         deadline += " " + tr._("⚠️ overdue")
     lines += [deadline, ""]
@@ -85,39 +90,45 @@ def item_text(view: rc.RectView, tr: Translator, *, at: dt.datetime) -> str:
             f"• {html(view.question_text(a.question, loc))} — {tr._(SATISFACTION_LABELS[a.level])}"
         )
     if response.comment:
-        lines.append(tr._("Comment: {text}").format(text=html(response.comment)))
+        lines.append(html_format(tr._("Comment: {text}"), text=response.comment))
     problems = view.problems(loc)
     if problems:
         lines.append(
-            tr._("Problems: {list}").format(
-                list=html((", " if loc == "en" else "、").join(problems))
+            html_format(
+                tr._("Problems: {list}"), list=(", " if loc == "en" else "、").join(problems)
             )
         )
     if response.problem_text:
-        lines.append(tr._("In their words: {text}").format(text=html(response.problem_text)))
+        lines.append(html_format(tr._("In their words: {text}"), text=response.problem_text))
     lines.append(
         tr._("The citizen asked for a reply.")
         if response.wants_reply
         else tr._("The citizen did not ask for a reply.")
     )
     if rect.answer is not None:
-        lines += ["", tr._("<b>What was done:</b> {text}").format(text=html(rect.answer))]
+        lines += ["", html_format(tr._("<b>What was done:</b> {text}"), text=rect.answer)]
     if rect.citizen_rating is not None:
         lines.append(
-            tr._("The citizen's rating of the handling: {rating}").format(
-                rating=tr._(SATISFACTION_LABELS[Satisfaction(rect.citizen_rating)])
+            html_format(
+                tr._("The citizen's rating of the handling: {rating}"),
+                rating=tr._(SATISFACTION_LABELS[Satisfaction(rect.citizen_rating)]),
             )
         )
     if rect.review_reason is not None:
-        lines += ["", tr._("<b>Review requested:</b> {text}").format(text=html(rect.review_reason))]
+        lines += [
+            "",
+            html_format(tr._("<b>Review requested:</b> {text}"), text=rect.review_reason),
+        ]
     if rect.review_decision is not None:
         decision = tr._("excluded") if rect.review_decision == rc.EXCLUDED else tr._("upheld")
         lines.append(
-            tr._("Working group's decision: {decision} — {note}").format(
-                decision=decision, note=html(rect.review_note or "")
+            html_format(
+                tr._("Working group's decision: {decision} — {note}"),
+                decision=decision,
+                note=rect.review_note or "",
             )
         )
-    return "\n".join(lines)[:4000]
+    return clip_html("\n".join(lines), limit)
 
 
 async def item_prompt(
@@ -149,27 +160,36 @@ async def render(session: AsyncSession, tr: Translator, pos: Position, update: U
         view = await rc.load(session, int(pos.data["rid"]))
     except (DomainError, KeyError, ValueError):
         return Prompt(tr._("This bad review no longer exists. Send /cancel to stop."))
-    summary = item_text(view, tr, at=dt.datetime.now(dt.UTC))
     if pos.state == ANSWER:
-        ask = tr._(
-            "Please write what was done about this bad review (up to {limit} characters)."
-        ).format(limit=rc.MAX_TEXT)
+        ask: str = html_format(
+            tr._("Please write what was done about this bad review (up to {limit} characters)."),
+            limit=rc.MAX_TEXT,
+        )
         if view.response.wants_reply:
             ask += " " + tr._("It is sent to the citizen, who is asked to rate the handling.")
     elif pos.state == REASON:
-        ask = tr._(
-            "Why should the working group review this bad review — for example, it is about another office, or it is malicious? Please write your reason (up to {limit} characters)."
-        ).format(limit=rc.MAX_TEXT)
+        ask = html_format(
+            tr._(
+                "Why should the working group review this bad review — for example, it is about another office, or it is malicious? Please write your reason (up to {limit} characters)."
+            ),
+            limit=rc.MAX_TEXT,
+        )
     else:
         decision = (
             tr._("Exclude the bad review")
             if pos.data.get("decision") == rc.EXCLUDED
             else tr._("Uphold the bad review")
         )
-        ask = tr._(
-            "Decision: {decision}. Please write the reason for it (required, up to {limit} characters); the unit is told."
-        ).format(decision=decision, limit=rc.MAX_TEXT)
-    return Prompt(f"{summary}\n\n<b>{ask}</b>\n{tr._(CANCELLED_HINT)}")
+        ask = html_format(
+            tr._(
+                "Decision: {decision}. Please write the reason for it (required, up to {limit} characters); the unit is told."
+            ),
+            decision=decision,
+            limit=rc.MAX_TEXT,
+        )
+    tail = f"\n\n<b>{ask}</b>\n{tr._(CANCELLED_HINT)}"
+    room = MESSAGE_LIMIT - html_len(tail)  # the review gives way, the question to answer stays
+    return Prompt(item_text(view, tr, at=dt.datetime.now(dt.UTC), limit=room) + tail)
 
 
 flow = Flow("rectify", N_("the rectification of a bad review"), render, prefix="rc1:")
@@ -192,16 +212,17 @@ async def list_prompt(context: JxContext, tr: Translator, actor: Actor) -> Promp
         rect = item.rect
         mark = " ⚠️" if rc.is_overdue(rect, at) else ""
         lines.append(
-            tr._("#{id} {unit} · {status} · due {date}").format(
+            html_format(
+                tr._("#{id} {unit} · {status} · due {date}"),
                 id=rect.id,
-                unit=html(localized(item.unit, tr.locale)),
+                unit=localized(item.unit, tr.locale),
                 status=tr._(rc.STATUS_LABELS[rect.status]),
                 date=tr.date(rect.deadline),
             )
             + mark
         )
         rows.append([(f"#{rect.id} {localized(item.unit, tr.locale)}{mark}", f"rc1:o:{rect.id}")])
-    return Prompt("\n".join(lines)[:4000], keyboard(*rows))
+    return Prompt(clip_html("\n".join(lines), MESSAGE_LIMIT), keyboard(*rows))
 
 
 async def reviews_prompt(context: JxContext, tr: Translator) -> Prompt:
@@ -213,12 +234,13 @@ async def reviews_prompt(context: JxContext, tr: Translator) -> Prompt:
     rows: list[list[tuple[str, str]]] = []
     for item in items:
         rect = item.rect
-        reason = rect.review_reason or ""
-        if len(reason) > 120:
-            reason = reason[:119] + "…"
+        reason = clip(rect.review_reason or "", 120)
         lines.append(
-            tr._("#{id} {unit}: {reason}").format(
-                id=rect.id, unit=html(localized(item.unit, tr.locale)), reason=html(reason)
+            html_format(
+                tr._("#{id} {unit}: {reason}"),
+                id=rect.id,
+                unit=localized(item.unit, tr.locale),
+                reason=reason,
             )
         )
         rows.append([(f"#{rect.id} {localized(item.unit, tr.locale)}", f"rc1:o:{rect.id}")])
@@ -228,7 +250,7 @@ async def reviews_prompt(context: JxContext, tr: Translator) -> Prompt:
                 (f"#{rect.id} " + tr._("Exclude the bad review"), f"rc1:x:{rect.id}"),
             ]
         )
-    return Prompt("\n".join(lines)[:4000], keyboard(*rows))
+    return Prompt(clip_html("\n".join(lines), MESSAGE_LIMIT), keyboard(*rows))
 
 
 # --- commands and buttons ----------------------------------------------------------
@@ -473,7 +495,7 @@ async def rate_button(update: Update, context: JxContext) -> None:
         await _refuse(update, context, str(rect_id), query.data or "")
         return
     except DomainError as exc:
-        await answer_query(update, exc.render(tr), alert=True)
+        await answer_query(update, exc.plain(tr), alert=True)
         return
     context.services.outbox_wake()
     await answer_query(update, tr._("Thank you!"))
@@ -484,8 +506,9 @@ async def rate_button(update: Update, context: JxContext) -> None:
             pass  # already without buttons (a second press)
     await reply(
         update,
-        tr._("Thank you for rating how your review was handled: {rating}.").format(
-            rating=tr._(SATISFACTION_LABELS[level])
+        html_format(
+            tr._("Thank you for rating how your review was handled: {rating}."),
+            rating=tr._(SATISFACTION_LABELS[level]),
         ),
     )
 

@@ -28,9 +28,10 @@ from bot.context import JxContext
 from bot.flow import END, Flow, Position, Prompt, answer_query, reply, send_prompt
 from bot.i18n import N_, Translator
 from bot.models import Cycle, Result, Staff
-from conversations.common import html, keyboard, load_caller, now
+from conversations.common import keyboard, load_caller, now
 from domain.enums import CyclePhase, Dimension, Grade, Source
 from domain.labels import DIMENSION_LABELS, GRADE_LABELS, PHASE_LABELS, SOURCE_LABELS
+from domain.text import MESSAGE_LIMIT, clip_html, html_format
 from services import results
 from services.errors import DomainError
 from services.peer_view import PEER_DETAIL_MIN, ratee_view
@@ -71,10 +72,14 @@ def why_text(
     threshold appear as one combined figure (``services.peer_view``).
     """
     b = ratee_view(result.breakdown)
-    lines = [tr._("<b>How your total of {total} is made</b>").format(total=_n(result.total)), ""]
+    lines: list[str] = [
+        html_format(tr._("<b>How your total of {total} is made</b>"), total=_n(result.total)),
+        "",
+    ]
     for d in b.get("dimensions", []):
         lines.append(
-            tr._("<b>{dimension}</b> {score} × {weight}% = {contribution}").format(
+            html_format(
+                tr._("<b>{dimension}</b> {score} × {weight}% = {contribution}"),
                 dimension=tr._(DIMENSION_LABELS[Dimension(d["dimension"])]),
                 score=_n(d.get("score")),
                 weight=d["weight"],
@@ -90,15 +95,17 @@ def why_text(
             else:
                 line = tr._("  • {indicator} {score}, weight {weight}% → {contribution}")
             lines.append(
-                line.format(
-                    indicator=html(localized(name, tr.locale, en)),
+                html_format(
+                    line,
+                    indicator=localized(name, tr.locale, en),
                     score=_n(i.get("score")),
                     weight=i["weight"],
                     contribution=_n(i["contribution"]),
                 )
             )
             parts = [
-                tr._("{source} {mean} × {weight}%").format(
+                html_format(
+                    tr._("{source} {mean} × {weight}%"),
                     source=tr._(SOURCE_LABELS[Source(s["source"])]),
                     mean=_n(s["mean"]),
                     weight=s["weight"],
@@ -112,9 +119,10 @@ def why_text(
     combined = b.get("peer_combined")
     if combined:
         lines.append(
-            tr._(
-                "<b>{source}</b>, all indicators together: {mean} → {contribution}. Fewer than {minimum} colleagues rated you, so it is shown as one figure, which keeps every rating anonymous."
-            ).format(
+            html_format(
+                tr._(
+                    "<b>{source}</b>, all indicators together: {mean} → {contribution}. Fewer than {minimum} colleagues rated you, so it is shown as one figure, which keeps every rating anonymous."
+                ),
                 source=tr._(SOURCE_LABELS[Source.PEER]),
                 mean=_n(combined.get("mean")),
                 contribution=_n(combined.get("contribution")),
@@ -139,11 +147,14 @@ def why_text(
     for adj in b.get("adjustments", []):
         lines.append(
             "✍️ "
-            + tr._("Changed after an appeal from {old} to {new}: {reason}").format(
-                old=adj["from"], new=adj["to"], reason=html(adj["reason"])
+            + html_format(
+                tr._("Changed after an appeal from {old} to {new}: {reason}"),
+                old=adj["from"],
+                new=adj["to"],
+                reason=adj["reason"],
             )
         )
-    return "\n".join(lines)[:4000]
+    return clip_html("\n".join(lines), MESSAGE_LIMIT)
 
 
 class _Default(dict):
@@ -238,8 +249,8 @@ async def score_command(update: Update, context: JxContext) -> None:
         return
     await reply(
         update,
-        tr.ngettext("{count} result computed.", "{count} results computed.", count).format(
-            count=count
+        html_format(
+            tr.ngettext("{count} result computed.", "{count} results computed.", count), count=count
         )
         + "\n\n"
         + text,
@@ -268,17 +279,17 @@ async def signal_lines(session: AsyncSession, cycle: Cycle, tr: Translator, tz) 
             for k in keys
         )
 
-    lines = [
+    lines: list[str] = [
         "",
         tr._("<b>Integrity signals</b> (for the working group; nothing is excluded automatically)"),
     ]
     for sig in signals[:15]:
         people = sig.raters if sig.kind != "self_above_others" else sig.ratees
         lines.append(
-            "• " + tr._(SIGNAL_TEXT.get(sig.kind, sig.kind)).format(who=html(who(tuple(people))))
+            "• " + html_format(tr._(SIGNAL_TEXT.get(sig.kind, sig.kind)), who=who(tuple(people)))
         )
     if len(signals) > 15:
-        lines.append(tr._("… and {count} more.").format(count=len(signals) - 15))
+        lines.append(html_format(tr._("… and {count} more."), count=len(signals) - 15))
     return lines
 
 
@@ -287,12 +298,15 @@ async def overview(  # type: ignore[no-untyped-def]
 ) -> str:
     found = await results.results_of(session, cycle)
     dist = results.distribution(found)
-    lines = [
-        tr._("<b>{period}</b>: {phase}").format(
-            period=cycle.period, phase=tr._(PHASE_LABELS[cycle.phase])
+    lines: list[str] = [
+        html_format(
+            tr._("<b>{period}</b>: {phase}"),
+            period=cycle.period,
+            phase=tr._(PHASE_LABELS[cycle.phase]),
         ),
-        tr._("Grades: {distribution}").format(
-            distribution="、".join(f"{tr._(GRADE_LABELS[g])} {dist.get(g, 0)}" for g in Grade)
+        html_format(
+            tr._("Grades: {distribution}"),
+            distribution="、".join(f"{tr._(GRADE_LABELS[g])} {dist.get(g, 0)}" for g in Grade),
         ),
     ]
     from bot.config import load_settings
@@ -326,7 +340,7 @@ async def send_button(update: Update, context: JxContext) -> None:
                 actor_telegram_id=actor.telegram_id,
             )
     except DomainError as exc:
-        await answer_query(update, exc.render(tr), alert=True)
+        await answer_query(update, exc.plain(tr), alert=True)
         return
     context.services.outbox_wake()
     await answer_query(update)
@@ -334,11 +348,14 @@ async def send_button(update: Update, context: JxContext) -> None:
         update,
         context,
         Prompt(
-            tr.ngettext(
-                "Sent to {count} member of the leadership group for approval.",
-                "Sent to {count} members of the leadership group for approval.",
-                sent,
-            ).format(count=sent)
+            html_format(
+                tr.ngettext(
+                    "Sent to {count} member of the leadership group for approval.",
+                    "Sent to {count} members of the leadership group for approval.",
+                    sent,
+                ),
+                count=sent,
+            )
         ),
     )
 
@@ -346,9 +363,12 @@ async def send_button(update: Update, context: JxContext) -> None:
 async def render(session: AsyncSession, tr: Translator, pos: Position, update: Update) -> Prompt:
     cycle = await session.get(Cycle, int(pos.data["cycle"]))
     return Prompt(
-        tr._(
-            "Why do you send the {period} results back? Please write your comment; the working group will see it."
-        ).format(period=cycle.period if cycle else "")
+        html_format(
+            tr._(
+                "Why do you send the {period} results back? Please write your comment; the working group will see it."
+            ),
+            period=cycle.period if cycle else "",
+        )
     )
 
 
@@ -402,7 +422,7 @@ async def _decide(
             )
             tx.end()
     except DomainError as exc:
-        await answer_query(update, exc.render(tr), alert=True)
+        await answer_query(update, exc.plain(tr), alert=True)
         if update.message:
             await reply(update, exc.render(tr))
         return END

@@ -20,12 +20,14 @@ from bot.context import JxContext
 from bot.flow import END, Flow, Position, Prompt, answer_query, reply, send_prompt
 from bot.i18n import N_, Translator
 from conversations.common import html, keyboard, load_caller, now
+from domain.text import MESSAGE_LIMIT, clip, clip_html, html_format
 from services import files
 from services.audit import audit
 from services.staff_import import RosterInvalid, apply_import, parse_roster, plan_import
 
 CONFIRM = "confirm"
 MAX_ERRORS_SHOWN = 30
+SUMMARY_LIMIT = 3500  # UTF-16 units of the plan summary, leaving room for the question
 DATA = re.compile(r"^im1:(ok|no):([0-9a-f]{8})$")
 
 
@@ -83,8 +85,8 @@ async def on_document(update: Update, context: JxContext) -> object:
             + "\n".join(f"• {html(line)}" for line in shown)
         )
         if more > 0:
-            text += "\n" + tr._("… and {count} more.").format(count=more)
-        await reply(update, text[:4000])
+            text += "\n" + html_format(tr._("… and {count} more."), count=more)
+        await reply(update, clip_html(text, MESSAGE_LIMIT))
         return END
     async with flow.tx(update, context) as tx:
         plan = await plan_import(tx.session, roster)
@@ -93,7 +95,7 @@ async def on_document(update: Update, context: JxContext) -> object:
             file_id=doc.file_id,
             name=name,
             sha256=hashlib.sha256(data).hexdigest(),
-            summary=plan.summary(tr)[:3500],
+            summary=clip(plan.summary(tr), SUMMARY_LIMIT),
         )
     await flow.show(update, context)
     return tx.state
@@ -128,7 +130,9 @@ async def on_confirm(update: Update, context: JxContext) -> object:
         )
         tx.end()
     await send_prompt(
-        update, context, Prompt(tr._("Imported.") + "\n\n" + html(plan.summary(tr)[:3500]))
+        update,
+        context,
+        Prompt(tr._("Imported.") + "\n\n" + html(clip(plan.summary(tr), SUMMARY_LIMIT))),
     )
     return END
 

@@ -21,6 +21,7 @@ from bot.i18n import N_, Translator
 from conversations.common import html, keyboard, now
 from domain.labels import SATISFACTION_LABELS
 from domain.payload import PayloadKind, StartPayload, parse_payload
+from domain.text import html_format
 from services import surveys
 from services.errors import DomainError
 from services.templates import localized
@@ -39,10 +40,12 @@ def state_for(step: str) -> str:
 def greeting(view: surveys.SurveyView, tr: Translator) -> str:
     unit = html(localized(view.unit, tr.locale))
     if view.staff:
-        return tr._(
-            "Hello! Thank you for using the services of {unit} (staff member: {staff})."
-        ).format(unit=unit, staff=html(view.staff))
-    return tr._("Hello! Thank you for using the services of {unit}.").format(unit=unit)
+        return html_format(
+            tr._("Hello! Thank you for using the services of {unit} (staff member: {staff})."),
+            unit=unit,
+            staff=view.staff,
+        )
+    return html_format(tr._("Hello! Thank you for using the services of {unit}."), unit=unit)
 
 
 async def render(session: AsyncSession, tr: Translator, pos: Position, update: Update) -> Prompt:
@@ -62,11 +65,14 @@ async def render(session: AsyncSession, tr: Translator, pos: Position, update: U
         if index == 0:
             lines += [
                 greeting(view, tr),
-                tr.ngettext(
-                    "Please take a minute to rate this service: {count} question, a few taps.",
-                    "Please take a minute to rate this service: {count} questions, a few taps.",
-                    total,
-                ).format(count=total),
+                html_format(
+                    tr.ngettext(
+                        "Please take a minute to rate this service: {count} question, a few taps.",
+                        "Please take a minute to rate this service: {count} questions, a few taps.",
+                        total,
+                    ),
+                    count=total,
+                ),
                 "",
             ]
         lines.append(
@@ -79,9 +85,12 @@ async def render(session: AsyncSession, tr: Translator, pos: Position, update: U
         return Prompt("\n".join(lines), keyboard(*rows))
     if step == surveys.COMMENT:
         return Prompt(
-            tr._(
-                "Anything else you would like to tell us? Type it here (at most {limit} characters), or skip."
-            ).format(limit=surveys.MAX_COMMENT),
+            html_format(
+                tr._(
+                    "Anything else you would like to tell us? Type it here (at most {limit} characters), or skip."
+                ),
+                limit=surveys.MAX_COMMENT,
+            ),
             keyboard([(tr._("Skip"), f"sv1:c:{rid}")]),
         )
     if step == surveys.PROBLEMS:
@@ -213,7 +222,7 @@ async def on_button(update: Update, context: JxContext) -> object:
             else:
                 tx.goto(state_for(view.next_step()), rid=view.response.id)
     except DomainError as exc:
-        await answer_query(update, exc.render(tr))
+        await answer_query(update, exc.plain(tr))
         await flow.show(update, context, edit=False)
         return None
     await answer_query(update)

@@ -23,6 +23,7 @@ from conversations.common import html, keyboard, load_caller, now
 from domain.labels import SATISFACTION_LABELS
 from domain.period import current_quarter, parse_period
 from domain.template import DEFAULT_SURVEY, survey_of
+from domain.text import MESSAGE_LIMIT, clip_html, html_format
 from services import files, survey_links, survey_stats, surveys
 from services.access import Actor
 from services.errors import DomainError
@@ -57,9 +58,12 @@ async def render(session: AsyncSession, tr: Translator, pos: Position, update: U
         return Prompt(tr._("Survey QR codes: for which unit?"), keyboard(*rows))
     unit = await session.get(OrgUnit, int(pos.data["unit"]))
     return Prompt(
-        tr._(
-            "QR codes for {unit}. Single-use codes are handed out one per service (一事一评); a window code can be used by everyone, once a day each."
-        ).format(unit=html(unit.name if unit else "")),
+        html_format(
+            tr._(
+                "QR codes for {unit}. Single-use codes are handed out one per service (一事一评); a window code can be used by everyone, once a day each."
+            ),
+            unit=unit.name if unit else "",
+        ),
         keyboard(
             [
                 (tr._("10 single-use codes"), "ln1:k:s10"),
@@ -139,16 +143,22 @@ async def links_button(update: Update, context: JxContext) -> object:
                 )
                 tx.end()
         except DomainError as exc:
-            await answer_query(update, exc.render(tr), alert=True)
+            await answer_query(update, exc.plain(tr), alert=True)
             return None
         await answer_query(update, tr._("Creating the codes…"))
         await send_prompt(
             update,
             context,
             Prompt(
-                tr.ngettext(
-                    "{count} code created for {unit}.", "{count} codes created for {unit}.", count
-                ).format(count=count, unit=html(issued[0].unit))
+                html_format(
+                    tr.ngettext(
+                        "{count} code created for {unit}.",
+                        "{count} codes created for {unit}.",
+                        count,
+                    ),
+                    count=count,
+                    unit=issued[0].unit,
+                )
             ),
         )
         await _send_sheet(update, context, issued, tr)
@@ -195,22 +205,26 @@ async def stats_text(
         parse_period(period_text) if period_text else current_quarter(now_.astimezone(tz).date())
     )
     if period is None:
-        return tr._("Not a period: {period}. Use 2026Q4 for a quarter or 2026 for a year.").format(
-            period=period_text
+        return html_format(
+            tr._("Not a period: {period}. Use 2026Q4 for a quarter or 2026 for a year."),
+            period=period_text,
         )
     _tid, template = await surveys.current_template(session)
     spec = survey_of(template) if template else DEFAULT_SURVEY
     questions = {q.code: localized(q.text, tr.locale, q.text_en) for q in spec.questions}
     rows = await survey_stats.unit_stats(session, period, tz=tz, now=now_, unit_ids=unit_ids)
-    lines = [tr._("<b>Citizen satisfaction, {period}</b>").format(period=period)]
+    lines: list[str] = [html_format(tr._("<b>Citizen satisfaction, {period}</b>"), period=period)]
     if not rows:
         lines.append(tr._("No responses yet."))
     for s in rows:
         rate = "—" if s.rate is None else f"{s.rate}%"
         lines += [
             "",
-            tr._("<b>{unit}</b>: {count} responses, satisfaction {rate}").format(
-                unit=html(localized(s.unit, tr.locale)), count=s.responses, rate=rate
+            html_format(
+                tr._("<b>{unit}</b>: {count} responses, satisfaction {rate}"),
+                unit=localized(s.unit, tr.locale),
+                count=s.responses,
+                rate=rate,
             ),
         ]
         for code, counts in s.per_question.items():
@@ -221,11 +235,13 @@ async def stats_text(
             lines.append(f"• {html(questions.get(code, code))}: {dist}")
         if s.open_items:
             lines.append(
-                tr._("Rectification: {open} open, {overdue} overdue").format(
-                    open=s.open_items, overdue=s.overdue_items
+                html_format(
+                    tr._("Rectification: {open} open, {overdue} overdue"),
+                    open=s.open_items,
+                    overdue=s.overdue_items,
                 )
             )
-    return "\n".join(lines)[:4000]
+    return clip_html("\n".join(lines), MESSAGE_LIMIT)
 
 
 async def surveys_command(update: Update, context: JxContext) -> None:

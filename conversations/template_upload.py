@@ -24,6 +24,7 @@ from conversations.common import html, keyboard, load_caller, now
 from domain.labels import DIMENSION_LABELS, SOURCE_LABELS
 from domain.period import Period, current_quarter, parse_period
 from domain.template import Template, TemplateInvalid
+from domain.text import MESSAGE_LIMIT, clip_html, html_format
 from services import cycles, files
 from services.audit import audit
 from services.errors import DomainError
@@ -53,12 +54,13 @@ def summary(template: Template, tr: Translator) -> str:
     srcs = "、".join(f"{tr._(SOURCE_LABELS[s])} {w}%" for s, w in template.source_weights.items())
     return "\n".join(
         [
-            tr._("Indicator system “{name}” is valid.").format(name=html(template.name)),
-            tr._("Dimensions: {weights}").format(weights=dims),
-            tr._("Sources: {weights}").format(weights=srcs),
-            tr.ngettext(
-                "{count} indicator.", "{count} indicators.", len(template.indicators)
-            ).format(count=len(template.indicators)),
+            html_format(tr._("Indicator system “{name}” is valid."), name=template.name),
+            html_format(tr._("Dimensions: {weights}"), weights=dims),
+            html_format(tr._("Sources: {weights}"), weights=srcs),
+            html_format(
+                tr.ngettext("{count} indicator.", "{count} indicators.", len(template.indicators)),
+                count=len(template.indicators),
+            ),
         ]
     )
 
@@ -102,17 +104,24 @@ async def render(session: AsyncSession, tr: Translator, pos: Position, update: U
         return Prompt(
             text
             + "\n\n"
-            + tr._(
-                "Deadline for {period}: choose a date or type one (YYYY-MM-DD). Answers are accepted until the end of that day."
-            ).format(period=period),
+            + html_format(
+                tr._(
+                    "Deadline for {period}: choose a date or type one (YYYY-MM-DD). Answers are accepted until the end of that day."
+                ),
+                period=period,
+            ),
             keyboard(*rows),
         )
     return Prompt(
         text
         + "\n\n"
-        + tr._(
-            "Open the cycle {period} with this indicator system, deadline {deadline}? It starts collecting once a member of the leadership group approves the indicator system."
-        ).format(period=period, deadline=pos.data["deadline"]),
+        + html_format(
+            tr._(
+                "Open the cycle {period} with this indicator system, deadline {deadline}? It starts collecting once a member of the leadership group approves the indicator system."
+            ),
+            period=period,
+            deadline=pos.data["deadline"],
+        ),
         keyboard([(tr._("✅ Open the cycle"), "tu1:ok:1"), (tr._("✖ Cancel"), "tu1:no:x")]),
     )
 
@@ -160,8 +169,8 @@ async def on_document(update: Update, context: JxContext) -> object:
             + "\n".join(lines)
         )
         if more > 0:
-            text += "\n" + tr._("… and {count} more.").format(count=more)
-        await reply(update, text[:4000])
+            text += "\n" + html_format(tr._("… and {count} more."), count=more)
+        await reply(update, clip_html(text, MESSAGE_LIMIT))
         return END
     today = now(context).astimezone(context.services.settings.tz).date()
     async with flow.tx(update, context) as tx:
@@ -227,8 +236,9 @@ async def _deadline(update: Update, context: JxContext, pos: Position, text: str
         await answer_query(update)
         await reply(
             update,
-            tr._("Please give a future date as YYYY-MM-DD, for example {example}.").format(
-                example=(today + dt.timedelta(days=14)).isoformat()
+            html_format(
+                tr._("Please give a future date as YYYY-MM-DD, for example {example}."),
+                example=(today + dt.timedelta(days=14)).isoformat(),
             ),
         )
         await flow.show(update, context, edit=False)
@@ -266,18 +276,24 @@ async def _open(update: Update, context: JxContext, pos: Position) -> object:
             )
             tx.end()
     except DomainError as exc:
-        await answer_query(update, exc.render(tr), alert=True)
+        await answer_query(update, exc.plain(tr), alert=True)
         return None
     context.services.outbox_wake()
     await answer_query(update)
     if cycle.phase.value == "collecting":
-        text = tr._("Cycle {period} is collecting answers until {deadline}.").format(
-            period=cycle.period, deadline=tr.datetime(cycle.deadline, "short")
+        text = html_format(
+            tr._("Cycle {period} is collecting answers until {deadline}."),
+            period=cycle.period,
+            deadline=tr.datetime(cycle.deadline, "short"),
         )
     else:
-        text = tr._(
-            "Cycle {period} is waiting for a leadership-group member to approve the indicator system “{name}” in the chat."
-        ).format(period=cycle.period, name=html(version.name))
+        text = html_format(
+            tr._(
+                "Cycle {period} is waiting for a leadership-group member to approve the indicator system “{name}” in the chat."
+            ),
+            period=cycle.period,
+            name=version.name,
+        )
     await send_prompt(update, context, Prompt(text))
     return END
 

@@ -394,6 +394,8 @@ class LocalBotApi:
                 hub.stats.rate_limited += 1
             else:
                 hub.stats.errors += 1
+            if exc.description.startswith(errors.CANT_PARSE):
+                hub.stats.parse_errors.append(f"{canonical or name}: {exc.description}")
             return exc.error_code, exc.to_json()
         except Exception as exc:  # a bug here must not look like a network hang to the bot
             log.exception("LocalBotApi failed handling %s", name)

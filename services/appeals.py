@@ -35,7 +35,6 @@ import datetime as dt
 import unicodedata
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from html import escape
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
@@ -58,6 +57,7 @@ from bot.models import (
 from domain.enums import AppealStatus, CyclePhase, Dimension, Grade, Source
 from domain.labels import DIMENSION_LABELS, GRADE_LABELS, SOURCE_LABELS
 from domain.template import Template
+from domain.text import MESSAGE_LIMIT, Html, clip, clip_html, escape, html_format, html_len, share
 from services.access import admin_accounts, load_actor
 from services.audit import audit
 from services.errors import DomainError
@@ -125,10 +125,16 @@ class WindowClosed(DomainError):
                 date=self.until.isoformat(),
             )
 
-    def render(self, tr: Translator) -> str:
+    def _params(self, tr: Translator) -> dict[str, str]:
         if self.until is None:
-            return tr._(self.message).format(period=self.period)
-        return tr._(self.message).format(period=self.period, date=tr.date(self.until))
+            return {"period": self.period}
+        return {"period": self.period, "date": tr.date(self.until)}
+
+    def render(self, tr: Translator) -> Html:
+        return html_format(tr._(self.message), **self._params(tr))
+
+    def plain(self, tr: Translator) -> str:
+        return tr._(self.message).format(**self._params(tr))
 
 
 class AlreadyOpen(DomainError):
@@ -268,13 +274,16 @@ def target_detail(
     lines: list[str] = []
     if kind == TOTAL:
         lines.append(
-            tr._("Total: {total} · Grade: {grade}").format(
-                total=num(result.total), grade=tr._(GRADE_LABELS[result.grade])
+            html_format(
+                tr._("Total: {total} · Grade: {grade}"),
+                total=num(result.total),
+                grade=tr._(GRADE_LABELS[result.grade]),
             )
         )
         for d in _dimensions(b):
             lines.append(
-                tr._("• {dimension}: {score} × {weight}% = {contribution}").format(
+                html_format(
+                    tr._("• {dimension}: {score} × {weight}% = {contribution}"),
                     dimension=tr._(DIMENSION_LABELS[Dimension(d["dimension"])]),
                     score=num(d.get("score")),
                     weight=d.get("weight", "—"),
@@ -286,9 +295,10 @@ def target_detail(
             if d["dimension"] != ref:
                 continue
             lines.append(
-                tr._(
-                    "{dimension}: {score} (weight {weight}%, {contribution} points of the total)"
-                ).format(
+                html_format(
+                    tr._(
+                        "{dimension}: {score} (weight {weight}%, {contribution} points of the total)"
+                    ),
                     dimension=tr._(DIMENSION_LABELS[Dimension(ref)]),
                     score=num(d.get("score")),
                     weight=d.get("weight", "—"),
@@ -304,8 +314,9 @@ def target_detail(
                     else tr._("• {indicator}: {score} (weight {weight}%)")
                 )
                 lines.append(
-                    line.format(
-                        indicator=escape(indicator_label(i["code"], names, tr.locale), quote=False),
+                    html_format(
+                        line,
+                        indicator=indicator_label(i["code"], names, tr.locale),
                         score=num(i.get("score")),
                         weight=i.get("weight", "—"),
                     )
@@ -324,8 +335,9 @@ def target_detail(
                 )
             )
             lines.append(
-                head.format(
-                    indicator=escape(indicator_label(ref, names, tr.locale), quote=False),
+                html_format(
+                    head,
+                    indicator=indicator_label(ref, names, tr.locale),
                     dimension=tr._(DIMENSION_LABELS[Dimension(dim)]),
                     score=num(i.get("score")),
                     weight=i.get("weight", "—"),
@@ -352,8 +364,10 @@ def target_detail(
         )
         if summary is not None:
             lines.append(
-                tr._("{source}: {score}").format(
-                    source=tr._(SOURCE_LABELS[source]), score=num(summary.get("score"))
+                html_format(
+                    tr._("{source}: {score}"),
+                    source=tr._(SOURCE_LABELS[source]),
+                    score=num(summary.get("score")),
                 )
             )
         elif source is Source.PEER and combined:
@@ -364,10 +378,9 @@ def target_detail(
             for s in i.get("sources") or []:
                 if isinstance(s, dict) and s.get("source") == ref and s.get("mean") is not None:
                     lines.append(
-                        tr._("• {indicator}: {score} (weight {weight}%)").format(
-                            indicator=escape(
-                                indicator_label(i["code"], names, tr.locale), quote=False
-                            ),
+                        html_format(
+                            tr._("• {indicator}: {score} (weight {weight}%)"),
+                            indicator=indicator_label(i["code"], names, tr.locale),
                             score=num(s.get("mean")),
                             weight=s.get("weight", "—"),
                         )
@@ -377,9 +390,10 @@ def target_detail(
 
 def _combined_line(tr: Translator, combined: dict[str, Any]) -> str:
     """The peer source as the appellant sees it below five peers: one figure, all indicators."""
-    return tr._(
-        "  – {source}: {mean} for all indicators together ({contribution} points of the total); fewer than {minimum} colleagues rated you, so it is not shown per indicator"
-    ).format(
+    return html_format(
+        tr._(
+            "  – {source}: {mean} for all indicators together ({contribution} points of the total); fewer than {minimum} colleagues rated you, so it is not shown per indicator"
+        ),
         source=tr._(SOURCE_LABELS[Source.PEER]),
         mean=num(combined.get("mean")),
         contribution=num(combined.get("contribution")),
@@ -392,8 +406,11 @@ def _source_line(tr: Translator, s: dict[str, Any]) -> str:
         label = tr._(SOURCE_LABELS[Source(str(s.get("source")))])
     except ValueError:
         label = str(s.get("source"))
-    return tr._("  – {source}: {score} (weight {weight}%)").format(
-        source=label, score=num(s.get("mean")), weight=s.get("weight", "—")
+    return html_format(
+        tr._("  – {source}: {score} (weight {weight}%)"),
+        source=label,
+        score=num(s.get("mean")),
+        weight=s.get("weight", "—"),
     )
 
 
@@ -640,56 +657,75 @@ async def queue(session: AsyncSession, *, limit: int = 30) -> list[QueueItem]:
     return [QueueItem(a, name, period) for a, name, period in rows.all()]
 
 
-def case_text(tr: Translator, view: AppealView, *, at: dt.datetime) -> str:
-    """The case as the working group sees it: who, what, the disputed breakdown, why, Q&A."""
+def case_text(
+    tr: Translator, view: AppealView, *, at: dt.datetime, limit: int = MESSAGE_LIMIT
+) -> Html:
+    """The case as the working group sees it: who, what, the disputed breakdown, why, Q&A.
+
+    However long the appellant's and the working group's texts are (2,000 characters each,
+    emoji count twice), the case opens: the texts share the room the rest leaves of ``limit``.
+    """
+    a = view.appeal
+    texts = [a.reason, a.question or "", a.answer or "", a.decision_reason or ""]
+    fixed = html_len(_case_text(tr, view, at, ["", "", "", ""]))
+    return _cut(_case_text(tr, view, at, share(limit - fixed, texts)), limit)
+
+
+def _case_text(tr: Translator, view: AppealView, at: dt.datetime, texts: list[str]) -> str:
     a, result = view.appeal, view.result
-    lines = [
-        tr._("<b>Appeal #{id}</b> · {period} · {status}").format(
-            id=a.id, period=view.cycle.period, status=tr._(STATUS_LABELS[a.status])
+    reason, question, answer, decision_reason = texts
+    lines: list[str] = [
+        html_format(
+            tr._("<b>Appeal #{id}</b> · {period} · {status}"),
+            id=a.id,
+            period=view.cycle.period,
+            status=tr._(STATUS_LABELS[a.status]),
         ),
-        tr._("Appellant: {name} ({unit})").format(
-            name=escape(localized(view.name, tr.locale), quote=False),
-            unit=escape(localized(view.unit, tr.locale), quote=False),
+        html_format(
+            tr._("Appellant: {name} ({unit})"),
+            name=localized(view.name, tr.locale),
+            unit=localized(view.unit, tr.locale),
         ),
-        tr._("Filed: {date}").format(date=tr.date(a.created_at)),
+        html_format(tr._("Filed: {date}"), date=tr.date(a.created_at)),
     ]
-    deadline = tr._("Decide by: end of {date}").format(date=tr.date(a.deadline))
+    deadline: str = html_format(tr._("Decide by: end of {date}"), date=tr.date(a.deadline))
     if is_overdue(a, at):
         deadline += " " + tr._("⚠️ overdue")
     lines += [deadline, ""]
-    lines.append(
-        tr._("<b>Disputed:</b> {target}").format(target=escape(view.target_label(tr), quote=False))
-    )
+    lines.append(html_format(tr._("<b>Disputed:</b> {target}"), target=view.target_label(tr)))
     lines += target_detail(tr, result, a.target, view.names, full=True)
-    lines += ["", tr._("<b>Reason:</b> {text}").format(text=escape(a.reason, quote=False))]
+    lines += ["", html_format(tr._("<b>Reason:</b> {text}"), text=reason)]
     lines.append(
-        tr.ngettext("Evidence: {count} file.", "Evidence: {count} files.", len(a.evidence)).format(
-            count=len(a.evidence)
+        html_format(
+            tr.ngettext("Evidence: {count} file.", "Evidence: {count} files.", len(a.evidence)),
+            count=len(a.evidence),
         )
     )
     if a.question:
-        lines += ["", tr._("<b>Question:</b> {text}").format(text=escape(a.question, quote=False))]
+        lines += ["", html_format(tr._("<b>Question:</b> {text}"), text=question)]
         if a.answer:
-            lines.append(tr._("<b>Answer:</b> {text}").format(text=escape(a.answer, quote=False)))
+            lines.append(html_format(tr._("<b>Answer:</b> {text}"), text=answer))
         else:
             lines.append(tr._("(no answer yet)"))
     if a.status == Status.DECIDED:
         lines += [
             "",
-            tr._("<b>Decision:</b> {decision} — {reason}").format(
+            html_format(
+                tr._("<b>Decision:</b> {decision} — {reason}"),
                 decision=decision_label(tr, a.decision),
-                reason=escape(a.decision_reason or "", quote=False),
+                reason=decision_reason,
             ),
         ]
-    return _cut("\n".join(lines))
+    return "\n".join(lines)
 
 
 def decision_label(tr: Translator, decision: str | None) -> str:
     return tr._("score adjusted") if decision == ADJUSTED else tr._("result upheld")
 
 
-def _cut(text: str, limit: int = 4000) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+def _cut(text: str, limit: int = MESSAGE_LIMIT) -> Html:
+    """A rendered message cut as Telegram counts it (never inside a tag or an entity)."""
+    return clip_html(text, limit)
 
 
 # --- questions and answers -------------------------------------------------------------
@@ -1058,15 +1094,17 @@ def open_button(tr: Translator, appeal_id: int) -> InlineKeyboardMarkup:
     )
 
 
-def _who(tr: Translator, view: AppealView) -> str:
-    name = escape(localized(view.name, tr.locale), quote=False)
-    unit = escape(localized(view.unit, tr.locale), quote=False)
-    return f"{name} ({unit})" if tr.locale == "en" else f"{name}（{unit}）"
+def _who(tr: Translator, view: AppealView) -> Html:
+    return html_format(
+        "{name} ({unit})" if tr.locale == "en" else "{name}（{unit}）",
+        name=localized(view.name, tr.locale),
+        unit=localized(view.unit, tr.locale),
+    )
 
 
-def _short(text: str, limit: int = 300) -> str:
-    text = text if len(text) <= limit else text[: limit - 1] + "…"
-    return escape(text, quote=False)
+def _short(text: str, limit: int = 300) -> Html:
+    """A preview of free text: cut before it is escaped."""
+    return escape(clip(text, limit))
 
 
 def _new_text(tr: Translator, view: AppealView) -> str:
@@ -1074,17 +1112,22 @@ def _new_text(tr: Translator, view: AppealView) -> str:
     return _cut(
         "\n".join(
             [
-                tr._("<b>New appeal #{id}</b> · {period}").format(
-                    id=a.id, period=view.cycle.period
+                html_format(
+                    tr._("<b>New appeal #{id}</b> · {period}"), id=a.id, period=view.cycle.period
                 ),
-                tr._("{who} disputes: {target}.").format(
-                    who=_who(tr, view), target=escape(view.target_label(tr), quote=False)
+                html_format(
+                    tr._("{who} disputes: {target}."),
+                    who=_who(tr, view),
+                    target=view.target_label(tr),
                 ),
-                tr._("Reason: {reason}").format(reason=_short(a.reason)),
-                tr.ngettext(
-                    "Evidence: {count} file.", "Evidence: {count} files.", len(a.evidence)
-                ).format(count=len(a.evidence)),
-                tr._("Please decide by the end of {date}.").format(date=tr.date(a.deadline)),
+                html_format(tr._("Reason: {reason}"), reason=_short(a.reason)),
+                html_format(
+                    tr.ngettext(
+                        "Evidence: {count} file.", "Evidence: {count} files.", len(a.evidence)
+                    ),
+                    count=len(a.evidence),
+                ),
+                html_format(tr._("Please decide by the end of {date}."), date=tr.date(a.deadline)),
             ]
         )
     )
@@ -1094,10 +1137,12 @@ def _question_text(tr: Translator, view: AppealView, question: str) -> str:
     return _cut(
         "\n\n".join(
             [
-                tr._("<b>A question about your appeal #{id}</b> ({period})").format(
-                    id=view.appeal.id, period=view.cycle.period
+                html_format(
+                    tr._("<b>A question about your appeal #{id}</b> ({period})"),
+                    id=view.appeal.id,
+                    period=view.cycle.period,
                 ),
-                escape(question, quote=False),
+                escape(question),
                 tr._("Please tap “Answer” and write your reply."),
             ]
         )
@@ -1108,10 +1153,12 @@ def _answered_text(tr: Translator, view: AppealView, text: str) -> str:
     return _cut(
         "\n".join(
             [
-                tr._("<b>Appeal #{id}</b>: {who} answered your question.").format(
-                    id=view.appeal.id, who=_who(tr, view)
+                html_format(
+                    tr._("<b>Appeal #{id}</b>: {who} answered your question."),
+                    id=view.appeal.id,
+                    who=_who(tr, view),
                 ),
-                tr._("<b>Answer:</b> {text}").format(text=_short(text, 1500)),
+                html_format(tr._("<b>Answer:</b> {text}"), text=_short(text, 1500)),
             ]
         )
     )
@@ -1121,23 +1168,30 @@ def _decision_text(tr: Translator, view: AppealView, old_total: Decimal | None) 
     a, result = view.appeal, view.result
     grade = tr._(GRADE_LABELS[Grade(result.grade)])
     if a.decision == ADJUSTED:
-        body = tr._(
-            "The working group changed your total from {old} to {new} (grade: {grade}). The updated result follows."
-        ).format(old=num(old_total), new=num(result.total), grade=grade)
+        body = html_format(
+            tr._(
+                "The working group changed your total from {old} to {new} (grade: {grade}). The updated result follows."
+            ),
+            old=num(old_total),
+            new=num(result.total),
+            grade=grade,
+        )
     else:
-        body = tr._("The working group upheld your result: {total} (grade: {grade}).").format(
-            total=num(result.total), grade=grade
+        body = html_format(
+            tr._("The working group upheld your result: {total} (grade: {grade})."),
+            total=num(result.total),
+            grade=grade,
         )
     return _cut(
         "\n".join(
             [
-                tr._("<b>Decision on your appeal #{id}</b> ({period})").format(
-                    id=a.id, period=view.cycle.period
+                html_format(
+                    tr._("<b>Decision on your appeal #{id}</b> ({period})"),
+                    id=a.id,
+                    period=view.cycle.period,
                 ),
                 body,
-                tr._("Reason: {reason}").format(
-                    reason=escape(a.decision_reason or "", quote=False)
-                ),
+                html_format(tr._("Reason: {reason}"), reason=a.decision_reason or ""),
             ]
         )
     )
@@ -1152,9 +1206,13 @@ def _reminder_text(tr: Translator, view: AppealView, now: dt.datetime) -> str:
         "date": tr.date(a.deadline),
     }
     if a.deadline < now:
-        return tr._(
-            "⚠️ Overdue: appeal #{id} of {who} ({period}) was due for a decision by the end of {date} and is still open."
-        ).format(**params)
-    return tr._(
-        "Reminder: appeal #{id} of {who} ({period}) must be decided by the end of {date}."
-    ).format(**params)
+        return html_format(
+            tr._(
+                "⚠️ Overdue: appeal #{id} of {who} ({period}) was due for a decision by the end of {date} and is still open."
+            ),
+            **params,
+        )
+    return html_format(
+        tr._("Reminder: appeal #{id} of {who} ({period}) must be decided by the end of {date}."),
+        **params,
+    )

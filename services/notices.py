@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from html import escape
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -14,6 +13,8 @@ from bot.models import Assignment, Cycle, Staff, TelegramAccount, TemplateVersio
 from domain.enums import AssignmentStatus, Source
 from domain.labels import DIMENSION_LABELS, SOURCE_LABELS
 from domain.template import Template
+from domain.text import N_, Html, html_format, html_join
+from services.access import admin_accounts
 from services.outbox import enqueue
 
 DEFAULT_LOCALE = "zh_Hans"
@@ -34,22 +35,26 @@ def template_approval_message(
 ) -> tuple[str, InlineKeyboardMarkup]:
     tr = translator(language)
     template = Template.from_dict(version.content)
-    dims = "、".join(
-        f"{tr._(DIMENSION_LABELS[d])} {w}%" for d, w in template.dimension_weights.items()
+    dims = html_join(
+        "、", (f"{tr._(DIMENSION_LABELS[d])} {w}%" for d, w in template.dimension_weights.items())
     )
-    srcs = "、".join(f"{tr._(SOURCE_LABELS[s])} {w}%" for s, w in template.source_weights.items())
+    srcs = html_join(
+        "、", (f"{tr._(SOURCE_LABELS[s])} {w}%" for s, w in template.source_weights.items())
+    )
     text = "\n".join(
         [
             tr._("<b>Indicator system for approval</b>"),
-            tr._(
-                "The evaluation working group asks the leadership group to approve “{name}”."
-            ).format(name=_esc(version.name)),
+            html_format(
+                tr._("The evaluation working group asks the leadership group to approve “{name}”."),
+                name=version.name,
+            ),
             "",
-            tr._("Dimensions: {weights}").format(weights=dims),
-            tr._("Sources: {weights}").format(weights=srcs),
-            tr.ngettext(
-                "{count} indicator.", "{count} indicators.", len(template.indicators)
-            ).format(count=len(template.indicators)),
+            html_format(tr._("Dimensions: {weights}"), weights=dims),
+            html_format(tr._("Sources: {weights}"), weights=srcs),
+            html_format(
+                tr.ngettext("{count} indicator.", "{count} indicators.", len(template.indicators)),
+                count=len(template.indicators),
+            ),
             "",
             tr._("Evaluation cannot start until it is approved."),
         ]
@@ -94,10 +99,13 @@ async def _raters_with_open_tasks(
     return out
 
 
-def _task_list(tr: Translator, open_by_source: dict[Source, int]) -> str:
-    return "、".join(
-        f"{tr._(SOURCE_LABELS[s])} {n}"
-        for s, n in sorted(open_by_source.items(), key=lambda kv: list(Source).index(kv[0]))
+def _task_list(tr: Translator, open_by_source: dict[Source, int]) -> Html:
+    return html_join(
+        "、",
+        (
+            f"{tr._(SOURCE_LABELS[s])} {n}"
+            for s, n in sorted(open_by_source.items(), key=lambda kv: list(Source).index(kv[0]))
+        ),
     )
 
 
@@ -107,9 +115,10 @@ async def notify_cycle_opened(session: AsyncSession, cycle: Cycle) -> int:
         await _raters_with_open_tasks(session, cycle)
     ).items():
         tr = translator(language)
-        text = tr._(
-            "The {period} performance evaluation has started. Please finish by {deadline}: {tasks}. Send /start to begin."
-        ).format(
+        text = html_format(
+            tr._(
+                "The {period} performance evaluation has started. Please finish by {deadline}: {tasks}. Send /start to begin."
+            ),
             period=cycle.period,
             deadline=tr.datetime(cycle.deadline, "short"),
             tasks=_task_list(tr, open_by_source),
@@ -132,11 +141,12 @@ async def send_due_reminders(session: AsyncSession, cycle: Cycle, *, now: dt.dat
         await _raters_with_open_tasks(session, cycle)
     ).items():
         tr = translator(language)
-        text = tr.ngettext(
-            "Reminder: the {period} evaluation closes in {days} day ({deadline}). Still open: {tasks}. Send /start to continue.",
-            "Reminder: the {period} evaluation closes in {days} days ({deadline}). Still open: {tasks}. Send /start to continue.",
-            days,
-        ).format(
+        text = html_format(
+            tr.ngettext(
+                "Reminder: the {period} evaluation closes in {days} day ({deadline}). Still open: {tasks}. Send /start to continue.",
+                "Reminder: the {period} evaluation closes in {days} days ({deadline}). Still open: {tasks}. Send /start to continue.",
+                days,
+            ),
             period=cycle.period,
             days=days,
             deadline=tr.datetime(cycle.deadline, "short"),
@@ -149,5 +159,40 @@ async def send_due_reminders(session: AsyncSession, cycle: Cycle, *, now: dt.dat
     return count
 
 
-def _esc(text: str) -> str:
-    return escape(text, quote=False)
+REFUSED_PUSH = N_(
+    "Telegram refused a message from the bot as malformed, so it was not delivered (outbox message {id}, to {recipient}): {error}. This is a fault in the bot; please tell its operator."
+)
+
+
+async def notify_refused_push(
+    session: AsyncSession,
+    *,
+    message_id: int,
+    chat_id: int,
+    error: str,
+    admin_ids: frozenset[int] | None = None,
+) -> int:
+    """Tell the working group that a pushed message was refused as malformed (a rendering bug).
+
+    Plain text, not HTML, so this notice cannot be refused the same way; once per message.
+    """
+    name = await session.scalar(
+        select(Staff.name)
+        .join(TelegramAccount, TelegramAccount.staff_id == Staff.id)
+        .where(TelegramAccount.telegram_id == chat_id)
+    )
+    count = 0
+    for telegram_id, language in await admin_accounts(session, admin_ids):
+        tr = translator(language)
+        text = tr._(REFUSED_PUSH).format(
+            id=message_id, recipient=f"{name} ({chat_id})" if name else chat_id, error=error
+        )
+        if await enqueue(
+            session,
+            telegram_id,
+            text,
+            parse_mode=None,
+            dedupe_key=f"refused-push:{message_id}:{telegram_id}",
+        ):
+            count += 1
+    return count

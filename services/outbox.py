@@ -19,6 +19,7 @@ from telegram import TelegramObject
 from bot.models import OutboxMessage
 from bot.models.types import utcnow
 from domain.enums import OutboxStatus
+from domain.text import CAPTION_LIMIT, MESSAGE_LIMIT, clip, clip_html
 
 SEND_MESSAGE: Final = "sendMessage"
 SEND_PHOTO: Final = "sendPhoto"
@@ -67,6 +68,10 @@ async def enqueue(
         body = caption if caption is not None else text
         if body:
             payload["caption"] = body
+    for field, limit in (("text", MESSAGE_LIMIT), ("caption", CAPTION_LIMIT)):
+        if field in payload:  # the last guard: a long message is cut, never refused
+            fit = clip_html if parse_mode == "HTML" else clip
+            payload[field] = str(fit(payload[field], limit))
     if parse_mode is not None and ("text" in payload or "caption" in payload):
         payload["parse_mode"] = parse_mode
     if markup is not None:

@@ -53,7 +53,7 @@ from bot.models import (
 from domain.assignments import PersonNode, UnitNode, superior_of, unit_superior_of
 from domain.enums import Grade, PlanStatus
 from domain.labels import GRADE_LABELS
-from domain.text import N_
+from domain.text import MESSAGE_LIMIT, N_, Html, clip, clip_html, escape, html_format
 from services.access import Actor, admin_accounts
 from services.audit import audit
 from services.errors import DomainError
@@ -662,9 +662,13 @@ async def approve(
         await enqueue(
             session,
             telegram_id,
-            tr._(
-                "Your improvement plan ({subject}, {period}) has been approved. You will be reminded of each milestone; report your progress with /plan."
-            ).format(subject=_esc(view.subject_name), period=view.period),
+            html_format(
+                tr._(
+                    "Your improvement plan ({subject}, {period}) has been approved. You will be reminded of each milestone; report your progress with /plan."
+                ),
+                subject=view.subject_name,
+                period=view.period,
+            ),
             markup=_buttons([(tr._("Open the plan"), f"ip1:o:{plan.id}")]),
             dedupe_key=f"plan-approved:{plan.id}",
         )
@@ -702,9 +706,14 @@ async def send_back(
         await enqueue(
             session,
             telegram_id,
-            tr._(
-                "Your improvement plan ({subject}, {period}) was returned for changes.\nComment: {comment}\nPlease revise it and submit it again."
-            ).format(subject=_esc(view.subject_name), period=view.period, comment=_esc(text)),
+            html_format(
+                tr._(
+                    "Your improvement plan ({subject}, {period}) was returned for changes.\nComment: {comment}\nPlease revise it and submit it again."
+                ),
+                subject=view.subject_name,
+                period=view.period,
+                comment=text,
+            ),
             markup=_buttons([(tr._("✍️ Revise the plan"), f"ip1:o:{plan.id}")]),
             dedupe_key=f"plan-returned:{plan.id}:{round_}",
         )
@@ -797,9 +806,13 @@ async def mark_done(
             await enqueue(
                 session,
                 telegram_id,
-                tr._(
-                    "The improvement plan of {subject} ({period}) is complete: every milestone is done."
-                ).format(subject=_esc(view.subject_name), period=view.period),
+                html_format(
+                    tr._(
+                        "The improvement plan of {subject} ({period}) is complete: every milestone is done."
+                    ),
+                    subject=view.subject_name,
+                    period=view.period,
+                ),
                 markup=_buttons([(tr._("Open the plan"), f"ip1:o:{view.id}")]),
                 dedupe_key=f"plan-done:{view.id}:{telegram_id}",
             )
@@ -848,11 +861,12 @@ async def remind_due(session: AsyncSession, *, now: dt.datetime, tz: dt.tzinfo) 
             await enqueue(
                 session,
                 telegram_id,
-                text.format(
-                    subject=_esc(view.subject_name),
+                html_format(
+                    text,
+                    subject=view.subject_name,
                     period=view.period,
                     date=tr.date(found.due),
-                    text=_esc(found.text),
+                    text=found.text,
                 ),
                 markup=_buttons([(tr._("Report progress"), f"ip1:m:{found.id}")]),
                 dedupe_key=f"plan-{kind}:{found.id}",
@@ -881,13 +895,19 @@ def opened_text(view: PlanView, tr: Translator) -> str:
         _esc(view.approver_name) if view.approver_name else tr._("the evaluation working group")
     )
     subject = (
-        tr._("{unit} (unit)").format(unit=_esc(view.subject_name))
+        html_format(tr._("{unit} (unit)"), unit=view.subject_name)
         if view.is_unit
         else _esc(view.subject_name)
     )
-    return tr._(
-        "You need to draw up a performance improvement plan: {subject}, {period}, graded {grade}. Set out the goals, the measures, the responsible person and milestone dates; {approver} approves it. Send /plan or tap the button."
-    ).format(subject=subject, period=view.period, grade=grade, approver=approver)
+    return html_format(
+        tr._(
+            "You need to draw up a performance improvement plan: {subject}, {period}, graded {grade}. Set out the goals, the measures, the responsible person and milestone dates; {approver} approves it. Send /plan or tap the button."
+        ),
+        subject=subject,
+        period=view.period,
+        grade=grade,
+        approver=approver,
+    )
 
 
 def milestone_line(m: PlanMilestone, tr: Translator, today: dt.date) -> str:
@@ -904,7 +924,7 @@ def plan_text(view: PlanView, tr: Translator, *, today: dt.date, progress: bool 
     """The whole plan as HTML; long goals and measures are shortened to fit one message."""
     plan = view.plan
     subject = (
-        tr._("{unit} (unit)").format(unit=_esc(view.subject_name))
+        html_format(tr._("{unit} (unit)"), unit=view.subject_name)
         if view.is_unit
         else _esc(view.subject_name)
     )
@@ -913,19 +933,20 @@ def plan_text(view: PlanView, tr: Translator, *, today: dt.date, progress: bool 
     if track == OVERDUE:
         status += " · " + tr._(TRACK_LABELS[OVERDUE])
     empty = tr._("(not written yet)")
-    lines = [
-        tr._("<b>Improvement plan</b> · {subject} · {period}").format(
-            subject=subject, period=view.period
+    lines: list[str] = [
+        html_format(
+            tr._("<b>Improvement plan</b> · {subject} · {period}"),
+            subject=subject,
+            period=view.period,
         ),
-        tr._("Status: {status}").format(status=status),
-        tr._("Approver: {name}").format(
-            name=_esc(view.approver_name)
-            if view.approver_name
-            else tr._("the evaluation working group")
+        html_format(tr._("Status: {status}"), status=status),
+        html_format(
+            tr._("Approver: {name}"),
+            name=view.approver_name if view.approver_name else tr._("the evaluation working group"),
         ),
     ]
     if plan.status == Status.RETURNED and plan.comment:
-        lines.append(tr._("<b>Returned:</b> {comment}").format(comment=_esc(plan.comment)))
+        lines.append(html_format(tr._("<b>Returned:</b> {comment}"), comment=plan.comment))
     budget = 3300 - sum(len(m.text) + 16 for m in view.milestones)
     goals, measures = plan.goals, plan.measures
     if len(goals) + len(measures) > budget:
@@ -958,7 +979,7 @@ def overview_line(view: PlanView, tr: Translator, today: dt.date) -> str:
     state = tr._(TRACK_LABELS[track]) if track else tr._(STATUS_LABELS[view.plan.status])
     mark = {DONE: "✅", OVERDUE: "⚠️", ON_TRACK: "🟢"}.get(track or "", "▫️")
     name = (
-        tr._("{unit} (unit)").format(unit=_esc(view.subject_name))
+        html_format(tr._("{unit} (unit)"), unit=view.subject_name)
         if view.is_unit
         else _esc(view.subject_name)
     )
@@ -1006,22 +1027,13 @@ def _buttons(*rows: list[tuple[str, str]]) -> InlineKeyboardMarkup:
 
 
 def _clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: max(limit - 1, 0)] + "…"
+    return clip(text, limit)
 
 
-def _fit(text: str, limit: int = 4000) -> str:
-    """Cut at a line boundary (every line closes its own tags), so the HTML stays valid."""
-    if len(text) <= limit:
-        return text
-    kept: list[str] = []
-    size = 0
-    for line in text.split("\n"):
-        if size + len(line) + 1 > limit - 2:
-            break
-        kept.append(line)
-        size += len(line) + 1
-    return "\n".join(kept) + "\n…"
+def _fit(text: str, limit: int = MESSAGE_LIMIT) -> Html:
+    """A whole plan in one message, cut as Telegram counts it (domain/text.py)."""
+    return clip_html(text, limit)
 
 
-def _esc(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+def _esc(text: str) -> Html:
+    return escape(text)

@@ -33,7 +33,6 @@ from __future__ import annotations
 import datetime as dt
 import hmac
 from dataclasses import dataclass
-from html import escape
 from typing import Final, Literal
 from zoneinfo import ZoneInfo
 
@@ -54,6 +53,7 @@ from bot.models import (
 )
 from domain.enums import RectificationStatus, ResponseStatus, Satisfaction
 from domain.template import DEFAULT_SURVEY, SurveySpec, Template, survey_of
+from domain.text import Html, escape, html_format
 from services.access import load_actor
 from services.audit import audit
 from services.errors import DomainError
@@ -536,9 +536,10 @@ async def rate(
         await enqueue(
             session,
             telegram_id,
-            tr._("The citizen rated the handling of bad review #{id} ({unit}): {rating}.").format(
+            html_format(
+                tr._("The citizen rated the handling of bad review #{id} ({unit}): {rating}."),
                 id=rect.id,
-                unit=escape(view.unit, quote=False),
+                unit=view.unit,
                 rating=tr._(SATISFACTION_LABELS[level]),
             ),
             dedupe_key=f"rect-rated:{rect.id}:{telegram_id}",
@@ -627,11 +628,11 @@ def _when(view: RectView) -> dt.datetime:
     return view.response.completed_at or view.rect.opened_at
 
 
-def _target(tr: Translator, view: RectView) -> str:
-    unit = escape(localized(view.unit, tr.locale), quote=False)
+def _target(tr: Translator, view: RectView) -> Html:
+    unit = localized(view.unit, tr.locale)
     if view.staff:
-        return f"{unit} · {escape(localized(view.staff, tr.locale), quote=False)}"
-    return unit
+        return html_format("{unit} · {staff}", unit=unit, staff=localized(view.staff, tr.locale))
+    return escape(unit)
 
 
 def _open_button(tr: Translator, rect_id: int) -> InlineKeyboardMarkup:
@@ -674,25 +675,29 @@ def _opened_text(tr: Translator, view: RectView) -> str:
     level = view.response.overall
     return "\n".join(
         [
-            tr._("<b>New bad review to rectify</b> (#{id})").format(id=view.rect.id),
-            tr._("{target}, {date}: {level}.").format(
+            html_format(tr._("<b>New bad review to rectify</b> (#{id})"), id=view.rect.id),
+            html_format(
+                tr._("{target}, {date}: {level}."),
                 target=_target(tr, view),
                 date=tr.date(_when(view)),
                 level=tr._(SATISFACTION_LABELS[level]) if level else "—",
             ),
-            tr._("Please handle it and write what was done by the end of {deadline}.").format(
-                deadline=tr.date(view.rect.deadline)
+            html_format(
+                tr._("Please handle it and write what was done by the end of {deadline}."),
+                deadline=tr.date(view.rect.deadline),
             ),
         ]
     )
 
 
 def _reply_text(tr: Translator, view: RectView, text: str, locale: str) -> str:
-    unit = escape(localized(view.unit, locale), quote=False)
+    unit = escape(localized(view.unit, locale))
     return "\n\n".join(
         [
-            tr._("About your review of {unit}, this is how it was handled:").format(unit=unit),
-            escape(text, quote=False),
+            html_format(
+                tr._("About your review of {unit}, this is how it was handled:"), unit=unit
+            ),
+            escape(text),
             tr._("Are you satisfied with how it was handled?"),
         ]
     )
@@ -702,15 +707,14 @@ def _review_request_text(tr: Translator, view: RectView, reason: str) -> str:
     level = view.response.overall
     return "\n".join(
         [
-            tr._("<b>Review requested</b> · #{id}").format(id=view.rect.id),
-            tr._(
-                "{unit} asks the working group to review a bad review of {date} ({level})."
-            ).format(
-                unit=escape(localized(view.unit, tr.locale), quote=False),
+            html_format(tr._("<b>Review requested</b> · #{id}"), id=view.rect.id),
+            html_format(
+                tr._("{unit} asks the working group to review a bad review of {date} ({level})."),
+                unit=localized(view.unit, tr.locale),
                 date=tr.date(_when(view)),
                 level=tr._(SATISFACTION_LABELS[level]) if level else "—",
             ),
-            tr._("Reason: {reason}").format(reason=escape(reason, quote=False)),
+            html_format(tr._("Reason: {reason}"), reason=reason),
         ]
     )
 
@@ -727,16 +731,17 @@ def _decision_text(tr: Translator, view: RectView, decision: str, note: str) -> 
     )
     return "\n".join(
         [
-            head.format(id=view.rect.id, unit=escape(localized(view.unit, tr.locale), quote=False)),
-            tr._("Reason: {reason}").format(reason=escape(note, quote=False)),
+            html_format(head, id=view.rect.id, unit=localized(view.unit, tr.locale)),
+            html_format(tr._("Reason: {reason}"), reason=note),
         ]
     )
 
 
 def _overdue_text(tr: Translator, view: RectView) -> str:
-    return tr._(
-        "Overdue: bad review #{id} ({target}, {date}) was due by the end of {deadline} and has not been handled yet. Please write what was done."
-    ).format(
+    return html_format(
+        tr._(
+            "Overdue: bad review #{id} ({target}, {date}) was due by the end of {deadline} and has not been handled yet. Please write what was done."
+        ),
         id=view.rect.id,
         target=_target(tr, view),
         date=tr.date(_when(view)),

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections import Counter
 from decimal import Decimal
-from html import escape
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -21,7 +20,7 @@ from bot.i18n import Translator
 from bot.models import Cycle, OrgUnit, Result, Staff, TelegramAccount
 from domain.enums import Dimension, Grade
 from domain.labels import DIMENSION_LABELS, GRADE_LABELS, SOURCE_LABELS
-from domain.text import N_
+from domain.text import MESSAGE_LIMIT, N_, Html, clip_html, html_format, html_join
 from services.notices import translator
 from services.outbox import enqueue
 from services.peer_view import source_means
@@ -59,25 +58,29 @@ def result_text(
     cycle: Cycle, result: Result, tr: Translator, *, name: str, updated: bool = False
 ) -> str:
     b = result.breakdown
-    lines = []
+    lines: list[str] = []
     if updated:
         lines.append(
-            tr._("<b>Your {period} result has been updated after your appeal.</b>").format(
-                period=cycle.period
+            html_format(
+                tr._("<b>Your {period} result has been updated after your appeal.</b>"),
+                period=cycle.period,
             )
         )
     lines += [
-        tr._("<b>{name}, your {period} performance result</b>").format(
-            name=name, period=cycle.period
+        html_format(
+            tr._("<b>{name}, your {period} performance result</b>"), name=name, period=cycle.period
         ),
-        tr._("Total: {total} · Grade: {grade}").format(
-            total=_num(result.total), grade=tr._(GRADE_LABELS[result.grade])
+        html_format(
+            tr._("Total: {total} · Grade: {grade}"),
+            total=_num(result.total),
+            grade=tr._(GRADE_LABELS[result.grade]),
         ),
         "",
     ]
     for d in b.get("dimensions", []):
         lines.append(
-            tr._("• {dimension}: {score} (weight {weight}%)").format(
+            html_format(
+                tr._("• {dimension}: {score} (weight {weight}%)"),
                 dimension=tr._(DIMENSION_LABELS[Dimension(d["dimension"])]),
                 score=_num(d.get("score")),
                 weight=d.get("weight"),
@@ -87,28 +90,33 @@ def result_text(
     if sources:
         lines.append("")
         lines.append(
-            tr._("By source: {sources}").format(
-                sources="、".join(
-                    f"{tr._(SOURCE_LABELS[source])} {_num(mean)}"
-                    for source, mean in sources.items()
-                )
+            html_format(
+                tr._("By source: {sources}"),
+                sources=html_join(
+                    "、",
+                    (
+                        f"{tr._(SOURCE_LABELS[source])} {_num(mean)}"
+                        for source, mean in sources.items()
+                    ),
+                ),
             )
         )
     lines.append("")
     if result.rank_in_unit is not None:
-        lines.append(tr._("Rank in your unit: {rank}").format(rank=result.rank_in_unit))
+        lines.append(html_format(tr._("Rank in your unit: {rank}"), rank=result.rank_in_unit))
     if result.bonus_coefficient is not None:
         lines.append(
-            tr._("Bonus coefficient: {value}").format(value=_num(result.bonus_coefficient))
+            html_format(tr._("Bonus coefficient: {value}"), value=_num(result.bonus_coefficient))
         )
     if result.weakest is not None:
         lines.append(
-            tr._("To work on: {dimension}. {suggestion}").format(
+            html_format(
+                tr._("To work on: {dimension}. {suggestion}"),
                 dimension=tr._(DIMENSION_LABELS[result.weakest]),
                 suggestion=tr._(TRAINING[result.weakest]),
             )
         )
-    return "\n".join(lines)
+    return Html("\n".join(lines))
 
 
 def result_markup(result: Result, tr: Translator, *, plan_required: bool) -> InlineKeyboardMarkup:
@@ -189,16 +197,20 @@ async def push_unit_summary(
     telegram_id, language = who
     tr = translator(language)
     counts = Counter(r.grade for r in results if r.staff_id is not None and r.unit_id == unit.id)
-    dist = "、".join(f"{tr._(GRADE_LABELS[g])} {counts.get(g, 0)}" for g in Grade)
+    dist = html_join("、", (f"{tr._(GRADE_LABELS[g])} {counts.get(g, 0)}" for g in Grade))
     text = "\n".join(
         [
-            tr._("<b>{unit}: the unit's {period} result</b>").format(
-                unit=unit.name, period=cycle.period
+            html_format(
+                tr._("<b>{unit}: the unit's {period} result</b>"),
+                unit=unit.name,
+                period=cycle.period,
             ),
-            tr._("Total: {total} · Grade: {grade}").format(
-                total=_num(unit_result.total), grade=tr._(GRADE_LABELS[unit_result.grade])
+            html_format(
+                tr._("Total: {total} · Grade: {grade}"),
+                total=_num(unit_result.total),
+                grade=tr._(GRADE_LABELS[unit_result.grade]),
             ),
-            tr._("Your people's grades: {distribution}").format(distribution=dist),
+            html_format(tr._("Your people's grades: {distribution}"), distribution=dist),
         ]
     )
     chart = {
@@ -244,12 +256,17 @@ async def review_request(
     results = await results_of(session, cycle)
     dist = distribution(results)
     units = [r for r in results if r.staff_id is None]
-    lines = [
-        tr._("<b>Results of {period} for approval</b> (round {round})").format(
-            period=cycle.period, round=cycle.review_round
+    lines: list[str] = [
+        html_format(
+            tr._("<b>Results of {period} for approval</b> (round {round})"),
+            period=cycle.period,
+            round=cycle.review_round,
         ),
-        tr._("Grades: {distribution}").format(
-            distribution="、".join(f"{tr._(GRADE_LABELS[g])} {dist.get(g, 0)}" for g in Grade)
+        html_format(
+            tr._("Grades: {distribution}"),
+            distribution=html_join(
+                "、", (f"{tr._(GRADE_LABELS[g])} {dist.get(g, 0)}" for g in Grade)
+            ),
         ),
         "",
         tr._("Units by score:"),
@@ -257,9 +274,15 @@ async def review_request(
     names = dict((await session.execute(select(OrgUnit.id, OrgUnit.name))).all())
     for n, r in enumerate(sorted(units, key=lambda r: -r.total), 1):
         lines.append(
-            f"{n}. {names.get(r.unit_id, '')} {_num(r.total)}（{tr._(GRADE_LABELS[r.grade])}）"
-            if tr.locale != "en"
-            else f"{n}. {names.get(r.unit_id, '')} {_num(r.total)} ({tr._(GRADE_LABELS[r.grade])})"
+            html_format(
+                "{n}. {unit} {total}（{grade}）"
+                if tr.locale != "en"
+                else "{n}. {unit} {total} ({grade})",
+                n=n,
+                unit=names.get(r.unit_id, ""),
+                total=_num(r.total),
+                grade=tr._(GRADE_LABELS[r.grade]),
+            )
         )
     people = [r for r in results if r.staff_id is not None]
     from bot.config import load_settings
@@ -270,8 +293,10 @@ async def review_request(
     if people:
         lines += [
             "",
-            tr._("Highest: {high}; lowest: {low}.").format(
-                high=_num(max(r.total for r in people)), low=_num(min(r.total for r in people))
+            html_format(
+                tr._("Highest: {high}; lowest: {low}."),
+                high=_num(max(r.total for r in people)),
+                low=_num(min(r.total for r in people)),
             ),
         ]
     markup = InlineKeyboardMarkup(
@@ -293,7 +318,7 @@ async def review_request(
         await enqueue(
             session,
             telegram_id,
-            "\n".join(lines)[:4000],
+            clip_html("\n".join(lines), MESSAGE_LIMIT),
             markup=markup,
             dedupe_key=f"review:{cycle.id}:{cycle.review_round}:{telegram_id}",
         )
@@ -312,8 +337,10 @@ async def review_returned(
         await enqueue(
             session,
             telegram_id,
-            tr._("The leadership group sent the {period} results back: {comment}").format(
-                period=cycle.period, comment=escape(comment, quote=False)
+            html_format(
+                tr._("The leadership group sent the {period} results back: {comment}"),
+                period=cycle.period,
+                comment=comment,
             ),
             dedupe_key=f"review-back:{cycle.id}:{cycle.review_round}:{telegram_id}",
         )
@@ -350,6 +377,11 @@ def quota_line(people: dict[str, Decimal], quota: int, tr: Translator) -> str:
     from scoring import quota_preview
 
     preview = quota_preview(people, Decimal(quota) / 100)
-    return tr._(
-        "Excellent by the bands: {bands}; with a {share}% quota it would be {quota} (for reference only: the regulation sets no quota)."
-    ).format(bands=len(preview.by_bands), share=quota, quota=len(preview.by_quota))
+    return html_format(
+        tr._(
+            "Excellent by the bands: {bands}; with a {share}% quota it would be {quota} (for reference only: the regulation sets no quota)."
+        ),
+        bands=len(preview.by_bands),
+        share=quota,
+        quota=len(preview.by_quota),
+    )

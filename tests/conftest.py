@@ -37,6 +37,23 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     terminalreporter.write_line(_database())
 
 
+@pytest.fixture(autouse=True)
+def no_malformed_markup(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Fail any test during which the local Bot API refused a message as malformed HTML.
+
+    Telegram answers such a message with "can't parse entities"; in production it would be a
+    message nobody reads, so every test is also a check that values were escaped. A test that
+    sends bad markup on purpose opts out with ``@pytest.mark.malformed_markup``.
+    """
+    watched = "server" in request.fixturenames and not request.node.get_closest_marker(
+        "malformed_markup"
+    )
+    stats = request.getfixturevalue("server").hub.stats if watched else None
+    yield
+    if stats is not None and (refused := stats.parse_errors):
+        pytest.fail("Telegram would refuse malformed markup:\n" + "\n".join(refused))
+
+
 @pytest.fixture(scope="session")
 def database_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DatabaseFactory]:
     factory = DatabaseFactory(tmp_path_factory.mktemp("db"))

@@ -135,6 +135,7 @@ async def fill_all_forms(
     from sqlalchemy import select
 
     from bot.models import Assignment
+    from domain.enums import AssignmentStatus
     from services import forms
 
     now = dt.datetime.now(dt.UTC)
@@ -142,7 +143,9 @@ async def fill_all_forms(
         ids = list(
             await s.scalars(
                 select(Assignment.id).where(
-                    Assignment.cycle_id == cycle_id, Assignment.active.is_(True)
+                    Assignment.cycle_id == cycle_id,
+                    Assignment.active.is_(True),
+                    Assignment.status == AssignmentStatus.OPEN,  # a form a test already submitted
                 )
             )
         )

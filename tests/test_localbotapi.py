@@ -347,6 +347,7 @@ async def test_chat_not_found(bot: Bot, user: SimUser) -> None:
         ("*bold", "Markdown", "Can't find end of the entity starting at byte offset 0"),
     ],
 )
+@pytest.mark.malformed_markup
 async def test_cant_parse_entities(
     bot: Bot, user: SimUser, text: str, mode: str, detail: str
 ) -> None:
