@@ -242,7 +242,7 @@ def _config_error_line(exc: ConfigError, tr: Translator) -> str:
 
 def _dispatch(args: argparse.Namespace, settings: Settings, tr: Translator) -> int:
     # Imported here so that --help and configuration errors answer without loading the bot.
-    from bot import commands, cycle_commands
+    from bot import commands, cycle_commands, staff_commands
 
     if args.command == "run":
         settings.require_token()
@@ -259,7 +259,7 @@ def _dispatch(args: argparse.Namespace, settings: Settings, tr: Translator) -> i
     if args.command == "db":
         return asyncio.run(commands.db(args.db_command, settings, tr))
     if args.command == "staff":
-        return asyncio.run(commands.staff(args, settings, tr))
+        return asyncio.run(staff_commands.staff(args, settings, tr))
     if args.command == "cycle":
         return asyncio.run(cycle_commands.cycle(args, settings, tr))
     if args.command == "survey":
