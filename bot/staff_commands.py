@@ -53,6 +53,9 @@ async def _invites(
     from services import invites
 
     username = await bot_username(settings, tr)  # before anything is issued
+    if args.out:  # a folder or an unwritable path fails here, before codes are issued
+        with args.out.open("ab"):
+            pass
     now = utcnow()
     async with sessions.begin() as session:
         issued = await invites.issue_for_unbound(

@@ -152,6 +152,23 @@ async def test_missing_or_folder_template_is_one_line(db_url: str, tmp_path: Pat
     one_line_failure(folder, "folder")
 
 
+async def test_invites_into_a_folder_fail_before_any_code_is_issued(
+    db_url: str, sessions: SessionFactory, tmp_path: Path
+) -> None:
+    env = {
+        "JIXIAO_DATABASE_URL": db_url,
+        "JIXIAO_BOT_USERNAME": "jixiao_bot",
+        "JIXIAO_LOCALE": "en",
+    }
+    assert (
+        jixiao("staff", "import", str(EXAMPLES / "staff.csv"), cwd=tmp_path, **env).returncode == 0
+    )
+    result = jixiao("staff", "invites", "--out", str(tmp_path), cwd=tmp_path, **env)
+    one_line_failure(result, "folder")
+    async with sessions() as s:
+        assert not await s.scalar(select(func.count()).select_from(Invite))
+
+
 async def test_survey_stats_with_a_bad_period_fails(db_url: str, tmp_path: Path) -> None:
     result = jixiao(
         "survey", "stats", "--period", "2026Q7", cwd=tmp_path, JIXIAO_DATABASE_URL=db_url
