@@ -63,6 +63,9 @@ async def score_cycle(
     actor_telegram_id: int | None = None,
 ) -> int:
     """Compute every result of the cycle into the database; the same data gives the same rows."""
+    # The row lock first: a change committed before it is read below, one after it marks
+    # these results stale (services.cycles.touch).
+    await lock(session, cycle)
     if cycle.phase in PUBLISHED:
         raise DomainError(
             N_("The results of {period} are published; they change only through appeal decisions."),
@@ -77,9 +80,6 @@ async def score_cycle(
             N_("The cycle {period} is still collecting answers; close it first."),
             period=cycle.period,
         )
-    # The row lock first: a change committed before it is read below, one after it marks
-    # these results stale (services.cycles.touch).
-    await lock(session, cycle)
     options = options or ScoringOptions()
     template = await template_of(session, cycle)
     subjects = await subjects_of(session, cycle, tz=tz)
