@@ -198,3 +198,31 @@ async def test_a_send_back_comment_belongs_to_its_own_review_round(
         cycle = await s.get(Cycle, cycle_id)
         assert cycle is not None and cycle.phase == CyclePhase.REVIEW and cycle.review_round == 2
         assert not await s.scalar(select(func.count()).select_from(ResultReview))
+
+
+async def test_a_change_during_scoring_waits_and_leaves_the_results_stale(
+    sessions: SessionFactory, settings
+) -> None:  # type: ignore[no-untyped-def]
+    """Scoring holds the cycle's row lock: a form reopened meanwhile waits, then marks it stale."""
+    import asyncio
+
+    cycle_id, _chief, review_id = await _collected(sessions)
+
+    async def reopen() -> None:
+        async with sessions.begin() as s:
+            await forms.reopen(
+                s, review_id, actor_staff_id=None, actor_telegram_id=None, now=_now()
+            )
+
+    async with sessions.begin() as s:
+        cycle = await s.get(Cycle, cycle_id)
+        assert cycle is not None
+        await cycles.lock(s, cycle)
+        change = asyncio.create_task(reopen())
+        await asyncio.sleep(0.5)
+        assert not change.done()  # the change waits for the scoring to finish
+        await results.score_cycle(s, cycle, tz=settings.tz, now=_now())
+    await asyncio.wait_for(change, timeout=30)
+    async with sessions() as s:
+        cycle = await s.get(Cycle, cycle_id)
+        assert cycle is not None and not results.is_fresh(cycle)
