@@ -195,6 +195,11 @@ async def send_for_review(
     under the results shown) must also name the results now stored.
     """
     await lock(session, cycle)
+    if cycle.phase == CyclePhase.REVIEW:  # a second press, or another member was quicker
+        raise DomainError(
+            N_("The results of {period} are already with the leadership group for approval."),
+            period=cycle.period,
+        )
     if cycle.phase != CyclePhase.SCORING or cycle.scored_at is None:
         raise DomainError(N_("Score the cycle {period} first."), period=cycle.period)
     require_fresh(cycle, scored_revision=scored_revision)

@@ -226,3 +226,24 @@ async def test_a_change_during_scoring_waits_and_leaves_the_results_stale(
     async with sessions() as s:
         cycle = await s.get(Cycle, cycle_id)
         assert cycle is not None and not results.is_fresh(cycle)
+
+
+async def test_sending_twice_says_the_results_are_already_with_the_leaders(
+    sessions: SessionFactory, settings
+) -> None:  # type: ignore[no-untyped-def]
+    cycle_id, _chief, _review = await _collected(sessions)
+    async with sessions.begin() as s:
+        cycle = await s.get(Cycle, cycle_id)
+        assert cycle is not None
+        await results.score_cycle(s, cycle, tz=settings.tz, now=_now())
+        await results.send_for_review(s, cycle, now=_now(), actor_label="test")
+    async with sessions.begin() as s:
+        cycle = await s.get(Cycle, cycle_id)
+        assert cycle is not None
+        try:
+            await results.send_for_review(s, cycle, now=_now(), actor_label="test")
+        except DomainError as exc:
+            assert "already with the leadership group" in exc.message
+        else:
+            raise AssertionError("sent twice")
+        assert cycle.review_round == 1
