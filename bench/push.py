@@ -77,6 +77,8 @@ async def main(count: int, limit: float, database_url: str | None) -> None:
             phase=CyclePhase.REVIEW,
             template_id=version.id,
             deadline=now,
+            scored_at=now,  # the synthetic results below count as freshly scored
+            scored_revision=0,
             peer_count=5,
             reminder_days=[3, 1],
         )

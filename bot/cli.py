@@ -1,4 +1,8 @@
-"""The ``jixiao`` command line. Every level has ``--help``; configuration errors exit 2."""
+"""The ``jixiao`` command line. Every level has ``--help``.
+
+Failures are one line on stderr: 1 refused or bad input, 2 configuration, 3 the database
+or Telegram unavailable (``bot.cli_errors``).
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from bot.cli_errors import CliFailure, database_failure, file_failure, telegram_failure
 from bot.config import ConfigError, Settings, load_settings
 from bot.i18n import Translator
 
@@ -42,9 +47,17 @@ def _parser() -> argparse.ArgumentParser:
     imp.add_argument(
         "--dry-run", action="store_true", help="show what would change, change nothing"
     )
-    inv = staff_sub.add_parser("invites", help="issue invite codes for everyone not yet linked")
+    inv = staff_sub.add_parser(
+        "invites",
+        help="issue invite codes for everyone not yet linked who holds no valid code",
+    )
     inv.add_argument("--format", choices=["csv"], default="csv", help="output format (csv)")
     inv.add_argument("--out", type=Path, help="write to this file instead of standard output")
+    inv.add_argument(
+        "--reissue",
+        action="store_true",
+        help="new codes for everyone not yet linked: the codes of earlier batches stop working",
+    )
     re_ = staff_sub.add_parser(
         "reissue", help="a new invite code for one person (the old one dies)"
     )
@@ -90,11 +103,16 @@ def _parser() -> argparse.ArgumentParser:
         "score", help="compute every result of a closed cycle (re-running gives the same)"
     )
     scr.add_argument("period")
+    scr.add_argument(
+        "--close",
+        action="store_true",
+        help="stop collecting first if the cycle still collects (lists the forms not submitted)",
+    )
     snd = cycle_sub.add_parser(
         "submit", help="send the scored results to the leadership group for approval"
     )
     snd.add_argument("period")
-    sts = cycle_sub.add_parser("status", help="phase, deadline and progress by unit")
+    sts = cycle_sub.add_parser("status", help="phase, deadline, results and progress by unit")
     sts.add_argument("period", nargs="?", help="default: every cycle")
 
     survey = sub.add_parser("survey", help="citizen satisfaction surveys: links and QR codes")
@@ -170,6 +188,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; every failure ends as one line on stderr and a non-zero status."""
     args = _parser().parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
@@ -179,28 +198,52 @@ def main(argv: Sequence[str] | None = None) -> int:
         logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         settings = load_settings()
-        return _dispatch(args, settings)
     except ConfigError as exc:
-        print(_config_error_line(exc), file=sys.stderr)
+        print(_config_error_line(exc, Translator("zh_Hans")), file=sys.stderr)
+        return 2
+    tr = Translator(settings.locale, settings.tz)
+    try:
+        return _dispatch(args, settings, tr)
+    except ConfigError as exc:
+        print(_config_error_line(exc, tr), file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:  # the last word: a line for the operator, never a traceback
+        failure = _failure(exc, settings, tr)
+        if args.verbose:
+            logging.getLogger("jixiao").exception("the command failed")
+        print(failure.line, file=sys.stderr)
+        return failure.status
 
 
-def _config_error_line(exc: ConfigError) -> str:
-    try:
-        tr = Translator(load_settings().locale)
-    except ConfigError:
-        tr = Translator("zh_Hans")
+def _failure(exc: Exception, settings: Settings, tr: Translator) -> CliFailure:
+    """Telegram first (its errors wrap OSErrors), then named files, then the database."""
+    if isinstance(exc, CliFailure):
+        return exc
+    found = telegram_failure(exc, settings.telegram_base_url, tr)
+    if found is None and isinstance(exc, OSError) and exc.filename is not None:
+        found = file_failure(exc, tr)
+    found = found or database_failure(exc, settings.database_url, tr)
+    if found is not None:
+        return found
+    return CliFailure(
+        tr._("Unexpected error: {error}. Run again with -v for details.").format(
+            error=f"{type(exc).__name__}: {' '.join(str(exc).split())[:300]}"
+        )
+    )
+
+
+def _config_error_line(exc: ConfigError, tr: Translator) -> str:
     return tr._("Configuration error: {setting} is {problem}. See .env.example.").format(
         setting=exc.setting, problem=exc.problem
     )
 
 
-def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
-    from bot import commands
+def _dispatch(args: argparse.Namespace, settings: Settings, tr: Translator) -> int:
+    # Imported here so that --help and configuration errors answer without loading the bot.
+    from bot import commands, cycle_commands, staff_commands
 
-    tr = Translator(settings.locale, settings.tz)
     if args.command == "run":
         settings.require_token()
         # imported here: the bot's stack is heavy and other commands do not need it
@@ -225,11 +268,11 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
             logging.getLogger(noisy).setLevel(logging.WARNING)
         return asyncio.run(run_demo(args.out))
     if args.command == "db":
-        return asyncio.run(commands.db(args.db_command, settings))
+        return asyncio.run(commands.db(args.db_command, settings, tr))
     if args.command == "staff":
-        return asyncio.run(commands.staff(args, settings, tr))
+        return asyncio.run(staff_commands.staff(args, settings, tr))
     if args.command == "cycle":
-        return asyncio.run(commands.cycle(args, settings, tr))
+        return asyncio.run(cycle_commands.cycle(args, settings, tr))
     if args.command == "survey":
         return asyncio.run(commands.survey(args, settings, tr))
     if args.command == "annual":

@@ -109,3 +109,10 @@ async def current_revision(engine: AsyncEngine) -> str | None:
 
     async with engine.connect() as conn:
         return await conn.run_sync(_rev)
+
+
+def head_revision() -> str | None:
+    """The migration this version of the code expects the database to be at."""
+    from alembic.script import ScriptDirectory  # only the CLI's schema check needs it
+
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()

@@ -41,7 +41,7 @@ from services.templates import localized
 COMMENT = "comment"
 RV = re.compile(r"^rv1:(ok|no):(\d{1,9}):(\d{1,4})$")
 RS = re.compile(r"^rs1:(w|h):(\d{1,12})$")
-SC = re.compile(r"^sc1:(score|send):(\d{1,9})$")
+SC = re.compile(r"^sc1:(score|send):(\d{1,9})(?::(\d{1,9}))?$")  # cycle, scored revision
 NOTE_TEXT = {
     "source_missing": N_("No answers from {source}: its weight was spread over the other sources."),
     "peer_dropped": N_(
@@ -254,7 +254,14 @@ async def score_command(update: Update, context: JxContext) -> None:
         )
         + "\n\n"
         + text,
-        keyboard([(tr._("Send to the leadership group for approval"), f"sc1:send:{cycle.id}")]),
+        keyboard(
+            [
+                (
+                    tr._("Send to the leadership group for approval"),
+                    f"sc1:send:{cycle.id}:{cycle.scored_revision}",
+                )
+            ]
+        ),
     )
 
 
@@ -338,6 +345,8 @@ async def send_button(update: Update, context: JxContext) -> None:
                 now=now(context),
                 actor_label="telegram",
                 actor_telegram_id=actor.telegram_id,
+                # an old button without the revision still needs fresh results
+                scored_revision=int(match.group(3)) if match.group(3) else None,
             )
     except DomainError as exc:
         await answer_query(update, exc.plain(tr), alert=True)
@@ -397,11 +406,17 @@ async def review_button(update: Update, context: JxContext) -> object:
         await answer_query(update)
         await flow.show(update, context, edit=False)
         return tx.state
-    return await _decide(update, context, cycle_id, approve=True, comment="")
+    return await _decide(update, context, cycle_id, approve=True, comment="", round_=round_)
 
 
 async def _decide(
-    update: Update, context: JxContext, cycle_id: int, *, approve: bool, comment: str
+    update: Update,
+    context: JxContext,
+    cycle_id: int,
+    *,
+    approve: bool,
+    comment: str,
+    round_: int | None,
 ) -> object:
     tr = await context.tr(update)
     actor = await load_caller(update, context)
@@ -419,6 +434,7 @@ async def _decide(
                 admin_ids=context.services.settings.admin_id_set,
                 quorum=context.services.settings.approval_quorum,
                 appeal_days=context.services.settings.appeal_days,
+                round_=round_,
             )
             tx.end()
     except DomainError as exc:
@@ -451,7 +467,14 @@ async def comment_text(update: Update, context: JxContext) -> object:
         tr = await context.tr(update)
         await reply(update, tr._("Please write a comment of at most 1000 characters."))
         return None
-    return await _decide(update, context, int(pos.data["cycle"]), approve=False, comment=text)
+    return await _decide(
+        update,
+        context,
+        int(pos.data["cycle"]),
+        approve=False,
+        comment=text,
+        round_=int(pos.data.get("round", -1)),  # the round the comment was started for
+    )
 
 
 def build_handler() -> ConversationHandler:

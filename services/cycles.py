@@ -26,7 +26,7 @@ from bot.models import (
 )
 from domain.assignments import PersonNode, UnitNode, plan_assignments
 from domain.enums import AssignmentStatus, CyclePhase, Role, Source
-from domain.period import Period
+from domain.period import Period, current_quarter
 from domain.template import Template
 from domain.text import N_
 from services.audit import audit
@@ -73,6 +73,52 @@ async def register_template(
         at=now,
     )
     return version
+
+
+# Phases in which results may still be (re)computed; published results change only by appeal.
+UNPUBLISHED = (
+    CyclePhase.PREPARING,
+    CyclePhase.COLLECTING,
+    CyclePhase.SCORING,
+    CyclePhase.REVIEW,
+)
+
+
+async def touch(session: AsyncSession, cycle_id: int) -> None:
+    """Mark the cycle's computed results stale: what scoring reads has changed.
+
+    Written as ``revision = revision + 1`` and flushed at once, in the transaction of the
+    change: the ``UPDATE`` takes the cycle's row lock, so a concurrent scoring (which
+    locks the row before reading) either sees the change or is followed by this mark.
+    """
+    cycle = await session.get(Cycle, cycle_id)
+    if cycle is None:
+        return
+    cycle.revision = Cycle.revision + 1  # an SQL expression: atomic on the database
+    await session.flush()
+    await session.refresh(cycle, ["revision"])
+
+
+async def touch_periods_of(session: AsyncSession, at: dt.datetime, tz: dt.tzinfo) -> None:
+    """A citizen's answer from ``at`` changed: unpublished cycles of its quarter and year go stale."""
+    quarter = current_quarter(at.astimezone(tz).date())
+    found = await session.scalars(
+        select(Cycle.id).where(
+            Cycle.period.in_([str(quarter), str(quarter.year)]), Cycle.phase.in_(UNPUBLISHED)
+        )
+    )
+    for cycle_id in list(found):
+        await touch(session, cycle_id)
+
+
+async def lock(session: AsyncSession, cycle: Cycle) -> Cycle:
+    """Take the cycle's row lock and re-read it (SQLite's writers are serialised anyway).
+
+    Pending changes are flushed first, so the re-read keeps them.
+    """
+    await session.flush()
+    await session.refresh(cycle, with_for_update=True)
+    return cycle
 
 
 async def cycle_by_period(session: AsyncSession, period: str) -> Cycle:
@@ -305,6 +351,7 @@ async def extend(
     if cycle.phase == CyclePhase.SCORING:
         cycle.phase = CyclePhase.COLLECTING
         cycle.closed_at = None
+        await touch(session, cycle.id)  # collecting again: earlier results no longer hold
     await audit(
         session,
         "cycle.extend",
@@ -326,6 +373,7 @@ async def close(session: AsyncSession, period: str, *, now: dt.datetime, actor: 
         raise DomainError(N_("The cycle {period} is not collecting answers."), period=period)
     cycle.phase = CyclePhase.SCORING
     cycle.closed_at = now
+    await touch(session, cycle.id)
     await audit(
         session,
         "cycle.close",

@@ -20,6 +20,7 @@ from domain.enums import AssignmentStatus, CyclePhase, Source
 from domain.template import Indicator, ScaleKind, Target, Template, WrittenPart
 from domain.text import N_
 from services.audit import audit
+from services.cycles import UNPUBLISHED, touch
 from services.errors import DomainError
 
 WRITTEN_KEYS = {
@@ -305,6 +306,7 @@ async def submit(
     form.assignment.status = AssignmentStatus.SUBMITTED
     form.assignment.submitted_at = now
     form.assignment.cursor = DONE
+    await touch(session, form.cycle.id)  # a submitted form is what scoring reads
     if proxy:
         form.assignment.proxy_staff_id = staff_id
         await audit(
@@ -417,13 +419,19 @@ async def reopen(
     actor_telegram_id: int | None,
     now: dt.datetime,
 ) -> None:
-    """An admin reopens a submitted form (audited)."""
+    """An admin reopens a submitted form (audited); results computed before are stale."""
     assignment = await session.get(Assignment, assignment_id)
     if assignment is None:
         raise DomainError(N_("No such form."))
+    if assignment.status != AssignmentStatus.SUBMITTED:
+        raise DomainError(
+            N_("This form has not been submitted yet, so there is nothing to reopen.")
+        )
+    await _refuse_if_published(session, assignment.cycle_id)
     assignment.status = AssignmentStatus.OPEN
     assignment.submitted_at = None
     assignment.cursor = SUMMARY
+    await touch(session, assignment.cycle_id)
     await audit(
         session,
         "form.reopen",
@@ -453,6 +461,7 @@ async def reassign(
     rater = await session.get(Staff, new_rater_staff_id)
     if rater is None or not rater.active:
         raise DomainError(N_("No active staff member with that employee number."))
+    await _refuse_if_published(session, old.cycle_id)
     old.active = False
     new = Assignment(
         cycle_id=old.cycle_id,
@@ -464,6 +473,7 @@ async def reassign(
     )
     session.add(new)
     await session.flush()
+    await touch(session, old.cycle_id)
     await audit(
         session,
         "form.reassign",
@@ -475,6 +485,16 @@ async def reassign(
         at=now,
     )
     return new
+
+
+async def _refuse_if_published(session: AsyncSession, cycle_id: int) -> None:
+    """Published results change only through appeal decisions, so their forms stay as they are."""
+    cycle = await session.get(Cycle, cycle_id)
+    if cycle is not None and cycle.phase not in UNPUBLISHED:
+        raise DomainError(
+            N_("The results of {period} are published; they change only through appeal decisions."),
+            period=cycle.period,
+        )
 
 
 @dataclass

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import Select, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.i18n import N_
@@ -69,23 +69,66 @@ async def issue(
 
 
 async def issue_for_unbound(
-    session: AsyncSession, *, now: dt.datetime, ttl: dt.timedelta, actor_label: str
+    session: AsyncSession,
+    *,
+    now: dt.datetime,
+    ttl: dt.timedelta,
+    actor_label: str,
+    keep_valid: bool = False,
 ) -> list[IssuedInvite]:
-    """Codes for every active staff member without a bound account (re-running re-issues)."""
+    """Codes for every active staff member without a bound account.
+
+    Each new code kills that person's earlier ones; with ``keep_valid``, people who still
+    hold a valid code from an earlier batch keep it and get none (only its hash is stored,
+    so it cannot be printed again).
+    """
     bound = select(TelegramAccount.staff_id).where(TelegramAccount.staff_id.is_not(None))
-    rows = (
-        await session.execute(
-            select(Staff, OrgUnit.name)
-            .join(OrgUnit, OrgUnit.id == Staff.unit_id)
-            .where(Staff.active.is_(True), Staff.id.not_in(bound))
-            .order_by(Staff.employee_no)
-        )
-    ).all()
+    query = (
+        select(Staff, OrgUnit.name)
+        .join(OrgUnit, OrgUnit.id == Staff.unit_id)
+        .where(Staff.active.is_(True), Staff.id.not_in(bound))
+        .order_by(Staff.employee_no)
+    )
+    if keep_valid:
+        query = query.where(Staff.id.not_in(_valid_codes(now)))
+    rows = (await session.execute(query)).all()
     issued = [await issue(session, staff, unit, now=now, ttl=ttl) for staff, unit in rows]
     await audit(
-        session, "invite.issue_all", actor_label=actor_label, detail={"count": len(issued)}, at=now
+        session,
+        "invite.issue_all",
+        actor_label=actor_label,
+        detail={"count": len(issued), "kept_valid": keep_valid},
+        at=now,
     )
     return issued
+
+
+def _valid_codes(now: dt.datetime) -> Select[int]:
+    """Staff ids holding an unused, unrevoked, unexpired code (a subquery)."""
+    return select(Invite.staff_id).where(
+        Invite.used_at.is_(None), Invite.revoked_at.is_(None), Invite.expires_at > now
+    )
+
+
+async def pending_codes(
+    session: AsyncSession, *, now: dt.datetime
+) -> tuple[int, dt.datetime | None]:
+    """Active, unlinked people who still hold a valid code, and when the last of those expires."""
+    bound = select(TelegramAccount.staff_id).where(TelegramAccount.staff_id.is_not(None))
+    count, until = (
+        await session.execute(
+            select(func.count(func.distinct(Invite.staff_id)), func.max(Invite.expires_at))
+            .join(Staff, Staff.id == Invite.staff_id)
+            .where(
+                Staff.active.is_(True),
+                Staff.id.not_in(bound),
+                Invite.used_at.is_(None),
+                Invite.revoked_at.is_(None),
+                Invite.expires_at > now,
+            )
+        )
+    ).one()
+    return int(count or 0), until
 
 
 async def reissue(

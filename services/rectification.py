@@ -41,6 +41,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
+from bot.config import load_settings
 from bot.i18n import N_, Translator
 from bot.models import (
     OrgUnit,
@@ -56,6 +57,7 @@ from domain.template import DEFAULT_SURVEY, SurveySpec, Template, survey_of
 from domain.text import Html, escape, html_format
 from services.access import load_actor
 from services.audit import audit
+from services.cycles import touch_periods_of
 from services.errors import DomainError
 from services.notices import translator
 from services.outbox import enqueue
@@ -446,6 +448,8 @@ async def decide_review(
     if decision == EXCLUDED:
         rect.status = Status.EXCLUDED
         view.response.excluded = True
+        if view.response.completed_at is not None:  # it no longer counts in its period
+            await touch_periods_of(session, view.response.completed_at, load_settings().tz)
     elif rect.answer is None:
         rect.status = Status.OPEN
     else:

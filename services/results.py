@@ -39,6 +39,7 @@ from scoring import (
     weakest_dimension,
 )
 from services.audit import audit
+from services.cycles import lock
 from services.errors import DomainError
 from services.ratings import subjects_of
 
@@ -62,6 +63,9 @@ async def score_cycle(
     actor_telegram_id: int | None = None,
 ) -> int:
     """Compute every result of the cycle into the database; the same data gives the same rows."""
+    # The row lock first: a change committed before it is read below, one after it marks
+    # these results stale (services.cycles.touch).
+    await lock(session, cycle)
     if cycle.phase in PUBLISHED:
         raise DomainError(
             N_("The results of {period} are published; they change only through appeal decisions."),
@@ -70,6 +74,11 @@ async def score_cycle(
     if cycle.phase in (CyclePhase.PREPARING,):
         raise DomainError(
             N_("The cycle {period} has not collected any answers yet."), period=cycle.period
+        )
+    if cycle.phase == CyclePhase.COLLECTING:
+        raise DomainError(
+            N_("The cycle {period} is still collecting answers; close it first."),
+            period=cycle.period,
         )
     options = options or ScoringOptions()
     template = await template_of(session, cycle)
@@ -113,6 +122,7 @@ async def score_cycle(
         )
     cycle.phase = CyclePhase.SCORING
     cycle.scored_at = now
+    cycle.scored_revision = cycle.revision
     await audit(
         session,
         "cycle.score",
@@ -120,7 +130,7 @@ async def score_cycle(
         actor_telegram_id=actor_telegram_id,
         object_type="cycle",
         object_id=cycle.period,
-        detail={"results": len(scores), "unscored": unscored},
+        detail={"results": len(scores), "unscored": unscored, "revision": cycle.revision},
         at=now,
     )
     return len(scores)
@@ -154,6 +164,22 @@ async def leadership(session: AsyncSession) -> list[tuple[int, int, str | None, 
     return [(int(a), int(b), c, d) for a, b, c, d in rows]
 
 
+def is_fresh(cycle: Cycle) -> bool:
+    """The stored results were computed after the last change to answers or phase."""
+    return cycle.scored_at is not None and cycle.scored_revision == cycle.revision
+
+
+def require_fresh(cycle: Cycle, *, scored_revision: int | None = None) -> None:
+    """Refuse stale results, and results other than those shown (``scored_revision``)."""
+    if not is_fresh(cycle) or scored_revision not in (None, cycle.scored_revision):
+        raise DomainError(
+            N_(
+                "The results of {period} were computed before later changes to the answers or the cycle. Please score again (/score {period}) and send the new results."
+            ),
+            period=cycle.period,
+        )
+
+
 async def send_for_review(
     session: AsyncSession,
     cycle: Cycle,
@@ -161,10 +187,22 @@ async def send_for_review(
     now: dt.datetime,
     actor_label: str,
     actor_telegram_id: int | None = None,
+    scored_revision: int | None = None,
 ) -> int:
-    """The working group hands the scored cycle to the leadership group (审定)."""
+    """The working group hands the scored cycle to the leadership group (审定).
+
+    Only results computed after the last change go; ``scored_revision`` (from the button
+    under the results shown) must also name the results now stored.
+    """
+    await lock(session, cycle)
+    if cycle.phase == CyclePhase.REVIEW:  # a second press, or another member was quicker
+        raise DomainError(
+            N_("The results of {period} are already with the leadership group for approval."),
+            period=cycle.period,
+        )
     if cycle.phase != CyclePhase.SCORING or cycle.scored_at is None:
         raise DomainError(N_("Score the cycle {period} first."), period=cycle.period)
+    require_fresh(cycle, scored_revision=scored_revision)
     cycle.phase = CyclePhase.REVIEW
     cycle.review_round += 1
     from services.result_notices import review_request
@@ -197,17 +235,35 @@ async def review(
     quorum: int = 0,
     appeal_days: int = 5,
     admin_ids: frozenset[int] | None = None,
+    round_: int | None = None,
 ) -> bool:
     """A leadership member approves or sends back; returns True when the cycle got published.
 
     Publishing needs the 组长's approval, or ``quorum`` approvals of the group (0 = 组长 only).
+    ``round_`` is the review round the member was looking at (from the button or the
+    pending comment): a decision about an earlier round never applies to a later one.
     """
     roles = set(await session.scalars(select(RoleGrant.role).where(RoleGrant.staff_id == staff_id)))
     if not roles & {Role.LEADER_CHIEF, Role.LEADER_DEPUTY, Role.LEADER_MEMBER}:
         raise DomainError(N_("Only members of the leadership group can approve results."))
+    await lock(session, cycle)
     if cycle.phase != CyclePhase.REVIEW:
         raise DomainError(
             N_("The results of {period} are not waiting for approval."), period=cycle.period
+        )
+    if round_ is not None and round_ != cycle.review_round:
+        raise DomainError(
+            N_(
+                "The results of {period} you were looking at have since been replaced by a new submission. Please decide on the new one."
+            ),
+            period=cycle.period,
+        )
+    if approve and not is_fresh(cycle):
+        raise DomainError(
+            N_(
+                "The results of {period} changed after they were computed; the working group must score them again before they can be approved."
+            ),
+            period=cycle.period,
         )
     if not approve and not comment.strip():
         raise DomainError(N_("Please say why the results are sent back."))
@@ -259,6 +315,12 @@ async def publish(
     from services.workdays import add_working_days
 
     tz = load_settings().tz
+    await lock(session, cycle)
+    if cycle.phase != CyclePhase.REVIEW:
+        raise DomainError(
+            N_("The results of {period} are not waiting for approval."), period=cycle.period
+        )
+    require_fresh(cycle)
     cycle.phase = CyclePhase.APPEALS
     cycle.published_at = now
     cycle.appeals_until = add_working_days(now, appeal_days, tz)

@@ -32,6 +32,7 @@ from domain.enums import CycleKind, CyclePhase, ResponseStatus, Satisfaction
 from domain.payload import StartPayload, hash_token
 from domain.template import DEFAULT_SURVEY, SurveySpec, Template, survey_of
 from domain.text import N_
+from services.cycles import touch_periods_of
 from services.errors import DomainError
 
 LEVELS = list(Satisfaction)
@@ -305,6 +306,7 @@ async def finish(
     response.completed_at = now
     response.cursor = DONE
     response.overall = max((a.level for a in view.answers.values()), key=LEVELS.index)
+    await touch_periods_of(session, now, settings.tz)  # a new citizen rating for scoring
     if view.bad:
         from services.rectification import open_for_response
 

@@ -98,6 +98,7 @@ async def _published(sessions: SessionFactory) -> int:
         cycle = await s.get(Cycle, cycle_id)
         assert cycle is not None
         cycle.phase = CyclePhase.REVIEW
+        cycle.scored_at, cycle.scored_revision = now, cycle.revision  # as if freshly scored
         await results.publish(s, cycle, now=now)
     return cycle_id
 

@@ -63,6 +63,10 @@ class Cycle(Timestamped, Base):
     closed_at: Mapped[dt.datetime | None]
     scored_at: Mapped[dt.datetime | None]
     review_round: Mapped[int] = mapped_column(default=0, server_default="0")  # sent to the leaders
+    # Grows with every change to what scoring reads (answers, citizen responses, phase);
+    # results count only while ``scored_revision`` equals it (stale results are never sent).
+    revision: Mapped[int] = mapped_column(default=0, server_default="0")
+    scored_revision: Mapped[int | None]
     published_at: Mapped[dt.datetime | None]
     appeals_until: Mapped[dt.datetime | None]
 
