@@ -101,7 +101,7 @@ async def cycle_button(update: Update, context: JxContext) -> None:
     action, cycle_id, days = match.groups()
     who = cycles.Actor("telegram", actor.telegram_id, actor.staff.id if actor.staff else None)
     try:
-        async with context.services.sessions.begin() as session:
+        async with context.transaction() as session:
             cycle = await session.get(Cycle, int(cycle_id))
             if cycle is None:
                 raise DomainError("There is no cycle {period}.", period=cycle_id)
@@ -157,7 +157,7 @@ async def template_button(update: Update, context: JxContext) -> None:
         )
         return
     try:
-        async with context.services.sessions.begin() as session:
+        async with context.transaction() as session:
             started = await cycles.approve_template(
                 session,
                 template_id,
