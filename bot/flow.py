@@ -39,7 +39,7 @@ from bot.context import JxContext
 from bot.i18n import N_, Translator
 from bot.models import ConversationState
 from bot.persistence import encode_key
-from bot.uow import transaction
+from bot.uow import AlreadyHandled, transaction
 
 log = logging.getLogger(__name__)
 
@@ -156,17 +156,29 @@ class Flow:
             await tx.write()
 
     def step(self, fn: StepFn) -> StepFn:
-        """Wrap a step so PTB learns exactly the state the step committed, even if replying fails."""
+        """Wrap a step so PTB learns exactly the state stored, even if the step failed.
+
+        A failure still reaches the error handlers (``conversations.fallback.on_error``
+        apologises to the user); the step then returns the stored position rather than
+        raising, because a raising callback would leave PTB's state where it was while
+        the database may already hold the next one.
+        """
 
         @functools.wraps(fn)
         async def wrapper(update: Update, context: JxContext) -> object:
             try:
                 return await fn(update, context)
-            except Exception:
-                async with context.services.reads() as session:
-                    pos = await self.position(session, update)
-                log.exception("step %s.%s failed after its commit", self.name, fn.__name__)
-                return pos.state if pos else END
+            except AlreadyHandled:
+                log.info("update %s was applied before; not applying it again", update.update_id)
+            except Exception as exc:
+                if context.inbox_claimed:
+                    log.warning("step %s.%s failed after its commit", self.name, fn.__name__)
+                else:
+                    log.warning("step %s.%s failed; it committed nothing", self.name, fn.__name__)
+                await context.application.process_error(update, exc)
+            async with context.services.reads() as session:
+                pos = await self.position(session, update)
+            return pos.state if pos else END
 
         return wrapper
 
