@@ -34,7 +34,8 @@ log = logging.getLogger(__name__)
 RETRY_DELAYS: tuple[float, ...] = (0.5, 1.0, 2.0)
 
 # Calls whose failure costs the user nothing they need: the spinner on a pressed button,
-# the typing indicator, the command menu. Their failure is not a lost reply.
+# the typing indicator, the command menu. They are not retried (a late answer to a button
+# is useless, and may be asked inside a transaction), and their failure is not a lost reply.
 OPTIONAL_ENDPOINTS = frozenset({"answerCallbackQuery", "sendChatAction", "setMyCommands"})
 
 
@@ -98,13 +99,12 @@ class RetryingRateLimiter(BaseRateLimiter[int]):
                 if outcome is None:  # not a reply: polling, the outbox sender, start-up
                     raise
                 transient = is_transient(exc)
-                if transient and attempt < len(self.delays):
+                optional = endpoint in OPTIONAL_ENDPOINTS
+                if transient and not optional and attempt < len(self.delays):
                     log.info("%s failed (%s); retry %d", endpoint, exc, attempt + 1)
                     await asyncio.sleep(self.delays[attempt])
                     attempt += 1
                     continue
-                if (transient or isinstance(exc, RetryAfter)) and (
-                    endpoint not in OPTIONAL_ENDPOINTS
-                ):
+                if (transient or isinstance(exc, RetryAfter)) and not optional:
                     outcome.failed, outcome.error = True, exc
                 raise

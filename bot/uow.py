@@ -8,6 +8,7 @@ again after the restart.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
@@ -18,6 +19,8 @@ from telegram import Update
 from bot import inbox
 from bot.failpoints import failpoint
 from bot.models import InboxUpdate
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:  # bot.context imports this module for JxContext.transaction
     from bot.context import JxContext
@@ -31,6 +34,9 @@ class AlreadyHandled(Exception):
 async def transaction(update: Update, context: JxContext) -> AsyncIterator[AsyncSession]:
     """Open a transaction that also marks ``update`` handled, once, in the same commit."""
     sessions = context.application._write_sessions  # type: ignore[attr-defined]
+    if context.inbox_claimed:
+        # Not atomic with the first: a kill between the two commits loses this one's writes.
+        log.warning("update %s writes in a second transaction", update.update_id)
     async with sessions.begin() as session:
         yield session
         if not context.inbox_claimed and update.update_id:
