@@ -201,11 +201,13 @@ class Flow:
     ) -> ConversationHandler[Any]:
         """The ConversationHandler table, plus the fallbacks every flow needs."""
         common: list[BaseHandler[Any, Any, Any]] = [
-            CommandHandler("cancel", self._cancel),
+            CommandHandler("cancel", self.step(self._cancel)),
             # only this flow's own buttons: another module's button (an approval, a
             # rating) pressed mid-flow must reach its own handler, not be called stale
-            CallbackQueryHandler(self._stale_button, pattern=f"^{re.escape(self.prefix)}"),
-            MessageHandler(~F.COMMAND & ~F.UpdateType.EDITED, self._unexpected),
+            CallbackQueryHandler(
+                self.step(self._stale_button), pattern=f"^{re.escape(self.prefix)}"
+            ),
+            MessageHandler(~F.COMMAND & ~F.UpdateType.EDITED, self.step(self._unexpected)),
         ]
         with warnings.catch_warnings():
             # per_message=False is deliberate: a chat has one position per flow, and
