@@ -9,6 +9,7 @@ from telegram.ext import AIORateLimiter, ApplicationBuilder, ContextTypes
 
 from bot.context import JxApplication, JxContext
 from bot.persistence import DatabasePersistence
+from bot.replies import RetryingRateLimiter
 from bot.resume import set_home
 from bot.services import Services
 
@@ -27,8 +28,9 @@ def build_application(services: Services) -> JxApplication:
         .updater(None)
         .persistence(DatabasePersistence(services.sessions))
         .context_types(ContextTypes(context=JxContext))
-        # Replies are not throttled overall (that is the outbox's job); 429s are retried.
-        .rate_limiter(AIORateLimiter(overall_max_rate=0, max_retries=3))
+        # Replies are not throttled overall (that is the outbox's job); 429s are retried,
+        # and so are 5xx and network errors while an update is handled (bot.replies).
+        .rate_limiter(RetryingRateLimiter(AIORateLimiter(overall_max_rate=0, max_retries=3)))
         .build()
     )
     assert isinstance(application, JxApplication)

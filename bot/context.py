@@ -1,24 +1,33 @@
-"""Typed application and context: services, the caller's language and the inbox claim."""
+"""Typed application and context: services, the caller's language and the update's transaction."""
 
 from __future__ import annotations
 
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
 from telegram.ext import Application, CallbackContext, ExtBot
 
+from bot import uow
+from bot.db import SessionFactory
 from bot.i18n import Translator, resolve_locale
 from bot.models import Staff, TelegramAccount
-from bot.services import Services
+from bot.services import HandlerServices, Services
 
 
 class JxApplication(Application):
-    """``Application`` that carries our services (PTB's documented subclassing hook)."""
+    """``Application`` that carries our services (PTB's documented subclassing hook).
+
+    Handlers see ``services`` without a writing session; the writing factory is kept
+    for ``bot.uow``, which opens each update's one transaction with it.
+    """
 
     def __init__(self, *, services: Services, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.services = services
+        self.services = HandlerServices(services)
+        self._write_sessions: SessionFactory = services.sessions
 
 
 class JxContext(CallbackContext[ExtBot[None], dict[str, Any], dict[str, Any], dict[str, Any]]):
@@ -29,13 +38,31 @@ class JxContext(CallbackContext[ExtBot[None], dict[str, Any], dict[str, Any], di
     ) -> None:
         super().__init__(application, chat_id=chat_id, user_id=user_id)
         self.inbox_claimed = False
+        self._current: Update | None = None  # CallbackContext.update is a method already
         self._translator: Translator | None = None
         self._account: TelegramAccount | None = None
         self._account_loaded = False
 
+    @classmethod
+    def from_update(
+        cls, update: object, application: Application[Any, Any, Any, Any, Any, Any]
+    ) -> JxContext:
+        """PTB builds one context per update; remember the update so ``transaction`` can claim it."""
+        context = super().from_update(update, application)
+        assert isinstance(context, JxContext)
+        context._current = update if isinstance(update, Update) else None
+        return context
+
     @property
-    def services(self) -> Services:
+    def services(self) -> HandlerServices:
+        """Settings, read sessions, the clock: no writing session (see ``transaction``)."""
         return self.application.services  # type: ignore[attr-defined]
+
+    def transaction(self) -> AbstractAsyncContextManager[AsyncSession]:
+        """The update's one writing transaction; it also marks the update handled, atomically."""
+        if self._current is None:
+            raise RuntimeError("a transaction needs the update it belongs to")
+        return uow.transaction(self._current, self)
 
     async def account(self, update: Update) -> TelegramAccount | None:
         """The caller's stored account (binding, language), or None for a stranger."""

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.orm import Session
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -75,10 +76,27 @@ def make_sessions(engine: AsyncEngine) -> SessionFactory:
     return async_sessionmaker(engine, expire_on_commit=False)
 
 
+class ReadOnlySession(Session):
+    """A session that refuses to flush: a change made through it would never be committed."""
+
+
+class ReadOnlySessionError(RuntimeError):
+    """Something tried to write through a read session; writes belong in a transaction."""
+
+
+@event.listens_for(ReadOnlySession, "before_flush")
+def _refuse_flush(session: Session, _flush_context: Any, _instances: Any) -> None:
+    raise ReadOnlySessionError(
+        "a read session cannot write; use the update's transaction (context.transaction())"
+    )
+
+
 def make_readers(engine: AsyncEngine) -> SessionFactory:
     """Sessions that only read: on SQLite they do not queue behind writers (WAL snapshots)."""
     return async_sessionmaker(
-        engine.execution_options(jixiao_readonly=True), expire_on_commit=False
+        engine.execution_options(jixiao_readonly=True),
+        expire_on_commit=False,
+        sync_session_class=ReadOnlySession,
     )
 
 

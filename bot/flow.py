@@ -39,7 +39,7 @@ from bot.context import JxContext
 from bot.i18n import N_, Translator
 from bot.models import ConversationState
 from bot.persistence import encode_key
-from bot.uow import transaction
+from bot.uow import AlreadyHandled, transaction
 from domain.text import ALERT_LIMIT, MESSAGE_LIMIT, clip, clip_html, unescape
 
 log = logging.getLogger(__name__)
@@ -157,17 +157,29 @@ class Flow:
             await tx.write()
 
     def step(self, fn: StepFn) -> StepFn:
-        """Wrap a step so PTB learns exactly the state the step committed, even if replying fails."""
+        """Wrap a step so PTB learns exactly the state stored, even if the step failed.
+
+        A failure still reaches the error handlers (``conversations.fallback.on_error``
+        apologises to the user); the step then returns the stored position rather than
+        raising, because a raising callback would leave PTB's state where it was while
+        the database may already hold the next one.
+        """
 
         @functools.wraps(fn)
         async def wrapper(update: Update, context: JxContext) -> object:
             try:
                 return await fn(update, context)
-            except Exception:
-                async with context.services.reads() as session:
-                    pos = await self.position(session, update)
-                log.exception("step %s.%s failed after its commit", self.name, fn.__name__)
-                return pos.state if pos else END
+            except AlreadyHandled:
+                log.info("update %s was applied before; not applying it again", update.update_id)
+            except Exception as exc:
+                if context.inbox_claimed:
+                    log.warning("step %s.%s failed after its commit", self.name, fn.__name__)
+                else:
+                    log.warning("step %s.%s failed; it committed nothing", self.name, fn.__name__)
+                await context.application.process_error(update, exc)
+            async with context.services.reads() as session:
+                pos = await self.position(session, update)
+            return pos.state if pos else END
 
         return wrapper
 
@@ -190,11 +202,13 @@ class Flow:
     ) -> ConversationHandler[Any]:
         """The ConversationHandler table, plus the fallbacks every flow needs."""
         common: list[BaseHandler[Any, Any, Any]] = [
-            CommandHandler("cancel", self._cancel),
+            CommandHandler("cancel", self.step(self._cancel)),
             # only this flow's own buttons: another module's button (an approval, a
             # rating) pressed mid-flow must reach its own handler, not be called stale
-            CallbackQueryHandler(self._stale_button, pattern=f"^{re.escape(self.prefix)}"),
-            MessageHandler(~F.COMMAND & ~F.UpdateType.EDITED, self._unexpected),
+            CallbackQueryHandler(
+                self.step(self._stale_button), pattern=f"^{re.escape(self.prefix)}"
+            ),
+            MessageHandler(~F.COMMAND & ~F.UpdateType.EDITED, self.step(self._unexpected)),
         ]
         with warnings.catch_warnings():
             # per_message=False is deliberate: a chat has one position per flow, and

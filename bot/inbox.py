@@ -67,14 +67,27 @@ async def mark_handled(session: AsyncSession, update_id: int) -> bool:
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
-async def mark_done(sessions: SessionFactory, update_id: int) -> None:
-    """The handler returned and replied: nothing is owed for this update any more."""
+async def mark_done(sessions: SessionFactory, *update_ids: int) -> None:
+    """The handler returned and replied: nothing is owed for these updates any more."""
     now = utcnow()
+    async with sessions.begin() as session:
+        for update_id in update_ids:
+            row = await session.get(InboxUpdate, update_id)
+            if row is not None:
+                row.handled_at = row.handled_at or now
+                row.replied_at = now
+
+
+async def mark_owed(sessions: SessionFactory, update_id: int) -> None:
+    """The handler ran but its reply did not reach the user: handled, not replied.
+
+    Whatever it committed stays applied (and is never applied again); the chat is
+    owed the prompt of where it now is, which ``UpdateDispatcher`` re-sends.
+    """
     async with sessions.begin() as session:
         row = await session.get(InboxUpdate, update_id)
         if row is not None:
-            row.handled_at = row.handled_at or now
-            row.replied_at = now
+            row.handled_at = row.handled_at or utcnow()
 
 
 async def unhandled(sessions: SessionFactory) -> list[InboxUpdate]:
@@ -87,15 +100,15 @@ async def unhandled(sessions: SessionFactory) -> list[InboxUpdate]:
         return list(rows)
 
 
-async def unreplied(sessions: SessionFactory) -> list[InboxUpdate]:
-    """Applied but the process died before replying: these chats are owed their prompt."""
+async def unreplied(sessions: SessionFactory, chat_id: int | None = None) -> list[InboxUpdate]:
+    """Applied but never replied to (a kill, or Telegram unreachable): owed their prompt."""
+    query = select(InboxUpdate).where(
+        InboxUpdate.handled_at.is_not(None), InboxUpdate.replied_at.is_(None)
+    )
+    if chat_id is not None:
+        query = query.where(InboxUpdate.chat_id == chat_id)
     async with sessions() as session:
-        rows = await session.scalars(
-            select(InboxUpdate)
-            .where(InboxUpdate.handled_at.is_not(None), InboxUpdate.replied_at.is_(None))
-            .order_by(InboxUpdate.update_id)
-        )
-        return list(rows)
+        return list(await session.scalars(query.order_by(InboxUpdate.update_id)))
 
 
 async def prune(sessions: SessionFactory, keep: dt.timedelta = dt.timedelta(days=2)) -> int:

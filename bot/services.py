@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from bot.config import Settings
-from bot.db import SessionFactory
+from bot.db import SessionFactory, make_readers
 from bot.i18n import Translator
 from bot.models.types import utcnow
 
@@ -16,7 +16,12 @@ Clock = Callable[[], dt.datetime]
 
 @dataclass
 class Services:
-    """Settings, the session factory and an injectable clock (tests move time without waiting)."""
+    """Settings, the session factories and an injectable clock (tests move time without waiting).
+
+    The process's own code (jobs, the outbox sender, the CLI, the dispatcher) writes
+    through ``sessions``. Handlers see only :class:`HandlerServices`, which has no
+    writing session: their writes go through the update's transaction.
+    """
 
     settings: Settings
     sessions: SessionFactory
@@ -27,13 +32,52 @@ class Services:
 
     def __post_init__(self) -> None:
         if self.readers is None:
-            self.readers = self.sessions
+            self.readers = make_readers(self.sessions.kw["bind"])
 
     @property
     def reads(self) -> SessionFactory:
-        """Read-only sessions (never write through these)."""
+        """Read-only sessions: they refuse to flush a change."""
         assert self.readers is not None
         return self.readers
 
     def translator(self, locale: str) -> Translator:
         return Translator(locale, self.settings.tz)
+
+
+class HandlerServices:
+    """The handlers' view of :class:`Services`: everything except a writing session.
+
+    An update's writes must commit together with its inbox claim (``bot.uow``), or a
+    kill between the two applies them twice after a restart; so the only way for a
+    handler to write is ``context.transaction()`` (or a flow's ``tx``), never a
+    session factory of its own. ``tests/test_architecture.py`` keeps it that way.
+    """
+
+    __slots__ = ("_services",)
+
+    def __init__(self, services: Services) -> None:
+        self._services = services
+
+    @property
+    def settings(self) -> Settings:
+        return self._services.settings
+
+    @property
+    def reads(self) -> SessionFactory:
+        """Read-only sessions (a flush raises; nothing they hold is ever committed)."""
+        return self._services.reads
+
+    @property
+    def clock(self) -> Clock:
+        return self._services.clock
+
+    @property
+    def bot_username(self) -> str:
+        return self._services.bot_username
+
+    def outbox_wake(self) -> None:
+        """Tell the outbox sender that a committed transaction queued messages."""
+        self._services.outbox_wake()
+
+    def translator(self, locale: str) -> Translator:
+        return self._services.translator(locale)

@@ -24,7 +24,7 @@ async def _require_admin(update: Update, context: JxContext, action: str) -> boo
     if actor.is_admin:
         return True
     tr = await context.tr(update)
-    async with context.services.sessions.begin() as session:
+    async with context.transaction() as session:
         await audit(
             session,
             "access.denied",
@@ -60,7 +60,7 @@ async def invites_command(update: Update, context: JxContext) -> None:
     tr = await context.tr(update)
     ttl = dt.timedelta(days=context.services.settings.invite_ttl_days)
     user = update.effective_user
-    async with context.services.sessions.begin() as session:
+    async with context.transaction() as session:
         issued = await invites.issue_for_unbound(
             session, now=now(context), ttl=ttl, actor_label=f"telegram:{user.id if user else '?'}"
         )
@@ -90,7 +90,7 @@ async def reissue_command(update: Update, context: JxContext) -> None:
     user = update.effective_user
     ttl = dt.timedelta(days=context.services.settings.invite_ttl_days)
     try:
-        async with context.services.sessions.begin() as session:
+        async with context.transaction() as session:
             issued = await invites.reissue(
                 session,
                 context.args[0],
@@ -126,7 +126,7 @@ async def unbind_command(update: Update, context: JxContext) -> None:
         return
     user = update.effective_user
     try:
-        async with context.services.sessions.begin() as session:
+        async with context.transaction() as session:
             await invites.unbind(
                 session,
                 context.args[0],
@@ -164,7 +164,7 @@ async def reassign_command(update: Update, context: JxContext) -> None:
     ratee, old, new = context.args
     user = update.effective_user
     try:
-        async with context.services.sessions.begin() as session:
+        async with context.transaction() as session:
             assignment = await forms.find_assignment(session, rater_no=old, ratee_no=ratee)
             new_id = await forms.staff_id_of(session, new)
             await forms.reassign(
@@ -205,7 +205,7 @@ async def reopen_command(update: Update, context: JxContext) -> None:
         return
     user = update.effective_user
     try:
-        async with context.services.sessions.begin() as session:
+        async with context.transaction() as session:
             assignment = await forms.find_assignment(
                 session, rater_no=context.args[0], ratee_no=context.args[1]
             )

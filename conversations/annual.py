@@ -456,7 +456,7 @@ async def _may_see_all(update: Update, context: JxContext, action: str) -> bool:
     actor = await load_caller(update, context)
     if actor.is_admin or actor.is_leadership:
         return True
-    async with context.services.sessions.begin() as session:
+    async with context.transaction() as session:
         await audit(
             session,
             "access.denied",

@@ -318,7 +318,7 @@ async def _refuse(
     message: str = ap.NOT_FOUND,
 ) -> object:
     """A forged or foreign id: change nothing, audit, say so politely."""
-    async with context.services.sessions.begin() as session:
+    async with context.transaction() as session:
         await audit(
             session,
             "access.denied",

@@ -102,8 +102,24 @@ async def cycle_button(update: Update, context: JxContext) -> None:
         return
     action, cycle_id, days = match.groups()
     who = cycles.Actor("telegram", actor.telegram_id, actor.staff.id if actor.staff else None)
+    if action == "cls":  # only a question: asked outside the transaction, which holds no lock
+        async with context.services.reads() as session:
+            cycle = await session.get(Cycle, int(cycle_id))
+        await answer_query(update)
+        if cycle is not None:
+            await reply(
+                update,
+                html_format(
+                    tr._(
+                        "Stop collecting answers for {period}? Unsubmitted forms can then no longer be submitted."
+                    ),
+                    period=cycle.period,
+                ),
+                keyboard([(tr._("Yes, stop collecting"), f"cy1:cls!:{cycle.id}")]),
+            )
+        return
     try:
-        async with context.services.sessions.begin() as session:
+        async with context.transaction() as session:
             cycle = await session.get(Cycle, int(cycle_id))
             if cycle is None:
                 raise DomainError("There is no cycle {period}.", period=cycle_id)
@@ -116,19 +132,6 @@ async def cycle_button(update: Update, context: JxContext) -> None:
                     now=now(context),
                     actor=who,
                 )
-            elif action == "cls":
-                await answer_query(update)
-                await reply(
-                    update,
-                    html_format(
-                        tr._(
-                            "Stop collecting answers for {period}? Unsubmitted forms can then no longer be submitted."
-                        ),
-                        period=cycle.period,
-                    ),
-                    keyboard([(tr._("Yes, stop collecting"), f"cy1:cls!:{cycle.id}")]),
-                )
-                return
             elif action == "cls!":
                 await cycles.close(session, cycle.period, now=now(context), actor=who)
     except DomainError as exc:
@@ -162,7 +165,7 @@ async def template_button(update: Update, context: JxContext) -> None:
         )
         return
     try:
-        async with context.services.sessions.begin() as session:
+        async with context.transaction() as session:
             started = await cycles.approve_template(
                 session,
                 template_id,

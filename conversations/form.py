@@ -276,7 +276,7 @@ async def _refuse_forged(
     update: Update, context: JxContext, assignment_id: str, staff_id: int | None
 ) -> object:
     user = update.effective_user
-    async with context.services.sessions.begin() as session:
+    async with context.transaction() as session:
         await audit(
             session,
             "access.denied",

@@ -320,7 +320,7 @@ async def plans_command(update: Update, context: JxContext) -> object:
 async def _refuse(update: Update, context: JxContext, ref: str, action: str) -> object:
     """A forged or foreign id: change nothing, audit, say so politely."""
     actor = await load_caller(update, context)
-    async with context.services.sessions.begin() as session:
+    async with context.transaction() as session:
         await audit(
             session,
             "access.denied",

@@ -42,7 +42,6 @@ from bot.flow import (
 )
 from bot.i18n import N_, Translator
 from bot.models import Rectification
-from bot.uow import transaction
 from conversations.common import html, keyboard, load_caller, now
 from domain.enums import RectificationStatus, Satisfaction
 from domain.text import MESSAGE_LIMIT, clip, clip_html, html_format, html_len
@@ -297,7 +296,7 @@ async def reviews_command(update: Update, context: JxContext) -> object:
 async def _refuse(update: Update, context: JxContext, rect_id: str, action: str) -> object:
     """A forged or foreign id: change nothing, audit, say so politely."""
     actor = await load_caller(update, context)
-    async with context.services.sessions.begin() as session:
+    async with context.transaction() as session:
         await audit(
             session,
             "access.denied",
@@ -489,7 +488,7 @@ async def rate_button(update: Update, context: JxContext) -> None:
     level = rc.RATINGS[code]
     key = respondent_key(context.services.settings, user.id)
     try:
-        async with transaction(update, context) as session:
+        async with context.transaction() as session:
             await rc.rate(session, rect_id, level, respondent_key=key, now=now(context))
     except rc.Refused:
         await _refuse(update, context, str(rect_id), query.data or "")

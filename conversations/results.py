@@ -220,7 +220,7 @@ async def score_command(update: Update, context: JxContext) -> None:
         await reply(update, tr._("Please give the period, e.g. /score 2026Q4"))
         return
     try:
-        async with context.services.sessions.begin() as session:
+        async with context.transaction() as session:
             cycle = await session.scalar(select(Cycle).where(Cycle.period == context.args[0]))
             if cycle is None:
                 raise DomainError(N_("There is no cycle {period}."), period=context.args[0])
@@ -335,7 +335,7 @@ async def send_button(update: Update, context: JxContext) -> None:
         await answer_query(update, tr._("This button has expired. Here is where you are now."))
         return
     try:
-        async with context.services.sessions.begin() as session:
+        async with context.transaction() as session:
             cycle = await session.get(Cycle, int(match.group(2)))
             if cycle is None:
                 raise DomainError(N_("There is no cycle {period}."), period=match.group(2))

@@ -140,7 +140,7 @@ async def on_document(update: Update, context: JxContext) -> object:
     actor = await load_caller(update, context)
     tr = await context.tr(update)
     if not actor.is_admin:
-        async with context.services.sessions.begin() as session:
+        async with context.transaction() as session:
             await audit(
                 session,
                 "access.denied",

@@ -57,6 +57,10 @@ class RateLimiter:
             self._hits.setdefault((bot_id, chat_id), deque()).append(now)
 
 
+DROP = 0
+"""The ``error_code`` of an injected fault that hangs up instead of answering."""
+
+
 class FaultInjector:
     """Queued errors per method (case-insensitive), consumed by the next matching calls."""
 
@@ -69,6 +73,13 @@ class FaultInjector:
         """Queue ``times`` failures of ``method``."""
         fault = _Fault(error_code, description, times, retry_after)
         self._queues.setdefault(method.lower(), []).append(fault)
+
+    def clear(self, method: str | None = None) -> None:
+        """Forget the failures still queued for ``method`` (every method without one)."""
+        if method is None:
+            self._queues.clear()
+        else:
+            self._queues.pop(method.lower(), None)
 
     def take(self, method: str) -> ApiError | None:
         """The error the next ``method`` call must answer, if one is queued."""

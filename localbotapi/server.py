@@ -25,7 +25,7 @@ from tornado.web import Application, RequestHandler
 from localbotapi import control, errors, messaging, settings
 from localbotapi.call import METHODS, Call, Params, Upload, lookup
 from localbotapi.errors import ApiError, bad_request
-from localbotapi.limits import FaultInjector, RateLimiter
+from localbotapi.limits import DROP, FaultInjector, RateLimiter
 from localbotapi.sim import BotMessage, SimUser
 from localbotapi.state import JSON, BotState, Chat, Hub, LimitedCall, Stats
 from localbotapi.webhook import deliver_forever
@@ -97,6 +97,11 @@ class _ApiHandler(RequestHandler):
 
     async def get(self, token: str, name: str) -> None:
         status, body = await self.server._dispatch(token, name, self.request, lambda: self.closed)
+        if status == DROP:  # an injected network failure: hang up without an answer
+            self.closed = True
+            self._finished = True  # nothing may be written on the closed connection
+            self.request.connection.close()  # type: ignore[union-attr]
+            return
         if not self.closed:
             _send_json(self, status, body)
 
@@ -303,6 +308,14 @@ class LocalBotApi:
             retry_after = 1
         self._faults.add(method, error_code, description, times, retry_after)
 
+    def drop_next(self, method: str, times: int = 1) -> None:
+        """Hang up on the next ``times`` calls of ``method`` unanswered, as a network failure."""
+        self._faults.add(method, DROP, "connection dropped", times, None)
+
+    def clear_faults(self, method: str | None = None) -> None:
+        """Cancel what ``fail_next`` queued and was not used yet (for ``method``, or all)."""
+        self._faults.clear(method)
+
     @property
     def stats(self) -> Stats:
         """Request counters (per method, 429s, other errors, total)."""
@@ -373,6 +386,9 @@ class LocalBotApi:
                 raise ApiError(404, errors.NOT_FOUND)
             params = _decode_request(request)
             fault = self._faults.take(canonical)
+            if fault is not None and fault.error_code == DROP:
+                hub.stats.errors += 1
+                return DROP, {}
             if fault is not None:
                 raise fault
             limited = _is_limited(canonical)

@@ -212,3 +212,21 @@ async def test_cycle_commands(db_url: str, sessions: SessionFactory, tmp_path: P
         db_url=db_url,
     )
     assert bad.returncode == 1
+
+
+async def test_admin_stops_collecting_after_confirming(
+    server: LocalBotApi, bot, sessions: SessionFactory
+) -> None:
+    await make_org(sessions)
+    cycle_id = await open_cycle(sessions)
+    admin = server.user(900001, language_code="zh-hans")
+    await admin.send("/cycle")
+    view = await admin.expect_text("2026Q4")
+    await admin.press(next(d for d in view.button_data() if d and d.startswith("cy1:cls:")), view)
+    question = await admin.expect()
+    async with sessions() as s:  # asking changed nothing
+        assert (await s.get(Cycle, cycle_id)).phase == CyclePhase.COLLECTING  # type: ignore[union-attr]
+    await admin.press(question.button_data()[0], question)  # type: ignore[arg-type]
+    await admin.expect()
+    async with sessions() as s:
+        assert (await s.get(Cycle, cycle_id)).phase != CyclePhase.COLLECTING  # type: ignore[union-attr]
