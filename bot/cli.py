@@ -12,6 +12,8 @@ from pathlib import Path
 from bot.config import ConfigError, Settings, load_settings
 from bot.i18n import Translator
 
+EXIT_DATABASE_OUTAGE = 75  # EX_TEMPFAIL: try again later (systemd's Restart= does)
+
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -203,9 +205,16 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     tr = Translator(settings.locale, settings.tz)
     if args.command == "run":
         settings.require_token()
+        from bot.outage import DatabaseOutage
         from bot.runner import serve
+        from bot.supervisor import BackgroundTaskFailed
 
-        asyncio.run(serve(settings, handle_signals=True))
+        try:
+            asyncio.run(serve(settings, handle_signals=True))
+        except DatabaseOutage:
+            return EXIT_DATABASE_OUTAGE  # logged by the watch, with the limit
+        except BackgroundTaskFailed:
+            return 1  # logged by the supervisor, with the traceback
         return 0
     if args.command == "demo":
         from bot.demo import run_demo

@@ -38,6 +38,7 @@ from telegram.warnings import PTBUserWarning
 from bot.context import JxContext
 from bot.i18n import N_, Translator
 from bot.models import ConversationState
+from bot.outage import is_outage
 from bot.persistence import encode_key
 from bot.uow import transaction
 
@@ -162,7 +163,9 @@ class Flow:
         async def wrapper(update: Update, context: JxContext) -> object:
             try:
                 return await fn(update, context)
-            except Exception:
+            except Exception as exc:
+                if is_outage(exc):
+                    raise  # not "after its commit": the dispatcher runs it again (bot.outage)
                 async with context.services.reads() as session:
                     pos = await self.position(session, update)
                 log.exception("step %s.%s failed after its commit", self.name, fn.__name__)

@@ -71,6 +71,7 @@ from bot.config import ConfigError, Settings, load_settings
 from bot.db import SessionFactory, make_engine, make_sessions
 from bot.models import OutboxMessage, TelegramAccount
 from bot.models.types import utcnow
+from bot.outage import DatabaseWatch, is_outage
 from domain.enums import OutboxStatus
 from services.outbox import SEND_DOCUMENT, SEND_MESSAGE, SEND_PHOTO
 
@@ -131,6 +132,7 @@ class OutboxSender:
         poll_interval: float = 1.0,
         clock: Clock = utcnow,
         batch_size: int = 500,
+        watch: DatabaseWatch | None = None,
     ) -> None:
         if global_rate <= 0 or concurrency < 1 or poll_interval <= 0 or batch_size < 1:
             raise ValueError("rates, concurrency, poll interval and batch size must be positive")
@@ -142,6 +144,7 @@ class OutboxSender:
         self.poll_interval = poll_interval
         self.clock = clock
         self.batch_size = batch_size
+        self.watch = watch  # in the bot process: wait out database outages with everyone else
         self.totals: Counter[str] = Counter()  # outcomes since start, by kind
         self._batch: Counter[str] = Counter()  # outcomes since the last summary line
         self._batch_started = time.monotonic()
@@ -174,10 +177,16 @@ class OutboxSender:
         try:
             while not stop.is_set():
                 self._signal.clear()
+                if self.watch is not None and not self.watch.up:
+                    await self._sleep(self.poll_interval, stop)  # the watch probes meanwhile
+                    continue
                 try:
                     next_due = await self._dispatch(lookahead=self.poll_interval)
-                except (SQLAlchemyError, OSError):
-                    log.exception("outbox: could not read the queue; retrying")
+                except (SQLAlchemyError, OSError) as exc:
+                    if self.watch is not None and is_outage(exc):
+                        self.watch.failed(exc)
+                    else:
+                        log.exception("outbox: could not read the queue; retrying")
                     next_due = None
                 timeout = (
                     self.poll_interval if next_due is None else min(next_due, self.poll_interval)
@@ -420,6 +429,12 @@ class OutboxSender:
 
     async def _record(self, row: OutboxMessage, outcome: _Outcome) -> None:
         """Commit the outcome in its own short transaction, retrying a hiccuping database."""
+        if self.watch is not None:
+            # through an outage, so a message Telegram accepted is not sent again afterwards
+            await self.watch.call(functools.partial(self._commit, row, outcome))
+            self.totals[outcome.kind] += 1
+            self._batch[outcome.kind] += 1
+            return
         for attempt in range(RECORD_TRIES):
             try:
                 async with self.sessions.begin() as session:
@@ -432,6 +447,10 @@ class OutboxSender:
                 await asyncio.sleep(0.5 * 2**attempt)
         self.totals[outcome.kind] += 1
         self._batch[outcome.kind] += 1
+
+    async def _commit(self, row: OutboxMessage, outcome: _Outcome) -> None:
+        async with self.sessions.begin() as session:
+            await self._apply(session, row, outcome)
 
     async def _apply(self, session: AsyncSession, row: OutboxMessage, outcome: _Outcome) -> None:
         now = self._now()

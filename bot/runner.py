@@ -12,16 +12,12 @@ from bot.config import Settings
 from bot.context import JxApplication
 from bot.db import SessionFactory, make_engine, make_readers, make_sessions, upgrade
 from bot.dispatch import UpdateDispatcher
-from bot.jobs import (
-    run_appeal_reminders,
-    run_housekeeping,
-    run_plan_reminders,
-    run_rectification_reminders,
-    run_reminders,
-)
+from bot.jobs import schedule
 from bot.models.types import utcnow
+from bot.outage import DatabaseWatch
 from bot.polling import poll
 from bot.services import Clock, Services
+from bot.supervisor import supervise
 
 log = logging.getLogger(__name__)
 
@@ -47,61 +43,59 @@ async def serve(
         if engine.dialect.name == "sqlite"
         else engine
     )
-    if migrate if migrate is not None else engine.dialect.name == "sqlite":
-        await upgrade(engine)
-    sessions = make_sessions(engine)
-    services = Services(
-        settings=settings, sessions=sessions, readers=make_readers(read_engine), clock=clock
-    )
-    application = build_application(services)
+    watch = DatabaseWatch(engine, settings.db_outage_limit)
     sender_task: asyncio.Task[None] | None = None
     try:
+        await watch.wait_reachable(stop)  # DatabaseOutage past the limit: exit, to be restarted
+        if stop.is_set():
+            return
+        if migrate if migrate is not None else engine.dialect.name == "sqlite":
+            await upgrade(engine)
+        sessions = make_sessions(engine)
+        services = Services(
+            settings=settings, sessions=sessions, readers=make_readers(read_engine), clock=clock
+        )
+        application = build_application(services)
         async with application:
             services.bot_username = application.bot.username
             await application.start()
-            await on_startup(application)
-            dispatcher = UpdateDispatcher(application, sessions)
-            await dispatcher.recover()
-            sender_task = _start_sender(application, services, stop)
-            application.job_queue.run_repeating(  # type: ignore[union-attr]
-                lambda _ctx: run_housekeeping(services),
-                interval=3600,
-                first=60,
-                name="housekeeping",
-            )
-            application.job_queue.run_repeating(  # type: ignore[union-attr]
-                lambda _ctx: run_reminders(services), interval=300, first=5, name="reminders"
-            )
-            application.job_queue.run_repeating(  # type: ignore[union-attr]
-                lambda _ctx: run_plan_reminders(services), interval=3600, first=60, name="plans"
-            )
-            application.job_queue.run_repeating(  # type: ignore[union-attr]
-                lambda _ctx: run_appeal_reminders(services), interval=1800, first=30, name="appeals"
-            )
-            application.job_queue.run_repeating(  # type: ignore[union-attr]
-                lambda _ctx: run_rectification_reminders(services),
-                interval=1800,
-                first=30,
-                name="rectification-reminders",
-            )
-            log.info("jixiao is running as @%s", services.bot_username)
-            if settings.webhook_url:
-                await _run_webhook(application, settings, sessions, dispatcher, stop)
-            else:
-                await application.bot.delete_webhook()
-                poller = asyncio.create_task(
-                    poll(application.bot, sessions, dispatcher, stop, timeout=poll_timeout)
-                )
-                await stop.wait()
-                poller.cancel()  # a cancelled getUpdates leaves its batch unconfirmed: safe
-                with contextlib.suppress(asyncio.CancelledError):
-                    await poller
-            await dispatcher.wait_idle()
-            if sender_task is not None:
-                # stop is set: the sender finishes and records what is in flight, then returns
-                await asyncio.wait_for(sender_task, 30)
-                sender_task = None
-            await application.stop()
+            try:
+                await on_startup(application)
+                dispatcher = UpdateDispatcher(application, sessions, watch=watch)
+                await dispatcher.recover()
+                sender_task = _start_sender(application, services, stop, watch)
+                schedule(application.job_queue, services, watch)  # type: ignore[arg-type]
+                log.info("jixiao is running as @%s", services.bot_username)
+                if settings.webhook_url:
+                    intake = asyncio.create_task(
+                        _run_webhook(application, settings, sessions, dispatcher, stop, watch),
+                        name="webhook",
+                    )
+                else:
+                    await application.bot.delete_webhook()
+                    intake = asyncio.create_task(
+                        poll(
+                            application.bot, sessions, dispatcher, stop, watch, timeout=poll_timeout
+                        ),
+                        name="poller",
+                    )
+                watcher = asyncio.create_task(watch.run(stop), name="database-watch")
+                try:
+                    await supervise(stop, intake, sender_task, watcher)
+                finally:
+                    stop.set()
+                    watch.close()  # work held for the database gives up: it is stored
+                    watcher.cancel()
+                    intake.cancel()  # a cancelled getUpdates leaves its batch unconfirmed: safe
+                    with contextlib.suppress(asyncio.CancelledError, Exception):
+                        await intake
+                await dispatcher.wait_idle()
+                if sender_task is not None:
+                    # stop is set: the sender finishes and records what is in flight, then returns
+                    await asyncio.wait_for(sender_task, 30)
+                    sender_task = None
+            finally:
+                await application.stop()
     finally:
         if sender_task is not None:
             sender_task.cancel()
@@ -118,12 +112,13 @@ async def _run_webhook(
     sessions: SessionFactory,
     dispatcher: UpdateDispatcher,
     stop: asyncio.Event,
+    watch: DatabaseWatch,
 ) -> None:
     from telegram import Update
 
     from bot.webhook import start_webhook_server, webhook_secret
 
-    server = start_webhook_server(settings, sessions, dispatcher)
+    server = start_webhook_server(settings, sessions, dispatcher, watch)
     try:
         await application.bot.set_webhook(
             settings.webhook_url or "",
@@ -136,12 +131,12 @@ async def _run_webhook(
 
 
 def _start_sender(
-    application: object, services: Services, stop: asyncio.Event
+    application: object, services: Services, stop: asyncio.Event, watch: DatabaseWatch
 ) -> asyncio.Task[None]:
     from bot.outbox_sender import OutboxSender
     from bot.renderers import register_renderers
 
     register_renderers()
-    sender = OutboxSender(application.bot, services.sessions, clock=services.clock)  # type: ignore[attr-defined]
+    sender = OutboxSender(application.bot, services.sessions, clock=services.clock, watch=watch)  # type: ignore[attr-defined]
     services.outbox_wake = sender.wake
     return asyncio.create_task(sender.run(stop), name="outbox-sender")
