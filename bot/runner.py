@@ -99,7 +99,7 @@ async def serve(
     finally:
         if sender_task is not None:
             sender_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
+            with contextlib.suppress(asyncio.CancelledError, Exception):  # supervise logged it
                 await sender_task
         await engine.dispose()
         if read_engine is not engine:

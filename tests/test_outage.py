@@ -1,0 +1,185 @@
+"""The database goes away while people write: nothing is lost, nothing is out of order.
+
+On PostgreSQL the bot reaches the database through a relay that refuses connections during
+the outage; on SQLite another connection holds the write lock (``tests.outage``). Either way
+the bot must hold what Telegram gave it unconfirmed, retry, and afterwards handle every update
+in order per chat; past ``JIXIAO_DB_OUTAGE_LIMIT`` it must exit non-zero so systemd restarts it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import select
+
+from bot.config import Settings
+from bot.db import SessionFactory
+from bot.models import InboxUpdate, TelegramAccount
+from bot.runner import serve
+from bot.supervisor import BackgroundTaskFailed
+from bot.webhook import webhook_secret
+from localbotapi import LocalBotApi
+from tests.harness import BotProcess, InProcessBot, eventually, wait_for
+from tests.outage import outage_for
+
+USERS = 4
+OUTAGE = 10.0  # seconds, as the issue asks
+
+
+async def _inbox(sessions: SessionFactory) -> list[InboxUpdate]:
+    async with sessions() as s:
+        return list(await s.scalars(select(InboxUpdate).order_by(InboxUpdate.update_id)))
+
+
+async def _all_replied(sessions: SessionFactory, count: int) -> bool:
+    rows = await _inbox(sessions)
+    return len(rows) == count and all(r.replied_at for r in rows)
+
+
+async def test_updates_written_during_a_database_outage_are_all_handled_in_order(
+    server: LocalBotApi, bot_settings: Settings, sessions: SessionFactory
+) -> None:
+    async with outage_for(bot_settings.database_url) as outage:
+        bot = InProcessBot(server, bot_settings.model_copy(update={"database_url": outage.bot_url}))
+        await bot.start()
+        try:
+            users = [server.user(9100 + i, language_code="zh-hans") for i in range(USERS)]
+            for user in users:
+                await user.send("/language")
+                await user.expect_text("请选择", timeout=30)
+            before = [len(u.messages) for u in users]
+
+            loop = asyncio.get_running_loop()
+            await outage.begin()
+            ends = loop.time() + OUTAGE
+            # Three writes per person spread over the outage; the answers only make sense in
+            # this order (the help and the reply to "hello" must come in the new language).
+            for user in users:
+                await user.press_button("English")
+            await asyncio.sleep(OUTAGE / 3)
+            for user in users:
+                await user.send("/help")
+            await asyncio.sleep(OUTAGE / 3)
+            for user in users:
+                await user.send("hello")
+            await asyncio.sleep(max(0.0, ends - loop.time()))
+            # nothing was answered (so nothing confirmed) while the database was away
+            assert [len(u.messages) for u in users] == before
+            await outage.end()
+
+            for user in users:
+                await user.expect_text("The interface language is now English", timeout=60)
+                await user.expect_text("How to use this bot", timeout=60)
+                await user.expect_text("Sorry, I did not understand that", timeout=60)
+                assert not any("something went wrong" in (m.text or "") for m in user.messages)
+                assert not any("出现问题" in (m.text or "") for m in user.messages)
+
+            await eventually(lambda: _all_replied(sessions, 4 * USERS), 60)
+            rows = await _inbox(sessions)
+            for user in users:
+                mine = [r for r in rows if r.chat_id == user.id]
+                assert len(mine) == 4
+                handled = [r.handled_at for r in mine]  # in update_id order
+                assert handled == sorted(handled), "handled out of order"  # type: ignore[type-var]
+            async with sessions() as s:
+                for user in users:
+                    assert (await s.get(TelegramAccount, user.id)).language == "en"  # type: ignore[union-attr]
+        finally:
+            await bot.stop()
+
+
+async def test_an_outage_past_the_limit_exits_non_zero_and_loses_nothing(
+    server: LocalBotApi, bot_settings: Settings, sessions: SessionFactory, tmp_path: Path
+) -> None:
+    async with outage_for(bot_settings.database_url) as outage:
+        settings = bot_settings.model_copy(update={"database_url": outage.bot_url})
+        proc = BotProcess(server, settings, tmp_path, extra_env={"JIXIAO_DB_OUTAGE_LIMIT": "3"})
+        user = server.user(9201, language_code="en")
+        try:
+            await proc.start()
+            await user.send("/help")
+            await user.expect_text("How to use this bot", timeout=30)
+            await eventually(lambda: _all_replied(sessions, 1), 30)
+            await outage.begin()
+            await user.send("/language")  # arrives while the database is away
+            assert await proc.wait_exit(60) == 75, proc.output()[-3000:]
+            assert "longer than JIXIAO_DB_OUTAGE_LIMIT=3 s" in proc.output()
+            await outage.end()
+            await proc.start()  # what systemd does
+            await user.expect_text("Please choose the interface language", timeout=30)
+            await eventually(lambda: _all_replied(sessions, 2), 30)
+        finally:
+            await proc.stop()
+    assert sum("How to use this bot" in (m.text or "") for m in user.messages) == 1
+
+
+async def test_the_webhook_answers_503_while_the_database_is_away(
+    server: LocalBotApi, bot_settings: Settings
+) -> None:
+    port = _free_port()
+    async with outage_for(bot_settings.database_url) as outage:
+        settings = bot_settings.model_copy(
+            update={
+                "database_url": outage.bot_url,
+                "webhook_url": f"http://127.0.0.1:{port}/telegram",
+                "webhook_port": port,
+            }
+        )
+        stop = asyncio.Event()
+        task = asyncio.create_task(serve(settings, stop=stop, migrate=False))
+        try:
+            await wait_for(lambda: server.webhook() is not None or task.done(), 20)
+            update = {
+                "update_id": 777001,
+                "message": {
+                    "message_id": 1,
+                    "date": 1700000000,
+                    "chat": {"id": 9301, "type": "private", "first_name": "A"},
+                    "from": {"id": 9301, "is_bot": False, "first_name": "A", "language_code": "en"},
+                    "text": "/help",
+                    "entities": [{"type": "bot_command", "offset": 0, "length": 5}],
+                },
+            }
+            headers = {"X-Telegram-Bot-Api-Secret-Token": webhook_secret(settings)}
+            url = f"http://127.0.0.1:{port}/telegram"
+            await outage.begin()
+            async with httpx.AsyncClient(timeout=30) as client:
+                first = await client.post(url, json=update, headers=headers)
+                second = await client.post(url, json=update, headers=headers)
+                assert (first.status_code, second.status_code) == (503, 503)
+                await outage.end()
+
+                async def stored() -> bool:
+                    response = await client.post(url, json=update, headers=headers)
+                    return response.status_code == 200
+
+                await eventually(stored, 30, interval=0.2)
+            user = server.user(9301, language_code="en")
+            await user.expect_text("How to use this bot", timeout=30)
+        finally:
+            stop.set()
+            await asyncio.wait_for(task, 60)
+
+
+async def test_a_crashed_background_task_takes_the_bot_down(
+    server: LocalBotApi, bot_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot.outbox_sender import OutboxSender
+
+    async def crash(self: OutboxSender, stop: asyncio.Event) -> None:
+        await asyncio.sleep(0.5)
+        raise RuntimeError("the sender's bug")
+
+    monkeypatch.setattr(OutboxSender, "run", crash)
+    with pytest.raises(BackgroundTaskFailed, match="outbox-sender"):
+        await asyncio.wait_for(serve(bot_settings, migrate=False, poll_timeout=1), 60)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
