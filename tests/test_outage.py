@@ -11,11 +11,13 @@ from __future__ import annotations
 import asyncio
 import socket
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 from sqlalchemy import select
 
+from bot import inbox
 from bot.config import Settings
 from bot.db import SessionFactory
 from bot.models import InboxUpdate, TelegramAccount
@@ -24,7 +26,7 @@ from bot.supervisor import BackgroundTaskFailed
 from bot.webhook import webhook_secret
 from localbotapi import LocalBotApi
 from tests.harness import BotProcess, InProcessBot, eventually, wait_for
-from tests.outage import outage_for
+from tests.outage import Outage, outage_for
 
 USERS = 4
 OUTAGE = 10.0  # seconds, as the issue asks
@@ -90,6 +92,53 @@ async def test_updates_written_during_a_database_outage_are_all_handled_in_order
                     assert (await s.get(TelegramAccount, user.id)).language == "en"  # type: ignore[union-attr]
         finally:
             await bot.stop()
+
+
+async def test_an_update_met_by_an_outage_while_handled_runs_again_once_back(
+    server: LocalBotApi,
+    bot_settings: Settings,
+    sessions: SessionFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async with outage_for(bot_settings.database_url) as outage:
+        real_store = inbox.store
+        ended: list[asyncio.Task[None]] = []
+
+        async def store_then_fail(
+            sessions: SessionFactory, payloads: list[dict[str, Any]]
+        ) -> list[int]:
+            new = await real_store(sessions, payloads)
+            if not ended and any("callback_query" in p for p in payloads):
+                await outage.begin()  # stored, not yet handled: the handler meets the outage
+                ended.append(asyncio.create_task(_end_after(outage, 8.0)))  # > SQLITE_BUSY_MS
+            return new
+
+        monkeypatch.setattr(inbox, "store", store_then_fail)
+        bot = InProcessBot(server, bot_settings.model_copy(update={"database_url": outage.bot_url}))
+        await bot.start()
+        try:
+            user = server.user(9150, language_code="zh-hans")
+            await user.send("/language")
+            await user.expect_text("请选择", timeout=30)
+            await user.press_button("English")
+            await user.expect_text("The interface language is now English", timeout=60)
+            await eventually(lambda: _all_replied(sessions, 2), 60)
+            texts = [m.text or "" for m in user.messages]
+            assert sum("language is now English" in t for t in texts) == 1
+            assert not any("something went wrong" in t or "出现问题" in t for t in texts)
+            assert "runs again once the database is back" in caplog.text
+            async with sessions() as s:
+                assert (await s.get(TelegramAccount, user.id)).language == "en"  # type: ignore[union-attr]
+        finally:
+            await bot.stop()
+            for task in ended:
+                await task
+
+
+async def _end_after(outage: Outage, seconds: float) -> None:
+    await asyncio.sleep(seconds)
+    await outage.end()
 
 
 async def test_an_outage_past_the_limit_exits_non_zero_and_loses_nothing(
