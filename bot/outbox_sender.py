@@ -32,12 +32,16 @@ import argparse
 import asyncio
 import concurrent.futures
 import contextlib
+import ctypes
 import datetime as dt
 import functools
 import logging
+import multiprocessing
+import os
 import random
 import signal
 import sys
+import threading
 import time
 import warnings
 from collections import Counter
@@ -559,17 +563,39 @@ _POOL: concurrent.futures.ProcessPoolExecutor | None = None
 
 def _render_pool() -> concurrent.futures.ProcessPoolExecutor:
     """Drawing processes (spawned: they share no locks or loop with this one), one core
-    left for sending."""
+    left for sending; each exits when this process dies, even by SIGKILL."""
     global _POOL
     if _POOL is None:
-        import multiprocessing
-        import os
-
         _POOL = concurrent.futures.ProcessPoolExecutor(
             max_workers=max(1, (os.cpu_count() or 2) - 1),
             mp_context=multiprocessing.get_context("spawn"),
+            initializer=_die_with_parent,
+            initargs=(os.getpid(),),
         )
     return _POOL
+
+
+def _die_with_parent(parent: int) -> None:
+    """In a drawing process: exit when ``parent`` does, instead of lingering as an orphan.
+
+    Linux kills us the moment the parent dies (PR_SET_PDEATHSIG); elsewhere, and as a second
+    line, a daemon thread notices that we were re-parented.
+    """
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent:  # it died before prctl took effect
+        os._exit(1)
+    threading.Thread(target=_watch_parent, args=(parent,), name="parent-watch", daemon=True).start()
+
+
+def _watch_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(1.0)
+    os._exit(1)
+
+
+_PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
 
 """Attachments drawn at send time from a JSON spec in the payload (``{"render": {"kind": …}}``)."""
