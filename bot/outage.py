@@ -17,8 +17,10 @@ from collections.abc import Awaitable, Callable, Iterator
 from typing import TypeVar
 
 import asyncpg
+import httpx
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncEngine
+from telegram.error import TelegramError
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +45,8 @@ def is_outage(error: BaseException | None) -> bool:
     for exc in _chain(error):
         if isinstance(exc, sa_exc.IntegrityError | sa_exc.ProgrammingError):
             return False
+        if isinstance(exc, TelegramError | httpx.HTTPError):
+            return False  # Telegram unreachable (its cause may be an OSError): not ours to hold
         if isinstance(
             exc,
             sa_exc.OperationalError  # SQLite "database is locked", "unable to open", disk I/O

@@ -16,11 +16,14 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from telegram.error import NetworkError
 
 from bot import inbox
 from bot.config import Settings
 from bot.db import SessionFactory
 from bot.models import InboxUpdate, TelegramAccount
+from bot.outage import is_outage
 from bot.runner import serve
 from bot.supervisor import BackgroundTaskFailed
 from bot.webhook import webhook_secret
@@ -232,3 +235,26 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def _raised(error: BaseException, cause: BaseException) -> BaseException:
+    """``error`` as if raised while handling ``cause`` (its implicit chain)."""
+    error.__context__ = cause
+    return error
+
+
+@pytest.mark.parametrize(
+    ("error", "outage"),
+    [
+        (OperationalError("INSERT", {}, Exception("database is locked")), True),
+        (ConnectionRefusedError(111, "Connect call failed"), True),
+        (DBAPIError("SELECT 1", {}, Exception("closed"), connection_invalidated=True), True),
+        (IntegrityError("INSERT", {}, Exception("UNIQUE constraint failed")), False),
+        (_raised(NetworkError("httpx.ConnectError"), ConnectionRefusedError(111, "x")), False),
+        (_raised(RuntimeError("a bug"), ValueError("bad input")), False),
+    ],
+)
+def test_only_an_unreachable_database_counts_as_an_outage(
+    error: BaseException, outage: bool
+) -> None:
+    assert is_outage(error) is outage
