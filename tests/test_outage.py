@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from telegram.error import NetworkError
 
-from bot import inbox
+from bot import inbox, jobs
 from bot.config import Settings
 from bot.db import SessionFactory
 from bot.models import InboxUpdate, TelegramAccount
@@ -169,6 +169,26 @@ async def test_an_outage_past_the_limit_exits_non_zero_and_loses_nothing(
     assert sum("How to use this bot" in (m.text or "") for m in user.messages) == 1
 
 
+async def test_a_bot_started_while_the_database_is_away_waits_then_exits_non_zero(
+    server: LocalBotApi, bot_settings: Settings, tmp_path: Path
+) -> None:
+    async with outage_for(bot_settings.database_url) as outage:
+        settings = bot_settings.model_copy(update={"database_url": outage.bot_url})
+        proc = BotProcess(server, settings, tmp_path, extra_env={"JIXIAO_DB_OUTAGE_LIMIT": "3"})
+        try:
+            await outage.begin()
+            await proc.start()
+            assert await proc.wait_exit(60) == 75, proc.output()[-3000:]
+            assert "longer than JIXIAO_DB_OUTAGE_LIMIT=3 s" in proc.output()
+            await outage.end()
+            await proc.start()
+            user = server.user(9250, language_code="en")
+            await user.send("/help")
+            await user.expect_text("How to use this bot", timeout=30)
+        finally:
+            await proc.stop()
+
+
 async def test_the_webhook_answers_503_while_the_database_is_away(
     server: LocalBotApi, bot_settings: Settings
 ) -> None:
@@ -235,6 +255,32 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+async def test_a_failing_periodic_job_is_logged_and_runs_at_its_next_interval(
+    server: LocalBotApi,
+    bot_settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    calls: list[int] = []
+
+    async def flaky(_services: object) -> None:
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("the job's bug")
+
+    monkeypatch.setattr(jobs, "PERIODIC", (("flaky-job", flaky, 1, 0),))
+    bot = InProcessBot(server, bot_settings)
+    await bot.start()
+    try:
+        await wait_for(lambda: len(calls) >= 2, 30)
+        user = server.user(9501, language_code="en")
+        await user.send("/help")  # the bot is unaffected
+        await user.expect_text("How to use this bot", timeout=30)
+    finally:
+        await bot.stop()
+    assert "flaky-job failed; next run in 1 s" in caplog.text
 
 
 def _raised(error: BaseException, cause: BaseException) -> BaseException:
