@@ -46,9 +46,7 @@ async def serve(
     watch = DatabaseWatch(engine, settings.db_outage_limit)
     sender_task: asyncio.Task[None] | None = None
     try:
-        await watch.wait_reachable(stop)  # DatabaseOutage past the limit: exit, to be restarted
-        if stop.is_set():
-            return
+        await watch.wait_reachable(stop)  # past the limit: DatabaseOutage, the process exits 75
         if migrate if migrate is not None else engine.dialect.name == "sqlite":
             await upgrade(engine)
         sessions = make_sessions(engine)
@@ -59,43 +57,43 @@ async def serve(
         async with application:
             services.bot_username = application.bot.username
             await application.start()
+            await on_startup(application)
+            dispatcher = UpdateDispatcher(application, sessions, watch=watch)
+            await dispatcher.recover()
+            sender_task = _start_sender(application, services, stop, watch)
+            schedule(application.job_queue, services, watch)  # type: ignore[arg-type]
+            log.info("jixiao is running as @%s", services.bot_username)
+            if settings.webhook_url:
+                intake = asyncio.create_task(
+                    _run_webhook(application, settings, sessions, dispatcher, stop, watch),
+                    name="webhook",
+                )
+            else:
+                await application.bot.delete_webhook()
+                intake = asyncio.create_task(
+                    poll(application.bot, sessions, dispatcher, stop, watch, timeout=poll_timeout),
+                    name="poller",
+                )
+            watcher = asyncio.create_task(watch.run(stop), name="database-watch")
+            failure: BaseException | None = None
             try:
-                await on_startup(application)
-                dispatcher = UpdateDispatcher(application, sessions, watch=watch)
-                await dispatcher.recover()
-                sender_task = _start_sender(application, services, stop, watch)
-                schedule(application.job_queue, services, watch)  # type: ignore[arg-type]
-                log.info("jixiao is running as @%s", services.bot_username)
-                if settings.webhook_url:
-                    intake = asyncio.create_task(
-                        _run_webhook(application, settings, sessions, dispatcher, stop, watch),
-                        name="webhook",
-                    )
-                else:
-                    await application.bot.delete_webhook()
-                    intake = asyncio.create_task(
-                        poll(
-                            application.bot, sessions, dispatcher, stop, watch, timeout=poll_timeout
-                        ),
-                        name="poller",
-                    )
-                watcher = asyncio.create_task(watch.run(stop), name="database-watch")
-                try:
-                    await supervise(stop, intake, sender_task, watcher)
-                finally:
-                    stop.set()
-                    watch.close()  # work held for the database gives up: it is stored
-                    watcher.cancel()
-                    intake.cancel()  # a cancelled getUpdates leaves its batch unconfirmed: safe
-                    with contextlib.suppress(asyncio.CancelledError, Exception):
-                        await intake
+                await supervise(stop, intake, sender_task, watcher)
+            except BaseException as exc:  # a task died: stop the rest, then exit non-zero
+                failure = exc
+            stop.set()
+            watch.close()  # work held for the database gives up: it is stored
+            watcher.cancel()
+            intake.cancel()  # a cancelled getUpdates leaves its batch unconfirmed: safe
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await intake
+            if failure is None:
                 await dispatcher.wait_idle()
-                if sender_task is not None:
-                    # stop is set: the sender finishes and records what is in flight, then returns
-                    await asyncio.wait_for(sender_task, 30)
-                    sender_task = None
-            finally:
-                await application.stop()
+                # stop is set: the sender finishes and records what is in flight, then returns
+                await asyncio.wait_for(sender_task, 30)
+                sender_task = None
+            await application.stop()
+            if failure is not None:
+                raise failure
     finally:
         if sender_task is not None:
             sender_task.cancel()
