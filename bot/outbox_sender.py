@@ -75,7 +75,7 @@ from bot.config import ConfigError, Settings, load_settings
 from bot.db import SessionFactory, make_engine, make_sessions
 from bot.models import OutboxMessage, TelegramAccount
 from bot.models.types import utcnow
-from bot.outage import DatabaseWatch, is_outage
+from bot.outage import DatabaseWatch, Stopping, is_outage
 from domain.enums import OutboxStatus
 from services.outbox import SEND_DOCUMENT, SEND_MESSAGE, SEND_PHOTO
 
@@ -325,9 +325,13 @@ class OutboxSender:
                 self._chat_ready[row.chat_id] = time.monotonic() + self.per_chat_interval
                 outcome = await self._send(row)
             await self._record(row, outcome)
-        except Exception:
+        except Exception as exc:
             # The database is unreachable, most likely: the row stays PENDING for a later pass.
             self._chat_ready[job.chat_id] = time.monotonic() + self.poll_interval
+            if self.watch is not None and (is_outage(exc) or isinstance(exc, Stopping)):
+                if not isinstance(exc, Stopping):
+                    self.watch.failed(exc)  # the watch logs the outage once
+                return
             log.exception("outbox: message %d not processed", job.row_id)
 
     async def _wait_for_chat(self, chat_id: int) -> None:

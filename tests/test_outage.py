@@ -9,6 +9,7 @@ in order per chat; past ``JIXIAO_DB_OUTAGE_LIMIT`` it must exit non-zero so syst
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import socket
 from pathlib import Path
 from typing import Any
@@ -23,11 +24,13 @@ from bot import inbox, jobs
 from bot.config import Settings
 from bot.db import SessionFactory
 from bot.models import InboxUpdate, TelegramAccount
+from bot.models.types import utcnow
 from bot.outage import is_outage
 from bot.runner import serve
 from bot.supervisor import BackgroundTaskFailed
 from bot.webhook import webhook_secret
 from localbotapi import LocalBotApi
+from services.outbox import enqueue
 from tests.harness import BotProcess, InProcessBot, eventually, wait_for
 from tests.outage import Outage, outage_for
 
@@ -142,6 +145,33 @@ async def test_an_update_met_by_an_outage_while_handled_runs_again_once_back(
 async def _end_after(outage: Outage, seconds: float) -> None:
     await asyncio.sleep(seconds)
     await outage.end()
+
+
+async def test_the_outbox_sender_delivers_once_the_database_is_back(
+    server: LocalBotApi, bot_settings: Settings, sessions: SessionFactory
+) -> None:
+    user = server.user(9160, language_code="en")
+    async with outage_for(bot_settings.database_url) as outage:
+        bot = InProcessBot(server, bot_settings.model_copy(update={"database_url": outage.bot_url}))
+        await bot.start()
+        try:
+            async with sessions.begin() as s:
+                await enqueue(s, user.id, "Reminder: the self-assessment closes on Friday")
+                await enqueue(
+                    s, user.id, "Queued for later", not_before=utcnow() + dt.timedelta(seconds=3)
+                )
+            await user.expect_text("Reminder", timeout=30)
+            await outage.begin()  # before the second one is due
+            await asyncio.sleep(OUTAGE)
+            assert [m.text for m in user.messages] == [
+                "Reminder: the self-assessment closes on Friday"
+            ]
+            await outage.end()
+            await user.expect_text("Queued for later", timeout=60)
+            await asyncio.sleep(2)  # time enough for a duplicate, were one coming
+            assert len(user.messages) == 2
+        finally:
+            await bot.stop()
 
 
 async def test_an_outage_past_the_limit_exits_non_zero_and_loses_nothing(
