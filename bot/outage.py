@@ -90,7 +90,6 @@ class DatabaseWatch:
         self._down = asyncio.Event()
         self._closed = False
         self._since: float | None = None
-        self._last_error: BaseException | None = None
 
     @property
     def up(self) -> bool:
@@ -98,7 +97,6 @@ class DatabaseWatch:
 
     def failed(self, error: BaseException) -> None:
         """A database call failed with an outage: hold work until a probe succeeds."""
-        self._last_error = error
         if self._up.is_set():
             self._since = time.monotonic()
             self._up.clear()
@@ -161,7 +159,6 @@ class DatabaseWatch:
             except Exception as exc:
                 if not is_outage(exc) and not isinstance(exc, TimeoutError):
                     raise
-                self._last_error = exc
                 down_for = time.monotonic() - self._since
                 if down_for > self.limit:
                     log.critical(
