@@ -15,12 +15,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
-import tempfile
 import time
 from decimal import Decimal
 
 from sqlalchemy import func, select
 
+from bench import common
 from bench.common import TOKEN
 from bot.db import make_engine, make_sessions, upgrade
 from bot.models import (
@@ -59,7 +59,7 @@ def _breakdown(total: Decimal) -> dict:  # type: ignore[type-arg]
 
 
 async def main(count: int, limit: float, database_url: str | None) -> None:
-    workdir = tempfile.mkdtemp(prefix="jixiao-bench-push-")
+    workdir = common.workdir("jixiao-bench-push-")
     url = database_url or f"sqlite+aiosqlite:///{workdir}/bench.db"
     engine = make_engine(url)
     await upgrade(engine)

@@ -15,10 +15,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import statistics
-import tempfile
 import time
 from collections.abc import Awaitable, Callable
 
+from bench import common
 from bench.common import TOKEN, Result, bot_env, echo_step, spawn
 from localbotapi import LocalBotApi, SimUser
 
@@ -71,7 +71,7 @@ async def main(users: int, messages: int, database_url: str | None) -> None:
     server = LocalBotApi()
     await server.start()
     server.add_bot(token=TOKEN, username="bench_bot", first_name="bench")
-    workdir = tempfile.mkdtemp(prefix="jixiao-bench-")
+    workdir = common.workdir("jixiao-bench-")
     env = bot_env(server, database_url or f"sqlite:///{workdir}/bench.db")
     results = []
     for name, module, step, first in (

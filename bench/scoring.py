@@ -15,11 +15,11 @@ import argparse
 import asyncio
 import datetime as dt
 import random
-import tempfile
 import time
 
 from sqlalchemy import insert, select, text
 
+from bench import common
 from bench.common import ROOT
 from bot.db import make_engine, make_sessions, upgrade
 from bot.models import (
@@ -203,7 +203,7 @@ WHERE survey_response.excluded = false GROUP BY target_key, indicator
 
 
 async def main(staff: int, database_url: str | None) -> None:
-    workdir = tempfile.mkdtemp(prefix="jixiao-bench-scoring-")
+    workdir = common.workdir("jixiao-bench-scoring-")
     url = database_url or f"sqlite+aiosqlite:///{workdir}/bench.db"
     engine = make_engine(url)
     await upgrade(engine)

@@ -13,11 +13,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
-import tempfile
 import time
 
 from sqlalchemy import func, select
 
+from bench import common
 from bench.common import ROOT, TOKEN, Result, bot_env, echo_step, spawn, table, timed
 from bot.db import make_engine, make_sessions, upgrade
 from bot.models import SurveyResponse
@@ -84,7 +84,7 @@ async def _citizen(user: SimUser, payload: str, latencies: list[float]) -> int:
 
 
 async def main(citizens: int, database_url: str | None) -> None:
-    workdir = tempfile.mkdtemp(prefix="jixiao-bench-survey-")
+    workdir = common.workdir("jixiao-bench-survey-")
     url = database_url or f"sqlite+aiosqlite:///{workdir}/bench.db"
     payloads = await _prepare(url, citizens)
     server = LocalBotApi()

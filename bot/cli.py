@@ -17,6 +17,8 @@ from bot.cli_errors import CliFailure, database_failure, file_failure, telegram_
 from bot.config import ConfigError, Settings, load_settings
 from bot.i18n import Translator
 
+EXIT_DATABASE_OUTAGE = 75  # EX_TEMPFAIL: try again later (systemd's Restart= does)
+
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -248,7 +250,9 @@ def _dispatch(args: argparse.Namespace, settings: Settings, tr: Translator) -> i
         settings.require_token()
         # imported here: the bot's stack is heavy and other commands do not need it
         from bot.instance_lock import EXIT_ALREADY_SERVING, AlreadyServing
+        from bot.outage import DatabaseOutage
         from bot.runner import serve
+        from bot.supervisor import BackgroundTaskFailed
 
         try:
             asyncio.run(serve(settings, handle_signals=True))
@@ -260,6 +264,10 @@ def _dispatch(args: argparse.Namespace, settings: Settings, tr: Translator) -> i
                 file=sys.stderr,
             )
             return EXIT_ALREADY_SERVING
+        except DatabaseOutage:
+            return EXIT_DATABASE_OUTAGE  # logged by the watch, with the limit
+        except BackgroundTaskFailed:
+            return 1  # logged by the supervisor, with the traceback
         return 0
     if args.command == "demo":
         from bot.demo import run_demo

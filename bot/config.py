@@ -51,6 +51,14 @@ class Settings(BaseSettings):
     webhook_listen: str = "127.0.0.1"
     webhook_port: int = 8443
     webhook_secret: str | None = None
+    db_outage_limit: float = 60.0  # seconds the database may be away before the process exits
+
+    @field_validator("db_outage_limit")
+    @classmethod
+    def _outage_limit(cls, value: float) -> float:
+        if not 0 < value <= 86400:
+            raise ValueError("seconds, more than 0 and at most 86400")
+        return value
 
     @field_validator("database_url")
     @classmethod

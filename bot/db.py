@@ -21,6 +21,13 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 
 SessionFactory = async_sessionmaker[AsyncSession]
 
+# How long a writer waits for another process's lock (a CLI command, a backup) before the
+# statement fails. Past it the failure is an outage (``bot.outage``): logged and retried.
+SQLITE_BUSY_MS = 5000
+# Execution option: on SQLite, fsync this transaction's commit (synchronous=FULL). The inbox
+# uses it, since its commit is what lets Telegram forget an update.
+DURABLE = "jixiao_durable"
+
 
 def make_engine(url: str, *, readonly: bool = False, **kwargs: Any) -> AsyncEngine:
     """An engine for ``url``.
@@ -34,7 +41,7 @@ def make_engine(url: str, *, readonly: bool = False, **kwargs: Any) -> AsyncEngi
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        kwargs.setdefault("connect_args", {"timeout": 30})
+        kwargs.setdefault("connect_args", {"timeout": SQLITE_BUSY_MS / 1000})
         if readonly:
             kwargs.setdefault("pool_size", 8)
             kwargs.setdefault("execution_options", {"jixiao_readonly": True})
@@ -45,24 +52,34 @@ def make_engine(url: str, *, readonly: bool = False, **kwargs: Any) -> AsyncEngi
         engine = create_async_engine(url, **kwargs)
 
         @event.listens_for(engine.sync_engine, "connect")
-        def _pragmas(dbapi_conn: Any, _record: Any) -> None:
+        def _pragmas(dbapi_conn: Any, record: Any) -> None:
             # Let SQLAlchemy's "begin" hook below issue BEGIN itself (pysqlite's own is deferred).
             dbapi_conn.isolation_level = None
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA synchronous=NORMAL")
-            cur.execute("PRAGMA busy_timeout=30000")
+            cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_MS}")
             cur.close()
+            record.info["synchronous"] = "NORMAL"
 
         @event.listens_for(engine.sync_engine, "begin")
         def _begin(conn: Connection) -> None:
             # Writers take the write lock at BEGIN, so a read-then-write transaction never
             # fails half way with "database is locked"; readers (make_readers) don't block.
-            if conn.get_execution_options().get("jixiao_readonly"):
+            options = conn.get_execution_options()
+            if options.get("jixiao_readonly"):
                 conn.exec_driver_sql("BEGIN")
-            else:
-                conn.exec_driver_sql("BEGIN IMMEDIATE")
+                return
+            # WAL with synchronous=NORMAL survives a crash of the process but may lose the
+            # last commits in a power loss; a DURABLE transaction is fsynced at its commit
+            # (and with it everything committed before it).
+            level = "FULL" if options.get(DURABLE) else "NORMAL"
+            info = conn.connection.info
+            if info.get("synchronous") != level:
+                conn.exec_driver_sql(f"PRAGMA synchronous={level}")
+                info["synchronous"] = level
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
     kwargs.setdefault("pool_size", 10)

@@ -92,7 +92,12 @@ def _section(out: Callable[[str], None], title: str) -> None:
 
 
 async def run_demo(out_dir: Path, out: Callable[[str], None] = print) -> int:
-    workdir = Path(tempfile.mkdtemp(prefix="jixiao-demo-"))
+    """The whole cycle on a throw-away database, removed afterwards (only the chart stays)."""
+    with tempfile.TemporaryDirectory(prefix="jixiao-demo-") as workdir:
+        return await _run_demo(Path(workdir), out_dir, out)
+
+
+async def _run_demo(workdir: Path, out_dir: Path, out: Callable[[str], None]) -> int:
     out_dir.mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240 - once, before anything runs
     url = f"sqlite+aiosqlite:///{workdir}/demo.db"
     engine = make_engine(url)

@@ -38,6 +38,7 @@ from telegram.warnings import PTBUserWarning
 from bot.context import JxContext
 from bot.i18n import N_, Translator
 from bot.models import ConversationState
+from bot.outage import is_outage
 from bot.persistence import encode_key
 from bot.uow import AlreadyHandled, transaction
 from domain.text import ALERT_LIMIT, MESSAGE_LIMIT, clip, clip_html, unescape
@@ -172,6 +173,8 @@ class Flow:
             except AlreadyHandled:
                 log.info("update %s was applied before; not applying it again", update.update_id)
             except Exception as exc:
+                if is_outage(exc):
+                    raise  # not "after its commit": the dispatcher runs it again (bot.outage)
                 if context.inbox_claimed:
                     log.warning("step %s.%s failed after its commit", self.name, fn.__name__)
                 else:

@@ -16,7 +16,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.db import SessionFactory
+from bot.db import DURABLE, SessionFactory
 from bot.models import InboxUpdate
 from bot.models.types import utcnow
 
@@ -41,6 +41,8 @@ async def store(sessions: SessionFactory, payloads: Sequence[dict[str, Any]]) ->
     if not payloads:
         return []
     async with sessions.begin() as session:
+        # Committed means Telegram may forget these updates: fsynced even on SQLite (db.DURABLE).
+        await session.connection(execution_options={DURABLE: True})
         dialect = session.get_bind().dialect.name
         insert = pg_insert if dialect == "postgresql" else sqlite_insert
         now = utcnow()

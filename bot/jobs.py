@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any
 
+from telegram.ext import JobQueue
+
+from bot.outage import DatabaseWatch, describe, is_outage
 from bot.services import Services
 
 log = logging.getLogger(__name__)
+
+Job = Callable[[Services], Awaitable[object]]
 
 
 async def run_reminders(services: Services) -> int:
@@ -74,3 +81,45 @@ async def run_housekeeping(services: Services) -> None:
     await inbox.prune(services.sessions)
     async with services.sessions.begin() as session:
         await prune_attempts(session, now=services.clock())
+
+
+# name, job, interval and first run, in seconds
+PERIODIC: tuple[tuple[str, Job, int, int], ...] = (
+    ("housekeeping", run_housekeeping, 3600, 60),
+    ("reminders", run_reminders, 300, 5),
+    ("plans", run_plan_reminders, 3600, 60),
+    ("appeals", run_appeal_reminders, 1800, 30),
+    ("rectification-reminders", run_rectification_reminders, 1800, 30),
+)
+
+
+def schedule(job_queue: JobQueue[Any], services: Services, watch: DatabaseWatch) -> None:
+    """Run every periodic job on its interval; one that fails runs again at the next one."""
+    for name, job, interval, first in PERIODIC:
+        job_queue.run_repeating(
+            _guarded(name, job, interval, services, watch),
+            interval=interval,
+            first=first,
+            name=name,
+        )
+
+
+def _guarded(
+    name: str, job: Job, interval: int, services: Services, watch: DatabaseWatch
+) -> Callable[[object], Coroutine[Any, Any, None]]:
+    async def run(_context: object) -> None:
+        if not watch.up:
+            log.info("%s skipped: the database is away; next run in %d s", name, interval)
+            return
+        try:
+            await job(services)
+        except Exception as exc:
+            if not is_outage(exc):
+                log.exception("%s failed; next run in %d s", name, interval)
+                return
+            watch.failed(exc)
+            log.warning(
+                "%s: database unavailable (%s); next run in %d s", name, describe(exc), interval
+            )
+
+    return run

@@ -32,12 +32,16 @@ import argparse
 import asyncio
 import concurrent.futures
 import contextlib
+import ctypes
 import datetime as dt
 import functools
 import logging
+import multiprocessing
+import os
 import random
 import signal
 import sys
+import threading
 import time
 import warnings
 from collections import Counter
@@ -71,6 +75,7 @@ from bot.config import ConfigError, Settings, load_settings
 from bot.db import SessionFactory, make_engine, make_sessions
 from bot.models import OutboxMessage, TelegramAccount
 from bot.models.types import utcnow
+from bot.outage import DatabaseWatch, Stopping, is_outage
 from domain.enums import OutboxStatus
 from services.notices import notify_refused_push
 from services.outbox import SEND_DOCUMENT, SEND_MESSAGE, SEND_PHOTO
@@ -133,6 +138,7 @@ class OutboxSender:
         clock: Clock = utcnow,
         batch_size: int = 500,
         admin_ids: frozenset[int] | None = None,
+        watch: DatabaseWatch | None = None,
     ) -> None:
         if global_rate <= 0 or concurrency < 1 or poll_interval <= 0 or batch_size < 1:
             raise ValueError("rates, concurrency, poll interval and batch size must be positive")
@@ -145,6 +151,7 @@ class OutboxSender:
         self.clock = clock
         self.batch_size = batch_size
         self.admin_ids = admin_ids  # the working group, told of refused markup (None: settings)
+        self.watch = watch  # in the bot process: wait out database outages with everyone else
         self.totals: Counter[str] = Counter()  # outcomes since start, by kind
         self._batch: Counter[str] = Counter()  # outcomes since the last summary line
         self._batch_started = time.monotonic()
@@ -177,10 +184,16 @@ class OutboxSender:
         try:
             while not stop.is_set():
                 self._signal.clear()
+                if self.watch is not None and not self.watch.up:
+                    await self._sleep(self.poll_interval, stop)  # the watch probes meanwhile
+                    continue
                 try:
                     next_due = await self._dispatch(lookahead=self.poll_interval)
-                except (SQLAlchemyError, OSError):
-                    log.exception("outbox: could not read the queue; retrying")
+                except (SQLAlchemyError, OSError) as exc:
+                    if self.watch is not None and is_outage(exc):
+                        self.watch.failed(exc)
+                    else:
+                        log.exception("outbox: could not read the queue; retrying")
                     next_due = None
                 timeout = (
                     self.poll_interval if next_due is None else min(next_due, self.poll_interval)
@@ -315,9 +328,13 @@ class OutboxSender:
                 self._chat_ready[row.chat_id] = time.monotonic() + self.per_chat_interval
                 outcome = await self._send(row)
             await self._record(row, outcome)
-        except Exception:
+        except Exception as exc:
             # The database is unreachable, most likely: the row stays PENDING for a later pass.
             self._chat_ready[job.chat_id] = time.monotonic() + self.poll_interval
+            if self.watch is not None and (is_outage(exc) or isinstance(exc, Stopping)):
+                if not isinstance(exc, Stopping):
+                    self.watch.failed(exc)  # the watch logs the outage once
+                return
             log.exception("outbox: message %d not processed", job.row_id)
 
     async def _wait_for_chat(self, chat_id: int) -> None:
@@ -434,6 +451,12 @@ class OutboxSender:
 
     async def _record(self, row: OutboxMessage, outcome: _Outcome) -> None:
         """Commit the outcome in its own short transaction, retrying a hiccuping database."""
+        if self.watch is not None:
+            # through an outage, so a message Telegram accepted is not sent again afterwards
+            await self.watch.call(functools.partial(self._commit, row, outcome))
+            self.totals[outcome.kind] += 1
+            self._batch[outcome.kind] += 1
+            return
         for attempt in range(RECORD_TRIES):
             try:
                 async with self.sessions.begin() as session:
@@ -446,6 +469,10 @@ class OutboxSender:
                 await asyncio.sleep(0.5 * 2**attempt)
         self.totals[outcome.kind] += 1
         self._batch[outcome.kind] += 1
+
+    async def _commit(self, row: OutboxMessage, outcome: _Outcome) -> None:
+        async with self.sessions.begin() as session:
+            await self._apply(session, row, outcome)
 
     async def _apply(self, session: AsyncSession, row: OutboxMessage, outcome: _Outcome) -> None:
         now = self._now()
@@ -562,17 +589,39 @@ _POOL: concurrent.futures.ProcessPoolExecutor | None = None
 
 def _render_pool() -> concurrent.futures.ProcessPoolExecutor:
     """Drawing processes (spawned: they share no locks or loop with this one), one core
-    left for sending."""
+    left for sending; each exits when this process dies, even by SIGKILL."""
     global _POOL
     if _POOL is None:
-        import multiprocessing
-        import os
-
         _POOL = concurrent.futures.ProcessPoolExecutor(
             max_workers=max(1, (os.cpu_count() or 2) - 1),
             mp_context=multiprocessing.get_context("spawn"),
+            initializer=_die_with_parent,
+            initargs=(os.getpid(),),
         )
     return _POOL
+
+
+def _die_with_parent(parent: int) -> None:
+    """In a drawing process: exit when ``parent`` does, instead of lingering as an orphan.
+
+    Linux kills us the moment the parent dies (PR_SET_PDEATHSIG); elsewhere, and as a second
+    line, a daemon thread notices that we were re-parented.
+    """
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent:  # it died before prctl took effect
+        os._exit(1)
+    threading.Thread(target=_watch_parent, args=(parent,), name="parent-watch", daemon=True).start()
+
+
+def _watch_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(1.0)
+    os._exit(1)
+
+
+_PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
 
 """Attachments drawn at send time from a JSON spec in the payload (``{"render": {"kind": …}}``)."""

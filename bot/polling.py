@@ -4,11 +4,15 @@
 call happens only after the batch is committed to the inbox: a crash at any
 point either leaves updates unconfirmed (Telegram sends them again) or stored
 (``UpdateDispatcher.recover`` handles them).
+
+While the database is away the batch is held in memory and the store retried (``bot.outage``):
+no offset is confirmed, so Telegram keeps everything newer, and nothing is lost if we die.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 
 from telegram import Update
@@ -18,6 +22,7 @@ from bot import inbox
 from bot.db import SessionFactory
 from bot.dispatch import UpdateDispatcher
 from bot.failpoints import failpoint
+from bot.outage import DatabaseWatch, Stopping
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +32,7 @@ async def poll(
     sessions: SessionFactory,
     dispatcher: UpdateDispatcher,
     stop: asyncio.Event,
+    watch: DatabaseWatch,
     *,
     timeout: int = 30,
 ) -> None:
@@ -65,7 +71,10 @@ async def poll(
             continue
         failpoint("polled")
         payloads = [u.to_dict() for u in updates]
-        new_ids = await inbox.store(sessions, payloads)
+        try:
+            new_ids = await watch.call(functools.partial(inbox.store, sessions, payloads))
+        except Stopping:
+            return  # the batch was never confirmed: Telegram sends it again after the restart
         failpoint("stored")
         offset = max(u.update_id for u in updates) + 1
         for payload in payloads:

@@ -7,22 +7,20 @@ import contextlib
 import logging
 import signal
 
+from sqlalchemy.ext.asyncio import AsyncEngine
+
 from bot.app import build_application, on_startup
 from bot.config import Settings
 from bot.context import JxApplication
 from bot.db import SessionFactory, make_engine, make_readers, make_sessions, upgrade
 from bot.dispatch import UpdateDispatcher
 from bot.instance_lock import InstanceLockLost, exit_now, instance_lock
-from bot.jobs import (
-    run_appeal_reminders,
-    run_housekeeping,
-    run_plan_reminders,
-    run_rectification_reminders,
-    run_reminders,
-)
+from bot.jobs import schedule
 from bot.models.types import utcnow
+from bot.outage import DatabaseWatch
 from bot.polling import poll
 from bot.services import Clock, Services
+from bot.supervisor import supervise
 
 log = logging.getLogger(__name__)
 
@@ -47,95 +45,96 @@ async def serve(
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-    lock = instance_lock(settings.database_url)
-    if not await lock.acquire(stop, exit_now if handle_signals else stop.set):
-        return  # stopped while standing by
-    try:
-        await _serve(settings, stop, clock=clock, migrate=migrate, poll_timeout=poll_timeout)
-    finally:
-        await lock.release()
-    if lock.lost:
-        raise InstanceLockLost("another process may be serving this database now")
-
-
-async def _serve(
-    settings: Settings,
-    stop: asyncio.Event,
-    *,
-    clock: Clock,
-    migrate: bool | None,
-    poll_timeout: int,
-) -> None:
-    """Serve while holding the instance lock: recovery, intake, the outbox sender, the jobs."""
     engine = make_engine(settings.database_url)
     read_engine = (
         make_engine(settings.database_url, readonly=True)
         if engine.dialect.name == "sqlite"
         else engine
     )
-    if migrate if migrate is not None else engine.dialect.name == "sqlite":
-        await upgrade(engine)
-    sessions = make_sessions(engine)
-    services = Services(
-        settings=settings, sessions=sessions, readers=make_readers(read_engine), clock=clock
-    )
-    application = build_application(services)
+    watch = DatabaseWatch(engine, settings.db_outage_limit)
+    try:
+        # past the limit: DatabaseOutage, the process exits 75; a standby then waits on the lock
+        await watch.wait_reachable(stop)
+        lock = instance_lock(settings.database_url)
+        if not await lock.acquire(stop, exit_now if handle_signals else stop.set):
+            return  # stopped while standing by
+        try:
+            await _serve(settings, stop, engine, read_engine, watch, clock, migrate, poll_timeout)
+        finally:
+            await lock.release()
+        if lock.lost:
+            raise InstanceLockLost("another process may be serving this database now")
+    finally:
+        await engine.dispose()
+        if read_engine is not engine:
+            await read_engine.dispose()
+
+
+async def _serve(
+    settings: Settings,
+    stop: asyncio.Event,
+    engine: AsyncEngine,
+    read_engine: AsyncEngine,
+    watch: DatabaseWatch,
+    clock: Clock,
+    migrate: bool | None,
+    poll_timeout: int,
+) -> None:
+    """Serve while holding the instance lock: recovery, intake, the outbox sender, the jobs."""
     sender_task: asyncio.Task[None] | None = None
     try:
+        if migrate if migrate is not None else engine.dialect.name == "sqlite":
+            await upgrade(engine)
+        sessions = make_sessions(engine)
+        services = Services(
+            settings=settings, sessions=sessions, readers=make_readers(read_engine), clock=clock
+        )
+        application = build_application(services)
         async with application:
             services.bot_username = application.bot.username
             await application.start()
             await on_startup(application)
-            dispatcher = UpdateDispatcher(application, sessions)
+            dispatcher = UpdateDispatcher(application, sessions, watch=watch)
             await dispatcher.recover()
-            sender_task = _start_sender(application, services, stop)
-            application.job_queue.run_repeating(  # type: ignore[union-attr]
-                lambda _ctx: run_housekeeping(services),
-                interval=3600,
-                first=60,
-                name="housekeeping",
-            )
-            application.job_queue.run_repeating(  # type: ignore[union-attr]
-                lambda _ctx: run_reminders(services), interval=300, first=5, name="reminders"
-            )
-            application.job_queue.run_repeating(  # type: ignore[union-attr]
-                lambda _ctx: run_plan_reminders(services), interval=3600, first=60, name="plans"
-            )
-            application.job_queue.run_repeating(  # type: ignore[union-attr]
-                lambda _ctx: run_appeal_reminders(services), interval=1800, first=30, name="appeals"
-            )
-            application.job_queue.run_repeating(  # type: ignore[union-attr]
-                lambda _ctx: run_rectification_reminders(services),
-                interval=1800,
-                first=30,
-                name="rectification-reminders",
-            )
+            sender_task = _start_sender(application, services, stop, watch)
+            schedule(application.job_queue, services, watch)  # type: ignore[arg-type]
             log.info("jixiao is running as @%s", services.bot_username)
             if settings.webhook_url:
-                await _run_webhook(application, settings, sessions, dispatcher, stop)
+                intake = asyncio.create_task(
+                    _run_webhook(application, settings, sessions, dispatcher, stop, watch),
+                    name="webhook",
+                )
             else:
                 await application.bot.delete_webhook()
-                poller = asyncio.create_task(
-                    poll(application.bot, sessions, dispatcher, stop, timeout=poll_timeout)
+                intake = asyncio.create_task(
+                    poll(application.bot, sessions, dispatcher, stop, watch, timeout=poll_timeout),
+                    name="poller",
                 )
-                await stop.wait()
-                poller.cancel()  # a cancelled getUpdates leaves its batch unconfirmed: safe
-                with contextlib.suppress(asyncio.CancelledError):
-                    await poller
-            await dispatcher.wait_idle()
-            if sender_task is not None:
+            watcher = asyncio.create_task(watch.run(stop), name="database-watch")
+            failure: BaseException | None = None
+            try:
+                await supervise(stop, intake, sender_task, watcher)
+            except BaseException as exc:  # a task died: stop the rest, then exit non-zero
+                failure = exc
+            stop.set()
+            watch.close()  # work held for the database gives up: it is stored
+            watcher.cancel()
+            intake.cancel()  # a cancelled getUpdates leaves its batch unconfirmed: safe
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await intake
+            if failure is None:
+                await dispatcher.wait_idle()
                 # stop is set: the sender finishes and records what is in flight, then returns
                 await asyncio.wait_for(sender_task, 30)
                 sender_task = None
             await application.stop()
+            if failure is not None:
+                raise failure
     finally:
         if sender_task is not None:
             sender_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
+            with contextlib.suppress(asyncio.CancelledError, Exception):  # supervise logged it
                 await sender_task
-        await engine.dispose()
-        if read_engine is not engine:
-            await read_engine.dispose()
 
 
 async def _run_webhook(
@@ -144,12 +143,13 @@ async def _run_webhook(
     sessions: SessionFactory,
     dispatcher: UpdateDispatcher,
     stop: asyncio.Event,
+    watch: DatabaseWatch,
 ) -> None:
     from telegram import Update
 
     from bot.webhook import start_webhook_server, webhook_secret
 
-    server = start_webhook_server(settings, sessions, dispatcher)
+    server = start_webhook_server(settings, sessions, dispatcher, watch)
     try:
         await application.bot.set_webhook(
             settings.webhook_url or "",
@@ -162,7 +162,7 @@ async def _run_webhook(
 
 
 def _start_sender(
-    application: object, services: Services, stop: asyncio.Event
+    application: object, services: Services, stop: asyncio.Event, watch: DatabaseWatch
 ) -> asyncio.Task[None]:
     from bot.outbox_sender import OutboxSender
     from bot.renderers import register_renderers
@@ -173,6 +173,7 @@ def _start_sender(
         services.sessions,
         clock=services.clock,
         admin_ids=services.settings.admin_id_set,
+        watch=watch,
     )
     services.outbox_wake = sender.wake
     return asyncio.create_task(sender.run(stop), name="outbox-sender")

@@ -1,7 +1,8 @@
 """Webhook mode: Telegram POSTs updates; each is stored in the inbox before we answer 200.
 
 Answering only after the commit means Telegram retries anything we failed to
-store; the inbox's primary key turns those retries into no-ops.
+store; the inbox's primary key turns those retries into no-ops. While the database is
+away every POST gets 503 at once, so Telegram keeps the update and tries again later.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from bot import inbox
 from bot.config import Settings
 from bot.db import SessionFactory
 from bot.dispatch import UpdateDispatcher
+from bot.outage import DatabaseWatch, describe, is_outage
 
 log = logging.getLogger(__name__)
 
@@ -33,11 +35,16 @@ def webhook_secret(settings: Settings) -> str:
 
 class _UpdateHandler(RequestHandler):
     def initialize(
-        self, sessions: SessionFactory, dispatcher: UpdateDispatcher, secret: str
+        self,
+        sessions: SessionFactory,
+        dispatcher: UpdateDispatcher,
+        secret: str,
+        watch: DatabaseWatch | None,
     ) -> None:
         self.sessions = sessions
         self.dispatcher = dispatcher
         self.secret = secret
+        self.watch = watch
 
     async def post(self) -> None:
         given = self.request.headers.get("X-Telegram-Bot-Api-Secret-Token", "")
@@ -50,14 +57,30 @@ class _UpdateHandler(RequestHandler):
         except (ValueError, KeyError, TypeError):
             self.set_status(400)
             return
-        new = await inbox.store(self.sessions, [payload])
+        if self.watch is not None and not self.watch.up:
+            self.set_status(503)  # not stored: Telegram must keep it and try again
+            return
+        try:
+            new = await inbox.store(self.sessions, [payload])
+        except Exception as exc:
+            if self.watch is None or not is_outage(exc):
+                raise  # tornado answers 500: Telegram retries this update too
+            self.watch.failed(exc)
+            log.warning(
+                "update %s not stored (%s): answered 503", payload["update_id"], describe(exc)
+            )
+            self.set_status(503)
+            return
         self.set_status(200)
         if new:
             self.dispatcher.submit(payload)
 
 
 def start_webhook_server(
-    settings: Settings, sessions: SessionFactory, dispatcher: UpdateDispatcher
+    settings: Settings,
+    sessions: SessionFactory,
+    dispatcher: UpdateDispatcher,
+    watch: DatabaseWatch | None = None,
 ) -> HTTPServer:
     """Listen on ``JIXIAO_WEBHOOK_LISTEN:PORT`` at the path of ``JIXIAO_WEBHOOK_URL``."""
     assert settings.webhook_url
@@ -71,6 +94,7 @@ def start_webhook_server(
                     "sessions": sessions,
                     "dispatcher": dispatcher,
                     "secret": webhook_secret(settings),
+                    "watch": watch,
                 },
             )
         ]

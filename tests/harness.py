@@ -54,12 +54,18 @@ class BotProcess:
     """``python -m bot.cli run`` in a child process, to be killed with SIGKILL mid-flight."""
 
     def __init__(
-        self, server: LocalBotApi, settings: Settings, workdir: Path, failpoints: str = ""
+        self,
+        server: LocalBotApi,
+        settings: Settings,
+        workdir: Path,
+        failpoints: str = "",
+        extra_env: dict[str, str] | None = None,
     ) -> None:
         self.server = server
         self.settings = settings
         self.workdir = workdir
         self.failpoints = failpoints
+        self.extra_env = extra_env or {}
         self.proc: subprocess.Popen[bytes] | None = None
         self.log = workdir / "bot.log"
 
@@ -73,6 +79,7 @@ class BotProcess:
             JIXIAO_FAILPOINTS=self.failpoints,
             PYTHONPATH=str(ROOT),
         )
+        env.update(self.extra_env)
         return env
 
     async def start(self, failpoints: str | None = None) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -17,8 +18,16 @@ pytestmark = pytest.mark.slow
     [["bench.roundtrip", "--users", "3", "--messages", "4"], ["bench.survey", "--citizens", "5"]],
 )
 def test_benchmark_runs(argv: list[str], tmp_path: Path) -> None:
+    temp = tmp_path / "tmp"  # the benchmark's temporary files go here, so we see what it leaves
+    temp.mkdir()
     result = subprocess.run(
-        [sys.executable, "-m", *argv], cwd=ROOT, capture_output=True, text=True, timeout=300
+        [sys.executable, "-m", *argv],
+        cwd=ROOT,
+        env={**os.environ, "TMPDIR": str(temp)},
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert "jixiao ÷" in result.stdout
+    assert not list(temp.iterdir()), "the benchmark left its temporary files behind"

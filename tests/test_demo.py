@@ -16,6 +16,9 @@ pytestmark = pytest.mark.slow
 def test_demo_runs_a_whole_cycle(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("JIXIAO_")}
     env["PYTHONPATH"] = str(ROOT)
+    temp = tmp_path / "tmp"  # the demo's temporary files go here, so we can see what it leaves
+    temp.mkdir()
+    env["TMPDIR"] = str(temp)
     result = subprocess.run(
         [sys.executable, "-m", "bot.cli", "demo", "--out", str(tmp_path / "out")],
         cwd=tmp_path,
@@ -34,3 +37,4 @@ def test_demo_runs_a_whole_cycle(tmp_path: Path) -> None:
     assert "不合格" in out and "优秀" in out  # the final table
     chart = tmp_path / "out" / "result-chart.png"
     assert chart.read_bytes().startswith(b"\x89PNG")
+    assert not list(temp.iterdir()), "the demo left its temporary database behind"
