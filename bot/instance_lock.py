@@ -14,8 +14,11 @@ out twice. ``serve`` therefore holds a lock for as long as it serves:
   for a host that vanished without closing it, the session is ended after ``LEASE`` seconds
   without a ping (``idle_session_timeout``, PostgreSQL ≥ 14; TCP keepalives and
   ``tcp_user_timeout`` otherwise). The holder pings every ``PING_INTERVAL``; if a ping fails
-  or the connection closes, the lock may already be someone else's, so it stops serving
-  *at once* (``on_lost``) — well inside ``LEASE``, before a standby can take over.
+  or the connection closes while the database still answers, the lock may already be
+  someone else's, so it stops serving *at once* (``on_lost``) — well inside ``LEASE``,
+  before a standby can take over. If the database itself is away (an outage), the holder
+  holds all work with everyone else (``bot.outage``) and, when the database is back, serves
+  again only once it holds the lock again; if a standby took it first, it stops.
 
 Advisory locks are scoped to one database, so bots on different databases of one server
 do not see each other.
@@ -30,7 +33,7 @@ import logging
 import os
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +76,8 @@ class InstanceLock:
     def __init__(self) -> None:
         self.lost = False
         self._on_lost: Callable[[], None] = lambda: None
+        # Probe the database now; on an outage hold all work and return the error, else None.
+        self.on_suspect: Callable[[], Awaitable[BaseException | None]] | None = None
 
     async def acquire(self, stop: asyncio.Event, on_lost: Callable[[], None]) -> bool:
         """Hold the lock (waiting as a standby if needed); False if ``stop`` came first.
@@ -84,6 +89,9 @@ class InstanceLock:
 
     async def release(self) -> None:
         """Let a standby take over (also done by the operating system if we die)."""
+
+    async def reacquire(self) -> None:
+        """After a database outage, before work resumes: make sure the lock is still ours."""
 
     def _lose(self, why: str) -> None:
         if self.lost:
@@ -168,6 +176,8 @@ class AdvisoryLock(InstanceLock):
         self._raw: Any = None  # the asyncpg connection under self._conn
         self._watch: asyncio.Task[None] | None = None
         self._releasing = False
+        self._suspect_task: asyncio.Task[None] | None = None
+        self._needs_reacquire = False
 
     async def acquire(self, stop: asyncio.Event, on_lost: Callable[[], None]) -> bool:
         waiting_since: float | None = None
@@ -219,6 +229,8 @@ class AdvisoryLock(InstanceLock):
 
     async def release(self) -> None:
         self._releasing = True
+        if self._suspect_task is not None:
+            self._suspect_task.cancel()
         if self._watch is not None:
             self._watch.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -281,12 +293,65 @@ class AdvisoryLock(InstanceLock):
             try:
                 await self._raw.fetchval("SELECT 1", timeout=PING_TIMEOUT)
             except _DB_ERRORS as exc:
-                self._lose(f"{type(exc).__name__}: {exc}")
+                self._suspect(f"{type(exc).__name__}: {exc}")
                 return
 
     def _closed(self, _conn: object) -> None:
         if not self._releasing:
-            self._lose("its database connection closed")
+            self._suspect("its database connection closed")
+
+    def _suspect(self, why: str) -> None:
+        """The lock connection is gone: an outage, or the lock is lost (``_check`` decides)."""
+        if self.lost or self._releasing or self._needs_reacquire or self._suspect_task:
+            return
+        self._suspect_task = asyncio.get_running_loop().create_task(
+            self._check(why), name="instance-lock-check"
+        )
+
+    async def _check(self, why: str) -> None:
+        """If the database answers, someone else may hold the lock by now: stop at once.
+        If it does not (an outage), work is held until it returns and ``reacquire`` runs."""
+        try:
+            error = await self.on_suspect() if self.on_suspect is not None else None
+        finally:
+            self._suspect_task = None
+        if error is None:
+            self._lose(why)
+            return
+        self._needs_reacquire = True
+        log.warning(
+            "the instance lock's connection is gone during a database outage (%s); "
+            "serving again only once the lock is ours again",
+            why,
+        )
+
+    async def reacquire(self) -> None:
+        """Gate of the database watch: after an outage, take the lock back or stop.
+
+        Outage errors propagate, so the watch keeps probing; work stays held meanwhile.
+        """
+        if self.lost or self._releasing:
+            return
+        if not self._needs_reacquire:
+            try:  # the outage may have cut the lock's connection before anyone noticed
+                await self._raw.fetchval("SELECT 1", timeout=PING_TIMEOUT)
+                return
+            except (*_DB_ERRORS, AttributeError):
+                self._needs_reacquire = True
+        if self._watch is not None:
+            self._watch.cancel()
+            self._watch = None
+        await self._connect()
+        got = await self._raw.fetchval(
+            "SELECT pg_try_advisory_lock($1)", LOCK_KEY, timeout=PING_TIMEOUT
+        )
+        if not got:
+            self._lose("another process took the lock during the database outage")
+            raise InstanceLockLost("another process took the lock during the database outage")
+        self._needs_reacquire = False
+        self._raw.add_termination_listener(self._closed)
+        self._watch = asyncio.create_task(self._ping(), name="instance-lock")
+        log.warning("the database is back and the instance lock is ours again: serving")
 
     async def _close(self) -> None:
         conn, engine, raw = self._conn, self._engine, self._raw

@@ -90,6 +90,9 @@ class DatabaseWatch:
         self._down = asyncio.Event()
         self._closed = False
         self._since: float | None = None
+        # Run after a successful probe, before work resumes (the instance lock is re-taken
+        # there); an outage error from it means "still down".
+        self.gate: Callable[[], Awaitable[None]] | None = None
 
     @property
     def up(self) -> bool:
@@ -139,6 +142,17 @@ class DatabaseWatch:
                 return
             await self._recover(stop)
 
+    async def check(self) -> BaseException | None:
+        """Probe now: on an outage hold all work (as ``failed``) and return the error."""
+        try:
+            await asyncio.wait_for(self._probe(), PROBE_TIMEOUT)
+        except Exception as exc:
+            if not is_outage(exc) and not isinstance(exc, TimeoutError):
+                raise
+            self.failed(exc)
+            return exc
+        return None
+
     async def wait_reachable(self, stop: asyncio.Event) -> None:
         """At start-up: wait up to the limit for the database (a supervisor may start us first)."""
         try:
@@ -156,6 +170,8 @@ class DatabaseWatch:
             await _first(asyncio.sleep(delay), stop.wait())
             try:
                 await asyncio.wait_for(self._probe(), PROBE_TIMEOUT)
+                if self.gate is not None:
+                    await self.gate()
             except Exception as exc:
                 if not is_outage(exc) and not isinstance(exc, TimeoutError):
                     raise

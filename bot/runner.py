@@ -56,8 +56,10 @@ async def serve(
         # past the limit: DatabaseOutage, the process exits 75; a standby then waits on the lock
         await watch.wait_reachable(stop)
         lock = instance_lock(settings.database_url)
+        lock.on_suspect = watch.check  # a lost lock connection may be an outage, not a rival
         if not await lock.acquire(stop, exit_now if handle_signals else stop.set):
             return  # stopped while standing by
+        watch.gate = lock.reacquire  # after an outage, work resumes only under the lock
         try:
             await _serve(settings, stop, engine, read_engine, watch, clock, migrate, poll_timeout)
         finally:
