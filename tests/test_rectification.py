@@ -20,13 +20,14 @@ from bot.models import (
     AuditEntry,
     OutboxMessage,
     Rectification,
+    RoleGrant,
     SurveyAnswer,
     SurveyLink,
     SurveyResponse,
     TelegramAccount,
 )
 from bot.services import Services
-from domain.enums import RectificationStatus, ResponseStatus, Satisfaction
+from domain.enums import RectificationStatus, ResponseStatus, Role, Satisfaction
 from localbotapi import LocalBotApi
 from services import rectification as rc
 from services.errors import DomainError
@@ -493,3 +494,62 @@ async def test_no_reply_wanted_closes_on_answer(
             await rc.rate(
                 s, rect_id, "satisfied", respondent_key=respondent_key(settings, STRANGER), now=now
             )
+
+
+async def test_a_review_request_is_never_decided_by_the_unit_that_asked_for_it(
+    server: LocalBotApi, bot: InProcessBot, sessions: SessionFactory, bot_settings: Settings
+) -> None:
+    """申诉复核 has a conflict check, as appeals do: the unit's head and members stand aside."""
+    org = await make_org(sessions)
+    await bind_en(sessions, HEAD, org.head_id)
+    await bind_en(sessions, MEMBER, org.staff_ids[1])
+    async with sessions.begin() as s:  # the head and a colleague both sit in the working group
+        s.add_all(
+            [
+                RoleGrant(staff_id=org.head_id, role=Role.ADMIN),
+                RoleGrant(staff_id=org.staff_ids[1], role=Role.ADMIN),
+            ]
+        )
+    rect_id = await open_item(sessions, bot_settings, await bad_review(sessions, bot_settings, org))
+    now = dt.datetime.now(dt.UTC)
+    async with sessions.begin() as s:
+        await rc.request_review(
+            s, rect_id, "恶意差评", staff_id=org.head_id, now=now, admin_ids=frozenset({ADMIN})
+        )
+    async with sessions() as s:
+        told = set(
+            await s.scalars(
+                select(OutboxMessage.chat_id).where(
+                    OutboxMessage.dedupe_key.like(f"rect-review:{rect_id}:%")
+                )
+            )
+        )
+    assert told == {ADMIN}  # the unit's own members are not asked to judge it
+
+    member = server.user(MEMBER, language_code="en")
+    await member.send("/reviews")
+    listing = await member.expect_text(f"#{rect_id}")
+    assert f"rc1:x:{rect_id}" not in listing.button_data()
+    await member.press(f"rc1:x:{rect_id}", listing)  # forged from an older keyboard
+    await member.wait_until(lambda: bool(member.callback_answers))
+    assert "your own unit" in member.callback_answers[-1]["text"]
+    (denied,) = await audits(sessions, "access.denied")
+    assert denied.actor_telegram_id == MEMBER and denied.object_id == str(rect_id)
+    for telegram_id in (HEAD, MEMBER):
+        async with sessions.begin() as s:
+            with pytest.raises(rc.Refused):
+                await rc.decide_review(
+                    s, rect_id, "excluded", "剔除", admin_telegram_id=telegram_id, now=now
+                )
+    rect, response = await item(sessions, rect_id)
+    assert rect.status == RectificationStatus.UNDER_REVIEW and response.excluded is False
+
+    admin = server.user(ADMIN, language_code="en")  # someone outside the unit decides
+    await admin.send("/reviews")
+    reviews = await admin.expect_text(f"#{rect_id}")
+    await admin.press(f"rc1:x:{rect_id}", reviews)
+    await admin.expect_text("Please write the reason")
+    await admin.send("经核实，予以剔除。")
+    await admin.expect_text("Excluded")
+    rect, response = await item(sessions, rect_id)
+    assert rect.status == RectificationStatus.EXCLUDED and response.excluded is True
