@@ -21,6 +21,7 @@ from bot.jobs import (
 )
 from bot.models.types import utcnow
 from bot.polling import poll
+from bot.secret_store import with_survey_key
 from bot.services import Clock, Services
 
 log = logging.getLogger(__name__)
@@ -50,6 +51,7 @@ async def serve(
     if migrate if migrate is not None else engine.dialect.name == "sqlite":
         await upgrade(engine)
     sessions = make_sessions(engine)
+    settings = await with_survey_key(sessions, settings)
     services = Services(
         settings=settings, sessions=sessions, readers=make_readers(read_engine), clock=clock
     )

@@ -470,7 +470,7 @@ async def on_text(update: Update, context: JxContext) -> object:
 
 async def rate_button(update: Update, context: JxContext) -> None:
     """The citizen rates the handling (满意 / 基本满意 / 不满意) once, from their own chat."""
-    from services.surveys import respondent_key
+    from services.surveys import respondent_keys
 
     query = update.callback_query
     user = update.effective_user
@@ -482,10 +482,10 @@ async def rate_button(update: Update, context: JxContext) -> None:
         return
     rect_id, code = int(match.group(1)), match.group(2)
     level = rc.RATINGS[code]
-    key = respondent_key(context.services.settings, user.id)
+    keys = respondent_keys(context.services.settings, user.id)
     try:
         async with transaction(update, context) as session:
-            await rc.rate(session, rect_id, level, respondent_key=key, now=now(context))
+            await rc.rate(session, rect_id, level, respondent_key=keys, now=now(context))
     except rc.Refused:
         await _refuse(update, context, str(rect_id), query.data or "")
         return

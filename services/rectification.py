@@ -533,10 +533,11 @@ async def rate(
     rect_id: int,
     rating: Satisfaction | str,
     *,
-    respondent_key: str,
+    respondent_key: str | tuple[str, ...],
     now: dt.datetime,
 ) -> Rectification:
-    """The citizen rates the handling, once; they prove who they are by their keyed hash.
+    """The citizen rates the handling, once; they prove who they are by their keyed hash
+    (``services.surveys.respondent_keys``: a tuple also recognises a pre-upgrade key).
 
     ANSWERED → CLOSED. While a review is pending the rating is kept and the item stays
     UNDER_REVIEW. Pressing the same rating again changes nothing; another one is refused.
@@ -546,10 +547,11 @@ async def rate(
         raise ValueError(f"not a rating of the handling: {rating!r}")
     rect = await session.get(Rectification, rect_id)
     response = await session.get(SurveyResponse, rect.response_id) if rect else None
+    keys = (respondent_key,) if isinstance(respondent_key, str) else respondent_key
     if (
         rect is None
         or response is None
-        or not hmac.compare_digest(response.respondent_key, respondent_key)
+        or not any(hmac.compare_digest(response.respondent_key, k) for k in keys)
     ):
         raise Refused(N_("This button is not for you."))
     if rect.citizen_rating is not None:

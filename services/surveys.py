@@ -1,9 +1,10 @@
 """Citizen satisfaction surveys (四(二)4): claim a link, answer, finish, feed the citizen source.
 
-Respondents are pseudonymous: the key is an HMAC of the Telegram id with a secret
-from the configuration, enough for the abuse limits and the rule of one counted
-response per person, unit and day, whatever the link; the raw id is stored only when the citizen asks for a reply, and erased
-once the reply is queued (services.rectification).
+Respondents are pseudonymous: the key is an HMAC of the Telegram id with a secret that is
+configured or generated and stored on first start (``bot.secret_store``), never derived
+from the bot token; enough for the abuse limits and the rule of one counted response per
+person, unit and day, whatever the link. The raw id is stored only when the citizen asks
+for a reply, and erased once the reply is queued (services.rectification).
 """
 
 from __future__ import annotations
@@ -51,6 +52,15 @@ def daily_dedupe_key(unit_id: int, day: dt.date) -> str:
 def respondent_key(settings: Settings, telegram_id: int) -> str:
     """The pseudonym of a Telegram user: stable, not reversible without the secret."""
     return hmac.new(settings.hmac_key, str(telegram_id).encode(), hashlib.sha256).hexdigest()
+
+
+def respondent_keys(settings: Settings, telegram_id: int) -> tuple[str, ...]:
+    """The pseudonym, then any the user had before the key was stored (to recognise old
+    buttons only; nothing new is signed with them)."""
+    return tuple(
+        hmac.new(key, str(telegram_id).encode(), hashlib.sha256).hexdigest()
+        for key in settings.hmac_keys
+    )
 
 
 @dataclass
