@@ -72,7 +72,7 @@ from bot.db import SessionFactory, make_engine, make_sessions
 from bot.models import OutboxMessage, TelegramAccount
 from bot.models.types import utcnow
 from domain.enums import OutboxStatus
-from services.outbox import SEND_DOCUMENT, SEND_MESSAGE, SEND_PHOTO
+from services.outbox import SEND_DOCUMENT, SEND_MESSAGE, SEND_PHOTO, erase_finished_chats
 
 log = logging.getLogger(__name__)
 
@@ -511,6 +511,7 @@ class OutboxSender:
                 )
                 .values(chat_id=outcome.new_chat_id)
             )
+        await session.execute(erase_finished_chats(row.chat_id))  # a citizen's, once done
 
     def _summarise(self, *, force: bool) -> None:
         """One INFO line per batch of work, not one per message."""

@@ -43,7 +43,7 @@ from bot.flow import (
 from bot.i18n import N_, Translator
 from bot.models import Rectification
 from bot.uow import transaction
-from conversations.common import html, keyboard, load_caller, now
+from conversations.common import audit_actor, html, keyboard, load_caller, now
 from domain.enums import RectificationStatus, Satisfaction
 from services import rectification as rc
 from services.access import Actor
@@ -293,8 +293,7 @@ async def _refuse(
         await audit(
             session,
             "access.denied",
-            actor_telegram_id=actor.telegram_id,
-            actor_staff_id=actor.staff.id if actor.staff else None,
+            **audit_actor(context, actor),
             object_type="rectification",
             object_id=rect_id[:64],
             detail={"action": action},

@@ -27,10 +27,12 @@ class PayloadKind(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class StartPayload:
-    """A parsed deep-link payload."""
+    """A parsed deep-link payload; ``digest`` instead of the token when only its hash was
+    kept (an update recovered from the inbox, which never stores the token)."""
 
     kind: PayloadKind
     token: str
+    digest: str | None = None
 
     def __str__(self) -> str:
         return f"{self.kind.value}_{self.token}"
@@ -38,7 +40,7 @@ class StartPayload:
     @property
     def token_hash(self) -> str:
         """What the database stores instead of the token."""
-        return hash_token(self.token)
+        return self.digest or hash_token(self.token)
 
 
 def new_payload(kind: PayloadKind, nbytes: int = 12) -> StartPayload:

@@ -21,8 +21,9 @@ Rules (each checked here, so the chat and any future CLI share them):
   reported to the working group, which names one in the roster.
 - The citizen's raw Telegram id (``response.reply_chat_id``) exists only while a requested
   reply is pending: ``answer`` queues the reply and erases it in the same transaction (the
-  outbox row carries the chat id until it is sent). The citizen later proves who they are
-  by the keyed hash of their id (``respondent_key``) to rate the handling once.
+  outbox row carries the chat id until it is sent, then forgets it too). The citizen later
+  proves who they are by the keyed hash of their id (``respondent_key``) to rate the
+  handling once.
 - Nothing shown to staff names the citizen: no Telegram id, name or username is stored.
 - Every change is audited; every push goes through the outbox with a dedupe key.
 
@@ -375,6 +376,7 @@ async def answer(
             _reply_text(tr, view, cleaned, response.locale),
             markup=_rating_buttons(tr, rect.id),
             dedupe_key=f"rect-reply:{rect.id}",
+            erase_chat_id=True,  # the row forgets the citizen once it is sent
         )
         response.reply_chat_id = None  # kept only while a requested reply was pending
         replied = True

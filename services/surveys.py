@@ -30,7 +30,7 @@ from bot.models import (
     TemplateVersion,
 )
 from domain.enums import CycleKind, CyclePhase, ResponseStatus, Satisfaction
-from domain.payload import StartPayload, hash_token
+from domain.payload import StartPayload
 from domain.template import DEFAULT_SURVEY, SurveySpec, Template, survey_of
 from domain.text import N_
 from services.errors import DomainError
@@ -139,7 +139,7 @@ async def begin(
     it is never counted), staff rating their own unit, too many surveys.
     """
     link = await session.scalar(
-        select(SurveyLink).where(SurveyLink.token_hash == hash_token(payload.token))
+        select(SurveyLink).where(SurveyLink.token_hash == payload.token_hash)
     )
     if link is None or link.revoked_at is not None:
         raise DomainError(N_("This survey link is not valid or no longer in use."))
