@@ -14,6 +14,7 @@ import hashlib
 import hmac
 from dataclasses import dataclass
 from decimal import Decimal
+from html import escape
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -34,6 +35,7 @@ from domain.payload import StartPayload
 from domain.template import DEFAULT_SURVEY, SurveySpec, Template, survey_of
 from domain.text import N_
 from services.errors import DomainError
+from services.templates import localized
 
 LEVELS = list(Satisfaction)
 MAX_COMMENT = 500
@@ -187,7 +189,7 @@ async def begin(
                 N_(
                     "You have already rated {unit} today; one rating per person, unit and day is counted. Thank you!"
                 ),
-                unit=unit.name if unit else "",
+                unit=escape(localized(unit.name, locale), quote=False) if unit else "",
             )
         return today, True  # finish the one already started (a single-use link stays free)
     recent = await session.scalar(
