@@ -6,7 +6,7 @@ from functools import cached_property
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import ValidationError, field_validator
+from pydantic import PrivateAttr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SUPPORTED_LOCALES = ("zh_Hans", "zh_Hant", "en")
@@ -52,6 +52,8 @@ class Settings(BaseSettings):
     webhook_port: int = 8443
     webhook_secret: str | None = None
     db_outage_limit: float = 60.0  # seconds the database may be away before the process exits
+    _survey_key: str | None = PrivateAttr(default=None)  # from the database, see hmac_key
+    _old_survey_keys: tuple[str, ...] = PrivateAttr(default=())
 
     @field_validator("db_outage_limit")
     @classmethod
@@ -134,10 +136,29 @@ class Settings(BaseSettings):
             return base[: -len("/bot")] + "/file/bot"
         return base + "/file/bot"
 
+    def with_survey_key(self, key: str, *, old_keys: tuple[str, ...] = ()) -> Settings:
+        """A copy carrying the key stored in the database (``bot.secret_store``); ``old_keys``
+        only recognise respondents whose responses predate it."""
+        copy = self.model_copy()
+        copy._survey_key, copy._old_survey_keys = key, old_keys
+        return copy
+
     @property
     def hmac_key(self) -> bytes:
-        """Key for pseudonymous respondent keys; derived from the token when not configured."""
-        return (self.secret_key or f"jixiao:{self.bot_token or ''}").encode()
+        """Key of pseudonymous respondent keys: ``JIXIAO_SECRET_KEY``, else the stored one.
+
+        Never derived from the token: a token holder could reverse the pseudonyms, and a
+        rotated token would orphan every pending citizen button.
+        """
+        key = self.secret_key or self._survey_key
+        if not key:
+            raise RuntimeError("the survey key is not loaded (bot.secret_store.with_survey_key)")
+        return key.encode()
+
+    @property
+    def hmac_keys(self) -> tuple[bytes, ...]:
+        """The key, then keys that only recognise respondents from before it was stored."""
+        return (self.hmac_key, *(k.encode() for k in self._old_survey_keys))
 
     @property
     def tz(self) -> ZoneInfo:

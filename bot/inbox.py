@@ -3,11 +3,19 @@
 The Bot API forgets an update once ``getUpdates`` is called with a higher offset,
 so we store first and confirm second; ``handled_at`` is set inside the handler's
 own transaction (``bot.uow``) and guards against applying an update twice.
+
+Invite codes and survey tokens never reach the table: ``redacted`` replaces them in the
+stored copy (only their hash is kept anywhere), while the dispatcher gets the original
+payload in memory. A ``/start <payload>`` keeps the token's hash under ``REDACTED_KEY``,
+so an update stored just before a crash is still handled after the restart: the flows
+look the link up by that hash (``conversations.common.start_payload``). Telegram never
+sends that key, so nobody can present a hash in place of a code.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -19,6 +27,39 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.db import DURABLE, SessionFactory
 from bot.models import InboxUpdate
 from bot.models.types import utcnow
+from domain.payload import REDACTED, REDACTED_KEY, PayloadKind, hash_token
+
+# a payload of a secret kind anywhere in a text (a /start, a pasted link or code)
+_SECRET = re.compile(
+    r"(?<![A-Za-z0-9_-])(" + "|".join(k.value for k in PayloadKind) + r")_[A-Za-z0-9_-]{10,59}"
+    r"(?![A-Za-z0-9_-])"
+)
+_START = re.compile(r"^/start(?:@\w+)?\s+([a-z]{1,4})_([A-Za-z0-9_-]{10,59})\s*$")
+
+
+def redacted(payload: dict[str, Any]) -> dict[str, Any]:
+    """The copy of an update that is stored: every invite code and survey token replaced
+    by ``REDACTED``; a ``/start`` payload's hash kept under ``REDACTED_KEY`` for recovery."""
+    message = payload.get("message")
+    start = _START.match(message.get("text") or "") if isinstance(message, dict) else None
+    out = _scrub(payload)
+    if start is not None and start.group(1) in {k.value for k in PayloadKind}:
+        out = out if out is not payload else dict(payload)
+        out[REDACTED_KEY] = {"kind": start.group(1), "token_hash": hash_token(start.group(2))}
+    return out
+
+
+def _scrub(value: Any) -> Any:
+    """``value`` with secrets replaced; the very same object when it holds none."""
+    if isinstance(value, str):
+        return _SECRET.sub(lambda m: f"{m.group(1)}_{REDACTED}", value)
+    if isinstance(value, dict):
+        items = {k: _scrub(v) for k, v in value.items()}
+        return value if all(items[k] is value[k] for k in value) else items
+    if isinstance(value, list):
+        scrubbed = [_scrub(v) for v in value]
+        return value if all(a is b for a, b in zip(scrubbed, value, strict=True)) else scrubbed
+    return value
 
 
 def chat_of(payload: dict[str, Any]) -> int | None:
@@ -47,7 +88,12 @@ async def store(sessions: SessionFactory, payloads: Sequence[dict[str, Any]]) ->
         insert = pg_insert if dialect == "postgresql" else sqlite_insert
         now = utcnow()
         rows = [
-            {"update_id": p["update_id"], "chat_id": chat_of(p), "payload": p, "received_at": now}
+            {
+                "update_id": p["update_id"],
+                "chat_id": chat_of(p),
+                "payload": redacted(p),  # the caller keeps the original, to handle it now
+                "received_at": now,
+            }
             for p in payloads
         ]
         stmt = (

@@ -74,13 +74,18 @@ async def run_plan_reminders(services: Services) -> int:
 
 
 async def run_housekeeping(services: Services) -> None:
-    """Forget what is no longer needed: finished inbox updates and old wrong-code attempts."""
+    """Forget what is no longer needed: finished inbox updates, outbox rows finished more
+    than ``services.outbox.RETENTION`` ago, and old wrong-code attempts."""
     from bot import inbox
+    from services import outbox
     from services.invites import prune_attempts
 
     await inbox.prune(services.sessions)
     async with services.sessions.begin() as session:
         await prune_attempts(session, now=services.clock())
+        pruned = await outbox.prune(session, services.clock())
+    if pruned:
+        log.info("pruned %d finished outbox messages", pruned)
 
 
 # name, job, interval and first run, in seconds

@@ -78,7 +78,7 @@ from bot.models.types import utcnow
 from bot.outage import DatabaseWatch, Stopping, is_outage
 from domain.enums import OutboxStatus
 from services.notices import notify_refused_push
-from services.outbox import SEND_DOCUMENT, SEND_MESSAGE, SEND_PHOTO
+from services.outbox import SEND_DOCUMENT, SEND_MESSAGE, SEND_PHOTO, erase_finished_chats
 
 log = logging.getLogger(__name__)
 
@@ -560,6 +560,7 @@ class OutboxSender:
                 )
                 .values(chat_id=outcome.new_chat_id)
             )
+        await session.execute(erase_finished_chats(row.chat_id))  # a citizen's, once done
 
     def _summarise(self, *, force: bool) -> None:
         """One INFO line per batch of work, not one per message."""

@@ -19,6 +19,7 @@ from bot.jobs import schedule
 from bot.models.types import utcnow
 from bot.outage import DatabaseWatch
 from bot.polling import poll
+from bot.secret_store import with_survey_key
 from bot.services import Clock, Services
 from bot.supervisor import supervise
 
@@ -88,6 +89,7 @@ async def _serve(
         if migrate if migrate is not None else engine.dialect.name == "sqlite":
             await upgrade(engine)
         sessions = make_sessions(engine)
+        settings = await with_survey_key(sessions, settings)
         services = Services(
             settings=settings, sessions=sessions, readers=make_readers(read_engine), clock=clock
         )

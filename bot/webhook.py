@@ -27,7 +27,12 @@ log = logging.getLogger(__name__)
 
 
 def webhook_secret(settings: Settings) -> str:
-    """The configured secret, else one derived from the token (Telegram allows A-Za-z0-9_-)."""
+    """The configured secret, else one derived from the token (Telegram allows A-Za-z0-9_-).
+
+    Derived from the token on purpose: it is registered with Telegram at every start and
+    nothing stored depends on it, so a rotated token just registers a new one (a token
+    holder could call ``setWebhook`` anyway). Survey pseudonyms use ``bot.secret_store``.
+    """
     if settings.webhook_secret:
         return settings.webhook_secret
     return hashlib.sha256(f"jixiao-webhook:{settings.bot_token}".encode()).hexdigest()[:48]

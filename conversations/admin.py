@@ -11,7 +11,7 @@ from telegram.ext import BaseHandler, CommandHandler
 from bot.context import JxContext
 from bot.flow import reply
 from bot.i18n import Translator
-from conversations.common import load_caller, now
+from conversations.common import audit_actor, load_caller, now
 from domain.text import html_format
 from services import files, forms, invites
 from services.audit import audit
@@ -28,8 +28,7 @@ async def _require_admin(update: Update, context: JxContext, action: str) -> boo
         await audit(
             session,
             "access.denied",
-            actor_telegram_id=actor.telegram_id,
-            actor_staff_id=actor.staff.id if actor.staff else None,
+            **audit_actor(context, actor),
             detail={"action": action},
         )
     await reply(update, tr._("Sorry, only the evaluation working group can do this."))

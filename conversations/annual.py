@@ -25,7 +25,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 from bot.context import JxContext
 from bot.flow import answer_query, reply
 from bot.i18n import N_, Translator
-from conversations.common import html, keyboard, load_caller
+from conversations.common import audit_actor, html, keyboard, load_caller
 from domain.enums import CycleKind, Grade
 from domain.labels import GRADE_LABELS
 from domain.period import parse_period
@@ -460,8 +460,7 @@ async def _may_see_all(update: Update, context: JxContext, action: str) -> bool:
         await audit(
             session,
             "access.denied",
-            actor_telegram_id=actor.telegram_id,
-            actor_staff_id=actor.staff.id if actor.staff else None,
+            **audit_actor(context, actor),
             detail={"action": action},
         )
     tr = await context.tr(update)

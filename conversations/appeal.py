@@ -30,7 +30,7 @@ from bot.context import JxContext
 from bot.flow import CANCELLED_HINT, END, Flow, Position, Prompt, answer_query, reply, send_prompt
 from bot.i18n import N_, Translator
 from bot.models import Appeal, Result
-from conversations.common import html, keyboard, load_caller, now
+from conversations.common import audit_actor, html, keyboard, load_caller, now
 from domain.enums import AppealStatus, Dimension, Source
 from domain.labels import DIMENSION_LABELS, GRADE_LABELS, SOURCE_LABELS
 from domain.text import MESSAGE_LIMIT, clip, html_format, html_len
@@ -322,8 +322,7 @@ async def _refuse(
         await audit(
             session,
             "access.denied",
-            actor_telegram_id=actor.telegram_id,
-            actor_staff_id=actor.staff.id if actor.staff else None,
+            **audit_actor(context, actor),
             object_type=object_type,
             object_id=object_id[:64],
             detail={"action": action[:64]},

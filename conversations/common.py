@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from bot.context import JxContext
+from domain.payload import REDACTED, REDACTED_KEY, PayloadKind, StartPayload, parse_payload
 from domain.text import Html, escape
 from services.access import Actor, load_actor
+from services.surveys import respondent_key
 
 
 def keyboard(*rows: list[tuple[str, str]]) -> InlineKeyboardMarkup:
@@ -28,6 +31,42 @@ async def load_caller(update: Update, context: JxContext) -> Actor:
     assert user is not None
     async with context.services.reads() as session:
         return await load_actor(session, user.id, context.services.settings.admin_id_set)
+
+
+def audit_actor(context: JxContext, actor: Actor) -> dict[str, Any]:
+    """How the audit log names the caller of a refused action: staff and the working group
+    by Telegram id; anyone else (a citizen, most likely) only by the survey pseudonym."""
+    if actor.staff is not None or actor.is_admin:
+        return {
+            "actor_telegram_id": actor.telegram_id,
+            "actor_staff_id": actor.staff.id if actor.staff else None,
+        }
+    key = respondent_key(context.services.settings, actor.telegram_id)
+    return {"actor_label": f"citizen:{key[:56]}"}  # actor_label holds 64 characters
+
+
+def start_payload(update: Update) -> StartPayload | None:
+    """The deep-link payload of a ``/start`` message, or None.
+
+    Normally read from the text. An update recovered from the inbox after a crash carries
+    ``/start sv_[redacted]`` and the token's hash beside it (``bot.inbox.redacted``): the
+    hash finds the link as the token would have.
+    """
+    text = update.message.text if update.message is not None else None
+    argument = (text or "").split(maxsplit=1)[1] if " " in (text or "") else ""
+    parsed = parse_payload(argument)
+    if parsed is not None:
+        return parsed
+    kept = update.api_kwargs.get(REDACTED_KEY)
+    if not isinstance(kept, dict) or not isinstance(kept.get("token_hash"), str):
+        return None
+    try:
+        kind = PayloadKind(str(kept.get("kind")))
+    except ValueError:
+        return None
+    if argument.strip() != f"{kind.value}_{REDACTED}":
+        return None
+    return StartPayload(kind, REDACTED, digest=kept["token_hash"])
 
 
 def now(context: JxContext) -> dt.datetime:

@@ -25,7 +25,7 @@ from bot.flow import END, Flow, Position, Prompt, answer_query, reply, send_prom
 from bot.i18n import N_, Translator
 from bot.models import Assignment, Staff, TelegramAccount
 from conversations import form_view
-from conversations.common import html, keyboard, now
+from conversations.common import audit_actor, html, keyboard, load_caller, now
 from domain.enums import AssignmentStatus, Source
 from domain.labels import SOURCE_LABELS
 from domain.template import ScaleKind
@@ -275,13 +275,15 @@ async def home_button(update: Update, context: JxContext) -> object:
 async def _refuse_forged(
     update: Update, context: JxContext, assignment_id: str, staff_id: int | None
 ) -> object:
-    user = update.effective_user
+    actor = await load_caller(update, context)
+    who = audit_actor(context, actor)
+    if staff_id is not None:
+        who.setdefault("actor_staff_id", staff_id)
     async with context.transaction() as session:
         await audit(
             session,
             "access.denied",
-            actor_telegram_id=user.id if user else None,
-            actor_staff_id=staff_id,
+            **who,
             object_type="assignment",
             object_id=assignment_id[:64],
             detail={

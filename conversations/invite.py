@@ -17,9 +17,9 @@ from bot.context import JxContext
 from bot.flow import END, Flow, Position, Prompt, answer_query, reply, send_prompt
 from bot.i18n import N_, Translator
 from bot.models import Invite, OrgUnit, Staff
-from conversations.common import keyboard, now
+from conversations.common import keyboard, now, start_payload
 from conversations.home import show_home
-from domain.payload import PayloadKind, StartPayload, parse_payload
+from domain.payload import PayloadKind, StartPayload
 from domain.text import html_format
 from services import invites
 from services.errors import DomainError
@@ -66,8 +66,7 @@ async def on_code(update: Update, context: JxContext) -> object:
     """Check the code (wrong ones count towards the lock-out, so commit either way)."""
     user = update.effective_user
     assert user is not None and update.message is not None
-    text = update.message.text or ""
-    payload = parse_payload(text.split(maxsplit=1)[1] if " " in text else "")
+    payload = start_payload(update)
     error: DomainError | None = None
     async with flow.tx(update, context) as tx:
         try:

@@ -29,7 +29,7 @@ from telegram.ext import filters as F
 from bot.context import JxContext
 from bot.flow import CANCELLED_HINT, END, Flow, Position, Prompt, answer_query, reply, send_prompt
 from bot.i18n import N_, Translator
-from conversations.common import html, keyboard, load_caller, now
+from conversations.common import audit_actor, html, keyboard, load_caller, now
 from domain.enums import PlanStatus
 from domain.text import MESSAGE_LIMIT, clip, clip_html, html_format
 from services import plans
@@ -324,8 +324,7 @@ async def _refuse(update: Update, context: JxContext, ref: str, action: str) -> 
         await audit(
             session,
             "access.denied",
-            actor_telegram_id=actor.telegram_id,
-            actor_staff_id=actor.staff.id if actor.staff else None,
+            **audit_actor(context, actor),
             object_type="improvement_plan",
             object_id=ref[:64],
             detail={"action": action[:64]},

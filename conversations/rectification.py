@@ -42,7 +42,7 @@ from bot.flow import (
 )
 from bot.i18n import N_, Translator
 from bot.models import Rectification
-from conversations.common import html, keyboard, load_caller, now
+from conversations.common import audit_actor, html, keyboard, load_caller, now
 from domain.enums import RectificationStatus, Satisfaction
 from domain.text import MESSAGE_LIMIT, clip, clip_html, html_format, html_len
 from services import rectification as rc
@@ -140,7 +140,11 @@ async def item_prompt(
             rows.append([(tr._("✍️ Write what was done"), f"rc1:a:{rect.id}")])
         if rect.status in (Status.OPEN, Status.ANSWERED) and rect.review_requested_at is None:
             rows.append([(tr._("Ask the working group to review it"), f"rc1:q:{rect.id}")])
-    if actor.is_admin and rect.status == Status.UNDER_REVIEW:
+    if (
+        actor.is_admin
+        and rect.status == Status.UNDER_REVIEW
+        and not await rc.conflicted(session, view, actor)
+    ):
         rows.append(
             [
                 (tr._("Uphold the bad review"), f"rc1:u:{rect.id}"),
@@ -224,9 +228,15 @@ async def list_prompt(context: JxContext, tr: Translator, actor: Actor) -> Promp
     return Prompt(clip_html("\n".join(lines), MESSAGE_LIMIT), keyboard(*rows))
 
 
-async def reviews_prompt(context: JxContext, tr: Translator) -> Prompt:
+async def reviews_prompt(context: JxContext, tr: Translator, actor: Actor) -> Prompt:
+    """Requests waiting for a decision; no decision buttons on the actor's own unit's."""
     async with context.services.reads() as session:
         items = await rc.under_review(session)
+        own = {
+            item.rect.id
+            for item in items
+            if await rc.conflicted(session, await rc.load(session, item.rect.id), actor)
+        }
     if not items:
         return Prompt(tr._("No review requests are waiting for a decision."))
     lines = [tr._("<b>Review requests</b>"), ""]
@@ -243,6 +253,8 @@ async def reviews_prompt(context: JxContext, tr: Translator) -> Prompt:
             )
         )
         rows.append([(f"#{rect.id} {localized(item.unit, tr.locale)}", f"rc1:o:{rect.id}")])
+        if rect.id in own:
+            continue
         rows.append(
             [
                 (f"#{rect.id} " + tr._("Uphold the bad review"), f"rc1:u:{rect.id}"),
@@ -288,29 +300,30 @@ async def reviews_command(update: Update, context: JxContext) -> object:
         return None
     tr = await context.tr(update)
     state = await _leave_text_step(update, context)
-    prompt = await reviews_prompt(context, tr)
+    prompt = await reviews_prompt(context, tr, await load_caller(update, context))
     await reply(update, prompt.text, prompt.markup)
     return state
 
 
-async def _refuse(update: Update, context: JxContext, rect_id: str, action: str) -> object:
-    """A forged or foreign id: change nothing, audit, say so politely."""
+async def _refuse(
+    update: Update, context: JxContext, rect_id: str, action: str, message: str | None = None
+) -> object:
+    """A forged or foreign id (or a conflict of interest): change nothing, audit, say so politely."""
     actor = await load_caller(update, context)
     async with context.transaction() as session:
         await audit(
             session,
             "access.denied",
-            actor_telegram_id=actor.telegram_id,
-            actor_staff_id=actor.staff.id if actor.staff else None,
+            **audit_actor(context, actor),
             object_type="rectification",
             object_id=rect_id[:64],
             detail={"action": action},
         )
     tr = await context.tr(update)
     if update.callback_query is not None:
-        await answer_query(update, tr._("This button is not for you."), alert=True)
+        await answer_query(update, tr._(message or N_("This button is not for you.")), alert=True)
     else:
-        await reply(update, tr._("Sorry, this bad review is not yours to handle."))
+        await reply(update, tr._(message or N_("Sorry, this bad review is not yours to handle.")))
     return None
 
 
@@ -329,7 +342,7 @@ async def on_button(update: Update, context: JxContext) -> object:
         if action == "v" and not actor.is_admin:
             return await _refuse(update, context, ref, data)
         prompt = (
-            await reviews_prompt(context, tr)
+            await reviews_prompt(context, tr, actor)
             if action == "v"
             else await list_prompt(context, tr, actor)
         )
@@ -346,6 +359,7 @@ async def on_button(update: Update, context: JxContext) -> object:
         except DomainError:
             return await _refuse(update, context, ref, data)
         head = actor.staff is not None and await rc.is_head(session, view, actor.staff.id)
+        own_unit = actor.is_admin and await rc.conflicted(session, view, actor)
         prompt = (
             await item_prompt(session, tr, view, actor, now(context))
             if action == "o" and (head or actor.is_admin)
@@ -360,6 +374,8 @@ async def on_button(update: Update, context: JxContext) -> object:
         return state
     if (action in ("a", "q") and not head) or (action in ("u", "x") and not actor.is_admin):
         return await _refuse(update, context, ref, data)
+    if action in ("u", "x") and own_unit:
+        return await _refuse(update, context, ref, data, rc.OWN_UNIT)
     problem = _cannot(action, view.rect)
     if problem is not None:
         await answer_query(update, tr._(problem), alert=True)
@@ -454,10 +470,10 @@ async def on_text(update: Update, context: JxContext) -> object:
                     else tr._("Upheld: the bad review counts. The unit has been told.")
                 )
             tx.end()
-    except rc.Refused:
+    except rc.Refused as exc:
         async with flow.tx(update, context) as tx:
             tx.end()
-        await _refuse(update, context, str(rect_id), pos.state)
+        await _refuse(update, context, str(rect_id), pos.state, exc.message)
         return tx.state
     except DomainError as exc:
         async with flow.tx(update, context) as tx:
@@ -474,7 +490,7 @@ async def on_text(update: Update, context: JxContext) -> object:
 
 async def rate_button(update: Update, context: JxContext) -> None:
     """The citizen rates the handling (满意 / 基本满意 / 不满意) once, from their own chat."""
-    from services.surveys import respondent_key
+    from services.surveys import respondent_keys
 
     query = update.callback_query
     user = update.effective_user
@@ -486,10 +502,10 @@ async def rate_button(update: Update, context: JxContext) -> None:
         return
     rect_id, code = int(match.group(1)), match.group(2)
     level = rc.RATINGS[code]
-    key = respondent_key(context.services.settings, user.id)
+    keys = respondent_keys(context.services.settings, user.id)
     try:
         async with context.transaction() as session:
-            await rc.rate(session, rect_id, level, respondent_key=key, now=now(context))
+            await rc.rate(session, rect_id, level, respondent_key=keys, now=now(context))
     except rc.Refused:
         await _refuse(update, context, str(rect_id), query.data or "")
         return

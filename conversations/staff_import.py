@@ -19,7 +19,7 @@ from telegram.ext import filters as F
 from bot.context import JxContext
 from bot.flow import END, Flow, Position, Prompt, answer_query, reply, send_prompt
 from bot.i18n import N_, Translator
-from conversations.common import html, keyboard, load_caller, now
+from conversations.common import audit_actor, html, keyboard, load_caller, now
 from domain.text import MESSAGE_LIMIT, clip, clip_html, html_format
 from services import files
 from services.audit import audit
@@ -53,7 +53,7 @@ async def on_document(update: Update, context: JxContext) -> object:
             await audit(
                 session,
                 "access.denied",
-                actor_telegram_id=actor.telegram_id,
+                **audit_actor(context, actor),
                 detail={"action": "staff.import"},
             )
         await reply(

@@ -18,9 +18,9 @@ from telegram.ext import filters as F
 from bot.context import JxContext
 from bot.flow import END, Flow, Position, Prompt, answer_query, reply, send_prompt
 from bot.i18n import N_, Translator
-from conversations.common import html, keyboard, now
+from conversations.common import html, keyboard, now, start_payload
 from domain.labels import SATISFACTION_LABELS
-from domain.payload import PayloadKind, StartPayload, parse_payload
+from domain.payload import PayloadKind, StartPayload
 from domain.text import html_format
 from services import surveys
 from services.errors import DomainError
@@ -140,10 +140,7 @@ async def on_start(update: Update, context: JxContext) -> object:
     user = update.effective_user
     assert user is not None and update.message is not None
     tr = await context.tr(update)
-    text = update.message.text or ""
-    payload = parse_payload(text.split(maxsplit=1)[1] if " " in text else "") or StartPayload(
-        PayloadKind.SURVEY, "-"
-    )
+    payload = start_payload(update) or StartPayload(PayloadKind.SURVEY, "-")
     try:
         async with flow.tx(update, context) as tx:
             response, _resumed = await surveys.begin(

@@ -20,7 +20,7 @@ from telegram.ext import filters as F
 from bot.context import JxContext
 from bot.flow import END, Flow, Position, Prompt, answer_query, reply, send_prompt
 from bot.i18n import N_, Translator
-from conversations.common import html, keyboard, load_caller, now
+from conversations.common import audit_actor, html, keyboard, load_caller, now
 from domain.labels import DIMENSION_LABELS, SOURCE_LABELS
 from domain.period import Period, current_quarter, parse_period
 from domain.template import Template, TemplateInvalid
@@ -144,7 +144,7 @@ async def on_document(update: Update, context: JxContext) -> object:
             await audit(
                 session,
                 "access.denied",
-                actor_telegram_id=actor.telegram_id,
+                **audit_actor(context, actor),
                 detail={"action": "template.upload"},
             )
         await reply(update, tr._("Sorry, only the evaluation working group can do this."))

@@ -13,6 +13,7 @@ import re
 import secrets
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Final
 
 MAX_PAYLOAD_LENGTH = 64
 _PAYLOAD_RE = re.compile(r"^([a-z]{1,4})_([A-Za-z0-9_-]{10,59})$")
@@ -27,10 +28,12 @@ class PayloadKind(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class StartPayload:
-    """A parsed deep-link payload."""
+    """A parsed deep-link payload; ``digest`` instead of the token when only its hash was
+    kept (an update recovered from the inbox, which never stores the token)."""
 
     kind: PayloadKind
     token: str
+    digest: str | None = None
 
     def __str__(self) -> str:
         return f"{self.kind.value}_{self.token}"
@@ -38,7 +41,7 @@ class StartPayload:
     @property
     def token_hash(self) -> str:
         """What the database stores instead of the token."""
-        return hash_token(self.token)
+        return self.digest or hash_token(self.token)
 
 
 def new_payload(kind: PayloadKind, nbytes: int = 12) -> StartPayload:
@@ -61,6 +64,11 @@ def parse_payload(text: str) -> StartPayload | None:
     except ValueError:
         return None
     return StartPayload(kind, match.group(2))
+
+
+# How a stored update stands in for a secret payload (bot.inbox redacts at storage time):
+REDACTED: Final = "[redacted]"
+REDACTED_KEY: Final = "jixiao_redacted"  # {"kind": "sv", "token_hash": "<sha256>"}
 
 
 def hash_token(token: str) -> str:

@@ -250,6 +250,20 @@ class LocalBotApi:
         bot.username, bot.first_name = username, first_name
         self._start_delivery(bot)
 
+    def revoke_token(self, old: str, new: str) -> None:
+        """BotFather's /revoke: the same bot, chats and users under a new token; the old
+        token stops working at once (the secret after ``:`` changes, the id does not)."""
+        if new.partition(":")[0] != old.partition(":")[0] or new in self.hub.bots:
+            raise ValueError("the new token must keep the bot id and be unused")
+        bot = self.hub.bots.pop(old)
+        bot.token = new
+        self.hub.bots[new] = bot
+        if old in self._deliverers:
+            self._deliverers[new] = self._deliverers.pop(old)
+        for token, user_id in list(self._users):
+            if token == old:
+                self._users[(new, user_id)] = self._users.pop((token, user_id))
+
     def _bot(self, token: str | None) -> BotState:
         if token is None:
             if not self.hub.bots:

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.i18n import N_
 from bot.models import CodeAttempt, Invite, OrgUnit, Staff, TelegramAccount
-from domain.payload import PayloadKind, StartPayload, deep_link, hash_token, new_payload
+from domain.payload import PayloadKind, StartPayload, deep_link, new_payload
 from services.audit import audit
 from services.errors import DomainError
 
@@ -189,9 +189,7 @@ async def lookup(
 ) -> InviteView:
     """Check a code before showing whose it is; wrong codes count towards the lock-out."""
     await ensure_not_locked(session, telegram_id, now=now)
-    invite = await session.scalar(
-        select(Invite).where(Invite.token_hash == hash_token(payload.token))
-    )
+    invite = await session.scalar(select(Invite).where(Invite.token_hash == payload.token_hash))
     if invite is None:
         session.add(CodeAttempt(telegram_id=telegram_id, at=now))
         raise DomainError(

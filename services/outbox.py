@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Final
 
-from sqlalchemy import select
+from sqlalchemy import Update, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import TelegramObject
@@ -26,6 +26,7 @@ SEND_PHOTO: Final = "sendPhoto"
 SEND_DOCUMENT: Final = "sendDocument"
 METHODS: Final = frozenset({SEND_MESSAGE, SEND_PHOTO, SEND_DOCUMENT})
 DEFAULT_NAMES: Final = {SEND_PHOTO: "image.png", SEND_DOCUMENT: "document"}
+RETENTION: Final = dt.timedelta(days=30)  # finished rows are deleted after this (``prune``)
 
 
 async def enqueue(
@@ -42,6 +43,7 @@ async def enqueue(
     caption: str | None = None,
     not_before: dt.datetime | None = None,
     render: dict[str, Any] | None = None,
+    erase_chat_id: bool = False,
 ) -> OutboxMessage | None:
     """Add a message to the caller's transaction (flushed, not committed).
 
@@ -52,6 +54,8 @@ async def enqueue(
     ``caption`` (default: ``text``) goes under it. ``not_before`` delays delivery; it does not
     hold back later messages to the same chat. ``render`` (instead of ``attachment``) is a JSON
     spec the sender draws at send time (``bot.outbox_sender.RENDERERS``), e.g. a result chart.
+    ``erase_chat_id`` (a reply to a citizen): the row forgets the chat once it is no longer
+    pending (``erase_finished_chats``), so no raw citizen id outlives its delivery.
     """
     if method not in METHODS:
         raise ValueError(f"unsupported outbox method {method!r}")
@@ -87,6 +91,7 @@ async def enqueue(
         if attachment or render
         else None,
         dedupe_key=dedupe_key,
+        erase_chat_id=erase_chat_id,
         status=OutboxStatus.PENDING,
         attempts=0,
         created_at=utcnow(),
@@ -108,6 +113,34 @@ async def enqueue(
             return None
         raise
     return row
+
+
+def erase_finished_chats(chat_id: int) -> Update:
+    """The statement that erases ``chat_id`` from that chat's rows marked ``erase_chat_id``
+    which are sent, blocked or failed: run by the sender as it records an outcome."""
+    return (
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.chat_id == chat_id,
+            OutboxMessage.erase_chat_id.is_(True),
+            OutboxMessage.status != OutboxStatus.PENDING,
+        )
+        .values(chat_id=None)
+    )
+
+
+async def prune(session: AsyncSession, now: dt.datetime, keep: dt.timedelta = RETENTION) -> int:
+    """Delete rows finished (sent, blocked, failed) more than ``keep`` ago: they hold texts
+    and chat ids nobody needs any more. Pending rows stay, however old. Dedupe keys go with
+    them; what they guarded (reminders, notices) is also marked on its own rows, so
+    nothing is queued again."""
+    result = await session.execute(
+        delete(OutboxMessage).where(
+            OutboxMessage.status != OutboxStatus.PENDING,
+            func.coalesce(OutboxMessage.sent_at, OutboxMessage.created_at) < now - keep,
+        )
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 async def _exists(session: AsyncSession, dedupe_key: str) -> bool:

@@ -15,12 +15,15 @@ Rules (each checked here, so the chat and any future CLI share them):
 - **Only the head of the unit** answers and asks for review (申诉复核). The working group
   (admins) sees every item and decides reviews, but does not answer for a unit: the answer
   is the unit's own accountable statement to the citizen, and the group that judges a
-  review request must not also be the party making it. A unit without a head is reported
-  to the working group, which names one in the roster.
+  review request must not also be the party making it: a working-group member who heads
+  the unit, belongs to it or made the request never decides it (``conflicted``, as an
+  appeal is never handled by the appellant), nor is asked to. A unit without a head is
+  reported to the working group, which names one in the roster.
 - The citizen's raw Telegram id (``response.reply_chat_id``) exists only while a requested
   reply is pending: ``answer`` queues the reply and erases it in the same transaction (the
-  outbox row carries the chat id until it is sent). The citizen later proves who they are
-  by the keyed hash of their id (``respondent_key``) to rate the handling once.
+  outbox row carries the chat id until it is sent, then forgets it too). The citizen later
+  proves who they are by the keyed hash of their id (``respondent_key``) to rate the
+  handling once.
 - Nothing shown to staff names the citizen: no Telegram id, name or username is stored.
 - Every change is audited; every push goes through the outbox with a dedupe key.
 
@@ -44,6 +47,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from bot.config import load_settings
 from bot.i18n import N_, Translator
 from bot.models import (
+    AuditEntry,
     OrgUnit,
     Rectification,
     Staff,
@@ -55,7 +59,7 @@ from bot.models import (
 from domain.enums import RectificationStatus, ResponseStatus, Satisfaction
 from domain.template import DEFAULT_SURVEY, SurveySpec, Template, survey_of
 from domain.text import Html, escape, html_format
-from services.access import load_actor
+from services.access import Actor, load_actor
 from services.audit import audit
 from services.cycles import touch_periods_of
 from services.errors import DomainError
@@ -91,6 +95,9 @@ class Refused(DomainError):
 
 
 NOT_FOUND = N_("This bad review does not exist or is not yours to handle.")
+OWN_UNIT = N_(
+    "You cannot decide this review: it was requested for your own unit. Another member of the working group decides it."
+)
 
 
 # --- reading -----------------------------------------------------------------
@@ -311,6 +318,38 @@ async def is_head(session: AsyncSession, view: RectView, staff_id: int | None) -
     return staff is not None and staff.active
 
 
+async def conflicted(session: AsyncSession, view: RectView, actor: Actor) -> bool:
+    """Whether ``actor`` is on the side of the unit that asked for 申诉复核, so may not judge it:
+    its head, anyone in it, or whoever made the request (a head who has moved on since)."""
+    staff = actor.staff
+    if staff is None:
+        return False
+    unit_id = view.rect.unit_id
+    if staff.unit_id == unit_id or staff.id == view.head_staff_id:
+        return True
+    if unit_id in actor.headed_unit_ids:
+        return True
+    requesters = await session.scalars(
+        select(AuditEntry.actor_staff_id).where(
+            AuditEntry.action == "rectification.review_request",
+            AuditEntry.object_type == "rectification",
+            AuditEntry.object_id == str(view.rect.id),
+        )
+    )
+    return staff.id in set(requesters)
+
+
+async def _impartial_admins(
+    session: AsyncSession, view: RectView, admin_ids: frozenset[int]
+) -> list[tuple[int, str | None]]:
+    """The working group minus those who stand aside for this item (``conflicted``)."""
+    out = []
+    for telegram_id, language in await _admin_accounts(session, admin_ids):
+        if not await conflicted(session, view, await load_actor(session, telegram_id, admin_ids)):
+            out.append((telegram_id, language))
+    return out
+
+
 async def answer(
     session: AsyncSession, rect_id: int, text: str, *, staff_id: int, now: dt.datetime
 ) -> Rectification:
@@ -339,6 +378,7 @@ async def answer(
             _reply_text(tr, view, cleaned, response.locale),
             markup=_rating_buttons(tr, rect.id),
             dedupe_key=f"rect-reply:{rect.id}",
+            erase_chat_id=True,  # the row forgets the citizen once it is sent
         )
         response.reply_chat_id = None  # kept only while a requested reply was pending
         replied = True
@@ -402,7 +442,7 @@ async def request_review(
         detail={"old": old.value, "new": rect.status.value, "reason": cleaned},
         at=now,
     )
-    for telegram_id, language in await _admin_accounts(session, admin_ids):
+    for telegram_id, language in await _impartial_admins(session, view, admin_ids):
         tr = translator(language)
         await enqueue(
             session,
@@ -428,7 +468,8 @@ async def decide_review(
     now: dt.datetime,
     admin_ids: frozenset[int] = frozenset(),
 ) -> Rectification:
-    """The working group's decision, with its reason (required), audited.
+    """The working group's decision, with its reason (required), audited; ``Refused`` for
+    someone who stands aside because the request came from their own unit (``conflicted``).
 
     ``excluded``: the response stops counting (``SurveyResponse.excluded``) and the item is
     EXCLUDED. ``upheld``: the item returns to where it was — OPEN, ANSWERED, or CLOSED if
@@ -440,6 +481,8 @@ async def decide_review(
     if decision not in (UPHELD, EXCLUDED):
         raise ValueError(f"unknown decision {decision!r}")
     view = await load(session, rect_id)
+    if await conflicted(session, view, actor):
+        raise Refused(OWN_UNIT)
     cleaned = check_text(note)
     rect = view.rect
     if rect.status != Status.UNDER_REVIEW:
@@ -496,10 +539,11 @@ async def rate(
     rect_id: int,
     rating: Satisfaction | str,
     *,
-    respondent_key: str,
+    respondent_key: str | tuple[str, ...],
     now: dt.datetime,
 ) -> Rectification:
-    """The citizen rates the handling, once; they prove who they are by their keyed hash.
+    """The citizen rates the handling, once; they prove who they are by their keyed hash
+    (``services.surveys.respondent_keys``: a tuple also recognises a pre-upgrade key).
 
     ANSWERED → CLOSED. While a review is pending the rating is kept and the item stays
     UNDER_REVIEW. Pressing the same rating again changes nothing; another one is refused.
@@ -509,10 +553,11 @@ async def rate(
         raise ValueError(f"not a rating of the handling: {rating!r}")
     rect = await session.get(Rectification, rect_id)
     response = await session.get(SurveyResponse, rect.response_id) if rect else None
+    keys = (respondent_key,) if isinstance(respondent_key, str) else respondent_key
     if (
         rect is None
         or response is None
-        or not hmac.compare_digest(response.respondent_key, respondent_key)
+        or not any(hmac.compare_digest(response.respondent_key, k) for k in keys)
     ):
         raise Refused(N_("This button is not for you."))
     if rect.citizen_rating is not None:

@@ -1,9 +1,10 @@
 """Citizen satisfaction surveys (四(二)4): claim a link, answer, finish, feed the citizen source.
 
-Respondents are pseudonymous: the key is an HMAC of the Telegram id with a secret
-from the configuration, enough for the one-response-per-day rule and the abuse
-limits; the raw id is stored only when the citizen asks for a reply, and erased
-once the reply is queued (services.rectification).
+Respondents are pseudonymous: the key is an HMAC of the Telegram id with a secret that is
+configured or generated and stored on first start (``bot.secret_store``), never derived
+from the bot token; enough for the abuse limits and the rule of one counted response per
+person, unit and day, whatever the link. The raw id is stored only when the citizen asks
+for a reply, and erased once the reply is queued (services.rectification).
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ import hashlib
 import hmac
 from dataclasses import dataclass
 from decimal import Decimal
+from html import escape
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
@@ -29,11 +31,12 @@ from bot.models import (
     TemplateVersion,
 )
 from domain.enums import CycleKind, CyclePhase, ResponseStatus, Satisfaction
-from domain.payload import StartPayload, hash_token
+from domain.payload import StartPayload
 from domain.template import DEFAULT_SURVEY, SurveySpec, Template, survey_of
 from domain.text import N_
 from services.cycles import touch_periods_of
 from services.errors import DomainError
+from services.templates import localized
 
 LEVELS = list(Satisfaction)
 MAX_COMMENT = 500
@@ -44,9 +47,23 @@ REPLY = "reply"
 DONE = "done"
 
 
+def daily_dedupe_key(unit_id: int, day: dt.date) -> str:
+    """The key the database keeps unique per respondent: one response per unit and day."""
+    return f"u:{unit_id}@{day.isoformat()}"
+
+
 def respondent_key(settings: Settings, telegram_id: int) -> str:
     """The pseudonym of a Telegram user: stable, not reversible without the secret."""
     return hmac.new(settings.hmac_key, str(telegram_id).encode(), hashlib.sha256).hexdigest()
+
+
+def respondent_keys(settings: Settings, telegram_id: int) -> tuple[str, ...]:
+    """The pseudonym, then any the user had before the key was stored (to recognise old
+    buttons only; nothing new is signed with them)."""
+    return tuple(
+        hmac.new(key, str(telegram_id).encode(), hashlib.sha256).hexdigest()
+        for key in settings.hmac_keys
+    )
 
 
 @dataclass
@@ -121,10 +138,11 @@ async def begin(
     """Claim or resume the response of this link for this person; (response, resumed).
 
     Refuses, storing nothing: an unknown or revoked link, a single-use link someone else
-    claimed, a second response the same day, staff rating their own unit, too many surveys.
+    claimed, a second response about the same unit the same day (whatever the link, so
+    it is never counted), staff rating their own unit, too many surveys.
     """
     link = await session.scalar(
-        select(SurveyLink).where(SurveyLink.token_hash == hash_token(payload.token))
+        select(SurveyLink).where(SurveyLink.token_hash == payload.token_hash)
     )
     if link is None or link.revoked_at is not None:
         raise DomainError(N_("This survey link is not valid or no longer in use."))
@@ -153,21 +171,28 @@ async def begin(
             raise DomainError(N_("You have already completed this survey. Thank you!"))
         return mine, True
     day = now.astimezone(settings.tz).date()
-    today = (
-        None
-        if link.single_use
-        else await session.scalar(
-            select(SurveyResponse).where(
-                SurveyResponse.respondent_key == key,
-                SurveyResponse.target_key == target,
-                SurveyResponse.day == day,
-            )
+    # One counted response per person, unit and day, whatever the link (一事一評 links too):
+    # otherwise one account with a stack of single-use codes rates a unit thirty times.
+    today = await session.scalar(
+        select(SurveyResponse)
+        .where(
+            SurveyResponse.respondent_key == key,
+            SurveyResponse.unit_id == link.unit_id,
+            SurveyResponse.day == day,
         )
+        .order_by(SurveyResponse.id)
+        .limit(1)
     )
     if today is not None:
         if today.status == ResponseStatus.COMPLETE:
-            raise DomainError(N_("You have already rated this service today. Thank you!"))
-        return today, True
+            unit = await session.get(OrgUnit, link.unit_id)
+            raise DomainError(
+                N_(
+                    "You have already rated {unit} today; one rating per person, unit and day is counted. Thank you!"
+                ),
+                unit=escape(localized(unit.name, locale), quote=False) if unit else "",
+            )
+        return today, True  # finish the one already started (a single-use link stays free)
     recent = await session.scalar(
         select(func.count())
         .select_from(SurveyResponse)
@@ -179,7 +204,7 @@ async def begin(
     if (recent or 0) >= MAX_PER_HOUR:
         raise DomainError(N_("You have sent many surveys in a short time. Please try again later."))
     template_id, _template = await current_template(session)
-    dedupe = f"link:{link.id}" if link.single_use else f"{target}@{day.isoformat()}"
+    dedupe = daily_dedupe_key(link.unit_id, day)
     response = SurveyResponse(
         link_id=link.id,
         unit_id=link.unit_id,
@@ -193,10 +218,20 @@ async def begin(
         started_at=now,
         problems=[],
     )
-    session.add(response)
     if link.single_use:
-        link.claimed_by = key
-        link.claimed_at = now
+        # claim only if still free: two people scanning one code at once get one response
+        claimed = await session.execute(
+            update(SurveyLink)
+            .where(SurveyLink.id == link.id, SurveyLink.claimed_by.is_(None))
+            .values(claimed_by=key, claimed_at=now)
+        )
+        if not claimed.rowcount:  # type: ignore[attr-defined]
+            raise DomainError(
+                N_(
+                    "This survey link has already been used. Each link is for one service; thank you all the same."
+                )
+            )
+    session.add(response)
     await session.flush()
     return response, False
 

@@ -20,19 +20,23 @@ from bot.models import (
     AuditEntry,
     OutboxMessage,
     Rectification,
+    RoleGrant,
     SurveyAnswer,
     SurveyLink,
     SurveyResponse,
     TelegramAccount,
 )
+from bot.secret_store import with_survey_key
 from bot.services import Services
-from domain.enums import RectificationStatus, ResponseStatus, Satisfaction
+from domain.enums import RectificationStatus, ResponseStatus, Role, Satisfaction
 from localbotapi import LocalBotApi
 from services import rectification as rc
+from services import survey_links
 from services.errors import DomainError
 from services.surveys import respondent_key
 from services.workdays import add_working_days, is_working_day, nth_working_day_after
 from tests.factories import Org, bind, make_org
+from tests.forms_driver import data_of
 from tests.harness import InProcessBot
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -110,6 +114,7 @@ async def bad_review(
 ) -> int:
     """A completed 差评 about the unit's first staff member, as the survey would store it."""
     completed_at = completed_at or dt.datetime.now(dt.UTC)
+    keyed = await with_survey_key(sessions, settings)  # the key the bot will load too
     async with sessions.begin() as s:
         link = SurveyLink(
             token_hash=secrets.token_hex(32),
@@ -120,7 +125,7 @@ async def bad_review(
         )
         s.add(link)
         await s.flush()
-        key = respondent_key(settings, citizen)
+        key = respondent_key(keyed, citizen)
         link.claimed_by, link.claimed_at = key, completed_at
         response = SurveyResponse(
             link_id=link.id,
@@ -224,12 +229,13 @@ async def test_bad_review_answered_by_the_head_and_rated_by_the_citizen(
     )
     response_id = await bad_review(sessions, bot_settings, org)
     # the respondent key is the survey's keyed hash of the Telegram id
+    key = (await with_survey_key(sessions, bot_settings)).hmac_key
     async with sessions() as s:
         response = await s.get(SurveyResponse, response_id)
         assert response is not None
         assert (
             response.respondent_key
-            == hmac.new(bot_settings.hmac_key, str(CITIZEN).encode(), hashlib.sha256).hexdigest()
+            == hmac.new(key, str(CITIZEN).encode(), hashlib.sha256).hexdigest()
         )
     rect_id = await open_item(sessions, bot_settings, response_id)
     assert await open_item(sessions, bot_settings, response_id) == rect_id  # idempotent
@@ -271,7 +277,8 @@ async def test_bad_review_answered_by_the_head_and_rated_by_the_citizen(
         queued = await s.scalar(
             select(OutboxMessage).where(OutboxMessage.dedupe_key == f"rect-reply:{rect_id}")
         )
-        assert queued is not None and queued.chat_id == CITIZEN
+        assert queued is not None and queued.erase_chat_id  # forgets the chat once sent
+        assert queued.chat_id in (CITIZEN, None)  # (the sender may have been quicker)
 
     reply = await citizen.expect_text(ANSWER_TEXT, timeout=15)
     assert "应急指挥中心" in reply.text
@@ -283,7 +290,8 @@ async def test_bad_review_answered_by_the_head_and_rated_by_the_citizen(
     await stranger.wait_until(lambda: bool(stranger.callback_answers))
     assert (await item(sessions, rect_id))[0].status == RectificationStatus.ANSWERED
     denied = await audits(sessions, "access.denied")
-    assert denied and denied[-1].actor_telegram_id == STRANGER
+    assert denied and denied[-1].actor_telegram_id is None  # a citizen: by pseudonym only
+    assert denied[-1].actor_label.startswith("citizen:")
 
     await citizen.press(f"rc1:r:{rect_id}:s", reply)
     await citizen.expect()
@@ -297,9 +305,9 @@ async def test_bad_review_answered_by_the_head_and_rated_by_the_citizen(
     assert f"#{rect_id}" in rated.text
     for entry in await audits(sessions, "rectification.rate"):
         assert entry.actor_telegram_id is None and str(CITIZEN) not in str(entry.detail)
-    async with sessions() as s:  # the citizen's id survives only in the sent reply's row
+    async with sessions() as s:  # the sent reply's row forgot the citizen's chat too
         rows = await s.scalars(select(OutboxMessage).where(OutboxMessage.chat_id == CITIZEN))
-        assert [r.dedupe_key for r in rows] == [f"rect-reply:{rect_id}"]
+        assert list(rows) == []
 
 
 async def test_only_the_unit_head_may_answer(
@@ -488,8 +496,140 @@ async def test_no_reply_wanted_closes_on_answer(
             await rc.answer(s, rect_id, "x" * 1001, staff_id=org.head_id, now=now)
         rect = await rc.answer(s, rect_id, "已整改", staff_id=org.head_id, now=now)
         assert rect.status == RectificationStatus.CLOSED
+    stranger = respondent_key(await with_survey_key(sessions, settings), STRANGER)
     async with sessions.begin() as s:
         with pytest.raises(rc.Refused):
             await rc.rate(
-                s, rect_id, "satisfied", respondent_key=respondent_key(settings, STRANGER), now=now
+                s,
+                rect_id,
+                "satisfied",
+                respondent_key=stranger,
+                now=now,
             )
+
+
+async def test_a_review_request_is_never_decided_by_the_unit_that_asked_for_it(
+    server: LocalBotApi, bot: InProcessBot, sessions: SessionFactory, bot_settings: Settings
+) -> None:
+    """申诉复核 has a conflict check, as appeals do: the unit's head and members stand aside."""
+    org = await make_org(sessions)
+    await bind_en(sessions, HEAD, org.head_id)
+    await bind_en(sessions, MEMBER, org.staff_ids[1])
+    async with sessions.begin() as s:  # the head and a colleague both sit in the working group
+        s.add_all(
+            [
+                RoleGrant(staff_id=org.head_id, role=Role.ADMIN),
+                RoleGrant(staff_id=org.staff_ids[1], role=Role.ADMIN),
+            ]
+        )
+    rect_id = await open_item(sessions, bot_settings, await bad_review(sessions, bot_settings, org))
+    now = dt.datetime.now(dt.UTC)
+    async with sessions.begin() as s:
+        await rc.request_review(
+            s, rect_id, "恶意差评", staff_id=org.head_id, now=now, admin_ids=frozenset({ADMIN})
+        )
+    async with sessions() as s:
+        told = set(
+            await s.scalars(
+                select(OutboxMessage.chat_id).where(
+                    OutboxMessage.dedupe_key.like(f"rect-review:{rect_id}:%")
+                )
+            )
+        )
+    assert told == {ADMIN}  # the unit's own members are not asked to judge it
+
+    member = server.user(MEMBER, language_code="en")
+    await member.send("/reviews")
+    listing = await member.expect_text(f"#{rect_id}")
+    assert f"rc1:x:{rect_id}" not in listing.button_data()
+    await member.press(f"rc1:x:{rect_id}", listing)  # forged from an older keyboard
+    await member.wait_until(lambda: bool(member.callback_answers))
+    assert "your own unit" in member.callback_answers[-1]["text"]
+    (denied,) = await audits(sessions, "access.denied")
+    assert denied.actor_telegram_id == MEMBER and denied.object_id == str(rect_id)
+    for telegram_id in (HEAD, MEMBER):
+        async with sessions.begin() as s:
+            with pytest.raises(rc.Refused):
+                await rc.decide_review(
+                    s, rect_id, "excluded", "剔除", admin_telegram_id=telegram_id, now=now
+                )
+    rect, response = await item(sessions, rect_id)
+    assert rect.status == RectificationStatus.UNDER_REVIEW and response.excluded is False
+
+    admin = server.user(ADMIN, language_code="en")  # someone outside the unit decides
+    await admin.send("/reviews")
+    reviews = await admin.expect_text(f"#{rect_id}")
+    await admin.press(f"rc1:x:{rect_id}", reviews)
+    await admin.expect_text("Please write the reason")
+    await admin.send("经核实，予以剔除。")
+    await admin.expect_text("Excluded")
+    rect, response = await item(sessions, rect_id)
+    assert rect.status == RectificationStatus.EXCLUDED and response.excluded is True
+
+
+async def test_rotating_the_bot_token_changes_nothing_for_citizens(
+    server: LocalBotApi, sessions: SessionFactory, bot_settings: Settings
+) -> None:
+    """The respondent key is its own secret: a rotated token keeps every pending citizen
+    button working, and a token holder cannot recompute anyone's pseudonym."""
+    org = await make_org(sessions)
+    await bind_en(sessions, HEAD, org.head_id)
+    async with sessions.begin() as s:
+        issued = await survey_links.create_links(
+            s,
+            unit_name="应急指挥中心",
+            staff_employee_no=None,
+            count=2,
+            single_use=True,
+            actor_label="test",
+            now=dt.datetime.now(dt.UTC),
+        )
+    complaint, halfway = (str(i.payload) for i in issued)
+    citizen = server.user(CITIZEN, language_code="zh-hans")
+    other = server.user(STRANGER, language_code="zh-hans")
+    old_token = bot_settings.bot_token or ""
+    running = InProcessBot(server, bot_settings)
+    await running.start()
+    try:
+        await citizen.send(f"/start {complaint}")
+        msg = await citizen.expect()
+        while data_of(msg, "sv1:a:"):
+            await citizen.press(data_of(msg, "sv1:a:")[4], msg)  # 非常不满意
+            msg = await citizen.expect()
+        await citizen.press(data_of(msg, "sv1:c:")[0], msg)
+        await citizen.expect()
+        await citizen.send("窗口无人")
+        ask = await citizen.expect()
+        await citizen.press(data_of(ask, "sv1:r:")[0], ask)  # yes, reply to me
+        await citizen.expect_text("感谢")
+        await other.send(f"/start {halfway}")  # a second citizen stops after one question
+        first = await other.expect()
+        await other.press(data_of(first, "sv1:a:")[0], first)
+        second = await other.expect()
+        async with sessions.begin() as s:
+            rect_id = int(await s.scalar(select(Rectification.id)) or 0)
+            await rc.answer(
+                s, rect_id, ANSWER_TEXT, staff_id=org.head_id, now=dt.datetime.now(dt.UTC)
+            )
+        reply = await citizen.expect_text(ANSWER_TEXT, timeout=15)
+    finally:
+        await running.stop()
+
+    new_token = old_token.split(":")[0] + ":ROTATED-token"
+    server.revoke_token(old_token, new_token)  # the operator rotates the token
+    rotated = InProcessBot(server, bot_settings.model_copy(update={"bot_token": new_token}))
+    await rotated.start()
+    try:
+        await other.press(data_of(second, "sv1:a:")[0], second)  # carries on where they were
+        third = await other.expect()
+        assert "3/3" in third.text and data_of(third, "sv1:a:")
+        await citizen.press(f"rc1:r:{rect_id}:s", reply)
+        await citizen.expect()  # thanked for the rating
+    finally:
+        await rotated.stop()
+    rect, response = await item(sessions, rect_id)
+    assert rect.status == RectificationStatus.CLOSED
+    assert rect.citizen_rating == Satisfaction.SATISFIED.value
+    for token in (old_token, new_token):  # whoever holds a token learns nothing from it
+        derived = hmac.new(f"jixiao:{token}".encode(), str(CITIZEN).encode(), hashlib.sha256)
+        assert response.respondent_key != derived.hexdigest()

@@ -8,10 +8,12 @@ import datetime as dt
 from sqlalchemy import func, select
 
 from bot.db import SessionFactory
-from bot.models import OrgUnit, Rectification, SurveyAnswer, SurveyResponse
-from domain.enums import ResponseStatus
+from bot.models import OrgUnit, Rectification, SurveyAnswer, SurveyLink, SurveyResponse
+from domain.enums import ResponseStatus, UnitKind
+from domain.period import current_quarter
 from localbotapi import LocalBotApi, SimUser
 from services import survey_links
+from services.survey_stats import unit_stats
 from tests.factories import bind, make_org
 from tests.forms_driver import data_of
 
@@ -245,11 +247,56 @@ async def test_two_hundred_citizens_at_once(
 async def test_many_surveys_fast_from_one_account_are_slowed_down(
     server: LocalBotApi, bot, sessions: SessionFactory
 ) -> None:
-    await make_org(sessions)
-    payloads = await links(sessions, count=11)
+    org = await make_org(sessions)
+    async with sessions.begin() as s:  # one response per unit and day: ten more units
+        s.add_all(
+            OrgUnit(name=f"乡镇应急办{n}", kind=UnitKind.OUTPOST, parent_id=org.bureau_id)
+            for n in range(10)
+        )
+    payloads = [(await links(sessions, unit=f"乡镇应急办{n}"))[0] for n in range(10)]
+    [last] = await links(sessions)
     citizen = server.user(8300, language_code="zh-hans")
-    for payload in payloads[:10]:
+    for payload in payloads:
         await complete(citizen, payload)
-    await citizen.send(f"/start {payloads[10]}")
+    await citizen.send(f"/start {last}")
     await citizen.expect_text("稍后")
     assert await _count(sessions, SurveyResponse) == 10
+
+
+async def test_one_counted_response_per_person_per_unit_per_day_whatever_the_link(
+    server: LocalBotApi, bot, sessions: SessionFactory, bot_settings
+) -> None:
+    """Thirty single-use links of one unit cannot turn one account into thirty responses."""
+    org = await make_org(sessions)
+    single = await links(sessions, count=5)
+    [reusable] = await links(sessions, single_use=False)
+    [for_staff] = await links(sessions, staff="A002")
+    [other_unit] = await links(sessions, unit="应急管理局")
+    citizen = server.user(8400, language_code="zh-hans")
+    await complete(citizen, single[0])
+    for payload in [*single[1:], reusable, for_staff]:
+        await citizen.send(f"/start {payload}")
+        refused = await citizen.expect_text("今天")
+        assert "应急指挥中心" in refused.text and not data_of(refused, "sv1:a:")
+    await complete(citizen, other_unit)  # another unit the same day is its own response
+    async with sessions() as s:
+        mine = list(await s.scalars(select(SurveyResponse).order_by(SurveyResponse.id)))
+        claimed = await s.scalar(
+            select(func.count()).select_from(SurveyLink).where(SurveyLink.claimed_by.is_not(None))
+        )
+    assert [(r.unit_id, r.status) for r in mine] == [
+        (org.unit_id, ResponseStatus.COMPLETE),
+        (org.bureau_id, ResponseStatus.COMPLETE),
+    ]
+    assert claimed == 2  # the two answered; the refused ones stay free for the people they serve
+    async with sessions() as s:
+        stats = await unit_stats(
+            s,
+            current_quarter(dt.datetime.now(bot_settings.tz).date()),
+            tz=bot_settings.tz,
+            now=dt.datetime.now(dt.UTC),
+        )
+    assert {u.unit: u.responses for u in stats} == {"应急管理局": 1, "应急指挥中心": 1}
+    neighbour = server.user(8401, language_code="zh-hans")
+    await complete(neighbour, single[1])  # a refused link still serves someone else
+    assert await _count(sessions, SurveyResponse) == 3

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 
 from bot.db import SessionFactory
 from bot.models import SurveyLink, SurveyResponse
+from bot.secret_store import with_survey_key
 from domain.period import current_quarter
 from localbotapi import LocalBotApi
 from services import surveys
@@ -77,6 +78,7 @@ async def test_statistics_count_and_rate(
 
 async def test_an_excluded_bad_review_no_longer_counts(sessions: SessionFactory, settings) -> None:  # type: ignore[no-untyped-def]
     await make_org(sessions)
+    settings = await with_survey_key(sessions, settings)
     now = dt.datetime.now(dt.UTC)
     [good, bad] = await links(sessions, count=2)
     from domain.payload import parse_payload

@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
+import json
 import socket
 
 import httpx
+from sqlalchemy import select
 
 from bot.config import Settings
+from bot.db import SessionFactory
+from bot.models import InboxUpdate
 from bot.runner import serve
 from localbotapi import LocalBotApi
+from services import survey_links
+from tests.factories import make_org
 from tests.harness import wait_for
 
 
@@ -39,6 +46,40 @@ async def test_webhook_delivers_and_replies(server: LocalBotApi, bot_settings: S
         async with httpx.AsyncClient() as client:
             response = await client.post(f"http://127.0.0.1:{port}/telegram", json={"update_id": 1})
         assert response.status_code == 403
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 30)
+
+
+async def test_a_survey_token_posted_to_the_webhook_is_stored_redacted(
+    server: LocalBotApi, bot_settings: Settings, sessions: SessionFactory
+) -> None:
+    """The webhook stores the same redacted copy as polling, and hands on the original."""
+    await make_org(sessions)
+    async with sessions.begin() as s:
+        [issued] = await survey_links.create_links(
+            s,
+            unit_name="应急指挥中心",
+            staff_employee_no=None,
+            count=1,
+            single_use=True,
+            actor_label="test",
+            now=dt.datetime.now(dt.UTC),
+        )
+    port = _free_port()
+    settings = bot_settings.model_copy(
+        update={"webhook_url": f"http://127.0.0.1:{port}/telegram", "webhook_port": port}
+    )
+    stop = asyncio.Event()
+    task = asyncio.create_task(serve(settings, stop=stop, migrate=False))
+    try:
+        await wait_for(lambda: server.webhook() is not None or task.done(), 20)
+        citizen = server.user(8102, language_code="zh-hans")
+        await citizen.send(f"/start {issued.payload}")
+        assert "应急指挥中心" in (await citizen.expect()).text  # handled from the original
+        async with sessions() as s:
+            stored = json.dumps(list(await s.scalars(select(InboxUpdate.payload))))
+        assert issued.payload.token not in stored and "sv_[redacted]" in stored
     finally:
         stop.set()
         await asyncio.wait_for(task, 30)

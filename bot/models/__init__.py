@@ -4,6 +4,7 @@ from bot.models.accounts import CodeAttempt, Invite, TelegramAccount
 from bot.models.base import Base
 from bot.models.evaluation import Answer, Assignment, Cycle, TemplateVersion
 from bot.models.infra import (
+    AppSecret,
     AuditEntry,
     ConversationState,
     InboxUpdate,
@@ -16,6 +17,7 @@ from bot.models.survey import Rectification, SurveyAnswer, SurveyLink, SurveyRes
 
 __all__ = [
     "Answer",
+    "AppSecret",
     "Appeal",
     "Assignment",
     "AuditEntry",

@@ -1,4 +1,4 @@
-"""Plumbing tables: durable inbox, conversation positions, PTB data, outbox, audit log."""
+"""Plumbing tables: durable inbox, conversation positions, PTB data, outbox, audit log, secrets."""
 
 from __future__ import annotations
 
@@ -63,7 +63,10 @@ class OutboxMessage(Base):
     __table_args__ = (Index("ix_outbox_message_due", "status", "next_attempt_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    chat_id: Mapped[int] = mapped_column(TelegramId, index=True)
+    # NULL once a row with ``erase_chat_id`` (a reply to a citizen) is no longer pending.
+    # Typed ``int``: only pending rows are ever sent, and those always have their chat.
+    chat_id: Mapped[int] = mapped_column(TelegramId, index=True, nullable=True)
+    erase_chat_id: Mapped[bool] = mapped_column(default=False)
     method: Mapped[str] = mapped_column(String(16), default="sendMessage")
     payload: Mapped[dict[str, Any]]
     attachment: Mapped[bytes | None] = mapped_column(LargeBinary)
@@ -94,3 +97,15 @@ class AuditEntry(Base):
     object_type: Mapped[str] = mapped_column(String(32), default="")
     object_id: Mapped[str] = mapped_column(String(64), default="")
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class AppSecret(Base):
+    """A secret the program generates on first start and keeps in the database, so every
+    process on the database shares it and a backup of the database keeps it (e.g. the key
+    that pseudonymises survey respondents, ``bot.secret_store``)."""
+
+    __tablename__ = "app_secret"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    value: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

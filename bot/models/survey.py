@@ -18,7 +18,8 @@ class SurveyLink(Base):
     """A QR-code deep link for a unit (optionally one staff member); only the token's hash is kept.
 
     Single-use links (一事一評) are claimed by the first respondent; reusable links
-    serve a window, one response per respondent, target and day. Links outlive cycles.
+    serve a window. Either way one response per respondent, unit and day counts (more
+    are refused). Links outlive cycles.
     """
 
     __tablename__ = "survey_link"
@@ -43,8 +44,8 @@ class SurveyResponse(Base):
 
     __tablename__ = "survey_response"
     __table_args__ = (
-        # reusable links: one response per respondent, target and day ("<target>@<day>");
-        # single-use links: one per link ("link:<id>"); the database enforces both
+        # one response per respondent, unit and day ("u:<unit>@<day>"), whatever the link;
+        # rows stored before this rule may carry "s:<staff>@<day>" or "link:<id>"
         UniqueConstraint("respondent_key", "dedupe_key"),
         Index("ix_survey_response_target", "target_key", "completed_at"),
     )

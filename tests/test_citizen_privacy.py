@@ -1,0 +1,186 @@
+"""No raw citizen id, invite code or survey token at rest beyond need (issue 9, item 3).
+
+Refusals tied to a citizen are audited by pseudonym; a reply to a citizen forgets their
+chat once sent, and finished outbox rows are pruned; the inbox stores updates with their
+codes and tokens redacted, yet an update stored just before a crash is still handled.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.config import Settings
+from bot.db import SessionFactory
+from bot.inbox import REDACTED_KEY
+from bot.jobs import run_housekeeping
+from bot.models import (
+    AuditEntry,
+    InboxUpdate,
+    OutboxMessage,
+    Rectification,
+    SurveyLink,
+    SurveyResponse,
+)
+from bot.services import Services
+from domain.enums import OutboxStatus, RectificationStatus
+from domain.payload import hash_token
+from localbotapi import LocalBotApi, SimUser
+from services import rectification as rc
+from services import survey_links
+from services.outbox import enqueue
+from tests.factories import bind, invite_code, make_org
+from tests.forms_driver import data_of
+from tests.harness import BotProcess, InProcessBot, eventually
+
+HEAD, CITIZEN, STRANGER, NEWCOMER = 6301, 6401, 6402, 6403
+
+
+async def survey_link(sessions: SessionFactory) -> str:
+    async with sessions.begin() as s:
+        [issued] = await survey_links.create_links(
+            s,
+            unit_name="应急指挥中心",
+            staff_employee_no=None,
+            count=1,
+            single_use=True,
+            actor_label="test",
+            now=dt.datetime.now(dt.UTC),
+        )
+    return str(issued.payload)
+
+
+async def complain(citizen: SimUser, payload: str) -> None:
+    """A 差评 through the chat, asking for a reply."""
+    await citizen.send(f"/start {payload}")
+    msg = await citizen.expect()
+    while data_of(msg, "sv1:a:"):
+        await citizen.press(data_of(msg, "sv1:a:")[4], msg)
+        msg = await citizen.expect()
+    await citizen.press(data_of(msg, "sv1:c:")[0], msg)
+    await citizen.expect()
+    await citizen.send("窗口无人")
+    ask = await citizen.expect()
+    await citizen.press(data_of(ask, "sv1:r:")[0], ask)
+    await citizen.expect_text("感谢")
+
+
+async def stored_payloads(sessions: SessionFactory) -> str:
+    async with sessions() as s:
+        return json.dumps(
+            [row.payload for row in await s.scalars(select(InboxUpdate))], ensure_ascii=False
+        )
+
+
+async def test_no_raw_citizen_id_code_or_token_at_rest_beyond_need(
+    server: LocalBotApi, bot: InProcessBot, sessions: SessionFactory, bot_settings: Settings
+) -> None:
+    org = await make_org(sessions)
+    await bind(sessions, HEAD, org.head_id)
+    payload = await survey_link(sessions)
+    code = await invite_code(sessions, "A003")
+    citizen = server.user(CITIZEN, language_code="zh-hans")
+    await complain(citizen, payload)
+    newcomer = server.user(NEWCOMER, language_code="zh-hans")
+    await newcomer.send(f"/start {code}")
+    await newcomer.expect_text("请确认")
+
+    # the inbox keeps neither the survey token nor the invite code, only their hashes
+    stored = await stored_payloads(sessions)
+    token, secret = payload.split("_", 1)[1], code.split("_", 1)[1]
+    assert token not in stored and secret not in stored
+    assert "sv_[redacted]" in stored and "in_[redacted]" in stored
+    async with sessions() as s:
+        kept = [
+            row.payload[REDACTED_KEY]
+            for row in await s.scalars(select(InboxUpdate))
+            if REDACTED_KEY in row.payload
+        ]
+    assert {k["token_hash"] for k in kept} == {hash_token(token), hash_token(secret)}
+
+    # the reply to the citizen forgets their chat once it is sent
+    async with sessions.begin() as s:
+        rect_id = int(await s.scalar(select(Rectification.id)) or 0)
+        await rc.answer(s, rect_id, "已整改。", staff_id=org.head_id, now=dt.datetime.now(dt.UTC))
+    reply = await citizen.expect_text("已整改", timeout=15)
+
+    async def erased() -> bool:
+        async with sessions() as s:
+            row = await s.scalar(
+                select(OutboxMessage).where(OutboxMessage.dedupe_key == f"rect-reply:{rect_id}")
+            )
+            return row is not None and row.status == OutboxStatus.SENT and row.chat_id is None
+
+    await eventually(erased, timeout=15)
+
+    # someone pressing the citizen's button is refused and audited by pseudonym only
+    stranger = server.user(STRANGER, language_code="zh-hans")
+    await stranger.send("/start")
+    home = await stranger.expect()
+    await stranger.press(f"rc1:r:{rect_id}:d", home)
+    await stranger.wait_until(lambda: bool(stranger.callback_answers))
+    async with sessions() as s:
+        (denied,) = await s.scalars(select(AuditEntry).where(AuditEntry.action == "access.denied"))
+    assert denied.actor_telegram_id is None and denied.actor_label.startswith("citizen:")
+    assert str(STRANGER) not in json.dumps(
+        [denied.actor_label, denied.object_id, denied.detail], ensure_ascii=False
+    )
+
+    await citizen.press(f"rc1:r:{rect_id}:s", reply)  # the citizen still rates, by pseudonym
+    await citizen.expect_text("满意")
+    async with sessions() as s:
+        rect = await s.get(Rectification, rect_id)
+        assert rect is not None and rect.status == RectificationStatus.CLOSED
+        assert (await s.get(SurveyResponse, rect.response_id)).reply_chat_id is None  # type: ignore[union-attr]
+        assert not await s.scalar(
+            select(func.count()).select_from(OutboxMessage).where(OutboxMessage.chat_id == CITIZEN)
+        )
+
+    # finished outbox rows are pruned after the retention period; pending ones stay
+    async def sender_idle() -> bool:
+        async with sessions() as s:
+            return not await s.scalar(
+                select(func.count())
+                .select_from(OutboxMessage)
+                .where(OutboxMessage.status == OutboxStatus.PENDING)
+            )
+
+    await eventually(sender_idle, timeout=15)
+    async with sessions.begin() as s:
+        await enqueue(s, HEAD, "later", not_before=dt.datetime.now(dt.UTC) + dt.timedelta(days=90))
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(days=31)
+    await run_housekeeping(Services(settings=bot_settings, sessions=sessions, clock=lambda: later))
+    async with sessions() as s:
+        left = list(await s.scalars(select(OutboxMessage)))
+    assert [(m.status, m.payload["text"]) for m in left] == [(OutboxStatus.PENDING, "later")]
+
+
+@pytest.mark.slow
+async def test_a_survey_start_stored_just_before_a_crash_is_handled_after_it(
+    server: LocalBotApi, bot_settings: Settings, sessions: SessionFactory, tmp_path: Path
+) -> None:
+    """The inbox holds only the token's hash; recovery finds the link by it."""
+    await make_org(sessions)
+    payload = await survey_link(sessions)
+    citizen = server.user(CITIZEN, language_code="zh-hans")
+    proc = BotProcess(server, bot_settings, tmp_path)
+    try:
+        await proc.start(failpoints="stored")  # dies right after storing the update
+        await citizen.send(f"/start {payload}")
+        assert await proc.wait_exit() != 0
+        stored = await stored_payloads(sessions)
+        assert payload.split("_", 1)[1] not in stored and "sv_[redacted]" in stored
+        async with sessions() as s:
+            assert not await s.scalar(select(func.count()).select_from(SurveyResponse))
+        await proc.start(failpoints="")
+        first = await citizen.expect_text("应急指挥中心", timeout=30)
+        assert len(data_of(first, "sv1:a:")) == 5
+        async with sessions() as s:
+            link = await s.scalar(select(SurveyLink))
+            assert link is not None and link.claimed_by is not None
+    finally:
+        await proc.stop()
