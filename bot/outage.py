@@ -155,12 +155,7 @@ class DatabaseWatch:
 
     async def wait_reachable(self, stop: asyncio.Event) -> None:
         """At start-up: wait up to the limit for the database (a supervisor may start us first)."""
-        try:
-            await asyncio.wait_for(self._probe(), PROBE_TIMEOUT)
-        except Exception as exc:
-            if not is_outage(exc) and not isinstance(exc, TimeoutError):
-                raise
-            self.failed(exc)
+        if await self.check() is not None:
             await self._recover(stop)
 
     async def _recover(self, stop: asyncio.Event) -> None:
