@@ -9,6 +9,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -211,6 +213,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # the reader (`| head`) has what it wanted; say nothing more
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141  # as a shell reports a process ended by SIGPIPE
     except Exception as exc:  # the last word: a line for the operator, never a traceback
         failure = _failure(exc, settings, tr)
         if args.verbose:
@@ -274,6 +279,8 @@ def _dispatch(args: argparse.Namespace, settings: Settings, tr: Translator) -> i
 
         for noisy in ("telegram", "bot", "apscheduler", "localbotapi", "tornado", "__main__"):
             logging.getLogger(noisy).setLevel(logging.WARNING)
+        # SIGTERM ends the demo as Ctrl-C does, so its temporary database is removed
+        signal.signal(signal.SIGTERM, signal.default_int_handler)
         return asyncio.run(run_demo(args.out))
     if args.command == "db":
         return asyncio.run(commands.db(args.db_command, settings, tr))

@@ -56,6 +56,8 @@ def database_failure(exc: BaseException, url: str, tr: Translator) -> CliFailure
     """A failure to reach or open the database, or ``None`` when ``exc`` is something else."""
     where = database_label(url)
     for link in _chain(exc):
+        if isinstance(link, BrokenPipeError):
+            return None  # our reader went away (`| head`): not the database's doing
         name = type(link).__name__
         if name == "InvalidCatalogNameError":
             return CliFailure(

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.cli_errors import (
@@ -44,6 +46,18 @@ async def db(action: str, settings: Settings, tr: Translator) -> int:
     return 0
 
 
+def _missing_sqlite_file(url: str) -> Path | None:
+    """The SQLite file ``url`` names, if it does not exist (None for other databases)."""
+    parsed = make_url(url)
+    database = parsed.database or ""
+    if parsed.get_backend_name() != "sqlite" or database in ("", ":memory:"):
+        return None
+    if database.startswith("file:"):
+        return None  # a URI filename with its own options: let SQLite decide
+    path = Path(database)
+    return None if path.exists() else path
+
+
 def _engine(settings: Settings, tr: Translator) -> AsyncEngine:
     try:
         return make_engine(settings.database_url)
@@ -61,12 +75,23 @@ def _engine(settings: Settings, tr: Translator) -> AsyncEngine:
         ) from None
 
 
-async def open_database(settings: Settings, tr: Translator) -> AsyncEngine:
+async def open_database(settings: Settings, tr: Translator, *, create: bool = False) -> AsyncEngine:
     """The engine, once the database answers with the schema this version expects.
 
     The embedded SQLite database is migrated on the spot; a server database is left to
-    ``jixiao db upgrade`` (a schema change there is the operator's decision).
+    ``jixiao db upgrade`` (a schema change there is the operator's decision). A SQLite file
+    that does not exist is made only when ``create`` (importing the roster, the first step):
+    any other command run from the wrong folder, or with a mistyped path, says so instead of
+    answering from a new, empty database.
     """
+    missing = _missing_sqlite_file(settings.database_url)
+    if missing is not None and not create:
+        raise CliFailure(
+            tr._(
+                "There is no database at {path}. Check JIXIAO_DATABASE_URL and the folder you run jixiao in; “jixiao staff import” or “jixiao run” creates a new one."
+            ).format(path=missing),
+            UNAVAILABLE,
+        )
     engine = _engine(settings, tr)
     try:
         if engine.dialect.name == "sqlite":

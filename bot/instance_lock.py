@@ -134,6 +134,7 @@ class FileLock(InstanceLock):
 
     def __init__(self, database: Path) -> None:
         super().__init__()
+        database = database.resolve()  # a symlink or another spelling locks the same file
         self.path = database.with_name(database.name + ".lock")
         self._fd: int | None = None
 

@@ -18,7 +18,7 @@ async def staff(args: argparse.Namespace, settings: Settings, tr: Translator) ->
     from services import invites
     from services.errors import DomainError
 
-    engine = await open_database(settings, tr)
+    engine = await open_database(settings, tr, create=args.staff_command == "import")
     sessions = make_sessions(engine)
     ttl = dt.timedelta(days=settings.invite_ttl_days)
     try:

@@ -203,12 +203,27 @@ async def send_for_review(
     if cycle.phase != CyclePhase.SCORING or cycle.scored_at is None:
         raise DomainError(N_("Score the cycle {period} first."), period=cycle.period)
     require_fresh(cycle, scored_revision=scored_revision)
+    # Nothing to approve, or nobody to approve it: refuse rather than leave the cycle
+    # waiting in 审定 with no way back (it could no longer be extended).
+    if not await session.scalar(select(func.count(Result.id)).where(Result.cycle_id == cycle.id)):
+        raise DomainError(
+            N_("No results were computed for {period}, so there is nothing to approve."),
+            period=cycle.period,
+        )
+    leaders = await leadership(session)
+    if not leaders:
+        raise DomainError(
+            N_(
+                "No member of the leadership group has linked a Telegram account yet, so nobody could approve the results of {period}. Hand out their invite codes, then send the results again."
+            ),
+            period=cycle.period,
+        )
     cycle.phase = CyclePhase.REVIEW
     cycle.review_round += 1
     from services.result_notices import review_request
 
     sent = 0
-    for _staff_id, telegram_id, language, _role in await leadership(session):
+    for _staff_id, telegram_id, language, _role in leaders:
         if await review_request(session, cycle, telegram_id, language):
             sent += 1
     await audit(

@@ -13,6 +13,8 @@ import datetime as dt
 import io
 import os
 import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import asyncpg
@@ -25,7 +27,7 @@ from bot.models import Cycle, Invite, Staff
 from domain.enums import CyclePhase
 from localbotapi import LocalBotApi
 from tests.dbs import PG_URL, backend
-from tests.factories import fill_all_forms, make_org, open_cycle
+from tests.factories import bind, fill_all_forms, make_org, open_cycle
 from tests.test_cli import EXAMPLES, jixiao
 
 
@@ -58,6 +60,46 @@ def test_unusable_sqlite_path_is_one_line(tmp_path: Path) -> None:
     url = f"sqlite:///{blocker}/jixiao.db"
     result = jixiao("cycle", "status", cwd=tmp_path, JIXIAO_DATABASE_URL=url, JIXIAO_LOCALE="en")
     one_line_failure(result, "database")
+
+
+def test_a_missing_sqlite_database_is_one_line_and_is_not_created(tmp_path: Path) -> None:
+    """Run from the wrong folder or with a typo, a command says so; it does not answer from
+    a new, empty database (only `staff import` and `run` create one)."""
+    url = f"sqlite:///{tmp_path}/typo/jixiao.db"
+    env = {"JIXIAO_DATABASE_URL": url, "JIXIAO_LOCALE": "en"}
+    for command in (("cycle", "status"), ("staff", "invites"), ("survey", "stats")):
+        result = jixiao(*command, cwd=tmp_path, **env)
+        assert result.returncode == 3
+        one_line_failure(result, "no database", "typo/jixiao.db")
+    assert not (tmp_path / "typo").exists()
+    imported = jixiao("staff", "import", str(EXAMPLES / "staff.csv"), cwd=tmp_path, **env)
+    assert imported.returncode == 0, imported.stderr
+    assert (tmp_path / "typo" / "jixiao.db").exists()
+
+
+def test_a_closed_output_pipe_is_not_a_database_failure(tmp_path: Path) -> None:
+    """`jixiao cycle status | head -1`: the reader went away; nothing is blamed on the database."""
+    url = f"sqlite:///{tmp_path}/jixiao.db"
+    env = {"JIXIAO_DATABASE_URL": url, "JIXIAO_LOCALE": "en"}
+    assert (
+        jixiao("staff", "import", str(EXAMPLES / "staff.csv"), cwd=tmp_path, **env).returncode == 0
+    )
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("JIXIAO_")}
+    clean.update(env, PYTHONPATH=str(Path(__file__).resolve().parent.parent))
+    read, write = os.pipe()
+    os.close(read)  # nobody reads: the first write fails with EPIPE
+    result = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "staff", "invites"],
+        cwd=tmp_path,
+        env=clean,
+        stdout=write,
+        stderr=subprocess.PIPE,
+        text=True,
+        timeout=120,
+    )
+    os.close(write)
+    assert "database" not in result.stderr.lower(), result.stderr
+    assert "Traceback" not in result.stderr, result.stderr
 
 
 needs_pg = pytest.mark.skipif(backend() != "postgresql", reason="a PostgreSQL server is needed")
@@ -291,6 +333,9 @@ async def test_cli_submit_refuses_stale_results(
     await make_org(sessions, people=3)
     await open_cycle(sessions, period="2026Q4", peer_count=2)
     await fill_all_forms(sessions, (await _cycle_id(sessions)))
+    async with sessions() as s:
+        chief = int(await s.scalar(select(Staff.id).where(Staff.employee_no == "L001")) or 0)
+    await bind(sessions, 700001, chief)  # a leader who can receive the request
     env = {"JIXIAO_DATABASE_URL": db_url, "JIXIAO_LOCALE": "en"}
     assert jixiao("cycle", "close", "2026Q4", cwd=tmp_path, **env).returncode == 0
     assert jixiao("cycle", "score", "2026Q4", cwd=tmp_path, **env).returncode == 0

@@ -116,6 +116,7 @@ async def test_results_go_stale_on_every_change_to_answers_or_phase(
 ) -> None:  # type: ignore[no-untyped-def]
     """Reopening a form, a citizen's answer in the period, and extending all need a fresh score."""
     cycle_id, chief, review_id = await _collected(sessions)
+    await bind(sessions, 700001, chief)  # a leader who can receive the request
 
     async def score() -> None:
         async with sessions.begin() as s:
@@ -231,7 +232,8 @@ async def test_a_change_during_scoring_waits_and_leaves_the_results_stale(
 async def test_sending_twice_says_the_results_are_already_with_the_leaders(
     sessions: SessionFactory, settings
 ) -> None:  # type: ignore[no-untyped-def]
-    cycle_id, _chief, _review = await _collected(sessions)
+    cycle_id, chief, _review = await _collected(sessions)
+    await bind(sessions, 700001, chief)
     async with sessions.begin() as s:
         cycle = await s.get(Cycle, cycle_id)
         assert cycle is not None
@@ -247,3 +249,27 @@ async def test_sending_twice_says_the_results_are_already_with_the_leaders(
         else:
             raise AssertionError("sent twice")
         assert cycle.review_round == 1
+
+
+async def test_results_no_leader_can_receive_are_not_sent_and_the_cycle_stays_open(
+    sessions: SessionFactory, settings
+) -> None:  # type: ignore[no-untyped-def]
+    """With no leadership member linked, sending would leave the cycle in 审定 for ever."""
+    cycle_id, _chief, _review = await _collected(sessions)
+    async with sessions.begin() as s:
+        cycle = await s.get(Cycle, cycle_id)
+        await results.score_cycle(s, cycle, tz=settings.tz, now=_now())  # type: ignore[arg-type]
+    async with sessions.begin() as s:
+        cycle = await s.get(Cycle, cycle_id)
+        try:
+            await results.send_for_review(s, cycle, now=_now(), actor_label="test")  # type: ignore[arg-type]
+        except DomainError as exc:
+            assert "leadership group" in exc.message
+        else:
+            raise AssertionError("results were sent to nobody")
+    async with sessions.begin() as s:
+        cycle = await s.get(Cycle, cycle_id)
+        assert cycle is not None and cycle.phase == CyclePhase.SCORING
+        await cycles.extend(
+            s, "2026Q4", _now() + dt.timedelta(days=120), now=_now(), actor=cycles.Actor("test")
+        )
