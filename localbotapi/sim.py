@@ -12,7 +12,7 @@ import re
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from localbotapi import media
 from localbotapi.formatting import utf16_len
@@ -100,6 +100,10 @@ MessageRef = BotMessage | int | None
 
 class SimUser:
     """A Telegram user chatting privately with one bot."""
+
+    # Seconds ``expect``/``wait_until`` wait when not told: a wait ends as soon as its
+    # condition holds, so a test suite may raise this for loaded machines at no cost.
+    default_timeout: ClassVar[float] = 10.0
 
     def __init__(self, hub: Hub, bot: BotState, chat: Chat) -> None:
         self._hub = hub
@@ -316,8 +320,9 @@ class SimUser:
         """Mark every bot event so far as seen by :meth:`expect`."""
         self._chat.consumed = len(self._chat.events)
 
-    async def expect(self, timeout: float = 10.0) -> BotMessage:
+    async def expect(self, timeout: float | None = None) -> BotMessage:
         """The next unseen bot event here: a new message or an edit (``edited=True``)."""
+        timeout = self.default_timeout if timeout is None else timeout
         chat = self._chat
         arrived = await self._hub.notifier.wait_for(
             lambda: chat.consumed < len(chat.events), timeout
@@ -331,8 +336,9 @@ class SimUser:
         chat.consumed += 1
         return BotMessage.from_stored(event)
 
-    async def expect_text(self, substring: str, timeout: float = 10.0) -> BotMessage:
+    async def expect_text(self, substring: str, timeout: float | None = None) -> BotMessage:
         """Consume events until one whose text/caption contains ``substring``."""
+        timeout = self.default_timeout if timeout is None else timeout
         seen: list[str] = []
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
@@ -349,8 +355,9 @@ class SimUser:
                 return message
             seen.append(message.text or f"[{message.kind}]")
 
-    async def wait_until(self, predicate: Callable[[], bool], timeout: float = 10.0) -> None:
+    async def wait_until(self, predicate: Callable[[], bool], timeout: float | None = None) -> None:
         """Wait until ``predicate()`` holds, re-checked whenever the server sees activity."""
+        timeout = self.default_timeout if timeout is None else timeout
         if not await self._hub.notifier.wait_for(predicate, timeout):
             raise AssertionError(
                 f"condition not met within {timeout}s; chat {self.id} history:\n"

@@ -116,7 +116,7 @@ class BotProcess:
         return self.log.read_text(errors="replace") if self.log.exists() else ""
 
 
-async def wait_for(predicate, timeout: float = 10.0, interval: float = 0.01) -> None:  # type: ignore[no-untyped-def]
+async def wait_for(predicate, timeout: float = 60.0, interval: float = 0.01) -> None:  # type: ignore[no-untyped-def]
     """Poll a cheap condition until true (condition-based, never a fixed sleep)."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
@@ -126,7 +126,7 @@ async def wait_for(predicate, timeout: float = 10.0, interval: float = 0.01) -> 
         await asyncio.sleep(interval)
 
 
-async def eventually(check, timeout: float = 10.0, interval: float = 0.02) -> None:  # type: ignore[no-untyped-def]
+async def eventually(check, timeout: float = 60.0, interval: float = 0.02) -> None:  # type: ignore[no-untyped-def]
     """Await an async condition (e.g. a database query) until it holds."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout

@@ -598,11 +598,11 @@ async def test_standalone_cli() -> None:
     )
     try:
         assert proc.stdout is not None
-        line = (await asyncio.wait_for(proc.stdout.readline(), 10)).decode().strip()
+        line = (await asyncio.wait_for(proc.stdout.readline(), 120)).decode().strip()
         assert line.startswith("base_url=http://127.0.0.1:")
         base_url = line.removeprefix("base_url=")
         async with Bot("123:abc", base_url=base_url) as cli_bot:
             assert (await cli_bot.get_me()).username == "jixiao_bot"
     finally:
         proc.send_signal(2)
-        assert await asyncio.wait_for(proc.wait(), 10) == 0
+        assert await asyncio.wait_for(proc.wait(), 120) == 0
