@@ -243,7 +243,8 @@ def _failure(exc: Exception, settings: Settings, tr: Translator) -> CliFailure:
 
 def _config_error_line(exc: ConfigError, tr: Translator) -> str:
     return tr._("Configuration error: {setting} is {problem}. See .env.example.").format(
-        setting=exc.setting, problem=exc.problem
+        setting=exc.setting,
+        problem=tr._(exc.problem),  # pydantic's own words stay as they are
     )
 
 

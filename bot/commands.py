@@ -28,7 +28,7 @@ from bot.db import (
     make_sessions,
     upgrade,
 )
-from bot.i18n import Translator
+from bot.i18n import N_, Translator
 from bot.models.types import utcnow
 
 
@@ -126,7 +126,8 @@ async def bot_username(settings: Settings, tr: Translator) -> str:
         return settings.bot_username.lstrip("@")
     if not settings.bot_token:
         raise ConfigError(
-            "JIXIAO_BOT_USERNAME", "missing (or set JIXIAO_BOT_TOKEN so it can be looked up)"
+            "JIXIAO_BOT_USERNAME",
+            N_("missing (or set JIXIAO_BOT_TOKEN so that it can be looked up)"),
         )
     from telegram import Bot
 

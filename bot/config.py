@@ -13,6 +13,12 @@ SUPPORTED_LOCALES = ("zh_Hans", "zh_Hant", "en")
 DEFAULT_SQLITE_PATH = Path("data") / "jixiao.db"
 
 
+def N_(message: str) -> str:
+    """Mark a problem for translation (``bot.i18n`` imports this module, so not from there);
+    the CLI translates it when it prints the one-line message."""
+    return message
+
+
 class ConfigError(Exception):
     """A setting is missing or malformed; ``setting`` names it for the one-line message."""
 
@@ -59,7 +65,7 @@ class Settings(BaseSettings):
     @classmethod
     def _outage_limit(cls, value: float) -> float:
         if not 0 < value <= 86400:
-            raise ValueError("seconds, more than 0 and at most 86400")
+            raise ValueError(N_("not a number of seconds above 0 and at most 86400"))
         return value
 
     @field_validator("database_url")
@@ -75,7 +81,7 @@ class Settings(BaseSettings):
             if value.startswith(plain):
                 return driver + value[len(plain) :]
         if not value.startswith(("postgresql+asyncpg://", "sqlite+aiosqlite://")):
-            raise ValueError("expected a postgresql:// or sqlite:// URL")
+            raise ValueError(N_("not a postgresql:// or sqlite:// URL"))
         return value
 
     @field_validator("admin_ids")
@@ -83,14 +89,14 @@ class Settings(BaseSettings):
     def _ids(cls, value: str) -> str:
         for part in value.replace(" ", "").split(","):
             if part and not part.lstrip("-").isdigit():
-                raise ValueError(f"not a Telegram user id: {part!r}")
+                raise ValueError(N_("not a comma-separated list of Telegram user ids"))
         return value
 
     @field_validator("locale")
     @classmethod
     def _locale(cls, value: str) -> str:
         if value not in SUPPORTED_LOCALES:
-            raise ValueError(f"one of {', '.join(SUPPORTED_LOCALES)}")
+            raise ValueError(N_("not one of zh_Hans, zh_Hant, en"))
         return value
 
     @field_validator("timezone")
@@ -99,28 +105,28 @@ class Settings(BaseSettings):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError("unknown time zone") from exc
+            raise ValueError(N_("an unknown time zone")) from exc
         return value
 
     @field_validator("invite_ttl_days")
     @classmethod
     def _ttl(cls, value: int) -> int:
         if not 1 <= value <= 365:
-            raise ValueError("between 1 and 365")
+            raise ValueError(N_("not between 1 and 365"))
         return value
 
     @field_validator("webhook_url")
     @classmethod
     def _webhook(cls, value: str | None) -> str | None:
         if value and not value.startswith(("http://", "https://")):
-            raise ValueError("expected the public https URL Telegram should call")
+            raise ValueError(N_("not the public https URL Telegram should call"))
         return value or None
 
     @field_validator("telegram_base_url")
     @classmethod
     def _base(cls, value: str) -> str:
         if not value.startswith(("http://", "https://")):
-            raise ValueError("expected an http(s) URL")
+            raise ValueError(N_("not an http(s) URL"))
         return value.rstrip("/")
 
     @cached_property
@@ -166,7 +172,9 @@ class Settings(BaseSettings):
 
     def require_token(self) -> str:
         if not self.bot_token or ":" not in self.bot_token:
-            raise ConfigError("JIXIAO_BOT_TOKEN", "missing" if not self.bot_token else "malformed")
+            raise ConfigError(
+                "JIXIAO_BOT_TOKEN", N_("missing") if not self.bot_token else N_("malformed")
+            )
         return self.bot_token
 
 
