@@ -25,6 +25,8 @@ from bot.supervisor import supervise
 
 log = logging.getLogger(__name__)
 
+SENDER_STOP_TIMEOUT = 30  # seconds the outbox sender gets to record what it has in flight
+
 
 async def serve(
     settings: Settings,
@@ -129,7 +131,14 @@ async def _serve(
             if failure is None:
                 await dispatcher.wait_idle()
                 # stop is set: the sender finishes and records what is in flight, then returns
-                await asyncio.wait_for(sender_task, 30)
+                try:
+                    await asyncio.wait_for(sender_task, SENDER_STOP_TIMEOUT)
+                except TimeoutError:  # wait_for cancelled it: shut down all the same
+                    log.warning(
+                        "the outbox sender did not finish within %d s; messages it had in "
+                        "flight are sent again at the next start",
+                        SENDER_STOP_TIMEOUT,
+                    )
                 sender_task = None
             await application.stop()
             if failure is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import signal
 
 from localbotapi.server import LocalBotApi
 
@@ -26,8 +27,14 @@ async def _serve(args: argparse.Namespace) -> None:
     print(f"base_url={server.base_url}", flush=True)
     print(f"base_file_url={server.base_file_url}", flush=True)
     print(f"act as a user: curl '{server.url}/_sim/1001/send?text=/start'", flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    # Our own handlers, so SIGINT works even where it was inherited as ignored (a shell's
+    # background job), and SIGTERM (a service manager) stops the server the same way.
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
     try:
-        await asyncio.Event().wait()
+        await stop.wait()
     finally:
         await server.stop()
 
