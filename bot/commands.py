@@ -38,7 +38,15 @@ async def db(action: str, settings: Settings, tr: Translator) -> int:
         try:
             if action == "upgrade":
                 await upgrade(engine)
-            print(await current_revision(engine))
+            revision = await current_revision(engine)
+            if revision is None:  # `db current` on a database jixiao has not set up yet
+                raise CliFailure(
+                    tr._(
+                        "The database {database} has no jixiao tables yet. Run “jixiao db upgrade”."
+                    ).format(database=database_label(settings.database_url)),
+                    UNAVAILABLE,
+                )
+            print(revision)
         except Exception as exc:
             raise (database_failure(exc, settings.database_url, tr) or exc) from None
     finally:

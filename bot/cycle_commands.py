@@ -226,6 +226,12 @@ async def _score(
 async def status_text(session: AsyncSession, period: str | None, tr: Translator) -> str:
     """The same overview the working group sees in the chat, as plain text."""
     if period:
+        if parse_period(period) is None:
+            raise CliFailure(
+                tr._("Not a period: {period}. Use 2026Q4 for a quarter or 2026 for a year.").format(
+                    period=period
+                )
+            )
         found = [await cycles.cycle_by_period(session, period)]
     else:
         found = list(await session.scalars(select(Cycle).order_by(Cycle.id)))

@@ -132,6 +132,8 @@ def test_unmigrated_schema_says_run_db_upgrade(tmp_path: Path) -> None:
             "cycle", "status", cwd=tmp_path, JIXIAO_DATABASE_URL=url, JIXIAO_LOCALE="en"
         )
         one_line_failure(result, "jixiao db upgrade")
+        current = jixiao("db", "current", cwd=tmp_path, JIXIAO_DATABASE_URL=url, JIXIAO_LOCALE="en")
+        one_line_failure(current, "jixiao db upgrade")
         upgraded = jixiao("db", "upgrade", cwd=tmp_path, JIXIAO_DATABASE_URL=url)
         assert upgraded.returncode == 0, upgraded.stderr
         after = jixiao("cycle", "status", cwd=tmp_path, JIXIAO_DATABASE_URL=url)
@@ -227,6 +229,10 @@ async def test_status_of_a_missing_cycle_says_so(
         "cycle", "status", "2025Q1", cwd=tmp_path, JIXIAO_DATABASE_URL=db_url, JIXIAO_LOCALE="en"
     )
     one_line_failure(result, "2025Q1")
+    garbage = jixiao(
+        "cycle", "status", "garbage", cwd=tmp_path, JIXIAO_DATABASE_URL=db_url, JIXIAO_LOCALE="en"
+    )
+    one_line_failure(garbage, "garbage", "2026Q4 for a quarter")
 
 
 async def test_reopen_of_an_unsubmitted_form_says_it_was_not_submitted(
