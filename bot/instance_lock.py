@@ -188,10 +188,7 @@ class AdvisoryLock(InstanceLock):
             try:
                 if self._raw is None or self._raw.is_closed():
                     await self._connect()
-                got = await self._raw.fetchval(
-                    "SELECT pg_try_advisory_lock($1)", LOCK_KEY, timeout=PING_TIMEOUT
-                )
-                if got:
+                if await self._try_lock():
                     break
                 if unreachable:
                     log.info("standby: the database answers again")
@@ -224,9 +221,20 @@ class AdvisoryLock(InstanceLock):
         else:
             log.info("serving this database (holding its instance lock as %s)", self.name)
         await super().acquire(stop, on_lost)
+        self._watch_connection()
+        return True
+
+    async def _try_lock(self) -> bool:
+        return bool(
+            await self._raw.fetchval(
+                "SELECT pg_try_advisory_lock($1)", LOCK_KEY, timeout=PING_TIMEOUT
+            )
+        )
+
+    def _watch_connection(self) -> None:
+        """Notice at once if the lock's connection closes, and ping it meanwhile."""
         self._raw.add_termination_listener(self._closed)
         self._watch = asyncio.create_task(self._ping(), name="instance-lock")
-        return True
 
     async def release(self) -> None:
         self._releasing = True
@@ -343,15 +351,11 @@ class AdvisoryLock(InstanceLock):
             self._watch.cancel()
             self._watch = None
         await self._connect()
-        got = await self._raw.fetchval(
-            "SELECT pg_try_advisory_lock($1)", LOCK_KEY, timeout=PING_TIMEOUT
-        )
-        if not got:
+        if not await self._try_lock():
             self._lose("another process took the lock during the database outage")
             raise InstanceLockLost("another process took the lock during the database outage")
         self._needs_reacquire = False
-        self._raw.add_termination_listener(self._closed)
-        self._watch = asyncio.create_task(self._ping(), name="instance-lock")
+        self._watch_connection()
         log.warning("the database is back and the instance lock is ours again: serving")
 
     async def _close(self) -> None:

@@ -19,14 +19,19 @@ ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
 
 
-def jixiao(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
+def jixiao(
+    *args: str, cwd: Path, stdout: int = subprocess.PIPE, **env: str
+) -> subprocess.CompletedProcess[str]:
+    """The CLI in a subprocess with only the given JIXIAO_* settings; ``stdout`` may be a
+    file descriptor (a pipe nobody reads, say) instead of being captured."""
     clean = {k: v for k, v in os.environ.items() if not k.startswith("JIXIAO_")}
     clean.update(env, PYTHONPATH=str(ROOT))
     return subprocess.run(
         [sys.executable, "-m", "bot.cli", *args],
         cwd=cwd,
         env=clean,
-        capture_output=True,
+        stdout=stdout,
+        stderr=subprocess.PIPE,
         text=True,
         timeout=120,
     )
