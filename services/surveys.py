@@ -54,16 +54,17 @@ def daily_dedupe_key(unit_id: int, day: dt.date) -> str:
 
 def respondent_key(settings: Settings, telegram_id: int) -> str:
     """The pseudonym of a Telegram user: stable, not reversible without the secret."""
-    return hmac.new(settings.hmac_key, str(telegram_id).encode(), hashlib.sha256).hexdigest()
+    return _pseudonym(settings.hmac_key, telegram_id)
 
 
 def respondent_keys(settings: Settings, telegram_id: int) -> tuple[str, ...]:
     """The pseudonym, then any the user had before the key was stored (to recognise old
     buttons only; nothing new is signed with them)."""
-    return tuple(
-        hmac.new(key, str(telegram_id).encode(), hashlib.sha256).hexdigest()
-        for key in settings.hmac_keys
-    )
+    return tuple(_pseudonym(key, telegram_id) for key in settings.hmac_keys)
+
+
+def _pseudonym(key: bytes, telegram_id: int) -> str:
+    return hmac.new(key, str(telegram_id).encode(), hashlib.sha256).hexdigest()
 
 
 @dataclass
