@@ -27,25 +27,26 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.db import DURABLE, SessionFactory
 from bot.models import InboxUpdate
 from bot.models.types import utcnow
-from domain.payload import REDACTED, REDACTED_KEY, PayloadKind, hash_token
+from domain.payload import REDACTED, REDACTED_KEY, PayloadKind, hash_token, parse_payload
 
 # a payload of a secret kind anywhere in a text (a /start, a pasted link or code)
 _SECRET = re.compile(
     r"(?<![A-Za-z0-9_-])(" + "|".join(k.value for k in PayloadKind) + r")_[A-Za-z0-9_-]{10,59}"
     r"(?![A-Za-z0-9_-])"
 )
-_START = re.compile(r"^/start(?:@\w+)?\s+([a-z]{1,4})_([A-Za-z0-9_-]{10,59})\s*$")
+_START = re.compile(r"^/start(?:@\w+)?\s+(\S+)\s*$")  # the payload: domain.payload parses it
 
 
 def redacted(payload: dict[str, Any]) -> dict[str, Any]:
     """The copy of an update that is stored: every invite code and survey token replaced
     by ``REDACTED``; a ``/start`` payload's hash kept under ``REDACTED_KEY`` for recovery."""
     message = payload.get("message")
-    start = _START.match(message.get("text") or "") if isinstance(message, dict) else None
+    command = _START.match(message.get("text") or "") if isinstance(message, dict) else None
+    start = parse_payload(command.group(1)) if command is not None else None
     out = _scrub(payload)
-    if start is not None and start.group(1) in {k.value for k in PayloadKind}:
+    if start is not None:
         out = out if out is not payload else dict(payload)
-        out[REDACTED_KEY] = {"kind": start.group(1), "token_hash": hash_token(start.group(2))}
+        out[REDACTED_KEY] = {"kind": start.kind.value, "token_hash": hash_token(start.token)}
     return out
 
 
