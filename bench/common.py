@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from localbotapi import LocalBotApi, SimUser
+from fakebotapi import LocalBotApi, SimUser
 
 TOKEN = "4242:BENCH"
 ROOT = Path(__file__).resolve().parent.parent

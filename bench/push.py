@@ -22,8 +22,12 @@ from sqlalchemy import func, select
 
 from bench import common
 from bench.common import TOKEN
-from bot.db import make_engine, make_sessions, upgrade
-from bot.models import (
+from chat.outbox_sender import RENDERERS, OutboxSender
+from chat.renderers import register_renderers
+from domain.enums import CycleKind, CyclePhase, Dimension, Grade, OutboxStatus, UnitKind
+from fakebotapi import LocalBotApi
+from infra.db import make_engine, make_sessions, upgrade
+from infra.models import (
     Cycle,
     OrgUnit,
     OutboxMessage,
@@ -32,10 +36,6 @@ from bot.models import (
     TelegramAccount,
     TemplateVersion,
 )
-from bot.outbox_sender import RENDERERS, OutboxSender
-from bot.renderers import register_renderers
-from domain.enums import CycleKind, CyclePhase, Dimension, Grade, OutboxStatus, UnitKind
-from localbotapi import LocalBotApi
 from services import results
 
 

@@ -20,7 +20,7 @@ from collections.abc import Awaitable, Callable
 
 from bench import common
 from bench.common import TOKEN, Result, bot_env, echo_step, spawn
-from localbotapi import LocalBotApi, SimUser
+from fakebotapi import LocalBotApi, SimUser
 
 Step = Callable[[SimUser, int], Awaitable[None]]
 

@@ -21,17 +21,6 @@ from sqlalchemy import insert, select, text
 
 from bench import common
 from bench.common import ROOT
-from bot.db import make_engine, make_sessions, upgrade
-from bot.models import (
-    Answer,
-    Assignment,
-    Cycle,
-    OrgUnit,
-    Staff,
-    SurveyAnswer,
-    SurveyLink,
-    SurveyResponse,
-)
 from domain.enums import (
     AssignmentStatus,
     CyclePhase,
@@ -41,6 +30,17 @@ from domain.enums import (
     UnitKind,
 )
 from domain.template import Target, survey_of
+from infra.db import make_engine, make_sessions, upgrade
+from infra.models import (
+    Answer,
+    Assignment,
+    Cycle,
+    OrgUnit,
+    Staff,
+    SurveyAnswer,
+    SurveyLink,
+    SurveyResponse,
+)
 from services import cycles, results
 from services.templates import load_template
 

@@ -19,10 +19,10 @@ from sqlalchemy import func, select
 
 from bench import common
 from bench.common import ROOT, TOKEN, Result, bot_env, echo_step, spawn, table, timed
-from bot.db import make_engine, make_sessions, upgrade
-from bot.models import SurveyResponse
 from domain.enums import ResponseStatus
-from localbotapi import LocalBotApi, SimUser
+from fakebotapi import LocalBotApi, SimUser
+from infra.db import make_engine, make_sessions, upgrade
+from infra.models import SurveyResponse
 from services import survey_links
 from services.staff_import import apply_import, parse_roster
 

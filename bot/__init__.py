@@ -1,1 +1,1 @@
-"""The bot: configuration, database, persistence, i18n glue, application factory and CLI."""
+"""The application: app factory, runner, jobs, CLI and demo (the top layer)."""

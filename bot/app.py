@@ -7,17 +7,37 @@ import logging
 from telegram import Update
 from telegram.ext import AIORateLimiter, ApplicationBuilder, ContextTypes
 
-from bot.context import JxApplication, JxContext
-from bot.persistence import DatabasePersistence
-from bot.replies import RetryingRateLimiter
-from bot.resume import set_home
-from bot.services import Services
+from chat.context import JxApplication, JxContext
+from chat.persistence import DatabasePersistence
+from chat.replies import RetryingRateLimiter
+from chat.resume import set_home
+from conversations import (
+    admin,
+    annual,
+    appeal,
+    cycle_admin,
+    fallback,
+    form,
+    help,
+    home,
+    invite,
+    language,
+    plan,
+    rectification,
+    results,
+    staff_import,
+    start,
+    survey,
+    survey_admin,
+    template_upload,
+)
+from infra.container import Services
 
 log = logging.getLogger(__name__)
 
 
 def build_application(services: Services) -> JxApplication:
-    """No Updater: ``bot.polling`` / the webhook store updates durably before they are handled."""
+    """No Updater: ``chat.polling`` / the webhook store updates durably before they are handled."""
     settings = services.settings
     application = (
         ApplicationBuilder()
@@ -29,7 +49,7 @@ def build_application(services: Services) -> JxApplication:
         .persistence(DatabasePersistence(services.sessions))
         .context_types(ContextTypes(context=JxContext))
         # Replies are not throttled overall (that is the outbox's job); 429s are retried,
-        # and so are 5xx and network errors while an update is handled (bot.replies).
+        # and so are 5xx and network errors while an update is handled (chat.replies).
         .rate_limiter(RetryingRateLimiter(AIORateLimiter(overall_max_rate=0, max_retries=3)))
         .build()
     )
@@ -38,42 +58,26 @@ def build_application(services: Services) -> JxApplication:
     return application
 
 
+FLOW_MODULES = (
+    invite,
+    survey,
+    language,
+    appeal,  # before the file uploads: evidence files at its EVIDENCE step are its own
+    template_upload,
+    staff_import,
+    form,
+    survey_admin,
+    rectification,
+    results,
+    plan,
+)
+"""Every ``chat.flow.Flow`` module, in the order their handlers are tried."""
+
+
 def register_handlers(application: JxApplication) -> None:
     """Order matters: flows first (they own their states), then global commands, then catch-alls."""
-    from conversations import (
-        admin,
-        annual,
-        appeal,
-        cycle_admin,
-        fallback,
-        form,
-        help,
-        home,
-        invite,
-        language,
-        plan,
-        rectification,
-        results,
-        staff_import,
-        start,
-        survey,
-        survey_admin,
-        template_upload,
-    )
 
-    for flow_module in (
-        invite,
-        survey,
-        language,
-        appeal,  # before the file uploads: evidence files at its EVIDENCE step are its own
-        template_upload,
-        staff_import,
-        form,
-        survey_admin,
-        rectification,
-        results,
-        plan,
-    ):
+    for flow_module in FLOW_MODULES:
         application.add_handler(flow_module.build_handler(), group=0)
     for module in (start, help, admin, cycle_admin, survey_admin, rectification, results):
         for handler in module.build_handlers():

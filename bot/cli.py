@@ -16,8 +16,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bot.cli_errors import CliFailure, database_failure, file_failure, telegram_failure
-from bot.config import ConfigError, Settings, load_settings
-from bot.i18n import Translator
+from infra.config import ConfigError, Settings, load_settings
+from infra.i18n import Translator
 
 EXIT_DATABASE_OUTAGE = 75  # EX_TEMPFAIL: try again later (systemd's Restart= does)
 
@@ -255,10 +255,10 @@ def _dispatch(args: argparse.Namespace, settings: Settings, tr: Translator) -> i
     if args.command == "run":
         settings.require_token()
         # imported here: the bot's stack is heavy and other commands do not need it
-        from bot.instance_lock import EXIT_ALREADY_SERVING, AlreadyServing
-        from bot.outage import DatabaseOutage
         from bot.runner import serve
         from bot.supervisor import BackgroundTaskFailed
+        from infra.instance_lock import EXIT_ALREADY_SERVING, AlreadyServing
+        from infra.outage import DatabaseOutage
 
         try:
             asyncio.run(serve(settings, handle_signals=True))
@@ -278,7 +278,7 @@ def _dispatch(args: argparse.Namespace, settings: Settings, tr: Translator) -> i
     if args.command == "demo":
         from bot.demo import run_demo
 
-        for noisy in ("telegram", "bot", "apscheduler", "localbotapi", "tornado", "__main__"):
+        for noisy in ("telegram", "bot", "apscheduler", "fakebotapi", "tornado", "__main__"):
             logging.getLogger(noisy).setLevel(logging.WARNING)
         # SIGTERM ends the demo as Ctrl-C does, so its temporary database is removed
         signal.signal(signal.SIGTERM, signal.default_int_handler)
@@ -294,7 +294,7 @@ def _dispatch(args: argparse.Namespace, settings: Settings, tr: Translator) -> i
     if args.command == "annual":
         return asyncio.run(commands.annual(args, settings, tr))
     if args.command == "i18n":
-        from bot.i18n import compile_catalogs
+        from infra.i18n import compile_catalogs
 
         for path in compile_catalogs():
             print(path)

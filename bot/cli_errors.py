@@ -15,7 +15,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
 from telegram import error as tg_error
 
-from bot.i18n import Translator
+from infra.i18n import Translator
 
 REFUSED = 1
 CONFIG = 2

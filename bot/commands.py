@@ -20,16 +20,16 @@ from bot.cli_errors import (
     database_label,
     telegram_failure,
 )
-from bot.config import ConfigError, Settings
-from bot.db import (
+from infra.config import ConfigError, Settings
+from infra.db import (
     current_revision,
     head_revision,
     make_engine,
     make_sessions,
     upgrade,
 )
-from bot.i18n import N_, Translator
-from bot.models.types import utcnow
+from infra.i18n import N_, Translator
+from infra.models.types import utcnow
 
 
 async def db(action: str, settings: Settings, tr: Translator) -> int:

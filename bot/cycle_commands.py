@@ -15,15 +15,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.cli_errors import CliFailure
 from bot.commands import open_database
-from bot.config import Settings
-from bot.db import make_sessions
-from bot.i18n import Translator
-from bot.models import Cycle
-from bot.models.types import utcnow
 from domain.enums import CyclePhase
 from domain.labels import GRADE_LABELS, PHASE_LABELS, SOURCE_LABELS
 from domain.period import parse_period
 from domain.template import TemplateInvalid
+from infra.config import Settings
+from infra.db import make_sessions
+from infra.i18n import Translator
+from infra.models import Cycle
+from infra.models.types import utcnow
 from services import cycles, files, forms, results
 from services.errors import DomainError
 from services.templates import load_template, render_problem

@@ -19,12 +19,12 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from bot.config import Settings
-from bot.db import make_engine, make_sessions, upgrade
-from bot.models import Assignment, Cycle, OrgUnit, Result, Staff, TelegramAccount
 from bot.runner import serve
 from domain.labels import GRADE_LABELS
-from localbotapi import BotMessage, LocalBotApi, SimUser
+from fakebotapi import BotMessage, LocalBotApi, SimUser
+from infra.config import Settings
+from infra.db import make_engine, make_sessions, upgrade
+from infra.models import Assignment, Cycle, OrgUnit, Result, Staff, TelegramAccount
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "100000:DEMO-token"
@@ -351,7 +351,7 @@ async def _script(sessions, server: LocalBotApi, settings: Settings, out_dir: Pa
                 .order_by(Result.total.desc())
             )
         ).all()
-    from bot.i18n import Translator
+    from infra.i18n import Translator
 
     tr = Translator("zh_Hans")
     out(f"  {'排名':<4}{'姓名/单位':<14}{'所在单位':<16}{'总分':>8}  等级")
@@ -366,8 +366,8 @@ async def _script(sessions, server: LocalBotApi, settings: Settings, out_dir: Pa
 
 async def _fill_the_rest(sessions, cycle_id: int, *, weak_id: int) -> None:  # type: ignore[no-untyped-def]
     """Everyone not shown answers off-screen, through the same form service as the chat."""
-    from bot.models import Assignment
     from domain.enums import AssignmentStatus
+    from infra.models import Assignment
     from services import forms
 
     now = dt.datetime.now(dt.UTC)

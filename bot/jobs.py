@@ -8,8 +8,8 @@ from typing import Any
 
 from telegram.ext import JobQueue
 
-from bot.outage import DatabaseWatch, describe, is_outage
-from bot.services import Services
+from infra.container import Services
+from infra.outage import DatabaseWatch, describe, is_outage
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +76,7 @@ async def run_plan_reminders(services: Services) -> int:
 async def run_housekeeping(services: Services) -> None:
     """Forget what is no longer needed: finished inbox updates, outbox rows finished more
     than ``services.outbox.RETENTION`` ago, and old wrong-code attempts."""
-    from bot import inbox
+    from infra import inbox
     from services import outbox
     from services.invites import prune_attempts
 

@@ -10,18 +10,18 @@ import signal
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.app import build_application, on_startup
-from bot.config import Settings
-from bot.context import JxApplication
-from bot.db import SessionFactory, make_engine, make_readers, make_sessions, upgrade
-from bot.dispatch import UpdateDispatcher
-from bot.instance_lock import InstanceLockLost, exit_now, instance_lock
 from bot.jobs import schedule
-from bot.models.types import utcnow
-from bot.outage import DatabaseWatch
-from bot.polling import poll
-from bot.secret_store import with_survey_key
-from bot.services import Clock, Services
 from bot.supervisor import supervise
+from chat.context import JxApplication
+from chat.dispatch import UpdateDispatcher
+from chat.polling import poll
+from infra.config import Settings
+from infra.container import Clock, Services
+from infra.db import SessionFactory, make_engine, make_readers, make_sessions, upgrade
+from infra.instance_lock import InstanceLockLost, exit_now, instance_lock
+from infra.models.types import utcnow
+from infra.outage import DatabaseWatch
+from infra.secret_store import with_survey_key
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +40,7 @@ async def serve(
     """Run until ``stop`` is set (or SIGINT/SIGTERM when ``handle_signals``).
 
     Only the holder of the database's instance lock serves; on PostgreSQL a second process
-    waits here as a hot standby (``bot.instance_lock``). A process that owns its signals
+    waits here as a hot standby (``infra.instance_lock``). A process that owns its signals
     (``handle_signals``) exits the moment it loses the lock; an embedded one stops and raises.
     """
     stop = stop or asyncio.Event()
@@ -160,7 +160,7 @@ async def _run_webhook(
 ) -> None:
     from telegram import Update
 
-    from bot.webhook import start_webhook_server, webhook_secret
+    from chat.webhook import start_webhook_server, webhook_secret
 
     server = start_webhook_server(settings, sessions, dispatcher, watch)
     try:
@@ -177,8 +177,8 @@ async def _run_webhook(
 def _start_sender(
     application: object, services: Services, stop: asyncio.Event, watch: DatabaseWatch
 ) -> asyncio.Task[None]:
-    from bot.outbox_sender import OutboxSender
-    from bot.renderers import register_renderers
+    from chat.outbox_sender import OutboxSender
+    from chat.renderers import register_renderers
 
     register_renderers()
     sender = OutboxSender(

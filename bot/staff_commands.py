@@ -7,10 +7,10 @@ import datetime as dt
 import sys
 
 from bot.commands import bot_username, open_database
-from bot.config import Settings
-from bot.db import SessionFactory, make_sessions
-from bot.i18n import Translator
-from bot.models.types import utcnow
+from infra.config import Settings
+from infra.db import SessionFactory, make_sessions
+from infra.i18n import Translator
+from infra.models.types import utcnow
 from services import files
 
 

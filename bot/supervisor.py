@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from bot.outage import DatabaseOutage
+from infra.outage import DatabaseOutage
 
 log = logging.getLogger(__name__)
 

@@ -8,11 +8,11 @@ import io
 from telegram import InputFile, Update
 from telegram.ext import BaseHandler, CommandHandler
 
-from bot.context import JxContext
-from bot.flow import reply
-from bot.i18n import Translator
+from chat.context import JxContext
+from chat.flow import reply
 from conversations.common import audit_actor, load_caller, now
 from domain.text import html_format
+from infra.i18n import Translator
 from services import files, forms, invites
 from services.audit import audit
 from services.errors import DomainError

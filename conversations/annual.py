@@ -22,14 +22,14 @@ from decimal import Decimal
 from telegram import InputFile, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
-from bot.context import JxContext
-from bot.flow import answer_query, reply
-from bot.i18n import N_, Translator
+from chat.context import JxContext
+from chat.flow import answer_query, reply
 from conversations.common import audit_actor, html, keyboard, load_caller
 from domain.enums import CycleKind, Grade
 from domain.labels import GRADE_LABELS
 from domain.period import parse_period
 from domain.text import Html, clip_html, html_format, html_len
+from infra.i18n import N_, Translator
 from services import annual, files
 from services.annual import AnnualReport, AnnualResult, AwardEntry, Flag, FlagKind, PersonHistory
 from services.audit import audit

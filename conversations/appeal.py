@@ -26,14 +26,14 @@ from telegram.error import TelegramError
 from telegram.ext import CallbackQueryHandler, CommandHandler, ConversationHandler, MessageHandler
 from telegram.ext import filters as F
 
-from bot.context import JxContext
-from bot.flow import CANCELLED_HINT, END, Flow, Position, Prompt, answer_query, reply, send_prompt
-from bot.i18n import N_, Translator
-from bot.models import Appeal, Result
+from chat.context import JxContext
+from chat.flow import CANCELLED_HINT, END, Flow, Position, Prompt, answer_query, reply, send_prompt
 from conversations.common import audit_actor, html, keyboard, load_caller, now
 from domain.enums import AppealStatus, Dimension, Source
 from domain.labels import DIMENSION_LABELS, GRADE_LABELS, SOURCE_LABELS
 from domain.text import MESSAGE_LIMIT, clip, html_format, html_len
+from infra.i18n import N_, Translator
+from infra.models import Appeal, Result
 from services import appeals as ap
 from services.access import Actor
 from services.audit import audit
@@ -183,7 +183,7 @@ async def _target_prompt(
     view: str,
     days: int,
 ) -> Prompt:
-    from bot.models import Cycle
+    from infra.models import Cycle
 
     cycle = await session.get(Cycle, result.cycle_id)
     offered = ap.targets(result.breakdown or {})

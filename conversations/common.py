@@ -7,7 +7,7 @@ from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
-from bot.context import JxContext
+from chat.context import JxContext
 from domain.payload import REDACTED, REDACTED_KEY, PayloadKind, StartPayload, parse_payload
 from domain.text import Html, escape
 from services.access import Actor, load_actor
@@ -49,7 +49,7 @@ def start_payload(update: Update) -> StartPayload | None:
     """The deep-link payload of a ``/start`` message, or None.
 
     Normally read from the text. An update recovered from the inbox after a crash carries
-    ``/start sv_[redacted]`` and the token's hash beside it (``bot.inbox.redacted``): the
+    ``/start sv_[redacted]`` and the token's hash beside it (``infra.inbox.redacted``): the
     hash finds the link as the token would have.
     """
     text = update.message.text if update.message is not None else None

@@ -14,15 +14,15 @@ from sqlalchemy import select
 from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
-from bot.context import JxContext
-from bot.flow import Prompt, answer_query, reply, send_prompt
-from bot.i18n import Translator
-from bot.models import Cycle, TemplateVersion
+from chat.context import JxContext
+from chat.flow import Prompt, answer_query, reply, send_prompt
 from conversations.common import html, keyboard, load_caller, now
 from domain.enums import CyclePhase
 from domain.labels import DIMENSION_LABELS, PHASE_LABELS, SOURCE_LABELS
 from domain.template import Template
 from domain.text import MESSAGE_LIMIT, clip_html, html_format
+from infra.i18n import Translator
+from infra.models import Cycle, TemplateVersion
 from services import cycles
 from services.errors import DomainError
 from services.templates import localized

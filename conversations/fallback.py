@@ -8,8 +8,8 @@ from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, MessageHandler
 from telegram.ext import filters as F
 
-from bot.context import JxContext
-from bot.flow import answer_query, reply
+from chat.context import JxContext
+from chat.flow import answer_query, reply
 from conversations.home import show_home
 
 log = logging.getLogger(__name__)

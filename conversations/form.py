@@ -20,16 +20,16 @@ from telegram import Update
 from telegram.ext import CallbackQueryHandler, CommandHandler, ConversationHandler, MessageHandler
 from telegram.ext import filters as F
 
-from bot.context import JxContext
-from bot.flow import END, Flow, Position, Prompt, answer_query, reply, send_prompt
-from bot.i18n import N_, Translator
-from bot.models import Assignment, Staff, TelegramAccount
+from chat.context import JxContext
+from chat.flow import END, Flow, Position, Prompt, answer_query, reply, send_prompt
 from conversations import form_view
 from conversations.common import audit_actor, html, keyboard, load_caller, now
 from domain.enums import AssignmentStatus, Source
 from domain.labels import SOURCE_LABELS
 from domain.template import ScaleKind
 from domain.text import html_format
+from infra.i18n import N_, Translator
+from infra.models import Assignment, Staff, TelegramAccount
 from services import forms
 from services.audit import audit
 from services.errors import DomainError

@@ -10,13 +10,13 @@ from decimal import Decimal
 
 from telegram import InlineKeyboardMarkup
 
-from bot.flow import Prompt
-from bot.i18n import Translator
+from chat.flow import Prompt
 from conversations.common import html, keyboard
 from domain.enums import Source
 from domain.labels import DIMENSION_LABELS, SOURCE_LABELS
 from domain.template import ScaleKind
 from domain.text import Html, clip, clip_html, escape, html_format, utf16_len
+from infra.i18n import Translator
 from services.forms import COMMENT_KEY, DONE, SUMMARY, WRITTEN_LABELS, Form, FormItem
 from services.templates import localized
 

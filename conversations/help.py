@@ -5,8 +5,8 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import BaseHandler, CommandHandler
 
-from bot.context import JxContext
-from bot.flow import reply
+from chat.context import JxContext
+from chat.flow import reply
 from conversations.common import load_caller
 
 

@@ -5,15 +5,15 @@ from __future__ import annotations
 from sqlalchemy import select
 from telegram import InlineKeyboardMarkup, Update
 
-from bot.context import JxContext
-from bot.flow import reply
-from bot.i18n import Translator
-from bot.models import OrgUnit
+from chat.context import JxContext
+from chat.flow import reply
 from conversations.common import keyboard, load_caller
 from conversations.menus import sync_chat_commands
 from domain.enums import Source
 from domain.labels import SOURCE_LABELS
 from domain.text import html_format
+from infra.i18n import Translator
+from infra.models import OrgUnit
 from services import forms
 from services.access import Actor
 

@@ -13,14 +13,14 @@ from telegram import Update
 from telegram.ext import CallbackQueryHandler, CommandHandler, ConversationHandler
 from telegram.ext import filters as F
 
-from bot.context import JxContext
-from bot.flow import END, Flow, Position, Prompt, answer_query, reply, send_prompt
-from bot.i18n import N_, Translator
-from bot.models import Invite, OrgUnit, Staff
+from chat.context import JxContext
+from chat.flow import END, Flow, Position, Prompt, answer_query, reply, send_prompt
 from conversations.common import keyboard, now, start_payload
 from conversations.home import show_home
 from domain.payload import PayloadKind, StartPayload
 from domain.text import html_format
+from infra.i18n import N_, Translator
+from infra.models import Invite, OrgUnit, Staff
 from services import invites
 from services.errors import DomainError
 

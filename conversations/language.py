@@ -2,24 +2,33 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
-from telegram.ext import CallbackQueryHandler, CommandHandler, ConversationHandler
+from telegram.ext import CommandHandler, ConversationHandler
 
-from bot.config import SUPPORTED_LOCALES
-from bot.context import JxContext
-from bot.flow import END, Flow, Position, Prompt, answer_query, send_prompt
-from bot.i18n import LANGUAGE_NAMES, N_, Translator
-from bot.models import TelegramAccount
+from chat.callbacks import Callbacks
+from chat.context import JxContext
+from chat.flow import END, Flow, Position, Prompt, answer_query, send_prompt
 from conversations.common import keyboard
 from conversations.home import show_home
 from domain.text import html_format
+from infra.config import SUPPORTED_LOCALES
+from infra.i18n import LANGUAGE_NAMES, N_, Translator
+from infra.models import TelegramAccount
 
-CHOOSE = "choose"
+
+class State(StrEnum):
+    CHOOSE = "choose"
+
+
+CB = Callbacks("lg1", "language")
+PICK = CB.action("pick", str)  # lg1:pick:<locale>
 
 
 async def render(session: AsyncSession, tr: Translator, pos: Position, update: Update) -> Prompt:
-    rows = [[(LANGUAGE_NAMES[loc], f"lg1:{loc}")] for loc in SUPPORTED_LOCALES]
+    rows = [[(LANGUAGE_NAMES[loc], PICK.data(loc))] for loc in SUPPORTED_LOCALES]
     return Prompt(tr._("Please choose the language of the interface:"), keyboard(*rows))
 
 
@@ -29,7 +38,7 @@ flow = Flow("language", N_("language selection"), render, prefix="lg1:")
 @flow.step
 async def ask(update: Update, context: JxContext) -> object:
     async with flow.tx(update, context) as tx:
-        tx.goto(CHOOSE)
+        tx.goto(State.CHOOSE)
     await flow.show(update, context)
     return tx.state
 
@@ -39,7 +48,7 @@ async def choose(update: Update, context: JxContext) -> object:
     query = update.callback_query
     user = update.effective_user
     assert query is not None and user is not None
-    locale = (query.data or "").removeprefix("lg1:")
+    (locale,) = PICK.args(update)
     if locale not in SUPPORTED_LOCALES:
         return await flow._stale_button(update, context)
     async with flow.tx(update, context) as tx:
@@ -68,5 +77,5 @@ async def choose(update: Update, context: JxContext) -> object:
 def build_handler() -> ConversationHandler:
     return flow.handler(
         entry_points=[CommandHandler("language", ask)],
-        states={CHOOSE: [CallbackQueryHandler(choose, pattern=r"^lg1:")]},
+        states={State.CHOOSE: [PICK.handler(choose)]},
     )

@@ -13,8 +13,8 @@ import logging
 from telegram import BotCommand, BotCommandScopeChat, BotCommandScopeDefault, Update
 from telegram.error import TelegramError
 
-from bot.context import JxApplication, JxContext
-from bot.i18n import N_, Translator
+from chat.context import JxApplication, JxContext
+from infra.i18n import N_, Translator
 from services.access import Actor
 
 log = logging.getLogger(__name__)

@@ -26,12 +26,12 @@ from telegram import Update
 from telegram.ext import CallbackQueryHandler, CommandHandler, ConversationHandler, MessageHandler
 from telegram.ext import filters as F
 
-from bot.context import JxContext
-from bot.flow import CANCELLED_HINT, END, Flow, Position, Prompt, answer_query, reply, send_prompt
-from bot.i18n import N_, Translator
+from chat.context import JxContext
+from chat.flow import CANCELLED_HINT, END, Flow, Position, Prompt, answer_query, reply, send_prompt
 from conversations.common import audit_actor, html, keyboard, load_caller, now
 from domain.enums import PlanStatus
 from domain.text import MESSAGE_LIMIT, clip, clip_html, html_format
+from infra.i18n import N_, Translator
 from services import plans
 from services.access import Actor
 from services.audit import audit

@@ -29,8 +29,8 @@ from telegram.ext import (
 )
 from telegram.ext import filters as F
 
-from bot.context import JxContext
-from bot.flow import (
+from chat.context import JxContext
+from chat.flow import (
     CANCELLED_HINT,
     END,
     Flow,
@@ -40,11 +40,11 @@ from bot.flow import (
     reply,
     send_prompt,
 )
-from bot.i18n import N_, Translator
-from bot.models import Rectification
 from conversations.common import audit_actor, html, keyboard, load_caller, now
 from domain.enums import RectificationStatus, Satisfaction
 from domain.text import MESSAGE_LIMIT, clip, clip_html, html_format, html_len
+from infra.i18n import N_, Translator
+from infra.models import Rectification
 from services import rectification as rc
 from services.access import Actor
 from services.audit import audit

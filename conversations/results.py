@@ -24,14 +24,14 @@ from telegram.ext import (
 )
 from telegram.ext import filters as F
 
-from bot.context import JxContext
-from bot.flow import END, Flow, Position, Prompt, answer_query, reply, send_prompt
-from bot.i18n import N_, Translator
-from bot.models import Cycle, Result, Staff
+from chat.context import JxContext
+from chat.flow import END, Flow, Position, Prompt, answer_query, reply, send_prompt
 from conversations.common import keyboard, load_caller, now
 from domain.enums import CyclePhase, Dimension, Grade, Source
 from domain.labels import DIMENSION_LABELS, GRADE_LABELS, PHASE_LABELS, SOURCE_LABELS
 from domain.text import MESSAGE_LIMIT, clip_html, html_format
+from infra.i18n import N_, Translator
+from infra.models import Cycle, Result, Staff
 from services import results
 from services.errors import DomainError
 from services.peer_view import PEER_DETAIL_MIN, ratee_view
@@ -316,7 +316,7 @@ async def overview(  # type: ignore[no-untyped-def]
             distribution="、".join(f"{tr._(GRADE_LABELS[g])} {dist.get(g, 0)}" for g in Grade),
         ),
     ]
-    from bot.config import load_settings
+    from infra.config import load_settings
 
     people = {r.subject_key: r.total for r in found if r.staff_id is not None}
     quota = quota_percent if quota_percent is not None else load_settings().excellent_quota

@@ -16,11 +16,11 @@ from telegram import Update
 from telegram.ext import CallbackQueryHandler, ConversationHandler, MessageHandler
 from telegram.ext import filters as F
 
-from bot.context import JxContext
-from bot.flow import END, Flow, Position, Prompt, answer_query, reply, send_prompt
-from bot.i18n import N_, Translator
+from chat.context import JxContext
+from chat.flow import END, Flow, Position, Prompt, answer_query, reply, send_prompt
 from conversations.common import audit_actor, html, keyboard, load_caller, now
 from domain.text import MESSAGE_LIMIT, clip, clip_html, html_format
+from infra.i18n import N_, Translator
 from services import files
 from services.audit import audit
 from services.staff_import import RosterInvalid, apply_import, parse_roster, plan_import

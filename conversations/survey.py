@@ -15,13 +15,13 @@ from telegram import Update
 from telegram.ext import CallbackQueryHandler, CommandHandler, ConversationHandler, MessageHandler
 from telegram.ext import filters as F
 
-from bot.context import JxContext
-from bot.flow import END, Flow, Position, Prompt, answer_query, reply, send_prompt
-from bot.i18n import N_, Translator
+from chat.context import JxContext
+from chat.flow import END, Flow, Position, Prompt, answer_query, reply, send_prompt
 from conversations.common import html, keyboard, now, start_payload
 from domain.labels import SATISFACTION_LABELS
 from domain.payload import PayloadKind, StartPayload
 from domain.text import html_format
+from infra.i18n import N_, Translator
 from services import surveys
 from services.errors import DomainError
 from services.templates import localized

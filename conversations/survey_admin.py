@@ -15,15 +15,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import InputFile, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ConversationHandler
 
-from bot.context import JxContext
-from bot.flow import END, Flow, Position, Prompt, answer_query, reply, send_prompt
-from bot.i18n import N_, Translator
-from bot.models import OrgUnit
+from chat.context import JxContext
+from chat.flow import END, Flow, Position, Prompt, answer_query, reply, send_prompt
 from conversations.common import html, keyboard, load_caller, now
 from domain.labels import SATISFACTION_LABELS
 from domain.period import current_quarter, parse_period
 from domain.template import DEFAULT_SURVEY, survey_of
 from domain.text import MESSAGE_LIMIT, clip_html, html_format
+from infra.i18n import N_, Translator
+from infra.models import OrgUnit
 from services import files, survey_links, survey_stats, surveys
 from services.access import Actor
 from services.errors import DomainError
@@ -47,7 +47,7 @@ async def _units(session: AsyncSession, actor: Actor) -> list[OrgUnit]:
 async def render(session: AsyncSession, tr: Translator, pos: Position, update: Update) -> Prompt:
     if pos.state == UNIT:
         user = update.effective_user
-        from bot.config import load_settings
+        from infra.config import load_settings
         from services.access import load_actor
 
         actor = await load_actor(session, user.id if user else 0, load_settings().admin_id_set)

@@ -17,14 +17,14 @@ from telegram import Message, Update
 from telegram.ext import CallbackQueryHandler, ConversationHandler, MessageHandler
 from telegram.ext import filters as F
 
-from bot.context import JxContext
-from bot.flow import END, Flow, Position, Prompt, answer_query, reply, send_prompt
-from bot.i18n import N_, Translator
+from chat.context import JxContext
+from chat.flow import END, Flow, Position, Prompt, answer_query, reply, send_prompt
 from conversations.common import audit_actor, html, keyboard, load_caller, now
 from domain.labels import DIMENSION_LABELS, SOURCE_LABELS
 from domain.period import Period, current_quarter, parse_period
 from domain.template import Template, TemplateInvalid
 from domain.text import MESSAGE_LIMIT, clip_html, html_format
+from infra.i18n import N_, Translator
 from services import cycles, files
 from services.audit import audit
 from services.errors import DomainError

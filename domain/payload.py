@@ -66,7 +66,7 @@ def parse_payload(text: str) -> StartPayload | None:
     return StartPayload(kind, match.group(2))
 
 
-# How a stored update stands in for a secret payload (bot.inbox redacts at storage time):
+# How a stored update stands in for a secret payload (infra.inbox redacts at storage time):
 REDACTED: Final = "[redacted]"
 REDACTED_KEY: Final = "jixiao_redacted"  # {"kind": "sv", "token_hash": "<sha256>"}
 

@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.models import OrgUnit, RoleGrant, Staff, TelegramAccount
 from domain.enums import Role
+from infra.models import OrgUnit, RoleGrant, Staff, TelegramAccount
 
 
 @dataclass(frozen=True)
@@ -66,7 +66,7 @@ async def admin_accounts(
 ) -> list[tuple[int, str | None]]:
     """Telegram ids (with language) of the working group: configured ids and bound ADMIN staff."""
     if configured is None:
-        from bot.config import load_settings
+        from infra.config import load_settings
 
         try:
             configured = load_settings().admin_id_set

@@ -39,9 +39,9 @@ from enum import StrEnum
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.models import Cycle, OrgUnit, Result, Staff
 from domain.enums import CycleKind, CyclePhase, Grade
 from domain.period import parse_period
+from infra.models import Cycle, OrgUnit, Result, Staff
 from scoring import DEFAULT_OPTIONS, ScoringOptions, annual_total, grade_for, rank
 
 PUBLISHED = (CyclePhase.PUBLISHED, CyclePhase.APPEALS, CyclePhase.CLOSED)

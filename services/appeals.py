@@ -43,8 +43,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.i18n import N_, Translator
-from bot.models import (
+from domain.enums import AppealStatus, CyclePhase, Dimension, Grade, Source
+from domain.labels import DIMENSION_LABELS, GRADE_LABELS, SOURCE_LABELS
+from domain.template import Template
+from domain.text import MESSAGE_LIMIT, Html, clip, clip_html, escape, html_format, html_len, share
+from infra.i18n import N_, Translator
+from infra.models import (
     Appeal,
     AuditEntry,
     Cycle,
@@ -54,10 +58,6 @@ from bot.models import (
     TelegramAccount,
     TemplateVersion,
 )
-from domain.enums import AppealStatus, CyclePhase, Dimension, Grade, Source
-from domain.labels import DIMENSION_LABELS, GRADE_LABELS, SOURCE_LABELS
-from domain.template import Template
-from domain.text import MESSAGE_LIMIT, Html, clip, clip_html, escape, html_format, html_len, share
 from services.access import admin_accounts, load_actor
 from services.audit import audit
 from services.errors import DomainError

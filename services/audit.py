@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.models import AuditEntry
+from infra.models import AuditEntry
 
 _LABEL_MAX = 64  # audit_log.actor_label and object_id are String(64)
 _OBJECT_TYPE_MAX = 32

@@ -15,7 +15,12 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.models import (
+from domain.assignments import PersonNode, UnitNode, plan_assignments
+from domain.enums import AssignmentStatus, CyclePhase, Role, Source
+from domain.period import Period, current_quarter
+from domain.template import Template
+from domain.text import N_
+from infra.models import (
     Assignment,
     Cycle,
     OrgUnit,
@@ -24,11 +29,6 @@ from bot.models import (
     TelegramAccount,
     TemplateVersion,
 )
-from domain.assignments import PersonNode, UnitNode, plan_assignments
-from domain.enums import AssignmentStatus, CyclePhase, Role, Source
-from domain.period import Period, current_quarter
-from domain.template import Template
-from domain.text import N_
 from services.audit import audit
 from services.errors import DomainError
 from services.outbox import enqueue

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.i18n import Translator
 from domain.text import Html, html_format
+from infra.i18n import Translator
 
 
 class DomainError(Exception):

@@ -15,10 +15,10 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.models import Answer, Assignment, Cycle, OrgUnit, Staff, TemplateVersion
 from domain.enums import AssignmentStatus, CyclePhase, Source
 from domain.template import Indicator, ScaleKind, Target, Template, WrittenPart
 from domain.text import N_
+from infra.models import Answer, Assignment, Cycle, OrgUnit, Staff, TemplateVersion
 from services.audit import audit
 from services.cycles import UNPUBLISHED, touch
 from services.errors import DomainError

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from sqlalchemy import Select, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.i18n import N_
-from bot.models import CodeAttempt, Invite, OrgUnit, Staff, TelegramAccount
 from domain.payload import PayloadKind, StartPayload, deep_link, new_payload
+from infra.i18n import N_
+from infra.models import CodeAttempt, Invite, OrgUnit, Staff, TelegramAccount
 from services.audit import audit
 from services.errors import DomainError
 

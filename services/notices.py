@@ -8,12 +8,12 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.i18n import Translator
-from bot.models import Assignment, Cycle, Staff, TelegramAccount, TemplateVersion
 from domain.enums import AssignmentStatus, Source
 from domain.labels import DIMENSION_LABELS, SOURCE_LABELS
 from domain.template import Template
 from domain.text import N_, Html, html_format, html_join
+from infra.i18n import Translator
+from infra.models import Assignment, Cycle, Staff, TelegramAccount, TemplateVersion
 from services.access import admin_accounts
 from services.outbox import enqueue
 
@@ -21,7 +21,7 @@ DEFAULT_LOCALE = "zh_Hans"
 
 
 def translator(language: str | None) -> Translator:
-    from bot.config import load_settings
+    from infra.config import load_settings
 
     try:
         settings = load_settings()

@@ -2,7 +2,7 @@
 
 Reminders, results and replies to citizens are rows in ``outbox_message`` committed together
 with the change they announce: if the change rolls back, nothing is sent; if it commits, the
-sender (``bot.outbox_sender``) delivers it even across crashes. Direct replies to a user's own
+sender (``chat.outbox_sender``) delivers it even across crashes. Direct replies to a user's own
 message do not go through here.
 """
 
@@ -16,10 +16,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import TelegramObject
 
-from bot.models import OutboxMessage
-from bot.models.types import utcnow
 from domain.enums import OutboxStatus
 from domain.text import CAPTION_LIMIT, MESSAGE_LIMIT, clip, clip_html
+from infra.models import OutboxMessage
+from infra.models.types import utcnow
 
 SEND_MESSAGE: Final = "sendMessage"
 SEND_PHOTO: Final = "sendPhoto"
@@ -53,7 +53,7 @@ async def enqueue(
     transaction intact. For ``sendPhoto``/``sendDocument`` the ``attachment`` is uploaded and
     ``caption`` (default: ``text``) goes under it. ``not_before`` delays delivery; it does not
     hold back later messages to the same chat. ``render`` (instead of ``attachment``) is a JSON
-    spec the sender draws at send time (``bot.outbox_sender.RENDERERS``), e.g. a result chart.
+    spec the sender draws at send time (``chat.outbox_sender.RENDERERS``), e.g. a result chart.
     ``erase_chat_id`` (a reply to a citizen): the row forgets the chat once it is no longer
     pending (``erase_finished_chats``), so no raw citizen id outlives its delivery.
     """

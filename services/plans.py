@@ -39,8 +39,12 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.i18n import Translator
-from bot.models import (
+from domain.assignments import PersonNode, UnitNode, superior_of, unit_superior_of
+from domain.enums import Grade, PlanStatus
+from domain.labels import GRADE_LABELS
+from domain.text import MESSAGE_LIMIT, N_, Html, clip, clip_html, escape, html_format
+from infra.i18n import Translator
+from infra.models import (
     AuditEntry,
     Cycle,
     ImprovementPlan,
@@ -50,10 +54,6 @@ from bot.models import (
     Staff,
     TelegramAccount,
 )
-from domain.assignments import PersonNode, UnitNode, superior_of, unit_superior_of
-from domain.enums import Grade, PlanStatus
-from domain.labels import GRADE_LABELS
-from domain.text import MESSAGE_LIMIT, N_, Html, clip, clip_html, escape, html_format
 from services.access import Actor, admin_accounts
 from services.audit import audit
 from services.errors import DomainError

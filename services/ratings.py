@@ -14,9 +14,9 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.models import Answer, Assignment, Cycle, OrgUnit, Staff, SurveyAnswer, SurveyResponse
 from domain.enums import AssignmentStatus, ResponseStatus, Source
 from domain.period import parse_period
+from infra.models import Answer, Assignment, Cycle, OrgUnit, Staff, SurveyAnswer, SurveyResponse
 from scoring import Rating
 
 

@@ -44,9 +44,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.config import load_settings
-from bot.i18n import N_, Translator
-from bot.models import (
+from domain.enums import RectificationStatus, ResponseStatus, Satisfaction
+from domain.template import DEFAULT_SURVEY, SurveySpec, Template, survey_of
+from domain.text import Html, escape, html_format
+from infra.config import load_settings
+from infra.i18n import N_, Translator
+from infra.models import (
     AuditEntry,
     OrgUnit,
     Rectification,
@@ -56,9 +59,6 @@ from bot.models import (
     TelegramAccount,
     TemplateVersion,
 )
-from domain.enums import RectificationStatus, ResponseStatus, Satisfaction
-from domain.template import DEFAULT_SURVEY, SurveySpec, Template, survey_of
-from domain.text import Html, escape, html_format
 from services.access import Actor, load_actor
 from services.audit import audit
 from services.cycles import touch_periods_of

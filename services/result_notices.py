@@ -16,11 +16,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.i18n import Translator
-from bot.models import Cycle, OrgUnit, Result, Staff, TelegramAccount
 from domain.enums import Dimension, Grade
 from domain.labels import DIMENSION_LABELS, GRADE_LABELS, SOURCE_LABELS
 from domain.text import MESSAGE_LIMIT, N_, Html, clip_html, html_format, html_join
+from infra.i18n import Translator
+from infra.models import Cycle, OrgUnit, Result, Staff, TelegramAccount
 from services.notices import translator
 from services.outbox import enqueue
 from services.peer_view import source_means
@@ -285,7 +285,7 @@ async def review_request(
             )
         )
     people = [r for r in results if r.staff_id is not None]
-    from bot.config import load_settings
+    from infra.config import load_settings
 
     quota = load_settings().excellent_quota
     if people and quota:

@@ -16,7 +16,10 @@ from typing import Any
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.models import (
+from domain.enums import AssignmentStatus, CyclePhase, Dimension, Grade, Role
+from domain.template import Target, Template
+from domain.text import N_
+from infra.models import (
     Assignment,
     Cycle,
     Result,
@@ -26,9 +29,6 @@ from bot.models import (
     TelegramAccount,
     TemplateVersion,
 )
-from domain.enums import AssignmentStatus, CyclePhase, Dimension, Grade, Role
-from domain.template import Target, Template
-from domain.text import N_
 from scoring import (
     NothingToScore,
     ScoringOptions,
@@ -325,7 +325,7 @@ async def publish(
     session: AsyncSession, cycle: Cycle, *, now: dt.datetime, appeal_days: int = 5
 ) -> int:
     """Tell every person and unit head their result (message and chart), in this transaction."""
-    from bot.config import load_settings
+    from infra.config import load_settings
     from services.result_notices import push_result, push_unit_summary
     from services.workdays import add_working_days
 
@@ -357,7 +357,7 @@ async def publish(
         detail={"results": len(results)},
         at=now,
     )
-    from bot.config import load_settings
+    from infra.config import load_settings
     from services.plans import open_plans_for
 
     threshold = load_settings().plan_threshold
@@ -485,8 +485,8 @@ async def integrity(session: AsyncSession, cycle: Cycle, *, tz: dt.tzinfo) -> li
     """
     from collections import defaultdict
 
-    from bot.models import Answer, SurveyAnswer, SurveyResponse
     from domain.enums import ResponseStatus
+    from infra.models import Answer, SurveyAnswer, SurveyResponse
     from scoring import Form, integrity_signals
     from services.ratings import period_bounds
 

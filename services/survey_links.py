@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.i18n import N_
-from bot.models import OrgUnit, Staff, SurveyLink, SurveyResponse
 from domain.payload import PayloadKind, StartPayload, deep_link, new_payload, parse_payload
+from infra.i18n import N_
+from infra.models import OrgUnit, Staff, SurveyLink, SurveyResponse
 from services.access import Actor
 from services.audit import audit
 from services.errors import DomainError

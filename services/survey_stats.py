@@ -11,9 +11,9 @@ from decimal import ROUND_HALF_UP, Decimal
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.models import OrgUnit, Rectification, SurveyAnswer, SurveyResponse
 from domain.enums import RectificationStatus, ResponseStatus, Satisfaction
 from domain.period import Period
+from infra.models import OrgUnit, Rectification, SurveyAnswer, SurveyResponse
 
 SATISFIED = (Satisfaction.VERY_SATISFIED, Satisfaction.SATISFIED, Satisfaction.BASIC)
 OPEN_ITEMS = (RectificationStatus.OPEN, RectificationStatus.UNDER_REVIEW)

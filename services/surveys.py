@@ -1,7 +1,7 @@
 """Citizen satisfaction surveys (四(二)4): claim a link, answer, finish, feed the citizen source.
 
 Respondents are pseudonymous: the key is an HMAC of the Telegram id with a secret that is
-configured or generated and stored on first start (``bot.secret_store``), never derived
+configured or generated and stored on first start (``infra.secret_store``), never derived
 from the bot token; enough for the abuse limits and the rule of one counted response per
 person, unit and day, whatever the link. The raw id is stored only when the citizen asks
 for a reply, and erased once the reply is queued (services.rectification).
@@ -19,8 +19,12 @@ from html import escape
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.config import Settings
-from bot.models import (
+from domain.enums import CycleKind, CyclePhase, ResponseStatus, Satisfaction
+from domain.payload import StartPayload
+from domain.template import DEFAULT_SURVEY, SurveySpec, Template, survey_of
+from domain.text import N_
+from infra.config import Settings
+from infra.models import (
     Cycle,
     OrgUnit,
     Staff,
@@ -30,10 +34,6 @@ from bot.models import (
     TelegramAccount,
     TemplateVersion,
 )
-from domain.enums import CycleKind, CyclePhase, ResponseStatus, Satisfaction
-from domain.payload import StartPayload
-from domain.template import DEFAULT_SURVEY, SurveySpec, Template, survey_of
-from domain.text import N_
 from services.cycles import touch_periods_of
 from services.errors import DomainError
 from services.templates import localized

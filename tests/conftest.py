@@ -10,13 +10,13 @@ from typing import TYPE_CHECKING
 import pytest
 from sqlalchemy.engine import make_url
 
-from bot.config import Settings
-from bot.db import SessionFactory, make_engine, make_sessions
+from infra.config import Settings
+from infra.db import SessionFactory, make_engine, make_sessions
 
 if TYPE_CHECKING:
-    from localbotapi import LocalBotApi
+    from fakebotapi import LocalBotApi
     from tests.harness import InProcessBot
-from localbotapi.sim import SimUser
+from fakebotapi.sim import SimUser
 from tests.dbs import PG_URL, DatabaseFactory, backend
 
 # A reply is awaited until it comes: generous, so a loaded machine cannot fail a test;
@@ -95,7 +95,7 @@ def settings(db_url: str) -> Settings:
 
 @pytest.fixture
 async def server(settings: Settings) -> AsyncIterator[LocalBotApi]:
-    from localbotapi import LocalBotApi
+    from fakebotapi import LocalBotApi
 
     api = LocalBotApi()
     await api.start()

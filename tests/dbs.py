@@ -16,7 +16,7 @@ from pathlib import Path
 import asyncpg
 from sqlalchemy.engine import make_url
 
-from bot.db import make_engine, upgrade
+from infra.db import make_engine, upgrade
 
 PG_URL = os.environ.get("JIXIAO_TEST_DATABASE_URL", "").strip()
 _counter = itertools.count()

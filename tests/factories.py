@@ -5,9 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from bot.db import SessionFactory
-from bot.models import OrgUnit, RoleGrant, Staff, TelegramAccount
 from domain.enums import Role, UnitKind
+from infra.db import SessionFactory
+from infra.models import OrgUnit, RoleGrant, Staff, TelegramAccount
 from services import invites
 
 
@@ -134,8 +134,8 @@ async def fill_all_forms(
     """Answer and submit every form of the cycle directly through the form service."""
     from sqlalchemy import select
 
-    from bot.models import Assignment
     from domain.enums import AssignmentStatus
+    from infra.models import Assignment
     from services import forms
 
     now = dt.datetime.now(dt.UTC)

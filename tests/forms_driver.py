@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from localbotapi import BotMessage, SimUser
+from fakebotapi import BotMessage, SimUser
 
 WRITTEN = "本季度牵头完成防汛应急预案修订并组织两次实战演练，按期完成物资储备核查。"
 

@@ -10,11 +10,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bot.config import Settings
-from bot.models.types import utcnow
 from bot.runner import serve
-from bot.services import Clock
-from localbotapi import LocalBotApi
+from fakebotapi import LocalBotApi
+from infra.config import Settings
+from infra.container import Clock
+from infra.models.types import utcnow
 
 ROOT = Path(__file__).resolve().parent.parent
 

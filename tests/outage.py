@@ -4,7 +4,7 @@ PostgreSQL: the bot connects through ``TcpProxy``, a relay on loopback; ``refuse
 listening socket (new connections are refused) and cuts every relayed connection, which is what
 a restarting or unreachable server looks like from the bot. SQLite has no connections to refuse:
 ``SqliteLock`` holds the write lock from another connection, as a stuck maintenance command or
-backup would, so every write of the bot fails once its busy timeout (``bot.db.SQLITE_BUSY_MS``)
+backup would, so every write of the bot fails once its busy timeout (``infra.db.SQLITE_BUSY_MS``)
 runs out.
 """
 

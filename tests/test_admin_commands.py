@@ -7,9 +7,9 @@ import io
 
 from sqlalchemy import func, select
 
-from bot.db import SessionFactory
-from bot.models import AuditEntry, Invite, TelegramAccount
-from localbotapi import LocalBotApi, scope_key
+from fakebotapi import LocalBotApi, scope_key
+from infra.db import SessionFactory
+from infra.models import AuditEntry, Invite, TelegramAccount
 from tests.factories import bind, invite_code, make_org
 
 ADMIN = 900001

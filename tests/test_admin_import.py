@@ -6,9 +6,9 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from bot.db import SessionFactory
-from bot.models import AuditEntry, OrgUnit, Staff
-from localbotapi import LocalBotApi
+from fakebotapi import LocalBotApi
+from infra.db import SessionFactory
+from infra.models import AuditEntry, OrgUnit, Staff
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 ADMIN = 900001  # JIXIAO_ADMIN_IDS in the test settings

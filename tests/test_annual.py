@@ -15,12 +15,12 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from bot.db import SessionFactory
-from bot.i18n import Translator
-from bot.models import AuditEntry, Cycle, OrgUnit, Result, Staff, TemplateVersion
 from conversations.annual import history_text, summary_text
 from domain.enums import CycleKind, CyclePhase, Grade, UnitKind
-from localbotapi import LocalBotApi
+from fakebotapi import LocalBotApi
+from infra.db import SessionFactory
+from infra.i18n import Translator
+from infra.models import AuditEntry, Cycle, OrgUnit, Result, Staff, TemplateVersion
 from scoring import grade_for
 from services.annual import (
     AnnualReport,

@@ -14,10 +14,13 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from bot.config import Settings
-from bot.db import SessionFactory
 from bot.jobs import run_appeal_reminders
-from bot.models import (
+from domain.enums import AppealStatus, CyclePhase, Dimension, Grade, Role
+from fakebotapi import LocalBotApi
+from infra.config import Settings
+from infra.container import Services
+from infra.db import SessionFactory
+from infra.models import (
     Appeal,
     AuditEntry,
     ConversationState,
@@ -27,9 +30,6 @@ from bot.models import (
     RoleGrant,
     TelegramAccount,
 )
-from bot.services import Services
-from domain.enums import AppealStatus, CyclePhase, Dimension, Grade, Role
-from localbotapi import LocalBotApi
 from services import appeals as ap
 from services.errors import DomainError
 from services.result_notices import push_result
@@ -207,7 +207,7 @@ def test_the_shape_is_the_scoring_engines() -> None:
 
 
 def test_targets_leave_out_a_dropped_peer_source_and_never_show_raters() -> None:
-    from bot.i18n import Translator
+    from infra.i18n import Translator
 
     dropped = ap.targets(breakdown("78.00"))
     assert dropped[:5] == [

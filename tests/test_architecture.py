@@ -41,13 +41,13 @@ def test_conversations_and_scoring_never_import_each_other() -> None:
     assert not direct, f"conversations import scoring directly: {direct}"
 
 
-# Names through which code could write outside the update's transaction (``bot.uow``):
+# Names through which code could write outside the update's transaction (``chat.uow``):
 # a session factory (``services.sessions``, the persistence's ``sessions``), the
 # application's private writing factory, or opening or committing a transaction by hand
 # (``x.begin()``, ``x.commit()``; a savepoint, ``begin_nested()``, stays inside the caller's).
 _WRITE_DOORS = {"sessions", "_write_sessions", "_services"}
 _WRITE_CALLS = {"begin", "commit"}
-_WRITE_MODULES = {"bot.db", "bot.inbox", "bot.runner", "bot.jobs"}
+_WRITE_MODULES = {"infra.db", "infra.inbox", "bot.runner", "bot.jobs"}
 _WRITE_NAMES = {"async_sessionmaker", "sessionmaker", "create_async_engine", "AsyncSession"}
 
 

@@ -24,11 +24,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from bot.config import Settings
-from bot.db import SessionFactory
-from bot.models import Cycle, OutboxMessage, Result, Staff, TelegramAccount
 from domain.enums import CyclePhase, Dimension, Grade, OutboxStatus
-from localbotapi import LimitedCall, LocalBotApi
+from fakebotapi import LimitedCall, LocalBotApi
+from infra.config import Settings
+from infra.db import SessionFactory
+from infra.models import Cycle, OutboxMessage, Result, Staff, TelegramAccount
 from services import results
 from tests.factories import make_org, open_cycle
 
@@ -117,7 +117,7 @@ def _sender(
         [
             sys.executable,
             "-m",
-            "bot.outbox_sender",
+            "chat.outbox_sender",
             "--rate",
             "28",
             "--per-chat-interval",

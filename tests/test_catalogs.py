@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from babel.messages.pofile import read_po
 
-from bot.config import SUPPORTED_LOCALES
-from bot.i18n import Translator, catalog_path, resolve_locale
-from bot.i18n_tools import extract
+from infra.config import SUPPORTED_LOCALES
+from infra.i18n import Translator, catalog_path, resolve_locale
+from infra.i18n_tools import extract
 
 
 @pytest.mark.parametrize("locale", SUPPORTED_LOCALES)

@@ -24,9 +24,9 @@ import matplotlib
 import pytest
 from matplotlib import font_manager
 
-from bot.i18n import Translator
 from domain.enums import Dimension, Grade
 from domain.labels import DIMENSION_LABELS, GRADE_LABELS
+from infra.i18n import Translator
 from services import charts
 from services.charts import distribution_png, radar_png
 

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import Settings
-from bot.db import SessionFactory
 from domain.enums import Grade
-from localbotapi import LocalBotApi
+from fakebotapi import LocalBotApi
+from infra.config import Settings
+from infra.db import SessionFactory
 from services.outbox import enqueue
 from tests.harness import BotProcess, wait_for
 

@@ -14,11 +14,15 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from bot.config import Settings
-from bot.db import SessionFactory
-from bot.inbox import REDACTED_KEY
 from bot.jobs import run_housekeeping
-from bot.models import (
+from domain.enums import OutboxStatus, RectificationStatus
+from domain.payload import hash_token
+from fakebotapi import LocalBotApi, SimUser
+from infra.config import Settings
+from infra.container import Services
+from infra.db import SessionFactory
+from infra.inbox import REDACTED_KEY
+from infra.models import (
     AuditEntry,
     InboxUpdate,
     OutboxMessage,
@@ -26,10 +30,6 @@ from bot.models import (
     SurveyLink,
     SurveyResponse,
 )
-from bot.services import Services
-from domain.enums import OutboxStatus, RectificationStatus
-from domain.payload import hash_token
-from localbotapi import LocalBotApi, SimUser
 from services import rectification as rc
 from services import survey_links
 from services.outbox import enqueue

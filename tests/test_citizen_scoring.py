@@ -10,9 +10,11 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
-from bot.config import Settings
-from bot.db import SessionFactory
-from bot.models import (
+from domain.enums import AssignmentStatus, Grade, ResponseStatus, Role, Satisfaction, Source
+from domain.period import parse_period
+from infra.config import Settings
+from infra.db import SessionFactory
+from infra.models import (
     Assignment,
     Cycle,
     Result,
@@ -21,8 +23,6 @@ from bot.models import (
     SurveyLink,
     SurveyResponse,
 )
-from domain.enums import AssignmentStatus, Grade, ResponseStatus, Role, Satisfaction, Source
-from domain.period import parse_period
 from services import cycles, forms, results
 from services.templates import load_template
 from tests.factories import make_org

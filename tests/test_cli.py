@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from bot.db import SessionFactory
-from bot.models import Invite, Staff
+from infra.db import SessionFactory
+from infra.models import Invite, Staff
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"

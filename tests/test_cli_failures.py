@@ -20,10 +20,10 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
-from bot.db import SessionFactory
-from bot.models import Cycle, Invite, Staff
 from domain.enums import CyclePhase
-from localbotapi import LocalBotApi
+from fakebotapi import LocalBotApi
+from infra.db import SessionFactory
+from infra.models import Cycle, Invite, Staff
 from tests.dbs import PG_URL, backend
 from tests.factories import bind, fill_all_forms, make_org, open_cycle
 from tests.test_cli import EXAMPLES, jixiao

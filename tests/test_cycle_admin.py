@@ -10,12 +10,12 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from bot.db import SessionFactory
 from bot.jobs import run_reminders
-from bot.models import Assignment, AuditEntry, Cycle, OutboxMessage
-from bot.services import Services
 from domain.enums import AssignmentStatus, CyclePhase
-from localbotapi import LocalBotApi
+from fakebotapi import LocalBotApi
+from infra.container import Services
+from infra.db import SessionFactory
+from infra.models import Assignment, AuditEntry, Cycle, OutboxMessage
 from tests.factories import bind, make_org, open_cycle
 from tests.harness import InProcessBot
 
@@ -27,7 +27,7 @@ async def test_a_leader_approves_the_template_before_collecting(
 ) -> None:
     org = await make_org(sessions)
     async with sessions() as s:
-        from bot.models import Staff
+        from infra.models import Staff
 
         chief = await s.scalar(select(Staff.id).where(Staff.employee_no == "L001"))
     await bind(sessions, 5201, chief)  # type: ignore[arg-type]

@@ -7,9 +7,9 @@ from decimal import Decimal
 
 from sqlalchemy import Column, Integer, MetaData, Table, select
 
-from bot.db import SessionFactory
-from bot.models import AuditEntry
-from bot.models.types import ExactDecimal
+from infra.db import SessionFactory
+from infra.models import AuditEntry
+from infra.models.types import ExactDecimal
 
 
 async def test_timestamps_come_back_aware_utc(sessions: SessionFactory) -> None:

@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
-from bot.i18n import Translator
 from domain.template import TemplateInvalid
+from infra.i18n import Translator
 from services.staff_import import RosterInvalid, parse_roster
 from services.templates import load_template, render_problem
 

@@ -14,12 +14,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from bot.db import SessionFactory
-from bot.models import Staff
 from conversations import staff_import as staff_import_flow
 from conversations import template_upload as template_upload_flow
 from domain.template import TemplateInvalid
-from localbotapi import LocalBotApi
+from fakebotapi import LocalBotApi
+from infra.db import SessionFactory
+from infra.models import Staff
 from services import files
 from services.staff_import import RosterInvalid, parse_roster
 from services.staff_import import errors as roster_msg

@@ -17,10 +17,10 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import update
 
-from bot.db import SessionFactory
-from bot.i18n import Translator
-from bot.models import OrgUnit, Staff
-from localbotapi import LocalBotApi
+from fakebotapi import LocalBotApi
+from infra.db import SessionFactory
+from infra.i18n import Translator
+from infra.models import OrgUnit, Staff
 from services import files
 from services.staff_import import RosterInvalid, parse_roster
 from services.templates import dump_xlsx, load_template

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from bot.db import SessionFactory
-from bot.models import Answer, Assignment, AuditEntry, Staff
 from domain.enums import AssignmentStatus, Source
-from localbotapi import LocalBotApi
+from fakebotapi import LocalBotApi
+from infra.db import SessionFactory
+from infra.models import Answer, Assignment, AuditEntry, Staff
 from tests.factories import bind, make_org, open_cycle
 from tests.forms_driver import answer_until_summary, data_of, submit
 

@@ -12,13 +12,13 @@ import pytest
 from sqlalchemy import select, update
 from telegram import Bot, Update
 
-from bot.config import Settings
-from bot.db import SessionFactory
-from bot.flow import reply
-from bot.models import Cycle, OrgUnit, OutboxMessage, Staff
+from chat.flow import reply
 from domain.enums import CyclePhase, OutboxStatus
 from domain.text import MESSAGE_LIMIT, utf16_len
-from localbotapi import LocalBotApi
+from fakebotapi import LocalBotApi
+from infra.config import Settings
+from infra.db import SessionFactory
+from infra.models import Cycle, OrgUnit, OutboxMessage, Staff
 from services import appeals as ap
 from services import cycles
 from services.outbox import enqueue

@@ -37,7 +37,7 @@ from tornado.netutil import bind_sockets
 from tornado.web import Application as TornadoApp
 from tornado.web import RequestHandler
 
-from localbotapi import LocalBotApi, SimUser, scope_key
+from fakebotapi import LocalBotApi, SimUser, scope_key
 
 TOKEN = "123456:TEST-token_abc"
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -588,7 +588,7 @@ async def test_standalone_cli() -> None:
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "localbotapi",
+        "fakebotapi",
         "--port",
         "0",
         "--token",

@@ -6,7 +6,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from bot.models import Base
+from infra.models import Base
 
 
 async def test_models_match_migrations(db_url: str) -> None:
@@ -30,7 +30,7 @@ async def test_upgrade_keeps_existing_rows(tmp_path) -> None:  # type: ignore[no
 
     from sqlalchemy import text
 
-    from bot.db import make_engine, upgrade
+    from infra.db import make_engine, upgrade
 
     engine = make_engine(f"sqlite+aiosqlite:///{tmp_path}/old.db")
     await upgrade(engine, "403f66bb5042")  # surveys, before results

@@ -6,9 +6,9 @@ import datetime as dt
 
 from sqlalchemy import func, select
 
-from bot.db import SessionFactory
-from bot.models import AuditEntry, TelegramAccount
-from localbotapi import LocalBotApi
+from fakebotapi import LocalBotApi
+from infra.db import SessionFactory
+from infra.models import AuditEntry, TelegramAccount
 from tests.factories import invite_code, make_org
 
 

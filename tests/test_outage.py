@@ -20,16 +20,17 @@ from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from telegram.error import NetworkError
 
-from bot import inbox, jobs
-from bot.config import Settings
-from bot.db import SessionFactory
-from bot.models import InboxUpdate, TelegramAccount
-from bot.models.types import utcnow
-from bot.outage import is_outage
+from bot import jobs
 from bot.runner import serve
 from bot.supervisor import BackgroundTaskFailed
-from bot.webhook import webhook_secret
-from localbotapi import LocalBotApi
+from chat.webhook import webhook_secret
+from fakebotapi import LocalBotApi
+from infra import inbox
+from infra.config import Settings
+from infra.db import SessionFactory
+from infra.models import InboxUpdate, TelegramAccount
+from infra.models.types import utcnow
+from infra.outage import is_outage
 from services.outbox import enqueue
 from tests.harness import BotProcess, InProcessBot, eventually, wait_for
 from tests.outage import Outage, outage_for
@@ -272,7 +273,7 @@ async def test_the_webhook_answers_503_while_the_database_is_away(
 async def test_a_crashed_background_task_takes_the_bot_down(
     server: LocalBotApi, bot_settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from bot.outbox_sender import OutboxSender
+    from chat.outbox_sender import OutboxSender
 
     async def crash(self: OutboxSender, stop: asyncio.Event) -> None:
         await asyncio.sleep(0.5)

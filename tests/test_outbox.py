@@ -13,13 +13,13 @@ import pytest
 from sqlalchemy import func, select
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.config import Settings
-from bot.db import SessionFactory
-from bot.models import AuditEntry, OutboxMessage, TelegramAccount
-from bot.outbox_sender import OutboxSender
+from chat.outbox_sender import OutboxSender
 from domain.enums import OutboxStatus
-from localbotapi import LocalBotApi
-from localbotapi.media import SAMPLE_PNG
+from fakebotapi import LocalBotApi
+from fakebotapi.media import SAMPLE_PNG
+from infra.config import Settings
+from infra.db import SessionFactory
+from infra.models import AuditEntry, OutboxMessage, TelegramAccount
 from services import outbox
 from services.outbox import enqueue
 
@@ -182,7 +182,7 @@ CONCURRENCY = 8
 async def start_sender(
     server: LocalBotApi, settings: Settings, workdir: Path, *args: str
 ) -> asyncio.subprocess.Process:
-    """``python -m bot.outbox_sender`` against the test's server and database, no .env."""
+    """``python -m chat.outbox_sender`` against the test's server and database, no .env."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("JIXIAO_")}
     env.update(
         JIXIAO_BOT_TOKEN=settings.require_token(),
@@ -194,7 +194,7 @@ async def start_sender(
         return await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
-            "bot.outbox_sender",
+            "chat.outbox_sender",
             "--rate",
             "60",
             "--concurrency",

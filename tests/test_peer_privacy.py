@@ -17,11 +17,11 @@ from typing import Any
 
 from sqlalchemy import select
 
-from bot.db import SessionFactory, make_engine, make_sessions
-from bot.models import Assignment, Cycle, OrgUnit, Result, Staff, TelegramAccount
 from domain.assignments import PersonNode, UnitNode, plan_assignments
 from domain.enums import CyclePhase, Source
-from localbotapi import LocalBotApi
+from fakebotapi import LocalBotApi
+from infra.db import SessionFactory, make_engine, make_sessions
+from infra.models import Assignment, Cycle, OrgUnit, Result, Staff, TelegramAccount
 from tests.dbs import DatabaseFactory
 from tests.factories import bind, fill_all_forms, make_org, open_cycle
 
@@ -150,7 +150,7 @@ async def test_three_peers_show_the_rated_person_one_combined_peer_figure(
     """With 3 peers, per-indicator peer means (or scores that hide one) would let two
     colluding raters compute the third's answers; the rated person sees one figure."""
     import services.appeals as ap
-    from bot.i18n import Translator
+    from infra.i18n import Translator
 
     me = (await _published_with_three_peers(sessions, settings, 9501))[1]
     user = server.user(9501, language_code="en")

@@ -12,10 +12,13 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select
 
-from bot.config import Settings
-from bot.db import SessionFactory
 from bot.jobs import run_plan_reminders
-from bot.models import (
+from domain.enums import CyclePhase, Grade, PlanStatus
+from fakebotapi import LocalBotApi
+from infra.config import Settings
+from infra.container import Services
+from infra.db import SessionFactory
+from infra.models import (
     AuditEntry,
     Cycle,
     ImprovementPlan,
@@ -24,10 +27,7 @@ from bot.models import (
     Result,
     Staff,
 )
-from bot.models.types import utcnow
-from bot.services import Services
-from domain.enums import CyclePhase, Grade, PlanStatus
-from localbotapi import LocalBotApi
+from infra.models.types import utcnow
 from services import plans
 from services.access import load_actor
 from services.errors import DomainError

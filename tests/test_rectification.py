@@ -13,10 +13,13 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select
 
-from bot.config import Settings
-from bot.db import SessionFactory
 from bot.jobs import run_rectification_reminders
-from bot.models import (
+from domain.enums import RectificationStatus, ResponseStatus, Role, Satisfaction
+from fakebotapi import LocalBotApi
+from infra.config import Settings
+from infra.container import Services
+from infra.db import SessionFactory
+from infra.models import (
     AuditEntry,
     OutboxMessage,
     Rectification,
@@ -26,10 +29,7 @@ from bot.models import (
     SurveyResponse,
     TelegramAccount,
 )
-from bot.secret_store import with_survey_key
-from bot.services import Services
-from domain.enums import RectificationStatus, ResponseStatus, Role, Satisfaction
-from localbotapi import LocalBotApi
+from infra.secret_store import with_survey_key
 from services import rectification as rc
 from services import survey_links
 from services.errors import DomainError

@@ -2,7 +2,7 @@
 
 Each test runs ``python -m bot.cli run`` as a child process against the local Bot
 API server and the test's database; ``JIXIAO_FAILPOINTS`` makes it kill itself
-at an exact point (``bot.failpoints``).
+at an exact point (``infra.failpoints``).
 """
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from bot.config import Settings
-from bot.db import SessionFactory
-from bot.models import AuditEntry, ConversationState, InboxUpdate, TelegramAccount
-from localbotapi import LocalBotApi
+from fakebotapi import LocalBotApi
+from infra.config import Settings
+from infra.db import SessionFactory
+from infra.models import AuditEntry, ConversationState, InboxUpdate, TelegramAccount
 from tests.factories import invite_code, make_org
 from tests.harness import BotProcess, eventually
 

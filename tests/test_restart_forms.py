@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from bot.config import Settings
-from bot.db import SessionFactory
-from bot.models import Answer, Assignment, InboxUpdate
 from domain.enums import Source
-from localbotapi import LocalBotApi
+from fakebotapi import LocalBotApi
+from infra.config import Settings
+from infra.db import SessionFactory
+from infra.models import Answer, Assignment, InboxUpdate
 from tests.factories import bind, make_org, open_cycle
 from tests.forms_driver import data_of
 from tests.harness import BotProcess, eventually

@@ -1,7 +1,7 @@
 """SIGKILL after a non-flow handler committed and before the inbox says "replied": once only.
 
 The working group's commands and buttons (``/reissue``, the cycle overview's "+7 days")
-claim their update in the transaction of their writes (``bot.uow``), so a restart finds
+claim their update in the transaction of their writes (``chat.uow``), so a restart finds
 the update applied and only re-prompts the chat; it never applies the update again.
 """
 
@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from bot.config import Settings
-from bot.db import SessionFactory
-from bot.models import AuditEntry, Cycle, InboxUpdate
-from localbotapi import LocalBotApi
+from fakebotapi import LocalBotApi
+from infra.config import Settings
+from infra.db import SessionFactory
+from infra.models import AuditEntry, Cycle, InboxUpdate
 from tests.factories import make_org, open_cycle
 from tests.harness import BotProcess, eventually
 

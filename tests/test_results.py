@@ -7,10 +7,10 @@ from decimal import Decimal
 
 from sqlalchemy import func, select
 
-from bot.db import SessionFactory
-from bot.models import AuditEntry, Cycle, Result, Staff
 from domain.enums import CyclePhase
-from localbotapi import LocalBotApi
+from fakebotapi import LocalBotApi
+from infra.db import SessionFactory
+from infra.models import AuditEntry, Cycle, Result, Staff
 from services import cycles, results
 from tests.factories import bind, fill_all_forms, make_org, open_cycle
 from tests.forms_driver import data_of
@@ -168,8 +168,8 @@ async def test_published_results_never_reveal_a_peer_rater(
     """Results, charts and the why view name no peer rater (the < 3 peers rule keeps counts out)."""
     import datetime as dt
 
-    from bot.models import Assignment
     from domain.enums import Source
+    from infra.models import Assignment
 
     cycle_id, members, _chief = await _scored(sessions, settings, people=4)
     for n, staff_id in enumerate(members):
@@ -211,8 +211,8 @@ async def test_published_results_never_reveal_a_peer_rater(
 async def test_quota_preview_is_off_unless_configured(sessions: SessionFactory, settings) -> None:  # type: ignore[no-untyped-def]
     import datetime as dt
 
-    from bot.i18n import Translator
     from conversations.results import overview
+    from infra.i18n import Translator
 
     cycle_id, _members, _chief = await _scored(sessions, settings)
     async with sessions.begin() as s:

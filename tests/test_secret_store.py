@@ -8,10 +8,10 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
-from bot.config import Settings
-from bot.db import SessionFactory
-from bot.models import AppSecret, SurveyLink, SurveyResponse
-from bot.secret_store import LEGACY_MARKER, SURVEY_KEY, with_survey_key
+from infra.config import Settings
+from infra.db import SessionFactory
+from infra.models import AppSecret, SurveyLink, SurveyResponse
+from infra.secret_store import LEGACY_MARKER, SURVEY_KEY, with_survey_key
 from tests.factories import make_org
 
 

@@ -6,10 +6,10 @@ import datetime as dt
 
 from sqlalchemy import func, select
 
-from bot.db import SessionFactory
-from bot.models import Answer, Assignment, AuditEntry
 from domain.enums import AssignmentStatus, Source
-from localbotapi import LocalBotApi
+from fakebotapi import LocalBotApi
+from infra.db import SessionFactory
+from infra.models import Answer, Assignment, AuditEntry
 from tests.factories import bind, make_org, open_cycle
 from tests.forms_driver import WRITTEN, answer_until_summary, data_of, submit
 from tests.harness import eventually
@@ -207,7 +207,7 @@ async def test_forged_callback_for_someone_else_is_refused_and_audited(
 async def test_after_the_deadline_answers_are_refused_until_extended(
     server: LocalBotApi, bot_settings, sessions: SessionFactory
 ) -> None:
-    from bot.models import Cycle
+    from infra.models import Cycle
     from tests.harness import InProcessBot
 
     clock_now = [dt.datetime.now(dt.UTC)]

@@ -12,10 +12,10 @@ import pytest
 from openpyxl import Workbook
 from sqlalchemy import func, select
 
-from bot.db import SessionFactory
-from bot.i18n import Translator
-from bot.models import AuditEntry, OrgUnit, RoleGrant, Staff, TelegramAccount
 from domain.enums import Role, UnitKind
+from infra.db import SessionFactory
+from infra.i18n import Translator
+from infra.models import AuditEntry, OrgUnit, RoleGrant, Staff, TelegramAccount
 from services.staff_import import (
     HEADERS,
     Col,

@@ -10,10 +10,10 @@ import datetime as dt
 
 from sqlalchemy import func, select
 
-from bot.db import SessionFactory
-from bot.models import Assignment, Cycle, Result, ResultReview, Staff
 from domain.enums import CyclePhase, Source
-from localbotapi import LocalBotApi
+from fakebotapi import LocalBotApi
+from infra.db import SessionFactory
+from infra.models import Assignment, Cycle, Result, ResultReview, Staff
 from services import cycles, forms, results
 from services.errors import DomainError
 from tests.factories import bind, fill_all_forms, make_org, open_cycle

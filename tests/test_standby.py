@@ -2,7 +2,7 @@
 
 Two ``jixiao run`` on one database would both poll and both send. On SQLite the second
 refuses to start; on PostgreSQL it waits for the session advisory lock of the serving
-process and takes over when that process dies (``bot.instance_lock``). The processes are
+process and takes over when that process dies (``infra.instance_lock``). The processes are
 real ``python -m bot.cli run`` children, killed with SIGKILL as in ``test_restart``.
 """
 
@@ -20,13 +20,13 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
-from bot.config import Settings
-from bot.db import SessionFactory
-from bot.instance_lock import EXIT_LOCK_LOST, LEASE, InstanceLockLost, instance_lock
-from bot.models import AuditEntry, InboxUpdate, OutboxMessage
 from bot.runner import serve
 from domain.enums import OutboxStatus
-from localbotapi import LocalBotApi
+from fakebotapi import LocalBotApi
+from infra.config import Settings
+from infra.db import SessionFactory
+from infra.instance_lock import EXIT_LOCK_LOST, LEASE, InstanceLockLost, instance_lock
+from infra.models import AuditEntry, InboxUpdate, OutboxMessage
 from services import outbox
 from tests.dbs import backend
 from tests.factories import invite_code, make_org

@@ -7,11 +7,11 @@ import datetime as dt
 
 from sqlalchemy import func, select
 
-from bot.db import SessionFactory
-from bot.models import OrgUnit, Rectification, SurveyAnswer, SurveyLink, SurveyResponse
 from domain.enums import ResponseStatus, UnitKind
 from domain.period import current_quarter
-from localbotapi import LocalBotApi, SimUser
+from fakebotapi import LocalBotApi, SimUser
+from infra.db import SessionFactory
+from infra.models import OrgUnit, Rectification, SurveyAnswer, SurveyLink, SurveyResponse
 from services import survey_links
 from services.survey_stats import unit_stats
 from tests.factories import bind, make_org

@@ -10,11 +10,11 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from bot.db import SessionFactory
-from bot.models import SurveyLink, SurveyResponse
-from bot.secret_store import with_survey_key
 from domain.period import current_quarter
-from localbotapi import LocalBotApi
+from fakebotapi import LocalBotApi
+from infra.db import SessionFactory
+from infra.models import SurveyLink, SurveyResponse
+from infra.secret_store import with_survey_key
 from services import surveys
 from services.survey_stats import period_bounds, unit_stats
 from tests.factories import bind, make_org

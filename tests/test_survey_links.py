@@ -16,11 +16,11 @@ import zxingcpp
 from PIL import Image
 from sqlalchemy import select, update
 
-from bot.db import SessionFactory
-from bot.models import AuditEntry, OrgUnit, Staff, SurveyLink
 from domain.enums import Role, UnitKind
 from domain.payload import MAX_PAYLOAD_LENGTH, PayloadKind, StartPayload, parse_payload
-from localbotapi import LocalBotApi
+from fakebotapi import LocalBotApi
+from infra.db import SessionFactory
+from infra.models import AuditEntry, OrgUnit, Staff, SurveyLink
 from services import survey_links
 from services.access import Actor
 from services.errors import DomainError

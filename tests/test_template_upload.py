@@ -6,10 +6,10 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from bot.db import SessionFactory
-from bot.models import Cycle, TemplateVersion
 from domain.enums import CyclePhase
-from localbotapi import LocalBotApi
+from fakebotapi import LocalBotApi
+from infra.db import SessionFactory
+from infra.models import Cycle, TemplateVersion
 from tests.factories import make_org
 from tests.forms_driver import data_of
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from bot.i18n import Translator
 from domain.text import (
     CAPTION_LIMIT,
     MESSAGE_LIMIT,
@@ -19,7 +18,8 @@ from domain.text import (
     unescape,
     utf16_len,
 )
-from localbotapi.html_markup import parse_html
+from fakebotapi.html_markup import parse_html
+from infra.i18n import Translator
 from services.errors import DomainError
 
 

@@ -10,11 +10,11 @@ import socket
 import httpx
 from sqlalchemy import select
 
-from bot.config import Settings
-from bot.db import SessionFactory
-from bot.models import InboxUpdate
 from bot.runner import serve
-from localbotapi import LocalBotApi
+from fakebotapi import LocalBotApi
+from infra.config import Settings
+from infra.db import SessionFactory
+from infra.models import InboxUpdate
 from services import survey_links
 from tests.factories import make_org
 from tests.harness import wait_for

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.i18n import N_, Translator
+from infra.i18n import N_, Translator
 from services.staff_import.columns import HEADERS, Col
 
 # File as a whole

@@ -10,8 +10,8 @@ from dataclasses import dataclass, fields
 
 from babel.lists import format_list
 
-from bot.i18n import N_, Translator
 from domain.enums import Role
+from infra.i18n import N_, Translator
 
 MAX_NAMES = 20  # a confirm message lists at most this many names per line
 

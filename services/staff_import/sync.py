@@ -17,8 +17,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import flag_modified
 
-from bot.models import OrgUnit, RoleGrant, Staff
 from domain.enums import Role
+from infra.models import OrgUnit, RoleGrant, Staff
 from services.audit import audit
 from services.staff_import.plan import FieldChange, ImportPlan, PersonRef, RoleChange
 from services.staff_import.roster import Roster

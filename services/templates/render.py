@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from enum import Enum
 
-from bot.i18n import Translator
 from domain.enums import Dimension, Satisfaction, Source
 from domain.labels import DIMENSION_LABELS, SOURCE_LABELS
 from domain.template import Target, TemplateProblem
 from domain.text import N_
+from infra.i18n import Translator
 
 TARGET_LABELS = {Target.PERSON: N_("persons"), Target.UNIT: N_("units")}
 SATISFACTION_LABELS = {  # the five levels of 好差评, as a survey shows them

@@ -1,0 +1,101 @@
+"""Typed application and context: services, the caller's language and the update's transaction."""
+
+from __future__ import annotations
+
+from contextlib import AbstractAsyncContextManager
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from telegram import Update
+from telegram.ext import Application, CallbackContext, ExtBot
+
+from chat import uow
+from infra.container import HandlerServices, Services
+from infra.db import SessionFactory
+from infra.i18n import Translator, resolve_locale
+from infra.models import Staff, TelegramAccount
+
+
+class JxApplication(Application):
+    """``Application`` that carries our services (PTB's documented subclassing hook).
+
+    Handlers see ``services`` without a writing session; the writing factory is kept
+    for ``chat.uow``, which opens each update's one transaction with it.
+    """
+
+    def __init__(self, *, services: Services, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.services = HandlerServices(services)
+        self._write_sessions: SessionFactory = services.sessions
+
+
+class JxContext(CallbackContext[ExtBot[None], dict[str, Any], dict[str, Any], dict[str, Any]]):
+    """One per update (PTB shares it across handler groups), so per-update caches live here."""
+
+    def __init__(
+        self, application: JxApplication, chat_id: int | None = None, user_id: int | None = None
+    ) -> None:
+        super().__init__(application, chat_id=chat_id, user_id=user_id)
+        self.inbox_claimed = False
+        self._current: Update | None = None  # CallbackContext.update is a method already
+        self._translator: Translator | None = None
+        self._account: TelegramAccount | None = None
+        self._account_loaded = False
+
+    @classmethod
+    def from_update(
+        cls, update: object, application: Application[Any, Any, Any, Any, Any, Any]
+    ) -> JxContext:
+        """PTB builds one context per update; remember the update so ``transaction`` can claim it."""
+        context = super().from_update(update, application)
+        assert isinstance(context, JxContext)
+        context._current = update if isinstance(update, Update) else None
+        return context
+
+    @property
+    def services(self) -> HandlerServices:
+        """Settings, read sessions, the clock: no writing session (see ``transaction``)."""
+        return self.application.services  # type: ignore[attr-defined]
+
+    def transaction(self) -> AbstractAsyncContextManager[AsyncSession]:
+        """The update's one writing transaction; it also marks the update handled, atomically."""
+        if self._current is None:
+            raise RuntimeError("a transaction needs the update it belongs to")
+        return uow.transaction(self._current, self)
+
+    async def account(self, update: Update) -> TelegramAccount | None:
+        """The caller's stored account (binding, language), or None for a stranger."""
+        if not self._account_loaded and update.effective_user is not None:
+            async with self.services.reads() as session:
+                self._account = await session.get(TelegramAccount, update.effective_user.id)
+            self._account_loaded = True
+        return self._account
+
+    async def staff(self, update: Update) -> Staff | None:
+        account = await self.account(update)
+        if account is None or account.staff_id is None:
+            return None
+        async with self.services.reads() as session:
+            staff = await session.scalar(
+                select(Staff).where(Staff.id == account.staff_id, Staff.active.is_(True))
+            )
+        return staff
+
+    async def tr(self, update: Update) -> Translator:
+        """The caller's language: their /language choice, else Telegram's, else the default."""
+        if self._translator is None:
+            account = await self.account(update)
+            user = update.effective_user
+            default = self.services.settings.locale
+            locale = (account.language if account else None) or resolve_locale(
+                user.language_code if user else None, default
+            )
+            self._translator = self.services.translator(locale)
+        return self._translator
+
+    def forget_account(self) -> None:
+        """Drop caches after this update changed the account (binding, language)."""
+        self._translator = None
+        self._account = None
+        self._account_loaded = False

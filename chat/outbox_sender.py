@@ -1,0 +1,744 @@
+"""The one sender of ``outbox_message``: what the bot pushes on its own, within Telegram's limits.
+
+Rows are queued by ``services.outbox.enqueue`` in the transaction that causes them; this module
+turns them into Bot API calls. It paces sends (``global_rate`` per second overall, one per
+``per_chat_interval`` per chat, one in flight per chat, in id order per chat), rides out flood
+control (a 429 pauses *all* sending for ``retry_after``: the limit is bot-wide) and sorts the
+failures: network trouble is retried with exponential back-off, a blocked bot is recorded and
+not retried, a bad request is a bug or a gone chat and fails the message.
+
+Delivery is at least once, and this is the duplicate window, stated plainly. The Bot API has no
+idempotency key, so "Telegram accepted the message" and "we recorded it as SENT" cannot be one
+atomic step. Each success is committed in its own short transaction straight after Telegram
+answers; if the process dies between the two (SIGKILL, OOM, power loss, or the database refusing
+that commit), the row is still PENDING and is sent again after the restart — the user sees it
+twice. At most ``concurrency`` messages are in that state at any moment, so one crash duplicates
+at most that many. A request that times out after Telegram processed it is also retried, and so
+also duplicated. The opposite order (mark, then send) would lose messages silently on a crash;
+a reminder read twice is the lesser harm.
+
+Only one sender should run per bot (the bot process runs one; ``python -m chat.outbox_sender``
+runs one standalone). Two would not corrupt anything — a row is only marked while PENDING — but
+each could send the same row once.
+
+``python -m chat.outbox_sender [--drain]`` reads the usual settings (JIXIAO_BOT_TOKEN,
+JIXIAO_DATABASE_URL, JIXIAO_TELEGRAM_BASE_URL): ``--drain`` sends what is due and exits;
+without it the sender runs until SIGTERM/SIGINT.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import concurrent.futures
+import contextlib
+import ctypes
+import datetime as dt
+import functools
+import logging
+import multiprocessing
+import os
+import random
+import signal
+import sys
+import threading
+import time
+import warnings
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncSession
+from telegram import (
+    Bot,
+    ForceReply,
+    InlineKeyboardMarkup,
+    InputFile,
+    Message,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+)
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+)
+from telegram.warnings import PTBDeprecationWarning
+
+from domain.enums import OutboxStatus
+from infra.config import ConfigError, Settings, load_settings
+from infra.db import SessionFactory, make_engine, make_sessions
+from infra.models import OutboxMessage, TelegramAccount
+from infra.models.types import utcnow
+from infra.outage import DatabaseWatch, Stopping, is_outage
+from services.notices import notify_refused_push
+from services.outbox import SEND_DOCUMENT, SEND_MESSAGE, SEND_PHOTO, erase_finished_chats
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], dt.datetime]
+Kind = Literal["sent", "rate_limited", "deferred", "blocked", "failed", "migrated"]
+
+MAX_BACKOFF = 300.0
+RECORD_TRIES = 5
+SUMMARY_EVERY = 30.0  # seconds between summary lines while continuously busy
+
+
+@dataclass(frozen=True)
+class _Due:
+    """The columns needed to plan a pass (the payload and attachment stay in the database)."""
+
+    id: int
+    chat_id: int
+    next_attempt_at: dt.datetime
+    tried: bool
+
+
+@dataclass
+class _Job:
+    """One message on its way; ``sending`` once the request may have reached Telegram."""
+
+    row_id: int
+    chat_id: int
+    task: asyncio.Task[None] | None = None
+    sending: bool = False
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    kind: Kind
+    message_id: int | None = None
+    delay: float = 0.0
+    error: str | None = None
+    new_chat_id: int | None = None
+
+
+class OutboxSender:
+    """Delivers due outbox rows; ``run`` for the long-lived sender, ``drain`` for one sweep.
+
+    ``clock`` stamps rows and decides what is due; a test clock may run ahead of real time
+    but never holds back rows that ``enqueue`` stamped with the real time.
+    """
+
+    def __init__(
+        self,
+        bot: Bot,
+        sessions: SessionFactory,
+        *,
+        global_rate: float = 25.0,
+        per_chat_interval: float = 1.0,
+        concurrency: int = 8,
+        poll_interval: float = 1.0,
+        clock: Clock = utcnow,
+        batch_size: int = 500,
+        admin_ids: frozenset[int] | None = None,
+        watch: DatabaseWatch | None = None,
+    ) -> None:
+        if global_rate <= 0 or concurrency < 1 or poll_interval <= 0 or batch_size < 1:
+            raise ValueError("rates, concurrency, poll interval and batch size must be positive")
+        self.bot = bot
+        self.sessions = sessions
+        self.global_rate = global_rate
+        self.per_chat_interval = per_chat_interval
+        self.concurrency = concurrency
+        self.poll_interval = poll_interval
+        self.clock = clock
+        self.batch_size = batch_size
+        self.admin_ids = admin_ids  # the working group, told of refused markup (None: settings)
+        self.watch = watch  # in the bot process: wait out database outages with everyone else
+        self.totals: Counter[str] = Counter()  # outcomes since start, by kind
+        self._batch: Counter[str] = Counter()  # outcomes since the last summary line
+        self._batch_started = time.monotonic()
+        self._jobs: dict[int, _Job] = {}  # by chat id: at most one message in flight per chat
+        self._signal = asyncio.Event()  # a job finished or wake() was called
+        self._in_flight = asyncio.Semaphore(concurrency)
+        self._turn = asyncio.Lock()  # hands out global send slots in FIFO order
+        self._next_slot = 0.0
+        self._paused_until = 0.0
+        self._chat_ready: dict[int, float] = {}
+
+    # -- public API ----------------------------------------------------------------------
+
+    def wake(self) -> None:
+        """Look at the table now (call after committing a transaction that enqueued)."""
+        self._signal.set()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Send until ``stop`` is set; rows from other processes are seen every poll_interval.
+
+        On stop, messages still waiting for their turn are left for next time; requests already
+        on their way to Telegram are finished and recorded (not cut off into duplicates).
+        """
+        log.info(
+            "outbox sender running: %.0f msg/s, %d in flight, %.1f s per chat",
+            self.global_rate,
+            self.concurrency,
+            self.per_chat_interval,
+        )
+        try:
+            while not stop.is_set():
+                self._signal.clear()
+                if self.watch is not None and not self.watch.up:
+                    await self._sleep(self.poll_interval, stop)  # the watch probes meanwhile
+                    continue
+                try:
+                    next_due = await self._dispatch(lookahead=self.poll_interval)
+                except (SQLAlchemyError, OSError) as exc:
+                    if self.watch is not None and is_outage(exc):
+                        self.watch.failed(exc)
+                    else:
+                        log.exception("outbox: could not read the queue; retrying")
+                    next_due = None
+                timeout = (
+                    self.poll_interval if next_due is None else min(next_due, self.poll_interval)
+                )
+                await self._sleep(timeout, stop)
+                self._summarise(force=not self._jobs)
+        finally:
+            await self._finish()
+            self._summarise(force=True)
+            log.info("outbox sender stopped")
+
+    async def drain(self, *, max_wait: float = 60.0) -> int:
+        """Send everything due now and return the number sent.
+
+        Retries that fall due within ``max_wait`` seconds (a 429's retry_after, the first
+        network back-offs, messages scheduled a few seconds ahead) are waited for, so one drain
+        leaves nothing behind that was merely unlucky; later ones stay PENDING for the next run.
+        """
+        sent_before = self.totals["sent"]
+        deadline = time.monotonic() + max_wait
+        try:
+            while True:
+                self._signal.clear()
+                remaining = max(0.0, deadline - time.monotonic())
+                next_due = await self._dispatch(lookahead=remaining)
+                if not self._jobs and (next_due is None or next_due > remaining):
+                    break
+                await self._sleep(next_due, None)
+                self._summarise(force=False)
+        finally:
+            await self._finish()
+            self._summarise(force=True)
+        return self.totals["sent"] - sent_before
+
+    # -- planning ------------------------------------------------------------------------
+
+    def _now(self) -> dt.datetime:
+        return max(self.clock(), utcnow())
+
+    async def _dispatch(self, *, lookahead: float) -> float | None:
+        """Start a job per chat whose oldest pending message is due; seconds until the next one.
+
+        A message waiting for its retry holds back the later messages of its chat (order);
+        a message merely scheduled for later (``not_before``) does not.
+        """
+        now = self._now()
+        rows = await self._fetch(now + dt.timedelta(seconds=lookahead))
+        held = set(self._jobs)
+        next_due: float | None = None
+        for row in rows:
+            if row.chat_id in held:
+                continue
+            if row.next_attempt_at <= now:
+                held.add(row.chat_id)
+                self._start(row)
+                continue
+            wait = (row.next_attempt_at - now).total_seconds()
+            next_due = wait if next_due is None else min(next_due, wait)
+            if row.tried:
+                held.add(row.chat_id)
+        self._prune_chat_clock()
+        return next_due
+
+    async def _fetch(self, horizon: dt.datetime) -> list[_Due]:
+        async with self.sessions() as session:
+            result = await session.execute(
+                select(
+                    OutboxMessage.id,
+                    OutboxMessage.chat_id,
+                    OutboxMessage.next_attempt_at,
+                    OutboxMessage.last_error,
+                )
+                .where(
+                    OutboxMessage.status == OutboxStatus.PENDING,
+                    or_(
+                        OutboxMessage.next_attempt_at <= horizon,
+                        OutboxMessage.last_error.is_not(None),
+                    ),
+                )
+                .order_by(OutboxMessage.id)
+                .limit(self.batch_size)
+            )
+            return [
+                _Due(r.id, r.chat_id, r.next_attempt_at, r.last_error is not None) for r in result
+            ]
+
+    def _start(self, row: _Due) -> None:
+        job = _Job(row.id, row.chat_id)
+        job.task = asyncio.create_task(self._job(job), name=f"outbox-{row.id}")
+        job.task.add_done_callback(functools.partial(self._job_done, job))
+        self._jobs[row.chat_id] = job
+
+    def _job_done(self, job: _Job, _task: asyncio.Task[None]) -> None:
+        if self._jobs.get(job.chat_id) is job:
+            del self._jobs[job.chat_id]
+        self._signal.set()
+
+    async def _sleep(self, seconds: float | None, stop: asyncio.Event | None) -> None:
+        """Until a job finishes, wake() is called, ``stop`` is set, or ``seconds`` pass."""
+        waiters = [asyncio.ensure_future(self._signal.wait())]
+        if stop is not None:
+            waiters.append(asyncio.ensure_future(stop.wait()))
+        try:
+            await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in waiters:
+                waiter.cancel()
+
+    async def _finish(self) -> None:
+        """Drop jobs still waiting for their turn; let requests already sent complete."""
+        jobs = list(self._jobs.values())
+        for job in jobs:
+            if not job.sending and job.task is not None:
+                job.task.cancel()
+        await asyncio.gather(*(j.task for j in jobs if j.task is not None), return_exceptions=True)
+
+    # -- one message ---------------------------------------------------------------------
+
+    async def _job(self, job: _Job) -> None:
+        try:
+            await self._wait_for_chat(job.chat_id)
+            row = await self._load(job.row_id)
+            if row is None:
+                return
+            failure = await self._draw(row)
+            if failure is not None:
+                await self._record(row, failure)
+                return
+            async with self._in_flight:
+                await self._wait_for_turn()
+                job.sending = True
+                self._chat_ready[row.chat_id] = time.monotonic() + self.per_chat_interval
+                outcome = await self._send(row)
+            await self._record(row, outcome)
+        except Exception as exc:
+            # The database is unreachable, most likely: the row stays PENDING for a later pass.
+            self._chat_ready[job.chat_id] = time.monotonic() + self.poll_interval
+            if self.watch is not None and (is_outage(exc) or isinstance(exc, Stopping)):
+                if not isinstance(exc, Stopping):
+                    self.watch.failed(exc)  # the watch logs the outage once
+                return
+            log.exception("outbox: message %d not processed", job.row_id)
+
+    async def _wait_for_chat(self, chat_id: int) -> None:
+        while True:
+            delay = self._chat_ready.get(chat_id, 0.0) - time.monotonic()
+            if delay <= 0:
+                return
+            await asyncio.sleep(delay)
+
+    async def _wait_for_turn(self) -> None:
+        """Space requests ``1/global_rate`` apart and hold them while flood control lasts."""
+        async with self._turn:
+            while True:
+                delay = max(self._next_slot, self._paused_until) - time.monotonic()
+                if delay <= 0:
+                    break
+                await asyncio.sleep(delay)
+            self._next_slot = time.monotonic() + 1.0 / self.global_rate
+
+    def _pause(self, seconds: float) -> None:
+        until = time.monotonic() + seconds
+        if until > self._paused_until:
+            if self._paused_until < time.monotonic():
+                log.warning("outbox: flood control, pausing all sends for %.0f s", seconds)
+            self._paused_until = until
+
+    def _prune_chat_clock(self) -> None:
+        if len(self._chat_ready) > 1000:
+            now = time.monotonic()
+            self._chat_ready = {c: t for c, t in self._chat_ready.items() if t > now}
+
+    async def _load(self, row_id: int) -> OutboxMessage | None:
+        async with self.sessions() as session:
+            row = await session.get(OutboxMessage, row_id)
+            return row if row is not None and row.status == OutboxStatus.PENDING else None
+
+    async def _draw(self, row: OutboxMessage) -> _Outcome | None:
+        """Draw a chart queued as a spec *before* taking a send slot, so the slots pace the
+        requests themselves (a slow drawing must not bunch requests up behind it)."""
+        render = row.payload.get("render") if row.attachment is None else None
+        if render is None:
+            return None
+        try:
+            loop = asyncio.get_running_loop()
+            row.attachment = await loop.run_in_executor(
+                _render_pool(), RENDERERS[render["kind"]], render
+            )
+        except Exception as exc:  # a spec we cannot draw: retrying will not help
+            log.exception("outbox: message %d cannot be drawn", row.id)
+            return _Outcome("failed", error=f"{type(exc).__name__}: {exc}")
+        return None
+
+    async def _send(self, row: OutboxMessage) -> _Outcome:
+        """One Bot API call, its answer sorted into what to do with the row."""
+        try:
+            message = await self._call(row)
+        except RetryAfter as exc:
+            seconds = _retry_seconds(exc)
+            self._pause(seconds)
+            return _Outcome("rate_limited", delay=seconds, error=f"429: retry after {seconds:g} s")
+        except Forbidden as exc:
+            return _Outcome("blocked", error=exc.message)
+        except ChatMigrated as exc:
+            return _Outcome("migrated", error=exc.message, new_chat_id=exc.new_chat_id)
+        except BadRequest as exc:
+            if _malformed(exc.message):
+                log.error(
+                    "outbox: message %d to chat %d refused as malformed, a rendering bug"
+                    " (the working group is told): %s",
+                    row.id,
+                    row.chat_id,
+                    exc.message,
+                )
+            else:
+                log.error(
+                    "outbox: message %d to chat %d refused: %s", row.id, row.chat_id, exc.message
+                )
+            return _Outcome("failed", error=exc.message)
+        except NetworkError as exc:  # includes TimedOut
+            return _Outcome("deferred", delay=_backoff(row.attempts + 1), error=exc.message)
+        except TelegramError as exc:  # InvalidToken, Conflict…: not the message's fault
+            log.warning("outbox: message %d deferred: %s", row.id, exc.message)
+            return _Outcome("deferred", delay=_backoff(row.attempts + 1), error=exc.message)
+        except Exception as exc:  # a payload we cannot even build: retrying will not help
+            log.exception("outbox: message %d cannot be sent", row.id)
+            return _Outcome("failed", error=f"{type(exc).__name__}: {exc}")
+        return _Outcome("sent", message_id=message.message_id)
+
+    async def _call(self, row: OutboxMessage) -> Message:
+        kwargs: dict[str, Any] = dict(row.payload)
+        render = kwargs.pop("render", None)
+        if "reply_markup" in kwargs:
+            kwargs["reply_markup"] = _markup(kwargs["reply_markup"])
+        if row.method == SEND_MESSAGE:
+            return await self.bot.send_message(row.chat_id, **kwargs)
+        attachment = row.attachment
+        if attachment is None and render is not None:
+            # drawn when sent, not when queued: a broadcast's transaction stays short; in a
+            # worker process, so drawing (CPU-bound) runs beside the sending loop
+            loop = asyncio.get_running_loop()
+            attachment = await loop.run_in_executor(
+                _render_pool(), RENDERERS[render["kind"]], render
+            )
+        if attachment is None:
+            raise ValueError(f"{row.method} without an attachment")
+        upload = InputFile(attachment, filename=row.attachment_name)
+        if row.method == SEND_PHOTO:
+            return await self.bot.send_photo(row.chat_id, photo=upload, **kwargs)
+        if row.method == SEND_DOCUMENT:
+            return await self.bot.send_document(row.chat_id, document=upload, **kwargs)
+        raise ValueError(f"unsupported outbox method {row.method!r}")
+
+    # -- recording -----------------------------------------------------------------------
+
+    async def _record(self, row: OutboxMessage, outcome: _Outcome) -> None:
+        """Commit the outcome in its own short transaction, retrying a hiccuping database."""
+        if self.watch is not None:
+            # through an outage, so a message Telegram accepted is not sent again afterwards
+            await self.watch.call(functools.partial(self._commit, row, outcome))
+            self.totals[outcome.kind] += 1
+            self._batch[outcome.kind] += 1
+            return
+        for attempt in range(RECORD_TRIES):
+            try:
+                async with self.sessions.begin() as session:
+                    await self._apply(session, row, outcome)
+                break
+            except (SQLAlchemyError, OSError):
+                if attempt == RECORD_TRIES - 1:
+                    raise
+                log.warning("outbox: recording message %d failed; retrying", row.id, exc_info=True)
+                await asyncio.sleep(0.5 * 2**attempt)
+        self.totals[outcome.kind] += 1
+        self._batch[outcome.kind] += 1
+
+    async def _commit(self, row: OutboxMessage, outcome: _Outcome) -> None:
+        async with self.sessions.begin() as session:
+            await self._apply(session, row, outcome)
+
+    async def _apply(self, session: AsyncSession, row: OutboxMessage, outcome: _Outcome) -> None:
+        now = self._now()
+        this = (OutboxMessage.id == row.id) & (OutboxMessage.status == OutboxStatus.PENDING)
+        if outcome.kind == "sent":
+            result = await session.execute(
+                update(OutboxMessage)
+                .where(this)
+                .values(
+                    status=OutboxStatus.SENT,
+                    sent_at=now,
+                    telegram_message_id=outcome.message_id,
+                )
+            )
+            if not result.rowcount:  # type: ignore[attr-defined]
+                log.warning("outbox: message %d was sent but is no longer pending", row.id)
+            # A delivered message proves the user no longer blocks the bot.
+            await session.execute(
+                update(TelegramAccount)
+                .where(
+                    TelegramAccount.telegram_id == row.chat_id,
+                    TelegramAccount.blocked_at.is_not(None),
+                )
+                .values(blocked_at=None)
+            )
+        elif outcome.kind == "rate_limited":  # not a failure: attempts stay as they are
+            await session.execute(
+                update(OutboxMessage)
+                .where(this)
+                .values(next_attempt_at=now + _seconds(outcome.delay), last_error=outcome.error)
+            )
+        elif outcome.kind == "deferred":
+            await session.execute(
+                update(OutboxMessage)
+                .where(this)
+                .values(
+                    attempts=OutboxMessage.attempts + 1,
+                    next_attempt_at=now + _seconds(outcome.delay),
+                    last_error=outcome.error,
+                )
+            )
+        elif outcome.kind == "failed":
+            await session.execute(
+                update(OutboxMessage)
+                .where(this)
+                .values(
+                    status=OutboxStatus.FAILED,
+                    attempts=OutboxMessage.attempts + 1,
+                    last_error=outcome.error,
+                )
+            )
+            if outcome.error and _malformed(outcome.error):  # never a silent FAILED row
+                await notify_refused_push(
+                    session,
+                    message_id=row.id,
+                    chat_id=row.chat_id,
+                    error=outcome.error,
+                    admin_ids=self.admin_ids,
+                )
+        elif outcome.kind == "blocked":
+            # Everything still queued for this chat is dropped with it: no request per message.
+            await session.execute(
+                update(OutboxMessage)
+                .where(
+                    OutboxMessage.chat_id == row.chat_id,
+                    OutboxMessage.status == OutboxStatus.PENDING,
+                )
+                .values(status=OutboxStatus.BLOCKED, last_error=outcome.error)
+            )
+            await session.execute(
+                update(TelegramAccount)
+                .where(
+                    TelegramAccount.telegram_id == row.chat_id,
+                    TelegramAccount.blocked_at.is_(None),
+                )
+                .values(blocked_at=now)
+            )
+        elif outcome.kind == "migrated":  # a group became a supergroup: follow it
+            log.warning("outbox: chat %d moved to %s", row.chat_id, outcome.new_chat_id)
+            await session.execute(
+                update(OutboxMessage)
+                .where(
+                    OutboxMessage.chat_id == row.chat_id,
+                    OutboxMessage.status == OutboxStatus.PENDING,
+                )
+                .values(chat_id=outcome.new_chat_id)
+            )
+        await session.execute(erase_finished_chats(row.chat_id))  # a citizen's, once done
+
+    def _summarise(self, *, force: bool) -> None:
+        """One INFO line per batch of work, not one per message."""
+        if not self._batch:
+            self._batch_started = time.monotonic()
+            return
+        elapsed = time.monotonic() - self._batch_started
+        if not force and elapsed < SUMMARY_EVERY:
+            return
+        b = self._batch
+        log.info(
+            "outbox: %d sent, %d rate-limited, %d deferred, %d blocked, %d failed in %.1f s",
+            b["sent"],
+            b["rate_limited"],
+            b["deferred"],
+            b["blocked"],
+            b["failed"],
+            elapsed,
+        )
+        self._batch = Counter()
+        self._batch_started = time.monotonic()
+
+
+RENDERERS: dict[str, Callable[[dict[str, Any]], bytes]] = {}
+_POOL: concurrent.futures.ProcessPoolExecutor | None = None
+
+
+def _render_pool() -> concurrent.futures.ProcessPoolExecutor:
+    """Drawing processes (spawned: they share no locks or loop with this one), one core
+    left for sending; each exits when this process dies, even by SIGKILL."""
+    global _POOL
+    if _POOL is None:
+        _POOL = concurrent.futures.ProcessPoolExecutor(
+            max_workers=max(1, (os.cpu_count() or 2) - 1),
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_die_with_parent,
+            initargs=(os.getpid(),),
+        )
+    return _POOL
+
+
+def _die_with_parent(parent: int) -> None:
+    """In a drawing process: exit when ``parent`` does, instead of lingering as an orphan.
+
+    Linux kills us the moment the parent dies (PR_SET_PDEATHSIG); elsewhere, and as a second
+    line, a daemon thread notices that we were re-parented.
+    """
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent:  # it died before prctl took effect
+        os._exit(1)
+    threading.Thread(target=_watch_parent, args=(parent,), name="parent-watch", daemon=True).start()
+
+
+def _watch_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(1.0)
+    os._exit(1)
+
+
+_PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+
+
+"""Attachments drawn at send time from a JSON spec in the payload (``{"render": {"kind": …}}``)."""
+
+
+def _malformed(error: str) -> bool:
+    """Whether Telegram refused the message itself (bad markup, too long): the bot's fault."""
+    text = error.lower()
+    return any(
+        sign in text
+        for sign in ("can't parse entities", "message is too long", "caption is too long")
+    )
+
+
+def _seconds(value: float) -> dt.timedelta:
+    return dt.timedelta(seconds=value)
+
+
+def _backoff(attempt: int) -> float:
+    """1, 2, 4 … seconds, capped at five minutes, plus up to 25 % jitter against stampedes."""
+    delay = min(MAX_BACKOFF, 2.0 ** (attempt - 1))
+    return delay + random.uniform(0, delay / 4)
+
+
+def _retry_seconds(exc: RetryAfter) -> float:
+    with warnings.catch_warnings():  # int vs timedelta: PTB 22 warns on either reading
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        value = exc.retry_after
+    seconds = value.total_seconds() if isinstance(value, dt.timedelta) else float(value)
+    return max(seconds, 1.0)
+
+
+def _markup(
+    data: dict[str, Any],
+) -> InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | ForceReply:
+    """Rebuild the stored Bot API dict into PTB's object."""
+    if "inline_keyboard" in data:
+        return InlineKeyboardMarkup.de_json(data)
+    if "keyboard" in data:
+        return ReplyKeyboardMarkup.de_json(data)
+    if "remove_keyboard" in data:
+        return ReplyKeyboardRemove.de_json(data)
+    if "force_reply" in data:
+        return ForceReply.de_json(data)
+    raise ValueError(f"unknown reply markup: {sorted(data)}")
+
+
+# -- standalone ----------------------------------------------------------------------------
+
+
+async def _pending(sessions: SessionFactory) -> int:
+    async with sessions() as session:
+        count = await session.scalar(
+            select(func.count())
+            .select_from(OutboxMessage)
+            .where(OutboxMessage.status == OutboxStatus.PENDING)
+        )
+        return int(count or 0)
+
+
+async def _serve(settings: Settings, token: str, *, drain: bool, options: dict[str, Any]) -> int:
+    engine = make_engine(settings.database_url)
+    sessions = make_sessions(engine)
+    bot = Bot(
+        token,
+        base_url=settings.telegram_base_url,
+        base_file_url=settings.telegram_file_base_url,
+    )
+    try:
+        await bot.initialize()
+        from chat.renderers import register_renderers
+
+        register_renderers(RENDERERS)
+        sender = OutboxSender(bot, sessions, admin_ids=settings.admin_id_set, **options)
+        if drain:
+            sent = await sender.drain()
+            log.info("outbox drained: %d sent, %d still pending", sent, await _pending(sessions))
+        else:
+            stop = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(sig, stop.set)
+            await sender.run(stop)
+    finally:
+        with contextlib.suppress(Exception):
+            await bot.shutdown()
+        await engine.dispose()
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m chat.outbox_sender", description="Deliver the outbox."
+    )
+    parser.add_argument("--drain", action="store_true", help="send what is due, then exit")
+    parser.add_argument("--rate", type=float, default=25.0, help="messages per second overall")
+    parser.add_argument("--per-chat-interval", type=float, default=1.0, help="seconds per chat")
+    parser.add_argument("--concurrency", type=int, default=8, help="requests in flight")
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request otherwise
+    try:
+        settings = load_settings()
+        token = settings.require_token()
+    except ConfigError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
+    options = {
+        "global_rate": args.rate,
+        "per_chat_interval": args.per_chat_interval,
+        "concurrency": args.concurrency,
+    }
+    return asyncio.run(_serve(settings, token, drain=args.drain, options=options))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

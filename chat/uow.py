@@ -1,0 +1,52 @@
+"""Unit of work for one update: the handler's writes and the inbox claim commit together.
+
+This is the only door through which update handling writes: ``JxContext.transaction()``
+and a flow's ``tx`` both come here. A writing session opened anywhere else would commit
+without the claim, and a kill before the inbox row is marked would apply the update
+again after the restart.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from telegram import Update
+
+from infra import inbox
+from infra.failpoints import failpoint
+from infra.models import InboxUpdate
+
+log = logging.getLogger(__name__)
+
+if TYPE_CHECKING:  # chat.context imports this module for JxContext.transaction
+    from chat.context import JxContext
+
+
+class AlreadyHandled(Exception):
+    """The update was applied before (a replay after a crash); its writes are rolled back."""
+
+
+@asynccontextmanager
+async def transaction(update: Update, context: JxContext) -> AsyncIterator[AsyncSession]:
+    """Open a transaction that also marks ``update`` handled, once, in the same commit."""
+    sessions = context.application._write_sessions  # type: ignore[attr-defined]
+    if context.inbox_claimed:
+        # Not atomic with the first: a kill between the two commits loses this one's writes.
+        log.warning("update %s writes in a second transaction", update.update_id)
+    async with sessions.begin() as session:
+        yield session
+        if not context.inbox_claimed and update.update_id:
+            if not await inbox.mark_handled(session, update.update_id) and await _known(
+                session, update.update_id
+            ):
+                raise AlreadyHandled(update.update_id)
+            context.inbox_claimed = True
+    failpoint("committed")
+
+
+async def _known(session: AsyncSession, update_id: int) -> bool:
+    return await session.get(InboxUpdate, update_id) is not None

@@ -1,0 +1,153 @@
+"""Engine, sessions and migrations: one short transaction per user event (STYLE: SQLAlchemy anchor)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import event
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+from sqlalchemy.orm import Session
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+
+SessionFactory = async_sessionmaker[AsyncSession]
+
+# How long a writer waits for another process's lock (a CLI command, a backup) before the
+# statement fails. Past it the failure is an outage (``infra.outage``): logged and retried.
+SQLITE_BUSY_MS = 5000
+# Execution option: on SQLite, fsync this transaction's commit (synchronous=FULL). The inbox
+# uses it, since its commit is what lets Telegram forget an update.
+DURABLE = "jixiao_durable"
+
+
+def make_engine(url: str, *, readonly: bool = False, **kwargs: Any) -> AsyncEngine:
+    """An engine for ``url``.
+
+    SQLite allows one writer at a time. Rather than letting writers collide and sleep
+    in SQLite's busy handler (back-off up to 100 ms), the writing engine holds a single
+    connection, so writers wait their turn in the pool's fair queue; a ``readonly``
+    engine has its own connections, which read WAL snapshots without waiting.
+    """
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        kwargs.setdefault("connect_args", {"timeout": SQLITE_BUSY_MS / 1000})
+        if readonly:
+            kwargs.setdefault("pool_size", 8)
+            kwargs.setdefault("execution_options", {"jixiao_readonly": True})
+        else:
+            kwargs.setdefault("pool_size", 1)
+            kwargs.setdefault("max_overflow", 0)
+            kwargs.setdefault("pool_timeout", 300)
+        engine = create_async_engine(url, **kwargs)
+
+        @event.listens_for(engine.sync_engine, "connect")
+        def _pragmas(dbapi_conn: Any, record: Any) -> None:
+            # Let SQLAlchemy's "begin" hook below issue BEGIN itself (pysqlite's own is deferred).
+            dbapi_conn.isolation_level = None
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_MS}")
+            cur.close()
+            record.info["synchronous"] = "NORMAL"
+
+        @event.listens_for(engine.sync_engine, "begin")
+        def _begin(conn: Connection) -> None:
+            # Writers take the write lock at BEGIN, so a read-then-write transaction never
+            # fails half way with "database is locked"; readers (make_readers) don't block.
+            options = conn.get_execution_options()
+            if options.get("jixiao_readonly"):
+                conn.exec_driver_sql("BEGIN")
+                return
+            # WAL with synchronous=NORMAL survives a crash of the process but may lose the
+            # last commits in a power loss; a DURABLE transaction is fsynced at its commit
+            # (and with it everything committed before it).
+            level = "FULL" if options.get(DURABLE) else "NORMAL"
+            info = conn.connection.info
+            if info.get("synchronous") != level:
+                conn.exec_driver_sql(f"PRAGMA synchronous={level}")
+                info["synchronous"] = level
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+        return engine
+    kwargs.setdefault("pool_size", 10)
+    kwargs.setdefault("max_overflow", 10)
+    kwargs.setdefault("pool_pre_ping", True)
+    return create_async_engine(url, **kwargs)
+
+
+def make_sessions(engine: AsyncEngine) -> SessionFactory:
+    """Sessions for work that writes: one short transaction per user event."""
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+class ReadOnlySession(Session):
+    """A session that refuses to flush: a change made through it would never be committed."""
+
+
+class ReadOnlySessionError(RuntimeError):
+    """Something tried to write through a read session; writes belong in a transaction."""
+
+
+@event.listens_for(ReadOnlySession, "before_flush")
+def _refuse_flush(session: Session, _flush_context: Any, _instances: Any) -> None:
+    raise ReadOnlySessionError(
+        "a read session cannot write; use the update's transaction (context.transaction())"
+    )
+
+
+def make_readers(engine: AsyncEngine) -> SessionFactory:
+    """Sessions that only read: on SQLite they do not queue behind writers (WAL snapshots)."""
+    return async_sessionmaker(
+        engine.execution_options(jixiao_readonly=True),
+        expire_on_commit=False,
+        sync_session_class=ReadOnlySession,
+    )
+
+
+def alembic_config() -> Config:
+    """Alembic configured from the installed package, so no ini file is needed at run time."""
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    return cfg
+
+
+async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
+    """Apply pending migrations over ``engine`` (shares its connection with Alembic)."""
+
+    def _run(sync_conn: Connection) -> None:
+        cfg = alembic_config()
+        cfg.attributes["connection"] = sync_conn
+        command.upgrade(cfg, revision)
+
+    async with engine.begin() as conn:
+        await conn.run_sync(_run)
+
+
+async def current_revision(engine: AsyncEngine) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
+    def _rev(sync_conn: Connection) -> str | None:
+        return MigrationContext.configure(sync_conn).get_current_revision()
+
+    async with engine.connect() as conn:
+        return await conn.run_sync(_rev)
+
+
+def head_revision() -> str | None:
+    """The migration this version of the code expects the database to be at."""
+    from alembic.script import ScriptDirectory  # only the CLI's schema check needs it
+
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()

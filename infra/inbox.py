@@ -1,0 +1,171 @@
+"""Durable inbox: updates are stored before Telegram is told they arrived.
+
+The Bot API forgets an update once ``getUpdates`` is called with a higher offset,
+so we store first and confirm second; ``handled_at`` is set inside the handler's
+own transaction (``chat.uow``) and guards against applying an update twice.
+
+Invite codes and survey tokens never reach the table: ``redacted`` replaces them in the
+stored copy (only their hash is kept anywhere), while the dispatcher gets the original
+payload in memory. A ``/start <payload>`` keeps the token's hash under ``REDACTED_KEY``,
+so an update stored just before a crash is still handled after the restart: the flows
+look the link up by that hash (``conversations.common.start_payload``). Telegram never
+sends that key, so nobody can present a hash in place of a code.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from domain.payload import REDACTED, REDACTED_KEY, PayloadKind, hash_token, parse_payload
+from infra.db import DURABLE, SessionFactory
+from infra.models import InboxUpdate
+from infra.models.types import utcnow
+
+# a payload of a secret kind anywhere in a text (a /start, a pasted link or code)
+_SECRET = re.compile(
+    r"(?<![A-Za-z0-9_-])(" + "|".join(k.value for k in PayloadKind) + r")_[A-Za-z0-9_-]{10,59}"
+    r"(?![A-Za-z0-9_-])"
+)
+_START = re.compile(r"^/start(?:@\w+)?\s+(\S+)\s*$")  # the payload: domain.payload parses it
+
+
+def redacted(payload: dict[str, Any]) -> dict[str, Any]:
+    """The copy of an update that is stored: every invite code and survey token replaced
+    by ``REDACTED``; a ``/start`` payload's hash kept under ``REDACTED_KEY`` for recovery."""
+    message = payload.get("message")
+    command = _START.match(message.get("text") or "") if isinstance(message, dict) else None
+    start = parse_payload(command.group(1)) if command is not None else None
+    out = _scrub(payload)
+    if start is not None:
+        out = out if out is not payload else dict(payload)
+        out[REDACTED_KEY] = {"kind": start.kind.value, "token_hash": hash_token(start.token)}
+    return out
+
+
+def _scrub(value: Any) -> Any:
+    """``value`` with secrets replaced; the very same object when it holds none."""
+    if isinstance(value, str):
+        return _SECRET.sub(lambda m: f"{m.group(1)}_{REDACTED}", value)
+    if isinstance(value, dict):
+        items = {k: _scrub(v) for k, v in value.items()}
+        return value if all(items[k] is value[k] for k in value) else items
+    if isinstance(value, list):
+        scrubbed = [_scrub(v) for v in value]
+        return value if all(a is b for a, b in zip(scrubbed, value, strict=True)) else scrubbed
+    return value
+
+
+def chat_of(payload: dict[str, Any]) -> int | None:
+    """The chat an update belongs to, for per-chat ordering (private chat id == user id)."""
+    for key in ("message", "edited_message", "channel_post", "my_chat_member", "chat_member"):
+        if key in payload:
+            return int(payload[key]["chat"]["id"])
+    if "callback_query" in payload:
+        query = payload["callback_query"]
+        msg = query.get("message")
+        return int(msg["chat"]["id"]) if msg else int(query["from"]["id"])
+    for value in payload.values():
+        if isinstance(value, dict) and "from" in value:
+            return int(value["from"]["id"])
+    return None
+
+
+async def store(sessions: SessionFactory, payloads: Sequence[dict[str, Any]]) -> list[int]:
+    """Insert new updates (duplicates ignored); returns the ids that were new."""
+    if not payloads:
+        return []
+    async with sessions.begin() as session:
+        # Committed means Telegram may forget these updates: fsynced even on SQLite (db.DURABLE).
+        await session.connection(execution_options={DURABLE: True})
+        dialect = session.get_bind().dialect.name
+        insert = pg_insert if dialect == "postgresql" else sqlite_insert
+        now = utcnow()
+        rows = [
+            {
+                "update_id": p["update_id"],
+                "chat_id": chat_of(p),
+                "payload": redacted(p),  # the caller keeps the original, to handle it now
+                "received_at": now,
+            }
+            for p in payloads
+        ]
+        stmt = (
+            insert(InboxUpdate)
+            .values(rows)
+            .on_conflict_do_nothing(index_elements=["update_id"])
+            .returning(InboxUpdate.update_id)
+        )
+        return sorted(int(i) for i in (await session.scalars(stmt)).all())
+
+
+async def mark_handled(session: AsyncSession, update_id: int) -> bool:
+    """Claim ``update_id`` inside the caller's transaction; False if it was already applied."""
+    result = await session.execute(
+        update(InboxUpdate)
+        .where(InboxUpdate.update_id == update_id, InboxUpdate.handled_at.is_(None))
+        .values(handled_at=utcnow())
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def mark_done(sessions: SessionFactory, *update_ids: int) -> None:
+    """The handler returned and replied: nothing is owed for these updates any more."""
+    now = utcnow()
+    async with sessions.begin() as session:
+        for update_id in update_ids:
+            row = await session.get(InboxUpdate, update_id)
+            if row is not None:
+                row.handled_at = row.handled_at or now
+                row.replied_at = now
+
+
+async def mark_owed(sessions: SessionFactory, update_id: int) -> None:
+    """The handler ran but its reply did not reach the user: handled, not replied.
+
+    Whatever it committed stays applied (and is never applied again); the chat is
+    owed the prompt of where it now is, which ``UpdateDispatcher`` re-sends.
+    """
+    async with sessions.begin() as session:
+        row = await session.get(InboxUpdate, update_id)
+        if row is not None:
+            row.handled_at = row.handled_at or utcnow()
+
+
+async def unhandled(sessions: SessionFactory) -> list[InboxUpdate]:
+    async with sessions() as session:
+        rows = await session.scalars(
+            select(InboxUpdate)
+            .where(InboxUpdate.handled_at.is_(None))
+            .order_by(InboxUpdate.update_id)
+        )
+        return list(rows)
+
+
+async def unreplied(sessions: SessionFactory, chat_id: int | None = None) -> list[InboxUpdate]:
+    """Applied but never replied to (a kill, or Telegram unreachable): owed their prompt."""
+    query = select(InboxUpdate).where(
+        InboxUpdate.handled_at.is_not(None), InboxUpdate.replied_at.is_(None)
+    )
+    if chat_id is not None:
+        query = query.where(InboxUpdate.chat_id == chat_id)
+    async with sessions() as session:
+        return list(await session.scalars(query.order_by(InboxUpdate.update_id)))
+
+
+async def prune(sessions: SessionFactory, keep: dt.timedelta = dt.timedelta(days=2)) -> int:
+    """Forget finished updates (they carry names and texts) once Telegram cannot resend them."""
+    async with sessions.begin() as session:
+        result = await session.execute(
+            delete(InboxUpdate).where(
+                InboxUpdate.replied_at.is_not(None), InboxUpdate.received_at < utcnow() - keep
+            )
+        )
+        return int(result.rowcount)  # type: ignore[attr-defined]
