@@ -78,6 +78,8 @@ class Callbacks:
     """The callback namespace of one flow (``prefix`` such as ``"ap1"``, ``flow`` its name)."""
 
     registry: ClassVar[dict[str, Callbacks]] = {}
+    prefix: str
+    flow: str
 
     def __init__(self, prefix: str, flow: str) -> None:
         if flow in Callbacks.registry or any(
