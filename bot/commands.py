@@ -255,9 +255,10 @@ async def annual(args: argparse.Namespace, settings: Settings, tr: Translator) -
     """``annual YEAR``: the year's roll-up table, award lists and flags; ``--csv`` writes the table."""
     from decimal import Decimal, InvalidOperation
 
-    from conversations.annual import cli_text, csv_bytes
+    from bot.annual_table import cli_text
     from domain.period import parse_period
     from services.annual import annual_report
+    from services.annual_text import csv_bytes
 
     period = parse_period(args.year)
     if period is None or period.quarter is not None:

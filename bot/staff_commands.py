@@ -50,8 +50,8 @@ async def _invites(
     args: argparse.Namespace, sessions: SessionFactory, settings: Settings, tr: Translator
 ) -> int:
     """New codes only for those without a valid one, unless ``--reissue`` (which kills the rest)."""
-    from conversations.admin import invites_csv
     from services import invites
+    from services.invite_csv import invites_csv
 
     username = await bot_username(settings, tr)  # before anything is issued
     if args.out:  # a folder or an unwritable path fails here, before codes are issued

@@ -25,8 +25,8 @@ from fakebotapi import LocalBotApi
 from infra.db import SessionFactory
 from infra.models import Cycle, Invite, Staff
 from tests.dbs import PG_URL, backend
+from tests.drivers.cli import EXAMPLES, jixiao
 from tests.factories import bind, fill_all_forms, make_org, open_cycle
-from tests.test_cli import EXAMPLES, jixiao
 
 
 def one_line_failure(result, *expected: str) -> str:  # type: ignore[no-untyped-def]

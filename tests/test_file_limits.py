@@ -24,8 +24,8 @@ from services import files
 from services.staff_import import RosterInvalid, parse_roster
 from services.staff_import import errors as roster_msg
 from services.templates import load_template
+from tests.drivers.cli import jixiao
 from tests.spreadsheets import roster_rows, xlsx
-from tests.test_cli import jixiao
 
 ADMIN = 900001  # JIXIAO_ADMIN_IDS in the test settings
 
