@@ -443,3 +443,7 @@ async def test_a_leader_sees_the_latest_year_in_their_language(
     english = await annual_chat.summary(leader, "Annual results 2026")  # the latest year
     assert "Advanced individual in emergency management" in (english.text or "")
     assert annual_chat.offers_csv(english)
+    # a button of an older format is answered as expired; nothing is sent
+    await annual_chat.press_old_format(leader, on=english)
+    assert "expired" in (leader.callback_answers[-1].get("text") or "")
+    assert not any(m.kind == "document" for m in leader.messages)

@@ -49,6 +49,19 @@ async def test_the_admin_can_cancel_at_any_step(
         assert await s.scalar(select(TemplateVersion)) is None
 
 
+async def test_a_button_of_another_step_is_expired_and_changes_nothing(
+    server: LocalBotApi, bot, sessions: SessionFactory
+) -> None:
+    admin = server.user(900001, language_code="zh-hans")
+    choose = await templates.send_template(admin, "template.toml", TEMPLATE)
+    deadline = await templates.choose_period(admin, choose)
+    again = await templates.open_early(admin, deadline)
+    assert templates.deadlines(again)  # still at the deadline step
+    assert any("失效" in (a.get("text") or "") for a in admin.callback_answers)
+    async with sessions() as s:
+        assert await s.scalar(select(Cycle)) is None
+
+
 async def test_a_bad_template_is_refused_with_its_row(
     server: LocalBotApi, bot, sessions: SessionFactory
 ) -> None:

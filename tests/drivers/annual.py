@@ -35,3 +35,9 @@ async def press_csv(user: SimUser, year: int, on: BotMessage) -> None:
     and wait for the bot's answer to the press."""
     await user.press(CSV.data(year), on)
     await user.wait_until(lambda: bool(user.callback_answers))
+
+
+async def press_old_format(user: SimUser, on: BotMessage) -> None:
+    """Press an ``an1:`` button of a format this version does not read (an older one's)."""
+    await user.press(f"{CSV.owner.prefix}:table:2026", on)
+    await user.wait_until(lambda: bool(user.callback_answers))

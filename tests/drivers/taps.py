@@ -21,3 +21,9 @@ async def tap(user: SimUser, msg: BotMessage, action: CallbackAction, index: int
     found = offered(msg, action)
     assert len(found) > index, f"no {action.owner.prefix}:{action.name} button: {msg.button_data()}"
     await user.press(found[index], msg)
+
+
+async def forge(user: SimUser, msg: BotMessage, action: CallbackAction, *args: int | str) -> None:
+    """Press data for ``action`` on ``msg`` although ``msg`` does not offer it (a button of an
+    earlier step, or forged data)."""
+    await user.press(action.data(*args), msg)

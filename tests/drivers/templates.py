@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from conversations.template_upload import CANCEL, OPEN, PICK_DEADLINE, PICK_PERIOD
 from fakebotapi import BotMessage, SimUser
-from tests.drivers.taps import args_of, tap
+from tests.drivers.taps import args_of, forge, tap
 
 
 async def send_template(admin: SimUser, name: str, data: bytes) -> BotMessage:
@@ -43,4 +43,11 @@ async def open_cycle(admin: SimUser, msg: BotMessage) -> BotMessage:
 
 async def cancel(admin: SimUser, msg: BotMessage) -> BotMessage:
     await tap(admin, msg, CANCEL)
+    return await admin.expect()
+
+
+async def open_early(admin: SimUser, msg: BotMessage) -> BotMessage:
+    """Press 开启 while the deadline is still being asked (an older or forged button);
+    returns the answer to the press's aftermath: the current step shown again."""
+    await forge(admin, msg, OPEN, 1)
     return await admin.expect()
