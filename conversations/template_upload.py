@@ -240,15 +240,6 @@ async def type_deadline(update: Update, context: JxContext) -> object:
 
 
 @flow.step
-async def open_cycle(update: Update, context: JxContext) -> object:
-    """Register the template and open the cycle; it collects once a leader approves (二(一))."""
-    pos = await _position(update, context)
-    if pos is None:
-        return await flow._stale_button(update, context)
-    return await _open(update, context, pos)
-
-
-@flow.step
 async def cancel(update: Update, context: JxContext) -> object:
     """Drop the file: nothing was written."""
     tr = await context.tr(update)
@@ -284,11 +275,14 @@ async def _deadline(update: Update, context: JxContext, pos: Position, text: str
     return tx.state
 
 
-async def _open(update: Update, context: JxContext, pos: Position) -> object:
-    tr = await context.tr(update)
+@flow.step
+async def open_cycle(update: Update, context: JxContext) -> object:
+    """Register the template and open the cycle; it collects once a leader approves (二(一))."""
+    pos = await _position(update, context)
     actor = await load_caller(update, context)
-    if not actor.is_admin:
+    if pos is None or not actor.is_admin:
         return await flow._stale_button(update, context)
+    tr = await context.tr(update)
     data = await _download(context, pos.data["file_id"])
     if hashlib.sha256(data).hexdigest() != pos.data["sha256"]:
         return await flow._stale_button(update, context)
