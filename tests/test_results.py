@@ -12,8 +12,8 @@ from fakebotapi import LocalBotApi
 from infra.db import SessionFactory
 from infra.models import AuditEntry, Cycle, Result, Staff
 from services import cycles, results
+from tests.drivers import results as results_driver
 from tests.factories import bind, fill_all_forms, make_org, open_cycle
-from tests.forms_driver import data_of
 
 ADMIN = 900001
 
@@ -53,12 +53,12 @@ async def test_score_approve_publish(
     scored = await admin.expect_text("2026Q4")
     async with sessions() as s:
         assert {r.subject_key: r.total for r in await s.scalars(select(Result))} == first
-    await admin.press(data_of(scored, "sc1:send:")[0], scored)
+    await results_driver.send_for_approval(admin, scored)
     leader = server.user(9100, language_code="zh-hans")
     request = await leader.expect_text("审定")
     for u in users.values():
         assert not [m for m in u.messages if m.kind == "photo"]  # nothing before approval
-    await leader.press(data_of(request, "rv1:ok:")[0], request)
+    await results_driver.approve(leader, request)
     await leader.expect_text("公布")
     for user in users.values():
         await user.wait_until(
@@ -77,9 +77,7 @@ async def test_score_approve_publish(
             and photos[0].photo.startswith(b"\x89PNG")
         )
         # 为什么: the contributions add up exactly to the total
-        await user.press(
-            next(d for d in texts[0].button_data() if d.startswith("rs1:w:")), texts[0]
-        )
+        await results_driver.open_why(user, texts[0])
         why = await user.expect_text("构成")
         total = Decimal(re.search(r"(\d+\.\d\d)", why.text).group(1))  # type: ignore[union-attr]
         contributions = [Decimal(x) for x in re.findall(r"= (\d+\.\d\d)", why.text)]
@@ -114,7 +112,7 @@ async def test_leader_sends_back_with_a_comment(
     admin = server.user(ADMIN)  # the working group's chat exists before anything is pushed
     leader = server.user(9200, language_code="zh-hans")
     request = await leader.expect_text("审定")
-    await leader.press(data_of(request, "rv1:no:")[0], request)
+    await results_driver.send_back(leader, request)
     await leader.expect_text("意见")
     await leader.send("防汛抗旱科的互评分数偏高，请核实后再报。")
     await leader.expect_text("退回")
@@ -131,7 +129,7 @@ async def test_leader_sends_back_with_a_comment(
         lambda: any("防汛抗旱科" in (m.text or "") for m in admin.messages), timeout=20
     )
     # the old approval button no longer works
-    await leader.press(data_of(request, "rv1:ok:")[0], request)
+    await results_driver.approve(leader, request)
     await leader.wait_until(lambda: bool(leader.callback_answers))
     async with sessions() as s:
         assert (await s.get(Cycle, cycle_id)).phase == CyclePhase.SCORING  # type: ignore[union-attr]
@@ -196,9 +194,7 @@ async def test_published_results_never_reveal_a_peer_rater(
             lambda u=user: any("总分" in (m.text or "") for m in u.messages), timeout=30
         )
         text_msg = next(m for m in user.messages if "总分" in (m.text or ""))
-        await user.press(
-            next(d for d in text_msg.button_data() if d.startswith("rs1:w:")), text_msg
-        )
+        await results_driver.open_why(user, text_msg)
         await user.expect_text("构成")
         seen = "\n".join(
             (m.text or "") + " ".join(m.button_texts()) for m in server.sent_messages(user.id)
