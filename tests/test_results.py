@@ -10,8 +10,9 @@ from sqlalchemy import func, select
 from domain.enums import CyclePhase
 from fakebotapi import LocalBotApi
 from infra.db import SessionFactory
-from infra.models import AuditEntry, Cycle, Result, Staff
+from infra.models import AuditEntry, Cycle, OutboxMessage, Result, Staff, TelegramAccount
 from services import cycles, results
+from services.notices import Localization
 from tests.drivers import results as results_driver
 from tests.factories import bind, fill_all_forms, make_org, open_cycle
 
@@ -217,3 +218,64 @@ async def test_quota_preview_is_off_unless_configured(sessions: SessionFactory, 
         plain = await overview(s, cycle, Translator("en"), quota_percent=0)  # type: ignore[arg-type]
         with_quota = await overview(s, cycle, Translator("en"), quota_percent=20)  # type: ignore[arg-type]
     assert "quota" not in plain and "20% quota" in with_quota
+
+
+async def test_buttons_pushed_before_the_actions_had_names_still_work(
+    server: LocalBotApi, bot, sessions: SessionFactory, settings
+) -> None:  # type: ignore[no-untyped-def]
+    """Requests and results already in the chats carry the old data (``rv1:ok``, ``rs1:w``,
+    ``rs1:h``): spelled here on purpose, as the deployed bot sent them."""
+    import datetime as dt
+
+    cycle_id, members, chief = await _scored(sessions, settings)
+    await bind(sessions, 9600, chief)
+    await bind(sessions, 9601, members[1])
+    async with sessions.begin() as s:
+        cycle = await s.get(Cycle, cycle_id)
+        await results.score_cycle(s, cycle, tz=settings.tz, now=dt.datetime.now(dt.UTC))  # type: ignore[arg-type]
+        await results.send_for_review(s, cycle, now=dt.datetime.now(dt.UTC), actor_label="test")  # type: ignore[arg-type]
+    leader = server.user(9600, language_code="zh-hans")
+    request = await leader.expect_text("审定")
+    await leader.press(f"rv1:ok:{cycle_id}:1", request)
+    await leader.expect_text("公布")
+    user = server.user(9601, language_code="zh-hans")
+    await user.wait_until(lambda: any("总分" in (m.text or "") for m in user.messages), timeout=30)
+    result = next(m for m in user.messages if "总分" in (m.text or ""))
+    async with sessions() as s:
+        result_id = await s.scalar(select(Result.id).where(Result.staff_id == members[1]))
+    await user.press(f"rs1:w:{result_id}", result)
+    await user.expect_text("构成")
+    await user.press(f"rs1:h:{result_id}", result)
+    await user.expect_text("2026Q4")
+
+
+async def test_the_request_for_approval_follows_the_settings_passed_in(
+    sessions: SessionFactory, settings
+) -> None:  # type: ignore[no-untyped-def]
+    """The quota preview and the language of a push come from the caller's settings; the
+    services read no environment."""
+    import datetime as dt
+
+    cycle_id, _members, chief = await _scored(sessions, settings)
+    await bind(sessions, 9700, chief)
+    async with sessions.begin() as s:
+        (await s.get(TelegramAccount, 9700)).language = None  # type: ignore[union-attr]
+        cycle = await s.get(Cycle, cycle_id)
+        await results.score_cycle(s, cycle, tz=settings.tz, now=dt.datetime.now(dt.UTC))  # type: ignore[arg-type]
+        await results.send_for_review(
+            s,
+            cycle,  # type: ignore[arg-type]
+            now=dt.datetime.now(dt.UTC),
+            actor_label="test",
+            excellent_quota=20,
+            local=Localization.of(settings.model_copy(update={"locale": "en"})),
+        )
+    async with sessions() as s:
+        request = await s.scalar(select(OutboxMessage).where(OutboxMessage.chat_id == 9700))
+    assert request is not None
+    text = request.payload["text"]
+    assert "for approval" in text and "20% quota" in text, text
+    assert [[c["action"] for c in row] for row in request.payload["choices"]] == [
+        ["result_review.approve"],
+        ["result_review.send_back"],
+    ]
