@@ -205,16 +205,18 @@ async def _names(session: AsyncSession, cycle_id: int) -> dict[str, tuple[str, s
 async def why(update: Update, context: JxContext) -> None:
     """为什么 under a result: how the total is made."""
     (result_id,) = pressed(update, WHY, OLD_WHY)
-    await _own_result(update, context, result_id, history=False)
+    await _own_result(update, context, result_id, show_history=False)
 
 
 async def history(update: Update, context: JxContext) -> None:
     """历史 under a result: the person's published results over the cycles."""
     (result_id,) = pressed(update, HISTORY, OLD_HISTORY)
-    await _own_result(update, context, result_id, history=True)
+    await _own_result(update, context, result_id, show_history=True)
 
 
-async def _own_result(update: Update, context: JxContext, result_id: int, *, history: bool) -> None:
+async def _own_result(
+    update: Update, context: JxContext, result_id: int, *, show_history: bool
+) -> None:
     """Only the person themselves (or their unit's head, for a unit) may look."""
     tr = await context.tr(update)
     actor = await load_caller(update, context)
@@ -233,7 +235,7 @@ async def _own_result(update: Update, context: JxContext, result_id: int, *, his
             await answer_query(update, tr._("This button is not for you."), alert=True)
             return
         await answer_query(update)
-        if not history:
+        if not show_history:
             await reply(update, why_text(result, tr, await _names(session, result.cycle_id)))
             return
         found = await person_history(session, actor.staff.id)  # type: ignore[union-attr]
