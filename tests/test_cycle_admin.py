@@ -231,3 +231,26 @@ async def test_admin_stops_collecting_after_confirming(
     await admin.expect()
     async with sessions() as s:
         assert (await s.get(Cycle, cycle_id)).phase != CyclePhase.COLLECTING  # type: ignore[union-attr]
+
+
+async def test_an_approval_request_queued_before_the_actions_had_names_still_works(
+    server: LocalBotApi, bot, sessions: SessionFactory
+) -> None:  # type: ignore[no-untyped-def]
+    """A request already in a leader's chat carries ``tp1:v``/``tp1:ok`` (spelled on purpose)."""
+    await make_org(sessions)
+    async with sessions() as s:
+        from infra.models import Staff
+
+        chief = await s.scalar(select(Staff.id).where(Staff.employee_no == "L001"))
+    await bind(sessions, 5301, chief)  # type: ignore[arg-type]
+    cycle_id = await open_cycle(sessions, approve=False)
+    leader = server.user(5301, language_code="zh-hans")
+    request = await leader.expect_text("审定")
+    async with sessions() as s:
+        template_id = (await s.get(Cycle, cycle_id)).template_id  # type: ignore[union-attr]
+    await leader.press(f"tp1:v:{template_id}", request)
+    await leader.expect_text("%")
+    await leader.press(f"tp1:ok:{template_id}", request)
+    await leader.expect_text("2026Q4")
+    async with sessions() as s:
+        assert (await s.get(Cycle, cycle_id)).phase == CyclePhase.COLLECTING  # type: ignore[union-attr]

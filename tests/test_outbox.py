@@ -272,6 +272,29 @@ async def test_a_message_has_choices_or_a_markup(sessions: SessionFactory) -> No
             )
 
 
+async def test_the_standalone_sender_knows_every_flows_buttons(
+    sessions: SessionFactory, server: LocalBotApi, settings: Settings, tmp_path: Path
+) -> None:
+    """``python -m chat.outbox_sender`` builds no application, yet spells queued choices."""
+    user = server.user(8201)
+    async with sessions.begin() as s:
+        await enqueue(
+            s,
+            user.id,
+            "approve?",
+            choices=choice_rows(
+                [Choice("Approve", "template.approve", (5,))],
+                [Choice("Why?", "results.why", (7,)), Choice("Appeal", "appeal.new", (7,))],
+            ),
+        )
+    sender = await start_sender(server, settings, tmp_path, "--drain")
+    code = await asyncio.wait_for(sender.wait(), 60)
+    assert code == 0, (tmp_path / "sender.log").read_text()
+    assert [m.button_data() for m in server.sent_messages(user.id)] == [
+        ["tp1:approve:5", "rs1:why:7", "ap1:n:7"]
+    ]
+
+
 async def test_kill_and_restart_delivers_everything(
     sessions: SessionFactory, server: LocalBotApi, settings: Settings, tmp_path: Path
 ) -> None:
