@@ -23,7 +23,12 @@ async def run_reminders(services: Services) -> int:
     count = 0
     async with services.sessions.begin() as session:
         for cycle in await cycles.collecting(session):
-            count += await notices.send_due_reminders(session, cycle, now=services.clock())
+            count += await notices.send_due_reminders(
+                session,
+                cycle,
+                now=services.clock(),
+                local=notices.Localization.of(services.settings),
+            )
     if count:
         log.info("queued %d reminders", count)
         services.outbox_wake()

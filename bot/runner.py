@@ -179,6 +179,7 @@ def _start_sender(
 ) -> asyncio.Task[None]:
     from chat.outbox_sender import OutboxSender
     from chat.renderers import register_renderers
+    from services.notices import Localization
 
     register_renderers()
     sender = OutboxSender(
@@ -186,6 +187,7 @@ def _start_sender(
         services.sessions,
         clock=services.clock,
         admin_ids=services.settings.admin_id_set,
+        local=Localization.of(services.settings),
         watch=watch,
     )
     services.outbox_wake = sender.wake

@@ -71,13 +71,16 @@ from telegram.error import (
 )
 from telegram.warnings import PTBDeprecationWarning
 
+from chat.callbacks import markup as choices_markup
+from chat.renderers import register_codecs, register_renderers
+from domain.choice import choices_from_json
 from domain.enums import OutboxStatus
 from infra.config import ConfigError, Settings, load_settings
 from infra.db import SessionFactory, make_engine, make_sessions
 from infra.models import OutboxMessage, TelegramAccount
 from infra.models.types import utcnow
 from infra.outage import DatabaseWatch, Stopping, is_outage
-from services.notices import notify_refused_push
+from services.notices import DEFAULTS, Localization, notify_refused_push
 from services.outbox import SEND_DOCUMENT, SEND_MESSAGE, SEND_PHOTO, erase_finished_chats
 
 log = logging.getLogger(__name__)
@@ -138,6 +141,7 @@ class OutboxSender:
         clock: Clock = utcnow,
         batch_size: int = 500,
         admin_ids: frozenset[int] | None = None,
+        local: Localization = DEFAULTS,
         watch: DatabaseWatch | None = None,
     ) -> None:
         if global_rate <= 0 or concurrency < 1 or poll_interval <= 0 or batch_size < 1:
@@ -150,7 +154,8 @@ class OutboxSender:
         self.poll_interval = poll_interval
         self.clock = clock
         self.batch_size = batch_size
-        self.admin_ids = admin_ids  # the working group, told of refused markup (None: settings)
+        self.admin_ids = admin_ids  # the working group, told of refused markup (with ADMIN staff)
+        self.local = local  # the default language and time zone of that notice
         self.watch = watch  # in the bot process: wait out database outages with everyone else
         self.totals: Counter[str] = Counter()  # outcomes since start, by kind
         self._batch: Counter[str] = Counter()  # outcomes since the last summary line
@@ -426,7 +431,9 @@ class OutboxSender:
     async def _call(self, row: OutboxMessage) -> Message:
         kwargs: dict[str, Any] = dict(row.payload)
         render = kwargs.pop("render", None)
-        if "reply_markup" in kwargs:
+        if "choices" in kwargs:  # named flow actions: each flow's codec spells the data now
+            kwargs["reply_markup"] = _choices(kwargs.pop("choices"))
+        elif "reply_markup" in kwargs:  # a Bot API dict, as queued by older versions
             kwargs["reply_markup"] = _markup(kwargs["reply_markup"])
         if row.method == SEND_MESSAGE:
             return await self.bot.send_message(row.chat_id, **kwargs)
@@ -531,6 +538,7 @@ class OutboxSender:
                     chat_id=row.chat_id,
                     error=outcome.error,
                     admin_ids=self.admin_ids,
+                    local=self.local,
                 )
         elif outcome.kind == "blocked":
             # Everything still queued for this chat is dropped with it: no request per message.
@@ -655,6 +663,12 @@ def _retry_seconds(exc: RetryAfter) -> float:
     return max(seconds, 1.0)
 
 
+def _choices(data: list[list[dict[str, Any]]]) -> InlineKeyboardMarkup | None:
+    """The inline keyboard of stored choices (``services.outbox.enqueue(choices=…)``)."""
+    register_codecs()  # the flows' codecs, also where no application imported them
+    return choices_markup(choices_from_json(data))
+
+
 def _markup(
     data: dict[str, Any],
 ) -> InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | ForceReply:
@@ -693,10 +707,14 @@ async def _serve(settings: Settings, token: str, *, drain: bool, options: dict[s
     )
     try:
         await bot.initialize()
-        from chat.renderers import register_renderers
-
         register_renderers(RENDERERS)
-        sender = OutboxSender(bot, sessions, admin_ids=settings.admin_id_set, **options)
+        sender = OutboxSender(
+            bot,
+            sessions,
+            admin_ids=settings.admin_id_set,
+            local=Localization.of(settings),
+            **options,
+        )
         if drain:
             sent = await sender.drain()
             log.info("outbox drained: %d sent, %d still pending", sent, await _pending(sessions))

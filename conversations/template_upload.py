@@ -30,6 +30,7 @@ from infra.i18n import N_, Translator
 from services import cycles, files
 from services.audit import audit
 from services.errors import DomainError
+from services.notices import Localization
 from services.templates import load_template, render_problem
 
 
@@ -300,7 +301,13 @@ async def open_cycle(update: Update, context: JxContext) -> object:
                 tx.session, template, filename=pos.data["name"], actor=who, now=now(context)
             )
             cycle = await cycles.open_cycle(
-                tx.session, period, version, deadline=deadline, now=now(context), actor=who
+                tx.session,
+                period,
+                version,
+                deadline=deadline,
+                now=now(context),
+                actor=who,
+                local=Localization.of(context.services.settings),
             )
             tx.end()
     except DomainError as exc:

@@ -22,8 +22,9 @@ from infra.models import Cycle, OrgUnit, OutboxMessage, Staff
 from services import appeals as ap
 from services import cycles
 from services.outbox import enqueue
+from tests.drivers import results as results_driver
 from tests.factories import bind, fill_all_forms, invite_code, make_org, open_cycle
-from tests.forms_driver import answer_until_summary, data_of, submit
+from tests.forms_driver import answer_until_summary, submit
 from tests.test_appeals import SHANGHAI, published_cycle
 
 APPELLANT = 7101
@@ -84,11 +85,11 @@ async def test_markup_in_names_is_delivered_readable_through_the_whole_cycle(
     admin = server.user(ADMIN, language_code="zh-hans")
     await admin.send("/score 2026Q4")
     scored = await admin.expect_text("2026Q4")
-    await admin.press(data_of(scored, "sc1:send:")[0], scored)
+    await results_driver.send_for_approval(admin, scored)
     leader = server.user(7003, language_code="zh-hans")
     request = await leader.expect_text("审定", timeout=30)
     assert UNIT in request.text, request.text
-    await leader.press(data_of(request, "rv1:ok:")[0], request)
+    await results_driver.approve(leader, request)
     await leader.expect_text("公布")
     await person.wait_until(
         lambda: any(PERSON in (m.text or "") and "总分" in m.text for m in person.messages),

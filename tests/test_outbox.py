@@ -14,6 +14,8 @@ from sqlalchemy import func, select
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 
 from chat.outbox_sender import OutboxSender
+from domain.choice import Choice
+from domain.choice import rows as choice_rows
 from domain.enums import OutboxStatus
 from fakebotapi import LocalBotApi
 from fakebotapi.media import SAMPLE_PNG
@@ -210,6 +212,89 @@ async def start_sender(
 
 
 @pytest.mark.slow
+async def test_choices_become_the_flows_buttons_when_sent(
+    sessions: SessionFactory, server: LocalBotApi, bot: Bot
+) -> None:
+    """A service queues named choices, no Telegram object; the sender spells each with its
+    flow's codec. A keyboard dict queued by an older version goes out as it was, and a
+    choice no flow understands fails its own message only."""
+    alice = server.user(8101)
+    async with sessions.begin() as s:
+        await enqueue(
+            s,
+            alice.id,
+            "your result",
+            choices=choice_rows(
+                [Choice("Why?", "results.why", (12,)), Choice("History", "results.history", (12,))],
+                [Choice("Appeal", "appeal.new", (12,))],
+                [Choice("Improvement plan", "plan.for_result", (12,))],
+            ),
+        )
+        await enqueue(
+            s,
+            alice.id,
+            "queued before the upgrade",
+            markup={"inline_keyboard": [[{"text": "Why?", "callback_data": "rs1:w:12"}]]},
+        )
+        await enqueue(s, alice.id, "nobody's", choices=choice_rows([Choice("?", "gone.away")]))
+    first, older, _ = await rows(sessions)
+    assert first.payload["choices"][0][0] == {
+        "label": "Why?",
+        "action": "results.why",
+        "args": [12],
+    }
+    assert "reply_markup" not in first.payload and "choices" not in older.payload
+
+    assert await OutboxSender(bot, sessions, per_chat_interval=0.1).drain() == 2
+
+    sent = server.sent_messages(alice.id)
+    assert [(m.text, m.button_data()) for m in sent] == [
+        ("your result", ["rs1:why:12", "rs1:history:12", "ap1:n:12", "ip1:r:12"]),
+        ("queued before the upgrade", ["rs1:w:12"]),
+    ]
+    assert [r.status for r in await rows(sessions)] == [
+        OutboxStatus.SENT,
+        OutboxStatus.SENT,
+        OutboxStatus.FAILED,
+    ]
+    assert "gone.away" in ((await rows(sessions))[2].last_error or "")
+
+
+async def test_a_message_has_choices_or_a_markup(sessions: SessionFactory) -> None:
+    async with sessions.begin() as s:
+        with pytest.raises(ValueError, match="not both"):
+            await enqueue(
+                s,
+                1,
+                "x",
+                choices=choice_rows([Choice("a", "results.why", (1,))]),
+                markup={"inline_keyboard": []},
+            )
+
+
+async def test_the_standalone_sender_knows_every_flows_buttons(
+    sessions: SessionFactory, server: LocalBotApi, settings: Settings, tmp_path: Path
+) -> None:
+    """``python -m chat.outbox_sender`` builds no application, yet spells queued choices."""
+    user = server.user(8201)
+    async with sessions.begin() as s:
+        await enqueue(
+            s,
+            user.id,
+            "approve?",
+            choices=choice_rows(
+                [Choice("Approve", "template.approve", (5,))],
+                [Choice("Why?", "results.why", (7,)), Choice("Appeal", "appeal.new", (7,))],
+            ),
+        )
+    sender = await start_sender(server, settings, tmp_path, "--drain")
+    code = await asyncio.wait_for(sender.wait(), 60)
+    assert code == 0, (tmp_path / "sender.log").read_text()
+    assert [m.button_data() for m in server.sent_messages(user.id)] == [
+        ["tp1:approve:5", "rs1:why:7", "ap1:n:7"]
+    ]
+
+
 async def test_kill_and_restart_delivers_everything(
     sessions: SessionFactory, server: LocalBotApi, settings: Settings, tmp_path: Path
 ) -> None:
