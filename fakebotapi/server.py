@@ -164,7 +164,7 @@ class LocalBotApi:
             [
                 (r"/bot([^/]+)/([^/]*)/?", _ApiHandler, {"server": self}),
                 (r"/file/bot([^/]+)/(.+)", _FileHandler, {"server": self}),
-                (r"/_sim/(-?\d+)/(\w+)", control.SimControlHandler, {"server": self}),
+                (r"/_sim/(-?\d+)/(\w+)", control.SimControlHandler, {"user": self.user}),
                 (r"/.*", _NotFoundHandler, {"server": self}),
             ],
             log_function=_log_request,
