@@ -1,6 +1,6 @@
 """``jixiao demo``: a whole quarterly cycle, simulated end to end, with no token and no network.
 
-A temporary SQLite database and the project's local Bot API server on loopback; the
+A temporary SQLite database and the project's fake Bot API server on loopback; the
 real bot; simulated staff, leaders, the working group and citizens who tap and type
 in their chats. It prints the chats as a transcript, then the final result table, and
 writes one person's result chart (a PNG with Chinese labels) to the output folder.
@@ -22,7 +22,7 @@ from sqlalchemy import select
 from bot.runner import serve
 from domain.enums import AssignmentStatus
 from domain.labels import GRADE_LABELS
-from fakebotapi import BotMessage, LocalBotApi, SimUser
+from fakebotapi import BotMessage, FakeBotApi, SimUser
 from infra.config import Settings
 from infra.db import make_engine, make_sessions, upgrade
 from infra.i18n import Translator
@@ -107,7 +107,7 @@ async def _run_demo(workdir: Path, out_dir: Path, out: Callable[[str], None]) ->
     engine = make_engine(url)
     await upgrade(engine)
     sessions = make_sessions(engine)
-    server = LocalBotApi()
+    server = FakeBotApi()
     await server.start()
     server.add_bot(token=TOKEN, username="jixiao_demo_bot", first_name="绩效助手")
     settings = Settings(
@@ -129,7 +129,7 @@ async def _run_demo(workdir: Path, out_dir: Path, out: Callable[[str], None]) ->
         await engine.dispose()
 
 
-async def _script(sessions, server: LocalBotApi, settings: Settings, out_dir: Path, out) -> int:  # type: ignore[no-untyped-def]
+async def _script(sessions, server: FakeBotApi, settings: Settings, out_dir: Path, out) -> int:  # type: ignore[no-untyped-def]
     now = dt.datetime.now(dt.UTC)
     ids = iter(range(810_001, 820_000))
 

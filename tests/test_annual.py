@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 
 from conversations.annual import history_text, summary_text
 from domain.enums import CycleKind, CyclePhase, Grade, UnitKind
-from fakebotapi import LocalBotApi
+from fakebotapi import FakeBotApi
 from infra.db import SessionFactory
 from infra.i18n import Translator
 from infra.models import AuditEntry, Cycle, OrgUnit, Result, Staff, TemplateVersion
@@ -384,7 +384,7 @@ async def test_cli_table_and_csv(db_url: str, sessions: SessionFactory, tmp_path
 
 
 async def test_history_and_annual_in_the_chat(
-    server: LocalBotApi, bot, sessions: SessionFactory
+    server: FakeBotApi, bot, sessions: SessionFactory
 ) -> None:  # type: ignore[no-untyped-def]
     bureau = await _bureau(sessions)
     await _publish(sessions, bureau)

@@ -8,7 +8,7 @@ from decimal import Decimal
 from sqlalchemy import func, select
 
 from domain.enums import CyclePhase
-from fakebotapi import LocalBotApi
+from fakebotapi import FakeBotApi
 from infra.db import SessionFactory
 from infra.models import AuditEntry, Cycle, Result, Staff
 from services import cycles, results
@@ -35,7 +35,7 @@ async def _scored(
 
 
 async def test_score_approve_publish(
-    server: LocalBotApi, bot, sessions: SessionFactory, settings
+    server: FakeBotApi, bot, sessions: SessionFactory, settings
 ) -> None:  # type: ignore[no-untyped-def]
     cycle_id, members, chief = await _scored(sessions, settings)
     await bind(sessions, 9100, chief)
@@ -101,7 +101,7 @@ async def test_score_approve_publish(
 
 
 async def test_leader_sends_back_with_a_comment(
-    server: LocalBotApi, bot, sessions: SessionFactory, settings
+    server: FakeBotApi, bot, sessions: SessionFactory, settings
 ) -> None:  # type: ignore[no-untyped-def]
     cycle_id, _members, chief = await _scored(sessions, settings)
     await bind(sessions, 9200, chief)
@@ -138,7 +138,7 @@ async def test_leader_sends_back_with_a_comment(
 
 
 async def test_working_group_sees_integrity_signals(
-    server: LocalBotApi, bot, sessions: SessionFactory, settings
+    server: FakeBotApi, bot, sessions: SessionFactory, settings
 ) -> None:  # type: ignore[no-untyped-def]
     """Straight-lining everyone's forms is flagged to the working group, and nothing is excluded."""
     import datetime as dt
@@ -163,7 +163,7 @@ async def test_working_group_sees_integrity_signals(
 
 
 async def test_published_results_never_reveal_a_peer_rater(
-    server: LocalBotApi, bot, sessions: SessionFactory, settings
+    server: FakeBotApi, bot, sessions: SessionFactory, settings
 ) -> None:  # type: ignore[no-untyped-def]
     """Results, charts and the why view name no peer rater (the < 3 peers rule keeps counts out)."""
     import datetime as dt

@@ -7,7 +7,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from domain.enums import CyclePhase
-from fakebotapi import LocalBotApi
+from fakebotapi import FakeBotApi
 from infra.db import SessionFactory
 from infra.models import Cycle, TemplateVersion
 from tests.factories import make_org
@@ -17,7 +17,7 @@ EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 
 async def test_admin_opens_a_cycle_from_a_template_file(
-    server: LocalBotApi, bot, sessions: SessionFactory
+    server: FakeBotApi, bot, sessions: SessionFactory
 ) -> None:
     await make_org(sessions)
     admin = server.user(900001, language_code="zh-hans")
@@ -39,7 +39,7 @@ async def test_admin_opens_a_cycle_from_a_template_file(
 
 
 async def test_a_bad_template_is_refused_with_its_row(
-    server: LocalBotApi, bot, sessions: SessionFactory
+    server: FakeBotApi, bot, sessions: SessionFactory
 ) -> None:
     text = (EXAMPLES / "template.toml").read_text(encoding="utf-8")
     broken = text.replace("performance = 60", "performance = 59", 1)
@@ -53,7 +53,7 @@ async def test_a_bad_template_is_refused_with_its_row(
 
 
 async def test_a_typed_deadline_in_the_past_is_refused(
-    server: LocalBotApi, bot, sessions: SessionFactory
+    server: FakeBotApi, bot, sessions: SessionFactory
 ) -> None:
     admin = server.user(900001, language_code="zh-hans")
     await admin.send_document("template.toml", (EXAMPLES / "template.toml").read_bytes())
