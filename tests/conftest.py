@@ -37,9 +37,44 @@ def pytest_report_header(config: pytest.Config) -> str:
     return _database()
 
 
-def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+_NODB_DESELECTED = pytest.StashKey[int]()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On PostgreSQL, leave out the tests marked ``nodb``: they use no database, so CI's
+    SQLite run has already run them (``-m nodb`` asks for them anyway).
+
+    A ``nodb`` test that asks for a database would quietly run on SQLite only: refused here.
+    """
+    nodb = [item for item in items if item.get_closest_marker("nodb")]
+    if wrong := [i.nodeid for i in nodb if "db_url" in getattr(i, "fixturenames", ())]:
+        raise pytest.UsageError(f"marked nodb but uses a database: {', '.join(wrong)}")
+    if backend() != "postgresql" or not nodb or "nodb" in (config.option.markexpr or ""):
+        return
+    items[:] = [item for item in items if not item.get_closest_marker("nodb")]
+    config.hook.pytest_deselected(items=nodb)
+    config.stash[_NODB_DESELECTED] = len(nodb)
+
+
+def _nodb_line(config: pytest.Config) -> str | None:
+    count = config.stash.get(_NODB_DESELECTED, 0)
+    if not count:
+        return None
+    return f"{count} database-free tests (marked nodb) deselected: the SQLite run covers them"
+
+
+def pytest_report_collectionfinish(config: pytest.Config) -> str | list[str]:
+    """One line under "collected …" saying what was left out and why."""
+    return _nodb_line(config) or []
+
+
+def pytest_terminal_summary(
+    terminalreporter: pytest.TerminalReporter, config: pytest.Config
+) -> None:
     """Repeat it at the end, where a quiet run (``-q``, no header) still shows it."""
     terminalreporter.write_line(_database())
+    if line := _nodb_line(config):
+        terminalreporter.write_line(line)
 
 
 @pytest.fixture(autouse=True)

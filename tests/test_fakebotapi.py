@@ -40,6 +40,8 @@ from tornado.web import RequestHandler
 
 from fakebotapi import FakeBotApi, SimUser, scope_key
 
+pytestmark = pytest.mark.nodb
+
 TOKEN = "123456:TEST-token_abc"
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
