@@ -200,6 +200,18 @@ def test_services_never_load_settings() -> None:
     assert not found, f"services take settings as arguments, never load_settings(): {found}"
 
 
+def test_the_bot_sends_no_markdown() -> None:
+    """Messages are HTML or plain text (``domain/text.py``); the fake server refuses Markdown,
+    and this catches a ``parse_mode`` that only a rare path would send."""
+    found = [
+        str(path.relative_to(ROOT))
+        for package in ("bot", "chat", "conversations", "services", "infra", "domain")
+        for path in sorted((ROOT / package).rglob("*.py"))
+        if "markdown" in path.read_text(encoding="utf-8").lower()
+    ]
+    assert not found, f"parse_mode is HTML or none, never Markdown: {found}"
+
+
 def test_conversations_and_scoring_never_import_each_other() -> None:
     assert not [(f, m) for f, m in imports("scoring") if m == "conversations"]
     direct = [(f, m) for f, m in imports("conversations") if m == "scoring"]
