@@ -6,7 +6,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from fakebotapi import LocalBotApi
+from fakebotapi import FakeBotApi
 from infra.db import SessionFactory
 from infra.models import AuditEntry, OrgUnit, Staff
 from tests.drivers import staff_import
@@ -21,7 +21,7 @@ async def _count(sessions: SessionFactory, model: type) -> int:
 
 
 async def test_admin_imports_csv_after_confirming(
-    server: LocalBotApi, bot, sessions: SessionFactory
+    server: FakeBotApi, bot, sessions: SessionFactory
 ) -> None:
     admin = server.user(ADMIN, first_name="办公室", language_code="zh-hans")
     summary = await staff_import.send_roster(
@@ -41,7 +41,7 @@ async def test_admin_imports_csv_after_confirming(
 
 
 async def test_admin_imports_xlsx_and_can_cancel(
-    server: LocalBotApi, bot, sessions: SessionFactory
+    server: FakeBotApi, bot, sessions: SessionFactory
 ) -> None:
     admin = server.user(ADMIN, language_code="zh-hans")
     workbook = (EXAMPLES / "staff.xlsx").read_bytes()
@@ -58,7 +58,7 @@ async def test_admin_imports_xlsx_and_can_cancel(
 
 
 async def test_bad_file_names_the_row_and_imports_nothing(
-    server: LocalBotApi, bot, sessions: SessionFactory
+    server: FakeBotApi, bot, sessions: SessionFactory
 ) -> None:
     lines = (EXAMPLES / "staff.csv").read_text(encoding="utf-8-sig").splitlines()
     broken = lines[:]
@@ -71,7 +71,7 @@ async def test_bad_file_names_the_row_and_imports_nothing(
     assert await _count(sessions, Staff) == 0
 
 
-async def test_non_admin_cannot_import(server: LocalBotApi, bot, sessions: SessionFactory) -> None:
+async def test_non_admin_cannot_import(server: FakeBotApi, bot, sessions: SessionFactory) -> None:
     stranger = server.user(123, language_code="zh-hans")
     reply = await staff_import.send_roster(
         stranger, "staff.csv", (EXAMPLES / "staff.csv").read_bytes()
@@ -86,7 +86,7 @@ async def test_non_admin_cannot_import(server: LocalBotApi, bot, sessions: Sessi
 
 
 async def test_forged_confirm_data_changes_nothing(
-    server: LocalBotApi, bot, sessions: SessionFactory
+    server: FakeBotApi, bot, sessions: SessionFactory
 ) -> None:
     admin = server.user(ADMIN, language_code="zh-hans")
     summary = await staff_import.send_roster(

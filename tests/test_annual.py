@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 
 from conversations.annual import history_text, summary_text
 from domain.enums import CycleKind, CyclePhase, Grade, UnitKind
-from fakebotapi import LocalBotApi
+from fakebotapi import FakeBotApi
 from infra.db import SessionFactory
 from infra.i18n import Translator
 from infra.models import AuditEntry, Cycle, OrgUnit, Result, Staff, TemplateVersion
@@ -385,7 +385,7 @@ async def test_cli_table_and_csv(db_url: str, sessions: SessionFactory, tmp_path
 
 
 async def test_history_shows_only_ones_own_results(
-    server: LocalBotApi, bot, sessions: SessionFactory
+    server: FakeBotApi, bot, sessions: SessionFactory
 ) -> None:  # type: ignore[no-untyped-def]
     bureau = await _bureau(sessions)
     await _publish(sessions, bureau)
@@ -401,7 +401,7 @@ async def test_history_shows_only_ones_own_results(
 
 
 async def test_staff_may_not_see_the_annual_results(
-    server: LocalBotApi, bot, sessions: SessionFactory
+    server: FakeBotApi, bot, sessions: SessionFactory
 ) -> None:  # type: ignore[no-untyped-def]
     bureau = await _bureau(sessions)
     await _publish(sessions, bureau)
@@ -420,7 +420,7 @@ async def test_staff_may_not_see_the_annual_results(
 
 
 async def test_the_working_group_gets_the_summary_and_the_csv(
-    server: LocalBotApi, bot, sessions: SessionFactory
+    server: FakeBotApi, bot, sessions: SessionFactory
 ) -> None:  # type: ignore[no-untyped-def]
     bureau = await _bureau(sessions)
     await _publish(sessions, bureau)
@@ -434,7 +434,7 @@ async def test_the_working_group_gets_the_summary_and_the_csv(
 
 
 async def test_a_leader_sees_the_latest_year_in_their_language(
-    server: LocalBotApi, bot, sessions: SessionFactory
+    server: FakeBotApi, bot, sessions: SessionFactory
 ) -> None:  # type: ignore[no-untyped-def]
     bureau = await _bureau(sessions)
     await _publish(sessions, bureau)

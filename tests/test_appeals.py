@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.jobs import run_appeal_reminders
 from domain.enums import AppealStatus, CyclePhase, Dimension, Grade, Role
-from fakebotapi import LocalBotApi
+from fakebotapi import FakeBotApi
 from infra.config import Settings
 from infra.container import Services
 from infra.db import SessionFactory
@@ -249,7 +249,7 @@ def test_new_totals_are_checked() -> None:
 
 
 async def test_appeal_question_answer_and_adjustment(
-    server: LocalBotApi, bot: InProcessBot, sessions: SessionFactory, bot_settings: Settings
+    server: FakeBotApi, bot: InProcessBot, sessions: SessionFactory, bot_settings: Settings
 ) -> None:
     p = await published_cycle(sessions)
     await bind_en(sessions, APPELLANT, p.org.staff_ids[0])
@@ -412,7 +412,7 @@ async def test_appeal_question_answer_and_adjustment(
 
 
 async def test_after_the_window_an_appeal_is_refused_and_nothing_stored(
-    server: LocalBotApi, bot: InProcessBot, sessions: SessionFactory
+    server: FakeBotApi, bot: InProcessBot, sessions: SessionFactory
 ) -> None:
     now = dt.datetime.now(dt.UTC)
     p = await published_cycle(
@@ -459,7 +459,7 @@ async def test_after_the_window_an_appeal_is_refused_and_nothing_stored(
 
 
 async def test_a_second_open_appeal_is_refused_politely(
-    server: LocalBotApi, bot: InProcessBot, sessions: SessionFactory, bot_settings: Settings
+    server: FakeBotApi, bot: InProcessBot, sessions: SessionFactory, bot_settings: Settings
 ) -> None:
     p = await published_cycle(sessions)
     await bind(sessions, APPELLANT, p.org.staff_ids[0])  # Simplified Chinese
@@ -596,7 +596,7 @@ async def test_a_second_open_appeal_is_refused_politely(
 
 
 async def test_deadline_reminder_once_across_two_runs_and_a_restart(
-    server: LocalBotApi, sessions: SessionFactory, bot_settings: Settings
+    server: FakeBotApi, sessions: SessionFactory, bot_settings: Settings
 ) -> None:
     filed_at = dt.datetime(2025, 11, 3, 2, 0, tzinfo=dt.UTC)  # Monday 10:00 in Shanghai
     p = await published_cycle(sessions, at=filed_at - dt.timedelta(days=1))

@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from bot.jobs import run_housekeeping
 from domain.enums import OutboxStatus, RectificationStatus
 from domain.payload import hash_token
-from fakebotapi import LocalBotApi, SimUser
+from fakebotapi import FakeBotApi, SimUser
 from infra.config import Settings
 from infra.container import Services
 from infra.db import SessionFactory
@@ -77,7 +77,7 @@ async def stored_payloads(sessions: SessionFactory) -> str:
 
 
 async def test_no_raw_citizen_id_code_or_token_at_rest_beyond_need(
-    server: LocalBotApi, bot: InProcessBot, sessions: SessionFactory, bot_settings: Settings
+    server: FakeBotApi, bot: InProcessBot, sessions: SessionFactory, bot_settings: Settings
 ) -> None:
     org = await make_org(sessions)
     await bind(sessions, HEAD, org.head_id)
@@ -161,7 +161,7 @@ async def test_no_raw_citizen_id_code_or_token_at_rest_beyond_need(
 
 @pytest.mark.slow
 async def test_a_survey_start_stored_just_before_a_crash_is_handled_after_it(
-    server: LocalBotApi, bot_settings: Settings, sessions: SessionFactory, tmp_path: Path
+    server: FakeBotApi, bot_settings: Settings, sessions: SessionFactory, tmp_path: Path
 ) -> None:
     """The inbox holds only the token's hash; recovery finds the link by it."""
     await make_org(sessions)

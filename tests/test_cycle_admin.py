@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from bot.jobs import run_reminders
 from conversations.cycle_admin import APPROVE as APPROVE_TEMPLATE
 from domain.enums import AssignmentStatus, CyclePhase
-from fakebotapi import LocalBotApi
+from fakebotapi import FakeBotApi
 from infra.container import Services
 from infra.db import SessionFactory
 from infra.models import Assignment, AuditEntry, Cycle, OutboxMessage
@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 async def test_a_leader_approves_the_template_before_collecting(
-    server: LocalBotApi, bot, sessions: SessionFactory
+    server: FakeBotApi, bot, sessions: SessionFactory
 ) -> None:
     org = await make_org(sessions)
     async with sessions() as s:
@@ -72,7 +72,7 @@ async def test_a_leader_approves_the_template_before_collecting(
 
 
 async def test_reminders_on_the_right_days_once_across_a_restart(
-    server: LocalBotApi, bot_settings, sessions: SessionFactory
+    server: FakeBotApi, bot_settings, sessions: SessionFactory
 ) -> None:
     t0 = dt.datetime(2026, 12, 1, 1, 0, tzinfo=dt.UTC)
     clock = [t0]
@@ -124,7 +124,7 @@ async def test_reminders_on_the_right_days_once_across_a_restart(
 
 
 async def test_admin_sees_progress_and_extends(
-    server: LocalBotApi, bot, sessions: SessionFactory
+    server: FakeBotApi, bot, sessions: SessionFactory
 ) -> None:
     await make_org(sessions)
     cycle_id = await open_cycle(sessions)
@@ -216,7 +216,7 @@ async def test_cycle_commands(db_url: str, sessions: SessionFactory, tmp_path: P
 
 
 async def test_admin_stops_collecting_after_confirming(
-    server: LocalBotApi, bot, sessions: SessionFactory
+    server: FakeBotApi, bot, sessions: SessionFactory
 ) -> None:
     await make_org(sessions)
     cycle_id = await open_cycle(sessions)
@@ -234,7 +234,7 @@ async def test_admin_stops_collecting_after_confirming(
 
 
 async def test_an_approval_request_queued_before_the_actions_had_names_still_works(
-    server: LocalBotApi, bot, sessions: SessionFactory
+    server: FakeBotApi, bot, sessions: SessionFactory
 ) -> None:  # type: ignore[no-untyped-def]
     """A request already in a leader's chat carries ``tp1:v``/``tp1:ok`` (spelled on purpose)."""
     await make_org(sessions)

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from domain.enums import Source
-from fakebotapi import LocalBotApi
+from fakebotapi import FakeBotApi
 from infra.db import SessionFactory
 from tests.drivers import home
 from tests.factories import bind, make_org, open_cycle
 
 
 async def test_staff_see_their_open_tasks_and_start_one(
-    server: LocalBotApi, bot, sessions: SessionFactory
+    server: FakeBotApi, bot, sessions: SessionFactory
 ) -> None:
     org = await make_org(sessions)
     await open_cycle(sessions)
@@ -24,7 +24,7 @@ async def test_staff_see_their_open_tasks_and_start_one(
 
 
 async def test_staff_without_a_collecting_cycle_get_no_task_buttons(
-    server: LocalBotApi, bot, sessions: SessionFactory
+    server: FakeBotApi, bot, sessions: SessionFactory
 ) -> None:
     org = await make_org(sessions)
     await bind(sessions, 3102, org.staff_ids[0])
@@ -33,7 +33,7 @@ async def test_staff_without_a_collecting_cycle_get_no_task_buttons(
     assert home.tasks(screen) == [] and not screen.buttons
 
 
-async def test_a_citizen_gets_the_welcome_without_buttons(server: LocalBotApi, bot) -> None:
+async def test_a_citizen_gets_the_welcome_without_buttons(server: FakeBotApi, bot) -> None:
     citizen = server.user(7101, language_code="zh-hans")
     screen = await home.open_home(citizen, "二维码")
     assert not screen.buttons

@@ -15,7 +15,7 @@ from telegram import Bot, Update
 from chat.flow import reply
 from domain.enums import CyclePhase, OutboxStatus
 from domain.text import MESSAGE_LIMIT, utf16_len
-from fakebotapi import LocalBotApi
+from fakebotapi import FakeBotApi
 from infra.config import Settings
 from infra.db import SessionFactory
 from infra.models import Cycle, OrgUnit, OutboxMessage, Staff
@@ -48,7 +48,7 @@ async def _hostile_org(sessions: SessionFactory) -> tuple[int, int, int]:
 
 
 async def test_markup_in_names_is_delivered_readable_through_the_whole_cycle(
-    server: LocalBotApi, bot, sessions: SessionFactory
+    server: FakeBotApi, bot, sessions: SessionFactory
 ) -> None:  # type: ignore[no-untyped-def]
     head_id, _person, chief = await _hostile_org(sessions)
     # linking: the person sees their own name as written, and binds
@@ -115,7 +115,7 @@ async def test_markup_in_names_is_delivered_readable_through_the_whole_cycle(
     ids=["emoji", "angle-brackets", "mixed"],
 )
 async def test_a_long_appeal_in_emoji_or_markup_still_opens_for_the_working_group(
-    server: LocalBotApi, bot, sessions: SessionFactory, hostile: str
+    server: FakeBotApi, bot, sessions: SessionFactory, hostile: str
 ) -> None:  # type: ignore[no-untyped-def]
     """Reason, question and answer at their limits: the case opens, cut as Telegram counts."""
     p = await published_cycle(sessions)
@@ -167,7 +167,7 @@ async def test_a_long_appeal_in_emoji_or_markup_still_opens_for_the_working_grou
 
 @pytest.mark.malformed_markup  # on purpose: a message the fake Telegram refuses
 async def test_a_push_refused_as_malformed_is_told_to_the_working_group(
-    server: LocalBotApi, bot, sessions: SessionFactory, caplog: pytest.LogCaptureFixture
+    server: FakeBotApi, bot, sessions: SessionFactory, caplog: pytest.LogCaptureFixture
 ) -> None:  # type: ignore[no-untyped-def]
     org = await make_org(sessions, people=1)
     await bind(sessions, 7201, org.staff_ids[0])
@@ -190,7 +190,7 @@ async def test_a_push_refused_as_malformed_is_told_to_the_working_group(
 
 @pytest.mark.malformed_markup  # on purpose: a reply the fake Telegram refuses
 async def test_a_reply_with_broken_markup_still_reaches_the_person_as_plain_text(
-    server: LocalBotApi, bot_settings: Settings, caplog: pytest.LogCaptureFixture
+    server: FakeBotApi, bot_settings: Settings, caplog: pytest.LogCaptureFixture
 ) -> None:
     person = server.user(7301, language_code="zh-hans")
     async with Bot(bot_settings.bot_token or "", base_url=server.base_url) as api:

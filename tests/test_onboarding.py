@@ -6,14 +6,14 @@ import datetime as dt
 
 from sqlalchemy import func, select
 
-from fakebotapi import LocalBotApi
+from fakebotapi import FakeBotApi
 from infra.db import SessionFactory
 from infra.models import AuditEntry, TelegramAccount
 from tests.factories import invite_code, make_org
 
 
 async def test_invite_shows_person_and_binds_on_confirmation(
-    server: LocalBotApi, bot, sessions: SessionFactory
+    server: FakeBotApi, bot, sessions: SessionFactory
 ) -> None:
     org = await make_org(sessions)
     code = await invite_code(sessions, "A002")
@@ -41,7 +41,7 @@ async def test_invite_shows_person_and_binds_on_confirmation(
 
 
 async def test_same_code_twice_is_refused(
-    server: LocalBotApi, bot, sessions: SessionFactory
+    server: FakeBotApi, bot, sessions: SessionFactory
 ) -> None:
     await make_org(sessions)
     code = await invite_code(sessions, "A002")
@@ -58,7 +58,7 @@ async def test_same_code_twice_is_refused(
 
 
 async def test_expired_and_wrong_codes_are_refused_politely(
-    server: LocalBotApi, bot, sessions: SessionFactory
+    server: FakeBotApi, bot, sessions: SessionFactory
 ) -> None:
     await make_org(sessions)
     old = await invite_code(sessions, "A002", now=dt.datetime.now(dt.UTC) - dt.timedelta(days=15))
@@ -70,7 +70,7 @@ async def test_expired_and_wrong_codes_are_refused_politely(
 
 
 async def test_five_wrong_codes_lock_the_user_out(
-    server: LocalBotApi, bot, sessions: SessionFactory
+    server: FakeBotApi, bot, sessions: SessionFactory
 ) -> None:
     await make_org(sessions)
     good = await invite_code(sessions, "A003")
@@ -84,14 +84,14 @@ async def test_five_wrong_codes_lock_the_user_out(
         assert await s.get(TelegramAccount, 5004) is None
 
 
-async def test_unknown_user_gets_citizen_welcome(server: LocalBotApi, bot) -> None:
+async def test_unknown_user_gets_citizen_welcome(server: FakeBotApi, bot) -> None:
     user = server.user(7001, language_code="zh-hans")
     await user.send("/start")
     msg = await user.expect_text("二维码")
     assert "邀请" in msg.text
 
 
-async def test_languages_follow_telegram(server: LocalBotApi, bot) -> None:
+async def test_languages_follow_telegram(server: FakeBotApi, bot) -> None:
     hans = server.user(7002, language_code="zh-hans")
     hant = server.user(7003, language_code="zh-hant")
     en = server.user(7004, language_code="en")
@@ -103,7 +103,7 @@ async def test_languages_follow_telegram(server: LocalBotApi, bot) -> None:
 
 
 async def test_language_command_is_remembered(
-    server: LocalBotApi, bot, sessions: SessionFactory
+    server: FakeBotApi, bot, sessions: SessionFactory
 ) -> None:
     user = server.user(7005, language_code="zh-hans")
     await user.send("/language")

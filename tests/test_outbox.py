@@ -17,7 +17,7 @@ from chat.outbox_sender import OutboxSender
 from domain.choice import Choice
 from domain.choice import rows as choice_rows
 from domain.enums import OutboxStatus
-from fakebotapi import LocalBotApi
+from fakebotapi import FakeBotApi
 from fakebotapi.media import SAMPLE_PNG
 from infra.config import Settings
 from infra.db import SessionFactory
@@ -27,8 +27,8 @@ from services.outbox import enqueue
 
 
 @pytest.fixture
-async def server(settings: Settings) -> AsyncIterator[LocalBotApi]:
-    api = LocalBotApi()
+async def server(settings: Settings) -> AsyncIterator[FakeBotApi]:
+    api = FakeBotApi()
     await api.start()
     api.add_bot(settings.require_token(), username="jixiao_test_bot")
     yield api
@@ -36,7 +36,7 @@ async def server(settings: Settings) -> AsyncIterator[LocalBotApi]:
 
 
 @pytest.fixture
-async def bot(server: LocalBotApi, settings: Settings) -> AsyncIterator[Bot]:
+async def bot(server: FakeBotApi, settings: Settings) -> AsyncIterator[Bot]:
     client = Bot(
         settings.require_token(), base_url=server.base_url, base_file_url=server.base_file_url
     )
@@ -91,7 +91,7 @@ async def test_lost_dedupe_race_keeps_callers_transaction(
 
 
 async def test_delivers_in_chat_order_within_limits(
-    sessions: SessionFactory, server: LocalBotApi, bot: Bot
+    sessions: SessionFactory, server: FakeBotApi, bot: Bot
 ) -> None:
     users = [server.user(7000 + i, first_name=f"U{i}") for i in range(10)]
     server.set_rate_limits(global_per_second=20, per_chat_per_second=1, retry_after=1)
@@ -115,7 +115,7 @@ async def test_delivers_in_chat_order_within_limits(
 
 
 async def test_run_wakes_on_enqueue_and_stops_cleanly(
-    sessions: SessionFactory, server: LocalBotApi, bot: Bot
+    sessions: SessionFactory, server: FakeBotApi, bot: Bot
 ) -> None:
     user = server.user(7500)
     sender = OutboxSender(bot, sessions, poll_interval=30)  # only wake() can explain a fast send
@@ -131,7 +131,7 @@ async def test_run_wakes_on_enqueue_and_stops_cleanly(
 
 
 async def test_outcomes_blocked_bad_request_network_and_media(
-    sessions: SessionFactory, server: LocalBotApi, bot: Bot
+    sessions: SessionFactory, server: FakeBotApi, bot: Bot
 ) -> None:
     alice, blocker = server.user(8001), server.user(8002)
     blocker.block()
@@ -182,7 +182,7 @@ CONCURRENCY = 8
 
 
 async def start_sender(
-    server: LocalBotApi, settings: Settings, workdir: Path, *args: str
+    server: FakeBotApi, settings: Settings, workdir: Path, *args: str
 ) -> asyncio.subprocess.Process:
     """``python -m chat.outbox_sender`` against the test's server and database, no .env."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("JIXIAO_")}
@@ -213,7 +213,7 @@ async def start_sender(
 
 @pytest.mark.slow
 async def test_choices_become_the_flows_buttons_when_sent(
-    sessions: SessionFactory, server: LocalBotApi, bot: Bot
+    sessions: SessionFactory, server: FakeBotApi, bot: Bot
 ) -> None:
     """A service queues named choices, no Telegram object; the sender spells each with its
     flow's codec. A keyboard dict queued by an older version goes out as it was, and a
@@ -273,7 +273,7 @@ async def test_a_message_has_choices_or_a_markup(sessions: SessionFactory) -> No
 
 
 async def test_the_standalone_sender_knows_every_flows_buttons(
-    sessions: SessionFactory, server: LocalBotApi, settings: Settings, tmp_path: Path
+    sessions: SessionFactory, server: FakeBotApi, settings: Settings, tmp_path: Path
 ) -> None:
     """``python -m chat.outbox_sender`` builds no application, yet spells queued choices."""
     user = server.user(8201)
@@ -296,7 +296,7 @@ async def test_the_standalone_sender_knows_every_flows_buttons(
 
 
 async def test_kill_and_restart_delivers_everything(
-    sessions: SessionFactory, server: LocalBotApi, settings: Settings, tmp_path: Path
+    sessions: SessionFactory, server: FakeBotApi, settings: Settings, tmp_path: Path
 ) -> None:
     """The issue's acceptance test: SIGKILL mid-flight, restart, nothing lost, few duplicates."""
     users = [server.user(10_000 + i, first_name=f"U{i}") for i in range(100)]

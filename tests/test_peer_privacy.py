@@ -19,7 +19,7 @@ from sqlalchemy import select
 
 from domain.assignments import PersonNode, UnitNode, plan_assignments
 from domain.enums import CyclePhase, Source
-from fakebotapi import LocalBotApi
+from fakebotapi import FakeBotApi
 from infra.db import SessionFactory, make_engine, make_sessions
 from infra.models import Assignment, Cycle, OrgUnit, Result, Staff, TelegramAccount
 from tests.dbs import DatabaseFactory
@@ -146,7 +146,7 @@ def _peer_parts(breakdown: dict[str, Any]) -> dict[str, tuple[str, str]]:
 
 
 async def test_three_peers_show_the_rated_person_one_combined_peer_figure(
-    server: LocalBotApi, bot, sessions: SessionFactory, settings
+    server: FakeBotApi, bot, sessions: SessionFactory, settings
 ) -> None:  # type: ignore[no-untyped-def]
     """With 3 peers, per-indicator peer means (or scores that hide one) would let two
     colluding raters compute the third's answers; the rated person sees one figure."""

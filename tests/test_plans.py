@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from bot.jobs import run_plan_reminders
 from domain.enums import CyclePhase, Grade, PlanStatus
-from fakebotapi import LocalBotApi
+from fakebotapi import FakeBotApi
 from infra.config import Settings
 from infra.container import Services
 from infra.db import SessionFactory
@@ -222,7 +222,7 @@ async def test_authors_approvers_and_a_threshold(sessions: SessionFactory) -> No
 
 
 async def test_person_drafts_is_returned_resubmits_and_is_approved(
-    server: LocalBotApi, bot: InProcessBot, sessions: SessionFactory
+    server: FakeBotApi, bot: InProcessBot, sessions: SessionFactory
 ) -> None:
     setup = await published(sessions)
     pid = setup.person_plan
@@ -313,7 +313,7 @@ async def test_person_drafts_is_returned_resubmits_and_is_approved(
 
 
 async def test_milestone_reminded_once_across_a_restart_then_progress_to_done(
-    server: LocalBotApi, bot_settings: Settings, sessions: SessionFactory
+    server: FakeBotApi, bot_settings: Settings, sessions: SessionFactory
 ) -> None:
     setup = await published(sessions)
     pid = setup.person_plan
@@ -410,7 +410,7 @@ async def test_milestone_reminded_once_across_a_restart_then_progress_to_done(
 
 
 async def test_unit_plan_by_the_head_approved_by_the_leader_in_charge(
-    server: LocalBotApi, bot: InProcessBot, sessions: SessionFactory
+    server: FakeBotApi, bot: InProcessBot, sessions: SessionFactory
 ) -> None:
     setup = await published(sessions)
     pid = setup.unit_plan
@@ -447,7 +447,7 @@ async def test_unit_plan_by_the_head_approved_by_the_leader_in_charge(
 
 
 async def test_only_the_author_edits_and_only_the_approver_decides(
-    server: LocalBotApi, bot: InProcessBot, sessions: SessionFactory
+    server: FakeBotApi, bot: InProcessBot, sessions: SessionFactory
 ) -> None:
     setup = await published(sessions)
     pid = setup.person_plan
@@ -516,7 +516,7 @@ async def test_only_the_author_edits_and_only_the_approver_decides(
 
 
 async def test_a_draft_resumes_at_its_step_after_a_restart_and_after_cancel(
-    server: LocalBotApi, bot_settings: Settings, sessions: SessionFactory
+    server: FakeBotApi, bot_settings: Settings, sessions: SessionFactory
 ) -> None:
     setup = await published(sessions)
     pid = setup.person_plan

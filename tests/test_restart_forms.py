@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from domain.enums import Source
-from fakebotapi import LocalBotApi
+from fakebotapi import FakeBotApi
 from infra.config import Settings
 from infra.db import SessionFactory
 from infra.models import Answer, Assignment, InboxUpdate
@@ -19,7 +19,7 @@ from tests.harness import BotProcess, eventually
 pytestmark = pytest.mark.slow
 
 
-async def _setup(server: LocalBotApi, sessions: SessionFactory, proc: BotProcess):  # type: ignore[no-untyped-def]
+async def _setup(server: FakeBotApi, sessions: SessionFactory, proc: BotProcess):  # type: ignore[no-untyped-def]
     org = await make_org(sessions)
     await open_cycle(sessions)
     await bind(sessions, 6101, org.staff_ids[0])
@@ -65,7 +65,7 @@ async def _answers(sessions: SessionFactory, aid: int) -> list[tuple[str, int | 
 
 
 async def test_killed_between_two_answers(
-    server: LocalBotApi, bot_settings: Settings, sessions: SessionFactory, tmp_path: Path
+    server: FakeBotApi, bot_settings: Settings, sessions: SessionFactory, tmp_path: Path
 ) -> None:
     proc = BotProcess(server, bot_settings, tmp_path)
     try:
@@ -82,7 +82,7 @@ async def test_killed_between_two_answers(
 
 
 async def test_killed_after_fetching_the_answer(
-    server: LocalBotApi, bot_settings: Settings, sessions: SessionFactory, tmp_path: Path
+    server: FakeBotApi, bot_settings: Settings, sessions: SessionFactory, tmp_path: Path
 ) -> None:
     proc = BotProcess(server, bot_settings, tmp_path)
     try:
@@ -102,7 +102,7 @@ async def test_killed_after_fetching_the_answer(
 
 
 async def test_killed_after_storing_before_the_reply(
-    server: LocalBotApi, bot_settings: Settings, sessions: SessionFactory, tmp_path: Path
+    server: FakeBotApi, bot_settings: Settings, sessions: SessionFactory, tmp_path: Path
 ) -> None:
     proc = BotProcess(server, bot_settings, tmp_path)
     try:

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from fakebotapi import LocalBotApi
+from fakebotapi import FakeBotApi
 from infra.config import Settings
 from infra.db import SessionFactory
 from infra.models import AuditEntry, Cycle, InboxUpdate
@@ -50,7 +50,7 @@ async def _audits(sessions: SessionFactory, action: str) -> int:
 
 
 async def test_extend_button_killed_before_replied_moves_the_deadline_once(
-    server: LocalBotApi, bot_settings: Settings, sessions: SessionFactory, tmp_path: Path
+    server: FakeBotApi, bot_settings: Settings, sessions: SessionFactory, tmp_path: Path
 ) -> None:
     await make_org(sessions)
     cycle_id = await open_cycle(sessions)
@@ -81,7 +81,7 @@ async def test_extend_button_killed_before_replied_moves_the_deadline_once(
 
 
 async def test_reissue_killed_before_replied_keeps_the_code_the_admin_was_shown(
-    server: LocalBotApi, bot_settings: Settings, sessions: SessionFactory, tmp_path: Path
+    server: FakeBotApi, bot_settings: Settings, sessions: SessionFactory, tmp_path: Path
 ) -> None:
     await make_org(sessions)
     proc = BotProcess(server, bot_settings, tmp_path)

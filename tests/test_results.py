@@ -8,7 +8,7 @@ from decimal import Decimal
 from sqlalchemy import func, select
 
 from domain.enums import CyclePhase
-from fakebotapi import LocalBotApi
+from fakebotapi import FakeBotApi
 from infra.db import SessionFactory
 from infra.models import AuditEntry, Cycle, OutboxMessage, Result, Staff, TelegramAccount
 from services import cycles, results
@@ -36,7 +36,7 @@ async def _scored(
 
 
 async def test_score_approve_publish(
-    server: LocalBotApi, bot, sessions: SessionFactory, settings
+    server: FakeBotApi, bot, sessions: SessionFactory, settings
 ) -> None:  # type: ignore[no-untyped-def]
     cycle_id, members, chief = await _scored(sessions, settings)
     await bind(sessions, 9100, chief)
@@ -100,7 +100,7 @@ async def test_score_approve_publish(
 
 
 async def test_leader_sends_back_with_a_comment(
-    server: LocalBotApi, bot, sessions: SessionFactory, settings
+    server: FakeBotApi, bot, sessions: SessionFactory, settings
 ) -> None:  # type: ignore[no-untyped-def]
     cycle_id, _members, chief = await _scored(sessions, settings)
     await bind(sessions, 9200, chief)
@@ -137,7 +137,7 @@ async def test_leader_sends_back_with_a_comment(
 
 
 async def test_working_group_sees_integrity_signals(
-    server: LocalBotApi, bot, sessions: SessionFactory, settings
+    server: FakeBotApi, bot, sessions: SessionFactory, settings
 ) -> None:  # type: ignore[no-untyped-def]
     """Straight-lining everyone's forms is flagged to the working group, and nothing is excluded."""
     import datetime as dt
@@ -162,7 +162,7 @@ async def test_working_group_sees_integrity_signals(
 
 
 async def test_published_results_never_reveal_a_peer_rater(
-    server: LocalBotApi, bot, sessions: SessionFactory, settings
+    server: FakeBotApi, bot, sessions: SessionFactory, settings
 ) -> None:  # type: ignore[no-untyped-def]
     """Results, charts and the why view name no peer rater (the < 3 peers rule keeps counts out)."""
     import datetime as dt
@@ -221,7 +221,7 @@ async def test_quota_preview_is_off_unless_configured(sessions: SessionFactory, 
 
 
 async def test_buttons_pushed_before_the_actions_had_names_still_work(
-    server: LocalBotApi, bot, sessions: SessionFactory, settings
+    server: FakeBotApi, bot, sessions: SessionFactory, settings
 ) -> None:  # type: ignore[no-untyped-def]
     """Requests and results already in the chats carry the old data (``rv1:ok``, ``rs1:w``,
     ``rs1:h``): spelled here on purpose, as the deployed bot sent them."""

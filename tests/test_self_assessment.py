@@ -7,7 +7,7 @@ import datetime as dt
 from sqlalchemy import func, select
 
 from domain.enums import AssignmentStatus, Source
-from fakebotapi import LocalBotApi
+from fakebotapi import FakeBotApi
 from infra.db import SessionFactory
 from infra.models import Answer, Assignment, AuditEntry
 from tests.factories import bind, make_org, open_cycle
@@ -37,7 +37,7 @@ async def _answers(sessions: SessionFactory, assignment_id: int) -> dict[str, An
 
 
 async def test_full_self_assessment_with_edits(
-    server: LocalBotApi, bot, sessions: SessionFactory
+    server: FakeBotApi, bot, sessions: SessionFactory
 ) -> None:
     org = await make_org(sessions)
     await open_cycle(sessions)
@@ -86,7 +86,7 @@ async def test_full_self_assessment_with_edits(
 
 
 async def test_self_assessment_in_traditional_chinese(
-    server: LocalBotApi, bot, sessions: SessionFactory
+    server: FakeBotApi, bot, sessions: SessionFactory
 ) -> None:
     org = await make_org(sessions)
     await open_cycle(sessions)
@@ -102,7 +102,7 @@ async def test_self_assessment_in_traditional_chinese(
 
 
 async def test_typed_scores_and_bad_input(
-    server: LocalBotApi, bot, sessions: SessionFactory
+    server: FakeBotApi, bot, sessions: SessionFactory
 ) -> None:
     org = await make_org(sessions)
     await open_cycle(sessions)
@@ -131,7 +131,7 @@ async def test_typed_scores_and_bad_input(
 
 
 async def test_double_tap_and_old_buttons(
-    server: LocalBotApi, bot, sessions: SessionFactory
+    server: FakeBotApi, bot, sessions: SessionFactory
 ) -> None:
     org = await make_org(sessions)
     await open_cycle(sessions)
@@ -158,7 +158,7 @@ async def test_double_tap_and_old_buttons(
     assert second.text
 
 
-async def test_long_text_is_refused(server: LocalBotApi, bot, sessions: SessionFactory) -> None:
+async def test_long_text_is_refused(server: FakeBotApi, bot, sessions: SessionFactory) -> None:
     org = await make_org(sessions)
     await open_cycle(sessions)
     staff_id = org.staff_ids[0]
@@ -177,7 +177,7 @@ async def test_long_text_is_refused(server: LocalBotApi, bot, sessions: SessionF
 
 
 async def test_forged_callback_for_someone_else_is_refused_and_audited(
-    server: LocalBotApi, bot, sessions: SessionFactory
+    server: FakeBotApi, bot, sessions: SessionFactory
 ) -> None:
     org = await make_org(sessions)
     await open_cycle(sessions)
@@ -205,7 +205,7 @@ async def test_forged_callback_for_someone_else_is_refused_and_audited(
 
 
 async def test_after_the_deadline_answers_are_refused_until_extended(
-    server: LocalBotApi, bot_settings, sessions: SessionFactory
+    server: FakeBotApi, bot_settings, sessions: SessionFactory
 ) -> None:
     from infra.models import Cycle
     from tests.harness import InProcessBot
@@ -242,7 +242,7 @@ async def test_after_the_deadline_answers_are_refused_until_extended(
 
 
 async def test_switching_to_another_form_offers_to_continue(
-    server: LocalBotApi, bot, sessions: SessionFactory
+    server: FakeBotApi, bot, sessions: SessionFactory
 ) -> None:
     org = await make_org(sessions)
     await open_cycle(sessions)

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from conversations.results import SEND
 from domain.enums import CyclePhase, Source
-from fakebotapi import LocalBotApi
+from fakebotapi import FakeBotApi
 from infra.db import SessionFactory
 from infra.models import Assignment, Cycle, Result, ResultReview, Staff
 from services import cycles, forms, results
@@ -65,7 +65,7 @@ async def _change_one_answer_set(sessions: SessionFactory, assignment_id: int) -
 
 
 async def test_stale_results_cannot_be_sent_for_approval_after_extend_and_new_answers(
-    server: LocalBotApi, bot, sessions: SessionFactory, settings
+    server: FakeBotApi, bot, sessions: SessionFactory, settings
 ) -> None:  # type: ignore[no-untyped-def]
     cycle_id, chief, review_id = await _collected(sessions)
     await bind(sessions, 9400, chief)
@@ -169,7 +169,7 @@ async def test_results_go_stale_on_every_change_to_answers_or_phase(
 
 
 async def test_a_send_back_comment_belongs_to_its_own_review_round(
-    server: LocalBotApi, bot, sessions: SessionFactory, settings
+    server: FakeBotApi, bot, sessions: SessionFactory, settings
 ) -> None:  # type: ignore[no-untyped-def]
     """A leader who started a send-back comment in round 1 cannot send back round 2 with it."""
     cycle_id, chief, _review = await _collected(sessions)

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from domain.enums import ResponseStatus, UnitKind
 from domain.period import current_quarter
-from fakebotapi import LocalBotApi, SimUser
+from fakebotapi import FakeBotApi, SimUser
 from infra.db import SessionFactory
 from infra.models import OrgUnit, Rectification, SurveyAnswer, SurveyLink, SurveyResponse
 from services import survey_links
@@ -67,7 +67,7 @@ async def _count(sessions: SessionFactory, model: type, *where) -> int:  # type:
 
 
 async def test_single_use_link_completed_then_refused(
-    server: LocalBotApi, bot, sessions: SessionFactory
+    server: FakeBotApi, bot, sessions: SessionFactory
 ) -> None:
     await make_org(sessions)
     [payload] = await links(sessions)
@@ -97,7 +97,7 @@ async def test_single_use_link_completed_then_refused(
 
 
 async def test_reusable_link_once_per_day(
-    server: LocalBotApi, bot, sessions: SessionFactory
+    server: FakeBotApi, bot, sessions: SessionFactory
 ) -> None:
     await make_org(sessions)
     [payload] = await links(sessions, single_use=False)
@@ -111,7 +111,7 @@ async def test_reusable_link_once_per_day(
 
 
 async def test_abandoned_survey_is_finished_from_the_same_link(
-    server: LocalBotApi, bot, sessions: SessionFactory
+    server: FakeBotApi, bot, sessions: SessionFactory
 ) -> None:
     await make_org(sessions)
     [payload] = await links(sessions)
@@ -129,7 +129,7 @@ async def test_abandoned_survey_is_finished_from_the_same_link(
 
 
 async def test_revoked_and_forged_links_are_refused(
-    server: LocalBotApi, bot, sessions: SessionFactory
+    server: FakeBotApi, bot, sessions: SessionFactory
 ) -> None:
     await make_org(sessions)
     [payload] = await links(sessions)
@@ -144,7 +144,7 @@ async def test_revoked_and_forged_links_are_refused(
 
 
 async def test_staff_cannot_rate_their_own_unit(
-    server: LocalBotApi, bot, sessions: SessionFactory
+    server: FakeBotApi, bot, sessions: SessionFactory
 ) -> None:
     org = await make_org(sessions)
     await bind(sessions, 8007, org.staff_ids[0])
@@ -156,7 +156,7 @@ async def test_staff_cannot_rate_their_own_unit(
 
 
 async def test_surveys_in_traditional_chinese_and_english(
-    server: LocalBotApi, bot, sessions: SessionFactory
+    server: FakeBotApi, bot, sessions: SessionFactory
 ) -> None:
     await make_org(sessions)
     hant_link, en_link = await links(sessions, count=2)
@@ -176,7 +176,7 @@ async def test_surveys_in_traditional_chinese_and_english(
 
 
 async def test_a_bad_review_opens_a_rectification_item(
-    server: LocalBotApi, bot, sessions: SessionFactory
+    server: FakeBotApi, bot, sessions: SessionFactory
 ) -> None:
     await make_org(sessions)
     [payload] = await links(sessions)
@@ -213,7 +213,7 @@ async def test_a_bad_review_opens_a_rectification_item(
 
 
 async def test_two_hundred_citizens_at_once(
-    server: LocalBotApi, bot, sessions: SessionFactory
+    server: FakeBotApi, bot, sessions: SessionFactory
 ) -> None:
     await make_org(sessions)
     payloads = await links(sessions, count=200)
@@ -245,7 +245,7 @@ async def test_two_hundred_citizens_at_once(
 
 
 async def test_many_surveys_fast_from_one_account_are_slowed_down(
-    server: LocalBotApi, bot, sessions: SessionFactory
+    server: FakeBotApi, bot, sessions: SessionFactory
 ) -> None:
     org = await make_org(sessions)
     async with sessions.begin() as s:  # one response per unit and day: ten more units
@@ -264,7 +264,7 @@ async def test_many_surveys_fast_from_one_account_are_slowed_down(
 
 
 async def test_one_counted_response_per_person_per_unit_per_day_whatever_the_link(
-    server: LocalBotApi, bot, sessions: SessionFactory, bot_settings
+    server: FakeBotApi, bot, sessions: SessionFactory, bot_settings
 ) -> None:
     """Thirty single-use links of one unit cannot turn one account into thirty responses."""
     org = await make_org(sessions)

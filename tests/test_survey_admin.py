@@ -11,7 +11,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from domain.period import current_quarter
-from fakebotapi import LocalBotApi
+from fakebotapi import FakeBotApi
 from infra.db import SessionFactory
 from infra.models import SurveyLink, SurveyResponse
 from infra.secret_store import with_survey_key
@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 async def test_unit_head_makes_codes_for_their_own_unit(
-    server: LocalBotApi, bot, sessions: SessionFactory
+    server: FakeBotApi, bot, sessions: SessionFactory
 ) -> None:
     org = await make_org(sessions)
     await bind(sessions, 8101, org.head_id)
@@ -49,9 +49,7 @@ async def test_unit_head_makes_codes_for_their_own_unit(
     await clerk.expect_text("单位负责人")
 
 
-async def test_statistics_count_and_rate(
-    server: LocalBotApi, bot, sessions: SessionFactory
-) -> None:
+async def test_statistics_count_and_rate(server: FakeBotApi, bot, sessions: SessionFactory) -> None:
     await make_org(sessions)
     payloads = await links(sessions, count=4)
     for n, (payload, level) in enumerate(zip(payloads, (0, 1, 2, 3), strict=True)):

@@ -7,7 +7,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from domain.enums import CyclePhase
-from fakebotapi import LocalBotApi
+from fakebotapi import FakeBotApi
 from infra.db import SessionFactory
 from infra.models import Cycle, TemplateVersion
 from tests.drivers import templates
@@ -18,7 +18,7 @@ TEMPLATE = (EXAMPLES / "template.toml").read_bytes()
 
 
 async def test_admin_opens_a_cycle_from_a_template_file(
-    server: LocalBotApi, bot, sessions: SessionFactory
+    server: FakeBotApi, bot, sessions: SessionFactory
 ) -> None:
     await make_org(sessions)
     admin = server.user(900001, language_code="zh-hans")
@@ -36,7 +36,7 @@ async def test_admin_opens_a_cycle_from_a_template_file(
 
 
 async def test_the_admin_can_cancel_at_any_step(
-    server: LocalBotApi, bot, sessions: SessionFactory
+    server: FakeBotApi, bot, sessions: SessionFactory
 ) -> None:
     admin = server.user(900001, language_code="zh-hans")
     choose = await templates.send_template(admin, "template.toml", TEMPLATE)
@@ -50,7 +50,7 @@ async def test_the_admin_can_cancel_at_any_step(
 
 
 async def test_a_button_of_another_step_is_expired_and_changes_nothing(
-    server: LocalBotApi, bot, sessions: SessionFactory
+    server: FakeBotApi, bot, sessions: SessionFactory
 ) -> None:
     admin = server.user(900001, language_code="zh-hans")
     choose = await templates.send_template(admin, "template.toml", TEMPLATE)
@@ -63,7 +63,7 @@ async def test_a_button_of_another_step_is_expired_and_changes_nothing(
 
 
 async def test_a_bad_template_is_refused_with_its_row(
-    server: LocalBotApi, bot, sessions: SessionFactory
+    server: FakeBotApi, bot, sessions: SessionFactory
 ) -> None:
     text = TEMPLATE.decode("utf-8")
     broken = text.replace("performance = 60", "performance = 59", 1)
@@ -76,7 +76,7 @@ async def test_a_bad_template_is_refused_with_its_row(
 
 
 async def test_a_typed_deadline_in_the_past_is_refused(
-    server: LocalBotApi, bot, sessions: SessionFactory
+    server: FakeBotApi, bot, sessions: SessionFactory
 ) -> None:
     admin = server.user(900001, language_code="zh-hans")
     choose = await templates.send_template(admin, "template.toml", TEMPLATE)
