@@ -1,7 +1,10 @@
 """How a rating form looks in the chat: prompts for each step, built from the database.
 
 Kept apart from the handlers (``conversations/form.py``) because the same rendering
-serves the next question, a stale button and the re-prompt after a restart.
+serves the next question, a stale button and the re-prompt after a restart. The form's
+callback codec lives here, beside the buttons it builds; ``conversations/form.py`` routes
+each action to its handler. The data keeps its first format,
+``fm1:<letter>:<assignment>[:<item>[:<value>]]``, so buttons already in chats still work.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from decimal import Decimal
 
 from telegram import InlineKeyboardMarkup
 
+from chat.callbacks import Callbacks
 from chat.flow import Prompt
 from conversations.common import html, keyboard
 from domain.enums import Source
@@ -24,6 +28,20 @@ SCORE_BUTTONS = (100, 95, 90, 85, 80, 75, 70, 65, 60, 50)
 EXCERPT = 60  # UTF-16 units of a written answer shown in the summary
 SUMMARY_LIMIT = 3800  # the summary leaves room for Telegram's 4,096 (see render_summary)
 KIND_OF = {Source.SELF: "self", Source.SUPERIOR: "review", Source.PEER: "peer"}
+
+CB = Callbacks("fm1", "form")
+OPEN = CB.action("p", int)  # fm1:p:<assignment>: a form from the list
+CONTINUE = CB.action("c", int)  # fm1:c:<assignment>: the half-done form, after all
+SWITCH = CB.action("g", str)  # fm1:g:<self|review|peer>: the other task instead
+SCORE = CB.action("v", int, str, int)  # fm1:v:<assignment>:<item>:<score or level index>
+KEEP = CB.action("k", int, str)  # fm1:k:<assignment>:<item>: keep the text, or skip the comment
+BACK = CB.action("b", int, str)  # fm1:b:<assignment>:<item>: the question before it
+TO_SUMMARY = CB.action("s", int)  # fm1:s:<assignment>
+EDIT = CB.action("e", int, str)  # fm1:e:<assignment>:<item>: change an answer from the summary
+FULL_TEXT = CB.action("f", int, str)  # fm1:f:<assignment>:<item>: a long text in full
+SUBMIT = CB.action("x", int)  # fm1:x:<assignment>: asks for the second tap
+YES_SUBMIT = CB.action("y", int)  # fm1:y:<assignment>: the one-way submit
+NOT_YET = CB.action("n", int)  # fm1:n:<assignment>: back to the answers
 
 
 def title(form: Form, tr: Translator) -> Html:
@@ -115,7 +133,7 @@ def render_indicator(form: Form, item: FormItem, tr: Translator) -> Prompt:
         for n, level in enumerate(scale.levels):
             mark = "✓ " if current is not None and current.level == n else ""
             label = localized(level.label, tr.locale, level.label_en)
-            rows.append([(f"{mark}{label} · {_num(level.points)}", f"fm1:v:{aid}:{item.key}:{n}")])
+            rows.append([(f"{mark}{label} · {_num(level.points)}", SCORE.data(aid, item.key, n))])
         lines += [
             "",
             html_format(
@@ -126,7 +144,7 @@ def render_indicator(form: Form, item: FormItem, tr: Translator) -> Prompt:
         buttons = [
             (
                 ("✓ " if current is not None and current.points == v else "") + str(v),
-                f"fm1:v:{aid}:{item.key}:{v}",
+                SCORE.data(aid, item.key, v),
             )
             for v in SCORE_BUTTONS
         ]
@@ -162,9 +180,9 @@ def render_text_item(form: Form, item: FormItem, tr: Translator) -> Prompt:
         lines += ["", html_format(tr._("What you wrote: {text}"), text=answer_text(form, item, tr))]
     row: list[tuple[str, str]] = []
     if item.key in form.answers:
-        row.append((tr._("Keep it"), f"fm1:k:{aid}:{item.key}"))
+        row.append((tr._("Keep it"), KEEP.data(aid, item.key)))
     elif item.key == COMMENT_KEY:
-        row.append((tr._("Skip"), f"fm1:k:{aid}:{item.key}"))
+        row.append((tr._("Skip"), KEEP.data(aid, item.key)))
     return Prompt("\n".join(lines), keyboard(*[r for r in (row, _nav(form, item, tr)) if r]))
 
 
@@ -172,9 +190,9 @@ def _nav(form: Form, item: FormItem, tr: Translator) -> list[tuple[str, str]]:
     aid = form.assignment.id
     nav = []
     if form.index(item.key) > 0:
-        nav.append((tr._("⬅ Previous"), f"fm1:b:{aid}:{item.key}"))
+        nav.append((tr._("⬅ Previous"), BACK.data(aid, item.key)))
     if form.complete:
-        nav.append((tr._("Summary ➡"), f"fm1:s:{aid}"))
+        nav.append((tr._("Summary ➡"), TO_SUMMARY.data(aid)))
     return nav
 
 
@@ -189,17 +207,17 @@ def render_summary(form: Form, tr: Translator) -> Prompt:
             else f"{n}. {html(item_label(form, item, tr))}: {answer_text(form, item, tr)}"
         )
     text = clip_html("\n".join(lines), SUMMARY_LIMIT)
-    edit = [(f"✏️{n}", f"fm1:e:{aid}:{item.key}") for n, item in enumerate(form.items, 1)]
+    edit = [(f"✏️{n}", EDIT.data(aid, item.key)) for n, item in enumerate(form.items, 1)]
     rows = [edit[i : i + 6] for i in range(0, len(edit), 6)]
     long_texts = [
-        (tr._("📄 Full text {n}").format(n=n), f"fm1:f:{aid}:{item.key}")
+        (tr._("📄 Full text {n}").format(n=n), FULL_TEXT.data(aid, item.key))
         for n, item in enumerate(form.items, 1)
         if item.is_text
         and item.key in form.answers
         and utf16_len(form.answers[item.key].text or "") > EXCERPT
     ]
     rows += [long_texts[i : i + 3] for i in range(0, len(long_texts), 3)]
-    rows.append([(tr._("✅ Submit"), f"fm1:x:{aid}")])
+    rows.append([(tr._("✅ Submit"), SUBMIT.data(aid))])
     return Prompt(text, keyboard(*rows))
 
 
@@ -211,8 +229,8 @@ def render_confirm(form: Form, tr: Translator) -> Prompt:
         + tr._("After submitting you can no longer change your answers. Submit now?"),
         keyboard(
             [
-                (tr._("✅ Yes, submit"), f"fm1:y:{aid}"),
-                (tr._("⬅ Back to the answers"), f"fm1:n:{aid}"),
+                (tr._("✅ Yes, submit"), YES_SUBMIT.data(aid)),
+                (tr._("⬅ Back to the answers"), NOT_YET.data(aid)),
             ]
         ),
     )
