@@ -71,6 +71,30 @@ async def invite_code(
     return str(issued.payload)
 
 
+async def survey_links(
+    sessions: SessionFactory,
+    *,
+    count: int = 1,
+    single_use: bool = True,
+    unit: str = "应急指挥中心",
+    staff: str | None = None,
+) -> list[str]:
+    """Survey links of a unit (make_org's by default), as their ``sv_…`` payloads."""
+    from services import survey_links as links
+
+    async with sessions.begin() as s:
+        issued = await links.create_links(
+            s,
+            unit_name=unit,
+            staff_employee_no=staff,
+            count=count,
+            single_use=single_use,
+            actor_label="test",
+            now=dt.datetime.now(dt.UTC),
+        )
+    return [str(i.payload) for i in issued]
+
+
 async def bind(sessions: SessionFactory, telegram_id: int, staff_id: int) -> None:
     async with sessions.begin() as s:
         s.add(
