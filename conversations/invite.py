@@ -12,13 +12,13 @@ from enum import StrEnum
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
 from telegram.ext import CommandHandler, ConversationHandler
-from telegram.ext import filters as F
 
 from chat.callbacks import Callbacks
 from chat.context import JxContext
 from chat.flow import END, Flow, Position, Prompt, answer_query, reply, send_prompt
 from conversations.common import keyboard, now, start_payload
 from conversations.home import show_home
+from conversations.start import deep_link
 from domain.payload import PayloadKind, StartPayload
 from domain.text import html_format
 from infra.i18n import N_, Translator
@@ -159,8 +159,6 @@ async def confirm(update: Update, context: JxContext) -> object:
 
 def build_handler() -> ConversationHandler:
     return flow.handler(
-        entry_points=[
-            CommandHandler("start", check_code, filters=F.Regex(r"^/start(@\w+)?\s+in_"))
-        ],
+        entry_points=[CommandHandler("start", check_code, filters=deep_link(PayloadKind.INVITE))],
         states={State.CONFIRM: [ITS_ME.handler(confirm), NOT_ME.handler(decline)]},
     )

@@ -34,6 +34,7 @@ from chat.flow import (
     send_prompt,
 )
 from conversations.common import html, keyboard, now, start_payload
+from conversations.start import deep_link
 from domain.labels import SATISFACTION_LABELS
 from domain.payload import PayloadKind, StartPayload
 from domain.text import html_format
@@ -396,9 +397,7 @@ def build_handler() -> ConversationHandler:
 
     # a tap on an answer given earlier may come in any state: "already saved"
     return flow.handler(
-        entry_points=[
-            CommandHandler("start", open_survey, filters=F.Regex(r"^/start(@\w+)?\s+sv_"))
-        ],
+        entry_points=[CommandHandler("start", open_survey, filters=deep_link(PayloadKind.SURVEY))],
         states={
             State.QUESTION: [RATE.handler(rate)],
             State.COMMENT: [SKIP.handler(skip_comment), typed(write_comment), RATE.handler(rate)],
