@@ -39,6 +39,7 @@ from chat.flow import (
     send_prompt,
 )
 from conversations import form_view
+from conversations.admin import _require_admin
 from conversations.common import audit_actor, html, keyboard, load_caller, now
 from conversations.form_view import (
     BACK,
@@ -54,6 +55,7 @@ from conversations.form_view import (
     TO_SUMMARY,
     YES_SUBMIT,
 )
+from conversations.home import show_home
 from domain.enums import AssignmentStatus, Source
 from domain.labels import SOURCE_LABELS
 from domain.template import ScaleKind
@@ -285,8 +287,6 @@ async def proxy_command(update: Update, context: JxContext) -> object:
     tr = await context.tr(update)
     actor = await load_caller(update, context)
     if not actor.is_admin or actor.staff is None:
-        from conversations.admin import _require_admin
-
         if actor.is_admin:
             await reply(
                 update,
@@ -584,8 +584,6 @@ async def submit(update: Update, context: JxContext, p: Pressed) -> object:
         update, context, Prompt(form_view.title(form, tr) + "\n\n" + tr._("Submitted. Thank you!"))
     )
     if tx.state == END:
-        from conversations.home import show_home
-
         await show_home(update, context)
     else:
         await flow.show(update, context, edit=False)

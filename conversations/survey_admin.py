@@ -25,11 +25,13 @@ from domain.labels import SATISFACTION_LABELS
 from domain.period import current_quarter, parse_period
 from domain.template import DEFAULT_SURVEY, survey_of
 from domain.text import MESSAGE_LIMIT, clip_html, html_format
+from infra.config import load_settings
 from infra.i18n import N_, Translator
 from infra.models import OrgUnit
 from services import files, survey_links, survey_stats, surveys
-from services.access import Actor
+from services.access import Actor, load_actor
 from services.errors import DomainError
+from services.qr import qr_sheet
 from services.templates import localized
 
 
@@ -59,9 +61,6 @@ async def _units(session: AsyncSession, actor: Actor) -> list[OrgUnit]:
 async def render(session: AsyncSession, tr: Translator, pos: Position, update: Update) -> Prompt:
     if pos.state == State.UNIT:
         user = update.effective_user
-        from infra.config import load_settings
-        from services.access import load_actor
-
         actor = await load_actor(session, user.id if user else 0, load_settings().admin_id_set)
         rows = [
             [(localized(u.name, tr.locale), UNIT.data(u.id))] for u in await _units(session, actor)
@@ -185,8 +184,6 @@ async def create_codes(update: Update, context: JxContext) -> object:
 async def _send_sheet(
     update: Update, context: JxContext, issued: list[survey_links.IssuedLink], tr: Translator
 ) -> None:
-    from services.qr import qr_sheet
-
     username = context.bot.username
     prompt = tr._("Please scan to rate our service")
     target = issued[0].unit

@@ -9,6 +9,7 @@ from domain.enums import Role, UnitKind
 from infra.db import SessionFactory
 from infra.models import OrgUnit, RoleGrant, Staff, TelegramAccount
 from services import invites
+from services.survey_links import create_links
 
 
 @dataclass
@@ -80,10 +81,8 @@ async def survey_links(
     staff: str | None = None,
 ) -> list[str]:
     """Survey links of a unit (make_org's by default), as their ``sv_…`` payloads."""
-    from services import survey_links as links
-
     async with sessions.begin() as s:
-        issued = await links.create_links(
+        issued = await create_links(
             s,
             unit_name=unit,
             staff_employee_no=staff,

@@ -134,21 +134,3 @@ async def eventually(check, timeout: float = 60.0, interval: float = 0.02) -> No
         if loop.time() > deadline:
             raise AssertionError(f"condition not met within {timeout} s")
         await asyncio.sleep(interval)
-
-
-def jixiao(
-    *args: str, cwd: Path, stdout: int = subprocess.PIPE, **env: str
-) -> subprocess.CompletedProcess[str]:
-    """The CLI in a subprocess with only the given JIXIAO_* settings; ``stdout`` may be a
-    file descriptor (a pipe nobody reads, say) instead of being captured."""
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("JIXIAO_")}
-    clean.update(env, PYTHONPATH=str(ROOT))
-    return subprocess.run(
-        [sys.executable, "-m", "bot.cli", *args],
-        cwd=cwd,
-        env=clean,
-        stdout=stdout,
-        stderr=subprocess.PIPE,
-        text=True,
-        timeout=120,
-    )

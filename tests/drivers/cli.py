@@ -1,0 +1,28 @@
+"""Drive the command line like an operator: ``jixiao …`` in a subprocess."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+
+
+def jixiao(
+    *args: str, cwd: Path, stdout: int = subprocess.PIPE, **env: str
+) -> subprocess.CompletedProcess[str]:
+    """The CLI in a subprocess with only the given JIXIAO_* settings; ``stdout`` may be a
+    file descriptor (a pipe nobody reads, say) instead of being captured."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("JIXIAO_")}
+    clean.update(env, PYTHONPATH=str(ROOT))
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", *args],
+        cwd=cwd,
+        env=clean,
+        stdout=stdout,
+        stderr=subprocess.PIPE,
+        text=True,
+        timeout=120,
+    )
