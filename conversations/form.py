@@ -16,7 +16,6 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import select
@@ -40,13 +39,15 @@ from chat.flow import (
 )
 from conversations import form_view
 from conversations.admin import _require_admin
-from conversations.common import audit_actor, html, keyboard, load_caller, now
+from conversations.common import audit_actor, html, load_caller, now
 from conversations.form_view import (
     BACK,
     CONTINUE,
     EDIT,
     FULL_TEXT,
+    IN_A_FORM,
     KEEP,
+    KINDS,
     NOT_YET,
     OPEN,
     SCORE,
@@ -54,156 +55,22 @@ from conversations.form_view import (
     SWITCH,
     TO_SUMMARY,
     YES_SUBMIT,
+    State,
+    state_of,
 )
 from conversations.home import show_home
-from domain.enums import AssignmentStatus, Source
-from domain.labels import SOURCE_LABELS
+from domain.enums import AssignmentStatus
 from domain.template import ScaleKind
-from domain.text import html_format
 from infra.i18n import N_, Translator
-from infra.models import Assignment, Staff, TelegramAccount
+from infra.models import Assignment, Staff
 from services import forms
 from services.audit import audit
 from services.errors import DomainError
 
 
-class State(StrEnum):
-    PICK = "pick"
-    ITEM = "item"
-    TEXT = "text"
-    SUMMARY = "summary"
-    CONFIRM = "confirm"
-    CHOICE = "choice"
-
-
-KINDS = {"self": Source.SELF, "review": Source.SUPERIOR, "peer": Source.PEER}
-IN_A_FORM = (State.ITEM, State.TEXT, State.SUMMARY, State.CONFIRM)
-
-
-def state_of(form: forms.Form) -> State | None:
-    """The state showing the form's cursor; None once it is submitted."""
-    cursor = form.current
-    if cursor == forms.DONE:
-        return None
-    if cursor == forms.SUMMARY:
-        return State.SUMMARY
-    item = form.item(cursor)
-    return State.TEXT if item is not None and item.is_text else State.ITEM
-
-
-async def _staff_id(session: AsyncSession, update: Update) -> int | None:
-    user = update.effective_user
-    account = await session.get(TelegramAccount, user.id) if user else None
-    return account.staff_id if account else None
-
-
 async def render(session: AsyncSession, tr: Translator, pos: Position, update: Update) -> Prompt:
-    if pos.state == State.PICK and pos.data.get("kind") == "proxy":
-        return await render_proxy_pick(session, tr, int(pos.data["for"]))
-    if pos.state == State.PICK:
-        return await render_pick(session, tr, await _staff_id(session, update), pos.data["kind"])
-    form = await forms.load_form(session, int(pos.data["aid"]))
-    if pos.state == State.CHOICE:
-        new = KINDS[pos.data["kind"]]
-        return Prompt(
-            html_format(
-                tr._(
-                    "You have not finished {form} ({done} of {total} answered). Continue it, or do the other task first? Your answers so far are saved either way."
-                ),
-                form=form_view.title(form, tr),
-                done=form.answered_count,
-                total=len(form.items),
-            ),
-            keyboard(
-                [(tr._("Continue"), CONTINUE.data(form.assignment.id))],
-                [
-                    (
-                        tr._("Go to: {task}").format(task=tr._(SOURCE_LABELS[new])),
-                        SWITCH.data(pos.data["kind"]),
-                    )
-                ],
-            ),
-        )
-    prefix = ""
-    if pos.data.get("proxy"):
-        rater = await session.get(Staff, form.assignment.rater_staff_id)
-        prefix = (
-            html_format(
-                tr._("✍️ Entering a paper form on behalf of {name}"),
-                name=rater.name if rater else "",
-            )
-            + "\n"
-        )
-    if pos.state == State.CONFIRM:
-        prompt = form_view.render_confirm(form, tr)
-    else:
-        prompt = form_view.render(form, tr)
-    return Prompt(prefix + prompt.text, prompt.markup)
-
-
-async def render_proxy_pick(session: AsyncSession, tr: Translator, staff_id: int) -> Prompt:
-    """The working group picks which of a person's open forms to enter from paper (代錄)."""
-    person = await session.get(Staff, staff_id)
-    rows = []
-    for source in (Source.SELF, Source.SUPERIOR, Source.PEER):
-        mine = await forms.my_assignments(session, staff_id, source)
-        names = await forms.ratee_names(session, [a for a, _ in mine])
-        for assignment, _cycle in mine:
-            if assignment.status == AssignmentStatus.OPEN:
-                label = f"{tr._(SOURCE_LABELS[source])} · {names[assignment.id]}"
-                rows.append((label, OPEN.data(assignment.id)))
-    if not rows:
-        return Prompt(
-            html_format(tr._("{name} has no open forms."), name=person.name if person else "")
-        )
-    return Prompt(
-        html_format(
-            tr._(
-                "Which form of {name} do you enter from paper? Answers will be marked as entered by you, and the submission is audited."
-            ),
-            name=person.name if person else "",
-        ),
-        form_view.pick_markup(rows),
-    )
-
-
-async def render_pick(
-    session: AsyncSession, tr: Translator, staff_id: int | None, kind: str
-) -> Prompt:
-    mine = await forms.my_assignments(session, staff_id or 0, KINDS[kind])
-    names = await forms.ratee_names(session, [a for a, _ in mine])
-    if not mine:
-        return Prompt(tr._("You have no open forms of this kind."))
-    rows = []
-    done = 0
-    for assignment, _cycle in mine:
-        submitted = assignment.status == AssignmentStatus.SUBMITTED
-        done += submitted
-        unit_mark = tr._(" (unit)") if assignment.ratee_unit_id else ""
-        rows.append(
-            (
-                ("✅ " if submitted else "▫️ ") + names[assignment.id] + unit_mark,
-                OPEN.data(assignment.id),
-            )
-        )
-    title = {
-        "self": tr._("Self-assessment"),
-        "review": tr._("Superior review"),
-        "peer": tr._("Peer review"),
-    }[kind]
-    text = "\n".join(
-        [
-            f"<b>{title}</b> · {mine[0][1].period}",
-            html_format(
-                tr._("Done: {done} of {total}. Choose whom to rate:"), done=done, total=len(mine)
-            ),
-        ]
-    )
-    if kind == "peer":
-        text += "\n" + tr._(
-            "Your ratings are anonymous: the colleagues you rate never see who rated them."
-        )
-    return Prompt(text, form_view.pick_markup(rows))
+    """The prompt of any position, from the database (drawn by ``conversations.form_view``)."""
+    return await form_view.render_position(session, tr, pos, update)
 
 
 flow = Flow("form", N_("evaluation form"), render, prefix="fm1:")

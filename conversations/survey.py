@@ -35,6 +35,7 @@ from chat.flow import (
 )
 from conversations.common import html, keyboard, now, start_payload
 from conversations.start import deep_link
+from domain.enums import ResponseStatus
 from domain.labels import SATISFACTION_LABELS
 from domain.payload import PayloadKind, StartPayload
 from domain.text import html_format
@@ -214,7 +215,7 @@ async def _press(update: Update, context: JxContext, rid: int, change: Change) -
             view = await surveys.load_view(tx.session, rid)
             if await change(tx, view):
                 return None
-            if view.next_step() == surveys.DONE and view.response.status.value != "complete":
+            if view.next_step() == surveys.DONE and view.response.status != ResponseStatus.COMPLETE:
                 await _finish(tx, update, context, view, wants_reply=None)
             _goto(tx, view)
     except DomainError as exc:
