@@ -17,9 +17,10 @@ from infra.models import SurveyLink, SurveyResponse
 from infra.secret_store import with_survey_key
 from services import surveys
 from services.survey_stats import period_bounds, unit_stats
+from tests.drivers import survey
+from tests.drivers.survey import complete
 from tests.factories import bind, make_org
-from tests.forms_driver import data_of
-from tests.test_survey import complete, links
+from tests.factories import survey_links as links
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -32,11 +33,8 @@ async def test_unit_head_makes_codes_for_their_own_unit(
     head = server.user(8101, language_code="zh-hans")
     await head.send("/links")
     choose = await head.expect()
-    units = data_of(choose, "ln1:u:")
-    assert len(units) == 1  # only the unit they head
-    await head.press(units[0], choose)
-    kinds = await head.expect()
-    await head.press("ln1:k:s10", kinds)
+    assert len(survey.units(choose)) == 1  # only the unit they head
+    await survey.make_codes(head, choose, kind="s10")
     await head.wait_until(lambda: any(m.kind == "document" for m in head.messages), timeout=20)
     sheet = next(m for m in head.messages if m.kind == "document")
     assert sheet.document and sheet.document.startswith(b"%PDF")
@@ -57,16 +55,11 @@ async def test_statistics_count_and_rate(server: FakeBotApi, bot, sessions: Sess
         if level < 3:
             await complete(citizen, payload, level=level)
         else:  # a 不满意: comment skipped, no problem chosen, no reply wanted
-            await citizen.send(f"/start {payload}")
-            msg = await citizen.expect()
-            while data_of(msg, "sv1:a:"):
-                await citizen.press(data_of(msg, "sv1:a:")[3], msg)
-                msg = await citizen.expect()
-            await citizen.press(data_of(msg, "sv1:c:")[0], msg)
-            msg = await citizen.expect()
-            await citizen.press(data_of(msg, "sv1:n:")[0], msg)
-            msg = await citizen.expect()
-            await citizen.press(data_of(msg, "sv1:r:")[-1], msg)
+            msg = await survey.open_link(citizen, payload)
+            msg = await survey.rate_all(citizen, msg, survey.DISSATISFIED)
+            msg = await survey.skip_comment(citizen, msg)
+            msg = await survey.problems_chosen(citizen, msg)
+            await survey.want_reply(citizen, msg, yes=False)
             await citizen.expect()
     admin = server.user(900001, language_code="zh-hans")
     await admin.send("/surveys")

@@ -25,8 +25,8 @@ from services import survey_links
 from services.access import Actor
 from services.errors import DomainError
 from services.qr import MIN_CODE_PX, PER_PAGE, qr_png, qr_sheet
-from tests.factories import make_org
-from tests.test_cli import EXAMPLES, jixiao
+from tests.drivers.cli import jixiao
+from tests.factories import EXAMPLES, make_org
 
 BOT = "jixiao_test_bot"  # the username the `server` fixture registers
 UNIT = "应急指挥中心"  # make_org's unit
