@@ -190,8 +190,8 @@ Recipients = Callable[[AsyncSession, Step[Any]], Awaitable[Sequence[Recipient]]]
 class Notice(Generic[V]):
     """Who is told, what, with which buttons, at most once per ``key``.
 
-    ``key`` is formatted with ``id`` (the case), ``round`` and ``chat`` (the recipient),
-    e.g. ``"appeal-q:{id}:{round}"``. ``when`` skips the notice for some steps.
+    ``key`` is formatted with ``id`` (the case), ``round``, ``chat`` (the recipient) and
+    the step's params, e.g. ``"appeal-q:{id}:{round}"``. ``when`` skips it for some steps.
     """
 
     to: Recipients
@@ -290,13 +290,16 @@ async def apply(
     env: Env,
     changes: dict[str, Any] | None = None,
     detail: dict[str, Any] | None = None,
+    actor_label: str | None = None,
     **params: Any,
 ) -> Step[V]:
     """Take transition ``name``: check, change, audit, notify (see the module's docstring).
 
     ``changes`` are the case's own fields set with the status; ``detail`` joins the audit
-    entry; ``params`` reach the notices' texts as ``step.params``. Nothing is flushed
-    before the checks pass, so a refusal changes nothing.
+    entry; ``actor_label`` names an actor without an id in the audit log ("publish",
+    "citizen"; default "job" when ``actor`` is None); ``params`` reach the notices' texts
+    and dedupe keys as ``step.params``. Nothing is flushed before the checks pass, so a
+    refusal changes nothing.
     """
     t = check(flow, name, view, actor)
     case = flow.case_of(view)
@@ -313,7 +316,7 @@ async def apply(
     await audit(
         session,
         t.audit,
-        actor_label="" if actor is not None else "job",
+        actor_label=actor_label if actor_label is not None else "" if actor is not None else "job",
         actor_telegram_id=actor.telegram_id if actor is not None and actor.telegram_id else None,
         actor_staff_id=actor.staff.id if actor is not None and actor.staff else None,
         object_type=flow.kind,
@@ -340,7 +343,9 @@ async def tell(session: AsyncSession, notice: Notice[V], step: Step[V]) -> int:
             r.chat_id,
             notice.text(tr, step),
             choices=notice.choices(tr, step) if notice.choices else None,
-            dedupe_key=notice.key.format(id=step.case.id, round=step.round, chat=r.chat_id),
+            dedupe_key=notice.key.format(
+                **{**step.params, "id": step.case.id, "round": step.round, "chat": r.chat_id}
+            ),
         )
         count += queued is not None
     return count
