@@ -670,73 +670,60 @@ async def start_adjust(update: Update, context: JxContext) -> object:
 
 # --- texts that take a transition -------------------------------------------------------------
 
-Take = Callable[[AsyncSession, int, str, Actor, Position, Translator], Awaitable[str]]
 
-
-async def _take(update: Update, context: JxContext, call: Take) -> object:
-    """Run a transition with the text sent, end the text step, say what was done (or why not)."""
+async def _take(
+    update: Update, context: JxContext, run: Callable[..., Awaitable[Appeal]], **extra: Any
+) -> tuple[object, Appeal | None]:
+    """Take a transition with the text sent (``run`` is ``ap.ask``, ``ap.uphold``…) and end
+    the text step; a refusal or a reason why not is told. The state, and the appeal if done."""
     assert update.message is not None
     tr = await context.tr(update)
     try:
         text = ap.check_text(update.message.text)
     except DomainError as exc:
-        return await _again(update, context, exc.render(tr))
+        return await _again(update, context, exc.render(tr)), None
     pos = await _position(update, context)
     actor = await load_caller(update, context)
     aid = int(pos.data.get("aid", 0))
 
-    async def run(tx: FlowTx) -> str:
-        said = await call(tx.session, aid, text, actor, pos, tr)
+    async def call(tx: FlowTx) -> Appeal:
+        appeal = await run(
+            tx.session, aid, text, actor=actor, now=now(context), env=cc.env(context), **extra
+        )
         tx.end()
-        return said
+        return appeal
 
-    outcome, said = await cc.attempt(
-        flow, update, context, actor, run, object_type="appeal", object_id=aid, action=pos.state
+    outcome, appeal = await cc.attempt(
+        flow, update, context, actor, call, object_type="appeal", object_id=aid, action=pos.state
     )
-    if said is not None:
-        await reply(update, said)
-    return outcome.state
+    return outcome.state, appeal
+
+
+async def _said(
+    update: Update, context: JxContext, taken: tuple[object, Appeal | None], done: str
+) -> object:
+    state, appeal = taken
+    if appeal is not None:
+        await reply(update, (await context.tr(update))._(done))
+    return state
 
 
 @flow.step
 async def write_answer(update: Update, context: JxContext) -> object:
-    async def call(
-        s: AsyncSession, aid: int, text: str, actor: Actor, _p: Position, tr: Translator
-    ) -> str:
-        if actor.staff is None:
-            raise ap.Refused(ap.NOT_FOUND)
-        await ap.answer(
-            s, aid, text, staff_id=actor.staff.id, now=now(context), env=cc.env(context)
-        )
-        return tr._("Thank you. Your answer has been passed to the working group.")
-
-    return await _take(update, context, call)
+    done = N_("Thank you. Your answer has been passed to the working group.")
+    return await _said(update, context, await _take(update, context, ap.answer), done)
 
 
 @flow.step
 async def write_question(update: Update, context: JxContext) -> object:
-    async def call(
-        s: AsyncSession, aid: int, text: str, actor: Actor, _p: Position, tr: Translator
-    ) -> str:
-        await ap.ask(
-            s, aid, text, admin_telegram_id=actor.telegram_id, now=now(context), **_admin(context)
-        )
-        return tr._("Sent to the appellant. Their answer will come back to you here.")
-
-    return await _take(update, context, call)
+    done = N_("Sent to the appellant. Their answer will come back to you here.")
+    return await _said(update, context, await _take(update, context, ap.ask), done)
 
 
 @flow.step
 async def write_uphold_reason(update: Update, context: JxContext) -> object:
-    async def call(
-        s: AsyncSession, aid: int, text: str, actor: Actor, _p: Position, tr: Translator
-    ) -> str:
-        await ap.uphold(
-            s, aid, text, admin_telegram_id=actor.telegram_id, now=now(context), **_admin(context)
-        )
-        return tr._("Decided: the result is upheld. The appellant has been told.")
-
-    return await _take(update, context, call)
+    done = N_("Decided: the result is upheld. The appellant has been told.")
+    return await _said(update, context, await _take(update, context, ap.uphold), done)
 
 
 @flow.step
@@ -762,35 +749,22 @@ async def write_total(update: Update, context: JxContext) -> object:
 
 @flow.step
 async def write_adjust_reason(update: Update, context: JxContext) -> object:
-    async def call(
-        s: AsyncSession, aid: int, text: str, actor: Actor, pos: Position, tr: Translator
-    ) -> str:
-        total = str(pos.data.get("total", ""))
-        appeal = await ap.adjust_score(
-            s,
-            aid,
-            total,
-            text,
-            admin_telegram_id=actor.telegram_id,
-            now=now(context),
-            **_admin(context),
-        )
-        result = await s.get(Result, appeal.result_id)
-        assert result is not None
-        return html_format(
-            tr._(
-                "Decided: the total is now {total} ({grade}). The appellant has been told and gets the updated result."
-            ),
-            total=ap.num(result.total),
-            grade=tr._(GRADE_LABELS[result.grade]),
-        )
-
-    return await _take(update, context, call)
-
-
-def _admin(context: JxContext) -> dict[str, Any]:
-    env = cc.env(context)
-    return {"admin_ids": env.admin_ids, "env": env}
+    total = str((await _position(update, context)).data.get("total", ""))
+    state, appeal = await _take(update, context, ap.adjust_score, total=total)
+    if appeal is None:
+        return state
+    tr = await context.tr(update)
+    async with context.services.reads() as session:
+        result = await session.get(Result, appeal.result_id)
+    assert result is not None
+    done = tr._(
+        "Decided: the total is now {total} ({grade}). The appellant has been told and gets the updated result."
+    )
+    await reply(
+        update,
+        html_format(done, total=ap.num(result.total), grade=tr._(GRADE_LABELS[result.grade])),
+    )
+    return state
 
 
 def build_handler() -> ConversationHandler[Any]:

@@ -41,7 +41,7 @@ from domain.text import Html, html_format
 from infra.i18n import N_, Translator
 from infra.models import Appeal, Cycle, OrgUnit, Result, Staff
 from services import cases, results
-from services.access import Actor, load_actor
+from services.access import Actor
 from services.appeal_targets import (
     TOTAL,
     IndicatorNames,
@@ -413,21 +413,13 @@ async def file_appeal(
     return appeal
 
 
-async def _admin_step(
-    session: AsyncSession,
-    name: str,
-    appeal_id: int,
-    text: str,
-    telegram_id: int,
-    admin_ids: frozenset[int],
-) -> tuple[AppealView, Actor, str]:
-    """The case, the acting admin and the checked text, if they may take ``name`` now."""
-    actor = await load_actor(session, telegram_id, admin_ids)
-    if not actor.is_admin:
-        raise Refused(ONLY_ADMINS)
+async def _step(
+    session: AsyncSession, name: str, appeal_id: int, text: str, actor: Actor
+) -> tuple[AppealView, str]:
+    """The case and the checked text, if the actor may take transition ``name`` now."""
     view = await load(session, appeal_id)
     cases.check(APPEAL, name, view, actor)
-    return view, actor, check_text(text)
+    return view, check_text(text)
 
 
 async def ask(
@@ -435,21 +427,18 @@ async def ask(
     appeal_id: int,
     question: str,
     *,
-    admin_telegram_id: int,
+    actor: Actor,
     now: dt.datetime,
-    admin_ids: frozenset[int] = frozenset(),
-    env: cases.Env | None = None,
+    env: cases.Env,
 ) -> Appeal:
-    """The working group asks the appellant something; OPEN/QUESTION → QUESTION."""
-    view, actor, cleaned = await _admin_step(
-        session, "ask", appeal_id, question, admin_telegram_id, admin_ids
-    )
+    """The working group asks the appellant something; a new question replaces one unanswered."""
+    view, cleaned = await _step(session, "ask", appeal_id, question, actor)
     if not await cases.accounts(session, [view.appeal.staff_id]):
         raise DomainError(
             N_("The appellant has no linked Telegram account, so the question cannot be sent.")
         )
     await cases.apply(
-        session, APPEAL, "ask", view, actor=actor, at=now, env=env or cases.Env(admin_ids),
+        session, APPEAL, "ask", view, actor=actor, at=now, env=env,
         changes={"question": cleaned, "answer": None}, detail={"question": cleaned}, text=cleaned,
     )  # fmt: skip
     return view.appeal
@@ -460,21 +449,17 @@ async def answer(
     appeal_id: int,
     text: str,
     *,
-    staff_id: int,
+    actor: Actor,
     now: dt.datetime,
-    admin_ids: frozenset[int] = frozenset(),
-    env: cases.Env | None = None,
+    env: cases.Env,
 ) -> Appeal:
-    """The appellant answers the working group's question; QUESTION → OPEN, the group is told."""
-    actor = Actor(0, await session.get(Staff, staff_id))
+    """The appellant answers the working group's question; the group is told."""
     appeal = await session.get(Appeal, appeal_id)
     if appeal is None or not APPELLANT.allows(actor, appeal):
         raise Refused(NOT_FOUND)
-    view = await load(session, appeal_id)
-    cases.check(APPEAL, "answer", view, actor)
-    cleaned = check_text(text)
+    view, cleaned = await _step(session, "answer", appeal_id, text, actor)
     await cases.apply(
-        session, APPEAL, "answer", view, actor=actor, at=now, env=env or cases.Env(admin_ids),
+        session, APPEAL, "answer", view, actor=actor, at=now, env=env,
         changes={"answer": cleaned}, detail={"answer": cleaned}, text=cleaned,
     )  # fmt: skip
     return appeal
@@ -494,15 +479,12 @@ async def uphold(
     appeal_id: int,
     reason: str,
     *,
-    admin_telegram_id: int,
+    actor: Actor,
     now: dt.datetime,
-    admin_ids: frozenset[int] = frozenset(),
-    env: cases.Env | None = None,
+    env: cases.Env,
 ) -> Appeal:
     """The result stands; the reason is required and told to the appellant."""
-    view, actor, cleaned = await _admin_step(
-        session, "uphold", appeal_id, reason, admin_telegram_id, admin_ids
-    )
+    view, cleaned = await _step(session, "uphold", appeal_id, reason, actor)
     result = view.result
     detail = {
         "decision": UPHELD,
@@ -512,7 +494,7 @@ async def uphold(
         "grade": result.grade.value,
     }
     await cases.apply(
-        session, APPEAL, "uphold", view, actor=actor, at=now, env=env or cases.Env(admin_ids),
+        session, APPEAL, "uphold", view, actor=actor, at=now, env=env,
         changes=_decision(actor, UPHELD, cleaned, now), detail=detail,
     )  # fmt: skip
     return view.appeal
@@ -525,20 +507,17 @@ def _version(result: Result) -> dict[str, Any]:
 async def adjust_score(
     session: AsyncSession,
     appeal_id: int,
-    total: Decimal | str,
     reason: str,
     *,
-    admin_telegram_id: int,
+    total: Decimal | str,
+    actor: Actor,
     now: dt.datetime,
-    admin_ids: frozenset[int] = frozenset(),
-    env: cases.Env | None = None,
+    env: cases.Env,
 ) -> Appeal:
     """Change the total (``services.results.adjust``: audited, re-ranked, version + 1), decide
     the appeal, and push the decision and the updated result to the appellant."""
     new_total = parse_total(str(total))
-    view, actor, cleaned = await _admin_step(
-        session, "adjust", appeal_id, reason, admin_telegram_id, admin_ids
-    )
+    view, cleaned = await _step(session, "adjust", appeal_id, reason, actor)
     result = view.result
     if new_total == result.total:
         raise DomainError(
@@ -563,7 +542,7 @@ async def adjust_score(
         "after": _version(result),
     }
     await cases.apply(
-        session, APPEAL, "adjust", view, actor=actor, at=now, env=env or cases.Env(admin_ids),
+        session, APPEAL, "adjust", view, actor=actor, at=now, env=env,
         changes=_decision(actor, ADJUSTED, cleaned, now), detail=detail,
         old_total=Decimal(before["total"]),
     )  # fmt: skip
