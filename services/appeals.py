@@ -42,26 +42,14 @@ from infra.i18n import N_, Translator
 from infra.models import Appeal, Cycle, OrgUnit, Result, Staff
 from services import cases, results
 from services.access import Actor
-from services.appeal_targets import (
-    TOTAL,
-    IndicatorNames,
-    indicator_label,
-    indicator_names,
-    num,
-    target_detail,
-    target_label,
-    targets,
-)
+from services.appeal_targets import indicator_names, targets
+from services.appeal_targets import target_detail as target_detail  # for older callers
 from services.appeal_texts import (
     ADJUSTED,
-    STATUS_LABELS,
     UPHELD,
     AppealView,
     answered_text,
-    case_text,
-    decision_label,
     decision_text,
-    is_overdue,
     new_text,
     question_text,
     reminder_text,
@@ -70,21 +58,6 @@ from services.cases import Notice, Refused, Step, Transition
 from services.errors import DomainError
 from services.result_notices import push_result
 from services.workdays import add_working_days
-
-__all__ = [  # what the chat and the tests use, wherever it is written
-    "STATUS_LABELS",
-    "TOTAL",
-    "AppealView",
-    "IndicatorNames",
-    "case_text",
-    "decision_label",
-    "indicator_label",
-    "is_overdue",
-    "num",
-    "target_detail",
-    "target_label",
-    "targets",
-]
 
 Status = AppealStatus
 DEFAULT_DECISION_DAYS: Final = 10  # working days the working group has to decide
@@ -214,19 +187,7 @@ class AlreadyOpen(DomainError):
 
 
 def check_text(text: str | None, limit: int = MAX_TEXT) -> str:
-    """1 to ``limit`` characters after trimming, or a DomainError saying what is wrong."""
-    cleaned = (text or "").strip()
-    if not cleaned:
-        raise DomainError(N_("Please write a few words; an empty text cannot be sent."))
-    if len(cleaned) > limit:
-        raise DomainError(
-            N_(
-                "Your text has {length} characters; at most {limit} are allowed. Please shorten it and send it again."
-            ),
-            length=len(cleaned),
-            limit=limit,
-        )
-    return cleaned
+    return cases.check_text(text, limit)
 
 
 def parse_total(text: str | None) -> Decimal:
