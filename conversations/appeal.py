@@ -153,11 +153,11 @@ async def dispute(update: Update, context: JxContext) -> object:
     if problem is not None:
         await reply(update, problem.render(tr))
         return None
-    if pos is not None and pos.state in DRAFT and pos.data.get("rid") == result_id:
-        await flow.show(update, context, edit=False)  # already drafting this one: go on
-        return pos.state
     async with flow.tx(update, context) as tx:
-        tx.goto(State.TARGET, rid=result_id, view="-", days=decision_days(context))
+        if pos is not None and pos.state in DRAFT and pos.data.get("rid") == result_id:
+            tx.goto(pos.state, **pos.data)  # a draft of this result (even one left): go on
+        else:
+            tx.goto(State.TARGET, rid=result_id, view="-", days=decision_days(context))
     await flow.show(update, context, edit=False)  # keep the result message as it is
     return tx.state
 

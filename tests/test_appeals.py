@@ -5,6 +5,7 @@ person and cycle, foreign buttons, and the deadline reminder once across restart
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from decimal import Decimal
 
 import pytest
@@ -15,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.jobs import run_appeal_reminders
 from domain.enums import AppealStatus, CyclePhase, Grade, Role
 from fakebotapi import LocalBotApi
+from fakebotapi.sim import SimUser
 from infra.config import Settings
 from infra.container import Services
 from infra.db import SessionFactory
@@ -136,16 +138,47 @@ def test_new_totals_are_checked() -> None:
 # --- the whole path ------------------------------------------------------------------------------
 
 
-async def test_appeal_question_answer_and_adjustment(
-    server: LocalBotApi, bot: InProcessBot, sessions: SessionFactory, bot_settings: Settings
-) -> None:
+@dataclass
+class Scene:
+    p: Published
+    me: SimUser
+    other: SimUser
+    admin: SimUser
+
+
+async def scene(server: LocalBotApi, sessions: SessionFactory) -> Scene:
+    """A published cycle; the appellant and a colleague bound in English, the admin too."""
     p = await published_cycle(sessions)
     await bind_en(sessions, APPELLANT, p.org.staff_ids[0])
     await bind_en(sessions, OTHER, p.org.staff_ids[1])
     await admin_in_english(sessions)
     me = server.user(APPELLANT, first_name="张伟", language_code="en")
     other = server.user(OTHER, first_name="刘芳", language_code="en")
-    admin = server.user(ADMIN, language_code="en")
+    return Scene(p, me, other, server.user(ADMIN, language_code="en"))
+
+
+async def filed(sessions: SessionFactory, p: Published, target: str = "ind:P01") -> int:
+    """An appeal filed as the chat files it (the working group is told)."""
+    async with sessions.begin() as s:
+        row = await ap.file_appeal(
+            s,
+            p.mine,
+            staff_id=p.org.staff_ids[0],
+            target=target,
+            reason=REASON,
+            evidence=[],
+            now=dt.datetime.now(dt.UTC),
+            tz=SHANGHAI,
+            env=ENV,
+        )
+        return row.id
+
+
+async def test_the_appellant_drafts_and_files_an_appeal_with_evidence(
+    server: LocalBotApi, bot: InProcessBot, sessions: SessionFactory
+) -> None:
+    c = await scene(server, sessions)
+    p, me, admin = c.p, c.me, c.admin
     await push(sessions, p, p.mine)
     result_msg = await me.expect_text("performance result", timeout=15)
     assert appeal.has(result_msg, appeal.NEW, p.mine)
@@ -177,10 +210,10 @@ async def test_appeal_question_answer_and_adjustment(
     done = await me.expect_text("2 files received")
     assert not await appeals_of(sessions)  # a draft stores nothing but the chat's position
     await appeal.file(me, p.mine, done)
-    filed = await me.expect_text("has been filed")
+    told = await me.expect_text("has been filed")
 
     (row,) = await appeals_of(sessions)
-    assert f"#{row.id}" in filed.text
+    assert f"#{row.id}" in told.text
     assert row.status == AppealStatus.OPEN and row.target == "ind:P01"
     assert row.reason == REASON and row.result_id == p.mine
     assert [e["kind"] for e in row.evidence] == ["photo", "document"]
@@ -203,20 +236,50 @@ async def test_appeal_question_answer_and_adjustment(
     assert [m.kind for m in sent] == ["photo", "document"]
     assert [m.file_id for m in sent] == [e["file_id"] for e in row.evidence]
 
-    # a question, pushed to the appellant; only they may answer it
-    await appeal.ask(admin, row.id, case)
+
+async def test_a_draft_left_is_resumed_from_the_result_button(
+    server: LocalBotApi, bot: InProcessBot, sessions: SessionFactory
+) -> None:
+    c = await scene(server, sessions)
+    p, me = c.p, c.me
+    await push(sessions, p, p.mine)
+    result_msg = await me.expect_text("performance result", timeout=15)
+    await appeal.start(me, p.mine, result_msg)
+    picker = await me.expect_text("What do you dispute?")
+    await appeal.pick(me, p.mine, "total", picker)
+    await me.expect_text("Please write why")
+    await appeal.start(me, p.mine, result_msg)  # the same result again: the draft goes on
+    await me.expect_text("Please write why")
+    await me.send(REASON)
+    await me.expect_text("You may add evidence")
+
+
+async def test_the_working_group_asks_and_only_the_appellant_answers(
+    server: LocalBotApi, bot: InProcessBot, sessions: SessionFactory
+) -> None:
+    c = await scene(server, sessions)
+    me, other, admin = c.me, c.other, c.admin
+    aid = await filed(sessions, c.p)
+    await admin.expect_text(f"New appeal #{aid}", timeout=15)
+    await admin.send("/appeals")
+    queue = await admin.expect_text(f"#{aid}")
+    await appeal.open_case(admin, aid, queue)
+    case = await admin.expect_text("Disputed:")
+    await appeal.ask(admin, aid, case)
     await admin.expect_text("Please write your question")
     await admin.send("请提供预案印发文件的文号。")
     await admin.expect_text("Sent to the appellant")
     (row,) = await appeals_of(sessions)
     assert row.status == AppealStatus.QUESTION and row.question == "请提供预案印发文件的文号。"
     question = await me.expect_text("A question about your appeal", timeout=15)
-    assert question.button_data() == [appeal.ANSWER.data(row.id)]
+    assert question.button_data() == [appeal.ANSWER.data(aid)]
     await other.send("/start")
     own = await other.expect()
-    await appeal.answer(other, row.id, own)  # not theirs
+    await appeal.answer(other, aid, own)  # not theirs: refused and audited
     await other.wait_until(lambda: bool(other.callback_answers))
-    await appeal.answer(me, row.id, question)
+    (denied,) = await audits(sessions, "access.denied")
+    assert (denied.actor_telegram_id, denied.object_type) == (OTHER, "appeal")
+    await appeal.answer(me, aid, question)
     await me.expect_text("Please write your answer")
     await me.send("文号为应急〔2026〕12号。")
     await me.expect_text("passed to the working group")
@@ -224,9 +287,22 @@ async def test_appeal_question_answer_and_adjustment(
     assert row.status == AppealStatus.OPEN and row.answer == "文号为应急〔2026〕12号。"
     answered = await admin.expect_text("answered your question", timeout=15)
     assert "应急〔2026〕12号" in answered.text
+    assert answered.button_data() == [appeal.OPEN.data(aid)]
+    assert [e.detail["round"] for e in await audits(sessions, "appeal.ask")] == [1]
+    assert [e.detail["round"] for e in await audits(sessions, "appeal.answer")] == [1]
 
-    # the decision: a new total with a reason
-    await appeal.decide(admin, row.id, answered, uphold=False)
+
+async def test_an_adjusted_total_is_re_ranked_and_told_with_the_updated_result(
+    server: LocalBotApi, bot: InProcessBot, sessions: SessionFactory
+) -> None:
+    c = await scene(server, sessions)
+    p, me, admin = c.p, c.me, c.admin
+    aid = await filed(sessions, p)
+    notice = await admin.expect_text(f"New appeal #{aid}", timeout=15)
+    await appeal.open_case(admin, aid, notice)
+    case = await admin.expect_text("Disputed:")
+    assert appeal.has(case, appeal.UPHOLD, aid) and appeal.has(case, appeal.ASK, aid)
+    await appeal.decide(admin, aid, case, uphold=False)
     await admin.expect_text("type the new total")
     await admin.send("八十六")
     await admin.expect_text("number from 0 to 100")
@@ -253,8 +329,6 @@ async def test_appeal_question_answer_and_adjustment(
     assert decided.actor_telegram_id == ADMIN and decided.detail["decision"] == "adjusted"
     assert decided.detail["before"] == {"total": "78.00", "grade": "pass", "version": 1}
     assert decided.detail["after"] == {"total": "86.50", "grade": "good", "version": 2}
-    assert [e.action for e in await audits(sessions, "appeal.ask")] == ["appeal.ask"]
-    assert len(await audits(sessions, "appeal.answer")) == 1
 
     told = await me.expect_text("Decision on your appeal", timeout=15)
     assert "from 78.00 to 86.50" in told.text and "材料齐全" in told.text
@@ -263,25 +337,30 @@ async def test_appeal_question_answer_and_adjustment(
     for message in me.messages:  # nothing the appellant was sent names a colleague
         assert not any(name in (message.text or "") for name in COLLEAGUES)
 
-    # someone else's result button: refused, audited, nothing stored
-    denied_before = len(await audits(sessions, "access.denied"))
-    await appeal.start(other, p.mine, own)
-    await other.wait_until(lambda: len(other.callback_answers) >= 2)
+
+async def test_foreign_results_cases_and_the_queue_are_refused_and_audited(
+    server: LocalBotApi, bot: InProcessBot, sessions: SessionFactory
+) -> None:
+    c = await scene(server, sessions)
+    p, other = c.p, c.other
+    aid = await filed(sessions, p)
+    await other.send("/start")
+    own = await other.expect()
+    await appeal.start(other, p.mine, own)  # someone else's result: refused, nothing stored
+    await other.wait_until(lambda: len(other.callback_answers) >= 1)
     assert "not yours" in other.callback_answers[-1]["text"]
-    denied = await audits(sessions, "access.denied")
-    assert len(denied) == denied_before + 1
-    assert (denied[-1].actor_telegram_id, denied[-1].object_type, denied[-1].object_id) == (
+    (denied,) = await audits(sessions, "access.denied")
+    assert (denied.actor_telegram_id, denied.object_type, denied.object_id) == (
         OTHER,
         "result",
         str(p.mine),
     )
-    assert [d.object_type for d in denied[:denied_before]] == ["appeal"]  # the answer button
-    # nor may they open the working group's queue or a case
-    await appeal.open_case(other, row.id, own)
-    await other.wait_until(lambda: len(other.callback_answers) >= 3)
+    await appeal.open_case(other, aid, own)  # nor the working group's case or queue
+    await other.wait_until(lambda: len(other.callback_answers) >= 2)
     await other.send("/appeals")
     await other.expect_text("only the evaluation working group")
-    assert len(await audits(sessions, "access.denied")) == denied_before + 3
+    assert len(await audits(sessions, "access.denied")) == 3
+    assert [a.id for a in await appeals_of(sessions)] == [aid]
     async with sessions() as s:
         assert (
             await s.scalar(
