@@ -599,3 +599,15 @@ async def test_deadline_reminder_once_across_two_runs_and_a_restart(
     finally:
         await running.stop()
     assert len(reminders()) == 1
+
+
+async def test_an_old_single_letter_button_is_answered_as_expired(
+    server: LocalBotApi, bot: InProcessBot, sessions: SessionFactory
+) -> None:
+    """Buttons sent before the named actions (``ap1:o:<id>``) still get an answer."""
+    c = await scene(server, sessions)
+    aid = await filed(sessions, c.p)
+    notice = await c.admin.expect_text(f"New appeal #{aid}", timeout=15)
+    await c.admin.press(f"ap1:o:{aid}", notice)  # the legacy format, on purpose
+    await c.admin.wait_until(lambda: bool(c.admin.callback_answers))
+    assert "expired" in c.admin.callback_answers[-1]["text"]
