@@ -157,17 +157,26 @@ async def scene(server: LocalBotApi, sessions: SessionFactory) -> Scene:
     return Scene(p, me, other, server.user(ADMIN, language_code="en"))
 
 
-async def filed(sessions: SessionFactory, p: Published, target: str = "ind:P01") -> int:
-    """An appeal filed as the chat files it (the working group is told)."""
+async def filed(
+    sessions: SessionFactory,
+    p: Published,
+    target: str = "ind:P01",
+    *,
+    reason: str = REASON,
+    theirs: bool = False,
+    now: dt.datetime | None = None,
+) -> int:
+    """An appeal filed as the chat files it (the working group is told): mine, or ``theirs``."""
+    result, staff = (p.theirs, p.org.staff_ids[1]) if theirs else (p.mine, p.org.staff_ids[0])
     async with sessions.begin() as s:
         row = await ap.file_appeal(
             s,
-            p.mine,
-            staff_id=p.org.staff_ids[0],
+            result,
+            staff_id=staff,
             target=target,
-            reason=REASON,
+            reason=reason,
             evidence=[],
-            now=dt.datetime.now(dt.UTC),
+            now=now or dt.datetime.now(dt.UTC),
             tz=SHANGHAI,
             env=ENV,
         )
@@ -396,18 +405,8 @@ async def test_after_the_window_an_appeal_is_refused_and_nothing_stored(
             )
             == 0
         )
-    async with sessions.begin() as s:
-        with pytest.raises(ap.WindowClosed):
-            await ap.file_appeal(
-                s,
-                p.mine,
-                staff_id=p.org.staff_ids[0],
-                target="total",
-                reason="迟到的申诉",
-                evidence=[],
-                now=now,
-                tz=SHANGHAI,
-            )
+    with pytest.raises(ap.WindowClosed):
+        await filed(sessions, p, "total", reason="迟到的申诉", now=now)
     async with sessions.begin() as s:  # a cycle closed before its window's end: closed too
         cycle = await s.get(Cycle, p.cycle_id)
         assert cycle is not None
@@ -420,37 +419,14 @@ async def test_after_the_window_an_appeal_is_refused_and_nothing_stored(
 
 
 async def test_a_second_open_appeal_is_refused_politely(
-    server: LocalBotApi, bot: InProcessBot, sessions: SessionFactory, bot_settings: Settings
+    server: LocalBotApi, bot: InProcessBot, sessions: SessionFactory
 ) -> None:
     p = await published_cycle(sessions)
     await bind(sessions, APPELLANT, p.org.staff_ids[0])  # Simplified Chinese
-    await bind_en(sessions, OTHER, p.org.staff_ids[1])
     now = dt.datetime.now(dt.UTC)
-    async with sessions.begin() as s:
-        first = await ap.file_appeal(
-            s,
-            p.mine,
-            staff_id=p.org.staff_ids[0],
-            target="dim:performance",
-            reason="业绩评分偏低",
-            evidence=[],
-            now=now,
-            tz=SHANGHAI,
-            admin_ids=bot_settings.admin_id_set,
-        )
-        first_id = first.id
-    async with sessions.begin() as s:
-        with pytest.raises(ap.AlreadyOpen):
-            await ap.file_appeal(
-                s,
-                p.mine,
-                staff_id=p.org.staff_ids[0],
-                target="total",
-                reason="再次申诉",
-                evidence=[],
-                now=now,
-                tz=SHANGHAI,
-            )
+    first_id = await filed(sessions, p, "dim:performance", reason="业绩评分偏低", now=now)
+    with pytest.raises(ap.AlreadyOpen):
+        await filed(sessions, p, "total", reason="再次申诉", now=now)
     with pytest.raises(IntegrityError):  # the database says the same
         async with sessions.begin() as s:
             s.add(
@@ -472,21 +448,23 @@ async def test_a_second_open_appeal_is_refused_politely(
     assert f"#{first_id}" in polite.text and "正在处理" in polite.text  # 您已有一件申诉正在处理
     assert [a.id for a in await appeals_of(sessions)] == [first_id]
 
-    # upheld with a reason; the appellant is told; then a new appeal may be filed
+
+async def test_an_upheld_result_is_told_with_its_reason_and_a_new_appeal_may_follow(
+    sessions: SessionFactory,
+) -> None:
+    p = await published_cycle(sessions)
+    await bind(sessions, APPELLANT, p.org.staff_ids[0])
+    await bind_en(sessions, OTHER, p.org.staff_ids[1])
+    now = dt.datetime.now(dt.UTC)
+    first_id = await filed(sessions, p, "dim:performance", reason="业绩评分偏低", now=now)
     async with sessions.begin() as s:
         with pytest.raises(ap.Refused):  # a colleague is not the working group
             await ap.uphold(s, first_id, "维持", actor=await by(s, OTHER), now=now, env=ENV)
         with pytest.raises(DomainError):  # the reason is required
             await ap.uphold(s, first_id, "  ", actor=await by(s, ADMIN), now=now, env=ENV)
     async with sessions.begin() as s:
-        await ap.uphold(
-            s,
-            first_id,
-            "经复核，评分依据充分，维持原结果。",
-            actor=await by(s, ADMIN),
-            now=now,
-            env=ENV,
-        )
+        reason = "经复核，评分依据充分，维持原结果。"
+        await ap.uphold(s, first_id, reason, actor=await by(s, ADMIN), now=now, env=ENV)
     (row,) = await appeals_of(sessions)
     assert row.status == AppealStatus.DECIDED and row.decision == "upheld"
     (decided,) = await audits(sessions, "appeal.decide")
@@ -499,40 +477,31 @@ async def test_a_second_open_appeal_is_refused_politely(
         )
         assert told is not None and told.chat_id == APPELLANT
         assert "维持原结果" in told.payload["text"]
-    # a working-group member never handles their own appeal
+    async with sessions.begin() as s:
+        with pytest.raises(DomainError):  # decided is decided
+            await ap.uphold(s, first_id, "again", actor=await by(s, ADMIN), now=now, env=ENV)
+    second_id = await filed(sessions, p, "total", reason="新的申诉", now=now)
+    assert second_id != first_id
+
+
+async def test_a_working_group_member_never_handles_their_own_appeal(
+    sessions: SessionFactory,
+) -> None:
+    p = await published_cycle(sessions)
+    await bind(sessions, APPELLANT, p.org.staff_ids[0])
+    await bind_en(sessions, OTHER, p.org.staff_ids[1])
     async with sessions.begin() as s:
         s.add(RoleGrant(staff_id=p.org.staff_ids[1], role=Role.ADMIN))
-        own = await ap.file_appeal(
-            s,
-            p.theirs,
-            staff_id=p.org.staff_ids[1],
-            target="total",
-            reason="本人申诉",
-            evidence=[],
-            now=now,
-            tz=SHANGHAI,
-        )
-        own_id = own.id
+    now = dt.datetime.now(dt.UTC)
+    own_id = await filed(sessions, p, "total", reason="本人申诉", theirs=True, now=now)
     async with sessions.begin() as s:
-        with pytest.raises(ap.Refused):
+        with pytest.raises(ap.Refused, match="your own appeal"):
             await ap.uphold(s, own_id, "维持", actor=await by(s, OTHER), now=now, env=ENV)
-        with pytest.raises(ap.Refused):
+        with pytest.raises(ap.Refused, match="your own appeal"):
             await ap.ask(s, own_id, "?", actor=await by(s, OTHER), now=now, env=ENV)
         await ap.ask(s, own_id, "请补充材料", actor=await by(s, ADMIN), now=now, env=ENV)
-    async with sessions.begin() as s:
-        with pytest.raises(DomainError):
-            await ap.uphold(s, first_id, "again", actor=await by(s, ADMIN), now=now, env=ENV)
-        second = await ap.file_appeal(
-            s,
-            p.mine,
-            staff_id=p.org.staff_ids[0],
-            target="total",
-            reason="新的申诉",
-            evidence=[],
-            now=now,
-            tz=SHANGHAI,
-        )
-        assert second.id != first_id
+    (asked,) = await audits(sessions, "appeal.ask")
+    assert asked.actor_telegram_id == ADMIN and asked.detail["round"] == 1
 
 
 async def test_deadline_reminder_once_across_two_runs_and_a_restart(
@@ -543,19 +512,7 @@ async def test_deadline_reminder_once_across_two_runs_and_a_restart(
     await bind_en(sessions, APPELLANT, p.org.staff_ids[0])
     await admin_in_english(sessions)
     admin = server.user(ADMIN, language_code="en")
-    async with sessions.begin() as s:
-        row = await ap.file_appeal(
-            s,
-            p.mine,
-            staff_id=p.org.staff_ids[0],
-            target="src:superior",
-            reason="上级评分偏低",
-            evidence=[],
-            now=filed_at,
-            tz=SHANGHAI,
-            decision_days=10,
-        )
-        appeal_id = row.id
+    appeal_id = await filed(sessions, p, "src:superior", reason="上级评分偏低", now=filed_at)
     (row,) = await appeals_of(sessions)
     # ten working days after Monday 3 November: Monday 17 November, end of day
     assert row.deadline == dt.datetime(2025, 11, 17, 15, 59, 59, tzinfo=dt.UTC)
