@@ -418,14 +418,7 @@ async def _begin(
     if found is None:
         return None
     actor, view = found
-    tr = await context.tr(update)
-    try:
-        ap.cases.check(ap.APPEAL, name, view, actor)
-    except ap.Refused as exc:
-        await cc.refuse(update, context, actor, "appeal", aid, data, exc.message)
-        return None
-    except DomainError as exc:
-        await answer_query(update, exc.plain(tr), alert=True)
+    if not await cc.may(update, context, ap.APPEAL, name, view, actor, object_id=aid, action=data):
         return None
     async with flow.tx(update, context) as tx:
         tx.goto(state, aid=aid)

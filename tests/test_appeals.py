@@ -568,3 +568,24 @@ async def test_an_old_single_letter_button_is_answered_as_expired(
     await c.admin.press(f"ap1:o:{aid}", notice)  # the legacy format, on purpose
     await c.admin.wait_until(lambda: bool(c.admin.callback_answers))
     assert "expired" in c.admin.callback_answers[-1]["text"]
+
+
+async def test_a_decided_case_offers_no_decision_and_refuses_a_late_one(
+    server: LocalBotApi, bot: InProcessBot, sessions: SessionFactory
+) -> None:
+    c = await scene(server, sessions)
+    aid = await filed(sessions, c.p)
+    notice = await c.admin.expect_text(f"New appeal #{aid}", timeout=15)
+    async with sessions.begin() as s:
+        reason = "经复核，维持原结果。"
+        await ap.uphold(
+            s, aid, reason, actor=await by(s, ADMIN), now=dt.datetime.now(dt.UTC), env=ENV
+        )
+    await appeal.open_case(c.admin, aid, notice)
+    case = await c.admin.expect_text("Decision:")
+    assert not appeal.has(case, appeal.UPHOLD) and not appeal.has(case, appeal.ASK)
+    answered = len(c.admin.callback_answers)
+    await appeal.decide(c.admin, aid, notice)  # an older message's button: told, nothing changes
+    await c.admin.wait_until(lambda: len(c.admin.callback_answers) > answered)
+    assert "already been decided" in c.admin.callback_answers[-1]["text"]
+    assert len(await audits(sessions, "appeal.decide")) == 1
