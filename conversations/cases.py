@@ -101,14 +101,19 @@ async def may(
     action: str,
 ) -> bool:
     """Whether ``actor`` may take transition ``name`` of the case now (a button that starts a
-    step); if not, refused and audited (no right) or told why in an alert (not now)."""
+    step); if not, refused and audited (no right) or told why (not now: an alert under a
+    button, else a message)."""
     try:
         check(workflow, name, view, actor)
     except Refused as exc:
         await refuse(update, context, actor, workflow.kind, object_id, action, exc.message)
         return False
     except DomainError as exc:
-        await answer_query(update, exc.plain(await context.tr(update)), alert=True)
+        tr = await context.tr(update)
+        if update.callback_query is not None:
+            await answer_query(update, exc.plain(tr), alert=True)
+        else:
+            await reply(update, exc.render(tr))
         return False
     return True
 
