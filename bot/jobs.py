@@ -12,6 +12,7 @@ from infra import inbox
 from infra.container import Services
 from infra.outage import DatabaseWatch, describe, is_outage
 from services import appeals, cycles, notices, outbox, plans, rectification
+from services.cases import Env
 from services.invites import prune_attempts
 
 log = logging.getLogger(__name__)
@@ -55,7 +56,7 @@ async def run_appeal_reminders(services: Services) -> int:
             session,
             services.clock(),
             tz=services.settings.tz,
-            admin_ids=services.settings.admin_id_set,
+            env=Env.of(services.settings),
         )
     if count:
         log.info("queued %d appeal deadline reminders", count)
