@@ -1,153 +1,227 @@
 """績效改進計劃 (七(一)): plans for poor results, approved by the supervisor, tracked to the end.
 
-Life of a plan (``PlanStatus``)::
+What can happen to a plan, who may do it and who is told: the table ``PLAN`` below.
+The author is the person (for a unit, its head); the approver is the supervising leader
+(``domain.assignments.superior_of`` / ``unit_superior_of``), or the working group when there
+is none above. Only the author writes, submits and reports progress; only the approver or a
+working-group member decides — never the author themself. Each submission is a round; the
+approver's buttons name it, so a button of an older round cannot approve what changed since.
 
-    DRAFT ──submit──▶ SUBMITTED ──approve──▶ APPROVED ──every milestone done──▶ DONE
-      ▲                  │
-      └──edit, resubmit── RETURNED ◀──send back with a comment──┘
-
-Rules (each checked here, so the chat and any future CLI share them):
-
-- Publishing opens one plan per (cycle, subject) graded 不合格, or below an optional
-  threshold (``open_plans_for``, idempotent). The author is the person, or for a unit its
-  head; the approver is the supervising leader (``domain.assignments.superior_of`` /
-  ``unit_superior_of``). Nobody above? The working group approves.
-- **Only the author** writes, edits, submits and reports progress. **Only the approver**,
-  or a working-group member, approves or sends back — never the author themself.
-- A plan states goals (目標), measures (措施), the responsible person (責任人) and dated
-  milestones (時間節點, at least one, in the future and in order).
-- Each submission is a round; the approver's buttons name it, so a button of an older
-  round can never approve what was changed since.
-- Every milestone of an approved plan is reminded on its due date and once more when
-  overdue, each once (``PlanMilestone.reminded_at`` plus outbox dedupe keys).
-- Every change is audited; every push goes through the outbox.
-
+What is the plan's own (not the kernel's): its parts (goals 目標, measures 措施, the
+responsible person 責任人, dated milestones 時間節點 — at least one, in the future, in
+order), the milestone reminders (on the due date and once more when overdue, each once:
+``PlanMilestone.reminded_at`` plus outbox dedupe keys), and the texts (``services.plan_texts``).
 Functions run in the caller's transaction and raise ``DomainError`` (``Refused`` when the
 caller has no right to the plan, which the chat audits as ``access.denied``).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 from decimal import Decimal
-from typing import Final
+from typing import Any, Final
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from domain.assignments import PersonNode, UnitNode, superior_of, unit_superior_of
+from domain.choice import Choice, Choices, rows
 from domain.enums import Grade, PlanStatus
-from domain.labels import GRADE_LABELS
-from domain.text import MESSAGE_LIMIT, N_, Html, clip, clip_html, escape, html_format
+from domain.text import N_, html_format
 from infra.i18n import Translator
-from infra.models import (
-    AuditEntry,
-    Cycle,
-    ImprovementPlan,
-    OrgUnit,
-    PlanMilestone,
-    Result,
-    Staff,
-    TelegramAccount,
-)
-from services.access import Actor, admin_accounts
+from infra.models import Cycle, ImprovementPlan, OrgUnit, PlanMilestone, Result, Staff
+from services import cases
+from services.access import Actor
 from services.audit import audit
+from services.cases import (
+    SYSTEM,
+    WORKING_GROUP,
+    Env,
+    Notice,
+    Recipient,
+    Refused,
+    Step,
+    Transition,
+    Workflow,
+    accounts,
+    owner,
+    staff_of,
+    working_group,
+)
 from services.errors import DomainError
-from services.notices import translator
-from services.outbox import enqueue
+from services.plan_view import (
+    EDITABLE,
+    LIMITS,
+    MAX_COMMENT,
+    MAX_MILESTONE_TEXT,
+    MAX_MILESTONES,
+    MAX_PROGRESS,
+    NOT_FOUND,
+    TIMELINE,
+    PlanView,
+    load,
+    milestone,
+    opened_text,
+    plan_text,
+)
 
 Status = PlanStatus
-MAX_GOALS: Final = 1000
-MAX_MEASURES: Final = 2000
-MAX_RESPONSIBLE: Final = 64
-MAX_MILESTONE_TEXT: Final = 200
-MAX_MILESTONES: Final = 12
-MAX_COMMENT: Final = 1000
-MAX_PROGRESS: Final = 1000
-EDITABLE: Final = (Status.DRAFT, Status.RETURNED)
+DECIDED: Final = N_("This plan has already been decided, or it was changed since.")
+FIXED: Final = N_("The plan has been approved and can no longer be changed.")
+WAITING: Final = N_("The plan is waiting for approval and cannot be changed now.")
+NOT_APPROVED: Final = N_("Progress is reported once the plan is approved.")
 
-# Fields the author writes, in drafting order; "timeline" is the milestones.
-GOALS, MEASURES, RESPONSIBLE, TIMELINE = "goals", "measures", "responsible", "timeline"
-FIELDS: Final = (GOALS, MEASURES, RESPONSIBLE, TIMELINE)
-LIMITS: Final = {GOALS: MAX_GOALS, MEASURES: MAX_MEASURES, RESPONSIBLE: MAX_RESPONSIBLE}
-FIELD_LABELS: Final = {
-    GOALS: N_("Improvement goals"),
-    MEASURES: N_("Improvement measures"),
-    RESPONSIBLE: N_("Responsible person"),
-    TIMELINE: N_("Milestones"),
-}
-STATUS_LABELS: Final = {
-    Status.DRAFT: N_("being drafted"),
-    Status.SUBMITTED: N_("waiting for approval"),
-    Status.RETURNED: N_("returned for changes"),
-    Status.APPROVED: N_("approved"),
-    Status.DONE: N_("done"),
-}
-# How a plan is doing, for the working group's overview.
-ON_TRACK, OVERDUE, DONE = "on_track", "overdue", "done"
-TRACK_LABELS: Final = {
-    ON_TRACK: N_("on track"),
-    OVERDUE: N_("overdue"),
-    DONE: N_("done"),
-}
-NOT_FOUND: Final = N_("This improvement plan does not exist, or it is not yours.")
 
-_DATE_LINE = re.compile(
-    r"^\s*(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?[\s:：,，、.。;；-]*(.*?)\s*$"
+# --- the table: what can happen to a plan, who may, who is told --------------------------
+
+AUTHOR = staff_of("author", lambda plan: plan.author_staff_id, NOT_FOUND)
+APPROVER = staff_of("approver", lambda plan: plan.approver_staff_id, NOT_FOUND)
+DECIDER = (APPROVER | WORKING_GROUP).but_not(AUTHOR, NOT_FOUND)
+author = owner(lambda step: step.view.plan.author_staff_id)
+
+
+async def approver_or_group(session: AsyncSession, step: Step[PlanView]) -> Sequence[Recipient]:
+    """The approver; with none (or none linked), the working group — but not the author."""
+    plan = step.view.plan
+    found = await accounts(session, [plan.approver_staff_id])
+    if found:
+        return found
+    own = {r.chat_id for r in await accounts(session, [plan.author_staff_id])}
+    return [r for r in await working_group(session, step.env) if r.chat_id not in own]
+
+
+def told(msgid: str) -> Callable[[Translator, Step[PlanView]], str]:
+    """A notice about the plan, naming its subject and period (and the comment, if any)."""
+
+    def text(tr: Translator, step: Step[PlanView]) -> str:
+        view = step.view
+        extra = {"comment": view.plan.comment or ""} if "{comment}" in msgid else {}
+        return html_format(tr._(msgid), subject=view.subject_name, period=view.period, **extra)
+
+    return text
+
+
+def reminder(msgid: str) -> Callable[[Translator, Step[PlanView]], str]:
+    def text(tr: Translator, step: Step[PlanView]) -> str:
+        found: PlanMilestone = step.params["found"]
+        view = step.view
+        when = tr.date(found.due)
+        return html_format(
+            tr._(msgid), subject=view.subject_name, period=view.period, date=when, text=found.text
+        )
+
+    return text
+
+
+def opened(tr: Translator, step: Step[PlanView]) -> str:
+    return opened_text(step.view, tr)
+
+
+def for_approval(tr: Translator, step: Step[PlanView]) -> str:
+    today = step.at.astimezone(step.env.tz).date()
+    heading = tr._("<b>An improvement plan for your approval</b>")
+    return heading + "\n\n" + plan_text(step.view, tr, today=today)
+
+
+def button(label: str) -> Callable[[Translator, Step[PlanView]], Choices]:
+    """The plan's own button under a notice: open it."""
+    return lambda tr, step: rows([Choice(tr._(label), "plan.open", (step.case.id,))])
+
+
+def report_button(tr: Translator, step: Step[PlanView]) -> Choices:
+    return rows([Choice(tr._("Report progress"), "plan.report", (step.params["found"].id,))])
+
+
+def decision_choices(tr: Translator, plan_id: int, round_: int) -> Choices:
+    """The approver's two buttons; they name the submission round they decide."""
+    return rows(
+        [Choice(tr._("✅ Approve the plan"), "plan.approve", (plan_id, round_))],
+        [Choice(tr._("↩️ Return with a comment"), "plan.send_back", (plan_id, round_))],
+    )
+
+
+def decision_buttons(tr: Translator, step: Step[PlanView]) -> Choices:
+    return decision_choices(tr, step.case.id, step.round)
+
+
+APPROVED_TEXT = N_(
+    "Your improvement plan ({subject}, {period}) has been approved. You will be reminded of each milestone; report your progress with /plan."
+)
+RETURNED_TEXT = N_(
+    "Your improvement plan ({subject}, {period}) was returned for changes.\nComment: {comment}\nPlease revise it and submit it again."
+)
+DONE_TEXT = N_("The improvement plan of {subject} ({period}) is complete: every milestone is done.")
+DUE_TEXT = N_(
+    "Reminder: a milestone of your improvement plan ({subject}, {period}) is due today: {date} {text}. Please report your progress."
+)
+OVERDUE_TEXT = N_(
+    "A milestone of your improvement plan ({subject}, {period}) is overdue: {date} {text}. Please report your progress."
 )
 
+N = Notice[PlanView]
+T = Transition[PlanView]
+ONLY = frozenset
+# fmt: off
+PLAN: Final = Workflow[PlanView]("improvement_plan", (
+    # name           from                     to                who       audit
+    T("open",        ONLY({Status.DRAFT}),    None,             SYSTEM,   "plan.open", NOT_FOUND,
+      (N(author, opened, "plan-open:{id}", button(N_("✍️ Draw up the plan"))),)),
+    T("edit",        EDITABLE,                None,             AUTHOR,   "plan.edit", FIXED),
+    T("submit",      EDITABLE,                Status.SUBMITTED, AUTHOR,   "plan.submit", FIXED,
+      (N(approver_or_group, for_approval, "plan-submit:{id}:{round}:{chat}", decision_buttons),),
+      bumps_round=True),
+    T("approve",     ONLY({Status.SUBMITTED}), Status.APPROVED, DECIDER,  "plan.approve", DECIDED,
+      (N(author, told(APPROVED_TEXT), "plan-approved:{id}", button(N_("Open the plan"))),)),
+    T("send_back",   ONLY({Status.SUBMITTED}), Status.RETURNED, DECIDER,  "plan.return", DECIDED,
+      (N(author, told(RETURNED_TEXT), "plan-returned:{id}:{round}",
+         button(N_("✍️ Revise the plan"))),)),
+    T("progress",    ONLY({Status.APPROVED}), None,             AUTHOR,   "plan.progress",
+      NOT_APPROVED),
+    T("milestone_done", ONLY({Status.APPROVED}), None,          AUTHOR,   "plan.milestone_done",
+      NOT_APPROVED),
+    T("complete",    ONLY({Status.APPROVED}), Status.DONE,      AUTHOR,   "plan.done", NOT_APPROVED,
+      (N(approver_or_group, told(DONE_TEXT), "plan-done:{id}:{chat}",
+         button(N_("Open the plan"))),)),
+    T("remind_due",  ONLY({Status.APPROVED}), None,             SYSTEM,   "plan.remind_due",
+      NOT_APPROVED, (N(author, reminder(DUE_TEXT), "plan-due:{milestone}", report_button),)),
+    T("remind_overdue", ONLY({Status.APPROVED}), None,          SYSTEM,   "plan.remind_overdue",
+      NOT_APPROVED, (N(author, reminder(OVERDUE_TEXT), "plan-overdue:{milestone}",
+                       report_button),)),
+), case_of=lambda view: view.plan)
+# fmt: on
 
-class Refused(DomainError):
-    """The caller has no right to this plan or milestone (audited as ``access.denied``)."""
 
-    def __init__(self, message: str = NOT_FOUND, **params: object) -> None:
-        super().__init__(message, **params)
+async def _apply(
+    session: AsyncSession,
+    name: str,
+    view: PlanView,
+    *,
+    actor: Actor | None,
+    at: dt.datetime,
+    env: Env,
+    **kwargs: Any,
+) -> Step[PlanView]:
+    """``cases.apply`` on ``PLAN``; a milestone's notices get its id in their dedupe key.
 
-
-@dataclass
-class PlanView:
-    """A plan with what its screens show: milestones, the subject, author and approver."""
-
-    plan: ImprovementPlan
-    milestones: list[PlanMilestone]
-    period: str
-    subject_name: str
-    unit_id: int
-    unit_name: str
-    is_unit: bool
-    author_name: str
-    approver_name: str | None
-    grade: Grade | None
-
-    @property
-    def id(self) -> int:
-        return self.plan.id
-
-    def missing(self) -> list[str]:
-        """Fields still empty, in drafting order."""
-        out = [f for f in (GOALS, MEASURES, RESPONSIBLE) if not getattr(self.plan, f).strip()]
-        if not self.milestones:
-            out.append(TIMELINE)
-        return out
-
-    def next_field(self) -> str | None:
-        """Where drafting continues: the first empty field, or None (the summary)."""
-        missing = self.missing()
-        return missing[0] if missing else None
-
-    def track(self, today: dt.date) -> str | None:
-        """on track / overdue / done for approved plans; None while not yet approved."""
-        if self.plan.status == Status.DONE:
-            return DONE
-        if self.plan.status != Status.APPROVED:
-            return None
-        if any(m.done_at is None and m.due < today for m in self.milestones):
-            return OVERDUE
-        return ON_TRACK
+    (A local adapter until the kernel formats keys with the step's params: kernel-requests.)
+    """
+    table = PLAN
+    found = kwargs.get("found")
+    if found is not None:
+        t = PLAN[name]
+        mid = str(found.id)
+        notices = tuple(
+            dataclasses.replace(n, key=n.key.replace("{milestone}", mid)) for n in t.notices
+        )
+        others = tuple(x for x in PLAN.transitions if x.name != name)
+        table = dataclasses.replace(
+            PLAN, transitions=(dataclasses.replace(t, notices=notices), *others)
+        )
+    return await cases.apply(session, table, name, view, actor=actor, at=at, env=env, **kwargs)
 
 
 # --- opening plans at publishing -------------------------------------------------------
@@ -185,6 +259,29 @@ async def _org(
     return unit_nodes, people, {p.id: p for p in staff}
 
 
+def _author_and_approver(
+    result: Result,
+    unit_nodes: dict[int, UnitNode],
+    people: dict[int, PersonNode],
+    staff: dict[int, Staff],
+) -> tuple[int | None, int | None]:
+    """The person writes their plan, the supervisor approves; a unit's head and its leader."""
+    if result.staff_id is not None:
+        person = staff.get(result.staff_id)
+        if person is None:
+            return None, None
+        node = people.get(person.id) or PersonNode(  # an inactive person keeps a plan
+            person.id,
+            person.unit_id,
+            person.supervisor_id if person.supervisor_id in people else None,
+        )
+        return person.id, superior_of(node, unit_nodes, people)
+    unit_node = unit_nodes.get(result.unit_id)
+    if unit_node is None:
+        return None, None
+    return unit_node.head_id, unit_superior_of(unit_node, unit_nodes, people)
+
+
 async def open_plans_for(
     session: AsyncSession,
     cycle: Cycle,
@@ -192,6 +289,7 @@ async def open_plans_for(
     *,
     now: dt.datetime,
     threshold: Decimal | None = None,
+    env: Env | None = None,
 ) -> int:
     """Open a DRAFT plan for every poor result of the cycle and tell its author; returns how many.
 
@@ -213,24 +311,10 @@ async def open_plans_for(
     for result in poor:
         if result.subject_key in existing:
             continue
-        if result.staff_id is not None:
-            person = staff.get(result.staff_id)
-            if person is None:
-                continue
-            node = people.get(person.id) or PersonNode(  # an inactive person keeps a plan
-                person.id,
-                person.unit_id,
-                person.supervisor_id if person.supervisor_id in people else None,
-            )
-            author: int | None = person.id
-            approver = superior_of(node, unit_nodes, people)
-        else:
-            unit_node = unit_nodes.get(result.unit_id)
-            author = unit_node.head_id if unit_node else None
-            approver = (
-                unit_superior_of(unit_node, unit_nodes, people) if unit_node is not None else None
-            )
-        if author is None:
+        if result.staff_id is not None and result.staff_id not in staff:
+            continue
+        author_id, approver_id = _author_and_approver(result, unit_nodes, people, staff)
+        if author_id is None:
             await audit(
                 session,
                 "plan.no_author",
@@ -244,188 +328,51 @@ async def open_plans_for(
         plan = ImprovementPlan(
             cycle_id=cycle.id,
             subject_key=result.subject_key,
-            author_staff_id=author,
-            approver_staff_id=approver,
+            author_staff_id=author_id,
+            approver_staff_id=approver_id,
             status=Status.DRAFT,
             goals="",
             measures="",
             responsible="",
-            cursor=GOALS,
         )
         session.add(plan)
         await session.flush()
         existing.add(result.subject_key)
         opened += 1
-        await audit(
-            session,
-            "plan.open",
-            actor_label="publish",
-            object_type="improvement_plan",
-            object_id=str(plan.id),
-            detail={
-                "cycle": cycle.period,
-                "subject": result.subject_key,
-                "grade": result.grade.value,
-                "total": str(result.total),
-                "author": author,
-                "approver": approver,
-            },
-            at=now,
-        )
+        detail = {
+            "cycle": cycle.period,
+            "subject": result.subject_key,
+            "grade": result.grade.value,
+            "total": str(result.total),
+            "author": author_id,
+            "approver": approver_id,
+        }
         view = await load(session, plan.id)
-        for telegram_id, language in await _accounts(session, author):
-            tr = translator(language)
-            await enqueue(
-                session,
-                telegram_id,
-                opened_text(view, tr),
-                markup=_buttons([(tr._("✍️ Draw up the plan"), f"ip1:o:{plan.id}")]),
-                dedupe_key=f"plan-open:{plan.id}",
-            )
+        await _apply(session, "open", view, actor=None, at=now, env=env or Env(), detail=detail)
     return opened
-
-
-# --- loading -----------------------------------------------------------------------------
-
-
-async def load(session: AsyncSession, plan_id: int, *, lock: bool = False) -> PlanView:
-    """The plan and what its screens show; ``lock`` (for changes) holds the row on PostgreSQL."""
-    plan = await session.get(ImprovementPlan, plan_id, with_for_update=lock or None)
-    if plan is None:
-        raise Refused()
-    milestones = list(
-        await session.scalars(
-            select(PlanMilestone)
-            .where(PlanMilestone.plan_id == plan.id)
-            .order_by(PlanMilestone.due, PlanMilestone.id)
-        )
-    )
-    cycle = await session.get(Cycle, plan.cycle_id)
-    result = await session.scalar(
-        select(Result).where(
-            Result.cycle_id == plan.cycle_id, Result.subject_key == plan.subject_key
-        )
-    )
-    kind, _, ref = plan.subject_key.partition(":")
-    is_unit = kind == "u"
-    unit_id = 0
-    subject_name = ""
-    if is_unit:
-        unit_id = int(ref)
-    else:
-        person = await session.get(Staff, int(ref))
-        if person is not None:
-            unit_id, subject_name = person.unit_id, person.name
-    unit = await session.get(OrgUnit, unit_id) if unit_id else None
-    unit_name = unit.name if unit else ""
-    if is_unit:
-        subject_name = unit_name
-    author = await session.get(Staff, plan.author_staff_id)
-    approver = await session.get(Staff, plan.approver_staff_id) if plan.approver_staff_id else None
-    return PlanView(
-        plan=plan,
-        milestones=milestones,
-        period=cycle.period if cycle else "",
-        subject_name=subject_name,
-        unit_id=unit_id,
-        unit_name=unit_name,
-        is_unit=is_unit,
-        author_name=author.name if author else "",
-        approver_name=approver.name if approver else None,
-        grade=result.grade if result else None,
-    )
-
-
-async def plan_for_result(session: AsyncSession, result_id: int) -> ImprovementPlan | None:
-    """The plan a result's 改進計劃 button leads to (None if the result needs none)."""
-    result = await session.get(Result, result_id)
-    if result is None:
-        return None
-    return await session.scalar(
-        select(ImprovementPlan).where(
-            ImprovementPlan.cycle_id == result.cycle_id,
-            ImprovementPlan.subject_key == result.subject_key,
-        )
-    )
-
-
-async def milestone(session: AsyncSession, milestone_id: int) -> PlanMilestone:
-    found = await session.get(PlanMilestone, milestone_id)
-    if found is None:
-        raise Refused()
-    return found
-
-
-async def authored_by(session: AsyncSession, staff_id: int) -> list[PlanView]:
-    """The caller's own plans (theirs and their units'), newest cycle first."""
-    ids = await session.scalars(
-        select(ImprovementPlan.id)
-        .where(ImprovementPlan.author_staff_id == staff_id)
-        .order_by(ImprovementPlan.cycle_id.desc(), ImprovementPlan.id)
-    )
-    return [await load(session, i) for i in list(ids)]
-
-
-async def approved_by(session: AsyncSession, staff_id: int) -> list[PlanView]:
-    ids = await session.scalars(
-        select(ImprovementPlan.id)
-        .where(ImprovementPlan.approver_staff_id == staff_id)
-        .order_by(ImprovementPlan.cycle_id.desc(), ImprovementPlan.id)
-    )
-    return [await load(session, i) for i in list(ids)]
-
-
-async def every_plan(session: AsyncSession) -> list[PlanView]:
-    ids = await session.scalars(
-        select(ImprovementPlan.id).order_by(ImprovementPlan.cycle_id.desc(), ImprovementPlan.id)
-    )
-    return [await load(session, i) for i in list(ids)]
-
-
-def by_unit(views: Iterable[PlanView]) -> list[tuple[str, str, list[PlanView]]]:
-    """(period, unit name, plans) groups: newest cycle first, units by name, unit plan first."""
-    groups: dict[tuple[int, str, str], list[PlanView]] = {}
-    for view in views:
-        groups.setdefault((view.plan.cycle_id, view.period, view.unit_name), []).append(view)
-    out = []
-    for (_cycle, period, unit), plans in sorted(groups.items(), key=lambda g: (-g[0][0], g[0][2])):
-        plans.sort(key=lambda v: (not v.is_unit, v.subject_name, v.id))
-        out.append((period, unit, plans))
-    return out
 
 
 # --- rights ------------------------------------------------------------------------------
 
 
 def is_author(plan: ImprovementPlan, actor: Actor) -> bool:
-    return actor.staff is not None and plan.author_staff_id == actor.staff.id
+    return AUTHOR.allows(actor, plan)
 
 
 def may_decide(plan: ImprovementPlan, actor: Actor) -> bool:
     """The approver, or the working group — never the plan's own author."""
-    if is_author(plan, actor):
-        return False
-    if actor.is_admin:
-        return True
-    return actor.staff is not None and plan.approver_staff_id == actor.staff.id
+    return DECIDER.allows(actor, plan)
 
 
 def may_view(plan: ImprovementPlan, actor: Actor) -> bool:
     return is_author(plan, actor) or may_decide(plan, actor)
 
 
-def _require_author(plan: ImprovementPlan, actor: Actor) -> int:
-    if not is_author(plan, actor):
-        raise Refused()
-    assert actor.staff is not None
-    return actor.staff.id
-
-
-def _require_editable(plan: ImprovementPlan) -> None:
-    if plan.status == Status.SUBMITTED:
-        raise DomainError(N_("The plan is waiting for approval and cannot be changed now."))
-    if plan.status not in EDITABLE:
-        raise DomainError(N_("The plan has been approved and can no longer be changed."))
+def check_editable(view: PlanView, actor: Actor) -> None:
+    """The author's draft: a submitted plan says it waits, an approved one that it is fixed."""
+    if is_author(view.plan, actor) and view.plan.status == Status.SUBMITTED:
+        raise DomainError(WAITING)
+    cases.check(PLAN, "edit", view, actor)
 
 
 # --- drafting ----------------------------------------------------------------------------
@@ -452,28 +399,31 @@ async def save_field(
     *,
     actor: Actor,
     now: dt.datetime,
+    env: Env | None = None,
 ) -> PlanView:
     """Goals, measures or the responsible person, written by the author of a draft."""
     if field not in LIMITS:
         raise ValueError(f"not a text field of a plan: {field}")
     view = await load(session, plan_id, lock=True)
-    staff_id = _require_author(view.plan, actor)
-    _require_editable(view.plan)
+    check_editable(view, actor)
     value = check_text(text, LIMITS[field])
-    setattr(view.plan, field, value)
-    view.plan.cursor = view.next_field() or "summary"
-    await audit(
+    detail = {"field": field, "length": len(value)}
+    await _apply(
         session,
-        "plan.edit",
-        actor_telegram_id=actor.telegram_id,
-        actor_staff_id=staff_id,
-        object_type="improvement_plan",
-        object_id=str(plan_id),
-        detail={"field": field, "length": len(value)},
+        "edit",
+        view,
+        actor=actor,
         at=now,
+        env=env or Env(),
+        changes={field: value},
+        detail=detail,
     )
-    await session.flush()
     return view
+
+
+_DATE_LINE = re.compile(
+    r"^\s*(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?[\s:：,，、.。;；-]*(.*?)\s*$"
+)
 
 
 def parse_milestones(text: str | None, today: dt.date) -> list[tuple[dt.date, str]]:
@@ -534,144 +484,88 @@ async def save_milestones(
     actor: Actor,
     today: dt.date,
     now: dt.datetime,
+    env: Env | None = None,
 ) -> PlanView:
     """Replace the draft's milestones (checked again: the confirmation may come a day later)."""
     view = await load(session, plan_id, lock=True)
-    staff_id = _require_author(view.plan, actor)
-    _require_editable(view.plan)
+    check_editable(view, actor)
     checked = parse_milestones("\n".join(f"{d.isoformat()} {t}" for d, t in items), today)
     await session.execute(delete(PlanMilestone).where(PlanMilestone.plan_id == plan_id))
     for due, text in checked:
         session.add(PlanMilestone(plan_id=plan_id, due=due, text=text))
     await session.flush()
     view = await load(session, plan_id)
-    view.plan.cursor = view.next_field() or "summary"
-    await audit(
-        session,
-        "plan.edit",
-        actor_telegram_id=actor.telegram_id,
-        actor_staff_id=staff_id,
-        object_type="improvement_plan",
-        object_id=str(plan_id),
-        detail={"field": TIMELINE, "milestones": len(checked)},
-        at=now,
-    )
+    detail = {"field": TIMELINE, "milestones": len(checked)}
+    await _apply(session, "edit", view, actor=actor, at=now, env=env or Env(), detail=detail)
     return view
+
+
+# --- submitting and deciding -----------------------------------------------------------------
 
 
 async def submission_round(session: AsyncSession, plan_id: int) -> int:
     """How many times the plan was submitted: the approver's buttons name this round."""
-    count = await session.scalar(
-        select(func.count())
-        .select_from(AuditEntry)
-        .where(
-            AuditEntry.action == "plan.submit",
-            AuditEntry.object_type == "improvement_plan",
-            AuditEntry.object_id == str(plan_id),
-        )
-    )
-    return int(count or 0)
+    return await cases.round_of(session, PLAN, plan_id)
 
 
 async def submit(
-    session: AsyncSession, plan_id: int, *, actor: Actor, today: dt.date, now: dt.datetime
+    session: AsyncSession,
+    plan_id: int,
+    *,
+    actor: Actor,
+    today: dt.date,
+    now: dt.datetime,
+    env: Env,
 ) -> PlanView:
     """The author hands the plan to the approver (or the working group when there is none)."""
     view = await load(session, plan_id, lock=True)
-    staff_id = _require_author(view.plan, actor)
-    _require_editable(view.plan)
-    missing = view.missing()
-    if missing:
+    check_editable(view, actor)
+    if view.missing():
         raise DomainError(N_("Some parts of the plan are still empty."))
     if any(m.due <= today for m in view.milestones):
         raise DomainError(
             N_("A milestone date is no longer in the future. Please update the milestones.")
         )
-    plan = view.plan
-    plan.status = Status.SUBMITTED
-    plan.submitted_at = now
-    plan.cursor = "submitted"
-    await audit(
-        session,
-        "plan.submit",
-        actor_telegram_id=actor.telegram_id,
-        actor_staff_id=staff_id,
-        object_type="improvement_plan",
-        object_id=str(plan_id),
-        detail={"approver": plan.approver_staff_id},
-        at=now,
+    detail = {"approver": view.plan.approver_staff_id}
+    changes = {"submitted_at": now}
+    await _apply(
+        session, "submit", view, actor=actor, at=now, env=env, changes=changes, detail=detail
     )
-    await session.flush()
-    round_ = await submission_round(session, plan_id)
-    for telegram_id, language in await _approver_accounts(session, plan):
-        tr = translator(language)
-        text = "\n\n".join(
-            [
-                tr._("<b>An improvement plan for your approval</b>"),
-                plan_text(view, tr, today=today),
-            ]
-        )
-        await enqueue(
-            session,
-            telegram_id,
-            _fit(text),
-            markup=decision_markup(tr, plan.id, round_),
-            dedupe_key=f"plan-submit:{plan.id}:{round_}:{telegram_id}",
-        )
     return view
 
 
-def decision_markup(tr: Translator, plan_id: int, round_: int) -> InlineKeyboardMarkup:
-    return _buttons(
-        [(tr._("✅ Approve the plan"), f"ip1:a:{plan_id}:{round_}")],
-        [(tr._("↩️ Return with a comment"), f"ip1:b:{plan_id}:{round_}")],
-    )
-
-
-async def _check_decision(
-    session: AsyncSession, plan_id: int, round_: int, actor: Actor
+async def check_decision(
+    session: AsyncSession, plan_id: int, round_: int, actor: Actor, *, lock: bool = False
 ) -> PlanView:
-    view = await load(session, plan_id, lock=True)
-    if not may_decide(view.plan, actor):
-        raise Refused()
-    if view.plan.status != Status.SUBMITTED or await submission_round(session, plan_id) != round_:
-        raise DomainError(N_("This plan has already been decided, or it was changed since."))
+    """The approver's button of this round, while the plan waits for a decision."""
+    view = await load(session, plan_id, lock=lock)
+    cases.check(PLAN, "approve", view, actor)
+    if await submission_round(session, plan_id) != round_:
+        raise DomainError(DECIDED)
     return view
 
 
 async def approve(
-    session: AsyncSession, plan_id: int, round_: int, *, actor: Actor, now: dt.datetime
+    session: AsyncSession,
+    plan_id: int,
+    round_: int,
+    *,
+    actor: Actor,
+    now: dt.datetime,
+    env: Env,
 ) -> PlanView:
-    view = await _check_decision(session, plan_id, round_, actor)
-    plan = view.plan
-    plan.status = Status.APPROVED
-    plan.approved_at = now
-    plan.cursor = "approved"
-    await audit(
+    view = await check_decision(session, plan_id, round_, actor, lock=True)
+    as_admin = view.plan.approver_staff_id != (actor.staff.id if actor.staff else None)
+    await _apply(
         session,
-        "plan.approve",
-        actor_telegram_id=actor.telegram_id,
-        actor_staff_id=actor.staff.id if actor.staff else None,
-        object_type="improvement_plan",
-        object_id=str(plan_id),
-        detail={"round": round_, "as_admin": plan.approver_staff_id != _sid(actor)},
+        "approve",
+        view,
+        actor=actor,
         at=now,
+        env=env,
+        changes={"approved_at": now},
+        detail={"as_admin": as_admin},
     )
-    for telegram_id, language in await _accounts(session, plan.author_staff_id):
-        tr = translator(language)
-        await enqueue(
-            session,
-            telegram_id,
-            html_format(
-                tr._(
-                    "Your improvement plan ({subject}, {period}) has been approved. You will be reminded of each milestone; report your progress with /plan."
-                ),
-                subject=view.subject_name,
-                period=view.period,
-            ),
-            markup=_buttons([(tr._("Open the plan"), f"ip1:o:{plan.id}")]),
-            dedupe_key=f"plan-approved:{plan.id}",
-        )
     return view
 
 
@@ -683,61 +577,42 @@ async def send_back(
     *,
     actor: Actor,
     now: dt.datetime,
+    env: Env,
 ) -> PlanView:
     """退回: the approver says what to change; the author edits and submits again."""
     text = check_text(comment, MAX_COMMENT)
-    view = await _check_decision(session, plan_id, round_, actor)
-    plan = view.plan
-    plan.status = Status.RETURNED
-    plan.comment = text
-    plan.cursor = "summary"
-    await audit(
+    view = await check_decision(session, plan_id, round_, actor, lock=True)
+    await _apply(
         session,
-        "plan.return",
-        actor_telegram_id=actor.telegram_id,
-        actor_staff_id=_sid(actor),
-        object_type="improvement_plan",
-        object_id=str(plan_id),
-        detail={"round": round_, "comment": text},
+        "send_back",
+        view,
+        actor=actor,
         at=now,
+        env=env,
+        changes={"comment": text},
+        detail={"comment": text},
     )
-    for telegram_id, language in await _accounts(session, plan.author_staff_id):
-        tr = translator(language)
-        await enqueue(
-            session,
-            telegram_id,
-            html_format(
-                tr._(
-                    "Your improvement plan ({subject}, {period}) was returned for changes.\nComment: {comment}\nPlease revise it and submit it again."
-                ),
-                subject=view.subject_name,
-                period=view.period,
-                comment=text,
-            ),
-            markup=_buttons([(tr._("✍️ Revise the plan"), f"ip1:o:{plan.id}")]),
-            dedupe_key=f"plan-returned:{plan.id}:{round_}",
-        )
     return view
 
 
 # --- tracking ------------------------------------------------------------------------------
 
 
-async def _milestone_of_author(
+async def _open_milestone(
     session: AsyncSession, milestone_id: int, actor: Actor
 ) -> tuple[PlanView, PlanMilestone]:
     found = await milestone(session, milestone_id)
     view = await load(session, found.plan_id)
-    _require_author(view.plan, actor)
+    if not is_author(view.plan, actor):
+        raise Refused(NOT_FOUND)
     if view.plan.status == Status.DONE or found.done_at is not None:
         raise DomainError(N_("This milestone is already done."))
-    if view.plan.status != Status.APPROVED:
-        raise DomainError(N_("Progress is reported once the plan is approved."))
+    cases.check(PLAN, "progress", view, actor)
     return view, found
 
 
 async def check_progress_allowed(session: AsyncSession, milestone_id: int, actor: Actor) -> None:
-    await _milestone_of_author(session, milestone_id, actor)
+    await _open_milestone(session, milestone_id, actor)
 
 
 async def report_progress(
@@ -747,79 +622,38 @@ async def report_progress(
     *,
     actor: Actor,
     now: dt.datetime,
-    tz: dt.tzinfo = dt.UTC,
+    env: Env,
 ) -> PlanMilestone:
     """Progress on a milestone, in the author's words; each report is kept with its date."""
-    _view, found = await _milestone_of_author(session, milestone_id, actor)
+    view, found = await _open_milestone(session, milestone_id, actor)
     value = check_text(text, MAX_PROGRESS)
-    stamp = now.astimezone(tz).date().isoformat()
+    stamp = now.astimezone(env.tz).date().isoformat()
     found.progress = f"{found.progress}\n{stamp} {value}" if found.progress else f"{stamp} {value}"
     if len(found.progress) > 4 * MAX_PROGRESS:  # keep the newest reports
         found.progress = found.progress[-4 * MAX_PROGRESS :]
-    await audit(
-        session,
-        "plan.progress",
-        actor_telegram_id=actor.telegram_id,
-        actor_staff_id=_sid(actor),
-        object_type="plan_milestone",
-        object_id=str(milestone_id),
-        detail={"plan": found.plan_id, "length": len(value)},
-        at=now,
-    )
-    await session.flush()
+    detail = {"milestone": milestone_id, "length": len(value)}
+    await _apply(session, "progress", view, actor=actor, at=now, env=env, detail=detail)
     return found
 
 
 async def mark_done(
-    session: AsyncSession, milestone_id: int, *, actor: Actor, now: dt.datetime
+    session: AsyncSession, milestone_id: int, *, actor: Actor, now: dt.datetime, env: Env
 ) -> PlanView:
     """A milestone reached; when it was the last, the plan is DONE and the approver is told."""
-    view, found = await _milestone_of_author(session, milestone_id, actor)
+    view, found = await _open_milestone(session, milestone_id, actor)
     await load(session, found.plan_id, lock=True)
     found.done_at = now
-    await audit(
-        session,
-        "plan.milestone_done",
-        actor_telegram_id=actor.telegram_id,
-        actor_staff_id=_sid(actor),
-        object_type="plan_milestone",
-        object_id=str(milestone_id),
-        detail={"plan": found.plan_id},
-        at=now,
-    )
-    await session.flush()
+    detail = {"milestone": milestone_id}
+    await _apply(session, "milestone_done", view, actor=actor, at=now, env=env, detail=detail)
     view = await load(session, found.plan_id)
     if all(m.done_at is not None for m in view.milestones):
-        view.plan.status = Status.DONE
-        view.plan.cursor = "done"
-        await audit(
-            session,
-            "plan.done",
-            actor_telegram_id=actor.telegram_id,
-            actor_staff_id=_sid(actor),
-            object_type="improvement_plan",
-            object_id=str(view.id),
-            at=now,
-        )
-        for telegram_id, language in await _approver_accounts(session, view.plan):
-            tr = translator(language)
-            await enqueue(
-                session,
-                telegram_id,
-                html_format(
-                    tr._(
-                        "The improvement plan of {subject} ({period}) is complete: every milestone is done."
-                    ),
-                    subject=view.subject_name,
-                    period=view.period,
-                ),
-                markup=_buttons([(tr._("Open the plan"), f"ip1:o:{view.id}")]),
-                dedupe_key=f"plan-done:{view.id}:{telegram_id}",
-            )
+        await _apply(session, "complete", view, actor=actor, at=now, env=env)
     return view
 
 
-async def remind_due(session: AsyncSession, *, now: dt.datetime, tz: dt.tzinfo) -> int:
+async def remind_due(
+    session: AsyncSession, *, now: dt.datetime, tz: ZoneInfo | None = None, env: Env | None = None
+) -> int:
     """Remind authors of milestones due today, and once more of overdue ones; each once.
 
     ``reminded_at`` records the last reminder: none yet and due → the due-date reminder;
@@ -827,8 +661,9 @@ async def remind_due(session: AsyncSession, *, now: dt.datetime, tz: dt.tzinfo) 
     runs after the due date sends only the overdue one. The outbox dedupe keys make a
     re-run (or a crash between queueing and committing) queue nothing twice.
     """
-    today = now.astimezone(tz).date()
-    rows = await session.execute(
+    env = env or (Env(tz=tz) if tz is not None else Env())
+    today = now.astimezone(env.tz).date()
+    found_rows = await session.execute(
         select(PlanMilestone, ImprovementPlan)
         .join(ImprovementPlan, ImprovementPlan.id == PlanMilestone.plan_id)
         .where(
@@ -839,201 +674,18 @@ async def remind_due(session: AsyncSession, *, now: dt.datetime, tz: dt.tzinfo) 
         .order_by(PlanMilestone.due, PlanMilestone.id)
     )
     count = 0
-    for found, plan in rows:
-        last = found.reminded_at.astimezone(tz).date() if found.reminded_at else None
+    for found, plan in found_rows:
+        last = found.reminded_at.astimezone(env.tz).date() if found.reminded_at else None
         if found.due < today and (last is None or last <= found.due):
-            kind = "overdue"
+            name = "remind_overdue"
         elif found.due == today and last is None:
-            kind = "due"
+            name = "remind_due"
         else:
             continue
-        view = await load(session, plan.id)
-        for telegram_id, language in await _accounts(session, plan.author_staff_id):
-            tr = translator(language)
-            if kind == "due":
-                text = tr._(
-                    "Reminder: a milestone of your improvement plan ({subject}, {period}) is due today: {date} {text}. Please report your progress."
-                )
-            else:
-                text = tr._(
-                    "A milestone of your improvement plan ({subject}, {period}) is overdue: {date} {text}. Please report your progress."
-                )
-            await enqueue(
-                session,
-                telegram_id,
-                html_format(
-                    text,
-                    subject=view.subject_name,
-                    period=view.period,
-                    date=tr.date(found.due),
-                    text=found.text,
-                ),
-                markup=_buttons([(tr._("Report progress"), f"ip1:m:{found.id}")]),
-                dedupe_key=f"plan-{kind}:{found.id}",
-            )
         found.reminded_at = now
-        await audit(
-            session,
-            f"plan.remind_{kind}",
-            actor_label="job",
-            object_type="plan_milestone",
-            object_id=str(found.id),
-            detail={"plan": plan.id, "due": found.due.isoformat()},
-            at=now,
-        )
+        detail = {"milestone": found.id, "due": found.due.isoformat()}
+        view = await load(session, plan.id)
+        await _apply(session, name, view, actor=None, at=now, env=env, detail=detail, found=found)
         count += 1
     await session.flush()
     return count
-
-
-# --- texts ---------------------------------------------------------------------------------
-
-
-def opened_text(view: PlanView, tr: Translator) -> str:
-    grade = tr._(GRADE_LABELS[view.grade]) if view.grade else ""
-    approver = (
-        _esc(view.approver_name) if view.approver_name else tr._("the evaluation working group")
-    )
-    subject = (
-        html_format(tr._("{unit} (unit)"), unit=view.subject_name)
-        if view.is_unit
-        else _esc(view.subject_name)
-    )
-    return html_format(
-        tr._(
-            "You need to draw up a performance improvement plan: {subject}, {period}, graded {grade}. Set out the goals, the measures, the responsible person and milestone dates; {approver} approves it. Send /plan or tap the button."
-        ),
-        subject=subject,
-        period=view.period,
-        grade=grade,
-        approver=approver,
-    )
-
-
-def milestone_line(m: PlanMilestone, tr: Translator, today: dt.date) -> str:
-    if m.done_at is not None:
-        mark = "✅"
-    elif m.due < today:
-        mark = "⚠️"
-    else:
-        mark = "▫️"
-    return f"{mark} {m.due.isoformat()} {_esc(m.text)}"
-
-
-def plan_text(view: PlanView, tr: Translator, *, today: dt.date, progress: bool = False) -> str:
-    """The whole plan as HTML; long goals and measures are shortened to fit one message."""
-    plan = view.plan
-    subject = (
-        html_format(tr._("{unit} (unit)"), unit=view.subject_name)
-        if view.is_unit
-        else _esc(view.subject_name)
-    )
-    status = tr._(STATUS_LABELS[plan.status])
-    track = view.track(today)
-    if track == OVERDUE:
-        status += " · " + tr._(TRACK_LABELS[OVERDUE])
-    empty = tr._("(not written yet)")
-    lines: list[str] = [
-        html_format(
-            tr._("<b>Improvement plan</b> · {subject} · {period}"),
-            subject=subject,
-            period=view.period,
-        ),
-        html_format(tr._("Status: {status}"), status=status),
-        html_format(
-            tr._("Approver: {name}"),
-            name=view.approver_name if view.approver_name else tr._("the evaluation working group"),
-        ),
-    ]
-    if plan.status == Status.RETURNED and plan.comment:
-        lines.append(html_format(tr._("<b>Returned:</b> {comment}"), comment=plan.comment))
-    budget = 3300 - sum(len(m.text) + 16 for m in view.milestones)
-    goals, measures = plan.goals, plan.measures
-    if len(goals) + len(measures) > budget:
-        goals = _clip(goals, max(budget // 3, 100))
-        measures = _clip(measures, max(budget - len(goals), 200))
-    lines += [
-        "",
-        f"<b>{tr._(FIELD_LABELS[GOALS])}</b>",
-        _esc(goals) or empty,
-        f"<b>{tr._(FIELD_LABELS[MEASURES])}</b>",
-        _esc(measures) or empty,
-        f"<b>{tr._(FIELD_LABELS[RESPONSIBLE])}:</b> {_esc(plan.responsible) or empty}",
-        f"<b>{tr._(FIELD_LABELS[TIMELINE])}</b>",
-    ]
-    if not view.milestones:
-        lines.append(empty)
-    for m in view.milestones:
-        lines.append(milestone_line(m, tr, today))
-        if progress and m.progress:
-            lines.append("   " + _esc(_clip(m.progress.splitlines()[-1], 120)))
-    return _fit("\n".join(lines))
-
-
-def milestones_text(items: Sequence[tuple[dt.date, str]]) -> str:
-    return "\n".join(f"• {d.isoformat()} {_esc(t)}" for d, t in items)
-
-
-def overview_line(view: PlanView, tr: Translator, today: dt.date) -> str:
-    track = view.track(today)
-    state = tr._(TRACK_LABELS[track]) if track else tr._(STATUS_LABELS[view.plan.status])
-    mark = {DONE: "✅", OVERDUE: "⚠️", ON_TRACK: "🟢"}.get(track or "", "▫️")
-    name = (
-        html_format(tr._("{unit} (unit)"), unit=view.subject_name)
-        if view.is_unit
-        else _esc(view.subject_name)
-    )
-    done = sum(1 for m in view.milestones if m.done_at is not None)
-    count = f" {done}/{len(view.milestones)}" if view.milestones else ""
-    return f"{mark} {name} · {state}{count}"
-
-
-# --- helpers -------------------------------------------------------------------------------
-
-
-async def _accounts(session: AsyncSession, staff_id: int | None) -> list[tuple[int, str | None]]:
-    """The bound account of an active staff member, as (telegram id, language)."""
-    if staff_id is None:
-        return []
-    row = (
-        await session.execute(
-            select(TelegramAccount.telegram_id, TelegramAccount.language)
-            .join(Staff, Staff.id == TelegramAccount.staff_id)
-            .where(Staff.id == staff_id, Staff.active.is_(True))
-        )
-    ).first()
-    return [(int(row[0]), row[1])] if row else []
-
-
-async def _approver_accounts(
-    session: AsyncSession, plan: ImprovementPlan
-) -> list[tuple[int, str | None]]:
-    """The approver's account; with no approver (or none bound), the working group's."""
-    found = await _accounts(session, plan.approver_staff_id)
-    if found:
-        return found
-    author = await _accounts(session, plan.author_staff_id)
-    return [a for a in await admin_accounts(session) if a not in author]
-
-
-def _sid(actor: Actor) -> int | None:
-    return actor.staff.id if actor.staff else None
-
-
-def _buttons(*rows: list[tuple[str, str]]) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(text, callback_data=data) for text, data in row] for row in rows]
-    )
-
-
-def _clip(text: str, limit: int) -> str:
-    return clip(text, limit)
-
-
-def _fit(text: str, limit: int = MESSAGE_LIMIT) -> Html:
-    """A whole plan in one message, cut as Telegram counts it (domain/text.py)."""
-    return clip_html(text, limit)
-
-
-def _esc(text: str) -> Html:
-    return escape(text)
