@@ -63,7 +63,7 @@ class State(StrEnum):
 
 
 CB = Callbacks("ip1", "plan")
-RESULT = CB.action("result", int)  # a published result's 改進計劃 button: result id
+FOR_RESULT = CB.action("for_result", int)  # a published result's 改進計劃 button: result id
 OPEN = CB.action("open", int)  # plan id: the author's draft or view, the approver's view
 EDIT = CB.action("edit", int, str)  # plan id, the part (goals, measures, responsible, timeline)
 SUMMARY = CB.action("summary", int)  # back to the draft's summary
@@ -464,7 +464,7 @@ async def plans_command(update: Update, context: JxContext) -> object:
 @button
 async def from_result(update: Update, context: JxContext) -> object:
     """The 改進計劃 button under a published result."""
-    (result_id,) = RESULT.args(update)
+    (result_id,) = FOR_RESULT.args(update)
     actor = await load_caller(update, context)
     async with context.services.reads() as session:
         plan = await pv.plan_for_result(session, result_id)
@@ -728,7 +728,7 @@ def build_handler() -> ConversationHandler[Any]:
         entry_points=[
             CommandHandler("plan", plan_command),
             CommandHandler("plans", plans_command),
-            RESULT.handler(from_result),
+            FOR_RESULT.handler(from_result),
             OPEN.handler(open_plan),
             EDIT.handler(edit),
             SUMMARY.handler(to_summary),

@@ -14,10 +14,10 @@ from conversations.plan import (
     CONFIRM,
     DONE,
     EDIT,
+    FOR_RESULT,
     NOT_YET,
     OPEN,
     REPORT,
-    RESULT,
     REWRITE,
     SEND_BACK,
     SUBMIT,
@@ -43,7 +43,7 @@ def offers(message: BotMessage, action: str, *args: Any) -> bool:
 
 async def open_from_result(user: SimUser, result_id: int, on: MessageRef = None) -> None:
     """改進計劃 under a published result."""
-    await user.press(RESULT.data(result_id), on)
+    await user.press(FOR_RESULT.data(result_id), on)
 
 
 async def open(user: SimUser, plan_id: int, on: MessageRef = None) -> None:
