@@ -8,6 +8,7 @@ in the overviews), so the chat, the notices and a future web page show it the sa
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
@@ -21,6 +22,7 @@ from domain.text import MESSAGE_LIMIT, N_, Html, clip, clip_html, escape, html_f
 from infra.i18n import Translator
 from infra.models import Cycle, ImprovementPlan, OrgUnit, PlanMilestone, Result, Staff
 from services.cases import Refused
+from services.errors import DomainError
 
 Status = PlanStatus
 MAX_GOALS: Final = 1000
@@ -294,3 +296,111 @@ def overview_line(view: PlanView, tr: Translator, today: dt.date) -> str:
     done = sum(1 for m in view.milestones if m.done_at is not None)
     count = f" {done}/{len(view.milestones)}" if view.milestones else ""
     return f"{mark} {subject(view, tr)} · {state}{count}"
+
+
+# --- what the author writes ------------------------------------------------------------------
+
+
+def check_text(text: str | None, limit: int, *, required: bool = True) -> str:
+    value = (text or "").strip()
+    if required and not value:
+        raise DomainError(N_("Please write some text."))
+    if len(value) > limit:
+        raise DomainError(
+            N_("That is {count} characters; at most {limit} fit. Please shorten it."),
+            count=len(value),
+            limit=limit,
+        )
+    return value
+
+
+_DATE_LINE = re.compile(
+    r"^\s*(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?[\s:：,，、.。;；-]*(.*?)\s*$"
+)
+
+
+def parse_milestones(text: str | None, today: dt.date) -> list[tuple[dt.date, str]]:
+    """Lines "YYYY-MM-DD 内容": at least one, each date after ``today``, in date order."""
+    lines = [line for line in (text or "").splitlines() if line.strip()]
+    if not lines:
+        raise DomainError(
+            N_(
+                "Please write at least one milestone: one per line, a date and what is done by then."
+            )
+        )
+    if len(lines) > MAX_MILESTONES:
+        raise DomainError(N_("At most {limit} milestones, please."), limit=MAX_MILESTONES)
+    out: list[tuple[dt.date, str]] = []
+    for number, line in enumerate(lines, 1):
+        match = _DATE_LINE.match(line)
+        if match is None:
+            raise DomainError(
+                N_(
+                    "Line {line}: please start with a date such as 2027-03-31, then what is done by then."
+                ),
+                line=number,
+            )
+        try:
+            due = dt.date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
+        except ValueError:
+            raise DomainError(N_("Line {line}: that date does not exist."), line=number) from None
+        content = match.group(4).strip()
+        if not content:
+            raise DomainError(
+                N_("Line {line}: please say what is to be done by that date."), line=number
+            )
+        if len(content) > MAX_MILESTONE_TEXT:
+            raise DomainError(
+                N_("Line {line}: at most {limit} characters after the date."),
+                line=number,
+                limit=MAX_MILESTONE_TEXT,
+            )
+        if due <= today:
+            raise DomainError(
+                N_("Line {line}: the date {date} is not in the future."),
+                line=number,
+                date=due.isoformat(),
+            )
+        if out and due < out[-1][0]:
+            raise DomainError(
+                N_("Line {line}: the dates must be in order, earliest first."), line=number
+            )
+        out.append((due, content))
+    return out
+
+
+# --- what the people concerned are told (``services.plans.PLAN``'s notices) -----------------
+
+APPROVED_TEXT: Final = N_(
+    "Your improvement plan ({subject}, {period}) has been approved. You will be reminded of each milestone; report your progress with /plan."
+)
+RETURNED_TEXT: Final = N_(
+    "Your improvement plan ({subject}, {period}) was returned for changes.\nComment: {comment}\nPlease revise it and submit it again."
+)
+DONE_TEXT: Final = N_(
+    "The improvement plan of {subject} ({period}) is complete: every milestone is done."
+)
+DUE_TEXT: Final = N_(
+    "Reminder: a milestone of your improvement plan ({subject}, {period}) is due today: {date} {text}. Please report your progress."
+)
+OVERDUE_TEXT: Final = N_(
+    "A milestone of your improvement plan ({subject}, {period}) is overdue: {date} {text}. Please report your progress."
+)
+
+
+def told(tr: Translator, view: PlanView, msgid: str) -> str:
+    """A notice naming the plan's subject and period (and the approver's comment)."""
+    comment = view.plan.comment or ""
+    return html_format(tr._(msgid), subject=view.subject_name, period=view.period, comment=comment)
+
+
+def reminder(tr: Translator, view: PlanView, found: PlanMilestone, msgid: str) -> str:
+    when = tr.date(found.due)
+    return html_format(
+        tr._(msgid), subject=view.subject_name, period=view.period, date=when, text=found.text
+    )
+
+
+def for_approval(tr: Translator, view: PlanView, today: dt.date) -> str:
+    heading = tr._("<b>An improvement plan for your approval</b>")
+    return heading + "\n\n" + plan_text(view, tr, today=today)
