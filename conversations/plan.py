@@ -14,18 +14,16 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from collections.abc import Awaitable, Callable
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from telegram import InlineKeyboardMarkup, Update
+from telegram import Update
 from telegram.ext import CommandHandler, ConversationHandler, MessageHandler
 from telegram.ext import filters as F
 
-from chat.callbacks import Callbacks, markup
+from chat.callbacks import Callbacks
 from chat.context import JxContext
 from chat.flow import (
-    CANCELLED_HINT,
     END,
     Flow,
     FlowTx,
@@ -36,8 +34,9 @@ from chat.flow import (
     reply,
     send_prompt,
 )
-from conversations.cases import attempt, cut, label, leave_text_step, refuse
-from conversations.common import html, keyboard, load_caller, now
+from conversations.cases import attempt, leave_text_step, refuse
+from conversations.common import load_caller, now
+from conversations.plan_screens import GONE, PROMPTS, State, list_prompt, view_prompt
 from domain.enums import PlanStatus as Status
 from domain.text import html_format
 from infra.i18n import N_, Translator
@@ -46,21 +45,6 @@ from services import plans
 from services.access import Actor
 from services.cases import Env
 from services.errors import DomainError
-
-
-class State(StrEnum):
-    """Stored positions (``conversation_state.state``): keep the values across deploys."""
-
-    GOALS = pv.GOALS
-    MEASURES = pv.MEASURES
-    RESPONSIBLE = pv.RESPONSIBLE
-    TIMELINE = pv.TIMELINE
-    MS_CONFIRM = "ms_confirm"
-    SUMMARY = "summary"
-    COMMENT = "comment"
-    PROGRESS = "progress"
-    MARK = "mark"
-
 
 CB = Callbacks("ip1", "plan")
 FOR_RESULT = CB.action("for_result", int)  # a published result's 改進計劃 button: result id
@@ -76,18 +60,6 @@ REPORT = CB.action("report", int)  # progress on a milestone: milestone id
 DONE = CB.action("done", int)  # MARK: the milestone is done
 NOT_YET = CB.action("not_yet", int)  # MARK: … not yet
 
-ASK = {
-    State.GOALS: N_(
-        "Please write the improvement goals: what is to be better, and how it is measured (up to {limit} characters)."
-    ),
-    State.MEASURES: N_(
-        "Please write the improvement measures: what will be done, and how (up to {limit} characters)."
-    ),
-    State.RESPONSIBLE: N_(
-        "Who is responsible for carrying out the plan? Please write the name (up to {limit} characters)."
-    ),
-}
-GONE = N_("This improvement plan no longer exists. Send /cancel to stop.")
 FIXED = N_("The plan can no longer be changed.")
 NOT_YOURS = N_("This button is not for you.")
 
@@ -100,144 +72,6 @@ def _env(context: JxContext) -> Env:
     return Env.of(context.services.settings)
 
 
-# --- showing: the prompt of every state, from the database --------------------------------
-
-Show = Callable[[pv.PlanView, Translator, Position, dt.date], Prompt]
-
-
-def _head(view: pv.PlanView, tr: Translator, *, returned: bool = True) -> str:
-    head: str = html_format(
-        tr._("<b>Improvement plan</b> · {subject} · {period}"),
-        subject=view.subject_name,
-        period=view.period,
-    )
-    if returned and view.plan.status == Status.RETURNED and view.plan.comment:
-        head += "\n" + html_format(tr._("<b>Returned:</b> {comment}"), comment=view.plan.comment)
-    return head
-
-
-def _asking(view: pv.PlanView, tr: Translator, lines: list[str]) -> Prompt:
-    """A text step of the draft: « Back to the summary once every part is written."""
-    text = "\n".join([_head(view, tr), "", *lines, tr._(CANCELLED_HINT)])
-    if view.plan.status in pv.EDITABLE and view.next_field() is None:
-        return Prompt(text, keyboard([(tr._("« Back to the summary"), SUMMARY.data(view.id))]))
-    return Prompt(text)
-
-
-def _field(view: pv.PlanView, tr: Translator, pos: Position, today: dt.date) -> Prompt:
-    state = State(pos.state)
-    current = getattr(view.plan, state)
-    now_ = [html_format(tr._("Now: {text}"), text=label(current, 1500)), ""] if current else []
-    ask = html_format(tr._(ASK[state]), limit=pv.LIMITS[state])
-    return _asking(view, tr, [*now_, f"<b>{ask}</b>"])
-
-
-def _timeline(view: pv.PlanView, tr: Translator, pos: Position, today: dt.date) -> Prompt:
-    items = [(m.due, m.text) for m in view.milestones]
-    now_ = [tr._("Now:"), pv.milestones_text(items), ""] if items else []
-    example = tr._(
-        "Please write the milestones, one per line: a date, then what is done by then. For example:"
-    )
-    first, second = today + dt.timedelta(days=30), today + dt.timedelta(days=75)
-    return _asking(
-        view,
-        tr,
-        [
-            *now_,
-            f"<b>{example}</b>",
-            html_format(tr._("{date} Revise the unit's emergency plan"), date=first.isoformat()),
-            html_format(tr._("{date} Hold a drill and review it"), date=second.isoformat()),
-            tr._("At least one; dates in the future, earliest first."),
-        ],
-    )
-
-
-def _confirm(view: pv.PlanView, tr: Translator, pos: Position, today: dt.date) -> Prompt:
-    items = [(dt.date.fromisoformat(d), t) for d, t in pos.data.get("ms", [])]
-    check = tr._("<b>Please check the milestones:</b>")
-    return Prompt(
-        "\n".join([_head(view, tr), "", check, pv.milestones_text(items)]),
-        keyboard(
-            [(tr._("✅ Confirm"), CONFIRM.data(view.id))],
-            [(tr._("✏️ Write them again"), REWRITE.data(view.id))],
-        ),
-    )
-
-
-def summary(view: pv.PlanView, tr: Translator, pos: Position | None, today: dt.date) -> Prompt:
-    """The whole draft, a button per part, and submit once nothing is missing."""
-    text = pv.plan_text(view, tr, today=today)
-    if view.plan.status not in pv.EDITABLE:
-        return Prompt(text)
-    rows = [
-        [
-            (tr._("✏️ Goals"), EDIT.data(view.id, pv.GOALS)),
-            (tr._("✏️ Measures"), EDIT.data(view.id, pv.MEASURES)),
-        ],
-        [
-            (tr._("✏️ Responsible person"), EDIT.data(view.id, pv.RESPONSIBLE)),
-            (tr._("✏️ Milestones"), EDIT.data(view.id, pv.TIMELINE)),
-        ],
-    ]
-    if missing := view.missing():
-        parts = ("、" if tr.locale != "en" else ", ").join(
-            tr._(pv.FIELD_LABELS[f]) for f in missing
-        )
-        text += "\n\n" + html_format(tr._("Still to write: {parts}"), parts=parts)
-    else:
-        text += "\n\n" + tr._("Check the plan; change any part, then submit it for approval.")
-        rows.append([(tr._("📤 Submit for approval"), SUBMIT.data(view.id))])
-    return Prompt(text, keyboard(*rows))
-
-
-def _comment(view: pv.PlanView, tr: Translator, pos: Position, today: dt.date) -> Prompt:
-    ask = html_format(
-        tr._(
-            "What should be changed? Please write your comment for the author (required, up to {limit} characters)."
-        ),
-        limit=pv.MAX_COMMENT,
-    )
-    plan = pv.plan_text(view, tr, today=today)
-    return Prompt("\n".join([plan, "", f"<b>{ask}</b>", tr._(CANCELLED_HINT)]))
-
-
-def _milestone(view: pv.PlanView, tr: Translator, pos: Position, today: dt.date) -> Prompt:
-    """PROGRESS asks for the report; MARK asks whether the milestone is done."""
-    found = next((m for m in view.milestones if m.id == int(pos.data.get("mid", 0))), None)
-    if found is None:
-        return Prompt(tr._(GONE))
-    lines = [_head(view, tr, returned=False), "", pv.milestone_line(found, tr, today)]
-    if found.progress:
-        lines.append(tr._("Reported so far:") + "\n" + html(label(found.progress, 1500)))
-    if pos.state == State.PROGRESS:
-        ask = html_format(
-            tr._("Please write the progress on this milestone (up to {limit} characters)."),
-            limit=pv.MAX_PROGRESS,
-        )
-        return Prompt("\n".join([*lines, "", f"<b>{ask}</b>", tr._(CANCELLED_HINT)]))
-    lines += ["", "<b>" + tr._("Is this milestone done?") + "</b>"]
-    return Prompt(
-        "\n".join(lines),
-        keyboard(
-            [(tr._("✅ Done"), DONE.data(found.id))],
-            [(tr._("Not yet"), NOT_YET.data(found.id))],
-        ),
-    )
-
-
-PROMPTS: dict[State, Show] = {
-    State.GOALS: _field,
-    State.MEASURES: _field,
-    State.RESPONSIBLE: _field,
-    State.TIMELINE: _timeline,
-    State.MS_CONFIRM: _confirm,
-    State.SUMMARY: summary,
-    State.COMMENT: _comment,
-    State.PROGRESS: _milestone,
-    State.MARK: _milestone,
-}
-
-
 async def render(session: AsyncSession, tr: Translator, pos: Position, update: Update) -> Prompt:
     """The prompt of any state, from the database (next step, stale button, restart)."""
     try:
@@ -246,47 +80,6 @@ async def render(session: AsyncSession, tr: Translator, pos: Position, update: U
     except (DomainError, KeyError, ValueError):
         return Prompt(tr._(GONE))
     return show(view, tr, pos, dt.datetime.now(tr.tz).date())
-
-
-def view_prompt(
-    view: pv.PlanView, actor: Actor, tr: Translator, round_: int, today: dt.date
-) -> Prompt:
-    """A plan as its author (tracking), its approver or the working group sees it."""
-    plan = view.plan
-    text = pv.plan_text(view, tr, today=today, progress=True)
-    buttons: InlineKeyboardMarkup | None = None
-    if plans.is_author(plan, actor):
-        notes = {
-            Status.SUBMITTED: N_("Submitted; waiting for approval."),
-            Status.APPROVED: N_("Tap a milestone to report progress on it."),
-            Status.DONE: N_("Every milestone is done. Well done! 👍"),
-        }
-        if plan.status in notes:
-            text += "\n\n" + tr._(notes[plan.status])
-        if plan.status == Status.APPROVED:
-            rows = [
-                [(f"📝 {m.due.isoformat()} {label(m.text, 24)}", REPORT.data(m.id))]
-                for m in view.milestones
-                if m.done_at is None
-            ]
-            buttons = keyboard(*rows) if rows else None
-    elif plans.may_decide(plan, actor) and plan.status == Status.SUBMITTED:
-        buttons = markup(plans.decision_choices(tr, plan.id, round_))
-    return Prompt(text, buttons)
-
-
-def list_prompt(views: list[pv.PlanView], tr: Translator, today: dt.date, title: str) -> Prompt:
-    """Plans grouped by cycle and unit, each with its status, and a button to open it."""
-    lines = [f"<b>{title}</b>"]
-    rows: list[list[tuple[str, str]]] = []
-    for period, unit, group in pv.by_unit(views):
-        lines += ["", f"<b>{period} · {html(unit)}</b>"]
-        for view in group:
-            lines.append(pv.overview_line(view, tr, today))
-            if len(rows) < 40:
-                name = f"{view.period} {label(view.subject_name, 24)}"
-                rows.append([(name, OPEN.data(view.id))])
-    return Prompt(cut("\n".join(lines)), keyboard(*rows) if rows else None)
 
 
 flow = Flow("plan", N_("the improvement plan"), render, prefix="ip1:")
