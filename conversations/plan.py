@@ -183,6 +183,15 @@ def _goto(state: str, **data: Any) -> Move:
     return move
 
 
+async def _ask(update: Update, context: JxContext, state: State, **data: Any) -> object:
+    """Move to a text step (checked by the caller) and ask its question."""
+    async with flow.tx(update, context) as tx:
+        tx.goto(state, **data)
+    await answer_query(update)
+    await flow.show(update, context, edit=False)
+    return tx.state
+
+
 async def _in_step(update: Update, context: JxContext, key: str, ident: int) -> bool:
     """Whether the stored position is about this plan (``pid``) or milestone (``mid``)."""
     async with context.services.reads() as session:
@@ -191,6 +200,19 @@ async def _in_step(update: Update, context: JxContext, key: str, ident: int) -> 
 
 
 # --- commands ------------------------------------------------------------------------------
+
+
+async def _listing(
+    update: Update, context: JxContext, views: list[pv.PlanView], title: str, empty: str
+) -> object:
+    """Plans by cycle and unit, a button each; navigating ends any pending text step."""
+    state = await leave_text_step(flow, update, context)
+    if not views:
+        await reply(update, empty)
+        return state
+    prompt = list_prompt(views, await context.tr(update), _today(context), title)
+    await reply(update, prompt.text, prompt.markup)
+    return state
 
 
 @flow.step
@@ -212,16 +234,10 @@ async def plan_command(update: Update, context: JxContext) -> object:
     working = [v for v in mine if v.plan.status != Status.DONE]
     if len(working) == 1:
         return await _open_as_author(update, context, working[0].id)
-    state = await leave_text_step(flow, update, context)
-    if not mine:
-        text = tr._("You have no improvement plan to write.")
-        if approving or actor.is_admin:
-            text += " " + tr._("Send /plans to see the plans you approve.")
-        await reply(update, text)
-        return state
-    prompt = list_prompt(mine, tr, _today(context), tr._("Your improvement plans"))
-    await reply(update, prompt.text, prompt.markup)
-    return state
+    empty = tr._("You have no improvement plan to write.")
+    if approving or actor.is_admin:
+        empty += " " + tr._("Send /plans to see the plans you approve.")
+    return await _listing(update, context, mine, tr._("Your improvement plans"), empty)
 
 
 @flow.step
@@ -236,19 +252,12 @@ async def plans_command(update: Update, context: JxContext) -> object:
             views = await pv.approved_by(session, actor.staff.id)
         else:
             views = []
-    state = await leave_text_step(flow, update, context)
-    if not views:
-        text = (
-            tr._("There are no improvement plans yet.")
-            if actor.is_admin
-            else tr._("You do not approve any improvement plans. Your own plan: /plan")
-        )
-        await reply(update, text)
-        return state
-    title = tr._("Improvement plans") if actor.is_admin else tr._("Plans you approve")
-    prompt = list_prompt(views, tr, _today(context), title)
-    await reply(update, prompt.text, prompt.markup)
-    return state
+    if actor.is_admin:
+        title, empty = tr._("Improvement plans"), tr._("There are no improvement plans yet.")
+    else:
+        title = tr._("Plans you approve")
+        empty = tr._("You do not approve any improvement plans. Your own plan: /plan")
+    return await _listing(update, context, views, title, empty)
 
 
 # --- buttons that name their plan: entry points --------------------------------------------
@@ -337,11 +346,7 @@ async def send_back(update: Update, context: JxContext) -> object:
     actor = await load_caller(update, context)
     async with context.services.reads() as session:
         await plans.check_decision(session, plan_id, round_, actor)
-    async with flow.tx(update, context) as tx:
-        tx.goto(State.COMMENT, pid=plan_id, round=round_)
-    await answer_query(update)
-    await flow.show(update, context, edit=False)
-    return tx.state
+    return await _ask(update, context, State.COMMENT, pid=plan_id, round=round_)
 
 
 @button
@@ -352,11 +357,7 @@ async def report(update: Update, context: JxContext) -> object:
     async with context.services.reads() as session:
         await plans.check_progress_allowed(session, milestone_id, actor)
         found = await pv.milestone(session, milestone_id)
-    async with flow.tx(update, context) as tx:
-        tx.goto(State.PROGRESS, pid=found.plan_id, mid=milestone_id)
-    await answer_query(update)
-    await flow.show(update, context, edit=False)
-    return tx.state
+    return await _ask(update, context, State.PROGRESS, pid=found.plan_id, mid=milestone_id)
 
 
 # --- buttons of one state ------------------------------------------------------------------
