@@ -72,7 +72,7 @@ async def _approver(session: AsyncSession, step: Step[PlanView]) -> Sequence[Rec
 
 
 def _open(label: str) -> Any:
-    return lambda tr, s: rows([Choice(tr._(label), "plan.open", (s.case.id,))])
+    return lambda tr, step: rows([Choice(tr._(label), "plan.open", (step.case.id,))])
 
 
 def _report(tr: Translator, step: Step[PlanView]) -> Choices:
@@ -87,46 +87,45 @@ def decision_choices(tr: Translator, plan_id: int, round_: int) -> Choices:
     )
 
 
-def _reminder(kind: str) -> Notice[PlanView]:
-    text = pv.DUE_TEXT if kind == "due" else pv.OVERDUE_TEXT
-    return Notice(_author, lambda tr, s: pv.reminder(tr, s.view, s.params["found"], text),
-                  f"plan-{kind}:{{milestone}}", _report)  # fmt: skip
+def _told(msgid: str) -> Any:
+    return lambda tr, step: pv.told(tr, step.view, msgid)
 
 
-APPROVED = frozenset({Status.APPROVED})
-PLAN: Final = cases.Workflow[PlanView](
-    "improvement_plan",
-    (
-        Transition(
-            "open", cases.NEW, Status.DRAFT, cases.SYSTEM, "plan.open", NOT_FOUND,
-            (Notice(_author, lambda tr, s: pv.opened_text(s.view, tr), "plan-open:{id}", _open(N_("✍️ Draw up the plan"))),),
-        ),
-        Transition("edit", EDITABLE, None, AUTHOR, "plan.edit", FIXED),
-        Transition(
-            "submit", EDITABLE, Status.SUBMITTED, AUTHOR, "plan.submit", FIXED,
-            (Notice(_approver, lambda tr, s: pv.for_approval(tr, s.view, s.at.astimezone(s.env.tz).date()),
-                    "plan-submit:{id}:{round}:{chat}", lambda tr, s: decision_choices(tr, s.case.id, s.round)),),
-            bumps_round=True,
-        ),
-        Transition(
-            "approve", frozenset({Status.SUBMITTED}), Status.APPROVED, DECIDERS, "plan.approve", DECIDED,
-            (Notice(_author, lambda tr, s: pv.told(tr, s.view, pv.APPROVED_TEXT), "plan-approved:{id}", _open(N_("Open the plan"))),),
-        ),
-        Transition(
-            "send_back", frozenset({Status.SUBMITTED}), Status.RETURNED, DECIDERS, "plan.return", DECIDED,
-            (Notice(_author, lambda tr, s: pv.told(tr, s.view, pv.RETURNED_TEXT), "plan-returned:{id}:{round}", _open(N_("✍️ Revise the plan"))),),
-        ),
-        Transition("progress", APPROVED, None, AUTHOR, "plan.progress", NOT_APPROVED),
-        Transition("milestone_done", APPROVED, None, AUTHOR, "plan.milestone_done", NOT_APPROVED),
-        Transition(
-            "complete", APPROVED, Status.DONE, AUTHOR, "plan.done", NOT_APPROVED,
-            (Notice(_approver, lambda tr, s: pv.told(tr, s.view, pv.DONE_TEXT), "plan-done:{id}:{chat}", _open(N_("Open the plan"))),),
-        ),
-        Transition("remind_due", APPROVED, None, cases.SYSTEM, "plan.remind_due", NOT_APPROVED, (_reminder("due"),)),
-        Transition("remind_overdue", APPROVED, None, cases.SYSTEM, "plan.remind_overdue", NOT_APPROVED, (_reminder("overdue"),)),
-    ),
-    case_of=lambda view: view.plan,
-)  # fmt: skip
+def _reminded(msgid: str) -> Any:
+    return lambda tr, step: pv.reminder(tr, step.view, step.params["found"], msgid)
+
+
+def _for_approval(tr: Translator, step: Step[PlanView]) -> str:
+    return pv.for_approval(tr, step.view, step.at.astimezone(step.env.tz).date())
+
+
+# Who is told what: recipients, text, dedupe key (once per …), buttons.
+# fmt: off
+N = Notice[PlanView]
+OPENED = N(_author, lambda tr, s: pv.opened_text(s.view, tr), "plan-open:{id}", _open(N_("✍️ Draw up the plan")))
+TO_APPROVE = N(_approver, _for_approval, "plan-submit:{id}:{round}:{chat}", lambda tr, s: decision_choices(tr, s.case.id, s.round))
+APPROVED_ = N(_author, _told(pv.APPROVED_TEXT), "plan-approved:{id}", _open(N_("Open the plan")))
+RETURNED = N(_author, _told(pv.RETURNED_TEXT), "plan-returned:{id}:{round}", _open(N_("✍️ Revise the plan")))
+COMPLETE = N(_approver, _told(pv.DONE_TEXT), "plan-done:{id}:{chat}", _open(N_("Open the plan")))
+DUE = N(_author, _reminded(pv.DUE_TEXT), "plan-due:{milestone}", _report)
+OVERDUE = N(_author, _reminded(pv.OVERDUE_TEXT), "plan-overdue:{milestone}", _report)
+# fmt: on
+
+T, SYSTEM, NEW = Transition[PlanView], cases.SYSTEM, cases.NEW
+SUBMITTED, APPROVED = frozenset({Status.SUBMITTED}), frozenset({Status.APPROVED})
+PLAN: Final = cases.Workflow[PlanView]("improvement_plan", (
+    # name              from       to                who       audit                  when not   notices
+    T("open",           NEW,       Status.DRAFT,     SYSTEM,   "plan.open",           NOT_FOUND, (OPENED,)),
+    T("edit",           EDITABLE,  None,             AUTHOR,   "plan.edit",           FIXED),
+    T("submit",         EDITABLE,  Status.SUBMITTED, AUTHOR,   "plan.submit",         FIXED,     (TO_APPROVE,), bumps_round=True),
+    T("approve",        SUBMITTED, Status.APPROVED,  DECIDERS, "plan.approve",        DECIDED,   (APPROVED_,)),
+    T("send_back",      SUBMITTED, Status.RETURNED,  DECIDERS, "plan.return",         DECIDED,   (RETURNED,)),
+    T("progress",       APPROVED,  None,             AUTHOR,   "plan.progress",       NOT_APPROVED),
+    T("milestone_done", APPROVED,  None,             AUTHOR,   "plan.milestone_done", NOT_APPROVED),
+    T("complete",       APPROVED,  Status.DONE,      AUTHOR,   "plan.done",           NOT_APPROVED, (COMPLETE,)),
+    T("remind_due",     APPROVED,  None,             SYSTEM,   "plan.remind_due",     NOT_APPROVED, (DUE,)),
+    T("remind_overdue", APPROVED,  None,             SYSTEM,   "plan.remind_overdue", NOT_APPROVED, (OVERDUE,)),
+), case_of=lambda view: view.plan)  # fmt: skip
 
 
 async def _apply(
