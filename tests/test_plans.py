@@ -7,17 +7,20 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
+from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select
 
 from bot.jobs import run_plan_reminders
+from chat.callbacks import encode
 from domain.enums import CyclePhase, Grade, PlanStatus
 from fakebotapi import LocalBotApi
 from infra.config import Settings
 from infra.container import Services
 from infra.db import SessionFactory
+from infra.i18n import Translator
 from infra.models import (
     AuditEntry,
     Cycle,
@@ -166,6 +169,7 @@ async def approve_directly(
 # --- rules without the chat ---------------------------------------------------------------
 
 
+@pytest.mark.nodb
 def test_milestones_are_dated_lines_in_the_future_and_in_order() -> None:
     today = dt.date(2026, 12, 20)
     assert plans.parse_milestones(
@@ -557,3 +561,30 @@ async def test_a_draft_resumes_at_its_step_after_a_restart_and_after_cancel(
     plan = await get_plan(sessions, pid)
     assert (plan.goals, plan.measures, plan.responsible) == ("目标一", "措施一", "张伟")
     assert plan.status == PlanStatus.DRAFT
+
+
+@pytest.mark.nodb
+def test_every_button_the_table_queues_is_an_action_of_the_plan_flow() -> None:
+    """Notices carry named choices; each must be one the plan codec (ip1) can put on a button."""
+    step = SimpleNamespace(case=SimpleNamespace(id=12), round=2, params={"milestone": 34})
+    tr = Translator("zh_Hans")
+    queued = [
+        choice
+        for t in plans.PLAN.transitions
+        for notice in t.notices
+        if notice.choices is not None
+        for line in notice.choices(tr, step)  # type: ignore[arg-type]
+        for choice in line
+    ]
+    assert {c.action for c in queued} == {
+        "plan.open",
+        "plan.approve",
+        "plan.send_back",
+        "plan.report",
+    }
+    assert [encode(c) for c in queued if c.action != "plan.open"] == [
+        "ip1:approve:12:2",
+        "ip1:send_back:12:2",
+        "ip1:report:34",
+        "ip1:report:34",
+    ]
