@@ -166,6 +166,19 @@ async def approve_directly(
         return [r.id for r in rows]
 
 
+async def submit_directly(sessions: SessionFactory, plan_id: int, author: int) -> None:
+    """A plan written and submitted through the services, one milestone in 30 days."""
+    async with sessions.begin() as s:
+        actor = await load_actor(s, author, frozenset())
+        for field in (plan_view.GOALS, plan_view.MEASURES, plan_view.RESPONSIBLE):
+            await plans.save_field(s, plan_id, field, "原内容", actor=actor, now=utcnow())
+        due = local_today() + dt.timedelta(days=30)
+        await plans.save_milestones(
+            s, plan_id, [(due, "复盘")], actor=actor, today=local_today(), now=utcnow()
+        )
+        await plans.submit(s, plan_id, actor=actor, today=local_today(), now=utcnow(), env=ENV)
+
+
 # --- rules without the chat ---------------------------------------------------------------
 
 
@@ -228,7 +241,7 @@ async def test_authors_approvers_and_a_threshold(sessions: SessionFactory) -> No
 # --- the chat ------------------------------------------------------------------------------
 
 
-async def test_person_drafts_is_returned_resubmits_and_is_approved(
+async def test_person_drafts_step_by_step_and_submits_to_the_supervisor(
     server: LocalBotApi, bot: InProcessBot, sessions: SessionFactory
 ) -> None:
     setup = await published(sessions)
@@ -264,19 +277,32 @@ async def test_person_drafts_is_returned_resubmits_and_is_approved(
     await drive.submit(person, pid, summary)
     await person.expect_text("已提交李明审批")
     assert (await get_plan(sessions, pid)).status == PlanStatus.SUBMITTED
+    async with sessions() as s:
+        query = select(PlanMilestone.due).where(PlanMilestone.plan_id == pid)
+        assert sorted(await s.scalars(query)) == [first, second]
 
     request = await head.expect_text("待您审批的绩效改进计划", timeout=15)
     assert "每周复盘值守记录" in request.text
     assert drive.buttons(request) == [("approve", (pid, 1)), ("send_back", (pid, 1))]
+    assert len(await audits(sessions, "plan.submit")) == 1
+
+
+async def test_a_returned_plan_is_revised_and_only_the_latest_round_can_be_approved(
+    server: LocalBotApi, bot: InProcessBot, sessions: SessionFactory
+) -> None:
+    setup = await published(sessions)
+    pid = setup.person_plan
+    await submit_directly(sessions, pid, PERSON)
+    person = server.user(PERSON, language_code="zh-hans")
+    head = server.user(HEAD, language_code="zh-hans")
+    request = await head.expect_text("待您审批的绩效改进计划", timeout=15)
     await drive.decide(head, pid, 1, request, approve=False)
     await head.expect_text("退回意见")
     await head.send("措施不够具体，请写明演练的时间和内容。")
     await head.expect_text("已连同您的意见退回")
     plan = await get_plan(sessions, pid)
-    assert (
-        plan.status == PlanStatus.RETURNED
-        and plan.comment == "措施不够具体，请写明演练的时间和内容。"
-    )
+    assert plan.status == PlanStatus.RETURNED
+    assert plan.comment == "措施不够具体，请写明演练的时间和内容。"
 
     returned = await person.expect_text("被退回修改", timeout=15)
     assert "措施不够具体" in returned.text
@@ -304,28 +330,19 @@ async def test_person_drafts_is_returned_resubmits_and_is_approved(
     plan = await get_plan(sessions, pid)
     assert plan.status == PlanStatus.APPROVED and plan.approved_at is not None
     assert plan.measures.startswith("每周复盘值守记录；1月")
-    async with sessions() as s:
-        dues = list(
-            await s.scalars(
-                select(PlanMilestone.due)
-                .where(PlanMilestone.plan_id == pid)
-                .order_by(PlanMilestone.due)
-            )
-        )
-    assert dues == [first, second]
     assert [
         len(await audits(sessions, a)) for a in ("plan.submit", "plan.return", "plan.approve")
     ] == [2, 1, 1]
     assert await audits(sessions, "access.denied") == []
 
 
-async def test_milestone_reminded_once_across_a_restart_then_progress_to_done(
+async def test_a_milestone_is_reminded_on_its_date_and_once_overdue_across_a_restart(
     server: LocalBotApi, bot_settings: Settings, sessions: SessionFactory
 ) -> None:
     setup = await published(sessions)
-    pid = setup.person_plan
-    d1, d2 = dt.date(2031, 3, 10), dt.date(2031, 4, 10)
-    m1, m2 = await approve_directly(sessions, pid, PERSON, [d1, d2])
+    m1, _m2 = await approve_directly(
+        sessions, setup.person_plan, PERSON, [dt.date(2031, 3, 10), dt.date(2031, 4, 10)]
+    )
     clock = [dt.datetime(2031, 3, 9, 10, tzinfo=SHANGHAI)]
     services = Services(settings=bot_settings, sessions=sessions, clock=lambda: clock[0])
     person = server.user(PERSON, language_code="zh-hans")
@@ -357,63 +374,69 @@ async def test_milestone_reminded_once_across_a_restart_then_progress_to_done(
         clock[0] = dt.datetime(2031, 3, 20, 9, tzinfo=SHANGHAI)
         assert await run_plan_reminders(services) == 0  # and never again
         await person.wait_until(lambda: len(reminders()) == 2, timeout=15)
-        due, overdue = reminders()
-        assert "今天到期" in due and "节点1" in due
-        assert "已逾期" in overdue and "节点1" in overdue
-        async with sessions() as s:
-            keys = sorted(
-                await s.scalars(
-                    select(OutboxMessage.dedupe_key).where(
-                        OutboxMessage.dedupe_key.like("plan-%due:%")
-                    )
-                )
-            )
-        assert keys == [f"plan-due:{m1}", f"plan-overdue:{m1}"]
-
-        # progress on the first milestone, from the reminder's button
-        reminder = next(m for m in person.messages if "已逾期" in (m.text or ""))
-        assert drive.buttons(reminder) == [("report", (m1,))]
-        person.drain()
-        await drive.report(person, m1, reminder)
-        await person.expect_text("请汇报该时间节点的进展")
-        await person.send("值守制度修订稿已印发。")
-        mark = await person.expect_text("是否已完成")
-        assert "值守制度修订稿已印发" in mark.text
-        await drive.mark(person, m1, mark, done=True)
-        await person.expect_text("该时间节点已标记完成")
-        assert (await get_plan(sessions, pid)).status == PlanStatus.APPROVED
-        # the second milestone, from /plan; "not yet" first, then done
-        await person.send("/plan")
-        view = await person.expect_text("点击时间节点汇报进展")
-        assert drive.buttons(view) == [("report", (m2,))]
-        await drive.report(person, m2, view)
-        await person.expect_text("请汇报该时间节点的进展")
-        await person.send("演练方案已定稿。")
-        mark = await person.expect_text("是否已完成")
-        await drive.mark(person, m2, mark, done=False)
-        await person.expect_text("仍未完成")
-        await drive.mark(person, m2, mark, done=True)  # the old MARK button: stale, changes nothing
-        await person.wait_until(lambda: len(person.callback_answers) >= 3)
-        assert (await get_plan(sessions, pid)).status == PlanStatus.APPROVED
-        await drive.report(person, m2, view)
-        await person.expect_text("请汇报该时间节点的进展")
-        await person.send("演练已完成并总结。")
-        mark = await person.expect_text("是否已完成")
-        await drive.mark(person, m2, mark, done=True)
-        await person.expect_text("计划已完成")
-        head = server.user(HEAD, language_code="zh-hans")
-        await head.expect_text("绩效改进计划（2026Q4）已完成", timeout=15)
-        plan = await get_plan(sessions, pid)
-        assert plan.status == PlanStatus.DONE
-        clock[0] = dt.datetime(2031, 4, 12, 9, tzinfo=SHANGHAI)
-        assert await run_plan_reminders(services) == 0  # a done plan is not reminded
     finally:
         await running.stop()
+    due, overdue = reminders()
+    assert "今天到期" in due and "节点1" in due
+    assert "已逾期" in overdue and "节点1" in overdue
+    reminder = next(m for m in person.messages if "已逾期" in (m.text or ""))
+    assert drive.buttons(reminder) == [("report", (m1,))]
+    async with sessions() as s:
+        query = select(OutboxMessage.dedupe_key).where(OutboxMessage.dedupe_key.like("plan-%due:%"))
+        assert sorted(await s.scalars(query)) == [f"plan-due:{m1}", f"plan-overdue:{m1}"]
+
+
+async def test_progress_is_reported_until_every_milestone_is_done_and_the_approver_told(
+    server: LocalBotApi, bot: InProcessBot, bot_settings: Settings, sessions: SessionFactory
+) -> None:
+    setup = await published(sessions)
+    pid = setup.person_plan
+    m1, m2 = await approve_directly(
+        sessions, pid, PERSON, [dt.date(2031, 3, 10), dt.date(2031, 4, 10)]
+    )
+    person = server.user(PERSON, language_code="zh-hans")
+    await person.send("/plan")
+    view = await person.expect_text("点击时间节点汇报进展")
+    assert drive.buttons(view) == [("report", (m1,)), ("report", (m2,))]
+    await drive.report(person, m1, view)
+    await person.expect_text("请汇报该时间节点的进展")
+    await person.send("值守制度修订稿已印发。")
+    mark = await person.expect_text("是否已完成")
+    assert "值守制度修订稿已印发" in mark.text
+    await drive.mark(person, m1, mark, done=True)
+    await person.expect_text("该时间节点已标记完成")
+    assert (await get_plan(sessions, pid)).status == PlanStatus.APPROVED
+    # the second milestone: "not yet" first, then done
+    await person.send("/plan")
+    view = await person.expect_text("点击时间节点汇报进展")
+    assert drive.buttons(view) == [("report", (m2,))]
+    await drive.report(person, m2, view)
+    await person.expect_text("请汇报该时间节点的进展")
+    await person.send("演练方案已定稿。")
+    mark = await person.expect_text("是否已完成")
+    await drive.mark(person, m2, mark, done=False)
+    await person.expect_text("仍未完成")
+    answered = len(person.callback_answers)
+    await drive.mark(person, m2, mark, done=True)  # the old MARK button: stale, changes nothing
+    await person.wait_until(lambda: len(person.callback_answers) > answered)
+    assert (await get_plan(sessions, pid)).status == PlanStatus.APPROVED
+    await drive.report(person, m2, view)
+    await person.expect_text("请汇报该时间节点的进展")
+    await person.send("演练已完成并总结。")
+    mark = await person.expect_text("是否已完成")
+    await drive.mark(person, m2, mark, done=True)
+    await person.expect_text("计划已完成")
+    head = server.user(HEAD, language_code="zh-hans")
+    await head.expect_text("绩效改进计划（2026Q4）已完成", timeout=15)
+    assert (await get_plan(sessions, pid)).status == PlanStatus.DONE
     async with sessions() as s:
         second = await s.get(PlanMilestone, m2)
         assert second is not None and second.done_at is not None
         assert second.progress is not None and "演练方案已定稿" in second.progress
         assert "演练已完成并总结" in second.progress
+    clock = dt.datetime(2031, 4, 12, 9, tzinfo=SHANGHAI)
+    services = Services(settings=bot_settings, sessions=sessions, clock=lambda: clock)
+    assert await run_plan_reminders(services) == 0  # a done plan is not reminded
 
 
 async def test_unit_plan_by_the_head_approved_by_the_leader_in_charge(
@@ -458,15 +481,9 @@ async def test_only_the_author_edits_and_only_the_approver_decides(
 ) -> None:
     setup = await published(sessions)
     pid = setup.person_plan
-    dues = [local_today() + dt.timedelta(days=30)]
+    await submit_directly(sessions, pid, PERSON)
     async with sessions.begin() as s:
         actor = await load_actor(s, PERSON, frozenset())
-        for field in (plan_view.GOALS, plan_view.MEASURES, plan_view.RESPONSIBLE):
-            await plans.save_field(s, pid, field, "原内容", actor=actor, now=utcnow())
-        await plans.save_milestones(
-            s, pid, [(dues[0], "复盘")], actor=actor, today=local_today(), now=utcnow()
-        )
-        await plans.submit(s, pid, actor=actor, today=local_today(), now=utcnow(), env=ENV)
         # services refuse too, whatever the chat does
         other = await load_actor(s, COLLEAGUE, frozenset())
         with pytest.raises(plans.Refused):
