@@ -18,7 +18,7 @@ from conversations.cases import cut, label
 from conversations.common import html
 from domain.choice import Choice, rows
 from domain.enums import PlanStatus as Status
-from domain.text import html_format
+from domain.text import clip, html_format
 from infra.i18n import N_, Translator
 from services import plan_view as pv
 from services import plans
@@ -51,7 +51,9 @@ ASK = {
     ),
 }
 GONE = N_("This improvement plan no longer exists. Send /cancel to stop.")
-# --- showing: the prompt of every state, from the database --------------------------------
+
+
+# --- the prompt of every state, from the database ---------------------------------------------
 
 
 def _c(text: str, action: str, *args: int | str) -> Choice:
@@ -88,7 +90,7 @@ def _asking(view: pv.PlanView, tr: Translator, lines: list[str]) -> Prompt:
 def _field(view: pv.PlanView, tr: Translator, pos: Position, today: dt.date) -> Prompt:
     state = State(pos.state)
     current = getattr(view.plan, state)
-    now_ = [html_format(tr._("Now: {text}"), text=label(current, 1500)), ""] if current else []
+    now_ = [html_format(tr._("Now: {text}"), text=clip(current, 1500)), ""] if current else []
     ask = html_format(tr._(ASK[state]), limit=pv.LIMITS[state])
     return _asking(view, tr, [*now_, f"<b>{ask}</b>"])
 
@@ -169,7 +171,7 @@ def _milestone(view: pv.PlanView, tr: Translator, pos: Position, today: dt.date)
         return Prompt(tr._(GONE))
     lines = [_head(view, tr, returned=False), "", pv.milestone_line(found, tr, today)]
     if found.progress:
-        lines.append(tr._("Reported so far:") + "\n" + html(label(found.progress, 1500)))
+        lines.append(tr._("Reported so far:") + "\n" + html(clip(found.progress, 1500)))
     if pos.state == State.PROGRESS:
         ask = html_format(
             tr._("Please write the progress on this milestone (up to {limit} characters)."),

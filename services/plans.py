@@ -24,7 +24,7 @@ caller has no right to the plan, which the chat audits as ``access.denied``).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any, Final
 from zoneinfo import ZoneInfo
@@ -138,7 +138,7 @@ async def _apply(
     **params: Any,
 ) -> PlanView:
     await cases.apply(session, PLAN, name, view, actor=actor, at=at, env=env or Env(), **params)
-    return view  # fmt: skip
+    return view
 
 
 # --- opening plans at publishing -------------------------------------------------------
@@ -151,7 +151,7 @@ def needs_plan(result: Result, threshold: Decimal | None = None) -> bool:
     return threshold is not None and Decimal(result.total) < Decimal(threshold)
 
 
-async def _writers(session: AsyncSession) -> Any:
+async def _writers(session: AsyncSession) -> Callable[[Result], tuple[int | None, int | None]]:
     """Who writes and who approves a result's plan: the org tree as ``start_collecting`` sees it
     (active people only; an inactive person keeps a plan, approved by an active superior)."""
     units = list(await session.scalars(select(OrgUnit).where(OrgUnit.active.is_(True))))
@@ -212,7 +212,7 @@ async def open_plans_for(
         if result.subject_key in existing:
             continue
         author, approver = writers(result)
-        detail = {"cycle": cycle.period, "subject": result.subject_key}
+        detail: dict[str, Any] = {"cycle": cycle.period, "subject": result.subject_key}
         if author is None:
             if result.staff_id is None:  # a unit without an active head
                 await audit(session, "plan.no_author", actor_label="publish", object_type="result",
