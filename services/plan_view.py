@@ -69,10 +69,8 @@ class PlanView:
     milestones: list[PlanMilestone]
     period: str
     subject_name: str
-    unit_id: int
     unit_name: str
     is_unit: bool
-    author_name: str
     approver_name: str | None
     grade: Grade | None
 
@@ -111,48 +109,27 @@ async def load(session: AsyncSession, plan_id: int, *, lock: bool = False) -> Pl
     plan = await session.get(ImprovementPlan, plan_id, with_for_update=lock or None)
     if plan is None:
         raise Refused(NOT_FOUND)
-    milestones = list(
-        await session.scalars(
-            select(PlanMilestone)
-            .where(PlanMilestone.plan_id == plan.id)
-            .order_by(PlanMilestone.due, PlanMilestone.id)
-        )
-    )
+    by_date = (PlanMilestone.due, PlanMilestone.id)
+    query = select(PlanMilestone).where(PlanMilestone.plan_id == plan.id).order_by(*by_date)
+    milestones = list(await session.scalars(query))
     cycle = await session.get(Cycle, plan.cycle_id)
-    result = await session.scalar(
-        select(Result).where(
-            Result.cycle_id == plan.cycle_id, Result.subject_key == plan.subject_key
-        )
-    )
+    of_subject = (Result.cycle_id == plan.cycle_id, Result.subject_key == plan.subject_key)
+    grade = await session.scalar(select(Result.grade).where(*of_subject))
     kind, _, ref = plan.subject_key.partition(":")
-    is_unit = kind == "u"
-    unit_id = 0
-    subject_name = ""
-    if is_unit:
-        unit_id = int(ref)
-    else:
-        person = await session.get(Staff, int(ref))
-        if person is not None:
-            unit_id, subject_name = person.unit_id, person.name
+    person = await session.get(Staff, int(ref)) if kind == "p" else None
+    unit_id = int(ref) if kind == "u" else person.unit_id if person else 0
     unit = await session.get(OrgUnit, unit_id) if unit_id else None
+    approver = await session.get(Staff, plan.approver_staff_id) if plan.approver_staff_id else None
     unit_name = unit.name if unit else ""
-    if is_unit:
-        subject_name = unit_name
-    author_row = await session.get(Staff, plan.author_staff_id)
-    approver_row = (
-        await session.get(Staff, plan.approver_staff_id) if plan.approver_staff_id else None
-    )
     return PlanView(
         plan=plan,
         milestones=milestones,
         period=cycle.period if cycle else "",
-        subject_name=subject_name,
-        unit_id=unit_id,
+        subject_name=person.name if person else unit_name if kind == "u" else "",
         unit_name=unit_name,
-        is_unit=is_unit,
-        author_name=author_row.name if author_row else "",
-        approver_name=approver_row.name if approver_row else None,
-        grade=result.grade if result else None,
+        is_unit=kind == "u",
+        approver_name=approver.name if approver else None,
+        grade=grade,
     )
 
 
