@@ -250,7 +250,7 @@ async def test_person_drafts_step_by_step_and_submits_to_the_supervisor(
     head = server.user(HEAD, language_code="zh-hans")
     notice = await person.expect_text("您需要制定绩效改进计划", timeout=15)
     assert "张伟" in notice.text and "不合格" in notice.text and "李明" in notice.text
-    assert drive.offers(notice, "open", pid)
+    assert drive.has(notice, drive.OPEN, pid)
     await drive.open(person, pid, notice)
     await person.expect_text("请写改进目标")
     await person.send("本季度应急值守差错降为零，预案演练参与率达到100%。")

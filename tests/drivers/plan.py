@@ -23,6 +23,9 @@ from conversations.plan import (
     SUBMIT,
 )
 from fakebotapi.sim import BotMessage, MessageRef, SimUser
+from tests.drivers import has
+
+__all__ = ["OPEN", "REPORT", "buttons", "has"]
 
 
 def buttons(message: BotMessage) -> list[tuple[str, tuple[Any, ...]]]:
@@ -34,11 +37,6 @@ def buttons(message: BotMessage) -> list[tuple[str, tuple[Any, ...]]]:
             if parsed is not None:
                 out.append((action.name, parsed))
     return out
-
-
-def offers(message: BotMessage, action: str, *args: Any) -> bool:
-    """Whether the message has a plan button ``action`` (with these arguments, if given)."""
-    return any(name == action and (not args or got == args) for name, got in buttons(message))
 
 
 async def open_from_result(user: SimUser, result_id: int, on: MessageRef = None) -> None:
