@@ -34,7 +34,7 @@ from chat.flow import (
     reply,
     send_prompt,
 )
-from conversations.cases import attempt, leave_text_step, refuse
+from conversations.cases import attempt, env, leave_text_step, refuse
 from conversations.common import load_caller, now
 from conversations.plan_screens import GONE, PROMPTS, State, list_prompt, view_prompt
 from domain.enums import PlanStatus as Status
@@ -43,7 +43,6 @@ from infra.i18n import N_, Translator
 from services import plan_view as pv
 from services import plans
 from services.access import Actor
-from services.cases import Env
 from services.errors import DomainError
 
 CB = Callbacks("ip1", "plan")
@@ -66,10 +65,6 @@ NOT_YOURS = N_("This button is not for you.")
 
 def _today(context: JxContext) -> dt.date:
     return now(context).astimezone(context.services.settings.tz).date()
-
-
-def _env(context: JxContext) -> Env:
-    return Env.of(context.services.settings)
 
 
 async def render(session: AsyncSession, tr: Translator, pos: Position, update: Update) -> Prompt:
@@ -307,7 +302,7 @@ async def submit(update: Update, context: JxContext) -> object:
     tr, today = await context.tr(update), _today(context)
     async with flow.tx(update, context) as tx:
         view = await plans.submit(
-            tx.session, plan_id, actor=actor, today=today, now=now(context), env=_env(context)
+            tx.session, plan_id, actor=actor, today=today, now=now(context), env=env(context)
         )
         tx.end()
     context.services.outbox_wake()
@@ -329,7 +324,7 @@ async def approve(update: Update, context: JxContext) -> object:
     actor = await load_caller(update, context)
     async with flow.tx(update, context) as tx:
         view = await plans.approve(
-            tx.session, plan_id, round_, actor=actor, now=now(context), env=_env(context)
+            tx.session, plan_id, round_, actor=actor, now=now(context), env=env(context)
         )
     context.services.outbox_wake()
     await answer_query(update, tr._("Plan approved."))
@@ -402,7 +397,7 @@ async def _marked(update: Update, context: JxContext, milestone_id: int, done: b
     async with flow.tx(update, context) as tx:
         if done:
             view = await plans.mark_done(
-                tx.session, milestone_id, actor=actor, now=now(context), env=_env(context)
+                tx.session, milestone_id, actor=actor, now=now(context), env=env(context)
             )
         else:
             view = await pv.load(tx.session, found.plan_id)
@@ -503,7 +498,7 @@ async def write_milestones(
 async def write_comment(tx: FlowTx, actor: Actor, pos: Position, value: str, c: JxContext) -> str:
     """The approver's reason for sending the plan back; the decision is taken now."""
     pid, round_ = int(pos.data["pid"]), int(pos.data.get("round", 0))
-    await plans.send_back(tx.session, pid, round_, value, actor=actor, now=now(c), env=_env(c))
+    await plans.send_back(tx.session, pid, round_, value, actor=actor, now=now(c), env=env(c))
     tx.end()
     return N_("Returned to the author with your comment.")
 
@@ -512,7 +507,7 @@ async def write_comment(tx: FlowTx, actor: Actor, pos: Position, value: str, c: 
 async def write_progress(tx: FlowTx, actor: Actor, pos: Position, value: str, c: JxContext) -> None:
     """The author's progress on a milestone, then: is it done (MARK)?"""
     mid = int(pos.data.get("mid", 0))
-    await plans.report_progress(tx.session, mid, value, actor=actor, now=now(c), env=_env(c))
+    await plans.report_progress(tx.session, mid, value, actor=actor, now=now(c), env=env(c))
     tx.goto(State.MARK, pid=int(pos.data["pid"]), mid=mid)
 
 
