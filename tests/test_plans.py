@@ -541,6 +541,19 @@ async def test_only_the_author_edits_and_only_the_approver_decides(
     assert "张伟 · 按计划推进 0/1" in overview.text
 
 
+async def test_a_button_in_the_format_of_earlier_versions_is_answered_as_expired(
+    server: LocalBotApi, bot: InProcessBot, sessions: SessionFactory
+) -> None:
+    setup = await published(sessions)
+    person = server.user(PERSON, language_code="zh-hans")
+    notice = await person.expect_text("您需要制定绩效改进计划", timeout=15)
+    await person.press(f"ip1:o:{setup.person_plan}", notice)  # single-letter, as queued before
+    await person.wait_until(lambda: bool(person.callback_answers))
+    assert "已失效" in person.callback_answers[-1]["text"]
+    assert await audits(sessions, "access.denied") == []
+    assert (await get_plan(sessions, setup.person_plan)).status == PlanStatus.DRAFT
+
+
 async def test_a_draft_resumes_at_its_step_after_a_restart_and_after_cancel(
     server: LocalBotApi, bot_settings: Settings, sessions: SessionFactory
 ) -> None:
