@@ -73,37 +73,24 @@ async def published(sessions: SessionFactory, *, bound: bool = True) -> Publishe
         cycle = await s.get(Cycle, cycle_id)
         assert cycle is not None
         cycle.phase, cycle.published_at = CyclePhase.APPEALS, now
+
+        def result(staff_id: int | None, total: str, grade: Grade) -> Result:
+            key = f"p:{staff_id}" if staff_id is not None else f"u:{org.unit_id}"
+            return Result(
+                cycle_id=cycle_id,
+                subject_key=key,
+                staff_id=staff_id,
+                unit_id=org.unit_id,
+                total=Decimal(total),
+                grade=grade,
+                breakdown={},
+                published_at=now,
+            )
+
         results = [
-            Result(
-                cycle_id=cycle_id,
-                subject_key=f"p:{org.staff_ids[0]}",
-                staff_id=org.staff_ids[0],
-                unit_id=org.unit_id,
-                total=Decimal("52.50"),
-                grade=Grade.FAIL,
-                breakdown={},
-                published_at=now,
-            ),
-            Result(
-                cycle_id=cycle_id,
-                subject_key=f"p:{org.staff_ids[1]}",
-                staff_id=org.staff_ids[1],
-                unit_id=org.unit_id,
-                total=Decimal("75.00"),
-                grade=Grade.PASS,
-                breakdown={},
-                published_at=now,
-            ),
-            Result(
-                cycle_id=cycle_id,
-                subject_key=f"u:{org.unit_id}",
-                staff_id=None,
-                unit_id=org.unit_id,
-                total=Decimal("58.00"),
-                grade=Grade.FAIL,
-                breakdown={},
-                published_at=now,
-            ),
+            result(org.staff_ids[0], "52.50", Grade.FAIL),
+            result(org.staff_ids[1], "75.00", Grade.PASS),
+            result(None, "58.00", Grade.FAIL),  # the unit
         ]
         s.add_all(results)
         await s.flush()
