@@ -129,7 +129,11 @@ def result_markup(result: Result, tr: Translator, *, plan_required: bool) -> Inl
     ]
     if plan_required:
         rows.append(
-            [InlineKeyboardButton(tr._("Improvement plan"), callback_data=f"ip1:for_result:{result.id}")]
+            [
+                InlineKeyboardButton(
+                    tr._("Improvement plan"), callback_data=f"ip1:for_result:{result.id}"
+                )
+            ]
         )
     return InlineKeyboardMarkup(rows)
 
