@@ -316,8 +316,8 @@ async def _script(sessions, server: FakeBotApi, settings: Settings, out_dir: Pat
     await me.see("更新")
 
     _section(out, "七、不合格人员制定绩效改进计划，上级审批")
-    weak_result = await weak.see(button="ip1:r:")
-    await weak.tap(weak_result, "ip1:r:")
+    weak_result = await weak.see(button="ip1:for_result:")
+    await weak.tap(weak_result, "ip1:for_result:")
     await weak.see()
     first = (dt.date.today() + dt.timedelta(days=30)).isoformat()
     second = (dt.date.today() + dt.timedelta(days=60)).isoformat()
@@ -329,14 +329,14 @@ async def _script(sessions, server: FakeBotApi, settings: Settings, out_dir: Pat
     ):
         await weak.say(text)
         msg = await weak.see()
-    if not any(d and d.startswith("ip1:y:") for d in msg.button_data()):
-        msg = await weak.see(button="ip1:y:")
-    await weak.tap(msg, "ip1:y:")
-    summary = await weak.see(button="ip1:s:")
-    await weak.tap(summary, "ip1:s:")
+    if not any(d and d.startswith("ip1:confirm:") for d in msg.button_data()):
+        msg = await weak.see(button="ip1:confirm:")
+    await weak.tap(msg, "ip1:confirm:")
+    summary = await weak.see(button="ip1:submit:")
+    await weak.tap(summary, "ip1:submit:")
     await weak.see()
-    request = await deputy.see(button="ip1:a:")
-    await deputy.tap(request, "ip1:a:")
+    request = await deputy.see(button="ip1:approve:")
+    await deputy.tap(request, "ip1:approve:")
     await deputy.see()
     await weak.see("批准")
 
