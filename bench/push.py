@@ -22,7 +22,7 @@ from sqlalchemy import func, select
 
 from bench import common
 from bench.common import TOKEN
-from chat.outbox_sender import RENDERERS, OutboxSender
+from chat.outbox_sender import OutboxSender
 from chat.renderers import register_renderers
 from domain.enums import CycleKind, CyclePhase, Dimension, Grade, OutboxStatus, UnitKind
 from fakebotapi import FakeBotApi
@@ -128,7 +128,7 @@ async def main(count: int, limit: float, database_url: str | None) -> None:
     server.set_rate_limits(global_per_second=limit, per_chat_per_second=1, retry_after=1)
     from telegram import Bot
 
-    register_renderers(RENDERERS)
+    register_renderers()
     bot = Bot(TOKEN, base_url=server.base_url, base_file_url=server.base_file_url)
     await bot.initialize()
     sender = OutboxSender(

@@ -117,7 +117,7 @@ def _sender(
         [
             sys.executable,
             "-m",
-            "chat.outbox_sender",
+            "bot.outbox",
             "--rate",
             "28",
             "--per-chat-interval",

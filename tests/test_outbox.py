@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import func, select
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 
+import bot.app
 from chat.outbox_sender import OutboxSender
 from domain.choice import Choice
 from domain.choice import rows as choice_rows
@@ -184,7 +185,7 @@ CONCURRENCY = 8
 async def start_sender(
     server: FakeBotApi, settings: Settings, workdir: Path, *args: str
 ) -> asyncio.subprocess.Process:
-    """``python -m chat.outbox_sender`` against the test's server and database, no .env."""
+    """``python -m bot.outbox`` against the test's server and database, no .env."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("JIXIAO_")}
     env.update(
         JIXIAO_BOT_TOKEN=settings.require_token(),
@@ -196,7 +197,7 @@ async def start_sender(
         return await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
-            "chat.outbox_sender",
+            "bot.outbox",
             "--rate",
             "60",
             "--concurrency",
@@ -249,7 +250,7 @@ async def test_choices_become_the_flows_buttons_when_sent(
 
     sent = server.sent_messages(alice.id)
     assert [(m.text, m.button_data()) for m in sent] == [
-        ("your result", ["rs1:why:12", "rs1:history:12", "ap1:n:12", "ip1:r:12"]),
+        ("your result", ["rs1:why:12", "rs1:history:12", "ap1:new:12", "ip1:for_result:12"]),
         ("queued before the upgrade", ["rs1:w:12"]),
     ]
     assert [r.status for r in await rows(sessions)] == [
@@ -275,7 +276,7 @@ async def test_a_message_has_choices_or_a_markup(sessions: SessionFactory) -> No
 async def test_the_standalone_sender_knows_every_flows_buttons(
     sessions: SessionFactory, server: FakeBotApi, settings: Settings, tmp_path: Path
 ) -> None:
-    """``python -m chat.outbox_sender`` builds no application, yet spells queued choices."""
+    """``python -m bot.outbox`` builds no application, yet spells queued choices (it imports every flow)."""
     user = server.user(8201)
     async with sessions.begin() as s:
         await enqueue(
@@ -291,7 +292,7 @@ async def test_the_standalone_sender_knows_every_flows_buttons(
     code = await asyncio.wait_for(sender.wait(), 60)
     assert code == 0, (tmp_path / "sender.log").read_text()
     assert [m.button_data() for m in server.sent_messages(user.id)] == [
-        ["tp1:approve:5", "rs1:why:7", "ap1:n:7"]
+        ["tp1:approve:5", "rs1:why:7", "ap1:new:7"]
     ]
 
 
