@@ -93,7 +93,7 @@ class DatabasePersistence(BasePersistence[dict[str, Any], dict[str, Any], dict[s
             )
             return {
                 decode_key(r.key): r.state if current == name else Parked(r.state)
-                for r, current in rows.tuples()
+                for r, current in rows
             }
 
     async def update_conversation(
