@@ -389,12 +389,20 @@ class Flow:
         return END
 
     async def _stale_button(self, update: Update, context: JxContext) -> object:
-        """A button from an older message: say so, change nothing, show where the user is."""
+        """A button from an older message: say so, change nothing, show where the user is.
+
+        Where the user is in this flow, that is: a button of a flow the chat had left
+        enters it again at its draft (``_settle`` makes it current), so text goes there.
+        """
         tr = await context.tr(update)
         if update.callback_query:
             await answer_query(update, tr._("This button has expired. Here is where you are now."))
         await self.show(update, context, edit=False)
-        return None
+        if update.callback_query is None:
+            return None
+        async with context.services.reads() as session:
+            pos = await self.position(session, update)
+        return pos.state if pos is not None else None
 
     async def _unexpected(self, update: Update, context: JxContext) -> object:
         """A sticker, photo or text where the step wants something else: explain, re-ask."""
