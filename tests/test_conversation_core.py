@@ -389,3 +389,29 @@ async def test_a_failing_step_tells_the_user_once_with_a_reference_and_commits_n
 
 async def _is(value: Awaitable[int], expected: int) -> bool:
     return await value == expected
+
+
+async def test_a_failing_handler_outside_a_flow_is_reported_the_same_way(
+    server: LocalBotApi,
+    bot: InProcessBot,
+    sessions: SessionFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    import conversations.help
+
+    async def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("no roles today")
+
+    monkeypatch.setattr(conversations.help, "load_caller", broken)
+    me = server.user(ME, language_code="en")
+    with caplog.at_level(logging.ERROR):
+        await me.send("/help")
+        apology = await me.expect_text("something went wrong")
+        await bot.stop()
+    assert [m.text for m in me.messages] == [apology.text]
+    ref = re.search(r"E-[A-Z2-9]{6}", apology.text or "")
+    assert ref is not None
+    (record,) = [r for r in caplog.records if ref.group(0) in r.getMessage()]
+    assert "no roles today" in str(record.exc_info[1] if record.exc_info else "")
+    assert "nothing was committed" in record.getMessage()
