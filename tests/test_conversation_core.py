@@ -415,3 +415,65 @@ async def test_a_failing_handler_outside_a_flow_is_reported_the_same_way(
     (record,) = [r for r in caplog.records if ref.group(0) in r.getMessage()]
     assert "no roles today" in str(record.exc_info[1] if record.exc_info else "")
     assert "nothing was committed" in record.getMessage()
+
+
+async def test_the_upgrade_keeps_the_last_written_flow_current_and_parks_the_others(
+    tmp_path: Any,
+) -> None:
+    from sqlalchemy import text
+
+    from infra.db import make_engine, upgrade
+
+    engine = make_engine(f"sqlite+aiosqlite:///{tmp_path}/old.db")
+    await upgrade(engine, "0007citizen")
+    async with engine.begin() as conn:
+        for name, key, at in (
+            ("appeal", "1:1", "2026-12-01 10:00:00"),
+            ("plan", "1:1", "2026-12-01 11:00:00"),  # written last: the current flow
+            ("form", "2:2", "2026-12-01 09:00:00"),
+        ):
+            await conn.execute(
+                text(
+                    "INSERT INTO conversation_state (name, key, user_id, state, data, updated_at)"
+                    " VALUES (:name, :key, 1, 's', '{}', :at)"
+                ),
+                {"name": name, "key": key, "at": at},
+            )
+    await upgrade(engine)
+    async with engine.connect() as conn:
+        rows = await conn.execute(text("SELECT key, name FROM conversation_focus ORDER BY key"))
+        assert [tuple(r) for r in rows] == [("1:1", "plan"), ("2:2", "form")]
+    await engine.dispose()
+
+
+async def test_a_step_failing_after_its_commit_says_so_and_the_chat_goes_on_from_the_stored_step(
+    server: LocalBotApi,
+    bot: InProcessBot,
+    sessions: SessionFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from conversations import plan
+
+    sc = await scene(sessions)
+    me = server.user(ME, language_code="en")
+    await me.send("/plan")
+    await me.expect_text("Please write the improvement goals")
+
+    async def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("cannot draw the next question")
+
+    monkeypatch.setattr(plan.flow, "render", broken)
+    with caplog.at_level(logging.ERROR):
+        await me.send(GOALS)
+        apology = await me.expect_text("something went wrong")
+    ref = re.search(r"E-[A-Z2-9]{6}", apology.text or "")
+    assert ref is not None
+    (record,) = [r for r in caplog.records if ref.group(0) in r.getMessage()]
+    assert "an earlier transaction of this update was committed" in record.getMessage()
+    assert await goals(sessions, sc) == GOALS  # the answer was stored before the failure
+    assert await positions(sessions) == {"plan": "measures"}
+
+    monkeypatch.undo()
+    await me.send("每周复盘值守记录；参加两次专项演练。")  # taken at the stored step
+    await me.expect_text("Who is responsible")
