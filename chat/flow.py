@@ -445,9 +445,28 @@ class FlowHandler(ConversationHandler[Any]):
     def check_update(self, update: object) -> Any:
         if isinstance(update, Update) and (key := conversation_key(update)) is not None:
             held = self._conversations.get(key)
+            if held is None or isinstance(held, Parked):
+                if self._taken_by_current(update, key):
+                    return None
             if isinstance(held, Parked):
                 return self._check_parked(update, key, held)
         return super().check_update(update)
+
+    def _taken_by_current(self, update: Update, key: tuple[int, int]) -> bool:
+        """A message (not a command) that the current step of another flow takes is its own,
+        whatever the order of the handlers: a file at the appeal's evidence step is evidence,
+        not a roster to import. Commands and buttons are chosen, so entry points still win."""
+        if update.message is None or F.COMMAND.check_update(update):
+            return False
+        for other in Flow.registry.values():
+            handler = other.conversation
+            if other is self.flow or handler is None:
+                continue
+            state = handler.held(key)
+            if state is not None and not isinstance(state, Parked):
+                checks = (h.check_update(update) for h in handler.states.get(state, []))
+                return any(c is not None and c is not False for c in checks)
+        return False
 
     def _check_parked(self, update: Update, key: tuple[int, int], held: Parked) -> Any:
         candidates = list(self.entry_points)

@@ -477,3 +477,51 @@ async def test_a_step_failing_after_its_commit_says_so_and_the_chat_goes_on_from
     monkeypatch.undo()
     await me.send("每周复盘值守记录；参加两次专项演练。")  # taken at the stored step
     await me.expect_text("Who is responsible")
+
+
+# --- routing without the order of the handlers ----------------------------------------------
+
+
+def test_a_message_the_current_step_takes_never_reaches_another_flows_entry_point() -> None:
+    """Two flows, both wanting files: the one the chat is in gets them, at any handler order;
+    a command still enters the other flow."""
+    from telegram import Update
+    from telegram.ext import CommandHandler, MessageHandler
+    from telegram.ext import filters as F
+
+    from chat.flow import Flow, Prompt
+
+    async def render(*args: Any) -> Prompt:
+        return Prompt("")
+
+    async def step(update: Update, context: Any) -> object:
+        return None
+
+    importer = Flow("test_importer", "importer", render, prefix="ti1:")
+    evidence = Flow("test_evidence", "evidence", render, prefix="te1:")
+    try:
+        files = MessageHandler(F.Document.ALL, step)
+        first = importer.handler(
+            entry_points=[files, CommandHandler("import", step)], states={"confirm": []}
+        )
+        second = evidence.handler(
+            entry_points=[CommandHandler("evidence", step)], states={"files": [files]}
+        )
+        chat = {"id": 5, "type": "private"}
+        sender = {"id": 5, "is_bot": False, "first_name": "张伟"}
+
+        def message(**content: Any) -> Update:
+            body = {"message_id": 1, "date": 0, "chat": chat, "from": sender, **content}
+            return Update.de_json({"update_id": 1, "message": body}, None)
+
+        document = message(document={"file_id": "f", "file_unique_id": "u"})
+        assert first.check_update(document)  # no flow is current: the importer's entry point
+        second.hold((5, 5), "files")  # the chat is at the evidence step
+        assert not first.check_update(document)
+        assert second.check_update(document)
+        command = message(
+            text="/import", entities=[{"type": "bot_command", "offset": 0, "length": 7}]
+        )
+        assert not first._taken_by_current(command, (5, 5))  # a command is chosen
+    finally:
+        del Flow.registry["test_importer"], Flow.registry["test_evidence"]
