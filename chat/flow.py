@@ -34,7 +34,6 @@ from telegram import InlineKeyboardMarkup, Message, Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest
 from telegram.ext import (
-    Application,
     BaseHandler,
     CallbackQueryHandler,
     CommandHandler,
@@ -46,6 +45,7 @@ from telegram.warnings import PTBUserWarning
 
 from chat.context import JxContext
 from chat.errors import report_failure
+from chat.focus import FlowHandler, Key, conversation_key
 from chat.persistence import Parked, encode_key
 from chat.uow import AlreadyHandled, transaction
 from domain.text import ALERT_LIMIT, MESSAGE_LIMIT, clip, clip_html, html_format, unescape
@@ -77,14 +77,6 @@ class Position:
 
 Renderer = Callable[[AsyncSession, Translator, Position, Update], Awaitable[Prompt]]
 StepFn = Callable[[Update, JxContext], Coroutine[Any, Any, object]]
-
-
-def conversation_key(update: Update) -> tuple[int, int] | None:
-    """PTB's default conversation key (chat, user), or None for an update without both."""
-    chat, user = update.effective_chat, update.effective_user
-    if chat is None or user is None:
-        return None
-    return (chat.id, user.id)
 
 
 def chat_key(update: Update) -> str:
@@ -247,18 +239,13 @@ class Flow:
                 tr = await context.tr(update)
                 await reply(update, html_format(tr._(LEFT_DRAFT), flow=tr._(left.title)))
 
-    def _hold(self, key: tuple[int, int], state: object) -> None:
+    def _hold(self, key: Key, state: object) -> None:
         """PTB's in-memory state for ``key``: this flow is current at ``state`` (None: ended);
         every other flow's position for the chat is parked."""
-        if self.conversation is None:
-            return
-        self.conversation.hold(key, state)
-        if state is not None:
-            for other in Flow.registry.values():
-                if other is not self:
-                    other._park(key)
+        if self.conversation is not None:
+            self.conversation.take(key, state)
 
-    def _park(self, key: tuple[int, int]) -> None:
+    def _park(self, key: Key) -> None:
         if self.conversation is not None:
             self.conversation.park(key)
 
@@ -369,7 +356,7 @@ class Flow:
             # callback data names the object, so buttons need no per-message tracking.
             warnings.simplefilter("ignore", PTBUserWarning)
             self.conversation = FlowHandler(
-                self,
+                prefix=self.prefix,
                 entry_points=entry_points,
                 states=states,
                 fallbacks=[*(fallbacks or []), *common],
@@ -412,93 +399,6 @@ class Flow:
         )
         await self.show(update, context, edit=False)
         return None
-
-
-class FlowHandler(ConversationHandler[Any]):
-    """A flow's ``ConversationHandler``: text reaches a flow only while it is the chat's current.
-
-    PTB keeps one state per chat and flow. A flow the chat left holds ``Parked(state)``:
-    PTB's own matching sees no state there, so only the entry points match, plus the
-    flow's own buttons at the parked state (a button names what it acts on; pressing it
-    enters the flow again). ``Flow`` moves positions between held and parked as steps
-    commit, and ``DatabasePersistence.get_conversations`` loads them alike at start-up.
-    """
-
-    def __init__(self, flow: Flow, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.flow = flow
-
-    def held(self, key: tuple[int, int]) -> object:
-        return self._conversations.get(key)
-
-    def hold(self, key: tuple[int, int], state: object) -> None:
-        if state is None:
-            self._conversations.pop(key, None)
-        else:
-            self._conversations[key] = state
-
-    def park(self, key: tuple[int, int]) -> None:
-        state = self._conversations.get(key)
-        if state is not None and not isinstance(state, Parked):
-            self._conversations[key] = Parked(str(state))
-
-    def check_update(self, update: object) -> Any:
-        if isinstance(update, Update) and (key := conversation_key(update)) is not None:
-            held = self._conversations.get(key)
-            if held is None or isinstance(held, Parked):
-                if self._taken_by_current(update, key):
-                    return None
-            if isinstance(held, Parked):
-                return self._check_parked(update, key, held)
-        return super().check_update(update)
-
-    def _taken_by_current(self, update: Update, key: tuple[int, int]) -> bool:
-        """A message (not a command) that the current step of another flow takes is its own,
-        whatever the order of the handlers: a file at the appeal's evidence step is evidence,
-        not a roster to import. Commands and buttons are chosen, so entry points still win."""
-        if update.message is None or F.COMMAND.check_update(update):
-            return False
-        for other in Flow.registry.values():
-            handler = other.conversation
-            if other is self.flow or handler is None:
-                continue
-            state = handler.held(key)
-            if state is not None and not isinstance(state, Parked):
-                checks = (h.check_update(update) for h in handler.states.get(state, []))
-                return any(c is not None and c is not False for c in checks)
-        return False
-
-    def _check_parked(self, update: Update, key: tuple[int, int], held: Parked) -> Any:
-        candidates = list(self.entry_points)
-        query = update.callback_query
-        if query is not None and query.message is not None:
-            if (query.data or "").startswith(self.flow.prefix):
-                candidates += [
-                    h
-                    for h in [*self.states.get(held.state, []), *self.fallbacks]
-                    if isinstance(h, CallbackQueryHandler)
-                ]
-        for candidate in candidates:
-            check = candidate.check_update(update)
-            if check is not None and check is not False:
-                return held, key, candidate, check
-        return None
-
-    async def handle_update(
-        self,
-        update: Update,
-        application: Application[Any, Any, Any, Any, Any, Any],
-        check_result: Any,
-        context: Any,
-    ) -> object | None:
-        result = await super().handle_update(update, application, check_result, context)
-        key = check_result[1]
-        state = self._conversations.get(key)
-        if state is not None and not isinstance(state, Parked):
-            for other in Flow.registry.values():  # at most one flow holds a chat's state
-                if other is not self.flow:
-                    other._park(key)
-        return result
 
 
 # --- reply helpers shared by every flow ------------------------------------

@@ -490,6 +490,7 @@ def test_a_message_the_current_step_takes_never_reaches_another_flows_entry_poin
     from telegram.ext import filters as F
 
     from chat.flow import Flow, Prompt
+    from chat.focus import FlowHandler
 
     async def render(*args: Any) -> Prompt:
         return Prompt("")
@@ -524,4 +525,5 @@ def test_a_message_the_current_step_takes_never_reaches_another_flows_entry_poin
         )
         assert not first._taken_by_current(command, (5, 5))  # a command is chosen
     finally:
-        del Flow.registry["test_importer"], Flow.registry["test_evidence"]
+        for name in ("test_importer", "test_evidence"):
+            del Flow.registry[name], FlowHandler.live[name]
