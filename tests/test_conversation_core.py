@@ -205,7 +205,7 @@ async def test_language_then_self_then_1_is_saved_as_the_score(
     assert await self_answers(sessions, sc) == 2
 
 
-# --- every pair of flows entered from a command ---------------------------------------------
+# --- every pair of flows entered from a command or a pushed button ----------------------------
 
 
 @dataclass(frozen=True)
@@ -232,11 +232,18 @@ ENTRIES = {
         "plan", "/plan", "Please write the improvement goals", True, "the improvement plan"
     ),
     "links": Entry("links", "/links", "Survey QR codes: for which unit?", False, "survey QR codes"),
+    # no command holds a state here (/appeals lists the queue): the result's pushed button
+    "appeal": Entry("appeal", "", "What do you dispute?", True, "the appeal"),
 }
 
 
-async def enter(me: SimUser, entry: Entry) -> None:
-    await me.send(entry.command)
+async def enter(me: SimUser, entry: Entry, sessions: SessionFactory, sc: Scene) -> None:
+    if not entry.command:
+        await push_my_result(sessions, sc)
+        pushed = await expect_button(me, f"ap1:n:{sc.result_id}")
+        await me.press(f"ap1:n:{sc.result_id}", pushed)
+    else:
+        await me.send(entry.command)
     if entry.prompt.startswith("fm1:"):
         await expect_button(me, entry.prompt)
     else:
@@ -253,6 +260,10 @@ async def typed_text_reaches(me: SimUser, sessions: SessionFactory, sc: Scene, b
         await me.send(GOALS)
         await me.expect_text("Please write the improvement measures")
         assert await goals(sessions, sc) == GOALS
+    elif b.name == "appeal":
+        await me.send("hello")
+        await me.expect_text("Please choose what you dispute with the buttons")
+        await me.expect_text(b.prompt)
     else:
         await me.send("hello")
         await me.expect_text("not an answer to this step")
@@ -269,12 +280,12 @@ async def test_entering_a_flow_parks_the_one_before(
     sc = await scene(sessions)
     me = server.user(ME, language_code="en")
     first, second = ENTRIES[a], ENTRIES[b]
-    await enter(me, first)
+    await enter(me, first, sessions, sc)
     before = await positions(sessions)
     assert await current(sessions) == first.name
 
     n = len(me.messages)
-    await enter(me, second)
+    await enter(me, second, sessions, sc)
     notice = f"Your draft ({first.title}) is saved; you can continue it later."
     assert (notice in texts_since(me, n)) == first.work, texts_since(me, n)
     assert await current(sessions) == second.name
