@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-
 from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, MessageHandler
 from telegram.ext import filters as F
@@ -12,8 +10,6 @@ from chat.context import JxContext
 from chat.errors import report_failure
 from chat.flow import answer_query, reply
 from conversations.home import show_home
-
-log = logging.getLogger(__name__)
 
 
 async def stale_button(update: Update, context: JxContext) -> None:
