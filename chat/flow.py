@@ -7,6 +7,13 @@ after a restart ``DatabasePersistence.get_conversations`` hands back the same.
 Each flow renders the prompt of any state from the database (``render``), which
 serves three cases alike: the next question, a stale button ("this button has
 expired, here is where you are"), and a restart that died before replying.
+
+A chat is in one flow at a time (``conversation_focus``). Entering a flow, by any
+entry point or by a step that moves into it, makes it the chat's current flow; the
+flow left behind keeps its position as a draft (``Parked``), says so in one line if
+work was in progress, and gets no text until it is entered again. Its own buttons
+still work, since they name what they act on; ``flow.parked`` finds the draft for an
+entry point that resumes it.
 """
 
 from __future__ import annotations
@@ -15,8 +22,9 @@ import functools
 import logging
 import re
 import warnings
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Coroutine
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -36,11 +44,13 @@ from telegram.ext import filters as F
 from telegram.warnings import PTBUserWarning
 
 from chat.context import JxContext
-from chat.persistence import encode_key
+from chat.errors import report_failure
+from chat.focus import FlowHandler, Key, conversation_key
+from chat.persistence import Parked, encode_key
 from chat.uow import AlreadyHandled, transaction
-from domain.text import ALERT_LIMIT, MESSAGE_LIMIT, clip, clip_html, unescape
+from domain.text import ALERT_LIMIT, MESSAGE_LIMIT, clip, clip_html, html_format, unescape
 from infra.i18n import N_, Translator
-from infra.models import ConversationState
+from infra.models import ConversationFocus, ConversationState
 from infra.outage import is_outage
 
 log = logging.getLogger(__name__)
@@ -71,9 +81,15 @@ StepFn = Callable[[Update, JxContext], Coroutine[Any, Any, object]]
 
 def chat_key(update: Update) -> str:
     """PTB's default conversation key (chat, user), encoded as the persistence stores it."""
-    chat, user = update.effective_chat, update.effective_user
-    assert chat is not None and user is not None
-    return encode_key((chat.id, user.id))
+    key = conversation_key(update)
+    assert key is not None
+    return encode_key(key)
+
+
+LEFT_DRAFT = N_("Your draft ({flow}) is saved; you can continue it later.")
+
+# What the steps of the update being handled wrote, by flow name: the state, or END.
+_written: ContextVar[dict[str, object] | None] = ContextVar("jixiao_flow_written", default=None)
 
 
 class FlowTx:
@@ -85,6 +101,8 @@ class FlowTx:
         self.update = update
         self.state: object = None  # None = PTB keeps the current state
         self._target: tuple[str, dict[str, Any]] | bool | None = False
+        self.left: Position | None = None  # the position of the flow this step left, if any
+        self.left_flow: str | None = None
 
     def goto(self, state: str, **data: Any) -> None:
         self._target = (state, data)
@@ -95,13 +113,22 @@ class FlowTx:
         self.state = END
 
     async def write(self) -> None:
+        """Store the position, and make this flow the chat's current one (or none, on end)."""
         if self._target is False:
             return
         key = chat_key(self.update)
         row = await self.session.get(ConversationState, (self.flow.name, key))
+        focus = await self.session.get(ConversationFocus, key)
+        if focus is not None and focus.name != self.flow.name:
+            self.left_flow = focus.name
+            kept = await self.session.get(ConversationState, (focus.name, key))
+            if kept is not None:
+                self.left = Position(kept.name, kept.state, dict(kept.data))
         if self._target is None:
             if row is not None:
                 await self.session.delete(row)
+            if focus is not None:
+                await self.session.delete(focus)
             return
         state, data = self._target  # type: ignore[misc]
         user = self.update.effective_user
@@ -117,6 +144,10 @@ class FlowTx:
             )
         else:
             row.state, row.data = state, data
+        if focus is None:
+            self.session.add(ConversationFocus(key=key, name=self.flow.name))
+        else:
+            focus.name = self.flow.name
 
 
 class Flow:
@@ -125,7 +156,17 @@ class Flow:
     registry: ClassVar[dict[str, Flow]] = {}
     prefix: str
 
-    def __init__(self, name: str, title: str, render: Renderer, *, prefix: str) -> None:
+    def __init__(
+        self,
+        name: str,
+        title: str,
+        render: Renderer,
+        *,
+        prefix: str,
+        idle_states: Collection[str] = (),
+    ) -> None:
+        """``idle_states``: states that hold no work of the user's (a menu), so leaving them
+        needs no "draft saved" line. A position with no data is idle too."""
         if name in Flow.registry:
             raise ValueError(f"flow {name!r} defined twice")
         if any(f.prefix == prefix for f in Flow.registry.values()):
@@ -134,22 +175,46 @@ class Flow:
         self.prefix = prefix  # this flow's callback data starts with it, e.g. "fm1:"
         self.title = title  # N_-marked label, e.g. "the self-assessment"
         self.render = render
+        self.idle_states = frozenset(idle_states)
         self.entry_points: list[BaseHandler[Any, Any, Any]] = []
         self.states: dict[str, list[BaseHandler[Any, Any, Any]]] = {}
+        self.conversation: FlowHandler | None = None  # the handler of the running application
         Flow.registry[name] = self
 
     # --- reading -----------------------------------------------------------
     async def position(self, session: AsyncSession, update: Update) -> Position | None:
+        """This flow's stored position for the chat, current or parked."""
         row = await session.get(ConversationState, (self.name, chat_key(update)))
         return Position(self.name, row.state, dict(row.data)) if row else None
 
+    async def parked(self, session: AsyncSession, update: Update) -> Position | None:
+        """The draft this chat left in this flow (None if there is none, or it is current).
+
+        An entry point resumes it by moving there again, which makes the flow current:
+        ``async with flow.tx(update, context) as tx: tx.goto(pos.state, **pos.data)``.
+        """
+        pos = await self.position(session, update)
+        if pos is None or await Flow.current(session, update) == self.name:
+            return None
+        return pos
+
+    @staticmethod
+    async def current(session: AsyncSession, update: Update) -> str | None:
+        """The name of the flow the chat is in now, if any."""
+        focus = await session.get(ConversationFocus, chat_key(update))
+        return focus.name if focus is not None and focus.name in Flow.registry else None
+
     @staticmethod
     async def active(session: AsyncSession, user_id: int) -> list[Position]:
-        """All open flows of a user (there should be at most one)."""
+        """All stored positions of a user: the current flow's and the drafts left."""
         rows = await session.scalars(
             select(ConversationState).where(ConversationState.user_id == user_id)
         )
         return [Position(r.name, r.state, dict(r.data)) for r in rows if r.name in Flow.registry]
+
+    def is_work(self, pos: Position) -> bool:
+        """Whether leaving ``pos`` leaves something of the user's behind (see ``idle_states``)."""
+        return bool(pos.data) and pos.state not in self.idle_states
 
     # --- writing -----------------------------------------------------------
     @asynccontextmanager
@@ -158,35 +223,105 @@ class Flow:
             tx = FlowTx(self, session, update)
             yield tx
             await tx.write()
+        if tx._target is False:
+            return
+        # committed: PTB's memory follows the database, then the user hears what was left
+        written = _written.get()
+        if written is not None:
+            written[self.name] = tx.state
+        key = conversation_key(update)
+        assert key is not None
+        self._hold(key, None if tx.state == END else tx.state)
+        if tx.left_flow is not None and tx.left_flow in Flow.registry:
+            Flow.registry[tx.left_flow]._park(key)
+            left = Flow.registry[tx.left_flow]
+            if tx.left is not None and left.is_work(tx.left):
+                tr = await context.tr(update)
+                await reply(update, html_format(tr._(LEFT_DRAFT), flow=tr._(left.title)))
+
+    def _hold(self, key: Key, state: object) -> None:
+        """PTB's in-memory state for ``key``: this flow is current at ``state`` (None: ended);
+        every other flow's position for the chat is parked."""
+        if self.conversation is not None:
+            self.conversation.take(key, state)
+
+    def _park(self, key: Key) -> None:
+        if self.conversation is not None:
+            self.conversation.park(key)
+
+    async def _adopt(self, update: Update, context: JxContext, state: object) -> None:
+        """A step returned a state without writing one: make the flow current there."""
+        async with self.tx(update, context) as tx:
+            pos = await self.position(tx.session, update)
+            tx.goto(str(state), **(pos.data if pos is not None else {}))
 
     def step(self, fn: StepFn) -> StepFn:
         """Wrap a step so PTB learns exactly the state stored, even if the step failed.
 
-        A failure still reaches the error handlers (``conversations.fallback.on_error``
-        apologises to the user); the step then returns the stored position rather than
-        raising, because a raising callback would leave PTB's state where it was while
-        the database may already hold the next one.
+        A step that raises has its transaction rolled back (``chat.uow``); the user is told
+        once, with a reference that is in the ERROR log line beside the traceback
+        (``chat.errors``). The step then returns the stored position rather than raising,
+        because a raising callback would leave PTB's state where it was while the database
+        may hold another one (an earlier transaction of the update may have committed).
         """
 
         @functools.wraps(fn)
         async def wrapper(update: Update, context: JxContext) -> object:
+            outer = _written.get() is None
+            token = _written.set({}) if outer else None
             try:
-                return await fn(update, context)
-            except AlreadyHandled:
-                log.info("update %s was applied before; not applying it again", update.update_id)
-            except Exception as exc:
-                if is_outage(exc):
-                    raise  # not "after its commit": the dispatcher runs it again (infra.outage)
-                if context.inbox_claimed:
-                    log.warning("step %s.%s failed after its commit", self.name, fn.__name__)
-                else:
-                    log.warning("step %s.%s failed; it committed nothing", self.name, fn.__name__)
-                await context.application.process_error(update, exc)
-            async with context.services.reads() as session:
-                pos = await self.position(session, update)
-            return pos.state if pos else END
+                try:
+                    result = await fn(update, context)
+                except AlreadyHandled:
+                    log.info(
+                        "update %s was applied before; not applying it again", update.update_id
+                    )
+                    return await self._stored(update, context)
+                except Exception as exc:
+                    if is_outage(exc):
+                        raise  # the dispatcher runs it again (infra.outage)
+                    await report_failure(update, context, exc, f"step {self.name}.{fn.__name__}")
+                    return await self._stored(update, context)
+                return await self._settle(update, context, result)
+            finally:
+                if token is not None:
+                    _written.reset(token)
 
         return wrapper
+
+    async def _stored(self, update: Update, context: JxContext) -> object:
+        """The state PTB should hold for this flow: the stored one if it is current."""
+        async with context.services.reads() as session:
+            pos = await self.position(session, update)
+            current = await Flow.current(session, update)
+        if pos is None:
+            return END
+        if current != self.name:
+            key = conversation_key(update)
+            if key is not None:
+                self._park(key)
+            return None
+        return pos.state
+
+    async def _settle(self, update: Update, context: JxContext, result: object) -> object:
+        """What PTB keeps after a step that returned ``result``.
+
+        What the step wrote wins. A step that wrote nothing and returns a state resumed a
+        position it read: if the flow was not current it becomes so (stored, as any entry).
+        """
+        written = _written.get() or {}
+        if self.name in written:
+            return written[self.name]
+        if result is None:
+            return None
+        key = conversation_key(update)
+        held = self.conversation.held(key) if self.conversation and key else None
+        if result == END:
+            return None if isinstance(held, Parked) else END
+        if held is not None and not isinstance(held, Parked):
+            return result
+        await self._adopt(update, context, result)
+        return result
 
     # --- showing -----------------------------------------------------------
     async def show(self, update: Update, context: JxContext, *, edit: bool | None = None) -> None:
@@ -220,14 +355,16 @@ class Flow:
             # per_message=False is deliberate: a chat has one position per flow, and
             # callback data names the object, so buttons need no per-message tracking.
             warnings.simplefilter("ignore", PTBUserWarning)
-            return ConversationHandler(
+            self.conversation = FlowHandler(
+                prefix=self.prefix,
                 entry_points=entry_points,
-                states=states,  # type: ignore[arg-type]
+                states=states,
                 fallbacks=[*(fallbacks or []), *common],
                 name=self.name,
                 persistent=True,
                 allow_reentry=True,
             )
+        return self.conversation
 
     async def _cancel(self, update: Update, context: JxContext) -> object:
         async with self.tx(update, context) as tx:
@@ -239,12 +376,20 @@ class Flow:
         return END
 
     async def _stale_button(self, update: Update, context: JxContext) -> object:
-        """A button from an older message: say so, change nothing, show where the user is."""
+        """A button from an older message: say so, change nothing, show where the user is.
+
+        Where the user is in this flow, that is: a button of a flow the chat had left
+        enters it again at its draft (``_settle`` makes it current), so text goes there.
+        """
         tr = await context.tr(update)
         if update.callback_query:
             await answer_query(update, tr._("This button has expired. Here is where you are now."))
         await self.show(update, context, edit=False)
-        return None
+        if update.callback_query is None:
+            return None
+        async with context.services.reads() as session:
+            pos = await self.position(session, update)
+        return pos.state if pos is not None else None
 
     async def _unexpected(self, update: Update, context: JxContext) -> object:
         """A sticker, photo or text where the step wants something else: explain, re-ask."""

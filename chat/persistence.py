@@ -3,13 +3,15 @@
 Conversation positions are *written by the flows themselves* in the transaction
 that stores each answer (``chat.flow``); PTB's periodic flush only repeats them, and
 ``get_conversations`` reads them back at start-up, so after a restart the state
-PTB hands to a ``ConversationHandler`` is exactly what the stored answers say.
+PTB hands to a ``ConversationHandler`` is exactly what the stored answers say: the
+chat's current flow (``conversation_focus``) at its state, every other one ``Parked``.
 User/chat/bot data are a convenience cache; nothing that matters lives only there.
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import delete, select
@@ -17,7 +19,14 @@ from telegram.ext import BasePersistence, PersistenceInput
 from telegram.ext._utils.types import CDCData, ConversationDict, ConversationKey
 
 from infra.db import SessionFactory
-from infra.models import ConversationState, PersistedData
+from infra.models import ConversationFocus, ConversationState, PersistedData
+
+
+@dataclass(frozen=True)
+class Parked:
+    """PTB's state for a flow the chat has left: its draft, which takes no text (``chat.flow``)."""
+
+    state: str
 
 
 def encode_key(key: ConversationKey) -> str:
@@ -75,11 +84,17 @@ class DatabasePersistence(BasePersistence[dict[str, Any], dict[str, Any], dict[s
         return None
 
     async def get_conversations(self, name: str) -> ConversationDict:
+        """The flow's positions: its state where it is the chat's current flow, else parked."""
         async with self.sessions() as session:
-            rows = await session.scalars(
-                select(ConversationState).where(ConversationState.name == name)
+            rows = await session.execute(
+                select(ConversationState, ConversationFocus.name)
+                .outerjoin(ConversationFocus, ConversationFocus.key == ConversationState.key)
+                .where(ConversationState.name == name)
             )
-            return {decode_key(r.key): r.state for r in rows}
+            return {
+                decode_key(r.key): r.state if current == name else Parked(r.state)
+                for r, current in rows
+            }
 
     async def update_conversation(
         self, name: str, key: ConversationKey, new_state: object | None
@@ -89,7 +104,7 @@ class DatabasePersistence(BasePersistence[dict[str, Any], dict[str, Any], dict[s
         Writing here could only replace a newer position with an older one, so the
         periodic flush merely fills in a row that is missing (a non-flow conversation).
         """
-        if new_state is None:
+        if new_state is None or isinstance(new_state, Parked):
             return
         async with self.sessions.begin() as session:
             row = await session.get(ConversationState, (name, encode_key(key)))

@@ -20,14 +20,16 @@ def set_home(screen: HomeScreen) -> None:
 
 
 async def resume_chat(application: JxApplication, update: Update) -> None:
-    """Show the prompt of the chat's open flow, or the home screen if none is open."""
+    """Show the prompt of the chat's current flow, or the home screen if it is in none.
+
+    Drafts the chat left in other flows stay where they are: the user goes back to them.
+    """
     context = JxContext.from_update(update, application)
-    user = update.effective_user
-    if user is None:
+    if update.effective_user is None or update.effective_chat is None:
         return
     async with application.services.reads() as session:
-        open_flows = await Flow.active(session, user.id)
-    if open_flows:
-        await Flow.registry[open_flows[0].flow].show(update, context, edit=False)
+        current = await Flow.current(session, update)
+    if current is not None:
+        await Flow.registry[current].show(update, context, edit=False)
     elif _home is not None:
         await _home(update, context)

@@ -44,14 +44,17 @@ async def transaction(update: Update, context: UpdateScope) -> AsyncIterator[Asy
     if context.inbox_claimed:
         # Not atomic with the first: a kill between the two commits loses this one's writes.
         log.warning("update %s writes in a second transaction", update.update_id)
-    async with sessions.begin() as session:
+    claimed = False
+    async with sessions.begin() as session:  # rolled back if the body or the claim raises
         yield session
         if not context.inbox_claimed and update.update_id:
             if not await inbox.mark_handled(session, update.update_id) and await _known(
                 session, update.update_id
             ):
                 raise AlreadyHandled(update.update_id)
-            context.inbox_claimed = True
+            claimed = True
+    # only now: a commit that fails (a constraint checked at flush) has claimed nothing
+    context.inbox_claimed = context.inbox_claimed or claimed
     failpoint("committed")
 
 

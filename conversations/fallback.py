@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import logging
-
 from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, MessageHandler
 from telegram.ext import filters as F
 
 from chat.context import JxContext
+from chat.errors import report_failure
 from chat.flow import answer_query, reply
 from conversations.home import show_home
-
-log = logging.getLogger(__name__)
 
 
 async def stale_button(update: Update, context: JxContext) -> None:
@@ -40,19 +37,12 @@ async def stray_media(update: Update, context: JxContext) -> None:
 
 
 async def on_error(update: object, context: JxContext) -> None:
-    """Log with the traceback; tell the user kindly that what they saved is safe."""
-    log.error("error while handling an update", exc_info=context.error)
-    if isinstance(update, Update) and update.effective_chat is not None:
-        try:
-            tr = await context.tr(update)
-            await reply(
-                update,
-                tr._(
-                    "Sorry, something went wrong on our side. What you already saved is kept; please try again in a moment."
-                ),
-            )
-        except Exception:  # the error may be that Telegram is unreachable
-            log.debug("could not report the error to the user", exc_info=True)
+    """A handler outside a flow step failed: logged with a reference the user is told.
+
+    Flow steps report their own failures (``chat.flow.Flow.step``) and never get here, so
+    the user hears of one failure once.
+    """
+    await report_failure(update, context, context.error, "handling an update")
 
 
 def build_handlers() -> list[BaseHandler]:

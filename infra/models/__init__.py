@@ -6,6 +6,7 @@ from infra.models.evaluation import Answer, Assignment, Cycle, TemplateVersion
 from infra.models.infra import (
     AppSecret,
     AuditEntry,
+    ConversationFocus,
     ConversationState,
     InboxUpdate,
     OutboxMessage,
@@ -23,6 +24,7 @@ __all__ = [
     "AuditEntry",
     "Base",
     "CodeAttempt",
+    "ConversationFocus",
     "ConversationState",
     "Cycle",
     "ImprovementPlan",

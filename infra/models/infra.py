@@ -45,6 +45,20 @@ class ConversationState(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
+class ConversationFocus(Base):
+    """The one flow a chat is in now (``chat.flow``); its other positions are drafts it left.
+
+    Written in the transaction of the step that enters or ends a flow, so text only ever
+    reaches the current step, and a restart brings back the same flow at the same state.
+    """
+
+    __tablename__ = "conversation_focus"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(32))
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
 class PersistedData(Base):
     """python-telegram-bot's user/chat/bot data, as JSON (a cache: the record is in our tables)."""
 
