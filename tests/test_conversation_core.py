@@ -19,8 +19,9 @@ from typing import Any
 import pytest
 from sqlalchemy import delete, func, select
 
+from conversations import appeal as appeal_flow
 from domain.enums import CyclePhase, Grade, Source
-from fakebotapi import BotMessage, LocalBotApi, SimUser
+from fakebotapi import BotMessage, FakeBotApi, SimUser
 from infra.db import SessionFactory
 from infra.models import (
     Answer,
@@ -143,15 +144,15 @@ async def expect_button(user: SimUser, data: str) -> BotMessage:
 
 
 async def test_goals_typed_after_plan_land_in_the_plan_and_the_appeal_draft_is_kept(
-    server: LocalBotApi, bot: InProcessBot, sessions: SessionFactory
+    server: FakeBotApi, bot: InProcessBot, sessions: SessionFactory
 ) -> None:
     sc = await scene(sessions)
     me = server.user(ME, language_code="zh-hans")
     await push_my_result(sessions, sc)
-    result_msg = await expect_button(me, f"ap1:n:{sc.result_id}")
-    await me.press(f"ap1:n:{sc.result_id}", result_msg)
-    picker = await expect_button(me, f"ap1:t:{sc.result_id}:total")
-    await me.press(f"ap1:t:{sc.result_id}:total", picker)
+    result_msg = await expect_button(me, appeal_flow.NEW.data(sc.result_id))
+    await me.press(appeal_flow.NEW.data(sc.result_id), result_msg)
+    picker = await expect_button(me, appeal_flow.PICK.data(sc.result_id, "total"))
+    await me.press(appeal_flow.PICK.data(sc.result_id, "total"), picker)
     await me.expect_text("请填写申诉理由")
     assert await positions(sessions) == {"appeal": "reason"}
 
@@ -167,7 +168,7 @@ async def test_goals_typed_after_plan_land_in_the_plan_and_the_appeal_draft_is_k
 
     # back to the appeal from its button: the draft is where it was left
     n = len(me.messages)
-    await me.press(f"ap1:n:{sc.result_id}", result_msg)
+    await me.press(appeal_flow.NEW.data(sc.result_id), result_msg)
     await me.expect_text("请填写申诉理由")
     await me.wait_until(lambda: "您的绩效改进计划草稿已保存，可稍后继续。" in texts_since(me, n))
     assert await current(sessions) == "appeal"
@@ -179,7 +180,7 @@ async def test_goals_typed_after_plan_land_in_the_plan_and_the_appeal_draft_is_k
 
 
 async def test_language_then_self_then_1_is_saved_as_the_score(
-    server: LocalBotApi, bot: InProcessBot, sessions: SessionFactory
+    server: FakeBotApi, bot: InProcessBot, sessions: SessionFactory
 ) -> None:
     sc = await scene(sessions)
     me = server.user(ME, language_code="zh-hans")
@@ -240,8 +241,8 @@ ENTRIES = {
 async def enter(me: SimUser, entry: Entry, sessions: SessionFactory, sc: Scene) -> None:
     if not entry.command:
         await push_my_result(sessions, sc)
-        pushed = await expect_button(me, f"ap1:n:{sc.result_id}")
-        await me.press(f"ap1:n:{sc.result_id}", pushed)
+        pushed = await expect_button(me, appeal_flow.NEW.data(sc.result_id))
+        await me.press(appeal_flow.NEW.data(sc.result_id), pushed)
     else:
         await me.send(entry.command)
     if entry.prompt.startswith("fm1:"):
@@ -275,7 +276,7 @@ PAIRS = [(a, b) for a in ENTRIES for b in ENTRIES if a != b]
 
 @pytest.mark.parametrize(("a", "b"), PAIRS, ids=[f"{a}-then-{b}" for a, b in PAIRS])
 async def test_entering_a_flow_parks_the_one_before(
-    server: LocalBotApi, bot: InProcessBot, sessions: SessionFactory, a: str, b: str
+    server: FakeBotApi, bot: InProcessBot, sessions: SessionFactory, a: str, b: str
 ) -> None:
     sc = await scene(sessions)
     me = server.user(ME, language_code="en")
@@ -303,7 +304,7 @@ async def test_entering_a_flow_parks_the_one_before(
 
 
 async def test_a_pushed_button_enters_its_flow_and_a_parked_flows_own_button_resumes_it(
-    server: LocalBotApi, bot: InProcessBot, sessions: SessionFactory
+    server: FakeBotApi, bot: InProcessBot, sessions: SessionFactory
 ) -> None:
     sc = await scene(sessions)
     me = server.user(ME, language_code="en")
@@ -317,9 +318,9 @@ async def test_a_pushed_button_enters_its_flow_and_a_parked_flows_own_button_res
 
     # a button of the result message pushed to the chat: the appeal is entered
     await push_my_result(sessions, sc)
-    result_msg = await expect_button(me, f"ap1:n:{sc.result_id}")
+    result_msg = await expect_button(me, appeal_flow.NEW.data(sc.result_id))
     n = len(me.messages)
-    await me.press(f"ap1:n:{sc.result_id}", result_msg)
+    await me.press(appeal_flow.NEW.data(sc.result_id), result_msg)
     await me.expect_text("What do you dispute?")
     assert await current(sessions) == "appeal"
     assert any("Your draft (the improvement plan) is saved" in t for t in texts_since(me, n))
@@ -336,7 +337,7 @@ async def test_a_pushed_button_enters_its_flow_and_a_parked_flows_own_button_res
 
 
 async def test_cancel_ends_the_current_flow_only(
-    server: LocalBotApi, bot: InProcessBot, sessions: SessionFactory
+    server: FakeBotApi, bot: InProcessBot, sessions: SessionFactory
 ) -> None:
     sc = await scene(sessions)
     me = server.user(ME, language_code="en")
@@ -358,7 +359,7 @@ async def test_cancel_ends_the_current_flow_only(
 
 
 async def test_a_failing_step_tells_the_user_once_with_a_reference_and_commits_nothing(
-    server: LocalBotApi,
+    server: FakeBotApi,
     bot: InProcessBot,
     sessions: SessionFactory,
     monkeypatch: pytest.MonkeyPatch,
@@ -403,7 +404,7 @@ async def _is(value: Awaitable[int], expected: int) -> bool:
 
 
 async def test_a_failing_handler_outside_a_flow_is_reported_the_same_way(
-    server: LocalBotApi,
+    server: FakeBotApi,
     bot: InProcessBot,
     sessions: SessionFactory,
     monkeypatch: pytest.MonkeyPatch,
@@ -458,7 +459,7 @@ async def test_the_upgrade_keeps_the_last_written_flow_current_and_parks_the_oth
 
 
 async def test_a_step_failing_after_its_commit_says_so_and_the_chat_goes_on_from_the_stored_step(
-    server: LocalBotApi,
+    server: FakeBotApi,
     bot: InProcessBot,
     sessions: SessionFactory,
     monkeypatch: pytest.MonkeyPatch,

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from bot.jobs import run_plan_reminders
 from chat.callbacks import encode
 from domain.enums import CyclePhase, Grade, PlanStatus
-from fakebotapi import LocalBotApi
+from fakebotapi import FakeBotApi
 from infra.config import Settings
 from infra.container import Services
 from infra.db import SessionFactory
@@ -229,7 +229,7 @@ async def test_authors_approvers_and_a_threshold(sessions: SessionFactory) -> No
 
 
 async def test_person_drafts_step_by_step_and_submits_to_the_supervisor(
-    server: LocalBotApi, bot: InProcessBot, sessions: SessionFactory
+    server: FakeBotApi, bot: InProcessBot, sessions: SessionFactory
 ) -> None:
     setup = await published(sessions)
     pid = setup.person_plan
@@ -275,7 +275,7 @@ async def test_person_drafts_step_by_step_and_submits_to_the_supervisor(
 
 
 async def test_a_returned_plan_is_revised_and_only_the_latest_round_can_be_approved(
-    server: LocalBotApi, bot: InProcessBot, sessions: SessionFactory
+    server: FakeBotApi, bot: InProcessBot, sessions: SessionFactory
 ) -> None:
     setup = await published(sessions)
     pid = setup.person_plan
@@ -324,7 +324,7 @@ async def test_a_returned_plan_is_revised_and_only_the_latest_round_can_be_appro
 
 
 async def test_a_milestone_is_reminded_on_its_date_and_once_overdue_across_a_restart(
-    server: LocalBotApi, bot_settings: Settings, sessions: SessionFactory
+    server: FakeBotApi, bot_settings: Settings, sessions: SessionFactory
 ) -> None:
     setup = await published(sessions)
     m1, _m2 = await approve_directly(
@@ -374,7 +374,7 @@ async def test_a_milestone_is_reminded_on_its_date_and_once_overdue_across_a_res
 
 
 async def test_progress_is_reported_until_every_milestone_is_done_and_the_approver_told(
-    server: LocalBotApi, bot: InProcessBot, bot_settings: Settings, sessions: SessionFactory
+    server: FakeBotApi, bot: InProcessBot, bot_settings: Settings, sessions: SessionFactory
 ) -> None:
     setup = await published(sessions)
     pid = setup.person_plan
@@ -427,7 +427,7 @@ async def test_progress_is_reported_until_every_milestone_is_done_and_the_approv
 
 
 async def test_unit_plan_by_the_head_approved_by_the_leader_in_charge(
-    server: LocalBotApi, bot: InProcessBot, sessions: SessionFactory
+    server: FakeBotApi, bot: InProcessBot, sessions: SessionFactory
 ) -> None:
     setup = await published(sessions)
     pid = setup.unit_plan
@@ -464,7 +464,7 @@ async def test_unit_plan_by_the_head_approved_by_the_leader_in_charge(
 
 
 async def test_only_the_author_edits_and_only_the_approver_decides(
-    server: LocalBotApi, bot: InProcessBot, sessions: SessionFactory
+    server: FakeBotApi, bot: InProcessBot, sessions: SessionFactory
 ) -> None:
     setup = await published(sessions)
     pid = setup.person_plan
@@ -529,7 +529,7 @@ async def test_only_the_author_edits_and_only_the_approver_decides(
 
 
 async def test_a_button_in_the_format_of_earlier_versions_is_answered_as_expired(
-    server: LocalBotApi, bot: InProcessBot, sessions: SessionFactory
+    server: FakeBotApi, bot: InProcessBot, sessions: SessionFactory
 ) -> None:
     setup = await published(sessions)
     person = server.user(PERSON, language_code="zh-hans")
@@ -542,7 +542,7 @@ async def test_a_button_in_the_format_of_earlier_versions_is_answered_as_expired
 
 
 async def test_a_draft_resumes_at_its_step_after_a_restart_and_after_cancel(
-    server: LocalBotApi, bot_settings: Settings, sessions: SessionFactory
+    server: FakeBotApi, bot_settings: Settings, sessions: SessionFactory
 ) -> None:
     setup = await published(sessions)
     pid = setup.person_plan
