@@ -71,6 +71,8 @@ from telegram.error import (
 )
 from telegram.warnings import PTBDeprecationWarning
 
+from chat.callbacks import markup
+from domain.choice import choices_from_json
 from domain.enums import OutboxStatus
 from infra.config import ConfigError, Settings, load_settings
 from infra.db import SessionFactory, make_engine, make_sessions
@@ -426,7 +428,10 @@ class OutboxSender:
     async def _call(self, row: OutboxMessage) -> Message:
         kwargs: dict[str, Any] = dict(row.payload)
         render = kwargs.pop("render", None)
-        if "reply_markup" in kwargs:
+        choices = kwargs.pop("choices", None)
+        if choices:
+            kwargs["reply_markup"] = markup(choices_from_json(choices))
+        elif "reply_markup" in kwargs:
             kwargs["reply_markup"] = _markup(kwargs["reply_markup"])
         if row.method == SEND_MESSAGE:
             return await self.bot.send_message(row.chat_id, **kwargs)

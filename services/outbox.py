@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import TelegramObject
 
+from domain.choice import Choices, choices_to_json
 from domain.enums import OutboxStatus
 from domain.text import CAPTION_LIMIT, MESSAGE_LIMIT, clip, clip_html
 from infra.models import OutboxMessage
@@ -35,6 +36,7 @@ async def enqueue(
     text: str,
     *,
     markup: TelegramObject | dict[str, Any] | None = None,
+    choices: Choices | None = None,
     parse_mode: str | None = "HTML",
     dedupe_key: str | None = None,
     method: str = SEND_MESSAGE,
@@ -78,6 +80,8 @@ async def enqueue(
             payload[field] = str(fit(payload[field], limit))
     if parse_mode is not None and ("text" in payload or "caption" in payload):
         payload["parse_mode"] = parse_mode
+    if choices:  # buttons as named choices: the sender renders them (chat.callbacks.markup)
+        payload["choices"] = choices_to_json(choices)
     if markup is not None:
         payload["reply_markup"] = (
             markup.to_dict() if isinstance(markup, TelegramObject) else dict(markup)
