@@ -1,34 +1,40 @@
 """整改 in the chat: unit heads handle bad reviews (/rectify), the working group decides
 review requests (/reviews), and the citizen rates the handling from their own chat.
 
-States (only the text steps are states; lists and items are plain messages):
-ANSWER (what the unit did), REASON (why the unit asks for 申诉复核), NOTE (the working
-group's reason for its decision). Callback data ``rc1:<action>:<rectification id>``:
-``o`` open, ``a`` write the answer, ``q`` ask for review, ``u``/``x`` uphold/exclude,
-``l`` the item list, ``v`` the review list — each re-checked against the caller's rights
-and the item's status on every press; a forged id, or someone else's unit, is refused
-politely and audited as ``access.denied``. The citizen's buttons
-``rc1:r:<id>:<s|b|d>`` are checked by the keyed hash of their Telegram id (their raw id
-was erased when the reply was queued). Staff never see who the citizen is.
+What a press can do, who may, and where it leads (``rectification.mmd`` draws it):
+
+=============  =======================  ===============================================
+button          who may                 then
+=============  =======================  ===============================================
+``open``        the unit head, admins   the item (a plain message, no state)
+``list``        unit heads, admins      their items / every unit's
+``reviews``     admins                  review requests waiting for a decision
+``answer``      the unit head           State.ANSWER: what the unit did
+``review``      the unit head           State.REASON: why the unit asks for 申诉复核
+``uphold``      admins not conflicted   State.NOTE: the working group's reason
+``exclude``     admins not conflicted   State.NOTE: the working group's reason
+``rate``        the citizen             (outside the flow) rates the handling once
+=============  =======================  ===============================================
+
+Each press is re-checked against the caller's rights and the item's status; a forged id,
+or someone else's unit, is refused politely and audited as ``access.denied``. The citizen's
+``rate`` is checked by the keyed hash of their Telegram id (their raw id was erased when
+the reply was queued). Staff never see who the citizen is.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import re
+from collections.abc import Awaitable, Callable
+from enum import StrEnum
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Message, Update
 from telegram.error import BadRequest
-from telegram.ext import (
-    BaseHandler,
-    CallbackQueryHandler,
-    CommandHandler,
-    ConversationHandler,
-    MessageHandler,
-)
+from telegram.ext import BaseHandler, CommandHandler, ConversationHandler, MessageHandler
 from telegram.ext import filters as F
 
+from chat.callbacks import CallbackAction, Callbacks
 from chat.context import JxContext
 from chat.flow import (
     CANCELLED_HINT,
@@ -52,10 +58,26 @@ from services.errors import DomainError
 from services.templates import localized
 from services.templates.render import SATISFACTION_LABELS
 
-ANSWER, REASON, NOTE = "answer", "reason", "note"
-DATA = re.compile(r"^rc1:([oaqluxv]):(\d{1,12})$")
-RATE = re.compile(r"^rc1:r:(\d{1,12}):([sbd])$")
 Status = RectificationStatus
+
+
+class State(StrEnum):
+    """The text steps (stored values: keep them); lists and items are plain messages."""
+
+    ANSWER = "answer"  # what the unit did
+    REASON = "reason"  # why the unit asks for 申诉复核
+    NOTE = "note"  # the working group's reason for its decision
+
+
+CB = Callbacks("rc1", "rectify")
+OPEN = CB.action("open", int)  # rc1:open:<id>
+LIST = CB.action("list")
+REVIEWS = CB.action("reviews")
+ANSWER = CB.action("answer", int)
+REVIEW = CB.action("review", int)
+UPHOLD = CB.action("uphold", int)
+EXCLUDE = CB.action("exclude", int)
+RATE = CB.action("rate", int, str)  # rc1:rate:<id>:<s|b|d> (rc.RATINGS)
 
 
 # --- showing ---------------------------------------------------------------------
@@ -137,9 +159,9 @@ async def item_prompt(
     rows: list[list[tuple[str, str]]] = []
     if actor.staff is not None and await rc.is_head(session, view, actor.staff.id):
         if rect.status == Status.OPEN:
-            rows.append([(tr._("✍️ Write what was done"), f"rc1:a:{rect.id}")])
+            rows.append([(tr._("✍️ Write what was done"), ANSWER.data(rect.id))])
         if rect.status in (Status.OPEN, Status.ANSWERED) and rect.review_requested_at is None:
-            rows.append([(tr._("Ask the working group to review it"), f"rc1:q:{rect.id}")])
+            rows.append([(tr._("Ask the working group to review it"), REVIEW.data(rect.id))])
     if (
         actor.is_admin
         and rect.status == Status.UNDER_REVIEW
@@ -147,14 +169,45 @@ async def item_prompt(
     ):
         rows.append(
             [
-                (tr._("Uphold the bad review"), f"rc1:u:{rect.id}"),
-                (tr._("Exclude the bad review"), f"rc1:x:{rect.id}"),
+                (tr._("Uphold the bad review"), UPHOLD.data(rect.id)),
+                (tr._("Exclude the bad review"), EXCLUDE.data(rect.id)),
             ]
         )
     if actor.is_admin and rect.status == Status.UNDER_REVIEW:
-        rows.append([(tr._("« Review requests"), "rc1:v:0")])
-    rows.append([(tr._("« All items"), "rc1:l:0")])
+        rows.append([(tr._("« Review requests"), REVIEWS.data())])
+    rows.append([(tr._("« All items"), LIST.data())])
     return Prompt(item_text(view, tr, at=at), keyboard(*rows))
+
+
+def _question(tr: Translator, pos: Position, view: rc.RectView) -> str:
+    """What the text step asks for."""
+    if pos.state == State.ANSWER:
+        ask: str = html_format(
+            tr._("Please write what was done about this bad review (up to {limit} characters)."),
+            limit=rc.MAX_TEXT,
+        )
+        if view.response.wants_reply:
+            ask += " " + tr._("It is sent to the citizen, who is asked to rate the handling.")
+        return ask
+    if pos.state == State.REASON:
+        return html_format(
+            tr._(
+                "Why should the working group review this bad review — for example, it is about another office, or it is malicious? Please write your reason (up to {limit} characters)."
+            ),
+            limit=rc.MAX_TEXT,
+        )
+    decision = (
+        tr._("Exclude the bad review")
+        if pos.data.get("decision") == rc.EXCLUDED
+        else tr._("Uphold the bad review")
+    )
+    return html_format(
+        tr._(
+            "Decision: {decision}. Please write the reason for it (required, up to {limit} characters); the unit is told."
+        ),
+        decision=decision,
+        limit=rc.MAX_TEXT,
+    )
 
 
 async def render(session: AsyncSession, tr: Translator, pos: Position, update: Update) -> Prompt:
@@ -163,34 +216,7 @@ async def render(session: AsyncSession, tr: Translator, pos: Position, update: U
         view = await rc.load(session, int(pos.data["rid"]))
     except (DomainError, KeyError, ValueError):
         return Prompt(tr._("This bad review no longer exists. Send /cancel to stop."))
-    if pos.state == ANSWER:
-        ask: str = html_format(
-            tr._("Please write what was done about this bad review (up to {limit} characters)."),
-            limit=rc.MAX_TEXT,
-        )
-        if view.response.wants_reply:
-            ask += " " + tr._("It is sent to the citizen, who is asked to rate the handling.")
-    elif pos.state == REASON:
-        ask = html_format(
-            tr._(
-                "Why should the working group review this bad review — for example, it is about another office, or it is malicious? Please write your reason (up to {limit} characters)."
-            ),
-            limit=rc.MAX_TEXT,
-        )
-    else:
-        decision = (
-            tr._("Exclude the bad review")
-            if pos.data.get("decision") == rc.EXCLUDED
-            else tr._("Uphold the bad review")
-        )
-        ask = html_format(
-            tr._(
-                "Decision: {decision}. Please write the reason for it (required, up to {limit} characters); the unit is told."
-            ),
-            decision=decision,
-            limit=rc.MAX_TEXT,
-        )
-    tail = f"\n\n<b>{ask}</b>\n{tr._(CANCELLED_HINT)}"
+    tail = f"\n\n<b>{_question(tr, pos, view)}</b>\n{tr._(CANCELLED_HINT)}"
     room = MESSAGE_LIMIT - html_len(tail)  # the review gives way, the question to answer stays
     return Prompt(item_text(view, tr, at=dt.datetime.now(dt.UTC), limit=room) + tail)
 
@@ -224,7 +250,7 @@ async def list_prompt(context: JxContext, tr: Translator, actor: Actor) -> Promp
             )
             + mark
         )
-        rows.append([(f"#{rect.id} {localized(item.unit, tr.locale)}{mark}", f"rc1:o:{rect.id}")])
+        rows.append([(f"#{rect.id} {localized(item.unit, tr.locale)}{mark}", OPEN.data(rect.id))])
     return Prompt(clip_html("\n".join(lines), MESSAGE_LIMIT), keyboard(*rows))
 
 
@@ -252,19 +278,19 @@ async def reviews_prompt(context: JxContext, tr: Translator, actor: Actor) -> Pr
                 reason=reason,
             )
         )
-        rows.append([(f"#{rect.id} {localized(item.unit, tr.locale)}", f"rc1:o:{rect.id}")])
+        rows.append([(f"#{rect.id} {localized(item.unit, tr.locale)}", OPEN.data(rect.id))])
         if rect.id in own:
             continue
         rows.append(
             [
-                (f"#{rect.id} " + tr._("Uphold the bad review"), f"rc1:u:{rect.id}"),
-                (f"#{rect.id} " + tr._("Exclude the bad review"), f"rc1:x:{rect.id}"),
+                (f"#{rect.id} " + tr._("Uphold the bad review"), UPHOLD.data(rect.id)),
+                (f"#{rect.id} " + tr._("Exclude the bad review"), EXCLUDE.data(rect.id)),
             ]
         )
     return Prompt(clip_html("\n".join(lines), MESSAGE_LIMIT), keyboard(*rows))
 
 
-# --- commands and buttons ----------------------------------------------------------
+# --- refusing and leaving ------------------------------------------------------------
 
 
 async def _leave_text_step(update: Update, context: JxContext) -> object:
@@ -274,11 +300,47 @@ async def _leave_text_step(update: Update, context: JxContext) -> object:
     return tx.state
 
 
+async def _refuse(
+    update: Update, context: JxContext, ref: object, action: str, message: str | None = None
+) -> object:
+    """A forged or foreign id (or a conflict of interest): change nothing, audit, say so politely."""
+    actor = await load_caller(update, context)
+    async with context.transaction() as session:
+        await audit(
+            session,
+            "access.denied",
+            **audit_actor(context, actor),
+            object_type="rectification",
+            object_id=str(ref)[:64],
+            detail={"action": action},
+        )
+    tr = await context.tr(update)
+    if update.callback_query is not None:
+        await answer_query(update, tr._(message or N_("This button is not for you.")), alert=True)
+    else:
+        await reply(update, tr._(message or N_("Sorry, this bad review is not yours to handle.")))
+    return None
+
+
+def _pressed(update: Update) -> str:
+    query = update.callback_query
+    return (query.data or "") if query else ""
+
+
+async def _show(update: Update, context: JxContext, prompt: Prompt) -> object:
+    state = await _leave_text_step(update, context)
+    await answer_query(update)
+    await send_prompt(update, context, prompt)
+    return state
+
+
+# --- commands and lists ----------------------------------------------------------------
+
+
 @flow.step
 async def rectify_command(update: Update, context: JxContext) -> object:
     tr = await context.tr(update)
-    actor = await load_caller(update, context)
-    prompt = await list_prompt(context, tr, actor)
+    prompt = await list_prompt(context, tr, await load_caller(update, context))
     state = await _leave_text_step(update, context)
     if prompt is None:
         await reply(
@@ -305,108 +367,148 @@ async def reviews_command(update: Update, context: JxContext) -> object:
     return state
 
 
-async def _refuse(
-    update: Update, context: JxContext, rect_id: str, action: str, message: str | None = None
-) -> object:
-    """A forged or foreign id (or a conflict of interest): change nothing, audit, say so politely."""
+@flow.step
+async def show_list(update: Update, context: JxContext) -> object:
     actor = await load_caller(update, context)
-    async with context.transaction() as session:
-        await audit(
-            session,
-            "access.denied",
-            **audit_actor(context, actor),
-            object_type="rectification",
-            object_id=rect_id[:64],
-            detail={"action": action},
-        )
-    tr = await context.tr(update)
-    if update.callback_query is not None:
-        await answer_query(update, tr._(message or N_("This button is not for you.")), alert=True)
-    else:
-        await reply(update, tr._(message or N_("Sorry, this bad review is not yours to handle.")))
-    return None
+    prompt = await list_prompt(context, await context.tr(update), actor)
+    if prompt is None:
+        return await _refuse(update, context, 0, _pressed(update))
+    return await _show(update, context, prompt)
 
 
 @flow.step
-async def on_button(update: Update, context: JxContext) -> object:
-    query = update.callback_query
-    assert query is not None
-    data = query.data or ""
-    match = DATA.match(data)
-    if match is None:
-        return await flow._stale_button(update, context)
-    action, ref = match.group(1), match.group(2)
-    tr = await context.tr(update)
+async def show_reviews(update: Update, context: JxContext) -> object:
     actor = await load_caller(update, context)
-    if action in ("l", "v"):
-        if action == "v" and not actor.is_admin:
-            return await _refuse(update, context, ref, data)
-        prompt = (
-            await reviews_prompt(context, tr, actor)
-            if action == "v"
-            else await list_prompt(context, tr, actor)
-        )
-        if prompt is None:
-            return await _refuse(update, context, ref, data)
-        state = await _leave_text_step(update, context)
-        await answer_query(update)
-        await send_prompt(update, context, prompt)
-        return state
-    rect_id = int(ref)
+    if not actor.is_admin:
+        return await _refuse(update, context, 0, _pressed(update))
+    return await _show(
+        update, context, await reviews_prompt(context, await context.tr(update), actor)
+    )
+
+
+# --- an item's buttons -------------------------------------------------------------------
+
+
+@flow.step
+async def open_item(update: Update, context: JxContext) -> object:
+    (rect_id,) = OPEN.args(update)
+    actor = await load_caller(update, context)
+    tr = await context.tr(update)
     async with context.services.reads() as session:
         try:
             view = await rc.load(session, rect_id)
         except DomainError:
-            return await _refuse(update, context, ref, data)
-        head = actor.staff is not None and await rc.is_head(session, view, actor.staff.id)
-        own_unit = actor.is_admin and await rc.conflicted(session, view, actor)
-        prompt = (
-            await item_prompt(session, tr, view, actor, now(context))
-            if action == "o" and (head or actor.is_admin)
-            else None
-        )
-    if not (head or actor.is_admin):
-        return await _refuse(update, context, ref, data)
-    if prompt is not None:
-        state = await _leave_text_step(update, context)
-        await answer_query(update)
-        await send_prompt(update, context, prompt)
-        return state
-    if (action in ("a", "q") and not head) or (action in ("u", "x") and not actor.is_admin):
-        return await _refuse(update, context, ref, data)
-    if action in ("u", "x") and own_unit:
-        return await _refuse(update, context, ref, data, rc.OWN_UNIT)
-    problem = _cannot(action, view.rect)
+            view = None
+        head = view is not None and await _is_head(session, view, actor)
+        if view is None or not (head or actor.is_admin):
+            prompt = None
+        else:
+            prompt = await item_prompt(session, tr, view, actor, now(context))
+    if prompt is None:
+        return await _refuse(update, context, rect_id, _pressed(update))
+    return await _show(update, context, prompt)
+
+
+async def _is_head(session: AsyncSession, view: rc.RectView, actor: Actor) -> bool:
+    return actor.staff is not None and await rc.is_head(session, view, actor.staff.id)
+
+
+Check = Callable[[AsyncSession, rc.RectView, Actor], Awaitable[str | None]]
+"""Why the caller may not press this on this item (a refusal message, "" for the plain one),
+or None when they may."""
+
+
+async def _as_head(session: AsyncSession, view: rc.RectView, actor: Actor) -> str | None:
+    return None if await _is_head(session, view, actor) else ""
+
+
+async def _as_judge(session: AsyncSession, view: rc.RectView, actor: Actor) -> str | None:
+    if not actor.is_admin:
+        return ""
+    return rc.OWN_UNIT if await rc.conflicted(session, view, actor) else None
+
+
+async def _begin(
+    update: Update,
+    context: JxContext,
+    action: CallbackAction,
+    may: Check,
+    cannot: Callable[[Rectification], str | None],
+    state: State,
+    **data: str,
+) -> object:
+    """Check the caller and the item's status, then go to the text step ``state``."""
+    (rect_id,) = action.args(update)
+    actor = await load_caller(update, context)
+    async with context.services.reads() as session:
+        try:
+            view = await rc.load(session, rect_id)
+        except DomainError:
+            return await _refuse(update, context, rect_id, _pressed(update))
+        refusal = await may(session, view, actor)
+    if refusal is not None:
+        return await _refuse(update, context, rect_id, _pressed(update), refusal or None)
+    problem = cannot(view.rect)
     if problem is not None:
+        tr = await context.tr(update)
         await answer_query(update, tr._(problem), alert=True)
         return None
     async with flow.tx(update, context) as tx:
-        if action == "a":
-            tx.goto(ANSWER, rid=rect_id)
-        elif action == "q":
-            tx.goto(REASON, rid=rect_id)
-        else:
-            tx.goto(NOTE, rid=rect_id, decision=rc.EXCLUDED if action == "x" else rc.UPHELD)
+        tx.goto(state, rid=rect_id, **data)
     await answer_query(update)
     await flow.show(update, context, edit=False)
     return tx.state
 
 
-def _cannot(action: str, rect: Rectification) -> str | None:
-    """Why the item's status does not allow this button now (a stale button), or None."""
-    if action == "a" and rect.status != Status.OPEN:
-        return rc.not_open_message(rect.status)
-    if action == "q" and rect.review_requested_at is not None:
+def _cannot_answer(rect: Rectification) -> str | None:
+    return None if rect.status == Status.OPEN else rc.not_open_message(rect.status)
+
+
+def _cannot_request(rect: Rectification) -> str | None:
+    if rect.review_requested_at is not None:
         return N_("A review of this bad review was already requested; it can be requested once.")
-    if action == "q" and rect.status not in (Status.OPEN, Status.ANSWERED):
+    if rect.status not in (Status.OPEN, Status.ANSWERED):
         return N_("This bad review can no longer be reviewed.")
-    if action in ("u", "x") and rect.status != Status.UNDER_REVIEW:
+    return None
+
+
+def _cannot_decide(rect: Rectification) -> str | None:
+    if rect.status != Status.UNDER_REVIEW:
         return N_("This review has already been decided.")
     return None
 
 
 @flow.step
-async def on_text(update: Update, context: JxContext) -> object:
+async def write_answer(update: Update, context: JxContext) -> object:
+    return await _begin(update, context, ANSWER, _as_head, _cannot_answer, State.ANSWER)
+
+
+@flow.step
+async def ask_review(update: Update, context: JxContext) -> object:
+    return await _begin(update, context, REVIEW, _as_head, _cannot_request, State.REASON)
+
+
+@flow.step
+async def uphold(update: Update, context: JxContext) -> object:
+    return await _begin(
+        update, context, UPHOLD, _as_judge, _cannot_decide, State.NOTE, decision=rc.UPHELD
+    )
+
+
+@flow.step
+async def exclude(update: Update, context: JxContext) -> object:
+    return await _begin(
+        update, context, EXCLUDE, _as_judge, _cannot_decide, State.NOTE, decision=rc.EXCLUDED
+    )
+
+
+# --- the text steps ------------------------------------------------------------------------
+
+Save = Callable[[AsyncSession, int, str, Actor, JxContext, Position], Awaitable[str]]
+"""Apply a text step in the session; return the (N_-marked) confirmation."""
+
+
+async def _text_step(update: Update, context: JxContext, save: Save) -> object:
     message = update.message
     assert message is not None
     tr = await context.tr(update)
@@ -422,58 +524,14 @@ async def on_text(update: Update, context: JxContext) -> object:
         return None
     actor = await load_caller(update, context)
     rect_id = int(pos.data["rid"])
-    settings = context.services.settings
-    done: str
     try:
         async with flow.tx(update, context) as tx:
-            if pos.state == ANSWER:
-                if actor.staff is None:
-                    raise rc.Refused(rc.NOT_FOUND)
-                rect = await rc.answer(
-                    tx.session, rect_id, text, staff_id=actor.staff.id, now=now(context)
-                )
-                done = (
-                    tr._("Saved. Your answer was sent to the citizen, who is asked to rate it.")
-                    if rect.status == Status.ANSWERED
-                    else tr._("Saved. The citizen did not ask for a reply, so the item is closed.")
-                )
-            elif pos.state == REASON:
-                if actor.staff is None:
-                    raise rc.Refused(rc.NOT_FOUND)
-                await rc.request_review(
-                    tx.session,
-                    rect_id,
-                    text,
-                    staff_id=actor.staff.id,
-                    now=now(context),
-                    admin_ids=settings.admin_id_set,
-                )
-                done = tr._(
-                    "Sent to the working group. You will be told of its decision; until then the deadline is paused."
-                )
-            else:
-                decision: rc.Decision = (
-                    "excluded" if pos.data.get("decision") == rc.EXCLUDED else "upheld"
-                )
-                await rc.decide_review(
-                    tx.session,
-                    rect_id,
-                    decision,
-                    text,
-                    admin_telegram_id=actor.telegram_id,
-                    now=now(context),
-                    admin_ids=settings.admin_id_set,
-                )
-                done = (
-                    tr._("Excluded: the response no longer counts. The unit has been told.")
-                    if decision == rc.EXCLUDED
-                    else tr._("Upheld: the bad review counts. The unit has been told.")
-                )
+            done = await save(tx.session, rect_id, text, actor, context, pos)
             tx.end()
     except rc.Refused as exc:
         async with flow.tx(update, context) as tx:
             tx.end()
-        await _refuse(update, context, str(rect_id), pos.state, exc.message)
+        await _refuse(update, context, rect_id, pos.state, exc.message)
         return tx.state
     except DomainError as exc:
         async with flow.tx(update, context) as tx:
@@ -481,14 +539,85 @@ async def on_text(update: Update, context: JxContext) -> object:
         await reply(update, exc.render(tr))
         return tx.state
     context.services.outbox_wake()
-    await reply(update, done)
+    await reply(update, tr._(done))
     return tx.state
+
+
+def _staff_id(actor: Actor) -> int:
+    if actor.staff is None:
+        raise rc.Refused(rc.NOT_FOUND)
+    return actor.staff.id
+
+
+async def _answer(
+    session: AsyncSession, rect_id: int, text: str, actor: Actor, context: JxContext, _: Position
+) -> str:
+    rect = await rc.answer(session, rect_id, text, staff_id=_staff_id(actor), now=now(context))
+    if rect.status == Status.ANSWERED:
+        return N_("Saved. Your answer was sent to the citizen, who is asked to rate it.")
+    return N_("Saved. The citizen did not ask for a reply, so the item is closed.")
+
+
+async def _request(
+    session: AsyncSession, rect_id: int, text: str, actor: Actor, context: JxContext, _: Position
+) -> str:
+    await rc.request_review(
+        session,
+        rect_id,
+        text,
+        staff_id=_staff_id(actor),
+        now=now(context),
+        admin_ids=context.services.settings.admin_id_set,
+    )
+    return N_(
+        "Sent to the working group. You will be told of its decision; until then the deadline is paused."
+    )
+
+
+async def _decide(
+    session: AsyncSession,
+    rect_id: int,
+    text: str,
+    actor: Actor,
+    context: JxContext,
+    pos: Position,
+) -> str:
+    settings = context.services.settings
+    decision: rc.Decision = "excluded" if pos.data.get("decision") == rc.EXCLUDED else "upheld"
+    await rc.decide_review(
+        session,
+        rect_id,
+        decision,
+        text,
+        admin_telegram_id=actor.telegram_id,
+        now=now(context),
+        tz=settings.tz,
+        admin_ids=settings.admin_id_set,
+    )
+    if decision == rc.EXCLUDED:
+        return N_("Excluded: the response no longer counts. The unit has been told.")
+    return N_("Upheld: the bad review counts. The unit has been told.")
+
+
+@flow.step
+async def save_answer(update: Update, context: JxContext) -> object:
+    return await _text_step(update, context, _answer)
+
+
+@flow.step
+async def send_reason(update: Update, context: JxContext) -> object:
+    return await _text_step(update, context, _request)
+
+
+@flow.step
+async def record_decision(update: Update, context: JxContext) -> object:
+    return await _text_step(update, context, _decide)
 
 
 # --- the citizen ---------------------------------------------------------------------
 
 
-async def rate_button(update: Update, context: JxContext) -> None:
+async def rate(update: Update, context: JxContext) -> None:
     """The citizen rates the handling (满意 / 基本满意 / 不满意) once, from their own chat."""
     from services.surveys import respondent_keys
 
@@ -496,18 +625,17 @@ async def rate_button(update: Update, context: JxContext) -> None:
     user = update.effective_user
     assert query is not None and user is not None
     tr = await context.tr(update)
-    match = RATE.match(query.data or "")
-    if match is None:
+    rect_id, code = RATE.args(update)
+    level = rc.RATINGS.get(code)
+    if level is None:
         await answer_query(update, tr._("This button has expired. Here is where you are now."))
         return
-    rect_id, code = int(match.group(1)), match.group(2)
-    level = rc.RATINGS[code]
     keys = respondent_keys(context.services.settings, user.id)
     try:
         async with context.transaction() as session:
             await rc.rate(session, rect_id, level, respondent_key=keys, now=now(context))
     except rc.Refused:
-        await _refuse(update, context, str(rect_id), query.data or "")
+        await _refuse(update, context, rect_id, query.data or "")
         return
     except DomainError as exc:
         await answer_query(update, exc.plain(tr), alert=True)
@@ -529,16 +657,26 @@ async def rate_button(update: Update, context: JxContext) -> None:
 
 
 def build_handler() -> ConversationHandler:
-    text = MessageHandler(F.TEXT & ~F.COMMAND & ~F.UpdateType.EDITED, on_text)
+    text = F.TEXT & ~F.COMMAND & ~F.UpdateType.EDITED
     return flow.handler(
         entry_points=[
             CommandHandler("rectify", rectify_command),
             CommandHandler("reviews", reviews_command),
-            CallbackQueryHandler(on_button, pattern=r"^rc1:[oaqluxv]:"),
+            LIST.handler(show_list),
+            REVIEWS.handler(show_reviews),
+            OPEN.handler(open_item),
+            ANSWER.handler(write_answer),
+            REVIEW.handler(ask_review),
+            UPHOLD.handler(uphold),
+            EXCLUDE.handler(exclude),
         ],
-        states={ANSWER: [text], REASON: [text], NOTE: [text]},
+        states={
+            State.ANSWER: [MessageHandler(text, save_answer)],
+            State.REASON: [MessageHandler(text, send_reason)],
+            State.NOTE: [MessageHandler(text, record_decision)],
+        },
     )
 
 
 def build_handlers() -> list[BaseHandler]:
-    return [CallbackQueryHandler(rate_button, pattern=r"^rc1:r:")]
+    return [RATE.handler(rate)]

@@ -42,12 +42,11 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
+from domain.choice import Choice, Choices, rows
 from domain.enums import RectificationStatus, ResponseStatus, Satisfaction
 from domain.template import DEFAULT_SURVEY, SurveySpec, Template, survey_of
 from domain.text import Html, escape, html_format
-from infra.config import load_settings
 from infra.i18n import N_, Translator
 from infra.models import (
     AuditEntry,
@@ -59,7 +58,7 @@ from infra.models import (
     TelegramAccount,
     TemplateVersion,
 )
-from services.access import Actor, load_actor
+from services.access import Actor, admin_accounts, load_actor
 from services.audit import audit
 from services.cycles import touch_periods_of
 from services.errors import DomainError
@@ -74,7 +73,7 @@ MAX_TEXT: Final = 1000
 UPHELD: Final = "upheld"
 EXCLUDED: Final = "excluded"
 Decision = Literal["upheld", "excluded"]
-# The citizen's rating of the handling, as in callback data ``rc1:r:<id>:<s|b|d>``.
+# The citizen's rating of the handling, as the argument of its choice ``rectify.rate``.
 RATINGS: Final = {
     "s": Satisfaction.SATISFIED,
     "b": Satisfaction.BASIC,
@@ -278,7 +277,7 @@ async def open_for_response(
             session,
             telegram_id,
             _opened_text(tr, view),
-            markup=_open_button(tr, rect.id),
+            choices=_open_choice(tr, rect.id),
             dedupe_key=f"rect-open:{rect.id}:{telegram_id}",
         )
     return rect
@@ -376,7 +375,7 @@ async def answer(
             session,
             response.reply_chat_id,
             _reply_text(tr, view, cleaned, response.locale),
-            markup=_rating_buttons(tr, rect.id),
+            choices=_rating_choices(tr, rect.id),
             dedupe_key=f"rect-reply:{rect.id}",
             erase_chat_id=True,  # the row forgets the citizen once it is sent
         )
@@ -448,7 +447,7 @@ async def request_review(
             session,
             telegram_id,
             _review_request_text(tr, view, cleaned),
-            markup=decision_buttons(tr, rect.id),
+            choices=decision_choices(tr, rect.id),
             dedupe_key=f"rect-review:{rect.id}:{telegram_id}",
         )
     await session.flush()
@@ -466,6 +465,7 @@ async def decide_review(
     *,
     admin_telegram_id: int,
     now: dt.datetime,
+    tz: ZoneInfo,
     admin_ids: frozenset[int] = frozenset(),
 ) -> Rectification:
     """The working group's decision, with its reason (required), audited; ``Refused`` for
@@ -492,7 +492,7 @@ async def decide_review(
         rect.status = Status.EXCLUDED
         view.response.excluded = True
         if view.response.completed_at is not None:  # it no longer counts in its period
-            await touch_periods_of(session, view.response.completed_at, load_settings().tz)
+            await touch_periods_of(session, view.response.completed_at, tz)
     elif rect.answer is None:
         rect.status = Status.OPEN
     else:
@@ -524,7 +524,7 @@ async def decide_review(
             session,
             telegram_id,
             _decision_text(tr, view, decision, cleaned),
-            markup=_open_button(tr, rect.id) if rect.status in ACTIVE else None,
+            choices=_open_choice(tr, rect.id) if rect.status in ACTIVE else None,
             dedupe_key=f"rect-decided:{rect.id}:{telegram_id}",
         )
     await session.flush()
@@ -629,7 +629,7 @@ async def remind_overdue(
                 session,
                 telegram_id,
                 _overdue_text(tr, view),
-                markup=_open_button(tr, rect.id),
+                choices=_open_choice(tr, rect.id),
                 dedupe_key=f"rect-overdue:{rect.id}:{telegram_id}",
             )
         rect.overdue_notified_at = now
@@ -668,8 +668,6 @@ async def _admin_accounts(
     session: AsyncSession, admin_ids: frozenset[int]
 ) -> list[tuple[int, str | None]]:
     """Bound active staff with the admin role, plus the configured admin ids."""
-    from services.access import admin_accounts
-
     return await admin_accounts(session, admin_ids)
 
 
@@ -684,38 +682,26 @@ def _target(tr: Translator, view: RectView) -> Html:
     return escape(unit)
 
 
-def _open_button(tr: Translator, rect_id: int) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(tr._("Open"), callback_data=f"rc1:o:{rect_id}")]]
-    )
+def _open_choice(tr: Translator, rect_id: int) -> Choices:
+    return rows([Choice(tr._("Open"), "rectify.open", (rect_id,))])
 
 
-def decision_buttons(tr: Translator, rect_id: int) -> InlineKeyboardMarkup:
+def decision_choices(tr: Translator, rect_id: int) -> Choices:
     """[维持差评] [剔除差评], then a text step for the reason."""
-    return InlineKeyboardMarkup(
+    return rows(
         [
-            [
-                InlineKeyboardButton(
-                    tr._("Uphold the bad review"), callback_data=f"rc1:u:{rect_id}"
-                ),
-                InlineKeyboardButton(
-                    tr._("Exclude the bad review"), callback_data=f"rc1:x:{rect_id}"
-                ),
-            ],
-            [InlineKeyboardButton(tr._("Open"), callback_data=f"rc1:o:{rect_id}")],
-        ]
+            Choice(tr._("Uphold the bad review"), "rectify.uphold", (rect_id,)),
+            Choice(tr._("Exclude the bad review"), "rectify.exclude", (rect_id,)),
+        ],
+        [Choice(tr._("Open"), "rectify.open", (rect_id,))],
     )
 
 
-def _rating_buttons(tr: Translator, rect_id: int) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
+def _rating_choices(tr: Translator, rect_id: int) -> Choices:
+    return rows(
         [
-            [
-                InlineKeyboardButton(
-                    tr._(SATISFACTION_LABELS[level]), callback_data=f"rc1:r:{rect_id}:{code}"
-                )
-                for code, level in RATINGS.items()
-            ]
+            Choice(tr._(SATISFACTION_LABELS[level]), "rectify.rate", (rect_id, code))
+            for code, level in RATINGS.items()
         ]
     )
 

@@ -121,7 +121,7 @@ async def test_no_raw_citizen_id_code_or_token_at_rest_beyond_need(
     stranger = server.user(STRANGER, language_code="zh-hans")
     await stranger.send("/start")
     home = await stranger.expect()
-    await stranger.press(f"rc1:r:{rect_id}:d", home)
+    await stranger.press(f"rc1:rate:{rect_id}:d", home)
     await stranger.wait_until(lambda: bool(stranger.callback_answers))
     async with sessions() as s:
         (denied,) = await s.scalars(select(AuditEntry).where(AuditEntry.action == "access.denied"))
@@ -130,7 +130,7 @@ async def test_no_raw_citizen_id_code_or_token_at_rest_beyond_need(
         [denied.actor_label, denied.object_id, denied.detail], ensure_ascii=False
     )
 
-    await citizen.press(f"rc1:r:{rect_id}:s", reply)  # the citizen still rates, by pseudonym
+    await citizen.press(f"rc1:rate:{rect_id}:s", reply)  # the citizen still rates, by pseudonym
     await citizen.expect_text("满意")
     async with sessions() as s:
         rect = await s.get(Rectification, rect_id)
