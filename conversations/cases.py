@@ -1,0 +1,149 @@
+"""Chat plumbing the case flows share (appeal, improvement plan, rectification).
+
+- ``refuse``: a forged, foreign or admin-only press or text changes nothing, is audited as
+  ``access.denied`` and answered politely (an alert under a button, else a message);
+- ``admin_only``: the working-group gate of a command or button, refusing as above;
+- ``attempt``: run a service call in the flow's transaction; a ``Refused`` is refused as
+  above and a ``DomainError`` told to the user, both ending the flow's text step;
+- ``leave_text_step``: navigating (a queue, a case) ends a pending text step, so stray
+  text is not taken as an answer;
+- ``listing``: a queue of cases — lines of text with one button each — as one prompt;
+- ``label`` and ``cut``: text clipping for buttons and for whole messages.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import TypeVar
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+
+from chat.context import JxContext
+from chat.flow import Flow, FlowTx, Prompt, answer_query, reply, send_prompt
+from conversations.common import audit_actor, load_caller
+from domain.text import MESSAGE_LIMIT, Html, clip, clip_html
+from services.access import Actor
+from services.audit import audit
+from services.cases import ONLY_ADMINS, Refused
+from services.errors import DomainError
+
+LABEL_MAX = 40  # characters of free text (a name, an indicator) on a button
+
+T = TypeVar("T")
+
+
+def label(text: str, limit: int = LABEL_MAX) -> str:
+    """Free text cut to fit on a button."""
+    return clip(text, limit)
+
+
+def cut(text: str, limit: int = MESSAGE_LIMIT) -> Html:
+    """A rendered message cut as Telegram counts it (never inside a tag or an entity)."""
+    return clip_html(text, limit)
+
+
+async def refuse(
+    update: Update,
+    context: JxContext,
+    actor: Actor,
+    object_type: str,
+    object_id: object,
+    action: str,
+    message: str,
+) -> None:
+    """Change nothing, audit ``access.denied``, say ``message`` (a msgid) politely."""
+    async with context.transaction() as session:
+        await audit(
+            session,
+            "access.denied",
+            **audit_actor(context, actor),
+            object_type=object_type,
+            object_id=str(object_id)[:64],
+            detail={"action": action[:64]},
+        )
+    tr = await context.tr(update)
+    if update.callback_query is not None:
+        await answer_query(update, tr._(message), alert=True)
+    else:
+        await reply(update, tr._(message))
+
+
+async def admin_only(
+    update: Update, context: JxContext, object_type: str, object_id: object, action: str
+) -> Actor | None:
+    """The caller if they are in the working group; else refused (and audited), None."""
+    actor = await load_caller(update, context)
+    if actor.is_admin:
+        return actor
+    await refuse(update, context, actor, object_type, object_id, action, ONLY_ADMINS)
+    return None
+
+
+async def leave_text_step(flow: Flow, update: Update, context: JxContext) -> object:
+    """End any pending text step of ``flow`` in this chat; returns the state for PTB."""
+    async with flow.tx(update, context) as tx:
+        tx.end()
+    return tx.state
+
+
+@dataclass
+class Outcome:
+    """What ``attempt`` did: ``ok`` with the call's value, or refused/declined (told)."""
+
+    ok: bool
+    state: object
+
+
+async def attempt(
+    flow: Flow,
+    update: Update,
+    context: JxContext,
+    actor: Actor,
+    call: Callable[[FlowTx], Awaitable[T]],
+    *,
+    object_type: str,
+    object_id: object,
+    action: str,
+) -> tuple[Outcome, T | None]:
+    """Run ``call`` in the flow's transaction (it moves the position itself, e.g. ``tx.end()``).
+
+    ``Refused``: rolled back, the step ended, refused and audited. ``DomainError``: rolled
+    back, the step ended, the reason told. Either way the caller just returns ``state``.
+    """
+    tr = await context.tr(update)
+    try:
+        async with flow.tx(update, context) as tx:
+            value = await call(tx)
+    except Refused as exc:
+        state = await leave_text_step(flow, update, context)
+        await refuse(update, context, actor, object_type, object_id, action, exc.message)
+        return Outcome(False, state), None
+    except DomainError as exc:
+        state = await leave_text_step(flow, update, context)
+        if update.callback_query is not None:
+            await answer_query(update)
+            await send_prompt(update, context, Prompt(exc.render(tr)), edit=False)
+        else:
+            await reply(update, exc.render(tr))
+        return Outcome(False, state), None
+    context.services.outbox_wake()
+    return Outcome(True, tx.state), value
+
+
+@dataclass(frozen=True)
+class Line:
+    """One case in a queue: its line of text and its button."""
+
+    text: str
+    button: str
+    data: str
+
+
+def listing(title: str, lines: Sequence[Line], empty: str) -> Prompt:
+    """A queue of cases as one prompt: a title, one line and one button per case."""
+    if not lines:
+        return Prompt(empty)
+    text = "\n".join([title, "", *(line.text for line in lines)])
+    rows = [[InlineKeyboardButton(line.button, callback_data=line.data)] for line in lines]
+    return Prompt(cut(text), InlineKeyboardMarkup(rows))
