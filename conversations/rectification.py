@@ -50,10 +50,10 @@ from conversations.common import audit_actor, html, keyboard, load_caller, now
 from domain.enums import RectificationStatus, Satisfaction
 from domain.text import MESSAGE_LIMIT, clip, clip_html, html_format, html_len
 from infra.i18n import N_, Translator
-from infra.models import Rectification
 from services import rectification as rc
 from services.access import Actor
 from services.audit import audit
+from services.cases import Env
 from services.errors import DomainError
 from services.templates import localized
 from services.templates.render import SATISFACTION_LABELS
@@ -152,21 +152,14 @@ def item_text(
     return clip_html("\n".join(lines), limit)
 
 
-async def item_prompt(
-    session: AsyncSession, tr: Translator, view: rc.RectView, actor: Actor, at: dt.datetime
-) -> Prompt:
+def item_prompt(tr: Translator, view: rc.RectView, actor: Actor, at: dt.datetime) -> Prompt:
     rect = view.rect
     rows: list[list[tuple[str, str]]] = []
-    if actor.staff is not None and await rc.is_head(session, view, actor.staff.id):
-        if rect.status == Status.OPEN:
-            rows.append([(tr._("✍️ Write what was done"), ANSWER.data(rect.id))])
-        if rect.status in (Status.OPEN, Status.ANSWERED) and rect.review_requested_at is None:
-            rows.append([(tr._("Ask the working group to review it"), REVIEW.data(rect.id))])
-    if (
-        actor.is_admin
-        and rect.status == Status.UNDER_REVIEW
-        and not await rc.conflicted(session, view, actor)
-    ):
+    if rc.may("answer", view, actor):
+        rows.append([(tr._("✍️ Write what was done"), ANSWER.data(rect.id))])
+    if rc.may("request_review", view, actor):
+        rows.append([(tr._("Ask the working group to review it"), REVIEW.data(rect.id))])
+    if rc.may("exclude", view, actor):
         rows.append(
             [
                 (tr._("Uphold the bad review"), UPHOLD.data(rect.id)),
@@ -261,7 +254,7 @@ async def reviews_prompt(context: JxContext, tr: Translator, actor: Actor) -> Pr
         own = {
             item.rect.id
             for item in items
-            if await rc.conflicted(session, await rc.load(session, item.rect.id), actor)
+            if rc.conflicted(await rc.load(session, item.rect.id), actor)
         }
     if not items:
         return Prompt(tr._("No review requests are waiting for a decision."))
@@ -399,41 +392,20 @@ async def open_item(update: Update, context: JxContext) -> object:
             view = await rc.load(session, rect_id)
         except DomainError:
             view = None
-        head = view is not None and await _is_head(session, view, actor)
-        if view is None or not (head or actor.is_admin):
-            prompt = None
-        else:
-            prompt = await item_prompt(session, tr, view, actor, now(context))
+    if view is None or not (rc.heads(actor, view) or actor.is_admin):
+        prompt = None
+    else:
+        prompt = item_prompt(tr, view, actor, now(context))
     if prompt is None:
         return await _refuse(update, context, rect_id, _pressed(update))
     return await _show(update, context, prompt)
-
-
-async def _is_head(session: AsyncSession, view: rc.RectView, actor: Actor) -> bool:
-    return actor.staff is not None and await rc.is_head(session, view, actor.staff.id)
-
-
-Check = Callable[[AsyncSession, rc.RectView, Actor], Awaitable[str | None]]
-"""Why the caller may not press this on this item (a refusal message, "" for the plain one),
-or None when they may."""
-
-
-async def _as_head(session: AsyncSession, view: rc.RectView, actor: Actor) -> str | None:
-    return None if await _is_head(session, view, actor) else ""
-
-
-async def _as_judge(session: AsyncSession, view: rc.RectView, actor: Actor) -> str | None:
-    if not actor.is_admin:
-        return ""
-    return rc.OWN_UNIT if await rc.conflicted(session, view, actor) else None
 
 
 async def _begin(
     update: Update,
     context: JxContext,
     action: CallbackAction,
-    may: Check,
-    cannot: Callable[[Rectification], str | None],
+    transition: str,
     state: State,
     **data: str,
 ) -> object:
@@ -445,10 +417,11 @@ async def _begin(
             view = await rc.load(session, rect_id)
         except DomainError:
             return await _refuse(update, context, rect_id, _pressed(update))
-        refusal = await may(session, view, actor)
-    if refusal is not None:
-        return await _refuse(update, context, rect_id, _pressed(update), refusal or None)
-    problem = cannot(view.rect)
+    refusal = rc.FLOW[transition].who.refuses(actor, view)
+    if refusal is not None:  # only the conflict of interest is told as such
+        message = rc.OWN_UNIT if refusal == rc.OWN_UNIT else None
+        return await _refuse(update, context, rect_id, _pressed(update), message)
+    problem = rc.why_not(transition, view)
     if problem is not None:
         tr = await context.tr(update)
         await answer_query(update, tr._(problem), alert=True)
@@ -460,46 +433,24 @@ async def _begin(
     return tx.state
 
 
-def _cannot_answer(rect: Rectification) -> str | None:
-    return None if rect.status == Status.OPEN else rc.not_open_message(rect.status)
-
-
-def _cannot_request(rect: Rectification) -> str | None:
-    if rect.review_requested_at is not None:
-        return N_("A review of this bad review was already requested; it can be requested once.")
-    if rect.status not in (Status.OPEN, Status.ANSWERED):
-        return N_("This bad review can no longer be reviewed.")
-    return None
-
-
-def _cannot_decide(rect: Rectification) -> str | None:
-    if rect.status != Status.UNDER_REVIEW:
-        return N_("This review has already been decided.")
-    return None
-
-
 @flow.step
 async def write_answer(update: Update, context: JxContext) -> object:
-    return await _begin(update, context, ANSWER, _as_head, _cannot_answer, State.ANSWER)
+    return await _begin(update, context, ANSWER, "answer", State.ANSWER)
 
 
 @flow.step
 async def ask_review(update: Update, context: JxContext) -> object:
-    return await _begin(update, context, REVIEW, _as_head, _cannot_request, State.REASON)
+    return await _begin(update, context, REVIEW, "request_review", State.REASON)
 
 
 @flow.step
 async def uphold(update: Update, context: JxContext) -> object:
-    return await _begin(
-        update, context, UPHOLD, _as_judge, _cannot_decide, State.NOTE, decision=rc.UPHELD
-    )
+    return await _begin(update, context, UPHOLD, "uphold", State.NOTE, decision=rc.UPHELD)
 
 
 @flow.step
 async def exclude(update: Update, context: JxContext) -> object:
-    return await _begin(
-        update, context, EXCLUDE, _as_judge, _cannot_decide, State.NOTE, decision=rc.EXCLUDED
-    )
+    return await _begin(update, context, EXCLUDE, "exclude", State.NOTE, decision=rc.EXCLUDED)
 
 
 # --- the text steps ------------------------------------------------------------------------
@@ -567,7 +518,7 @@ async def _request(
         text,
         staff_id=_staff_id(actor),
         now=now(context),
-        admin_ids=context.services.settings.admin_id_set,
+        env=Env.of(context.services.settings),
     )
     return N_(
         "Sent to the working group. You will be told of its decision; until then the deadline is paused."
@@ -591,8 +542,7 @@ async def _decide(
         text,
         admin_telegram_id=actor.telegram_id,
         now=now(context),
-        tz=settings.tz,
-        admin_ids=settings.admin_id_set,
+        env=Env.of(settings),
     )
     if decision == rc.EXCLUDED:
         return N_("Excluded: the response no longer counts. The unit has been told.")
@@ -633,7 +583,14 @@ async def rate(update: Update, context: JxContext) -> None:
     keys = respondent_keys(context.services.settings, user.id)
     try:
         async with context.transaction() as session:
-            await rc.rate(session, rect_id, level, respondent_key=keys, now=now(context))
+            await rc.rate(
+                session,
+                rect_id,
+                level,
+                respondent_key=keys,
+                now=now(context),
+                env=Env.of(context.services.settings),
+            )
     except rc.Refused:
         await _refuse(update, context, rect_id, query.data or "")
         return

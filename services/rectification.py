@@ -1,14 +1,14 @@
 """整改: a citizen's bad review (差评) becomes an item the unit head must handle in time.
 
-Life of an item (``RectificationStatus``)::
+What can happen to an item, who may do it, who is told — ``FLOW`` below, on the case
+kernel (``services.cases``)::
 
-    OPEN ──answer──▶ ANSWERED ──citizen rates──▶ CLOSED
-      │                 │
-      │ (no reply wanted or possible: answer closes it at once)
-      └──request_review──▶ UNDER_REVIEW ──decide "excluded"──▶ EXCLUDED
-                           (from OPEN or ANSWERED) ──decide "upheld"──▶ back where it was
+    OPEN ──answer──▶ ANSWERED ──rate (the citizen)──▶ CLOSED
+      │──close (answered, no reply wanted)──▶ CLOSED
+      └──request_review──▶ UNDER_REVIEW ──exclude──▶ EXCLUDED
+         (from OPEN or ANSWERED, once)   ──uphold──▶ back where it was
 
-Rules (each checked here, so the chat and any future CLI share them):
+Rules beyond the table (each checked here, so the chat and any future CLI share them):
 
 - One item per response (``open_for_response`` is idempotent). The deadline is the end of
   the N-th official working day (``services.workdays``) after the day the review arrived.
@@ -25,7 +25,6 @@ Rules (each checked here, so the chat and any future CLI share them):
   proves who they are by the keyed hash of their id (``respondent_key``) to rate the
   handling once.
 - Nothing shown to staff names the citizen: no Telegram id, name or username is stored.
-- Every change is audited; every push goes through the outbox with a dedupe key.
 
 Functions run in the caller's transaction and raise ``DomainError`` (``Refused`` when the
 caller has no right to the item, which the chat audits as ``access.denied``).
@@ -36,8 +35,7 @@ from __future__ import annotations
 import datetime as dt
 import hmac
 from dataclasses import dataclass
-from typing import Final, Literal
-from zoneinfo import ZoneInfo
+from typing import Any, Final, Literal
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -55,20 +53,20 @@ from infra.models import (
     Staff,
     SurveyAnswer,
     SurveyResponse,
-    TelegramAccount,
     TemplateVersion,
 )
-from services.access import Actor, admin_accounts, load_actor
-from services.audit import audit
+from services import cases
+from services.access import Actor, load_actor
+from services.cases import SYSTEM, WORKING_GROUP, Env, Notice, Recipient, Step, Transition, Who
 from services.cycles import touch_periods_of
 from services.errors import DomainError
-from services.notices import translator
 from services.outbox import enqueue
 from services.templates import localized
 from services.templates.render import SATISFACTION_LABELS
 from services.workdays import add_working_days
 
 Status = RectificationStatus
+Refused = cases.Refused
 MAX_TEXT: Final = 1000
 UPHELD: Final = "upheld"
 EXCLUDED: Final = "excluded"
@@ -87,32 +85,43 @@ STATUS_LABELS: Final = {
     Status.EXCLUDED: N_("excluded after review"),
     Status.CLOSED: N_("closed"),
 }
-
-
-class Refused(DomainError):
-    """The caller has no right to this item (or it does not exist): audit as access.denied."""
-
-
 NOT_FOUND = N_("This bad review does not exist or is not yours to handle.")
+NOT_YOURS = N_("This button is not for you.")
 OWN_UNIT = N_(
     "You cannot decide this review: it was requested for your own unit. Another member of the working group decides it."
 )
+ASKED_ONCE = N_("A review of this bad review was already requested; it can be requested once.")
 
 
-# --- reading -----------------------------------------------------------------
+# --- the item as the rules see it --------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass
 class RectView:
-    """An item with what the unit may see of its response — never who the citizen is."""
+    """An item with what the unit may see of its response — never who the citizen is.
+
+    The case the kernel moves: ``id`` and ``status`` are the row's."""
 
     rect: Rectification
     response: SurveyResponse
     unit: str
-    head_staff_id: int | None
+    head_staff_id: int | None  # of the unit, while it is active
     staff: str | None
     spec: SurveySpec
     answers: list[SurveyAnswer]
+    requesters: frozenset[int]  # staff who asked for 申诉复核
+
+    @property
+    def id(self) -> int:
+        return self.rect.id
+
+    @property
+    def status(self) -> Status:
+        return self.rect.status
+
+    @status.setter
+    def status(self, value: Status) -> None:
+        self.rect.status = value
 
     def question_text(self, code: str, locale: str) -> str:
         question = self.spec.question(code)
@@ -129,6 +138,155 @@ class RectView:
                 en = english[index] if index < len(english) else None
                 out.append(localized(names[index], locale, en))
         return out
+
+
+def heads(actor: Actor | None, view: RectView) -> bool:
+    """The active head of the item's (active) unit."""
+    return actor is not None and actor.staff is not None and actor.staff.id == view.head_staff_id
+
+
+def conflicted(view: RectView, actor: Actor | None) -> bool:
+    """Whether ``actor`` is on the side of the unit that asked for 申诉复核, so may not judge it:
+    its head, anyone in it, or whoever made the request (a head who has moved on since)."""
+    staff = actor.staff if actor is not None else None
+    if actor is None or staff is None:
+        return False
+    unit_id = view.rect.unit_id
+    return (
+        staff.unit_id == unit_id
+        or staff.id == view.head_staff_id
+        or unit_id in actor.headed_unit_ids
+        or staff.id in view.requesters
+    )
+
+
+# --- who is told ---------------------------------------------------------------------
+
+
+async def _head(session: AsyncSession, step: Step[RectView]) -> list[Recipient]:
+    return await cases.accounts(session, [step.view.head_staff_id])
+
+
+async def _head_or_group(session: AsyncSession, step: Step[RectView]) -> list[Recipient]:
+    """The unit head; with no head who could be told, the working group."""
+    return await _head(session, step) or await cases.working_group(session, step.env)
+
+
+async def _impartial_group(session: AsyncSession, step: Step[RectView]) -> list[Recipient]:
+    """The working group minus those who stand aside for this item (``conflicted``)."""
+    out = []
+    for r in await cases.working_group(session, step.env):
+        if not conflicted(step.view, await load_actor(session, r.chat_id, step.env.admin_ids)):
+            out.append(r)
+    return out
+
+
+def _open_choice(tr: Translator, rect_id: int) -> Choices:
+    return rows([Choice(tr._("Open"), "rectify.open", (rect_id,))])
+
+
+def decision_choices(tr: Translator, rect_id: int) -> Choices:
+    """[维持差评] [剔除差评], then a text step for the reason."""
+    return rows(
+        [
+            Choice(tr._("Uphold the bad review"), "rectify.uphold", (rect_id,)),
+            Choice(tr._("Exclude the bad review"), "rectify.exclude", (rect_id,)),
+        ],
+        [Choice(tr._("Open"), "rectify.open", (rect_id,))],
+    )
+
+
+def _rating_choices(tr: Translator, rect_id: int) -> Choices:
+    return rows(
+        [
+            Choice(tr._(SATISFACTION_LABELS[level]), "rectify.rate", (rect_id, code))
+            for code, level in RATINGS.items()
+        ]
+    )
+
+
+def _rated_text(tr: Translator, step: Step[RectView]) -> str:
+    return html_format(
+        tr._("The citizen rated the handling of bad review #{id} ({unit}): {rating}."),
+        id=step.case.id,
+        unit=step.view.unit,
+        rating=tr._(SATISFACTION_LABELS[step.params["rating"]]),
+    )
+
+
+# --- the table ---------------------------------------------------------------------------
+
+
+def _t(
+    name: str,
+    sources: set[Status],
+    target: Status | None,
+    who: Who,
+    audit: str,
+    not_now: str,
+    *notices: Notice[RectView],
+) -> Transition[RectView]:
+    return Transition(
+        name, frozenset(sources), target, who, f"rectification.{audit}", not_now, notices
+    )
+
+
+HEAD: Final = Who("the head of the unit", heads, NOT_FOUND)
+UNIT_SIDE: Final = Who("the unit that asked", lambda actor, view: conflicted(view, actor))
+JUDGE: Final = WORKING_GROUP.but_not(UNIT_SIDE, OWN_UNIT)
+CITIZEN: Final = Who("the citizen (by the keyed hash of their id)", lambda a, _v: a is None)
+TO_HANDLE: Final[Notice[RectView]] = Notice(  # the head, else the working group
+    _head_or_group,
+    lambda tr, s: _opened_text(tr, s.view),
+    "rect-open:{id}:{chat}",
+    choices=lambda tr, s: _open_choice(tr, s.case.id),
+)
+REVIEW_ASKED: Final[Notice[RectView]] = Notice(  # the working group, minus the unit's side
+    _impartial_group,
+    lambda tr, s: _review_request_text(tr, s.view, s.params["reason"]),
+    "rect-review:{id}:{chat}",
+    choices=lambda tr, s: decision_choices(tr, s.case.id),
+)
+DECIDED: Final[Notice[RectView]] = Notice(
+    _head,
+    lambda tr, s: _decision_text(tr, s.view, s.params["decision"], s.params["note"]),
+    "rect-decided:{id}:{chat}",
+    choices=lambda tr, s: _open_choice(tr, s.case.id) if s.case.status in ACTIVE else (),
+)
+RATED: Final[Notice[RectView]] = Notice(_head, _rated_text, "rect-rated:{id}:{chat}")
+OVERDUE: Final[Notice[RectView]] = Notice(  # the head, else the working group
+    _head_or_group,
+    lambda tr, s: _overdue_text(tr, s.view),
+    "rect-overdue:{id}:{chat}",
+    choices=lambda tr, s: _open_choice(tr, s.case.id),
+)
+ANSWERED_ALREADY = N_("This bad review has already been answered.")
+DECIDED_ALREADY = N_("This review has already been decided.")
+NOT_REVIEWABLE = N_("This bad review can no longer be reviewed.")
+NOT_RATABLE = N_("This can no longer be rated. Thank you all the same.")
+OPEN, ANSWERED, REVIEWED = Status.OPEN, Status.ANSWERED, Status.UNDER_REVIEW
+CLOSED, EXCLUDED_ = Status.CLOSED, Status.EXCLUDED
+# fmt: off
+FLOW: Final[cases.Workflow[RectView]] = cases.Workflow("rectification", (
+    # name            from                to         who      audit             refused   told
+    _t("open",        {OPEN},             None,      SYSTEM,  "open",           NOT_FOUND, TO_HANDLE),
+    _t("answer",      {OPEN},             ANSWERED,  HEAD,    "answer",         ANSWERED_ALREADY),
+    _t("close",       {OPEN},             CLOSED,    HEAD,    "answer",         ANSWERED_ALREADY),
+    _t("request_review", {OPEN, ANSWERED}, REVIEWED, HEAD,    "review_request", NOT_REVIEWABLE, REVIEW_ASKED),
+    _t("exclude",     {REVIEWED},         EXCLUDED_, JUDGE,   "review_decide",  DECIDED_ALREADY, DECIDED),
+    _t("uphold",      {REVIEWED},         None,      JUDGE,   "review_decide",  DECIDED_ALREADY, DECIDED),
+    _t("rate",        {ANSWERED, REVIEWED}, None,    CITIZEN, "rate",           NOT_RATABLE, RATED),
+    _t("remind",      {OPEN},             None,      SYSTEM,  "overdue",        NOT_FOUND, OVERDUE),
+))
+# fmt: on
+"""What can happen to an item. ``open``: a completed 差评, by the survey. ``answer``: the
+head's account, with a reply to the citizen, who then rates it (``answer`` queues that
+reply itself: it erases the citizen's chat id); ``close``: the same when no reply was
+wanted. ``request_review`` (申诉复核): once per item. ``uphold``: back where it was — OPEN,
+ANSWERED, or CLOSED if the citizen rated meanwhile. ``rate``: ANSWERED → CLOSED; during a
+review the rating is kept and the item stays there. ``remind``: past the deadline, once."""
+
+# --- reading -----------------------------------------------------------------
 
 
 async def load(session: AsyncSession, rect_id: int) -> RectView:
@@ -149,6 +307,13 @@ async def load(session: AsyncSession, rect_id: int) -> RectView:
     spec = await _spec(session, response)
     order = {q.code: i for i, q in enumerate(spec.questions)}
     answers.sort(key=lambda a: (order.get(a.question, len(order)), a.id))
+    requesters = await session.scalars(
+        select(AuditEntry.actor_staff_id).where(
+            AuditEntry.action == FLOW["request_review"].audit,
+            AuditEntry.object_type == FLOW.kind,
+            AuditEntry.object_id == str(rect.id),
+        )
+    )
     return RectView(
         rect,
         response,
@@ -157,6 +322,7 @@ async def load(session: AsyncSession, rect_id: int) -> RectView:
         staff.name if staff else None,
         spec,
         answers,
+        frozenset(s for s in requesters if s is not None),
     )
 
 
@@ -211,6 +377,79 @@ def is_overdue(rect: Rectification, now: dt.datetime) -> bool:
     return rect.status == Status.OPEN and rect.deadline < now
 
 
+def may(name: str, view: RectView, actor: Actor | None) -> bool:
+    """Whether the chat should offer ``name`` to this actor on this item now."""
+    return why_not(name, view) is None and FLOW.allowed(name, view, actor)
+
+
+def why_not(name: str, view: RectView) -> str | None:
+    """Why the item's status does not allow ``name`` now (a stale button), or None."""
+    rect = view.rect
+    if name == "answer" and rect.status != Status.OPEN:
+        return not_open_message(rect.status)
+    if name == "request_review" and rect.review_requested_at is not None:
+        return ASKED_ONCE
+    return None if rect.status in FLOW[name].sources else FLOW[name].not_now
+
+
+# --- taking a transition -------------------------------------------------------------
+
+
+def _who(name: str, view: RectView, actor: Actor | None) -> None:
+    """Refuse, before anything else is checked, a caller who may never take ``name`` here."""
+    refusal = FLOW[name].who.refuses(actor, view)
+    if refusal is not None:
+        raise Refused(refusal)
+
+
+async def _apply(
+    session: AsyncSession,
+    name: str,
+    view: RectView,
+    *,
+    actor: Actor | None,
+    at: dt.datetime,
+    env: Env,
+    changes: dict[str, Any],
+    detail: dict[str, Any],
+    label: str = "",
+    **params: Any,
+) -> None:
+    """``cases.apply``, with the item's own fields set on the row once the checks pass."""
+    cases.check(FLOW, name, view, actor)  # nothing changes when it refuses
+    status = changes.pop("status", None)
+    for attr, value in changes.items():
+        setattr(view.rect, attr, value)
+    await cases.apply(
+        session,
+        FLOW,
+        name,
+        view,
+        actor=actor,
+        at=at,
+        env=env,
+        changes={"status": status} if status is not None else None,
+        detail=detail,
+        **params,
+    )
+    if label:  # adapter until the kernel takes an actor label (kernel-requests.md)
+        entry = await session.scalar(
+            select(AuditEntry)
+            .where(AuditEntry.object_type == FLOW.kind, AuditEntry.object_id == str(view.id))
+            .order_by(AuditEntry.id.desc())
+            .limit(1)
+        )
+        if entry is not None:
+            entry.actor_label = label
+    await session.flush()
+
+
+async def _staff_actor(session: AsyncSession, staff_id: int) -> Actor:
+    """A staff member acting without a chat (the chat passes its caller's staff id)."""
+    staff = await session.scalar(select(Staff).where(Staff.id == staff_id, Staff.active.is_(True)))
+    return Actor(0, staff)
+
+
 # --- opening -----------------------------------------------------------------
 
 
@@ -220,14 +459,13 @@ async def open_for_response(
     *,
     now: dt.datetime,
     working_days: int = 15,
-    tz: ZoneInfo,
-    admin_ids: frozenset[int] = frozenset(),
+    env: Env,
 ) -> Rectification:
     """Open the item of a completed 差评 and tell the unit head; once per response.
 
     A second call for the same response returns the existing item and queues nothing.
-    ``admin_ids`` (``settings.admin_id_set``) are told, with bound admins, when the unit
-    has no head who could be told.
+    The working group (``env.admin_ids`` and bound admins) is told when the unit has no
+    head who could be told.
     """
     if response.status != ResponseStatus.COMPLETE or not (
         response.overall is not None and response.overall.is_bad
@@ -242,7 +480,7 @@ async def open_for_response(
         unit_id=response.unit_id,
         status=Status.OPEN,
         opened_at=now,
-        deadline=add_working_days(response.completed_at or now, working_days, tz),
+        deadline=add_working_days(response.completed_at or now, working_days, env.tz),
     )
     try:
         async with session.begin_nested():
@@ -253,33 +491,24 @@ async def open_for_response(
         if existing is not None:
             return existing
         raise
-    await audit(
-        session,
-        "rectification.open",
-        actor_label="survey",
-        object_type="rectification",
-        object_id=str(rect.id),
-        detail={
-            "response": response.id,
-            "unit": response.unit_id,
-            "deadline": rect.deadline.isoformat(),
-            "working_days": working_days,
-        },
-        at=now,
-    )
+    detail = {
+        "response": response.id,
+        "unit": response.unit_id,
+        "deadline": rect.deadline.isoformat(),
+        "working_days": working_days,
+    }
     view = await load(session, rect.id)
-    recipients = await _head_accounts(session, view)
-    if not recipients:
-        recipients = await _admin_accounts(session, admin_ids)
-    for telegram_id, language in recipients:
-        tr = translator(language)
-        await enqueue(
-            session,
-            telegram_id,
-            _opened_text(tr, view),
-            choices=_open_choice(tr, rect.id),
-            dedupe_key=f"rect-open:{rect.id}:{telegram_id}",
-        )
+    await _apply(
+        session,
+        "open",
+        view,
+        actor=None,
+        at=now,
+        env=env,
+        changes={},
+        detail=detail,
+        label="survey",
+    )
     return rect
 
 
@@ -309,48 +538,14 @@ def check_text(text: str | None) -> str:
     return cleaned
 
 
-async def is_head(session: AsyncSession, view: RectView, staff_id: int | None) -> bool:
-    """The active head of the item's (active) unit."""
-    if staff_id is None or view.head_staff_id != staff_id:
-        return False
-    staff = await session.get(Staff, staff_id)
-    return staff is not None and staff.active
-
-
-async def conflicted(session: AsyncSession, view: RectView, actor: Actor) -> bool:
-    """Whether ``actor`` is on the side of the unit that asked for 申诉复核, so may not judge it:
-    its head, anyone in it, or whoever made the request (a head who has moved on since)."""
-    staff = actor.staff
-    if staff is None:
-        return False
-    unit_id = view.rect.unit_id
-    if staff.unit_id == unit_id or staff.id == view.head_staff_id:
-        return True
-    if unit_id in actor.headed_unit_ids:
-        return True
-    requesters = await session.scalars(
-        select(AuditEntry.actor_staff_id).where(
-            AuditEntry.action == "rectification.review_request",
-            AuditEntry.object_type == "rectification",
-            AuditEntry.object_id == str(view.rect.id),
-        )
-    )
-    return staff.id in set(requesters)
-
-
-async def _impartial_admins(
-    session: AsyncSession, view: RectView, admin_ids: frozenset[int]
-) -> list[tuple[int, str | None]]:
-    """The working group minus those who stand aside for this item (``conflicted``)."""
-    out = []
-    for telegram_id, language in await _admin_accounts(session, admin_ids):
-        if not await conflicted(session, view, await load_actor(session, telegram_id, admin_ids)):
-            out.append((telegram_id, language))
-    return out
-
-
 async def answer(
-    session: AsyncSession, rect_id: int, text: str, *, staff_id: int, now: dt.datetime
+    session: AsyncSession,
+    rect_id: int,
+    text: str,
+    *,
+    staff_id: int,
+    now: dt.datetime,
+    env: Env | None = None,
 ) -> Rectification:
     """The unit head's account of what was done; replies to the citizen if they asked.
 
@@ -358,40 +553,41 @@ async def answer(
     (nobody is left to rate it). The reply is queued in the citizen's language and their
     raw chat id is erased from the response in this same transaction.
     """
+    env = env or Env()
     view = await load(session, rect_id)
-    if not await is_head(session, view, staff_id):
-        raise Refused(NOT_FOUND)
+    actor = await _staff_actor(session, staff_id)
+    _who("answer", view, actor)
     cleaned = check_text(text)
     rect, response = view.rect, view.response
-    if rect.status != Status.OPEN:
-        raise DomainError(not_open_message(rect.status))
-    rect.answer = cleaned
-    rect.answered_at = now
-    rect.answered_by_staff_id = staff_id
-    replied = False
-    if response.wants_reply and response.reply_chat_id is not None:
-        tr = translator(response.locale)
+    problem = why_not("answer", view)
+    if problem is not None:
+        raise DomainError(problem)
+    chat = response.reply_chat_id if response.wants_reply else None
+    if chat is not None:
+        tr = env.tr(response.locale)
         await enqueue(
             session,
-            response.reply_chat_id,
+            chat,
             _reply_text(tr, view, cleaned, response.locale),
             choices=_rating_choices(tr, rect.id),
             dedupe_key=f"rect-reply:{rect.id}",
             erase_chat_id=True,  # the row forgets the citizen once it is sent
         )
         response.reply_chat_id = None  # kept only while a requested reply was pending
-        replied = True
-    rect.status = Status.ANSWERED if replied else Status.CLOSED
-    await audit(
+    replied = chat is not None
+    name = "answer" if replied else "close"
+    status = FLOW[name].target
+    assert status is not None
+    await _apply(
         session,
-        "rectification.answer",
-        actor_staff_id=staff_id,
-        object_type="rectification",
-        object_id=str(rect.id),
-        detail={"status": rect.status.value, "replied": replied, "length": len(cleaned)},
+        name,
+        view,
+        actor=actor,
         at=now,
+        env=env,
+        changes={"answer": cleaned, "answered_at": now, "answered_by_staff_id": staff_id},
+        detail={"status": status.value, "replied": replied, "length": len(cleaned)},
     )
-    await session.flush()
     return rect
 
 
@@ -401,7 +597,7 @@ def not_open_message(status: RectificationStatus) -> str:
             "This bad review is being reviewed by the working group; please wait for its decision."
         )
     if status in (Status.ANSWERED, Status.CLOSED):
-        return N_("This bad review has already been answered.")
+        return ANSWERED_ALREADY
     return N_("This bad review was excluded after review; nothing more is needed.")
 
 
@@ -412,46 +608,30 @@ async def request_review(
     *,
     staff_id: int,
     now: dt.datetime,
-    admin_ids: frozenset[int] = frozenset(),
+    env: Env,
 ) -> Rectification:
     """申诉复核: the unit head asks the working group to review a 差评 it thinks mistaken
-    or malicious. From OPEN or ANSWERED, once per item; admins are told (bound staff with
-    the admin role, plus ``admin_ids`` from the configuration)."""
+    or malicious. From OPEN or ANSWERED, once per item; the impartial part of the working
+    group is told."""
     view = await load(session, rect_id)
-    if not await is_head(session, view, staff_id):
-        raise Refused(NOT_FOUND)
+    actor = await _staff_actor(session, staff_id)
+    _who("request_review", view, actor)
     cleaned = check_text(reason)
-    rect = view.rect
-    if rect.review_requested_at is not None:
-        raise DomainError(
-            N_("A review of this bad review was already requested; it can be requested once.")
-        )
-    if rect.status not in (Status.OPEN, Status.ANSWERED):
-        raise DomainError(N_("This bad review can no longer be reviewed."))
-    old = rect.status
-    rect.status = Status.UNDER_REVIEW
-    rect.review_reason = cleaned
-    rect.review_requested_at = now
-    await audit(
+    problem = why_not("request_review", view)
+    if problem is not None:
+        raise DomainError(problem)
+    await _apply(
         session,
-        "rectification.review_request",
-        actor_staff_id=staff_id,
-        object_type="rectification",
-        object_id=str(rect.id),
-        detail={"old": old.value, "new": rect.status.value, "reason": cleaned},
+        "request_review",
+        view,
+        actor=actor,
         at=now,
+        env=env,
+        changes={"review_reason": cleaned, "review_requested_at": now},
+        detail={"reason": cleaned},
+        reason=cleaned,
     )
-    for telegram_id, language in await _impartial_admins(session, view, admin_ids):
-        tr = translator(language)
-        await enqueue(
-            session,
-            telegram_id,
-            _review_request_text(tr, view, cleaned),
-            choices=decision_choices(tr, rect.id),
-            dedupe_key=f"rect-review:{rect.id}:{telegram_id}",
-        )
-    await session.flush()
-    return rect
+    return view.rect
 
 
 # --- the working group's side ----------------------------------------------------
@@ -465,8 +645,7 @@ async def decide_review(
     *,
     admin_telegram_id: int,
     now: dt.datetime,
-    tz: ZoneInfo,
-    admin_ids: frozenset[int] = frozenset(),
+    env: Env,
 ) -> Rectification:
     """The working group's decision, with its reason (required), audited; ``Refused`` for
     someone who stands aside because the request came from their own unit (``conflicted``).
@@ -475,59 +654,49 @@ async def decide_review(
     EXCLUDED. ``upheld``: the item returns to where it was — OPEN, ANSWERED, or CLOSED if
     the citizen rated the handling meanwhile; its deadline is unchanged. The unit head is told.
     """
-    actor = await load_actor(session, admin_telegram_id, admin_ids)
+    actor = await load_actor(session, admin_telegram_id, env.admin_ids)
     if not actor.is_admin:
-        raise Refused(N_("Sorry, only the evaluation working group can do this."))
+        raise Refused(cases.ONLY_ADMINS)
     if decision not in (UPHELD, EXCLUDED):
         raise ValueError(f"unknown decision {decision!r}")
+    name = "exclude" if decision == EXCLUDED else "uphold"
     view = await load(session, rect_id)
-    if await conflicted(session, view, actor):
-        raise Refused(OWN_UNIT)
+    _who(name, view, actor)
     cleaned = check_text(note)
-    rect = view.rect
-    if rect.status != Status.UNDER_REVIEW:
-        raise DomainError(N_("This review has already been decided."))
-    old = rect.status
+    rect, response = view.rect, view.response
+    cases.check(FLOW, name, view, actor)
     if decision == EXCLUDED:
-        rect.status = Status.EXCLUDED
-        view.response.excluded = True
-        if view.response.completed_at is not None:  # it no longer counts in its period
-            await touch_periods_of(session, view.response.completed_at, tz)
+        response.excluded = True
+        if response.completed_at is not None:  # it no longer counts in its period
+            await touch_periods_of(session, response.completed_at, env.tz)
+        back = Status.EXCLUDED
     elif rect.answer is None:
-        rect.status = Status.OPEN
+        back = Status.OPEN
     else:
-        rect.status = Status.CLOSED if rect.citizen_rating is not None else Status.ANSWERED
-    rect.review_decision = decision
-    rect.review_note = cleaned
-    rect.reviewed_at = now
-    rect.reviewed_by = admin_telegram_id
-    await audit(
+        back = Status.CLOSED if rect.citizen_rating is not None else Status.ANSWERED
+    await _apply(
         session,
-        "rectification.review_decide",
-        actor_telegram_id=admin_telegram_id,
-        actor_staff_id=actor.staff.id if actor.staff else None,
-        object_type="rectification",
-        object_id=str(rect.id),
+        name,
+        view,
+        actor=actor,
+        at=now,
+        env=env,
+        changes={
+            "status": back,
+            "review_decision": decision,
+            "review_note": cleaned,
+            "reviewed_at": now,
+            "reviewed_by": admin_telegram_id,
+        },
         detail={
-            "old": old.value,
-            "new": rect.status.value,
             "decision": decision,
             "note": cleaned,
-            "response": view.response.id,
-            "excluded": view.response.excluded,
+            "response": response.id,
+            "excluded": response.excluded,
         },
-        at=now,
+        decision=decision,
+        note=cleaned,
     )
-    for telegram_id, language in await _head_accounts(session, view):
-        tr = translator(language)
-        await enqueue(
-            session,
-            telegram_id,
-            _decision_text(tr, view, decision, cleaned),
-            choices=_open_choice(tr, rect.id) if rect.status in ACTIVE else None,
-            dedupe_key=f"rect-decided:{rect.id}:{telegram_id}",
-        )
-    await session.flush()
     return rect
 
 
@@ -541,6 +710,7 @@ async def rate(
     *,
     respondent_key: str | tuple[str, ...],
     now: dt.datetime,
+    env: Env,
 ) -> Rectification:
     """The citizen rates the handling, once; they prove who they are by their keyed hash
     (``services.surveys.respondent_keys``: a tuple also recognises a pre-upgrade key).
@@ -559,41 +729,27 @@ async def rate(
         or response is None
         or not any(hmac.compare_digest(response.respondent_key, k) for k in keys)
     ):
-        raise Refused(N_("This button is not for you."))
+        raise Refused(NOT_YOURS)
     if rect.citizen_rating is not None:
         if rect.citizen_rating == level.value:
             return rect
         raise DomainError(N_("You have already rated this. Thank you!"))
-    if rect.answer is None or rect.status not in (Status.ANSWERED, Status.UNDER_REVIEW):
-        raise DomainError(N_("This can no longer be rated. Thank you all the same."))
-    rect.citizen_rating = level.value
-    rect.rated_at = now
-    if rect.status == Status.ANSWERED:
-        rect.status = Status.CLOSED
-    await audit(
-        session,
-        "rectification.rate",
-        actor_label="citizen",  # pseudonymous: never the Telegram id
-        object_type="rectification",
-        object_id=str(rect.id),
-        detail={"rating": level.value, "status": rect.status.value},
-        at=now,
-    )
+    if rect.answer is None:
+        raise DomainError(FLOW["rate"].not_now)
     view = await load(session, rect.id)
-    for telegram_id, language in await _head_accounts(session, view):
-        tr = translator(language)
-        await enqueue(
-            session,
-            telegram_id,
-            html_format(
-                tr._("The citizen rated the handling of bad review #{id} ({unit}): {rating}."),
-                id=rect.id,
-                unit=view.unit,
-                rating=tr._(SATISFACTION_LABELS[level]),
-            ),
-            dedupe_key=f"rect-rated:{rect.id}:{telegram_id}",
-        )
-    await session.flush()
+    closed = Status.CLOSED if rect.status == Status.ANSWERED else rect.status
+    await _apply(
+        session,
+        "rate",
+        view,
+        actor=None,
+        at=now,
+        env=env,
+        changes={"status": closed, "citizen_rating": level.value, "rated_at": now},
+        detail={"rating": level.value, "status": closed.value},
+        label="citizen",  # pseudonymous: never the Telegram id
+        rating=level,
+    )
     return rect
 
 
@@ -611,64 +767,31 @@ async def overdue(session: AsyncSession, now: dt.datetime) -> list[Rectification
     )
 
 
-async def remind_overdue(
-    session: AsyncSession, now: dt.datetime, *, admin_ids: frozenset[int] = frozenset()
-) -> int:
+async def remind_overdue(session: AsyncSession, now: dt.datetime, *, env: Env) -> int:
     """Tell the unit head (or, with no head, the working group) once per overdue item."""
     count = 0
     for rect in await overdue(session, now):
         if rect.overdue_notified_at is not None:
             continue
         view = await load(session, rect.id)
-        recipients = await _head_accounts(session, view) or await _admin_accounts(
-            session, admin_ids
+        told = await cases.accounts(session, [view.head_staff_id]) or await cases.working_group(
+            session, env
         )
-        for telegram_id, language in recipients:
-            tr = translator(language)
-            await enqueue(
-                session,
-                telegram_id,
-                _overdue_text(tr, view),
-                choices=_open_choice(tr, rect.id),
-                dedupe_key=f"rect-overdue:{rect.id}:{telegram_id}",
-            )
-        rect.overdue_notified_at = now
-        await audit(
+        await _apply(
             session,
-            "rectification.overdue",
-            actor_label="job",
-            object_type="rectification",
-            object_id=str(rect.id),
-            detail={"deadline": rect.deadline.isoformat(), "notified": len(recipients)},
+            "remind",
+            view,
+            actor=None,
             at=now,
+            env=env,
+            changes={"overdue_notified_at": now},
+            detail={"deadline": rect.deadline.isoformat(), "notified": len(told)},
         )
         count += 1
-    await session.flush()
     return count
 
 
-# --- recipients and texts ----------------------------------------------------------
-
-
-async def _head_accounts(session: AsyncSession, view: RectView) -> list[tuple[int, str | None]]:
-    """The bound account of the unit's active head, as (telegram id, language)."""
-    if view.head_staff_id is None:
-        return []
-    row = (
-        await session.execute(
-            select(TelegramAccount.telegram_id, TelegramAccount.language)
-            .join(Staff, Staff.id == TelegramAccount.staff_id)
-            .where(Staff.id == view.head_staff_id, Staff.active.is_(True))
-        )
-    ).first()
-    return [(row[0], row[1])] if row else []
-
-
-async def _admin_accounts(
-    session: AsyncSession, admin_ids: frozenset[int]
-) -> list[tuple[int, str | None]]:
-    """Bound active staff with the admin role, plus the configured admin ids."""
-    return await admin_accounts(session, admin_ids)
+# --- texts -------------------------------------------------------------------------
 
 
 def _when(view: RectView) -> dt.datetime:
@@ -680,30 +803,6 @@ def _target(tr: Translator, view: RectView) -> Html:
     if view.staff:
         return html_format("{unit} · {staff}", unit=unit, staff=localized(view.staff, tr.locale))
     return escape(unit)
-
-
-def _open_choice(tr: Translator, rect_id: int) -> Choices:
-    return rows([Choice(tr._("Open"), "rectify.open", (rect_id,))])
-
-
-def decision_choices(tr: Translator, rect_id: int) -> Choices:
-    """[维持差评] [剔除差评], then a text step for the reason."""
-    return rows(
-        [
-            Choice(tr._("Uphold the bad review"), "rectify.uphold", (rect_id,)),
-            Choice(tr._("Exclude the bad review"), "rectify.exclude", (rect_id,)),
-        ],
-        [Choice(tr._("Open"), "rectify.open", (rect_id,))],
-    )
-
-
-def _rating_choices(tr: Translator, rect_id: int) -> Choices:
-    return rows(
-        [
-            Choice(tr._(SATISFACTION_LABELS[level]), "rectify.rate", (rect_id, code))
-            for code, level in RATINGS.items()
-        ]
-    )
 
 
 def _opened_text(tr: Translator, view: RectView) -> str:

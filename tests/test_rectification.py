@@ -32,6 +32,7 @@ from infra.models import (
 from infra.secret_store import with_survey_key
 from services import rectification as rc
 from services import survey_links
+from services.cases import Env
 from services.errors import DomainError
 from services.surveys import respondent_key
 from services.workdays import add_working_days, is_working_day, nth_working_day_after
@@ -184,8 +185,7 @@ async def open_item(
             response,
             now=now or dt.datetime.now(dt.UTC),
             working_days=working_days,
-            tz=settings.tz,
-            admin_ids=settings.admin_id_set,
+            env=Env.of(settings),
         )
         return rect.id
 
@@ -403,13 +403,13 @@ async def test_upheld_returns_the_item_to_the_unit(
 ) -> None:
     org = await make_org(sessions)
     await bind_en(sessions, HEAD, org.head_id)
-    now = dt.datetime.now(dt.UTC)
+    now, env = dt.datetime.now(dt.UTC), Env.of(settings)
     rect_id = await open_item(sessions, settings, await bad_review(sessions, settings, org))
     async with sessions.begin() as s:
-        await rc.request_review(s, rect_id, "恶意差评", staff_id=org.head_id, now=now)
+        await rc.request_review(s, rect_id, "恶意差评", staff_id=org.head_id, now=now, env=env)
         with pytest.raises(rc.Refused):  # a unit head is not the working group
             await rc.decide_review(
-                s, rect_id, "upheld", "x", admin_telegram_id=HEAD, now=now, tz=settings.tz
+                s, rect_id, "upheld", "x", admin_telegram_id=HEAD, now=now, env=env
             )
         with pytest.raises(DomainError):
             await rc.answer(s, rect_id, "done", staff_id=org.head_id, now=now)
@@ -420,14 +420,13 @@ async def test_upheld_returns_the_item_to_the_unit(
             "证据不足",
             admin_telegram_id=ADMIN,
             now=now,
-            tz=settings.tz,
-            admin_ids=frozenset({ADMIN}),
+            env=Env(admin_ids=frozenset({ADMIN}), tz=settings.tz),
         )
     rect, response = await item(sessions, rect_id)
     assert rect.status == RectificationStatus.OPEN and response.excluded is False
     async with sessions.begin() as s:
         with pytest.raises(DomainError):  # once per item
-            await rc.request_review(s, rect_id, "再次申请", staff_id=org.head_id, now=now)
+            await rc.request_review(s, rect_id, "再次申请", staff_id=org.head_id, now=now, env=env)
 
 
 async def test_overdue_reminder_once_across_two_job_runs(
@@ -500,6 +499,7 @@ async def test_no_reply_wanted_closes_on_answer(
                 "satisfied",
                 respondent_key=stranger,
                 now=now,
+                env=Env.of(settings),
             )
 
 
@@ -521,7 +521,7 @@ async def test_a_review_request_is_never_decided_by_the_unit_that_asked_for_it(
     now = dt.datetime.now(dt.UTC)
     async with sessions.begin() as s:
         await rc.request_review(
-            s, rect_id, "恶意差评", staff_id=org.head_id, now=now, admin_ids=frozenset({ADMIN})
+            s, rect_id, "恶意差评", staff_id=org.head_id, now=now, env=Env(frozenset({ADMIN}))
         )
     async with sessions() as s:
         told = set(
@@ -551,7 +551,7 @@ async def test_a_review_request_is_never_decided_by_the_unit_that_asked_for_it(
                     "剔除",
                     admin_telegram_id=telegram_id,
                     now=now,
-                    tz=bot_settings.tz,
+                    env=Env(tz=bot_settings.tz),
                 )
     rect, response = await item(sessions, rect_id)
     assert rect.status == RectificationStatus.UNDER_REVIEW and response.excluded is False
