@@ -1,25 +1,12 @@
 """整改 in the chat: unit heads handle bad reviews (/rectify), the working group decides
 review requests (/reviews), and the citizen rates the handling from their own chat.
 
-What a press can do, who may, and where it leads (``rectification.mmd`` draws it):
-
-=============  =======================  ===============================================
-button          who may                 then
-=============  =======================  ===============================================
-``open``        the unit head, admins   the item (a plain message, no state)
-``list``        unit heads, admins      their items / every unit's
-``reviews``     admins                  review requests waiting for a decision
-``answer``      the unit head           State.ANSWER: what the unit did
-``review``      the unit head           State.REASON: why the unit asks for 申诉复核
-``uphold``      admins not conflicted   State.NOTE: the working group's reason
-``exclude``     admins not conflicted   State.NOTE: the working group's reason
-``rate``        the citizen             (outside the flow) rates the handling once
-=============  =======================  ===============================================
-
-Each press is re-checked against the caller's rights and the item's status; a forged id,
-or someone else's unit, is refused politely and audited as ``access.denied``. The citizen's
-``rate`` is checked by the keyed hash of their Telegram id (their raw id was erased when
-the reply was queued). Staff never see who the citizen is.
+Lists and items are plain messages; the text steps are the ``State``s
+(``rectification.mmd``). Who may press what is the service's table (``rc.FLOW``): each
+press is re-checked against it and the item's status, and a forged id or someone else's
+unit is refused politely and audited as ``access.denied``. The citizen's ``rate`` is
+checked by the keyed hash of their Telegram id (their raw id was erased when the reply
+was queued). Staff never see who the citizen is.
 """
 
 from __future__ import annotations
@@ -40,21 +27,23 @@ from chat.flow import (
     CANCELLED_HINT,
     END,
     Flow,
+    FlowTx,
     Position,
     Prompt,
     answer_query,
     reply,
     send_prompt,
 )
-from conversations.common import audit_actor, html, keyboard, load_caller, now
+from conversations.cases import Line, admin_only, attempt, leave_text_step, listing, refuse
+from conversations.common import html, keyboard, load_caller, now
 from domain.enums import RectificationStatus, Satisfaction
 from domain.text import MESSAGE_LIMIT, clip, clip_html, html_format, html_len
 from infra.i18n import N_, Translator
 from services import rectification as rc
 from services.access import Actor
-from services.audit import audit
 from services.cases import Env
 from services.errors import DomainError
+from services.surveys import respondent_keys
 from services.templates import localized
 from services.templates.render import SATISFACTION_LABELS
 
@@ -226,25 +215,16 @@ async def list_prompt(context: JxContext, tr: Translator, actor: Actor) -> Promp
         items = await rc.listing(
             session, unit_ids=None if actor.is_admin else actor.headed_unit_ids
         )
-    if not items:
-        return Prompt(tr._("No bad reviews to handle. 👍"))
-    lines = [tr._("<b>Bad reviews to rectify</b>"), ""]
-    rows = []
+    lines = []
     for item in items:
-        rect = item.rect
+        rect, unit = item.rect, localized(item.unit, tr.locale)
         mark = " ⚠️" if rc.is_overdue(rect, at) else ""
-        lines.append(
-            html_format(
-                tr._("#{id} {unit} · {status} · due {date}"),
-                id=rect.id,
-                unit=localized(item.unit, tr.locale),
-                status=tr._(rc.STATUS_LABELS[rect.status]),
-                date=tr.date(rect.deadline),
-            )
-            + mark
-        )
-        rows.append([(f"#{rect.id} {localized(item.unit, tr.locale)}{mark}", OPEN.data(rect.id))])
-    return Prompt(clip_html("\n".join(lines), MESSAGE_LIMIT), keyboard(*rows))
+        status, due = tr._(rc.STATUS_LABELS[rect.status]), tr.date(rect.deadline)
+        text = tr._("#{id} {unit} · {status} · due {date}")
+        line = html_format(text, id=rect.id, unit=unit, status=status, date=due) + mark
+        lines.append(Line(line, f"#{rect.id} {unit}{mark}", OPEN.data(rect.id)))
+    title, empty = tr._("<b>Bad reviews to rectify</b>"), tr._("No bad reviews to handle. 👍")
+    return listing(title, lines, empty)
 
 
 async def reviews_prompt(context: JxContext, tr: Translator, actor: Actor) -> Prompt:
@@ -286,42 +266,18 @@ async def reviews_prompt(context: JxContext, tr: Translator, actor: Actor) -> Pr
 # --- refusing and leaving ------------------------------------------------------------
 
 
-async def _leave_text_step(update: Update, context: JxContext) -> object:
-    """Navigating (a list, an item) ends any pending text step, so stray text is not taken."""
-    async with flow.tx(update, context) as tx:
-        tx.end()
-    return tx.state
-
-
-async def _refuse(
-    update: Update, context: JxContext, ref: object, action: str, message: str | None = None
-) -> object:
+async def _refuse(update: Update, context: JxContext, ref: object, message: str = "") -> object:
     """A forged or foreign id (or a conflict of interest): change nothing, audit, say so politely."""
+    query = update.callback_query
+    default = rc.NOT_YOURS if query else N_("Sorry, this bad review is not yours to handle.")
     actor = await load_caller(update, context)
-    async with context.transaction() as session:
-        await audit(
-            session,
-            "access.denied",
-            **audit_actor(context, actor),
-            object_type="rectification",
-            object_id=str(ref)[:64],
-            detail={"action": action},
-        )
-    tr = await context.tr(update)
-    if update.callback_query is not None:
-        await answer_query(update, tr._(message or N_("This button is not for you.")), alert=True)
-    else:
-        await reply(update, tr._(message or N_("Sorry, this bad review is not yours to handle.")))
+    action = (query.data or "") if query else "text"
+    await refuse(update, context, actor, "rectification", ref, action, message or default)
     return None
 
 
-def _pressed(update: Update) -> str:
-    query = update.callback_query
-    return (query.data or "") if query else ""
-
-
 async def _show(update: Update, context: JxContext, prompt: Prompt) -> object:
-    state = await _leave_text_step(update, context)
+    state = await leave_text_step(flow, update, context)
     await answer_query(update)
     await send_prompt(update, context, prompt)
     return state
@@ -332,48 +288,45 @@ async def _show(update: Update, context: JxContext, prompt: Prompt) -> object:
 
 @flow.step
 async def rectify_command(update: Update, context: JxContext) -> object:
+    """The caller's items; a reminder of what this is for to anyone else."""
     tr = await context.tr(update)
     prompt = await list_prompt(context, tr, await load_caller(update, context))
-    state = await _leave_text_step(update, context)
+    state = await leave_text_step(flow, update, context)
     if prompt is None:
-        await reply(
-            update,
+        prompt = Prompt(
             tr._(
                 "This is for unit heads: bad reviews of your unit are listed here for you to handle."
-            ),
+            )
         )
-        return state
     await reply(update, prompt.text, prompt.markup)
     return state
 
 
 @flow.step
 async def reviews_command(update: Update, context: JxContext) -> object:
-    from conversations.admin import _require_admin
-
-    if not await _require_admin(update, context, "reviews"):
+    """The review requests waiting for the working group."""
+    actor = await admin_only(update, context, "rectification", "", "reviews")
+    if actor is None:
         return None
-    tr = await context.tr(update)
-    state = await _leave_text_step(update, context)
-    prompt = await reviews_prompt(context, tr, await load_caller(update, context))
+    state = await leave_text_step(flow, update, context)
+    prompt = await reviews_prompt(context, await context.tr(update), actor)
     await reply(update, prompt.text, prompt.markup)
     return state
 
 
 @flow.step
 async def show_list(update: Update, context: JxContext) -> object:
-    actor = await load_caller(update, context)
-    prompt = await list_prompt(context, await context.tr(update), actor)
-    if prompt is None:
-        return await _refuse(update, context, 0, _pressed(update))
-    return await _show(update, context, prompt)
+    prompt = await list_prompt(
+        context, await context.tr(update), await load_caller(update, context)
+    )
+    return await _show(update, context, prompt) if prompt else await _refuse(update, context, 0)
 
 
 @flow.step
 async def show_reviews(update: Update, context: JxContext) -> object:
     actor = await load_caller(update, context)
     if not actor.is_admin:
-        return await _refuse(update, context, 0, _pressed(update))
+        return await _refuse(update, context, 0)
     return await _show(
         update, context, await reviews_prompt(context, await context.tr(update), actor)
     )
@@ -382,49 +335,44 @@ async def show_reviews(update: Update, context: JxContext) -> object:
 # --- an item's buttons -------------------------------------------------------------------
 
 
-@flow.step
-async def open_item(update: Update, context: JxContext) -> object:
-    (rect_id,) = OPEN.args(update)
-    actor = await load_caller(update, context)
-    tr = await context.tr(update)
-    async with context.services.reads() as session:
-        try:
-            view = await rc.load(session, rect_id)
-        except DomainError:
-            view = None
-    if view is None or not (rc.heads(actor, view) or actor.is_admin):
-        prompt = None
-    else:
-        prompt = item_prompt(tr, view, actor, now(context))
-    if prompt is None:
-        return await _refuse(update, context, rect_id, _pressed(update))
-    return await _show(update, context, prompt)
-
-
-async def _begin(
-    update: Update,
-    context: JxContext,
-    action: CallbackAction,
-    transition: str,
-    state: State,
-    **data: str,
-) -> object:
-    """Check the caller and the item's status, then go to the text step ``state``."""
+async def _pressed(
+    update: Update, context: JxContext, action: CallbackAction
+) -> tuple[Actor, rc.RectView | None, int]:
+    """The caller, the item the button names (None: no such item) and its id."""
     (rect_id,) = action.args(update)
     actor = await load_caller(update, context)
     async with context.services.reads() as session:
         try:
-            view = await rc.load(session, rect_id)
+            return actor, await rc.load(session, rect_id), rect_id
         except DomainError:
-            return await _refuse(update, context, rect_id, _pressed(update))
-    refusal = rc.FLOW[transition].who.refuses(actor, view)
+            return actor, None, rect_id
+
+
+@flow.step
+async def open_item(update: Update, context: JxContext) -> object:
+    """The item, for its unit head or the working group (read-only for them)."""
+    actor, view, rect_id = await _pressed(update, context, OPEN)
+    if view is None or not (rc.heads(actor, view) or actor.is_admin):
+        return await _refuse(update, context, rect_id)
+    prompt = item_prompt(await context.tr(update), view, actor, now(context))
+    return await _show(update, context, prompt)
+
+
+async def _begin(
+    update: Update, context: JxContext, action: CallbackAction, name: str, state: State, **data: str
+) -> object:
+    """Check the caller (``rc.FLOW``) and the item's status, then go to the text step."""
+    actor, view, rect_id = await _pressed(update, context, action)
+    if view is None:
+        return await _refuse(update, context, rect_id)
+    refusal = rc.FLOW[name].who.refuses(actor, view)
     if refusal is not None:  # only the conflict of interest is told as such
-        message = rc.OWN_UNIT if refusal == rc.OWN_UNIT else None
-        return await _refuse(update, context, rect_id, _pressed(update), message)
-    problem = rc.why_not(transition, view)
+        return await _refuse(
+            update, context, rect_id, rc.OWN_UNIT if refusal == rc.OWN_UNIT else ""
+        )
+    problem = rc.why_not(name, view)
     if problem is not None:
-        tr = await context.tr(update)
-        await answer_query(update, tr._(problem), alert=True)
+        await answer_query(update, (await context.tr(update))._(problem), alert=True)
         return None
     async with flow.tx(update, context) as tx:
         tx.goto(state, rid=rect_id, **data)
@@ -456,7 +404,7 @@ async def exclude(update: Update, context: JxContext) -> object:
 # --- the text steps ------------------------------------------------------------------------
 
 Save = Callable[[AsyncSession, int, str, Actor, JxContext, Position], Awaitable[str]]
-"""Apply a text step in the session; return the (N_-marked) confirmation."""
+"""Apply a text step in the flow's transaction; return the (N_-marked) confirmation."""
 
 
 async def _text_step(update: Update, context: JxContext, save: Save) -> object:
@@ -469,29 +417,25 @@ async def _text_step(update: Update, context: JxContext, save: Save) -> object:
         return END
     try:
         text = rc.check_text(message.text)
-    except DomainError as exc:
+    except DomainError as exc:  # asked again, nothing saved
         await reply(update, exc.render(tr))
         await flow.show(update, context, edit=False)
         return None
     actor = await load_caller(update, context)
     rect_id = int(pos.data["rid"])
-    try:
-        async with flow.tx(update, context) as tx:
-            done = await save(tx.session, rect_id, text, actor, context, pos)
-            tx.end()
-    except rc.Refused as exc:
-        async with flow.tx(update, context) as tx:
-            tx.end()
-        await _refuse(update, context, rect_id, pos.state, exc.message)
-        return tx.state
-    except DomainError as exc:
-        async with flow.tx(update, context) as tx:
-            tx.end()
-        await reply(update, exc.render(tr))
-        return tx.state
-    context.services.outbox_wake()
-    await reply(update, tr._(done))
-    return tx.state
+
+    async def call(tx: FlowTx) -> str:
+        done = await save(tx.session, rect_id, text, actor, context, pos)
+        tx.end()
+        return done
+
+    outcome, done = await attempt(
+        flow, update, context, actor, call,
+        object_type="rectification", object_id=rect_id, action=pos.state,
+    )  # fmt: skip
+    if outcome.ok and done:
+        await reply(update, tr._(done))
+    return outcome.state
 
 
 def _staff_id(actor: Actor) -> int:
@@ -501,24 +445,20 @@ def _staff_id(actor: Actor) -> int:
 
 
 async def _answer(
-    session: AsyncSession, rect_id: int, text: str, actor: Actor, context: JxContext, _: Position
+    session: AsyncSession, rid: int, text: str, actor: Actor, context: JxContext, _: Position
 ) -> str:
-    rect = await rc.answer(session, rect_id, text, staff_id=_staff_id(actor), now=now(context))
+    rect = await rc.answer(session, rid, text, staff_id=_staff_id(actor), now=now(context))
     if rect.status == Status.ANSWERED:
         return N_("Saved. Your answer was sent to the citizen, who is asked to rate it.")
     return N_("Saved. The citizen did not ask for a reply, so the item is closed.")
 
 
 async def _request(
-    session: AsyncSession, rect_id: int, text: str, actor: Actor, context: JxContext, _: Position
+    session: AsyncSession, rid: int, text: str, actor: Actor, context: JxContext, _: Position
 ) -> str:
+    env = Env.of(context.services.settings)
     await rc.request_review(
-        session,
-        rect_id,
-        text,
-        staff_id=_staff_id(actor),
-        now=now(context),
-        env=Env.of(context.services.settings),
+        session, rid, text, staff_id=_staff_id(actor), now=now(context), env=env
     )
     return N_(
         "Sent to the working group. You will be told of its decision; until then the deadline is paused."
@@ -526,24 +466,13 @@ async def _request(
 
 
 async def _decide(
-    session: AsyncSession,
-    rect_id: int,
-    text: str,
-    actor: Actor,
-    context: JxContext,
-    pos: Position,
+    session: AsyncSession, rid: int, text: str, actor: Actor, context: JxContext, pos: Position
 ) -> str:
-    settings = context.services.settings
     decision: rc.Decision = "excluded" if pos.data.get("decision") == rc.EXCLUDED else "upheld"
     await rc.decide_review(
-        session,
-        rect_id,
-        decision,
-        text,
-        admin_telegram_id=actor.telegram_id,
-        now=now(context),
-        env=Env.of(settings),
-    )
+        session, rid, decision, text, admin_telegram_id=actor.telegram_id, now=now(context),
+        env=Env.of(context.services.settings),
+    )  # fmt: skip
     if decision == rc.EXCLUDED:
         return N_("Excluded: the response no longer counts. The unit has been told.")
     return N_("Upheld: the bad review counts. The unit has been told.")
@@ -551,16 +480,19 @@ async def _decide(
 
 @flow.step
 async def save_answer(update: Update, context: JxContext) -> object:
+    """What the unit did: to the citizen if they asked for a reply."""
     return await _text_step(update, context, _answer)
 
 
 @flow.step
 async def send_reason(update: Update, context: JxContext) -> object:
+    """Why the unit asks for 申诉复核: to the working group."""
     return await _text_step(update, context, _request)
 
 
 @flow.step
 async def record_decision(update: Update, context: JxContext) -> object:
+    """The working group's reason for upholding or excluding: to the unit."""
     return await _text_step(update, context, _decide)
 
 
@@ -569,8 +501,6 @@ async def record_decision(update: Update, context: JxContext) -> object:
 
 async def rate(update: Update, context: JxContext) -> None:
     """The citizen rates the handling (满意 / 基本满意 / 不满意) once, from their own chat."""
-    from services.surveys import respondent_keys
-
     query = update.callback_query
     user = update.effective_user
     assert query is not None and user is not None
@@ -580,19 +510,16 @@ async def rate(update: Update, context: JxContext) -> None:
     if level is None:
         await answer_query(update, tr._("This button has expired. Here is where you are now."))
         return
-    keys = respondent_keys(context.services.settings, user.id)
+    settings = context.services.settings
+    keys = respondent_keys(settings, user.id)
     try:
         async with context.transaction() as session:
             await rc.rate(
-                session,
-                rect_id,
-                level,
-                respondent_key=keys,
-                now=now(context),
-                env=Env.of(context.services.settings),
-            )
+                session, rect_id, level, respondent_key=keys, now=now(context),
+                env=Env.of(settings),
+            )  # fmt: skip
     except rc.Refused:
-        await _refuse(update, context, rect_id, query.data or "")
+        await _refuse(update, context, rect_id)
         return
     except DomainError as exc:
         await answer_query(update, exc.plain(tr), alert=True)
