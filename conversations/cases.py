@@ -8,7 +8,8 @@
 - ``leave_text_step``: navigating (a queue, a case) ends a pending text step, so stray
   text is not taken as an answer;
 - ``listing``: a queue of cases — lines of text with one button each — as one prompt;
-- ``label`` and ``cut``: text clipping for buttons and for whole messages.
+- ``label`` and ``cut``: text clipping for buttons and for whole messages;
+- ``env``: the settings the case rules need (``services.cases.Env``), from the bot's.
 """
 
 from __future__ import annotations
@@ -25,12 +26,17 @@ from conversations.common import audit_actor, load_caller
 from domain.text import MESSAGE_LIMIT, Html, clip, clip_html
 from services.access import Actor
 from services.audit import audit
-from services.cases import ONLY_ADMINS, Refused
+from services.cases import ONLY_ADMINS, Env, Refused
 from services.errors import DomainError
 
 LABEL_MAX = 40  # characters of free text (a name, an indicator) on a button
 
 T = TypeVar("T")
+
+
+def env(context: JxContext) -> Env:
+    """The settings the case rules need, from the bot's."""
+    return Env.of(context.services.settings)
 
 
 def label(text: str, limit: int = LABEL_MAX) -> str:
@@ -123,7 +129,7 @@ async def attempt(
         state = await leave_text_step(flow, update, context)
         if update.callback_query is not None:
             await answer_query(update)
-            await send_prompt(update, context, Prompt(exc.render(tr)), edit=False)
+            await send_prompt(update, context, Prompt(exc.render(tr)))
         else:
             await reply(update, exc.render(tr))
         return Outcome(False, state), None

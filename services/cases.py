@@ -40,6 +40,7 @@ from services.errors import DomainError
 from services.outbox import enqueue
 
 DEFAULT_LOCALE: Final = "zh_Hans"
+NEW: Final[frozenset[Any]] = frozenset()  # the sources of a transition that creates the case
 ONLY_ADMINS: Final = N_("Sorry, only the evaluation working group can do this.")
 
 
@@ -176,7 +177,7 @@ class Step(Generic[V]):
     name: str
     actor: Actor | None
     at: dt.datetime
-    old: StrEnum
+    old: StrEnum | None  # None when the transition created the case
     round: int
     env: Env
     params: dict[str, Any]
@@ -189,8 +190,8 @@ Recipients = Callable[[AsyncSession, Step[Any]], Awaitable[Sequence[Recipient]]]
 class Notice(Generic[V]):
     """Who is told, what, with which buttons, at most once per ``key``.
 
-    ``key`` is formatted with ``id`` (the case), ``round`` and ``chat`` (the recipient),
-    e.g. ``"appeal-q:{id}:{round}"``. ``when`` skips the notice for some steps.
+    ``key`` is formatted with ``id`` (the case), ``round``, ``chat`` (the recipient) and
+    the step's params, e.g. ``"appeal-q:{id}:{round}"``. ``when`` skips it for some steps.
     """
 
     to: Recipients
@@ -203,7 +204,7 @@ class Notice(Generic[V]):
 @dataclass(frozen=True)
 class Transition(Generic[V]):
     name: str
-    sources: frozenset[Any]  # the case's statuses it starts from
+    sources: frozenset[Any]  # the case's statuses it starts from; NEW: it creates the case
     target: StrEnum | None  # None: the status stays (a reminder, a progress note)
     who: Who
     audit: str  # the audit action, e.g. "appeal.ask"
@@ -247,7 +248,7 @@ class Workflow(Generic[V]):
     def allowed(self, name: str, view: V, actor: Actor | None) -> bool:
         """Whether the actor may take this transition now (the chat offers the button)."""
         t, case = self[name], self.case_of(view)
-        return case.status in t.sources and t.who.allows(actor, case)
+        return (t.sources == NEW or case.status in t.sources) and t.who.allows(actor, case)
 
 
 async def round_of(session: AsyncSession, flow: Workflow[Any], case_id: int) -> int:
@@ -273,7 +274,7 @@ def check(flow: Workflow[V], name: str, view: V, actor: Actor | None) -> Transit
     refusal = t.who.refuses(actor, case)
     if refusal is not None:
         raise Refused(refusal)
-    if case.status not in t.sources:
+    if t.sources != NEW and case.status not in t.sources:
         raise DomainError(t.not_now)
     return t
 
@@ -289,30 +290,33 @@ async def apply(
     env: Env,
     changes: dict[str, Any] | None = None,
     detail: dict[str, Any] | None = None,
+    actor_label: str | None = None,
     **params: Any,
 ) -> Step[V]:
     """Take transition ``name``: check, change, audit, notify (see the module's docstring).
 
     ``changes`` are the case's own fields set with the status; ``detail`` joins the audit
-    entry; ``params`` reach the notices' texts as ``step.params``. Nothing is flushed
-    before the checks pass, so a refusal changes nothing.
+    entry; ``actor_label`` names an actor without an id in the audit log ("publish",
+    "citizen"; default "job" when ``actor`` is None); ``params`` reach the notices' texts
+    and dedupe keys as ``step.params``. Nothing is flushed before the checks pass, so a
+    refusal changes nothing.
     """
     t = check(flow, name, view, actor)
     case = flow.case_of(view)
-    old = case.status
+    old = case.status if t.sources != NEW else None
     for attr, value in (changes or {}).items():
         setattr(case, attr, value)
     if t.target is not None:
         case.status = t.target
     round_ = await round_of(session, flow, case.id) + (1 if t.bumps_round else 0)
-    entry: dict[str, Any] = {"old": old.value, "new": case.status.value}
+    entry: dict[str, Any] = {"old": old.value if old else None, "new": case.status.value}
     if flow.round_actions:
         entry["round"] = round_
     entry.update(detail or {})
     await audit(
         session,
         t.audit,
-        actor_label="" if actor is not None else "job",
+        actor_label=actor_label if actor_label is not None else "" if actor is not None else "job",
         actor_telegram_id=actor.telegram_id if actor is not None and actor.telegram_id else None,
         actor_staff_id=actor.staff.id if actor is not None and actor.staff else None,
         object_type=flow.kind,
@@ -339,7 +343,9 @@ async def tell(session: AsyncSession, notice: Notice[V], step: Step[V]) -> int:
             r.chat_id,
             notice.text(tr, step),
             choices=notice.choices(tr, step) if notice.choices else None,
-            dedupe_key=notice.key.format(id=step.case.id, round=step.round, chat=r.chat_id),
+            dedupe_key=notice.key.format(
+                **{**step.params, "id": step.case.id, "round": step.round, "chat": r.chat_id}
+            ),
         )
         count += queued is not None
     return count

@@ -125,7 +125,7 @@ def result_markup(result: Result, tr: Translator, *, plan_required: bool) -> Inl
             InlineKeyboardButton(tr._("Why this score?"), callback_data=f"rs1:w:{result.id}"),
             InlineKeyboardButton(tr._("History"), callback_data=f"rs1:h:{result.id}"),
         ],
-        [InlineKeyboardButton(tr._("Appeal"), callback_data=f"ap1:n:{result.id}")],
+        [InlineKeyboardButton(tr._("Appeal"), callback_data=f"ap1:new:{result.id}")],
     ]
     if plan_required:
         rows.append(

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
 
-from domain.enums import Role, UnitKind
+from domain.enums import CyclePhase, Dimension, Grade, Role, UnitKind
 from infra.db import SessionFactory
-from infra.models import OrgUnit, RoleGrant, Staff, TelegramAccount
+from infra.models import Cycle, OrgUnit, Result, RoleGrant, Staff, TelegramAccount
 from services import invites
+from services.workdays import add_working_days
 
 
 @dataclass
@@ -164,3 +168,126 @@ async def fill_all_forms(
                     )
             await forms.submit(s, form, staff_id=rater, now=now)
     return len(ids)
+
+
+# --- published results (appeals, plans) ----------------------------------------------------
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def breakdown(total: str, *, peer: bool = False) -> dict[str, Any]:
+    """A small result shaped like ``scoring.to_dict``: peers dropped unless ``peer``."""
+
+    def src(source: str, mean: str, weight: str, contribution: str) -> dict[str, Any]:
+        return {
+            "source": source,
+            "mean": mean,
+            "raters": 1,
+            "trimmed": False,
+            "weight": weight,
+            "contribution": contribution,
+        }
+
+    def indicator(code: str, score: str, weight: str, contribution: str) -> dict[str, Any]:
+        sources = [src("self", "90.00", "40", "0"), src("superior", score, "60", "0")]
+        if peer:
+            sources.append(src("peer", "70.00", "20", "0"))
+        return {
+            "code": code,
+            "score": score,
+            "weight": weight,
+            "contribution": contribution,
+            "sources": sources,
+        }
+
+    return {
+        "format": 1,
+        "total": total,
+        "grade": "pass",
+        "dimensions": [
+            {
+                "dimension": "performance",
+                "score": "75.00",
+                "weight": "60",
+                "contribution": "45.00",
+                "indicators": [
+                    indicator("P01", "70.00", "50", "21.00"),
+                    indicator("P02", "80.00", "50", "24.00"),
+                ],
+            },
+            {
+                "dimension": "ability",
+                "score": "80.00",
+                "weight": "15",
+                "contribution": "12.00",
+                "indicators": [indicator("A01", "80.00", "100", "12.00")],
+            },
+            {
+                "dimension": "attitude",
+                "score": "80.00",
+                "weight": "15",
+                "contribution": "12.00",
+                "indicators": [indicator("T01", "80.00", "100", "12.00")],
+            },
+            {
+                "dimension": "innovation",
+                "score": "90.00",
+                "weight": "10",
+                "contribution": "9.00",
+                "indicators": [indicator("I01", "90.00", "100", "9.00")],
+            },
+        ],
+        "notes": []
+        if peer
+        else [{"kind": "peer_dropped", "params": {"scope": "person", "min_raters": "3"}}],
+    }
+
+
+@dataclass
+class Published:
+    org: Org
+    cycle_id: int
+    mine: int  # the appellant's result
+    theirs: int  # a colleague's result
+
+
+async def published_cycle(
+    sessions: SessionFactory,
+    *,
+    at: dt.datetime | None = None,
+    appeal_days: int = 5,
+    until: dt.datetime | None = None,
+) -> Published:
+    """A cycle in its appeal phase with two published results, as ``publish`` leaves it."""
+    at = at or dt.datetime.now(dt.UTC)
+    org = await make_org(sessions)
+    cycle_id = await open_cycle(sessions, now=at - dt.timedelta(days=30))
+    async with sessions.begin() as s:
+        cycle = await s.get(Cycle, cycle_id)
+        assert cycle is not None
+        cycle.phase = CyclePhase.APPEALS
+        cycle.published_at = at
+        cycle.appeals_until = until or add_working_days(at, appeal_days, SHANGHAI)
+        ids = []
+        for staff_id, total, grade, rank in (
+            (org.staff_ids[0], "78.00", Grade.PASS, 2),
+            (org.staff_ids[1], "82.00", Grade.GOOD, 1),
+        ):
+            result = Result(
+                cycle_id=cycle_id,
+                subject_key=f"p:{staff_id}",
+                staff_id=staff_id,
+                unit_id=org.unit_id,
+                total=Decimal(total),
+                grade=grade,
+                rank_in_unit=rank,
+                rank_overall=rank,
+                bonus_coefficient=Decimal("0.8") if grade == Grade.PASS else Decimal("1.0"),
+                weakest=Dimension.PERFORMANCE,
+                breakdown=breakdown(total),
+                published_at=at,
+            )
+            s.add(result)
+            await s.flush()
+            ids.append(result.id)
+    return Published(org, cycle_id, ids[0], ids[1])

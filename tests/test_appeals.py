@@ -5,17 +5,14 @@ person and cycle, foreign buttons, and the deadline reminder once across restart
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from bot.jobs import run_appeal_reminders
-from domain.enums import AppealStatus, CyclePhase, Dimension, Grade, Role
+from domain.enums import AppealStatus, CyclePhase, Grade, Role
 from fakebotapi import LocalBotApi
 from infra.config import Settings
 from infra.container import Services
@@ -34,131 +31,13 @@ from services import appeals as ap
 from services.errors import DomainError
 from services.result_notices import push_result
 from services.workdays import add_working_days
-from tests.factories import Org, bind, make_org, open_cycle
+from tests.drivers import appeal
+from tests.factories import SHANGHAI, Published, bind, breakdown, published_cycle
 from tests.harness import InProcessBot
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 APPELLANT, OTHER, ADMIN = 7101, 7102, 900001
 COLLEAGUES = ("刘芳", "陈静", "杨洋")  # the appellant's colleagues: never named to them
 REASON = "P01 应急预案编制：本季度完成了三项专项预案并组织了演练，材料已报送，评分未反映。"
-
-
-def breakdown(total: str, *, peer: bool = False) -> dict[str, Any]:
-    """A small result shaped like ``scoring.to_dict``: peers dropped unless ``peer``."""
-
-    def src(source: str, mean: str, weight: str, contribution: str) -> dict[str, Any]:
-        return {
-            "source": source,
-            "mean": mean,
-            "raters": 1,
-            "trimmed": False,
-            "weight": weight,
-            "contribution": contribution,
-        }
-
-    def indicator(code: str, score: str, weight: str, contribution: str) -> dict[str, Any]:
-        sources = [src("self", "90.00", "40", "0"), src("superior", score, "60", "0")]
-        if peer:
-            sources.append(src("peer", "70.00", "20", "0"))
-        return {
-            "code": code,
-            "score": score,
-            "weight": weight,
-            "contribution": contribution,
-            "sources": sources,
-        }
-
-    return {
-        "format": 1,
-        "total": total,
-        "grade": "pass",
-        "dimensions": [
-            {
-                "dimension": "performance",
-                "score": "75.00",
-                "weight": "60",
-                "contribution": "45.00",
-                "indicators": [
-                    indicator("P01", "70.00", "50", "21.00"),
-                    indicator("P02", "80.00", "50", "24.00"),
-                ],
-            },
-            {
-                "dimension": "ability",
-                "score": "80.00",
-                "weight": "15",
-                "contribution": "12.00",
-                "indicators": [indicator("A01", "80.00", "100", "12.00")],
-            },
-            {
-                "dimension": "attitude",
-                "score": "80.00",
-                "weight": "15",
-                "contribution": "12.00",
-                "indicators": [indicator("T01", "80.00", "100", "12.00")],
-            },
-            {
-                "dimension": "innovation",
-                "score": "90.00",
-                "weight": "10",
-                "contribution": "9.00",
-                "indicators": [indicator("I01", "90.00", "100", "9.00")],
-            },
-        ],
-        "notes": []
-        if peer
-        else [{"kind": "peer_dropped", "params": {"scope": "person", "min_raters": "3"}}],
-    }
-
-
-@dataclass
-class Published:
-    org: Org
-    cycle_id: int
-    mine: int  # the appellant's result
-    theirs: int  # a colleague's result
-
-
-async def published_cycle(
-    sessions: SessionFactory,
-    *,
-    at: dt.datetime | None = None,
-    appeal_days: int = 5,
-    until: dt.datetime | None = None,
-) -> Published:
-    """A cycle in its appeal phase with two published results, as ``publish`` leaves it."""
-    at = at or dt.datetime.now(dt.UTC)
-    org = await make_org(sessions)
-    cycle_id = await open_cycle(sessions, now=at - dt.timedelta(days=30))
-    async with sessions.begin() as s:
-        cycle = await s.get(Cycle, cycle_id)
-        assert cycle is not None
-        cycle.phase = CyclePhase.APPEALS
-        cycle.published_at = at
-        cycle.appeals_until = until or add_working_days(at, appeal_days, SHANGHAI)
-        ids = []
-        for staff_id, total, grade, rank in (
-            (org.staff_ids[0], "78.00", Grade.PASS, 2),
-            (org.staff_ids[1], "82.00", Grade.GOOD, 1),
-        ):
-            result = Result(
-                cycle_id=cycle_id,
-                subject_key=f"p:{staff_id}",
-                staff_id=staff_id,
-                unit_id=org.unit_id,
-                total=Decimal(total),
-                grade=grade,
-                rank_in_unit=rank,
-                rank_overall=rank,
-                bonus_coefficient=Decimal("0.8") if grade == Grade.PASS else Decimal("1.0"),
-                weakest=Dimension.PERFORMANCE,
-                breakdown=breakdown(total),
-                published_at=at,
-            )
-            s.add(result)
-            await s.flush()
-            ids.append(result.id)
-    return Published(org, cycle_id, ids[0], ids[1])
 
 
 async def bind_en(sessions: SessionFactory, telegram_id: int, staff_id: int) -> None:
@@ -260,23 +139,22 @@ async def test_appeal_question_answer_and_adjustment(
     admin = server.user(ADMIN, language_code="en")
     await push(sessions, p, p.mine)
     result_msg = await me.expect_text("performance result", timeout=15)
-    assert f"ap1:n:{p.mine}" in result_msg.button_data()
+    assert appeal.has(result_msg, appeal.NEW, p.mine)
 
     # what is disputed: buttons from the breakdown, no peer source (dropped)
-    await me.press(f"ap1:n:{p.mine}", result_msg)
+    await appeal.start(me, p.mine, result_msg)
     picker = await me.expect_text("What do you dispute?")
-    data = picker.button_data()
-    assert f"ap1:t:{p.mine}:total" in data and f"ap1:t:{p.mine}:dim:performance" in data
-    assert f"ap1:t:{p.mine}:src:superior" in data
-    assert f"ap1:t:{p.mine}:src:peer" not in data
+    for offered in ("total", "dim:performance", "src:superior"):
+        assert appeal.has(picker, appeal.PICK, p.mine, offered)
+    assert not appeal.has(picker, appeal.PICK, p.mine, "src:peer")
     assert "within 10 working days" in picker.text
-    await me.press(f"ap1:m:{p.mine}:i", picker)
+    await appeal.indicators(me, p.mine, picker)
     indicators = await me.expect_text("Which indicator")
-    assert f"ap1:t:{p.mine}:ind:P01" in indicators.button_data()
-    await me.press(f"ap1:t:{p.mine}:ind:P01", indicators)
+    assert appeal.has(indicators, appeal.PICK, p.mine, "ind:P01")
+    await appeal.pick(me, p.mine, "ind:P01", indicators)
     ask_reason = await me.expect_text("Please write why")
     assert "P01" in ask_reason.text and "70.00" in ask_reason.text
-    await me.press(f"ap1:t:{p.mine}:total", picker)  # an older button: expired, nothing changes
+    await appeal.pick(me, p.mine, "total", picker)  # an older button: expired, nothing changes
     await me.expect_text("Please write why")
     await bot.stop()  # the draft is the chat's stored position: a restart resumes it
     await bot.start()
@@ -289,59 +167,57 @@ async def test_appeal_question_answer_and_adjustment(
     await me.send_document("预案.pdf", b"%PDF-1.4 plans", mime_type="application/pdf")
     done = await me.expect_text("2 files received")
     assert not await appeals_of(sessions)  # a draft stores nothing but the chat's position
-    await me.press(f"ap1:f:{p.mine}", done)
+    await appeal.file(me, p.mine, done)
     filed = await me.expect_text("has been filed")
 
-    (appeal,) = await appeals_of(sessions)
-    assert f"#{appeal.id}" in filed.text
-    assert appeal.status == AppealStatus.OPEN and appeal.target == "ind:P01"
-    assert appeal.reason == REASON and appeal.result_id == p.mine
-    assert [e["kind"] for e in appeal.evidence] == ["photo", "document"]
-    assert all(e["file_id"] for e in appeal.evidence)
-    assert appeal.deadline == add_working_days(appeal.created_at, 10, SHANGHAI)
+    (row,) = await appeals_of(sessions)
+    assert f"#{row.id}" in filed.text
+    assert row.status == AppealStatus.OPEN and row.target == "ind:P01"
+    assert row.reason == REASON and row.result_id == p.mine
+    assert [e["kind"] for e in row.evidence] == ["photo", "document"]
+    assert all(e["file_id"] for e in row.evidence)
+    assert row.deadline == add_working_days(row.created_at, 10, SHANGHAI)
     (opened,) = await audits(sessions, "appeal.open")
     assert opened.actor_staff_id == p.org.staff_ids[0] and opened.detail["target"] == "ind:P01"
 
     # the working group: notified, the queue, the case with the evidence re-sent by file id
-    notice = await admin.expect_text(f"New appeal #{appeal.id}", timeout=15)
-    assert notice.button_data() == [f"ap1:o:{appeal.id}"]
+    notice = await admin.expect_text(f"New appeal #{row.id}", timeout=15)
+    assert notice.button_data() == [appeal.OPEN.data(row.id)]
     admin.drain()
     await admin.send("/appeals")
-    queue = await admin.expect_text(f"#{appeal.id}")
+    queue = await admin.expect_text(f"#{row.id}")
     assert "张伟" in queue.text
-    await admin.press(f"ap1:o:{appeal.id}", queue)
+    await appeal.open_case(admin, row.id, queue)
     case = await admin.expect_text("Disputed:")
     assert "演练" in case.text and "P01" in case.text and "Evidence: 2 files" in case.text
     sent = [await admin.expect(), await admin.expect()]
     assert [m.kind for m in sent] == ["photo", "document"]
-    assert [m.file_id for m in sent] == [e["file_id"] for e in appeal.evidence]
+    assert [m.file_id for m in sent] == [e["file_id"] for e in row.evidence]
 
     # a question, pushed to the appellant; only they may answer it
-    await admin.press(f"ap1:q:{appeal.id}", case)
+    await appeal.ask(admin, row.id, case)
     await admin.expect_text("Please write your question")
     await admin.send("请提供预案印发文件的文号。")
     await admin.expect_text("Sent to the appellant")
-    (appeal,) = await appeals_of(sessions)
-    assert (
-        appeal.status == AppealStatus.QUESTION and appeal.question == "请提供预案印发文件的文号。"
-    )
+    (row,) = await appeals_of(sessions)
+    assert row.status == AppealStatus.QUESTION and row.question == "请提供预案印发文件的文号。"
     question = await me.expect_text("A question about your appeal", timeout=15)
-    assert question.button_data() == [f"ap1:a:{appeal.id}"]
+    assert question.button_data() == [appeal.ANSWER.data(row.id)]
     await other.send("/start")
     own = await other.expect()
-    await other.press(f"ap1:a:{appeal.id}", own)  # not theirs
+    await appeal.answer(other, row.id, own)  # not theirs
     await other.wait_until(lambda: bool(other.callback_answers))
-    await me.press(f"ap1:a:{appeal.id}", question)
+    await appeal.answer(me, row.id, question)
     await me.expect_text("Please write your answer")
     await me.send("文号为应急〔2026〕12号。")
     await me.expect_text("passed to the working group")
-    (appeal,) = await appeals_of(sessions)
-    assert appeal.status == AppealStatus.OPEN and appeal.answer == "文号为应急〔2026〕12号。"
+    (row,) = await appeals_of(sessions)
+    assert row.status == AppealStatus.OPEN and row.answer == "文号为应急〔2026〕12号。"
     answered = await admin.expect_text("answered your question", timeout=15)
     assert "应急〔2026〕12号" in answered.text
 
     # the decision: a new total with a reason
-    await admin.press(f"ap1:j:{appeal.id}", answered)
+    await appeal.decide(admin, row.id, answered, uphold=False)
     await admin.expect_text("type the new total")
     await admin.send("八十六")
     await admin.expect_text("number from 0 to 100")
@@ -358,12 +234,9 @@ async def test_appeal_question_answer_and_adjustment(
         assert result.version == 2 and result.rank_in_unit == 1
         theirs = await s.get(Result, p.theirs)
         assert theirs is not None and theirs.rank_in_unit == 2  # re-ranked
-    (appeal,) = await appeals_of(sessions)
-    assert appeal.status == AppealStatus.DECIDED and appeal.decision == "adjusted"
-    assert (
-        appeal.decided_by == ADMIN
-        and appeal.decision_reason == "经核实，P01 材料齐全，上级评分调整。"
-    )
+    (row,) = await appeals_of(sessions)
+    assert row.status == AppealStatus.DECIDED and row.decision == "adjusted"
+    assert row.decided_by == ADMIN and row.decision_reason == "经核实，P01 材料齐全，上级评分调整。"
     (adjusted,) = await audits(sessions, "result.adjust")
     assert adjusted.actor_telegram_id == ADMIN
     assert adjusted.detail["old"]["total"] == "78.00" and adjusted.detail["new"]["total"] == "86.50"
@@ -383,7 +256,7 @@ async def test_appeal_question_answer_and_adjustment(
 
     # someone else's result button: refused, audited, nothing stored
     denied_before = len(await audits(sessions, "access.denied"))
-    await other.press(f"ap1:n:{p.mine}", own)
+    await appeal.start(other, p.mine, own)
     await other.wait_until(lambda: len(other.callback_answers) >= 2)
     assert "not yours" in other.callback_answers[-1]["text"]
     denied = await audits(sessions, "access.denied")
@@ -395,7 +268,7 @@ async def test_appeal_question_answer_and_adjustment(
     )
     assert [d.object_type for d in denied[:denied_before]] == ["appeal"]  # the answer button
     # nor may they open the working group's queue or a case
-    await other.press(f"ap1:o:{appeal.id}", own)
+    await appeal.open_case(other, row.id, own)
     await other.wait_until(lambda: len(other.callback_answers) >= 3)
     await other.send("/appeals")
     await other.expect_text("only the evaluation working group")
@@ -422,7 +295,7 @@ async def test_after_the_window_an_appeal_is_refused_and_nothing_stored(
     me = server.user(APPELLANT, language_code="en")
     await push(sessions, p, p.mine)
     result_msg = await me.expect_text("performance result", timeout=15)
-    await me.press(f"ap1:n:{p.mine}", result_msg)
+    await appeal.start(me, p.mine, result_msg)
     refused = await me.expect_text("can no longer be filed")
     assert "2026Q4" in refused.text
     assert await appeals_of(sessions) == []
@@ -506,7 +379,7 @@ async def test_a_second_open_appeal_is_refused_politely(
     me = server.user(APPELLANT, language_code="zh-hans")
     await push(sessions, p, p.mine)
     result_msg = await me.expect_text("2026Q4", timeout=15)
-    await me.press(f"ap1:n:{p.mine}", result_msg)
+    await appeal.start(me, p.mine, result_msg)
     polite = await me.expect()
     assert f"#{first_id}" in polite.text and "正在处理" in polite.text  # 您已有一件申诉正在处理
     assert [a.id for a in await appeals_of(sessions)] == [first_id]
@@ -533,8 +406,8 @@ async def test_a_second_open_appeal_is_refused_politely(
             now=now,
             admin_ids=bot_settings.admin_id_set,
         )
-    (appeal,) = await appeals_of(sessions)
-    assert appeal.status == AppealStatus.DECIDED and appeal.decision == "upheld"
+    (row,) = await appeals_of(sessions)
+    assert row.status == AppealStatus.DECIDED and row.decision == "upheld"
     (decided,) = await audits(sessions, "appeal.decide")
     assert decided.detail["decision"] == "upheld" and decided.detail["total"] == "78.00"
     async with sessions() as s:
@@ -604,7 +477,7 @@ async def test_deadline_reminder_once_across_two_runs_and_a_restart(
     await admin_in_english(sessions)
     admin = server.user(ADMIN, language_code="en")
     async with sessions.begin() as s:
-        appeal = await ap.file_appeal(
+        row = await ap.file_appeal(
             s,
             p.mine,
             staff_id=p.org.staff_ids[0],
@@ -615,10 +488,10 @@ async def test_deadline_reminder_once_across_two_runs_and_a_restart(
             tz=SHANGHAI,
             decision_days=10,
         )
-        appeal_id = appeal.id
-    (appeal,) = await appeals_of(sessions)
+        appeal_id = row.id
+    (row,) = await appeals_of(sessions)
     # ten working days after Monday 3 November: Monday 17 November, end of day
-    assert appeal.deadline == dt.datetime(2025, 11, 17, 15, 59, 59, tzinfo=dt.UTC)
+    assert row.deadline == dt.datetime(2025, 11, 17, 15, 59, 59, tzinfo=dt.UTC)
     clock = [dt.datetime(2025, 11, 12, 2, 0, tzinfo=dt.UTC)]  # Wednesday: 3 working days left
     services = Services(settings=bot_settings, sessions=sessions, clock=lambda: clock[0])
     assert await run_appeal_reminders(services) == 0
@@ -628,8 +501,8 @@ async def test_deadline_reminder_once_across_two_runs_and_a_restart(
     clock[0] = dt.datetime(2025, 11, 18, 2, 0, tzinfo=dt.UTC)  # overdue now: still not again
     restarted = Services(settings=bot_settings, sessions=sessions, clock=lambda: clock[0])
     assert await run_appeal_reminders(restarted) == 0
-    (appeal,) = await appeals_of(sessions)
-    assert appeal.reminded_at == dt.datetime(2025, 11, 13, 2, 0, tzinfo=dt.UTC)
+    (row,) = await appeals_of(sessions)
+    assert row.reminded_at == dt.datetime(2025, 11, 13, 2, 0, tzinfo=dt.UTC)
     (entry,) = await audits(sessions, "appeal.remind")
     assert entry.object_id == str(appeal_id) and entry.detail["overdue"] is False
     async with sessions() as s:

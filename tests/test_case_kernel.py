@@ -57,6 +57,15 @@ FLOW: cases.Workflow[Thing] = cases.Workflow(
             bumps_round=True,
         ),
         cases.Transition(
+            "poke",
+            frozenset({S.OPEN, S.ASKED}),
+            None,
+            cases.SYSTEM,
+            "thing.poke",
+            "closed",
+            notices=(cases.Notice(cases.group, lambda tr, s: "poke", "thing-p:{id}:{part}"),),
+        ),
+        cases.Transition(
             "answer",
             frozenset({S.ASKED}),
             S.OPEN,
@@ -95,6 +104,10 @@ async def test_a_transition_checks_changes_audits_counts_rounds_and_tells(
         await cases.apply(s, FLOW, "answer", thing, actor=owner, at=now, env=env)
         step = await cases.apply(s, FLOW, "ask", thing, actor=admin, at=now, env=env, q="more?")
         assert step.round == 2
+        await cases.apply(
+            s, FLOW, "poke", thing, actor=None, at=now, env=env, actor_label="publish", part=3
+        )
+        assert thing.status is S.ASKED
     async with sessions() as s:
         entries = list(await s.scalars(select(AuditEntry).order_by(AuditEntry.id)))
         assert [
@@ -103,13 +116,16 @@ async def test_a_transition_checks_changes_audits_counts_rounds_and_tells(
             ("thing.ask", "open", "asked", 1),
             ("thing.answer", "asked", "open", 1),
             ("thing.ask", "open", "asked", 2),
+            ("thing.poke", "asked", "asked", 2),
         ]
+        assert entries[-1].actor_label == "publish" and entries[-1].actor_telegram_id is None
         assert entries[1].actor_staff_id == org.staff_ids[0]
         sent = list(await s.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
         assert [(m.chat_id, m.dedupe_key) for m in sent] == [
             (OWNER, "thing-q:7:1"),
             (ADMIN, f"thing-a:7:{ADMIN}"),
             (OWNER, "thing-q:7:2"),
+            (ADMIN, "thing-p:7:3"),
         ]
         assert sent[0].payload["text"] == "Q1: why?"
         assert sent[0].payload["choices"] == [

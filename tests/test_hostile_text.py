@@ -22,9 +22,17 @@ from infra.models import Cycle, OrgUnit, OutboxMessage, Staff
 from services import appeals as ap
 from services import cycles
 from services.outbox import enqueue
-from tests.factories import bind, fill_all_forms, invite_code, make_org, open_cycle
+from tests.drivers import appeal
+from tests.factories import (
+    SHANGHAI,
+    bind,
+    fill_all_forms,
+    invite_code,
+    make_org,
+    open_cycle,
+    published_cycle,
+)
 from tests.forms_driver import answer_until_summary, data_of, submit
-from tests.test_appeals import SHANGHAI, published_cycle
 
 APPELLANT = 7101
 
@@ -120,7 +128,7 @@ async def test_a_long_appeal_in_emoji_or_markup_still_opens_for_the_working_grou
     p = await published_cycle(sessions)
     now = dt.datetime.now(dt.UTC)
     async with sessions.begin() as s:
-        appeal = await ap.file_appeal(
+        filed = await ap.file_appeal(
             s,
             p.mine,
             staff_id=p.org.staff_ids[0],
@@ -131,14 +139,14 @@ async def test_a_long_appeal_in_emoji_or_markup_still_opens_for_the_working_grou
             tz=SHANGHAI,
             admin_ids=frozenset({ADMIN}),
         )
-        appeal_id = appeal.id
+        appeal_id = filed.id
     await bind(sessions, APPELLANT, p.org.staff_ids[0])
     me = server.user(APPELLANT, language_code="zh-hans")
     admin = server.user(ADMIN, language_code="zh-hans")
     await admin.expect_text(f"#{appeal_id}", timeout=15)  # the new-appeal notice
     await admin.send("/appeals")
     queue = await admin.expect_text(f"#{appeal_id}")
-    await admin.press(f"ap1:o:{appeal_id}", queue)
+    await appeal.open_case(admin, appeal_id, queue)
     case = await admin.expect_text(hostile[:20])
     assert utf16_len(case.text or "") <= MESSAGE_LIMIT
     async with sessions.begin() as s:
@@ -157,7 +165,7 @@ async def test_a_long_appeal_in_emoji_or_markup_still_opens_for_the_working_grou
         )
     await admin.expect_text(hostile[:20], timeout=15)  # the working group gets the answer
     admin.drain()
-    await admin.press(f"ap1:o:{appeal_id}", queue)
+    await appeal.open_case(admin, appeal_id, queue)
     case = await admin.expect_text(hostile[:20])
     shown = case.text or ""
     assert utf16_len(shown) <= MESSAGE_LIMIT and shown.count(hostile[:20]) >= 3, shown[-300:]

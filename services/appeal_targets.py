@@ -1,0 +1,287 @@
+"""What a person can dispute in their result (``appeal.target``), and how it is shown.
+
+``targets(result.breakdown)``: ``total``, ``dim:<dimension>``, ``ind:<indicator code>`` or
+``src:<source>`` — a source only where it counted (a dropped peer source is never offered).
+``target_detail`` shows the disputed part of the breakdown: the appellant sees their peer
+source as ``services.peer_view`` allows, the working group (``full``) all of it; nothing
+here shows a rater or how many raters there were.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from typing import Any, Final
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from domain.enums import Dimension, Source
+from domain.labels import DIMENSION_LABELS, GRADE_LABELS, SOURCE_LABELS
+from domain.template import Template
+from domain.text import html_format
+from infra.i18n import Translator
+from infra.models import Cycle, OrgUnit, Result, TemplateVersion
+from services.peer_view import PEER_DETAIL_MIN, ratee_view
+from services.templates import localized
+
+TOTAL: Final = "total"
+TARGET_MAX: Final = 32  # appeal.target is String(32)
+
+
+def _dimensions(breakdown: dict[str, Any]) -> list[dict[str, Any]]:
+    dims = breakdown.get("dimensions") or []
+    return [d for d in dims if isinstance(d, dict) and d.get("dimension") in set(Dimension)]
+
+
+def _indicators(breakdown: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """(dimension, indicator dict) in breakdown order."""
+    out = []
+    for d in _dimensions(breakdown):
+        for i in d.get("indicators") or []:
+            if isinstance(i, dict) and isinstance(i.get("code"), str):
+                out.append((str(d["dimension"]), i))
+    return out
+
+
+def _peer_dropped_for_person(breakdown: dict[str, Any]) -> bool:
+    for note in breakdown.get("notes") or []:
+        if isinstance(note, dict) and note.get("kind") == "peer_dropped":
+            if (note.get("params") or {}).get("scope", "person") == "person":
+                return True
+    return False
+
+
+def sources(breakdown: dict[str, Any]) -> list[Source]:
+    """The sources that counted in this result, in the regulation's order.
+
+    A source counts where the engine stored a score for it; a peer source dropped for
+    anonymity has none, and is never offered (nor is it when a note says it was dropped).
+    """
+    present: set[str] = set()
+    for _dim, indicator in _indicators(breakdown):
+        for s in indicator.get("sources") or []:
+            if isinstance(s, dict) and s.get("mean") is not None:
+                present.add(str(s.get("source")))
+    for s in breakdown.get("sources_summary") or []:
+        if isinstance(s, dict) and s.get("score") is not None:
+            present.add(str(s.get("source")))
+    if _peer_dropped_for_person(breakdown):
+        present.discard(Source.PEER.value)
+    return [s for s in Source if s.value in present]
+
+
+def targets(breakdown: dict[str, Any]) -> list[str]:
+    """Everything a person may dispute in this result, as ``appeal.target`` values."""
+    out = [TOTAL]
+    out += [f"dim:{d['dimension']}" for d in _dimensions(breakdown)]
+    out += [
+        f"ind:{i['code']}" for _d, i in _indicators(breakdown) if len(i["code"]) <= TARGET_MAX - 4
+    ]
+    out += [f"src:{s.value}" for s in sources(breakdown)]
+    return list(dict.fromkeys(out))
+
+
+IndicatorNames = dict[str, tuple[str, str | None]]
+
+
+async def indicator_names(session: AsyncSession, result: Result) -> IndicatorNames:
+    """Indicator code → (name, English name) from the cycle's template, for the result's unit."""
+    cycle = await session.get(Cycle, result.cycle_id)
+    version = await session.get(TemplateVersion, cycle.template_id) if cycle else None
+    if version is None:
+        return {}
+    try:
+        template = Template.from_dict(version.content)
+    except (KeyError, ValueError, TypeError):
+        return {}
+    unit = await session.get(OrgUnit, result.unit_id)
+    names: IndicatorNames = {i.code: (i.name, i.name_en) for i in template.indicators}
+    names.update(
+        {i.code: (i.name, i.name_en) for i in template.indicator_set(unit.name if unit else None)}
+    )
+    return names
+
+
+def num(value: Decimal | str | None) -> str:
+    if value is None:
+        return "—"
+    try:
+        return format(Decimal(value).quantize(Decimal("0.01")), "f")
+    except (InvalidOperation, ValueError):
+        return "—"
+
+
+def indicator_label(code: str, names: IndicatorNames, locale: str) -> str:
+    name, english = names.get(code, (code, None))
+    label = localized(name, locale, english)
+    return code if label == code else f"{code} {label}"
+
+
+def target_label(tr: Translator, target: str, names: IndicatorNames) -> str:
+    """What is disputed, in words (plain text: escape it for HTML)."""
+    kind, _, ref = target.partition(":")
+    try:
+        if kind == "dim":
+            return tr._(DIMENSION_LABELS[Dimension(ref)])
+        if kind == "src":
+            return tr._(SOURCE_LABELS[Source(ref)])
+    except ValueError:
+        return target
+    if kind == "ind":
+        return tr._("Indicator {indicator}").format(
+            indicator=indicator_label(ref, names, tr.locale)
+        )
+    return tr._("The total score")
+
+
+def target_detail(
+    tr: Translator, result: Result, target: str, names: IndicatorNames, *, full: bool = False
+) -> list[str]:
+    """The part of the breakdown that is disputed, as HTML lines; never a rater or a count.
+
+    The appellant sees their peer source as ``services.peer_view`` allows (one combined
+    figure below five peers); ``full`` is for the working group deciding the case.
+    """
+    b = (result.breakdown or {}) if full else ratee_view(result.breakdown or {})
+    combined = b.get("peer_combined") or {}
+    kind, _, ref = target.partition(":")
+    lines: list[str] = []
+    if kind == TOTAL:
+        lines.append(
+            html_format(
+                tr._("Total: {total} · Grade: {grade}"),
+                total=num(result.total),
+                grade=tr._(GRADE_LABELS[result.grade]),
+            )
+        )
+        for d in _dimensions(b):
+            lines.append(
+                html_format(
+                    tr._("• {dimension}: {score} × {weight}% = {contribution}"),
+                    dimension=tr._(DIMENSION_LABELS[Dimension(d["dimension"])]),
+                    score=num(d.get("score")),
+                    weight=d.get("weight", "—"),
+                    contribution=num(d.get("contribution")),
+                )
+            )
+    elif kind == "dim":
+        for d in _dimensions(b):
+            if d["dimension"] != ref:
+                continue
+            lines.append(
+                html_format(
+                    tr._(
+                        "{dimension}: {score} (weight {weight}%, {contribution} points of the total)"
+                    ),
+                    dimension=tr._(DIMENSION_LABELS[Dimension(ref)]),
+                    score=num(d.get("score")),
+                    weight=d.get("weight", "—"),
+                    contribution=num(d.get("contribution")),
+                )
+            )
+            for i in d.get("indicators") or []:
+                line = (
+                    tr._(
+                        "• {indicator}: with colleagues' ratings, shown only as one combined figure (weight {weight}%)"
+                    )
+                    if i.get("peer_combined")
+                    else tr._("• {indicator}: {score} (weight {weight}%)")
+                )
+                lines.append(
+                    html_format(
+                        line,
+                        indicator=indicator_label(i["code"], names, tr.locale),
+                        score=num(i.get("score")),
+                        weight=i.get("weight", "—"),
+                    )
+                )
+    elif kind == "ind":
+        for dim, i in _indicators(b):
+            if i["code"] != ref:
+                continue
+            head = (
+                tr._(
+                    "{indicator} ({dimension}): weight {weight}%, {contribution} points of the total from the other sources"
+                )
+                if i.get("peer_combined")
+                else tr._(
+                    "{indicator} ({dimension}): {score} (weight {weight}%, {contribution} points of the total)"
+                )
+            )
+            lines.append(
+                html_format(
+                    head,
+                    indicator=indicator_label(ref, names, tr.locale),
+                    dimension=tr._(DIMENSION_LABELS[Dimension(dim)]),
+                    score=num(i.get("score")),
+                    weight=i.get("weight", "—"),
+                    contribution=num(i.get("contribution")),
+                )
+            )
+            for s in i.get("sources") or []:
+                lines.append(_source_line(tr, s))
+            if i.get("peer_combined"):
+                lines.append(_combined_line(tr, combined))
+            break
+    elif kind == "src":
+        try:
+            source = Source(ref)
+        except ValueError:
+            return lines
+        summary = next(
+            (
+                s
+                for s in b.get("sources_summary") or []
+                if isinstance(s, dict) and s.get("source") == ref and s.get("score") is not None
+            ),
+            None,
+        )
+        if summary is not None:
+            lines.append(
+                html_format(
+                    tr._("{source}: {score}"),
+                    source=tr._(SOURCE_LABELS[source]),
+                    score=num(summary.get("score")),
+                )
+            )
+        elif source is Source.PEER and combined:
+            lines.append(_combined_line(tr, combined))
+        else:
+            lines.append(tr._(SOURCE_LABELS[source]))
+        for _dim, i in _indicators(b):
+            for s in i.get("sources") or []:
+                if isinstance(s, dict) and s.get("source") == ref and s.get("mean") is not None:
+                    lines.append(
+                        html_format(
+                            tr._("• {indicator}: {score} (weight {weight}%)"),
+                            indicator=indicator_label(i["code"], names, tr.locale),
+                            score=num(s.get("mean")),
+                            weight=s.get("weight", "—"),
+                        )
+                    )
+    return lines
+
+
+def _combined_line(tr: Translator, combined: dict[str, Any]) -> str:
+    """The peer source as the appellant sees it below five peers: one figure, all indicators."""
+    return html_format(
+        tr._(
+            "  – {source}: {mean} for all indicators together ({contribution} points of the total); fewer than {minimum} colleagues rated you, so it is not shown per indicator"
+        ),
+        source=tr._(SOURCE_LABELS[Source.PEER]),
+        mean=num(combined.get("mean")),
+        contribution=num(combined.get("contribution")),
+        minimum=PEER_DETAIL_MIN,
+    )
+
+
+def _source_line(tr: Translator, s: dict[str, Any]) -> str:
+    try:
+        label = tr._(SOURCE_LABELS[Source(str(s.get("source")))])
+    except ValueError:
+        label = str(s.get("source"))
+    return html_format(
+        tr._("  – {source}: {score} (weight {weight}%)"),
+        source=label,
+        score=num(s.get("mean")),
+        weight=s.get("weight", "—"),
+    )

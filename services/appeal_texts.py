@@ -1,0 +1,244 @@
+"""What the appeal workflow says: the case as the working group reads it, and its notices.
+
+Every text is HTML in the reader's language, cut as Telegram counts it; free text from the
+appellant and the working group is escaped, and nothing names a rater.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Final
+
+from domain.enums import AppealStatus, Grade
+from domain.labels import GRADE_LABELS
+from domain.text import MESSAGE_LIMIT, Html, clip, clip_html, escape, html_format, html_len, share
+from infra.i18n import N_, Translator
+from infra.models import Appeal, Cycle, Result
+from services.appeal_targets import IndicatorNames, num, target_detail, target_label
+from services.templates import localized
+
+Status = AppealStatus
+UPHELD: Final = "upheld"
+ADJUSTED: Final = "adjusted"
+
+STATUS_LABELS: Final = {
+    Status.OPEN: N_("open"),
+    Status.QUESTION: N_("waiting for the appellant's answer"),
+    Status.DECIDED: N_("decided"),
+}
+
+
+@dataclass(frozen=True)
+class AppealView:
+    """An appeal with what the working group needs to judge it — never a rater."""
+
+    appeal: Appeal
+    result: Result
+    cycle: Cycle
+    name: str
+    unit: str
+    names: IndicatorNames
+
+    def target_label(self, tr: Translator) -> str:
+        return target_label(tr, self.appeal.target, self.names)
+
+
+def case_text(
+    tr: Translator, view: AppealView, *, at: dt.datetime, limit: int = MESSAGE_LIMIT
+) -> Html:
+    """The case as the working group sees it: who, what, the disputed breakdown, why, Q&A.
+
+    However long the appellant's and the working group's texts are (2,000 characters each,
+    emoji count twice), the case opens: the texts share the room the rest leaves of ``limit``.
+    """
+    a = view.appeal
+    texts = [a.reason, a.question or "", a.answer or "", a.decision_reason or ""]
+    fixed = html_len(_case_text(tr, view, at, ["", "", "", ""]))
+    return cut(_case_text(tr, view, at, share(limit - fixed, texts)), limit)
+
+
+def _case_text(tr: Translator, view: AppealView, at: dt.datetime, texts: list[str]) -> str:
+    a, result = view.appeal, view.result
+    reason, question, answer, decision_reason = texts
+    lines: list[str] = [
+        html_format(
+            tr._("<b>Appeal #{id}</b> · {period} · {status}"),
+            id=a.id,
+            period=view.cycle.period,
+            status=tr._(STATUS_LABELS[a.status]),
+        ),
+        html_format(
+            tr._("Appellant: {name} ({unit})"),
+            name=localized(view.name, tr.locale),
+            unit=localized(view.unit, tr.locale),
+        ),
+        html_format(tr._("Filed: {date}"), date=tr.date(a.created_at)),
+    ]
+    deadline: str = html_format(tr._("Decide by: end of {date}"), date=tr.date(a.deadline))
+    if is_overdue(a, at):
+        deadline += " " + tr._("⚠️ overdue")
+    lines += [deadline, ""]
+    lines.append(html_format(tr._("<b>Disputed:</b> {target}"), target=view.target_label(tr)))
+    lines += target_detail(tr, result, a.target, view.names, full=True)
+    lines += ["", html_format(tr._("<b>Reason:</b> {text}"), text=reason)]
+    lines.append(
+        html_format(
+            tr.ngettext("Evidence: {count} file.", "Evidence: {count} files.", len(a.evidence)),
+            count=len(a.evidence),
+        )
+    )
+    if a.question:
+        lines += ["", html_format(tr._("<b>Question:</b> {text}"), text=question)]
+        if a.answer:
+            lines.append(html_format(tr._("<b>Answer:</b> {text}"), text=answer))
+        else:
+            lines.append(tr._("(no answer yet)"))
+    if a.status == Status.DECIDED:
+        lines += [
+            "",
+            html_format(
+                tr._("<b>Decision:</b> {decision} — {reason}"),
+                decision=decision_label(tr, a.decision),
+                reason=decision_reason,
+            ),
+        ]
+    return "\n".join(lines)
+
+
+def is_overdue(appeal: Appeal, now: dt.datetime) -> bool:
+    return appeal.status != Status.DECIDED and appeal.deadline < now
+
+
+def decision_label(tr: Translator, decision: str | None) -> str:
+    return tr._("score adjusted") if decision == ADJUSTED else tr._("result upheld")
+
+
+def cut(text: str, limit: int = MESSAGE_LIMIT) -> Html:
+    """A rendered message cut as Telegram counts it (never inside a tag or an entity)."""
+    return clip_html(text, limit)
+
+
+def _who(tr: Translator, view: AppealView) -> Html:
+    return html_format(
+        "{name} ({unit})" if tr.locale == "en" else "{name}（{unit}）",
+        name=localized(view.name, tr.locale),
+        unit=localized(view.unit, tr.locale),
+    )
+
+
+def _short(text: str, limit: int = 300) -> Html:
+    """A preview of free text: cut before it is escaped."""
+    return escape(clip(text, limit))
+
+
+def new_text(tr: Translator, view: AppealView) -> str:
+    a = view.appeal
+    return cut(
+        "\n".join(
+            [
+                html_format(
+                    tr._("<b>New appeal #{id}</b> · {period}"), id=a.id, period=view.cycle.period
+                ),
+                html_format(
+                    tr._("{who} disputes: {target}."),
+                    who=_who(tr, view),
+                    target=view.target_label(tr),
+                ),
+                html_format(tr._("Reason: {reason}"), reason=_short(a.reason)),
+                html_format(
+                    tr.ngettext(
+                        "Evidence: {count} file.", "Evidence: {count} files.", len(a.evidence)
+                    ),
+                    count=len(a.evidence),
+                ),
+                html_format(tr._("Please decide by the end of {date}."), date=tr.date(a.deadline)),
+            ]
+        )
+    )
+
+
+def question_text(tr: Translator, view: AppealView, question: str) -> str:
+    return cut(
+        "\n\n".join(
+            [
+                html_format(
+                    tr._("<b>A question about your appeal #{id}</b> ({period})"),
+                    id=view.appeal.id,
+                    period=view.cycle.period,
+                ),
+                escape(question),
+                tr._("Please tap “Answer” and write your reply."),
+            ]
+        )
+    )
+
+
+def answered_text(tr: Translator, view: AppealView, text: str) -> str:
+    return cut(
+        "\n".join(
+            [
+                html_format(
+                    tr._("<b>Appeal #{id}</b>: {who} answered your question."),
+                    id=view.appeal.id,
+                    who=_who(tr, view),
+                ),
+                html_format(tr._("<b>Answer:</b> {text}"), text=_short(text, 1500)),
+            ]
+        )
+    )
+
+
+def decision_text(tr: Translator, view: AppealView, old_total: Decimal | None) -> str:
+    a, result = view.appeal, view.result
+    grade = tr._(GRADE_LABELS[Grade(result.grade)])
+    if a.decision == ADJUSTED:
+        body = html_format(
+            tr._(
+                "The working group changed your total from {old} to {new} (grade: {grade}). The updated result follows."
+            ),
+            old=num(old_total),
+            new=num(result.total),
+            grade=grade,
+        )
+    else:
+        body = html_format(
+            tr._("The working group upheld your result: {total} (grade: {grade})."),
+            total=num(result.total),
+            grade=grade,
+        )
+    return cut(
+        "\n".join(
+            [
+                html_format(
+                    tr._("<b>Decision on your appeal #{id}</b> ({period})"),
+                    id=a.id,
+                    period=view.cycle.period,
+                ),
+                body,
+                html_format(tr._("Reason: {reason}"), reason=a.decision_reason or ""),
+            ]
+        )
+    )
+
+
+def reminder_text(tr: Translator, view: AppealView, now: dt.datetime) -> str:
+    a = view.appeal
+    params = {
+        "id": a.id,
+        "who": _who(tr, view),
+        "period": view.cycle.period,
+        "date": tr.date(a.deadline),
+    }
+    if a.deadline < now:
+        return html_format(
+            tr._(
+                "⚠️ Overdue: appeal #{id} of {who} ({period}) was due for a decision by the end of {date} and is still open."
+            ),
+            **params,
+        )
+    return html_format(
+        tr._("Reminder: appeal #{id} of {who} ({period}) must be decided by the end of {date}."),
+        **params,
+    )
