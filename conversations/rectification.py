@@ -34,14 +34,13 @@ from chat.flow import (
     reply,
     send_prompt,
 )
-from conversations.cases import Line, admin_only, attempt, leave_text_step, listing, refuse
+from conversations.cases import Line, admin_only, attempt, env, leave_text_step, listing, refuse
 from conversations.common import html, keyboard, load_caller, now
 from domain.enums import RectificationStatus, Satisfaction
 from domain.text import MESSAGE_LIMIT, clip, clip_html, html_format, html_len
 from infra.i18n import N_, Translator
 from services import rectification as rc
 from services.access import Actor
-from services.cases import Env
 from services.errors import DomainError
 from services.surveys import respondent_keys
 from services.templates import localized
@@ -456,10 +455,8 @@ async def _answer(
 async def _request(
     session: AsyncSession, rid: int, text: str, actor: Actor, context: JxContext, _: Position
 ) -> str:
-    env = Env.of(context.services.settings)
-    await rc.request_review(
-        session, rid, text, staff_id=_staff_id(actor), now=now(context), env=env
-    )
+    staff_id, at = _staff_id(actor), now(context)
+    await rc.request_review(session, rid, text, staff_id=staff_id, now=at, env=env(context))
     return N_(
         "Sent to the working group. You will be told of its decision; until then the deadline is paused."
     )
@@ -471,7 +468,7 @@ async def _decide(
     decision: rc.Decision = "excluded" if pos.data.get("decision") == rc.EXCLUDED else "upheld"
     await rc.decide_review(
         session, rid, decision, text, admin_telegram_id=actor.telegram_id, now=now(context),
-        env=Env.of(context.services.settings),
+        env=env(context),
     )  # fmt: skip
     if decision == rc.EXCLUDED:
         return N_("Excluded: the response no longer counts. The unit has been told.")
@@ -516,7 +513,7 @@ async def rate(update: Update, context: JxContext) -> None:
         async with context.transaction() as session:
             await rc.rate(
                 session, rect_id, level, respondent_key=keys, now=now(context),
-                env=Env.of(settings),
+                env=env(context),
             )  # fmt: skip
     except rc.Refused:
         await _refuse(update, context, rect_id)

@@ -57,7 +57,7 @@ from infra.models import (
 )
 from services import cases
 from services.access import Actor, load_actor
-from services.cases import SYSTEM, WORKING_GROUP, Env, Notice, Recipient, Step, Transition, Who
+from services.cases import NEW, SYSTEM, WORKING_GROUP, Env, Notice, Recipient, Step, Transition, Who
 from services.cycles import touch_periods_of
 from services.errors import DomainError
 from services.outbox import enqueue
@@ -95,6 +95,8 @@ ASKED_ONCE = N_("A review of this bad review was already requested; it can be re
 
 # --- the item as the rules see it --------------------------------------------------
 
+_ROW: Final = frozenset(c.key for c in Rectification.__mapper__.column_attrs)
+
 
 @dataclass
 class RectView:
@@ -119,9 +121,12 @@ class RectView:
     def status(self) -> Status:
         return self.rect.status
 
-    @status.setter
-    def status(self, value: Status) -> None:
-        self.rect.status = value
+    def __setattr__(self, name: str, value: Any) -> None:
+        """What a transition changes (its status and ``changes``) is the row's."""
+        if name in _ROW:
+            setattr(self.rect, name, value)
+        else:
+            object.__setattr__(self, name, value)
 
     def question_text(self, code: str, locale: str) -> str:
         question = self.spec.question(code)
@@ -219,7 +224,7 @@ def _rated_text(tr: Translator, step: Step[RectView]) -> str:
 
 def _t(
     name: str,
-    sources: set[Status],
+    sources: set[Status] | frozenset[Status],
     target: Status | None,
     who: Who,
     audit: str,
@@ -269,7 +274,7 @@ CLOSED, EXCLUDED_ = Status.CLOSED, Status.EXCLUDED
 # fmt: off
 FLOW: Final[cases.Workflow[RectView]] = cases.Workflow("rectification", (
     # name            from                to         who      audit             refused   told
-    _t("open",        {OPEN},             None,      SYSTEM,  "open",           NOT_FOUND, TO_HANDLE),
+    _t("open",        NEW,                None,      SYSTEM,  "open",           NOT_FOUND, TO_HANDLE),
     _t("answer",      {OPEN},             ANSWERED,  HEAD,    "answer",         ANSWERED_ALREADY),
     _t("close",       {OPEN},             CLOSED,    HEAD,    "answer",         ANSWERED_ALREADY),
     _t("request_review", {OPEN, ANSWERED}, REVIEWED, HEAD,    "review_request", NOT_REVIEWABLE, REVIEW_ASKED),
@@ -345,13 +350,16 @@ async def listing(
     unit_ids: frozenset[int] | None,
     statuses: tuple[RectificationStatus, ...] = ACTIVE,
     limit: int = 30,
+    by_request: bool = False,
 ) -> list[ListedItem]:
-    """Items of ``unit_ids`` (None: every unit, for the working group), earliest deadline first."""
+    """Items of ``unit_ids`` (None: every unit, for the working group), earliest deadline
+    first (``by_request``: the oldest review request first)."""
+    first = Rectification.review_requested_at if by_request else Rectification.deadline
     query = (
         select(Rectification, OrgUnit.name)
         .join(OrgUnit, OrgUnit.id == Rectification.unit_id)
         .where(Rectification.status.in_(statuses))
-        .order_by(Rectification.deadline, Rectification.id)
+        .order_by(first, Rectification.id)
         .limit(limit)
     )
     if unit_ids is not None:
@@ -363,14 +371,9 @@ async def listing(
 
 async def under_review(session: AsyncSession, *, limit: int = 30) -> list[ListedItem]:
     """What waits for the working group's decision, oldest request first."""
-    query = (
-        select(Rectification, OrgUnit.name)
-        .join(OrgUnit, OrgUnit.id == Rectification.unit_id)
-        .where(Rectification.status == Status.UNDER_REVIEW)
-        .order_by(Rectification.review_requested_at, Rectification.id)
-        .limit(limit)
+    return await listing(
+        session, unit_ids=None, statuses=(Status.UNDER_REVIEW,), limit=limit, by_request=True
     )
-    return [ListedItem(rect, name) for rect, name in (await session.execute(query)).all()]
 
 
 def is_overdue(rect: Rectification, now: dt.datetime) -> bool:
@@ -400,48 +403,6 @@ def _who(name: str, view: RectView, actor: Actor | None) -> None:
     refusal = FLOW[name].who.refuses(actor, view)
     if refusal is not None:
         raise Refused(refusal)
-
-
-async def _apply(
-    session: AsyncSession,
-    name: str,
-    view: RectView,
-    *,
-    actor: Actor | None,
-    at: dt.datetime,
-    env: Env,
-    changes: dict[str, Any],
-    detail: dict[str, Any],
-    label: str = "",
-    **params: Any,
-) -> None:
-    """``cases.apply``, with the item's own fields set on the row once the checks pass."""
-    cases.check(FLOW, name, view, actor)  # nothing changes when it refuses
-    status = changes.pop("status", None)
-    for attr, value in changes.items():
-        setattr(view.rect, attr, value)
-    await cases.apply(
-        session,
-        FLOW,
-        name,
-        view,
-        actor=actor,
-        at=at,
-        env=env,
-        changes={"status": status} if status is not None else None,
-        detail=detail,
-        **params,
-    )
-    if label:  # adapter until the kernel takes an actor label (kernel-requests.md)
-        entry = await session.scalar(
-            select(AuditEntry)
-            .where(AuditEntry.object_type == FLOW.kind, AuditEntry.object_id == str(view.id))
-            .order_by(AuditEntry.id.desc())
-            .limit(1)
-        )
-        if entry is not None:
-            entry.actor_label = label
-    await session.flush()
 
 
 async def _staff_actor(session: AsyncSession, staff_id: int) -> Actor:
@@ -498,16 +459,16 @@ async def open_for_response(
         "working_days": working_days,
     }
     view = await load(session, rect.id)
-    await _apply(
+    await cases.apply(
         session,
+        FLOW,
         "open",
         view,
         actor=None,
         at=now,
         env=env,
-        changes={},
         detail=detail,
-        label="survey",
+        actor_label="survey",
     )
     return rect
 
@@ -578,8 +539,9 @@ async def answer(
     name = "answer" if replied else "close"
     status = FLOW[name].target
     assert status is not None
-    await _apply(
+    await cases.apply(
         session,
+        FLOW,
         name,
         view,
         actor=actor,
@@ -620,8 +582,9 @@ async def request_review(
     problem = why_not("request_review", view)
     if problem is not None:
         raise DomainError(problem)
-    await _apply(
+    await cases.apply(
         session,
+        FLOW,
         "request_review",
         view,
         actor=actor,
@@ -664,18 +627,15 @@ async def decide_review(
     _who(name, view, actor)
     cleaned = check_text(note)
     rect, response = view.rect, view.response
-    cases.check(FLOW, name, view, actor)
     if decision == EXCLUDED:
-        response.excluded = True
-        if response.completed_at is not None:  # it no longer counts in its period
-            await touch_periods_of(session, response.completed_at, env.tz)
         back = Status.EXCLUDED
     elif rect.answer is None:
         back = Status.OPEN
     else:
         back = Status.CLOSED if rect.citizen_rating is not None else Status.ANSWERED
-    await _apply(
+    await cases.apply(
         session,
+        FLOW,
         name,
         view,
         actor=actor,
@@ -692,11 +652,16 @@ async def decide_review(
             "decision": decision,
             "note": cleaned,
             "response": response.id,
-            "excluded": response.excluded,
+            "excluded": decision == EXCLUDED or response.excluded,
         },
         decision=decision,
         note=cleaned,
     )
+    if decision == EXCLUDED:
+        response.excluded = True
+        if response.completed_at is not None:  # it no longer counts in its period
+            await touch_periods_of(session, response.completed_at, env.tz)
+        await session.flush()
     return rect
 
 
@@ -738,8 +703,9 @@ async def rate(
         raise DomainError(FLOW["rate"].not_now)
     view = await load(session, rect.id)
     closed = Status.CLOSED if rect.status == Status.ANSWERED else rect.status
-    await _apply(
+    await cases.apply(
         session,
+        FLOW,
         "rate",
         view,
         actor=None,
@@ -747,7 +713,7 @@ async def rate(
         env=env,
         changes={"status": closed, "citizen_rating": level.value, "rated_at": now},
         detail={"rating": level.value, "status": closed.value},
-        label="citizen",  # pseudonymous: never the Telegram id
+        actor_label="citizen",  # pseudonymous: never the Telegram id
         rating=level,
     )
     return rect
@@ -777,8 +743,9 @@ async def remind_overdue(session: AsyncSession, now: dt.datetime, *, env: Env) -
         told = await cases.accounts(session, [view.head_staff_id]) or await cases.working_group(
             session, env
         )
-        await _apply(
+        await cases.apply(
             session,
+            FLOW,
             "remind",
             view,
             actor=None,
