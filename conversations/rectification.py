@@ -40,6 +40,7 @@ from domain.enums import RectificationStatus, Satisfaction
 from domain.text import MESSAGE_LIMIT, clip, clip_html, html_format, html_len
 from infra.i18n import N_, Translator
 from services import rectification as rc
+from services import rectification_view as rv
 from services.access import Actor
 from services.errors import DomainError
 from services.surveys import respondent_keys
@@ -81,7 +82,7 @@ def item_text(
         html_format(
             tr._("<b>Bad review #{id}</b> · {status}"),
             id=rect.id,
-            status=tr._(rc.STATUS_LABELS[rect.status]),
+            status=tr._(rv.STATUS_LABELS[rect.status]),
         ),
         html_format(tr._("Unit: {unit}"), unit=localized(view.unit, loc)),
     ]
@@ -91,7 +92,7 @@ def item_text(
         html_format(tr._("Received: {date}"), date=tr.date(response.completed_at or rect.opened_at))
     )
     deadline: str = html_format(tr._("Deadline: end of {date}"), date=tr.date(rect.deadline))
-    if rc.is_overdue(rect, at):
+    if rv.is_overdue(rect, at):
         deadline += " " + tr._("⚠️ overdue")
     lines += [deadline, ""]
     for a in view.answers:
@@ -211,14 +212,14 @@ async def list_prompt(context: JxContext, tr: Translator, actor: Actor) -> Promp
         return None
     at = now(context)
     async with context.services.reads() as session:
-        items = await rc.listing(
+        items = await rv.listing(
             session, unit_ids=None if actor.is_admin else actor.headed_unit_ids
         )
     lines = []
     for item in items:
         rect, unit = item.rect, localized(item.unit, tr.locale)
-        mark = " ⚠️" if rc.is_overdue(rect, at) else ""
-        status, due = tr._(rc.STATUS_LABELS[rect.status]), tr.date(rect.deadline)
+        mark = " ⚠️" if rv.is_overdue(rect, at) else ""
+        status, due = tr._(rv.STATUS_LABELS[rect.status]), tr.date(rect.deadline)
         text = tr._("#{id} {unit} · {status} · due {date}")
         line = html_format(text, id=rect.id, unit=unit, status=status, date=due) + mark
         lines.append(Line(line, f"#{rect.id} {unit}{mark}", OPEN.data(rect.id)))
@@ -229,7 +230,7 @@ async def list_prompt(context: JxContext, tr: Translator, actor: Actor) -> Promp
 async def reviews_prompt(context: JxContext, tr: Translator, actor: Actor) -> Prompt:
     """Requests waiting for a decision; no decision buttons on the actor's own unit's."""
     async with context.services.reads() as session:
-        items = await rc.under_review(session)
+        items = await rv.under_review(session)
         own = {
             item.rect.id
             for item in items
