@@ -66,14 +66,14 @@ ANSWER = CB.action("answer", int)
 REVIEW = CB.action("review", int)
 UPHOLD = CB.action("uphold", int)
 EXCLUDE = CB.action("exclude", int)
-RATE = CB.action("rate", int, str)  # rc1:rate:<id>:<s|b|d> (rc.RATINGS)
+RATE = CB.action("rate", int, str)  # rc1:rate:<id>:<s|b|d> (rv.RATINGS)
 
 
 # --- showing ---------------------------------------------------------------------
 
 
 def item_text(
-    view: rc.RectView, tr: Translator, *, at: dt.datetime, limit: int = MESSAGE_LIMIT
+    view: rv.RectView, tr: Translator, *, at: dt.datetime, limit: int = MESSAGE_LIMIT
 ) -> str:
     """Everything the unit may know of a bad review — never who wrote it."""
     rect, response = view.rect, view.response
@@ -130,7 +130,7 @@ def item_text(
             html_format(tr._("<b>Review requested:</b> {text}"), text=rect.review_reason),
         ]
     if rect.review_decision is not None:
-        decision = tr._("excluded") if rect.review_decision == rc.EXCLUDED else tr._("upheld")
+        decision = tr._("excluded") if rect.review_decision == rv.EXCLUDED else tr._("upheld")
         lines.append(
             html_format(
                 tr._("Working group's decision: {decision} — {note}"),
@@ -141,7 +141,7 @@ def item_text(
     return clip_html("\n".join(lines), limit)
 
 
-def item_prompt(tr: Translator, view: rc.RectView, actor: Actor, at: dt.datetime) -> Prompt:
+def item_prompt(tr: Translator, view: rv.RectView, actor: Actor, at: dt.datetime) -> Prompt:
     rect = view.rect
     rows: list[list[tuple[str, str]]] = []
     if rc.may("answer", view, actor):
@@ -161,7 +161,7 @@ def item_prompt(tr: Translator, view: rc.RectView, actor: Actor, at: dt.datetime
     return Prompt(item_text(view, tr, at=at), keyboard(*rows))
 
 
-def _question(tr: Translator, pos: Position, view: rc.RectView) -> str:
+def _question(tr: Translator, pos: Position, view: rv.RectView) -> str:
     """What the text step asks for."""
     if pos.state == State.ANSWER:
         ask: str = html_format(
@@ -180,7 +180,7 @@ def _question(tr: Translator, pos: Position, view: rc.RectView) -> str:
         )
     decision = (
         tr._("Exclude the bad review")
-        if pos.data.get("decision") == rc.EXCLUDED
+        if pos.data.get("decision") == rv.EXCLUDED
         else tr._("Uphold the bad review")
     )
     return html_format(
@@ -195,7 +195,7 @@ def _question(tr: Translator, pos: Position, view: rc.RectView) -> str:
 async def render(session: AsyncSession, tr: Translator, pos: Position, update: Update) -> Prompt:
     """The prompt of a text step, from the database (also after a restart or a stale button)."""
     try:
-        view = await rc.load(session, int(pos.data["rid"]))
+        view = await rv.load(session, int(pos.data["rid"]))
     except (DomainError, KeyError, ValueError):
         return Prompt(tr._("This bad review no longer exists. Send /cancel to stop."))
     tail = f"\n\n<b>{_question(tr, pos, view)}</b>\n{tr._(CANCELLED_HINT)}"
@@ -234,7 +234,7 @@ async def reviews_prompt(context: JxContext, tr: Translator, actor: Actor) -> Pr
         own = {
             item.rect.id
             for item in items
-            if rc.conflicted(await rc.load(session, item.rect.id), actor)
+            if rv.conflicted(await rv.load(session, item.rect.id), actor)
         }
     if not items:
         return Prompt(tr._("No review requests are waiting for a decision."))
@@ -337,13 +337,13 @@ async def show_reviews(update: Update, context: JxContext) -> object:
 
 async def _pressed(
     update: Update, context: JxContext, action: CallbackAction
-) -> tuple[Actor, rc.RectView | None, int]:
+) -> tuple[Actor, rv.RectView | None, int]:
     """The caller, the item the button names (None: no such item) and its id."""
     (rect_id,) = action.args(update)
     actor = await load_caller(update, context)
     async with context.services.reads() as session:
         try:
-            return actor, await rc.load(session, rect_id), rect_id
+            return actor, await rv.load(session, rect_id), rect_id
         except DomainError:
             return actor, None, rect_id
 
@@ -352,7 +352,7 @@ async def _pressed(
 async def open_item(update: Update, context: JxContext) -> object:
     """The item, for its unit head or the working group (read-only for them)."""
     actor, view, rect_id = await _pressed(update, context, OPEN)
-    if view is None or not (rc.heads(actor, view) or actor.is_admin):
+    if view is None or not (rv.heads(actor, view) or actor.is_admin):
         return await _refuse(update, context, rect_id)
     prompt = item_prompt(await context.tr(update), view, actor, now(context))
     return await _show(update, context, prompt)
@@ -393,12 +393,12 @@ async def ask_review(update: Update, context: JxContext) -> object:
 
 @flow.step
 async def uphold(update: Update, context: JxContext) -> object:
-    return await _begin(update, context, UPHOLD, "uphold", State.NOTE, decision=rc.UPHELD)
+    return await _begin(update, context, UPHOLD, "uphold", State.NOTE, decision=rv.UPHELD)
 
 
 @flow.step
 async def exclude(update: Update, context: JxContext) -> object:
-    return await _begin(update, context, EXCLUDE, "exclude", State.NOTE, decision=rc.EXCLUDED)
+    return await _begin(update, context, EXCLUDE, "exclude", State.NOTE, decision=rv.EXCLUDED)
 
 
 # --- the text steps ------------------------------------------------------------------------
@@ -466,12 +466,12 @@ async def _request(
 async def _decide(
     session: AsyncSession, rid: int, text: str, actor: Actor, context: JxContext, pos: Position
 ) -> str:
-    decision: rc.Decision = "excluded" if pos.data.get("decision") == rc.EXCLUDED else "upheld"
+    decision: rc.Decision = "excluded" if pos.data.get("decision") == rv.EXCLUDED else "upheld"
     await rc.decide_review(
         session, rid, decision, text, admin_telegram_id=actor.telegram_id, now=now(context),
         env=env(context),
     )  # fmt: skip
-    if decision == rc.EXCLUDED:
+    if decision == rv.EXCLUDED:
         return N_("Excluded: the response no longer counts. The unit has been told.")
     return N_("Upheld: the bad review counts. The unit has been told.")
 
@@ -504,7 +504,7 @@ async def rate(update: Update, context: JxContext) -> None:
     assert query is not None and user is not None
     tr = await context.tr(update)
     rect_id, code = RATE.args(update)
-    level = rc.RATINGS.get(code)
+    level = rv.RATINGS.get(code)
     if level is None:
         await answer_query(update, tr._("This button has expired. Here is where you are now."))
         return

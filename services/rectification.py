@@ -49,7 +49,7 @@ from infra.models import (
 )
 from services import cases
 from services.access import Actor, load_actor
-from services.cases import NEW, SYSTEM, WORKING_GROUP, Env, Notice, Recipient, Step, Transition, Who
+from services.cases import NEW, SYSTEM, WORKING_GROUP, Env, Notice, Transition, Who
 from services.cycles import touch_periods_of
 from services.errors import DomainError
 from services.outbox import enqueue
@@ -60,8 +60,13 @@ from services.rectification_view import (
     RATINGS,
     UPHELD,
     RectView,
+    conflicted,
     decision_choices,
     decision_text,
+    head_chats,
+    head_or_group,
+    heads,
+    impartial_group,
     load,
     open_choice,
     opened_text,
@@ -83,50 +88,6 @@ OWN_UNIT = N_(
     "You cannot decide this review: it was requested for your own unit. Another member of the working group decides it."
 )
 ASKED_ONCE = N_("A review of this bad review was already requested; it can be requested once.")
-
-
-# --- the item as the rules see it --------------------------------------------------
-
-
-def heads(actor: Actor | None, view: RectView) -> bool:
-    """The active head of the item's (active) unit."""
-    return actor is not None and actor.staff is not None and actor.staff.id == view.head_staff_id
-
-
-def conflicted(view: RectView, actor: Actor | None) -> bool:
-    """Whether ``actor`` is on the side of the unit that asked for 申诉复核, so may not judge it:
-    its head, anyone in it, or whoever made the request (a head who has moved on since)."""
-    staff = actor.staff if actor is not None else None
-    if actor is None or staff is None:
-        return False
-    unit_id = view.rect.unit_id
-    return (
-        staff.unit_id == unit_id
-        or staff.id == view.head_staff_id
-        or unit_id in actor.headed_unit_ids
-        or staff.id in view.requesters
-    )
-
-
-# --- who is told ---------------------------------------------------------------------
-
-
-async def _head(session: AsyncSession, step: Step[RectView]) -> list[Recipient]:
-    return await cases.accounts(session, [step.view.head_staff_id])
-
-
-async def _head_or_group(session: AsyncSession, step: Step[RectView]) -> list[Recipient]:
-    """The unit head; with no head who could be told, the working group."""
-    return await _head(session, step) or await cases.working_group(session, step.env)
-
-
-async def _impartial_group(session: AsyncSession, step: Step[RectView]) -> list[Recipient]:
-    """The working group minus those who stand aside for this item (``conflicted``)."""
-    out = []
-    for r in await cases.working_group(session, step.env):
-        if not conflicted(step.view, await load_actor(session, r.chat_id, step.env.admin_ids)):
-            out.append(r)
-    return out
 
 
 # --- the table ---------------------------------------------------------------------------
@@ -151,28 +112,28 @@ UNIT_SIDE: Final = Who("the unit that asked", lambda actor, view: conflicted(vie
 JUDGE: Final = WORKING_GROUP.but_not(UNIT_SIDE, OWN_UNIT)
 CITIZEN: Final = Who("the citizen (by the keyed hash of their id)", lambda a, _v: a is None)
 TO_HANDLE: Final[Notice[RectView]] = Notice(  # the head, else the working group
-    _head_or_group,
+    head_or_group,
     lambda tr, s: opened_text(tr, s.view),
     "rect-open:{id}:{chat}",
     choices=lambda tr, s: open_choice(tr, s.case.id),
 )
 REVIEW_ASKED: Final[Notice[RectView]] = Notice(  # the working group, minus the unit's side
-    _impartial_group,
+    impartial_group,
     lambda tr, s: review_request_text(tr, s.view, s.params["reason"]),
     "rect-review:{id}:{chat}",
     choices=lambda tr, s: decision_choices(tr, s.case.id),
 )
 DECIDED: Final[Notice[RectView]] = Notice(
-    _head,
+    head_chats,
     lambda tr, s: decision_text(tr, s.view, s.params["decision"], s.params["note"]),
     "rect-decided:{id}:{chat}",
     choices=lambda tr, s: open_choice(tr, s.case.id) if s.case.status in ACTIVE else (),
 )
 RATED: Final[Notice[RectView]] = Notice(
-    _head, lambda tr, s: rated_text(tr, s.view, s.params["rating"]), "rect-rated:{id}:{chat}"
+    head_chats, lambda tr, s: rated_text(tr, s.view, s.params["rating"]), "rect-rated:{id}:{chat}"
 )
 OVERDUE: Final[Notice[RectView]] = Notice(  # the head, else the working group
-    _head_or_group,
+    head_or_group,
     lambda tr, s: overdue_text(tr, s.view),
     "rect-overdue:{id}:{chat}",
     choices=lambda tr, s: open_choice(tr, s.case.id),
@@ -183,6 +144,10 @@ NOT_REVIEWABLE = N_("This bad review can no longer be reviewed.")
 NOT_RATABLE = N_("This can no longer be rated. Thank you all the same.")
 OPEN, ANSWERED, REVIEWED = Status.OPEN, Status.ANSWERED, Status.UNDER_REVIEW
 CLOSED, EXCLUDED_ = Status.CLOSED, Status.EXCLUDED
+# What can happen to an item, who may, who is told (the rules below add what a table cannot:
+# one review request per item; ``answer`` queues the reply to the citizen itself, as it
+# erases their chat id; ``uphold`` returns the item where it was; ``rate`` closes an
+# ANSWERED item and leaves one UNDER_REVIEW there).
 # fmt: off
 FLOW: Final[cases.Workflow[RectView]] = cases.Workflow("rectification", (
     # name            from                to         who      audit             refused   told
@@ -196,13 +161,6 @@ FLOW: Final[cases.Workflow[RectView]] = cases.Workflow("rectification", (
     _t("remind",      {OPEN},             None,      SYSTEM,  "overdue",        NOT_FOUND, OVERDUE),
 ))
 # fmt: on
-"""What can happen to an item. ``open``: a completed 差评, by the survey. ``answer``: the
-head's account, with a reply to the citizen, who then rates it (``answer`` queues that
-reply itself: it erases the citizen's chat id); ``close``: the same when no reply was
-wanted. ``request_review`` (申诉复核): once per item. ``uphold``: back where it was — OPEN,
-ANSWERED, or CLOSED if the citizen rated meanwhile. ``rate``: ANSWERED → CLOSED; during a
-review the rating is kept and the item stays there. ``remind``: past the deadline, once."""
-
 # --- reading -----------------------------------------------------------------
 
 

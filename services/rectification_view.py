@@ -24,7 +24,9 @@ from infra.models import (
     SurveyResponse,
     TemplateVersion,
 )
-from services.cases import Refused
+from services import cases
+from services.access import Actor, load_actor
+from services.cases import Recipient, Refused, Step
 from services.templates import localized
 from services.templates.render import SATISFACTION_LABELS
 
@@ -193,6 +195,48 @@ async def overdue(session: AsyncSession, now: dt.datetime) -> list[Rectification
             .order_by(Rectification.deadline, Rectification.id)
         )
     )
+
+
+# --- who may, who is told ------------------------------------------------------------
+
+
+def heads(actor: Actor | None, view: RectView) -> bool:
+    """The active head of the item's (active) unit."""
+    return actor is not None and actor.staff is not None and actor.staff.id == view.head_staff_id
+
+
+def conflicted(view: RectView, actor: Actor | None) -> bool:
+    """Whether ``actor`` is on the side of the unit that asked for 申诉复核, so may not judge it:
+    its head, anyone in it, or whoever made the request (a head who has moved on since)."""
+    staff = actor.staff if actor is not None else None
+    if actor is None or staff is None:
+        return False
+    unit_id = view.rect.unit_id
+    return (
+        staff.unit_id == unit_id
+        or staff.id == view.head_staff_id
+        or unit_id in actor.headed_unit_ids
+        or staff.id in view.requesters
+    )
+
+
+async def head_chats(session: AsyncSession, step: Step[RectView]) -> list[Recipient]:
+    """The unit head's linked chats (an active head of an active unit)."""
+    return await cases.accounts(session, [step.view.head_staff_id])
+
+
+async def head_or_group(session: AsyncSession, step: Step[RectView]) -> list[Recipient]:
+    """The unit head; with no head who could be told, the working group."""
+    return await head_chats(session, step) or await cases.working_group(session, step.env)
+
+
+async def impartial_group(session: AsyncSession, step: Step[RectView]) -> list[Recipient]:
+    """The working group minus those who stand aside for this item (``conflicted``)."""
+    out = []
+    for r in await cases.working_group(session, step.env):
+        if not conflicted(step.view, await load_actor(session, r.chat_id, step.env.admin_ids)):
+            out.append(r)
+    return out
 
 
 # --- notices: texts and buttons ---------------------------------------------------
