@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hmac
-from typing import Final, Literal
+from typing import Any, Final, Literal
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -139,6 +139,14 @@ OVERDUE: Final[Notice[RectView]] = Notice(  # the head, else the working group
     choices=lambda tr, s: open_choice(tr, s.case.id),
 )
 ANSWERED_ALREADY = N_("This bad review has already been answered.")
+NOT_OPEN: Final = {  # why it cannot be answered now
+    Status.UNDER_REVIEW: N_(
+        "This bad review is being reviewed by the working group; please wait for its decision."
+    ),
+    Status.ANSWERED: ANSWERED_ALREADY,
+    Status.CLOSED: ANSWERED_ALREADY,
+    Status.EXCLUDED: N_("This bad review was excluded after review; nothing more is needed."),
+}
 DECIDED_ALREADY = N_("This review has already been decided.")
 NOT_REVIEWABLE = N_("This bad review can no longer be reviewed.")
 NOT_RATABLE = N_("This can no longer be rated. Thank you all the same.")
@@ -161,6 +169,8 @@ FLOW: Final[cases.Workflow[RectView]] = cases.Workflow("rectification", (
     _t("remind",      {OPEN},             None,      SYSTEM,  "overdue",        NOT_FOUND, OVERDUE),
 ))
 # fmt: on
+
+
 # --- reading -----------------------------------------------------------------
 
 
@@ -173,7 +183,7 @@ def why_not(name: str, view: RectView) -> str | None:
     """Why the item's status does not allow ``name`` now (a stale button), or None."""
     rect = view.rect
     if name == "answer" and rect.status != Status.OPEN:
-        return not_open_message(rect.status)
+        return NOT_OPEN[rect.status]
     if name == "request_review" and rect.review_requested_at is not None:
         return ASKED_ONCE
     return None if rect.status in FLOW[name].sources else FLOW[name].not_now
@@ -182,11 +192,34 @@ def why_not(name: str, view: RectView) -> str | None:
 # --- taking a transition -------------------------------------------------------------
 
 
-def _who(name: str, view: RectView, actor: Actor | None) -> None:
-    """Refuse, before anything else is checked, a caller who may never take ``name`` here."""
+def _ready(name: str, view: RectView, actor: Actor | None, text: str) -> str:
+    """The cleaned text once the caller may take ``name`` and the item allows it now;
+    checked in that order: a caller with no right is refused whatever they wrote."""
     refusal = FLOW[name].who.refuses(actor, view)
     if refusal is not None:
         raise Refused(refusal)
+    cleaned = check_text(text)
+    problem = why_not(name, view)
+    if problem is not None:
+        raise DomainError(problem)
+    return cleaned
+
+
+async def _take(
+    session: AsyncSession,
+    name: str,
+    view: RectView,
+    actor: Actor | None,
+    at: dt.datetime,
+    env: Env,
+    changes: dict[str, Any],
+    detail: dict[str, Any],
+    **params: Any,
+) -> None:
+    await cases.apply(
+        session, FLOW, name, view, actor=actor, at=at, env=env, changes=changes, detail=detail,
+        **params,
+    )  # fmt: skip
 
 
 async def _staff_actor(session: AsyncSession, staff_id: int) -> Actor:
@@ -301,12 +334,8 @@ async def answer(
     env = env or Env()
     view = await load(session, rect_id)
     actor = await _staff_actor(session, staff_id)
-    _who("answer", view, actor)
-    cleaned = check_text(text)
+    cleaned = _ready("answer", view, actor, text)
     rect, response = view.rect, view.response
-    problem = why_not("answer", view)
-    if problem is not None:
-        raise DomainError(problem)
     chat = response.reply_chat_id if response.wants_reply else None
     if chat is not None:
         tr = env.tr(response.locale)
@@ -321,30 +350,11 @@ async def answer(
         response.reply_chat_id = None  # kept only while a requested reply was pending
     replied = chat is not None
     name = "answer" if replied else "close"
-    status = FLOW[name].target
-    assert status is not None
-    await cases.apply(
-        session,
-        FLOW,
-        name,
-        view,
-        actor=actor,
-        at=now,
-        env=env,
-        changes={"answer": cleaned, "answered_at": now, "answered_by_staff_id": staff_id},
-        detail={"status": status.value, "replied": replied, "length": len(cleaned)},
-    )
+    status = Status.ANSWERED if replied else Status.CLOSED
+    changes = {"answer": cleaned, "answered_at": now, "answered_by_staff_id": staff_id}
+    detail = {"status": status.value, "replied": replied, "length": len(cleaned)}
+    await _take(session, name, view, actor, now, env, changes, detail)
     return rect
-
-
-def not_open_message(status: RectificationStatus) -> str:
-    if status == Status.UNDER_REVIEW:
-        return N_(
-            "This bad review is being reviewed by the working group; please wait for its decision."
-        )
-    if status in (Status.ANSWERED, Status.CLOSED):
-        return ANSWERED_ALREADY
-    return N_("This bad review was excluded after review; nothing more is needed.")
 
 
 async def request_review(
@@ -361,21 +371,17 @@ async def request_review(
     group is told."""
     view = await load(session, rect_id)
     actor = await _staff_actor(session, staff_id)
-    _who("request_review", view, actor)
-    cleaned = check_text(reason)
-    problem = why_not("request_review", view)
-    if problem is not None:
-        raise DomainError(problem)
-    await cases.apply(
+    cleaned = _ready("request_review", view, actor, reason)
+    changes = {"review_reason": cleaned, "review_requested_at": now}
+    await _take(
         session,
-        FLOW,
         "request_review",
         view,
-        actor=actor,
-        at=now,
-        env=env,
-        changes={"review_reason": cleaned, "review_requested_at": now},
-        detail={"reason": cleaned},
+        actor,
+        now,
+        env,
+        changes,
+        {"reason": cleaned},
         reason=cleaned,
     )
     return view.rect
@@ -408,8 +414,7 @@ async def decide_review(
         raise ValueError(f"unknown decision {decision!r}")
     name = "exclude" if decision == EXCLUDED else "uphold"
     view = await load(session, rect_id)
-    _who(name, view, actor)
-    cleaned = check_text(note)
+    cleaned = _ready(name, view, actor, note)
     rect, response = view.rect, view.response
     if decision == EXCLUDED:
         back = Status.EXCLUDED
@@ -417,29 +422,12 @@ async def decide_review(
         back = Status.OPEN
     else:
         back = Status.CLOSED if rect.citizen_rating is not None else Status.ANSWERED
-    await cases.apply(
-        session,
-        FLOW,
-        name,
-        view,
-        actor=actor,
-        at=now,
-        env=env,
-        changes={
-            "status": back,
-            "review_decision": decision,
-            "review_note": cleaned,
-            "reviewed_at": now,
-            "reviewed_by": admin_telegram_id,
-        },
-        detail={
-            "decision": decision,
-            "note": cleaned,
-            "response": response.id,
-            "excluded": decision == EXCLUDED or response.excluded,
-        },
-        decision=decision,
-        note=cleaned,
+    changes: dict[str, Any] = {"status": back, "review_decision": decision, "review_note": cleaned}
+    changes |= {"reviewed_at": now, "reviewed_by": admin_telegram_id}
+    excluded = decision == EXCLUDED or response.excluded
+    detail = {"decision": decision, "note": cleaned, "response": response.id, "excluded": excluded}
+    await _take(
+        session, name, view, actor, now, env, changes, detail, decision=decision, note=cleaned
     )
     if decision == EXCLUDED:
         response.excluded = True
@@ -487,19 +475,13 @@ async def rate(
         raise DomainError(FLOW["rate"].not_now)
     view = await load(session, rect.id)
     closed = Status.CLOSED if rect.status == Status.ANSWERED else rect.status
-    await cases.apply(
-        session,
-        FLOW,
-        "rate",
-        view,
-        actor=None,
-        at=now,
-        env=env,
-        changes={"status": closed, "citizen_rating": level.value, "rated_at": now},
-        detail={"rating": level.value, "status": closed.value},
+    changes = {"status": closed, "citizen_rating": level.value, "rated_at": now}
+    detail = {"rating": level.value, "status": closed.value}
+    await _take(
+        session, "rate", view, None, now, env, changes, detail,
         actor_label="citizen",  # pseudonymous: never the Telegram id
         rating=level,
-    )
+    )  # fmt: skip
     return rect
 
 
@@ -516,19 +498,7 @@ async def remind_overdue(session: AsyncSession, now: dt.datetime, *, env: Env) -
         told = await cases.accounts(session, [view.head_staff_id]) or await cases.working_group(
             session, env
         )
-        await cases.apply(
-            session,
-            FLOW,
-            "remind",
-            view,
-            actor=None,
-            at=now,
-            env=env,
-            changes={"overdue_notified_at": now},
-            detail={"deadline": rect.deadline.isoformat(), "notified": len(told)},
-        )
+        detail = {"deadline": rect.deadline.isoformat(), "notified": len(told)}
+        await _take(session, "remind", view, None, now, env, {"overdue_notified_at": now}, detail)
         count += 1
     return count
-
-
-# --- texts -------------------------------------------------------------------------
