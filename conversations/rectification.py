@@ -35,8 +35,8 @@ from chat.flow import (
     send_prompt,
 )
 from conversations.cases import Line, admin_only, attempt, env, leave_text_step, listing, refuse
-from conversations.common import html, keyboard, load_caller, now
-from domain.enums import RectificationStatus, Satisfaction
+from conversations.common import keyboard, load_caller, now
+from domain.enums import RectificationStatus
 from domain.text import MESSAGE_LIMIT, clip, clip_html, html_format, html_len
 from infra.i18n import N_, Translator
 from services import rectification as rc
@@ -72,75 +72,6 @@ RATE = CB.action("rate", int, str)  # rc1:rate:<id>:<s|b|d> (rv.RATINGS)
 # --- showing ---------------------------------------------------------------------
 
 
-def item_text(
-    view: rv.RectView, tr: Translator, *, at: dt.datetime, limit: int = MESSAGE_LIMIT
-) -> str:
-    """Everything the unit may know of a bad review — never who wrote it."""
-    rect, response = view.rect, view.response
-    loc = tr.locale
-    lines: list[str] = [
-        html_format(
-            tr._("<b>Bad review #{id}</b> · {status}"),
-            id=rect.id,
-            status=tr._(rv.STATUS_LABELS[rect.status]),
-        ),
-        html_format(tr._("Unit: {unit}"), unit=localized(view.unit, loc)),
-    ]
-    if view.staff:
-        lines.append(html_format(tr._("Staff member: {name}"), name=localized(view.staff, loc)))
-    lines.append(
-        html_format(tr._("Received: {date}"), date=tr.date(response.completed_at or rect.opened_at))
-    )
-    deadline: str = html_format(tr._("Deadline: end of {date}"), date=tr.date(rect.deadline))
-    if rv.is_overdue(rect, at):
-        deadline += " " + tr._("⚠️ overdue")
-    lines += [deadline, ""]
-    for a in view.answers:
-        lines.append(
-            f"• {html(view.question_text(a.question, loc))} — {tr._(SATISFACTION_LABELS[a.level])}"
-        )
-    if response.comment:
-        lines.append(html_format(tr._("Comment: {text}"), text=response.comment))
-    problems = view.problems(loc)
-    if problems:
-        lines.append(
-            html_format(
-                tr._("Problems: {list}"), list=(", " if loc == "en" else "、").join(problems)
-            )
-        )
-    if response.problem_text:
-        lines.append(html_format(tr._("In their words: {text}"), text=response.problem_text))
-    lines.append(
-        tr._("The citizen asked for a reply.")
-        if response.wants_reply
-        else tr._("The citizen did not ask for a reply.")
-    )
-    if rect.answer is not None:
-        lines += ["", html_format(tr._("<b>What was done:</b> {text}"), text=rect.answer)]
-    if rect.citizen_rating is not None:
-        lines.append(
-            html_format(
-                tr._("The citizen's rating of the handling: {rating}"),
-                rating=tr._(SATISFACTION_LABELS[Satisfaction(rect.citizen_rating)]),
-            )
-        )
-    if rect.review_reason is not None:
-        lines += [
-            "",
-            html_format(tr._("<b>Review requested:</b> {text}"), text=rect.review_reason),
-        ]
-    if rect.review_decision is not None:
-        decision = tr._("excluded") if rect.review_decision == rv.EXCLUDED else tr._("upheld")
-        lines.append(
-            html_format(
-                tr._("Working group's decision: {decision} — {note}"),
-                decision=decision,
-                note=rect.review_note or "",
-            )
-        )
-    return clip_html("\n".join(lines), limit)
-
-
 def item_prompt(tr: Translator, view: rv.RectView, actor: Actor, at: dt.datetime) -> Prompt:
     rect = view.rect
     rows: list[list[tuple[str, str]]] = []
@@ -158,7 +89,7 @@ def item_prompt(tr: Translator, view: rv.RectView, actor: Actor, at: dt.datetime
     if actor.is_admin and rect.status == Status.UNDER_REVIEW:
         rows.append([(tr._("« Review requests"), REVIEWS.data())])
     rows.append([(tr._("« All items"), LIST.data())])
-    return Prompt(item_text(view, tr, at=at), keyboard(*rows))
+    return Prompt(rv.item_text(view, tr, at=at), keyboard(*rows))
 
 
 def _question(tr: Translator, pos: Position, view: rv.RectView) -> str:
@@ -200,7 +131,7 @@ async def render(session: AsyncSession, tr: Translator, pos: Position, update: U
         return Prompt(tr._("This bad review no longer exists. Send /cancel to stop."))
     tail = f"\n\n<b>{_question(tr, pos, view)}</b>\n{tr._(CANCELLED_HINT)}"
     room = MESSAGE_LIMIT - html_len(tail)  # the review gives way, the question to answer stays
-    return Prompt(item_text(view, tr, at=dt.datetime.now(dt.UTC), limit=room) + tail)
+    return Prompt(rv.item_text(view, tr, at=dt.datetime.now(dt.UTC), limit=room) + tail)
 
 
 flow = Flow("rectify", N_("the rectification of a bad review"), render, prefix="rc1:")

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from domain.choice import Choice, Choices, rows
 from domain.enums import RectificationStatus, Satisfaction
 from domain.template import DEFAULT_SURVEY, SurveySpec, Template, survey_of
-from domain.text import Html, escape, html_format
+from domain.text import MESSAGE_LIMIT, Html, clip_html, escape, html_format
 from infra.i18n import N_, Translator
 from infra.models import (
     AuditEntry,
@@ -237,6 +237,78 @@ async def impartial_group(session: AsyncSession, step: Step[RectView]) -> list[R
         if not conflicted(step.view, await load_actor(session, r.chat_id, step.env.admin_ids)):
             out.append(r)
     return out
+
+
+# --- the item, as the unit reads it ---------------------------------------------------
+
+
+def item_text(
+    view: RectView, tr: Translator, *, at: dt.datetime, limit: int = MESSAGE_LIMIT
+) -> str:
+    """Everything the unit may know of a bad review — never who wrote it."""
+    rect, response = view.rect, view.response
+    loc = tr.locale
+    lines: list[str] = [
+        html_format(
+            tr._("<b>Bad review #{id}</b> · {status}"),
+            id=rect.id,
+            status=tr._(STATUS_LABELS[rect.status]),
+        ),
+        html_format(tr._("Unit: {unit}"), unit=localized(view.unit, loc)),
+    ]
+    if view.staff:
+        lines.append(html_format(tr._("Staff member: {name}"), name=localized(view.staff, loc)))
+    lines.append(
+        html_format(tr._("Received: {date}"), date=tr.date(response.completed_at or rect.opened_at))
+    )
+    deadline: str = html_format(tr._("Deadline: end of {date}"), date=tr.date(rect.deadline))
+    if is_overdue(rect, at):
+        deadline += " " + tr._("⚠️ overdue")
+    lines += [deadline, ""]
+    for a in view.answers:
+        lines.append(
+            f"• {escape(view.question_text(a.question, loc))} — {tr._(SATISFACTION_LABELS[a.level])}"
+        )
+    if response.comment:
+        lines.append(html_format(tr._("Comment: {text}"), text=response.comment))
+    problems = view.problems(loc)
+    if problems:
+        lines.append(
+            html_format(
+                tr._("Problems: {list}"), list=(", " if loc == "en" else "、").join(problems)
+            )
+        )
+    if response.problem_text:
+        lines.append(html_format(tr._("In their words: {text}"), text=response.problem_text))
+    lines.append(
+        tr._("The citizen asked for a reply.")
+        if response.wants_reply
+        else tr._("The citizen did not ask for a reply.")
+    )
+    if rect.answer is not None:
+        lines += ["", html_format(tr._("<b>What was done:</b> {text}"), text=rect.answer)]
+    if rect.citizen_rating is not None:
+        lines.append(
+            html_format(
+                tr._("The citizen's rating of the handling: {rating}"),
+                rating=tr._(SATISFACTION_LABELS[Satisfaction(rect.citizen_rating)]),
+            )
+        )
+    if rect.review_reason is not None:
+        lines += [
+            "",
+            html_format(tr._("<b>Review requested:</b> {text}"), text=rect.review_reason),
+        ]
+    if rect.review_decision is not None:
+        decision = tr._("excluded") if rect.review_decision == EXCLUDED else tr._("upheld")
+        lines.append(
+            html_format(
+                tr._("Working group's decision: {decision} — {note}"),
+                decision=decision,
+                note=rect.review_note or "",
+            )
+        )
+    return clip_html("\n".join(lines), limit)
 
 
 # --- notices: texts and buttons ---------------------------------------------------
