@@ -92,35 +92,27 @@ def item_prompt(tr: Translator, view: rv.RectView, actor: Actor, at: dt.datetime
     return Prompt(rv.item_text(view, tr, at=at), keyboard(*rows))
 
 
+QUESTIONS = {
+    State.ANSWER: N_(
+        "Please write what was done about this bad review (up to {limit} characters)."
+    ),
+    State.REASON: N_(
+        "Why should the working group review this bad review — for example, it is about another office, or it is malicious? Please write your reason (up to {limit} characters)."
+    ),
+    State.NOTE: N_(
+        "Decision: {decision}. Please write the reason for it (required, up to {limit} characters); the unit is told."
+    ),
+}
+
+
 def _question(tr: Translator, pos: Position, view: rv.RectView) -> str:
     """What the text step asks for."""
-    if pos.state == State.ANSWER:
-        ask: str = html_format(
-            tr._("Please write what was done about this bad review (up to {limit} characters)."),
-            limit=rc.MAX_TEXT,
-        )
-        if view.response.wants_reply:
-            ask += " " + tr._("It is sent to the citizen, who is asked to rate the handling.")
-        return ask
-    if pos.state == State.REASON:
-        return html_format(
-            tr._(
-                "Why should the working group review this bad review — for example, it is about another office, or it is malicious? Please write your reason (up to {limit} characters)."
-            ),
-            limit=rc.MAX_TEXT,
-        )
-    decision = (
-        tr._("Exclude the bad review")
-        if pos.data.get("decision") == rv.EXCLUDED
-        else tr._("Uphold the bad review")
-    )
-    return html_format(
-        tr._(
-            "Decision: {decision}. Please write the reason for it (required, up to {limit} characters); the unit is told."
-        ),
-        decision=decision,
-        limit=rc.MAX_TEXT,
-    )
+    excluding = pos.data.get("decision") == rv.EXCLUDED
+    decision = tr._("Exclude the bad review") if excluding else tr._("Uphold the bad review")
+    ask: str = html_format(tr._(QUESTIONS[State(pos.state)]), limit=rc.MAX_TEXT, decision=decision)
+    if pos.state == State.ANSWER and view.response.wants_reply:
+        ask += " " + tr._("It is sent to the citizen, who is asked to rate the handling.")
+    return ask
 
 
 async def render(session: AsyncSession, tr: Translator, pos: Position, update: Update) -> Prompt:
@@ -172,25 +164,20 @@ async def reviews_prompt(context: JxContext, tr: Translator, actor: Actor) -> Pr
     lines = [tr._("<b>Review requests</b>"), ""]
     rows: list[list[tuple[str, str]]] = []
     for item in items:
-        rect = item.rect
+        rect, unit = item.rect, localized(item.unit, tr.locale)
         reason = clip(rect.review_reason or "", 120)
         lines.append(
-            html_format(
-                tr._("#{id} {unit}: {reason}"),
-                id=rect.id,
-                unit=localized(item.unit, tr.locale),
-                reason=reason,
+            html_format(tr._("#{id} {unit}: {reason}"), id=rect.id, unit=unit, reason=reason)
+        )
+        rows.append([(f"#{rect.id} {unit}", OPEN.data(rect.id))])
+        if rect.id not in own:
+            up, out = tr._("Uphold the bad review"), tr._("Exclude the bad review")
+            rows.append(
+                [
+                    (f"#{rect.id} {up}", UPHOLD.data(rect.id)),
+                    (f"#{rect.id} {out}", EXCLUDE.data(rect.id)),
+                ]
             )
-        )
-        rows.append([(f"#{rect.id} {localized(item.unit, tr.locale)}", OPEN.data(rect.id))])
-        if rect.id in own:
-            continue
-        rows.append(
-            [
-                (f"#{rect.id} " + tr._("Uphold the bad review"), UPHOLD.data(rect.id)),
-                (f"#{rect.id} " + tr._("Exclude the bad review"), EXCLUDE.data(rect.id)),
-            ]
-        )
     return Prompt(clip_html("\n".join(lines), MESSAGE_LIMIT), keyboard(*rows))
 
 
