@@ -48,13 +48,14 @@ async def run_rectification_reminders(services: Services) -> int:
 async def run_appeal_reminders(services: Services) -> int:
     """Remind the working group, once per appeal, of a decision due within 2 working days or late."""
     from services import appeals
+    from services.cases import Env
 
     async with services.sessions.begin() as session:
         count = await appeals.remind_due(
             session,
             services.clock(),
             tz=services.settings.tz,
-            admin_ids=services.settings.admin_id_set,
+            env=Env.of(services.settings),
         )
     if count:
         log.info("queued %d appeal deadline reminders", count)

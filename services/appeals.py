@@ -41,27 +41,15 @@ from domain.text import Html, html_format
 from infra.i18n import N_, Translator
 from infra.models import Appeal, Cycle, OrgUnit, Result, Staff
 from services import cases, results
-from services.access import Actor, load_actor
-from services.appeal_targets import (
-    TOTAL,
-    IndicatorNames,
-    indicator_label,
-    indicator_names,
-    num,
-    target_detail,
-    target_label,
-    targets,
-)
+from services.access import Actor
+from services.appeal_targets import indicator_names, targets
+from services.appeal_targets import target_detail as target_detail  # for older callers
 from services.appeal_texts import (
     ADJUSTED,
-    STATUS_LABELS,
     UPHELD,
     AppealView,
     answered_text,
-    case_text,
-    decision_label,
     decision_text,
-    is_overdue,
     new_text,
     question_text,
     reminder_text,
@@ -70,21 +58,6 @@ from services.cases import Notice, Refused, Step, Transition
 from services.errors import DomainError
 from services.result_notices import push_result
 from services.workdays import add_working_days
-
-__all__ = [  # what the chat and the tests use, wherever it is written
-    "STATUS_LABELS",
-    "TOTAL",
-    "AppealView",
-    "IndicatorNames",
-    "case_text",
-    "decision_label",
-    "indicator_label",
-    "is_overdue",
-    "num",
-    "target_detail",
-    "target_label",
-    "targets",
-]
 
 Status = AppealStatus
 DEFAULT_DECISION_DAYS: Final = 10  # working days the working group has to decide
@@ -214,19 +187,7 @@ class AlreadyOpen(DomainError):
 
 
 def check_text(text: str | None, limit: int = MAX_TEXT) -> str:
-    """1 to ``limit`` characters after trimming, or a DomainError saying what is wrong."""
-    cleaned = (text or "").strip()
-    if not cleaned:
-        raise DomainError(N_("Please write a few words; an empty text cannot be sent."))
-    if len(cleaned) > limit:
-        raise DomainError(
-            N_(
-                "Your text has {length} characters; at most {limit} are allowed. Please shorten it and send it again."
-            ),
-            length=len(cleaned),
-            limit=limit,
-        )
-    return cleaned
+    return cases.check_text(text, limit)
 
 
 def parse_total(text: str | None) -> Decimal:
@@ -413,21 +374,13 @@ async def file_appeal(
     return appeal
 
 
-async def _admin_step(
-    session: AsyncSession,
-    name: str,
-    appeal_id: int,
-    text: str,
-    telegram_id: int,
-    admin_ids: frozenset[int],
-) -> tuple[AppealView, Actor, str]:
-    """The case, the acting admin and the checked text, if they may take ``name`` now."""
-    actor = await load_actor(session, telegram_id, admin_ids)
-    if not actor.is_admin:
-        raise Refused(ONLY_ADMINS)
+async def _step(
+    session: AsyncSession, name: str, appeal_id: int, text: str, actor: Actor
+) -> tuple[AppealView, str]:
+    """The case and the checked text, if the actor may take transition ``name`` now."""
     view = await load(session, appeal_id)
     cases.check(APPEAL, name, view, actor)
-    return view, actor, check_text(text)
+    return view, check_text(text)
 
 
 async def ask(
@@ -435,21 +388,18 @@ async def ask(
     appeal_id: int,
     question: str,
     *,
-    admin_telegram_id: int,
+    actor: Actor,
     now: dt.datetime,
-    admin_ids: frozenset[int] = frozenset(),
-    env: cases.Env | None = None,
+    env: cases.Env,
 ) -> Appeal:
-    """The working group asks the appellant something; OPEN/QUESTION → QUESTION."""
-    view, actor, cleaned = await _admin_step(
-        session, "ask", appeal_id, question, admin_telegram_id, admin_ids
-    )
+    """The working group asks the appellant something; a new question replaces one unanswered."""
+    view, cleaned = await _step(session, "ask", appeal_id, question, actor)
     if not await cases.accounts(session, [view.appeal.staff_id]):
         raise DomainError(
             N_("The appellant has no linked Telegram account, so the question cannot be sent.")
         )
     await cases.apply(
-        session, APPEAL, "ask", view, actor=actor, at=now, env=env or cases.Env(admin_ids),
+        session, APPEAL, "ask", view, actor=actor, at=now, env=env,
         changes={"question": cleaned, "answer": None}, detail={"question": cleaned}, text=cleaned,
     )  # fmt: skip
     return view.appeal
@@ -460,21 +410,17 @@ async def answer(
     appeal_id: int,
     text: str,
     *,
-    staff_id: int,
+    actor: Actor,
     now: dt.datetime,
-    admin_ids: frozenset[int] = frozenset(),
-    env: cases.Env | None = None,
+    env: cases.Env,
 ) -> Appeal:
-    """The appellant answers the working group's question; QUESTION → OPEN, the group is told."""
-    actor = Actor(0, await session.get(Staff, staff_id))
+    """The appellant answers the working group's question; the group is told."""
     appeal = await session.get(Appeal, appeal_id)
     if appeal is None or not APPELLANT.allows(actor, appeal):
         raise Refused(NOT_FOUND)
-    view = await load(session, appeal_id)
-    cases.check(APPEAL, "answer", view, actor)
-    cleaned = check_text(text)
+    view, cleaned = await _step(session, "answer", appeal_id, text, actor)
     await cases.apply(
-        session, APPEAL, "answer", view, actor=actor, at=now, env=env or cases.Env(admin_ids),
+        session, APPEAL, "answer", view, actor=actor, at=now, env=env,
         changes={"answer": cleaned}, detail={"answer": cleaned}, text=cleaned,
     )  # fmt: skip
     return appeal
@@ -494,15 +440,12 @@ async def uphold(
     appeal_id: int,
     reason: str,
     *,
-    admin_telegram_id: int,
+    actor: Actor,
     now: dt.datetime,
-    admin_ids: frozenset[int] = frozenset(),
-    env: cases.Env | None = None,
+    env: cases.Env,
 ) -> Appeal:
     """The result stands; the reason is required and told to the appellant."""
-    view, actor, cleaned = await _admin_step(
-        session, "uphold", appeal_id, reason, admin_telegram_id, admin_ids
-    )
+    view, cleaned = await _step(session, "uphold", appeal_id, reason, actor)
     result = view.result
     detail = {
         "decision": UPHELD,
@@ -512,7 +455,7 @@ async def uphold(
         "grade": result.grade.value,
     }
     await cases.apply(
-        session, APPEAL, "uphold", view, actor=actor, at=now, env=env or cases.Env(admin_ids),
+        session, APPEAL, "uphold", view, actor=actor, at=now, env=env,
         changes=_decision(actor, UPHELD, cleaned, now), detail=detail,
     )  # fmt: skip
     return view.appeal
@@ -525,20 +468,17 @@ def _version(result: Result) -> dict[str, Any]:
 async def adjust_score(
     session: AsyncSession,
     appeal_id: int,
-    total: Decimal | str,
     reason: str,
     *,
-    admin_telegram_id: int,
+    total: Decimal | str,
+    actor: Actor,
     now: dt.datetime,
-    admin_ids: frozenset[int] = frozenset(),
-    env: cases.Env | None = None,
+    env: cases.Env,
 ) -> Appeal:
     """Change the total (``services.results.adjust``: audited, re-ranked, version + 1), decide
     the appeal, and push the decision and the updated result to the appellant."""
     new_total = parse_total(str(total))
-    view, actor, cleaned = await _admin_step(
-        session, "adjust", appeal_id, reason, admin_telegram_id, admin_ids
-    )
+    view, cleaned = await _step(session, "adjust", appeal_id, reason, actor)
     result = view.result
     if new_total == result.total:
         raise DomainError(
@@ -563,7 +503,7 @@ async def adjust_score(
         "after": _version(result),
     }
     await cases.apply(
-        session, APPEAL, "adjust", view, actor=actor, at=now, env=env or cases.Env(admin_ids),
+        session, APPEAL, "adjust", view, actor=actor, at=now, env=env,
         changes=_decision(actor, ADJUSTED, cleaned, now), detail=detail,
         old_total=Decimal(before["total"]),
     )  # fmt: skip

@@ -14,6 +14,7 @@ and whether it starts a new round. ``apply`` takes a transition:
 
 The round (how many times a case was submitted, asked…) is kept one way for all three:
 the number of audit entries of the workflow's round-starting transitions for the case.
+Free text (a reason, a question, an answer) is checked one way (``check_text``).
 Recipients are resolved one way: ``accounts`` (the linked chats of *active* staff, with
 their language) and ``working_group`` (bound active admins plus the configured ids).
 Settings are passed in (``Env``), never read here.
@@ -42,6 +43,22 @@ from services.outbox import enqueue
 DEFAULT_LOCALE: Final = "zh_Hans"
 NEW: Final[frozenset[Any]] = frozenset()  # the sources of a transition that creates the case
 ONLY_ADMINS: Final = N_("Sorry, only the evaluation working group can do this.")
+
+
+def check_text(text: str | None, limit: int) -> str:
+    """1 to ``limit`` characters after trimming, or a DomainError saying what is wrong."""
+    cleaned = (text or "").strip()
+    if not cleaned:
+        raise DomainError(N_("Please write a few words; an empty text cannot be sent."))
+    if len(cleaned) > limit:
+        raise DomainError(
+            N_(
+                "Your text has {length} characters; at most {limit} are allowed. Please shorten it and send it again."
+            ),
+            length=len(cleaned),
+            limit=limit,
+        )
+    return cleaned
 
 
 class Refused(DomainError):

@@ -10,6 +10,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.jobs import run_appeal_reminders
 from domain.enums import AppealStatus, CyclePhase, Grade, Role
@@ -28,6 +29,8 @@ from infra.models import (
     TelegramAccount,
 )
 from services import appeals as ap
+from services import cases
+from services.access import Actor, load_actor
 from services.errors import DomainError
 from services.result_notices import push_result
 from services.workdays import add_working_days
@@ -36,6 +39,7 @@ from tests.factories import SHANGHAI, Published, bind, breakdown, published_cycl
 from tests.harness import InProcessBot
 
 APPELLANT, OTHER, ADMIN = 7101, 7102, 900001
+ENV = cases.Env(frozenset({ADMIN}), tz=SHANGHAI)
 COLLEAGUES = ("刘芳", "陈静", "杨洋")  # the appellant's colleagues: never named to them
 REASON = "P01 应急预案编制：本季度完成了三项专项预案并组织了演练，材料已报送，评分未反映。"
 
@@ -52,6 +56,11 @@ async def admin_in_english(sessions: SessionFactory) -> None:
     """The configured admin has no staff binding; a chosen language is kept all the same."""
     async with sessions.begin() as s:
         s.add(TelegramAccount(telegram_id=ADMIN, language="en"))
+
+
+async def by(s: AsyncSession, telegram_id: int) -> Actor:
+    """Who acts, with their roles (ADMIN is the configured working group)."""
+    return await load_actor(s, telegram_id, ENV.admin_ids)
 
 
 async def audits(sessions: SessionFactory, action: str) -> list[AuditEntry]:
@@ -387,24 +396,17 @@ async def test_a_second_open_appeal_is_refused_politely(
     # upheld with a reason; the appellant is told; then a new appeal may be filed
     async with sessions.begin() as s:
         with pytest.raises(ap.Refused):  # a colleague is not the working group
-            await ap.uphold(s, first_id, "维持", admin_telegram_id=OTHER, now=now)
+            await ap.uphold(s, first_id, "维持", actor=await by(s, OTHER), now=now, env=ENV)
         with pytest.raises(DomainError):  # the reason is required
-            await ap.uphold(
-                s,
-                first_id,
-                "  ",
-                admin_telegram_id=ADMIN,
-                now=now,
-                admin_ids=bot_settings.admin_id_set,
-            )
+            await ap.uphold(s, first_id, "  ", actor=await by(s, ADMIN), now=now, env=ENV)
     async with sessions.begin() as s:
         await ap.uphold(
             s,
             first_id,
             "经复核，评分依据充分，维持原结果。",
-            admin_telegram_id=ADMIN,
+            actor=await by(s, ADMIN),
             now=now,
-            admin_ids=bot_settings.admin_id_set,
+            env=ENV,
         )
     (row,) = await appeals_of(sessions)
     assert row.status == AppealStatus.DECIDED and row.decision == "upheld"
@@ -434,27 +436,13 @@ async def test_a_second_open_appeal_is_refused_politely(
         own_id = own.id
     async with sessions.begin() as s:
         with pytest.raises(ap.Refused):
-            await ap.uphold(s, own_id, "维持", admin_telegram_id=OTHER, now=now)
+            await ap.uphold(s, own_id, "维持", actor=await by(s, OTHER), now=now, env=ENV)
         with pytest.raises(ap.Refused):
-            await ap.ask(s, own_id, "?", admin_telegram_id=OTHER, now=now)
-        await ap.ask(
-            s,
-            own_id,
-            "请补充材料",
-            admin_telegram_id=ADMIN,
-            now=now,
-            admin_ids=bot_settings.admin_id_set,
-        )
+            await ap.ask(s, own_id, "?", actor=await by(s, OTHER), now=now, env=ENV)
+        await ap.ask(s, own_id, "请补充材料", actor=await by(s, ADMIN), now=now, env=ENV)
     async with sessions.begin() as s:
         with pytest.raises(DomainError):
-            await ap.uphold(
-                s,
-                first_id,
-                "again",
-                admin_telegram_id=ADMIN,
-                now=now,
-                admin_ids=bot_settings.admin_id_set,
-            )
+            await ap.uphold(s, first_id, "again", actor=await by(s, ADMIN), now=now, env=ENV)
         second = await ap.file_appeal(
             s,
             p.mine,

@@ -21,6 +21,8 @@ from infra.db import SessionFactory
 from infra.models import Cycle, OrgUnit, OutboxMessage, Staff
 from services import appeals as ap
 from services import cycles
+from services.access import load_actor
+from services.cases import Env
 from services.outbox import enqueue
 from tests.drivers import appeal
 from tests.factories import (
@@ -150,19 +152,12 @@ async def test_a_long_appeal_in_emoji_or_markup_still_opens_for_the_working_grou
     case = await admin.expect_text(hostile[:20])
     assert utf16_len(case.text or "") <= MESSAGE_LIMIT
     async with sessions.begin() as s:
-        await ap.ask(
-            s, appeal_id, hostile, admin_telegram_id=ADMIN, now=now, admin_ids=frozenset({ADMIN})
-        )
+        admin_actor = await load_actor(s, ADMIN, frozenset({ADMIN}))
+        await ap.ask(s, appeal_id, hostile, actor=admin_actor, now=now, env=Env({ADMIN}))
     asked = await me.expect_text(hostile[:20], timeout=15)
     async with sessions.begin() as s:
-        await ap.answer(
-            s,
-            appeal_id,
-            hostile,
-            staff_id=p.org.staff_ids[0],
-            now=now,
-            admin_ids=frozenset({ADMIN}),
-        )
+        appellant = await load_actor(s, APPELLANT, frozenset())
+        await ap.answer(s, appeal_id, hostile, actor=appellant, now=now, env=Env({ADMIN}))
     await admin.expect_text(hostile[:20], timeout=15)  # the working group gets the answer
     admin.drain()
     await appeal.open_case(admin, appeal_id, queue)

@@ -1,0 +1,294 @@
+"""How an appeal looks in the chat: each state's prompt, built from the database.
+
+Kept apart from the handlers (``conversations/appeal.py``) because the same rendering serves
+the next step, a stale button and the prompt after a restart. Buttons are named by their
+action (``"appeal.pick"``) and get their data from the flow's codec in ``conversations.appeal``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from enum import StrEnum
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from telegram import Update
+from telegram.error import TelegramError
+
+from chat.callbacks import encode
+from chat.context import JxContext
+from chat.flow import CANCELLED_HINT, Position, Prompt, reply
+from conversations import cases as cc
+from conversations.common import html, keyboard, now
+from domain.choice import Arg, Choice
+from domain.enums import Dimension, Source
+from domain.labels import DIMENSION_LABELS, GRADE_LABELS, SOURCE_LABELS
+from domain.text import MESSAGE_LIMIT, html_format, html_len
+from infra.i18n import Translator
+from infra.models import Appeal, Cycle, Result
+from services import appeal_targets as at
+from services import appeal_texts as atx
+from services import appeals as ap
+from services.access import Actor
+from services.errors import DomainError
+
+log = logging.getLogger(__name__)
+
+
+class State(StrEnum):
+    TARGET = "target"  # what is disputed (buttons)
+    REASON = "reason"  # why (text)
+    EVIDENCE = "evidence"  # photos and documents, then "Done"
+    ANSWER = "answer"  # the appellant answers the working group's question
+    ASK = "ask"  # the working group writes a question
+    UPHOLD = "uphold"  # … the reason to uphold the result
+    TOTAL = "total"  # … the new total
+    ADJUST = "adjust"  # … the reason for the new total
+
+
+DRAFT = frozenset({State.TARGET, State.REASON, State.EVIDENCE})
+QUESTION_SHOWN = 3000  # UTF-16 units of the question shown above the answer prompt
+
+
+def _b(label: str, action: str, *args: Arg) -> tuple[str, str]:
+    """A button of the appeal flow, by its action's name."""
+    return label, encode(Choice(label, f"appeal.{action}", args))
+
+
+# --- showing ---------------------------------------------------------------------------------
+
+
+async def render(session: AsyncSession, tr: Translator, pos: Position, update: Update) -> Prompt:
+    """The prompt of any state, from the database (a restart, a stale button, the next step)."""
+    if pos.state in DRAFT:
+        result = await session.get(Result, int(pos.data.get("rid", 0)))
+        if result is None:
+            return Prompt(tr._("This result no longer exists. Send /cancel to stop."))
+        return await _draft_prompt(session, tr, pos, result)
+    try:
+        view = await ap.load(session, int(pos.data["aid"]))
+    except (DomainError, KeyError, ValueError):
+        return Prompt(tr._("This appeal no longer exists. Send /cancel to stop."))
+    if pos.state == State.ANSWER:
+        ask = html_format(
+            tr._("<b>The working group asks about your appeal #{id}:</b>"), id=view.appeal.id
+        )
+        return Prompt(
+            f"{ask}\n{html(cc.label(view.appeal.question or '', QUESTION_SHOWN))}\n\n<b>"
+            + html_format(
+                tr._("Please write your answer (up to {limit} characters)."), limit=ap.MAX_TEXT
+            )
+            + "</b>\n"
+            + tr._(CANCELLED_HINT)
+        )
+    tail = f"\n\n<b>{_admin_ask(tr, pos, view.result)}</b>\n{tr._(CANCELLED_HINT)}"
+    room = MESSAGE_LIMIT - html_len(tail)  # the case gives way, the question to answer stays
+    return Prompt(cc.cut(atx.case_text(tr, view, at=dt.datetime.now(dt.UTC), limit=room) + tail))
+
+
+def _admin_ask(tr: Translator, pos: Position, result: Result) -> str:
+    if pos.state == State.ASK:
+        return html_format(
+            tr._(
+                "Please write your question to the appellant (up to {limit} characters); their answer comes back here."
+            ),
+            limit=ap.MAX_TEXT,
+        )
+    if pos.state == State.UPHOLD:
+        return html_format(
+            tr._(
+                "Decision: uphold the result ({total}). Please write the reason (required); the appellant is told."
+            ),
+            total=at.num(result.total),
+        )
+    if pos.state == State.TOTAL:
+        return html_format(
+            tr._(
+                "The total is now {total} ({grade}). Please type the new total, a number from 0 to 100 (for example 86.5)."
+            ),
+            total=at.num(result.total),
+            grade=tr._(GRADE_LABELS[result.grade]),
+        )
+    return html_format(
+        tr._(
+            "New total: {new} (now {old}). Please write the reason for the change (required); the appellant is told and gets the updated result."
+        ),
+        new=at.num(pos.data.get("total")),
+        old=at.num(result.total),
+    )
+
+
+async def _draft_prompt(
+    session: AsyncSession, tr: Translator, pos: Position, result: Result
+) -> Prompt:
+    names = await at.indicator_names(session, result)
+    if pos.state == State.TARGET:
+        days = pos.data.get("days")
+        days = days if isinstance(days, int) else ap.DEFAULT_DECISION_DAYS
+        return await _target_prompt(session, tr, result, names, str(pos.data.get("view")), days)
+    target = str(pos.data.get("target", at.TOTAL))
+    head = "\n".join(
+        [
+            html_format(
+                tr._("<b>Your appeal</b> · disputed: {target}"),
+                target=at.target_label(tr, target, names),
+            ),
+            *at.target_detail(tr, result, target, names),
+            "",
+        ]
+    )
+    if pos.state == State.REASON:
+        ask = html_format(
+            tr._(
+                "Please write why you dispute it (up to {limit} characters). Evidence can be added next."
+            ),
+            limit=ap.MAX_REASON,
+        )
+        markup = keyboard([_b(tr._("« Change what I dispute"), "back", result.id)])
+        return Prompt(f"{head}<b>{ask}</b>\n{tr._(CANCELLED_HINT)}", markup)
+    count = len(pos.data.get("evidence") or [])
+    ask = html_format(
+        tr._(
+            "You may add evidence: send photos or documents (up to {limit}). Tap “Done” to file the appeal."
+        ),
+        limit=ap.MAX_EVIDENCE,
+    )
+    got = html_format(
+        tr.ngettext("{count} file received.", "{count} files received.", count), count=count
+    )
+    markup = keyboard([_b(tr._("✅ Done — file the appeal"), "file", result.id)])
+    return Prompt(f"{head}<b>{ask}</b>\n{got}\n{tr._(CANCELLED_HINT)}", markup)
+
+
+async def _target_prompt(
+    session: AsyncSession,
+    tr: Translator,
+    result: Result,
+    names: at.IndicatorNames,
+    page: str,
+    days: int,
+) -> Prompt:
+    offered = at.targets(result.breakdown or {})
+    rid = result.id
+    if page == "i":
+        rows = [
+            [_b(cc.label(at.indicator_label(t[4:], names, tr.locale)), "pick", rid, t)]
+            for t in offered
+            if t.startswith("ind:")
+        ]
+        rows.append([_b(tr._("« Back"), "page", rid, "-")])
+        return Prompt(tr._("<b>Which indicator do you dispute?</b>"), keyboard(*rows))
+    cycle = await session.get(Cycle, result.cycle_id)
+    dims = {d.get("dimension"): d for d in (result.breakdown or {}).get("dimensions") or []}
+    rows = [[_b(tr._("Total {total}").format(total=at.num(result.total)), "pick", rid, "total")]]
+    pair: list[tuple[str, str]] = []
+    for t in offered:
+        if t.startswith("dim:"):
+            d = Dimension(t[4:])
+            score = at.num((dims.get(d.value) or {}).get("score"))
+            pair.append(_b(f"{tr._(DIMENSION_LABELS[d])} {score}", "pick", rid, t))
+            if len(pair) == 2:
+                rows.append(pair)
+                pair = []
+    if pair:
+        rows.append(pair)
+    if any(t.startswith("ind:") for t in offered):
+        rows.append([_b(tr._("A single indicator ›"), "page", rid, "i")])
+    sources = [
+        _b(tr._(SOURCE_LABELS[Source(t[4:])]), "pick", rid, t)
+        for t in offered
+        if t.startswith("src:")
+    ]
+    if sources:
+        rows.append(sources)
+    text = "\n".join(
+        [
+            html_format(
+                tr._("<b>Appeal against your {period} result</b>"),
+                period=cycle.period if cycle else "",
+            ),
+            html_format(
+                tr._("Total: {total} · Grade: {grade}"),
+                total=at.num(result.total),
+                grade=tr._(GRADE_LABELS[result.grade]),
+            ),
+            html_format(
+                tr.ngettext(
+                    "The working group decides within {days} working day after you file it.",
+                    "The working group decides within {days} working days after you file it.",
+                    days,
+                ),
+                days=days,
+            ),
+            "",
+            "<b>" + tr._("What do you dispute?") + "</b>",
+        ]
+    )
+    return Prompt(text, keyboard(*rows))
+
+
+async def queue_prompt(context: JxContext, tr: Translator) -> Prompt:
+    at = now(context)
+    async with context.services.reads() as session:
+        items = await ap.queue(session)
+    lines = []
+    for a, name, period in items:
+        overdue = atx.is_overdue(a, at)
+        text = html_format(
+            tr._("#{id} {name} · {period} · {status} · decide by {date}"),
+            id=a.id,
+            name=name,
+            period=period,
+            status=tr._(atx.STATUS_LABELS[a.status]),
+            date=tr.date(a.deadline),
+        )
+        lines.append(
+            cc.Line(
+                text + (" " + tr._("⚠️ overdue") if overdue else ""),
+                f"#{a.id} {cc.label(name, 24)}{' ⚠️' if overdue else ''}",
+                _b("", "open", a.id)[1],
+            )
+        )
+    return cc.listing(
+        tr._("<b>Appeals waiting for a decision</b>"),
+        lines,
+        tr._("No appeals are waiting for a decision."),
+    )
+
+
+def case_markup(tr: Translator, view: atx.AppealView, actor: Actor) -> list[list[tuple[str, str]]]:
+    """Ask, uphold, adjust — where the table allows them (not decided, not the admin's own)."""
+    aid = view.appeal.id
+    rows: list[list[tuple[str, str]]] = []
+    if ap.APPEAL.allowed("ask", view, actor):
+        rows.append([_b(tr._("❓ Ask the appellant"), "ask", aid)])
+    if ap.APPEAL.allowed("uphold", view, actor):
+        rows.append(
+            [
+                _b(tr._("Uphold the result"), "uphold", aid),
+                _b(tr._("Adjust the score"), "adjust", aid),
+            ]
+        )
+    rows.append([_b(tr._("« All appeals"), "list")])
+    return rows
+
+
+async def send_evidence(update: Update, context: JxContext, appeal: Appeal) -> None:
+    """Re-send each piece of evidence by its Telegram file id."""
+    chat = update.effective_chat
+    if chat is None or not appeal.evidence:
+        return
+    tr = await context.tr(update)
+    total = len(appeal.evidence)
+    for n, item in enumerate(appeal.evidence, 1):
+        caption = tr._("Evidence {n} of {total} · appeal #{id}").format(
+            n=n, total=total, id=appeal.id
+        )
+        try:
+            if item.get("kind") == "photo":
+                await chat.send_photo(item["file_id"], caption=caption)
+            else:
+                await chat.send_document(item["file_id"], caption=caption)
+        except TelegramError as exc:
+            log.info("evidence %s of appeal %s could not be sent: %s", n, appeal.id, exc)
+            await reply(update, html_format(tr._("Evidence {n} could not be shown."), n=n))
