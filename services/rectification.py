@@ -301,19 +301,8 @@ async def _for_response(session: AsyncSession, response_id: int) -> Rectificatio
 
 
 def check_text(text: str | None) -> str:
-    """1 to 1000 characters after trimming, or a DomainError saying what is wrong."""
-    cleaned = (text or "").strip()
-    if not cleaned:
-        raise DomainError(N_("Please write a few words; an empty text cannot be sent."))
-    if len(cleaned) > MAX_TEXT:
-        raise DomainError(
-            N_(
-                "Your text has {length} characters; at most {limit} are allowed. Please shorten it and send it again."
-            ),
-            length=len(cleaned),
-            limit=MAX_TEXT,
-        )
-    return cleaned
+    """1 to 1000 characters after trimming (the kernel's check), or a DomainError."""
+    return cases.check_text(text, MAX_TEXT)
 
 
 async def answer(
