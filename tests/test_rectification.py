@@ -283,6 +283,19 @@ async def test_bad_review_answered_by_the_head_and_rated_by_the_citizen(
     reply = await citizen.expect_text(ANSWER_TEXT, timeout=15)
     assert "应急指挥中心" in reply.text
     assert reply.button_data() == rect_chat.rating_buttons(rect_id)
+
+
+async def test_the_citizen_rates_the_handling_once_by_pseudonym(
+    server: LocalBotApi, bot: InProcessBot, sessions: SessionFactory, bot_settings: Settings
+) -> None:
+    org = await make_org(sessions)
+    await bind_en(sessions, HEAD, org.head_id)
+    head = server.user(HEAD, language_code="en")
+    citizen = server.user(CITIZEN, language_code="zh-hans")
+    rect_id = await open_item(sessions, bot_settings, await bad_review(sessions, bot_settings, org))
+    async with sessions.begin() as s:
+        await rc.answer(s, rect_id, ANSWER_TEXT, staff_id=org.head_id, now=dt.datetime.now(dt.UTC))
+    reply = await citizen.expect_text(ANSWER_TEXT, timeout=15)
     stranger = server.user(STRANGER, language_code="zh-hans")
     await stranger.send("/start")
     own = await stranger.expect()
@@ -301,11 +314,31 @@ async def test_bad_review_answered_by_the_head_and_rated_by_the_citizen(
     assert (await item(sessions, rect_id))[0].citizen_rating == Satisfaction.SATISFIED.value
     rated = await head.expect_text("The citizen rated", timeout=15)
     assert f"#{rect_id}" in rated.text
-    for entry in await audits(sessions, "rectification.rate"):
+    entries = await audits(sessions, "rectification.rate")
+    assert [e.actor_label for e in entries] == ["citizen"]
+    for entry in entries:
         assert entry.actor_telegram_id is None and str(CITIZEN) not in str(entry.detail)
     async with sessions() as s:  # the sent reply's row forgot the citizen's chat too
         rows = await s.scalars(select(OutboxMessage).where(OutboxMessage.chat_id == CITIZEN))
         assert list(rows) == []
+
+
+async def test_buttons_of_the_old_format_are_answered_as_expired(
+    server: LocalBotApi, bot: InProcessBot, sessions: SessionFactory, bot_settings: Settings
+) -> None:
+    """``rc1:o:<id>`` and ``rc1:r:<id>:s`` (single letters, before the codec) change nothing."""
+    org = await make_org(sessions)
+    await bind_en(sessions, HEAD, org.head_id)
+    head = server.user(HEAD, language_code="en")
+    rect_id = await open_item(sessions, bot_settings, await bad_review(sessions, bot_settings, org))
+    notice = await head.expect_text(f"#{rect_id}", timeout=15)
+    for old in (f"rc1:o:{rect_id}", f"rc1:a:{rect_id}", f"rc1:r:{rect_id}:s"):
+        before = len(head.callback_answers)
+        await head.press(old, notice)
+        await head.wait_until(lambda n=before: len(head.callback_answers) > n)
+        assert "expired" in head.callback_answers[-1]["text"]
+    rect, _ = await item(sessions, rect_id)
+    assert rect.status == RectificationStatus.OPEN and rect.citizen_rating is None
 
 
 async def test_only_the_unit_head_may_answer(
