@@ -365,7 +365,8 @@ def _staff_id(actor: Actor) -> int:
 async def _answer(
     session: AsyncSession, rid: int, text: str, actor: Actor, context: JxContext, _: Position
 ) -> str:
-    rect = await rc.answer(session, rid, text, staff_id=_staff_id(actor), now=now(context))
+    staff_id, at = _staff_id(actor), now(context)
+    rect = await rc.answer(session, rid, text, staff_id=staff_id, now=at, env=env(context))
     if rect.status == Status.ANSWERED:
         return N_("Saved. Your answer was sent to the citizen, who is asked to rate it.")
     return N_("Saved. The citizen did not ask for a reply, so the item is closed.")
