@@ -48,35 +48,13 @@ from infra.models import (
     SurveyResponse,
 )
 from services import cases
+from services import rectification_view as rv
 from services.access import Actor, load_actor
 from services.cases import NEW, SYSTEM, WORKING_GROUP, Env, Notice, Transition, Who
 from services.cycles import touch_periods_of
 from services.errors import DomainError
 from services.outbox import enqueue
-from services.rectification_view import (
-    ACTIVE,
-    EXCLUDED,
-    NOT_FOUND,
-    RATINGS,
-    UPHELD,
-    RectView,
-    conflicted,
-    decision_choices,
-    decision_text,
-    head_chats,
-    head_or_group,
-    heads,
-    impartial_group,
-    load,
-    open_choice,
-    opened_text,
-    overdue,
-    overdue_text,
-    rated_text,
-    rating_choices,
-    reply_text,
-    review_request_text,
-)
+from services.rectification_view import ACTIVE, EXCLUDED, NOT_FOUND, RATINGS, UPHELD, RectView, load
 from services.workdays import add_working_days
 
 Status = RectificationStatus
@@ -107,36 +85,38 @@ def _t(
     )
 
 
-HEAD: Final = Who("the head of the unit", heads, NOT_FOUND)
-UNIT_SIDE: Final = Who("the unit that asked", lambda actor, view: conflicted(view, actor))
+HEAD: Final = Who("the head of the unit", rv.heads, NOT_FOUND)
+UNIT_SIDE: Final = Who("the unit that asked", lambda actor, view: rv.conflicted(view, actor))
 JUDGE: Final = WORKING_GROUP.but_not(UNIT_SIDE, OWN_UNIT)
 CITIZEN: Final = Who("the citizen (by the keyed hash of their id)", lambda a, _v: a is None)
 TO_HANDLE: Final[Notice[RectView]] = Notice(  # the head, else the working group
-    head_or_group,
-    lambda tr, s: opened_text(tr, s.view),
+    rv.head_or_group,
+    lambda tr, s: rv.opened_text(tr, s.view),
     "rect-open:{id}:{chat}",
-    choices=lambda tr, s: open_choice(tr, s.case.id),
+    choices=lambda tr, s: rv.open_choice(tr, s.case.id),
 )
 REVIEW_ASKED: Final[Notice[RectView]] = Notice(  # the working group, minus the unit's side
-    impartial_group,
-    lambda tr, s: review_request_text(tr, s.view, s.params["reason"]),
+    rv.impartial_group,
+    lambda tr, s: rv.review_request_text(tr, s.view, s.params["reason"]),
     "rect-review:{id}:{chat}",
-    choices=lambda tr, s: decision_choices(tr, s.case.id),
+    choices=lambda tr, s: rv.decision_choices(tr, s.case.id),
 )
 DECIDED: Final[Notice[RectView]] = Notice(
-    head_chats,
-    lambda tr, s: decision_text(tr, s.view, s.params["decision"], s.params["note"]),
+    rv.head_chats,
+    lambda tr, s: rv.decision_text(tr, s.view, s.params["decision"], s.params["note"]),
     "rect-decided:{id}:{chat}",
-    choices=lambda tr, s: open_choice(tr, s.case.id) if s.case.status in ACTIVE else (),
+    choices=lambda tr, s: rv.open_choice(tr, s.case.id) if s.case.status in ACTIVE else (),
 )
 RATED: Final[Notice[RectView]] = Notice(
-    head_chats, lambda tr, s: rated_text(tr, s.view, s.params["rating"]), "rect-rated:{id}:{chat}"
+    rv.head_chats,
+    lambda tr, s: rv.rated_text(tr, s.view, s.params["rating"]),
+    "rect-rated:{id}:{chat}",
 )
 OVERDUE: Final[Notice[RectView]] = Notice(  # the head, else the working group
-    head_or_group,
-    lambda tr, s: overdue_text(tr, s.view),
+    rv.head_or_group,
+    lambda tr, s: rv.overdue_text(tr, s.view),
     "rect-overdue:{id}:{chat}",
-    choices=lambda tr, s: open_choice(tr, s.case.id),
+    choices=lambda tr, s: rv.open_choice(tr, s.case.id),
 )
 ANSWERED_ALREADY = N_("This bad review has already been answered.")
 NOT_OPEN: Final = {  # why it cannot be answered now
@@ -331,8 +311,8 @@ async def answer(
         await enqueue(
             session,
             chat,
-            reply_text(tr, view, cleaned, response.locale),
-            choices=rating_choices(tr, rect.id),
+            rv.reply_text(tr, view, cleaned, response.locale),
+            choices=rv.rating_choices(tr, rect.id),
             dedupe_key=f"rect-reply:{rect.id}",
             erase_chat_id=True,  # the row forgets the citizen once it is sent
         )
@@ -480,7 +460,7 @@ async def rate(
 async def remind_overdue(session: AsyncSession, now: dt.datetime, *, env: Env) -> int:
     """Tell the unit head (or, with no head, the working group) once per overdue item."""
     count = 0
-    for rect in await overdue(session, now):
+    for rect in await rv.overdue(session, now):
         if rect.overdue_notified_at is not None:
             continue
         view = await load(session, rect.id)

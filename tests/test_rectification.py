@@ -31,6 +31,7 @@ from infra.models import (
 )
 from infra.secret_store import with_survey_key
 from services import rectification as rc
+from services import rectification_view as rv
 from services import survey_links
 from services.cases import Env
 from services.errors import DomainError
@@ -488,7 +489,7 @@ async def test_overdue_reminder_once_across_two_job_runs(
     rect, _ = await item(sessions, rect_id)
     assert rect.overdue_notified_at == clock[0]
     async with sessions() as s:
-        assert [r.id for r in await rc.overdue(s, clock[0])] == [rect_id]
+        assert [r.id for r in await rv.overdue(s, clock[0])] == [rect_id]
 
 
 async def test_deadline_counts_official_working_days_over_a_holiday(
