@@ -33,6 +33,7 @@ from infra.models import (
 from services import rectification as rc
 from services import survey_links
 from services.outbox import enqueue
+from tests.drivers import rectification as rect_chat
 from tests.factories import bind, invite_code, make_org
 from tests.forms_driver import data_of
 from tests.harness import BotProcess, InProcessBot, eventually
@@ -121,8 +122,7 @@ async def test_no_raw_citizen_id_code_or_token_at_rest_beyond_need(
     stranger = server.user(STRANGER, language_code="zh-hans")
     await stranger.send("/start")
     home = await stranger.expect()
-    await stranger.press(f"rc1:rate:{rect_id}:d", home)
-    await stranger.wait_until(lambda: bool(stranger.callback_answers))
+    await rect_chat.refused(stranger, rect_chat.RATE, rect_id, "d", on=home)
     async with sessions() as s:
         (denied,) = await s.scalars(select(AuditEntry).where(AuditEntry.action == "access.denied"))
     assert denied.actor_telegram_id is None and denied.actor_label.startswith("citizen:")
@@ -130,7 +130,7 @@ async def test_no_raw_citizen_id_code_or_token_at_rest_beyond_need(
         [denied.actor_label, denied.object_id, denied.detail], ensure_ascii=False
     )
 
-    await citizen.press(f"rc1:rate:{rect_id}:s", reply)  # the citizen still rates, by pseudonym
+    await rect_chat.rate(citizen, rect_id, reply, "s")  # the citizen still rates, by pseudonym
     await citizen.expect_text("满意")
     async with sessions() as s:
         rect = await s.get(Rectification, rect_id)

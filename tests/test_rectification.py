@@ -262,8 +262,8 @@ async def test_bad_review_answered_by_the_head_and_rated_by_the_citizen(
     assert "Long wait, Slow handling" in detail.text  # the template's list, in English
     assert "电话也打不通" in detail.text
     assert "asked for a reply" in detail.text
-    assert rect_chat.offers(detail, rect_chat.ANSWER, rect_id)
-    assert rect_chat.offers(detail, rect_chat.REVIEW, rect_id)
+    assert rect_chat.has(detail, rect_chat.ANSWER, rect_id)
+    assert rect_chat.has(detail, rect_chat.REVIEW, rect_id)
 
     await rect_chat.start_answer(head, rect_id, detail)
     await head.send(" ")  # empty after trimming: asked again, nothing saved
@@ -377,7 +377,7 @@ async def test_only_the_unit_head_may_answer(
     assert f"#{rect_id}" in listing.text
     view = await rect_chat.open_item(admin, rect_id, listing)
     assert "窗口中午没人" in view.text
-    assert not rect_chat.offers(view, rect_chat.ANSWER, rect_id)
+    assert not rect_chat.has(view, rect_chat.ANSWER, rect_id)
 
 
 async def test_review_request_and_exclusion_across_a_restart(
@@ -405,8 +405,8 @@ async def test_review_request_and_exclusion_across_a_restart(
 
         request = await admin.expect_text(f"#{rect_id}", timeout=15)
         assert "隔壁政务大厅" in request.text
-        assert rect_chat.offers(request, rect_chat.UPHOLD, rect_id)
-        assert rect_chat.offers(request, rect_chat.EXCLUDE, rect_id)
+        assert rect_chat.has(request, rect_chat.UPHOLD, rect_id)
+        assert rect_chat.has(request, rect_chat.EXCLUDE, rect_id)
         own = await rect_chat.rectify(head)  # the head cannot decide their own request
         await rect_chat.refused(head, rect_chat.EXCLUDE, rect_id, on=own)
 
@@ -570,7 +570,7 @@ async def test_a_review_request_is_never_decided_by_the_unit_that_asked_for_it(
     member = server.user(MEMBER, language_code="en")
     listing = await rect_chat.reviews(member)
     assert f"#{rect_id}" in listing.text
-    assert not rect_chat.offers(listing, rect_chat.EXCLUDE, rect_id)
+    assert not rect_chat.has(listing, rect_chat.EXCLUDE, rect_id)
     forged = await rect_chat.refused(member, rect_chat.EXCLUDE, rect_id, on=listing)
     assert "your own unit" in forged  # forged from an older keyboard
     (denied,) = await audits(sessions, "access.denied")

@@ -20,15 +20,11 @@ from conversations.rectification import (
     UPHOLD,
 )
 from fakebotapi import BotMessage, SimUser
+from tests.drivers import has
 
-__all__ = ["ANSWER", "EXCLUDE", "LIST", "OPEN", "RATE", "REVIEW", "REVIEWS", "UPHOLD"]
+__all__ = ["ANSWER", "EXCLUDE", "LIST", "OPEN", "RATE", "REVIEW", "REVIEWS", "UPHOLD", "has"]
 
 RATING_CODES = ("s", "b", "d")  # satisfied, basic, dissatisfied: as the buttons are laid out
-
-
-def offers(msg: BotMessage, action: CallbackAction, *args: int | str) -> bool:
-    """Whether ``msg`` has the button ``action`` (for ``args``)."""
-    return action.data(*args) in msg.button_data()
 
 
 async def press(user: SimUser, action: CallbackAction, *args: int | str, on: BotMessage) -> None:
