@@ -234,6 +234,7 @@ async def reviews_command(update: Update, context: JxContext) -> object:
 
 @flow.step
 async def show_list(update: Update, context: JxContext) -> object:
+    """« All items: the caller's list again (refused to anyone without one)."""
     prompt = await list_prompt(
         context, await context.tr(update), await load_caller(update, context)
     )
@@ -242,6 +243,7 @@ async def show_list(update: Update, context: JxContext) -> object:
 
 @flow.step
 async def show_reviews(update: Update, context: JxContext) -> object:
+    """« Review requests: the working group's queue again."""
     actor = await load_caller(update, context)
     if not actor.is_admin:
         return await _refuse(update, context, 0)
@@ -301,21 +303,25 @@ async def _begin(
 
 @flow.step
 async def write_answer(update: Update, context: JxContext) -> object:
+    """✍️ Write what was done: the head's answer, as a text step."""
     return await _begin(update, context, ANSWER, "answer", State.ANSWER)
 
 
 @flow.step
 async def ask_review(update: Update, context: JxContext) -> object:
+    """Ask the working group to review it (申诉复核): the head's reason, as a text step."""
     return await _begin(update, context, REVIEW, "request_review", State.REASON)
 
 
 @flow.step
 async def uphold(update: Update, context: JxContext) -> object:
+    """Uphold the bad review: the working group's reason, as a text step."""
     return await _begin(update, context, UPHOLD, "uphold", State.NOTE, decision=rv.UPHELD)
 
 
 @flow.step
 async def exclude(update: Update, context: JxContext) -> object:
+    """Exclude the bad review: the working group's reason, as a text step."""
     return await _begin(update, context, EXCLUDE, "exclude", State.NOTE, decision=rv.EXCLUDED)
 
 
