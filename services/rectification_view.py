@@ -1,5 +1,7 @@
-"""A rectification item as people read it: the view the rules move (``RectView``), the
-queues, and the texts and buttons of its notices — never who the citizen is."""
+"""A rectification item as people read it — never who the citizen is: the view the rules
+move (``RectView``), the queues, who may and who is told (``heads``, ``conflicted``, the
+recipients of ``services.rectification.FLOW``'s notices), the item's text, and the texts
+and buttons (``domain.choice``) of its notices."""
 
 from __future__ import annotations
 
