@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from fakebotapi import LocalBotApi, SimUser
+from fakebotapi import FakeBotApi, SimUser
 
 TOKEN = "4242:BENCH"
 ROOT = Path(__file__).resolve().parent.parent
@@ -44,7 +44,7 @@ def workdir(prefix: str) -> str:
     return path
 
 
-def bot_env(server: LocalBotApi, database_url: str) -> dict[str, str]:
+def bot_env(server: FakeBotApi, database_url: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("JIXIAO_")}
     env.update(
         JIXIAO_BOT_TOKEN=TOKEN,

@@ -2,7 +2,7 @@
 
 ``python -m bench.push [--results 3000] [--limit 30] [--database-url URL]``
 
-The local Bot API server enforces ``--limit`` messages per second overall (Telegram's
+The fake Bot API server enforces ``--limit`` messages per second overall (Telegram's
 broadcast limit is about 30) and 1 per second per chat, answering 429 beyond; the
 outbox sender runs as in production, drawing each chart when it is sent. Printed: the
 achieved rate ÷ the limit (the floor is the limit itself), 429s and their share of the
@@ -22,10 +22,10 @@ from sqlalchemy import func, select
 
 from bench import common
 from bench.common import TOKEN
-from chat.outbox_sender import RENDERERS, OutboxSender
+from chat.outbox_sender import OutboxSender
 from chat.renderers import register_renderers
 from domain.enums import CycleKind, CyclePhase, Dimension, Grade, OutboxStatus, UnitKind
-from fakebotapi import LocalBotApi
+from fakebotapi import FakeBotApi
 from infra.db import make_engine, make_sessions, upgrade
 from infra.models import (
     Cycle,
@@ -120,7 +120,7 @@ async def main(count: int, limit: float, database_url: str | None) -> None:
     async with sessions() as s:
         queued = int(await s.scalar(select(func.count()).select_from(OutboxMessage)) or 0)
 
-    server = LocalBotApi()
+    server = FakeBotApi()
     await server.start()
     server.add_bot(token=TOKEN, username="bench_bot", first_name="bench")
     for n in range(count):
@@ -128,7 +128,7 @@ async def main(count: int, limit: float, database_url: str | None) -> None:
     server.set_rate_limits(global_per_second=limit, per_chat_per_second=1, retry_after=1)
     from telegram import Bot
 
-    register_renderers(RENDERERS)
+    register_renderers()
     bot = Bot(TOKEN, base_url=server.base_url, base_file_url=server.base_file_url)
     await bot.initialize()
     sender = OutboxSender(

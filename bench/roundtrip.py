@@ -2,7 +2,7 @@
 
 ``python -m bench.roundtrip [--users 100] [--messages 20] [--database-url URL]``
 
-Both bots run as child processes polling the same local Bot API server (in this
+Both bots run as child processes polling the same fake Bot API server (in this
 process, with the simulated users). Each user sends its messages one after the
 other and waits for the bot's answer; we print updates per second and the p50/p99
 time from a user's message to the bot's reply, and jixiao's figures as ratios to
@@ -20,7 +20,7 @@ from collections.abc import Awaitable, Callable
 
 from bench import common
 from bench.common import TOKEN, Result, bot_env, echo_step, spawn
-from fakebotapi import LocalBotApi, SimUser
+from fakebotapi import FakeBotApi, SimUser
 
 Step = Callable[[SimUser, int], Awaitable[None]]
 
@@ -43,7 +43,7 @@ async def _jixiao_step(user: SimUser, i: int) -> None:
 
 
 async def _run_users(
-    server: LocalBotApi, name: str, step: Step, users: int, messages: int, first_id: int
+    server: FakeBotApi, name: str, step: Step, users: int, messages: int, first_id: int
 ) -> Result:
     sims = [
         server.user(first_id + n, first_name=f"用户{n}", language_code="zh-hans")
@@ -62,13 +62,13 @@ async def _run_users(
     return Result(name, users * messages, time.perf_counter() - started, latencies)
 
 
-async def _warm_up(server: LocalBotApi, step: Step, user_id: int) -> None:
+async def _warm_up(server: FakeBotApi, step: Step, user_id: int) -> None:
     user = server.user(user_id, language_code="zh-hans")
     await step(user, 0)
 
 
 async def main(users: int, messages: int, database_url: str | None) -> None:
-    server = LocalBotApi()
+    server = FakeBotApi()
     await server.start()
     server.add_bot(token=TOKEN, username="bench_bot", first_name="bench")
     workdir = common.workdir("jixiao-bench-")
@@ -87,7 +87,7 @@ async def main(users: int, messages: int, database_url: str | None) -> None:
             proc.wait(30)
     await server.stop()
     echo, jx = results
-    print(f"{users} users × {messages} messages each, local Bot API server on loopback")
+    print(f"{users} users × {messages} messages each, fake Bot API server on loopback")
     print(f"{'bot':<18}{'updates/s':>12}{'p50 ms':>10}{'p99 ms':>10}")
     for r in results:
         print(f"{r.name:<18}{r.rate:>12.1f}{r.pct(0.50):>10.1f}{r.pct(0.99):>10.1f}")

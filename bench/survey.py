@@ -1,4 +1,4 @@
-"""Citizen survey benchmark: N citizens answer at the same time through the local Bot API server.
+"""Citizen survey benchmark: N citizens answer at the same time through the fake Bot API server.
 
 ``python -m bench.survey [--citizens 2000] [--database-url URL]``
 
@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 from bench import common
 from bench.common import ROOT, TOKEN, Result, bot_env, echo_step, spawn, table, timed
 from domain.enums import ResponseStatus
-from fakebotapi import LocalBotApi, SimUser
+from fakebotapi import FakeBotApi, SimUser
 from infra.db import make_engine, make_sessions, upgrade
 from infra.models import SurveyResponse
 from services import survey_links
@@ -87,7 +87,7 @@ async def main(citizens: int, database_url: str | None) -> None:
     workdir = common.workdir("jixiao-bench-survey-")
     url = database_url or f"sqlite+aiosqlite:///{workdir}/bench.db"
     payloads = await _prepare(url, citizens)
-    server = LocalBotApi()
+    server = FakeBotApi()
     await server.start()
     server.add_bot(token=TOKEN, username="bench_bot", first_name="bench")
     env = bot_env(server, url)

@@ -31,6 +31,7 @@ from conversations import (
     survey_admin,
     template_upload,
 )
+from conversations.menus import set_default_commands
 from infra.container import Services
 
 log = logging.getLogger(__name__)
@@ -91,8 +92,6 @@ def register_handlers(application: JxApplication) -> None:
 
 async def on_startup(application: JxApplication) -> None:
     """Default command menus; a failure is logged and never stops the bot."""
-    from conversations.menus import set_default_commands
-
     await set_default_commands(application)
 
 

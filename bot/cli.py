@@ -17,9 +17,7 @@ from pathlib import Path
 
 from bot.cli_errors import CliFailure, database_failure, file_failure, telegram_failure
 from infra.config import ConfigError, Settings, load_settings
-from infra.i18n import Translator
-
-EXIT_DATABASE_OUTAGE = 75  # EX_TEMPFAIL: try again later (systemd's Restart= does)
+from infra.i18n import Translator, compile_catalogs
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -249,33 +247,19 @@ def _config_error_line(exc: ConfigError, tr: Translator) -> str:
 
 
 def _dispatch(args: argparse.Namespace, settings: Settings, tr: Translator) -> int:
-    # Imported here so that --help and configuration errors answer without loading the bot.
+    # Deliberately imported here, not at the top: the commands load the services, the models
+    # and the migrations (about 0.6 s), which --help and configuration errors do not need.
     from bot import commands, cycle_commands, staff_commands
 
     if args.command == "run":
         settings.require_token()
-        # imported here: the bot's stack is heavy and other commands do not need it
-        from bot.runner import serve
-        from bot.supervisor import BackgroundTaskFailed
-        from infra.instance_lock import EXIT_ALREADY_SERVING, AlreadyServing
-        from infra.outage import DatabaseOutage
+        # Deliberately imported here: the bot's stack (every flow, the outbox sender,
+        # matplotlib for charts) is heavy, and no other command needs it.
+        from bot.runner import run
 
-        try:
-            asyncio.run(serve(settings, handle_signals=True))
-        except AlreadyServing as exc:
-            print(
-                tr._("Another jixiao process is already serving this database (pid {pid}).").format(
-                    pid=exc.pid if exc.pid is not None else "?"
-                ),
-                file=sys.stderr,
-            )
-            return EXIT_ALREADY_SERVING
-        except DatabaseOutage:
-            return EXIT_DATABASE_OUTAGE  # logged by the watch, with the limit
-        except BackgroundTaskFailed:
-            return 1  # logged by the supervisor, with the traceback
-        return 0
+        return run(settings, tr)
     if args.command == "demo":
+        # Deliberately imported here: the demo carries the bot's stack and the fake Bot API server.
         from bot.demo import run_demo
 
         for noisy in ("telegram", "bot", "apscheduler", "fakebotapi", "tornado", "__main__"):
@@ -294,8 +278,6 @@ def _dispatch(args: argparse.Namespace, settings: Settings, tr: Translator) -> i
     if args.command == "annual":
         return asyncio.run(commands.annual(args, settings, tr))
     if args.command == "i18n":
-        from infra.i18n import compile_catalogs
-
         for path in compile_catalogs():
             print(path)
         return 0

@@ -7,11 +7,14 @@ opening the database (checked, with one-line failures) and the bot's username.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
+import re
 import sys
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from telegram import Bot
 
 from bot.cli_errors import (
     UNAVAILABLE,
@@ -20,6 +23,9 @@ from bot.cli_errors import (
     database_label,
     telegram_failure,
 )
+from domain.labels import SATISFACTION_LABELS
+from domain.period import current_quarter, parse_period
+from domain.template import DEFAULT_SURVEY, survey_of
 from infra.config import ConfigError, Settings
 from infra.db import (
     current_revision,
@@ -30,6 +36,10 @@ from infra.db import (
 )
 from infra.i18n import N_, Translator
 from infra.models.types import utcnow
+from services import files, survey_links, survey_stats, surveys
+from services.errors import DomainError
+from services.qr import qr_png, qr_sheet
+from services.templates import localized
 
 
 async def db(action: str, settings: Settings, tr: Translator) -> int:
@@ -137,8 +147,6 @@ async def bot_username(settings: Settings, tr: Translator) -> str:
             "JIXIAO_BOT_USERNAME",
             N_("missing (or set JIXIAO_BOT_TOKEN so that it can be looked up)"),
         )
-    from telegram import Bot
-
     bot = Bot(
         settings.bot_token,
         base_url=settings.telegram_base_url,
@@ -153,18 +161,10 @@ async def bot_username(settings: Settings, tr: Translator) -> str:
 
 async def survey(args: argparse.Namespace, settings: Settings, tr: Translator) -> int:
     """``survey links``: create links and write their QR codes; ``survey revoke``: stop one."""
-    from services import survey_links
-    from services.errors import DomainError
-
     engine = await open_database(settings, tr)
     sessions = make_sessions(engine)
     try:
         if args.survey_command == "stats":
-            import re
-
-            from conversations.survey_admin import stats_text
-            from domain.period import parse_period
-
             if args.period and parse_period(args.period) is None:
                 raise CliFailure(
                     tr._(
@@ -172,15 +172,7 @@ async def survey(args: argparse.Namespace, settings: Settings, tr: Translator) -
                     ).format(period=args.period)
                 )
             async with sessions() as session:
-                text = await stats_text(
-                    session, tr, args.period, tz=settings.tz, now_=utcnow(), unit_ids=None
-                )
-            print(
-                re.sub(r"</?b>", "", text)
-                .replace("&lt;", "<")
-                .replace("&gt;", ">")
-                .replace("&amp;", "&")
-            )
+                print(await _survey_stats(session, tr, args.period, tz=settings.tz, now=utcnow()))
             return 0
         if args.survey_command == "revoke":
             async with sessions.begin() as session:
@@ -222,11 +214,59 @@ async def survey(args: argparse.Namespace, settings: Settings, tr: Translator) -
         await engine.dispose()
 
 
+def _plain(template: str) -> str:
+    """A chat message's translated template without its HTML tags (the CLI prints plain text)."""
+    return re.sub(r"</?b>", "", template)
+
+
+async def _survey_stats(
+    session: AsyncSession,
+    tr: Translator,
+    period_text: str | None,
+    *,
+    tz: dt.tzinfo,
+    now: dt.datetime,
+) -> str:
+    """``survey stats``: per unit, responses, satisfaction rate, answers per question, rectifications.
+
+    The same figures and wording as the chat's ``/surveys``, as plain text and not clipped.
+    """
+    period = (
+        parse_period(period_text) if period_text else current_quarter(now.astimezone(tz).date())
+    )
+    assert period is not None  # checked by the caller
+    _tid, template = await surveys.current_template(session)
+    spec = survey_of(template) if template else DEFAULT_SURVEY
+    questions = {q.code: localized(q.text, tr.locale, q.text_en) for q in spec.questions}
+    rows = await survey_stats.unit_stats(session, period, tz=tz, now=now)
+    lines = [_plain(tr._("<b>Citizen satisfaction, {period}</b>")).format(period=period)]
+    if not rows:
+        lines.append(tr._("No responses yet."))
+    for s in rows:
+        rate = "—" if s.rate is None else f"{s.rate}%"
+        lines += [
+            "",
+            _plain(tr._("<b>{unit}</b>: {count} responses, satisfaction {rate}")).format(
+                unit=localized(s.unit, tr.locale), count=s.responses, rate=rate
+            ),
+        ]
+        for code, counts in s.per_question.items():
+            dist = " ".join(
+                f"{tr._(SATISFACTION_LABELS[level])} {counts.get(level, 0)}"
+                for level in surveys.LEVELS
+            )
+            lines.append(f"• {questions.get(code, code)}: {dist}")
+        if s.open_items:
+            lines.append(
+                tr._("Rectification: {open} open, {overdue} overdue").format(
+                    open=s.open_items, overdue=s.overdue_items
+                )
+            )
+    return "\n".join(lines)
+
+
 def _survey_files(issued, username: str, out, tr: Translator) -> str:  # type: ignore[no-untyped-def]
     """``<serial>.png`` per link, ``sheet.pdf`` (A4, 3 × 4 a page), ``links.csv``; returns who is rated."""
-    from services import files
-    from services.qr import qr_png, qr_sheet
-
     first = issued[0]
     target = f"{first.unit} · {first.staff}" if first.staff else first.unit
     prompt = tr._("Please scan to rate our service")
@@ -255,9 +295,10 @@ async def annual(args: argparse.Namespace, settings: Settings, tr: Translator) -
     """``annual YEAR``: the year's roll-up table, award lists and flags; ``--csv`` writes the table."""
     from decimal import Decimal, InvalidOperation
 
-    from conversations.annual import cli_text, csv_bytes
+    from bot.annual_table import cli_text
     from domain.period import parse_period
     from services.annual import annual_report
+    from services.annual_text import csv_bytes
 
     period = parse_period(args.year)
     if period is None or period.quarter is not None:

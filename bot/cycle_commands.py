@@ -26,6 +26,7 @@ from infra.models import Cycle
 from infra.models.types import utcnow
 from services import cycles, files, forms, results
 from services.errors import DomainError
+from services.notices import Localization
 from services.templates import load_template, render_problem
 
 
@@ -79,7 +80,14 @@ async def _run(
         await _score(session, args, settings, tr, actor, now)
     elif command == "submit":
         found = await cycles.cycle_by_period(session, args.period)
-        sent = await results.send_for_review(session, found, now=now, actor_label="cli")
+        sent = await results.send_for_review(
+            session,
+            found,
+            now=now,
+            actor_label="cli",
+            excellent_quota=settings.excellent_quota,
+            local=Localization.of(settings),
+        )
         print(
             tr.ngettext(
                 "Sent to {count} member of the leadership group for approval.",
@@ -159,6 +167,7 @@ async def _open(
         actor=actor,
         peer_count=args.peer_count,
         reminder_days=days,
+        local=Localization.of(settings),
     )
     if opened.phase == CyclePhase.COLLECTING:
         print(

@@ -1,6 +1,6 @@
 """``jixiao demo``: a whole quarterly cycle, simulated end to end, with no token and no network.
 
-A temporary SQLite database and the project's local Bot API server on loopback; the
+A temporary SQLite database and the project's fake Bot API server on loopback; the
 real bot; simulated staff, leaders, the working group and citizens who tap and type
 in their chats. It prints the chats as a transcript, then the final result table, and
 writes one person's result chart (a PNG with Chinese labels) to the output folder.
@@ -20,11 +20,15 @@ from pathlib import Path
 from sqlalchemy import select
 
 from bot.runner import serve
+from domain.enums import AssignmentStatus
 from domain.labels import GRADE_LABELS
-from fakebotapi import BotMessage, LocalBotApi, SimUser
+from fakebotapi import BotMessage, FakeBotApi, SimUser
 from infra.config import Settings
 from infra.db import make_engine, make_sessions, upgrade
+from infra.i18n import Translator
 from infra.models import Assignment, Cycle, OrgUnit, Result, Staff, TelegramAccount
+from services import forms, invites, survey_links
+from services.staff_import import apply_import, parse_roster
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "100000:DEMO-token"
@@ -103,7 +107,7 @@ async def _run_demo(workdir: Path, out_dir: Path, out: Callable[[str], None]) ->
     engine = make_engine(url)
     await upgrade(engine)
     sessions = make_sessions(engine)
-    server = LocalBotApi()
+    server = FakeBotApi()
     await server.start()
     server.add_bot(token=TOKEN, username="jixiao_demo_bot", first_name="绩效助手")
     settings = Settings(
@@ -125,10 +129,7 @@ async def _run_demo(workdir: Path, out_dir: Path, out: Callable[[str], None]) ->
         await engine.dispose()
 
 
-async def _script(sessions, server: LocalBotApi, settings: Settings, out_dir: Path, out) -> int:  # type: ignore[no-untyped-def]
-    from services import invites
-    from services.staff_import import apply_import, parse_roster
-
+async def _script(sessions, server: FakeBotApi, settings: Settings, out_dir: Path, out) -> int:  # type: ignore[no-untyped-def]
     now = dt.datetime.now(dt.UTC)
     ids = iter(range(810_001, 820_000))
 
@@ -227,8 +228,6 @@ async def _script(sessions, server: LocalBotApi, settings: Settings, out_dir: Pa
     await _fill_the_rest(sessions, cycle.id, weak_id=int(weak_id or 0))
 
     _section(out, "四、服务对象扫码评价；差评整改")
-    from services import survey_links
-
     async with sessions.begin() as s:
         links = await survey_links.create_links(
             s,
@@ -317,8 +316,8 @@ async def _script(sessions, server: LocalBotApi, settings: Settings, out_dir: Pa
     await me.see("更新")
 
     _section(out, "七、不合格人员制定绩效改进计划，上级审批")
-    weak_result = await weak.see(button="ip1:r:")
-    await weak.tap(weak_result, "ip1:r:")
+    weak_result = await weak.see(button="ip1:for_result:")
+    await weak.tap(weak_result, "ip1:for_result:")
     await weak.see()
     first = (dt.date.today() + dt.timedelta(days=30)).isoformat()
     second = (dt.date.today() + dt.timedelta(days=60)).isoformat()
@@ -330,14 +329,14 @@ async def _script(sessions, server: LocalBotApi, settings: Settings, out_dir: Pa
     ):
         await weak.say(text)
         msg = await weak.see()
-    if not any(d and d.startswith("ip1:y:") for d in msg.button_data()):
-        msg = await weak.see(button="ip1:y:")
-    await weak.tap(msg, "ip1:y:")
-    summary = await weak.see(button="ip1:s:")
-    await weak.tap(summary, "ip1:s:")
+    if not any(d and d.startswith("ip1:confirm:") for d in msg.button_data()):
+        msg = await weak.see(button="ip1:confirm:")
+    await weak.tap(msg, "ip1:confirm:")
+    summary = await weak.see(button="ip1:submit:")
+    await weak.tap(summary, "ip1:submit:")
     await weak.see()
-    request = await deputy.see(button="ip1:a:")
-    await deputy.tap(request, "ip1:a:")
+    request = await deputy.see(button="ip1:approve:")
+    await deputy.tap(request, "ip1:approve:")
     await deputy.see()
     await weak.see("批准")
 
@@ -351,8 +350,6 @@ async def _script(sessions, server: LocalBotApi, settings: Settings, out_dir: Pa
                 .order_by(Result.total.desc())
             )
         ).all()
-    from infra.i18n import Translator
-
     tr = Translator("zh_Hans")
     out(f"  {'排名':<4}{'姓名/单位':<14}{'所在单位':<16}{'总分':>8}  等级")
     for result, name, unit in rows:
@@ -366,10 +363,6 @@ async def _script(sessions, server: LocalBotApi, settings: Settings, out_dir: Pa
 
 async def _fill_the_rest(sessions, cycle_id: int, *, weak_id: int) -> None:  # type: ignore[no-untyped-def]
     """Everyone not shown answers off-screen, through the same form service as the chat."""
-    from domain.enums import AssignmentStatus
-    from infra.models import Assignment
-    from services import forms
-
     now = dt.datetime.now(dt.UTC)
     async with sessions() as s:
         todo = list(

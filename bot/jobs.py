@@ -8,8 +8,12 @@ from typing import Any
 
 from telegram.ext import JobQueue
 
+from infra import inbox
 from infra.container import Services
 from infra.outage import DatabaseWatch, describe, is_outage
+from services import appeals, cycles, notices, outbox, plans, rectification
+from services.cases import Env
+from services.invites import prune_attempts
 
 log = logging.getLogger(__name__)
 
@@ -18,12 +22,15 @@ Job = Callable[[Services], Awaitable[object]]
 
 async def run_reminders(services: Services) -> int:
     """Queue the reminders that are due now (by the injectable clock); the outbox sends them."""
-    from services import cycles, notices
-
     count = 0
     async with services.sessions.begin() as session:
         for cycle in await cycles.collecting(session):
-            count += await notices.send_due_reminders(session, cycle, now=services.clock())
+            count += await notices.send_due_reminders(
+                session,
+                cycle,
+                now=services.clock(),
+                local=notices.Localization.of(services.settings),
+            )
     if count:
         log.info("queued %d reminders", count)
         services.outbox_wake()
@@ -32,9 +39,6 @@ async def run_reminders(services: Services) -> int:
 
 async def run_rectification_reminders(services: Services) -> int:
     """Tell unit heads, once per item, of bad reviews (差评) past their rectification deadline."""
-    from services import rectification
-    from services.cases import Env
-
     async with services.sessions.begin() as session:
         count = await rectification.remind_overdue(
             session, services.clock(), env=Env.of(services.settings)
@@ -47,9 +51,6 @@ async def run_rectification_reminders(services: Services) -> int:
 
 async def run_appeal_reminders(services: Services) -> int:
     """Remind the working group, once per appeal, of a decision due within 2 working days or late."""
-    from services import appeals
-    from services.cases import Env
-
     async with services.sessions.begin() as session:
         count = await appeals.remind_due(
             session,
@@ -65,8 +66,6 @@ async def run_appeal_reminders(services: Services) -> int:
 
 async def run_plan_reminders(services: Services) -> int:
     """Remind authors of improvement-plan milestones due today, and once more when overdue."""
-    from services import plans
-
     async with services.sessions.begin() as session:
         count = await plans.remind_due(session, now=services.clock(), tz=services.settings.tz)
     if count:
@@ -78,10 +77,6 @@ async def run_plan_reminders(services: Services) -> int:
 async def run_housekeeping(services: Services) -> None:
     """Forget what is no longer needed: finished inbox updates, outbox rows finished more
     than ``services.outbox.RETENTION`` ago, and old wrong-code attempts."""
-    from infra import inbox
-    from services import outbox
-    from services.invites import prune_attempts
-
     await inbox.prune(services.sessions)
     async with services.sessions.begin() as session:
         await prune_attempts(session, now=services.clock())

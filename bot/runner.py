@@ -6,26 +6,59 @@ import asyncio
 import contextlib
 import logging
 import signal
+import sys
 
 from sqlalchemy.ext.asyncio import AsyncEngine
+from telegram import Update
 
 from bot.app import build_application, on_startup
 from bot.jobs import schedule
-from bot.supervisor import supervise
+from bot.supervisor import BackgroundTaskFailed, supervise
 from chat.context import JxApplication
 from chat.dispatch import UpdateDispatcher
+from chat.outbox_sender import OutboxSender
 from chat.polling import poll
+from chat.renderers import register_renderers
+from chat.webhook import start_webhook_server, webhook_secret
 from infra.config import Settings
 from infra.container import Clock, Services
 from infra.db import SessionFactory, make_engine, make_readers, make_sessions, upgrade
-from infra.instance_lock import InstanceLockLost, exit_now, instance_lock
+from infra.i18n import Translator
+from infra.instance_lock import (
+    EXIT_ALREADY_SERVING,
+    AlreadyServing,
+    InstanceLockLost,
+    exit_now,
+    instance_lock,
+)
 from infra.models.types import utcnow
-from infra.outage import DatabaseWatch
+from infra.outage import DatabaseOutage, DatabaseWatch
 from infra.secret_store import with_survey_key
+from services.notices import Localization
 
 log = logging.getLogger(__name__)
 
 SENDER_STOP_TIMEOUT = 30  # seconds the outbox sender gets to record what it has in flight
+EXIT_DATABASE_OUTAGE = 75  # EX_TEMPFAIL: try again later (systemd's Restart= does)
+
+
+def run(settings: Settings, tr: Translator) -> int:
+    """``jixiao run``: serve until SIGINT/SIGTERM; the exit status (see the README's table)."""
+    try:
+        asyncio.run(serve(settings, handle_signals=True))
+    except AlreadyServing as exc:
+        print(
+            tr._("Another jixiao process is already serving this database (pid {pid}).").format(
+                pid=exc.pid if exc.pid is not None else "?"
+            ),
+            file=sys.stderr,
+        )
+        return EXIT_ALREADY_SERVING
+    except DatabaseOutage:
+        return EXIT_DATABASE_OUTAGE  # logged by the watch, with the limit
+    except BackgroundTaskFailed:
+        return 1  # logged by the supervisor, with the traceback
+    return 0
 
 
 async def serve(
@@ -158,10 +191,6 @@ async def _run_webhook(
     stop: asyncio.Event,
     watch: DatabaseWatch,
 ) -> None:
-    from telegram import Update
-
-    from chat.webhook import start_webhook_server, webhook_secret
-
     server = start_webhook_server(settings, sessions, dispatcher, watch)
     try:
         await application.bot.set_webhook(
@@ -177,15 +206,13 @@ async def _run_webhook(
 def _start_sender(
     application: object, services: Services, stop: asyncio.Event, watch: DatabaseWatch
 ) -> asyncio.Task[None]:
-    from chat.outbox_sender import OutboxSender
-    from chat.renderers import register_renderers
-
     register_renderers()
     sender = OutboxSender(
         application.bot,  # type: ignore[attr-defined]
         services.sessions,
         clock=services.clock,
         admin_ids=services.settings.admin_id_set,
+        local=Localization.of(services.settings),
         watch=watch,
     )
     services.outbox_wake = sender.wake

@@ -11,13 +11,12 @@ from infra.config import Settings
 from infra.db import SessionFactory, make_sessions
 from infra.i18n import Translator
 from infra.models.types import utcnow
-from services import files
+from services import files, invites
+from services.errors import DomainError
+from services.staff_import import RosterInvalid, apply_import, parse_roster, plan_import
 
 
 async def staff(args: argparse.Namespace, settings: Settings, tr: Translator) -> int:
-    from services import invites
-    from services.errors import DomainError
-
     engine = await open_database(settings, tr, create=args.staff_command == "import")
     sessions = make_sessions(engine)
     ttl = dt.timedelta(days=settings.invite_ttl_days)
@@ -50,8 +49,8 @@ async def _invites(
     args: argparse.Namespace, sessions: SessionFactory, settings: Settings, tr: Translator
 ) -> int:
     """New codes only for those without a valid one, unless ``--reissue`` (which kills the rest)."""
-    from conversations.admin import invites_csv
     from services import invites
+    from services.invite_csv import invites_csv
 
     username = await bot_username(settings, tr)  # before anything is issued
     if args.out:  # a folder or an unwritable path fails here, before codes are issued
@@ -104,8 +103,6 @@ async def _invites(
 
 
 async def _import(args: argparse.Namespace, sessions: SessionFactory, tr: Translator) -> int:
-    from services.staff_import import RosterInvalid, apply_import, parse_roster, plan_import
-
     path = args.file
     try:
         roster = parse_roster(files.read_limited(path), path.name)

@@ -20,7 +20,7 @@ from telegram.ext import CallbackQueryHandler
 from domain.choice import Arg, Choice, Choices
 
 CALLBACK_DATA_LIMIT = 64  # bytes, Telegram's limit
-_TOKEN = {int: r"(\d{1,12})", str: r"([A-Za-z0-9_.:-]{1,40})"}
+_TOKEN = {int: r"(\d{1,12})", str: r"([A-Za-z0-9_.:~-]{1,40})"}  # "~" for a form's "~ach"
 
 
 class CallbackAction:

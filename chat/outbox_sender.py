@@ -17,21 +17,19 @@ at most that many. A request that times out after Telegram processed it is also 
 also duplicated. The opposite order (mark, then send) would lose messages silently on a crash;
 a reminder read twice is the lesser harm.
 
-Only one sender should run per bot (the bot process runs one; ``python -m chat.outbox_sender``
+Only one sender should run per bot (the bot process runs one; ``python -m bot.outbox``
 runs one standalone). Two would not corrupt anything — a row is only marked while PENDING — but
 each could send the same row once.
 
-``python -m chat.outbox_sender [--drain]`` reads the usual settings (JIXIAO_BOT_TOKEN,
+``python -m bot.outbox [--drain]`` reads the usual settings (JIXIAO_BOT_TOKEN,
 JIXIAO_DATABASE_URL, JIXIAO_TELEGRAM_BASE_URL): ``--drain`` sends what is due and exits;
 without it the sender runs until SIGTERM/SIGINT.
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import concurrent.futures
-import contextlib
 import ctypes
 import datetime as dt
 import functools
@@ -45,11 +43,11 @@ import threading
 import time
 import warnings
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import (
@@ -71,15 +69,14 @@ from telegram.error import (
 )
 from telegram.warnings import PTBDeprecationWarning
 
-from chat.callbacks import markup
+from chat.callbacks import markup as choices_markup
 from domain.choice import choices_from_json
 from domain.enums import OutboxStatus
-from infra.config import ConfigError, Settings, load_settings
-from infra.db import SessionFactory, make_engine, make_sessions
+from infra.db import SessionFactory
 from infra.models import OutboxMessage, TelegramAccount
 from infra.models.types import utcnow
 from infra.outage import DatabaseWatch, Stopping, is_outage
-from services.notices import notify_refused_push
+from services.notices import DEFAULTS, Localization, notify_refused_push
 from services.outbox import SEND_DOCUMENT, SEND_MESSAGE, SEND_PHOTO, erase_finished_chats
 
 log = logging.getLogger(__name__)
@@ -140,6 +137,7 @@ class OutboxSender:
         clock: Clock = utcnow,
         batch_size: int = 500,
         admin_ids: frozenset[int] | None = None,
+        local: Localization = DEFAULTS,
         watch: DatabaseWatch | None = None,
     ) -> None:
         if global_rate <= 0 or concurrency < 1 or poll_interval <= 0 or batch_size < 1:
@@ -152,7 +150,8 @@ class OutboxSender:
         self.poll_interval = poll_interval
         self.clock = clock
         self.batch_size = batch_size
-        self.admin_ids = admin_ids  # the working group, told of refused markup (None: settings)
+        self.admin_ids = admin_ids  # the working group, told of refused markup (with ADMIN staff)
+        self.local = local  # the default language and time zone of that notice
         self.watch = watch  # in the bot process: wait out database outages with everyone else
         self.totals: Counter[str] = Counter()  # outcomes since start, by kind
         self._batch: Counter[str] = Counter()  # outcomes since the last summary line
@@ -428,10 +427,9 @@ class OutboxSender:
     async def _call(self, row: OutboxMessage) -> Message:
         kwargs: dict[str, Any] = dict(row.payload)
         render = kwargs.pop("render", None)
-        choices = kwargs.pop("choices", None)
-        if choices:
-            kwargs["reply_markup"] = markup(choices_from_json(choices))
-        elif "reply_markup" in kwargs:
+        if "choices" in kwargs:  # named flow actions: each flow's codec spells the data now
+            kwargs["reply_markup"] = _choices(kwargs.pop("choices"))
+        elif "reply_markup" in kwargs:  # a Bot API dict, as queued by older versions
             kwargs["reply_markup"] = _markup(kwargs["reply_markup"])
         if row.method == SEND_MESSAGE:
             return await self.bot.send_message(row.chat_id, **kwargs)
@@ -536,6 +534,7 @@ class OutboxSender:
                     chat_id=row.chat_id,
                     error=outcome.error,
                     admin_ids=self.admin_ids,
+                    local=self.local,
                 )
         elif outcome.kind == "blocked":
             # Everything still queued for this chat is dropped with it: no request per message.
@@ -660,6 +659,11 @@ def _retry_seconds(exc: RetryAfter) -> float:
     return max(seconds, 1.0)
 
 
+def _choices(data: list[list[dict[str, Any]]]) -> InlineKeyboardMarkup | None:
+    """The inline keyboard of stored choices (``services.outbox.enqueue(choices=…)``)."""
+    return choices_markup(choices_from_json(data))
+
+
 def _markup(
     data: dict[str, Any],
 ) -> InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | ForceReply:
@@ -673,77 +677,3 @@ def _markup(
     if "force_reply" in data:
         return ForceReply.de_json(data)
     raise ValueError(f"unknown reply markup: {sorted(data)}")
-
-
-# -- standalone ----------------------------------------------------------------------------
-
-
-async def _pending(sessions: SessionFactory) -> int:
-    async with sessions() as session:
-        count = await session.scalar(
-            select(func.count())
-            .select_from(OutboxMessage)
-            .where(OutboxMessage.status == OutboxStatus.PENDING)
-        )
-        return int(count or 0)
-
-
-async def _serve(settings: Settings, token: str, *, drain: bool, options: dict[str, Any]) -> int:
-    engine = make_engine(settings.database_url)
-    sessions = make_sessions(engine)
-    bot = Bot(
-        token,
-        base_url=settings.telegram_base_url,
-        base_file_url=settings.telegram_file_base_url,
-    )
-    try:
-        await bot.initialize()
-        from chat.renderers import register_renderers
-
-        register_renderers(RENDERERS)
-        sender = OutboxSender(bot, sessions, admin_ids=settings.admin_id_set, **options)
-        if drain:
-            sent = await sender.drain()
-            log.info("outbox drained: %d sent, %d still pending", sent, await _pending(sessions))
-        else:
-            stop = asyncio.Event()
-            loop = asyncio.get_running_loop()
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                loop.add_signal_handler(sig, stop.set)
-            await sender.run(stop)
-    finally:
-        with contextlib.suppress(Exception):
-            await bot.shutdown()
-        await engine.dispose()
-    return 0
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m chat.outbox_sender", description="Deliver the outbox."
-    )
-    parser.add_argument("--drain", action="store_true", help="send what is due, then exit")
-    parser.add_argument("--rate", type=float, default=25.0, help="messages per second overall")
-    parser.add_argument("--per-chat-interval", type=float, default=1.0, help="seconds per chat")
-    parser.add_argument("--concurrency", type=int, default=8, help="requests in flight")
-    args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request otherwise
-    try:
-        settings = load_settings()
-        token = settings.require_token()
-    except ConfigError as exc:
-        print(f"configuration error: {exc}", file=sys.stderr)
-        return 2
-    options = {
-        "global_rate": args.rate,
-        "per_chat_interval": args.per_chat_interval,
-        "concurrency": args.concurrency,
-    }
-    return asyncio.run(_serve(settings, token, drain=args.drain, options=options))
-
-
-if __name__ == "__main__":
-    sys.exit(main())

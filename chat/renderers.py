@@ -1,19 +1,12 @@
-"""Which drawings the outbox sender can render at send time (the composition root wires them)."""
+"""The drawings the outbox sender renders at send time (the composition root wires them)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from chat.outbox_sender import RENDERERS
+from services.charts import draw
 
 
-def register_renderers(target: dict[str, Callable[[dict[str, Any]], bytes]] | None = None) -> None:
-    """Fill ``target`` (the sender module's ``RENDERERS``; passed in because ``python -m
-    chat.outbox_sender`` runs that module as ``__main__``, a second copy of the module)."""
-    from services.result_notices import render_chart
-
-    if target is None:
-        from chat.outbox_sender import RENDERERS
-
-        target = RENDERERS
-    target.setdefault("radar", render_chart)
-    target.setdefault("distribution", render_chart)
+def register_renderers() -> None:
+    """Teach the sender to draw result charts (kept out of the sender: matplotlib is heavy)."""
+    RENDERERS.setdefault("radar", draw)
+    RENDERERS.setdefault("distribution", draw)

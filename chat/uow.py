@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
@@ -22,8 +22,15 @@ from infra.models import InboxUpdate
 
 log = logging.getLogger(__name__)
 
-if TYPE_CHECKING:  # chat.context imports this module for JxContext.transaction
-    from chat.context import JxContext
+
+class UpdateScope(Protocol):
+    """What a transaction needs of the update's context (``chat.context.JxContext``, which
+    imports this module for its ``transaction()``: a protocol here keeps the import one way)."""
+
+    inbox_claimed: bool
+
+    @property
+    def application(self) -> Any: ...  # a JxApplication: its ``_write_sessions``
 
 
 class AlreadyHandled(Exception):
@@ -31,9 +38,9 @@ class AlreadyHandled(Exception):
 
 
 @asynccontextmanager
-async def transaction(update: Update, context: JxContext) -> AsyncIterator[AsyncSession]:
+async def transaction(update: Update, context: UpdateScope) -> AsyncIterator[AsyncSession]:
     """Open a transaction that also marks ``update`` handled, once, in the same commit."""
-    sessions = context.application._write_sessions  # type: ignore[attr-defined]
+    sessions = context.application._write_sessions
     if context.inbox_claimed:
         # Not atomic with the first: a kill between the two commits loses this one's writes.
         log.warning("update %s writes in a second transaction", update.update_id)

@@ -12,10 +12,10 @@ from chat.context import JxContext
 from chat.flow import reply
 from conversations.common import audit_actor, load_caller, now
 from domain.text import html_format
-from infra.i18n import Translator
-from services import files, forms, invites
+from services import forms, invites
 from services.audit import audit
 from services.errors import DomainError
+from services.invite_csv import invites_csv
 
 
 async def _require_admin(update: Update, context: JxContext, action: str) -> bool:
@@ -33,24 +33,6 @@ async def _require_admin(update: Update, context: JxContext, action: str) -> boo
         )
     await reply(update, tr._("Sorry, only the evaluation working group can do this."))
     return False
-
-
-def invites_csv(rows: list[invites.IssuedInvite], bot_username: str, tr: Translator) -> bytes:
-    """CSV with BOM so Excel on Chinese Windows opens it correctly; names made formula-safe."""
-    return files.csv_bytes(
-        ["employee_no", "name", "unit", "code", "link", "expires"],
-        (
-            [
-                r.employee_no,
-                r.name,
-                r.unit,
-                str(r.payload),
-                r.link(bot_username),
-                tr.date(r.expires_at),
-            ]
-            for r in rows
-        ),
-    )
 
 
 async def invites_command(update: Update, context: JxContext) -> None:

@@ -6,204 +6,60 @@ consecutive-year flags, in one message under Telegram's 4,096 characters — lon
 are cut with a count of the rest, and the full table comes as a CSV on a button.
 ``/history`` (any linked staff member): every published result of the caller's own,
 quarterly and annual, with grade and rank in unit, and their roll-up per year. It
-never shows anyone else's result. ``jixiao annual YEAR`` prints the same report as
-a table (``cli_text``) and writes the CSV (``csv_bytes``).
+never shows anyone else's result. The words shared with the CLI (``jixiao annual YEAR``,
+``bot.annual_table``) and the CSV are in ``services.annual_text``.
 """
 
 from __future__ import annotations
 
 import io
-import re
-import unicodedata
-from collections import Counter
 from collections.abc import Sequence
-from decimal import Decimal
 
 from telegram import InputFile, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
+from chat.callbacks import Callbacks
 from chat.context import JxContext
 from chat.flow import answer_query, reply
-from conversations.common import audit_actor, html, keyboard, load_caller
-from domain.enums import CycleKind, Grade
-from domain.labels import GRADE_LABELS
+from conversations.common import audit_actor, keyboard, load_caller
+from domain.enums import CycleKind
 from domain.period import parse_period
-from domain.text import Html, clip_html, html_format, html_len
-from infra.i18n import N_, Translator
-from services import annual, files
-from services.annual import AnnualReport, AnnualResult, AwardEntry, Flag, FlagKind, PersonHistory
+from domain.text import clip_html, escape, html_format, html_len
+from infra.i18n import Translator
+from services import annual
+from services.annual import AnnualReport, PersonHistory
+from services.annual_text import (
+    basis,
+    csv_bytes,
+    distribution,
+    grade_label,
+    number,
+    period_label,
+    sections,
+    weight,
+)
 from services.audit import audit
 
 LIMIT = 4000  # UTF-16 units as Telegram counts them, below its 4,096
-CSV_DATA = re.compile(r"^an1:csv:(\d{4})$")
-INDIVIDUAL = N_("Advanced individual in emergency management")  # 应急管理先进个人
-COLLECTIVE = N_("Advanced collective in emergency management")  # 应急管理先进集体
+
+CB = Callbacks("an1", "annual")
+CSV = CB.action("csv", int)  # an1:csv:<year>: the year's full table as a CSV file
 
 
-def _n(value: Decimal | None) -> str:
-    return "—" if value is None else format(Decimal(value).quantize(Decimal("0.01")), "f")
-
-
-def _w(value: Decimal) -> str:
-    """A weight as written: 40, 37.5."""
-    text = format(value, "f")
-    return text.rstrip("0").rstrip(".") if "." in text else text
-
-
-def _sep(tr: Translator) -> str:
-    return ", " if tr.locale == "en" else "、"
-
-
-def _colon(tr: Translator) -> str:
-    return ": " if tr.locale == "en" else "："
-
-
-def _grade(grade: Grade | None, tr: Translator) -> str:
-    return "—" if grade is None else tr._(GRADE_LABELS[grade])
-
-
-def period_label(period: str, tr: Translator) -> str:
-    """``2026Q1`` as is; ``2026`` as the annual assessment of 2026."""
-    parsed = parse_period(period)
-    if parsed is not None and parsed.quarter is None:
-        return tr._("{year} annual assessment").format(year=parsed.year)
-    return period
-
-
-def who(result: AnnualResult, tr: Translator) -> Html:
-    """A person with their unit, or a unit (HTML-escaped)."""
-    if result.is_unit:
-        return html(result.name)
-    return html_format(tr._("{name} ({unit})"), name=result.name, unit=result.unit)
-
-
-def flag_reason(flag: Flag, tr: Translator) -> str:
-    """Why a person is flagged, without their name (for the lists and the CSV)."""
-    sep = _sep(tr)
-    if flag.kind is FlagKind.PRIORITY:
-        return tr.ngettext(
-            "Excellent {count} year running ({years}): priority in salary increases, promotion and postings (六(一)2, 六(二)1)",
-            "Excellent {count} years running ({years}): priority in salary increases, promotion and postings (六(一)2, 六(二)1)",
-            len(flag.years),
-        ).format(count=len(flag.years), years=sep.join(str(y) for y in flag.years))
-    evidence = []
-    if flag.years:
-        evidence.append(
-            tr.ngettext(
-                "Fail {count} year running ({years})",
-                "Fail {count} years running ({years})",
-                len(flag.years),
-            ).format(count=len(flag.years), years=sep.join(str(y) for y in flag.years))
-        )
-    if flag.quarters:
-        evidence.append(
-            tr.ngettext(
-                "Fail in {count} quarter of the year ({quarters})",
-                "Fail in {count} quarters of the year ({quarters})",
-                len(flag.quarters),
-            ).format(count=len(flag.quarters), quarters=sep.join(flag.quarters))
-        )
-    return tr._(
-        "{evidence}: to be considered for lower pay, demotion or a transfer (六(一)2, 六(二)2)"
-    ).format(evidence=("; " if tr.locale == "en" else "；").join(evidence))
-
-
-def excluded_reason(entry: AwardEntry, tr: Translator) -> str:
-    return tr._("excluded: Fail in {periods}, so no award this year (六(四)2)").format(
-        periods=_sep(tr).join(period_label(p, tr) for p in entry.excluded_by)
-    )
-
-
-def _distribution(results: Sequence[AnnualResult], tr: Translator) -> str:
-    counts = Counter(r.grade for r in results)
-    return _sep(tr).join(f"{tr._(GRADE_LABELS[g])} {counts.get(g, 0)}" for g in Grade)
-
-
-def _basis(report: AnnualReport, tr: Translator) -> list[str]:
-    quarter, annual_weight = report.weights
-    lines = [
-        tr._(
-            "Combined total: the mean of the quarters {quarters}% + the annual assessment {annual}%; the grade by the bands."
-        ).format(quarters=_w(quarter), annual=_w(annual_weight))
-    ]
-    counted = [*report.quarter_periods]
-    if report.annual_published:
-        counted.append(period_label(str(report.year), tr))
-    lines.append(tr._("Counted: {periods}").format(periods=_sep(tr).join(counted) or "—"))
-    if not report.annual_published:
-        lines.append(
-            tr._(
-                "The {year} annual assessment is not published yet: the quarters count fully."
-            ).format(year=report.year)
-        )
-    elif not report.quarter_periods:
-        lines.append(
-            tr._("No quarter of {year} is published: the annual assessment counts fully.").format(
-                year=report.year
-            )
-        )
-    return lines
-
-
-def _award_lines(entries: list[AwardEntry], tr: Translator) -> list[str]:
-    lines = []
-    eligible = [e for e in entries if e.eligible]
-    for n, e in enumerate(eligible, 1):
-        lines.append(f"{n}. {who(e.result, tr)} {_n(e.result.total)}")
-    for e in entries:
-        if not e.eligible:
-            lines.append(
-                f"✗ {who(e.result, tr)} {_n(e.result.total)}{_colon(tr)}{excluded_reason(e, tr)}"
-            )
-    return lines
-
-
-def _sections(report: AnnualReport, tr: Translator) -> list[tuple[str, list[str]]]:
-    return [
-        (
-            html_format(
-                tr._("<b>{award}</b> (from the people graded Excellent for the year)"),
-                award=tr._(INDIVIDUAL),
-            ),
-            _award_lines(report.individuals, tr),
-        ),
-        (
-            html_format(
-                tr._("<b>{award}</b> (from the units graded Excellent for the year)"),
-                award=tr._(COLLECTIVE),
-            ),
-            _award_lines(report.collectives, tr),
-        ),
-        (
-            html_format(
-                tr._("<b>Priority in pay and promotion</b> (Excellent {count}+ years running)"),
-                count=report.excellent_years,
-            ),
-            [
-                f"• {who(f.result, tr)}{_colon(tr)}{flag_reason(f, tr)}"
-                for f in report.flags_of(FlagKind.PRIORITY)
-            ],
-        ),
-        (
-            tr._("<b>For review: demotion or transfer</b> (repeatedly Fail)"),
-            [
-                f"• {who(f.result, tr)}{_colon(tr)}{flag_reason(f, tr)}"
-                for f in report.flags_of(FlagKind.REVIEW)
-            ],
-        ),
-    ]
+def _html_sections(report: AnnualReport, tr: Translator) -> list[tuple[str, list[str]]]:
+    return [(title, [escape(i) for i in items]) for title, items in sections(report, tr)]
 
 
 def fit(
-    head: list[str], sections: list[tuple[str, list[str]]], tr: Translator, limit: int = LIMIT
+    head: list[str], parts: list[tuple[str, list[str]]], tr: Translator, limit: int = LIMIT
 ) -> str:
     """Head and sections in at most ``limit`` characters: long lists lose their tails first,
     each cut list saying how many it leaves out.
     """
-    cap = max((len(items) for _, items in sections), default=0)
+    cap = max((len(items) for _, items in parts), default=0)
     while True:
         lines = [*head]
-        for title, items in sections:
+        for title, items in parts:
             lines += ["", title]
             if not items:
                 lines.append(tr._("(none)"))
@@ -223,9 +79,9 @@ def fit(
 
 def summary_text(report: AnnualReport, tr: Translator, limit: int = LIMIT) -> str:
     """The chat summary for the working group and the leadership group (HTML)."""
-    head = [
+    head: list[str] = [
         html_format(tr._("<b>Annual results {year}</b>"), year=report.year),
-        *_basis(report, tr),
+        *(escape(line) for line in basis(report, tr)),
     ]
     head.append(
         html_format(
@@ -235,7 +91,7 @@ def summary_text(report: AnnualReport, tr: Translator, limit: int = LIMIT) -> st
                 len(report.people),
             ),
             count=len(report.people),
-            distribution=_distribution(report.people, tr),
+            distribution=distribution(report.people, tr),
         )
     )
     head.append(
@@ -244,141 +100,10 @@ def summary_text(report: AnnualReport, tr: Translator, limit: int = LIMIT) -> st
                 "{count} unit: {distribution}", "{count} units: {distribution}", len(report.units)
             ),
             count=len(report.units),
-            distribution=_distribution(report.units, tr),
+            distribution=distribution(report.units, tr),
         )
     )
-    return fit(head, _sections(report, tr), tr, limit)
-
-
-def _width(text: str) -> int:
-    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
-
-
-def _table(rows: list[list[str]]) -> list[str]:
-    """Columns padded to their widths (a CJK character takes two cells)."""
-    widths = [max(_width(row[i]) for row in rows) for i in range(len(rows[0]))]
-    return [
-        "  ".join(
-            cell + " " * (w - _width(cell)) for cell, w in zip(row, widths, strict=True)
-        ).rstrip()
-        for row in rows
-    ]
-
-
-def _quarter_cells(result: AnnualResult, quarters: Sequence[str]) -> list[str]:
-    return [_n(result.quarters.get(q)) for q in quarters]
-
-
-def cli_text(report: AnnualReport, tr: Translator) -> str:
-    """The whole report as plain text: both tables, the award lists and the flags."""
-    quarters = report.quarter_periods
-    q_heads = [q[4:] for q in quarters]
-    lines = [tr._("Annual results {year}").format(year=report.year), *_basis(report, tr), ""]
-    lines.append(
-        tr.ngettext(
-            "{count} person: {distribution}", "{count} people: {distribution}", len(report.people)
-        ).format(count=len(report.people), distribution=_distribution(report.people, tr))
-    )
-    people = [
-        [
-            tr._("Name"),
-            tr._("Unit"),
-            *q_heads,
-            tr._("Annual"),
-            tr._("Total"),
-            tr._("Grade"),
-            tr._("Rank in unit"),
-            tr._("Rank in bureau"),
-        ]
-    ]
-    for r in report.people:
-        people.append(
-            [
-                r.name,
-                r.unit,
-                *_quarter_cells(r, quarters),
-                _n(r.annual),
-                _n(r.total),
-                _grade(r.grade, tr),
-                str(r.rank_in_unit or "—"),
-                str(r.rank_overall or "—"),
-            ]
-        )
-    lines += _table(people) if report.people else [tr._("(none)")]
-    lines += [
-        "",
-        tr.ngettext(
-            "{count} unit: {distribution}", "{count} units: {distribution}", len(report.units)
-        ).format(count=len(report.units), distribution=_distribution(report.units, tr)),
-    ]
-    units = [[tr._("Unit"), *q_heads, tr._("Annual"), tr._("Total"), tr._("Grade"), tr._("Rank")]]
-    for r in report.units:
-        units.append(
-            [
-                r.name,
-                *_quarter_cells(r, quarters),
-                _n(r.annual),
-                _n(r.total),
-                _grade(r.grade, tr),
-                str(r.rank_overall or "—"),
-            ]
-        )
-    lines += _table(units) if report.units else [tr._("(none)")]
-    for title, items in _sections(report, tr):
-        lines += ["", _plain(title), *(_plain(i) for i in items or [tr._("(none)")])]
-    return "\n".join(lines)
-
-
-def _plain(text: str) -> str:
-    return (
-        re.sub(r"</?b>", "", text).replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
-    )
-
-
-def csv_bytes(report: AnnualReport, tr: Translator) -> bytes:
-    """One row per person, then per unit; UTF-8 with BOM so Excel on Chinese Windows reads it."""
-    quarters = report.quarter_periods
-    flags: dict[str, list[str]] = {}
-    for f in report.flags:
-        flags.setdefault(f.result.subject_key, []).append(flag_reason(f, tr))
-    awards: dict[str, str] = {}
-    for entries, award in ((report.individuals, INDIVIDUAL), (report.collectives, COLLECTIVE)):
-        for e in entries:
-            awards[e.result.subject_key] = (
-                tr._(award) if e.eligible else f"{tr._(award)}: {excluded_reason(e, tr)}"
-            )
-    header = [
-        tr._("Kind"),
-        tr._("Employee no."),
-        tr._("Name"),
-        tr._("Unit"),
-        *quarters,
-        period_label(str(report.year), tr),
-        tr._("Total"),
-        tr._("Grade"),
-        tr._("Rank in unit"),
-        tr._("Rank in bureau"),
-        tr._("Flags"),
-        tr._("Award"),
-    ]
-    rows = [
-        [
-            tr._("Unit") if r.is_unit else tr._("Person"),
-            r.employee_no,
-            r.name,
-            r.unit,
-            *[str(r.quarters[q]) if q in r.quarters else "" for q in quarters],
-            "" if r.annual is None else str(r.annual),
-            str(r.total),
-            _grade(r.grade, tr),
-            "" if r.rank_in_unit is None else r.rank_in_unit,
-            "" if r.rank_overall is None else r.rank_overall,
-            "; ".join(flags.get(r.subject_key, [])),
-            awards.get(r.subject_key, ""),
-        ]
-        for r in report.results
-    ]
-    return files.csv_bytes(header, rows)  # names and flags made formula-safe
+    return fit(head, _html_sections(report, tr), tr, limit)
 
 
 def history_text(
@@ -402,8 +127,8 @@ def history_text(
             block.append(
                 html_format(
                     tr._("Year: {total} ({grade}), rank in unit {rank}"),
-                    total=_n(rolled.total),
-                    grade=_grade(rolled.grade, tr),
+                    total=number(rolled.total),
+                    grade=grade_label(rolled.grade, tr),
                     rank=rolled.rank_in_unit or "—",
                 )
             )
@@ -414,8 +139,8 @@ def history_text(
             else:
                 basis = html_format(
                     tr._("mean of the quarters {quarters}% + annual assessment {annual}%"),
-                    quarters=_w(quarter),
-                    annual=_w(annual_weight),
+                    quarters=weight(quarter),
+                    annual=weight(annual_weight),
                 )
             block.append("  " + basis)
         for e in history.entries:
@@ -426,8 +151,8 @@ def history_text(
                 html_format(
                     tr._("• {period}: {total} ({grade}), rank in unit {rank}"),
                     period=period_label(e.period, tr) if e.kind is CycleKind.ANNUAL else e.period,
-                    total=_n(e.total),
-                    grade=_grade(e.grade, tr),
+                    total=number(e.total),
+                    grade=grade_label(e.grade, tr),
                     rank=e.rank_in_unit or "—",
                 )
             )
@@ -509,20 +234,19 @@ async def annual_command(update: Update, context: JxContext) -> None:
     await reply(
         update,
         summary_text(report, tr),
-        keyboard([(tr._("Full table (CSV)"), f"an1:csv:{year}")]),
+        keyboard([(tr._("Full table (CSV)"), CSV.data(year))]),
     )
 
 
-async def csv_button(update: Update, context: JxContext) -> None:
-    query = update.callback_query
-    match = CSV_DATA.match(query.data or "") if query else None
-    tr = await context.tr(update)
-    if match is None:
-        await answer_query(update, tr._("This button has expired. Here is where you are now."))
+async def send_csv(update: Update, context: JxContext) -> None:
+    """The year's full table as a CSV document; who may see it is checked again."""
+    (year,) = CSV.args(update)
+    if not 1000 <= year <= 9999:
+        await stale_button(update, context)
         return
     if not await _may_see_all(update, context, "annual.csv"):
         return
-    year = int(match.group(1))
+    tr = await context.tr(update)
     async with context.services.reads() as session:
         report = await annual.annual_report(session, year)
     await answer_query(update)
@@ -532,6 +256,12 @@ async def csv_button(update: Update, context: JxContext) -> None:
         InputFile(io.BytesIO(csv_bytes(report, tr)), filename=f"annual-{year}.csv"),
         caption=tr._("Annual results {year}").format(year=year),
     )
+
+
+async def stale_button(update: Update, context: JxContext) -> None:
+    """An ``an1:`` button of another format (an older version's): expired."""
+    tr = await context.tr(update)
+    await answer_query(update, tr._("This button has expired. Here is where you are now."))
 
 
 async def history_command(update: Update, context: JxContext) -> None:
@@ -555,5 +285,6 @@ def build_handlers() -> list[BaseHandler]:
     return [
         CommandHandler("annual", annual_command),
         CommandHandler("history", history_command),
-        CallbackQueryHandler(csv_button, pattern=r"^an1:"),
+        CSV.handler(send_csv),
+        CallbackQueryHandler(stale_button, pattern=f"^{CB.prefix}:"),
     ]

@@ -153,17 +153,17 @@ async def dispute(update: Update, context: JxContext) -> object:
     if problem is not None:
         await reply(update, problem.render(tr))
         return None
-    if pos is not None and pos.state in DRAFT and pos.data.get("rid") == result_id:
-        await flow.show(update, context, edit=False)  # already drafting this one: go on
-        return pos.state
     async with flow.tx(update, context) as tx:
-        tx.goto(State.TARGET, rid=result_id, view="-", days=decision_days(context))
+        if pos is not None and pos.state in DRAFT and pos.data.get("rid") == result_id:
+            tx.goto(pos.state, **pos.data)  # a draft of this result (even one left): go on
+        else:
+            tx.goto(State.TARGET, rid=result_id, view="-", days=decision_days(context))
     await flow.show(update, context, edit=False)  # keep the result message as it is
     return tx.state
 
 
-async def _draft_result(update: Update, context: JxContext, rid: int, data: str) -> Result | None:
-    """The result of this chat's draft, if the button is of it and the caller's own."""
+async def _draft(update: Update, context: JxContext, rid: int) -> tuple[Result, Position] | None:
+    """The result and position of this chat's draft, if the button is of it and the caller's."""
     pos = await _position(update, context)
     async with context.services.reads() as session:
         result = await session.get(Result, rid)
@@ -172,51 +172,51 @@ async def _draft_result(update: Update, context: JxContext, rid: int, data: str)
         return None
     actor = await load_caller(update, context)
     if actor.staff is None or result.staff_id != actor.staff.id:
-        await cc.refuse(update, context, actor, "result", rid, data, ap.NOT_YOURS)
+        data = update.callback_query.data if update.callback_query else None
+        await cc.refuse(update, context, actor, "result", rid, data or "", ap.NOT_YOURS)
         return None
-    return result
+    return result, pos
+
+
+async def _move(update: Update, context: JxContext, state: State, **data: object) -> object:
+    async with flow.tx(update, context) as tx:
+        tx.goto(state, **data)
+    await answer_query(update)
+    await flow.show(update, context)
+    return tx.state
 
 
 @flow.step
 async def pick_target(update: Update, context: JxContext) -> object:
     rid, target = PICK.args(update)
-    result = await _draft_result(update, context, rid, PICK.data(rid, target))
-    if result is None:
+    if (draft := await _draft(update, context, rid)) is None:
         return None
+    result, pos = draft
     if target not in at.targets(result.breakdown or {}):
         return await flow._stale_button(update, context)
-    days = (await _position(update, context)).data.get("days")
-    async with flow.tx(update, context) as tx:
-        tx.goto(State.REASON, rid=rid, target=target, days=days)
-    await answer_query(update)
-    await flow.show(update, context)
-    return tx.state
+    return await _move(
+        update, context, State.REASON, rid=rid, target=target, days=pos.data.get("days")
+    )
 
 
 @flow.step
 async def turn_page(update: Update, context: JxContext) -> object:
     rid, page = PAGE.args(update)
-    if await _draft_result(update, context, rid, PAGE.data(rid, page)) is None:
+    if (draft := await _draft(update, context, rid)) is None:
         return None
-    pos = await _position(update, context)
-    async with flow.tx(update, context) as tx:
-        tx.goto(State.TARGET, **{**pos.data, "view": "i" if page == "i" else "-"})
-    await answer_query(update)
-    await flow.show(update, context)
-    return tx.state
+    return await _move(
+        update, context, State.TARGET, **{**draft[1].data, "view": "i" if page == "i" else "-"}
+    )
 
 
 @flow.step
 async def change_target(update: Update, context: JxContext) -> object:
     (rid,) = BACK.args(update)
-    if await _draft_result(update, context, rid, BACK.data(rid)) is None:
+    if (draft := await _draft(update, context, rid)) is None:
         return None
-    pos = await _position(update, context)
-    async with flow.tx(update, context) as tx:
-        tx.goto(State.TARGET, rid=rid, view="-", days=pos.data.get("days"))
-    await answer_query(update)
-    await flow.show(update, context)
-    return tx.state
+    return await _move(
+        update, context, State.TARGET, rid=rid, view="-", days=draft[1].data.get("days")
+    )
 
 
 @flow.step
@@ -290,19 +290,20 @@ async def send_files(update: Update, context: JxContext) -> object:
 @flow.step
 async def file_appeal(update: Update, context: JxContext) -> object:
     (rid,) = FILE.args(update)
-    if await _draft_result(update, context, rid, FILE.data(rid)) is None:
+    if (draft := await _draft(update, context, rid)) is None:
         return None
+    pos = draft[1]
     tr = await context.tr(update)
     actor = await load_caller(update, context)
-    assert actor.staff is not None
-    pos = await _position(update, context)
+    assert actor.staff is not None  # _draft checked: the result is theirs
+    staff_id = actor.staff.id
     settings = context.services.settings
 
     async def file(tx: FlowTx) -> Appeal:
         appeal = await ap.file_appeal(
             tx.session,
             rid,
-            staff_id=actor.staff.id,  # type: ignore[union-attr]
+            staff_id=staff_id,
             target=str(pos.data.get("target", "")),
             reason=str(pos.data.get("reason", "")),
             evidence=list(pos.data.get("evidence") or []),
@@ -417,14 +418,7 @@ async def _begin(
     if found is None:
         return None
     actor, view = found
-    tr = await context.tr(update)
-    try:
-        ap.cases.check(ap.APPEAL, name, view, actor)
-    except ap.Refused as exc:
-        await cc.refuse(update, context, actor, "appeal", aid, data, exc.message)
-        return None
-    except DomainError as exc:
-        await answer_query(update, exc.plain(tr), alert=True)
+    if not await cc.may(update, context, ap.APPEAL, name, view, actor, object_id=aid, action=data):
         return None
     async with flow.tx(update, context) as tx:
         tx.goto(state, aid=aid)

@@ -3,6 +3,8 @@
 - ``refuse``: a forged, foreign or admin-only press or text changes nothing, is audited as
   ``access.denied`` and answered politely (an alert under a button, else a message);
 - ``admin_only``: the working-group gate of a command or button, refusing as above;
+- ``may``: whether a button may start a transition of the case's table now (else refused
+  as above, or told why not in an alert);
 - ``attempt``: run a service call in the flow's transaction; a ``Refused`` is refused as
   above and a ``DomainError`` told to the user, both ending the flow's text step;
 - ``leave_text_step``: navigating (a queue, a case) ends a pending text step, so stray
@@ -26,12 +28,13 @@ from conversations.common import audit_actor, load_caller
 from domain.text import MESSAGE_LIMIT, Html, clip, clip_html
 from services.access import Actor
 from services.audit import audit
-from services.cases import ONLY_ADMINS, Env, Refused
+from services.cases import ONLY_ADMINS, Env, Refused, Workflow, check
 from services.errors import DomainError
 
 LABEL_MAX = 40  # characters of free text (a name, an indicator) on a button
 
 T = TypeVar("T")
+V = TypeVar("V")
 
 
 def env(context: JxContext) -> Env:
@@ -84,6 +87,35 @@ async def admin_only(
         return actor
     await refuse(update, context, actor, object_type, object_id, action, ONLY_ADMINS)
     return None
+
+
+async def may(
+    update: Update,
+    context: JxContext,
+    workflow: Workflow[V],
+    name: str,
+    view: V,
+    actor: Actor,
+    *,
+    object_id: object,
+    action: str,
+) -> bool:
+    """Whether ``actor`` may take transition ``name`` of the case now (a button that starts a
+    step); if not, refused and audited (no right) or told why (not now: an alert under a
+    button, else a message)."""
+    try:
+        check(workflow, name, view, actor)
+    except Refused as exc:
+        await refuse(update, context, actor, workflow.kind, object_id, action, exc.message)
+        return False
+    except DomainError as exc:
+        tr = await context.tr(update)
+        if update.callback_query is not None:
+            await answer_query(update, exc.plain(tr), alert=True)
+        else:
+            await reply(update, exc.render(tr))
+        return False
+    return True
 
 
 async def leave_text_step(flow: Flow, update: Update, context: JxContext) -> object:

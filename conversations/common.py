@@ -7,6 +7,7 @@ from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
+from chat.callbacks import CallbackAction
 from chat.context import JxContext
 from domain.payload import REDACTED, REDACTED_KEY, PayloadKind, StartPayload, parse_payload
 from domain.text import Html, escape
@@ -23,6 +24,17 @@ def keyboard(*rows: list[tuple[str, str]]) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         [[InlineKeyboardButton(text, callback_data=data) for text, data in row] for row in rows]
     )
+
+
+def pressed(update: Update, *actions: CallbackAction) -> tuple[Any, ...]:
+    """The arguments of whichever of ``actions`` was pressed: an action and its older
+    spellings, still on buttons sent before it had a name, share one handler."""
+    data = update.callback_query.data if update.callback_query else None
+    for action in actions:
+        parsed = action.parse(data)
+        if parsed is not None:
+            return parsed
+    raise ValueError(f"not one of {[a.name for a in actions]}: {data!r}")
 
 
 async def load_caller(update: Update, context: JxContext) -> Actor:

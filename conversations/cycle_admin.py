@@ -1,22 +1,25 @@
 """The working group's cycle overview (/cycle) and the leadership group's template approval.
 
-Both act through buttons whose data names the object (``cy1:ext:<cycle>:<days>``,
-``tp1:ok:<template>``); the role is checked again on every press, and every
-change is audited in the service.
+Both act through buttons whose data names the object (``cy1:extend:<cycle>:<days>``,
+``tp1:approve:<template>``), each format defined once below; the role is checked again on
+every press, and every change is audited in the service. The template approval is pushed
+by ``services.cycles`` as choices (``template.approve``, ``template.view``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import re
+from typing import Final
 
 from sqlalchemy import select
 from telegram import Update
-from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
+from telegram.ext import BaseHandler, CommandHandler
 
+from chat.callbacks import Callbacks
 from chat.context import JxContext
 from chat.flow import Prompt, answer_query, reply, send_prompt
-from conversations.common import html, keyboard, load_caller, now
+from conversations.admin import _require_admin
+from conversations.common import html, keyboard, load_caller, now, pressed
 from domain.enums import CyclePhase
 from domain.labels import DIMENSION_LABELS, PHASE_LABELS, SOURCE_LABELS
 from domain.template import Template
@@ -25,10 +28,22 @@ from infra.i18n import Translator
 from infra.models import Cycle, TemplateVersion
 from services import cycles
 from services.errors import DomainError
+from services.notices import Localization
 from services.templates import localized
 
-CY = re.compile(r"^cy1:(ext|cls|cls!|rf):(\d{1,9})(?::(\d{1,2}))?$")
-TP = re.compile(r"^tp1:(ok|v):(\d{1,9})$")
+CYCLE = Callbacks("cy1", "cycle_admin")  # under /cycle's overview, for the working group
+EXTEND = CYCLE.action("extend", int, int)  # cy1:extend:<cycle id>:<days>
+CLOSE = CYCLE.action("close", int)  # cy1:close:<cycle id>: asks first
+CLOSE_CONFIRMED = CYCLE.action("close_yes", int)  # cy1:close_yes:<cycle id>
+REFRESH = CYCLE.action("refresh", int)  # cy1:refresh:<cycle id>
+EXTENSIONS: Final = (7, 3)  # the days offered; nothing else is accepted
+
+TEMPLATE = Callbacks("tp1", "template")  # under a request to approve an indicator system
+APPROVE = TEMPLATE.action("approve", int)  # tp1:approve:<template version id>
+VIEW = TEMPLATE.action("view", int)  # tp1:view:<template version id>
+# Requests queued before the actions had names wait in the leaders' chats: still honoured.
+OLD_APPROVE = TEMPLATE.action("ok", int)
+OLD_VIEW = TEMPLATE.action("v", int)
 
 
 async def overview(context: JxContext, tr: Translator) -> Prompt:
@@ -67,16 +82,16 @@ async def overview(context: JxContext, tr: Translator) -> Prompt:
             if c.phase in (CyclePhase.COLLECTING, CyclePhase.SCORING):
                 rows.append(
                     [
-                        (tr._("{period}: +7 days").format(period=c.period), f"cy1:ext:{c.id}:7"),
-                        (tr._("{period}: +3 days").format(period=c.period), f"cy1:ext:{c.id}:3"),
+                        (tr._("{period}: +7 days").format(period=c.period), EXTEND.data(c.id, 7)),
+                        (tr._("{period}: +3 days").format(period=c.period), EXTEND.data(c.id, 3)),
                     ]
                 )
             if c.phase == CyclePhase.COLLECTING:
                 rows.append(
-                    [(tr._("{period}: stop collecting").format(period=c.period), f"cy1:cls:{c.id}")]
+                    [(tr._("{period}: stop collecting").format(period=c.period), CLOSE.data(c.id))]
                 )
         if found:
-            rows.append([(tr._("🔄 Refresh"), f"cy1:rf:{found[0].id}")])
+            rows.append([(tr._("🔄 Refresh"), REFRESH.data(found[0].id))])
     text = "\n".join(lines)
     return Prompt(clip_html(text, MESSAGE_LIMIT), keyboard(*rows) if rows else None)
 
@@ -85,78 +100,125 @@ async def cycle_command(update: Update, context: JxContext) -> None:
     actor = await load_caller(update, context)
     tr = await context.tr(update)
     if not actor.is_admin:
-        from conversations.admin import _require_admin
-
         await _require_admin(update, context, "cycle")
         return
     prompt = await overview(context, tr)
     await reply(update, prompt.text, prompt.markup)
 
 
-async def cycle_button(update: Update, context: JxContext) -> None:
-    tr = await context.tr(update)
-    match = CY.match(update.callback_query.data or "") if update.callback_query else None
+async def _admin(update: Update, context: JxContext) -> cycles.Actor | None:
+    """The working-group member pressing a /cycle button (anyone else: the button expired)."""
     actor = await load_caller(update, context)
-    if match is None or not actor.is_admin:
+    if not actor.is_admin:
+        tr = await context.tr(update)
+        await answer_query(update, tr._("This button has expired. Here is where you are now."))
+        return None
+    return cycles.Actor("telegram", actor.telegram_id, actor.staff.id if actor.staff else None)
+
+
+async def extend(update: Update, context: JxContext) -> None:
+    """+7 or +3 days from the later of the deadline and now."""
+    cycle_id, days = EXTEND.args(update)
+    who = await _admin(update, context)
+    if who is None:
+        return
+    if days not in EXTENSIONS:
+        tr = await context.tr(update)
         await answer_query(update, tr._("This button has expired. Here is where you are now."))
         return
-    action, cycle_id, days = match.groups()
-    who = cycles.Actor("telegram", actor.telegram_id, actor.staff.id if actor.staff else None)
-    if action == "cls":  # only a question: asked outside the transaction, which holds no lock
-        async with context.services.reads() as session:
-            cycle = await session.get(Cycle, int(cycle_id))
-        await answer_query(update)
-        if cycle is not None:
-            await reply(
-                update,
-                html_format(
-                    tr._(
-                        "Stop collecting answers for {period}? Unsubmitted forms can then no longer be submitted."
-                    ),
-                    period=cycle.period,
-                ),
-                keyboard([(tr._("Yes, stop collecting"), f"cy1:cls!:{cycle.id}")]),
-            )
+    await _change(update, context, cycle_id, who, days=days, edit=True)
+
+
+async def ask_close(update: Update, context: JxContext) -> None:
+    """Stop collecting? Only a question: asked outside a transaction, which holds no lock."""
+    (cycle_id,) = CLOSE.args(update)
+    if await _admin(update, context) is None:
         return
+    tr = await context.tr(update)
+    async with context.services.reads() as session:
+        cycle = await session.get(Cycle, cycle_id)
+    await answer_query(update)
+    if cycle is not None:
+        await reply(
+            update,
+            html_format(
+                tr._(
+                    "Stop collecting answers for {period}? Unsubmitted forms can then no longer be submitted."
+                ),
+                period=cycle.period,
+            ),
+            keyboard([(tr._("Yes, stop collecting"), CLOSE_CONFIRMED.data(cycle.id))]),
+        )
+
+
+async def close(update: Update, context: JxContext) -> None:
+    """Stop collecting, confirmed."""
+    (cycle_id,) = CLOSE_CONFIRMED.args(update)
+    who = await _admin(update, context)
+    if who is None:
+        return
+    await _change(update, context, cycle_id, who, days=None, edit=False)
+
+
+async def refresh(update: Update, context: JxContext) -> None:
+    """The overview again, in place."""
+    if await _admin(update, context) is None:
+        return
+    tr = await context.tr(update)
+    await answer_query(update)
+    await send_prompt(update, context, await overview(context, tr), edit=True)
+
+
+async def _change(
+    update: Update,
+    context: JxContext,
+    cycle_id: int,
+    who: cycles.Actor,
+    *,
+    days: int | None,
+    edit: bool,
+) -> None:
+    """Extend by ``days``, or (None) stop collecting; then the overview."""
+    tr = await context.tr(update)
     try:
         async with context.transaction() as session:
-            cycle = await session.get(Cycle, int(cycle_id))
+            cycle = await session.get(Cycle, cycle_id)
             if cycle is None:
-                raise DomainError("There is no cycle {period}.", period=cycle_id)
-            if action == "ext":
+                raise DomainError("There is no cycle {period}.", period=str(cycle_id))
+            if days is not None:
                 base = max(cycle.deadline, now(context))
                 await cycles.extend(
                     session,
                     cycle.period,
-                    base + dt.timedelta(days=int(days or 7)),
+                    base + dt.timedelta(days=days),
                     now=now(context),
                     actor=who,
                 )
-            elif action == "cls!":
+            else:
                 await cycles.close(session, cycle.period, now=now(context), actor=who)
     except DomainError as exc:
         await answer_query(update, exc.plain(tr), alert=True)
         return
-    await answer_query(update, tr._("Done.") if action != "rf" else None)
-    await send_prompt(update, context, await overview(context, tr), edit=action in ("ext", "rf"))
+    await answer_query(update, tr._("Done."))
+    await send_prompt(update, context, await overview(context, tr), edit=edit)
 
 
-async def template_button(update: Update, context: JxContext) -> None:
-    """审定: a leadership member approves the indicator system; waiting cycles start collecting."""
+async def view_template(update: Update, context: JxContext) -> None:
+    """The indicator system waiting for approval, listed."""
+    (template_id,) = pressed(update, VIEW, OLD_VIEW)
     tr = await context.tr(update)
-    match = TP.match(update.callback_query.data or "") if update.callback_query else None
-    if match is None:
-        await answer_query(update, tr._("This button has expired. Here is where you are now."))
-        return
-    action, template_id = match.group(1), int(match.group(2))
+    async with context.services.reads() as session:
+        version = await session.get(TemplateVersion, template_id)
+    await answer_query(update)
+    if version is not None:
+        await reply(update, indicator_list(Template.from_dict(version.content), tr))
+
+
+async def approve_template(update: Update, context: JxContext) -> None:
+    """审定: a leadership member approves the indicator system; waiting cycles start collecting."""
+    (template_id,) = pressed(update, APPROVE, OLD_APPROVE)
+    tr = await context.tr(update)
     actor = await load_caller(update, context)
-    if action == "v":
-        async with context.services.reads() as session:
-            version = await session.get(TemplateVersion, template_id)
-        await answer_query(update)
-        if version is not None:
-            await reply(update, indicator_list(Template.from_dict(version.content), tr))
-        return
     if actor.staff is None:
         await answer_query(
             update,
@@ -172,6 +234,7 @@ async def template_button(update: Update, context: JxContext) -> None:
                 staff_id=actor.staff.id,
                 telegram_id=actor.telegram_id,
                 now=now(context),
+                local=Localization.of(context.services.settings),
             )
     except DomainError as exc:
         await answer_query(update, exc.plain(tr), alert=True)
@@ -203,6 +266,12 @@ def indicator_list(template: Template, tr: Translator) -> str:
 def build_handlers() -> list[BaseHandler]:
     return [
         CommandHandler("cycle", cycle_command),
-        CallbackQueryHandler(cycle_button, pattern=r"^cy1:"),
-        CallbackQueryHandler(template_button, pattern=r"^tp1:"),
+        EXTEND.handler(extend),
+        CLOSE.handler(ask_close),
+        CLOSE_CONFIRMED.handler(close),
+        REFRESH.handler(refresh),
+        APPROVE.handler(approve_template),
+        VIEW.handler(view_template),
+        OLD_APPROVE.handler(approve_template),
+        OLD_VIEW.handler(view_template),
     ]

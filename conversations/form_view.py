@@ -1,22 +1,30 @@
 """How a rating form looks in the chat: prompts for each step, built from the database.
 
 Kept apart from the handlers (``conversations/form.py``) because the same rendering
-serves the next question, a stale button and the re-prompt after a restart.
+serves the next question, a stale button and the re-prompt after a restart. The form's
+states and callback codec live here, beside the prompts and buttons they draw;
+``conversations/form.py`` routes each action to its handler. The data keeps its first format,
+``fm1:<letter>:<assignment>[:<item>[:<value>]]``, so buttons already in chats still work.
 """
 
 from __future__ import annotations
 
 from decimal import Decimal
+from enum import StrEnum
 
-from telegram import InlineKeyboardMarkup
+from sqlalchemy.ext.asyncio import AsyncSession
+from telegram import InlineKeyboardMarkup, Update
 
-from chat.flow import Prompt
+from chat.callbacks import Callbacks
+from chat.flow import Position, Prompt
 from conversations.common import html, keyboard
-from domain.enums import Source
+from domain.enums import AssignmentStatus, Source
 from domain.labels import DIMENSION_LABELS, SOURCE_LABELS
 from domain.template import ScaleKind
 from domain.text import Html, clip, clip_html, escape, html_format, utf16_len
 from infra.i18n import Translator
+from infra.models import Staff, TelegramAccount
+from services import forms
 from services.forms import COMMENT_KEY, DONE, SUMMARY, WRITTEN_LABELS, Form, FormItem
 from services.templates import localized
 
@@ -24,6 +32,164 @@ SCORE_BUTTONS = (100, 95, 90, 85, 80, 75, 70, 65, 60, 50)
 EXCERPT = 60  # UTF-16 units of a written answer shown in the summary
 SUMMARY_LIMIT = 3800  # the summary leaves room for Telegram's 4,096 (see render_summary)
 KIND_OF = {Source.SELF: "self", Source.SUPERIOR: "review", Source.PEER: "peer"}
+
+CB = Callbacks("fm1", "form")
+OPEN = CB.action("p", int)  # fm1:p:<assignment>: a form from the list
+CONTINUE = CB.action("c", int)  # fm1:c:<assignment>: the half-done form, after all
+SWITCH = CB.action("g", str)  # fm1:g:<self|review|peer>: the other task instead
+SCORE = CB.action("v", int, str, int)  # fm1:v:<assignment>:<item>:<score or level index>
+KEEP = CB.action("k", int, str)  # fm1:k:<assignment>:<item>: keep the text, or skip the comment
+BACK = CB.action("b", int, str)  # fm1:b:<assignment>:<item>: the question before it
+TO_SUMMARY = CB.action("s", int)  # fm1:s:<assignment>
+EDIT = CB.action("e", int, str)  # fm1:e:<assignment>:<item>: change an answer from the summary
+FULL_TEXT = CB.action("f", int, str)  # fm1:f:<assignment>:<item>: a long text in full
+SUBMIT = CB.action("x", int)  # fm1:x:<assignment>: asks for the second tap
+YES_SUBMIT = CB.action("y", int)  # fm1:y:<assignment>: the one-way submit
+NOT_YET = CB.action("n", int)  # fm1:n:<assignment>: back to the answers
+
+
+class State(StrEnum):
+    """The form flow's states (``conversations.form``); stored with each chat, so never renamed."""
+
+    PICK = "pick"
+    ITEM = "item"
+    TEXT = "text"
+    SUMMARY = "summary"
+    CONFIRM = "confirm"
+    CHOICE = "choice"
+
+
+KINDS = {"self": Source.SELF, "review": Source.SUPERIOR, "peer": Source.PEER}
+IN_A_FORM = (State.ITEM, State.TEXT, State.SUMMARY, State.CONFIRM)
+
+
+def state_of(form: forms.Form) -> State | None:
+    """The state showing the form's cursor; None once it is submitted."""
+    cursor = form.current
+    if cursor == forms.DONE:
+        return None
+    if cursor == forms.SUMMARY:
+        return State.SUMMARY
+    item = form.item(cursor)
+    return State.TEXT if item is not None and item.is_text else State.ITEM
+
+
+async def _staff_id(session: AsyncSession, update: Update) -> int | None:
+    user = update.effective_user
+    account = await session.get(TelegramAccount, user.id) if user else None
+    return account.staff_id if account else None
+
+
+async def render_position(
+    session: AsyncSession, tr: Translator, pos: Position, update: Update
+) -> Prompt:
+    """The prompt of a stored position: the next question, after a stale button or a restart."""
+    if pos.state == State.PICK and pos.data.get("kind") == "proxy":
+        return await render_proxy_pick(session, tr, int(pos.data["for"]))
+    if pos.state == State.PICK:
+        return await render_pick(session, tr, await _staff_id(session, update), pos.data["kind"])
+    form = await forms.load_form(session, int(pos.data["aid"]))
+    if pos.state == State.CHOICE:
+        new = KINDS[pos.data["kind"]]
+        return Prompt(
+            html_format(
+                tr._(
+                    "You have not finished {form} ({done} of {total} answered). Continue it, or do the other task first? Your answers so far are saved either way."
+                ),
+                form=title(form, tr),
+                done=form.answered_count,
+                total=len(form.items),
+            ),
+            keyboard(
+                [(tr._("Continue"), CONTINUE.data(form.assignment.id))],
+                [
+                    (
+                        tr._("Go to: {task}").format(task=tr._(SOURCE_LABELS[new])),
+                        SWITCH.data(pos.data["kind"]),
+                    )
+                ],
+            ),
+        )
+    prefix = ""
+    if pos.data.get("proxy"):
+        rater = await session.get(Staff, form.assignment.rater_staff_id)
+        prefix = (
+            html_format(
+                tr._("✍️ Entering a paper form on behalf of {name}"),
+                name=rater.name if rater else "",
+            )
+            + "\n"
+        )
+    if pos.state == State.CONFIRM:
+        prompt = render_confirm(form, tr)
+    else:
+        prompt = render(form, tr)
+    return Prompt(prefix + prompt.text, prompt.markup)
+
+
+async def render_proxy_pick(session: AsyncSession, tr: Translator, staff_id: int) -> Prompt:
+    """The working group picks which of a person's open forms to enter from paper (代錄)."""
+    person = await session.get(Staff, staff_id)
+    rows = []
+    for source in (Source.SELF, Source.SUPERIOR, Source.PEER):
+        mine = await forms.my_assignments(session, staff_id, source)
+        names = await forms.ratee_names(session, [a for a, _ in mine])
+        for assignment, _cycle in mine:
+            if assignment.status == AssignmentStatus.OPEN:
+                label = f"{tr._(SOURCE_LABELS[source])} · {names[assignment.id]}"
+                rows.append((label, OPEN.data(assignment.id)))
+    if not rows:
+        return Prompt(
+            html_format(tr._("{name} has no open forms."), name=person.name if person else "")
+        )
+    return Prompt(
+        html_format(
+            tr._(
+                "Which form of {name} do you enter from paper? Answers will be marked as entered by you, and the submission is audited."
+            ),
+            name=person.name if person else "",
+        ),
+        pick_markup(rows),
+    )
+
+
+async def render_pick(
+    session: AsyncSession, tr: Translator, staff_id: int | None, kind: str
+) -> Prompt:
+    mine = await forms.my_assignments(session, staff_id or 0, KINDS[kind])
+    names = await forms.ratee_names(session, [a for a, _ in mine])
+    if not mine:
+        return Prompt(tr._("You have no open forms of this kind."))
+    rows = []
+    done = 0
+    for assignment, _cycle in mine:
+        submitted = assignment.status == AssignmentStatus.SUBMITTED
+        done += submitted
+        unit_mark = tr._(" (unit)") if assignment.ratee_unit_id else ""
+        rows.append(
+            (
+                ("✅ " if submitted else "▫️ ") + names[assignment.id] + unit_mark,
+                OPEN.data(assignment.id),
+            )
+        )
+    title = {
+        "self": tr._("Self-assessment"),
+        "review": tr._("Superior review"),
+        "peer": tr._("Peer review"),
+    }[kind]
+    text = "\n".join(
+        [
+            f"<b>{title}</b> · {mine[0][1].period}",
+            html_format(
+                tr._("Done: {done} of {total}. Choose whom to rate:"), done=done, total=len(mine)
+            ),
+        ]
+    )
+    if kind == "peer":
+        text += "\n" + tr._(
+            "Your ratings are anonymous: the colleagues you rate never see who rated them."
+        )
+    return Prompt(text, pick_markup(rows))
 
 
 def title(form: Form, tr: Translator) -> Html:
@@ -115,7 +281,7 @@ def render_indicator(form: Form, item: FormItem, tr: Translator) -> Prompt:
         for n, level in enumerate(scale.levels):
             mark = "✓ " if current is not None and current.level == n else ""
             label = localized(level.label, tr.locale, level.label_en)
-            rows.append([(f"{mark}{label} · {_num(level.points)}", f"fm1:v:{aid}:{item.key}:{n}")])
+            rows.append([(f"{mark}{label} · {_num(level.points)}", SCORE.data(aid, item.key, n))])
         lines += [
             "",
             html_format(
@@ -126,7 +292,7 @@ def render_indicator(form: Form, item: FormItem, tr: Translator) -> Prompt:
         buttons = [
             (
                 ("✓ " if current is not None and current.points == v else "") + str(v),
-                f"fm1:v:{aid}:{item.key}:{v}",
+                SCORE.data(aid, item.key, v),
             )
             for v in SCORE_BUTTONS
         ]
@@ -162,9 +328,9 @@ def render_text_item(form: Form, item: FormItem, tr: Translator) -> Prompt:
         lines += ["", html_format(tr._("What you wrote: {text}"), text=answer_text(form, item, tr))]
     row: list[tuple[str, str]] = []
     if item.key in form.answers:
-        row.append((tr._("Keep it"), f"fm1:k:{aid}:{item.key}"))
+        row.append((tr._("Keep it"), KEEP.data(aid, item.key)))
     elif item.key == COMMENT_KEY:
-        row.append((tr._("Skip"), f"fm1:k:{aid}:{item.key}"))
+        row.append((tr._("Skip"), KEEP.data(aid, item.key)))
     return Prompt("\n".join(lines), keyboard(*[r for r in (row, _nav(form, item, tr)) if r]))
 
 
@@ -172,9 +338,9 @@ def _nav(form: Form, item: FormItem, tr: Translator) -> list[tuple[str, str]]:
     aid = form.assignment.id
     nav = []
     if form.index(item.key) > 0:
-        nav.append((tr._("⬅ Previous"), f"fm1:b:{aid}:{item.key}"))
+        nav.append((tr._("⬅ Previous"), BACK.data(aid, item.key)))
     if form.complete:
-        nav.append((tr._("Summary ➡"), f"fm1:s:{aid}"))
+        nav.append((tr._("Summary ➡"), TO_SUMMARY.data(aid)))
     return nav
 
 
@@ -189,17 +355,17 @@ def render_summary(form: Form, tr: Translator) -> Prompt:
             else f"{n}. {html(item_label(form, item, tr))}: {answer_text(form, item, tr)}"
         )
     text = clip_html("\n".join(lines), SUMMARY_LIMIT)
-    edit = [(f"✏️{n}", f"fm1:e:{aid}:{item.key}") for n, item in enumerate(form.items, 1)]
+    edit = [(f"✏️{n}", EDIT.data(aid, item.key)) for n, item in enumerate(form.items, 1)]
     rows = [edit[i : i + 6] for i in range(0, len(edit), 6)]
     long_texts = [
-        (tr._("📄 Full text {n}").format(n=n), f"fm1:f:{aid}:{item.key}")
+        (tr._("📄 Full text {n}").format(n=n), FULL_TEXT.data(aid, item.key))
         for n, item in enumerate(form.items, 1)
         if item.is_text
         and item.key in form.answers
         and utf16_len(form.answers[item.key].text or "") > EXCERPT
     ]
     rows += [long_texts[i : i + 3] for i in range(0, len(long_texts), 3)]
-    rows.append([(tr._("✅ Submit"), f"fm1:x:{aid}")])
+    rows.append([(tr._("✅ Submit"), SUBMIT.data(aid))])
     return Prompt(text, keyboard(*rows))
 
 
@@ -211,8 +377,8 @@ def render_confirm(form: Form, tr: Translator) -> Prompt:
         + tr._("After submitting you can no longer change your answers. Submit now?"),
         keyboard(
             [
-                (tr._("✅ Yes, submit"), f"fm1:y:{aid}"),
-                (tr._("⬅ Back to the answers"), f"fm1:n:{aid}"),
+                (tr._("✅ Yes, submit"), YES_SUBMIT.data(aid)),
+                (tr._("⬅ Back to the answers"), NOT_YET.data(aid)),
             ]
         ),
     )

@@ -1,10 +1,15 @@
-"""The home screen: a bound staff member's tasks and tools, or a citizen's welcome."""
+"""The home screen: a bound staff member's tasks and tools, or a citizen's welcome.
+
+Its buttons open a form list (``hm1:self``, ``hm1:review``, ``hm1:peer``); the rating
+flow (``conversations.form``) takes them as entry points, through the actions below.
+"""
 
 from __future__ import annotations
 
 from sqlalchemy import select
 from telegram import InlineKeyboardMarkup, Update
 
+from chat.callbacks import Callbacks
 from chat.context import JxContext
 from chat.flow import reply
 from conversations.common import keyboard, load_caller
@@ -16,6 +21,14 @@ from infra.i18n import Translator
 from infra.models import OrgUnit
 from services import forms
 from services.access import Actor
+
+CB = Callbacks("hm1", "home")
+# one action per kind of task, without arguments: the data stays hm1:self as before
+OPEN_SELF = CB.action("self")  # 自评
+OPEN_REVIEW = CB.action("review")  # 上级评价
+OPEN_PEER = CB.action("peer")  # 同事互评
+TASKS = {Source.SELF: OPEN_SELF, Source.SUPERIOR: OPEN_REVIEW, Source.PEER: OPEN_PEER}
+"""The home button that opens each source's forms."""
 
 
 async def show_home(update: Update, context: JxContext) -> None:
@@ -123,9 +136,9 @@ def task_lines(summary: forms.TaskSummary, tr: Translator) -> list[str]:
 
 def task_buttons(summary: forms.TaskSummary, tr: Translator) -> list[list[tuple[str, str]]]:
     rows = []
-    for source, kind in ((Source.SELF, "self"), (Source.SUPERIOR, "review"), (Source.PEER, "peer")):
+    for source, action in TASKS.items():
         done = sum(d for (s, _), (d, _t) in summary.counts.items() if s == source)
         total = sum(t for (s, _), (_d, t) in summary.counts.items() if s == source)
         if total and done < total:
-            rows.append([(f"{tr._(SOURCE_LABELS[source])} ({total - done})", f"hm1:{kind}")])
+            rows.append([(f"{tr._(SOURCE_LABELS[source])} ({total - done})", action.data())])
     return rows

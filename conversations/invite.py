@@ -1,22 +1,24 @@
 """Onboarding: ``/start in_<code>`` shows whose code it is and binds on confirmation.
 
-States: CONFIRM (waiting for 是我本人 / 不是我). Callback data ``iv1:<ok|no>:<invite id>``
-names the invite, so a button of an older code can never confirm a newer one.
+States: CONFIRM (waiting for 是我本人 / 不是我). Callback data ``iv1:ok:<invite id>`` and
+``iv1:no:<invite id>`` name the invite, so a button of an older code can never confirm a
+newer one: a press for any other invite than the one shown is answered as expired.
 """
 
 from __future__ import annotations
 
-import re
+from enum import StrEnum
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
-from telegram.ext import CallbackQueryHandler, CommandHandler, ConversationHandler
-from telegram.ext import filters as F
+from telegram.ext import CommandHandler, ConversationHandler
 
+from chat.callbacks import Callbacks
 from chat.context import JxContext
 from chat.flow import END, Flow, Position, Prompt, answer_query, reply, send_prompt
 from conversations.common import keyboard, now, start_payload
 from conversations.home import show_home
+from conversations.start import deep_link
 from domain.payload import PayloadKind, StartPayload
 from domain.text import html_format
 from infra.i18n import N_, Translator
@@ -24,8 +26,14 @@ from infra.models import Invite, OrgUnit, Staff
 from services import invites
 from services.errors import DomainError
 
-CONFIRM = "confirm"
-DATA = re.compile(r"^iv1:(ok|no):(\d{1,12})$")
+
+class State(StrEnum):
+    CONFIRM = "confirm"
+
+
+CB = Callbacks("iv1", "invite")
+ITS_ME = CB.action("ok", int)  # iv1:ok:<invite id>
+NOT_ME = CB.action("no", int)  # iv1:no:<invite id>
 
 
 async def render(session: AsyncSession, tr: Translator, pos: Position, update: Update) -> Prompt:
@@ -52,8 +60,8 @@ async def render(session: AsyncSession, tr: Translator, pos: Position, update: U
         ]
     )
     markup = keyboard(
-        [(tr._("✅ Yes, this is me"), f"iv1:ok:{invite.id}")],
-        [(tr._("✖ This is not me"), f"iv1:no:{invite.id}")],
+        [(tr._("✅ Yes, this is me"), ITS_ME.data(invite.id))],
+        [(tr._("✖ This is not me"), NOT_ME.data(invite.id))],
     )
     return Prompt(text, markup)
 
@@ -62,7 +70,7 @@ flow = Flow("invite", N_("account linking"), render, prefix="iv1:")
 
 
 @flow.step
-async def on_code(update: Update, context: JxContext) -> object:
+async def check_code(update: Update, context: JxContext) -> object:
     """Check the code (wrong ones count towards the lock-out, so commit either way)."""
     user = update.effective_user
     assert user is not None and update.message is not None
@@ -76,7 +84,7 @@ async def on_code(update: Update, context: JxContext) -> object:
                 user.id,
                 now=now(context),
             )
-            tx.goto(CONFIRM, invite_id=view.invite_id)
+            tx.goto(State.CONFIRM, invite_id=view.invite_id)
         except DomainError as exc:
             error = exc
             tx.end()
@@ -88,36 +96,49 @@ async def on_code(update: Update, context: JxContext) -> object:
     return tx.state
 
 
-@flow.step
-async def on_answer(update: Update, context: JxContext) -> object:
-    query = update.callback_query
-    user = update.effective_user
-    assert query is not None and user is not None
-    match = DATA.match(query.data or "")
+async def _is_shown(update: Update, context: JxContext, invite_id: int) -> bool:
+    """The button names the invite this chat is confirming (not an older code's)."""
     async with context.services.reads() as session:
         pos = await flow.position(session, update)
-    if match is None or pos is None or int(match.group(2)) != pos.data.get("invite_id"):
+    return pos is not None and pos.data.get("invite_id") == invite_id
+
+
+@flow.step
+async def decline(update: Update, context: JxContext) -> object:
+    """不是我: nothing is linked; the working group can correct the details."""
+    (invite_id,) = NOT_ME.args(update)
+    if not await _is_shown(update, context, invite_id):
+        return await flow._stale_button(update, context)
+    async with flow.tx(update, context) as tx:
+        tx.end()
+    tr = await context.tr(update)
+    await answer_query(update)
+    await send_prompt(
+        update,
+        context,
+        Prompt(
+            tr._(
+                "Nothing was linked. If the details are wrong, please contact the evaluation working group."
+            )
+        ),
+    )
+    return END
+
+
+@flow.step
+async def confirm(update: Update, context: JxContext) -> object:
+    """是我本人: link this Telegram account to the person, then show their home screen."""
+    user = update.effective_user
+    assert user is not None
+    (invite_id,) = ITS_ME.args(update)
+    if not await _is_shown(update, context, invite_id):
         return await flow._stale_button(update, context)
     tr = await context.tr(update)
-    if match.group(1) == "no":
-        async with flow.tx(update, context) as tx:
-            tx.end()
-        await answer_query(update)
-        await send_prompt(
-            update,
-            context,
-            Prompt(
-                tr._(
-                    "Nothing was linked. If the details are wrong, please contact the evaluation working group."
-                )
-            ),
-        )
-        return END
     error: DomainError | None = None
     async with flow.tx(update, context) as tx:
         try:
             view = await invites.redeem(
-                tx.session, int(match.group(2)), user.id, now=now(context), locale=tr.locale
+                tx.session, invite_id, user.id, now=now(context), locale=tr.locale
             )
         except DomainError as exc:
             error = exc
@@ -138,6 +159,6 @@ async def on_answer(update: Update, context: JxContext) -> object:
 
 def build_handler() -> ConversationHandler:
     return flow.handler(
-        entry_points=[CommandHandler("start", on_code, filters=F.Regex(r"^/start(@\w+)?\s+in_"))],
-        states={CONFIRM: [CallbackQueryHandler(on_answer, pattern=r"^iv1:")]},
+        entry_points=[CommandHandler("start", check_code, filters=deep_link(PayloadKind.INVITE))],
+        states={State.CONFIRM: [ITS_ME.handler(confirm), NOT_ME.handler(decline)]},
     )

@@ -1,259 +1,213 @@
 """績效改進計劃 in the chat: the author drafts (/plan), the approver decides, progress is reported.
 
-States (text steps and the screens whose buttons depend on the stored position):
-GOALS, MEASURES, RESPONSIBLE, TIMELINE (the author's text steps), MS_CONFIRM (the parsed
-milestones shown back for confirmation), SUMMARY (the whole plan with edit buttons and
-submit), COMMENT (the approver's reason for sending back), PROGRESS (the author's report
-on a milestone), MARK (is the milestone done?). A plan's view, the lists (/plan with
-several plans, /plans) are plain messages.
-
-Callback data ``ip1:<action>:<id>[:<extra>]``: ``r`` a result's 改進計劃 button (result id),
-``o`` open a plan, ``e`` edit a field (``g``/``m``/``p``/``t``), ``v`` the summary, ``y``/``n``
-confirm or rewrite the milestones, ``s`` submit, ``a``/``b`` approve or send back (with the
-submission round, so an older round's button cannot approve what changed since), ``m``
-report progress on a milestone, ``d``/``k`` it is done / not yet, ``l`` the author's list.
-Every press is re-checked against the caller's rights and the plan's status; a forged id,
-or someone else's plan, is refused politely and audited as ``access.denied``.
+The table in ``build_handler`` is the flow (drawn in ``plan.mmd``). Entry points are the
+commands and every button that names its plan or milestone: such a button works from any
+message at any time, because each press is checked again against the caller's rights and
+the plan's status (``services.plans.PLAN``). The states are the author's text steps, the
+milestones shown back (MS_CONFIRM), the draft's summary, the approver's comment, and the
+author's progress report with "is it done?" (MARK); the buttons of MS_CONFIRM and MARK
+count only there. A forged id or someone else's plan is refused and audited.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import re
+import functools
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
-from telegram.ext import CallbackQueryHandler, CommandHandler, ConversationHandler, MessageHandler
+from telegram.ext import CommandHandler, ConversationHandler, MessageHandler
 from telegram.ext import filters as F
 
+from chat.callbacks import Callbacks
 from chat.context import JxContext
-from chat.flow import CANCELLED_HINT, END, Flow, Position, Prompt, answer_query, reply, send_prompt
-from conversations.common import audit_actor, html, keyboard, load_caller, now
-from domain.enums import PlanStatus
-from domain.text import MESSAGE_LIMIT, clip, clip_html, html_format
+from chat.flow import (
+    END,
+    Flow,
+    FlowTx,
+    Position,
+    Prompt,
+    StepFn,
+    answer_query,
+    reply,
+    send_prompt,
+)
+from conversations.cases import attempt, env, leave_text_step, refuse
+from conversations.common import load_caller, now
+from conversations.plan_screens import GONE, PROMPTS, State, list_prompt, view_prompt
+from domain.enums import PlanStatus as Status
+from domain.text import html_format
 from infra.i18n import N_, Translator
+from services import plan_view as pv
 from services import plans
 from services.access import Actor
-from services.audit import audit
 from services.errors import DomainError
 
-GOALS, MEASURES, RESPONSIBLE, TIMELINE = (
-    plans.GOALS,
-    plans.MEASURES,
-    plans.RESPONSIBLE,
-    plans.TIMELINE,
-)
-MS_CONFIRM, SUMMARY, COMMENT, PROGRESS, MARK = (
-    "ms_confirm",
-    "summary",
-    "comment",
-    "progress",
-    "mark",
-)
-TEXT_FIELDS = (GOALS, MEASURES, RESPONSIBLE)
-FIELD_CODES = {"g": GOALS, "m": MEASURES, "p": RESPONSIBLE, "t": TIMELINE}
-DATA = re.compile(r"^ip1:([roevynsabmdkl]):(\d{1,12})(?::([a-z]|\d{1,6}))?$")
-Status = PlanStatus
-ASK = {
-    GOALS: N_(
-        "Please write the improvement goals: what is to be better, and how it is measured (up to {limit} characters)."
-    ),
-    MEASURES: N_(
-        "Please write the improvement measures: what will be done, and how (up to {limit} characters)."
-    ),
-    RESPONSIBLE: N_(
-        "Who is responsible for carrying out the plan? Please write the name (up to {limit} characters)."
-    ),
-}
+CB = Callbacks("ip1", "plan")
+FOR_RESULT = CB.action("for_result", int)  # a published result's 改進計劃 button: result id
+OPEN = CB.action("open", int)  # plan id: the author's draft or view, the approver's view
+EDIT = CB.action("edit", int, str)  # plan id, the part (goals, measures, responsible, timeline)
+SUMMARY = CB.action("summary", int)  # back to the draft's summary
+CONFIRM = CB.action("confirm", int)  # MS_CONFIRM: the milestones shown back are right
+REWRITE = CB.action("rewrite", int)  # MS_CONFIRM: … or are written again
+SUBMIT = CB.action("submit", int)
+APPROVE = CB.action("approve", int, int)  # plan id and submission round: an older round's
+SEND_BACK = CB.action("send_back", int, int)  # button cannot decide what changed since
+REPORT = CB.action("report", int)  # progress on a milestone: milestone id
+DONE = CB.action("done", int)  # MARK: the milestone is done
+NOT_YET = CB.action("not_yet", int)  # MARK: … not yet
+
+FIXED = N_("The plan can no longer be changed.")
+NOT_YOURS = N_("This button is not for you.")
 
 
 def _today(context: JxContext) -> dt.date:
     return now(context).astimezone(context.services.settings.tz).date()
 
 
-def _edit_rows(tr: Translator, plan_id: int) -> list[list[tuple[str, str]]]:
-    return [
-        [
-            (tr._("✏️ Goals"), f"ip1:e:{plan_id}:g"),
-            (tr._("✏️ Measures"), f"ip1:e:{plan_id}:m"),
-        ],
-        [
-            (tr._("✏️ Responsible person"), f"ip1:e:{plan_id}:p"),
-            (tr._("✏️ Milestones"), f"ip1:e:{plan_id}:t"),
-        ],
-    ]
-
-
-# --- showing -----------------------------------------------------------------------------
-
-
 async def render(session: AsyncSession, tr: Translator, pos: Position, update: Update) -> Prompt:
     """The prompt of any state, from the database (next step, stale button, restart)."""
     try:
-        view = await plans.load(session, int(pos.data["pid"]))
+        view = await pv.load(session, int(pos.data["pid"]))
+        show = PROMPTS[State(pos.state)]
     except (DomainError, KeyError, ValueError):
-        return Prompt(tr._("This improvement plan no longer exists. Send /cancel to stop."))
-    today = dt.datetime.now(tr.tz).date()
-    plan = view.plan
-    back = (
-        [[(tr._("« Back to the summary"), f"ip1:v:{plan.id}")]]
-        if plan.status in plans.EDITABLE and view.next_field() is None
-        else []
-    )
-    head: str = html_format(
-        tr._("<b>Improvement plan</b> · {subject} · {period}"),
-        subject=view.subject_name,
-        period=view.period,
-    )
-    if plan.status == Status.RETURNED and plan.comment and pos.state in (*plans.FIELDS, SUMMARY):
-        head += "\n" + html_format(tr._("<b>Returned:</b> {comment}"), comment=plan.comment)
-    hint = tr._(CANCELLED_HINT)
-    if pos.state in TEXT_FIELDS:
-        current = getattr(plan, pos.state)
-        lines = [head, ""]
-        if current:
-            lines += [html_format(tr._("Now: {text}"), text=_short(current, 1500)), ""]
-        ask = html_format(tr._(ASK[pos.state]), limit=plans.LIMITS[pos.state])
-        lines += [f"<b>{ask}</b>", hint]
-        return Prompt("\n".join(lines), keyboard(*back) if back else None)
-    if pos.state == TIMELINE:
-        lines = [head, ""]
-        if view.milestones:
-            lines += [
-                tr._("Now:"),
-                plans.milestones_text([(m.due, m.text) for m in view.milestones]),
-                "",
-            ]
-        first, second = today + dt.timedelta(days=30), today + dt.timedelta(days=75)
-        lines += [
-            "<b>"
-            + tr._(
-                "Please write the milestones, one per line: a date, then what is done by then. For example:"
-            )
-            + "</b>",
-            html_format(tr._("{date} Revise the unit's emergency plan"), date=first.isoformat()),
-            html_format(tr._("{date} Hold a drill and review it"), date=second.isoformat()),
-            tr._("At least one; dates in the future, earliest first."),
-            hint,
-        ]
-        return Prompt("\n".join(lines), keyboard(*back) if back else None)
-    if pos.state == MS_CONFIRM:
-        items = [(dt.date.fromisoformat(d), t) for d, t in pos.data.get("ms", [])]
-        text = "\n".join(
-            [head, "", tr._("<b>Please check the milestones:</b>"), plans.milestones_text(items)]
-        )
-        return Prompt(
-            text,
-            keyboard(
-                [(tr._("✅ Confirm"), f"ip1:y:{plan.id}")],
-                [(tr._("✏️ Write them again"), f"ip1:n:{plan.id}")],
-            ),
-        )
-    if pos.state == SUMMARY:
-        return summary_prompt(view, tr, today)
-    if pos.state == COMMENT:
-        ask = html_format(
-            tr._(
-                "What should be changed? Please write your comment for the author (required, up to {limit} characters)."
-            ),
-            limit=plans.MAX_COMMENT,
-        )
-        return Prompt(
-            "\n".join([plans.plan_text(view, tr, today=today), "", f"<b>{ask}</b>", hint])
-        )
-    found = next((m for m in view.milestones if m.id == int(pos.data.get("mid", 0))), None)
-    if found is None:
-        return Prompt(tr._("This improvement plan no longer exists. Send /cancel to stop."))
-    lines = [head, "", plans.milestone_line(found, tr, today)]
-    if found.progress:
-        lines.append(tr._("Reported so far:") + "\n" + html(_short(found.progress, 1500)))
-    if pos.state == PROGRESS:
-        ask = html_format(
-            tr._("Please write the progress on this milestone (up to {limit} characters)."),
-            limit=plans.MAX_PROGRESS,
-        )
-        return Prompt("\n".join([*lines, "", f"<b>{ask}</b>", hint]))
-    lines += ["", "<b>" + tr._("Is this milestone done?") + "</b>"]
-    return Prompt(
-        "\n".join(lines),
-        keyboard(
-            [(tr._("✅ Done"), f"ip1:d:{found.id}")],
-            [(tr._("Not yet"), f"ip1:k:{found.id}")],
-        ),
-    )
-
-
-def summary_prompt(view: plans.PlanView, tr: Translator, today: dt.date) -> Prompt:
-    text = plans.plan_text(view, tr, today=today)
-    if view.plan.status not in plans.EDITABLE:
-        return Prompt(text)
-    missing = view.missing()
-    rows = _edit_rows(tr, view.id)
-    if missing:
-        text += "\n\n" + html_format(
-            tr._("Still to write: {parts}"),
-            parts=("、" if tr.locale != "en" else ", ").join(
-                tr._(plans.FIELD_LABELS[f]) for f in missing
-            ),
-        )
-    else:
-        text += "\n\n" + tr._("Check the plan; change any part, then submit it for approval.")
-        rows.append([(tr._("📤 Submit for approval"), f"ip1:s:{view.id}")])
-    return Prompt(text, keyboard(*rows))
-
-
-def view_prompt(
-    view: plans.PlanView, actor: Actor, tr: Translator, round_: int, today: dt.date
-) -> Prompt:
-    """A plan as its author (tracking), its approver or the working group sees it."""
-    plan = view.plan
-    text = plans.plan_text(view, tr, today=today, progress=True)
-    rows: list[list[tuple[str, str]]] = []
-    if plans.is_author(plan, actor):
-        if plan.status == Status.SUBMITTED:
-            text += "\n\n" + tr._("Submitted; waiting for approval.")
-        elif plan.status == Status.APPROVED:
-            text += "\n\n" + tr._("Tap a milestone to report progress on it.")
-            for m in view.milestones:
-                if m.done_at is None:
-                    rows.append([(f"📝 {m.due.isoformat()} {_short(m.text, 24)}", f"ip1:m:{m.id}")])
-        elif plan.status == Status.DONE:
-            text += "\n\n" + tr._("Every milestone is done. Well done! 👍")
-    elif plans.may_decide(plan, actor) and plan.status == Status.SUBMITTED:
-        rows += [
-            [(tr._("✅ Approve the plan"), f"ip1:a:{plan.id}:{round_}")],
-            [(tr._("↩️ Return with a comment"), f"ip1:b:{plan.id}:{round_}")],
-        ]
-    return Prompt(text, keyboard(*rows) if rows else None)
-
-
-def list_prompt(views: list[plans.PlanView], tr: Translator, today: dt.date, title: str) -> Prompt:
-    """Plans grouped by cycle and unit, each with its status, and a button to open it."""
-    lines = [f"<b>{title}</b>"]
-    rows: list[list[tuple[str, str]]] = []
-    for period, unit, group in plans.by_unit(views):
-        lines += ["", f"<b>{period} · {html(unit)}</b>"]
-        for view in group:
-            lines.append(plans.overview_line(view, tr, today))
-            if len(rows) < 40:
-                rows.append(
-                    [(f"{view.period} {_short(view.subject_name, 24)}", f"ip1:o:{view.id}")]
-                )
-    text = clip_html("\n".join(lines), MESSAGE_LIMIT)
-    return Prompt(text, keyboard(*rows) if rows else None)
+        return Prompt(tr._(GONE))
+    return show(view, tr, pos, dt.datetime.now(tr.tz).date())
 
 
 flow = Flow("plan", N_("the improvement plan"), render, prefix="ip1:")
 
 
+# --- shared by the steps ---------------------------------------------------------------------
+
+
+def button(fn: StepFn) -> StepFn:
+    """A button step: a refusal is audited and answered, a rule told in an alert."""
+
+    @functools.wraps(fn)
+    async def guarded(update: Update, context: JxContext) -> object:
+        try:
+            return await fn(update, context)
+        except plans.Refused:
+            data = update.callback_query.data if update.callback_query else None
+            ref = next(filter(str.isdigit, (data or "").split(":")), "")
+            actor = await load_caller(update, context)
+            await refuse(update, context, actor, "improvement_plan", ref, data or "", NOT_YOURS)
+            return None
+        except DomainError as exc:
+            await answer_query(update, exc.plain(await context.tr(update)), alert=True)
+            return None
+
+    return flow.step(guarded)
+
+
+async def _open_as_author(
+    update: Update, context: JxContext, plan_id: int, note: str | None = None
+) -> object:
+    """A draft continues where it stopped; a submitted or approved plan shows its view."""
+    tr = await context.tr(update)
+    actor = await load_caller(update, context)
+    async with flow.tx(update, context) as tx:
+        view = await pv.load(tx.session, plan_id)
+        if view.plan.status in pv.EDITABLE:
+            tx.goto(view.next_field() or State.SUMMARY, pid=plan_id)
+        else:
+            tx.end()
+    await answer_query(update, note and tr._(note))
+    if tx.state == END:
+        prompt = view_prompt(view, actor, tr, 0, _today(context))
+        await send_prompt(update, context, prompt, edit=False)
+    else:
+        await flow.show(update, context, edit=False)
+    return tx.state
+
+
+async def _open(update: Update, context: JxContext, plan_id: int) -> object:
+    """The author's draft or view, or the approver's (with the decision buttons)."""
+    actor = await load_caller(update, context)
+    async with context.services.reads() as session:
+        view = await pv.load(session, plan_id)
+        round_ = await plans.submission_round(session, plan_id)
+    if plans.is_author(view.plan, actor):
+        return await _open_as_author(update, context, plan_id)
+    if not plans.may_decide(view.plan, actor):
+        raise plans.Refused(pv.NOT_FOUND)
+    state = await leave_text_step(flow, update, context)
+    await answer_query(update)
+    prompt = view_prompt(view, actor, await context.tr(update), round_, _today(context))
+    await send_prompt(update, context, prompt, edit=False)
+    return state
+
+
+Move = Callable[[FlowTx, Actor], Awaitable[Any]]
+
+
+async def _drafting(update: Update, context: JxContext, plan_id: int) -> Actor | None:
+    """The author of this draft; None when the plan is no longer a draft (its view is shown)."""
+    actor = await load_caller(update, context)
+    async with context.services.reads() as session:
+        view = await pv.load(session, plan_id)
+    if not plans.is_author(view.plan, actor):
+        raise plans.Refused(pv.NOT_FOUND)
+    if view.plan.status not in pv.EDITABLE:
+        await _open_as_author(update, context, plan_id, note=FIXED)
+        return None
+    return actor
+
+
+async def _draft(
+    update: Update, context: JxContext, plan_id: int, move: Move, note: str | None = None
+) -> object:
+    """A button on the author's draft: ``move`` the position (saving what it saves), show it."""
+    actor = await _drafting(update, context, plan_id)
+    if actor is None:
+        return END
+    async with flow.tx(update, context) as tx:
+        await move(tx, actor)
+    await answer_query(update, note and (await context.tr(update))._(note))
+    await flow.show(update, context)
+    return tx.state
+
+
+def _goto(state: str, **data: Any) -> Move:
+    async def move(tx: FlowTx, actor: Actor) -> None:
+        tx.goto(state, **data)
+
+    return move
+
+
+async def _ask(update: Update, context: JxContext, state: State, **data: Any) -> object:
+    """Move to a text step (checked by the caller) and ask its question."""
+    async with flow.tx(update, context) as tx:
+        tx.goto(state, **data)
+    await answer_query(update)
+    await flow.show(update, context, edit=False)
+    return tx.state
+
+
+async def _in_step(update: Update, context: JxContext, key: str, ident: int) -> bool:
+    """Whether the stored position is about this plan (``pid``) or milestone (``mid``)."""
+    async with context.services.reads() as session:
+        pos = await flow.position(session, update)
+    return pos is not None and int(pos.data.get(key, 0)) == ident
+
+
 # --- commands ------------------------------------------------------------------------------
 
 
-async def _leave(update: Update, context: JxContext) -> object:
-    """Navigating ends any pending text step, so stray text is not taken as an answer."""
-    async with flow.tx(update, context) as tx:
-        tx.end()
-    return tx.state
+async def _listing(
+    update: Update, context: JxContext, views: list[pv.PlanView], title: str, empty: str
+) -> object:
+    """Plans by cycle and unit, a button each; navigating ends any pending text step."""
+    state = await leave_text_step(flow, update, context)
+    if not views:
+        await reply(update, empty)
+        return state
+    prompt = list_prompt(views, await context.tr(update), _today(context), title)
+    await reply(update, prompt.text, prompt.markup)
+    return state
 
 
 @flow.step
@@ -270,21 +224,15 @@ async def plan_command(update: Update, context: JxContext) -> object:
         )
         return END
     async with context.services.reads() as session:
-        mine = await plans.authored_by(session, actor.staff.id)
-        approving = await plans.approved_by(session, actor.staff.id)
+        mine = await pv.authored_by(session, actor.staff.id)
+        approving = await pv.approved_by(session, actor.staff.id)
     working = [v for v in mine if v.plan.status != Status.DONE]
     if len(working) == 1:
-        return await _open_as_author(update, context, working[0].id, edit=False)
-    state = await _leave(update, context)
-    if not mine:
-        text = tr._("You have no improvement plan to write.")
-        if approving or actor.is_admin:
-            text += " " + tr._("Send /plans to see the plans you approve.")
-        await reply(update, text)
-        return state
-    prompt = list_prompt(mine, tr, _today(context), tr._("Your improvement plans"))
-    await reply(update, prompt.text, prompt.markup)
-    return state
+        return await _open_as_author(update, context, working[0].id)
+    empty = tr._("You have no improvement plan to write.")
+    if approving or actor.is_admin:
+        empty += " " + tr._("Send /plans to see the plans you approve.")
+    return await _listing(update, context, mine, tr._("Your improvement plans"), empty)
 
 
 @flow.step
@@ -294,400 +242,302 @@ async def plans_command(update: Update, context: JxContext) -> object:
     actor = await load_caller(update, context)
     async with context.services.reads() as session:
         if actor.is_admin:
-            views = await plans.every_plan(session)
+            views = await pv.every_plan(session)
         elif actor.staff is not None:
-            views = await plans.approved_by(session, actor.staff.id)
+            views = await pv.approved_by(session, actor.staff.id)
         else:
             views = []
-    state = await _leave(update, context)
-    if not views:
-        text = (
-            tr._("There are no improvement plans yet.")
-            if actor.is_admin
-            else tr._("You do not approve any improvement plans. Your own plan: /plan")
-        )
-        await reply(update, text)
-        return state
-    title = tr._("Improvement plans") if actor.is_admin else tr._("Plans you approve")
-    prompt = list_prompt(views, tr, _today(context), title)
-    await reply(update, prompt.text, prompt.markup)
-    return state
-
-
-# --- buttons -------------------------------------------------------------------------------
-
-
-async def _refuse(update: Update, context: JxContext, ref: str, action: str) -> object:
-    """A forged or foreign id: change nothing, audit, say so politely."""
-    actor = await load_caller(update, context)
-    async with context.transaction() as session:
-        await audit(
-            session,
-            "access.denied",
-            **audit_actor(context, actor),
-            object_type="improvement_plan",
-            object_id=ref[:64],
-            detail={"action": action[:64]},
-        )
-    tr = await context.tr(update)
-    if update.callback_query is not None:
-        await answer_query(update, tr._("This button is not for you."), alert=True)
+    if actor.is_admin:
+        title, empty = tr._("Improvement plans"), tr._("There are no improvement plans yet.")
     else:
-        await reply(update, tr._("Sorry, this improvement plan is not yours to change."))
-    return None
+        title = tr._("Plans you approve")
+        empty = tr._("You do not approve any improvement plans. Your own plan: /plan")
+    return await _listing(update, context, views, title, empty)
 
 
-async def _open_as_author(
-    update: Update,
-    context: JxContext,
-    plan_id: int,
-    *,
-    edit: bool | None = None,
-    note: str | None = None,
-) -> object:
-    """A draft continues where it stopped; a submitted or approved plan shows its view."""
-    tr = await context.tr(update)
-    actor = await load_caller(update, context)
-    async with flow.tx(update, context) as tx:
-        view = await plans.load(tx.session, plan_id)
-        if view.plan.status in plans.EDITABLE:
-            tx.goto(view.next_field() or SUMMARY, pid=plan_id)
-        else:
-            tx.end()
-            prompt = view_prompt(view, actor, tr, 0, _today(context))
-    await answer_query(update, note)
-    if tx.state == END:
-        await send_prompt(update, context, prompt, edit=edit)
-    else:
-        await flow.show(update, context, edit=edit)
-    return tx.state
+# --- buttons that name their plan: entry points --------------------------------------------
 
 
-async def _open(update: Update, context: JxContext, actor: Actor, plan_id: int, ref: str) -> object:
-    async with context.services.reads() as session:
-        try:
-            view = await plans.load(session, plan_id)
-        except DomainError:
-            return await _refuse(update, context, ref, "open")
-        round_ = await plans.submission_round(session, plan_id)
-    if plans.is_author(view.plan, actor):
-        return await _open_as_author(update, context, plan_id, edit=False)
-    if not plans.may_decide(view.plan, actor):
-        return await _refuse(update, context, ref, "open")
-    tr = await context.tr(update)
-    state = await _leave(update, context)
-    await answer_query(update)
-    await send_prompt(
-        update, context, view_prompt(view, actor, tr, round_, _today(context)), edit=False
-    )
-    return state
-
-
-@flow.step
-async def on_button(update: Update, context: JxContext) -> object:
-    query = update.callback_query
-    assert query is not None
-    data = query.data or ""
-    match = DATA.match(data)
-    if match is None:
-        return await flow._stale_button(update, context)
-    action, ref, extra = match.group(1), match.group(2), match.group(3)
-    ident = int(ref)
-    tr = await context.tr(update)
-    actor = await load_caller(update, context)
-    try:
-        if action == "l":
-            return await _my_list(update, context, actor)
-        if action == "r":
-            return await _from_result(update, context, actor, ident, data)
-        if action == "o":
-            return await _open(update, context, actor, ident, data)
-        if action in ("m", "d", "k"):
-            return await _milestone_button(update, context, actor, action, ident)
-        if action in ("a", "b"):
-            if extra is None or not extra.isdigit():
-                return await flow._stale_button(update, context)
-            return await _decide_button(update, context, actor, action, ident, int(extra))
-        return await _author_button(update, context, actor, action, ident, extra)
-    except plans.Refused:
-        return await _refuse(update, context, ref, data)
-    except DomainError as exc:
-        await answer_query(update, exc.plain(tr), alert=True)
-        return None
-
-
-async def _my_list(update: Update, context: JxContext, actor: Actor) -> object:
-    tr = await context.tr(update)
-    if actor.staff is None:
-        raise plans.Refused()
-    async with context.services.reads() as session:
-        mine = await plans.authored_by(session, actor.staff.id)
-    state = await _leave(update, context)
-    await answer_query(update)
-    if not mine:
-        await reply(update, tr._("You have no improvement plan to write."))
-    else:
-        prompt = list_prompt(mine, tr, _today(context), tr._("Your improvement plans"))
-        await send_prompt(update, context, prompt)
-    return state
-
-
-async def _from_result(
-    update: Update, context: JxContext, actor: Actor, result_id: int, data: str
-) -> object:
+@button
+async def from_result(update: Update, context: JxContext) -> object:
     """The 改進計劃 button under a published result."""
+    (result_id,) = FOR_RESULT.args(update)
+    actor = await load_caller(update, context)
     async with context.services.reads() as session:
-        plan = await plans.plan_for_result(session, result_id)
+        plan = await pv.plan_for_result(session, result_id)
     if plan is None or not plans.may_view(plan, actor):
-        return await _refuse(update, context, str(result_id), data)
-    return await _open(update, context, actor, plan.id, data)
+        raise plans.Refused(pv.NOT_FOUND)
+    return await _open(update, context, plan.id)
 
 
-async def _author_button(
-    update: Update, context: JxContext, actor: Actor, action: str, plan_id: int, extra: str | None
-) -> object:
-    """Edit a field, the summary, confirm or rewrite milestones, submit: the author's draft."""
-    tr = await context.tr(update)
-    async with context.services.reads() as session:
-        view = await plans.load(session, plan_id)
-        pos = await flow.position(session, update)
-    if not plans.is_author(view.plan, actor):
-        raise plans.Refused()
-    if view.plan.status not in plans.EDITABLE:
-        return await _open_as_author(
-            update, context, plan_id, edit=False, note=tr._("The plan can no longer be changed.")
-        )
-    in_step = pos is not None and int(pos.data.get("pid", 0)) == plan_id
-    if action in ("y", "n") and not (in_step and pos is not None and pos.state == MS_CONFIRM):
+@button
+async def open_plan(update: Update, context: JxContext) -> object:
+    """A plan from a notice or a list."""
+    (plan_id,) = OPEN.args(update)
+    return await _open(update, context, plan_id)
+
+
+@button
+async def edit(update: Update, context: JxContext) -> object:
+    """The author rewrites one part of the draft."""
+    plan_id, field = EDIT.args(update)
+    if field not in pv.FIELDS:
         return await flow._stale_button(update, context)
-    if action == "s":
-        return await _submit(update, context, actor, plan_id)
-    field = FIELD_CODES.get(extra or "")
-    if action == "e" and field is None:
-        return await flow._stale_button(update, context)
-    async with flow.tx(update, context) as tx:
-        if action == "e":
-            assert field is not None
-            tx.goto(field, pid=plan_id)
-        elif action == "v":
-            tx.goto(SUMMARY, pid=plan_id)
-        elif action == "n":
-            tx.goto(TIMELINE, pid=plan_id)
-        else:  # "y": the milestones shown back are confirmed
-            assert pos is not None
-            items = [(dt.date.fromisoformat(d), t) for d, t in pos.data.get("ms", [])]
-            view = await plans.save_milestones(
-                tx.session, plan_id, items, actor=actor, today=_today(context), now=now(context)
-            )
-            tx.goto(view.next_field() or SUMMARY, pid=plan_id)
-    await answer_query(update, tr._("Saved.") if action == "y" else None)
-    await flow.show(update, context)
-    return tx.state
+    return await _draft(update, context, plan_id, _goto(field, pid=plan_id))
 
 
-async def _submit(update: Update, context: JxContext, actor: Actor, plan_id: int) -> object:
-    tr = await context.tr(update)
+@button
+async def to_summary(update: Update, context: JxContext) -> object:
+    (plan_id,) = SUMMARY.args(update)
+    return await _draft(update, context, plan_id, _goto(State.SUMMARY, pid=plan_id))
+
+
+@button
+async def submit(update: Update, context: JxContext) -> object:
+    """The author hands the plan to the approver (or the working group)."""
+    (plan_id,) = SUBMIT.args(update)
+    actor = await _drafting(update, context, plan_id)
+    if actor is None:
+        return END
+    tr, today = await context.tr(update), _today(context)
     async with flow.tx(update, context) as tx:
         view = await plans.submit(
-            tx.session, plan_id, actor=actor, today=_today(context), now=now(context)
+            tx.session, plan_id, actor=actor, today=today, now=now(context), env=env(context)
         )
         tx.end()
     context.services.outbox_wake()
-    approver = (
-        html(view.approver_name) if view.approver_name else tr._("the evaluation working group")
-    )
     await answer_query(update, tr._("Submitted."))
-    text = plans.plan_text(view, tr, today=_today(context))
-    await send_prompt(
-        update,
-        context,
-        Prompt(
-            text
-            + "\n\n"
-            + html_format(
-                tr._("Submitted to {approver} for approval. You will be told of the decision."),
-                approver=approver,
-            )
-        ),
+    told = html_format(
+        tr._("Submitted to {approver} for approval. You will be told of the decision."),
+        approver=pv.approver(view, tr),
     )
+    text = pv.plan_text(view, tr, today=today) + "\n\n" + told
+    await send_prompt(update, context, Prompt(text))
     return tx.state
 
 
-async def _decide_button(
-    update: Update, context: JxContext, actor: Actor, action: str, plan_id: int, round_: int
-) -> object:
+@button
+async def approve(update: Update, context: JxContext) -> object:
+    """The approver (or the working group) approves the round the button names."""
+    plan_id, round_ = APPROVE.args(update)
     tr = await context.tr(update)
-    if action == "b":  # the comment is a text step; checked again when it is sent
-        async with context.services.reads() as session:
-            view = await plans.load(session, plan_id)
-            if not plans.may_decide(view.plan, actor):
-                raise plans.Refused()
-            if (
-                view.plan.status != Status.SUBMITTED
-                or await plans.submission_round(session, plan_id) != round_
-            ):
-                raise DomainError(
-                    N_("This plan has already been decided, or it was changed since.")
-                )
-        async with flow.tx(update, context) as tx:
-            tx.goto(COMMENT, pid=plan_id, round=round_)
-        await answer_query(update)
-        await flow.show(update, context, edit=False)
-        return tx.state
+    actor = await load_caller(update, context)
     async with flow.tx(update, context) as tx:
-        view = await plans.approve(tx.session, plan_id, round_, actor=actor, now=now(context))
+        view = await plans.approve(
+            tx.session, plan_id, round_, actor=actor, now=now(context), env=env(context)
+        )
     context.services.outbox_wake()
     await answer_query(update, tr._("Plan approved."))
-    text = plans.plan_text(view, tr, today=_today(context))
-    await send_prompt(
-        update, context, Prompt(text + "\n\n" + tr._("✅ Approved. The author has been told."))
-    )
+    text = pv.plan_text(view, tr, today=_today(context))
+    done = tr._("✅ Approved. The author has been told.")
+    await send_prompt(update, context, Prompt(text + "\n\n" + done))
     return tx.state
 
 
-async def _milestone_button(
-    update: Update, context: JxContext, actor: Actor, action: str, milestone_id: int
-) -> object:
-    """Report progress (``m``), then say whether the milestone is done (``d``) or not yet (``k``)."""
-    tr = await context.tr(update)
+@button
+async def send_back(update: Update, context: JxContext) -> object:
+    """退回: ask for the comment (a text step; the decision is checked again when it comes)."""
+    plan_id, round_ = SEND_BACK.args(update)
+    actor = await load_caller(update, context)
+    async with context.services.reads() as session:
+        await plans.check_decision(session, plan_id, round_, actor)
+    return await _ask(update, context, State.COMMENT, pid=plan_id, round=round_)
+
+
+@button
+async def report(update: Update, context: JxContext) -> object:
+    """Progress on a milestone of an approved plan: ask for the report."""
+    (milestone_id,) = REPORT.args(update)
+    actor = await load_caller(update, context)
     async with context.services.reads() as session:
         await plans.check_progress_allowed(session, milestone_id, actor)
-        found = await plans.milestone(session, milestone_id)
-        pos = await flow.position(session, update)
-    if action == "m":
-        async with flow.tx(update, context) as tx:
-            tx.goto(PROGRESS, pid=found.plan_id, mid=milestone_id)
-        await answer_query(update)
-        await flow.show(update, context, edit=False)
-        return tx.state
-    if pos is None or pos.state != MARK or int(pos.data.get("mid", 0)) != milestone_id:
+        found = await pv.milestone(session, milestone_id)
+    return await _ask(update, context, State.PROGRESS, pid=found.plan_id, mid=milestone_id)
+
+
+# --- buttons of one state ------------------------------------------------------------------
+
+
+@button
+async def confirm_milestones(update: Update, context: JxContext) -> object:
+    """MS_CONFIRM: the milestones shown back are saved (checked again: it may be a day later)."""
+    (plan_id,) = CONFIRM.args(update)
+    if not await _in_step(update, context, "pid", plan_id):
+        return await flow._stale_button(update, context)
+
+    async def move(tx: FlowTx, actor: Actor) -> None:
+        pos = await flow.position(tx.session, update)
+        items = [(dt.date.fromisoformat(d), t) for d, t in (pos.data if pos else {}).get("ms", [])]
+        view = await plans.save_milestones(
+            tx.session, plan_id, items, actor=actor, today=_today(context), now=now(context)
+        )
+        tx.goto(view.next_field() or State.SUMMARY, pid=plan_id)
+
+    return await _draft(update, context, plan_id, move, note=N_("Saved."))
+
+
+@button
+async def rewrite_milestones(update: Update, context: JxContext) -> object:
+    """MS_CONFIRM: write the milestones again."""
+    (plan_id,) = REWRITE.args(update)
+    if not await _in_step(update, context, "pid", plan_id):
+        return await flow._stale_button(update, context)
+    return await _draft(update, context, plan_id, _goto(State.TIMELINE, pid=plan_id))
+
+
+async def _marked(update: Update, context: JxContext, milestone_id: int, done: bool) -> object:
+    """MARK: the milestone is done (the plan too when it was the last), or stays open."""
+    tr = await context.tr(update)
+    actor = await load_caller(update, context)
+    async with context.services.reads() as session:
+        await plans.check_progress_allowed(session, milestone_id, actor)
+        found = await pv.milestone(session, milestone_id)
+    if not await _in_step(update, context, "mid", milestone_id):
         return await flow._stale_button(update, context)
     async with flow.tx(update, context) as tx:
-        if action == "d":
-            view = await plans.mark_done(tx.session, milestone_id, actor=actor, now=now(context))
+        if done:
+            view = await plans.mark_done(
+                tx.session, milestone_id, actor=actor, now=now(context), env=env(context)
+            )
         else:
-            view = await plans.load(tx.session, found.plan_id)
+            view = await pv.load(tx.session, found.plan_id)
         tx.end()
-        prompt = view_prompt(view, actor, tr, 0, _today(context))
     context.services.outbox_wake()
-    if action == "d":
-        done = view.plan.status == Status.DONE
-        await answer_query(update, tr._("Marked as done."))
-        note = (
-            tr._("Every milestone is done: the plan is complete. The approver has been told.")
-            if done
-            else tr._("Milestone marked as done.")
-        )
+    if not done:
+        note = N_("Your progress is saved; the milestone stays open.")
+    elif view.plan.status == Status.DONE:
+        note = N_("Every milestone is done: the plan is complete. The approver has been told.")
     else:
-        await answer_query(update, tr._("Saved."))
-        note = tr._("Your progress is saved; the milestone stays open.")
-    await send_prompt(update, context, Prompt(note + "\n\n" + prompt.text, prompt.markup))
+        note = N_("Milestone marked as done.")
+    await answer_query(update, tr._("Marked as done.") if done else tr._("Saved."))
+    prompt = view_prompt(view, actor, tr, 0, _today(context))
+    await send_prompt(update, context, Prompt(tr._(note) + "\n\n" + prompt.text, prompt.markup))
     return tx.state
 
 
-# --- text ----------------------------------------------------------------------------------
+@button
+async def mark_done(update: Update, context: JxContext) -> object:
+    (milestone_id,) = DONE.args(update)
+    return await _marked(update, context, milestone_id, done=True)
 
 
-@flow.step
-async def on_text(update: Update, context: JxContext) -> object:
-    message = update.message
-    assert message is not None
-    tr = await context.tr(update)
-    async with context.services.reads() as session:
-        pos = await flow.position(session, update)
-    if pos is None or "pid" not in pos.data:
-        return END
-    actor = await load_caller(update, context)
-    plan_id = int(pos.data["pid"])
-    text = message.text
-    # 1. the text itself: a mistake here is explained and the same step asked again
-    try:
-        if pos.state in TEXT_FIELDS:
-            value = plans.check_text(text, plans.LIMITS[pos.state])
-        elif pos.state == TIMELINE:
-            items = plans.parse_milestones(text, _today(context))
-        else:
-            limit = plans.MAX_COMMENT if pos.state == COMMENT else plans.MAX_PROGRESS
-            value = plans.check_text(text, limit)
-    except DomainError as exc:
-        await reply(update, exc.render(tr))
-        await flow.show(update, context, edit=False)
-        return None
-    # 2. the change: refused or no longer possible ends the step
-    done: str | None = None
-    try:
-        async with flow.tx(update, context) as tx:
-            if pos.state in TEXT_FIELDS:
-                view = await plans.save_field(
-                    tx.session, plan_id, pos.state, value, actor=actor, now=now(context)
-                )
-                tx.goto(view.next_field() or SUMMARY, pid=plan_id)
-            elif pos.state == TIMELINE:
-                view = await plans.load(tx.session, plan_id)
-                if not plans.is_author(view.plan, actor):
-                    raise plans.Refused()
-                if view.plan.status not in plans.EDITABLE:
-                    raise DomainError(N_("The plan can no longer be changed."))
-                tx.goto(MS_CONFIRM, pid=plan_id, ms=[[d.isoformat(), t] for d, t in items])
-            elif pos.state == COMMENT:
-                await plans.send_back(
-                    tx.session,
-                    plan_id,
-                    int(pos.data.get("round", 0)),
-                    value,
-                    actor=actor,
-                    now=now(context),
-                )
-                tx.end()
-                done = tr._("Returned to the author with your comment.")
-            else:
-                mid = int(pos.data.get("mid", 0))
-                await plans.report_progress(
-                    tx.session,
-                    mid,
-                    value,
-                    actor=actor,
-                    now=now(context),
-                    tz=context.services.settings.tz,
-                )
-                tx.goto(MARK, pid=plan_id, mid=mid)
-    except plans.Refused:
-        state = await _leave(update, context)
-        await _refuse(update, context, str(plan_id), pos.state)
-        return state
-    except DomainError as exc:
-        state = await _leave(update, context)
-        await reply(update, exc.render(tr))
-        return state
-    context.services.outbox_wake()
-    if done is not None:
-        await reply(update, done)
-    else:
-        await flow.show(update, context, edit=False)
-    return tx.state
+@button
+async def not_yet(update: Update, context: JxContext) -> object:
+    (milestone_id,) = NOT_YET.args(update)
+    return await _marked(update, context, milestone_id, done=False)
 
 
-def _short(text: str, limit: int) -> str:
-    return clip(text, limit)
+# --- text steps ----------------------------------------------------------------------------
+
+Check = Callable[[str | None, Position, JxContext], Any]
+Change = Callable[[FlowTx, Actor, Position, Any, JxContext], Awaitable[str | None]]
 
 
-def build_handler() -> ConversationHandler:
-    text = MessageHandler(F.TEXT & ~F.COMMAND & ~F.UpdateType.EDITED, on_text)
+def text_step(check: Check) -> Callable[[Change], StepFn]:
+    """A text step: ``check`` the text (a mistake is explained and the step asked again),
+    then ``change`` saves and moves on, returning a closing line or None (the next prompt).
+    A refusal, or a rule that no longer holds, ends the step (``conversations.cases.attempt``).
+    """
+
+    def wrap(change: Change) -> StepFn:
+        @functools.wraps(change)
+        async def step(update: Update, context: JxContext) -> object:
+            assert update.message is not None
+            tr = await context.tr(update)
+            async with context.services.reads() as session:
+                pos = await flow.position(session, update)
+            if pos is None or "pid" not in pos.data:
+                return END
+            try:
+                value = check(update.message.text, pos, context)
+            except DomainError as exc:
+                await reply(update, exc.render(tr))
+                await flow.show(update, context, edit=False)
+                return None
+            actor = await load_caller(update, context)
+            outcome, done = await attempt(
+                flow,
+                update,
+                context,
+                actor,
+                lambda tx: change(tx, actor, pos, value, context),
+                object_type="improvement_plan",
+                object_id=pos.data["pid"],
+                action=pos.state,
+            )
+            if outcome.ok and done is not None:
+                await reply(update, tr._(done))
+            elif outcome.ok:
+                await flow.show(update, context, edit=False)
+            return outcome.state
+
+        return flow.step(step)
+
+    return wrap
+
+
+@text_step(lambda text, pos, _c: plans.check_text(text, pv.LIMITS[pos.state]))
+async def write_field(tx: FlowTx, actor: Actor, pos: Position, value: str, c: JxContext) -> None:
+    """Goals, measures or the responsible person (the state names the part)."""
+    pid = int(pos.data["pid"])
+    view = await plans.save_field(tx.session, pid, pos.state, value, actor=actor, now=now(c))
+    tx.goto(view.next_field() or State.SUMMARY, pid=pid)
+
+
+@text_step(lambda text, _p, c: plans.parse_milestones(text, _today(c)))
+async def write_milestones(
+    tx: FlowTx, actor: Actor, pos: Position, items: Any, c: JxContext
+) -> None:
+    """Dated lines, shown back for confirmation (MS_CONFIRM) before they are saved."""
+    pid = int(pos.data["pid"])
+    plans.check_editable(await pv.load(tx.session, pid), actor)
+    tx.goto(State.MS_CONFIRM, pid=pid, ms=[[d.isoformat(), t] for d, t in items])
+
+
+@text_step(lambda text, _p, _c: plans.check_text(text, pv.MAX_COMMENT))
+async def write_comment(tx: FlowTx, actor: Actor, pos: Position, value: str, c: JxContext) -> str:
+    """The approver's reason for sending the plan back; the decision is taken now."""
+    pid, round_ = int(pos.data["pid"]), int(pos.data.get("round", 0))
+    await plans.send_back(tx.session, pid, round_, value, actor=actor, now=now(c), env=env(c))
+    tx.end()
+    return N_("Returned to the author with your comment.")
+
+
+@text_step(lambda text, _p, _c: plans.check_text(text, pv.MAX_PROGRESS))
+async def write_progress(tx: FlowTx, actor: Actor, pos: Position, value: str, c: JxContext) -> None:
+    """The author's progress on a milestone, then: is it done (MARK)?"""
+    mid = int(pos.data.get("mid", 0))
+    await plans.report_progress(tx.session, mid, value, actor=actor, now=now(c), env=env(c))
+    tx.goto(State.MARK, pid=int(pos.data["pid"]), mid=mid)
+
+
+def build_handler() -> ConversationHandler[Any]:
+    text = functools.partial(MessageHandler, F.TEXT & ~F.COMMAND & ~F.UpdateType.EDITED)
     return flow.handler(
         entry_points=[
             CommandHandler("plan", plan_command),
             CommandHandler("plans", plans_command),
-            CallbackQueryHandler(on_button, pattern=r"^ip1:"),
+            FOR_RESULT.handler(from_result),
+            OPEN.handler(open_plan),
+            EDIT.handler(edit),
+            SUMMARY.handler(to_summary),
+            SUBMIT.handler(submit),
+            APPROVE.handler(approve),
+            SEND_BACK.handler(send_back),
+            REPORT.handler(report),
         ],
         states={
-            GOALS: [text],
-            MEASURES: [text],
-            RESPONSIBLE: [text],
-            TIMELINE: [text],
-            MS_CONFIRM: [],
-            SUMMARY: [],
-            COMMENT: [text],
-            PROGRESS: [text],
-            MARK: [],
+            State.GOALS: [text(write_field)],
+            State.MEASURES: [text(write_field)],
+            State.RESPONSIBLE: [text(write_field)],
+            State.TIMELINE: [text(write_milestones)],
+            State.MS_CONFIRM: [
+                CONFIRM.handler(confirm_milestones),
+                REWRITE.handler(rewrite_milestones),
+            ],
+            State.SUMMARY: [],  # its buttons name the plan: entry points, usable from anywhere
+            State.COMMENT: [text(write_comment)],
+            State.PROGRESS: [text(write_progress)],
+            State.MARK: [DONE.handler(mark_done), NOT_YET.handler(not_yet)],
         },
     )

@@ -1,16 +1,22 @@
 """The results phase in the chat: scoring and sending for 审定 (working group), approving or
 sending back (leadership group), and for everyone their 为什么 breakdown and 历史.
 
-Sending back needs a comment, a text step in a restart-safe flow (``rv1:``). The why
-view lists every dimension, indicator and source with its weight and contribution,
-adding up exactly to the total, and never a rater or a peer count; below five peers
-the peer source is one combined figure (``services.peer_view``).
+Sending back needs a comment, a text step in a restart-safe flow (``rv1:``, drawn in
+``results.mmd``). The why view lists every dimension, indicator and source with its weight
+and contribution, adding up exactly to the total, and never a rater or a peer count; below
+five peers the peer source is one combined figure (``services.peer_view``).
+
+Buttons, each format defined once below: ``rs1:why|history:<result>`` under a result,
+``sc1:send:<cycle>:<scored revision>`` under /score's overview, ``rv1:approve|send_back:
+<cycle>:<round>`` under a request for approval. The services queue the pushed ones as
+choices (``services.result_notices``); the chat layer spells them with these codecs.
 """
 
 from __future__ import annotations
 
 import re
 from decimal import Decimal
+from enum import StrEnum
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -24,24 +30,48 @@ from telegram.ext import (
 )
 from telegram.ext import filters as F
 
+from chat.callbacks import Callbacks
 from chat.context import JxContext
 from chat.flow import END, Flow, Position, Prompt, answer_query, reply, send_prompt
-from conversations.common import keyboard, load_caller, now
+from conversations.admin import _require_admin
+from conversations.annual import history_text
+from conversations.common import keyboard, load_caller, now, pressed
 from domain.enums import CyclePhase, Dimension, Grade, Source
 from domain.labels import DIMENSION_LABELS, GRADE_LABELS, PHASE_LABELS, SOURCE_LABELS
 from domain.text import MESSAGE_LIMIT, clip_html, html_format
 from infra.i18n import N_, Translator
 from infra.models import Cycle, Result, Staff
 from services import results
+from services.annual import person_history
 from services.errors import DomainError
+from services.notices import Localization
 from services.peer_view import PEER_DETAIL_MIN, ratee_view
 from services.result_notices import quota_line
 from services.templates import localized
 
-COMMENT = "comment"
-RV = re.compile(r"^rv1:(ok|no):(\d{1,9}):(\d{1,4})$")
-RS = re.compile(r"^rs1:(w|h):(\d{1,12})$")
-SC = re.compile(r"^sc1:(score|send):(\d{1,9})(?::(\d{1,9}))?$")  # cycle, scored revision
+
+class State(StrEnum):
+    COMMENT = "comment"  # a leadership member writes why the results go back
+
+
+RESULT = Callbacks("rs1", "results")  # under a person's or a unit's result
+WHY = RESULT.action("why", int)  # rs1:why:<result id>
+HISTORY = RESULT.action("history", int)  # rs1:history:<result id>
+# Results pushed before the actions had names stay in the chats for years: still honoured.
+OLD_WHY = RESULT.action("w", int)
+OLD_HISTORY = RESULT.action("h", int)
+
+SCORING = Callbacks("sc1", "scoring")  # under /score's overview, for the working group
+SEND = SCORING.action("send", int, int)  # sc1:send:<cycle id>:<scored revision>
+OLD_SEND = re.compile(r"^sc1:send:(\d{1,9})$")  # from before the revision was added
+
+REVIEW = Callbacks("rv1", "result_review")  # under a request for approval (审定)
+APPROVE = REVIEW.action("approve", int, int)  # rv1:approve:<cycle id>:<review round>
+SEND_BACK = REVIEW.action("send_back", int, int)  # rv1:send_back:<cycle id>:<review round>
+OLD_APPROVE = REVIEW.action("ok", int, int)  # as queued before the actions had names
+OLD_SEND_BACK = REVIEW.action("no", int, int)
+
+
 NOTE_TEXT = {
     "source_missing": N_("No answers from {source}: its weight was spread over the other sources."),
     "peer_dropped": N_(
@@ -172,15 +202,24 @@ async def _names(session: AsyncSession, cycle_id: int) -> dict[str, tuple[str, s
     return names
 
 
-async def result_button(update: Update, context: JxContext) -> None:
-    """为什么 and 历史 under a result: only the person themselves (or their unit's head for a unit)."""
-    match = RS.match(update.callback_query.data or "") if update.callback_query else None
+async def why(update: Update, context: JxContext) -> None:
+    """为什么 under a result: how the total is made."""
+    (result_id,) = pressed(update, WHY, OLD_WHY)
+    await _own_result(update, context, result_id, show_history=False)
+
+
+async def history(update: Update, context: JxContext) -> None:
+    """历史 under a result: the person's published results over the cycles."""
+    (result_id,) = pressed(update, HISTORY, OLD_HISTORY)
+    await _own_result(update, context, result_id, show_history=True)
+
+
+async def _own_result(
+    update: Update, context: JxContext, result_id: int, *, show_history: bool
+) -> None:
+    """Only the person themselves (or their unit's head, for a unit) may look."""
     tr = await context.tr(update)
     actor = await load_caller(update, context)
-    if match is None:
-        await answer_query(update, tr._("This button has expired. Here is where you are now."))
-        return
-    action, result_id = match.group(1), int(match.group(2))
     async with context.services.reads() as session:
         result = await session.get(Result, result_id)
         mine = (
@@ -196,12 +235,9 @@ async def result_button(update: Update, context: JxContext) -> None:
             await answer_query(update, tr._("This button is not for you."), alert=True)
             return
         await answer_query(update)
-        if action == "w":
+        if not show_history:
             await reply(update, why_text(result, tr, await _names(session, result.cycle_id)))
             return
-        from conversations.annual import history_text
-        from services.annual import person_history
-
         found = await person_history(session, actor.staff.id)  # type: ignore[union-attr]
         text = history_text(found, tr, name=actor.staff.name)  # type: ignore[union-attr]
     await reply(update, text)
@@ -212,8 +248,6 @@ async def score_command(update: Update, context: JxContext) -> None:
     actor = await load_caller(update, context)
     tr = await context.tr(update)
     if not actor.is_admin:
-        from conversations.admin import _require_admin
-
         await _require_admin(update, context, "score")
         return
     if not context.args:
@@ -258,7 +292,7 @@ async def score_command(update: Update, context: JxContext) -> None:
             [
                 (
                     tr._("Send to the leadership group for approval"),
-                    f"sc1:send:{cycle.id}:{cycle.scored_revision}",
+                    SEND.data(cycle.id, cycle.scored_revision or 0),
                 )
             ]
         ),
@@ -301,8 +335,10 @@ async def signal_lines(session: AsyncSession, cycle: Cycle, tr: Translator, tz) 
 
 
 async def overview(  # type: ignore[no-untyped-def]
-    session: AsyncSession, cycle: Cycle, tr: Translator, tz=None, quota_percent: int | None = None
+    session: AsyncSession, cycle: Cycle, tr: Translator, tz=None, quota_percent: int = 0
 ) -> str:
+    """The grades of a scored cycle for the working group; ``quota_percent`` is
+    ``Settings.excellent_quota`` (a preview line), ``tz`` adds the integrity signals."""
     found = await results.results_of(session, cycle)
     dist = results.distribution(found)
     lines: list[str] = [
@@ -316,37 +352,40 @@ async def overview(  # type: ignore[no-untyped-def]
             distribution="、".join(f"{tr._(GRADE_LABELS[g])} {dist.get(g, 0)}" for g in Grade),
         ),
     ]
-    from infra.config import load_settings
-
     people = {r.subject_key: r.total for r in found if r.staff_id is not None}
-    quota = quota_percent if quota_percent is not None else load_settings().excellent_quota
-    if people and quota:
-        lines.append(quota_line(people, quota, tr))
+    if people and quota_percent:
+        lines.append(quota_line(people, quota_percent, tr))
     if tz is not None:
         lines += await signal_lines(session, cycle, tr, tz)
     return "\n".join(lines)
 
 
-async def send_button(update: Update, context: JxContext) -> None:
-    match = SC.match(update.callback_query.data or "") if update.callback_query else None
+async def send_for_approval(update: Update, context: JxContext) -> None:
+    """The working group sends the scored results to the leadership group (审定)."""
+    data = update.callback_query.data if update.callback_query else None
+    old = OLD_SEND.match(data or "")
+    # an old button without the revision still needs fresh results
+    cycle_id, revision = (int(old.group(1)), None) if old else SEND.parse(data) or (0, None)
     tr = await context.tr(update)
     actor = await load_caller(update, context)
-    if match is None or not actor.is_admin:
+    if not actor.is_admin:
         await answer_query(update, tr._("This button has expired. Here is where you are now."))
         return
+    settings = context.services.settings
     try:
         async with context.transaction() as session:
-            cycle = await session.get(Cycle, int(match.group(2)))
+            cycle = await session.get(Cycle, cycle_id)
             if cycle is None:
-                raise DomainError(N_("There is no cycle {period}."), period=match.group(2))
+                raise DomainError(N_("There is no cycle {period}."), period=str(cycle_id))
             sent = await results.send_for_review(
                 session,
                 cycle,
                 now=now(context),
                 actor_label="telegram",
                 actor_telegram_id=actor.telegram_id,
-                # an old button without the revision still needs fresh results
-                scored_revision=int(match.group(3)) if match.group(3) else None,
+                scored_revision=revision,
+                excellent_quota=settings.excellent_quota,
+                local=Localization.of(settings),
             )
     except DomainError as exc:
         await answer_query(update, exc.plain(tr), alert=True)
@@ -385,28 +424,42 @@ flow = Flow("result_review", N_("the approval of results"), render, prefix="rv1:
 
 
 @flow.step
-async def review_button(update: Update, context: JxContext) -> object:
-    match = RV.match(update.callback_query.data or "") if update.callback_query else None
+async def approve(update: Update, context: JxContext) -> object:
+    """A leadership member approves the results shown (the 组长's approval publishes them)."""
+    cycle_id, round_ = pressed(update, APPROVE, OLD_APPROVE)
+    if not await _may_decide(update, context, cycle_id, round_):
+        return END
+    return await _decide(update, context, cycle_id, approve=True, comment="", round_=round_)
+
+
+@flow.step
+async def send_back(update: Update, context: JxContext) -> object:
+    """A leadership member sends the results back: first the comment, as a text step."""
+    cycle_id, round_ = pressed(update, SEND_BACK, OLD_SEND_BACK)
+    if not await _may_decide(update, context, cycle_id, round_):
+        return END
+    async with flow.tx(update, context) as tx:
+        tx.goto(State.COMMENT, cycle=cycle_id, round=round_)
+    await answer_query(update)
+    await flow.show(update, context, edit=False)
+    return tx.state
+
+
+async def _may_decide(update: Update, context: JxContext, cycle_id: int, round_: int) -> bool:
+    """A bound member pressing a button of the round now waiting (the service checks roles)."""
     tr = await context.tr(update)
     actor = await load_caller(update, context)
-    if match is None or actor.staff is None:
+    if actor.staff is None:
         await answer_query(
             update, tr._("Only members of the leadership group can approve results."), alert=True
         )
-        return END
-    action, cycle_id, round_ = match.group(1), int(match.group(2)), int(match.group(3))
+        return False
     async with context.services.reads() as session:
         cycle = await session.get(Cycle, cycle_id)
     if cycle is None or cycle.review_round != round_ or cycle.phase != CyclePhase.REVIEW:
         await answer_query(update, tr._("This button has expired. Here is where you are now."))
-        return END
-    if action == "no":
-        async with flow.tx(update, context) as tx:
-            tx.goto(COMMENT, cycle=cycle_id, round=round_)
-        await answer_query(update)
-        await flow.show(update, context, edit=False)
-        return tx.state
-    return await _decide(update, context, cycle_id, approve=True, comment="", round_=round_)
+        return False
+    return True
 
 
 async def _decide(
@@ -420,6 +473,7 @@ async def _decide(
 ) -> object:
     tr = await context.tr(update)
     actor = await load_caller(update, context)
+    settings = context.services.settings
     try:
         async with flow.tx(update, context) as tx:
             cycle = await tx.session.get(Cycle, cycle_id)
@@ -431,10 +485,12 @@ async def _decide(
                 approve=approve,
                 comment=comment,
                 now=now(context),
-                admin_ids=context.services.settings.admin_id_set,
-                quorum=context.services.settings.approval_quorum,
-                appeal_days=context.services.settings.appeal_days,
+                admin_ids=settings.admin_id_set,
+                quorum=settings.approval_quorum,
+                appeal_days=settings.appeal_days,
                 round_=round_,
+                plan_threshold=settings.plan_threshold,
+                local=Localization.of(settings),
             )
             tx.end()
     except DomainError as exc:
@@ -458,6 +514,7 @@ async def _decide(
 
 @flow.step
 async def comment_text(update: Update, context: JxContext) -> object:
+    """The comment that goes back to the working group with the results."""
     async with context.services.reads() as session:
         pos = await flow.position(session, update)
     if pos is None:
@@ -479,16 +536,25 @@ async def comment_text(update: Update, context: JxContext) -> object:
 
 def build_handler() -> ConversationHandler:
     return flow.handler(
-        entry_points=[CallbackQueryHandler(review_button, pattern=r"^rv1:")],
-        states={COMMENT: [MessageHandler(F.TEXT & ~F.COMMAND, comment_text)]},
+        entry_points=[
+            APPROVE.handler(approve),
+            SEND_BACK.handler(send_back),
+            OLD_APPROVE.handler(approve),
+            OLD_SEND_BACK.handler(send_back),
+        ],
+        states={State.COMMENT: [MessageHandler(F.TEXT & ~F.COMMAND, comment_text)]},
     )
 
 
 def build_handlers() -> list[BaseHandler]:
     return [
         CommandHandler("score", score_command),
-        CallbackQueryHandler(result_button, pattern=r"^rs1:"),
-        CallbackQueryHandler(send_button, pattern=r"^sc1:"),
+        WHY.handler(why),
+        HISTORY.handler(history),
+        OLD_WHY.handler(why),
+        OLD_HISTORY.handler(history),
+        SEND.handler(send_for_approval),
+        CallbackQueryHandler(send_for_approval, pattern=OLD_SEND),
     ]
 
 

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import re
+from enum import StrEnum
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
-from telegram.ext import CallbackQueryHandler, ConversationHandler, MessageHandler
+from telegram.ext import ConversationHandler, MessageHandler
 from telegram.ext import filters as F
 
+from chat.callbacks import CallbackAction, Callbacks
 from chat.context import JxContext
 from chat.flow import END, Flow, Position, Prompt, answer_query, reply, send_prompt
 from conversations.common import audit_actor, html, keyboard, load_caller, now
@@ -25,25 +26,38 @@ from services import files
 from services.audit import audit
 from services.staff_import import RosterInvalid, apply_import, parse_roster, plan_import
 
-CONFIRM = "confirm"
 MAX_ERRORS_SHOWN = 30
 SUMMARY_LIMIT = 3500  # UTF-16 units of the plan summary, leaving room for the question
-DATA = re.compile(r"^im1:(ok|no):([0-9a-f]{8})$")
+
+
+class State(StrEnum):
+    CONFIRM = "confirm"  # the summary is shown; import or cancel
+
+
+CB = Callbacks("im1", "staff_import")
+# both carry the file's first 8 hex digits of SHA-256, so a button of another file is stale
+IMPORT = CB.action("ok", str)  # im1:ok:<sha8>
+DISCARD = CB.action("no", str)  # im1:no:<sha8>
 
 
 async def render(session: AsyncSession, tr: Translator, pos: Position, update: Update) -> Prompt:
-    sha8 = pos.data["sha256"][:8]
+    sha8 = _sha8(pos)
     return Prompt(
         html(pos.data["summary"]) + "\n\n" + tr._("Apply this import?"),
-        keyboard([(tr._("✅ Import"), f"im1:ok:{sha8}"), (tr._("✖ Cancel"), f"im1:no:{sha8}")]),
+        keyboard([(tr._("✅ Import"), IMPORT.data(sha8)), (tr._("✖ Cancel"), DISCARD.data(sha8))]),
     )
+
+
+def _sha8(pos: Position) -> str:
+    return str(pos.data["sha256"])[:8]
 
 
 flow = Flow("staff_import", N_("staff import"), render, prefix="im1:")
 
 
 @flow.step
-async def on_document(update: Update, context: JxContext) -> object:
+async def summarise(update: Update, context: JxContext) -> object:
+    """Read the roster a working-group member sent and show what importing it would change."""
     message = update.message
     assert message is not None and message.document is not None
     actor = await load_caller(update, context)
@@ -91,7 +105,7 @@ async def on_document(update: Update, context: JxContext) -> object:
     async with flow.tx(update, context) as tx:
         plan = await plan_import(tx.session, roster)
         tx.goto(
-            CONFIRM,
+            State.CONFIRM,
             file_id=doc.file_id,
             name=name,
             sha256=hashlib.sha256(data).hexdigest(),
@@ -101,24 +115,26 @@ async def on_document(update: Update, context: JxContext) -> object:
     return tx.state
 
 
-@flow.step
-async def on_confirm(update: Update, context: JxContext) -> object:
-    query = update.callback_query
-    user = update.effective_user
-    assert query is not None and user is not None
-    match = DATA.match(query.data or "")
+async def _pending(update: Update, context: JxContext, action: CallbackAction) -> Position | None:
+    """The stored summary the pressed button belongs to (same file), or None if stale."""
+    (sha8,) = action.args(update)
     async with context.services.reads() as session:
         pos = await flow.position(session, update)
-    if match is None or pos is None or not pos.data["sha256"].startswith(match.group(2)):
+    return pos if pos is not None and sha8 == _sha8(pos) else None
+
+
+@flow.step
+async def confirm_import(update: Update, context: JxContext) -> object:
+    """Download the file again, check it is the one summarised, and apply it (二)."""
+    user = update.effective_user
+    assert user is not None
+    pos = await _pending(update, context, IMPORT)
+    if pos is None:
         return await flow._stale_button(update, context)
-    tr = await context.tr(update)
     actor = await load_caller(update, context)
-    if match.group(1) == "no" or not actor.is_admin:
-        async with flow.tx(update, context) as tx:
-            tx.end()
-        await answer_query(update)
-        await send_prompt(update, context, Prompt(tr._("Import cancelled. Nothing was changed.")))
-        return END
+    if not actor.is_admin:
+        return await _cancel(update, context)
+    tr = await context.tr(update)
     await answer_query(update, tr._("Importing…"))
     data = bytes(await (await context.bot.get_file(pos.data["file_id"])).download_as_bytearray())
     if hashlib.sha256(data).hexdigest() != pos.data["sha256"]:
@@ -137,8 +153,25 @@ async def on_confirm(update: Update, context: JxContext) -> object:
     return END
 
 
+@flow.step
+async def discard(update: Update, context: JxContext) -> object:
+    """Cancel: nothing was written, the position ends."""
+    if await _pending(update, context, DISCARD) is None:
+        return await flow._stale_button(update, context)
+    return await _cancel(update, context)
+
+
+async def _cancel(update: Update, context: JxContext) -> object:
+    tr = await context.tr(update)
+    async with flow.tx(update, context) as tx:
+        tx.end()
+    await answer_query(update)
+    await send_prompt(update, context, Prompt(tr._("Import cancelled. Nothing was changed.")))
+    return END
+
+
 def build_handler() -> ConversationHandler:
     return flow.handler(
-        entry_points=[MessageHandler(F.ChatType.PRIVATE & F.Document.ALL, on_document)],
-        states={CONFIRM: [CallbackQueryHandler(on_confirm, pattern=r"^im1:")]},
+        entry_points=[MessageHandler(F.ChatType.PRIVATE & F.Document.ALL, summarise)],
+        states={State.CONFIRM: [IMPORT.handler(confirm_import), DISCARD.handler(discard)]},
     )

@@ -4,20 +4,38 @@ States: QUESTION (five levels as buttons), COMMENT (optional text), PROBLEMS (af
 不满意/非常不满意: what went wrong, multi-select plus free text), REPLY (do they want an
 answer). Every answer is stored as given; an abandoned survey is finished later by
 opening the same link. The citizen is known only by a keyed hash of their Telegram id.
+
+Callback data names the response (``sv1:a:<response>:<question>:<level>``), so a button
+of another survey never writes into this one. A tap on an answer already given says
+"already saved" wherever the survey is; any other old button is answered as expired.
 """
 
 from __future__ import annotations
 
-import re
+from collections.abc import Awaitable, Callable
+from enum import StrEnum
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
-from telegram.ext import CallbackQueryHandler, CommandHandler, ConversationHandler, MessageHandler
+from telegram.ext import CommandHandler, ConversationHandler, MessageHandler
 from telegram.ext import filters as F
 
+from chat.callbacks import Callbacks
 from chat.context import JxContext
-from chat.flow import END, Flow, Position, Prompt, answer_query, reply, send_prompt
+from chat.flow import (
+    END,
+    Flow,
+    FlowTx,
+    Position,
+    Prompt,
+    StepFn,
+    answer_query,
+    reply,
+    send_prompt,
+)
 from conversations.common import html, keyboard, now, start_payload
+from conversations.start import deep_link
+from domain.enums import ResponseStatus
 from domain.labels import SATISFACTION_LABELS
 from domain.payload import PayloadKind, StartPayload
 from domain.text import html_format
@@ -26,15 +44,30 @@ from services import surveys
 from services.errors import DomainError
 from services.templates import localized
 
-QUESTION, COMMENT, PROBLEMS, REPLY = "question", "comment", "problems", "reply"
-DATA = re.compile(r"^sv1:([a-z]):(\d{1,12})(?::([A-Za-z0-9_.-]{1,16}))?(?::(\d{1,2}))?$")
+
+class State(StrEnum):
+    QUESTION = "question"
+    COMMENT = "comment"
+    PROBLEMS = "problems"
+    REPLY = "reply"
+
+
+CB = Callbacks("sv1", "survey")
+RATE = CB.action("a", int, str, int)  # sv1:a:<response>:<question code>:<level index>
+SKIP = CB.action("c", int)  # sv1:c:<response>: no comment
+TOGGLE = CB.action("t", int, int)  # sv1:t:<response>:<problem index>
+NEXT = CB.action("n", int)  # sv1:n:<response>: problems chosen
+WANTS_REPLY = CB.action("r", int, int)  # sv1:r:<response>:<1 yes, 0 no>
+
 FACES = ("😀", "🙂", "😐", "🙁", "😞")
 
 
-def state_for(step: str) -> str:
-    return {surveys.COMMENT: COMMENT, surveys.PROBLEMS: PROBLEMS, surveys.REPLY: REPLY}.get(
-        step, QUESTION
-    )
+def state_for(step: str) -> State:
+    return {
+        surveys.COMMENT: State.COMMENT,
+        surveys.PROBLEMS: State.PROBLEMS,
+        surveys.REPLY: State.REPLY,
+    }.get(step, State.QUESTION)
 
 
 def greeting(view: surveys.SurveyView, tr: Translator) -> str:
@@ -53,7 +86,7 @@ async def render(session: AsyncSession, tr: Translator, pos: Position, update: U
     rid = view.response.id
     step = view.next_step()
     total = len(view.spec.questions)
-    if pos.state == QUESTION and step not in (
+    if pos.state == State.QUESTION and step not in (
         surveys.COMMENT,
         surveys.PROBLEMS,
         surveys.REPLY,
@@ -79,7 +112,7 @@ async def render(session: AsyncSession, tr: Translator, pos: Position, update: U
             f"<b>{index + 1}/{total}</b> {html(localized(question.text, tr.locale, question.text_en))}"
         )
         rows = [
-            [(f"{FACES[n]} {tr._(SATISFACTION_LABELS[level])}", f"sv1:a:{rid}:{question.code}:{n}")]
+            [(f"{FACES[n]} {tr._(SATISFACTION_LABELS[level])}", RATE.data(rid, question.code, n))]
             for n, level in enumerate(surveys.LEVELS)
         ]
         return Prompt("\n".join(lines), keyboard(*rows))
@@ -91,7 +124,7 @@ async def render(session: AsyncSession, tr: Translator, pos: Position, update: U
                 ),
                 limit=surveys.MAX_COMMENT,
             ),
-            keyboard([(tr._("Skip"), f"sv1:c:{rid}")]),
+            keyboard([(tr._("Skip"), SKIP.data(rid))]),
         )
     if step == surveys.PROBLEMS:
         chosen = set(view.response.problems or [])
@@ -102,11 +135,11 @@ async def render(session: AsyncSession, tr: Translator, pos: Position, update: U
                 [
                     (
                         ("✅ " if n in chosen else "▫️ ") + localized(problem, tr.locale, en),
-                        f"sv1:t:{rid}:x:{n}",
+                        TOGGLE.data(rid, n),
                     )
                 ]
             )
-        rows.append([(tr._("Next ➡"), f"sv1:n:{rid}")])
+        rows.append([(tr._("Next ➡"), NEXT.data(rid))])
         return Prompt(
             tr._(
                 "We are sorry the service fell short. What went wrong? Choose all that apply, then tap “Next”; you can also type what happened."
@@ -118,8 +151,8 @@ async def render(session: AsyncSession, tr: Translator, pos: Position, update: U
             tr._("Would you like us to tell you how we handled it? We will reply in this chat."),
             keyboard(
                 [
-                    (tr._("Yes, please reply"), f"sv1:r:{rid}:x:1"),
-                    (tr._("No, thank you"), f"sv1:r:{rid}:x:0"),
+                    (tr._("Yes, please reply"), WANTS_REPLY.data(rid, 1)),
+                    (tr._("No, thank you"), WANTS_REPLY.data(rid, 0)),
                 ]
             ),
         )
@@ -127,6 +160,7 @@ async def render(session: AsyncSession, tr: Translator, pos: Position, update: U
 
 
 flow = Flow("survey", N_("satisfaction survey"), render, prefix="sv1:")
+EXPIRED = N_("This button has expired. Here is where you are now.")
 
 
 def _key(update: Update, context: JxContext) -> str:
@@ -136,7 +170,8 @@ def _key(update: Update, context: JxContext) -> str:
 
 
 @flow.step
-async def on_start(update: Update, context: JxContext) -> object:
+async def open_survey(update: Update, context: JxContext) -> object:
+    """Claim the link (or resume the survey begun from it) and ask the next question."""
     user = update.effective_user
     assert user is not None and update.message is not None
     tr = await context.tr(update)
@@ -160,75 +195,143 @@ async def on_start(update: Update, context: JxContext) -> object:
     return tx.state
 
 
-@flow.step
-async def on_button(update: Update, context: JxContext) -> object:
-    match = DATA.match(update.callback_query.data or "") if update.callback_query else None
+Change = Callable[[FlowTx, surveys.SurveyView], Awaitable[bool | None]]
+"""One button's effect on the response; True when it answered the press itself (no change)."""
+
+
+async def _press(update: Update, context: JxContext, rid: int, change: Change) -> object:
+    """Apply one button's answer to the response this chat is in, then go to the next step.
+
+    A survey that has nothing left to ask (no complaint, so no reply question) is
+    finished in the same transaction, so its answers count from the moment it ends.
+    """
     async with context.services.reads() as session:
         pos = await flow.position(session, update)
-    if match is None or pos is None or int(pos.data.get("rid", 0)) != int(match.group(2)):
+    if pos is None or int(pos.data.get("rid", 0)) != rid:
         return await flow._stale_button(update, context)
-    action, rid, code, value = match.groups()
     tr = await context.tr(update)
-    key = _key(update, context)
-    user = update.effective_user
-    assert user is not None
     try:
         async with flow.tx(update, context) as tx:
-            view = await surveys.load_view(tx.session, int(rid))
-            step = view.next_step()
-            if action == "a" and code and value is not None:
-                if code != step and code not in view.answers:
-                    raise DomainError(N_("This button has expired. Here is where you are now."))
-                if code != step and view.answers[code].level == surveys.LEVELS[int(value)]:
-                    await answer_query(update, tr._("Already saved."))
-                    return None
-                if code != step:
-                    raise DomainError(N_("This button has expired. Here is where you are now."))
-                await surveys.answer(tx.session, view, code, int(value), key=key, now=now(context))
-            elif action == "c" and step == surveys.COMMENT:
-                await surveys.set_comment(tx.session, view, None, key=key)
-            elif action == "t" and step == surveys.PROBLEMS and value is not None:
-                surveys.toggle_problem(view, int(value), key=key)
-            elif action == "n" and step == surveys.PROBLEMS:
-                await surveys.set_problem_text(tx.session, view, "", key=key)
-            elif action == "r" and step == surveys.REPLY and value in ("0", "1"):
-                await surveys.finish(
-                    tx.session,
-                    view,
-                    wants_reply=value == "1",
-                    telegram_id=user.id,
-                    key=key,
-                    now=now(context),
-                    settings=context.services.settings,
-                )
-            else:
-                raise DomainError(N_("This button has expired. Here is where you are now."))
-            if view.next_step() == surveys.DONE and view.response.status.value != "complete":
-                await surveys.finish(
-                    tx.session,
-                    view,
-                    wants_reply=None,
-                    telegram_id=user.id,
-                    key=key,
-                    now=now(context),
-                    settings=context.services.settings,
-                )
-            done = view.next_step() == surveys.DONE
-            if done:
-                tx.end()
-            else:
-                tx.goto(state_for(view.next_step()), rid=view.response.id)
+            view = await surveys.load_view(tx.session, rid)
+            if await change(tx, view):
+                return None
+            if view.next_step() == surveys.DONE and view.response.status != ResponseStatus.COMPLETE:
+                await _finish(tx, update, context, view, wants_reply=None)
+            _goto(tx, view)
     except DomainError as exc:
         await answer_query(update, exc.plain(tr))
         await flow.show(update, context, edit=False)
         return None
     await answer_query(update)
-    if done:
+    if tx.state == END:
         context.services.outbox_wake()
         await send_prompt(update, context, _thanks(view, tr))
         return END
     await flow.show(update, context)
     return tx.state
+
+
+def _goto(tx: FlowTx, view: surveys.SurveyView) -> None:
+    if view.next_step() == surveys.DONE:
+        tx.end()
+    else:
+        tx.goto(state_for(view.next_step()), rid=view.response.id)
+
+
+async def _finish(
+    tx: FlowTx,
+    update: Update,
+    context: JxContext,
+    view: surveys.SurveyView,
+    *,
+    wants_reply: bool | None,
+) -> None:
+    user = update.effective_user
+    assert user is not None
+    await surveys.finish(
+        tx.session,
+        view,
+        wants_reply=wants_reply,
+        telegram_id=user.id,
+        key=_key(update, context),
+        now=now(context),
+        settings=context.services.settings,
+    )
+
+
+@flow.step
+async def rate(update: Update, context: JxContext) -> object:
+    """A level for the question asked; a repeated tap on an earlier answer is "already saved"."""
+    rid, code, level = RATE.args(update)
+
+    async def change(tx: FlowTx, view: surveys.SurveyView) -> bool:
+        if code != view.next_step():
+            answered = view.answers.get(code)
+            if answered is None or level >= len(surveys.LEVELS):
+                raise DomainError(EXPIRED)
+            if answered.level != surveys.LEVELS[level]:
+                raise DomainError(EXPIRED)
+            tr = await context.tr(update)
+            await answer_query(update, tr._("Already saved."))
+            return True
+        key = _key(update, context)
+        await surveys.answer(tx.session, view, code, level, key=key, now=now(context))
+        return False
+
+    return await _press(update, context, rid, change)
+
+
+def _at(view: surveys.SurveyView, step: str) -> None:
+    if view.next_step() != step:
+        raise DomainError(EXPIRED)
+
+
+@flow.step
+async def skip_comment(update: Update, context: JxContext) -> object:
+    (rid,) = SKIP.args(update)
+
+    async def change(tx: FlowTx, view: surveys.SurveyView) -> None:
+        _at(view, surveys.COMMENT)
+        await surveys.set_comment(tx.session, view, None, key=_key(update, context))
+
+    return await _press(update, context, rid, change)
+
+
+@flow.step
+async def toggle_problem(update: Update, context: JxContext) -> object:
+    """Tick or untick one of the listed problems (several may apply)."""
+    rid, index = TOGGLE.args(update)
+
+    async def change(tx: FlowTx, view: surveys.SurveyView) -> None:
+        _at(view, surveys.PROBLEMS)
+        surveys.toggle_problem(view, index, key=_key(update, context))
+
+    return await _press(update, context, rid, change)
+
+
+@flow.step
+async def problems_chosen(update: Update, context: JxContext) -> object:
+    (rid,) = NEXT.args(update)
+
+    async def change(tx: FlowTx, view: surveys.SurveyView) -> None:
+        _at(view, surveys.PROBLEMS)
+        await surveys.set_problem_text(tx.session, view, "", key=_key(update, context))
+
+    return await _press(update, context, rid, change)
+
+
+@flow.step
+async def choose_reply(update: Update, context: JxContext) -> object:
+    """Whether the citizen wants to hear how the complaint was handled; the survey ends."""
+    rid, wanted = WANTS_REPLY.args(update)
+
+    async def change(tx: FlowTx, view: surveys.SurveyView) -> None:
+        _at(view, surveys.REPLY)
+        if wanted not in (0, 1):
+            raise DomainError(EXPIRED)
+        await _finish(tx, update, context, view, wants_reply=wanted == 1)
+
+    return await _press(update, context, rid, change)
 
 
 def _thanks(view: surveys.SurveyView, tr: Translator) -> Prompt:
@@ -238,41 +341,27 @@ def _thanks(view: surveys.SurveyView, tr: Translator) -> Prompt:
     return Prompt(text)
 
 
-@flow.step
-async def on_text(update: Update, context: JxContext) -> object:
-    """A comment, or what went wrong in the citizen's own words."""
+Write = Callable[[FlowTx, surveys.SurveyView, str, str], Awaitable[None]]
+
+
+async def _typed(update: Update, context: JxContext, step: str, write: Write) -> object:
+    """Store a typed text at ``step`` (a comment, or what went wrong), then go on."""
     tr = await context.tr(update)
     text = update.message.text if update.message else None
     async with context.services.reads() as session:
         pos = await flow.position(session, update)
     if pos is None or text is None:
         return END
-    user = update.effective_user
-    assert user is not None
     key = _key(update, context)
     try:
         async with flow.tx(update, context) as tx:
             view = await surveys.load_view(tx.session, int(pos.data["rid"]))
-            step = view.next_step()
-            if step == surveys.COMMENT:
-                await surveys.set_comment(tx.session, view, text, key=key)
-            elif step == surveys.PROBLEMS:
-                await surveys.set_problem_text(tx.session, view, text, key=key)
-            else:
+            if view.next_step() != step:
                 raise DomainError(N_("Please use the buttons below."))
+            await write(tx, view, text, key)
             if view.next_step() == surveys.DONE:
-                await surveys.finish(
-                    tx.session,
-                    view,
-                    wants_reply=None,
-                    telegram_id=user.id,
-                    key=key,
-                    now=now(context),
-                    settings=context.services.settings,
-                )
-                tx.end()
-            else:
-                tx.goto(state_for(view.next_step()), rid=view.response.id)
+                await _finish(tx, update, context, view, wants_reply=None)
+            _goto(tx, view)
     except DomainError as exc:
         await reply(update, exc.render(tr))
         await flow.show(update, context, edit=False)
@@ -285,15 +374,40 @@ async def on_text(update: Update, context: JxContext) -> object:
     return tx.state
 
 
+@flow.step
+async def write_comment(update: Update, context: JxContext) -> object:
+    async def write(tx: FlowTx, view: surveys.SurveyView, text: str, key: str) -> None:
+        await surveys.set_comment(tx.session, view, text, key=key)
+
+    return await _typed(update, context, surveys.COMMENT, write)
+
+
+@flow.step
+async def describe_problem(update: Update, context: JxContext) -> object:
+    """What went wrong, in the citizen's own words (beside the ticked problems)."""
+
+    async def write(tx: FlowTx, view: surveys.SurveyView, text: str, key: str) -> None:
+        await surveys.set_problem_text(tx.session, view, text, key=key)
+
+    return await _typed(update, context, surveys.PROBLEMS, write)
+
+
 def build_handler() -> ConversationHandler:
-    buttons = CallbackQueryHandler(on_button, pattern=r"^sv1:")
-    text = MessageHandler(F.TEXT & ~F.COMMAND & ~F.UpdateType.EDITED, on_text)
+    def typed(step: StepFn) -> MessageHandler:
+        return MessageHandler(F.TEXT & ~F.COMMAND & ~F.UpdateType.EDITED, step)
+
+    # a tap on an answer given earlier may come in any state: "already saved"
     return flow.handler(
-        entry_points=[CommandHandler("start", on_start, filters=F.Regex(r"^/start(@\w+)?\s+sv_"))],
+        entry_points=[CommandHandler("start", open_survey, filters=deep_link(PayloadKind.SURVEY))],
         states={
-            QUESTION: [buttons],
-            COMMENT: [buttons, text],
-            PROBLEMS: [buttons, text],
-            REPLY: [buttons],
+            State.QUESTION: [RATE.handler(rate)],
+            State.COMMENT: [SKIP.handler(skip_comment), typed(write_comment), RATE.handler(rate)],
+            State.PROBLEMS: [
+                TOGGLE.handler(toggle_problem),
+                NEXT.handler(problems_chosen),
+                typed(describe_problem),
+                RATE.handler(rate),
+            ],
+            State.REPLY: [WANTS_REPLY.handler(choose_reply), RATE.handler(rate)],
         },
     )

@@ -1,20 +1,23 @@
 """Survey links from the chat (/links) and survey statistics (/surveys), for admins and unit heads.
 
 ``/links``: choose a unit (a unit head sees only their own), then the kind of codes;
-the bot answers with a printable A4 sheet of QR codes and a CSV of the links.
+the bot answers with a printable A4 sheet of QR codes and a CSV of the links. Callback
+data keeps its first format (``ln1:u:<unit>``, ``ln1:k:<kind>``, ``ln1:x:0``), so a
+message already in a chat still works; every press is re-checked against the caller.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import io
-import re
+from enum import StrEnum
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import InputFile, Update
-from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ConversationHandler
+from telegram.ext import BaseHandler, CommandHandler, ConversationHandler
 
+from chat.callbacks import Callbacks
 from chat.context import JxContext
 from chat.flow import END, Flow, Position, Prompt, answer_query, reply, send_prompt
 from conversations.common import html, keyboard, load_caller, now
@@ -22,16 +25,27 @@ from domain.labels import SATISFACTION_LABELS
 from domain.period import current_quarter, parse_period
 from domain.template import DEFAULT_SURVEY, survey_of
 from domain.text import MESSAGE_LIMIT, clip_html, html_format
+from infra.config import load_settings
 from infra.i18n import N_, Translator
 from infra.models import OrgUnit
 from services import files, survey_links, survey_stats, surveys
-from services.access import Actor
+from services.access import Actor, load_actor
 from services.errors import DomainError
+from services.qr import qr_sheet
 from services.templates import localized
 
-UNIT, KIND = "unit", "kind"
-KINDS = {"s10": (10, True), "s30": (30, True), "r1": (1, False)}
-DATA = re.compile(r"^ln1:(u|k|x):(\w{1,12})$")
+
+class State(StrEnum):
+    UNIT = "unit"
+    KIND = "kind"
+
+
+KINDS = {"s10": (10, True), "s30": (30, True), "r1": (1, False)}  # count, single use
+
+CB = Callbacks("ln1", "links")
+UNIT = CB.action("u", int)  # ln1:u:<unit id>
+KIND = CB.action("k", str)  # ln1:k:<a key of KINDS>
+CANCEL = CB.action("x", int)  # ln1:x:0
 
 
 async def _units(session: AsyncSession, actor: Actor) -> list[OrgUnit]:
@@ -45,16 +59,13 @@ async def _units(session: AsyncSession, actor: Actor) -> list[OrgUnit]:
 
 
 async def render(session: AsyncSession, tr: Translator, pos: Position, update: Update) -> Prompt:
-    if pos.state == UNIT:
+    if pos.state == State.UNIT:
         user = update.effective_user
-        from infra.config import load_settings
-        from services.access import load_actor
-
         actor = await load_actor(session, user.id if user else 0, load_settings().admin_id_set)
         rows = [
-            [(localized(u.name, tr.locale), f"ln1:u:{u.id}")] for u in await _units(session, actor)
+            [(localized(u.name, tr.locale), UNIT.data(u.id))] for u in await _units(session, actor)
         ]
-        rows.append([(tr._("✖ Cancel"), "ln1:x:0")])
+        rows.append([(tr._("✖ Cancel"), CANCEL.data(0))])
         return Prompt(tr._("Survey QR codes: for which unit?"), keyboard(*rows))
     unit = await session.get(OrgUnit, int(pos.data["unit"]))
     return Prompt(
@@ -66,11 +77,11 @@ async def render(session: AsyncSession, tr: Translator, pos: Position, update: U
         ),
         keyboard(
             [
-                (tr._("10 single-use codes"), "ln1:k:s10"),
-                (tr._("30 single-use codes"), "ln1:k:s30"),
+                (tr._("10 single-use codes"), KIND.data("s10")),
+                (tr._("30 single-use codes"), KIND.data("s30")),
             ],
-            [(tr._("1 window code (reusable)"), "ln1:k:r1")],
-            [(tr._("✖ Cancel"), "ln1:x:0")],
+            [(tr._("1 window code (reusable)"), KIND.data("r1"))],
+            [(tr._("✖ Cancel"), CANCEL.data(0))],
         ),
     )
 
@@ -89,88 +100,90 @@ async def links_command(update: Update, context: JxContext) -> object:
         )
         return END
     async with flow.tx(update, context) as tx:
-        tx.goto(UNIT)
+        tx.goto(State.UNIT)
     await flow.show(update, context)
     return tx.state
 
 
 @flow.step
-async def links_button(update: Update, context: JxContext) -> object:
-    match = DATA.match(update.callback_query.data or "") if update.callback_query else None
+async def cancel(update: Update, context: JxContext) -> object:
+    async with flow.tx(update, context) as tx:
+        tx.end()
+    tr = await context.tr(update)
+    await answer_query(update)
+    await send_prompt(update, context, Prompt(tr._("Cancelled. Nothing was changed.")))
+    return END
+
+
+@flow.step
+async def choose_unit(update: Update, context: JxContext) -> object:
+    """A unit head may choose only the unit they head (re-checked: the data is not trusted)."""
+    (unit_id,) = UNIT.args(update)
+    actor = await load_caller(update, context)
+    if not survey_links.can_manage(actor, unit_id):
+        return await flow._stale_button(update, context)
+    async with flow.tx(update, context) as tx:
+        tx.goto(State.KIND, unit=unit_id)
+    await answer_query(update)
+    await flow.show(update, context)
+    return tx.state
+
+
+@flow.step
+async def create_codes(update: Update, context: JxContext) -> object:
+    """Create the codes, then send the printable sheet and the CSV of links."""
+    (kind,) = KIND.args(update)
     async with context.services.reads() as session:
         pos = await flow.position(session, update)
-    if match is None or pos is None:
-        return await flow._stale_button(update, context)
-    action, value = match.groups()
-    tr = await context.tr(update)
     actor = await load_caller(update, context)
-    if action == "x":
+    if (
+        pos is None
+        or kind not in KINDS
+        or not survey_links.can_manage(actor, int(pos.data["unit"]))
+    ):
+        return await flow._stale_button(update, context)
+    tr = await context.tr(update)
+    count, single_use = KINDS[kind]
+    try:
         async with flow.tx(update, context) as tx:
+            unit = await tx.session.get(OrgUnit, int(pos.data["unit"]))
+            issued = await survey_links.create_links(
+                tx.session,
+                unit_name=unit.name if unit else "",
+                staff_employee_no=None,
+                count=count,
+                single_use=single_use,
+                actor_label="telegram",
+                actor_telegram_id=actor.telegram_id,
+                now=now(context),
+            )
             tx.end()
-        await answer_query(update)
-        await send_prompt(update, context, Prompt(tr._("Cancelled. Nothing was changed.")))
-        return END
-    if (
-        action == "u"
-        and pos.state == UNIT
-        and value.isdigit()
-        and survey_links.can_manage(actor, int(value))
-    ):
-        async with flow.tx(update, context) as tx:
-            tx.goto(KIND, unit=int(value))
-        await answer_query(update)
-        await flow.show(update, context)
-        return tx.state
-    if (
-        action == "k"
-        and pos.state == KIND
-        and value in KINDS
-        and survey_links.can_manage(actor, int(pos.data["unit"]))
-    ):
-        count, single_use = KINDS[value]
-        try:
-            async with flow.tx(update, context) as tx:
-                unit = await tx.session.get(OrgUnit, int(pos.data["unit"]))
-                issued = await survey_links.create_links(
-                    tx.session,
-                    unit_name=unit.name if unit else "",
-                    staff_employee_no=None,
-                    count=count,
-                    single_use=single_use,
-                    actor_label="telegram",
-                    actor_telegram_id=actor.telegram_id,
-                    now=now(context),
-                )
-                tx.end()
-        except DomainError as exc:
-            await answer_query(update, exc.plain(tr), alert=True)
-            return None
-        await answer_query(update, tr._("Creating the codes…"))
-        await send_prompt(
-            update,
-            context,
-            Prompt(
-                html_format(
-                    tr.ngettext(
-                        "{count} code created for {unit}.",
-                        "{count} codes created for {unit}.",
-                        count,
-                    ),
-                    count=count,
-                    unit=issued[0].unit,
-                )
-            ),
-        )
-        await _send_sheet(update, context, issued, tr)
-        return END
-    return await flow._stale_button(update, context)
+    except DomainError as exc:
+        await answer_query(update, exc.plain(tr), alert=True)
+        return None
+    await answer_query(update, tr._("Creating the codes…"))
+    await send_prompt(
+        update,
+        context,
+        Prompt(
+            html_format(
+                tr.ngettext(
+                    "{count} code created for {unit}.",
+                    "{count} codes created for {unit}.",
+                    count,
+                ),
+                count=count,
+                unit=issued[0].unit,
+            )
+        ),
+    )
+    await _send_sheet(update, context, issued, tr)
+    return END
 
 
 async def _send_sheet(
     update: Update, context: JxContext, issued: list[survey_links.IssuedLink], tr: Translator
 ) -> None:
-    from services.qr import qr_sheet
-
     username = context.bot.username
     prompt = tr._("Please scan to rate our service")
     target = issued[0].unit
@@ -266,10 +279,12 @@ async def surveys_command(update: Update, context: JxContext) -> None:
 
 
 def build_handler() -> ConversationHandler:
-    buttons = CallbackQueryHandler(links_button, pattern=r"^ln1:")
     return flow.handler(
         entry_points=[CommandHandler("links", links_command)],
-        states={UNIT: [buttons], KIND: [buttons]},
+        states={
+            State.UNIT: [UNIT.handler(choose_unit), CANCEL.handler(cancel)],
+            State.KIND: [KIND.handler(create_codes), CANCEL.handler(cancel)],
+        },
     )
 
 

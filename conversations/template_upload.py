@@ -1,6 +1,7 @@
 """A working-group admin sends an indicator template file and opens a cycle with it.
 
-States: PERIOD (which cycle), DEADLINE (buttons or a typed date), CONFIRM. The file
+States: PERIOD (which cycle), DEADLINE (buttons or a typed date), CONFIRM; see
+``template_upload.mmd``. The file
 stays on Telegram (``file_id`` + SHA-256 in the position), as with the roster import.
 The cycle then waits for a leadership-group member to approve the template (二(一)).
 """
@@ -10,13 +11,14 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import hashlib
-import re
+from enum import StrEnum
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Message, Update
-from telegram.ext import CallbackQueryHandler, ConversationHandler, MessageHandler
+from telegram.ext import ConversationHandler, MessageHandler
 from telegram.ext import filters as F
 
+from chat.callbacks import Callbacks
 from chat.context import JxContext
 from chat.flow import END, Flow, Position, Prompt, answer_query, reply, send_prompt
 from conversations.common import audit_actor, html, keyboard, load_caller, now
@@ -28,10 +30,21 @@ from infra.i18n import N_, Translator
 from services import cycles, files
 from services.audit import audit
 from services.errors import DomainError
+from services.notices import Localization
 from services.templates import load_template, render_problem
 
-PERIOD, DEADLINE, CONFIRM = "period", "deadline", "confirm"
-DATA = re.compile(r"^tu1:(p|d|ok|no):([0-9A-Za-z-]{1,12})$")
+
+class State(StrEnum):
+    PERIOD = "period"  # which cycle the template is for
+    DEADLINE = "deadline"  # a suggested date, or one typed
+    CONFIRM = "confirm"  # open the cycle, or cancel
+
+
+CB = Callbacks("tu1", "template_upload")
+PICK_PERIOD = CB.action("p", str)  # tu1:p:2026Q4
+PICK_DEADLINE = CB.action("d", str)  # tu1:d:2027-01-10
+OPEN = CB.action("ok", int)  # tu1:ok:1
+CANCEL = CB.action("no", str)  # tu1:no:x
 
 
 class _TemplateFile(F.MessageFilter):
@@ -76,7 +89,8 @@ def _periods(today: dt.date) -> list[Period]:
 
 async def render(session: AsyncSession, tr: Translator, pos: Position, update: Update) -> Prompt:
     text = pos.data["summary"]
-    if pos.state == PERIOD:
+    cancel_row = [(tr._("✖ Cancel"), CANCEL.data("x"))]
+    if pos.state == State.PERIOD:
         today = dt.date.fromisoformat(pos.data["today"])
         rows = [
             [
@@ -84,22 +98,22 @@ async def render(session: AsyncSession, tr: Translator, pos: Position, update: U
                     tr._("Quarter {period}").format(period=p)
                     if p.quarter
                     else tr._("Year {period}").format(period=p),
-                    f"tu1:p:{p}",
+                    PICK_PERIOD.data(str(p)),
                 )
             ]
             for p in _periods(today)
         ]
-        rows.append([(tr._("✖ Cancel"), "tu1:no:x")])
+        rows.append(cancel_row)
         return Prompt(
             text + "\n\n" + tr._("Which evaluation cycle should use it?"), keyboard(*rows)
         )
     period = parse_period(pos.data["period"])
     assert period is not None
-    if pos.state == DEADLINE:
+    if pos.state == State.DEADLINE:
         suggestions = [period.last_day + dt.timedelta(days=d) for d in (10, 15, 20)]
         rows = [
-            [(s.isoformat(), f"tu1:d:{s.isoformat()}") for s in suggestions],
-            [(tr._("✖ Cancel"), "tu1:no:x")],
+            [(s.isoformat(), PICK_DEADLINE.data(s.isoformat())) for s in suggestions],
+            cancel_row,
         ]
         return Prompt(
             text
@@ -122,7 +136,7 @@ async def render(session: AsyncSession, tr: Translator, pos: Position, update: U
             period=period,
             deadline=pos.data["deadline"],
         ),
-        keyboard([(tr._("✅ Open the cycle"), "tu1:ok:1"), (tr._("✖ Cancel"), "tu1:no:x")]),
+        keyboard([(tr._("✅ Open the cycle"), OPEN.data(1)), *cancel_row]),
     )
 
 
@@ -134,7 +148,8 @@ async def _download(context: JxContext, file_id: str) -> bytes:
 
 
 @flow.step
-async def on_document(update: Update, context: JxContext) -> object:
+async def check_template(update: Update, context: JxContext) -> object:
+    """Check the indicator system a working-group member sent; if valid, ask for the cycle."""
     message = update.message
     assert message is not None and message.document is not None
     actor = await load_caller(update, context)
@@ -175,7 +190,7 @@ async def on_document(update: Update, context: JxContext) -> object:
     today = now(context).astimezone(context.services.settings.tz).date()
     async with flow.tx(update, context) as tx:
         tx.goto(
-            PERIOD,
+            State.PERIOD,
             file_id=doc.file_id,
             name=doc.file_name or "template",
             sha256=hashlib.sha256(data).hexdigest(),
@@ -186,43 +201,54 @@ async def on_document(update: Update, context: JxContext) -> object:
     return tx.state
 
 
-@flow.step
-async def on_button(update: Update, context: JxContext) -> object:
-    match = DATA.match(update.callback_query.data or "") if update.callback_query else None
+async def _position(update: Update, context: JxContext) -> Position | None:
     async with context.services.reads() as session:
-        pos = await flow.position(session, update)
-    if match is None or pos is None:
+        return await flow.position(session, update)
+
+
+@flow.step
+async def choose_period(update: Update, context: JxContext) -> object:
+    """The cycle the template is for; then the deadline."""
+    (value,) = PICK_PERIOD.args(update)
+    pos = await _position(update, context)
+    if pos is None or parse_period(value) is None:
         return await flow._stale_button(update, context)
-    action, value = match.groups()
-    tr = await context.tr(update)
-    if action == "no":
-        async with flow.tx(update, context) as tx:
-            tx.end()
-        await answer_query(update)
-        await send_prompt(update, context, Prompt(tr._("Cancelled. Nothing was changed.")))
-        return END
-    if action == "p" and pos.state == PERIOD and parse_period(value) is not None:
-        async with flow.tx(update, context) as tx:
-            tx.goto(DEADLINE, **{**pos.data, "period": value})
-    elif action == "d" and pos.state == DEADLINE:
-        return await _deadline(update, context, pos, value)
-    elif action == "ok" and pos.state == CONFIRM:
-        return await _open(update, context, pos)
-    else:
-        return await flow._stale_button(update, context)
+    async with flow.tx(update, context) as tx:
+        tx.goto(State.DEADLINE, **{**pos.data, "period": value})
     await answer_query(update)
     await flow.show(update, context)
     return tx.state
 
 
 @flow.step
-async def on_text(update: Update, context: JxContext) -> object:
-    async with context.services.reads() as session:
-        pos = await flow.position(session, update)
+async def choose_deadline(update: Update, context: JxContext) -> object:
+    """One of the suggested deadlines."""
+    (value,) = PICK_DEADLINE.args(update)
+    pos = await _position(update, context)
+    if pos is None:
+        return await flow._stale_button(update, context)
+    return await _deadline(update, context, pos, value)
+
+
+@flow.step
+async def type_deadline(update: Update, context: JxContext) -> object:
+    """A deadline typed as YYYY-MM-DD."""
+    pos = await _position(update, context)
     text = (update.message.text or "").strip() if update.message else ""
-    if pos is None or pos.state != DEADLINE:
+    if pos is None:
         return await flow._unexpected(update, context)
     return await _deadline(update, context, pos, text)
+
+
+@flow.step
+async def cancel(update: Update, context: JxContext) -> object:
+    """Drop the file: nothing was written."""
+    tr = await context.tr(update)
+    async with flow.tx(update, context) as tx:
+        tx.end()
+    await answer_query(update)
+    await send_prompt(update, context, Prompt(tr._("Cancelled. Nothing was changed.")))
+    return END
 
 
 async def _deadline(update: Update, context: JxContext, pos: Position, text: str) -> object:
@@ -244,17 +270,20 @@ async def _deadline(update: Update, context: JxContext, pos: Position, text: str
         await flow.show(update, context, edit=False)
         return None
     async with flow.tx(update, context) as tx:
-        tx.goto(CONFIRM, **{**pos.data, "deadline": day.isoformat()})
+        tx.goto(State.CONFIRM, **{**pos.data, "deadline": day.isoformat()})
     await answer_query(update)
     await flow.show(update, context)
     return tx.state
 
 
-async def _open(update: Update, context: JxContext, pos: Position) -> object:
-    tr = await context.tr(update)
+@flow.step
+async def open_cycle(update: Update, context: JxContext) -> object:
+    """Register the template and open the cycle; it collects once a leader approves (二(一))."""
+    pos = await _position(update, context)
     actor = await load_caller(update, context)
-    if not actor.is_admin:
+    if pos is None or not actor.is_admin:
         return await flow._stale_button(update, context)
+    tr = await context.tr(update)
     data = await _download(context, pos.data["file_id"])
     if hashlib.sha256(data).hexdigest() != pos.data["sha256"]:
         return await flow._stale_button(update, context)
@@ -272,7 +301,13 @@ async def _open(update: Update, context: JxContext, pos: Position) -> object:
                 tx.session, template, filename=pos.data["name"], actor=who, now=now(context)
             )
             cycle = await cycles.open_cycle(
-                tx.session, period, version, deadline=deadline, now=now(context), actor=who
+                tx.session,
+                period,
+                version,
+                deadline=deadline,
+                now=now(context),
+                actor=who,
+                local=Localization.of(context.services.settings),
             )
             tx.end()
     except DomainError as exc:
@@ -299,12 +334,15 @@ async def _open(update: Update, context: JxContext, pos: Position) -> object:
 
 
 def build_handler() -> ConversationHandler:
-    buttons = CallbackQueryHandler(on_button, pattern=r"^tu1:")
     return flow.handler(
-        entry_points=[MessageHandler(F.ChatType.PRIVATE & TEMPLATE_FILE, on_document)],
+        entry_points=[MessageHandler(F.ChatType.PRIVATE & TEMPLATE_FILE, check_template)],
         states={
-            PERIOD: [buttons],
-            DEADLINE: [buttons, MessageHandler(F.TEXT & ~F.COMMAND, on_text)],
-            CONFIRM: [buttons],
+            State.PERIOD: [PICK_PERIOD.handler(choose_period), CANCEL.handler(cancel)],
+            State.DEADLINE: [
+                PICK_DEADLINE.handler(choose_deadline),
+                MessageHandler(F.TEXT & ~F.COMMAND, type_deadline),
+                CANCEL.handler(cancel),
+            ],
+            State.CONFIRM: [OPEN.handler(open_cycle), CANCEL.handler(cancel)],
         },
     )

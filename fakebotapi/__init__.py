@@ -1,9 +1,12 @@
-"""A local Telegram Bot API server for tests, demos and benchmarks.
+"""A fake Telegram Bot API server for tests, demos and benchmarks.
+
+Not Telegram's own "Local Bot API Server": it keeps only what jixiao uses (HTML or plain
+text, no Markdown), and acts as Telegram would towards the bot.
 
 Real python-telegram-bot clients talk to it over HTTP; tests act as Telegram users through
 :class:`SimUser` and inspect what the bot did via :class:`BotMessage`::
 
-    server = LocalBotApi()
+    server = FakeBotApi()
     server.add_bot("123456:ABC", username="jixiao_bot", first_name="绩效助手")
     await server.start()
     app = ApplicationBuilder().token("123456:ABC").base_url(server.base_url)
@@ -20,7 +23,7 @@ flood limits) is rejected here with Telegram's own error description and status 
 """
 
 from fakebotapi.errors import ApiError
-from fakebotapi.server import LocalBotApi
+from fakebotapi.server import FakeBotApi
 from fakebotapi.settings import scope_key
 from fakebotapi.sim import BotMessage, Button, SimUser
 from fakebotapi.state import LimitedCall, Stats
@@ -29,8 +32,8 @@ __all__ = [
     "ApiError",
     "BotMessage",
     "Button",
+    "FakeBotApi",
     "LimitedCall",
-    "LocalBotApi",
     "SimUser",
     "Stats",
     "scope_key",

@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import signal
 
-from fakebotapi.server import LocalBotApi
+from fakebotapi.server import FakeBotApi
 
 
 def _parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -21,7 +21,7 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 async def _serve(args: argparse.Namespace) -> None:
-    server = LocalBotApi(host=args.host, port=args.port)
+    server = FakeBotApi(host=args.host, port=args.port)
     server.add_bot(args.token, username=args.username, first_name=args.first_name)
     await server.start()
     print(f"base_url={server.base_url}", flush=True)

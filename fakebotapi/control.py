@@ -7,25 +7,26 @@
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import Any
 
 from tornado.web import RequestHandler
 
-if TYPE_CHECKING:
-    from fakebotapi.server import LocalBotApi
+from fakebotapi.sim import SimUser
 
 
 class SimControlHandler(RequestHandler):
     """Drive a :class:`~fakebotapi.sim.SimUser` over HTTP."""
 
-    def initialize(self, server: LocalBotApi) -> None:
-        self.server = server
+    def initialize(self, user: Callable[[int], SimUser]) -> None:
+        """``user``: the server's ``user`` (passed in: the server module imports this one)."""
+        self.user = user
 
     def check_xsrf_cookie(self) -> None:
         """curl sends no XSRF token."""
 
     async def get(self, user_id: str, action: str) -> None:
-        user = self.server.user(int(user_id))
+        user = self.user(int(user_id))
         result: Any
         try:
             if action == "send":

@@ -3,6 +3,10 @@
 Telegram rejects malformed markup with "can't parse entities: ..." and measures lengths in UTF-16
 code units of the *parsed* text; a bot that escapes user input wrongly or overflows a message must
 fail here exactly like it would in production.
+
+Only what the bot sends is understood: HTML, plain text, or explicit entities. Markdown and
+MarkdownV2 are answered with a 400 "unsupported parse_mode" (which the test suite treats as
+malformed markup), so a message written in Markdown cannot slip in unnoticed.
 """
 
 from __future__ import annotations
@@ -12,14 +16,11 @@ from typing import Any
 from fakebotapi import errors
 from fakebotapi.errors import ApiError
 from fakebotapi.html_markup import parse_html
-from fakebotapi.markdown import parse_markdown, parse_markdown_v2
 from fakebotapi.textutil import Entity, utf16_len
 
 __all__ = [
     "check_text",
     "parse_html",
-    "parse_markdown",
-    "parse_markdown_v2",
     "parse_text",
     "utf16_len",
 ]
@@ -57,11 +58,7 @@ def parse_text(
         plain, found = text, [dict(e) for e in entities or []]
     elif mode == "html":
         plain, found = parse_html(text, strict_ampersand=strict_ampersand)
-    elif mode == "markdownv2":
-        plain, found = parse_markdown_v2(text)
-    elif mode == "markdown":
-        plain, found = parse_markdown(text)
-    else:
+    else:  # Markdown and MarkdownV2 included: the bot never sends them
         raise ApiError(400, errors.UNSUPPORTED_PARSE_MODE)
     return _strip(plain, found)
 

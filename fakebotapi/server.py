@@ -1,6 +1,6 @@
 """HTTP plumbing: tornado routes, request decoding, dispatch with rate limits and fault injection.
 
-This module also holds :class:`LocalBotApi`, the object tests and demos interact with.
+This module also holds :class:`FakeBotApi`, the object tests and demos interact with.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from fakebotapi.sim import BotMessage, SimUser
 from fakebotapi.state import JSON, BotState, Chat, Hub, LimitedCall, Stats
 from fakebotapi.webhook import deliver_forever
 
-__all__ = ["LocalBotApi"]
+__all__ = ["FakeBotApi"]
 _ = (messaging, settings)
 log = logging.getLogger(__name__)
 MAX_BODY = 64 * 1024 * 1024
@@ -87,7 +87,7 @@ def _send_json(handler: RequestHandler, status: int, body: Any) -> None:
 class _ApiHandler(RequestHandler):
     """``/bot<token>/<method>``; GET and POST behave the same, as on api.telegram.org."""
 
-    def initialize(self, server: LocalBotApi) -> None:
+    def initialize(self, server: FakeBotApi) -> None:
         self.server = server
         self.closed = False
 
@@ -114,7 +114,7 @@ class _ApiHandler(RequestHandler):
 class _FileHandler(RequestHandler):
     """``/file/bot<token>/<file_path>`` downloads."""
 
-    def initialize(self, server: LocalBotApi) -> None:
+    def initialize(self, server: FakeBotApi) -> None:
         self.server = server
 
     def get(self, token: str, path: str) -> None:
@@ -131,7 +131,7 @@ class _FileHandler(RequestHandler):
 
 
 class _NotFoundHandler(RequestHandler):
-    def initialize(self, server: LocalBotApi) -> None:
+    def initialize(self, server: FakeBotApi) -> None:
         self.server = server
 
     def get(self, *_args: str) -> None:
@@ -143,8 +143,8 @@ class _NotFoundHandler(RequestHandler):
         """API clients never send XSRF tokens."""
 
 
-class LocalBotApi:
-    """A local Telegram Bot API server on the running asyncio loop.
+class FakeBotApi:
+    """A fake Telegram Bot API server on the running asyncio loop.
 
     Point PTB at it with ``base_url=server.base_url`` and ``base_file_url=server.base_file_url``.
     """
@@ -164,7 +164,7 @@ class LocalBotApi:
             [
                 (r"/bot([^/]+)/([^/]*)/?", _ApiHandler, {"server": self}),
                 (r"/file/bot([^/]+)/(.+)", _FileHandler, {"server": self}),
-                (r"/_sim/(-?\d+)/(\w+)", control.SimControlHandler, {"server": self}),
+                (r"/_sim/(-?\d+)/(\w+)", control.SimControlHandler, {"user": self.user}),
                 (r"/.*", _NotFoundHandler, {"server": self}),
             ],
             log_function=_log_request,
@@ -203,7 +203,7 @@ class LocalBotApi:
             self._client.close()
             self._client = None
 
-    async def __aenter__(self) -> LocalBotApi:
+    async def __aenter__(self) -> FakeBotApi:
         await self.start()
         return self
 
@@ -424,11 +424,13 @@ class LocalBotApi:
                 hub.stats.rate_limited += 1
             else:
                 hub.stats.errors += 1
-            if exc.description.startswith(errors.CANT_PARSE):
+            if exc.description.startswith(errors.CANT_PARSE) or (
+                exc.description == errors.UNSUPPORTED_PARSE_MODE
+            ):
                 hub.stats.parse_errors.append(f"{canonical or name}: {exc.description}")
             return exc.error_code, exc.to_json()
         except Exception as exc:  # a bug here must not look like a network hang to the bot
-            log.exception("LocalBotApi failed handling %s", name)
+            log.exception("FakeBotApi failed handling %s", name)
             hub.stats.errors += 1
             return 500, ApiError(500, f"Internal Server Error: {exc!r}").to_json()
         finally:

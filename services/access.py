@@ -62,16 +62,11 @@ async def load_actor(session: AsyncSession, telegram_id: int, admin_ids: frozens
 
 
 async def admin_accounts(
-    session: AsyncSession, configured: frozenset[int] | None = None
+    session: AsyncSession, configured: frozenset[int] | None = frozenset()
 ) -> list[tuple[int, str | None]]:
-    """Telegram ids (with language) of the working group: configured ids and bound ADMIN staff."""
-    if configured is None:
-        from infra.config import load_settings
-
-        try:
-            configured = load_settings().admin_id_set
-        except Exception:  # configuration is checked at start-up
-            configured = frozenset()
+    """Telegram ids (with language) of the working group: bound ADMIN staff and the ids
+    ``configured`` by the caller (``Settings.admin_id_set``; nothing is read here, and
+    None, from callers written when it meant "read the settings", counts as none)."""
     rows = await session.execute(
         select(TelegramAccount.telegram_id, TelegramAccount.language)
         .join(Staff, Staff.id == TelegramAccount.staff_id)
@@ -79,7 +74,7 @@ async def admin_accounts(
         .where(RoleGrant.role == Role.ADMIN, Staff.active.is_(True))
     )
     found = {int(t): lang for t, lang in rows}
-    for telegram_id in configured:
+    for telegram_id in configured or ():
         if telegram_id not in found:
             account = await session.get(TelegramAccount, telegram_id)
             found[telegram_id] = account.language if account else None

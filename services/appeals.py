@@ -83,6 +83,7 @@ NO_QUESTION = N_("There is no open question on this appeal.")
 APPELLANT = cases.staff_of("the appellant", lambda a: a.staff_id, NOT_FOUND)
 DECIDERS = cases.WORKING_GROUP.but_not(APPELLANT, OWN_APPEAL)
 UNDECIDED = frozenset({Status.OPEN, Status.QUESTION})
+ASKED = frozenset({Status.QUESTION})
 
 
 def _open(tr: Translator, step: Step[AppealView]) -> Choices:
@@ -93,35 +94,41 @@ def _answer(tr: Translator, step: Step[AppealView]) -> Choices:
     return rows([Choice(tr._("✍️ Answer"), "appeal.answer", (step.case.id,))])
 
 
-_appellant = cases.owner(lambda step: step.view.appeal.staff_id)
-_decided: Notice[AppealView] = Notice(
-    _appellant,
+# Who is told what (recipients, text, dedupe key, buttons):
+APPELLANT_CHAT = cases.owner(lambda step: step.view.appeal.staff_id)
+FILED: Notice[AppealView] = Notice(
+    cases.group, lambda tr, s: new_text(tr, s.view), "appeal-new:{id}:{chat}", _open
+)
+QUESTION: Notice[AppealView] = Notice(
+    APPELLANT_CHAT,
+    lambda tr, s: question_text(tr, s.view, s.params["text"]),
+    "appeal-q:{id}:{round}",
+    _answer,
+)
+ANSWERED: Notice[AppealView] = Notice(
+    cases.group,
+    lambda tr, s: answered_text(tr, s.view, s.params["text"]),
+    "appeal-a:{id}:{round}:{chat}",
+    _open,
+)
+DECIDED: Notice[AppealView] = Notice(
+    APPELLANT_CHAT,
     lambda tr, s: decision_text(tr, s.view, s.params.get("old_total")),
     "appeal-decided:{id}",
+)
+DUE: Notice[AppealView] = Notice(
+    cases.group, lambda tr, s: reminder_text(tr, s.view, s.at), "appeal-remind:{id}:{chat}", _open
 )
 
 APPEAL: cases.Workflow[AppealView] = cases.Workflow(
     "appeal",
-    (
-        Transition(
-            "file", cases.NEW, Status.OPEN, APPELLANT, "appeal.open", NOT_YOURS,
-            (Notice(cases.group, lambda tr, s: new_text(tr, s.view), "appeal-new:{id}:{chat}", _open),),
-        ),
-        Transition(
-            "ask", UNDECIDED, Status.QUESTION, DECIDERS, "appeal.ask", DECIDED_ALREADY,
-            (Notice(_appellant, lambda tr, s: question_text(tr, s.view, s.params["text"]), "appeal-q:{id}:{round}", _answer),),
-            bumps_round=True,
-        ),
-        Transition(
-            "answer", frozenset({Status.QUESTION}), Status.OPEN, APPELLANT, "appeal.answer", NO_QUESTION,
-            (Notice(cases.group, lambda tr, s: answered_text(tr, s.view, s.params["text"]), "appeal-a:{id}:{round}:{chat}", _open),),
-        ),
-        Transition("uphold", UNDECIDED, Status.DECIDED, DECIDERS, "appeal.decide", DECIDED_ALREADY, (_decided,)),
-        Transition("adjust", UNDECIDED, Status.DECIDED, DECIDERS, "appeal.decide", DECIDED_ALREADY, (_decided,)),
-        Transition(
-            "remind", UNDECIDED, None, cases.SYSTEM, "appeal.remind", DECIDED_ALREADY,
-            (Notice(cases.group, lambda tr, s: reminder_text(tr, s.view, s.at), "appeal-remind:{id}:{chat}", _open),),
-        ),
+    (   #          name      from       to               who             audit            when not "from"   told
+        Transition("file",   cases.NEW, Status.OPEN,     APPELLANT,      "appeal.open",   NOT_YOURS,        (FILED,)),
+        Transition("ask",    UNDECIDED, Status.QUESTION, DECIDERS,       "appeal.ask",    DECIDED_ALREADY,  (QUESTION,), bumps_round=True),
+        Transition("answer", ASKED,     Status.OPEN,     APPELLANT,      "appeal.answer", NO_QUESTION,      (ANSWERED,)),
+        Transition("uphold", UNDECIDED, Status.DECIDED,  DECIDERS,       "appeal.decide", DECIDED_ALREADY,  (DECIDED,)),
+        Transition("adjust", UNDECIDED, Status.DECIDED,  DECIDERS,       "appeal.decide", DECIDED_ALREADY,  (DECIDED,)),
+        Transition("remind", UNDECIDED, None,            cases.SYSTEM,   "appeal.remind", DECIDED_ALREADY,  (DUE,)),
     ),
     case_of=lambda view: view.appeal,
 )  # fmt: skip

@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from decimal import ROUND_HALF_UP, Decimal
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from matplotlib import font_manager
 from matplotlib.backend_bases import RendererBase
@@ -30,9 +31,11 @@ from matplotlib.text import Text
 from matplotlib.ticker import MaxNLocator
 
 from domain.enums import Dimension, Grade
+from domain.labels import DIMENSION_LABELS, GRADE_LABELS
+from infra.i18n import Translator
 from services.qr import FontMissing
 
-__all__ = ["FontMissing", "distribution_png", "radar_png"]
+__all__ = ["FontMissing", "distribution_png", "draw", "radar_png"]
 
 DPI = 100
 SCALE_MAX = 100  # dimension scores are on a 0–100 scale
@@ -305,3 +308,28 @@ def _distribution(counts: Mapping[Grade, int], labels: Mapping[Grade, str], titl
     )
     _fit_width(heading, canvas.get_renderer(), width_px * 0.94, 8)
     return _png(figure)
+
+
+def draw(spec: dict[str, Any]) -> bytes:
+    """Draw a chart queued as a JSON spec (``services.result_notices``: ``kind`` radar or
+    distribution, in the spec's ``locale``); the outbox sender calls it when it sends."""
+    tr = Translator(spec.get("locale") or "zh_Hans")
+    if spec["kind"] == "radar":
+        scores = {Dimension(k): Decimal(v) for k, v in spec["scores"].items() if v is not None}
+        for d in Dimension:
+            scores.setdefault(d, Decimal(0))
+        average = {Dimension(k): Decimal(v) for k, v in spec.get("average", {}).items()} or None
+        if average is not None:
+            for d in Dimension:
+                average.setdefault(d, Decimal(0))
+        return radar_png(
+            scores,
+            average,
+            labels={d: tr._(DIMENSION_LABELS[d]) for d in Dimension},
+            title=spec["title"],
+            legend=(spec["legend"][0], spec["legend"][1]),
+        )
+    counts = {Grade(k): int(v) for k, v in spec["counts"].items()}
+    return distribution_png(
+        counts, labels={g: tr._(GRADE_LABELS[g]) for g in Grade}, title=spec["title"]
+    )

@@ -31,6 +31,7 @@ from infra.models import (
 )
 from services.audit import audit
 from services.errors import DomainError
+from services.notices import DEFAULTS, Localization, notify_cycle_opened, template_approval_message
 from services.outbox import enqueue
 
 
@@ -138,8 +139,11 @@ async def open_cycle(
     actor: Actor,
     peer_count: int = 5,
     reminder_days: tuple[int, ...] = (3, 1),
+    local: Localization = DEFAULTS,
 ) -> Cycle:
-    """Create the cycle; it collects at once if its template is approved, else asks the leaders."""
+    """Create the cycle; it collects at once if its template is approved, else asks the leaders.
+
+    ``local`` (``Localization.of(settings)``) writes the messages this queues."""
     if deadline <= now:
         raise DomainError(N_("The deadline must be in the future."))
     if await session.scalar(select(Cycle).where(Cycle.period == str(period))) is not None:
@@ -167,9 +171,9 @@ async def open_cycle(
         at=now,
     )
     if version.approved_at is not None:
-        await start_collecting(session, cycle, now=now)
+        await start_collecting(session, cycle, now=now, local=local)
     else:
-        await request_approval(session, version, now=now)
+        await request_approval(session, version, now=now, local=local)
     return cycle
 
 
@@ -189,19 +193,21 @@ async def leadership_accounts(session: AsyncSession) -> list[tuple[int, str | No
 
 
 async def request_approval(
-    session: AsyncSession, version: TemplateVersion, *, now: dt.datetime
+    session: AsyncSession,
+    version: TemplateVersion,
+    *,
+    now: dt.datetime,
+    local: Localization = DEFAULTS,
 ) -> int:
     """Ask every leadership member to approve the template (once per template, via the outbox)."""
-    from services.notices import template_approval_message
-
     count = 0
     for telegram_id, language in await leadership_accounts(session):
-        text, markup = template_approval_message(version, language)
+        text, choices = template_approval_message(version, language, local)
         if await enqueue(
             session,
             telegram_id,
             text,
-            markup=markup,
+            choices=choices,
             dedupe_key=f"tpl-approve:{version.id}:{telegram_id}",
         ):
             count += 1
@@ -209,7 +215,13 @@ async def request_approval(
 
 
 async def approve_template(
-    session: AsyncSession, template_id: int, *, staff_id: int, telegram_id: int, now: dt.datetime
+    session: AsyncSession,
+    template_id: int,
+    *,
+    staff_id: int,
+    telegram_id: int,
+    now: dt.datetime,
+    local: Localization = DEFAULTS,
 ) -> list[Cycle]:
     """A leadership member approves; waiting cycles start collecting. Returns those cycles."""
     allowed = await session.scalar(
@@ -254,7 +266,7 @@ async def approve_template(
             )
         )
         for cycle in waiting:
-            await start_collecting(session, cycle, now=now)
+            await start_collecting(session, cycle, now=now, local=local)
             started.append(cycle)
     return started
 
@@ -264,7 +276,9 @@ def new_peer_seed() -> str:
     return secrets.token_hex(32)
 
 
-async def start_collecting(session: AsyncSession, cycle: Cycle, *, now: dt.datetime) -> int:
+async def start_collecting(
+    session: AsyncSession, cycle: Cycle, *, now: dt.datetime, local: Localization = DEFAULTS
+) -> int:
     """Make the assignments and tell everyone; refused while another cycle of the kind collects."""
     busy = await session.scalar(
         select(Cycle.period).where(
@@ -321,9 +335,7 @@ async def start_collecting(session: AsyncSession, cycle: Cycle, *, now: dt.datet
     cycle.phase = CyclePhase.COLLECTING
     cycle.collecting_since = now
     await session.flush()
-    from services.notices import notify_cycle_opened
-
-    await notify_cycle_opened(session, cycle)
+    await notify_cycle_opened(session, cycle, local=local)
     await audit(
         session,
         "cycle.collect",

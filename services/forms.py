@@ -347,7 +347,7 @@ def _advance(form: Form, key: str) -> str:
     return cursor
 
 
-def same_answer(form: Form, key: str, value: str) -> bool:
+def same_answer(form: Form, key: str, value: str | int | Decimal) -> bool:
     """A repeated tap on an answer already stored (a double tap): nothing to do."""
     answer = form.answers.get(key)
     item = form.item(key)

@@ -1,39 +1,70 @@
-"""Messages the bot pushes (through the outbox), each written in the recipient's language."""
+"""Messages the bot pushes (through the outbox), each written in the recipient's language.
+
+Nothing here knows the messenger: a notice is a recipient, an HTML text and, for buttons,
+named choices (``domain.choice``) that the chat layer turns into a keyboard when it sends.
+The deployment's default language and time zone come in as a ``Localization`` (built from
+``Settings`` by the caller), never read from the environment here.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
+from typing import Final
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
+from domain.choice import Choice, Choices, rows
 from domain.enums import AssignmentStatus, Source
 from domain.labels import DIMENSION_LABELS, SOURCE_LABELS
 from domain.template import Template
 from domain.text import N_, Html, html_format, html_join
+from infra.config import Settings
 from infra.i18n import Translator
 from infra.models import Assignment, Cycle, Staff, TelegramAccount, TemplateVersion
 from services.access import admin_accounts
 from services.outbox import enqueue
 
-DEFAULT_LOCALE = "zh_Hans"
+DEFAULT_LOCALE: Final = "zh_Hans"
+DEFAULT_TZ: Final = ZoneInfo("Asia/Shanghai")
 
 
-def translator(language: str | None) -> Translator:
-    from infra.config import load_settings
+@dataclass(frozen=True)
+class Localization:
+    """How a push is written for someone who chose no language: the deployment's default
+    language and the bureau's time zone (``Settings.locale`` and ``Settings.tz``)."""
 
-    try:
-        settings = load_settings()
-        return Translator(language or settings.locale, settings.tz)
-    except Exception:  # configuration is checked at start-up; a push must not fail on it
-        return Translator(language or DEFAULT_LOCALE)
+    locale: str = DEFAULT_LOCALE
+    tz: ZoneInfo = DEFAULT_TZ
+
+    @classmethod
+    def of(cls, settings: Settings) -> Localization:
+        return cls(settings.locale, settings.tz)
+
+    def translator(self, language: str | None) -> Translator:
+        return Translator(language or self.locale, self.tz)
+
+
+DEFAULTS: Final = Localization()
+"""The built-in defaults (简体中文, Asia/Shanghai), the same as ``Settings``' own."""
+
+
+def translator(language: str | None, local: Localization = DEFAULTS) -> Translator:
+    """The recipient's translator (``language`` as stored on their account, else the default)."""
+    return local.translator(language)
+
+
+# The template approval's buttons (``conversations.cycle_admin``'s ``tp1`` codec).
+APPROVE_TEMPLATE: Final = "template.approve"
+VIEW_TEMPLATE: Final = "template.view"
 
 
 def template_approval_message(
-    version: TemplateVersion, language: str | None
-) -> tuple[str, InlineKeyboardMarkup]:
-    tr = translator(language)
+    version: TemplateVersion, language: str | None, local: Localization = DEFAULTS
+) -> tuple[str, Choices]:
+    tr = translator(language, local)
     template = Template.from_dict(version.content)
     dims = html_join(
         "、", (f"{tr._(DIMENSION_LABELS[d])} {w}%" for d, w in template.dimension_weights.items())
@@ -59,17 +90,11 @@ def template_approval_message(
             tr._("Evaluation cannot start until it is approved."),
         ]
     )
-    markup = InlineKeyboardMarkup(
-        [
-            [InlineKeyboardButton(tr._("✅ Approve"), callback_data=f"tp1:ok:{version.id}")],
-            [
-                InlineKeyboardButton(
-                    tr._("View the indicators"), callback_data=f"tp1:v:{version.id}"
-                )
-            ],
-        ]
+    choices = rows(
+        [Choice(tr._("✅ Approve"), APPROVE_TEMPLATE, (version.id,))],
+        [Choice(tr._("View the indicators"), VIEW_TEMPLATE, (version.id,))],
     )
-    return text, markup
+    return text, choices
 
 
 async def _raters_with_open_tasks(
@@ -109,12 +134,14 @@ def _task_list(tr: Translator, open_by_source: dict[Source, int]) -> Html:
     )
 
 
-async def notify_cycle_opened(session: AsyncSession, cycle: Cycle) -> int:
+async def notify_cycle_opened(
+    session: AsyncSession, cycle: Cycle, *, local: Localization = DEFAULTS
+) -> int:
     count = 0
     for staff_id, (telegram_id, language, open_by_source) in (
         await _raters_with_open_tasks(session, cycle)
     ).items():
-        tr = translator(language)
+        tr = translator(language, local)
         text = html_format(
             tr._(
                 "The {period} performance evaluation has started. Please finish by {deadline}: {tasks}. Send /start to begin."
@@ -130,7 +157,9 @@ async def notify_cycle_opened(session: AsyncSession, cycle: Cycle) -> int:
     return count
 
 
-async def send_due_reminders(session: AsyncSession, cycle: Cycle, *, now: dt.datetime) -> int:
+async def send_due_reminders(
+    session: AsyncSession, cycle: Cycle, *, now: dt.datetime, local: Localization = DEFAULTS
+) -> int:
     """Queue the latest due reminder for everyone with open tasks; the dedupe key makes it once."""
     due = [d for d in sorted(cycle.reminder_days) if now >= cycle.deadline - dt.timedelta(days=d)]
     if not due or now >= cycle.deadline:
@@ -140,7 +169,7 @@ async def send_due_reminders(session: AsyncSession, cycle: Cycle, *, now: dt.dat
     for staff_id, (telegram_id, language, open_by_source) in (
         await _raters_with_open_tasks(session, cycle)
     ).items():
-        tr = translator(language)
+        tr = translator(language, local)
         text = html_format(
             tr.ngettext(
                 "Reminder: the {period} evaluation closes in {days} day ({deadline}). Still open: {tasks}. Send /start to continue.",
@@ -170,7 +199,8 @@ async def notify_refused_push(
     message_id: int,
     chat_id: int,
     error: str,
-    admin_ids: frozenset[int] | None = None,
+    admin_ids: frozenset[int] | None = frozenset(),
+    local: Localization = DEFAULTS,
 ) -> int:
     """Tell the working group that a pushed message was refused as malformed (a rendering bug).
 
@@ -183,7 +213,7 @@ async def notify_refused_push(
     )
     count = 0
     for telegram_id, language in await admin_accounts(session, admin_ids):
-        tr = translator(language)
+        tr = translator(language, local)
         text = tr._(REFUSED_PUSH).format(
             id=message_id, recipient=f"{name} ({chat_id})" if name else chat_id, error=error
         )

@@ -9,12 +9,12 @@ message do not go through here.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Final
+from collections.abc import Mapping
+from typing import Any, Final, Protocol
 
 from sqlalchemy import Update, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from telegram import TelegramObject
 
 from domain.choice import Choices, choices_to_json
 from domain.enums import OutboxStatus
@@ -30,13 +30,17 @@ DEFAULT_NAMES: Final = {SEND_PHOTO: "image.png", SEND_DOCUMENT: "document"}
 RETENTION: Final = dt.timedelta(days=30)  # finished rows are deleted after this (``prune``)
 
 
+class _Serialisable(Protocol):
+    def to_dict(self) -> dict[str, Any]: ...
+
+
 async def enqueue(
     session: AsyncSession,
     chat_id: int,
     text: str,
     *,
-    markup: TelegramObject | dict[str, Any] | None = None,
     choices: Choices | None = None,
+    markup: Mapping[str, Any] | _Serialisable | None = None,
     parse_mode: str | None = "HTML",
     dedupe_key: str | None = None,
     method: str = SEND_MESSAGE,
@@ -58,7 +62,14 @@ async def enqueue(
     spec the sender draws at send time (``chat.outbox_sender.RENDERERS``), e.g. a result chart.
     ``erase_chat_id`` (a reply to a citizen): the row forgets the chat once it is no longer
     pending (``erase_finished_chats``), so no raw citizen id outlives its delivery.
+
+    ``choices`` are the buttons under the message, as named flow actions: stored as JSON and
+    turned into a keyboard by the sender when it sends (``chat.callbacks.markup``). ``markup``
+    (a Bot API ``reply_markup`` dict, or an object with ``to_dict``) is the older form, kept
+    for callers not yet offering choices; rows queued with it are sent as they are.
     """
+    if choices and markup is not None:
+        raise ValueError("a message has either choices or a markup, not both")
     if method not in METHODS:
         raise ValueError(f"unsupported outbox method {method!r}")
     payload: dict[str, Any] = {}
@@ -80,11 +91,11 @@ async def enqueue(
             payload[field] = str(fit(payload[field], limit))
     if parse_mode is not None and ("text" in payload or "caption" in payload):
         payload["parse_mode"] = parse_mode
-    if choices:  # buttons as named choices: the sender renders them (chat.callbacks.markup)
+    if choices:
         payload["choices"] = choices_to_json(choices)
-    if markup is not None:
+    elif markup is not None:
         payload["reply_markup"] = (
-            markup.to_dict() if isinstance(markup, TelegramObject) else dict(markup)
+            dict(markup) if isinstance(markup, Mapping) else dict(markup.to_dict())
         )
     row = OutboxMessage(
         chat_id=chat_id,

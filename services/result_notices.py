@@ -11,19 +11,31 @@ from __future__ import annotations
 
 from collections import Counter
 from decimal import Decimal
+from typing import Final
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
+from domain.choice import Choice, Choices, rows
 from domain.enums import Dimension, Grade
 from domain.labels import DIMENSION_LABELS, GRADE_LABELS, SOURCE_LABELS
 from domain.text import MESSAGE_LIMIT, N_, Html, clip_html, html_format, html_join
 from infra.i18n import Translator
 from infra.models import Cycle, OrgUnit, Result, Staff, TelegramAccount
-from services.notices import translator
+from scoring import quota_preview
+from services.access import admin_accounts
+from services.notices import DEFAULTS, Localization, translator
 from services.outbox import enqueue
 from services.peer_view import source_means
+
+# The buttons these messages carry, as flow actions (``domain.choice``). Results' own are
+# defined in ``conversations.results``; the appeal's and the plan's belong to those flows.
+WHY: Final = "results.why"  # result id
+HISTORY: Final = "results.history"  # result id
+APPEAL: Final = "appeal.new"  # result id: 申诉 (today ``ap1:n:<result id>``)
+PLAN: Final = "plan.for_result"  # result id: 改进计划 (today ``ip1:r:<result id>``)
+APPROVE: Final = "result_review.approve"  # cycle id, review round
+SEND_BACK: Final = "result_review.send_back"  # cycle id, review round
 
 TRAINING = {
     Dimension.PERFORMANCE: N_(
@@ -119,19 +131,17 @@ def result_text(
     return Html("\n".join(lines))
 
 
-def result_markup(result: Result, tr: Translator, *, plan_required: bool) -> InlineKeyboardMarkup:
-    rows = [
+def result_choices(result: Result, tr: Translator, *, plan_required: bool) -> Choices:
+    lines = [
         [
-            InlineKeyboardButton(tr._("Why this score?"), callback_data=f"rs1:w:{result.id}"),
-            InlineKeyboardButton(tr._("History"), callback_data=f"rs1:h:{result.id}"),
+            Choice(tr._("Why this score?"), WHY, (result.id,)),
+            Choice(tr._("History"), HISTORY, (result.id,)),
         ],
-        [InlineKeyboardButton(tr._("Appeal"), callback_data=f"ap1:new:{result.id}")],
+        [Choice(tr._("Appeal"), APPEAL, (result.id,))],
     ]
     if plan_required:
-        rows.append(
-            [InlineKeyboardButton(tr._("Improvement plan"), callback_data=f"ip1:r:{result.id}")]
-        )
-    return InlineKeyboardMarkup(rows)
+        lines.append([Choice(tr._("Improvement plan"), PLAN, (result.id,))])
+    return rows(*lines)
 
 
 def plan_required(result: Result) -> bool:
@@ -145,13 +155,14 @@ async def push_result(
     average: dict[Dimension, Decimal] | None,
     *,
     updated: bool = False,
+    local: Localization = DEFAULTS,
 ) -> int:
     """Chart then message to the person (dedupe keys carry the result version: one of each)."""
     who = await _account(session, result.staff_id)
     if who is None:
         return 0
     telegram_id, language = who
-    tr = translator(language)
+    tr = translator(language, local)
     staff = await session.get(Staff, result.staff_id)
     name = staff.name if staff else ""
     scores = {d["dimension"]: d.get("score") for d in result.breakdown.get("dimensions", [])}
@@ -178,14 +189,19 @@ async def push_result(
         session,
         telegram_id,
         result_text(cycle, result, tr, name=name, updated=updated),
-        markup=result_markup(result, tr, plan_required=plan_required(result)),
+        choices=result_choices(result, tr, plan_required=plan_required(result)),
         dedupe_key=f"{key}:text",
     )
     return 1
 
 
 async def push_unit_summary(
-    session: AsyncSession, cycle: Cycle, unit_result: Result, results: list[Result]
+    session: AsyncSession,
+    cycle: Cycle,
+    unit_result: Result,
+    results: list[Result],
+    *,
+    local: Localization = DEFAULTS,
 ) -> int:
     """The unit head gets the unit's result and their people's grade distribution."""
     unit = await session.get(OrgUnit, unit_result.unit_id)
@@ -195,7 +211,7 @@ async def push_unit_summary(
     if who is None:
         return 0
     telegram_id, language = who
-    tr = translator(language)
+    tr = translator(language, local)
     counts = Counter(r.grade for r in results if r.staff_id is not None and r.unit_id == unit.id)
     dist = html_join("、", (f"{tr._(GRADE_LABELS[g])} {counts.get(g, 0)}" for g in Grade))
     text = "\n".join(
@@ -233,28 +249,26 @@ async def push_unit_summary(
         session,
         telegram_id,
         text,
-        markup=InlineKeyboardMarkup(
-            [
-                [
-                    InlineKeyboardButton(
-                        tr._("Why this score?"), callback_data=f"rs1:w:{unit_result.id}"
-                    )
-                ]
-            ]
-        ),
+        choices=rows([Choice(tr._("Why this score?"), WHY, (unit_result.id,))]),
         dedupe_key=f"{key}:text",
     )
     return 1
 
 
 async def review_request(
-    session: AsyncSession, cycle: Cycle, telegram_id: int, language: str | None
+    session: AsyncSession,
+    cycle: Cycle,
+    telegram_id: int,
+    language: str | None,
+    *,
+    results: list[Result],
+    quota: int = 0,
+    local: Localization = DEFAULTS,
 ) -> bool:
-    from services.results import distribution, results_of
-
-    tr = translator(language)
-    results = await results_of(session, cycle)
-    dist = distribution(results)
+    """Ask one leadership member to approve ``results`` (the cycle's, best first); ``quota``
+    is ``Settings.excellent_quota``, a preview line only."""
+    tr = translator(language, local)
+    dist = Counter(r.grade for r in results if r.staff_id is not None)
     units = [r for r in results if r.staff_id is None]
     lines: list[str] = [
         html_format(
@@ -285,9 +299,6 @@ async def review_request(
             )
         )
     people = [r for r in results if r.staff_id is not None]
-    from infra.config import load_settings
-
-    quota = load_settings().excellent_quota
     if people and quota:
         lines.append(quota_line({r.subject_key: r.total for r in people}, quota, tr))
     if people:
@@ -299,27 +310,16 @@ async def review_request(
                 low=_num(min(r.total for r in people)),
             ),
         ]
-    markup = InlineKeyboardMarkup(
-        [
-            [
-                InlineKeyboardButton(
-                    tr._("✅ Approve"), callback_data=f"rv1:ok:{cycle.id}:{cycle.review_round}"
-                )
-            ],
-            [
-                InlineKeyboardButton(
-                    tr._("Send back with a comment"),
-                    callback_data=f"rv1:no:{cycle.id}:{cycle.review_round}",
-                )
-            ],
-        ]
+    choices = rows(
+        [Choice(tr._("✅ Approve"), APPROVE, (cycle.id, cycle.review_round))],
+        [Choice(tr._("Send back with a comment"), SEND_BACK, (cycle.id, cycle.review_round))],
     )
     return (
         await enqueue(
             session,
             telegram_id,
             clip_html("\n".join(lines), MESSAGE_LIMIT),
-            markup=markup,
+            choices=choices,
             dedupe_key=f"review:{cycle.id}:{cycle.review_round}:{telegram_id}",
         )
         is not None
@@ -327,13 +327,16 @@ async def review_request(
 
 
 async def review_returned(
-    session: AsyncSession, cycle: Cycle, comment: str, admin_ids: frozenset[int] | None = None
+    session: AsyncSession,
+    cycle: Cycle,
+    comment: str,
+    admin_ids: frozenset[int] | None = frozenset(),
+    *,
+    local: Localization = DEFAULTS,
 ) -> None:
     """Tell the working group that the leadership sent the results back, and why."""
-    from services.access import admin_accounts
-
     for telegram_id, language in await admin_accounts(session, admin_ids):
-        tr = translator(language)
+        tr = translator(language, local)
         await enqueue(
             session,
             telegram_id,
@@ -346,36 +349,8 @@ async def review_returned(
         )
 
 
-def render_chart(spec: dict) -> bytes:
-    """Draw a queued chart (the outbox sender calls this when the message is sent)."""
-    from services.charts import distribution_png, radar_png
-
-    tr = translator(spec.get("locale"))
-    if spec["kind"] == "radar":
-        scores = {Dimension(k): Decimal(v) for k, v in spec["scores"].items() if v is not None}
-        for d in Dimension:
-            scores.setdefault(d, Decimal(0))
-        average = {Dimension(k): Decimal(v) for k, v in spec.get("average", {}).items()} or None
-        if average is not None:
-            for d in Dimension:
-                average.setdefault(d, Decimal(0))
-        return radar_png(
-            scores,
-            average,
-            labels={d: tr._(DIMENSION_LABELS[d]) for d in Dimension},
-            title=spec["title"],
-            legend=(spec["legend"][0], spec["legend"][1]),
-        )
-    counts = {Grade(k): int(v) for k, v in spec["counts"].items()}
-    return distribution_png(
-        counts, labels={g: tr._(GRADE_LABELS[g]) for g in Grade}, title=spec["title"]
-    )
-
-
 def quota_line(people: dict[str, Decimal], quota: int, tr: Translator) -> str:
     """Who is 优秀 by the bands beside who would be under a quota (a preview; none is applied)."""
-    from scoring import quota_preview
-
     preview = quota_preview(people, Decimal(quota) / 100)
     return html_format(
         tr._(

@@ -9,29 +9,43 @@ Every push (results, review requests) is queued in the outbox in the same transa
 from __future__ import annotations
 
 import datetime as dt
-from collections import Counter
+from collections import Counter, defaultdict
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.enums import AssignmentStatus, CyclePhase, Dimension, Grade, Role
+from domain.enums import (
+    AssignmentStatus,
+    CyclePhase,
+    Dimension,
+    Grade,
+    ResponseStatus,
+    Role,
+    Source,
+)
 from domain.template import Target, Template
 from domain.text import N_
 from infra.models import (
+    Answer,
     Assignment,
     Cycle,
     Result,
     ResultReview,
     RoleGrant,
     Staff,
+    SurveyAnswer,
+    SurveyResponse,
     TelegramAccount,
     TemplateVersion,
 )
 from scoring import (
+    Form,
     NothingToScore,
     ScoringOptions,
+    grade_for,
+    integrity_signals,
     rank,
     rank_within,
     score_subject,
@@ -41,7 +55,11 @@ from scoring import (
 from services.audit import audit
 from services.cycles import lock
 from services.errors import DomainError
-from services.ratings import subjects_of
+from services.notices import DEFAULTS, Localization
+from services.plans import open_plans_for
+from services.ratings import period_bounds, subjects_of
+from services.result_notices import push_result, push_unit_summary, review_request, review_returned
+from services.workdays import add_working_days
 
 PUBLISHED = (CyclePhase.PUBLISHED, CyclePhase.APPEALS, CyclePhase.CLOSED)
 
@@ -188,11 +206,14 @@ async def send_for_review(
     actor_label: str,
     actor_telegram_id: int | None = None,
     scored_revision: int | None = None,
+    excellent_quota: int = 0,
+    local: Localization = DEFAULTS,
 ) -> int:
     """The working group hands the scored cycle to the leadership group (审定).
 
     Only results computed after the last change go; ``scored_revision`` (from the button
-    under the results shown) must also name the results now stored.
+    under the results shown) must also name the results now stored. ``excellent_quota``
+    (``Settings.excellent_quota``) adds a preview line to the request.
     """
     await lock(session, cycle)
     if cycle.phase == CyclePhase.REVIEW:  # a second press, or another member was quicker
@@ -220,11 +241,18 @@ async def send_for_review(
         )
     cycle.phase = CyclePhase.REVIEW
     cycle.review_round += 1
-    from services.result_notices import review_request
-
+    found = await results_of(session, cycle)
     sent = 0
     for _staff_id, telegram_id, language, _role in leaders:
-        if await review_request(session, cycle, telegram_id, language):
+        if await review_request(
+            session,
+            cycle,
+            telegram_id,
+            language,
+            results=found,
+            quota=excellent_quota,
+            local=local,
+        ):
             sent += 1
     await audit(
         session,
@@ -249,14 +277,17 @@ async def review(
     now: dt.datetime,
     quorum: int = 0,
     appeal_days: int = 5,
-    admin_ids: frozenset[int] | None = None,
+    admin_ids: frozenset[int] | None = frozenset(),
     round_: int | None = None,
+    plan_threshold: float | None = None,
+    local: Localization = DEFAULTS,
 ) -> bool:
     """A leadership member approves or sends back; returns True when the cycle got published.
 
     Publishing needs the 组长's approval, or ``quorum`` approvals of the group (0 = 组长 only).
     ``round_`` is the review round the member was looking at (from the button or the
     pending comment): a decision about an earlier round never applies to a later one.
+    ``plan_threshold`` and ``local`` are passed on to ``publish``.
     """
     roles = set(await session.scalars(select(RoleGrant.role).where(RoleGrant.staff_id == staff_id)))
     if not roles & {Role.LEADER_CHIEF, Role.LEADER_DEPUTY, Role.LEADER_MEMBER}:
@@ -301,11 +332,9 @@ async def review(
         detail={"approved": approve, "comment": comment.strip(), "round": cycle.review_round},
         at=now,
     )
-    from services.result_notices import review_returned
-
     if not approve:
         cycle.phase = CyclePhase.SCORING
-        await review_returned(session, cycle, comment.strip(), admin_ids)
+        await review_returned(session, cycle, comment.strip(), admin_ids, local=local)
         return False
     await session.flush()
     approvals = await session.scalar(
@@ -316,20 +345,33 @@ async def review(
         )
     )
     if Role.LEADER_CHIEF in roles or (quorum and (approvals or 0) >= quorum):
-        await publish(session, cycle, now=now, appeal_days=appeal_days)
+        await publish(
+            session,
+            cycle,
+            now=now,
+            appeal_days=appeal_days,
+            plan_threshold=plan_threshold,
+            local=local,
+        )
         return True
     return False
 
 
 async def publish(
-    session: AsyncSession, cycle: Cycle, *, now: dt.datetime, appeal_days: int = 5
+    session: AsyncSession,
+    cycle: Cycle,
+    *,
+    now: dt.datetime,
+    appeal_days: int = 5,
+    plan_threshold: float | None = None,
+    local: Localization = DEFAULTS,
 ) -> int:
-    """Tell every person and unit head their result (message and chart), in this transaction."""
-    from infra.config import load_settings
-    from services.result_notices import push_result, push_unit_summary
-    from services.workdays import add_working_days
+    """Tell every person and unit head their result (message and chart), in this transaction.
 
-    tz = load_settings().tz
+    The appeal window counts ``appeal_days`` working days in the bureau's time zone
+    (``local.tz``); totals below ``plan_threshold`` need an improvement plan besides 不合格
+    (both from ``Settings``).
+    """
     await lock(session, cycle)
     if cycle.phase != CyclePhase.REVIEW:
         raise DomainError(
@@ -338,7 +380,7 @@ async def publish(
     require_fresh(cycle)
     cycle.phase = CyclePhase.APPEALS
     cycle.published_at = now
-    cycle.appeals_until = add_working_days(now, appeal_days, tz)
+    cycle.appeals_until = add_working_days(now, appeal_days, local.tz)
     results = await results_of(session, cycle)
     for result in results:
         result.published_at = now
@@ -346,9 +388,11 @@ async def publish(
     pushed = 0
     for result in results:
         if result.staff_id is not None:
-            pushed += await push_result(session, cycle, result, averages.get(result.unit_id))
+            pushed += await push_result(
+                session, cycle, result, averages.get(result.unit_id), local=local
+            )
         else:
-            pushed += await push_unit_summary(session, cycle, result, results)
+            pushed += await push_unit_summary(session, cycle, result, results, local=local)
     await audit(
         session,
         "cycle.publish",
@@ -357,16 +401,12 @@ async def publish(
         detail={"results": len(results)},
         at=now,
     )
-    from infra.config import load_settings
-    from services.plans import open_plans_for
-
-    threshold = load_settings().plan_threshold
     await open_plans_for(
         session,
         cycle,
         results,
         now=now,
-        threshold=Decimal(str(threshold)) if threshold is not None else None,
+        threshold=Decimal(str(plan_threshold)) if plan_threshold is not None else None,
     )
     return pushed
 
@@ -419,8 +459,6 @@ async def adjust(
     source: str = "appeal",
 ) -> Result:
     """Change a published score (appeal decisions only), audited with old, new and why."""
-    from scoring import grade_for
-
     options = options or ScoringOptions()
     if not reason.strip():
         raise DomainError(N_("Please give the reason for the change."))
@@ -483,13 +521,6 @@ async def integrity(session: AsyncSession, cycle: Cycle, *, tz: dt.tzinfo) -> li
     Raters appear as ``p:<staff id>`` and citizens as ``c:<respondent key>``; the caller
     shows names to the working group only, never to the rated person.
     """
-    from collections import defaultdict
-
-    from domain.enums import ResponseStatus
-    from infra.models import Answer, SurveyAnswer, SurveyResponse
-    from scoring import Form, integrity_signals
-    from services.ratings import period_bounds
-
     forms: list[Form] = []
     submitted = {
         a.id: a
@@ -538,8 +569,6 @@ async def integrity(session: AsyncSession, cycle: Cycle, *, tz: dt.tzinfo) -> li
     ):
         entry = citizen.setdefault(rid, (f"c:{key[:12]}", target.replace("s:", "p:"), {}))
         entry[2][question] = Decimal(str(points))
-    from domain.enums import Source
-
     forms += [
         Form(rater=r, ratee=t, source=Source.CITIZEN, answers=a) for r, t, a in citizen.values()
     ]

@@ -1,4 +1,4 @@
-"""Shared fixtures: a real database per test, the local Bot API server, the real bot."""
+"""Shared fixtures: a real database per test, the fake Bot API server, the real bot."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from infra.config import Settings
 from infra.db import SessionFactory, make_engine, make_sessions
 
 if TYPE_CHECKING:
-    from fakebotapi import LocalBotApi
+    from fakebotapi import FakeBotApi
     from tests.harness import InProcessBot
 from fakebotapi.sim import SimUser
 from tests.dbs import PG_URL, DatabaseFactory, backend
@@ -37,17 +37,53 @@ def pytest_report_header(config: pytest.Config) -> str:
     return _database()
 
 
-def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+_NODB_DESELECTED = pytest.StashKey[int]()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On PostgreSQL, leave out the tests marked ``nodb``: they use no database, so CI's
+    SQLite run has already run them (``-m nodb`` asks for them anyway).
+
+    A ``nodb`` test that asks for a database would quietly run on SQLite only: refused here.
+    """
+    nodb = [item for item in items if item.get_closest_marker("nodb")]
+    if wrong := [i.nodeid for i in nodb if "db_url" in getattr(i, "fixturenames", ())]:
+        raise pytest.UsageError(f"marked nodb but uses a database: {', '.join(wrong)}")
+    if backend() != "postgresql" or not nodb or "nodb" in (config.option.markexpr or ""):
+        return
+    items[:] = [item for item in items if not item.get_closest_marker("nodb")]
+    config.hook.pytest_deselected(items=nodb)
+    config.stash[_NODB_DESELECTED] = len(nodb)
+
+
+def _nodb_line(config: pytest.Config) -> str | None:
+    count = config.stash.get(_NODB_DESELECTED, 0)
+    if not count:
+        return None
+    return f"{count} database-free tests (marked nodb) deselected: the SQLite run covers them"
+
+
+def pytest_report_collectionfinish(config: pytest.Config) -> str | list[str]:
+    """One line under "collected …" saying what was left out and why."""
+    return _nodb_line(config) or []
+
+
+def pytest_terminal_summary(
+    terminalreporter: pytest.TerminalReporter, config: pytest.Config
+) -> None:
     """Repeat it at the end, where a quiet run (``-q``, no header) still shows it."""
     terminalreporter.write_line(_database())
+    if line := _nodb_line(config):
+        terminalreporter.write_line(line)
 
 
 @pytest.fixture(autouse=True)
 def no_malformed_markup(request: pytest.FixtureRequest) -> Iterator[None]:
-    """Fail any test during which the local Bot API refused a message as malformed HTML.
+    """Fail any test during which the fake Bot API refused a message as malformed markup.
 
-    Telegram answers such a message with "can't parse entities"; in production it would be a
-    message nobody reads, so every test is also a check that values were escaped. A test that
+    Telegram answers such a message with "can't parse entities" (or "unsupported parse_mode"
+    for Markdown, which the bot never sends); in production it would be a message nobody
+    reads, so every test is also a check that values were escaped. A test that
     sends bad markup on purpose opts out with ``@pytest.mark.malformed_markup``.
     """
     watched = "server" in request.fixturenames and not request.node.get_closest_marker(
@@ -94,10 +130,10 @@ def settings(db_url: str) -> Settings:
 
 
 @pytest.fixture
-async def server(settings: Settings) -> AsyncIterator[LocalBotApi]:
-    from fakebotapi import LocalBotApi
+async def server(settings: Settings) -> AsyncIterator[FakeBotApi]:
+    from fakebotapi import FakeBotApi
 
-    api = LocalBotApi()
+    api = FakeBotApi()
     await api.start()
     api.add_bot(
         token=settings.bot_token or "",
@@ -109,12 +145,12 @@ async def server(settings: Settings) -> AsyncIterator[LocalBotApi]:
 
 
 @pytest.fixture
-def bot_settings(settings: Settings, server: LocalBotApi) -> Settings:
+def bot_settings(settings: Settings, server: FakeBotApi) -> Settings:
     return settings.model_copy(update={"telegram_base_url": server.base_url})
 
 
 @pytest.fixture
-async def bot(bot_settings: Settings, server: LocalBotApi) -> AsyncIterator[InProcessBot]:
+async def bot(bot_settings: Settings, server: FakeBotApi) -> AsyncIterator[InProcessBot]:
     """The real Application, polling the local server from this event loop."""
     from tests.harness import InProcessBot
 

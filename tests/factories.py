@@ -12,6 +12,7 @@ from domain.enums import CyclePhase, Dimension, Grade, Role, UnitKind
 from infra.db import SessionFactory
 from infra.models import Cycle, OrgUnit, Result, RoleGrant, Staff, TelegramAccount
 from services import invites
+from services.survey_links import create_links
 from services.workdays import add_working_days
 
 
@@ -73,6 +74,28 @@ async def invite_code(
     async with sessions.begin() as s:
         issued = await invites.reissue(s, employee_no, now=now, ttl=ttl, actor_label="test")
     return str(issued.payload)
+
+
+async def survey_links(
+    sessions: SessionFactory,
+    *,
+    count: int = 1,
+    single_use: bool = True,
+    unit: str = "应急指挥中心",
+    staff: str | None = None,
+) -> list[str]:
+    """Survey links of a unit (make_org's by default), as their ``sv_…`` payloads."""
+    async with sessions.begin() as s:
+        issued = await create_links(
+            s,
+            unit_name=unit,
+            staff_employee_no=staff,
+            count=count,
+            single_use=single_use,
+            actor_label="test",
+            now=dt.datetime.now(dt.UTC),
+        )
+    return [str(i.payload) for i in issued]
 
 
 async def bind(sessions: SessionFactory, telegram_id: int, staff_id: int) -> None:

@@ -1,4 +1,4 @@
-"""Run the real bot against the local Bot API server: in this event loop, or as a process to kill."""
+"""Run the real bot against the fake Bot API server: in this event loop, or as a process to kill."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from bot.runner import serve
-from fakebotapi import LocalBotApi
+from fakebotapi import FakeBotApi
 from infra.config import Settings
 from infra.container import Clock
 from infra.models.types import utcnow
@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 class InProcessBot:
     """``bot.runner.serve`` as a task of the test's loop: fast, and the clock is injectable."""
 
-    def __init__(self, server: LocalBotApi, settings: Settings, clock: Clock = utcnow) -> None:
+    def __init__(self, server: FakeBotApi, settings: Settings, clock: Clock = utcnow) -> None:
         self.server = server
         self.settings = settings
         self.clock = clock
@@ -55,7 +55,7 @@ class BotProcess:
 
     def __init__(
         self,
-        server: LocalBotApi,
+        server: FakeBotApi,
         settings: Settings,
         workdir: Path,
         failpoints: str = "",

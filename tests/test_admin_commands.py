@@ -7,7 +7,7 @@ import io
 
 from sqlalchemy import func, select
 
-from fakebotapi import LocalBotApi, scope_key
+from fakebotapi import FakeBotApi, scope_key
 from infra.db import SessionFactory
 from infra.models import AuditEntry, Invite, TelegramAccount
 from tests.factories import bind, invite_code, make_org
@@ -16,7 +16,7 @@ ADMIN = 900001
 
 
 async def test_reissue_kills_the_old_code(
-    server: LocalBotApi, bot, sessions: SessionFactory
+    server: FakeBotApi, bot, sessions: SessionFactory
 ) -> None:
     await make_org(sessions)
     old = await invite_code(sessions, "A002")
@@ -35,7 +35,7 @@ async def test_reissue_kills_the_old_code(
 
 
 async def test_unbind_detaches_and_is_audited(
-    server: LocalBotApi, bot, sessions: SessionFactory
+    server: FakeBotApi, bot, sessions: SessionFactory
 ) -> None:
     org = await make_org(sessions)
     await bind(sessions, 5102, org.staff_ids[0])
@@ -49,7 +49,7 @@ async def test_unbind_detaches_and_is_audited(
 
 
 async def test_non_admin_commands_are_refused_and_audited(
-    server: LocalBotApi, bot, sessions: SessionFactory
+    server: FakeBotApi, bot, sessions: SessionFactory
 ) -> None:
     org = await make_org(sessions)
     await bind(sessions, 5103, org.staff_ids[1])
@@ -65,7 +65,7 @@ async def test_non_admin_commands_are_refused_and_audited(
         assert await s.scalar(select(func.count()).select_from(Invite)) == 0
 
 
-async def test_invites_document_in_chat(server: LocalBotApi, bot, sessions: SessionFactory) -> None:
+async def test_invites_document_in_chat(server: FakeBotApi, bot, sessions: SessionFactory) -> None:
     org = await make_org(sessions, people=3)
     await bind(sessions, 5104, org.staff_ids[0])
     admin = server.user(ADMIN, language_code="zh-hans")
@@ -80,7 +80,7 @@ async def test_invites_document_in_chat(server: LocalBotApi, bot, sessions: Sess
 
 
 async def test_bound_staff_get_their_menu_in_their_language(
-    server: LocalBotApi, bot, sessions: SessionFactory
+    server: FakeBotApi, bot, sessions: SessionFactory
 ) -> None:
     org = await make_org(sessions)
     await bind(sessions, 5105, org.staff_ids[0])
@@ -99,7 +99,7 @@ async def test_bound_staff_get_their_menu_in_their_language(
 
 
 async def test_menu_failure_does_not_stop_the_bot(
-    server: LocalBotApi, bot, sessions: SessionFactory
+    server: FakeBotApi, bot, sessions: SessionFactory
 ) -> None:
     server.fail_next("setMyCommands", 400, "Bad Request: BOT_COMMAND_INVALID")
     user = server.user(5106, language_code="zh-hans")
@@ -108,7 +108,7 @@ async def test_menu_failure_does_not_stop_the_bot(
 
 
 async def test_stray_input_during_a_flow_changes_nothing(
-    server: LocalBotApi, bot, sessions: SessionFactory
+    server: FakeBotApi, bot, sessions: SessionFactory
 ) -> None:
     await make_org(sessions)
     code = await invite_code(sessions, "A002")

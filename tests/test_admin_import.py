@@ -6,9 +6,10 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from fakebotapi import LocalBotApi
+from fakebotapi import FakeBotApi
 from infra.db import SessionFactory
 from infra.models import AuditEntry, OrgUnit, Staff
+from tests.drivers import staff_import
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 ADMIN = 900001  # JIXIAO_ADMIN_IDS in the test settings
@@ -20,14 +21,15 @@ async def _count(sessions: SessionFactory, model: type) -> int:
 
 
 async def test_admin_imports_csv_after_confirming(
-    server: LocalBotApi, bot, sessions: SessionFactory
+    server: FakeBotApi, bot, sessions: SessionFactory
 ) -> None:
     admin = server.user(ADMIN, first_name="办公室", language_code="zh-hans")
-    await admin.send_document("staff.csv", (EXAMPLES / "staff.csv").read_bytes(), "text/csv")
-    summary = await admin.expect()
-    assert summary.buttons, summary.text
+    summary = await staff_import.send_roster(
+        admin, "staff.csv", (EXAMPLES / "staff.csv").read_bytes(), "text/csv"
+    )
+    assert staff_import.offers_import(summary), summary.text
     assert await _count(sessions, Staff) == 0  # nothing before the tap
-    await admin.press(summary.button_data()[0])
+    await staff_import.confirm(admin, summary)
     await admin.wait_until(lambda: any(m.edited for m in admin.messages))
     async with sessions() as s:
         people = await s.scalar(select(func.count()).select_from(Staff))
@@ -39,17 +41,16 @@ async def test_admin_imports_csv_after_confirming(
 
 
 async def test_admin_imports_xlsx_and_can_cancel(
-    server: LocalBotApi, bot, sessions: SessionFactory
+    server: FakeBotApi, bot, sessions: SessionFactory
 ) -> None:
     admin = server.user(ADMIN, language_code="zh-hans")
-    await admin.send_document("staff.xlsx", (EXAMPLES / "staff.xlsx").read_bytes())
-    summary = await admin.expect()
-    await admin.press(summary.button_data()[1])  # cancel
+    workbook = (EXAMPLES / "staff.xlsx").read_bytes()
+    summary = await staff_import.send_roster(admin, "staff.xlsx", workbook)
+    await staff_import.cancel(admin, summary)
     await admin.expect()
     assert await _count(sessions, Staff) == 0
-    await admin.send_document("staff.xlsx", (EXAMPLES / "staff.xlsx").read_bytes())
-    summary = await admin.expect()
-    await admin.press(summary.button_data()[0])
+    summary = await staff_import.send_roster(admin, "staff.xlsx", workbook)
+    await staff_import.confirm(admin, summary)
     await admin.wait_until(
         lambda: any(m.edited and not m.buttons for m in admin.messages[-1:]), timeout=20
     )
@@ -57,7 +58,7 @@ async def test_admin_imports_xlsx_and_can_cancel(
 
 
 async def test_bad_file_names_the_row_and_imports_nothing(
-    server: LocalBotApi, bot, sessions: SessionFactory
+    server: FakeBotApi, bot, sessions: SessionFactory
 ) -> None:
     lines = (EXAMPLES / "staff.csv").read_text(encoding="utf-8-sig").splitlines()
     broken = lines[:]
@@ -65,16 +66,16 @@ async def test_bad_file_names_the_row_and_imports_nothing(
     fields[6] = "NOBODY"  # supervisor that does not exist, on spreadsheet row 8
     broken[7] = ",".join(fields)
     admin = server.user(ADMIN, language_code="zh-hans")
-    await admin.send_document("staff.csv", ("\n".join(broken) + "\n").encode())
-    reply = await admin.expect()
+    reply = await staff_import.send_roster(admin, "staff.csv", ("\n".join(broken) + "\n").encode())
     assert "8" in reply.text and "NOBODY" in reply.text and not reply.buttons
     assert await _count(sessions, Staff) == 0
 
 
-async def test_non_admin_cannot_import(server: LocalBotApi, bot, sessions: SessionFactory) -> None:
+async def test_non_admin_cannot_import(server: FakeBotApi, bot, sessions: SessionFactory) -> None:
     stranger = server.user(123, language_code="zh-hans")
-    await stranger.send_document("staff.csv", (EXAMPLES / "staff.csv").read_bytes())
-    reply = await stranger.expect()
+    reply = await staff_import.send_roster(
+        stranger, "staff.csv", (EXAMPLES / "staff.csv").read_bytes()
+    )
     assert not reply.buttons
     assert await _count(sessions, Staff) == 0
     async with sessions() as s:
@@ -85,11 +86,12 @@ async def test_non_admin_cannot_import(server: LocalBotApi, bot, sessions: Sessi
 
 
 async def test_forged_confirm_data_changes_nothing(
-    server: LocalBotApi, bot, sessions: SessionFactory
+    server: FakeBotApi, bot, sessions: SessionFactory
 ) -> None:
     admin = server.user(ADMIN, language_code="zh-hans")
-    await admin.send_document("staff.csv", (EXAMPLES / "staff.csv").read_bytes())
-    summary = await admin.expect()
-    await admin.press("im1:ok:deadbeef", summary)
+    summary = await staff_import.send_roster(
+        admin, "staff.csv", (EXAMPLES / "staff.csv").read_bytes()
+    )
+    await staff_import.confirm_another_file(admin, summary)
     await admin.expect()  # told the button expired, shown the current step again
     assert await _count(sessions, Staff) == 0

@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 
 from conversations.annual import history_text, summary_text
 from domain.enums import CycleKind, CyclePhase, Grade, UnitKind
-from fakebotapi import LocalBotApi
+from fakebotapi import FakeBotApi
 from infra.db import SessionFactory
 from infra.i18n import Translator
 from infra.models import AuditEntry, Cycle, OrgUnit, Result, Staff, TemplateVersion
@@ -31,8 +31,9 @@ from services.annual import (
     annual_results,
     person_history,
 )
+from tests.drivers import annual as annual_chat
+from tests.drivers.cli import jixiao
 from tests.factories import bind, make_org
-from tests.test_cli import jixiao
 
 ADMIN = 900001
 NOW = dt.datetime(2027, 1, 20, 8, 0, tzinfo=dt.UTC)
@@ -383,49 +384,66 @@ async def test_cli_table_and_csv(db_url: str, sessions: SessionFactory, tmp_path
     assert empty.returncode == 1 and "2024" in empty.stderr
 
 
-async def test_history_and_annual_in_the_chat(
-    server: LocalBotApi, bot, sessions: SessionFactory
+async def test_history_shows_only_ones_own_results(
+    server: FakeBotApi, bot, sessions: SessionFactory
 ) -> None:  # type: ignore[no-untyped-def]
     bureau = await _bureau(sessions)
     await _publish(sessions, bureau)
     await bind(sessions, 9301, bureau.ids["liu"])
-    await bind(sessions, 9302, bureau.ids["zhang"])
-    await bind(sessions, 9303, bureau.chief)
     liu = server.user(9301, language_code="zh-hans")
-    await liu.send("/history")
-    mine = await liu.expect_text("刘芳")
+    mine = await annual_chat.history(liu, "刘芳")
     text = mine.text or ""
     for own in ("2025", "2026Q1", "2026Q2", "55.00", "99.00", "93.90", "85.00", "不合格"):
         assert own in text, own
     # nobody else's results: not 张伟's totals, nor the unit's, nor anyone's name
     for other in ("张伟", "94.20", "92.00", "96.00", "91.00", "陈静", "58.90", "94.00"):
         assert other not in text, other
-    # a staff member may not see the bureau's annual results
-    await liu.send("/annual 2026")
-    await liu.expect_text("领导小组")
+
+
+async def test_staff_may_not_see_the_annual_results(
+    server: FakeBotApi, bot, sessions: SessionFactory
+) -> None:  # type: ignore[no-untyped-def]
+    bureau = await _bureau(sessions)
+    await _publish(sessions, bureau)
+    await bind(sessions, 9301, bureau.ids["liu"])
+    liu = server.user(9301, language_code="zh-hans")
+    refusal = await annual_chat.summary(liu, "领导小组", year=2026)
+    assert not annual_chat.offers_csv(refusal)
     async with sessions() as s:
         denied = await s.scalar(
             select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "access.denied")
         )
     assert denied == 1
-    # the working group and the leadership group may
+    # the CSV button is re-checked: a staff member pressing it gets nothing
+    await annual_chat.press_csv(liu, 2026, on=refusal)
+    assert not any(m.kind == "document" for m in liu.messages)
+
+
+async def test_the_working_group_gets_the_summary_and_the_csv(
+    server: FakeBotApi, bot, sessions: SessionFactory
+) -> None:  # type: ignore[no-untyped-def]
+    bureau = await _bureau(sessions)
+    await _publish(sessions, bureau)
     admin = server.user(ADMIN, language_code="zh-hans")
-    await admin.send("/annual 2026")
-    summary = await admin.expect_text("应急管理先进个人")
+    summary = await annual_chat.summary(admin, "应急管理先进个人", year=2026)
     assert "张伟" in (summary.text or "") and "六(四)2" in (summary.text or "")
     assert len(summary.text or "") <= 4096
-    await admin.press(
-        next(d for d in summary.button_data() if d and d.startswith("an1:csv:")), summary
-    )
-    await admin.wait_until(lambda: any(m.kind == "document" for m in admin.messages))
-    document = next(m for m in admin.messages if m.kind == "document")
+    document = await annual_chat.download_csv(admin, summary)
     assert document.document and document.document.startswith(b"\xef\xbb\xbf")
     assert "刘芳".encode() in document.document
+
+
+async def test_a_leader_sees_the_latest_year_in_their_language(
+    server: FakeBotApi, bot, sessions: SessionFactory
+) -> None:  # type: ignore[no-untyped-def]
+    bureau = await _bureau(sessions)
+    await _publish(sessions, bureau)
+    await bind(sessions, 9303, bureau.chief)
     leader = server.user(9303, language_code="en")
-    await leader.send("/annual")  # the latest year with published results
-    english = await leader.expect_text("Annual results 2026")
+    english = await annual_chat.summary(leader, "Annual results 2026")  # the latest year
     assert "Advanced individual in emergency management" in (english.text or "")
-    # the CSV button is re-checked: a staff member pressing it gets nothing
-    await liu.press("an1:csv:2026", mine)
-    await liu.wait_until(lambda: bool(liu.callback_answers))
-    assert not any(m.kind == "document" for m in liu.messages)
+    assert annual_chat.offers_csv(english)
+    # a button of an older format is answered as expired; nothing is sent
+    await annual_chat.press_old_format(leader, on=english)
+    assert "expired" in (leader.callback_answers[-1].get("text") or "")
+    assert not any(m.kind == "document" for m in leader.messages)

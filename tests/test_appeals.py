@@ -5,6 +5,7 @@ person and cycle, foreign buttons, and the deadline reminder once across restart
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from decimal import Decimal
 
 import pytest
@@ -14,7 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.jobs import run_appeal_reminders
 from domain.enums import AppealStatus, CyclePhase, Grade, Role
-from fakebotapi import LocalBotApi
+from fakebotapi import FakeBotApi
+from fakebotapi.sim import SimUser
 from infra.config import Settings
 from infra.container import Services
 from infra.db import SessionFactory
@@ -136,16 +138,56 @@ def test_new_totals_are_checked() -> None:
 # --- the whole path ------------------------------------------------------------------------------
 
 
-async def test_appeal_question_answer_and_adjustment(
-    server: LocalBotApi, bot: InProcessBot, sessions: SessionFactory, bot_settings: Settings
-) -> None:
+@dataclass
+class Scene:
+    p: Published
+    me: SimUser
+    other: SimUser
+    admin: SimUser
+
+
+async def scene(server: FakeBotApi, sessions: SessionFactory) -> Scene:
+    """A published cycle; the appellant and a colleague bound in English, the admin too."""
     p = await published_cycle(sessions)
     await bind_en(sessions, APPELLANT, p.org.staff_ids[0])
     await bind_en(sessions, OTHER, p.org.staff_ids[1])
     await admin_in_english(sessions)
     me = server.user(APPELLANT, first_name="张伟", language_code="en")
     other = server.user(OTHER, first_name="刘芳", language_code="en")
-    admin = server.user(ADMIN, language_code="en")
+    return Scene(p, me, other, server.user(ADMIN, language_code="en"))
+
+
+async def filed(
+    sessions: SessionFactory,
+    p: Published,
+    target: str = "ind:P01",
+    *,
+    reason: str = REASON,
+    theirs: bool = False,
+    now: dt.datetime | None = None,
+) -> int:
+    """An appeal filed as the chat files it (the working group is told): mine, or ``theirs``."""
+    result, staff = (p.theirs, p.org.staff_ids[1]) if theirs else (p.mine, p.org.staff_ids[0])
+    async with sessions.begin() as s:
+        row = await ap.file_appeal(
+            s,
+            result,
+            staff_id=staff,
+            target=target,
+            reason=reason,
+            evidence=[],
+            now=now or dt.datetime.now(dt.UTC),
+            tz=SHANGHAI,
+            env=ENV,
+        )
+        return row.id
+
+
+async def test_the_appellant_drafts_and_files_an_appeal_with_evidence(
+    server: FakeBotApi, bot: InProcessBot, sessions: SessionFactory
+) -> None:
+    c = await scene(server, sessions)
+    p, me, admin = c.p, c.me, c.admin
     await push(sessions, p, p.mine)
     result_msg = await me.expect_text("performance result", timeout=15)
     assert appeal.has(result_msg, appeal.NEW, p.mine)
@@ -177,10 +219,10 @@ async def test_appeal_question_answer_and_adjustment(
     done = await me.expect_text("2 files received")
     assert not await appeals_of(sessions)  # a draft stores nothing but the chat's position
     await appeal.file(me, p.mine, done)
-    filed = await me.expect_text("has been filed")
+    told = await me.expect_text("has been filed")
 
     (row,) = await appeals_of(sessions)
-    assert f"#{row.id}" in filed.text
+    assert f"#{row.id}" in told.text
     assert row.status == AppealStatus.OPEN and row.target == "ind:P01"
     assert row.reason == REASON and row.result_id == p.mine
     assert [e["kind"] for e in row.evidence] == ["photo", "document"]
@@ -203,20 +245,50 @@ async def test_appeal_question_answer_and_adjustment(
     assert [m.kind for m in sent] == ["photo", "document"]
     assert [m.file_id for m in sent] == [e["file_id"] for e in row.evidence]
 
-    # a question, pushed to the appellant; only they may answer it
-    await appeal.ask(admin, row.id, case)
+
+async def test_a_draft_left_is_resumed_from_the_result_button(
+    server: FakeBotApi, bot: InProcessBot, sessions: SessionFactory
+) -> None:
+    c = await scene(server, sessions)
+    p, me = c.p, c.me
+    await push(sessions, p, p.mine)
+    result_msg = await me.expect_text("performance result", timeout=15)
+    await appeal.start(me, p.mine, result_msg)
+    picker = await me.expect_text("What do you dispute?")
+    await appeal.pick(me, p.mine, "total", picker)
+    await me.expect_text("Please write why")
+    await appeal.start(me, p.mine, result_msg)  # the same result again: the draft goes on
+    await me.expect_text("Please write why")
+    await me.send(REASON)
+    await me.expect_text("You may add evidence")
+
+
+async def test_the_working_group_asks_and_only_the_appellant_answers(
+    server: FakeBotApi, bot: InProcessBot, sessions: SessionFactory
+) -> None:
+    c = await scene(server, sessions)
+    me, other, admin = c.me, c.other, c.admin
+    aid = await filed(sessions, c.p)
+    await admin.expect_text(f"New appeal #{aid}", timeout=15)
+    await admin.send("/appeals")
+    queue = await admin.expect_text(f"#{aid}")
+    await appeal.open_case(admin, aid, queue)
+    case = await admin.expect_text("Disputed:")
+    await appeal.ask(admin, aid, case)
     await admin.expect_text("Please write your question")
     await admin.send("请提供预案印发文件的文号。")
     await admin.expect_text("Sent to the appellant")
     (row,) = await appeals_of(sessions)
     assert row.status == AppealStatus.QUESTION and row.question == "请提供预案印发文件的文号。"
     question = await me.expect_text("A question about your appeal", timeout=15)
-    assert question.button_data() == [appeal.ANSWER.data(row.id)]
+    assert question.button_data() == [appeal.ANSWER.data(aid)]
     await other.send("/start")
     own = await other.expect()
-    await appeal.answer(other, row.id, own)  # not theirs
+    await appeal.answer(other, aid, own)  # not theirs: refused and audited
     await other.wait_until(lambda: bool(other.callback_answers))
-    await appeal.answer(me, row.id, question)
+    (denied,) = await audits(sessions, "access.denied")
+    assert (denied.actor_telegram_id, denied.object_type) == (OTHER, "appeal")
+    await appeal.answer(me, aid, question)
     await me.expect_text("Please write your answer")
     await me.send("文号为应急〔2026〕12号。")
     await me.expect_text("passed to the working group")
@@ -224,9 +296,22 @@ async def test_appeal_question_answer_and_adjustment(
     assert row.status == AppealStatus.OPEN and row.answer == "文号为应急〔2026〕12号。"
     answered = await admin.expect_text("answered your question", timeout=15)
     assert "应急〔2026〕12号" in answered.text
+    assert answered.button_data() == [appeal.OPEN.data(aid)]
+    assert [e.detail["round"] for e in await audits(sessions, "appeal.ask")] == [1]
+    assert [e.detail["round"] for e in await audits(sessions, "appeal.answer")] == [1]
 
-    # the decision: a new total with a reason
-    await appeal.decide(admin, row.id, answered, uphold=False)
+
+async def test_an_adjusted_total_is_re_ranked_and_told_with_the_updated_result(
+    server: FakeBotApi, bot: InProcessBot, sessions: SessionFactory
+) -> None:
+    c = await scene(server, sessions)
+    p, me, admin = c.p, c.me, c.admin
+    aid = await filed(sessions, p)
+    notice = await admin.expect_text(f"New appeal #{aid}", timeout=15)
+    await appeal.open_case(admin, aid, notice)
+    case = await admin.expect_text("Disputed:")
+    assert appeal.has(case, appeal.UPHOLD, aid) and appeal.has(case, appeal.ASK, aid)
+    await appeal.decide(admin, aid, case, uphold=False)
     await admin.expect_text("type the new total")
     await admin.send("八十六")
     await admin.expect_text("number from 0 to 100")
@@ -253,8 +338,6 @@ async def test_appeal_question_answer_and_adjustment(
     assert decided.actor_telegram_id == ADMIN and decided.detail["decision"] == "adjusted"
     assert decided.detail["before"] == {"total": "78.00", "grade": "pass", "version": 1}
     assert decided.detail["after"] == {"total": "86.50", "grade": "good", "version": 2}
-    assert [e.action for e in await audits(sessions, "appeal.ask")] == ["appeal.ask"]
-    assert len(await audits(sessions, "appeal.answer")) == 1
 
     told = await me.expect_text("Decision on your appeal", timeout=15)
     assert "from 78.00 to 86.50" in told.text and "材料齐全" in told.text
@@ -263,25 +346,30 @@ async def test_appeal_question_answer_and_adjustment(
     for message in me.messages:  # nothing the appellant was sent names a colleague
         assert not any(name in (message.text or "") for name in COLLEAGUES)
 
-    # someone else's result button: refused, audited, nothing stored
-    denied_before = len(await audits(sessions, "access.denied"))
-    await appeal.start(other, p.mine, own)
-    await other.wait_until(lambda: len(other.callback_answers) >= 2)
+
+async def test_foreign_results_cases_and_the_queue_are_refused_and_audited(
+    server: FakeBotApi, bot: InProcessBot, sessions: SessionFactory
+) -> None:
+    c = await scene(server, sessions)
+    p, other = c.p, c.other
+    aid = await filed(sessions, p)
+    await other.send("/start")
+    own = await other.expect()
+    await appeal.start(other, p.mine, own)  # someone else's result: refused, nothing stored
+    await other.wait_until(lambda: len(other.callback_answers) >= 1)
     assert "not yours" in other.callback_answers[-1]["text"]
-    denied = await audits(sessions, "access.denied")
-    assert len(denied) == denied_before + 1
-    assert (denied[-1].actor_telegram_id, denied[-1].object_type, denied[-1].object_id) == (
+    (denied,) = await audits(sessions, "access.denied")
+    assert (denied.actor_telegram_id, denied.object_type, denied.object_id) == (
         OTHER,
         "result",
         str(p.mine),
     )
-    assert [d.object_type for d in denied[:denied_before]] == ["appeal"]  # the answer button
-    # nor may they open the working group's queue or a case
-    await appeal.open_case(other, row.id, own)
-    await other.wait_until(lambda: len(other.callback_answers) >= 3)
+    await appeal.open_case(other, aid, own)  # nor the working group's case or queue
+    await other.wait_until(lambda: len(other.callback_answers) >= 2)
     await other.send("/appeals")
     await other.expect_text("only the evaluation working group")
-    assert len(await audits(sessions, "access.denied")) == denied_before + 3
+    assert len(await audits(sessions, "access.denied")) == 3
+    assert [a.id for a in await appeals_of(sessions)] == [aid]
     async with sessions() as s:
         assert (
             await s.scalar(
@@ -294,7 +382,7 @@ async def test_appeal_question_answer_and_adjustment(
 
 
 async def test_after_the_window_an_appeal_is_refused_and_nothing_stored(
-    server: LocalBotApi, bot: InProcessBot, sessions: SessionFactory
+    server: FakeBotApi, bot: InProcessBot, sessions: SessionFactory
 ) -> None:
     now = dt.datetime.now(dt.UTC)
     p = await published_cycle(
@@ -317,18 +405,8 @@ async def test_after_the_window_an_appeal_is_refused_and_nothing_stored(
             )
             == 0
         )
-    async with sessions.begin() as s:
-        with pytest.raises(ap.WindowClosed):
-            await ap.file_appeal(
-                s,
-                p.mine,
-                staff_id=p.org.staff_ids[0],
-                target="total",
-                reason="迟到的申诉",
-                evidence=[],
-                now=now,
-                tz=SHANGHAI,
-            )
+    with pytest.raises(ap.WindowClosed):
+        await filed(sessions, p, "total", reason="迟到的申诉", now=now)
     async with sessions.begin() as s:  # a cycle closed before its window's end: closed too
         cycle = await s.get(Cycle, p.cycle_id)
         assert cycle is not None
@@ -341,37 +419,14 @@ async def test_after_the_window_an_appeal_is_refused_and_nothing_stored(
 
 
 async def test_a_second_open_appeal_is_refused_politely(
-    server: LocalBotApi, bot: InProcessBot, sessions: SessionFactory, bot_settings: Settings
+    server: FakeBotApi, bot: InProcessBot, sessions: SessionFactory
 ) -> None:
     p = await published_cycle(sessions)
     await bind(sessions, APPELLANT, p.org.staff_ids[0])  # Simplified Chinese
-    await bind_en(sessions, OTHER, p.org.staff_ids[1])
     now = dt.datetime.now(dt.UTC)
-    async with sessions.begin() as s:
-        first = await ap.file_appeal(
-            s,
-            p.mine,
-            staff_id=p.org.staff_ids[0],
-            target="dim:performance",
-            reason="业绩评分偏低",
-            evidence=[],
-            now=now,
-            tz=SHANGHAI,
-            admin_ids=bot_settings.admin_id_set,
-        )
-        first_id = first.id
-    async with sessions.begin() as s:
-        with pytest.raises(ap.AlreadyOpen):
-            await ap.file_appeal(
-                s,
-                p.mine,
-                staff_id=p.org.staff_ids[0],
-                target="total",
-                reason="再次申诉",
-                evidence=[],
-                now=now,
-                tz=SHANGHAI,
-            )
+    first_id = await filed(sessions, p, "dim:performance", reason="业绩评分偏低", now=now)
+    with pytest.raises(ap.AlreadyOpen):
+        await filed(sessions, p, "total", reason="再次申诉", now=now)
     with pytest.raises(IntegrityError):  # the database says the same
         async with sessions.begin() as s:
             s.add(
@@ -393,21 +448,23 @@ async def test_a_second_open_appeal_is_refused_politely(
     assert f"#{first_id}" in polite.text and "正在处理" in polite.text  # 您已有一件申诉正在处理
     assert [a.id for a in await appeals_of(sessions)] == [first_id]
 
-    # upheld with a reason; the appellant is told; then a new appeal may be filed
+
+async def test_an_upheld_result_is_told_with_its_reason_and_a_new_appeal_may_follow(
+    sessions: SessionFactory,
+) -> None:
+    p = await published_cycle(sessions)
+    await bind(sessions, APPELLANT, p.org.staff_ids[0])
+    await bind_en(sessions, OTHER, p.org.staff_ids[1])
+    now = dt.datetime.now(dt.UTC)
+    first_id = await filed(sessions, p, "dim:performance", reason="业绩评分偏低", now=now)
     async with sessions.begin() as s:
         with pytest.raises(ap.Refused):  # a colleague is not the working group
             await ap.uphold(s, first_id, "维持", actor=await by(s, OTHER), now=now, env=ENV)
         with pytest.raises(DomainError):  # the reason is required
             await ap.uphold(s, first_id, "  ", actor=await by(s, ADMIN), now=now, env=ENV)
     async with sessions.begin() as s:
-        await ap.uphold(
-            s,
-            first_id,
-            "经复核，评分依据充分，维持原结果。",
-            actor=await by(s, ADMIN),
-            now=now,
-            env=ENV,
-        )
+        reason = "经复核，评分依据充分，维持原结果。"
+        await ap.uphold(s, first_id, reason, actor=await by(s, ADMIN), now=now, env=ENV)
     (row,) = await appeals_of(sessions)
     assert row.status == AppealStatus.DECIDED and row.decision == "upheld"
     (decided,) = await audits(sessions, "appeal.decide")
@@ -420,63 +477,42 @@ async def test_a_second_open_appeal_is_refused_politely(
         )
         assert told is not None and told.chat_id == APPELLANT
         assert "维持原结果" in told.payload["text"]
-    # a working-group member never handles their own appeal
+    async with sessions.begin() as s:
+        with pytest.raises(DomainError):  # decided is decided
+            await ap.uphold(s, first_id, "again", actor=await by(s, ADMIN), now=now, env=ENV)
+    second_id = await filed(sessions, p, "total", reason="新的申诉", now=now)
+    assert second_id != first_id
+
+
+async def test_a_working_group_member_never_handles_their_own_appeal(
+    sessions: SessionFactory,
+) -> None:
+    p = await published_cycle(sessions)
+    await bind(sessions, APPELLANT, p.org.staff_ids[0])
+    await bind_en(sessions, OTHER, p.org.staff_ids[1])
     async with sessions.begin() as s:
         s.add(RoleGrant(staff_id=p.org.staff_ids[1], role=Role.ADMIN))
-        own = await ap.file_appeal(
-            s,
-            p.theirs,
-            staff_id=p.org.staff_ids[1],
-            target="total",
-            reason="本人申诉",
-            evidence=[],
-            now=now,
-            tz=SHANGHAI,
-        )
-        own_id = own.id
+    now = dt.datetime.now(dt.UTC)
+    own_id = await filed(sessions, p, "total", reason="本人申诉", theirs=True, now=now)
     async with sessions.begin() as s:
-        with pytest.raises(ap.Refused):
+        with pytest.raises(ap.Refused, match="your own appeal"):
             await ap.uphold(s, own_id, "维持", actor=await by(s, OTHER), now=now, env=ENV)
-        with pytest.raises(ap.Refused):
+        with pytest.raises(ap.Refused, match="your own appeal"):
             await ap.ask(s, own_id, "?", actor=await by(s, OTHER), now=now, env=ENV)
         await ap.ask(s, own_id, "请补充材料", actor=await by(s, ADMIN), now=now, env=ENV)
-    async with sessions.begin() as s:
-        with pytest.raises(DomainError):
-            await ap.uphold(s, first_id, "again", actor=await by(s, ADMIN), now=now, env=ENV)
-        second = await ap.file_appeal(
-            s,
-            p.mine,
-            staff_id=p.org.staff_ids[0],
-            target="total",
-            reason="新的申诉",
-            evidence=[],
-            now=now,
-            tz=SHANGHAI,
-        )
-        assert second.id != first_id
+    (asked,) = await audits(sessions, "appeal.ask")
+    assert asked.actor_telegram_id == ADMIN and asked.detail["round"] == 1
 
 
 async def test_deadline_reminder_once_across_two_runs_and_a_restart(
-    server: LocalBotApi, sessions: SessionFactory, bot_settings: Settings
+    server: FakeBotApi, sessions: SessionFactory, bot_settings: Settings
 ) -> None:
     filed_at = dt.datetime(2025, 11, 3, 2, 0, tzinfo=dt.UTC)  # Monday 10:00 in Shanghai
     p = await published_cycle(sessions, at=filed_at - dt.timedelta(days=1))
     await bind_en(sessions, APPELLANT, p.org.staff_ids[0])
     await admin_in_english(sessions)
     admin = server.user(ADMIN, language_code="en")
-    async with sessions.begin() as s:
-        row = await ap.file_appeal(
-            s,
-            p.mine,
-            staff_id=p.org.staff_ids[0],
-            target="src:superior",
-            reason="上级评分偏低",
-            evidence=[],
-            now=filed_at,
-            tz=SHANGHAI,
-            decision_days=10,
-        )
-        appeal_id = row.id
+    appeal_id = await filed(sessions, p, "src:superior", reason="上级评分偏低", now=filed_at)
     (row,) = await appeals_of(sessions)
     # ten working days after Monday 3 November: Monday 17 November, end of day
     assert row.deadline == dt.datetime(2025, 11, 17, 15, 59, 59, tzinfo=dt.UTC)
@@ -520,3 +556,36 @@ async def test_deadline_reminder_once_across_two_runs_and_a_restart(
     finally:
         await running.stop()
     assert len(reminders()) == 1
+
+
+async def test_an_old_single_letter_button_is_answered_as_expired(
+    server: FakeBotApi, bot: InProcessBot, sessions: SessionFactory
+) -> None:
+    """Buttons sent before the named actions (``ap1:o:<id>``) still get an answer."""
+    c = await scene(server, sessions)
+    aid = await filed(sessions, c.p)
+    notice = await c.admin.expect_text(f"New appeal #{aid}", timeout=15)
+    await c.admin.press(f"ap1:o:{aid}", notice)  # the legacy format, on purpose
+    await c.admin.wait_until(lambda: bool(c.admin.callback_answers))
+    assert "expired" in c.admin.callback_answers[-1]["text"]
+
+
+async def test_a_decided_case_offers_no_decision_and_refuses_a_late_one(
+    server: FakeBotApi, bot: InProcessBot, sessions: SessionFactory
+) -> None:
+    c = await scene(server, sessions)
+    aid = await filed(sessions, c.p)
+    notice = await c.admin.expect_text(f"New appeal #{aid}", timeout=15)
+    async with sessions.begin() as s:
+        reason = "经复核，维持原结果。"
+        await ap.uphold(
+            s, aid, reason, actor=await by(s, ADMIN), now=dt.datetime.now(dt.UTC), env=ENV
+        )
+    await appeal.open_case(c.admin, aid, notice)
+    case = await c.admin.expect_text("Decision:")
+    assert not appeal.has(case, appeal.UPHOLD) and not appeal.has(case, appeal.ASK)
+    answered = len(c.admin.callback_answers)
+    await appeal.decide(c.admin, aid, notice)  # an older message's button: told, nothing changes
+    await c.admin.wait_until(lambda: len(c.admin.callback_answers) > answered)
+    assert "already been decided" in c.admin.callback_answers[-1]["text"]
+    assert len(await audits(sessions, "appeal.decide")) == 1

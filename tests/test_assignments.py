@@ -20,6 +20,8 @@ from domain.assignments import (
 )
 from domain.enums import Source
 
+pytestmark = pytest.mark.nodb
+
 CHIEF, DEPUTY_A, DEPUTY_B = 1, 2, 3
 ROOT = 1
 # unit id -> (name, size, leader in charge); the head is the unit's first person.

@@ -25,7 +25,7 @@ import pytest
 from sqlalchemy import func, select
 
 from domain.enums import CyclePhase, Dimension, Grade, OutboxStatus
-from fakebotapi import LimitedCall, LocalBotApi
+from fakebotapi import FakeBotApi, LimitedCall
 from infra.config import Settings
 from infra.db import SessionFactory
 from infra.models import Cycle, OutboxMessage, Result, Staff, TelegramAccount
@@ -104,7 +104,7 @@ async def _published(sessions: SessionFactory) -> int:
 
 
 def _sender(
-    settings: Settings, server: LocalBotApi, tmp_path: Path, *extra: str
+    settings: Settings, server: FakeBotApi, tmp_path: Path, *extra: str
 ) -> subprocess.Popen[bytes]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("JIXIAO_")}
     env.update(
@@ -117,7 +117,7 @@ def _sender(
         [
             sys.executable,
             "-m",
-            "chat.outbox_sender",
+            "bot.outbox",
             "--rate",
             "28",
             "--per-chat-interval",
@@ -163,7 +163,7 @@ def _early_retries(journal: list[LimitedCall], restart_at: float) -> list[str]:
 
 
 async def test_broadcast_survives_a_kill(
-    server: LocalBotApi, settings: Settings, sessions: SessionFactory, tmp_path: Path
+    server: FakeBotApi, settings: Settings, sessions: SessionFactory, tmp_path: Path
 ) -> None:
     await _published(sessions)
     async with sessions() as s:

@@ -9,6 +9,8 @@ from infra.config import SUPPORTED_LOCALES
 from infra.i18n import Translator, catalog_path, resolve_locale
 from infra.i18n_tools import extract
 
+pytestmark = pytest.mark.nodb
+
 
 @pytest.mark.parametrize("locale", SUPPORTED_LOCALES)
 def test_catalog_is_complete(locale: str) -> None:

@@ -30,6 +30,8 @@ from infra.i18n import Translator
 from services import charts
 from services.charts import distribution_png, radar_png
 
+pytestmark = pytest.mark.nodb
+
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 SCORES = {

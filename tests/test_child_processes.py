@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from domain.enums import Grade
-from fakebotapi import LocalBotApi
+from fakebotapi import FakeBotApi
 from infra.config import Settings
 from infra.db import SessionFactory
 from services.outbox import enqueue
@@ -56,7 +56,7 @@ def alive(pids: set[int]) -> set[int]:
 
 
 async def test_a_killed_bot_leaves_no_child_process(
-    server: LocalBotApi, bot_settings: Settings, sessions: SessionFactory, tmp_path: Path
+    server: FakeBotApi, bot_settings: Settings, sessions: SessionFactory, tmp_path: Path
 ) -> None:
     user = server.user(9401, language_code="en")
     async with sessions.begin() as s:

@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from bot.jobs import run_housekeeping
 from domain.enums import OutboxStatus, RectificationStatus
 from domain.payload import hash_token
-from fakebotapi import LocalBotApi, SimUser
+from fakebotapi import BotMessage, FakeBotApi, SimUser
 from infra.config import Settings
 from infra.container import Services
 from infra.db import SessionFactory
@@ -31,43 +31,19 @@ from infra.models import (
     SurveyResponse,
 )
 from services import rectification as rc
-from services import survey_links
 from services.outbox import enqueue
 from tests.drivers import rectification as rect_chat
-from tests.factories import bind, invite_code, make_org
-from tests.forms_driver import data_of
+from tests.drivers import survey
+from tests.drivers.survey import complain
+from tests.factories import bind, invite_code, make_org, survey_links
 from tests.harness import BotProcess, InProcessBot, eventually
 
 HEAD, CITIZEN, STRANGER, NEWCOMER = 6301, 6401, 6402, 6403
 
 
 async def survey_link(sessions: SessionFactory) -> str:
-    async with sessions.begin() as s:
-        [issued] = await survey_links.create_links(
-            s,
-            unit_name="应急指挥中心",
-            staff_employee_no=None,
-            count=1,
-            single_use=True,
-            actor_label="test",
-            now=dt.datetime.now(dt.UTC),
-        )
-    return str(issued.payload)
-
-
-async def complain(citizen: SimUser, payload: str) -> None:
-    """A 差评 through the chat, asking for a reply."""
-    await citizen.send(f"/start {payload}")
-    msg = await citizen.expect()
-    while data_of(msg, "sv1:a:"):
-        await citizen.press(data_of(msg, "sv1:a:")[4], msg)
-        msg = await citizen.expect()
-    await citizen.press(data_of(msg, "sv1:c:")[0], msg)
-    await citizen.expect()
-    await citizen.send("窗口无人")
-    ask = await citizen.expect()
-    await citizen.press(data_of(ask, "sv1:r:")[0], ask)
-    await citizen.expect_text("感谢")
+    [payload] = await survey_links(sessions)
+    return payload
 
 
 async def stored_payloads(sessions: SessionFactory) -> str:
@@ -77,20 +53,17 @@ async def stored_payloads(sessions: SessionFactory) -> str:
         )
 
 
-async def test_no_raw_citizen_id_code_or_token_at_rest_beyond_need(
-    server: LocalBotApi, bot: InProcessBot, sessions: SessionFactory, bot_settings: Settings
+async def test_the_inbox_keeps_only_hashes_of_survey_tokens_and_invite_codes(
+    server: FakeBotApi, bot: InProcessBot, sessions: SessionFactory
 ) -> None:
-    org = await make_org(sessions)
-    await bind(sessions, HEAD, org.head_id)
+    await make_org(sessions)
     payload = await survey_link(sessions)
     code = await invite_code(sessions, "A003")
-    citizen = server.user(CITIZEN, language_code="zh-hans")
-    await complain(citizen, payload)
+    await complain(server.user(CITIZEN, language_code="zh-hans"), payload)
     newcomer = server.user(NEWCOMER, language_code="zh-hans")
     await newcomer.send(f"/start {code}")
     await newcomer.expect_text("请确认")
 
-    # the inbox keeps neither the survey token nor the invite code, only their hashes
     stored = await stored_payloads(sessions)
     token, secret = payload.split("_", 1)[1], code.split("_", 1)[1]
     assert token not in stored and secret not in stored
@@ -103,11 +76,26 @@ async def test_no_raw_citizen_id_code_or_token_at_rest_beyond_need(
         ]
     assert {k["token_hash"] for k in kept} == {hash_token(token), hash_token(secret)}
 
-    # the reply to the citizen forgets their chat once it is sent
+
+async def _complaint_answered(
+    server: FakeBotApi, sessions: SessionFactory
+) -> tuple[SimUser, int, BotMessage]:
+    """A citizen's 差评 asking for a reply, answered by the unit head: (citizen, item, reply)."""
+    org = await make_org(sessions)
+    await bind(sessions, HEAD, org.head_id)
+    citizen = server.user(CITIZEN, language_code="zh-hans")
+    await complain(citizen, await survey_link(sessions))
     async with sessions.begin() as s:
         rect_id = int(await s.scalar(select(Rectification.id)) or 0)
         await rc.answer(s, rect_id, "已整改。", staff_id=org.head_id, now=dt.datetime.now(dt.UTC))
     reply = await citizen.expect_text("已整改", timeout=15)
+    return citizen, rect_id, reply
+
+
+async def test_a_reply_to_a_citizen_forgets_their_chat_once_sent(
+    server: FakeBotApi, bot: InProcessBot, sessions: SessionFactory
+) -> None:
+    citizen, rect_id, reply = await _complaint_answered(server, sessions)
 
     async def erased() -> bool:
         async with sessions() as s:
@@ -117,8 +105,21 @@ async def test_no_raw_citizen_id_code_or_token_at_rest_beyond_need(
             return row is not None and row.status == OutboxStatus.SENT and row.chat_id is None
 
     await eventually(erased, timeout=15)
+    await rect_chat.rate(citizen, rect_id, reply, "s")  # the citizen still rates, by pseudonym
+    await citizen.expect_text("满意")
+    async with sessions() as s:
+        rect = await s.get(Rectification, rect_id)
+        assert rect is not None and rect.status == RectificationStatus.CLOSED
+        assert (await s.get(SurveyResponse, rect.response_id)).reply_chat_id is None  # type: ignore[union-attr]
+        assert not await s.scalar(
+            select(func.count()).select_from(OutboxMessage).where(OutboxMessage.chat_id == CITIZEN)
+        )
 
-    # someone pressing the citizen's button is refused and audited by pseudonym only
+
+async def test_a_strangers_press_on_a_citizens_button_is_audited_by_pseudonym_only(
+    server: FakeBotApi, bot: InProcessBot, sessions: SessionFactory
+) -> None:
+    _citizen, rect_id, _reply = await _complaint_answered(server, sessions)
     stranger = server.user(STRANGER, language_code="zh-hans")
     await stranger.send("/start")
     home = await stranger.expect()
@@ -130,17 +131,12 @@ async def test_no_raw_citizen_id_code_or_token_at_rest_beyond_need(
         [denied.actor_label, denied.object_id, denied.detail], ensure_ascii=False
     )
 
-    await rect_chat.rate(citizen, rect_id, reply, "s")  # the citizen still rates, by pseudonym
-    await citizen.expect_text("满意")
-    async with sessions() as s:
-        rect = await s.get(Rectification, rect_id)
-        assert rect is not None and rect.status == RectificationStatus.CLOSED
-        assert (await s.get(SurveyResponse, rect.response_id)).reply_chat_id is None  # type: ignore[union-attr]
-        assert not await s.scalar(
-            select(func.count()).select_from(OutboxMessage).where(OutboxMessage.chat_id == CITIZEN)
-        )
 
-    # finished outbox rows are pruned after the retention period; pending ones stay
+async def test_finished_outbox_rows_are_pruned_and_pending_ones_stay(
+    server: FakeBotApi, bot: InProcessBot, sessions: SessionFactory, bot_settings: Settings
+) -> None:
+    await _complaint_answered(server, sessions)
+
     async def sender_idle() -> bool:
         async with sessions() as s:
             return not await s.scalar(
@@ -161,7 +157,7 @@ async def test_no_raw_citizen_id_code_or_token_at_rest_beyond_need(
 
 @pytest.mark.slow
 async def test_a_survey_start_stored_just_before_a_crash_is_handled_after_it(
-    server: LocalBotApi, bot_settings: Settings, sessions: SessionFactory, tmp_path: Path
+    server: FakeBotApi, bot_settings: Settings, sessions: SessionFactory, tmp_path: Path
 ) -> None:
     """The inbox holds only the token's hash; recovery finds the link by it."""
     await make_org(sessions)
@@ -178,7 +174,7 @@ async def test_a_survey_start_stored_just_before_a_crash_is_handled_after_it(
             assert not await s.scalar(select(func.count()).select_from(SurveyResponse))
         await proc.start(failpoints="")
         first = await citizen.expect_text("应急指挥中心", timeout=30)
-        assert len(data_of(first, "sv1:a:")) == 5
+        assert len(survey.levels(first)) == 5
         async with sessions() as s:
             link = await s.scalar(select(SurveyLink))
             assert link is not None and link.claimed_by is not None

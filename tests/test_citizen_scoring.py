@@ -88,17 +88,8 @@ indicator = "P1"
 """
 
 
-async def test_citizen_answers_are_averaged_exactly(
-    sessions: SessionFactory, settings: Settings
-) -> None:
-    """One citizen answers 非常满意, 非常满意, 满意 (100, 100, 80) about a colleague who rated
-    their own performance 93.3 and everything else 85. Exactly:
-    P1 = ¼·93.3 + ¾·280/3 = 23.325 + 70 = 93.325; total = .6·93.325 + .4·85 = 89.995 → 90.00.
-    A mean of the three answers rounded to 28 digits (93.333…3) gives 89.99499… → 89.99.
-    """
-    org = await make_org(sessions, people=1)
-    person = org.staff_ids[0]
-    now = dt.datetime(2026, 12, 1, 4, 0, tzinfo=dt.UTC)
+async def _cycle(sessions: SessionFactory, person: int, now: dt.datetime) -> tuple[int, int]:
+    """A collecting 2026Q4 cycle of TEMPLATE, approved: (cycle, the person's self-assessment)."""
     template = load_template(TEMPLATE.encode(), "template.toml")
     async with sessions.begin() as s:
         actor = cycles.Actor("test")
@@ -115,28 +106,44 @@ async def test_citizen_answers_are_averaged_exactly(
         )
         assert chief is not None
         await cycles.approve_template(s, version.id, staff_id=chief, telegram_id=0, now=now)
-        cycle_id = cycle.id
         own = await s.scalar(
             select(Assignment.id).where(
-                Assignment.cycle_id == cycle_id,
+                Assignment.cycle_id == cycle.id,
                 Assignment.source == Source.SELF,
                 Assignment.rater_staff_id == person,
             )
         )
         assert own is not None
+        return cycle.id, own
+
+
+async def _self_assess(
+    sessions: SessionFactory, own: int, person: int, now: dt.datetime, scores: dict[str, Decimal]
+) -> None:
+    """Answer and submit the self-assessment with ``scores`` per indicator code."""
     async with sessions.begin() as s:
         form = await forms.load_form(s, own)
         for item in form.items:
             if item.indicator is not None:
-                value = Decimal("93.3") if item.indicator.code == "P1" else Decimal(85)
+                value = scores[item.indicator.code]
                 await forms.save_score(s, form, item.key, value, staff_id=person, now=now)
             else:
                 await forms.save_text(s, form, item.key, "按计划完成。", staff_id=person, now=now)
         await forms.submit(s, form, staff_id=person, now=now)
+
+
+async def _citizen_response(
+    sessions: SessionFactory,
+    unit_id: int,
+    person: int,
+    now: dt.datetime,
+    answers: list[tuple[str, Satisfaction, int]],
+) -> None:
+    """One complete survey response about ``person``: (question, level, points) each."""
     async with sessions.begin() as s:
         link = SurveyLink(
             token_hash=secrets.token_hex(32),
-            unit_id=org.unit_id,
+            unit_id=unit_id,
             staff_id=person,
             single_use=True,
             created_at=now,
@@ -145,7 +152,7 @@ async def test_citizen_answers_are_averaged_exactly(
         await s.flush()
         response = SurveyResponse(
             link_id=link.id,
-            unit_id=org.unit_id,
+            unit_id=unit_id,
             staff_id=person,
             target_key=f"s:{person}",
             respondent_key="citizen",
@@ -153,17 +160,13 @@ async def test_citizen_answers_are_averaged_exactly(
             day=now.astimezone(SHANGHAI).date(),
             status=ResponseStatus.COMPLETE,
             cursor="done",
-            overall=Satisfaction.VERY_SATISFIED,
+            overall=answers[0][1],
             started_at=now - dt.timedelta(minutes=2),
             completed_at=now,
         )
         s.add(response)
         await s.flush()
-        for code, level, points in (
-            ("Q1", Satisfaction.VERY_SATISFIED, 100),
-            ("Q2", Satisfaction.VERY_SATISFIED, 100),
-            ("Q3", Satisfaction.SATISFIED, 80),
-        ):
+        for code, level, points in answers:
             s.add(
                 SurveyAnswer(
                     response_id=response.id,
@@ -174,6 +177,9 @@ async def test_citizen_answers_are_averaged_exactly(
                     answered_at=now,
                 )
             )
+
+
+async def _close_and_score(sessions: SessionFactory, cycle_id: int, now: dt.datetime) -> None:
     async with sessions.begin() as s:
         cycle = await s.get(Cycle, cycle_id)
         assert cycle is not None
@@ -182,6 +188,34 @@ async def test_citizen_answers_are_averaged_exactly(
         cycle = await s.get(Cycle, cycle_id)
         assert cycle is not None
         await results.score_cycle(s, cycle, tz=SHANGHAI, now=now)
+
+
+async def test_citizen_answers_are_averaged_exactly(
+    sessions: SessionFactory, settings: Settings
+) -> None:
+    """One citizen answers 非常满意, 非常满意, 满意 (100, 100, 80) about a colleague who rated
+    their own performance 93.3 and everything else 85. Exactly:
+    P1 = ¼·93.3 + ¾·280/3 = 23.325 + 70 = 93.325; total = .6·93.325 + .4·85 = 89.995 → 90.00.
+    A mean of the three answers rounded to 28 digits (93.333…3) gives 89.99499… → 89.99.
+    """
+    org = await make_org(sessions, people=1)
+    person = org.staff_ids[0]
+    now = dt.datetime(2026, 12, 1, 4, 0, tzinfo=dt.UTC)
+    cycle_id, own = await _cycle(sessions, person, now)
+    scores = {"P1": Decimal("93.3"), "A1": Decimal(85), "T1": Decimal(85), "I1": Decimal(85)}
+    await _self_assess(sessions, own, person, now, scores)
+    await _citizen_response(
+        sessions,
+        org.unit_id,
+        person,
+        now,
+        [
+            ("Q1", Satisfaction.VERY_SATISFIED, 100),
+            ("Q2", Satisfaction.VERY_SATISFIED, 100),
+            ("Q3", Satisfaction.SATISFIED, 80),
+        ],
+    )
+    await _close_and_score(sessions, cycle_id, now)
     async with sessions() as s:
         result = await s.scalar(select(Result).where(Result.staff_id == person))
         assert result is not None

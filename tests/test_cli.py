@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,27 +11,7 @@ from sqlalchemy import func, select
 
 from infra.db import SessionFactory
 from infra.models import Invite, Staff
-
-ROOT = Path(__file__).resolve().parent.parent
-EXAMPLES = ROOT / "examples"
-
-
-def jixiao(
-    *args: str, cwd: Path, stdout: int = subprocess.PIPE, **env: str
-) -> subprocess.CompletedProcess[str]:
-    """The CLI in a subprocess with only the given JIXIAO_* settings; ``stdout`` may be a
-    file descriptor (a pipe nobody reads, say) instead of being captured."""
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("JIXIAO_")}
-    clean.update(env, PYTHONPATH=str(ROOT))
-    return subprocess.run(
-        [sys.executable, "-m", "bot.cli", *args],
-        cwd=cwd,
-        env=clean,
-        stdout=stdout,
-        stderr=subprocess.PIPE,
-        text=True,
-        timeout=120,
-    )
+from tests.drivers.cli import EXAMPLES, jixiao
 
 
 @pytest.mark.parametrize(

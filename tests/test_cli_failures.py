@@ -21,12 +21,12 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
 from domain.enums import CyclePhase
-from fakebotapi import LocalBotApi
+from fakebotapi import FakeBotApi
 from infra.db import SessionFactory
 from infra.models import Cycle, Invite, Staff
 from tests.dbs import PG_URL, backend
+from tests.drivers.cli import EXAMPLES, jixiao
 from tests.factories import bind, fill_all_forms, make_org, open_cycle
-from tests.test_cli import EXAMPLES, jixiao
 
 
 def one_line_failure(result, *expected: str) -> str:  # type: ignore[no-untyped-def]
@@ -130,7 +130,7 @@ def test_unmigrated_schema_says_run_db_upgrade(tmp_path: Path) -> None:
         asyncio.run(_pg(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
-async def test_rejected_token_is_one_line(db_url: str, server: LocalBotApi, tmp_path: Path) -> None:
+async def test_rejected_token_is_one_line(db_url: str, server: FakeBotApi, tmp_path: Path) -> None:
     result = await asyncio.to_thread(
         jixiao,
         "staff",

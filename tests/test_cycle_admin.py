@@ -11,11 +11,14 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from bot.jobs import run_reminders
+from conversations.cycle_admin import APPROVE as APPROVE_TEMPLATE
 from domain.enums import AssignmentStatus, CyclePhase
-from fakebotapi import LocalBotApi
+from fakebotapi import FakeBotApi
 from infra.container import Services
 from infra.db import SessionFactory
 from infra.models import Assignment, AuditEntry, Cycle, OutboxMessage
+from tests.drivers import cycle_admin
+from tests.drivers.results import button
 from tests.factories import bind, make_org, open_cycle
 from tests.harness import InProcessBot
 
@@ -23,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 async def test_a_leader_approves_the_template_before_collecting(
-    server: LocalBotApi, bot, sessions: SessionFactory
+    server: FakeBotApi, bot, sessions: SessionFactory
 ) -> None:
     org = await make_org(sessions)
     async with sessions() as s:
@@ -45,10 +48,11 @@ async def test_a_leader_approves_the_template_before_collecting(
     intruder = server.user(5203, language_code="zh-hans")
     await intruder.send("/start")
     own = await intruder.expect()
-    await intruder.press(request.button_data()[0], own)  # replays the leader's button data
+    # replays the leader's button data
+    await intruder.press(button(request, APPROVE_TEMPLATE), own)
     await intruder.wait_until(lambda: bool(intruder.callback_answers))
     assert "领导小组" in intruder.callback_answers[-1]["text"]
-    await leader.press(request.button_data()[0], request)
+    await cycle_admin.approve_template(leader, request)
     await leader.expect_text("2026Q4")
     async with sessions() as s:
         assert (await s.get(Cycle, cycle_id)).phase == CyclePhase.COLLECTING  # type: ignore[union-attr]
@@ -68,7 +72,7 @@ async def test_a_leader_approves_the_template_before_collecting(
 
 
 async def test_reminders_on_the_right_days_once_across_a_restart(
-    server: LocalBotApi, bot_settings, sessions: SessionFactory
+    server: FakeBotApi, bot_settings, sessions: SessionFactory
 ) -> None:
     t0 = dt.datetime(2026, 12, 1, 1, 0, tzinfo=dt.UTC)
     clock = [t0]
@@ -120,7 +124,7 @@ async def test_reminders_on_the_right_days_once_across_a_restart(
 
 
 async def test_admin_sees_progress_and_extends(
-    server: LocalBotApi, bot, sessions: SessionFactory
+    server: FakeBotApi, bot, sessions: SessionFactory
 ) -> None:
     await make_org(sessions)
     cycle_id = await open_cycle(sessions)
@@ -130,10 +134,7 @@ async def test_admin_sees_progress_and_extends(
     assert "应急指挥中心" in view.text and "0/" in view.text
     async with sessions() as s:
         before = (await s.get(Cycle, cycle_id)).deadline  # type: ignore[union-attr]
-    await admin.press(
-        next(d for d in view.button_data() if d and d.startswith("cy1:ext:") and d.endswith(":7")),
-        view,
-    )
+    await cycle_admin.extend(admin, view, days=7)
     await admin.expect()
     async with sessions() as s:
         after = (await s.get(Cycle, cycle_id)).deadline  # type: ignore[union-attr]
@@ -215,18 +216,41 @@ async def test_cycle_commands(db_url: str, sessions: SessionFactory, tmp_path: P
 
 
 async def test_admin_stops_collecting_after_confirming(
-    server: LocalBotApi, bot, sessions: SessionFactory
+    server: FakeBotApi, bot, sessions: SessionFactory
 ) -> None:
     await make_org(sessions)
     cycle_id = await open_cycle(sessions)
     admin = server.user(900001, language_code="zh-hans")
     await admin.send("/cycle")
     view = await admin.expect_text("2026Q4")
-    await admin.press(next(d for d in view.button_data() if d and d.startswith("cy1:cls:")), view)
+    await cycle_admin.stop_collecting(admin, view)
     question = await admin.expect()
     async with sessions() as s:  # asking changed nothing
         assert (await s.get(Cycle, cycle_id)).phase == CyclePhase.COLLECTING  # type: ignore[union-attr]
-    await admin.press(question.button_data()[0], question)  # type: ignore[arg-type]
+    await cycle_admin.confirm_stop(admin, question)  # type: ignore[arg-type]
     await admin.expect()
     async with sessions() as s:
         assert (await s.get(Cycle, cycle_id)).phase != CyclePhase.COLLECTING  # type: ignore[union-attr]
+
+
+async def test_an_approval_request_queued_before_the_actions_had_names_still_works(
+    server: FakeBotApi, bot, sessions: SessionFactory
+) -> None:  # type: ignore[no-untyped-def]
+    """A request already in a leader's chat carries ``tp1:v``/``tp1:ok`` (spelled on purpose)."""
+    await make_org(sessions)
+    async with sessions() as s:
+        from infra.models import Staff
+
+        chief = await s.scalar(select(Staff.id).where(Staff.employee_no == "L001"))
+    await bind(sessions, 5301, chief)  # type: ignore[arg-type]
+    cycle_id = await open_cycle(sessions, approve=False)
+    leader = server.user(5301, language_code="zh-hans")
+    request = await leader.expect_text("审定")
+    async with sessions() as s:
+        template_id = (await s.get(Cycle, cycle_id)).template_id  # type: ignore[union-attr]
+    await leader.press(f"tp1:v:{template_id}", request)
+    await leader.expect_text("%")
+    await leader.press(f"tp1:ok:{template_id}", request)
+    await leader.expect_text("2026Q4")
+    async with sessions() as s:
+        assert (await s.get(Cycle, cycle_id)).phase == CyclePhase.COLLECTING  # type: ignore[union-attr]

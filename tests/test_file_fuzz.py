@@ -22,6 +22,8 @@ from infra.i18n import Translator
 from services.staff_import import RosterInvalid, parse_roster
 from services.templates import load_template, render_problem
 
+pytestmark = pytest.mark.nodb
+
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 SEED = 20261206
 LOCALES = ("zh_Hans", "zh_Hant", "en")

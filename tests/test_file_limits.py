@@ -17,15 +17,15 @@ from sqlalchemy import func, select
 from conversations import staff_import as staff_import_flow
 from conversations import template_upload as template_upload_flow
 from domain.template import TemplateInvalid
-from fakebotapi import LocalBotApi
+from fakebotapi import FakeBotApi
 from infra.db import SessionFactory
 from infra.models import Staff
 from services import files
 from services.staff_import import RosterInvalid, parse_roster
 from services.staff_import import errors as roster_msg
 from services.templates import load_template
+from tests.drivers.cli import jixiao
 from tests.spreadsheets import roster_rows, xlsx
-from tests.test_cli import jixiao
 
 ADMIN = 900001  # JIXIAO_ADMIN_IDS in the test settings
 
@@ -41,7 +41,7 @@ async def _people(sessions: SessionFactory) -> int:
 
 
 async def test_a_300000_row_workbook_is_refused_with_a_clear_message(
-    server: LocalBotApi, bot, sessions: SessionFactory
+    server: FakeBotApi, bot, sessions: SessionFactory
 ) -> None:  # type: ignore[no-untyped-def]
     data = bomb()
     assert len(data) < files.MAX_FILE_BYTES  # small enough to be downloaded at all
@@ -99,7 +99,7 @@ FLOWS = {
 
 @pytest.mark.parametrize("flow", sorted(FLOWS))
 async def test_other_chats_are_answered_while_a_file_is_parsed(
-    server: LocalBotApi, bot, sessions: SessionFactory, monkeypatch: pytest.MonkeyPatch, flow: str
+    server: FakeBotApi, bot, sessions: SessionFactory, monkeypatch: pytest.MonkeyPatch, flow: str
 ) -> None:  # type: ignore[no-untyped-def]
     """The parse is held until another chat has had its answer: on the event loop it
     would hold every chat; in a worker thread it holds only the admin's.

@@ -17,7 +17,7 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import update
 
-from fakebotapi import LocalBotApi
+from fakebotapi import FakeBotApi
 from infra.db import SessionFactory
 from infra.i18n import Translator
 from infra.models import OrgUnit, Staff
@@ -67,7 +67,7 @@ def test_formula_cells_are_written_as_text(value: str) -> None:
 
 
 async def test_invite_lists_never_carry_a_formula(
-    server: LocalBotApi, bot, sessions: SessionFactory
+    server: FakeBotApi, bot, sessions: SessionFactory
 ) -> None:  # type: ignore[no-untyped-def]
     org = await make_org(sessions, people=len(INJECTIONS))
     async with sessions.begin() as s:

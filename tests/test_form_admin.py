@@ -5,14 +5,15 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from domain.enums import AssignmentStatus, Source
-from fakebotapi import LocalBotApi
+from fakebotapi import FakeBotApi
 from infra.db import SessionFactory
 from infra.models import Answer, Assignment, AuditEntry, Staff
+from tests.drivers import forms
+from tests.drivers.forms import answer_until_summary, submit
 from tests.factories import bind, make_org, open_cycle
-from tests.forms_driver import answer_until_summary, data_of, submit
 
 
-async def _admin(sessions: SessionFactory, server: LocalBotApi, telegram_id: int = 7701):  # type: ignore[no-untyped-def]
+async def _admin(sessions: SessionFactory, server: FakeBotApi, telegram_id: int = 7701):  # type: ignore[no-untyped-def]
     """A working-group member with a staff record (JIXIAO_ADMIN_IDS in the test settings)."""
     async with sessions() as s:
         chief = await s.scalar(select(Staff.id).where(Staff.employee_no == "L001"))
@@ -21,7 +22,7 @@ async def _admin(sessions: SessionFactory, server: LocalBotApi, telegram_id: int
 
 
 async def test_admin_enters_a_paper_form_marked_and_audited(
-    server: LocalBotApi, bot, sessions: SessionFactory
+    server: FakeBotApi, bot, sessions: SessionFactory
 ) -> None:
     org = await make_org(sessions)
     await open_cycle(sessions)
@@ -38,8 +39,7 @@ async def test_admin_enters_a_paper_form_marked_and_audited(
         )
         chief = await s.scalar(select(Staff.id).where(Staff.employee_no == "L001"))
     assert own is not None
-    await admin.press(f"fm1:p:{own.id}", listing)
-    first = await admin.expect()
+    first = await forms.pick(admin, listing, own.id)
     assert "代" in first.text  # says whose form is being entered
     summary = await answer_until_summary(admin, first)
     await submit(admin, summary)
@@ -65,7 +65,7 @@ async def test_admin_enters_a_paper_form_marked_and_audited(
         )
 
 
-async def test_reassign_and_reopen(server: LocalBotApi, bot, sessions: SessionFactory) -> None:
+async def test_reassign_and_reopen(server: FakeBotApi, bot, sessions: SessionFactory) -> None:
     org = await make_org(sessions, people=3)
     await open_cycle(sessions)
     admin = server.user(900001, language_code="zh-hans")
@@ -107,7 +107,7 @@ async def test_reassign_and_reopen(server: LocalBotApi, bot, sessions: SessionFa
     person.drain()
     await person.send("/self")
     again = await person.expect()
-    assert data_of(again, "fm1:x:")  # straight to the summary, editable again
+    assert forms.is_summary(again)  # straight to the summary, editable again
     async with sessions() as s:
         assert (
             await s.scalar(
@@ -120,7 +120,7 @@ async def test_reassign_and_reopen(server: LocalBotApi, bot, sessions: SessionFa
 
 
 async def test_staff_cannot_use_admin_form_tools(
-    server: LocalBotApi, bot, sessions: SessionFactory
+    server: FakeBotApi, bot, sessions: SessionFactory
 ) -> None:
     org = await make_org(sessions)
     await open_cycle(sessions)

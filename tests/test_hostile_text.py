@@ -15,7 +15,7 @@ from telegram import Bot, Update
 from chat.flow import reply
 from domain.enums import CyclePhase, OutboxStatus
 from domain.text import MESSAGE_LIMIT, utf16_len
-from fakebotapi import LocalBotApi
+from fakebotapi import FakeBotApi
 from infra.config import Settings
 from infra.db import SessionFactory
 from infra.models import Cycle, OrgUnit, OutboxMessage, Staff
@@ -25,6 +25,7 @@ from services.access import load_actor
 from services.cases import Env
 from services.outbox import enqueue
 from tests.drivers import appeal
+from tests.drivers import results as results_driver
 from tests.factories import (
     SHANGHAI,
     bind,
@@ -34,7 +35,7 @@ from tests.factories import (
     open_cycle,
     published_cycle,
 )
-from tests.forms_driver import answer_until_summary, data_of, submit
+from tests.forms_driver import answer_until_summary, submit
 
 APPELLANT = 7101
 
@@ -57,7 +58,7 @@ async def _hostile_org(sessions: SessionFactory) -> tuple[int, int, int]:
 
 
 async def test_markup_in_names_is_delivered_readable_through_the_whole_cycle(
-    server: LocalBotApi, bot, sessions: SessionFactory
+    server: FakeBotApi, bot, sessions: SessionFactory
 ) -> None:  # type: ignore[no-untyped-def]
     head_id, _person, chief = await _hostile_org(sessions)
     # linking: the person sees their own name as written, and binds
@@ -94,11 +95,11 @@ async def test_markup_in_names_is_delivered_readable_through_the_whole_cycle(
     admin = server.user(ADMIN, language_code="zh-hans")
     await admin.send("/score 2026Q4")
     scored = await admin.expect_text("2026Q4")
-    await admin.press(data_of(scored, "sc1:send:")[0], scored)
+    await results_driver.send_for_approval(admin, scored)
     leader = server.user(7003, language_code="zh-hans")
     request = await leader.expect_text("审定", timeout=30)
     assert UNIT in request.text, request.text
-    await leader.press(data_of(request, "rv1:ok:")[0], request)
+    await results_driver.approve(leader, request)
     await leader.expect_text("公布")
     await person.wait_until(
         lambda: any(PERSON in (m.text or "") and "总分" in m.text for m in person.messages),
@@ -124,7 +125,7 @@ async def test_markup_in_names_is_delivered_readable_through_the_whole_cycle(
     ids=["emoji", "angle-brackets", "mixed"],
 )
 async def test_a_long_appeal_in_emoji_or_markup_still_opens_for_the_working_group(
-    server: LocalBotApi, bot, sessions: SessionFactory, hostile: str
+    server: FakeBotApi, bot, sessions: SessionFactory, hostile: str
 ) -> None:  # type: ignore[no-untyped-def]
     """Reason, question and answer at their limits: the case opens, cut as Telegram counts."""
     p = await published_cycle(sessions)
@@ -169,7 +170,7 @@ async def test_a_long_appeal_in_emoji_or_markup_still_opens_for_the_working_grou
 
 @pytest.mark.malformed_markup  # on purpose: a message the fake Telegram refuses
 async def test_a_push_refused_as_malformed_is_told_to_the_working_group(
-    server: LocalBotApi, bot, sessions: SessionFactory, caplog: pytest.LogCaptureFixture
+    server: FakeBotApi, bot, sessions: SessionFactory, caplog: pytest.LogCaptureFixture
 ) -> None:  # type: ignore[no-untyped-def]
     org = await make_org(sessions, people=1)
     await bind(sessions, 7201, org.staff_ids[0])
@@ -192,7 +193,7 @@ async def test_a_push_refused_as_malformed_is_told_to_the_working_group(
 
 @pytest.mark.malformed_markup  # on purpose: a reply the fake Telegram refuses
 async def test_a_reply_with_broken_markup_still_reaches_the_person_as_plain_text(
-    server: LocalBotApi, bot_settings: Settings, caplog: pytest.LogCaptureFixture
+    server: FakeBotApi, bot_settings: Settings, caplog: pytest.LogCaptureFixture
 ) -> None:
     person = server.user(7301, language_code="zh-hans")
     async with Bot(bot_settings.bot_token or "", base_url=server.base_url) as api:

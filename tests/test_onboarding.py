@@ -6,24 +6,24 @@ import datetime as dt
 
 from sqlalchemy import func, select
 
-from fakebotapi import LocalBotApi
+from fakebotapi import FakeBotApi
 from infra.db import SessionFactory
 from infra.models import AuditEntry, TelegramAccount
+from tests.drivers import invite
 from tests.factories import invite_code, make_org
 
 
 async def test_invite_shows_person_and_binds_on_confirmation(
-    server: LocalBotApi, bot, sessions: SessionFactory
+    server: FakeBotApi, bot, sessions: SessionFactory
 ) -> None:
     org = await make_org(sessions)
     code = await invite_code(sessions, "A002")
     user = server.user(5001, first_name="Wei", language_code="zh-hans")
-    await user.send(f"/start {code}")
-    prompt = await user.expect_text("请确认")
-    assert "张伟" in prompt.text and "应急指挥中心" in prompt.text
+    prompt = await invite.open_code(user, code)
+    assert "请确认" in prompt.text and "张伟" in prompt.text and "应急指挥中心" in prompt.text
     async with sessions() as s:
         assert await s.get(TelegramAccount, 5001) is None  # nothing bound before the tap
-    await user.press_button("是我本人")
+    await invite.confirm(user, prompt)
     await user.expect_text("绑定成功")
     home = await user.expect_text("张伟")
     assert "应急指挥中心" in home.text
@@ -40,15 +40,33 @@ async def test_invite_shows_person_and_binds_on_confirmation(
         )
 
 
+async def test_not_me_links_nothing_and_an_older_codes_button_has_expired(
+    server: FakeBotApi, bot, sessions: SessionFactory
+) -> None:
+    await make_org(sessions)
+    old = await invite_code(sessions, "A002")
+    user = server.user(5006, language_code="zh-hans")
+    stale = await invite.open_code(user, old)
+    newer = await invite.open_code(user, await invite_code(sessions, "A003"))
+    assert "刘芳" in newer.text
+    await invite.confirm(user, stale)  # the button of the code opened before
+    await user.wait_until(lambda: bool(user.callback_answers))
+    assert "失效" in user.callback_answers[-1]["text"]
+    await invite.decline(user, newer)
+    await user.expect_text("未进行绑定")
+    async with sessions() as s:
+        assert await s.get(TelegramAccount, 5006) is None
+
+
 async def test_same_code_twice_is_refused(
-    server: LocalBotApi, bot, sessions: SessionFactory
+    server: FakeBotApi, bot, sessions: SessionFactory
 ) -> None:
     await make_org(sessions)
     code = await invite_code(sessions, "A002")
     first = server.user(5001, language_code="zh-hans")
-    await first.send(f"/start {code}")
-    await first.expect_text("请确认")
-    await first.press_button("是我本人")
+    prompt = await invite.open_code(first, code)
+    assert "请确认" in prompt.text
+    await invite.confirm(first, prompt)
     await first.expect_text("绑定成功")
     other = server.user(5002, language_code="zh-hans")
     await other.send(f"/start {code}")
@@ -58,7 +76,7 @@ async def test_same_code_twice_is_refused(
 
 
 async def test_expired_and_wrong_codes_are_refused_politely(
-    server: LocalBotApi, bot, sessions: SessionFactory
+    server: FakeBotApi, bot, sessions: SessionFactory
 ) -> None:
     await make_org(sessions)
     old = await invite_code(sessions, "A002", now=dt.datetime.now(dt.UTC) - dt.timedelta(days=15))
@@ -70,7 +88,7 @@ async def test_expired_and_wrong_codes_are_refused_politely(
 
 
 async def test_five_wrong_codes_lock_the_user_out(
-    server: LocalBotApi, bot, sessions: SessionFactory
+    server: FakeBotApi, bot, sessions: SessionFactory
 ) -> None:
     await make_org(sessions)
     good = await invite_code(sessions, "A003")
@@ -84,14 +102,14 @@ async def test_five_wrong_codes_lock_the_user_out(
         assert await s.get(TelegramAccount, 5004) is None
 
 
-async def test_unknown_user_gets_citizen_welcome(server: LocalBotApi, bot) -> None:
+async def test_unknown_user_gets_citizen_welcome(server: FakeBotApi, bot) -> None:
     user = server.user(7001, language_code="zh-hans")
     await user.send("/start")
     msg = await user.expect_text("二维码")
     assert "邀请" in msg.text
 
 
-async def test_languages_follow_telegram(server: LocalBotApi, bot) -> None:
+async def test_languages_follow_telegram(server: FakeBotApi, bot) -> None:
     hans = server.user(7002, language_code="zh-hans")
     hant = server.user(7003, language_code="zh-hant")
     en = server.user(7004, language_code="en")
@@ -103,7 +121,7 @@ async def test_languages_follow_telegram(server: LocalBotApi, bot) -> None:
 
 
 async def test_language_command_is_remembered(
-    server: LocalBotApi, bot, sessions: SessionFactory
+    server: FakeBotApi, bot, sessions: SessionFactory
 ) -> None:
     user = server.user(7005, language_code="zh-hans")
     await user.send("/language")

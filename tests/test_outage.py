@@ -24,7 +24,7 @@ from bot import jobs
 from bot.runner import serve
 from bot.supervisor import BackgroundTaskFailed
 from chat.webhook import webhook_secret
-from fakebotapi import LocalBotApi
+from fakebotapi import FakeBotApi
 from infra import inbox
 from infra.config import Settings
 from infra.db import SessionFactory
@@ -50,7 +50,7 @@ async def _all_replied(sessions: SessionFactory, count: int) -> bool:
 
 
 async def test_updates_written_during_a_database_outage_are_all_handled_in_order(
-    server: LocalBotApi, bot_settings: Settings, sessions: SessionFactory
+    server: FakeBotApi, bot_settings: Settings, sessions: SessionFactory
 ) -> None:
     async with outage_for(bot_settings.database_url) as outage:
         bot = InProcessBot(server, bot_settings.model_copy(update={"database_url": outage.bot_url}))
@@ -102,7 +102,7 @@ async def test_updates_written_during_a_database_outage_are_all_handled_in_order
 
 
 async def test_an_update_met_by_an_outage_while_handled_runs_again_once_back(
-    server: LocalBotApi,
+    server: FakeBotApi,
     bot_settings: Settings,
     sessions: SessionFactory,
     monkeypatch: pytest.MonkeyPatch,
@@ -151,7 +151,7 @@ async def _end_after(outage: Outage, seconds: float) -> None:
 
 
 async def test_the_outbox_sender_delivers_once_the_database_is_back(
-    server: LocalBotApi, bot_settings: Settings, sessions: SessionFactory
+    server: FakeBotApi, bot_settings: Settings, sessions: SessionFactory
 ) -> None:
     user = server.user(9160, language_code="en")
     async with outage_for(bot_settings.database_url) as outage:
@@ -178,7 +178,7 @@ async def test_the_outbox_sender_delivers_once_the_database_is_back(
 
 
 async def test_an_outage_past_the_limit_exits_non_zero_and_loses_nothing(
-    server: LocalBotApi, bot_settings: Settings, sessions: SessionFactory, tmp_path: Path
+    server: FakeBotApi, bot_settings: Settings, sessions: SessionFactory, tmp_path: Path
 ) -> None:
     async with outage_for(bot_settings.database_url) as outage:
         settings = bot_settings.model_copy(update={"database_url": outage.bot_url})
@@ -203,7 +203,7 @@ async def test_an_outage_past_the_limit_exits_non_zero_and_loses_nothing(
 
 
 async def test_a_bot_started_while_the_database_is_away_waits_then_exits_non_zero(
-    server: LocalBotApi, bot_settings: Settings, tmp_path: Path
+    server: FakeBotApi, bot_settings: Settings, tmp_path: Path
 ) -> None:
     async with outage_for(bot_settings.database_url) as outage:
         settings = bot_settings.model_copy(update={"database_url": outage.bot_url})
@@ -223,7 +223,7 @@ async def test_a_bot_started_while_the_database_is_away_waits_then_exits_non_zer
 
 
 async def test_the_webhook_answers_503_while_the_database_is_away(
-    server: LocalBotApi, bot_settings: Settings
+    server: FakeBotApi, bot_settings: Settings
 ) -> None:
     port = _free_port()
     async with outage_for(bot_settings.database_url) as outage:
@@ -271,7 +271,7 @@ async def test_the_webhook_answers_503_while_the_database_is_away(
 
 
 async def test_a_crashed_background_task_takes_the_bot_down(
-    server: LocalBotApi, bot_settings: Settings, monkeypatch: pytest.MonkeyPatch
+    server: FakeBotApi, bot_settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from chat.outbox_sender import OutboxSender
 
@@ -291,7 +291,7 @@ def _free_port() -> int:
 
 
 async def test_a_failing_periodic_job_is_logged_and_runs_at_its_next_interval(
-    server: LocalBotApi,
+    server: FakeBotApi,
     bot_settings: Settings,
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,

@@ -13,9 +13,12 @@ import pytest
 from sqlalchemy import func, select
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 
+import bot.app
 from chat.outbox_sender import OutboxSender
+from domain.choice import Choice
+from domain.choice import rows as choice_rows
 from domain.enums import OutboxStatus
-from fakebotapi import LocalBotApi
+from fakebotapi import FakeBotApi
 from fakebotapi.media import SAMPLE_PNG
 from infra.config import Settings
 from infra.db import SessionFactory
@@ -25,8 +28,8 @@ from services.outbox import enqueue
 
 
 @pytest.fixture
-async def server(settings: Settings) -> AsyncIterator[LocalBotApi]:
-    api = LocalBotApi()
+async def server(settings: Settings) -> AsyncIterator[FakeBotApi]:
+    api = FakeBotApi()
     await api.start()
     api.add_bot(settings.require_token(), username="jixiao_test_bot")
     yield api
@@ -34,7 +37,7 @@ async def server(settings: Settings) -> AsyncIterator[LocalBotApi]:
 
 
 @pytest.fixture
-async def bot(server: LocalBotApi, settings: Settings) -> AsyncIterator[Bot]:
+async def bot(server: FakeBotApi, settings: Settings) -> AsyncIterator[Bot]:
     client = Bot(
         settings.require_token(), base_url=server.base_url, base_file_url=server.base_file_url
     )
@@ -89,7 +92,7 @@ async def test_lost_dedupe_race_keeps_callers_transaction(
 
 
 async def test_delivers_in_chat_order_within_limits(
-    sessions: SessionFactory, server: LocalBotApi, bot: Bot
+    sessions: SessionFactory, server: FakeBotApi, bot: Bot
 ) -> None:
     users = [server.user(7000 + i, first_name=f"U{i}") for i in range(10)]
     server.set_rate_limits(global_per_second=20, per_chat_per_second=1, retry_after=1)
@@ -113,7 +116,7 @@ async def test_delivers_in_chat_order_within_limits(
 
 
 async def test_run_wakes_on_enqueue_and_stops_cleanly(
-    sessions: SessionFactory, server: LocalBotApi, bot: Bot
+    sessions: SessionFactory, server: FakeBotApi, bot: Bot
 ) -> None:
     user = server.user(7500)
     sender = OutboxSender(bot, sessions, poll_interval=30)  # only wake() can explain a fast send
@@ -129,7 +132,7 @@ async def test_run_wakes_on_enqueue_and_stops_cleanly(
 
 
 async def test_outcomes_blocked_bad_request_network_and_media(
-    sessions: SessionFactory, server: LocalBotApi, bot: Bot
+    sessions: SessionFactory, server: FakeBotApi, bot: Bot
 ) -> None:
     alice, blocker = server.user(8001), server.user(8002)
     blocker.block()
@@ -180,9 +183,9 @@ CONCURRENCY = 8
 
 
 async def start_sender(
-    server: LocalBotApi, settings: Settings, workdir: Path, *args: str
+    server: FakeBotApi, settings: Settings, workdir: Path, *args: str
 ) -> asyncio.subprocess.Process:
-    """``python -m chat.outbox_sender`` against the test's server and database, no .env."""
+    """``python -m bot.outbox`` against the test's server and database, no .env."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("JIXIAO_")}
     env.update(
         JIXIAO_BOT_TOKEN=settings.require_token(),
@@ -194,7 +197,7 @@ async def start_sender(
         return await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
-            "chat.outbox_sender",
+            "bot.outbox",
             "--rate",
             "60",
             "--concurrency",
@@ -210,8 +213,91 @@ async def start_sender(
 
 
 @pytest.mark.slow
+async def test_choices_become_the_flows_buttons_when_sent(
+    sessions: SessionFactory, server: FakeBotApi, bot: Bot
+) -> None:
+    """A service queues named choices, no Telegram object; the sender spells each with its
+    flow's codec. A keyboard dict queued by an older version goes out as it was, and a
+    choice no flow understands fails its own message only."""
+    alice = server.user(8101)
+    async with sessions.begin() as s:
+        await enqueue(
+            s,
+            alice.id,
+            "your result",
+            choices=choice_rows(
+                [Choice("Why?", "results.why", (12,)), Choice("History", "results.history", (12,))],
+                [Choice("Appeal", "appeal.new", (12,))],
+                [Choice("Improvement plan", "plan.for_result", (12,))],
+            ),
+        )
+        await enqueue(
+            s,
+            alice.id,
+            "queued before the upgrade",
+            markup={"inline_keyboard": [[{"text": "Why?", "callback_data": "rs1:w:12"}]]},
+        )
+        await enqueue(s, alice.id, "nobody's", choices=choice_rows([Choice("?", "gone.away")]))
+    first, older, _ = await rows(sessions)
+    assert first.payload["choices"][0][0] == {
+        "label": "Why?",
+        "action": "results.why",
+        "args": [12],
+    }
+    assert "reply_markup" not in first.payload and "choices" not in older.payload
+
+    assert await OutboxSender(bot, sessions, per_chat_interval=0.1).drain() == 2
+
+    sent = server.sent_messages(alice.id)
+    assert [(m.text, m.button_data()) for m in sent] == [
+        ("your result", ["rs1:why:12", "rs1:history:12", "ap1:new:12", "ip1:for_result:12"]),
+        ("queued before the upgrade", ["rs1:w:12"]),
+    ]
+    assert [r.status for r in await rows(sessions)] == [
+        OutboxStatus.SENT,
+        OutboxStatus.SENT,
+        OutboxStatus.FAILED,
+    ]
+    assert "gone.away" in ((await rows(sessions))[2].last_error or "")
+
+
+async def test_a_message_has_choices_or_a_markup(sessions: SessionFactory) -> None:
+    async with sessions.begin() as s:
+        with pytest.raises(ValueError, match="not both"):
+            await enqueue(
+                s,
+                1,
+                "x",
+                choices=choice_rows([Choice("a", "results.why", (1,))]),
+                markup={"inline_keyboard": []},
+            )
+
+
+async def test_the_standalone_sender_knows_every_flows_buttons(
+    sessions: SessionFactory, server: FakeBotApi, settings: Settings, tmp_path: Path
+) -> None:
+    """``python -m bot.outbox`` builds no application, yet spells queued choices (it imports every flow)."""
+    user = server.user(8201)
+    async with sessions.begin() as s:
+        await enqueue(
+            s,
+            user.id,
+            "approve?",
+            choices=choice_rows(
+                [Choice("Approve", "template.approve", (5,))],
+                [Choice("Why?", "results.why", (7,)), Choice("Appeal", "appeal.new", (7,))],
+            ),
+        )
+    sender = await start_sender(server, settings, tmp_path, "--drain")
+    code = await asyncio.wait_for(sender.wait(), 60)
+    assert code == 0, (tmp_path / "sender.log").read_text()
+    assert [m.button_data() for m in server.sent_messages(user.id)] == [
+        ["tp1:approve:5", "rs1:why:7", "ap1:new:7"]
+    ]
+
+
 async def test_kill_and_restart_delivers_everything(
-    sessions: SessionFactory, server: LocalBotApi, settings: Settings, tmp_path: Path
+    sessions: SessionFactory, server: FakeBotApi, settings: Settings, tmp_path: Path
 ) -> None:
     """The issue's acceptance test: SIGKILL mid-flight, restart, nothing lost, few duplicates."""
     users = [server.user(10_000 + i, first_name=f"U{i}") for i in range(100)]

@@ -19,10 +19,11 @@ from sqlalchemy import select
 
 from domain.assignments import PersonNode, UnitNode, plan_assignments
 from domain.enums import CyclePhase, Source
-from fakebotapi import LocalBotApi
+from fakebotapi import FakeBotApi
 from infra.db import SessionFactory, make_engine, make_sessions
 from infra.models import Assignment, Cycle, OrgUnit, Result, Staff, TelegramAccount
 from tests.dbs import DatabaseFactory
+from tests.drivers import results as results_driver
 from tests.factories import bind, fill_all_forms, make_org, open_cycle
 
 Pairs = frozenset[tuple[int, int]]
@@ -145,7 +146,7 @@ def _peer_parts(breakdown: dict[str, Any]) -> dict[str, tuple[str, str]]:
 
 
 async def test_three_peers_show_the_rated_person_one_combined_peer_figure(
-    server: LocalBotApi, bot, sessions: SessionFactory, settings
+    server: FakeBotApi, bot, sessions: SessionFactory, settings
 ) -> None:  # type: ignore[no-untyped-def]
     """With 3 peers, per-indicator peer means (or scores that hide one) would let two
     colluding raters compute the third's answers; the rated person sees one figure."""
@@ -169,7 +170,7 @@ async def test_three_peers_show_the_rated_person_one_combined_peer_figure(
 
     await user.wait_until(lambda: any("Total:" in (m.text or "") for m in user.messages), 120)
     message = next(m for m in user.messages if "Total:" in (m.text or ""))
-    await user.press(next(d for d in message.button_data() if d.startswith("rs1:w:")), message)
+    await results_driver.open_why(user, message)
     why = (await user.expect_text("is made", timeout=60)).text or ""
     assert why.count("Peer review") == 1, why  # one combined line, no per-indicator part
     for name, code in (("Teamwork", "T03"), ("Communication and coordination", "T04")):

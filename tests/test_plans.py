@@ -7,17 +7,20 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
+from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select
 
 from bot.jobs import run_plan_reminders
+from chat.callbacks import encode
 from domain.enums import CyclePhase, Grade, PlanStatus
 from fakebotapi import LocalBotApi
 from infra.config import Settings
 from infra.container import Services
 from infra.db import SessionFactory
+from infra.i18n import Translator
 from infra.models import (
     AuditEntry,
     Cycle,
@@ -28,13 +31,16 @@ from infra.models import (
     Staff,
 )
 from infra.models.types import utcnow
-from services import plans
+from services import plan_view, plans
 from services.access import load_actor
+from services.cases import Env
 from services.errors import DomainError
+from tests.drivers import plan as drive
 from tests.factories import Org, bind, make_org, open_cycle
 from tests.harness import InProcessBot
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
+ENV = Env(admin_ids=frozenset({900001}))
 PERSON, HEAD, CHIEF, COLLEAGUE, ADMIN = 7101, 7102, 7103, 7104, 900001
 
 
@@ -67,37 +73,24 @@ async def published(sessions: SessionFactory, *, bound: bool = True) -> Publishe
         cycle = await s.get(Cycle, cycle_id)
         assert cycle is not None
         cycle.phase, cycle.published_at = CyclePhase.APPEALS, now
+
+        def result(staff_id: int | None, total: str, grade: Grade) -> Result:
+            key = f"p:{staff_id}" if staff_id is not None else f"u:{org.unit_id}"
+            return Result(
+                cycle_id=cycle_id,
+                subject_key=key,
+                staff_id=staff_id,
+                unit_id=org.unit_id,
+                total=Decimal(total),
+                grade=grade,
+                breakdown={},
+                published_at=now,
+            )
+
         results = [
-            Result(
-                cycle_id=cycle_id,
-                subject_key=f"p:{org.staff_ids[0]}",
-                staff_id=org.staff_ids[0],
-                unit_id=org.unit_id,
-                total=Decimal("52.50"),
-                grade=Grade.FAIL,
-                breakdown={},
-                published_at=now,
-            ),
-            Result(
-                cycle_id=cycle_id,
-                subject_key=f"p:{org.staff_ids[1]}",
-                staff_id=org.staff_ids[1],
-                unit_id=org.unit_id,
-                total=Decimal("75.00"),
-                grade=Grade.PASS,
-                breakdown={},
-                published_at=now,
-            ),
-            Result(
-                cycle_id=cycle_id,
-                subject_key=f"u:{org.unit_id}",
-                staff_id=None,
-                unit_id=org.unit_id,
-                total=Decimal("58.00"),
-                grade=Grade.FAIL,
-                breakdown={},
-                published_at=now,
-            ),
+            result(org.staff_ids[0], "52.50", Grade.FAIL),
+            result(org.staff_ids[1], "75.00", Grade.PASS),
+            result(None, "58.00", Grade.FAIL),  # the unit
         ]
         s.add_all(results)
         await s.flush()
@@ -146,7 +139,7 @@ async def approve_directly(
     """An approved plan with milestones on ``dues``, written through the services."""
     async with sessions.begin() as s:
         actor = await load_actor(s, author, frozenset())
-        for field in (plans.GOALS, plans.MEASURES, plans.RESPONSIBLE):
+        for field in (plan_view.GOALS, plan_view.MEASURES, plan_view.RESPONSIBLE):
             await plans.save_field(s, plan_id, field, "内容", actor=actor, now=utcnow())
         plan = await s.get(ImprovementPlan, plan_id)
         assert plan is not None
@@ -160,9 +153,23 @@ async def approve_directly(
         return [r.id for r in rows]
 
 
+async def submit_directly(sessions: SessionFactory, plan_id: int, author: int) -> None:
+    """A plan written and submitted through the services, one milestone in 30 days."""
+    async with sessions.begin() as s:
+        actor = await load_actor(s, author, frozenset())
+        for field in (plan_view.GOALS, plan_view.MEASURES, plan_view.RESPONSIBLE):
+            await plans.save_field(s, plan_id, field, "原内容", actor=actor, now=utcnow())
+        due = local_today() + dt.timedelta(days=30)
+        await plans.save_milestones(
+            s, plan_id, [(due, "复盘")], actor=actor, today=local_today(), now=utcnow()
+        )
+        await plans.submit(s, plan_id, actor=actor, today=local_today(), now=utcnow(), env=ENV)
+
+
 # --- rules without the chat ---------------------------------------------------------------
 
 
+@pytest.mark.nodb
 def test_milestones_are_dated_lines_in_the_future_and_in_order() -> None:
     today = dt.date(2026, 12, 20)
     assert plans.parse_milestones(
@@ -221,7 +228,7 @@ async def test_authors_approvers_and_a_threshold(sessions: SessionFactory) -> No
 # --- the chat ------------------------------------------------------------------------------
 
 
-async def test_person_drafts_is_returned_resubmits_and_is_approved(
+async def test_person_drafts_step_by_step_and_submits_to_the_supervisor(
     server: LocalBotApi, bot: InProcessBot, sessions: SessionFactory
 ) -> None:
     setup = await published(sessions)
@@ -230,8 +237,8 @@ async def test_person_drafts_is_returned_resubmits_and_is_approved(
     head = server.user(HEAD, language_code="zh-hans")
     notice = await person.expect_text("您需要制定绩效改进计划", timeout=15)
     assert "张伟" in notice.text and "不合格" in notice.text and "李明" in notice.text
-    assert f"ip1:o:{pid}" in notice.button_data()
-    await person.press(f"ip1:o:{pid}", notice)
+    assert drive.has(notice, drive.OPEN, pid)
+    await drive.open(person, pid, notice)
     await person.expect_text("请写改进目标")
     await person.send("本季度应急值守差错降为零，预案演练参与率达到100%。")
     await person.expect_text("请写改进措施")
@@ -251,74 +258,78 @@ async def test_person_drafts_is_returned_resubmits_and_is_approved(
     )
     check = await person.expect_text("请核对时间节点")
     assert first.isoformat() in check.text and "参加专项演练并总结" in check.text
-    await person.press(f"ip1:y:{pid}", check)
+    await drive.confirm_milestones(person, pid, check)
     summary = await person.expect_text("提交审批")
     assert "每周复盘值守记录" in summary.text and "完成值守制度修订" in summary.text
-    await person.press(f"ip1:s:{pid}", summary)
+    await drive.submit(person, pid, summary)
     await person.expect_text("已提交李明审批")
     assert (await get_plan(sessions, pid)).status == PlanStatus.SUBMITTED
+    async with sessions() as s:
+        query = select(PlanMilestone.due).where(PlanMilestone.plan_id == pid)
+        assert sorted(await s.scalars(query)) == [first, second]
 
     request = await head.expect_text("待您审批的绩效改进计划", timeout=15)
     assert "每周复盘值守记录" in request.text
-    assert request.button_data() == [f"ip1:a:{pid}:1", f"ip1:b:{pid}:1"]
-    await head.press(f"ip1:b:{pid}:1", request)
+    assert drive.buttons(request) == [("approve", (pid, 1)), ("send_back", (pid, 1))]
+    assert len(await audits(sessions, "plan.submit")) == 1
+
+
+async def test_a_returned_plan_is_revised_and_only_the_latest_round_can_be_approved(
+    server: LocalBotApi, bot: InProcessBot, sessions: SessionFactory
+) -> None:
+    setup = await published(sessions)
+    pid = setup.person_plan
+    await submit_directly(sessions, pid, PERSON)
+    person = server.user(PERSON, language_code="zh-hans")
+    head = server.user(HEAD, language_code="zh-hans")
+    request = await head.expect_text("待您审批的绩效改进计划", timeout=15)
+    await drive.decide(head, pid, 1, request, approve=False)
     await head.expect_text("退回意见")
     await head.send("措施不够具体，请写明演练的时间和内容。")
     await head.expect_text("已连同您的意见退回")
     plan = await get_plan(sessions, pid)
-    assert (
-        plan.status == PlanStatus.RETURNED
-        and plan.comment == "措施不够具体，请写明演练的时间和内容。"
-    )
+    assert plan.status == PlanStatus.RETURNED
+    assert plan.comment == "措施不够具体，请写明演练的时间和内容。"
 
     returned = await person.expect_text("被退回修改", timeout=15)
     assert "措施不够具体" in returned.text
-    await person.press(f"ip1:o:{pid}", returned)
+    await drive.open(person, pid, returned)
     summary = await person.expect_text("提交审批")
     assert "退回意见" in summary.text and "措施不够具体" in summary.text
-    await person.press(f"ip1:e:{pid}:m", summary)
+    await drive.edit(person, pid, plan_view.MEASURES, summary)
     await person.expect_text("请写改进措施")
     await person.send("每周复盘值守记录；1月参加防汛专项演练，2月参加森林防火演练。")
     summary = await person.expect_text("提交审批")
-    await person.press(f"ip1:s:{pid}", summary)
+    await drive.submit(person, pid, summary)
     await person.expect_text("已提交李明审批")
 
     answered = len(head.callback_answers)
-    await head.press(f"ip1:a:{pid}:1", request)  # the first round's button: stale now
+    await drive.decide(head, pid, 1, request, approve=True)  # the first round's button: stale now
     await head.wait_until(lambda: len(head.callback_answers) > answered)
     assert "已审批过" in head.callback_answers[-1]["text"]
     assert (await get_plan(sessions, pid)).status == PlanStatus.SUBMITTED
     request = await head.expect_text("待您审批的绩效改进计划", timeout=15)
     assert "防汛专项演练" in request.text
-    await head.press(f"ip1:a:{pid}:2", request)
+    await drive.decide(head, pid, 2, request, approve=True)
     await head.expect_text("已批准，已通知制定人")
     await person.expect_text("已获批准", timeout=15)
 
     plan = await get_plan(sessions, pid)
     assert plan.status == PlanStatus.APPROVED and plan.approved_at is not None
     assert plan.measures.startswith("每周复盘值守记录；1月")
-    async with sessions() as s:
-        dues = list(
-            await s.scalars(
-                select(PlanMilestone.due)
-                .where(PlanMilestone.plan_id == pid)
-                .order_by(PlanMilestone.due)
-            )
-        )
-    assert dues == [first, second]
     assert [
         len(await audits(sessions, a)) for a in ("plan.submit", "plan.return", "plan.approve")
     ] == [2, 1, 1]
     assert await audits(sessions, "access.denied") == []
 
 
-async def test_milestone_reminded_once_across_a_restart_then_progress_to_done(
+async def test_a_milestone_is_reminded_on_its_date_and_once_overdue_across_a_restart(
     server: LocalBotApi, bot_settings: Settings, sessions: SessionFactory
 ) -> None:
     setup = await published(sessions)
-    pid = setup.person_plan
-    d1, d2 = dt.date(2031, 3, 10), dt.date(2031, 4, 10)
-    m1, m2 = await approve_directly(sessions, pid, PERSON, [d1, d2])
+    m1, _m2 = await approve_directly(
+        sessions, setup.person_plan, PERSON, [dt.date(2031, 3, 10), dt.date(2031, 4, 10)]
+    )
     clock = [dt.datetime(2031, 3, 9, 10, tzinfo=SHANGHAI)]
     services = Services(settings=bot_settings, sessions=sessions, clock=lambda: clock[0])
     person = server.user(PERSON, language_code="zh-hans")
@@ -350,63 +361,69 @@ async def test_milestone_reminded_once_across_a_restart_then_progress_to_done(
         clock[0] = dt.datetime(2031, 3, 20, 9, tzinfo=SHANGHAI)
         assert await run_plan_reminders(services) == 0  # and never again
         await person.wait_until(lambda: len(reminders()) == 2, timeout=15)
-        due, overdue = reminders()
-        assert "今天到期" in due and "节点1" in due
-        assert "已逾期" in overdue and "节点1" in overdue
-        async with sessions() as s:
-            keys = sorted(
-                await s.scalars(
-                    select(OutboxMessage.dedupe_key).where(
-                        OutboxMessage.dedupe_key.like("plan-%due:%")
-                    )
-                )
-            )
-        assert keys == [f"plan-due:{m1}", f"plan-overdue:{m1}"]
-
-        # progress on the first milestone, from the reminder's button
-        reminder = next(m for m in person.messages if "已逾期" in (m.text or ""))
-        assert reminder.button_data() == [f"ip1:m:{m1}"]
-        person.drain()
-        await person.press(f"ip1:m:{m1}", reminder)
-        await person.expect_text("请汇报该时间节点的进展")
-        await person.send("值守制度修订稿已印发。")
-        mark = await person.expect_text("是否已完成")
-        assert "值守制度修订稿已印发" in mark.text
-        await person.press(f"ip1:d:{m1}", mark)
-        await person.expect_text("该时间节点已标记完成")
-        assert (await get_plan(sessions, pid)).status == PlanStatus.APPROVED
-        # the second milestone, from /plan; "not yet" first, then done
-        await person.send("/plan")
-        view = await person.expect_text("点击时间节点汇报进展")
-        assert view.button_data() == [f"ip1:m:{m2}"]
-        await person.press(f"ip1:m:{m2}", view)
-        await person.expect_text("请汇报该时间节点的进展")
-        await person.send("演练方案已定稿。")
-        mark = await person.expect_text("是否已完成")
-        await person.press(f"ip1:k:{m2}", mark)
-        await person.expect_text("仍未完成")
-        await person.press(f"ip1:d:{m2}", mark)  # the old MARK button: stale, changes nothing
-        await person.wait_until(lambda: len(person.callback_answers) >= 3)
-        assert (await get_plan(sessions, pid)).status == PlanStatus.APPROVED
-        await person.press(f"ip1:m:{m2}", view)
-        await person.expect_text("请汇报该时间节点的进展")
-        await person.send("演练已完成并总结。")
-        mark = await person.expect_text("是否已完成")
-        await person.press(f"ip1:d:{m2}", mark)
-        await person.expect_text("计划已完成")
-        head = server.user(HEAD, language_code="zh-hans")
-        await head.expect_text("绩效改进计划（2026Q4）已完成", timeout=15)
-        plan = await get_plan(sessions, pid)
-        assert plan.status == PlanStatus.DONE
-        clock[0] = dt.datetime(2031, 4, 12, 9, tzinfo=SHANGHAI)
-        assert await run_plan_reminders(services) == 0  # a done plan is not reminded
     finally:
         await running.stop()
+    due, overdue = reminders()
+    assert "今天到期" in due and "节点1" in due
+    assert "已逾期" in overdue and "节点1" in overdue
+    reminder = next(m for m in person.messages if "已逾期" in (m.text or ""))
+    assert drive.buttons(reminder) == [("report", (m1,))]
+    async with sessions() as s:
+        query = select(OutboxMessage.dedupe_key).where(OutboxMessage.dedupe_key.like("plan-%due:%"))
+        assert sorted(await s.scalars(query)) == [f"plan-due:{m1}", f"plan-overdue:{m1}"]
+
+
+async def test_progress_is_reported_until_every_milestone_is_done_and_the_approver_told(
+    server: LocalBotApi, bot: InProcessBot, bot_settings: Settings, sessions: SessionFactory
+) -> None:
+    setup = await published(sessions)
+    pid = setup.person_plan
+    m1, m2 = await approve_directly(
+        sessions, pid, PERSON, [dt.date(2031, 3, 10), dt.date(2031, 4, 10)]
+    )
+    person = server.user(PERSON, language_code="zh-hans")
+    await person.send("/plan")
+    view = await person.expect_text("点击时间节点汇报进展")
+    assert drive.buttons(view) == [("report", (m1,)), ("report", (m2,))]
+    await drive.report(person, m1, view)
+    await person.expect_text("请汇报该时间节点的进展")
+    await person.send("值守制度修订稿已印发。")
+    mark = await person.expect_text("是否已完成")
+    assert "值守制度修订稿已印发" in mark.text
+    await drive.mark(person, m1, mark, done=True)
+    await person.expect_text("该时间节点已标记完成")
+    assert (await get_plan(sessions, pid)).status == PlanStatus.APPROVED
+    # the second milestone: "not yet" first, then done
+    await person.send("/plan")
+    view = await person.expect_text("点击时间节点汇报进展")
+    assert drive.buttons(view) == [("report", (m2,))]
+    await drive.report(person, m2, view)
+    await person.expect_text("请汇报该时间节点的进展")
+    await person.send("演练方案已定稿。")
+    mark = await person.expect_text("是否已完成")
+    await drive.mark(person, m2, mark, done=False)
+    await person.expect_text("仍未完成")
+    answered = len(person.callback_answers)
+    await drive.mark(person, m2, mark, done=True)  # the old MARK button: stale, changes nothing
+    await person.wait_until(lambda: len(person.callback_answers) > answered)
+    assert (await get_plan(sessions, pid)).status == PlanStatus.APPROVED
+    await drive.report(person, m2, view)
+    await person.expect_text("请汇报该时间节点的进展")
+    await person.send("演练已完成并总结。")
+    mark = await person.expect_text("是否已完成")
+    await drive.mark(person, m2, mark, done=True)
+    await person.expect_text("计划已完成")
+    head = server.user(HEAD, language_code="zh-hans")
+    await head.expect_text("绩效改进计划（2026Q4）已完成", timeout=15)
+    assert (await get_plan(sessions, pid)).status == PlanStatus.DONE
     async with sessions() as s:
         second = await s.get(PlanMilestone, m2)
         assert second is not None and second.done_at is not None
         assert second.progress is not None and "演练方案已定稿" in second.progress
         assert "演练已完成并总结" in second.progress
+    clock = dt.datetime(2031, 4, 12, 9, tzinfo=SHANGHAI)
+    services = Services(settings=bot_settings, sessions=sessions, clock=lambda: clock)
+    assert await run_plan_reminders(services) == 0  # a done plan is not reminded
 
 
 async def test_unit_plan_by_the_head_approved_by_the_leader_in_charge(
@@ -429,13 +446,13 @@ async def test_unit_plan_by_the_head_approved_by_the_leader_in_charge(
     due = local_today() + dt.timedelta(days=60)
     await head.send(f"{due.isoformat()} 满意度复测")
     check = await head.expect_text("请核对时间节点")
-    await head.press(f"ip1:y:{pid}", check)
+    await drive.confirm_milestones(head, pid, check)
     summary = await head.expect_text("提交审批")
-    await head.press(f"ip1:s:{pid}", summary)
+    await drive.submit(head, pid, summary)
     await head.expect_text("已提交王建国审批")
     request = await chief.expect_text("待您审批的绩效改进计划", timeout=15)
     assert "应急指挥中心（单位）" in request.text
-    await chief.press(f"ip1:a:{pid}:1", request)
+    await drive.decide(chief, pid, 1, request, approve=True)
     await chief.expect_text("已批准")
     await head.expect_text("已获批准", timeout=15)
     plan = await get_plan(sessions, pid)
@@ -451,46 +468,42 @@ async def test_only_the_author_edits_and_only_the_approver_decides(
 ) -> None:
     setup = await published(sessions)
     pid = setup.person_plan
-    dues = [local_today() + dt.timedelta(days=30)]
+    await submit_directly(sessions, pid, PERSON)
     async with sessions.begin() as s:
         actor = await load_actor(s, PERSON, frozenset())
-        for field in (plans.GOALS, plans.MEASURES, plans.RESPONSIBLE):
-            await plans.save_field(s, pid, field, "原内容", actor=actor, now=utcnow())
-        await plans.save_milestones(
-            s, pid, [(dues[0], "复盘")], actor=actor, today=local_today(), now=utcnow()
-        )
-        await plans.submit(s, pid, actor=actor, today=local_today(), now=utcnow())
         # services refuse too, whatever the chat does
         other = await load_actor(s, COLLEAGUE, frozenset())
         with pytest.raises(plans.Refused):
-            await plans.approve(s, pid, 1, actor=other, now=utcnow())
+            await plans.approve(s, pid, 1, actor=other, now=utcnow(), env=ENV)
         with pytest.raises(plans.Refused):
-            await plans.approve(s, pid, 1, actor=actor, now=utcnow())  # not one's own plan
+            await plans.approve(s, pid, 1, actor=actor, now=utcnow(), env=ENV)  # not one's own plan
     colleague = server.user(COLLEAGUE, language_code="zh-hans")
     person = server.user(PERSON, language_code="zh-hans")
     head = server.user(HEAD, language_code="zh-hans")
     await colleague.send("/plans")
     anchor = await colleague.expect_text("您没有需要审批的改进计划")
     forged = [
-        f"ip1:e:{pid}:g",
-        f"ip1:s:{pid}",
-        f"ip1:a:{pid}:1",
-        f"ip1:b:{pid}:1",
-        f"ip1:o:{pid}",
-        f"ip1:r:{setup.person_result}",
-        "ip1:o:999999",
+        lambda: drive.edit(colleague, pid, plan_view.GOALS, anchor),
+        lambda: drive.submit(colleague, pid, anchor),
+        lambda: drive.decide(colleague, pid, 1, anchor, approve=True),
+        lambda: drive.decide(colleague, pid, 1, anchor, approve=False),
+        lambda: drive.open(colleague, pid, anchor),
+        lambda: drive.open_from_result(colleague, setup.person_result, anchor),
+        lambda: drive.open(colleague, 999999, anchor),
     ]
-    for n, data in enumerate(forged, 1):
-        await colleague.press(data, anchor)
+    for n, press in enumerate(forged, 1):
+        await press()
         await colleague.wait_until(lambda n=n: len(colleague.callback_answers) >= n)  # type: ignore[misc]
-        assert "不适用于您" in colleague.callback_answers[-1]["text"], data
+        assert "不适用于您" in colleague.callback_answers[-1]["text"], n
     await person.send("/start")
     mine = await person.expect()
-    await person.press(f"ip1:a:{pid}:1", mine)  # the author cannot approve their own plan
+    await drive.decide(
+        person, pid, 1, mine, approve=True
+    )  # the author cannot approve their own plan
     await person.wait_until(lambda: bool(person.callback_answers))
     assert "不适用于您" in person.callback_answers[-1]["text"]
     request = await head.expect_text("待您审批的绩效改进计划", timeout=15)
-    await head.press(f"ip1:e:{pid}:g", request)  # the approver does not edit
+    await drive.edit(head, pid, plan_view.GOALS, request)  # the approver does not edit
     await head.wait_until(lambda: bool(head.callback_answers))
     assert "不适用于您" in head.callback_answers[-1]["text"]
     denied = await audits(sessions, "access.denied")
@@ -507,12 +520,25 @@ async def test_only_the_author_edits_and_only_the_approver_decides(
     overview = await admin.expect_text("绩效改进计划")
     assert "应急指挥中心" in overview.text
     assert "张伟 · 待审批" in overview.text and "应急指挥中心（单位） · 制定中" in overview.text
-    await admin.press(f"ip1:a:{pid}:1", overview)  # the working group may decide
+    await drive.decide(admin, pid, 1, overview, approve=True)  # the working group may decide
     await admin.expect_text("已批准")
     assert (await get_plan(sessions, pid)).status == PlanStatus.APPROVED
     await admin.send("/plans")
     overview = await admin.expect_text("绩效改进计划")
     assert "张伟 · 按计划推进 0/1" in overview.text
+
+
+async def test_a_button_in_the_format_of_earlier_versions_is_answered_as_expired(
+    server: LocalBotApi, bot: InProcessBot, sessions: SessionFactory
+) -> None:
+    setup = await published(sessions)
+    person = server.user(PERSON, language_code="zh-hans")
+    notice = await person.expect_text("您需要制定绩效改进计划", timeout=15)
+    await person.press(f"ip1:o:{setup.person_plan}", notice)  # single-letter, as queued before
+    await person.wait_until(lambda: bool(person.callback_answers))
+    assert "已失效" in person.callback_answers[-1]["text"]
+    assert await audits(sessions, "access.denied") == []
+    assert (await get_plan(sessions, setup.person_plan)).status == PlanStatus.DRAFT
 
 
 async def test_a_draft_resumes_at_its_step_after_a_restart_and_after_cancel(
@@ -545,10 +571,37 @@ async def test_a_draft_resumes_at_its_step_after_a_restart_and_after_cancel(
         await person.send("张伟")
         await person.expect_text("请写时间节点")
         # the result's 改进计划 button leads to the same plan
-        await person.press(f"ip1:r:{setup.person_result}", person.last_message)
+        await drive.open_from_result(person, setup.person_result, person.last_message)
         await person.expect_text("请写时间节点")
     finally:
         await running.stop()
     plan = await get_plan(sessions, pid)
     assert (plan.goals, plan.measures, plan.responsible) == ("目标一", "措施一", "张伟")
     assert plan.status == PlanStatus.DRAFT
+
+
+@pytest.mark.nodb
+def test_every_button_the_table_queues_is_an_action_of_the_plan_flow() -> None:
+    """Notices carry named choices; each must be one the plan codec (ip1) can put on a button."""
+    step = SimpleNamespace(case=SimpleNamespace(id=12), round=2, params={"milestone": 34})
+    tr = Translator("zh_Hans")
+    queued = [
+        choice
+        for t in plans.PLAN.transitions
+        for notice in t.notices
+        if notice.choices is not None
+        for line in notice.choices(tr, step)  # type: ignore[arg-type]
+        for choice in line
+    ]
+    assert {c.action for c in queued} == {
+        "plan.open",
+        "plan.approve",
+        "plan.send_back",
+        "plan.report",
+    }
+    assert [encode(c) for c in queued if c.action != "plan.open"] == [
+        "ip1:approve:12:2",
+        "ip1:send_back:12:2",
+        "ip1:report:34",
+        "ip1:report:34",
+    ]

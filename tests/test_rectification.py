@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from bot.jobs import run_rectification_reminders
 from domain.enums import RectificationStatus, ResponseStatus, Role, Satisfaction
-from fakebotapi import LocalBotApi
+from fakebotapi import FakeBotApi
 from infra.config import Settings
 from infra.container import Services
 from infra.db import SessionFactory
@@ -221,7 +221,7 @@ async def item(sessions: SessionFactory, rect_id: int) -> tuple[Rectification, S
 
 
 async def test_bad_review_answered_by_the_head_and_rated_by_the_citizen(
-    server: LocalBotApi, bot: InProcessBot, sessions: SessionFactory, bot_settings: Settings
+    server: FakeBotApi, bot: InProcessBot, sessions: SessionFactory, bot_settings: Settings
 ) -> None:
     org = await make_org(sessions)
     await bind_en(sessions, HEAD, org.head_id)
@@ -287,7 +287,7 @@ async def test_bad_review_answered_by_the_head_and_rated_by_the_citizen(
 
 
 async def test_the_citizen_rates_the_handling_once_by_pseudonym(
-    server: LocalBotApi, bot: InProcessBot, sessions: SessionFactory, bot_settings: Settings
+    server: FakeBotApi, bot: InProcessBot, sessions: SessionFactory, bot_settings: Settings
 ) -> None:
     org = await make_org(sessions)
     await bind_en(sessions, HEAD, org.head_id)
@@ -325,7 +325,7 @@ async def test_the_citizen_rates_the_handling_once_by_pseudonym(
 
 
 async def test_buttons_of_the_old_format_are_answered_as_expired(
-    server: LocalBotApi, bot: InProcessBot, sessions: SessionFactory, bot_settings: Settings
+    server: FakeBotApi, bot: InProcessBot, sessions: SessionFactory, bot_settings: Settings
 ) -> None:
     """``rc1:o:<id>`` and ``rc1:r:<id>:s`` (single letters, before the codec) change nothing."""
     org = await make_org(sessions)
@@ -343,7 +343,7 @@ async def test_buttons_of_the_old_format_are_answered_as_expired(
 
 
 async def test_only_the_unit_head_may_answer(
-    server: LocalBotApi, bot: InProcessBot, sessions: SessionFactory, bot_settings: Settings
+    server: FakeBotApi, bot: InProcessBot, sessions: SessionFactory, bot_settings: Settings
 ) -> None:
     org = await make_org(sessions)
     await bind_en(sessions, HEAD, org.head_id)
@@ -381,7 +381,7 @@ async def test_only_the_unit_head_may_answer(
 
 
 async def test_review_request_and_exclusion_across_a_restart(
-    server: LocalBotApi, bot_settings: Settings, sessions: SessionFactory
+    server: FakeBotApi, bot_settings: Settings, sessions: SessionFactory
 ) -> None:
     org = await make_org(sessions)
     await bind_en(sessions, HEAD, org.head_id)
@@ -464,7 +464,7 @@ async def test_upheld_returns_the_item_to_the_unit(
 
 
 async def test_overdue_reminder_once_across_two_job_runs(
-    server: LocalBotApi, bot: InProcessBot, sessions: SessionFactory, bot_settings: Settings
+    server: FakeBotApi, bot: InProcessBot, sessions: SessionFactory, bot_settings: Settings
 ) -> None:
     org = await make_org(sessions)
     await bind_en(sessions, HEAD, org.head_id)
@@ -538,7 +538,7 @@ async def test_no_reply_wanted_closes_on_answer(
 
 
 async def test_a_review_request_is_never_decided_by_the_unit_that_asked_for_it(
-    server: LocalBotApi, bot: InProcessBot, sessions: SessionFactory, bot_settings: Settings
+    server: FakeBotApi, bot: InProcessBot, sessions: SessionFactory, bot_settings: Settings
 ) -> None:
     """申诉复核 has a conflict check, as appeals do: the unit's head and members stand aside."""
     org = await make_org(sessions)
@@ -599,7 +599,7 @@ async def test_a_review_request_is_never_decided_by_the_unit_that_asked_for_it(
 
 
 async def test_rotating_the_bot_token_changes_nothing_for_citizens(
-    server: LocalBotApi, sessions: SessionFactory, bot_settings: Settings
+    server: FakeBotApi, sessions: SessionFactory, bot_settings: Settings
 ) -> None:
     """The respondent key is its own secret: a rotated token keeps every pending citizen
     button working, and a token holder cannot recompute anyone's pseudonym."""

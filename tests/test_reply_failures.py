@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import func, select
 
 from domain.enums import Source
-from fakebotapi import BotMessage, LocalBotApi, SimUser
+from fakebotapi import BotMessage, FakeBotApi, SimUser
 from infra.config import Settings
 from infra.db import SessionFactory
 from infra.models import Answer, Assignment, InboxUpdate
@@ -27,7 +27,7 @@ SERVER_ERROR = "Internal Server Error: the server is having a moment"
 
 
 async def _self_assessment(
-    server: LocalBotApi, sessions: SessionFactory, telegram_id: int
+    server: FakeBotApi, sessions: SessionFactory, telegram_id: int
 ) -> tuple[SimUser, int]:
     org = await make_org(sessions)
     await open_cycle(sessions)
@@ -66,7 +66,7 @@ def _is_question(message: BotMessage, after: BotMessage) -> bool:
 
 
 async def test_one_server_error_on_the_edit_still_shows_the_next_question(
-    server: LocalBotApi, bot, sessions: SessionFactory
+    server: FakeBotApi, bot, sessions: SessionFactory
 ) -> None:
     user, assignment = await _self_assessment(server, sessions, 6301)
     await user.send("/self")
@@ -85,7 +85,7 @@ async def _nothing_owed(sessions: SessionFactory) -> bool:
 
 
 async def test_a_reply_that_keeps_failing_is_sent_again_without_a_restart(
-    server: LocalBotApi, bot, sessions: SessionFactory
+    server: FakeBotApi, bot, sessions: SessionFactory
 ) -> None:
     user, assignment = await _self_assessment(server, sessions, 6302)
     await user.send("/self")
@@ -107,7 +107,7 @@ async def test_a_reply_that_keeps_failing_is_sent_again_without_a_restart(
 
 @pytest.mark.slow
 async def test_a_reply_that_never_got_through_is_sent_at_the_next_start(
-    server: LocalBotApi, bot_settings: Settings, sessions: SessionFactory, tmp_path: Path
+    server: FakeBotApi, bot_settings: Settings, sessions: SessionFactory, tmp_path: Path
 ) -> None:
     user, assignment = await _self_assessment(server, sessions, 6303)
     proc = BotProcess(server, bot_settings, tmp_path)
@@ -142,7 +142,7 @@ async def _owed_once(sessions: SessionFactory) -> bool:
 
 
 async def test_a_dropped_connection_on_a_reply_is_retried(
-    server: LocalBotApi, bot, sessions: SessionFactory
+    server: FakeBotApi, bot, sessions: SessionFactory
 ) -> None:
     user = server.user(6304, language_code="zh-hans")
     server.drop_next("sendMessage")  # the network fails: no answer at all

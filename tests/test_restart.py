@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from fakebotapi import LocalBotApi
+from fakebotapi import FakeBotApi
 from infra.config import Settings
 from infra.db import SessionFactory
 from infra.models import AuditEntry, ConversationState, InboxUpdate, TelegramAccount
@@ -34,7 +34,7 @@ async def _binds(sessions: SessionFactory) -> int:
         )
 
 
-async def _at_confirmation(server: LocalBotApi, proc: BotProcess, sessions: SessionFactory):  # type: ignore[no-untyped-def]
+async def _at_confirmation(server: FakeBotApi, proc: BotProcess, sessions: SessionFactory):  # type: ignore[no-untyped-def]
     await make_org(sessions)
     code = await invite_code(sessions, "A002")
     user = server.user(6001, language_code="zh-hans")
@@ -58,7 +58,7 @@ async def _at_confirmation(server: LocalBotApi, proc: BotProcess, sessions: Sess
 
 
 async def test_killed_between_two_messages(
-    server: LocalBotApi, bot_settings: Settings, sessions: SessionFactory, tmp_path: Path
+    server: FakeBotApi, bot_settings: Settings, sessions: SessionFactory, tmp_path: Path
 ) -> None:
     proc = BotProcess(server, bot_settings, tmp_path)
     try:
@@ -75,7 +75,7 @@ async def test_killed_between_two_messages(
 
 
 async def test_killed_after_fetching_before_handling(
-    server: LocalBotApi, bot_settings: Settings, sessions: SessionFactory, tmp_path: Path
+    server: FakeBotApi, bot_settings: Settings, sessions: SessionFactory, tmp_path: Path
 ) -> None:
     proc = BotProcess(server, bot_settings, tmp_path)
     try:
@@ -106,7 +106,7 @@ async def test_killed_after_fetching_before_handling(
 
 
 async def test_killed_after_storing_before_replying(
-    server: LocalBotApi, bot_settings: Settings, sessions: SessionFactory, tmp_path: Path
+    server: FakeBotApi, bot_settings: Settings, sessions: SessionFactory, tmp_path: Path
 ) -> None:
     proc = BotProcess(server, bot_settings, tmp_path)
     try:
@@ -146,7 +146,7 @@ async def test_killed_after_storing_before_replying(
 
 
 async def test_language_choice_survives_a_kill(
-    server: LocalBotApi, bot_settings: Settings, sessions: SessionFactory, tmp_path: Path
+    server: FakeBotApi, bot_settings: Settings, sessions: SessionFactory, tmp_path: Path
 ) -> None:
     proc = BotProcess(server, bot_settings, tmp_path)
     user = server.user(6002, language_code="zh-hans")

@@ -8,18 +8,18 @@ import pytest
 from sqlalchemy import func, select
 
 from domain.enums import Source
-from fakebotapi import LocalBotApi
+from fakebotapi import FakeBotApi
 from infra.config import Settings
 from infra.db import SessionFactory
 from infra.models import Answer, Assignment, InboxUpdate
+from tests.drivers import forms
 from tests.factories import bind, make_org, open_cycle
-from tests.forms_driver import data_of
 from tests.harness import BotProcess, eventually
 
 pytestmark = pytest.mark.slow
 
 
-async def _setup(server: LocalBotApi, sessions: SessionFactory, proc: BotProcess):  # type: ignore[no-untyped-def]
+async def _setup(server: FakeBotApi, sessions: SessionFactory, proc: BotProcess):  # type: ignore[no-untyped-def]
     org = await make_org(sessions)
     await open_cycle(sessions)
     await bind(sessions, 6101, org.staff_ids[0])
@@ -35,7 +35,7 @@ async def _setup(server: LocalBotApi, sessions: SessionFactory, proc: BotProcess
     await proc.start()
     await user.send("/self")
     first = await user.expect(timeout=30)
-    await user.press(data_of(first, "fm1:v:")[0], first)
+    await forms.tap(user, first, 0)
     second = await user.expect(timeout=30)
     assert assignment is not None
     await eventually(lambda: _nothing_owed(sessions))  # the bot has finished with that update
@@ -65,14 +65,14 @@ async def _answers(sessions: SessionFactory, aid: int) -> list[tuple[str, int | 
 
 
 async def test_killed_between_two_answers(
-    server: LocalBotApi, bot_settings: Settings, sessions: SessionFactory, tmp_path: Path
+    server: FakeBotApi, bot_settings: Settings, sessions: SessionFactory, tmp_path: Path
 ) -> None:
     proc = BotProcess(server, bot_settings, tmp_path)
     try:
         user, aid, second = await _setup(server, sessions, proc)
         proc.kill()
         await proc.start()
-        await user.press(data_of(second, "fm1:v:")[1], second)
+        await forms.tap(user, second, 1)
         third = await user.expect(timeout=30)
         assert third.text != second.text
         answers = await _answers(sessions, aid)
@@ -82,19 +82,19 @@ async def test_killed_between_two_answers(
 
 
 async def test_killed_after_fetching_the_answer(
-    server: LocalBotApi, bot_settings: Settings, sessions: SessionFactory, tmp_path: Path
+    server: FakeBotApi, bot_settings: Settings, sessions: SessionFactory, tmp_path: Path
 ) -> None:
     proc = BotProcess(server, bot_settings, tmp_path)
     try:
         user, aid, second = await _setup(server, sessions, proc)
         proc.kill()
         await proc.start(failpoints="stored")
-        await user.press(data_of(second, "fm1:v:")[1], second)
+        await forms.tap(user, second, 1)
         assert await proc.wait_exit() != 0
         assert len(await _answers(sessions, aid)) == 1
         await proc.start(failpoints="")
         third = await user.expect(timeout=30)
-        assert third.text != second.text and data_of(third, "fm1:")
+        assert third.text != second.text and forms.is_question(third)
         answers = await _answers(sessions, aid)
         assert len(answers) == 2 and answers[1][1] == 1
     finally:
@@ -102,23 +102,20 @@ async def test_killed_after_fetching_the_answer(
 
 
 async def test_killed_after_storing_before_the_reply(
-    server: LocalBotApi, bot_settings: Settings, sessions: SessionFactory, tmp_path: Path
+    server: FakeBotApi, bot_settings: Settings, sessions: SessionFactory, tmp_path: Path
 ) -> None:
     proc = BotProcess(server, bot_settings, tmp_path)
     try:
         user, aid, second = await _setup(server, sessions, proc)
         proc.kill()
         await proc.start(failpoints="committed")
-        await user.press(data_of(second, "fm1:v:")[1], second)
+        await forms.tap(user, second, 1)
         assert await proc.wait_exit() != 0
         assert len(await _answers(sessions, aid)) == 2  # stored, but no reply went out
         await proc.start(failpoints="")
         third = await user.expect(timeout=30)  # the prompt they need: question 3
-        assert third.text != second.text and data_of(third, "fm1:")
-        await user.press(
-            data_of(third, "fm1:v:")[0] if data_of(third, "fm1:v:") else data_of(third, "fm1:")[0],
-            third,
-        )
+        assert third.text != second.text and forms.is_question(third)
+        await forms.tap(user, third, 0)
         await user.expect(timeout=30)
         answers = await _answers(sessions, aid)
         assert [item for item, _ in answers] == list(

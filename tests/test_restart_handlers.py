@@ -14,10 +14,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from fakebotapi import LocalBotApi
+from fakebotapi import FakeBotApi
 from infra.config import Settings
 from infra.db import SessionFactory
 from infra.models import AuditEntry, Cycle, InboxUpdate
+from tests.drivers import cycle_admin
 from tests.factories import make_org, open_cycle
 from tests.harness import BotProcess, eventually
 
@@ -49,7 +50,7 @@ async def _audits(sessions: SessionFactory, action: str) -> int:
 
 
 async def test_extend_button_killed_before_replied_moves_the_deadline_once(
-    server: LocalBotApi, bot_settings: Settings, sessions: SessionFactory, tmp_path: Path
+    server: FakeBotApi, bot_settings: Settings, sessions: SessionFactory, tmp_path: Path
 ) -> None:
     await make_org(sessions)
     cycle_id = await open_cycle(sessions)
@@ -64,10 +65,7 @@ async def test_extend_button_killed_before_replied_moves_the_deadline_once(
         await eventually(lambda: _nothing_owed(sessions), timeout=30)
         proc.kill()
         await proc.start(failpoints="replied")  # dies after the handler returned, before "replied"
-        extend = next(
-            d for d in view.button_data() if d and d.startswith("cy1:ext:") and d.endswith(":7")
-        )
-        await admin.press(extend, view)
+        await cycle_admin.extend(admin, view, days=7)
         assert await proc.wait_exit() != 0
         async with sessions() as s:
             killed = (await s.get(Cycle, cycle_id)).deadline  # type: ignore[union-attr]
@@ -83,7 +81,7 @@ async def test_extend_button_killed_before_replied_moves_the_deadline_once(
 
 
 async def test_reissue_killed_before_replied_keeps_the_code_the_admin_was_shown(
-    server: LocalBotApi, bot_settings: Settings, sessions: SessionFactory, tmp_path: Path
+    server: FakeBotApi, bot_settings: Settings, sessions: SessionFactory, tmp_path: Path
 ) -> None:
     await make_org(sessions)
     proc = BotProcess(server, bot_settings, tmp_path)

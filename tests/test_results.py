@@ -8,12 +8,13 @@ from decimal import Decimal
 from sqlalchemy import func, select
 
 from domain.enums import CyclePhase
-from fakebotapi import LocalBotApi
+from fakebotapi import FakeBotApi
 from infra.db import SessionFactory
-from infra.models import AuditEntry, Cycle, Result, Staff
+from infra.models import AuditEntry, Cycle, OutboxMessage, Result, Staff, TelegramAccount
 from services import cycles, results
+from services.notices import Localization
+from tests.drivers import results as results_driver
 from tests.factories import bind, fill_all_forms, make_org, open_cycle
-from tests.forms_driver import data_of
 
 ADMIN = 900001
 
@@ -35,7 +36,7 @@ async def _scored(
 
 
 async def test_score_approve_publish(
-    server: LocalBotApi, bot, sessions: SessionFactory, settings
+    server: FakeBotApi, bot, sessions: SessionFactory, settings
 ) -> None:  # type: ignore[no-untyped-def]
     cycle_id, members, chief = await _scored(sessions, settings)
     await bind(sessions, 9100, chief)
@@ -53,12 +54,12 @@ async def test_score_approve_publish(
     scored = await admin.expect_text("2026Q4")
     async with sessions() as s:
         assert {r.subject_key: r.total for r in await s.scalars(select(Result))} == first
-    await admin.press(data_of(scored, "sc1:send:")[0], scored)
+    await results_driver.send_for_approval(admin, scored)
     leader = server.user(9100, language_code="zh-hans")
     request = await leader.expect_text("审定")
     for u in users.values():
         assert not [m for m in u.messages if m.kind == "photo"]  # nothing before approval
-    await leader.press(data_of(request, "rv1:ok:")[0], request)
+    await results_driver.approve(leader, request)
     await leader.expect_text("公布")
     for user in users.values():
         await user.wait_until(
@@ -77,9 +78,7 @@ async def test_score_approve_publish(
             and photos[0].photo.startswith(b"\x89PNG")
         )
         # 为什么: the contributions add up exactly to the total
-        await user.press(
-            next(d for d in texts[0].button_data() if d.startswith("rs1:w:")), texts[0]
-        )
+        await results_driver.open_why(user, texts[0])
         why = await user.expect_text("构成")
         total = Decimal(re.search(r"(\d+\.\d\d)", why.text).group(1))  # type: ignore[union-attr]
         contributions = [Decimal(x) for x in re.findall(r"= (\d+\.\d\d)", why.text)]
@@ -101,7 +100,7 @@ async def test_score_approve_publish(
 
 
 async def test_leader_sends_back_with_a_comment(
-    server: LocalBotApi, bot, sessions: SessionFactory, settings
+    server: FakeBotApi, bot, sessions: SessionFactory, settings
 ) -> None:  # type: ignore[no-untyped-def]
     cycle_id, _members, chief = await _scored(sessions, settings)
     await bind(sessions, 9200, chief)
@@ -114,7 +113,7 @@ async def test_leader_sends_back_with_a_comment(
     admin = server.user(ADMIN)  # the working group's chat exists before anything is pushed
     leader = server.user(9200, language_code="zh-hans")
     request = await leader.expect_text("审定")
-    await leader.press(data_of(request, "rv1:no:")[0], request)
+    await results_driver.send_back(leader, request)
     await leader.expect_text("意见")
     await leader.send("防汛抗旱科的互评分数偏高，请核实后再报。")
     await leader.expect_text("退回")
@@ -131,14 +130,14 @@ async def test_leader_sends_back_with_a_comment(
         lambda: any("防汛抗旱科" in (m.text or "") for m in admin.messages), timeout=20
     )
     # the old approval button no longer works
-    await leader.press(data_of(request, "rv1:ok:")[0], request)
+    await results_driver.approve(leader, request)
     await leader.wait_until(lambda: bool(leader.callback_answers))
     async with sessions() as s:
         assert (await s.get(Cycle, cycle_id)).phase == CyclePhase.SCORING  # type: ignore[union-attr]
 
 
 async def test_working_group_sees_integrity_signals(
-    server: LocalBotApi, bot, sessions: SessionFactory, settings
+    server: FakeBotApi, bot, sessions: SessionFactory, settings
 ) -> None:  # type: ignore[no-untyped-def]
     """Straight-lining everyone's forms is flagged to the working group, and nothing is excluded."""
     import datetime as dt
@@ -163,7 +162,7 @@ async def test_working_group_sees_integrity_signals(
 
 
 async def test_published_results_never_reveal_a_peer_rater(
-    server: LocalBotApi, bot, sessions: SessionFactory, settings
+    server: FakeBotApi, bot, sessions: SessionFactory, settings
 ) -> None:  # type: ignore[no-untyped-def]
     """Results, charts and the why view name no peer rater (the < 3 peers rule keeps counts out)."""
     import datetime as dt
@@ -196,9 +195,7 @@ async def test_published_results_never_reveal_a_peer_rater(
             lambda u=user: any("总分" in (m.text or "") for m in u.messages), timeout=30
         )
         text_msg = next(m for m in user.messages if "总分" in (m.text or ""))
-        await user.press(
-            next(d for d in text_msg.button_data() if d.startswith("rs1:w:")), text_msg
-        )
+        await results_driver.open_why(user, text_msg)
         await user.expect_text("构成")
         seen = "\n".join(
             (m.text or "") + " ".join(m.button_texts()) for m in server.sent_messages(user.id)
@@ -221,3 +218,64 @@ async def test_quota_preview_is_off_unless_configured(sessions: SessionFactory, 
         plain = await overview(s, cycle, Translator("en"), quota_percent=0)  # type: ignore[arg-type]
         with_quota = await overview(s, cycle, Translator("en"), quota_percent=20)  # type: ignore[arg-type]
     assert "quota" not in plain and "20% quota" in with_quota
+
+
+async def test_buttons_pushed_before_the_actions_had_names_still_work(
+    server: FakeBotApi, bot, sessions: SessionFactory, settings
+) -> None:  # type: ignore[no-untyped-def]
+    """Requests and results already in the chats carry the old data (``rv1:ok``, ``rs1:w``,
+    ``rs1:h``): spelled here on purpose, as the deployed bot sent them."""
+    import datetime as dt
+
+    cycle_id, members, chief = await _scored(sessions, settings)
+    await bind(sessions, 9600, chief)
+    await bind(sessions, 9601, members[1])
+    async with sessions.begin() as s:
+        cycle = await s.get(Cycle, cycle_id)
+        await results.score_cycle(s, cycle, tz=settings.tz, now=dt.datetime.now(dt.UTC))  # type: ignore[arg-type]
+        await results.send_for_review(s, cycle, now=dt.datetime.now(dt.UTC), actor_label="test")  # type: ignore[arg-type]
+    leader = server.user(9600, language_code="zh-hans")
+    request = await leader.expect_text("审定")
+    await leader.press(f"rv1:ok:{cycle_id}:1", request)
+    await leader.expect_text("公布")
+    user = server.user(9601, language_code="zh-hans")
+    await user.wait_until(lambda: any("总分" in (m.text or "") for m in user.messages), timeout=30)
+    result = next(m for m in user.messages if "总分" in (m.text or ""))
+    async with sessions() as s:
+        result_id = await s.scalar(select(Result.id).where(Result.staff_id == members[1]))
+    await user.press(f"rs1:w:{result_id}", result)
+    await user.expect_text("构成")
+    await user.press(f"rs1:h:{result_id}", result)
+    await user.expect_text("2026Q4")
+
+
+async def test_the_request_for_approval_follows_the_settings_passed_in(
+    sessions: SessionFactory, settings
+) -> None:  # type: ignore[no-untyped-def]
+    """The quota preview and the language of a push come from the caller's settings; the
+    services read no environment."""
+    import datetime as dt
+
+    cycle_id, _members, chief = await _scored(sessions, settings)
+    await bind(sessions, 9700, chief)
+    async with sessions.begin() as s:
+        (await s.get(TelegramAccount, 9700)).language = None  # type: ignore[union-attr]
+        cycle = await s.get(Cycle, cycle_id)
+        await results.score_cycle(s, cycle, tz=settings.tz, now=dt.datetime.now(dt.UTC))  # type: ignore[arg-type]
+        await results.send_for_review(
+            s,
+            cycle,  # type: ignore[arg-type]
+            now=dt.datetime.now(dt.UTC),
+            actor_label="test",
+            excellent_quota=20,
+            local=Localization.of(settings.model_copy(update={"locale": "en"})),
+        )
+    async with sessions() as s:
+        request = await s.scalar(select(OutboxMessage).where(OutboxMessage.chat_id == 9700))
+    assert request is not None
+    text = request.payload["text"]
+    assert "for approval" in text and "20% quota" in text, text
+    assert [[c["action"] for c in row] for row in request.payload["choices"]] == [
+        ["result_review.approve"],
+        ["result_review.send_back"],
+    ]

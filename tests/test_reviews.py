@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from domain.enums import AssignmentStatus, Source
-from fakebotapi import LocalBotApi
+from fakebotapi import FakeBotApi
 from infra.db import SessionFactory
 from infra.models import Assignment, Staff
 from tests.factories import bind, make_org, open_cycle
@@ -35,7 +35,7 @@ async def _complete_list(user, kind: str) -> int:  # type: ignore[no-untyped-def
 
 
 async def test_superior_reviews_each_subordinate(
-    server: LocalBotApi, bot, sessions: SessionFactory
+    server: FakeBotApi, bot, sessions: SessionFactory
 ) -> None:
     org = await make_org(sessions, people=3)
     await open_cycle(sessions)
@@ -55,7 +55,7 @@ async def test_superior_reviews_each_subordinate(
 
 
 async def test_nobody_reviews_someone_not_assigned(
-    server: LocalBotApi, bot, sessions: SessionFactory
+    server: FakeBotApi, bot, sessions: SessionFactory
 ) -> None:
     org = await make_org(sessions, people=3)
     await open_cycle(sessions)
@@ -79,7 +79,7 @@ async def test_nobody_reviews_someone_not_assigned(
 
 
 async def test_peer_round_completes_and_raters_stay_anonymous(
-    server: LocalBotApi, bot, sessions: SessionFactory
+    server: FakeBotApi, bot, sessions: SessionFactory
 ) -> None:
     org = await make_org(sessions, people=4)  # a unit of five: the head and four staff
     await open_cycle(sessions, peer_count=2)
@@ -115,7 +115,7 @@ async def test_peer_round_completes_and_raters_stay_anonymous(
 
 
 async def test_unit_head_assesses_the_unit_and_the_leader_reviews_it(
-    server: LocalBotApi, bot, sessions: SessionFactory
+    server: FakeBotApi, bot, sessions: SessionFactory
 ) -> None:
     org = await make_org(sessions, people=2)
     await open_cycle(sessions)

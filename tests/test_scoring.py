@@ -40,6 +40,8 @@ from scoring import (
 )
 from services.templates import load_template
 
+pytestmark = pytest.mark.nodb
+
 D = Decimal
 SELF, SUP, PEER, CIT = Source.SELF, Source.SUPERIOR, Source.PEER, Source.CITIZEN
 DP, DA, DT, DI = Dimension.PERFORMANCE, Dimension.ABILITY, Dimension.ATTITUDE, Dimension.INNOVATION

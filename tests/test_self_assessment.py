@@ -7,11 +7,12 @@ import datetime as dt
 from sqlalchemy import func, select
 
 from domain.enums import AssignmentStatus, Source
-from fakebotapi import LocalBotApi
+from fakebotapi import FakeBotApi
 from infra.db import SessionFactory
 from infra.models import Answer, Assignment, AuditEntry
+from tests.drivers import forms
+from tests.drivers.forms import WRITTEN, answer_until_summary, submit
 from tests.factories import bind, make_org, open_cycle
-from tests.forms_driver import WRITTEN, answer_until_summary, data_of, submit
 from tests.harness import eventually
 
 
@@ -37,7 +38,7 @@ async def _answers(sessions: SessionFactory, assignment_id: int) -> dict[str, An
 
 
 async def test_full_self_assessment_with_edits(
-    server: LocalBotApi, bot, sessions: SessionFactory
+    server: FakeBotApi, bot, sessions: SessionFactory
 ) -> None:
     org = await make_org(sessions)
     await open_cycle(sessions)
@@ -47,7 +48,7 @@ async def test_full_self_assessment_with_edits(
     await user.send("/start")
     home = await user.expect_text("自评")
     assert "未完成" in home.text
-    await user.press("hm1:self", home)
+    await user.press_button("自评", home)
     first = await user.expect()
     assert "第1题" in first.text
     summary = await answer_until_summary(user, first)
@@ -57,14 +58,11 @@ async def test_full_self_assessment_with_edits(
     indicator_keys = [k for k in answers if not k.startswith("~")]
     assert indicator_keys
     # edit the first indicator from the summary, choosing another level
-    await user.press(data_of(summary, "fm1:e:")[0], summary)
-    question = await user.expect()
-    await user.press(data_of(question, "fm1:v:")[-1], question)
-    summary = await user.expect()
-    assert data_of(summary, "fm1:x:"), "after an edit the summary comes back"
+    question = await forms.edit(user, summary)
+    summary = await forms.answer(user, question, -1)
+    assert forms.is_summary(summary), "after an edit the summary comes back"
     # edit a written part: the new text replaces the old
-    await user.press(next(d for d in data_of(summary, "fm1:e:") if d.endswith(":~prb")), summary)
-    await user.expect()
+    await forms.edit(user, summary, "~prb")
     await user.send("人员不足，培训覆盖率有待提高。")
     summary = await user.expect()
     answers = await _answers(sessions, assignment.id)
@@ -78,22 +76,20 @@ async def test_full_self_assessment_with_edits(
             select(func.count()).select_from(Answer).where(Answer.assignment_id == assignment.id)
         ) == len(answers)
     # read-only afterwards: an old button changes nothing
-    await user.press(data_of(question, "fm1:v:")[0], question)
-    await user.expect()
+    await forms.answer(user, question, 0)
     assert (await _answers(sessions, assignment.id))[indicator_keys[0]].level == answers[
         indicator_keys[0]
     ].level
 
 
 async def test_self_assessment_in_traditional_chinese(
-    server: LocalBotApi, bot, sessions: SessionFactory
+    server: FakeBotApi, bot, sessions: SessionFactory
 ) -> None:
     org = await make_org(sessions)
     await open_cycle(sessions)
     await bind(sessions, 3002, org.staff_ids[1])
     user = server.user(3002, language_code="zh-hant")
-    await user.send("/self")
-    first = await user.expect()
+    first = await forms.open_self(user)
     assert "自評" in first.text and "绩效" not in first.text
     summary = await answer_until_summary(user, first)
     assert "工作成績" in summary.text
@@ -102,15 +98,14 @@ async def test_self_assessment_in_traditional_chinese(
 
 
 async def test_typed_scores_and_bad_input(
-    server: LocalBotApi, bot, sessions: SessionFactory
+    server: FakeBotApi, bot, sessions: SessionFactory
 ) -> None:
     org = await make_org(sessions)
     await open_cycle(sessions)
     staff_id = org.staff_ids[0]
     await bind(sessions, 3003, staff_id)
     user = server.user(3003, language_code="zh-hans")
-    await user.send("/self")
-    first = await user.expect()
+    first = await forms.open_self(user)
     assignment = await _self_assignment(sessions, staff_id)
     for bad in ("很好", "150", "-5", "abc"):
         await user.send(bad)
@@ -131,44 +126,37 @@ async def test_typed_scores_and_bad_input(
 
 
 async def test_double_tap_and_old_buttons(
-    server: LocalBotApi, bot, sessions: SessionFactory
+    server: FakeBotApi, bot, sessions: SessionFactory
 ) -> None:
     org = await make_org(sessions)
     await open_cycle(sessions)
     staff_id = org.staff_ids[0]
     await bind(sessions, 3004, staff_id)
     user = server.user(3004, language_code="zh-hans")
-    await user.send("/self")
-    first = await user.expect()
-    tap = data_of(first, "fm1:v:")[0]
-    await user.press(tap, first)
+    first = await forms.open_self(user)
+    tap = await forms.tap(user, first, 0)
     second = await user.expect()
-    await user.press(tap, first)  # a double tap of the same answer
+    await forms.tap(user, first, 0)  # a double tap of the same answer
     await user.wait_until(lambda: len(user.callback_answers) == 2)
     assert user.callback_answers[-1]["text"]  # "already saved"
     assignment = await _self_assignment(sessions, staff_id)
     assert len(await _answers(sessions, assignment.id)) == 1
     # an older button with another value: expired, nothing written into the current question
-    other = data_of(first, "fm1:v:")[-1]
-    await user.press(other, first)
+    await forms.tap(user, first, -1)
     await user.wait_until(lambda: len(user.callback_answers) == 3)
     assert "失效" in user.callback_answers[-1]["text"]
     answers = await _answers(sessions, assignment.id)
-    assert len(answers) == 1 and answers[tap.split(":")[3]].level == 0
+    assert len(answers) == 1 and answers[forms.item_of(tap)].level == 0
     assert second.text
 
 
-async def test_long_text_is_refused(server: LocalBotApi, bot, sessions: SessionFactory) -> None:
+async def test_long_text_is_refused(server: FakeBotApi, bot, sessions: SessionFactory) -> None:
     org = await make_org(sessions)
     await open_cycle(sessions)
     staff_id = org.staff_ids[0]
     await bind(sessions, 3005, staff_id)
     user = server.user(3005, language_code="zh-hans")
-    await user.send("/self")
-    msg = await user.expect()
-    while data_of(msg, "fm1:v:"):
-        await user.press(data_of(msg, "fm1:v:")[0], msg)
-        msg = await user.expect()
+    await forms.answer_indicators(user, await forms.open_self(user))
     await user.send("字" * 2001)
     refusal = await user.expect()
     assert "2001" in refusal.text and "2000" in refusal.text
@@ -177,17 +165,15 @@ async def test_long_text_is_refused(server: LocalBotApi, bot, sessions: SessionF
 
 
 async def test_forged_callback_for_someone_else_is_refused_and_audited(
-    server: LocalBotApi, bot, sessions: SessionFactory
+    server: FakeBotApi, bot, sessions: SessionFactory
 ) -> None:
     org = await make_org(sessions)
     await open_cycle(sessions)
     await bind(sessions, 3006, org.staff_ids[0])
     victim = await _self_assignment(sessions, org.staff_ids[1])
     user = server.user(3006, language_code="zh-hans")
-    await user.send("/self")
-    first = await user.expect()
-    code = data_of(first, "fm1:v:")[0].split(":")[3]
-    await user.press(f"fm1:v:{victim.id}:{code}:0", first)
+    first = await forms.open_self(user)
+    await forms.forge_score(user, first, victim.id, forms.item_of(forms.levels(first)[0]))
     await user.expect()
     assert await _answers(sessions, victim.id) == {}
     async with sessions() as s:
@@ -205,7 +191,7 @@ async def test_forged_callback_for_someone_else_is_refused_and_audited(
 
 
 async def test_after_the_deadline_answers_are_refused_until_extended(
-    server: LocalBotApi, bot_settings, sessions: SessionFactory
+    server: FakeBotApi, bot_settings, sessions: SessionFactory
 ) -> None:
     from infra.models import Cycle
     from tests.harness import InProcessBot
@@ -220,10 +206,9 @@ async def test_after_the_deadline_answers_are_refused_until_extended(
     await running.start()
     try:
         user = server.user(3007, language_code="zh-hans")
-        await user.send("/self")
-        first = await user.expect()
+        first = await forms.open_self(user)
         clock_now[0] += dt.timedelta(days=3)
-        await user.press(data_of(first, "fm1:v:")[0], first)
+        await forms.tap(user, first, 0)
         await user.wait_until(lambda: len(user.callback_answers) == 1)
         assert "截止" in user.callback_answers[-1]["text"]
         assignment = await _self_assignment(sessions, org.staff_ids[0])
@@ -231,7 +216,7 @@ async def test_after_the_deadline_answers_are_refused_until_extended(
         async with sessions.begin() as s:
             cycle = await s.get(Cycle, cycle_id)
             cycle.deadline = clock_now[0] + dt.timedelta(days=2)  # what an extension does
-        await user.press(data_of(first, "fm1:v:")[0], first)
+        await forms.tap(user, first, 0)
 
         async def saved() -> bool:
             return len(await _answers(sessions, assignment.id)) == 1
@@ -242,19 +227,16 @@ async def test_after_the_deadline_answers_are_refused_until_extended(
 
 
 async def test_switching_to_another_form_offers_to_continue(
-    server: LocalBotApi, bot, sessions: SessionFactory
+    server: FakeBotApi, bot, sessions: SessionFactory
 ) -> None:
     org = await make_org(sessions)
     await open_cycle(sessions)
     await bind(sessions, 3008, org.staff_ids[0])
     user = server.user(3008, language_code="zh-hans")
-    await user.send("/self")
-    first = await user.expect()
-    await user.press(data_of(first, "fm1:v:")[0], first)
-    await user.expect()
+    first = await forms.open_self(user)
+    await forms.answer(user, first)
     await user.send("/peer")
     choice = await user.expect_text("自评")
-    assert data_of(choice, "fm1:c:") and data_of(choice, "fm1:g:")
-    await user.press(data_of(choice, "fm1:c:")[0], choice)
-    resumed = await user.expect()
-    assert data_of(resumed, "fm1:v:") and resumed.text != first.text  # at question 2, not 1
+    assert forms.offers_choice(choice)
+    resumed = await forms.continue_half_done(user, choice)
+    assert forms.is_question(resumed) and resumed.text != first.text  # at question 2, not 1

@@ -10,14 +10,15 @@ import datetime as dt
 
 from sqlalchemy import func, select
 
+from conversations.results import SEND
 from domain.enums import CyclePhase, Source
-from fakebotapi import LocalBotApi
+from fakebotapi import FakeBotApi
 from infra.db import SessionFactory
 from infra.models import Assignment, Cycle, Result, ResultReview, Staff
 from services import cycles, forms, results
 from services.errors import DomainError
+from tests.drivers import results as results_driver
 from tests.factories import bind, fill_all_forms, make_org, open_cycle
-from tests.forms_driver import data_of
 
 ADMIN = 900001
 
@@ -64,7 +65,7 @@ async def _change_one_answer_set(sessions: SessionFactory, assignment_id: int) -
 
 
 async def test_stale_results_cannot_be_sent_for_approval_after_extend_and_new_answers(
-    server: LocalBotApi, bot, sessions: SessionFactory, settings
+    server: FakeBotApi, bot, sessions: SessionFactory, settings
 ) -> None:  # type: ignore[no-untyped-def]
     cycle_id, chief, review_id = await _collected(sessions)
     await bind(sessions, 9400, chief)
@@ -72,7 +73,7 @@ async def test_stale_results_cannot_be_sent_for_approval_after_extend_and_new_an
     leader = server.user(9400, language_code="zh-hans")
     await admin.send("/score 2026Q4")
     old_view = await admin.expect_text("2026Q4")
-    old_send = data_of(old_view, "sc1:send:")[0]
+    old_send = results_driver.button(old_view, SEND)
     async with sessions() as s:
         before = {r.subject_key: r.total for r in await s.scalars(select(Result))}
     # the working group extends the deadline: the scored cycle collects again
@@ -99,9 +100,9 @@ async def test_stale_results_cannot_be_sent_for_approval_after_extend_and_new_an
     async with sessions() as s:
         after = {r.subject_key: r.total for r in await s.scalars(select(Result))}
     assert after != before
-    await admin.press(data_of(fresh_view, "sc1:send:")[0], fresh_view)
+    await results_driver.send_for_approval(admin, fresh_view)
     request = await leader.expect_text("审定", timeout=20)
-    await leader.press(data_of(request, "rv1:ok:")[0], request)
+    await results_driver.approve(leader, request)
     await leader.expect_text("公布", timeout=20)
     async with sessions() as s:
         published = {
@@ -168,7 +169,7 @@ async def test_results_go_stale_on_every_change_to_answers_or_phase(
 
 
 async def test_a_send_back_comment_belongs_to_its_own_review_round(
-    server: LocalBotApi, bot, sessions: SessionFactory, settings
+    server: FakeBotApi, bot, sessions: SessionFactory, settings
 ) -> None:  # type: ignore[no-untyped-def]
     """A leader who started a send-back comment in round 1 cannot send back round 2 with it."""
     cycle_id, chief, _review = await _collected(sessions)
@@ -180,7 +181,7 @@ async def test_a_send_back_comment_belongs_to_its_own_review_round(
     server.user(ADMIN)
     leader = server.user(9500, language_code="zh-hans")
     request = await leader.expect_text("审定")
-    await leader.press(data_of(request, "rv1:no:")[0], request)
+    await results_driver.send_back(leader, request)
     await leader.expect_text("意见")
     # meanwhile round 1 ends another way and the working group sends a new round
     async with sessions.begin() as s:

@@ -22,7 +22,7 @@ from sqlalchemy.engine import make_url
 
 from bot.runner import serve
 from domain.enums import OutboxStatus
-from fakebotapi import LocalBotApi
+from fakebotapi import FakeBotApi
 from infra.config import Settings
 from infra.db import SessionFactory
 from infra.instance_lock import EXIT_LOCK_LOST, LEASE, InstanceLockLost, instance_lock
@@ -45,13 +45,13 @@ postgres_only = pytest.mark.skipif(
 )
 
 
-def _process(server: LocalBotApi, settings: Settings, root: Path, name: str) -> BotProcess:
+def _process(server: FakeBotApi, settings: Settings, root: Path, name: str) -> BotProcess:
     workdir = root / name
     workdir.mkdir()
     return BotProcess(server, settings, workdir)
 
 
-async def _serving(server: LocalBotApi, proc: BotProcess) -> None:
+async def _serving(server: FakeBotApi, proc: BotProcess) -> None:
     """Wait until ``proc`` long-polls (the local server counts every getUpdates)."""
     before = int(server.stats.requests.get("getUpdates", 0))
     await proc.start()
@@ -94,7 +94,7 @@ def _logged_at(output: str, marker: str) -> float | None:
 
 
 async def test_second_process_on_sqlite_refuses_with_one_line(
-    server: LocalBotApi, bot_settings: Settings, tmp_path: Path
+    server: FakeBotApi, bot_settings: Settings, tmp_path: Path
 ) -> None:
     """On SQLite (any test backend: this test brings its own file) the second ``run`` exits."""
     database = tmp_path / "data" / "jixiao.db"
@@ -129,7 +129,7 @@ async def _broadcast(sessions: SessionFactory, chats: list[int]) -> None:
 
 @postgres_only
 async def test_standby_takes_over_mid_conversation_and_mid_broadcast(
-    server: LocalBotApi, bot_settings: Settings, sessions: SessionFactory, tmp_path: Path
+    server: FakeBotApi, bot_settings: Settings, sessions: SessionFactory, tmp_path: Path
 ) -> None:
     active = _process(server, bot_settings, tmp_path, "a")
     standby = _process(server, bot_settings, tmp_path, "b")
@@ -220,7 +220,7 @@ def _dsn(settings: Settings) -> str:
 
 @postgres_only
 async def test_active_that_loses_its_lock_connection_stops_serving(
-    server: LocalBotApi, bot_settings: Settings, tmp_path: Path
+    server: FakeBotApi, bot_settings: Settings, tmp_path: Path
 ) -> None:
     """Should the lock's connection die (a partition, a DBA's pg_terminate_backend), the
     active process stops at once and exits non-zero, so two never serve together."""
@@ -258,7 +258,7 @@ async def test_active_that_loses_its_lock_connection_stops_serving(
 
 @postgres_only
 async def test_frozen_active_loses_its_lease_and_exits_when_it_wakes(
-    server: LocalBotApi, bot_settings: Settings, tmp_path: Path
+    server: FakeBotApi, bot_settings: Settings, tmp_path: Path
 ) -> None:
     """A host that vanished without closing its socket, played by SIGSTOP: PostgreSQL ends
     the silent lock session after the lease, the standby takes over, and the old process,
@@ -291,7 +291,7 @@ async def test_frozen_active_loses_its_lease_and_exits_when_it_wakes(
 
 @postgres_only
 async def test_embedded_bot_that_loses_its_lock_stops_and_says_so(
-    server: LocalBotApi, bot_settings: Settings
+    server: FakeBotApi, bot_settings: Settings
 ) -> None:
     """``serve`` inside another program (the demo, these tests) cannot exit the process: it
     stops serving and raises ``InstanceLockLost`` instead."""

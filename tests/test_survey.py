@@ -9,56 +9,15 @@ from sqlalchemy import func, select
 
 from domain.enums import ResponseStatus, UnitKind
 from domain.period import current_quarter
-from fakebotapi import LocalBotApi, SimUser
+from fakebotapi import FakeBotApi
 from infra.db import SessionFactory
 from infra.models import OrgUnit, Rectification, SurveyAnswer, SurveyLink, SurveyResponse
 from services import survey_links
 from services.survey_stats import unit_stats
+from tests.drivers import survey
+from tests.drivers.survey import complete
 from tests.factories import bind, make_org
-from tests.forms_driver import data_of
-
-
-async def links(
-    sessions: SessionFactory,
-    *,
-    count: int = 1,
-    single_use: bool = True,
-    unit: str = "应急指挥中心",
-    staff: str | None = None,
-) -> list[str]:
-    async with sessions.begin() as s:
-        issued = await survey_links.create_links(
-            s,
-            unit_name=unit,
-            staff_employee_no=staff,
-            count=count,
-            single_use=single_use,
-            actor_label="test",
-            now=dt.datetime.now(dt.UTC),
-        )
-    return [str(i.payload) for i in issued]
-
-
-async def complete(
-    user: SimUser,
-    payload: str,
-    *,
-    level: int = 0,
-    comment: str | None = None,
-    timeout: float = 10.0,
-) -> None:
-    """Answer every question with ``level`` (0 = very satisfied), then comment or skip;
-    ``timeout`` bounds each wait for the bot's next message."""
-    await user.send(f"/start {payload}")
-    msg = await user.expect(timeout)
-    while data_of(msg, "sv1:a:"):
-        await user.press(data_of(msg, "sv1:a:")[level], msg)
-        msg = await user.expect(timeout)
-    if comment is None:
-        await user.press(data_of(msg, "sv1:c:")[0], msg)
-    else:
-        await user.send(comment)
-    await user.expect(timeout)
+from tests.factories import survey_links as links
 
 
 async def _count(sessions: SessionFactory, model: type, *where) -> int:  # type: ignore[no-untyped-def]
@@ -67,18 +26,14 @@ async def _count(sessions: SessionFactory, model: type, *where) -> int:  # type:
 
 
 async def test_single_use_link_completed_then_refused(
-    server: LocalBotApi, bot, sessions: SessionFactory
+    server: FakeBotApi, bot, sessions: SessionFactory
 ) -> None:
     await make_org(sessions)
     [payload] = await links(sessions)
     citizen = server.user(8001, language_code="zh-hans")
-    await citizen.send(f"/start {payload}")
-    first = await citizen.expect()
-    assert "应急指挥中心" in first.text and len(data_of(first, "sv1:a:")) == 5
-    msg = first
-    while data_of(msg, "sv1:a:"):
-        await citizen.press(data_of(msg, "sv1:a:")[1], msg)
-        msg = await citizen.expect()
+    first = await survey.open_link(citizen, payload)
+    assert "应急指挥中心" in first.text and len(survey.levels(first)) == 5
+    await survey.rate_all(citizen, first, survey.SATISFIED)
     await citizen.send("窗口工作人员很耐心，谢谢！")
     await citizen.expect_text("感谢")
     async with sessions() as s:
@@ -97,7 +52,7 @@ async def test_single_use_link_completed_then_refused(
 
 
 async def test_reusable_link_once_per_day(
-    server: LocalBotApi, bot, sessions: SessionFactory
+    server: FakeBotApi, bot, sessions: SessionFactory
 ) -> None:
     await make_org(sessions)
     [payload] = await links(sessions, single_use=False)
@@ -111,25 +66,48 @@ async def test_reusable_link_once_per_day(
 
 
 async def test_abandoned_survey_is_finished_from_the_same_link(
-    server: LocalBotApi, bot, sessions: SessionFactory
+    server: FakeBotApi, bot, sessions: SessionFactory
 ) -> None:
     await make_org(sessions)
     [payload] = await links(sessions)
     citizen = server.user(8005, language_code="zh-hans")
-    await citizen.send(f"/start {payload}")
-    first = await citizen.expect()
-    await citizen.press(data_of(first, "sv1:a:")[0], first)
-    second = await citizen.expect()
+    first = await survey.open_link(citizen, payload)
+    second = await survey.rate(citizen, first)
     await citizen.send("/start")  # wanders off
     await citizen.expect()
-    await citizen.send(f"/start {payload}")
-    resumed = await citizen.expect()
+    resumed = await survey.open_link(citizen, payload)
     assert resumed.text == second.text  # the next unanswered question, not the first
     assert await _count(sessions, SurveyAnswer) == 1
 
 
+async def test_a_repeated_tap_is_already_saved_and_another_is_expired(
+    server: FakeBotApi, bot, sessions: SessionFactory
+) -> None:
+    await make_org(sessions)
+    [payload] = await links(sessions)
+    citizen = server.user(8011, language_code="zh-hans")
+    first = await survey.open_link(citizen, payload)
+    second = await survey.rate(citizen, first, survey.SATISFIED)
+    await survey.tap(citizen, first, survey.SATISFIED)  # a double tap
+    await citizen.wait_until(lambda: len(citizen.callback_answers) == 2)
+    assert "已保存" in citizen.callback_answers[-1]["text"]
+    await survey.tap(citizen, first, survey.BASIC)  # another answer, from the older message
+    await citizen.wait_until(lambda: len(citizen.callback_answers) == 3)
+    assert "失效" in citizen.callback_answers[-1]["text"]
+    assert (await citizen.expect()).text == second.text  # here is where you are
+    async with sessions() as s:
+        levels = list(await s.scalars(select(SurveyAnswer.level)))
+        rid = await s.scalar(select(SurveyResponse.id))
+    assert [level.value for level in levels] == ["satisfied"]
+    # a problem button of the first release's format ("x" before the index), still in a chat
+    await citizen.press(f"sv1:t:{rid}:x:0", second)
+    await citizen.wait_until(lambda: len(citizen.callback_answers) == 4)
+    assert "失效" in citizen.callback_answers[-1]["text"]
+    assert (await citizen.expect()).text == second.text
+
+
 async def test_revoked_and_forged_links_are_refused(
-    server: LocalBotApi, bot, sessions: SessionFactory
+    server: FakeBotApi, bot, sessions: SessionFactory
 ) -> None:
     await make_org(sessions)
     [payload] = await links(sessions)
@@ -144,7 +122,7 @@ async def test_revoked_and_forged_links_are_refused(
 
 
 async def test_staff_cannot_rate_their_own_unit(
-    server: LocalBotApi, bot, sessions: SessionFactory
+    server: FakeBotApi, bot, sessions: SessionFactory
 ) -> None:
     org = await make_org(sessions)
     await bind(sessions, 8007, org.staff_ids[0])
@@ -156,17 +134,15 @@ async def test_staff_cannot_rate_their_own_unit(
 
 
 async def test_surveys_in_traditional_chinese_and_english(
-    server: LocalBotApi, bot, sessions: SessionFactory
+    server: FakeBotApi, bot, sessions: SessionFactory
 ) -> None:
     await make_org(sessions)
     hant_link, en_link = await links(sessions, count=2)
     hant = server.user(8008, language_code="zh-hant")
-    await hant.send(f"/start {hant_link}")
-    first = await hant.expect()
+    first = await survey.open_link(hant, hant_link)
     assert "應急指揮中心" in first.text and "非常滿意" in " ".join(first.button_texts())
     en = server.user(8009, language_code="en")
-    await en.send(f"/start {en_link}")
-    first_en = await en.expect()
+    first_en = await survey.open_link(en, en_link)
     assert "Very satisfied" in " ".join(first_en.button_texts())
     await complete(en, en_link)
     assert (
@@ -176,24 +152,20 @@ async def test_surveys_in_traditional_chinese_and_english(
 
 
 async def test_a_bad_review_opens_a_rectification_item(
-    server: LocalBotApi, bot, sessions: SessionFactory
+    server: FakeBotApi, bot, sessions: SessionFactory
 ) -> None:
     await make_org(sessions)
     [payload] = await links(sessions)
     citizen = server.user(8010, language_code="zh-hans")
-    await citizen.send(f"/start {payload}")
-    msg = await citizen.expect()
-    while data_of(msg, "sv1:a:"):
-        await citizen.press(data_of(msg, "sv1:a:")[4], msg)  # 非常不满意
-        msg = await citizen.expect()
-    await citizen.press(data_of(msg, "sv1:c:")[0], msg)  # no comment
-    problems = await citizen.expect()
-    await citizen.press(data_of(problems, "sv1:t:")[0], problems)
-    problems = await citizen.expect()
+    msg = await survey.rate_all(
+        citizen, await survey.open_link(citizen, payload), survey.VERY_DISSATISFIED
+    )
+    problems = await survey.skip_comment(citizen, msg)
+    problems = await survey.tick_problem(citizen, problems, 0)
     assert "✅" in problems.button_texts()[0]
     await citizen.send("等了两个小时没人处理")
     ask = await citizen.expect()
-    await citizen.press(data_of(ask, "sv1:r:")[0], ask)  # yes, reply to me
+    await survey.want_reply(citizen, ask, yes=True)
     await citizen.expect_text("感谢")
     async with sessions() as s:
         response = await s.scalar(select(SurveyResponse))
@@ -213,7 +185,7 @@ async def test_a_bad_review_opens_a_rectification_item(
 
 
 async def test_two_hundred_citizens_at_once(
-    server: LocalBotApi, bot, sessions: SessionFactory
+    server: FakeBotApi, bot, sessions: SessionFactory
 ) -> None:
     await make_org(sessions)
     payloads = await links(sessions, count=200)
@@ -245,7 +217,7 @@ async def test_two_hundred_citizens_at_once(
 
 
 async def test_many_surveys_fast_from_one_account_are_slowed_down(
-    server: LocalBotApi, bot, sessions: SessionFactory
+    server: FakeBotApi, bot, sessions: SessionFactory
 ) -> None:
     org = await make_org(sessions)
     async with sessions.begin() as s:  # one response per unit and day: ten more units
@@ -264,7 +236,7 @@ async def test_many_surveys_fast_from_one_account_are_slowed_down(
 
 
 async def test_one_counted_response_per_person_per_unit_per_day_whatever_the_link(
-    server: LocalBotApi, bot, sessions: SessionFactory, bot_settings
+    server: FakeBotApi, bot, sessions: SessionFactory, bot_settings
 ) -> None:
     """Thirty single-use links of one unit cannot turn one account into thirty responses."""
     org = await make_org(sessions)
@@ -277,7 +249,7 @@ async def test_one_counted_response_per_person_per_unit_per_day_whatever_the_lin
     for payload in [*single[1:], reusable, for_staff]:
         await citizen.send(f"/start {payload}")
         refused = await citizen.expect_text("今天")
-        assert "应急指挥中心" in refused.text and not data_of(refused, "sv1:a:")
+        assert "应急指挥中心" in refused.text and not survey.asks_rating(refused)
     await complete(citizen, other_unit)  # another unit the same day is its own response
     async with sessions() as s:
         mine = list(await s.scalars(select(SurveyResponse).order_by(SurveyResponse.id)))

@@ -11,32 +11,30 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from domain.period import current_quarter
-from fakebotapi import LocalBotApi
+from fakebotapi import FakeBotApi
 from infra.db import SessionFactory
 from infra.models import SurveyLink, SurveyResponse
 from infra.secret_store import with_survey_key
 from services import surveys
 from services.survey_stats import period_bounds, unit_stats
+from tests.drivers import survey
+from tests.drivers.survey import complete
 from tests.factories import bind, make_org
-from tests.forms_driver import data_of
-from tests.test_survey import complete, links
+from tests.factories import survey_links as links
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 async def test_unit_head_makes_codes_for_their_own_unit(
-    server: LocalBotApi, bot, sessions: SessionFactory
+    server: FakeBotApi, bot, sessions: SessionFactory
 ) -> None:
     org = await make_org(sessions)
     await bind(sessions, 8101, org.head_id)
     head = server.user(8101, language_code="zh-hans")
     await head.send("/links")
     choose = await head.expect()
-    units = data_of(choose, "ln1:u:")
-    assert len(units) == 1  # only the unit they head
-    await head.press(units[0], choose)
-    kinds = await head.expect()
-    await head.press("ln1:k:s10", kinds)
+    assert len(survey.units(choose)) == 1  # only the unit they head
+    await survey.make_codes(head, choose, kind="s10")
     await head.wait_until(lambda: any(m.kind == "document" for m in head.messages), timeout=20)
     sheet = next(m for m in head.messages if m.kind == "document")
     assert sheet.document and sheet.document.startswith(b"%PDF")
@@ -49,9 +47,7 @@ async def test_unit_head_makes_codes_for_their_own_unit(
     await clerk.expect_text("单位负责人")
 
 
-async def test_statistics_count_and_rate(
-    server: LocalBotApi, bot, sessions: SessionFactory
-) -> None:
+async def test_statistics_count_and_rate(server: FakeBotApi, bot, sessions: SessionFactory) -> None:
     await make_org(sessions)
     payloads = await links(sessions, count=4)
     for n, (payload, level) in enumerate(zip(payloads, (0, 1, 2, 3), strict=True)):
@@ -59,16 +55,11 @@ async def test_statistics_count_and_rate(
         if level < 3:
             await complete(citizen, payload, level=level)
         else:  # a 不满意: comment skipped, no problem chosen, no reply wanted
-            await citizen.send(f"/start {payload}")
-            msg = await citizen.expect()
-            while data_of(msg, "sv1:a:"):
-                await citizen.press(data_of(msg, "sv1:a:")[3], msg)
-                msg = await citizen.expect()
-            await citizen.press(data_of(msg, "sv1:c:")[0], msg)
-            msg = await citizen.expect()
-            await citizen.press(data_of(msg, "sv1:n:")[0], msg)
-            msg = await citizen.expect()
-            await citizen.press(data_of(msg, "sv1:r:")[-1], msg)
+            msg = await survey.open_link(citizen, payload)
+            msg = await survey.rate_all(citizen, msg, survey.DISSATISFIED)
+            msg = await survey.skip_comment(citizen, msg)
+            msg = await survey.problems_chosen(citizen, msg)
+            await survey.want_reply(citizen, msg, yes=False)
             await citizen.expect()
     admin = server.user(900001, language_code="zh-hans")
     await admin.send("/surveys")

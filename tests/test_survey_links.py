@@ -18,15 +18,15 @@ from sqlalchemy import select, update
 
 from domain.enums import Role, UnitKind
 from domain.payload import MAX_PAYLOAD_LENGTH, PayloadKind, StartPayload, parse_payload
-from fakebotapi import LocalBotApi
+from fakebotapi import FakeBotApi
 from infra.db import SessionFactory
 from infra.models import AuditEntry, OrgUnit, Staff, SurveyLink
 from services import survey_links
 from services.access import Actor
 from services.errors import DomainError
 from services.qr import MIN_CODE_PX, PER_PAGE, qr_png, qr_sheet
-from tests.factories import make_org
-from tests.test_cli import EXAMPLES, jixiao
+from tests.drivers.cli import jixiao
+from tests.factories import EXAMPLES, make_org
 
 BOT = "jixiao_test_bot"  # the username the `server` fixture registers
 UNIT = "应急指挥中心"  # make_org's unit
@@ -206,7 +206,7 @@ def test_a_long_sheet_goes_on_over_pages() -> None:
 
 
 async def test_scanned_links_open_the_survey_for_a_new_user(
-    server: LocalBotApi, bot, sessions: SessionFactory
+    server: FakeBotApi, bot, sessions: SessionFactory
 ) -> None:
     await make_org(sessions)
     issued = await create(sessions, count=2)

@@ -45,6 +45,8 @@ from services.templates import (
 )
 from services.templates import messages as msg
 
+pytestmark = pytest.mark.nodb
+
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
 TOML = (EXAMPLES / "template.toml").read_bytes()

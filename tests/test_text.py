@@ -22,6 +22,8 @@ from fakebotapi.html_markup import parse_html
 from infra.i18n import Translator
 from services.errors import DomainError
 
+pytestmark = pytest.mark.nodb
+
 
 def test_values_are_escaped_exactly_once() -> None:
     name = "A&B <Ltd>"

@@ -11,7 +11,7 @@ import httpx
 from sqlalchemy import select
 
 from bot.runner import serve
-from fakebotapi import LocalBotApi
+from fakebotapi import FakeBotApi
 from infra.config import Settings
 from infra.db import SessionFactory
 from infra.models import InboxUpdate
@@ -26,7 +26,7 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-async def test_webhook_delivers_and_replies(server: LocalBotApi, bot_settings: Settings) -> None:
+async def test_webhook_delivers_and_replies(server: FakeBotApi, bot_settings: Settings) -> None:
     port = _free_port()
     settings = bot_settings.model_copy(
         update={
@@ -52,7 +52,7 @@ async def test_webhook_delivers_and_replies(server: LocalBotApi, bot_settings: S
 
 
 async def test_a_survey_token_posted_to_the_webhook_is_stored_redacted(
-    server: LocalBotApi, bot_settings: Settings, sessions: SessionFactory
+    server: FakeBotApi, bot_settings: Settings, sessions: SessionFactory
 ) -> None:
     """The webhook stores the same redacted copy as polling, and hands on the original."""
     await make_org(sessions)

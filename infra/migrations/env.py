@@ -7,6 +7,8 @@ import asyncio
 from alembic import context
 from sqlalchemy.engine import Connection
 
+from infra.config import load_settings
+from infra.db import make_engine
 from infra.models import Base
 
 target_metadata = Base.metadata
@@ -24,9 +26,6 @@ def _run(connection: Connection) -> None:
 
 
 async def _run_async() -> None:
-    from infra.config import load_settings
-    from infra.db import make_engine
-
     url = context.config.get_main_option("sqlalchemy.url") or load_settings().database_url
     engine = make_engine(url)
     async with engine.connect() as conn:

@@ -1,0 +1,41 @@
+"""Drive the results phase through the chat: send for approval, approve or send back, 为什么, 历史.
+
+Buttons are found by the flows' codecs (``conversations.results``), never by spelling their
+callback data, so a test reads as what the person does.
+"""
+
+from __future__ import annotations
+
+from chat.callbacks import CallbackAction
+from conversations.results import APPROVE, HISTORY, SEND, SEND_BACK, WHY
+from fakebotapi import BotMessage, SimUser
+
+
+def button(message: BotMessage, action: CallbackAction) -> str:
+    """The callback data of ``message``'s button for ``action`` (the first, if several)."""
+    found = [d for d in message.button_data() if d and action.parse(d) is not None]
+    assert found, f"no {action.owner.flow}.{action.name} button in {message.button_data()}"
+    return found[0]
+
+
+async def send_for_approval(admin: SimUser, scored: BotMessage) -> str:
+    """The working group sends the results under /score's overview to the leadership group."""
+    return await admin.press(button(scored, SEND), scored)
+
+
+async def approve(leader: SimUser, request: BotMessage) -> str:
+    return await leader.press(button(request, APPROVE), request)
+
+
+async def send_back(leader: SimUser, request: BotMessage) -> str:
+    """Asks for the comment; the leader's next text is it."""
+    return await leader.press(button(request, SEND_BACK), request)
+
+
+async def open_why(user: SimUser, result: BotMessage) -> str:
+    """为什么 under a pushed result (or a unit's summary)."""
+    return await user.press(button(result, WHY), result)
+
+
+async def open_history(user: SimUser, result: BotMessage) -> str:
+    return await user.press(button(result, HISTORY), result)
