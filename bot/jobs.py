@@ -41,7 +41,7 @@ async def run_rectification_reminders(services: Services) -> int:
     """Tell unit heads, once per item, of bad reviews (差评) past their rectification deadline."""
     async with services.sessions.begin() as session:
         count = await rectification.remind_overdue(
-            session, services.clock(), admin_ids=services.settings.admin_id_set
+            session, services.clock(), env=Env.of(services.settings)
         )
     if count:
         log.info("queued %d overdue rectification reminders", count)

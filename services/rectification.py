@@ -1,14 +1,14 @@
 """整改: a citizen's bad review (差评) becomes an item the unit head must handle in time.
 
-Life of an item (``RectificationStatus``)::
+What can happen to an item, who may do it, who is told — ``FLOW`` below, on the case
+kernel (``services.cases``)::
 
-    OPEN ──answer──▶ ANSWERED ──citizen rates──▶ CLOSED
-      │                 │
-      │ (no reply wanted or possible: answer closes it at once)
-      └──request_review──▶ UNDER_REVIEW ──decide "excluded"──▶ EXCLUDED
-                           (from OPEN or ANSWERED) ──decide "upheld"──▶ back where it was
+    OPEN ──answer──▶ ANSWERED ──rate (the citizen)──▶ CLOSED
+      │──close (answered, no reply wanted)──▶ CLOSED
+      └──request_review──▶ UNDER_REVIEW ──exclude──▶ EXCLUDED
+         (from OPEN or ANSWERED, once)   ──uphold──▶ back where it was
 
-Rules (each checked here, so the chat and any future CLI share them):
+Rules beyond the table (each checked here, so the chat and any future CLI share them):
 
 - One item per response (``open_for_response`` is idempotent). The deadline is the end of
   the N-th official working day (``services.workdays``) after the day the review arrived.
@@ -25,7 +25,6 @@ Rules (each checked here, so the chat and any future CLI share them):
   proves who they are by the keyed hash of their id (``respondent_key``) to rate the
   handling once.
 - Nothing shown to staff names the citizen: no Telegram id, name or username is stored.
-- Every change is audited; every push goes through the outbox with a dedupe key.
 
 Functions run in the caller's transaction and raise ``DomainError`` (``Refused`` when the
 caller has no right to the item, which the chat audits as ``access.denied``).
@@ -35,181 +34,178 @@ from __future__ import annotations
 
 import datetime as dt
 import hmac
-from dataclasses import dataclass
-from typing import Final, Literal
-from zoneinfo import ZoneInfo
+from typing import Any, Final, Literal
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from domain.enums import RectificationStatus, ResponseStatus, Satisfaction
-from domain.template import DEFAULT_SURVEY, SurveySpec, Template, survey_of
-from domain.text import Html, escape, html_format
-from infra.config import load_settings
-from infra.i18n import N_, Translator
+from infra.i18n import N_
 from infra.models import (
-    AuditEntry,
-    OrgUnit,
     Rectification,
     Staff,
-    SurveyAnswer,
     SurveyResponse,
-    TelegramAccount,
-    TemplateVersion,
 )
+from services import cases
+from services import rectification_view as rv
 from services.access import Actor, load_actor
-from services.audit import audit
+from services.cases import NEW, SYSTEM, WORKING_GROUP, Env, Notice, Transition, Who
 from services.cycles import touch_periods_of
 from services.errors import DomainError
-from services.notices import translator
 from services.outbox import enqueue
-from services.templates import localized
-from services.templates.render import SATISFACTION_LABELS
+from services.rectification_view import ACTIVE, EXCLUDED, NOT_FOUND, RATINGS, UPHELD, RectView, load
 from services.workdays import add_working_days
 
 Status = RectificationStatus
+Refused = cases.Refused
 MAX_TEXT: Final = 1000
-UPHELD: Final = "upheld"
-EXCLUDED: Final = "excluded"
 Decision = Literal["upheld", "excluded"]
-# The citizen's rating of the handling, as in callback data ``rc1:r:<id>:<s|b|d>``.
-RATINGS: Final = {
-    "s": Satisfaction.SATISFIED,
-    "b": Satisfaction.BASIC,
-    "d": Satisfaction.DISSATISFIED,
-}
-ACTIVE: Final = (Status.OPEN, Status.ANSWERED, Status.UNDER_REVIEW)
-STATUS_LABELS: Final = {
-    Status.OPEN: N_("to handle"),
-    Status.ANSWERED: N_("answered, waiting for the citizen's rating"),
-    Status.UNDER_REVIEW: N_("under review by the working group"),
-    Status.EXCLUDED: N_("excluded after review"),
-    Status.CLOSED: N_("closed"),
-}
-
-
-class Refused(DomainError):
-    """The caller has no right to this item (or it does not exist): audit as access.denied."""
-
-
-NOT_FOUND = N_("This bad review does not exist or is not yours to handle.")
+NOT_YOURS = N_("This button is not for you.")
 OWN_UNIT = N_(
     "You cannot decide this review: it was requested for your own unit. Another member of the working group decides it."
 )
+ASKED_ONCE = N_("A review of this bad review was already requested; it can be requested once.")
+
+
+# --- the table ---------------------------------------------------------------------------
+
+
+def _t(
+    name: str,
+    sources: set[Status] | frozenset[Status],
+    target: Status | None,
+    who: Who,
+    audit: str,
+    not_now: str,
+    *notices: Notice[RectView],
+) -> Transition[RectView]:
+    return Transition(
+        name, frozenset(sources), target, who, f"rectification.{audit}", not_now, notices
+    )
+
+
+HEAD: Final = Who("the head of the unit", rv.heads, NOT_FOUND)
+UNIT_SIDE: Final = Who("the unit that asked", lambda actor, view: rv.conflicted(view, actor))
+JUDGE: Final = WORKING_GROUP.but_not(UNIT_SIDE, OWN_UNIT)
+CITIZEN: Final = Who("the citizen (by the keyed hash of their id)", lambda a, _v: a is None)
+TO_HANDLE: Final[Notice[RectView]] = Notice(  # the head, else the working group
+    rv.head_or_group,
+    lambda tr, s: rv.opened_text(tr, s.view),
+    "rect-open:{id}:{chat}",
+    choices=lambda tr, s: rv.open_choice(tr, s.case.id),
+)
+REVIEW_ASKED: Final[Notice[RectView]] = Notice(  # the working group, minus the unit's side
+    rv.impartial_group,
+    lambda tr, s: rv.review_request_text(tr, s.view, s.params["reason"]),
+    "rect-review:{id}:{chat}",
+    choices=lambda tr, s: rv.decision_choices(tr, s.case.id),
+)
+DECIDED: Final[Notice[RectView]] = Notice(
+    rv.head_chats,
+    lambda tr, s: rv.decision_text(tr, s.view, s.params["decision"], s.params["note"]),
+    "rect-decided:{id}:{chat}",
+    choices=lambda tr, s: rv.open_choice(tr, s.case.id) if s.case.status in ACTIVE else (),
+)
+RATED: Final[Notice[RectView]] = Notice(
+    rv.head_chats,
+    lambda tr, s: rv.rated_text(tr, s.view, s.params["rating"]),
+    "rect-rated:{id}:{chat}",
+)
+OVERDUE: Final[Notice[RectView]] = Notice(  # the head, else the working group
+    rv.head_or_group,
+    lambda tr, s: rv.overdue_text(tr, s.view),
+    "rect-overdue:{id}:{chat}",
+    choices=lambda tr, s: rv.open_choice(tr, s.case.id),
+)
+ANSWERED_ALREADY = N_("This bad review has already been answered.")
+NOT_OPEN: Final = {  # why it cannot be answered now
+    Status.UNDER_REVIEW: N_(
+        "This bad review is being reviewed by the working group; please wait for its decision."
+    ),
+    Status.ANSWERED: ANSWERED_ALREADY,
+    Status.CLOSED: ANSWERED_ALREADY,
+    Status.EXCLUDED: N_("This bad review was excluded after review; nothing more is needed."),
+}
+DECIDED_ALREADY = N_("This review has already been decided.")
+NOT_REVIEWABLE = N_("This bad review can no longer be reviewed.")
+NOT_RATABLE = N_("This can no longer be rated. Thank you all the same.")
+OPEN, ANSWERED, REVIEWED = Status.OPEN, Status.ANSWERED, Status.UNDER_REVIEW
+CLOSED, EXCLUDED_ = Status.CLOSED, Status.EXCLUDED
+# What can happen to an item, who may, who is told (the rules below add what a table cannot:
+# one review request per item; ``answer`` queues the reply to the citizen itself, as it
+# erases their chat id; ``uphold`` returns the item where it was; ``rate`` closes an
+# ANSWERED item and leaves one UNDER_REVIEW there).
+# fmt: off
+FLOW: Final[cases.Workflow[RectView]] = cases.Workflow("rectification", (
+    # name            from                to         who      audit             refused   told
+    _t("open",        NEW,                None,      SYSTEM,  "open",           NOT_FOUND, TO_HANDLE),
+    _t("answer",      {OPEN},             ANSWERED,  HEAD,    "answer",         ANSWERED_ALREADY),
+    _t("close",       {OPEN},             CLOSED,    HEAD,    "answer",         ANSWERED_ALREADY),
+    _t("request_review", {OPEN, ANSWERED}, REVIEWED, HEAD,    "review_request", NOT_REVIEWABLE, REVIEW_ASKED),
+    _t("exclude",     {REVIEWED},         EXCLUDED_, JUDGE,   "review_decide",  DECIDED_ALREADY, DECIDED),
+    _t("uphold",      {REVIEWED},         None,      JUDGE,   "review_decide",  DECIDED_ALREADY, DECIDED),
+    _t("rate",        {ANSWERED, REVIEWED}, None,    CITIZEN, "rate",           NOT_RATABLE, RATED),
+    _t("remind",      {OPEN},             None,      SYSTEM,  "overdue",        NOT_FOUND, OVERDUE),
+))
+# fmt: on
 
 
 # --- reading -----------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class RectView:
-    """An item with what the unit may see of its response — never who the citizen is."""
-
-    rect: Rectification
-    response: SurveyResponse
-    unit: str
-    head_staff_id: int | None
-    staff: str | None
-    spec: SurveySpec
-    answers: list[SurveyAnswer]
-
-    def question_text(self, code: str, locale: str) -> str:
-        question = self.spec.question(code)
-        if question is None:
-            return code
-        return localized(question.text, locale, question.text_en)
-
-    def problems(self, locale: str) -> list[str]:
-        names = list(self.spec.problems)
-        english = list(self.spec.problems_en)
-        out = []
-        for index in self.response.problems or []:
-            if isinstance(index, int) and 0 <= index < len(names):
-                en = english[index] if index < len(english) else None
-                out.append(localized(names[index], locale, en))
-        return out
+def may(name: str, view: RectView, actor: Actor | None) -> bool:
+    """Whether the chat should offer ``name`` to this actor on this item now."""
+    return why_not(name, view) is None and FLOW.allowed(name, view, actor)
 
 
-async def load(session: AsyncSession, rect_id: int) -> RectView:
-    """The item and its response; ``Refused`` if there is no such item."""
-    rect = await session.get(Rectification, rect_id)
-    response = await session.get(SurveyResponse, rect.response_id) if rect else None
-    unit = await session.get(OrgUnit, rect.unit_id) if rect else None
-    if rect is None or response is None or unit is None:
-        raise Refused(NOT_FOUND)
-    staff = await session.get(Staff, response.staff_id) if response.staff_id else None
-    answers = list(
-        await session.scalars(
-            select(SurveyAnswer)
-            .where(SurveyAnswer.response_id == response.id)
-            .order_by(SurveyAnswer.id)
-        )
-    )
-    spec = await _spec(session, response)
-    order = {q.code: i for i, q in enumerate(spec.questions)}
-    answers.sort(key=lambda a: (order.get(a.question, len(order)), a.id))
-    return RectView(
-        rect,
-        response,
-        unit.name,
-        unit.head_staff_id if unit.active else None,
-        staff.name if staff else None,
-        spec,
-        answers,
-    )
+def why_not(name: str, view: RectView) -> str | None:
+    """Why the item's status does not allow ``name`` now (a stale button), or None."""
+    rect = view.rect
+    if name == "answer" and rect.status != Status.OPEN:
+        return NOT_OPEN[rect.status]
+    if name == "request_review" and rect.review_requested_at is not None:
+        return ASKED_ONCE
+    return None if rect.status in FLOW[name].sources else FLOW[name].not_now
 
 
-async def _spec(session: AsyncSession, response: SurveyResponse) -> SurveySpec:
-    version = (
-        await session.get(TemplateVersion, response.template_id) if response.template_id else None
-    )
-    return survey_of(Template.from_dict(version.content)) if version else DEFAULT_SURVEY
+# --- taking a transition -------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class ListedItem:
-    rect: Rectification
-    unit: str
+def _ready(name: str, view: RectView, actor: Actor | None, text: str) -> str:
+    """The cleaned text once the caller may take ``name`` and the item allows it now;
+    checked in that order: a caller with no right is refused whatever they wrote."""
+    refusal = FLOW[name].who.refuses(actor, view)
+    if refusal is not None:
+        raise Refused(refusal)
+    cleaned = check_text(text)
+    problem = why_not(name, view)
+    if problem is not None:
+        raise DomainError(problem)
+    return cleaned
 
 
-async def listing(
+async def _take(
     session: AsyncSession,
-    *,
-    unit_ids: frozenset[int] | None,
-    statuses: tuple[RectificationStatus, ...] = ACTIVE,
-    limit: int = 30,
-) -> list[ListedItem]:
-    """Items of ``unit_ids`` (None: every unit, for the working group), earliest deadline first."""
-    query = (
-        select(Rectification, OrgUnit.name)
-        .join(OrgUnit, OrgUnit.id == Rectification.unit_id)
-        .where(Rectification.status.in_(statuses))
-        .order_by(Rectification.deadline, Rectification.id)
-        .limit(limit)
-    )
-    if unit_ids is not None:
-        if not unit_ids:
-            return []
-        query = query.where(Rectification.unit_id.in_(unit_ids))
-    return [ListedItem(rect, name) for rect, name in (await session.execute(query)).all()]
+    name: str,
+    view: RectView,
+    actor: Actor | None,
+    at: dt.datetime,
+    env: Env,
+    changes: dict[str, Any],
+    detail: dict[str, Any],
+    **params: Any,
+) -> None:
+    await cases.apply(
+        session, FLOW, name, view, actor=actor, at=at, env=env, changes=changes, detail=detail,
+        **params,
+    )  # fmt: skip
 
 
-async def under_review(session: AsyncSession, *, limit: int = 30) -> list[ListedItem]:
-    """What waits for the working group's decision, oldest request first."""
-    query = (
-        select(Rectification, OrgUnit.name)
-        .join(OrgUnit, OrgUnit.id == Rectification.unit_id)
-        .where(Rectification.status == Status.UNDER_REVIEW)
-        .order_by(Rectification.review_requested_at, Rectification.id)
-        .limit(limit)
-    )
-    return [ListedItem(rect, name) for rect, name in (await session.execute(query)).all()]
-
-
-def is_overdue(rect: Rectification, now: dt.datetime) -> bool:
-    return rect.status == Status.OPEN and rect.deadline < now
+async def _staff_actor(session: AsyncSession, staff_id: int) -> Actor:
+    """A staff member acting without a chat (the chat passes its caller's staff id)."""
+    staff = await session.scalar(select(Staff).where(Staff.id == staff_id, Staff.active.is_(True)))
+    return Actor(0, staff)
 
 
 # --- opening -----------------------------------------------------------------
@@ -221,14 +217,13 @@ async def open_for_response(
     *,
     now: dt.datetime,
     working_days: int = 15,
-    tz: ZoneInfo,
-    admin_ids: frozenset[int] = frozenset(),
+    env: Env,
 ) -> Rectification:
     """Open the item of a completed 差评 and tell the unit head; once per response.
 
     A second call for the same response returns the existing item and queues nothing.
-    ``admin_ids`` (``settings.admin_id_set``) are told, with bound admins, when the unit
-    has no head who could be told.
+    The working group (``env.admin_ids`` and bound admins) is told when the unit has no
+    head who could be told.
     """
     if response.status != ResponseStatus.COMPLETE or not (
         response.overall is not None and response.overall.is_bad
@@ -243,7 +238,7 @@ async def open_for_response(
         unit_id=response.unit_id,
         status=Status.OPEN,
         opened_at=now,
-        deadline=add_working_days(response.completed_at or now, working_days, tz),
+        deadline=add_working_days(response.completed_at or now, working_days, env.tz),
     )
     try:
         async with session.begin_nested():
@@ -254,33 +249,24 @@ async def open_for_response(
         if existing is not None:
             return existing
         raise
-    await audit(
-        session,
-        "rectification.open",
-        actor_label="survey",
-        object_type="rectification",
-        object_id=str(rect.id),
-        detail={
-            "response": response.id,
-            "unit": response.unit_id,
-            "deadline": rect.deadline.isoformat(),
-            "working_days": working_days,
-        },
-        at=now,
-    )
+    detail = {
+        "response": response.id,
+        "unit": response.unit_id,
+        "deadline": rect.deadline.isoformat(),
+        "working_days": working_days,
+    }
     view = await load(session, rect.id)
-    recipients = await _head_accounts(session, view)
-    if not recipients:
-        recipients = await _admin_accounts(session, admin_ids)
-    for telegram_id, language in recipients:
-        tr = translator(language)
-        await enqueue(
-            session,
-            telegram_id,
-            _opened_text(tr, view),
-            markup=_open_button(tr, rect.id),
-            dedupe_key=f"rect-open:{rect.id}:{telegram_id}",
-        )
+    await cases.apply(
+        session,
+        FLOW,
+        "open",
+        view,
+        actor=None,
+        at=now,
+        env=env,
+        detail=detail,
+        actor_label="survey",
+    )
     return rect
 
 
@@ -295,63 +281,18 @@ async def _for_response(session: AsyncSession, response_id: int) -> Rectificatio
 
 
 def check_text(text: str | None) -> str:
-    """1 to 1000 characters after trimming, or a DomainError saying what is wrong."""
-    cleaned = (text or "").strip()
-    if not cleaned:
-        raise DomainError(N_("Please write a few words; an empty text cannot be sent."))
-    if len(cleaned) > MAX_TEXT:
-        raise DomainError(
-            N_(
-                "Your text has {length} characters; at most {limit} are allowed. Please shorten it and send it again."
-            ),
-            length=len(cleaned),
-            limit=MAX_TEXT,
-        )
-    return cleaned
-
-
-async def is_head(session: AsyncSession, view: RectView, staff_id: int | None) -> bool:
-    """The active head of the item's (active) unit."""
-    if staff_id is None or view.head_staff_id != staff_id:
-        return False
-    staff = await session.get(Staff, staff_id)
-    return staff is not None and staff.active
-
-
-async def conflicted(session: AsyncSession, view: RectView, actor: Actor) -> bool:
-    """Whether ``actor`` is on the side of the unit that asked for 申诉复核, so may not judge it:
-    its head, anyone in it, or whoever made the request (a head who has moved on since)."""
-    staff = actor.staff
-    if staff is None:
-        return False
-    unit_id = view.rect.unit_id
-    if staff.unit_id == unit_id or staff.id == view.head_staff_id:
-        return True
-    if unit_id in actor.headed_unit_ids:
-        return True
-    requesters = await session.scalars(
-        select(AuditEntry.actor_staff_id).where(
-            AuditEntry.action == "rectification.review_request",
-            AuditEntry.object_type == "rectification",
-            AuditEntry.object_id == str(view.rect.id),
-        )
-    )
-    return staff.id in set(requesters)
-
-
-async def _impartial_admins(
-    session: AsyncSession, view: RectView, admin_ids: frozenset[int]
-) -> list[tuple[int, str | None]]:
-    """The working group minus those who stand aside for this item (``conflicted``)."""
-    out = []
-    for telegram_id, language in await _admin_accounts(session, admin_ids):
-        if not await conflicted(session, view, await load_actor(session, telegram_id, admin_ids)):
-            out.append((telegram_id, language))
-    return out
+    """1 to 1000 characters after trimming (the kernel's check), or a DomainError."""
+    return cases.check_text(text, MAX_TEXT)
 
 
 async def answer(
-    session: AsyncSession, rect_id: int, text: str, *, staff_id: int, now: dt.datetime
+    session: AsyncSession,
+    rect_id: int,
+    text: str,
+    *,
+    staff_id: int,
+    now: dt.datetime,
+    env: Env | None = None,
 ) -> Rectification:
     """The unit head's account of what was done; replies to the citizen if they asked.
 
@@ -359,51 +300,30 @@ async def answer(
     (nobody is left to rate it). The reply is queued in the citizen's language and their
     raw chat id is erased from the response in this same transaction.
     """
+    env = env or Env()
     view = await load(session, rect_id)
-    if not await is_head(session, view, staff_id):
-        raise Refused(NOT_FOUND)
-    cleaned = check_text(text)
+    actor = await _staff_actor(session, staff_id)
+    cleaned = _ready("answer", view, actor, text)
     rect, response = view.rect, view.response
-    if rect.status != Status.OPEN:
-        raise DomainError(not_open_message(rect.status))
-    rect.answer = cleaned
-    rect.answered_at = now
-    rect.answered_by_staff_id = staff_id
-    replied = False
-    if response.wants_reply and response.reply_chat_id is not None:
-        tr = translator(response.locale)
+    chat = response.reply_chat_id if response.wants_reply else None
+    if chat is not None:
+        tr = env.tr(response.locale)
         await enqueue(
             session,
-            response.reply_chat_id,
-            _reply_text(tr, view, cleaned, response.locale),
-            markup=_rating_buttons(tr, rect.id),
+            chat,
+            rv.reply_text(tr, view, cleaned, response.locale),
+            choices=rv.rating_choices(tr, rect.id),
             dedupe_key=f"rect-reply:{rect.id}",
             erase_chat_id=True,  # the row forgets the citizen once it is sent
         )
         response.reply_chat_id = None  # kept only while a requested reply was pending
-        replied = True
-    rect.status = Status.ANSWERED if replied else Status.CLOSED
-    await audit(
-        session,
-        "rectification.answer",
-        actor_staff_id=staff_id,
-        object_type="rectification",
-        object_id=str(rect.id),
-        detail={"status": rect.status.value, "replied": replied, "length": len(cleaned)},
-        at=now,
-    )
-    await session.flush()
+    replied = chat is not None
+    name = "answer" if replied else "close"
+    status = Status.ANSWERED if replied else Status.CLOSED
+    changes = {"answer": cleaned, "answered_at": now, "answered_by_staff_id": staff_id}
+    detail = {"status": status.value, "replied": replied, "length": len(cleaned)}
+    await _take(session, name, view, actor, now, env, changes, detail)
     return rect
-
-
-def not_open_message(status: RectificationStatus) -> str:
-    if status == Status.UNDER_REVIEW:
-        return N_(
-            "This bad review is being reviewed by the working group; please wait for its decision."
-        )
-    if status in (Status.ANSWERED, Status.CLOSED):
-        return N_("This bad review has already been answered.")
-    return N_("This bad review was excluded after review; nothing more is needed.")
 
 
 async def request_review(
@@ -413,46 +333,27 @@ async def request_review(
     *,
     staff_id: int,
     now: dt.datetime,
-    admin_ids: frozenset[int] = frozenset(),
+    env: Env,
 ) -> Rectification:
     """申诉复核: the unit head asks the working group to review a 差评 it thinks mistaken
-    or malicious. From OPEN or ANSWERED, once per item; admins are told (bound staff with
-    the admin role, plus ``admin_ids`` from the configuration)."""
+    or malicious. From OPEN or ANSWERED, once per item; the impartial part of the working
+    group is told."""
     view = await load(session, rect_id)
-    if not await is_head(session, view, staff_id):
-        raise Refused(NOT_FOUND)
-    cleaned = check_text(reason)
-    rect = view.rect
-    if rect.review_requested_at is not None:
-        raise DomainError(
-            N_("A review of this bad review was already requested; it can be requested once.")
-        )
-    if rect.status not in (Status.OPEN, Status.ANSWERED):
-        raise DomainError(N_("This bad review can no longer be reviewed."))
-    old = rect.status
-    rect.status = Status.UNDER_REVIEW
-    rect.review_reason = cleaned
-    rect.review_requested_at = now
-    await audit(
+    actor = await _staff_actor(session, staff_id)
+    cleaned = _ready("request_review", view, actor, reason)
+    changes = {"review_reason": cleaned, "review_requested_at": now}
+    await _take(
         session,
-        "rectification.review_request",
-        actor_staff_id=staff_id,
-        object_type="rectification",
-        object_id=str(rect.id),
-        detail={"old": old.value, "new": rect.status.value, "reason": cleaned},
-        at=now,
+        "request_review",
+        view,
+        actor,
+        now,
+        env,
+        changes,
+        {"reason": cleaned},
+        reason=cleaned,
     )
-    for telegram_id, language in await _impartial_admins(session, view, admin_ids):
-        tr = translator(language)
-        await enqueue(
-            session,
-            telegram_id,
-            _review_request_text(tr, view, cleaned),
-            markup=decision_buttons(tr, rect.id),
-            dedupe_key=f"rect-review:{rect.id}:{telegram_id}",
-        )
-    await session.flush()
-    return rect
+    return view.rect
 
 
 # --- the working group's side ----------------------------------------------------
@@ -466,7 +367,7 @@ async def decide_review(
     *,
     admin_telegram_id: int,
     now: dt.datetime,
-    admin_ids: frozenset[int] = frozenset(),
+    env: Env,
 ) -> Rectification:
     """The working group's decision, with its reason (required), audited; ``Refused`` for
     someone who stands aside because the request came from their own unit (``conflicted``).
@@ -475,59 +376,33 @@ async def decide_review(
     EXCLUDED. ``upheld``: the item returns to where it was — OPEN, ANSWERED, or CLOSED if
     the citizen rated the handling meanwhile; its deadline is unchanged. The unit head is told.
     """
-    actor = await load_actor(session, admin_telegram_id, admin_ids)
+    actor = await load_actor(session, admin_telegram_id, env.admin_ids)
     if not actor.is_admin:
-        raise Refused(N_("Sorry, only the evaluation working group can do this."))
+        raise Refused(cases.ONLY_ADMINS)
     if decision not in (UPHELD, EXCLUDED):
         raise ValueError(f"unknown decision {decision!r}")
+    name = "exclude" if decision == EXCLUDED else "uphold"
     view = await load(session, rect_id)
-    if await conflicted(session, view, actor):
-        raise Refused(OWN_UNIT)
-    cleaned = check_text(note)
-    rect = view.rect
-    if rect.status != Status.UNDER_REVIEW:
-        raise DomainError(N_("This review has already been decided."))
-    old = rect.status
+    cleaned = _ready(name, view, actor, note)
+    rect, response = view.rect, view.response
     if decision == EXCLUDED:
-        rect.status = Status.EXCLUDED
-        view.response.excluded = True
-        if view.response.completed_at is not None:  # it no longer counts in its period
-            await touch_periods_of(session, view.response.completed_at, load_settings().tz)
+        back = Status.EXCLUDED
     elif rect.answer is None:
-        rect.status = Status.OPEN
+        back = Status.OPEN
     else:
-        rect.status = Status.CLOSED if rect.citizen_rating is not None else Status.ANSWERED
-    rect.review_decision = decision
-    rect.review_note = cleaned
-    rect.reviewed_at = now
-    rect.reviewed_by = admin_telegram_id
-    await audit(
-        session,
-        "rectification.review_decide",
-        actor_telegram_id=admin_telegram_id,
-        actor_staff_id=actor.staff.id if actor.staff else None,
-        object_type="rectification",
-        object_id=str(rect.id),
-        detail={
-            "old": old.value,
-            "new": rect.status.value,
-            "decision": decision,
-            "note": cleaned,
-            "response": view.response.id,
-            "excluded": view.response.excluded,
-        },
-        at=now,
+        back = Status.CLOSED if rect.citizen_rating is not None else Status.ANSWERED
+    changes: dict[str, Any] = {"status": back, "review_decision": decision, "review_note": cleaned}
+    changes |= {"reviewed_at": now, "reviewed_by": admin_telegram_id}
+    excluded = decision == EXCLUDED or response.excluded
+    detail = {"decision": decision, "note": cleaned, "response": response.id, "excluded": excluded}
+    await _take(
+        session, name, view, actor, now, env, changes, detail, decision=decision, note=cleaned
     )
-    for telegram_id, language in await _head_accounts(session, view):
-        tr = translator(language)
-        await enqueue(
-            session,
-            telegram_id,
-            _decision_text(tr, view, decision, cleaned),
-            markup=_open_button(tr, rect.id) if rect.status in ACTIVE else None,
-            dedupe_key=f"rect-decided:{rect.id}:{telegram_id}",
-        )
-    await session.flush()
+    if decision == EXCLUDED:
+        response.excluded = True
+        if response.completed_at is not None:  # it no longer counts in its period
+            await touch_periods_of(session, response.completed_at, env.tz)
+        await session.flush()
     return rect
 
 
@@ -541,6 +416,7 @@ async def rate(
     *,
     respondent_key: str | tuple[str, ...],
     now: dt.datetime,
+    env: Env,
 ) -> Rectification:
     """The citizen rates the handling, once; they prove who they are by their keyed hash
     (``services.surveys.respondent_keys``: a tuple also recognises a pre-upgrade key).
@@ -559,240 +435,39 @@ async def rate(
         or response is None
         or not any(hmac.compare_digest(response.respondent_key, k) for k in keys)
     ):
-        raise Refused(N_("This button is not for you."))
+        raise Refused(NOT_YOURS)
     if rect.citizen_rating is not None:
         if rect.citizen_rating == level.value:
             return rect
         raise DomainError(N_("You have already rated this. Thank you!"))
-    if rect.answer is None or rect.status not in (Status.ANSWERED, Status.UNDER_REVIEW):
-        raise DomainError(N_("This can no longer be rated. Thank you all the same."))
-    rect.citizen_rating = level.value
-    rect.rated_at = now
-    if rect.status == Status.ANSWERED:
-        rect.status = Status.CLOSED
-    await audit(
-        session,
-        "rectification.rate",
-        actor_label="citizen",  # pseudonymous: never the Telegram id
-        object_type="rectification",
-        object_id=str(rect.id),
-        detail={"rating": level.value, "status": rect.status.value},
-        at=now,
-    )
+    if rect.answer is None:
+        raise DomainError(FLOW["rate"].not_now)
     view = await load(session, rect.id)
-    for telegram_id, language in await _head_accounts(session, view):
-        tr = translator(language)
-        await enqueue(
-            session,
-            telegram_id,
-            html_format(
-                tr._("The citizen rated the handling of bad review #{id} ({unit}): {rating}."),
-                id=rect.id,
-                unit=view.unit,
-                rating=tr._(SATISFACTION_LABELS[level]),
-            ),
-            dedupe_key=f"rect-rated:{rect.id}:{telegram_id}",
-        )
-    await session.flush()
+    closed = Status.CLOSED if rect.status == Status.ANSWERED else rect.status
+    changes = {"status": closed, "citizen_rating": level.value, "rated_at": now}
+    detail = {"rating": level.value, "status": closed.value}
+    await _take(
+        session, "rate", view, None, now, env, changes, detail,
+        actor_label="citizen",  # pseudonymous: never the Telegram id
+        rating=level,
+    )  # fmt: skip
     return rect
 
 
 # --- deadlines -------------------------------------------------------------------
 
 
-async def overdue(session: AsyncSession, now: dt.datetime) -> list[Rectification]:
-    """OPEN items past their deadline (answered ones are not late; a review pauses it)."""
-    return list(
-        await session.scalars(
-            select(Rectification)
-            .where(Rectification.status == Status.OPEN, Rectification.deadline < now)
-            .order_by(Rectification.deadline, Rectification.id)
-        )
-    )
-
-
-async def remind_overdue(
-    session: AsyncSession, now: dt.datetime, *, admin_ids: frozenset[int] = frozenset()
-) -> int:
+async def remind_overdue(session: AsyncSession, now: dt.datetime, *, env: Env) -> int:
     """Tell the unit head (or, with no head, the working group) once per overdue item."""
     count = 0
-    for rect in await overdue(session, now):
+    for rect in await rv.overdue(session, now):
         if rect.overdue_notified_at is not None:
             continue
         view = await load(session, rect.id)
-        recipients = await _head_accounts(session, view) or await _admin_accounts(
-            session, admin_ids
+        told = await cases.accounts(session, [view.head_staff_id]) or await cases.working_group(
+            session, env
         )
-        for telegram_id, language in recipients:
-            tr = translator(language)
-            await enqueue(
-                session,
-                telegram_id,
-                _overdue_text(tr, view),
-                markup=_open_button(tr, rect.id),
-                dedupe_key=f"rect-overdue:{rect.id}:{telegram_id}",
-            )
-        rect.overdue_notified_at = now
-        await audit(
-            session,
-            "rectification.overdue",
-            actor_label="job",
-            object_type="rectification",
-            object_id=str(rect.id),
-            detail={"deadline": rect.deadline.isoformat(), "notified": len(recipients)},
-            at=now,
-        )
+        detail = {"deadline": rect.deadline.isoformat(), "notified": len(told)}
+        await _take(session, "remind", view, None, now, env, {"overdue_notified_at": now}, detail)
         count += 1
-    await session.flush()
     return count
-
-
-# --- recipients and texts ----------------------------------------------------------
-
-
-async def _head_accounts(session: AsyncSession, view: RectView) -> list[tuple[int, str | None]]:
-    """The bound account of the unit's active head, as (telegram id, language)."""
-    if view.head_staff_id is None:
-        return []
-    row = (
-        await session.execute(
-            select(TelegramAccount.telegram_id, TelegramAccount.language)
-            .join(Staff, Staff.id == TelegramAccount.staff_id)
-            .where(Staff.id == view.head_staff_id, Staff.active.is_(True))
-        )
-    ).first()
-    return [(row[0], row[1])] if row else []
-
-
-async def _admin_accounts(
-    session: AsyncSession, admin_ids: frozenset[int]
-) -> list[tuple[int, str | None]]:
-    """Bound active staff with the admin role, plus the configured admin ids."""
-    from services.access import admin_accounts
-
-    return await admin_accounts(session, admin_ids)
-
-
-def _when(view: RectView) -> dt.datetime:
-    return view.response.completed_at or view.rect.opened_at
-
-
-def _target(tr: Translator, view: RectView) -> Html:
-    unit = localized(view.unit, tr.locale)
-    if view.staff:
-        return html_format("{unit} · {staff}", unit=unit, staff=localized(view.staff, tr.locale))
-    return escape(unit)
-
-
-def _open_button(tr: Translator, rect_id: int) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(tr._("Open"), callback_data=f"rc1:o:{rect_id}")]]
-    )
-
-
-def decision_buttons(tr: Translator, rect_id: int) -> InlineKeyboardMarkup:
-    """[维持差评] [剔除差评], then a text step for the reason."""
-    return InlineKeyboardMarkup(
-        [
-            [
-                InlineKeyboardButton(
-                    tr._("Uphold the bad review"), callback_data=f"rc1:u:{rect_id}"
-                ),
-                InlineKeyboardButton(
-                    tr._("Exclude the bad review"), callback_data=f"rc1:x:{rect_id}"
-                ),
-            ],
-            [InlineKeyboardButton(tr._("Open"), callback_data=f"rc1:o:{rect_id}")],
-        ]
-    )
-
-
-def _rating_buttons(tr: Translator, rect_id: int) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
-        [
-            [
-                InlineKeyboardButton(
-                    tr._(SATISFACTION_LABELS[level]), callback_data=f"rc1:r:{rect_id}:{code}"
-                )
-                for code, level in RATINGS.items()
-            ]
-        ]
-    )
-
-
-def _opened_text(tr: Translator, view: RectView) -> str:
-    level = view.response.overall
-    return "\n".join(
-        [
-            html_format(tr._("<b>New bad review to rectify</b> (#{id})"), id=view.rect.id),
-            html_format(
-                tr._("{target}, {date}: {level}."),
-                target=_target(tr, view),
-                date=tr.date(_when(view)),
-                level=tr._(SATISFACTION_LABELS[level]) if level else "—",
-            ),
-            html_format(
-                tr._("Please handle it and write what was done by the end of {deadline}."),
-                deadline=tr.date(view.rect.deadline),
-            ),
-        ]
-    )
-
-
-def _reply_text(tr: Translator, view: RectView, text: str, locale: str) -> str:
-    unit = escape(localized(view.unit, locale))
-    return "\n\n".join(
-        [
-            html_format(
-                tr._("About your review of {unit}, this is how it was handled:"), unit=unit
-            ),
-            escape(text),
-            tr._("Are you satisfied with how it was handled?"),
-        ]
-    )
-
-
-def _review_request_text(tr: Translator, view: RectView, reason: str) -> str:
-    level = view.response.overall
-    return "\n".join(
-        [
-            html_format(tr._("<b>Review requested</b> · #{id}"), id=view.rect.id),
-            html_format(
-                tr._("{unit} asks the working group to review a bad review of {date} ({level})."),
-                unit=localized(view.unit, tr.locale),
-                date=tr.date(_when(view)),
-                level=tr._(SATISFACTION_LABELS[level]) if level else "—",
-            ),
-            html_format(tr._("Reason: {reason}"), reason=reason),
-        ]
-    )
-
-
-def _decision_text(tr: Translator, view: RectView, decision: str, note: str) -> str:
-    head = (
-        tr._(
-            "The working group excluded bad review #{id} ({unit}): it no longer counts, and nothing more is needed."
-        )
-        if decision == EXCLUDED
-        else tr._(
-            "The working group upheld bad review #{id} ({unit}): it counts, and still needs to be handled."
-        )
-    )
-    return "\n".join(
-        [
-            html_format(head, id=view.rect.id, unit=localized(view.unit, tr.locale)),
-            html_format(tr._("Reason: {reason}"), reason=note),
-        ]
-    )
-
-
-def _overdue_text(tr: Translator, view: RectView) -> str:
-    return html_format(
-        tr._(
-            "Overdue: bad review #{id} ({target}, {date}) was due by the end of {deadline} and has not been handled yet. Please write what was done."
-        ),
-        id=view.rect.id,
-        target=_target(tr, view),
-        date=tr.date(_when(view)),
-        deadline=tr.date(view.rect.deadline),
-    )

@@ -344,6 +344,7 @@ async def finish(
     response.overall = max((a.level for a in view.answers.values()), key=LEVELS.index)
     await touch_periods_of(session, now, settings.tz)  # a new citizen rating for scoring
     if view.bad:
+        from services.cases import Env
         from services.rectification import open_for_response
 
         await open_for_response(
@@ -351,8 +352,7 @@ async def finish(
             response,
             now=now,
             working_days=view.spec.rectification_working_days,
-            tz=settings.tz,
-            admin_ids=settings.admin_id_set,
+            env=Env.of(settings),
         )
 
 

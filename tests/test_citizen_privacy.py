@@ -32,6 +32,7 @@ from infra.models import (
 )
 from services import rectification as rc
 from services.outbox import enqueue
+from tests.drivers import rectification as rect_chat
 from tests.drivers import survey
 from tests.drivers.survey import complain
 from tests.factories import bind, invite_code, make_org, survey_links
@@ -104,7 +105,7 @@ async def test_a_reply_to_a_citizen_forgets_their_chat_once_sent(
             return row is not None and row.status == OutboxStatus.SENT and row.chat_id is None
 
     await eventually(erased, timeout=15)
-    await citizen.press(f"rc1:r:{rect_id}:s", reply)  # the citizen still rates, by pseudonym
+    await rect_chat.rate(citizen, rect_id, reply, "s")  # the citizen still rates, by pseudonym
     await citizen.expect_text("满意")
     async with sessions() as s:
         rect = await s.get(Rectification, rect_id)
@@ -122,8 +123,7 @@ async def test_a_strangers_press_on_a_citizens_button_is_audited_by_pseudonym_on
     stranger = server.user(STRANGER, language_code="zh-hans")
     await stranger.send("/start")
     home = await stranger.expect()
-    await stranger.press(f"rc1:r:{rect_id}:d", home)
-    await stranger.wait_until(lambda: bool(stranger.callback_answers))
+    await rect_chat.refused(stranger, rect_chat.RATE, rect_id, "d", on=home)
     async with sessions() as s:
         (denied,) = await s.scalars(select(AuditEntry).where(AuditEntry.action == "access.denied"))
     assert denied.actor_telegram_id is None and denied.actor_label.startswith("citizen:")

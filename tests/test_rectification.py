@@ -31,10 +31,13 @@ from infra.models import (
 )
 from infra.secret_store import with_survey_key
 from services import rectification as rc
+from services import rectification_view as rv
 from services import survey_links
+from services.cases import Env
 from services.errors import DomainError
 from services.surveys import respondent_key
 from services.workdays import add_working_days, is_working_day, nth_working_day_after
+from tests.drivers import rectification as rect_chat
 from tests.factories import Org, bind, make_org
 from tests.forms_driver import data_of
 from tests.harness import InProcessBot
@@ -183,8 +186,7 @@ async def open_item(
             response,
             now=now or dt.datetime.now(dt.UTC),
             working_days=working_days,
-            tz=settings.tz,
-            admin_ids=settings.admin_id_set,
+            env=Env.of(settings),
         )
         return rect.id
 
@@ -251,20 +253,19 @@ async def test_bad_review_answered_by_the_head_and_rated_by_the_citizen(
 
     notice = await head.expect_text(f"#{rect_id}", timeout=15)
     assert "New bad review to rectify" in notice.text
-    assert notice.button_data() == [f"rc1:o:{rect_id}"]
-    await head.press(f"rc1:o:{rect_id}", notice)
-    detail = await head.expect_text("窗口中午没人")
+    assert notice.button_data() == [rect_chat.OPEN.data(rect_id)]
+    detail = await rect_chat.open_item(head, rect_id, notice)
+    assert "窗口中午没人" in detail.text
     for secret in (str(CITIZEN), CITIZEN_NAME, CITIZEN_USERNAME):
         assert secret not in detail.text  # never who the citizen is
     assert "应急指挥中心" in detail.text and "张伟" in detail.text
     assert "Long wait, Slow handling" in detail.text  # the template's list, in English
     assert "电话也打不通" in detail.text
     assert "asked for a reply" in detail.text
-    assert f"rc1:a:{rect_id}" in detail.button_data()
-    assert f"rc1:q:{rect_id}" in detail.button_data()
+    assert rect_chat.has(detail, rect_chat.ANSWER, rect_id)
+    assert rect_chat.has(detail, rect_chat.REVIEW, rect_id)
 
-    await head.press(f"rc1:a:{rect_id}", detail)
-    await head.expect_text("Please write what was done")
+    await rect_chat.start_answer(head, rect_id, detail)
     await head.send(" ")  # empty after trimming: asked again, nothing saved
     await head.expect_text("empty")
     await head.send(ANSWER_TEXT)
@@ -282,32 +283,63 @@ async def test_bad_review_answered_by_the_head_and_rated_by_the_citizen(
 
     reply = await citizen.expect_text(ANSWER_TEXT, timeout=15)
     assert "应急指挥中心" in reply.text
-    assert reply.button_data() == [f"rc1:r:{rect_id}:{c}" for c in ("s", "b", "d")]
+    assert reply.button_data() == rect_chat.rating_buttons(rect_id)
+
+
+async def test_the_citizen_rates_the_handling_once_by_pseudonym(
+    server: FakeBotApi, bot: InProcessBot, sessions: SessionFactory, bot_settings: Settings
+) -> None:
+    org = await make_org(sessions)
+    await bind_en(sessions, HEAD, org.head_id)
+    head = server.user(HEAD, language_code="en")
+    citizen = server.user(CITIZEN, language_code="zh-hans")
+    rect_id = await open_item(sessions, bot_settings, await bad_review(sessions, bot_settings, org))
+    async with sessions.begin() as s:
+        await rc.answer(s, rect_id, ANSWER_TEXT, staff_id=org.head_id, now=dt.datetime.now(dt.UTC))
+    reply = await citizen.expect_text(ANSWER_TEXT, timeout=15)
     stranger = server.user(STRANGER, language_code="zh-hans")
     await stranger.send("/start")
     own = await stranger.expect()
-    await stranger.press(f"rc1:r:{rect_id}:d", own)  # someone else's rating button
-    await stranger.wait_until(lambda: bool(stranger.callback_answers))
+    await rect_chat.refused(stranger, rect_chat.RATE, rect_id, "d", on=own)  # not theirs
     assert (await item(sessions, rect_id))[0].status == RectificationStatus.ANSWERED
     denied = await audits(sessions, "access.denied")
     assert denied and denied[-1].actor_telegram_id is None  # a citizen: by pseudonym only
     assert denied[-1].actor_label.startswith("citizen:")
 
-    await citizen.press(f"rc1:r:{rect_id}:s", reply)
+    await rect_chat.rate(citizen, rect_id, reply, "s")
     await citizen.expect()
     rect, _ = await item(sessions, rect_id)
     assert rect.status == RectificationStatus.CLOSED
     assert rect.citizen_rating == Satisfaction.SATISFIED.value
-    await citizen.press(f"rc1:r:{rect_id}:d", reply)  # once only
-    await citizen.wait_until(lambda: len(citizen.callback_answers) >= 2)
+    await rect_chat.refused(citizen, rect_chat.RATE, rect_id, "d", on=reply)  # once only
     assert (await item(sessions, rect_id))[0].citizen_rating == Satisfaction.SATISFIED.value
     rated = await head.expect_text("The citizen rated", timeout=15)
     assert f"#{rect_id}" in rated.text
-    for entry in await audits(sessions, "rectification.rate"):
+    entries = await audits(sessions, "rectification.rate")
+    assert [e.actor_label for e in entries] == ["citizen"]
+    for entry in entries:
         assert entry.actor_telegram_id is None and str(CITIZEN) not in str(entry.detail)
     async with sessions() as s:  # the sent reply's row forgot the citizen's chat too
         rows = await s.scalars(select(OutboxMessage).where(OutboxMessage.chat_id == CITIZEN))
         assert list(rows) == []
+
+
+async def test_buttons_of_the_old_format_are_answered_as_expired(
+    server: FakeBotApi, bot: InProcessBot, sessions: SessionFactory, bot_settings: Settings
+) -> None:
+    """``rc1:o:<id>`` and ``rc1:r:<id>:s`` (single letters, before the codec) change nothing."""
+    org = await make_org(sessions)
+    await bind_en(sessions, HEAD, org.head_id)
+    head = server.user(HEAD, language_code="en")
+    rect_id = await open_item(sessions, bot_settings, await bad_review(sessions, bot_settings, org))
+    notice = await head.expect_text(f"#{rect_id}", timeout=15)
+    for old in (f"rc1:o:{rect_id}", f"rc1:a:{rect_id}", f"rc1:r:{rect_id}:s"):
+        before = len(head.callback_answers)
+        await head.press(old, notice)
+        await head.wait_until(lambda n=before: len(head.callback_answers) > n)
+        assert "expired" in head.callback_answers[-1]["text"]
+    rect, _ = await item(sessions, rect_id)
+    assert rect.status == RectificationStatus.OPEN and rect.citizen_rating is None
 
 
 async def test_only_the_unit_head_may_answer(
@@ -318,14 +350,12 @@ async def test_only_the_unit_head_may_answer(
     await bind_en(sessions, MEMBER, org.staff_ids[1])
     rect_id = await open_item(sessions, bot_settings, await bad_review(sessions, bot_settings, org))
     member = server.user(MEMBER, language_code="en")
-    await member.send("/rectify")
-    refused = await member.expect_text("unit heads")
-    await member.press(f"rc1:a:{rect_id}", refused)  # forged: someone else's unit
-    await member.wait_until(lambda: bool(member.callback_answers))
-    assert "not for you" in member.callback_answers[-1]["text"]
-    await member.press(f"rc1:o:{rect_id}", refused)
-    await member.press("rc1:o:999999", refused)  # no such item
-    await member.wait_until(lambda: len(member.callback_answers) >= 3)
+    refused = await rect_chat.rectify(member)
+    assert "unit heads" in refused.text
+    forged = await rect_chat.refused(member, rect_chat.ANSWER, rect_id, on=refused)
+    assert "not for you" in forged  # someone else's unit
+    await rect_chat.refused(member, rect_chat.OPEN, rect_id, on=refused)
+    await rect_chat.refused(member, rect_chat.OPEN, 999999, on=refused)  # no such item
     denied = await audits(sessions, "access.denied")
     assert [(d.actor_telegram_id, d.object_type, d.object_id) for d in denied] == [
         (MEMBER, "rectification", str(rect_id)),
@@ -343,11 +373,11 @@ async def test_only_the_unit_head_may_answer(
 
     # the working group sees every unit's items, read-only
     admin = server.user(ADMIN, language_code="en")
-    await admin.send("/rectify")
-    listing = await admin.expect_text(f"#{rect_id}")
-    await admin.press(f"rc1:o:{rect_id}", listing)
-    view = await admin.expect_text("窗口中午没人")
-    assert f"rc1:a:{rect_id}" not in view.button_data()
+    listing = await rect_chat.rectify(admin)
+    assert f"#{rect_id}" in listing.text
+    view = await rect_chat.open_item(admin, rect_id, listing)
+    assert "窗口中午没人" in view.text
+    assert not rect_chat.has(view, rect_chat.ANSWER, rect_id)
 
 
 async def test_review_request_and_exclusion_across_a_restart(
@@ -362,8 +392,7 @@ async def test_review_request_and_exclusion_across_a_restart(
     await running.start()
     try:
         notice = await head.expect_text(f"#{rect_id}", timeout=15)
-        await head.press(f"rc1:q:{rect_id}", notice)
-        await head.expect_text("Why should the working group review")
+        await rect_chat.start_review_request(head, rect_id, notice)
     finally:
         await running.stop()
     running = InProcessBot(server, bot_settings)  # the text step survives a restart
@@ -376,16 +405,14 @@ async def test_review_request_and_exclusion_across_a_restart(
 
         request = await admin.expect_text(f"#{rect_id}", timeout=15)
         assert "隔壁政务大厅" in request.text
-        assert {f"rc1:u:{rect_id}", f"rc1:x:{rect_id}"} <= set(request.button_data())
-        await head.send("/rectify")  # the head cannot decide their own request
-        own = await head.expect()
-        await head.press(f"rc1:x:{rect_id}", own)
-        await head.wait_until(lambda: bool(head.callback_answers))
+        assert rect_chat.has(request, rect_chat.UPHOLD, rect_id)
+        assert rect_chat.has(request, rect_chat.EXCLUDE, rect_id)
+        own = await rect_chat.rectify(head)  # the head cannot decide their own request
+        await rect_chat.refused(head, rect_chat.EXCLUDE, rect_id, on=own)
 
-        await admin.send("/reviews")
-        reviews = await admin.expect_text(f"#{rect_id}")
-        await admin.press(f"rc1:x:{rect_id}", reviews)
-        await admin.expect_text("Please write the reason")
+        reviews = await rect_chat.reviews(admin)
+        assert f"#{rect_id}" in reviews.text
+        await rect_chat.start_decision(admin, rect_id, reviews, exclude=True)
         await admin.send("   ")
         await admin.expect_text("empty")  # the reason is required
         await admin.send("经核实，评价对象有误，予以剔除。")
@@ -399,9 +426,8 @@ async def test_review_request_and_exclusion_across_a_restart(
         assert entry.detail["note"] == "经核实，评价对象有误，予以剔除。"
         decided = await head.expect_text("excluded", timeout=15)
         assert f"#{rect_id}" in decided.text
-        await admin.press(f"rc1:u:{rect_id}", reviews)  # decided already: a stale button
-        await admin.wait_until(lambda: len(admin.callback_answers) >= 2)
-        assert "already been decided" in admin.callback_answers[-1]["text"]
+        stale = await rect_chat.refused(admin, rect_chat.UPHOLD, rect_id, on=reviews)
+        assert "already been decided" in stale  # decided already: a stale button
     finally:
         await running.stop()
 
@@ -411,12 +437,14 @@ async def test_upheld_returns_the_item_to_the_unit(
 ) -> None:
     org = await make_org(sessions)
     await bind_en(sessions, HEAD, org.head_id)
-    now = dt.datetime.now(dt.UTC)
+    now, env = dt.datetime.now(dt.UTC), Env.of(settings)
     rect_id = await open_item(sessions, settings, await bad_review(sessions, settings, org))
     async with sessions.begin() as s:
-        await rc.request_review(s, rect_id, "恶意差评", staff_id=org.head_id, now=now)
+        await rc.request_review(s, rect_id, "恶意差评", staff_id=org.head_id, now=now, env=env)
         with pytest.raises(rc.Refused):  # a unit head is not the working group
-            await rc.decide_review(s, rect_id, "upheld", "x", admin_telegram_id=HEAD, now=now)
+            await rc.decide_review(
+                s, rect_id, "upheld", "x", admin_telegram_id=HEAD, now=now, env=env
+            )
         with pytest.raises(DomainError):
             await rc.answer(s, rect_id, "done", staff_id=org.head_id, now=now)
         await rc.decide_review(
@@ -426,13 +454,13 @@ async def test_upheld_returns_the_item_to_the_unit(
             "证据不足",
             admin_telegram_id=ADMIN,
             now=now,
-            admin_ids=frozenset({ADMIN}),
+            env=Env(admin_ids=frozenset({ADMIN}), tz=settings.tz),
         )
     rect, response = await item(sessions, rect_id)
     assert rect.status == RectificationStatus.OPEN and response.excluded is False
     async with sessions.begin() as s:
         with pytest.raises(DomainError):  # once per item
-            await rc.request_review(s, rect_id, "再次申请", staff_id=org.head_id, now=now)
+            await rc.request_review(s, rect_id, "再次申请", staff_id=org.head_id, now=now, env=env)
 
 
 async def test_overdue_reminder_once_across_two_job_runs(
@@ -461,7 +489,7 @@ async def test_overdue_reminder_once_across_two_job_runs(
     rect, _ = await item(sessions, rect_id)
     assert rect.overdue_notified_at == clock[0]
     async with sessions() as s:
-        assert [r.id for r in await rc.overdue(s, clock[0])] == [rect_id]
+        assert [r.id for r in await rv.overdue(s, clock[0])] == [rect_id]
 
 
 async def test_deadline_counts_official_working_days_over_a_holiday(
@@ -505,6 +533,7 @@ async def test_no_reply_wanted_closes_on_answer(
                 "satisfied",
                 respondent_key=stranger,
                 now=now,
+                env=Env.of(settings),
             )
 
 
@@ -526,7 +555,7 @@ async def test_a_review_request_is_never_decided_by_the_unit_that_asked_for_it(
     now = dt.datetime.now(dt.UTC)
     async with sessions.begin() as s:
         await rc.request_review(
-            s, rect_id, "恶意差评", staff_id=org.head_id, now=now, admin_ids=frozenset({ADMIN})
+            s, rect_id, "恶意差评", staff_id=org.head_id, now=now, env=Env(frozenset({ADMIN}))
         )
     async with sessions() as s:
         told = set(
@@ -539,30 +568,32 @@ async def test_a_review_request_is_never_decided_by_the_unit_that_asked_for_it(
     assert told == {ADMIN}  # the unit's own members are not asked to judge it
 
     member = server.user(MEMBER, language_code="en")
-    await member.send("/reviews")
-    listing = await member.expect_text(f"#{rect_id}")
-    assert f"rc1:x:{rect_id}" not in listing.button_data()
-    await member.press(f"rc1:x:{rect_id}", listing)  # forged from an older keyboard
-    await member.wait_until(lambda: bool(member.callback_answers))
-    assert "your own unit" in member.callback_answers[-1]["text"]
+    listing = await rect_chat.reviews(member)
+    assert f"#{rect_id}" in listing.text
+    assert not rect_chat.has(listing, rect_chat.EXCLUDE, rect_id)
+    forged = await rect_chat.refused(member, rect_chat.EXCLUDE, rect_id, on=listing)
+    assert "your own unit" in forged  # forged from an older keyboard
     (denied,) = await audits(sessions, "access.denied")
     assert denied.actor_telegram_id == MEMBER and denied.object_id == str(rect_id)
     for telegram_id in (HEAD, MEMBER):
         async with sessions.begin() as s:
             with pytest.raises(rc.Refused):
                 await rc.decide_review(
-                    s, rect_id, "excluded", "剔除", admin_telegram_id=telegram_id, now=now
+                    s,
+                    rect_id,
+                    "excluded",
+                    "剔除",
+                    admin_telegram_id=telegram_id,
+                    now=now,
+                    env=Env(tz=bot_settings.tz),
                 )
     rect, response = await item(sessions, rect_id)
     assert rect.status == RectificationStatus.UNDER_REVIEW and response.excluded is False
 
     admin = server.user(ADMIN, language_code="en")  # someone outside the unit decides
-    await admin.send("/reviews")
-    reviews = await admin.expect_text(f"#{rect_id}")
-    await admin.press(f"rc1:x:{rect_id}", reviews)
-    await admin.expect_text("Please write the reason")
-    await admin.send("经核实，予以剔除。")
-    await admin.expect_text("Excluded")
+    reviews = await rect_chat.reviews(admin)
+    done = await rect_chat.decide(admin, rect_id, reviews, exclude=True, note="经核实，予以剔除。")
+    assert "Excluded" in done.text
     rect, response = await item(sessions, rect_id)
     assert rect.status == RectificationStatus.EXCLUDED and response.excluded is True
 
@@ -623,7 +654,7 @@ async def test_rotating_the_bot_token_changes_nothing_for_citizens(
         await other.press(data_of(second, "sv1:a:")[0], second)  # carries on where they were
         third = await other.expect()
         assert "3/3" in third.text and data_of(third, "sv1:a:")
-        await citizen.press(f"rc1:r:{rect_id}:s", reply)
+        await rect_chat.rate(citizen, rect_id, reply, "s")
         await citizen.expect()  # thanked for the rating
     finally:
         await rotated.stop()
