@@ -20,6 +20,33 @@ from pathlib import Path
 from sqlalchemy import select
 
 from bot.runner import serve
+from conversations import (
+    appeal as appeal_flow,
+)
+from conversations import (
+    cycle_admin as cycle_admin_flow,
+)
+from conversations import (
+    form_view as form_view_flow,
+)
+from conversations import (
+    invite as invite_flow,
+)
+from conversations import (
+    plan as plan_flow,
+)
+from conversations import (
+    rectification as rectification_flow,
+)
+from conversations import (
+    results as results_flow,
+)
+from conversations import (
+    survey as survey_flow,
+)
+from conversations import (
+    template_upload as template_upload_flow,
+)
 from domain.enums import AssignmentStatus
 from domain.labels import GRADE_LABELS
 from fakebotapi import BotMessage, FakeBotApi, SimUser
@@ -152,8 +179,8 @@ async def _script(sessions, server: FakeBotApi, settings: Settings, out_dir: Pat
     }
     for no, who in featured.items():
         await who.say(f"/start {codes[no]}")
-        prompt = await who.see(button="iv1:ok:")
-        await who.tap(prompt, "iv1:ok:")
+        prompt = await who.see(button=invite_flow.ITS_ME.head)
+        await who.tap(prompt, invite_flow.ITS_ME.head)
         await who.see("绑定成功")
     async with sessions.begin() as s:  # everyone else links their account off-screen
         for i in issued:
@@ -169,23 +196,23 @@ async def _script(sessions, server: FakeBotApi, settings: Settings, out_dir: Pat
 
     _section(out, "二、工作小组开启季度评估，领导小组审定指标体系")
     await admin.send_file("template.toml", (ROOT / "examples" / "template.toml").read_bytes())
-    choose = await admin.see(button="tu1:p:")
-    await admin.tap(choose, "tu1:p:")
-    deadline = await admin.see(button="tu1:d:")
-    await admin.tap(deadline, "tu1:d:")
-    confirm = await admin.see(button="tu1:ok:")
-    await admin.tap(confirm, "tu1:ok:")
+    choose = await admin.see(button=template_upload_flow.PICK_PERIOD.head)
+    await admin.tap(choose, template_upload_flow.PICK_PERIOD.head)
+    deadline = await admin.see(button=template_upload_flow.PICK_DEADLINE.head)
+    await admin.tap(deadline, template_upload_flow.PICK_DEADLINE.head)
+    confirm = await admin.see(button=template_upload_flow.OPEN.head)
+    await admin.tap(confirm, template_upload_flow.OPEN.head)
     await admin.see()
-    request = await leader.see(button="tp1:ok:")
-    await leader.tap(request, "tp1:ok:")
+    request = await leader.see(button=cycle_admin_flow.APPROVE.head)
+    await leader.tap(request, cycle_admin_flow.APPROVE.head)
     await leader.see()
     await me.see("已开始")
 
     _section(out, "三、自评（孙浩）、上级评估（徐丽）、同事互评")
     await me.say("/self")
-    msg = await me.see(button="fm1:v:")
-    while any(d and d.startswith("fm1:v:") for d in msg.button_data()):
-        await me.tap(msg, "fm1:v:", index=1)
+    msg = await me.see(button=form_view_flow.SCORE.head)
+    while any(d and d.startswith(form_view_flow.SCORE.head) for d in msg.button_data()):
+        await me.tap(msg, form_view_flow.SCORE.head, index=1)
         msg = await me.see()
     for text in (
         "牵头完成季度应急值守和三次预案演练，信息报送零差错。",
@@ -194,12 +221,12 @@ async def _script(sessions, server: FakeBotApi, settings: Settings, out_dir: Pat
     ):
         await me.say(text)
         msg = await me.see()
-    await me.tap(msg, "fm1:x:")
-    msg = await me.see(button="fm1:y:")
-    await me.tap(msg, "fm1:y:")
+    await me.tap(msg, form_view_flow.SUBMIT.head)
+    msg = await me.see(button=form_view_flow.YES_SUBMIT.head)
+    await me.tap(msg, form_view_flow.YES_SUBMIT.head)
     await me.see("已提交")
     await deputy.say("/review")
-    listing = await deputy.see(button="fm1:p:")
+    listing = await deputy.see(button=form_view_flow.OPEN.head)
     async with sessions() as s:
         mine_id = await s.scalar(select(Staff.id).where(Staff.employee_no == "YJ012"))
         review = await s.scalar(
@@ -208,17 +235,17 @@ async def _script(sessions, server: FakeBotApi, settings: Settings, out_dir: Pat
             )
         )
     assert review is not None
-    await deputy.user.press(f"fm1:p:{review.id}", listing)
+    await deputy.user.press(form_view_flow.OPEN.data(review.id), listing)
     out(f"  【{deputy.name}】 点击「孙浩」")
-    msg = await deputy.see(button="fm1:v:")
-    while any(d and d.startswith("fm1:v:") for d in msg.button_data()):
-        await deputy.tap(msg, "fm1:v:", index=0)
+    msg = await deputy.see(button=form_view_flow.SCORE.head)
+    while any(d and d.startswith(form_view_flow.SCORE.head) for d in msg.button_data()):
+        await deputy.tap(msg, form_view_flow.SCORE.head, index=0)
         msg = await deputy.see()
     await deputy.say("工作扎实，值守和演练组织得力，信息报送及时准确。")
-    msg = await deputy.see(button="fm1:x:")
-    await deputy.tap(msg, "fm1:x:")
-    msg = await deputy.see(button="fm1:y:")
-    await deputy.tap(msg, "fm1:y:")
+    msg = await deputy.see(button=form_view_flow.SUBMIT.head)
+    await deputy.tap(msg, form_view_flow.SUBMIT.head)
+    msg = await deputy.see(button=form_view_flow.YES_SUBMIT.head)
+    await deputy.tap(msg, form_view_flow.YES_SUBMIT.head)
     await deputy.see("已提交")
     out("  （其余人员的自评、上级评估和同事互评在各自手机上完成，此处从略）")
     async with sessions() as s:
@@ -243,68 +270,68 @@ async def _script(sessions, server: FakeBotApi, settings: Settings, out_dir: Pat
     ):
         citizen = person(f"市民{n + 1}", lang)
         await citizen.say(f"/start {link.payload}")
-        msg = await citizen.see(button="sv1:a:")
-        while any(d and d.startswith("sv1:a:") for d in msg.button_data()):
-            await citizen.tap(msg, "sv1:a:", index=level)
+        msg = await citizen.see(button=survey_flow.RATE.head)
+        while any(d and d.startswith(survey_flow.RATE.head) for d in msg.button_data()):
+            await citizen.tap(msg, survey_flow.RATE.head, index=level)
             msg = await citizen.see()
         if level < 3:
-            await citizen.tap(msg, "sv1:c:")
+            await citizen.tap(msg, survey_flow.SKIP.head)
             await citizen.see()
             continue
         await citizen.say("等了一个多小时才有人接待。")
-        msg = await citizen.see(button="sv1:t:")
-        await citizen.tap(msg, "sv1:t:", index=0)
-        msg = await citizen.see(button="sv1:n:")
-        await citizen.tap(msg, "sv1:n:")
-        msg = await citizen.see(button="sv1:r:")
-        await citizen.tap(msg, "sv1:r:", index=0)
+        msg = await citizen.see(button=survey_flow.TOGGLE.head)
+        await citizen.tap(msg, survey_flow.TOGGLE.head, index=0)
+        msg = await citizen.see(button=survey_flow.NEXT.head)
+        await citizen.tap(msg, survey_flow.NEXT.head)
+        msg = await citizen.see(button=survey_flow.WANTS_REPLY.head)
+        await citizen.tap(msg, survey_flow.WANTS_REPLY.head, index=0)
         await citizen.see()
-        notice = await head.see(button="rc1:open:")
-        await head.tap(notice, "rc1:open:")
-        item = await head.see(button="rc1:answer:")
-        await head.tap(item, "rc1:answer:")
+        notice = await head.see(button=rectification_flow.OPEN.head)
+        await head.tap(notice, rectification_flow.OPEN.head)
+        item = await head.see(button=rectification_flow.ANSWER.head)
+        await head.tap(item, rectification_flow.ANSWER.head)
         await head.see()
         await head.say("已调整窗口排班，高峰时段增派一名工作人员，并向您致歉。")
         await head.see()
-        reply = await citizen.see(button="rc1:rate:")
-        await citizen.tap(reply, "rc1:rate:", index=0)
+        reply = await citizen.see(button=rectification_flow.RATE.head)
+        await citizen.tap(reply, rectification_flow.RATE.head, index=0)
         await citizen.see()
 
     _section(out, "五、截止收集，计算成绩，领导小组审定，推送结果")
     await admin.say("/cycle")
-    view = await admin.see(button="cy1:cls:")
-    await admin.tap(view, f"cy1:cls:{cycle.id}")
-    confirm = await admin.see(button="cy1:cls!:")
-    await admin.tap(confirm, "cy1:cls!:")
+    view = await admin.see(button=cycle_admin_flow.CLOSE.head)
+    await admin.tap(view, cycle_admin_flow.CLOSE.data(cycle.id))
+    confirm = await admin.see(button=cycle_admin_flow.CLOSE_CONFIRMED.head)
+    await admin.tap(confirm, cycle_admin_flow.CLOSE_CONFIRMED.head)
     await admin.see()
     await admin.say(f"/score {cycle.period}")
-    scored = await admin.see(button="sc1:send:")
-    await admin.tap(scored, "sc1:send:")
+    scored = await admin.see(button=results_flow.SEND.head)
+    await admin.tap(scored, results_flow.SEND.head)
     await admin.see()
-    request = await leader.see(button="rv1:ok:")
-    await leader.tap(request, "rv1:ok:")
+    request = await leader.see(button=results_flow.APPROVE.head)
+    await leader.tap(request, results_flow.APPROVE.head)
     await leader.see()
-    result_msg = await me.see(button="rs1:w:")
+    result_msg = await me.see(button=results_flow.WHY.head)
     chart = next(m for m in me.user.messages if m.kind == "photo")
     if chart.photo:
         (out_dir / "result-chart.png").write_bytes(chart.photo)
         out(f"  （孙浩的结果图已保存：{out_dir / 'result-chart.png'}）")
-    await me.tap(result_msg, "rs1:w:")
+    await me.tap(result_msg, results_flow.WHY.head)
     await me.see("构成")
 
     _section(out, "六、申诉与调整")
-    await me.tap(result_msg, "ap1:new:")
-    picker = await me.see(button="ap1:pick:")
-    await me.tap(picker, "ap1:pick:")
+    await me.tap(result_msg, appeal_flow.NEW.head)
+    picker = await me.see(button=appeal_flow.PICK.head)
+    await me.tap(picker, appeal_flow.PICK.head)
     await me.see()
     await me.say("本季度另承担了两次跨区增援任务，相关记录未纳入评估，请核实。")
-    done = await me.see(button="ap1:file:")
-    await me.tap(done, "ap1:file:")
+    done = await me.see(button=appeal_flow.FILE.head)
+    await me.tap(done, appeal_flow.FILE.head)
     await me.see()
-    notice = await admin.see(button="ap1:open:")
-    await admin.tap(notice, "ap1:open:")
-    case = await admin.see(button="ap1:adjust:")
-    await admin.tap(case, "ap1:adjust:")
+    notice = await admin.see(button=appeal_flow.OPEN.head)
+    await admin.tap(notice, appeal_flow.OPEN.head)
+    case = await admin.see(button=appeal_flow.ADJUST.head)
+    await admin.tap(case, appeal_flow.ADJUST.head)
     await admin.see()
     async with sessions() as s:
         current = await s.scalar(select(Result.total).where(Result.staff_id == mine_id))
@@ -316,8 +343,8 @@ async def _script(sessions, server: FakeBotApi, settings: Settings, out_dir: Pat
     await me.see("更新")
 
     _section(out, "七、不合格人员制定绩效改进计划，上级审批")
-    weak_result = await weak.see(button="ip1:for_result:")
-    await weak.tap(weak_result, "ip1:for_result:")
+    weak_result = await weak.see(button=plan_flow.FOR_RESULT.head)
+    await weak.tap(weak_result, plan_flow.FOR_RESULT.head)
     await weak.see()
     first = (dt.date.today() + dt.timedelta(days=30)).isoformat()
     second = (dt.date.today() + dt.timedelta(days=60)).isoformat()
@@ -329,14 +356,14 @@ async def _script(sessions, server: FakeBotApi, settings: Settings, out_dir: Pat
     ):
         await weak.say(text)
         msg = await weak.see()
-    if not any(d and d.startswith("ip1:confirm:") for d in msg.button_data()):
-        msg = await weak.see(button="ip1:confirm:")
-    await weak.tap(msg, "ip1:confirm:")
-    summary = await weak.see(button="ip1:submit:")
-    await weak.tap(summary, "ip1:submit:")
+    if not any(d and d.startswith(plan_flow.CONFIRM.head) for d in msg.button_data()):
+        msg = await weak.see(button=plan_flow.CONFIRM.head)
+    await weak.tap(msg, plan_flow.CONFIRM.head)
+    summary = await weak.see(button=plan_flow.SUBMIT.head)
+    await weak.tap(summary, plan_flow.SUBMIT.head)
     await weak.see()
-    request = await deputy.see(button="ip1:approve:")
-    await deputy.tap(request, "ip1:approve:")
+    request = await deputy.see(button=plan_flow.APPROVE.head)
+    await deputy.tap(request, plan_flow.APPROVE.head)
     await deputy.see()
     await weak.see("批准")
 

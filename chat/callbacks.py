@@ -37,6 +37,11 @@ class CallbackAction:
         self.regex = re.compile(f"^{head}{tail}$")
 
     @property
+    def head(self) -> str:
+        """The data's fixed start (``"ap1:open:"``), to find this action's buttons by prefix."""
+        return f"{self.owner.prefix}:{self.name}" + (":" if self.types else "")
+
+    @property
     def pattern(self) -> re.Pattern[str]:
         return self.regex
 
