@@ -42,6 +42,11 @@ async def report_failure(
         else "nothing was committed"
     )
     log.error("%s failed (ref %s, update %s): %s", where, ref, update_id, committed, exc_info=error)
+    if isinstance(update, Update) and update.callback_query is not None:
+        try:  # stop the button's spinner; the words follow as a message
+            await update.callback_query.answer()
+        except Exception:
+            log.debug("could not answer the button of failure %s", ref, exc_info=True)
     if isinstance(update, Update) and update.effective_chat is not None:
         try:
             tr = await context.tr(update)

@@ -112,13 +112,22 @@ class FlowTx:
         self._target = None
         self.state = END
 
+    def leave(self) -> None:
+        """The chat stops being in this flow; its position stays, as a draft to come back to."""
+        self._target = True
+        self.state = None
+
     async def write(self) -> None:
         """Store the position, and make this flow the chat's current one (or none, on end)."""
         if self._target is False:
             return
         key = chat_key(self.update)
-        row = await self.session.get(ConversationState, (self.flow.name, key))
         focus = await self.session.get(ConversationFocus, key)
+        if self._target is True:
+            if focus is not None and focus.name == self.flow.name:
+                await self.session.delete(focus)
+            return
+        row = await self.session.get(ConversationState, (self.flow.name, key))
         if focus is not None and focus.name != self.flow.name:
             self.left_flow = focus.name
             kept = await self.session.get(ConversationState, (focus.name, key))
@@ -130,7 +139,7 @@ class FlowTx:
             if focus is not None:
                 await self.session.delete(focus)
             return
-        state, data = self._target  # type: ignore[misc]
+        state, data = self._target
         user = self.update.effective_user
         if row is None:
             self.session.add(
@@ -231,6 +240,9 @@ class Flow:
             written[self.name] = tx.state
         key = conversation_key(update)
         assert key is not None
+        if tx._target is True:
+            self._park(key)
+            return
         self._hold(key, None if tx.state == END else tx.state)
         if tx.left_flow is not None and tx.left_flow in Flow.registry:
             Flow.registry[tx.left_flow]._park(key)
@@ -367,13 +379,14 @@ class Flow:
         return self.conversation
 
     async def _cancel(self, update: Update, context: JxContext) -> object:
+        """``/cancel``: the chat leaves the flow; what was typed stays as a draft (``leave``)."""
         async with self.tx(update, context) as tx:
-            tx.end()
+            tx.leave()
         tr = await context.tr(update)
         await reply(
             update, tr._("Cancelled. Nothing more was changed; what you had saved is kept.")
         )
-        return END
+        return None
 
     async def _stale_button(self, update: Update, context: JxContext) -> object:
         """A button from an older message: say so, change nothing, show where the user is.
@@ -399,6 +412,32 @@ class Flow:
         )
         await self.show(update, context, edit=False)
         return None
+
+
+async def leave_current(update: Update, context: JxContext) -> None:
+    """``/start`` and ``/help`` leave the current flow (its draft stays), saying so in one line,
+    so that the next text is not taken by a step the user no longer sees."""
+    async with context.services.reads() as session:
+        name = await Flow.current(session, update)
+        flow = Flow.registry.get(name) if name else None
+        pos = await flow.position(session, update) if flow else None
+    if flow is None:
+        return
+    async with flow.tx(update, context) as tx:
+        tx.leave()
+    if pos is not None and flow.is_work(pos):
+        tr = await context.tr(update)
+        await reply(update, html_format(tr._(LEFT_DRAFT), flow=tr._(flow.title)))
+
+
+async def show_current(update: Update, context: JxContext) -> bool:
+    """Show the prompt of the chat's current flow; False when it is in none."""
+    async with context.services.reads() as session:
+        name = await Flow.current(session, update)
+    if name is None:
+        return False
+    await Flow.registry[name].show(update, context, edit=False)
+    return True
 
 
 # --- reply helpers shared by every flow ------------------------------------

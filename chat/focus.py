@@ -75,18 +75,18 @@ class FlowHandler(ConversationHandler[Any]):
         return super().check_update(update)
 
     def _taken_by_current(self, update: Update, key: Key) -> bool:
-        """A message (not a command) that the current step of another flow takes is its own,
-        whatever the order of the handlers: a file at the appeal's evidence step is evidence,
-        not a roster to import. Commands and buttons are chosen, so entry points still win."""
+        """A message (not a command) belongs to the chat's current flow, whatever the order of
+        the handlers: its step takes it, or says it is not an answer and asks again. A file
+        sent during another flow is not a roster to import. Commands and buttons are chosen,
+        so entry points still win for them."""
         if update.message is None or F.COMMAND.check_update(update):
             return False
-        for other in FlowHandler.live.values():
-            state = other.held(key)
-            if other is self or state is None or isinstance(state, Parked):
-                continue
-            checks = (h.check_update(update) for h in other.states.get(state, []))
-            return any(c is not None and c is not False for c in checks)
-        return False
+        return any(
+            other is not self
+            and (state := other.held(key)) is not None
+            and not isinstance(state, Parked)
+            for other in FlowHandler.live.values()
+        )
 
     def _check_parked(self, update: Update, key: Key, held: Parked) -> Any:
         candidates = list(self.entry_points)

@@ -8,15 +8,17 @@ from telegram.ext import filters as F
 
 from chat.context import JxContext
 from chat.errors import report_failure
-from chat.flow import answer_query, reply
+from chat.flow import answer_query, reply, show_current
 from conversations.home import show_home
 
 
 async def stale_button(update: Update, context: JxContext) -> None:
-    """A button whose flow is over (or forged data): change nothing, show the home screen."""
+    """A button whose flow is over (or forged data): change nothing, show where the user is:
+    the current flow's step, or else the home screen."""
     tr = await context.tr(update)
     await answer_query(update, tr._("This button has expired. Here is where you are now."))
-    await show_home(update, context)
+    if not await show_current(update, context):
+        await show_home(update, context)
 
 
 async def stray_text(update: Update, context: JxContext) -> None:

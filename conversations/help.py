@@ -6,11 +6,12 @@ from telegram import Update
 from telegram.ext import BaseHandler, CommandHandler
 
 from chat.context import JxContext
-from chat.flow import reply
+from chat.flow import leave_current, reply
 from conversations.common import load_caller
 
 
 async def help_command(update: Update, context: JxContext) -> None:
+    await leave_current(update, context)
     actor = await load_caller(update, context)
     tr = await context.tr(update)
     lines = [tr._("<b>How to use this bot</b>"), ""]

@@ -14,7 +14,7 @@ from telegram.ext import BaseHandler, CommandHandler
 from telegram.ext import filters as F
 
 from chat.context import JxContext
-from chat.flow import reply
+from chat.flow import leave_current, reply
 from conversations.common import start_payload
 from conversations.home import show_home
 from domain.payload import PayloadKind
@@ -31,6 +31,7 @@ async def start(update: Update, context: JxContext) -> None:
         payload = start_payload(update)
         if payload is None:
             await reply(update, tr._("This link is not valid or is no longer in use."))
+    await leave_current(update, context)
     await show_home(update, context)
 
 

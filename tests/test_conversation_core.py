@@ -36,6 +36,7 @@ from infra.models import (
 from infra.models.types import utcnow
 from services import plans
 from services.result_notices import push_result
+from tests.drivers.cli import EXAMPLES
 from tests.factories import bind, make_org, open_cycle
 from tests.harness import InProcessBot, eventually
 
@@ -336,7 +337,7 @@ async def test_a_pushed_button_enters_its_flow_and_a_parked_flows_own_button_res
     assert set(await positions(sessions)) == {"form", "plan", "appeal"}
 
 
-async def test_cancel_ends_the_current_flow_only(
+async def test_cancel_leaves_the_current_flow_only_and_keeps_its_draft(
     server: FakeBotApi, bot: InProcessBot, sessions: SessionFactory
 ) -> None:
     sc = await scene(sessions)
@@ -347,12 +348,43 @@ async def test_cancel_ends_the_current_flow_only(
     await me.expect_text("Please write the improvement goals")
     await me.send("/cancel")
     await me.expect_text("Cancelled.")
-    assert await positions(sessions) == {"form": "item"}
+    assert await positions(sessions) == {"form": "item", "plan": "goals"}  # both kept
     assert await current(sessions) is None
     await me.send("1")  # no flow is current: not taken as a score
     await me.expect()
     assert await self_answers(sessions, sc) == 0
     assert await goals(sessions, sc) == ""
+    await me.send("/cancel")
+    await me.expect_text("nothing to cancel")
+
+
+async def test_start_and_help_leave_the_flow_so_the_next_text_is_not_taken_by_it(
+    server: FakeBotApi, bot: InProcessBot, sessions: SessionFactory
+) -> None:
+    sc = await scene(sessions)
+    me = server.user(ME, language_code="en")
+    for command in ("/start", "/help"):
+        await me.send("/plan")
+        await me.expect_text("Please write the improvement goals")
+        await me.send(command)
+        await me.expect_text("is saved")
+        assert await current(sessions) is None
+        await me.send("hello there")
+        await me.expect_text("did not understand")
+        assert await goals(sessions, sc) == ""
+
+
+async def test_a_file_sent_during_a_flow_goes_to_that_flows_step_whatever_the_handler_order(
+    server: FakeBotApi, bot: InProcessBot, sessions: SessionFactory
+) -> None:
+    await scene(sessions)
+    me = server.user(ME, language_code="en")
+    await me.send("/language")  # a flow listed before the roster import in bot/app.py
+    await me.expect_text("Please choose the interface language")
+    roster = (EXAMPLES / "staff.csv").read_bytes()
+    await me.send_document("roster.csv", roster, "text/csv")
+    await me.expect_text("not an answer to this step")
+    assert await current(sessions) == "language"
 
 
 # --- a step that raises --------------------------------------------------------------------------
