@@ -10,12 +10,14 @@ import argparse
 import datetime as dt
 import re
 import sys
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from telegram import Bot
 
+from bot.annual_table import cli_text
 from bot.cli_errors import (
     UNAVAILABLE,
     CliFailure,
@@ -37,6 +39,8 @@ from infra.db import (
 from infra.i18n import N_, Translator
 from infra.models.types import utcnow
 from services import files, survey_links, survey_stats, surveys
+from services.annual import annual_report
+from services.annual_text import csv_bytes
 from services.errors import DomainError
 from services.qr import qr_png, qr_sheet
 from services.templates import localized
@@ -293,13 +297,6 @@ def _survey_files(issued, username: str, out, tr: Translator) -> str:  # type: i
 
 async def annual(args: argparse.Namespace, settings: Settings, tr: Translator) -> int:
     """``annual YEAR``: the year's roll-up table, award lists and flags; ``--csv`` writes the table."""
-    from decimal import Decimal, InvalidOperation
-
-    from bot.annual_table import cli_text
-    from domain.period import parse_period
-    from services.annual import annual_report
-    from services.annual_text import csv_bytes
-
     period = parse_period(args.year)
     if period is None or period.quarter is not None:
         print(tr._("Not a year: {year}. Use e.g. 2026.").format(year=args.year), file=sys.stderr)

@@ -13,6 +13,7 @@ import asyncio
 import datetime as dt
 import re
 import tempfile
+import unicodedata
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
@@ -378,14 +379,33 @@ async def _script(sessions, server: FakeBotApi, settings: Settings, out_dir: Pat
             )
         ).all()
     tr = Translator("zh_Hans")
-    out(f"  {'排名':<4}{'姓名/单位':<14}{'所在单位':<16}{'总分':>8}  等级")
-    for result, name, unit in rows:
-        label = name or f"〔单位〕{unit}"
-        rank = result.rank_overall if result.staff_id else "—"
-        out(
-            f"  {rank!s:<4}{label:<14}{unit:<16}{result.total!s:>8}  {tr._(GRADE_LABELS[result.grade])}"
+    table = [
+        (
+            str(result.rank_overall if result.staff_id else "—"),
+            name or "〔单位〕",
+            unit,
+            str(result.total),
+            tr._(GRADE_LABELS[result.grade]),
         )
+        for result, name, unit in rows
+    ]
+    widths = [max(_width(row[i]) for row in [_HEADER, *table]) + 2 for i in range(3)]
+    for row in [_HEADER, *table]:
+        cells = "".join(_pad(cell, width) for cell, width in zip(row, widths, strict=False))
+        out(f"  {cells}{row[3]:>8}  {row[4]}")
     return 0
+
+
+_HEADER = ("排名", "姓名", "所在单位", "总分", "等级")
+
+
+def _width(text: str) -> int:
+    """Columns a terminal gives ``text``: Chinese characters take two."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _pad(text: str, width: int) -> str:
+    return text + " " * (width - _width(text))
 
 
 async def _fill_the_rest(sessions, cycle_id: int, *, weak_id: int) -> None:  # type: ignore[no-untyped-def]

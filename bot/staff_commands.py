@@ -13,6 +13,7 @@ from infra.i18n import Translator
 from infra.models.types import utcnow
 from services import files, invites
 from services.errors import DomainError
+from services.invite_csv import invites_csv
 from services.staff_import import RosterInvalid, apply_import, parse_roster, plan_import
 
 
@@ -49,9 +50,6 @@ async def _invites(
     args: argparse.Namespace, sessions: SessionFactory, settings: Settings, tr: Translator
 ) -> int:
     """New codes only for those without a valid one, unless ``--reissue`` (which kills the rest)."""
-    from services import invites
-    from services.invite_csv import invites_csv
-
     username = await bot_username(settings, tr)  # before anything is issued
     if args.out:  # a folder or an unwritable path fails here, before codes are issued
         with args.out.open("ab"):

@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
-from telegram.ext import CallbackQueryHandler, CommandHandler, ConversationHandler, MessageHandler
+from telegram.ext import CommandHandler, ConversationHandler, MessageHandler
 from telegram.ext import filters as F
 
 from chat.callbacks import CallbackAction
@@ -37,7 +37,7 @@ from chat.flow import (
     reply,
     send_prompt,
 )
-from conversations import form_view
+from conversations import form_view, home
 from conversations.admin import _require_admin
 from conversations.common import audit_actor, html, load_caller, now
 from conversations.form_view import (
@@ -138,14 +138,13 @@ async def peer_command(update: Update, context: JxContext) -> object:
     return await _enter(update, context, "peer")
 
 
-@flow.step
-async def home_button(update: Update, context: JxContext) -> object:
-    """A task button of the home screen (``hm1:self`` …): the task's last word names the kind."""
-    data = update.callback_query.data if update.callback_query else None
-    kind = (data or "").rsplit(":", 1)[-1]
-    if kind not in KINDS:
-        return await flow._stale_button(update, context)
-    return await _enter(update, context, kind)
+def _home_task(kind: str) -> StepFn:
+    """The step behind one task button of the home screen (``conversations.home.TASKS``)."""
+
+    async def home_button(update: Update, context: JxContext) -> object:
+        return await _enter(update, context, kind)
+
+    return flow.step(home_button)
 
 
 @flow.step
@@ -542,7 +541,7 @@ def build_handler() -> ConversationHandler:
             CommandHandler("peer", peer_command),
             CommandHandler("proxy", proxy_command),
             # the home screen's task buttons (conversations.home)
-            CallbackQueryHandler(home_button, pattern=r"^hm1:"),
+            *(home.TASKS[source].handler(_home_task(kind)) for kind, source in KINDS.items()),
         ],
         states={
             State.PICK: [OPEN.handler(open_form)],

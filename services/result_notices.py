@@ -32,8 +32,8 @@ from services.peer_view import source_means
 # defined in ``conversations.results``; the appeal's and the plan's belong to those flows.
 WHY: Final = "results.why"  # result id
 HISTORY: Final = "results.history"  # result id
-APPEAL: Final = "appeal.new"  # result id: 申诉 (today ``ap1:n:<result id>``)
-PLAN: Final = "plan.for_result"  # result id: 改进计划 (today ``ip1:r:<result id>``)
+APPEAL: Final = "appeal.new"  # result id: 申诉
+PLAN: Final = "plan.for_result"  # result id: 改进计划
 APPROVE: Final = "result_review.approve"  # cycle id, review round
 SEND_BACK: Final = "result_review.send_back"  # cycle id, review round
 

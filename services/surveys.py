@@ -34,8 +34,10 @@ from infra.models import (
     TelegramAccount,
     TemplateVersion,
 )
+from services.cases import Env
 from services.cycles import touch_periods_of
 from services.errors import DomainError
+from services.rectification import open_for_response
 from services.templates import localized
 
 LEVELS = list(Satisfaction)
@@ -344,9 +346,6 @@ async def finish(
     response.overall = max((a.level for a in view.answers.values()), key=LEVELS.index)
     await touch_periods_of(session, now, settings.tz)  # a new citizen rating for scoring
     if view.bad:
-        from services.cases import Env
-        from services.rectification import open_for_response
-
         await open_for_response(
             session,
             response,

@@ -194,7 +194,7 @@ def _value(cell: Any, *, percent: bool) -> object:
 
 def dump_xlsx(template: Template) -> bytes:
     """The template as the workbook the working group edits (reads back to an equal Template)."""
-    from openpyxl import Workbook
+    from openpyxl import Workbook  # openpyxl loads only when a file is made (see ``load``)
     from openpyxl.styles import Alignment, Font
     from openpyxl.utils import get_column_letter
 
@@ -281,6 +281,7 @@ def _survey_rows(survey: SurveySpec | None) -> dict[Sheet, list[list[Any]]]:
 
 def _choices(ws: Any, column: int, options: list[str]) -> None:
     """A drop-down on ``column`` below the header (Excel still accepts other text)."""
+    # openpyxl loads only when a file is made (see ``load``)
     from openpyxl.utils import get_column_letter
     from openpyxl.worksheet.datavalidation import DataValidation
 
@@ -312,7 +313,7 @@ def _indicator_row(i: Indicator, unit: str | None) -> list[Any]:
 
 def _reproducible(wb: Any) -> bytes:
     """Save without openpyxl's "modified = now" and with fixed zip entry times."""
-    from openpyxl.writer.excel import ExcelWriter
+    from openpyxl.writer.excel import ExcelWriter  # only when a file is made (see ``load``)
 
     raw = io.BytesIO()
     with zipfile.ZipFile(raw, "w", zipfile.ZIP_DEFLATED) as archive:
