@@ -392,7 +392,7 @@ async def _script(sessions, server: FakeBotApi, settings: Settings, out_dir: Pat
     widths = [max(_width(row[i]) for row in [_HEADER, *table]) + 2 for i in range(3)]
     for row in [_HEADER, *table]:
         cells = "".join(_pad(cell, width) for cell, width in zip(row, widths, strict=False))
-        out(f"  {cells}{row[3]:>8}  {row[4]}")
+        out(f"  {cells}{' ' * (8 - _width(row[3]))}{row[3]}  {row[4]}")
     return 0
 
 
