@@ -12,6 +12,7 @@ was queued). Staff never see who the citizen is.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Awaitable, Callable
 from enum import StrEnum
 
@@ -31,6 +32,7 @@ from chat.flow import (
     FlowTx,
     Position,
     Prompt,
+    StepFn,
     answer_query,
     reply,
     send_prompt,
@@ -80,7 +82,6 @@ QUESTIONS = {
         "Decision: {decision}. Please write the reason for it (required, up to {limit} characters); the unit is told."
     ),
 }
-UPHOLD_LABEL, EXCLUDE_LABEL = N_("Uphold the bad review"), N_("Exclude the bad review")
 
 
 # --- showing ---------------------------------------------------------------------
@@ -95,7 +96,8 @@ def item_prompt(tr: Translator, view: rv.RectView, actor: Actor, at: dt.datetime
     if rc.may("request_review", view, actor):
         rows.append([REVIEW.button(tr._("Ask the working group to review it"), rid)])
     if rc.may("exclude", view, actor):
-        rows.append([UPHOLD.button(tr._(UPHOLD_LABEL), rid), EXCLUDE.button(tr._(EXCLUDE_LABEL), rid)])  # fmt: skip
+        up, out = tr._(rv.UPHOLD_LABEL), tr._(rv.EXCLUDE_LABEL)
+        rows.append([UPHOLD.button(up, rid), EXCLUDE.button(out, rid)])
     if actor.is_admin and view.status == Status.UNDER_REVIEW:
         rows.append([REVIEWS.button(tr._("« Review requests"))])
     rows.append([LIST.button(tr._("« All items"))])
@@ -108,7 +110,7 @@ async def render(session: AsyncSession, tr: Translator, pos: Position, update: U
         view = await rv.load(session, int(pos.data["rid"]))
     except (DomainError, KeyError, ValueError):
         return Prompt(tr._("This bad review no longer exists. Send /cancel to stop."))
-    decision = EXCLUDE_LABEL if pos.data.get("decision") == rv.EXCLUDED else UPHOLD_LABEL
+    decision = rv.EXCLUDE_LABEL if pos.data.get("decision") == rv.EXCLUDED else rv.UPHOLD_LABEL
     ask: str = html_format(
         tr._(QUESTIONS[State(pos.state)]), limit=rc.MAX_TEXT, decision=tr._(decision)
     )
@@ -150,7 +152,7 @@ async def reviews_prompt(context: JxContext, tr: Translator, actor: Actor) -> Pr
     if not items:
         return Prompt(tr._("No review requests are waiting for a decision."))
     lines, rows = [tr._("<b>Review requests</b>"), ""], list[list[InlineKeyboardButton]]()
-    up, out = tr._(UPHOLD_LABEL), tr._(EXCLUDE_LABEL)
+    up, out = tr._(rv.UPHOLD_LABEL), tr._(rv.EXCLUDE_LABEL)
     for rect, name in items:
         rid, unit, reason = rect.id, localized(name, tr.locale), clip(rect.review_reason or "", 120)
         lines.append(html_format(tr._("#{id} {unit}: {reason}"), id=rid, unit=unit, reason=reason))
@@ -280,36 +282,43 @@ async def exclude(update: Update, context: JxContext) -> object:
 
 # --- the text steps ------------------------------------------------------------------------
 
-Save = Callable[[AsyncSession, int, str, Actor, Position], Awaitable[str]]
-"""Apply a text step in the flow's transaction; return the (N_-marked) confirmation."""
+Save = Callable[[AsyncSession, int, str, Actor, JxContext, Position], Awaitable[str]]
 
 
-async def _text_step(update: Update, context: JxContext, save: Save) -> object:
-    tr = await context.tr(update)
-    async with context.services.reads() as session:
-        pos = await flow.position(session, update)
-    if pos is None or "rid" not in pos.data:
-        return END
-    try:
-        text = rc.check_text(update.message.text if update.message else None)
-    except DomainError as exc:  # asked again, nothing saved
-        await reply(update, exc.render(tr))
-        await flow.show(update, context, edit=False)
-        return None
-    actor, rect_id = await load_caller(update, context), int(pos.data["rid"])
+def _text_step(save: Save) -> StepFn:
+    """The handler of a text step: check the text (else ask again), ``save`` it in the flow's
+    transaction and say its (N_-marked) confirmation; a refusal or a reason why not ends it."""
 
-    async def call(tx: FlowTx) -> str:
-        done = await save(tx.session, rect_id, text, actor, pos)
-        tx.end()
-        return done
+    @flow.step
+    @functools.wraps(save)
+    async def step(update: Update, context: JxContext) -> object:
+        tr = await context.tr(update)
+        async with context.services.reads() as session:
+            pos = await flow.position(session, update)
+        if pos is None or "rid" not in pos.data:
+            return END
+        try:
+            text = rc.check_text(update.message.text if update.message else None)
+        except DomainError as exc:  # asked again, nothing saved
+            await reply(update, exc.render(tr))
+            await flow.show(update, context, edit=False)
+            return None
+        actor, rect_id = await load_caller(update, context), int(pos.data["rid"])
 
-    outcome, done = await attempt(
-        flow, update, context, actor, call,
-        object_type="rectification", object_id=rect_id, action=pos.state,
-    )  # fmt: skip
-    if outcome.ok and done:
-        await reply(update, tr._(done))
-    return outcome.state
+        async def call(tx: FlowTx) -> str:
+            done = await save(tx.session, rect_id, text, actor, context, pos)
+            tx.end()
+            return done
+
+        outcome, done = await attempt(
+            flow, update, context, actor, call,
+            object_type="rectification", object_id=rect_id, action=pos.state,
+        )  # fmt: skip
+        if outcome.ok and done:
+            await reply(update, tr._(done))
+        return outcome.state
+
+    return step
 
 
 def _staff_id(actor: Actor) -> int:
@@ -318,51 +327,43 @@ def _staff_id(actor: Actor) -> int:
     return actor.staff.id
 
 
-@flow.step
-async def save_answer(update: Update, context: JxContext) -> object:
+@_text_step
+async def save_answer(
+    session: AsyncSession, rid: int, text: str, actor: Actor, context: JxContext, _: Position
+) -> str:
     """What the unit did: to the citizen if they asked for a reply."""
-
-    async def save(session: AsyncSession, rid: int, text: str, actor: Actor, _: Position) -> str:
-        rect = await rc.answer(
-            session, rid, text, staff_id=_staff_id(actor), now=now(context), env=env(context)
-        )
-        if rect.status == Status.ANSWERED:
-            return N_("Saved. Your answer was sent to the citizen, who is asked to rate it.")
-        return N_("Saved. The citizen did not ask for a reply, so the item is closed.")
-
-    return await _text_step(update, context, save)
+    staff_id, at = _staff_id(actor), now(context)
+    rect = await rc.answer(session, rid, text, staff_id=staff_id, now=at, env=env(context))
+    if rect.status == Status.ANSWERED:
+        return N_("Saved. Your answer was sent to the citizen, who is asked to rate it.")
+    return N_("Saved. The citizen did not ask for a reply, so the item is closed.")
 
 
-@flow.step
-async def send_reason(update: Update, context: JxContext) -> object:
+@_text_step
+async def send_reason(
+    session: AsyncSession, rid: int, text: str, actor: Actor, context: JxContext, _: Position
+) -> str:
     """Why the unit asks for 申诉复核: to the working group."""
-
-    async def save(session: AsyncSession, rid: int, text: str, actor: Actor, _: Position) -> str:
-        await rc.request_review(
-            session, rid, text, staff_id=_staff_id(actor), now=now(context), env=env(context)
-        )
-        return N_(
-            "Sent to the working group. You will be told of its decision; until then the deadline is paused."
-        )
-
-    return await _text_step(update, context, save)
+    staff_id, at = _staff_id(actor), now(context)
+    await rc.request_review(session, rid, text, staff_id=staff_id, now=at, env=env(context))
+    return N_(
+        "Sent to the working group. You will be told of its decision; until then the deadline is paused."
+    )
 
 
-@flow.step
-async def record_decision(update: Update, context: JxContext) -> object:
+@_text_step
+async def record_decision(
+    session: AsyncSession, rid: int, text: str, actor: Actor, context: JxContext, pos: Position
+) -> str:
     """The working group's reason for upholding or excluding: to the unit."""
-
-    async def save(session: AsyncSession, rid: int, text: str, actor: Actor, pos: Position) -> str:
-        decision: rc.Decision = "excluded" if pos.data.get("decision") == rv.EXCLUDED else "upheld"
-        await rc.decide_review(
-            session, rid, decision, text, admin_telegram_id=actor.telegram_id, now=now(context),
-            env=env(context),
-        )  # fmt: skip
-        if decision == rv.EXCLUDED:
-            return N_("Excluded: the response no longer counts. The unit has been told.")
-        return N_("Upheld: the bad review counts. The unit has been told.")
-
-    return await _text_step(update, context, save)
+    decision: rc.Decision = "excluded" if pos.data.get("decision") == rv.EXCLUDED else "upheld"
+    await rc.decide_review(
+        session, rid, decision, text, admin_telegram_id=actor.telegram_id, now=now(context),
+        env=env(context),
+    )  # fmt: skip
+    if decision == rv.EXCLUDED:
+        return N_("Excluded: the response no longer counts. The unit has been told.")
+    return N_("Upheld: the bad review counts. The unit has been told.")
 
 
 # --- the citizen ---------------------------------------------------------------------

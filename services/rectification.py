@@ -1,6 +1,6 @@
 """整改: a citizen's bad review (差评) becomes an item the unit head must handle in time.
 
-What can happen to an item, who may do it, who is told — ``FLOW`` below, on the case
+What can happen to an item, who may do it, who is told: ``FLOW`` below, on the case
 kernel (``services.cases``)::
 
     OPEN ──answer──▶ ANSWERED ──rate (the citizen)──▶ CLOSED
@@ -8,23 +8,18 @@ kernel (``services.cases``)::
       └──request_review──▶ UNDER_REVIEW ──exclude──▶ EXCLUDED
          (from OPEN or ANSWERED, once)   ──uphold──▶ back where it was
 
-Rules beyond the table (each checked here, so the chat and any future CLI share them):
+Rules beyond the table, checked here so the chat and any future CLI share them:
 
-- One item per response (``open_for_response`` is idempotent). The deadline is the end of
-  the N-th official working day (``services.workdays``) after the day the review arrived.
-- **Only the head of the unit** answers and asks for review (申诉复核). The working group
-  (admins) sees every item and decides reviews, but does not answer for a unit: the answer
-  is the unit's own accountable statement to the citizen, and the group that judges a
-  review request must not also be the party making it: a working-group member who heads
-  the unit, belongs to it or made the request never decides it (``conflicted``, as an
-  appeal is never handled by the appellant), nor is asked to. A unit without a head is
-  reported to the working group, which names one in the roster.
+- One item per response; its deadline is the end of the N-th official working day
+  (``services.workdays``) after the day the review arrived.
+- **Only the unit head** answers (the unit's own accountable statement to the citizen) and
+  asks for review (申诉复核). The working group sees every item and decides reviews, but no
+  member on the unit's side (its head, a member of it, whoever made the request) decides
+  one or is asked to (``conflicted``). A unit without a head is reported to the working group.
 - The citizen's raw Telegram id (``response.reply_chat_id``) exists only while a requested
   reply is pending: ``answer`` queues the reply and erases it in the same transaction (the
-  outbox row carries the chat id until it is sent, then forgets it too). The citizen later
-  proves who they are by the keyed hash of their id (``respondent_key``) to rate the
-  handling once.
-- Nothing shown to staff names the citizen: no Telegram id, name or username is stored.
+  outbox row forgets it once sent). The citizen rates the handling once, proving who they
+  are by the keyed hash of their id (``respondent_key``). Nothing shown to staff names them.
 
 Functions run in the caller's transaction and raise ``DomainError`` (``Refused`` when the
 caller has no right to the item, which the chat audits as ``access.denied``).
@@ -101,9 +96,8 @@ def _t(
     return Transition(name, frozenset(src), to, who, f"rectification.{audit}", no, told)
 
 
-# What a table cannot say: one review request per item; ``answer`` queues the reply to the
-# citizen itself, as it erases their chat id; ``uphold`` returns the item where it was;
-# ``rate`` closes an ANSWERED item and leaves one UNDER_REVIEW there.
+# Besides: one review request per item; ``answer`` queues the reply to the citizen itself;
+# ``uphold`` returns the item where it was; ``rate`` leaves an item UNDER_REVIEW there.
 # fmt: off
 FLOW: Final[cases.Workflow[RectView]] = cases.Workflow("rectification", (
     # name            from                to         who      audit             refused   told
@@ -194,16 +188,9 @@ async def open_for_response(
     detail |= {"deadline": deadline.isoformat(), "working_days": working_days}
     view = await load(session, rect.id)
     await cases.apply(
-        session,
-        FLOW,
-        "open",
-        view,
-        actor=None,
-        at=now,
-        env=env,
-        detail=detail,
+        session, FLOW, "open", view, actor=None, at=now, env=env, detail=detail,
         actor_label="survey",
-    )
+    )  # fmt: skip
     return rect
 
 
@@ -247,13 +234,7 @@ async def answer(
 
 
 async def request_review(
-    session: AsyncSession,
-    rect_id: int,
-    reason: str,
-    *,
-    staff_id: int,
-    now: dt.datetime,
-    env: Env,
+    session: AsyncSession, rect_id: int, reason: str, *, staff_id: int, now: dt.datetime, env: Env
 ) -> Rectification:
     """申诉复核: the unit head asks the working group to review a 差评 it thinks mistaken or
     malicious, once; the impartial part of the working group is told."""

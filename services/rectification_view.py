@@ -52,6 +52,7 @@ STATUS_LABELS: Final = {
     Status.CLOSED: N_("closed"),
 }
 NOT_FOUND = N_("This bad review does not exist or is not yours to handle.")
+UPHOLD_LABEL, EXCLUDE_LABEL = N_("Uphold the bad review"), N_("Exclude the bad review")
 _ROW: Final = frozenset(c.key for c in Rectification.__mapper__.column_attrs)
 
 
@@ -115,16 +116,10 @@ async def load(session: AsyncSession, rect_id: int) -> RectView:
             AuditEntry.object_id == str(rect.id),
         )
     )
-    return RectView(
-        rect,
-        response,
-        unit.name,
-        unit.head_staff_id if unit.active else None,
-        staff.name if staff else None,
-        spec,
-        answers,
-        frozenset(s for s in requesters if s is not None),
-    )
+    head = unit.head_staff_id if unit.active else None
+    asked = frozenset(s for s in requesters if s is not None)
+    name = staff.name if staff else None
+    return RectView(rect, response, unit.name, head, name, spec, answers, asked)
 
 
 async def listing(
@@ -256,30 +251,21 @@ def item_text(
 
 def open_choice(tr: Translator, step: Step[RectView]) -> Choices:
     """[Open], while the item is active."""
-    if step.case.status not in ACTIVE:
-        return ()
-    return rows([Choice(tr._("Open"), "rectify.open", (step.case.id,))])
+    opened = Choice(tr._("Open"), "rectify.open", (step.case.id,))
+    return rows([opened]) if step.case.status in ACTIVE else ()
 
 
 def decision_choices(tr: Translator, step: Step[RectView]) -> Choices:
-    """[维持差评] [剔除差评], then a text step for the reason; [Open]."""
-    rect_id = step.case.id
-    return rows(
-        [
-            Choice(tr._("Uphold the bad review"), "rectify.uphold", (rect_id,)),
-            Choice(tr._("Exclude the bad review"), "rectify.exclude", (rect_id,)),
-        ],
-        [Choice(tr._("Open"), "rectify.open", (rect_id,))],
-    )
+    """[维持差评] [剔除差评] (then a text step for the reason), [Open]."""
+    up = Choice(tr._(UPHOLD_LABEL), "rectify.uphold", (step.case.id,))
+    out = Choice(tr._(EXCLUDE_LABEL), "rectify.exclude", (step.case.id,))
+    return rows([up, out], *open_choice(tr, step))
 
 
 def rating_choices(tr: Translator, rect_id: int) -> Choices:
-    return rows(
-        [
-            Choice(tr._(SATISFACTION_LABELS[level]), "rectify.rate", (rect_id, code))
-            for code, level in RATINGS.items()
-        ]
-    )
+    """[满意] [基本满意] [不满意]: the citizen's rating of the handling."""
+    labels = {code: tr._(SATISFACTION_LABELS[level]) for code, level in RATINGS.items()}
+    return rows([Choice(label, "rectify.rate", (rect_id, code)) for code, label in labels.items()])
 
 
 def received(view: RectView) -> dt.datetime:
@@ -293,27 +279,27 @@ def _target(tr: Translator, view: RectView) -> Html:
     return escape(unit)
 
 
-def _level(tr: Translator, view: RectView) -> str:
+def _lines(tr: Translator, view: RectView, *msgids: str, **more: object) -> str:
+    """A notice about the item: each of its lines filled with what notices say of an item."""
     level = view.response.overall
-    return tr._(SATISFACTION_LABELS[level]) if level else "—"
+    facts = {
+        "id": view.id,
+        "unit": localized(view.unit, tr.locale),
+        "target": _target(tr, view),
+        "date": tr.date(received(view)),
+        "deadline": tr.date(view.rect.deadline),
+        "level": tr._(SATISFACTION_LABELS[level]) if level else "—",
+    }
+    return "\n".join(html_format(tr._(m), **(facts | more)) for m in msgids)
 
 
 def opened_text(tr: Translator, step: Step[RectView]) -> str:
-    view, _ = step.view, tr._
-    return "\n".join(
-        [
-            html_format(_("<b>New bad review to rectify</b> (#{id})"), id=view.id),
-            html_format(
-                _("{target}, {date}: {level}."),
-                target=_target(tr, view),
-                date=tr.date(received(view)),
-                level=_level(tr, view),
-            ),
-            html_format(
-                _("Please handle it and write what was done by the end of {deadline}."),
-                deadline=tr.date(view.rect.deadline),
-            ),
-        ]
+    return _lines(
+        tr,
+        step.view,
+        N_("<b>New bad review to rectify</b> (#{id})"),
+        N_("{target}, {date}: {level}."),
+        N_("Please handle it and write what was done by the end of {deadline}."),
     )
 
 
@@ -325,57 +311,37 @@ def reply_text(tr: Translator, view: RectView, text: str, locale: str) -> str:
 
 
 def review_request_text(tr: Translator, step: Step[RectView]) -> str:
-    view, _ = step.view, tr._
-    return "\n".join(
-        [
-            html_format(_("<b>Review requested</b> · #{id}"), id=view.id),
-            html_format(
-                _("{unit} asks the working group to review a bad review of {date} ({level})."),
-                unit=localized(view.unit, tr.locale),
-                date=tr.date(received(view)),
-                level=_level(tr, view),
-            ),
-            html_format(_("Reason: {reason}"), reason=step.params["reason"]),
-        ]
+    return _lines(
+        tr,
+        step.view,
+        N_("<b>Review requested</b> · #{id}"),
+        N_("{unit} asks the working group to review a bad review of {date} ({level})."),
+        N_("Reason: {reason}"),
+        reason=step.params["reason"],
     )
 
 
 def decision_text(tr: Translator, step: Step[RectView]) -> str:
-    view, _ = step.view, tr._
     head = (
-        _(
+        N_(
             "The working group excluded bad review #{id} ({unit}): it no longer counts, and nothing more is needed."
         )
         if step.params["decision"] == EXCLUDED
-        else _(
+        else N_(
             "The working group upheld bad review #{id} ({unit}): it counts, and still needs to be handled."
         )
     )
-    return "\n".join(
-        [
-            html_format(head, id=view.id, unit=localized(view.unit, tr.locale)),
-            html_format(_("Reason: {reason}"), reason=step.params["note"]),
-        ]
-    )
+    return _lines(tr, step.view, head, N_("Reason: {reason}"), reason=step.params["note"])
 
 
 def overdue_text(tr: Translator, step: Step[RectView]) -> str:
-    view = step.view
-    return html_format(
-        tr._(
-            "Overdue: bad review #{id} ({target}, {date}) was due by the end of {deadline} and has not been handled yet. Please write what was done."
-        ),
-        id=view.id,
-        target=_target(tr, view),
-        date=tr.date(received(view)),
-        deadline=tr.date(view.rect.deadline),
+    overdue = N_(
+        "Overdue: bad review #{id} ({target}, {date}) was due by the end of {deadline} and has not been handled yet. Please write what was done."
     )
+    return _lines(tr, step.view, overdue)
 
 
 def rated_text(tr: Translator, step: Step[RectView]) -> str:
-    return html_format(
-        tr._("The citizen rated the handling of bad review #{id} ({unit}): {rating}."),
-        id=step.view.id,
-        unit=step.view.unit,
-        rating=tr._(SATISFACTION_LABELS[step.params["rating"]]),
-    )
+    rated = N_("The citizen rated the handling of bad review #{id} ({unit}): {rating}.")
+    rating = tr._(SATISFACTION_LABELS[step.params["rating"]])
+    return _lines(tr, step.view, rated, unit=step.view.unit, rating=rating)  # the unit as named
