@@ -19,8 +19,7 @@ from enum import StrEnum
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest
-from telegram.ext import BaseHandler, ConversationHandler, MessageHandler
-from telegram.ext import CommandHandler as Command
+from telegram.ext import BaseHandler, CommandHandler, ConversationHandler, MessageHandler
 from telegram.ext import filters as F
 
 from chat.callbacks import CallbackAction, Callbacks
@@ -228,7 +227,7 @@ async def _pressed(
 async def open_item(update: Update, context: JxContext) -> object:
     """The item, for its unit head or the working group (read-only for them)."""
     actor, view, rect_id = await _pressed(update, context, OPEN)
-    if view is None or not (rv.heads(actor, view) or actor.is_admin):
+    if view is None or not (rc.HEAD.allows(actor, view) or actor.is_admin):
         return await _refuse(update, context, rect_id)
     prompt = item_prompt(await context.tr(update), view, actor, now(context))
     return await _show(update, context, prompt)
@@ -406,8 +405,8 @@ def build_handler() -> ConversationHandler:
     text = F.TEXT & ~F.COMMAND & ~F.UpdateType.EDITED
     return flow.handler(
         entry_points=[
-            Command("rectify", show_list),
-            Command("reviews", show_reviews),
+            CommandHandler("rectify", show_list),
+            CommandHandler("reviews", show_reviews),
             LIST.handler(show_list),
             REVIEWS.handler(show_reviews),
             OPEN.handler(open_item),

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hmac
+from collections.abc import Sequence
 from typing import Any, Final, Literal
 
 from sqlalchemy import select
@@ -41,7 +42,7 @@ from infra.models import Rectification, Staff, SurveyResponse
 from services import cases
 from services import rectification_view as rv
 from services.access import Actor, load_actor
-from services.cases import NEW, SYSTEM, WORKING_GROUP, Env, Notice, Transition, Who
+from services.cases import NEW, SYSTEM, WORKING_GROUP, Env, Notice, Recipient, Transition, Who
 from services.cycles import touch_periods_of
 from services.errors import DomainError
 from services.outbox import enqueue
@@ -72,20 +73,25 @@ NOT_RATABLE = N_("This can no longer be rated. Thank you all the same.")
 
 # --- the table ---------------------------------------------------------------------------
 
-HEAD: Final = Who("the head of the unit", rv.heads, NOT_FOUND)
+HEAD: Final = cases.staff_of("the head of the unit", lambda view: view.head_staff_id, NOT_FOUND)
 UNIT_SIDE: Final = Who("the unit that asked", lambda actor, view: rv.conflicted(view, actor))
 JUDGE: Final = WORKING_GROUP.but_not(UNIT_SIDE, OWN_UNIT)
 CITIZEN: Final = Who("the citizen (by the keyed hash of their id)", lambda a, _v: a is None)
-# Who is told (``head_or_group``: the head, else the working group), what, with which buttons.
-TO_HANDLE: Final = Notice(rv.head_or_group, rv.opened_text, "rect-open:{id}:{chat}", rv.open_choice)
+HEAD_CHATS: Final = cases.owner(lambda step: step.view.head_staff_id)
+
+
+async def head_or_group(session: AsyncSession, step: cases.Step[RectView]) -> Sequence[Recipient]:
+    """The unit head; with no head who could be told, the working group."""
+    return await HEAD_CHATS(session, step) or await cases.group(session, step)
+
+
+TO_HANDLE: Final = Notice(head_or_group, rv.opened_text, "rect-open:{id}:{chat}", rv.open_choice)
 ASKED: Final = Notice(
     rv.impartial_group, rv.review_request_text, "rect-review:{id}:{chat}", rv.decision_choices
 )
-DECIDED: Final = Notice(rv.head_chats, rv.decision_text, "rect-decided:{id}:{chat}", rv.open_choice)
-RATED: Final = Notice(rv.head_chats, rv.rated_text, "rect-rated:{id}:{chat}")
-OVERDUE: Final = Notice(
-    rv.head_or_group, rv.overdue_text, "rect-overdue:{id}:{chat}", rv.open_choice
-)
+DECIDED: Final = Notice(HEAD_CHATS, rv.decision_text, "rect-decided:{id}:{chat}", rv.open_choice)
+RATED: Final = Notice(HEAD_CHATS, rv.rated_text, "rect-rated:{id}:{chat}")
+OVERDUE: Final = Notice(head_or_group, rv.overdue_text, "rect-overdue:{id}:{chat}", rv.open_choice)
 OPEN, ANSWERED, REVIEWED = Status.OPEN, Status.ANSWERED, Status.UNDER_REVIEW
 CLOSED, EXCLUDED_ = Status.CLOSED, Status.EXCLUDED
 

@@ -1,5 +1,5 @@
 """A rectification item as people read it — never who the citizen is: the view the rules
-move (``RectView``), the queues, who may and who is told (``heads``, ``conflicted``, the
+move (``RectView``), the queues, who may and who is told (``conflicted``, the
 recipients of ``services.rectification.FLOW``'s notices), the item's text, and the texts
 and buttons (``domain.choice``) of its notices."""
 
@@ -160,11 +160,6 @@ async def overdue(session: AsyncSession, now: dt.datetime) -> list[Rectification
 # --- who may, who is told ------------------------------------------------------------
 
 
-def heads(actor: Actor | None, view: RectView) -> bool:
-    """The active head of the item's (active) unit."""
-    return actor is not None and actor.staff is not None and actor.staff.id == view.head_staff_id
-
-
 def conflicted(view: RectView, actor: Actor | None) -> bool:
     """Whether ``actor`` is on the side of the unit that asked for 申诉复核, so may not judge it:
     its head, anyone in it, or whoever made the request (a head who has moved on since)."""
@@ -178,15 +173,6 @@ def conflicted(view: RectView, actor: Actor | None) -> bool:
         or unit_id in actor.headed_unit_ids
         or staff.id in view.requesters
     )
-
-
-async def head_chats(session: AsyncSession, step: Step[RectView]) -> list[Recipient]:
-    return await cases.accounts(session, [step.view.head_staff_id])
-
-
-async def head_or_group(session: AsyncSession, step: Step[RectView]) -> list[Recipient]:
-    """The unit head; with no head who could be told, the working group."""
-    return await head_chats(session, step) or await cases.working_group(session, step.env)
 
 
 async def impartial_group(session: AsyncSession, step: Step[RectView]) -> list[Recipient]:
