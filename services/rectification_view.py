@@ -29,7 +29,7 @@ from infra.models import (
 from services import cases
 from services.access import Actor, load_actor
 from services.cases import Recipient, Refused, Step
-from services.templates import localized
+from services.templates import localized, problem_labels, question_text
 from services.templates.render import SATISFACTION_LABELS
 
 Status = RectificationStatus
@@ -83,14 +83,6 @@ class RectView:
             setattr(self.rect, name, value)
         else:
             object.__setattr__(self, name, value)
-
-    def problems(self, locale: str) -> list[str]:
-        names, english = list(self.spec.problems), list(self.spec.problems_en)
-        return [
-            localized(names[i], locale, english[i] if i < len(english) else None)
-            for i in self.response.problems or []
-            if isinstance(i, int) and 0 <= i < len(names)
-        ]
 
 
 async def load(session: AsyncSession, rect_id: int) -> RectView:
@@ -203,13 +195,15 @@ def item_text(
     lines += [deadline + (" " + _("⚠️ overdue") if is_overdue(rect, at) else ""), ""]
     for a in view.answers:
         question = view.spec.question(a.question)
-        text = localized(question.text, loc, question.text_en) if question else a.question
+        text = question_text(question, loc) if question else a.question
         lines.append(f"• {escape(text)} — {_(SATISFACTION_LABELS[a.level])}")
     if response.comment:
         lines.append(html_format(_("Comment: {text}"), text=response.comment))
-    if problems := view.problems(loc):
+    labels = problem_labels(view.spec, loc)
+    chosen = [i for i in response.problems or () if isinstance(i, int) and 0 <= i < len(labels)]
+    if chosen:
         sep = ", " if loc == "en" else "、"
-        lines.append(html_format(_("Problems: {list}"), list=sep.join(problems)))
+        lines.append(html_format(_("Problems: {list}"), list=sep.join(labels[i] for i in chosen)))
     if response.problem_text:
         lines.append(html_format(_("In their words: {text}"), text=response.problem_text))
     if response.wants_reply:
