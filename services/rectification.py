@@ -85,9 +85,19 @@ async def head_or_group(session: AsyncSession, step: cases.Step[RectView]) -> Se
     return await HEAD_CHATS(session, step) or await cases.group(session, step)
 
 
+async def impartial_group(session: AsyncSession, step: cases.Step[RectView]) -> list[Recipient]:
+    """The working group minus those on the unit's side (``UNIT_SIDE``), who stand aside."""
+    group, admins = await cases.group(session, step), step.env.admin_ids
+    return [
+        r
+        for r in group
+        if not rv.conflicted(step.view, await load_actor(session, r.chat_id, admins))
+    ]
+
+
 TO_HANDLE: Final = Notice(head_or_group, rv.opened_text, "rect-open:{id}:{chat}", rv.open_choice)
 ASKED: Final = Notice(
-    rv.impartial_group, rv.review_request_text, "rect-review:{id}:{chat}", rv.decision_choices
+    impartial_group, rv.review_request_text, "rect-review:{id}:{chat}", rv.decision_choices
 )
 DECIDED: Final = Notice(HEAD_CHATS, rv.decision_text, "rect-decided:{id}:{chat}", rv.open_choice)
 RATED: Final = Notice(HEAD_CHATS, rv.rated_text, "rect-rated:{id}:{chat}")

@@ -1,7 +1,7 @@
 """A rectification item as people read it — never who the citizen is: the view the rules
-move (``RectView``), the queues, who may and who is told (``conflicted``, the
-recipients of ``services.rectification.FLOW``'s notices), the item's text, and the texts
-and buttons (``domain.choice``) of its notices."""
+move (``RectView``), the queues, who stands aside from a review (``conflicted``), the item's
+text, and the texts and buttons (``domain.choice``) of the notices of
+``services.rectification.FLOW``."""
 
 from __future__ import annotations
 
@@ -26,9 +26,8 @@ from infra.models import (
     SurveyResponse,
     TemplateVersion,
 )
-from services import cases
-from services.access import Actor, load_actor
-from services.cases import Recipient, Refused, Step
+from services.access import Actor
+from services.cases import Refused, Step
 from services.templates import localized, problem_labels, question_text
 from services.templates.render import SATISFACTION_LABELS
 
@@ -165,14 +164,6 @@ def conflicted(view: RectView, actor: Actor | None) -> bool:
         or unit_id in actor.headed_unit_ids
         or staff.id in view.requesters
     )
-
-
-async def impartial_group(session: AsyncSession, step: Step[RectView]) -> list[Recipient]:
-    """The working group minus those who stand aside for this item (``conflicted``)."""
-    group, admins = await cases.working_group(session, step.env), step.env.admin_ids
-    return [
-        r for r in group if not conflicted(step.view, await load_actor(session, r.chat_id, admins))
-    ]
 
 
 # --- the item, as the unit reads it ---------------------------------------------------
