@@ -12,11 +12,12 @@ was queued). Staff never see who the citizen is.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Awaitable, Callable
 from enum import StrEnum
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from telegram import Message, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest
 from telegram.ext import BaseHandler, CommandHandler, ConversationHandler, MessageHandler
 from telegram.ext import filters as F
@@ -30,18 +31,20 @@ from chat.flow import (
     FlowTx,
     Position,
     Prompt,
+    StepFn,
     answer_query,
     reply,
     send_prompt,
 )
-from conversations.cases import Line, admin_only, attempt, env, leave_text_step, listing, refuse
-from conversations.common import keyboard, load_caller, now
+from conversations.cases import Line, attempt, env, leave_text_step, listing, refuse
+from conversations.common import load_caller, now
 from domain.enums import RectificationStatus
 from domain.text import MESSAGE_LIMIT, clip, clip_html, html_format, html_len
 from infra.i18n import N_, Translator
 from services import rectification as rc
 from services import rectification_view as rv
 from services.access import Actor
+from services.cases import ONLY_ADMINS
 from services.errors import DomainError
 from services.surveys import respondent_keys
 from services.templates import localized
@@ -67,31 +70,6 @@ REVIEW = CB.action("review", int)
 UPHOLD = CB.action("uphold", int)
 EXCLUDE = CB.action("exclude", int)
 RATE = CB.action("rate", int, str)  # rc1:rate:<id>:<s|b|d> (rv.RATINGS)
-
-
-# --- showing ---------------------------------------------------------------------
-
-
-def item_prompt(tr: Translator, view: rv.RectView, actor: Actor, at: dt.datetime) -> Prompt:
-    rect = view.rect
-    rows: list[list[tuple[str, str]]] = []
-    if rc.may("answer", view, actor):
-        rows.append([(tr._("✍️ Write what was done"), ANSWER.data(rect.id))])
-    if rc.may("request_review", view, actor):
-        rows.append([(tr._("Ask the working group to review it"), REVIEW.data(rect.id))])
-    if rc.may("exclude", view, actor):
-        rows.append(
-            [
-                (tr._("Uphold the bad review"), UPHOLD.data(rect.id)),
-                (tr._("Exclude the bad review"), EXCLUDE.data(rect.id)),
-            ]
-        )
-    if actor.is_admin and rect.status == Status.UNDER_REVIEW:
-        rows.append([(tr._("« Review requests"), REVIEWS.data())])
-    rows.append([(tr._("« All items"), LIST.data())])
-    return Prompt(rv.item_text(view, tr, at=at), keyboard(*rows))
-
-
 QUESTIONS = {
     State.ANSWER: N_(
         "Please write what was done about this bad review (up to {limit} characters)."
@@ -105,14 +83,24 @@ QUESTIONS = {
 }
 
 
-def _question(tr: Translator, pos: Position, view: rv.RectView) -> str:
-    """What the text step asks for."""
-    excluding = pos.data.get("decision") == rv.EXCLUDED
-    decision = tr._("Exclude the bad review") if excluding else tr._("Uphold the bad review")
-    ask: str = html_format(tr._(QUESTIONS[State(pos.state)]), limit=rc.MAX_TEXT, decision=decision)
-    if pos.state == State.ANSWER and view.response.wants_reply:
-        ask += " " + tr._("It is sent to the citizen, who is asked to rate the handling.")
-    return ask
+# --- showing ---------------------------------------------------------------------
+
+
+def item_prompt(tr: Translator, view: rv.RectView, actor: Actor, at: dt.datetime) -> Prompt:
+    """The item, with the buttons of what this actor may do with it now."""
+    rows: list[list[InlineKeyboardButton]] = []
+    rid = view.id
+    if rc.may("answer", view, actor):
+        rows.append([ANSWER.button(tr._("✍️ Write what was done"), rid)])
+    if rc.may("request_review", view, actor):
+        rows.append([REVIEW.button(tr._("Ask the working group to review it"), rid)])
+    if rc.may("exclude", view, actor):
+        up, out = tr._(rv.UPHOLD_LABEL), tr._(rv.EXCLUDE_LABEL)
+        rows.append([UPHOLD.button(up, rid), EXCLUDE.button(out, rid)])
+    if actor.is_admin and view.status == Status.UNDER_REVIEW:
+        rows.append([REVIEWS.button(tr._("« Review requests"))])
+    rows.append([LIST.button(tr._("« All items"))])
+    return Prompt(rv.item_text(view, tr, at=at), InlineKeyboardMarkup(rows))
 
 
 async def render(session: AsyncSession, tr: Translator, pos: Position, update: Update) -> Prompt:
@@ -121,7 +109,13 @@ async def render(session: AsyncSession, tr: Translator, pos: Position, update: U
         view = await rv.load(session, int(pos.data["rid"]))
     except (DomainError, KeyError, ValueError):
         return Prompt(tr._("This bad review no longer exists. Send /cancel to stop."))
-    tail = f"\n\n<b>{_question(tr, pos, view)}</b>\n{tr._(CANCELLED_HINT)}"
+    decision = rv.EXCLUDE_LABEL if pos.data.get("decision") == rv.EXCLUDED else rv.UPHOLD_LABEL
+    ask: str = html_format(
+        tr._(QUESTIONS[State(pos.state)]), limit=rc.MAX_TEXT, decision=tr._(decision)
+    )
+    if pos.state == State.ANSWER and view.response.wants_reply:
+        ask += " " + tr._("It is sent to the citizen, who is asked to rate the handling.")
+    tail = f"\n\n<b>{ask}</b>\n{tr._(CANCELLED_HINT)}"
     room = MESSAGE_LIMIT - html_len(tail)  # the review gives way, the question to answer stays
     return Prompt(rv.item_text(view, tr, at=dt.datetime.now(dt.UTC), limit=room) + tail)
 
@@ -133,15 +127,12 @@ async def list_prompt(context: JxContext, tr: Translator, actor: Actor) -> Promp
     """The caller's items (their units'; every unit's for the working group), or None."""
     if not actor.is_admin and not actor.is_unit_head:
         return None
-    at = now(context)
+    at, units = now(context), None if actor.is_admin else actor.headed_unit_ids
     async with context.services.reads() as session:
-        items = await rv.listing(
-            session, unit_ids=None if actor.is_admin else actor.headed_unit_ids
-        )
+        items = await rv.listing(session, unit_ids=units)
     lines = []
-    for item in items:
-        rect, unit = item.rect, localized(item.unit, tr.locale)
-        mark = " ⚠️" if rv.is_overdue(rect, at) else ""
+    for rect, name in items:
+        unit, mark = localized(name, tr.locale), " ⚠️" if rv.is_overdue(rect, at) else ""
         status, due = tr._(rv.STATUS_LABELS[rect.status]), tr.date(rect.deadline)
         text = tr._("#{id} {unit} · {status} · due {date}")
         line = html_format(text, id=rect.id, unit=unit, status=status, date=due) + mark
@@ -153,32 +144,21 @@ async def list_prompt(context: JxContext, tr: Translator, actor: Actor) -> Promp
 async def reviews_prompt(context: JxContext, tr: Translator, actor: Actor) -> Prompt:
     """Requests waiting for a decision; no decision buttons on the actor's own unit's."""
     async with context.services.reads() as session:
-        items = await rv.under_review(session)
-        own = {
-            item.rect.id
-            for item in items
-            if rv.conflicted(await rv.load(session, item.rect.id), actor)
-        }
+        items = await rv.listing(
+            session, unit_ids=None, statuses=(Status.UNDER_REVIEW,), by_request=True
+        )
+        own = {r.id for r, _ in items if rv.conflicted(await rv.load(session, r.id), actor)}
     if not items:
         return Prompt(tr._("No review requests are waiting for a decision."))
-    lines = [tr._("<b>Review requests</b>"), ""]
-    rows: list[list[tuple[str, str]]] = []
-    for item in items:
-        rect, unit = item.rect, localized(item.unit, tr.locale)
-        reason = clip(rect.review_reason or "", 120)
-        lines.append(
-            html_format(tr._("#{id} {unit}: {reason}"), id=rect.id, unit=unit, reason=reason)
-        )
-        rows.append([(f"#{rect.id} {unit}", OPEN.data(rect.id))])
-        if rect.id not in own:
-            up, out = tr._("Uphold the bad review"), tr._("Exclude the bad review")
-            rows.append(
-                [
-                    (f"#{rect.id} {up}", UPHOLD.data(rect.id)),
-                    (f"#{rect.id} {out}", EXCLUDE.data(rect.id)),
-                ]
-            )
-    return Prompt(clip_html("\n".join(lines), MESSAGE_LIMIT), keyboard(*rows))
+    lines, rows = [tr._("<b>Review requests</b>"), ""], list[list[InlineKeyboardButton]]()
+    up, out = tr._(rv.UPHOLD_LABEL), tr._(rv.EXCLUDE_LABEL)
+    for rect, name in items:
+        rid, unit, reason = rect.id, localized(name, tr.locale), clip(rect.review_reason or "", 120)
+        lines.append(html_format(tr._("#{id} {unit}: {reason}"), id=rid, unit=unit, reason=reason))
+        rows.append([OPEN.button(f"#{rid} {unit}", rid)])
+        if rid not in own:
+            rows.append([UPHOLD.button(f"#{rid} {up}", rid), EXCLUDE.button(f"#{rid} {out}", rid)])
+    return Prompt(clip_html("\n".join(lines), MESSAGE_LIMIT), InlineKeyboardMarkup(rows))
 
 
 # --- refusing and leaving ------------------------------------------------------------
@@ -195,61 +175,36 @@ async def _refuse(update: Update, context: JxContext, ref: object, message: str 
 
 
 async def _show(update: Update, context: JxContext, prompt: Prompt) -> object:
+    """Leave any text step and show ``prompt`` (in place of the pressed message)."""
     state = await leave_text_step(flow, update, context)
     await answer_query(update)
     await send_prompt(update, context, prompt)
     return state
 
 
-# --- commands and lists ----------------------------------------------------------------
-
-
-@flow.step
-async def rectify_command(update: Update, context: JxContext) -> object:
-    """The caller's items; a reminder of what this is for to anyone else."""
-    tr = await context.tr(update)
-    prompt = await list_prompt(context, tr, await load_caller(update, context))
-    state = await leave_text_step(flow, update, context)
-    if prompt is None:
-        prompt = Prompt(
-            tr._(
-                "This is for unit heads: bad reviews of your unit are listed here for you to handle."
-            )
-        )
-    await reply(update, prompt.text, prompt.markup)
-    return state
-
-
-@flow.step
-async def reviews_command(update: Update, context: JxContext) -> object:
-    """The review requests waiting for the working group."""
-    actor = await admin_only(update, context, "rectification", "", "reviews")
-    if actor is None:
-        return None
-    state = await leave_text_step(flow, update, context)
-    prompt = await reviews_prompt(context, await context.tr(update), actor)
-    await reply(update, prompt.text, prompt.markup)
-    return state
-
-
 @flow.step
 async def show_list(update: Update, context: JxContext) -> object:
-    """« All items: the caller's list again (refused to anyone without one)."""
-    prompt = await list_prompt(
-        context, await context.tr(update), await load_caller(update, context)
-    )
-    return await _show(update, context, prompt) if prompt else await _refuse(update, context, 0)
+    """/rectify, « All items: the caller's items; to anyone else what this is for (/rectify)
+    or a refusal (a button)."""
+    tr = await context.tr(update)
+    prompt = await list_prompt(context, tr, await load_caller(update, context))
+    if prompt is None and update.callback_query is not None:
+        return await _refuse(update, context, 0)
+    hint = N_("This is for unit heads: bad reviews of your unit are listed here for you to handle.")
+    return await _show(update, context, prompt or Prompt(tr._(hint)))
 
 
 @flow.step
 async def show_reviews(update: Update, context: JxContext) -> object:
-    """« Review requests: the working group's queue again."""
+    """/reviews, « Review requests: the working group's queue (refused to anyone else)."""
     actor = await load_caller(update, context)
-    if not actor.is_admin:
+    if actor.is_admin:
+        tr = await context.tr(update)
+        return await _show(update, context, await reviews_prompt(context, tr, actor))
+    if update.callback_query is not None:
         return await _refuse(update, context, 0)
-    return await _show(
-        update, context, await reviews_prompt(context, await context.tr(update), actor)
-    )
+    await refuse(update, context, actor, "rectification", "", "reviews", ONLY_ADMINS)
+    return None
 
 
 # --- an item's buttons -------------------------------------------------------------------
@@ -272,7 +227,7 @@ async def _pressed(
 async def open_item(update: Update, context: JxContext) -> object:
     """The item, for its unit head or the working group (read-only for them)."""
     actor, view, rect_id = await _pressed(update, context, OPEN)
-    if view is None or not (rv.heads(actor, view) or actor.is_admin):
+    if view is None or not (rc.HEAD.allows(actor, view) or actor.is_admin):
         return await _refuse(update, context, rect_id)
     prompt = item_prompt(await context.tr(update), view, actor, now(context))
     return await _show(update, context, prompt)
@@ -287,9 +242,8 @@ async def _begin(
         return await _refuse(update, context, rect_id)
     refusal = rc.FLOW[name].who.refuses(actor, view)
     if refusal is not None:  # only the conflict of interest is told as such
-        return await _refuse(
-            update, context, rect_id, rc.OWN_UNIT if refusal == rc.OWN_UNIT else ""
-        )
+        own = rc.OWN_UNIT if refusal == rc.OWN_UNIT else ""
+        return await _refuse(update, context, rect_id, own)
     problem = rc.why_not(name, view)
     if problem is not None:
         await answer_query(update, (await context.tr(update))._(problem), alert=True)
@@ -328,38 +282,42 @@ async def exclude(update: Update, context: JxContext) -> object:
 # --- the text steps ------------------------------------------------------------------------
 
 Save = Callable[[AsyncSession, int, str, Actor, JxContext, Position], Awaitable[str]]
-"""Apply a text step in the flow's transaction; return the (N_-marked) confirmation."""
 
 
-async def _text_step(update: Update, context: JxContext, save: Save) -> object:
-    message = update.message
-    assert message is not None
-    tr = await context.tr(update)
-    async with context.services.reads() as session:
-        pos = await flow.position(session, update)
-    if pos is None or "rid" not in pos.data:
-        return END
-    try:
-        text = rc.check_text(message.text)
-    except DomainError as exc:  # asked again, nothing saved
-        await reply(update, exc.render(tr))
-        await flow.show(update, context, edit=False)
-        return None
-    actor = await load_caller(update, context)
-    rect_id = int(pos.data["rid"])
+def _text_step(save: Save) -> StepFn:
+    """The handler of a text step: check the text (else ask again), ``save`` it in the flow's
+    transaction and say its (N_-marked) confirmation; a refusal or a reason why not ends it."""
 
-    async def call(tx: FlowTx) -> str:
-        done = await save(tx.session, rect_id, text, actor, context, pos)
-        tx.end()
-        return done
+    @flow.step
+    @functools.wraps(save)
+    async def step(update: Update, context: JxContext) -> object:
+        tr = await context.tr(update)
+        async with context.services.reads() as session:
+            pos = await flow.position(session, update)
+        if pos is None or "rid" not in pos.data:
+            return END
+        try:
+            text = rc.check_text(update.message.text if update.message else None)
+        except DomainError as exc:  # asked again, nothing saved
+            await reply(update, exc.render(tr))
+            await flow.show(update, context, edit=False)
+            return None
+        actor, rect_id = await load_caller(update, context), int(pos.data["rid"])
 
-    outcome, done = await attempt(
-        flow, update, context, actor, call,
-        object_type="rectification", object_id=rect_id, action=pos.state,
-    )  # fmt: skip
-    if outcome.ok and done:
-        await reply(update, tr._(done))
-    return outcome.state
+        async def call(tx: FlowTx) -> str:
+            done = await save(tx.session, rect_id, text, actor, context, pos)
+            tx.end()
+            return done
+
+        outcome, done = await attempt(
+            flow, update, context, actor, call,
+            object_type="rectification", object_id=rect_id, action=pos.state,
+        )  # fmt: skip
+        if outcome.ok and done:
+            await reply(update, tr._(done))
+        return outcome.state
+
+    return step
 
 
 def _staff_id(actor: Actor) -> int:
@@ -368,9 +326,11 @@ def _staff_id(actor: Actor) -> int:
     return actor.staff.id
 
 
-async def _answer(
+@_text_step
+async def save_answer(
     session: AsyncSession, rid: int, text: str, actor: Actor, context: JxContext, _: Position
 ) -> str:
+    """What the unit did: to the citizen if they asked for a reply."""
     staff_id, at = _staff_id(actor), now(context)
     rect = await rc.answer(session, rid, text, staff_id=staff_id, now=at, env=env(context))
     if rect.status == Status.ANSWERED:
@@ -378,9 +338,11 @@ async def _answer(
     return N_("Saved. The citizen did not ask for a reply, so the item is closed.")
 
 
-async def _request(
+@_text_step
+async def send_reason(
     session: AsyncSession, rid: int, text: str, actor: Actor, context: JxContext, _: Position
 ) -> str:
+    """Why the unit asks for 申诉复核: to the working group."""
     staff_id, at = _staff_id(actor), now(context)
     await rc.request_review(session, rid, text, staff_id=staff_id, now=at, env=env(context))
     return N_(
@@ -388,9 +350,11 @@ async def _request(
     )
 
 
-async def _decide(
+@_text_step
+async def record_decision(
     session: AsyncSession, rid: int, text: str, actor: Actor, context: JxContext, pos: Position
 ) -> str:
+    """The working group's reason for upholding or excluding: to the unit."""
     decision: rc.Decision = "excluded" if pos.data.get("decision") == rv.EXCLUDED else "upheld"
     await rc.decide_review(
         session, rid, decision, text, admin_telegram_id=actor.telegram_id, now=now(context),
@@ -401,31 +365,12 @@ async def _decide(
     return N_("Upheld: the bad review counts. The unit has been told.")
 
 
-@flow.step
-async def save_answer(update: Update, context: JxContext) -> object:
-    """What the unit did: to the citizen if they asked for a reply."""
-    return await _text_step(update, context, _answer)
-
-
-@flow.step
-async def send_reason(update: Update, context: JxContext) -> object:
-    """Why the unit asks for 申诉复核: to the working group."""
-    return await _text_step(update, context, _request)
-
-
-@flow.step
-async def record_decision(update: Update, context: JxContext) -> object:
-    """The working group's reason for upholding or excluding: to the unit."""
-    return await _text_step(update, context, _decide)
-
-
 # --- the citizen ---------------------------------------------------------------------
 
 
 async def rate(update: Update, context: JxContext) -> None:
     """The citizen rates the handling (满意 / 基本满意 / 不满意) once, from their own chat."""
-    query = update.callback_query
-    user = update.effective_user
+    query, user = update.callback_query, update.effective_user
     assert query is not None and user is not None
     tr = await context.tr(update)
     rect_id, code = RATE.args(update)
@@ -433,14 +378,12 @@ async def rate(update: Update, context: JxContext) -> None:
     if level is None:
         await answer_query(update, tr._("This button has expired. Here is where you are now."))
         return
-    settings = context.services.settings
-    keys = respondent_keys(settings, user.id)
+    keys = respondent_keys(context.services.settings, user.id)
     try:
         async with context.transaction() as session:
             await rc.rate(
-                session, rect_id, level, respondent_key=keys, now=now(context),
-                env=env(context),
-            )  # fmt: skip
+                session, rect_id, level, respondent_key=keys, now=now(context), env=env(context)
+            )
     except rc.Refused:
         await _refuse(update, context, rect_id)
         return
@@ -454,21 +397,16 @@ async def rate(update: Update, context: JxContext) -> None:
             await query.message.edit_reply_markup(None)
         except BadRequest:
             pass  # already without buttons (a second press)
-    await reply(
-        update,
-        html_format(
-            tr._("Thank you for rating how your review was handled: {rating}."),
-            rating=tr._(SATISFACTION_LABELS[level]),
-        ),
-    )
+    thanks = tr._("Thank you for rating how your review was handled: {rating}.")
+    await reply(update, html_format(thanks, rating=tr._(SATISFACTION_LABELS[level])))
 
 
 def build_handler() -> ConversationHandler:
     text = F.TEXT & ~F.COMMAND & ~F.UpdateType.EDITED
     return flow.handler(
         entry_points=[
-            CommandHandler("rectify", rectify_command),
-            CommandHandler("reviews", reviews_command),
+            CommandHandler("rectify", show_list),
+            CommandHandler("reviews", show_reviews),
             LIST.handler(show_list),
             REVIEWS.handler(show_reviews),
             OPEN.handler(open_item),
