@@ -26,15 +26,20 @@ _TOKEN = {int: r"(\d{1,12})", str: r"([A-Za-z0-9_.:~-]{1,40})"}  # "~" for a for
 class CallbackAction:
     """One named button action of a flow, with typed arguments."""
 
-    def __init__(self, owner: Callbacks, name: str, types: tuple[type, ...]) -> None:
-        if not re.fullmatch(r"[a-z][a-z0-9_]{0,15}", name):
-            raise ValueError(f"callback action name {name!r} must be a short lowercase word")
+    def __init__(
+        self, owner: Callbacks, name: str, types: tuple[type, ...], old: tuple[str, ...] = ()
+    ) -> None:
+        for word in (name, *old):
+            if not re.fullmatch(r"[a-z][a-z0-9_]{0,15}", word):
+                raise ValueError(f"callback action name {word!r} must be a short lowercase word")
         self.owner = owner
         self.name = name
         self.types = types
-        head = re.escape(f"{owner.prefix}:{name}")
+        self.old = old
+        names = "|".join(re.escape(w) for w in (name, *old))
         tail = "".join(":" + _TOKEN[t] for t in types)
-        self.regex = re.compile(f"^{head}{tail}$")
+        # ``old``: the names this action had in buttons already sent, which still work
+        self.regex = re.compile(f"^{re.escape(owner.prefix)}:(?:{names}){tail}$")
 
     @property
     def head(self) -> str:
@@ -96,10 +101,12 @@ class Callbacks:
         self.actions: dict[str, CallbackAction] = {}
         Callbacks.registry[flow] = self
 
-    def action(self, name: str, *types: type) -> CallbackAction:
-        if name in self.actions:
+    def action(self, name: str, *types: type, old: tuple[str, ...] = ()) -> CallbackAction:
+        """A named action; ``old`` lists earlier names whose buttons (already in chats) it takes."""
+        taken = {n for a in self.actions.values() for n in (a.name, *a.old)}
+        if taken & {name, *old}:
             raise ValueError(f"{self.prefix}:{name} defined twice")
-        action = self.actions[name] = CallbackAction(self, name, types)
+        action = self.actions[name] = CallbackAction(self, name, types, old)
         return action
 
 

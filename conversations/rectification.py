@@ -62,14 +62,14 @@ class State(StrEnum):
 
 
 CB = Callbacks("rc1", "rectify")
-OPEN = CB.action("open", int)  # rc1:open:<id>
+OPEN = CB.action("open", int, old=("o",))  # rc1:open:<id>
 LIST = CB.action("list")
 REVIEWS = CB.action("reviews")
 ANSWER = CB.action("answer", int)
 REVIEW = CB.action("review", int)
 UPHOLD = CB.action("uphold", int)
 EXCLUDE = CB.action("exclude", int)
-RATE = CB.action("rate", int, str)  # rc1:rate:<id>:<s|b|d> (rv.RATINGS)
+RATE = CB.action("rate", int, str, old=("r",))  # rc1:rate:<id>:<s|b|d> (rv.RATINGS)
 QUESTIONS = {
     State.ANSWER: N_(
         "Please write what was done about this bad review (up to {limit} characters)."
@@ -120,7 +120,10 @@ async def render(session: AsyncSession, tr: Translator, pos: Position, update: U
     return Prompt(rv.item_text(view, tr, at=dt.datetime.now(dt.UTC), limit=room) + tail)
 
 
-flow = Flow("rectify", N_("the rectification of a bad review"), render, prefix="rc1:")
+# each step waits for one text and stores it at once: a position holds nothing typed
+flow = Flow(
+    "rectify", N_("the rectification of a bad review"), render, prefix="rc1:", idle_states=State
+)
 
 
 async def list_prompt(context: JxContext, tr: Translator, actor: Actor) -> Prompt | None:

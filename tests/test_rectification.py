@@ -324,16 +324,19 @@ async def test_the_citizen_rates_the_handling_once_by_pseudonym(
         assert list(rows) == []
 
 
-async def test_buttons_of_the_old_format_are_answered_as_expired(
+async def test_buttons_of_the_old_format_still_open_and_rate_the_rest_are_expired(
     server: FakeBotApi, bot: InProcessBot, sessions: SessionFactory, bot_settings: Settings
 ) -> None:
-    """``rc1:o:<id>`` and ``rc1:r:<id>:s`` (single letters, before the codec) change nothing."""
+    """Notices sent before the codec carry ``rc1:o:<id>`` (open) and ``rc1:r:<id>:<s|b|d>``
+    (the citizen's rating): those still work; any other old single letter changes nothing."""
     org = await make_org(sessions)
     await bind_en(sessions, HEAD, org.head_id)
     head = server.user(HEAD, language_code="en")
     rect_id = await open_item(sessions, bot_settings, await bad_review(sessions, bot_settings, org))
     notice = await head.expect_text(f"#{rect_id}", timeout=15)
-    for old in (f"rc1:o:{rect_id}", f"rc1:a:{rect_id}", f"rc1:r:{rect_id}:s"):
+    await head.press(f"rc1:o:{rect_id}", notice)
+    await head.expect_text(f"#{rect_id}")
+    for old in (f"rc1:a:{rect_id}", f"rc1:x:{rect_id}"):
         before = len(head.callback_answers)
         await head.press(old, notice)
         await head.wait_until(lambda n=before: len(head.callback_answers) > n)
