@@ -122,7 +122,11 @@ async def render(session: AsyncSession, tr: Translator, pos: Position, update: U
 
 # each step waits for one text and stores it at once: a position holds nothing typed
 flow = Flow(
-    "rectify", N_("the rectification of a bad review"), render, prefix="rc1:", idle_states=State
+    "rectify",
+    N_("the rectification of a bad review"),
+    render,
+    prefix="rc1:",
+    idle_states=tuple(State),
 )
 
 
