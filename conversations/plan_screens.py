@@ -208,7 +208,7 @@ def view_prompt(
     plan = view.plan
     text = pv.plan_text(view, tr, today=today, progress=True)
     buttons = None
-    if plans.is_author(plan, actor):
+    if plans.AUTHOR.allows(actor, plan):
         notes = {
             Status.SUBMITTED: N_("Submitted; waiting for approval."),
             Status.APPROVED: N_("Tap a milestone to report progress on it."),
@@ -221,7 +221,7 @@ def view_prompt(
                 *([_c(f"📝 {m.due.isoformat()} {label(m.text, 24)}", "report", m.id)]
                   for m in view.milestones if m.done_at is None)
             )  # fmt: skip
-    elif plans.may_decide(plan, actor) and plan.status == Status.SUBMITTED:
+    elif plans.DECIDERS.allows(actor, plan) and plan.status == Status.SUBMITTED:
         buttons = markup(plans.decision_choices(tr, plan.id, round_))
     return Prompt(text, buttons)
 
