@@ -165,10 +165,7 @@ async def _listing(
 ) -> object:
     """Plans by cycle and unit, a button each; navigating ends any pending text step."""
     state = await leave_text_step(flow, update, context)
-    if not views:
-        await reply(update, empty)
-        return state
-    prompt = list_prompt(views, await context.tr(update), _today(context), title)
+    prompt = list_prompt(views, await context.tr(update), _today(context), title, empty)
     await reply(update, prompt.text, prompt.markup)
     return state
 
@@ -252,6 +249,17 @@ async def to_summary(update: Update, context: JxContext) -> object:
     return await _draft(update, context, plan_id, State.SUMMARY)
 
 
+async def _shown(
+    update: Update, context: JxContext, view: pv.PlanView, answer: str, line: str
+) -> None:
+    """After submitting or deciding: the plan as it is now, and what happens next."""
+    context.services.outbox_wake()
+    tr = await context.tr(update)
+    await answer_query(update, tr._(answer))
+    text = pv.plan_text(view, tr, today=_today(context))
+    await send_prompt(update, context, Prompt(text + "\n\n" + line))
+
+
 @button
 async def submit(update: Update, context: JxContext) -> object:
     """The author hands the plan to the approver (or the working group)."""
@@ -265,13 +273,11 @@ async def submit(update: Update, context: JxContext) -> object:
             tx.session, plan_id, actor=actor, today=today, now=now(context), env=env(context)
         )
         tx.end()
-    context.services.outbox_wake()
-    await answer_query(update, tr._("Submitted."))
     told = html_format(
         tr._("Submitted to {approver} for approval. You will be told of the decision."),
         approver=pv.approver(view, tr),
     )
-    await send_prompt(update, context, Prompt(pv.plan_text(view, tr, today=today) + "\n\n" + told))
+    await _shown(update, context, view, N_("Submitted."), told)
     return tx.state
 
 
@@ -284,11 +290,9 @@ async def approve(update: Update, context: JxContext) -> object:
         view = await plans.approve(
             tx.session, plan_id, round_, actor=actor, now=now(context), env=env(context)
         )
-    context.services.outbox_wake()
-    await answer_query(update, tr._("Plan approved."))
-    text = pv.plan_text(view, tr, today=_today(context))
-    done = tr._("✅ Approved. The author has been told.")
-    await send_prompt(update, context, Prompt(text + "\n\n" + done))
+    await _shown(
+        update, context, view, N_("Plan approved."), tr._("✅ Approved. The author has been told.")
+    )
     return tx.state
 
 

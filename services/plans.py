@@ -148,32 +148,25 @@ async def _writers(session: AsyncSession) -> Callable[[Result], tuple[int | None
     """Who writes and who approves a result's plan: the org tree as ``start_collecting`` sees it
     (active people only; an inactive person keeps a plan, approved by an active superior)."""
     units = list(await session.scalars(select(OrgUnit).where(OrgUnit.active.is_(True))))
-    staff = {p.id: p for p in await session.scalars(select(Staff))}
-    active = {i for i, p in staff.items() if p.active}
+    staff = list(await session.scalars(select(Staff)))
+    active = {p.id for p in staff if p.active}
 
-    def node(p: Staff) -> PersonNode:
-        return PersonNode(p.id, p.unit_id, p.supervisor_id if p.supervisor_id in active else None)
+    def keep(staff_id: int | None) -> int | None:
+        return staff_id if staff_id in active else None
 
-    unit_nodes = {
-        u.id: UnitNode(
-            u.id, u.name, u.parent_id,
-            u.head_staff_id if u.head_staff_id in active else None,
-            u.leader_staff_id if u.leader_staff_id in active else None,
-        )
+    nodes = {p.id: PersonNode(p.id, p.unit_id, keep(p.supervisor_id)) for p in staff}
+    people = {i: node for i, node in nodes.items() if i in active}
+    tree = {
+        u.id: UnitNode(u.id, u.name, u.parent_id, keep(u.head_staff_id), keep(u.leader_staff_id))
         for u in units
-    }  # fmt: skip
-    people = {i: node(p) for i, p in staff.items() if p.active}
+    }
 
     def writers(result: Result) -> tuple[int | None, int | None]:
         if result.staff_id is not None:
-            person = staff.get(result.staff_id)
-            if person is None:
-                return None, None
-            return person.id, superior_of(node(person), unit_nodes, people)
-        unit = unit_nodes.get(result.unit_id)
-        if unit is None:
-            return None, None
-        return unit.head_id, unit_superior_of(unit, unit_nodes, people)
+            person = nodes.get(result.staff_id)
+            return (person.id, superior_of(person, tree, people)) if person else (None, None)
+        unit = tree.get(result.unit_id)
+        return (unit.head_id, unit_superior_of(unit, tree, people)) if unit else (None, None)
 
     return writers
 
