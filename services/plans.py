@@ -178,10 +178,8 @@ async def open_plans_for(
     """Open a DRAFT plan for every result graded 不合格 (or, when the bureau sets one, with a
     total below ``threshold``) and tell its author; returns how many. Idempotent per (cycle,
     subject). A unit without an active head is audited (``plan.no_author``) instead."""
-    poor = [
-        r for r in results
-        if r.grade == Grade.FAIL or (threshold is not None and Decimal(r.total) < Decimal(threshold))
-    ]  # fmt: skip
+    below = Decimal("-Infinity") if threshold is None else Decimal(threshold)
+    poor = [r for r in results if r.grade == Grade.FAIL or Decimal(r.total) < below]
     if not poor:
         return 0
     query = select(ImprovementPlan.subject_key).where(ImprovementPlan.cycle_id == cycle.id)
@@ -198,8 +196,8 @@ async def open_plans_for(
                 await audit(session, "plan.no_author", actor_label="publish", object_type="result",
                             object_id=str(result.id), detail=detail, at=now)  # fmt: skip
             continue
-        plan = ImprovementPlan(cycle_id=cycle.id, subject_key=result.subject_key,
-                               author_staff_id=author, approver_staff_id=approver, status=Status.DRAFT)  # fmt: skip
+        plan = ImprovementPlan(cycle_id=cycle.id, subject_key=result.subject_key)
+        plan.author_staff_id, plan.approver_staff_id, plan.status = author, approver, Status.DRAFT
         session.add(plan)
         await session.flush()
         existing.add(result.subject_key)
