@@ -129,13 +129,6 @@ async def plan_for_result(session: AsyncSession, result_id: int) -> ImprovementP
     return await session.scalar(query)
 
 
-async def milestone(session: AsyncSession, milestone_id: int) -> PlanMilestone:
-    found = await session.get(PlanMilestone, milestone_id)
-    if found is None:
-        raise Refused(NOT_FOUND)
-    return found
-
-
 async def plans_of(
     session: AsyncSession, *, author: int | None = None, approver: int | None = None
 ) -> list[PlanView]:

@@ -306,7 +306,8 @@ async def open_milestone(
     session: AsyncSession, milestone_id: int, actor: Actor, *, lock: bool = False
 ) -> tuple[PlanView, PlanMilestone]:
     """A milestone its author may still report on (not done, the plan approved)."""
-    found = await pv.milestone(session, milestone_id)
+    if (found := await session.get(PlanMilestone, milestone_id)) is None:
+        raise Refused(NOT_FOUND)
     view = await load(session, found.plan_id, lock=lock)
     if not AUTHOR.allows(actor, view.plan):
         raise Refused(NOT_FOUND)
