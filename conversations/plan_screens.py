@@ -50,6 +50,12 @@ ASK = {
         "Who is responsible for carrying out the plan? Please write the name (up to {limit} characters)."
     ),
 }
+EDIT_LABELS = {
+    pv.GOALS: N_("✏️ Goals"),
+    pv.MEASURES: N_("✏️ Measures"),
+    pv.RESPONSIBLE: N_("✏️ Responsible person"),
+    pv.TIMELINE: N_("✏️ Milestones"),
+}
 GONE = N_("This improvement plan no longer exists. Send /cancel to stop.")
 
 
@@ -125,16 +131,8 @@ def summary(view: pv.PlanView, tr: Translator, pos: Position | None, today: dt.d
     text = pv.plan_text(view, tr, today=today)
     if view.plan.status not in pv.EDITABLE:
         return Prompt(text)
-    lines = [
-        [
-            _c(tr._("✏️ Goals"), "edit", view.id, pv.GOALS),
-            _c(tr._("✏️ Measures"), "edit", view.id, pv.MEASURES),
-        ],
-        [
-            _c(tr._("✏️ Responsible person"), "edit", view.id, pv.RESPONSIBLE),
-            _c(tr._("✏️ Milestones"), "edit", view.id, pv.TIMELINE),
-        ],
-    ]
+    edits = [_c(tr._(EDIT_LABELS[f]), "edit", view.id, f) for f in pv.FIELDS]
+    lines = [edits[:2], edits[2:]]
     if missing := view.missing():
         comma = "、" if tr.locale != "en" else ", "
         parts = comma.join(tr._(pv.FIELD_LABELS[f]) for f in missing)
