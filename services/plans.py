@@ -45,7 +45,7 @@ from services.cases import Env, Notice, Recipient, Refused, Step, Transition
 from services.errors import DomainError
 from services.plan_view import EDITABLE, NOT_FOUND, PlanView, check_text, load, parse_milestones
 
-__all__ = ["Refused", "check_text", "load", "parse_milestones"]  # for the chat and the tests
+__all__ = ["Refused", "parse_milestones"]  # for the chat and the tests
 
 Status = PlanStatus
 DECIDED: Final = N_("This plan has already been decided, or it was changed since.")
