@@ -23,25 +23,15 @@ from telegram.ext import filters as F
 
 from chat.callbacks import Callbacks
 from chat.context import JxContext
-from chat.flow import (
-    END,
-    Flow,
-    FlowTx,
-    Position,
-    Prompt,
-    StepFn,
-    answer_query,
-    reply,
-    send_prompt,
-)
+from chat.flow import END, Flow, FlowTx, Position, Prompt, StepFn, answer_query, reply, send_prompt
 from conversations.cases import attempt, env, leave_text_step, refuse
 from conversations.common import load_caller, now
 from conversations.plan_screens import GONE, PROMPTS, State, list_prompt, view_prompt
 from domain.enums import PlanStatus as Status
 from domain.text import html_format
 from infra.i18n import N_, Translator
+from services import cases, plans
 from services import plan_view as pv
-from services import plans
 from services.access import Actor
 from services.errors import DomainError
 
@@ -103,45 +93,30 @@ def button(fn: StepFn) -> StepFn:
     return flow.step(guarded)
 
 
-async def _open_as_author(
+async def _open(
     update: Update, context: JxContext, plan_id: int, note: str | None = None
 ) -> object:
-    """A draft continues where it stopped; a submitted or approved plan shows its view."""
-    tr = await context.tr(update)
-    actor = await load_caller(update, context)
+    """The author's draft (where it stopped) or view, or the approver's (with the decision
+    buttons); anyone else is refused."""
+    tr, actor = await context.tr(update), await load_caller(update, context)
+    async with context.services.reads() as session:
+        view = await pv.load(session, plan_id)
+        round_ = await cases.round_of(session, plans.PLAN, plan_id)
+    mine = plans.AUTHOR.allows(actor, view.plan)
+    if not mine and not plans.DECIDERS.allows(actor, view.plan):
+        raise plans.Refused(pv.NOT_FOUND)
     async with flow.tx(update, context) as tx:
-        view = await pv.load(tx.session, plan_id)
-        if view.plan.status in pv.EDITABLE:
+        if mine and view.plan.status in pv.EDITABLE:
             tx.goto(view.next_field() or State.SUMMARY, pid=plan_id)
         else:
             tx.end()
     await answer_query(update, note and tr._(note))
-    if tx.state == END:
-        prompt = view_prompt(view, actor, tr, 0, _today(context))
-        await send_prompt(update, context, prompt, edit=False)
-    else:
+    if tx.state != END:
         await flow.show(update, context, edit=False)
+    else:
+        prompt = view_prompt(view, actor, tr, round_, _today(context))
+        await send_prompt(update, context, prompt, edit=False)
     return tx.state
-
-
-async def _open(update: Update, context: JxContext, plan_id: int) -> object:
-    """The author's draft or view, or the approver's (with the decision buttons)."""
-    actor = await load_caller(update, context)
-    async with context.services.reads() as session:
-        view = await pv.load(session, plan_id)
-        round_ = await plans.submission_round(session, plan_id)
-    if plans.is_author(view.plan, actor):
-        return await _open_as_author(update, context, plan_id)
-    if not plans.may_decide(view.plan, actor):
-        raise plans.Refused(pv.NOT_FOUND)
-    state = await leave_text_step(flow, update, context)
-    await answer_query(update)
-    prompt = view_prompt(view, actor, await context.tr(update), round_, _today(context))
-    await send_prompt(update, context, prompt, edit=False)
-    return state
-
-
-Move = Callable[[FlowTx, Actor], Awaitable[Any]]
 
 
 async def _drafting(update: Update, context: JxContext, plan_id: int) -> Actor | None:
@@ -149,42 +124,30 @@ async def _drafting(update: Update, context: JxContext, plan_id: int) -> Actor |
     actor = await load_caller(update, context)
     async with context.services.reads() as session:
         view = await pv.load(session, plan_id)
-    if not plans.is_author(view.plan, actor):
+    if not plans.AUTHOR.allows(actor, view.plan):
         raise plans.Refused(pv.NOT_FOUND)
     if view.plan.status not in pv.EDITABLE:
-        await _open_as_author(update, context, plan_id, note=FIXED)
+        await _open(update, context, plan_id, note=FIXED)
         return None
     return actor
 
 
-async def _draft(
-    update: Update, context: JxContext, plan_id: int, move: Move, note: str | None = None
+async def _goto(
+    update: Update, context: JxContext, state: str, edit: bool | None = None, **data: Any
 ) -> object:
-    """A button on the author's draft: ``move`` the position (saving what it saves), show it."""
-    actor = await _drafting(update, context, plan_id)
-    if actor is None:
-        return END
-    async with flow.tx(update, context) as tx:
-        await move(tx, actor)
-    await answer_query(update, note and (await context.tr(update))._(note))
-    await flow.show(update, context)
-    return tx.state
-
-
-def _goto(state: str, **data: Any) -> Move:
-    async def move(tx: FlowTx, actor: Actor) -> None:
-        tx.goto(state, **data)
-
-    return move
-
-
-async def _ask(update: Update, context: JxContext, state: State, **data: Any) -> object:
-    """Move to a text step (checked by the caller) and ask its question."""
+    """Move to ``state`` (checked by the caller) and show its prompt."""
     async with flow.tx(update, context) as tx:
         tx.goto(state, **data)
     await answer_query(update)
-    await flow.show(update, context, edit=False)
+    await flow.show(update, context, edit=edit)
     return tx.state
+
+
+async def _draft(update: Update, context: JxContext, plan_id: int, state: str) -> object:
+    """A button on the author's draft that moves to ``state``."""
+    if await _drafting(update, context, plan_id) is None:
+        return END
+    return await _goto(update, context, state, pid=plan_id)
 
 
 async def _in_step(update: Update, context: JxContext, key: str, ident: int) -> bool:
@@ -202,10 +165,7 @@ async def _listing(
 ) -> object:
     """Plans by cycle and unit, a button each; navigating ends any pending text step."""
     state = await leave_text_step(flow, update, context)
-    if not views:
-        await reply(update, empty)
-        return state
-    prompt = list_prompt(views, await context.tr(update), _today(context), title)
+    prompt = list_prompt(views, await context.tr(update), _today(context), title, empty)
     await reply(update, prompt.text, prompt.markup)
     return state
 
@@ -213,8 +173,7 @@ async def _listing(
 @flow.step
 async def plan_command(update: Update, context: JxContext) -> object:
     """/plan: the caller's own plan (opened at once when there is one to work on), or a list."""
-    tr = await context.tr(update)
-    actor = await load_caller(update, context)
+    tr, actor = await context.tr(update), await load_caller(update, context)
     if actor.staff is None:
         await reply(
             update,
@@ -224,11 +183,11 @@ async def plan_command(update: Update, context: JxContext) -> object:
         )
         return END
     async with context.services.reads() as session:
-        mine = await pv.authored_by(session, actor.staff.id)
-        approving = await pv.approved_by(session, actor.staff.id)
+        mine = await pv.plans_of(session, author=actor.staff.id)
+        approving = await pv.plans_of(session, approver=actor.staff.id)
     working = [v for v in mine if v.plan.status != Status.DONE]
     if len(working) == 1:
-        return await _open_as_author(update, context, working[0].id)
+        return await _open(update, context, working[0].id)
     empty = tr._("You have no improvement plan to write.")
     if approving or actor.is_admin:
         empty += " " + tr._("Send /plans to see the plans you approve.")
@@ -238,13 +197,12 @@ async def plan_command(update: Update, context: JxContext) -> object:
 @flow.step
 async def plans_command(update: Update, context: JxContext) -> object:
     """/plans: every plan by unit for the working group; the approver's own plans otherwise."""
-    tr = await context.tr(update)
-    actor = await load_caller(update, context)
+    tr, actor = await context.tr(update), await load_caller(update, context)
     async with context.services.reads() as session:
         if actor.is_admin:
-            views = await pv.every_plan(session)
+            views = await pv.plans_of(session)
         elif actor.staff is not None:
-            views = await pv.approved_by(session, actor.staff.id)
+            views = await pv.plans_of(session, approver=actor.staff.id)
         else:
             views = []
     if actor.is_admin:
@@ -262,10 +220,9 @@ async def plans_command(update: Update, context: JxContext) -> object:
 async def from_result(update: Update, context: JxContext) -> object:
     """The 改進計劃 button under a published result."""
     (result_id,) = FOR_RESULT.args(update)
-    actor = await load_caller(update, context)
     async with context.services.reads() as session:
         plan = await pv.plan_for_result(session, result_id)
-    if plan is None or not plans.may_view(plan, actor):
+    if plan is None:
         raise plans.Refused(pv.NOT_FOUND)
     return await _open(update, context, plan.id)
 
@@ -283,13 +240,24 @@ async def edit(update: Update, context: JxContext) -> object:
     plan_id, field = EDIT.args(update)
     if field not in pv.FIELDS:
         return await flow._stale_button(update, context)
-    return await _draft(update, context, plan_id, _goto(field, pid=plan_id))
+    return await _draft(update, context, plan_id, field)
 
 
 @button
 async def to_summary(update: Update, context: JxContext) -> object:
     (plan_id,) = SUMMARY.args(update)
-    return await _draft(update, context, plan_id, _goto(State.SUMMARY, pid=plan_id))
+    return await _draft(update, context, plan_id, State.SUMMARY)
+
+
+async def _shown(
+    update: Update, context: JxContext, view: pv.PlanView, answer: str, line: str
+) -> None:
+    """After submitting or deciding: the plan as it is now, and what happens next."""
+    context.services.outbox_wake()
+    tr = await context.tr(update)
+    await answer_query(update, tr._(answer))
+    text = pv.plan_text(view, tr, today=_today(context))
+    await send_prompt(update, context, Prompt(text + "\n\n" + line))
 
 
 @button
@@ -305,14 +273,11 @@ async def submit(update: Update, context: JxContext) -> object:
             tx.session, plan_id, actor=actor, today=today, now=now(context), env=env(context)
         )
         tx.end()
-    context.services.outbox_wake()
-    await answer_query(update, tr._("Submitted."))
     told = html_format(
         tr._("Submitted to {approver} for approval. You will be told of the decision."),
         approver=pv.approver(view, tr),
     )
-    text = pv.plan_text(view, tr, today=today) + "\n\n" + told
-    await send_prompt(update, context, Prompt(text))
+    await _shown(update, context, view, N_("Submitted."), told)
     return tx.state
 
 
@@ -320,17 +285,14 @@ async def submit(update: Update, context: JxContext) -> object:
 async def approve(update: Update, context: JxContext) -> object:
     """The approver (or the working group) approves the round the button names."""
     plan_id, round_ = APPROVE.args(update)
-    tr = await context.tr(update)
-    actor = await load_caller(update, context)
+    tr, actor = await context.tr(update), await load_caller(update, context)
     async with flow.tx(update, context) as tx:
         view = await plans.approve(
             tx.session, plan_id, round_, actor=actor, now=now(context), env=env(context)
         )
-    context.services.outbox_wake()
-    await answer_query(update, tr._("Plan approved."))
-    text = pv.plan_text(view, tr, today=_today(context))
-    done = tr._("✅ Approved. The author has been told.")
-    await send_prompt(update, context, Prompt(text + "\n\n" + done))
+    await _shown(
+        update, context, view, N_("Plan approved."), tr._("✅ Approved. The author has been told.")
+    )
     return tx.state
 
 
@@ -341,7 +303,7 @@ async def send_back(update: Update, context: JxContext) -> object:
     actor = await load_caller(update, context)
     async with context.services.reads() as session:
         await plans.check_decision(session, plan_id, round_, actor)
-    return await _ask(update, context, State.COMMENT, pid=plan_id, round=round_)
+    return await _goto(update, context, State.COMMENT, False, pid=plan_id, round=round_)
 
 
 @button
@@ -350,9 +312,8 @@ async def report(update: Update, context: JxContext) -> object:
     (milestone_id,) = REPORT.args(update)
     actor = await load_caller(update, context)
     async with context.services.reads() as session:
-        await plans.check_progress_allowed(session, milestone_id, actor)
-        found = await pv.milestone(session, milestone_id)
-    return await _ask(update, context, State.PROGRESS, pid=found.plan_id, mid=milestone_id)
+        view, _found = await plans.open_milestone(session, milestone_id, actor)
+    return await _goto(update, context, State.PROGRESS, False, pid=view.id, mid=milestone_id)
 
 
 # --- buttons of one state ------------------------------------------------------------------
@@ -364,16 +325,19 @@ async def confirm_milestones(update: Update, context: JxContext) -> object:
     (plan_id,) = CONFIRM.args(update)
     if not await _in_step(update, context, "pid", plan_id):
         return await flow._stale_button(update, context)
-
-    async def move(tx: FlowTx, actor: Actor) -> None:
+    actor = await _drafting(update, context, plan_id)
+    if actor is None:
+        return END
+    async with flow.tx(update, context) as tx:
         pos = await flow.position(tx.session, update)
         items = [(dt.date.fromisoformat(d), t) for d, t in (pos.data if pos else {}).get("ms", [])]
         view = await plans.save_milestones(
             tx.session, plan_id, items, actor=actor, today=_today(context), now=now(context)
         )
         tx.goto(view.next_field() or State.SUMMARY, pid=plan_id)
-
-    return await _draft(update, context, plan_id, move, note=N_("Saved."))
+    await answer_query(update, (await context.tr(update))._("Saved."))
+    await flow.show(update, context)
+    return tx.state
 
 
 @button
@@ -382,16 +346,14 @@ async def rewrite_milestones(update: Update, context: JxContext) -> object:
     (plan_id,) = REWRITE.args(update)
     if not await _in_step(update, context, "pid", plan_id):
         return await flow._stale_button(update, context)
-    return await _draft(update, context, plan_id, _goto(State.TIMELINE, pid=plan_id))
+    return await _draft(update, context, plan_id, State.TIMELINE)
 
 
 async def _marked(update: Update, context: JxContext, milestone_id: int, done: bool) -> object:
     """MARK: the milestone is done (the plan too when it was the last), or stays open."""
-    tr = await context.tr(update)
-    actor = await load_caller(update, context)
+    tr, actor = await context.tr(update), await load_caller(update, context)
     async with context.services.reads() as session:
-        await plans.check_progress_allowed(session, milestone_id, actor)
-        found = await pv.milestone(session, milestone_id)
+        view, _found = await plans.open_milestone(session, milestone_id, actor)
     if not await _in_step(update, context, "mid", milestone_id):
         return await flow._stale_button(update, context)
     async with flow.tx(update, context) as tx:
@@ -400,7 +362,7 @@ async def _marked(update: Update, context: JxContext, milestone_id: int, done: b
                 tx.session, milestone_id, actor=actor, now=now(context), env=env(context)
             )
         else:
-            view = await pv.load(tx.session, found.plan_id)
+            view = await pv.load(tx.session, view.id)
         tx.end()
     context.services.outbox_wake()
     if not done:
@@ -476,7 +438,7 @@ def text_step(check: Check) -> Callable[[Change], StepFn]:
     return wrap
 
 
-@text_step(lambda text, pos, _c: plans.check_text(text, pv.LIMITS[pos.state]))
+@text_step(lambda text, pos, _c: pv.check_text(text, pv.LIMITS[pos.state]))
 async def write_field(tx: FlowTx, actor: Actor, pos: Position, value: str, c: JxContext) -> None:
     """Goals, measures or the responsible person (the state names the part)."""
     pid = int(pos.data["pid"])
@@ -494,7 +456,7 @@ async def write_milestones(
     tx.goto(State.MS_CONFIRM, pid=pid, ms=[[d.isoformat(), t] for d, t in items])
 
 
-@text_step(lambda text, _p, _c: plans.check_text(text, pv.MAX_COMMENT))
+@text_step(lambda text, _p, _c: pv.check_text(text, pv.MAX_COMMENT))
 async def write_comment(tx: FlowTx, actor: Actor, pos: Position, value: str, c: JxContext) -> str:
     """The approver's reason for sending the plan back; the decision is taken now."""
     pid, round_ = int(pos.data["pid"]), int(pos.data.get("round", 0))
@@ -503,7 +465,7 @@ async def write_comment(tx: FlowTx, actor: Actor, pos: Position, value: str, c: 
     return N_("Returned to the author with your comment.")
 
 
-@text_step(lambda text, _p, _c: plans.check_text(text, pv.MAX_PROGRESS))
+@text_step(lambda text, _p, _c: pv.check_text(text, pv.MAX_PROGRESS))
 async def write_progress(tx: FlowTx, actor: Actor, pos: Position, value: str, c: JxContext) -> None:
     """The author's progress on a milestone, then: is it done (MARK)?"""
     mid = int(pos.data.get("mid", 0))

@@ -50,6 +50,12 @@ ASK = {
         "Who is responsible for carrying out the plan? Please write the name (up to {limit} characters)."
     ),
 }
+EDIT_LABELS = {
+    pv.GOALS: N_("✏️ Goals"),
+    pv.MEASURES: N_("✏️ Measures"),
+    pv.RESPONSIBLE: N_("✏️ Responsible person"),
+    pv.TIMELINE: N_("✏️ Milestones"),
+}
 GONE = N_("This improvement plan no longer exists. Send /cancel to stop.")
 
 
@@ -65,10 +71,7 @@ def _keys(*lines: list[Choice]) -> InlineKeyboardMarkup | None:
     return markup(rows(*lines))
 
 
-Show = Callable[[pv.PlanView, Translator, Position, dt.date], Prompt]
-
-
-def _head(view: pv.PlanView, tr: Translator, *, returned: bool = True) -> str:
+def _head(view: pv.PlanView, tr: Translator, *, returned: bool = False) -> str:
     head: str = html_format(
         tr._("<b>Improvement plan</b> · {subject} · {period}"),
         subject=view.subject_name,
@@ -79,12 +82,13 @@ def _head(view: pv.PlanView, tr: Translator, *, returned: bool = True) -> str:
     return head
 
 
-def _asking(view: pv.PlanView, tr: Translator, lines: list[str]) -> Prompt:
-    """A text step of the draft: « Back to the summary once every part is written."""
-    text = "\n".join([_head(view, tr), "", *lines, tr._(CANCELLED_HINT)])
-    if view.plan.status in pv.EDITABLE and view.next_field() is None:
-        return Prompt(text, _keys([_c(tr._("« Back to the summary"), "summary", view.id)]))
-    return Prompt(text)
+def _asking(tr: Translator, lines: list[str], back: pv.PlanView | None = None) -> Prompt:
+    """A text step's question (the last bold line) and how to stop; a draft whose every part is
+    written has « Back to the summary."""
+    text = "\n".join([*lines, tr._(CANCELLED_HINT)])
+    if back is None or back.plan.status not in pv.EDITABLE or back.next_field() is not None:
+        return Prompt(text)
+    return Prompt(text, _keys([_c(tr._("« Back to the summary"), "summary", back.id)]))
 
 
 def _field(view: pv.PlanView, tr: Translator, pos: Position, today: dt.date) -> Prompt:
@@ -92,7 +96,7 @@ def _field(view: pv.PlanView, tr: Translator, pos: Position, today: dt.date) -> 
     current = getattr(view.plan, state)
     now_ = [html_format(tr._("Now: {text}"), text=clip(current, 1500)), ""] if current else []
     ask = html_format(tr._(ASK[state]), limit=pv.LIMITS[state])
-    return _asking(view, tr, [*now_, f"<b>{ask}</b>"])
+    return _asking(tr, [_head(view, tr, returned=True), "", *now_, f"<b>{ask}</b>"], view)
 
 
 def _timeline(view: pv.PlanView, tr: Translator, pos: Position, today: dt.date) -> Prompt:
@@ -102,24 +106,19 @@ def _timeline(view: pv.PlanView, tr: Translator, pos: Position, today: dt.date) 
         "Please write the milestones, one per line: a date, then what is done by then. For example:"
     )
     first, second = today + dt.timedelta(days=30), today + dt.timedelta(days=75)
-    return _asking(
-        view,
-        tr,
-        [
-            *now_,
-            f"<b>{example}</b>",
-            html_format(tr._("{date} Revise the unit's emergency plan"), date=first.isoformat()),
-            html_format(tr._("{date} Hold a drill and review it"), date=second.isoformat()),
-            tr._("At least one; dates in the future, earliest first."),
-        ],
+    lines = [_head(view, tr, returned=True), "", *now_, f"<b>{example}</b>"]
+    lines.append(
+        html_format(tr._("{date} Revise the unit's emergency plan"), date=first.isoformat())
     )
+    lines.append(html_format(tr._("{date} Hold a drill and review it"), date=second.isoformat()))
+    return _asking(tr, [*lines, tr._("At least one; dates in the future, earliest first.")], view)
 
 
 def _confirm(view: pv.PlanView, tr: Translator, pos: Position, today: dt.date) -> Prompt:
     items = [(dt.date.fromisoformat(d), t) for d, t in pos.data.get("ms", [])]
     check = tr._("<b>Please check the milestones:</b>")
     return Prompt(
-        "\n".join([_head(view, tr, returned=False), "", check, pv.milestones_text(items)]),
+        "\n".join([_head(view, tr), "", check, pv.milestones_text(items)]),
         _keys(
             [_c(tr._("✅ Confirm"), "confirm", view.id)],
             [_c(tr._("✏️ Write them again"), "rewrite", view.id)],
@@ -132,20 +131,11 @@ def summary(view: pv.PlanView, tr: Translator, pos: Position | None, today: dt.d
     text = pv.plan_text(view, tr, today=today)
     if view.plan.status not in pv.EDITABLE:
         return Prompt(text)
-    lines = [
-        [
-            _c(tr._("✏️ Goals"), "edit", view.id, pv.GOALS),
-            _c(tr._("✏️ Measures"), "edit", view.id, pv.MEASURES),
-        ],
-        [
-            _c(tr._("✏️ Responsible person"), "edit", view.id, pv.RESPONSIBLE),
-            _c(tr._("✏️ Milestones"), "edit", view.id, pv.TIMELINE),
-        ],
-    ]
+    edits = [_c(tr._(EDIT_LABELS[f]), "edit", view.id, f) for f in pv.FIELDS]
+    lines = [edits[:2], edits[2:]]
     if missing := view.missing():
-        parts = ("、" if tr.locale != "en" else ", ").join(
-            tr._(pv.FIELD_LABELS[f]) for f in missing
-        )
+        comma = "、" if tr.locale != "en" else ", "
+        parts = comma.join(tr._(pv.FIELD_LABELS[f]) for f in missing)
         text += "\n\n" + html_format(tr._("Still to write: {parts}"), parts=parts)
     else:
         text += "\n\n" + tr._("Check the plan; change any part, then submit it for approval.")
@@ -160,8 +150,7 @@ def _comment(view: pv.PlanView, tr: Translator, pos: Position, today: dt.date) -
         ),
         limit=pv.MAX_COMMENT,
     )
-    plan = pv.plan_text(view, tr, today=today)
-    return Prompt("\n".join([plan, "", f"<b>{ask}</b>", tr._(CANCELLED_HINT)]))
+    return _asking(tr, [pv.plan_text(view, tr, today=today), "", f"<b>{ask}</b>"])
 
 
 def _milestone(view: pv.PlanView, tr: Translator, pos: Position, today: dt.date) -> Prompt:
@@ -169,7 +158,7 @@ def _milestone(view: pv.PlanView, tr: Translator, pos: Position, today: dt.date)
     found = next((m for m in view.milestones if m.id == int(pos.data.get("mid", 0))), None)
     if found is None:
         return Prompt(tr._(GONE))
-    lines = [_head(view, tr, returned=False), "", pv.milestone_line(found, tr, today)]
+    lines = [_head(view, tr), "", pv.milestone_line(found, tr, today)]
     if found.progress:
         lines.append(tr._("Reported so far:") + "\n" + html(clip(found.progress, 1500)))
     if pos.state == State.PROGRESS:
@@ -177,28 +166,16 @@ def _milestone(view: pv.PlanView, tr: Translator, pos: Position, today: dt.date)
             tr._("Please write the progress on this milestone (up to {limit} characters)."),
             limit=pv.MAX_PROGRESS,
         )
-        return Prompt("\n".join([*lines, "", f"<b>{ask}</b>", tr._(CANCELLED_HINT)]))
+        return _asking(tr, [*lines, "", f"<b>{ask}</b>"])
     lines += ["", "<b>" + tr._("Is this milestone done?") + "</b>"]
-    return Prompt(
-        "\n".join(lines),
-        _keys(
-            [_c(tr._("✅ Done"), "done", found.id)],
-            [_c(tr._("Not yet"), "not_yet", found.id)],
-        ),
-    )
+    done, not_yet = _c(tr._("✅ Done"), "done", found.id), _c(tr._("Not yet"), "not_yet", found.id)
+    return Prompt("\n".join(lines), _keys([done], [not_yet]))
 
 
-PROMPTS: dict[State, Show] = {
-    State.GOALS: _field,
-    State.MEASURES: _field,
-    State.RESPONSIBLE: _field,
-    State.TIMELINE: _timeline,
-    State.MS_CONFIRM: _confirm,
-    State.SUMMARY: summary,
-    State.COMMENT: _comment,
-    State.PROGRESS: _milestone,
-    State.MARK: _milestone,
-}
+Show = Callable[[pv.PlanView, Translator, Position, dt.date], Prompt]
+PROMPTS: dict[State, Show] = dict.fromkeys((State.GOALS, State.MEASURES, State.RESPONSIBLE), _field)
+PROMPTS |= {State.TIMELINE: _timeline, State.MS_CONFIRM: _confirm, State.SUMMARY: summary}
+PROMPTS |= {State.COMMENT: _comment, State.PROGRESS: _milestone, State.MARK: _milestone}
 
 
 def view_prompt(
@@ -208,7 +185,7 @@ def view_prompt(
     plan = view.plan
     text = pv.plan_text(view, tr, today=today, progress=True)
     buttons = None
-    if plans.is_author(plan, actor):
+    if plans.AUTHOR.allows(actor, plan):
         notes = {
             Status.SUBMITTED: N_("Submitted; waiting for approval."),
             Status.APPROVED: N_("Tap a milestone to report progress on it."),
@@ -221,13 +198,17 @@ def view_prompt(
                 *([_c(f"📝 {m.due.isoformat()} {label(m.text, 24)}", "report", m.id)]
                   for m in view.milestones if m.done_at is None)
             )  # fmt: skip
-    elif plans.may_decide(plan, actor) and plan.status == Status.SUBMITTED:
+    elif plans.DECIDERS.allows(actor, plan) and plan.status == Status.SUBMITTED:
         buttons = markup(plans.decision_choices(tr, plan.id, round_))
     return Prompt(text, buttons)
 
 
-def list_prompt(views: list[pv.PlanView], tr: Translator, today: dt.date, title: str) -> Prompt:
+def list_prompt(
+    views: list[pv.PlanView], tr: Translator, today: dt.date, title: str, empty: str
+) -> Prompt:
     """Plans grouped by cycle and unit, each with its status, and a button to open it."""
+    if not views:
+        return Prompt(empty)
     lines = [f"<b>{title}</b>"]
     buttons: list[list[Choice]] = []
     for period, unit, group in pv.by_unit(views):

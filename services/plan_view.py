@@ -1,8 +1,8 @@
-"""An improvement plan as people read it: its parts, its view (loaded), and its texts.
+"""An improvement plan as it is shown: the ``PlanView`` loaded for a step, the lists, the whole
+plan as one message, the notices' texts, and the checks of what the author writes.
 
-``services.plans`` keeps the rules; this module keeps what a plan *is* on screen (the
-``PlanView`` loaded for a step, the lists, the whole plan as one message, a line per plan
-in the overviews), so the chat, the notices and a future web page show it the same way.
+``services.plans`` keeps the rules; this module keeps what a plan *is* on screen, so the chat,
+the notices and a future web page show it the same way.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import datetime as dt
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Final
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -25,19 +25,13 @@ from services.cases import Refused
 from services.errors import DomainError
 
 Status = PlanStatus
-MAX_GOALS: Final = 1000
-MAX_MEASURES: Final = 2000
-MAX_RESPONSIBLE: Final = 64
-MAX_MILESTONE_TEXT: Final = 200
-MAX_MILESTONES: Final = 12
-MAX_COMMENT: Final = 1000
-MAX_PROGRESS: Final = 1000
+MAX_MILESTONE_TEXT, MAX_MILESTONES, MAX_COMMENT, MAX_PROGRESS = 200, 12, 1000, 1000
 EDITABLE: Final = frozenset({Status.DRAFT, Status.RETURNED})
 
 # The parts the author writes, in drafting order; "timeline" is the milestones.
 GOALS, MEASURES, RESPONSIBLE, TIMELINE = "goals", "measures", "responsible", "timeline"
 FIELDS: Final = (GOALS, MEASURES, RESPONSIBLE, TIMELINE)
-LIMITS: Final = {GOALS: MAX_GOALS, MEASURES: MAX_MEASURES, RESPONSIBLE: MAX_RESPONSIBLE}
+LIMITS: Final = {GOALS: 1000, MEASURES: 2000, RESPONSIBLE: 64}
 FIELD_LABELS: Final = {
     GOALS: N_("Improvement goals"),
     MEASURES: N_("Improvement measures"),
@@ -52,13 +46,9 @@ STATUS_LABELS: Final = {
     Status.DONE: N_("done"),
 }
 NOT_FOUND: Final = N_("This improvement plan does not exist, or it is not yours.")
-# How a plan is doing, for the working group's overview.
+# How an approved plan is doing, for the working group's overview.
 ON_TRACK, OVERDUE, DONE = "on_track", "overdue", "done"
-TRACK_LABELS: Final = {
-    ON_TRACK: N_("on track"),
-    OVERDUE: N_("overdue"),
-    DONE: N_("done"),
-}
+TRACK_LABELS: Final = {ON_TRACK: N_("on track"), OVERDUE: N_("overdue"), DONE: N_("done")}
 
 
 @dataclass
@@ -81,14 +71,11 @@ class PlanView:
     def missing(self) -> list[str]:
         """Parts still empty, in drafting order."""
         out = [f for f in (GOALS, MEASURES, RESPONSIBLE) if not getattr(self.plan, f).strip()]
-        if not self.milestones:
-            out.append(TIMELINE)
-        return out
+        return out if self.milestones else [*out, TIMELINE]
 
     def next_field(self) -> str | None:
         """Where drafting continues: the first empty part, or None (the summary)."""
-        missing = self.missing()
-        return missing[0] if missing else None
+        return next(iter(self.missing()), None)
 
     def track(self, today: dt.date) -> str | None:
         """on track / overdue / done for approved plans; None while not yet approved."""
@@ -96,9 +83,8 @@ class PlanView:
             return DONE
         if self.plan.status != Status.APPROVED:
             return None
-        if any(m.done_at is None and m.due < today for m in self.milestones):
-            return OVERDUE
-        return ON_TRACK
+        late = any(m.done_at is None and m.due < today for m in self.milestones)
+        return OVERDUE if late else ON_TRACK
 
 
 # --- loading -----------------------------------------------------------------------------
@@ -138,41 +124,21 @@ async def plan_for_result(session: AsyncSession, result_id: int) -> ImprovementP
     result = await session.get(Result, result_id)
     if result is None:
         return None
-    return await session.scalar(
-        select(ImprovementPlan).where(
-            ImprovementPlan.cycle_id == result.cycle_id,
-            ImprovementPlan.subject_key == result.subject_key,
-        )
-    )
+    cycle, key = ImprovementPlan.cycle_id, ImprovementPlan.subject_key
+    query = select(ImprovementPlan).where(cycle == result.cycle_id, key == result.subject_key)
+    return await session.scalar(query)
 
 
-async def milestone(session: AsyncSession, milestone_id: int) -> PlanMilestone:
-    found = await session.get(PlanMilestone, milestone_id)
-    if found is None:
-        raise Refused(NOT_FOUND)
-    return found
-
-
-async def _views(session: AsyncSession, *where: Any) -> list[PlanView]:
-    ids = await session.scalars(
-        select(ImprovementPlan.id)
-        .where(*where)
-        .order_by(ImprovementPlan.cycle_id.desc(), ImprovementPlan.id)
-    )
-    return [await load(session, i) for i in list(ids)]
-
-
-async def authored_by(session: AsyncSession, staff_id: int) -> list[PlanView]:
-    """The caller's own plans (theirs and their units'), newest cycle first."""
-    return await _views(session, ImprovementPlan.author_staff_id == staff_id)
-
-
-async def approved_by(session: AsyncSession, staff_id: int) -> list[PlanView]:
-    return await _views(session, ImprovementPlan.approver_staff_id == staff_id)
-
-
-async def every_plan(session: AsyncSession) -> list[PlanView]:
-    return await _views(session)
+async def plans_of(
+    session: AsyncSession, *, author: int | None = None, approver: int | None = None
+) -> list[PlanView]:
+    """The plans a staff member writes, or approves, or (neither given) every plan; newest first."""
+    query = select(ImprovementPlan.id).order_by(ImprovementPlan.cycle_id.desc(), ImprovementPlan.id)
+    if author is not None:
+        query = query.where(ImprovementPlan.author_staff_id == author)
+    if approver is not None:
+        query = query.where(ImprovementPlan.approver_staff_id == approver)
+    return [await load(session, i) for i in list(await session.scalars(query))]
 
 
 def by_unit(views: Iterable[PlanView]) -> list[tuple[str, str, list[PlanView]]]:
@@ -187,6 +153,9 @@ def by_unit(views: Iterable[PlanView]) -> list[tuple[str, str, list[PlanView]]]:
     return out
 
 
+# --- rendering -----------------------------------------------------------------------------
+
+
 def subject(view: PlanView, tr: Translator) -> Html:
     """The person's name, or "<unit> (unit)"."""
     if view.is_unit:
@@ -198,26 +167,8 @@ def approver(view: PlanView, tr: Translator) -> str:
     return view.approver_name or tr._("the evaluation working group")
 
 
-def opened_text(view: PlanView, tr: Translator) -> str:
-    grade = tr._(GRADE_LABELS[view.grade]) if view.grade else ""
-    return html_format(
-        tr._(
-            "You need to draw up a performance improvement plan: {subject}, {period}, graded {grade}. Set out the goals, the measures, the responsible person and milestone dates; {approver} approves it. Send /plan or tap the button."
-        ),
-        subject=subject(view, tr),
-        period=view.period,
-        grade=grade,
-        approver=approver(view, tr),
-    )
-
-
 def milestone_line(m: PlanMilestone, tr: Translator, today: dt.date) -> str:
-    if m.done_at is not None:
-        mark = "✅"
-    elif m.due < today:
-        mark = "⚠️"
-    else:
-        mark = "▫️"
+    mark = "✅" if m.done_at is not None else "⚠️" if m.due < today else "▫️"
     return f"{mark} {m.due.isoformat()} {escape(m.text)}"
 
 
@@ -244,17 +195,11 @@ def plan_text(view: PlanView, tr: Translator, *, today: dt.date, progress: bool 
     if len(goals) + len(measures) > budget:
         goals = clip(goals, max(budget // 3, 100))
         measures = clip(measures, max(budget - len(goals), 200))
-    lines += [
-        "",
-        f"<b>{tr._(FIELD_LABELS[GOALS])}</b>",
-        escape(goals) or empty,
-        f"<b>{tr._(FIELD_LABELS[MEASURES])}</b>",
-        escape(measures) or empty,
-        f"<b>{tr._(FIELD_LABELS[RESPONSIBLE])}:</b> {escape(plan.responsible) or empty}",
-        f"<b>{tr._(FIELD_LABELS[TIMELINE])}</b>",
-    ]
-    if not view.milestones:
-        lines.append(empty)
+    label = {f: tr._(FIELD_LABELS[f]) for f in FIELDS}
+    lines += ["", f"<b>{label[GOALS]}</b>", escape(goals) or empty]
+    lines += [f"<b>{label[MEASURES]}</b>", escape(measures) or empty]
+    lines += [f"<b>{label[RESPONSIBLE]}:</b> {escape(plan.responsible) or empty}"]
+    lines += [f"<b>{label[TIMELINE]}</b>"] + ([] if view.milestones else [empty])
     for m in view.milestones:
         lines.append(milestone_line(m, tr, today))
         if progress and m.progress:
@@ -278,9 +223,9 @@ def overview_line(view: PlanView, tr: Translator, today: dt.date) -> str:
 # --- what the author writes ------------------------------------------------------------------
 
 
-def check_text(text: str | None, limit: int, *, required: bool = True) -> str:
+def check_text(text: str | None, limit: int) -> str:
     value = (text or "").strip()
-    if required and not value:
+    if not value:
         raise DomainError(N_("Please write some text."))
     if len(value) > limit:
         raise DomainError(
@@ -309,45 +254,36 @@ def parse_milestones(text: str | None, today: dt.date) -> list[tuple[dt.date, st
         raise DomainError(N_("At most {limit} milestones, please."), limit=MAX_MILESTONES)
     out: list[tuple[dt.date, str]] = []
     for number, line in enumerate(lines, 1):
-        match = _DATE_LINE.match(line)
-        if match is None:
-            raise DomainError(
-                N_(
-                    "Line {line}: please start with a date such as 2027-03-31, then what is done by then."
-                ),
-                line=number,
+        if (match := _DATE_LINE.match(line)) is None:
+            problem = N_(
+                "Line {line}: please start with a date such as 2027-03-31, then what is done by then."
             )
+            raise DomainError(problem, line=number)
         try:
-            due = dt.date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
+            due = dt.date(*(int(g) for g in match.group(1, 2, 3)))
         except ValueError:
             raise DomainError(N_("Line {line}: that date does not exist."), line=number) from None
         content = match.group(4).strip()
         if not content:
-            raise DomainError(
-                N_("Line {line}: please say what is to be done by that date."), line=number
-            )
-        if len(content) > MAX_MILESTONE_TEXT:
-            raise DomainError(
-                N_("Line {line}: at most {limit} characters after the date."),
-                line=number,
-                limit=MAX_MILESTONE_TEXT,
-            )
-        if due <= today:
-            raise DomainError(
-                N_("Line {line}: the date {date} is not in the future."),
-                line=number,
-                date=due.isoformat(),
-            )
-        if out and due < out[-1][0]:
-            raise DomainError(
-                N_("Line {line}: the dates must be in order, earliest first."), line=number
-            )
-        out.append((due, content))
+            problem = N_("Line {line}: please say what is to be done by that date.")
+        elif len(content) > MAX_MILESTONE_TEXT:
+            problem = N_("Line {line}: at most {limit} characters after the date.")
+        elif due <= today:
+            problem = N_("Line {line}: the date {date} is not in the future.")
+        elif out and due < out[-1][0]:
+            problem = N_("Line {line}: the dates must be in order, earliest first.")
+        else:
+            out.append((due, content))
+            continue
+        raise DomainError(problem, line=number, limit=MAX_MILESTONE_TEXT, date=due.isoformat())
     return out
 
 
 # --- what the people concerned are told (``services.plans.PLAN``'s notices) -----------------
 
+OPENED_TEXT: Final = N_(
+    "You need to draw up a performance improvement plan: {subject}, {period}, graded {grade}. Set out the goals, the measures, the responsible person and milestone dates; {approver} approves it. Send /plan or tap the button."
+)
 APPROVED_TEXT: Final = N_(
     "Your improvement plan ({subject}, {period}) has been approved. You will be reminded of each milestone; report your progress with /plan."
 )
@@ -365,19 +301,17 @@ OVERDUE_TEXT: Final = N_(
 )
 
 
-def told(tr: Translator, view: PlanView, msgid: str) -> str:
+def told(tr: Translator, view: PlanView, msgid: str, **params: object) -> Html:
     """A notice naming the plan's subject and period (and the approver's comment)."""
-    comment = view.plan.comment or ""
-    return html_format(tr._(msgid), subject=view.subject_name, period=view.period, comment=comment)
+    named = {
+        "subject": view.subject_name,
+        "period": view.period,
+        "comment": view.plan.comment or "",
+    }
+    return html_format(tr._(msgid), **{**named, **params})
 
 
-def reminder(tr: Translator, view: PlanView, found: PlanMilestone, msgid: str) -> str:
-    when = tr.date(found.due)
-    return html_format(
-        tr._(msgid), subject=view.subject_name, period=view.period, date=when, text=found.text
-    )
-
-
-def for_approval(tr: Translator, view: PlanView, today: dt.date) -> str:
-    heading = tr._("<b>An improvement plan for your approval</b>")
-    return heading + "\n\n" + plan_text(view, tr, today=today)
+def opened_text(view: PlanView, tr: Translator) -> str:
+    grade = tr._(GRADE_LABELS[view.grade]) if view.grade else ""
+    who = {"subject": subject(view, tr), "approver": approver(view, tr)}
+    return told(tr, view, OPENED_TEXT, grade=grade, **who)

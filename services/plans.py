@@ -45,7 +45,7 @@ from services.cases import Env, Notice, Recipient, Refused, Step, Transition
 from services.errors import DomainError
 from services.plan_view import EDITABLE, NOT_FOUND, PlanView, check_text, load, parse_milestones
 
-__all__ = ["Refused", "check_text", "load", "parse_milestones"]  # for the chat and the tests
+__all__ = ["Refused", "parse_milestones"]  # for the chat and the tests
 
 Status = PlanStatus
 DECIDED: Final = N_("This plan has already been decided, or it was changed since.")
@@ -58,7 +58,7 @@ NOT_APPROVED: Final = N_("Progress is reported once the plan is approved.")
 
 AUTHOR = cases.staff_of("the author", lambda plan: plan.author_staff_id, NOT_FOUND)
 APPROVER = cases.staff_of("the approver", lambda plan: plan.approver_staff_id, NOT_FOUND)
-DECIDERS = (APPROVER | cases.WORKING_GROUP).but_not(AUTHOR, NOT_FOUND)
+DECIDERS = (APPROVER | cases.WORKING_GROUP).but_not(AUTHOR, NOT_FOUND)  # never one's own plan
 _author = cases.owner(lambda step: step.view.plan.author_staff_id)
 
 
@@ -88,15 +88,20 @@ def decision_choices(tr: Translator, plan_id: int, round_: int) -> Choices:
 
 
 def _told(msgid: str) -> Any:
-    return lambda tr, step: pv.told(tr, step.view, msgid)
+    """A notice's text; a reminder names its milestone (``found``)."""
 
+    def text(tr: Translator, step: Step[PlanView]) -> str:
+        found = step.params.get("found")
+        at = {"date": tr.date(found.due), "text": found.text} if found else {}
+        return pv.told(tr, step.view, msgid, **at)
 
-def _reminded(msgid: str) -> Any:
-    return lambda tr, step: pv.reminder(tr, step.view, step.params["found"], msgid)
+    return text
 
 
 def _for_approval(tr: Translator, step: Step[PlanView]) -> str:
-    return pv.for_approval(tr, step.view, step.at.astimezone(step.env.tz).date())
+    today = step.at.astimezone(step.env.tz).date()
+    heading = tr._("<b>An improvement plan for your approval</b>")
+    return heading + "\n\n" + pv.plan_text(step.view, tr, today=today)
 
 
 # Who is told what: recipients, text, dedupe key (once per …), buttons.
@@ -107,8 +112,8 @@ TO_APPROVE = N(_approver, _for_approval, "plan-submit:{id}:{round}:{chat}", lamb
 APPROVED_ = N(_author, _told(pv.APPROVED_TEXT), "plan-approved:{id}", _open(N_("Open the plan")))
 RETURNED = N(_author, _told(pv.RETURNED_TEXT), "plan-returned:{id}:{round}", _open(N_("✍️ Revise the plan")))
 COMPLETE = N(_approver, _told(pv.DONE_TEXT), "plan-done:{id}:{chat}", _open(N_("Open the plan")))
-DUE = N(_author, _reminded(pv.DUE_TEXT), "plan-due:{milestone}", _report)
-OVERDUE = N(_author, _reminded(pv.OVERDUE_TEXT), "plan-overdue:{milestone}", _report)
+DUE = N(_author, _told(pv.DUE_TEXT), "plan-due:{milestone}", _report)
+OVERDUE = N(_author, _told(pv.OVERDUE_TEXT), "plan-overdue:{milestone}", _report)
 # fmt: on
 
 T, SYSTEM, NEW = Transition[PlanView], cases.SYSTEM, cases.NEW
@@ -129,14 +134,9 @@ PLAN: Final = cases.Workflow[PlanView]("improvement_plan", (
 
 
 async def _apply(
-    session: AsyncSession,
-    name: str,
-    view: PlanView,
-    actor: Actor | None,
-    at: dt.datetime,
-    env: Env | None,
-    **params: Any,
-) -> PlanView:
+    session: AsyncSession, name: str, view: PlanView, actor: Actor | None, at: dt.datetime,
+    env: Env | None, **params: Any,
+) -> PlanView:  # fmt: skip
     await cases.apply(session, PLAN, name, view, actor=actor, at=at, env=env or Env(), **params)
     return view
 
@@ -144,64 +144,42 @@ async def _apply(
 # --- opening plans at publishing -------------------------------------------------------
 
 
-def needs_plan(result: Result, threshold: Decimal | None = None) -> bool:
-    """不合格, or (when the bureau sets one) a total below the threshold."""
-    if result.grade == Grade.FAIL:
-        return True
-    return threshold is not None and Decimal(result.total) < Decimal(threshold)
-
-
 async def _writers(session: AsyncSession) -> Callable[[Result], tuple[int | None, int | None]]:
     """Who writes and who approves a result's plan: the org tree as ``start_collecting`` sees it
     (active people only; an inactive person keeps a plan, approved by an active superior)."""
     units = list(await session.scalars(select(OrgUnit).where(OrgUnit.active.is_(True))))
-    staff = {p.id: p for p in await session.scalars(select(Staff))}
-    active = {i for i, p in staff.items() if p.active}
+    staff = list(await session.scalars(select(Staff)))
+    active = {p.id for p in staff if p.active}
 
-    def node(p: Staff) -> PersonNode:
-        return PersonNode(p.id, p.unit_id, p.supervisor_id if p.supervisor_id in active else None)
+    def keep(staff_id: int | None) -> int | None:
+        return staff_id if staff_id in active else None
 
-    unit_nodes = {
-        u.id: UnitNode(
-            u.id, u.name, u.parent_id,
-            u.head_staff_id if u.head_staff_id in active else None,
-            u.leader_staff_id if u.leader_staff_id in active else None,
-        )
+    nodes = {p.id: PersonNode(p.id, p.unit_id, keep(p.supervisor_id)) for p in staff}
+    people = {i: node for i, node in nodes.items() if i in active}
+    tree = {
+        u.id: UnitNode(u.id, u.name, u.parent_id, keep(u.head_staff_id), keep(u.leader_staff_id))
         for u in units
-    }  # fmt: skip
-    people = {i: node(p) for i, p in staff.items() if p.active}
+    }
 
     def writers(result: Result) -> tuple[int | None, int | None]:
         if result.staff_id is not None:
-            person = staff.get(result.staff_id)
-            if person is None:
-                return None, None
-            return person.id, superior_of(node(person), unit_nodes, people)
-        unit = unit_nodes.get(result.unit_id)
-        if unit is None:
-            return None, None
-        return unit.head_id, unit_superior_of(unit, unit_nodes, people)
+            person = nodes.get(result.staff_id)
+            return (person.id, superior_of(person, tree, people)) if person else (None, None)
+        unit = tree.get(result.unit_id)
+        return (unit.head_id, unit_superior_of(unit, tree, people)) if unit else (None, None)
 
     return writers
 
 
 async def open_plans_for(
-    session: AsyncSession,
-    cycle: Cycle,
-    results: Sequence[Result],
-    *,
-    now: dt.datetime,
-    threshold: Decimal | None = None,
-    env: Env | None = None,
-) -> int:
-    """Open a DRAFT plan for every poor result of the cycle and tell its author; returns how many.
-
-    Runs inside the publishing transaction. Idempotent per (cycle, subject): a plan that
-    exists is left alone (a re-run or a replayed update opens nothing twice). A unit
-    without an active head has nobody to write its plan: that is audited for the working
-    group (``plan.no_author``) instead.
-    """
-    poor = [r for r in results if needs_plan(r, threshold)]
+    session: AsyncSession, cycle: Cycle, results: Sequence[Result], *, now: dt.datetime,
+    threshold: Decimal | None = None, env: Env | None = None,
+) -> int:  # fmt: skip
+    """Open a DRAFT plan for every result graded 不合格 (or, when the bureau sets one, with a
+    total below ``threshold``) and tell its author; returns how many. Idempotent per (cycle,
+    subject). A unit without an active head is audited (``plan.no_author``) instead."""
+    below = Decimal("-Infinity") if threshold is None else Decimal(threshold)
+    poor = [r for r in results if r.grade == Grade.FAIL or Decimal(r.total) < below]
     if not poor:
         return 0
     query = select(ImprovementPlan.subject_key).where(ImprovementPlan.cycle_id == cycle.id)
@@ -218,13 +196,8 @@ async def open_plans_for(
                 await audit(session, "plan.no_author", actor_label="publish", object_type="result",
                             object_id=str(result.id), detail=detail, at=now)  # fmt: skip
             continue
-        plan = ImprovementPlan(
-            cycle_id=cycle.id,
-            subject_key=result.subject_key,
-            author_staff_id=author,
-            approver_staff_id=approver,
-            status=Status.DRAFT,
-        )
+        plan = ImprovementPlan(cycle_id=cycle.id, subject_key=result.subject_key)
+        plan.author_staff_id, plan.approver_staff_id, plan.status = author, approver, Status.DRAFT
         session.add(plan)
         await session.flush()
         existing.add(result.subject_key)
@@ -236,42 +209,20 @@ async def open_plans_for(
     return opened
 
 
-# --- rights ------------------------------------------------------------------------------
-
-
-def is_author(plan: ImprovementPlan, actor: Actor) -> bool:
-    return AUTHOR.allows(actor, plan)
-
-
-def may_decide(plan: ImprovementPlan, actor: Actor) -> bool:
-    """The approver, or the working group — never the plan's own author."""
-    return DECIDERS.allows(actor, plan)
-
-
-def may_view(plan: ImprovementPlan, actor: Actor) -> bool:
-    return is_author(plan, actor) or may_decide(plan, actor)
+# --- drafting, submitting, deciding ----------------------------------------------------------
 
 
 def check_editable(view: PlanView, actor: Actor) -> None:
     """The author's draft: a submitted plan says it waits, an approved one that it is fixed."""
-    if is_author(view.plan, actor) and view.plan.status == Status.SUBMITTED:
+    if AUTHOR.allows(actor, view.plan) and view.plan.status == Status.SUBMITTED:
         raise DomainError(WAITING)
     cases.check(PLAN, "edit", view, actor)
 
 
-# --- drafting, submitting, deciding ----------------------------------------------------------
-
-
 async def save_field(
-    session: AsyncSession,
-    plan_id: int,
-    field: str,
-    text: str | None,
-    *,
-    actor: Actor,
-    now: dt.datetime,
-    env: Env | None = None,
-) -> PlanView:
+    session: AsyncSession, plan_id: int, field: str, text: str | None, *, actor: Actor,
+    now: dt.datetime, env: Env | None = None,
+) -> PlanView:  # fmt: skip
     """Goals, measures or the responsible person, written by the author of a draft."""
     if field not in pv.LIMITS:
         raise ValueError(f"not a text field of a plan: {field}")
@@ -285,29 +236,19 @@ async def save_field(
 
 
 async def save_milestones(
-    session: AsyncSession,
-    plan_id: int,
-    items: Sequence[tuple[dt.date, str]],
-    *,
-    actor: Actor,
-    today: dt.date,
-    now: dt.datetime,
-    env: Env | None = None,
-) -> PlanView:
+    session: AsyncSession, plan_id: int, items: Sequence[tuple[dt.date, str]], *, actor: Actor,
+    today: dt.date, now: dt.datetime, env: Env | None = None,
+) -> PlanView:  # fmt: skip
     """Replace the draft's milestones (checked again: the confirmation may come a day later)."""
     check_editable(await load(session, plan_id, lock=True), actor)
     checked = parse_milestones("\n".join(f"{d.isoformat()} {t}" for d, t in items), today)
     await session.execute(delete(PlanMilestone).where(PlanMilestone.plan_id == plan_id))
     session.add_all(PlanMilestone(plan_id=plan_id, due=due, text=text) for due, text in checked)
     await session.flush()
-    view = await load(session, plan_id)
     detail = {"field": pv.TIMELINE, "milestones": len(checked)}
-    return await _apply(session, "edit", view, actor, now, env, detail=detail)
-
-
-async def submission_round(session: AsyncSession, plan_id: int) -> int:
-    """How many times the plan was submitted: the approver's buttons name this round."""
-    return await cases.round_of(session, PLAN, plan_id)
+    return await _apply(
+        session, "edit", await load(session, plan_id), actor, now, env, detail=detail
+    )
 
 
 async def submit(
@@ -323,18 +264,17 @@ async def submit(
             N_("A milestone date is no longer in the future. Please update the milestones.")
         )
     detail = {"approver": view.plan.approver_staff_id}
-    return await _apply(
-        session, "submit", view, actor, now, env, changes={"submitted_at": now}, detail=detail
-    )
+    changes = {"submitted_at": now}
+    return await _apply(session, "submit", view, actor, now, env, changes=changes, detail=detail)
 
 
 async def check_decision(
     session: AsyncSession, plan_id: int, round_: int, actor: Actor, *, lock: bool = False
 ) -> PlanView:
-    """The approver's button of this round, while the plan waits for a decision."""
+    """The approver's button of this round (the count of submissions), while the plan waits."""
     view = await load(session, plan_id, lock=lock)
     cases.check(PLAN, "approve", view, actor)
-    if await submission_round(session, plan_id) != round_:
+    if await cases.round_of(session, PLAN, plan_id) != round_:
         raise DomainError(DECIDED)
     return view
 
@@ -343,22 +283,15 @@ async def approve(
     session: AsyncSession, plan_id: int, round_: int, *, actor: Actor, now: dt.datetime, env: Env
 ) -> PlanView:
     view = await check_decision(session, plan_id, round_, actor, lock=True)
-    as_admin = view.plan.approver_staff_id != (actor.staff.id if actor.staff else None)
+    detail = {"as_admin": view.plan.approver_staff_id != (actor.staff.id if actor.staff else None)}
     changes = {"approved_at": now}
-    detail = {"as_admin": as_admin}
     return await _apply(session, "approve", view, actor, now, env, changes=changes, detail=detail)
 
 
 async def send_back(
-    session: AsyncSession,
-    plan_id: int,
-    round_: int,
-    comment: str | None,
-    *,
-    actor: Actor,
-    now: dt.datetime,
-    env: Env,
-) -> PlanView:
+    session: AsyncSession, plan_id: int, round_: int, comment: str | None, *, actor: Actor,
+    now: dt.datetime, env: Env,
+) -> PlanView:  # fmt: skip
     """退回: the approver says what to change; the author edits and submits again."""
     text = check_text(comment, pv.MAX_COMMENT)
     view = await check_decision(session, plan_id, round_, actor, lock=True)
@@ -369,12 +302,14 @@ async def send_back(
 # --- tracking ------------------------------------------------------------------------------
 
 
-async def _open_milestone(
+async def open_milestone(
     session: AsyncSession, milestone_id: int, actor: Actor, *, lock: bool = False
 ) -> tuple[PlanView, PlanMilestone]:
-    found = await pv.milestone(session, milestone_id)
+    """A milestone its author may still report on (not done, the plan approved)."""
+    if (found := await session.get(PlanMilestone, milestone_id)) is None:
+        raise Refused(NOT_FOUND)
     view = await load(session, found.plan_id, lock=lock)
-    if not is_author(view.plan, actor):
+    if not AUTHOR.allows(actor, view.plan):
         raise Refused(NOT_FOUND)
     if view.plan.status == Status.DONE or found.done_at is not None:
         raise DomainError(N_("This milestone is already done."))
@@ -382,26 +317,16 @@ async def _open_milestone(
     return view, found
 
 
-async def check_progress_allowed(session: AsyncSession, milestone_id: int, actor: Actor) -> None:
-    await _open_milestone(session, milestone_id, actor)
-
-
 async def report_progress(
-    session: AsyncSession,
-    milestone_id: int,
-    text: str | None,
-    *,
-    actor: Actor,
-    now: dt.datetime,
+    session: AsyncSession, milestone_id: int, text: str | None, *, actor: Actor, now: dt.datetime,
     env: Env,
-) -> PlanMilestone:
+) -> PlanMilestone:  # fmt: skip
     """Progress on a milestone, in the author's words; each report is kept with its date."""
-    view, found = await _open_milestone(session, milestone_id, actor)
+    view, found = await open_milestone(session, milestone_id, actor)
     value = check_text(text, pv.MAX_PROGRESS)
     stamp = now.astimezone(env.tz).date().isoformat()
     found.progress = f"{found.progress}\n{stamp} {value}" if found.progress else f"{stamp} {value}"
-    if len(found.progress) > 4 * pv.MAX_PROGRESS:  # keep the newest reports
-        found.progress = found.progress[-4 * pv.MAX_PROGRESS :]
+    found.progress = found.progress[-4 * pv.MAX_PROGRESS :]  # keep the newest reports
     detail = {"milestone": milestone_id, "length": len(value)}
     await _apply(session, "progress", view, actor, now, env, detail=detail)
     return found
@@ -411,7 +336,7 @@ async def mark_done(
     session: AsyncSession, milestone_id: int, *, actor: Actor, now: dt.datetime, env: Env
 ) -> PlanView:
     """A milestone reached; when it was the last, the plan is DONE and the approver is told."""
-    view, found = await _open_milestone(session, milestone_id, actor, lock=True)
+    view, found = await open_milestone(session, milestone_id, actor, lock=True)
     found.done_at = now
     await _apply(session, "milestone_done", view, actor, now, env, detail={"milestone": found.id})
     view = await load(session, found.plan_id)
