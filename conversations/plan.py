@@ -36,16 +36,18 @@ from services.access import Actor
 from services.errors import DomainError
 
 CB = Callbacks("ip1", "plan")
-FOR_RESULT = CB.action("for_result", int)  # a published result's 改進計劃 button: result id
-OPEN = CB.action("open", int)  # plan id: the author's draft or view, the approver's view
+# old=: the single letters of buttons sent before the codec, which keep working
+FOR_RESULT = CB.action("for_result", int, old=("r",))  # a result's 改進計劃 button: result id
+OPEN = CB.action("open", int, old=("o",))  # plan id: the author's draft or the approver's view
 EDIT = CB.action("edit", int, str)  # plan id, the part (goals, measures, responsible, timeline)
 SUMMARY = CB.action("summary", int)  # back to the draft's summary
 CONFIRM = CB.action("confirm", int)  # MS_CONFIRM: the milestones shown back are right
 REWRITE = CB.action("rewrite", int)  # MS_CONFIRM: … or are written again
 SUBMIT = CB.action("submit", int)
-APPROVE = CB.action("approve", int, int)  # plan id and submission round: an older round's
-SEND_BACK = CB.action("send_back", int, int)  # button cannot decide what changed since
-REPORT = CB.action("report", int)  # progress on a milestone: milestone id
+# plan id and submission round: an older round's button cannot decide what changed since
+APPROVE = CB.action("approve", int, int, old=("a",))
+SEND_BACK = CB.action("send_back", int, int, old=("b",))
+REPORT = CB.action("report", int, old=("m",))  # progress on a milestone: milestone id
 DONE = CB.action("done", int)  # MARK: the milestone is done
 NOT_YET = CB.action("not_yet", int)  # MARK: … not yet
 

@@ -67,8 +67,8 @@ LIST = CB.action("list")
 REVIEWS = CB.action("reviews")
 ANSWER = CB.action("answer", int)
 REVIEW = CB.action("review", int)
-UPHOLD = CB.action("uphold", int)
-EXCLUDE = CB.action("exclude", int)
+UPHOLD = CB.action("uphold", int, old=("u",))
+EXCLUDE = CB.action("exclude", int, old=("x",))
 RATE = CB.action("rate", int, str, old=("r",))  # rc1:rate:<id>:<s|b|d> (rv.RATINGS)
 QUESTIONS = {
     State.ANSWER: N_(

@@ -528,14 +528,17 @@ async def test_only_the_author_edits_and_only_the_approver_decides(
     assert "张伟 · 按计划推进 0/1" in overview.text
 
 
-async def test_a_button_in_the_format_of_earlier_versions_is_answered_as_expired(
+async def test_buttons_queued_by_earlier_versions_still_open_the_plan_others_are_expired(
     server: FakeBotApi, bot: InProcessBot, sessions: SessionFactory
 ) -> None:
     setup = await published(sessions)
     person = server.user(PERSON, language_code="zh-hans")
     notice = await person.expect_text("您需要制定绩效改进计划", timeout=15)
     await person.press(f"ip1:o:{setup.person_plan}", notice)  # single-letter, as queued before
-    await person.wait_until(lambda: bool(person.callback_answers))
+    await person.expect_text("改进目标")
+    answered = len(person.callback_answers)
+    await person.press(f"ip1:z:{setup.person_plan}", notice)  # never a plan button
+    await person.wait_until(lambda: len(person.callback_answers) > answered)
     assert "已失效" in person.callback_answers[-1]["text"]
     assert await audits(sessions, "access.denied") == []
     assert (await get_plan(sessions, setup.person_plan)).status == PlanStatus.DRAFT

@@ -336,7 +336,7 @@ async def test_buttons_of_the_old_format_still_open_and_rate_the_rest_are_expire
     notice = await head.expect_text(f"#{rect_id}", timeout=15)
     await head.press(f"rc1:o:{rect_id}", notice)
     await head.expect_text(f"#{rect_id}")
-    for old in (f"rc1:a:{rect_id}", f"rc1:x:{rect_id}"):
+    for old in (f"rc1:a:{rect_id}", f"rc1:q:{rect_id}"):
         before = len(head.callback_answers)
         await head.press(old, notice)
         await head.wait_until(lambda n=before: len(head.callback_answers) > n)
