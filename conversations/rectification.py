@@ -2,7 +2,7 @@
 review requests (/reviews), and the citizen rates the handling from their own chat.
 
 Lists and items are plain messages; the text steps are the ``State``s
-(``rectification.mmd``). Who may press what is the service's table (``rc.FLOW``): each
+(``rectification.mmd``). Who may press what is the service's table (``rc.RECTIFICATION``): each
 press is re-checked against it and the item's status, and a forged id or someone else's
 unit is refused politely and audited as ``access.denied``. The citizen's ``rate`` is
 checked by the keyed hash of their Telegram id (their raw id was erased when the reply
@@ -243,11 +243,11 @@ async def open_item(update: Update, context: JxContext) -> object:
 async def _begin(
     update: Update, context: JxContext, action: CallbackAction, name: str, state: State, **data: str
 ) -> object:
-    """Check the caller (``rc.FLOW``) and the item's status, then go to the text step."""
+    """Check the caller (``rc.RECTIFICATION``) and the item's status, then go to the text step."""
     actor, view, rect_id = await _pressed(update, context, action)
     if view is None:
         return await _refuse(update, context, rect_id)
-    refusal = rc.FLOW[name].who.refuses(actor, view)
+    refusal = rc.RECTIFICATION[name].who.refuses(actor, view)
     if refusal is not None:  # only the conflict of interest is told as such
         own = rc.OWN_UNIT if refusal == rc.OWN_UNIT else ""
         return await _refuse(update, context, rect_id, own)

@@ -1,6 +1,6 @@
 """整改: a citizen's bad review (差评) becomes an item the unit head must handle in time.
 
-What can happen to an item, who may do it, who is told: ``FLOW`` below, on the case
+What can happen to an item, who may do it, who is told: ``RECTIFICATION`` below, on the case
 kernel (``services.cases``)::
 
     OPEN ──answer──▶ ANSWERED ──rate (the citizen)──▶ CLOSED
@@ -115,7 +115,7 @@ def _t(
 # Besides: one review request per item; ``answer`` queues the reply to the citizen itself;
 # ``uphold`` returns the item where it was; ``rate`` leaves an item UNDER_REVIEW there.
 # fmt: off
-FLOW: Final[cases.Workflow[RectView]] = cases.Workflow("rectification", (
+RECTIFICATION: Final[cases.Workflow[RectView]] = cases.Workflow("rectification", (
     # name            from                to         who      audit             refused   told
     _t("open",        NEW,                None,      SYSTEM,  "open",           NOT_FOUND, TO_HANDLE),
     _t("answer",      {OPEN},             ANSWERED,  HEAD,    "answer",         ANSWERED_ALREADY),
@@ -131,7 +131,7 @@ FLOW: Final[cases.Workflow[RectView]] = cases.Workflow("rectification", (
 
 def may(name: str, view: RectView, actor: Actor | None) -> bool:
     """Whether the chat should offer ``name`` to this actor on this item now."""
-    return why_not(name, view) is None and FLOW.allowed(name, view, actor)
+    return why_not(name, view) is None and RECTIFICATION.allowed(name, view, actor)
 
 
 def why_not(name: str, view: RectView) -> str | None:
@@ -141,7 +141,7 @@ def why_not(name: str, view: RectView) -> str | None:
         return NOT_OPEN[rect.status]
     if name == "request_review" and rect.review_requested_at is not None:
         return ASKED_ONCE
-    return None if rect.status in FLOW[name].sources else FLOW[name].not_now
+    return None if rect.status in RECTIFICATION[name].sources else RECTIFICATION[name].not_now
 
 
 def check_text(text: str | None) -> str:
@@ -152,7 +152,7 @@ def check_text(text: str | None) -> str:
 def _ready(name: str, view: RectView, actor: Actor | None, text: str) -> str:
     """The cleaned text once the caller may take ``name`` and the item allows it now, checked
     in that order: a caller with no right is refused whatever they wrote."""
-    refusal = FLOW[name].who.refuses(actor, view)
+    refusal = RECTIFICATION[name].who.refuses(actor, view)
     if refusal is not None:
         raise Refused(refusal)
     cleaned = check_text(text)
@@ -204,7 +204,7 @@ async def open_for_response(
     detail |= {"deadline": deadline.isoformat(), "working_days": working_days}
     view = await load(session, rect.id)
     await cases.apply(
-        session, FLOW, "open", view, actor=None, at=now, env=env, detail=detail,
+        session, RECTIFICATION, "open", view, actor=None, at=now, env=env, detail=detail,
         actor_label="survey",
     )  # fmt: skip
     return rect
@@ -244,7 +244,15 @@ async def answer(
     changes = {"answer": cleaned, "answered_at": now, "answered_by_staff_id": staff_id}
     detail = {"status": status.value, "replied": replied, "length": len(cleaned)}
     await cases.apply(
-        session, FLOW, name, view, actor=actor, at=now, env=env, changes=changes, detail=detail
+        session,
+        RECTIFICATION,
+        name,
+        view,
+        actor=actor,
+        at=now,
+        env=env,
+        changes=changes,
+        detail=detail,
     )
     return rect
 
@@ -259,7 +267,7 @@ async def request_review(
     cleaned = _ready("request_review", view, actor, reason)
     changes = {"review_reason": cleaned, "review_requested_at": now}
     await cases.apply(
-        session, FLOW, "request_review", view, actor=actor, at=now, env=env, changes=changes,
+        session, RECTIFICATION, "request_review", view, actor=actor, at=now, env=env, changes=changes,
         detail={"reason": cleaned}, reason=cleaned,
     )  # fmt: skip
     return view.rect
@@ -301,7 +309,7 @@ async def decide_review(
     excluded = decision == EXCLUDED or response.excluded
     detail = {"decision": decision, "note": cleaned, "response": response.id, "excluded": excluded}
     await cases.apply(
-        session, FLOW, name, view, actor=actor, at=now, env=env, changes=changes, detail=detail,
+        session, RECTIFICATION, name, view, actor=actor, at=now, env=env, changes=changes, detail=detail,
         decision=decision, note=cleaned,
     )  # fmt: skip
     if decision == EXCLUDED:
@@ -344,12 +352,12 @@ async def rate(
             return rect
         raise DomainError(N_("You have already rated this. Thank you!"))
     if rect.answer is None:
-        raise DomainError(FLOW["rate"].not_now)
+        raise DomainError(RECTIFICATION["rate"].not_now)
     view = await load(session, rect.id)
     closed = CLOSED if rect.status == ANSWERED else rect.status
     changes = {"status": closed, "citizen_rating": level.value, "rated_at": now}
     await cases.apply(
-        session, FLOW, "rate", view, actor=None, at=now, env=env, changes=changes,
+        session, RECTIFICATION, "rate", view, actor=None, at=now, env=env, changes=changes,
         detail={"rating": level.value, "status": closed.value},
         actor_label="citizen",  # pseudonymous: never the Telegram id
         rating=level,
@@ -369,7 +377,7 @@ async def remind_overdue(session: AsyncSession, now: dt.datetime, *, env: Env) -
         )
         detail = {"deadline": rect.deadline.isoformat(), "notified": len(told)}
         await cases.apply(
-            session, FLOW, "remind", view, actor=None, at=now, env=env,
+            session, RECTIFICATION, "remind", view, actor=None, at=now, env=env,
             changes={"overdue_notified_at": now}, detail=detail,
         )  # fmt: skip
         count += 1

@@ -1,7 +1,7 @@
 """A rectification item as people read it — never who the citizen is: the view the rules
 move (``RectView``), the queues, who stands aside from a review (``conflicted``), the item's
 text, and the texts and buttons (``domain.choice``) of the notices of
-``services.rectification.FLOW``."""
+``services.rectification.RECTIFICATION``."""
 
 from __future__ import annotations
 
