@@ -32,7 +32,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.choice import Choices
+from domain.choice import Choice, Choices, rows
 from infra.i18n import N_, Translator
 from infra.models import AuditEntry, Staff, TelegramAccount
 from services.access import Actor, admin_accounts
@@ -228,6 +228,11 @@ class Transition(Generic[V]):
     not_now: str  # the msgid when the case is not in a source state
     notices: tuple[Notice[V], ...] = ()
     bumps_round: bool = False
+
+
+def button(label: str, action: str) -> Callable[[Translator, Step[Any]], Choices]:
+    """A notice's one button on the case: ``button(N_("Open"), "appeal.open")``."""
+    return lambda tr, step: rows([Choice(tr._(label), action, (step.case.id,))])
 
 
 def owner(role: Callable[[Step[Any]], int | None]) -> Recipients:
