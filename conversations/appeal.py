@@ -15,6 +15,7 @@ happen to an appeal, who may do it and who is told is ``services.appeals.APPEAL`
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -97,30 +98,6 @@ def build_handler() -> ConversationHandler[Any]:
     )
 
 
-async def _again(update: Update, context: JxContext, message: str) -> object:
-    """Say what is wrong with the input and show the step again."""
-    await reply(update, message)
-    await flow.show(update, context, edit=False)
-    return None
-
-
-async def _position(update: Update, context: JxContext) -> Position:
-    async with context.services.reads() as session:
-        pos = await flow.position(session, update)
-    assert pos is not None  # PTB is in one of this flow's states: the position is stored
-    return pos
-
-
-async def _goto(
-    update: Update, context: JxContext, state: State, data: dict[str, Any], edit: bool | None
-) -> object:
-    async with flow.tx(update, context) as tx:
-        tx.goto(state, **data)
-    await answer_query(update)
-    await flow.show(update, context, edit=edit)
-    return tx.state
-
-
 # --- the appellant --------------------------------------------------------------------------
 
 
@@ -161,7 +138,7 @@ async def dispute(update: Update, context: JxContext) -> object:
 
 async def _draft(update: Update, context: JxContext, rid: int) -> tuple[Result, Position] | None:
     """The result and position of this chat's draft, if the button is of it and the caller's."""
-    pos = await _position(update, context)
+    pos = await cc.position(flow, update, context)
     async with context.services.reads() as session:
         result = await session.get(Result, rid)
     if pos.data.get("rid") != rid or result is None:
@@ -183,7 +160,7 @@ async def pick_target(update: Update, context: JxContext) -> object:
     if target not in at.targets(draft[0].breakdown or {}):
         return await flow._stale_button(update, context)
     data = {"rid": rid, "target": target, "days": draft[1].data.get("days")}
-    return await _goto(update, context, State.REASON, data, None)
+    return await cc.goto(flow, update, context, State.REASON, edit=None, **data)
 
 
 @flow.step
@@ -193,13 +170,15 @@ async def show_picker(update: Update, context: JxContext) -> object:
     if (draft := await _draft(update, context, rid)) is None:
         return None
     data = {"rid": rid, "view": "i" if page == ["i"] else "-", "days": draft[1].data.get("days")}
-    return await _goto(update, context, State.TARGET, data, None)
+    return await cc.goto(flow, update, context, State.TARGET, edit=None, **data)
 
 
 @flow.step
 async def choose_with_buttons(update: Update, context: JxContext) -> object:
     tr = await context.tr(update)
-    return await _again(update, context, tr._("Please choose what you dispute with the buttons."))
+    return await cc.again(
+        flow, update, context, tr._("Please choose what you dispute with the buttons.")
+    )
 
 
 @flow.step
@@ -208,9 +187,9 @@ async def write_reason(update: Update, context: JxContext) -> object:
     try:
         reason = check_text(update.message.text, ap.MAX_REASON)
     except DomainError as exc:
-        return await _again(update, context, exc.render(await context.tr(update)))
-    data = {**(await _position(update, context)).data, "reason": reason, "evidence": []}
-    return await _goto(update, context, State.EVIDENCE, data, False)
+        return await cc.again(flow, update, context, exc.render(await context.tr(update)))
+    data = {**(await cc.position(flow, update, context)).data, "reason": reason, "evidence": []}
+    return await cc.goto(flow, update, context, State.EVIDENCE, **data)
 
 
 @flow.step
@@ -219,11 +198,11 @@ async def add_evidence(update: Update, context: JxContext) -> object:
     message = update.message
     assert message is not None
     tr = await context.tr(update)
-    pos = await _position(update, context)
+    pos = await cc.position(flow, update, context)
     evidence = list(pos.data.get("evidence") or [])
     if len(evidence) >= ap.MAX_EVIDENCE:
         too_many = tr._("At most {limit} files can be added. Tap “Done” to file the appeal.")
-        return await _again(update, context, html_format(too_many, limit=ap.MAX_EVIDENCE))
+        return await cc.again(flow, update, context, html_format(too_many, limit=ap.MAX_EVIDENCE))
     if message.photo:
         f = message.photo[-1]
         item = {"kind": "photo", "file_id": f.file_id, "unique_id": f.file_unique_id}
@@ -232,18 +211,24 @@ async def add_evidence(update: Update, context: JxContext) -> object:
         item = {"kind": "document", "file_id": d.file_id, "unique_id": d.file_unique_id}
         item["name"] = (d.file_name or "")[:128]
     else:
-        return await _again(update, context, tr._("Please send photos or documents."))
+        return await cc.again(flow, update, context, tr._("Please send photos or documents."))
     item = {k: v for k, v in item.items() if v}
     if any(e.get("unique_id") and e.get("unique_id") == item.get("unique_id") for e in evidence):
-        return await _again(update, context, tr._("This file was already added."))
-    return await _goto(update, context, State.EVIDENCE, {**pos.data, "evidence": [*evidence, item]}, False)  # fmt: skip
+        return await cc.again(flow, update, context, tr._("This file was already added."))
+    evidence.append(item)
+    return await cc.goto(
+        flow, update, context, State.EVIDENCE, **{**pos.data, "evidence": evidence}
+    )
 
 
 @flow.step
 async def send_files(update: Update, context: JxContext) -> object:
     tr = await context.tr(update)
-    return await _again(
-        update, context, tr._("Please send photos or documents, or tap “Done” to file the appeal.")
+    return await cc.again(
+        flow,
+        update,
+        context,
+        tr._("Please send photos or documents, or tap “Done” to file the appeal."),
     )
 
 
@@ -322,7 +307,7 @@ async def _begin(
         update, context, ap.APPEAL, button.name, view, actor, object_id=aid, action=data
     ):
         return None
-    return await _goto(update, context, state, {"aid": aid}, False)
+    return await cc.goto(flow, update, context, state, aid=aid)
 
 
 @flow.step
@@ -355,11 +340,9 @@ async def show_queue(update: Update, context: JxContext) -> object:
     gate = ("appeal", "0", QUEUE.data()) if update.callback_query else ("", "", "appeals")
     if await cc.admin_only(update, context, *gate) is None:
         return None
-    prompt = await av.queue_prompt(context, await context.tr(update))
-    state = await cc.leave_text_step(flow, update, context)
-    await answer_query(update)
-    await send_prompt(update, context, prompt)
-    return state
+    return await cc.show(
+        flow, update, context, await av.queue_prompt(context, await context.tr(update))
+    )
 
 
 @flow.step
@@ -370,9 +353,9 @@ async def open_case(update: Update, context: JxContext) -> object:
     actor, view = found
     tr = await context.tr(update)
     text = case_text(tr, view, at=now(context))
-    state = await cc.leave_text_step(flow, update, context)
-    await answer_query(update)
-    await send_prompt(update, context, Prompt(text, keyboard(*av.case_markup(tr, view, actor))))
+    state = await cc.show(
+        flow, update, context, Prompt(text, keyboard(*av.case_markup(tr, view, actor)))
+    )
     await av.send_evidence(update, context, view.appeal)
     return state
 
@@ -381,55 +364,43 @@ async def open_case(update: Update, context: JxContext) -> object:
 
 
 async def _take(
-    update: Update,
-    context: JxContext,
-    run: Callable[..., Awaitable[Appeal]],
-    done: str | None = None,
-    **extra: Any,
+    update: Update, context: JxContext, run: Callable[..., Awaitable[Appeal]], **extra: Any
 ) -> tuple[object, Appeal | None]:
     """Take a transition with the text sent (``run`` is ``ap.ask``, ``ap.uphold``…) and end
-    the text step, saying ``done``; a refusal or a reason why not is told instead."""
-    assert update.message is not None
-    tr = await context.tr(update)
-    try:
-        text = check_text(update.message.text, ap.MAX_TEXT)
-    except DomainError as exc:
-        return await _again(update, context, exc.render(tr)), None
-    pos = await _position(update, context)
-    actor = await load_caller(update, context)
-    aid = int(pos.data.get("aid", 0))
+    the text step; a refusal or a reason why not is told. The state, and the appeal if done."""
 
-    async def call(tx: FlowTx) -> Appeal:
-        appeal = await run(
-            tx.session, aid, text, actor=actor, now=now(context), env=cc.env(context), **extra
-        )
-        tx.end()
-        return appeal
+    async def take(tx: FlowTx, actor: Actor, pos: Position, text: str) -> Appeal:
+        aid = int(pos.data.get("aid", 0))
+        return await run(tx.session, aid, text, actor=actor, now=now(context), env=cc.env(context), **extra)  # fmt: skip
 
-    outcome, appeal = await cc.attempt(
-        flow, update, context, actor, call, object_type="appeal", object_id=aid, action=pos.state
-    )
-    if appeal is not None and done is not None:
-        await reply(update, tr._(done))
-    return outcome.state, appeal
+    check = partial(check_text, limit=ap.MAX_TEXT)
+    done, appeal = await cc.take_text(flow, update, context, check, take, object_type="appeal", key="aid")  # fmt: skip
+    return done.state, appeal
+
+
+async def _said(update: Update, context: JxContext, run: Callable[..., Awaitable[Appeal]], done: str) -> object:  # fmt: skip
+    state, appeal = await _take(update, context, run)
+    if appeal is not None:
+        await reply(update, (await context.tr(update))._(done))
+    return state
 
 
 @flow.step
 async def write_answer(update: Update, context: JxContext) -> object:
     done = N_("Thank you. Your answer has been passed to the working group.")
-    return (await _take(update, context, ap.answer, done))[0]
+    return await _said(update, context, ap.answer, done)
 
 
 @flow.step
 async def write_question(update: Update, context: JxContext) -> object:
     done = N_("Sent to the appellant. Their answer will come back to you here.")
-    return (await _take(update, context, ap.ask, done))[0]
+    return await _said(update, context, ap.ask, done)
 
 
 @flow.step
 async def write_uphold_reason(update: Update, context: JxContext) -> object:
     done = N_("Decided: the result is upheld. The appellant has been told.")
-    return (await _take(update, context, ap.uphold, done))[0]
+    return await _said(update, context, ap.uphold, done)
 
 
 @flow.step
@@ -438,20 +409,20 @@ async def write_total(update: Update, context: JxContext) -> object:
     try:
         total = ap.parse_total(update.message.text)
     except DomainError as exc:
-        return await _again(update, context, exc.render(await context.tr(update)))
-    pos = await _position(update, context)
+        return await cc.again(flow, update, context, exc.render(await context.tr(update)))
+    pos = await cc.position(flow, update, context)
     actor = await load_caller(update, context)
     if not actor.is_admin:
         state = await cc.leave_text_step(flow, update, context)
         aid = pos.data.get("aid", "")
         await cc.refuse(update, context, actor, "appeal", aid, pos.state, ap.ONLY_ADMINS)
         return state
-    return await _goto(update, context, State.ADJUST, {"aid": pos.data["aid"], "total": str(total)}, False)  # fmt: skip
+    return await cc.goto(flow, update, context, State.ADJUST, aid=pos.data["aid"], total=str(total))
 
 
 @flow.step
 async def write_adjust_reason(update: Update, context: JxContext) -> object:
-    total = str((await _position(update, context)).data.get("total", ""))
+    total = str((await cc.position(flow, update, context)).data.get("total", ""))
     state, appeal = await _take(update, context, ap.adjust_score, total=total)
     if appeal is None:
         return state

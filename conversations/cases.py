@@ -1,29 +1,21 @@
 """Chat plumbing the case flows share (appeal, improvement plan, rectification).
 
-- ``refuse``: a forged, foreign or admin-only press or text changes nothing, is audited as
-  ``access.denied`` and answered politely (an alert under a button, else a message);
-- ``admin_only``: the working-group gate of a command or button, refusing as above;
-- ``may``: whether a button may start a transition of the case's table now (else refused
-  as above, or told why not in an alert);
-- ``attempt``: run a service call in the flow's transaction; a ``Refused`` is refused as
-  above and a ``DomainError`` told to the user, both ending the flow's text step;
-- ``leave_text_step``: navigating (a queue, a case) ends a pending text step, so stray
-  text is not taken as an answer;
-- ``listing``: a queue of cases — lines of text with one button each — as one prompt;
-- ``label`` and ``cut``: text clipping for buttons and for whole messages;
-- ``env``: the settings the case rules need (``services.cases.Env``), from the bot's.
+A refusal (a forged, foreign or admin-only press or text) changes nothing, is audited as
+``access.denied`` and answered politely: an alert under a button, else a message. Moving
+to a screen outside the text steps (a queue, a case) ends a pending text step, so stray
+text is not taken as an answer.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from chat.context import JxContext
-from chat.flow import Flow, FlowTx, Prompt, answer_query, reply, send_prompt
+from chat.flow import Flow, FlowTx, Position, Prompt, answer_query, reply, send_prompt
 from conversations.common import audit_actor, load_caller
 from domain.text import MESSAGE_LIMIT, Html, clip, clip_html
 from services.access import Actor
@@ -125,6 +117,46 @@ async def leave_text_step(flow: Flow, update: Update, context: JxContext) -> obj
     return tx.state
 
 
+async def show(flow: Flow, update: Update, context: JxContext, prompt: Prompt) -> object:
+    """A screen outside the text steps (a queue, a case), in place of the pressed message."""
+    state = await leave_text_step(flow, update, context)
+    await answer_query(update)
+    await send_prompt(update, context, prompt)
+    return state
+
+
+async def goto(
+    flow: Flow,
+    update: Update,
+    context: JxContext,
+    state: str,
+    *,
+    edit: bool | None = False,
+    **data: Any,
+) -> object:
+    """Move to ``state`` (stored with ``data``), answer the press, show the state's prompt."""
+    async with flow.tx(update, context) as tx:
+        tx.goto(state, **data)
+    await answer_query(update)
+    await flow.show(update, context, edit=edit)
+    return tx.state
+
+
+async def again(flow: Flow, update: Update, context: JxContext, message: str) -> object:
+    """Say what is wrong with the input and show the step again (PTB keeps the state)."""
+    await reply(update, message)
+    await flow.show(update, context, edit=False)
+    return None
+
+
+async def position(flow: Flow, update: Update, context: JxContext) -> Position:
+    """The stored position of a flow the chat is in (PTB is in one of its states)."""
+    async with context.services.reads() as session:
+        pos = await flow.position(session, update)
+    assert pos is not None
+    return pos
+
+
 @dataclass
 class Outcome:
     """What ``attempt`` did: ``ok`` with the call's value, or refused/declined (told)."""
@@ -167,6 +199,39 @@ async def attempt(
         return Outcome(False, state), None
     context.services.outbox_wake()
     return Outcome(True, tx.state), value
+
+
+async def take_text(
+    flow: Flow,
+    update: Update,
+    context: JxContext,
+    check: Callable[[str | None], str],
+    take: Callable[[FlowTx, Actor, Position, str], Awaitable[T]],
+    *,
+    object_type: str,
+    key: str,
+) -> tuple[Outcome, T | None]:
+    """A text step that takes a transition: the text ``check``-ed (else told, asked again),
+    then ``take`` in the flow's transaction, the step ended (``attempt``; ``pos.data[key]``
+    is the case's id in a refusal's audit)."""
+    assert update.message is not None
+    try:
+        text = check(update.message.text)
+    except DomainError as exc:
+        message = exc.render(await context.tr(update))
+        return Outcome(False, await again(flow, update, context, message)), None
+    pos = await position(flow, update, context)
+    actor = await load_caller(update, context)
+
+    async def call(tx: FlowTx) -> T:
+        value = await take(tx, actor, pos, text)
+        tx.end()
+        return value
+
+    ref = pos.data.get(key, 0)
+    return await attempt(
+        flow, update, context, actor, call, object_type=object_type, object_id=ref, action=pos.state
+    )
 
 
 @dataclass(frozen=True)

@@ -145,60 +145,42 @@ def target_detail(
     combined = b.get("peer_combined") or {}
     kind, _, ref = target.partition(":")
     lines: list[str] = []
+
+    def dimension(d: dict[str, Any]) -> dict[str, Any]:
+        label = tr._(DIMENSION_LABELS[Dimension(d["dimension"])])
+        return {"dimension": label, **_figures(d)}
+
+    def indicator(i: dict[str, Any]) -> dict[str, Any]:
+        return {"indicator": indicator_label(i["code"], names, tr.locale), **_figures(i)}
+
     if kind == TOTAL:
+        grade = tr._(GRADE_LABELS[result.grade])
         lines.append(
             html_format(
-                tr._("Total: {total} · Grade: {grade}"),
-                total=num(result.total),
-                grade=tr._(GRADE_LABELS[result.grade]),
+                tr._("Total: {total} · Grade: {grade}"), total=num(result.total), grade=grade
             )
         )
         for d in _dimensions(b):
-            lines.append(
-                html_format(
-                    tr._("• {dimension}: {score} × {weight}% = {contribution}"),
-                    dimension=tr._(DIMENSION_LABELS[Dimension(d["dimension"])]),
-                    score=num(d.get("score")),
-                    weight=d.get("weight", "—"),
-                    contribution=num(d.get("contribution")),
-                )
-            )
+            msg = tr._("• {dimension}: {score} × {weight}% = {contribution}")
+            lines.append(html_format(msg, **dimension(d)))
     elif kind == "dim":
-        for d in _dimensions(b):
-            if d["dimension"] != ref:
-                continue
-            lines.append(
-                html_format(
-                    tr._(
-                        "{dimension}: {score} (weight {weight}%, {contribution} points of the total)"
-                    ),
-                    dimension=tr._(DIMENSION_LABELS[Dimension(ref)]),
-                    score=num(d.get("score")),
-                    weight=d.get("weight", "—"),
-                    contribution=num(d.get("contribution")),
-                )
+        for d in (d for d in _dimensions(b) if d["dimension"] == ref):
+            msg = tr._(
+                "{dimension}: {score} (weight {weight}%, {contribution} points of the total)"
             )
+            lines.append(html_format(tr._(msg), **dimension(d)))
             for i in d.get("indicators") or []:
-                line = (
+                msg = (
                     tr._(
                         "• {indicator}: with colleagues' ratings, shown only as one combined figure (weight {weight}%)"
                     )
                     if i.get("peer_combined")
                     else tr._("• {indicator}: {score} (weight {weight}%)")
                 )
-                lines.append(
-                    html_format(
-                        line,
-                        indicator=indicator_label(i["code"], names, tr.locale),
-                        score=num(i.get("score")),
-                        weight=i.get("weight", "—"),
-                    )
-                )
+                lines.append(html_format(msg, **indicator(i)))
     elif kind == "ind":
-        for dim, i in _indicators(b):
-            if i["code"] != ref:
-                continue
-            head = (
+        for dim, i in (x for x in _indicators(b) if x[1]["code"] == ref):
+            msg = (
                 tr._(
                     "{indicator} ({dimension}): weight {weight}%, {contribution} points of the total from the other sources"
                 )
@@ -207,18 +189,9 @@ def target_detail(
                     "{indicator} ({dimension}): {score} (weight {weight}%, {contribution} points of the total)"
                 )
             )
-            lines.append(
-                html_format(
-                    head,
-                    indicator=indicator_label(ref, names, tr.locale),
-                    dimension=tr._(DIMENSION_LABELS[Dimension(dim)]),
-                    score=num(i.get("score")),
-                    weight=i.get("weight", "—"),
-                    contribution=num(i.get("contribution")),
-                )
-            )
-            for s in i.get("sources") or []:
-                lines.append(_source_line(tr, s))
+            label = tr._(DIMENSION_LABELS[Dimension(dim)])
+            lines.append(html_format(msg, **indicator(i), dimension=label))
+            lines += [_source_line(tr, s) for s in i.get("sources") or []]
             if i.get("peer_combined"):
                 lines.append(_combined_line(tr, combined))
             break
@@ -236,13 +209,9 @@ def target_detail(
             None,
         )
         if summary is not None:
-            lines.append(
-                html_format(
-                    tr._("{source}: {score}"),
-                    source=tr._(SOURCE_LABELS[source]),
-                    score=num(summary.get("score")),
-                )
-            )
+            score = num(summary.get("score"))
+            label = tr._(SOURCE_LABELS[source])
+            lines.append(html_format(tr._("{source}: {score}"), source=label, score=score))
         elif source is Source.PEER and combined:
             lines.append(_combined_line(tr, combined))
         else:
@@ -250,15 +219,20 @@ def target_detail(
         for _dim, i in _indicators(b):
             for s in i.get("sources") or []:
                 if isinstance(s, dict) and s.get("source") == ref and s.get("mean") is not None:
-                    lines.append(
-                        html_format(
-                            tr._("• {indicator}: {score} (weight {weight}%)"),
-                            indicator=indicator_label(i["code"], names, tr.locale),
-                            score=num(s.get("mean")),
-                            weight=s.get("weight", "—"),
-                        )
-                    )
+                    shown = {
+                        **indicator(i),
+                        "score": num(s.get("mean")),
+                        "weight": s.get("weight", "—"),
+                    }
+                    msg = tr._("• {indicator}: {score} (weight {weight}%)")
+                    lines.append(html_format(msg, **shown))
     return lines
+
+
+def _figures(part: dict[str, Any]) -> dict[str, Any]:
+    """A dimension's or an indicator's score, weight and contribution, as shown."""
+    score, contribution = num(part.get("score")), num(part.get("contribution"))
+    return {"score": score, "weight": part.get("weight", "—"), "contribution": contribution}
 
 
 def _combined_line(tr: Translator, combined: dict[str, Any]) -> str:
@@ -279,9 +253,5 @@ def _source_line(tr: Translator, s: dict[str, Any]) -> str:
         label = tr._(SOURCE_LABELS[Source(str(s.get("source")))])
     except ValueError:
         label = str(s.get("source"))
-    return html_format(
-        tr._("  – {source}: {score} (weight {weight}%)"),
-        source=label,
-        score=num(s.get("mean")),
-        weight=s.get("weight", "—"),
-    )
+    msg = tr._("  – {source}: {score} (weight {weight}%)")
+    return html_format(msg, source=label, score=num(s.get("mean")), weight=s.get("weight", "—"))
