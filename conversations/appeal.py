@@ -1,15 +1,11 @@
 """申訴 in the chat: a person appeals their published result; the working group decides.
 
-The appellant (the 申诉 button under their result) walks TARGET (what they dispute, buttons
-from the stored breakdown), REASON (text) and EVIDENCE (photos and documents, then "Done").
-The draft lives in the flow's stored position, so a restart resumes it; the appeal is
-stored only when it is filed. ANSWER is the appellant's reply to a pushed question.
-
-The working group (``/appeals``) sees the queue, opens a case (the evidence is re-sent by
-file id), asks (ASK), upholds (UPHOLD: the reason) or adjusts (TOTAL: the new total, then
-ADJUST: the reason). Every press is re-checked against the caller; a foreign result or
-appeal is refused and audited as ``access.denied``. Nothing shown names a rater. What may
-happen to an appeal, who may do it and who is told is ``services.appeals.APPEAL``.
+The appellant (申诉 under their result) walks TARGET (buttons from the stored breakdown),
+REASON and EVIDENCE (photos and documents, then "Done"); the draft is the flow's stored
+position, and the appeal is stored only when filed. ANSWER replies to a pushed question.
+The working group (``/appeals``) opens a case from the queue (its evidence re-sent by file
+id), then asks (ASK), upholds (UPHOLD) or adjusts (TOTAL, then ADJUST). Every button is
+checked against the table ``services.appeals.APPEAL``; a foreign one is refused and audited.
 """
 
 from __future__ import annotations
@@ -96,9 +92,6 @@ def build_handler() -> ConversationHandler[Any]:
             State.ADJUST: [MessageHandler(text, write_adjust_reason)],
         },
     )
-
-
-# --- the appellant --------------------------------------------------------------------------
 
 
 def _days(context: JxContext) -> int:
@@ -268,11 +261,9 @@ async def file_appeal(update: Update, context: JxContext) -> object:
     text = tr._(
         "Your appeal #{id} has been filed. The working group decides by the end of {date}; you will be told here."
     )
-    await send_prompt(update, context, Prompt(html_format(text, id=appeal.id, date=tr.date(appeal.deadline))))  # fmt: skip
+    date = tr.date(appeal.deadline)
+    await send_prompt(update, context, Prompt(html_format(text, id=appeal.id, date=date)))
     return done.state
-
-
-# --- a button that starts a text step: checked against the table ------------------------------
 
 
 async def _case(
@@ -331,9 +322,6 @@ async def start_adjust(update: Update, context: JxContext) -> object:
     return await _begin(update, context, ADJUST, State.TOTAL)
 
 
-# --- the working group's queue and case -------------------------------------------------------
-
-
 @flow.step
 async def show_queue(update: Update, context: JxContext) -> object:
     """``/appeals`` or "« All appeals": the undecided appeals, for the working group only."""
@@ -360,25 +348,27 @@ async def open_case(update: Update, context: JxContext) -> object:
     return state
 
 
-# --- texts that take a transition -------------------------------------------------------------
+Run = Callable[..., Awaitable[Appeal]]  # ap.ask, ap.uphold…
 
 
 async def _take(
-    update: Update, context: JxContext, run: Callable[..., Awaitable[Appeal]], **extra: Any
+    update: Update, context: JxContext, run: Run, **extra: Any
 ) -> tuple[object, Appeal | None]:
     """Take a transition with the text sent (``run`` is ``ap.ask``, ``ap.uphold``…) and end
     the text step; a refusal or a reason why not is told. The state, and the appeal if done."""
 
     async def take(tx: FlowTx, actor: Actor, pos: Position, text: str) -> Appeal:
-        aid = int(pos.data.get("aid", 0))
-        return await run(tx.session, aid, text, actor=actor, now=now(context), env=cc.env(context), **extra)  # fmt: skip
+        aid, env = int(pos.data.get("aid", 0)), cc.env(context)
+        return await run(tx.session, aid, text, actor=actor, now=now(context), env=env, **extra)
 
     check = partial(check_text, limit=ap.MAX_TEXT)
-    done, appeal = await cc.take_text(flow, update, context, check, take, object_type="appeal", key="aid")  # fmt: skip
+    done, appeal = await cc.take_text(
+        flow, update, context, check, take, object_type="appeal", key="aid"
+    )
     return done.state, appeal
 
 
-async def _said(update: Update, context: JxContext, run: Callable[..., Awaitable[Appeal]], done: str) -> object:  # fmt: skip
+async def _said(update: Update, context: JxContext, run: Run, done: str) -> object:
     state, appeal = await _take(update, context, run)
     if appeal is not None:
         await reply(update, (await context.tr(update))._(done))

@@ -289,23 +289,17 @@ async def _checked(
 
 
 async def ask(
-    session: AsyncSession,
-    appeal_id: int,
-    question: str,
-    *,
-    actor: Actor,
-    now: dt.datetime,
-    env: Env,
+    session: AsyncSession, appeal_id: int, text: str, *, actor: Actor, now: dt.datetime, env: Env
 ) -> Appeal:
     """The working group asks the appellant something; a new question replaces one unanswered."""
-    view, text = await _checked(session, "ask", appeal_id, question, actor)
+    view, text = await _checked(session, "ask", appeal_id, text, actor)
     if not await cases.accounts(session, [view.appeal.staff_id]):
         raise DomainError(
             N_("The appellant has no linked Telegram account, so the question cannot be sent.")
         )
-    changes = {"question": text, "answer": None}
     await cases.apply(
-        session, APPEAL, "ask", view, actor=actor, at=now, env=env, changes=changes, detail={"question": text}, text=text
+        session, APPEAL, "ask", view, actor=actor, at=now, env=env,
+        changes={"question": text, "answer": None}, detail={"question": text}, text=text,
     )  # fmt: skip
     return view.appeal
 
@@ -316,25 +310,28 @@ async def answer(
     """The appellant answers the working group's question; the group is told."""
     view, text = await _checked(session, "answer", appeal_id, text, actor)
     await cases.apply(
-        session, APPEAL, "answer", view, actor=actor, at=now, env=env, changes={"answer": text}, detail={"answer": text}, text=text
+        session, APPEAL, "answer", view, actor=actor, at=now, env=env,
+        changes={"answer": text}, detail={"answer": text}, text=text,
     )  # fmt: skip
     return view.appeal
 
 
 def _decided(actor: Actor, decision: str, reason: str, now: dt.datetime) -> dict[str, Any]:
-    return {"decision": decision, "decision_reason": reason, "decided_by": actor.telegram_id, "decided_at": now}  # fmt: skip
+    """The appeal's own fields set by a decision."""
+    by = actor.telegram_id
+    return {"decision": decision, "decision_reason": reason, "decided_by": by, "decided_at": now}
 
 
 async def uphold(
-    session: AsyncSession, appeal_id: int, reason: str, *, actor: Actor, now: dt.datetime, env: Env
+    session: AsyncSession, appeal_id: int, text: str, *, actor: Actor, now: dt.datetime, env: Env
 ) -> Appeal:
     """The result stands; the reason is required and told to the appellant."""
-    view, reason = await _checked(session, "uphold", appeal_id, reason, actor)
-    r = view.result
-    detail = {"decision": UPHELD, "reason": reason, "result": r.id, "total": str(r.total), "grade": r.grade.value}  # fmt: skip
+    view, reason = await _checked(session, "uphold", appeal_id, text, actor)
+    total, grade = str(view.result.total), view.result.grade.value
+    detail = {"decision": UPHELD, "reason": reason, "result": view.result.id, "total": total}
     await cases.apply(
         session, APPEAL, "uphold", view, actor=actor, at=now, env=env,
-        changes=_decided(actor, UPHELD, reason, now), detail=detail,
+        changes=_decided(actor, UPHELD, reason, now), detail={**detail, "grade": grade},
     )  # fmt: skip
     return view.appeal
 
@@ -346,7 +343,7 @@ def _version(r: Result) -> dict[str, Any]:
 async def adjust_score(
     session: AsyncSession,
     appeal_id: int,
-    reason: str,
+    text: str,
     *,
     total: Decimal | str,
     actor: Actor,
@@ -356,7 +353,7 @@ async def adjust_score(
     """Change the total (``services.results.adjust``: audited, re-ranked, version + 1), decide
     the appeal, and push the decision and the updated result to the appellant."""
     new_total = parse_total(str(total))
-    view, reason = await _checked(session, "adjust", appeal_id, reason, actor)
+    view, reason = await _checked(session, "adjust", appeal_id, text, actor)
     result, before = view.result, _version(view.result)
     if new_total == result.total:
         raise DomainError(
@@ -364,18 +361,15 @@ async def adjust_score(
                 "The new total is the same as the current one. To keep the result, uphold it instead."
             )
         )
+    by = actor.telegram_id
     await results.adjust(
-        session,
-        result,
-        total=new_total,
-        reason=reason,
-        actor_telegram_id=actor.telegram_id,
-        now=now,
+        session, result, total=new_total, reason=reason, actor_telegram_id=by, now=now
     )
-    detail = {"decision": ADJUSTED, "reason": reason, "result": result.id, "before": before, "after": _version(result)}  # fmt: skip
+    detail = {"decision": ADJUSTED, "reason": reason, "result": result.id, "before": before}
     await cases.apply(
         session, APPEAL, "adjust", view, actor=actor, at=now, env=env,
-        changes=_decided(actor, ADJUSTED, reason, now), detail=detail, old_total=Decimal(before["total"]),
+        changes=_decided(actor, ADJUSTED, reason, now), detail={**detail, "after": _version(result)},
+        old_total=Decimal(before["total"]),
     )  # fmt: skip
     averages = results.unit_averages(await results.results_of(session, view.cycle))
     await push_result(session, view.cycle, result, averages.get(result.unit_id), updated=True)
@@ -408,9 +402,10 @@ async def remind_due(
     )
     notified = len(await cases.working_group(session, env)) if due else 0
     for appeal in due:
-        detail = {"deadline": appeal.deadline.isoformat(), "overdue": appeal.deadline < now, "notified": notified}  # fmt: skip
+        deadline, overdue = appeal.deadline.isoformat(), appeal.deadline < now
         await cases.apply(
             session, APPEAL, "remind", await load(session, appeal.id), actor=None, at=now, env=env,
-            changes={"reminded_at": now}, detail=detail,
+            changes={"reminded_at": now},
+            detail={"deadline": deadline, "overdue": overdue, "notified": notified},
         )  # fmt: skip
     return len(due)
