@@ -11,7 +11,7 @@ checked against the table ``services.appeals.APPEAL``; a foreign one is refused 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from functools import partial
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -32,6 +32,7 @@ from infra.i18n import N_, Translator
 from infra.models import Appeal, Result
 from services import appeal_targets as at
 from services import appeals as ap
+from services import cases
 from services.access import Actor
 from services.appeal_texts import AppealView, case_text
 from services.cases import check_text
@@ -267,57 +268,45 @@ async def file_appeal(update: Update, context: JxContext) -> object:
 
 
 async def _case(
-    update: Update, context: JxContext, aid: int, data: str, actor: Actor | None
-) -> tuple[Actor, AppealView] | None:
-    """The case for a button: the working group's (``actor`` None) or the appellant's; a
-    foreign or missing one is refused (and audited)."""
-    if actor is None:
-        actor = await cc.admin_only(update, context, "appeal", aid, data)
-        if actor is None:
-            return None
+    update: Update, context: JxContext, button: CallbackAction, admin: bool = True
+) -> tuple[Actor, AppealView, int]:
+    """The caller and the case a button names: the working group's, or (``admin`` False) any
+    caller's that the table then checks; ``Refused`` otherwise (``cc.guarded`` refuses it)."""
+    (aid,) = button.args(update)
+    actor = await load_caller(update, context)
+    if admin and not actor.is_admin:
+        raise ap.Refused(ap.ONLY_ADMINS)
     async with context.services.reads() as session:
-        try:
-            return actor, await ap.load(session, aid)
-        except DomainError:
-            await cc.refuse(update, context, actor, "appeal", aid, data, ap.NOT_FOUND)
-            return None
+        return actor, await ap.load(session, aid), aid
 
 
 async def _begin(
-    update: Update, context: JxContext, button: CallbackAction, state: State, by_admin: bool = True
+    update: Update, context: JxContext, button: CallbackAction, state: State, admin: bool = True
 ) -> object:
     """Answer, ask, uphold, adjust (the button's name is the transition's): the caller writes
     next, if the table allows it now."""
-    (aid,) = button.args(update)
-    data = button.data(aid)
-    caller = None if by_admin else await load_caller(update, context)
-    if (found := await _case(update, context, aid, data, caller)) is None:
-        return None
-    actor, view = found
-    if not await cc.may(
-        update, context, ap.APPEAL, button.name, view, actor, object_id=aid, action=data
-    ):
-        return None
+    actor, view, aid = await _case(update, context, button, admin)
+    cases.check(ap.APPEAL, button.name, view, actor)
     return await cc.goto(flow, update, context, state, aid=aid)
 
 
-@flow.step
+@cc.guarded(flow, "appeal")
 async def answer_question(update: Update, context: JxContext) -> object:
     """ "Answer" under the working group's question: the appellant's own appeal only."""
-    return await _begin(update, context, ANSWER, State.ANSWER, by_admin=False)
+    return await _begin(update, context, ANSWER, State.ANSWER, admin=False)
 
 
-@flow.step
+@cc.guarded(flow, "appeal")
 async def start_question(update: Update, context: JxContext) -> object:
     return await _begin(update, context, ASK, State.ASK)
 
 
-@flow.step
+@cc.guarded(flow, "appeal")
 async def start_uphold(update: Update, context: JxContext) -> object:
     return await _begin(update, context, UPHOLD, State.UPHOLD)
 
 
-@flow.step
+@cc.guarded(flow, "appeal")
 async def start_adjust(update: Update, context: JxContext) -> object:
     return await _begin(update, context, ADJUST, State.TOTAL)
 
@@ -328,101 +317,76 @@ async def show_queue(update: Update, context: JxContext) -> object:
     gate = ("appeal", "0", QUEUE.data()) if update.callback_query else ("", "", "appeals")
     if await cc.admin_only(update, context, *gate) is None:
         return None
-    return await cc.show(
-        flow, update, context, await av.queue_prompt(context, await context.tr(update))
-    )
+    prompt = await av.queue_prompt(context, await context.tr(update))
+    return await cc.show(flow, update, context, prompt)
 
 
-@flow.step
+@cc.guarded(flow, "appeal")
 async def open_case(update: Update, context: JxContext) -> object:
-    (aid,) = OPEN.args(update)
-    if (found := await _case(update, context, aid, OPEN.data(aid), None)) is None:
-        return None
-    actor, view = found
+    actor, view, _ = await _case(update, context, OPEN)
     tr = await context.tr(update)
-    text = case_text(tr, view, at=now(context))
+    markup = keyboard(*av.case_markup(tr, view, actor))
     state = await cc.show(
-        flow, update, context, Prompt(text, keyboard(*av.case_markup(tr, view, actor)))
+        flow, update, context, Prompt(case_text(tr, view, at=now(context)), markup)
     )
     await av.send_evidence(update, context, view.appeal)
     return state
 
 
-Run = Callable[..., Awaitable[Appeal]]  # ap.ask, ap.uphold…
+def _text(text: str | None, _pos: Position, _context: JxContext) -> str:
+    return check_text(text, ap.MAX_TEXT)
 
 
 async def _take(
-    update: Update, context: JxContext, run: Run, **extra: Any
-) -> tuple[object, Appeal | None]:
-    """Take a transition with the text sent (``run`` is ``ap.ask``, ``ap.uphold``…) and end
-    the text step; a refusal or a reason why not is told. The state, and the appeal if done."""
-
-    async def take(tx: FlowTx, actor: Actor, pos: Position, text: str) -> Appeal:
-        aid, env = int(pos.data.get("aid", 0)), cc.env(context)
-        return await run(tx.session, aid, text, actor=actor, now=now(context), env=env, **extra)
-
-    check = partial(check_text, limit=ap.MAX_TEXT)
-    done, appeal = await cc.take_text(
-        flow, update, context, check, take, object_type="appeal", key="aid"
-    )
-    return done.state, appeal
+    run: Callable[..., Awaitable[Appeal]], tx: FlowTx, actor: Actor, pos: Position, text: str, context: JxContext, **extra: Any
+) -> Appeal:  # fmt: skip
+    """Take a transition with the text (``run`` is ``ap.ask``, ``ap.uphold``…); the step is over."""
+    aid, env = int(pos.data["aid"]), cc.env(context)
+    appeal = await run(tx.session, aid, text, actor=actor, now=now(context), env=env, **extra)
+    tx.end()
+    return appeal
 
 
-async def _said(update: Update, context: JxContext, run: Run, done: str) -> object:
-    state, appeal = await _take(update, context, run)
-    if appeal is not None:
-        await reply(update, (await context.tr(update))._(done))
-    return state
+@cc.text_step(flow, _text, object_type="appeal", key="aid")
+async def write_answer(tx: FlowTx, actor: Actor, pos: Position, text: str, c: JxContext) -> str:
+    await _take(ap.answer, tx, actor, pos, text, c)
+    return N_("Thank you. Your answer has been passed to the working group.")
 
 
-@flow.step
-async def write_answer(update: Update, context: JxContext) -> object:
-    done = N_("Thank you. Your answer has been passed to the working group.")
-    return await _said(update, context, ap.answer, done)
+@cc.text_step(flow, _text, object_type="appeal", key="aid")
+async def write_question(tx: FlowTx, actor: Actor, pos: Position, text: str, c: JxContext) -> str:
+    await _take(ap.ask, tx, actor, pos, text, c)
+    return N_("Sent to the appellant. Their answer will come back to you here.")
 
 
-@flow.step
-async def write_question(update: Update, context: JxContext) -> object:
-    done = N_("Sent to the appellant. Their answer will come back to you here.")
-    return await _said(update, context, ap.ask, done)
+@cc.text_step(flow, _text, object_type="appeal", key="aid")
+async def write_uphold_reason(
+    tx: FlowTx, actor: Actor, pos: Position, text: str, c: JxContext
+) -> str:
+    await _take(ap.uphold, tx, actor, pos, text, c)
+    return N_("Decided: the result is upheld. The appellant has been told.")
 
 
-@flow.step
-async def write_uphold_reason(update: Update, context: JxContext) -> object:
-    done = N_("Decided: the result is upheld. The appellant has been told.")
-    return await _said(update, context, ap.uphold, done)
-
-
-@flow.step
-async def write_total(update: Update, context: JxContext) -> object:
-    assert update.message is not None
-    try:
-        total = ap.parse_total(update.message.text)
-    except DomainError as exc:
-        return await cc.again(flow, update, context, exc.render(await context.tr(update)))
-    pos = await cc.position(flow, update, context)
-    actor = await load_caller(update, context)
+@cc.text_step(flow, lambda text, _p, _c: ap.parse_total(text), object_type="appeal", key="aid")
+async def write_total(
+    tx: FlowTx, actor: Actor, pos: Position, total: Decimal, c: JxContext
+) -> None:
     if not actor.is_admin:
-        state = await cc.leave_text_step(flow, update, context)
-        aid = pos.data.get("aid", "")
-        await cc.refuse(update, context, actor, "appeal", aid, pos.state, ap.ONLY_ADMINS)
-        return state
-    return await cc.goto(flow, update, context, State.ADJUST, aid=pos.data["aid"], total=str(total))
+        raise ap.Refused(ap.ONLY_ADMINS)
+    tx.goto(State.ADJUST, aid=pos.data["aid"], total=str(total))
+    return None
 
 
-@flow.step
-async def write_adjust_reason(update: Update, context: JxContext) -> object:
-    total = str((await cc.position(flow, update, context)).data.get("total", ""))
-    state, appeal = await _take(update, context, ap.adjust_score, total=total)
-    if appeal is None:
-        return state
-    tr = await context.tr(update)
-    async with context.services.reads() as session:
-        result = await session.get(Result, appeal.result_id)
+@cc.text_step(flow, _text, object_type="appeal", key="aid")
+async def write_adjust_reason(
+    tx: FlowTx, actor: Actor, pos: Position, text: str, c: JxContext
+) -> str:
+    total = str(pos.data.get("total", ""))
+    appeal = await _take(ap.adjust_score, tx, actor, pos, text, c, total=total)
+    result = await tx.session.get(Result, appeal.result_id)
     assert result is not None
+    tr = await c.tr(tx.update)
     done = tr._(
         "Decided: the total is now {total} ({grade}). The appellant has been told and gets the updated result."
     )
-    grade = tr._(GRADE_LABELS[result.grade])
-    await reply(update, html_format(done, total=at.num(result.total), grade=grade))
-    return state
+    return html_format(done, total=at.num(result.total), grade=tr._(GRADE_LABELS[result.grade]))

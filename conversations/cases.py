@@ -8,6 +8,7 @@ text is not taken as an answer.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -15,18 +16,17 @@ from typing import Any, TypeVar
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from chat.context import JxContext
-from chat.flow import Flow, FlowTx, Position, Prompt, answer_query, reply, send_prompt
+from chat.flow import END, Flow, FlowTx, Position, Prompt, StepFn, answer_query, reply, send_prompt
 from conversations.common import audit_actor, load_caller
 from domain.text import MESSAGE_LIMIT, Html, clip, clip_html
 from services.access import Actor
 from services.audit import audit
-from services.cases import ONLY_ADMINS, Env, Refused, Workflow, check
+from services.cases import ONLY_ADMINS, Env, Refused
 from services.errors import DomainError
 
 LABEL_MAX = 40  # characters of free text (a name, an indicator) on a button
 
 T = TypeVar("T")
-V = TypeVar("V")
 
 
 def env(context: JxContext) -> Env:
@@ -81,33 +81,28 @@ async def admin_only(
     return None
 
 
-async def may(
-    update: Update,
-    context: JxContext,
-    workflow: Workflow[V],
-    name: str,
-    view: V,
-    actor: Actor,
-    *,
-    object_id: object,
-    action: str,
-) -> bool:
-    """Whether ``actor`` may take transition ``name`` of the case now (a button that starts a
-    step); if not, refused and audited (no right) or told why (not now: an alert under a
-    button, else a message)."""
-    try:
-        check(workflow, name, view, actor)
-    except Refused as exc:
-        await refuse(update, context, actor, workflow.kind, object_id, action, exc.message)
-        return False
-    except DomainError as exc:
-        tr = await context.tr(update)
-        if update.callback_query is not None:
-            await answer_query(update, exc.plain(tr), alert=True)
-        else:
-            await reply(update, exc.render(tr))
-        return False
-    return True
+def guarded(flow: Flow, object_type: str, refusal: str | None = None) -> Callable[[StepFn], StepFn]:
+    """A button step (wrapped in ``flow.step``) whose ``Refused`` is refused and audited (as
+    ``refusal``, else its own message; the object is the data's first number) and whose
+    ``DomainError`` is told in an alert; either way nothing changes."""
+
+    def wrap(fn: StepFn) -> StepFn:
+        @functools.wraps(fn)
+        async def step(update: Update, context: JxContext) -> object:
+            try:
+                return await fn(update, context)
+            except Refused as exc:
+                data = (update.callback_query.data if update.callback_query else None) or ""
+                ref = next(filter(str.isdigit, data.split(":")), "")
+                actor = await load_caller(update, context)
+                await refuse(update, context, actor, object_type, ref, data, refusal or exc.message)
+            except DomainError as exc:
+                await answer_query(update, exc.plain(await context.tr(update)), alert=True)
+            return None
+
+        return flow.step(step)
+
+    return wrap
 
 
 async def leave_text_step(flow: Flow, update: Update, context: JxContext) -> object:
@@ -201,37 +196,48 @@ async def attempt(
     return Outcome(True, tx.state), value
 
 
-async def take_text(
+Change = Callable[[FlowTx, Actor, Position, Any, JxContext], Awaitable[str | None]]
+
+
+def text_step(
     flow: Flow,
-    update: Update,
-    context: JxContext,
-    check: Callable[[str | None], str],
-    take: Callable[[FlowTx, Actor, Position, str], Awaitable[T]],
+    check: Callable[[str | None, Position, JxContext], Any],
     *,
     object_type: str,
     key: str,
-) -> tuple[Outcome, T | None]:
-    """A text step that takes a transition: the text ``check``-ed (else told, asked again),
-    then ``take`` in the flow's transaction, the step ended (``attempt``; ``pos.data[key]``
-    is the case's id in a refusal's audit)."""
-    assert update.message is not None
-    try:
-        text = check(update.message.text)
-    except DomainError as exc:
-        message = exc.render(await context.tr(update))
-        return Outcome(False, await again(flow, update, context, message)), None
-    pos = await position(flow, update, context)
-    actor = await load_caller(update, context)
+) -> Callable[[Change], StepFn]:
+    """A text step: ``check`` the text (a mistake is explained, the step asked again), then
+    ``change`` runs through ``attempt`` (it moves the position) and returns a closing msgid
+    (or rendered ``Html``) to reply, or None to show the next prompt. ``pos.data[key]`` is
+    the case's id; without it the step is over."""
 
-    async def call(tx: FlowTx) -> T:
-        value = await take(tx, actor, pos, text)
-        tx.end()
-        return value
+    def wrap(change: Change) -> StepFn:
+        @functools.wraps(change)
+        async def step(update: Update, context: JxContext) -> object:
+            assert update.message is not None
+            tr = await context.tr(update)
+            async with context.services.reads() as session:
+                pos = await flow.position(session, update)
+            if pos is None or key not in pos.data:
+                return END
+            try:
+                value = check(update.message.text, pos, context)
+            except DomainError as exc:
+                return await again(flow, update, context, exc.render(tr))
+            actor = await load_caller(update, context)
+            outcome, done = await attempt(
+                flow, update, context, actor, lambda tx: change(tx, actor, pos, value, context),
+                object_type=object_type, object_id=pos.data[key], action=pos.state,
+            )  # fmt: skip
+            if outcome.ok and done is not None:
+                await reply(update, done if isinstance(done, Html) else tr._(done))
+            elif outcome.ok:
+                await flow.show(update, context, edit=False)
+            return outcome.state
 
-    ref = pos.data.get(key, 0)
-    return await attempt(
-        flow, update, context, actor, call, object_type=object_type, object_id=ref, action=pos.state
-    )
+        return flow.step(step)
+
+    return wrap
 
 
 @dataclass(frozen=True)

@@ -45,19 +45,20 @@ NEW: Final[frozenset[Any]] = frozenset()  # the sources of a transition that cre
 ONLY_ADMINS: Final = N_("Sorry, only the evaluation working group can do this.")
 
 
-def check_text(text: str | None, limit: int) -> str:
-    """1 to ``limit`` characters after trimming, or a DomainError saying what is wrong."""
+EMPTY = N_("Please write a few words; an empty text cannot be sent.")
+TOO_LONG = N_(
+    "Your text has {length} characters; at most {limit} are allowed. Please shorten it and send it again."
+)
+
+
+def check_text(text: str | None, limit: int, empty: str = EMPTY, too_long: str = TOO_LONG) -> str:
+    """1 to ``limit`` characters after trimming, or a DomainError saying what is wrong (the
+    msgids ``empty`` and ``too_long``, given ``{length}`` or ``{count}``, and ``{limit}``)."""
     cleaned = (text or "").strip()
     if not cleaned:
-        raise DomainError(N_("Please write a few words; an empty text cannot be sent."))
+        raise DomainError(empty)
     if len(cleaned) > limit:
-        raise DomainError(
-            N_(
-                "Your text has {length} characters; at most {limit} are allowed. Please shorten it and send it again."
-            ),
-            length=len(cleaned),
-            limit=limit,
-        )
+        raise DomainError(too_long, length=len(cleaned), count=len(cleaned), limit=limit)
     return cleaned
 
 
