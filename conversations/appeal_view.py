@@ -1,9 +1,5 @@
-"""How an appeal looks in the chat: each state's prompt, built from the database.
-
-Kept apart from the handlers (``conversations/appeal.py``) because the same rendering serves
-the next step, a stale button and the prompt after a restart. Buttons are named by their
-action (``"appeal.pick"``) and get their data from the flow's codec in ``conversations.appeal``.
-"""
+"""Each state's prompt of the appeal flow, from the database (the next step, a stale button
+and a restart use it alike); buttons get their data from the flow's codec by action name."""
 
 from __future__ import annotations
 
@@ -65,12 +61,10 @@ ADMIN_ASKS = {  # what the working group writes at each of its text steps
 
 
 def _b(label: str, action: str, *args: Arg) -> tuple[str, str]:
-    """A button of the appeal flow, by its action's name."""
     return label, encode(Choice(label, f"appeal.{action}", args))
 
 
 async def render(session: AsyncSession, tr: Translator, pos: Position, update: Update) -> Prompt:
-    """The prompt of any state, from the database (a restart, a stale button, the next step)."""
     if pos.state in DRAFT:
         result = await session.get(Result, int(pos.data.get("rid", 0)))
         if result is None:

@@ -121,17 +121,11 @@ async def show(flow: Flow, update: Update, context: JxContext, prompt: Prompt) -
 
 
 async def goto(
-    flow: Flow,
-    update: Update,
-    context: JxContext,
-    state: str,
-    *,
-    edit: bool | None = False,
-    **data: Any,
+    flow: Flow, update: Update, context: JxContext, state: str, edit: bool | None = False, **kw: Any
 ) -> object:
-    """Move to ``state`` (stored with ``data``), answer the press, show the state's prompt."""
+    """Move to ``state`` (stored with ``kw``), answer the press, show the state's prompt."""
     async with flow.tx(update, context) as tx:
-        tx.goto(state, **data)
+        tx.goto(state, **kw)
     await answer_query(update)
     await flow.show(update, context, edit=edit)
     return tx.state
@@ -154,9 +148,7 @@ async def position(flow: Flow, update: Update, context: JxContext) -> Position:
 
 @dataclass
 class Outcome:
-    """What ``attempt`` did: ``ok`` with the call's value, or refused/declined (told)."""
-
-    ok: bool
+    ok: bool  # False: refused or declined, and told
     state: object
 
 

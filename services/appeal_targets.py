@@ -1,11 +1,6 @@
-"""What a person can dispute in their result (``appeal.target``), and how it is shown.
-
-``targets(result.breakdown)``: ``total``, ``dim:<dimension>``, ``ind:<indicator code>`` or
-``src:<source>`` — a source only where it counted (a dropped peer source is never offered).
-``target_detail`` shows the disputed part of the breakdown: the appellant sees their peer
-source as ``services.peer_view`` allows, the working group (``full``) all of it; nothing
-here shows a rater or how many raters there were.
-"""
+"""What a person can dispute in their result (``appeal.target``: ``total``, ``dim:<dimension>``,
+``ind:<indicator>``, ``src:<source>`` — a source only where it counted) and how it is shown:
+the appellant sees their peer source as ``services.peer_view`` allows, the working group all."""
 
 from __future__ import annotations
 
@@ -34,28 +29,17 @@ def _dimensions(breakdown: dict[str, Any]) -> list[dict[str, Any]]:
 
 def _indicators(breakdown: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
     """(dimension, indicator dict) in breakdown order."""
-    out = []
-    for d in _dimensions(breakdown):
-        for i in d.get("indicators") or []:
-            if isinstance(i, dict) and isinstance(i.get("code"), str):
-                out.append((str(d["dimension"]), i))
-    return out
-
-
-def _peer_dropped_for_person(breakdown: dict[str, Any]) -> bool:
-    for note in breakdown.get("notes") or []:
-        if isinstance(note, dict) and note.get("kind") == "peer_dropped":
-            if (note.get("params") or {}).get("scope", "person") == "person":
-                return True
-    return False
+    return [
+        (str(d["dimension"]), i)
+        for d in _dimensions(breakdown)
+        for i in d.get("indicators") or []
+        if isinstance(i, dict) and isinstance(i.get("code"), str)
+    ]
 
 
 def sources(breakdown: dict[str, Any]) -> list[Source]:
-    """The sources that counted in this result, in the regulation's order.
-
-    A source counts where the engine stored a score for it; a peer source dropped for
-    anonymity has none, and is never offered (nor is it when a note says it was dropped).
-    """
+    """The sources that counted (a score is stored; a peer source dropped for anonymity has
+    none, or a note says so), in the regulation's order."""
     present: set[str] = set()
     for _dim, indicator in _indicators(breakdown):
         for s in indicator.get("sources") or []:
@@ -64,8 +48,10 @@ def sources(breakdown: dict[str, Any]) -> list[Source]:
     for s in breakdown.get("sources_summary") or []:
         if isinstance(s, dict) and s.get("score") is not None:
             present.add(str(s.get("source")))
-    if _peer_dropped_for_person(breakdown):
-        present.discard(Source.PEER.value)
+    for note in breakdown.get("notes") or []:
+        if isinstance(note, dict) and note.get("kind") == "peer_dropped":
+            if (note.get("params") or {}).get("scope", "person") == "person":
+                present.discard(Source.PEER.value)
     return [s for s in Source if s.value in present]
 
 

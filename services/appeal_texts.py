@@ -1,8 +1,5 @@
-"""What the appeal workflow says: the case as the working group reads it, and its notices.
-
-Every text is HTML in the reader's language, cut as Telegram counts it; free text from the
-appellant and the working group is escaped, and nothing names a rater.
-"""
+"""What the appeal workflow says: the case as the working group reads it, and its notices —
+HTML in the reader's language, cut as Telegram counts; free text escaped; no rater named."""
 
 from __future__ import annotations
 
@@ -121,9 +118,6 @@ def _evidence(tr: Translator, a: Appeal) -> Html:
     return html_format(
         tr.ngettext("Evidence: {count} file.", "Evidence: {count} files.", n), count=n
     )
-
-
-# The notices (``services.appeals``): HTML in the recipient's language, cut to one message.
 
 
 def new_text(tr: Translator, s: Step[AppealView]) -> str:

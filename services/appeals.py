@@ -68,8 +68,6 @@ DECIDED_ALREADY = N_("This appeal has already been decided.")
 NO_QUESTION = N_("There is no open question on this appeal.")
 
 
-# --- the table: what can happen to an appeal, who may do it, who is told --------------------
-
 APPELLANT = cases.staff_of("the appellant", lambda a: a.staff_id, NOT_FOUND)
 DECIDERS = cases.WORKING_GROUP.but_not(APPELLANT, OWN_APPEAL)
 UNDECIDED = frozenset({Status.OPEN, Status.QUESTION})
@@ -99,9 +97,6 @@ APPEAL: cases.Workflow[AppealView] = cases.Workflow(
     ),
     case_of=lambda view: view.appeal,
 )  # fmt: skip
-
-
-# --- errors and checks ----------------------------------------------------------------------
 
 
 class WindowClosed(DomainError):
@@ -187,9 +182,6 @@ async def appealable(
     return result, cycle
 
 
-# --- reading --------------------------------------------------------------------------------
-
-
 async def load(session: AsyncSession, appeal_id: int) -> AppealView:
     appeal = await session.get(Appeal, appeal_id)
     result = await session.get(Result, appeal.result_id) if appeal else None
@@ -215,9 +207,6 @@ async def queue(session: AsyncSession, *, limit: int = 30) -> list[tuple[Appeal,
         .limit(limit)
     )
     return [(a, name, period) for a, name, period in found.all()]
-
-
-# --- the transitions ------------------------------------------------------------------------
 
 
 async def file_appeal(
