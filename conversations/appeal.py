@@ -337,12 +337,15 @@ def _text(text: str | None, _pos: Position, _context: JxContext) -> str:
     return check_text(text, ap.MAX_TEXT)
 
 
+Run = Callable[..., Awaitable[Appeal]]  # ap.ask, ap.uphold…
+
+
 async def _take(
-    run: Callable[..., Awaitable[Appeal]], tx: FlowTx, actor: Actor, pos: Position, text: str, context: JxContext, **extra: Any
-) -> Appeal:  # fmt: skip
+    run: Run, tx: FlowTx, actor: Actor, pos: Position, text: str, c: JxContext, **extra: Any
+) -> Appeal:
     """Take a transition with the text (``run`` is ``ap.ask``, ``ap.uphold``…); the step is over."""
-    aid, env = int(pos.data["aid"]), cc.env(context)
-    appeal = await run(tx.session, aid, text, actor=actor, now=now(context), env=env, **extra)
+    aid, env = int(pos.data["aid"]), cc.env(c)
+    appeal = await run(tx.session, aid, text, actor=actor, now=now(c), env=env, **extra)
     tx.end()
     return appeal
 

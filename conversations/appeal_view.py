@@ -76,22 +76,20 @@ async def render(session: AsyncSession, tr: Translator, pos: Position, update: U
         return Prompt(tr._("This appeal no longer exists. Send /cancel to stop."))
     hint = tr._(CANCELLED_HINT)
     if pos.state == State.ANSWER:
-        ask = html_format(
-            tr._("<b>The working group asks about your appeal #{id}:</b>"), id=view.appeal.id
-        )
-        please = html_format(
-            tr._("Please write your answer (up to {limit} characters)."), limit=ap.MAX_TEXT
-        )
+        ask = tr._("<b>The working group asks about your appeal #{id}:</b>")
+        please = tr._("Please write your answer (up to {limit} characters).")
         question = html(cc.label(view.appeal.question or "", QUESTION_SHOWN))
+        ask, please = html_format(ask, id=view.appeal.id), html_format(please, limit=ap.MAX_TEXT)
         return Prompt(f"{ask}\n{question}\n\n<b>{please}</b>\n{hint}")
-    r = view.result
+    r, grade, new = view.result, tr._(GRADE_LABELS[view.result.grade]), pos.data.get("total")
+    total, new = at.num(r.total), at.num(new)
     please = html_format(
         tr._(ADMIN_ASKS[State(pos.state)]),
         limit=ap.MAX_TEXT,
-        total=at.num(r.total),
-        grade=tr._(GRADE_LABELS[r.grade]),
-        new=at.num(pos.data.get("total")),
-        old=at.num(r.total),
+        total=total,
+        grade=grade,
+        new=new,
+        old=total,
     )
     tail = f"\n\n<b>{please}</b>\n{hint}"
     room = MESSAGE_LIMIT - html_len(tail)  # the case gives way, the question to answer stays
@@ -107,9 +105,8 @@ async def _draft_prompt(
         days = days if isinstance(days, int) else ap.DEFAULT_DECISION_DAYS
         return await _target_prompt(session, tr, result, names, str(pos.data.get("view")), days)
     target = str(pos.data.get("target", at.TOTAL))
-    disputed = html_format(
-        tr._("<b>Your appeal</b> · disputed: {target}"), target=at.target_label(tr, target, names)
-    )
+    disputed = tr._("<b>Your appeal</b> · disputed: {target}")
+    disputed = html_format(disputed, target=at.target_label(tr, target, names))
     head = "\n".join([disputed, *at.target_detail(tr, result, target, names), ""])
     hint = tr._(CANCELLED_HINT)
     if pos.state == State.REASON:
@@ -128,9 +125,8 @@ async def _draft_prompt(
         ),
         limit=ap.MAX_EVIDENCE,
     )
-    got = html_format(
-        tr.ngettext("{count} file received.", "{count} files received.", count), count=count
-    )
+    got = tr.ngettext("{count} file received.", "{count} files received.", count)
+    got = html_format(got, count=count)
     markup = keyboard([_b(tr._("✅ Done — file the appeal"), "file", result.id)])
     return Prompt(f"{head}<b>{ask}</b>\n{got}\n{hint}", markup)
 
@@ -176,23 +172,15 @@ async def _target_prompt(
         "The working group decides within {days} working days after you file it.",
         days,
     )
-    text = "\n".join(
-        [
-            html_format(
-                tr._("<b>Appeal against your {period} result</b>"),
-                period=cycle.period if cycle else "",
-            ),
-            html_format(
-                tr._("Total: {total} · Grade: {grade}"),
-                total=at.num(result.total),
-                grade=tr._(GRADE_LABELS[result.grade]),
-            ),
-            html_format(decides, days=days),
-            "",
-            "<b>" + tr._("What do you dispute?") + "</b>",
-        ]
-    )
-    return Prompt(text, keyboard(*rows))
+    total, grade = at.num(result.total), tr._(GRADE_LABELS[result.grade])
+    period = cycle.period if cycle else ""
+    lines: list[str] = [
+        html_format(tr._("<b>Appeal against your {period} result</b>"), period=period),
+        html_format(tr._("Total: {total} · Grade: {grade}"), total=total, grade=grade),
+        html_format(decides, days=days),
+    ]
+    lines += ["", "<b>" + tr._("What do you dispute?") + "</b>"]
+    return Prompt("\n".join(lines), keyboard(*rows))
 
 
 async def queue_prompt(context: JxContext, tr: Translator) -> Prompt:

@@ -57,30 +57,23 @@ def case_text(
 
 
 def _case_text(tr: Translator, view: AppealView, at: dt.datetime, texts: list[str]) -> str:
-    a, result = view.appeal, view.result
-    reason, question, answer, decision_reason = texts
-    lines: list[str] = [
-        html_format(
-            tr._("<b>Appeal #{id}</b> · {period} · {status}"),
-            id=a.id,
-            period=view.cycle.period,
-            status=tr._(STATUS_LABELS[a.status]),
-        ),
-        html_format(
-            tr._("Appellant: {name} ({unit})"),
-            name=localized(view.name, tr.locale),
-            unit=localized(view.unit, tr.locale),
-        ),
+    a, (reason, question, answer, decision_reason) = view.appeal, texts
+    head = tr._("<b>Appeal #{id}</b> · {period} · {status}")
+    status = tr._(STATUS_LABELS[a.status])
+    name, unit = localized(view.name, tr.locale), localized(view.unit, tr.locale)
+    overdue = " " + tr._("⚠️ overdue") if is_overdue(a, at) else ""
+    lines = [
+        html_format(head, id=a.id, period=view.cycle.period, status=status),
+        html_format(tr._("Appellant: {name} ({unit})"), name=name, unit=unit),
         html_format(tr._("Filed: {date}"), date=tr.date(a.created_at)),
+        html_format(tr._("Decide by: end of {date}"), date=tr.date(a.deadline)) + overdue,
+        "",
+        html_format(tr._("<b>Disputed:</b> {target}"), target=view.target_label(tr)),
+        *target_detail(tr, view.result, a.target, view.names, full=True),
+        "",
+        html_format(tr._("<b>Reason:</b> {text}"), text=reason),
+        _evidence(tr, a),
     ]
-    deadline: str = html_format(tr._("Decide by: end of {date}"), date=tr.date(a.deadline))
-    if is_overdue(a, at):
-        deadline += " " + tr._("⚠️ overdue")
-    lines += [deadline, ""]
-    lines.append(html_format(tr._("<b>Disputed:</b> {target}"), target=view.target_label(tr)))
-    lines += target_detail(tr, result, a.target, view.names, full=True)
-    lines += ["", html_format(tr._("<b>Reason:</b> {text}"), text=reason)]
-    lines.append(_evidence(tr, a))
     if a.question:
         lines += ["", html_format(tr._("<b>Question:</b> {text}"), text=question)]
         if a.answer:
@@ -88,16 +81,9 @@ def _case_text(tr: Translator, view: AppealView, at: dt.datetime, texts: list[st
         else:
             lines.append(tr._("(no answer yet)"))
     if a.status == Status.DECIDED:
-        lines += [
-            "",
-            html_format(
-                tr._("<b>Decision:</b> {decision} — {reason}"),
-                decision=tr._("score adjusted")
-                if a.decision == ADJUSTED
-                else tr._("result upheld"),
-                reason=decision_reason,
-            ),
-        ]
+        decision = tr._("score adjusted") if a.decision == ADJUSTED else tr._("result upheld")
+        text = tr._("<b>Decision:</b> {decision} — {reason}")
+        lines += ["", html_format(text, decision=decision, reason=decision_reason)]
     return "\n".join(lines)
 
 
@@ -122,21 +108,15 @@ def _evidence(tr: Translator, a: Appeal) -> Html:
 
 def new_text(tr: Translator, s: Step[AppealView]) -> str:
     a, period = s.view.appeal, s.view.cycle.period
-    return clip_html(
-        "\n".join(
-            [
-                html_format(tr._("<b>New appeal #{id}</b> · {period}"), id=a.id, period=period),
-                html_format(
-                    tr._("{who} disputes: {target}."),
-                    who=_who(tr, s.view),
-                    target=s.view.target_label(tr),
-                ),
-                html_format(tr._("Reason: {reason}"), reason=escape(clip(a.reason, 300))),
-                _evidence(tr, a),
-                html_format(tr._("Please decide by the end of {date}."), date=tr.date(a.deadline)),
-            ]
-        )
-    )
+    disputes = tr._("{who} disputes: {target}.")
+    lines = [
+        html_format(tr._("<b>New appeal #{id}</b> · {period}"), id=a.id, period=period),
+        html_format(disputes, who=_who(tr, s.view), target=s.view.target_label(tr)),
+        html_format(tr._("Reason: {reason}"), reason=escape(clip(a.reason, 300))),
+        _evidence(tr, a),
+        html_format(tr._("Please decide by the end of {date}."), date=tr.date(a.deadline)),
+    ]
+    return clip_html("\n".join(lines))
 
 
 def question_text(tr: Translator, s: Step[AppealView]) -> str:
@@ -185,8 +165,8 @@ def decision_text(tr: Translator, s: Step[AppealView]) -> str:
 
 
 def reminder_text(tr: Translator, s: Step[AppealView]) -> str:
-    a = s.view.appeal
-    params = {"id": a.id, "who": _who(tr, s.view), "period": s.view.cycle.period, "date": tr.date(a.deadline)}  # fmt: skip
+    a, who = s.view.appeal, _who(tr, s.view)
+    params = {"id": a.id, "who": who, "period": s.view.cycle.period, "date": tr.date(a.deadline)}
     if a.deadline < s.at:
         return html_format(
             tr._(
