@@ -170,9 +170,8 @@ async def show_picker(update: Update, context: JxContext) -> object:
 @flow.step
 async def choose_with_buttons(update: Update, context: JxContext) -> object:
     tr = await context.tr(update)
-    return await cc.again(
-        flow, update, context, tr._("Please choose what you dispute with the buttons.")
-    )
+    again = tr._("Please choose what you dispute with the buttons.")
+    return await cc.again(flow, update, context, again)
 
 
 @flow.step
@@ -218,12 +217,8 @@ async def add_evidence(update: Update, context: JxContext) -> object:
 @flow.step
 async def send_files(update: Update, context: JxContext) -> object:
     tr = await context.tr(update)
-    return await cc.again(
-        flow,
-        update,
-        context,
-        tr._("Please send photos or documents, or tap “Done” to file the appeal."),
-    )
+    again = tr._("Please send photos or documents, or tap “Done” to file the appeal.")
+    return await cc.again(flow, update, context, again)
 
 
 @flow.step
@@ -237,18 +232,12 @@ async def file_appeal(update: Update, context: JxContext) -> object:
     staff_id, env = actor.staff.id, cc.env(context)
 
     async def file(tx: FlowTx) -> Appeal:
+        target, reason = str(data.get("target", "")), str(data.get("reason", ""))
         appeal = await ap.file_appeal(
-            tx.session,
-            rid,
-            staff_id=staff_id,
-            target=str(data.get("target", "")),
-            reason=str(data.get("reason", "")),
-            evidence=list(data.get("evidence") or []),
-            now=now(context),
-            tz=env.tz,
-            decision_days=_days(context),
-            env=env,
-        )
+            tx.session, rid, staff_id=staff_id, target=target, reason=reason,
+            evidence=list(data.get("evidence") or []), now=now(context), tz=env.tz,
+            decision_days=_days(context), env=env,
+        )  # fmt: skip
         tx.end()
         return appeal
 

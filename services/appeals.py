@@ -109,18 +109,17 @@ class WindowClosed(DomainError):
             msg = N_(
                 "The appeal period for the {period} results ended on {date}. Appeals can no longer be filed."
             )
-            super().__init__(msg, period=cycle.period, date=self.until.isoformat())
         elif cycle.phase == CyclePhase.CLOSED:
             msg = N_(
                 "The appeal period for the {period} results is over. Appeals can no longer be filed."
             )
-            super().__init__(msg, period=cycle.period)
         else:
             msg = N_("Appeals against the {period} results are not open.")
-            super().__init__(msg, period=cycle.period)
+        date = self.until.isoformat() if self.until else ""
+        super().__init__(msg, period=cycle.period, date=date)
 
     def _params(self, tr: Translator) -> dict[str, Any]:
-        return {**self.params, **({"date": tr.date(self.until)} if self.until else {})}
+        return {**self.params, "date": tr.date(self.until)} if self.until else self.params
 
     def render(self, tr: Translator) -> Html:
         return html_format(tr._(self.message), **self._params(tr))
