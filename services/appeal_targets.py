@@ -140,12 +140,8 @@ def target_detail(
         return {"indicator": indicator_label(i["code"], names, tr.locale), **_figures(i)}
 
     if kind == TOTAL:
-        grade = tr._(GRADE_LABELS[result.grade])
-        lines.append(
-            html_format(
-                tr._("Total: {total} · Grade: {grade}"), total=num(result.total), grade=grade
-            )
-        )
+        total, grade = num(result.total), tr._(GRADE_LABELS[result.grade])
+        lines.append(html_format(tr._("Total: {total} · Grade: {grade}"), total=total, grade=grade))
         for d in _dimensions(b):
             msg = tr._("• {dimension}: {score} × {weight}% = {contribution}")
             lines.append(html_format(msg, **dimension(d)))
@@ -154,7 +150,7 @@ def target_detail(
             msg = tr._(
                 "{dimension}: {score} (weight {weight}%, {contribution} points of the total)"
             )
-            lines.append(html_format(tr._(msg), **dimension(d)))
+            lines.append(html_format(msg, **dimension(d)))
             for i in d.get("indicators") or []:
                 msg = (
                     tr._(
@@ -186,14 +182,7 @@ def target_detail(
             source = Source(ref)
         except ValueError:
             return lines
-        summary = next(
-            (
-                s
-                for s in b.get("sources_summary") or []
-                if isinstance(s, dict) and s.get("source") == ref and s.get("score") is not None
-            ),
-            None,
-        )
+        summary = next((s for s in b.get("sources_summary") or [] if _of(s, ref, "score")), None)
         if summary is not None:
             score = num(summary.get("score"))
             label = tr._(SOURCE_LABELS[source])
@@ -203,16 +192,16 @@ def target_detail(
         else:
             lines.append(tr._(SOURCE_LABELS[source]))
         for _dim, i in _indicators(b):
-            for s in i.get("sources") or []:
-                if isinstance(s, dict) and s.get("source") == ref and s.get("mean") is not None:
-                    shown = {
-                        **indicator(i),
-                        "score": num(s.get("mean")),
-                        "weight": s.get("weight", "—"),
-                    }
-                    msg = tr._("• {indicator}: {score} (weight {weight}%)")
-                    lines.append(html_format(msg, **shown))
+            for s in (s for s in i.get("sources") or [] if _of(s, ref, "mean")):
+                shown = {"score": num(s.get("mean")), "weight": s.get("weight", "—")}
+                msg = tr._("• {indicator}: {score} (weight {weight}%)")
+                lines.append(html_format(msg, **{**indicator(i), **shown}))
     return lines
+
+
+def _of(s: Any, source: str, figure: str) -> bool:
+    """Whether ``s`` is a figure of ``source`` that was stored (not dropped)."""
+    return isinstance(s, dict) and s.get("source") == source and s.get(figure) is not None
 
 
 def _figures(part: dict[str, Any]) -> dict[str, Any]:
