@@ -21,12 +21,13 @@ from conversations.common import audit_actor, load_caller
 from domain.text import MESSAGE_LIMIT, Html, clip, clip_html
 from services.access import Actor
 from services.audit import audit
-from services.cases import ONLY_ADMINS, Env, Refused
+from services.cases import ONLY_ADMINS, Env, Refused, Workflow, check
 from services.errors import DomainError
 
 LABEL_MAX = 40  # characters of free text (a name, an indicator) on a button
 
 T = TypeVar("T")
+V = TypeVar("V")
 
 
 def env(context: JxContext) -> Env:
@@ -103,6 +104,37 @@ def guarded(flow: Flow, object_type: str, refusal: str | None = None) -> Callabl
         return flow.step(step)
 
     return wrap
+
+
+async def may(
+    update: Update,
+    context: JxContext,
+    workflow: Workflow[V],
+    name: str,
+    view: V,
+    actor: Actor,
+    *,
+    object_id: object,
+    action: str,
+    refusal: Callable[[str], str] | None = None,
+) -> bool:
+    """Whether ``actor`` may take transition ``name`` now (a button that starts a step); if
+    not, refused and audited (``refusal`` maps the table's msgid to the one shown) or told
+    why not in an alert."""
+    try:
+        check(workflow, name, view, actor)
+    except Refused as exc:
+        message = refusal(exc.message) if refusal else exc.message
+        await refuse(update, context, actor, workflow.kind, object_id, action, message)
+        return False
+    except DomainError as exc:
+        tr = await context.tr(update)
+        if update.callback_query is not None:
+            await answer_query(update, exc.plain(tr), alert=True)
+        else:
+            await reply(update, exc.render(tr))
+        return False
+    return True
 
 
 async def leave_text_step(flow: Flow, update: Update, context: JxContext) -> object:

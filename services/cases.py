@@ -199,6 +199,7 @@ class Transition(Generic[V]):
     not_now: str  # the msgid when the case is not in a source state
     notices: tuple[Notice[V], ...] = ()
     bumps_round: bool = False
+    why_not: Callable[[V], str | None] | None = None  # a msgid when the status is not enough
 
 
 def button(label: str, action: str) -> Callable[[Translator, Step[Any]], Choices]:
@@ -211,6 +212,18 @@ def owner(role: Callable[[Step[Any]], int | None]) -> Recipients:
 
     async def resolve(session: AsyncSession, step: Step[Any]) -> Sequence[Recipient]:
         return await accounts(session, [role(step)])
+
+    return resolve
+
+
+def first(*options: Recipients) -> Recipients:
+    """Recipients: the first of ``options`` that names anyone (the head, else the group)."""
+
+    async def resolve(session: AsyncSession, step: Step[Any]) -> Sequence[Recipient]:
+        for option in options:
+            if found := await option(session, step):
+                return found
+        return []
 
     return resolve
 
@@ -238,7 +251,8 @@ class Workflow(Generic[V]):
     def allowed(self, name: str, view: V, actor: Actor | None) -> bool:
         """Whether the actor may take this transition now (the chat offers the button)."""
         t, case = self[name], self.case_of(view)
-        return (t.sources == NEW or case.status in t.sources) and t.who.allows(actor, case)
+        now = t.sources == NEW or case.status in t.sources
+        return now and t.who.allows(actor, case) and not (t.why_not and t.why_not(view))
 
 
 async def round_of(session: AsyncSession, flow: Workflow[Any], case_id: int) -> int:
@@ -266,6 +280,8 @@ def check(flow: Workflow[V], name: str, view: V, actor: Actor | None) -> Transit
         raise Refused(refusal)
     if t.sources != NEW and case.status not in t.sources:
         raise DomainError(t.not_now)
+    if t.why_not is not None and (why := t.why_not(view)) is not None:
+        raise DomainError(why)
     return t
 
 
