@@ -190,22 +190,14 @@ async def queue_prompt(context: JxContext, tr: Translator) -> Prompt:
     lines = []
     for a, name, period in items:
         overdue = atx.is_overdue(a, at)
-        text: str = html_format(
-            tr._("#{id} {name} · {period} · {status} · decide by {date}"),
-            id=a.id,
-            name=name,
-            period=period,
-            status=tr._(atx.STATUS_LABELS[a.status]),
-            date=tr.date(a.deadline),
-        )
+        line = tr._("#{id} {name} · {period} · {status} · decide by {date}")
+        status, date = tr._(atx.STATUS_LABELS[a.status]), tr.date(a.deadline)
+        text: str = html_format(line, id=a.id, name=name, period=period, status=status, date=date)
         text += " " + tr._("⚠️ overdue") if overdue else ""
         button = f"#{a.id} {cc.label(name, 24)}{' ⚠️' if overdue else ''}"
         lines.append(cc.Line(text, button, _b("", "open", a.id)[1]))
-    return cc.listing(
-        tr._("<b>Appeals waiting for a decision</b>"),
-        lines,
-        tr._("No appeals are waiting for a decision."),
-    )
+    title = tr._("<b>Appeals waiting for a decision</b>")
+    return cc.listing(title, lines, tr._("No appeals are waiting for a decision."))
 
 
 def case_markup(tr: Translator, view: atx.AppealView, actor: Actor) -> list[list[tuple[str, str]]]:
