@@ -1,50 +1,41 @@
 """申訴 in the chat: a person appeals their published result; the working group decides.
 
-The appellant (the 申诉 button under their result) walks TARGET (what they dispute, buttons
-from the stored breakdown), REASON (text) and EVIDENCE (photos and documents, then "Done").
-The draft lives in the flow's stored position, so a restart resumes it; the appeal is
-stored only when it is filed. ANSWER is the appellant's reply to a pushed question.
-
-The working group (``/appeals``) sees the queue, opens a case (the evidence is re-sent by
-file id), asks (ASK), upholds (UPHOLD: the reason) or adjusts (TOTAL: the new total, then
-ADJUST: the reason). Every press is re-checked against the caller; a foreign result or
-appeal is refused and audited as ``access.denied``. Nothing shown names a rater. What may
-happen to an appeal, who may do it and who is told is ``services.appeals.APPEAL``.
+The appellant (申诉 under their result) walks TARGET (buttons from the stored breakdown),
+REASON and EVIDENCE (photos and documents, then "Done"); the draft is the flow's stored
+position, and the appeal is stored only when filed. ANSWER replies to a pushed question.
+The working group (``/appeals``) opens a case from the queue (its evidence re-sent by file
+id), then asks (ASK), upholds (UPHOLD) or adjusts (TOTAL, then ADJUST). Every button is
+checked against the table ``services.appeals.APPEAL``; a foreign one is refused and audited.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from telegram import Message, Update
+from telegram import Update
 from telegram.ext import CommandHandler, ConversationHandler, MessageHandler
 from telegram.ext import filters as F
 
-from chat.callbacks import Callbacks
+from chat.callbacks import CallbackAction, Callbacks
 from chat.context import JxContext
-from chat.flow import (
-    Flow,
-    FlowTx,
-    Position,
-    Prompt,
-    answer_query,
-    reply,
-    send_prompt,
-)
+from chat.flow import Flow, FlowTx, Position, Prompt, answer_query, reply, send_prompt
 from conversations import appeal_view as av
 from conversations import cases as cc
 from conversations.appeal_view import DRAFT, State
-from conversations.common import keyboard, load_caller, now
+from conversations.common import keyboard, load_caller, now, pressed
 from domain.labels import GRADE_LABELS
 from domain.text import html_format
 from infra.i18n import N_, Translator
 from infra.models import Appeal, Result
 from services import appeal_targets as at
-from services import appeal_texts as atx
 from services import appeals as ap
+from services import cases
 from services.access import Actor
+from services.appeal_texts import AppealView, case_text
+from services.cases import check_text
 from services.errors import DomainError
 
 CB = Callbacks("ap1", "appeal")
@@ -74,7 +65,7 @@ def build_handler() -> ConversationHandler[Any]:
     files = (F.PHOTO | F.Document.ALL) & ~F.UpdateType.EDITED
     return flow.handler(
         entry_points=[
-            CommandHandler("appeals", appeals_command),
+            CommandHandler("appeals", show_queue),
             NEW.handler(dispute),
             ANSWER.handler(answer_question),
             QUEUE.handler(show_queue),
@@ -86,10 +77,10 @@ def build_handler() -> ConversationHandler[Any]:
         states={
             State.TARGET: [
                 PICK.handler(pick_target),
-                PAGE.handler(turn_page),
+                PAGE.handler(show_picker),
                 MessageHandler(text, choose_with_buttons),
             ],
-            State.REASON: [BACK.handler(change_target), MessageHandler(text, write_reason)],
+            State.REASON: [BACK.handler(show_picker), MessageHandler(text, write_reason)],
             State.EVIDENCE: [
                 MessageHandler(files, add_evidence),
                 FILE.handler(file_appeal),
@@ -104,67 +95,44 @@ def build_handler() -> ConversationHandler[Any]:
     )
 
 
-def decision_days(context: JxContext) -> int:
+def _days(context: JxContext) -> int:
     """Working days the working group has to decide (``JIXIAO_APPEAL_DECISION_DAYS``)."""
     days = context.services.settings.appeal_decision_days
     return days if days > 0 else ap.DEFAULT_DECISION_DAYS
 
 
-async def _again(update: Update, context: JxContext, message: str) -> object:
-    """Say what is wrong with the input and show the step again."""
-    await reply(update, message)
-    await flow.show(update, context, edit=False)
-    return None
-
-
-async def _position(update: Update, context: JxContext) -> Position:
-    async with context.services.reads() as session:
-        pos = await flow.position(session, update)
-    assert pos is not None  # PTB is in one of this flow's states: the position is stored
-    return pos
-
-
-# --- the appellant --------------------------------------------------------------------------
-
-
 @flow.step
 async def dispute(update: Update, context: JxContext) -> object:
     """申诉 under a result: only their own, only in the window, one at a time; nothing stored."""
-    (result_id,) = NEW.args(update)
-    tr = await context.tr(update)
+    (rid,) = NEW.args(update)
     actor = await load_caller(update, context)
     problem: DomainError | None = None
     async with context.services.reads() as session:
         pos = await flow.position(session, update)
+        staff_id = actor.staff.id if actor.staff else None
         try:
-            await ap.appealable(
-                session,
-                result_id,
-                staff_id=actor.staff.id if actor.staff else None,
-                now=now(context),
-            )
+            await ap.appealable(session, rid, staff_id=staff_id, now=now(context))
         except DomainError as exc:
             problem = exc
     if isinstance(problem, ap.Refused):
-        data = NEW.data(result_id)
-        await cc.refuse(update, context, actor, "result", result_id, data, problem.message)
+        await cc.refuse(update, context, actor, "result", rid, NEW.data(rid), problem.message)
         return None
     await answer_query(update)
     if problem is not None:
-        await reply(update, problem.render(tr))
+        await reply(update, problem.render(await context.tr(update)))
         return None
     async with flow.tx(update, context) as tx:
-        if pos is not None and pos.state in DRAFT and pos.data.get("rid") == result_id:
+        if pos is not None and pos.state in DRAFT and pos.data.get("rid") == rid:
             tx.goto(pos.state, **pos.data)  # a draft of this result (even one left): go on
         else:
-            tx.goto(State.TARGET, rid=result_id, view="-", days=decision_days(context))
+            tx.goto(State.TARGET, rid=rid, view="-", days=_days(context))
     await flow.show(update, context, edit=False)  # keep the result message as it is
     return tx.state
 
 
 async def _draft(update: Update, context: JxContext, rid: int) -> tuple[Result, Position] | None:
     """The result and position of this chat's draft, if the button is of it and the caller's."""
-    pos = await _position(update, context)
+    pos = await cc.position(flow, update, context)
     async with context.services.reads() as session:
         result = await session.get(Result, rid)
     if pos.data.get("rid") != rid or result is None:
@@ -178,113 +146,79 @@ async def _draft(update: Update, context: JxContext, rid: int) -> tuple[Result, 
     return result, pos
 
 
-async def _move(update: Update, context: JxContext, state: State, **data: object) -> object:
-    async with flow.tx(update, context) as tx:
-        tx.goto(state, **data)
-    await answer_query(update)
-    await flow.show(update, context)
-    return tx.state
-
-
 @flow.step
 async def pick_target(update: Update, context: JxContext) -> object:
     rid, target = PICK.args(update)
     if (draft := await _draft(update, context, rid)) is None:
         return None
-    result, pos = draft
-    if target not in at.targets(result.breakdown or {}):
+    if target not in at.targets(draft[0].breakdown or {}):
         return await flow._stale_button(update, context)
-    return await _move(
-        update, context, State.REASON, rid=rid, target=target, days=pos.data.get("days")
-    )
+    data = {"rid": rid, "target": target, "days": draft[1].data.get("days")}
+    return await cc.goto(flow, update, context, State.REASON, edit=None, **data)
 
 
 @flow.step
-async def turn_page(update: Update, context: JxContext) -> object:
-    rid, page = PAGE.args(update)
+async def show_picker(update: Update, context: JxContext) -> object:
+    """The picker's other page, or back to the picker from the reason."""
+    rid, *page = pressed(update, PAGE, BACK)
     if (draft := await _draft(update, context, rid)) is None:
         return None
-    return await _move(
-        update, context, State.TARGET, **{**draft[1].data, "view": "i" if page == "i" else "-"}
-    )
-
-
-@flow.step
-async def change_target(update: Update, context: JxContext) -> object:
-    (rid,) = BACK.args(update)
-    if (draft := await _draft(update, context, rid)) is None:
-        return None
-    return await _move(
-        update, context, State.TARGET, rid=rid, view="-", days=draft[1].data.get("days")
-    )
+    data = {"rid": rid, "view": "i" if page == ["i"] else "-", "days": draft[1].data.get("days")}
+    return await cc.goto(flow, update, context, State.TARGET, edit=None, **data)
 
 
 @flow.step
 async def choose_with_buttons(update: Update, context: JxContext) -> object:
     tr = await context.tr(update)
-    return await _again(update, context, tr._("Please choose what you dispute with the buttons."))
+    again = tr._("Please choose what you dispute with the buttons.")
+    return await cc.again(flow, update, context, again)
 
 
 @flow.step
 async def write_reason(update: Update, context: JxContext) -> object:
     assert update.message is not None
-    tr = await context.tr(update)
     try:
-        reason = ap.check_text(update.message.text, ap.MAX_REASON)
+        reason = check_text(update.message.text, ap.MAX_REASON)
     except DomainError as exc:
-        return await _again(update, context, exc.render(tr))
-    pos = await _position(update, context)
-    async with flow.tx(update, context) as tx:
-        tx.goto(State.EVIDENCE, **{**pos.data, "reason": reason, "evidence": []})
-    await flow.show(update, context, edit=False)
-    return tx.state
+        return await cc.again(flow, update, context, exc.render(await context.tr(update)))
+    data = {**(await cc.position(flow, update, context)).data, "reason": reason, "evidence": []}
+    return await cc.goto(flow, update, context, State.EVIDENCE, **data)
 
 
 @flow.step
 async def add_evidence(update: Update, context: JxContext) -> object:
     """A photo or document at the evidence step: its file id is kept with the draft."""
-    assert update.message is not None
+    message = update.message
+    assert message is not None
     tr = await context.tr(update)
-    pos = await _position(update, context)
+    pos = await cc.position(flow, update, context)
     evidence = list(pos.data.get("evidence") or [])
     if len(evidence) >= ap.MAX_EVIDENCE:
-        return await _again(
-            update,
-            context,
-            html_format(
-                tr._("At most {limit} files can be added. Tap “Done” to file the appeal."),
-                limit=ap.MAX_EVIDENCE,
-            ),
-        )
-    item = _evidence_of(update.message)
-    if item is None:
-        return await _again(update, context, tr._("Please send photos or documents."))
-    if any(e.get("unique_id") and e.get("unique_id") == item.get("unique_id") for e in evidence):
-        return await _again(update, context, tr._("This file was already added."))
-    async with flow.tx(update, context) as tx:
-        tx.goto(State.EVIDENCE, **{**pos.data, "evidence": [*evidence, item]})
-    await flow.show(update, context, edit=False)
-    return tx.state
-
-
-def _evidence_of(message: Message) -> dict[str, str] | None:
+        too_many = tr._("At most {limit} files can be added. Tap “Done” to file the appeal.")
+        return await cc.again(flow, update, context, html_format(too_many, limit=ap.MAX_EVIDENCE))
     if message.photo:
-        best = message.photo[-1]
-        return ap.evidence_item("photo", best.file_id, unique_id=best.file_unique_id)
-    if message.document is not None:
-        doc = message.document
-        return ap.evidence_item(
-            "document", doc.file_id, unique_id=doc.file_unique_id, name=doc.file_name or ""
-        )
-    return None
+        f = message.photo[-1]
+        item = {"kind": "photo", "file_id": f.file_id, "unique_id": f.file_unique_id}
+    elif message.document is not None:
+        d = message.document
+        item = {"kind": "document", "file_id": d.file_id, "unique_id": d.file_unique_id}
+        item["name"] = (d.file_name or "")[:128]
+    else:
+        return await cc.again(flow, update, context, tr._("Please send photos or documents."))
+    item = {k: v for k, v in item.items() if v}
+    if any(e.get("unique_id") and e.get("unique_id") == item.get("unique_id") for e in evidence):
+        return await cc.again(flow, update, context, tr._("This file was already added."))
+    evidence.append(item)
+    return await cc.goto(
+        flow, update, context, State.EVIDENCE, **{**pos.data, "evidence": evidence}
+    )
 
 
 @flow.step
 async def send_files(update: Update, context: JxContext) -> object:
     tr = await context.tr(update)
-    return await _again(
-        update, context, tr._("Please send photos or documents, or tap “Done” to file the appeal.")
-    )
+    again = tr._("Please send photos or documents, or tap “Done” to file the appeal.")
+    return await cc.again(flow, update, context, again)
 
 
 @flow.step
@@ -292,26 +226,18 @@ async def file_appeal(update: Update, context: JxContext) -> object:
     (rid,) = FILE.args(update)
     if (draft := await _draft(update, context, rid)) is None:
         return None
-    pos = draft[1]
-    tr = await context.tr(update)
+    data = draft[1].data
     actor = await load_caller(update, context)
     assert actor.staff is not None  # _draft checked: the result is theirs
-    staff_id = actor.staff.id
-    settings = context.services.settings
+    staff_id, env = actor.staff.id, cc.env(context)
 
     async def file(tx: FlowTx) -> Appeal:
+        target, reason = str(data.get("target", "")), str(data.get("reason", ""))
         appeal = await ap.file_appeal(
-            tx.session,
-            rid,
-            staff_id=staff_id,
-            target=str(pos.data.get("target", "")),
-            reason=str(pos.data.get("reason", "")),
-            evidence=list(pos.data.get("evidence") or []),
-            now=now(context),
-            tz=settings.tz,
-            decision_days=decision_days(context),
-            env=cc.env(context),
-        )
+            tx.session, rid, staff_id=staff_id, target=target, reason=reason,
+            evidence=list(data.get("evidence") or []), now=now(context), tz=env.tz,
+            decision_days=_days(context), env=env,
+        )  # fmt: skip
         tx.end()
         return appeal
 
@@ -320,225 +246,139 @@ async def file_appeal(update: Update, context: JxContext) -> object:
     )
     if appeal is None:
         return done.state
+    tr = await context.tr(update)
     await answer_query(update, tr._("Filed."))
-    text = html_format(
-        tr._(
-            "Your appeal #{id} has been filed. The working group decides by the end of {date}; you will be told here."
-        ),
-        id=appeal.id,
-        date=tr.date(appeal.deadline),
+    text = tr._(
+        "Your appeal #{id} has been filed. The working group decides by the end of {date}; you will be told here."
     )
-    await send_prompt(update, context, Prompt(text))
+    date = tr.date(appeal.deadline)
+    await send_prompt(update, context, Prompt(html_format(text, id=appeal.id, date=date)))
     return done.state
 
 
-@flow.step
+async def _case(
+    update: Update, context: JxContext, button: CallbackAction, admin: bool = True
+) -> tuple[Actor, AppealView, int]:
+    """The caller and the case a button names: the working group's, or (``admin`` False) any
+    caller's that the table then checks; ``Refused`` otherwise (``cc.guarded`` refuses it)."""
+    (aid,) = button.args(update)
+    actor = await load_caller(update, context)
+    if admin and not actor.is_admin:
+        raise ap.Refused(ap.ONLY_ADMINS)
+    async with context.services.reads() as session:
+        return actor, await ap.load(session, aid), aid
+
+
+async def _begin(
+    update: Update, context: JxContext, button: CallbackAction, state: State, admin: bool = True
+) -> object:
+    """Answer, ask, uphold, adjust (the button's name is the transition's): the caller writes
+    next, if the table allows it now."""
+    actor, view, aid = await _case(update, context, button, admin)
+    cases.check(ap.APPEAL, button.name, view, actor)
+    return await cc.goto(flow, update, context, state, aid=aid)
+
+
+@cc.guarded(flow, "appeal")
 async def answer_question(update: Update, context: JxContext) -> object:
     """ "Answer" under the working group's question: the appellant's own appeal only."""
-    (aid,) = ANSWER.args(update)
-    tr = await context.tr(update)
-    actor = await load_caller(update, context)
-    async with context.services.reads() as session:
-        appeal = await session.get(Appeal, aid)
-    if appeal is None or not ap.APPELLANT.allows(actor, appeal):
-        await cc.refuse(update, context, actor, "appeal", aid, ANSWER.data(aid), ap.NOT_FOUND)
-        return None
-    if appeal.status != ap.Status.QUESTION:
-        await answer_query(update, tr._(ap.NO_QUESTION), alert=True)
-        return None
-    async with flow.tx(update, context) as tx:
-        tx.goto(State.ANSWER, aid=aid)
-    await answer_query(update)
-    await flow.show(update, context, edit=False)
-    return tx.state
+    return await _begin(update, context, ANSWER, State.ANSWER, admin=False)
 
 
-# --- the working group ----------------------------------------------------------------------
+@cc.guarded(flow, "appeal")
+async def start_question(update: Update, context: JxContext) -> object:
+    return await _begin(update, context, ASK, State.ASK)
 
 
-@flow.step
-async def appeals_command(update: Update, context: JxContext) -> object:
-    if await cc.admin_only(update, context, "", "", "appeals") is None:
-        return None
-    tr = await context.tr(update)
-    state = await cc.leave_text_step(flow, update, context)
-    prompt = await av.queue_prompt(context, tr)
-    await reply(update, prompt.text, prompt.markup)
-    return state
+@cc.guarded(flow, "appeal")
+async def start_uphold(update: Update, context: JxContext) -> object:
+    return await _begin(update, context, UPHOLD, State.UPHOLD)
+
+
+@cc.guarded(flow, "appeal")
+async def start_adjust(update: Update, context: JxContext) -> object:
+    return await _begin(update, context, ADJUST, State.TOTAL)
 
 
 @flow.step
 async def show_queue(update: Update, context: JxContext) -> object:
-    if await cc.admin_only(update, context, "appeal", "0", QUEUE.data()) is None:
+    """``/appeals`` or "« All appeals": the undecided appeals, for the working group only."""
+    gate = ("appeal", "0", QUEUE.data()) if update.callback_query else ("", "", "appeals")
+    if await cc.admin_only(update, context, *gate) is None:
         return None
-    tr = await context.tr(update)
-    prompt = await av.queue_prompt(context, tr)
-    state = await cc.leave_text_step(flow, update, context)
-    await answer_query(update)
-    await send_prompt(update, context, prompt)
-    return state
+    prompt = await av.queue_prompt(context, await context.tr(update))
+    return await cc.show(flow, update, context, prompt)
 
 
-async def _case(
-    update: Update, context: JxContext, aid: int, data: str
-) -> tuple[Actor, atx.AppealView] | None:
-    """The case for a working-group button; refused (and audited) for anyone else."""
-    actor = await cc.admin_only(update, context, "appeal", aid, data)
-    if actor is None:
-        return None
-    async with context.services.reads() as session:
-        try:
-            return actor, await ap.load(session, aid)
-        except DomainError:
-            await cc.refuse(update, context, actor, "appeal", aid, data, ap.NOT_FOUND)
-            return None
-
-
-@flow.step
+@cc.guarded(flow, "appeal")
 async def open_case(update: Update, context: JxContext) -> object:
-    (aid,) = OPEN.args(update)
-    found = await _case(update, context, aid, OPEN.data(aid))
-    if found is None:
-        return None
-    actor, view = found
+    actor, view, _ = await _case(update, context, OPEN)
     tr = await context.tr(update)
-    text = atx.case_text(tr, view, at=now(context))
-    state = await cc.leave_text_step(flow, update, context)
-    await answer_query(update)
-    await send_prompt(update, context, Prompt(text, keyboard(*av.case_markup(tr, view, actor))))
+    markup = keyboard(*av.case_markup(tr, view, actor))
+    state = await cc.show(
+        flow, update, context, Prompt(case_text(tr, view, at=now(context)), markup)
+    )
     await av.send_evidence(update, context, view.appeal)
     return state
 
 
-async def _begin(
-    update: Update, context: JxContext, name: str, state: State, aid: int, data: str
-) -> object:
-    """Ask, uphold, adjust: the admin writes next, if the table allows it now."""
-    found = await _case(update, context, aid, data)
-    if found is None:
-        return None
-    actor, view = found
-    if not await cc.may(update, context, ap.APPEAL, name, view, actor, object_id=aid, action=data):
-        return None
-    async with flow.tx(update, context) as tx:
-        tx.goto(state, aid=aid)
-    await answer_query(update)
-    await flow.show(update, context, edit=False)
-    return tx.state
+def _text(text: str | None, _pos: Position, _context: JxContext) -> str:
+    return check_text(text, ap.MAX_TEXT)
 
 
-@flow.step
-async def start_question(update: Update, context: JxContext) -> object:
-    (aid,) = ASK.args(update)
-    return await _begin(update, context, "ask", State.ASK, aid, ASK.data(aid))
-
-
-@flow.step
-async def start_uphold(update: Update, context: JxContext) -> object:
-    (aid,) = UPHOLD.args(update)
-    return await _begin(update, context, "uphold", State.UPHOLD, aid, UPHOLD.data(aid))
-
-
-@flow.step
-async def start_adjust(update: Update, context: JxContext) -> object:
-    (aid,) = ADJUST.args(update)
-    return await _begin(update, context, "adjust", State.TOTAL, aid, ADJUST.data(aid))
-
-
-# --- texts that take a transition -------------------------------------------------------------
+Run = Callable[..., Awaitable[Appeal]]  # ap.ask, ap.uphold…
 
 
 async def _take(
-    update: Update, context: JxContext, run: Callable[..., Awaitable[Appeal]], **extra: Any
-) -> tuple[object, Appeal | None]:
-    """Take a transition with the text sent (``run`` is ``ap.ask``, ``ap.uphold``…) and end
-    the text step; a refusal or a reason why not is told. The state, and the appeal if done."""
-    assert update.message is not None
-    tr = await context.tr(update)
-    try:
-        text = ap.check_text(update.message.text)
-    except DomainError as exc:
-        return await _again(update, context, exc.render(tr)), None
-    pos = await _position(update, context)
-    actor = await load_caller(update, context)
-    aid = int(pos.data.get("aid", 0))
-
-    async def call(tx: FlowTx) -> Appeal:
-        appeal = await run(
-            tx.session, aid, text, actor=actor, now=now(context), env=cc.env(context), **extra
-        )
-        tx.end()
-        return appeal
-
-    outcome, appeal = await cc.attempt(
-        flow, update, context, actor, call, object_type="appeal", object_id=aid, action=pos.state
-    )
-    return outcome.state, appeal
+    run: Run, tx: FlowTx, actor: Actor, pos: Position, text: str, c: JxContext, **extra: Any
+) -> Appeal:
+    """Take a transition with the text (``run`` is ``ap.ask``, ``ap.uphold``…); the step is over."""
+    aid, env = int(pos.data["aid"]), cc.env(c)
+    appeal = await run(tx.session, aid, text, actor=actor, now=now(c), env=env, **extra)
+    tx.end()
+    return appeal
 
 
-async def _said(
-    update: Update, context: JxContext, taken: tuple[object, Appeal | None], done: str
-) -> object:
-    state, appeal = taken
-    if appeal is not None:
-        await reply(update, (await context.tr(update))._(done))
-    return state
+@cc.text_step(flow, _text, object_type="appeal", key="aid")
+async def write_answer(tx: FlowTx, actor: Actor, pos: Position, text: str, c: JxContext) -> str:
+    await _take(ap.answer, tx, actor, pos, text, c)
+    return N_("Thank you. Your answer has been passed to the working group.")
 
 
-@flow.step
-async def write_answer(update: Update, context: JxContext) -> object:
-    done = N_("Thank you. Your answer has been passed to the working group.")
-    return await _said(update, context, await _take(update, context, ap.answer), done)
+@cc.text_step(flow, _text, object_type="appeal", key="aid")
+async def write_question(tx: FlowTx, actor: Actor, pos: Position, text: str, c: JxContext) -> str:
+    await _take(ap.ask, tx, actor, pos, text, c)
+    return N_("Sent to the appellant. Their answer will come back to you here.")
 
 
-@flow.step
-async def write_question(update: Update, context: JxContext) -> object:
-    done = N_("Sent to the appellant. Their answer will come back to you here.")
-    return await _said(update, context, await _take(update, context, ap.ask), done)
+@cc.text_step(flow, _text, object_type="appeal", key="aid")
+async def write_uphold_reason(
+    tx: FlowTx, actor: Actor, pos: Position, text: str, c: JxContext
+) -> str:
+    await _take(ap.uphold, tx, actor, pos, text, c)
+    return N_("Decided: the result is upheld. The appellant has been told.")
 
 
-@flow.step
-async def write_uphold_reason(update: Update, context: JxContext) -> object:
-    done = N_("Decided: the result is upheld. The appellant has been told.")
-    return await _said(update, context, await _take(update, context, ap.uphold), done)
-
-
-@flow.step
-async def write_total(update: Update, context: JxContext) -> object:
-    assert update.message is not None
-    tr = await context.tr(update)
-    try:
-        total = ap.parse_total(update.message.text)
-    except DomainError as exc:
-        return await _again(update, context, exc.render(tr))
-    pos = await _position(update, context)
-    actor = await load_caller(update, context)
+@cc.text_step(flow, lambda text, _p, _c: ap.parse_total(text), object_type="appeal", key="aid")
+async def write_total(
+    tx: FlowTx, actor: Actor, pos: Position, total: Decimal, c: JxContext
+) -> None:
     if not actor.is_admin:
-        state = await cc.leave_text_step(flow, update, context)
-        aid = pos.data.get("aid", "")
-        await cc.refuse(update, context, actor, "appeal", aid, pos.state, ap.ONLY_ADMINS)
-        return state
-    async with flow.tx(update, context) as tx:
-        tx.goto(State.ADJUST, aid=pos.data["aid"], total=str(total))
-    await flow.show(update, context, edit=False)
-    return tx.state
+        raise ap.Refused(ap.ONLY_ADMINS)
+    tx.goto(State.ADJUST, aid=pos.data["aid"], total=str(total))
+    return None
 
 
-@flow.step
-async def write_adjust_reason(update: Update, context: JxContext) -> object:
-    total = str((await _position(update, context)).data.get("total", ""))
-    state, appeal = await _take(update, context, ap.adjust_score, total=total)
-    if appeal is None:
-        return state
-    tr = await context.tr(update)
-    async with context.services.reads() as session:
-        result = await session.get(Result, appeal.result_id)
+@cc.text_step(flow, _text, object_type="appeal", key="aid")
+async def write_adjust_reason(
+    tx: FlowTx, actor: Actor, pos: Position, text: str, c: JxContext
+) -> str:
+    total = str(pos.data.get("total", ""))
+    appeal = await _take(ap.adjust_score, tx, actor, pos, text, c, total=total)
+    result = await tx.session.get(Result, appeal.result_id)
     assert result is not None
+    tr = await c.tr(tx.update)
     done = tr._(
         "Decided: the total is now {total} ({grade}). The appellant has been told and gets the updated result."
     )
-    await reply(
-        update,
-        html_format(done, total=at.num(result.total), grade=tr._(GRADE_LABELS[result.grade])),
-    )
-    return state
+    return html_format(done, total=at.num(result.total), grade=tr._(GRADE_LABELS[result.grade]))

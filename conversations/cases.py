@@ -1,29 +1,22 @@
 """Chat plumbing the case flows share (appeal, improvement plan, rectification).
 
-- ``refuse``: a forged, foreign or admin-only press or text changes nothing, is audited as
-  ``access.denied`` and answered politely (an alert under a button, else a message);
-- ``admin_only``: the working-group gate of a command or button, refusing as above;
-- ``may``: whether a button may start a transition of the case's table now (else refused
-  as above, or told why not in an alert);
-- ``attempt``: run a service call in the flow's transaction; a ``Refused`` is refused as
-  above and a ``DomainError`` told to the user, both ending the flow's text step;
-- ``leave_text_step``: navigating (a queue, a case) ends a pending text step, so stray
-  text is not taken as an answer;
-- ``listing``: a queue of cases — lines of text with one button each — as one prompt;
-- ``label`` and ``cut``: text clipping for buttons and for whole messages;
-- ``env``: the settings the case rules need (``services.cases.Env``), from the bot's.
+A refusal (a forged, foreign or admin-only press or text) changes nothing, is audited as
+``access.denied`` and answered politely: an alert under a button, else a message. Moving
+to a screen outside the text steps (a queue, a case) ends a pending text step, so stray
+text is not taken as an answer.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from chat.context import JxContext
-from chat.flow import Flow, FlowTx, Prompt, answer_query, reply, send_prompt
+from chat.flow import END, Flow, FlowTx, Position, Prompt, StepFn, answer_query, reply, send_prompt
 from conversations.common import audit_actor, load_caller
 from domain.text import MESSAGE_LIMIT, Html, clip, clip_html
 from services.access import Actor
@@ -89,6 +82,30 @@ async def admin_only(
     return None
 
 
+def guarded(flow: Flow, object_type: str, refusal: str | None = None) -> Callable[[StepFn], StepFn]:
+    """A button step (wrapped in ``flow.step``) whose ``Refused`` is refused and audited (as
+    ``refusal``, else its own message; the object is the data's first number) and whose
+    ``DomainError`` is told in an alert; either way nothing changes."""
+
+    def wrap(fn: StepFn) -> StepFn:
+        @functools.wraps(fn)
+        async def step(update: Update, context: JxContext) -> object:
+            try:
+                return await fn(update, context)
+            except Refused as exc:
+                data = (update.callback_query.data if update.callback_query else None) or ""
+                ref = next(filter(str.isdigit, data.split(":")), "")
+                actor = await load_caller(update, context)
+                await refuse(update, context, actor, object_type, ref, data, refusal or exc.message)
+            except DomainError as exc:
+                await answer_query(update, exc.plain(await context.tr(update)), alert=True)
+            return None
+
+        return flow.step(step)
+
+    return wrap
+
+
 async def may(
     update: Update,
     context: JxContext,
@@ -99,14 +116,16 @@ async def may(
     *,
     object_id: object,
     action: str,
+    refusal: Callable[[str], str] | None = None,
 ) -> bool:
-    """Whether ``actor`` may take transition ``name`` of the case now (a button that starts a
-    step); if not, refused and audited (no right) or told why (not now: an alert under a
-    button, else a message)."""
+    """Whether ``actor`` may take transition ``name`` now (a button that starts a step); if
+    not, refused and audited (``refusal`` maps the table's msgid to the one shown) or told
+    why not in an alert."""
     try:
         check(workflow, name, view, actor)
     except Refused as exc:
-        await refuse(update, context, actor, workflow.kind, object_id, action, exc.message)
+        message = refusal(exc.message) if refusal else exc.message
+        await refuse(update, context, actor, workflow.kind, object_id, action, message)
         return False
     except DomainError as exc:
         tr = await context.tr(update)
@@ -125,11 +144,43 @@ async def leave_text_step(flow: Flow, update: Update, context: JxContext) -> obj
     return tx.state
 
 
+async def show(flow: Flow, update: Update, context: JxContext, prompt: Prompt) -> object:
+    """A screen outside the text steps (a queue, a case), in place of the pressed message."""
+    state = await leave_text_step(flow, update, context)
+    await answer_query(update)
+    await send_prompt(update, context, prompt)
+    return state
+
+
+async def goto(
+    flow: Flow, update: Update, context: JxContext, state: str, edit: bool | None = False, **kw: Any
+) -> object:
+    """Move to ``state`` (stored with ``kw``), answer the press, show the state's prompt."""
+    async with flow.tx(update, context) as tx:
+        tx.goto(state, **kw)
+    await answer_query(update)
+    await flow.show(update, context, edit=edit)
+    return tx.state
+
+
+async def again(flow: Flow, update: Update, context: JxContext, message: str) -> object:
+    """Say what is wrong with the input and show the step again (PTB keeps the state)."""
+    await reply(update, message)
+    await flow.show(update, context, edit=False)
+    return None
+
+
+async def position(flow: Flow, update: Update, context: JxContext) -> Position:
+    """The stored position of a flow the chat is in (PTB is in one of its states)."""
+    async with context.services.reads() as session:
+        pos = await flow.position(session, update)
+    assert pos is not None
+    return pos
+
+
 @dataclass
 class Outcome:
-    """What ``attempt`` did: ``ok`` with the call's value, or refused/declined (told)."""
-
-    ok: bool
+    ok: bool  # False: refused or declined, and told
     state: object
 
 
@@ -167,6 +218,50 @@ async def attempt(
         return Outcome(False, state), None
     context.services.outbox_wake()
     return Outcome(True, tx.state), value
+
+
+Change = Callable[[FlowTx, Actor, Position, Any, JxContext], Awaitable[str | None]]
+
+
+def text_step(
+    flow: Flow,
+    check: Callable[[str | None, Position, JxContext], Any],
+    *,
+    object_type: str,
+    key: str,
+) -> Callable[[Change], StepFn]:
+    """A text step: ``check`` the text (a mistake is explained, the step asked again), then
+    ``change`` runs through ``attempt`` (it moves the position) and returns a closing msgid
+    (or rendered ``Html``) to reply, or None to show the next prompt. ``pos.data[key]`` is
+    the case's id; without it the step is over."""
+
+    def wrap(change: Change) -> StepFn:
+        @functools.wraps(change)
+        async def step(update: Update, context: JxContext) -> object:
+            assert update.message is not None
+            tr = await context.tr(update)
+            async with context.services.reads() as session:
+                pos = await flow.position(session, update)
+            if pos is None or key not in pos.data:
+                return END
+            try:
+                value = check(update.message.text, pos, context)
+            except DomainError as exc:
+                return await again(flow, update, context, exc.render(tr))
+            actor = await load_caller(update, context)
+            outcome, done = await attempt(
+                flow, update, context, actor, lambda tx: change(tx, actor, pos, value, context),
+                object_type=object_type, object_id=pos.data[key], action=pos.state,
+            )  # fmt: skip
+            if outcome.ok and done is not None:
+                await reply(update, done if isinstance(done, Html) else tr._(done))
+            elif outcome.ok:
+                await flow.show(update, context, edit=False)
+            return outcome.state
+
+        return flow.step(step)
+
+    return wrap
 
 
 @dataclass(frozen=True)

@@ -1,11 +1,6 @@
-"""What a person can dispute in their result (``appeal.target``), and how it is shown.
-
-``targets(result.breakdown)``: ``total``, ``dim:<dimension>``, ``ind:<indicator code>`` or
-``src:<source>`` — a source only where it counted (a dropped peer source is never offered).
-``target_detail`` shows the disputed part of the breakdown: the appellant sees their peer
-source as ``services.peer_view`` allows, the working group (``full``) all of it; nothing
-here shows a rater or how many raters there were.
-"""
+"""What a person can dispute in their result (``appeal.target``: ``total``, ``dim:<dimension>``,
+``ind:<indicator>``, ``src:<source>`` — a source only where it counted) and how it is shown:
+the appellant sees their peer source as ``services.peer_view`` allows, the working group all."""
 
 from __future__ import annotations
 
@@ -34,28 +29,17 @@ def _dimensions(breakdown: dict[str, Any]) -> list[dict[str, Any]]:
 
 def _indicators(breakdown: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
     """(dimension, indicator dict) in breakdown order."""
-    out = []
-    for d in _dimensions(breakdown):
-        for i in d.get("indicators") or []:
-            if isinstance(i, dict) and isinstance(i.get("code"), str):
-                out.append((str(d["dimension"]), i))
-    return out
-
-
-def _peer_dropped_for_person(breakdown: dict[str, Any]) -> bool:
-    for note in breakdown.get("notes") or []:
-        if isinstance(note, dict) and note.get("kind") == "peer_dropped":
-            if (note.get("params") or {}).get("scope", "person") == "person":
-                return True
-    return False
+    return [
+        (str(d["dimension"]), i)
+        for d in _dimensions(breakdown)
+        for i in d.get("indicators") or []
+        if isinstance(i, dict) and isinstance(i.get("code"), str)
+    ]
 
 
 def sources(breakdown: dict[str, Any]) -> list[Source]:
-    """The sources that counted in this result, in the regulation's order.
-
-    A source counts where the engine stored a score for it; a peer source dropped for
-    anonymity has none, and is never offered (nor is it when a note says it was dropped).
-    """
+    """The sources that counted (a score is stored; a peer source dropped for anonymity has
+    none, or a note says so), in the regulation's order."""
     present: set[str] = set()
     for _dim, indicator in _indicators(breakdown):
         for s in indicator.get("sources") or []:
@@ -64,8 +48,10 @@ def sources(breakdown: dict[str, Any]) -> list[Source]:
     for s in breakdown.get("sources_summary") or []:
         if isinstance(s, dict) and s.get("score") is not None:
             present.add(str(s.get("source")))
-    if _peer_dropped_for_person(breakdown):
-        present.discard(Source.PEER.value)
+    for note in breakdown.get("notes") or []:
+        if isinstance(note, dict) and note.get("kind") == "peer_dropped":
+            if (note.get("params") or {}).get("scope", "person") == "person":
+                present.discard(Source.PEER.value)
     return [s for s in Source if s.value in present]
 
 
@@ -145,60 +131,38 @@ def target_detail(
     combined = b.get("peer_combined") or {}
     kind, _, ref = target.partition(":")
     lines: list[str] = []
+
+    def dimension(d: dict[str, Any]) -> dict[str, Any]:
+        label = tr._(DIMENSION_LABELS[Dimension(d["dimension"])])
+        return {"dimension": label, **_figures(d)}
+
+    def indicator(i: dict[str, Any]) -> dict[str, Any]:
+        return {"indicator": indicator_label(i["code"], names, tr.locale), **_figures(i)}
+
     if kind == TOTAL:
-        lines.append(
-            html_format(
-                tr._("Total: {total} · Grade: {grade}"),
-                total=num(result.total),
-                grade=tr._(GRADE_LABELS[result.grade]),
-            )
-        )
+        total, grade = num(result.total), tr._(GRADE_LABELS[result.grade])
+        lines.append(html_format(tr._("Total: {total} · Grade: {grade}"), total=total, grade=grade))
         for d in _dimensions(b):
-            lines.append(
-                html_format(
-                    tr._("• {dimension}: {score} × {weight}% = {contribution}"),
-                    dimension=tr._(DIMENSION_LABELS[Dimension(d["dimension"])]),
-                    score=num(d.get("score")),
-                    weight=d.get("weight", "—"),
-                    contribution=num(d.get("contribution")),
-                )
-            )
+            msg = tr._("• {dimension}: {score} × {weight}% = {contribution}")
+            lines.append(html_format(msg, **dimension(d)))
     elif kind == "dim":
-        for d in _dimensions(b):
-            if d["dimension"] != ref:
-                continue
-            lines.append(
-                html_format(
-                    tr._(
-                        "{dimension}: {score} (weight {weight}%, {contribution} points of the total)"
-                    ),
-                    dimension=tr._(DIMENSION_LABELS[Dimension(ref)]),
-                    score=num(d.get("score")),
-                    weight=d.get("weight", "—"),
-                    contribution=num(d.get("contribution")),
-                )
+        for d in (d for d in _dimensions(b) if d["dimension"] == ref):
+            msg = tr._(
+                "{dimension}: {score} (weight {weight}%, {contribution} points of the total)"
             )
+            lines.append(html_format(msg, **dimension(d)))
             for i in d.get("indicators") or []:
-                line = (
+                msg = (
                     tr._(
                         "• {indicator}: with colleagues' ratings, shown only as one combined figure (weight {weight}%)"
                     )
                     if i.get("peer_combined")
                     else tr._("• {indicator}: {score} (weight {weight}%)")
                 )
-                lines.append(
-                    html_format(
-                        line,
-                        indicator=indicator_label(i["code"], names, tr.locale),
-                        score=num(i.get("score")),
-                        weight=i.get("weight", "—"),
-                    )
-                )
+                lines.append(html_format(msg, **indicator(i)))
     elif kind == "ind":
-        for dim, i in _indicators(b):
-            if i["code"] != ref:
-                continue
-            head = (
+        for dim, i in (x for x in _indicators(b) if x[1]["code"] == ref):
+            msg = (
                 tr._(
                     "{indicator} ({dimension}): weight {weight}%, {contribution} points of the total from the other sources"
                 )
@@ -207,18 +171,9 @@ def target_detail(
                     "{indicator} ({dimension}): {score} (weight {weight}%, {contribution} points of the total)"
                 )
             )
-            lines.append(
-                html_format(
-                    head,
-                    indicator=indicator_label(ref, names, tr.locale),
-                    dimension=tr._(DIMENSION_LABELS[Dimension(dim)]),
-                    score=num(i.get("score")),
-                    weight=i.get("weight", "—"),
-                    contribution=num(i.get("contribution")),
-                )
-            )
-            for s in i.get("sources") or []:
-                lines.append(_source_line(tr, s))
+            label = tr._(DIMENSION_LABELS[Dimension(dim)])
+            lines.append(html_format(msg, **indicator(i), dimension=label))
+            lines += [_source_line(tr, s) for s in i.get("sources") or []]
             if i.get("peer_combined"):
                 lines.append(_combined_line(tr, combined))
             break
@@ -227,38 +182,32 @@ def target_detail(
             source = Source(ref)
         except ValueError:
             return lines
-        summary = next(
-            (
-                s
-                for s in b.get("sources_summary") or []
-                if isinstance(s, dict) and s.get("source") == ref and s.get("score") is not None
-            ),
-            None,
-        )
+        summary = next((s for s in b.get("sources_summary") or [] if _of(s, ref, "score")), None)
         if summary is not None:
-            lines.append(
-                html_format(
-                    tr._("{source}: {score}"),
-                    source=tr._(SOURCE_LABELS[source]),
-                    score=num(summary.get("score")),
-                )
-            )
+            score = num(summary.get("score"))
+            label = tr._(SOURCE_LABELS[source])
+            lines.append(html_format(tr._("{source}: {score}"), source=label, score=score))
         elif source is Source.PEER and combined:
             lines.append(_combined_line(tr, combined))
         else:
             lines.append(tr._(SOURCE_LABELS[source]))
         for _dim, i in _indicators(b):
-            for s in i.get("sources") or []:
-                if isinstance(s, dict) and s.get("source") == ref and s.get("mean") is not None:
-                    lines.append(
-                        html_format(
-                            tr._("• {indicator}: {score} (weight {weight}%)"),
-                            indicator=indicator_label(i["code"], names, tr.locale),
-                            score=num(s.get("mean")),
-                            weight=s.get("weight", "—"),
-                        )
-                    )
+            for s in (s for s in i.get("sources") or [] if _of(s, ref, "mean")):
+                shown = {"score": num(s.get("mean")), "weight": s.get("weight", "—")}
+                msg = tr._("• {indicator}: {score} (weight {weight}%)")
+                lines.append(html_format(msg, **{**indicator(i), **shown}))
     return lines
+
+
+def _of(s: Any, source: str, figure: str) -> bool:
+    """Whether ``s`` is a figure of ``source`` that was stored (not dropped)."""
+    return isinstance(s, dict) and s.get("source") == source and s.get(figure) is not None
+
+
+def _figures(part: dict[str, Any]) -> dict[str, Any]:
+    """A dimension's or an indicator's score, weight and contribution, as shown."""
+    score, contribution = num(part.get("score")), num(part.get("contribution"))
+    return {"score": score, "weight": part.get("weight", "—"), "contribution": contribution}
 
 
 def _combined_line(tr: Translator, combined: dict[str, Any]) -> str:
@@ -279,9 +228,5 @@ def _source_line(tr: Translator, s: dict[str, Any]) -> str:
         label = tr._(SOURCE_LABELS[Source(str(s.get("source")))])
     except ValueError:
         label = str(s.get("source"))
-    return html_format(
-        tr._("  – {source}: {score} (weight {weight}%)"),
-        source=label,
-        score=num(s.get("mean")),
-        weight=s.get("weight", "—"),
-    )
+    msg = tr._("  – {source}: {score} (weight {weight}%)")
+    return html_format(msg, source=label, score=num(s.get("mean")), weight=s.get("weight", "—"))

@@ -1,14 +1,10 @@
-"""What the appeal workflow says: the case as the working group reads it, and its notices.
-
-Every text is HTML in the reader's language, cut as Telegram counts it; free text from the
-appellant and the working group is escaped, and nothing names a rater.
-"""
+"""What the appeal workflow says: the case as the working group reads it, and its notices —
+HTML in the reader's language, cut as Telegram counts; free text escaped; no rater named."""
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Final
 
 from domain.enums import AppealStatus, Grade
@@ -17,6 +13,7 @@ from domain.text import MESSAGE_LIMIT, Html, clip, clip_html, escape, html_forma
 from infra.i18n import N_, Translator
 from infra.models import Appeal, Cycle, Result
 from services.appeal_targets import IndicatorNames, num, target_detail, target_label
+from services.cases import Step
 from services.templates import localized
 
 Status = AppealStatus
@@ -56,39 +53,27 @@ def case_text(
     a = view.appeal
     texts = [a.reason, a.question or "", a.answer or "", a.decision_reason or ""]
     fixed = html_len(_case_text(tr, view, at, ["", "", "", ""]))
-    return cut(_case_text(tr, view, at, share(limit - fixed, texts)), limit)
+    return clip_html(_case_text(tr, view, at, share(limit - fixed, texts)), limit)
 
 
 def _case_text(tr: Translator, view: AppealView, at: dt.datetime, texts: list[str]) -> str:
-    a, result = view.appeal, view.result
-    reason, question, answer, decision_reason = texts
-    lines: list[str] = [
-        html_format(
-            tr._("<b>Appeal #{id}</b> · {period} · {status}"),
-            id=a.id,
-            period=view.cycle.period,
-            status=tr._(STATUS_LABELS[a.status]),
-        ),
-        html_format(
-            tr._("Appellant: {name} ({unit})"),
-            name=localized(view.name, tr.locale),
-            unit=localized(view.unit, tr.locale),
-        ),
+    a, (reason, question, answer, decision_reason) = view.appeal, texts
+    head = tr._("<b>Appeal #{id}</b> · {period} · {status}")
+    status = tr._(STATUS_LABELS[a.status])
+    name, unit = localized(view.name, tr.locale), localized(view.unit, tr.locale)
+    overdue = " " + tr._("⚠️ overdue") if is_overdue(a, at) else ""
+    lines = [
+        html_format(head, id=a.id, period=view.cycle.period, status=status),
+        html_format(tr._("Appellant: {name} ({unit})"), name=name, unit=unit),
         html_format(tr._("Filed: {date}"), date=tr.date(a.created_at)),
+        html_format(tr._("Decide by: end of {date}"), date=tr.date(a.deadline)) + overdue,
+        "",
+        html_format(tr._("<b>Disputed:</b> {target}"), target=view.target_label(tr)),
+        *target_detail(tr, view.result, a.target, view.names, full=True),
+        "",
+        html_format(tr._("<b>Reason:</b> {text}"), text=reason),
+        _evidence(tr, a),
     ]
-    deadline: str = html_format(tr._("Decide by: end of {date}"), date=tr.date(a.deadline))
-    if is_overdue(a, at):
-        deadline += " " + tr._("⚠️ overdue")
-    lines += [deadline, ""]
-    lines.append(html_format(tr._("<b>Disputed:</b> {target}"), target=view.target_label(tr)))
-    lines += target_detail(tr, result, a.target, view.names, full=True)
-    lines += ["", html_format(tr._("<b>Reason:</b> {text}"), text=reason)]
-    lines.append(
-        html_format(
-            tr.ngettext("Evidence: {count} file.", "Evidence: {count} files.", len(a.evidence)),
-            count=len(a.evidence),
-        )
-    )
     if a.question:
         lines += ["", html_format(tr._("<b>Question:</b> {text}"), text=question)]
         if a.answer:
@@ -96,28 +81,14 @@ def _case_text(tr: Translator, view: AppealView, at: dt.datetime, texts: list[st
         else:
             lines.append(tr._("(no answer yet)"))
     if a.status == Status.DECIDED:
-        lines += [
-            "",
-            html_format(
-                tr._("<b>Decision:</b> {decision} — {reason}"),
-                decision=decision_label(tr, a.decision),
-                reason=decision_reason,
-            ),
-        ]
+        decision = tr._("score adjusted") if a.decision == ADJUSTED else tr._("result upheld")
+        text = tr._("<b>Decision:</b> {decision} — {reason}")
+        lines += ["", html_format(text, decision=decision, reason=decision_reason)]
     return "\n".join(lines)
 
 
 def is_overdue(appeal: Appeal, now: dt.datetime) -> bool:
     return appeal.status != Status.DECIDED and appeal.deadline < now
-
-
-def decision_label(tr: Translator, decision: str | None) -> str:
-    return tr._("score adjusted") if decision == ADJUSTED else tr._("result upheld")
-
-
-def cut(text: str, limit: int = MESSAGE_LIMIT) -> Html:
-    """A rendered message cut as Telegram counts it (never inside a tag or an entity)."""
-    return clip_html(text, limit)
 
 
 def _who(tr: Translator, view: AppealView) -> Html:
@@ -128,77 +99,55 @@ def _who(tr: Translator, view: AppealView) -> Html:
     )
 
 
-def _short(text: str, limit: int = 300) -> Html:
-    """A preview of free text: cut before it is escaped."""
-    return escape(clip(text, limit))
-
-
-def new_text(tr: Translator, view: AppealView) -> str:
-    a = view.appeal
-    return cut(
-        "\n".join(
-            [
-                html_format(
-                    tr._("<b>New appeal #{id}</b> · {period}"), id=a.id, period=view.cycle.period
-                ),
-                html_format(
-                    tr._("{who} disputes: {target}."),
-                    who=_who(tr, view),
-                    target=view.target_label(tr),
-                ),
-                html_format(tr._("Reason: {reason}"), reason=_short(a.reason)),
-                html_format(
-                    tr.ngettext(
-                        "Evidence: {count} file.", "Evidence: {count} files.", len(a.evidence)
-                    ),
-                    count=len(a.evidence),
-                ),
-                html_format(tr._("Please decide by the end of {date}."), date=tr.date(a.deadline)),
-            ]
-        )
+def _evidence(tr: Translator, a: Appeal) -> Html:
+    n = len(a.evidence)
+    return html_format(
+        tr.ngettext("Evidence: {count} file.", "Evidence: {count} files.", n), count=n
     )
 
 
-def question_text(tr: Translator, view: AppealView, question: str) -> str:
-    return cut(
-        "\n\n".join(
-            [
-                html_format(
-                    tr._("<b>A question about your appeal #{id}</b> ({period})"),
-                    id=view.appeal.id,
-                    period=view.cycle.period,
-                ),
-                escape(question),
-                tr._("Please tap “Answer” and write your reply."),
-            ]
-        )
+def new_text(tr: Translator, s: Step[AppealView]) -> str:
+    a, period = s.view.appeal, s.view.cycle.period
+    disputes = tr._("{who} disputes: {target}.")
+    lines = [
+        html_format(tr._("<b>New appeal #{id}</b> · {period}"), id=a.id, period=period),
+        html_format(disputes, who=_who(tr, s.view), target=s.view.target_label(tr)),
+        html_format(tr._("Reason: {reason}"), reason=escape(clip(a.reason, 300))),
+        _evidence(tr, a),
+        html_format(tr._("Please decide by the end of {date}."), date=tr.date(a.deadline)),
+    ]
+    return clip_html("\n".join(lines))
+
+
+def question_text(tr: Translator, s: Step[AppealView]) -> str:
+    head = html_format(
+        tr._("<b>A question about your appeal #{id}</b> ({period})"),
+        id=s.case.id,
+        period=s.view.cycle.period,
     )
+    ask = tr._("Please tap “Answer” and write your reply.")
+    return clip_html(f"{head}\n\n{escape(s.params['text'])}\n\n{ask}")
 
 
-def answered_text(tr: Translator, view: AppealView, text: str) -> str:
-    return cut(
-        "\n".join(
-            [
-                html_format(
-                    tr._("<b>Appeal #{id}</b>: {who} answered your question."),
-                    id=view.appeal.id,
-                    who=_who(tr, view),
-                ),
-                html_format(tr._("<b>Answer:</b> {text}"), text=_short(text, 1500)),
-            ]
-        )
+def answered_text(tr: Translator, s: Step[AppealView]) -> str:
+    head = html_format(
+        tr._("<b>Appeal #{id}</b>: {who} answered your question."),
+        id=s.case.id,
+        who=_who(tr, s.view),
     )
+    text = escape(clip(s.params["text"], 1500))
+    return clip_html(f"{head}\n" + html_format(tr._("<b>Answer:</b> {text}"), text=text))
 
 
-def decision_text(tr: Translator, view: AppealView, old_total: Decimal | None) -> str:
-    a, result = view.appeal, view.result
+def decision_text(tr: Translator, s: Step[AppealView]) -> str:
+    a, result = s.view.appeal, s.view.result
     grade = tr._(GRADE_LABELS[Grade(result.grade)])
     if a.decision == ADJUSTED:
         body = html_format(
             tr._(
                 "The working group changed your total from {old} to {new} (grade: {grade}). The updated result follows."
             ),
-            old=num(old_total),
+            old=num(s.params.get("old_total")),
             new=num(result.total),
             grade=grade,
         )
@@ -208,30 +157,17 @@ def decision_text(tr: Translator, view: AppealView, old_total: Decimal | None) -
             total=num(result.total),
             grade=grade,
         )
-    return cut(
-        "\n".join(
-            [
-                html_format(
-                    tr._("<b>Decision on your appeal #{id}</b> ({period})"),
-                    id=a.id,
-                    period=view.cycle.period,
-                ),
-                body,
-                html_format(tr._("Reason: {reason}"), reason=a.decision_reason or ""),
-            ]
-        )
+    head = html_format(
+        tr._("<b>Decision on your appeal #{id}</b> ({period})"), id=a.id, period=s.view.cycle.period
     )
+    reason = html_format(tr._("Reason: {reason}"), reason=a.decision_reason or "")
+    return clip_html(f"{head}\n{body}\n{reason}")
 
 
-def reminder_text(tr: Translator, view: AppealView, now: dt.datetime) -> str:
-    a = view.appeal
-    params = {
-        "id": a.id,
-        "who": _who(tr, view),
-        "period": view.cycle.period,
-        "date": tr.date(a.deadline),
-    }
-    if a.deadline < now:
+def reminder_text(tr: Translator, s: Step[AppealView]) -> str:
+    a, who = s.view.appeal, _who(tr, s.view)
+    params = {"id": a.id, "who": who, "period": s.view.cycle.period, "date": tr.date(a.deadline)}
+    if a.deadline < s.at:
         return html_format(
             tr._(
                 "⚠️ Overdue: appeal #{id} of {who} ({period}) was due for a decision by the end of {date} and is still open."

@@ -1,23 +1,15 @@
 """The case kernel: what appeals, improvement plans and rectifications share.
 
-A case workflow (``services.appeals``, ``services.plans``, ``services.rectification``)
-declares, at the top of its module, one ``Workflow`` table: every ``Transition`` a case can
-take — its name, the states it starts from, the state it leads to, who may take it, the
-audit action it writes, who is told (``Notice``: recipients, message, buttons, dedupe key)
-and whether it starts a new round. ``apply`` takes a transition:
-
-1. refuses, changing nothing, when the actor may not (``Refused``, which the chat audits
-   as ``access.denied``) or the case is not in a source state (``DomainError``);
-2. sets the case's own fields (``changes``) and its status;
-3. audits (``{"old", "new", "round"?, **detail}``) and queues the notices through the
-   outbox, in the caller's transaction, with buttons as ``domain.choice`` rows.
-
-The round (how many times a case was submitted, asked…) is kept one way for all three:
-the number of audit entries of the workflow's round-starting transitions for the case.
-Free text (a reason, a question, an answer) is checked one way (``check_text``).
-Recipients are resolved one way: ``accounts`` (the linked chats of *active* staff, with
-their language) and ``working_group`` (bound active admins plus the configured ids).
-Settings are passed in (``Env``), never read here.
+Each workflow (``services.appeals``, ``.plans``, ``.rectification``) declares one ``Workflow``
+table at the top of its module: every ``Transition`` a case can take — name, source states,
+target state, who may (``Who``), audit action, who is told (``Notice``: recipients, text,
+buttons, dedupe key) and whether it starts a round. ``apply`` takes one: it refuses,
+changing nothing, when the actor may not (``Refused``, audited by the chat as
+``access.denied``) or the case is not in a source state (``DomainError``); else it sets the
+case's fields and status, audits ``{"old", "new", "round"?, **detail}`` and queues the
+notices in the caller's transaction. The round is the count of the case's round-starting
+audit entries; recipients are ``accounts`` (linked chats of *active* staff) and
+``working_group``; free text is ``check_text``-ed; settings come in as ``Env``.
 """
 
 from __future__ import annotations
@@ -32,7 +24,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.choice import Choices
+from domain.choice import Choice, Choices, rows
 from infra.i18n import N_, Translator
 from infra.models import AuditEntry, Staff, TelegramAccount
 from services.access import Actor, admin_accounts
@@ -43,21 +35,20 @@ from services.outbox import enqueue
 DEFAULT_LOCALE: Final = "zh_Hans"
 NEW: Final[frozenset[Any]] = frozenset()  # the sources of a transition that creates the case
 ONLY_ADMINS: Final = N_("Sorry, only the evaluation working group can do this.")
+EMPTY = N_("Please write a few words; an empty text cannot be sent.")
+TOO_LONG = N_(
+    "Your text has {length} characters; at most {limit} are allowed. Please shorten it and send it again."
+)
 
 
-def check_text(text: str | None, limit: int) -> str:
-    """1 to ``limit`` characters after trimming, or a DomainError saying what is wrong."""
+def check_text(text: str | None, limit: int, empty: str = EMPTY, too_long: str = TOO_LONG) -> str:
+    """1 to ``limit`` characters after trimming, or a DomainError saying what is wrong (the
+    msgids ``empty`` and ``too_long``, given ``{length}`` or ``{count}``, and ``{limit}``)."""
     cleaned = (text or "").strip()
     if not cleaned:
-        raise DomainError(N_("Please write a few words; an empty text cannot be sent."))
+        raise DomainError(empty)
     if len(cleaned) > limit:
-        raise DomainError(
-            N_(
-                "Your text has {length} characters; at most {limit} are allowed. Please shorten it and send it again."
-            ),
-            length=len(cleaned),
-            limit=limit,
-        )
+        raise DomainError(too_long, length=len(cleaned), count=len(cleaned), limit=limit)
     return cleaned
 
 
@@ -70,9 +61,6 @@ class Case(Protocol):
 
     id: int
     status: Any
-
-
-# --- settings and recipients ------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -100,20 +88,17 @@ class Recipient:
 
 
 async def accounts(session: AsyncSession, staff_ids: Iterable[int | None]) -> list[Recipient]:
-    """The linked chats of these staff members, with their languages — active staff only.
-
-    The one answer to "the Telegram account of a staff member" for every case workflow.
-    """
+    """The linked chats of these staff members, with their languages — active staff only."""
     wanted = sorted({s for s in staff_ids if s is not None})
     if not wanted:
         return []
-    rows = await session.execute(
+    found = await session.execute(
         select(TelegramAccount.telegram_id, TelegramAccount.language, TelegramAccount.staff_id)
         .join(Staff, Staff.id == TelegramAccount.staff_id)
         .where(Staff.id.in_(wanted), Staff.active.is_(True))
         .order_by(TelegramAccount.staff_id, TelegramAccount.telegram_id)
     )
-    return [Recipient(int(chat), language) for chat, language, _ in rows]
+    return [Recipient(int(chat), language) for chat, language, _ in found]
 
 
 async def working_group(session: AsyncSession, env: Env) -> list[Recipient]:
@@ -121,18 +106,13 @@ async def working_group(session: AsyncSession, env: Env) -> list[Recipient]:
     return [Recipient(c, lang) for c, lang in await admin_accounts(session, env.admin_ids)]
 
 
-# --- who may ---------------------------------------------------------------------------
-
 Test = Callable[[Actor | None, Any], bool]
 
 
 @dataclass(frozen=True)
 class Who:
-    """Who may take a transition: a named predicate over the actor and the case.
-
-    ``a | b``: either; ``a.but_not(b, refusal)``: ``a``, unless also ``b`` (an admin who is
-    the appellant). ``refusal`` is the msgid the actor reads when refused.
-    """
+    """Who may take a transition: a named test of the actor and the case, and the msgid the
+    refused read. ``a | b``: either; ``a.but_not(b, refusal)``: ``a`` unless also ``b``."""
 
     name: str
     test: Test
@@ -152,19 +132,14 @@ class Who:
         return self.refuses(actor, case) is None
 
     def __or__(self, other: Who) -> Who:
-        return Who(
-            f"{self.name} or {other.name}",
-            lambda a, c: self.test(a, c) or other.test(a, c),
-            self.refusal,
-        )
+        def either(a: Actor | None, c: Any) -> bool:
+            return self.test(a, c) or other.test(a, c)
+
+        return Who(f"{self.name} or {other.name}", either, self.refusal)
 
     def but_not(self, other: Who, refusal: str) -> Who:
-        return Who(
-            f"{self.name} but not {other.name}",
-            self.test,
-            self.refusal,
-            (*self.excluded, (other, refusal)),
-        )
+        excluded = (*self.excluded, (other, refusal))
+        return Who(f"{self.name} but not {other.name}", self.test, self.refusal, excluded)
 
 
 def staff_of(name: str, staff_id: Callable[[Any], int | None], refusal: str) -> Who:
@@ -179,8 +154,6 @@ def staff_of(name: str, staff_id: Callable[[Any], int | None], refusal: str) -> 
 WORKING_GROUP: Final = Who("working group", lambda a, _c: a is not None and a.is_admin)
 SYSTEM: Final = Who("the bot's jobs", lambda a, _c: a is None)
 
-
-# --- the table ---------------------------------------------------------------------------
 
 V = TypeVar("V")
 
@@ -205,11 +178,9 @@ Recipients = Callable[[AsyncSession, Step[Any]], Awaitable[Sequence[Recipient]]]
 
 @dataclass(frozen=True)
 class Notice(Generic[V]):
-    """Who is told, what, with which buttons, at most once per ``key``.
-
-    ``key`` is formatted with ``id`` (the case), ``round``, ``chat`` (the recipient) and
-    the step's params, e.g. ``"appeal-q:{id}:{round}"``. ``when`` skips it for some steps.
-    """
+    """Who is told, what, with which buttons, at most once per ``key`` (formatted with the
+    step's params, ``id``, ``round`` and ``chat``: ``"appeal-q:{id}:{round}"``); ``when``
+    skips it for some steps."""
 
     to: Recipients
     text: Callable[[Translator, Step[V]], str]
@@ -228,6 +199,12 @@ class Transition(Generic[V]):
     not_now: str  # the msgid when the case is not in a source state
     notices: tuple[Notice[V], ...] = ()
     bumps_round: bool = False
+    why_not: Callable[[V], str | None] | None = None  # a msgid when the status is not enough
+
+
+def button(label: str, action: str) -> Callable[[Translator, Step[Any]], Choices]:
+    """A notice's one button on the case: ``button(N_("Open"), "appeal.open")``."""
+    return lambda tr, step: rows([Choice(tr._(label), action, (step.case.id,))])
 
 
 def owner(role: Callable[[Step[Any]], int | None]) -> Recipients:
@@ -235,6 +212,18 @@ def owner(role: Callable[[Step[Any]], int | None]) -> Recipients:
 
     async def resolve(session: AsyncSession, step: Step[Any]) -> Sequence[Recipient]:
         return await accounts(session, [role(step)])
+
+    return resolve
+
+
+def first(*options: Recipients) -> Recipients:
+    """Recipients: the first of ``options`` that names anyone (the head, else the group)."""
+
+    async def resolve(session: AsyncSession, step: Step[Any]) -> Sequence[Recipient]:
+        for option in options:
+            if found := await option(session, step):
+                return found
+        return []
 
     return resolve
 
@@ -253,10 +242,7 @@ class Workflow(Generic[V]):
     case_of: Callable[[V], Case] = lambda view: view  # type: ignore[assignment,return-value]
 
     def __getitem__(self, name: str) -> Transition[V]:
-        for t in self.transitions:
-            if t.name == name:
-                return t
-        raise KeyError(name)
+        return {t.name: t for t in self.transitions}[name]
 
     @property
     def round_actions(self) -> frozenset[str]:
@@ -265,7 +251,8 @@ class Workflow(Generic[V]):
     def allowed(self, name: str, view: V, actor: Actor | None) -> bool:
         """Whether the actor may take this transition now (the chat offers the button)."""
         t, case = self[name], self.case_of(view)
-        return (t.sources == NEW or case.status in t.sources) and t.who.allows(actor, case)
+        now = t.sources == NEW or case.status in t.sources
+        return now and t.who.allows(actor, case) and not (t.why_not and t.why_not(view))
 
 
 async def round_of(session: AsyncSession, flow: Workflow[Any], case_id: int) -> int:
@@ -293,6 +280,8 @@ def check(flow: Workflow[V], name: str, view: V, actor: Actor | None) -> Transit
         raise Refused(refusal)
     if t.sources != NEW and case.status not in t.sources:
         raise DomainError(t.not_now)
+    if t.why_not is not None and (why := t.why_not(view)) is not None:
+        raise DomainError(why)
     return t
 
 
@@ -312,12 +301,9 @@ async def apply(
 ) -> Step[V]:
     """Take transition ``name``: check, change, audit, notify (see the module's docstring).
 
-    ``changes`` are the case's own fields set with the status; ``detail`` joins the audit
-    entry; ``actor_label`` names an actor without an id in the audit log ("publish",
-    "citizen"; default "job" when ``actor`` is None); ``params`` reach the notices' texts
-    and dedupe keys as ``step.params``. Nothing is flushed before the checks pass, so a
-    refusal changes nothing.
-    """
+    ``changes``: the case's own fields; ``detail``: joins the audit entry; ``actor_label``:
+    an actor without an id ("citizen"; "job" when ``actor`` is None); ``params``: the
+    notices' ``step.params``. Nothing is flushed before the checks pass."""
     t = check(flow, name, view, actor)
     case = flow.case_of(view)
     old = case.status if t.sources != NEW else None
