@@ -39,14 +39,14 @@ from services.cases import check_text
 from services.errors import DomainError
 
 CB = Callbacks("ap1", "appeal")
-NEW = CB.action("new", int)  # under a result: appeal it (result id)
+NEW = CB.action("new", int, old=("n",))  # under a result: appeal it (result id)
 PICK = CB.action("pick", int, str)  # what is disputed (result id, target)
 PAGE = CB.action("page", int, str)  # the picker's page: "-" main, "i" indicators
 BACK = CB.action("back", int)  # from the reason back to the picker
 FILE = CB.action("file", int)  # "Done": file the appeal
-ANSWER = CB.action("answer", int)  # under a question: answer it (appeal id)
+ANSWER = CB.action("answer", int, old=("a",))  # under a question (appeal id)
 QUEUE = CB.action("list")  # the working group's queue
-OPEN = CB.action("open", int)  # a case
+OPEN = CB.action("open", int, old=("o",))  # a case
 ASK = CB.action("ask", int)
 UPHOLD = CB.action("uphold", int)
 ADJUST = CB.action("adjust", int)

@@ -558,15 +558,19 @@ async def test_deadline_reminder_once_across_two_runs_and_a_restart(
     assert len(reminders()) == 1
 
 
-async def test_an_old_single_letter_button_is_answered_as_expired(
+async def test_buttons_sent_before_the_named_actions_still_open_others_are_expired(
     server: FakeBotApi, bot: InProcessBot, sessions: SessionFactory
 ) -> None:
-    """Buttons sent before the named actions (``ap1:o:<id>``) still get an answer."""
+    """A notice sent by the previous version carries ``ap1:o:<id>``: it still opens the case;
+    a single letter that never named an appeal button gets "expired"."""
     c = await scene(server, sessions)
     aid = await filed(sessions, c.p)
     notice = await c.admin.expect_text(f"New appeal #{aid}", timeout=15)
     await c.admin.press(f"ap1:o:{aid}", notice)  # the legacy format, on purpose
-    await c.admin.wait_until(lambda: bool(c.admin.callback_answers))
+    await c.admin.expect_text(f"#{aid}")
+    answered = len(c.admin.callback_answers)
+    await c.admin.press(f"ap1:z:{aid}", notice)
+    await c.admin.wait_until(lambda: len(c.admin.callback_answers) > answered)
     assert "expired" in c.admin.callback_answers[-1]["text"]
 
 
