@@ -101,6 +101,7 @@ class FlowTx:
         self.update = update
         self.state: object = None  # None = PTB keeps the current state
         self._target: tuple[str, dict[str, Any]] | bool | None = False
+        self.finished = False
         self.left: Position | None = None  # the position of the flow this step left, if any
         self.left_flow: str | None = None
 
@@ -108,9 +109,11 @@ class FlowTx:
         self._target = (state, data)
         self.state = state
 
-    def end(self) -> None:
+    def end(self, *, finished: bool = False) -> None:
+        """Close the position; ``finished``: a draft was completed (filed), not left."""
         self._target = None
         self.state = END
+        self.finished = finished
 
     def leave(self) -> None:
         """The chat stops being in this flow; its position stays, as a draft to come back to."""
@@ -128,6 +131,10 @@ class FlowTx:
                 await self.session.delete(focus)
             return
         row = await self.session.get(ConversationState, (self.flow.name, key))
+        if row is not None and row.state in self.flow.drafts and not self.finished:
+            target = None if self._target is None else self._target[0]
+            if target not in self.flow.drafts:
+                await self._set_aside(row)
         if focus is not None and focus.name != self.flow.name:
             self.left_flow = focus.name
             kept = await self.session.get(ConversationState, (focus.name, key))
@@ -158,6 +165,25 @@ class FlowTx:
         else:
             focus.name = self.flow.name
 
+    async def _set_aside(self, row: ConversationState) -> None:
+        name = self.flow.name + ASIDE
+        aside = await self.session.get(ConversationState, (name, row.key))
+        if aside is None:
+            self.session.add(
+                ConversationState(
+                    name=name,
+                    key=row.key,
+                    user_id=row.user_id,
+                    state=row.state,
+                    data=dict(row.data),
+                )
+            )
+        else:
+            aside.state, aside.data = row.state, dict(row.data)
+
+
+ASIDE = "~aside"  # the name suffix of a draft set aside (``Flow(drafts=…)``)
+
 
 class Flow:
     """One chat flow; module-level instance per ``conversations/`` module."""
@@ -173,9 +199,15 @@ class Flow:
         *,
         prefix: str,
         idle_states: Collection[str] = (),
+        drafts: Collection[str] = (),
     ) -> None:
         """``idle_states``: states that hold no work of the user's (a menu), so leaving them
-        needs no "draft saved" line. A position with no data is idle too."""
+        needs no "draft saved" line. A position with no data is idle too.
+
+        ``drafts``: states whose position *is* the user's unsaved work (an appeal being
+        written) in a flow that also has other steps for the same chat (the working group's
+        side of appeals). A step that moves from a draft state to another state, or ends
+        there without ``finished``, sets the draft aside (``aside``) instead of losing it."""
         if name in Flow.registry:
             raise ValueError(f"flow {name!r} defined twice")
         if any(f.prefix == prefix for f in Flow.registry.values()):
@@ -185,6 +217,7 @@ class Flow:
         self.title = title  # N_-marked label, e.g. "the self-assessment"
         self.render = render
         self.idle_states = frozenset(idle_states)
+        self.drafts = frozenset(drafts)
         self.entry_points: list[BaseHandler[Any, Any, Any]] = []
         self.states: dict[str, list[BaseHandler[Any, Any, Any]]] = {}
         self.conversation: FlowHandler | None = None  # the handler of the running application
@@ -195,6 +228,16 @@ class Flow:
         """This flow's stored position for the chat, current or parked."""
         row = await session.get(ConversationState, (self.name, chat_key(update)))
         return Position(self.name, row.state, dict(row.data)) if row else None
+
+    async def take_aside(
+        self, session: AsyncSession, update: Update, wanted: Callable[[Position], bool]
+    ) -> Position | None:
+        """The draft set aside in this chat (``drafts``) if ``wanted``; taken, so kept no more."""
+        row = await session.get(ConversationState, (self.name + ASIDE, chat_key(update)))
+        if row is None or not wanted(pos := Position(self.name, row.state, dict(row.data))):
+            return None
+        await session.delete(row)
+        return pos
 
     async def parked(self, session: AsyncSession, update: Update) -> Position | None:
         """The draft this chat left in this flow (None if there is none, or it is current).

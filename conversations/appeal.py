@@ -57,7 +57,9 @@ async def render(session: AsyncSession, tr: Translator, pos: Position, update: U
     return await av.render(session, tr, pos, update)
 
 
-flow = Flow("appeal", N_("the appeal"), render, prefix="ap1:")
+# the appellant's draft is the position itself: a working-group step in the same chat sets it
+# aside (``drafts``) and 申诉 under the same result brings it back
+flow = Flow("appeal", N_("the appeal"), render, prefix="ap1:", drafts=DRAFT)
 
 
 def build_handler() -> ConversationHandler[Any]:
@@ -124,6 +126,8 @@ async def dispute(update: Update, context: JxContext) -> object:
     async with flow.tx(update, context) as tx:
         if pos is not None and pos.state in DRAFT and pos.data.get("rid") == rid:
             tx.goto(pos.state, **pos.data)  # a draft of this result (even one left): go on
+        elif aside := await flow.take_aside(tx.session, update, lambda d: d.data.get("rid") == rid):
+            tx.goto(aside.state, **aside.data)  # the draft a working-group step had set aside
         else:
             tx.goto(State.TARGET, rid=rid, view="-", days=_days(context))
     await flow.show(update, context, edit=False)  # keep the result message as it is
@@ -238,7 +242,7 @@ async def file_appeal(update: Update, context: JxContext) -> object:
             evidence=list(data.get("evidence") or []), now=now(context), tz=env.tz,
             decision_days=_days(context), env=env,
         )  # fmt: skip
-        tx.end()
+        tx.end(finished=True)
         return appeal
 
     done, appeal = await cc.attempt(

@@ -20,7 +20,7 @@ import pytest
 from sqlalchemy import delete, func, select
 
 from conversations import appeal as appeal_flow
-from domain.enums import CyclePhase, Grade, Source
+from domain.enums import CyclePhase, Grade, Role, Source
 from fakebotapi import BotMessage, FakeBotApi, SimUser
 from infra.db import SessionFactory
 from infra.models import (
@@ -32,6 +32,7 @@ from infra.models import (
     ImprovementPlan,
     OutboxMessage,
     Result,
+    RoleGrant,
 )
 from infra.models.types import utcnow
 from services import plans
@@ -571,3 +572,30 @@ def test_a_message_the_current_step_takes_never_reaches_another_flows_entry_poin
     finally:
         for name in ("test_importer", "test_evidence"):
             del Flow.registry[name], FlowHandler.live[name]
+
+
+async def test_an_appellant_on_the_working_group_keeps_the_draft_through_the_appeal_desk(
+    server: FakeBotApi, bot: InProcessBot, sessions: SessionFactory
+) -> None:
+    """The appeal flow serves both sides: opening the working group's queue in the same chat
+    sets the appellant's draft aside, and 申诉 under the same result brings it back."""
+    sc = await scene(sessions)
+    async with sessions.begin() as s:
+        s.add(RoleGrant(staff_id=sc.staff_id, role=Role.ADMIN))
+    me = server.user(ME, language_code="zh-hans")
+    await push_my_result(sessions, sc)
+    result_msg = await expect_button(me, appeal_flow.NEW.data(sc.result_id))
+    await me.press(appeal_flow.NEW.data(sc.result_id), result_msg)
+    picker = await expect_button(me, appeal_flow.PICK.data(sc.result_id, "total"))
+    await me.press(appeal_flow.PICK.data(sc.result_id, "total"), picker)
+    await me.expect_text("请填写申诉理由")
+    await me.send(REASON)
+    await me.expect_text("证明材料")
+
+    await me.send("/appeals")  # the desk, in the same flow
+    await me.expect_text("申诉")
+    await me.press(appeal_flow.NEW.data(sc.result_id), result_msg)
+    await me.expect_text("证明材料")  # at the evidence step again, the reason kept
+    async with sessions() as s:
+        row = await s.get(ConversationState, ("appeal", f"{ME}:{ME}"))
+        assert row is not None and row.state == "evidence" and row.data["reason"] == REASON
