@@ -59,7 +59,15 @@ async def render(session: AsyncSession, tr: Translator, pos: Position, update: U
 
 # the appellant's draft is the position itself: a working-group step in the same chat sets it
 # aside (``drafts``) and 申诉 under the same result brings it back
-flow = Flow("appeal", N_("the appeal"), render, prefix="ap1:", drafts=DRAFT)
+# (every other state waits for a first tap or text: leaving it leaves nothing typed behind)
+flow = Flow(
+    "appeal",
+    N_("the appeal"),
+    render,
+    prefix="ap1:",
+    drafts=DRAFT,
+    idle_states=[s for s in State if s not in (State.REASON, State.EVIDENCE)],
+)
 
 
 def build_handler() -> ConversationHandler[Any]:

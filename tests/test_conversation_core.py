@@ -236,7 +236,7 @@ ENTRIES = {
     ),
     "links": Entry("links", "/links", "Survey QR codes: for which unit?", False, "survey QR codes"),
     # no command holds a state here (/appeals lists the queue): the result's pushed button
-    "appeal": Entry("appeal", "", "What do you dispute?", True, "the appeal"),
+    "appeal": Entry("appeal", "", "What do you dispute?", False, "the appeal"),
 }
 
 
