@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -23,8 +22,9 @@ from telegram.ext import filters as F
 
 from chat.callbacks import Callbacks
 from chat.context import JxContext
-from chat.flow import END, Flow, FlowTx, Position, Prompt, StepFn, answer_query, reply, send_prompt
-from conversations.cases import attempt, env, leave_text_step, refuse
+from chat.flow import END, Flow, FlowTx, Position, Prompt, answer_query, reply, send_prompt
+from conversations import cases as cc
+from conversations.cases import env
 from conversations.common import load_caller, now
 from conversations.plan_screens import GONE, PROMPTS, State, list_prompt, view_prompt
 from domain.enums import PlanStatus as Status
@@ -75,24 +75,7 @@ flow = Flow("plan", N_("the improvement plan"), render, prefix="ip1:")
 # --- shared by the steps ---------------------------------------------------------------------
 
 
-def button(fn: StepFn) -> StepFn:
-    """A button step: a refusal is audited and answered, a rule told in an alert."""
-
-    @functools.wraps(fn)
-    async def guarded(update: Update, context: JxContext) -> object:
-        try:
-            return await fn(update, context)
-        except plans.Refused:
-            data = update.callback_query.data if update.callback_query else None
-            ref = next(filter(str.isdigit, (data or "").split(":")), "")
-            actor = await load_caller(update, context)
-            await refuse(update, context, actor, "improvement_plan", ref, data or "", NOT_YOURS)
-            return None
-        except DomainError as exc:
-            await answer_query(update, exc.plain(await context.tr(update)), alert=True)
-            return None
-
-    return flow.step(guarded)
+button = cc.guarded(flow, "improvement_plan", NOT_YOURS)  # a refusal says NOT_YOURS
 
 
 async def _open(
@@ -134,22 +117,11 @@ async def _drafting(update: Update, context: JxContext, plan_id: int) -> Actor |
     return actor
 
 
-async def _goto(
-    update: Update, context: JxContext, state: str, edit: bool | None = None, **data: Any
-) -> object:
-    """Move to ``state`` (checked by the caller) and show its prompt."""
-    async with flow.tx(update, context) as tx:
-        tx.goto(state, **data)
-    await answer_query(update)
-    await flow.show(update, context, edit=edit)
-    return tx.state
-
-
 async def _draft(update: Update, context: JxContext, plan_id: int, state: str) -> object:
     """A button on the author's draft that moves to ``state``."""
     if await _drafting(update, context, plan_id) is None:
         return END
-    return await _goto(update, context, state, pid=plan_id)
+    return await cc.goto(flow, update, context, state, None, pid=plan_id)
 
 
 async def _in_step(update: Update, context: JxContext, key: str, ident: int) -> bool:
@@ -166,10 +138,8 @@ async def _listing(
     update: Update, context: JxContext, views: list[pv.PlanView], title: str, empty: str
 ) -> object:
     """Plans by cycle and unit, a button each; navigating ends any pending text step."""
-    state = await leave_text_step(flow, update, context)
     prompt = list_prompt(views, await context.tr(update), _today(context), title, empty)
-    await reply(update, prompt.text, prompt.markup)
-    return state
+    return await cc.show(flow, update, context, prompt)
 
 
 @flow.step
@@ -305,7 +275,7 @@ async def send_back(update: Update, context: JxContext) -> object:
     actor = await load_caller(update, context)
     async with context.services.reads() as session:
         await plans.check_decision(session, plan_id, round_, actor)
-    return await _goto(update, context, State.COMMENT, False, pid=plan_id, round=round_)
+    return await cc.goto(flow, update, context, State.COMMENT, pid=plan_id, round=round_)
 
 
 @button
@@ -315,7 +285,7 @@ async def report(update: Update, context: JxContext) -> object:
     actor = await load_caller(update, context)
     async with context.services.reads() as session:
         view, _found = await plans.open_milestone(session, milestone_id, actor)
-    return await _goto(update, context, State.PROGRESS, False, pid=view.id, mid=milestone_id)
+    return await cc.goto(flow, update, context, State.PROGRESS, pid=view.id, mid=milestone_id)
 
 
 # --- buttons of one state ------------------------------------------------------------------
@@ -393,51 +363,7 @@ async def not_yet(update: Update, context: JxContext) -> object:
 
 # --- text steps ----------------------------------------------------------------------------
 
-Check = Callable[[str | None, Position, JxContext], Any]
-Change = Callable[[FlowTx, Actor, Position, Any, JxContext], Awaitable[str | None]]
-
-
-def text_step(check: Check) -> Callable[[Change], StepFn]:
-    """A text step: ``check`` the text (a mistake is explained and the step asked again),
-    then ``change`` saves and moves on, returning a closing line or None (the next prompt).
-    A refusal, or a rule that no longer holds, ends the step (``conversations.cases.attempt``).
-    """
-
-    def wrap(change: Change) -> StepFn:
-        @functools.wraps(change)
-        async def step(update: Update, context: JxContext) -> object:
-            assert update.message is not None
-            tr = await context.tr(update)
-            async with context.services.reads() as session:
-                pos = await flow.position(session, update)
-            if pos is None or "pid" not in pos.data:
-                return END
-            try:
-                value = check(update.message.text, pos, context)
-            except DomainError as exc:
-                await reply(update, exc.render(tr))
-                await flow.show(update, context, edit=False)
-                return None
-            actor = await load_caller(update, context)
-            outcome, done = await attempt(
-                flow,
-                update,
-                context,
-                actor,
-                lambda tx: change(tx, actor, pos, value, context),
-                object_type="improvement_plan",
-                object_id=pos.data["pid"],
-                action=pos.state,
-            )
-            if outcome.ok and done is not None:
-                await reply(update, tr._(done))
-            elif outcome.ok:
-                await flow.show(update, context, edit=False)
-            return outcome.state
-
-        return flow.step(step)
-
-    return wrap
+text_step = functools.partial(cc.text_step, flow, object_type="improvement_plan", key="pid")
 
 
 @text_step(lambda text, pos, _c: pv.check_text(text, pv.LIMITS[pos.state]))

@@ -21,6 +21,7 @@ from domain.labels import GRADE_LABELS
 from domain.text import MESSAGE_LIMIT, N_, Html, clip, clip_html, escape, html_format
 from infra.i18n import Translator
 from infra.models import Cycle, ImprovementPlan, OrgUnit, PlanMilestone, Result, Staff
+from services import cases
 from services.cases import Refused
 from services.errors import DomainError
 
@@ -223,17 +224,13 @@ def overview_line(view: PlanView, tr: Translator, today: dt.date) -> str:
 # --- what the author writes ------------------------------------------------------------------
 
 
+EMPTY: Final = N_("Please write some text.")
+TOO_LONG: Final = N_("That is {count} characters; at most {limit} fit. Please shorten it.")
+
+
 def check_text(text: str | None, limit: int) -> str:
-    value = (text or "").strip()
-    if not value:
-        raise DomainError(N_("Please write some text."))
-    if len(value) > limit:
-        raise DomainError(
-            N_("That is {count} characters; at most {limit} fit. Please shorten it."),
-            count=len(value),
-            limit=limit,
-        )
-    return value
+    """``services.cases.check_text`` with the plan's own msgids."""
+    return cases.check_text(text, limit, EMPTY, TOO_LONG)
 
 
 _DATE_LINE = re.compile(

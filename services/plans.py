@@ -71,10 +71,6 @@ async def _approver(session: AsyncSession, step: Step[PlanView]) -> Sequence[Rec
     return [r for r in await cases.working_group(session, step.env) if r.chat_id not in own]
 
 
-def _open(label: str) -> Any:
-    return lambda tr, step: rows([Choice(tr._(label), "plan.open", (step.case.id,))])
-
-
 def _report(tr: Translator, step: Step[PlanView]) -> Choices:
     return rows([Choice(tr._("Report progress"), "plan.report", (step.params["milestone"],))])
 
@@ -107,11 +103,11 @@ def _for_approval(tr: Translator, step: Step[PlanView]) -> str:
 # Who is told what: recipients, text, dedupe key (once per …), buttons.
 # fmt: off
 N = Notice[PlanView]
-OPENED = N(_author, lambda tr, s: pv.opened_text(s.view, tr), "plan-open:{id}", _open(N_("✍️ Draw up the plan")))
+OPENED = N(_author, lambda tr, s: pv.opened_text(s.view, tr), "plan-open:{id}", cases.button(N_("✍️ Draw up the plan"), "plan.open"))
 TO_APPROVE = N(_approver, _for_approval, "plan-submit:{id}:{round}:{chat}", lambda tr, s: decision_choices(tr, s.case.id, s.round))
-APPROVED_ = N(_author, _told(pv.APPROVED_TEXT), "plan-approved:{id}", _open(N_("Open the plan")))
-RETURNED = N(_author, _told(pv.RETURNED_TEXT), "plan-returned:{id}:{round}", _open(N_("✍️ Revise the plan")))
-COMPLETE = N(_approver, _told(pv.DONE_TEXT), "plan-done:{id}:{chat}", _open(N_("Open the plan")))
+APPROVED_ = N(_author, _told(pv.APPROVED_TEXT), "plan-approved:{id}", cases.button(N_("Open the plan"), "plan.open"))
+RETURNED = N(_author, _told(pv.RETURNED_TEXT), "plan-returned:{id}:{round}", cases.button(N_("✍️ Revise the plan"), "plan.open"))
+COMPLETE = N(_approver, _told(pv.DONE_TEXT), "plan-done:{id}:{chat}", cases.button(N_("Open the plan"), "plan.open"))
 DUE = N(_author, _told(pv.DUE_TEXT), "plan-due:{milestone}", _report)
 OVERDUE = N(_author, _told(pv.OVERDUE_TEXT), "plan-overdue:{milestone}", _report)
 # fmt: on
