@@ -113,11 +113,12 @@ OVERDUE = N(_author, _told(pv.OVERDUE_TEXT), "plan-overdue:{milestone}", _report
 # fmt: on
 
 T, SYSTEM, NEW = Transition[PlanView], cases.SYSTEM, cases.NEW
+
 SUBMITTED, APPROVED = frozenset({Status.SUBMITTED}), frozenset({Status.APPROVED})
 PLAN: Final = cases.Workflow[PlanView]("improvement_plan", (
     # name              from       to                who       audit                  when not   notices
     T("open",           NEW,       Status.DRAFT,     SYSTEM,   "plan.open",           NOT_FOUND, (OPENED,)),
-    T("edit",           EDITABLE,  None,             AUTHOR,   "plan.edit",           FIXED),
+    T("edit",           EDITABLE | SUBMITTED, None,  AUTHOR,   "plan.edit",           FIXED,     why_not=lambda v: WAITING if v.plan.status == Status.SUBMITTED else None),
     T("submit",         EDITABLE,  Status.SUBMITTED, AUTHOR,   "plan.submit",         FIXED,     (TO_APPROVE,), bumps_round=True),
     T("approve",        SUBMITTED, Status.APPROVED,  DECIDERS, "plan.approve",        DECIDED,   (APPROVED_,)),
     T("send_back",      SUBMITTED, Status.RETURNED,  DECIDERS, "plan.return",         DECIDED,   (RETURNED,)),
@@ -210,8 +211,6 @@ async def open_plans_for(
 
 def check_editable(view: PlanView, actor: Actor) -> None:
     """The author's draft: a submitted plan says it waits, an approved one that it is fixed."""
-    if AUTHOR.allows(actor, view.plan) and view.plan.status == Status.SUBMITTED:
-        raise DomainError(WAITING)
     cases.check(PLAN, "edit", view, actor)
 
 
