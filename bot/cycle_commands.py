@@ -24,7 +24,7 @@ from infra.db import make_sessions
 from infra.i18n import Translator
 from infra.models import Cycle
 from infra.models.types import utcnow
-from services import cycles, files, forms, results
+from services import cycles, files, forms, result_review, results
 from services.errors import DomainError
 from services.notices import Localization
 from services.templates import load_template, render_problem
@@ -80,7 +80,7 @@ async def _run(
         await _score(session, args, settings, tr, actor, now)
     elif command == "submit":
         found = await cycles.cycle_by_period(session, args.period)
-        sent = await results.send_for_review(
+        sent = await result_review.send_for_review(
             session,
             found,
             now=now,

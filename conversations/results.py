@@ -41,7 +41,7 @@ from domain.labels import DIMENSION_LABELS, GRADE_LABELS, PHASE_LABELS, SOURCE_L
 from domain.text import MESSAGE_LIMIT, clip_html, html_format
 from infra.i18n import N_, Translator
 from infra.models import Cycle, Result, Staff
-from services import results
+from services import result_review, results
 from services.annual import person_history
 from services.errors import DomainError
 from services.notices import Localization
@@ -377,7 +377,7 @@ async def send_for_approval(update: Update, context: JxContext) -> None:
             cycle = await session.get(Cycle, cycle_id)
             if cycle is None:
                 raise DomainError(N_("There is no cycle {period}."), period=str(cycle_id))
-            sent = await results.send_for_review(
+            sent = await result_review.send_for_review(
                 session,
                 cycle,
                 now=now(context),
@@ -478,7 +478,7 @@ async def _decide(
         async with flow.tx(update, context) as tx:
             cycle = await tx.session.get(Cycle, cycle_id)
             assert cycle is not None and actor.staff is not None
-            published = await results.review(
+            published = await result_review.review(
                 tx.session,
                 cycle,
                 staff_id=actor.staff.id,
