@@ -15,7 +15,7 @@ from domain.enums import CyclePhase, Source
 from fakebotapi import FakeBotApi
 from infra.db import SessionFactory
 from infra.models import Assignment, Cycle, Result, ResultReview, Staff
-from services import cycles, forms, result_review, results
+from services import cycles, form_admin, forms, result_review, results
 from services.errors import DomainError
 from tests.drivers import results as results_driver
 from tests.factories import bind, fill_all_forms, make_org, open_cycle
@@ -50,7 +50,7 @@ async def _collected(sessions: SessionFactory) -> tuple[int, int, int]:
 async def _change_one_answer_set(sessions: SessionFactory, assignment_id: int) -> None:
     """The superior reconsiders: the form is reopened and submitted again with the lowest levels."""
     async with sessions.begin() as s:
-        await forms.reopen(
+        await form_admin.reopen(
             s, assignment_id, actor_staff_id=None, actor_telegram_id=None, now=_now()
         )
     async with sessions.begin() as s:
@@ -135,7 +135,9 @@ async def test_results_go_stale_on_every_change_to_answers_or_phase(
 
     await score()
     async with sessions.begin() as s:
-        await forms.reopen(s, review_id, actor_staff_id=None, actor_telegram_id=None, now=_now())
+        await form_admin.reopen(
+            s, review_id, actor_staff_id=None, actor_telegram_id=None, now=_now()
+        )
     assert "score" in await send_refused()
     await score()
     async with sessions.begin() as s:
@@ -214,7 +216,7 @@ async def test_a_change_during_scoring_waits_and_leaves_the_results_stale(
 
     async def reopen() -> None:
         async with sessions.begin() as s:
-            await forms.reopen(
+            await form_admin.reopen(
                 s, review_id, actor_staff_id=None, actor_telegram_id=None, now=_now()
             )
 
