@@ -36,7 +36,7 @@ from infra.models import (
     TelegramAccount,
     TemplateVersion,
 )
-from services import results
+from services import result_review
 
 
 def _breakdown(total: Decimal) -> dict:  # type: ignore[type-arg]
@@ -115,7 +115,7 @@ async def main(count: int, limit: float, database_url: str | None) -> None:
     async with sessions.begin() as s:
         cycle = await s.get(Cycle, cycle_id)
         assert cycle is not None
-        await results.publish(s, cycle, now=now)
+        await result_review.publish(s, cycle, now=now)
     publish_seconds = time.perf_counter() - started
     async with sessions() as s:
         queued = int(await s.scalar(select(func.count()).select_from(OutboxMessage)) or 0)

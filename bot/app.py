@@ -24,6 +24,7 @@ from conversations import (
     language,
     plan,
     rectification,
+    result_review,
     results,
     staff_import,
     start,
@@ -69,7 +70,7 @@ FLOW_MODULES = (
     form,
     survey_admin,
     rectification,
-    results,
+    result_review,
     plan,
 )
 """Every ``chat.flow.Flow`` module, in the order their handlers are tried."""

@@ -24,7 +24,7 @@ from infra.db import make_sessions
 from infra.i18n import Translator
 from infra.models import Cycle
 from infra.models.types import utcnow
-from services import cycles, files, forms, results
+from services import cycles, files, form_admin, result_review, results
 from services.errors import DomainError
 from services.notices import Localization
 from services.templates import load_template, render_problem
@@ -80,7 +80,7 @@ async def _run(
         await _score(session, args, settings, tr, actor, now)
     elif command == "submit":
         found = await cycles.cycle_by_period(session, args.period)
-        sent = await results.send_for_review(
+        sent = await result_review.send_for_review(
             session,
             found,
             now=now,
@@ -96,11 +96,11 @@ async def _run(
             ).format(count=sent)
         )
     elif command == "reassign":
-        assignment = await forms.find_assignment(
+        assignment = await form_admin.find_assignment(
             session, rater_no=args.old_rater, ratee_no=args.ratee, period=args.period
         )
-        new_id = await forms.staff_id_of(session, args.new_rater)
-        await forms.reassign(
+        new_id = await form_admin.staff_id_of(session, args.new_rater)
+        await form_admin.reassign(
             session, assignment.id, new_id, actor_staff_id=None, actor_telegram_id=None, now=now
         )
         print(
@@ -109,10 +109,10 @@ async def _run(
             ).format(new=args.new_rater, old=args.old_rater)
         )
     elif command == "reopen":
-        assignment = await forms.find_assignment(
+        assignment = await form_admin.find_assignment(
             session, rater_no=args.rater, ratee_no=args.ratee, period=args.period
         )
-        await forms.reopen(
+        await form_admin.reopen(
             session, assignment.id, actor_staff_id=None, actor_telegram_id=None, now=now
         )
         print(tr._("Reopened. The rater can change and submit the form again."))

@@ -40,6 +40,9 @@ from conversations import (
     rectification as rectification_flow,
 )
 from conversations import (
+    result_review as result_review_flow,
+)
+from conversations import (
     results as results_flow,
 )
 from conversations import (
@@ -309,8 +312,8 @@ async def _script(sessions, server: FakeBotApi, settings: Settings, out_dir: Pat
     scored = await admin.see(button=results_flow.SEND.head)
     await admin.tap(scored, results_flow.SEND.head)
     await admin.see()
-    request = await leader.see(button=results_flow.APPROVE.head)
-    await leader.tap(request, results_flow.APPROVE.head)
+    request = await leader.see(button=result_review_flow.APPROVE.head)
+    await leader.tap(request, result_review_flow.APPROVE.head)
     await leader.see()
     result_msg = await me.see(button=results_flow.WHY.head)
     chart = next(m for m in me.user.messages if m.kind == "photo")

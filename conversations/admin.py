@@ -12,7 +12,7 @@ from chat.context import JxContext
 from chat.flow import reply
 from conversations.common import audit_actor, load_caller, now
 from domain.text import html_format
-from services import forms, invites
+from services import form_admin, invites
 from services.audit import audit
 from services.errors import DomainError
 from services.invite_csv import invites_csv
@@ -146,9 +146,9 @@ async def reassign_command(update: Update, context: JxContext) -> None:
     user = update.effective_user
     try:
         async with context.transaction() as session:
-            assignment = await forms.find_assignment(session, rater_no=old, ratee_no=ratee)
-            new_id = await forms.staff_id_of(session, new)
-            await forms.reassign(
+            assignment = await form_admin.find_assignment(session, rater_no=old, ratee_no=ratee)
+            new_id = await form_admin.staff_id_of(session, new)
+            await form_admin.reassign(
                 session,
                 assignment.id,
                 new_id,
@@ -187,10 +187,10 @@ async def reopen_command(update: Update, context: JxContext) -> None:
     user = update.effective_user
     try:
         async with context.transaction() as session:
-            assignment = await forms.find_assignment(
+            assignment = await form_admin.find_assignment(
                 session, rater_no=context.args[0], ratee_no=context.args[1]
             )
-            await forms.reopen(
+            await form_admin.reopen(
                 session,
                 assignment.id,
                 actor_staff_id=None,

@@ -1,22 +1,22 @@
-"""The results phase in the chat: scoring and sending for 审定 (working group), approving or
-sending back (leadership group), and for everyone their 为什么 breakdown and 历史.
+"""The results phase in the chat: scoring and sending for 审定 (working group), and for
+everyone their 为什么 breakdown and 历史; the leadership group's approving or sending back
+is its own flow (``conversations.result_review``).
 
-Sending back needs a comment, a text step in a restart-safe flow (``rv1:``, drawn in
-``results.mmd``). The why view lists every dimension, indicator and source with its weight
-and contribution, adding up exactly to the total, and never a rater or a peer count; below
+The why view lists every dimension, indicator and source with its weight and
+contribution, adding up exactly to the total, and never a rater or a peer count; below
 five peers the peer source is one combined figure (``services.peer_view``).
 
 Buttons, each format defined once below: ``rs1:why|history:<result>`` under a result,
-``sc1:send:<cycle>:<scored revision>`` under /score's overview, ``rv1:approve|send_back:
-<cycle>:<round>`` under a request for approval. The services queue the pushed ones as
-choices (``services.result_notices``); the chat layer spells them with these codecs.
+``sc1:send:<cycle>:<scored revision>`` under /score's overview (the ``rv1:`` buttons under
+a request for approval are ``conversations.result_review``'s). The services queue the
+pushed ones as choices (``services.result_notices``); the chat layer spells them with
+these codecs.
 """
 
 from __future__ import annotations
 
 import re
 from decimal import Decimal
-from enum import StrEnum
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -25,14 +25,11 @@ from telegram.ext import (
     BaseHandler,
     CallbackQueryHandler,
     CommandHandler,
-    ConversationHandler,
-    MessageHandler,
 )
-from telegram.ext import filters as F
 
 from chat.callbacks import Callbacks
 from chat.context import JxContext
-from chat.flow import END, Flow, Position, Prompt, answer_query, reply, send_prompt
+from chat.flow import Prompt, answer_query, reply, send_prompt
 from conversations.admin import _require_admin
 from conversations.annual import history_text
 from conversations.common import keyboard, load_caller, now, pressed
@@ -41,18 +38,13 @@ from domain.labels import DIMENSION_LABELS, GRADE_LABELS, PHASE_LABELS, SOURCE_L
 from domain.text import MESSAGE_LIMIT, clip_html, html_format
 from infra.i18n import N_, Translator
 from infra.models import Cycle, Result, Staff
-from services import results
+from services import result_review, results
 from services.annual import person_history
 from services.errors import DomainError
 from services.notices import Localization
 from services.peer_view import PEER_DETAIL_MIN, ratee_view
 from services.result_notices import quota_line
 from services.templates import localized
-
-
-class State(StrEnum):
-    COMMENT = "comment"  # a leadership member writes why the results go back
-
 
 RESULT = Callbacks("rs1", "results")  # under a person's or a unit's result
 WHY = RESULT.action("why", int)  # rs1:why:<result id>
@@ -64,12 +56,6 @@ OLD_HISTORY = RESULT.action("h", int)
 SCORING = Callbacks("sc1", "scoring")  # under /score's overview, for the working group
 SEND = SCORING.action("send", int, int)  # sc1:send:<cycle id>:<scored revision>
 OLD_SEND = re.compile(r"^sc1:send:(\d{1,9})$")  # from before the revision was added
-
-REVIEW = Callbacks("rv1", "result_review")  # under a request for approval (审定)
-APPROVE = REVIEW.action("approve", int, int)  # rv1:approve:<cycle id>:<review round>
-SEND_BACK = REVIEW.action("send_back", int, int)  # rv1:send_back:<cycle id>:<review round>
-OLD_APPROVE = REVIEW.action("ok", int, int)  # as queued before the actions had names
-OLD_SEND_BACK = REVIEW.action("no", int, int)
 
 
 NOTE_TEXT = {
@@ -377,7 +363,7 @@ async def send_for_approval(update: Update, context: JxContext) -> None:
             cycle = await session.get(Cycle, cycle_id)
             if cycle is None:
                 raise DomainError(N_("There is no cycle {period}."), period=str(cycle_id))
-            sent = await results.send_for_review(
+            sent = await result_review.send_for_review(
                 session,
                 cycle,
                 now=now(context),
@@ -408,144 +394,6 @@ async def send_for_approval(update: Update, context: JxContext) -> None:
     )
 
 
-async def render(session: AsyncSession, tr: Translator, pos: Position, update: Update) -> Prompt:
-    cycle = await session.get(Cycle, int(pos.data["cycle"]))
-    return Prompt(
-        html_format(
-            tr._(
-                "Why do you send the {period} results back? Please write your comment; the working group will see it."
-            ),
-            period=cycle.period if cycle else "",
-        )
-    )
-
-
-flow = Flow("result_review", N_("the approval of results"), render, prefix="rv1:")
-
-
-@flow.step
-async def approve(update: Update, context: JxContext) -> object:
-    """A leadership member approves the results shown (the 组长's approval publishes them)."""
-    cycle_id, round_ = pressed(update, APPROVE, OLD_APPROVE)
-    if not await _may_decide(update, context, cycle_id, round_):
-        return END
-    return await _decide(update, context, cycle_id, approve=True, comment="", round_=round_)
-
-
-@flow.step
-async def send_back(update: Update, context: JxContext) -> object:
-    """A leadership member sends the results back: first the comment, as a text step."""
-    cycle_id, round_ = pressed(update, SEND_BACK, OLD_SEND_BACK)
-    if not await _may_decide(update, context, cycle_id, round_):
-        return END
-    async with flow.tx(update, context) as tx:
-        tx.goto(State.COMMENT, cycle=cycle_id, round=round_)
-    await answer_query(update)
-    await flow.show(update, context, edit=False)
-    return tx.state
-
-
-async def _may_decide(update: Update, context: JxContext, cycle_id: int, round_: int) -> bool:
-    """A bound member pressing a button of the round now waiting (the service checks roles)."""
-    tr = await context.tr(update)
-    actor = await load_caller(update, context)
-    if actor.staff is None:
-        await answer_query(
-            update, tr._("Only members of the leadership group can approve results."), alert=True
-        )
-        return False
-    async with context.services.reads() as session:
-        cycle = await session.get(Cycle, cycle_id)
-    if cycle is None or cycle.review_round != round_ or cycle.phase != CyclePhase.REVIEW:
-        await answer_query(update, tr._("This button has expired. Here is where you are now."))
-        return False
-    return True
-
-
-async def _decide(
-    update: Update,
-    context: JxContext,
-    cycle_id: int,
-    *,
-    approve: bool,
-    comment: str,
-    round_: int | None,
-) -> object:
-    tr = await context.tr(update)
-    actor = await load_caller(update, context)
-    settings = context.services.settings
-    try:
-        async with flow.tx(update, context) as tx:
-            cycle = await tx.session.get(Cycle, cycle_id)
-            assert cycle is not None and actor.staff is not None
-            published = await results.review(
-                tx.session,
-                cycle,
-                staff_id=actor.staff.id,
-                approve=approve,
-                comment=comment,
-                now=now(context),
-                admin_ids=settings.admin_id_set,
-                quorum=settings.approval_quorum,
-                appeal_days=settings.appeal_days,
-                round_=round_,
-                plan_threshold=settings.plan_threshold,
-                local=Localization.of(settings),
-            )
-            tx.end()
-    except DomainError as exc:
-        await answer_query(update, exc.plain(tr), alert=True)
-        if update.message:
-            await reply(update, exc.render(tr))
-        return END
-    context.services.outbox_wake()
-    await answer_query(update)
-    if not approve:
-        text = tr._("Sent back to the working group with your comment.")
-    elif published:
-        text = tr._("Approved. The results are published; everyone receives theirs now.")
-    else:
-        text = tr._(
-            "Your approval is recorded. The results are published once the group leader approves."
-        )
-    await send_prompt(update, context, Prompt(text))
-    return END
-
-
-@flow.step
-async def comment_text(update: Update, context: JxContext) -> object:
-    """The comment that goes back to the working group with the results."""
-    async with context.services.reads() as session:
-        pos = await flow.position(session, update)
-    if pos is None:
-        return END
-    text = (update.message.text or "").strip() if update.message else ""
-    if not text or len(text) > 1000:
-        tr = await context.tr(update)
-        await reply(update, tr._("Please write a comment of at most 1000 characters."))
-        return None
-    return await _decide(
-        update,
-        context,
-        int(pos.data["cycle"]),
-        approve=False,
-        comment=text,
-        round_=int(pos.data.get("round", -1)),  # the round the comment was started for
-    )
-
-
-def build_handler() -> ConversationHandler:
-    return flow.handler(
-        entry_points=[
-            APPROVE.handler(approve),
-            SEND_BACK.handler(send_back),
-            OLD_APPROVE.handler(approve),
-            OLD_SEND_BACK.handler(send_back),
-        ],
-        states={State.COMMENT: [MessageHandler(F.TEXT & ~F.COMMAND, comment_text)]},
-    )
-
-
 def build_handlers() -> list[BaseHandler]:
     return [
         CommandHandler("score", score_command),
@@ -558,4 +406,4 @@ def build_handlers() -> list[BaseHandler]:
     ]
 
 
-__all__ = ["Staff", "build_handler", "build_handlers", "why_text"]
+__all__ = ["Staff", "build_handlers", "why_text"]

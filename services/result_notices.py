@@ -29,7 +29,8 @@ from services.outbox import enqueue
 from services.peer_view import source_means
 
 # The buttons these messages carry, as flow actions (``domain.choice``). Results' own are
-# defined in ``conversations.results``; the appeal's and the plan's belong to those flows.
+# defined in ``conversations.results`` and ``conversations.result_review``; the appeal's
+# and the plan's belong to those flows.
 WHY: Final = "results.why"  # result id
 HISTORY: Final = "results.history"  # result id
 APPEAL: Final = "appeal.new"  # result id: 申诉

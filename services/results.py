@@ -1,9 +1,9 @@
-"""Scoring a cycle into the database, the leadership's 審定, publishing, and later adjustments.
+"""Scoring a cycle into the database, reading the results, and later adjustments.
 
 Nothing is published before the 組長 approves (or a configured quorum of the
-leadership group); after publishing, scores change only through appeal decisions
-(``adjust``), each audited; a full re-score of a published cycle is refused.
-Every push (results, review requests) is queued in the outbox in the same transaction.
+leadership group: ``services.result_review``); after publishing, scores change only
+through appeal decisions (``adjust``), each audited; a full re-score of a published
+cycle is refused.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from collections import Counter, defaultdict
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.enums import (
@@ -22,7 +22,6 @@ from domain.enums import (
     Dimension,
     Grade,
     ResponseStatus,
-    Role,
     Source,
 )
 from domain.template import Target, Template
@@ -32,12 +31,8 @@ from infra.models import (
     Assignment,
     Cycle,
     Result,
-    ResultReview,
-    RoleGrant,
-    Staff,
     SurveyAnswer,
     SurveyResponse,
-    TelegramAccount,
     TemplateVersion,
 )
 from scoring import (
@@ -55,11 +50,7 @@ from scoring import (
 from services.audit import audit
 from services.cycles import lock
 from services.errors import DomainError
-from services.notices import DEFAULTS, Localization
-from services.plans import open_plans_for
 from services.ratings import period_bounds, subjects_of
-from services.result_notices import push_result, push_unit_summary, review_request, review_returned
-from services.workdays import add_working_days
 
 PUBLISHED = (CyclePhase.PUBLISHED, CyclePhase.APPEALS, CyclePhase.CLOSED)
 
@@ -168,20 +159,6 @@ def distribution(results: list[Result]) -> Counter[Grade]:
     return Counter(r.grade for r in results if r.staff_id is not None)
 
 
-async def leadership(session: AsyncSession) -> list[tuple[int, int, str | None, Role]]:
-    """(staff id, telegram id, language, role) of every bound leadership-group member."""
-    rows = await session.execute(
-        select(Staff.id, TelegramAccount.telegram_id, TelegramAccount.language, RoleGrant.role)
-        .join(RoleGrant, RoleGrant.staff_id == Staff.id)
-        .join(TelegramAccount, TelegramAccount.staff_id == Staff.id)
-        .where(
-            Staff.active.is_(True),
-            RoleGrant.role.in_([Role.LEADER_CHIEF, Role.LEADER_DEPUTY, Role.LEADER_MEMBER]),
-        )
-    )
-    return [(int(a), int(b), c, d) for a, b, c, d in rows]
-
-
 def is_fresh(cycle: Cycle) -> bool:
     """The stored results were computed after the last change to answers or phase."""
     return cycle.scored_at is not None and cycle.scored_revision == cycle.revision
@@ -196,219 +173,6 @@ def require_fresh(cycle: Cycle, *, scored_revision: int | None = None) -> None:
             ),
             period=cycle.period,
         )
-
-
-async def send_for_review(
-    session: AsyncSession,
-    cycle: Cycle,
-    *,
-    now: dt.datetime,
-    actor_label: str,
-    actor_telegram_id: int | None = None,
-    scored_revision: int | None = None,
-    excellent_quota: int = 0,
-    local: Localization = DEFAULTS,
-) -> int:
-    """The working group hands the scored cycle to the leadership group (审定).
-
-    Only results computed after the last change go; ``scored_revision`` (from the button
-    under the results shown) must also name the results now stored. ``excellent_quota``
-    (``Settings.excellent_quota``) adds a preview line to the request.
-    """
-    await lock(session, cycle)
-    if cycle.phase == CyclePhase.REVIEW:  # a second press, or another member was quicker
-        raise DomainError(
-            N_("The results of {period} are already with the leadership group for approval."),
-            period=cycle.period,
-        )
-    if cycle.phase != CyclePhase.SCORING or cycle.scored_at is None:
-        raise DomainError(N_("Score the cycle {period} first."), period=cycle.period)
-    require_fresh(cycle, scored_revision=scored_revision)
-    # Nothing to approve, or nobody to approve it: refuse rather than leave the cycle
-    # waiting in 审定 with no way back (it could no longer be extended).
-    if not await session.scalar(select(func.count(Result.id)).where(Result.cycle_id == cycle.id)):
-        raise DomainError(
-            N_("No results were computed for {period}, so there is nothing to approve."),
-            period=cycle.period,
-        )
-    leaders = await leadership(session)
-    if not leaders:
-        raise DomainError(
-            N_(
-                "No member of the leadership group has linked a Telegram account yet, so nobody could approve the results of {period}. Hand out their invite codes, then send the results again."
-            ),
-            period=cycle.period,
-        )
-    cycle.phase = CyclePhase.REVIEW
-    cycle.review_round += 1
-    found = await results_of(session, cycle)
-    sent = 0
-    for _staff_id, telegram_id, language, _role in leaders:
-        if await review_request(
-            session,
-            cycle,
-            telegram_id,
-            language,
-            results=found,
-            quota=excellent_quota,
-            local=local,
-        ):
-            sent += 1
-    await audit(
-        session,
-        "cycle.review_request",
-        actor_label=actor_label,
-        actor_telegram_id=actor_telegram_id,
-        object_type="cycle",
-        object_id=cycle.period,
-        detail={"round": cycle.review_round},
-        at=now,
-    )
-    return sent
-
-
-async def review(
-    session: AsyncSession,
-    cycle: Cycle,
-    *,
-    staff_id: int,
-    approve: bool,
-    comment: str,
-    now: dt.datetime,
-    quorum: int = 0,
-    appeal_days: int = 5,
-    admin_ids: frozenset[int] | None = frozenset(),
-    round_: int | None = None,
-    plan_threshold: float | None = None,
-    local: Localization = DEFAULTS,
-) -> bool:
-    """A leadership member approves or sends back; returns True when the cycle got published.
-
-    Publishing needs the 组长's approval, or ``quorum`` approvals of the group (0 = 组长 only).
-    ``round_`` is the review round the member was looking at (from the button or the
-    pending comment): a decision about an earlier round never applies to a later one.
-    ``plan_threshold`` and ``local`` are passed on to ``publish``.
-    """
-    roles = set(await session.scalars(select(RoleGrant.role).where(RoleGrant.staff_id == staff_id)))
-    if not roles & {Role.LEADER_CHIEF, Role.LEADER_DEPUTY, Role.LEADER_MEMBER}:
-        raise DomainError(N_("Only members of the leadership group can approve results."))
-    await lock(session, cycle)
-    if cycle.phase != CyclePhase.REVIEW:
-        raise DomainError(
-            N_("The results of {period} are not waiting for approval."), period=cycle.period
-        )
-    if round_ is not None and round_ != cycle.review_round:
-        raise DomainError(
-            N_(
-                "The results of {period} you were looking at have since been replaced by a new submission. Please decide on the new one."
-            ),
-            period=cycle.period,
-        )
-    if approve and not is_fresh(cycle):
-        raise DomainError(
-            N_(
-                "The results of {period} changed after they were computed; the working group must score them again before they can be approved."
-            ),
-            period=cycle.period,
-        )
-    if not approve and not comment.strip():
-        raise DomainError(N_("Please say why the results are sent back."))
-    session.add(
-        ResultReview(
-            cycle_id=cycle.id,
-            staff_id=staff_id,
-            round=cycle.review_round,
-            approved=approve,
-            comment=comment.strip(),
-            at=now,
-        )
-    )
-    await audit(
-        session,
-        "cycle.review",
-        actor_staff_id=staff_id,
-        object_type="cycle",
-        object_id=cycle.period,
-        detail={"approved": approve, "comment": comment.strip(), "round": cycle.review_round},
-        at=now,
-    )
-    if not approve:
-        cycle.phase = CyclePhase.SCORING
-        await review_returned(session, cycle, comment.strip(), admin_ids, local=local)
-        return False
-    await session.flush()
-    approvals = await session.scalar(
-        select(func.count(func.distinct(ResultReview.staff_id))).where(
-            ResultReview.cycle_id == cycle.id,
-            ResultReview.round == cycle.review_round,
-            ResultReview.approved.is_(True),
-        )
-    )
-    if Role.LEADER_CHIEF in roles or (quorum and (approvals or 0) >= quorum):
-        await publish(
-            session,
-            cycle,
-            now=now,
-            appeal_days=appeal_days,
-            plan_threshold=plan_threshold,
-            local=local,
-        )
-        return True
-    return False
-
-
-async def publish(
-    session: AsyncSession,
-    cycle: Cycle,
-    *,
-    now: dt.datetime,
-    appeal_days: int = 5,
-    plan_threshold: float | None = None,
-    local: Localization = DEFAULTS,
-) -> int:
-    """Tell every person and unit head their result (message and chart), in this transaction.
-
-    The appeal window counts ``appeal_days`` working days in the bureau's time zone
-    (``local.tz``); totals below ``plan_threshold`` need an improvement plan besides 不合格
-    (both from ``Settings``).
-    """
-    await lock(session, cycle)
-    if cycle.phase != CyclePhase.REVIEW:
-        raise DomainError(
-            N_("The results of {period} are not waiting for approval."), period=cycle.period
-        )
-    require_fresh(cycle)
-    cycle.phase = CyclePhase.APPEALS
-    cycle.published_at = now
-    cycle.appeals_until = add_working_days(now, appeal_days, local.tz)
-    results = await results_of(session, cycle)
-    for result in results:
-        result.published_at = now
-    averages = unit_averages(results)
-    pushed = 0
-    for result in results:
-        if result.staff_id is not None:
-            pushed += await push_result(
-                session, cycle, result, averages.get(result.unit_id), local=local
-            )
-        else:
-            pushed += await push_unit_summary(session, cycle, result, results, local=local)
-    await audit(
-        session,
-        "cycle.publish",
-        object_type="cycle",
-        object_id=cycle.period,
-        detail={"results": len(results)},
-        at=now,
-    )
-    await open_plans_for(
-        session,
-        cycle,
-        results,
-        now=now,
-        threshold=Decimal(str(plan_threshold)) if plan_threshold is not None else None,
-    )
-    return pushed
 
 
 def dimension_scores(result: Result) -> dict[Dimension, Decimal]:

@@ -29,7 +29,7 @@ from fakebotapi import FakeBotApi, LimitedCall
 from infra.config import Settings
 from infra.db import SessionFactory
 from infra.models import Cycle, OutboxMessage, Result, Staff, TelegramAccount
-from services import results
+from services import result_review
 from tests.factories import make_org, open_cycle
 
 pytestmark = pytest.mark.slow
@@ -99,7 +99,7 @@ async def _published(sessions: SessionFactory) -> int:
         assert cycle is not None
         cycle.phase = CyclePhase.REVIEW
         cycle.scored_at, cycle.scored_revision = now, cycle.revision  # as if freshly scored
-        await results.publish(s, cycle, now=now)
+        await result_review.publish(s, cycle, now=now)
     return cycle_id
 
 

@@ -113,7 +113,7 @@ async def _published_with_three_peers(
     the second member is bound to ``telegram_id`` (results go to bound accounts)."""
     import datetime as dt
 
-    from services import cycles, results
+    from services import cycles, result_review, results
 
     org = await make_org(sessions, people=4)
     await bind(sessions, telegram_id, org.staff_ids[0])
@@ -130,7 +130,7 @@ async def _published_with_three_peers(
         await cycles.close(s, cycle.period, now=now, actor=cycles.Actor("test"))
         await results.score_cycle(s, cycle, tz=settings.tz, now=now)
         cycle.phase = CyclePhase.REVIEW
-        await results.publish(s, cycle, now=now)
+        await result_review.publish(s, cycle, now=now)
     return [org.head_id, *org.staff_ids]
 
 

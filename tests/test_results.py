@@ -11,7 +11,7 @@ from domain.enums import CyclePhase
 from fakebotapi import FakeBotApi
 from infra.db import SessionFactory
 from infra.models import AuditEntry, Cycle, OutboxMessage, Result, Staff, TelegramAccount
-from services import cycles, results
+from services import cycles, result_review, results
 from services.notices import Localization
 from tests.drivers import results as results_driver
 from tests.factories import bind, fill_all_forms, make_org, open_cycle
@@ -109,7 +109,9 @@ async def test_leader_sends_back_with_a_comment(
     async with sessions.begin() as s:
         cycle = await s.get(Cycle, cycle_id)
         await results.score_cycle(s, cycle, tz=settings.tz, now=dt.datetime.now(dt.UTC))  # type: ignore[arg-type]
-        await results.send_for_review(s, cycle, now=dt.datetime.now(dt.UTC), actor_label="test")  # type: ignore[arg-type]
+        await result_review.send_for_review(
+            s, cycle, now=dt.datetime.now(dt.UTC), actor_label="test"
+        )  # type: ignore[arg-type]
     admin = server.user(ADMIN)  # the working group's chat exists before anything is pushed
     leader = server.user(9200, language_code="zh-hans")
     request = await leader.expect_text("审定")
@@ -181,7 +183,7 @@ async def test_published_results_never_reveal_a_peer_rater(
         cycle = await s.get(Cycle, cycle_id)
         await results.score_cycle(s, cycle, tz=settings.tz, now=dt.datetime.now(dt.UTC))  # type: ignore[arg-type]
         cycle.phase = CyclePhase.REVIEW  # type: ignore[union-attr]
-        await results.publish(s, cycle, now=dt.datetime.now(dt.UTC))  # type: ignore[arg-type]
+        await result_review.publish(s, cycle, now=dt.datetime.now(dt.UTC))  # type: ignore[arg-type]
         peers = list(
             await s.scalars(
                 select(Assignment).where(
@@ -233,7 +235,9 @@ async def test_buttons_pushed_before_the_actions_had_names_still_work(
     async with sessions.begin() as s:
         cycle = await s.get(Cycle, cycle_id)
         await results.score_cycle(s, cycle, tz=settings.tz, now=dt.datetime.now(dt.UTC))  # type: ignore[arg-type]
-        await results.send_for_review(s, cycle, now=dt.datetime.now(dt.UTC), actor_label="test")  # type: ignore[arg-type]
+        await result_review.send_for_review(
+            s, cycle, now=dt.datetime.now(dt.UTC), actor_label="test"
+        )  # type: ignore[arg-type]
     leader = server.user(9600, language_code="zh-hans")
     request = await leader.expect_text("审定")
     await leader.press(f"rv1:ok:{cycle_id}:1", request)
@@ -262,7 +266,7 @@ async def test_the_request_for_approval_follows_the_settings_passed_in(
         (await s.get(TelegramAccount, 9700)).language = None  # type: ignore[union-attr]
         cycle = await s.get(Cycle, cycle_id)
         await results.score_cycle(s, cycle, tz=settings.tz, now=dt.datetime.now(dt.UTC))  # type: ignore[arg-type]
-        await results.send_for_review(
+        await result_review.send_for_review(
             s,
             cycle,  # type: ignore[arg-type]
             now=dt.datetime.now(dt.UTC),

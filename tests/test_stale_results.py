@@ -15,7 +15,7 @@ from domain.enums import CyclePhase, Source
 from fakebotapi import FakeBotApi
 from infra.db import SessionFactory
 from infra.models import Assignment, Cycle, Result, ResultReview, Staff
-from services import cycles, forms, results
+from services import cycles, form_admin, forms, result_review, results
 from services.errors import DomainError
 from tests.drivers import results as results_driver
 from tests.factories import bind, fill_all_forms, make_org, open_cycle
@@ -50,7 +50,7 @@ async def _collected(sessions: SessionFactory) -> tuple[int, int, int]:
 async def _change_one_answer_set(sessions: SessionFactory, assignment_id: int) -> None:
     """The superior reconsiders: the form is reopened and submitted again with the lowest levels."""
     async with sessions.begin() as s:
-        await forms.reopen(
+        await form_admin.reopen(
             s, assignment_id, actor_staff_id=None, actor_telegram_id=None, now=_now()
         )
     async with sessions.begin() as s:
@@ -128,14 +128,16 @@ async def test_results_go_stale_on_every_change_to_answers_or_phase(
         async with sessions.begin() as s:
             cycle = await s.get(Cycle, cycle_id)
             try:
-                await results.send_for_review(s, cycle, now=_now(), actor_label="test")  # type: ignore[arg-type]
+                await result_review.send_for_review(s, cycle, now=_now(), actor_label="test")  # type: ignore[arg-type]
             except DomainError as exc:
                 return exc.message
             raise AssertionError("stale results were sent for approval")
 
     await score()
     async with sessions.begin() as s:
-        await forms.reopen(s, review_id, actor_staff_id=None, actor_telegram_id=None, now=_now())
+        await form_admin.reopen(
+            s, review_id, actor_staff_id=None, actor_telegram_id=None, now=_now()
+        )
     assert "score" in await send_refused()
     await score()
     async with sessions.begin() as s:
@@ -148,7 +150,7 @@ async def test_results_go_stale_on_every_change_to_answers_or_phase(
     async with sessions.begin() as s:
         cycle = await s.get(Cycle, cycle_id)
         assert cycle is not None
-        await results.send_for_review(s, cycle, now=_now(), actor_label="test")
+        await result_review.send_for_review(s, cycle, now=_now(), actor_label="test")
     # a change while the leaders look at the results: approving cannot publish them
     async with sessions.begin() as s:
         await cycles.touch(s, cycle_id)
@@ -156,7 +158,9 @@ async def test_results_go_stale_on_every_change_to_answers_or_phase(
         cycle = await s.get(Cycle, cycle_id)
         assert cycle is not None
         try:
-            await results.review(s, cycle, staff_id=chief, approve=True, comment="", now=_now())
+            await result_review.review(
+                s, cycle, staff_id=chief, approve=True, comment="", now=_now()
+            )
         except DomainError as exc:
             assert "score" in exc.message
         else:
@@ -177,7 +181,7 @@ async def test_a_send_back_comment_belongs_to_its_own_review_round(
     async with sessions.begin() as s:
         cycle = await s.get(Cycle, cycle_id)
         await results.score_cycle(s, cycle, tz=settings.tz, now=_now())  # type: ignore[arg-type]
-        await results.send_for_review(s, cycle, now=_now(), actor_label="test")  # type: ignore[arg-type]
+        await result_review.send_for_review(s, cycle, now=_now(), actor_label="test")  # type: ignore[arg-type]
     server.user(ADMIN)
     leader = server.user(9500, language_code="zh-hans")
     request = await leader.expect_text("审定")
@@ -189,7 +193,7 @@ async def test_a_send_back_comment_belongs_to_its_own_review_round(
         assert cycle is not None
         cycle.phase = CyclePhase.SCORING
         await results.score_cycle(s, cycle, tz=settings.tz, now=_now())
-        await results.send_for_review(s, cycle, now=_now(), actor_label="test")
+        await result_review.send_for_review(s, cycle, now=_now(), actor_label="test")
     await leader.wait_until(
         lambda: sum(1 for m in leader.messages if "审定" in (m.text or "")) >= 2, timeout=20
     )
@@ -212,7 +216,7 @@ async def test_a_change_during_scoring_waits_and_leaves_the_results_stale(
 
     async def reopen() -> None:
         async with sessions.begin() as s:
-            await forms.reopen(
+            await form_admin.reopen(
                 s, review_id, actor_staff_id=None, actor_telegram_id=None, now=_now()
             )
 
@@ -239,12 +243,12 @@ async def test_sending_twice_says_the_results_are_already_with_the_leaders(
         cycle = await s.get(Cycle, cycle_id)
         assert cycle is not None
         await results.score_cycle(s, cycle, tz=settings.tz, now=_now())
-        await results.send_for_review(s, cycle, now=_now(), actor_label="test")
+        await result_review.send_for_review(s, cycle, now=_now(), actor_label="test")
     async with sessions.begin() as s:
         cycle = await s.get(Cycle, cycle_id)
         assert cycle is not None
         try:
-            await results.send_for_review(s, cycle, now=_now(), actor_label="test")
+            await result_review.send_for_review(s, cycle, now=_now(), actor_label="test")
         except DomainError as exc:
             assert "already with the leadership group" in exc.message
         else:
@@ -263,7 +267,7 @@ async def test_results_no_leader_can_receive_are_not_sent_and_the_cycle_stays_op
     async with sessions.begin() as s:
         cycle = await s.get(Cycle, cycle_id)
         try:
-            await results.send_for_review(s, cycle, now=_now(), actor_label="test")  # type: ignore[arg-type]
+            await result_review.send_for_review(s, cycle, now=_now(), actor_label="test")  # type: ignore[arg-type]
         except DomainError as exc:
             assert "leadership group" in exc.message
         else:

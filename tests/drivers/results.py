@@ -1,13 +1,15 @@
 """Drive the results phase through the chat: send for approval, approve or send back, 为什么, 历史.
 
-Buttons are found by the flows' codecs (``conversations.results``), never by spelling their
-callback data, so a test reads as what the person does.
+Buttons are found by the flows' codecs (``conversations.results``,
+``conversations.result_review``), never by spelling their callback data, so a test reads
+as what the person does.
 """
 
 from __future__ import annotations
 
 from chat.callbacks import CallbackAction
-from conversations.results import APPROVE, HISTORY, SEND, SEND_BACK, WHY
+from conversations.result_review import APPROVE, SEND_BACK
+from conversations.results import HISTORY, SEND, WHY
 from fakebotapi import BotMessage, SimUser
 
 
