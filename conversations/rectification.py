@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Awaitable, Callable
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
@@ -26,17 +26,15 @@ from chat.callbacks import CallbackAction, Callbacks
 from chat.context import JxContext
 from chat.flow import (
     CANCELLED_HINT,
-    END,
     Flow,
     FlowTx,
     Position,
     Prompt,
-    StepFn,
     answer_query,
     reply,
-    send_prompt,
 )
-from conversations.cases import Line, attempt, env, leave_text_step, listing, refuse
+from conversations import cases as cc
+from conversations.cases import Line, listing, refuse
 from conversations.common import load_caller, now
 from domain.enums import RectificationStatus
 from domain.text import MESSAGE_LIMIT, clip, clip_html, html_format, html_len
@@ -44,7 +42,7 @@ from infra.i18n import N_, Translator
 from services import rectification as rc
 from services import rectification_view as rv
 from services.access import Actor
-from services.cases import ONLY_ADMINS
+from services.cases import ONLY_ADMINS, check_text
 from services.errors import DomainError
 from services.surveys import respondent_keys
 from services.templates import localized
@@ -90,11 +88,12 @@ def item_prompt(tr: Translator, view: rv.RectView, actor: Actor, at: dt.datetime
     """The item, with the buttons of what this actor may do with it now."""
     rows: list[list[InlineKeyboardButton]] = []
     rid = view.id
-    if rc.may("answer", view, actor):
+    may = functools.partial(rc.RECTIFICATION.allowed, view=view, actor=actor)
+    if may("answer"):
         rows.append([ANSWER.button(tr._("✍️ Write what was done"), rid)])
-    if rc.may("request_review", view, actor):
+    if may("request_review"):
         rows.append([REVIEW.button(tr._("Ask the working group to review it"), rid)])
-    if rc.may("exclude", view, actor):
+    if may("exclude"):
         up, out = tr._(rv.UPHOLD_LABEL), tr._(rv.EXCLUDE_LABEL)
         rows.append([UPHOLD.button(up, rid), EXCLUDE.button(out, rid)])
     if actor.is_admin and view.status == Status.UNDER_REVIEW:
@@ -171,22 +170,12 @@ async def reviews_prompt(context: JxContext, tr: Translator, actor: Actor) -> Pr
 # --- refusing and leaving ------------------------------------------------------------
 
 
-async def _refuse(update: Update, context: JxContext, ref: object, message: str = "") -> object:
-    """A forged or foreign id (or a conflict of interest): change nothing, audit, say so politely."""
-    query = update.callback_query
-    default = rc.NOT_YOURS if query else N_("Sorry, this bad review is not yours to handle.")
-    actor = await load_caller(update, context)
-    action = (query.data or "") if query else "text"
-    await refuse(update, context, actor, "rectification", ref, action, message or default)
+async def _not_yours(update: Update, context: JxContext) -> object:
+    """A queue's button pressed by someone it is not for: change nothing, audit, say so politely."""
+    actor, query = await load_caller(update, context), update.callback_query
+    data = (query.data if query else None) or ""
+    await refuse(update, context, actor, "rectification", 0, data, rc.NOT_YOURS)
     return None
-
-
-async def _show(update: Update, context: JxContext, prompt: Prompt) -> object:
-    """Leave any text step and show ``prompt`` (in place of the pressed message)."""
-    state = await leave_text_step(flow, update, context)
-    await answer_query(update)
-    await send_prompt(update, context, prompt)
-    return state
 
 
 @flow.step
@@ -196,9 +185,9 @@ async def show_list(update: Update, context: JxContext) -> object:
     tr = await context.tr(update)
     prompt = await list_prompt(context, tr, await load_caller(update, context))
     if prompt is None and update.callback_query is not None:
-        return await _refuse(update, context, 0)
+        return await _not_yours(update, context)
     hint = N_("This is for unit heads: bad reviews of your unit are listed here for you to handle.")
-    return await _show(update, context, prompt or Prompt(tr._(hint)))
+    return await cc.show(flow, update, context, prompt or Prompt(tr._(hint)))
 
 
 @flow.step
@@ -207,9 +196,9 @@ async def show_reviews(update: Update, context: JxContext) -> object:
     actor = await load_caller(update, context)
     if actor.is_admin:
         tr = await context.tr(update)
-        return await _show(update, context, await reviews_prompt(context, tr, actor))
+        return await cc.show(flow, update, context, await reviews_prompt(context, tr, actor))
     if update.callback_query is not None:
-        return await _refuse(update, context, 0)
+        return await _not_yours(update, context)
     await refuse(update, context, actor, "rectification", "", "reviews", ONLY_ADMINS)
     return None
 
@@ -219,68 +208,62 @@ async def show_reviews(update: Update, context: JxContext) -> object:
 
 async def _pressed(
     update: Update, context: JxContext, action: CallbackAction
-) -> tuple[Actor, rv.RectView | None, int]:
-    """The caller, the item the button names (None: no such item) and its id."""
+) -> tuple[Actor, rv.RectView, int]:
+    """The caller, the item the button names (``Refused``: no such item) and its id."""
     (rect_id,) = action.args(update)
     actor = await load_caller(update, context)
     async with context.services.reads() as session:
-        try:
-            return actor, await rv.load(session, rect_id), rect_id
-        except DomainError:
-            return actor, None, rect_id
+        return actor, await rv.load(session, rect_id), rect_id
 
 
-@flow.step
+@cc.guarded(flow, "rectification", rc.NOT_YOURS)
 async def open_item(update: Update, context: JxContext) -> object:
     """The item, for its unit head or the working group (read-only for them)."""
-    actor, view, rect_id = await _pressed(update, context, OPEN)
-    if view is None or not (rc.HEAD.allows(actor, view) or actor.is_admin):
-        return await _refuse(update, context, rect_id)
+    actor, view, _ = await _pressed(update, context, OPEN)
+    if not (rc.HEAD.allows(actor, view) or actor.is_admin):
+        raise rc.Refused(rc.NOT_YOURS)
     prompt = item_prompt(await context.tr(update), view, actor, now(context))
-    return await _show(update, context, prompt)
+    return await cc.show(flow, update, context, prompt)
 
 
 async def _begin(
-    update: Update, context: JxContext, action: CallbackAction, name: str, state: State, **data: str
+    update: Update, context: JxContext, action: CallbackAction, name: str, state: State, **data: Any
 ) -> object:
     """Check the caller (``rc.RECTIFICATION``) and the item's status, then go to the text step."""
     actor, view, rect_id = await _pressed(update, context, action)
-    if view is None:
-        return await _refuse(update, context, rect_id)
-    refusal = rc.RECTIFICATION[name].who.refuses(actor, view)
-    if refusal is not None:  # only the conflict of interest is told as such
-        own = rc.OWN_UNIT if refusal == rc.OWN_UNIT else ""
-        return await _refuse(update, context, rect_id, own)
-    problem = rc.why_not(name, view)
-    if problem is not None:
-        await answer_query(update, (await context.tr(update))._(problem), alert=True)
+    pressed = (update.callback_query.data if update.callback_query else None) or ""
+    if not await cc.may(
+        update, context, rc.RECTIFICATION, name, view, actor, object_id=rect_id,
+        action=pressed, refusal=_own_unit_or_not_yours,
+    ):  # fmt: skip
         return None
-    async with flow.tx(update, context) as tx:
-        tx.goto(state, rid=rect_id, **data)
-    await answer_query(update)
-    await flow.show(update, context, edit=False)
-    return tx.state
+    return await cc.goto(flow, update, context, state, rid=rect_id, **data)
 
 
-@flow.step
+def _own_unit_or_not_yours(refusal: str) -> str:
+    """Only the conflict of interest is told as such."""
+    return refusal if refusal == rc.OWN_UNIT else rc.NOT_YOURS
+
+
+@cc.guarded(flow, "rectification", rc.NOT_YOURS)
 async def write_answer(update: Update, context: JxContext) -> object:
     """✍️ Write what was done: the head's answer, as a text step."""
     return await _begin(update, context, ANSWER, "answer", State.ANSWER)
 
 
-@flow.step
+@cc.guarded(flow, "rectification", rc.NOT_YOURS)
 async def ask_review(update: Update, context: JxContext) -> object:
     """Ask the working group to review it (申诉复核): the head's reason, as a text step."""
     return await _begin(update, context, REVIEW, "request_review", State.REASON)
 
 
-@flow.step
+@cc.guarded(flow, "rectification", rc.NOT_YOURS)
 async def uphold(update: Update, context: JxContext) -> object:
     """Uphold the bad review: the working group's reason, as a text step."""
     return await _begin(update, context, UPHOLD, "uphold", State.NOTE, decision=rv.UPHELD)
 
 
-@flow.step
+@cc.guarded(flow, "rectification", rc.NOT_YOURS)
 async def exclude(update: Update, context: JxContext) -> object:
     """Exclude the bad review: the working group's reason, as a text step."""
     return await _begin(update, context, EXCLUDE, "exclude", State.NOTE, decision=rv.EXCLUDED)
@@ -288,43 +271,9 @@ async def exclude(update: Update, context: JxContext) -> object:
 
 # --- the text steps ------------------------------------------------------------------------
 
-Save = Callable[[AsyncSession, int, str, Actor, JxContext, Position], Awaitable[str]]
 
-
-def _text_step(save: Save) -> StepFn:
-    """The handler of a text step: check the text (else ask again), ``save`` it in the flow's
-    transaction and say its (N_-marked) confirmation; a refusal or a reason why not ends it."""
-
-    @flow.step
-    @functools.wraps(save)
-    async def step(update: Update, context: JxContext) -> object:
-        tr = await context.tr(update)
-        async with context.services.reads() as session:
-            pos = await flow.position(session, update)
-        if pos is None or "rid" not in pos.data:
-            return END
-        try:
-            text = rc.check_text(update.message.text if update.message else None)
-        except DomainError as exc:  # asked again, nothing saved
-            await reply(update, exc.render(tr))
-            await flow.show(update, context, edit=False)
-            return None
-        actor, rect_id = await load_caller(update, context), int(pos.data["rid"])
-
-        async def call(tx: FlowTx) -> str:
-            done = await save(tx.session, rect_id, text, actor, context, pos)
-            tx.end()
-            return done
-
-        outcome, done = await attempt(
-            flow, update, context, actor, call,
-            object_type="rectification", object_id=rect_id, action=pos.state,
-        )  # fmt: skip
-        if outcome.ok and done:
-            await reply(update, tr._(done))
-        return outcome.state
-
-    return step
+def _text(text: str | None, _pos: Position, _context: JxContext) -> str:
+    return check_text(text, rc.MAX_TEXT)
 
 
 def _staff_id(actor: Actor) -> int:
@@ -333,40 +282,37 @@ def _staff_id(actor: Actor) -> int:
     return actor.staff.id
 
 
-@_text_step
-async def save_answer(
-    session: AsyncSession, rid: int, text: str, actor: Actor, context: JxContext, _: Position
-) -> str:
+@cc.text_step(flow, _text, object_type="rectification", key="rid")
+async def save_answer(tx: FlowTx, actor: Actor, pos: Position, text: str, c: JxContext) -> str:
     """What the unit did: to the citizen if they asked for a reply."""
-    staff_id, at = _staff_id(actor), now(context)
-    rect = await rc.answer(session, rid, text, staff_id=staff_id, now=at, env=env(context))
+    staff_id, rid, env = _staff_id(actor), int(pos.data["rid"]), cc.env(c)
+    rect = await rc.answer(tx.session, rid, text, staff_id=staff_id, now=now(c), env=env)
+    tx.end()
     if rect.status == Status.ANSWERED:
         return N_("Saved. Your answer was sent to the citizen, who is asked to rate it.")
     return N_("Saved. The citizen did not ask for a reply, so the item is closed.")
 
 
-@_text_step
-async def send_reason(
-    session: AsyncSession, rid: int, text: str, actor: Actor, context: JxContext, _: Position
-) -> str:
+@cc.text_step(flow, _text, object_type="rectification", key="rid")
+async def send_reason(tx: FlowTx, actor: Actor, pos: Position, text: str, c: JxContext) -> str:
     """Why the unit asks for 申诉复核: to the working group."""
-    staff_id, at = _staff_id(actor), now(context)
-    await rc.request_review(session, rid, text, staff_id=staff_id, now=at, env=env(context))
+    staff_id, rid, env = _staff_id(actor), int(pos.data["rid"]), cc.env(c)
+    await rc.request_review(tx.session, rid, text, staff_id=staff_id, now=now(c), env=env)
+    tx.end()
     return N_(
         "Sent to the working group. You will be told of its decision; until then the deadline is paused."
     )
 
 
-@_text_step
-async def record_decision(
-    session: AsyncSession, rid: int, text: str, actor: Actor, context: JxContext, pos: Position
-) -> str:
+@cc.text_step(flow, _text, object_type="rectification", key="rid")
+async def record_decision(tx: FlowTx, actor: Actor, pos: Position, text: str, c: JxContext) -> str:
     """The working group's reason for upholding or excluding: to the unit."""
     decision: rc.Decision = "excluded" if pos.data.get("decision") == rv.EXCLUDED else "upheld"
     await rc.decide_review(
-        session, rid, decision, text, admin_telegram_id=actor.telegram_id, now=now(context),
-        env=env(context),
+        tx.session, int(pos.data["rid"]), decision, text, admin_telegram_id=actor.telegram_id,
+        now=now(c), env=cc.env(c),
     )  # fmt: skip
+    tx.end()
     if decision == rv.EXCLUDED:
         return N_("Excluded: the response no longer counts. The unit has been told.")
     return N_("Upheld: the bad review counts. The unit has been told.")
@@ -375,6 +321,7 @@ async def record_decision(
 # --- the citizen ---------------------------------------------------------------------
 
 
+@cc.guarded(flow, "rectification", rc.NOT_YOURS)
 async def rate(update: Update, context: JxContext) -> None:
     """The citizen rates the handling (满意 / 基本满意 / 不满意) once, from their own chat."""
     query, user = update.callback_query, update.effective_user
@@ -386,17 +333,10 @@ async def rate(update: Update, context: JxContext) -> None:
         await answer_query(update, tr._("This button has expired. Here is where you are now."))
         return
     keys = respondent_keys(context.services.settings, user.id)
-    try:
-        async with context.transaction() as session:
-            await rc.rate(
-                session, rect_id, level, respondent_key=keys, now=now(context), env=env(context)
-            )
-    except rc.Refused:
-        await _refuse(update, context, rect_id)
-        return
-    except DomainError as exc:
-        await answer_query(update, exc.plain(tr), alert=True)
-        return
+    async with context.transaction() as session:
+        await rc.rate(
+            session, rect_id, level, respondent_key=keys, now=now(context), env=cc.env(context)
+        )
     context.services.outbox_wake()
     await answer_query(update, tr._("Thank you!"))
     if isinstance(query.message, Message):

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hmac
-from collections.abc import Sequence
+from collections.abc import Callable
 from typing import Any, Final, Literal
 
 from sqlalchemy import select
@@ -78,11 +78,7 @@ UNIT_SIDE: Final = Who("the unit that asked", lambda actor, view: rv.conflicted(
 JUDGE: Final = WORKING_GROUP.but_not(UNIT_SIDE, OWN_UNIT)
 CITIZEN: Final = Who("the citizen (by the keyed hash of their id)", lambda a, _v: a is None)
 HEAD_CHATS: Final = cases.owner(lambda step: step.view.head_staff_id)
-
-
-async def head_or_group(session: AsyncSession, step: cases.Step[RectView]) -> Sequence[Recipient]:
-    """The unit head; with no head who could be told, the working group."""
-    return await HEAD_CHATS(session, step) or await cases.group(session, step)
+HEAD_OR_GROUP: Final = cases.first(HEAD_CHATS, cases.group)  # with no head to tell, the group
 
 
 async def impartial_group(session: AsyncSession, step: cases.Step[RectView]) -> list[Recipient]:
@@ -95,32 +91,43 @@ async def impartial_group(session: AsyncSession, step: cases.Step[RectView]) -> 
     ]
 
 
-TO_HANDLE: Final = Notice(head_or_group, rv.opened_text, "rect-open:{id}:{chat}", rv.open_choice)
+TO_HANDLE: Final = Notice(HEAD_OR_GROUP, rv.opened_text, "rect-open:{id}:{chat}", rv.open_choice)
 ASKED: Final = Notice(
     impartial_group, rv.review_request_text, "rect-review:{id}:{chat}", rv.decision_choices
 )
 DECIDED: Final = Notice(HEAD_CHATS, rv.decision_text, "rect-decided:{id}:{chat}", rv.open_choice)
 RATED: Final = Notice(HEAD_CHATS, rv.rated_text, "rect-rated:{id}:{chat}")
-OVERDUE: Final = Notice(head_or_group, rv.overdue_text, "rect-overdue:{id}:{chat}", rv.open_choice)
+OVERDUE: Final = Notice(HEAD_OR_GROUP, rv.overdue_text, "rect-overdue:{id}:{chat}", rv.open_choice)
 OPEN, ANSWERED, REVIEWED = Status.OPEN, Status.ANSWERED, Status.UNDER_REVIEW
 CLOSED, EXCLUDED_ = Status.CLOSED, Status.EXCLUDED
 
 
 def _t(
-    name: str, src: Any, to: Status | None, who: Who, audit: str, no: str, *told: Notice[RectView]
-) -> Transition[RectView]:
-    return Transition(name, frozenset(src), to, who, f"rectification.{audit}", no, told)
+    name: str, src: Any, to: Status | None, who: Who, audit: str, no: str, *told: Notice[RectView],
+    why: Callable[[RectView], str | None] | None = None,
+) -> Transition[RectView]:  # fmt: skip
+    return Transition(
+        name, frozenset(src), to, who, f"rectification.{audit}", no, told, why_not=why
+    )
 
 
-# Besides: one review request per item; ``answer`` queues the reply to the citizen itself;
+def _reviewable(view: RectView) -> str | None:
+    """Once only (told so first), and only from OPEN or ANSWERED."""
+    if view.rect.review_requested_at is not None:
+        return ASKED_ONCE
+    return None if view.status in (OPEN, ANSWERED) else NOT_REVIEWABLE
+
+
+# ``why``: the status-specific "not now" (``answer`` from OPEN only, ``request_review`` once,
+# from OPEN or ANSWERED). Besides: ``answer`` queues the reply to the citizen itself;
 # ``uphold`` returns the item where it was; ``rate`` leaves an item UNDER_REVIEW there.
 # fmt: off
 RECTIFICATION: Final[cases.Workflow[RectView]] = cases.Workflow("rectification", (
     # name            from                to         who      audit             refused   told
     _t("open",        NEW,                None,      SYSTEM,  "open",           NOT_FOUND, TO_HANDLE),
-    _t("answer",      {OPEN},             ANSWERED,  HEAD,    "answer",         ANSWERED_ALREADY),
+    _t("answer",      Status,             ANSWERED,  HEAD,    "answer",         ANSWERED_ALREADY, why=lambda v: NOT_OPEN.get(v.status)),
     _t("close",       {OPEN},             CLOSED,    HEAD,    "answer",         ANSWERED_ALREADY),
-    _t("request_review", {OPEN, ANSWERED}, REVIEWED, HEAD,    "review_request", NOT_REVIEWABLE, ASKED),
+    _t("request_review", Status,          REVIEWED,  HEAD,    "review_request", NOT_REVIEWABLE, ASKED, why=_reviewable),
     _t("exclude",     {REVIEWED},         EXCLUDED_, JUDGE,   "review_decide",  DECIDED_ALREADY, DECIDED),
     _t("uphold",      {REVIEWED},         None,      JUDGE,   "review_decide",  DECIDED_ALREADY, DECIDED),
     _t("rate",        {ANSWERED, REVIEWED}, None,    CITIZEN, "rate",           NOT_RATABLE, RATED),
@@ -129,36 +136,14 @@ RECTIFICATION: Final[cases.Workflow[RectView]] = cases.Workflow("rectification",
 # fmt: on
 
 
-def may(name: str, view: RectView, actor: Actor | None) -> bool:
-    """Whether the chat should offer ``name`` to this actor on this item now."""
-    return why_not(name, view) is None and RECTIFICATION.allowed(name, view, actor)
-
-
-def why_not(name: str, view: RectView) -> str | None:
-    """Why the item's status does not allow ``name`` now (a stale button), or None."""
-    rect = view.rect
-    if name == "answer" and rect.status != Status.OPEN:
-        return NOT_OPEN[rect.status]
-    if name == "request_review" and rect.review_requested_at is not None:
-        return ASKED_ONCE
-    return None if rect.status in RECTIFICATION[name].sources else RECTIFICATION[name].not_now
-
-
-def check_text(text: str | None) -> str:
-    """1 to 1000 characters after trimming (the kernel's check), or a DomainError."""
-    return cases.check_text(text, MAX_TEXT)
-
-
 def _ready(name: str, view: RectView, actor: Actor | None, text: str) -> str:
     """The cleaned text once the caller may take ``name`` and the item allows it now, checked
     in that order: a caller with no right is refused whatever they wrote."""
     refusal = RECTIFICATION[name].who.refuses(actor, view)
     if refusal is not None:
         raise Refused(refusal)
-    cleaned = check_text(text)
-    problem = why_not(name, view)
-    if problem is not None:
-        raise DomainError(problem)
+    cleaned = cases.check_text(text, MAX_TEXT)
+    cases.check(RECTIFICATION, name, view, actor)
     return cleaned
 
 

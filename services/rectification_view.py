@@ -27,7 +27,7 @@ from infra.models import (
     TemplateVersion,
 )
 from services.access import Actor
-from services.cases import Refused, Step
+from services.cases import Refused, Step, button
 from services.templates import localized, problem_labels, question_text
 from services.templates.render import SATISFACTION_LABELS
 
@@ -52,6 +52,7 @@ STATUS_LABELS: Final = {
 }
 NOT_FOUND = N_("This bad review does not exist or is not yours to handle.")
 UPHOLD_LABEL, EXCLUDE_LABEL = N_("Uphold the bad review"), N_("Exclude the bad review")
+_OPEN: Final = button(N_("Open"), "rectify.open")
 _ROW: Final = frozenset(c.key for c in Rectification.__mapper__.column_attrs)
 
 
@@ -222,8 +223,7 @@ def item_text(
 
 def open_choice(tr: Translator, step: Step[RectView]) -> Choices:
     """[Open], while the item is active."""
-    opened = Choice(tr._("Open"), "rectify.open", (step.case.id,))
-    return rows([opened]) if step.case.status in ACTIVE else ()
+    return _OPEN(tr, step) if step.case.status in ACTIVE else ()
 
 
 def decision_choices(tr: Translator, step: Step[RectView]) -> Choices:
