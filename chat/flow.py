@@ -422,14 +422,15 @@ class Flow:
         return self.conversation
 
     async def _cancel(self, update: Update, context: JxContext) -> object:
-        """``/cancel``: the chat leaves the flow; what was typed stays as a draft (``leave``)."""
+        """``/cancel`` ends the flow; answers are stored as given, and a draft that lives only
+        in the position (``drafts``) is set aside, so what was typed is kept either way."""
         async with self.tx(update, context) as tx:
-            tx.leave()
+            tx.end()
         tr = await context.tr(update)
         await reply(
             update, tr._("Cancelled. Nothing more was changed; what you had saved is kept.")
         )
-        return None
+        return END
 
     async def _stale_button(self, update: Update, context: JxContext) -> object:
         """A button from an older message: say so, change nothing, show where the user is.

@@ -338,7 +338,7 @@ async def test_a_pushed_button_enters_its_flow_and_a_parked_flows_own_button_res
     assert set(await positions(sessions)) == {"form", "plan", "appeal"}
 
 
-async def test_cancel_leaves_the_current_flow_only_and_keeps_its_draft(
+async def test_cancel_ends_the_current_flow_only(
     server: FakeBotApi, bot: InProcessBot, sessions: SessionFactory
 ) -> None:
     sc = await scene(sessions)
@@ -349,7 +349,7 @@ async def test_cancel_leaves_the_current_flow_only_and_keeps_its_draft(
     await me.expect_text("Please write the improvement goals")
     await me.send("/cancel")
     await me.expect_text("Cancelled.")
-    assert await positions(sessions) == {"form": "item", "plan": "goals"}  # both kept
+    assert await positions(sessions) == {"form": "item"}  # the plan's parts are stored rows
     assert await current(sessions) is None
     await me.send("1")  # no flow is current: not taken as a score
     await me.expect()
@@ -599,3 +599,26 @@ async def test_an_appellant_on_the_working_group_keeps_the_draft_through_the_app
     async with sessions() as s:
         row = await s.get(ConversationState, ("appeal", f"{ME}:{ME}"))
         assert row is not None and row.state == "evidence" and row.data["reason"] == REASON
+
+
+async def test_cancel_sets_the_appeal_draft_aside_and_the_appeal_button_brings_it_back(
+    server: FakeBotApi, bot: InProcessBot, sessions: SessionFactory
+) -> None:
+    sc = await scene(sessions)
+    me = server.user(ME, language_code="zh-hans")
+    await push_my_result(sessions, sc)
+    result_msg = await expect_button(me, appeal_flow.NEW.data(sc.result_id))
+    await me.press(appeal_flow.NEW.data(sc.result_id), result_msg)
+    picker = await expect_button(me, appeal_flow.PICK.data(sc.result_id, "total"))
+    await me.press(appeal_flow.PICK.data(sc.result_id, "total"), picker)
+    await me.expect_text("请填写申诉理由")
+    await me.send(REASON)
+    await me.expect_text("证明材料")
+    await me.send("/cancel")
+    await me.expect_text("已取消")
+    assert await current(sessions) is None
+    await me.press(appeal_flow.NEW.data(sc.result_id), result_msg)
+    await me.expect_text("证明材料")  # where it was, the reason kept
+    async with sessions() as s:
+        row = await s.get(ConversationState, ("appeal", f"{ME}:{ME}"))
+        assert row is not None and row.data["reason"] == REASON
