@@ -29,17 +29,10 @@ without it the sender runs until SIGTERM/SIGINT.
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
-import ctypes
 import datetime as dt
 import functools
 import logging
-import multiprocessing
-import os
 import random
-import signal
-import sys
-import threading
 import time
 import warnings
 from collections import Counter
@@ -70,6 +63,7 @@ from telegram.error import (
 from telegram.warnings import PTBDeprecationWarning
 
 from chat.callbacks import markup as choices_markup
+from chat.render_pool import draw
 from domain.choice import choices_from_json
 from domain.enums import OutboxStatus
 from infra.db import SessionFactory
@@ -379,10 +373,7 @@ class OutboxSender:
         if render is None:
             return None
         try:
-            loop = asyncio.get_running_loop()
-            row.attachment = await loop.run_in_executor(
-                _render_pool(), RENDERERS[render["kind"]], render
-            )
+            row.attachment = await draw(render)
         except Exception as exc:  # a spec we cannot draw: retrying will not help
             log.exception("outbox: message %d cannot be drawn", row.id)
             return _Outcome("failed", error=f"{type(exc).__name__}: {exc}")
@@ -437,10 +428,7 @@ class OutboxSender:
         if attachment is None and render is not None:
             # drawn when sent, not when queued: a broadcast's transaction stays short; in a
             # worker process, so drawing (CPU-bound) runs beside the sending loop
-            loop = asyncio.get_running_loop()
-            attachment = await loop.run_in_executor(
-                _render_pool(), RENDERERS[render["kind"]], render
-            )
+            attachment = await draw(render)
         if attachment is None:
             raise ValueError(f"{row.method} without an attachment")
         upload = InputFile(attachment, filename=row.attachment_name)
@@ -586,50 +574,6 @@ class OutboxSender:
         )
         self._batch = Counter()
         self._batch_started = time.monotonic()
-
-
-RENDERERS: dict[str, Callable[[dict[str, Any]], bytes]] = {}
-_POOL: concurrent.futures.ProcessPoolExecutor | None = None
-
-
-def _render_pool() -> concurrent.futures.ProcessPoolExecutor:
-    """Drawing processes (spawned: they share no locks or loop with this one), one core
-    left for sending; each exits when this process dies, even by SIGKILL."""
-    global _POOL
-    if _POOL is None:
-        _POOL = concurrent.futures.ProcessPoolExecutor(
-            max_workers=max(1, (os.cpu_count() or 2) - 1),
-            mp_context=multiprocessing.get_context("spawn"),
-            initializer=_die_with_parent,
-            initargs=(os.getpid(),),
-        )
-    return _POOL
-
-
-def _die_with_parent(parent: int) -> None:
-    """In a drawing process: exit when ``parent`` does, instead of lingering as an orphan.
-
-    Linux kills us the moment the parent dies (PR_SET_PDEATHSIG); elsewhere, and as a second
-    line, a daemon thread notices that we were re-parented.
-    """
-    if sys.platform.startswith("linux"):
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    if os.getppid() != parent:  # it died before prctl took effect
-        os._exit(1)
-    threading.Thread(target=_watch_parent, args=(parent,), name="parent-watch", daemon=True).start()
-
-
-def _watch_parent(parent: int) -> None:
-    while os.getppid() == parent:
-        time.sleep(1.0)
-    os._exit(1)
-
-
-_PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
-
-
-"""Attachments drawn at send time from a JSON spec in the payload (``{"render": {"kind": …}}``)."""
 
 
 def _malformed(error: str) -> bool:
