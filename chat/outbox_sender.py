@@ -32,13 +32,11 @@ import asyncio
 import datetime as dt
 import functools
 import logging
-import random
 import time
-import warnings
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
@@ -52,17 +50,9 @@ from telegram import (
     ReplyKeyboardMarkup,
     ReplyKeyboardRemove,
 )
-from telegram.error import (
-    BadRequest,
-    ChatMigrated,
-    Forbidden,
-    NetworkError,
-    RetryAfter,
-    TelegramError,
-)
-from telegram.warnings import PTBDeprecationWarning
 
 from chat.callbacks import markup as choices_markup
+from chat.outbox_policy import Outcome, failure, malformed
 from chat.render_pool import draw
 from domain.choice import choices_from_json
 from domain.enums import OutboxStatus
@@ -76,9 +66,7 @@ from services.outbox import SEND_DOCUMENT, SEND_MESSAGE, SEND_PHOTO, erase_finis
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], dt.datetime]
-Kind = Literal["sent", "rate_limited", "deferred", "blocked", "failed", "migrated"]
 
-MAX_BACKOFF = 300.0
 RECORD_TRIES = 5
 SUMMARY_EVERY = 30.0  # seconds between summary lines while continuously busy
 
@@ -101,15 +89,6 @@ class _Job:
     chat_id: int
     task: asyncio.Task[None] | None = None
     sending: bool = False
-
-
-@dataclass(frozen=True)
-class _Outcome:
-    kind: Kind
-    message_id: int | None = None
-    delay: float = 0.0
-    error: str | None = None
-    new_chat_id: int | None = None
 
 
 class OutboxSender:
@@ -366,7 +345,7 @@ class OutboxSender:
             row = await session.get(OutboxMessage, row_id)
             return row if row is not None and row.status == OutboxStatus.PENDING else None
 
-    async def _draw(self, row: OutboxMessage) -> _Outcome | None:
+    async def _draw(self, row: OutboxMessage) -> Outcome | None:
         """Draw a chart queued as a spec *before* taking a send slot, so the slots pace the
         requests themselves (a slow drawing must not bunch requests up behind it)."""
         render = row.payload.get("render") if row.attachment is None else None
@@ -376,44 +355,19 @@ class OutboxSender:
             row.attachment = await draw(render)
         except Exception as exc:  # a spec we cannot draw: retrying will not help
             log.exception("outbox: message %d cannot be drawn", row.id)
-            return _Outcome("failed", error=f"{type(exc).__name__}: {exc}")
+            return Outcome("failed", error=f"{type(exc).__name__}: {exc}")
         return None
 
-    async def _send(self, row: OutboxMessage) -> _Outcome:
+    async def _send(self, row: OutboxMessage) -> Outcome:
         """One Bot API call, its answer sorted into what to do with the row."""
         try:
             message = await self._call(row)
-        except RetryAfter as exc:
-            seconds = _retry_seconds(exc)
-            self._pause(seconds)
-            return _Outcome("rate_limited", delay=seconds, error=f"429: retry after {seconds:g} s")
-        except Forbidden as exc:
-            return _Outcome("blocked", error=exc.message)
-        except ChatMigrated as exc:
-            return _Outcome("migrated", error=exc.message, new_chat_id=exc.new_chat_id)
-        except BadRequest as exc:
-            if _malformed(exc.message):
-                log.error(
-                    "outbox: message %d to chat %d refused as malformed, a rendering bug"
-                    " (the working group is told): %s",
-                    row.id,
-                    row.chat_id,
-                    exc.message,
-                )
-            else:
-                log.error(
-                    "outbox: message %d to chat %d refused: %s", row.id, row.chat_id, exc.message
-                )
-            return _Outcome("failed", error=exc.message)
-        except NetworkError as exc:  # includes TimedOut
-            return _Outcome("deferred", delay=_backoff(row.attempts + 1), error=exc.message)
-        except TelegramError as exc:  # InvalidToken, Conflict…: not the message's fault
-            log.warning("outbox: message %d deferred: %s", row.id, exc.message)
-            return _Outcome("deferred", delay=_backoff(row.attempts + 1), error=exc.message)
-        except Exception as exc:  # a payload we cannot even build: retrying will not help
-            log.exception("outbox: message %d cannot be sent", row.id)
-            return _Outcome("failed", error=f"{type(exc).__name__}: {exc}")
-        return _Outcome("sent", message_id=message.message_id)
+        except Exception as exc:
+            outcome = failure(exc, row)
+            if outcome.kind == "rate_limited":
+                self._pause(outcome.delay)
+            return outcome
+        return Outcome("sent", message_id=message.message_id)
 
     async def _call(self, row: OutboxMessage) -> Message:
         kwargs: dict[str, Any] = dict(row.payload)
@@ -440,7 +394,7 @@ class OutboxSender:
 
     # -- recording -----------------------------------------------------------------------
 
-    async def _record(self, row: OutboxMessage, outcome: _Outcome) -> None:
+    async def _record(self, row: OutboxMessage, outcome: Outcome) -> None:
         """Commit the outcome in its own short transaction, retrying a hiccuping database."""
         if self.watch is not None:
             # through an outage, so a message Telegram accepted is not sent again afterwards
@@ -461,11 +415,11 @@ class OutboxSender:
         self.totals[outcome.kind] += 1
         self._batch[outcome.kind] += 1
 
-    async def _commit(self, row: OutboxMessage, outcome: _Outcome) -> None:
+    async def _commit(self, row: OutboxMessage, outcome: Outcome) -> None:
         async with self.sessions.begin() as session:
             await self._apply(session, row, outcome)
 
-    async def _apply(self, session: AsyncSession, row: OutboxMessage, outcome: _Outcome) -> None:
+    async def _apply(self, session: AsyncSession, row: OutboxMessage, outcome: Outcome) -> None:
         now = self._now()
         this = (OutboxMessage.id == row.id) & (OutboxMessage.status == OutboxStatus.PENDING)
         if outcome.kind == "sent":
@@ -515,7 +469,7 @@ class OutboxSender:
                     last_error=outcome.error,
                 )
             )
-            if outcome.error and _malformed(outcome.error):  # never a silent FAILED row
+            if outcome.error and malformed(outcome.error):  # never a silent FAILED row
                 await notify_refused_push(
                     session,
                     message_id=row.id,
@@ -576,31 +530,8 @@ class OutboxSender:
         self._batch_started = time.monotonic()
 
 
-def _malformed(error: str) -> bool:
-    """Whether Telegram refused the message itself (bad markup, too long): the bot's fault."""
-    text = error.lower()
-    return any(
-        sign in text
-        for sign in ("can't parse entities", "message is too long", "caption is too long")
-    )
-
-
 def _seconds(value: float) -> dt.timedelta:
     return dt.timedelta(seconds=value)
-
-
-def _backoff(attempt: int) -> float:
-    """1, 2, 4 … seconds, capped at five minutes, plus up to 25 % jitter against stampedes."""
-    delay = min(MAX_BACKOFF, 2.0 ** (attempt - 1))
-    return delay + random.uniform(0, delay / 4)
-
-
-def _retry_seconds(exc: RetryAfter) -> float:
-    with warnings.catch_warnings():  # int vs timedelta: PTB 22 warns on either reading
-        warnings.simplefilter("ignore", PTBDeprecationWarning)
-        value = exc.retry_after
-    seconds = value.total_seconds() if isinstance(value, dt.timedelta) else float(value)
-    return max(seconds, 1.0)
 
 
 def _choices(data: list[list[dict[str, Any]]]) -> InlineKeyboardMarkup | None:
