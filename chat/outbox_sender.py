@@ -36,32 +36,22 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
-from telegram import (
-    Bot,
-    ForceReply,
-    InlineKeyboardMarkup,
-    InputFile,
-    Message,
-    ReplyKeyboardMarkup,
-    ReplyKeyboardRemove,
-)
+from telegram import Bot
 
-from chat.callbacks import markup as choices_markup
 from chat.outbox_policy import Outcome, failure, malformed
+from chat.outbox_request import call
 from chat.render_pool import draw
-from domain.choice import choices_from_json
 from domain.enums import OutboxStatus
 from infra.db import SessionFactory
 from infra.models import OutboxMessage, TelegramAccount
 from infra.models.types import utcnow
 from infra.outage import DatabaseWatch, Stopping, is_outage
 from services.notices import DEFAULTS, Localization, notify_refused_push
-from services.outbox import SEND_DOCUMENT, SEND_MESSAGE, SEND_PHOTO, erase_finished_chats
+from services.outbox import erase_finished_chats
 
 log = logging.getLogger(__name__)
 
@@ -361,36 +351,13 @@ class OutboxSender:
     async def _send(self, row: OutboxMessage) -> Outcome:
         """One Bot API call, its answer sorted into what to do with the row."""
         try:
-            message = await self._call(row)
+            message = await call(self.bot, row)
         except Exception as exc:
             outcome = failure(exc, row)
             if outcome.kind == "rate_limited":
                 self._pause(outcome.delay)
             return outcome
         return Outcome("sent", message_id=message.message_id)
-
-    async def _call(self, row: OutboxMessage) -> Message:
-        kwargs: dict[str, Any] = dict(row.payload)
-        render = kwargs.pop("render", None)
-        if "choices" in kwargs:  # named flow actions: each flow's codec spells the data now
-            kwargs["reply_markup"] = _choices(kwargs.pop("choices"))
-        elif "reply_markup" in kwargs:  # a Bot API dict, as queued by older versions
-            kwargs["reply_markup"] = _markup(kwargs["reply_markup"])
-        if row.method == SEND_MESSAGE:
-            return await self.bot.send_message(row.chat_id, **kwargs)
-        attachment = row.attachment
-        if attachment is None and render is not None:
-            # drawn when sent, not when queued: a broadcast's transaction stays short; in a
-            # worker process, so drawing (CPU-bound) runs beside the sending loop
-            attachment = await draw(render)
-        if attachment is None:
-            raise ValueError(f"{row.method} without an attachment")
-        upload = InputFile(attachment, filename=row.attachment_name)
-        if row.method == SEND_PHOTO:
-            return await self.bot.send_photo(row.chat_id, photo=upload, **kwargs)
-        if row.method == SEND_DOCUMENT:
-            return await self.bot.send_document(row.chat_id, document=upload, **kwargs)
-        raise ValueError(f"unsupported outbox method {row.method!r}")
 
     # -- recording -----------------------------------------------------------------------
 
@@ -532,23 +499,3 @@ class OutboxSender:
 
 def _seconds(value: float) -> dt.timedelta:
     return dt.timedelta(seconds=value)
-
-
-def _choices(data: list[list[dict[str, Any]]]) -> InlineKeyboardMarkup | None:
-    """The inline keyboard of stored choices (``services.outbox.enqueue(choices=…)``)."""
-    return choices_markup(choices_from_json(data))
-
-
-def _markup(
-    data: dict[str, Any],
-) -> InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | ForceReply:
-    """Rebuild the stored Bot API dict into PTB's object."""
-    if "inline_keyboard" in data:
-        return InlineKeyboardMarkup.de_json(data)
-    if "keyboard" in data:
-        return ReplyKeyboardMarkup.de_json(data)
-    if "remove_keyboard" in data:
-        return ReplyKeyboardRemove.de_json(data)
-    if "force_reply" in data:
-        return ForceReply.de_json(data)
-    raise ValueError(f"unknown reply markup: {sorted(data)}")
