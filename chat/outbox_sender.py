@@ -37,21 +37,21 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import or_, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Bot
 
-from chat.outbox_policy import Outcome, failure, malformed
+from chat.outbox_policy import Outcome, failure
+from chat.outbox_record import apply_outcome
 from chat.outbox_request import call
 from chat.render_pool import draw
 from domain.enums import OutboxStatus
 from infra.db import SessionFactory
-from infra.models import OutboxMessage, TelegramAccount
+from infra.models import OutboxMessage
 from infra.models.types import utcnow
 from infra.outage import DatabaseWatch, Stopping, is_outage
-from services.notices import DEFAULTS, Localization, notify_refused_push
-from services.outbox import erase_finished_chats
+from services.notices import DEFAULTS, Localization
 
 log = logging.getLogger(__name__)
 
@@ -387,93 +387,9 @@ class OutboxSender:
             await self._apply(session, row, outcome)
 
     async def _apply(self, session: AsyncSession, row: OutboxMessage, outcome: Outcome) -> None:
-        now = self._now()
-        this = (OutboxMessage.id == row.id) & (OutboxMessage.status == OutboxStatus.PENDING)
-        if outcome.kind == "sent":
-            result = await session.execute(
-                update(OutboxMessage)
-                .where(this)
-                .values(
-                    status=OutboxStatus.SENT,
-                    sent_at=now,
-                    telegram_message_id=outcome.message_id,
-                )
-            )
-            if not result.rowcount:  # type: ignore[attr-defined]
-                log.warning("outbox: message %d was sent but is no longer pending", row.id)
-            # A delivered message proves the user no longer blocks the bot.
-            await session.execute(
-                update(TelegramAccount)
-                .where(
-                    TelegramAccount.telegram_id == row.chat_id,
-                    TelegramAccount.blocked_at.is_not(None),
-                )
-                .values(blocked_at=None)
-            )
-        elif outcome.kind == "rate_limited":  # not a failure: attempts stay as they are
-            await session.execute(
-                update(OutboxMessage)
-                .where(this)
-                .values(next_attempt_at=now + _seconds(outcome.delay), last_error=outcome.error)
-            )
-        elif outcome.kind == "deferred":
-            await session.execute(
-                update(OutboxMessage)
-                .where(this)
-                .values(
-                    attempts=OutboxMessage.attempts + 1,
-                    next_attempt_at=now + _seconds(outcome.delay),
-                    last_error=outcome.error,
-                )
-            )
-        elif outcome.kind == "failed":
-            await session.execute(
-                update(OutboxMessage)
-                .where(this)
-                .values(
-                    status=OutboxStatus.FAILED,
-                    attempts=OutboxMessage.attempts + 1,
-                    last_error=outcome.error,
-                )
-            )
-            if outcome.error and malformed(outcome.error):  # never a silent FAILED row
-                await notify_refused_push(
-                    session,
-                    message_id=row.id,
-                    chat_id=row.chat_id,
-                    error=outcome.error,
-                    admin_ids=self.admin_ids,
-                    local=self.local,
-                )
-        elif outcome.kind == "blocked":
-            # Everything still queued for this chat is dropped with it: no request per message.
-            await session.execute(
-                update(OutboxMessage)
-                .where(
-                    OutboxMessage.chat_id == row.chat_id,
-                    OutboxMessage.status == OutboxStatus.PENDING,
-                )
-                .values(status=OutboxStatus.BLOCKED, last_error=outcome.error)
-            )
-            await session.execute(
-                update(TelegramAccount)
-                .where(
-                    TelegramAccount.telegram_id == row.chat_id,
-                    TelegramAccount.blocked_at.is_(None),
-                )
-                .values(blocked_at=now)
-            )
-        elif outcome.kind == "migrated":  # a group became a supergroup: follow it
-            log.warning("outbox: chat %d moved to %s", row.chat_id, outcome.new_chat_id)
-            await session.execute(
-                update(OutboxMessage)
-                .where(
-                    OutboxMessage.chat_id == row.chat_id,
-                    OutboxMessage.status == OutboxStatus.PENDING,
-                )
-                .values(chat_id=outcome.new_chat_id)
-            )
-        await session.execute(erase_finished_chats(row.chat_id))  # a citizen's, once done
+        await apply_outcome(
+            session, row, outcome, now=self._now(), admin_ids=self.admin_ids, local=self.local
+        )
 
     def _summarise(self, *, force: bool) -> None:
         """One INFO line per batch of work, not one per message."""
@@ -495,7 +411,3 @@ class OutboxSender:
         )
         self._batch = Counter()
         self._batch_started = time.monotonic()
-
-
-def _seconds(value: float) -> dt.timedelta:
-    return dt.timedelta(seconds=value)
