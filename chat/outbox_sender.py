@@ -21,6 +21,11 @@ Only one sender should run per bot (the bot process runs one; ``python -m bot.ou
 runs one standalone). Two would not corrupt anything — a row is only marked while PENDING — but
 each could send the same row once.
 
+The sender paces, schedules and records; the parts it composes live beside it: the Bot API call
+built from a row (``chat.outbox_request``), how a failed call is sorted (``chat.outbox_policy``),
+what each outcome writes (``chat.outbox_record``) and the chart-drawing processes
+(``chat.render_pool``).
+
 ``python -m bot.outbox [--drain]`` reads the usual settings (JIXIAO_BOT_TOKEN,
 JIXIAO_DATABASE_URL, JIXIAO_TELEGRAM_BASE_URL): ``--drain`` sends what is due and exits;
 without it the sender runs until SIGTERM/SIGINT.
