@@ -30,9 +30,7 @@ from typing import Any, ClassVar
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from telegram import InlineKeyboardMarkup, Message, Update
-from telegram.constants import ParseMode
-from telegram.error import BadRequest
+from telegram import Update
 from telegram.ext import (
     BaseHandler,
     CallbackQueryHandler,
@@ -47,8 +45,12 @@ from chat.context import JxContext
 from chat.errors import report_failure
 from chat.focus import FlowHandler, Key, conversation_key
 from chat.persistence import Parked, encode_key
+from chat.prompt import Prompt as Prompt  # re-exported: the flows import these from here
+from chat.prompt import answer_query as answer_query
+from chat.prompt import reply as reply
+from chat.prompt import send_prompt as send_prompt
 from chat.uow import AlreadyHandled, transaction
-from domain.text import ALERT_LIMIT, MESSAGE_LIMIT, clip, clip_html, html_format, unescape
+from domain.text import html_format
 from infra.i18n import N_, Translator
 from infra.models import ConversationFocus, ConversationState
 from infra.outage import is_outage
@@ -56,14 +58,6 @@ from infra.outage import is_outage
 log = logging.getLogger(__name__)
 
 END = ConversationHandler.END
-
-
-@dataclass(frozen=True)
-class Prompt:
-    """What the user sees at a step: HTML text and optional inline buttons."""
-
-    text: str
-    markup: InlineKeyboardMarkup | None = None
 
 
 @dataclass
@@ -482,65 +476,6 @@ async def show_current(update: Update, context: JxContext) -> bool:
         return False
     await Flow.registry[name].show(update, context, edit=False)
     return True
-
-
-# --- reply helpers shared by every flow ------------------------------------
-
-
-async def reply(
-    update: Update, text: str, markup: InlineKeyboardMarkup | None = None
-) -> Message | None:
-    """Send an HTML message in the update's chat, cut to Telegram's length if it is longer.
-
-    Markup Telegram cannot parse is a rendering bug: logged as an error, and the person
-    still gets the words, as plain text, rather than nothing.
-    """
-    chat = update.effective_chat
-    if chat is None:
-        return None
-    try:
-        return await chat.send_message(
-            clip_html(text, MESSAGE_LIMIT), reply_markup=markup, parse_mode=ParseMode.HTML
-        )
-    except BadRequest as exc:
-        if "can't parse entities" not in str(exc).lower():
-            raise
-        log.error("reply refused as malformed, a rendering bug; sent as plain text: %s", exc)
-        return await chat.send_message(clip(unescape(text), MESSAGE_LIMIT), reply_markup=markup)
-
-
-async def answer_query(update: Update, text: str | None = None, alert: bool = False) -> None:
-    """Answer a button press; a query too old to answer (after a restart) is fine to skip."""
-    query = update.callback_query
-    if query is None:
-        return
-    try:
-        await query.answer(None if text is None else clip(text, ALERT_LIMIT), show_alert=alert)
-    except BadRequest as exc:
-        if "query is too old" not in str(exc) and "query id is invalid" not in str(exc).lower():
-            raise
-
-
-async def send_prompt(
-    update: Update, context: JxContext, prompt: Prompt, *, edit: bool | None = None
-) -> None:
-    """Edit the pressed message into the prompt (tidy chat, no double taps) or send a new one."""
-    query = update.callback_query
-    if edit is None:
-        edit = query is not None
-    if edit and query is not None and isinstance(query.message, Message):
-        try:
-            await query.message.edit_text(
-                clip_html(prompt.text, MESSAGE_LIMIT),
-                reply_markup=prompt.markup,
-                parse_mode=ParseMode.HTML,
-            )
-            return
-        except BadRequest as exc:
-            if "not modified" in str(exc):
-                return
-            log.info("could not edit message, sending anew: %s", exc)
-    await reply(update, prompt.text, prompt.markup)
 
 
 CANCELLED_HINT = N_("Send /cancel to stop.")

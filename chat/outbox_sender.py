@@ -21,6 +21,11 @@ Only one sender should run per bot (the bot process runs one; ``python -m bot.ou
 runs one standalone). Two would not corrupt anything — a row is only marked while PENDING — but
 each could send the same row once.
 
+The sender paces, schedules and records; the parts it composes live beside it: the Bot API call
+built from a row (``chat.outbox_request``), how a failed call is sorted (``chat.outbox_policy``),
+what each outcome writes (``chat.outbox_record``) and the chart-drawing processes
+(``chat.render_pool``).
+
 ``python -m bot.outbox [--drain]`` reads the usual settings (JIXIAO_BOT_TOKEN,
 JIXIAO_DATABASE_URL, JIXIAO_TELEGRAM_BASE_URL): ``--drain`` sends what is due and exits;
 without it the sender runs until SIGTERM/SIGINT.
@@ -29,62 +34,34 @@ without it the sender runs until SIGTERM/SIGINT.
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
-import ctypes
 import datetime as dt
 import functools
 import logging
-import multiprocessing
-import os
-import random
-import signal
-import sys
-import threading
 import time
-import warnings
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import or_, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
-from telegram import (
-    Bot,
-    ForceReply,
-    InlineKeyboardMarkup,
-    InputFile,
-    Message,
-    ReplyKeyboardMarkup,
-    ReplyKeyboardRemove,
-)
-from telegram.error import (
-    BadRequest,
-    ChatMigrated,
-    Forbidden,
-    NetworkError,
-    RetryAfter,
-    TelegramError,
-)
-from telegram.warnings import PTBDeprecationWarning
+from telegram import Bot
 
-from chat.callbacks import markup as choices_markup
-from domain.choice import choices_from_json
+from chat.outbox_policy import Outcome, failure
+from chat.outbox_record import apply_outcome
+from chat.outbox_request import call
+from chat.render_pool import draw
 from domain.enums import OutboxStatus
 from infra.db import SessionFactory
-from infra.models import OutboxMessage, TelegramAccount
+from infra.models import OutboxMessage
 from infra.models.types import utcnow
 from infra.outage import DatabaseWatch, Stopping, is_outage
-from services.notices import DEFAULTS, Localization, notify_refused_push
-from services.outbox import SEND_DOCUMENT, SEND_MESSAGE, SEND_PHOTO, erase_finished_chats
+from services.notices import DEFAULTS, Localization
 
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], dt.datetime]
-Kind = Literal["sent", "rate_limited", "deferred", "blocked", "failed", "migrated"]
 
-MAX_BACKOFF = 300.0
 RECORD_TRIES = 5
 SUMMARY_EVERY = 30.0  # seconds between summary lines while continuously busy
 
@@ -107,15 +84,6 @@ class _Job:
     chat_id: int
     task: asyncio.Task[None] | None = None
     sending: bool = False
-
-
-@dataclass(frozen=True)
-class _Outcome:
-    kind: Kind
-    message_id: int | None = None
-    delay: float = 0.0
-    error: str | None = None
-    new_chat_id: int | None = None
 
 
 class OutboxSender:
@@ -372,87 +340,33 @@ class OutboxSender:
             row = await session.get(OutboxMessage, row_id)
             return row if row is not None and row.status == OutboxStatus.PENDING else None
 
-    async def _draw(self, row: OutboxMessage) -> _Outcome | None:
+    async def _draw(self, row: OutboxMessage) -> Outcome | None:
         """Draw a chart queued as a spec *before* taking a send slot, so the slots pace the
         requests themselves (a slow drawing must not bunch requests up behind it)."""
         render = row.payload.get("render") if row.attachment is None else None
         if render is None:
             return None
         try:
-            loop = asyncio.get_running_loop()
-            row.attachment = await loop.run_in_executor(
-                _render_pool(), RENDERERS[render["kind"]], render
-            )
+            row.attachment = await draw(render)
         except Exception as exc:  # a spec we cannot draw: retrying will not help
             log.exception("outbox: message %d cannot be drawn", row.id)
-            return _Outcome("failed", error=f"{type(exc).__name__}: {exc}")
+            return Outcome("failed", error=f"{type(exc).__name__}: {exc}")
         return None
 
-    async def _send(self, row: OutboxMessage) -> _Outcome:
+    async def _send(self, row: OutboxMessage) -> Outcome:
         """One Bot API call, its answer sorted into what to do with the row."""
         try:
-            message = await self._call(row)
-        except RetryAfter as exc:
-            seconds = _retry_seconds(exc)
-            self._pause(seconds)
-            return _Outcome("rate_limited", delay=seconds, error=f"429: retry after {seconds:g} s")
-        except Forbidden as exc:
-            return _Outcome("blocked", error=exc.message)
-        except ChatMigrated as exc:
-            return _Outcome("migrated", error=exc.message, new_chat_id=exc.new_chat_id)
-        except BadRequest as exc:
-            if _malformed(exc.message):
-                log.error(
-                    "outbox: message %d to chat %d refused as malformed, a rendering bug"
-                    " (the working group is told): %s",
-                    row.id,
-                    row.chat_id,
-                    exc.message,
-                )
-            else:
-                log.error(
-                    "outbox: message %d to chat %d refused: %s", row.id, row.chat_id, exc.message
-                )
-            return _Outcome("failed", error=exc.message)
-        except NetworkError as exc:  # includes TimedOut
-            return _Outcome("deferred", delay=_backoff(row.attempts + 1), error=exc.message)
-        except TelegramError as exc:  # InvalidToken, Conflict…: not the message's fault
-            log.warning("outbox: message %d deferred: %s", row.id, exc.message)
-            return _Outcome("deferred", delay=_backoff(row.attempts + 1), error=exc.message)
-        except Exception as exc:  # a payload we cannot even build: retrying will not help
-            log.exception("outbox: message %d cannot be sent", row.id)
-            return _Outcome("failed", error=f"{type(exc).__name__}: {exc}")
-        return _Outcome("sent", message_id=message.message_id)
-
-    async def _call(self, row: OutboxMessage) -> Message:
-        kwargs: dict[str, Any] = dict(row.payload)
-        render = kwargs.pop("render", None)
-        if "choices" in kwargs:  # named flow actions: each flow's codec spells the data now
-            kwargs["reply_markup"] = _choices(kwargs.pop("choices"))
-        elif "reply_markup" in kwargs:  # a Bot API dict, as queued by older versions
-            kwargs["reply_markup"] = _markup(kwargs["reply_markup"])
-        if row.method == SEND_MESSAGE:
-            return await self.bot.send_message(row.chat_id, **kwargs)
-        attachment = row.attachment
-        if attachment is None and render is not None:
-            # drawn when sent, not when queued: a broadcast's transaction stays short; in a
-            # worker process, so drawing (CPU-bound) runs beside the sending loop
-            loop = asyncio.get_running_loop()
-            attachment = await loop.run_in_executor(
-                _render_pool(), RENDERERS[render["kind"]], render
-            )
-        if attachment is None:
-            raise ValueError(f"{row.method} without an attachment")
-        upload = InputFile(attachment, filename=row.attachment_name)
-        if row.method == SEND_PHOTO:
-            return await self.bot.send_photo(row.chat_id, photo=upload, **kwargs)
-        if row.method == SEND_DOCUMENT:
-            return await self.bot.send_document(row.chat_id, document=upload, **kwargs)
-        raise ValueError(f"unsupported outbox method {row.method!r}")
+            message = await call(self.bot, row)
+        except Exception as exc:
+            outcome = failure(exc, row)
+            if outcome.kind == "rate_limited":
+                self._pause(outcome.delay)
+            return outcome
+        return Outcome("sent", message_id=message.message_id)
 
     # -- recording -----------------------------------------------------------------------
 
-    async def _record(self, row: OutboxMessage, outcome: _Outcome) -> None:
+    async def _record(self, row: OutboxMessage, outcome: Outcome) -> None:
         """Commit the outcome in its own short transaction, retrying a hiccuping database."""
         if self.watch is not None:
             # through an outage, so a message Telegram accepted is not sent again afterwards
@@ -473,98 +387,14 @@ class OutboxSender:
         self.totals[outcome.kind] += 1
         self._batch[outcome.kind] += 1
 
-    async def _commit(self, row: OutboxMessage, outcome: _Outcome) -> None:
+    async def _commit(self, row: OutboxMessage, outcome: Outcome) -> None:
         async with self.sessions.begin() as session:
             await self._apply(session, row, outcome)
 
-    async def _apply(self, session: AsyncSession, row: OutboxMessage, outcome: _Outcome) -> None:
-        now = self._now()
-        this = (OutboxMessage.id == row.id) & (OutboxMessage.status == OutboxStatus.PENDING)
-        if outcome.kind == "sent":
-            result = await session.execute(
-                update(OutboxMessage)
-                .where(this)
-                .values(
-                    status=OutboxStatus.SENT,
-                    sent_at=now,
-                    telegram_message_id=outcome.message_id,
-                )
-            )
-            if not result.rowcount:  # type: ignore[attr-defined]
-                log.warning("outbox: message %d was sent but is no longer pending", row.id)
-            # A delivered message proves the user no longer blocks the bot.
-            await session.execute(
-                update(TelegramAccount)
-                .where(
-                    TelegramAccount.telegram_id == row.chat_id,
-                    TelegramAccount.blocked_at.is_not(None),
-                )
-                .values(blocked_at=None)
-            )
-        elif outcome.kind == "rate_limited":  # not a failure: attempts stay as they are
-            await session.execute(
-                update(OutboxMessage)
-                .where(this)
-                .values(next_attempt_at=now + _seconds(outcome.delay), last_error=outcome.error)
-            )
-        elif outcome.kind == "deferred":
-            await session.execute(
-                update(OutboxMessage)
-                .where(this)
-                .values(
-                    attempts=OutboxMessage.attempts + 1,
-                    next_attempt_at=now + _seconds(outcome.delay),
-                    last_error=outcome.error,
-                )
-            )
-        elif outcome.kind == "failed":
-            await session.execute(
-                update(OutboxMessage)
-                .where(this)
-                .values(
-                    status=OutboxStatus.FAILED,
-                    attempts=OutboxMessage.attempts + 1,
-                    last_error=outcome.error,
-                )
-            )
-            if outcome.error and _malformed(outcome.error):  # never a silent FAILED row
-                await notify_refused_push(
-                    session,
-                    message_id=row.id,
-                    chat_id=row.chat_id,
-                    error=outcome.error,
-                    admin_ids=self.admin_ids,
-                    local=self.local,
-                )
-        elif outcome.kind == "blocked":
-            # Everything still queued for this chat is dropped with it: no request per message.
-            await session.execute(
-                update(OutboxMessage)
-                .where(
-                    OutboxMessage.chat_id == row.chat_id,
-                    OutboxMessage.status == OutboxStatus.PENDING,
-                )
-                .values(status=OutboxStatus.BLOCKED, last_error=outcome.error)
-            )
-            await session.execute(
-                update(TelegramAccount)
-                .where(
-                    TelegramAccount.telegram_id == row.chat_id,
-                    TelegramAccount.blocked_at.is_(None),
-                )
-                .values(blocked_at=now)
-            )
-        elif outcome.kind == "migrated":  # a group became a supergroup: follow it
-            log.warning("outbox: chat %d moved to %s", row.chat_id, outcome.new_chat_id)
-            await session.execute(
-                update(OutboxMessage)
-                .where(
-                    OutboxMessage.chat_id == row.chat_id,
-                    OutboxMessage.status == OutboxStatus.PENDING,
-                )
-                .values(chat_id=outcome.new_chat_id)
-            )
-        await session.execute(erase_finished_chats(row.chat_id))  # a citizen's, once done
+    async def _apply(self, session: AsyncSession, row: OutboxMessage, outcome: Outcome) -> None:
+        await apply_outcome(
+            session, row, outcome, now=self._now(), admin_ids=self.admin_ids, local=self.local
+        )
 
     def _summarise(self, *, force: bool) -> None:
         """One INFO line per batch of work, not one per message."""
@@ -586,94 +416,3 @@ class OutboxSender:
         )
         self._batch = Counter()
         self._batch_started = time.monotonic()
-
-
-RENDERERS: dict[str, Callable[[dict[str, Any]], bytes]] = {}
-_POOL: concurrent.futures.ProcessPoolExecutor | None = None
-
-
-def _render_pool() -> concurrent.futures.ProcessPoolExecutor:
-    """Drawing processes (spawned: they share no locks or loop with this one), one core
-    left for sending; each exits when this process dies, even by SIGKILL."""
-    global _POOL
-    if _POOL is None:
-        _POOL = concurrent.futures.ProcessPoolExecutor(
-            max_workers=max(1, (os.cpu_count() or 2) - 1),
-            mp_context=multiprocessing.get_context("spawn"),
-            initializer=_die_with_parent,
-            initargs=(os.getpid(),),
-        )
-    return _POOL
-
-
-def _die_with_parent(parent: int) -> None:
-    """In a drawing process: exit when ``parent`` does, instead of lingering as an orphan.
-
-    Linux kills us the moment the parent dies (PR_SET_PDEATHSIG); elsewhere, and as a second
-    line, a daemon thread notices that we were re-parented.
-    """
-    if sys.platform.startswith("linux"):
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    if os.getppid() != parent:  # it died before prctl took effect
-        os._exit(1)
-    threading.Thread(target=_watch_parent, args=(parent,), name="parent-watch", daemon=True).start()
-
-
-def _watch_parent(parent: int) -> None:
-    while os.getppid() == parent:
-        time.sleep(1.0)
-    os._exit(1)
-
-
-_PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
-
-
-"""Attachments drawn at send time from a JSON spec in the payload (``{"render": {"kind": …}}``)."""
-
-
-def _malformed(error: str) -> bool:
-    """Whether Telegram refused the message itself (bad markup, too long): the bot's fault."""
-    text = error.lower()
-    return any(
-        sign in text
-        for sign in ("can't parse entities", "message is too long", "caption is too long")
-    )
-
-
-def _seconds(value: float) -> dt.timedelta:
-    return dt.timedelta(seconds=value)
-
-
-def _backoff(attempt: int) -> float:
-    """1, 2, 4 … seconds, capped at five minutes, plus up to 25 % jitter against stampedes."""
-    delay = min(MAX_BACKOFF, 2.0 ** (attempt - 1))
-    return delay + random.uniform(0, delay / 4)
-
-
-def _retry_seconds(exc: RetryAfter) -> float:
-    with warnings.catch_warnings():  # int vs timedelta: PTB 22 warns on either reading
-        warnings.simplefilter("ignore", PTBDeprecationWarning)
-        value = exc.retry_after
-    seconds = value.total_seconds() if isinstance(value, dt.timedelta) else float(value)
-    return max(seconds, 1.0)
-
-
-def _choices(data: list[list[dict[str, Any]]]) -> InlineKeyboardMarkup | None:
-    """The inline keyboard of stored choices (``services.outbox.enqueue(choices=…)``)."""
-    return choices_markup(choices_from_json(data))
-
-
-def _markup(
-    data: dict[str, Any],
-) -> InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | ForceReply:
-    """Rebuild the stored Bot API dict into PTB's object."""
-    if "inline_keyboard" in data:
-        return InlineKeyboardMarkup.de_json(data)
-    if "keyboard" in data:
-        return ReplyKeyboardMarkup.de_json(data)
-    if "remove_keyboard" in data:
-        return ReplyKeyboardRemove.de_json(data)
-    if "force_reply" in data:
-        return ForceReply.de_json(data)
-    raise ValueError(f"unknown reply markup: {sorted(data)}")

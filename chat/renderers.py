@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from chat.outbox_sender import RENDERERS
+from chat.render_pool import RENDERERS
 from services.charts import draw
 
 

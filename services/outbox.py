@@ -59,7 +59,7 @@ async def enqueue(
     transaction intact. For ``sendPhoto``/``sendDocument`` the ``attachment`` is uploaded and
     ``caption`` (default: ``text``) goes under it. ``not_before`` delays delivery; it does not
     hold back later messages to the same chat. ``render`` (instead of ``attachment``) is a JSON
-    spec the sender draws at send time (``chat.outbox_sender.RENDERERS``), e.g. a result chart.
+    spec the sender draws at send time (``chat.render_pool.RENDERERS``), e.g. a result chart.
     ``erase_chat_id`` (a reply to a citizen): the row forgets the chat once it is no longer
     pending (``erase_finished_chats``), so no raw citizen id outlives its delivery.
 

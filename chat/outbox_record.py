@@ -1,0 +1,128 @@
+"""What each outcome of a send does to the database: the outbox row, the chat's queue, the account.
+
+The sender commits every outcome in its own short transaction straight after Telegram answers
+(the duplicate window of ``chat.outbox_sender``). This is that transaction's content: a sent
+message is marked SENT and proves the user no longer blocks the bot; a rate-limited one waits
+without spending an attempt; a deferred one spends an attempt and waits its back-off; a failed
+one is marked FAILED (and a malformed one is told to the working group, never a silent row); a
+blocked chat has its whole queue dropped; a migrated group is followed. Every update is guarded
+by the row still being PENDING, so two senders cannot undo each other.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from chat.outbox_policy import Outcome, malformed
+from domain.enums import OutboxStatus
+from infra.models import OutboxMessage, TelegramAccount
+from services.notices import Localization, notify_refused_push
+from services.outbox import erase_finished_chats
+
+# The sender's log lines keep the logger name they have always had.
+log = logging.getLogger("chat.outbox_sender")
+
+
+async def apply_outcome(
+    session: AsyncSession,
+    row: OutboxMessage,
+    outcome: Outcome,
+    *,
+    now: dt.datetime,
+    admin_ids: frozenset[int] | None,
+    local: Localization,
+) -> None:
+    """Write ``outcome`` of sending ``row`` at ``now``; ``admin_ids`` and ``local`` address the
+    working group's notice of a malformed message."""
+    this = (OutboxMessage.id == row.id) & (OutboxMessage.status == OutboxStatus.PENDING)
+    if outcome.kind == "sent":
+        result = await session.execute(
+            update(OutboxMessage)
+            .where(this)
+            .values(
+                status=OutboxStatus.SENT,
+                sent_at=now,
+                telegram_message_id=outcome.message_id,
+            )
+        )
+        if not result.rowcount:  # type: ignore[attr-defined]
+            log.warning("outbox: message %d was sent but is no longer pending", row.id)
+        # A delivered message proves the user no longer blocks the bot.
+        await session.execute(
+            update(TelegramAccount)
+            .where(
+                TelegramAccount.telegram_id == row.chat_id,
+                TelegramAccount.blocked_at.is_not(None),
+            )
+            .values(blocked_at=None)
+        )
+    elif outcome.kind == "rate_limited":  # not a failure: attempts stay as they are
+        await session.execute(
+            update(OutboxMessage)
+            .where(this)
+            .values(
+                next_attempt_at=now + dt.timedelta(seconds=outcome.delay), last_error=outcome.error
+            )
+        )
+    elif outcome.kind == "deferred":
+        await session.execute(
+            update(OutboxMessage)
+            .where(this)
+            .values(
+                attempts=OutboxMessage.attempts + 1,
+                next_attempt_at=now + dt.timedelta(seconds=outcome.delay),
+                last_error=outcome.error,
+            )
+        )
+    elif outcome.kind == "failed":
+        await session.execute(
+            update(OutboxMessage)
+            .where(this)
+            .values(
+                status=OutboxStatus.FAILED,
+                attempts=OutboxMessage.attempts + 1,
+                last_error=outcome.error,
+            )
+        )
+        if outcome.error and malformed(outcome.error):  # never a silent FAILED row
+            await notify_refused_push(
+                session,
+                message_id=row.id,
+                chat_id=row.chat_id,
+                error=outcome.error,
+                admin_ids=admin_ids,
+                local=local,
+            )
+    elif outcome.kind == "blocked":
+        # Everything still queued for this chat is dropped with it: no request per message.
+        await session.execute(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.chat_id == row.chat_id,
+                OutboxMessage.status == OutboxStatus.PENDING,
+            )
+            .values(status=OutboxStatus.BLOCKED, last_error=outcome.error)
+        )
+        await session.execute(
+            update(TelegramAccount)
+            .where(
+                TelegramAccount.telegram_id == row.chat_id,
+                TelegramAccount.blocked_at.is_(None),
+            )
+            .values(blocked_at=now)
+        )
+    elif outcome.kind == "migrated":  # a group became a supergroup: follow it
+        log.warning("outbox: chat %d moved to %s", row.chat_id, outcome.new_chat_id)
+        await session.execute(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.chat_id == row.chat_id,
+                OutboxMessage.status == OutboxStatus.PENDING,
+            )
+            .values(chat_id=outcome.new_chat_id)
+        )
+    await session.execute(erase_finished_chats(row.chat_id))  # a citizen's, once done
