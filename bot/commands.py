@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import re
 import sys
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -25,9 +24,8 @@ from bot.cli_errors import (
     database_label,
     telegram_failure,
 )
-from domain.labels import SATISFACTION_LABELS
 from domain.period import current_quarter, parse_period
-from domain.template import DEFAULT_SURVEY, survey_of
+from domain.text import unescape
 from infra.config import ConfigError, Settings
 from infra.db import (
     current_revision,
@@ -38,12 +36,12 @@ from infra.db import (
 )
 from infra.i18n import N_, Translator
 from infra.models.types import utcnow
-from services import files, survey_links, survey_stats, surveys
+from services import files, survey_links
 from services.annual import annual_report
 from services.annual_text import csv_bytes
 from services.errors import DomainError
 from services.qr import qr_png, qr_sheet
-from services.templates import localized
+from services.survey_report import satisfaction_report
 
 
 async def db(action: str, settings: Settings, tr: Translator) -> int:
@@ -218,11 +216,6 @@ async def survey(args: argparse.Namespace, settings: Settings, tr: Translator) -
         await engine.dispose()
 
 
-def _plain(template: str) -> str:
-    """A chat message's translated template without its HTML tags (the CLI prints plain text)."""
-    return re.sub(r"</?b>", "", template)
-
-
 async def _survey_stats(
     session: AsyncSession,
     tr: Translator,
@@ -239,34 +232,7 @@ async def _survey_stats(
         parse_period(period_text) if period_text else current_quarter(now.astimezone(tz).date())
     )
     assert period is not None  # checked by the caller
-    _tid, template = await surveys.current_template(session)
-    spec = survey_of(template) if template else DEFAULT_SURVEY
-    questions = {q.code: localized(q.text, tr.locale, q.text_en) for q in spec.questions}
-    rows = await survey_stats.unit_stats(session, period, tz=tz, now=now)
-    lines = [_plain(tr._("<b>Citizen satisfaction, {period}</b>")).format(period=period)]
-    if not rows:
-        lines.append(tr._("No responses yet."))
-    for s in rows:
-        rate = "—" if s.rate is None else f"{s.rate}%"
-        lines += [
-            "",
-            _plain(tr._("<b>{unit}</b>: {count} responses, satisfaction {rate}")).format(
-                unit=localized(s.unit, tr.locale), count=s.responses, rate=rate
-            ),
-        ]
-        for code, counts in s.per_question.items():
-            dist = " ".join(
-                f"{tr._(SATISFACTION_LABELS[level])} {counts.get(level, 0)}"
-                for level in surveys.LEVELS
-            )
-            lines.append(f"• {questions.get(code, code)}: {dist}")
-        if s.open_items:
-            lines.append(
-                tr._("Rectification: {open} open, {overdue} overdue").format(
-                    open=s.open_items, overdue=s.overdue_items
-                )
-            )
-    return "\n".join(lines)
+    return unescape(await satisfaction_report(session, tr, period, tz=tz, now=now))
 
 
 def _survey_files(issued, username: str, out, tr: Translator) -> str:  # type: ignore[no-untyped-def]

@@ -20,18 +20,17 @@ from telegram.ext import BaseHandler, CommandHandler, ConversationHandler
 from chat.callbacks import Callbacks
 from chat.context import JxContext
 from chat.flow import END, Flow, Position, Prompt, answer_query, reply, send_prompt
-from conversations.common import html, keyboard, load_caller, now
-from domain.labels import SATISFACTION_LABELS
+from conversations.common import keyboard, load_caller, now
 from domain.period import current_quarter, parse_period
-from domain.template import DEFAULT_SURVEY, survey_of
 from domain.text import MESSAGE_LIMIT, clip_html, html_format
 from infra.config import load_settings
 from infra.i18n import N_, Translator
 from infra.models import OrgUnit
-from services import files, survey_links, survey_stats, surveys
+from services import files, survey_links
 from services.access import Actor, load_actor
 from services.errors import DomainError
 from services.qr import qr_sheet
+from services.survey_report import satisfaction_report
 from services.templates import localized
 
 
@@ -222,39 +221,8 @@ async def stats_text(
             tr._("Not a period: {period}. Use 2026Q4 for a quarter or 2026 for a year."),
             period=period_text,
         )
-    _tid, template = await surveys.current_template(session)
-    spec = survey_of(template) if template else DEFAULT_SURVEY
-    questions = {q.code: localized(q.text, tr.locale, q.text_en) for q in spec.questions}
-    rows = await survey_stats.unit_stats(session, period, tz=tz, now=now_, unit_ids=unit_ids)
-    lines: list[str] = [html_format(tr._("<b>Citizen satisfaction, {period}</b>"), period=period)]
-    if not rows:
-        lines.append(tr._("No responses yet."))
-    for s in rows:
-        rate = "—" if s.rate is None else f"{s.rate}%"
-        lines += [
-            "",
-            html_format(
-                tr._("<b>{unit}</b>: {count} responses, satisfaction {rate}"),
-                unit=localized(s.unit, tr.locale),
-                count=s.responses,
-                rate=rate,
-            ),
-        ]
-        for code, counts in s.per_question.items():
-            dist = " ".join(
-                f"{tr._(SATISFACTION_LABELS[level])} {counts.get(level, 0)}"
-                for level in surveys.LEVELS
-            )
-            lines.append(f"• {html(questions.get(code, code))}: {dist}")
-        if s.open_items:
-            lines.append(
-                html_format(
-                    tr._("Rectification: {open} open, {overdue} overdue"),
-                    open=s.open_items,
-                    overdue=s.overdue_items,
-                )
-            )
-    return clip_html("\n".join(lines), MESSAGE_LIMIT)
+    report = await satisfaction_report(session, tr, period, tz=tz, now=now_, unit_ids=unit_ids)
+    return clip_html(report, MESSAGE_LIMIT)
 
 
 async def surveys_command(update: Update, context: JxContext) -> None:

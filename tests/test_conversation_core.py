@@ -574,6 +574,22 @@ def test_a_message_the_current_step_takes_never_reaches_another_flows_entry_poin
             del Flow.registry[name], FlowHandler.live[name]
 
 
+async def appeal_to_the_evidence_step(
+    sessions: SessionFactory, sc: Scene, me: SimUser
+) -> BotMessage:
+    """My result pushed, 申诉 on its total, the reason written: the draft waits for evidence.
+    Returns the result message (its 申诉 button brings the draft back)."""
+    await push_my_result(sessions, sc)
+    result_msg = await expect_button(me, appeal_flow.NEW.data(sc.result_id))
+    await me.press(appeal_flow.NEW.data(sc.result_id), result_msg)
+    picker = await expect_button(me, appeal_flow.PICK.data(sc.result_id, "total"))
+    await me.press(appeal_flow.PICK.data(sc.result_id, "total"), picker)
+    await me.expect_text("请填写申诉理由")
+    await me.send(REASON)
+    await me.expect_text("证明材料")
+    return result_msg
+
+
 async def test_an_appellant_on_the_working_group_keeps_the_draft_through_the_appeal_desk(
     server: FakeBotApi, bot: InProcessBot, sessions: SessionFactory
 ) -> None:
@@ -583,14 +599,7 @@ async def test_an_appellant_on_the_working_group_keeps_the_draft_through_the_app
     async with sessions.begin() as s:
         s.add(RoleGrant(staff_id=sc.staff_id, role=Role.ADMIN))
     me = server.user(ME, language_code="zh-hans")
-    await push_my_result(sessions, sc)
-    result_msg = await expect_button(me, appeal_flow.NEW.data(sc.result_id))
-    await me.press(appeal_flow.NEW.data(sc.result_id), result_msg)
-    picker = await expect_button(me, appeal_flow.PICK.data(sc.result_id, "total"))
-    await me.press(appeal_flow.PICK.data(sc.result_id, "total"), picker)
-    await me.expect_text("请填写申诉理由")
-    await me.send(REASON)
-    await me.expect_text("证明材料")
+    result_msg = await appeal_to_the_evidence_step(sessions, sc, me)
 
     await me.send("/appeals")  # the desk, in the same flow
     await me.expect_text("申诉")
@@ -606,14 +615,7 @@ async def test_cancel_sets_the_appeal_draft_aside_and_the_appeal_button_brings_i
 ) -> None:
     sc = await scene(sessions)
     me = server.user(ME, language_code="zh-hans")
-    await push_my_result(sessions, sc)
-    result_msg = await expect_button(me, appeal_flow.NEW.data(sc.result_id))
-    await me.press(appeal_flow.NEW.data(sc.result_id), result_msg)
-    picker = await expect_button(me, appeal_flow.PICK.data(sc.result_id, "total"))
-    await me.press(appeal_flow.PICK.data(sc.result_id, "total"), picker)
-    await me.expect_text("请填写申诉理由")
-    await me.send(REASON)
-    await me.expect_text("证明材料")
+    result_msg = await appeal_to_the_evidence_step(sessions, sc, me)
     await me.send("/cancel")
     await me.expect_text("已取消")
     assert await current(sessions) is None
