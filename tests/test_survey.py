@@ -77,8 +77,9 @@ async def test_abandoned_survey_is_finished_from_the_same_link(
     citizen = server.user(8005, language_code="zh-hans")
     first = await survey.open_link(citizen, payload)
     second = await survey.rate(citizen, first)
-    await citizen.send("/start")  # wanders off
-    await citizen.expect()
+    await citizen.send("/start")  # wanders off: the survey is left, its answers kept
+    await citizen.expect_text("已保存")
+    await citizen.expect_text("您好")  # the home screen
     resumed = await survey.open_link(citizen, payload)
     assert resumed.text == second.text  # the next unanswered question, not the first
     assert await _count(sessions, SurveyAnswer) == 1
