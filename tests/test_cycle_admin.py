@@ -18,7 +18,7 @@ from infra.container import Services
 from infra.db import SessionFactory
 from infra.models import Assignment, AuditEntry, Cycle, OutboxMessage
 from tests.drivers import cycle_admin
-from tests.drivers.results import button
+from tests.drivers.taps import button
 from tests.factories import bind, make_org, open_cycle
 from tests.harness import InProcessBot
 

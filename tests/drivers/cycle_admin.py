@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from conversations.cycle_admin import APPROVE, CLOSE, CLOSE_CONFIRMED, EXTEND, VIEW
 from fakebotapi import BotMessage, SimUser
-from tests.drivers.results import button
+from tests.drivers.taps import button
 
 
 def extend_data(view: BotMessage, days: int) -> str:

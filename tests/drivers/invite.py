@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from conversations.invite import ITS_ME, NOT_ME
 from fakebotapi import BotMessage, SimUser
+from tests.drivers.taps import tap
 
 
 async def open_code(user: SimUser, code: str) -> BotMessage:
@@ -13,9 +14,9 @@ async def open_code(user: SimUser, code: str) -> BotMessage:
 
 async def confirm(user: SimUser, prompt: BotMessage) -> None:
     """是我本人: link the account."""
-    await user.press(next(d for d in prompt.button_data() if ITS_ME.parse(d)), prompt)
+    await tap(user, prompt, ITS_ME)
 
 
 async def decline(user: SimUser, prompt: BotMessage) -> None:
     """不是我: nothing is linked."""
-    await user.press(next(d for d in prompt.button_data() if NOT_ME.parse(d)), prompt)
+    await tap(user, prompt, NOT_ME)

@@ -7,17 +7,10 @@ as what the person does.
 
 from __future__ import annotations
 
-from chat.callbacks import CallbackAction
 from conversations.result_review import APPROVE, SEND_BACK
 from conversations.results import HISTORY, SEND, WHY
 from fakebotapi import BotMessage, SimUser
-
-
-def button(message: BotMessage, action: CallbackAction) -> str:
-    """The callback data of ``message``'s button for ``action`` (the first, if several)."""
-    found = [d for d in message.button_data() if d and action.parse(d) is not None]
-    assert found, f"no {action.owner.flow}.{action.name} button in {message.button_data()}"
-    return found[0]
+from tests.drivers.taps import button
 
 
 async def send_for_approval(admin: SimUser, scored: BotMessage) -> str:
