@@ -70,7 +70,7 @@ async def _run(
         )
         print(
             tr._("Cycle {period}: the deadline is now {deadline}.").format(
-                period=changed.period, deadline=tr.datetime(changed.deadline, "short")
+                period=changed.period, deadline=tr.datetime(changed.deadline)
             )
         )
     elif command == "close":
@@ -172,7 +172,7 @@ async def _open(
     if opened.phase == CyclePhase.COLLECTING:
         print(
             tr._("Cycle {period} is collecting answers until {deadline}.").format(
-                period=opened.period, deadline=tr.datetime(opened.deadline, "short")
+                period=opened.period, deadline=tr.datetime(opened.deadline)
             )
         )
     else:
@@ -252,7 +252,7 @@ async def status_text(session: AsyncSession, period: str | None, tr: Translator)
             tr._("{period}: {phase}, deadline {deadline}").format(
                 period=c.period,
                 phase=tr._(PHASE_LABELS[c.phase]),
-                deadline=tr.datetime(c.deadline, "short"),
+                deadline=tr.datetime(c.deadline),
             )
         )
         if c.scored_at is not None and c.phase in (CyclePhase.SCORING, CyclePhase.REVIEW):

@@ -62,7 +62,7 @@ async def overview(context: JxContext, tr: Translator) -> Prompt:
                     tr._("<b>{period}</b>: {phase}, deadline {deadline}"),
                     period=c.period,
                     phase=tr._(PHASE_LABELS[c.phase]),
-                    deadline=tr.datetime(c.deadline, "short"),
+                    deadline=tr.datetime(c.deadline),
                 ),
             ]
             if c.phase == CyclePhase.PREPARING:

@@ -115,7 +115,7 @@ def task_lines(summary: forms.TaskSummary, tr: Translator) -> list[str]:
         html_format(
             tr._("<b>{period} evaluation</b> (closes {deadline})"),
             period=summary.cycle.period,
-            deadline=tr.datetime(summary.cycle.deadline, "short"),
+            deadline=tr.datetime(summary.cycle.deadline),
         )
     ]
     order = list(Source)

@@ -319,7 +319,7 @@ async def open_cycle(update: Update, context: JxContext) -> object:
         text = html_format(
             tr._("Cycle {period} is collecting answers until {deadline}."),
             period=cycle.period,
-            deadline=tr.datetime(cycle.deadline, "short"),
+            deadline=tr.datetime(cycle.deadline),
         )
     else:
         text = html_format(

@@ -8,18 +8,20 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+from collections.abc import Iterable
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from babel import Locale
-from babel.dates import format_date, format_datetime
+from babel.dates import format_date
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
 from babel.support import NullTranslations, Translations
 
+from domain.period import parse_period
 from domain.text import N_
 from infra.config import SUPPORTED_LOCALES
 
@@ -29,6 +31,12 @@ LANGUAGE_NAMES = {"zh_Hans": "简体中文", "zh_Hant": "繁體中文", "en": "E
 
 
 __all__ = ["N_", "Translator", "resolve_locale"]
+
+#: One date format per language (issue 11): 2027年1月10日 / 10 Jan 2027.
+_DATE = {"zh": "y年M月d日", "en": "d MMM y"}
+_QUARTER_WORDS = (N_("first"), N_("second"), N_("third"), N_("fourth"))
+N_("{year} annual")
+N_("{year} {quarter} quarter")
 
 
 def resolve_locale(language_code: str | None, default: str = "zh_Hans") -> str:
@@ -97,13 +105,58 @@ class Translator:
     def ngettext(self, singular: str, plural: str, n: int) -> str:
         return self._t.ngettext(singular, plural, n)
 
-    def date(self, value: dt.date | dt.datetime, fmt: str = "medium") -> str:
+    def date(self, value: dt.date | dt.datetime, *, weekday: bool = False) -> str:
+        """A day as the language writes it: 2027年1月10日（星期日） / Sun 10 Jan 2027."""
         if isinstance(value, dt.datetime):
             value = value.astimezone(self.tz).date()
-        return format_date(value, format=fmt, locale=self._babel)
+        text = format_date(value, _DATE[self.lang], locale=self._babel)
+        if not weekday:
+            return text
+        name = format_date(value, "EEEE" if self.lang != "en" else "EEE", locale=self._babel)
+        return f"{text}（{name}）" if self.lang != "en" else f"{name} {text}"
 
-    def datetime(self, value: dt.datetime, fmt: str = "medium") -> str:
-        return format_datetime(value, format=fmt, tzinfo=self.tz, locale=self._babel)
+    def datetime(self, value: dt.datetime, *, weekday: bool = True) -> str:
+        """A moment that matters to the minute (deadlines): 2027年1月10日（星期日）23:59."""
+        local = value.astimezone(self.tz)
+        day, time = self.date(local, weekday=weekday), local.strftime("%H:%M")
+        return f"{day}{time}" if self.lang != "en" else f"{day}, {time}"
+
+    def period(self, value: object) -> str:
+        """An evaluation period as people write it: 2026年第四季度 / 2026年度 / Q4 2026."""
+        found = parse_period(str(value))
+        if found is None:
+            return str(value)
+        if found.quarter is None:
+            return self._("{year} annual").format(year=found.year)
+        ordinal = self._(_QUARTER_WORDS[found.quarter - 1])
+        return self._("{year} {quarter} quarter").format(year=found.year, quarter=ordinal)
+
+    @property
+    def lang(self) -> str:
+        """The script family: ``en`` or ``zh`` (both Chinese catalogs punctuate alike)."""
+        return "en" if self.locale == "en" else "zh"
+
+    def join(self, items: Iterable[object]) -> str:
+        """A list inside a sentence: 自评、同事互评 / self, peer."""
+        return ("、" if self.lang == "zh" else ", ").join(str(i) for i in items)
+
+    def label(self, name: str, value: object) -> str:
+        """``name：value`` with the colon of the language."""
+        return f"{name}：{value}" if self.lang == "zh" else f"{name}: {value}"
+
+    def paren(self, text: object) -> str:
+        """An aside in brackets: （城东服务窗口） / (East window); no space before in Chinese."""
+        return f"（{text}）" if self.lang == "zh" else f" ({text})"
+
+    def heading(self, text: object) -> str:
+        """A bracketed heading: 【工作业绩】 / [Performance]."""
+        return f"【{text}】" if self.lang == "zh" else f"[{text}] "
+
+    def percent(self, value: int | Decimal) -> str:
+        """A weight as people write it: 60%, 12.5% (no trailing zeros)."""
+        number = Decimal(value).normalize()
+        text = format(number, "f")
+        return f"{text}%"
 
     def number(self, value: int | Decimal, fmt: str | None = None) -> str:
         return format_decimal(value, format=fmt, locale=self._babel)

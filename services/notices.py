@@ -147,7 +147,7 @@ async def notify_cycle_opened(
                 "The {period} performance evaluation has started. Please finish by {deadline}: {tasks}. Send /start to begin."
             ),
             period=cycle.period,
-            deadline=tr.datetime(cycle.deadline, "short"),
+            deadline=tr.datetime(cycle.deadline),
             tasks=_task_list(tr, open_by_source),
         )
         if await enqueue(
@@ -178,7 +178,7 @@ async def send_due_reminders(
             ),
             period=cycle.period,
             days=days,
-            deadline=tr.datetime(cycle.deadline, "short"),
+            deadline=tr.datetime(cycle.deadline),
             tasks=_task_list(tr, open_by_source),
         )
         if await enqueue(
