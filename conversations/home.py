@@ -1,6 +1,8 @@
-"""The home screen: a bound staff member's tasks and tools, or a citizen's welcome.
+"""The home screen: everything waiting for a bound staff member, their roles' tools, or a
+citizen's welcome. What waits comes from ``services.pending``, drawn by
+``conversations.home_pending``.
 
-Its buttons open a form list (``hm1:self``, ``hm1:review``, ``hm1:peer``); the rating
+Its form buttons open a form list (``hm1:self``, ``hm1:review``, ``hm1:peer``); the rating
 flow (``conversations.form``) takes them as entry points, through the actions below.
 """
 
@@ -12,14 +14,15 @@ from telegram import InlineKeyboardMarkup, Update
 from chat.callbacks import Callbacks
 from chat.context import JxContext
 from chat.flow import reply
-from conversations.common import keyboard, load_caller
+from conversations import home_pending as hp
+from conversations.common import keyboard, load_caller, now
 from conversations.menus import sync_chat_commands
 from domain.enums import Source
 from domain.labels import SOURCE_LABELS
-from domain.text import html_format
+from domain.text import MESSAGE_LIMIT, clip_html, html_format
 from infra.i18n import Translator
 from infra.models import OrgUnit
-from services import forms
+from services import forms, pending
 from services.access import Actor
 
 CB = Callbacks("hm1", "home")
@@ -63,39 +66,53 @@ def citizen_welcome(tr: Translator) -> str:
 async def staff_home(
     context: JxContext, actor: Actor, tr: Translator
 ) -> tuple[str, InlineKeyboardMarkup | None]:
-    """Greeting, this cycle's open tasks with counts (自評 未完成, 互評 3/5), the role's tools."""
+    """Greeting, everything waiting for the person (forms with counts, results and their
+    appeal deadline, plans, approvals, appeals, bad reviews), grouped by role, with buttons."""
     lines: list[str] = []
     buttons: list[list[tuple[str, str]]] = []
-    if actor.staff is not None:
-        async with context.services.reads() as session:
+    settings = context.services.settings
+    async with context.services.reads() as session:
+        found = await pending.pending_for(session, actor, now=now(context), tz=settings.tz)
+        unit = None
+        if actor.staff is not None:
             unit = await session.scalar(
                 select(OrgUnit.name).where(OrgUnit.id == actor.staff.unit_id)
             )
-            summaries = await forms.task_summary(session, actor.staff.id)
+
+    def section(more: tuple[list[str], list[list[tuple[str, str]]]]) -> None:
+        lines.extend(more[0])
+        buttons.extend(more[1])
+
+    if actor.staff is not None:
         lines.append(
             html_format(tr._("Hello, {name} ({unit})."), name=actor.staff.name, unit=unit or "")
         )
         lines.append("")
         lines.append(tr._("<b>Your tasks</b>"))
-        if not summaries:
-            lines.append(
-                tr._(
-                    "No evaluation is collecting answers at the moment. You will be notified when a cycle opens."
-                )
-            )
-        for summary in summaries:
+        for summary in found.forms:
             lines += task_lines(summary, tr)
             buttons += task_buttons(summary, tr)
+        section(hp.own_lines(found, tr))
+        if found.empty:
+            lines += hp.nothing_lines(found, tr)
     else:
         lines.append(tr._("Hello. You are signed in as a member of the evaluation working group."))
+    leadership = hp.leadership_lines(found, tr)
+    if leadership[0]:
+        lines.append("")
+        section(leadership)
     if actor.is_unit_head and not actor.is_admin:
         lines.append("")
         lines.append(tr._("<b>Unit head</b>"))
+        section(hp.rectify_lines(found.rectify, tr))
         lines.append(tr._("• /rectify — bad reviews of your unit to handle"))
         lines.append(tr._("• /links, /surveys — survey QR codes and your unit's satisfaction"))
     if actor.is_admin:
         lines.append("")
         lines.append(tr._("<b>Evaluation working group</b>"))
+        section(hp.working_group_lines(found, tr))
+        if actor.is_unit_head:
+            section(hp.rectify_lines(found.rectify, tr))
         lines.append(tr._("• Send the staff roster (CSV or XLSX) as a file to import it."))
         lines.append(tr._("• /invites — invite codes for everyone not yet linked"))
         lines.append(tr._("• /reissue &lt;employee no.&gt; — a new code for one person"))
@@ -107,14 +124,15 @@ async def staff_home(
                 "• /links, /surveys, /reviews — survey QR codes, satisfaction, bad reviews to re-examine"
             )
         )
-    return "\n".join(lines), keyboard(*buttons) if buttons else None
+    text = clip_html("\n".join(lines), MESSAGE_LIMIT)
+    return text, keyboard(*buttons) if buttons else None
 
 
 def task_lines(summary: forms.TaskSummary, tr: Translator) -> list[str]:
     lines: list[str] = [
         html_format(
             tr._("<b>{period} evaluation</b> (closes {deadline})"),
-            period=summary.cycle.period,
+            period=tr.period(summary.cycle.period),
             deadline=tr.datetime(summary.cycle.deadline),
         )
     ]
