@@ -87,14 +87,17 @@ async def staff_home(
         lines.append(
             html_format(tr._("Hello, {name} ({unit})."), name=actor.staff.name, unit=unit or "")
         )
-        lines.append("")
-        lines.append(tr._("<b>Your tasks</b>"))
+        mine: list[str] = []
         for summary in found.forms:
-            lines += task_lines(summary, tr)
+            mine += task_lines(summary, tr)
             buttons += task_buttons(summary, tr)
-        section(hp.own_lines(found, tr))
+        own, rows = hp.own_lines(found, tr)
+        mine += own
+        buttons += rows
         if found.empty:
-            lines += hp.nothing_lines(found, tr)
+            mine += hp.nothing_lines(found, tr)
+        if mine:  # a leader whose only task is an approval reads it under the role
+            lines += ["", tr._("<b>Your tasks</b>"), *mine]
     else:
         lines.append(tr._("Hello. You are signed in as a member of the evaluation working group."))
     leadership = hp.leadership_lines(found, tr)
@@ -142,6 +145,8 @@ def task_lines(summary: forms.TaskSummary, tr: Translator) -> list[str]:
     ):
         if source == Source.SELF and is_unit:
             label = tr._("Unit self-assessment")
+        elif is_unit:  # a unit rated besides people: two lines that must not read alike
+            label = tr._("{task} of units").format(task=tr._(SOURCE_LABELS[source]))
         else:
             label = tr._(SOURCE_LABELS[source])
         if source == Source.SELF:
@@ -158,5 +163,5 @@ def task_buttons(summary: forms.TaskSummary, tr: Translator) -> list[list[tuple[
         done = sum(d for (s, _), (d, _t) in summary.counts.items() if s == source)
         total = sum(t for (s, _), (_d, t) in summary.counts.items() if s == source)
         if total and done < total:
-            rows.append([(f"{tr._(SOURCE_LABELS[source])} ({total - done})", action.data())])
+            rows.append([(tr._(SOURCE_LABELS[source]) + tr.paren(total - done), action.data())])
     return rows

@@ -191,8 +191,6 @@ def leadership_lines(found: pd.Pending, tr: Translator) -> tuple[list[str], Rows
                 ),
             ]
         )
-    if len(lines) == 2:
-        lines.append(tr._("• Nothing waits for your approval."))
     return lines, rows
 
 
