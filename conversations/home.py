@@ -10,20 +10,25 @@ from __future__ import annotations
 
 from sqlalchemy import select
 from telegram import InlineKeyboardMarkup, Update
+from telegram.ext import BaseHandler
 
-from chat.callbacks import Callbacks
+from chat.callbacks import Callbacks, markup
 from chat.context import JxContext
-from chat.flow import reply
+from chat.flow import answer_query, reply
+from conversations import appeal
 from conversations import home_pending as hp
 from conversations.common import keyboard, load_caller, now
+from conversations.home_pending import Rows
 from conversations.menus import sync_chat_commands
 from domain.enums import Source
-from domain.labels import SOURCE_LABELS
+from domain.labels import GRADE_LABELS, SOURCE_LABELS
 from domain.text import MESSAGE_LIMIT, clip_html, html_format
 from infra.i18n import Translator
 from infra.models import OrgUnit
-from services import forms, pending
+from services import forms, pending, result_views
 from services.access import Actor
+from services.errors import DomainError
+from services.result_notices import plan_required, result_choices, result_text
 
 CB = Callbacks("hm1", "home")
 # one action per kind of task, without arguments: the data stays hm1:self as before
@@ -32,6 +37,7 @@ OPEN_REVIEW = CB.action("review")  # 上级评价
 OPEN_PEER = CB.action("peer")  # 同事互评
 TASKS = {Source.SELF: OPEN_SELF, Source.SUPERIOR: OPEN_REVIEW, Source.PEER: OPEN_PEER}
 """The home button that opens each source's forms."""
+OPEN_RESULT = CB.action("result", int)  # hm1:result:<result id>: the person's own, opened
 
 
 async def show_home(update: Update, context: JxContext) -> None:
@@ -91,9 +97,9 @@ async def staff_home(
         for summary in found.forms:
             mine += task_lines(summary, tr)
             buttons += task_buttons(summary, tr)
-        own, rows = hp.own_lines(found, tr)
-        mine += own
-        buttons += rows
+        for more in (result_lines(found, tr), hp.own_lines(found, tr)):
+            mine += more[0]
+            buttons += more[1]
         if found.empty:
             mine += hp.nothing_lines(found, tr)
         if mine:  # a leader whose only task is an approval reads it under the role
@@ -131,6 +137,35 @@ async def staff_home(
     return text, keyboard(*buttons) if buttons else None
 
 
+def result_lines(found: pending.Pending, tr: Translator) -> tuple[list[str], Rows]:
+    """Results new to the person (🆕) or open to appeal, with the appeal deadline (申诉)."""
+    lines: list[str] = []
+    rows: Rows = []
+    many = len(found.results) > 1
+    for r in found.results:
+        lines.append(
+            ("" if r.viewed else "🆕 ")
+            + html_format(
+                tr._("<b>{period} results published</b>: {total}, {grade}"),
+                period=tr.period(r.period),
+                total=format(r.total, "f"),
+                grade=tr._(GRADE_LABELS[r.grade]),
+            )
+        )
+        suffix = tr.paren(tr.period(r.period)) if many else ""
+        row = [(tr._("View the result") + suffix, OPEN_RESULT.data(r.result_id))]
+        if r.appeals_until is not None:
+            lines.append(
+                html_format(
+                    tr._("• If you disagree with the result, you may appeal until {deadline}."),
+                    deadline=tr.datetime(r.appeals_until),
+                )
+            )
+            row.append((tr._("Appeal") + suffix, appeal.NEW.data(r.result_id)))
+        rows.append(row)
+    return lines, rows
+
+
 def task_lines(summary: forms.TaskSummary, tr: Translator) -> list[str]:
     lines: list[str] = [
         html_format(
@@ -165,3 +200,25 @@ def task_buttons(summary: forms.TaskSummary, tr: Translator) -> list[list[tuple[
         if total and done < total:
             rows.append([(tr._(SOURCE_LABELS[source]) + tr.paren(total - done), action.data())])
     return rows
+
+
+async def open_result(update: Update, context: JxContext) -> None:
+    """查看结果: the person's result message again (its buttons too), noted as seen."""
+    (result_id,) = OPEN_RESULT.args(update)
+    actor = await load_caller(update, context)
+    tr = await context.tr(update)
+    try:
+        async with context.transaction() as session:
+            staff_id = actor.staff.id if actor.staff else None
+            own = await result_views.open_own(session, result_id, staff_id=staff_id)
+            text = result_text(own.cycle, own.result, tr, name=own.name)
+            choices = result_choices(own.result, tr, plan_required=plan_required(own.result))
+    except DomainError as exc:
+        await answer_query(update, exc.plain(tr), alert=True)
+        return
+    await answer_query(update)
+    await reply(update, text, markup(choices))
+
+
+def build_handlers() -> list[BaseHandler]:
+    return [OPEN_RESULT.handler(open_result)]

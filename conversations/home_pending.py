@@ -8,9 +8,8 @@ under the pushed message, checked again by that flow.
 
 from __future__ import annotations
 
-from conversations import appeal, cycle_admin, plan, rectification, result_review, results
+from conversations import appeal, cycle_admin, plan, rectification, result_review
 from domain.enums import AppealStatus, CyclePhase, PlanStatus, Role
-from domain.labels import GRADE_LABELS
 from domain.text import clip, html_format
 from infra.i18n import N_, Translator
 from services import pending as pd
@@ -43,32 +42,9 @@ UPCOMING = {
 
 
 def own_lines(found: pd.Pending, tr: Translator) -> tuple[list[str], Rows]:
-    """The person's own things after the forms: result and appeal deadline, appeals, plans."""
+    """The person's own things after the forms and results: appeals, plans, milestones."""
     lines: list[str] = []
     rows: Rows = []
-    many = len(found.results) > 1
-    for r in found.results:
-        lines.append(
-            html_format(
-                tr._("<b>{period} results published</b>: {total}, {grade}"),
-                period=tr.period(r.period),
-                total=format(r.total, "f"),
-                grade=tr._(GRADE_LABELS[r.grade]),
-            )
-        )
-        lines.append(
-            html_format(
-                tr._("• If you disagree with the result, you may appeal until {deadline}."),
-                deadline=tr.datetime(r.appeals_until),
-            )
-        )
-        suffix = tr.paren(tr.period(r.period)) if many else ""
-        rows.append(
-            [
-                (tr._("Why this score?") + suffix, results.WHY.data(r.result_id)),
-                (tr._("Appeal") + suffix, appeal.NEW.data(r.result_id)),
-            ]
-        )
     for a in found.appeals:
         if a.status == AppealStatus.QUESTION:
             lines.append(

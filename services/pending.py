@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Generic, TypeVar
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.enums import (
@@ -69,13 +69,15 @@ class ResultsApproval:
 
 @dataclass(frozen=True)
 class PublishedResult:
-    """The person's result whose appeal window is open (the appeal deadline, 申诉)."""
+    """The person's result not opened yet in its latest version, or still open to appeal
+    (``appeals_until`` then says until when: the appeal deadline, 申诉)."""
 
     result_id: int
     period: str
     total: Decimal
     grade: Grade
-    appeals_until: dt.datetime
+    appeals_until: dt.datetime | None
+    viewed: bool
 
 
 @dataclass(frozen=True)
@@ -216,24 +218,31 @@ async def pending_for(
 
 
 async def _results(session: AsyncSession, staff_id: int, now: dt.datetime) -> list[PublishedResult]:
-    """Published results still open to appeal, unless the person already appealed them."""
+    """Published results new to the person, or open to appeal and not appealed, newest first."""
     appealed = select(Appeal.result_id).where(Appeal.staff_id == staff_id)
+    window = and_(
+        Cycle.phase.in_([CyclePhase.PUBLISHED, CyclePhase.APPEALS]),
+        Cycle.appeals_until > now,
+        Result.id.not_in(appealed),
+    )
+    unseen = or_(Result.viewed_version.is_(None), Result.viewed_version < Result.version)
     rows = await session.execute(
-        select(Result, Cycle)
+        select(Result, Cycle, window)
         .join(Cycle, Cycle.id == Result.cycle_id)
-        .where(
-            Result.staff_id == staff_id,
-            Result.published_at.is_not(None),
-            Cycle.phase.in_([CyclePhase.PUBLISHED, CyclePhase.APPEALS]),
-            Cycle.appeals_until > now,
-            Result.id.not_in(appealed),
-        )
-        .order_by(Cycle.id)
+        .where(Result.staff_id == staff_id, Result.published_at.is_not(None), or_(window, unseen))
+        .order_by(Cycle.id.desc())
+        .limit(SHOWN)
     )
     return [
-        PublishedResult(r.id, c.period, r.total, r.grade, c.appeals_until)
-        for r, c in rows
-        if c.appeals_until is not None
+        PublishedResult(
+            r.id,
+            c.period,
+            r.total,
+            r.grade,
+            c.appeals_until if open_ else None,
+            r.viewed_version == r.version,
+        )
+        for r, c, open_ in rows
     ]
 
 

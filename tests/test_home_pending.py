@@ -9,6 +9,7 @@ import secrets
 from sqlalchemy import select
 
 from conversations import appeal, cycle_admin, plan, rectification, result_review, results
+from conversations.home import OPEN_RESULT
 from domain.enums import (
     AppealStatus,
     CyclePhase,
@@ -34,7 +35,7 @@ from infra.models import (
 )
 from infra.models.types import utcnow
 from tests.drivers import home
-from tests.drivers.taps import offered
+from tests.drivers.taps import forge, offered
 from tests.factories import SHANGHAI, bind, make_org, open_cycle, published_cycle
 from tests.harness import eventually
 
@@ -69,9 +70,33 @@ async def test_a_published_result_shows_its_appeal_deadline_and_opens_the_appeal
     assert "2026年第四季度绩效评估结果已公布" in screen.text and "总分78.00，合格" in screen.text
     assert f"如对结果有异议，可在{deadline.year}年{deadline.month}月{deadline.day}日" in screen.text
     assert "目前没有" not in screen.text and "没有正在进行" not in screen.text
-    assert offered(screen, results.WHY) and offered(screen, appeal.NEW)
+    assert "🆕" in screen.text  # pushed, but not opened here yet
+    assert offered(screen, OPEN_RESULT) and offered(screen, appeal.NEW)
     picker = await home.act(user, screen, appeal.NEW)
     assert picker.buttons  # the appeal flow asks what is disputed
+
+
+async def test_a_result_not_yet_opened_is_listed_until_its_person_opens_it(
+    server: FakeBotApi, bot, sessions: SessionFactory
+) -> None:
+    pub = await published_cycle(sessions)
+    async with sessions.begin() as s:
+        cycle = await s.get(Cycle, pub.cycle_id)
+        assert cycle is not None
+        cycle.phase = CyclePhase.CLOSED  # the appeal window is over: only "not opened" keeps it
+    await bind(sessions, PERSON, pub.org.staff_ids[0])
+    user = server.user(PERSON, language_code="zh-hans")
+    screen = await home.open_home(user, "结果已公布")
+    assert "🆕" in screen.text and "申诉" not in screen.text
+    assert not offered(screen, appeal.NEW)
+    shown = await home.act(user, screen, OPEN_RESULT)
+    assert "总分" in shown.text and offered(shown, results.WHY)
+    again = await home.open_home(user, "待办")
+    assert "结果已公布" not in again.text and "目前没有您的待办事项。" in again.text
+    answered = len(user.callback_answers)
+    await forge(user, again, OPEN_RESULT, pub.theirs)  # someone else's result: refused
+    await user.wait_until(lambda: len(user.callback_answers) > answered)
+    assert "这不是您的评估结果" in user.callback_answers[-1]["text"]
 
 
 async def test_a_person_with_an_appeal_under_way_answers_the_question_from_home(

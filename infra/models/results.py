@@ -37,6 +37,8 @@ class Result(Timestamped, Base):
     breakdown: Mapped[dict[str, Any]]
     version: Mapped[int] = mapped_column(default=1)
     published_at: Mapped[dt.datetime | None]
+    # the version the person last opened (home's 查看结果); behind ``version``: new to them
+    viewed_version: Mapped[int | None]
 
 
 class ResultReview(Base):
