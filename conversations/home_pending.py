@@ -196,7 +196,7 @@ def rectify_lines(found: pd.Many[pd.Rectify], tr: Translator) -> tuple[list[str]
             [(f"#{r.rect_id} {clip(r.unit, LABEL_LIMIT)}", rectification.OPEN.data(r.rect_id))]
         )
     if found.total > len(found.items):
-        rows.append([(tr._("« All items"), rectification.LIST.data())])
+        rows.append([(tr._("Bad reviews to rectify"), rectification.LIST.data())])
     return lines, rows
 
 
@@ -229,7 +229,7 @@ def working_group_lines(found: pd.Pending, tr: Translator) -> tuple[list[str], R
                 count=found.reviews_to_decide,
             )
         )
-        rows.append([(tr._("« Review requests"), rectification.REVIEWS.data())])
+        rows.append([(tr._("Bad reviews to re-examine"), rectification.REVIEWS.data())])
     return lines, rows
 
 

@@ -36,7 +36,7 @@ from infra.models import (
 from infra.models.types import utcnow
 from tests.drivers import home
 from tests.drivers.taps import forge, offered
-from tests.factories import SHANGHAI, bind, make_org, open_cycle, published_cycle
+from tests.factories import SHANGHAI, Org, bind, make_org, open_cycle, published_cycle
 from tests.harness import eventually
 
 PERSON, HEAD, CHIEF, MEMBER, ADMIN = 7301, 7302, 7303, 7304, 900001
@@ -281,10 +281,10 @@ async def test_the_working_group_sees_appeals_to_decide_and_opens_the_queue(
     assert "张伟" in queue.text and "刘芳" in queue.text
 
 
-async def test_a_unit_head_sees_bad_reviews_to_answer_and_opens_one(
-    server: FakeBotApi, bot, sessions: SessionFactory
-) -> None:
-    org = await make_org(sessions)
+async def bad_review_item(
+    sessions: SessionFactory, org: Org, status: RectificationStatus, deadline: dt.datetime
+) -> int:
+    """A citizen's 差评 of the unit as the survey leaves it, and its rectification item."""
     now = utcnow()
     async with sessions.begin() as s:
         link = SurveyLink(token_hash=secrets.token_hex(32), unit_id=org.unit_id, created_at=now)
@@ -294,7 +294,7 @@ async def test_a_unit_head_sees_bad_reviews_to_answer_and_opens_one(
             link_id=link.id,
             unit_id=org.unit_id,
             target_key=f"u:{org.unit_id}",
-            respondent_key="r" * 64,
+            respondent_key=secrets.token_hex(32),
             dedupe_key=f"link:{link.id}",
             day=now.astimezone(SHANGHAI).date(),
             status=ResponseStatus.COMPLETE,
@@ -306,20 +306,45 @@ async def test_a_unit_head_sees_bad_reviews_to_answer_and_opens_one(
         rect = Rectification(
             response_id=response.id,
             unit_id=org.unit_id,
-            status=RectificationStatus.OPEN,
+            status=status,
             opened_at=now - dt.timedelta(days=20),
-            deadline=now - dt.timedelta(days=1),
+            deadline=deadline,
+            review_requested_at=now if status == RectificationStatus.UNDER_REVIEW else None,
         )
         s.add(rect)
         await s.flush()
-        rect_id = rect.id
+        return rect.id
+
+
+async def test_a_unit_head_sees_bad_reviews_to_answer_and_opens_one(
+    server: FakeBotApi, bot, sessions: SessionFactory
+) -> None:
+    org = await make_org(sessions)
+    rect_id = await bad_review_item(
+        sessions, org, RectificationStatus.OPEN, utcnow() - dt.timedelta(days=1)
+    )
+    for _ in range(3):
+        await bad_review_item(
+            sessions, org, RectificationStatus.OPEN, utcnow() + dt.timedelta(days=10)
+        )
+    await bad_review_item(  # waiting for the working group, not for the head
+        sessions, org, RectificationStatus.UNDER_REVIEW, utcnow() + dt.timedelta(days=3)
+    )
     await bind(sessions, HEAD, org.head_id)
     head = server.user(HEAD, language_code="zh-hans")
     screen = await home.open_home(head, "差评")
-    assert "1条差评待处理" in screen.text
-    assert f"#{rect_id} 应急指挥中心，办理时限" in screen.text and "（已逾期）" in screen.text
+    assert "4条差评待处理" in screen.text  # many: the first three, then the whole list
+    assert f"#{rect_id} 应急指挥中心，办理时限" in screen.text
+    assert screen.text.count("（已逾期）") == 1
+    assert len(offered(screen, rectification.OPEN)) == 3 and offered(screen, rectification.LIST)
     item = await home.act(head, screen, rectification.OPEN)
-    assert f"#{rect_id}" in item.text or "差评" in item.text
+    assert f"#{rect_id}" in item.text
+
+    admin = server.user(ADMIN, language_code="zh-hans")
+    screen = await home.open_home(admin, "评估工作小组")
+    assert "1条差评经单位申请待复核" in screen.text
+    requests = await home.act(admin, screen, rectification.REVIEWS)
+    assert "应急指挥中心" in requests.text
 
 
 async def test_nothing_pending_says_so_and_what_comes_next(
