@@ -10,9 +10,10 @@ read-only, so the home screen never forgets anyone. It knows nothing of how it i
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, func, or_, select
@@ -47,6 +48,8 @@ MILESTONE_NOTICE = dt.timedelta(days=7)
 """Milestones falling due within this many days are listed besides overdue ones."""
 LEADERSHIP_ORDER = (Role.LEADER_CHIEF, Role.LEADER_DEPUTY, Role.LEADER_MEMBER)
 T = TypeVar("T")
+ALL = func.count().over().label("all")
+"""Beside the first few rows of a kind, how many match in all: one query instead of two."""
 
 
 @dataclass(frozen=True)
@@ -227,22 +230,23 @@ async def _results(session: AsyncSession, staff_id: int, now: dt.datetime) -> li
     )
     unseen = or_(Result.viewed_version.is_(None), Result.viewed_version < Result.version)
     rows = await session.execute(
-        select(Result, Cycle, window)
+        select(
+            Result.id,
+            Cycle.period,
+            Result.total,
+            Result.grade,
+            Cycle.appeals_until,
+            window,
+            ~unseen,
+        )
         .join(Cycle, Cycle.id == Result.cycle_id)
         .where(Result.staff_id == staff_id, Result.published_at.is_not(None), or_(window, unseen))
         .order_by(Cycle.id.desc())
         .limit(SHOWN)
     )
     return [
-        PublishedResult(
-            r.id,
-            c.period,
-            r.total,
-            r.grade,
-            c.appeals_until if open_ else None,
-            r.viewed_version == r.version,
-        )
-        for r, c, open_ in rows
+        PublishedResult(int(i), p, t, g, until if open_ else None, bool(seen))
+        for i, p, t, g, until, open_, seen in rows
     ]
 
 
@@ -275,16 +279,17 @@ async def _plans_to_approve(session: AsyncSession, staff_id: int) -> Many[PlanTo
         ImprovementPlan.approver_staff_id == staff_id,
         ImprovementPlan.status == PlanStatus.SUBMITTED,
     )
-    total = await session.scalar(select(func.count(ImprovementPlan.id)).where(*where)) or 0
-    rows = await session.execute(
-        select(ImprovementPlan.id, Cycle.period, ImprovementPlan.status, Staff.name)
-        .join(Cycle, Cycle.id == ImprovementPlan.cycle_id)
-        .join(Staff, Staff.id == ImprovementPlan.author_staff_id)
-        .where(*where)
-        .order_by(ImprovementPlan.submitted_at, ImprovementPlan.id)
-        .limit(SHOWN)
-    )
-    return Many(tuple(PlanToDo(int(i), p, s, n) for i, p, s, n in rows), total)
+    rows = (
+        await session.execute(
+            select(ImprovementPlan.id, Cycle.period, ImprovementPlan.status, Staff.name, ALL)
+            .join(Cycle, Cycle.id == ImprovementPlan.cycle_id)
+            .join(Staff, Staff.id == ImprovementPlan.author_staff_id)
+            .where(*where)
+            .order_by(ImprovementPlan.submitted_at, ImprovementPlan.id)
+            .limit(SHOWN)
+        )
+    ).all()
+    return Many(tuple(PlanToDo(int(i), p, s, n) for i, p, s, n, _ in rows), _total(rows))
 
 
 async def _milestones(session: AsyncSession, staff_id: int, today: dt.date) -> Many[Milestone]:
@@ -294,19 +299,22 @@ async def _milestones(session: AsyncSession, staff_id: int, today: dt.date) -> M
         PlanMilestone.done_at.is_(None),
         PlanMilestone.due <= today + MILESTONE_NOTICE,
     )
-    query = select(PlanMilestone).join(ImprovementPlan, ImprovementPlan.id == PlanMilestone.plan_id)
-    total = (
-        await session.scalar(
-            select(func.count(PlanMilestone.id))
+    rows = (
+        await session.execute(
+            select(PlanMilestone.id, PlanMilestone.text, PlanMilestone.due, ALL)
             .join(ImprovementPlan, ImprovementPlan.id == PlanMilestone.plan_id)
             .where(*where)
+            .order_by(PlanMilestone.due, PlanMilestone.id)
+            .limit(SHOWN)
         )
-        or 0
-    )
-    found = await session.scalars(
-        query.where(*where).order_by(PlanMilestone.due, PlanMilestone.id).limit(SHOWN)
-    )
-    return Many(tuple(Milestone(m.id, m.text, m.due, m.due < today) for m in found), total)
+    ).all()
+    found = (Milestone(int(i), text, due, due < today) for i, text, due, _ in rows)
+    return Many(tuple(found), _total(rows))
+
+
+def _total(rows: Sequence[Sequence[Any]]) -> int:
+    """The ``ALL`` column of a limited query (the same in every row; no rows, none)."""
+    return int(rows[0][-1]) if rows else 0
 
 
 async def _template_approvals(session: AsyncSession) -> list[TemplateApproval]:
@@ -345,15 +353,16 @@ async def _rectify(session: AsyncSession, units: frozenset[int], now: dt.datetim
     if not units:
         return Many()
     where = (Rectification.unit_id.in_(units), Rectification.status == RectificationStatus.OPEN)
-    total = await session.scalar(select(func.count(Rectification.id)).where(*where)) or 0
-    rows = await session.execute(
-        select(Rectification.id, OrgUnit.name, Rectification.deadline)
-        .join(OrgUnit, OrgUnit.id == Rectification.unit_id)
-        .where(*where)
-        .order_by(Rectification.deadline, Rectification.id)
-        .limit(SHOWN)
-    )
-    return Many(tuple(Rectify(int(i), n, d, d < now) for i, n, d in rows), total)
+    rows = (
+        await session.execute(
+            select(Rectification.id, OrgUnit.name, Rectification.deadline, ALL)
+            .join(OrgUnit, OrgUnit.id == Rectification.unit_id)
+            .where(*where)
+            .order_by(Rectification.deadline, Rectification.id)
+            .limit(SHOWN)
+        )
+    ).all()
+    return Many(tuple(Rectify(int(i), n, d, d < now) for i, n, d, _ in rows), _total(rows))
 
 
 async def _appeal_queue(session: AsyncSession) -> AppealQueue | None:
