@@ -19,8 +19,9 @@ from domain.labels import SOURCE_LABELS
 from domain.text import html_format
 from infra.i18n import Translator
 from infra.models import OrgUnit
-from services import forms
+from services import forms, leadership
 from services.access import Actor
+from services.notices import Localization
 
 CB = Callbacks("hm1", "home")
 # one action per kind of task, without arguments: the data stays hm1:self as before
@@ -88,6 +89,8 @@ async def staff_home(
             buttons += task_buttons(summary, tr)
     else:
         lines.append(tr._("Hello. You are signed in as a member of the evaluation working group."))
+    if actor.staff is not None and actor.is_leadership:
+        lines += await leadership_lines(context, actor, tr)
     if actor.is_unit_head and not actor.is_admin:
         lines.append("")
         lines.append(tr._("<b>Unit head</b>"))
@@ -108,6 +111,45 @@ async def staff_home(
             )
         )
     return "\n".join(lines), keyboard(*buttons) if buttons else None
+
+
+async def leadership_lines(context: JxContext, actor: Actor, tr: Translator) -> list[str]:
+    """The 审定 waiting for this member; a copy of a request they lack (they linked after it
+    was sent) is queued now, once: the request, with its buttons, follows in the chat."""
+    assert actor.staff is not None
+    settings = context.services.settings
+    async with context.transaction() as session:
+        items = await leadership.awaiting(session, actor.staff.id)
+        sent = await leadership.deliver(
+            session,
+            items,
+            actor.telegram_id,
+            tr.locale,
+            quota=settings.excellent_quota,
+            local=Localization.of(settings),
+        )
+    if sent:
+        context.services.outbox_wake()
+    if not items:
+        return []
+    lines = ["", tr._("<b>Awaiting your approval (leadership group)</b>")]
+    for item in items:
+        if item.template is not None:
+            lines.append(
+                html_format(
+                    tr._(
+                        "• The indicator system “{name}”: {periods} cannot start until it is approved"
+                    ),
+                    name=item.template.name,
+                    periods=tr.join(tr.period(p) for p in item.periods),
+                )
+            )
+        elif item.cycle is not None:
+            lines.append(
+                html_format(tr._("• The results of {period}"), period=tr.period(item.cycle.period))
+            )
+    lines.append(tr._("The requests, with their buttons, are in this chat."))
+    return lines
 
 
 def task_lines(summary: forms.TaskSummary, tr: Translator) -> list[str]:
