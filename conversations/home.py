@@ -118,17 +118,19 @@ async def leadership_lines(context: JxContext, actor: Actor, tr: Translator) -> 
     was sent) is queued now, once: the request, with its buttons, follows in the chat."""
     assert actor.staff is not None
     settings = context.services.settings
-    async with context.transaction() as session:
+    async with context.services.reads() as session:
         items = await leadership.awaiting(session, actor.staff.id)
-        sent = await leadership.deliver(
-            session,
-            items,
-            actor.telegram_id,
-            tr.locale,
-            quota=settings.excellent_quota,
-            local=Localization.of(settings),
-        )
-    if sent:
+        lacking = await leadership.missing(session, items, actor.telegram_id)
+    if lacking:  # rare (linking hands copies over itself): a write only then
+        async with context.transaction() as session:
+            await leadership.deliver(
+                session,
+                lacking,
+                actor.telegram_id,
+                tr.locale,
+                quota=settings.excellent_quota,
+                local=Localization.of(settings),
+            )
         context.services.outbox_wake()
     if not items:
         return []

@@ -71,7 +71,12 @@ class AlreadyDecided(DomainError):
     """A decision asked for on a request someone has already decided: says who, and when."""
 
     def __init__(self, decided: Decided) -> None:
-        super().__init__(decided.message, leader=decided.leader, **dict(decided.params))
+        super().__init__(
+            decided.message,
+            leader=decided.leader,
+            date=decided.at.date().isoformat(),
+            **dict(decided.params),
+        )
         self.decided = decided
 
     def render(self, tr: Translator) -> Html:

@@ -16,8 +16,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.enums import CyclePhase, Role
 from infra.i18n import Translator
-from infra.models import Cycle, ResultReview, RoleGrant, Staff, TelegramAccount, TemplateVersion
-from services.approval_copies import template_key
+from infra.models import (
+    Cycle,
+    OutboxMessage,
+    ResultReview,
+    RoleGrant,
+    Staff,
+    TelegramAccount,
+    TemplateVersion,
+)
+from services.approval_copies import review_key, template_key
 from services.notices import DEFAULTS, Localization, template_approval_message
 from services.outbox import enqueue
 from services.result_notices import review_request
@@ -117,6 +125,39 @@ async def awaiting(session: AsyncSession, staff_id: int) -> list[Awaiting]:
     return found
 
 
+def copy_key(item: Awaiting, telegram_id: int) -> str:
+    """The dedupe key of ``telegram_id``'s copy of ``item``: the one the request was sent with."""
+    if item.template is not None:
+        return f"{template_key(item.template.id)}{telegram_id}"
+    assert item.cycle is not None
+    return f"{review_key(item.cycle.id, item.cycle.review_round)}{telegram_id}"
+
+
+async def missing(session: AsyncSession, items: list[Awaiting], telegram_id: int) -> list[Awaiting]:
+    """The requests of ``items`` of which ``telegram_id`` holds no copy (read only)."""
+    keys = {copy_key(i, telegram_id): i for i in items}
+    held = set(
+        await session.scalars(
+            select(OutboxMessage.dedupe_key).where(OutboxMessage.dedupe_key.in_(list(keys)))
+        )
+    )
+    return [i for k, i in keys.items() if k not in held]
+
+
+async def hand_over(
+    session: AsyncSession,
+    staff_id: int,
+    telegram_id: int,
+    language: str | None,
+    *,
+    quota: int = 0,
+    local: Localization = DEFAULTS,
+) -> int:
+    """A member just linked ``telegram_id``: queue their copy of everything waiting."""
+    items = await awaiting(session, staff_id)
+    return await deliver(session, items, telegram_id, language, quota=quota, local=local)
+
+
 async def deliver(
     session: AsyncSession,
     items: list[Awaiting],
@@ -132,7 +173,7 @@ async def deliver(
     for item in items:
         if item.template is not None:
             text, choices = template_approval_message(item.template, language, local)
-            key = f"{template_key(item.template.id)}{telegram_id}"
+            key = copy_key(item, telegram_id)
             if await enqueue(session, telegram_id, text, choices=choices, dedupe_key=key):
                 count += 1
         elif item.cycle is not None:
