@@ -95,7 +95,8 @@ async def _run(
                 sent,
             ).format(count=sent)
         )
-        for line in (await leadership.reach(session)).lines(tr):
+        reach = await leadership.reach(session)
+        for line in [] if reach.everyone else reach.lines(tr):  # else the line above says it
             print(line)
     elif command == "reassign":
         assignment = await form_admin.find_assignment(

@@ -387,7 +387,8 @@ async def send_for_approval(update: Update, context: JxContext) -> None:
         ),
         count=sent,
     )
-    await send_prompt(update, context, Prompt("\n".join([sent_line, *reach.lines(tr)])))
+    more = [] if reach.everyone else reach.lines(tr)  # the sent line says it all
+    await send_prompt(update, context, Prompt("\n".join([sent_line, *more])))
 
 
 def build_handlers() -> list[BaseHandler]:

@@ -41,6 +41,10 @@ class Reach:
     linked: int
     total: int
 
+    @property
+    def everyone(self) -> bool:
+        return 0 < self.total <= self.linked
+
     def lines(self, tr: Translator) -> list[str]:
         """What the sender of a request should know (HTML-safe: counts only)."""
         if not self.total:
@@ -54,6 +58,14 @@ class Reach:
                 tr.ngettext(
                     "Warning: the {total} member of the leadership group has not linked a Telegram account yet, so nobody can approve. Hand out the invite codes: the request reaches each member as they link.",
                     "Warning: none of the {total} members of the leadership group has linked a Telegram account yet, so nobody can approve. Hand out their invite codes: the request reaches each member as they link.",
+                    self.total,
+                ).format(total=self.total)
+            ]
+        if self.linked >= self.total:
+            return [
+                tr.ngettext(
+                    "The {total} member of the leadership group has linked a Telegram account and has the request.",
+                    "All {total} members of the leadership group have linked a Telegram account and have the request.",
                     self.total,
                 ).format(total=self.total)
             ]
