@@ -1,4 +1,4 @@
-"""One outbox row as the Bot API call that sends it: text, photo, document or an edit, with its buttons.
+"""One outbox row as the Bot API call that sends it (a text, photo, document or edit).
 
 A row stores what to send in a database-friendly form: the keyboard as named flow choices
 (or, from older versions, a Bot API ``reply_markup`` dict), the attachment as bytes or as a
