@@ -24,7 +24,7 @@ from infra.db import make_sessions
 from infra.i18n import Translator
 from infra.models import Cycle
 from infra.models.types import utcnow
-from services import cycles, files, form_admin, result_review, results
+from services import cycles, files, form_admin, leadership, result_review, results
 from services.errors import DomainError
 from services.notices import Localization
 from services.templates import load_template, render_problem
@@ -95,6 +95,9 @@ async def _run(
                 sent,
             ).format(count=sent)
         )
+        reach = await leadership.reach(session)
+        for line in [] if reach.everyone else reach.lines(tr):  # else the line above says it
+            print(line)
     elif command == "reassign":
         assignment = await form_admin.find_assignment(
             session, rater_no=args.old_rater, ratee_no=args.ratee, period=args.period
@@ -181,6 +184,8 @@ async def _open(
                 "Cycle {period} is waiting for a leadership-group member to approve the indicator system “{name}” in the chat."
             ).format(period=opened.period, name=version.name)
         )
+        for line in (await leadership.reach(session)).lines(tr):
+            print(line)
 
 
 async def _score(

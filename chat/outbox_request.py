@@ -1,4 +1,4 @@
-"""One outbox row as the Bot API call that sends it: text, photo or document, with its buttons.
+"""One outbox row as the Bot API call that sends it (a text, photo, document or edit).
 
 A row stores what to send in a database-friendly form: the keyboard as named flow choices
 (or, from older versions, a Bot API ``reply_markup`` dict), the attachment as bytes or as a
@@ -25,7 +25,7 @@ from chat.callbacks import markup as choices_markup
 from chat.render_pool import draw
 from domain.choice import choices_from_json
 from infra.models import OutboxMessage
-from services.outbox import SEND_DOCUMENT, SEND_MESSAGE, SEND_PHOTO
+from services.outbox import EDIT_TEXT, SEND_DOCUMENT, SEND_MESSAGE, SEND_PHOTO
 
 
 async def call(bot: Bot, row: OutboxMessage) -> Message:
@@ -39,6 +39,15 @@ async def call(bot: Bot, row: OutboxMessage) -> Message:
         kwargs["reply_markup"] = _markup(kwargs["reply_markup"])
     if row.method == SEND_MESSAGE:
         return await bot.send_message(row.chat_id, **kwargs)
+    if row.method == EDIT_TEXT:  # the sender put in the message id (``edit_of``'s)
+        kwargs.pop("edit_of", None)
+        message_id = kwargs.pop("message_id", None)
+        if message_id is None:
+            raise ValueError("an edit without the message it edits")
+        edited = await bot.edit_message_text(chat_id=row.chat_id, message_id=message_id, **kwargs)
+        if not isinstance(edited, Message):
+            raise ValueError("an edit answered without the message")
+        return edited
     attachment = row.attachment
     if attachment is None and render is not None:
         # drawn when sent, not when queued: a broadcast's transaction stays short; in a

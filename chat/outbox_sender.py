@@ -57,6 +57,7 @@ from infra.models import OutboxMessage
 from infra.models.types import utcnow
 from infra.outage import DatabaseWatch, Stopping, is_outage
 from services.notices import DEFAULTS, Localization
+from services.outbox import EDIT_TEXT
 
 log = logging.getLogger(__name__)
 
@@ -287,7 +288,7 @@ class OutboxSender:
             row = await self._load(job.row_id)
             if row is None:
                 return
-            failure = await self._draw(row)
+            failure = await self._draw(row) or await self._target(row)
             if failure is not None:
                 await self._record(row, failure)
                 return
@@ -351,6 +352,22 @@ class OutboxSender:
         except Exception as exc:  # a spec we cannot draw: retrying will not help
             log.exception("outbox: message %d cannot be drawn", row.id)
             return Outcome("failed", error=f"{type(exc).__name__}: {exc}")
+        return None
+
+    async def _target(self, row: OutboxMessage) -> Outcome | None:
+        """An edit learns the Telegram id of the message it edits, sent before it (id order)."""
+        if row.method != EDIT_TEXT or "message_id" in row.payload:
+            return None
+        async with self.sessions() as session:
+            message_id = await session.scalar(
+                select(OutboxMessage.telegram_message_id).where(
+                    OutboxMessage.id == row.payload.get("edit_of"),
+                    OutboxMessage.status == OutboxStatus.SENT,
+                )
+            )
+        if message_id is None:
+            return Outcome("failed", error="the message to edit was never delivered")
+        row.payload = {**row.payload, "message_id": int(message_id)}
         return None
 
     async def _send(self, row: OutboxMessage) -> Outcome:

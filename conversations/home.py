@@ -25,9 +25,10 @@ from domain.labels import GRADE_LABELS, SOURCE_LABELS
 from domain.text import MESSAGE_LIMIT, clip_html, html_format
 from infra.i18n import Translator
 from infra.models import OrgUnit
-from services import forms, pending, result_views
+from services import forms, leadership, pending, result_views
 from services.access import Actor
 from services.errors import DomainError
+from services.notices import Localization
 from services.result_notices import plan_required, result_choices, result_text
 
 CB = Callbacks("hm1", "home")
@@ -77,6 +78,8 @@ async def staff_home(
     lines: list[str] = []
     buttons: list[list[tuple[str, str]]] = []
     settings = context.services.settings
+    if actor.staff is not None and actor.is_leadership:
+        await deliver_missing_requests(context, actor, tr)
     async with context.services.reads() as session:
         found = await pending.pending_for(session, actor, now=now(context), tz=settings.tz)
         unit = None
@@ -106,10 +109,10 @@ async def staff_home(
             lines += ["", tr._("<b>Your tasks</b>"), *mine]
     else:
         lines.append(tr._("Hello. You are signed in as a member of the evaluation working group."))
-    leadership = hp.leadership_lines(found, tr)
-    if leadership[0]:
+    led = hp.leadership_lines(found, tr)
+    if led[0]:
         lines.append("")
-        section(leadership)
+        section(led)
     if actor.is_unit_head and not actor.is_admin:
         lines.append("")
         lines.append(tr._("<b>Unit head</b>"))
@@ -164,6 +167,28 @@ def result_lines(found: pending.Pending, tr: Translator) -> tuple[list[str], Row
             row.append((tr._("Appeal") + suffix, appeal.NEW.data(r.result_id)))
         rows.append(row)
     return lines, rows
+
+
+async def deliver_missing_requests(context: JxContext, actor: Actor, tr: Translator) -> None:
+    """A leader who linked after a 审定 request was sent gets their copy now, once (the home
+    screen lists the request; the copy carries its buttons)."""
+    assert actor.staff is not None
+    settings = context.services.settings
+    async with context.services.reads() as session:
+        items = await leadership.awaiting(session, actor.staff.id)
+        lacking = await leadership.missing(session, items, actor.telegram_id)
+    if not lacking:  # rare (linking hands copies over itself): a write only then
+        return
+    async with context.transaction() as session:
+        await leadership.deliver(
+            session,
+            lacking,
+            actor.telegram_id,
+            tr.locale,
+            quota=settings.excellent_quota,
+            local=Localization.of(settings),
+        )
+    context.services.outbox_wake()
 
 
 def task_lines(summary: forms.TaskSummary, tr: Translator) -> list[str]:

@@ -23,8 +23,9 @@ from domain.payload import PayloadKind, StartPayload
 from domain.text import html_format
 from infra.i18n import N_, Translator
 from infra.models import Invite, OrgUnit, Staff
-from services import invites
+from services import invites, leadership
 from services.errors import DomainError
+from services.notices import Localization
 
 
 class State(StrEnum):
@@ -140,11 +141,22 @@ async def confirm(update: Update, context: JxContext) -> object:
             view = await invites.redeem(
                 tx.session, invite_id, user.id, now=now(context), locale=tr.locale
             )
+            settings = context.services.settings
+            # a leader linking late gets what waits for their 审定, in this transaction
+            await leadership.hand_over(
+                tx.session,
+                view.staff_id,
+                user.id,
+                tr.locale,
+                quota=settings.excellent_quota,
+                local=Localization.of(settings),
+            )
         except DomainError as exc:
             error = exc
         tx.end()
     await answer_query(update)
     context.forget_account()
+    context.services.outbox_wake()
     if error is not None:
         await send_prompt(update, context, Prompt(error.render(tr)))
         return END

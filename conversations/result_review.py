@@ -88,6 +88,10 @@ async def _may_decide(update: Update, context: JxContext, cycle_id: int, round_:
         return False
     async with context.services.reads() as session:
         cycle = await session.get(Cycle, cycle_id)
+        decided = await result_review.review_decision(session, cycle, round_) if cycle else None
+    if decided is not None:  # a copy not yet edited: who decided, and when; nothing changes
+        await answer_query(update, decided.plain(tr), alert=True)
+        return False
     if cycle is None or cycle.review_round != round_ or cycle.phase != CyclePhase.REVIEW:
         await answer_query(update, tr._("This button has expired. Here is where you are now."))
         return False
@@ -123,6 +127,7 @@ async def _decide(
                 round_=round_,
                 plan_threshold=settings.plan_threshold,
                 local=Localization.of(settings),
+                decider_chat=actor.telegram_id if update.callback_query else None,
             )
             tx.end()
     except DomainError as exc:

@@ -38,7 +38,7 @@ from domain.labels import DIMENSION_LABELS, GRADE_LABELS, PHASE_LABELS, SOURCE_L
 from domain.text import MESSAGE_LIMIT, clip_html, html_format
 from infra.i18n import N_, Translator
 from infra.models import Cycle, Result, Staff
-from services import result_review, results
+from services import leadership, result_review, results
 from services.annual import person_history
 from services.errors import DomainError
 from services.notices import Localization
@@ -373,25 +373,22 @@ async def send_for_approval(update: Update, context: JxContext) -> None:
                 excellent_quota=settings.excellent_quota,
                 local=Localization.of(settings),
             )
+            reach = await leadership.reach(session)
     except DomainError as exc:
         await answer_query(update, exc.plain(tr), alert=True)
         return
     context.services.outbox_wake()
     await answer_query(update)
-    await send_prompt(
-        update,
-        context,
-        Prompt(
-            html_format(
-                tr.ngettext(
-                    "Sent to {count} member of the leadership group for approval.",
-                    "Sent to {count} members of the leadership group for approval.",
-                    sent,
-                ),
-                count=sent,
-            )
+    sent_line = html_format(
+        tr.ngettext(
+            "Sent to {count} member of the leadership group for approval.",
+            "Sent to {count} members of the leadership group for approval.",
+            sent,
         ),
+        count=sent,
     )
+    more = [] if reach.everyone else reach.lines(tr)  # the sent line says it all
+    await send_prompt(update, context, Prompt("\n".join([sent_line, *more])))
 
 
 def build_handlers() -> list[BaseHandler]:

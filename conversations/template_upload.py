@@ -25,9 +25,9 @@ from conversations.common import audit_actor, html, keyboard, load_caller, now
 from domain.labels import DIMENSION_LABELS, SOURCE_LABELS
 from domain.period import Period, current_quarter, parse_period
 from domain.template import Template, TemplateInvalid
-from domain.text import MESSAGE_LIMIT, clip_html, html_format
+from domain.text import MESSAGE_LIMIT, Html, clip_html, html_format
 from infra.i18n import N_, Translator
-from services import cycles, files
+from services import cycles, files, leadership
 from services.audit import audit
 from services.errors import DomainError
 from services.notices import Localization
@@ -309,6 +309,7 @@ async def open_cycle(update: Update, context: JxContext) -> object:
                 actor=who,
                 local=Localization.of(context.services.settings),
             )
+            reach = await leadership.reach(tx.session)
             tx.end()
     except DomainError as exc:
         await answer_query(update, exc.plain(tr), alert=True)
@@ -329,6 +330,7 @@ async def open_cycle(update: Update, context: JxContext) -> object:
             period=cycle.period,
             name=version.name,
         )
+        text = Html("\n".join([text, *reach.lines(tr)]))
     await send_prompt(update, context, Prompt(text))
     return END
 

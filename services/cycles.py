@@ -29,6 +29,13 @@ from infra.models import (
     TelegramAccount,
     TemplateVersion,
 )
+from services.approval_copies import (
+    TEMPLATE_APPROVED,
+    AlreadyDecided,
+    Decided,
+    retire,
+    template_key,
+)
 from services.audit import audit
 from services.errors import DomainError
 from services.notices import DEFAULTS, Localization, notify_cycle_opened, template_approval_message
@@ -208,7 +215,7 @@ async def request_approval(
             telegram_id,
             text,
             choices=choices,
-            dedupe_key=f"tpl-approve:{version.id}:{telegram_id}",
+            dedupe_key=f"{template_key(version.id)}{telegram_id}",
         ):
             count += 1
     return count
@@ -247,28 +254,44 @@ async def approve_template(
     version = await session.get(TemplateVersion, template_id)
     if version is None:
         raise DomainError(N_("This indicator system no longer exists."))
+    await session.refresh(version, with_for_update=True)  # two members tapping at once
+    if version.approved_at is not None:  # a stale copy, or another member was quicker
+        raise AlreadyDecided(await template_decision(session, version))
     started: list[Cycle] = []
-    if version.approved_at is None:
-        version.approved_at = now
-        version.approved_by_staff_id = staff_id
-        await audit(
-            session,
-            "template.approve",
-            actor_staff_id=staff_id,
-            actor_telegram_id=telegram_id,
-            object_type="template",
-            object_id=str(template_id),
-            at=now,
-        )
-        waiting = await session.scalars(
-            select(Cycle).where(
-                Cycle.template_id == template_id, Cycle.phase == CyclePhase.PREPARING
-            )
-        )
-        for cycle in waiting:
-            await start_collecting(session, cycle, now=now, local=local)
-            started.append(cycle)
+    version.approved_at = now
+    version.approved_by_staff_id = staff_id
+    await audit(
+        session,
+        "template.approve",
+        actor_staff_id=staff_id,
+        actor_telegram_id=telegram_id,
+        object_type="template",
+        object_id=str(template_id),
+        at=now,
+    )
+    waiting = await session.scalars(
+        select(Cycle).where(Cycle.template_id == template_id, Cycle.phase == CyclePhase.PREPARING)
+    )
+    for cycle in waiting:
+        await start_collecting(session, cycle, now=now, local=local)
+        started.append(cycle)
+    await retire(
+        session,
+        template_key(template_id),
+        await template_decision(session, version),
+        keep_chat=telegram_id,
+        local=local,
+    )
     return started
+
+
+async def template_decision(session: AsyncSession, version: TemplateVersion) -> Decided:
+    """Who approved ``version`` (approved), and when, as its stale copies say it."""
+    assert version.approved_at is not None
+    name = await session.scalar(select(Staff.name).where(Staff.id == version.approved_by_staff_id))
+    return Decided(
+        TEMPLATE_APPROVED, name or "", version.approved_at, params=(("name", version.name),)
+    )
 
 
 def new_peer_seed() -> str:

@@ -25,6 +25,7 @@ from infra.models.types import utcnow
 SEND_MESSAGE: Final = "sendMessage"
 SEND_PHOTO: Final = "sendPhoto"
 SEND_DOCUMENT: Final = "sendDocument"
+EDIT_TEXT: Final = "editMessageText"  # a message queued earlier, rewritten (``enqueue_edit``)
 METHODS: Final = frozenset({SEND_MESSAGE, SEND_PHOTO, SEND_DOCUMENT})
 DEFAULT_NAMES: Final = {SEND_PHOTO: "image.png", SEND_DOCUMENT: "document"}
 RETENTION: Final = dt.timedelta(days=30)  # finished rows are deleted after this (``prune``)
@@ -112,6 +113,40 @@ async def enqueue(
         created_at=utcnow(),
         next_attempt_at=not_before or utcnow(),
     )
+    return await _insert(session, row)
+
+
+async def enqueue_edit(
+    session: AsyncSession, original: OutboxMessage, text: str, *, dedupe_key: str
+) -> OutboxMessage | None:
+    """Rewrite the HTML text of ``original`` (a text message queued earlier) and remove its
+    buttons: an approval request once someone decided it, say.
+
+    The edit names ``original`` by row; the sender finds its Telegram message id when it
+    sends. Rows of a chat go out in id order, so ``original`` has been sent (or has failed,
+    and the edit fails with it) by then. Idempotent by ``dedupe_key`` like ``enqueue``.
+    """
+    payload: dict[str, Any] = {
+        "text": str(clip_html(text, MESSAGE_LIMIT)),
+        "parse_mode": "HTML",
+        "edit_of": original.id,
+    }
+    row = OutboxMessage(
+        chat_id=original.chat_id,
+        method=EDIT_TEXT,
+        payload=payload,
+        dedupe_key=dedupe_key,
+        status=OutboxStatus.PENDING,
+        attempts=0,
+        created_at=utcnow(),
+        next_attempt_at=utcnow(),
+    )
+    return await _insert(session, row)
+
+
+async def _insert(session: AsyncSession, row: OutboxMessage) -> OutboxMessage | None:
+    """Add ``row`` unless a row with its dedupe key exists (then None)."""
+    dedupe_key = row.dedupe_key
     if dedupe_key is None:
         session.add(row)
         await session.flush()

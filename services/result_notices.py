@@ -24,6 +24,7 @@ from infra.i18n import Translator
 from infra.models import Cycle, OrgUnit, Result, Staff, TelegramAccount
 from scoring import quota_preview
 from services.access import admin_accounts
+from services.approval_copies import review_key
 from services.notices import DEFAULTS, Localization, translator
 from services.outbox import enqueue
 from services.peer_view import source_means
@@ -321,7 +322,7 @@ async def review_request(
             telegram_id,
             clip_html("\n".join(lines), MESSAGE_LIMIT),
             choices=choices,
-            dedupe_key=f"review:{cycle.id}:{cycle.review_round}:{telegram_id}",
+            dedupe_key=f"{review_key(cycle.id, cycle.review_round)}{telegram_id}",
         )
         is not None
     )

@@ -19,6 +19,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from domain.enums import CyclePhase, Role
 from domain.text import N_
 from infra.models import Cycle, Result, ResultReview, RoleGrant, Staff, TelegramAccount
+from services.approval_copies import (
+    RESULTS_APPROVED,
+    RESULTS_SENT_BACK,
+    AlreadyDecided,
+    Decided,
+    retire,
+    review_key,
+)
 from services.audit import audit
 from services.cycles import lock
 from services.errors import DomainError
@@ -126,18 +134,26 @@ async def review(
     round_: int | None = None,
     plan_threshold: float | None = None,
     local: Localization = DEFAULTS,
+    decider_chat: int | None = None,
 ) -> bool:
     """A leadership member approves or sends back; returns True when the cycle got published.
 
     Publishing needs the 组长's approval, or ``quorum`` approvals of the group (0 = 组长 only).
     ``round_`` is the review round the member was looking at (from the button or the
     pending comment): a decision about an earlier round never applies to a later one.
-    ``plan_threshold`` and ``local`` are passed on to ``publish``.
+    ``plan_threshold`` and ``local`` are passed on to ``publish``. Once decided, every copy
+    of the request is edited to say so, but the one in ``decider_chat`` (the message whose
+    button was tapped, which the decider's own screen replaces).
     """
     roles = set(await session.scalars(select(RoleGrant.role).where(RoleGrant.staff_id == staff_id)))
     if not roles & {Role.LEADER_CHIEF, Role.LEADER_DEPUTY, Role.LEADER_MEMBER}:
         raise DomainError(N_("Only members of the leadership group can approve results."))
     await lock(session, cycle)
+    target = cycle.review_round if round_ is None else round_
+    decided = await review_decision(session, cycle, target)
+    newer = cycle.phase == CyclePhase.REVIEW and target != cycle.review_round
+    if decided is not None and not newer:  # a stale copy, or another member was quicker
+        raise AlreadyDecided(decided)
     if cycle.phase != CyclePhase.REVIEW:
         raise DomainError(
             N_("The results of {period} are not waiting for approval."), period=cycle.period
@@ -180,6 +196,7 @@ async def review(
     if not approve:
         cycle.phase = CyclePhase.SCORING
         await review_returned(session, cycle, comment.strip(), admin_ids, local=local)
+        await _retire_copies(session, cycle, keep_chat=None, local=local)
         return False
     await session.flush()
     approvals = await session.scalar(
@@ -198,8 +215,61 @@ async def review(
             plan_threshold=plan_threshold,
             local=local,
         )
+        await _retire_copies(session, cycle, keep_chat=decider_chat, local=local)
         return True
     return False
+
+
+async def review_decision(session: AsyncSession, cycle: Cycle, round_: int) -> Decided | None:
+    """Who decided review round ``round_`` of ``cycle``, and how, if it is decided: a send-back
+    ends a round, and so does the approval that published the results (the last one)."""
+    sent_back = await session.execute(
+        select(Staff.name, ResultReview.at)
+        .join(Staff, Staff.id == ResultReview.staff_id)
+        .where(
+            ResultReview.cycle_id == cycle.id,
+            ResultReview.round == round_,
+            ResultReview.approved.is_(False),
+        )
+        .order_by(ResultReview.id)
+        .limit(1)
+    )
+    row = sent_back.first()
+    if row is not None:
+        return Decided(RESULTS_SENT_BACK, row[0], row[1], params=(("period", cycle.period),))
+    if cycle.published_at is None or round_ != cycle.review_round:
+        return None
+    approved = await session.execute(
+        select(Staff.name, ResultReview.at)
+        .join(Staff, Staff.id == ResultReview.staff_id)
+        .where(
+            ResultReview.cycle_id == cycle.id,
+            ResultReview.round == round_,
+            ResultReview.approved.is_(True),
+        )
+        .order_by(ResultReview.id.desc())
+        .limit(1)
+    )
+    row = approved.first()
+    if row is None:
+        return None
+    return Decided(RESULTS_APPROVED, row[0], row[1], params=(("period", cycle.period),))
+
+
+async def _retire_copies(
+    session: AsyncSession, cycle: Cycle, *, keep_chat: int | None, local: Localization
+) -> None:
+    """The round is decided: every other copy of its request says so, without buttons."""
+    await session.flush()
+    decided = await review_decision(session, cycle, cycle.review_round)
+    if decided is not None:
+        await retire(
+            session,
+            review_key(cycle.id, cycle.review_round),
+            decided,
+            keep_chat=keep_chat,
+            local=local,
+        )
 
 
 async def publish(

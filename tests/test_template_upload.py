@@ -27,7 +27,9 @@ async def test_admin_opens_a_cycle_from_a_template_file(
     period = templates.periods(choose)[0]
     deadline = await templates.choose_period(admin, choose)
     confirm = await templates.choose_deadline(admin, deadline)
-    await templates.open_cycle(admin, confirm)
+    opened = await templates.open_cycle(admin, confirm)
+    # make_org's chief has not linked: the admin is warned that nobody can approve yet
+    assert "均未绑定" in (opened.text or ""), opened.text
     async with sessions() as s:
         cycle = await s.scalar(select(Cycle))
         assert cycle is not None and cycle.period == period
