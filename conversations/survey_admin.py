@@ -25,7 +25,6 @@ from chat.flow import END, Flow, Position, Prompt, answer_query, reply, send_pro
 from conversations.common import keyboard, load_caller, now
 from domain.period import current_quarter, parse_period
 from domain.text import MESSAGE_LIMIT, clip_html, html_format
-from infra.config import load_settings
 from infra.i18n import N_, Translator
 from infra.models import OrgUnit
 from services import files, survey_links, survey_print
@@ -68,8 +67,11 @@ async def _units(session: AsyncSession, actor: Actor) -> list[OrgUnit]:
 
 async def render(session: AsyncSession, tr: Translator, pos: Position, update: Update) -> Prompt:
     if pos.state == State.UNIT:
+        # the working group as the command found it (the bot's settings are not at hand
+        # here); a unit head's units from the database. Every press is checked again.
         user = update.effective_user
-        actor = await load_actor(session, user.id if user else 0, load_settings().admin_id_set)
+        admins = frozenset({user.id}) if user and pos.data.get("admin") else frozenset()
+        actor = await load_actor(session, user.id if user else 0, admins)
         rows = [
             [(localized(u.name, tr.locale), UNIT.data(u.id))] for u in await _units(session, actor)
         ]
@@ -121,7 +123,7 @@ async def links_command(update: Update, context: JxContext) -> object:
         )
         return END
     async with flow.tx(update, context) as tx:
-        tx.goto(State.UNIT)
+        tx.goto(State.UNIT, admin=actor.is_admin)
     await flow.show(update, context)
     return tx.state
 

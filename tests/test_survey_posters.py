@@ -33,6 +33,7 @@ BOT = "jixiao_test_bot"  # the username the `server` fixture registers
 UNIT = "应急指挥中心"  # make_org's unit
 MM = {"A4": (210, 297), "A5": (148, 210)}
 HEAD = 8301  # the unit head prints the posters of their own windows
+WORKING_GROUP = 900001  # the test settings' admin id
 
 INSTRUCTION = {
     "zh_Hans": "用 Telegram 扫码评价，约1分钟，无需姓名电话",
@@ -202,16 +203,19 @@ async def test_head_receives_a_window_poster(
     assert stored.label == "综合受理窗口" and not stored.single_use
 
 
-async def test_poster_without_window_name_in_english(
+async def test_working_group_gets_a_poster_in_english(
     server: FakeBotApi, bot, sessions: SessionFactory
 ) -> None:  # type: ignore[no-untyped-def]
-    org = await make_org(sessions)
-    await bind(sessions, HEAD, org.head_id)
-    head = server.user(HEAD, language_code="en")
-    await head.send("/links")
-    await survey.make_poster(head, await head.expect(), window=None)
-    await head.wait_until(lambda: any(m.kind == "document" for m in head.messages), timeout=30)
-    poster = next(m for m in head.messages if m.kind == "document")
+    """The working group (any unit), in English, without a window name: an A4 poster."""
+    await make_org(sessions)
+    admin = server.user(WORKING_GROUP, language_code="en")
+    await admin.send("/links")
+    choose = await admin.expect()
+    assert survey.units(choose)  # every unit, not only one it heads (it heads none)
+    question = await survey.make_poster(admin, choose, window=None)
+    assert "No window name" in question.button_texts()
+    await admin.wait_until(lambda: any(m.kind == "document" for m in admin.messages), timeout=30)
+    poster = next(m for m in admin.messages if m.kind == "document")
     assert poster.document is not None and "A4" in (poster.text or "")
     [(size, _, codes)] = read_pdf(poster.document)
     assert size == MM["A4"] and len(codes) == 1
