@@ -15,7 +15,7 @@ import functools
 import io
 import textwrap
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from importlib import resources
@@ -330,12 +330,17 @@ def result_figure(chart: ResultChart, *, width_px: int = 800) -> Figure:
 
 
 def distribution_png(
-    counts: Mapping[Grade, int], *, labels: Mapping[Grade, str], title: str
+    counts: Mapping[Grade, int],
+    *,
+    labels: Mapping[Grade, str],
+    title: str,
+    paren: Callable[[str], str] = lambda share: f" ({share})",
 ) -> bytes:
     """A small bar chart (800 × 480 PNG) of how many people of a unit got each grade.
 
-    Grades are shown best first, each bar with its count and share; a grade absent from
-    ``counts`` counts 0. ``labels`` name the grades (already translated).
+    Grades are shown best first, each bar with its count and share (in ``paren``, the
+    language's brackets: ``Translator.paren``); a grade absent from ``counts`` counts 0.
+    ``labels`` name the grades (already translated).
     """
     missing = [g.value for g in Grade if g not in labels]
     if missing:
@@ -343,10 +348,15 @@ def distribution_png(
     if any(n < 0 for n in counts.values()):
         raise ValueError("counts must not be negative")
     with _render_lock:
-        return _distribution(counts, labels, title)
+        return _distribution(counts, labels, title, paren)
 
 
-def _distribution(counts: Mapping[Grade, int], labels: Mapping[Grade, str], title: str) -> bytes:
+def _distribution(
+    counts: Mapping[Grade, int],
+    labels: Mapping[Grade, str],
+    title: str,
+    paren: Callable[[str], str],
+) -> bytes:
     width_px, height_px = 800, 480
     grades = list(Grade)
     values = [int(counts.get(g, 0)) for g in grades]
@@ -368,7 +378,7 @@ def _distribution(counts: Mapping[Grade, int], labels: Mapping[Grade, str], titl
     ax.tick_params(axis="x", length=0)
     value_font = _font(11.5)
     for bar, n in zip(bars, values, strict=True):
-        share = f" ({int(100 * n / total + 0.5)}%)" if total else ""
+        share = paren(f"{int(100 * n / total + 0.5)}%") if total else ""
         ax.text(
             bar.get_x() + bar.get_width() / 2,
             bar.get_height() + top * 0.02,
@@ -414,4 +424,4 @@ def draw(spec: dict[str, Any]) -> bytes:
         )
         return result_png(chart)
     counts = {Grade(k): int(v) for k, v in spec["counts"].items()}
-    return distribution_png(counts, labels=grades, title=spec["title"])
+    return distribution_png(counts, labels=grades, title=spec["title"], paren=tr.paren)
