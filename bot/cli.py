@@ -139,9 +139,16 @@ def _parser() -> argparse.ArgumentParser:
         action="store_false",
         help="links for a service window, answered by many",
     )
-    lnk.add_argument("--label", default="", help="a note for the admin view (≤ 64 characters)")
     lnk.add_argument(
-        "--out", type=Path, required=True, help="folder for <serial>.png, sheet.pdf, links.csv"
+        "--label",
+        default="",
+        help="the window or counter, printed on slips and posters (≤ 64 characters)",
+    )
+    lnk.add_argument(
+        "--out",
+        type=Path,
+        required=True,
+        help="folder for <serial>.png, sheet.pdf, links.csv (and poster.pdf with --reusable)",
     )
     rvk = survey_sub.add_parser("revoke", help="stop a survey link from working")
     rvk.add_argument("link", metavar="SERIAL_OR_PAYLOAD", help="serial (000123), sv_… or the link")

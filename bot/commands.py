@@ -36,11 +36,11 @@ from infra.db import (
 )
 from infra.i18n import N_, Translator
 from infra.models.types import utcnow
-from services import files, survey_links
+from services import files, survey_links, survey_print
 from services.annual import annual_report
 from services.annual_text import csv_bytes
 from services.errors import DomainError
-from services.qr import qr_png, qr_sheet
+from services.qr import qr_png
 from services.survey_report import satisfaction_report
 
 
@@ -236,26 +236,24 @@ async def _survey_stats(
 
 
 def _survey_files(issued, username: str, out, tr: Translator) -> str:  # type: ignore[no-untyped-def]
-    """``<serial>.png`` per link, ``sheet.pdf`` (A4, 3 × 4 a page), ``links.csv``; returns who is rated."""
+    """``<serial>.png`` per link, ``sheet.pdf`` (A4 slips, 3 × 4 a page), ``links.csv``, and
+    for window codes ``poster.pdf`` (A4; the window is the label); returns who is rated."""
     first = issued[0]
-    target = f"{first.unit} · {first.staff}" if first.staff else first.unit
-    prompt = tr._("Please scan to rate our service")
+    target = survey_print.target(tr, first)
+    prompt = tr._(survey_print.PROMPT)
     rows = []
     for link in issued:
         url = link.link(username)
+        serial = tr._(survey_print.SERIAL).format(serial=link.serial)
         (out / f"{link.serial}.png").write_bytes(
-            qr_png(url, caption=target, subcaption=prompt, serial=f"No. {link.serial}")
+            qr_png(url, caption=target, subcaption=prompt, serial=serial)
         )
         rows.append(
             [link.serial, link.unit, link.staff or "", "yes" if link.single_use else "no", url]
         )
-    title = tr._("Satisfaction survey QR codes: {target}").format(target=target)
-    if first.label:
-        title = f"{title} ({first.label})"
-    sheet = qr_sheet(
-        [(i.link(username), target, i.serial) for i in issued], title=title, prompt=prompt
-    )
-    (out / "sheet.pdf").write_bytes(sheet)
+    (out / "sheet.pdf").write_bytes(survey_print.slips_pdf(tr, issued, username))
+    if not first.single_use:
+        (out / "poster.pdf").write_bytes(survey_print.poster_pdf(tr, first, username))
     header = ["serial", "unit", "staff", "single_use", "link"]
     (out / "links.csv").write_bytes(files.csv_bytes(header, rows))  # names made formula-safe
     return target

@@ -8,5 +8,6 @@ from services.charts import draw
 
 def register_renderers() -> None:
     """Teach the sender to draw result charts (kept out of the sender: matplotlib is heavy)."""
-    RENDERERS.setdefault("radar", draw)
+    RENDERERS.setdefault("result", draw)
+    RENDERERS.setdefault("radar", draw)  # the result chart's kind before it was drawn as bars
     RENDERERS.setdefault("distribution", draw)

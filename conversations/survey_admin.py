@@ -1,7 +1,8 @@
 """Survey links from the chat (/links) and survey statistics (/surveys), for admins and unit heads.
 
 ``/links``: choose a unit (a unit head sees only their own), then the kind of codes;
-the bot answers with a printable A4 sheet of QR codes and a CSV of the links. Callback
+single-use codes come as an A4 sheet of slips to cut out, a window code as a poster (A4
+or A5) after the window's name is asked; a CSV of the links comes with either. Callback
 data keeps its first format (``ln1:u:<unit>``, ``ln1:k:<kind>``, ``ln1:x:0``), so a
 message already in a chat still works; every press is re-checked against the caller.
 """
@@ -15,7 +16,8 @@ from enum import StrEnum
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import InputFile, Update
-from telegram.ext import BaseHandler, CommandHandler, ConversationHandler
+from telegram.ext import BaseHandler, CommandHandler, ConversationHandler, MessageHandler
+from telegram.ext import filters as F
 
 from chat.callbacks import Callbacks
 from chat.context import JxContext
@@ -23,13 +25,11 @@ from chat.flow import END, Flow, Position, Prompt, answer_query, reply, send_pro
 from conversations.common import keyboard, load_caller, now
 from domain.period import current_quarter, parse_period
 from domain.text import MESSAGE_LIMIT, clip_html, html_format
-from infra.config import load_settings
 from infra.i18n import N_, Translator
 from infra.models import OrgUnit
-from services import files, survey_links
+from services import files, survey_links, survey_print
 from services.access import Actor, load_actor
 from services.errors import DomainError
-from services.qr import qr_sheet
 from services.survey_report import satisfaction_report
 from services.templates import localized
 
@@ -37,14 +37,22 @@ from services.templates import localized
 class State(StrEnum):
     UNIT = "unit"
     KIND = "kind"
+    WINDOW = "window"  # a poster's window name, typed
 
 
-KINDS = {"s10": (10, True), "s30": (30, True), "r1": (1, False)}  # count, single use
+# count, single use, the poster's paper (None: a sheet of slips)
+KINDS: dict[str, tuple[int, bool, str | None]] = {
+    "s10": (10, True, None),
+    "s30": (30, True, None),
+    "r1": (1, False, "A4"),
+    "r1a5": (1, False, "A5"),
+}
 
 CB = Callbacks("ln1", "links")
 UNIT = CB.action("u", int)  # ln1:u:<unit id>
 KIND = CB.action("k", str)  # ln1:k:<a key of KINDS>
 CANCEL = CB.action("x", int)  # ln1:x:0
+NO_WINDOW = CB.action("w", int)  # ln1:w:0: a poster without a window name
 
 
 async def _units(session: AsyncSession, actor: Actor) -> list[OrgUnit]:
@@ -59,13 +67,26 @@ async def _units(session: AsyncSession, actor: Actor) -> list[OrgUnit]:
 
 async def render(session: AsyncSession, tr: Translator, pos: Position, update: Update) -> Prompt:
     if pos.state == State.UNIT:
+        # the working group as the command found it (the bot's settings are not at hand
+        # here); a unit head's units from the database. Every press is checked again.
         user = update.effective_user
-        actor = await load_actor(session, user.id if user else 0, load_settings().admin_id_set)
+        admins = frozenset({user.id}) if user and pos.data.get("admin") else frozenset()
+        actor = await load_actor(session, user.id if user else 0, admins)
         rows = [
             [(localized(u.name, tr.locale), UNIT.data(u.id))] for u in await _units(session, actor)
         ]
         rows.append([(tr._("✖ Cancel"), CANCEL.data(0))])
         return Prompt(tr._("Survey QR codes: for which unit?"), keyboard(*rows))
+    if pos.state == State.WINDOW:
+        return Prompt(
+            tr._(
+                "Which window will the poster hang at? Send its name as it should be printed (for example: Reception window), or tap “No window name”."
+            ),
+            keyboard(
+                [(tr._("No window name"), NO_WINDOW.data(0))],
+                [(tr._("✖ Cancel"), CANCEL.data(0))],
+            ),
+        )
     unit = await session.get(OrgUnit, int(pos.data["unit"]))
     return Prompt(
         html_format(
@@ -79,7 +100,10 @@ async def render(session: AsyncSession, tr: Translator, pos: Position, update: U
                 (tr._("10 single-use codes"), KIND.data("s10")),
                 (tr._("30 single-use codes"), KIND.data("s30")),
             ],
-            [(tr._("1 window code (reusable)"), KIND.data("r1"))],
+            [
+                (tr._("Window poster, A4 (reusable)"), KIND.data("r1")),
+                (tr._("Window poster, A5"), KIND.data("r1a5")),
+            ],
             [(tr._("✖ Cancel"), CANCEL.data(0))],
         ),
     )
@@ -99,7 +123,7 @@ async def links_command(update: Update, context: JxContext) -> object:
         )
         return END
     async with flow.tx(update, context) as tx:
-        tx.goto(State.UNIT)
+        tx.goto(State.UNIT, admin=actor.is_admin)
     await flow.show(update, context)
     return tx.state
 
@@ -130,7 +154,8 @@ async def choose_unit(update: Update, context: JxContext) -> object:
 
 @flow.step
 async def create_codes(update: Update, context: JxContext) -> object:
-    """Create the codes, then send the printable sheet and the CSV of links."""
+    """Single-use codes: create them and send the sheet of slips. A window code: ask the
+    window's name first (it is printed on the poster)."""
     (kind,) = KIND.args(update)
     async with context.services.reads() as session:
         pos = await flow.position(session, update)
@@ -141,23 +166,61 @@ async def create_codes(update: Update, context: JxContext) -> object:
         or not survey_links.can_manage(actor, int(pos.data["unit"]))
     ):
         return await flow._stale_button(update, context)
+    if KINDS[kind][2] is not None:
+        async with flow.tx(update, context) as tx:
+            tx.goto(State.WINDOW, unit=int(pos.data["unit"]), kind=kind)
+        await answer_query(update)
+        await flow.show(update, context)
+        return tx.state
+    return await _issue(update, context, int(pos.data["unit"]), kind, label="")
+
+
+@flow.step
+async def name_window(update: Update, context: JxContext) -> object:
+    """The window's name, as typed: printed on the poster and kept as the link's label."""
+    assert update.message is not None
+    return await _poster(update, context, (update.message.text or "").strip())
+
+
+@flow.step
+async def no_window(update: Update, context: JxContext) -> object:
+    return await _poster(update, context, "")
+
+
+async def _poster(update: Update, context: JxContext, window: str) -> object:
+    async with context.services.reads() as session:
+        pos = await flow.position(session, update)
+    actor = await load_caller(update, context)
+    if pos is None or not survey_links.can_manage(actor, int(pos.data["unit"])):
+        return await flow._stale_button(update, context)
+    return await _issue(update, context, int(pos.data["unit"]), str(pos.data["kind"]), window)
+
+
+async def _issue(update: Update, context: JxContext, unit_id: int, kind: str, label: str) -> object:
+    """Create the codes, then send what to print (slips or a poster) and the CSV of links."""
+    actor = await load_caller(update, context)
     tr = await context.tr(update)
-    count, single_use = KINDS[kind]
+    count, single_use, paper = KINDS[kind]
     try:
         async with flow.tx(update, context) as tx:
-            unit = await tx.session.get(OrgUnit, int(pos.data["unit"]))
+            unit = await tx.session.get(OrgUnit, unit_id)
             issued = await survey_links.create_links(
                 tx.session,
                 unit_name=unit.name if unit else "",
                 staff_employee_no=None,
                 count=count,
                 single_use=single_use,
+                label=label,
                 actor_label="telegram",
                 actor_telegram_id=actor.telegram_id,
                 now=now(context),
             )
             tx.end()
     except DomainError as exc:
+        if update.callback_query is None:  # a window name too long: say so, ask again
+            await reply(update, exc.render(tr))
+            await flow.show(update, context, edit=False)
+            return None
         await answer_query(update, exc.plain(tr), alert=True)
         return None
     await answer_query(update, tr._("Creating the codes…"))
@@ -176,31 +239,39 @@ async def create_codes(update: Update, context: JxContext) -> object:
             )
         ),
     )
-    await _send_sheet(update, context, issued, tr)
+    await _send_print(update, context, issued, tr, paper)
     return END
 
 
-async def _send_sheet(
-    update: Update, context: JxContext, issued: list[survey_links.IssuedLink], tr: Translator
+async def _send_print(
+    update: Update,
+    context: JxContext,
+    issued: list[survey_links.IssuedLink],
+    tr: Translator,
+    paper: str | None,
 ) -> None:
+    """The printable file (a poster on ``paper``, or the A4 sheet of slips) and the links."""
     username = context.bot.username
-    prompt = tr._("Please scan to rate our service")
-    target = issued[0].unit
-    sheet = qr_sheet(
-        [(i.link(username), target, i.serial) for i in issued],
-        title=tr._("Satisfaction survey QR codes: {target}").format(target=target),
-        prompt=prompt,
-    )
+    if paper is not None:
+        printable = survey_print.poster_pdf(tr, issued[0], username, paper=paper)
+        name = "survey-poster.pdf"
+        caption = tr._("Print this poster on {paper} and put it up at the window.").format(
+            paper=paper
+        )
+    else:
+        printable = survey_print.slips_pdf(tr, issued, username)
+        name = "survey-codes.pdf"
+        caption = tr._("Print this sheet (A4) and cut along the lines.")
     links = files.csv_bytes(  # unit names made formula-safe
-        ["serial", "unit", "single_use", "link"],
-        ([i.serial, i.unit, "yes" if i.single_use else "no", i.link(username)] for i in issued),
+        ["serial", "unit", "single_use", "label", "link"],
+        (
+            [i.serial, i.unit, "yes" if i.single_use else "no", i.label, i.link(username)]
+            for i in issued
+        ),
     )
     chat = update.effective_chat
     assert chat is not None
-    await chat.send_document(
-        InputFile(io.BytesIO(sheet), filename="survey-codes.pdf"),
-        caption=tr._("Print this sheet (A4) and cut along the lines."),
-    )
+    await chat.send_document(InputFile(io.BytesIO(printable), filename=name), caption=caption)
     await chat.send_document(InputFile(io.BytesIO(links), filename="survey-links.csv"))
 
 
@@ -252,6 +323,11 @@ def build_handler() -> ConversationHandler:
         states={
             State.UNIT: [UNIT.handler(choose_unit), CANCEL.handler(cancel)],
             State.KIND: [KIND.handler(create_codes), CANCEL.handler(cancel)],
+            State.WINDOW: [
+                MessageHandler(F.TEXT & ~F.COMMAND & ~F.UpdateType.EDITED, name_window),
+                NO_WINDOW.handler(no_window),
+                CANCEL.handler(cancel),
+            ],
         },
     )
 

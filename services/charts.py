@@ -1,4 +1,4 @@
-"""Result pictures: a radar chart of a person's four dimensions, a unit's grade distribution.
+"""Result pictures: a person's scores as bars over the grade bands, a unit's grade distribution.
 
 Charts are drawn with matplotlib's object-oriented API on the Agg canvas (no pyplot, no
 GUI backend), one ``Figure`` per call, so they may be rendered from worker threads
@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import functools
 import io
-import math
 import textwrap
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from importlib import resources
 from pathlib import Path
@@ -26,16 +26,16 @@ from matplotlib import font_manager
 from matplotlib.backend_bases import RendererBase
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from matplotlib.projections.polar import PolarAxes
 from matplotlib.text import Text
 from matplotlib.ticker import MaxNLocator
 
 from domain.enums import Dimension, Grade
 from domain.labels import DIMENSION_LABELS, GRADE_LABELS
-from infra.i18n import Translator
+from infra.i18n import N_, Translator
+from scoring import DEFAULT_BANDS, GradeBands
 from services.qr import FontMissing
 
-__all__ = ["FontMissing", "distribution_png", "draw", "radar_png"]
+__all__ = ["FontMissing", "ResultChart", "distribution_png", "draw", "result_figure", "result_png"]
 
 DPI = 100
 SCALE_MAX = 100  # dimension scores are on a 0–100 scale
@@ -48,14 +48,26 @@ _FONT_FAMILY = "WenQuanYi Micro Hei"  # face 0 of the collection; face 1 is the 
 _FALLBACK_FAMILY = "DejaVu Sans"
 
 PERSON_COLOR = "#1f6fb2"
+TOTAL_COLOR = "#123f6b"
 AVERAGE_COLOR = "#e07b00"
+AVERAGE_TEXT = "#a35400"  # the marker's orange, dark enough to read as small text
 GRID_COLOR = "#b8bec6"
+TEXT_COLOR = "#1d2329"
+MUTED = "#6b737c"
 GRADE_COLORS = {
     Grade.EXCELLENT: "#2e8b57",
     Grade.GOOD: "#1f6fb2",
     Grade.PASS: "#8a939c",
     Grade.FAIL: "#c0392b",
 }
+# the grade bands behind a person's bars: pale enough for the bars and labels to stand out
+BAND_COLORS = {
+    Grade.EXCELLENT: "#dcf1e4",
+    Grade.GOOD: "#e1edf8",
+    Grade.PASS: "#eff1f3",
+    Grade.FAIL: "#fbebe9",
+}
+TOTAL_LABEL = N_("Total score")  # the result chart's first bar
 
 _setup_lock = threading.Lock()
 # Rendering shares matplotlib's caches (fonts, text layout); one chart at a time is plenty.
@@ -116,8 +128,8 @@ def _score(value: Decimal | float | int) -> float:
 
 
 def _value_text(value: Decimal | float | int) -> str:
-    """One decimal, rounded half up (四舍五入) as scores are everywhere else."""
-    return f"{Decimal(str(value)).quantize(Decimal('0.1'), rounding=ROUND_HALF_UP):f}"
+    """Two decimals, rounded half up (四舍五入), as the result message shows scores."""
+    return f"{Decimal(str(value)).quantize(Decimal('0.01'), rounding=ROUND_HALF_UP):f}"
 
 
 def _check_dimensions(name: str, mapping: Mapping[Dimension, object]) -> None:
@@ -126,135 +138,209 @@ def _check_dimensions(name: str, mapping: Mapping[Dimension, object]) -> None:
         raise ValueError(f"{name} lacks dimension(s) {', '.join(missing)}")
 
 
-def radar_png(
-    scores: Mapping[Dimension, Decimal],
-    average: Mapping[Dimension, Decimal] | None,
-    *,
-    labels: Mapping[Dimension, str],
-    title: str,
-    legend: tuple[str, str],
-    size_px: int = 800,
-) -> bytes:
-    """A square PNG: the four dimension scores (0–100) against the unit's average.
+@dataclass(frozen=True)
+class ResultChart:
+    """What a person's result picture shows, every text already in the reader's language.
 
-    ``labels`` name the dimensions (already translated), ``title`` is one line (name ·
-    period · total · grade; shrunk to fit), ``legend`` is (this person, unit average).
-    Performance is at the top, the others follow clockwise in ``Dimension`` order; each
-    label carries the person's score. Without ``average`` only the person is drawn.
-    Scores outside 0–100 are drawn at the rim (or centre) but shown as given.
+    ``scores`` may lack a dimension (none was scored: no bar, "—"); ``average`` is the
+    unit's, per dimension (a marker across each bar, labelled ``average_label`` and its value).
     """
-    if size_px < MIN_SIZE_PX:
-        raise ValueError(f"size_px must be at least {MIN_SIZE_PX}")
-    _check_dimensions("scores", scores)
-    _check_dimensions("labels", labels)
-    if average is not None:
-        _check_dimensions("average", average)
+
+    title: str  # name · period, one line (shrunk to fit)
+    scores: Mapping[Dimension, Decimal]
+    labels: Mapping[Dimension, str]
+    grade_labels: Mapping[Grade, str]
+    average: Mapping[Dimension, Decimal] | None = None
+    average_label: str = ""
+    total: Decimal | None = None
+    total_label: str = ""
+    subtitle: str = ""  # total · grade, under the title
+    bands: GradeBands = DEFAULT_BANDS
+
+
+def result_png(chart: ResultChart, *, width_px: int = 800) -> bytes:
+    """A person's result as horizontal bars on a 0–100 scale (800 px wide PNG).
+
+    One bar for the total (when given), then one per dimension in ``Dimension`` order,
+    drawn over the grade bands of 五(三)2 (不合格 < 60 ≤ 合格 < 80 ≤ 良好 < 90 ≤ 优秀), so
+    the grade of every figure is seen at a glance on a phone; each bar carries its value
+    and the unit's average is a labelled marker across it.
+    """
     with _render_lock:
-        return _radar(scores, average, labels, title, legend, size_px)
+        return _png(result_figure(chart, width_px=width_px))
 
 
-def _radar(
-    scores: Mapping[Dimension, Decimal],
-    average: Mapping[Dimension, Decimal] | None,
-    labels: Mapping[Dimension, str],
-    title: str,
-    legend: tuple[str, str],
-    size_px: int,
-) -> bytes:
-    k = size_px / 800  # font sizes are set for 800 px and scale with the picture
-    dims = list(Dimension)
-    angles = [2 * math.pi * i / len(dims) for i in range(len(dims))]
-    closed = [*angles, angles[0]]
+def result_figure(chart: ResultChart, *, width_px: int = 800) -> Figure:
+    """The figure of :func:`result_png`, drawn on an Agg canvas (tests measure its texts)."""
+    if width_px < MIN_SIZE_PX:
+        raise ValueError(f"width_px must be at least {MIN_SIZE_PX}")
+    _check_dimensions("labels", chart.labels)
+    missing = [g.value for g in Grade if g not in chart.grade_labels]
+    if missing:
+        raise ValueError(f"grade_labels lacks grade(s) {', '.join(missing)}")
+    rows: list[tuple[str, Decimal | None, Decimal | None, str]] = []  # label, value, avg, colour
+    if chart.total is not None:
+        rows.append((chart.total_label, chart.total, None, TOTAL_COLOR))
+    for d in Dimension:
+        avg = chart.average.get(d) if chart.average else None
+        rows.append((_wrap(chart.labels[d]), chart.scores.get(d), avg, PERSON_COLOR))
 
-    figure = Figure(figsize=(size_px / DPI, size_px / DPI), dpi=DPI, facecolor="white")
+    k = width_px / 800  # sizes are set for 800 px and scale with the picture
+    row_px = 76 * k
+    head_px, band_px, foot_px = 104 * k, 30 * k, 34 * k
+    plot_px = row_px * len(rows)
+    height_px = round(head_px + band_px + plot_px + foot_px)
+    figure = Figure(figsize=(width_px / DPI, height_px / DPI), dpi=DPI, facecolor="white")
     canvas = FigureCanvasAgg(figure)
-    ax = figure.add_axes((0.2, 0.13, 0.6, 0.7), projection="polar")
-    assert isinstance(ax, PolarAxes)
-    ax.set_theta_offset(math.pi / 2)
-    ax.set_theta_direction(-1)
-    ax.set_ylim(0, SCALE_MAX)
-    ax.set_xticks(angles, [""] * len(angles))
-    ticks = [20, 40, 60, 80, 100]
-    ax.set_yticks(ticks, [str(t) for t in ticks], fontproperties=_font(8.5 * k), color="#6b737c")
-    ax.set_rlabel_position(180 / len(dims))
-    ax.grid(color=GRID_COLOR, linewidth=0.8 * k)
-    ax.spines["polar"].set_color(GRID_COLOR)
+    left, right = 0.25, 0.955
+    bottom = foot_px / height_px
+    ax = figure.add_axes((left, bottom, right - left, plot_px / height_px))
+    ax.set_xlim(0, SCALE_MAX)
+    ax.set_ylim(len(rows) - 0.3, -0.5)  # first row at the top; room under the last for its label
+    # no axis machinery: the scale and the row names are plain texts (ticks cost a fifth
+    # of the drawing), the baseline a plain line
+    ax.set_axis_off()
+    ax.plot([0, SCALE_MAX], [len(rows) - 0.3] * 2, color=GRID_COLOR, linewidth=1.5 * k)
 
-    handles = []
-    if average is not None:
-        avg = [_score(average[d]) for d in dims]
-        (line,) = ax.plot(
-            closed,
-            [*avg, avg[0]],
-            color=AVERAGE_COLOR,
-            linewidth=2 * k,
-            linestyle="--",
-            marker="o",
-            markersize=4 * k,
-            label=legend[1],
-        )
-        handles.append(line)
-    mine = [_score(scores[d]) for d in dims]
-    (line,) = ax.plot(
-        closed,
-        [*mine, mine[0]],
-        color=PERSON_COLOR,
-        linewidth=2.5 * k,
-        marker="o",
-        markersize=5 * k,
-        label=legend[0],
-    )
-    ax.fill(closed, [*mine, mine[0]], color=PERSON_COLOR, alpha=0.22)
-    handles.insert(0, line)
-
-    label_font = _font(12.5 * k)
-    for d, theta in zip(dims, angles, strict=True):
-        # position on screen: theta runs clockwise from the top
-        x, y = math.sin(theta), math.cos(theta)
-        ha = "center" if abs(x) < 0.1 else ("left" if x > 0 else "right")
-        va = "center" if abs(y) < 0.1 else ("bottom" if y > 0 else "top")
-        ax.text(
-            theta,
-            SCALE_MAX * 1.1,
-            f"{_wrap(labels[d])}\n{_value_text(scores[d])}",
-            fontproperties=label_font,
-            ha=ha,
-            va=va,
-            multialignment="center",
-            linespacing=1.3,
+    b = chart.bands
+    edges = [
+        (Grade.FAIL, 0.0, float(b.passing)),
+        (Grade.PASS, float(b.passing), float(b.good)),
+        (Grade.GOOD, float(b.good), float(b.excellent)),
+        (Grade.EXCELLENT, float(b.excellent), float(SCALE_MAX)),
+    ]
+    axis_px = (right - left) * width_px
+    band_font = _font(11 * k)
+    renderer = canvas.get_renderer()
+    for grade, lo, hi in edges:
+        if hi <= lo:
+            continue
+        ax.axvspan(lo, hi, color=BAND_COLORS[grade], zorder=0, linewidth=0)
+        name = ax.text(
+            (lo + hi) / 2,
+            1.0 + 6 * k / plot_px,
+            chart.grade_labels[grade],
+            transform=ax.get_xaxis_transform(),
+            ha="center",
+            va="bottom",
+            color=GRADE_COLORS[grade],
+            fontproperties=band_font,
             clip_on=False,
             parse_math=False,
         )
+        _fit_width(name, renderer, (hi - lo) / SCALE_MAX * axis_px - 4 * k, 6 * k)
+    scale_font, row_font = _font(9.5 * k), _font(12.5 * k)
+    for tick in sorted({0, int(b.passing), int(b.good), int(b.excellent), SCALE_MAX}):
+        ax.text(
+            tick,
+            -5 * k / plot_px,
+            str(tick),
+            transform=ax.get_xaxis_transform(),
+            ha="center",
+            va="top",
+            color=MUTED,
+            fontproperties=scale_font,
+            parse_math=False,
+        )
+    for y, row in enumerate(rows):
+        ax.text(
+            -10 * k / axis_px,
+            y,
+            row[0],
+            transform=ax.get_yaxis_transform(),
+            ha="right",
+            va="center",
+            multialignment="right",
+            linespacing=1.15,
+            fontproperties=row_font,
+            parse_math=False,
+        )
+    if chart.total is not None:
+        ax.axhline(0.5, color="white", linewidth=3 * k, zorder=1)
+
+    value_font, avg_font = _font(12.5 * k), _font(9.5 * k)
+    bar_h = 0.46
+    for y, (_, value, avg, colour) in enumerate(rows):
+        if value is not None:
+            ax.barh(y, _score(value), height=bar_h, color=colour, zorder=2)
+            inside = _score(value) >= 18
+            ax.text(
+                _score(value) - 1.2 if inside else _score(value) + 1.2,
+                y,
+                _value_text(value),
+                ha="right" if inside else "left",
+                va="center",
+                color="white" if inside else TEXT_COLOR,
+                fontproperties=value_font,
+                zorder=5,
+                # the label's box hides the average marker where they cross: it stays legible
+                bbox={"boxstyle": "square,pad=0.12", "fc": colour, "ec": "none"}
+                if inside
+                else None,
+                parse_math=False,
+            )
+        else:
+            ax.text(1.2, y, "—", va="center", fontproperties=value_font, parse_math=False)
+        if avg is not None:
+            x = _score(avg)
+            ax.plot(
+                [x, x],
+                [y - 0.33, y + 0.33],
+                color=AVERAGE_COLOR,
+                linewidth=3 * k,
+                solid_capstyle="butt",
+                zorder=4,
+            )
+            ha = "left" if x < 15 else ("right" if x > 85 else "center")
+            ax.text(
+                x,
+                y + 0.35,
+                f"{chart.average_label} {_value_text(avg)}".strip(),
+                ha=ha,
+                va="top",
+                color=AVERAGE_TEXT,
+                fontproperties=avg_font,
+                zorder=5,
+                parse_math=False,
+            )
 
     heading = figure.text(
         0.5,
-        0.955,
-        title,
+        1 - 18 * k / height_px,
+        chart.title,
         ha="center",
         va="top",
-        fontproperties=_font(15 * k),
+        fontproperties=_font(16 * k),
         parse_math=False,
     )
-    figure.legend(
-        handles=handles,
-        labels=[legend[0], legend[1]][: len(handles)],
-        loc="lower center",
-        bbox_to_anchor=(0.5, 0.015),
-        ncol=len(handles),
-        frameon=False,
-        prop=_font(11.5 * k),
-    )
-    _fit_width(heading, canvas.get_renderer(), size_px * 0.94, 8 * k)
-    return _png(figure)
+    _fit_width(heading, renderer, width_px * 0.94, 8 * k)
+    if chart.subtitle:
+        sub = figure.text(
+            0.5,
+            1 - 56 * k / height_px,
+            chart.subtitle,
+            ha="center",
+            va="top",
+            fontproperties=_font(13 * k),
+            color=TEXT_COLOR,
+            parse_math=False,
+        )
+        _fit_width(sub, renderer, width_px * 0.94, 8 * k)
+    return figure
 
 
 def distribution_png(
-    counts: Mapping[Grade, int], *, labels: Mapping[Grade, str], title: str
+    counts: Mapping[Grade, int],
+    *,
+    labels: Mapping[Grade, str],
+    title: str,
+    paren: Callable[[str], str] = lambda share: f" ({share})",
 ) -> bytes:
     """A small bar chart (800 × 480 PNG) of how many people of a unit got each grade.
 
-    Grades are shown best first, each bar with its count and share; a grade absent from
-    ``counts`` counts 0. ``labels`` name the grades (already translated).
+    Grades are shown best first, each bar with its count and share (in ``paren``, the
+    language's brackets: ``Translator.paren``); a grade absent from ``counts`` counts 0.
+    ``labels`` name the grades (already translated).
     """
     missing = [g.value for g in Grade if g not in labels]
     if missing:
@@ -262,10 +348,15 @@ def distribution_png(
     if any(n < 0 for n in counts.values()):
         raise ValueError("counts must not be negative")
     with _render_lock:
-        return _distribution(counts, labels, title)
+        return _distribution(counts, labels, title, paren)
 
 
-def _distribution(counts: Mapping[Grade, int], labels: Mapping[Grade, str], title: str) -> bytes:
+def _distribution(
+    counts: Mapping[Grade, int],
+    labels: Mapping[Grade, str],
+    title: str,
+    paren: Callable[[str], str],
+) -> bytes:
     width_px, height_px = 800, 480
     grades = list(Grade)
     values = [int(counts.get(g, 0)) for g in grades]
@@ -287,7 +378,7 @@ def _distribution(counts: Mapping[Grade, int], labels: Mapping[Grade, str], titl
     ax.tick_params(axis="x", length=0)
     value_font = _font(11.5)
     for bar, n in zip(bars, values, strict=True):
-        share = f" ({int(100 * n / total + 0.5)}%)" if total else ""
+        share = paren(f"{int(100 * n / total + 0.5)}%") if total else ""
         ax.text(
             bar.get_x() + bar.get_width() / 2,
             bar.get_height() + top * 0.02,
@@ -311,25 +402,26 @@ def _distribution(counts: Mapping[Grade, int], labels: Mapping[Grade, str], titl
 
 
 def draw(spec: dict[str, Any]) -> bytes:
-    """Draw a chart queued as a JSON spec (``services.result_notices``: ``kind`` radar or
-    distribution, in the spec's ``locale``); the outbox sender calls it when it sends."""
+    """Draw a chart queued as a JSON spec (``services.result_notices``), in the spec's
+    ``locale``; the outbox sender calls it when it sends. Kind ``result`` (``radar``, its
+    name before the bars, is drawn the same) or ``distribution``; titles come translated."""
     tr = Translator(spec.get("locale") or "zh_Hans")
-    if spec["kind"] == "radar":
-        scores = {Dimension(k): Decimal(v) for k, v in spec["scores"].items() if v is not None}
-        for d in Dimension:
-            scores.setdefault(d, Decimal(0))
-        average = {Dimension(k): Decimal(v) for k, v in spec.get("average", {}).items()} or None
-        if average is not None:
-            for d in Dimension:
-                average.setdefault(d, Decimal(0))
-        return radar_png(
-            scores,
-            average,
-            labels={d: tr._(DIMENSION_LABELS[d]) for d in Dimension},
+    grades = {g: tr._(GRADE_LABELS[g]) for g in Grade}
+    if spec["kind"] in ("result", "radar"):
+        average = {Dimension(k): Decimal(v) for k, v in (spec.get("average") or {}).items()}
+        bands = spec.get("bands")
+        chart = ResultChart(
             title=spec["title"],
-            legend=(spec["legend"][0], spec["legend"][1]),
+            subtitle=spec.get("subtitle", ""),
+            scores={Dimension(k): Decimal(v) for k, v in spec["scores"].items() if v is not None},
+            labels={d: tr._(DIMENSION_LABELS[d]) for d in Dimension},
+            grade_labels=grades,
+            average=average or None,
+            average_label=spec.get("legend", ["", ""])[1],
+            total=Decimal(spec["total"]) if spec.get("total") is not None else None,
+            total_label=tr._(TOTAL_LABEL),
+            bands=GradeBands(*(Decimal(v) for v in bands)) if bands else DEFAULT_BANDS,
         )
+        return result_png(chart)
     counts = {Grade(k): int(v) for k, v in spec["counts"].items()}
-    return distribution_png(
-        counts, labels={g: tr._(GRADE_LABELS[g]) for g in Grade}, title=spec["title"]
-    )
+    return distribution_png(counts, labels=grades, title=spec["title"], paren=tr.paren)

@@ -1,4 +1,5 @@
-"""Printable QR codes for survey links: one PNG per code, and an A4 sheet (PDF) of many.
+"""Printable QR codes for survey links: one PNG per code, an A4 sheet (PDF) of many, and a
+poster (PDF, A4 or A5) for a code that hangs at a service window.
 
 Codes use error correction level M and the standard four-module quiet zone, at least
 300 px wide. Captions are set in WenQuanYi Micro Hei, a CJK font that comes with the
@@ -26,6 +27,7 @@ DPI = 300
 
 # A4 at 300 dpi, 3 columns × 4 rows of codes, cut lines between them
 A4_PX = (2480, 3508)
+PAPER_PX = {"A4": A4_PX, "A5": (1748, 2480)}  # portrait, 300 dpi
 SHEET_COLUMNS = 3
 SHEET_ROWS = 4
 PER_PAGE = SHEET_COLUMNS * SHEET_ROWS
@@ -98,9 +100,32 @@ class _Line:
         ascent, descent = self.font.getmetrics()
         return int(ascent + descent)
 
-    def draw(self, draw: ImageDraw.ImageDraw, center_x: int, top: int) -> None:
+    def draw(self, draw: ImageDraw.ImageDraw, center_x: int, top: int) -> Placed:
+        """Draw centred on ``center_x``; returns the text and the box its ink may cover."""
         width = self.font.getlength(self.text)
         draw.text((center_x - width / 2, top), self.text, font=self.font, fill=0)
+        left = int(center_x - width / 2)
+        return Placed(self.text, (left, top, left + math.ceil(width), top + self.height))
+
+
+Box = tuple[int, int, int, int]  # left, top, right, bottom in pixels
+
+
+@dataclass(frozen=True)
+class Placed:
+    """A line of text as drawn on a page (what the tests check a printout by)."""
+
+    text: str
+    box: Box
+
+
+@dataclass(frozen=True)
+class Page:
+    """A drawn page, with where its texts and (on sheets) its cut-out cells are."""
+
+    image: Image.Image
+    texts: list[Placed]
+    cells: list[Box]
 
 
 def _fit(text: str, size: int, max_width: int, min_size: int = 18) -> _Line:
@@ -116,13 +141,19 @@ def _fit(text: str, size: int, max_width: int, min_size: int = 18) -> _Line:
 
 
 def _lines(
-    width: int, caption: str | None, prompt: str | None, serial: str | None
+    width: int,
+    caption: str | None,
+    prompt: str | None,
+    serial: str | None,
+    note: str | None = None,
 ) -> tuple[list[_Line], list[_Line]]:
-    """Text above the code (who is rated) and below it (what to do, the serial)."""
+    """Text above the code (who is rated) and below it (what to do, a note, the serial)."""
     above = [_fit(caption, 44, width)] if caption else []
     below = []
     if prompt:
         below.append(_fit(prompt, 38, width))
+    if note:
+        below.append(_fit(note, 30, width))
     if serial:
         below.append(_fit(serial, 26, width))
     return above, below
@@ -136,11 +167,12 @@ def _stack(
     caption: str | None,
     prompt: str | None,
     serial: str | None,
-) -> None:
+    note: str | None = None,
+) -> list[Placed]:
     """Draw caption, code and texts centred in ``box`` (left, top, right, bottom) of ``canvas``."""
     left, top, right, bottom = box
     width = right - left
-    above, below = _lines(width, caption, prompt, serial)
+    above, below = _lines(width, caption, prompt, serial, note)
     text_h = sum(line.height + _GAP for line in [*above, *below])
     room = min(width, bottom - top - text_h)
     modules = _modules(url)
@@ -152,14 +184,16 @@ def _stack(
     y = top + (bottom - top - total) // 2
     center = left + width // 2
     draw = ImageDraw.Draw(canvas)
+    placed = []
     for line in above:
-        line.draw(draw, center, y)
+        placed.append(line.draw(draw, center, y))
         y += line.height + _GAP
     canvas.paste(code, (center - code.width // 2, y))
     y += code.height + _GAP
     for line in below:
-        line.draw(draw, center, y)
+        placed.append(line.draw(draw, center, y))
         y += line.height + _GAP
+    return placed
 
 
 def qr_png(
@@ -196,12 +230,29 @@ def qr_sheet(
     *,
     title: str,
     prompt: str = DEFAULT_PROMPT,
+    note: str | None = None,
+    serial_format: str = "No. {serial}",
 ) -> bytes:
     """A4 pages (PDF, 300 dpi) of 3 × 4 codes with cut lines; ``items`` are (url, caption, serial).
 
-    Each cell shows the caption (unit, and staff name), the code, ``prompt`` and the
-    serial. Pages are 1-bit images, stored losslessly (CCITT G4) so codes stay sharp.
+    Each cell shows the caption (unit, and staff name), the code, ``prompt``, ``note``
+    (whether it is single-use, and the label) and the serial, all inside the cut line: a
+    slip cut out says everything by itself. Pages are 1-bit images, stored losslessly
+    (CCITT G4) so codes stay sharp.
     """
+    pages = sheet_pages(items, title=title, prompt=prompt, note=note, serial_format=serial_format)
+    return _pdf([page.image for page in pages], title)
+
+
+def sheet_pages(
+    items: Sequence[tuple[str, str, str]],
+    *,
+    title: str,
+    prompt: str = DEFAULT_PROMPT,
+    note: str | None = None,
+    serial_format: str = "No. {serial}",
+) -> list[Page]:
+    """The pages of :func:`qr_sheet`, drawn."""
     if not items:
         raise ValueError("a sheet needs at least one code")
     pages_total = math.ceil(len(items) / PER_PAGE)
@@ -209,19 +260,21 @@ def qr_sheet(
     grid_top = _PAGE_MARGIN + _HEADER_PX
     cell_w = (page_w - 2 * _PAGE_MARGIN) // SHEET_COLUMNS
     cell_h = (page_h - grid_top - _PAGE_MARGIN) // SHEET_ROWS
-    pages: list[Image.Image] = []
+    pages: list[Page] = []
     for page_no in range(pages_total):
         page = Image.new("L", A4_PX, 255)
         draw = ImageDraw.Draw(page)
         header = _fit(f"{title}    {page_no + 1}/{pages_total}", 40, page_w - 2 * _PAGE_MARGIN)
-        header.draw(draw, page_w // 2, _PAGE_MARGIN + (_HEADER_PX - header.height) // 2)
+        texts = [header.draw(draw, page_w // 2, _PAGE_MARGIN + (_HEADER_PX - header.height) // 2)]
+        cells: list[Box] = []
         chunk = items[page_no * PER_PAGE : (page_no + 1) * PER_PAGE]
         for i, (url, caption, serial) in enumerate(chunk):
             row, col = divmod(i, SHEET_COLUMNS)
             left = _PAGE_MARGIN + col * cell_w
             top = grid_top + row * cell_h
-            _cut_lines(draw, (left, top, left + cell_w, top + cell_h))
-            _stack(
+            cells.append((left, top, left + cell_w, top + cell_h))
+            _cut_lines(draw, cells[-1])
+            texts += _stack(
                 page,
                 (
                     left + _CELL_PAD,
@@ -232,20 +285,98 @@ def qr_sheet(
                 url,
                 caption=caption,
                 prompt=prompt,
-                serial=f"No. {serial}" if serial else None,
+                serial=serial_format.format(serial=serial) if serial else None,
+                note=note,
             )
-        pages.append(page.point(lambda v: 255 if v >= 128 else 0, mode="1"))
+        pages.append(Page(page, texts, cells))
+    return pages
+
+
+def _pdf(pages: Sequence[Image.Image], title: str) -> bytes:
+    """Pages as 1-bit images in a PDF at 300 dpi (lossless, so codes stay sharp)."""
+    bilevel = [page.point(lambda v: 255 if v >= 128 else 0, mode="1") for page in pages]
     out = io.BytesIO()
-    pages[0].save(
+    bilevel[0].save(
         out,
         "PDF",
         save_all=True,
-        append_images=pages[1:],
+        append_images=bilevel[1:],
         resolution=float(DPI),
         title=title,
         creator="jixiao",
     )
     return out.getvalue()
+
+
+@dataclass(frozen=True)
+class PosterText:
+    """The words of a window poster, already in the reader's language."""
+
+    heading: str  # what the poster asks: 请扫码评价我们的服务
+    unit: str
+    window: str  # the window's name; "" for none
+    instruction: str  # one line: 用 Telegram 扫码评价，约1分钟，无需姓名电话
+    use: str  # whether the code is single-use or for everyone
+    serial: str  # No. 000123, to revoke it by
+
+
+def qr_poster(url: str, text: PosterText, *, paper: str = "A4") -> bytes:
+    """One code as a poster for a service window (PDF, one portrait page of ``paper``).
+
+    From the top: the unit and the window (large, readable from a queue), the heading,
+    the code (two thirds of the page width), the instruction, whether the code is
+    single-use, and the serial in small print at the foot.
+    """
+    return _pdf([poster_page(url, text, paper=paper).image], f"{text.unit} {text.window}".strip())
+
+
+def poster_page(url: str, text: PosterText, *, paper: str = "A4") -> Page:
+    """The page of :func:`qr_poster`, drawn."""
+    if paper not in PAPER_PX:
+        raise ValueError(f"paper must be one of {', '.join(PAPER_PX)}")
+    page_w, page_h = PAPER_PX[paper]
+    k = page_w / A4_PX[0]  # A5 is A4 scaled by 1/√2
+    margin = round(170 * k)
+    width = page_w - 2 * margin
+    top_lines = [_fit(text.unit, round(150 * k), width, round(40 * k))]
+    if text.window:
+        top_lines.append(_fit(text.window, round(118 * k), width, round(36 * k)))
+    heading = _fit(text.heading, round(96 * k), width, round(32 * k))
+    bottom_lines = [
+        _fit(text.instruction, round(72 * k), width, round(28 * k)),
+        _fit(text.use, round(60 * k), width, round(24 * k)),
+    ]
+    serial = _fit(text.serial, round(44 * k), width, round(20 * k))
+    gap = round(40 * k)
+    modules = _modules(url)
+    module_px = round(page_w * 0.66) // modules
+    code = _code(url, module_px)
+    page = Image.new("L", (page_w, page_h), 255)
+    draw = ImageDraw.Draw(page)
+    center = page_w // 2
+    y = margin
+    placed = []
+    for line in top_lines:
+        placed.append(line.draw(draw, center, y))
+        y += line.height + gap // 2
+    rule_y = y + gap // 2
+    draw.line([(margin, rule_y), (page_w - margin, rule_y)], fill=0, width=max(2, round(6 * k)))
+    # the heading, code and instructions centred between the rule and the serial
+    block = heading.height + code.height + sum(line.height for line in bottom_lines)
+    block += gap // 2 * (1 + len(bottom_lines))
+    room = page_h - margin - serial.height - gap - rule_y
+    if block > room:
+        raise ValueError(f"the poster's texts do not fit on {paper}")
+    y = rule_y + (room - block) // 2 + gap // 2
+    placed.append(heading.draw(draw, center, y))
+    y += heading.height + gap // 2
+    page.paste(code, (center - code.width // 2, y))
+    y += code.height + gap // 2
+    for line in bottom_lines:
+        placed.append(line.draw(draw, center, y))
+        y += line.height + gap // 2
+    placed.append(serial.draw(draw, center, page_h - margin - serial.height))
+    return Page(page, placed, [])
 
 
 def _cut_lines(draw: ImageDraw.ImageDraw, box: tuple[int, int, int, int]) -> None:

@@ -22,7 +22,7 @@ from domain.labels import DIMENSION_LABELS, GRADE_LABELS, SOURCE_LABELS
 from domain.text import MESSAGE_LIMIT, N_, Html, clip_html, html_format, html_join
 from infra.i18n import Translator
 from infra.models import Cycle, OrgUnit, Result, Staff, TelegramAccount
-from scoring import quota_preview
+from scoring import DEFAULT_BANDS, quota_preview
 from services.access import admin_accounts
 from services.approval_copies import review_key
 from services.notices import DEFAULTS, Localization, translator
@@ -168,13 +168,22 @@ async def push_result(
     staff = await session.get(Staff, result.staff_id)
     name = staff.name if staff else ""
     scores = {d["dimension"]: d.get("score") for d in result.breakdown.get("dimensions", [])}
-    chart = {
-        "kind": "radar",
+    chart = {  # drawn by services.charts.draw at send time; every text already translated
+        "kind": "result",
         "locale": tr.locale,
         "scores": scores,
+        "total": _num(result.total),
         "average": {d.value: str(v) for d, v in (average or {}).items()},
-        "title": f"{name} · {cycle.period} · {_num(result.total)} · {tr._(GRADE_LABELS[result.grade])}",
+        "title": f"{name} · {tr.period(cycle.period)}",
+        "subtitle": tr._("Total: {total} · Grade: {grade}").format(
+            total=_num(result.total), grade=tr._(GRADE_LABELS[result.grade])
+        ),
         "legend": [tr._("You"), tr._("Unit average")],
+        "bands": [
+            str(DEFAULT_BANDS.excellent),
+            str(DEFAULT_BANDS.good),
+            str(DEFAULT_BANDS.passing),
+        ],
     }
     key = f"result:{result.id}:v{result.version}"
     await enqueue(
@@ -235,7 +244,7 @@ async def push_unit_summary(
         "kind": "distribution",
         "locale": tr.locale,
         "counts": {g.value: counts.get(g, 0) for g in Grade},
-        "title": f"{unit.name} · {cycle.period}",
+        "title": f"{unit.name} · {tr.period(cycle.period)}",
     }
     key = f"unit-result:{unit_result.id}:v{unit_result.version}"
     await enqueue(

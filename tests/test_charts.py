@@ -1,4 +1,4 @@
-"""Result pictures: the radar chart of the four dimensions and a unit's grade distribution.
+"""Result pictures: a person's bars over the grade bands and a unit's grade distribution.
 
 Every chart here is drawn with matplotlib's warnings turned into errors and its log
 watched, so a label that falls back to a font without the glyph (the "Glyph … missing
@@ -23,12 +23,17 @@ from pathlib import Path
 import matplotlib
 import pytest
 from matplotlib import font_manager
+from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.patches import Rectangle
+from matplotlib.text import Text
 
 from domain.enums import Dimension, Grade
 from domain.labels import DIMENSION_LABELS, GRADE_LABELS
 from infra.i18n import Translator
+from scoring import GradeBands
 from services import charts
-from services.charts import distribution_png, radar_png
+from services.charts import ResultChart, distribution_png, draw, result_figure, result_png
 
 pytestmark = pytest.mark.nodb
 
@@ -50,9 +55,9 @@ COUNTS = {Grade.EXCELLENT: 3, Grade.GOOD: 9, Grade.PASS: 5, Grade.FAIL: 1}
 
 # locale, title, legend, how the first dimension must read in that locale
 LANGUAGES = [
-    ("zh_Hans", "张三 · 2026年第四季度 · 总分 84.6 · 良好", ("本人", "单位平均"), "工作业绩"),
-    ("zh_Hant", "張三 · 2026年第四季度 · 總分 84.6 · 良好", ("本人", "單位平均"), "工作業績"),
-    ("en", "Zhang San · 2026 Q4 · total 84.6 · Good", ("You", "Unit average"), "Work performance"),
+    ("zh_Hans", "张三 · 2026年第四季度", ("本人", "单位平均"), "工作业绩"),
+    ("zh_Hant", "張三 · 2026年第四季度", ("本人", "單位平均"), "工作業績"),
+    ("en", "Zhang San · Q4 2026", ("You", "Unit average"), "Work performance"),
 ]
 
 
@@ -95,15 +100,179 @@ def strict_fonts() -> Iterator[None]:
     assert [r.getMessage() for r in handler.records] == []
 
 
+def result_chart(
+    locale: str = "zh_Hans",
+    *,
+    title: str = "张三 · 2026年第四季度",
+    scores: dict[Dimension, Decimal] = SCORES,
+    average: dict[Dimension, Decimal] | None = AVERAGE,
+    total: Decimal | None = Decimal("83.10"),
+) -> ResultChart:
+    tr = Translator(locale)
+    return ResultChart(
+        title=title,
+        subtitle=tr._("Total: {total} · Grade: {grade}").format(
+            total=total, grade=tr._(GRADE_LABELS[Grade.GOOD])
+        ),
+        scores=scores,
+        labels=dimension_labels(tr),
+        grade_labels=grade_labels(tr),
+        average=average,
+        average_label=tr._("Unit average"),
+        total=total,
+        total_label=tr._(charts.TOTAL_LABEL),
+    )
+
+
+def texts(chart: ResultChart) -> list[Text]:
+    """Every text drawn on the chart, laid out as it is saved."""
+    figure = result_figure(chart)
+    FigureCanvasAgg(figure).draw()
+    return [t for t in figure.findobj(Text) if t.get_visible() and t.get_text().strip()]
+
+
+def overlaps(found: list[Text]) -> list[tuple[str, str]]:
+    """Pairs of texts whose boxes on the picture intersect (by more than a pixel)."""
+    boxes = [(t.get_text(), t.get_window_extent().expanded(1, 1).shrunk(1, 1)) for t in found]
+    return [
+        (a, b)
+        for n, (a, box_a) in enumerate(boxes)
+        for b, box_b in boxes[n + 1 :]
+        if min(box_a.x1, box_b.x1) - max(box_a.x0, box_b.x0) > 1
+        and min(box_a.y1, box_b.y1) - max(box_a.y0, box_b.y0) > 1
+    ]
+
+
 @pytest.mark.parametrize(("locale", "title", "legend", "first"), LANGUAGES)
-def test_radar_renders_each_language(
+def test_result_chart_renders_each_language(
     locale: str, title: str, legend: tuple[str, str], first: str
 ) -> None:
-    labels = dimension_labels(Translator(locale))
-    assert labels[Dimension.PERFORMANCE] == first
+    chart = result_chart(locale, title=title)
+    assert chart.labels[Dimension.PERFORMANCE] == first
     with strict_fonts():
-        png = radar_png(SCORES, AVERAGE, labels=labels, title=title, legend=legend)
-    assert png_size(png) == (800, 800)
+        png = result_png(chart)
+        drawn = {t.get_text() for t in texts(chart)}
+    width, height = png_size(png)
+    assert width == 800 and 480 <= height <= 640  # landscape: reads on a phone without zoom
+    tr = Translator(locale)
+    assert title in drawn
+    assert {tr._(GRADE_LABELS[g]) for g in Grade} <= drawn  # the bands are named
+    assert {"83.10", "88.50", "76.00", "92.25", "64.00"} <= drawn  # every bar has its value
+    assert f"{legend[1]} 80.10" in drawn and f"{legend[1]} 70.45" in drawn  # averages, labelled
+
+
+def scale(ax: Axes) -> list[int]:
+    """The numbers written under the bars, each where it belongs on the scale."""
+    return sorted(
+        int(t.get_text())
+        for t in ax.texts
+        if t.get_text().isdigit() and t.get_position()[0] == int(t.get_text())
+    )
+
+
+def test_grade_bands_are_drawn_behind_the_bars() -> None:
+    """Four bands at the regulation's bounds (0–60–80–90–100), under every bar."""
+    figure = result_figure(result_chart())
+    ax = figure.axes[0]
+    rects = [p for p in ax.patches if isinstance(p, Rectangle)]
+    bars = [p for p in rects if p.get_height() < 1]
+    bands = sorted((p for p in ax.patches if p not in bars), key=lambda p: p.get_window_extent().x0)
+    assert len(bars) == 5  # the total and four dimensions
+    assert len(bands) == 4
+    edges = [(round(b.get_window_extent().x0), round(b.get_window_extent().x1)) for b in bands]
+    to_px = ax.transData.transform
+    expected = [
+        (round(to_px((x, 0))[0]), round(to_px((y, 0))[0]))
+        for x, y in [(0, 60), (60, 80), (80, 90), (90, 100)]
+    ]
+    assert edges == expected
+    assert all(band.get_zorder() < bar.get_zorder() for band in bands for bar in bars)
+    assert scale(ax) == [0, 60, 80, 90, 100]
+
+
+def test_bands_follow_the_options() -> None:
+    chart = result_chart()
+    moved = ResultChart(
+        **{**chart.__dict__, "bands": GradeBands(Decimal(95), Decimal(85), Decimal(70))}
+    )
+    assert scale(result_figure(moved).axes[0]) == [0, 70, 85, 95, 100]
+
+
+@pytest.mark.parametrize("locale", ["zh_Hans", "zh_Hant", "en"])
+@pytest.mark.parametrize(
+    "case",
+    [
+        "apart",  # values and averages well apart
+        "equal",  # every average on its value
+        "edges",  # at the ends of the scale, and off it
+        "missing",  # a dimension not scored
+    ],
+)
+def test_no_label_is_drawn_over_another(locale: str, case: str) -> None:
+    scores, average = dict(SCORES), dict(AVERAGE)
+    if case == "equal":
+        average = dict(scores)
+    elif case == "edges":
+        scores = {
+            Dimension.PERFORMANCE: Decimal(100),
+            Dimension.ABILITY: Decimal("0.5"),
+            Dimension.ATTITUDE: Decimal("104.5"),
+            Dimension.INNOVATION: Decimal(-3),
+        }
+        average = {
+            Dimension.PERFORMANCE: Decimal("99.5"),
+            Dimension.ABILITY: Decimal(1),
+            Dimension.ATTITUDE: Decimal(100),
+            Dimension.INNOVATION: Decimal(0),
+        }
+    elif case == "missing":
+        del scores[Dimension.INNOVATION]
+    tr = Translator(locale)
+    long_title = f"{'欧阳某某' if locale != 'en' else 'Ouyang Moumou'} · {tr.period('2026Q4')}"
+    found = texts(result_chart(locale, title=long_title, scores=scores, average=average))
+    assert len(found) >= 1 + 1 + 4 + 5 + 4 + 4  # title, subtitle, bands, rows, values, averages
+    assert overlaps(found) == []
+    figure_box = found[0].get_figure().bbox  # type: ignore[union-attr]
+    for text in found:  # and none leaves the picture
+        box = text.get_window_extent()
+        assert figure_box.x0 <= box.x0 and box.x1 <= figure_box.x1, text.get_text()
+        assert figure_box.y0 <= box.y0 and box.y1 <= figure_box.y1, text.get_text()
+
+
+def test_overlap_check_is_not_vacuous() -> None:
+    """Moved onto the title, the subtitle is caught."""
+    found = texts(result_chart())
+    title, subtitle = found[-2], found[-1]
+    assert (title.get_text(), subtitle.get_text()) == (
+        "张三 · 2026年第四季度",
+        "总分：83.10 · 等级：良好",
+    )
+    subtitle.set_y(title.get_position()[1])
+    assert overlaps(found) == [(title.get_text(), subtitle.get_text())]
+
+
+def test_spec_draws_the_adjusted_values_it_carries() -> None:
+    """The sender draws what the queued spec says: after an appeal, the spec's new values."""
+    spec = {
+        "kind": "result",
+        "locale": "en",
+        "scores": {
+            "performance": "95.00",
+            "ability": "76.00",
+            "attitude": None,
+            "innovation": "64",
+        },
+        "total": "86.40",
+        "average": {"performance": "80.1"},
+        "title": "Zhang San · Q4 2026",
+        "subtitle": "Total: 86.40 · Grade: Good",
+        "legend": ["You", "Unit average"],
+        "bands": ["90", "80", "60"],
+    }
+    with strict_fonts():
+        png = draw(spec)
+        old = draw({**spec, "kind": "radar"})  # queued before the bars: drawn the same
+    assert png_size(png)[0] == 800 and png == old
 
 
 @pytest.mark.parametrize(("locale", "title", "legend", "first"), LANGUAGES)
@@ -116,34 +285,31 @@ def test_distribution_renders_each_language(
     assert png_size(png) == (800, 480)
 
 
-def test_radar_without_average_and_other_sizes() -> None:
-    labels = dimension_labels(Translator("zh_Hans"))
+def test_result_without_average_or_total_and_other_sizes() -> None:
     with strict_fonts():
-        alone = radar_png(SCORES, None, labels=labels, title="李四", legend=("本人", "单位平均"))
-        small = radar_png(
-            SCORES, AVERAGE, labels=labels, title="李四", legend=("本人", "单位平均"), size_px=400
-        )
-    assert png_size(alone) == (800, 800)
-    assert png_size(small) == (400, 400)
+        alone = result_png(result_chart(average=None, total=None))
+        small = result_png(result_chart(), width_px=400)
+    assert png_size(alone)[0] == 800 and png_size(small)[0] == 400
+    assert png_size(alone)[1] < png_size(result_png(result_chart()))[1]  # one row fewer
 
 
 def test_long_title_and_odd_values_still_render() -> None:
     """A title far too long is shrunk; scores off the scale are drawn at the rim or centre."""
-    labels = dimension_labels(Translator("zh_Hant"))
     odd = {**SCORES, Dimension.ABILITY: Decimal("104.5"), Dimension.INNOVATION: Decimal("-3")}
     title = "應急指揮中心 · 歐陽某某 · 2026年度 · 總分 100.0 · 優秀 · $x$ 50% " * 3
     with strict_fonts():
-        png = radar_png(odd, AVERAGE, labels=labels, title=title, legend=("本人", "單位平均"))
+        png = result_png(result_chart("zh_Hant", title=title, scores=odd))
         empty = distribution_png({}, labels=grade_labels(Translator("en")), title=title)
-    assert png_size(png) == (800, 800)
+    assert png_size(png)[0] == 800
     assert png_size(empty) == (800, 480)
 
 
 def test_missing_glyph_would_be_caught() -> None:
     """The check above is not vacuous: a character no bundled font has (Tibetan) fails it."""
-    labels = {**dimension_labels(Translator("zh_Hans")), Dimension.ABILITY: "\u0f40"}
+    chart = result_chart()
+    labels = {**chart.labels, Dimension.ABILITY: "\u0f40"}
     with pytest.raises(UserWarning, match="missing from font"), strict_fonts():
-        radar_png(SCORES, AVERAGE, labels=labels, title="张三", legend=("本人", "单位平均"))
+        result_png(ResultChart(**{**chart.__dict__, "labels": labels}))
 
 
 def test_font_comes_with_the_dependencies() -> None:
@@ -159,14 +325,13 @@ def test_font_comes_with_the_dependencies() -> None:
 
 
 def test_validation() -> None:
-    labels = dimension_labels(Translator("en"))
-    partial = {Dimension.PERFORMANCE: Decimal(90)}
-    with pytest.raises(ValueError, match="scores lacks"):
-        radar_png(partial, None, labels=labels, title="x", legend=("a", "b"))
-    with pytest.raises(ValueError, match="average lacks"):
-        radar_png(SCORES, partial, labels=labels, title="x", legend=("a", "b"))
-    with pytest.raises(ValueError, match="size_px"):
-        radar_png(SCORES, None, labels=labels, title="x", legend=("a", "b"), size_px=100)
+    chart = result_chart("en")
+    with pytest.raises(ValueError, match="labels lacks"):
+        result_png(ResultChart(**{**chart.__dict__, "labels": {}}))
+    with pytest.raises(ValueError, match="grade_labels lacks"):
+        result_png(ResultChart(**{**chart.__dict__, "grade_labels": {}}))
+    with pytest.raises(ValueError, match="width_px"):
+        result_png(chart, width_px=100)
     with pytest.raises(ValueError, match="labels lacks"):
         distribution_png(COUNTS, labels={Grade.GOOD: "Good"}, title="x")
     with pytest.raises(ValueError, match="negative"):
@@ -174,11 +339,11 @@ def test_validation() -> None:
 
 
 def test_fast_after_the_first() -> None:
-    labels = dimension_labels(Translator("zh_Hans"))
+    chart = result_chart()
 
     def render() -> float:
         start = time.perf_counter()
-        radar_png(SCORES, AVERAGE, labels=labels, title="张三", legend=("本人", "单位平均"))
+        result_png(chart)
         return time.perf_counter() - start
 
     render()  # the first loads the font
@@ -186,17 +351,17 @@ def test_fast_after_the_first() -> None:
 
 
 async def test_concurrent_renders_from_threads_agree() -> None:
-    labels = dimension_labels(Translator("zh_Hans"))
+    chart = result_chart()
 
-    def radar() -> bytes:
-        return radar_png(SCORES, AVERAGE, labels=labels, title="张三", legend=("本人", "单位平均"))
+    def result() -> bytes:
+        return result_png(chart)
 
     def distribution() -> bytes:
         return distribution_png(COUNTS, labels=grade_labels(Translator("en")), title="x")
 
-    expected = radar(), distribution()
+    expected = result(), distribution()
     results = await asyncio.gather(
-        *(asyncio.to_thread(radar) for _ in range(8)),
+        *(asyncio.to_thread(result) for _ in range(8)),
         *(asyncio.to_thread(distribution) for _ in range(4)),
     )
     assert results == [expected[0]] * 8 + [expected[1]] * 4
@@ -205,21 +370,16 @@ async def test_concurrent_renders_from_threads_agree() -> None:
 def test_leaves_global_matplotlib_state_alone() -> None:
     """No rcParams change, and neither pyplot nor a GUI backend is ever imported."""
     before = dict(matplotlib.rcParams)
-    radar_png(
-        SCORES,
-        AVERAGE,
-        labels=dimension_labels(Translator("en")),
-        title="x",
-        legend=("a", "b"),
-    )
+    result_png(result_chart("en"))
     assert dict(matplotlib.rcParams) == before
     code = (
         "import sys\n"
         "from decimal import Decimal\n"
         "from domain.enums import Dimension, Grade\n"
-        "from services.charts import distribution_png, radar_png\n"
+        "from services.charts import ResultChart, distribution_png, result_png\n"
         "s = {d: Decimal(70) for d in Dimension}\n"
-        "radar_png(s, s, labels={d: d.value for d in Dimension}, title='x', legend=('a', 'b'))\n"
+        "g = {g: g.value for g in Grade}\n"
+        "result_png(ResultChart('x', s, {d: d.value for d in Dimension}, g, s, 'a', s[Dimension.ABILITY]))\n"
         "distribution_png({}, labels={g: g.value for g in Grade}, title='x')\n"
         "assert 'matplotlib.pyplot' not in sys.modules, 'pyplot imported'\n"
     )

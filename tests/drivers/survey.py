@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from chat.callbacks import CallbackAction
 from conversations.survey import NEXT, RATE, SKIP, TOGGLE, WANTS_REPLY
-from conversations.survey_admin import KIND, UNIT
+from conversations.survey_admin import KIND, NO_WINDOW, UNIT
 from fakebotapi import BotMessage, SimUser
 
 # the five levels in the order of their buttons (services.surveys.LEVELS, best first)
@@ -125,7 +125,21 @@ def units(msg: BotMessage) -> list[str]:
 async def make_codes(
     user: SimUser, choose: BotMessage, *, unit: int = 0, kind: str = "s10"
 ) -> None:
-    """Choose a unit of the /links list, then the kind of codes (s10, s30, r1)."""
+    """Choose a unit of the /links list, then the kind of codes (s10, s30, r1, r1a5)."""
     await user.press(units(choose)[unit], choose)
     kinds = await user.expect()
     await user.press(KIND.data(kind), kinds)
+
+
+async def make_poster(
+    user: SimUser, choose: BotMessage, *, window: str | None, kind: str = "r1"
+) -> BotMessage:
+    """A window code's poster: the kind (r1 A4, r1a5 A5), then the window's name typed (or
+    "No window name" tapped when ``window`` is None); returns the window question."""
+    await make_codes(user, choose, kind=kind)
+    question = await user.expect()
+    if window is None:
+        await user.press(buttons(question, NO_WINDOW)[0], question)
+    else:
+        await user.send(window)
+    return question
