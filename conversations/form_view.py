@@ -316,6 +316,14 @@ def _first_of_dimension(form: Form, item: FormItem) -> bool:
     return first.key == item.key
 
 
+def _goals_matter(form: Form) -> bool:
+    """The unit has goals and the form rates performance, which is judged against them."""
+    return bool(form.goals) and any(
+        i.indicator is not None and i.indicator.dimension == Dimension.PERFORMANCE
+        for i in form.items
+    )
+
+
 def _reference(form: Form, tr: Translator, *, goals: bool) -> list[tuple[str, str]]:
     """Buttons that show, in a message of their own, what a rater reads beside a question."""
     aid = form.assignment.id
@@ -421,7 +429,7 @@ def render_summary(form: Form, tr: Translator) -> Prompt:
         and utf16_len(form.answers[item.key].text or "") > EXCERPT
     ]
     rows += [long_texts[i : i + 3] for i in range(0, len(long_texts), 3)]
-    rows.append(_reference(form, tr, goals=bool(form.goals)))
+    rows.append(_reference(form, tr, goals=_goals_matter(form)))
     rows.append([(tr._("✅ Submit"), SUBMIT.data(aid))])
     return Prompt(text, keyboard(*[r for r in rows if r]))
 
