@@ -1,4 +1,5 @@
-"""The ``jixiao`` command line. Every level has ``--help``.
+"""The ``jixiao`` command line. Every level has ``--help``, in the operator's language
+(``cli_locale``), and every positional says what it takes.
 
 Failures are one line on stderr: 1 refused or bad input, 2 configuration, 3 the database
 or Telegram unavailable (``bot.cli_errors``).
@@ -12,193 +13,374 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from importlib import metadata
 from pathlib import Path
 
+from dotenv import dotenv_values
+
 from bot.cli_errors import CliFailure, database_failure, file_failure, telegram_failure
-from infra.config import ConfigError, Settings, load_settings
-from infra.i18n import Translator, compile_catalogs
+from infra.config import SUPPORTED_LOCALES, ConfigError, Settings, load_settings
+from infra.i18n import Translator, compile_catalogs, resolve_locale
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="jixiao",
-        description="jixiao 绩效 — the performance-management bot of the Emergency Management Bureau.",
+def cli_locale(environ: Mapping[str, str] | None = None, env_file: Path = Path(".env")) -> str:
+    """The language of the CLI's help and messages: ``JIXIAO_LOCALE`` (environment, then
+    ``.env``), else the terminal's (``LANGUAGE``, ``LC_ALL``, ``LC_MESSAGES``, ``LANG``),
+    else 简体中文. Read without the settings, so ``--help`` works when they are broken."""
+    environ = os.environ if environ is None else environ
+    configured = environ.get("JIXIAO_LOCALE")
+    if configured is None and env_file.is_file():
+        configured = dotenv_values(env_file).get("JIXIAO_LOCALE")
+    if configured in SUPPORTED_LOCALES:
+        return configured
+    for name in ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG"):
+        value = environ.get(name, "").split(":")[0].split(".")[0].split("@")[0]
+        if value:
+            return "zh_Hans" if value in ("C", "POSIX") else resolve_locale(value)
+    return "zh_Hans"
+
+
+def _version() -> str:
+    try:
+        return metadata.version("jixiao")
+    except metadata.PackageNotFoundError:  # run from a checkout that was never installed
+        return "unknown"
+
+
+Actions = argparse._SubParsersAction  # what add_subparsers returns (argparse names it so)
+
+
+class _Parsers:
+    """Every parser of the CLI with its help in one language (``-h`` translated too)."""
+
+    def __init__(self, tr: Translator) -> None:
+        self.tr = tr
+
+    def root(self, description: str) -> argparse.ArgumentParser:
+        parser = argparse.ArgumentParser(prog="jixiao", description=description, add_help=False)
+        self._help(parser)
+        return parser
+
+    def sub(
+        self,
+        parent: Actions,
+        name: str,
+        help: str,
+        *,
+        epilog: str | None = None,
+    ) -> argparse.ArgumentParser:
+        parser: argparse.ArgumentParser = parent.add_parser(
+            name,
+            help=help,
+            description=help,
+            epilog=epilog,
+            add_help=False,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        self._help(parser)
+        return parser
+
+    def actions(self, parser: argparse.ArgumentParser, dest: str) -> Actions:
+        return parser.add_subparsers(
+            dest=dest, required=True, metavar="ACTION", title=self.tr._("actions")
+        )
+
+    def _help(self, parser: argparse.ArgumentParser) -> None:
+        # argparse has no public way to name these two sections; its own words stay English
+        parser._positionals.title = self.tr._("positional arguments")
+        parser._optionals.title = self.tr._("options")
+        parser.add_argument(
+            "-h", "--help", action="help", help=self.tr._("show this help and exit")
+        )
+
+
+def _run_epilog(tr: Translator) -> str:
+    """What ``jixiao run`` reads: the settings an operator needs to get it running."""
+    settings = [
+        ("JIXIAO_BOT_TOKEN", tr._("the bot's token from @BotFather (required)")),
+        (
+            "JIXIAO_DATABASE_URL",
+            tr._("sqlite:///… (default: data/jixiao.db) or postgresql://user:pw@host/db"),
+        ),
+        (
+            "JIXIAO_TELEGRAM_BASE_URL",
+            tr._("Bot API base URL, for a self-hosted Bot API server (default: Telegram's)"),
+        ),
+        (
+            "JIXIAO_WEBHOOK_URL",
+            tr._("public HTTPS URL Telegram calls; unset: long polling"),
+        ),
+        (
+            "JIXIAO_WEBHOOK_LISTEN, JIXIAO_WEBHOOK_PORT",
+            tr._("where the webhook listener binds behind your proxy (default 127.0.0.1, 8443)"),
+        ),
+        (
+            "JIXIAO_WEBHOOK_SECRET",
+            tr._("checked on every webhook call (default: derived from the token)"),
+        ),
+        ("JIXIAO_ADMIN_IDS", tr._("Telegram user ids of the working group from the start")),
+        ("JIXIAO_LOCALE", tr._("default language: zh_Hans, zh_Hant or en")),
+    ]
+    lines = [
+        tr._(
+            "Settings come from environment variables or a .env file in the working directory; .env.example documents every one. The most used:"
+        ),
+        "",
+    ]
+    for name, meaning in settings:
+        lines += [f"  {name}", f"      {meaning}"]
+    return "\n".join(lines)
+
+
+def _parser(tr: Translator | None = None) -> argparse.ArgumentParser:
+    tr = tr or Translator(cli_locale())
+    p = _Parsers(tr)
+    parser = p.root(
+        tr._("jixiao 绩效 — the performance-management bot of the Emergency Management Bureau.")
     )
-    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    parser.add_argument(
+        "--version",
+        action="version",
+        version=f"jixiao {_version()}",
+        help=tr._("show the version and exit"),
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help=tr._("debug logging"))
+    sub = parser.add_subparsers(
+        dest="command", required=True, metavar="COMMAND", title=tr._("commands")
+    )
 
-    sub.add_parser("run", help="run the bot with long polling (migrates the embedded SQLite first)")
-    demo = sub.add_parser(
-        "demo", help="a whole quarterly cycle, simulated locally: no token, no network"
+    p.sub(
+        sub,
+        "run",
+        tr._(
+            "run the bot: long polling, or a webhook when JIXIAO_WEBHOOK_URL is set (migrates the embedded SQLite first)"
+        ),
+        epilog=_run_epilog(tr),
+    )
+    demo = p.sub(
+        sub, "demo", tr._("a whole quarterly cycle, simulated locally: no token, no network")
     )
     demo.add_argument(
-        "--out", type=Path, default=Path("jixiao-demo"), help="folder for the result chart"
+        "--out",
+        type=Path,
+        default=Path("jixiao-demo"),
+        metavar="FOLDER",
+        help=tr._("folder for the result chart"),
     )
 
-    db = sub.add_parser("db", help="database maintenance").add_subparsers(
-        dest="db_command", required=True, metavar="ACTION"
-    )
-    db.add_parser("upgrade", help="apply pending migrations")
-    db.add_parser("current", help="show the applied migration")
+    db = p.actions(p.sub(sub, "db", tr._("database maintenance")), "db_command")
+    p.sub(db, "upgrade", tr._("apply pending migrations"))
+    p.sub(db, "current", tr._("show the applied migration"))
 
-    staff = sub.add_parser("staff", help="the staff roster and account linking")
-    staff_sub = staff.add_subparsers(dest="staff_command", required=True, metavar="ACTION")
-    imp = staff_sub.add_parser("import", help="import the roster from a CSV or XLSX file")
-    imp.add_argument("file", type=Path, help="roster file (.csv or .xlsx); columns in the README")
+    staff = p.sub(sub, "staff", tr._("the staff roster and account linking"))
+    staff_sub = p.actions(staff, "staff_command")
+    imp = p.sub(staff_sub, "import", tr._("import the roster from a CSV or XLSX file"))
     imp.add_argument(
-        "--dry-run", action="store_true", help="show what would change, change nothing"
+        "file",
+        type=Path,
+        metavar="FILE",
+        help=tr._("roster file (.csv or .xlsx); columns in the README"),
     )
-    inv = staff_sub.add_parser(
+    imp.add_argument(
+        "--dry-run", action="store_true", help=tr._("show what would change, change nothing")
+    )
+    inv = p.sub(
+        staff_sub,
         "invites",
-        help="issue invite codes for everyone not yet linked who holds no valid code",
+        tr._("issue invite codes for everyone not yet linked who holds no valid code"),
     )
-    inv.add_argument("--format", choices=["csv"], default="csv", help="output format (csv)")
-    inv.add_argument("--out", type=Path, help="write to this file instead of standard output")
+    inv.add_argument("--format", choices=["csv"], default="csv", help=tr._("output format (csv)"))
+    inv.add_argument(
+        "--out",
+        type=Path,
+        metavar="FILE",
+        help=tr._("write to this file instead of standard output"),
+    )
     inv.add_argument(
         "--reissue",
         action="store_true",
-        help="new codes for everyone not yet linked: the codes of earlier batches stop working",
+        help=tr._(
+            "new codes for everyone not yet linked: the codes of earlier batches stop working"
+        ),
     )
-    re_ = staff_sub.add_parser(
-        "reissue", help="a new invite code for one person (the old one dies)"
-    )
-    re_.add_argument("employee_no")
-    unb = staff_sub.add_parser("unbind", help="unlink a person's Telegram account")
-    unb.add_argument("employee_no")
+    employee_no = tr._("employee number of the person, e.g. A0012")
+    re_ = p.sub(staff_sub, "reissue", tr._("a new invite code for one person (the old one dies)"))
+    re_.add_argument("employee_no", metavar="EMPLOYEE_NO", help=employee_no)
+    unb = p.sub(staff_sub, "unbind", tr._("unlink a person's Telegram account"))
+    unb.add_argument("employee_no", metavar="EMPLOYEE_NO", help=employee_no)
 
-    cycle = sub.add_parser("cycle", help="evaluation cycles: open, extend, close, status")
-    cycle_sub = cycle.add_subparsers(dest="cycle_command", required=True, metavar="ACTION")
-    opn = cycle_sub.add_parser(
-        "open", help="open a cycle (2026Q4 or 2026) with an indicator template"
-    )
-    opn.add_argument("period", help="2026Q4 for a quarter, 2026 for a year")
-    opn.add_argument("--template", type=Path, required=True, help="template file (.toml or .xlsx)")
+    period = tr._("the cycle, e.g. 2026Q4 for a quarter or 2026 for a year")
+    cycle = p.sub(sub, "cycle", tr._("evaluation cycles: open, extend, close, status"))
+    cycle_sub = p.actions(cycle, "cycle_command")
+    opn = p.sub(cycle_sub, "open", tr._("open a cycle (2026Q4 or 2026) with an indicator template"))
+    opn.add_argument("period", metavar="PERIOD", help=period)
     opn.add_argument(
-        "--deadline", required=True, help="last day to answer, YYYY-MM-DD (bureau time, end of day)"
+        "--template",
+        type=Path,
+        required=True,
+        metavar="FILE",
+        help=tr._("template file (.toml or .xlsx)"),
     )
     opn.add_argument(
-        "--peer-count", type=int, default=5, help="colleagues each person rates (default 5)"
+        "--deadline",
+        required=True,
+        metavar="YYYY-MM-DD",
+        help=tr._("last day to answer, YYYY-MM-DD (bureau time, end of day)"),
     )
     opn.add_argument(
-        "--remind", default="3,1", help="days before the deadline to remind (default 3,1)"
+        "--peer-count", type=int, default=5, help=tr._("colleagues each person rates (default 5)")
     )
-    ext = cycle_sub.add_parser(
-        "extend", help="move the deadline later (reopens collection closed by the deadline)"
+    opn.add_argument(
+        "--remind", default="3,1", help=tr._("days before the deadline to remind (default 3,1)")
     )
-    ext.add_argument("period")
-    ext.add_argument("--deadline", required=True, help="new last day, YYYY-MM-DD")
-    cls = cycle_sub.add_parser("close", help="stop collecting answers")
-    cls.add_argument("period")
-    rea = cycle_sub.add_parser("reassign", help="give an absent rater's form to someone else")
-    rea.add_argument("period")
-    rea.add_argument("ratee", help="employee number of the rated person")
-    rea.add_argument("old_rater", help="employee number of the absent rater")
-    rea.add_argument("new_rater", help="employee number of the new rater")
-    rop = cycle_sub.add_parser("reopen", help="reopen a submitted form so it can be changed")
-    rop.add_argument("period")
-    rop.add_argument("rater", help="employee number of the rater")
+    ext = p.sub(
+        cycle_sub,
+        "extend",
+        tr._("move the deadline later (reopens collection closed by the deadline)"),
+    )
+    ext.add_argument("period", metavar="PERIOD", help=period)
+    ext.add_argument(
+        "--deadline", required=True, metavar="YYYY-MM-DD", help=tr._("new last day, YYYY-MM-DD")
+    )
+    cls = p.sub(cycle_sub, "close", tr._("stop collecting answers"))
+    cls.add_argument("period", metavar="PERIOD", help=period)
+    rea = p.sub(cycle_sub, "reassign", tr._("give an absent rater's form to someone else"))
+    rea.add_argument("period", metavar="PERIOD", help=period)
+    rea.add_argument("ratee", metavar="RATEE", help=tr._("employee number of the rated person"))
+    rea.add_argument(
+        "old_rater", metavar="OLD_RATER", help=tr._("employee number of the absent rater")
+    )
+    rea.add_argument(
+        "new_rater", metavar="NEW_RATER", help=tr._("employee number of the new rater")
+    )
+    rop = p.sub(cycle_sub, "reopen", tr._("reopen a submitted form so it can be changed"))
+    rop.add_argument("period", metavar="PERIOD", help=period)
+    rop.add_argument("rater", metavar="RATER", help=tr._("employee number of the rater"))
     rop.add_argument(
-        "ratee", help="employee number of the rated person (the same for a self-assessment)"
+        "ratee",
+        metavar="RATEE",
+        help=tr._("employee number of the rated person (the same for a self-assessment)"),
     )
-    scr = cycle_sub.add_parser(
-        "score", help="compute every result of a closed cycle (re-running gives the same)"
+    scr = p.sub(
+        cycle_sub,
+        "score",
+        tr._("compute every result of a closed cycle (re-running gives the same)"),
     )
-    scr.add_argument("period")
+    scr.add_argument("period", metavar="PERIOD", help=period)
     scr.add_argument(
         "--close",
         action="store_true",
-        help="stop collecting first if the cycle still collects (lists the forms not submitted)",
+        help=tr._(
+            "stop collecting first if the cycle still collects (lists the forms not submitted)"
+        ),
     )
-    snd = cycle_sub.add_parser(
-        "submit", help="send the scored results to the leadership group for approval"
+    snd = p.sub(
+        cycle_sub, "submit", tr._("send the scored results to the leadership group for approval")
     )
-    snd.add_argument("period")
-    sts = cycle_sub.add_parser("status", help="phase, deadline, results and progress by unit")
-    sts.add_argument("period", nargs="?", help="default: every cycle")
+    snd.add_argument("period", metavar="PERIOD", help=period)
+    sts = p.sub(cycle_sub, "status", tr._("phase, deadline, results and progress by unit"))
+    sts.add_argument(
+        "period", metavar="PERIOD", nargs="?", help=tr._("the cycle (default: every cycle)")
+    )
 
-    survey = sub.add_parser("survey", help="citizen satisfaction surveys: links and QR codes")
-    survey_sub = survey.add_subparsers(dest="survey_command", required=True, metavar="ACTION")
-    lnk = survey_sub.add_parser(
-        "links", help="create survey links with printable QR codes (PNGs, an A4 PDF, a CSV)"
+    survey = p.sub(sub, "survey", tr._("citizen satisfaction surveys: links and QR codes"))
+    survey_sub = p.actions(survey, "survey_command")
+    lnk = p.sub(
+        survey_sub,
+        "links",
+        tr._("create survey links with printable QR codes (PNGs, an A4 PDF, a CSV)"),
     )
-    lnk.add_argument("--unit", required=True, help="unit name, as in the roster")
-    lnk.add_argument("--staff", metavar="EMPLOYEE_NO", help="links for one person of the unit")
-    lnk.add_argument("--count", type=int, required=True, help="how many links (1-500)")
+    lnk.add_argument("--unit", required=True, help=tr._("unit name, as in the roster"))
+    lnk.add_argument(
+        "--staff", metavar="EMPLOYEE_NO", help=tr._("links for one person of the unit")
+    )
+    lnk.add_argument("--count", type=int, required=True, help=tr._("how many links (1-500)"))
     use = lnk.add_mutually_exclusive_group()
     use.add_argument(
         "--single-use",
         dest="single_use",
         action="store_true",
         default=True,
-        help="each link takes one response (一事一评; the default)",
+        help=tr._("each link takes one response (一事一评; the default)"),
     )
     use.add_argument(
         "--reusable",
         dest="single_use",
         action="store_false",
-        help="links for a service window, answered by many",
+        help=tr._("links for a service window, answered by many"),
     )
     lnk.add_argument(
         "--label",
         default="",
-        help="the window or counter, printed on slips and posters (≤ 64 characters)",
+        help=tr._("the window or counter, printed on slips and posters (≤ 64 characters)"),
     )
     lnk.add_argument(
         "--out",
         type=Path,
         required=True,
-        help="folder for <serial>.png, sheet.pdf, links.csv (and poster.pdf with --reusable)",
+        metavar="FOLDER",
+        help=tr._("folder for SERIAL.png, sheet.pdf, links.csv (and poster.pdf with --reusable)"),
     )
-    rvk = survey_sub.add_parser("revoke", help="stop a survey link from working")
-    rvk.add_argument("link", metavar="SERIAL_OR_PAYLOAD", help="serial (000123), sv_… or the link")
-    sst = survey_sub.add_parser(
-        "stats", help="responses, satisfaction rate, answers per question, rectifications"
+    rvk = p.sub(survey_sub, "revoke", tr._("stop a survey link from working"))
+    rvk.add_argument(
+        "link",
+        metavar="SERIAL_OR_PAYLOAD",
+        help=tr._("serial (000123), sv_… or the link"),
     )
-    sst.add_argument("--period", help="2026Q4 or 2026 (default: the current quarter)")
+    sst = p.sub(
+        survey_sub,
+        "stats",
+        tr._("responses, satisfaction rate, answers per question, rectifications"),
+    )
+    sst.add_argument("--period", help=tr._("2026Q4 or 2026 (default: the current quarter)"))
 
-    ann = sub.add_parser(
+    ann = p.sub(
+        sub,
         "annual",
-        help="the annual roll-up: results, award eligibility and consecutive-year flags",
+        tr._("the annual roll-up: results, award eligibility and consecutive-year flags"),
     )
-    ann.add_argument("year", metavar="PERIOD_YEAR", help="the year, e.g. 2026")
-    ann.add_argument("--csv", type=Path, metavar="FILE", help="also write the table as CSV")
+    ann.add_argument("year", metavar="PERIOD_YEAR", help=tr._("the year, e.g. 2026"))
+    ann.add_argument("--csv", type=Path, metavar="FILE", help=tr._("also write the table as CSV"))
     ann.add_argument(
         "--weights",
         default="40,60",
-        help="mean of the quarters and the annual assessment, QUARTERS,ANNUAL (default 40,60)",
+        help=tr._(
+            "mean of the quarters and the annual assessment, QUARTERS,ANNUAL (default 40,60)"
+        ),
     )
     ann.add_argument(
         "--excellent-years",
         type=int,
         default=2,
-        help="years of Excellent in a row that give priority (default 2)",
+        help=tr._("years of Excellent in a row that give priority (default 2)"),
     )
     ann.add_argument(
         "--fail-years",
         type=int,
         default=2,
-        help="years of Fail in a row that flag for review (default 2)",
+        help=tr._("years of Fail in a row that flag for review (default 2)"),
     )
     ann.add_argument(
         "--fail-quarters",
         type=int,
         default=2,
-        help="quarters of Fail within the year that flag for review (default 2)",
+        help=tr._("quarters of Fail within the year that flag for review (default 2)"),
     )
 
-    i18n = sub.add_parser("i18n", help="translation catalogs").add_subparsers(
-        dest="i18n_command", required=True, metavar="ACTION"
-    )
-    i18n.add_parser(
-        "compile", help="write .mo files beside the .po catalogs (the bot does not need them)"
+    i18n = p.actions(p.sub(sub, "i18n", tr._("translation catalogs")), "i18n_command")
+    p.sub(
+        i18n,
+        "compile",
+        tr._("write .mo files beside the .po catalogs (the bot does not need them)"),
     )
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; every failure ends as one line on stderr and a non-zero status."""
-    args = _parser().parse_args(argv)
+    locale = cli_locale()
+    args = _parser(Translator(locale)).parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -208,9 +390,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = load_settings()
     except ConfigError as exc:
-        print(_config_error_line(exc, Translator("zh_Hans")), file=sys.stderr)
+        print(_config_error_line(exc, Translator(locale)), file=sys.stderr)
         return 2
-    tr = Translator(settings.locale, settings.tz)
+    tr = Translator(locale, settings.tz)
     try:
         return _dispatch(args, settings, tr)
     except ConfigError as exc:

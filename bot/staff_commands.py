@@ -106,7 +106,9 @@ async def _import(args: argparse.Namespace, sessions: SessionFactory, tr: Transl
         roster = parse_roster(files.read_limited(path), path.name)
     except RosterInvalid as exc:
         print(
-            tr._("Nothing was imported. Please correct these problems and send the file again:"),
+            tr._(
+                "Nothing was imported. Please correct these problems in the file and import it again:"
+            ),
             file=sys.stderr,
         )
         for error in exc.errors:

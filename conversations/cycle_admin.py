@@ -35,6 +35,7 @@ CYCLE = Callbacks("cy1", "cycle_admin")  # under /cycle's overview, for the work
 EXTEND = CYCLE.action("extend", int, int)  # cy1:extend:<cycle id>:<days>
 CLOSE = CYCLE.action("close", int)  # cy1:close:<cycle id>: asks first
 CLOSE_CONFIRMED = CYCLE.action("close_yes", int)  # cy1:close_yes:<cycle id>
+CLOSE_CANCELLED = CYCLE.action("close_no", int)  # cy1:close_no:<cycle id>: back to the overview
 REFRESH = CYCLE.action("refresh", int)  # cy1:refresh:<cycle id>
 EXTENSIONS: Final = (7, 3)  # the days offered; nothing else is accepted
 
@@ -130,7 +131,8 @@ async def extend(update: Update, context: JxContext) -> None:
 
 
 async def ask_close(update: Update, context: JxContext) -> None:
-    """Stop collecting? Only a question: asked outside a transaction, which holds no lock."""
+    """Stop collecting? Only a question, in place of the overview, with a way back; asked
+    outside a transaction, which holds no lock."""
     (cycle_id,) = CLOSE.args(update)
     if await _admin(update, context) is None:
         return
@@ -139,25 +141,37 @@ async def ask_close(update: Update, context: JxContext) -> None:
         cycle = await session.get(Cycle, cycle_id)
     await answer_query(update)
     if cycle is not None:
-        await reply(
-            update,
-            html_format(
-                tr._(
-                    "Stop collecting answers for {period}? Unsubmitted forms can then no longer be submitted."
-                ),
-                period=cycle.period,
+        question = html_format(
+            tr._(
+                "Stop collecting answers for {period}? Unsubmitted forms can then no longer be submitted."
             ),
-            keyboard([(tr._("Yes, stop collecting"), CLOSE_CONFIRMED.data(cycle.id))]),
+            period=cycle.period,
         )
+        buttons = keyboard(
+            [
+                (tr._("Yes, stop collecting"), CLOSE_CONFIRMED.data(cycle.id)),
+                (tr._("✖ Cancel"), CLOSE_CANCELLED.data(cycle.id)),
+            ]
+        )
+        await send_prompt(update, context, Prompt(question, buttons), edit=True)
 
 
 async def close(update: Update, context: JxContext) -> None:
-    """Stop collecting, confirmed."""
+    """Stop collecting, confirmed; the question becomes the overview again."""
     (cycle_id,) = CLOSE_CONFIRMED.args(update)
     who = await _admin(update, context)
     if who is None:
         return
-    await _change(update, context, cycle_id, who, days=None, edit=False)
+    await _change(update, context, cycle_id, who, days=None, edit=True)
+
+
+async def keep_collecting(update: Update, context: JxContext) -> None:
+    """取消: nothing changes; the question becomes the overview again."""
+    if await _admin(update, context) is None:
+        return
+    tr = await context.tr(update)
+    await answer_query(update, tr._("Cancelled. Nothing was changed."))
+    await send_prompt(update, context, await overview(context, tr), edit=True)
 
 
 async def refresh(update: Update, context: JxContext) -> None:
@@ -269,6 +283,7 @@ def build_handlers() -> list[BaseHandler]:
         EXTEND.handler(extend),
         CLOSE.handler(ask_close),
         CLOSE_CONFIRMED.handler(close),
+        CLOSE_CANCELLED.handler(keep_collecting),
         REFRESH.handler(refresh),
         APPROVE.handler(approve_template),
         VIEW.handler(view_template),

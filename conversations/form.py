@@ -44,12 +44,14 @@ from conversations.form_view import (
     CONTINUE,
     EDIT,
     FULL_TEXT,
+    GOALS,
     IN_A_FORM,
     KEEP,
     KINDS,
     NOT_YET,
     OPEN,
     SCORE,
+    SELF_TEXT,
     SUBMIT,
     SWITCH,
     TO_SUMMARY,
@@ -315,6 +317,25 @@ async def full_text(update: Update, context: JxContext, p: Pressed) -> object:
     return None
 
 
+@_form_button(SELF_TEXT)
+async def read_self_assessment(update: Update, context: JxContext, p: Pressed) -> object:
+    """The superior reads the ratee's self-assessment in full; the question stays where it is."""
+    tr = await context.tr(update)
+    await answer_query(update)
+    for text in form_view.self_assessment_messages(p.form, tr):
+        await reply(update, text)
+    return None
+
+
+@_form_button(GOALS)
+async def read_goals(update: Update, context: JxContext, p: Pressed) -> object:
+    """The unit's annual goals, asked for from a later performance question."""
+    tr = await context.tr(update)
+    await answer_query(update)
+    await reply(update, "\n".join(form_view.goal_lines(p.form, tr)))
+    return None
+
+
 # --- submitting ------------------------------------------------------------------
 
 
@@ -460,16 +481,22 @@ def build_handler() -> ConversationHandler:
                 typed(type_score),
                 BACK.handler(previous),
                 TO_SUMMARY.handler(to_summary),
+                SELF_TEXT.handler(read_self_assessment),
+                GOALS.handler(read_goals),
             ],
             State.TEXT: [
                 typed(write_text),
                 KEEP.handler(keep_text),
                 BACK.handler(previous),
                 TO_SUMMARY.handler(to_summary),
+                SELF_TEXT.handler(read_self_assessment),
+                GOALS.handler(read_goals),
             ],
             State.SUMMARY: [
                 EDIT.handler(edit),
                 FULL_TEXT.handler(full_text),
+                SELF_TEXT.handler(read_self_assessment),
+                GOALS.handler(read_goals),
                 SUBMIT.handler(ask_to_submit),
             ],
             State.CONFIRM: [

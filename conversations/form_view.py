@@ -18,10 +18,10 @@ from telegram import InlineKeyboardMarkup, Update
 from chat.callbacks import Callbacks
 from chat.flow import Position, Prompt
 from conversations.common import html, keyboard
-from domain.enums import AssignmentStatus, Source
+from domain.enums import AssignmentStatus, Dimension, Source
 from domain.labels import DIMENSION_LABELS, SOURCE_LABELS
 from domain.template import ScaleKind
-from domain.text import Html, clip, clip_html, escape, html_format, utf16_len
+from domain.text import MESSAGE_LIMIT, Html, clip, clip_html, escape, html_format, utf16_len
 from infra.i18n import Translator
 from infra.models import Staff, TelegramAccount
 from services import forms
@@ -46,6 +46,9 @@ FULL_TEXT = CB.action("f", int, str)  # fm1:f:<assignment>:<item>: a long text i
 SUBMIT = CB.action("x", int)  # fm1:x:<assignment>: asks for the second tap
 YES_SUBMIT = CB.action("y", int)  # fm1:y:<assignment>: the one-way submit
 NOT_YET = CB.action("n", int)  # fm1:n:<assignment>: back to the answers
+SELF_TEXT = CB.action("a", int)  # fm1:a:<assignment>: the ratee's self-assessment in full
+GOALS = CB.action("o", int)  # fm1:o:<assignment>: the unit's annual goals
+SELF_EXCERPT = 300  # UTF-16 units of each self-assessment part on the superior's first question
 
 
 class State(StrEnum):
@@ -257,18 +260,20 @@ def render_indicator(form: Form, item: FormItem, tr: Translator) -> Prompt:
     indicator = item.indicator
     assert indicator is not None
     aid = form.assignment.id
-    lines = [
-        title(form, tr),
-        _progress(form, item, tr),
+    lines = [title(form, tr), _progress(form, item, tr)]
+    if form.source == Source.SUPERIOR and form.index(item.key) == 0:
+        lines += ["", *self_assessment_lines(form, tr, excerpt=SELF_EXCERPT)]
+    lines += [
         "",
-        f"【{tr._(DIMENSION_LABELS[indicator.dimension])}】<b>{html(item_label(form, item, tr))}</b>",
+        html(tr.heading(tr._(DIMENSION_LABELS[indicator.dimension])))
+        + f"<b>{html(item_label(form, item, tr))}</b>",
     ]
     description = localized(indicator.description, tr.locale, indicator.description_en)
     if description:
         lines.append(html(description))
-    if form.goals and indicator.dimension.value == "performance":
-        lines += ["", html_format(tr._("Annual goals of {unit}:"), unit=form.unit_name)]
-        lines += [f"• {html(localized(g, tr.locale, None))}" for g in form.goals]
+    goals_here = bool(form.goals) and indicator.dimension == Dimension.PERFORMANCE
+    if goals_here and _first_of_dimension(form, item):
+        lines += ["", *goal_lines(form, tr)]
     if item.key in form.answers:
         lines += [
             "",
@@ -298,8 +303,66 @@ def render_indicator(form: Form, item: FormItem, tr: Translator) -> Prompt:
         ]
         rows += [buttons[i : i + 5] for i in range(0, len(buttons), 5)]
         lines += ["", tr._("Tap a score, or type any score from 0 to 100.")]
+    rows.append(_reference(form, tr, goals=goals_here and not _first_of_dimension(form, item)))
     rows.append(_nav(form, item, tr))
     return Prompt("\n".join(lines), keyboard(*[r for r in rows if r]))
+
+
+def _first_of_dimension(form: Form, item: FormItem) -> bool:
+    """The form's first question of ``item``'s dimension: where the goals are shown in full."""
+    assert item.indicator is not None
+    dimension = item.indicator.dimension
+    first = next(i for i in form.items if i.indicator and i.indicator.dimension == dimension)
+    return first.key == item.key
+
+
+def _goals_matter(form: Form) -> bool:
+    """The unit has goals and the form rates performance, which is judged against them."""
+    return bool(form.goals) and any(
+        i.indicator is not None and i.indicator.dimension == Dimension.PERFORMANCE
+        for i in form.items
+    )
+
+
+def _reference(form: Form, tr: Translator, *, goals: bool) -> list[tuple[str, str]]:
+    """Buttons that show, in a message of their own, what a rater reads beside a question."""
+    aid = form.assignment.id
+    row = []
+    if form.self_assessment is not None:
+        row.append((tr._("📄 Self-assessment"), SELF_TEXT.data(aid)))
+    if goals:
+        row.append((tr._("🎯 Annual goals"), GOALS.data(aid)))
+    return row
+
+
+def goal_lines(form: Form, tr: Translator) -> list[str]:
+    """The unit's annual goals (三(一)), against which the performance items are judged."""
+    lines = [html_format(tr._("Annual goals of {unit}:"), unit=form.unit_name)]
+    return lines + [f"• {html(localized(g, tr.locale, None))}" for g in form.goals]
+
+
+def self_assessment_lines(form: Form, tr: Translator, *, excerpt: int | None) -> list[str]:
+    """What the ratee wrote of their own work, for the superior (each part cut to ``excerpt``)."""
+    if form.self_assessment is None:
+        return [
+            html_format(
+                tr._("{name} has not submitted a self-assessment yet."), name=form.ratee_name
+            )
+        ]
+    lines: list[str] = [html_format(tr._("<b>Self-assessment of {name}</b>"), name=form.ratee_name)]
+    for part, text in form.self_assessment:
+        shown = clip(text, excerpt) if excerpt is not None else text
+        lines.append(html(tr.label(tr._(WRITTEN_LABELS[part]), shown or tr._("(none)"))))
+    return lines
+
+
+def self_assessment_messages(form: Form, tr: Translator) -> list[Html]:
+    """The self-assessment in full: one message, or one per part when together too long."""
+    whole = "\n".join(self_assessment_lines(form, tr, excerpt=None))
+    if utf16_len(whole) <= MESSAGE_LIMIT:
+        return [Html(whole)]
+    heading, *parts = self_assessment_lines(form, tr, excerpt=None)
+    return [Html(heading + "\n" + part) for part in parts]
 
 
 def render_text_item(form: Form, item: FormItem, tr: Translator) -> Prompt:
@@ -331,7 +394,8 @@ def render_text_item(form: Form, item: FormItem, tr: Translator) -> Prompt:
         row.append((tr._("Keep it"), KEEP.data(aid, item.key)))
     elif item.key == COMMENT_KEY:
         row.append((tr._("Skip"), KEEP.data(aid, item.key)))
-    return Prompt("\n".join(lines), keyboard(*[r for r in (row, _nav(form, item, tr)) if r]))
+    rows = (row, _reference(form, tr, goals=False), _nav(form, item, tr))
+    return Prompt("\n".join(lines), keyboard(*[r for r in rows if r]))
 
 
 def _nav(form: Form, item: FormItem, tr: Translator) -> list[tuple[str, str]]:
@@ -365,8 +429,9 @@ def render_summary(form: Form, tr: Translator) -> Prompt:
         and utf16_len(form.answers[item.key].text or "") > EXCERPT
     ]
     rows += [long_texts[i : i + 3] for i in range(0, len(long_texts), 3)]
+    rows.append(_reference(form, tr, goals=_goals_matter(form)))
     rows.append([(tr._("✅ Submit"), SUBMIT.data(aid))])
-    return Prompt(text, keyboard(*rows))
+    return Prompt(text, keyboard(*[r for r in rows if r]))
 
 
 def render_confirm(form: Form, tr: Translator) -> Prompt:

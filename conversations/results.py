@@ -38,7 +38,7 @@ from domain.labels import DIMENSION_LABELS, GRADE_LABELS, PHASE_LABELS, SOURCE_L
 from domain.text import MESSAGE_LIMIT, clip_html, html_format
 from infra.i18n import N_, Translator
 from infra.models import Cycle, Result, Staff
-from services import leadership, result_review, results
+from services import integrity_text, leadership, result_review, results
 from services.annual import person_history
 from services.errors import DomainError
 from services.notices import Localization
@@ -285,39 +285,17 @@ async def score_command(update: Update, context: JxContext) -> None:
     )
 
 
-SIGNAL_TEXT = {
-    "mutual_top_peer": N_("Gave each other top peer scores: {who}"),
-    "straight_lining": N_("The same answer on every item of a form: {who}"),
-    "self_above_others": N_("Self-assessment far above the superior's and peers': {who}"),
-    "repeated_bad_reviews": N_("Many bad reviews from one citizen account ({who})"),
-}
-
-
 async def signal_lines(session: AsyncSession, cycle: Cycle, tr: Translator, tz) -> list[str]:  # type: ignore[no-untyped-def]
-    """Integrity signals for the working group only: names are shown here and nowhere else."""
+    """Integrity signals for the working group (names shown to the two groups that judge)."""
     signals = await results.integrity(session, cycle, tz=tz)
-    if not signals:
-        return []
-    names = dict((await session.execute(select(Staff.id, Staff.name))).all())
-
-    def who(keys: tuple[str, ...]) -> str:
-        return "、".join(
-            names.get(int(k[2:]), k) if k.startswith("p:") else tr._("anonymous citizen")
-            for k in keys
-        )
-
-    lines: list[str] = [
-        "",
-        tr._("<b>Integrity signals</b> (for the working group; nothing is excluded automatically)"),
-    ]
-    for sig in signals[:15]:
-        people = sig.raters if sig.kind != "self_above_others" else sig.ratees
-        lines.append(
-            "• " + html_format(tr._(SIGNAL_TEXT.get(sig.kind, sig.kind)), who=who(tuple(people)))
-        )
-    if len(signals) > 15:
-        lines.append(html_format(tr._("… and {count} more."), count=len(signals) - 15))
-    return lines
+    return integrity_text.signal_lines(
+        signals,
+        await integrity_text.staff_names(session),
+        tr,
+        heading=tr._(
+            "<b>Integrity signals</b> (for the working group; nothing is excluded automatically)"
+        ),
+    )
 
 
 async def overview(  # type: ignore[no-untyped-def]

@@ -74,6 +74,9 @@ class Form:
     ratee_name: str
     unit_name: str
     goals: tuple[str, ...] = field(default_factory=tuple)
+    # what the person wrote in their submitted self-assessment, shown to the superior;
+    # None: not a superior's form, or nothing submitted yet
+    self_assessment: tuple[tuple[WrittenPart, str], ...] | None = None
 
     @property
     def source(self) -> Source:
@@ -161,7 +164,39 @@ async def load_form(session: AsyncSession, assignment_id: int) -> Form:
         ratee_name,
         unit_name,
         tuple(template.goals.get(unit_name, ())),
+        await self_assessment_of(session, assignment)
+        if assignment.source == Source.SUPERIOR
+        else None,
     )
+
+
+async def self_assessment_of(
+    session: AsyncSession, assignment: Assignment
+) -> tuple[tuple[WrittenPart, str], ...] | None:
+    """The written parts of the ratee's submitted self-assessment in the same cycle.
+
+    A superior judges the work better knowing what the person says of it (工作成績,
+    存在問題, 改進措施); a draft stays private until it is submitted.
+    """
+    own = await session.scalar(
+        select(Assignment).where(
+            Assignment.cycle_id == assignment.cycle_id,
+            Assignment.source == Source.SELF,
+            Assignment.ratee_key == assignment.ratee_key,
+            Assignment.active.is_(True),
+            Assignment.status == AssignmentStatus.SUBMITTED,
+        )
+    )
+    if own is None:
+        return None
+    texts = dict(
+        (
+            await session.execute(
+                select(Answer.item, Answer.text).where(Answer.assignment_id == own.id)
+            )
+        ).all()
+    )
+    return tuple((part, texts.get(key) or "") for part, key in WRITTEN_KEYS.items())
 
 
 def check_open(form: Form, *, staff_id: int, now: dt.datetime, proxy: bool = False) -> None:

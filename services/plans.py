@@ -103,7 +103,7 @@ def _for_approval(tr: Translator, step: Step[PlanView]) -> str:
 # Who is told what: recipients, text, dedupe key (once per …), buttons.
 # fmt: off
 N = Notice[PlanView]
-OPENED = N(_author, lambda tr, s: pv.opened_text(s.view, tr), "plan-open:{id}", cases.button(N_("✍️ Draw up the plan"), "plan.open"))
+OPENED = N(_author, lambda tr, s: pv.opened_text(s.view, tr), "plan-open:{id}", cases.button(N_("✍️ Draw up the plan"), "plan.open"), when=lambda s: not s.params.get("told"))
 TO_APPROVE = N(_approver, _for_approval, "plan-submit:{id}:{round}:{chat}", lambda tr, s: decision_choices(tr, s.case.id, s.round))
 APPROVED_ = N(_author, _told(pv.APPROVED_TEXT), "plan-approved:{id}", cases.button(N_("Open the plan"), "plan.open"))
 RETURNED = N(_author, _told(pv.RETURNED_TEXT), "plan-returned:{id}:{round}", cases.button(N_("✍️ Revise the plan"), "plan.open"))
@@ -170,11 +170,13 @@ async def _writers(session: AsyncSession) -> Callable[[Result], tuple[int | None
 
 async def open_plans_for(
     session: AsyncSession, cycle: Cycle, results: Sequence[Result], *, now: dt.datetime,
-    threshold: Decimal | None = None, env: Env | None = None,
+    threshold: Decimal | None = None, env: Env | None = None, told: bool = False,
 ) -> int:  # fmt: skip
     """Open a DRAFT plan for every result graded 不合格 (or, when the bureau sets one, with a
-    total below ``threshold``) and tell its author; returns how many. Idempotent per (cycle,
-    subject). A unit without an active head is audited (``plan.no_author``) instead."""
+    total below ``threshold``) and tell its author, unless ``told``: the result message
+    carries the requirement (publishing), so that a person reads one message, not two.
+    Returns how many. Idempotent per (cycle, subject). A unit
+    without an active head is audited (``plan.no_author``) instead."""
     below = Decimal("-Infinity") if threshold is None else Decimal(threshold)
     poor = [r for r in results if r.grade == Grade.FAIL or Decimal(r.total) < below]
     if not poor:
@@ -198,12 +200,21 @@ async def open_plans_for(
         session.add(plan)
         await session.flush()
         existing.add(result.subject_key)
-        opened += 1
         detail |= {"grade": result.grade.value, "total": str(result.total)}
         detail |= {"author": author, "approver": approver}
         view = await load(session, plan.id)
-        await _apply(session, "open", view, None, now, env, detail=detail, actor_label="publish")
+        await _apply(
+            session, "open", view, None, now, env, detail=detail, actor_label="publish", told=told
+        )
+        opened += 1
     return opened
+
+
+async def plans_of(session: AsyncSession, cycle: Cycle) -> dict[str, PlanView]:
+    """The cycle's plans by subject key (``p:<staff id>`` or ``u:<unit id>``)."""
+    query = select(ImprovementPlan.id).where(ImprovementPlan.cycle_id == cycle.id)
+    views = [await load(session, plan_id) for plan_id in await session.scalars(query)]
+    return {view.plan.subject_key: view for view in views}
 
 
 # --- drafting, submitting, deciding ----------------------------------------------------------

@@ -10,6 +10,7 @@ and buttons: 为什么, 申诉, 改进计划 (when required), 历史. Nothing na
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Final
 
@@ -19,15 +20,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from domain.choice import Choice, Choices, rows
 from domain.enums import Dimension, Grade
 from domain.labels import DIMENSION_LABELS, GRADE_LABELS, SOURCE_LABELS
-from domain.text import MESSAGE_LIMIT, N_, Html, clip_html, html_format, html_join
+from domain.text import MESSAGE_LIMIT, N_, Html, clip_html, escape, html_format, html_join
 from infra.i18n import Translator
 from infra.models import Cycle, OrgUnit, Result, Staff, TelegramAccount
-from scoring import DEFAULT_BANDS, quota_preview
+from scoring import DEFAULT_BANDS, Signal, quota_preview
 from services.access import admin_accounts
 from services.approval_copies import review_key
+from services.integrity_text import signal_lines, staff_names
 from services.notices import DEFAULTS, Localization, translator
 from services.outbox import enqueue
 from services.peer_view import source_means
+from services.plan_view import PlanView, opened_text
+from services.results import integrity
 
 # The buttons these messages carry, as flow actions (``domain.choice``). Results' own are
 # defined in ``conversations.results`` and ``conversations.result_review``; the appeal's
@@ -36,8 +40,11 @@ WHY: Final = "results.why"  # result id
 HISTORY: Final = "results.history"  # result id
 APPEAL: Final = "appeal.new"  # result id: 申诉
 PLAN: Final = "plan.for_result"  # result id: 改进计划
+PLAN_OPEN: Final = "plan.open"  # plan id: a unit's plan, for its head
 APPROVE: Final = "result_review.approve"  # cycle id, review round
 SEND_BACK: Final = "result_review.send_back"  # cycle id, review round
+
+NAMED = 40  # people named per grade in an approval request; the rest are counted
 
 TRAINING = {
     Dimension.PERFORMANCE: N_(
@@ -158,8 +165,13 @@ async def push_result(
     *,
     updated: bool = False,
     local: Localization = DEFAULTS,
+    plan: PlanView | None = None,
 ) -> int:
-    """Chart then message to the person (dedupe keys carry the result version: one of each)."""
+    """Chart then message to the person (dedupe keys carry the result version: one of each).
+
+    ``plan``: the improvement plan opened at publishing; the message then says that one is
+    needed and who approves it, in place of a separate push.
+    """
     who = await _account(session, result.staff_id)
     if who is None:
         return 0
@@ -196,11 +208,14 @@ async def push_result(
         attachment_name="result.png",
         dedupe_key=f"{key}:chart",
     )
+    text = result_text(cycle, result, tr, name=name, updated=updated)
+    if plan is not None:
+        text = Html(text + "\n\n" + opened_text(plan, tr))
     await enqueue(
         session,
         telegram_id,
-        result_text(cycle, result, tr, name=name, updated=updated),
-        choices=result_choices(result, tr, plan_required=plan_required(result)),
+        text,
+        choices=result_choices(result, tr, plan_required=plan is not None or plan_required(result)),
         dedupe_key=f"{key}:text",
     )
     return 1
@@ -213,8 +228,10 @@ async def push_unit_summary(
     results: list[Result],
     *,
     local: Localization = DEFAULTS,
+    plan: PlanView | None = None,
 ) -> int:
-    """The unit head gets the unit's result and their people's grade distribution."""
+    """The unit head gets the unit's result and their people's grade distribution (and,
+    with ``plan``, that the unit needs an improvement plan, which the head draws up)."""
     unit = await session.get(OrgUnit, unit_result.unit_id)
     if unit is None or unit.head_staff_id is None:
         return 0
@@ -256,11 +273,15 @@ async def push_unit_summary(
         attachment_name="unit.png",
         dedupe_key=f"{key}:chart",
     )
+    choices = [[Choice(tr._("Why this score?"), WHY, (unit_result.id,))]]
+    if plan is not None:
+        text += "\n\n" + opened_text(plan, tr)
+        choices.append([Choice(tr._("✍️ Draw up the plan"), PLAN_OPEN, (plan.plan.id,))])
     await enqueue(
         session,
         telegram_id,
         text,
-        choices=rows([Choice(tr._("Why this score?"), WHY, (unit_result.id,))]),
+        choices=rows(*choices),
         dedupe_key=f"{key}:text",
     )
     return 1
@@ -275,10 +296,21 @@ async def review_request(
     results: list[Result],
     quota: int = 0,
     local: Localization = DEFAULTS,
+    signals: Sequence[Signal] | None = None,
+    names: Mapping[int, str] | None = None,
 ) -> bool:
     """Ask one leadership member to approve ``results`` (the cycle's, best first); ``quota``
-    is ``Settings.excellent_quota``, a preview line only."""
+    is ``Settings.excellent_quota``, a preview line only.
+
+    Leaders decide on people, not only on units: the request names who is graded 优秀 and
+    不合格 and lists the integrity signals. ``signals`` and ``names`` (staff id → name) may be
+    given when one request goes to many leaders; they are looked up otherwise.
+    """
     tr = translator(language, local)
+    if signals is None:
+        signals = await integrity(session, cycle, tz=local.tz)
+    if names is None:
+        names = await staff_names(session)
     dist = Counter(r.grade for r in results if r.staff_id is not None)
     units = [r for r in results if r.staff_id is None]
     lines: list[str] = [
@@ -296,7 +328,7 @@ async def review_request(
         "",
         tr._("Units by score:"),
     ]
-    names = dict((await session.execute(select(OrgUnit.id, OrgUnit.name))).all())
+    unit_names = dict((await session.execute(select(OrgUnit.id, OrgUnit.name))).all())
     for n, r in enumerate(sorted(units, key=lambda r: -r.total), 1):
         lines.append(
             html_format(
@@ -304,7 +336,7 @@ async def review_request(
                 if tr.locale != "en"
                 else "{n}. {unit} {total} ({grade})",
                 n=n,
-                unit=names.get(r.unit_id, ""),
+                unit=unit_names.get(r.unit_id, ""),
                 total=_num(r.total),
                 grade=tr._(GRADE_LABELS[r.grade]),
             )
@@ -321,6 +353,13 @@ async def review_request(
                 low=_num(min(r.total for r in people)),
             ),
         ]
+    lines += graded_lines(people, names, tr)
+    lines += signal_lines(
+        signals,
+        names,
+        tr,
+        heading=tr._("<b>Integrity signals</b> (nothing is excluded automatically)"),
+    )
     choices = rows(
         [Choice(tr._("✅ Approve"), APPROVE, (cycle.id, cycle.review_round))],
         [Choice(tr._("Send back with a comment"), SEND_BACK, (cycle.id, cycle.review_round))],
@@ -335,6 +374,21 @@ async def review_request(
         )
         is not None
     )
+
+
+def graded_lines(people: list[Result], names: Mapping[int, str], tr: Translator) -> list[str]:
+    """Who is graded 优秀 and who 不合格, best first: the grades a leader answers for."""
+    lines: list[str] = []
+    for grade in (Grade.EXCELLENT, Grade.FAIL):
+        graded = sorted((r for r in people if r.grade == grade), key=lambda r: -r.total)
+        if not graded:
+            continue
+        shown = [escape(names.get(r.staff_id or 0, "")) for r in graded[:NAMED]]
+        if len(graded) > NAMED:
+            shown.append(html_format(tr._("… and {count} more."), count=len(graded) - NAMED))
+        label = tr._(GRADE_LABELS[grade]) + tr.paren(len(graded))
+        lines.append(tr.label(escape(label), tr.join(shown)))
+    return ["", *lines] if lines else []
 
 
 async def review_returned(

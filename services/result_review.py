@@ -30,10 +30,11 @@ from services.approval_copies import (
 from services.audit import audit
 from services.cycles import lock
 from services.errors import DomainError
+from services.integrity_text import staff_names
 from services.notices import DEFAULTS, Localization
-from services.plans import open_plans_for
+from services.plans import open_plans_for, plans_of
 from services.result_notices import push_result, push_unit_summary, review_request, review_returned
-from services.results import is_fresh, require_fresh, results_of, unit_averages
+from services.results import integrity, is_fresh, require_fresh, results_of, unit_averages
 from services.workdays import add_working_days
 
 
@@ -95,6 +96,8 @@ async def send_for_review(
     cycle.phase = CyclePhase.REVIEW
     cycle.review_round += 1
     found = await results_of(session, cycle)
+    signals = await integrity(session, cycle, tz=local.tz)  # once for every leader's request
+    names = await staff_names(session)
     sent = 0
     for _staff_id, telegram_id, language, _role in leaders:
         if await review_request(
@@ -105,6 +108,8 @@ async def send_for_review(
             results=found,
             quota=excellent_quota,
             local=local,
+            signals=signals,
+            names=names,
         ):
             sent += 1
     await audit(
@@ -299,15 +304,28 @@ async def publish(
     results = await results_of(session, cycle)
     for result in results:
         result.published_at = now
+    # plans first: each result message says a plan is needed, with no separate push
+    await open_plans_for(
+        session,
+        cycle,
+        results,
+        now=now,
+        threshold=Decimal(str(plan_threshold)) if plan_threshold is not None else None,
+        told=True,
+    )
+    plans = await plans_of(session, cycle)
     averages = unit_averages(results)
     pushed = 0
     for result in results:
+        plan = plans.get(result.subject_key)
         if result.staff_id is not None:
             pushed += await push_result(
-                session, cycle, result, averages.get(result.unit_id), local=local
+                session, cycle, result, averages.get(result.unit_id), local=local, plan=plan
             )
         else:
-            pushed += await push_unit_summary(session, cycle, result, results, local=local)
+            pushed += await push_unit_summary(
+                session, cycle, result, results, local=local, plan=plan
+            )
     await audit(
         session,
         "cycle.publish",
@@ -315,12 +333,5 @@ async def publish(
         object_id=cycle.period,
         detail={"results": len(results)},
         at=now,
-    )
-    await open_plans_for(
-        session,
-        cycle,
-        results,
-        now=now,
-        threshold=Decimal(str(plan_threshold)) if plan_threshold is not None else None,
     )
     return pushed

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from conversations.cycle_admin import APPROVE, CLOSE, CLOSE_CONFIRMED, EXTEND, VIEW
+from conversations.cycle_admin import (
+    APPROVE,
+    CLOSE,
+    CLOSE_CANCELLED,
+    CLOSE_CONFIRMED,
+    EXTEND,
+    VIEW,
+)
 from fakebotapi import BotMessage, SimUser
 from tests.drivers.taps import button
 
@@ -25,6 +32,10 @@ async def stop_collecting(admin: SimUser, view: BotMessage) -> str:
 
 async def confirm_stop(admin: SimUser, question: BotMessage) -> str:
     return await admin.press(button(question, CLOSE_CONFIRMED), question)
+
+
+async def cancel_stop(admin: SimUser, question: BotMessage) -> str:
+    return await admin.press(button(question, CLOSE_CANCELLED), question)
 
 
 async def approve_template(leader: SimUser, request: BotMessage) -> str:
