@@ -248,8 +248,8 @@ def score_subject(
         elif key not in plan.asked:
             ignored.setdefault(rating.source, set()).add(rating.indicator)
     adjusted = _in_force(adjustments)
-    for points in adjusted.values():
-        q = math.lcm(q, points[1])
+    for _numerator, denominator in adjusted.values():
+        q = math.lcm(q, denominator)
     answers = {
         key: [[n * (q // d) for n, d in given] for given in by_rater.values()]
         for key, by_rater in raw.items()
@@ -283,13 +283,13 @@ def score_subject(
                 else:
                     present.append(_source_mean(source, weight, per_rater, options.trim_min_raters))
             for n, s in enumerate(present):
-                points = adjusted.pop((iplan.code, s.source), adjusted.get((iplan.code, None)))
-                if points is not None:  # the appeal's value in place of the raters' mean
-                    total = points[0] * (q // points[1])
+                own = adjusted.pop((iplan.code, s.source), None)
+                value = own or adjusted.get((iplan.code, None))
+                if value is not None:  # the appeal's value in place of the raters' mean
+                    total = value[0] * (q // value[1])
                     present[n] = _SourceResult(s.source, s.weight, total, 1, s.raters, s.trimmed)
             if present:
                 adjusted.pop((iplan.code, None), None)
-            if present:
                 for source in absent:
                     missing.setdefault(source, []).append(iplan.code)
             else:
