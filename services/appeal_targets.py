@@ -137,11 +137,11 @@ def target_label(tr: Translator, target: str, names: IndicatorNames) -> str:
 
 
 def adjusted_label(tr: Translator, entry: dict[str, Any]) -> str:
-    """What an appeal decision changed (an entry of ``breakdown["adjustments"]``), in words:
-    "指标 P01 应急预案编制" or, for one source, with the source in brackets."""
+    """What an appeal decision changed (an entry of ``breakdown["adjustments"]``), in words to
+    sit inside a sentence: 指标“P01 应急预案编制”, with the source in brackets when one was."""
     code = str(entry.get("indicator") or "")
     names: IndicatorNames = {code: (str(entry.get("name") or code), entry.get("name_en"))}
-    label = tr._("Indicator {indicator}").format(indicator=indicator_label(code, names, tr.locale))
+    label = tr._("indicator {indicator}").format(indicator=indicator_label(code, names, tr.locale))
     try:
         source = Source(entry["source"]) if entry.get("source") else None
     except ValueError:
