@@ -105,8 +105,12 @@ def build_handler() -> ConversationHandler[Any]:
             State.ASK: [MessageHandler(text, write_question)],
             State.UPHOLD: [MessageHandler(text, write_uphold_reason)],
             State.WHERE: [AT.handler(pick_indicator), MessageHandler(text, where_with_buttons)],
-            State.TOTAL: [LEVEL.handler(pick_level), MessageHandler(text, write_total)],
-            State.ADJUST: [MessageHandler(text, write_adjust_reason)],
+            State.TOTAL: [
+                LEVEL.handler(pick_level),
+                AT.handler(pick_indicator),  # a position stored before adjustments had a place
+                MessageHandler(text, write_total),
+            ],
+            State.ADJUST: [AT.handler(pick_indicator), MessageHandler(text, write_adjust_reason)],
         },
     )
 

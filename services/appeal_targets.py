@@ -149,6 +149,13 @@ def adjusted_label(tr: Translator, entry: dict[str, Any]) -> str:
     return label + tr.paren(tr._(SOURCE_LABELS[source])) if source else label
 
 
+def hides_old(entry: dict[str, Any]) -> bool:
+    """Colleagues' ratings of one indicator are not told to the appellant where they see
+    only one combined figure (below five peers, ``services.peer_view``): the old value is
+    left out then (``hide_old``, set when adjusting); the new value is the working group's."""
+    return bool(entry.get("hide_old"))
+
+
 def adjustment_line(tr: Translator, entry: dict[str, Any]) -> str:
     """The line a result carries after an appeal changed it: where, from what to what, why."""
     if not entry.get("indicator"):  # from before adjustments had a place: the total alone
@@ -156,6 +163,17 @@ def adjustment_line(tr: Translator, entry: dict[str, Any]) -> str:
             tr._("Changed after an appeal from {old} to {new}: {reason}"),
             old=num(entry.get("from")),
             new=num(entry.get("to")),
+            reason=str(entry.get("reason") or ""),
+        )
+    if hides_old(entry):
+        return html_format(
+            tr._(
+                "Changed on appeal: {what} set to {new} (total {before} → {after}). Reason: {reason}"
+            ),
+            what=adjusted_label(tr, entry),
+            new=num(entry.get("points")),
+            before=num(entry.get("from")),
+            after=num(entry.get("to")),
             reason=str(entry.get("reason") or ""),
         )
     return html_format(

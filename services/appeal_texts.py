@@ -15,6 +15,7 @@ from infra.models import Appeal, Cycle, Result
 from services.appeal_targets import (
     IndicatorNames,
     adjusted_label,
+    hides_old,
     num,
     target_detail,
     target_label,
@@ -148,7 +149,18 @@ def answered_text(tr: Translator, s: Step[AppealView]) -> str:
 def decision_text(tr: Translator, s: Step[AppealView]) -> str:
     a, result = s.view.appeal, s.view.result
     grade = tr._(GRADE_LABELS[Grade(result.grade)])
-    if a.decision == ADJUSTED and s.params.get("change"):
+    if a.decision == ADJUSTED and s.params.get("change") and hides_old(s.params["change"]):
+        body = html_format(
+            tr._(
+                "The working group set {what} to {new}. Your total is now {total} (grade: {grade}); before it was {before}. The updated result follows."
+            ),
+            what=adjusted_label(tr, s.params["change"]),
+            new=num(s.params["change"].get("points")),
+            total=num(result.total),
+            grade=grade,
+            before=num(s.params.get("old_total")),
+        )
+    elif a.decision == ADJUSTED and s.params.get("change"):
         change = s.params["change"]
         body = html_format(
             tr._(

@@ -27,6 +27,7 @@ from infra.models import Cycle, Result
 from scoring import Adjustment, ScoringOptions, score_subject, to_dict, weakest_dimension
 from services.audit import audit
 from services.errors import DomainError
+from services.peer_view import ratee_view
 from services.ratings import subjects_of
 from services.results import rerank, results_of, template_of
 
@@ -84,6 +85,20 @@ def in_force(breakdown: dict[str, Any]) -> list[Adjustment]:
             source = Source(entry["source"]) if entry.get("source") else None
             out.append(Adjustment(str(entry["indicator"]), Decimal(entry["points"]), source))
     return out
+
+
+def _peer_hidden(breakdown: dict[str, Any], change: Adjustment) -> bool:
+    """Whether the value replaced holds colleagues' ratings of one indicator that the rated
+    person is shown only as one combined figure (``services.peer_view``): then what they are
+    told names the new value, not the old one."""
+    if change.source not in (None, Source.PEER):
+        return False
+    seen = ratee_view(breakdown)
+    return any(
+        i.get("code") == change.indicator and i.get("peer_combined")
+        for d in seen.get("dimensions") or []
+        for i in d.get("indicators") or []
+    )
 
 
 def _figures(result: Result) -> dict[str, Any]:
@@ -150,6 +165,7 @@ async def adjust(
         "source": change.source.value if change.source else None,
         "points": str(change.points),
         "old": str(old_value),
+        "hide_old": _peer_hidden(result.breakdown or {}, change),
         "from": str(result.total),
         "to": str(score.total),
         "reason": reason.strip(),

@@ -252,3 +252,35 @@ async def test_a_disputed_source_changes_only_that_sources_mean_on_the_chosen_in
     line = next(x for x in updated.text.splitlines() if "经申诉调整" in x)
     assert "A01" in line and "上级评估" in line and DECISION in line
     assert f"（总分{before.total} → {after.total}）" in line
+
+
+async def test_colleagues_old_ratings_of_one_indicator_are_not_told_below_five_peers(
+    server: FakeBotApi, bot: InProcessBot, sessions: SessionFactory, settings: Settings
+) -> None:
+    org = await publish(server, sessions, settings, "en")  # three peers each: one figure
+    me, admin = server.user(APPELLANT, language_code="en"), server.user(ADMIN, language_code="en")
+    before = await mine(sessions, org)
+    published = await result_message(me, "performance result")
+    await appeal.dispute(me, published, before.id, "src:peer", REASON)
+    notice = await admin.expect_text("New appeal #", timeout=20)
+    aid = int(re.search(r"#(\d+)", notice.text).group(1))  # type: ignore[union-attr]
+    await appeal.open_case(admin, aid, notice)
+    await appeal.decide(admin, aid, await admin.expect_text("Disputed:"), uphold=False)
+    where = await admin.expect_text("which indicator")
+    assert appeal.has(where, appeal.AT, aid, "T03") and not appeal.has(where, appeal.AT, aid, "P01")
+    await appeal.change_indicator(admin, aid, "T03", where)
+    old = indicator(before, "T03")
+    peer_mean = next(s["mean"] for s in old["sources"] if s["source"] == "peer")
+    await admin.expect_text(f"is now {peer_mean}")  # the working group sees it
+    await admin.send("90")
+    await admin.send(DECISION)
+    await admin.expect_text("Decided: the total is now")
+
+    after = await mine(sessions, org)
+    assert after.breakdown["adjustments"][-1]["hide_old"] is True
+    await assert_consistent(sessions, after)
+    decision = await me.expect_text("Decision on your appeal", timeout=20)
+    updated = await result_message(me, "has been updated after your appeal")
+    assert "(Peer review) to 90.00" in decision.text and "set to 90.00" in updated.text
+    for text in (decision.text, updated.text):  # the peers' old T03 figure is not told
+        assert f"from {peer_mean}" not in text and f"{peer_mean} to" not in text
