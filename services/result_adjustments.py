@@ -24,7 +24,14 @@ from domain.enums import Dimension, Source
 from domain.template import Target
 from infra.i18n import N_
 from infra.models import Cycle, Result
-from scoring import Adjustment, ScoringOptions, score_subject, to_dict, weakest_dimension
+from scoring import (
+    Adjustment,
+    ScoringOptions,
+    SubjectScore,
+    score_subject,
+    to_dict,
+    weakest_dimension,
+)
 from services.audit import audit
 from services.errors import DomainError
 from services.peer_view import ratee_view
@@ -147,15 +154,26 @@ async def adjust(
     subject = (await subjects_of(session, cycle, tz=tz)).get(result.subject_key)
     if subject is None:
         raise DomainError(N_("This part of the result has no score that could be changed."))
-    score = score_subject(
-        await template_of(session, cycle),
-        target=Target.UNIT if subject.is_unit else Target.PERSON,
-        unit=subject.unit_name,
-        ratings=subject.ratings,
-        options=options,
-        adjustments=[*in_force(result.breakdown or {}), change],
-    )
-    before = _figures(result)
+    template, earlier = await template_of(session, cycle), in_force(result.breakdown or {})
+    target = Target.UNIT if subject.is_unit else Target.PERSON
+
+    def scored(adjustments: list[Adjustment]) -> SubjectScore:
+        return score_subject(
+            template,
+            target=target,
+            unit=subject.unit_name,
+            ratings=subject.ratings,
+            options=options,
+            adjustments=adjustments,
+        )
+
+    try:
+        score, base = scored([*earlier, change]), scored(earlier)
+    except ValueError:  # the answers no longer hold what an adjustment names (or none count)
+        raise DomainError(
+            N_("This part of the result has no score that could be changed.")
+        ) from None
+    before, before_total = _figures(result), result.total
     ranks = {r.id: (r.rank_in_unit, r.rank_overall) for r in await results_of(session, cycle)}
     entry = {
         "at": now.isoformat(),
@@ -196,6 +214,9 @@ async def adjust(
             "change": {k: entry[k] for k in ("indicator", "source", "old", "points")},
             "reason": reason.strip(),
             "ranks_moved": moved,
+            # the answers scored without this change, if they no longer give the stored total
+            # (a citizen response excluded after 申诉复核 since publishing, say)
+            **({"rescored_before": str(base.total)} if base.total != before_total else {}),
         },
         at=now,
     )
