@@ -326,7 +326,7 @@ async def _script(sessions, server: FakeBotApi, settings: Settings, out_dir: Pat
     _section(out, "六、申诉与调整")
     await me.tap(result_msg, appeal_flow.NEW.head)
     picker = await me.see(button=appeal_flow.PICK.head)
-    await me.tap(picker, appeal_flow.PICK.head)
+    await me.tap(picker, appeal_flow.PICK.head, index=1)  # 工作业绩 (the total comes first)
     await me.see()
     await me.say("本季度另承担了两次跨区增援任务，相关记录未纳入评估，请核实。")
     done = await me.see(button=appeal_flow.FILE.head)
@@ -336,15 +336,23 @@ async def _script(sessions, server: FakeBotApi, settings: Settings, out_dir: Pat
     await admin.tap(notice, appeal_flow.OPEN.head)
     case = await admin.see(button=appeal_flow.ADJUST.head)
     await admin.tap(case, appeal_flow.ADJUST.head)
+    where = await admin.see(button=appeal_flow.AT.head)  # the indicator of 工作业绩 to change
+    code = "P03"  # 突发事件应急处置效果
+    offered = [d for d in where.button_data() if d and d.startswith(appeal_flow.AT.head)]
+    at = next(n for n, d in enumerate(offered) if d.endswith(f":{code}"))
+    await admin.tap(where, appeal_flow.AT.head, index=at)
     await admin.see()
     async with sessions() as s:
-        current = await s.scalar(select(Result.total).where(Result.staff_id == mine_id))
-    new_total = min(Decimal(100), Decimal(current or 0) + Decimal("2.50"))
-    await admin.say(str(new_total))
+        breakdown = await s.scalar(select(Result.breakdown).where(Result.staff_id == mine_id))
+    current = next(
+        i["score"] for d in breakdown["dimensions"] for i in d["indicators"] if i["code"] == code
+    )
+    await admin.say("95" if Decimal(current) != 95 else "100")
     await admin.see()
-    await admin.say("经核实增援记录属实，工作业绩加计2.5分。")
+    await admin.say("经核实增援记录属实，按实际处置效果调整该项指标得分。")
     await admin.see()
     await me.see("更新")
+    await me.see(button=results_flow.WHY.head)  # the updated result, with what changed and why
 
     _section(out, "七、不合格人员制定绩效改进计划，上级审批")
     weak_result = await weak.see(button=plan_flow.FOR_RESULT.head)

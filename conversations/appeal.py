@@ -4,7 +4,9 @@ The appellant (申诉 under their result) walks TARGET (buttons from the stored 
 REASON and EVIDENCE (photos and documents, then "Done"); the draft is the flow's stored
 position, and the appeal is stored only when filed. ANSWER replies to a pushed question.
 The working group (``/appeals``) opens a case from the queue (its evidence re-sent by file
-id), then asks (ASK), upholds (UPHOLD) or adjusts (TOTAL, then ADJUST). Every button is
+id), then asks (ASK), upholds (UPHOLD) or adjusts where the dispute is: the indicator to
+change (WHERE, skipped when the appeal is about one), its new value (TOTAL: a number or a
+level tapped), then the reason (ADJUST). Every button is
 checked against the table ``services.appeals.APPEAL``; a foreign one is refused and audited.
 """
 
@@ -33,6 +35,7 @@ from infra.models import Appeal, Result
 from services import appeal_targets as at
 from services import appeals as ap
 from services import cases
+from services import result_adjustments as adj
 from services.access import Actor
 from services.appeal_texts import AppealView, case_text
 from services.cases import check_text
@@ -50,6 +53,8 @@ OPEN = CB.action("open", int, old=("o",))  # a case
 ASK = CB.action("ask", int)
 UPHOLD = CB.action("uphold", int)
 ADJUST = CB.action("adjust", int)
+AT = CB.action("at", int, str)  # the indicator an adjustment changes (appeal id, code)
+LEVEL = CB.action("level", int, int)  # its new value, a level of its scale (appeal id, index)
 
 
 async def render(session: AsyncSession, tr: Translator, pos: Position, update: Update) -> Prompt:
@@ -99,8 +104,13 @@ def build_handler() -> ConversationHandler[Any]:
             State.ANSWER: [MessageHandler(text, write_answer)],
             State.ASK: [MessageHandler(text, write_question)],
             State.UPHOLD: [MessageHandler(text, write_uphold_reason)],
-            State.TOTAL: [MessageHandler(text, write_total)],
-            State.ADJUST: [MessageHandler(text, write_adjust_reason)],
+            State.WHERE: [AT.handler(pick_indicator), MessageHandler(text, where_with_buttons)],
+            State.TOTAL: [
+                LEVEL.handler(pick_level),
+                AT.handler(pick_indicator),  # a position stored before adjustments had a place
+                MessageHandler(text, write_total),
+            ],
+            State.ADJUST: [AT.handler(pick_indicator), MessageHandler(text, write_adjust_reason)],
         },
     )
 
@@ -269,11 +279,16 @@ async def file_appeal(update: Update, context: JxContext) -> object:
 
 
 async def _case(
-    update: Update, context: JxContext, button: CallbackAction, admin: bool = True
+    update: Update,
+    context: JxContext,
+    button: CallbackAction,
+    admin: bool = True,
+    args: tuple[Any, ...] | None = None,
 ) -> tuple[Actor, AppealView, int]:
-    """The caller and the case a button names: the working group's, or (``admin`` False) any
-    caller's that the table then checks; ``Refused`` otherwise (``cc.guarded`` refuses it)."""
-    (aid,) = button.args(update)
+    """The caller and the case a button names (or ``args``, the case's id first): the working
+    group's, or (``admin`` False) any caller's that the table then checks; ``Refused``
+    otherwise (``cc.guarded`` refuses it)."""
+    (aid,) = args if args is not None else button.args(update)
     actor = await load_caller(update, context)
     if admin and not actor.is_admin:
         raise ap.Refused(ap.ONLY_ADMINS)
@@ -309,7 +324,56 @@ async def start_uphold(update: Update, context: JxContext) -> object:
 
 @cc.guarded(flow, "appeal")
 async def start_adjust(update: Update, context: JxContext) -> object:
-    return await _begin(update, context, ADJUST, State.TOTAL)
+    """Adjust: straight to the new value when the appeal is about one indicator, else first
+    the indicator to change (of the disputed dimension or source, or any, for the total)."""
+    actor, view, aid = await _case(update, context, ADJUST)
+    cases.check(ap.APPEAL, ADJUST.name, view, actor)
+    codes = adj.adjustable(view.result.breakdown or {}, view.appeal.target)
+    if len(codes) == 1 and view.appeal.target.startswith("ind:"):
+        return await _to_value(update, context, aid, codes[0])
+    return await cc.goto(flow, update, context, State.WHERE, aid=aid)
+
+
+@cc.guarded(flow, "appeal")
+async def pick_indicator(update: Update, context: JxContext) -> object:
+    """The indicator to change, one the appeal's dispute covers."""
+    actor, view, aid = await _case(update, context, ADJUST, args=AT.args(update)[:1])
+    cases.check(ap.APPEAL, ADJUST.name, view, actor)
+    (_, code) = AT.args(update)
+    if code not in adj.adjustable(view.result.breakdown or {}, view.appeal.target):
+        return await flow._stale_button(update, context)
+    return await _to_value(update, context, aid, code)
+
+
+async def _to_value(update: Update, context: JxContext, aid: int, code: str) -> object:
+    """The new-value step, with the indicator's levels kept in the position for parsing."""
+    async with context.services.reads() as session:
+        view = await ap.load(session, aid)
+        levels = await at.levels_of(session, view.result, code)
+    return await cc.goto(flow, update, context, State.TOTAL, aid=aid, indicator=code, levels=levels)
+
+
+@flow.step
+async def where_with_buttons(update: Update, context: JxContext) -> object:
+    tr = await context.tr(update)
+    return await cc.again(
+        flow, update, context, tr._("Please choose the indicator to change with the buttons.")
+    )
+
+
+@cc.guarded(flow, "appeal")
+async def pick_level(update: Update, context: JxContext) -> object:
+    """A level tapped as the new value: its points, as if typed."""
+    aid, index = LEVEL.args(update)
+    actor, view, _ = await _case(update, context, LEVEL, args=(aid,))
+    cases.check(ap.APPEAL, ADJUST.name, view, actor)
+    pos = await cc.position(flow, update, context)
+    levels = pos.data.get("levels") or []
+    if pos.data.get("aid") != aid or not 0 <= index < len(levels):
+        return await flow._stale_button(update, context)
+    points = str(ap.parse_points(str(levels[index][2])))
+    data = {**pos.data, "points": points}
+    return await cc.goto(flow, update, context, State.ADJUST, edit=None, **data)
 
 
 @flow.step
@@ -371,13 +435,21 @@ async def write_uphold_reason(
     return N_("Decided: the result is upheld. The appellant has been told.")
 
 
-@cc.text_step(flow, lambda text, _p, _c: ap.parse_total(text), object_type="appeal", key="aid")
+def _points(text: str | None, pos: Position, _context: JxContext) -> Decimal:
+    return ap.parse_points(text, pos.data.get("levels") or [])
+
+
+@cc.text_step(flow, _points, object_type="appeal", key="aid")
 async def write_total(
-    tx: FlowTx, actor: Actor, pos: Position, total: Decimal, c: JxContext
+    tx: FlowTx, actor: Actor, pos: Position, points: Decimal, c: JxContext
 ) -> None:
+    """The indicator's new value, typed; the reason comes next."""
     if not actor.is_admin:
         raise ap.Refused(ap.ONLY_ADMINS)
-    tx.goto(State.ADJUST, aid=pos.data["aid"], total=str(total))
+    if not pos.data.get("indicator"):  # a position stored before adjustments had a place
+        tx.goto(State.WHERE, aid=pos.data["aid"])
+        return None
+    tx.goto(State.ADJUST, **{**pos.data, "points": str(points)})
     return None
 
 
@@ -385,8 +457,9 @@ async def write_total(
 async def write_adjust_reason(
     tx: FlowTx, actor: Actor, pos: Position, text: str, c: JxContext
 ) -> str:
-    total = str(pos.data.get("total", ""))
-    appeal = await _take(ap.adjust_score, tx, actor, pos, text, c, total=total)
+    indicator, points = str(pos.data.get("indicator", "")), str(pos.data.get("points", ""))
+    run = ap.adjust_score
+    appeal = await _take(run, tx, actor, pos, text, c, indicator=indicator, points=points)
     result = await tx.session.get(Result, appeal.result_id)
     assert result is not None
     tr = await c.tr(tx.update)

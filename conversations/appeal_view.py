@@ -8,7 +8,7 @@ import logging
 from enum import StrEnum
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from telegram import Update
+from telegram import InlineKeyboardMarkup, Update
 from telegram.error import TelegramError
 
 from chat.callbacks import encode
@@ -25,10 +25,13 @@ from infra.models import Appeal, Cycle, Result
 from services import appeal_targets as at
 from services import appeal_texts as atx
 from services import appeals as ap
+from services import result_adjustments as adj
 from services.access import Actor
 from services.errors import DomainError
+from services.templates import localized
 
 log = logging.getLogger(__name__)
+Markup = InlineKeyboardMarkup | None
 
 
 class State(StrEnum):
@@ -38,8 +41,9 @@ class State(StrEnum):
     ANSWER = "answer"  # the appellant answers the working group's question
     ASK = "ask"  # the working group writes a question
     UPHOLD = "uphold"  # … the reason to uphold the result
-    TOTAL = "total"  # … the new total
-    ADJUST = "adjust"  # … the reason for the new total
+    WHERE = "where"  # … the indicator to change (buttons), when the appeal is not about one
+    TOTAL = "total"  # … the indicator's new value (the name is kept: positions are stored)
+    ADJUST = "adjust"  # … the reason for the new value
 
 
 DRAFT = frozenset({State.TARGET, State.REASON, State.EVIDENCE})
@@ -51,13 +55,19 @@ ADMIN_ASKS = {  # what the working group writes at each of its text steps
     State.UPHOLD: N_(
         "Decision: uphold the result ({total}). Please write the reason (required); the appellant is told."
     ),
+    State.WHERE: N_(
+        "Adjust where the dispute is: which indicator's score do you change? The total, dimensions, grade and ranks are computed again from it."
+    ),
     State.TOTAL: N_(
-        "The total is now {total} ({grade}). Please type the new total, a number from 0 to 100 (for example 86.5)."
+        "{what} is now {old}. Please type the new score, a number from 0 to 100 (for example 86.5), or tap a level."
     ),
     State.ADJUST: N_(
-        "New total: {new} (now {old}). Please write the reason for the change (required); the appellant is told and gets the updated result."
+        "{what}: {old} → {new}. Please write the reason for the change (required); the appellant is told and gets the updated result."
     ),
 }
+SCORE_ASK = N_(  # State.TOTAL for an indicator scored 0–100 (no levels to tap)
+    "{what} is now {old}. Please type the new score, a number from 0 to 100 (for example 86.5)."
+)
 
 
 def _b(label: str, action: str, *args: Arg) -> tuple[str, str]:
@@ -81,19 +91,62 @@ async def render(session: AsyncSession, tr: Translator, pos: Position, update: U
         question = html(cc.label(view.appeal.question or "", QUESTION_SHOWN))
         ask, please = html_format(ask, id=view.appeal.id), html_format(please, limit=ap.MAX_TEXT)
         return Prompt(f"{ask}\n{question}\n\n<b>{please}</b>\n{hint}")
-    r, grade, new = view.result, tr._(GRADE_LABELS[view.result.grade]), pos.data.get("total")
-    total, new = at.num(r.total), at.num(new)
-    please = html_format(
-        tr._(ADMIN_ASKS[State(pos.state)]),
-        limit=ap.MAX_TEXT,
-        total=total,
-        grade=grade,
-        new=new,
-        old=total,
-    )
-    tail = f"\n\n<b>{please}</b>\n{hint}"
+    tail, markup = _admin_ask(tr, view, pos)
+    tail = f"\n\n<b>{tail}</b>\n{hint}"
     room = MESSAGE_LIMIT - html_len(tail)  # the case gives way, the question to answer stays
-    return Prompt(cc.cut(atx.case_text(tr, view, at=dt.datetime.now(dt.UTC), limit=room) + tail))
+    case = atx.case_text(tr, view, at=dt.datetime.now(dt.UTC), limit=room)
+    return Prompt(cc.cut(case + tail), markup)
+
+
+def _admin_ask(tr: Translator, view: atx.AppealView, pos: Position) -> tuple[str, Markup]:
+    """What the working group writes or taps at its step, and the buttons for it."""
+    r, state = view.result, State(pos.state)
+    breakdown, source = r.breakdown or {}, adj.source_of(view.appeal.target)
+    code = str(pos.data.get("indicator") or "")
+    what = at.adjusted_label(tr, _entry(view, code, source))
+    old = at.num(adj.current(breakdown, code, source))
+    params = {"limit": ap.MAX_TEXT, "total": at.num(r.total), "what": what, "old": old}
+    if state == State.WHERE or (state in (State.TOTAL, State.ADJUST) and not code):
+        rows = [
+            [
+                _b(
+                    cc.label(f"{at.indicator_label(c, view.names, tr.locale)} {value}"),
+                    "at",
+                    view.appeal.id,
+                    c,
+                )
+            ]
+            for c in adj.adjustable(breakdown, view.appeal.target)
+            if (value := at.num(adj.current(breakdown, c, source)))
+        ]
+        return html_format(tr._(ADMIN_ASKS[State.WHERE]), **params), keyboard(*rows)
+    if state == State.TOTAL:
+        levels = pos.data.get("levels") or []
+        ask = ADMIN_ASKS[State.TOTAL] if levels else SCORE_ASK
+        buttons = [
+            _b(
+                f"{localized(str(label), tr.locale, en)} {at.num(points)}",
+                "level",
+                view.appeal.id,
+                n,
+            )
+            for n, (label, en, points) in enumerate(levels)
+        ]
+        rows = [buttons[i : i + 3] for i in range(0, len(buttons), 3)]
+        return html_format(tr._(ask), **params), keyboard(*rows) if rows else None
+    new = at.num(pos.data.get("points"))
+    return html_format(tr._(ADMIN_ASKS[state]), **params, new=new), None
+
+
+def _entry(view: atx.AppealView, code: str, source: Source | None) -> dict[str, str | None]:
+    """An adjustment entry as far as its label needs it (``appeal_targets.adjusted_label``)."""
+    name, name_en = view.names.get(code, (code, None))
+    return {
+        "indicator": code,
+        "name": name,
+        "name_en": name_en,
+        "source": source.value if source else None,
+    }
 
 
 async def _draft_prompt(

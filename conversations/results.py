@@ -40,6 +40,7 @@ from infra.i18n import N_, Translator
 from infra.models import Cycle, Result, Staff
 from services import integrity_text, leadership, result_review, results
 from services.annual import person_history
+from services.appeal_targets import adjustment_line
 from services.errors import DomainError
 from services.notices import Localization
 from services.peer_view import PEER_DETAIL_MIN, ratee_view
@@ -160,16 +161,7 @@ def why_text(
                     if s
                 )
             lines.append("ℹ️ " + tr._(template).format_map(_Default(params)))
-    for adj in b.get("adjustments", []):
-        lines.append(
-            "✍️ "
-            + html_format(
-                tr._("Changed after an appeal from {old} to {new}: {reason}"),
-                old=adj["from"],
-                new=adj["to"],
-                reason=adj["reason"],
-            )
-        )
+    lines += ["✍️ " + adjustment_line(tr, a) for a in b.get("adjustments") or []]
     return clip_html("\n".join(lines), MESSAGE_LIMIT)
 
 

@@ -29,6 +29,7 @@ from domain.template import Target, Template
 from scoring.grades import grade_for
 from scoring.model import (
     DEFAULT_OPTIONS,
+    Adjustment,
     DimensionScore,
     IndicatorScore,
     Note,
@@ -220,6 +221,7 @@ def score_subject(
     unit: str | None,
     ratings: Sequence[Rating],
     options: ScoringOptions = DEFAULT_OPTIONS,
+    adjustments: Sequence[Adjustment] = (),
 ) -> SubjectScore:
     """Score a person (``target=PERSON``, ``unit`` = their unit) or a unit (``UNIT``, itself).
 
@@ -228,6 +230,9 @@ def score_subject(
     source that does not rate the indicator, are left out with a ``ratings_ignored``
     note. Raises ``NothingToScore`` when no rating counts, ValueError on points
     outside 0–100. The result depends on the ratings, not on their order.
+
+    ``adjustments`` (appeal decisions, oldest first) replace the means of the sources they
+    name with their points; ValueError if one names a source mean that is not there.
     """
     plan = _plan_for(template, unit, target)
     raw: dict[tuple[Source, str], dict[str, list[tuple[int, int]]]] = {}
@@ -242,6 +247,9 @@ def score_subject(
                 q = math.lcm(q, ratio[1])
         elif key not in plan.asked:
             ignored.setdefault(rating.source, set()).add(rating.indicator)
+    adjusted = _in_force(adjustments)
+    for _numerator, denominator in adjusted.values():
+        q = math.lcm(q, denominator)
     answers = {
         key: [[n * (q // d) for n, d in given] for given in by_rater.values()]
         for key, by_rater in raw.items()
@@ -274,13 +282,23 @@ def score_subject(
                     absent.append(source)
                 else:
                     present.append(_source_mean(source, weight, per_rater, options.trim_min_raters))
+            for n, s in enumerate(present):
+                own = adjusted.pop((iplan.code, s.source), None)
+                value = own or adjusted.get((iplan.code, None))
+                if value is not None:  # the appeal's value in place of the raters' mean
+                    total = value[0] * (q // value[1])
+                    present[n] = _SourceResult(s.source, s.weight, total, 1, s.raters, s.trimmed)
             if present:
+                adjusted.pop((iplan.code, None), None)
                 for source in absent:
                     missing.setdefault(source, []).append(iplan.code)
             else:
                 unrated.setdefault(dplan.dimension, []).append(iplan.code)
             items.append(_IndicatorResult(iplan, present))
         dims.append(_DimensionResult(dplan, items))
+
+    if adjusted:
+        raise ValueError(f"nothing to adjust for {sorted(map(str, adjusted))}")
 
     # One common denominator: L for the means, LV for the indicator weight sums,
     # LW for the dimension weight sums.
@@ -345,8 +363,25 @@ def score_subject(
         total=from_cents(total_cents),
         grade=grade_for(from_cents(total_cents), options.bands),
         dimensions=tuple(dimensions),
-        notes=_notes(ignored, peer_dropped, peer_dropped_person, peer_min, missing, unrated, dims),
+        notes=_notes(ignored, peer_dropped, peer_dropped_person, peer_min, missing, unrated, dims)
+        + tuple(
+            Note(NoteKind.ADJUSTED, {"indicator": code, "source": s.value if s else ""})
+            for code, s in _in_force(adjustments)
+        ),
     )
+
+
+def _in_force(
+    adjustments: Sequence[Adjustment],
+) -> dict[tuple[str, Source | None], tuple[int, int]]:
+    """(indicator, source) → points as a ratio; a later decision replaces an earlier one, and
+    one on the whole indicator replaces those on its single sources."""
+    out: dict[tuple[str, Source | None], tuple[int, int]] = {}
+    for a in adjustments:
+        if a.source is None:
+            out = {k: v for k, v in out.items() if k[0] != a.indicator}
+        out[(a.indicator, a.source)] = _ratio(a.points)
+    return out
 
 
 def _indicators(

@@ -49,6 +49,20 @@ class Rating:
 
 
 @dataclass(frozen=True)
+class Adjustment:
+    """A value the working group set on appeal (五(四)3), where the dispute was: the points of
+    one indicator from one ``source``, or (``source`` None) from every source that rated it.
+
+    The engine puts it in place of those sources' means and computes everything else as
+    usual, so the total, dimensions, contributions and grade stay one consistent result.
+    """
+
+    indicator: str
+    points: Decimal
+    source: Source | None = None
+
+
+@dataclass(frozen=True)
 class GradeBands:
     """Lower bounds of the grades of 五(三)2: 优秀 ≥ 90, 良好 80–<90, 合格 60–<80, 不合格 < 60.
 
@@ -113,6 +127,7 @@ class NoteKind:
     INDICATOR_UNRATED = "indicator_unrated"  # params: dimension, indicators
     DIMENSION_UNRATED = "dimension_unrated"  # params: dimension
     RATINGS_IGNORED = "ratings_ignored"  # params: source, indicators
+    ADJUSTED = "adjusted"  # params: indicator, source ("" for all its sources)
 
 
 @dataclass(frozen=True)

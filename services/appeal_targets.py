@@ -67,24 +67,41 @@ def targets(breakdown: dict[str, Any]) -> list[str]:
 
 
 IndicatorNames = dict[str, tuple[str, str | None]]
+Levels = list[list[str | None]]  # [label, English label, points]: JSON, kept in a position
+
+
+async def _template(session: AsyncSession, result: Result) -> tuple[Template | None, str | None]:
+    """The cycle's template and the result's unit name (which picks a unit's own set)."""
+    cycle = await session.get(Cycle, result.cycle_id)
+    version = await session.get(TemplateVersion, cycle.template_id) if cycle else None
+    unit = await session.get(OrgUnit, result.unit_id)
+    if version is None:
+        return None, None
+    try:
+        return Template.from_dict(version.content), unit.name if unit else None
+    except (KeyError, ValueError, TypeError):
+        return None, None
 
 
 async def indicator_names(session: AsyncSession, result: Result) -> IndicatorNames:
     """Indicator code → (name, English name) from the cycle's template, for the result's unit."""
-    cycle = await session.get(Cycle, result.cycle_id)
-    version = await session.get(TemplateVersion, cycle.template_id) if cycle else None
-    if version is None:
+    template, unit = await _template(session, result)
+    if template is None:
         return {}
-    try:
-        template = Template.from_dict(version.content)
-    except (KeyError, ValueError, TypeError):
-        return {}
-    unit = await session.get(OrgUnit, result.unit_id)
     names: IndicatorNames = {i.code: (i.name, i.name_en) for i in template.indicators}
-    names.update(
-        {i.code: (i.name, i.name_en) for i in template.indicator_set(unit.name if unit else None)}
-    )
+    names.update({i.code: (i.name, i.name_en) for i in template.indicator_set(unit)})
     return names
+
+
+async def levels_of(session: AsyncSession, result: Result, code: str) -> Levels:
+    """The levels of the indicator's scale as (label, English label, points), best first;
+    empty for a 0–100 score: what the working group may set on appeal besides a number."""
+    template, unit = await _template(session, result)
+    if template is None:
+        return []
+    indicator = next((i for i in template.indicator_set(unit) if i.code == code), None)
+    scale = template.scales.get(indicator.scale) if indicator else None
+    return [[v.label, v.label_en, str(v.points)] for v in scale.levels] if scale else []
 
 
 def num(value: Decimal | str | None) -> str:
@@ -117,6 +134,59 @@ def target_label(tr: Translator, target: str, names: IndicatorNames) -> str:
             indicator=indicator_label(ref, names, tr.locale)
         )
     return tr._("The total score")
+
+
+def adjusted_label(tr: Translator, entry: dict[str, Any]) -> str:
+    """What an appeal decision changed (an entry of ``breakdown["adjustments"]``), in words to
+    sit inside a sentence: 指标“P01 应急预案编制”, with the source in brackets when one was."""
+    code = str(entry.get("indicator") or "")
+    names: IndicatorNames = {code: (str(entry.get("name") or code), entry.get("name_en"))}
+    label = tr._("indicator {indicator}").format(indicator=indicator_label(code, names, tr.locale))
+    try:
+        source = Source(entry["source"]) if entry.get("source") else None
+    except ValueError:
+        source = None
+    return label + tr.paren(tr._(SOURCE_LABELS[source])) if source else label
+
+
+def hides_old(entry: dict[str, Any]) -> bool:
+    """Colleagues' ratings of one indicator are not told to the appellant where they see
+    only one combined figure (below five peers, ``services.peer_view``): the old value is
+    left out then (``hide_old``, set when adjusting); the new value is the working group's."""
+    return bool(entry.get("hide_old"))
+
+
+def adjustment_line(tr: Translator, entry: dict[str, Any]) -> str:
+    """The line a result carries after an appeal changed it: where, from what to what, why."""
+    if not entry.get("indicator"):  # from before adjustments had a place: the total alone
+        return html_format(
+            tr._("Changed after an appeal from {old} to {new}: {reason}"),
+            old=num(entry.get("from")),
+            new=num(entry.get("to")),
+            reason=str(entry.get("reason") or ""),
+        )
+    if hides_old(entry):
+        return html_format(
+            tr._(
+                "Changed on appeal: {what} set to {new} (total {before} → {after}). Reason: {reason}"
+            ),
+            what=adjusted_label(tr, entry),
+            new=num(entry.get("points")),
+            before=num(entry.get("from")),
+            after=num(entry.get("to")),
+            reason=str(entry.get("reason") or ""),
+        )
+    return html_format(
+        tr._(
+            "Changed on appeal: {what} from {old} to {new} (total {before} → {after}). Reason: {reason}"
+        ),
+        what=adjusted_label(tr, entry),
+        old=num(entry.get("old")),
+        new=num(entry.get("points")),
+        before=num(entry.get("from")),
+        after=num(entry.get("to")),
+        reason=str(entry.get("reason") or ""),
+    )
 
 
 def target_detail(

@@ -12,7 +12,14 @@ from domain.labels import GRADE_LABELS
 from domain.text import MESSAGE_LIMIT, Html, clip, clip_html, escape, html_format, html_len, share
 from infra.i18n import N_, Translator
 from infra.models import Appeal, Cycle, Result
-from services.appeal_targets import IndicatorNames, num, target_detail, target_label
+from services.appeal_targets import (
+    IndicatorNames,
+    adjusted_label,
+    hides_old,
+    num,
+    target_detail,
+    target_label,
+)
 from services.cases import Step
 from services.templates import localized
 
@@ -142,14 +149,29 @@ def answered_text(tr: Translator, s: Step[AppealView]) -> str:
 def decision_text(tr: Translator, s: Step[AppealView]) -> str:
     a, result = s.view.appeal, s.view.result
     grade = tr._(GRADE_LABELS[Grade(result.grade)])
-    if a.decision == ADJUSTED:
+    if a.decision == ADJUSTED and s.params.get("change") and hides_old(s.params["change"]):
         body = html_format(
             tr._(
-                "The working group changed your total from {old} to {new} (grade: {grade}). The updated result follows."
+                "The working group set {what} to {new}. Your total is now {total} (grade: {grade}); before it was {before}. The updated result follows."
             ),
-            old=num(s.params.get("old_total")),
-            new=num(result.total),
+            what=adjusted_label(tr, s.params["change"]),
+            new=num(s.params["change"].get("points")),
+            total=num(result.total),
             grade=grade,
+            before=num(s.params.get("old_total")),
+        )
+    elif a.decision == ADJUSTED and s.params.get("change"):
+        change = s.params["change"]
+        body = html_format(
+            tr._(
+                "The working group changed {what} from {old} to {new}. Your total is now {total} (grade: {grade}); before it was {before}. The updated result follows."
+            ),
+            what=adjusted_label(tr, change),
+            old=num(change.get("old")),
+            new=num(change.get("points")),
+            total=num(result.total),
+            grade=grade,
+            before=num(s.params.get("old_total")),
         )
     else:
         body = html_format(

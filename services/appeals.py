@@ -13,9 +13,11 @@ Rules beyond the table (each checked here, so the chat and any future CLI share 
   A refused appeal stores nothing. What is disputed is one of ``appeal_targets.targets``.
 - The decision is due by the end of the N-th working day after filing (``decision_days``,
   default 10, on the official calendar). Questions are pushed to the appellant's chat; a new
-  question replaces an unanswered one (each is a round). Upholding or adjusting the total
-  (``services.results.adjust``: audited, re-ranked, version + 1) needs a written reason; the
-  appellant is told, and gets the updated result when it changed.
+  question replaces an unanswered one (each is a round). Upholding, or adjusting where the
+  dispute is (a new value on the disputed indicator, or on one indicator of the disputed
+  dimension, source or total: ``services.result_adjustments``, which computes the result
+  again, audited, re-ranked, version + 1), needs a written reason; the appellant is told,
+  and gets the updated result, with the line saying what changed and why.
 - ``remind_due`` reminds the working group once per appeal when its deadline is two working
   days away or has passed (``appeal.reminded_at`` and the outbox's dedupe keys make it once).
 
@@ -39,14 +41,17 @@ from domain.enums import AppealStatus, CyclePhase
 from domain.text import Html, html_format
 from infra.i18n import N_, Translator
 from infra.models import Appeal, Cycle, OrgUnit, Result, Staff
+from scoring import Adjustment
 from services import appeal_texts as tx
 from services import cases, results
 from services.access import Actor
-from services.appeal_targets import indicator_names, targets
+from services.appeal_targets import Levels, indicator_names, targets
 from services.appeal_targets import target_detail as target_detail  # for the tests
 from services.appeal_texts import ADJUSTED, UPHELD, AppealView
 from services.cases import Env, Notice, Refused, Transition
 from services.errors import DomainError
+from services.result_adjustments import adjust as adjusted
+from services.result_adjustments import adjustable, current, source_of
 from services.result_notices import push_result
 from services.workdays import add_working_days
 
@@ -138,18 +143,36 @@ class AlreadyOpen(DomainError):
         super().__init__(msg, period=period, id=appeal.id)
 
 
-def parse_total(text: str | None) -> Decimal:
-    """A new total typed by the working group: 0–100, at most two decimals (``86.5``)."""
-    raw = unicodedata.normalize("NFKC", text or "").strip().removesuffix("分").strip()
+def _points(raw: str) -> Decimal | None:
+    """``86.5``, ``８６．５分``: 0–100 with at most two decimals, else None."""
+    raw = raw.removesuffix("分").strip()
     try:
         value = Decimal(raw.replace(",", ".").replace("。", "."))
     except (InvalidOperation, ValueError):
-        value = Decimal("NaN")
+        return None
     if not value.is_finite() or not 0 <= value <= 100 or value != value.quantize(Decimal("0.01")):
-        raise DomainError(
-            N_("Please type the new total as a number from 0 to 100, for example 86.5.")
-        )
+        return None
     return value.quantize(Decimal("0.01"))
+
+
+def parse_points(text: str | None, levels: Levels | None = None) -> Decimal:
+    """The new value the working group sets on an indicator: a number from 0 to 100 (at most
+    two decimals), or one of the indicator's ``levels`` by its label (Chinese or English)."""
+    raw = unicodedata.normalize("NFKC", text or "").strip()
+    if (value := _points(raw)) is not None:
+        return value
+    for label, label_en, points in levels or ():
+        if raw.casefold() in {
+            unicodedata.normalize("NFKC", x or "").casefold() for x in (label, label_en) if x
+        }:
+            return Decimal(str(points)).quantize(Decimal("0.01"))
+    if levels:
+        raise DomainError(
+            N_(
+                "Please type the new score as a number from 0 to 100 (for example 86.5), or tap one of the levels."
+            )
+        )
+    raise DomainError(N_("Please type the new score as a number from 0 to 100, for example 86.5."))
 
 
 async def open_appeal(session: AsyncSession, cycle_id: int, staff_id: int) -> Appeal | None:
@@ -333,31 +356,38 @@ async def adjust_score(
     appeal_id: int,
     text: str,
     *,
-    total: Decimal | str,
+    indicator: str,
+    points: Decimal | str,
     actor: Actor,
     now: dt.datetime,
     env: Env,
 ) -> Appeal:
-    """Change the total (``services.results.adjust``: audited, re-ranked, version + 1), decide
-    the appeal, and push the decision and the updated result to the appellant."""
-    new_total = parse_total(str(total))
+    """Set ``points`` on the disputed indicator (of the disputed source, if a source is
+    disputed) and compute the result again (``services.result_adjustments``: audited,
+    re-ranked, version + 1); decide the appeal, and push the decision and the updated result."""
     view, reason = await _checked(session, "adjust", appeal_id, text, actor)
     result, before = view.result, _version(view.result)
-    if new_total == result.total:
+    if indicator not in adjustable(result.breakdown or {}, view.appeal.target):
+        raise DomainError(N_("Please choose the indicator to change with the buttons."))
+    change = Adjustment(indicator, parse_points(str(points)), source_of(view.appeal.target))
+    if current(result.breakdown or {}, change.indicator, change.source) == change.points:
         raise DomainError(
             N_(
-                "The new total is the same as the current one. To keep the result, uphold it instead."
+                "The new score is the same as the current one. To keep the result, uphold it instead."
             )
         )
-    by = actor.telegram_id
-    await results.adjust(
-        session, result, total=new_total, reason=reason, actor_telegram_id=by, now=now
-    )
+    name, name_en = view.names.get(indicator, (indicator, None))
+    entry = await adjusted(
+        session, result, change=change, reason=reason, label={"name": name, "name_en": name_en},
+        actor_telegram_id=actor.telegram_id, now=now, tz=env.tz,
+    )  # fmt: skip
     detail = {"decision": ADJUSTED, "reason": reason, "result": result.id, "before": before}
+    change_detail = {k: entry[k] for k in ("indicator", "source", "old", "points")}
     await cases.apply(
         session, APPEAL, "adjust", view, actor=actor, at=now, env=env,
-        changes=_decided(actor, ADJUSTED, reason, now), detail={**detail, "after": _version(result)},
-        old_total=Decimal(before["total"]),
+        changes=_decided(actor, ADJUSTED, reason, now),
+        detail={**detail, "change": change_detail, "after": _version(result)},
+        old_total=Decimal(before["total"]), change=entry,
     )  # fmt: skip
     averages = results.unit_averages(await results.results_of(session, view.cycle))
     await push_result(session, view.cycle, result, averages.get(result.unit_id), updated=True)

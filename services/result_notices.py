@@ -25,6 +25,7 @@ from infra.i18n import Translator
 from infra.models import Cycle, OrgUnit, Result, Staff, TelegramAccount
 from scoring import DEFAULT_BANDS, Signal, quota_preview
 from services.access import admin_accounts
+from services.appeal_targets import adjustment_line
 from services.approval_copies import review_key
 from services.integrity_text import signal_lines, staff_names
 from services.notices import DEFAULTS, Localization, translator
@@ -123,6 +124,7 @@ def result_text(
             )
         )
     lines.append("")
+    lines += ["✍️ " + adjustment_line(tr, a) for a in b.get("adjustments") or []]
     if result.rank_in_unit is not None:
         lines.append(html_format(tr._("Rank in your unit: {rank}"), rank=result.rank_in_unit))
     if result.bonus_coefficient is not None:

@@ -2,8 +2,8 @@
 
 Nothing is published before the 組長 approves (or a configured quorum of the
 leadership group: ``services.result_review``); after publishing, scores change only
-through appeal decisions (``adjust``), each audited; a full re-score of a published
-cycle is refused.
+through appeal decisions (``services.result_adjustments``), each audited; a full
+re-score of a published cycle is refused.
 """
 
 from __future__ import annotations
@@ -39,7 +39,6 @@ from scoring import (
     Form,
     NothingToScore,
     ScoringOptions,
-    grade_for,
     integrity_signals,
     rank,
     rank_within,
@@ -209,64 +208,6 @@ async def rerank(session: AsyncSession, cycle: Cycle) -> None:
         if r.staff_id is not None:
             r.rank_overall = overall[r.subject_key]
             r.rank_in_unit = in_unit[r.subject_key]
-
-
-async def adjust(
-    session: AsyncSession,
-    result: Result,
-    *,
-    total: Decimal,
-    reason: str,
-    actor_telegram_id: int | None,
-    now: dt.datetime,
-    options: ScoringOptions | None = None,
-    source: str = "appeal",
-) -> Result:
-    """Change a published score (appeal decisions only), audited with old, new and why."""
-    options = options or ScoringOptions()
-    if not reason.strip():
-        raise DomainError(N_("Please give the reason for the change."))
-    total = Decimal(total).quantize(Decimal("0.01"))
-    if not Decimal(0) <= total <= Decimal(100):
-        raise DomainError(N_("Please enter a score from 0 to 100, or tap one of the buttons."))
-    old: dict[str, Any] = {
-        "total": str(result.total),
-        "grade": result.grade.value,
-        "version": result.version,
-    }
-    result.total = total
-    result.grade = grade_for(total, options.bands)
-    if result.staff_id is not None:
-        result.bonus_coefficient = options.bonus_coefficients[result.grade]
-    result.version += 1
-    notes = list(result.breakdown.get("adjustments", []))
-    notes.append(
-        {
-            "at": now.isoformat(),
-            "from": old["total"],
-            "to": str(total),
-            "reason": reason.strip(),
-            "by": source,
-        }
-    )
-    result.breakdown = {**result.breakdown, "adjustments": notes}
-    cycle = await session.get(Cycle, result.cycle_id)
-    assert cycle is not None
-    await rerank(session, cycle)
-    await audit(
-        session,
-        "result.adjust",
-        actor_telegram_id=actor_telegram_id,
-        object_type="result",
-        object_id=str(result.id),
-        detail={
-            "old": old,
-            "new": {"total": str(total), "grade": result.grade.value, "version": result.version},
-            "reason": reason.strip(),
-        },
-        at=now,
-    )
-    return result
 
 
 async def history(session: AsyncSession, staff_id: int) -> list[tuple[Cycle, Result]]:

@@ -16,6 +16,7 @@ from domain.enums import Dimension, Grade, Source
 from domain.template import Indicator, Scale, ScaleKind, Target, Template, validate
 from scoring import (
     DEFAULT_OPTIONS,
+    Adjustment,
     Form,
     GradeBands,
     IntegrityOptions,
@@ -204,6 +205,58 @@ def test_complete_person_by_hand() -> None:
     # I1: 2.333… + 4 = 6.333…, shown 6.33: floors 233 + 400 already add up
     assert [s.contribution for s in indicator(score, "I1").sources] == [D("2.33"), D("4.00")]
     assert_adds_up(score)
+
+
+# --------------------------------------------------------------------------- appeal adjustments
+
+
+def test_an_adjusted_indicator_is_scored_as_if_every_source_had_given_its_value() -> None:
+    # P1 set to 95 on appeal: .6·95 + 11 + 13.875 + 6.333… = 88.208333… → 88.21 (良好),
+    # where the total alone would have read 80.71 beside dimensions of 80.71.
+    adjusted = Adjustment("P1", D(95))
+    score = score_subject(
+        SIMPLE, target=PERSON, unit=None, ratings=complete_ratings(), adjustments=[adjusted]
+    )
+    assert score.total == D("88.21") and score.grade is Grade.GOOD
+    p1 = indicator(score, "P1")
+    assert p1.score == D("95.00") and {s.mean for s in p1.sources} == {D("95.00")}
+    assert [s.raters for s in p1.sources] == [1, 1, 3]  # the raters stay what they were
+    assert notes_of(score, NoteKind.ADJUSTED) == [{"indicator": "P1", "source": ""}]
+    assert_adds_up(score)
+
+
+def test_an_adjusted_source_changes_its_mean_only() -> None:
+    # the superior's P1 80 → 90.5: P1 = (20·90 + 40·90.5 + 20·80) / 80 = 87.75
+    # total = .6·87.75 + 31.208333… = 83.858333… → 83.86
+    adjusted = Adjustment("P1", D("90.5"), SUP)
+    score = score_subject(
+        SIMPLE, target=PERSON, unit=None, ratings=complete_ratings(), adjustments=[adjusted]
+    )
+    assert indicator(score, "P1").score == D("87.75") and score.total == D("83.86")
+    assert [s.mean for s in indicator(score, "P1").sources] == [D("90.00"), D("90.50"), D("80.00")]
+    assert_adds_up(score)
+
+
+def test_a_later_adjustment_replaces_an_earlier_one() -> None:
+    first, then = Adjustment("P1", D(60), SUP), Adjustment("P1", D(95))
+    both = score_subject(
+        SIMPLE, target=PERSON, unit=None, ratings=complete_ratings(), adjustments=[first, then]
+    )
+    alone = score_subject(
+        SIMPLE, target=PERSON, unit=None, ratings=complete_ratings(), adjustments=[then]
+    )
+    assert both.total == alone.total == D("88.21")
+
+
+@pytest.mark.parametrize(
+    "adjustment",
+    [Adjustment("P9", D(90)), Adjustment("A1", D(90), CIT), Adjustment("P1", D(101))],
+)
+def test_an_adjustment_of_nothing_there_is_refused(adjustment: Adjustment) -> None:
+    with pytest.raises(ValueError):
+        score_subject(
+            SIMPLE, target=PERSON, unit=None, ratings=complete_ratings(), adjustments=[adjustment]
+        )
 
 
 def test_missing_source_spreads_its_weight_and_says_so() -> None:

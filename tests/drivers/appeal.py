@@ -6,8 +6,10 @@ from conversations.appeal import (
     ADJUST,
     ANSWER,
     ASK,
+    AT,
     BACK,
     FILE,
+    LEVEL,
     NEW,
     OPEN,
     PAGE,
@@ -18,7 +20,20 @@ from conversations.appeal import (
 from fakebotapi.sim import BotMessage, MessageRef, SimUser
 from tests.drivers import has, until
 
-__all__ = ["ADJUST", "ANSWER", "ASK", "FILE", "NEW", "OPEN", "PICK", "UPHOLD", "has", "until"]
+__all__ = [
+    "ADJUST",
+    "ANSWER",
+    "ASK",
+    "AT",
+    "FILE",
+    "LEVEL",
+    "NEW",
+    "OPEN",
+    "PICK",
+    "UPHOLD",
+    "has",
+    "until",
+]
 
 
 async def start(user: SimUser, result_id: int, on: MessageRef = None) -> None:
@@ -101,3 +116,13 @@ async def decide(
     if reason is not None:
         await user.expect()
         await user.send(reason)
+
+
+async def change_indicator(user: SimUser, appeal_id: int, code: str, on: MessageRef = None) -> None:
+    """Adjusting an appeal not about one indicator: the indicator whose score changes."""
+    await user.press(AT.data(appeal_id, code), on)
+
+
+async def set_level(user: SimUser, appeal_id: int, index: int, on: MessageRef = None) -> None:
+    """The indicator's new value as a level of its scale (0: the best), instead of a number."""
+    await user.press(LEVEL.data(appeal_id, index), on)
