@@ -206,7 +206,7 @@ async def test_a_new_level_on_the_disputed_indicator_rescores_the_whole_result(
         )
     assert chart is not None
     assert chart.payload["render"]["scores"]["performance"] == performance["score"]
-    assert str(after.total) in chart.payload["render"]["title"]
+    assert str(after.total) in chart.payload["render"]["subtitle"]
 
     # the annual roll-up reads the adjusted total
     async with sessions() as s:
