@@ -35,6 +35,12 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--out", type=Path, default=Path("jixiao-demo"), help="folder for the result chart"
     )
+    demo.add_argument(
+        "--language",
+        choices=("zh_Hans", "zh_Hant", "en"),
+        default="zh_Hans",
+        help="everyone's Telegram language, and the transcript's (default zh_Hans)",
+    )
 
     db = sub.add_parser("db", help="database maintenance").add_subparsers(
         dest="db_command", required=True, metavar="ACTION"
@@ -266,7 +272,7 @@ def _dispatch(args: argparse.Namespace, settings: Settings, tr: Translator) -> i
             logging.getLogger(noisy).setLevel(logging.WARNING)
         # SIGTERM ends the demo as Ctrl-C does, so its temporary database is removed
         signal.signal(signal.SIGTERM, signal.default_int_handler)
-        return asyncio.run(run_demo(args.out))
+        return asyncio.run(run_demo(args.out, language=args.language))
     if args.command == "db":
         return asyncio.run(commands.db(args.db_command, settings, tr))
     if args.command == "staff":
