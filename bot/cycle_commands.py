@@ -178,7 +178,7 @@ async def _open(
     else:
         print(
             tr._(
-                "Cycle {period} is waiting for a leadership-group member to approve the indicator system “{name}” in the chat."
+                "Cycle {period} is waiting for a leadership-group member to approve the indicator system “{name}”."
             ).format(period=opened.period, name=version.name)
         )
 

@@ -267,7 +267,10 @@ def render_indicator(form: Form, item: FormItem, tr: Translator) -> Prompt:
     if description:
         lines.append(html(description))
     if form.goals and indicator.dimension.value == "performance":
-        lines += ["", html_format(tr._("Annual goals of {unit}:"), unit=form.unit_name)]
+        lines += [
+            "",
+            html_format(tr._("Annual goals of {unit}:"), unit=localized(form.unit_name, tr.locale)),
+        ]
         lines += [f"• {html(localized(g, tr.locale, None))}" for g in form.goals]
     if item.key in form.answers:
         lines += [

@@ -21,6 +21,7 @@ from infra.i18n import Translator
 from infra.models import OrgUnit
 from services import forms
 from services.access import Actor
+from services.templates import localized
 
 CB = Callbacks("hm1", "home")
 # one action per kind of task, without arguments: the data stays hm1:self as before
@@ -73,7 +74,11 @@ async def staff_home(
             )
             summaries = await forms.task_summary(session, actor.staff.id)
         lines.append(
-            html_format(tr._("Hello, {name} ({unit})."), name=actor.staff.name, unit=unit or "")
+            html_format(
+                tr._("Hello, {name} ({unit})."),
+                name=actor.staff.name,
+                unit=localized(unit or "", tr.locale),
+            )
         )
         lines.append("")
         lines.append(tr._("<b>Your tasks</b>"))
@@ -91,7 +96,7 @@ async def staff_home(
     if actor.is_unit_head and not actor.is_admin:
         lines.append("")
         lines.append(tr._("<b>Unit head</b>"))
-        lines.append(tr._("• /rectify — bad reviews of your unit to handle"))
+        lines.append(tr._("• /rectify — negative ratings of your unit to handle"))
         lines.append(tr._("• /links, /surveys — survey QR codes and your unit's satisfaction"))
     if actor.is_admin:
         lines.append("")
@@ -104,7 +109,7 @@ async def staff_home(
         lines.append(tr._("• /proxy, /reassign, /reopen — paper forms, absent raters, reopening"))
         lines.append(
             tr._(
-                "• /links, /surveys, /reviews — survey QR codes, satisfaction, bad reviews to re-examine"
+                "• /links, /surveys, /reviews — survey QR codes, satisfaction, negative ratings to re-examine"
             )
         )
     return "\n".join(lines), keyboard(*buttons) if buttons else None
