@@ -273,6 +273,7 @@ async def _script(sessions, server: FakeBotApi, transcript: Transcript, out_dir:
         prompt = await who.see(button=invite_flow.ITS_ME.head)
         await who.tap(prompt, invite_flow.ITS_ME.head)
         await who.see(expected(tr, "Linked. Welcome, {name}!"))
+        await who.see(expected(tr, "<b>Your tasks</b>"))  # the home screen follows
     async with sessions.begin() as s:  # everyone else links their account off-screen
         for i in issued:
             if i.employee_no not in featured:
