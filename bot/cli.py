@@ -168,6 +168,12 @@ def _parser(tr: Translator | None = None) -> argparse.ArgumentParser:
         metavar="FOLDER",
         help=tr._("folder for the result chart"),
     )
+    demo.add_argument(
+        "--language",
+        choices=("zh_Hans", "zh_Hant", "en"),
+        default="zh_Hans",
+        help="everyone's Telegram language, and the transcript's (default zh_Hans)",
+    )
 
     db = p.actions(p.sub(sub, "db", tr._("database maintenance")), "db_command")
     p.sub(db, "upgrade", tr._("apply pending migrations"))
@@ -455,7 +461,7 @@ def _dispatch(args: argparse.Namespace, settings: Settings, tr: Translator) -> i
             logging.getLogger(noisy).setLevel(logging.WARNING)
         # SIGTERM ends the demo as Ctrl-C does, so its temporary database is removed
         signal.signal(signal.SIGTERM, signal.default_int_handler)
-        return asyncio.run(run_demo(args.out))
+        return asyncio.run(run_demo(args.out, language=args.language))
     if args.command == "db":
         return asyncio.run(commands.db(args.db_command, settings, tr))
     if args.command == "staff":

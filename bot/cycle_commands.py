@@ -18,7 +18,7 @@ from bot.commands import open_database
 from domain.enums import CyclePhase
 from domain.labels import GRADE_LABELS, PHASE_LABELS, SOURCE_LABELS
 from domain.period import parse_period
-from domain.template import TemplateInvalid
+from domain.template import TemplateInvalid, advise
 from infra.config import Settings
 from infra.db import make_sessions
 from infra.i18n import Translator
@@ -27,7 +27,7 @@ from infra.models.types import utcnow
 from services import cycles, files, form_admin, leadership, result_review, results
 from services.errors import DomainError
 from services.notices import Localization
-from services.templates import load_template, render_problem
+from services.templates import load_template, localized, render_problem
 
 
 def _end_of_day(text: str, settings: Settings, tr: Translator) -> dt.datetime:
@@ -181,11 +181,13 @@ async def _open(
     else:
         print(
             tr._(
-                "Cycle {period} is waiting for a leadership-group member to approve the indicator system “{name}” in the chat."
-            ).format(period=opened.period, name=version.name)
+                "Cycle {period} is waiting for a leadership-group member to approve the indicator system “{name}”."
+            ).format(period=opened.period, name=localized(version.name, tr.locale))
         )
         for line in (await leadership.reach(session)).lines(tr):
             print(line)
+    for note in advise(template):  # allowed, but the working group should know
+        print(render_problem(note, tr))
 
 
 async def _score(

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from bot.demo_lines import lines_for
 from bot.runner import serve
 from conversations import (
     appeal as appeal_flow,
@@ -51,7 +52,7 @@ from conversations import (
 from conversations import (
     template_upload as template_upload_flow,
 )
-from domain.enums import AssignmentStatus
+from domain.enums import AssignmentStatus, Grade
 from domain.labels import GRADE_LABELS
 from fakebotapi import BotMessage, FakeBotApi, SimUser
 from infra.config import Settings
@@ -60,55 +61,97 @@ from infra.i18n import Translator
 from infra.models import Assignment, Cycle, OrgUnit, Result, Staff, TelegramAccount
 from services import forms, invites, survey_links
 from services.staff_import import apply_import, parse_roster
+from services.templates import localized
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "100000:DEMO-token"
 WAIT = 60.0
+OnMessage = Callable[[str, BotMessage], None] | None
+
+
+class Transcript:
+    """Everything the featured people see, printed in the one order the bot sent it.
+
+    Each person waits on their own chat, but a message pushed to someone else meanwhile
+    (a notice, an approval request) is printed where it was sent, not when its reader
+    next looks: before every action and after every wait, all chats' new messages are
+    printed in the fake server's global order. Messages are printed whole.
+    """
+
+    def __init__(self, tr: Translator, out: Callable[[str], None], on_message: OnMessage) -> None:
+        self.tr = tr
+        self.out = out
+        self.on_message = on_message
+        self.people: list[Person] = []
+        self.bot_name = tr._("Performance assistant")
+
+    def flush(self) -> None:
+        pending = [
+            (msg.seq, n, person, msg)
+            for person in self.people
+            for n, msg in enumerate(person.user.events(person.printed))
+        ]
+        for _seq, _n, person, msg in sorted(pending, key=lambda p: (p[0], p[1])):
+            person.printed += 1
+            self._show(person, msg)
+
+    def _show(self, person: Person, msg: BotMessage) -> None:
+        tr = self.tr
+        if self.on_message is not None:
+            self.on_message(person.name, msg)
+        if msg.kind == "photo":
+            body = tr._("[picture]")
+        elif msg.kind == "document":
+            body = tr._("[file {name}]").format(name=msg.document_filename)
+        else:
+            body = ""
+        lines = (msg.text or "").strip("\n").splitlines()
+        if body:
+            lines = [body, *lines]
+        who = f"{self.bot_name} → {person.name}"
+        if msg.edited:
+            who += tr.paren(tr._("edited"))
+        self.out("  " + tr.label(who, lines[0] if lines else ""))
+        for line in lines[1:]:
+            self.out(f"      {line}".rstrip())
+        for row in msg.buttons:
+            self.out("      " + " ".join(f"[{b.text}]" for b in row))
 
 
 class Person:
-    """A simulated person: everything they send and receive goes into the transcript."""
+    """A simulated person: what they send is printed as they send it."""
 
-    def __init__(self, name: str, user: SimUser, out: Callable[[str], None]) -> None:
+    def __init__(self, name: str, user: SimUser, transcript: Transcript) -> None:
         self.name = name
         self.user = user
-        self.out = out
+        self.transcript = transcript
+        self.printed = 0  # how many of this chat's bot events the transcript has printed
+        transcript.people.append(self)
+
+    def _act(self, what: str) -> None:
+        self.transcript.flush()
+        self.transcript.out("  " + self.transcript.tr.heading(self.name) + what)
 
     async def say(self, text: str) -> None:
-        self.out(f"  【{self.name}】 {text}")
+        self._act(text)
         await self.user.send(text)
 
     async def send_file(self, filename: str, data: bytes) -> None:
-        self.out(f"  【{self.name}】 📎 {filename}")
+        self._act(f"📎 {filename}")
         await self.user.send_document(filename, data)
 
     async def see(self, contains: str | None = None, *, button: str | None = None) -> BotMessage:
-        """The next message (printing everything on the way) that has ``contains`` in its text
-        or a button whose data starts with ``button``: pushed messages may arrive in between."""
+        """The next message here that has ``contains`` in its text or a button whose data
+        starts with ``button``; anything else that arrives on the way is printed too."""
         while True:
             msg = await self.user.expect(WAIT)
-            self._show(msg)
+            self.transcript.flush()
             if button is not None and not any(
                 d and d.startswith(button) for d in msg.button_data()
             ):
                 continue
             if contains is None or contains in (msg.text or ""):
                 return msg
-
-    def _show(self, msg: BotMessage) -> None:
-        body = (
-            "[图片]"
-            if msg.kind == "photo"
-            else (f"[文件 {msg.document_filename}]" if msg.kind == "document" else "")
-        )
-        text = re.sub(r"</?[a-z]+>", "", msg.text or "")
-        lines = [line for line in text.splitlines() if line.strip()][:14]
-        head = f"  绩效助手 → {self.name}{'（更新）' if msg.edited else ''}：{body}"
-        self.out(head + ("" if not lines else " " + lines[0]))
-        for line in lines[1:]:
-            self.out(f"      {line}")
-        if msg.buttons:
-            self.out("      " + " ".join(f"[{t}]" for t in msg.button_texts()[:8]))
 
     async def tap(self, msg: BotMessage, data_prefix: str, *, index: int = 0) -> None:
         choices = [
@@ -117,8 +160,12 @@ class Person:
             if d and d.startswith(data_prefix)
         ]
         label, data = choices[index]
-        self.out(f"  【{self.name}】 点击「{label}」")
+        self._act(self.transcript.tr._("taps “{label}”").format(label=label))
         await self.user.press(data, msg)
+
+    def tapped(self, label: str) -> None:
+        """Print a tap the script makes through a button's codec (the data names a record)."""
+        self._act(self.transcript.tr._("taps “{label}”").format(label=label))
 
 
 def _section(out: Callable[[str], None], title: str) -> None:
@@ -126,13 +173,36 @@ def _section(out: Callable[[str], None], title: str) -> None:
     out(f"━━━━ {title} ━━━━")
 
 
-async def run_demo(out_dir: Path, out: Callable[[str], None] = print) -> int:
-    """The whole cycle on a throw-away database, removed afterwards (only the chart stays)."""
+def expected(tr: Translator, msgid: str) -> str:
+    """The longest fixed part of a bot message in the demo's language, to wait for it by
+    what it says whatever the wording of the day (tags and placeholders left out)."""
+    text = re.sub(r"</?[a-z]+>", "", tr._(msgid))
+    return max(re.split(r"\{[^}]*\}", text), key=len)
+
+
+async def run_demo(
+    out_dir: Path,
+    out: Callable[[str], None] = print,
+    *,
+    language: str = "zh_Hans",
+    on_message: OnMessage = None,
+) -> int:
+    """The whole cycle on a throw-away database, removed afterwards (only the chart stays).
+
+    ``language`` is everyone's Telegram language; ``on_message`` sees every message the
+    featured people receive (the tests read them).
+    """
     with tempfile.TemporaryDirectory(prefix="jixiao-demo-") as workdir:
-        return await _run_demo(Path(workdir), out_dir, out)
+        return await _run_demo(Path(workdir), out_dir, out, language, on_message)
 
 
-async def _run_demo(workdir: Path, out_dir: Path, out: Callable[[str], None]) -> int:
+async def _run_demo(
+    workdir: Path,
+    out_dir: Path,
+    out: Callable[[str], None],
+    language: str,
+    on_message: OnMessage,
+) -> int:
     out_dir.mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240 - once, before anything runs
     url = f"sqlite+aiosqlite:///{workdir}/demo.db"
     engine = make_engine(url)
@@ -140,7 +210,10 @@ async def _run_demo(workdir: Path, out_dir: Path, out: Callable[[str], None]) ->
     sessions = make_sessions(engine)
     server = FakeBotApi()
     await server.start()
-    server.add_bot(token=TOKEN, username="jixiao_demo_bot", first_name="绩效助手")
+    tr = Translator(language)
+    server.add_bot(
+        token=TOKEN, username="jixiao_demo_bot", first_name=tr._("Performance assistant")
+    )
     settings = Settings(
         _env_file=None,
         bot_token=TOKEN,
@@ -152,7 +225,10 @@ async def _run_demo(workdir: Path, out_dir: Path, out: Callable[[str], None]) ->
     stop = asyncio.Event()
     bot_task = asyncio.create_task(serve(settings, stop=stop, migrate=False, poll_timeout=1))
     try:
-        return await _script(sessions, server, settings, out_dir, out)
+        transcript = Transcript(tr, out, on_message)
+        result = await _script(sessions, server, transcript, out_dir)
+        transcript.flush()
+        return result
     finally:
         stop.set()
         await asyncio.wait_for(bot_task, 60)
@@ -160,18 +236,29 @@ async def _run_demo(workdir: Path, out_dir: Path, out: Callable[[str], None]) ->
         await engine.dispose()
 
 
-async def _script(sessions, server: FakeBotApi, settings: Settings, out_dir: Path, out) -> int:  # type: ignore[no-untyped-def]
+async def _script(sessions, server: FakeBotApi, transcript: Transcript, out_dir: Path) -> int:  # type: ignore[no-untyped-def]
     now = dt.datetime.now(dt.UTC)
     ids = iter(range(810_001, 820_000))
+    tr, out = transcript.tr, transcript.out
+    said = lines_for(tr.locale)
+    lang = {"zh_Hans": "zh-hans", "zh_Hant": "zh-hant"}.get(tr.locale, "en")
 
-    def person(name: str, lang: str = "zh-hans") -> Person:
-        return Person(name, server.user(next(ids), first_name=name, language_code=lang), out)
+    def person(name: str) -> Person:
+        return Person(name, server.user(next(ids), first_name=name, language_code=lang), transcript)
 
-    _section(out, "一、导入人员，发放邀请码，绑定账号")
+    def note(text: str) -> None:
+        transcript.flush()
+        out("  " + tr.paren(text).strip())
+
+    _section(out, tr._("1. Import the roster, issue invitation codes, link accounts"))
     roster = parse_roster((ROOT / "examples" / "staff.csv").read_bytes(), "staff.csv")
     async with sessions.begin() as s:
         plan = await apply_import(s, roster, actor_label="demo", now=now)
-    out(f"  （工作小组导入花名册：{plan.people_in_file} 人，{plan.units_in_file} 个单位）")
+    note(
+        tr._("The working group imports the roster: {people} people, {units} units").format(
+            people=plan.people_in_file, units=plan.units_in_file
+        )
+    )
     async with sessions.begin() as s:
         issued = await invites.issue_for_unbound(
             s, now=now, ttl=dt.timedelta(days=14), actor_label="demo"
@@ -185,20 +272,23 @@ async def _script(sessions, server: FakeBotApi, settings: Settings, out_dir: Pat
         await who.say(f"/start {codes[no]}")
         prompt = await who.see(button=invite_flow.ITS_ME.head)
         await who.tap(prompt, invite_flow.ITS_ME.head)
-        await who.see("绑定成功")
+        await who.see(expected(tr, "Linked. Welcome, {name}!"))
+        await who.see(expected(tr, "<b>Your tasks</b>"))  # the home screen follows
     async with sessions.begin() as s:  # everyone else links their account off-screen
         for i in issued:
             if i.employee_no not in featured:
                 account = TelegramAccount(
-                    telegram_id=next(ids), staff_id=i.staff_id, language="zh_Hans", bound_at=now
+                    telegram_id=next(ids), staff_id=i.staff_id, language=tr.locale, bound_at=now
                 )
                 s.add(account)
-                server.user(account.telegram_id, language_code="zh-hans")
+                server.user(account.telegram_id, language_code=lang)
     admin, leader, head, deputy, me, weak = (
         featured[k] for k in ("YJ007", "YJ001", "YJ010", "YJ011", "YJ012", "YJ013")
     )
 
-    _section(out, "二、工作小组开启季度评估，领导小组审定指标体系")
+    _section(
+        out, tr._("2. The working group opens the quarter; the leadership approves the indicators")
+    )
     await admin.send_file("template.toml", (ROOT / "examples" / "template.toml").read_bytes())
     choose = await admin.see(button=template_upload_flow.PICK_PERIOD.head)
     await admin.tap(choose, template_upload_flow.PICK_PERIOD.head)
@@ -210,25 +300,32 @@ async def _script(sessions, server: FakeBotApi, settings: Settings, out_dir: Pat
     request = await leader.see(button=cycle_admin_flow.APPROVE.head)
     await leader.tap(request, cycle_admin_flow.APPROVE.head)
     await leader.see()
-    await me.see("已开始")
+    await me.see(
+        expected(
+            tr,
+            "The {period} performance evaluation has started. Please finish by {deadline}: {tasks}. Send /start to begin.",
+        )
+    )
 
-    _section(out, "三、自评（孙浩）、上级评估（徐丽）、同事互评")
+    _section(
+        out,
+        tr._("3. Self-assessment ({name}), superior review ({superior}), peer reviews").format(
+            name=me.name, superior=deputy.name
+        ),
+    )
+    submitted = expected(tr, "Submitted. Thank you!")
     await me.say("/self")
     msg = await me.see(button=form_view_flow.SCORE.head)
     while any(d and d.startswith(form_view_flow.SCORE.head) for d in msg.button_data()):
         await me.tap(msg, form_view_flow.SCORE.head, index=1)
         msg = await me.see()
-    for text in (
-        "牵头完成季度应急值守和三次预案演练，信息报送零差错。",
-        "夜间值守人手偏紧，个别演练评估报告提交偏晚。",
-        "优化排班，演练结束后三个工作日内提交评估报告。",
-    ):
+    for text in (said.achievements, said.problems, said.measures):
         await me.say(text)
         msg = await me.see()
     await me.tap(msg, form_view_flow.SUBMIT.head)
     msg = await me.see(button=form_view_flow.YES_SUBMIT.head)
     await me.tap(msg, form_view_flow.YES_SUBMIT.head)
-    await me.see("已提交")
+    await me.see(submitted)
     await deputy.say("/review")
     listing = await deputy.see(button=form_view_flow.OPEN.head)
     async with sessions() as s:
@@ -239,26 +336,30 @@ async def _script(sessions, server: FakeBotApi, settings: Settings, out_dir: Pat
             )
         )
     assert review is not None
+    deputy.tapped(me.name)
     await deputy.user.press(form_view_flow.OPEN.data(review.id), listing)
-    out(f"  【{deputy.name}】 点击「孙浩」")
     msg = await deputy.see(button=form_view_flow.SCORE.head)
     while any(d and d.startswith(form_view_flow.SCORE.head) for d in msg.button_data()):
         await deputy.tap(msg, form_view_flow.SCORE.head, index=0)
         msg = await deputy.see()
-    await deputy.say("工作扎实，值守和演练组织得力，信息报送及时准确。")
+    await deputy.say(said.superior_comment)
     msg = await deputy.see(button=form_view_flow.SUBMIT.head)
     await deputy.tap(msg, form_view_flow.SUBMIT.head)
     msg = await deputy.see(button=form_view_flow.YES_SUBMIT.head)
     await deputy.tap(msg, form_view_flow.YES_SUBMIT.head)
-    await deputy.see("已提交")
-    out("  （其余人员的自评、上级评估和同事互评在各自手机上完成，此处从略）")
+    await deputy.see(submitted)
+    note(
+        tr._(
+            "Everyone else's self-assessments, superior reviews and peer reviews are done on their own phones and not shown here"
+        )
+    )
     async with sessions() as s:
         weak_id = await s.scalar(select(Staff.id).where(Staff.employee_no == "YJ013"))
         cycle = await s.scalar(select(Cycle))
     assert cycle is not None
     await _fill_the_rest(sessions, cycle.id, weak_id=int(weak_id or 0))
 
-    _section(out, "四、服务对象扫码评价；差评整改")
+    _section(out, tr._("4. Citizens rate a service by QR code; a negative rating is rectified"))
     async with sessions.begin() as s:
         links = await survey_links.create_links(
             s,
@@ -269,10 +370,8 @@ async def _script(sessions, server: FakeBotApi, settings: Settings, out_dir: Pat
             actor_label="demo",
             now=now,
         )
-    for n, (link, level, lang) in enumerate(
-        zip(links, (0, 1, 4), ("zh-hans", "zh-hant", "zh-hans"), strict=True)
-    ):
-        citizen = person(f"市民{n + 1}", lang)
+    for n, (link, level) in enumerate(zip(links, (0, 1, 4), strict=True)):
+        citizen = person(tr._("Citizen {n}").format(n=n + 1))
         await citizen.say(f"/start {link.payload}")
         msg = await citizen.see(button=survey_flow.RATE.head)
         while any(d and d.startswith(survey_flow.RATE.head) for d in msg.button_data()):
@@ -282,7 +381,7 @@ async def _script(sessions, server: FakeBotApi, settings: Settings, out_dir: Pat
             await citizen.tap(msg, survey_flow.SKIP.head)
             await citizen.see()
             continue
-        await citizen.say("等了一个多小时才有人接待。")
+        await citizen.say(said.complaint)
         msg = await citizen.see(button=survey_flow.TOGGLE.head)
         await citizen.tap(msg, survey_flow.TOGGLE.head, index=0)
         msg = await citizen.see(button=survey_flow.NEXT.head)
@@ -295,13 +394,16 @@ async def _script(sessions, server: FakeBotApi, settings: Settings, out_dir: Pat
         item = await head.see(button=rectification_flow.ANSWER.head)
         await head.tap(item, rectification_flow.ANSWER.head)
         await head.see()
-        await head.say("已调整窗口排班，高峰时段增派一名工作人员，并向您致歉。")
+        await head.say(said.rectification)
         await head.see()
         reply = await citizen.see(button=rectification_flow.RATE.head)
         await citizen.tap(reply, rectification_flow.RATE.head, index=0)
         await citizen.see()
 
-    _section(out, "五、截止收集，计算成绩，领导小组审定，推送结果")
+    _section(
+        out,
+        tr._("5. Collection closes, scores are computed, the leadership approves, results go out"),
+    )
     await admin.say("/cycle")
     view = await admin.see(button=cycle_admin_flow.CLOSE.head)
     await admin.tap(view, cycle_admin_flow.CLOSE.data(cycle.id))
@@ -319,16 +421,20 @@ async def _script(sessions, server: FakeBotApi, settings: Settings, out_dir: Pat
     chart = next(m for m in me.user.messages if m.kind == "photo")
     if chart.photo:
         (out_dir / "result-chart.png").write_bytes(chart.photo)
-        out(f"  （孙浩的结果图已保存：{out_dir / 'result-chart.png'}）")
+        note(
+            tr._("{name}'s result chart is saved as {path}").format(
+                name=me.name, path=out_dir / "result-chart.png"
+            )
+        )
     await me.tap(result_msg, results_flow.WHY.head)
-    await me.see("构成")
+    await me.see(expected(tr, "<b>How your total of {total} is made</b>"))
 
-    _section(out, "六、申诉与调整")
+    _section(out, tr._("6. An appeal and an adjustment"))
     await me.tap(result_msg, appeal_flow.NEW.head)
     picker = await me.see(button=appeal_flow.PICK.head)
     await me.tap(picker, appeal_flow.PICK.head, index=1)  # 工作业绩 (the total comes first)
     await me.see()
-    await me.say("本季度另承担了两次跨区增援任务，相关记录未纳入评估，请核实。")
+    await me.say(said.appeal)
     done = await me.see(button=appeal_flow.FILE.head)
     await me.tap(done, appeal_flow.FILE.head)
     await me.see()
@@ -349,22 +455,27 @@ async def _script(sessions, server: FakeBotApi, settings: Settings, out_dir: Pat
     )
     await admin.say("95" if Decimal(current) != 95 else "100")
     await admin.see()
-    await admin.say("经核实增援记录属实，按实际处置效果调整该项指标得分。")
+    await admin.say(said.appeal_decision)
     await admin.see()
-    await me.see("更新")
+    await me.see(expected(tr, "<b>Your {period} result has been updated after your appeal.</b>"))
     await me.see(button=results_flow.WHY.head)  # the updated result, with what changed and why
 
-    _section(out, "七、不合格人员制定绩效改进计划，上级审批")
+    _section(
+        out,
+        tr._(
+            "7. A person graded {grade} makes an improvement plan; the superior approves it"
+        ).format(grade=tr._(GRADE_LABELS[Grade.FAIL])),
+    )
     weak_result = await weak.see(button=plan_flow.FOR_RESULT.head)
     await weak.tap(weak_result, plan_flow.FOR_RESULT.head)
     await weak.see()
     first = (dt.date.today() + dt.timedelta(days=30)).isoformat()
     second = (dt.date.today() + dt.timedelta(days=60)).isoformat()
     for text in (
-        "下季度值守差错为零，演练参与率100%。",
-        "每周复盘值守记录，每月参加一次专项演练。",
+        said.plan_goal,
+        said.plan_measures,
         "周杰",
-        f"{first} 完成值守制度学习\n{second} 参加两次专项演练",
+        f"{first} {said.milestone_1}\n{second} {said.milestone_2}",
     ):
         await weak.say(text)
         msg = await weak.see()
@@ -377,9 +488,15 @@ async def _script(sessions, server: FakeBotApi, settings: Settings, out_dir: Pat
     request = await deputy.see(button=plan_flow.APPROVE.head)
     await deputy.tap(request, plan_flow.APPROVE.head)
     await deputy.see()
-    await weak.see("批准")
+    await weak.see(
+        expected(
+            tr,
+            "Your improvement plan ({subject}, {period}) has been approved. You will be reminded of each milestone; report your progress with /plan.",
+        )
+    )
+    transcript.flush()
 
-    _section(out, "八、评估结果（按总分排序）")
+    _section(out, tr._("8. The results, by total score"))
     async with sessions() as s:
         rows = (
             await s.execute(
@@ -389,34 +506,39 @@ async def _script(sessions, server: FakeBotApi, settings: Settings, out_dir: Pat
                 .order_by(Result.total.desc())
             )
         ).all()
-    tr = Translator("zh_Hans")
+    header = (tr._("Rank"), tr._("Name"), tr._("Unit"), tr._("Total"), tr._("Grade"))
     table = [
         (
             str(result.rank_overall if result.staff_id else "—"),
-            name or "〔单位〕",
-            unit,
+            name or tr._(" (unit)").strip(),
+            localized(unit, tr.locale),
             str(result.total),
             tr._(GRADE_LABELS[result.grade]),
         )
         for result, name, unit in rows
     ]
-    widths = [max(_width(row[i]) for row in [_HEADER, *table]) + 2 for i in range(3)]
-    for row in [_HEADER, *table]:
-        cells = "".join(_pad(cell, width) for cell, width in zip(row, widths, strict=False))
-        out(f"  {cells}{' ' * (8 - _width(row[3]))}{row[3]}  {row[4]}")
+    for line in aligned([header, *table], right=(3,)):
+        out("  " + line)
     return 0
 
 
-_HEADER = ("排名", "姓名", "所在单位", "总分", "等级")
+def aligned(rows: list[tuple[str, ...]], *, right: tuple[int, ...] = ()) -> list[str]:
+    """A table as terminal lines, columns padded by display width (a Chinese character
+    takes two columns), the columns in ``right`` aligned right."""
+    widths = [max(_width(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = []
+    for row in rows:
+        cells = [
+            (" " * (w - _width(c)) + c) if i in right else (c + " " * (w - _width(c)))
+            for i, (c, w) in enumerate(zip(row, widths, strict=True))
+        ]
+        lines.append("  ".join(cells).rstrip())
+    return lines
 
 
 def _width(text: str) -> int:
-    """Columns a terminal gives ``text``: Chinese characters take two."""
+    """Columns a terminal gives ``text``: Chinese characters and full-width forms take two."""
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
-
-
-def _pad(text: str, width: int) -> str:
-    return text + " " * (width - _width(text))
 
 
 async def _fill_the_rest(sessions, cycle_id: int, *, weak_id: int) -> None:  # type: ignore[no-untyped-def]

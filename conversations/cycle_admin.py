@@ -76,7 +76,7 @@ async def overview(context: JxContext, tr: Translator) -> Prompt:
                     for s, n in unit.total.items()
                 )
                 lines.append(
-                    f"• {html(unit.unit)} {unit.done_all}/{unit.total_all}（{parts}）"
+                    f"• {html(localized(unit.unit, tr.locale))} {unit.done_all}/{unit.total_all}（{parts}）"
                     if tr.locale != "en"
                     else f"• {html(unit.unit)} {unit.done_all}/{unit.total_all} ({parts})"
                 )
@@ -264,7 +264,7 @@ async def approve_template(update: Update, context: JxContext) -> None:
 
 
 def indicator_list(template: Template, tr: Translator) -> str:
-    lines = [f"<b>{html(template.name)}</b>"]
+    lines = [f"<b>{html(localized(template.name, tr.locale))}</b>"]
     for dim, weight in template.dimension_weights.items():
         lines.append(f"\n<b>{tr._(DIMENSION_LABELS[dim])} {weight}%</b>")
         for ind in template.indicators:

@@ -337,7 +337,9 @@ def _reference(form: Form, tr: Translator, *, goals: bool) -> list[tuple[str, st
 
 def goal_lines(form: Form, tr: Translator) -> list[str]:
     """The unit's annual goals (三(一)), against which the performance items are judged."""
-    lines = [html_format(tr._("Annual goals of {unit}:"), unit=form.unit_name)]
+    lines = [
+        html_format(tr._("Annual goals of {unit}:"), unit=localized(form.unit_name, tr.locale))
+    ]
     return lines + [f"• {html(localized(g, tr.locale, None))}" for g in form.goals]
 
 

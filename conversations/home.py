@@ -30,6 +30,7 @@ from services.access import Actor
 from services.errors import DomainError
 from services.notices import Localization
 from services.result_notices import plan_required, result_choices, result_text
+from services.templates import localized
 
 CB = Callbacks("hm1", "home")
 # one action per kind of task, without arguments: the data stays hm1:self as before
@@ -94,7 +95,11 @@ async def staff_home(
 
     if actor.staff is not None:
         lines.append(
-            html_format(tr._("Hello, {name} ({unit})."), name=actor.staff.name, unit=unit or "")
+            html_format(
+                tr._("Hello, {name} ({unit})."),
+                name=actor.staff.name,
+                unit=localized(unit or "", tr.locale),
+            )
         )
         mine: list[str] = []
         for summary in found.forms:
@@ -117,7 +122,7 @@ async def staff_home(
         lines.append("")
         lines.append(tr._("<b>Unit head</b>"))
         section(hp.rectify_lines(found.rectify, tr))
-        lines.append(tr._("• /rectify — bad reviews of your unit to handle"))
+        lines.append(tr._("• /rectify — negative ratings of your unit to handle"))
         lines.append(tr._("• /links, /surveys — survey QR codes and your unit's satisfaction"))
     if actor.is_admin:
         lines.append("")
@@ -133,7 +138,7 @@ async def staff_home(
         lines.append(tr._("• /proxy, /reassign, /reopen — paper forms, absent raters, reopening"))
         lines.append(
             tr._(
-                "• /links, /surveys, /reviews — survey QR codes, satisfaction, bad reviews to re-examine"
+                "• /links, /surveys, /reviews — survey QR codes, satisfaction, negative ratings to re-examine"
             )
         )
     text = clip_html("\n".join(lines), MESSAGE_LIMIT)

@@ -177,8 +177,8 @@ def rectify_lines(found: pd.Many[pd.Rectify], tr: Translator) -> tuple[list[str]
     lines: list[str] = [
         html_format(
             tr.ngettext(
-                "• {count} bad review to answer",
-                "• {count} bad reviews to answer",
+                "• {count} negative rating to answer",
+                "• {count} negative ratings to answer",
                 found.total,
             ),
             count=found.total,
@@ -196,7 +196,7 @@ def rectify_lines(found: pd.Many[pd.Rectify], tr: Translator) -> tuple[list[str]
             [(f"#{r.rect_id} {clip(r.unit, LABEL_LIMIT)}", rectification.OPEN.data(r.rect_id))]
         )
     if found.total > len(found.items):
-        rows.append([(tr._("Bad reviews to rectify"), rectification.LIST.data())])
+        rows.append([(tr._("Negative ratings to rectify"), rectification.LIST.data())])
     return lines, rows
 
 
@@ -222,14 +222,14 @@ def working_group_lines(found: pd.Pending, tr: Translator) -> tuple[list[str], R
         lines.append(
             html_format(
                 tr.ngettext(
-                    "• {count} bad review to re-examine at a unit's request",
-                    "• {count} bad reviews to re-examine at units' request",
+                    "• {count} negative rating to re-examine at a unit's request",
+                    "• {count} negative ratings to re-examine at units' request",
                     found.reviews_to_decide,
                 ),
                 count=found.reviews_to_decide,
             )
         )
-        rows.append([(tr._("Bad reviews to re-examine"), rectification.REVIEWS.data())])
+        rows.append([(tr._("Negative ratings to re-examine"), rectification.REVIEWS.data())])
     return lines, rows
 
 

@@ -26,6 +26,7 @@ from infra.models import Invite, OrgUnit, Staff
 from services import invites, leadership
 from services.errors import DomainError
 from services.notices import Localization
+from services.templates import localized
 
 
 class State(StrEnum):
@@ -52,8 +53,10 @@ async def render(session: AsyncSession, tr: Translator, pos: Position, update: U
             tr._("Please confirm that this is you:"),
             "",
             html_format(tr._("Name: {name}"), name=staff.name),
-            html_format(tr._("Unit: {unit}"), unit=unit.name if unit else ""),
-            html_format(tr._("Position: {position}"), position=staff.position or "—"),
+            html_format(tr._("Unit: {unit}"), unit=localized(unit.name, tr.locale) if unit else ""),
+            html_format(
+                tr._("Position: {position}"), position=localized(staff.position or "—", tr.locale)
+            ),
             "",
             tr._(
                 "After you confirm, this Telegram account is linked to this person and used for performance evaluation."

@@ -42,14 +42,14 @@ ADMIN = [
     ("reopen", N_("Reopen a submitted form")),
     ("links", N_("Survey QR codes")),
     ("surveys", N_("Citizen satisfaction")),
-    ("reviews", N_("Bad reviews to re-examine")),
+    ("reviews", N_("Negative ratings to re-examine")),
     ("score", N_("Score a cycle")),
     ("appeals", N_("Appeals to decide")),
     ("plans", N_("Improvement plans")),
     ("annual", N_("Annual results and awards")),
 ]
 HEAD = [
-    ("rectify", N_("Bad reviews to rectify")),
+    ("rectify", N_("Negative ratings to rectify")),
     ("links", N_("Survey QR codes")),
     ("surveys", N_("Citizen satisfaction")),
     ("plans", N_("Improvement plans")),

@@ -70,10 +70,10 @@ EXCLUDE = CB.action("exclude", int, old=("x",))
 RATE = CB.action("rate", int, str, old=("r",))  # rc1:rate:<id>:<s|b|d> (rv.RATINGS)
 QUESTIONS = {
     State.ANSWER: N_(
-        "Please write what was done about this bad review (up to {limit} characters)."
+        "Please write what was done about this negative rating (up to {limit} characters)."
     ),
     State.REASON: N_(
-        "Why should the working group review this bad review — for example, it is about another office, or it is malicious? Please write your reason (up to {limit} characters)."
+        "Why should the working group review this negative rating — for example, it is about another office, or it is malicious? Please write your reason (up to {limit} characters)."
     ),
     State.NOTE: N_(
         "Decision: {decision}. Please write the reason for it (required, up to {limit} characters); the unit is told."
@@ -107,7 +107,7 @@ async def render(session: AsyncSession, tr: Translator, pos: Position, update: U
     try:
         view = await rv.load(session, int(pos.data["rid"]))
     except (DomainError, KeyError, ValueError):
-        return Prompt(tr._("This bad review no longer exists. Send /cancel to stop."))
+        return Prompt(tr._("This negative rating no longer exists. Send /cancel to stop."))
     decision = rv.EXCLUDE_LABEL if pos.data.get("decision") == rv.EXCLUDED else rv.UPHOLD_LABEL
     ask: str = html_format(
         tr._(QUESTIONS[State(pos.state)]), limit=rc.MAX_TEXT, decision=tr._(decision)
@@ -122,7 +122,7 @@ async def render(session: AsyncSession, tr: Translator, pos: Position, update: U
 # each step waits for one text and stores it at once: a position holds nothing typed
 flow = Flow(
     "rectify",
-    N_("the rectification of a bad review"),
+    N_("the rectification of a negative rating"),
     render,
     prefix="rc1:",
     idle_states=tuple(State),
@@ -143,7 +143,10 @@ async def list_prompt(context: JxContext, tr: Translator, actor: Actor) -> Promp
         text = tr._("#{id} {unit} · {status} · due {date}")
         line = html_format(text, id=rect.id, unit=unit, status=status, date=due) + mark
         lines.append(Line(line, f"#{rect.id} {unit}{mark}", OPEN.data(rect.id)))
-    title, empty = tr._("<b>Bad reviews to rectify</b>"), tr._("No bad reviews to handle. 👍")
+    title, empty = (
+        tr._("<b>Negative ratings to rectify</b>"),
+        tr._("No negative ratings to handle. 👍"),
+    )
     return listing(title, lines, empty)
 
 
@@ -186,7 +189,9 @@ async def show_list(update: Update, context: JxContext) -> object:
     prompt = await list_prompt(context, tr, await load_caller(update, context))
     if prompt is None and update.callback_query is not None:
         return await _not_yours(update, context)
-    hint = N_("This is for unit heads: bad reviews of your unit are listed here for you to handle.")
+    hint = N_(
+        "This is for unit heads: negative ratings of your unit are listed here for you to handle."
+    )
     return await cc.show(flow, update, context, prompt or Prompt(tr._(hint)))
 
 
@@ -259,13 +264,13 @@ async def ask_review(update: Update, context: JxContext) -> object:
 
 @cc.guarded(flow, "rectification", rc.NOT_YOURS)
 async def uphold(update: Update, context: JxContext) -> object:
-    """Uphold the bad review: the working group's reason, as a text step."""
+    """Uphold the negative rating: the working group's reason, as a text step."""
     return await _begin(update, context, UPHOLD, "uphold", State.NOTE, decision=rv.UPHELD)
 
 
 @cc.guarded(flow, "rectification", rc.NOT_YOURS)
 async def exclude(update: Update, context: JxContext) -> object:
-    """Exclude the bad review: the working group's reason, as a text step."""
+    """Exclude the negative rating: the working group's reason, as a text step."""
     return await _begin(update, context, EXCLUDE, "exclude", State.NOTE, decision=rv.EXCLUDED)
 
 
@@ -315,7 +320,7 @@ async def record_decision(tx: FlowTx, actor: Actor, pos: Position, text: str, c:
     tx.end()
     if decision == rv.EXCLUDED:
         return N_("Excluded: the response no longer counts. The unit has been told.")
-    return N_("Upheld: the bad review counts. The unit has been told.")
+    return N_("Upheld: the negative rating counts. The unit has been told.")
 
 
 # --- the citizen ---------------------------------------------------------------------

@@ -24,14 +24,14 @@ from chat.flow import END, Flow, Position, Prompt, answer_query, reply, send_pro
 from conversations.common import audit_actor, html, keyboard, load_caller, now
 from domain.labels import DIMENSION_LABELS, SOURCE_LABELS
 from domain.period import Period, current_quarter, parse_period
-from domain.template import Template, TemplateInvalid
+from domain.template import Template, TemplateInvalid, advise
 from domain.text import MESSAGE_LIMIT, Html, clip_html, html_format
 from infra.i18n import N_, Translator
 from services import cycles, files, leadership
 from services.audit import audit
 from services.errors import DomainError
 from services.notices import Localization
-from services.templates import load_template, render_problem
+from services.templates import load_template, localized, render_problem
 
 
 class State(StrEnum):
@@ -67,13 +67,17 @@ def summary(template: Template, tr: Translator) -> str:
     srcs = "、".join(f"{tr._(SOURCE_LABELS[s])} {w}%" for s, w in template.source_weights.items())
     return "\n".join(
         [
-            html_format(tr._("Indicator system “{name}” is valid."), name=template.name),
+            html_format(
+                tr._("Indicator system “{name}” is valid."),
+                name=localized(template.name, tr.locale),
+            ),
             html_format(tr._("Dimensions: {weights}"), weights=dims),
             html_format(tr._("Sources: {weights}"), weights=srcs),
             html_format(
                 tr.ngettext("{count} indicator.", "{count} indicators.", len(template.indicators)),
                 count=len(template.indicators),
             ),
+            *(f"⚠️ {html(render_problem(p, tr))}" for p in advise(template)),
         ]
     )
 
@@ -325,10 +329,10 @@ async def open_cycle(update: Update, context: JxContext) -> object:
     else:
         text = html_format(
             tr._(
-                "Cycle {period} is waiting for a leadership-group member to approve the indicator system “{name}” in the chat."
+                "Cycle {period} is waiting for a leadership-group member to approve the indicator system “{name}”."
             ),
             period=cycle.period,
-            name=version.name,
+            name=localized(version.name, tr.locale),
         )
         text = Html("\n".join([text, *reach.lines(tr)]))
     await send_prompt(update, context, Prompt(text))

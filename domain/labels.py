@@ -39,7 +39,7 @@ PHASE_LABELS = {
 SATISFACTION_LABELS = {
     Satisfaction.VERY_SATISFIED: N_("Very satisfied"),  # 非常滿意
     Satisfaction.SATISFIED: N_("Satisfied"),  # 滿意
-    Satisfaction.BASIC: N_("Basically satisfied"),  # 基本滿意
+    Satisfaction.BASIC: N_("Fairly satisfied"),  # 基本滿意
     Satisfaction.DISSATISFIED: N_("Dissatisfied"),  # 不滿意
     Satisfaction.VERY_DISSATISFIED: N_("Very dissatisfied"),  # 非常不滿意
 }

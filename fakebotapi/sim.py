@@ -49,6 +49,7 @@ class BotMessage:
     edited: bool = False
     deleted: bool = False
     raw: JSON = field(default_factory=dict)
+    seq: int = 0  # when the bot sent it (or this edit), in one order across all chats
 
     def button_texts(self) -> list[str]:
         """All inline button labels, row by row."""
@@ -92,6 +93,7 @@ class BotMessage:
             edited=stored.edited,
             deleted=stored.deleted,
             raw=raw,
+            seq=stored.seq,
         )
 
 
@@ -294,6 +296,11 @@ class SimUser:
     def messages(self) -> list[BotMessage]:
         """Every bot message in this chat, current state (deleted ones flagged)."""
         return [BotMessage.from_stored(m) for m in self._chat.bot_messages()]
+
+    def events(self, start: int = 0) -> list[BotMessage]:
+        """Bot messages and edits in this chat from the ``start``-th, as sent; ``expect``
+        consumes nothing here."""
+        return [BotMessage.from_stored(e) for e in self._chat.events[start:]]
 
     @property
     def last_message(self) -> BotMessage | None:

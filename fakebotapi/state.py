@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import itertools
 import mimetypes
 import secrets
 import time
@@ -22,6 +23,9 @@ JSON = dict[str, Any]
 #: Update types Telegram leaves out unless explicitly listed in ``allowed_updates``.
 NOT_DEFAULT_UPDATES = frozenset({"chat_member", "message_reaction", "message_reaction_count"})
 MAX_DOWNLOAD = 20 * 1024 * 1024
+#: One order for every message and edit across all chats, so a transcript of several
+#: chats (``jixiao demo``) can show them in the order the bot sent them.
+_EVENT_ORDER = itertools.count(1)
 
 
 class Notifier:
@@ -161,6 +165,7 @@ class StoredMessage:
     file: StoredFile | None = None
     deleted: bool = False
     edited: bool = False
+    seq: int = field(default_factory=lambda: next(_EVENT_ORDER))
 
     @property
     def message_id(self) -> int:

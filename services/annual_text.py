@@ -20,6 +20,7 @@ from domain.text import html_format
 from infra.i18n import N_, Translator
 from services import files
 from services.annual import AnnualReport, AnnualResult, AwardEntry, Flag, FlagKind
+from services.templates import localized
 
 INDIVIDUAL = N_("Advanced individual in emergency management")  # 应急管理先进个人
 COLLECTIVE = N_("Advanced collective in emergency management")  # 应急管理先进集体
@@ -62,8 +63,8 @@ def period_label(period: str, tr: Translator) -> str:
 def who(result: AnnualResult, tr: Translator) -> str:
     """A person with their unit, or a unit."""
     if result.is_unit:
-        return result.name
-    return tr._("{name} ({unit})").format(name=result.name, unit=result.unit)
+        return localized(result.name, tr.locale)
+    return tr._("{name} ({unit})").format(name=result.name, unit=localized(result.unit, tr.locale))
 
 
 def flag_reason(flag: Flag, tr: Translator) -> str:

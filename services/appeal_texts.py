@@ -67,7 +67,7 @@ def _case_text(tr: Translator, view: AppealView, at: dt.datetime, texts: list[st
     a, (reason, question, answer, decision_reason) = view.appeal, texts
     head = tr._("<b>Appeal #{id}</b> · {period} · {status}")
     status = tr._(STATUS_LABELS[a.status])
-    name, unit = localized(view.name, tr.locale), localized(view.unit, tr.locale)
+    name, unit = view.name, localized(view.unit, tr.locale)  # a name as stored
     overdue = " " + tr._("⚠️ overdue") if is_overdue(a, at) else ""
     lines = [
         html_format(head, id=a.id, period=view.cycle.period, status=status),
@@ -101,7 +101,7 @@ def is_overdue(appeal: Appeal, now: dt.datetime) -> bool:
 def _who(tr: Translator, view: AppealView) -> Html:
     return html_format(
         "{name} ({unit})" if tr.locale == "en" else "{name}（{unit}）",
-        name=localized(view.name, tr.locale),
+        name=view.name,  # a person's name is shown as stored
         unit=localized(view.unit, tr.locale),
     )
 

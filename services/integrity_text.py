@@ -24,7 +24,7 @@ SIGNAL_TEXT = {
     "mutual_top_peer": N_("Gave each other top peer scores: {who}"),
     "straight_lining": N_("The same answer on every item of a form: {who}"),
     "self_above_others": N_("Self-assessment far above the superior's and peers': {who}"),
-    "repeated_bad_reviews": N_("Many bad reviews from one citizen account ({who})"),
+    "repeated_bad_reviews": N_("Many negative ratings from one citizen account ({who})"),
 }
 
 

@@ -26,6 +26,7 @@ from infra.i18n import Translator
 from infra.models import Assignment, Cycle, Staff, TelegramAccount, TemplateVersion
 from services.access import admin_accounts
 from services.outbox import enqueue
+from services.templates import localized
 
 DEFAULT_LOCALE: Final = "zh_Hans"
 DEFAULT_TZ: Final = ZoneInfo("Asia/Shanghai")
@@ -77,7 +78,7 @@ def template_approval_message(
             tr._("<b>Indicator system for approval</b>"),
             html_format(
                 tr._("The evaluation working group asks the leadership group to approve “{name}”."),
-                name=version.name,
+                name=localized(version.name, tr.locale),
             ),
             "",
             html_format(tr._("Dimensions: {weights}"), weights=dims),

@@ -24,6 +24,7 @@ from infra.models import Cycle, ImprovementPlan, OrgUnit, PlanMilestone, Result,
 from services import cases
 from services.cases import Refused
 from services.errors import DomainError
+from services.templates import localized
 
 Status = PlanStatus
 MAX_MILESTONE_TEXT, MAX_MILESTONES, MAX_COMMENT, MAX_PROGRESS = 200, 12, 1000, 1000
@@ -160,7 +161,7 @@ def by_unit(views: Iterable[PlanView]) -> list[tuple[str, str, list[PlanView]]]:
 def subject(view: PlanView, tr: Translator) -> Html:
     """The person's name, or "<unit> (unit)"."""
     if view.is_unit:
-        return html_format(tr._("{unit} (unit)"), unit=view.subject_name)
+        return html_format(tr._("{unit} (unit)"), unit=localized(view.subject_name, tr.locale))
     return escape(view.subject_name)
 
 

@@ -57,18 +57,18 @@ NOT_YOURS = N_("This button is not for you.")
 OWN_UNIT = N_(
     "You cannot decide this review: it was requested for your own unit. Another member of the working group decides it."
 )
-ASKED_ONCE = N_("A review of this bad review was already requested; it can be requested once.")
-ANSWERED_ALREADY = N_("This bad review has already been answered.")
+ASKED_ONCE = N_("A review of this negative rating was already requested; it can be requested once.")
+ANSWERED_ALREADY = N_("This negative rating has already been answered.")
 NOT_OPEN: Final = {  # why it cannot be answered now
     Status.UNDER_REVIEW: N_(
-        "This bad review is being reviewed by the working group; please wait for its decision."
+        "This negative rating is being reviewed by the working group; please wait for its decision."
     ),
     Status.ANSWERED: ANSWERED_ALREADY,
     Status.CLOSED: ANSWERED_ALREADY,
-    Status.EXCLUDED: N_("This bad review was excluded after review; nothing more is needed."),
+    Status.EXCLUDED: N_("This negative rating was excluded after review; nothing more is needed."),
 }
 DECIDED_ALREADY = N_("This review has already been decided.")
-NOT_REVIEWABLE = N_("This bad review can no longer be reviewed.")
+NOT_REVIEWABLE = N_("This negative rating can no longer be reviewed.")
 NOT_RATABLE = N_("This can no longer be rated. Thank you all the same.")
 
 # --- the table ---------------------------------------------------------------------------

@@ -50,8 +50,8 @@ STATUS_LABELS: Final = {
     Status.EXCLUDED: N_("excluded after review"),
     Status.CLOSED: N_("closed"),
 }
-NOT_FOUND = N_("This bad review does not exist or is not yours to handle.")
-UPHOLD_LABEL, EXCLUDE_LABEL = N_("Uphold the bad review"), N_("Exclude the bad review")
+NOT_FOUND = N_("This negative rating does not exist or is not yours to handle.")
+UPHOLD_LABEL, EXCLUDE_LABEL = N_("Uphold the negative rating"), N_("Exclude the negative rating")
 _OPEN: Final = button(N_("Open"), "rectify.open")
 _ROW: Final = frozenset(c.key for c in Rectification.__mapper__.column_attrs)
 
@@ -177,11 +177,11 @@ def item_text(
     rect, response, loc, _ = view.rect, view.response, tr.locale, tr._
     status = _(STATUS_LABELS[rect.status])
     lines: list[str] = [
-        html_format(_("<b>Bad review #{id}</b> · {status}"), id=rect.id, status=status),
+        html_format(_("<b>Negative rating #{id}</b> · {status}"), id=rect.id, status=status),
         html_format(_("Unit: {unit}"), unit=localized(view.unit, loc)),
     ]
     if view.staff:
-        lines.append(html_format(_("Staff member: {name}"), name=localized(view.staff, loc)))
+        lines.append(html_format(_("Staff member: {name}"), name=view.staff))
     lines.append(html_format(_("Received: {date}"), date=tr.date(received(view))))
     deadline: str = html_format(_("Deadline: end of {date}"), date=tr.date(rect.deadline))
     lines += [deadline + (" " + _("⚠️ overdue") if is_overdue(rect, at) else ""), ""]
@@ -246,7 +246,7 @@ def received(view: RectView) -> dt.datetime:
 def _target(tr: Translator, view: RectView) -> Html:
     unit = localized(view.unit, tr.locale)
     if view.staff:
-        return html_format("{unit} · {staff}", unit=unit, staff=localized(view.staff, tr.locale))
+        return html_format("{unit} · {staff}", unit=unit, staff=view.staff)
     return escape(unit)
 
 
@@ -268,7 +268,7 @@ def opened_text(tr: Translator, step: Step[RectView]) -> str:
     return _lines(
         tr,
         step.view,
-        N_("<b>New bad review to rectify</b> (#{id})"),
+        N_("<b>New negative rating to rectify</b> (#{id})"),
         N_("{target}, {date}: {level}."),
         N_("Please handle it and write what was done by the end of {deadline}."),
     )
@@ -286,7 +286,7 @@ def review_request_text(tr: Translator, step: Step[RectView]) -> str:
         tr,
         step.view,
         N_("<b>Review requested</b> · #{id}"),
-        N_("{unit} asks the working group to review a bad review of {date} ({level})."),
+        N_("{unit} asks the working group to review a negative rating of {date} ({level})."),
         N_("Reason: {reason}"),
         reason=step.params["reason"],
     )
@@ -295,11 +295,11 @@ def review_request_text(tr: Translator, step: Step[RectView]) -> str:
 def decision_text(tr: Translator, step: Step[RectView]) -> str:
     head = (
         N_(
-            "The working group excluded bad review #{id} ({unit}): it no longer counts, and nothing more is needed."
+            "The working group excluded negative rating #{id} ({unit}): it no longer counts, and nothing more is needed."
         )
         if step.params["decision"] == EXCLUDED
         else N_(
-            "The working group upheld bad review #{id} ({unit}): it counts, and still needs to be handled."
+            "The working group upheld negative rating #{id} ({unit}): it counts, and still needs to be handled."
         )
     )
     return _lines(tr, step.view, head, N_("Reason: {reason}"), reason=step.params["note"])
@@ -307,12 +307,12 @@ def decision_text(tr: Translator, step: Step[RectView]) -> str:
 
 def overdue_text(tr: Translator, step: Step[RectView]) -> str:
     overdue = N_(
-        "Overdue: bad review #{id} ({target}, {date}) was due by the end of {deadline} and has not been handled yet. Please write what was done."
+        "Overdue: negative rating #{id} ({target}, {date}) was due by the end of {deadline} and has not been handled yet. Please write what was done."
     )
     return _lines(tr, step.view, overdue)
 
 
 def rated_text(tr: Translator, step: Step[RectView]) -> str:
-    rated = N_("The citizen rated the handling of bad review #{id} ({unit}): {rating}.")
+    rated = N_("The citizen rated the handling of negative rating #{id} ({unit}): {rating}.")
     rating = tr._(SATISFACTION_LABELS[step.params["rating"]])
-    return _lines(tr, step.view, rated, unit=step.view.unit, rating=rating)  # the unit as named
+    return _lines(tr, step.view, rated, unit=localized(step.view.unit, tr.locale), rating=rating)

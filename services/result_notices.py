@@ -33,6 +33,7 @@ from services.outbox import enqueue
 from services.peer_view import source_means
 from services.plan_view import PlanView, opened_text
 from services.results import integrity
+from services.templates import localized
 
 # The buttons these messages carry, as flow actions (``domain.choice``). Results' own are
 # defined in ``conversations.results`` and ``conversations.result_review``; the appeal's
@@ -248,7 +249,7 @@ async def push_unit_summary(
         [
             html_format(
                 tr._("<b>{unit}: the unit's {period} result</b>"),
-                unit=unit.name,
+                unit=localized(unit.name, tr.locale),
                 period=cycle.period,
             ),
             html_format(
@@ -263,7 +264,7 @@ async def push_unit_summary(
         "kind": "distribution",
         "locale": tr.locale,
         "counts": {g.value: counts.get(g, 0) for g in Grade},
-        "title": f"{unit.name} · {tr.period(cycle.period)}",
+        "title": f"{localized(unit.name, tr.locale)} · {tr.period(cycle.period)}",
     }
     key = f"unit-result:{unit_result.id}:v{unit_result.version}"
     await enqueue(
@@ -338,7 +339,7 @@ async def review_request(
                 if tr.locale != "en"
                 else "{n}. {unit} {total} ({grade})",
                 n=n,
-                unit=unit_names.get(r.unit_id, ""),
+                unit=localized(unit_names.get(r.unit_id, ""), tr.locale),
                 total=_num(r.total),
                 grade=tr._(GRADE_LABELS[r.grade]),
             )

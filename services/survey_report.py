@@ -40,7 +40,11 @@ async def satisfaction_report(
         lines += [
             "",
             html_format(
-                tr._("<b>{unit}</b>: {count} responses, satisfaction {rate}"),
+                tr.ngettext(
+                    "<b>{unit}</b>: {count} response, satisfaction {rate}",
+                    "<b>{unit}</b>: {count} responses, satisfaction {rate}",
+                    s.responses,
+                ),
                 unit=localized(s.unit, tr.locale),
                 count=s.responses,
                 rate="—" if s.rate is None else f"{s.rate}%",

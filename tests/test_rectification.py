@@ -252,7 +252,7 @@ async def test_bad_review_answered_by_the_head_and_rated_by_the_citizen(
         )
 
     notice = await head.expect_text(f"#{rect_id}", timeout=15)
-    assert "New bad review to rectify" in notice.text
+    assert "New negative rating to rectify" in notice.text
     assert notice.button_data() == [rect_chat.OPEN.data(rect_id)]
     detail = await rect_chat.open_item(head, rect_id, notice)
     assert "窗口中午没人" in detail.text

@@ -92,3 +92,21 @@ async def test_a_typed_deadline_in_the_past_is_refused(
     await admin.expect()
     async with sessions() as s:
         assert await s.scalar(select(Cycle)) is None
+
+
+async def test_levels_named_like_grades_are_accepted_with_a_note(
+    server: FakeBotApi, bot, sessions: SessionFactory
+) -> None:
+    """Rating an indicator 优秀 reads as grading the person: the working group is told."""
+    text = TEMPLATE.decode("utf-8")
+    graded = text.replace('label = "好"', 'label = "优秀"', 1)
+    assert graded != text
+    admin = server.user(900001, language_code="zh-hans")
+    plain = await templates.send_template(admin, "template.toml", TEMPLATE)
+    assert "⚠️" not in plain.text
+    await templates.cancel(admin, plain)
+    choose = await templates.send_template(admin, "graded.toml", graded.encode())
+    assert (
+        "⚠️" in choose.text and "“优秀”" in choose.text and "好、较好、一般、较差、差" in choose.text
+    )
+    assert templates.periods(choose)  # accepted: the cycle can still be opened

@@ -29,6 +29,7 @@ from domain.template import (
     Template,
     TemplateInvalid,
     TemplateProblem,
+    advise,
     survey_of,
     validate,
 )
@@ -136,7 +137,7 @@ def test_default_follows_the_regulation(default: Template) -> None:
     assert {"考勤情况", "工作纪律遵守情况", "团队协作", "新技术应用", "工作机制创新"} <= names
     every = [*default.indicators, *(i for s in default.unit_overrides.values() for i in s)]
     assert all(i.name_en for i in every)
-    assert default.scales["五级"].levels[0] == Level("优秀", Decimal(95), "Excellent")
+    assert default.scales["五级"].levels[0] == Level("好", Decimal(95), "Very good")
     with (EXAMPLES / "staff.csv").open(encoding="utf-8-sig") as fh:
         units = {row["单位"] for row in csv.DictReader(fh)}
     assert set(default.unit_overrides) == {OUTPOST}
@@ -214,7 +215,7 @@ def test_unknown_scale_code() -> None:
 def test_level_scale_with_one_level_and_with_points_over_100() -> None:
     def change(wb: Any) -> None:
         wb["量表"].append(["两级", "通过", 100, "Pass"])  # row 7: a scale of one level
-        wb["量表"]["C2"] = 120  # 优秀 worth 120
+        wb["量表"]["C2"] = 120  # 好 worth 120
 
     problems = refused(edited(change), "t.xlsx")
     assert [(p.message, p.sheet, p.row, p.field) for p in problems] == [
@@ -378,7 +379,7 @@ def test_scale_parse_and_points(default: Template) -> None:
     assert score.parse("85") == 85 and score.parse("８５") == 85
     assert score.parse("85.5") == Decimal("85.5") and score.parse(" 90分 ") == 90
     assert [score.parse(t) for t in ("101", "-1", "abc", "85.555", "1e2", "")] == [None] * 6
-    assert five.parse("2") == 1 and five.parse("良好") == 1 and five.parse("good") == 1
+    assert five.parse("2") == 1 and five.parse("较好") == 1 and five.parse("fairly good") == 1
     assert [five.parse(t) for t in ("0", "6", "优", "")] == [None] * 4
     assert five.points(five.parse("2") or 0) == 85 and score.points(Decimal("85.5")) == Decimal(
         "85.5"
@@ -386,6 +387,25 @@ def test_scale_parse_and_points(default: Template) -> None:
     for scale, value in ((score, 101), (five, 5), (five, "1.5"), (score, "x")):
         with pytest.raises(ValueError):
             scale.points(value)
+
+
+def test_level_labels_that_reuse_grade_names_are_flagged(default: Template) -> None:
+    """Rating an indicator 优秀…不合格 reads as grading the person: allowed, but the working
+    group is told, level by level; the sample's 好…差 draws no remark."""
+    assert advise(default) == []
+    words = [("优秀", None), ("较好", "Good"), ("一般", None), ("基本合格", None), ("差", None)]
+    graded = dataclasses.replace(
+        default.scales["五级"],
+        levels=tuple(Level(w, Decimal(90 - 10 * n), en) for n, (w, en) in enumerate(words)),
+    )
+    template = dataclasses.replace(default, scales={**default.scales, "五级": graded})
+    assert validate(template) == []
+    notes = advise(template)
+    assert [(p.message, p.params["label"]) for p in notes] == [
+        (rule.LEVEL_IS_A_GRADE, "优秀"),
+        (rule.LEVEL_IS_A_GRADE, "Good"),
+        (rule.LEVEL_IS_A_GRADE, "基本合格"),
+    ]
 
 
 def test_traditional_chinese_and_english(default: Template) -> None:
@@ -396,7 +416,8 @@ def test_traditional_chinese_and_english(default: Template) -> None:
     assert localized("团队协作", "en") == "团队协作"
     p01 = default.indicators[0]
     assert indicator_name(p01, "zh_Hant") == "應急預案制定與演練"
-    assert level_label(default.scales["五级"].levels[3], "en") == "Barely satisfactory"
+    assert level_label(default.scales["五级"].levels[3], "en") == "Fairly poor"
+    assert level_label(default.scales["五级"].levels[1], "zh_Hant") == "較好"
 
 
 # --- the citizen satisfaction survey (四(二)4) --------------------------------------------

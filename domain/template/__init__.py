@@ -25,7 +25,7 @@ from domain.template.problems import (
     Where,
     default_locator,
 )
-from domain.template.rules import MIN_PERFORMANCE, validate
+from domain.template.rules import MIN_PERFORMANCE, advise, validate
 from domain.template.survey import (
     DEFAULT_POINTS,
     DEFAULT_SURVEY,
@@ -55,6 +55,7 @@ __all__ = [
     "TemplateProblem",
     "Where",
     "WrittenPart",
+    "advise",
     "canonical",
     "decimal_text",
     "default_locator",

@@ -19,6 +19,9 @@ from domain.text import N_
 
 # The template as a whole
 NAME_REQUIRED = N_("The template has no name.")
+LEVEL_IS_A_GRADE = N_(
+    "Note: scale “{scale}” calls a level “{label}”, which is also a person's final grade. Raters may take rating one indicator for grading the person; labels such as Very good, Fairly good, Fair, Fairly poor and Poor avoid this."
+)
 TEXT_TOO_LONG = N_("This text is {length} characters long; at most {max} are allowed here.")
 # Dimension weights, 三(三)
 DIMENSION_MISSING = N_("The weight of the dimension {dimension} is missing.")
@@ -127,7 +130,7 @@ SURVEY_PROBLEM_EN_EMPTY = N_(
     "The problem choice {problem} has no English text, though others have; give all or none."
 )
 SURVEY_DAYS_RANGE = N_(
-    "The deadline for handling a bad review is {days} working days; it must be between 1 and {max}."
+    "The deadline for handling a negative rating is {days} working days; it must be between 1 and {max}."
 )
 
 

@@ -46,7 +46,21 @@ from domain.template.values import HUNDRED, canonical
 
 MIN_PERFORMANCE = Decimal(60)  # 三(三): 工作业绩指标权重原则上不低于60%
 
-__all__ = ["MIN_PERFORMANCE", "Locator", "Where", "default_locator", "validate"]
+#: The words of a person's final grade (五(三)2), in both scripts and in English, plus
+#: 基本合格, which raters read as one though the regulation has no such grade.
+GRADE_WORDS = frozenset(
+    {"优秀", "優秀", "良好", "合格", "基本合格", "不合格", "excellent", "good", "pass", "fail"}
+)
+
+__all__ = [
+    "GRADE_WORDS",
+    "MIN_PERFORMANCE",
+    "Locator",
+    "Where",
+    "advise",
+    "default_locator",
+    "validate",
+]
 
 
 def validate(template: Template, *, locate: Locator | None = None) -> list[TemplateProblem]:
@@ -125,6 +139,23 @@ def _weight_table(
     total = sum((w for w in weights.values() if w is not None), Decimal(0))
     if total != HUNDRED:
         report.add(Ref(area), "weight", total_text, total=canonical(total))
+
+
+def advise(template: Template, *, locate: Locator | None = None) -> list[TemplateProblem]:
+    """What is allowed but likely to mislead: level labels that reuse the grade names.
+
+    An indicator rated 优秀…不合格 reads as grading the person, and raters then rate the
+    person's standing instead of the indicator; the working group is told, not refused.
+    """
+    report = Report(locate or default_locator)
+    for code, scale in template.scales.items():
+        for index, level in enumerate(scale.levels):
+            for label in (level.label, level.label_en or ""):
+                if label.strip().lower() in GRADE_WORDS:
+                    at = Ref(Area.SCALES, key=code, index=index)
+                    report.add(at, "label", msg.LEVEL_IS_A_GRADE, scale=code, label=label.strip())
+                    break
+    return report.problems
 
 
 def _scales(report: Report, template: Template) -> None:

@@ -8,6 +8,11 @@ rewriting, because ``s2twp`` turns mainland administrative terms into Taiwanese
 ones (信息→資訊, 发布→釋出, 运行→執行) and would change an approved indicator's
 wording; plain ``s2t`` yields OpenCC's etymological forms (爲, 羣衆, 考覈) that
 look wrong to everyone. English readers get the English text, else the Chinese.
+
+The catalogs' zh_Hant is written in Taiwan's vocabulary (計畫, 傳送, 儲存, 訊息), so the
+one spelling s2tw leaves in the mainland form, 計劃, becomes 計畫 here too; words stay.
+Everything organisational (unit names, job titles, template and indicator texts) goes
+through ``localized`` at render time; people's names never do: a name is shown as stored.
 """
 
 from __future__ import annotations
@@ -18,6 +23,8 @@ from typing import Any
 from domain.template import Indicator, Level, SurveyQuestion, SurveySpec
 
 OPENCC_CONFIG = "s2tw"
+#: Same word, Taiwan's standard spelling (教育部): keeps 績效改進計畫 one spelling everywhere.
+TAIWAN_SPELLINGS = (("計劃", "計畫"),)
 
 
 @cache
@@ -30,7 +37,12 @@ def _converter() -> Any:
 @lru_cache(maxsize=4096)
 def to_traditional(text: str) -> str:
     """Simplified -> Traditional Chinese; the same few hundred texts are shown all day."""
-    return str(_converter().convert(text)) if text else text
+    if not text:
+        return text
+    converted = str(_converter().convert(text))
+    for mainland, taiwan in TAIWAN_SPELLINGS:
+        converted = converted.replace(mainland, taiwan)
+    return converted
 
 
 def localized(text: str, locale: str, english: str | None = None) -> str:

@@ -14,7 +14,7 @@ TARGET_LABELS = {Target.PERSON: N_("persons"), Target.UNIT: N_("units")}
 SATISFACTION_LABELS = {  # the five levels of 好差评, as a survey shows them
     Satisfaction.VERY_SATISFIED: N_("Very satisfied"),  # 非常满意
     Satisfaction.SATISFIED: N_("Satisfied"),  # 满意
-    Satisfaction.BASIC: N_("Basically satisfied"),  # 基本满意
+    Satisfaction.BASIC: N_("Fairly satisfied"),  # 基本满意
     Satisfaction.DISSATISFIED: N_("Dissatisfied"),  # 不满意
     Satisfaction.VERY_DISSATISFIED: N_("Very dissatisfied"),  # 非常不满意
 }

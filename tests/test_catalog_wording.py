@@ -1,0 +1,81 @@
+"""The catalogs read as the bureau writes: zh_Hant all Traditional, in one (Taiwan)
+vocabulary; no calques of the English in either script; one term for one thing."""
+
+from __future__ import annotations
+
+import opencc
+import pytest
+from babel.messages.pofile import read_po
+
+from infra.i18n import catalog_path
+
+pytestmark = pytest.mark.nodb
+
+# Taiwan's word on the left of each pair is the one the zh_Hant catalog uses.
+TAIWAN_NOT_MAINLAND = {
+    "計畫": "計劃",
+    "傳送": "發送",
+    "點選": "點擊",
+    "儲存": "保存",
+    "訊息": "信息",
+    "QR Code": "二維碼",
+    "首頁": "主頁",
+    "第{row}行": "第{row}列",
+    "公布": "公佈",
+    "分布": "分佈",
+    "目前": "當前",
+    "聯絡": "聯繫",
+    "檢視": "查看",
+}
+CALQUES = (
+    "当天结束前",  # "by the end of the day": 前（含当日）
+    "在聊天中",  # "in the chat"
+    "以消息形式",  # "as a message"
+    "以下是您当前的步骤",  # "here is where you are now"
+    "干得好",  # "well done"
+    "我们会在此对话中",  # "in this conversation"
+)
+ONE_TERM = ("群众满意度", "办事群众", "问卷链接", "满意度调查二维码", "调查链接")
+
+
+def _strings(locale: str) -> list[tuple[str, str]]:
+    with catalog_path(locale).open("rb") as fh:
+        catalog = read_po(fh, locale=locale)
+    found = []
+    for m in catalog:
+        if not m.id:
+            continue
+        for s in m.string if isinstance(m.string, tuple) else (m.string,):
+            found.append((m.id if isinstance(m.id, str) else m.id[0], s))
+    return found
+
+
+def test_zh_hant_is_traditional_throughout() -> None:
+    s2t = opencc.OpenCC("s2tw")
+    simplified = [
+        (msgid, s)
+        for msgid, s in _strings("zh_Hant")
+        if {a for a, b in zip(s, s2t.convert(s), strict=False) if a != b} - set("布准")
+    ]
+    assert not simplified
+
+
+def test_zh_hant_uses_one_regional_vocabulary() -> None:
+    mainland = [
+        (word, s)
+        for _id, s in _strings("zh_Hant")
+        for word in TAIWAN_NOT_MAINLAND.values()
+        if word in s
+    ]
+    assert not mainland
+
+
+def test_zh_hans_has_no_calques_and_one_term_per_thing() -> None:
+    wrong = [(w, s) for _id, s in _strings("zh_Hans") for w in (*CALQUES, *ONE_TERM) if w in s]
+    assert not wrong
+
+
+def test_english_says_negative_rating_and_fairly_satisfied() -> None:
+    msgids = {msgid for msgid, _s in _strings("en")}
+    assert "Fairly satisfied" in msgids and "Basically satisfied" not in msgids
+    assert not [m for m in msgids if "bad review" in m.lower() or "in the chat" in m]
