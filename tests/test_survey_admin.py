@@ -54,11 +54,11 @@ async def test_statistics_count_and_rate(server: FakeBotApi, bot, sessions: Sess
         citizen = server.user(8200 + n, language_code="zh-hans")
         if level < 3:
             await complete(citizen, payload, level=level)
-        else:  # a 不满意: comment skipped, no problem chosen, no reply wanted
+        else:  # an overall 不满意: one problem chosen, no reply wanted
             msg = await survey.open_link(citizen, payload)
             msg = await survey.rate_all(citizen, msg, survey.DISSATISFIED)
-            msg = await survey.skip_comment(citizen, msg)
-            msg = await survey.problems_chosen(citizen, msg)
+            msg = await survey.tick(citizen, msg)
+            msg = await survey.done(citizen, msg)
             await survey.want_reply(citizen, msg, yes=False)
             await citizen.expect()
     admin = server.user(900001, language_code="zh-hans")
@@ -86,11 +86,9 @@ async def test_an_excluded_bad_review_no_longer_counts(sessions: SessionFactory,
             )  # type: ignore[arg-type]
             view = await surveys.load_view(s, response.id)
             key = surveys.respondent_key(settings, telegram_id)
-            for q in view.spec.questions:
-                await surveys.answer(s, view, q.code, level, key=key, now=now)
-            await surveys.set_comment(s, view, None, key=key)
-            if view.bad:
-                await surveys.set_problem_text(s, view, "", key=key)
+            for code in (surveys.OVERALL, *(q.code for q in view.spec.questions)):
+                await surveys.answer(s, view, code, level, key=key, now=now)
+            surveys.finish_tags(view, "reason" if view.bad else None, key=key)
             await surveys.finish(
                 s,
                 view,

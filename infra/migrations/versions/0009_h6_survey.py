@@ -1,0 +1,52 @@
+"""好差评 as practised: tags for good ratings, a service reference on links (一事一评), and
+a rectification's outcome and reply to the citizen kept apart from its internal record
+
+Revision ID: 0009survey
+Revises: 0008focus
+Create Date: 2026-12-06
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0009survey"
+down_revision: str | None = "0008focus"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+OUTCOME = sa.Enum(
+    "immediate", "deadline", "explained", name="rectificationoutcome", native_enum=False, length=24
+)
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("survey_response", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("praise", sa.JSON(), nullable=False, server_default=sa.text("'[]'"))
+        )
+    with op.batch_alter_table("survey_link", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("reference", sa.String(length=64), nullable=True))
+    with op.batch_alter_table("rectification", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("outcome", OUTCOME, nullable=True))
+        batch_op.add_column(sa.Column("reply", sa.Text(), nullable=True))
+    # Until now one text served both: what was written was what the citizen was sent.
+    op.execute(
+        """
+        UPDATE rectification SET reply = answer
+        WHERE answer IS NOT NULL AND response_id IN (
+            SELECT id FROM survey_response WHERE wants_reply IS TRUE
+        )
+        """
+    )
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("rectification", schema=None) as batch_op:
+        batch_op.drop_column("reply")
+        batch_op.drop_column("outcome")
+    with op.batch_alter_table("survey_link", schema=None) as batch_op:
+        batch_op.drop_column("reference")
+    with op.batch_alter_table("survey_response", schema=None) as batch_op:
+        batch_op.drop_column("praise")
