@@ -20,6 +20,7 @@ from tests.drivers import survey
 from tests.drivers.survey import complete
 from tests.factories import bind, make_org
 from tests.factories import survey_links as links
+from tests.harness import InProcessBot
 
 
 async def _count(sessions: SessionFactory, model: type, *where) -> int:  # type: ignore[no-untyped-def]
@@ -187,9 +188,7 @@ async def test_a_bad_review_opens_a_rectification_item(
         and response.comment is None  # the reason is asked once, not again as a comment
     )
     assert response.wants_reply and response.reply_chat_id == 8010
-    assert item.unit_id == unit and item.deadline > dt.datetime.now(dt.UTC) + dt.timedelta(
-        days=14
-    )
+    assert item.unit_id == unit and item.deadline > dt.datetime.now(dt.UTC) + dt.timedelta(days=14)
 
 
 async def test_overall_level_first_then_questions_that_fit_the_scale_then_praise_tags(
@@ -366,3 +365,29 @@ async def test_one_counted_response_per_person_per_unit_per_day_whatever_the_lin
     neighbour = server.user(8401, language_code="zh-hans")
     await complete(neighbour, single[1])  # a refused link still serves someone else
     assert await _count(sessions, SurveyResponse) == 3
+
+
+async def test_a_stranger_who_complains_is_told_where_to_go(
+    server: FakeBotApi, bot_settings, sessions: SessionFactory
+) -> None:
+    """ "我要投诉" from someone with no account and no survey: the configured hotline, not
+    "not understood"; staff still get the home-screen hint."""
+    org = await make_org(sessions)
+    settings = bot_settings.model_copy(update={"citizen_hotline": "0571-87654321"})
+    running = InProcessBot(server, settings)
+    await running.start()
+    try:
+        stranger = server.user(8500, language_code="zh-hans")
+        await stranger.send("我要投诉")
+        told = await stranger.expect()
+        assert "咨询、投诉请拨打0571-87654321" in told.text and "119" in told.text
+        assert "未能理解" not in told.text
+        hant = server.user(8501, language_code="zh-hant")
+        await hant.send("我要投訴")
+        assert "投訴請撥打0571-87654321" in (await hant.expect()).text
+        await bind(sessions, 8502, org.staff_ids[0])
+        staff = server.user(8502, language_code="zh-hans")
+        await staff.send("我要投诉")
+        assert "投诉请拨打" not in (await staff.expect()).text
+    finally:
+        await running.stop()

@@ -112,9 +112,7 @@ class Rectification(Base):
     opened_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     deadline: Mapped[dt.datetime]
     answer: Mapped[str | None] = mapped_column(Text)  # the record of what was done (internal)
-    outcome: Mapped[RectificationOutcome | None] = mapped_column(
-        enum_column(RectificationOutcome)
-    )
+    outcome: Mapped[RectificationOutcome | None] = mapped_column(enum_column(RectificationOutcome))
     reply: Mapped[str | None] = mapped_column(Text)  # what the citizen was told
     answered_at: Mapped[dt.datetime | None]
     answered_by_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
