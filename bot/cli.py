@@ -141,6 +141,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     lnk.add_argument("--label", default="", help="a note for the admin view (≤ 64 characters)")
     lnk.add_argument(
+        "--reference",
+        default="",
+        help="一事一评: the service (事项) or case number (办件编号) single-use links are for, "
+        "shown to the unit with the rating (≤ 64 characters)",
+    )
+    lnk.add_argument(
         "--out", type=Path, required=True, help="folder for <serial>.png, sheet.pdf, links.csv"
     )
     rvk = survey_sub.add_parser("revoke", help="stop a survey link from working")

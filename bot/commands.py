@@ -197,6 +197,7 @@ async def survey(args: argparse.Namespace, settings: Settings, tr: Translator) -
                 count=args.count,
                 single_use=args.single_use,
                 label=args.label,
+                reference=args.reference,
                 actor_label="cli",
                 now=utcnow(),
             )
@@ -243,8 +244,9 @@ def _survey_files(issued, username: str, out, tr: Translator) -> str:  # type: i
     rows = []
     for link in issued:
         url = link.link(username)
+        caption = f"{target} · {link.reference}" if link.reference else target  # 一事一评
         (out / f"{link.serial}.png").write_bytes(
-            qr_png(url, caption=target, subcaption=prompt, serial=f"No. {link.serial}")
+            qr_png(url, caption=caption, subcaption=prompt, serial=f"No. {link.serial}")
         )
         rows.append(
             [link.serial, link.unit, link.staff or "", "yes" if link.single_use else "no", url]
@@ -253,7 +255,12 @@ def _survey_files(issued, username: str, out, tr: Translator) -> str:  # type: i
     if first.label:
         title = f"{title} ({first.label})"
     sheet = qr_sheet(
-        [(i.link(username), target, i.serial) for i in issued], title=title, prompt=prompt
+        [
+            (i.link(username), f"{target} · {i.reference}" if i.reference else target, i.serial)
+            for i in issued
+        ],
+        title=title,
+        prompt=prompt,
     )
     (out / "sheet.pdf").write_bytes(sheet)
     header = ["serial", "unit", "staff", "single_use", "link"]

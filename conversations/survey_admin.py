@@ -1,7 +1,9 @@
 """Survey links from the chat (/links) and survey statistics (/surveys), for admins and unit heads.
 
 ``/links``: choose a unit (a unit head sees only their own), then the kind of codes;
-the bot answers with a printable A4 sheet of QR codes and a CSV of the links. Callback
+the bot answers with a printable A4 sheet of QR codes and a CSV of the links. One
+single-use code may carry the service or case number it is for (一事一评), typed at the
+REFERENCE step; the unit is shown it with the rating. Callback
 data keeps its first format (``ln1:u:<unit>``, ``ln1:k:<kind>``, ``ln1:x:0``), so a
 message already in a chat still works; every press is re-checked against the caller.
 """
@@ -15,7 +17,8 @@ from enum import StrEnum
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import InputFile, Update
-from telegram.ext import BaseHandler, CommandHandler, ConversationHandler
+from telegram.ext import BaseHandler, CommandHandler, ConversationHandler, MessageHandler
+from telegram.ext import filters as F
 
 from chat.callbacks import Callbacks
 from chat.context import JxContext
@@ -37,14 +40,17 @@ from services.templates import localized
 class State(StrEnum):
     UNIT = "unit"
     KIND = "kind"
+    REFERENCE = "reference"  # the service or case number of one single-use code
 
 
-KINDS = {"s10": (10, True), "s30": (30, True), "r1": (1, False)}  # count, single use
+KINDS = {"s10": (10, True), "s30": (30, True), "r1": (1, False), "s1": (1, True)}
+ONE_CASE = "s1"  # count, single use: one code for one case, with its reference
 
 CB = Callbacks("ln1", "links")
 UNIT = CB.action("u", int)  # ln1:u:<unit id>
 KIND = CB.action("k", str)  # ln1:k:<a key of KINDS>
 CANCEL = CB.action("x", int)  # ln1:x:0
+NO_REFERENCE = CB.action("n", int)  # ln1:n:0: the one code without a reference
 
 
 async def _units(session: AsyncSession, actor: Actor) -> list[OrgUnit]:
@@ -67,6 +73,20 @@ async def render(session: AsyncSession, tr: Translator, pos: Position, update: U
         rows.append([(tr._("✖ Cancel"), CANCEL.data(0))])
         return Prompt(tr._("Survey QR codes: for which unit?"), keyboard(*rows))
     unit = await session.get(OrgUnit, int(pos.data["unit"]))
+    if pos.state == State.REFERENCE:
+        return Prompt(
+            html_format(
+                tr._(
+                    "One single-use code for {unit}. Type the service or case number it is for (事项 or 办件编号, at most {max} characters); the unit sees it with the rating. Or create it without one."
+                ),
+                unit=localized(unit.name, tr.locale) if unit else "",
+                max=survey_links.MAX_REFERENCE,
+            ),
+            keyboard(
+                [(tr._("Without a case number"), NO_REFERENCE.data(0))],
+                [(tr._("✖ Cancel"), CANCEL.data(0))],
+            ),
+        )
     return Prompt(
         html_format(
             tr._(
@@ -79,6 +99,7 @@ async def render(session: AsyncSession, tr: Translator, pos: Position, update: U
                 (tr._("10 single-use codes"), KIND.data("s10")),
                 (tr._("30 single-use codes"), KIND.data("s30")),
             ],
+            [(tr._("1 code for one case (一事一评)"), KIND.data(ONE_CASE))],
             [(tr._("1 window code (reusable)"), KIND.data("r1"))],
             [(tr._("✖ Cancel"), CANCEL.data(0))],
         ),
@@ -141,24 +162,64 @@ async def create_codes(update: Update, context: JxContext) -> object:
         or not survey_links.can_manage(actor, int(pos.data["unit"]))
     ):
         return await flow._stale_button(update, context)
+    if kind == ONE_CASE:
+        async with flow.tx(update, context) as tx:
+            tx.goto(State.REFERENCE, unit=int(pos.data["unit"]))
+        await answer_query(update)
+        await flow.show(update, context)
+        return tx.state
+    return await _create(update, context, actor, int(pos.data["unit"]), kind, "")
+
+
+@flow.step
+async def create_without_reference(update: Update, context: JxContext) -> object:
+    """The one single-use code, without a service or case number."""
+    return await _reference(update, context, "")
+
+
+@flow.step
+async def create_with_reference(update: Update, context: JxContext) -> object:
+    """The one single-use code, for the service or case number typed (一事一评)."""
+    text = update.message.text if update.message else None
+    return await _reference(update, context, text or "")
+
+
+async def _reference(update: Update, context: JxContext, reference: str) -> object:
+    async with context.services.reads() as session:
+        pos = await flow.position(session, update)
+    actor = await load_caller(update, context)
+    if pos is None or not survey_links.can_manage(actor, int(pos.data["unit"])):
+        return await flow._stale_button(update, context)
+    return await _create(update, context, actor, int(pos.data["unit"]), ONE_CASE, reference)
+
+
+async def _create(
+    update: Update, context: JxContext, actor: Actor, unit_id: int, kind: str, reference: str
+) -> object:
+    """Create the codes of ``kind``, then send the printable sheet and the CSV of links."""
     tr = await context.tr(update)
     count, single_use = KINDS[kind]
     try:
         async with flow.tx(update, context) as tx:
-            unit = await tx.session.get(OrgUnit, int(pos.data["unit"]))
+            unit = await tx.session.get(OrgUnit, unit_id)
             issued = await survey_links.create_links(
                 tx.session,
                 unit_name=unit.name if unit else "",
                 staff_employee_no=None,
                 count=count,
                 single_use=single_use,
+                reference=reference,
                 actor_label="telegram",
                 actor_telegram_id=actor.telegram_id,
                 now=now(context),
             )
             tx.end()
     except DomainError as exc:
-        await answer_query(update, exc.plain(tr), alert=True)
+        if update.callback_query is None:  # a typed reference: say why, ask again
+            await reply(update, exc.render(tr))
+            await flow.show(update, context, edit=False)
+        else:
+            await answer_query(update, exc.plain(tr), alert=True)
         return None
     await answer_query(update, tr._("Creating the codes…"))
     await send_prompt(
@@ -187,7 +248,10 @@ async def _send_sheet(
     prompt = tr._("Please scan to rate our service")
     target = issued[0].unit
     sheet = qr_sheet(
-        [(i.link(username), target, i.serial) for i in issued],
+        [
+            (i.link(username), f"{target} · {i.reference}" if i.reference else target, i.serial)
+            for i in issued
+        ],
         title=tr._("Satisfaction survey QR codes: {target}").format(target=target),
         prompt=prompt,
     )
@@ -252,6 +316,11 @@ def build_handler() -> ConversationHandler:
         states={
             State.UNIT: [UNIT.handler(choose_unit), CANCEL.handler(cancel)],
             State.KIND: [KIND.handler(create_codes), CANCEL.handler(cancel)],
+            State.REFERENCE: [
+                MessageHandler(F.TEXT & ~F.COMMAND & ~F.UpdateType.EDITED, create_with_reference),
+                NO_REFERENCE.handler(create_without_reference),
+                CANCEL.handler(cancel),
+            ],
         },
     )
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 import os
 import subprocess
 import sys
@@ -45,6 +47,42 @@ async def test_unit_head_makes_codes_for_their_own_unit(
     clerk = server.user(8102, language_code="zh-hans")
     await clerk.send("/links")
     await clerk.expect_text("单位负责人")
+
+
+async def test_a_code_for_one_case_carries_its_number_to_the_unit(
+    server: FakeBotApi, bot, sessions: SessionFactory
+) -> None:
+    """一事一评: one single-use code with the case number it was handed out for; the citizen
+    sees it, and the unit is shown it with the rating."""
+    org = await make_org(sessions)
+    await bind(sessions, 8110, org.head_id)
+    head = server.user(8110, language_code="zh-hans")
+    await head.send("/links")
+    await survey.make_codes(head, await head.expect(), kind="s1")
+    ask = await head.expect_text("办件编号")
+    assert "不填编号" in " ".join(ask.button_texts())
+    await head.send("x" * 65)
+    await head.expect_text("不能超过64字")
+    await head.send("危化品经营许可  2026-0815")
+    await head.wait_until(lambda: sum(m.kind == "document" for m in head.messages) == 2, timeout=20)
+    sheet, table = (m.document or b"" for m in head.messages if m.kind == "document")
+    assert sheet.startswith(b"%PDF")
+    [row] = csv.DictReader(io.StringIO(table.decode("utf-8-sig")))
+    payload = row["link"].split("start=", 1)[1]
+    async with sessions() as s:
+        link = await s.scalar(select(SurveyLink))
+    assert link is not None and link.single_use and link.reference == "危化品经营许可 2026-0815"
+
+    citizen = server.user(8111, language_code="zh-hans")
+    first = await survey.open_link(citizen, payload)
+    assert "办理事项：危化品经营许可 2026-0815" in first.text
+    tags = await survey.rate_all(citizen, first, survey.VERY_DISSATISFIED)
+    await citizen.send("材料退回三次，没有一次性告知")
+    await survey.want_reply(citizen, await citizen.expect(), yes=False)
+    await citizen.expect_text("转交")
+    assert survey.tags(tags)
+    notice = await head.expect_text("办理事项：危化品经营许可 2026-0815", timeout=20)
+    assert "非常不满意" in notice.text
 
 
 async def test_statistics_count_and_rate(server: FakeBotApi, bot, sessions: SessionFactory) -> None:
