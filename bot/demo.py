@@ -264,8 +264,18 @@ async def _script(sessions, server: FakeBotApi, settings: Settings, out_dir: Pat
             s,
             unit_name="应急指挥中心",
             staff_employee_no=None,
-            count=3,
+            count=2,
             single_use=True,
+            actor_label="demo",
+            now=now,
+        )
+        links += await survey_links.create_links(  # 一事一评: a code for one case
+            s,
+            unit_name="应急指挥中心",
+            staff_employee_no=None,
+            count=1,
+            single_use=True,
+            reference="危化品经营许可证延续 2026-0815",
             actor_label="demo",
             now=now,
         )
@@ -278,15 +288,13 @@ async def _script(sessions, server: FakeBotApi, settings: Settings, out_dir: Pat
         while any(d and d.startswith(survey_flow.RATE.head) for d in msg.button_data()):
             await citizen.tap(msg, survey_flow.RATE.head, index=level)
             msg = await citizen.see()
+        await citizen.tap(msg, survey_flow.TOGGLE.head, index=0)  # what went well, or wrong
+        msg = await citizen.see(button=survey_flow.NEXT.head)
         if level < 3:
-            await citizen.tap(msg, survey_flow.SKIP.head)
+            await citizen.tap(msg, survey_flow.NEXT.head)
             await citizen.see()
             continue
         await citizen.say("等了一个多小时才有人接待。")
-        msg = await citizen.see(button=survey_flow.TOGGLE.head)
-        await citizen.tap(msg, survey_flow.TOGGLE.head, index=0)
-        msg = await citizen.see(button=survey_flow.NEXT.head)
-        await citizen.tap(msg, survey_flow.NEXT.head)
         msg = await citizen.see(button=survey_flow.WANTS_REPLY.head)
         await citizen.tap(msg, survey_flow.WANTS_REPLY.head, index=0)
         await citizen.see()
@@ -294,6 +302,12 @@ async def _script(sessions, server: FakeBotApi, settings: Settings, out_dir: Pat
         await head.tap(notice, rectification_flow.OPEN.head)
         item = await head.see(button=rectification_flow.ANSWER.head)
         await head.tap(item, rectification_flow.ANSWER.head)
+        outcome = await head.see(button=rectification_flow.OUTCOME.head)
+        await head.tap(outcome, rectification_flow.OUTCOME.head, index=0)  # 立行立改
+        await head.see()
+        await head.say(
+            "经核实，当日午间窗口仅一人值守。已调整排班，高峰时段增派一人，列入整改台账。"
+        )
         await head.see()
         await head.say("已调整窗口排班，高峰时段增派一名工作人员，并向您致歉。")
         await head.see()

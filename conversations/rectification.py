@@ -77,7 +77,7 @@ QUESTIONS = {
         "Please write what was done about this bad review, for the record (up to {limit} characters). The citizen does not see it."
     ),
     State.REPLY: N_(
-        "Now please write the reply to the citizen (up to {limit} characters): what was found and what was done, as the citizen should read it."
+        "Now please write the reply to the citizen (up to {limit} characters): what was found and what was done, as the citizen should read it. It is sent with the outcome, and the citizen is asked to rate the handling."
     ),
     State.REASON: N_(
         "Why should the working group review this bad review — for example, it is about another office, or it is malicious? Please write your reason (up to {limit} characters)."
@@ -119,8 +119,6 @@ async def render(session: AsyncSession, tr: Translator, pos: Position, update: U
     ask: str = html_format(
         tr._(QUESTIONS[State(pos.state)]), limit=rc.MAX_TEXT, decision=tr._(decision)
     )
-    if pos.state == State.REPLY:
-        ask += " " + tr._("It is sent to the citizen, who is asked to rate the handling.")
     tail = f"\n\n<b>{ask}</b>\n{tr._(CANCELLED_HINT)}"
     room = MESSAGE_LIMIT - html_len(tail)  # the review gives way, the question to answer stays
     text = rv.item_text(view, tr, at=dt.datetime.now(dt.UTC), limit=room) + tail
