@@ -103,6 +103,8 @@ async def test_statistics_count_and_rate(server: FakeBotApi, bot, sessions: Sess
     await admin.send("/surveys")
     stats = await admin.expect_text("75.0%")  # (the working group was also told of the 差评)
     assert "应急指挥中心" in stats.text and "4" in stats.text
+    # the overall level is listed first, by name, then the questions
+    assert stats.text.index("• 总体评价") < stats.text.index("• 您对工作人员的服务态度是否满意？")
 
 
 async def test_an_excluded_bad_review_no_longer_counts(sessions: SessionFactory, settings) -> None:  # type: ignore[no-untyped-def]
