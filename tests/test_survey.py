@@ -224,6 +224,16 @@ async def test_overall_level_first_then_questions_that_fit_the_scale_then_praise
     assert answers[surveys_service.OVERALL].indicator == "T05"
     assert {a.points for code, a in answers.items() if code != surveys_service.OVERALL} == {100}
     assert items == 0
+    # the citizen source of scoring: the overall level counts beside the questions, one
+    # response (the engine averages its answers to one indicator exactly: 280/3 for T05)
+    async with sessions() as s:
+        points = await surveys_service.citizen_points(
+            s,
+            start=dt.datetime.now(dt.UTC) - dt.timedelta(hours=1),
+            end=dt.datetime.now(dt.UTC) + dt.timedelta(hours=1),
+        )
+    [target] = points
+    assert sorted(points[target]["T05"]) == [80, 100, 100] and points[target]["P03"] == [100]
 
 
 async def test_a_bad_review_is_decided_by_the_overall_level_only(
