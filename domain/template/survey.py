@@ -143,8 +143,12 @@ def survey_of(template: Template) -> SurveySpec:
 
 
 def survey_dict(spec: SurveySpec) -> dict[str, Any]:
-    """JSON-safe and canonical, as part of ``Template.to_dict``."""
-    return {
+    """JSON-safe and canonical, as part of ``Template.to_dict``; the built-in praise tags are
+    left out, so a template stored before they existed keeps its digest."""
+    praise: dict[str, Any] = {}
+    if (spec.praise, spec.praise_en) != (DEFAULT_PRAISE, DEFAULT_PRAISE_EN):
+        praise = {"praise": list(spec.praise), "praise_en": list(spec.praise_en)}
+    return praise | {
         "questions": [
             {"code": q.code, "text": q.text, "indicator": q.indicator, "text_en": q.text_en}
             for q in spec.questions
@@ -153,8 +157,6 @@ def survey_dict(spec: SurveySpec) -> dict[str, Any]:
         "problems": list(spec.problems),
         "problems_en": list(spec.problems_en),
         "rectification_working_days": spec.rectification_working_days,
-        "praise": list(spec.praise),
-        "praise_en": list(spec.praise_en),
     }
 
 
