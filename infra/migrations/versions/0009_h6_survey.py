@@ -22,15 +22,15 @@ OUTCOME = sa.Enum(
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("survey_response", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column("praise", sa.JSON(), nullable=False, server_default=sa.text("'[]'"))
-        )
-    with op.batch_alter_table("survey_link", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("reference", sa.String(length=64), nullable=True))
-    with op.batch_alter_table("rectification", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("outcome", OUTCOME, nullable=True))
-        batch_op.add_column(sa.Column("reply", sa.Text(), nullable=True))
+    # plain ADD COLUMNs: a batch copy of survey_response on SQLite would have to drop a
+    # table that rectification rows point to
+    op.add_column(
+        "survey_response",
+        sa.Column("praise", sa.JSON(), nullable=False, server_default=sa.text("'[]'")),
+    )
+    op.add_column("survey_link", sa.Column("reference", sa.String(length=64), nullable=True))
+    op.add_column("rectification", sa.Column("outcome", OUTCOME, nullable=True))
+    op.add_column("rectification", sa.Column("reply", sa.Text(), nullable=True))
     # Until now one text served both: what was written was what the citizen was sent.
     op.execute(
         """
