@@ -308,6 +308,26 @@ async def test_bad_review_answered_by_the_head_and_rated_by_the_citizen(
     assert f"Reply to the citizen: {ANSWER_TEXT}" in shown.text
 
 
+async def test_no_reply_wanted_only_the_record_is_asked_with_the_outcome(
+    server: FakeBotApi, bot: InProcessBot, sessions: SessionFactory, bot_settings: Settings
+) -> None:
+    """解释说明, and no reply asked for: the record alone closes the item; nothing is sent."""
+    org = await make_org(sessions)
+    await bind_en(sessions, HEAD, org.head_id)
+    head = server.user(HEAD, language_code="en")
+    citizen = server.user(CITIZEN, language_code="zh-hans")
+    response_id = await bad_review(sessions, bot_settings, org, wants_reply=False)
+    rect_id = await open_item(sessions, bot_settings, response_id)
+    notice = await head.expect_text(f"#{rect_id}", timeout=15)
+    detail = await rect_chat.open_item(head, rect_id, notice)
+    done = await rect_chat.answer(head, rect_id, detail, RECORD_TEXT, outcome="explained")
+    assert "did not ask for a reply" in done.text
+    rect, _ = await item(sessions, rect_id)
+    assert rect.status == RectificationStatus.CLOSED and rect.answer == RECORD_TEXT
+    assert rect.outcome == RectificationOutcome.EXPLAINED and rect.reply is None
+    assert citizen.messages == []  # the citizen hears nothing they did not ask for
+
+
 async def test_the_citizen_rates_the_handling_once_by_pseudonym(
     server: FakeBotApi, bot: InProcessBot, sessions: SessionFactory, bot_settings: Settings
 ) -> None:
