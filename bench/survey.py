@@ -77,7 +77,7 @@ async def _citizen(user: SimUser, payload: str, latencies: list[float]) -> int:
         latencies.append(time.perf_counter() - started)
         steps += 1
     started = time.perf_counter()
-    await user.press(next(d for d in msg.button_data() if d and d.startswith("sv1:c:")), msg)
+    await user.press(next(d for d in msg.button_data() if d and d.startswith("sv1:n:")), msg)
     await user.expect(timeout=300)
     latencies.append(time.perf_counter() - started)
     return steps + 2

@@ -322,6 +322,13 @@ def _parser(tr: Translator | None = None) -> argparse.ArgumentParser:
         help=tr._("the window or counter, printed on slips and posters (≤ 64 characters)"),
     )
     lnk.add_argument(
+        "--reference",
+        default="",
+        help=tr._(
+            "一事一评: the service (事项) or case number (办件编号) single-use links are for, shown to the unit with the rating (≤ 64 characters)"
+        ),
+    )
+    lnk.add_argument(
         "--out",
         type=Path,
         required=True,

@@ -197,6 +197,7 @@ async def survey(args: argparse.Namespace, settings: Settings, tr: Translator) -
                 count=args.count,
                 single_use=args.single_use,
                 label=args.label,
+                reference=args.reference,
                 actor_label="cli",
                 now=utcnow(),
             )

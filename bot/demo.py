@@ -365,8 +365,18 @@ async def _script(sessions, server: FakeBotApi, transcript: Transcript, out_dir:
             s,
             unit_name="应急指挥中心",
             staff_employee_no=None,
-            count=3,
+            count=2,
             single_use=True,
+            actor_label="demo",
+            now=now,
+        )
+        links += await survey_links.create_links(  # 一事一评: a code for one case
+            s,
+            unit_name="应急指挥中心",
+            staff_employee_no=None,
+            count=1,
+            single_use=True,
+            reference="危化品经营许可证延续 2026-0815",
             actor_label="demo",
             now=now,
         )
@@ -377,15 +387,13 @@ async def _script(sessions, server: FakeBotApi, transcript: Transcript, out_dir:
         while any(d and d.startswith(survey_flow.RATE.head) for d in msg.button_data()):
             await citizen.tap(msg, survey_flow.RATE.head, index=level)
             msg = await citizen.see()
+        await citizen.tap(msg, survey_flow.TOGGLE.head, index=0)  # what went well, or wrong
+        msg = await citizen.see(button=survey_flow.NEXT.head)
         if level < 3:
-            await citizen.tap(msg, survey_flow.SKIP.head)
+            await citizen.tap(msg, survey_flow.NEXT.head)
             await citizen.see()
             continue
         await citizen.say(said.complaint)
-        msg = await citizen.see(button=survey_flow.TOGGLE.head)
-        await citizen.tap(msg, survey_flow.TOGGLE.head, index=0)
-        msg = await citizen.see(button=survey_flow.NEXT.head)
-        await citizen.tap(msg, survey_flow.NEXT.head)
         msg = await citizen.see(button=survey_flow.WANTS_REPLY.head)
         await citizen.tap(msg, survey_flow.WANTS_REPLY.head, index=0)
         await citizen.see()
@@ -393,6 +401,10 @@ async def _script(sessions, server: FakeBotApi, transcript: Transcript, out_dir:
         await head.tap(notice, rectification_flow.OPEN.head)
         item = await head.see(button=rectification_flow.ANSWER.head)
         await head.tap(item, rectification_flow.ANSWER.head)
+        outcome = await head.see(button=rectification_flow.OUTCOME.head)
+        await head.tap(outcome, rectification_flow.OUTCOME.head, index=0)  # 立行立改
+        await head.see()
+        await head.say(said.rectification_record)
         await head.see()
         await head.say(said.rectification)
         await head.see()

@@ -20,6 +20,7 @@ class Lines:
     measures: str
     superior_comment: str
     complaint: str
+    rectification_record: str
     rectification: str
     appeal: str
     appeal_decision: str
@@ -35,6 +36,7 @@ _SIMPLIFIED = Lines(
     measures="优化排班，演练结束后三个工作日内提交评估报告。",
     superior_comment="工作扎实，值守和演练组织得力，信息报送及时准确。",
     complaint="等了一个多小时才有人接待。",
+    rectification_record="经核实，当日午间窗口仅一人值守。已调整排班，高峰时段增派一人，列入整改台账。",
     rectification="已调整窗口排班，高峰时段增派一名工作人员，并向您致歉。",
     appeal="本季度另承担了两次跨区增援任务，相关记录未纳入评估，请核实。",
     appeal_decision="经核实增援记录属实，按实际处置效果调整该项指标得分。",
@@ -50,6 +52,7 @@ _ENGLISH = Lines(
     measures="Rework the duty roster; hand in drill reports within three working days.",
     superior_comment="Solid work: duty and drills well organised, reports on time and accurate.",
     complaint="I waited more than an hour before anyone saw me.",
+    rectification_record="Checked: only one member of staff was at the window at midday. Roster changed, one more at peak hours; entered in the rectification log.",
     rectification="We have changed the window roster and added a member of staff at peak hours. We apologise.",
     appeal="This quarter I also took part in two cross-district relief missions that the evaluation left out; please check.",
     appeal_decision="The relief missions are confirmed; the indicator is rescored on the actual response.",

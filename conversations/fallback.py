@@ -9,7 +9,9 @@ from telegram.ext import filters as F
 from chat.context import JxContext
 from chat.errors import report_failure
 from chat.flow import answer_query, reply, show_current
+from conversations.common import load_caller
 from conversations.home import show_home
+from domain.text import html_format
 
 
 async def stale_button(update: Update, context: JxContext) -> None:
@@ -22,13 +24,22 @@ async def stale_button(update: Update, context: JxContext) -> None:
 
 
 async def stray_text(update: Update, context: JxContext) -> None:
+    """Staff are pointed to their home screen; anyone else — a citizen writing "我要投诉"
+    outside a survey — is told where to go (the configured hotline), not "not understood"."""
     tr = await context.tr(update)
-    await reply(
-        update,
-        tr._(
+    actor = await load_caller(update, context)
+    if actor.is_staff or actor.is_admin:
+        text = tr._(
             "Sorry, I did not understand that. Tap /start for your home screen or /help for help."
-        ),
-    )
+        )
+    else:
+        text = html_format(
+            tr._(
+                "Hello! This bot serves the bureau's staff and the rating of its services. To rate a service, scan the QR code at the service window or on your receipt. For enquiries or complaints, please call {phone}; in an emergency, call 119 at once."
+            ),
+            phone=context.services.settings.citizen_hotline,
+        )
+    await reply(update, text)
 
 
 async def stray_media(update: Update, context: JxContext) -> None:

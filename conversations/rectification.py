@@ -36,7 +36,7 @@ from chat.flow import (
 from conversations import cases as cc
 from conversations.cases import Line, listing, refuse
 from conversations.common import load_caller, now
-from domain.enums import RectificationStatus
+from domain.enums import RectificationOutcome, RectificationStatus
 from domain.text import MESSAGE_LIMIT, clip, clip_html, html_format, html_len
 from infra.i18n import N_, Translator
 from services import rectification as rc
@@ -52,9 +52,11 @@ Status = RectificationStatus
 
 
 class State(StrEnum):
-    """The text steps (stored values: keep them); lists and items are plain messages."""
+    """The steps (stored values: keep them); lists and items are plain messages."""
 
-    ANSWER = "answer"  # what the unit did
+    OUTCOME = "outcome"  # 立行立改 / 限期整改 / 解释说明 (buttons)
+    ANSWER = "answer"  # the record of what the unit did (internal)
+    REPLY = "reply"  # what the citizen is told (the record waits in the position)
     REASON = "reason"  # why the unit asks for 申诉复核
     NOTE = "note"  # the working group's reason for its decision
 
@@ -64,13 +66,18 @@ OPEN = CB.action("open", int, old=("o",))  # rc1:open:<id>
 LIST = CB.action("list")
 REVIEWS = CB.action("reviews")
 ANSWER = CB.action("answer", int)
+OUTCOME = CB.action("outcome", int, str)  # rc1:outcome:<id>:<immediate|deadline|explained>
 REVIEW = CB.action("review", int)
 UPHOLD = CB.action("uphold", int, old=("u",))
 EXCLUDE = CB.action("exclude", int, old=("x",))
 RATE = CB.action("rate", int, str, old=("r",))  # rc1:rate:<id>:<s|b|d> (rv.RATINGS)
 QUESTIONS = {
+    State.OUTCOME: N_("How was this negative rating dealt with?"),
     State.ANSWER: N_(
-        "Please write what was done about this negative rating (up to {limit} characters)."
+        "Please write what was done about this negative rating, for the record (up to {limit} characters). The citizen does not see it."
+    ),
+    State.REPLY: N_(
+        "Now please write the reply to the citizen (up to {limit} characters): what was found and what was done, as the citizen should read it. It is sent with the outcome, and the citizen is asked to rate the handling."
     ),
     State.REASON: N_(
         "Why should the working group review this negative rating — for example, it is about another office, or it is malicious? Please write your reason (up to {limit} characters)."
@@ -112,20 +119,26 @@ async def render(session: AsyncSession, tr: Translator, pos: Position, update: U
     ask: str = html_format(
         tr._(QUESTIONS[State(pos.state)]), limit=rc.MAX_TEXT, decision=tr._(decision)
     )
-    if pos.state == State.ANSWER and view.response.wants_reply:
-        ask += " " + tr._("It is sent to the citizen, who is asked to rate the handling.")
     tail = f"\n\n<b>{ask}</b>\n{tr._(CANCELLED_HINT)}"
     room = MESSAGE_LIMIT - html_len(tail)  # the review gives way, the question to answer stays
-    return Prompt(rv.item_text(view, tr, at=dt.datetime.now(dt.UTC), limit=room) + tail)
+    text = rv.item_text(view, tr, at=dt.datetime.now(dt.UTC), limit=room) + tail
+    if pos.state == State.OUTCOME:
+        rows = [
+            [OUTCOME.button(tr._(label), view.id, outcome.value)]
+            for outcome, label in rv.OUTCOME_LABELS.items()
+        ]
+        return Prompt(text, InlineKeyboardMarkup(rows))
+    return Prompt(text)
 
 
-# each step waits for one text and stores it at once: a position holds nothing typed
+# each step waits for one text and stores it at once; only the reply step holds something
+# typed (the record, kept in the position until the reply is written)
 flow = Flow(
     "rectify",
     N_("the rectification of a negative rating"),
     render,
     prefix="rc1:",
-    idle_states=tuple(State),
+    idle_states=tuple(s for s in State if s != State.REPLY),
 )
 
 
@@ -214,8 +227,8 @@ async def show_reviews(update: Update, context: JxContext) -> object:
 async def _pressed(
     update: Update, context: JxContext, action: CallbackAction
 ) -> tuple[Actor, rv.RectView, int]:
-    """The caller, the item the button names (``Refused``: no such item) and its id."""
-    (rect_id,) = action.args(update)
+    """The caller, the item the button names first (``Refused``: no such item) and its id."""
+    rect_id = action.args(update)[0]
     actor = await load_caller(update, context)
     async with context.services.reads() as session:
         return actor, await rv.load(session, rect_id), rect_id
@@ -252,8 +265,17 @@ def _own_unit_or_not_yours(refusal: str) -> str:
 
 @cc.guarded(flow, "rectification", rc.NOT_YOURS)
 async def write_answer(update: Update, context: JxContext) -> object:
-    """✍️ Write what was done: the head's answer, as a text step."""
-    return await _begin(update, context, ANSWER, "answer", State.ANSWER)
+    """✍️ Write what was done: first the outcome, then the texts."""
+    return await _begin(update, context, ANSWER, "answer", State.OUTCOME)
+
+
+@cc.guarded(flow, "rectification", rc.NOT_YOURS)
+async def choose_outcome(update: Update, context: JxContext) -> object:
+    """立行立改 / 限期整改 / 解释说明: then the record of what was done."""
+    _rect_id, code = OUTCOME.args(update)
+    if code not in {o.value for o in RectificationOutcome}:
+        raise DomainError(N_("This button has expired. Here is where you are now."))
+    return await _begin(update, context, OUTCOME, "answer", State.ANSWER, outcome=code)
 
 
 @cc.guarded(flow, "rectification", rc.NOT_YOURS)
@@ -288,13 +310,36 @@ def _staff_id(actor: Actor) -> int:
 
 
 @cc.text_step(flow, _text, object_type="rectification", key="rid")
-async def save_answer(tx: FlowTx, actor: Actor, pos: Position, text: str, c: JxContext) -> str:
-    """What the unit did: to the citizen if they asked for a reply."""
+async def save_answer(
+    tx: FlowTx, actor: Actor, pos: Position, text: str, c: JxContext
+) -> str | None:
+    """The record of what was done; then the reply, if the citizen asked for one."""
     staff_id, rid, env = _staff_id(actor), int(pos.data["rid"]), cc.env(c)
-    rect = await rc.answer(tx.session, rid, text, staff_id=staff_id, now=now(c), env=env)
+    outcome = pos.data.get("outcome")
+    if outcome is None:  # a position from before outcomes: choose one first
+        tx.goto(State.OUTCOME, rid=rid)
+        return None
+    if rc.wants_reply(await rv.load(tx.session, rid)):
+        tx.goto(State.REPLY, rid=rid, outcome=outcome, record=text)
+        return None
+    outcome = RectificationOutcome(outcome)
+    await rc.answer(tx.session, rid, text, outcome=outcome, staff_id=staff_id, now=now(c), env=env)
+    tx.end()
+    return N_("Saved. The citizen did not ask for a reply, so the item is closed.")
+
+
+@cc.text_step(flow, _text, object_type="rectification", key="rid")
+async def save_reply(tx: FlowTx, actor: Actor, pos: Position, text: str, c: JxContext) -> str:
+    """The reply to the citizen, sent with the outcome; the record is stored beside it."""
+    staff_id, rid, env = _staff_id(actor), int(pos.data["rid"]), cc.env(c)
+    outcome, record = RectificationOutcome(pos.data["outcome"]), str(pos.data["record"])
+    rect = await rc.answer(
+        tx.session, rid, record, outcome=outcome, reply=text, staff_id=staff_id, now=now(c),
+        env=env,
+    )  # fmt: skip
     tx.end()
     if rect.status == Status.ANSWERED:
-        return N_("Saved. Your answer was sent to the citizen, who is asked to rate it.")
+        return N_("Saved. Your reply was sent to the citizen, who is asked to rate the handling.")
     return N_("Saved. The citizen did not ask for a reply, so the item is closed.")
 
 
@@ -368,7 +413,9 @@ def build_handler() -> ConversationHandler:
             EXCLUDE.handler(exclude),
         ],
         states={
+            State.OUTCOME: [OUTCOME.handler(choose_outcome)],
             State.ANSWER: [MessageHandler(text, save_answer)],
+            State.REPLY: [MessageHandler(text, save_reply)],
             State.REASON: [MessageHandler(text, send_reason)],
             State.NOTE: [MessageHandler(text, record_decision)],
         },

@@ -1,9 +1,13 @@
 """The citizen's one-minute survey, opened from a QR code: ``/start sv_<token>``.
 
-States: QUESTION (five levels as buttons), COMMENT (optional text), PROBLEMS (after a
-不满意/非常不满意: what went wrong, multi-select plus free text), REPLY (do they want an
-answer). Every answer is stored as given; an abandoned survey is finished later by
-opening the same link. The citizen is known only by a keyed hash of their Telegram id.
+Shaped like 政务服务「好差评」: QUESTION (five levels as buttons: the overall level first,
+then the questions), TAGS (tags that depend on the overall level, multi-select with
+"完成": what went well, with an optional comment typed here; after a 差评 — an overall
+不满意/非常不满意 — what went wrong, of which one chosen or typed reason is required),
+REPLY (after a 差评: do they want an answer). A 差评 ends with where it went and its
+number; praise with thanks. Every answer is stored as given; an abandoned survey is
+finished later by opening the same link. The citizen is known only by a keyed hash of
+their Telegram id.
 
 Callback data names the response (``sv1:a:<response>:<question>:<level>``), so a button
 of another survey never writes into this one. A tap on an answer already given says
@@ -38,7 +42,7 @@ from conversations.start import deep_link
 from domain.enums import ResponseStatus
 from domain.labels import SATISFACTION_LABELS
 from domain.payload import PayloadKind, StartPayload
-from domain.text import html_format
+from domain.text import escape, html_format
 from infra.i18n import N_, Translator
 from services import surveys
 from services.errors import DomainError
@@ -46,106 +50,49 @@ from services.templates import localized
 
 
 class State(StrEnum):
-    QUESTION = "question"
-    COMMENT = "comment"
-    PROBLEMS = "problems"
+    QUESTION = "question"  # the overall level, then each question
+    TAGS = "tags"
     REPLY = "reply"
 
 
 CB = Callbacks("sv1", "survey")
-RATE = CB.action("a", int, str, int)  # sv1:a:<response>:<question code>:<level index>
-SKIP = CB.action("c", int)  # sv1:c:<response>: no comment
-TOGGLE = CB.action("t", int, int)  # sv1:t:<response>:<problem index>
-NEXT = CB.action("n", int)  # sv1:n:<response>: problems chosen
+RATE = CB.action("a", int, str, int)  # sv1:a:<response>:<question code or ~all>:<level index>
+TOGGLE = CB.action("t", int, int)  # sv1:t:<response>:<tag index>
+NEXT = CB.action("n", int)  # sv1:n:<response>: 完成, the tags chosen
 WANTS_REPLY = CB.action("r", int, int)  # sv1:r:<response>:<1 yes, 0 no>
 
 FACES = ("😀", "🙂", "😐", "🙁", "😞")
 
 
 def state_for(step: str) -> State:
-    return {
-        surveys.COMMENT: State.COMMENT,
-        surveys.PROBLEMS: State.PROBLEMS,
-        surveys.REPLY: State.REPLY,
-    }.get(step, State.QUESTION)
+    return {surveys.TAGS: State.TAGS, surveys.REPLY: State.REPLY}.get(step, State.QUESTION)
 
 
 def greeting(view: surveys.SurveyView, tr: Translator) -> str:
     unit = html(localized(view.unit, tr.locale))
+    text: str
     if view.staff:
-        return html_format(
+        text = html_format(
             tr._("Hello! Thank you for using the services of {unit} (staff member: {staff})."),
             unit=unit,
             staff=view.staff,
         )
-    return html_format(tr._("Hello! Thank you for using the services of {unit}."), unit=unit)
+    else:
+        text = html_format(tr._("Hello! Thank you for using the services of {unit}."), unit=unit)
+    if view.reference:  # 一事一评: the service this code was handed out for
+        text += "\n" + escape(tr.label(tr._("Service"), view.reference))
+    return text
 
 
 async def render(session: AsyncSession, tr: Translator, pos: Position, update: Update) -> Prompt:
     view = await surveys.load_view(session, int(pos.data["rid"]))
     rid = view.response.id
     step = view.next_step()
-    total = len(view.spec.questions)
-    if pos.state == State.QUESTION and step not in (
-        surveys.COMMENT,
-        surveys.PROBLEMS,
-        surveys.REPLY,
-        surveys.DONE,
-    ):
-        index = next(n for n, q in enumerate(view.spec.questions) if q.code == step)
-        question = view.spec.questions[index]
-        lines = []
-        if index == 0:
-            lines += [
-                greeting(view, tr),
-                html_format(
-                    tr.ngettext(
-                        "Please take a minute to rate this service: {count} question, a few taps.",
-                        "Please take a minute to rate this service: {count} questions, a few taps.",
-                        total,
-                    ),
-                    count=total,
-                ),
-                "",
-            ]
-        lines.append(
-            f"<b>{index + 1}/{total}</b> {html(localized(question.text, tr.locale, question.text_en))}"
-        )
-        rows = [
-            [(f"{FACES[n]} {tr._(SATISFACTION_LABELS[level])}", RATE.data(rid, question.code, n))]
-            for n, level in enumerate(surveys.LEVELS)
-        ]
-        return Prompt("\n".join(lines), keyboard(*rows))
-    if step == surveys.COMMENT:
-        return Prompt(
-            html_format(
-                tr._(
-                    "Anything else you would like to tell us? Type it here (at most {limit} characters), or skip."
-                ),
-                limit=surveys.MAX_COMMENT,
-            ),
-            keyboard([(tr._("Skip"), SKIP.data(rid))]),
-        )
-    if step == surveys.PROBLEMS:
-        chosen = set(view.response.problems or [])
-        rows = []
-        for n, problem in enumerate(view.spec.problems):
-            en = view.spec.problems_en[n] if view.spec.problems_en else None
-            rows.append(
-                [
-                    (
-                        ("✅ " if n in chosen else "▫️ ") + localized(problem, tr.locale, en),
-                        TOGGLE.data(rid, n),
-                    )
-                ]
-            )
-        rows.append([(tr._("Next ➡"), NEXT.data(rid))])
-        return Prompt(
-            tr._(
-                "We are sorry the service fell short. What went wrong? Choose all that apply, then tap “Next”; you can also type what happened."
-            ),
-            keyboard(*rows),
-        )
+    codes = [surveys.OVERALL, *(q.code for q in view.spec.questions)]
+    if step in codes:
+        return _question(view, tr, codes.index(step), len(codes))
+    if step == surveys.TAGS:
+        return _tags(view, tr)
     if step == surveys.REPLY:
         return Prompt(
             tr._("Would you like us to tell you how we handled it? We will reply in this chat."),
@@ -156,7 +103,64 @@ async def render(session: AsyncSession, tr: Translator, pos: Position, update: U
                 ]
             ),
         )
-    return Prompt(tr._("Thank you for your feedback!"))
+    return _thanks(view, tr)
+
+
+def _question(view: surveys.SurveyView, tr: Translator, index: int, total: int) -> Prompt:
+    """The overall level (with the greeting), or one question, with the five levels."""
+    lines = []
+    if index == 0:
+        lines += [
+            greeting(view, tr),
+            html_format(
+                tr.ngettext(
+                    "Please take a minute to rate this service: {count} question, a few taps.",
+                    "Please take a minute to rate this service: {count} questions, a few taps.",
+                    total,
+                ),
+                count=total,
+            ),
+            "",
+        ]
+        code, text = surveys.OVERALL, tr._("Overall, are you satisfied with this service?")
+    else:
+        question = view.spec.questions[index - 1]
+        code, text = question.code, localized(question.text, tr.locale, question.text_en)
+    lines.append(f"<b>{index + 1}/{total}</b> {html(text)}")
+    rows = [
+        [(f"{FACES[n]} {tr._(SATISFACTION_LABELS[level])}", RATE.data(view.response.id, code, n))]
+        for n, level in enumerate(surveys.LEVELS)
+    ]
+    return Prompt("\n".join(lines), keyboard(*rows))
+
+
+def _tags(view: surveys.SurveyView, tr: Translator) -> Prompt:
+    """The tags of the overall level, ticked as chosen, and 完成."""
+    labels, english = view.spec.tags(view.bad)
+    chosen, rid = set(view.tags), view.response.id
+    rows = [
+        [
+            (
+                ("✅ " if n in chosen else "▫️ ")
+                + localized(label, tr.locale, english[n] if n < len(english) else None),
+                TOGGLE.data(rid, n),
+            )
+        ]
+        for n, label in enumerate(labels)
+    ]
+    rows.append([(tr._("Done ➡"), NEXT.data(rid))])
+    if view.bad:
+        text = tr._(
+            "We are sorry the service fell short. What went wrong? Choose all that apply and tap “Done”, or type what happened."
+        )
+    else:
+        text = html_format(
+            tr._(
+                "What went well? Choose any that apply and tap “Done”. Anything else you would like to tell us? Type it here (at most {limit} characters)."
+            ),
+            limit=surveys.MAX_COMMENT,
+        )
+    return Prompt(text, keyboard(*rows))
 
 
 flow = Flow("survey", N_("satisfaction survey"), render, prefix="sv1:")
@@ -287,35 +291,25 @@ def _at(view: surveys.SurveyView, step: str) -> None:
 
 
 @flow.step
-async def skip_comment(update: Update, context: JxContext) -> object:
-    (rid,) = SKIP.args(update)
-
-    async def change(tx: FlowTx, view: surveys.SurveyView) -> None:
-        _at(view, surveys.COMMENT)
-        await surveys.set_comment(tx.session, view, None, key=_key(update, context))
-
-    return await _press(update, context, rid, change)
-
-
-@flow.step
-async def toggle_problem(update: Update, context: JxContext) -> object:
-    """Tick or untick one of the listed problems (several may apply)."""
+async def toggle_tag(update: Update, context: JxContext) -> object:
+    """Tick or untick one of the tags offered for the overall level (several may apply)."""
     rid, index = TOGGLE.args(update)
 
     async def change(tx: FlowTx, view: surveys.SurveyView) -> None:
-        _at(view, surveys.PROBLEMS)
-        surveys.toggle_problem(view, index, key=_key(update, context))
+        _at(view, surveys.TAGS)
+        surveys.toggle_tag(view, index, key=_key(update, context))
 
     return await _press(update, context, rid, change)
 
 
 @flow.step
-async def problems_chosen(update: Update, context: JxContext) -> object:
+async def tags_chosen(update: Update, context: JxContext) -> object:
+    """完成: the tags are chosen (after a 差评, at least one, unless a reason is typed)."""
     (rid,) = NEXT.args(update)
 
     async def change(tx: FlowTx, view: surveys.SurveyView) -> None:
-        _at(view, surveys.PROBLEMS)
-        await surveys.set_problem_text(tx.session, view, "", key=_key(update, context))
+        _at(view, surveys.TAGS)
+        surveys.finish_tags(view, None, key=_key(update, context))
 
     return await _press(update, context, rid, change)
 
@@ -335,13 +329,24 @@ async def choose_reply(update: Update, context: JxContext) -> object:
 
 
 def _thanks(view: surveys.SurveyView, tr: Translator) -> Prompt:
-    text = tr._("Thank you for your feedback! It helps us serve you better.")
+    """An honest ending: a 差评 says where it went and its number, and whether an answer
+    will come here; praise is thanked."""
+    if not view.bad:
+        return Prompt(tr._("Thank you for your rating! It helps us serve you better."))
+    unit = localized(view.unit, tr.locale)
+    ref = view.rectification_id or "—"
     if view.response.wants_reply:
-        text += "\n" + tr._("We will reply in this chat once the unit has looked into it.")
-    return Prompt(text)
+        text = tr._(
+            "Your comments have been passed to {unit} to verify and handle (No. {ref}). The outcome will be answered here."
+        )
+    else:
+        text = tr._(
+            "Your comments have been passed to {unit} to verify and handle (No. {ref}). Thank you for your feedback."
+        )
+    return Prompt(html_format(text, unit=unit, ref=ref))
 
 
-Write = Callable[[FlowTx, surveys.SurveyView, str, str], Awaitable[None]]
+Write = Callable[[surveys.SurveyView, str, str], None]
 
 
 async def _typed(update: Update, context: JxContext, step: str, write: Write) -> object:
@@ -358,7 +363,7 @@ async def _typed(update: Update, context: JxContext, step: str, write: Write) ->
             view = await surveys.load_view(tx.session, int(pos.data["rid"]))
             if view.next_step() != step:
                 raise DomainError(N_("Please use the buttons below."))
-            await write(tx, view, text, key)
+            write(view, text, key)
             if view.next_step() == surveys.DONE:
                 await _finish(tx, update, context, view, wants_reply=None)
             _goto(tx, view)
@@ -375,21 +380,13 @@ async def _typed(update: Update, context: JxContext, step: str, write: Write) ->
 
 
 @flow.step
-async def write_comment(update: Update, context: JxContext) -> object:
-    async def write(tx: FlowTx, view: surveys.SurveyView, text: str, key: str) -> None:
-        await surveys.set_comment(tx.session, view, text, key=key)
+async def write_tags_text(update: Update, context: JxContext) -> object:
+    """Typed at the tags: a comment, or after a 差评 what went wrong in the citizen's words."""
 
-    return await _typed(update, context, surveys.COMMENT, write)
+    def write(view: surveys.SurveyView, text: str, key: str) -> None:
+        surveys.finish_tags(view, text, key=key)
 
-
-@flow.step
-async def describe_problem(update: Update, context: JxContext) -> object:
-    """What went wrong, in the citizen's own words (beside the ticked problems)."""
-
-    async def write(tx: FlowTx, view: surveys.SurveyView, text: str, key: str) -> None:
-        await surveys.set_problem_text(tx.session, view, text, key=key)
-
-    return await _typed(update, context, surveys.PROBLEMS, write)
+    return await _typed(update, context, surveys.TAGS, write)
 
 
 def build_handler() -> ConversationHandler:
@@ -401,11 +398,10 @@ def build_handler() -> ConversationHandler:
         entry_points=[CommandHandler("start", open_survey, filters=deep_link(PayloadKind.SURVEY))],
         states={
             State.QUESTION: [RATE.handler(rate)],
-            State.COMMENT: [SKIP.handler(skip_comment), typed(write_comment), RATE.handler(rate)],
-            State.PROBLEMS: [
-                TOGGLE.handler(toggle_problem),
-                NEXT.handler(problems_chosen),
-                typed(describe_problem),
+            State.TAGS: [
+                TOGGLE.handler(toggle_tag),
+                NEXT.handler(tags_chosen),
+                typed(write_tags_text),
                 RATE.handler(rate),
             ],
             State.REPLY: [WANTS_REPLY.handler(choose_reply), RATE.handler(rate)],

@@ -2,7 +2,9 @@
 
 ``/links``: choose a unit (a unit head sees only their own), then the kind of codes;
 single-use codes come as an A4 sheet of slips to cut out, a window code as a poster (A4
-or A5) after the window's name is asked; a CSV of the links comes with either. Callback
+or A5) after the window's name is asked; a CSV of the links comes with either. One
+single-use code may carry the service or case number it is for (一事一评), typed at the
+REFERENCE step; the unit is shown it with the rating. Callback
 data keeps its first format (``ln1:u:<unit>``, ``ln1:k:<kind>``, ``ln1:x:0``), so a
 message already in a chat still works; every press is re-checked against the caller.
 """
@@ -38,21 +40,25 @@ class State(StrEnum):
     UNIT = "unit"
     KIND = "kind"
     WINDOW = "window"  # a poster's window name, typed
+    REFERENCE = "reference"  # the service or case number of one single-use code
 
 
 # count, single use, the poster's paper (None: a sheet of slips)
 KINDS: dict[str, tuple[int, bool, str | None]] = {
     "s10": (10, True, None),
     "s30": (30, True, None),
+    "s1": (1, True, None),
     "r1": (1, False, "A4"),
     "r1a5": (1, False, "A5"),
 }
+ONE_CASE = "s1"  # one code for one case, with its reference (一事一评)
 
 CB = Callbacks("ln1", "links")
 UNIT = CB.action("u", int)  # ln1:u:<unit id>
 KIND = CB.action("k", str)  # ln1:k:<a key of KINDS>
 CANCEL = CB.action("x", int)  # ln1:x:0
 NO_WINDOW = CB.action("w", int)  # ln1:w:0: a poster without a window name
+NO_REFERENCE = CB.action("n", int)  # ln1:n:0: the one code without a reference
 
 
 async def _units(session: AsyncSession, actor: Actor) -> list[OrgUnit]:
@@ -88,6 +94,20 @@ async def render(session: AsyncSession, tr: Translator, pos: Position, update: U
             ),
         )
     unit = await session.get(OrgUnit, int(pos.data["unit"]))
+    if pos.state == State.REFERENCE:
+        return Prompt(
+            html_format(
+                tr._(
+                    "One single-use code for {unit}. Type the service or case number it is for (事项 or 办件编号, at most {max} characters); the unit sees it with the rating. Or create it without one."
+                ),
+                unit=localized(unit.name, tr.locale) if unit else "",
+                max=survey_links.MAX_REFERENCE,
+            ),
+            keyboard(
+                [(tr._("Without a case number"), NO_REFERENCE.data(0))],
+                [(tr._("✖ Cancel"), CANCEL.data(0))],
+            ),
+        )
     return Prompt(
         html_format(
             tr._(
@@ -100,6 +120,7 @@ async def render(session: AsyncSession, tr: Translator, pos: Position, update: U
                 (tr._("10 single-use codes"), KIND.data("s10")),
                 (tr._("30 single-use codes"), KIND.data("s30")),
             ],
+            [(tr._("1 code for one case (一事一评)"), KIND.data(ONE_CASE))],
             [
                 (tr._("Window poster, A4 (reusable)"), KIND.data("r1")),
                 (tr._("Window poster, A5"), KIND.data("r1a5")),
@@ -166,6 +187,12 @@ async def create_codes(update: Update, context: JxContext) -> object:
         or not survey_links.can_manage(actor, int(pos.data["unit"]))
     ):
         return await flow._stale_button(update, context)
+    if kind == ONE_CASE:
+        async with flow.tx(update, context) as tx:
+            tx.goto(State.REFERENCE, unit=int(pos.data["unit"]))
+        await answer_query(update)
+        await flow.show(update, context)
+        return tx.state
     if KINDS[kind][2] is not None:
         async with flow.tx(update, context) as tx:
             tx.goto(State.WINDOW, unit=int(pos.data["unit"]), kind=kind)
@@ -196,7 +223,31 @@ async def _poster(update: Update, context: JxContext, window: str) -> object:
     return await _issue(update, context, int(pos.data["unit"]), str(pos.data["kind"]), window)
 
 
-async def _issue(update: Update, context: JxContext, unit_id: int, kind: str, label: str) -> object:
+@flow.step
+async def create_without_reference(update: Update, context: JxContext) -> object:
+    """The one single-use code, without a service or case number."""
+    return await _reference(update, context, "")
+
+
+@flow.step
+async def create_with_reference(update: Update, context: JxContext) -> object:
+    """The one single-use code, for the service or case number typed (一事一评)."""
+    text = update.message.text if update.message else None
+    return await _reference(update, context, (text or "").strip())
+
+
+async def _reference(update: Update, context: JxContext, reference: str) -> object:
+    async with context.services.reads() as session:
+        pos = await flow.position(session, update)
+    actor = await load_caller(update, context)
+    if pos is None or not survey_links.can_manage(actor, int(pos.data["unit"])):
+        return await flow._stale_button(update, context)
+    return await _issue(update, context, int(pos.data["unit"]), ONE_CASE, "", reference)
+
+
+async def _issue(
+    update: Update, context: JxContext, unit_id: int, kind: str, label: str, reference: str = ""
+) -> object:
     """Create the codes, then send what to print (slips or a poster) and the CSV of links."""
     actor = await load_caller(update, context)
     tr = await context.tr(update)
@@ -211,13 +262,14 @@ async def _issue(update: Update, context: JxContext, unit_id: int, kind: str, la
                 count=count,
                 single_use=single_use,
                 label=label,
+                reference=reference,
                 actor_label="telegram",
                 actor_telegram_id=actor.telegram_id,
                 now=now(context),
             )
             tx.end()
     except DomainError as exc:
-        if update.callback_query is None:  # a window name too long: say so, ask again
+        if update.callback_query is None:  # a typed name or number too long: say so, ask again
             await reply(update, exc.render(tr))
             await flow.show(update, context, edit=False)
             return None
@@ -326,6 +378,11 @@ def build_handler() -> ConversationHandler:
             State.WINDOW: [
                 MessageHandler(F.TEXT & ~F.COMMAND & ~F.UpdateType.EDITED, name_window),
                 NO_WINDOW.handler(no_window),
+                CANCEL.handler(cancel),
+            ],
+            State.REFERENCE: [
+                MessageHandler(F.TEXT & ~F.COMMAND & ~F.UpdateType.EDITED, create_with_reference),
+                NO_REFERENCE.handler(create_without_reference),
                 CANCEL.handler(cancel),
             ],
         },

@@ -122,6 +122,14 @@ class RectificationStatus(StrEnum):
     CLOSED = "closed"
 
 
+class RectificationOutcome(StrEnum):
+    """How a 差评 was dealt with, as practice tells them apart."""
+
+    IMMEDIATE = "immediate"  # 立行立改: put right at once
+    DEADLINE = "deadline"  # 限期整改: put right by a deadline (kept in the 整改台账)
+    EXPLAINED = "explained"  # 解释说明: explained; the request had no basis to grant
+
+
 class AppealStatus(StrEnum):
     """申訴 (五(四)3): open → (question ↔ answered) → decided."""
 

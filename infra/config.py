@@ -53,6 +53,9 @@ class Settings(BaseSettings):
     plan_threshold: float | None = (
         None  # totals below it need an improvement plan too (None: 不合格 only)
     )
+    # where someone who is neither staff nor in a survey is sent with a question or a
+    # complaint: the bureau's service line, or the 12345 government service hotline
+    citizen_hotline: str = "12345"
     webhook_url: str | None = None
     webhook_listen: str = "127.0.0.1"
     webhook_port: int = 8443

@@ -15,6 +15,7 @@ from decimal import Decimal
 from fractions import Fraction
 
 from domain.enums import Source
+from domain.template.survey import OVERALL
 from domain.template.values import freeze
 from scoring.numbers import exact, round2
 
@@ -66,8 +67,9 @@ class Signal:
 
 @dataclass(frozen=True)
 class IntegrityOptions:
-    """Thresholds. A citizen response counts as a 差评 when any answer is at most
-    ``bad_points`` (不满意 = 40 by default), as the survey opens 整改 for any such answer.
+    """Thresholds. A citizen response counts as a 差评 when its overall level is at most
+    ``bad_points`` (不满意 = 40 by default), as the survey decides a 差评 by that level
+    alone; a response from before the overall level was asked, when any answer is.
     Citizens are left out of straight-lining by default: a satisfied citizen tapping
     非常满意 four times is the common case, not a pattern.
     """
@@ -180,9 +182,11 @@ def _repeated_bad(forms: Sequence[Form], options: IntegrityOptions) -> list[Sign
     """One citizen account with many 差评, against one subject or spread over several."""
     bad: dict[str, list[str]] = {}
     for form in forms:
-        if form.source is Source.CITIZEN and any(
-            v <= options.bad_points for v in form.answers.values()
-        ):
+        if form.source is not Source.CITIZEN:
+            continue
+        overall = form.answers.get(OVERALL)
+        levels = form.answers.values() if overall is None else (overall,)
+        if any(v <= options.bad_points for v in levels):
             bad.setdefault(form.rater, []).append(form.ratee)
     signals = []
     for rater in sorted(bad):

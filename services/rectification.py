@@ -36,7 +36,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.enums import RectificationStatus, ResponseStatus, Satisfaction
+from domain.enums import RectificationOutcome, RectificationStatus, ResponseStatus, Satisfaction
 from infra.i18n import N_
 from infra.models import Rectification, Staff, SurveyResponse
 from services import cases
@@ -195,30 +195,41 @@ async def open_for_response(
     return rect
 
 
+def wants_reply(view: RectView) -> bool:
+    """Whether a reply to the citizen is pending: asked for, and their chat id still kept."""
+    return bool(view.response.wants_reply) and view.response.reply_chat_id is not None
+
+
 async def answer(
     session: AsyncSession,
     rect_id: int,
-    text: str,
+    record: str,
     *,
+    outcome: RectificationOutcome,
+    reply: str | None = None,
     staff_id: int,
     now: dt.datetime,
     env: Env | None = None,
 ) -> Rectification:
-    """The unit head's account of what was done: OPEN → ANSWERED when a reply goes to the
-    citizen (queued in their language, their raw chat id erased in this transaction), who
-    then rates it; else → CLOSED, as nobody is left to rate it."""
+    """The unit head's handling, in two texts kept apart: ``record``, what was done, for the
+    unit and the working group; ``reply``, what the citizen is told (required when they
+    asked for a reply), with the ``outcome`` (立行立改 / 限期整改 / 解释说明). OPEN → ANSWERED
+    when the reply goes to the citizen (queued in their language, their raw chat id erased
+    in this transaction), who then rates it; else → CLOSED, as nobody is left to rate it."""
     env = env or Env()
+    outcome = RectificationOutcome(outcome)
     view = await load(session, rect_id)
     actor = await _staff_actor(session, staff_id)
-    cleaned = _ready("answer", view, actor, text)
+    cleaned = _ready("answer", view, actor, record)
     rect, response = view.rect, view.response
     chat = response.reply_chat_id if response.wants_reply else None
-    if chat is not None:
+    told = cases.check_text(reply, MAX_TEXT) if chat is not None else None
+    if chat is not None and told is not None:
         tr = env.tr(response.locale)
         await enqueue(
             session,
             chat,
-            rv.reply_text(tr, view, cleaned, response.locale),
+            rv.reply_text(tr, view, told, response.locale, outcome=outcome),
             choices=rv.rating_choices(tr, rect.id),
             dedupe_key=f"rect-reply:{rect.id}",
             erase_chat_id=True,  # the row forgets the citizen once it is sent
@@ -226,8 +237,10 @@ async def answer(
         response.reply_chat_id = None  # kept only while a requested reply was pending
     replied = chat is not None
     name, status = ("answer", ANSWERED) if replied else ("close", CLOSED)
-    changes = {"answer": cleaned, "answered_at": now, "answered_by_staff_id": staff_id}
+    changes: dict[str, Any] = {"answer": cleaned, "outcome": outcome, "reply": told}
+    changes |= {"answered_at": now, "answered_by_staff_id": staff_id}
     detail = {"status": status.value, "replied": replied, "length": len(cleaned)}
+    detail |= {"outcome": outcome.value}
     await cases.apply(
         session,
         RECTIFICATION,

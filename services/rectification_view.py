@@ -13,8 +13,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.choice import Choice, Choices, rows
-from domain.enums import RectificationStatus, Satisfaction
+from domain.enums import RectificationOutcome, RectificationStatus, Satisfaction
 from domain.template import DEFAULT_SURVEY, SurveySpec, Template, survey_of
+from domain.template.survey import OVERALL
 from domain.text import MESSAGE_LIMIT, Html, clip_html, escape, html_format
 from infra.i18n import N_, Translator
 from infra.models import (
@@ -23,6 +24,7 @@ from infra.models import (
     Rectification,
     Staff,
     SurveyAnswer,
+    SurveyLink,
     SurveyResponse,
     TemplateVersion,
 )
@@ -50,6 +52,11 @@ STATUS_LABELS: Final = {
     Status.EXCLUDED: N_("excluded after review"),
     Status.CLOSED: N_("closed"),
 }
+OUTCOME_LABELS: Final = {
+    RectificationOutcome.IMMEDIATE: N_("Put right at once"),
+    RectificationOutcome.DEADLINE: N_("Put right by a deadline"),
+    RectificationOutcome.EXPLAINED: N_("Explained"),
+}
 NOT_FOUND = N_("This negative rating does not exist or is not yours to handle.")
 UPHOLD_LABEL, EXCLUDE_LABEL = N_("Uphold the negative rating"), N_("Exclude the negative rating")
 _OPEN: Final = button(N_("Open"), "rectify.open")
@@ -69,6 +76,7 @@ class RectView:
     spec: SurveySpec
     answers: list[SurveyAnswer]
     requesters: frozenset[int]  # staff who asked for 申诉复核
+    reference: str | None = None  # the service the survey link was for (一事一评)
 
     @property
     def id(self) -> int:
@@ -96,7 +104,7 @@ async def load(session: AsyncSession, rect_id: int) -> RectView:
     template = response.template_id
     version = await session.get(TemplateVersion, template) if template else None
     spec = survey_of(Template.from_dict(version.content)) if version else DEFAULT_SURVEY
-    order = {q.code: i for i, q in enumerate(spec.questions)}
+    order = {q.code: i for i, q in enumerate(spec.questions)} | {OVERALL: -1}  # overall first
     answers = sorted(
         await session.scalars(select(SurveyAnswer).where(SurveyAnswer.response_id == response.id)),
         key=lambda a: (order.get(a.question, len(order)), a.id),
@@ -111,7 +119,9 @@ async def load(session: AsyncSession, rect_id: int) -> RectView:
     head = unit.head_staff_id if unit.active else None
     asked = frozenset(s for s in requesters if s is not None)
     name = staff.name if staff else None
-    return RectView(rect, response, unit.name, head, name, spec, answers, asked)
+    link = await session.get(SurveyLink, response.link_id)
+    reference = link.reference if link else None
+    return RectView(rect, response, unit.name, head, name, spec, answers, asked, reference)
 
 
 async def listing(
@@ -187,7 +197,10 @@ def item_text(
     lines += [deadline + (" " + _("⚠️ overdue") if is_overdue(rect, at) else ""), ""]
     for a in view.answers:
         question = view.spec.question(a.question)
-        text = question_text(question, loc) if question else a.question
+        if a.question == OVERALL:
+            text = _("Overall")
+        else:
+            text = question_text(question, loc) if question else a.question
         lines.append(f"• {escape(text)} — {_(SATISFACTION_LABELS[a.level])}")
     if response.comment:
         lines.append(html_format(_("Comment: {text}"), text=response.comment))
@@ -202,8 +215,15 @@ def item_text(
         lines.append(_("The citizen asked for a reply."))
     else:
         lines.append(_("The citizen did not ask for a reply."))
+    if view.reference:
+        lines.insert(2, html_format(_("Service: {reference}"), reference=view.reference))
+    if rect.outcome is not None:
+        outcome = _(OUTCOME_LABELS[rect.outcome])
+        lines += ["", html_format(_("<b>Outcome:</b> {outcome}"), outcome=outcome)]
     if rect.answer is not None:
-        lines += ["", html_format(_("<b>What was done:</b> {text}"), text=rect.answer)]
+        lines += [html_format(_("<b>What was done:</b> {text}"), text=rect.answer)]
+    if rect.reply is not None:
+        lines.append(html_format(_("<b>Reply to the citizen:</b> {text}"), text=rect.reply))
     if rect.citizen_rating is not None:
         rating = _(SATISFACTION_LABELS[Satisfaction(rect.citizen_rating)])
         lines.append(
@@ -265,20 +285,28 @@ def _lines(tr: Translator, view: RectView, *msgids: str, **more: object) -> str:
 
 
 def opened_text(tr: Translator, step: Step[RectView]) -> str:
+    view = step.view
+    service = (N_("Service: {reference}"),) if view.reference else ()
     return _lines(
         tr,
-        step.view,
+        view,
         N_("<b>New negative rating to rectify</b> (#{id})"),
         N_("{target}, {date}: {level}."),
+        *service,
         N_("Please handle it and write what was done by the end of {deadline}."),
+        reference=view.reference or "",
     )
 
 
-def reply_text(tr: Translator, view: RectView, text: str, locale: str) -> str:
+def reply_text(
+    tr: Translator, view: RectView, text: str, locale: str, *, outcome: RectificationOutcome
+) -> str:
+    """The unit's reply to the citizen, under the number they were given and the outcome."""
     unit = escape(localized(view.unit, locale))
-    intro = tr._("About your review of {unit}, this is how it was handled:")
+    intro = tr._("About your review of {unit} (No. {ref}), this is how it was handled:")
+    kind = escape(tr.label(tr._("Outcome"), tr._(OUTCOME_LABELS[outcome])))
     question = tr._("Are you satisfied with how it was handled?")
-    return "\n\n".join([html_format(intro, unit=unit), escape(text), question])
+    return "\n\n".join([html_format(intro, unit=unit, ref=view.id), kind, escape(text), question])
 
 
 def review_request_text(tr: Translator, step: Step[RectView]) -> str:

@@ -26,6 +26,7 @@ from services.errors import DomainError
 
 MAX_COUNT = 500
 MAX_LABEL = 64  # survey_link.label is String(64)
+MAX_REFERENCE = 64  # survey_link.reference is String(64)
 _SERIAL_RE = re.compile(r"^(?:no\.?\s*|#)?(\d{1,12})$", re.IGNORECASE)
 
 
@@ -44,6 +45,7 @@ class IssuedLink:
     staff: str | None
     single_use: bool
     label: str = ""
+    reference: str | None = None  # 一事一评: the service or case number it is for
 
     @property
     def serial(self) -> str:
@@ -68,6 +70,7 @@ class LinkView:
     revoked_at: dt.datetime | None
     claimed_at: dt.datetime | None
     responses: int
+    reference: str | None = None
 
     @property
     def serial(self) -> str:
@@ -100,16 +103,30 @@ async def create_links(
     count: int,
     single_use: bool,
     label: str = "",
+    reference: str = "",
     actor_label: str,
     actor_telegram_id: int | None = None,
     now: dt.datetime,
 ) -> list[IssuedLink]:
-    """``count`` fresh links for a unit, or for one active staff member of that unit."""
+    """``count`` fresh links for a unit, or for one active staff member of that unit.
+
+    ``reference`` (一事一评): the service (事项) or case number (办件编号) a single-use link
+    is handed out for; the unit is shown it with the rating.
+    """
     if not 1 <= count <= MAX_COUNT:
         raise DomainError(N_("The number of links must be between 1 and {max}."), max=MAX_COUNT)
     label = label.strip()
     if len(label) > MAX_LABEL:
         raise DomainError(N_("The label may be at most {max} characters."), max=MAX_LABEL)
+    reference = " ".join(reference.split())
+    if reference and not single_use:
+        raise DomainError(
+            N_("A service or case number belongs on single-use codes only (一事一评).")
+        )
+    if len(reference) > MAX_REFERENCE:
+        raise DomainError(
+            N_("The service or case number may be at most {max} characters."), max=MAX_REFERENCE
+        )
     unit = await unit_by_name(session, unit_name)
     staff: Staff | None = None
     if staff_employee_no:
@@ -136,6 +153,7 @@ async def create_links(
             staff_id=staff.id if staff else None,
             single_use=single_use,
             label=label,
+            reference=reference or None,
             created_at=now,
             created_by=actor_label[:64],
         )
@@ -155,12 +173,21 @@ async def create_links(
             "single_use": single_use,
             "staff_id": staff.id if staff else None,
             "label": label,
+            "reference": reference or None,
             "link_ids": [rows[0].id, rows[-1].id],
         },
         at=now,
     )
     return [
-        IssuedLink(row.id, payload, unit.name, staff.name if staff else None, single_use, label)
+        IssuedLink(
+            row.id,
+            payload,
+            unit.name,
+            staff.name if staff else None,
+            single_use,
+            label,
+            reference or None,
+        )
         for row, payload in zip(rows, payloads, strict=True)
     ]
 
@@ -246,6 +273,7 @@ async def links_of_unit(session: AsyncSession, unit_id: int) -> list[LinkView]:
             created_by=link.created_by,
             revoked_at=link.revoked_at,
             claimed_at=link.claimed_at,
+            reference=link.reference,
             responses=int(n),
         )
         for link, staff_name, n in rows

@@ -27,7 +27,8 @@ def target(tr: Translator, link: IssuedLink) -> str:
     """Who is rated: the unit (in the reader's script), or the unit and the person (a
     personal name is never converted)."""
     unit = localized(link.unit, tr.locale)
-    return f"{unit} · {link.staff}" if link.staff else unit
+    who = f"{unit} · {link.staff}" if link.staff else unit
+    return f"{who} · {link.reference}" if link.reference else who  # 一事一评: the case
 
 
 def use_note(tr: Translator, link: IssuedLink) -> str:

@@ -31,7 +31,9 @@ async def satisfaction_report(
 ) -> Html:
     _tid, template = await surveys.current_template(session)
     spec = survey_of(template) if template else DEFAULT_SURVEY
-    questions = {q.code: localized(q.text, tr.locale, q.text_en) for q in spec.questions}
+    questions = {surveys.OVERALL: tr._("Overall")}  # the overall level first
+    questions |= {q.code: localized(q.text, tr.locale, q.text_en) for q in spec.questions}
+    order = {code: n for n, code in enumerate(questions)}
     rows = await survey_stats.unit_stats(session, period, tz=tz, now=now, unit_ids=unit_ids)
     lines: list[str] = [html_format(tr._("<b>Citizen satisfaction, {period}</b>"), period=period)]
     if not rows:
@@ -50,7 +52,8 @@ async def satisfaction_report(
                 rate="—" if s.rate is None else f"{s.rate}%",
             ),
         ]
-        for code, counts in s.per_question.items():
+        asked = sorted(s.per_question.items(), key=lambda item: order.get(item[0], len(order)))
+        for code, counts in asked:
             dist = " ".join(
                 f"{tr._(SATISFACTION_LABELS[level])} {counts.get(level, 0)}"
                 for level in surveys.LEVELS

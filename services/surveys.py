@@ -22,11 +22,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from domain.enums import CycleKind, CyclePhase, ResponseStatus, Satisfaction
 from domain.payload import StartPayload
 from domain.template import DEFAULT_SURVEY, SurveySpec, Template, survey_of
+from domain.template.survey import OVERALL as SURVEY_OVERALL
 from domain.text import N_
 from infra.config import Settings
 from infra.models import (
     Cycle,
     OrgUnit,
+    Rectification,
     Staff,
     SurveyAnswer,
     SurveyLink,
@@ -43,8 +45,8 @@ from services.templates import localized
 LEVELS = list(Satisfaction)
 MAX_COMMENT = 500
 MAX_PER_HOUR = 10
-COMMENT = "comment"
-PROBLEMS = "problems"
+OVERALL = SURVEY_OVERALL  # the first step: the overall level, stored as an answer
+TAGS = "tags"  # what went well (and a comment), or what went wrong (the reason of a 差评)
 REPLY = "reply"
 DONE = "done"
 
@@ -78,20 +80,32 @@ class SurveyView:
     unit: str
     staff: str | None
     answers: dict[str, SurveyAnswer]
+    reference: str | None = None  # the link's service reference (一事一评)
+    rectification_id: int | None = None  # set by ``finish`` when a 差评 opened an item
 
     @property
     def bad(self) -> bool:
-        return any(a.level.is_bad for a in self.answers.values())
+        """A 差评: decided by the overall level alone, as the standard does."""
+        overall = self.response.overall
+        return overall is not None and overall.is_bad
+
+    @property
+    def tags(self) -> list[int]:
+        """The tags chosen for the overall level: problems after a 差评, praise otherwise."""
+        r = self.response
+        return list((r.problems if self.bad else r.praise) or [])
 
     def next_step(self) -> str:
+        """Overall level, the questions, the tags (with a comment, or the reason of a 差评),
+        then for a 差评 whether to reply."""
+        if OVERALL not in self.answers:
+            return OVERALL
         for q in self.spec.questions:
             if q.code not in self.answers:
                 return q.code
         r = self.response
-        if r.comment is None:
-            return COMMENT
-        if self.bad and r.problem_text is None:
-            return PROBLEMS
+        if (r.problem_text if self.bad else r.comment) is None:
+            return TAGS
         if self.bad and r.wants_reply is None:
             return REPLY
         return DONE
@@ -124,8 +138,18 @@ async def load_view(session: AsyncSession, response_id: int) -> SurveyView:
             select(SurveyAnswer).where(SurveyAnswer.response_id == response.id)
         )
     }
+    link = await session.get(SurveyLink, response.link_id)
+    rect = await session.scalar(
+        select(Rectification.id).where(Rectification.response_id == response.id)
+    )
     return SurveyView(
-        response, spec, unit.name if unit else "", staff.name if staff else None, answers
+        response,
+        spec,
+        unit.name if unit else "",
+        staff.name if staff else None,
+        answers,
+        reference=link.reference if link else None,
+        rectification_id=rect,
     )
 
 
@@ -255,17 +279,26 @@ async def answer(
     key: str,
     now: dt.datetime,
 ) -> None:
+    """The level of the overall question (which decides a 差评) or of one question."""
     _check(view, key)
-    spec_q = next((q for q in view.spec.questions if q.code == question), None)
-    if spec_q is None or not 0 <= level < len(LEVELS):
+    spec_q = view.spec.question(question)
+    if question == OVERALL:
+        indicator = view.spec.overall_indicator
+    elif spec_q is not None:
+        indicator = spec_q.indicator
+    else:
+        raise DomainError(N_("This button has expired. Here is where you are now."))
+    if not 0 <= level < len(LEVELS):
         raise DomainError(N_("This button has expired. Here is where you are now."))
     satisfaction = LEVELS[level]
+    if question == OVERALL:
+        view.response.overall = satisfaction
     existing = view.answers.get(question)
     if existing is None:
         existing = SurveyAnswer(
             response_id=view.response.id,
             question=question,
-            indicator=spec_q.indicator,
+            indicator=indicator,
             level=satisfaction,
             points=view.spec.points_for(satisfaction),
             answered_at=now,
@@ -281,34 +314,12 @@ async def answer(
     view.response.cursor = view.next_step()
 
 
-async def set_comment(
-    session: AsyncSession, view: SurveyView, text: str | None, *, key: str
-) -> None:
-    _check(view, key)
-    text = (text or "").strip()
-    if len(text) > MAX_COMMENT:
-        raise DomainError(
-            N_(
-                "Your text has {length} characters; at most {limit} are allowed. Please shorten it and send it again."
-            ),
-            length=len(text),
-            limit=MAX_COMMENT,
-        )
-    view.response.comment = text
-    view.response.cursor = view.next_step()
+REASON_REQUIRED = N_(
+    "Please tell us what went wrong: choose at least one of the reasons, or type it here."
+)
 
 
-def toggle_problem(view: SurveyView, index: int, *, key: str) -> None:
-    _check(view, key)
-    if not 0 <= index < len(view.spec.problems):
-        raise DomainError(N_("This button has expired. Here is where you are now."))
-    chosen = list(view.response.problems or [])
-    chosen.remove(index) if index in chosen else chosen.append(index)
-    view.response.problems = sorted(chosen)
-
-
-async def set_problem_text(session: AsyncSession, view: SurveyView, text: str, *, key: str) -> None:
-    _check(view, key)
+def _clean(text: str) -> str:
     text = text.strip()
     if len(text) > MAX_COMMENT:
         raise DomainError(
@@ -318,7 +329,37 @@ async def set_problem_text(session: AsyncSession, view: SurveyView, text: str, *
             length=len(text),
             limit=MAX_COMMENT,
         )
-    view.response.problem_text = text
+    return text
+
+
+def toggle_tag(view: SurveyView, index: int, *, key: str) -> None:
+    """Tick or untick one tag of those offered for the overall level (several may apply)."""
+    _check(view, key)
+    labels, _en = view.spec.tags(view.bad)
+    if not 0 <= index < len(labels):
+        raise DomainError(N_("This button has expired. Here is where you are now."))
+    chosen = view.tags
+    chosen.remove(index) if index in chosen else chosen.append(index)
+    if view.bad:
+        view.response.problems = sorted(chosen)
+    else:
+        view.response.praise = sorted(chosen)
+
+
+def finish_tags(view: SurveyView, text: str | None, *, key: str) -> None:
+    """Close the tag step: ``text`` is the citizen's own words (None: "完成" was tapped).
+
+    A 差评 must carry a reason, chosen or written; otherwise the words are a comment and
+    everything is optional.
+    """
+    _check(view, key)
+    words = _clean(text or "")
+    if view.bad:
+        if not words and not view.tags:
+            raise DomainError(REASON_REQUIRED)
+        view.response.problem_text = words
+    else:
+        view.response.comment = words
     view.response.cursor = view.next_step()
 
 
@@ -332,7 +373,8 @@ async def finish(
     now: dt.datetime,
     settings: Settings,
 ) -> None:
-    """Complete the response; a 差评 opens a rectification item for the unit head."""
+    """Complete the response; a 差评 (by the overall level) opens a rectification item for
+    the unit head, whose number the citizen is given (``view.rectification_id``)."""
     _check(view, key)
     response = view.response
     if view.bad:
@@ -343,16 +385,16 @@ async def finish(
     response.status = ResponseStatus.COMPLETE
     response.completed_at = now
     response.cursor = DONE
-    response.overall = max((a.level for a in view.answers.values()), key=LEVELS.index)
     await touch_periods_of(session, now, settings.tz)  # a new citizen rating for scoring
     if view.bad:
-        await open_for_response(
+        rect = await open_for_response(
             session,
             response,
             now=now,
             working_days=view.spec.rectification_working_days,
             env=Env.of(settings),
         )
+        view.rectification_id = rect.id
 
 
 async def citizen_points(

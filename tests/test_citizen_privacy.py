@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.jobs import run_housekeeping
-from domain.enums import OutboxStatus, RectificationStatus
+from domain.enums import OutboxStatus, RectificationOutcome, RectificationStatus
 from domain.payload import hash_token
 from fakebotapi import BotMessage, FakeBotApi, SimUser
 from infra.config import Settings
@@ -39,6 +39,8 @@ from tests.factories import bind, invite_code, make_org, survey_links
 from tests.harness import BotProcess, InProcessBot, eventually
 
 HEAD, CITIZEN, STRANGER, NEWCOMER = 6301, 6401, 6402, 6403
+
+IMMEDIATE = RectificationOutcome.IMMEDIATE
 
 
 async def survey_link(sessions: SessionFactory) -> str:
@@ -87,7 +89,10 @@ async def _complaint_answered(
     await complain(citizen, await survey_link(sessions))
     async with sessions.begin() as s:
         rect_id = int(await s.scalar(select(Rectification.id)) or 0)
-        await rc.answer(s, rect_id, "已整改。", staff_id=org.head_id, now=dt.datetime.now(dt.UTC))
+        await rc.answer(
+            s, rect_id, "窗口已增配人员。", outcome=IMMEDIATE, reply="已整改。", staff_id=org.head_id,
+            now=dt.datetime.now(dt.UTC),
+        )  # fmt: skip
     reply = await citizen.expect_text("已整改", timeout=15)
     return citizen, rect_id, reply
 

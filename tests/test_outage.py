@@ -83,7 +83,7 @@ async def test_updates_written_during_a_database_outage_are_all_handled_in_order
             for user in users:
                 await user.expect_text("The interface language is now English", timeout=60)
                 await user.expect_text("How to use this bot", timeout=60)
-                await user.expect_text("Sorry, I did not understand that", timeout=60)
+                await user.expect_text("For enquiries or complaints, please call 12345", timeout=60)
                 assert not any("something went wrong" in (m.text or "") for m in user.messages)
                 assert not any("出现问题" in (m.text or "") for m in user.messages)
 

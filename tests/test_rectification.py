@@ -14,7 +14,13 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.jobs import run_rectification_reminders
-from domain.enums import RectificationStatus, ResponseStatus, Role, Satisfaction
+from domain.enums import (
+    RectificationOutcome,
+    RectificationStatus,
+    ResponseStatus,
+    Role,
+    Satisfaction,
+)
 from fakebotapi import FakeBotApi
 from infra.config import Settings
 from infra.container import Services
@@ -43,9 +49,11 @@ from tests.forms_driver import data_of
 from tests.harness import InProcessBot
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
+IMMEDIATE = RectificationOutcome.IMMEDIATE
 HEAD, MEMBER, CITIZEN, STRANGER, ADMIN = 6101, 6102, 6201, 6202, 900001
 CITIZEN_NAME, CITIZEN_USERNAME = "赵小明", "zxm_citizen"
 ANSWER_TEXT = "已约谈窗口工作人员，调整了午间值班安排。"
+RECORD_TEXT = "12月7日约谈当班人员王某，午间增设一人值守，列入整改台账，月底复查。"
 
 
 def local(y: int, m: int, d: int, hh: int = 0, mm: int = 0) -> dt.datetime:
@@ -265,13 +273,20 @@ async def test_bad_review_answered_by_the_head_and_rated_by_the_citizen(
     assert rect_chat.has(detail, rect_chat.ANSWER, rect_id)
     assert rect_chat.has(detail, rect_chat.REVIEW, rect_id)
 
-    await rect_chat.start_answer(head, rect_id, detail)
+    # two texts kept apart: the record (internal), then the reply the citizen reads
+    await rect_chat.start_answer(head, rect_id, detail, outcome="deadline")
     await head.send(" ")  # empty after trimming: asked again, nothing saved
     await head.expect_text("empty")
+    await head.send(RECORD_TEXT)
+    await head.expect_text("Now please write the reply to the citizen")
+    rect, _ = await item(sessions, rect_id)
+    assert rect.status == RectificationStatus.OPEN and rect.answer is None  # nothing yet
     await head.send(ANSWER_TEXT)
-    await head.expect_text("Saved. Your answer was sent")
+    await head.expect_text("Saved. Your reply was sent")
     rect, response = await item(sessions, rect_id)
-    assert rect.status == RectificationStatus.ANSWERED and rect.answer == ANSWER_TEXT
+    assert rect.status == RectificationStatus.ANSWERED
+    assert rect.answer == RECORD_TEXT and rect.reply == ANSWER_TEXT
+    assert rect.outcome == RectificationOutcome.DEADLINE
     assert rect.answered_by_staff_id == org.head_id
     assert response.reply_chat_id is None  # the raw id is erased once the reply is queued
     async with sessions() as s:
@@ -282,8 +297,35 @@ async def test_bad_review_answered_by_the_head_and_rated_by_the_citizen(
         assert queued.chat_id in (CITIZEN, None)  # (the sender may have been quicker)
 
     reply = await citizen.expect_text(ANSWER_TEXT, timeout=15)
-    assert "应急指挥中心" in reply.text
+    assert "应急指挥中心" in reply.text and f"编号：{rect_id}" in reply.text
+    assert "处理方式：限期整改" in reply.text and RECORD_TEXT not in reply.text
     assert reply.button_data() == rect_chat.rating_buttons(rect_id)
+    await head.send("/rectify")
+    listing = await head.expect_text("Bad reviews to rectify")
+    shown = await rect_chat.open_item(head, rect_id, listing)
+    assert "Outcome: Put right by a deadline" in shown.text
+    assert f"What was done: {RECORD_TEXT}" in shown.text
+    assert f"Reply to the citizen: {ANSWER_TEXT}" in shown.text
+
+
+async def test_no_reply_wanted_only_the_record_is_asked_with_the_outcome(
+    server: FakeBotApi, bot: InProcessBot, sessions: SessionFactory, bot_settings: Settings
+) -> None:
+    """解释说明, and no reply asked for: the record alone closes the item; nothing is sent."""
+    org = await make_org(sessions)
+    await bind_en(sessions, HEAD, org.head_id)
+    head = server.user(HEAD, language_code="en")
+    citizen = server.user(CITIZEN, language_code="zh-hans")
+    response_id = await bad_review(sessions, bot_settings, org, wants_reply=False)
+    rect_id = await open_item(sessions, bot_settings, response_id)
+    notice = await head.expect_text(f"#{rect_id}", timeout=15)
+    detail = await rect_chat.open_item(head, rect_id, notice)
+    done = await rect_chat.answer(head, rect_id, detail, RECORD_TEXT, outcome="explained")
+    assert "did not ask for a reply" in done.text
+    rect, _ = await item(sessions, rect_id)
+    assert rect.status == RectificationStatus.CLOSED and rect.answer == RECORD_TEXT
+    assert rect.outcome == RectificationOutcome.EXPLAINED and rect.reply is None
+    assert citizen.messages == []  # the citizen hears nothing they did not ask for
 
 
 async def test_the_citizen_rates_the_handling_once_by_pseudonym(
@@ -295,7 +337,10 @@ async def test_the_citizen_rates_the_handling_once_by_pseudonym(
     citizen = server.user(CITIZEN, language_code="zh-hans")
     rect_id = await open_item(sessions, bot_settings, await bad_review(sessions, bot_settings, org))
     async with sessions.begin() as s:
-        await rc.answer(s, rect_id, ANSWER_TEXT, staff_id=org.head_id, now=dt.datetime.now(dt.UTC))
+        await rc.answer(
+            s, rect_id, "记录：" + ANSWER_TEXT, outcome=IMMEDIATE, reply=ANSWER_TEXT,
+            staff_id=org.head_id, now=dt.datetime.now(dt.UTC),
+        )  # fmt: skip
     reply = await citizen.expect_text(ANSWER_TEXT, timeout=15)
     stranger = server.user(STRANGER, language_code="zh-hans")
     await stranger.send("/start")
@@ -369,7 +414,10 @@ async def test_only_the_unit_head_may_answer(
     await member.expect()
     async with sessions.begin() as s:
         with pytest.raises(rc.Refused):
-            await rc.answer(s, rect_id, "x", staff_id=org.staff_ids[1], now=dt.datetime.now(dt.UTC))
+            await rc.answer(
+                s, rect_id, "x", outcome=IMMEDIATE, reply="x", staff_id=org.staff_ids[1],
+                now=dt.datetime.now(dt.UTC),
+            )  # fmt: skip
     rect, response = await item(sessions, rect_id)
     assert rect.status == RectificationStatus.OPEN and rect.answer is None
     assert response.reply_chat_id == CITIZEN
@@ -449,7 +497,9 @@ async def test_upheld_returns_the_item_to_the_unit(
                 s, rect_id, "upheld", "x", admin_telegram_id=HEAD, now=now, env=env
             )
         with pytest.raises(DomainError):
-            await rc.answer(s, rect_id, "done", staff_id=org.head_id, now=now)
+            await rc.answer(
+                s, rect_id, "done", outcome=IMMEDIATE, reply="done", staff_id=org.head_id, now=now
+            )
         await rc.decide_review(
             s,
             rect_id,
@@ -524,8 +574,12 @@ async def test_no_reply_wanted_closes_on_answer(
     now = dt.datetime.now(dt.UTC)
     async with sessions.begin() as s:
         with pytest.raises(DomainError):
-            await rc.answer(s, rect_id, "x" * 1001, staff_id=org.head_id, now=now)
-        rect = await rc.answer(s, rect_id, "已整改", staff_id=org.head_id, now=now)
+            await rc.answer(
+                s, rect_id, "x" * 1001, outcome=IMMEDIATE, staff_id=org.head_id, now=now
+            )
+        rect = await rc.answer(
+            s, rect_id, "已整改", outcome=IMMEDIATE, staff_id=org.head_id, now=now
+        )
         assert rect.status == RectificationStatus.CLOSED
     stranger = respondent_key(await with_survey_key(sessions, settings), STRANGER)
     async with sessions.begin() as s:
@@ -630,12 +684,10 @@ async def test_rotating_the_bot_token_changes_nothing_for_citizens(
         while data_of(msg, "sv1:a:"):
             await citizen.press(data_of(msg, "sv1:a:")[4], msg)  # 非常不满意
             msg = await citizen.expect()
-        await citizen.press(data_of(msg, "sv1:c:")[0], msg)
-        await citizen.expect()
-        await citizen.send("窗口无人")
+        await citizen.send("窗口无人")  # the reason, at the tags
         ask = await citizen.expect()
         await citizen.press(data_of(ask, "sv1:r:")[0], ask)  # yes, reply to me
-        await citizen.expect_text("感谢")
+        await citizen.expect_text("转交")
         await other.send(f"/start {halfway}")  # a second citizen stops after one question
         first = await other.expect()
         await other.press(data_of(first, "sv1:a:")[0], first)
@@ -643,8 +695,9 @@ async def test_rotating_the_bot_token_changes_nothing_for_citizens(
         async with sessions.begin() as s:
             rect_id = int(await s.scalar(select(Rectification.id)) or 0)
             await rc.answer(
-                s, rect_id, ANSWER_TEXT, staff_id=org.head_id, now=dt.datetime.now(dt.UTC)
-            )
+                s, rect_id, "记录", outcome=IMMEDIATE, reply=ANSWER_TEXT, staff_id=org.head_id,
+                now=dt.datetime.now(dt.UTC),
+            )  # fmt: skip
         reply = await citizen.expect_text(ANSWER_TEXT, timeout=15)
     finally:
         await running.stop()
@@ -656,7 +709,7 @@ async def test_rotating_the_bot_token_changes_nothing_for_citizens(
     try:
         await other.press(data_of(second, "sv1:a:")[0], second)  # carries on where they were
         third = await other.expect()
-        assert "3/3" in third.text and data_of(third, "sv1:a:")
+        assert "3/4" in third.text and data_of(third, "sv1:a:")
         await rect_chat.rate(citizen, rect_id, reply, "s")
         await citizen.expect()  # thanked for the rating
     finally:

@@ -718,6 +718,21 @@ def form(rater: str, ratee: str, source: Source, *points: str | int) -> Form:
     return Form(rater, ratee, source, {f"X{n}": D(p) for n, p in enumerate(points)})
 
 
+def test_a_citizen_bad_review_is_judged_by_the_overall_level() -> None:
+    """With the overall level asked (好差评), one low question under a good overall level is
+    no 差评; a low overall level is, whatever the questions say."""
+    overall = "~all"  # domain.template.survey.OVERALL
+    pleased = [
+        Form("cit", f"u{n}", Source.CITIZEN, {overall: D(80), "X0": D(20)}) for n in range(3)
+    ]
+    unhappy = [
+        Form("cit", f"u{n}", Source.CITIZEN, {overall: D(40), "X0": D(100)}) for n in range(3)
+    ]
+    assert not integrity_signals(pleased)
+    [signal] = integrity_signals(unhappy)
+    assert signal.kind == SignalKind.REPEATED_BAD_REVIEWS and signal.ratees == ("u0", "u1", "u2")
+
+
 def test_integrity_signals() -> None:
     forms = [
         # mutual top: a and b gave each other ≥ 95 on every item

@@ -14,11 +14,13 @@ from fakebotapi import FakeBotApi
 from infra.db import SessionFactory
 from infra.models import OrgUnit, Rectification, SurveyAnswer, SurveyLink, SurveyResponse
 from services import survey_links
+from services import surveys as surveys_service
 from services.survey_stats import unit_stats
 from tests.drivers import survey
 from tests.drivers.survey import complete
 from tests.factories import bind, make_org
 from tests.factories import survey_links as links
+from tests.harness import InProcessBot
 
 
 async def _count(sessions: SessionFactory, model: type, *where) -> int:  # type: ignore[no-untyped-def]
@@ -46,7 +48,7 @@ async def test_single_use_link_completed_then_refused(
         key = response.respondent_key
         assert len(key) == 64 and key != hashlib.sha256(b"8001").hexdigest()
         answers = list(await s.scalars(select(SurveyAnswer)))
-    assert answers and all(a.points == 80 for a in answers)
+    assert len(answers) == 4 and all(a.points == 80 for a in answers)  # overall + 3
     again = server.user(8002, language_code="zh-hans")
     await again.send(f"/start {payload}")
     await again.expect_text("已被使用")
@@ -165,28 +167,124 @@ async def test_a_bad_review_opens_a_rectification_item(
     msg = await survey.rate_all(
         citizen, await survey.open_link(citizen, payload), survey.VERY_DISSATISFIED
     )
-    problems = await survey.skip_comment(citizen, msg)
-    problems = await survey.tick_problem(citizen, problems, 0)
-    assert "✅" in problems.button_texts()[0]
+    problems = await survey.tick(citizen, msg, 0)
+    assert "✅" in problems.button_texts()[0] and "等待时间长" in problems.button_texts()[0]
     await citizen.send("等了两个小时没人处理")
     ask = await citizen.expect()
     await survey.want_reply(citizen, ask, yes=True)
-    await citizen.expect_text("感谢")
+    ending = await citizen.expect_text("转交")
     async with sessions() as s:
         response = await s.scalar(select(SurveyResponse))
         item = await s.scalar(select(Rectification))
         unit = await s.scalar(select(OrgUnit.id).where(OrgUnit.name == "应急指挥中心"))
+    assert item is not None
+    assert ending.text == (
+        f"您的意见已转交应急指挥中心核实处理（编号：{item.id}），处理结果将在这里答复您。"
+    )
     assert (
         response is not None
         and response.problems == [0]
         and response.problem_text == "等了两个小时没人处理"
+        and response.comment is None  # the reason is asked once, not again as a comment
     )
     assert response.wants_reply and response.reply_chat_id == 8010
-    assert (
-        item is not None
-        and item.unit_id == unit
-        and item.deadline > dt.datetime.now(dt.UTC) + dt.timedelta(days=14)
+    assert item.unit_id == unit and item.deadline > dt.datetime.now(dt.UTC) + dt.timedelta(days=14)
+
+
+async def test_overall_level_first_then_questions_that_fit_the_scale_then_praise_tags(
+    server: FakeBotApi, bot, sessions: SessionFactory
+) -> None:
+    await make_org(sessions)
+    [payload] = await links(sessions)
+    citizen = server.user(8012, language_code="zh-hans")
+    first = await survey.open_link(citizen, payload)
+    assert "总体而言，您对本次服务是否满意？" in first.text and "1/4" in first.text
+    assert [t.split(" ", 1)[1] for t in first.button_texts()] == [
+        "非常满意", "满意", "基本满意", "不满意", "非常不满意",
+    ]  # fmt: skip
+    second = await survey.rate(citizen, first, survey.SATISFIED)
+    assert "2/4" in second.text and "您对工作人员的服务态度是否满意？" in second.text
+    tags = await survey.rate_all(citizen, second, survey.VERY_SATISFIED)
+    assert "哪些方面让您满意" in tags.text and "服务态度好" in " ".join(tags.button_texts())
+    assert not survey.asks_rating(tags)
+    tags = await survey.tick(citizen, tags, 0)
+    tags = await survey.tick(citizen, tags, 1)
+    assert tags.button_texts()[0].startswith("✅") and tags.button_texts()[1].startswith("✅")
+    ending = await survey.done(citizen, tags)
+    assert ending.text == "感谢您的评价！我们将继续努力，为您提供更好的服务。"
+    async with sessions() as s:
+        response = await s.scalar(select(SurveyResponse))
+        answers = {a.question: a for a in await s.scalars(select(SurveyAnswer))}
+        items = await s.scalar(select(func.count()).select_from(Rectification))
+    assert response is not None and response.status == ResponseStatus.COMPLETE
+    assert response.overall is not None and response.overall.value == "satisfied"
+    assert response.praise == [0, 1] and response.problems == [] and response.comment == ""
+    # the overall level counts as an answer, for the first question's indicator
+    assert answers[surveys_service.OVERALL].points == 80
+    assert answers[surveys_service.OVERALL].indicator == "T05"
+    assert {a.points for code, a in answers.items() if code != surveys_service.OVERALL} == {100}
+    assert items == 0
+    # the citizen source of scoring: the overall level counts beside the questions, one
+    # response (the engine averages its answers to one indicator exactly: 280/3 for T05)
+    async with sessions() as s:
+        points = await surveys_service.citizen_points(
+            s,
+            start=dt.datetime.now(dt.UTC) - dt.timedelta(hours=1),
+            end=dt.datetime.now(dt.UTC) + dt.timedelta(hours=1),
+        )
+    [target] = points
+    assert sorted(points[target]["T05"]) == [80, 100, 100] and points[target]["P03"] == [100]
+
+
+async def test_a_bad_review_is_decided_by_the_overall_level_only(
+    server: FakeBotApi, bot, sessions: SessionFactory
+) -> None:
+    """An overall 满意 with one 不满意 question is no 差评; an overall 不满意 is, whatever follows."""
+    await make_org(sessions)
+    [praise, complaint] = await links(sessions, count=2)
+    pleased = server.user(8013, language_code="zh-hans")
+    msg = await survey.rate(pleased, await survey.open_link(pleased, praise), survey.SATISFIED)
+    msg = await survey.rate(pleased, msg, survey.VERY_DISSATISFIED)  # one question 非常不满意
+    msg = await survey.rate_all(pleased, msg, survey.SATISFIED)
+    assert "哪些方面让您满意" in msg.text  # praise tags: no 差评
+    await survey.done(pleased, msg)
+    unhappy = server.user(8014, language_code="zh-hans")
+    other = await survey.open_link(unhappy, complaint)
+    msg = await survey.rate(unhappy, other, survey.DISSATISFIED)
+    msg = await survey.rate_all(unhappy, msg, survey.VERY_SATISFIED)
+    assert "问题出在哪里" in msg.text and "等待时间长" in " ".join(msg.button_texts())
+    async with sessions() as s:
+        items = await s.scalar(select(func.count()).select_from(Rectification))
+    assert items == 0  # the pleased citizen opened no item
+
+
+async def test_a_bad_review_needs_a_reason_asked_once(
+    server: FakeBotApi, bot, sessions: SessionFactory
+) -> None:
+    await make_org(sessions)
+    [payload] = await links(sessions)
+    citizen = server.user(8015, language_code="zh-hans")
+    msg = await survey.rate_all(
+        citizen, await survey.open_link(citizen, payload), survey.DISSATISFIED
     )
+    assert survey.tags(msg)  # problem choices first
+    before = len(citizen.callback_answers)
+    await citizen.press(survey.buttons(msg, survey.NEXT)[0], msg)  # 完成 with nothing chosen
+    await citizen.wait_until(lambda: len(citizen.callback_answers) > before)
+    assert "差评需要说明原因" in citizen.callback_answers[-1]["text"]
+    again = await citizen.expect()
+    assert survey.tags(again)  # still the reasons
+    ticked = await survey.tick(citizen, again, 2)
+    ask = await survey.done(citizen, ticked)
+    assert "处理结果" in ask.text  # straight to "shall we reply": no second request for a comment
+    await survey.want_reply(citizen, ask, yes=False)
+    ending = await citizen.expect_text("转交")
+    assert ending.text.endswith("感谢您的反馈！") and "答复您" not in ending.text
+    async with sessions() as s:
+        response = await s.scalar(select(SurveyResponse))
+        item = await s.scalar(select(Rectification))
+    assert response is not None and response.problems == [2] and response.problem_text == ""
+    assert item is not None and f"编号：{item.id}" in ending.text
 
 
 async def test_two_hundred_citizens_at_once(
@@ -277,3 +375,29 @@ async def test_one_counted_response_per_person_per_unit_per_day_whatever_the_lin
     neighbour = server.user(8401, language_code="zh-hans")
     await complete(neighbour, single[1])  # a refused link still serves someone else
     assert await _count(sessions, SurveyResponse) == 3
+
+
+async def test_a_stranger_who_complains_is_told_where_to_go(
+    server: FakeBotApi, bot_settings, sessions: SessionFactory
+) -> None:
+    """ "我要投诉" from someone with no account and no survey: the configured hotline, not
+    "not understood"; staff still get the home-screen hint."""
+    org = await make_org(sessions)
+    settings = bot_settings.model_copy(update={"citizen_hotline": "0571-87654321"})
+    running = InProcessBot(server, settings)
+    await running.start()
+    try:
+        stranger = server.user(8500, language_code="zh-hans")
+        await stranger.send("我要投诉")
+        told = await stranger.expect()
+        assert "咨询、投诉请拨打0571-87654321" in told.text and "119" in told.text
+        assert "未能理解" not in told.text
+        hant = server.user(8501, language_code="zh-hant")
+        await hant.send("我要投訴")
+        assert "投訴請撥打0571-87654321" in (await hant.expect()).text
+        await bind(sessions, 8502, org.staff_ids[0])
+        staff = server.user(8502, language_code="zh-hans")
+        await staff.send("我要投诉")
+        assert "投诉请拨打" not in (await staff.expect()).text
+    finally:
+        await running.stop()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 import os
 import subprocess
 import sys
@@ -47,6 +49,42 @@ async def test_unit_head_makes_codes_for_their_own_unit(
     await clerk.expect_text("单位负责人")
 
 
+async def test_a_code_for_one_case_carries_its_number_to_the_unit(
+    server: FakeBotApi, bot, sessions: SessionFactory
+) -> None:
+    """一事一评: one single-use code with the case number it was handed out for; the citizen
+    sees it, and the unit is shown it with the rating."""
+    org = await make_org(sessions)
+    await bind(sessions, 8110, org.head_id)
+    head = server.user(8110, language_code="zh-hans")
+    await head.send("/links")
+    await survey.make_codes(head, await head.expect(), kind="s1")
+    ask = await head.expect_text("办件编号")
+    assert "不填编号" in " ".join(ask.button_texts())
+    await head.send("x" * 65)
+    await head.expect_text("不能超过64字")
+    await head.send("危化品经营许可  2026-0815")
+    await head.wait_until(lambda: sum(m.kind == "document" for m in head.messages) == 2, timeout=20)
+    sheet, table = (m.document or b"" for m in head.messages if m.kind == "document")
+    assert sheet.startswith(b"%PDF")
+    [row] = csv.DictReader(io.StringIO(table.decode("utf-8-sig")))
+    payload = row["link"].split("start=", 1)[1]
+    async with sessions() as s:
+        link = await s.scalar(select(SurveyLink))
+    assert link is not None and link.single_use and link.reference == "危化品经营许可 2026-0815"
+
+    citizen = server.user(8111, language_code="zh-hans")
+    first = await survey.open_link(citizen, payload)
+    assert "办理事项：危化品经营许可 2026-0815" in first.text
+    tags = await survey.rate_all(citizen, first, survey.VERY_DISSATISFIED)
+    await citizen.send("材料退回三次，没有一次性告知")
+    await survey.want_reply(citizen, await citizen.expect(), yes=False)
+    await citizen.expect_text("转交")
+    assert survey.tags(tags)
+    notice = await head.expect_text("办理事项：危化品经营许可 2026-0815", timeout=20)
+    assert "非常不满意" in notice.text
+
+
 async def test_statistics_count_and_rate(server: FakeBotApi, bot, sessions: SessionFactory) -> None:
     await make_org(sessions)
     payloads = await links(sessions, count=4)
@@ -54,17 +92,19 @@ async def test_statistics_count_and_rate(server: FakeBotApi, bot, sessions: Sess
         citizen = server.user(8200 + n, language_code="zh-hans")
         if level < 3:
             await complete(citizen, payload, level=level)
-        else:  # a 不满意: comment skipped, no problem chosen, no reply wanted
+        else:  # an overall 不满意: one problem chosen, no reply wanted
             msg = await survey.open_link(citizen, payload)
             msg = await survey.rate_all(citizen, msg, survey.DISSATISFIED)
-            msg = await survey.skip_comment(citizen, msg)
-            msg = await survey.problems_chosen(citizen, msg)
+            msg = await survey.tick(citizen, msg)
+            msg = await survey.done(citizen, msg)
             await survey.want_reply(citizen, msg, yes=False)
             await citizen.expect()
     admin = server.user(900001, language_code="zh-hans")
     await admin.send("/surveys")
     stats = await admin.expect_text("75.0%")  # (the working group was also told of the 差评)
     assert "应急指挥中心" in stats.text and "4" in stats.text
+    # the overall level is listed first, by name, then the questions
+    assert stats.text.index("• 总体评价") < stats.text.index("• 您对工作人员的服务态度是否满意？")
 
 
 async def test_an_excluded_bad_review_no_longer_counts(sessions: SessionFactory, settings) -> None:  # type: ignore[no-untyped-def]
@@ -86,11 +126,9 @@ async def test_an_excluded_bad_review_no_longer_counts(sessions: SessionFactory,
             )  # type: ignore[arg-type]
             view = await surveys.load_view(s, response.id)
             key = surveys.respondent_key(settings, telegram_id)
-            for q in view.spec.questions:
-                await surveys.answer(s, view, q.code, level, key=key, now=now)
-            await surveys.set_comment(s, view, None, key=key)
-            if view.bad:
-                await surveys.set_problem_text(s, view, "", key=key)
+            for code in (surveys.OVERALL, *(q.code for q in view.spec.questions)):
+                await surveys.answer(s, view, code, level, key=key, now=now)
+            surveys.finish_tags(view, "reason" if view.bad else None, key=key)
             await surveys.finish(
                 s,
                 view,

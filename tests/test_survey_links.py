@@ -281,6 +281,17 @@ async def test_cli_links_files_and_revoke(
         stored = list(await s.scalars(select(SurveyLink).order_by(SurveyLink.id)))
     assert len(stored) == 3 and [r.revoked_at is not None for r in stored] == [True, False, False]
 
+    # 一事一评: a single-use code for one case carries its number; a window code cannot
+    case = tmp_path / "case"
+    args = ["survey", "links", "--unit", "办公室", "--count", "1", "--out", str(case)]
+    one = jixiao(*args, "--reference", "办件编号 2026-0815", cwd=tmp_path, **env)
+    assert one.returncode == 0, one.stderr
+    window = jixiao(*args, "--reusable", "--reference", "2026-0816", cwd=tmp_path, **env)
+    assert window.returncode == 1 and "一事一评" in window.stderr
+    async with sessions() as s:
+        stored = list(await s.scalars(select(SurveyLink).order_by(SurveyLink.id)))
+    assert [r.reference for r in stored] == [None, None, None, "办件编号 2026-0815"]
+
 
 @pytest.mark.parametrize(
     "argv", [["survey", "--help"], ["survey", "links", "--help"], ["survey", "revoke", "--help"]]

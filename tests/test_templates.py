@@ -445,8 +445,11 @@ def test_example_survey_loads_equally_from_toml_and_xlsx(default: Template) -> N
     citizen = {i.code for i in default.indicators if Source.CITIZEN in i.sources}
     assert {q.indicator for q in survey.questions} <= citizen
     assert survey.question("Q4") == survey.questions[3] and survey.question("Q9") is None
-    assert question_text(survey.questions[0], "zh_Hant") == "工作人員的服務態度如何？"
-    assert question_text(survey.questions[0], "en") == "How were you treated by the staff?"
+    assert question_text(survey.questions[0], "zh_Hant") == "您對工作人員的服務態度是否滿意？"
+    assert (
+        question_text(survey.questions[0], "en")
+        == "How satisfied are you with the staff's attitude?"
+    )
     assert problem_labels(survey, "en")[0] == "Long wait"
     assert problem_labels(survey, "zh_Hans") == survey.problems
 

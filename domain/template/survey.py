@@ -2,10 +2,14 @@
 
 A citizen who received a service (a service window, a site inspection, a training,
 an incident) answers a few questions with the five levels of government-service
-evaluation (好差评, ``Satisfaction``); each question feeds a citizen-rated indicator
-of the template with the points of the chosen level. A bad review (不满意 or worse)
-asks what went wrong from a short list and gives the unit head a deadline in working
-days to handle it (整改). A template without a survey section uses ``DEFAULT_SURVEY``.
+evaluation (好差评, ``Satisfaction``): first one overall level (总体而言，您对本次服务
+是否满意？), then the questions, each phrased to fit the scale ("您对…是否满意？"), then
+tags that depend on the overall level: what went well, or, for a 差评 (an overall
+不满意 or worse), what went wrong, which is then required. Each answer, the overall one
+included, feeds a citizen-rated indicator of the template with the points of its level
+(the overall level feeds the first question's indicator). A 差评 gives the unit head a
+deadline in working days to handle it (整改). A template without a survey section uses
+``DEFAULT_SURVEY``; the praise tags are built in (``DEFAULT_PRAISE``).
 """
 
 from __future__ import annotations
@@ -22,6 +26,17 @@ if TYPE_CHECKING:
     from domain.template.model import Template
 
 DEFAULT_WORKING_DAYS = 15
+OVERALL = "~all"  # the overall level's question code: no template code starts with "~"
+# What went well, offered after a good overall level (GB/T 39734 content tags: 服务态度、
+# 服务效率、服务水平 …); the problems after a 差评 name the same things gone wrong.
+DEFAULT_PRAISE = ("服务态度好", "办事效率高", "业务水平高", "政策解释清楚", "一次办成")
+DEFAULT_PRAISE_EN = (
+    "Courteous staff",
+    "Quick handling",
+    "Knowledgeable staff",
+    "Rules explained clearly",
+    "Done in one visit",
+)
 DEFAULT_POINTS: Mapping[Satisfaction, Decimal] = freeze(
     {
         Satisfaction.VERY_SATISFIED: Decimal(100),
@@ -56,6 +71,8 @@ class SurveySpec:
     problems: tuple[str, ...]
     problems_en: tuple[str, ...] = ()
     rectification_working_days: int = DEFAULT_WORKING_DAYS
+    praise: tuple[str, ...] = DEFAULT_PRAISE
+    praise_en: tuple[str, ...] = DEFAULT_PRAISE_EN
 
     def __post_init__(self) -> None:
         # Tuples and a read-only mapping: the spec is part of a frozen, hashable Template.
@@ -63,6 +80,8 @@ class SurveySpec:
         object.__setattr__(self, "points", freeze(self.points))
         object.__setattr__(self, "problems", tuple(self.problems))
         object.__setattr__(self, "problems_en", tuple(self.problems_en))
+        object.__setattr__(self, "praise", tuple(self.praise))
+        object.__setattr__(self, "praise_en", tuple(self.praise_en))
 
     def points_for(self, level: Satisfaction) -> Decimal:
         """The 0–100 points of an answer; KeyError only for a spec that ``validate`` refuses."""
@@ -72,22 +91,38 @@ class SurveySpec:
         """The question with ``code`` (as in callback data), or None if there is none."""
         return next((q for q in self.questions if q.code == code), None)
 
+    @property
+    def overall_indicator(self) -> str:
+        """The indicator the overall level counts for: the first question's."""
+        return self.questions[0].indicator
+
+    def tags(self, bad: bool) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """The tags offered after an overall level and their English: what went wrong after
+        a 差评, what went well otherwise."""
+        return (self.problems, self.problems_en) if bad else (self.praise, self.praise_en)
+
 
 # Used when a template has no survey section. Its indicators are the citizen-rated ones
 # of examples/template.toml: T05 服务态度与效率 and P03 突发事件应急处置效果.
 DEFAULT_SURVEY = SurveySpec(
     questions=(
         SurveyQuestion(
-            "Q1", "工作人员的服务态度如何？", "T05", "How were you treated by the staff?"
+            "Q1",
+            "您对工作人员的服务态度是否满意？",
+            "T05",
+            "How satisfied are you with the staff's attitude?",
         ),
         SurveyQuestion(
             "Q2",
-            "事情办得是否及时、高效？",
+            "您对办事效率是否满意？",
             "T05",
-            "Was your matter handled promptly and efficiently?",
+            "How satisfied are you with how quickly your matter was handled?",
         ),
         SurveyQuestion(
-            "Q3", "您的问题是否得到有效解决？", "P03", "Was your problem effectively resolved?"
+            "Q3",
+            "您对问题的解决情况是否满意？",
+            "P03",
+            "How satisfied are you with how your problem was resolved?",
         ),
     ),
     points=DEFAULT_POINTS,
@@ -108,8 +143,12 @@ def survey_of(template: Template) -> SurveySpec:
 
 
 def survey_dict(spec: SurveySpec) -> dict[str, Any]:
-    """JSON-safe and canonical, as part of ``Template.to_dict``."""
-    return {
+    """JSON-safe and canonical, as part of ``Template.to_dict``; the built-in praise tags are
+    left out, so a template stored before they existed keeps its digest."""
+    praise: dict[str, Any] = {}
+    if (spec.praise, spec.praise_en) != (DEFAULT_PRAISE, DEFAULT_PRAISE_EN):
+        praise = {"praise": list(spec.praise), "praise_en": list(spec.praise_en)}
+    return praise | {
         "questions": [
             {"code": q.code, "text": q.text, "indicator": q.indicator, "text_en": q.text_en}
             for q in spec.questions
@@ -134,4 +173,6 @@ def survey_from(data: Mapping[str, Any]) -> SurveySpec:
         rectification_working_days=int(
             data.get("rectification_working_days", DEFAULT_WORKING_DAYS)
         ),
+        praise=tuple(data.get("praise", DEFAULT_PRAISE)),
+        praise_en=tuple(data.get("praise_en", DEFAULT_PRAISE_EN)),
     )

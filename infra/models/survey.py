@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Date, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from domain.enums import RectificationStatus, ResponseStatus, Satisfaction
+from domain.enums import RectificationOutcome, RectificationStatus, ResponseStatus, Satisfaction
 from infra.models.base import Base, TelegramId, enum_column
 from infra.models.types import ExactDecimal, utcnow
 
@@ -37,6 +37,9 @@ class SurveyLink(Base):
         String(64)
     )  # respondent key of a single-use link
     claimed_at: Mapped[dt.datetime | None]
+    # 一事一评: the service (事项) or case number (办件编号) a single-use link is about,
+    # shown to the unit with the rating
+    reference: Mapped[str | None] = mapped_column(String(64))
 
 
 class SurveyResponse(Base):
@@ -66,9 +69,10 @@ class SurveyResponse(Base):
     cursor: Mapped[str] = mapped_column(String(24), default="")
     overall: Mapped[Satisfaction | None] = mapped_column(
         enum_column(Satisfaction)
-    )  # the worst answer
+    )  # the overall level, asked first (rows from before 0009: the worst answer)
     comment: Mapped[str | None] = mapped_column(Text)
-    problems: Mapped[list[Any]] = mapped_column(default=list)
+    problems: Mapped[list[Any]] = mapped_column(default=list)  # after a 差评: what went wrong
+    praise: Mapped[list[Any]] = mapped_column(default=list)  # otherwise: what went well
     problem_text: Mapped[str | None] = mapped_column(Text)
     wants_reply: Mapped[bool | None]
     reply_chat_id: Mapped[int | None] = mapped_column(TelegramId)  # erased once the reply is sent
@@ -107,7 +111,9 @@ class Rectification(Base):
     )
     opened_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     deadline: Mapped[dt.datetime]
-    answer: Mapped[str | None] = mapped_column(Text)
+    answer: Mapped[str | None] = mapped_column(Text)  # the record of what was done (internal)
+    outcome: Mapped[RectificationOutcome | None] = mapped_column(enum_column(RectificationOutcome))
+    reply: Mapped[str | None] = mapped_column(Text)  # what the citizen was told
     answered_at: Mapped[dt.datetime | None]
     answered_by_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
     citizen_rating: Mapped[str | None] = mapped_column(

@@ -14,6 +14,7 @@ from conversations.rectification import (
     EXCLUDE,
     LIST,
     OPEN,
+    OUTCOME,
     RATE,
     REVIEW,
     REVIEWS,
@@ -22,7 +23,9 @@ from conversations.rectification import (
 from fakebotapi import BotMessage, SimUser
 from tests.drivers import has
 
-__all__ = ["ANSWER", "EXCLUDE", "LIST", "OPEN", "RATE", "REVIEW", "REVIEWS", "UPHOLD", "has"]
+__all__ = [
+    "ANSWER", "EXCLUDE", "LIST", "OPEN", "OUTCOME", "RATE", "REVIEW", "REVIEWS", "UPHOLD", "has",
+]  # fmt: skip
 
 RATING_CODES = ("s", "b", "d")  # satisfied, basic, dissatisfied: as the buttons are laid out
 
@@ -58,9 +61,13 @@ async def reviews(user: SimUser) -> BotMessage:
     return await user.expect()
 
 
-async def start_answer(head: SimUser, rect_id: int, on: BotMessage) -> BotMessage:
-    """Press "write what was done"; returns the question."""
+async def start_answer(
+    head: SimUser, rect_id: int, on: BotMessage, outcome: str = "immediate"
+) -> BotMessage:
+    """Press "write what was done", then the outcome; returns the question for the record."""
     await press(head, ANSWER, rect_id, on=on)
+    choose = await head.expect_text("How was this bad review dealt with?")
+    await press(head, OUTCOME, rect_id, outcome, on=choose)
     return await head.expect_text("Please write what was done")
 
 
@@ -84,10 +91,22 @@ async def write(user: SimUser, text: str) -> BotMessage:
     return await user.expect()
 
 
-async def answer(head: SimUser, rect_id: int, on: BotMessage, text: str) -> BotMessage:
-    """The head writes what was done; returns the confirmation."""
-    await start_answer(head, rect_id, on)
-    return await write(head, text)
+async def answer(
+    head: SimUser,
+    rect_id: int,
+    on: BotMessage,
+    text: str,
+    *,
+    reply: str | None = None,
+    outcome: str = "immediate",
+) -> BotMessage:
+    """The head chooses the outcome, writes the record of what was done and, when the citizen
+    asked for one, the reply (``reply``, else the record again); returns the confirmation."""
+    await start_answer(head, rect_id, on, outcome)
+    msg = await write(head, text)
+    if "reply to the citizen" in msg.text:
+        msg = await write(head, reply if reply is not None else text)
+    return msg
 
 
 async def request_review(head: SimUser, rect_id: int, on: BotMessage, reason: str) -> BotMessage:

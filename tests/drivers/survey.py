@@ -7,7 +7,7 @@ Buttons are found through the flows' own codecs (``conversations.survey``,
 from __future__ import annotations
 
 from chat.callbacks import CallbackAction
-from conversations.survey import NEXT, RATE, SKIP, TOGGLE, WANTS_REPLY
+from conversations.survey import NEXT, RATE, TOGGLE, WANTS_REPLY
 from conversations.survey_admin import KIND, NO_WINDOW, UNIT
 from fakebotapi import BotMessage, SimUser
 
@@ -20,7 +20,8 @@ def buttons(msg: BotMessage, action: CallbackAction) -> list[str]:
 
 
 def levels(msg: BotMessage) -> list[str]:
-    """The five levels of the question shown (empty when it is not a question)."""
+    """The five levels of the question shown, the overall one first (empty when it is not a
+    question)."""
     return buttons(msg, RATE)
 
 
@@ -55,29 +56,30 @@ async def rate(
 async def rate_all(
     citizen: SimUser, first: BotMessage, level: int = VERY_SATISFIED, timeout: float | None = None
 ) -> BotMessage:
-    """Answer every question with ``level``; returns the prompt after the last."""
+    """Answer the overall level and every question with ``level``; returns the prompt after
+    the last (the tags)."""
     msg = first
     while asks_rating(msg):
         msg = await rate(citizen, msg, level, timeout)
     return msg
 
 
-async def skip_comment(
-    citizen: SimUser, prompt: BotMessage, timeout: float | None = None
-) -> BotMessage:
-    await citizen.press(buttons(prompt, SKIP)[0], prompt)
-    return await citizen.expect(timeout)
+def tags(msg: BotMessage) -> list[str]:
+    """The tag buttons of the tags step (empty elsewhere)."""
+    return buttons(msg, TOGGLE)
 
 
-async def tick_problem(citizen: SimUser, prompt: BotMessage, index: int = 0) -> BotMessage:
-    """Tick (or untick) one of the listed problems."""
-    await citizen.press(buttons(prompt, TOGGLE)[index], prompt)
+async def tick(citizen: SimUser, prompt: BotMessage, index: int = 0) -> BotMessage:
+    """Tick (or untick) one of the tags offered; returns the prompt shown again."""
+    await citizen.press(tags(prompt)[index], prompt)
     return await citizen.expect()
 
 
-async def problems_chosen(citizen: SimUser, prompt: BotMessage) -> BotMessage:
+async def done(citizen: SimUser, prompt: BotMessage, timeout: float | None = None) -> BotMessage:
+    """Tap 完成 at the tags; returns the next message (the reply question, the thanks, or the
+    prompt shown again when a 差评 has no reason yet)."""
     await citizen.press(buttons(prompt, NEXT)[0], prompt)
-    return await citizen.expect()
+    return await citizen.expect(timeout)
 
 
 async def want_reply(citizen: SimUser, prompt: BotMessage, yes: bool = True) -> None:
@@ -94,11 +96,11 @@ async def complete(
     comment: str | None = None,
     timeout: float = 10.0,
 ) -> None:
-    """Answer every question with ``level``, then comment or skip;
+    """Answer everything with a good ``level``, then comment or tap 完成;
     ``timeout`` bounds each wait for the bot's next message."""
     msg = await rate_all(citizen, await open_link(citizen, payload, timeout), level, timeout)
     if comment is None:
-        await skip_comment(citizen, msg, timeout)
+        await done(citizen, msg, timeout)
     else:
         await citizen.send(comment)
         await citizen.expect(timeout)
@@ -106,12 +108,11 @@ async def complete(
 
 async def complain(citizen: SimUser, payload: str, problem: str = "窗口无人") -> None:
     """A 差评 through the chat, with what went wrong, asking for a reply."""
-    msg = await rate_all(citizen, await open_link(citizen, payload), VERY_DISSATISFIED)
-    await skip_comment(citizen, msg)
+    await rate_all(citizen, await open_link(citizen, payload), VERY_DISSATISFIED)
     await citizen.send(problem)
     ask = await citizen.expect()
     await want_reply(citizen, ask, yes=True)
-    await citizen.expect_text("感谢")
+    await citizen.expect_text("转交")
 
 
 # --- /links: survey QR codes -------------------------------------------------------
