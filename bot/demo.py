@@ -470,7 +470,6 @@ async def _script(sessions, server: FakeBotApi, transcript: Transcript, out_dir:
     await admin.say(said.appeal_decision)
     await admin.see()
     await me.see(expected(tr, "<b>Your {period} result has been updated after your appeal.</b>"))
-    await me.see(button=results_flow.WHY.head)  # the updated result, with what changed and why
 
     _section(
         out,

@@ -301,7 +301,7 @@ async def test_bad_review_answered_by_the_head_and_rated_by_the_citizen(
     assert "处理方式：限期整改" in reply.text and RECORD_TEXT not in reply.text
     assert reply.button_data() == rect_chat.rating_buttons(rect_id)
     await head.send("/rectify")
-    listing = await head.expect_text("Bad reviews to rectify")
+    listing = await head.expect_text("Negative ratings to rectify")
     shown = await rect_chat.open_item(head, rect_id, listing)
     assert "Outcome: Put right by a deadline" in shown.text
     assert f"What was done: {RECORD_TEXT}" in shown.text

@@ -66,7 +66,7 @@ async def start_answer(
 ) -> BotMessage:
     """Press "write what was done", then the outcome; returns the question for the record."""
     await press(head, ANSWER, rect_id, on=on)
-    choose = await head.expect_text("How was this bad review dealt with?")
+    choose = await head.expect_text("How was this negative rating dealt with?")
     await press(head, OUTCOME, rect_id, outcome, on=choose)
     return await head.expect_text("Please write what was done")
 
