@@ -56,6 +56,11 @@ async def cycle(args: argparse.Namespace, settings: Settings, tr: Translator) ->
     return 0
 
 
+def shown(tr: Translator, period: str) -> str:
+    """A period for the command line: as people write it, with the code commands take."""
+    return f"{tr.period(period)}{tr.paren(period)}"
+
+
 async def _run(
     session: AsyncSession, args: argparse.Namespace, settings: Settings, tr: Translator
 ) -> None:
@@ -70,12 +75,16 @@ async def _run(
         )
         print(
             tr._("Cycle {period}: the deadline is now {deadline}.").format(
-                period=changed.period, deadline=tr.datetime(changed.deadline)
+                period=shown(tr, changed.period), deadline=tr.datetime(changed.deadline)
             )
         )
     elif command == "close":
         closed = await cycles.close(session, args.period, now=now, actor=actor)
-        print(tr._("Cycle {period} no longer accepts answers.").format(period=closed.period))
+        print(
+            tr._("Cycle {period} no longer accepts answers.").format(
+                period=shown(tr, closed.period)
+            )
+        )
     elif command == "score":
         await _score(session, args, settings, tr, actor, now)
     elif command == "submit":
@@ -172,14 +181,14 @@ async def _open(
     if opened.phase == CyclePhase.COLLECTING:
         print(
             tr._("Cycle {period} is collecting answers until {deadline}.").format(
-                period=opened.period, deadline=tr.datetime(opened.deadline)
+                period=shown(tr, opened.period), deadline=tr.datetime(opened.deadline)
             )
         )
     else:
         print(
             tr._(
                 "Cycle {period} is waiting for a leadership-group member to approve the indicator system “{name}” in the chat."
-            ).format(period=opened.period, name=version.name)
+            ).format(period=shown(tr, opened.period), name=version.name)
         )
 
 
@@ -206,7 +215,7 @@ async def _score(
         await cycles.close(session, found.period, now=now, actor=actor)
         print(
             tr._("Collection of {period} closed: {missing} of {total} forms not submitted.").format(
-                period=found.period, missing=total - done, total=total
+                period=shown(tr, found.period), missing=total - done, total=total
             )
         )
         for unit in progress:
@@ -216,7 +225,9 @@ async def _score(
                     for s, n in unit.total.items()
                     if n > unit.done.get(s, 0)
                 )
-                print(f"  {unit.unit}: {unit.total_all - unit.done_all}  ({parts})")
+                print(
+                    "  " + tr.label(unit.unit, f"{unit.total_all - unit.done_all}{tr.paren(parts)}")
+                )
     count = await results.score_cycle(session, found, tz=settings.tz, now=now, actor_label="cli")
     print(
         tr.ngettext("{count} result computed.", "{count} results computed.", count).format(
@@ -250,7 +261,7 @@ async def status_text(session: AsyncSession, period: str | None, tr: Translator)
     for c in found:
         lines.append(
             tr._("{period}: {phase}, deadline {deadline}").format(
-                period=c.period,
+                period=shown(tr, c.period),
                 phase=tr._(PHASE_LABELS[c.phase]),
                 deadline=tr.datetime(c.deadline),
             )
@@ -268,5 +279,7 @@ async def status_text(session: AsyncSession, period: str | None, tr: Translator)
             parts = "  ".join(
                 f"{tr._(SOURCE_LABELS[s])} {unit.done.get(s, 0)}/{n}" for s, n in unit.total.items()
             )
-            lines.append(f"  {unit.unit}: {unit.done_all}/{unit.total_all}  ({parts})")
+            lines.append(
+                "  " + tr.label(unit.unit, f"{unit.done_all}/{unit.total_all}{tr.paren(parts)}")
+            )
     return "\n".join(lines)

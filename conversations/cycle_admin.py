@@ -8,7 +8,6 @@ by ``services.cycles`` as choices (``template.approve``, ``template.view``).
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Final
 
 from sqlalchemy import select
@@ -60,7 +59,7 @@ async def overview(context: JxContext, tr: Translator) -> Prompt:
                 "",
                 html_format(
                     tr._("<b>{period}</b>: {phase}, deadline {deadline}"),
-                    period=c.period,
+                    period=tr.period(c.period),
                     phase=tr._(PHASE_LABELS[c.phase]),
                     deadline=tr.datetime(c.deadline),
                 ),
@@ -82,13 +81,24 @@ async def overview(context: JxContext, tr: Translator) -> Prompt:
             if c.phase in (CyclePhase.COLLECTING, CyclePhase.SCORING):
                 rows.append(
                     [
-                        (tr._("{period}: +7 days").format(period=c.period), EXTEND.data(c.id, 7)),
-                        (tr._("{period}: +3 days").format(period=c.period), EXTEND.data(c.id, 3)),
+                        (
+                            tr._("{period}: +7 days").format(period=tr.period(c.period)),
+                            EXTEND.data(c.id, 7),
+                        ),
+                        (
+                            tr._("{period}: +3 days").format(period=tr.period(c.period)),
+                            EXTEND.data(c.id, 3),
+                        ),
                     ]
                 )
             if c.phase == CyclePhase.COLLECTING:
                 rows.append(
-                    [(tr._("{period}: stop collecting").format(period=c.period), CLOSE.data(c.id))]
+                    [
+                        (
+                            tr._("{period}: stop collecting").format(period=tr.period(c.period)),
+                            CLOSE.data(c.id),
+                        )
+                    ]
                 )
         if found:
             rows.append([(tr._("🔄 Refresh"), REFRESH.data(found[0].id))])
@@ -145,7 +155,7 @@ async def ask_close(update: Update, context: JxContext) -> None:
                 tr._(
                     "Stop collecting answers for {period}? Unsubmitted forms can then no longer be submitted."
                 ),
-                period=cycle.period,
+                period=tr.period(cycle.period),
             ),
             keyboard([(tr._("Yes, stop collecting"), CLOSE_CONFIRMED.data(cycle.id))]),
         )
@@ -190,7 +200,7 @@ async def _change(
                 await cycles.extend(
                     session,
                     cycle.period,
-                    base + dt.timedelta(days=days),
+                    cycles.extended_deadline(base, days, context.services.settings.tz),
                     now=now(context),
                     actor=who,
                 )
@@ -244,7 +254,8 @@ async def approve_template(update: Update, context: JxContext) -> None:
     text = tr._("You approved this indicator system.")
     if started:
         text += "\n" + html_format(
-            tr._("Now collecting: {periods}."), periods="、".join(c.period for c in started)
+            tr._("Now collecting: {periods}."),
+            periods=tr.join(tr.period(c.period) for c in started),
         )
     await send_prompt(update, context, Prompt(text))
 

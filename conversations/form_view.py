@@ -197,12 +197,14 @@ def title(form: Form, tr: Translator) -> Html:
     if form.source == Source.SELF and form.is_unit:
         label = tr._("Unit self-assessment")
     if form.source == Source.SELF and not form.is_unit:
-        return html_format("<b>{label}</b> · {period}", label=label, period=form.cycle.period)
+        return html_format(
+            "<b>{label}</b> · {period}", label=label, period=tr.period(form.cycle.period)
+        )
     return html_format(
         "<b>{label} · {who}</b> · {period}",
         label=label,
         who=form.ratee_name,
-        period=form.cycle.period,
+        period=tr.period(form.cycle.period),
     )
 
 

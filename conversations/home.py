@@ -114,7 +114,7 @@ def task_lines(summary: forms.TaskSummary, tr: Translator) -> list[str]:
     lines: list[str] = [
         html_format(
             tr._("<b>{period} evaluation</b> (closes {deadline})"),
-            period=summary.cycle.period,
+            period=tr.period(summary.cycle.period),
             deadline=tr.datetime(summary.cycle.deadline),
         )
     ]

@@ -35,6 +35,7 @@ from conversations.annual import history_text
 from conversations.common import keyboard, load_caller, now, pressed
 from domain.enums import CyclePhase, Dimension, Grade, Source
 from domain.labels import DIMENSION_LABELS, GRADE_LABELS, PHASE_LABELS, SOURCE_LABELS
+from domain.numbers import plain_number
 from domain.text import MESSAGE_LIMIT, clip_html, html_format
 from infra.i18n import N_, Translator
 from infra.models import Cycle, Result, Staff
@@ -98,7 +99,7 @@ def why_text(
                 tr._("<b>{dimension}</b> {score} × {weight}% = {contribution}"),
                 dimension=tr._(DIMENSION_LABELS[Dimension(d["dimension"])]),
                 score=_n(d.get("score")),
-                weight=d["weight"],
+                weight=plain_number(d["weight"]),
                 contribution=_n(d["contribution"]),
             )
         )
@@ -115,7 +116,7 @@ def why_text(
                     line,
                     indicator=localized(name, tr.locale, en),
                     score=_n(i.get("score")),
-                    weight=i["weight"],
+                    weight=plain_number(i["weight"]),
                     contribution=_n(i["contribution"]),
                 )
             )
@@ -124,7 +125,7 @@ def why_text(
                     tr._("{source} {mean} × {weight}%"),
                     source=tr._(SOURCE_LABELS[Source(s["source"])]),
                     mean=_n(s["mean"]),
-                    weight=s["weight"],
+                    weight=plain_number(s["weight"]),
                 )
                 for s in i.get("sources", [])
             ]
@@ -150,11 +151,11 @@ def why_text(
         if template:
             params = dict(note.get("params", {}))
             if "source" in params:
-                params["source"] = "、".join(
+                params["source"] = tr.join(
                     tr._(SOURCE_LABELS[Source(s)]) for s in params["source"].split(",") if s
                 )
             if "dimension" in params:
-                params["dimension"] = "、".join(
+                params["dimension"] = tr.join(
                     tr._(DIMENSION_LABELS[Dimension(s)])
                     for s in params["dimension"].split(",")
                     if s
@@ -301,7 +302,7 @@ async def signal_lines(session: AsyncSession, cycle: Cycle, tr: Translator, tz) 
     names = dict((await session.execute(select(Staff.id, Staff.name))).all())
 
     def who(keys: tuple[str, ...]) -> str:
-        return "、".join(
+        return tr.join(
             names.get(int(k[2:]), k) if k.startswith("p:") else tr._("anonymous citizen")
             for k in keys
         )
@@ -330,12 +331,12 @@ async def overview(  # type: ignore[no-untyped-def]
     lines: list[str] = [
         html_format(
             tr._("<b>{period}</b>: {phase}"),
-            period=cycle.period,
+            period=tr.period(cycle.period),
             phase=tr._(PHASE_LABELS[cycle.phase]),
         ),
         html_format(
             tr._("Grades: {distribution}"),
-            distribution="、".join(f"{tr._(GRADE_LABELS[g])} {dist.get(g, 0)}" for g in Grade),
+            distribution=tr.join(f"{tr._(GRADE_LABELS[g])} {dist.get(g, 0)}" for g in Grade),
         ),
     ]
     people = {r.subject_key: r.total for r in found if r.staff_id is not None}

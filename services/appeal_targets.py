@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.enums import Dimension, Source
 from domain.labels import DIMENSION_LABELS, GRADE_LABELS, SOURCE_LABELS
+from domain.numbers import plain_number
 from domain.template import Template
 from domain.text import html_format
 from infra.i18n import Translator
@@ -229,4 +230,4 @@ def _source_line(tr: Translator, s: dict[str, Any]) -> str:
     except ValueError:
         label = str(s.get("source"))
     msg = tr._("  – {source}: {score} (weight {weight}%)")
-    return html_format(msg, source=label, score=num(s.get("mean")), weight=s.get("weight", "—"))
+    return html_format(msg, source=label, score=num(s.get("mean")), weight=plain_number(s.get("weight", "—")))

@@ -63,7 +63,7 @@ def _case_text(tr: Translator, view: AppealView, at: dt.datetime, texts: list[st
     name, unit = localized(view.name, tr.locale), localized(view.unit, tr.locale)
     overdue = " " + tr._("⚠️ overdue") if is_overdue(a, at) else ""
     lines = [
-        html_format(head, id=a.id, period=view.cycle.period, status=status),
+        html_format(head, id=a.id, period=tr.period(view.cycle.period), status=status),
         html_format(tr._("Appellant: {name} ({unit})"), name=name, unit=unit),
         html_format(tr._("Filed: {date}"), date=tr.date(a.created_at)),
         html_format(tr._("Decide by: end of {date}"), date=tr.date(a.deadline)) + overdue,
@@ -107,7 +107,7 @@ def _evidence(tr: Translator, a: Appeal) -> Html:
 
 
 def new_text(tr: Translator, s: Step[AppealView]) -> str:
-    a, period = s.view.appeal, s.view.cycle.period
+    a, period = s.view.appeal, tr.period(s.view.cycle.period)
     disputes = tr._("{who} disputes: {target}.")
     lines = [
         html_format(tr._("<b>New appeal #{id}</b> · {period}"), id=a.id, period=period),
@@ -123,7 +123,7 @@ def question_text(tr: Translator, s: Step[AppealView]) -> str:
     head = html_format(
         tr._("<b>A question about your appeal #{id}</b> ({period})"),
         id=s.case.id,
-        period=s.view.cycle.period,
+        period=tr.period(s.view.cycle.period),
     )
     ask = tr._("Please tap “Answer” and write your reply.")
     return clip_html(f"{head}\n\n{escape(s.params['text'])}\n\n{ask}")
@@ -158,7 +158,9 @@ def decision_text(tr: Translator, s: Step[AppealView]) -> str:
             grade=grade,
         )
     head = html_format(
-        tr._("<b>Decision on your appeal #{id}</b> ({period})"), id=a.id, period=s.view.cycle.period
+        tr._("<b>Decision on your appeal #{id}</b> ({period})"),
+        id=a.id,
+        period=tr.period(s.view.cycle.period),
     )
     reason = html_format(tr._("Reason: {reason}"), reason=a.decision_reason or "")
     return clip_html(f"{head}\n{body}\n{reason}")

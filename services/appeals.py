@@ -119,7 +119,8 @@ class WindowClosed(DomainError):
         super().__init__(msg, period=cycle.period, date=date)
 
     def _params(self, tr: Translator) -> dict[str, Any]:
-        return {**self.params, "date": tr.date(self.until)} if self.until else self.params
+        params = self.localized(tr)
+        return {**params, "date": tr.date(self.until)} if self.until else params
 
     def render(self, tr: Translator) -> Html:
         return html_format(tr._(self.message), **self._params(tr))

@@ -116,8 +116,8 @@ def _score(value: Decimal | float | int) -> float:
 
 
 def _value_text(value: Decimal | float | int) -> str:
-    """One decimal, rounded half up (四舍五入) as scores are everywhere else."""
-    return f"{Decimal(str(value)).quantize(Decimal('0.1'), rounding=ROUND_HALF_UP):f}"
+    """Two decimals, rounded half up (四舍五入): the same figure the message beside it shows."""
+    return f"{Decimal(str(value)).quantize(Decimal('0.01'), rounding=ROUND_HALF_UP):f}"
 
 
 def _check_dimensions(name: str, mapping: Mapping[Dimension, object]) -> None:

@@ -33,7 +33,9 @@ async def satisfaction_report(
     spec = survey_of(template) if template else DEFAULT_SURVEY
     questions = {q.code: localized(q.text, tr.locale, q.text_en) for q in spec.questions}
     rows = await survey_stats.unit_stats(session, period, tz=tz, now=now, unit_ids=unit_ids)
-    lines: list[str] = [html_format(tr._("<b>Citizen satisfaction, {period}</b>"), period=period)]
+    lines: list[str] = [
+        html_format(tr._("<b>Citizen satisfaction, {period}</b>"), period=tr.period(period))
+    ]
     if not rows:
         lines.append(tr._("No responses yet."))
     for s in rows:
