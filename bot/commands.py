@@ -251,7 +251,7 @@ def _survey_files(issued, username: str, out, tr: Translator) -> str:  # type: i
         )
     title = tr._("Satisfaction survey QR codes: {target}").format(target=target)
     if first.label:
-        title = f"{title} ({first.label})"
+        title = f"{title}{tr.paren(first.label)}"
     sheet = qr_sheet(
         [(i.link(username), target, i.serial) for i in issued], title=title, prompt=prompt
     )

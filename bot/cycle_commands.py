@@ -27,6 +27,7 @@ from infra.models.types import utcnow
 from services import cycles, files, form_admin, result_review, results
 from services.errors import DomainError
 from services.notices import Localization
+from services.result_notices import computed_text
 from services.templates import load_template, render_problem
 
 
@@ -228,15 +229,12 @@ async def _score(
                 print(
                     "  " + tr.label(unit.unit, f"{unit.total_all - unit.done_all}{tr.paren(parts)}")
                 )
-    count = await results.score_cycle(session, found, tz=settings.tz, now=now, actor_label="cli")
+    await results.score_cycle(session, found, tz=settings.tz, now=now, actor_label="cli")
+    scored = await results.results_of(session, found)
+    print(computed_text(tr, scored))
+    dist = results.distribution(scored)
     print(
-        tr.ngettext("{count} result computed.", "{count} results computed.", count).format(
-            count=count
-        )
-    )
-    dist = results.distribution(await results.results_of(session, found))
-    print(
-        "  ".join(
+        tr.join(
             f"{tr._(GRADE_LABELS[g])} {n}"
             for g, n in sorted(dist.items(), key=lambda kv: list(GRADE_LABELS).index(kv[0]))
         )

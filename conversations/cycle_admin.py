@@ -73,11 +73,8 @@ async def overview(context: JxContext, tr: Translator) -> Prompt:
                     f"{tr._(SOURCE_LABELS[s])} {unit.done.get(s, 0)}/{n}"
                     for s, n in unit.total.items()
                 )
-                lines.append(
-                    f"• {html(unit.unit)} {unit.done_all}/{unit.total_all}（{parts}）"
-                    if tr.locale != "en"
-                    else f"• {html(unit.unit)} {unit.done_all}/{unit.total_all} ({parts})"
-                )
+                progress = f"{unit.done_all}/{unit.total_all}{tr.paren(parts)}"
+                lines.append(f"• {html(unit.unit)} {progress}")
             if c.phase in (CyclePhase.COLLECTING, CyclePhase.SCORING):
                 rows.append(
                     [
@@ -263,13 +260,12 @@ async def approve_template(update: Update, context: JxContext) -> None:
 def indicator_list(template: Template, tr: Translator) -> str:
     lines = [f"<b>{html(template.name)}</b>"]
     for dim, weight in template.dimension_weights.items():
-        lines.append(f"\n<b>{tr._(DIMENSION_LABELS[dim])} {weight}%</b>")
+        lines.append(f"\n<b>{tr._(DIMENSION_LABELS[dim])} {tr.percent(weight)}</b>")
         for ind in template.indicators:
             if ind.dimension == dim:
-                sources = "、".join(tr._(SOURCE_LABELS[s]) for s in ind.sources)
-                lines.append(
-                    f"• {html(localized(ind.name, tr.locale, ind.name_en))} {ind.weight}%（{sources}）"
-                )
+                sources = tr.paren(tr.join(tr._(SOURCE_LABELS[s]) for s in ind.sources))
+                name = html(localized(ind.name, tr.locale, ind.name_en))
+                lines.append(f"• {name} {tr.percent(ind.weight)}{sources}")
     text = "\n".join(lines)
     return clip_html(text, MESSAGE_LIMIT)
 

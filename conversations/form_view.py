@@ -226,11 +226,7 @@ def answer_text(form: Form, item: FormItem, tr: Translator, *, excerpt: bool = T
         if scale.kind == ScaleKind.LEVELS and answer.level is not None:
             level = scale.levels[answer.level]
             label = localized(level.label, tr.locale, level.label_en)
-            return html_format(
-                "{label}（{points}）" if tr.locale != "en" else "{label} ({points})",
-                label=label,
-                points=_num(answer.points),
-            )
+            return html_format("{label}{points}", label=label, points=tr.paren(_num(answer.points)))
         return escape(_num(answer.points))
     text = answer.text or ""
     if not text:
@@ -263,7 +259,7 @@ def render_indicator(form: Form, item: FormItem, tr: Translator) -> Prompt:
         title(form, tr),
         _progress(form, item, tr),
         "",
-        f"【{tr._(DIMENSION_LABELS[indicator.dimension])}】<b>{html(item_label(form, item, tr))}</b>",
+        f"{html(tr.heading(tr._(DIMENSION_LABELS[indicator.dimension])))}<b>{html(item_label(form, item, tr))}</b>",
     ]
     description = localized(indicator.description, tr.locale, indicator.description_en)
     if description:
@@ -352,9 +348,7 @@ def render_summary(form: Form, tr: Translator) -> Prompt:
     lines = [title(form, tr), tr._("Please check your answers, then submit."), ""]
     for n, item in enumerate(form.items, 1):
         lines.append(
-            f"{n}. {html(item_label(form, item, tr))}：{answer_text(form, item, tr)}"
-            if tr.locale != "en"
-            else f"{n}. {html(item_label(form, item, tr))}: {answer_text(form, item, tr)}"
+            f"{n}. " + tr.label(html(item_label(form, item, tr)), answer_text(form, item, tr))
         )
     text = clip_html("\n".join(lines), SUMMARY_LIMIT)
     edit = [(f"✏️{n}", EDIT.data(aid, item.key)) for n, item in enumerate(form.items, 1)]

@@ -36,7 +36,7 @@ from conversations.common import keyboard, load_caller, now, pressed
 from domain.enums import CyclePhase, Dimension, Grade, Source
 from domain.labels import DIMENSION_LABELS, GRADE_LABELS, PHASE_LABELS, SOURCE_LABELS
 from domain.numbers import plain_number
-from domain.text import MESSAGE_LIMIT, clip_html, html_format
+from domain.text import MESSAGE_LIMIT, clip_html, escape, html_format
 from infra.i18n import N_, Translator
 from infra.models import Cycle, Result, Staff
 from services import result_review, results
@@ -44,7 +44,7 @@ from services.annual import person_history
 from services.errors import DomainError
 from services.notices import Localization
 from services.peer_view import PEER_DETAIL_MIN, ratee_view
-from services.result_notices import quota_line
+from services.result_notices import computed_text, quota_line
 from services.templates import localized
 
 RESULT = Callbacks("rs1", "results")  # under a person's or a unit's result
@@ -130,9 +130,7 @@ def why_text(
                 for s in i.get("sources", [])
             ]
             if parts:
-                lines.append(
-                    "     " + "；".join(parts) if tr.locale != "en" else "     " + "; ".join(parts)
-                )
+                lines.append("     " + tr.join(parts))
     combined = b.get("peer_combined")
     if combined:
         lines.append(
@@ -250,7 +248,7 @@ async def score_command(update: Update, context: JxContext) -> None:
                     N_("The cycle {period} is still collecting answers; close it first."),
                     period=cycle.period,
                 )
-            count = await results.score_cycle(
+            await results.score_cycle(
                 session,
                 cycle,
                 tz=context.services.settings.tz,
@@ -258,6 +256,7 @@ async def score_command(update: Update, context: JxContext) -> None:
                 actor_label="telegram",
                 actor_telegram_id=actor.telegram_id,
             )
+            computed = computed_text(tr, await results.results_of(session, cycle))
             text = await overview(
                 session,
                 cycle,
@@ -270,11 +269,7 @@ async def score_command(update: Update, context: JxContext) -> None:
         return
     await reply(
         update,
-        html_format(
-            tr.ngettext("{count} result computed.", "{count} results computed.", count), count=count
-        )
-        + "\n\n"
-        + text,
+        escape(computed) + "\n\n" + text,
         keyboard(
             [
                 (

@@ -230,4 +230,6 @@ def _source_line(tr: Translator, s: dict[str, Any]) -> str:
     except ValueError:
         label = str(s.get("source"))
     msg = tr._("  – {source}: {score} (weight {weight}%)")
-    return html_format(msg, source=label, score=num(s.get("mean")), weight=plain_number(s.get("weight", "—")))
+    return html_format(
+        msg, source=label, score=num(s.get("mean")), weight=plain_number(s.get("weight", "—"))
+    )

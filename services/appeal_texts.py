@@ -93,9 +93,9 @@ def is_overdue(appeal: Appeal, now: dt.datetime) -> bool:
 
 def _who(tr: Translator, view: AppealView) -> Html:
     return html_format(
-        "{name} ({unit})" if tr.locale == "en" else "{name}（{unit}）",
+        "{name}{unit}",
         name=localized(view.name, tr.locale),
-        unit=localized(view.unit, tr.locale),
+        unit=tr.paren(localized(view.unit, tr.locale)),
     )
 
 

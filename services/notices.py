@@ -67,7 +67,8 @@ def template_approval_message(
     tr = translator(language, local)
     template = Template.from_dict(version.content)
     dims = tr.join(
-        f"{tr._(DIMENSION_LABELS[d])} {tr.percent(w)}" for d, w in template.dimension_weights.items()
+        f"{tr._(DIMENSION_LABELS[d])} {tr.percent(w)}"
+        for d, w in template.dimension_weights.items()
     )
     srcs = tr.join(
         f"{tr._(SOURCE_LABELS[s])} {tr.percent(w)}" for s, w in template.source_weights.items()

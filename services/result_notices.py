@@ -68,6 +68,17 @@ def _num(value: Decimal | str | None) -> str:
     return "—" if value is None else format(Decimal(value).quantize(Decimal("0.01")), "f")
 
 
+def computed_text(tr: Translator, found: list[Result]) -> str:
+    """How many results were computed, saying what they are: 个人46、单位8."""
+    people = sum(1 for r in found if r.staff_id is not None)
+    units = len(found) - people
+    parts = [
+        tr.ngettext("{count} person", "{count} people", people).format(count=people),
+        tr.ngettext("{count} unit", "{count} units", units).format(count=units),
+    ]
+    return tr._("Results computed: {counts}.").format(counts=tr.join(parts))
+
+
 def rank_text(tr: Translator, rank: int, of: int | None) -> str:
     """A rank with its base: 第1名（共7人） / 1st of 7 (the bare number when the base is unknown)."""
     if not of:
@@ -122,7 +133,8 @@ def result_text(
             html_format(
                 tr._("By source: {sources}"),
                 sources=tr.join(
-                    f"{tr._(SOURCE_LABELS[source])} {_num(mean)}" for source, mean in sources.items()
+                    f"{tr._(SOURCE_LABELS[source])} {_num(mean)}"
+                    for source, mean in sources.items()
                 ),
             )
         )
@@ -130,7 +142,8 @@ def result_text(
     if result.rank_in_unit is not None:
         lines.append(
             html_format(
-                tr._("Rank in your unit: {rank}"), rank=rank_text(tr, result.rank_in_unit, unit_size)
+                tr._("Rank in your unit: {rank}"),
+                rank=rank_text(tr, result.rank_in_unit, unit_size),
             )
         )
     if result.bonus_coefficient is not None:
@@ -220,7 +233,12 @@ async def push_result(
         session,
         telegram_id,
         result_text(
-            cycle, result, tr, name=name, updated=updated, unit_size=await unit_size(session, result)
+            cycle,
+            result,
+            tr,
+            name=name,
+            updated=updated,
+            unit_size=await unit_size(session, result),
         ),
         choices=result_choices(result, tr, plan_required=plan_required(result)),
         dedupe_key=f"{key}:text",
