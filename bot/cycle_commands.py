@@ -50,7 +50,7 @@ async def cycle(args: argparse.Namespace, settings: Settings, tr: Translator) ->
         async with sessions.begin() as session:
             await _run(session, args, settings, tr)
     except DomainError as exc:
-        print(exc.plain(tr), file=sys.stderr)
+        print(exc.plain(tr, codes=True), file=sys.stderr)
         return 1
     finally:
         await engine.dispose()

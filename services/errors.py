@@ -23,8 +23,9 @@ class DomainError(Exception):
         self.message = message
         self.params = params
 
-    def localized(self, tr: Translator) -> dict[str, Any]:
-        """The parameters as the reader writes them (a period as 2026年第四季度)."""
+    def localized(self, tr: Translator, *, codes: bool = False) -> dict[str, Any]:
+        """The parameters as the reader writes them (a period as 2026年第四季度); ``codes``
+        adds the code a command takes (2026年第四季度（2026Q4）), for the command line."""
         params = {
             key: tr.datetime(v)
             if isinstance(v, dt.datetime)
@@ -34,14 +35,16 @@ class DomainError(Exception):
             for key, v in self.params.items()
         }
         if "period" in params:
-            params["period"] = tr.period(params["period"])
+            code = params["period"]
+            shown = tr.period(code)
+            params["period"] = f"{shown}{tr.paren(code)}" if codes and shown != str(code) else shown
         return params
 
     def render(self, tr: Translator) -> Html:
         """The refusal as HTML, every parameter escaped once."""
         return html_format(tr._(self.message), **self.localized(tr))
 
-    def plain(self, tr: Translator) -> str:
-        """The refusal as plain text, for callback alerts and the command line."""
+    def plain(self, tr: Translator, *, codes: bool = False) -> str:
+        """The refusal as plain text, for callback alerts and (with ``codes``) the command line."""
         text = tr._(self.message)
-        return text.format(**self.localized(tr)) if self.params else text
+        return text.format(**self.localized(tr, codes=codes)) if self.params else text

@@ -257,7 +257,8 @@ async def test_person_drafts_step_by_step_and_submits_to_the_supervisor(
         f"{first.isoformat()} 完成值守制度修订\n{second.isoformat()} 参加专项演练并总结"
     )
     check = await person.expect_text("请核对时间节点")
-    assert first.isoformat() in check.text and "参加专项演练并总结" in check.text
+    written = f"{first.year}年{first.month}月{first.day}日"  # as the bot writes a date
+    assert written in check.text and "参加专项演练并总结" in check.text
     await drive.confirm_milestones(person, pid, check)
     summary = await person.expect_text("提交审批")
     assert "每周复盘值守记录" in summary.text and "完成值守制度修订" in summary.text
