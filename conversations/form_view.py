@@ -179,7 +179,7 @@ async def render_pick(
     }[kind]
     text = "\n".join(
         [
-            f"<b>{title}</b> · {mine[0][1].period}",
+            f"<b>{title}</b> · {html(tr.period(mine[0][1].period))}",
             html_format(
                 tr._("Done: {done} of {total}. Choose whom to rate:"), done=done, total=len(mine)
             ),

@@ -212,10 +212,10 @@ def list_prompt(
     lines = [f"<b>{title}</b>"]
     buttons: list[list[Choice]] = []
     for period, unit, group in pv.by_unit(views):
-        lines += ["", f"<b>{period} · {html(unit)}</b>"]
+        lines += ["", f"<b>{html(tr.period(period))} · {html(unit)}</b>"]
         for view in group:
             lines.append(pv.overview_line(view, tr, today))
             if len(buttons) < 40:
-                name = f"{view.period} {label(view.subject_name, 24)}"
+                name = f"{tr.period(view.period)} {label(view.subject_name, 24)}"
                 buttons.append([_c(name, "open", view.id)])
     return Prompt(cut("\n".join(lines)), _keys(*buttons))

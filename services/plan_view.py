@@ -316,7 +316,7 @@ def told(tr: Translator, view: PlanView, msgid: str, **params: object) -> Html:
     """A notice naming the plan's subject and period (and the approver's comment)."""
     named = {
         "subject": view.subject_name,
-        "period": view.period,
+        "period": tr.period(view.period),
         "comment": view.plan.comment or "",
     }
     return html_format(tr._(msgid), **{**named, **params})

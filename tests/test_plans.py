@@ -415,7 +415,7 @@ async def test_progress_is_reported_until_every_milestone_is_done_and_the_approv
     await drive.mark(person, m2, mark, done=True)
     await person.expect_text("计划已完成")
     head = server.user(HEAD, language_code="zh-hans")
-    await head.expect_text("绩效改进计划（2026Q4）已完成", timeout=15)
+    await head.expect_text("绩效改进计划（2026年第四季度）已完成", timeout=15)
     assert (await get_plan(sessions, pid)).status == PlanStatus.DONE
     async with sessions() as s:
         second = await s.get(PlanMilestone, m2)

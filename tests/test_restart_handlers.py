@@ -61,7 +61,7 @@ async def test_extend_button_killed_before_replied_moves_the_deadline_once(
     try:
         await proc.start()
         await admin.send("/cycle")
-        view = await admin.expect_text("2026Q4", timeout=30)
+        view = await admin.expect_text("2026年第四季度", timeout=30)
         await eventually(lambda: _nothing_owed(sessions), timeout=30)
         proc.kill()
         await proc.start(failpoints="replied")  # dies after the handler returned, before "replied"
