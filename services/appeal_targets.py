@@ -194,7 +194,7 @@ def target_detail(
             lines.append(tr._(SOURCE_LABELS[source]))
         for _dim, i in _indicators(b):
             for s in (s for s in i.get("sources") or [] if _of(s, ref, "mean")):
-                shown = {"score": num(s.get("mean")), "weight": s.get("weight", "—")}
+                shown = {"score": num(s.get("mean")), "weight": plain_number(s.get("weight", "—"))}
                 msg = tr._("• {indicator}: {score} (weight {weight}%)")
                 lines.append(html_format(msg, **{**indicator(i), **shown}))
     return lines
@@ -208,7 +208,11 @@ def _of(s: Any, source: str, figure: str) -> bool:
 def _figures(part: dict[str, Any]) -> dict[str, Any]:
     """A dimension's or an indicator's score, weight and contribution, as shown."""
     score, contribution = num(part.get("score")), num(part.get("contribution"))
-    return {"score": score, "weight": part.get("weight", "—"), "contribution": contribution}
+    return {
+        "score": score,
+        "weight": plain_number(part.get("weight", "—")),
+        "contribution": contribution,
+    }
 
 
 def _combined_line(tr: Translator, combined: dict[str, Any]) -> str:

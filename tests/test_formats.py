@@ -221,7 +221,7 @@ async def test_a_published_result_names_the_period_and_ranks_with_a_base(
     theirs = await en.expect_text("Total", timeout=30)
     text, text_en = mine.text or "", theirs.text or ""
     assert "2026年第四季度" in text and "2026Q4" not in text
-    assert re.search(r"第\d+名（共\d+人）", text), text
+    assert re.search(r"单位内排名：第\d+名（共\d+人）\n", text), text
     assert re.search(r"（权重\d+%）", text) and ".00%" not in text, text  # 60%, not 60.00%
     assert re.search(r"\d+\.\d\d", text)  # scores to two places, as on the chart
     assert "Q4 2026" in text_en and re.search(r"No\. \d+ of \d+", text_en), text_en
