@@ -140,5 +140,5 @@ def task_buttons(summary: forms.TaskSummary, tr: Translator) -> list[list[tuple[
         done = sum(d for (s, _), (d, _t) in summary.counts.items() if s == source)
         total = sum(t for (s, _), (_d, t) in summary.counts.items() if s == source)
         if total and done < total:
-            rows.append([(f"{tr._(SOURCE_LABELS[source])} ({total - done})", action.data())])
+            rows.append([(tr._(SOURCE_LABELS[source]) + tr.paren(total - done), action.data())])
     return rows

@@ -213,7 +213,7 @@ async def notify_refused_push(
     for telegram_id, language in await admin_accounts(session, admin_ids):
         tr = translator(language, local)
         text = tr._(REFUSED_PUSH).format(
-            id=message_id, recipient=f"{name} ({chat_id})" if name else chat_id, error=error
+            id=message_id, recipient=f"{name}{tr.paren(chat_id)}" if name else chat_id, error=error
         )
         if await enqueue(
             session,
