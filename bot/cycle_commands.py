@@ -221,7 +221,7 @@ async def _score(
         )
         for unit in progress:
             if unit.done_all < unit.total_all:
-                parts = "  ".join(
+                parts = tr.join(
                     f"{tr._(SOURCE_LABELS[s])} {n - unit.done.get(s, 0)}"
                     for s, n in unit.total.items()
                     if n > unit.done.get(s, 0)
@@ -274,7 +274,7 @@ async def status_text(session: AsyncSession, period: str | None, tr: Translator)
                 )
             )
         for unit in await cycles.progress(session, c):
-            parts = "  ".join(
+            parts = tr.join(
                 f"{tr._(SOURCE_LABELS[s])} {unit.done.get(s, 0)}/{n}" for s, n in unit.total.items()
             )
             lines.append(

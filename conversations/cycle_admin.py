@@ -69,7 +69,7 @@ async def overview(context: JxContext, tr: Translator) -> Prompt:
                     tr._("Waiting for the leadership group to approve the indicator system.")
                 )
             for unit in await cycles.progress(session, c):
-                parts = " ".join(
+                parts = tr.join(
                     f"{tr._(SOURCE_LABELS[s])} {unit.done.get(s, 0)}/{n}"
                     for s, n in unit.total.items()
                 )
