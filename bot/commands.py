@@ -211,7 +211,7 @@ async def survey(args: argparse.Namespace, settings: Settings, tr: Translator) -
         )
         return 0
     except DomainError as exc:
-        print(exc.plain(tr), file=sys.stderr)
+        print(exc.plain(tr, codes=True), file=sys.stderr)
         return 1
     finally:
         await engine.dispose()

@@ -27,6 +27,7 @@ from infra.models.types import utcnow
 from services import cycles, files, form_admin, leadership, result_review, results
 from services.errors import DomainError
 from services.notices import Localization
+from services.result_notices import computed_text
 from services.templates import load_template, localized, render_problem
 
 
@@ -49,11 +50,16 @@ async def cycle(args: argparse.Namespace, settings: Settings, tr: Translator) ->
         async with sessions.begin() as session:
             await _run(session, args, settings, tr)
     except DomainError as exc:
-        print(exc.plain(tr), file=sys.stderr)
+        print(exc.plain(tr, codes=True), file=sys.stderr)
         return 1
     finally:
         await engine.dispose()
     return 0
+
+
+def shown(tr: Translator, period: str) -> str:
+    """A period for the command line: as people write it, with the code commands take."""
+    return f"{tr.period(period)}{tr.paren(period)}"
 
 
 async def _run(
@@ -70,12 +76,16 @@ async def _run(
         )
         print(
             tr._("Cycle {period}: the deadline is now {deadline}.").format(
-                period=changed.period, deadline=tr.datetime(changed.deadline)
+                period=shown(tr, changed.period), deadline=tr.datetime(changed.deadline)
             )
         )
     elif command == "close":
         closed = await cycles.close(session, args.period, now=now, actor=actor)
-        print(tr._("Cycle {period} no longer accepts answers.").format(period=closed.period))
+        print(
+            tr._("Cycle {period} no longer accepts answers.").format(
+                period=shown(tr, closed.period)
+            )
+        )
     elif command == "score":
         await _score(session, args, settings, tr, actor, now)
     elif command == "submit":
@@ -175,14 +185,14 @@ async def _open(
     if opened.phase == CyclePhase.COLLECTING:
         print(
             tr._("Cycle {period} is collecting answers until {deadline}.").format(
-                period=opened.period, deadline=tr.datetime(opened.deadline)
+                period=shown(tr, opened.period), deadline=tr.datetime(opened.deadline)
             )
         )
     else:
         print(
             tr._(
                 "Cycle {period} is waiting for a leadership-group member to approve the indicator system “{name}”."
-            ).format(period=opened.period, name=localized(version.name, tr.locale))
+            ).format(period=shown(tr, opened.period), name=localized(version.name, tr.locale))
         )
         for line in (await leadership.reach(session)).lines(tr):
             print(line)
@@ -213,26 +223,25 @@ async def _score(
         await cycles.close(session, found.period, now=now, actor=actor)
         print(
             tr._("Collection of {period} closed: {missing} of {total} forms not submitted.").format(
-                period=found.period, missing=total - done, total=total
+                period=shown(tr, found.period), missing=total - done, total=total
             )
         )
         for unit in progress:
             if unit.done_all < unit.total_all:
-                parts = "  ".join(
+                parts = tr.join(
                     f"{tr._(SOURCE_LABELS[s])} {n - unit.done.get(s, 0)}"
                     for s, n in unit.total.items()
                     if n > unit.done.get(s, 0)
                 )
-                print(f"  {unit.unit}: {unit.total_all - unit.done_all}  ({parts})")
-    count = await results.score_cycle(session, found, tz=settings.tz, now=now, actor_label="cli")
+                print(
+                    "  " + tr.label(unit.unit, f"{unit.total_all - unit.done_all}{tr.paren(parts)}")
+                )
+    await results.score_cycle(session, found, tz=settings.tz, now=now, actor_label="cli")
+    scored = await results.results_of(session, found)
+    print(computed_text(tr, scored))
+    dist = results.distribution(scored)
     print(
-        tr.ngettext("{count} result computed.", "{count} results computed.", count).format(
-            count=count
-        )
-    )
-    dist = results.distribution(await results.results_of(session, found))
-    print(
-        "  ".join(
+        tr.join(
             f"{tr._(GRADE_LABELS[g])} {n}"
             for g, n in sorted(dist.items(), key=lambda kv: list(GRADE_LABELS).index(kv[0]))
         )
@@ -257,7 +266,7 @@ async def status_text(session: AsyncSession, period: str | None, tr: Translator)
     for c in found:
         lines.append(
             tr._("{period}: {phase}, deadline {deadline}").format(
-                period=c.period,
+                period=shown(tr, c.period),
                 phase=tr._(PHASE_LABELS[c.phase]),
                 deadline=tr.datetime(c.deadline),
             )
@@ -272,8 +281,10 @@ async def status_text(session: AsyncSession, period: str | None, tr: Translator)
                 )
             )
         for unit in await cycles.progress(session, c):
-            parts = "  ".join(
+            parts = tr.join(
                 f"{tr._(SOURCE_LABELS[s])} {unit.done.get(s, 0)}/{n}" for s, n in unit.total.items()
             )
-            lines.append(f"  {unit.unit}: {unit.done_all}/{unit.total_all}  ({parts})")
+            lines.append(
+                "  " + tr.label(unit.unit, f"{unit.done_all}/{unit.total_all}{tr.paren(parts)}")
+            )
     return "\n".join(lines)

@@ -39,7 +39,7 @@ async def staff(args: argparse.Namespace, settings: Settings, tr: Translator) ->
                     await invites.unbind(session, args.employee_no, now=utcnow(), actor_label="cli")
                     print(tr._("Unlinked."))
         except DomainError as exc:
-            print(exc.plain(tr), file=sys.stderr)
+            print(exc.plain(tr, codes=True), file=sys.stderr)
             return 1
         return 0
     finally:

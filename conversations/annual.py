@@ -22,7 +22,6 @@ from chat.callbacks import Callbacks
 from chat.context import JxContext
 from chat.flow import answer_query, reply
 from conversations.common import audit_actor, keyboard, load_caller
-from domain.enums import CycleKind
 from domain.period import parse_period
 from domain.text import clip_html, escape, html_format, html_len
 from infra.i18n import Translator
@@ -150,7 +149,7 @@ def history_text(
             block.append(
                 html_format(
                     tr._("• {period}: {total} ({grade}), rank in unit {rank}"),
-                    period=period_label(e.period, tr) if e.kind is CycleKind.ANNUAL else e.period,
+                    period=period_label(e.period, tr),
                     total=number(e.total),
                     grade=grade_label(e.grade, tr),
                     rank=e.rank_in_unit or "—",

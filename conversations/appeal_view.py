@@ -226,7 +226,7 @@ async def _target_prompt(
         days,
     )
     total, grade = at.num(result.total), tr._(GRADE_LABELS[result.grade])
-    period = cycle.period if cycle else ""
+    period = tr.period(cycle.period) if cycle else ""
     lines: list[str] = [
         html_format(tr._("<b>Appeal against your {period} result</b>"), period=period),
         html_format(tr._("Total: {total} · Grade: {grade}"), total=total, grade=grade),
@@ -245,7 +245,9 @@ async def queue_prompt(context: JxContext, tr: Translator) -> Prompt:
         overdue = atx.is_overdue(a, at)
         line = tr._("#{id} {name} · {period} · {status} · decide by {date}")
         status, date = tr._(atx.STATUS_LABELS[a.status]), tr.date(a.deadline)
-        text: str = html_format(line, id=a.id, name=name, period=period, status=status, date=date)
+        text: str = html_format(
+            line, id=a.id, name=name, period=tr.period(period), status=status, date=date
+        )
         text += " " + tr._("⚠️ overdue") if overdue else ""
         button = f"#{a.id} {cc.label(name, 24)}{' ⚠️' if overdue else ''}"
         lines.append(cc.Line(text, button, _b("", "open", a.id)[1]))

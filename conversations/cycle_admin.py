@@ -8,7 +8,6 @@ by ``services.cycles`` as choices (``template.approve``, ``template.view``).
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Final
 
 from sqlalchemy import select
@@ -61,7 +60,7 @@ async def overview(context: JxContext, tr: Translator) -> Prompt:
                 "",
                 html_format(
                     tr._("<b>{period}</b>: {phase}, deadline {deadline}"),
-                    period=c.period,
+                    period=tr.period(c.period),
                     phase=tr._(PHASE_LABELS[c.phase]),
                     deadline=tr.datetime(c.deadline),
                 ),
@@ -71,25 +70,33 @@ async def overview(context: JxContext, tr: Translator) -> Prompt:
                     tr._("Waiting for the leadership group to approve the indicator system.")
                 )
             for unit in await cycles.progress(session, c):
-                parts = " ".join(
+                parts = tr.join(
                     f"{tr._(SOURCE_LABELS[s])} {unit.done.get(s, 0)}/{n}"
                     for s, n in unit.total.items()
                 )
-                lines.append(
-                    f"• {html(localized(unit.unit, tr.locale))} {unit.done_all}/{unit.total_all}（{parts}）"
-                    if tr.locale != "en"
-                    else f"• {html(unit.unit)} {unit.done_all}/{unit.total_all} ({parts})"
-                )
+                progress = f"{unit.done_all}/{unit.total_all}{tr.paren(parts)}"
+                lines.append(f"• {html(localized(unit.unit, tr.locale))} {progress}")
             if c.phase in (CyclePhase.COLLECTING, CyclePhase.SCORING):
                 rows.append(
                     [
-                        (tr._("{period}: +7 days").format(period=c.period), EXTEND.data(c.id, 7)),
-                        (tr._("{period}: +3 days").format(period=c.period), EXTEND.data(c.id, 3)),
+                        (
+                            tr._("{period}: +7 days").format(period=tr.period(c.period)),
+                            EXTEND.data(c.id, 7),
+                        ),
+                        (
+                            tr._("{period}: +3 days").format(period=tr.period(c.period)),
+                            EXTEND.data(c.id, 3),
+                        ),
                     ]
                 )
             if c.phase == CyclePhase.COLLECTING:
                 rows.append(
-                    [(tr._("{period}: stop collecting").format(period=c.period), CLOSE.data(c.id))]
+                    [
+                        (
+                            tr._("{period}: stop collecting").format(period=tr.period(c.period)),
+                            CLOSE.data(c.id),
+                        )
+                    ]
                 )
         if found:
             rows.append([(tr._("🔄 Refresh"), REFRESH.data(found[0].id))])
@@ -145,7 +152,7 @@ async def ask_close(update: Update, context: JxContext) -> None:
             tr._(
                 "Stop collecting answers for {period}? Unsubmitted forms can then no longer be submitted."
             ),
-            period=cycle.period,
+            period=tr.period(cycle.period),
         )
         buttons = keyboard(
             [
@@ -204,7 +211,7 @@ async def _change(
                 await cycles.extend(
                     session,
                     cycle.period,
-                    base + dt.timedelta(days=days),
+                    cycles.extended_deadline(base, days, context.services.settings.tz),
                     now=now(context),
                     actor=who,
                 )
@@ -258,7 +265,8 @@ async def approve_template(update: Update, context: JxContext) -> None:
     text = tr._("You approved this indicator system.")
     if started:
         text += "\n" + html_format(
-            tr._("Now collecting: {periods}."), periods="、".join(c.period for c in started)
+            tr._("Now collecting: {periods}."),
+            periods=tr.join(tr.period(c.period) for c in started),
         )
     await send_prompt(update, context, Prompt(text))
 
@@ -266,13 +274,12 @@ async def approve_template(update: Update, context: JxContext) -> None:
 def indicator_list(template: Template, tr: Translator) -> str:
     lines = [f"<b>{html(localized(template.name, tr.locale))}</b>"]
     for dim, weight in template.dimension_weights.items():
-        lines.append(f"\n<b>{tr._(DIMENSION_LABELS[dim])} {weight}%</b>")
+        lines.append(f"\n<b>{tr._(DIMENSION_LABELS[dim])} {tr.percent(weight)}</b>")
         for ind in template.indicators:
             if ind.dimension == dim:
-                sources = "、".join(tr._(SOURCE_LABELS[s]) for s in ind.sources)
-                lines.append(
-                    f"• {html(localized(ind.name, tr.locale, ind.name_en))} {ind.weight}%（{sources}）"
-                )
+                sources = tr.paren(tr.join(tr._(SOURCE_LABELS[s]) for s in ind.sources))
+                name = html(localized(ind.name, tr.locale, ind.name_en))
+                lines.append(f"• {name} {tr.percent(ind.weight)}{sources}")
     text = "\n".join(lines)
     return clip_html(text, MESSAGE_LIMIT)
 

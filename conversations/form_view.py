@@ -182,7 +182,7 @@ async def render_pick(
     }[kind]
     text = "\n".join(
         [
-            f"<b>{title}</b> · {mine[0][1].period}",
+            f"<b>{title}</b> · {html(tr.period(mine[0][1].period))}",
             html_format(
                 tr._("Done: {done} of {total}. Choose whom to rate:"), done=done, total=len(mine)
             ),
@@ -200,12 +200,14 @@ def title(form: Form, tr: Translator) -> Html:
     if form.source == Source.SELF and form.is_unit:
         label = tr._("Unit self-assessment")
     if form.source == Source.SELF and not form.is_unit:
-        return html_format("<b>{label}</b> · {period}", label=label, period=form.cycle.period)
+        return html_format(
+            "<b>{label}</b> · {period}", label=label, period=tr.period(form.cycle.period)
+        )
     return html_format(
         "<b>{label} · {who}</b> · {period}",
         label=label,
         who=form.ratee_name,
-        period=form.cycle.period,
+        period=tr.period(form.cycle.period),
     )
 
 
@@ -227,11 +229,7 @@ def answer_text(form: Form, item: FormItem, tr: Translator, *, excerpt: bool = T
         if scale.kind == ScaleKind.LEVELS and answer.level is not None:
             level = scale.levels[answer.level]
             label = localized(level.label, tr.locale, level.label_en)
-            return html_format(
-                "{label}（{points}）" if tr.locale != "en" else "{label} ({points})",
-                label=label,
-                points=_num(answer.points),
-            )
+            return html_format("{label}{points}", label=label, points=tr.paren(_num(answer.points)))
         return escape(_num(answer.points))
     text = answer.text or ""
     if not text:
@@ -416,9 +414,7 @@ def render_summary(form: Form, tr: Translator) -> Prompt:
     lines = [title(form, tr), tr._("Please check your answers, then submit."), ""]
     for n, item in enumerate(form.items, 1):
         lines.append(
-            f"{n}. {html(item_label(form, item, tr))}：{answer_text(form, item, tr)}"
-            if tr.locale != "en"
-            else f"{n}. {html(item_label(form, item, tr))}: {answer_text(form, item, tr)}"
+            f"{n}. " + tr.label(html(item_label(form, item, tr)), answer_text(form, item, tr))
         )
     text = clip_html("\n".join(lines), SUMMARY_LIMIT)
     edit = [(f"✏️{n}", EDIT.data(aid, item.key)) for n, item in enumerate(form.items, 1)]

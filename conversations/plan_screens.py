@@ -23,6 +23,7 @@ from infra.i18n import N_, Translator
 from services import plan_view as pv
 from services import plans
 from services.access import Actor
+from services.workdays import next_working_day
 
 
 class State(StrEnum):
@@ -75,7 +76,7 @@ def _head(view: pv.PlanView, tr: Translator, *, returned: bool = False) -> str:
     head: str = html_format(
         tr._("<b>Improvement plan</b> · {subject} · {period}"),
         subject=view.subject_name,
-        period=view.period,
+        period=tr.period(view.period),
     )
     if returned and view.plan.status == Status.RETURNED and view.plan.comment:
         head += "\n" + html_format(tr._("<b>Returned:</b> {comment}"), comment=view.plan.comment)
@@ -101,16 +102,16 @@ def _field(view: pv.PlanView, tr: Translator, pos: Position, today: dt.date) -> 
 
 def _timeline(view: pv.PlanView, tr: Translator, pos: Position, today: dt.date) -> Prompt:
     items = [(m.due, m.text) for m in view.milestones]
-    now_ = [tr._("Now:"), pv.milestones_text(items), ""] if items else []
+    now_ = [tr._("Now:"), pv.milestones_text(items, tr), ""] if items else []
     example = tr._(
         "Please write the milestones, one per line: a date, then what is done by then. For example:"
     )
-    first, second = today + dt.timedelta(days=30), today + dt.timedelta(days=75)
+    # suggested dates fall on working days: a milestone is not due on a holiday
+    first = next_working_day(today + dt.timedelta(days=30))
+    second = next_working_day(today + dt.timedelta(days=75))
     lines = [_head(view, tr, returned=True), "", *now_, f"<b>{example}</b>"]
-    lines.append(
-        html_format(tr._("{date} Revise the unit's emergency plan"), date=first.isoformat())
-    )
-    lines.append(html_format(tr._("{date} Hold a drill and review it"), date=second.isoformat()))
+    lines.append(html_format(tr._("{date} Revise the unit's emergency plan"), date=tr.date(first)))
+    lines.append(html_format(tr._("{date} Hold a drill and review it"), date=tr.date(second)))
     return _asking(tr, [*lines, tr._("At least one; dates in the future, earliest first.")], view)
 
 
@@ -118,7 +119,7 @@ def _confirm(view: pv.PlanView, tr: Translator, pos: Position, today: dt.date) -
     items = [(dt.date.fromisoformat(d), t) for d, t in pos.data.get("ms", [])]
     check = tr._("<b>Please check the milestones:</b>")
     return Prompt(
-        "\n".join([_head(view, tr), "", check, pv.milestones_text(items)]),
+        "\n".join([_head(view, tr), "", check, pv.milestones_text(items, tr)]),
         _keys(
             [_c(tr._("✅ Confirm"), "confirm", view.id)],
             [_c(tr._("✏️ Write them again"), "rewrite", view.id)],
@@ -134,8 +135,7 @@ def summary(view: pv.PlanView, tr: Translator, pos: Position | None, today: dt.d
     edits = [_c(tr._(EDIT_LABELS[f]), "edit", view.id, f) for f in pv.FIELDS]
     lines = [edits[:2], edits[2:]]
     if missing := view.missing():
-        comma = "、" if tr.locale != "en" else ", "
-        parts = comma.join(tr._(pv.FIELD_LABELS[f]) for f in missing)
+        parts = tr.join(tr._(pv.FIELD_LABELS[f]) for f in missing)
         text += "\n\n" + html_format(tr._("Still to write: {parts}"), parts=parts)
     else:
         text += "\n\n" + tr._("Check the plan; change any part, then submit it for approval.")
@@ -195,7 +195,7 @@ def view_prompt(
             text += "\n\n" + tr._(notes[plan.status])
         if plan.status == Status.APPROVED:
             buttons = _keys(
-                *([_c(f"📝 {m.due.isoformat()} {label(m.text, 24)}", "report", m.id)]
+                *([_c(f"📝 {tr.date(m.due)} {label(m.text, 24)}", "report", m.id)]
                   for m in view.milestones if m.done_at is None)
             )  # fmt: skip
     elif plans.DECIDERS.allows(actor, plan) and plan.status == Status.SUBMITTED:
@@ -212,10 +212,10 @@ def list_prompt(
     lines = [f"<b>{title}</b>"]
     buttons: list[list[Choice]] = []
     for period, unit, group in pv.by_unit(views):
-        lines += ["", f"<b>{period} · {html(unit)}</b>"]
+        lines += ["", f"<b>{html(tr.period(period))} · {html(unit)}</b>"]
         for view in group:
             lines.append(pv.overview_line(view, tr, today))
             if len(buttons) < 40:
-                name = f"{view.period} {label(view.subject_name, 24)}"
+                name = f"{tr.period(view.period)} {label(view.subject_name, 24)}"
                 buttons.append([_c(name, "open", view.id)])
     return Prompt(cut("\n".join(lines)), _keys(*buttons))

@@ -47,7 +47,7 @@ async def render(session: AsyncSession, tr: Translator, pos: Position, update: U
             tr._(
                 "Why do you send the {period} results back? Please write your comment; the working group will see it."
             ),
-            period=cycle.period if cycle else "",
+            period=tr.period(cycle.period) if cycle else "",
         )
     )
 

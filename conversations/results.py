@@ -35,7 +35,8 @@ from conversations.annual import history_text
 from conversations.common import keyboard, load_caller, now, pressed
 from domain.enums import CyclePhase, Dimension, Grade, Source
 from domain.labels import DIMENSION_LABELS, GRADE_LABELS, PHASE_LABELS, SOURCE_LABELS
-from domain.text import MESSAGE_LIMIT, clip_html, html_format
+from domain.numbers import plain_number
+from domain.text import MESSAGE_LIMIT, clip_html, escape, html_format
 from infra.i18n import N_, Translator
 from infra.models import Cycle, Result, Staff
 from services import integrity_text, leadership, result_review, results
@@ -44,7 +45,7 @@ from services.appeal_targets import adjustment_line
 from services.errors import DomainError
 from services.notices import Localization
 from services.peer_view import PEER_DETAIL_MIN, ratee_view
-from services.result_notices import quota_line
+from services.result_notices import computed_text, quota_line
 from services.templates import localized
 
 RESULT = Callbacks("rs1", "results")  # under a person's or a unit's result
@@ -99,7 +100,7 @@ def why_text(
                 tr._("<b>{dimension}</b> {score} × {weight}% = {contribution}"),
                 dimension=tr._(DIMENSION_LABELS[Dimension(d["dimension"])]),
                 score=_n(d.get("score")),
-                weight=d["weight"],
+                weight=plain_number(d["weight"]),
                 contribution=_n(d["contribution"]),
             )
         )
@@ -116,7 +117,7 @@ def why_text(
                     line,
                     indicator=localized(name, tr.locale, en),
                     score=_n(i.get("score")),
-                    weight=i["weight"],
+                    weight=plain_number(i["weight"]),
                     contribution=_n(i["contribution"]),
                 )
             )
@@ -125,14 +126,12 @@ def why_text(
                     tr._("{source} {mean} × {weight}%"),
                     source=tr._(SOURCE_LABELS[Source(s["source"])]),
                     mean=_n(s["mean"]),
-                    weight=s["weight"],
+                    weight=plain_number(s["weight"]),
                 )
                 for s in i.get("sources", [])
             ]
             if parts:
-                lines.append(
-                    "     " + "；".join(parts) if tr.locale != "en" else "     " + "; ".join(parts)
-                )
+                lines.append("     " + tr.join(parts))
     combined = b.get("peer_combined")
     if combined:
         lines.append(
@@ -151,11 +150,11 @@ def why_text(
         if template:
             params = dict(note.get("params", {}))
             if "source" in params:
-                params["source"] = "、".join(
+                params["source"] = tr.join(
                     tr._(SOURCE_LABELS[Source(s)]) for s in params["source"].split(",") if s
                 )
             if "dimension" in params:
-                params["dimension"] = "、".join(
+                params["dimension"] = tr.join(
                     tr._(DIMENSION_LABELS[Dimension(s)])
                     for s in params["dimension"].split(",")
                     if s
@@ -241,7 +240,7 @@ async def score_command(update: Update, context: JxContext) -> None:
                     N_("The cycle {period} is still collecting answers; close it first."),
                     period=cycle.period,
                 )
-            count = await results.score_cycle(
+            await results.score_cycle(
                 session,
                 cycle,
                 tz=context.services.settings.tz,
@@ -249,6 +248,7 @@ async def score_command(update: Update, context: JxContext) -> None:
                 actor_label="telegram",
                 actor_telegram_id=actor.telegram_id,
             )
+            computed = computed_text(tr, await results.results_of(session, cycle))
             text = await overview(
                 session,
                 cycle,
@@ -261,11 +261,7 @@ async def score_command(update: Update, context: JxContext) -> None:
         return
     await reply(
         update,
-        html_format(
-            tr.ngettext("{count} result computed.", "{count} results computed.", count), count=count
-        )
-        + "\n\n"
-        + text,
+        escape(computed) + "\n\n" + text,
         keyboard(
             [
                 (
@@ -300,12 +296,12 @@ async def overview(  # type: ignore[no-untyped-def]
     lines: list[str] = [
         html_format(
             tr._("<b>{period}</b>: {phase}"),
-            period=cycle.period,
+            period=tr.period(cycle.period),
             phase=tr._(PHASE_LABELS[cycle.phase]),
         ),
         html_format(
             tr._("Grades: {distribution}"),
-            distribution="、".join(f"{tr._(GRADE_LABELS[g])} {dist.get(g, 0)}" for g in Grade),
+            distribution=tr.join(f"{tr._(GRADE_LABELS[g])} {dist.get(g, 0)}" for g in Grade),
         ),
     ]
     people = {r.subject_key: r.total for r in found if r.staff_id is not None}

@@ -32,6 +32,7 @@ from services.audit import audit
 from services.errors import DomainError
 from services.notices import Localization
 from services.templates import load_template, localized, render_problem
+from services.workdays import next_working_day
 
 
 class State(StrEnum):
@@ -61,10 +62,13 @@ TEMPLATE_FILE = _TemplateFile()
 
 
 def summary(template: Template, tr: Translator) -> str:
-    dims = "、".join(
-        f"{tr._(DIMENSION_LABELS[d])} {w}%" for d, w in template.dimension_weights.items()
+    dims = tr.join(
+        f"{tr._(DIMENSION_LABELS[d])} {tr.percent(w)}"
+        for d, w in template.dimension_weights.items()
     )
-    srcs = "、".join(f"{tr._(SOURCE_LABELS[s])} {w}%" for s, w in template.source_weights.items())
+    srcs = tr.join(
+        f"{tr._(SOURCE_LABELS[s])} {tr.percent(w)}" for s, w in template.source_weights.items()
+    )
     return "\n".join(
         [
             html_format(
@@ -91,22 +95,19 @@ def _periods(today: dt.date) -> list[Period]:
     return [quarter, following, Period(today.year)]
 
 
+def _end_of_day(day: str, tz: dt.tzinfo) -> dt.datetime:
+    """The cycle closes at the end of its last day, bureau time (stored in UTC)."""
+    return dt.datetime.combine(
+        dt.date.fromisoformat(day), dt.time(23, 59, 59), tzinfo=tz
+    ).astimezone(dt.UTC)
+
+
 async def render(session: AsyncSession, tr: Translator, pos: Position, update: Update) -> Prompt:
     text = pos.data["summary"]
     cancel_row = [(tr._("✖ Cancel"), CANCEL.data("x"))]
     if pos.state == State.PERIOD:
         today = dt.date.fromisoformat(pos.data["today"])
-        rows = [
-            [
-                (
-                    tr._("Quarter {period}").format(period=p)
-                    if p.quarter
-                    else tr._("Year {period}").format(period=p),
-                    PICK_PERIOD.data(str(p)),
-                )
-            ]
-            for p in _periods(today)
-        ]
+        rows = [[(tr.period(p), PICK_PERIOD.data(str(p)))] for p in _periods(today)]
         rows.append(cancel_row)
         return Prompt(
             text + "\n\n" + tr._("Which evaluation cycle should use it?"), keyboard(*rows)
@@ -114,9 +115,11 @@ async def render(session: AsyncSession, tr: Translator, pos: Position, update: U
     period = parse_period(pos.data["period"])
     assert period is not None
     if pos.state == State.DEADLINE:
-        suggestions = [period.last_day + dt.timedelta(days=d) for d in (10, 15, 20)]
         rows = [
-            [(s.isoformat(), PICK_DEADLINE.data(s.isoformat())) for s in suggestions],
+            [
+                (tr.date(s), PICK_DEADLINE.data(s.isoformat()))
+                for s in cycles.suggested_deadlines(period)
+            ],
             cancel_row,
         ]
         return Prompt(
@@ -126,7 +129,7 @@ async def render(session: AsyncSession, tr: Translator, pos: Position, update: U
                 tr._(
                     "Deadline for {period}: choose a date or type one (YYYY-MM-DD). Answers are accepted until the end of that day."
                 ),
-                period=period,
+                period=tr.period(period),
             ),
             keyboard(*rows),
         )
@@ -137,8 +140,8 @@ async def render(session: AsyncSession, tr: Translator, pos: Position, update: U
             tr._(
                 "Open the cycle {period} with this indicator system, deadline {deadline}? It starts collecting once a member of the leadership group approves the indicator system."
             ),
-            period=period,
-            deadline=pos.data["deadline"],
+            period=tr.period(period),
+            deadline=tr.datetime(_end_of_day(pos.data["deadline"], tr.tz)),
         ),
         keyboard([(tr._("✅ Open the cycle"), OPEN.data(1)), *cancel_row]),
     )
@@ -268,7 +271,7 @@ async def _deadline(update: Update, context: JxContext, pos: Position, text: str
             update,
             html_format(
                 tr._("Please give a future date as YYYY-MM-DD, for example {example}."),
-                example=(today + dt.timedelta(days=14)).isoformat(),
+                example=next_working_day(today + dt.timedelta(days=14)).isoformat(),
             ),
         )
         await flow.show(update, context, edit=False)
@@ -294,10 +297,7 @@ async def open_cycle(update: Update, context: JxContext) -> object:
     template = await asyncio.to_thread(load_template, data, pos.data["name"])
     period = parse_period(pos.data["period"])
     assert period is not None
-    tz = context.services.settings.tz
-    deadline = dt.datetime.combine(
-        dt.date.fromisoformat(pos.data["deadline"]), dt.time(23, 59, 59), tzinfo=tz
-    ).astimezone(dt.UTC)
+    deadline = _end_of_day(pos.data["deadline"], context.services.settings.tz)
     who = cycles.Actor("telegram", actor.telegram_id, actor.staff.id if actor.staff else None)
     try:
         async with flow.tx(update, context) as tx:
@@ -323,7 +323,7 @@ async def open_cycle(update: Update, context: JxContext) -> object:
     if cycle.phase.value == "collecting":
         text = html_format(
             tr._("Cycle {period} is collecting answers until {deadline}."),
-            period=cycle.period,
+            period=tr.period(cycle.period),
             deadline=tr.datetime(cycle.deadline),
         )
     else:
@@ -331,7 +331,7 @@ async def open_cycle(update: Update, context: JxContext) -> object:
             tr._(
                 "Cycle {period} is waiting for a leadership-group member to approve the indicator system “{name}”."
             ),
-            period=cycle.period,
+            period=tr.period(cycle.period),
             name=localized(version.name, tr.locale),
         )
         text = Html("\n".join([text, *reach.lines(tr)]))

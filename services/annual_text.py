@@ -40,24 +40,16 @@ def weight(value: Decimal) -> str:
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
-def separator(tr: Translator) -> str:
-    return ", " if tr.locale == "en" else "、"
-
-
-def colon(tr: Translator) -> str:
-    return ": " if tr.locale == "en" else "："
-
-
 def grade_label(grade: Grade | None, tr: Translator) -> str:
     return "—" if grade is None else tr._(GRADE_LABELS[grade])
 
 
 def period_label(period: str, tr: Translator) -> str:
-    """``2026Q1`` as is; ``2026`` as the annual assessment of 2026."""
+    """A quarter as people write it (2026年第一季度); ``2026`` as the annual assessment of 2026."""
     parsed = parse_period(period)
     if parsed is not None and parsed.quarter is None:
         return tr._("{year} annual assessment").format(year=parsed.year)
-    return period
+    return tr.period(period)
 
 
 def who(result: AnnualResult, tr: Translator) -> str:
@@ -69,13 +61,12 @@ def who(result: AnnualResult, tr: Translator) -> str:
 
 def flag_reason(flag: Flag, tr: Translator) -> str:
     """Why a person is flagged, without their name (for the lists and the CSV)."""
-    sep = separator(tr)
     if flag.kind is FlagKind.PRIORITY:
         return tr.ngettext(
             "Excellent {count} year running ({years}): priority in salary increases, promotion and postings (六(一)2, 六(二)1)",
             "Excellent {count} years running ({years}): priority in salary increases, promotion and postings (六(一)2, 六(二)1)",
             len(flag.years),
-        ).format(count=len(flag.years), years=sep.join(str(y) for y in flag.years))
+        ).format(count=len(flag.years), years=tr.join(flag.years))
     evidence = []
     if flag.years:
         evidence.append(
@@ -83,7 +74,7 @@ def flag_reason(flag: Flag, tr: Translator) -> str:
                 "Fail {count} year running ({years})",
                 "Fail {count} years running ({years})",
                 len(flag.years),
-            ).format(count=len(flag.years), years=sep.join(str(y) for y in flag.years))
+            ).format(count=len(flag.years), years=tr.join(flag.years))
         )
     if flag.quarters:
         evidence.append(
@@ -91,7 +82,9 @@ def flag_reason(flag: Flag, tr: Translator) -> str:
                 "Fail in {count} quarter of the year ({quarters})",
                 "Fail in {count} quarters of the year ({quarters})",
                 len(flag.quarters),
-            ).format(count=len(flag.quarters), quarters=sep.join(flag.quarters))
+            ).format(
+                count=len(flag.quarters), quarters=tr.join(tr.period(q) for q in flag.quarters)
+            )
         )
     return tr._(
         "{evidence}: to be considered for lower pay, demotion or a transfer (六(一)2, 六(二)2)"
@@ -100,14 +93,14 @@ def flag_reason(flag: Flag, tr: Translator) -> str:
 
 def excluded_reason(entry: AwardEntry, tr: Translator) -> str:
     return tr._("excluded: Fail in {periods}, so no award this year (六(四)2)").format(
-        periods=separator(tr).join(period_label(p, tr) for p in entry.excluded_by)
+        periods=tr.join(period_label(p, tr) for p in entry.excluded_by)
     )
 
 
 def distribution(results: Sequence[AnnualResult], tr: Translator) -> str:
     """``优秀 2、良好 3、…``: how many results have each grade."""
     counts = Counter(r.grade for r in results)
-    return separator(tr).join(f"{tr._(GRADE_LABELS[g])} {counts.get(g, 0)}" for g in Grade)
+    return tr.join(f"{tr._(GRADE_LABELS[g])} {counts.get(g, 0)}" for g in Grade)
 
 
 def basis(report: AnnualReport, tr: Translator) -> list[str]:
@@ -121,7 +114,7 @@ def basis(report: AnnualReport, tr: Translator) -> list[str]:
     counted = [*report.quarter_periods]
     if report.annual_published:
         counted.append(period_label(str(report.year), tr))
-    lines.append(tr._("Counted: {periods}").format(periods=separator(tr).join(counted) or "—"))
+    lines.append(tr._("Counted: {periods}").format(periods=tr.join(counted) or "—"))
     if not report.annual_published:
         lines.append(
             tr._(
@@ -145,13 +138,14 @@ def _award_lines(entries: list[AwardEntry], tr: Translator) -> list[str]:
     for e in entries:
         if not e.eligible:
             lines.append(
-                f"✗ {who(e.result, tr)} {number(e.result.total)}{colon(tr)}{excluded_reason(e, tr)}"
+                "✗ "
+                + tr.label(f"{who(e.result, tr)} {number(e.result.total)}", excluded_reason(e, tr))
             )
     return lines
 
 
 def _flag_lines(report: AnnualReport, kind: FlagKind, tr: Translator) -> list[str]:
-    return [f"• {who(f.result, tr)}{colon(tr)}{flag_reason(f, tr)}" for f in report.flags_of(kind)]
+    return ["• " + tr.label(who(f.result, tr), flag_reason(f, tr)) for f in report.flags_of(kind)]
 
 
 def sections(report: AnnualReport, tr: Translator) -> list[Section]:
@@ -195,14 +189,14 @@ def csv_bytes(report: AnnualReport, tr: Translator) -> bytes:
     for entries, award in ((report.individuals, INDIVIDUAL), (report.collectives, COLLECTIVE)):
         for e in entries:
             awards[e.result.subject_key] = (
-                tr._(award) if e.eligible else f"{tr._(award)}: {excluded_reason(e, tr)}"
+                tr._(award) if e.eligible else tr.label(tr._(award), excluded_reason(e, tr))
             )
     header = [
         tr._("Kind"),
         tr._("Employee no."),
         tr._("Name"),
         tr._("Unit"),
-        *quarters,
+        *(period_label(q, tr) for q in quarters),
         period_label(str(report.year), tr),
         tr._("Total"),
         tr._("Grade"),

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.enums import Dimension, Source
 from domain.labels import DIMENSION_LABELS, GRADE_LABELS, SOURCE_LABELS
+from domain.numbers import plain_number
 from domain.template import Template
 from domain.text import html_format
 from infra.i18n import Translator
@@ -263,7 +264,7 @@ def target_detail(
             lines.append(tr._(SOURCE_LABELS[source]))
         for _dim, i in _indicators(b):
             for s in (s for s in i.get("sources") or [] if _of(s, ref, "mean")):
-                shown = {"score": num(s.get("mean")), "weight": s.get("weight", "—")}
+                shown = {"score": num(s.get("mean")), "weight": plain_number(s.get("weight", "—"))}
                 msg = tr._("• {indicator}: {score} (weight {weight}%)")
                 lines.append(html_format(msg, **{**indicator(i), **shown}))
     return lines
@@ -277,7 +278,11 @@ def _of(s: Any, source: str, figure: str) -> bool:
 def _figures(part: dict[str, Any]) -> dict[str, Any]:
     """A dimension's or an indicator's score, weight and contribution, as shown."""
     score, contribution = num(part.get("score")), num(part.get("contribution"))
-    return {"score": score, "weight": part.get("weight", "—"), "contribution": contribution}
+    return {
+        "score": score,
+        "weight": plain_number(part.get("weight", "—")),
+        "contribution": contribution,
+    }
 
 
 def _combined_line(tr: Translator, combined: dict[str, Any]) -> str:
@@ -299,4 +304,6 @@ def _source_line(tr: Translator, s: dict[str, Any]) -> str:
     except ValueError:
         label = str(s.get("source"))
     msg = tr._("  – {source}: {score} (weight {weight}%)")
-    return html_format(msg, source=label, score=num(s.get("mean")), weight=s.get("weight", "—"))
+    return html_format(
+        msg, source=label, score=num(s.get("mean")), weight=plain_number(s.get("weight", "—"))
+    )

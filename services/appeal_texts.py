@@ -70,7 +70,7 @@ def _case_text(tr: Translator, view: AppealView, at: dt.datetime, texts: list[st
     name, unit = view.name, localized(view.unit, tr.locale)  # a name as stored
     overdue = " " + tr._("⚠️ overdue") if is_overdue(a, at) else ""
     lines = [
-        html_format(head, id=a.id, period=view.cycle.period, status=status),
+        html_format(head, id=a.id, period=tr.period(view.cycle.period), status=status),
         html_format(tr._("Appellant: {name} ({unit})"), name=name, unit=unit),
         html_format(tr._("Filed: {date}"), date=tr.date(a.created_at)),
         html_format(tr._("Decide by: end of {date}"), date=tr.date(a.deadline)) + overdue,
@@ -100,9 +100,9 @@ def is_overdue(appeal: Appeal, now: dt.datetime) -> bool:
 
 def _who(tr: Translator, view: AppealView) -> Html:
     return html_format(
-        "{name} ({unit})" if tr.locale == "en" else "{name}（{unit}）",
+        "{name}{unit}",
         name=view.name,  # a person's name is shown as stored
-        unit=localized(view.unit, tr.locale),
+        unit=tr.paren(localized(view.unit, tr.locale)),
     )
 
 
@@ -114,7 +114,7 @@ def _evidence(tr: Translator, a: Appeal) -> Html:
 
 
 def new_text(tr: Translator, s: Step[AppealView]) -> str:
-    a, period = s.view.appeal, s.view.cycle.period
+    a, period = s.view.appeal, tr.period(s.view.cycle.period)
     disputes = tr._("{who} disputes: {target}.")
     lines = [
         html_format(tr._("<b>New appeal #{id}</b> · {period}"), id=a.id, period=period),
@@ -130,7 +130,7 @@ def question_text(tr: Translator, s: Step[AppealView]) -> str:
     head = html_format(
         tr._("<b>A question about your appeal #{id}</b> ({period})"),
         id=s.case.id,
-        period=s.view.cycle.period,
+        period=tr.period(s.view.cycle.period),
     )
     ask = tr._("Please tap “Answer” and write your reply.")
     return clip_html(f"{head}\n\n{escape(s.params['text'])}\n\n{ask}")
@@ -180,7 +180,9 @@ def decision_text(tr: Translator, s: Step[AppealView]) -> str:
             grade=grade,
         )
     head = html_format(
-        tr._("<b>Decision on your appeal #{id}</b> ({period})"), id=a.id, period=s.view.cycle.period
+        tr._("<b>Decision on your appeal #{id}</b> ({period})"),
+        id=a.id,
+        period=tr.period(s.view.cycle.period),
     )
     reason = html_format(tr._("Reason: {reason}"), reason=a.decision_reason or "")
     return clip_html(f"{head}\n{body}\n{reason}")

@@ -123,14 +123,15 @@ class WindowClosed(DomainError):
         date = self.until.isoformat() if self.until else ""
         super().__init__(msg, period=cycle.period, date=date)
 
-    def _params(self, tr: Translator) -> dict[str, Any]:
-        return {**self.params, "date": tr.date(self.until)} if self.until else self.params
+    def _params(self, tr: Translator, codes: bool = False) -> dict[str, Any]:
+        params = self.localized(tr, codes=codes)
+        return {**params, "date": tr.date(self.until)} if self.until else params
 
     def render(self, tr: Translator) -> Html:
         return html_format(tr._(self.message), **self._params(tr))
 
-    def plain(self, tr: Translator) -> str:
-        return tr._(self.message).format(**self._params(tr))
+    def plain(self, tr: Translator, *, codes: bool = False) -> str:
+        return tr._(self.message).format(**self._params(tr, codes))
 
 
 class AlreadyOpen(DomainError):

@@ -82,7 +82,7 @@ class AlreadyDecided(DomainError):
     def render(self, tr: Translator) -> Html:
         return self.decided.render(tr)
 
-    def plain(self, tr: Translator) -> str:
+    def plain(self, tr: Translator, *, codes: bool = False) -> str:
         return self.decided.plain(tr)
 
 

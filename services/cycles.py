@@ -40,6 +40,7 @@ from services.audit import audit
 from services.errors import DomainError
 from services.notices import DEFAULTS, Localization, notify_cycle_opened, template_approval_message
 from services.outbox import enqueue
+from services.workdays import END_OF_DAY, next_working_day
 
 
 @dataclass(frozen=True)
@@ -127,6 +128,19 @@ async def lock(session: AsyncSession, cycle: Cycle) -> Cycle:
     await session.flush()
     await session.refresh(cycle, with_for_update=True)
     return cycle
+
+
+def suggested_deadlines(period: Period) -> list[dt.date]:
+    """Deadlines to offer for ``period``: 10, 15 and 20 days after it ends, each moved on to a
+    working day (a deadline is never suggested on a weekend or holiday), without repeats."""
+    days = (next_working_day(period.last_day + dt.timedelta(days=d)) for d in (10, 15, 20))
+    return list(dict.fromkeys(days))
+
+
+def extended_deadline(deadline: dt.datetime, days: int, tz: dt.tzinfo) -> dt.datetime:
+    """``deadline`` moved ``days`` later, to the end of a working day (bureau time, in UTC)."""
+    day = next_working_day((deadline.astimezone(tz) + dt.timedelta(days=days)).date())
+    return dt.datetime.combine(day, END_OF_DAY, tzinfo=tz).astimezone(dt.UTC)
 
 
 async def cycle_by_period(session: AsyncSession, period: str) -> Cycle:

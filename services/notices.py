@@ -20,7 +20,7 @@ from domain.choice import Choice, Choices, rows
 from domain.enums import AssignmentStatus, Source
 from domain.labels import DIMENSION_LABELS, SOURCE_LABELS
 from domain.template import Template
-from domain.text import N_, Html, html_format, html_join
+from domain.text import N_, html_format
 from infra.config import Settings
 from infra.i18n import Translator
 from infra.models import Assignment, Cycle, Staff, TelegramAccount, TemplateVersion
@@ -67,11 +67,12 @@ def template_approval_message(
 ) -> tuple[str, Choices]:
     tr = translator(language, local)
     template = Template.from_dict(version.content)
-    dims = html_join(
-        "、", (f"{tr._(DIMENSION_LABELS[d])} {w}%" for d, w in template.dimension_weights.items())
+    dims = tr.join(
+        f"{tr._(DIMENSION_LABELS[d])} {tr.percent(w)}"
+        for d, w in template.dimension_weights.items()
     )
-    srcs = html_join(
-        "、", (f"{tr._(SOURCE_LABELS[s])} {w}%" for s, w in template.source_weights.items())
+    srcs = tr.join(
+        f"{tr._(SOURCE_LABELS[s])} {tr.percent(w)}" for s, w in template.source_weights.items()
     )
     text = "\n".join(
         [
@@ -125,13 +126,10 @@ async def _raters_with_open_tasks(
     return out
 
 
-def _task_list(tr: Translator, open_by_source: dict[Source, int]) -> Html:
-    return html_join(
-        "、",
-        (
-            f"{tr._(SOURCE_LABELS[s])} {n}"
-            for s, n in sorted(open_by_source.items(), key=lambda kv: list(Source).index(kv[0]))
-        ),
+def _task_list(tr: Translator, open_by_source: dict[Source, int]) -> str:
+    return tr.join(
+        f"{tr._(SOURCE_LABELS[s])} {n}"
+        for s, n in sorted(open_by_source.items(), key=lambda kv: list(Source).index(kv[0]))
     )
 
 
@@ -147,7 +145,7 @@ async def notify_cycle_opened(
             tr._(
                 "The {period} performance evaluation has started. Please finish by {deadline}: {tasks}. Send /start to begin."
             ),
-            period=cycle.period,
+            period=tr.period(cycle.period),
             deadline=tr.datetime(cycle.deadline),
             tasks=_task_list(tr, open_by_source),
         )
@@ -177,7 +175,7 @@ async def send_due_reminders(
                 "Reminder: the {period} evaluation closes in {days} days ({deadline}). Still open: {tasks}. Send /start to continue.",
                 days,
             ),
-            period=cycle.period,
+            period=tr.period(cycle.period),
             days=days,
             deadline=tr.datetime(cycle.deadline),
             tasks=_task_list(tr, open_by_source),
@@ -216,7 +214,7 @@ async def notify_refused_push(
     for telegram_id, language in await admin_accounts(session, admin_ids):
         tr = translator(language, local)
         text = tr._(REFUSED_PUSH).format(
-            id=message_id, recipient=f"{name} ({chat_id})" if name else chat_id, error=error
+            id=message_id, recipient=f"{name}{tr.paren(chat_id)}" if name else chat_id, error=error
         )
         if await enqueue(
             session,

@@ -171,7 +171,7 @@ def approver(view: PlanView, tr: Translator) -> str:
 
 def milestone_line(m: PlanMilestone, tr: Translator, today: dt.date) -> str:
     mark = "✅" if m.done_at is not None else "⚠️" if m.due < today else "▫️"
-    return f"{mark} {m.due.isoformat()} {escape(m.text)}"
+    return f"{mark} {escape(tr.date(m.due))} {escape(m.text)}"
 
 
 def plan_text(view: PlanView, tr: Translator, *, today: dt.date, progress: bool = False) -> str:
@@ -185,7 +185,7 @@ def plan_text(view: PlanView, tr: Translator, *, today: dt.date, progress: bool 
         html_format(
             tr._("<b>Improvement plan</b> · {subject} · {period}"),
             subject=subject(view, tr),
-            period=view.period,
+            period=tr.period(view.period),
         ),
         html_format(tr._("Status: {status}"), status=status),
         html_format(tr._("Approver: {name}"), name=approver(view, tr)),
@@ -200,7 +200,7 @@ def plan_text(view: PlanView, tr: Translator, *, today: dt.date, progress: bool 
     label = {f: tr._(FIELD_LABELS[f]) for f in FIELDS}
     lines += ["", f"<b>{label[GOALS]}</b>", escape(goals) or empty]
     lines += [f"<b>{label[MEASURES]}</b>", escape(measures) or empty]
-    lines += [f"<b>{label[RESPONSIBLE]}:</b> {escape(plan.responsible) or empty}"]
+    lines += [tr.label(f"<b>{label[RESPONSIBLE]}</b>", escape(plan.responsible) or empty)]
     lines += [f"<b>{label[TIMELINE]}</b>"] + ([] if view.milestones else [empty])
     for m in view.milestones:
         lines.append(milestone_line(m, tr, today))
@@ -209,8 +209,8 @@ def plan_text(view: PlanView, tr: Translator, *, today: dt.date, progress: bool 
     return clip_html("\n".join(lines), MESSAGE_LIMIT)
 
 
-def milestones_text(items: Sequence[tuple[dt.date, str]]) -> str:
-    return "\n".join(f"• {d.isoformat()} {escape(t)}" for d, t in items)
+def milestones_text(items: Sequence[tuple[dt.date, str]], tr: Translator) -> str:
+    return "\n".join(f"• {escape(tr.date(d))} {escape(t)}" for d, t in items)
 
 
 def overview_line(view: PlanView, tr: Translator, today: dt.date) -> str:
@@ -237,6 +237,20 @@ def check_text(text: str | None, limit: int) -> str:
 _DATE_LINE = re.compile(
     r"^\s*(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?[\s:：,，、.。;；-]*(.*?)\s*$"
 )
+# The English date as ``Translator.date`` writes it (10 Jan 2027), so an example can be copied.
+_EN_DATE_LINE = re.compile(r"^\s*(\d{1,2})\s+([A-Za-z]{3})[a-z]*\.?\s+(\d{4})[\s:,;.-]*(.*?)\s*$")
+_MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+
+
+def _date_line(line: str) -> tuple[int, int, int, str] | None:
+    """(year, month, day, rest) of a milestone line in either form, or None."""
+    if match := _DATE_LINE.match(line):
+        year, month, day = (int(g) for g in match.group(1, 2, 3))
+        return year, month, day, match.group(4)
+    if (match := _EN_DATE_LINE.match(line)) and match.group(2).lower() in _MONTHS:
+        month = _MONTHS.index(match.group(2).lower()) + 1
+        return int(match.group(3)), month, int(match.group(1)), match.group(4)
+    return None
 
 
 def parse_milestones(text: str | None, today: dt.date) -> list[tuple[dt.date, str]]:
@@ -252,16 +266,16 @@ def parse_milestones(text: str | None, today: dt.date) -> list[tuple[dt.date, st
         raise DomainError(N_("At most {limit} milestones, please."), limit=MAX_MILESTONES)
     out: list[tuple[dt.date, str]] = []
     for number, line in enumerate(lines, 1):
-        if (match := _DATE_LINE.match(line)) is None:
+        if (found := _date_line(line)) is None:
             problem = N_(
                 "Line {line}: please start with a date such as 2027-03-31, then what is done by then."
             )
             raise DomainError(problem, line=number)
         try:
-            due = dt.date(*(int(g) for g in match.group(1, 2, 3)))
+            due = dt.date(*found[:3])
         except ValueError:
             raise DomainError(N_("Line {line}: that date does not exist."), line=number) from None
-        content = match.group(4).strip()
+        content = found[3].strip()
         if not content:
             problem = N_("Line {line}: please say what is to be done by that date.")
         elif len(content) > MAX_MILESTONE_TEXT:
@@ -273,7 +287,7 @@ def parse_milestones(text: str | None, today: dt.date) -> list[tuple[dt.date, st
         else:
             out.append((due, content))
             continue
-        raise DomainError(problem, line=number, limit=MAX_MILESTONE_TEXT, date=due.isoformat())
+        raise DomainError(problem, line=number, limit=MAX_MILESTONE_TEXT, date=due)
     return out
 
 
@@ -303,7 +317,7 @@ def told(tr: Translator, view: PlanView, msgid: str, **params: object) -> Html:
     """A notice naming the plan's subject and period (and the approver's comment)."""
     named = {
         "subject": view.subject_name,
-        "period": view.period,
+        "period": tr.period(view.period),
         "comment": view.plan.comment or "",
     }
     return html_format(tr._(msgid), **{**named, **params})

@@ -207,8 +207,7 @@ def item_text(
     labels = problem_labels(view.spec, loc)
     chosen = [i for i in response.problems or () if isinstance(i, int) and 0 <= i < len(labels)]
     if chosen:
-        sep = ", " if loc == "en" else "、"
-        lines.append(html_format(_("Problems: {list}"), list=sep.join(labels[i] for i in chosen)))
+        lines.append(html_format(_("Problems: {list}"), list=tr.join(labels[i] for i in chosen)))
     if response.problem_text:
         lines.append(html_format(_("In their words: {text}"), text=response.problem_text))
     if response.wants_reply:

@@ -14,13 +14,14 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Final
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.choice import Choice, Choices, rows
 from domain.enums import Dimension, Grade
 from domain.labels import DIMENSION_LABELS, GRADE_LABELS, SOURCE_LABELS
-from domain.text import MESSAGE_LIMIT, N_, Html, clip_html, escape, html_format, html_join
+from domain.numbers import plain_number
+from domain.text import MESSAGE_LIMIT, N_, Html, clip_html, escape, html_format
 from infra.i18n import Translator
 from infra.models import Cycle, OrgUnit, Result, Staff, TelegramAccount
 from scoring import DEFAULT_BANDS, Signal, quota_preview
@@ -77,8 +78,32 @@ def _num(value: Decimal | str | None) -> str:
     return "—" if value is None else format(Decimal(value).quantize(Decimal("0.01")), "f")
 
 
+def computed_text(tr: Translator, found: list[Result]) -> str:
+    """How many results were computed, saying what they are: 个人46、单位8."""
+    people = sum(1 for r in found if r.staff_id is not None)
+    units = len(found) - people
+    parts = [
+        tr.ngettext("{count} person", "{count} people", people).format(count=people),
+        tr.ngettext("{count} unit", "{count} units", units).format(count=units),
+    ]
+    return tr._("Results computed: {counts}.").format(counts=tr.join(parts))
+
+
+def rank_text(tr: Translator, rank: int, of: int | None) -> str:
+    """A rank with its base: 第1名（共7人） / 1st of 7 (the bare number when the base is unknown)."""
+    if not of:
+        return str(rank)
+    return tr._("No. {rank} of {count}").format(rank=rank, count=of)
+
+
 def result_text(
-    cycle: Cycle, result: Result, tr: Translator, *, name: str, updated: bool = False
+    cycle: Cycle,
+    result: Result,
+    tr: Translator,
+    *,
+    name: str,
+    updated: bool = False,
+    unit_size: int | None = None,
 ) -> str:
     b = result.breakdown
     lines: list[str] = []
@@ -86,12 +111,14 @@ def result_text(
         lines.append(
             html_format(
                 tr._("<b>Your {period} result has been updated after your appeal.</b>"),
-                period=cycle.period,
+                period=tr.period(cycle.period),
             )
         )
     lines += [
         html_format(
-            tr._("<b>{name}, your {period} performance result</b>"), name=name, period=cycle.period
+            tr._("<b>{name}, your {period} performance result</b>"),
+            name=name,
+            period=tr.period(cycle.period),
         ),
         html_format(
             tr._("Total: {total} · Grade: {grade}"),
@@ -106,7 +133,7 @@ def result_text(
                 tr._("• {dimension}: {score} (weight {weight}%)"),
                 dimension=tr._(DIMENSION_LABELS[Dimension(d["dimension"])]),
                 score=_num(d.get("score")),
-                weight=d.get("weight"),
+                weight=plain_number(d.get("weight", "—")),
             )
         )
     sources = source_means(b)
@@ -115,19 +142,21 @@ def result_text(
         lines.append(
             html_format(
                 tr._("By source: {sources}"),
-                sources=html_join(
-                    "、",
-                    (
-                        f"{tr._(SOURCE_LABELS[source])} {_num(mean)}"
-                        for source, mean in sources.items()
-                    ),
+                sources=tr.join(
+                    f"{tr._(SOURCE_LABELS[source])} {_num(mean)}"
+                    for source, mean in sources.items()
                 ),
             )
         )
     lines.append("")
     lines += ["✍️ " + adjustment_line(tr, a) for a in b.get("adjustments") or []]
     if result.rank_in_unit is not None:
-        lines.append(html_format(tr._("Rank in your unit: {rank}"), rank=result.rank_in_unit))
+        lines.append(
+            html_format(
+                tr._("Rank in your unit: {rank}"),
+                rank=rank_text(tr, result.rank_in_unit, unit_size),
+            )
+        )
     if result.bonus_coefficient is not None:
         lines.append(
             html_format(tr._("Bonus coefficient: {value}"), value=_num(result.bonus_coefficient))
@@ -158,6 +187,20 @@ def result_choices(result: Result, tr: Translator, *, plan_required: bool) -> Ch
 
 def plan_required(result: Result) -> bool:
     return result.grade == Grade.FAIL
+
+
+async def unit_size(session: AsyncSession, result: Result) -> int:
+    """How many people of the unit were ranked with ``result`` (the base of its rank)."""
+    count = await session.scalar(
+        select(func.count())
+        .select_from(Result)
+        .where(
+            Result.cycle_id == result.cycle_id,
+            Result.unit_id == result.unit_id,
+            Result.staff_id.is_not(None),
+        )
+    )
+    return int(count or 0)
 
 
 async def push_result(
@@ -211,7 +254,9 @@ async def push_result(
         attachment_name="result.png",
         dedupe_key=f"{key}:chart",
     )
-    text = result_text(cycle, result, tr, name=name, updated=updated)
+    text = result_text(
+        cycle, result, tr, name=name, updated=updated, unit_size=await unit_size(session, result)
+    )
     if plan is not None:
         text = Html(text + "\n\n" + opened_text(plan, tr))
     await enqueue(
@@ -244,13 +289,13 @@ async def push_unit_summary(
     telegram_id, language = who
     tr = translator(language, local)
     counts = Counter(r.grade for r in results if r.staff_id is not None and r.unit_id == unit.id)
-    dist = html_join("、", (f"{tr._(GRADE_LABELS[g])} {counts.get(g, 0)}" for g in Grade))
+    dist = tr.join(f"{tr._(GRADE_LABELS[g])} {counts.get(g, 0)}" for g in Grade)
     text = "\n".join(
         [
             html_format(
                 tr._("<b>{unit}: the unit's {period} result</b>"),
                 unit=localized(unit.name, tr.locale),
-                period=cycle.period,
+                period=tr.period(cycle.period),
             ),
             html_format(
                 tr._("Total: {total} · Grade: {grade}"),
@@ -319,14 +364,12 @@ async def review_request(
     lines: list[str] = [
         html_format(
             tr._("<b>Results of {period} for approval</b> (round {round})"),
-            period=cycle.period,
+            period=tr.period(cycle.period),
             round=cycle.review_round,
         ),
         html_format(
             tr._("Grades: {distribution}"),
-            distribution=html_join(
-                "、", (f"{tr._(GRADE_LABELS[g])} {dist.get(g, 0)}" for g in Grade)
-            ),
+            distribution=tr.join(f"{tr._(GRADE_LABELS[g])} {dist.get(g, 0)}" for g in Grade),
         ),
         "",
         tr._("Units by score:"),
@@ -335,13 +378,11 @@ async def review_request(
     for n, r in enumerate(sorted(units, key=lambda r: -r.total), 1):
         lines.append(
             html_format(
-                "{n}. {unit} {total}（{grade}）"
-                if tr.locale != "en"
-                else "{n}. {unit} {total} ({grade})",
+                "{n}. {unit} {total}{grade}",
                 n=n,
                 unit=localized(unit_names.get(r.unit_id, ""), tr.locale),
                 total=_num(r.total),
-                grade=tr._(GRADE_LABELS[r.grade]),
+                grade=tr.paren(tr._(GRADE_LABELS[r.grade])),
             )
         )
     people = [r for r in results if r.staff_id is not None]
@@ -410,7 +451,7 @@ async def review_returned(
             telegram_id,
             html_format(
                 tr._("The leadership group sent the {period} results back: {comment}"),
-                period=cycle.period,
+                period=tr.period(cycle.period),
                 comment=comment,
             ),
             dedupe_key=f"review-back:{cycle.id}:{cycle.review_round}:{telegram_id}",

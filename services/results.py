@@ -168,9 +168,10 @@ def require_fresh(cycle: Cycle, *, scored_revision: int | None = None) -> None:
     if not is_fresh(cycle) or scored_revision not in (None, cycle.scored_revision):
         raise DomainError(
             N_(
-                "The results of {period} were computed before later changes to the answers or the cycle. Please score again (send /score {period} to the bot, or run jixiao cycle score {period}) and send the new results."
+                "The results of {period} were computed before later changes to the answers or the cycle. Please score again (send /score {code} to the bot, or run jixiao cycle score {code}) and send the new results."
             ),
             period=cycle.period,
+            code=cycle.period,
         )
 
 

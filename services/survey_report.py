@@ -35,7 +35,9 @@ async def satisfaction_report(
     questions |= {q.code: localized(q.text, tr.locale, q.text_en) for q in spec.questions}
     order = {code: n for n, code in enumerate(questions)}
     rows = await survey_stats.unit_stats(session, period, tz=tz, now=now, unit_ids=unit_ids)
-    lines: list[str] = [html_format(tr._("<b>Citizen satisfaction, {period}</b>"), period=period)]
+    lines: list[str] = [
+        html_format(tr._("<b>Citizen satisfaction, {period}</b>"), period=tr.period(period))
+    ]
     if not rows:
         lines.append(tr._("No responses yet."))
     for s in rows:

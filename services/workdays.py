@@ -41,6 +41,12 @@ def nth_working_day_after(day: dt.date, days: int) -> dt.date:
     return current
 
 
+def next_working_day(day: dt.date) -> dt.date:
+    """``day`` if it is a working day, else the first working day after it: a date the bot
+    suggests (a deadline, a milestone) never falls on a weekend or a public holiday."""
+    return day if is_working_day(day) else nth_working_day_after(day, 1)
+
+
 def add_working_days(start: dt.datetime, days: int, tz: ZoneInfo) -> dt.datetime:
     """The end (23:59:59 local) of the N-th working day after ``start``'s local date, in UTC.
 

@@ -265,10 +265,10 @@ async def test_flags_and_award_lists(sessions: SessionFactory) -> None:
     # the text says why
     text = summary_text(report, Translator("zh_Hans"))
     assert "应急管理先进个人" in text and "应急管理先进集体" in text
-    assert "刘芳" in text and "2026Q2" in text and "六(四)2" in text
+    assert "刘芳" in text and "2026年第二季度" in text and "六(四)2" in text
     english = summary_text(report, Translator("en"))
     assert (
-        "excluded: Fail in 2026Q2" in english
+        "excluded: Fail in Q2 2026" in english
         and "Excellent 2 years running (2025, 2026)" in english
     )
 
@@ -368,16 +368,16 @@ async def test_cli_table_and_csv(db_url: str, sessions: SessionFactory, tmp_path
         "4",
     ]
     assert "应急管理先进个人" in text and "应急管理先进集体" in text
-    assert any("刘芳" in line and "2026Q2" in line and "六(四)2" in line for line in lines)
+    assert any("刘芳" in line and "2026年第二季度" in line and "六(四)2" in line for line in lines)
     assert any("张伟" in line and "2025" in line and "六(一)2" in line for line in lines)
     assert any("陈静" in line and "六(二)2" in line for line in lines)
     data = out.read_bytes()
     assert data.startswith(b"\xef\xbb\xbf")
     rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
-    assert rows[0][:4] == ["类型", "工号", "姓名", "单位"] and "2026Q1" in rows[0]
+    assert rows[0][:4] == ["类型", "工号", "姓名", "单位"] and "2026年第一季度" in rows[0]
     by_name = {row[2]: row for row in rows[1:]}
     assert by_name["张伟"][1] == "A002" and "94.20" in by_name["张伟"]
-    assert by_name["防汛抗旱科"][0] == "单位" and "2026Q2" in by_name["防汛抗旱科"][-1]
+    assert by_name["防汛抗旱科"][0] == "单位" and "2026年第二季度" in by_name["防汛抗旱科"][-1]
     # a quarter is not a year; a year without results says so
     assert jixiao("annual", "2026Q1", cwd=tmp_path, JIXIAO_DATABASE_URL=db_url).returncode == 1
     empty = jixiao("annual", "2024", cwd=tmp_path, JIXIAO_DATABASE_URL=db_url)
@@ -393,7 +393,16 @@ async def test_history_shows_only_ones_own_results(
     liu = server.user(9301, language_code="zh-hans")
     mine = await annual_chat.history(liu, "刘芳")
     text = mine.text or ""
-    for own in ("2025", "2026Q1", "2026Q2", "55.00", "99.00", "93.90", "85.00", "不合格"):
+    for own in (
+        "2025",
+        "2026年第一季度",
+        "2026年第二季度",
+        "55.00",
+        "99.00",
+        "93.90",
+        "85.00",
+        "不合格",
+    ):
         assert own in text, own
     # nobody else's results: not 张伟's totals, nor the unit's, nor anyone's name
     for other in ("张伟", "94.20", "92.00", "96.00", "91.00", "陈静", "58.90", "94.00"):

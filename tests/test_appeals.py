@@ -355,7 +355,7 @@ async def test_after_the_window_an_appeal_is_refused_and_nothing_stored(
     result_msg = await me.expect_text("performance result", timeout=15)
     await appeal.start(me, p.mine, result_msg)
     refused = await me.expect_text("can no longer be filed")
-    assert "2026Q4" in refused.text
+    assert "Q4 2026" in refused.text
     assert await appeals_of(sessions) == []
     async with sessions() as s:
         assert (
@@ -403,7 +403,7 @@ async def test_a_second_open_appeal_is_refused_politely(
             )
     me = server.user(APPELLANT, language_code="zh-hans")
     await push(sessions, p, p.mine)
-    result_msg = await me.expect_text("2026Q4", timeout=15)
+    result_msg = await me.expect_text("2026年第四季度", timeout=15)
     await appeal.start(me, p.mine, result_msg)
     polite = await me.expect()
     assert f"#{first_id}" in polite.text and "正在处理" in polite.text  # 您已有一件申诉正在处理

@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
@@ -17,6 +18,7 @@ from fakebotapi import FakeBotApi
 from infra.container import Services
 from infra.db import SessionFactory
 from infra.models import Assignment, AuditEntry, Cycle, OutboxMessage
+from services.workdays import is_working_day
 from tests.drivers import cycle_admin
 from tests.drivers.taps import button
 from tests.factories import bind, make_org, open_cycle
@@ -53,7 +55,7 @@ async def test_a_leader_approves_the_template_before_collecting(
     await intruder.wait_until(lambda: bool(intruder.callback_answers))
     assert "领导小组" in intruder.callback_answers[-1]["text"]
     await cycle_admin.approve_template(leader, request)
-    await leader.expect_text("2026Q4")
+    await leader.expect_text("2026年第四季度")
     async with sessions() as s:
         assert (await s.get(Cycle, cycle_id)).phase == CyclePhase.COLLECTING  # type: ignore[union-attr]
         assert await s.scalar(select(func.count()).select_from(Assignment)) > 0
@@ -130,7 +132,7 @@ async def test_admin_sees_progress_and_extends(
     cycle_id = await open_cycle(sessions)
     admin = server.user(900001, language_code="zh-hans")
     await admin.send("/cycle")
-    view = await admin.expect_text("2026Q4")
+    view = await admin.expect_text("2026年第四季度")
     assert "应急指挥中心" in view.text and "0/" in view.text
     async with sessions() as s:
         before = (await s.get(Cycle, cycle_id)).deadline  # type: ignore[union-attr]
@@ -138,7 +140,10 @@ async def test_admin_sees_progress_and_extends(
     await admin.expect()
     async with sessions() as s:
         after = (await s.get(Cycle, cycle_id)).deadline  # type: ignore[union-attr]
-    assert after - before == dt.timedelta(days=7)
+    # at least a week later, at the end of a working day (never a weekend or holiday)
+    local = after.astimezone(ZoneInfo("Asia/Shanghai"))
+    assert after >= before + dt.timedelta(days=7, seconds=-1) and is_working_day(local.date())
+    assert (local.hour, local.minute) == (23, 59)
     stranger = server.user(5401, language_code="zh-hans")
     await stranger.send("/cycle")
     await stranger.expect_text("工作小组")
@@ -222,7 +227,7 @@ async def test_admin_stops_collecting_after_confirming(
     cycle_id = await open_cycle(sessions)
     admin = server.user(900001, language_code="zh-hans")
     await admin.send("/cycle")
-    view = await admin.expect_text("2026Q4")
+    view = await admin.expect_text("2026年第四季度")
     await cycle_admin.stop_collecting(admin, view)
     question = await admin.expect()
     async with sessions() as s:  # asking changed nothing
@@ -251,6 +256,6 @@ async def test_an_approval_request_queued_before_the_actions_had_names_still_wor
     await leader.press(f"tp1:v:{template_id}", request)
     await leader.expect_text("%")
     await leader.press(f"tp1:ok:{template_id}", request)
-    await leader.expect_text("2026Q4")
+    await leader.expect_text("2026年第四季度")
     async with sessions() as s:
         assert (await s.get(Cycle, cycle_id)).phase == CyclePhase.COLLECTING  # type: ignore[union-attr]

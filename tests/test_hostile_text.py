@@ -94,7 +94,7 @@ async def test_markup_in_names_is_delivered_readable_through_the_whole_cycle(
     await bind(sessions, 7003, chief)
     admin = server.user(ADMIN, language_code="zh-hans")
     await admin.send("/score 2026Q4")
-    scored = await admin.expect_text("2026Q4")
+    scored = await admin.expect_text("2026年第四季度")
     await results_driver.send_for_approval(admin, scored)
     leader = server.user(7003, language_code="zh-hans")
     request = await leader.expect_text("审定", timeout=30)

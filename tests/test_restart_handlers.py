@@ -7,7 +7,6 @@ the update applied and only re-prompts the chat; it never applies the update aga
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from fakebotapi import FakeBotApi
 from infra.config import Settings
 from infra.db import SessionFactory
 from infra.models import AuditEntry, Cycle, InboxUpdate
+from services.cycles import extended_deadline
 from tests.drivers import cycle_admin
 from tests.factories import make_org, open_cycle
 from tests.harness import BotProcess, eventually
@@ -61,7 +61,7 @@ async def test_extend_button_killed_before_replied_moves_the_deadline_once(
     try:
         await proc.start()
         await admin.send("/cycle")
-        view = await admin.expect_text("2026Q4", timeout=30)
+        view = await admin.expect_text("2026年第四季度", timeout=30)
         await eventually(lambda: _nothing_owed(sessions), timeout=30)
         proc.kill()
         await proc.start(failpoints="replied")  # dies after the handler returned, before "replied"
@@ -69,12 +69,13 @@ async def test_extend_button_killed_before_replied_moves_the_deadline_once(
         assert await proc.wait_exit() != 0
         async with sessions() as s:
             killed = (await s.get(Cycle, cycle_id)).deadline  # type: ignore[union-attr]
-        assert killed - before == dt.timedelta(days=7)
+        week = extended_deadline(before, 7, bot_settings.tz)  # a week on, at a working day's end
+        assert killed == week
         await proc.start(failpoints="")
         await eventually(lambda: _nothing_owed(sessions), timeout=30)  # recovery has run
         async with sessions() as s:
             after = (await s.get(Cycle, cycle_id)).deadline  # type: ignore[union-attr]
-        assert after - before == dt.timedelta(days=7)  # one tap, seven days: not fourteen
+        assert after == week  # one tap, seven days: not fourteen
         assert await _audits(sessions, "cycle.extend") == 1
     finally:
         await proc.stop()

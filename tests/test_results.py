@@ -46,12 +46,12 @@ async def test_score_approve_publish(
         users[staff_id] = server.user(9101 + n, language_code="zh-hans")
     admin = server.user(ADMIN, language_code="zh-hans")
     await admin.send("/score 2026Q4")
-    scored = await admin.expect_text("2026Q4")
+    scored = await admin.expect_text("2026年第四季度")
     async with sessions() as s:
         first = {r.subject_key: r.total for r in await s.scalars(select(Result))}
     # re-running gives identical results
     await admin.send("/score 2026Q4")
-    scored = await admin.expect_text("2026Q4")
+    scored = await admin.expect_text("2026年第四季度")
     async with sessions() as s:
         assert {r.subject_key: r.total for r in await s.scalars(select(Result))} == first
     await results_driver.send_for_approval(admin, scored)
@@ -154,7 +154,7 @@ async def test_working_group_sees_integrity_signals(
         await cycles.close(s, cycle.period, now=dt.datetime.now(dt.UTC), actor=cycles.Actor("test"))  # type: ignore[union-attr]
     admin = server.user(ADMIN, language_code="zh-hans")
     await admin.send("/score 2026Q4")
-    view = await admin.expect_text("2026Q4")
+    view = await admin.expect_text("2026年第四季度")
     assert "评分异常提示" in view.text and "互评中相互给予最高分" in view.text, view.text
     async with sessions() as s:
         assert (
@@ -250,7 +250,7 @@ async def test_buttons_pushed_before_the_actions_had_names_still_work(
     await user.press(f"rs1:w:{result_id}", result)
     await user.expect_text("构成")
     await user.press(f"rs1:h:{result_id}", result)
-    await user.expect_text("2026Q4")
+    await user.expect_text("2026年第四季度")
 
 
 async def test_the_request_for_approval_follows_the_settings_passed_in(

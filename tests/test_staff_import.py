@@ -412,7 +412,7 @@ async def test_person_left_out_is_deactivated_and_comes_back(sessions: SessionFa
         plan = await plan_import(s, leaving)
     assert plan.people_deactivated == (PersonRef("YJ007", "赵敏"),)
     assert [(r.employee_no, r.role) for r in plan.roles_revoked] == [("YJ007", Role.ADMIN)]
-    assert "赵敏 (YJ007)" in plan.summary(ZH)
+    assert "赵敏（YJ007）" in plan.summary(ZH)
     await run_import(sessions, leaving, now=T1)
 
     gone = (await staff_by_no(sessions))["YJ007"]
@@ -452,7 +452,7 @@ async def test_moves_and_removed_units_are_planned_by_field(sessions: SessionFac
     assert [p.employee_no for p in plan.people_deactivated] == ["YJ043", "YJ044", "YJ046"]
     assert [(r.employee_no, r.role) for r in plan.roles_revoked] == [("YJ043", Role.LEADER_MEMBER)]
     summary = plan.summary(ZH)
-    assert "魏东 (YJ043)" in summary and "城西应急管理所" in summary
+    assert "魏东（YJ043）" in summary and "城西应急管理所" in summary
 
     await run_import(sessions, roster(rows), now=T1)
     units, staff = await units_by_name(sessions), await staff_by_no(sessions)

@@ -72,7 +72,7 @@ async def test_stale_results_cannot_be_sent_for_approval_after_extend_and_new_an
     admin = server.user(ADMIN, language_code="zh-hans")
     leader = server.user(9400, language_code="zh-hans")
     await admin.send("/score 2026Q4")
-    old_view = await admin.expect_text("2026Q4")
+    old_view = await admin.expect_text("2026年第四季度")
     old_send = results_driver.button(old_view, SEND)
     async with sessions() as s:
         before = {r.subject_key: r.total for r in await s.scalars(select(Result))}
@@ -96,7 +96,7 @@ async def test_stale_results_cannot_be_sent_for_approval_after_extend_and_new_an
     assert not [m for m in leader.messages if "审定" in (m.text or "")]
     # a fresh score can be sent, and its totals differ from the stale ones
     await admin.send("/score 2026Q4")
-    fresh_view = await admin.expect_text("2026Q4")
+    fresh_view = await admin.expect_text("2026年第四季度")
     async with sessions() as s:
         after = {r.subject_key: r.total for r in await s.scalars(select(Result))}
     assert after != before

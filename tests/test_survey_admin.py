@@ -170,4 +170,6 @@ def test_survey_stats_command(db_url: str, tmp_path: Path) -> None:
         text=True,
         timeout=120,
     )
-    assert result.returncode == 0 and "2026Q4" in result.stdout and "<b>" not in result.stdout
+    assert (
+        result.returncode == 0 and "2026年第四季度" in result.stdout and "<b>" not in result.stdout
+    )

@@ -103,7 +103,7 @@ class ImportPlan:
                 tr._(ROLES_LINE).format(granted=c["roles_granted"], revoked=c["roles_revoked"])
             )
         if self.people_deactivated:
-            names = [f"{p.name} ({p.employee_no})" for p in self.people_deactivated]
+            names = [p.name + tr.paren(p.employee_no) for p in self.people_deactivated]
             lines.append(tr._(DEACTIVATED_PEOPLE).format(names=_name_list(tr, names)))
         if self.units_deactivated:
             lines.append(

@@ -47,4 +47,4 @@ def render_problem(problem: TemplateProblem, tr: Translator) -> str:
         where = problem.sheet
     else:
         return what
-    return f"{where}: {what}" if tr.locale == "en" else f"{where}：{what}"
+    return tr.label(where, what)
