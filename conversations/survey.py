@@ -80,7 +80,7 @@ def greeting(view: surveys.SurveyView, tr: Translator) -> str:
     else:
         text = html_format(tr._("Hello! Thank you for using the services of {unit}."), unit=unit)
     if view.reference:  # 一事一评: the service this code was handed out for
-        text += "\n" + escape(tr.label(tr._("Service"), view.reference))
+        text += "\n" + escape(tr.label(tr._("Service"), localized(view.reference, tr.locale)))
     return text
 
 

@@ -26,6 +26,7 @@ from infra.models import OutboxMessage, TelegramAccount
 from services.errors import DomainError
 from services.notices import DEFAULTS, Localization, translator
 from services.outbox import SEND_MESSAGE, enqueue_edit
+from services.templates import localized
 
 TEMPLATE_APPROVED = N_("The indicator system “{name}” was approved by {leader} on {date}.")
 RESULTS_APPROVED = N_("The results of {period} were approved by {leader} on {date}.")
@@ -64,6 +65,8 @@ class Decided:
         values = dict(self.params)
         if "period" in values:
             values["period"] = tr.period(values["period"])
+        if "name" in values:  # the indicator system's name, in the reader's script
+            values["name"] = localized(values["name"], tr.locale)
         return {**values, "leader": self.leader, "date": tr.date(self.at)}
 
 

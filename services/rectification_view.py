@@ -215,7 +215,10 @@ def item_text(
     else:
         lines.append(_("The citizen did not ask for a reply."))
     if view.reference:
-        lines.insert(2, html_format(_("Service: {reference}"), reference=view.reference))
+        lines.insert(
+            2,
+            html_format(_("Service: {reference}"), reference=localized(view.reference, tr.locale)),
+        )
     if rect.outcome is not None:
         outcome = _(OUTCOME_LABELS[rect.outcome])
         lines += ["", html_format(_("<b>Outcome:</b> {outcome}"), outcome=outcome)]
@@ -293,7 +296,7 @@ def opened_text(tr: Translator, step: Step[RectView]) -> str:
         N_("{target}, {date}: {level}."),
         *service,
         N_("Please handle it and write what was done by the end of {deadline}."),
-        reference=view.reference or "",
+        reference=localized(view.reference or "", tr.locale),
     )
 
 
