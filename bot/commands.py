@@ -247,15 +247,22 @@ def _survey_files(issued, username: str, out, tr: Translator) -> str:  # type: i
         url = link.link(username)
         serial = tr._(survey_print.SERIAL).format(serial=link.serial)
         (out / f"{link.serial}.png").write_bytes(
-            qr_png(url, caption=target, subcaption=prompt, serial=serial)
+            qr_png(url, caption=survey_print.caption(tr, link), subcaption=prompt, serial=serial)
         )
         rows.append(
-            [link.serial, link.unit, link.staff or "", "yes" if link.single_use else "no", url]
+            [
+                link.serial,
+                link.unit,
+                link.staff or "",
+                "yes" if link.single_use else "no",
+                link.reference or "",
+                url,
+            ]
         )
     (out / "sheet.pdf").write_bytes(survey_print.slips_pdf(tr, issued, username))
     if not first.single_use:
         (out / "poster.pdf").write_bytes(survey_print.poster_pdf(tr, first, username))
-    header = ["serial", "unit", "staff", "single_use", "link"]
+    header = ["serial", "unit", "staff", "single_use", "reference", "link"]
     (out / "links.csv").write_bytes(files.csv_bytes(header, rows))  # names made formula-safe
     return target
 

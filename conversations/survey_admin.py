@@ -315,9 +315,16 @@ async def _send_print(
         name = "survey-codes.pdf"
         caption = tr._("Print this sheet (A4) and cut along the lines.")
     links = files.csv_bytes(  # unit names made formula-safe
-        ["serial", "unit", "single_use", "label", "link"],
+        ["serial", "unit", "single_use", "label", "reference", "link"],
         (
-            [i.serial, i.unit, "yes" if i.single_use else "no", i.label, i.link(username)]
+            [
+                i.serial,
+                i.unit,
+                "yes" if i.single_use else "no",
+                i.label,
+                i.reference or "",
+                i.link(username),
+            ]
             for i in issued
         ),
     )

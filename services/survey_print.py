@@ -27,8 +27,13 @@ def target(tr: Translator, link: IssuedLink) -> str:
     """Who is rated: the unit (in the reader's script), or the unit and the person (a
     personal name is never converted)."""
     unit = localized(link.unit, tr.locale)
-    who = f"{unit} · {link.staff}" if link.staff else unit
-    return f"{who} · {link.reference}" if link.reference else who  # 一事一评: the case
+    return f"{unit} · {link.staff}" if link.staff else unit
+
+
+def caption(tr: Translator, link: IssuedLink) -> str:
+    """A slip's heading: who is rated and, on a code for one case (一事一评), the case."""
+    who = target(tr, link)
+    return f"{who} · {localized(link.reference, tr.locale)}" if link.reference else who
 
 
 def use_note(tr: Translator, link: IssuedLink) -> str:
@@ -42,7 +47,7 @@ def slips_pdf(tr: Translator, issued: Sequence[IssuedLink], bot_username: str) -
     whether it is single-use, its label and its serial inside the cut line."""
     first = issued[0]
     return qr_sheet(
-        [(link.link(bot_username), target(tr, link), link.serial) for link in issued],
+        [(link.link(bot_username), caption(tr, link), link.serial) for link in issued],
         title=tr._("Satisfaction survey QR codes: {target}").format(target=target(tr, first)),
         prompt=tr._(PROMPT),
         note=use_note(tr, first),
