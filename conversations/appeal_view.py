@@ -104,13 +104,15 @@ def _admin_ask(tr: Translator, view: atx.AppealView, pos: Position) -> tuple[str
     breakdown, source = r.breakdown or {}, adj.source_of(view.appeal.target)
     code = str(pos.data.get("indicator") or "")
     what = at.adjusted_label(tr, _entry(view, code, source))
+    what = what[:1].upper() + what[1:]  # it opens the sentence (English: "Indicator P03 …")
     old = at.num(adj.current(breakdown, code, source))
     params = {"limit": ap.MAX_TEXT, "total": at.num(r.total), "what": what, "old": old}
     if state == State.WHERE or (state in (State.TOTAL, State.ADJUST) and not code):
         rows = [
             [
                 _b(
-                    cc.label(f"{at.indicator_label(c, view.names, tr.locale)} {value}"),
+                    # the score stays whole: the indicator's name gives way
+                    f"{cc.label(at.indicator_label(c, view.names, tr.locale), cc.LABEL_MAX - 8)} {value}",
                     "at",
                     view.appeal.id,
                     c,

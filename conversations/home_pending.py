@@ -191,7 +191,7 @@ def rectify_lines(found: pd.Many[pd.Rectify], tr: Translator) -> tuple[list[str]
             if r.overdue
             else tr._("  #{id} {unit}, due {deadline}")
         )
-        lines.append(html_format(line, id=r.rect_id, unit=r.unit, deadline=tr.datetime(r.deadline)))
+        lines.append(html_format(line, id=r.rect_id, unit=r.unit, deadline=tr.date(r.deadline)))
         rows.append(
             [(f"#{r.rect_id} {clip(r.unit, LABEL_LIMIT)}", rectification.OPEN.data(r.rect_id))]
         )
@@ -214,7 +214,7 @@ def working_group_lines(found: pd.Pending, tr: Translator) -> tuple[list[str], R
                     queue.total,
                 ),
                 count=queue.total,
-                deadline=tr.datetime(queue.earliest) if queue.earliest else "—",
+                deadline=tr.date(queue.earliest) if queue.earliest else "—",
             )
         )
         rows.append([(tr._("Appeals to decide"), appeal.QUEUE.data())])

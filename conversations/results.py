@@ -36,6 +36,7 @@ from conversations.common import keyboard, load_caller, now, pressed
 from domain.enums import CyclePhase, Dimension, Grade, Source
 from domain.labels import DIMENSION_LABELS, GRADE_LABELS, PHASE_LABELS, SOURCE_LABELS
 from domain.numbers import plain_number
+from domain.period import parse_period
 from domain.text import MESSAGE_LIMIT, clip_html, escape, html_format
 from infra.i18n import N_, Translator
 from infra.models import Cycle, Result, Staff
@@ -232,9 +233,13 @@ async def score_command(update: Update, context: JxContext) -> None:
         return
     try:
         async with context.transaction() as session:
-            cycle = await session.scalar(select(Cycle).where(Cycle.period == context.args[0]))
+            typed = " ".join(context.args)
+            period = parse_period(typed)  # 2026Q4, 2026q4 or 2026年第四季度
+            cycle = await session.scalar(
+                select(Cycle).where(Cycle.period == (str(period) if period else typed))
+            )
             if cycle is None:
-                raise DomainError(N_("There is no cycle {period}."), period=context.args[0])
+                raise DomainError(N_("There is no cycle {period}."), period=typed)
             if cycle.phase == CyclePhase.COLLECTING:
                 raise DomainError(
                     N_("The cycle {period} is still collecting answers; close it first."),

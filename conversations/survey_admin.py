@@ -130,7 +130,9 @@ async def render(session: AsyncSession, tr: Translator, pos: Position, update: U
     )
 
 
-flow = Flow("links", N_("survey QR codes"), render, prefix="ln1:")
+flow = Flow(
+    "links", N_("survey QR codes"), render, prefix="ln1:", idle_states=(State.UNIT, State.KIND)
+)
 
 
 @flow.step

@@ -9,6 +9,13 @@ from dataclasses import dataclass
 from domain.enums import CycleKind
 
 _PERIOD = re.compile(r"^(\d{4})(?:[Qq]([1-4]))?$")
+# the same period as people write it: 2026年第四季度, 2026年第4季度, 2026年度, Q4 2026
+_WRITTEN = (
+    re.compile(r"^(\d{4})\s*年\s*第\s*([1-4一二三四])\s*季度?$"),
+    re.compile(r"^(\d{4})\s*年度?$"),
+    re.compile(r"^[Qq]([1-4])\s+(\d{4})$"),
+)
+_DIGITS = {"一": "1", "二": "2", "三": "3", "四": "4"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +53,9 @@ class Period:
 
 
 def parse_period(text: str) -> Period | None:
-    match = _PERIOD.match(text.strip())
+    """A period typed as the code (2026Q4, 2026q4, 2026) or as written (2026年第四季度)."""
+    text = _code(text.strip())
+    match = _PERIOD.match(text)
     if match is None or not 2000 <= int(match.group(1)) <= 2100:
         return None
     return Period(int(match.group(1)), int(match.group(2)) if match.group(2) else None)
@@ -54,3 +63,15 @@ def parse_period(text: str) -> Period | None:
 
 def current_quarter(day: dt.date) -> Period:
     return Period(day.year, (day.month - 1) // 3 + 1)
+
+
+def _code(text: str) -> str:
+    """2026年第四季度 → 2026Q4, 2026年度 → 2026, Q4 2026 → 2026Q4; anything else unchanged."""
+    quarter, year, english = _WRITTEN
+    if found := quarter.match(text):
+        return f"{found.group(1)}Q{_DIGITS.get(found.group(2), found.group(2))}"
+    if found := year.match(text):
+        return found.group(1)
+    if found := english.match(text):
+        return f"{found.group(2)}Q{found.group(1)}"
+    return text

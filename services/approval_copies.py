@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.enums import OutboxStatus
@@ -122,6 +122,22 @@ async def retire(
             select(TelegramAccount.language).where(TelegramAccount.telegram_id == copy.chat_id)
         )
         tr = translator(language, local)
-        if await enqueue_edit(session, copy, decided.render(tr), dedupe_key=f"retire:{copy.id}"):
+        if copy.status == OutboxStatus.PENDING and await _rewrite(
+            session, copy, decided.render(tr)
+        ):
+            count += 1  # not sent yet: it goes out saying who decided, with no buttons
+        elif await enqueue_edit(session, copy, decided.render(tr), dedupe_key=f"retire:{copy.id}"):
             count += 1
     return count
+
+
+async def _rewrite(session: AsyncSession, copy: OutboxMessage, text: str) -> bool:
+    """Replace a copy still waiting in the outbox (only if it still is: the sender may have
+    just sent it, and then an edit is queued instead)."""
+    done = await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == copy.id, OutboxMessage.status == OutboxStatus.PENDING)
+        .values(payload={"text": text, "parse_mode": "HTML"})
+        .execution_options(synchronize_session=False)
+    )
+    return bool(getattr(done, "rowcount", 0))

@@ -316,12 +316,9 @@ async def ensure_not_locked(session: AsyncSession, telegram_id: int, *, now: dt.
         window = recent[i : i + MAX_WRONG]
         if window[-1] - window[0] <= WRONG_WINDOW and now < window[-1] + LOCKOUT:
             until = window[-1] + LOCKOUT
-            minutes = max(1, int((until - now).total_seconds() // 60) + 1)
-            raise DomainError(
-                N_(
-                    "Too many wrong codes. For your security, please try again in {minutes} minutes."
-                ),
-                minutes=minutes,
+            raise DomainError(  # a moment, not "in 1 minutes": shown as the reader writes it
+                N_("Too many wrong codes. For your security, please try again after {time}."),
+                time=until,
             )
 
 

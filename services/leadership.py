@@ -71,9 +71,9 @@ class Reach:
             ]
         return [
             tr.ngettext(
-                "{linked} of {total} member of the leadership group has linked a Telegram account and has the request; the others receive it when they link.",
+                "{linked} of {total} members of the leadership group has linked a Telegram account and has the request; the others receive it when they link.",
                 "{linked} of {total} members of the leadership group have linked a Telegram account and have the request; the others receive it when they link.",
-                self.total,
+                self.linked,
             ).format(linked=self.linked, total=self.total)
         ]
 

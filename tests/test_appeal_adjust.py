@@ -194,7 +194,7 @@ async def test_a_new_level_on_the_disputed_indicator_rescores_the_whole_result(
     line = next(x for x in updated.text.splitlines() if "Changed on appeal" in x)
     assert "indicator P01" in line and "70.00 to 95.00" in line and DECISION in line
     assert f"{before.total} → {after.total}" in line
-    assert f"Rank in your unit: {after.rank_in_unit}" in updated.text
+    assert f"Rank in your unit: No. {after.rank_in_unit} of " in updated.text
     for d in after.breakdown["dimensions"]:
         assert f"{d['score']} (weight" in updated.text
     await results_driver.open_why(me, updated)

@@ -55,7 +55,7 @@ async def test_request_names_excellent_and_failing_people_and_integrity_signals_
         await bind(sessions, 9301 + n, staff_id)
     admin = server.user(ADMIN, language_code="zh-hans")
     await admin.send("/score 2026Q4")
-    scored = await admin.expect_text("2026Q4")
+    scored = await admin.expect_text("2026年第四季度")
     excellent, failing = (
         await _graded(sessions, Grade.EXCELLENT),
         await _graded(sessions, Grade.FAIL),

@@ -334,8 +334,8 @@ async def test_a_unit_head_sees_bad_reviews_to_answer_and_opens_one(
     head = server.user(HEAD, language_code="zh-hans")
     screen = await home.open_home(head, "差评")
     assert "4条差评待处理" in screen.text  # many: the first three, then the whole list
-    assert f"#{rect_id} 应急指挥中心，办理时限" in screen.text
-    assert screen.text.count("（已逾期）") == 1
+    assert f"#{rect_id} 应急指挥中心，整改期限" in screen.text
+    assert screen.text.count("已逾期）") == 1
     assert len(offered(screen, rectification.OPEN)) == 3 and offered(screen, rectification.LIST)
     item = await home.act(head, screen, rectification.OPEN)
     assert f"#{rect_id}" in item.text

@@ -20,7 +20,7 @@ async def test_stop_collecting_can_be_cancelled_in_place(
     cycle_id = await open_cycle(sessions)
     admin = server.user(ADMIN, language_code="zh-hans")
     await admin.send("/cycle")
-    view = await admin.expect_text("2026Q4")
+    view = await admin.expect_text("2026年第四季度")
     await cycle_admin.stop_collecting(admin, view)
     question = await admin.expect()
     assert question.edited and question.message_id == view.message_id  # the card, changed

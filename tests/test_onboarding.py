@@ -97,7 +97,7 @@ async def test_five_wrong_codes_lock_the_user_out(
         await user.send(f"/start in_WRONGwrong{i:02d}abcdef")
         await user.expect_text("无效")
     await user.send(f"/start {good}")
-    await user.expect_text("分钟后再试")
+    await user.expect_text("后再试")
     async with sessions() as s:
         assert await s.get(TelegramAccount, 5004) is None
 

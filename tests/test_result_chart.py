@@ -39,7 +39,7 @@ async def test_published_chart_is_titled_in_each_language(
         users[9301 + n] = (language, server.user(9301 + n))
     admin = server.user(ADMIN, language_code="zh-hans")
     await admin.send("/score 2026Q4")
-    scored = await admin.expect_text("2026Q4")
+    scored = await admin.expect_text("2026年第四季度")
     await results_driver.send_for_approval(admin, scored)
     leader = server.user(9300, language_code="zh-hans")
     await results_driver.approve(leader, await leader.expect_text("审定"))

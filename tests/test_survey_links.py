@@ -246,7 +246,10 @@ async def test_cli_links_files_and_revoke(
     raw = (out / "links.csv").read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf")
     rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"))))
-    assert list(rows[0]) == ["serial", "unit", "staff", "single_use", "reference", "link"] and len(rows) == 3
+    assert (
+        list(rows[0]) == ["serial", "unit", "staff", "single_use", "reference", "link"]
+        and len(rows) == 3
+    )
     links = {row["link"] for row in rows}
     assert all(row["unit"] == "办公室" and row["single_use"] == "yes" for row in rows)
     assert all(link.startswith("https://t.me/jixiao_bot?start=sv_") for link in links)
