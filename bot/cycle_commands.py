@@ -29,6 +29,7 @@ from services.errors import DomainError
 from services.notices import Localization
 from services.result_notices import computed_text
 from services.templates import load_template, localized, render_problem
+from services.workdays import is_working_day, next_working_day
 
 
 def _end_of_day(text: str, settings: Settings, tr: Translator) -> dt.datetime:
@@ -39,6 +40,15 @@ def _end_of_day(text: str, settings: Settings, tr: Translator) -> dt.datetime:
         raise CliFailure(
             tr._("--deadline: expected a date as YYYY-MM-DD, got {text}.").format(text=text)
         ) from None
+    if not is_working_day(day):  # allowed (the working group decides), but said
+        print(
+            tr._(
+                "Note: {date} is not a working day (the next one is {next}); the deadline is set as given."
+            ).format(
+                date=tr.date(day, weekday=True), next=tr.date(next_working_day(day), weekday=True)
+            ),
+            file=sys.stderr,
+        )
     local = dt.datetime.combine(day, dt.time(23, 59, 59), tzinfo=settings.tz)
     return local.astimezone(dt.UTC)
 

@@ -7,6 +7,7 @@ suggests, which never fall on a day off.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import re
 from decimal import Decimal
@@ -18,7 +19,7 @@ from sqlalchemy import select
 
 from bot.jobs import run_reminders
 from domain.numbers import plain_number
-from domain.period import Period
+from domain.period import Period, parse_period
 from fakebotapi import FakeBotApi
 from infra.config import Settings
 from infra.container import Services
@@ -32,6 +33,7 @@ from services.result_notices import rank_text
 from services.workdays import is_working_day, next_working_day
 from tests.drivers import results as results_driver
 from tests.drivers import templates
+from tests.drivers.cli import EXAMPLES, jixiao
 from tests.factories import bind, fill_all_forms, make_org, open_cycle
 from tests.harness import InProcessBot
 
@@ -258,3 +260,34 @@ async def test_a_suggested_deadline_on_a_day_off_rolls_forward(
         await running.stop()
     assert "2027年1月11日（星期一）23:59" in (confirm.text or "")
     assert "2026年第四季度" in (confirm.text or "")
+
+
+def test_periods_are_read_as_written() -> None:
+    """What screens now write (2026年第四季度) is what commands take, besides the code."""
+    for typed in ("2026Q4", "2026q4", "2026年第四季度", "2026年第4季度", "Q4 2026"):
+        assert parse_period(typed) == Period(2026, 4), typed
+    assert parse_period("2026年度") == Period(2026) and parse_period("第四季度") is None
+
+
+async def test_a_deadline_typed_on_a_day_off_is_kept_but_said(db_url: str, tmp_path: Path) -> None:
+    env = {"JIXIAO_DATABASE_URL": db_url, "JIXIAO_BOT_USERNAME": "jixiao_test_bot"}
+    imported = await asyncio.to_thread(
+        jixiao, "staff", "import", str(EXAMPLES / "staff.csv"), cwd=tmp_path, **env
+    )
+    assert imported.returncode == 0, imported.stderr
+    opened = await asyncio.to_thread(
+        jixiao,
+        "cycle",
+        "open",
+        "2026Q4",
+        "--template",
+        str(EXAMPLES / "template.toml"),
+        "--deadline",
+        "2027-01-10",  # a Sunday
+        cwd=tmp_path,
+        LANG="zh_CN.UTF-8",
+        **env,
+    )
+    assert opened.returncode == 0, opened.stderr
+    assert "2027年1月10日（星期日）不是工作日" in opened.stderr, opened.stderr
+    assert "2027年1月11日（星期一）" in opened.stderr
