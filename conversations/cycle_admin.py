@@ -23,7 +23,7 @@ from domain.enums import CyclePhase
 from domain.labels import DIMENSION_LABELS, PHASE_LABELS, SOURCE_LABELS
 from domain.template import Template
 from domain.text import MESSAGE_LIMIT, clip_html, html_format
-from infra.i18n import Translator
+from infra.i18n import N_, Translator
 from infra.models import Cycle, TemplateVersion
 from services import cycles
 from services.errors import DomainError
@@ -76,17 +76,26 @@ async def overview(context: JxContext, tr: Translator) -> Prompt:
                 )
                 progress = f"{unit.done_all}/{unit.total_all}{tr.paren(parts)}"
                 lines.append(f"• {html(localized(unit.unit, tr.locale))} {progress}")
+            if c.phase == CyclePhase.SCORING:  # closed: scoring is next; extending reopens
+                lines.append(
+                    html_format(
+                        tr._("Answers are closed. Send /score {code} to compute the results."),
+                        code=c.period,
+                    )
+                )
             if c.phase in (CyclePhase.COLLECTING, CyclePhase.SCORING):
+                more = (
+                    N_("{period}: reopen for 7 days")
+                    if c.phase == CyclePhase.SCORING
+                    else N_("{period}: +7 days"),
+                    N_("{period}: reopen for 3 days")
+                    if c.phase == CyclePhase.SCORING
+                    else N_("{period}: +3 days"),
+                )
                 rows.append(
                     [
-                        (
-                            tr._("{period}: +7 days").format(period=tr.period(c.period)),
-                            EXTEND.data(c.id, 7),
-                        ),
-                        (
-                            tr._("{period}: +3 days").format(period=tr.period(c.period)),
-                            EXTEND.data(c.id, 3),
-                        ),
+                        (tr._(label).format(period=tr.period(c.period)), EXTEND.data(c.id, days))
+                        for label, days in zip(more, (7, 3), strict=True)
                     ]
                 )
             if c.phase == CyclePhase.COLLECTING:

@@ -41,3 +41,7 @@ async def test_stop_collecting_can_be_cancelled_in_place(
     async with sessions() as s:
         cycle = await s.get(Cycle, cycle_id)
         assert cycle is not None and cycle.phase != CyclePhase.COLLECTING
+    # stopped: the card says what comes next, and 延期 says that it reopens collection
+    assert "/score 2026Q4" in done.text, done.text
+    labels = " ".join(done.button_texts())
+    assert "重新开放收集7天" in labels and "停止收集" not in labels
