@@ -73,7 +73,9 @@ async def render(session: AsyncSession, tr: Translator, pos: Position, update: U
     return await form_view.render_position(session, tr, pos, update)
 
 
-flow = Flow("form", N_("evaluation form"), render, prefix="fm1:")
+flow = Flow(  # a list to pick from holds no work of the user's (answers are stored as given)
+    "form", N_("evaluation form"), render, prefix="fm1:", idle_states=(State.PICK, State.CHOICE)
+)
 
 
 # --- entering ----------------------------------------------------------------

@@ -624,3 +624,19 @@ async def test_cancel_sets_the_appeal_draft_aside_and_the_appeal_button_brings_i
     async with sessions() as s:
         row = await s.get(ConversationState, ("appeal", f"{ME}:{ME}"))
         assert row is not None and row.data["reason"] == REASON
+
+
+async def test_leaving_a_list_of_forms_says_no_draft_was_kept(
+    server: FakeBotApi, bot: InProcessBot, sessions: SessionFactory
+) -> None:
+    """A list to pick a form from is a menu: /start after it says nothing of a draft (the
+    answers of a form are stored as given; only a form being filled is called a draft)."""
+    await scene(sessions)
+    me = server.user(ME, language_code="en")
+    await me.send("/peer")
+    await me.expect()
+    assert await current(sessions) == "form"
+    await me.send("/start")
+    home = await me.expect_text("Hello")
+    assert not any("is saved" in (m.text or "") for m in me.messages), [m.text for m in me.messages]
+    assert home is not None and await current(sessions) is None
