@@ -337,7 +337,7 @@ def _thanks(view: surveys.SurveyView, tr: Translator) -> Prompt:
     ref = view.rectification_id or "—"
     if view.response.wants_reply:
         text = tr._(
-            "Your comments have been passed to {unit} to verify and handle (No. {ref}). The outcome will be answered here."
+            "Your comments have been passed to {unit} to look into (No. {ref}). You will get their answer here."
         )
     else:
         text = tr._(
