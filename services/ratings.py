@@ -69,9 +69,14 @@ async def subjects_of(session: AsyncSession, cycle: Cycle, *, tz: dt.tzinfo) -> 
         subject(a.ratee_key)  # every ratee is scored, even with few answers
     submitted = {a.id: a for a in assignments if a.status == AssignmentStatus.SUBMITTED}
     if submitted:
-        rows = await session.execute(
-            select(Answer.assignment_id, Answer.item, Answer.points).where(
-                Answer.assignment_id.in_(list(submitted)), Answer.points.is_not(None)
+        rows = await session.execute(  # a join, not IN (ids): 10,000 staff exceed asyncpg's 32,767 parameters
+            select(Answer.assignment_id, Answer.item, Answer.points)
+            .join(Assignment, Assignment.id == Answer.assignment_id)
+            .where(
+                Assignment.cycle_id == cycle.id,
+                Assignment.active.is_(True),
+                Assignment.status == AssignmentStatus.SUBMITTED,
+                Answer.points.is_not(None),
             )
         )
         for assignment_id, item, points in rows:

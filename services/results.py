@@ -241,8 +241,13 @@ async def integrity(session: AsyncSession, cycle: Cycle, *, tz: dt.tzinfo) -> li
     answers: dict[int, dict[str, Decimal]] = defaultdict(dict)
     if submitted:
         for assignment_id, item, points in await session.execute(
-            select(Answer.assignment_id, Answer.item, Answer.points).where(
-                Answer.assignment_id.in_(list(submitted)), Answer.points.is_not(None)
+            select(Answer.assignment_id, Answer.item, Answer.points)  # a join: no IN (ids)
+            .join(Assignment, Assignment.id == Answer.assignment_id)
+            .where(
+                Assignment.cycle_id == cycle.id,
+                Assignment.active.is_(True),
+                Assignment.status == AssignmentStatus.SUBMITTED,
+                Answer.points.is_not(None),
             )
         ):
             answers[assignment_id][item] = Decimal(str(points))
