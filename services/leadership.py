@@ -121,19 +121,17 @@ async def awaiting(session: AsyncSession, staff_id: int) -> list[Awaiting]:
     for version, period in waiting:
         by_template.setdefault(version.id, (version, []))[1].append(period)
     found += [Awaiting(template=v, periods=tuple(p)) for v, p in by_template.values()]
-    in_review = await session.scalars(
-        select(Cycle).where(Cycle.phase == CyclePhase.REVIEW).order_by(Cycle.period)
+    decided = select(ResultReview.id).where(
+        ResultReview.cycle_id == Cycle.id,
+        ResultReview.round == Cycle.review_round,
+        ResultReview.staff_id == staff_id,
     )
-    for cycle in list(in_review):
-        decided = await session.scalar(
-            select(ResultReview.id).where(
-                ResultReview.cycle_id == cycle.id,
-                ResultReview.round == cycle.review_round,
-                ResultReview.staff_id == staff_id,
-            )
-        )
-        if decided is None:
-            found.append(Awaiting(cycle=cycle))
+    in_review = await session.scalars(  # one query: rounds this member has not decided
+        select(Cycle)
+        .where(Cycle.phase == CyclePhase.REVIEW, ~decided.exists())
+        .order_by(Cycle.period)
+    )
+    found += [Awaiting(cycle=cycle) for cycle in in_review]
     return found
 
 

@@ -35,11 +35,9 @@ from infra.models import (
     PlanMilestone,
     Rectification,
     Result,
-    ResultReview,
     Staff,
-    TemplateVersion,
 )
-from services import forms
+from services import forms, leadership
 from services.access import Actor
 
 SHOWN = 3
@@ -204,11 +202,8 @@ async def pending_for(
             rectify=await _rectify(session, actor.headed_unit_ids, now),
         )
         if role is not None:
-            found = replace(
-                found,
-                template_approvals=await _template_approvals(session),
-                results_approvals=await _results_approvals(session, staff.id),
-            )
+            templates, results = await _approvals(session, staff.id)
+            found = replace(found, template_approvals=templates, results_approvals=results)
     if actor.is_admin:
         found = replace(
             found,
@@ -317,35 +312,21 @@ def _total(rows: Sequence[Sequence[Any]]) -> int:
     return int(rows[0][-1]) if rows else 0
 
 
-async def _template_approvals(session: AsyncSession) -> list[TemplateApproval]:
-    """Indicator systems not approved that a cycle waits on (any member may approve)."""
-    rows = await session.execute(
-        select(TemplateVersion.id, TemplateVersion.name, Cycle.period)
-        .join(Cycle, Cycle.template_id == TemplateVersion.id)
-        .where(TemplateVersion.approved_at.is_(None), Cycle.phase == CyclePhase.PREPARING)
-        .order_by(TemplateVersion.id, Cycle.id)
-    )
-    found: dict[int, TemplateApproval] = {}
-    for template_id, name, period in rows:
-        seen = found.get(template_id)
-        periods = (seen.periods if seen else ()) + (period,)
-        found[template_id] = TemplateApproval(int(template_id), name, periods)
-    return list(found.values())
-
-
-async def _results_approvals(session: AsyncSession, staff_id: int) -> list[ResultsApproval]:
-    """Cycles in 审定 whose current round the member has not decided yet."""
-    decided = select(ResultReview.id).where(
-        ResultReview.cycle_id == Cycle.id,
-        ResultReview.round == Cycle.review_round,
-        ResultReview.staff_id == staff_id,
-    )
-    rows = await session.execute(
-        select(Cycle.id, Cycle.period, Cycle.review_round)
-        .where(Cycle.phase == CyclePhase.REVIEW, ~decided.exists())
-        .order_by(Cycle.id)
-    )
-    return [ResultsApproval(int(i), p, int(r)) for i, p, r in rows]
+async def _approvals(
+    session: AsyncSession, staff_id: int
+) -> tuple[list[TemplateApproval], list[ResultsApproval]]:
+    """What waits for the member's 审定, as ``leadership.awaiting`` finds it (the same list
+    that hands a late-linking leader their copy of each request)."""
+    templates: list[TemplateApproval] = []
+    results: list[ResultsApproval] = []
+    for item in await leadership.awaiting(session, staff_id):
+        if item.template is not None:
+            templates.append(TemplateApproval(item.template.id, item.template.name, item.periods))
+        elif item.cycle is not None:
+            results.append(
+                ResultsApproval(item.cycle.id, item.cycle.period, item.cycle.review_round)
+            )
+    return templates, results
 
 
 async def _rectify(session: AsyncSession, units: frozenset[int], now: dt.datetime) -> Many[Rectify]:
