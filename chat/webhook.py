@@ -21,6 +21,7 @@ from chat.dispatch import UpdateDispatcher
 from infra import inbox
 from infra.config import Settings
 from infra.db import SessionFactory
+from infra.failpoints import failpoint
 from infra.outage import DatabaseWatch, describe, is_outage
 
 log = logging.getLogger(__name__)
@@ -76,6 +77,7 @@ class _UpdateHandler(RequestHandler):
             )
             self.set_status(503)
             return
+        failpoint("stored")  # stored, Telegram not yet told: it must deliver this again
         self.set_status(200)
         if new:
             self.dispatcher.submit(payload)

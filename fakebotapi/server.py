@@ -28,7 +28,7 @@ from fakebotapi.errors import ApiError, bad_request
 from fakebotapi.limits import DROP, FaultInjector, RateLimiter
 from fakebotapi.sim import BotMessage, SimUser
 from fakebotapi.state import JSON, BotState, Chat, Hub, LimitedCall, Stats
-from fakebotapi.webhook import deliver_forever
+from fakebotapi.webhook import RetryPolicy, deliver_forever
 
 __all__ = ["FakeBotApi"]
 _ = (messaging, settings)
@@ -159,6 +159,7 @@ class FakeBotApi:
         self._http: HTTPServer | None = None
         self._client: AsyncHTTPClient | None = None
         self._deliverers: dict[str, asyncio.Task[None]] = {}
+        self.webhook_retry = RetryPolicy()  # how failed webhook deliveries are repeated
         self._inflight = 0
         self._app = Application(
             [
@@ -212,7 +213,9 @@ class FakeBotApi:
 
     def _start_delivery(self, bot: BotState) -> None:
         if self._client is not None and bot.token not in self._deliverers:
-            task = asyncio.create_task(deliver_forever(self.hub, bot, self._client))
+            task = asyncio.create_task(
+                deliver_forever(self.hub, bot, self._client, self.webhook_retry)
+            )
             self._deliverers[bot.token] = task
 
     # -- addresses ----------------------------------------------------------------------------

@@ -81,6 +81,8 @@ class Stats:
     errors: int = 0
     total: int = 0
     journal: list[LimitedCall] | None = None
+    # Webhook POSTs per update_id, failed ones included: a re-delivery shows as a count above 1.
+    webhook_posts: Counter[int] = field(default_factory=Counter)
     # Requests refused for malformed markup ("can't parse entities"), as "method: description":
     # a bot that escapes values correctly never causes one, so the test suite fails on any.
     parse_errors: list[str] = field(default_factory=list)
@@ -89,6 +91,7 @@ class Stats:
         """Zero all counters (and empty the journal, if one is kept)."""
         self.requests.clear()
         self.parse_errors.clear()
+        self.webhook_posts.clear()
         self.rate_limited = self.errors = self.total = 0
         if self.journal is not None:
             self.journal.clear()

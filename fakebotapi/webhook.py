@@ -1,21 +1,39 @@
 """Webhook delivery: POST each pending update, in order, to the registered URL.
 
-One task per bot sleeps on the hub's notifier, so an update is pushed as soon as it exists. A
-failing receiver is retried a few times with a short backoff, then the update is dropped and the
-error is reported via getWebhookInfo (real Telegram retries for longer, which tests don't want).
+One task per bot sleeps on the hub's notifier, so an update is pushed as soon as it exists.
+As Telegram does, an update the receiver did not answer with 2xx (refused connection, timeout,
+403, 503, a process killed mid-request) stays first in line and is POSTed again, with a
+growing pause, until it is accepted or older than Telegram keeps updates (24 hours); later
+updates wait behind it. A new setWebhook (a restarted bot registering again) retries at once.
+The pauses are scaled down from Telegram's (seconds to minutes) so tests need not wait.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from tornado.httpclient import AsyncHTTPClient, HTTPRequest
 
 from fakebotapi.state import JSON, BotState, Hub, Webhook
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How a failed delivery is repeated: doubling pauses from ``first`` up to ``longest``,
+    until the update is ``keep_for`` seconds old (Telegram keeps updates for 24 hours)."""
+
+    first: float = 0.05
+    longest: float = 2.0
+    keep_for: float = 24 * 3600.0
+
+    def pause(self, failures: int) -> float:
+        """The pause after the ``failures``-th failed attempt at one update."""
+        return float(min(self.first * 2 ** (failures - 1), self.longest))
 
 
 async def _post(client: AsyncHTTPClient, hook: Webhook, update: JSON) -> str | None:
@@ -36,18 +54,23 @@ async def _post(client: AsyncHTTPClient, hook: Webhook, update: JSON) -> str | N
         return f"Connection failed: {exc}"
     if 200 <= response.code < 300:
         return None
+    if response.code == 599:  # tornado's code for a connection lost before any answer
+        return f"Connection failed: {response.error}"
     return f"Wrong response from the webhook: {response.code} {response.reason}"
 
 
+def _renewed(hub: Hub, bot: BotState, hook: Webhook) -> Callable[[], bool]:
+    """True once the server stops or the bot registers its webhook anew."""
+    return lambda: hub.stopping or bot.webhook is not hook
+
+
 async def deliver_forever(
-    hub: Hub,
-    bot: BotState,
-    client: AsyncHTTPClient,
-    max_attempts: int = 3,
-    backoff: float = 0.05,
+    hub: Hub, bot: BotState, client: AsyncHTTPClient, policy: RetryPolicy | None = None
 ) -> None:
     """Push ``bot``'s pending updates to its webhook until the server stops."""
-    attempts = 0
+    policy = policy or RetryPolicy()
+    failures = 0
+    failing_since = 0.0
     while not hub.stopping:
         ready = await hub.notifier.wait_for(
             lambda: hub.stopping or (bot.webhook is not None and bool(bot.updates)), 3600.0
@@ -57,16 +80,21 @@ async def deliver_forever(
         hook = bot.webhook
         assert hook is not None
         update = bot.updates[0]
+        hub.stats.webhook_posts[int(update["update_id"])] += 1
         error = await _post(client, hook, update)
         if error is not None:
-            attempts += 1
+            failures += 1
+            if failures == 1:
+                failing_since = hub.monotonic()
             hook.last_error_date = hub.now()
             hook.last_error_message = error
             log.warning("webhook delivery of update %s failed: %s", update["update_id"], error)
-            if attempts < max_attempts:
-                await asyncio.sleep(backoff * 2 ** (attempts - 1))
+            if hub.monotonic() - failing_since < policy.keep_for:
+                # a new registration (the bot restarted) ends the pause early
+                await hub.notifier.wait_for(_renewed(hub, bot, hook), policy.pause(failures))
                 continue
-        attempts = 0
+            log.warning("update %s dropped after %d attempts", update["update_id"], failures)
+        failures = 0
         if bot.updates and bot.updates[0] is update:
             bot.updates.popleft()
         hub.notify()
