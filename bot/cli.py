@@ -174,6 +174,14 @@ def _parser(tr: Translator | None = None) -> argparse.ArgumentParser:
         default="zh_Hans",
         help="everyone's Telegram language, and the transcript's (default zh_Hans)",
     )
+    demo.add_argument(
+        "--keep",
+        type=Path,
+        metavar="FOLDER",
+        help=tr._(
+            "keep the demo's database in this folder, to try the other commands on a published cycle"
+        ),
+    )
 
     db = p.actions(p.sub(sub, "db", tr._("database maintenance")), "db_command")
     p.sub(db, "upgrade", tr._("apply pending migrations"))
@@ -381,6 +389,18 @@ def _parser(tr: Translator | None = None) -> argparse.ArgumentParser:
         help=tr._("quarters of Fail within the year that flag for review (default 2)"),
     )
 
+    aud = p.sub(sub, "audit", tr._("the audit log: who did what and when, refusals included"))
+    aud.add_argument(
+        "--since", metavar="YYYY-MM-DD", help=tr._("entries from this day on (bureau time)")
+    )
+    aud.add_argument("--actor", metavar="EMPLOYEE_NO", help=tr._("only what this person did"))
+    aud.add_argument(
+        "--limit",
+        type=int,
+        default=100,
+        help=tr._("the newest this many entries (default 100)"),
+    )
+
     i18n = p.actions(p.sub(sub, "i18n", tr._("translation catalogs")), "i18n_command")
     p.sub(
         i18n,
@@ -451,7 +471,7 @@ def _config_error_line(exc: ConfigError, tr: Translator) -> str:
 def _dispatch(args: argparse.Namespace, settings: Settings, tr: Translator) -> int:
     # Deliberately imported here, not at the top: the commands load the services, the models
     # and the migrations (about 0.6 s), which --help and configuration errors do not need.
-    from bot import commands, cycle_commands, staff_commands
+    from bot import audit_command, commands, cycle_commands, staff_commands
 
     if args.command == "run":
         settings.require_token()
@@ -468,7 +488,9 @@ def _dispatch(args: argparse.Namespace, settings: Settings, tr: Translator) -> i
             logging.getLogger(noisy).setLevel(logging.WARNING)
         # SIGTERM ends the demo as Ctrl-C does, so its temporary database is removed
         signal.signal(signal.SIGTERM, signal.default_int_handler)
-        return asyncio.run(run_demo(args.out, language=args.language))
+        return asyncio.run(
+            run_demo(args.out, language=args.language, keep=args.keep and args.keep.resolve())
+        )
     if args.command == "db":
         return asyncio.run(commands.db(args.db_command, settings, tr))
     if args.command == "staff":
@@ -479,6 +501,8 @@ def _dispatch(args: argparse.Namespace, settings: Settings, tr: Translator) -> i
         return asyncio.run(commands.survey(args, settings, tr))
     if args.command == "annual":
         return asyncio.run(commands.annual(args, settings, tr))
+    if args.command == "audit":
+        return asyncio.run(audit_command.audit_log(args, settings, tr))
     if args.command == "i18n":
         for path in compile_catalogs():
             print(path)

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from bot.cli_errors import CliFailure
 from bot.demo_lines import lines_for
 from bot.runner import serve
 from conversations import (
@@ -65,6 +66,7 @@ from services.templates import localized
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "100000:DEMO-token"
+KEPT_DATABASE = "jixiao.db"  # the name ``--keep`` gives the database in its folder
 WAIT = 60.0
 OnMessage = Callable[[str, BotMessage], None] | None
 
@@ -186,25 +188,55 @@ async def run_demo(
     *,
     language: str = "zh_Hans",
     on_message: OnMessage = None,
+    keep: Path | None = None,
 ) -> int:
     """The whole cycle on a throw-away database, removed afterwards (only the chart stays).
 
     ``language`` is everyone's Telegram language; ``on_message`` sees every message the
-    featured people receive (the tests read them).
+    featured people receive (the tests read them). ``keep``: a folder (an absolute path)
+    where the database stays instead, so the offline commands can be tried on a published cycle.
     """
+    if keep is not None:
+        return await _run_kept(keep, out_dir, out, language, on_message)
     with tempfile.TemporaryDirectory(prefix="jixiao-demo-") as workdir:
-        return await _run_demo(Path(workdir), out_dir, out, language, on_message)
+        return await _run_demo(Path(workdir) / "demo.db", out_dir, out, language, on_message)
+
+
+async def _run_kept(
+    keep: Path, out_dir: Path, out: Callable[[str], None], language: str, on_message: OnMessage
+) -> int:
+    """The demo on ``keep/jixiao.db``, then how to point the CLI at it."""
+    tr = Translator(language)
+    database = keep / KEPT_DATABASE
+    if database.exists():
+        raise CliFailure(
+            tr._(
+                "{path} already exists: give --keep an empty or new folder, the demo does not overwrite a database."
+            ).format(path=database)
+        )
+    keep.mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240 - once, before anything runs
+    status = await _run_demo(database, out_dir, out, language, on_message)
+    out("")
+    out(
+        tr._("The demo's database is kept in {path}. To try the other commands on it:").format(
+            path=database
+        )
+    )
+    out(f"  export JIXIAO_DATABASE_URL=sqlite:///{database}")
+    out("  jixiao cycle status")
+    out("  jixiao audit")
+    return status
 
 
 async def _run_demo(
-    workdir: Path,
+    database: Path,
     out_dir: Path,
     out: Callable[[str], None],
     language: str,
     on_message: OnMessage,
 ) -> int:
     out_dir.mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240 - once, before anything runs
-    url = f"sqlite+aiosqlite:///{workdir}/demo.db"
+    url = f"sqlite+aiosqlite:///{database}"
     engine = make_engine(url)
     await upgrade(engine)
     sessions = make_sessions(engine)

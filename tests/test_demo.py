@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -38,3 +40,53 @@ def test_demo_runs_a_whole_cycle(tmp_path: Path) -> None:
     chart = tmp_path / "out" / "result-chart.png"
     assert chart.read_bytes().startswith(b"\x89PNG")
     assert not list(temp.iterdir()), "the demo left its temporary database behind"
+
+
+def test_demo_keep_leaves_a_published_cycle_for_the_offline_commands(tmp_path: Path) -> None:
+    """``--keep``: the database stays, complete (results, an appeal, a rectification, a plan),
+    and ``cycle status`` and ``audit`` run on it as printed, with no bot token."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JIXIAO_")}
+    env["PYTHONPATH"] = str(ROOT)
+
+    def jixiao(*args: str, **extra: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "bot.cli", *args],
+            cwd=tmp_path,
+            env={**env, **extra},
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+
+    demo = jixiao("demo", "--out", "out", "--keep", "kept")
+    assert demo.returncode == 0, demo.stdout[-3000:] + demo.stderr[-3000:]
+    database = tmp_path / "kept" / "jixiao.db"
+    export = f"export JIXIAO_DATABASE_URL=sqlite:///{database}"
+    assert str(database) in demo.stdout and export in demo.stdout
+    with contextlib.closing(sqlite3.connect(database)) as db:
+        assert db.execute("SELECT phase, published_at IS NOT NULL FROM cycle").fetchall() == [
+            ("appeals", 1)  # published; the appeal window is open
+        ]
+        assert db.execute("SELECT count(*) FROM result").fetchone()[0] > 40
+        assert db.execute("SELECT status FROM appeal").fetchall() == [("decided",)]
+        assert db.execute("SELECT status FROM rectification").fetchall() == [("closed",)]
+        assert db.execute("SELECT status FROM improvement_plan").fetchall() == [("approved",)]
+
+    url = export.removeprefix("export JIXIAO_DATABASE_URL=")
+    status = jixiao("cycle", "status", JIXIAO_DATABASE_URL=url)  # no JIXIAO_BOT_TOKEN
+    assert status.returncode == 0, status.stderr
+    assert "申诉受理中" in status.stdout and "应急指挥中心" in status.stdout
+    log = jixiao("audit", "--limit", "500", JIXIAO_DATABASE_URL=url)
+    assert log.returncode == 0, log.stderr
+    for done in (
+        "开启评估周期",
+        "发布评估结果",
+        "提出申诉",
+        "答复差评整改事项",
+        "批准绩效改进计划",
+    ):
+        assert done in log.stdout
+
+    again = jixiao("demo", "--out", "out", "--keep", "kept")  # never over a kept database
+    assert again.returncode == 1 and str(database) in again.stderr
+    assert "Traceback" not in again.stderr

@@ -523,6 +523,39 @@ async def test_set_my_commands_scope_and_language(
         await bot.set_my_commands(cmds, scope=BotCommandScopeChat(777))
 
 
+async def test_webhook_redelivers_until_accepted_and_keeps_the_order(
+    bot: Bot, user: SimUser, server: FakeBotApi
+) -> None:
+    """As Telegram: a refused update is POSTed again (more than a few times) and the
+    ones behind it wait; nothing is dropped while the receiver is down."""
+    received: list[int] = []
+    refusals = [6]
+
+    class Hook(RequestHandler):
+        def post(self) -> None:
+            if refusals[0]:
+                refusals[0] -= 1
+                self.set_status(503)
+                return
+            received.append(json.loads(self.request.body)["update_id"])
+
+    sockets = bind_sockets(0, "127.0.0.1")
+    receiver = HTTPServer(TornadoApp([(r"/hook", Hook)]))
+    receiver.add_sockets(sockets)
+    try:
+        assert await bot.set_webhook(f"http://127.0.0.1:{sockets[0].getsockname()[1]}/hook")
+        first = await user.send("one")
+        second = await user.send("two")
+        await server.wait_until(lambda: len(received) == 2, 30)
+        assert received == [first, second]
+        assert server.hub.stats.webhook_posts[first] == 7
+        assert server.hub.stats.webhook_posts[second] == 1
+        assert "503" in ((await bot.get_webhook_info()).last_error_message or "")
+    finally:
+        receiver.stop()
+        await receiver.close_all_connections()
+
+
 async def test_menu_button_and_misc(bot: Bot, user: SimUser) -> None:
     assert await bot.set_chat_menu_button(user.id, MenuButtonCommands())
     assert (await bot.get_chat_menu_button(user.id)).type == "commands"
