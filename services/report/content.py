@@ -281,7 +281,7 @@ def _survey(w: _Writer) -> Iterable[Block]:
             _("Satisfaction rate"),
             _("Negative"),
             _("Handled"),
-            _("Open"),
+            _("Not yet closed"),
             _("Overdue"),
         ),
         tuple(
