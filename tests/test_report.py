@@ -196,6 +196,23 @@ async def test_report_shows_the_figures_of_the_database(
     (tmp_path / "report.pdf").write_bytes(pdf)
 
 
+async def test_report_in_the_readers_language(sessions: SessionFactory) -> None:
+    """Traditional Chinese converts the stored names; English keeps them and speaks English."""
+    await published(sessions)
+    async with sessions() as s:
+        period = await report.latest_scored(s)
+        assert period is not None
+        now = dt.datetime.now(dt.UTC)
+        hant = await report.draft(s, period, Translator("zh_Hant"), now=now)
+        english = await report.draft(s, period, Translator("en"), now=now)
+    _, text = pdf_text(report.typeset(hant))
+    flat = "".join(text.split())
+    assert "績效評估報告" in flat and "應急指揮中心" in flat and "第1頁" in flat
+    _, text = pdf_text(report.typeset(english))
+    assert "Performance evaluation report" in text and "应急指挥中心" in text
+    assert "Page 1 of" in text and "Training needs" in text
+
+
 async def test_a_cycle_not_scored_has_no_report(sessions: SessionFactory) -> None:
     await make_org(sessions)
     await open_cycle(sessions)
