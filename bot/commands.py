@@ -41,7 +41,7 @@ from services.annual import annual_report
 from services.annual_text import csv_bytes
 from services.errors import DomainError
 from services.qr import qr_png
-from services.report import draft, typeset
+from services.report import draft
 from services.survey_report import satisfaction_report
 
 
@@ -327,7 +327,9 @@ async def report(args: argparse.Namespace, settings: Settings, tr: Translator) -
         return 1
     finally:
         await engine.dispose()
-    pdf = typeset(document)
-    args.out.write_bytes(pdf)
+    # matplotlib and Typst load for this command only: the others start faster without them
+    from services.report.typeset import typeset
+
+    args.out.write_bytes(typeset(document))
     print(tr._("Report written to {path}.").format(path=args.out), file=sys.stderr)
     return 0

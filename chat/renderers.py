@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from chat.render_pool import RENDERERS
 from services.charts import draw
-from services.report import render as render_report
+from services.report.typeset import render as render_report
 
 
 def register_renderers() -> None:

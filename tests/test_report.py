@@ -33,6 +33,7 @@ from infra.models import (
     SurveyResponse,
 )
 from services import cycles, report, results
+from services.report.typeset import typeset
 from services.survey_stats import SATISFIED
 from tests.drivers.cli import jixiao
 from tests.factories import SHANGHAI, bind, fill_all_forms, make_org, open_cycle, survey_links
@@ -189,7 +190,7 @@ async def test_report_shows_the_figures_of_the_database(
         period = await report.latest_scored(s)
         assert period is not None
         document = await report.draft(s, period, Translator("zh_Hans"), now=dt.datetime.now(dt.UTC))
-    pdf = report.typeset(document)
+    pdf = typeset(document)
     text = check(pdf, grades, rate)
     assert "2026年" in text or "2027年" in text  # the period as people write it, no code
     # peer raters are never named: the report speaks of people only by their own results
@@ -205,10 +206,10 @@ async def test_report_in_the_readers_language(sessions: SessionFactory) -> None:
         now = dt.datetime.now(dt.UTC)
         hant = await report.draft(s, period, Translator("zh_Hant"), now=now)
         english = await report.draft(s, period, Translator("en"), now=now)
-    _, text = pdf_text(report.typeset(hant))
+    _, text = pdf_text(typeset(hant))
     flat = "".join(text.split())
     assert "績效評估報告" in flat and "應急指揮中心" in flat and "第1頁" in flat
-    _, text = pdf_text(report.typeset(english))
+    _, text = pdf_text(typeset(english))
     assert "Performance evaluation report" in text and "应急指挥中心" in text
     assert "Page 1 of" in text and "Training needs" in text
 

@@ -7,9 +7,9 @@ import pypdfium2 as pdfium
 import pytest
 
 from domain.enums import Grade
-from services.report import typeset
-from services.report.chart import grades_spec
 from services.report.document import Bullets, Chart, Document, Heading, Paragraph, Table
+from services.report.figures import grades_spec
+from services.report.typeset import typeset
 
 pytestmark = pytest.mark.nodb
 

@@ -2,7 +2,7 @@
 
 ``draft`` reads a cycle's facts (``services.cycle_facts``) and writes the document in the
 reader's language (``content``, from the report's own sums in ``aggregates``); ``typeset``
-sets it as a PDF with its chart. The CLI (``jixiao report``) and the chat (``/report``) call
+sets it as a PDF with its chart (imported on its own: it loads matplotlib and Typst). The CLI (``jixiao report``) and the chat (``/report``) call
 these; the chat queues the document and the outbox sender sets it at send time.
 """
 
@@ -20,7 +20,6 @@ from services import cycle_facts
 from services.errors import DomainError
 from services.report.content import document
 from services.report.document import Document
-from services.report.typeset import render, typeset
 
 __all__ = [
     "Document",
@@ -28,8 +27,6 @@ __all__ = [
     "UnknownPeriod",
     "draft",
     "latest_scored",
-    "render",
-    "typeset",
 ]
 
 UNSCORED = (CyclePhase.PREPARING, CyclePhase.COLLECTING, CyclePhase.SCORING)

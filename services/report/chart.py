@@ -10,29 +10,16 @@ from __future__ import annotations
 
 import io
 import textwrap
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from domain.enums import Grade
 from services.charts import GRADE_COLORS, TEXT_COLOR, font_properties
+from services.report.figures import GRADES
 
 DPI = 200  # printed at about 16 cm wide: sharp on paper
-GRADES = (Grade.EXCELLENT, Grade.GOOD, Grade.PASS, Grade.FAIL)  # best first, as read
-
-
-def grades_spec(
-    title: str, rows: Sequence[tuple[str, Mapping[Grade, int]]], labels: Mapping[Grade, str]
-) -> dict[str, Any]:
-    """The spec of :func:`grades_png`: ``rows`` of (name, counts by grade), labels translated."""
-    return {
-        "kind": "grades",
-        "title": title,
-        "labels": {g.value: labels[g] for g in GRADES},
-        "rows": [[name, {g.value: int(counts.get(g, 0)) for g in GRADES}] for name, counts in rows],
-    }
 
 
 def draw(spec: Mapping[str, Any]) -> bytes:

@@ -18,8 +18,8 @@ from domain.labels import DIMENSION_LABELS, GRADE_LABELS, SOURCE_LABELS
 from infra.i18n import N_, Translator
 from services.cycle_facts import CycleFacts, percent
 from services.report import aggregates as agg
-from services.report.chart import GRADES, grades_spec
 from services.report.document import Block, Bullets, Chart, Document, Heading, Paragraph, Table
+from services.report.figures import GRADES, grades_spec
 from services.templates import localized
 
 TRAINING = {  # 六(三)1: what to train for a weak dimension
