@@ -24,6 +24,7 @@ from conversations import (
     language,
     plan,
     rectification,
+    report,
     result_review,
     results,
     staff_import,
@@ -85,6 +86,7 @@ def register_handlers(application: JxApplication) -> None:
         for handler in module.build_handlers():
             application.add_handler(handler, group=0)
     application.add_handlers(annual.build_handlers(), group=0)
+    application.add_handlers(report.build_handlers(), group=0)
     for handler in fallback.build_handlers():
         application.add_handler(handler, group=0)
     application.add_error_handler(fallback.on_error)

@@ -356,6 +356,16 @@ def _parser(tr: Translator | None = None) -> argparse.ArgumentParser:
     )
     sst.add_argument("--period", help=tr._("2026Q4 or 2026 (default: the current quarter)"))
 
+    rep = p.sub(
+        sub,
+        "report",
+        tr._("draft the evaluation report of a scored cycle as a PDF, in the CLI's language"),
+    )
+    rep.add_argument("period", metavar="PERIOD", help=tr._("the period, e.g. 2026Q4"))
+    rep.add_argument(
+        "--out", type=Path, metavar="FILE", required=True, help=tr._("the PDF file to write")
+    )
+
     ann = p.sub(
         sub,
         "annual",
@@ -503,6 +513,8 @@ def _dispatch(args: argparse.Namespace, settings: Settings, tr: Translator) -> i
         return asyncio.run(commands.annual(args, settings, tr))
     if args.command == "audit":
         return asyncio.run(audit_command.audit_log(args, settings, tr))
+    if args.command == "report":
+        return asyncio.run(commands.report(args, settings, tr))
     if args.command == "i18n":
         for path in compile_catalogs():
             print(path)

@@ -41,6 +41,7 @@ from services.annual import annual_report
 from services.annual_text import csv_bytes
 from services.errors import DomainError
 from services.qr import qr_png
+from services.report import draft
 from services.survey_report import satisfaction_report
 
 
@@ -311,4 +312,24 @@ async def annual(args: argparse.Namespace, settings: Settings, tr: Translator) -
     if args.csv:
         args.csv.write_bytes(csv_bytes(report, tr))
         print(tr._("Table written to {path}.").format(path=args.csv), file=sys.stderr)
+    return 0
+
+
+async def report(args: argparse.Namespace, settings: Settings, tr: Translator) -> int:
+    """``report PERIOD --out FILE``: the evaluation report (五(四)1) as a PDF, for the working group."""
+    engine = await open_database(settings, tr)
+    sessions = make_sessions(engine)
+    try:
+        async with sessions() as session:
+            document = await draft(session, args.period, tr, now=utcnow())
+    except DomainError as exc:
+        print(exc.plain(tr, codes=True), file=sys.stderr)
+        return 1
+    finally:
+        await engine.dispose()
+    # matplotlib and Typst load for this command only: the others start faster without them
+    from services.report.typeset import typeset
+
+    args.out.write_bytes(typeset(document))
+    print(tr._("Report written to {path}.").format(path=args.out), file=sys.stderr)
     return 0

@@ -35,7 +35,16 @@ from infra.i18n import N_, Translator
 from scoring import DEFAULT_BANDS, GradeBands
 from services.qr import FontMissing
 
-__all__ = ["FontMissing", "ResultChart", "distribution_png", "draw", "result_figure", "result_png"]
+__all__ = [
+    "FontMissing",
+    "ResultChart",
+    "distribution_png",
+    "draw",
+    "font_file",
+    "font_properties",
+    "result_figure",
+    "result_png",
+]
 
 DPI = 100
 SCALE_MAX = 100  # dimension scores are on a 0–100 scale
@@ -102,6 +111,16 @@ def _font(size: float) -> font_manager.FontProperties:
     """The CJK font at ``size`` points (it has one weight: asking for bold would log a warning)."""
     _registered_font()
     return font_manager.FontProperties(family=[_FONT_FAMILY, _FALLBACK_FAMILY], size=size)
+
+
+def font_file() -> str:
+    """The CJK font's file, for other typesetters that embed it (``services.report``)."""
+    return _font_file()
+
+
+def font_properties(size: float) -> font_manager.FontProperties:
+    """The charts' font at ``size`` points, for other charts drawn the same way."""
+    return _font(size)
 
 
 def _png(figure: Figure) -> bytes:

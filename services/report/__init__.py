@@ -1,0 +1,66 @@
+"""The evaluation report, 绩效评估报告 (五(四)1): drafted by the bot as a PDF for the working group.
+
+``draft`` reads a cycle's facts (``services.cycle_facts``) and writes the document in the
+reader's language (``content``, from the report's own sums in ``aggregates``); ``typeset``
+sets it as a PDF with its chart (imported on its own: it loads matplotlib and Typst). The CLI (``jixiao report``) and the chat (``/report``) call
+these; the chat queues the document and the outbox sender sets it at send time.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from domain.enums import CyclePhase
+from infra.i18n import N_, Translator
+from infra.models import Cycle
+from services import cycle_facts
+from services.errors import DomainError
+from services.report.content import document
+from services.report.document import Document
+
+__all__ = [
+    "Document",
+    "NotScored",
+    "UnknownPeriod",
+    "draft",
+    "latest_scored",
+]
+
+UNSCORED = (CyclePhase.PREPARING, CyclePhase.COLLECTING, CyclePhase.SCORING)
+
+
+class UnknownPeriod(DomainError):
+    """No cycle of that period."""
+
+
+class NotScored(DomainError):
+    """The cycle has no results yet: a report of nothing would mislead."""
+
+
+async def draft(
+    session: AsyncSession, period: str, tr: Translator, *, now: dt.datetime
+) -> Document:
+    """The report of ``period``'s cycle as of ``now``; refused before the cycle is scored."""
+    cycle = await cycle_facts.cycle_of(session, period)
+    if cycle is None:
+        raise UnknownPeriod(N_("There is no evaluation cycle for {period}."), period=period)
+    if cycle.phase in UNSCORED or cycle.scored_at is None:
+        raise NotScored(
+            N_("{period} has not been scored yet: the report is drafted from its results."),
+            period=cycle.period,
+        )
+    facts = await cycle_facts.load(session, cycle, tz=tr.tz, now=now)
+    return document(facts, tr, now=now)
+
+
+async def latest_scored(session: AsyncSession) -> str | None:
+    """The period of the cycle scored last (the report ``/report`` drafts unless told), or None."""
+    return await session.scalar(
+        select(Cycle.period)
+        .where(Cycle.scored_at.is_not(None))
+        .order_by(Cycle.scored_at.desc(), Cycle.id.desc())
+        .limit(1)
+    )

@@ -1,0 +1,268 @@
+"""The evaluation report (五(四)1): drafted from a scored, published cycle as a PDF whose text
+shows what the database holds, on the command line and in the chat for the working group."""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from pathlib import Path
+
+import pypdfium2 as pdfium
+import pytest
+from sqlalchemy import func, select
+
+from domain.enums import (
+    CyclePhase,
+    Grade,
+    RectificationStatus,
+    ResponseStatus,
+    Satisfaction,
+    UnitKind,
+)
+from fakebotapi import FakeBotApi
+from infra.db import SessionFactory
+from infra.i18n import Translator
+from infra.models import (
+    AuditEntry,
+    Cycle,
+    OrgUnit,
+    Rectification,
+    Result,
+    Staff,
+    SurveyLink,
+    SurveyResponse,
+)
+from services import cycles, report, results
+from services.report.typeset import typeset
+from services.survey_stats import SATISFIED
+from tests.drivers.cli import jixiao
+from tests.factories import SHANGHAI, bind, fill_all_forms, make_org, open_cycle, survey_links
+
+ADMIN = 900001  # in the settings' JIXIAO_ADMIN_IDS
+UNITS = ("应急管理局", "应急指挥中心", "综合减灾科")
+LEVELS = (  # the citizens' overall levels: 3 satisfied of 5, two 差评
+    Satisfaction.VERY_SATISFIED,
+    Satisfaction.SATISFIED,
+    Satisfaction.BASIC,
+    Satisfaction.DISSATISFIED,
+    Satisfaction.VERY_DISSATISFIED,
+)
+
+
+async def published(sessions: SessionFactory) -> int:
+    """Two units with people, every form filled in, citizens' ratings (one 差评 handled, one
+    overdue), scored and published: what the working group reports on."""
+    org = await make_org(sessions, people=4)
+    async with sessions.begin() as s:
+        chief = await s.scalar(select(Staff).where(Staff.employee_no == "L001"))
+        assert chief is not None
+        unit = OrgUnit(name=UNITS[2], kind=UnitKind.SECTION, parent_id=org.bureau_id)
+        s.add(unit)
+        await s.flush()
+        head = Staff(employee_no="B001", name="孙丽", unit_id=unit.id, position="科长")
+        head.supervisor_id = chief.id
+        s.add(head)
+        await s.flush()
+        unit.head_staff_id, unit.leader_staff_id = head.id, chief.id
+        for n, name in enumerate(("钱进", "郑爽", "冯刚")):
+            s.add(
+                Staff(
+                    employee_no=f"B{n + 2:03d}",
+                    name=name,
+                    unit_id=unit.id,
+                    position="科员",
+                    supervisor_id=head.id,
+                )
+            )
+    now = dt.datetime.now(dt.UTC)
+    cycle_id = await open_cycle(sessions, peer_count=3, period=_period(now))
+    # each person rated at their own level, so the grades spread
+    await fill_all_forms(sessions, cycle_id, level=lambda form, n: (form.ratee_staff_id or 0) % 4)
+    await survey_links(sessions, count=len(LEVELS))
+    async with sessions.begin() as s:
+        links = list(await s.scalars(select(SurveyLink).order_by(SurveyLink.id)))
+        for n, (link, level) in enumerate(zip(links, LEVELS, strict=True)):
+            response = SurveyResponse(
+                link_id=link.id,
+                unit_id=org.unit_id,
+                target_key=f"u:{org.unit_id}",
+                respondent_key=secrets.token_hex(32),
+                dedupe_key=f"link:{link.id}",
+                day=now.astimezone(SHANGHAI).date(),
+                status=ResponseStatus.COMPLETE,
+                overall=level,
+                completed_at=now - dt.timedelta(minutes=n + 1),
+            )
+            s.add(response)
+            await s.flush()
+            if level.is_bad:
+                s.add(
+                    Rectification(
+                        response_id=response.id,
+                        unit_id=org.unit_id,
+                        status=RectificationStatus.CLOSED
+                        if level == Satisfaction.DISSATISFIED
+                        else RectificationStatus.OPEN,
+                        opened_at=now - dt.timedelta(days=20),
+                        deadline=now - dt.timedelta(days=1),
+                    )
+                )
+    async with sessions.begin() as s:
+        cycle = await s.get(Cycle, cycle_id)
+        assert cycle is not None
+        await cycles.close(s, cycle.period, now=now, actor=cycles.Actor("test"))
+    async with sessions.begin() as s:
+        cycle = await s.get(Cycle, cycle_id)
+        assert cycle is not None
+        await results.score_cycle(s, cycle, tz=SHANGHAI, now=now)
+        cycle.phase, cycle.published_at = CyclePhase.APPEALS, now
+    return cycle_id
+
+
+def _period(now: dt.datetime) -> str:
+    """The quarter of ``now``: the citizens' ratings of today count in it."""
+    local = now.astimezone(SHANGHAI)
+    return f"{local.year}Q{(local.month - 1) // 3 + 1}"
+
+
+async def expected(sessions: SessionFactory, cycle_id: int) -> tuple[dict[Grade, int], str]:
+    """The grade counts and the satisfaction rate, counted straight from the tables."""
+    async with sessions() as s:
+        grades = dict(
+            (
+                await s.execute(
+                    select(Result.grade, func.count())
+                    .where(Result.cycle_id == cycle_id, Result.staff_id.is_not(None))
+                    .group_by(Result.grade)
+                )
+            ).all()
+        )
+        total = await s.scalar(
+            select(func.count())
+            .select_from(SurveyResponse)
+            .where(SurveyResponse.excluded.is_(False))
+        )
+        happy = await s.scalar(
+            select(func.count())
+            .select_from(SurveyResponse)
+            .where(SurveyResponse.overall.in_(SATISFIED), SurveyResponse.excluded.is_(False))
+        )
+    return {g: grades.get(g, 0) for g in Grade}, f"{100 * happy / total:.1f}%"
+
+
+def pdf_text(pdf: bytes) -> tuple[int, str]:
+    """(pages, text of every page), as a reader's copy-and-paste would give it."""
+    document = pdfium.PdfDocument(pdf)
+    try:
+        pages = [document[i].get_textpage().get_text_range() for i in range(len(document))]
+    finally:
+        document.close()
+    return len(pages), "\n".join(pages)
+
+
+def check(pdf: bytes, grades: dict[Grade, int], rate: str) -> str:
+    assert pdf.startswith(b"%PDF-")
+    pages, text = pdf_text(pdf)
+    flat = "".join(text.split())  # lines break anywhere in Chinese
+    assert pages > 0
+    for name in UNITS:
+        assert name in flat
+    assert "绩效评估报告" in flat and f"第1页共{pages}页" in flat
+    people = sum(grades.values())
+    assert (
+        f"共评估{people}人，其中优秀{grades[Grade.EXCELLENT]}人、良好{grades[Grade.GOOD]}人、"
+        f"合格{grades[Grade.PASS]}人、不合格{grades[Grade.FAIL]}人" in flat
+    )
+    assert f"满意率为{rate}" in flat
+    # the CJK font is embedded (a subset), not left to the reader's machine
+    assert b"/FontFile2" in pdf and b"WenQuanYiMicroHei" in pdf
+    return text
+
+
+async def test_report_shows_the_figures_of_the_database(
+    sessions: SessionFactory, tmp_path: Path
+) -> None:
+    cycle_id = await published(sessions)
+    grades, rate = await expected(sessions, cycle_id)
+    assert sum(grades.values()) == 10 and len([n for n in grades.values() if n]) > 1
+    assert rate == "60.0%"
+    async with sessions() as s:
+        period = await report.latest_scored(s)
+        assert period is not None
+        document = await report.draft(s, period, Translator("zh_Hans"), now=dt.datetime.now(dt.UTC))
+    pdf = typeset(document)
+    text = check(pdf, grades, rate)
+    assert "2026年" in text or "2027年" in text  # the period as people write it, no code
+    # peer raters are never named: the report speaks of people only by their own results
+    (tmp_path / "report.pdf").write_bytes(pdf)
+
+
+async def test_report_in_the_readers_language(sessions: SessionFactory) -> None:
+    """Traditional Chinese converts the stored names; English keeps them and speaks English."""
+    await published(sessions)
+    async with sessions() as s:
+        period = await report.latest_scored(s)
+        assert period is not None
+        now = dt.datetime.now(dt.UTC)
+        hant = await report.draft(s, period, Translator("zh_Hant"), now=now)
+        english = await report.draft(s, period, Translator("en"), now=now)
+    _, text = pdf_text(typeset(hant))
+    flat = "".join(text.split())
+    assert "績效評估報告" in flat and "應急指揮中心" in flat and "第1頁" in flat
+    _, text = pdf_text(typeset(english))
+    assert "Performance evaluation report" in text and "应急指挥中心" in text
+    assert "Page 1 of" in text and "Training needs" in text
+
+
+async def test_a_cycle_not_scored_has_no_report(sessions: SessionFactory) -> None:
+    await make_org(sessions)
+    await open_cycle(sessions)
+    async with sessions() as s:
+        with pytest.raises(report.NotScored):
+            await report.draft(s, "2026Q4", Translator("zh_Hans"), now=dt.datetime.now(dt.UTC))
+        with pytest.raises(report.UnknownPeriod):
+            await report.draft(s, "2025Q1", Translator("zh_Hans"), now=dt.datetime.now(dt.UTC))
+
+
+@pytest.mark.slow
+async def test_cli_writes_the_report(sessions: SessionFactory, db_url: str, tmp_path: Path) -> None:
+    cycle_id = await published(sessions)
+    grades, rate = await expected(sessions, cycle_id)
+    async with sessions() as s:
+        period = await s.scalar(select(Cycle.period).where(Cycle.id == cycle_id))
+    out = tmp_path / "报告.pdf"
+    done = jixiao(
+        "report", str(period), "--out", str(out), cwd=tmp_path, JIXIAO_DATABASE_URL=db_url
+    )
+    assert done.returncode == 0, done.stderr
+    check(out.read_bytes(), grades, rate)
+    missing = jixiao(
+        "report", "2019Q1", "--out", str(out), cwd=tmp_path, JIXIAO_DATABASE_URL=db_url
+    )
+    assert missing.returncode == 1 and "2019" in missing.stderr
+
+
+async def test_admin_gets_the_report_and_others_are_refused(
+    server: FakeBotApi, bot, sessions: SessionFactory
+) -> None:  # type: ignore[no-untyped-def]
+    cycle_id = await published(sessions)
+    grades, rate = await expected(sessions, cycle_id)
+    async with sessions() as s:
+        staff_id = await s.scalar(select(Staff.id).where(Staff.employee_no == "A002"))
+    assert staff_id is not None
+    await bind(sessions, 9201, staff_id)
+    clerk = server.user(9201, language_code="zh-hans")
+    await clerk.send("/report")
+    await clerk.expect_text("仅限")
+    assert not [m for m in clerk.messages if m.kind == "document"]
+
+    admin = server.user(ADMIN, language_code="zh-hans")
+    await admin.send("/report")
+    await admin.expect_text("PDF")
+    await admin.wait_until(lambda: any(m.kind == "document" for m in admin.messages), timeout=120)
+    (sent,) = [m for m in admin.messages if m.kind == "document"]
+    assert sent.document is not None and (sent.document_filename or "").endswith(".pdf")
+    check(sent.document, grades, rate)
+    async with sessions() as s:
+        actions = list(await s.scalars(select(AuditEntry.action).order_by(AuditEntry.id)))
+    assert "access.denied" in actions and "report.sent" in actions
