@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Final
 
 from sqlalchemy import select
@@ -24,7 +24,9 @@ from infra.models import Cycle, ImprovementPlan, OrgUnit, PlanMilestone, Result,
 from services import cases
 from services.cases import Refused
 from services.errors import DomainError
+from services.official_calendar import calendar
 from services.templates import localized
+from services.workdays import PACKAGED, WorkCalendar
 
 Status = PlanStatus
 MAX_MILESTONE_TEXT, MAX_MILESTONES, MAX_COMMENT, MAX_PROGRESS = 200, 12, 1000, 1000
@@ -65,6 +67,7 @@ class PlanView:
     is_unit: bool
     approver_name: str | None
     grade: Grade | None
+    calendar: WorkCalendar = field(default=PACKAGED)  # suggested milestone dates fall on it
 
     @property
     def id(self) -> int:
@@ -118,6 +121,7 @@ async def load(session: AsyncSession, plan_id: int, *, lock: bool = False) -> Pl
         is_unit=kind == "u",
         approver_name=approver.name if approver else None,
         grade=grade,
+        calendar=await calendar(session),
     )
 
 
