@@ -23,6 +23,7 @@ from services.calendar_packages import PACKAGES, PUBLISHED_THROUGH
 from services.calendar_view import YearView, year_view
 from services.files import read_limited
 from services.official_calendar import EXAMPLE_FILE
+from services.templates import localized
 from services.workdays import Source, WorkCalendar
 
 
@@ -103,24 +104,24 @@ def show(
         tr._("Working calendar {year}").format(year=view.year),
         tr.label(tr._("Source"), source),
         "",
-        tr.label(tr._("Days off"), ""),
+        tr.label(tr._("Days off"), "").rstrip(),
     ]
     for b in view.breaks:
         span = tr.ngettext(
             "{first} to {last}, {count} day", "{first} to {last}, {count} days", b.days
         )
         lines.append(
-            f"  {b.name}  "
+            f"  {localized(b.name, tr.locale)}  "
             + span.format(first=tr.date(b.first), last=tr.date(b.last), count=b.days)
         )
-    lines += [
-        "",
-        tr.label(tr._("Weekend days worked (调休)"), "" if view.workdays else tr._("none")),
-    ]
-    lines += [
-        f"  {tr.date(d, weekday=True)}{tr.paren(name) if name else ''}" for d, name in view.workdays
-    ]
-    lines += ["", tr.label(tr._("Working days by month"), "")]
+    worked = tr.label(tr._("Weekend days worked (调休)"), "" if view.workdays else tr._("none"))
+    lines += ["", worked.rstrip()]
+    for day, name in view.workdays:
+        lines.append(
+            f"  {tr.date(day, weekday=True)}"
+            + (tr.paren(localized(name, tr.locale)) if name else "")
+        )
+    lines += ["", tr.label(tr._("Working days by month"), "").rstrip()]
     for month, count in enumerate(view.per_month, 1):
         name = format_date(dt.date(view.year, month, 1), "LLLL", locale=tr.locale)
         lines.append(f"  {tr.label(name, count)}")

@@ -32,7 +32,7 @@ class YearView:
     year: int
     source: Source
     breaks: tuple[Break, ...]
-    workdays: tuple[tuple[dt.date, str], ...]  # weekend days worked (调休上班), with their holiday
+    workdays: tuple[tuple[dt.date, str], ...]  # weekend days worked (调休上班), their holiday or ""
     per_month: tuple[int, ...]  # working days, January first
 
     @property
@@ -53,11 +53,9 @@ def year_view(cal: WorkCalendar, year: int) -> YearView:
         if names:
             breaks.append(Break(names.most_common(1)[0][0], run[0], run[-1]))
         run = []
-    worked = tuple(
-        (d, entries[d].name or _nearest(breaks, d))
-        for d in days
-        if d.weekday() >= 5 and entries[d].working
-    )
+    # the packages do not say which holiday a 调休 day belongs to; a guess could be wrong
+    # (Sunday 2026-09-20 is nearer 中秋 but belongs to 国庆), so only a notice names it
+    worked = tuple((d, entries[d].name) for d in days if d.weekday() >= 5 and entries[d].working)
     per_month = tuple(
         sum(1 for d in days if d.month == m and entries[d].working) for m in range(1, 13)
     )
@@ -66,11 +64,3 @@ def year_view(cal: WorkCalendar, year: int) -> YearView:
 
 def _length(year: int) -> int:
     return (dt.date(year + 1, 1, 1) - dt.date(year, 1, 1)).days
-
-
-def _nearest(breaks: list[Break], day: dt.date) -> str:
-    """The holiday a 调休 working day belongs to, when the source does not say: the nearest."""
-    if not breaks:
-        return ""
-    near = min(breaks, key=lambda b: min(abs((b.first - day).days), abs((b.last - day).days)))
-    return near.name

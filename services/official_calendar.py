@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.text import N_, html_format
-from infra.models import OfficialCalendar
+from infra.models import AuditEntry, OfficialCalendar
 from services.access import admin_accounts
 from services.audit import audit
 from services.calendar_notice import CalendarNotice
@@ -25,6 +25,7 @@ from services.outbox import enqueue
 from services.workdays import Day, WorkCalendar
 
 EXAMPLE_FILE: Final = "examples/calendar-2026.toml"
+WARNED: Final = "calendar.unofficial"  # the audit action recording that the admins were told
 
 UNOFFICIAL = N_(
     "No official holiday schedule for {year} is loaded: the deadline {date} was counted on the statutory holidays alone, without the weekend working days (调休) of the State Council's notice, and may be a day or two off. When the notice for {year} is published, please have it loaded with <code>jixiao calendar import FILE</code> (the format: {example}). This notice is sent once for {year}."
@@ -78,20 +79,34 @@ async def warn_unofficial(
     local: Localization = DEFAULTS,
 ) -> int | None:
     """If a deadline falls in a year without an official schedule, tell the working group's
-    admins (once per year and admin: the dedupe key) and return that year, else None."""
-    deadlines = list(deadlines)
-    year = cal.unofficial_year(deadlines, local.tz)
+    admins and return that year, else None.
+
+    Once per year: the audit entry ``calendar.unofficial`` says it was done (the outbox's
+    dedupe key alone would forget it when finished rows are pruned after 30 days), and the
+    dedupe key covers two transactions racing to be first.
+    """
+    days = [d.astimezone(local.tz).date() if isinstance(d, dt.datetime) else d for d in deadlines]
+    year = cal.unofficial_year(days, local.tz)
     if year is None:
         return None
-    first = min(
-        (d.astimezone(local.tz).date() if isinstance(d, dt.datetime) else d)
-        for d in deadlines
-        if (d.astimezone(local.tz).date() if isinstance(d, dt.datetime) else d).year == year
+    told = select(AuditEntry.id).where(
+        AuditEntry.action == WARNED, AuditEntry.object_id == str(year)
     )
+    if await session.scalar(told.limit(1)) is not None:
+        return year
+    first = min(d for d in days if d.year == year)
     for telegram_id, language in await admin_accounts(session, admin_ids):
         tr = translator(language, local)
         text = html_format(
             tr._(UNOFFICIAL), year=str(year), date=tr.date(first), example=EXAMPLE_FILE
         )
         await enqueue(session, telegram_id, str(text), dedupe_key=f"calendar:{year}:{telegram_id}")
+    await audit(
+        session,
+        WARNED,
+        actor_label="calendar",
+        object_type="calendar",
+        object_id=str(year),
+        detail={"deadline": first.isoformat()},
+    )
     return year

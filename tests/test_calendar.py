@@ -211,7 +211,12 @@ async def test_admins_are_told_once_when_a_deadline_falls_in_a_year_without_offi
             .select_from(OutboxMessage)
             .where(OutboxMessage.dedupe_key.like("calendar:2027:%"))
         )
-    assert sent == 1
+        told = await s.scalar(
+            select(func.count())
+            .select_from(AuditEntry)
+            .where(AuditEntry.action == "calendar.unofficial", AuditEntry.object_id == "2027")
+        )
+    assert sent == 1 and told == 1
     await admin.send("/cycle")
     await admin.expect_text("2026年第四季度")
     assert len(warnings()) == 1
