@@ -24,7 +24,6 @@ from infra.models import Cycle, ImprovementPlan, OrgUnit, PlanMilestone, Result,
 from services import cases
 from services.cases import Refused
 from services.errors import DomainError
-from services.official_calendar import calendar
 from services.templates import localized
 from services.workdays import PACKAGED, WorkCalendar
 
@@ -67,7 +66,8 @@ class PlanView:
     is_unit: bool
     approver_name: str | None
     grade: Grade | None
-    calendar: WorkCalendar = field(default=PACKAGED)  # suggested milestone dates fall on it
+    calendar: WorkCalendar = field(default=PACKAGED)  # suggested milestone dates fall on it;
+    # the packages' alone unless the screen asks for the loaded one (``conversations.plan``)
 
     @property
     def id(self) -> int:
@@ -121,7 +121,6 @@ async def load(session: AsyncSession, plan_id: int, *, lock: bool = False) -> Pl
         is_unit=kind == "u",
         approver_name=approver.name if approver else None,
         grade=grade,
-        calendar=await calendar(session),
     )
 
 
