@@ -410,6 +410,25 @@ def _parser(tr: Translator | None = None) -> argparse.ArgumentParser:
         default=100,
         help=tr._("the newest this many entries (default 100)"),
     )
+    cal = p.actions(
+        p.sub(sub, "calendar", tr._("the official calendar deadlines count working days on")),
+        "calendar_command",
+    )
+    cim = p.sub(
+        cal,
+        "import",
+        tr._("load the State Council's holiday notice for a year (replaces a year loaded before)"),
+    )
+    cim.add_argument(
+        "file",
+        type=Path,
+        metavar="FILE",
+        help=tr._("the notice as TOML; the format: examples/calendar-2026.toml"),
+    )
+    csh = p.sub(
+        cal, "show", tr._("a year: source, days off, weekend working days, working days by month")
+    )
+    csh.add_argument("year", metavar="YEAR", help=tr._("the year, e.g. 2027"))
 
     i18n = p.actions(p.sub(sub, "i18n", tr._("translation catalogs")), "i18n_command")
     p.sub(
@@ -481,7 +500,7 @@ def _config_error_line(exc: ConfigError, tr: Translator) -> str:
 def _dispatch(args: argparse.Namespace, settings: Settings, tr: Translator) -> int:
     # Deliberately imported here, not at the top: the commands load the services, the models
     # and the migrations (about 0.6 s), which --help and configuration errors do not need.
-    from bot import audit_command, commands, cycle_commands, staff_commands
+    from bot import audit_command, calendar_commands, commands, cycle_commands, staff_commands
 
     if args.command == "run":
         settings.require_token()
@@ -509,6 +528,8 @@ def _dispatch(args: argparse.Namespace, settings: Settings, tr: Translator) -> i
         return asyncio.run(cycle_commands.cycle(args, settings, tr))
     if args.command == "survey":
         return asyncio.run(commands.survey(args, settings, tr))
+    if args.command == "calendar":
+        return asyncio.run(calendar_commands.calendar(args, settings, tr))
     if args.command == "annual":
         return asyncio.run(commands.annual(args, settings, tr))
     if args.command == "audit":

@@ -13,6 +13,7 @@ import sys
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.calendar_commands import unofficial_note
 from bot.cli_errors import CliFailure
 from bot.commands import open_database
 from domain.enums import CyclePhase
@@ -27,28 +28,35 @@ from infra.models.types import utcnow
 from services import cycles, files, form_admin, leadership, result_review, results
 from services.errors import DomainError
 from services.notices import Localization
+from services.official_calendar import calendar
 from services.result_notices import computed_text
 from services.templates import load_template, localized, render_problem
-from services.workdays import is_working_day, next_working_day
 
 
-def _end_of_day(text: str, settings: Settings, tr: Translator) -> dt.datetime:
-    """``YYYY-MM-DD`` as the last second of that day in the bureau's time zone, in UTC."""
+async def _end_of_day(
+    session: AsyncSession, text: str, settings: Settings, tr: Translator
+) -> dt.datetime:
+    """``YYYY-MM-DD`` as the last second of that day in the bureau's time zone, in UTC; a day
+    off or a year with no official calendar is said on stderr (the working group decides)."""
     try:
         day = dt.date.fromisoformat(text)
     except ValueError:
         raise CliFailure(
             tr._("--deadline: expected a date as YYYY-MM-DD, got {text}.").format(text=text)
         ) from None
-    if not is_working_day(day):  # allowed (the working group decides), but said
+    cal = await calendar(session)
+    if not cal.is_working_day(day):  # allowed (the working group decides), but said
         print(
             tr._(
                 "Note: {date} is not a working day (the next one is {next}); the deadline is set as given."
             ).format(
-                date=tr.date(day, weekday=True), next=tr.date(next_working_day(day), weekday=True)
+                date=tr.date(day, weekday=True),
+                next=tr.date(cal.next_working_day(day), weekday=True),
             ),
             file=sys.stderr,
         )
+    if (note := unofficial_note(cal, day, tr)) is not None:
+        print(note, file=sys.stderr)
     local = dt.datetime.combine(day, dt.time(23, 59, 59), tzinfo=settings.tz)
     return local.astimezone(dt.UTC)
 
@@ -82,7 +90,13 @@ async def _run(
         await _open(session, args, settings, tr, actor, now)
     elif command == "extend":
         changed = await cycles.extend(
-            session, args.period, _end_of_day(args.deadline, settings, tr), now=now, actor=actor
+            session,
+            args.period,
+            await _end_of_day(session, args.deadline, settings, tr),
+            now=now,
+            actor=actor,
+            local=Localization.of(settings),
+            admin_ids=settings.admin_id_set,
         )
         print(
             tr._("Cycle {period}: the deadline is now {deadline}.").format(
@@ -158,7 +172,7 @@ async def _open(
                 period=args.period
             )
         )
-    deadline = _end_of_day(args.deadline, settings, tr)
+    deadline = await _end_of_day(session, args.deadline, settings, tr)
     try:
         template = load_template(files.read_limited(args.template), args.template.name)
     except TemplateInvalid as exc:  # every problem, one per line, as the chat lists them
@@ -191,6 +205,7 @@ async def _open(
         peer_count=args.peer_count,
         reminder_days=days,
         local=Localization.of(settings),
+        admin_ids=settings.admin_id_set,
     )
     if opened.phase == CyclePhase.COLLECTING:
         print(

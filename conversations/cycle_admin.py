@@ -25,7 +25,7 @@ from domain.template import Template
 from domain.text import MESSAGE_LIMIT, clip_html, html_format
 from infra.i18n import N_, Translator
 from infra.models import Cycle, TemplateVersion
-from services import cycles
+from services import cycles, official_calendar
 from services.errors import DomainError
 from services.notices import Localization
 from services.templates import localized
@@ -216,13 +216,16 @@ async def _change(
             if cycle is None:
                 raise DomainError("There is no cycle {period}.", period=str(cycle_id))
             if days is not None:
-                base = max(cycle.deadline, now(context))
+                base, settings = max(cycle.deadline, now(context)), context.services.settings
+                cal = await official_calendar.calendar(session)
                 await cycles.extend(
                     session,
                     cycle.period,
-                    cycles.extended_deadline(base, days, context.services.settings.tz),
+                    cycles.extended_deadline(base, days, settings.tz, cal),
                     now=now(context),
                     actor=who,
+                    local=Localization.of(settings),
+                    admin_ids=settings.admin_id_set,
                 )
             else:
                 await cycles.close(session, cycle.period, now=now(context), actor=who)

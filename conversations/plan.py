@@ -11,6 +11,7 @@ count only there. A forged id or someone else's plan is refused and audited.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
 from typing import Any
@@ -30,7 +31,7 @@ from conversations.plan_screens import GONE, PROMPTS, State, list_prompt, view_p
 from domain.enums import PlanStatus as Status
 from domain.text import html_format
 from infra.i18n import N_, Translator
-from services import cases, plans
+from services import cases, official_calendar, plans
 from services import plan_view as pv
 from services.access import Actor
 from services.errors import DomainError
@@ -64,6 +65,8 @@ async def render(session: AsyncSession, tr: Translator, pos: Position, update: U
     try:
         view = await pv.load(session, int(pos.data["pid"]))
         show = PROMPTS[State(pos.state)]
+        if pos.state == State.TIMELINE:  # it suggests dates: on the bureau's loaded calendar
+            view = dataclasses.replace(view, calendar=await official_calendar.calendar(session))
     except (DomainError, KeyError, ValueError):
         return Prompt(tr._(GONE))
     return show(view, tr, pos, dt.datetime.now(tr.tz).date())

@@ -23,7 +23,6 @@ from infra.i18n import N_, Translator
 from services import plan_view as pv
 from services import plans
 from services.access import Actor
-from services.workdays import next_working_day
 
 
 class State(StrEnum):
@@ -107,8 +106,8 @@ def _timeline(view: pv.PlanView, tr: Translator, pos: Position, today: dt.date) 
         "Please write the milestones, one per line: a date, then what is done by then. For example:"
     )
     # suggested dates fall on working days: a milestone is not due on a holiday
-    first = next_working_day(today + dt.timedelta(days=30))
-    second = next_working_day(today + dt.timedelta(days=75))
+    first = view.calendar.next_working_day(today + dt.timedelta(days=30))
+    second = view.calendar.next_working_day(today + dt.timedelta(days=75))
     lines = [_head(view, tr, returned=True), "", *now_, f"<b>{example}</b>"]
     lines.append(html_format(tr._("{date} Revise the unit's emergency plan"), date=tr.date(first)))
     lines.append(html_format(tr._("{date} Hold a drill and review it"), date=tr.date(second)))

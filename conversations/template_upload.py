@@ -31,8 +31,8 @@ from services import cycles, files, leadership
 from services.audit import audit
 from services.errors import DomainError
 from services.notices import Localization
+from services.official_calendar import calendar
 from services.templates import load_template, localized, render_problem
-from services.workdays import next_working_day
 
 
 class State(StrEnum):
@@ -118,7 +118,7 @@ async def render(session: AsyncSession, tr: Translator, pos: Position, update: U
         rows = [
             [
                 (tr.date(s), PICK_DEADLINE.data(s.isoformat()))
-                for s in cycles.suggested_deadlines(period)
+                for s in cycles.suggested_deadlines(period, await calendar(session))
             ],
             cancel_row,
         ]
@@ -266,12 +266,14 @@ async def _deadline(update: Update, context: JxContext, pos: Position, text: str
         day = None
     today = now(context).astimezone(context.services.settings.tz).date()
     if day is None or day <= today:
+        async with context.services.reads() as session:
+            cal = await calendar(session)
         await answer_query(update)
         await reply(
             update,
             html_format(
                 tr._("Please give a future date as YYYY-MM-DD, for example {example}."),
-                example=next_working_day(today + dt.timedelta(days=14)).isoformat(),
+                example=cal.next_working_day(today + dt.timedelta(days=14)).isoformat(),
             ),
         )
         await flow.show(update, context, edit=False)
@@ -312,6 +314,7 @@ async def open_cycle(update: Update, context: JxContext) -> object:
                 now=now(context),
                 actor=who,
                 local=Localization.of(context.services.settings),
+                admin_ids=context.services.settings.admin_id_set,
             )
             reach = await leadership.reach(tx.session)
             tx.end()

@@ -50,10 +50,11 @@ from services.appeal_targets import target_detail as target_detail  # for the te
 from services.appeal_texts import ADJUSTED, UPHELD, AppealView
 from services.cases import Env, Notice, Refused, Transition
 from services.errors import DomainError
+from services.notices import Localization
+from services.official_calendar import calendar, warn_unofficial
 from services.result_adjustments import adjust as adjusted
 from services.result_adjustments import adjustable, current, source_of
 from services.result_notices import push_result
-from services.workdays import add_working_days
 
 Status = AppealStatus
 DEFAULT_DECISION_DAYS: Final = 10  # working days the working group has to decide
@@ -256,6 +257,8 @@ async def file_appeal(
         for e in evidence[:MAX_EVIDENCE]
         if isinstance(e, dict) and e.get("kind") in EVIDENCE_KINDS and e.get("file_id")
     ]
+    env = env or Env(admin_ids, tz=tz)
+    cal = await calendar(session)
     appeal = Appeal(
         cycle_id=cycle.id,
         staff_id=staff_id,
@@ -264,7 +267,7 @@ async def file_appeal(
         reason=cases.check_text(reason, MAX_REASON),
         evidence=files,
         status=Status.OPEN,
-        deadline=add_working_days(now, decision_days, tz),
+        deadline=cal.add_working_days(now, decision_days, tz),
         created_at=now,
     )
     await session.flush()
@@ -286,8 +289,9 @@ async def file_appeal(
     }
     actor = Actor(0, await session.get(Staff, staff_id))
     view = await load(session, appeal.id)
-    env = env or Env(admin_ids, tz=tz)
     await cases.apply(session, APPEAL, "file", view, actor=actor, at=now, env=env, detail=detail)
+    local = Localization(env.locale, env.tz)
+    await warn_unofficial(session, cal, [appeal.deadline], admin_ids=env.admin_ids, local=local)
     return appeal
 
 
@@ -408,13 +412,14 @@ async def remind_due(
     """Remind the working group, once per appeal, of a decision due within ``days`` working
     days (by the end of the ``days``-th working day after today) or already overdue."""
     env = env or Env(admin_ids, tz=tz)
+    within = (await calendar(session)).add_working_days(now, days, tz)
     due = list(
         await session.scalars(
             select(Appeal)
             .where(
                 Appeal.status != Status.DECIDED,
                 Appeal.reminded_at.is_(None),
-                Appeal.deadline <= add_working_days(now, days, tz),
+                Appeal.deadline <= within,
             )
             .order_by(Appeal.deadline, Appeal.id)
         )

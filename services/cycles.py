@@ -11,6 +11,7 @@ import datetime as dt
 import secrets
 from collections import defaultdict
 from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -39,8 +40,9 @@ from services.approval_copies import (
 from services.audit import audit
 from services.errors import DomainError
 from services.notices import DEFAULTS, Localization, notify_cycle_opened, template_approval_message
+from services.official_calendar import calendar, warn_unofficial
 from services.outbox import enqueue
-from services.workdays import END_OF_DAY, next_working_day
+from services.workdays import WorkCalendar, end_of_day
 
 
 @dataclass(frozen=True)
@@ -130,17 +132,20 @@ async def lock(session: AsyncSession, cycle: Cycle) -> Cycle:
     return cycle
 
 
-def suggested_deadlines(period: Period) -> list[dt.date]:
+def suggested_deadlines(period: Period, cal: WorkCalendar) -> list[dt.date]:
     """Deadlines to offer for ``period``: 10, 15 and 20 days after it ends, each moved on to a
     working day (a deadline is never suggested on a weekend or holiday), without repeats."""
-    days = (next_working_day(period.last_day + dt.timedelta(days=d)) for d in (10, 15, 20))
+    days = (cal.next_working_day(period.last_day + dt.timedelta(days=d)) for d in (10, 15, 20))
     return list(dict.fromkeys(days))
 
 
-def extended_deadline(deadline: dt.datetime, days: int, tz: dt.tzinfo) -> dt.datetime:
+def extended_deadline(
+    deadline: dt.datetime, days: int, tz: ZoneInfo, cal: WorkCalendar
+) -> dt.datetime:
     """``deadline`` moved ``days`` later, to the end of a working day (bureau time, in UTC)."""
-    day = next_working_day((deadline.astimezone(tz) + dt.timedelta(days=days)).date())
-    return dt.datetime.combine(day, END_OF_DAY, tzinfo=tz).astimezone(dt.UTC)
+    return end_of_day(
+        cal.next_working_day((deadline.astimezone(tz) + dt.timedelta(days=days)).date()), tz
+    )
 
 
 async def cycle_by_period(session: AsyncSession, period: str) -> Cycle:
@@ -161,10 +166,12 @@ async def open_cycle(
     peer_count: int = 5,
     reminder_days: tuple[int, ...] = (3, 1),
     local: Localization = DEFAULTS,
+    admin_ids: frozenset[int] | None = frozenset(),
 ) -> Cycle:
     """Create the cycle; it collects at once if its template is approved, else asks the leaders.
 
-    ``local`` (``Localization.of(settings)``) writes the messages this queues."""
+    ``local`` (``Localization.of(settings)``) writes the messages this queues; a deadline in a
+    year with no official calendar is said to the admins (``admin_ids`` and the bound ones)."""
     if deadline <= now:
         raise DomainError(N_("The deadline must be in the future."))
     if await session.scalar(select(Cycle).where(Cycle.period == str(period))) is not None:
@@ -195,6 +202,9 @@ async def open_cycle(
         await start_collecting(session, cycle, now=now, local=local)
     else:
         await request_approval(session, version, now=now, local=local)
+    await warn_unofficial(
+        session, await calendar(session), [deadline], admin_ids=admin_ids, local=local
+    )
     return cycle
 
 
@@ -385,7 +395,14 @@ async def start_collecting(
 
 
 async def extend(
-    session: AsyncSession, period: str, deadline: dt.datetime, *, now: dt.datetime, actor: Actor
+    session: AsyncSession,
+    period: str,
+    deadline: dt.datetime,
+    *,
+    now: dt.datetime,
+    actor: Actor,
+    local: Localization = DEFAULTS,
+    admin_ids: frozenset[int] | None = frozenset(),
 ) -> Cycle:
     """A later deadline; also reopens collection that was closed early (the phase goes back)."""
     cycle = await cycle_by_period(session, period)
@@ -411,6 +428,9 @@ async def extend(
         object_id=period,
         detail={"old": old.isoformat(), "new": deadline.isoformat()},
         at=now,
+    )
+    await warn_unofficial(
+        session, await calendar(session), [deadline], admin_ids=admin_ids, local=local
     )
     return cycle
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Final
 
 from sqlalchemy import select
@@ -25,6 +25,7 @@ from services import cases
 from services.cases import Refused
 from services.errors import DomainError
 from services.templates import localized
+from services.workdays import PACKAGED, WorkCalendar
 
 Status = PlanStatus
 MAX_MILESTONE_TEXT, MAX_MILESTONES, MAX_COMMENT, MAX_PROGRESS = 200, 12, 1000, 1000
@@ -65,6 +66,8 @@ class PlanView:
     is_unit: bool
     approver_name: str | None
     grade: Grade | None
+    calendar: WorkCalendar = field(default=PACKAGED)  # suggested milestone dates fall on it;
+    # the packages' alone unless the screen asks for the loaded one (``conversations.plan``)
 
     @property
     def id(self) -> int:

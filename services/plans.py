@@ -43,6 +43,8 @@ from services.access import Actor
 from services.audit import audit
 from services.cases import Env, Notice, Recipient, Refused, Step, Transition
 from services.errors import DomainError
+from services.notices import Localization
+from services.official_calendar import calendar, warn_unofficial
 from services.plan_view import EDITABLE, NOT_FOUND, PlanView, check_text, load, parse_milestones
 
 __all__ = ["Refused", "parse_milestones"]  # for the chat and the tests
@@ -251,6 +253,12 @@ async def save_milestones(
     await session.execute(delete(PlanMilestone).where(PlanMilestone.plan_id == plan_id))
     session.add_all(PlanMilestone(plan_id=plan_id, due=due, text=text) for due, text in checked)
     await session.flush()
+    env = env or Env()
+    local = Localization(env.locale, env.tz)
+    dues = [due for due, _ in checked]
+    await warn_unofficial(
+        session, await calendar(session), dues, admin_ids=env.admin_ids, local=local
+    )
     detail = {"field": pv.TIMELINE, "milestones": len(checked)}
     return await _apply(
         session, "edit", await load(session, plan_id), actor, now, env, detail=detail

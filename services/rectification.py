@@ -45,9 +45,10 @@ from services.access import Actor, load_actor
 from services.cases import NEW, SYSTEM, WORKING_GROUP, Env, Notice, Recipient, Transition, Who
 from services.cycles import touch_periods_of
 from services.errors import DomainError
+from services.notices import Localization
+from services.official_calendar import calendar, warn_unofficial
 from services.outbox import enqueue
 from services.rectification_view import EXCLUDED, NOT_FOUND, RATINGS, UPHELD, RectView, load
-from services.workdays import add_working_days
 
 Status = RectificationStatus
 Refused = cases.Refused
@@ -172,7 +173,10 @@ async def open_for_response(
     found: Rectification | None = await session.scalar(existing)
     if found is not None:
         return found
-    deadline = add_working_days(response.completed_at or now, working_days, env.tz)
+    cal = await calendar(session)
+    deadline = cal.add_working_days(response.completed_at or now, working_days, env.tz)
+    local = Localization(env.locale, env.tz)
+    await warn_unofficial(session, cal, [deadline], admin_ids=env.admin_ids, local=local)
     rect = Rectification(
         response_id=response.id, unit_id=response.unit_id, status=OPEN, opened_at=now,
         deadline=deadline,

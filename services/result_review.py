@@ -32,10 +32,10 @@ from services.cycles import lock
 from services.errors import DomainError
 from services.integrity_text import staff_names
 from services.notices import DEFAULTS, Localization
+from services.official_calendar import calendar, warn_unofficial
 from services.plans import open_plans_for, plans_of
 from services.result_notices import push_result, push_unit_summary, review_request, review_returned
 from services.results import integrity, is_fresh, require_fresh, results_of, unit_averages
-from services.workdays import add_working_days
 
 
 async def leadership(session: AsyncSession) -> list[tuple[int, int, str | None, Role]]:
@@ -218,6 +218,7 @@ async def review(
             now=now,
             appeal_days=appeal_days,
             plan_threshold=plan_threshold,
+            admin_ids=admin_ids,
             local=local,
         )
         await _retire_copies(session, cycle, keep_chat=decider_chat, local=local)
@@ -284,6 +285,7 @@ async def publish(
     now: dt.datetime,
     appeal_days: int = 5,
     plan_threshold: float | None = None,
+    admin_ids: frozenset[int] | None = frozenset(),
     local: Localization = DEFAULTS,
 ) -> int:
     """Tell every person and unit head their result (message and chart), in this transaction.
@@ -300,7 +302,9 @@ async def publish(
     require_fresh(cycle)
     cycle.phase = CyclePhase.APPEALS
     cycle.published_at = now
-    cycle.appeals_until = add_working_days(now, appeal_days, local.tz)
+    cal = await calendar(session)
+    cycle.appeals_until = cal.add_working_days(now, appeal_days, local.tz)
+    await warn_unofficial(session, cal, [cycle.appeals_until], admin_ids=admin_ids, local=local)
     results = await results_of(session, cycle)
     for result in results:
         result.published_at = now

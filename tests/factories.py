@@ -13,7 +13,7 @@ from infra.db import SessionFactory
 from infra.models import Cycle, OrgUnit, Result, RoleGrant, Staff, TelegramAccount
 from services import invites
 from services.survey_links import create_links
-from services.workdays import add_working_days
+from services.workdays import PACKAGED
 
 
 @dataclass
@@ -290,7 +290,7 @@ async def published_cycle(
         assert cycle is not None
         cycle.phase = CyclePhase.APPEALS
         cycle.published_at = at
-        cycle.appeals_until = until or add_working_days(at, appeal_days, SHANGHAI)
+        cycle.appeals_until = until or PACKAGED.add_working_days(at, appeal_days, SHANGHAI)
         ids = []
         for staff_id, total, grade, rank in (
             (org.staff_ids[0], "78.00", Grade.PASS, 2),

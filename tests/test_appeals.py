@@ -35,7 +35,7 @@ from services import cases
 from services.access import Actor, load_actor
 from services.errors import DomainError
 from services.result_notices import push_result
-from services.workdays import add_working_days
+from services.workdays import PACKAGED
 from tests.drivers import appeal
 from tests.factories import SHANGHAI, Published, bind, breakdown, published_cycle
 from tests.harness import InProcessBot
@@ -230,7 +230,7 @@ async def test_the_appellant_drafts_and_files_an_appeal_with_evidence(
     assert row.reason == REASON and row.result_id == p.mine
     assert [e["kind"] for e in row.evidence] == ["photo", "document"]
     assert all(e["file_id"] for e in row.evidence)
-    assert row.deadline == add_working_days(row.created_at, 10, SHANGHAI)
+    assert row.deadline == PACKAGED.add_working_days(row.created_at, 10, SHANGHAI)
     (opened,) = await audits(sessions, "appeal.open")
     assert opened.actor_staff_id == p.org.staff_ids[0] and opened.detail["target"] == "ind:P01"
 

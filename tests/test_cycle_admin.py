@@ -18,7 +18,7 @@ from fakebotapi import FakeBotApi
 from infra.container import Services
 from infra.db import SessionFactory
 from infra.models import Assignment, AuditEntry, Cycle, OutboxMessage
-from services.workdays import is_working_day
+from services.workdays import PACKAGED
 from tests.drivers import cycle_admin
 from tests.drivers.taps import button
 from tests.factories import bind, make_org, open_cycle
@@ -142,7 +142,9 @@ async def test_admin_sees_progress_and_extends(
         after = (await s.get(Cycle, cycle_id)).deadline  # type: ignore[union-attr]
     # at least a week later, at the end of a working day (never a weekend or holiday)
     local = after.astimezone(ZoneInfo("Asia/Shanghai"))
-    assert after >= before + dt.timedelta(days=7, seconds=-1) and is_working_day(local.date())
+    assert after >= before + dt.timedelta(days=7, seconds=-1) and PACKAGED.is_working_day(
+        local.date()
+    )
     assert (local.hour, local.minute) == (23, 59)
     stranger = server.user(5401, language_code="zh-hans")
     await stranger.send("/cycle")

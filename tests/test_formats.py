@@ -30,7 +30,7 @@ from services import cycles
 from services.cycles import extended_deadline, suggested_deadlines
 from services.errors import DomainError
 from services.result_notices import rank_text
-from services.workdays import is_working_day, next_working_day
+from services.workdays import PACKAGED
 from tests.drivers import results as results_driver
 from tests.drivers import templates
 from tests.drivers.cli import EXAMPLES, jixiao
@@ -127,19 +127,19 @@ def test_a_refusal_names_the_period_and_date_as_people_write_them(locale: str, t
 
 def test_suggested_deadlines_fall_on_working_days() -> None:
     # Q4 2026 ends on Thursday 31 Dec; ten days later is Sunday 10 Jan 2027
-    offered = suggested_deadlines(Period(2026, 4))
+    offered = suggested_deadlines(Period(2026, 4), PACKAGED)
     assert offered[0] == dt.date(2027, 1, 11)
-    assert all(is_working_day(d) for d in offered) and offered == sorted(set(offered))
+    assert all(PACKAGED.is_working_day(d) for d in offered) and offered == sorted(set(offered))
     # Saturday 10 Oct 2020 was a make-up working day (调休): the official calendar keeps it
-    assert suggested_deadlines(Period(2020, 3))[0] == dt.date(2020, 10, 10)
+    assert suggested_deadlines(Period(2020, 3), PACKAGED)[0] == dt.date(2020, 10, 10)
 
 
 def test_a_holiday_rolls_forward_to_the_next_working_day() -> None:
     # 国庆 and 中秋 2025: 1–8 October off; Thursday 9 October is the next working day
-    assert next_working_day(dt.date(2025, 10, 1)) == dt.date(2025, 10, 9)
-    assert next_working_day(dt.date(2025, 10, 9)) == dt.date(2025, 10, 9)
+    assert PACKAGED.next_working_day(dt.date(2025, 10, 1)) == dt.date(2025, 10, 9)
+    assert PACKAGED.next_working_day(dt.date(2025, 10, 9)) == dt.date(2025, 10, 9)
     # extending a deadline by a week that lands in the holiday moves to its end
-    later = extended_deadline(dt.datetime(2025, 9, 26, 23, 59, 59, tzinfo=TZ), 7, TZ)
+    later = extended_deadline(dt.datetime(2025, 9, 26, 23, 59, 59, tzinfo=TZ), 7, TZ, PACKAGED)
     assert later.astimezone(TZ) == dt.datetime(2025, 10, 9, 23, 59, 59, tzinfo=TZ)
 
 
@@ -252,7 +252,7 @@ async def test_a_suggested_deadline_on_a_day_off_rolls_forward(
         ask = await templates.choose_period(admin, choose)
         offered = templates.deadlines(ask)
         assert offered[0] == "2027-01-11"
-        assert all(is_working_day(dt.date.fromisoformat(d)) for d in offered)
+        assert all(PACKAGED.is_working_day(dt.date.fromisoformat(d)) for d in offered)
         labels = ask.button_texts()
         assert labels[0] == "2027年1月11日" and "2027-01-11" not in labels
         confirm = await templates.choose_deadline(admin, ask)

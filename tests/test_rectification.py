@@ -42,7 +42,7 @@ from services import survey_links
 from services.cases import Env
 from services.errors import DomainError
 from services.surveys import respondent_key
-from services.workdays import add_working_days, is_working_day, nth_working_day_after
+from services.workdays import PACKAGED, Source
 from tests.drivers import rectification as rect_chat
 from tests.factories import Org, bind, make_org
 from tests.forms_driver import data_of
@@ -64,10 +64,10 @@ def local(y: int, m: int, d: int, hh: int = 0, mm: int = 0) -> dt.datetime:
 
 
 def test_the_package_knows_the_2025_national_day_make_up_sundays() -> None:
-    assert is_working_day(dt.date(2025, 9, 28))  # Sunday, 调休 working day
-    assert is_working_day(dt.date(2025, 10, 11))  # Saturday, 调休 working day
-    assert not is_working_day(dt.date(2025, 9, 27))  # plain Saturday
-    assert not any(is_working_day(dt.date(2025, 10, d)) for d in range(1, 9))  # 国庆+中秋
+    assert PACKAGED.is_working_day(dt.date(2025, 9, 28))  # Sunday, 调休 working day
+    assert PACKAGED.is_working_day(dt.date(2025, 10, 11))  # Saturday, 调休 working day
+    assert not PACKAGED.is_working_day(dt.date(2025, 9, 27))  # plain Saturday
+    assert not any(PACKAGED.is_working_day(dt.date(2025, 10, d)) for d in range(1, 9))  # 国庆+中秋
 
 
 @pytest.mark.parametrize(
@@ -86,7 +86,7 @@ def test_the_package_knows_the_2025_national_day_make_up_sundays() -> None:
 )
 def test_working_days_over_national_day_2025(days: int, due: dt.date) -> None:
     start = local(2025, 9, 26, 10)  # a Friday morning
-    end = add_working_days(start, days, SHANGHAI)
+    end = PACKAGED.add_working_days(start, days, SHANGHAI)
     assert end.tzinfo is not None and end.utcoffset() == dt.timedelta(0)
     assert end == dt.datetime.combine(due, dt.time(23, 59, 59), tzinfo=SHANGHAI)
     assert end.astimezone(SHANGHAI).date() == due
@@ -95,19 +95,25 @@ def test_working_days_over_national_day_2025(days: int, due: dt.date) -> None:
 def test_the_local_date_counts_not_the_utc_one() -> None:
     # 17:30 UTC on 30 September is already 1 October in Shanghai: the count starts there.
     start = dt.datetime(2025, 9, 30, 17, 30, tzinfo=dt.UTC)
-    assert add_working_days(start, 1, SHANGHAI).astimezone(SHANGHAI).date() == dt.date(2025, 10, 9)
-    end = add_working_days(start, 1, SHANGHAI)
+    assert PACKAGED.add_working_days(start, 1, SHANGHAI).astimezone(SHANGHAI).date() == dt.date(
+        2025, 10, 9
+    )
+    end = PACKAGED.add_working_days(start, 1, SHANGHAI)
     assert end == dt.datetime(2025, 10, 9, 15, 59, 59, tzinfo=dt.UTC)
 
 
-def test_years_the_package_does_not_cover_fall_back_to_monday_to_friday() -> None:
-    assert is_working_day(dt.date(2035, 10, 1))  # a Monday; no schedule known for 2035
-    assert not is_working_day(dt.date(2035, 10, 6))  # Saturday
-    assert nth_working_day_after(dt.date(2035, 10, 5), 1) == dt.date(2035, 10, 8)  # Fri → Mon
+def test_years_the_packages_do_not_cover_are_estimated_by_the_statutory_holidays() -> None:
+    assert PACKAGED.source(2035) is Source.ESTIMATE  # no schedule published for 2035
+    assert not PACKAGED.is_working_day(dt.date(2035, 10, 1))  # a Monday, but 国庆 by statute
+    assert PACKAGED.is_working_day(dt.date(2035, 10, 4))  # Thursday: no 调休 is guessed
+    assert not PACKAGED.is_working_day(dt.date(2035, 10, 6))  # Saturday
+    assert PACKAGED.nth_working_day_after(dt.date(2035, 10, 5), 1) == dt.date(
+        2035, 10, 8
+    )  # Fri → Mon
     with pytest.raises(ValueError):
-        add_working_days(dt.datetime(2025, 9, 26, 10), 1, SHANGHAI)  # naive
+        PACKAGED.add_working_days(dt.datetime(2025, 9, 26, 10), 1, SHANGHAI)  # naive
     with pytest.raises(ValueError):
-        nth_working_day_after(dt.date(2025, 9, 26), -1)
+        PACKAGED.nth_working_day_after(dt.date(2025, 9, 26), -1)
 
 
 # --- helpers ---------------------------------------------------------------------------

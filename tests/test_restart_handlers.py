@@ -18,6 +18,7 @@ from infra.config import Settings
 from infra.db import SessionFactory
 from infra.models import AuditEntry, Cycle, InboxUpdate
 from services.cycles import extended_deadline
+from services.workdays import PACKAGED
 from tests.drivers import cycle_admin
 from tests.factories import make_org, open_cycle
 from tests.harness import BotProcess, eventually
@@ -69,7 +70,9 @@ async def test_extend_button_killed_before_replied_moves_the_deadline_once(
         assert await proc.wait_exit() != 0
         async with sessions() as s:
             killed = (await s.get(Cycle, cycle_id)).deadline  # type: ignore[union-attr]
-        week = extended_deadline(before, 7, bot_settings.tz)  # a week on, at a working day's end
+        week = extended_deadline(
+            before, 7, bot_settings.tz, PACKAGED
+        )  # a week on, at a working day's end
         assert killed == week
         await proc.start(failpoints="")
         await eventually(lambda: _nothing_owed(sessions), timeout=30)  # recovery has run

@@ -2,6 +2,7 @@
 
 from infra.models.accounts import CodeAttempt, Invite, TelegramAccount
 from infra.models.base import Base
+from infra.models.calendar import OfficialCalendar
 from infra.models.evaluation import Answer, Assignment, Cycle, TemplateVersion
 from infra.models.infra import (
     AppSecret,
@@ -30,6 +31,7 @@ __all__ = [
     "ImprovementPlan",
     "InboxUpdate",
     "Invite",
+    "OfficialCalendar",
     "OrgUnit",
     "OutboxMessage",
     "PersistedData",
