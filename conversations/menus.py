@@ -47,6 +47,7 @@ ADMIN = [
     ("appeals", N_("Appeals to decide")),
     ("plans", N_("Improvement plans")),
     ("annual", N_("Annual results and awards")),
+    ("export", N_("Excel workbook of a cycle")),
 ]
 HEAD = [
     ("rectify", N_("Negative ratings to rectify")),
@@ -64,7 +65,10 @@ def commands_for(actor: Actor | None, tr: Translator) -> list[BotCommand]:
     if actor is not None and actor.is_unit_head:
         pairs += HEAD
     if actor is not None and actor.is_leadership:
-        pairs += [("annual", N_("Annual results and awards"))]
+        pairs += [
+            ("annual", N_("Annual results and awards")),
+            ("export", N_("Excel workbook of a cycle")),
+        ]
     if actor is not None and actor.is_admin:
         pairs += [p for p in ADMIN if p not in pairs]
     return [BotCommand(name, tr._(desc)) for name, desc in pairs]
