@@ -179,7 +179,7 @@ async def test_every_figure_of_the_workbook_matches_the_database(
     sat = {r[H("Unit")]: r for r in records(book, H("Citizen satisfaction"))}
     total = sat[H("Whole bureau")]
     assert total[H("Responses")] == len(counted_responses) == 4
-    assert total[H("Satisfied")] == satisfied == 2
+    assert total[H("Satisfied responses")] == satisfied == 2
     assert pct(total[H("Satisfaction rate")]) == rate(satisfied, len(counted_responses))
     assert total[H("Negative ratings")] == sum(
         1 for x in counted_responses if x.overall and x.overall.is_bad
@@ -214,7 +214,7 @@ async def test_every_figure_of_the_workbook_matches_the_database(
     assert adjusting[H("Decision")] == H("score adjusted")
     upheld = {r[H("No.")]: r for r in shown}[sc.upheld_appeal]
     assert upheld[H("Decision")] == H("result upheld") and upheld[H("Total after")] is None
-    assert all(r[H("Reason")] == APPEAL_REASON for r in shown)
+    assert all(r[H("Reason for the appeal")] == APPEAL_REASON for r in shown)
 
     # Plans and milestones
     (plan_row,) = records(book, H("Improvement plans"))

@@ -28,6 +28,8 @@ from services.rectification_view import OUTCOME_LABELS
 from services.rectification_view import STATUS_LABELS as RECT_STATUS
 from services.templates import localized
 
+# words put beside a label: "自评（均分）", "优秀（占比）", "整改（待处理）"
+MEAN, SHARE, RECTIFICATION = N_("mean"), N_("share"), N_("Rectification")
 T, N, S, P, DT, D = Kind.TEXT, Kind.INT, Kind.SCORE, Kind.PERCENT, Kind.DATETIME, Kind.DATE
 
 
@@ -67,7 +69,7 @@ def people(f: CycleFacts, tr: Translator) -> Sheet:
         (N_("Bonus coefficient"), S),
     )
     cols += _labelled(tr, DIMENSION_LABELS, S, list(Dimension))
-    cols += [Column(f"{tr._(SOURCE_LABELS[s])}{tr.paren(tr._('mean'))}", S) for s in Source]
+    cols += [Column(tr._(SOURCE_LABELS[s]) + tr.paren(tr._(MEAN)), S) for s in Source]
     cols += _cols(tr, (N_("Weakest dimension"), T), (N_("Changed on appeal"), T))
     rows: list[list[Value]] = []
     for r in f.people:
@@ -177,7 +179,7 @@ def grades(f: CycleFacts, tr: Translator) -> Sheet:
     cols += _labelled(tr, GRADE_LABELS, N, list(Grade))
     cols += _cols(tr, (N_("People scored"), N))
     cols += [
-        Column(f"{tr._(GRADE_LABELS[g])}{tr.paren(tr._('share'))}", P)
+        Column(tr._(GRADE_LABELS[g]) + tr.paren(tr._(SHARE)), P)
         for g in (Grade.EXCELLENT, Grade.FAIL)
     ]
     rows: list[list[Value]] = [
@@ -207,13 +209,11 @@ def satisfaction(f: CycleFacts, tr: Translator) -> Sheet:
         tr,
         (N_("Unit"), T),
         (N_("Responses"), N),
-        (N_("Satisfied"), N),
+        (N_("Satisfied responses"), N),
         (N_("Satisfaction rate"), P),
         (N_("Negative ratings"), N),
     )
-    cols += [
-        Column(f"{tr._('Rectification')}{tr.paren(tr._(RECT_STATUS[s]))}", N) for s in _RECT_ORDER
-    ]
+    cols += [Column(tr._(RECTIFICATION) + tr.paren(tr._(RECT_STATUS[s])), N) for s in _RECT_ORDER]
     cols += _cols(tr, (N_("Overdue"), N))
     rows: list[list[Value]] = []
     for u in f.survey:
@@ -309,7 +309,7 @@ def appeals(f: CycleFacts, tr: Translator) -> Sheet:
         (N_("Name"), T),
         (N_("Unit"), T),
         (N_("Disputed"), T),
-        (N_("Reason"), T),
+        (N_("Reason for the appeal"), T),
         (N_("Filed"), DT),
         (N_("Decision due"), DT),
         (N_("Status"), T),
@@ -358,8 +358,8 @@ def plans(f: CycleFacts, tr: Translator) -> Sheet:
         (N_("Goals"), T),
         (N_("Measures"), T),
         (N_("Responsible person"), T),
-        (N_("Submitted"), DT),
-        (N_("Approved"), DT),
+        (N_("Submitted on"), DT),
+        (N_("Approved on"), DT),
     )
     rows: list[list[Value]] = [
         [
@@ -385,10 +385,10 @@ def milestones(f: CycleFacts, tr: Translator) -> Sheet:
         tr,
         (N_("Plan no."), N),
         (N_("Person or unit"), T),
-        (N_("Due"), D),
+        (N_("Due date"), D),
         (N_("Milestone"), T),
         (N_("Progress"), T),
-        (N_("Done"), DT),
+        (N_("Done on"), DT),
         (N_("Overdue"), T),
     )
     rows: list[list[Value]] = [
