@@ -347,3 +347,37 @@ async def test_formula_like_text_is_written_as_text(sessions: SessionFactory) ->
                     assert cell.data_type == "s" and cell.quotePrefix, (ws.title, cell.value)
                     found.add(cell.value)
     assert found == hostile
+
+
+async def test_made_for_printing_in_the_readers_script(sessions: SessionFactory) -> None:
+    sc = await build(sessions)
+    hans, hant = (
+        load(await exported(sessions, sc, "zh_Hans")),
+        load(await exported(sessions, sc, "zh_Hant")),
+    )
+    assert hans.sheetnames[:2] == ["个人评估结果", "单位评估结果"]
+    assert hant.sheetnames[:2] == ["個人評估結果", "單位評估結果"]
+    for book, unit, period in ((hans, "单位", "2026年第四季度"), (hant, "單位", "2026年第四季度")):
+        assert len(book.sheetnames) == 13
+        for ws in book:
+            assert len(ws.title) <= 31
+            title = str(ws["A1"].value)
+            assert title.startswith("应急管理局" + period) and ws.title in title
+            assert ws.freeze_panes is not None and ws.freeze_panes.endswith("4")  # title + headers
+            assert ws.print_title_rows == "$3:$3"
+            assert str(ws.print_area).endswith(f"${ws.max_row}")
+            assert ws.page_setup.fitToWidth == 1 and ws.page_setup.fitToHeight == 0
+            assert ws.sheet_properties.pageSetUpPr.fitToPage
+            assert str(ws.page_setup.paperSize) == ws.PAPERSIZE_A4 == "9"
+        headers = [c.value for c in book.worksheets[0][3]]
+        assert unit in headers
+    ws = hans["个人评估结果"]
+    headers = [c.value for c in ws[3]]
+    total, name = headers.index("总分") + 1, headers.index("单位") + 1
+    assert all(ws.cell(r, total).number_format == "0.00" for r in range(4, ws.max_row + 1))
+    # CJK counts double: 应急指挥中心 (6 characters) needs 12 columns, plus a margin
+    assert ws.column_dimensions[ws.cell(3, name).column_letter].width >= 12
+    rate = hans["服务对象满意度"]
+    col = [c.value for c in rate[3]].index("满意率") + 1
+    assert rate.cell(4, col).number_format == "0.0%"
+    assert hans["原始评分"].freeze_panes == "C4"  # who was rated stays in view
