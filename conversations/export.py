@@ -7,11 +7,14 @@ update (and audits the export), so a restart neither loses nor doubles it.
 
 from __future__ import annotations
 
+import asyncio
+
 from telegram import Update
 from telegram.ext import BaseHandler, CommandHandler
 
 from chat.context import JxContext
 from chat.flow import reply
+from chat.render_pool import render_pool
 from conversations.common import audit_actor, load_caller, now
 from domain.text import html_format
 from services import export_xlsx
@@ -41,16 +44,21 @@ async def export_command(update: Update, context: JxContext) -> None:
     period = " ".join(context.args) if context.args else None  # "Q4 2026" comes as two words
     try:
         async with context.transaction() as session:
-            exported = await export_xlsx.export(
+            at = now(context)
+            facts = await export_xlsx.prepare(
                 session,
                 period,
                 tr,
-                now=now(context),
+                now=at,
                 actor_label="telegram",
                 actor_telegram_id=actor.telegram_id,
                 actor_staff_id=actor.staff.id if actor.staff else None,
             )
-            facts = exported.facts
+            # CPU-bound (a second or more for a large bureau): drawn in the render processes,
+            # so the serving loop keeps answering and pinging its instance lock meanwhile
+            data = await asyncio.get_running_loop().run_in_executor(
+                render_pool(), export_xlsx.workbook_in, facts, tr.locale, str(tr.tz), at
+            )
             await enqueue(
                 session,
                 chat.id,
@@ -58,8 +66,8 @@ async def export_command(update: Update, context: JxContext) -> None:
                     bureau=facts.bureau, period=tr.period(facts.period)
                 ),
                 method=SEND_DOCUMENT,
-                attachment=exported.data,
-                attachment_name=exported.filename,
+                attachment=data,
+                attachment_name=export_xlsx.filename(facts),
                 parse_mode=None,  # names as they are, nothing to escape
                 dedupe_key=f"export:{update.update_id}",
             )

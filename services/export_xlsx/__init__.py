@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
 from openpyxl import Workbook
 from sqlalchemy import select
@@ -30,7 +31,7 @@ from services.errors import DomainError
 from services.export_xlsx.layout import add_sheet
 from services.export_xlsx.sheets import SHEETS
 
-__all__ = ["Exported", "export", "filename", "workbook"]
+__all__ = ["Exported", "export", "filename", "prepare", "workbook", "workbook_in"]
 
 
 @dataclass(frozen=True)
@@ -40,7 +41,7 @@ class Exported:
     data: bytes
 
 
-async def export(
+async def prepare(
     session: AsyncSession,
     period: str | None,
     tr: Translator,
@@ -49,8 +50,9 @@ async def export(
     actor_label: str = "",
     actor_telegram_id: int | None = None,
     actor_staff_id: int | None = None,
-) -> Exported:
-    """The workbook of the cycle of ``period`` (as typed; None: the latest cycle), audited.
+) -> CycleFacts:
+    """The facts of the cycle of ``period`` (as typed; None: the latest cycle), the export
+    audited in the caller's transaction.
 
     Refused with a ``DomainError`` for a period that is not one, a cycle that does not exist
     and a cycle not yet collecting (nothing to file). Who may export is the caller's check.
@@ -72,7 +74,6 @@ async def export(
             N_("The cycle {period} has not collected any answers yet."), period=cycle.period
         )
     facts = await cycle_facts.load(session, cycle, tz=tr.tz, now=now)
-    data = workbook(facts, tr, now=now)
     await audit(
         session,
         "cycle.export",
@@ -81,10 +82,38 @@ async def export(
         actor_staff_id=actor_staff_id,
         object_type="cycle",
         object_id=cycle.period,
-        detail={"locale": tr.locale, "bytes": len(data), "people": len(facts.people)},
+        detail={"locale": tr.locale, "people": len(facts.people), "answers": len(facts.answers)},
         at=now,
     )
-    return Exported(facts, filename(facts), data)
+    return facts
+
+
+async def export(
+    session: AsyncSession,
+    period: str | None,
+    tr: Translator,
+    *,
+    now: dt.datetime,
+    actor_label: str = "",
+    actor_telegram_id: int | None = None,
+    actor_staff_id: int | None = None,
+) -> Exported:
+    """``prepare`` and the workbook, drawn here (the command line has no loop to keep free)."""
+    facts = await prepare(
+        session,
+        period,
+        tr,
+        now=now,
+        actor_label=actor_label,
+        actor_telegram_id=actor_telegram_id,
+        actor_staff_id=actor_staff_id,
+    )
+    return Exported(facts, filename(facts), workbook(facts, tr, now=now))
+
+
+def workbook_in(facts: CycleFacts, locale: str, zone: str, now: dt.datetime) -> bytes:
+    """``workbook`` from plain arguments, for a worker process (a translator does not pickle)."""
+    return workbook(facts, Translator(locale, ZoneInfo(zone)), now=now)
 
 
 def filename(facts: CycleFacts) -> str:
