@@ -18,6 +18,7 @@ from domain.template import Template
 from infra.models import Answer, Assignment, Cycle, Staff
 from services.cycle_facts.model import Participation, PersonParticipation, RawAnswer, Unit
 from services.cycle_facts.pseudonyms import peer_numbers
+from services.forms import COMMENT_KEY, WRITTEN_KEYS
 
 
 async def load_forms(
@@ -131,6 +132,8 @@ async def _answers(
         )
     unit_order = {u.name: n for n, u in enumerate(units.values())}
     sources = list(Source)
+    # indicators in the template's order, then the written parts and the comment
+    items = {code: n for n, code in enumerate(_item_order(template))}
     # ordered by what is shown, never by a form's id (which follows the order of assignment)
     out.sort(
         key=lambda a: (
@@ -140,6 +143,7 @@ async def _answers(
             sources.index(a.source),
             a.peer_no or 0,
             a.rater or "",
+            items.get(a.item, len(items)),
             a.item,
         )
     )
@@ -157,3 +161,9 @@ def _level(
     if scale is None or not 0 <= level < len(scale.levels):
         return None
     return scale.levels[level].label, scale.levels[level].label_en
+
+
+def _item_order(template: Template) -> list[str]:
+    codes = [i.code for i in template.indicators]
+    codes += [i.code for items in template.unit_overrides.values() for i in items]
+    return [*dict.fromkeys(codes), *WRITTEN_KEYS.values(), COMMENT_KEY]
