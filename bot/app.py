@@ -16,6 +16,7 @@ from conversations import (
     annual,
     appeal,
     cycle_admin,
+    export,
     fallback,
     form,
     help,
@@ -87,6 +88,7 @@ def register_handlers(application: JxApplication) -> None:
             application.add_handler(handler, group=0)
     application.add_handlers(annual.build_handlers(), group=0)
     application.add_handlers(report.build_handlers(), group=0)
+    application.add_handlers(export.build_handlers(), group=0)
     for handler in fallback.build_handlers():
         application.add_handler(handler, group=0)
     application.add_error_handler(fallback.on_error)

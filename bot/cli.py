@@ -297,6 +297,17 @@ def _parser(tr: Translator | None = None) -> argparse.ArgumentParser:
     sts.add_argument(
         "period", metavar="PERIOD", nargs="?", help=tr._("the cycle (default: every cycle)")
     )
+    exp = p.sub(
+        sub,
+        "export",
+        tr._(
+            "the cycle's Excel workbook for filing: results, breakdown, survey, appeals, plans, participation, raw answers"
+        ),
+    )
+    exp.add_argument("period", metavar="PERIOD", help=period)
+    exp.add_argument(
+        "--out", type=Path, required=True, metavar="FILE.xlsx", help=tr._("the workbook to write")
+    )
 
     survey = p.sub(sub, "survey", tr._("citizen satisfaction surveys: links and QR codes"))
     survey_sub = p.actions(survey, "survey_command")
@@ -500,7 +511,14 @@ def _config_error_line(exc: ConfigError, tr: Translator) -> str:
 def _dispatch(args: argparse.Namespace, settings: Settings, tr: Translator) -> int:
     # Deliberately imported here, not at the top: the commands load the services, the models
     # and the migrations (about 0.6 s), which --help and configuration errors do not need.
-    from bot import audit_command, calendar_commands, commands, cycle_commands, staff_commands
+    from bot import (
+        audit_command,
+        calendar_commands,
+        commands,
+        cycle_commands,
+        export_commands,
+        staff_commands,
+    )
 
     if args.command == "run":
         settings.require_token()
@@ -526,6 +544,8 @@ def _dispatch(args: argparse.Namespace, settings: Settings, tr: Translator) -> i
         return asyncio.run(staff_commands.staff(args, settings, tr))
     if args.command == "cycle":
         return asyncio.run(cycle_commands.cycle(args, settings, tr))
+    if args.command == "export":
+        return asyncio.run(export_commands.export(args, settings, tr))
     if args.command == "survey":
         return asyncio.run(commands.survey(args, settings, tr))
     if args.command == "calendar":

@@ -41,7 +41,7 @@ async def help_command(update: Update, context: JxContext) -> None:
         lines += [
             "",
             tr._(
-                "Working group: /invites, /reissue &lt;employee no.&gt;, /unbind &lt;employee no.&gt;; send a roster file to import staff, or a template file to open a cycle; /cycle, /score, /appeals, /plans, /annual, /links, /surveys, /reviews."
+                "Working group: /invites, /reissue &lt;employee no.&gt;, /unbind &lt;employee no.&gt;; send a roster file to import staff, or a template file to open a cycle; /cycle, /score, /appeals, /plans, /annual, /export, /links, /surveys, /reviews."
             ),
         ]
     await reply(update, "\n".join(lines))

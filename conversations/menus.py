@@ -48,6 +48,7 @@ ADMIN = [
     ("plans", N_("Improvement plans")),
     ("annual", N_("Annual results and awards")),
     ("report", N_("Evaluation report (PDF)")),
+    ("export", N_("Excel workbook of a cycle")),
 ]
 HEAD = [
     ("rectify", N_("Negative ratings to rectify")),
@@ -68,6 +69,7 @@ def commands_for(actor: Actor | None, tr: Translator) -> list[BotCommand]:
         pairs += [
             ("annual", N_("Annual results and awards")),
             ("report", N_("Evaluation report (PDF)")),
+            ("export", N_("Excel workbook of a cycle")),
         ]
     if actor is not None and actor.is_admin:
         pairs += [p for p in ADMIN if p not in pairs]

@@ -89,7 +89,7 @@ async def load(
     surveys, questions, rects = await load_survey(
         session, template, by_id, period.utc_bounds(tz), now
     )
-    participation, per_person, answers = await load_forms(session, cycle, by_id)
+    participation, per_person, answers = await load_forms(session, cycle, by_id, template)
     indicators = {
         i.code: IndicatorInfo(i.code, i.dimension, i.name, i.name_en)
         for i in (

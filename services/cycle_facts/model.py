@@ -174,7 +174,8 @@ class RectificationFacts:
     unit_id: int
     unit: str
     overall: Satisfaction | None
-    problems: tuple[str, ...]
+    problems: tuple[tuple[str, str | None], ...]  # the ticked problems: (Chinese, English)
+    problem_text: str | None  # the citizen's own words
     opened_at: dt.datetime
     deadline: dt.datetime
     status: RectificationStatus
@@ -261,7 +262,7 @@ class PersonParticipation:
     unit: str
     assigned: dict[Source, int]
     submitted: dict[Source, int]
-    proxied: int  # forms entered on paper by an admin (代录)
+    proxied: dict[Source, int]  # submitted forms entered on paper by an admin (代录)
 
 
 @dataclass(frozen=True)
@@ -278,6 +279,7 @@ class RawAnswer:
     item: str  # an indicator code, or a written part ("~ach", "~prb", "~msr", "~cmt")
     points: Decimal | None
     level: int | None
+    level_label: tuple[str, str | None] | None  # the level's label (Chinese, English)
     text: str | None
 
 

@@ -10,14 +10,15 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Mapping
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.enums import RectificationStatus, ResponseStatus, Satisfaction
-from domain.template import DEFAULT_SURVEY, Template, survey_of
+from domain.template import DEFAULT_SURVEY, SurveySpec, Template, survey_of
 from domain.template.survey import OVERALL
-from infra.models import Rectification, SurveyAnswer, SurveyResponse
+from infra.models import Rectification, SurveyAnswer, SurveyResponse, TemplateVersion
 from services.cycle_facts.model import QuestionStats, RectificationFacts, Unit, UnitSurvey
 from services.survey_stats import OPEN_ITEMS, SATISFIED
 
@@ -73,7 +74,7 @@ async def load_survey(
     ):
         answers[unit_id, question][level] = count
         points[unit_id, question] += Decimal(str(total))
-    rects = await _rectifications(session, units, in_period, now)
+    rects = await _rectifications(session, units, in_period, now, spec)
     order = {u: n for n, u in enumerate(units)}
     surveys = []
     for unit_id in sorted(
@@ -117,30 +118,55 @@ async def load_survey(
 
 
 async def _rectifications(
-    session: AsyncSession, units: Mapping[int, Unit], in_period: tuple, now: dt.datetime
+    session: AsyncSession,
+    units: Mapping[int, Unit],
+    in_period: tuple[Any, ...],
+    now: dt.datetime,
+    spec: SurveySpec,
 ) -> tuple[RectificationFacts, ...]:
-    """The rectification items of the period's 差评, excluded ones included (with that status)."""
+    """The rectification items of the period's 差评, excluded ones included (with that status).
+
+    Problems are named by the survey the citizen answered (its template), else the cycle's.
+    """
+    specs: dict[int | None, SurveySpec] = {None: spec}
     rows = await session.execute(
         select(Rectification, SurveyResponse)
         .join(SurveyResponse, SurveyResponse.id == Rectification.response_id)
         .where(*in_period)
         .order_by(Rectification.id)
     )
-    return tuple(
-        RectificationFacts(
-            id=rect.id,
-            unit_id=rect.unit_id,
-            unit=units[rect.unit_id].name,
-            overall=response.overall,
-            problems=tuple(str(p) for p in response.problems or ()),
-            opened_at=rect.opened_at,
-            deadline=rect.deadline,
-            status=rect.status,
-            outcome=rect.outcome,
-            answered_at=rect.answered_at,
-            citizen_rating=rect.citizen_rating,
-            review_decision=rect.review_decision,
-            overdue=rect.status in OPEN_ITEMS and rect.deadline < now,
+    out = []
+    for rect, response in rows:
+        if response.template_id not in specs:
+            version = await session.get(TemplateVersion, response.template_id)
+            specs[response.template_id] = (
+                survey_of(Template.from_dict(version.content)) if version else spec
+            )
+        asked = specs[response.template_id]
+        out.append(
+            RectificationFacts(
+                id=rect.id,
+                unit_id=rect.unit_id,
+                unit=units[rect.unit_id].name,
+                overall=response.overall,
+                problems=tuple(
+                    (asked.problems[i], _at(asked.problems_en, i))
+                    for i in response.problems or ()
+                    if isinstance(i, int) and 0 <= i < len(asked.problems)
+                ),
+                problem_text=response.problem_text,
+                opened_at=rect.opened_at,
+                deadline=rect.deadline,
+                status=rect.status,
+                outcome=rect.outcome,
+                answered_at=rect.answered_at,
+                citizen_rating=rect.citizen_rating,
+                review_decision=rect.review_decision,
+                overdue=rect.status in OPEN_ITEMS and rect.deadline < now,
+            )
         )
-        for rect, response in rows
-    )
+    return tuple(out)
+
+
+def _at(items: tuple[str, ...], index: int) -> str | None:
+    return items[index] if index < len(items) else None
