@@ -144,12 +144,13 @@ async def subjects_for(
 ) -> list[Subject]:
     """The subjects ``keys`` (of ``roster``) with every counted rating, in that order."""
     subjects = {key: _subject(roster, key) for key in keys}
+    db = await session.connection()  # Core execution: plain rows, no ORM result processing
     points = _Points()
     sources = {s.value: s for s in Source}
     raters: dict[int, str] = {}
     # type_coerce to String: the raw driver value, converted once per distinct value above,
     # instead of a Decimal (and an enum) built by the column type for every row.
-    for ratee, source, rater, item, raw in await session.execute(
+    answers = (
         select(
             Assignment.ratee_key,
             type_coerce(Assignment.source, String()),
@@ -163,13 +164,14 @@ async def subjects_for(
             Assignment.ratee_key.in_(keys),
             Answer.points.is_not(None),
         )
-    ):
+    )
+    for ratee, source, rater, item, raw in (await db.execute(answers)).all():  # one fetchall
         name = raters.get(rater)
         if name is None:
             name = raters[rater] = f"a{rater}"
         subjects[ratee].ratings.append(Rating(sources[source], item, points(raw), name))
     targets = {(f"s:{k[2:]}" if k.startswith("p:") else k): k for k in keys}
-    for response_id, target, indicator, raw in await session.execute(
+    citizens = (
         select(
             SurveyResponse.id,
             SurveyResponse.target_key,
@@ -181,7 +183,8 @@ async def subjects_for(
             *_counted_responses(roster.start, roster.end),
             SurveyResponse.target_key.in_(list(targets)),
         )
-    ):
+    )
+    for response_id, target, indicator, raw in (await db.execute(citizens)).all():
         # One rating per answer, all with the response as rater: the engine averages a
         # response's answers to one indicator as exact rationals (so 280/3 stays 280/3)
         # and counts the response once, as one respondent, for trimming.
