@@ -6,8 +6,8 @@ Each person has a submitted self-assessment, a superior review, 5 peer reviews a
 citizen responses (one in 20 excluded after 申诉复核, one in 20 from the quarter before).
 The data is built first, in this process; then the floor and jixiao each run in a fresh
 child process (``--phase``), so neither benefits from caches the other lacks, and each
-child reports its own time and peak memory (``ru_maxrss``: the whole process, imports
-included; the memory before the work is printed beside it).
+child reports its own time, CPU and peak memory (VmHWM: the whole process, imports
+included; the peak before the work is printed beside it).
 
 jixiao is ``services.results.score_cycle``: read every counted answer, run the exact
 Decimal engine (trimmed means, peer privacy, weights renormalised over what is present,
@@ -365,7 +365,13 @@ async def jixiao(sessions: SessionFactory, cycle_id: int) -> int:
 
 
 def _rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    """Peak resident memory of this process so far. Not ``ru_maxrss``: Linux carries that
+    over from the parent through fork and exec, so a child would report the data build's."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB, not Linux
 
 
 async def phase(name: str, url: str, cycle_id: int) -> None:
