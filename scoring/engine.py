@@ -180,9 +180,29 @@ class _DimensionResult:
     numerator: int = 0  # score = numerator / (weight_sum · LV · q · L)
 
 
+# Points as ratios, by value: a bureau's answers hold a few dozen distinct values. Only
+# valid points are kept, and only a bounded number of them.
+_RATIOS: dict[Decimal, tuple[int, int]] = {}
+_MAX_RATIOS = 4096
+
+
 def _ratio(points: Decimal) -> tuple[int, int]:
     if isinstance(points, float):  # a float's binary fraction is not the number meant
         raise TypeError(f"points must be a Decimal, not a float: {points!r}")
+    try:
+        known = _RATIOS.get(points)
+    except TypeError:  # unhashable, or a signalling NaN: refused below
+        known = None
+    if known is not None:
+        return known
+    ratio = _checked_ratio(points)
+    if len(_RATIOS) >= _MAX_RATIOS:
+        _RATIOS.clear()
+    _RATIOS[points] = ratio
+    return ratio
+
+
+def _checked_ratio(points: Decimal) -> tuple[int, int]:
     try:
         numerator, denominator = points.as_integer_ratio()
     except (ValueError, OverflowError, AttributeError) as exc:

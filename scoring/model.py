@@ -18,6 +18,7 @@ from typing import Any
 
 from domain.enums import Dimension, Grade, Source
 from domain.template.values import freeze
+from scoring.numbers import CENT_TEXTS
 
 FORMAT_VERSION = 1  # of ``to_dict``; bump with a reader for the old shape (additions are not)
 
@@ -199,7 +200,7 @@ class SubjectScore:
 
 
 def _text(value: Decimal) -> str:
-    return format(value, "f")
+    return CENT_TEXTS.get(id(value)) or format(value, "f")
 
 
 def _opt(value: Decimal | None) -> str | None:

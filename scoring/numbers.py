@@ -34,8 +34,18 @@ def cents(value: Fraction) -> int:
     return ratio_cents(value.numerator, value.denominator)
 
 
+# Every score, weight and contribution is 0.00–100.00: one shared Decimal each (they are
+# immutable), so a bureau's hundreds of thousands of breakdown figures allocate nothing.
+_CENTS = tuple(Decimal(n).scaleb(-2) for n in range(10_001))
+# Their texts, by identity (not by value: Decimal("90.0") equals Decimal("90.00") but reads
+# otherwise), for ``scoring.model.to_dict``.
+CENT_TEXTS = {id(d): format(d, "f") for d in _CENTS}
+
+
 def from_cents(count: int) -> Decimal:
     """Hundredths as a two-decimal ``Decimal``: ``9000`` → ``Decimal("90.00")``."""
+    if 0 <= count <= 10_000:
+        return _CENTS[count]
     return Decimal(count).scaleb(-2)
 
 

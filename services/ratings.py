@@ -3,21 +3,30 @@
 Forms count only when submitted; citizen answers count when their response arrived
 within the cycle's period (the quarter or the year, 四(一)) and was not excluded after
 申訴復核. Raters are passed on as opaque ids, never as names.
+
+A bureau of 10,000 has some two million answers, so they are read a chunk of subjects at
+a time (``subjects_in_chunks``): plain Core rows, no ORM objects, one ``Decimal`` per
+distinct value, and no more than one chunk's ratings in memory at once.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import AsyncIterator, Hashable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import String, exists, func, select, type_coerce
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
 
 from domain.enums import AssignmentStatus, ResponseStatus, Source
 from domain.period import parse_period
 from infra.models import Answer, Assignment, Cycle, OrgUnit, Staff, SurveyAnswer, SurveyResponse
 from scoring import Rating
+
+CHUNK = 500  # subjects per read: bounded memory, and well under any driver's parameter limit
+_CENT = Decimal("0.01")  # points are stored with 2 decimals (``ExactDecimal(7, 2)``)
 
 
 @dataclass
@@ -36,88 +45,169 @@ class Subject:
         return self.staff_id is None
 
 
+@dataclass(frozen=True)
+class Roster:
+    """Who is scored in a cycle, in a stable order, and where each sits; read once per cycle."""
+
+    keys: list[str]  # first the ratees of forms (by first form), then citizens' other targets
+    units: dict[int, str]  # unit id → name
+    people: dict[int, tuple[int, str]]  # staff id → (unit id, name)
+    start: dt.datetime
+    end: dt.datetime
+
+
 def period_bounds(cycle: Cycle, tz: dt.tzinfo) -> tuple[dt.datetime, dt.datetime]:
     period = parse_period(cycle.period)
     assert period is not None
     return period.utc_bounds(tz)
 
 
-async def subjects_of(session: AsyncSession, cycle: Cycle, *, tz: dt.tzinfo) -> dict[str, Subject]:
-    """Every person and unit rated in the cycle, with all counted ratings."""
-    units = {u.id: u for u in await session.scalars(select(OrgUnit))}
-    people = {p.id: p for p in await session.scalars(select(Staff))}
-    subjects: dict[str, Subject] = {}
+def _counted_forms(cycle: Cycle) -> tuple[ColumnElement[bool], ...]:
+    return (
+        Assignment.cycle_id == cycle.id,
+        Assignment.active.is_(True),
+        Assignment.status == AssignmentStatus.SUBMITTED,
+    )
 
-    def subject(key: str) -> Subject:
-        if key not in subjects:
-            kind, raw = key.split(":")
-            if kind == "p":
-                person = people[int(raw)]
-                unit = units[person.unit_id]
-                subjects[key] = Subject(key, unit.id, unit.name, person.id, person.name)
-            else:
-                unit = units[int(raw)]
-                subjects[key] = Subject(key, unit.id, unit.name, None, unit.name)
-        return subjects[key]
 
-    assignments = list(
+def _counted_responses(start: dt.datetime, end: dt.datetime) -> tuple[ColumnElement[bool], ...]:
+    return (
+        SurveyResponse.status == ResponseStatus.COMPLETE,
+        SurveyResponse.excluded.is_(False),
+        SurveyResponse.completed_at >= start,
+        SurveyResponse.completed_at < end,
+    )
+
+
+class _Points:
+    """One ``Decimal`` per distinct stored value: a bureau's two million answers hold a few
+    dozen values, and each conversion is the one ``ExactDecimal`` would make."""
+
+    def __init__(self) -> None:
+        self._seen: dict[Hashable, Decimal] = {}
+
+    def __call__(self, raw: Hashable) -> Decimal:
+        value = self._seen.get(raw)
+        if value is None:
+            value = self._seen[raw] = Decimal(str(raw)).quantize(_CENT)
+        return value
+
+
+async def roster_of(session: AsyncSession, cycle: Cycle, *, tz: dt.tzinfo) -> Roster:
+    """Every subject of the cycle: each ratee of an active form (scored even with few
+    answers) and each target of a counted citizen response."""
+    units = {uid: name for uid, name in await session.execute(select(OrgUnit.id, OrgUnit.name))}
+    people = {
+        sid: (uid, name)
+        for sid, uid, name in await session.execute(select(Staff.id, Staff.unit_id, Staff.name))
+    }
+    keys = list(
         await session.scalars(
-            select(Assignment).where(Assignment.cycle_id == cycle.id, Assignment.active.is_(True))
+            select(Assignment.ratee_key)
+            .where(Assignment.cycle_id == cycle.id, Assignment.active.is_(True))
+            .group_by(Assignment.ratee_key)
+            .order_by(func.min(Assignment.id))
         )
     )
-    for a in assignments:
-        subject(a.ratee_key)  # every ratee is scored, even with few answers
-    submitted = {a.id: a for a in assignments if a.status == AssignmentStatus.SUBMITTED}
-    if submitted:
-        rows = await session.execute(  # a join, not IN (ids): 10,000 staff exceed asyncpg's 32,767 parameters
-            select(Answer.assignment_id, Answer.item, Answer.points)
-            .join(Assignment, Assignment.id == Answer.assignment_id)
-            .where(
-                Assignment.cycle_id == cycle.id,
-                Assignment.active.is_(True),
-                Assignment.status == AssignmentStatus.SUBMITTED,
-                Answer.points.is_not(None),
-            )
-        )
-        for assignment_id, item, points in rows:
-            a = submitted[assignment_id]
-            subject(a.ratee_key).ratings.append(
-                Rating(
-                    source=a.source,
-                    indicator=item,
-                    points=Decimal(str(points)),
-                    rater=f"a{a.rater_staff_id}",
-                )
-            )
     start, end = period_bounds(cycle, tz)
-    survey_rows = await session.execute(
+    seen = set(keys)
+    for target in await session.scalars(
+        select(SurveyResponse.target_key)
+        .where(
+            *_counted_responses(start, end),
+            exists().where(SurveyAnswer.response_id == SurveyResponse.id),
+        )
+        .group_by(SurveyResponse.target_key)
+        .order_by(func.min(SurveyResponse.id))
+    ):
+        kind, raw = target.split(":")
+        if kind == "s" and int(raw) not in people:
+            continue  # a person no longer on the roll
+        key = f"p:{raw}" if kind == "s" else f"u:{raw}"
+        if key not in seen:
+            seen.add(key)
+            keys.append(key)
+    return Roster(keys, units, people, start, end)
+
+
+def _subject(roster: Roster, key: str) -> Subject:
+    kind, raw = key.split(":")
+    if kind == "p":
+        unit_id, name = roster.people[int(raw)]
+        return Subject(key, unit_id, roster.units[unit_id], int(raw), name)
+    unit_name = roster.units[int(raw)]
+    return Subject(key, int(raw), unit_name, None, unit_name)
+
+
+async def subjects_for(
+    session: AsyncSession, cycle: Cycle, roster: Roster, keys: Sequence[str]
+) -> list[Subject]:
+    """The subjects ``keys`` (of ``roster``) with every counted rating, in that order."""
+    subjects = {key: _subject(roster, key) for key in keys}
+    db = await session.connection()  # Core execution: plain rows, no ORM result processing
+    points = _Points()
+    sources = {s.value: s for s in Source}
+    raters: dict[int, str] = {}
+    # type_coerce to String: the raw driver value, converted once per distinct value above,
+    # instead of a Decimal (and an enum) built by the column type for every row.
+    answers = (
+        select(
+            Assignment.ratee_key,
+            type_coerce(Assignment.source, String()),
+            Assignment.rater_staff_id,
+            Answer.item,
+            type_coerce(Answer.points, String()),
+        )
+        .join(Assignment, Assignment.id == Answer.assignment_id)  # a join, not IN (form ids)
+        .where(
+            *_counted_forms(cycle),
+            Assignment.ratee_key.in_(keys),
+            Answer.points.is_not(None),
+        )
+    )
+    for ratee, source, rater, item, raw in (await db.execute(answers)).all():  # one fetchall
+        name = raters.get(rater)
+        if name is None:
+            name = raters[rater] = f"a{rater}"
+        subjects[ratee].ratings.append(Rating(sources[source], item, points(raw), name))
+    targets = {(f"s:{k[2:]}" if k.startswith("p:") else k): k for k in keys}
+    citizens = (
         select(
             SurveyResponse.id,
             SurveyResponse.target_key,
             SurveyAnswer.indicator,
-            SurveyAnswer.points,
+            type_coerce(SurveyAnswer.points, String()),
         )
         .join(SurveyAnswer, SurveyAnswer.response_id == SurveyResponse.id)
         .where(
-            SurveyResponse.status == ResponseStatus.COMPLETE,
-            SurveyResponse.excluded.is_(False),
-            SurveyResponse.completed_at >= start,
-            SurveyResponse.completed_at < end,
+            *_counted_responses(roster.start, roster.end),
+            SurveyResponse.target_key.in_(list(targets)),
         )
     )
-    for response_id, target, indicator, points in survey_rows:
-        kind, raw = target.split(":")
-        if kind == "s" and int(raw) not in people:
-            continue
+    for response_id, target, indicator, raw in (await db.execute(citizens)).all():
         # One rating per answer, all with the response as rater: the engine averages a
         # response's answers to one indicator as exact rationals (so 280/3 stays 280/3)
         # and counts the response once, as one respondent, for trimming.
-        subject(f"p:{raw}" if kind == "s" else f"u:{raw}").ratings.append(
-            Rating(
-                source=Source.CITIZEN,
-                indicator=indicator,
-                points=Decimal(str(points)),
-                rater=f"r{response_id}",
-            )
+        subjects[targets[target]].ratings.append(
+            Rating(Source.CITIZEN, indicator, points(raw), f"r{response_id}")
         )
-    return subjects
+    return list(subjects.values())
+
+
+async def subjects_in_chunks(
+    session: AsyncSession, cycle: Cycle, *, tz: dt.tzinfo, size: int = CHUNK
+) -> AsyncIterator[list[Subject]]:
+    """Every subject of the cycle with its ratings, ``size`` subjects at a time."""
+    roster = await roster_of(session, cycle, tz=tz)
+    for first in range(0, len(roster.keys), size):
+        yield await subjects_for(session, cycle, roster, roster.keys[first : first + size])
+
+
+async def subject_of(
+    session: AsyncSession, cycle: Cycle, key: str, *, tz: dt.tzinfo
+) -> Subject | None:
+    """One subject with its ratings (an appeal's result scored again), None if not rated."""
+    roster = await roster_of(session, cycle, tz=tz)
+    if key not in roster.keys:
+        return None
+    return (await subjects_for(session, cycle, roster, [key]))[0]

@@ -35,7 +35,7 @@ from scoring import (
 from services.audit import audit
 from services.errors import DomainError
 from services.peer_view import ratee_view
-from services.ratings import subjects_of
+from services.ratings import subject_of
 from services.results import rerank, results_of, template_of
 
 TOTAL = "total"
@@ -151,7 +151,7 @@ async def adjust(
         raise DomainError(N_("This part of the result has no score that could be changed."))
     cycle = await session.get(Cycle, result.cycle_id)
     assert cycle is not None
-    subject = (await subjects_of(session, cycle, tz=tz)).get(result.subject_key)
+    subject = await subject_of(session, cycle, result.subject_key, tz=tz)
     if subject is None:
         raise DomainError(N_("This part of the result has no score that could be changed."))
     template, earlier = await template_of(session, cycle), in_force(result.breakdown or {})

@@ -9,11 +9,14 @@ re-score of a published cycle is refused.
 from __future__ import annotations
 
 import datetime as dt
+import gc
 from collections import Counter, defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import Table, bindparam, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.enums import (
@@ -49,9 +52,10 @@ from scoring import (
 from services.audit import audit
 from services.cycles import lock
 from services.errors import DomainError
-from services.ratings import period_bounds, subjects_of
+from services.ratings import CHUNK, period_bounds, subjects_in_chunks
 
 PUBLISHED = (CyclePhase.PUBLISHED, CyclePhase.APPEALS, CyclePhase.CLOSED)
+RESULT: Table = Result.__table__  # type: ignore[assignment]  # Core statements: rows, not objects
 
 
 async def template_of(session: AsyncSession, cycle: Cycle) -> Template:
@@ -69,8 +73,13 @@ async def score_cycle(
     options: ScoringOptions | None = None,
     actor_label: str = "",
     actor_telegram_id: int | None = None,
+    chunk: int = CHUNK,
 ) -> int:
-    """Compute every result of the cycle into the database; the same data gives the same rows."""
+    """Compute every result of the cycle into the database; the same data gives the same rows.
+
+    Subjects are read and scored ``chunk`` at a time and their rows inserted in bulk, so a
+    bureau of 10,000 is scored in bounded memory; the ranks are written last.
+    """
     # The row lock first: a change committed before it is read below, one after it marks
     # these results stale (services.cycles.touch).
     await lock(session, cycle)
@@ -90,44 +99,45 @@ async def score_cycle(
         )
     options = options or ScoringOptions()
     template = await template_of(session, cycle)
-    subjects = await subjects_of(session, cycle, tz=tz)
     await session.execute(delete(Result).where(Result.cycle_id == cycle.id))
-    scores = {}
+    scored: dict[str, tuple[int, Decimal]] = {}  # key → (unit, total): all the ranks need
     unscored = 0
-    for key, subject in subjects.items():
-        try:
-            scores[key] = score_subject(
-                template,
-                target=Target.UNIT if subject.is_unit else Target.PERSON,
-                unit=subject.unit_name,
-                ratings=subject.ratings,
-                options=options,
-            )
-        except NothingToScore:
-            unscored += 1  # no submitted answer at all: no score, rather than a score of 0
-    people = {k: s.total for k, s in scores.items() if k.startswith("p:")}
-    overall = rank(people)
-    in_unit = rank_within(people, {k: subjects[k].unit_id for k in people})
-    unit_rank = rank({k: s.total for k, s in scores.items() if k.startswith("u:")})
-    for key, score in scores.items():
-        subject = subjects[key]
-        session.add(
-            Result(
-                cycle_id=cycle.id,
-                subject_key=key,
-                staff_id=subject.staff_id,
-                unit_id=subject.unit_id,
-                total=score.total,
-                grade=score.grade,
-                rank_in_unit=in_unit.get(key),
-                rank_overall=overall.get(key, unit_rank.get(key)),
-                bonus_coefficient=options.bonus_coefficients[score.grade]
-                if not subject.is_unit
-                else None,
-                weakest=weakest_dimension(score),
-                breakdown=to_dict(score),
-            )
-        )
+    with gc_paused():
+        async for subjects in subjects_in_chunks(session, cycle, tz=tz, size=chunk):
+            rows = []
+            for subject in subjects:
+                try:
+                    score = score_subject(
+                        template,
+                        target=Target.UNIT if subject.is_unit else Target.PERSON,
+                        unit=subject.unit_name,
+                        ratings=subject.ratings,
+                        options=options,
+                    )
+                except NothingToScore:
+                    unscored += 1  # no submitted answer at all: no score, rather than a score of 0
+                    continue
+                scored[subject.key] = (subject.unit_id, score.total)
+                rows.append(
+                    {
+                        "cycle_id": cycle.id,
+                        "subject_key": subject.key,
+                        "staff_id": subject.staff_id,
+                        "unit_id": subject.unit_id,
+                        "total": score.total,
+                        "grade": score.grade,
+                        "bonus_coefficient": None
+                        if subject.is_unit
+                        else options.bonus_coefficients[score.grade],
+                        "weakest": weakest_dimension(score),
+                        "breakdown": to_dict(score),
+                        "created_at": now,
+                        "updated_at": now,
+                    }
+                )
+            if rows:  # one multi-row insert per chunk; ranks follow once every total is known
+                await session.execute(insert(RESULT), rows)
+        await _store_ranks(session, cycle, scored)
     cycle.phase = CyclePhase.SCORING
     cycle.scored_at = now
     cycle.scored_revision = cycle.revision
@@ -138,10 +148,44 @@ async def score_cycle(
         actor_telegram_id=actor_telegram_id,
         object_type="cycle",
         object_id=cycle.period,
-        detail={"results": len(scores), "unscored": unscored, "revision": cycle.revision},
+        detail={"results": len(scored), "unscored": unscored, "revision": cycle.revision},
         at=now,
     )
-    return len(scores)
+    return len(scored)
+
+
+async def _store_ranks(
+    session: AsyncSession, cycle: Cycle, scored: dict[str, tuple[int, Decimal]]
+) -> None:
+    """Ranks in the bureau and the unit for people, among units for units, in one batch."""
+    if not scored:
+        return
+    people = {k: total for k, (_, total) in scored.items() if k.startswith("p:")}
+    overall = rank(people)
+    in_unit = rank_within(people, {k: scored[k][0] for k in people})
+    units = rank({k: total for k, (_, total) in scored.items() if k.startswith("u:")})
+    await session.execute(
+        update(RESULT)
+        .where(RESULT.c.cycle_id == cycle.id, RESULT.c.subject_key == bindparam("key"))
+        .values(rank_in_unit=bindparam("in_unit"), rank_overall=bindparam("overall")),
+        [
+            {"key": k, "in_unit": in_unit.get(k), "overall": overall.get(k, units.get(k))}
+            for k in scored
+        ],
+    )
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """No cyclic garbage collection while scoring: a chunk allocates hundreds of thousands
+    of short-lived objects, none in cycles, and each collection would walk them all."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 async def results_of(session: AsyncSession, cycle: Cycle) -> list[Result]:
