@@ -131,8 +131,8 @@ def _cycle_lines(found: cs.Console, tr: Translator) -> list[str]:
         lines.append(
             html_format(
                 tr.ngettext(
-                    "{behind} person is behind; {reachable} of them can be reminded in the chat.",
-                    "{behind} people are behind; {reachable} of them can be reminded in the chat.",
+                    "{behind} person is behind; {reachable} of them have linked and can be reminded.",
+                    "{behind} people are behind; {reachable} of them have linked and can be reminded.",
                     found.behind,
                 ),
                 behind=found.behind,
