@@ -84,6 +84,8 @@ async def test_the_console_shows_progress_by_unit_and_refreshes_in_place(
     again = await _edited(admin, view, lambda m: f" {done}/" in (m.text or ""))
     assert again.message_id == view.message_id
     assert len([m for m in admin.messages if "工作台" in (m.text or "")]) == 1  # never re-sent
+    await admin.send("/help")
+    assert "/admin" in ((await admin.expect_text("工作小组")).text or "")
 
 
 async def test_remind_those_behind_asks_first_and_a_double_tap_sends_once(
@@ -206,6 +208,8 @@ async def test_queues_and_invites_open_below_the_console(
         ("reviews", "复核"),
         ("plans", "改进计划"),
         ("invites", "邀请码"),
+        ("roster", "人员名单"),
+        ("template", "指标体系"),
     ):
         seen = len(admin.messages)
         await desk.go(admin, view, key)
@@ -213,7 +217,13 @@ async def test_queues_and_invites_open_below_the_console(
         below = admin.messages[seen]
         assert below.message_id != view.message_id
         assert expected in (below.text or ""), (key, below.text)
-        label = {"appeals": "待处理的申诉", "reviews": "差评复核", "plans": "绩效改进计划"}
+        label = {
+            "appeals": "待处理的申诉",
+            "reviews": "差评复核",
+            "plans": "绩效改进计划",
+            "roster": "导入人员名单",
+            "template": "上传指标体系",
+        }
         named = label.get(key, "邀请码")
         view = await _edited(
             admin, view, lambda m, k=named: "下方" in (m.text or "") and k in (m.text or "")
