@@ -12,7 +12,15 @@ from conversations import console, results
 from domain.enums import AssignmentStatus, CyclePhase, Role
 from fakebotapi import BotMessage, FakeBotApi, SimUser
 from infra.db import SessionFactory
-from infra.models import Assignment, AuditEntry, Cycle, OutboxMessage, RoleGrant, Staff
+from infra.models import (
+    Assignment,
+    AuditEntry,
+    Cycle,
+    OrgUnit,
+    OutboxMessage,
+    RoleGrant,
+    Staff,
+)
 from services import cycles
 from tests.drivers import console as desk
 from tests.drivers.taps import button, offered
@@ -56,6 +64,26 @@ async def _outbox(sessions: SessionFactory) -> int:
         return int(await s.scalar(select(func.count()).select_from(OutboxMessage)) or 0)
 
 
+async def _by_unit(sessions: SessionFactory, cycle_id: int) -> dict[str, tuple[int, int, int]]:
+    """Per unit of the rater, counted in Python from every assignment: the console's figures."""
+    async with sessions() as s:
+        rows = await s.execute(
+            select(OrgUnit.name, Assignment.rater_staff_id, Assignment.status)
+            .join(Staff, Staff.id == Assignment.rater_staff_id)
+            .join(OrgUnit, OrgUnit.id == Staff.unit_id)
+            .where(Assignment.cycle_id == cycle_id, Assignment.active.is_(True))
+        )
+        found: dict[str, tuple[int, int, set[int]]] = {}
+        for unit, rater, status in rows:
+            done, total, late = found.get(unit, (0, 0, set()))
+            if status == AssignmentStatus.SUBMITTED:
+                done += 1
+            else:
+                late.add(rater)
+            found[unit] = (done, total + 1, late)
+    return {u: (d, t, len(late)) for u, (d, t, late) in found.items()}
+
+
 async def _progress(sessions: SessionFactory, cycle_id: int) -> tuple[int, int]:
     async with sessions() as s:
         rows = list(await s.scalars(select(Assignment).where(Assignment.cycle_id == cycle_id)))
@@ -83,6 +111,10 @@ async def test_the_console_shows_progress_by_unit_and_refreshes_in_place(
     done, _total = await _progress(sessions, cycle_id)
     again = await _edited(admin, view, lambda m: f" {done}/" in (m.text or ""))
     assert again.message_id == view.message_id
+    for unit, (submitted, expected, behind) in (await _by_unit(sessions, cycle_id)).items():
+        line = f"• {unit} {submitted}/{expected}"
+        line += f"，{behind}人未完成" if behind else "，已全部完成"
+        assert line in (again.text or ""), (line, again.text)
     assert len([m for m in admin.messages if "工作台" in (m.text or "")]) == 1  # never re-sent
     await admin.send("/help")
     assert "/admin" in ((await admin.expect_text("工作小组")).text or "")
