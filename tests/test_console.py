@@ -8,7 +8,8 @@ from collections.abc import Callable
 
 from sqlalchemy import func, select
 
-from conversations import console, results
+from conversations import console_view as console
+from conversations import results
 from domain.enums import AssignmentStatus, CyclePhase, Role
 from fakebotapi import BotMessage, FakeBotApi, SimUser
 from infra.db import SessionFactory

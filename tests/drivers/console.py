@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from chat.callbacks import CallbackAction
-from conversations import console
+from conversations import console_view as console
 from conversations.console_entries import entry
 from fakebotapi import BotMessage, SimUser
 from tests.drivers.taps import button, offered
