@@ -15,6 +15,7 @@ from conversations import (
     admin,
     annual,
     appeal,
+    console,
     cycle_admin,
     export,
     fallback,
@@ -83,7 +84,17 @@ def register_handlers(application: JxApplication) -> None:
 
     for flow_module in FLOW_MODULES:
         application.add_handler(flow_module.build_handler(), group=0)
-    for module in (start, home, help, admin, cycle_admin, survey_admin, rectification, results):
+    for module in (
+        start,
+        home,
+        help,
+        admin,
+        console,
+        cycle_admin,
+        survey_admin,
+        rectification,
+        results,
+    ):
         for handler in module.build_handlers():
             application.add_handler(handler, group=0)
     application.add_handlers(annual.build_handlers(), group=0)

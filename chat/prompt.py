@@ -12,6 +12,9 @@ from ``chat.flow``, which is about positions and transactions, not about sending
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 from telegram import InlineKeyboardMarkup, Message, Update
@@ -23,6 +26,19 @@ from domain.text import ALERT_LIMIT, MESSAGE_LIMIT, clip, clip_html, unescape
 
 # These log lines keep the logger name they had when the helpers lived in chat.flow.
 log = logging.getLogger("chat.flow")
+
+_keep_pressed: ContextVar[bool] = ContextVar("jixiao_keep_pressed", default=False)
+
+
+@contextmanager
+def keep_pressed_message() -> Iterator[None]:
+    """Screens shown inside are sent as new messages: the pressed message (the working
+    group's console) stays, to be redrawn in place by its own handler afterwards."""
+    token = _keep_pressed.set(True)
+    try:
+        yield
+    finally:
+        _keep_pressed.reset(token)
 
 
 @dataclass(frozen=True)
@@ -74,6 +90,8 @@ async def send_prompt(
     query = update.callback_query
     if edit is None:
         edit = query is not None
+    if _keep_pressed.get():
+        edit = False
     if edit and query is not None and isinstance(query.message, Message):
         try:
             await query.message.edit_text(

@@ -209,6 +209,18 @@ async def _change(
     edit: bool,
 ) -> None:
     """Extend by ``days``, or (None) stop collecting; then the overview."""
+    if not await change(update, context, cycle_id, who, days=days):
+        return
+    tr = await context.tr(update)
+    await answer_query(update, tr._("Done."))
+    await send_prompt(update, context, await overview(context, tr), edit=edit)
+
+
+async def change(
+    update: Update, context: JxContext, cycle_id: int, who: cycles.Actor, *, days: int | None
+) -> bool:
+    """Extend by ``days``, or (None) stop collecting, in the update's transaction; a refusal
+    is told in an alert (False). Shared with the console (``conversations.console``)."""
     tr = await context.tr(update)
     try:
         async with context.transaction() as session:
@@ -231,9 +243,8 @@ async def _change(
                 await cycles.close(session, cycle.period, now=now(context), actor=who)
     except DomainError as exc:
         await answer_query(update, exc.plain(tr), alert=True)
-        return
-    await answer_query(update, tr._("Done."))
-    await send_prompt(update, context, await overview(context, tr), edit=edit)
+        return False
+    return True
 
 
 async def view_template(update: Update, context: JxContext) -> None:

@@ -41,9 +41,14 @@ async def help_command(update: Update, context: JxContext) -> None:
         lines += [
             "",
             tr._(
-                "Working group: /invites, /reissue &lt;employee no.&gt;, /unbind &lt;employee no.&gt;; send a roster file to import staff, or a template file to open a cycle; /cycle, /score, /appeals, /plans, /annual, /export, /links, /surveys, /reviews."
+                "• /admin — the working group's console: progress by unit, reminders, deadlines, scoring, approval, and the queues"
+            ),
+            tr._(
+                "Working group: /invites, /reissue &lt;employee no.&gt;, /unbind &lt;employee no.&gt;; send a roster file to import staff, or a template file to open a cycle; /cycle, /score, /appeals, /plans, /annual, /export, /report, /links, /surveys, /reviews."
             ),
         ]
+    elif actor.is_leadership:
+        lines += ["", tr._("• /admin — the evaluation's progress by unit (read-only)")]
     await reply(update, "\n".join(lines))
 
 

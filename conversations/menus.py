@@ -33,6 +33,7 @@ COMMON = [
     ("cancel", N_("Stop what you are doing")),
 ]
 ADMIN = [
+    ("admin", N_("Working group console")),
     ("invites", N_("Invite codes for unlinked staff")),
     ("reissue", N_("New invite code for one person")),
     ("unbind", N_("Unlink a Telegram account")),
@@ -68,11 +69,13 @@ def commands_for(actor: Actor | None, tr: Translator) -> list[BotCommand]:
     if actor is not None and actor.is_leadership:
         pairs += [
             ("annual", N_("Annual results and awards")),
+            ("admin", N_("Evaluation progress (read-only)")),
             ("report", N_("Evaluation report (PDF)")),
             ("export", N_("Excel workbook of a cycle")),
         ]
     if actor is not None and actor.is_admin:
-        pairs += [p for p in ADMIN if p not in pairs]
+        names = {name for name, _ in pairs}
+        pairs += [p for p in ADMIN if p[0] not in names]
     return [BotCommand(name, tr._(desc)) for name, desc in pairs]
 
 

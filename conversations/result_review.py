@@ -59,16 +59,16 @@ flow = Flow("result_review", N_("the approval of results"), render, prefix="rv1:
 async def approve(update: Update, context: JxContext) -> object:
     """A leadership member approves the results shown (the 组长's approval publishes them)."""
     cycle_id, round_ = pressed(update, APPROVE, OLD_APPROVE)
-    if not await _may_decide(update, context, cycle_id, round_):
+    if not await may_decide(update, context, cycle_id, round_):
         return END
-    return await _decide(update, context, cycle_id, approve=True, comment="", round_=round_)
+    return await decide(update, context, cycle_id, approve=True, comment="", round_=round_)
 
 
 @flow.step
 async def send_back(update: Update, context: JxContext) -> object:
     """A leadership member sends the results back: first the comment, as a text step."""
     cycle_id, round_ = pressed(update, SEND_BACK, OLD_SEND_BACK)
-    if not await _may_decide(update, context, cycle_id, round_):
+    if not await may_decide(update, context, cycle_id, round_):
         return END
     async with flow.tx(update, context) as tx:
         tx.goto(State.COMMENT, cycle=cycle_id, round=round_)
@@ -77,7 +77,7 @@ async def send_back(update: Update, context: JxContext) -> object:
     return tx.state
 
 
-async def _may_decide(update: Update, context: JxContext, cycle_id: int, round_: int) -> bool:
+async def may_decide(update: Update, context: JxContext, cycle_id: int, round_: int) -> bool:
     """A bound member pressing a button of the round now waiting (the service checks roles)."""
     tr = await context.tr(update)
     actor = await load_caller(update, context)
@@ -98,7 +98,7 @@ async def _may_decide(update: Update, context: JxContext, cycle_id: int, round_:
     return True
 
 
-async def _decide(
+async def decide(
     update: Update,
     context: JxContext,
     cycle_id: int,
@@ -161,7 +161,7 @@ async def comment_text(update: Update, context: JxContext) -> object:
         tr = await context.tr(update)
         await reply(update, tr._("Please write a comment of at most 1000 characters."))
         return None
-    return await _decide(
+    return await decide(
         update,
         context,
         int(pos.data["cycle"]),

@@ -231,9 +231,16 @@ async def score_command(update: Update, context: JxContext) -> None:
     if not context.args:
         await reply(update, tr._("Please give the period, e.g. /score 2026Q4"))
         return
+    await score_period(update, context, " ".join(context.args))
+
+
+async def score_period(update: Update, context: JxContext, typed: str) -> None:
+    """Score the cycle of the period ``typed`` and show the grades with the 审定 button; the
+    caller has checked that this is the working group (/score, the console)."""
+    actor = await load_caller(update, context)
+    tr = await context.tr(update)
     try:
         async with context.transaction() as session:
-            typed = " ".join(context.args)
             period = parse_period(typed)  # 2026Q4, 2026q4 or 2026年第四季度
             cycle = await session.scalar(
                 select(Cycle).where(Cycle.period == (str(period) if period else typed))
@@ -323,11 +330,22 @@ async def send_for_approval(update: Update, context: JxContext) -> None:
     old = OLD_SEND.match(data or "")
     # an old button without the revision still needs fresh results
     cycle_id, revision = (int(old.group(1)), None) if old else SEND.parse(data) or (0, None)
+    lines = await send_cycle(update, context, cycle_id, revision)
+    if lines is not None:
+        await answer_query(update)
+        await send_prompt(update, context, Prompt("\n".join(lines)))
+
+
+async def send_cycle(
+    update: Update, context: JxContext, cycle_id: int, revision: int | None
+) -> list[str] | None:
+    """Send the scored results to 审定 in the update's transaction: the lines that say to whom,
+    or None when refused (told in an alert). Shared with the console."""
     tr = await context.tr(update)
     actor = await load_caller(update, context)
     if not actor.is_admin:
         await answer_query(update, tr._("This button has expired. Here is where you are now."))
-        return
+        return None
     settings = context.services.settings
     try:
         async with context.transaction() as session:
@@ -347,9 +365,8 @@ async def send_for_approval(update: Update, context: JxContext) -> None:
             reach = await leadership.reach(session)
     except DomainError as exc:
         await answer_query(update, exc.plain(tr), alert=True)
-        return
+        return None
     context.services.outbox_wake()
-    await answer_query(update)
     sent_line = html_format(
         tr.ngettext(
             "Sent to {count} member of the leadership group for approval.",
@@ -359,7 +376,7 @@ async def send_for_approval(update: Update, context: JxContext) -> None:
         count=sent,
     )
     more = [] if reach.everyone else reach.lines(tr)  # the sent line says it all
-    await send_prompt(update, context, Prompt("\n".join([sent_line, *more])))
+    return [sent_line, *more]
 
 
 def build_handlers() -> list[BaseHandler]:

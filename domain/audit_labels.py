@@ -21,6 +21,7 @@ ACTION_LABELS = {
     "cycle.collect": N_("Started collecting answers"),
     "cycle.extend": N_("Extended the deadline"),
     "cycle.close": N_("Stopped collecting answers"),
+    "cycle.remind": N_("Reminded everyone behind with their forms"),
     "cycle.score": N_("Computed the results"),
     "cycle.review_request": N_("Sent the results for approval"),
     "cycle.review": N_("Decided on the results"),

@@ -187,6 +187,30 @@ async def send_due_reminders(
     return count
 
 
+async def remind_behind(
+    session: AsyncSession, cycle: Cycle, *, day: dt.date, local: Localization = DEFAULTS
+) -> int:
+    """The working group's reminder to everyone linked who still has open forms: queued once
+    per person and day (the dedupe key), so a double tap or a replayed update sends one."""
+    count = 0
+    for staff_id, (telegram_id, language, open_by_source) in (
+        await _raters_with_open_tasks(session, cycle)
+    ).items():
+        tr = translator(language, local)
+        text = html_format(
+            tr._(
+                "Reminder from the evaluation working group: the {period} evaluation closes on {deadline}. Still open: {tasks}. Send /start to continue."
+            ),
+            period=tr.period(cycle.period),
+            deadline=tr.datetime(cycle.deadline),
+            tasks=_task_list(tr, open_by_source),
+        )
+        key = f"remind-now:{cycle.id}:{staff_id}:{day.isoformat()}"
+        if await enqueue(session, telegram_id, text, dedupe_key=key):
+            count += 1
+    return count
+
+
 REFUSED_PUSH = N_(
     "Telegram refused a message from the bot as malformed, so it was not delivered (outbox message {id}, to {recipient}): {error}. This is a fault in the bot; please tell its operator."
 )
