@@ -18,7 +18,7 @@ from telegram import Update
 
 from chat.context import JxContext
 from chat.flow import reply
-from conversations import admin, appeal, plan, rectification, survey_admin
+from conversations import admin, appeal, export, plan, rectification, report, survey_admin
 from infra.i18n import N_
 
 
@@ -76,6 +76,8 @@ ENTRIES: list[ConsoleEntry] = [
     ConsoleEntry("template", N_("Upload an indicator system"), WG, ask_for_template),
     ConsoleEntry("links", N_("Survey QR codes"), WG, survey_admin.links_command),
     ConsoleEntry("surveys", N_("Citizen satisfaction"), WG, survey_admin.surveys_command),
+    ConsoleEntry("export", N_("Excel workbook"), LEADERS, export.export_command, with_period=True),
+    ConsoleEntry("report", N_("Evaluation report"), LEADERS, report.report_command, with_period=True),
 ]
 """The console's entries, in the order of their buttons (two to a row)."""
 
