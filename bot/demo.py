@@ -222,10 +222,24 @@ async def _run_kept(
             path=database
         )
     )
+    period = await _published_period(database)
     out(f"  export JIXIAO_DATABASE_URL=sqlite:///{database}")
     out("  jixiao cycle status")
+    out(f"  jixiao export {period} --out {period}.xlsx")
+    out(f"  jixiao report {period} --out {period}.pdf")
     out("  jixiao audit")
     return status
+
+
+async def _published_period(database: Path) -> str:
+    """The period code of the cycle the demo published, as the commands above take it."""
+    engine = make_engine(f"sqlite+aiosqlite:///{database}")
+    try:
+        async with make_sessions(engine)() as session:
+            period = await session.scalar(select(Cycle.period).order_by(Cycle.id.desc()).limit(1))
+    finally:
+        await engine.dispose()
+    return period or "PERIOD"
 
 
 async def _run_demo(

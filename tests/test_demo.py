@@ -44,7 +44,7 @@ def test_demo_runs_a_whole_cycle(tmp_path: Path) -> None:
 
 def test_demo_keep_leaves_a_published_cycle_for_the_offline_commands(tmp_path: Path) -> None:
     """``--keep``: the database stays, complete (results, an appeal, a rectification, a plan),
-    and ``cycle status`` and ``audit`` run on it as printed, with no bot token."""
+    and ``cycle status``, ``export``, ``report`` and ``audit`` run on it as printed, with no bot token."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("JIXIAO_")}
     env["PYTHONPATH"] = str(ROOT)
 
@@ -86,6 +86,15 @@ def test_demo_keep_leaves_a_published_cycle_for_the_offline_commands(tmp_path: P
         "批准绩效改进计划",
     ):
         assert done in log.stdout
+    for command in ("export", "report"):  # the lines the demo printed, as a newcomer types them
+        line = next(
+            x.split()
+            for x in demo.stdout.splitlines()
+            if x.strip().startswith(f"jixiao {command} ")
+        )
+        made = jixiao(*line[1:], JIXIAO_DATABASE_URL=url)
+        assert made.returncode == 0, made.stderr
+        assert (tmp_path / line[-1]).stat().st_size > 1000
 
     again = jixiao("demo", "--out", "out", "--keep", "kept")  # never over a kept database
     assert again.returncode == 1 and str(database) in again.stderr
