@@ -15,7 +15,12 @@ pytestmark = [pytest.mark.slow, pytest.mark.nodb]  # nodb: its own SQLite, whate
 
 @pytest.mark.parametrize(
     "argv",
-    [["bench.roundtrip", "--users", "3", "--messages", "4"], ["bench.survey", "--citizens", "5"]],
+    [
+        ["bench.roundtrip", "--users", "3", "--messages", "4"],
+        ["bench.roundtrip", "--users", "3", "--messages", "6", "--mix", "staff"],
+        ["bench.survey", "--citizens", "5"],  # closed loop: all at once
+        ["bench.survey", "--citizens", "5", "--rate", "10"],  # open loop
+    ],
 )
 def test_benchmark_runs(argv: list[str], tmp_path: Path) -> None:
     temp = tmp_path / "tmp"  # the benchmark's temporary files go here, so we see what it leaves
@@ -29,5 +34,7 @@ def test_benchmark_runs(argv: list[str], tmp_path: Path) -> None:
         timeout=300,
     )
     assert result.returncode == 0, result.stderr[-2000:]
-    assert "jixiao ÷" in result.stdout
+    assert "jixiao ÷ echo" in result.stdout and "CPU ms/update" in result.stdout
+    if argv[0] == "bench.survey":  # every response read back, complete and as given
+        assert "5 responses stored complete" in result.stdout, result.stdout
     assert not list(temp.iterdir()), "the benchmark left its temporary files behind"
