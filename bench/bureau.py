@@ -11,7 +11,7 @@ import csv
 import datetime as dt
 import io
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from bench.common import ROOT
 from domain.enums import Role
@@ -50,6 +50,8 @@ async def build(sessions: SessionFactory, *, staff: int = 0) -> None:
     now = dt.datetime.now(dt.UTC)
     roster = parse_roster(roster_csv(staff), "staff.csv")
     async with sessions.begin() as s:
+        if await s.scalar(select(func.count()).select_from(Staff)):
+            raise SystemExit("the database already holds a bureau: give the benchmark an empty one")
         await apply_import(s, roster, actor_label="bench", now=now)
     template = load_template((EXAMPLES / "template.toml").read_bytes(), "template.toml")
     period = parse_period("2026Q4")
