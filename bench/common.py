@@ -53,6 +53,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="run the bot from this checkout (to measure another branch with this harness)",
     )
     parser.add_argument(
+        "--profile-bot",
+        type=Path,
+        help="run jixiao under cProfile and write its profile here when it stops",
+    )
+    parser.add_argument(
         "--profile-harness",
         action="store_true",
         help="profile this process (fake server and simulated users) in each measured phase",
@@ -169,6 +174,7 @@ class Harness:
         self.database_url = async_url(args.database_url or f"sqlite:///{self.workdir}/bench.db")
         self.server = FakeBotApi()
         self.profile = bool(getattr(args, "profile_harness", False))
+        self.profile_bot: Path | None = getattr(args, "profile_bot", None)
 
     def env(self, root: Path | None = None) -> dict[str, str]:
         """The bot's environment; its code comes from ``root`` (default: ``--bot-root``)."""
@@ -195,8 +201,11 @@ class Harness:
 
     def spawn(self, module: list[str]) -> BotChild:
         """jixiao from ``--bot-root``; the echo bot of the floor always from this checkout."""
-        root = ROOT if module[-1] == "bench.echo_bot" else self.bot_root
-        return BotChild(module, self.env(root), self.workdir)
+        if module[-1] == "bench.echo_bot":
+            return BotChild(module, self.env(ROOT), self.workdir)
+        if self.profile_bot is not None:
+            module = ["-m", "cProfile", "-o", str(self.profile_bot.resolve()), *module]
+        return BotChild(module, self.env(self.bot_root), self.workdir)
 
     def updates_so_far(self) -> int:
         """Updates the simulated users produced (each one the bot must handle)."""
