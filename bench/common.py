@@ -137,11 +137,13 @@ class Result:
 class BotChild:
     """A bot under test in its own process; stopped for sure (SIGKILL after a grace period)."""
 
-    def __init__(self, module: list[str], env: dict[str, str], cwd: str) -> None:
+    def __init__(
+        self, module: list[str], env: dict[str, str], cwd: str, python: str = sys.executable
+    ) -> None:
         self.log = Path(cwd) / f"{module[1].replace('.', '_')}.log"
         with self.log.open("ab") as log:  # the child keeps its own copy of the descriptor
             self.proc = subprocess.Popen(
-                [sys.executable, *module], env=env, cwd=cwd, stdout=log, stderr=log
+                [python, *module], env=env, cwd=cwd, stdout=log, stderr=log
             )
 
     def cpu(self) -> float:
@@ -171,6 +173,9 @@ class Harness:
     def __init__(self, args: argparse.Namespace, prefix: str) -> None:
         self.workdir = workdir(prefix)
         self.bot_root: Path = args.bot_root.resolve()
+        # another checkout's bot runs on its own virtualenv (its dependencies), if it has one
+        venv = self.bot_root / ".venv" / "bin" / "python"
+        self.python = str(venv) if self.bot_root != ROOT and venv.exists() else sys.executable
         self.database_url = async_url(args.database_url or f"sqlite:///{self.workdir}/bench.db")
         self.server = FakeBotApi()
         self.profile = bool(getattr(args, "profile_harness", False))
@@ -190,7 +195,7 @@ class Harness:
     def migrate(self) -> None:
         """Bring the database to the bot's own head revision (``jixiao db upgrade``)."""
         done = subprocess.run(
-            [sys.executable, "-m", "bot.cli", "db", "upgrade"],
+            [self.python, "-m", "bot.cli", "db", "upgrade"],
             env=self.env(),
             cwd=self.workdir,
             capture_output=True,
@@ -205,7 +210,7 @@ class Harness:
             return BotChild(module, self.env(ROOT), self.workdir)
         if self.profile_bot is not None:
             module = ["-m", "cProfile", "-o", str(self.profile_bot.resolve()), *module]
-        return BotChild(module, self.env(self.bot_root), self.workdir)
+        return BotChild(module, self.env(self.bot_root), self.workdir, self.python)
 
     def updates_so_far(self) -> int:
         """Updates the simulated users produced (each one the bot must handle)."""
