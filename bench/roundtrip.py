@@ -1,54 +1,114 @@
 """Round-trip benchmark: simulated users against a bare echo bot and against jixiao.
 
-``python -m bench.roundtrip [--users 100] [--messages 20] [--database-url URL]``
+``python -m bench.roundtrip [--users 100] [--messages 20] [--mix strangers|staff]
+[--database-url URL] [--bot-root DIR]``
 
-Both bots run as child processes polling the same fake Bot API server (in this
-process, with the simulated users). Each user sends its messages one after the
-other and waits for the bot's answer; we print updates per second and the p50/p99
-time from a user's message to the bot's reply, and jixiao's figures as ratios to
-the echo bot's. jixiao's users go through ``/start``, ``/help``, ``/language`` and a
-button press that stores their choice, with the real database and persistence.
+Both bots run as child processes polling the fake Bot API server of this process (the
+harness, with the simulated users). Each user sends its messages one after the other and
+waits for the bot's answer. Printed: steps per second, p50/p99 time from a user's action
+to the bot's answer, the bot's CPU per update it handled and the harness's CPU per step,
+and jixiao's figures as ratios to the echo bot's from the same run.
+
+``--mix strangers``: ``/start``, ``/help``, ``/language`` and a button press that stores
+the chosen language. ``--mix staff``: linked staff in a collecting quarter with the
+shipped template: the home screen, the self-assessment opened from it, and one answer of
+that form (a level tapped, or a text written), round and round.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import statistics
 import time
 from collections.abc import Awaitable, Callable
 
-from bench import common
-from bench.common import TOKEN, Result, bot_env, echo_step, spawn
-from fakebotapi import FakeBotApi, SimUser
+from bench import bureau, common
+from bench.common import Harness, Result, echo_step, ratio_line, table
+from chat.callbacks import CallbackAction
+from conversations.form_view import CONTINUE, EDIT, KEEP, SCORE, SUBMIT
+from conversations.home import OPEN_SELF
+from fakebotapi import BotMessage, SimUser
+from infra.db import make_engine, make_sessions
 
 Step = Callable[[SimUser, int], Awaitable[None]]
+WRITTEN = "本季度牵头完成防汛应急预案修订并组织两次实战演练，按期完成物资储备核查。"
+STRANGERS, STAFF = 2_000_000, 3_000_000
 
 
-async def _jixiao_step(user: SimUser, i: int) -> None:
+async def _stranger_step(user: SimUser, i: int) -> None:
     kind = i % 4
     if kind == 0:
         await user.send("/start")
-        await user.expect(timeout=60)
+        await user.expect(timeout=300)
     elif kind == 1:
         await user.send("/help")
-        await user.expect(timeout=60)
+        await user.expect(timeout=300)
     elif kind == 2:
         await user.send("/language")
-        await user.expect(timeout=60)
+        await user.expect(timeout=300)
     else:
         await user.press_button(("English", "简体中文", "繁體中文")[i // 4 % 3])
-        await user.expect(timeout=60)  # the prompt turns into the confirmation
-        await user.expect(timeout=60)  # the home screen in the new language
+        await user.expect(timeout=300)  # the prompt turns into the confirmation
+        await user.expect(timeout=300)  # the home screen in the new language
+
+
+def _offered(msg: BotMessage, action: CallbackAction) -> list[str]:
+    return [d for d in msg.button_data() if d and action.parse(d) is not None]
+
+
+async def _until(user: SimUser, wanted: Callable[[BotMessage], bool]) -> BotMessage:
+    """The next bot message (or edit) that ``wanted`` accepts; a step may send a notice first."""
+    while True:
+        msg = await user.expect(timeout=300)
+        if wanted(msg):
+            return msg
+
+
+def _form_prompt(msg: BotMessage) -> bool:
+    return not _offered(msg, OPEN_SELF) and not msg.deleted
+
+
+class _Staff:
+    """A linked member of staff going round: home screen, self-assessment, one answer."""
+
+    def __init__(self) -> None:
+        self.shown: dict[int, BotMessage] = {}
+
+    async def step(self, user: SimUser, i: int) -> None:
+        kind = i % 3
+        if kind == 0:
+            await user.send("/start")
+            self.shown[user.id] = await _until(user, lambda m: bool(_offered(m, OPEN_SELF)))
+        elif kind == 1:
+            home = self.shown[user.id]
+            await user.press(_offered(home, OPEN_SELF)[0], home)
+            self.shown[user.id] = await _until(user, _form_prompt)
+        else:
+            self.shown[user.id] = await self._answer(user, self.shown[user.id])
+
+    @staticmethod
+    async def _answer(user: SimUser, prompt: BotMessage) -> BotMessage:
+        """One step of the form, whatever it shows: a level, a kept text, a written text."""
+        for action in (CONTINUE, SCORE, EDIT, KEEP):  # EDIT: at the summary, change an answer
+            choices = _offered(prompt, action)
+            if choices:
+                await user.press(choices[user.id % len(choices)], prompt)
+                break
+        else:
+            assert not _offered(prompt, SUBMIT)
+            await user.send(WRITTEN)
+        return await _until(user, _form_prompt)
 
 
 async def _run_users(
-    server: FakeBotApi, name: str, step: Step, users: int, messages: int, first_id: int
+    harness: Harness,
+    bot: common.BotChild,
+    name: str,
+    step: Step,
+    ids: list[int],
+    messages: int,
 ) -> Result:
-    sims = [
-        server.user(first_id + n, first_name=f"用户{n}", language_code="zh-hans")
-        for n in range(users)
-    ]
+    sims = [harness.server.user(i, first_name=f"用户{i % 1000}") for i in ids]
     latencies: list[float] = []
 
     async def one(user: SimUser) -> None:
@@ -57,47 +117,52 @@ async def _run_users(
             await step(user, i)
             latencies.append(time.perf_counter() - started)
 
-    started = time.perf_counter()
-    await asyncio.gather(*(one(u) for u in sims))
-    return Result(name, users * messages, time.perf_counter() - started, latencies)
+    async with harness.measured(name, bot) as result:
+        await asyncio.gather(*(one(u) for u in sims))
+    result.steps, result.latencies = len(latencies), latencies
+    return result
 
 
-async def _warm_up(server: FakeBotApi, step: Step, user_id: int) -> None:
-    user = server.user(user_id, language_code="zh-hans")
-    await step(user, 0)
-
-
-async def main(users: int, messages: int, database_url: str | None) -> None:
-    server = FakeBotApi()
-    await server.start()
-    server.add_bot(token=TOKEN, username="bench_bot", first_name="bench")
-    workdir = common.workdir("jixiao-bench-")
-    env = bot_env(server, database_url or f"sqlite:///{workdir}/bench.db")
+async def main(args: argparse.Namespace) -> None:
+    harness = Harness(args, "jixiao-bench-")
+    harness.migrate()
+    staff_step: Step = _stranger_step
+    if args.mix == "staff":
+        engine = make_engine(harness.database_url)
+        sessions = make_sessions(engine)
+        await bureau.build(sessions, staff=args.users + 1)
+        await bureau.link_staff(sessions, [STAFF + n for n in range(args.users + 1)])
+        await engine.dispose()
+        staff_step = _Staff().step
+    first = STAFF if args.mix == "staff" else STRANGERS
     results = []
-    for name, module, step, first in (
-        ("echo (bare PTB)", ["-m", "bench.echo_bot"], echo_step, 1_000_000),
-        ("jixiao", ["-m", "bot.cli", "run"], _jixiao_step, 2_000_000),
-    ):
-        proc = spawn(module, env, workdir)
-        try:
-            await _warm_up(server, step, first - 1)
-            results.append(await _run_users(server, name, step, users, messages, first))
-        finally:
-            proc.terminate()
-            proc.wait(30)
-    await server.stop()
+    async with harness.running():
+        for name, module, step, base in (
+            ("echo (bare PTB)", ["-m", "bench.echo_bot"], echo_step, 1_000_000),
+            (f"jixiao ({args.mix})", ["-m", "bot.cli", "run"], staff_step, first),
+        ):
+            bot = harness.spawn(module)
+            try:
+                warm = harness.server.user(base + args.users, language_code="zh-hans")
+                for i in range(3):  # start-up, first queries, caches
+                    await step(warm, i)
+                ids = [base + n for n in range(args.users)]
+                results.append(await _run_users(harness, bot, name, step, ids, args.messages))
+            except BaseException:
+                print(bot.tail())
+                raise
+            finally:
+                await bot.stop()
     echo, jx = results
-    print(f"{users} users × {messages} messages each, fake Bot API server on loopback")
-    print(f"{'bot':<18}{'updates/s':>12}{'p50 ms':>10}{'p99 ms':>10}")
-    for r in results:
-        print(f"{r.name:<18}{r.rate:>12.1f}{r.pct(0.50):>10.1f}{r.pct(0.99):>10.1f}")
     print(
-        f"{'jixiao ÷ echo':<18}{jx.rate / echo.rate:>11.2f}x{jx.pct(0.5) / echo.pct(0.5):>9.2f}x"
-        f"{jx.pct(0.99) / echo.pct(0.99):>9.2f}x"
+        f"{args.users} users × {args.messages} steps each ({args.mix}), "
+        f"fake Bot API server on loopback, {harness.database_url.split(':', 1)[0]}"
     )
+    print(table(results))
+    print(ratio_line(jx, echo))
     print(
-        f"(mean step latency: echo {statistics.mean(echo.latencies) * 1000:.1f} ms, "
-        f"jixiao {statistics.mean(jx.latencies) * 1000:.1f} ms)"
+        f"updates handled: echo {echo.updates}, jixiao {jx.updates} "
+        f"({jx.updates / max(jx.steps, 1):.2f} per step)"
     )
 
 
@@ -105,6 +170,6 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--users", type=int, default=100)
     parser.add_argument("--messages", type=int, default=20)
-    parser.add_argument("--database-url", help="default: a fresh SQLite file")
-    args = parser.parse_args()
-    asyncio.run(main(args.users, args.messages, args.database_url))
+    parser.add_argument("--mix", choices=("strangers", "staff"), default="strangers")
+    common.add_arguments(parser)
+    asyncio.run(main(parser.parse_args()))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import itertools
 from typing import Any
 
 from fakebotapi import errors, media
@@ -74,7 +75,7 @@ async def get_updates(call: Call) -> list[JSON]:
             raise ApiError(409, errors.POLL_CONFLICT)
         if bot.webhook is not None:
             raise ApiError(409, errors.WEBHOOK_CONFLICT)
-    return copy.deepcopy(list(bot.updates)[:limit])
+    return copy.deepcopy(list(itertools.islice(bot.updates, limit)))
 
 
 def _new_message(call: Call, chat: Chat, body: JSON, markup: JSON | None) -> JSON:
@@ -222,7 +223,7 @@ def _apply_edit(
     message.reply_markup = markup
     if call.params.raw("parse_mode") is not None or "text" in changes or "caption" in changes:
         message.parse_mode = call.params.text("parse_mode")
-    chat.events.append(message.snapshot(edited=True))
+    chat.add_event(message.snapshot(edited=True))
     return copy.deepcopy(raw)
 
 

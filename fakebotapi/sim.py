@@ -1,7 +1,8 @@
 """Simulated Telegram users and the test-facing view of bot messages.
 
 A :class:`SimUser` acts in its private chat with the bot: it produces updates (messages,
-button presses) and observes what the bot did, waiting on server events instead of sleeping.
+button presses) and observes what the bot did, waiting on server events instead of sleeping
+(``expect`` on its own chat's, so its cost per step does not grow with the number of users).
 """
 
 from __future__ import annotations
@@ -331,9 +332,7 @@ class SimUser:
         """The next unseen bot event here: a new message or an edit (``edited=True``)."""
         timeout = self.default_timeout if timeout is None else timeout
         chat = self._chat
-        arrived = await self._hub.notifier.wait_for(
-            lambda: chat.consumed < len(chat.events), timeout
-        )
+        arrived = await chat.changed.wait_for(lambda: chat.consumed < len(chat.events), timeout)
         if not arrived:
             raise AssertionError(
                 f"no new bot message in chat {self.id} within {timeout}s; recent history:\n"

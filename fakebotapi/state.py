@@ -1,8 +1,10 @@
 """In-memory state of the fake Telegram: bots, private chats, messages, updates, files.
 
 Everything lives on one asyncio loop, so plain mutation is race-free; waiters (long polls,
-``SimUser.expect``, webhook delivery) sleep on a shared :class:`Notifier` that is poked after
-every state change instead of polling on a timer.
+``wait_until``, webhook delivery) sleep on a shared :class:`Notifier` that is poked after
+every state change instead of polling on a timer. ``SimUser.expect`` sleeps on its own
+chat's notifier instead, poked only when the bot sends or edits there: with thousands of
+simulated users waiting at once, a broadcast would wake them all on every request.
 """
 
 from __future__ import annotations
@@ -228,6 +230,8 @@ class Chat:
     blocked: bool = False
     last_action: str | None = None
     callback_answers: list[JSON] = field(default_factory=list)
+    # Poked when ``events`` grows, so a user waiting here sleeps through other chats' traffic.
+    changed: Notifier = field(default_factory=Notifier, repr=False, compare=False)
 
     @property
     def info(self) -> JSON:
@@ -243,8 +247,13 @@ class Chat:
         """Append a message; bot messages also become an event for ``SimUser.expect``."""
         self.messages[message.message_id] = message
         if message.from_bot:
-            self.events.append(message.snapshot())
+            self.add_event(message.snapshot())
         return message
+
+    def add_event(self, snapshot: StoredMessage) -> None:
+        """Record what the bot sent or edited, and wake whoever waits for this chat."""
+        self.events.append(snapshot)
+        self.changed.notify()
 
     def allocate_id(self) -> int:
         """Message ids are a per-chat counter shared by both sides, like in private chats."""

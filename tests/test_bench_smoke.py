@@ -11,13 +11,24 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = [pytest.mark.slow, pytest.mark.nodb]  # nodb: its own SQLite, whatever the run uses
+RATIOS = ("jixiao ÷ echo", "CPU ms/update", "harness ms/step")
+STORED = "5 responses stored complete, every answer, tag and reason as given"
 
 
 @pytest.mark.parametrize(
-    "argv",
-    [["bench.roundtrip", "--users", "3", "--messages", "4"], ["bench.survey", "--citizens", "5"]],
+    ("argv", "printed"),
+    [
+        (["bench.roundtrip", "--users", "3", "--messages", "4"], RATIOS),
+        (["bench.roundtrip", "--users", "3", "--messages", "6", "--mix", "staff"], RATIOS),
+        (["bench.survey", "--citizens", "5"], (*RATIOS, STORED, "all at once")),
+        (
+            ["bench.survey", "--citizens", "5", "--rate", "10"],
+            (*RATIOS, STORED, "one every 100 ms"),
+        ),
+        (["bench.harness", "--users", "5", "50", "--steps", "2"], ("CPU ms/step",)),
+    ],
 )
-def test_benchmark_runs(argv: list[str], tmp_path: Path) -> None:
+def test_benchmark_runs(argv: list[str], printed: tuple[str, ...], tmp_path: Path) -> None:
     temp = tmp_path / "tmp"  # the benchmark's temporary files go here, so we see what it leaves
     temp.mkdir()
     result = subprocess.run(
@@ -26,8 +37,9 @@ def test_benchmark_runs(argv: list[str], tmp_path: Path) -> None:
         env={**os.environ, "TMPDIR": str(temp)},
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=600,
     )
-    assert result.returncode == 0, result.stderr[-2000:]
-    assert "jixiao ÷" in result.stdout
+    assert result.returncode == 0, result.stderr[-2000:] + result.stdout[-2000:]
+    for text in printed:
+        assert text in result.stdout, result.stdout
     assert not list(temp.iterdir()), "the benchmark left its temporary files behind"
