@@ -77,7 +77,9 @@ ENTRIES: list[ConsoleEntry] = [
     ConsoleEntry("links", N_("Survey QR codes"), WG, survey_admin.links_command),
     ConsoleEntry("surveys", N_("Citizen satisfaction"), WG, survey_admin.surveys_command),
     ConsoleEntry("export", N_("Excel workbook"), LEADERS, export.export_command, with_period=True),
-    ConsoleEntry("report", N_("Evaluation report"), LEADERS, report.report_command, with_period=True),
+    ConsoleEntry(
+        "report", N_("Evaluation report"), LEADERS, report.report_command, with_period=True
+    ),
 ]
 """The console's entries, in the order of their buttons (two to a row)."""
 
