@@ -28,6 +28,7 @@ from sqlalchemy import func, select, update
 
 from bench import common
 from bench.common import TOKEN
+from bot.result_pushes import push_pending
 from domain.enums import CycleKind, CyclePhase, Dimension, Grade, OutboxStatus, UnitKind
 from fakebotapi import FakeBotApi
 from infra.db import SessionFactory, make_engine, make_sessions, upgrade
@@ -40,7 +41,7 @@ from infra.models import (
     TelegramAccount,
     TemplateVersion,
 )
-from services import charts, result_push, result_review
+from services import charts, result_review
 
 
 def _breakdown(total: Decimal) -> dict[str, Any]:
@@ -152,7 +153,7 @@ async def _publish(
         cycle = await s.get(Cycle, cycle_id)
         assert cycle is not None
         await result_review.publish(s, cycle, now=now)
-    await result_push.push_pending(sessions)
+    await push_pending(sessions)
     seconds = time.perf_counter() - started
     stop.set()
     await probe

@@ -8,10 +8,11 @@ from typing import Any
 
 from telegram.ext import JobQueue
 
+from bot.result_pushes import push_pending
 from infra import inbox
 from infra.container import Services
 from infra.outage import DatabaseWatch, describe, is_outage
-from services import appeals, cycles, notices, outbox, plans, rectification, result_push
+from services import appeals, cycles, notices, outbox, plans, rectification
 from services.cases import Env
 from services.invites import prune_attempts
 
@@ -77,7 +78,7 @@ async def run_plan_reminders(services: Services) -> int:
 async def run_result_pushes(services: Services) -> int:
     """Tell the people of a published cycle their results, in short transactions
     (``services.result_push``): after a big publish, and after a crash in the middle of one."""
-    return await result_push.push_pending(
+    return await push_pending(
         services.sessions,
         local=notices.Localization.of(services.settings),
         wake=services.outbox_wake,

@@ -12,9 +12,7 @@ could store an answer.
 
 from __future__ import annotations
 
-import logging
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -23,16 +21,12 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.enums import Dimension, Grade
-from infra.db import SessionFactory
-from infra.failpoints import failpoint
 from infra.models import Cycle, ImprovementPlan, OutboxMessage, Result, Staff, TelegramAccount
 from services.notices import DEFAULTS, Localization, translator
 from services.outbox import enqueue_all
 from services.plan_view import PlanView
 from services.plan_view import load as load_plan
 from services.result_notices import push_unit_summary, result_messages
-
-log = logging.getLogger(__name__)
 
 CHUNK = 100  # results per transaction: about 200 rows queued, a few tens of milliseconds
 
@@ -188,40 +182,3 @@ async def _plans(session: AsyncSession, cycle: Cycle, keys: list[str]) -> dict[s
     )
     views = [await load_plan(session, plan_id) for plan_id in ids]
     return {view.plan.subject_key: view for view in views}
-
-
-async def push_pending(
-    sessions: SessionFactory,
-    *,
-    local: Localization = DEFAULTS,
-    size: int = CHUNK,
-    wake: Callable[[], None] = lambda: None,
-) -> int:
-    """Tell the people of every cycle published but not yet told, chunk by chunk; returns
-    how many results were looked at (0: nothing was pending). Run after publishing and
-    periodically (``bot.jobs``), so a crash mid-way finishes at the next run."""
-    async with sessions() as session:
-        pending = list(
-            await session.scalars(select(Cycle.id).where(Cycle.push_cursor.is_not(None)))
-        )
-    done = 0
-    for cycle_id in pending:
-        async with sessions() as session:
-            summary = await totals(session, cycle_id)
-        while True:
-            async with sessions() as session:  # read, then build with no transaction open
-                cycle = await session.get(Cycle, cycle_id)
-                chunk = await read_chunk(session, cycle, size) if cycle else None
-            if cycle is None or chunk is None:
-                break
-            rows = messages(cycle, chunk, summary, local)
-            async with sessions.begin() as session:
-                cycle = await session.get(Cycle, cycle_id, with_for_update=True)
-                if cycle is None:
-                    break
-                if await write_chunk(session, cycle, chunk, rows, summary, local=local):
-                    done += len(chunk.results)
-            failpoint("pushed")  # a chunk committed, the next not begun
-            wake()  # the sender starts on what is queued while the next chunk is written
-        log.info("results of cycle %d told (%d looked at)", cycle_id, done)
-    return done

@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bench.push import _seed
+from bot.result_pushes import push_pending
 from infra.db import SessionFactory
 from infra.models import Cycle, OutboxMessage, Result
 from services import result_push, result_review
@@ -51,10 +52,10 @@ async def test_big_cycle_is_published_at_once_and_told_in_chunks(sessions: Sessi
         )
         assert unpublished == 0  # but every result is visible to its person already
     assert await _queued(sessions) == (0, 0)
-    told = await result_push.push_pending(sessions, size=result_push.CHUNK)
+    told = await push_pending(sessions, size=result_push.CHUNK)
     assert told == 2 * result_push.CHUNK + 7
     assert await _queued(sessions) == (2 * told, 2 * told)  # a chart and a text each, once
-    assert await result_push.push_pending(sessions) == 0  # nothing left, nothing twice
+    assert await push_pending(sessions) == 0  # nothing left, nothing twice
     async with sessions() as s:
         assert (await s.get(Cycle, cycle_id)).push_cursor is None  # type: ignore[union-attr]
 
@@ -71,9 +72,9 @@ async def test_a_crash_between_chunks_finishes_on_the_next_run(sessions: Session
             raise Crash
 
     with pytest.raises(Crash):
-        await result_push.push_pending(sessions, size=40, wake=crash_after_two)
+        await push_pending(sessions, size=40, wake=crash_after_two)
     assert await _queued(sessions) == (2 * 80, 2 * 80)  # two chunks committed, no more
-    assert await result_push.push_pending(sessions, size=40) == people - 80
+    assert await push_pending(sessions, size=40) == people - 80
     assert await _queued(sessions) == (2 * people, 2 * people)
 
 
@@ -95,5 +96,5 @@ async def test_a_chunk_run_twice_queues_nothing_twice(sessions: SessionFactory) 
         cycle = await s.get(Cycle, cycle_id)
         assert cycle is not None
         assert not await result_push.write_chunk(s, cycle, chunk, rows, summary)
-    await result_push.push_pending(sessions)
+    await push_pending(sessions)
     assert await _queued(sessions) == (2 * (result_push.CHUNK + 1),) * 2
