@@ -1,8 +1,9 @@
 """Result pictures: a person's scores as bars over the grade bands, a unit's grade distribution.
 
-Charts are drawn with matplotlib's object-oriented API on the Agg canvas (no pyplot, no
-GUI backend), one ``Figure`` per call, so they may be rendered from worker threads
-(``asyncio.to_thread``). Text is set in WenQuanYi Micro Hei, the CJK font that comes with
+A person's result is painted with Pillow from a pixel layout (``services.result_chart``: it
+goes out with every published result, and matplotlib took 70 ms of CPU for it); the unit's
+distribution is drawn with matplotlib's object-oriented API on the Agg canvas (no pyplot, no
+GUI backend), one ``Figure`` per call. Both may be rendered from worker threads. Text is set in WenQuanYi Micro Hei, the CJK font that comes with
 the project's dependencies (the ``paperang-p2-fonts-cjk`` wheel, as for the QR captions),
 so Simplified and Traditional Chinese render the same on every machine whatever fonts the
 OS has. The font is registered with matplotlib's font manager once and then handed to
