@@ -1,13 +1,16 @@
-"""Result push benchmark: publish N results and deliver them through the outbox under a rate limit.
+"""Result push benchmark: publish N results, then deliver them through the outbox.
 
-``python -m bench.push [--results 3000] [--limit 30] [--database-url URL]``
+``python -m bench.push [--results 3000] [--limit 30] [--limited 600] [--database-url URL]``
 
-The fake Bot API server enforces ``--limit`` messages per second overall (Telegram's
-broadcast limit is about 30) and 1 per second per chat, answering 429 beyond; the
-outbox sender runs as in production, drawing each chart when it is sent. Printed: the
-achieved rate ÷ the limit (the floor is the limit itself), 429s and their share of the
-sends (it depends on scheduling, so it is measured here, not asserted in the tests), and
-the time to publish (one transaction that queues everything).
+Printed, each measured in this run: the time to publish (the approving transaction, then the
+chunks of ``services.result_push``) and the worst wait of a chat's write during it (a probe
+transaction every 50 ms, as a user's answer would be stored); the CPU to draw one result
+chart; the sender's rate with the limit lifted; the achieved rate ÷ the limit at ``--limit``
+msg/s overall and 1 per chat (the floor is the limit itself), over the first ``--limited``
+messages sent again; 429s and their share; what is left unsent; the CPU per message of the
+sending process (``python -m bot.outbox --drain`` in a child process, with its drawing
+processes; the fake Bot API server stays in this one). ``--database-url`` takes a fresh
+database (``createdb bench_push``; ``postgresql://…`` is accepted as is) and migrates it.
 """
 
 from __future__ import annotations
@@ -15,18 +18,20 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
+import resource
+import sys
 import time
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from bench import common
 from bench.common import TOKEN
-from chat.outbox_sender import OutboxSender
-from chat.renderers import register_renderers
+from bot.result_pushes import push_pending
 from domain.enums import CycleKind, CyclePhase, Dimension, Grade, OutboxStatus, UnitKind
 from fakebotapi import FakeBotApi
-from infra.db import make_engine, make_sessions, upgrade
+from infra.db import SessionFactory, make_engine, make_sessions, upgrade
 from infra.models import (
     Cycle,
     OrgUnit,
@@ -36,10 +41,10 @@ from infra.models import (
     TelegramAccount,
     TemplateVersion,
 )
-from services import result_review
+from services import charts, result_review
 
 
-def _breakdown(total: Decimal) -> dict:  # type: ignore[type-arg]
+def _breakdown(total: Decimal) -> dict[str, Any]:
     return {
         "format": 1,
         "total": str(total),
@@ -58,14 +63,23 @@ def _breakdown(total: Decimal) -> dict:  # type: ignore[type-arg]
     }
 
 
-async def main(count: int, limit: float, database_url: str | None) -> None:
-    workdir = common.workdir("jixiao-bench-push-")
-    url = database_url or f"sqlite+aiosqlite:///{workdir}/bench.db"
-    engine = make_engine(url)
-    await upgrade(engine)
-    sessions = make_sessions(engine)
-    now = dt.datetime.now(dt.UTC)
+def _driver_url(url: str) -> str:
+    """The plain URLs people type, with the async driver (as ``Settings`` does)."""
+    for plain, driver in (
+        ("postgresql://", "postgresql+asyncpg://"),
+        ("postgres://", "postgresql+asyncpg://"),
+        ("sqlite://", "sqlite+aiosqlite://"),
+    ):
+        if url.startswith(plain):
+            return driver + url[len(plain) :]
+    return url
+
+
+async def _seed(sessions: SessionFactory, count: int, now: dt.datetime) -> tuple[int, int]:
+    """A unit of ``count`` linked people with scored results, waiting for approval."""
     async with sessions.begin() as s:
+        if await s.scalar(select(func.count()).select_from(Cycle)):
+            raise SystemExit("bench.push needs an empty database (createdb a fresh one)")
         unit = OrgUnit(name="应急指挥中心", kind=UnitKind.SECTION)
         s.add(unit)
         version = TemplateVersion(name="t", digest="bench", content={}, created_at=now)
@@ -110,35 +124,91 @@ async def main(count: int, limit: float, database_url: str | None) -> None:
                     breakdown=_breakdown(total),
                 )
             )
-        cycle_id = cycle.id
+        return cycle.id, unit.id
+
+
+async def _probe(
+    sessions: SessionFactory, unit_id: int, stop: asyncio.Event, waits: list[float]
+) -> None:
+    """A chat's write every 50 ms while publishing: how long it waits to be stored."""
+    while not stop.is_set():
+        started = time.perf_counter()
+        async with sessions.begin() as s:
+            await s.execute(
+                update(OrgUnit).where(OrgUnit.id == unit_id).values(name="应急指挥中心")
+            )
+        waits.append(time.perf_counter() - started)
+        await asyncio.sleep(0.05)
+
+
+async def _publish(
+    sessions: SessionFactory, cycle_id: int, unit_id: int, now: dt.datetime
+) -> tuple[float, list[float]]:
+    waits: list[float] = []
+    stop = asyncio.Event()
+    probe = asyncio.create_task(_probe(sessions, unit_id, stop, waits))
+    await asyncio.sleep(0.2)
     started = time.perf_counter()
     async with sessions.begin() as s:
         cycle = await s.get(Cycle, cycle_id)
         assert cycle is not None
         await result_review.publish(s, cycle, now=now)
-    publish_seconds = time.perf_counter() - started
-    async with sessions() as s:
-        queued = int(await s.scalar(select(func.count()).select_from(OutboxMessage)) or 0)
-
-    server = FakeBotApi()
-    await server.start()
-    server.add_bot(token=TOKEN, username="bench_bot", first_name="bench")
-    for n in range(count):
-        server.user(5_000_000 + n, language_code="zh-hans")
-    server.set_rate_limits(global_per_second=limit, per_chat_per_second=1, retry_after=1)
-    from telegram import Bot
-
-    register_renderers()
-    bot = Bot(TOKEN, base_url=server.base_url, base_file_url=server.base_file_url)
-    await bot.initialize()
-    sender = OutboxSender(
-        bot, sessions, global_rate=limit * 0.95, per_chat_interval=1.0, concurrency=8
-    )
-    started = time.perf_counter()
-    sent = await sender.drain(max_wait=120)
+    await push_pending(sessions)
     seconds = time.perf_counter() - started
+    stop.set()
+    await probe
+    return seconds, waits
+
+
+async def _chart_cpu(sessions: SessionFactory, n: int = 40) -> float:
+    """CPU seconds to draw one queued result chart, in this process (specs from the queue)."""
     async with sessions() as s:
-        left = int(
+        specs = [
+            row.payload["render"]
+            for row in await s.scalars(
+                select(OutboxMessage).where(OutboxMessage.method == "sendPhoto").limit(n)
+            )
+        ]
+    charts.draw(specs[0])  # the first loads the fonts
+    started = time.process_time()
+    for spec in specs:
+        charts.draw(spec)
+    return (time.process_time() - started) / len(specs)
+
+
+async def _deliver(
+    server: FakeBotApi, url: str, sessions: SessionFactory, rate: float, workdir: str
+) -> tuple[int, float, float]:
+    """``python -m bot.outbox --drain`` in a child: (sent, msg/s between the first and the
+    last send, CPU seconds of the child and its drawing processes)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    env = common.bot_env(server, url)
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        *["-m", "bot.outbox", "--drain", "--rate", str(rate), "--concurrency", "8"],
+        env=env,
+        cwd=workdir,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    await proc.wait()  # the server answers from this loop meanwhile
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    async with sessions() as s:
+        first, last, sent = (
+            await s.execute(
+                select(
+                    func.min(OutboxMessage.sent_at), func.max(OutboxMessage.sent_at), func.count()
+                ).where(OutboxMessage.status == OutboxStatus.SENT)
+            )
+        ).one()
+    span = (last - first).total_seconds() if first and last and sent > 1 else 0.0
+    return int(sent), (sent - 1) / span if span > 0 else 0.0, cpu
+
+
+async def _unsent(sessions: SessionFactory) -> int:
+    async with sessions() as s:
+        return int(
             await s.scalar(
                 select(func.count())
                 .select_from(OutboxMessage)
@@ -146,31 +216,78 @@ async def main(count: int, limit: float, database_url: str | None) -> None:
             )
             or 0
         )
-    await bot.shutdown()
+
+
+async def main(count: int, limit: float, limited: int, database_url: str | None) -> None:
+    workdir = common.workdir("jixiao-bench-push-")
+    url = _driver_url(database_url or f"sqlite+aiosqlite:///{workdir}/bench.db")
+    engine = make_engine(url)
+    await upgrade(engine)
+    sessions = make_sessions(engine)
+    now = dt.datetime.now(dt.UTC)
+    cycle_id, unit_id = await _seed(sessions, count, now)
+    publish_seconds, waits = await _publish(sessions, cycle_id, unit_id, now)
+    async with sessions() as s:
+        queued = int(await s.scalar(select(func.count()).select_from(OutboxMessage)) or 0)
+    chart_cpu = await _chart_cpu(sessions)
+
+    server = FakeBotApi()
+    await server.start()
+    server.add_bot(token=TOKEN, username="bench_bot", first_name="bench")
+    for n in range(count):
+        server.user(5_000_000 + n, language_code="zh-hans")
+    # lifted: only the per-chat limit remains (every chat gets a chart, then a text)
+    server.set_rate_limits(global_per_second=1_000_000, per_chat_per_second=1, retry_after=1)
+    sent, lifted_rate, lifted_cpu = await _deliver(server, url, sessions, 1_000_000, workdir)
+    lifted_unsent = await _unsent(sessions)
+    # the same messages again, the first ``limited`` of them, under Telegram's limit
+    async with sessions.begin() as s:
+        first_id = await s.scalar(select(func.min(OutboxMessage.id)))
+        await s.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id < (first_id or 0) + limited)
+            .values(status=OutboxStatus.PENDING, sent_at=None, attempts=0, next_attempt_at=now)
+        )
+        await s.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id >= (first_id or 0) + limited)
+            .values(status=OutboxStatus.BLOCKED)  # out of this run
+        )
+    sends_before = server.stats.requests["sendMessage"] + server.stats.requests["sendPhoto"]
+    limited_before = server.stats.rate_limited
+    server.set_rate_limits(global_per_second=limit, per_chat_per_second=1, retry_after=1)
+    resent, rate, cpu = await _deliver(server, url, sessions, limit * 0.95, workdir)
+    left = await _unsent(sessions) - (queued - limited)
+    sends = server.stats.requests["sendMessage"] + server.stats.requests["sendPhoto"] - sends_before
+    rate_limited = server.stats.rate_limited - limited_before
     await server.stop()
     await engine.dispose()
-    rate = sent / seconds
+    worst = max(waits) if waits else 0.0
     print(
-        f"{count} results published in {publish_seconds:.2f} s ({queued} messages queued: a chart and a text each)"
+        f"{count} results published in {publish_seconds:.2f} s ({queued} messages queued: "
+        f"a chart and a text each); a chat's worst wait meanwhile {worst * 1000:.0f} ms "
+        f"(p99 {sorted(waits)[int(0.99 * (len(waits) - 1))] * 1000:.0f} ms, {len(waits)} probes)"
+    )
+    print(f"result chart: {chart_cpu * 1000:.1f} ms CPU each")
+    print(
+        f"limit lifted: {sent} sent at {lifted_rate:.1f} msg/s, {lifted_unsent} left unsent; "
+        f"sending process {lifted_cpu / max(sent, 1) * 1000:.2f} ms CPU per message "
+        "(drawing included)"
     )
     print(
-        f"server limit {limit:.0f} msg/s overall, 1 per chat; sender paced at {limit * 0.95:.1f} msg/s"
+        f"limit {limit:.0f} msg/s overall, 1 per chat (sender paced at {limit * 0.95:.1f}): "
+        f"{resent} sent at {rate:.1f} msg/s; achieved ÷ limit = {rate / limit:.2f}; "
+        f"{cpu / max(resent, 1) * 1000:.2f} ms CPU per message"
     )
-    print(
-        f"delivered {sent} in {seconds:.1f} s = {rate:.1f} msg/s; achieved ÷ limit = {rate / limit:.2f}"
-    )
-    sends = server.stats.requests["sendMessage"] + server.stats.requests["sendPhoto"]
-    share = server.stats.rate_limited / sends if sends else 0.0
-    print(
-        f"429 answers: {server.stats.rate_limited} of {sends} sends ({share:.1%}); "
-        f"left unsent: {left}"
-    )
+    share = rate_limited / sends if sends else 0.0
+    print(f"429 answers: {rate_limited} of {sends} sends ({share:.1%}); left unsent: {left}")
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--results", type=int, default=3000)
     parser.add_argument("--limit", type=float, default=30.0)
+    parser.add_argument("--limited", type=int, default=600, help="messages sent under --limit")
     parser.add_argument("--database-url", help="default: a fresh SQLite file")
     args = parser.parse_args()
-    asyncio.run(main(args.results, args.limit, args.database_url))
+    asyncio.run(main(args.results, args.limit, args.limited, args.database_url))

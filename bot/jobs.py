@@ -8,6 +8,7 @@ from typing import Any
 
 from telegram.ext import JobQueue
 
+from bot.result_pushes import push_pending
 from infra import inbox
 from infra.container import Services
 from infra.outage import DatabaseWatch, describe, is_outage
@@ -74,6 +75,16 @@ async def run_plan_reminders(services: Services) -> int:
     return count
 
 
+async def run_result_pushes(services: Services) -> int:
+    """Tell the people of a published cycle their results, in short transactions
+    (``services.result_push``): after a big publish, and after a crash in the middle of one."""
+    return await push_pending(
+        services.sessions,
+        local=notices.Localization.of(services.settings),
+        wake=services.outbox_wake,
+    )
+
+
 async def run_housekeeping(services: Services) -> None:
     """Forget what is no longer needed: finished inbox updates, outbox rows finished more
     than ``services.outbox.RETENTION`` ago, and old wrong-code attempts."""
@@ -89,6 +100,7 @@ async def run_housekeeping(services: Services) -> None:
 PERIODIC: tuple[tuple[str, Job, int, int], ...] = (
     ("housekeeping", run_housekeeping, 3600, 60),
     ("reminders", run_reminders, 300, 5),
+    ("result-pushes", run_result_pushes, 3, 1),  # one indexed look-up when nothing is pending
     ("plans", run_plan_reminders, 3600, 60),
     ("appeals", run_appeal_reminders, 1800, 30),
     ("rectification-reminders", run_rectification_reminders, 1800, 30),

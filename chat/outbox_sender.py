@@ -292,12 +292,14 @@ class OutboxSender:
             if failure is not None:
                 await self._record(row, failure)
                 return
+            # the slot is held until the outcome is recorded: a message Telegram accepted but
+            # not yet marked SENT is what a crash duplicates, so at most ``concurrency`` are
             async with self._in_flight:
                 await self._wait_for_turn()
                 job.sending = True
                 self._chat_ready[row.chat_id] = time.monotonic() + self.per_chat_interval
                 outcome = await self._send(row)
-            await self._record(row, outcome)
+                await self._record(row, outcome)
         except Exception as exc:
             # The database is unreachable, most likely: the row stays PENDING for a later pass.
             self._chat_ready[job.chat_id] = time.monotonic() + self.poll_interval

@@ -1,8 +1,9 @@
 """Result pictures: a person's scores as bars over the grade bands, a unit's grade distribution.
 
-Charts are drawn with matplotlib's object-oriented API on the Agg canvas (no pyplot, no
-GUI backend), one ``Figure`` per call, so they may be rendered from worker threads
-(``asyncio.to_thread``). Text is set in WenQuanYi Micro Hei, the CJK font that comes with
+A person's result is painted with Pillow from a pixel layout (``services.result_chart``: it
+goes out with every published result, and matplotlib took 70 ms of CPU for it); the unit's
+distribution is drawn with matplotlib's object-oriented API on the Agg canvas (no pyplot, no
+GUI backend), one ``Figure`` per call. Both may be rendered from worker threads. Text is set in WenQuanYi Micro Hei, the CJK font that comes with
 the project's dependencies (the ``paperang-p2-fonts-cjk`` wheel, as for the QR captions),
 so Simplified and Traditional Chinese render the same on every machine whatever fonts the
 OS has. The font is registered with matplotlib's font manager once and then handed to
@@ -16,8 +17,7 @@ import io
 import textwrap
 import threading
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -34,6 +34,8 @@ from domain.labels import DIMENSION_LABELS, GRADE_LABELS
 from infra.i18n import N_, Translator
 from scoring import DEFAULT_BANDS, GradeBands
 from services.qr import FontMissing
+from services.result_chart import GRADE_COLORS, Fonts, Layout, ResultChart, paint
+from services.result_chart import result_layout as _result_layout
 
 __all__ = [
     "FontMissing",
@@ -42,44 +44,21 @@ __all__ = [
     "draw",
     "font_file",
     "font_properties",
-    "result_figure",
+    "result_layout",
     "result_png",
 ]
 
 DPI = 100
-SCALE_MAX = 100  # dimension scores are on a 0–100 scale
-MIN_SIZE_PX = 240
 
 # (package, path inside it) of fonts with CJK glyphs, first found wins (as services.qr)
 _FONT_SOURCES: tuple[tuple[str, str], ...] = (("paperang_p2_fonts_cjk", "fonts/wqy-microhei.ttc"),)
 _FONT_FAMILY = "WenQuanYi Micro Hei"  # face 0 of the collection; face 1 is the monospaced one
 # DejaVu Sans ships with matplotlib: a fallback for the odd symbol the CJK font lacks
 _FALLBACK_FAMILY = "DejaVu Sans"
-
-PERSON_COLOR = "#1f6fb2"
-TOTAL_COLOR = "#123f6b"
-AVERAGE_COLOR = "#e07b00"
-AVERAGE_TEXT = "#a35400"  # the marker's orange, dark enough to read as small text
-GRID_COLOR = "#b8bec6"
-TEXT_COLOR = "#1d2329"
-MUTED = "#6b737c"
-GRADE_COLORS = {
-    Grade.EXCELLENT: "#2e8b57",
-    Grade.GOOD: "#1f6fb2",
-    Grade.PASS: "#8a939c",
-    Grade.FAIL: "#c0392b",
-}
-# the grade bands behind a person's bars: pale enough for the bars and labels to stand out
-BAND_COLORS = {
-    Grade.EXCELLENT: "#dcf1e4",
-    Grade.GOOD: "#e1edf8",
-    Grade.PASS: "#eff1f3",
-    Grade.FAIL: "#fbebe9",
-}
 TOTAL_LABEL = N_("Total score")  # the result chart's first bar
 
 _setup_lock = threading.Lock()
-# Rendering shares matplotlib's caches (fonts, text layout); one chart at a time is plenty.
+# Rendering shares matplotlib's caches and Pillow's font faces; one chart at a time is plenty.
 _render_lock = threading.Lock()
 
 
@@ -142,39 +121,16 @@ def _wrap(label: str, width: int = 16) -> str:
     return textwrap.fill(label, width=width, break_long_words=False) if " " in label else label
 
 
-def _score(value: Decimal | float | int) -> float:
-    return min(max(float(value), 0.0), float(SCALE_MAX))
+@functools.cache
+def chart_fonts() -> Fonts:
+    """The fonts of the result picture: the bundled CJK font, DejaVu Sans (matplotlib's)
+    for the odd symbol it lacks."""
+    return Fonts(_registered_font(), font_manager.findfont(_FALLBACK_FAMILY))
 
 
-def _value_text(value: Decimal | float | int) -> str:
-    """Two decimals, rounded half up (四舍五入), as the result message shows scores."""
-    return f"{Decimal(str(value)).quantize(Decimal('0.01'), rounding=ROUND_HALF_UP):f}"
-
-
-def _check_dimensions(name: str, mapping: Mapping[Dimension, object]) -> None:
-    missing = [d.value for d in Dimension if d not in mapping]
-    if missing:
-        raise ValueError(f"{name} lacks dimension(s) {', '.join(missing)}")
-
-
-@dataclass(frozen=True)
-class ResultChart:
-    """What a person's result picture shows, every text already in the reader's language.
-
-    ``scores`` may lack a dimension (none was scored: no bar, "—"); ``average`` is the
-    unit's, per dimension (a marker across each bar, labelled ``average_label`` and its value).
-    """
-
-    title: str  # name · period, one line (shrunk to fit)
-    scores: Mapping[Dimension, Decimal]
-    labels: Mapping[Dimension, str]
-    grade_labels: Mapping[Grade, str]
-    average: Mapping[Dimension, Decimal] | None = None
-    average_label: str = ""
-    total: Decimal | None = None
-    total_label: str = ""
-    subtitle: str = ""  # total · grade, under the title
-    bands: GradeBands = DEFAULT_BANDS
+def result_layout(chart: ResultChart, *, width_px: int = 800) -> Layout:
+    """Where every text and rectangle of :func:`result_png` goes (tests read it)."""
+    return _result_layout(chart, chart_fonts(), width_px=width_px)
 
 
 def result_png(chart: ResultChart, *, width_px: int = 800) -> bytes:
@@ -183,169 +139,12 @@ def result_png(chart: ResultChart, *, width_px: int = 800) -> bytes:
     One bar for the total (when given), then one per dimension in ``Dimension`` order,
     drawn over the grade bands of 五(三)2 (不合格 < 60 ≤ 合格 < 80 ≤ 良好 < 90 ≤ 优秀), so
     the grade of every figure is seen at a glance on a phone; each bar carries its value
-    and the unit's average is a labelled marker across it.
+    and the unit's average is a labelled marker across it. Painted with Pillow
+    (``services.result_chart``): a few milliseconds, where matplotlib took 70.
     """
-    with _render_lock:
-        return _png(result_figure(chart, width_px=width_px))
-
-
-def result_figure(chart: ResultChart, *, width_px: int = 800) -> Figure:
-    """The figure of :func:`result_png`, drawn on an Agg canvas (tests measure its texts)."""
-    if width_px < MIN_SIZE_PX:
-        raise ValueError(f"width_px must be at least {MIN_SIZE_PX}")
-    _check_dimensions("labels", chart.labels)
-    missing = [g.value for g in Grade if g not in chart.grade_labels]
-    if missing:
-        raise ValueError(f"grade_labels lacks grade(s) {', '.join(missing)}")
-    rows: list[tuple[str, Decimal | None, Decimal | None, str]] = []  # label, value, avg, colour
-    if chart.total is not None:
-        rows.append((chart.total_label, chart.total, None, TOTAL_COLOR))
-    for d in Dimension:
-        avg = chart.average.get(d) if chart.average else None
-        rows.append((_wrap(chart.labels[d]), chart.scores.get(d), avg, PERSON_COLOR))
-
-    k = width_px / 800  # sizes are set for 800 px and scale with the picture
-    row_px = 76 * k
-    head_px, band_px, foot_px = 104 * k, 30 * k, 34 * k
-    plot_px = row_px * len(rows)
-    height_px = round(head_px + band_px + plot_px + foot_px)
-    figure = Figure(figsize=(width_px / DPI, height_px / DPI), dpi=DPI, facecolor="white")
-    canvas = FigureCanvasAgg(figure)
-    left, right = 0.25, 0.955
-    bottom = foot_px / height_px
-    ax = figure.add_axes((left, bottom, right - left, plot_px / height_px))
-    ax.set_xlim(0, SCALE_MAX)
-    ax.set_ylim(len(rows) - 0.3, -0.5)  # first row at the top; room under the last for its label
-    # no axis machinery: the scale and the row names are plain texts (ticks cost a fifth
-    # of the drawing), the baseline a plain line
-    ax.set_axis_off()
-    ax.plot([0, SCALE_MAX], [len(rows) - 0.3] * 2, color=GRID_COLOR, linewidth=1.5 * k)
-
-    b = chart.bands
-    edges = [
-        (Grade.FAIL, 0.0, float(b.passing)),
-        (Grade.PASS, float(b.passing), float(b.good)),
-        (Grade.GOOD, float(b.good), float(b.excellent)),
-        (Grade.EXCELLENT, float(b.excellent), float(SCALE_MAX)),
-    ]
-    axis_px = (right - left) * width_px
-    band_font = _font(11 * k)
-    renderer = canvas.get_renderer()
-    for grade, lo, hi in edges:
-        if hi <= lo:
-            continue
-        ax.axvspan(lo, hi, color=BAND_COLORS[grade], zorder=0, linewidth=0)
-        name = ax.text(
-            (lo + hi) / 2,
-            1.0 + 6 * k / plot_px,
-            chart.grade_labels[grade],
-            transform=ax.get_xaxis_transform(),
-            ha="center",
-            va="bottom",
-            color=GRADE_COLORS[grade],
-            fontproperties=band_font,
-            clip_on=False,
-            parse_math=False,
-        )
-        _fit_width(name, renderer, (hi - lo) / SCALE_MAX * axis_px - 4 * k, 6 * k)
-    scale_font, row_font = _font(9.5 * k), _font(12.5 * k)
-    for tick in sorted({0, int(b.passing), int(b.good), int(b.excellent), SCALE_MAX}):
-        ax.text(
-            tick,
-            -5 * k / plot_px,
-            str(tick),
-            transform=ax.get_xaxis_transform(),
-            ha="center",
-            va="top",
-            color=MUTED,
-            fontproperties=scale_font,
-            parse_math=False,
-        )
-    for y, row in enumerate(rows):
-        ax.text(
-            -10 * k / axis_px,
-            y,
-            row[0],
-            transform=ax.get_yaxis_transform(),
-            ha="right",
-            va="center",
-            multialignment="right",
-            linespacing=1.15,
-            fontproperties=row_font,
-            parse_math=False,
-        )
-    if chart.total is not None:
-        ax.axhline(0.5, color="white", linewidth=3 * k, zorder=1)
-
-    value_font, avg_font = _font(12.5 * k), _font(9.5 * k)
-    bar_h = 0.46
-    for y, (_, value, avg, colour) in enumerate(rows):
-        if value is not None:
-            ax.barh(y, _score(value), height=bar_h, color=colour, zorder=2)
-            inside = _score(value) >= 18
-            ax.text(
-                _score(value) - 1.2 if inside else _score(value) + 1.2,
-                y,
-                _value_text(value),
-                ha="right" if inside else "left",
-                va="center",
-                color="white" if inside else TEXT_COLOR,
-                fontproperties=value_font,
-                zorder=5,
-                # the label's box hides the average marker where they cross: it stays legible
-                bbox={"boxstyle": "square,pad=0.12", "fc": colour, "ec": "none"}
-                if inside
-                else None,
-                parse_math=False,
-            )
-        else:
-            ax.text(1.2, y, "—", va="center", fontproperties=value_font, parse_math=False)
-        if avg is not None:
-            x = _score(avg)
-            ax.plot(
-                [x, x],
-                [y - 0.33, y + 0.33],
-                color=AVERAGE_COLOR,
-                linewidth=3 * k,
-                solid_capstyle="butt",
-                zorder=4,
-            )
-            ha = "left" if x < 15 else ("right" if x > 85 else "center")
-            ax.text(
-                x,
-                y + 0.35,
-                f"{chart.average_label} {_value_text(avg)}".strip(),
-                ha=ha,
-                va="top",
-                color=AVERAGE_TEXT,
-                fontproperties=avg_font,
-                zorder=5,
-                parse_math=False,
-            )
-
-    heading = figure.text(
-        0.5,
-        1 - 18 * k / height_px,
-        chart.title,
-        ha="center",
-        va="top",
-        fontproperties=_font(16 * k),
-        parse_math=False,
-    )
-    _fit_width(heading, renderer, width_px * 0.94, 8 * k)
-    if chart.subtitle:
-        sub = figure.text(
-            0.5,
-            1 - 56 * k / height_px,
-            chart.subtitle,
-            ha="center",
-            va="top",
-            fontproperties=_font(13 * k),
-            color=TEXT_COLOR,
-            parse_math=False,
-        )
-        _fit_width(sub, renderer, width_px * 0.94, 8 * k)
-    return figure
+    fonts = chart_fonts()
+    with _render_lock:  # Pillow's font faces are not meant to be shared between threads
+        return paint(_result_layout(chart, fonts, width_px=width_px), fonts)
 
 
 def distribution_png(

@@ -9,10 +9,11 @@ message do not go through here.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Final, Protocol
 
 from sqlalchemy import Update, delete, func, select, update
+from sqlalchemy import insert as sql_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -69,6 +70,41 @@ async def enqueue(
     (a Bot API ``reply_markup`` dict, or an object with ``to_dict``) is the older form, kept
     for callers not yet offering choices; rows queued with it are sent as they are.
     """
+    row = message(
+        chat_id,
+        text,
+        choices=choices,
+        markup=markup,
+        parse_mode=parse_mode,
+        dedupe_key=dedupe_key,
+        method=method,
+        attachment=attachment,
+        attachment_name=attachment_name,
+        caption=caption,
+        not_before=not_before,
+        render=render,
+        erase_chat_id=erase_chat_id,
+    )
+    return await insert(session, row)
+
+
+def message(
+    chat_id: int,
+    text: str,
+    *,
+    choices: Choices | None = None,
+    markup: Mapping[str, Any] | _Serialisable | None = None,
+    parse_mode: str | None = "HTML",
+    dedupe_key: str | None = None,
+    method: str = SEND_MESSAGE,
+    attachment: bytes | None = None,
+    attachment_name: str | None = None,
+    caption: str | None = None,
+    not_before: dt.datetime | None = None,
+    render: dict[str, Any] | None = None,
+    erase_chat_id: bool = False,
+) -> OutboxMessage:
+    """The row ``enqueue`` adds (same arguments), for ``enqueue_all`` to add many at once."""
     if choices and markup is not None:
         raise ValueError("a message has either choices or a markup, not both")
     if method not in METHODS:
@@ -113,7 +149,42 @@ async def enqueue(
         created_at=utcnow(),
         next_attempt_at=not_before or utcnow(),
     )
-    return await _insert(session, row)
+    return row
+
+
+async def enqueue_all(session: AsyncSession, rows: Sequence[OutboxMessage]) -> int:
+    """Add many rows (built by ``message``, each with a dedupe key) in one INSERT, skipping
+    the keys already queued; returns how many were added.
+
+    What ``enqueue`` does row by row (a look-up, a flush and a savepoint each), done for a
+    whole chunk: publishing queues thousands. A concurrent transaction that queued one of the
+    keys meanwhile makes the bulk insert fail; then the chunk is added row by row, as
+    ``enqueue`` would, and the duplicates are skipped.
+    """
+    keys = [row.dedupe_key for row in rows]
+    if None in keys or len(set(keys)) != len(keys):
+        raise ValueError("enqueue_all needs a distinct dedupe key on every row")
+    found = set(
+        await session.scalars(
+            select(OutboxMessage.dedupe_key).where(OutboxMessage.dedupe_key.in_(keys))
+        )
+    )
+    fresh = [row for row in rows if row.dedupe_key not in found]
+    if not fresh:
+        return 0
+    await session.flush()  # the caller's own pending writes fail here, outside the savepoint
+    try:
+        async with session.begin_nested():
+            # one executemany (the ORM would insert row by row to learn each new id)
+            await session.execute(
+                sql_insert(OutboxMessage), [{c: getattr(row, c) for c in _COLUMNS} for row in fresh]
+            )
+    except IntegrityError:
+        added = 0
+        for row in fresh:
+            added += await insert(session, row) is not None
+        return added
+    return len(fresh)
 
 
 async def enqueue_edit(
@@ -141,11 +212,11 @@ async def enqueue_edit(
         created_at=utcnow(),
         next_attempt_at=utcnow(),
     )
-    return await _insert(session, row)
+    return await insert(session, row)
 
 
-async def _insert(session: AsyncSession, row: OutboxMessage) -> OutboxMessage | None:
-    """Add ``row`` unless a row with its dedupe key exists (then None)."""
+async def insert(session: AsyncSession, row: OutboxMessage) -> OutboxMessage | None:
+    """Add ``row`` (built by ``message``) unless a row with its dedupe key exists (then None)."""
     dedupe_key = row.dedupe_key
     if dedupe_key is None:
         session.add(row)
@@ -163,6 +234,10 @@ async def _insert(session: AsyncSession, row: OutboxMessage) -> OutboxMessage | 
             return None
         raise
     return row
+
+
+# what a row built by ``message`` sets, as ``enqueue_all`` inserts it
+_COLUMNS: Final = tuple(c.key for c in OutboxMessage.__table__.columns if c.key != "id")
 
 
 def erase_finished_chats(chat_id: int) -> Update:

@@ -23,14 +23,14 @@ from domain.labels import DIMENSION_LABELS, GRADE_LABELS, SOURCE_LABELS
 from domain.numbers import plain_number
 from domain.text import MESSAGE_LIMIT, N_, Html, clip_html, escape, html_format
 from infra.i18n import Translator
-from infra.models import Cycle, OrgUnit, Result, Staff, TelegramAccount
+from infra.models import Cycle, OrgUnit, OutboxMessage, Result, Staff, TelegramAccount
 from scoring import DEFAULT_BANDS, Signal, quota_preview
 from services.access import admin_accounts
 from services.appeal_targets import adjustment_line
 from services.approval_copies import review_key
 from services.integrity_text import signal_lines, staff_names
 from services.notices import DEFAULTS, Localization, translator
-from services.outbox import enqueue
+from services.outbox import enqueue, insert, message
 from services.peer_view import source_means
 from services.plan_view import PlanView, opened_text
 from services.results import integrity
@@ -221,10 +221,36 @@ async def push_result(
     who = await _account(session, result.staff_id)
     if who is None:
         return 0
-    telegram_id, language = who
-    tr = translator(language, local)
     staff = await session.get(Staff, result.staff_id)
-    name = staff.name if staff else ""
+    for row in result_messages(
+        cycle,
+        result,
+        average,
+        telegram_id=who[0],
+        tr=translator(who[1], local),
+        name=staff.name if staff else "",
+        unit_size=await unit_size(session, result),
+        updated=updated,
+        plan=plan,
+    ):
+        await insert(session, row)
+    return 1
+
+
+def result_messages(
+    cycle: Cycle,
+    result: Result,
+    average: Mapping[Dimension, Decimal] | None,
+    *,
+    telegram_id: int,
+    tr: Translator,
+    name: str,
+    unit_size: int | None,
+    updated: bool = False,
+    plan: PlanView | None = None,
+) -> list[OutboxMessage]:
+    """The two rows telling a person their result: the chart (a spec the sender draws when
+    it sends, so it shows exactly the figures of this result version) and the message."""
     scores = {d["dimension"]: d.get("score") for d in result.breakdown.get("dimensions", [])}
     chart = {  # drawn by services.charts.draw at send time; every text already translated
         "kind": "result",
@@ -244,42 +270,42 @@ async def push_result(
         ],
     }
     key = f"result:{result.id}:v{result.version}"
-    await enqueue(
-        session,
-        telegram_id,
-        "",
-        method="sendPhoto",
-        render=chart,
-        caption=None,
-        attachment_name="result.png",
-        dedupe_key=f"{key}:chart",
-    )
-    text = result_text(
-        cycle, result, tr, name=name, updated=updated, unit_size=await unit_size(session, result)
-    )
+    text = result_text(cycle, result, tr, name=name, updated=updated, unit_size=unit_size)
     if plan is not None:
         text = Html(text + "\n\n" + opened_text(plan, tr))
-    await enqueue(
-        session,
-        telegram_id,
-        text,
-        choices=result_choices(result, tr, plan_required=plan is not None or plan_required(result)),
-        dedupe_key=f"{key}:text",
-    )
-    return 1
+    return [
+        message(
+            telegram_id,
+            "",
+            method="sendPhoto",
+            render=chart,
+            caption=None,
+            attachment_name="result.png",
+            dedupe_key=f"{key}:chart",
+        ),
+        message(
+            telegram_id,
+            text,
+            choices=result_choices(
+                result, tr, plan_required=plan is not None or plan_required(result)
+            ),
+            dedupe_key=f"{key}:text",
+        ),
+    ]
 
 
 async def push_unit_summary(
     session: AsyncSession,
     cycle: Cycle,
     unit_result: Result,
-    results: list[Result],
+    counts: Counter[Grade],
     *,
     local: Localization = DEFAULTS,
     plan: PlanView | None = None,
 ) -> int:
-    """The unit head gets the unit's result and their people's grade distribution (and,
-    with ``plan``, that the unit needs an improvement plan, which the head draws up)."""
+    """The unit head gets the unit's result and their people's grade distribution (``counts``,
+    by grade) and, with ``plan``, that the unit needs an improvement plan, which the head
+    draws up."""
     unit = await session.get(OrgUnit, unit_result.unit_id)
     if unit is None or unit.head_staff_id is None:
         return 0
@@ -288,7 +314,6 @@ async def push_unit_summary(
         return 0
     telegram_id, language = who
     tr = translator(language, local)
-    counts = Counter(r.grade for r in results if r.staff_id is not None and r.unit_id == unit.id)
     dist = tr.join(f"{tr._(GRADE_LABELS[g])} {counts.get(g, 0)}" for g in Grade)
     text = "\n".join(
         [

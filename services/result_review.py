@@ -13,12 +13,13 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.enums import CyclePhase, Role
+from domain.enums import CyclePhase, Grade, Role
 from domain.text import N_
 from infra.models import Cycle, Result, ResultReview, RoleGrant, Staff, TelegramAccount
+from services import result_push
 from services.approval_copies import (
     RESULTS_APPROVED,
     RESULTS_SENT_BACK,
@@ -33,9 +34,9 @@ from services.errors import DomainError
 from services.integrity_text import staff_names
 from services.notices import DEFAULTS, Localization
 from services.official_calendar import calendar, warn_unofficial
-from services.plans import open_plans_for, plans_of
-from services.result_notices import push_result, push_unit_summary, review_request, review_returned
-from services.results import integrity, is_fresh, require_fresh, results_of, unit_averages
+from services.plans import open_plans_for
+from services.result_notices import review_request, review_returned
+from services.results import integrity, is_fresh, require_fresh, results_of
 
 
 async def leadership(session: AsyncSession) -> list[tuple[int, int, str | None, Role]]:
@@ -288,9 +289,13 @@ async def publish(
     admin_ids: frozenset[int] | None = frozenset(),
     local: Localization = DEFAULTS,
 ) -> int:
-    """Tell every person and unit head their result (message and chart), in this transaction.
+    """Publish the cycle's results and tell every person and unit head theirs (message and
+    chart): in this transaction up to ``result_push.CHUNK`` results; beyond that the cycle's
+    ``push_cursor`` is set and ``result_push.push_pending`` tells them in short transactions
+    after this one commits. Returns how many results are told here.
 
-    The appeal window counts ``appeal_days`` working days in the bureau's time zone
+    The results become visible to their people here, all at once (``published_at``). The
+    appeal window counts ``appeal_days`` working days in the bureau's time zone
     (``local.tz``); totals below ``plan_threshold`` need an improvement plan besides 不合格
     (both from ``Settings``).
     """
@@ -305,37 +310,36 @@ async def publish(
     cal = await calendar(session)
     cycle.appeals_until = cal.add_working_days(now, appeal_days, local.tz)
     await warn_unofficial(session, cal, [cycle.appeals_until], admin_ids=admin_ids, local=local)
-    results = await results_of(session, cycle)
-    for result in results:
-        result.published_at = now
-    # plans first: each result message says a plan is needed, with no separate push
-    await open_plans_for(
-        session,
-        cycle,
-        results,
-        now=now,
-        threshold=Decimal(str(plan_threshold)) if plan_threshold is not None else None,
-        told=True,
+    await session.execute(
+        update(Result).where(Result.cycle_id == cycle.id).values(published_at=now)
     )
-    plans = await plans_of(session, cycle)
-    averages = unit_averages(results)
-    pushed = 0
-    for result in results:
-        plan = plans.get(result.subject_key)
-        if result.staff_id is not None:
-            pushed += await push_result(
-                session, cycle, result, averages.get(result.unit_id), local=local, plan=plan
-            )
-        else:
-            pushed += await push_unit_summary(
-                session, cycle, result, results, local=local, plan=plan
-            )
+    threshold = Decimal(str(plan_threshold)) if plan_threshold is not None else None
+    poor = await session.scalars(
+        select(Result).where(
+            Result.cycle_id == cycle.id,
+            or_(Result.grade == Grade.FAIL, Result.total < threshold)
+            if threshold is not None
+            else Result.grade == Grade.FAIL,
+        )
+    )
+    # plans first: each result message says a plan is needed, with no separate push
+    await open_plans_for(session, cycle, list(poor), now=now, threshold=threshold, told=True)
+    count = int(
+        await session.scalar(select(func.count(Result.id)).where(Result.cycle_id == cycle.id)) or 0
+    )
     await audit(
         session,
         "cycle.publish",
         object_type="cycle",
         object_id=cycle.period,
-        detail={"results": len(results)},
+        detail={"results": count},
         at=now,
     )
-    return pushed
+    cycle.push_cursor = 0
+    if count > result_push.CHUNK:
+        return 0  # told in chunks once this transaction commits
+    await session.flush()
+    summary = await result_push.totals(session, cycle.id)
+    return await result_push.push_chunk(
+        session, cycle, summary, local=local, size=result_push.CHUNK + 1
+    )

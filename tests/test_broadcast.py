@@ -24,6 +24,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from bot.result_pushes import push_pending
 from domain.enums import CyclePhase, Dimension, Grade, OutboxStatus
 from fakebotapi import FakeBotApi, LimitedCall
 from infra.config import Settings
@@ -100,6 +101,7 @@ async def _published(sessions: SessionFactory) -> int:
         cycle.phase = CyclePhase.REVIEW
         cycle.scored_at, cycle.scored_revision = now, cycle.revision  # as if freshly scored
         await result_review.publish(s, cycle, now=now)
+    await push_pending(sessions)  # more than one chunk: told right after the publication
     return cycle_id
 
 

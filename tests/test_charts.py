@@ -1,14 +1,16 @@
 """Result pictures: a person's bars over the grade bands and a unit's grade distribution.
 
-Every chart here is drawn with matplotlib's warnings turned into errors and its log
-watched, so a label that falls back to a font without the glyph (the "Glyph … missing
-from font(s)" warning, drawn as a box) or a font that cannot be found fails the test.
+Every chart here is drawn with warnings turned into errors and matplotlib's log watched,
+so a label with a glyph no bundled font has (the "Glyph … missing from font(s)" warning,
+drawn as a box) or a font that cannot be found fails the test. The result picture is
+checked on its layout (``result_layout``): the boxes ``paint`` draws, as they are drawn.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import struct
 import subprocess
@@ -22,17 +24,14 @@ from pathlib import Path
 import matplotlib
 import pytest
 from matplotlib import font_manager
-from matplotlib.axes import Axes
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.patches import Rectangle
-from matplotlib.text import Text
 
 from domain.enums import Dimension, Grade
 from domain.labels import DIMENSION_LABELS, GRADE_LABELS
 from infra.i18n import Translator
 from scoring import GradeBands
 from services import charts
-from services.charts import ResultChart, distribution_png, draw, result_figure, result_png
+from services.charts import ResultChart, distribution_png, draw, result_layout, result_png
+from services.result_chart import Placed
 
 pytestmark = pytest.mark.nodb
 
@@ -123,22 +122,19 @@ def result_chart(
     )
 
 
-def texts(chart: ResultChart) -> list[Text]:
-    """Every text drawn on the chart, laid out as it is saved."""
-    figure = result_figure(chart)
-    FigureCanvasAgg(figure).draw()
-    return [t for t in figure.findobj(Text) if t.get_visible() and t.get_text().strip()]
+def texts(chart: ResultChart) -> list[Placed]:
+    """Every text drawn on the chart, where it is drawn."""
+    return [t for t in result_layout(chart).texts if t.text.strip()]
 
 
-def overlaps(found: list[Text]) -> list[tuple[str, str]]:
+def overlaps(found: list[Placed]) -> list[tuple[str, str]]:
     """Pairs of texts whose boxes on the picture intersect (by more than a pixel)."""
-    boxes = [(t.get_text(), t.get_window_extent().expanded(1, 1).shrunk(1, 1)) for t in found]
     return [
-        (a, b)
-        for n, (a, box_a) in enumerate(boxes)
-        for b, box_b in boxes[n + 1 :]
-        if min(box_a.x1, box_b.x1) - max(box_a.x0, box_b.x0) > 1
-        and min(box_a.y1, box_b.y1) - max(box_a.y0, box_b.y0) > 1
+        (a.text, b.text)
+        for n, a in enumerate(found)
+        for b in found[n + 1 :]
+        if min(a.box[2], b.box[2]) - max(a.box[0], b.box[0]) > 1
+        and min(a.box[3], b.box[3]) - max(a.box[1], b.box[1]) > 1
     ]
 
 
@@ -150,7 +146,7 @@ def test_result_chart_renders_each_language(
     assert chart.labels[Dimension.PERFORMANCE] == first
     with strict_fonts():
         png = result_png(chart)
-        drawn = {t.get_text() for t in texts(chart)}
+        drawn = {t.text for t in texts(chart)}
     width, height = png_size(png)
     assert width == 800 and 480 <= height <= 640  # landscape: reads on a phone without zoom
     tr = Translator(locale)
@@ -160,33 +156,33 @@ def test_result_chart_renders_each_language(
     assert f"{legend[1]} 80.10" in drawn and f"{legend[1]} 70.45" in drawn  # averages, labelled
 
 
-def scale(ax: Axes) -> list[int]:
-    """The numbers written under the bars, each where it belongs on the scale."""
+def scale(chart: ResultChart) -> list[int]:
+    """The numbers written under the bars, each centred where it belongs on the scale."""
+    layout = result_layout(chart)
     return sorted(
-        int(t.get_text())
-        for t in ax.texts
-        if t.get_text().isdigit() and t.get_position()[0] == int(t.get_text())
+        int(t.text)
+        for t in layout.texts
+        if t.role == "scale" and abs((t.box[0] + t.box[2]) / 2 - layout.x(int(t.text))) < 0.5
     )
 
 
 def test_grade_bands_are_drawn_behind_the_bars() -> None:
     """Four bands at the regulation's bounds (0–60–80–90–100), under every bar."""
-    figure = result_figure(result_chart())
-    ax = figure.axes[0]
-    rects = [p for p in ax.patches if isinstance(p, Rectangle)]
-    bars = [p for p in rects if p.get_height() < 1]
-    bands = sorted((p for p in ax.patches if p not in bars), key=lambda p: p.get_window_extent().x0)
+    layout = result_layout(result_chart())
+    bars = [r for r in layout.rects if r.role == "bar"]
+    bands = [r for r in layout.rects if r.role == "band"]
     assert len(bars) == 5  # the total and four dimensions
-    assert len(bands) == 4
-    edges = [(round(b.get_window_extent().x0), round(b.get_window_extent().x1)) for b in bands]
-    to_px = ax.transData.transform
+    assert [b.grade for b in bands] == [Grade.FAIL, Grade.PASS, Grade.GOOD, Grade.EXCELLENT]
+    edges = [(round(b.box[0]), round(b.box[2])) for b in bands]
     expected = [
-        (round(to_px((x, 0))[0]), round(to_px((y, 0))[0]))
+        (round(layout.x(x)), round(layout.x(y)))
         for x, y in [(0, 60), (60, 80), (80, 90), (90, 100)]
     ]
     assert edges == expected
-    assert all(band.get_zorder() < bar.get_zorder() for band in bands for bar in bars)
-    assert scale(ax) == [0, 60, 80, 90, 100]
+    # painted in order: every band before (under) every bar, and spanning the bars' rows
+    assert max(layout.rects.index(b) for b in bands) < min(layout.rects.index(b) for b in bars)
+    assert all(b.box[1] <= bar.box[1] and bar.box[3] <= b.box[3] for b in bands for bar in bars)
+    assert scale(result_chart()) == [0, 60, 80, 90, 100]
 
 
 def test_bands_follow_the_options() -> None:
@@ -194,7 +190,7 @@ def test_bands_follow_the_options() -> None:
     moved = ResultChart(
         **{**chart.__dict__, "bands": GradeBands(Decimal(95), Decimal(85), Decimal(70))}
     )
-    assert scale(result_figure(moved).axes[0]) == [0, 70, 85, 95, 100]
+    assert scale(moved) == [0, 70, 85, 95, 100]
 
 
 @pytest.mark.parametrize("locale", ["zh_Hans", "zh_Hant", "en"])
@@ -231,23 +227,20 @@ def test_no_label_is_drawn_over_another(locale: str, case: str) -> None:
     found = texts(result_chart(locale, title=long_title, scores=scores, average=average))
     assert len(found) >= 1 + 1 + 4 + 5 + 4 + 4  # title, subtitle, bands, rows, values, averages
     assert overlaps(found) == []
-    figure_box = found[0].get_figure().bbox  # type: ignore[union-attr]
+    layout = result_layout(result_chart(locale, title=long_title, scores=scores, average=average))
     for text in found:  # and none leaves the picture
-        box = text.get_window_extent()
-        assert figure_box.x0 <= box.x0 and box.x1 <= figure_box.x1, text.get_text()
-        assert figure_box.y0 <= box.y0 and box.y1 <= figure_box.y1, text.get_text()
+        x0, y0, x1, y1 = text.box
+        assert 0 <= x0 and x1 <= layout.width, text.text
+        assert 0 <= y0 and y1 <= layout.height, text.text
 
 
 def test_overlap_check_is_not_vacuous() -> None:
     """Moved onto the title, the subtitle is caught."""
     found = texts(result_chart())
     title, subtitle = found[-2], found[-1]
-    assert (title.get_text(), subtitle.get_text()) == (
-        "张三 · 2026年第四季度",
-        "总分：83.10 · 等级：良好",
-    )
-    subtitle.set_y(title.get_position()[1])
-    assert overlaps(found) == [(title.get_text(), subtitle.get_text())]
+    assert (title.text, subtitle.text) == ("张三 · 2026年第四季度", "总分：83.10 · 等级：良好")
+    moved = dataclasses.replace(subtitle, box=(subtitle.box[0], title.box[1], *subtitle.box[2:]))
+    assert overlaps([*found[:-1], moved]) == [(title.text, subtitle.text)]
 
 
 def test_spec_draws_the_adjusted_values_it_carries() -> None:

@@ -69,6 +69,9 @@ class Cycle(Timestamped, Base):
     scored_revision: Mapped[int | None]
     published_at: Mapped[dt.datetime | None]
     appeals_until: Mapped[dt.datetime | None]
+    # Publishing tells people in chunks after the publishing transaction: the id of the last
+    # result whose notices are queued; NULL when none are left (``services.result_push``).
+    push_cursor: Mapped[int | None]
 
 
 class Assignment(Timestamped, Base):

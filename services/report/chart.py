@@ -16,8 +16,9 @@ from typing import Any
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from services.charts import GRADE_COLORS, TEXT_COLOR, font_properties
+from services.charts import font_properties
 from services.report.figures import GRADES
+from services.result_chart import GRADE_COLORS, TEXT_COLOR
 
 DPI = 200  # printed at about 16 cm wide: sharp on paper
 

@@ -1,0 +1,100 @@
+"""Publishing a big cycle tells everyone in short transactions, exactly once, even after a crash.
+
+Up to ``result_push.CHUNK`` results are told in the approving transaction; beyond that the
+cycle's cursor is set and ``push_pending`` tells the rest chunk by chunk. A crash between two
+chunks (here an exception right after a chunk's commit, where ``failpoint("pushed")`` kills the
+bot) leaves the cursor after the last committed chunk; the next run finishes the job.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import func, select
+
+from bench.push import _seed
+from bot.result_pushes import push_pending
+from infra.db import SessionFactory
+from infra.models import Cycle, OutboxMessage, Result
+from services import result_push, result_review
+
+
+class Crash(Exception):
+    """Stands for the process dying between two chunks."""
+
+
+async def _publish(sessions: SessionFactory, people: int) -> int:
+    now = dt.datetime.now(dt.UTC)
+    cycle_id, _unit = await _seed(sessions, people, now)
+    async with sessions.begin() as s:
+        cycle = await s.get(Cycle, cycle_id)
+        assert cycle is not None
+        await result_review.publish(s, cycle, now=now)
+    return cycle_id
+
+
+async def _queued(sessions: SessionFactory) -> tuple[int, int]:
+    """(rows queued, distinct dedupe keys)."""
+    async with sessions() as s:
+        rows = int(await s.scalar(select(func.count()).select_from(OutboxMessage)) or 0)
+        keys = int(await s.scalar(select(func.count(func.distinct(OutboxMessage.dedupe_key)))) or 0)
+    return rows, keys
+
+
+async def test_big_cycle_is_published_at_once_and_told_in_chunks(sessions: SessionFactory) -> None:
+    cycle_id = await _publish(sessions, 2 * result_push.CHUNK + 7)
+    async with sessions() as s:
+        cycle = await s.get(Cycle, cycle_id)
+        assert cycle is not None and cycle.push_cursor == 0  # nobody told yet
+        unpublished = await s.scalar(
+            select(func.count()).select_from(Result).where(Result.published_at.is_(None))
+        )
+        assert unpublished == 0  # but every result is visible to its person already
+    assert await _queued(sessions) == (0, 0)
+    told = await push_pending(sessions, size=result_push.CHUNK)
+    assert told == 2 * result_push.CHUNK + 7
+    assert await _queued(sessions) == (2 * told, 2 * told)  # a chart and a text each, once
+    assert await push_pending(sessions) == 0  # nothing left, nothing twice
+    async with sessions() as s:
+        assert (await s.get(Cycle, cycle_id)).push_cursor is None  # type: ignore[union-attr]
+
+
+async def test_a_crash_between_chunks_finishes_on_the_next_run(sessions: SessionFactory) -> None:
+    people = 3 * 40 + 5
+    await _publish(sessions, people)
+    commits = 0
+
+    def crash_after_two() -> None:
+        nonlocal commits
+        commits += 1
+        if commits == 2:
+            raise Crash
+
+    with pytest.raises(Crash):
+        await push_pending(sessions, size=40, wake=crash_after_two)
+    assert await _queued(sessions) == (2 * 80, 2 * 80)  # two chunks committed, no more
+    assert await push_pending(sessions, size=40) == people - 80
+    assert await _queued(sessions) == (2 * people, 2 * people)
+
+
+async def test_a_chunk_run_twice_queues_nothing_twice(sessions: SessionFactory) -> None:
+    """Two pushers at once (a job and a restart): the cursor and the dedupe keys keep one copy."""
+    cycle_id = await _publish(sessions, result_push.CHUNK + 1)
+    async with sessions() as s:
+        summary = await result_push.totals(s, cycle_id)
+        cycle = await s.get(Cycle, cycle_id)
+        assert cycle is not None
+        chunk = await result_push.read_chunk(s, cycle, 50)
+    assert chunk is not None
+    rows = result_push.messages(cycle, chunk, summary, result_push.DEFAULTS)
+    async with sessions.begin() as s:
+        cycle = await s.get(Cycle, cycle_id)
+        assert cycle is not None
+        assert await result_push.write_chunk(s, cycle, chunk, rows, summary)
+    async with sessions.begin() as s:  # the same chunk again, read before the first wrote
+        cycle = await s.get(Cycle, cycle_id)
+        assert cycle is not None
+        assert not await result_push.write_chunk(s, cycle, chunk, rows, summary)
+    await push_pending(sessions)
+    assert await _queued(sessions) == (2 * (result_push.CHUNK + 1),) * 2
