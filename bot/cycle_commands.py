@@ -32,12 +32,16 @@ from services.official_calendar import calendar
 from services.result_notices import computed_text
 from services.templates import load_template, localized, render_problem
 
+# Notes about the deadline (a day off, a year without official data), said on stderr only
+# after the command worked: a command that fails says one line, its reason.
+_NOTES: list[str] = []
+
 
 async def _end_of_day(
     session: AsyncSession, text: str, settings: Settings, tr: Translator
 ) -> dt.datetime:
     """``YYYY-MM-DD`` as the last second of that day in the bureau's time zone, in UTC; a day
-    off or a year with no official calendar is said on stderr (the working group decides)."""
+    off or a year with no official calendar is noted (the working group decides)."""
     try:
         day = dt.date.fromisoformat(text)
     except ValueError:
@@ -46,17 +50,16 @@ async def _end_of_day(
         ) from None
     cal = await calendar(session)
     if not cal.is_working_day(day):  # allowed (the working group decides), but said
-        print(
+        _NOTES.append(
             tr._(
                 "Note: {date} is not a working day (the next one is {next}); the deadline is set as given."
             ).format(
                 date=tr.date(day, weekday=True),
                 next=tr.date(cal.next_working_day(day), weekday=True),
-            ),
-            file=sys.stderr,
+            )
         )
     if (note := unofficial_note(cal, day, tr)) is not None:
-        print(note, file=sys.stderr)
+        _NOTES.append(note)
     local = dt.datetime.combine(day, dt.time(23, 59, 59), tzinfo=settings.tz)
     return local.astimezone(dt.UTC)
 
@@ -64,6 +67,7 @@ async def _end_of_day(
 async def cycle(args: argparse.Namespace, settings: Settings, tr: Translator) -> int:
     engine = await open_database(settings, tr)
     sessions = make_sessions(engine)
+    _NOTES.clear()
     try:
         async with sessions.begin() as session:
             await _run(session, args, settings, tr)
@@ -72,6 +76,8 @@ async def cycle(args: argparse.Namespace, settings: Settings, tr: Translator) ->
         return 1
     finally:
         await engine.dispose()
+    for note in _NOTES:  # only once it worked: a failure stays one line
+        print(note, file=sys.stderr)
     return 0
 
 
