@@ -24,11 +24,11 @@ from telegram import Update
 from telegram.ext import Application, ApplicationHandlerStop, CallbackContext
 
 from chat import replies
+from chat.done_marks import DoneMarks
 from chat.resume import resume_chat
 from infra import inbox
 from infra.db import SessionFactory
 from infra.failpoints import failpoint
-from infra.models import InboxUpdate
 from infra.outage import MAX_FAILURES, DatabaseWatch, Stopping, is_outage
 
 log = logging.getLogger(__name__)
@@ -73,10 +73,16 @@ class UpdateDispatcher:
         self._workers: dict[int, asyncio.Task[None]] = {}
         self._reprompts: dict[int, asyncio.TimerHandle] = {}
         self._slots = asyncio.Semaphore(concurrency)
+        self._marks = DoneMarks(self._mark_done)
+        self._parsed: dict[int, Update] = {}  # update id -> the Update polled, until handled
         self._idle = asyncio.Event()
         self._idle.set()
 
-    def submit(self, payload: dict[str, Any]) -> None:
+    def submit(self, payload: dict[str, Any], parsed: Update | None = None) -> None:
+        """Queue ``payload``; ``parsed``: the same update as ``getUpdates`` returned it, so it
+        is not built again from the dict (a third of PTB's object building per update)."""
+        if parsed is not None:
+            self._parsed[parsed.update_id] = parsed
         self._enqueue(inbox.chat_of(payload) or 0, payload)
 
     def _enqueue(self, chat: int, item: dict[str, Any] | _Reprompt) -> None:
@@ -90,11 +96,14 @@ class UpdateDispatcher:
         try:
             while queue:
                 item = queue[0]  # popped once handled: an outage keeps it first in line
+                done = None
                 async with self._slots:
                     if isinstance(item, _Reprompt):
                         await self._reprompt(chat, item.attempt)
                     else:
-                        await self._handle(item)
+                        done = await self._handle(item)
+                if done is not None:  # out of the slot: the batch is written by another task
+                    await self._marks.mark(done)
                 queue.popleft()
         except Stopping:
             log.info("stopping while the database is away: chat %s resumes at the next start", chat)
@@ -104,8 +113,11 @@ class UpdateDispatcher:
             if not self._workers:
                 self._idle.set()
 
-    async def _handle(self, payload: dict[str, Any]) -> None:
-        update = Update.de_json(payload, self.application.bot)
+    async def _handle(self, payload: dict[str, Any]) -> int | None:
+        """Apply one update; returns its id once it is to be marked done (it was replied to)."""
+        update = self._parsed.pop(payload["update_id"], None) or Update.de_json(
+            payload, self.application.bot
+        )
         with replies.watch() as outcome:
             for attempt in range(1, MAX_FAILURES + 1):
                 if self.watch is not None:
@@ -140,9 +152,12 @@ class UpdateDispatcher:
             )
             await self._db(lambda: inbox.mark_owed(self.sessions, update.update_id))
             self._schedule_reprompt(inbox.chat_of(payload), 0)
-            return
+            return None
         failpoint("replied")
-        await self._db(lambda: inbox.mark_done(self.sessions, update.update_id))
+        return update.update_id
+
+    async def _mark_done(self, update_ids: tuple[int, ...]) -> None:
+        await self._db(lambda: inbox.mark_done(self.sessions, *update_ids))
 
     async def _db(self, write: Any) -> None:
         """A bookkeeping write, waiting out a database outage when a watch is kept."""
@@ -152,9 +167,7 @@ class UpdateDispatcher:
             await write()
 
     async def _applied(self, update_id: int) -> bool:
-        async with self.sessions() as session:
-            row = await session.get(InboxUpdate, update_id)
-            return row is not None and row.handled_at is not None
+        return await inbox.is_handled(self.sessions, update_id)
 
     async def _hold_outage(self, update: object, context: CallbackContext) -> None:
         """Error handler: an outage during an update we will retry is ours, not the user's."""

@@ -10,6 +10,7 @@ User/chat/bot data are a convenience cache; nothing that matters lives only ther
 
 from __future__ import annotations
 
+import copy
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -48,22 +49,31 @@ class DatabasePersistence(BasePersistence[dict[str, Any], dict[str, Any], dict[s
             update_interval=update_interval,
         )
         self.sessions = sessions
+        # What the table holds, as last read or written: PTB hands every chat and user that
+        # had an update to each flush, changed or not, and most never change (an empty dict).
+        self._stored: dict[tuple[str, str], Any] = {}
 
     async def _load(self, kind: str) -> dict[int, dict[str, Any]]:
         async with self.sessions() as session:
             rows = await session.scalars(select(PersistedData).where(PersistedData.kind == kind))
-            return {int(r.key): dict(r.data) for r in rows}
+            loaded = {int(r.key): dict(r.data) for r in rows}
+        self._stored.update({(kind, str(key)): data for key, data in loaded.items()})
+        return {key: copy.deepcopy(data) for key, data in loaded.items()}
 
     async def _store(self, kind: str, key: str, data: dict[str, Any]) -> None:
         payload = json.loads(json.dumps(data, default=str))  # JSON-safe or visibly stringified
+        if self._stored.get((kind, key), {}) == payload:
+            return  # no row and {} read back alike: PTB starts a missing key with {}
         async with self.sessions.begin() as session:
             row = await session.get(PersistedData, (kind, key))
             if row is None:
                 session.add(PersistedData(kind=kind, key=key, data=payload))
             else:
                 row.data = payload
+        self._stored[(kind, key)] = payload  # committed (a failed write is tried again)
 
     async def _drop(self, kind: str, key: str) -> None:
+        self._stored.pop((kind, key), None)
         async with self.sessions.begin() as session:
             await session.execute(
                 delete(PersistedData).where(PersistedData.kind == kind, PersistedData.key == key)
@@ -78,7 +88,9 @@ class DatabasePersistence(BasePersistence[dict[str, Any], dict[str, Any], dict[s
     async def get_bot_data(self) -> dict[str, Any]:
         async with self.sessions() as session:
             row = await session.get(PersistedData, ("bot", "0"))
-            return dict(row.data) if row else {}
+            data = dict(row.data) if row else {}
+        self._stored[("bot", "0")] = data
+        return copy.deepcopy(data)
 
     async def get_callback_data(self) -> CDCData | None:
         return None

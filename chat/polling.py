@@ -77,9 +77,9 @@ async def poll(
             return  # the batch was never confirmed: Telegram sends it again after the restart
         failpoint("stored")
         offset = max(u.update_id for u in updates) + 1
-        for payload in payloads:
+        for update, payload in zip(updates, payloads, strict=True):
             if payload["update_id"] in new_ids:
-                dispatcher.submit(payload)
+                dispatcher.submit(payload, update)
 
 
 async def _pause(stop: asyncio.Event, seconds: float) -> None:

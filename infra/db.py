@@ -19,6 +19,8 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import Session
 
+from infra import sqlite_driver
+
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 SessionFactory = async_sessionmaker[AsyncSession]
@@ -43,9 +45,12 @@ def make_engine(url: str, *, readonly: bool = False, **kwargs: Any) -> AsyncEngi
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        kwargs.setdefault("connect_args", {"timeout": SQLITE_BUSY_MS / 1000})
+        connect_args = kwargs.pop("connect_args", {"timeout": SQLITE_BUSY_MS / 1000})
+        kwargs.setdefault("async_creator", sqlite_driver.creator(parsed, **connect_args))
         if readonly:
-            kwargs.setdefault("pool_size", 8)
+            # as many as the dispatcher runs updates at once (16): an overflow connection
+            # is closed when returned, and opening one starts a thread and a database
+            kwargs.setdefault("pool_size", 16)
             kwargs.setdefault("execution_options", {"jixiao_readonly": True})
         else:
             kwargs.setdefault("pool_size", 1)
@@ -69,9 +74,12 @@ def make_engine(url: str, *, readonly: bool = False, **kwargs: Any) -> AsyncEngi
         def _begin(conn: Connection) -> None:
             # Writers take the write lock at BEGIN, so a read-then-write transaction never
             # fails half way with "database is locked"; readers (make_readers) don't block.
+            # Sent with the transaction's first statement (sqlite_driver: one trip, not two).
+            driver = conn.connection.dbapi_connection._connection  # type: ignore[union-attr]
+            assert isinstance(driver, sqlite_driver.OneTripConnection)
             options = conn.get_execution_options()
             if options.get("jixiao_readonly"):
-                conn.exec_driver_sql("BEGIN")
+                driver.defer("BEGIN")
                 return
             # WAL with synchronous=NORMAL survives a crash of the process but may lose the
             # last commits in a power loss; a DURABLE transaction is fsynced at its commit
@@ -79,9 +87,9 @@ def make_engine(url: str, *, readonly: bool = False, **kwargs: Any) -> AsyncEngi
             level = "FULL" if options.get(DURABLE) else "NORMAL"
             info = conn.connection.info
             if info.get("synchronous") != level:
-                conn.exec_driver_sql(f"PRAGMA synchronous={level}")
+                driver.defer(f"PRAGMA synchronous={level}")
                 info["synchronous"] = level
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            driver.defer("BEGIN IMMEDIATE")
 
         return engine
     kwargs.setdefault("pool_size", 10)

@@ -19,7 +19,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, literal, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -34,6 +34,7 @@ _SECRET = re.compile(
     r"(?<![A-Za-z0-9_-])(" + "|".join(k.value for k in PayloadKind) + r")_[A-Za-z0-9_-]{10,59}"
     r"(?![A-Za-z0-9_-])"
 )
+_CHUNK = 500  # ids per statement: far below any driver's limit on bound parameters
 _START = re.compile(r"^/start(?:@\w+)?\s+(\S+)\s*$")  # the payload: domain.payload parses it
 
 
@@ -117,14 +118,20 @@ async def mark_handled(session: AsyncSession, update_id: int) -> bool:
 
 
 async def mark_done(sessions: SessionFactory, *update_ids: int) -> None:
-    """The handler returned and replied: nothing is owed for these updates any more."""
+    """The handler returned and replied: nothing is owed for these updates any more.
+
+    One statement for the whole batch, without loading the rows (their payload is JSON):
+    ``chat.done_marks`` groups the updates of concurrent chats into one commit.
+    """
     now = utcnow()
+    stamp = literal(now, InboxUpdate.handled_at.type)  # bound as the column binds it
     async with sessions.begin() as session:
-        for update_id in update_ids:
-            row = await session.get(InboxUpdate, update_id)
-            if row is not None:
-                row.handled_at = row.handled_at or now
-                row.replied_at = now
+        for start in range(0, len(update_ids), _CHUNK):
+            await session.execute(
+                update(InboxUpdate)
+                .where(InboxUpdate.update_id.in_(update_ids[start : start + _CHUNK]))
+                .values(handled_at=func.coalesce(InboxUpdate.handled_at, stamp), replied_at=now)
+            )
 
 
 async def mark_owed(sessions: SessionFactory, update_id: int) -> None:
@@ -134,9 +141,20 @@ async def mark_owed(sessions: SessionFactory, update_id: int) -> None:
     owed the prompt of where it now is, which ``UpdateDispatcher`` re-sends.
     """
     async with sessions.begin() as session:
-        row = await session.get(InboxUpdate, update_id)
-        if row is not None:
-            row.handled_at = row.handled_at or utcnow()
+        await session.execute(
+            update(InboxUpdate)
+            .where(InboxUpdate.update_id == update_id, InboxUpdate.handled_at.is_(None))
+            .values(handled_at=utcnow())
+        )
+
+
+async def is_handled(sessions: SessionFactory, update_id: int) -> bool:
+    """Whether ``update_id`` was applied (its claim committed), reading only that column."""
+    async with sessions() as session:
+        handled = await session.scalar(
+            select(InboxUpdate.handled_at).where(InboxUpdate.update_id == update_id)
+        )
+        return handled is not None
 
 
 async def unhandled(sessions: SessionFactory) -> list[InboxUpdate]:

@@ -39,8 +39,19 @@ class Actor:
 
 async def load_actor(session: AsyncSession, telegram_id: int, admin_ids: frozenset[int]) -> Actor:
     """Resolve roles fresh for every update: a roster re-import takes effect at once."""
-    roles: set[Role] = {Role.ADMIN} if telegram_id in admin_ids else set()
     account = await session.get(TelegramAccount, telegram_id)
+    return await actor_of(session, telegram_id, account, admin_ids)
+
+
+async def actor_of(
+    session: AsyncSession,
+    telegram_id: int,
+    account: TelegramAccount | None,
+    admin_ids: frozenset[int],
+) -> Actor:
+    """``load_actor`` for an account the caller has read already (the update's own, so it is
+    read once per update); a stranger's roles need no query at all."""
+    roles: set[Role] = {Role.ADMIN} if telegram_id in admin_ids else set()
     staff = None
     headed: frozenset[int] = frozenset()
     if account is not None and account.staff_id is not None:

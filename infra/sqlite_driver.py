@@ -1,0 +1,139 @@
+"""aiosqlite with one trip to its thread per statement instead of four.
+
+aiosqlite runs each call on its connection's thread and wakes the event loop with the
+result. Under SQLAlchemy a statement made four such trips (open the cursor, execute,
+fetch, close), each a cross-thread hand-off and an event-loop wake-up: a quarter of the
+bot's CPU per update (issue 12). ``OneTripCursor`` does all four in one call on the
+thread, keeping the rows; the API SQLAlchemy's adapter uses is unchanged.
+
+``OneTripConnection.defer`` goes further for what opens a transaction (``BEGIN``, the
+``PRAGMA synchronous`` switch, ``infra.db``): it travels with the transaction's first
+statement, and a transaction that never runs one never sends it (its commit or rollback
+has nothing to end). A failing ``BEGIN IMMEDIATE`` (the database busy) then raises at that
+first statement, inside the same transaction, as it would have at ``BEGIN``.
+"""
+
+from __future__ import annotations
+
+import functools
+import sqlite3
+from collections.abc import Sequence
+from typing import Any
+
+import aiosqlite
+from sqlalchemy.engine import URL
+
+
+class OneTripCursor:
+    """The part of ``aiosqlite.Cursor`` SQLAlchemy uses; the statement runs, is fetched and
+    its cursor closed in one call on the connection's thread."""
+
+    arraysize = 1
+
+    def __init__(self, connection: OneTripConnection) -> None:
+        self._connection = connection
+        self.description: Any = None
+        self.rowcount = -1
+        self.lastrowid: int | None = None
+        self._rows: list[Any] = []
+
+    async def __aenter__(self) -> OneTripCursor:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        return None
+
+    def _run(self, many: bool, sql: str, parameters: Any) -> None:  # on the thread
+        connection = self._connection
+        cursor = connection._conn.cursor()
+        try:
+            while connection._deferred:
+                cursor.execute(connection._deferred[0])
+                connection._deferred.pop(0)
+            if many:
+                cursor.executemany(sql, parameters)
+            elif parameters is None:
+                cursor.execute(sql)
+            else:
+                cursor.execute(sql, parameters)
+            self.description = cursor.description
+            self._rows = cursor.fetchall() if cursor.description else []
+            self.rowcount, self.lastrowid = cursor.rowcount, cursor.lastrowid
+        finally:
+            cursor.close()
+
+    async def execute(self, sql: str, parameters: Any = None) -> OneTripCursor:
+        await self._connection._execute(self._run, False, sql, parameters)
+        return self
+
+    async def executemany(self, sql: str, parameters: Any) -> OneTripCursor:
+        await self._connection._execute(self._run, True, sql, parameters)
+        return self
+
+    async def fetchone(self) -> Any:
+        return self._rows.pop(0) if self._rows else None
+
+    async def fetchmany(self, size: int | None = None) -> Sequence[Any]:
+        count = size or self.arraysize
+        rows, self._rows = self._rows[:count], self._rows[count:]
+        return rows
+
+    async def fetchall(self) -> Sequence[Any]:
+        rows, self._rows = self._rows, []
+        return rows
+
+    async def close(self) -> None:
+        self._rows = []
+
+    async def nextset(self) -> None:
+        return None
+
+    async def setinputsizes(self, *sizes: Any) -> None:
+        return None
+
+
+class OneTripConnection(aiosqlite.Connection):
+    """``aiosqlite.Connection`` whose cursors make one trip per statement."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._deferred: list[str] = []  # run on the thread before the next statement
+
+    def cursor(self) -> OneTripCursor:  # type: ignore[override]
+        return OneTripCursor(self)
+
+    def defer(self, sql: str) -> None:
+        """Run ``sql`` (no parameters, no rows) just before the next statement."""
+        self._deferred.append(sql)
+
+    async def commit(self) -> None:
+        if not self._settle_deferred():
+            await super().commit()
+
+    async def rollback(self) -> None:
+        if not self._settle_deferred():
+            await super().rollback()
+
+    def _settle_deferred(self) -> bool:
+        """True when the transaction being ended never ran a statement (nothing to end).
+
+        A ``PRAGMA synchronous`` deferred with it stays: the connection's setting
+        (``infra.db`` remembers it as made) must still be applied."""
+        begun = any(sql.startswith("BEGIN") for sql in self._deferred)
+        self._deferred = [sql for sql in self._deferred if not sql.startswith("BEGIN")]
+        return begun
+
+
+def creator(url: URL, **connect_args: Any) -> Any:
+    """``create_async_engine(async_creator=…)`` for ``url``: the arguments SQLAlchemy's
+    dialect would give ``sqlite3.connect`` (a URI, ``uri=true``), plus ``connect_args``."""
+    cargs, cparams = url.get_dialect()().create_connect_args(url)
+    connector = functools.partial(sqlite3.connect, *cargs, **{**cparams, **connect_args})
+
+    async def connect() -> OneTripConnection:
+        connection = OneTripConnection(connector, 64)
+        connection._thread.daemon = True  # as SQLAlchemy does: never keep the process alive
+        await connection  # starts the thread and opens the database on it
+        return connection
+
+    return connect

@@ -1,0 +1,73 @@
+"""The per-update bookkeeping kept cheap: marks grouped across chats, one trip per statement."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Column, Integer, MetaData, String, Table, event, select, text
+
+from chat.done_marks import DoneMarks
+from infra.db import make_engine
+
+pytestmark = pytest.mark.nodb
+
+
+async def test_marks_of_chats_that_finish_meanwhile_share_one_write() -> None:
+    batches: list[tuple[int, ...]] = []
+    writing, release = asyncio.Event(), asyncio.Event()
+
+    async def write(ids: tuple[int, ...]) -> None:
+        batches.append(ids)
+        writing.set()
+        if len(batches) == 1:
+            await release.wait()  # the first batch is being written while others finish
+
+    marks = DoneMarks(write)
+    first = asyncio.create_task(marks.mark(1))
+    await writing.wait()
+    others = [asyncio.create_task(marks.mark(i)) for i in (2, 3, 4)]
+    await asyncio.sleep(0)
+    assert not any(t.done() for t in [first, *others])  # each waits for its own commit
+    release.set()
+    await asyncio.gather(first, *others)
+    assert batches == [(1,), (2, 3, 4)]
+
+
+async def test_a_failed_write_reaches_every_waiter_of_its_batch() -> None:
+    async def write(ids: tuple[int, ...]) -> None:
+        raise RuntimeError("database away")
+
+    marks = DoneMarks(write)
+    results = await asyncio.gather(marks.mark(1), marks.mark(2), return_exceptions=True)
+    assert [type(r) for r in results] == [RuntimeError, RuntimeError]
+
+
+async def test_sqlite_statements_keep_their_results_in_one_trip(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite+aiosqlite:///{tmp_path}/one.db")
+    table = Table("t", MetaData(), Column("id", Integer, primary_key=True), Column("name", String))
+    statements: list[str] = []
+    event.listen(engine.sync_engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+    try:
+        async with engine.begin() as conn:
+            await conn.run_sync(table.metadata.create_all)
+            inserted = await conn.execute(table.insert().values(name="a"))
+            assert inserted.inserted_primary_key == (1,)
+            await conn.execute(table.insert(), [{"name": "b"}, {"name": "c"}])
+            updated = await conn.execute(table.update().where(table.c.id > 1).values(name="x"))
+            assert updated.rowcount == 2
+        async with engine.connect() as conn:
+            rows = (await conn.execute(select(table.c.name).order_by(table.c.id))).all()
+            assert [r.name for r in rows] == ["a", "x", "x"]
+            assert (await conn.execute(text("SELECT count(*) FROM t"))).scalar() == 3
+        statements.clear()
+        async with engine.begin():
+            pass  # a transaction that runs nothing sends nothing, not even BEGIN
+        assert statements == []
+        async with engine.begin() as conn:  # and the next one still begins and commits
+            await conn.execute(table.delete())
+        async with engine.connect() as conn:
+            assert (await conn.execute(text("SELECT count(*) FROM t"))).scalar() == 0
+    finally:
+        await engine.dispose()
