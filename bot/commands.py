@@ -39,6 +39,7 @@ from infra.models.types import utcnow
 from services import files, survey_links, survey_print
 from services.annual import annual_report
 from services.annual_text import csv_bytes
+from services.audit import audit
 from services.errors import DomainError
 from services.qr import qr_png
 from services.report import draft
@@ -320,8 +321,16 @@ async def report(args: argparse.Namespace, settings: Settings, tr: Translator) -
     engine = await open_database(settings, tr)
     sessions = make_sessions(engine)
     try:
-        async with sessions() as session:
+        async with sessions.begin() as session:
             document = await draft(session, args.period, tr, now=utcnow())
+            # audited like the chat's /report and the CLI's export: who drew which cycle's report
+            await audit(
+                session,
+                "report.written",
+                actor_label="cli",
+                object_type="cycle",
+                object_id=args.period,
+            )
     except DomainError as exc:
         print(exc.plain(tr, codes=True), file=sys.stderr)
         return 1

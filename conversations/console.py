@@ -287,10 +287,7 @@ async def go(update: Update, context: JxContext) -> None:
     ):
         await _refuse(update, context, actor)
         return
-    if found.with_period:
-        async with context.services.reads() as session:
-            cycle = await cs.current_cycle(session)
-        context.args = [cycle.period] if cycle is not None else []
+    context.args = []  # the command typed bare: its own default period
     with keep_pressed_message():
         await found.start(update, context)
     tr = await context.tr(update)

@@ -1,6 +1,7 @@
 """What the working group's console (/admin) opens: one line per entry, so a new command
-joins the console in one line (``ConsoleEntry("export", N_("…"), LEADERS, export_command,
-with_period=True)``).
+joins the console in one line (``ConsoleEntry("export", N_("…"), LEADERS, export_command)``).
+An entry runs as its command typed bare, so it takes the command's default period (/report:
+the cycle scored last; /export: the latest cycle), never the console's cycle as such.
 
 An entry's ``start`` is the command's or flow's own handler, called with the button's
 update as the command would be, so its confirmations, refusals and audit are the
@@ -32,15 +33,12 @@ class Audience(StrEnum):
 
 @dataclass(frozen=True)
 class ConsoleEntry:
-    """``key``: stable, in the button's data (``ac1:go:<key>``); ``label``: an ``N_`` msgid;
-    ``with_period``: ``start`` gets the current cycle's period as its argument, as if
-    ``/command 2026Q4`` had been typed."""
+    """``key``: stable, in the button's data (``ac1:go:<key>``); ``label``: an ``N_`` msgid."""
 
     key: str
     label: str
     audience: Audience
     start: Callable[[Update, JxContext], Awaitable[object]]
-    with_period: bool = False
 
 
 async def ask_for_roster(update: Update, context: JxContext) -> None:
@@ -76,10 +74,8 @@ ENTRIES: list[ConsoleEntry] = [
     ConsoleEntry("template", N_("Upload an indicator system"), WG, ask_for_template),
     ConsoleEntry("links", N_("Survey QR codes"), WG, survey_admin.links_command),
     ConsoleEntry("surveys", N_("Citizen satisfaction"), WG, survey_admin.surveys_command),
-    ConsoleEntry("export", N_("Excel workbook"), LEADERS, export.export_command, with_period=True),
-    ConsoleEntry(
-        "report", N_("Evaluation report"), LEADERS, report.report_command, with_period=True
-    ),
+    ConsoleEntry("export", N_("Excel workbook"), LEADERS, export.export_command),
+    ConsoleEntry("report", N_("Evaluation report"), LEADERS, report.report_command),
 ]
 """The console's entries, in the order of their buttons (two to a row)."""
 

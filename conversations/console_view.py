@@ -64,12 +64,13 @@ def _cycle_lines(found: cs.Console, tr: Translator) -> list[str]:
     c = found.cycle
     if c is None:
         return [tr._("No cycles yet. Send an indicator system file to open one.")]
+    # the heading names no deadline: the one stored is the collection's, which the phase
+    # line gives while it matters (an appeals deadline beside it would read as two)
     lines: list[str] = [
         html_format(
-            tr._("<b>{period}</b>: {phase}, deadline {deadline}"),
+            tr._("<b>{period}</b>: {phase}"),
             period=tr.period(c.period),
             phase=tr._(PHASE_LABELS[c.phase]),
-            deadline=tr.datetime(c.deadline),
         )
     ]
     if found.units:
@@ -117,7 +118,17 @@ def _phase_line(found: cs.Console, tr: Translator) -> str:
     c = found.cycle
     assert c is not None
     if c.phase == CyclePhase.PREPARING:
-        return tr._("Waiting for the leadership group to approve the indicator system.")
+        return html_format(
+            tr._(
+                "Waiting for the leadership group to approve the indicator system; ratings are then collected until {deadline}."
+            ),
+            deadline=tr.datetime(c.deadline),
+        )
+    if c.phase == CyclePhase.COLLECTING:
+        return html_format(
+            tr._("Ratings are being collected; the rating deadline is {deadline}."),
+            deadline=tr.datetime(c.deadline),
+        )
     if c.phase == CyclePhase.SCORING and c.scored_revision is None:
         return tr._("Answers are closed. Compute the results next.")
     if c.phase == CyclePhase.SCORING:

@@ -13,6 +13,7 @@ from conversations import results
 from domain.enums import AssignmentStatus, CyclePhase, Role
 from fakebotapi import BotMessage, FakeBotApi, SimUser
 from infra.db import SessionFactory
+from infra.i18n import Translator
 from infra.models import (
     Assignment,
     AuditEntry,
@@ -22,6 +23,7 @@ from infra.models import (
     RoleGrant,
     Staff,
 )
+from services import console as cs
 from services import cycles
 from tests.drivers import console as desk
 from tests.drivers.taps import button, offered
@@ -338,3 +340,53 @@ async def test_leaders_read_the_console_without_action_buttons_and_forged_presse
     after = await _cycle(sessions, cycle_id)
     assert (after.phase, after.deadline) == (before.phase, before.deadline)
     assert await _outbox(sessions) == queued
+
+
+async def test_report_button_takes_the_reports_own_default_not_the_collecting_cycle(
+    server: FakeBotApi, bot, sessions: SessionFactory
+) -> None:
+    """/report bare reports the cycle scored last; the console's button must do the same, not
+    ask for the cycle still collecting (which has nothing to report)."""
+    await make_org(sessions)
+    await open_cycle(sessions)
+    admin = server.user(ADMIN, language_code="zh-hans")
+    view = await desk.open_console(admin)
+    seen = len(admin.messages)
+    await desk.go(admin, view, "report")
+    await admin.wait_until(lambda: len(admin.messages) > seen, timeout=30)
+    assert "尚无已评分的评估周期" in (admin.messages[seen].text or "")
+
+
+def _phase_lines(phase: CyclePhase, *, scored: bool = False) -> list[str]:
+    deadline = dt.datetime(2026, 12, 31, 9, tzinfo=dt.UTC)
+    published = phase in (CyclePhase.PUBLISHED, CyclePhase.APPEALS, CyclePhase.CLOSED)
+    appeals = dt.datetime(2027, 1, 11, 9, tzinfo=dt.UTC) if published else None
+    cycle = Cycle(
+        period="2026Q4",
+        phase=phase,
+        deadline=deadline,
+        appeals_until=appeals,
+        scored_revision=1 if scored else None,
+    )
+    return console._cycle_lines(cs.Console(cycle), Translator("zh_Hans"))
+
+
+def test_every_phase_says_where_the_cycle_is_and_only_the_collection_names_its_deadline() -> None:
+    expected = {
+        (CyclePhase.PREPARING, False): "审定",
+        (CyclePhase.COLLECTING, False): "评价截止时间",
+        (CyclePhase.SCORING, False): "计算",
+        (CyclePhase.SCORING, True): "提交领导小组",
+        (CyclePhase.REVIEW, False): "审定",
+        (CyclePhase.PUBLISHED, True): "申诉",
+        (CyclePhase.APPEALS, True): "申诉",
+        (CyclePhase.CLOSED, True): "已公布",
+    }
+    for (phase, scored), word in expected.items():
+        heading, *_, last = _phase_lines(phase, scored=scored)
+        assert "2026年第四季度" in heading and "截止" not in heading, heading
+        assert word in last, (phase, last)
+        collection_deadline = "2026年12月31日" in last
+        assert collection_deadline == (phase in (CyclePhase.PREPARING, CyclePhase.COLLECTING))
+        published = phase in (CyclePhase.PUBLISHED, CyclePhase.APPEALS, CyclePhase.CLOSED)
+        assert ("已公布" in last) == published, (phase, last)

@@ -236,6 +236,11 @@ async def test_cli_writes_the_report(sessions: SessionFactory, db_url: str, tmp_
     )
     assert done.returncode == 0, done.stderr
     check(out.read_bytes(), grades, rate)
+    async with sessions() as s:
+        written = (
+            await s.scalars(select(AuditEntry).where(AuditEntry.action == "report.written"))
+        ).all()
+    assert [(e.actor_label, e.object_id) for e in written] == [("cli", str(period))]
     missing = jixiao(
         "report", "2019Q1", "--out", str(out), cwd=tmp_path, JIXIAO_DATABASE_URL=db_url
     )

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 from domain.enums import Dimension, Source
+from scoring.model import DEFAULT_BANDS
 from services.cycle_facts import (
     AppealFacts,
     CycleFacts,
@@ -122,8 +123,13 @@ class TrainingNeed:
     people: tuple[tuple[str, Decimal], ...]  # (name, their score in that dimension)
 
 
+TRAINING_BELOW = DEFAULT_BANDS.good
+"""A weakest dimension below 良好's lower bound is a training need; an 优秀 person's is not."""
+
+
 def training_needs(facts: CycleFacts) -> list[TrainingNeed]:
-    """Each person's weakest dimension, grouped by unit (roster order) and dimension.
+    """Each person's weakest dimension scored below ``TRAINING_BELOW``, grouped by unit
+    (roster order) and dimension.
 
     Only people, never raters: the list says who should be trained in what, from their
     own result; it is for the working group and the units (names are theirs to know).
@@ -135,6 +141,8 @@ def training_needs(facts: CycleFacts) -> list[TrainingNeed]:
             continue
         figure = person.dimension(dimension)
         score = figure.score if figure and figure.score is not None else person.total
+        if score >= TRAINING_BELOW:
+            continue
         groups[person.unit_id, dimension].append((person.name, score))
     out = []
     for unit in facts.units:

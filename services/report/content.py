@@ -66,10 +66,14 @@ class _Writer:
 
     def section(self, title: str) -> Heading:
         self.sections += 1
+        if self.tr.lang == "en":  # English numbers its headings 1. and 1.1, not 一、and（一）
+            return Heading(f"{self.sections}. {title}")
         number = self._(_NUMBERS[self.sections - 1])
         return Heading(self._("{number}. {title}").format(number=number, title=title))
 
     def sub(self, n: int, title: str) -> Heading:
+        if self.tr.lang == "en":
+            return Heading(f"{self.sections}.{n} {title}", level=2)
         number = self._(_NUMBERS[n - 1])
         return Heading(self._("({number}) {title}").format(number=number, title=title), level=2)
 
@@ -261,18 +265,18 @@ def _survey(w: _Writer) -> Iterable[Block]:
     )
     excluded = sum(u.excluded for u in f.survey)
     yield w.section(_("Citizen satisfaction and negative ratings"))
-    yield Paragraph(
-        _(
-            "Citizens returned {responses} valid evaluations, {satisfied} of them satisfied: a satisfaction rate of {rate}. Of {bad} negative ratings, {handled} have been handled and answered; {excluded} were excluded after review."
-        ).format(
-            responses=responses,
-            satisfied=satisfied,
-            rate=_rate(rate),
-            bad=bad,
-            handled=handled,
-            excluded=excluded,
-        )
-    )
+    returned = w.tr.ngettext(
+        "Citizens returned {responses} valid evaluation, {satisfied} satisfied: a satisfaction rate of {rate}.",
+        "Citizens returned {responses} valid evaluations, {satisfied} of them satisfied: a satisfaction rate of {rate}.",
+        responses,
+    ).format(responses=responses, satisfied=satisfied, rate=_rate(rate))
+    negatives = w.tr.ngettext(
+        "Of {bad} negative rating, {handled} handled and answered, {excluded} excluded after review.",
+        "Of {bad} negative ratings, {handled} handled and answered, {excluded} excluded after review.",
+        bad,
+    ).format(bad=bad, handled=handled, excluded=excluded)
+    # English sentences part with a space, Chinese ones after their 。 without one
+    yield Paragraph((" " if w.tr.lang == "en" else "").join((returned, negatives)))
     yield Table(
         (
             _("Unit"),
@@ -280,7 +284,7 @@ def _survey(w: _Writer) -> Iterable[Block]:
             _("Satisfied"),
             _("Satisfaction rate"),
             _("Negative"),
-            _("Handled"),
+            _("Negative ratings handled"),  # a count, not the workbook's 办理时间 column
             _("Not yet closed"),
             _("Overdue"),
         ),
@@ -315,8 +319,10 @@ def _appeals(w: _Writer) -> Iterable[Block]:
     outcomes = agg.appeal_outcomes(f.appeals)
     yield w.section(_("Appeals and their outcomes"))
     yield Paragraph(
-        _(
-            "{count} appeals were filed: {adjusted} led to an adjusted result, in {upheld} the result stands, and {pending} are still being looked into."
+        w.tr.ngettext(
+            "{count} appeal was filed. Outcomes: result adjusted {adjusted}, result upheld {upheld}, still under review {pending}.",
+            "{count} appeals were filed. Outcomes: result adjusted {adjusted}, result upheld {upheld}, still under review {pending}.",
+            len(f.appeals),
         ).format(count=len(f.appeals), **outcomes)
     )
     rows = []
@@ -417,8 +423,12 @@ def _training(w: _Writer) -> Iterable[Block]:
         ),
         align=("left", "left", "right", "left"),
         widths=(2, 3, 1, 5),
-        caption=_("Table {n}: training needs by unit").format(n=9),
-        empty=_("No results to derive training needs from."),
+        caption=_(
+            "Table {n}: training needs by unit (weakest dimension below {score} points)"
+        ).format(n=9, score=agg.TRAINING_BELOW),
+        empty=_("No one's weakest dimension is below {score} points.").format(
+            score=agg.TRAINING_BELOW
+        ),
     )
 
 
@@ -459,8 +469,12 @@ def _suggestions(w: _Writer) -> Iterable[Block]:
         )
     failed = [p for p in f.people if p.grade == Grade.FAIL]
     if failed:
-        items.append(
+        items.append(  # 均 (each) only for more than one: Chinese has no plural forms to carry it
             _(
+                "One person was graded fail: an improvement plan should be drawn up and approved, followed up by the working group."
+            )
+            if len(failed) == 1
+            else _(
                 "{count} people were graded fail: each should have an approved improvement plan, followed up by the working group."
             ).format(count=len(failed))
         )
