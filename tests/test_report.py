@@ -4,7 +4,9 @@ shows what the database holds, on the command line and in the chat for the worki
 from __future__ import annotations
 
 import datetime as dt
+import re
 import secrets
+from decimal import Decimal
 from pathlib import Path
 
 import pypdfium2 as pdfium
@@ -33,6 +35,7 @@ from infra.models import (
     SurveyResponse,
 )
 from services import cycles, report, results
+from services.report.document import Bullets, Heading, Paragraph, Table
 from services.report.typeset import typeset
 from services.survey_stats import SATISFIED
 from tests.drivers.cli import jixiao
@@ -212,6 +215,38 @@ async def test_report_in_the_readers_language(sessions: SessionFactory) -> None:
     _, text = pdf_text(typeset(english))
     assert "Performance evaluation report" in text and "应急指挥中心" in text
     assert "Page 1 of" in text and "Training needs" in text
+
+
+async def test_report_wording_says_what_it_counts(sessions: SessionFactory) -> None:
+    """Headers and captions name what they count; 均 only for more than one; English numbers
+    its headings 1. and 1.1 and agrees in number; the training table lists only weak scores."""
+    cycle_id = await published(sessions)
+    grades, _rate = await expected(sessions, cycle_id)
+    async with sessions() as s:
+        period = await report.latest_scored(s)
+        assert period is not None
+        now = dt.datetime.now(dt.UTC)
+        hans = await report.draft(s, period, Translator("zh_Hans"), now=now)
+        english = await report.draft(s, period, Translator("en"), now=now)
+    tables = {t.caption.split("\u3000")[0]: t for t in hans.blocks if isinstance(t, Table)}
+    assert "按评价人所在单位" in tables["表2"].caption
+    assert "已办结" in tables["表6"].header and "办理时间" not in tables["表6"].header
+    assert "低于80分" in tables["表9"].caption
+    scores = [
+        Decimal(x) for row in tables["表9"].rows for x in re.findall(r"（(\d+\.\d+)）", row[3])
+    ]
+    assert all(score < 80 for score in scores)
+    text = "".join(b.text for b in hans.blocks if isinstance(b, Paragraph))
+    text += "".join(i for b in hans.blocks if isinstance(b, Bullets) for i in b.items)
+    assert "经申诉复核剔除" not in text and "经复核剔除" in text
+    if grades[Grade.FAIL]:
+        assert ("均应制定" in text) == (grades[Grade.FAIL] > 1)
+    headings = [h for h in english.blocks if isinstance(h, Heading)]
+    assert headings and all(
+        re.match(r"\d+\. " if h.level == 1 else r"\d+\.\d+ ", h.text) for h in headings
+    ), [h.text for h in headings]
+    prose = " ".join(b.text for b in english.blocks if isinstance(b, Paragraph))
+    assert not re.search(r"\b1 (appeals|negative ratings|valid evaluations)\b", prose), prose
 
 
 async def test_a_cycle_not_scored_has_no_report(sessions: SessionFactory) -> None:
