@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from chat.callbacks import CallbackAction
+from conversations.form_view import CB as FORM
 from conversations.form_view import YES_SUBMIT
 from conversations.home import OPEN_SELF
 from fakebotapi import BotMessage, SimUser
@@ -31,8 +32,10 @@ async def until(user: SimUser, wanted: Callable[[BotMessage], bool]) -> BotMessa
 
 
 def form_prompt(msg: BotMessage) -> bool:
-    """A message of the form (a question, the summary, the confirmation), not the home screen."""
-    return not offered(msg, OPEN_SELF) and not msg.deleted
+    """A prompt of the form (a question, the summary, the confirmation): it has the form's
+    buttons (a written part its "previous question"), so a notice sent between two prompts
+    is never taken for one."""
+    return not msg.deleted and any(d and d.startswith(f"{FORM.prefix}:") for d in msg.button_data())
 
 
 def is_home(msg: BotMessage) -> bool:

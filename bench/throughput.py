@@ -56,7 +56,7 @@ async def _walk(user: SimUser, latencies: list[float]) -> None:
             shown = await timed(staff_steps.press(user, shown, SCORE))
         else:
             shown = await timed(staff_steps.write(user))
-    raise AssertionError(f"user {user.id}: the form never reached its summary")
+    raise AssertionError(f"user {user.id}: no summary; last shown {shown.text!r} {shown.buttons}")
 
 
 async def _measure(
