@@ -22,7 +22,7 @@ STORED = "5 responses stored complete, every answer, tag and reason as given"
         (["bench.roundtrip", "--users", "3", "--messages", "6", "--mix", "staff"], RATIOS),
         (
             ["bench.throughput", "--staff", "3"],
-            (*RATIOS, "peak MiB", "4 self-assessments stored submitted, every answer"),
+            (*RATIOS, "peak MiB", "of 4 staff stored submitted, every answer"),
         ),
         (["bench.survey", "--citizens", "5"], (*RATIOS, STORED, "all at once")),
         (
