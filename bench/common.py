@@ -149,6 +149,14 @@ class BotChild:
     def cpu(self) -> float:
         return cpu_seconds(self.proc.pid)
 
+    def peak_memory_mb(self) -> float:
+        """The bot's peak resident memory so far (``VmHWM`` in ``/proc``), in MiB."""
+        with open(f"/proc/{self.proc.pid}/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+        raise RuntimeError("no VmHWM in /proc: the bot has ended")
+
     def alive(self) -> bool:
         return self.proc.poll() is None
 

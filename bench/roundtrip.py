@@ -22,16 +22,13 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 
-from bench import bureau, common
+from bench import bureau, common, staff_steps
 from bench.common import Harness, Result, echo_step, ratio_line, table
-from chat.callbacks import CallbackAction
 from conversations.form_view import CONTINUE, EDIT, KEEP, SCORE, SUBMIT
-from conversations.home import OPEN_SELF
 from fakebotapi import BotMessage, SimUser
 from infra.db import make_engine, make_sessions
 
 Step = Callable[[SimUser, int], Awaitable[None]]
-WRITTEN = "本季度牵头完成防汛应急预案修订并组织两次实战演练，按期完成物资储备核查。"
 STRANGERS, STAFF = 2_000_000, 3_000_000
 
 
@@ -52,22 +49,6 @@ async def _stranger_step(user: SimUser, i: int) -> None:
         await user.expect(timeout=300)  # the home screen in the new language
 
 
-def _offered(msg: BotMessage, action: CallbackAction) -> list[str]:
-    return [d for d in msg.button_data() if d and action.parse(d) is not None]
-
-
-async def _until(user: SimUser, wanted: Callable[[BotMessage], bool]) -> BotMessage:
-    """The next bot message (or edit) that ``wanted`` accepts; a step may send a notice first."""
-    while True:
-        msg = await user.expect(timeout=300)
-        if wanted(msg):
-            return msg
-
-
-def _form_prompt(msg: BotMessage) -> bool:
-    return not _offered(msg, OPEN_SELF) and not msg.deleted
-
-
 class _Staff:
     """A linked member of staff going round: home screen, self-assessment, one answer."""
 
@@ -77,12 +58,9 @@ class _Staff:
     async def step(self, user: SimUser, i: int) -> None:
         kind = i % 3
         if kind == 0:
-            await user.send("/start")
-            self.shown[user.id] = await _until(user, lambda m: bool(_offered(m, OPEN_SELF)))
+            self.shown[user.id] = await staff_steps.home(user)
         elif kind == 1:
-            home = self.shown[user.id]
-            await user.press(_offered(home, OPEN_SELF)[0], home)
-            self.shown[user.id] = await _until(user, _form_prompt)
+            self.shown[user.id] = await staff_steps.open_self(user, self.shown[user.id])
         else:
             self.shown[user.id] = await self._answer(user, self.shown[user.id])
 
@@ -90,14 +68,10 @@ class _Staff:
     async def _answer(user: SimUser, prompt: BotMessage) -> BotMessage:
         """One step of the form, whatever it shows: a level, a kept text, a written text."""
         for action in (CONTINUE, SCORE, EDIT, KEEP):  # EDIT: at the summary, change an answer
-            choices = _offered(prompt, action)
-            if choices:
-                await user.press(choices[user.id % len(choices)], prompt)
-                break
-        else:
-            assert not _offered(prompt, SUBMIT)
-            await user.send(WRITTEN)
-        return await _until(user, _form_prompt)
+            if staff_steps.offered(prompt, action):
+                return await staff_steps.press(user, prompt, action)
+        assert not staff_steps.offered(prompt, SUBMIT)
+        return await staff_steps.write(user)
 
 
 async def _run_users(

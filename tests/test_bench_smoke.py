@@ -20,6 +20,10 @@ STORED = "5 responses stored complete, every answer, tag and reason as given"
     [
         (["bench.roundtrip", "--users", "3", "--messages", "4"], RATIOS),
         (["bench.roundtrip", "--users", "3", "--messages", "6", "--mix", "staff"], RATIOS),
+        (
+            ["bench.throughput", "--staff", "3"],
+            (*RATIOS, "peak MiB", "of 4 staff stored submitted, every answer"),
+        ),
         (["bench.survey", "--citizens", "5"], (*RATIOS, STORED, "all at once")),
         (
             ["bench.survey", "--citizens", "5", "--rate", "10"],
@@ -27,6 +31,7 @@ STORED = "5 responses stored complete, every answer, tag and reason as given"
         ),
         (["bench.harness", "--users", "5", "50", "--steps", "2"], ("CPU ms/step",)),
     ],
+    ids=["roundtrip", "roundtrip-staff", "throughput", "survey", "survey-rate", "harness"],
 )
 def test_benchmark_runs(argv: list[str], printed: tuple[str, ...], tmp_path: Path) -> None:
     temp = tmp_path / "tmp"  # the benchmark's temporary files go here, so we see what it leaves
