@@ -24,9 +24,9 @@ from services.errors import DomainError
 
 async def export(args: argparse.Namespace, settings: Settings, tr: Translator) -> int:
     out: Path = args.out
+    writable(out)
     if not suffixed(out, ".xlsx", tr):
         return 1
-    writable(out)
     engine = await open_database(settings, tr)
     sessions = make_sessions(engine)
     try:
