@@ -13,7 +13,7 @@ from typing import Any
 
 from bot.cli_errors import CliFailure
 from bot.commands import open_database
-from domain.audit_labels import ACTION_LABELS, ACTOR_LABELS, OBJECT_LABELS
+from domain.audit_labels import ACTION_LABELS, ACTOR_LABELS, ATTEMPT_LABELS, OBJECT_LABELS
 from infra.config import Settings
 from infra.db import make_sessions
 from infra.i18n import Translator
@@ -92,7 +92,8 @@ def action(entry: LoggedAction, tr: Translator) -> str:
     tried = str(entry.detail.get("action", ""))
     if not tried:
         return words
-    return tr.label(words, tr._(ACTION_LABELS[tried]) if tried in ACTION_LABELS else tried)
+    label = ACTION_LABELS.get(tried) or ATTEMPT_LABELS.get(tried)
+    return tr.label(words, tr._(label) if label is not None else tried)
 
 
 def subject(entry: LoggedAction, tr: Translator) -> str:
@@ -106,6 +107,8 @@ def subject(entry: LoggedAction, tr: Translator) -> str:
         which = name + tr.paren(no).rstrip()
     elif entry.object_type == "cycle":
         which = tr.period(entry.object_id)
+    elif entry.object_type == "calendar" and entry.object_id.isdigit():
+        which = tr._("the year {year}").format(year=entry.object_id)
     elif entry.object_id:
         which = f"#{entry.object_id}"
     else:

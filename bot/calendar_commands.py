@@ -102,7 +102,7 @@ def show(
         ).format(year=PUBLISHED_THROUGH)
     lines = [
         tr._("Working calendar {year}").format(year=view.year),
-        tr.label(tr._("Source"), source),
+        tr.label(tr._("Data source"), source),
         "",
         tr.label(tr._("Days off"), "").rstrip(),
     ]

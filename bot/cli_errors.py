@@ -9,6 +9,7 @@ command needs is unavailable (the database, its schema, Telegram).
 from __future__ import annotations
 
 import sqlite3
+import sys
 from pathlib import Path
 
 from sqlalchemy import exc as sa_exc
@@ -133,3 +134,14 @@ def _reason(exc: BaseException) -> str:
     """The exception's own words on one line (drivers' messages can span several)."""
     text = (getattr(exc, "strerror", None) or str(exc) or type(exc).__name__).strip()
     return " ".join(text.split())[:300]
+
+
+def suffixed(out: Path, suffix: str, tr: Translator) -> bool:
+    """Refuse a file name that would disguise what is written (an xlsx named e.csv), in one line."""
+    if out.suffix.lower() == suffix:
+        return True
+    print(
+        tr._("The file to write must end in {suffix}: {path}").format(suffix=suffix, path=out),
+        file=sys.stderr,
+    )
+    return False

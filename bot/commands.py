@@ -22,6 +22,7 @@ from bot.cli_errors import (
     CliFailure,
     database_failure,
     database_label,
+    suffixed,
     telegram_failure,
 )
 from domain.period import current_quarter, parse_period
@@ -318,6 +319,8 @@ async def annual(args: argparse.Namespace, settings: Settings, tr: Translator) -
 
 async def report(args: argparse.Namespace, settings: Settings, tr: Translator) -> int:
     """``report PERIOD --out FILE``: the evaluation report (五(四)1) as a PDF, for the working group."""
+    if not suffixed(args.out, ".pdf", tr):
+        return 1
     engine = await open_database(settings, tr)
     sessions = make_sessions(engine)
     try:

@@ -12,6 +12,8 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import re
+import shutil
+import sys
 import tempfile
 import unicodedata
 from collections.abc import Callable
@@ -216,6 +218,8 @@ async def _run_kept(
         )
     keep.mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240 - once, before anything runs
     status = await _run_demo(database, out_dir, out, language, on_message)
+    # the served database's lock: nothing serves the kept copy now, and a stale file puzzles
+    database.with_name(database.name + ".lock").unlink(missing_ok=True)
     out("")
     out(
         tr._("The demo's database is kept in {path}. To try the other commands on it:").format(
@@ -224,11 +228,25 @@ async def _run_kept(
     )
     period = await _published_period(database)
     out(f"  export JIXIAO_DATABASE_URL=sqlite:///{database}")
-    out("  jixiao cycle status")
-    out(f"  jixiao export {period} --out {period}.xlsx")
-    out(f"  jixiao report {period} --out {period}.pdf")
-    out("  jixiao audit")
+    jixiao = _command()
+    out(f"  {jixiao} cycle status")
+    out(f"  {jixiao} export {period} --out {period}.xlsx")
+    out(f"  {jixiao} report {period} --out {period}.pdf")
+    out(f"  {jixiao} audit")
     return status
+
+
+def _command() -> str:
+    """``jixiao`` as the reader can type it: bare when it is on PATH, else the path of the one
+    running (``.venv/bin/jixiao`` as the README installs it, which a shell does not find)."""
+    if shutil.which("jixiao"):
+        return "jixiao"
+    running = Path(sys.argv[0])
+    beside = Path(sys.executable).with_name("jixiao")  # ``python -m bot.cli`` in a venv
+    for script in (running, beside):
+        if script.name == "jixiao" and script.is_file():
+            return str(script.resolve())
+    return "jixiao"
 
 
 async def _published_period(database: Path) -> str:

@@ -12,6 +12,7 @@ import os
 import sys
 from pathlib import Path
 
+from bot.cli_errors import suffixed
 from bot.commands import open_database
 from infra.config import Settings
 from infra.db import make_sessions
@@ -24,6 +25,8 @@ from services.errors import DomainError
 async def export(args: argparse.Namespace, settings: Settings, tr: Translator) -> int:
     out: Path = args.out
     writable(out)
+    if not suffixed(out, ".xlsx", tr):
+        return 1
     engine = await open_database(settings, tr)
     sessions = make_sessions(engine)
     try:

@@ -17,6 +17,8 @@ ACTION_LABELS = {
     "appeal.answer": N_("Answered the question about an appeal"),
     "appeal.decide": N_("Decided an appeal"),
     "appeal.remind": N_("Reminded that an appeal awaits a decision"),
+    "calendar.import": N_("Loaded the official holiday schedule"),
+    "calendar.unofficial": N_("Warned that no official holiday schedule is loaded for the year"),
     "cycle.open": N_("Opened an evaluation cycle"),
     "cycle.collect": N_("Started collecting answers"),
     "cycle.extend": N_("Extended the deadline"),
@@ -26,11 +28,14 @@ ACTION_LABELS = {
     "cycle.review_request": N_("Sent the results for approval"),
     "cycle.review": N_("Decided on the results"),
     "cycle.publish": N_("Published the results"),
+    "cycle.export": N_("Exported the results workbook"),
     "form.reopen": N_("Reopened a submitted form"),
     "form.reassign": N_("Gave a form to another rater"),
     "form.proxy_submit": N_("Submitted a form on a rater's behalf"),
     "invite.issue_all": N_("Issued invitation codes"),
     "invite.reissue": N_("Reissued an invitation code"),
+    "report.sent": N_("Sent the draft evaluation report"),
+    "report.written": N_("Wrote the draft evaluation report to a file"),
     "plan.open": N_("Required an improvement plan"),
     "plan.edit": N_("Edited an improvement plan"),
     "plan.submit": N_("Submitted an improvement plan"),
@@ -56,9 +61,29 @@ ACTION_LABELS = {
     "template.approve": N_("Approved an indicator template"),
 }
 
+# what a refused caller tried, when the refusal names a command rather than an action code
+ATTEMPT_LABELS = {
+    "admin": N_("Use the working group console"),
+    "annual": N_("See the annual results"),
+    "annual.csv": N_("Download the annual results"),
+    "cycle": N_("Manage evaluation cycles"),
+    "export": N_("Export the results workbook"),
+    "invites": N_("Issue invitation codes"),
+    "proxy": N_("Submit a form on a rater's behalf"),
+    "reassign": N_("Give a form to another rater"),
+    "reissue": N_("Reissue an invitation code"),
+    "reopen": N_("Reopen a submitted form"),
+    "report": N_("Get the evaluation report"),
+    "score": N_("Compute the results"),
+    "template.upload": N_("Upload an indicator template"),
+    "unbind": N_("Unlink a Telegram account"),
+}
+
 OBJECT_LABELS = {
     "appeal": N_("Appeal"),
     "assignment": N_("Form"),
+    "calendar": N_("Holiday schedule"),
+    "console": N_("Working group console"),
     "cycle": N_("Evaluation cycle"),
     "improvement_plan": N_("Improvement plan"),
     "org_unit": N_("Unit"),
@@ -72,6 +97,7 @@ OBJECT_LABELS = {
 
 # who acted when no person did: the ``actor_label`` the code writes
 ACTOR_LABELS = {
+    "calendar": N_("holiday schedule check"),
     "cli": N_("command line"),
     "demo": N_("demo"),
     "publish": N_("publication"),

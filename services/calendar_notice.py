@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import re
 import tomllib
 from dataclasses import dataclass
 from typing import Any, Final
@@ -97,6 +98,22 @@ def _problem(message: str, **params: Any) -> DomainError:
     return DomainError(message, **params)
 
 
+_AT = re.compile(r"\(at line (\d+), column (\d+)\)")
+
+
+def _toml_problem(exc: tomllib.TOMLDecodeError) -> DomainError:
+    """Where the file is malformed, in the reader's language: tomllib explains in English only."""
+    found = _AT.search(str(exc))  # Python 3.11-3.13 give the place only inside the message
+    if found is None:
+        return _problem(N_("The file is malformed: it ends before an entry is complete."))
+    line, column = (int(n) for n in found.groups())
+    return _problem(
+        N_("The file is malformed at line {line}, column {column}."),
+        line=line,
+        column=column,
+    )
+
+
 def parse_notice(data: bytes) -> CalendarNotice:
     """The notice in ``data`` (UTF-8 TOML), or ``CalendarFileInvalid`` listing every problem."""
     if len(data) > MAX_FILE_BYTES:
@@ -110,9 +127,7 @@ def parse_notice(data: bytes) -> CalendarNotice:
             [_problem(N_("The file is not UTF-8 text (save it as UTF-8)."))]
         ) from None
     except tomllib.TOMLDecodeError as exc:
-        raise CalendarFileInvalid(
-            [_problem(N_("The file is not valid TOML: {error}."), error=str(exc))]
-        ) from None
+        raise CalendarFileInvalid([_toml_problem(exc)]) from None
     problems: list[DomainError] = []
     for key in sorted(set(raw) - _TOP_KEYS):
         problems.append(_problem(N_("Unknown key {key}."), key=key))

@@ -167,10 +167,15 @@ async def test_calendar_import_and_show(
     before = _cli("calendar", "show", "2027", cwd=tmp_path, db_url=db_url)
     assert before.returncode == 0, before.stderr
     assert "calendar import" in before.stdout and "春节" in before.stdout
+    assert "数据来源：" in before.stdout and "评价来源" not in before.stdout
     bad = tmp_path / "bad.toml"
     bad.write_bytes(b'year = 2027\n[[holiday]]\nname = "x"\nfrom = 2027-02-13\nto = 2027-02-05\n')
     refused = _cli("calendar", "import", str(bad), cwd=tmp_path, db_url=db_url)
     assert refused.returncode == 1 and "没有载入" in refused.stderr and "早于" in refused.stderr
+    bad.write_bytes(b'year = 2027\nnotice = "x" y\n')  # tomllib: "... (at line 2, column 14)"
+    malformed = _cli("calendar", "import", str(bad), cwd=tmp_path, db_url=db_url)
+    assert malformed.returncode == 1 and "第2行第14列格式有误" in malformed.stderr
+    assert "at line" not in malformed.stderr  # no English inside the Chinese
     notice = tmp_path / "2027.toml"
     notice.write_bytes(NOTICE_2027)
     loaded = _cli("calendar", "import", str(notice), cwd=tmp_path, db_url=db_url)

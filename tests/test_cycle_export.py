@@ -357,12 +357,18 @@ async def test_made_for_printing_in_the_readers_script(sessions: SessionFactory)
     )
     assert hans.sheetnames[:2] == ["个人评估结果", "单位评估结果"]
     assert hant.sheetnames[:2] == ["個人評估結果", "單位評估結果"]
-    for book, unit, period in ((hans, "单位", "2026年第四季度"), (hant, "單位", "2026年第四季度")):
+    scripts = (
+        (hans, "单位", "应急管理局", "应急指挥中心", "第 &P 页 共 &N 页"),
+        (hant, "單位", "應急管理局", "應急指揮中心", "第 &P 頁 共 &N 頁"),
+    )
+    for book, unit, bureau, centre, footer in scripts:
+        period = "2026年第四季度"
         assert len(book.sheetnames) == 13
         for ws in book:
             assert len(ws.title) <= 31
             title = str(ws["A1"].value)
-            assert title.startswith("应急管理局" + period) and ws.title in title
+            assert title.startswith(bureau + period) and ws.title in title
+            assert ws.oddFooter.center.text == footer
             assert ws.freeze_panes is not None and ws.freeze_panes.endswith("4")  # title + headers
             assert ws.print_title_rows == "$3:$3"
             assert str(ws.print_area).endswith(f"${ws.max_row}")
@@ -371,6 +377,8 @@ async def test_made_for_printing_in_the_readers_script(sessions: SessionFactory)
             assert str(ws.page_setup.paperSize) == ws.PAPERSIZE_A4 == "9"
         headers = [c.value for c in book.worksheets[0][3]]
         assert unit in headers
+        units = {r[headers.index(unit)].value for r in book.worksheets[0].iter_rows(min_row=4)}
+        assert centre in units  # the unit names in the reader's script too
     ws = hans["个人评估结果"]
     headers = [c.value for c in ws[3]]
     total, name = headers.index("总分") + 1, headers.index("单位") + 1

@@ -63,6 +63,7 @@ def test_demo_keep_leaves_a_published_cycle_for_the_offline_commands(tmp_path: P
     database = tmp_path / "kept" / "jixiao.db"
     export = f"export JIXIAO_DATABASE_URL=sqlite:///{database}"
     assert str(database) in demo.stdout and export in demo.stdout
+    assert not database.with_name("jixiao.db.lock").exists()  # nothing serves it any more
     with contextlib.closing(sqlite3.connect(database)) as db:
         assert db.execute("SELECT phase, published_at IS NOT NULL FROM cycle").fetchall() == [
             ("appeals", 1)  # published; the appeal window is open
@@ -87,10 +88,12 @@ def test_demo_keep_leaves_a_published_cycle_for_the_offline_commands(tmp_path: P
     ):
         assert done in log.stdout
     for command in ("export", "report"):  # the lines the demo printed, as a newcomer types them
-        line = next(
+        line = next(  # "jixiao export …", or ".venv/bin/jixiao export …" when not on PATH
             x.split()
             for x in demo.stdout.splitlines()
-            if x.strip().startswith(f"jixiao {command} ")
+            if len(x.split()) > 1
+            and Path(x.split()[0]).name == "jixiao"
+            and x.split()[1] == command
         )
         made = jixiao(*line[1:], JIXIAO_DATABASE_URL=url)
         assert made.returncode == 0, made.stderr

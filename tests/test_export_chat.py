@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 from sqlalchemy import select
@@ -106,3 +107,31 @@ async def test_the_cli_writes_the_workbook(
         JIXIAO_LOCALE="en",
     )  # fmt: skip
     assert folder.returncode == 1 and "is a folder" in folder.stderr
+
+
+async def test_the_cli_refuses_a_misnamed_file_and_a_malformed_period(
+    sessions: SessionFactory, db_url: str, tmp_path: Path
+) -> None:
+    """An xlsx named e.csv, a PDF named e.txt, 2026Q5: one polite line each, nothing written;
+    export and report word a missing cycle alike."""
+    await build(sessions)
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return jixiao(*args, cwd=tmp_path, JIXIAO_DATABASE_URL=db_url, JIXIAO_LOCALE="zh_Hans")
+
+    for command, wrong, suffix in (("export", "e.csv", ".xlsx"), ("report", "e.txt", ".pdf")):
+        refused = cli(command, "2026Q4", "--out", str(tmp_path / wrong))
+        assert refused.returncode == 1 and suffix in refused.stderr, refused.stderr
+        assert len(refused.stderr.strip().splitlines()) == 1 and "Traceback" not in refused.stderr
+        assert not (tmp_path / wrong).exists()
+    missing = {}
+    for command, out in (("export", "x.xlsx"), ("report", "x.pdf")):
+        malformed = cli(command, "2026Q5", "--out", str(tmp_path / out))
+        assert malformed.returncode == 1 and "2026Q5" in malformed.stderr
+        assert (
+            "评估周期" not in malformed.stderr and "2026Q4" in malformed.stderr
+        )  # the form to use
+        absent = cli(command, "2030Q1", "--out", str(tmp_path / out))
+        assert absent.returncode == 1 and "2030年第一季度" in absent.stderr
+        missing[command] = absent.stderr
+    assert missing["export"] == missing["report"]

@@ -30,6 +30,7 @@ from services.cycles import cycle_by_period
 from services.errors import DomainError
 from services.export_xlsx.layout import add_sheet
 from services.export_xlsx.sheets import SHEETS
+from services.templates import localized
 
 __all__ = ["Exported", "export", "filename", "prepare", "workbook", "workbook_in"]
 
@@ -126,22 +127,27 @@ def workbook(facts: CycleFacts, tr: Translator, *, now: dt.datetime) -> bytes:
     book = Workbook()
     book.remove(book.active)
     subtitle = tr._("Indicator system: {template}. Status: {phase}. Exported {time}.").format(
-        template=facts.template_name,
+        template=localized(facts.template_name, tr.locale),
         phase=tr._(PHASE_LABELS[facts.phase]),
         time=tr.datetime(now, weekday=False),
     )
+    # Excel's page codes put where the reader's words put numbers: 第 &P 页 共 &N 页
+    footer = tr._("Page {page} of {pages}").format(page="&P", pages="&N")
     for build in SHEETS:
         sheet = build(facts, tr)
         add_sheet(
             book,
             sheet.name,
             title=tr._("{bureau} performance evaluation, {period}: {sheet}").format(
-                bureau=facts.bureau, period=tr.period(facts.period), sheet=sheet.name
+                bureau=localized(facts.bureau, tr.locale),
+                period=tr.period(facts.period),
+                sheet=sheet.name,
             ),
             subtitle=subtitle,
             columns=sheet.columns,
             rows=sheet.rows,
             tz=tr.tz,
+            footer=footer,
             freeze_columns=sheet.freeze_columns,
         )
     book.properties.title = tr.period(facts.period)

@@ -102,9 +102,11 @@ def add_sheet(
     columns: Sequence[Column],
     rows: Sequence[Sequence[Value]],
     tz: dt.tzinfo,
+    footer: str,
     freeze_columns: int = 0,
 ) -> Worksheet:
-    """Write one sheet; ``rows`` hold plain values in the columns' order."""
+    """Write one sheet; ``rows`` hold plain values in the columns' order; ``footer`` is the
+    page footer in Excel's codes (``&P`` the page, ``&N`` the pages), in the reader's words."""
     ws = book.create_sheet(sheet_name(name))
     last = get_column_letter(len(columns))
     ws.append([title])
@@ -141,6 +143,7 @@ def add_sheet(
         ws.column_dimensions[get_column_letter(col)].width = min(width, MAX_WIDTH) + 2
     ws.freeze_panes = ws.cell(HEADER_ROW + 1, freeze_columns + 1)
     _print_setup(ws, last, HEADER_ROW + len(rows), sum(min(w, MAX_WIDTH) + 2 for w in widths))
+    ws.oddFooter.center.text = footer
     return ws
 
 
@@ -161,4 +164,3 @@ def _print_setup(ws: Worksheet, last: str, last_row: int, width: int) -> None:
     ws.page_setup.fitToHeight = 0  # as many pages down as the rows need
     ws.sheet_properties.pageSetUpPr.fitToPage = True
     ws.print_options.horizontalCentered = True
-    ws.oddFooter.center.text = "&P / &N"

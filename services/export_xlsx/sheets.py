@@ -79,7 +79,7 @@ def people(f: CycleFacts, tr: Translator) -> Sheet:
                 r.rank_overall,
                 r.employee_no,
                 r.name,
-                r.unit,
+                localized(r.unit, tr.locale),
                 r.position,
                 r.total,
                 tr._(GRADE_LABELS[r.grade]),
@@ -151,7 +151,7 @@ def breakdown(f: CycleFacts, tr: Translator) -> Sheet:
                     [
                         r.employee_no or "",
                         r.name,
-                        r.unit,
+                        localized(r.unit, tr.locale),
                         tr._(DIMENSION_LABELS[i.dimension]),
                         d.weight if d else None,
                         d.score if d else None,
@@ -184,7 +184,7 @@ def grades(f: CycleFacts, tr: Translator) -> Sheet:
     ]
     rows: list[list[Value]] = [
         [
-            tr._("Whole bureau") if g.unit_id is None else g.unit,
+            tr._("Whole bureau") if g.unit_id is None else localized(g.unit, tr.locale),
             *(g.counts[x] for x in Grade),
             g.total,
             percent(g.counts[Grade.EXCELLENT], g.total),
@@ -219,7 +219,7 @@ def satisfaction(f: CycleFacts, tr: Translator) -> Sheet:
     for u in f.survey:
         rows.append(
             [
-                u.unit,
+                localized(u.unit, tr.locale),
                 u.responses,
                 u.satisfied,
                 u.rate,
@@ -252,7 +252,7 @@ def questions(f: CycleFacts, tr: Translator) -> Sheet:
         text = tr._("Overall") if q.code == OVERALL else localized(q.text, tr.locale, q.text_en)
         rows.append(
             [
-                f.unit_name(q.unit_id),
+                localized(f.unit_name(q.unit_id), tr.locale),
                 text,
                 *(q.counts[s] for s in Satisfaction),
                 q.answers,
@@ -283,7 +283,7 @@ def rectifications(f: CycleFacts, tr: Translator) -> Sheet:
         rows.append(
             [
                 r.id,
-                r.unit,
+                localized(r.unit, tr.locale),
                 tr._(SATISFACTION_LABELS[r.overall]) if r.overall else "",
                 tr.join(localized(zh, tr.locale, en) for zh, en in r.problems),
                 r.problem_text or "",
@@ -330,7 +330,7 @@ def appeals(f: CycleFacts, tr: Translator) -> Sheet:
                 a.id,
                 a.employee_no,
                 a.name,
-                a.unit,
+                localized(a.unit, tr.locale),
                 target_label(tr, a.target, names),
                 a.reason,
                 a.filed_at,
@@ -365,7 +365,7 @@ def plans(f: CycleFacts, tr: Translator) -> Sheet:
         [
             p.id,
             p.subject,
-            p.unit,
+            localized(p.unit, tr.locale),
             tr._(PLAN_STATUS[p.status]),
             p.author,
             p.approver or "",
@@ -410,7 +410,14 @@ def participation(f: CycleFacts, tr: Translator) -> Sheet:
         (N_("Submission rate"), P),
     )
     rows: list[list[Value]] = [
-        [p.unit, tr._(SOURCE_LABELS[p.source]), p.assigned, p.submitted, p.on_time, p.rate]
+        [
+            localized(p.unit, tr.locale),
+            tr._(SOURCE_LABELS[p.source]),
+            p.assigned,
+            p.submitted,
+            p.on_time,
+            p.rate,
+        ]
         for p in f.participation
     ]
     return Sheet(tr._("Participation"), cols, rows, freeze_columns=2)
@@ -431,7 +438,7 @@ def people_participation(f: CycleFacts, tr: Translator) -> Sheet:
         [
             p.employee_no,
             p.name,
-            p.unit,
+            localized(p.unit, tr.locale),
             tr._(SOURCE_LABELS[s]),
             p.assigned[s],
             p.submitted[s],
@@ -472,7 +479,7 @@ def answers(f: CycleFacts, tr: Translator) -> Sheet:
         rows.append(
             [
                 a.ratee,
-                a.unit,
+                localized(a.unit, tr.locale),
                 tr._(SOURCE_LABELS[a.source]),
                 rater,
                 "" if a.item in written else a.item,

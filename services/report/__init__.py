@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.enums import CyclePhase
+from domain.period import parse_period
 from infra.i18n import N_, Translator
 from infra.models import Cycle
 from services import cycle_facts
@@ -44,9 +45,15 @@ async def draft(
     session: AsyncSession, period: str, tr: Translator, *, now: dt.datetime
 ) -> Document:
     """The report of ``period``'s cycle as of ``now``; refused before the cycle is scored."""
-    cycle = await cycle_facts.cycle_of(session, period)
-    if cycle is None:
-        raise UnknownPeriod(N_("There is no evaluation cycle for {period}."), period=period)
+    parsed = parse_period(period)
+    if parsed is None:  # 2026Q5 is a typing mistake, not a cycle that is missing
+        raise UnknownPeriod(
+            N_("Not a period: {period}. Use 2026Q4 for a quarter or 2026 for a year."),
+            period=period,
+        )
+    cycle = await cycle_facts.cycle_of(session, str(parsed))
+    if cycle is None:  # the wording of export's and every command's missing cycle
+        raise UnknownPeriod(N_("There is no cycle {period}."), period=str(parsed))
     if cycle.phase in UNSCORED or cycle.scored_at is None:
         raise NotScored(
             N_("{period} has not been scored yet: the report is drafted from its results."),
