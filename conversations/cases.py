@@ -82,6 +82,18 @@ async def admin_only(
     return None
 
 
+async def readers_only(
+    update: Update, context: JxContext, action: str, message: str
+) -> Actor | None:
+    """The caller if they are in the working group or the leadership group (who read the
+    cycle's files); else refused with ``message`` (a msgid) and audited, None."""
+    actor = await load_caller(update, context)
+    if actor.is_admin or actor.is_leadership:
+        return actor
+    await refuse(update, context, actor, "", "", action, message)
+    return None
+
+
 def guarded(flow: Flow, object_type: str, refusal: str | None = None) -> Callable[[StepFn], StepFn]:
     """A button step (wrapped in ``flow.step``) whose ``Refused`` is refused and audited (as
     ``refusal``, else its own message; the object is the data's first number) and whose

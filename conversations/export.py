@@ -15,30 +15,28 @@ from telegram.ext import BaseHandler, CommandHandler
 from chat.context import JxContext
 from chat.flow import reply
 from chat.render_pool import render_pool
-from conversations.common import audit_actor, load_caller, now
+from conversations.cases import readers_only
+from conversations.common import now
 from domain.text import html_format
+from infra.i18n import N_
 from services import export_xlsx
-from services.audit import audit
 from services.errors import DomainError
 from services.outbox import SEND_DOCUMENT, enqueue
 
 
 async def export_command(update: Update, context: JxContext) -> None:
     """Check the caller, build the workbook in the reader's language, queue it."""
-    actor = await load_caller(update, context)
-    tr = await context.tr(update)
-    if not (actor.is_admin or actor.is_leadership):
-        async with context.transaction() as session:
-            await audit(
-                session, "access.denied", **audit_actor(context, actor), detail={"action": "export"}
-            )
-        await reply(
-            update,
-            tr._(
-                "Sorry, only the evaluation working group and the leadership group can export the results."
-            ),
-        )
+    actor = await readers_only(
+        update,
+        context,
+        "export",
+        N_(
+            "Sorry, only the evaluation working group and the leadership group can export the results."
+        ),
+    )
+    if actor is None:
         return
+    tr = await context.tr(update)
     chat = update.effective_chat
     assert chat is not None
     period = " ".join(context.args) if context.args else None  # "Q4 2026" comes as two words

@@ -16,9 +16,10 @@ from telegram.ext import BaseHandler, CommandHandler
 
 from chat.context import JxContext
 from chat.flow import reply
-from conversations.common import audit_actor, load_caller
+from conversations.cases import readers_only
 from domain.period import parse_period
 from domain.text import html_format
+from infra.i18n import N_
 from services import outbox, report
 from services.audit import audit
 from services.errors import DomainError
@@ -28,20 +29,17 @@ RENDER_KIND = "report"  # the outbox renderer (``chat.renderers``)
 
 async def report_command(update: Update, context: JxContext) -> None:
     """/report [PERIOD]: queue the report of that period (default: the one scored last)."""
-    actor = await load_caller(update, context)
-    tr = await context.tr(update)
-    if not (actor.is_admin or actor.is_leadership):
-        async with context.transaction() as session:
-            await audit(
-                session, "access.denied", **audit_actor(context, actor), detail={"action": "report"}
-            )
-        await reply(
-            update,
-            tr._(
-                "Sorry, the evaluation report is for the evaluation working group and the leadership group."
-            ),
-        )
+    actor = await readers_only(
+        update,
+        context,
+        "report",
+        N_(
+            "Sorry, the evaluation report is for the evaluation working group and the leadership group."
+        ),
+    )
+    if actor is None:
         return
+    tr = await context.tr(update)
     args = context.args or []
     if args and parse_period(args[0]) is None:
         await reply(update, tr._("Please give the period, e.g. /report 2026Q4"))

@@ -74,6 +74,7 @@ ATTEMPT_LABELS = {
     "reissue": N_("Reissue an invitation code"),
     "reopen": N_("Reopen a submitted form"),
     "report": N_("Get the evaluation report"),
+    "reviews": N_("See the negative ratings to re-examine"),
     "score": N_("Compute the results"),
     "template.upload": N_("Upload an indicator template"),
     "unbind": N_("Unlink a Telegram account"),

@@ -88,6 +88,8 @@ def _codes() -> dict[str, set[str]]:
                     elif kw.arg == "detail" and isinstance(kw.value, ast.Dict):
                         for k, v in zip(kw.value.keys, kw.value.values, strict=True):
                             if isinstance(k, ast.Constant) and k.value == "action":
+                                if isinstance(v, ast.Subscript):  # action[:64]
+                                    v = v.value
                                 if isinstance(v, ast.Name) and v.id in params:
                                     guards[func.name] = params.index(v.id)
                                 else:
@@ -105,6 +107,26 @@ def _codes() -> dict[str, set[str]]:
                 for kw in call.keywords:
                     if kw.arg == "actor_label":
                         codes["actor"] |= value(kw.value)
+    # a function handing its parameter on to a guard is a guard too (admin_only -> refuse)
+    functions = [
+        f
+        for tree in trees
+        for f in ast.walk(tree)
+        if isinstance(f, (ast.FunctionDef, ast.AsyncFunctionDef))
+    ]
+    grown = True
+    while grown:
+        grown = False
+        for func in functions:
+            params = [a.arg for a in func.args.args]
+            for call in ast.walk(func):
+                if not isinstance(call, ast.Call) or _name(call.func) not in guards:
+                    continue
+                position = guards[_name(call.func)]
+                arg = call.args[position] if len(call.args) > position else None
+                if isinstance(arg, ast.Name) and arg.id in params and func.name not in guards:
+                    guards[func.name] = params.index(arg.id)
+                    grown = True
     for tree in trees:
         for call in ast.walk(tree):
             if isinstance(call, ast.Call) and _name(call.func) in guards:
