@@ -79,6 +79,13 @@ class SurveyResponse(Base):
     started_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     completed_at: Mapped[dt.datetime | None]
     excluded: Mapped[bool] = mapped_column(default=False)  # after 申訴復核: stops counting
+    # where the answers came from: "telegram" (the bot) or "web" (the survey page), so the
+    # working group can see the share of each front end in the statistics
+    channel: Mapped[str] = mapped_column(String(8), default="telegram", server_default="telegram")
+    # a web 差评's short receipt code, hashed: with the reference number it opens the reply
+    receipt_hash: Mapped[str | None] = mapped_column(String(64))
+    # a web citizen's number for a return call (回访); erased when the item is closed
+    callback_phone: Mapped[str | None] = mapped_column(String(32))
 
 
 class SurveyAnswer(Base):
