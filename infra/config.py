@@ -57,6 +57,9 @@ class Settings(BaseSettings):
     # complaint: the bureau's service line, or the 12345 government service hotline
     citizen_hotline: str = "12345"
     webhook_url: str | None = None
+    # where citizens reach the survey page (``jixiao web`` behind the reverse proxy): when
+    # set, QR codes and printed links open https://…/s/<token> instead of a t.me link
+    public_url: str | None = None
     webhook_listen: str = "127.0.0.1"
     webhook_port: int = 8443
     webhook_secret: str | None = None
@@ -117,6 +120,13 @@ class Settings(BaseSettings):
         if not 1 <= value <= 365:
             raise ValueError(N_("not between 1 and 365"))
         return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _public(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError(N_("not the public https address of the survey page"))
+        return value.rstrip("/") or None if value else None
 
     @field_validator("webhook_url")
     @classmethod
