@@ -186,7 +186,8 @@ async def survey(args: argparse.Namespace, settings: Settings, tr: Translator) -
                 )
             print(tr._("Survey link {serial} revoked.").format(serial=survey_links.serial(link.id)))
             return 0
-        username = await bot_username(settings, tr)  # before anything is created
+        # before anything is created; the survey page's address needs no bot name
+        username = "" if settings.public_url else await bot_username(settings, tr)
         try:
             args.out.mkdir(parents=True, exist_ok=True)
         except OSError:
@@ -204,7 +205,7 @@ async def survey(args: argparse.Namespace, settings: Settings, tr: Translator) -
                 actor_label="cli",
                 now=utcnow(),
             )
-        target = _survey_files(issued, username, args.out, tr)
+        target = _survey_files(issued, username, settings.public_url, args.out, tr)
         print(
             tr.ngettext(
                 "{count} survey link for {target} written to {path}.",
@@ -239,15 +240,16 @@ async def _survey_stats(
     return unescape(await satisfaction_report(session, tr, period, tz=tz, now=now))
 
 
-def _survey_files(issued, username: str, out, tr: Translator) -> str:  # type: ignore[no-untyped-def]
+def _survey_files(issued, username: str, public_url: str | None, out, tr: Translator) -> str:  # type: ignore[no-untyped-def]
     """``<serial>.png`` per link, ``sheet.pdf`` (A4 slips, 3 × 4 a page), ``links.csv``, and
-    for window codes ``poster.pdf`` (A4; the window is the label); returns who is rated."""
+    for window codes ``poster.pdf`` (A4; the window is the label); returns who is rated.
+    Codes open the survey page when ``public_url`` is set, else the bot."""
     first = issued[0]
     target = survey_print.target(tr, first)
-    prompt = tr._(survey_print.PROMPT)
+    prompt = tr._(survey_print.SLIP_PROMPT)
     rows = []
     for link in issued:
-        url = link.link(username)
+        url = link.link(username, public_url)
         serial = tr._(survey_print.SERIAL).format(serial=link.serial)
         (out / f"{link.serial}.png").write_bytes(
             qr_png(url, caption=survey_print.caption(tr, link), subcaption=prompt, serial=serial)
@@ -262,9 +264,13 @@ def _survey_files(issued, username: str, out, tr: Translator) -> str:  # type: i
                 url,
             ]
         )
-    (out / "sheet.pdf").write_bytes(survey_print.slips_pdf(tr, issued, username))
+    (out / "sheet.pdf").write_bytes(
+        survey_print.slips_pdf(tr, issued, username, public_url=public_url)
+    )
     if not first.single_use:
-        (out / "poster.pdf").write_bytes(survey_print.poster_pdf(tr, first, username))
+        (out / "poster.pdf").write_bytes(
+            survey_print.poster_pdf(tr, first, username, public_url=public_url)
+        )
     header = ["serial", "unit", "staff", "single_use", "reference", "link"]
     (out / "links.csv").write_bytes(files.csv_bytes(header, rows))  # names made formula-safe
     return target

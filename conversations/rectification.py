@@ -106,7 +106,8 @@ def item_prompt(tr: Translator, view: rv.RectView, actor: Actor, at: dt.datetime
     if actor.is_admin and view.status == Status.UNDER_REVIEW:
         rows.append([REVIEWS.button(tr._("« Review requests"))])
     rows.append([LIST.button(tr._("« All items"))])
-    return Prompt(rv.item_text(view, tr, at=at), InlineKeyboardMarkup(rows))
+    text = rv.item_text(view, tr, at=at, callback=rv.may_see_callback(view, actor))
+    return Prompt(text, InlineKeyboardMarkup(rows))
 
 
 async def render(session: AsyncSession, tr: Translator, pos: Position, update: Update) -> Prompt:

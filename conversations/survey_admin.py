@@ -306,14 +306,17 @@ async def _send_print(
 ) -> None:
     """The printable file (a poster on ``paper``, or the A4 sheet of slips) and the links."""
     username = context.bot.username
+    public_url = context.services.settings.public_url  # the survey page, when there is one
     if paper is not None:
-        printable = survey_print.poster_pdf(tr, issued[0], username, paper=paper)
+        printable = survey_print.poster_pdf(
+            tr, issued[0], username, paper=paper, public_url=public_url
+        )
         name = "survey-poster.pdf"
         caption = tr._("Print this poster on {paper} and put it up at the window.").format(
             paper=paper
         )
     else:
-        printable = survey_print.slips_pdf(tr, issued, username)
+        printable = survey_print.slips_pdf(tr, issued, username, public_url=public_url)
         name = "survey-codes.pdf"
         caption = tr._("Print this sheet (A4) and cut along the lines.")
     links = files.csv_bytes(  # unit names made formula-safe
@@ -325,7 +328,7 @@ async def _send_print(
                 "yes" if i.single_use else "no",
                 i.label,
                 i.reference or "",
-                i.link(username),
+                i.link(username, public_url),
             ]
             for i in issued
         ),

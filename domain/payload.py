@@ -79,3 +79,17 @@ def hash_token(token: str) -> str:
 def deep_link(bot_username: str, payload: StartPayload) -> str:
     """The ``t.me`` link that opens the bot with ``/start <payload>``."""
     return f"https://t.me/{bot_username}?start={payload}"
+
+
+WEB_SURVEY_PATH: Final = "/s/"  # the survey page's route: /s/<token>
+
+
+def web_link(public_url: str, payload: StartPayload) -> str:
+    """The survey page's address for a survey payload: ``<public_url>/s/<token>``, the same
+    token the ``t.me`` link carries (its ``sv_`` kind is implied by the path)."""
+    return f"{public_url.rstrip('/')}{WEB_SURVEY_PATH}{payload.token}"
+
+
+def parse_web_token(token: str) -> StartPayload | None:
+    """The survey payload of the ``<token>`` in ``/s/<token>``, or None if it cannot be one."""
+    return parse_payload(f"{PayloadKind.SURVEY.value}_{token}")

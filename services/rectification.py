@@ -20,6 +20,10 @@ Rules beyond the table, checked here so the chat and any future CLI share them:
   reply is pending: ``answer`` queues the reply and erases it in the same transaction (the
   outbox row forgets it once sent). The citizen rates the handling once, proving who they
   are by the keyed hash of their id (``respondent_key``). Nothing shown to staff names them.
+- A web 差评's number for the return call (回访, ``response.callback_phone``) is kept only
+  while the item is active: every way it ends (closed on answer or on the citizen's rating,
+  excluded, upheld back to closed) erases it in the same transaction (``_settle``). Only
+  the unit head is shown it (``rectification_view.may_see_callback``).
 
 Functions run in the caller's transaction and raise ``DomainError`` (``Refused`` when the
 caller has no right to the item, which the chat audits as ``access.denied``).
@@ -135,6 +139,12 @@ RECTIFICATION: Final[cases.Workflow[RectView]] = cases.Workflow("rectification",
     _t("remind",      {OPEN},             None,      SYSTEM,  "overdue",        NOT_FOUND, OVERDUE),
 ))
 # fmt: on
+
+
+def _settle(view: RectView) -> None:
+    """An item that has ended (closed or excluded) forgets the citizen's 回访 number."""
+    if view.rect.status in (CLOSED, EXCLUDED_):
+        view.response.callback_phone = None
 
 
 def _ready(name: str, view: RectView, actor: Actor | None, text: str) -> str:
@@ -256,6 +266,7 @@ async def answer(
         changes=changes,
         detail=detail,
     )
+    _settle(view)
     return rect
 
 
@@ -314,6 +325,7 @@ async def decide_review(
         session, RECTIFICATION, name, view, actor=actor, at=now, env=env, changes=changes, detail=detail,
         decision=decision, note=cleaned,
     )  # fmt: skip
+    _settle(view)
     if decision == EXCLUDED:
         response.excluded = True
         if response.completed_at is not None:  # it no longer counts in its period
@@ -364,6 +376,7 @@ async def rate(
         actor_label="citizen",  # pseudonymous: never the Telegram id
         rating=level,
     )  # fmt: skip
+    _settle(view)
     return rect
 
 

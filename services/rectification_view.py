@@ -177,13 +177,29 @@ def conflicted(view: RectView, actor: Actor | None) -> bool:
     )
 
 
+def may_see_callback(view: RectView, actor: Actor | None) -> bool:
+    """Whether ``actor`` is shown the citizen's 回访 number: the head of the item's unit alone
+    (who calls back), never its staff, the person rated or the working group."""
+    staff = actor.staff if actor is not None else None
+    if actor is None or staff is None or view.head_staff_id is None:
+        return False
+    return staff.id == view.head_staff_id and staff.id != view.response.staff_id
+
+
 # --- the item, as the unit reads it ---------------------------------------------------
 
 
 def item_text(
-    view: RectView, tr: Translator, *, at: dt.datetime, limit: int = MESSAGE_LIMIT
+    view: RectView,
+    tr: Translator,
+    *,
+    at: dt.datetime,
+    limit: int = MESSAGE_LIMIT,
+    callback: bool = False,
 ) -> str:
-    """Everything the unit may know of a bad review — never who wrote it."""
+    """Everything the unit may know of a bad review — never who wrote it; ``callback``
+    (for the unit head alone, ``may_see_callback``) adds the number the citizen left for a
+    return call while the item is active."""
     rect, response, loc, _ = view.rect, view.response, tr.locale, tr._
     status = _(STATUS_LABELS[rect.status])
     lines: list[str] = [
@@ -214,6 +230,13 @@ def item_text(
         lines.append(_("The citizen asked for a reply."))
     else:
         lines.append(_("The citizen did not ask for a reply."))
+    if callback and response.callback_phone and rect.status in ACTIVE:
+        lines.append(
+            html_format(
+                _("The citizen left a number for a return call: {phone}"),
+                phone=response.callback_phone,
+            )
+        )
     if view.reference:
         lines.insert(
             2,

@@ -1,4 +1,8 @@
-"""Survey links: ``t.me`` deep links (QR codes) that open the citizen survey for a unit or person.
+"""Survey links: the QR codes that open the citizen survey for a unit or person.
+
+A code opens the survey page (``<JIXIAO_PUBLIC_URL>/s/<token>``) when a public address is
+configured, so that citizens without Telegram can answer, else the ``t.me`` deep link;
+``citizen_url`` is the one place that chooses.
 
 A link's payload is ``sv_<token>`` (the project's one ``/start`` format, 96 random
 bits); only the token's SHA-256 is stored, so the clear link exists only in what is
@@ -17,7 +21,16 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.payload import PayloadKind, StartPayload, deep_link, new_payload, parse_payload
+from domain.payload import (
+    WEB_SURVEY_PATH,
+    PayloadKind,
+    StartPayload,
+    deep_link,
+    new_payload,
+    parse_payload,
+    parse_web_token,
+    web_link,
+)
 from infra.i18n import N_
 from infra.models import OrgUnit, Staff, SurveyLink, SurveyResponse
 from services.access import Actor
@@ -28,6 +41,12 @@ MAX_COUNT = 500
 MAX_LABEL = 64  # survey_link.label is String(64)
 MAX_REFERENCE = 64  # survey_link.reference is String(64)
 _SERIAL_RE = re.compile(r"^(?:no\.?\s*|#)?(\d{1,12})$", re.IGNORECASE)
+
+
+def citizen_url(public_url: str | None, payload: StartPayload, bot_username: str) -> str:
+    """What a survey code prints and encodes: the survey page when ``public_url``
+    (``Settings.public_url``) is set, else the ``t.me`` link that opens the bot."""
+    return web_link(public_url, payload) if public_url else deep_link(bot_username, payload)
 
 
 def serial(link_id: int) -> str:
@@ -51,8 +70,9 @@ class IssuedLink:
     def serial(self) -> str:
         return serial(self.link_id)
 
-    def link(self, bot_username: str) -> str:
-        return deep_link(bot_username, self.payload)
+    def link(self, bot_username: str, public_url: str | None = None) -> str:
+        """The address its code encodes (see ``citizen_url``)."""
+        return citizen_url(public_url, self.payload, bot_username)
 
 
 @dataclass(frozen=True)
@@ -202,7 +222,8 @@ async def resolve(session: AsyncSession, payload: StartPayload) -> SurveyLink | 
 
 
 async def find(session: AsyncSession, ref: int | str | StartPayload) -> SurveyLink | None:
-    """A link by id, serial (``000123``, ``No. 123``), payload (``sv_…``) or full ``t.me`` link."""
+    """A link by id, serial (``000123``, ``No. 123``), payload (``sv_…``), full ``t.me`` link
+    or survey page address (``…/s/<token>``)."""
     if isinstance(ref, StartPayload):
         return await resolve(session, ref)
     if isinstance(ref, int):
@@ -213,6 +234,10 @@ async def find(session: AsyncSession, ref: int | str | StartPayload) -> SurveyLi
     match = _SERIAL_RE.match(text)
     if match is not None:
         return await session.get(SurveyLink, int(match.group(1)))
+    if WEB_SURVEY_PATH in text:
+        token = text.rsplit(WEB_SURVEY_PATH, 1)[1].split("?", 1)[0].split("#", 1)[0]
+        payload = parse_web_token(token)
+        return await resolve(session, payload) if payload is not None else None
     payload = parse_payload(text)
     return await resolve(session, payload) if payload is not None else None
 

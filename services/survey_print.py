@@ -17,7 +17,9 @@ from services.templates import localized
 PAPERS = tuple(PAPER_PX)  # A4, A5
 
 PROMPT = N_("Please scan to rate our service")
-INSTRUCTION = N_("Scan with Telegram to rate us: about 1 minute, no name or phone number needed")
+# no app is named: the code opens the survey page or Telegram, as configured
+INSTRUCTION = N_("Scan with your phone to rate us: about 1 minute, no name or phone number needed")
+SLIP_PROMPT = N_("Scan with your phone to rate our service")
 SINGLE_USE = N_("Single-use code: valid for one rating")
 REUSABLE = N_("Reusable code: everyone may rate, once a day")
 SERIAL = N_("No. {serial}")
@@ -42,14 +44,21 @@ def use_note(tr: Translator, link: IssuedLink) -> str:
     return f"{use} · {link.label}" if link.label else use
 
 
-def slips_pdf(tr: Translator, issued: Sequence[IssuedLink], bot_username: str) -> bytes:
+def slips_pdf(
+    tr: Translator,
+    issued: Sequence[IssuedLink],
+    bot_username: str,
+    *,
+    public_url: str | None = None,
+) -> bytes:
     """A4 sheets of slips (3 × 4 a page) to cut out; each slip carries its unit, the prompt,
-    whether it is single-use, its label and its serial inside the cut line."""
+    whether it is single-use, its label and its serial inside the cut line. The codes open
+    the survey page when ``public_url`` is set, else the bot (``survey_links.citizen_url``)."""
     first = issued[0]
     return qr_sheet(
-        [(link.link(bot_username), caption(tr, link), link.serial) for link in issued],
+        [(link.link(bot_username, public_url), caption(tr, link), link.serial) for link in issued],
         title=tr._("Satisfaction survey QR codes: {target}").format(target=target(tr, first)),
-        prompt=tr._(PROMPT),
+        prompt=tr._(SLIP_PROMPT),
         note=use_note(tr, first),
         serial_format=tr._(SERIAL),
     )
@@ -68,6 +77,14 @@ def poster_text(tr: Translator, link: IssuedLink) -> PosterText:
     )
 
 
-def poster_pdf(tr: Translator, link: IssuedLink, bot_username: str, *, paper: str = "A4") -> bytes:
-    """One code as a window poster on ``paper`` (A4 or A5)."""
-    return qr_poster(link.link(bot_username), poster_text(tr, link), paper=paper)
+def poster_pdf(
+    tr: Translator,
+    link: IssuedLink,
+    bot_username: str,
+    *,
+    paper: str = "A4",
+    public_url: str | None = None,
+) -> bytes:
+    """One code as a window poster on ``paper`` (A4 or A5), opening the survey page when
+    ``public_url`` is set, else the bot."""
+    return qr_poster(link.link(bot_username, public_url), poster_text(tr, link), paper=paper)

@@ -1,7 +1,7 @@
 """The citizen-satisfaction report: one wording for the chat's ``/surveys`` and the CLI.
 
-Per unit: responses, the satisfaction rate, the answers per question and the open and
-overdue rectifications. Rendered once, as HTML with every value escaped; the chat clips it
+Per unit: responses, the satisfaction rate, how many came from the survey page and from the
+chat, the answers per question and the open and overdue rectifications. Rendered once, as HTML with every value escaped; the chat clips it
 to a message, ``jixiao survey stats`` prints what a reader sees of it (``unescape``).
 """
 
@@ -54,6 +54,15 @@ async def satisfaction_report(
                 rate="—" if s.rate is None else f"{s.rate}%",
             ),
         ]
+        if s.responses:
+            lines.append(
+                html_format(
+                    tr._("Survey page {web} ({share}), Telegram {chat}"),
+                    web=s.web,
+                    share="—" if s.web_share is None else f"{s.web_share}%",
+                    chat=s.chat,
+                )
+            )
         asked = sorted(s.per_question.items(), key=lambda item: order.get(item[0], len(order)))
         for code, counts in asked:
             dist = " ".join(

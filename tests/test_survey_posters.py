@@ -36,9 +36,9 @@ HEAD = 8301  # the unit head prints the posters of their own windows
 WORKING_GROUP = 900001  # the test settings' admin id
 
 INSTRUCTION = {
-    "zh_Hans": "用 Telegram 扫码评价，约1分钟，无需姓名电话",
-    "zh_Hant": "用 Telegram 掃碼評價，約1分鐘，無需姓名電話",
-    "en": "Scan with Telegram to rate us: about 1 minute, no name or phone number needed",
+    "zh_Hans": "用手机扫码评价，约1分钟，无需姓名电话",
+    "zh_Hant": "用手機掃碼評價，約1分鐘，無需姓名電話",
+    "en": "Scan with your phone to rate us: about 1 minute, no name or phone number needed",
 }
 REUSABLE = {
     "zh_Hans": "本码可重复使用，每人每天限评一次",
@@ -160,7 +160,7 @@ def test_slips_keep_their_label_inside_the_cut_line(locale: str) -> None:
     [page] = qr.sheet_pages(
         [(link.link(BOT), UNIT, link.serial) for link in links],
         title="x",
-        prompt=tr._(survey_print.PROMPT),
+        prompt=tr._(survey_print.SLIP_PROMPT),
         note=survey_print.use_note(tr, links[0]),
         serial_format=tr._(survey_print.SERIAL),
     )
@@ -170,7 +170,7 @@ def test_slips_keep_their_label_inside_the_cut_line(locale: str) -> None:
     for cell, texts in zip(
         page.cells, (slips[i : i + 4] for i in range(0, len(slips), 4)), strict=True
     ):
-        assert [t.text for t in texts][:3] == [UNIT, tr._(survey_print.PROMPT), note]
+        assert [t.text for t in texts][:3] == [UNIT, tr._(survey_print.SLIP_PROMPT), note]
         for text in texts:
             assert inside(text.box, cell, margin=4), text.text  # clear of the dashed line
             assert inked(image, text.box), text.text

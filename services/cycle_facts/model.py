@@ -160,10 +160,22 @@ class UnitSurvey:
     excluded: int  # 差评 excluded after 申诉复核
     rectifications: dict[RectificationStatus, int]
     overdue: int  # open or under review past their deadline
+    web: int = 0  # of ``responses``, those given on the survey page (the rest in the chat)
 
     @property
     def rate(self) -> Decimal | None:
         return percent(self.satisfied, self.responses)
+
+    @property
+    def chat(self) -> int:
+        """Responses counted that were given in the chat (Telegram)."""
+        return self.responses - self.web
+
+    @property
+    def web_share(self) -> Decimal | None:
+        """Share of the counted responses given on the survey page: the working group weighs
+        how far "one person" was only a cookie and an address."""
+        return percent(self.web, self.responses)
 
 
 @dataclass(frozen=True)

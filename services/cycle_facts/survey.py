@@ -1,7 +1,8 @@
 """The citizen survey of a cycle's period (四(二)4): per unit and question, 满意率, 差评 handled.
 
 Counted as ``services.survey_stats`` counts: complete responses within the period, excluded
-ones (after 申诉复核) never, satisfied = an overall level of 基本满意 or better.
+ones (after 申诉复核) never, satisfied = an overall level of 基本满意 or better; those given on
+the survey page (channel web) also counted apart.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from domain.template import DEFAULT_SURVEY, SurveySpec, Template, survey_of
 from domain.template.survey import OVERALL
 from infra.models import Rectification, SurveyAnswer, SurveyResponse, TemplateVersion
 from services.cycle_facts.model import QuestionStats, RectificationFacts, Unit, UnitSurvey
-from services.survey_stats import OPEN_ITEMS, SATISFIED
+from services.survey_stats import OPEN_ITEMS, SATISFIED, WEB
 
 _CENT = Decimal("0.01")
 
@@ -40,12 +41,15 @@ async def load_survey(
     )
     counted = (*in_period, SurveyResponse.excluded.is_(False))
     responses: dict[int, dict[Satisfaction | None, int]] = defaultdict(dict)
-    for unit_id, overall, count in await session.execute(
-        select(SurveyResponse.unit_id, SurveyResponse.overall, func.count())
+    web: dict[int, int] = defaultdict(int)
+    for unit_id, overall, channel, count in await session.execute(
+        select(SurveyResponse.unit_id, SurveyResponse.overall, SurveyResponse.channel, func.count())
         .where(*counted)
-        .group_by(SurveyResponse.unit_id, SurveyResponse.overall)
+        .group_by(SurveyResponse.unit_id, SurveyResponse.overall, SurveyResponse.channel)
     ):
-        responses[unit_id][overall] = count
+        levels = responses[unit_id]
+        levels[overall] = levels.get(overall, 0) + count
+        web[unit_id] += count if channel == WEB else 0
     excluded = dict(
         (
             await session.execute(
@@ -93,6 +97,7 @@ async def load_survey(
                 excluded=excluded.get(unit_id, 0),
                 rectifications=statuses,
                 overdue=sum(1 for r in mine if r.overdue),
+                web=web.get(unit_id, 0),
             )
         )
     question_order = {code: n for n, code in enumerate(texts)}

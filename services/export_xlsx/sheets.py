@@ -214,7 +214,14 @@ def satisfaction(f: CycleFacts, tr: Translator) -> Sheet:
         (N_("Negative ratings"), N),
     )
     cols += [Column(tr._(RECTIFICATION) + tr.paren(tr._(RECT_STATUS[s])), N) for s in _RECT_ORDER]
-    cols += _cols(tr, (N_("Overdue"), N))
+    # where the responses came from: the working group weighs the survey page's share
+    cols += _cols(
+        tr,
+        (N_("Overdue"), N),
+        (N_("Responses on the survey page"), N),
+        (N_("Responses in Telegram"), N),
+        (N_("Share from the survey page"), P),
+    )
     rows: list[list[Value]] = []
     for u in f.survey:
         rows.append(
@@ -226,9 +233,13 @@ def satisfaction(f: CycleFacts, tr: Translator) -> Sheet:
                 u.bad,
                 *(u.rectifications.get(s, 0) for s in _RECT_ORDER),
                 u.overdue,
+                u.web,
+                u.chat,
+                u.web_share,
             ]
         )
     satisfied, responses, rate = f.satisfaction
+    web = sum(u.web for u in f.survey)
     rows.append(
         [
             tr._("Whole bureau"),
@@ -238,6 +249,9 @@ def satisfaction(f: CycleFacts, tr: Translator) -> Sheet:
             sum(u.bad for u in f.survey),
             *(sum(u.rectifications.get(s, 0) for u in f.survey) for s in _RECT_ORDER),
             sum(u.overdue for u in f.survey),
+            web,
+            responses - web,
+            percent(web, responses),
         ]
     )
     return Sheet(tr._("Citizen satisfaction"), cols, rows, freeze_columns=1)

@@ -275,8 +275,13 @@ def _survey(w: _Writer) -> Iterable[Block]:
         "Of {bad} negative ratings, {handled} handled and answered, {excluded} excluded after review.",
         bad,
     ).format(bad=bad, handled=handled, excluded=excluded)
+    web = sum(u.web for u in f.survey)
+    channels = _(
+        "Of these, {web} were given on the survey page and {chat} in Telegram ({share} from the survey page)."
+    ).format(web=web, chat=responses - web, share=_rate(percent(web, responses)))
+    sentences = (returned, channels, negatives) if responses else (returned, negatives)
     # English sentences part with a space, Chinese ones after their 。 without one
-    yield Paragraph((" " if w.tr.lang == "en" else "").join((returned, negatives)))
+    yield Paragraph((" " if w.tr.lang == "en" else "").join(sentences))
     yield Table(
         (
             _("Unit"),
@@ -287,6 +292,8 @@ def _survey(w: _Writer) -> Iterable[Block]:
             _("Negative ratings handled"),  # a count, not the workbook's 办理时间 column
             _("Not yet closed"),
             _("Overdue"),
+            _("Survey page"),  # where the evaluations came from
+            _("Telegram"),
         ),
         tuple(
             (
@@ -304,11 +311,13 @@ def _survey(w: _Writer) -> Iterable[Block]:
                     + u.rectifications.get(RectificationStatus.UNDER_REVIEW, 0)
                 ),
                 str(u.overdue),
+                str(u.web),
+                str(u.chat),
             )
             for u in f.survey
         ),
-        align=("left", *(("right",) * 7)),
-        widths=(3, 1, 1, 1, 1, 1, 1, 1),
+        align=("left", *(("right",) * 9)),
+        widths=(3, 1, 1, 1, 1, 1, 1, 1, 1, 1),
         caption=_("Table {n}: citizen satisfaction by unit").format(n=6),
         empty=_("No citizen evaluations were received in the period."),
     )
