@@ -181,6 +181,19 @@ async def test_every_figure_of_the_workbook_matches_the_database(
     assert total[H("Responses")] == len(counted_responses) == 4
     assert total[H("Satisfied responses")] == satisfied == 2
     assert pct(total[H("Satisfaction rate")]) == rate(satisfied, len(counted_responses))
+    # where the counted responses came from: the survey page or the chat
+    web = sum(1 for x in counted_responses if x.channel == "web")
+    assert any(x.channel == "web" and x.excluded for x in responses)  # never counted
+    assert total[H("Responses on the survey page")] == web == 1
+    assert total[H("Responses in Telegram")] == len(counted_responses) - web == 3
+    assert pct(total[H("Share from the survey page")]) == rate(web, len(counted_responses))
+    for unit_id in {x.unit_id for x in counted_responses}:
+        row = sat[units[unit_id].name]
+        mine = [x for x in counted_responses if x.unit_id == unit_id]
+        on_web = sum(1 for x in mine if x.channel == "web")
+        assert row[H("Responses on the survey page")] == on_web
+        assert row[H("Responses in Telegram")] == len(mine) - on_web
+        assert pct(row[H("Share from the survey page")]) == rate(on_web, len(mine))
     assert total[H("Negative ratings")] == sum(
         1 for x in counted_responses if x.overall and x.overall.is_bad
     )

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import secrets
+from collections import Counter
 from decimal import Decimal
 from pathlib import Path
 
@@ -50,6 +51,7 @@ LEVELS = (  # the citizens' overall levels: 3 satisfied of 5, two 差评
     Satisfaction.DISSATISFIED,
     Satisfaction.VERY_DISSATISFIED,
 )
+WEB = (0, 3)  # of LEVELS, the responses given on the survey page (2 of 5: 40.0%)
 
 
 async def published(sessions: SessionFactory) -> int:
@@ -95,6 +97,7 @@ async def published(sessions: SessionFactory) -> int:
                 status=ResponseStatus.COMPLETE,
                 overall=level,
                 completed_at=now - dt.timedelta(minutes=n + 1),
+                channel="web" if n in WEB else "telegram",
             )
             s.add(response)
             await s.flush()
@@ -196,6 +199,17 @@ async def test_report_shows_the_figures_of_the_database(
     pdf = typeset(document)
     text = check(pdf, grades, rate)
     assert "2026年" in text or "2027年" in text  # the period as people write it, no code
+    async with sessions() as s:  # where the evaluations came from, counted from the table
+        channels = Counter(await s.scalars(select(SurveyResponse.channel)))
+    web, chat = channels["web"], channels["telegram"]
+    share = f"{100 * web / (web + chat):.1f}%"
+    assert (web, chat, share) == (2, 3, "40.0%")
+    flat = "".join(text.split())
+    assert f"其中网页评价{web}条、Telegram评价{chat}条，网页评价占{share}。" in flat
+    [table] = [b for b in document.blocks if isinstance(b, Table) and "网页评价" in b.header]
+    assert table.header[-2:] == ("网页评价", "Telegram")
+    [row] = [r for r in table.rows if r[0] == "应急指挥中心"]  # every response is its
+    assert row[1] == str(web + chat) and row[-2:] == (str(web), str(chat))
     # peer raters are never named: the report speaks of people only by their own results
     (tmp_path / "report.pdf").write_bytes(pdf)
 

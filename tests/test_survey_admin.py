@@ -105,6 +105,14 @@ async def test_statistics_count_and_rate(server: FakeBotApi, bot, sessions: Sess
     assert "应急指挥中心" in stats.text and "4" in stats.text
     # the overall level is listed first, by name, then the questions
     assert stats.text.index("• 总体评价") < stats.text.index("• 您对工作人员的服务态度是否满意？")
+    assert "网页评价0条（占0.0%），Telegram评价4条" in stats.text
+    async with sessions.begin() as s:  # one of them as the survey page stores it
+        first = await s.scalar(select(SurveyResponse).order_by(SurveyResponse.id).limit(1))
+        assert first is not None
+        first.channel = "web"
+    await admin.send("/surveys")
+    again = await admin.expect_text("网页评价1条（占25.0%），Telegram评价3条")
+    assert "75.0%" in again.text  # the same responses, counted once
 
 
 async def test_an_excluded_bad_review_no_longer_counts(sessions: SessionFactory, settings) -> None:  # type: ignore[no-untyped-def]
