@@ -59,6 +59,9 @@ TAB_TEXT = "\t=1+1"
 APPEAL_REASON = "=1+1 演练记录已报送，评分未反映。"
 
 
+CALLBACK_PHONE = "13912345678"  # left with the open web 差评: never in a workbook or report
+
+
 @dataclass
 class Scenario:
     org: Org
@@ -105,6 +108,7 @@ async def _response(
     levels: tuple[Satisfaction, Satisfaction],
     at: dt.datetime,
     channel: str = "telegram",
+    callback_phone: str | None = None,
 ) -> SurveyResponse:
     async with sessions.begin() as s:
         link = SurveyLink(
@@ -132,6 +136,7 @@ async def _response(
             started_at=at - dt.timedelta(minutes=3),
             completed_at=at,
             channel=channel,
+            callback_phone=callback_phone,
         )
         s.add(response)
         await s.flush()
@@ -158,10 +163,11 @@ async def _response(
 
 async def _citizens(sessions: SessionFactory, org: Org, now: dt.datetime) -> None:
     """Two praises, a 差评 handled at once, one still open, one excluded after review; the
-    second praise and the excluded 差评 came from the survey page (1 of 4 counted: 25.0%)."""
+    open 差评 (with a number for the 回访) and the excluded one came from the survey page
+    (1 of 4 counted: 25.0%)."""
     good = (Satisfaction.SATISFIED, Satisfaction.VERY_SATISFIED)
     await _response(sessions, org, Satisfaction.VERY_SATISFIED, good, now - dt.timedelta(hours=9))
-    await _response(sessions, org, Satisfaction.BASIC, good, now - dt.timedelta(hours=8), "web")
+    await _response(sessions, org, Satisfaction.BASIC, good, now - dt.timedelta(hours=8))
     bad = (Satisfaction.DISSATISFIED, Satisfaction.VERY_DISSATISFIED)
     rect_ids = []
     for hours in (7, 6, 5):
@@ -171,7 +177,8 @@ async def _citizens(sessions: SessionFactory, org: Org, now: dt.datetime) -> Non
             Satisfaction.DISSATISFIED,
             bad,
             now - dt.timedelta(hours=hours),
-            "web" if hours == 5 else "telegram",
+            "telegram" if hours == 7 else "web",
+            CALLBACK_PHONE if hours == 6 else None,
         )
         async with sessions.begin() as s:
             response = await s.get(SurveyResponse, response.id)  # type: ignore[assignment]

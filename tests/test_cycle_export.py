@@ -41,7 +41,15 @@ from infra.models import (
 from services import export_xlsx
 from services.cycle_facts.pseudonyms import peer_numbers
 from services.rectification_view import STATUS_LABELS as RECT_STATUS
-from tests.cycle_scenario import APPEAL_REASON, HOSTILE, PEER_COMMENT, TAB_TEXT, Scenario, build
+from tests.cycle_scenario import (
+    APPEAL_REASON,
+    CALLBACK_PHONE,
+    HOSTILE,
+    PEER_COMMENT,
+    TAB_TEXT,
+    Scenario,
+    build,
+)
 from tests.factories import SHANGHAI
 from tests.workbook_reader import dec, load, pct, records
 
@@ -194,6 +202,11 @@ async def test_every_figure_of_the_workbook_matches_the_database(
         assert row[H("Responses on the survey page")] == on_web
         assert row[H("Responses in Telegram")] == len(mine) - on_web
         assert pct(row[H("Share from the survey page")]) == rate(on_web, len(mine))
+    # the 回访 number of the open web 差评 is the unit head's alone: in no sheet
+    assert any(x.callback_phone == CALLBACK_PHONE for x in responses)
+    for sheet in book.worksheets:
+        for cells in sheet.iter_rows(values_only=True):
+            assert not any(CALLBACK_PHONE in str(v) for v in cells if v is not None), sheet.title
     assert total[H("Negative ratings")] == sum(
         1 for x in counted_responses if x.overall and x.overall.is_bad
     )
