@@ -292,7 +292,7 @@ def _survey(w: _Writer) -> Iterable[Block]:
             _("Negative ratings handled"),  # a count, not the workbook's 办理时间 column
             _("Not yet closed"),
             _("Overdue"),
-            _("Survey page"),  # where the evaluations came from
+            _("Web"),  # where the evaluations came from: the survey page, or the chat
             _("Telegram"),
         ),
         tuple(
@@ -317,7 +317,7 @@ def _survey(w: _Writer) -> Iterable[Block]:
             for u in f.survey
         ),
         align=("left", *(("right",) * 9)),
-        widths=(3, 1, 1, 1, 1, 1, 1, 1, 1, 1),
+        widths=(4, 2, 2, 2, 2, 2, 2, 2, 2, 3),  # "Telegram" needs a wider column
         caption=_("Table {n}: citizen satisfaction by unit").format(n=6),
         empty=_("No citizen evaluations were received in the period."),
     )
