@@ -7,16 +7,21 @@ notices or the audit log."""
 from __future__ import annotations
 
 import datetime as dt
+from types import SimpleNamespace
+from typing import Any, cast
 
+import pytest
 from sqlalchemy import select
 
-from domain.enums import RectificationOutcome, RectificationStatus, Satisfaction
+from domain.enums import RectificationOutcome, RectificationStatus, Role, Satisfaction
 from fakebotapi import FakeBotApi
 from infra.config import Settings
 from infra.db import SessionFactory
-from infra.models import AuditEntry, OutboxMessage, SurveyResponse
+from infra.models import AuditEntry, OutboxMessage, Staff, SurveyResponse
 from infra.secret_store import with_survey_key
 from services import rectification as rc
+from services import rectification_view as rv
+from services.access import Actor
 from services.cases import Env
 from services.surveys import respondent_key
 from tests.drivers import rectification as rect_chat
@@ -146,3 +151,19 @@ async def test_every_way_an_item_ends_erases_the_number(
     assert (await item(sessions, upheld))[0].status == RectificationStatus.CLOSED
     assert await phone_of(sessions, upheld) is None
     await nowhere_but_the_row(sessions)
+
+
+@pytest.mark.nodb
+def test_who_is_shown_the_number() -> None:
+    """The unit's current head; not its staff, not the working group, not a chat without a
+    binding; and not a head who is the person rated (they do not call their own critic)."""
+    view = cast(Any, SimpleNamespace(head_staff_id=10, response=SimpleNamespace(staff_id=11)))
+    head, member = Staff(id=10, unit_id=5), Staff(id=11, unit_id=5)
+    assert rv.may_see_callback(view, Actor(1, head, headed_unit_ids=frozenset({5})))
+    assert not rv.may_see_callback(view, Actor(2, member))
+    assert not rv.may_see_callback(view, Actor(3, None, roles=frozenset({Role.ADMIN})))
+    assert not rv.may_see_callback(view, None)
+    rated_head = cast(Any, SimpleNamespace(head_staff_id=10, response=SimpleNamespace(staff_id=10)))
+    assert not rv.may_see_callback(rated_head, Actor(1, head, headed_unit_ids=frozenset({5})))
+    headless = cast(Any, SimpleNamespace(head_staff_id=None, response=SimpleNamespace(staff_id=11)))
+    assert not rv.may_see_callback(headless, Actor(1, head))
