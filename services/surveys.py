@@ -1,10 +1,12 @@
 """Citizen satisfaction surveys (四(二)4): claim a link, answer, finish, feed the citizen source.
 
-Respondents are pseudonymous: the key is an HMAC of the Telegram id with a secret that is
+Respondents are pseudonymous (:class:`Respondent`): the key is an HMAC of the Telegram id,
+or of ``web:<id>`` for the random id in a survey page's signed cookie, with a secret that is
 configured or generated and stored on first start (``infra.secret_store``), never derived
 from the bot token; enough for the abuse limits and the rule of one counted response per
-person, unit and day, whatever the link. The raw id is stored only when the citizen asks
-for a reply, and erased once the reply is queued (services.rectification).
+person, unit and day, whatever the link. The raw Telegram id is stored only when the citizen
+asks for a reply in the chat, and erased once the reply is queued (services.rectification);
+a web citizen reads the reply on the page with the item's number and a receipt code.
 """
 
 from __future__ import annotations
@@ -12,9 +14,11 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import secrets
 from dataclasses import dataclass
 from decimal import Decimal
 from html import escape
+from typing import Final, Literal
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -67,8 +71,56 @@ def respondent_keys(settings: Settings, telegram_id: int) -> tuple[str, ...]:
     return tuple(_pseudonym(key, telegram_id) for key in settings.hmac_keys)
 
 
-def _pseudonym(key: bytes, telegram_id: int) -> str:
-    return hmac.new(key, str(telegram_id).encode(), hashlib.sha256).hexdigest()
+def _pseudonym(key: bytes, subject: int | str) -> str:
+    return hmac.new(key, str(subject).encode(), hashlib.sha256).hexdigest()
+
+
+Channel = Literal["telegram", "web"]
+
+
+@dataclass(frozen=True)
+class Respondent:
+    """Who answers, as the rules need them: a pseudonymous ``key`` (the limits and the one
+    response per unit and day), the front end (``channel``, counted apart in the statistics)
+    and, in the chat only, the Telegram id (for a reply there, and to recognise staff)."""
+
+    key: str
+    channel: Channel
+    telegram_id: int | None = None
+
+
+def telegram_respondent(settings: Settings, telegram_id: int) -> Respondent:
+    return Respondent(respondent_key(settings, telegram_id), "telegram", telegram_id)
+
+
+def web_respondent(settings: Settings, web_id: str) -> Respondent:
+    """A survey page's visitor, known by the random id of their signed cookie.
+
+    Staff are not known on the web (nothing ties a browser to a Telegram account), so the
+    rule that staff cannot rate their own unit applies in the chat only.
+    """
+    return Respondent(_pseudonym(settings.hmac_key, f"web:{web_id}"), "web")
+
+
+# A web 差评's receipt code: short enough to copy from a phone screen, from an alphabet
+# without look-alikes (no 0/O, 1/I/L, 2/Z, 5/S, 8/B); with the item's number it opens the
+# unit's reply on the page. Only its hash is stored.
+RECEIPT_ALPHABET: Final = "34679ACDEFGHJKMNPQRTUVWXY"
+RECEIPT_LENGTH: Final = 8
+
+
+def new_receipt() -> str:
+    return "".join(secrets.choice(RECEIPT_ALPHABET) for _ in range(RECEIPT_LENGTH))
+
+
+def normalize_receipt(text: str) -> str:
+    """What the citizen typed, as issued: upper case, without spaces or dashes."""
+    return "".join(text.split()).replace("-", "").upper()
+
+
+def receipt_hash(settings: Settings, code: str) -> str:
+    """Keyed, so a copy of the database cannot try the ~10¹¹ codes offline."""
+    return _pseudonym(settings.hmac_key, f"receipt:{normalize_receipt(code)}")
 
 
 @dataclass
@@ -157,7 +209,7 @@ async def begin(
     session: AsyncSession,
     payload: StartPayload,
     *,
-    telegram_id: int,
+    respondent: Respondent,
     settings: Settings,
     now: dt.datetime,
     locale: str,
@@ -166,15 +218,20 @@ async def begin(
 
     Refuses, storing nothing: an unknown or revoked link, a single-use link someone else
     claimed, a second response about the same unit the same day (whatever the link, so
-    it is never counted), staff rating their own unit, too many surveys.
+    it is never counted), staff rating their own unit (when known: in the chat), too many
+    surveys.
     """
     link = await session.scalar(
         select(SurveyLink).where(SurveyLink.token_hash == payload.token_hash)
     )
     if link is None or link.revoked_at is not None:
         raise DomainError(N_("This survey link is not valid or no longer in use."))
-    key = respondent_key(settings, telegram_id)
-    account = await session.get(TelegramAccount, telegram_id)
+    key = respondent.key
+    account = (
+        await session.get(TelegramAccount, respondent.telegram_id)
+        if respondent.telegram_id is not None
+        else None
+    )
     if account is not None and account.staff_id is not None:
         staff = await session.get(Staff, account.staff_id)
         if staff is not None and staff.active and staff.unit_id == link.unit_id:
@@ -244,6 +301,7 @@ async def begin(
         locale=locale,
         started_at=now,
         problems=[],
+        channel=respondent.channel,
     )
     if link.single_use:
         # claim only if still free: two people scanning one code at once get one response
@@ -368,18 +426,25 @@ async def finish(
     view: SurveyView,
     *,
     wants_reply: bool | None,
-    telegram_id: int,
-    key: str,
+    respondent: Respondent,
     now: dt.datetime,
     settings: Settings,
-) -> None:
+) -> str | None:
     """Complete the response; a 差评 (by the overall level) opens a rectification item for
-    the unit head, whose number the citizen is given (``view.rectification_id``)."""
-    _check(view, key)
+    the unit head, whose number the citizen is given (``view.rectification_id``).
+
+    On the web a 差评 also gets a receipt code, returned once (only its hash is kept): with
+    the number it shows the unit's reply on the page and lets the citizen rate it.
+    """
+    _check(view, respondent.key)
     response = view.response
+    receipt: str | None = None
     if view.bad:
         response.wants_reply = bool(wants_reply)
-        response.reply_chat_id = telegram_id if wants_reply else None
+        response.reply_chat_id = respondent.telegram_id if wants_reply else None
+        if respondent.channel == "web":
+            receipt = new_receipt()
+            response.receipt_hash = receipt_hash(settings, receipt)
     if view.next_step() != DONE:
         raise DomainError(N_("Some questions are still unanswered."))
     response.status = ResponseStatus.COMPLETE
@@ -395,6 +460,7 @@ async def finish(
             env=Env.of(settings),
         )
         view.rectification_id = rect.id
+    return receipt
 
 
 async def citizen_points(
