@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import re
 import secrets
 from dataclasses import dataclass
 from decimal import Decimal
@@ -23,7 +24,13 @@ from typing import Final, Literal
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.enums import CycleKind, CyclePhase, ResponseStatus, Satisfaction
+from domain.enums import (
+    CycleKind,
+    CyclePhase,
+    RectificationStatus,
+    ResponseStatus,
+    Satisfaction,
+)
 from domain.payload import StartPayload
 from domain.template import DEFAULT_SURVEY, SurveySpec, Template, survey_of
 from domain.template.survey import OVERALL as SURVEY_OVERALL
@@ -482,3 +489,103 @@ async def citizen_points(
     for target, indicator, points in rows:
         out.setdefault(target, {}).setdefault(indicator, []).append(points)
     return out
+
+
+@dataclass
+class Peek:
+    """What a survey page shows before anything is stored: the link (None: unknown, revoked,
+    or a single-use link someone else took, all answered alike with 404) and this person's
+    own response from it or about its unit today, if any (resumed, or already complete)."""
+
+    link: SurveyLink | None
+    mine: SurveyResponse | None = None
+
+
+async def peek(
+    session: AsyncSession,
+    payload: StartPayload,
+    *,
+    respondent: Respondent,
+    settings: Settings,
+    now: dt.datetime,
+) -> Peek:
+    """Read-only: a page is shown on GET without claiming the link (a link preview or a
+    crawler must not use up a single-use code); ``begin`` claims it on the first answer."""
+    link = await session.scalar(
+        select(SurveyLink).where(SurveyLink.token_hash == payload.token_hash)
+    )
+    if link is None or link.revoked_at is not None:
+        return Peek(None)
+    key = respondent.key
+    if link.single_use and link.claimed_by is not None:
+        if link.claimed_by != key:
+            return Peek(None)
+        mine = await session.scalar(
+            select(SurveyResponse).where(
+                SurveyResponse.link_id == link.id, SurveyResponse.respondent_key == key
+            )
+        )
+        return Peek(link, mine)
+    day = now.astimezone(settings.tz).date()
+    today = await session.scalar(
+        select(SurveyResponse)
+        .where(
+            SurveyResponse.respondent_key == key,
+            SurveyResponse.unit_id == link.unit_id,
+            SurveyResponse.day == day,
+        )
+        .order_by(SurveyResponse.id)
+        .limit(1)
+    )
+    return Peek(link, today)
+
+
+_MOBILE = re.compile(r"1[3-9]\d{9}")
+_LANDLINE = re.compile(r"0\d{9,11}")  # area code (2–3 digits after the 0) and 7–8 digits
+
+
+def parse_phone(text: str) -> str:
+    """A mainland mobile (13800138000) or landline (010-12345678) number, digits only; the
+    separators people type (spaces, dashes, brackets, a +86 prefix) are dropped."""
+    digits = re.sub(r"[\s\-()（）]", "", text.strip())
+    if digits.startswith("+86"):
+        digits = digits[3:]
+    elif digits.startswith("0086"):
+        digits = digits[4:]
+    if not (_MOBILE.fullmatch(digits) or _LANDLINE.fullmatch(digits)):
+        raise DomainError(
+            N_(
+                "This does not look like a phone number. Please enter a mobile number (11 digits) or a landline with its area code."
+            )
+        )
+    return digits
+
+
+async def leave_phone(
+    session: AsyncSession, response_id: int, phone: str, *, respondent: Respondent
+) -> None:
+    """A web citizen's number for a return call (回访) about their 差评, kept until the item
+    is closed and shown to the unit head alone."""
+    response = await session.get(SurveyResponse, response_id)
+    if response is None or not hmac.compare_digest(response.respondent_key, respondent.key):
+        raise DomainError(N_("This survey is not yours."))
+    rect = await session.scalar(
+        select(Rectification).where(Rectification.response_id == response.id)
+    )
+    if rect is None or rect.status not in (RectificationStatus.OPEN, RectificationStatus.ANSWERED):
+        raise DomainError(N_("This can no longer be changed. Thank you all the same."))
+    response.callback_phone = parse_phone(phone)
+
+
+async def receipt_item(
+    session: AsyncSession, settings: Settings, rect_id: int, code: str
+) -> Rectification | None:
+    """The item a web citizen proves with its number and receipt code; None for any wrong
+    pair, alike whether the number exists or not."""
+    rect = await session.get(Rectification, rect_id) if 0 < rect_id < 2**31 else None
+    response = await session.get(SurveyResponse, rect.response_id) if rect else None
+    expected = response.receipt_hash if response is not None else None
+    given = receipt_hash(settings, code)
+    if expected is None or not hmac.compare_digest(expected, given):
+        return None
+    return rect
