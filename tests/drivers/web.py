@@ -86,7 +86,9 @@ class Browser:
         return await self.post(path, {"step": self.step, **data})
 
 
-async def answer_all(browser: Browser, path: str, level: int, *, words: str = "", tags: tuple[int, ...] = ()) -> httpx.Response:
+async def answer_all(
+    browser: Browser, path: str, level: int, *, words: str = "", tags: tuple[int, ...] = ()
+) -> httpx.Response:
     """From wherever the survey is, every question at ``level``, then the tags and words."""
     await browser.get(path)
     while browser.step not in (None, "tags", "reply", "phone"):
