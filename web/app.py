@@ -21,7 +21,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
-from infra.config import SUPPORTED_LOCALES, Settings
+from infra.config import SUPPORTED_LOCALES, Settings, load_settings
 from infra.db import make_engine, make_readers, make_sessions
 from infra.i18n import N_
 from infra.secret_store import with_survey_key
@@ -126,3 +126,8 @@ def create_app(settings: Settings, *, limits: Limits | None = None) -> Starlette
 
     app.add_middleware(Guard, limits=limits, refusal=refusal)
     return app
+
+
+def from_environment() -> Starlette:
+    """The app from ``JIXIAO_*`` settings: what each uvicorn worker builds (``jixiao web``)."""
+    return create_app(load_settings())
