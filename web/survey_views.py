@@ -276,6 +276,7 @@ async def answer(request: Request) -> Response:
     respondent = surveys.web_respondent(state.settings, identity.visitor(request))
     now = state.clock()
     receipt: str | None = None
+    peek: surveys.Peek | None = None
     claiming = False  # a refusal of the claim itself is an ending, not a step to redo
     try:
         async with state.sessions.begin() as session:
