@@ -4,6 +4,8 @@ the page safe on the open internet."""
 
 from __future__ import annotations
 
+import asyncio
+import datetime as dt
 import logging
 import re
 from collections.abc import AsyncIterator
@@ -261,7 +263,7 @@ async def test_unknown_revoked_and_used_links_are_the_same_404(
             s,
             "sv_" + revoked.split("/")[-1],
             actor_label="test",
-            now=__import__("datetime").datetime.now(__import__("datetime").UTC),
+            now=dt.datetime.now(dt.UTC),
         )
     stranger = Browser(app, address="198.51.100.11")
     pages = [await stranger.get(p) for p in (used, revoked, "/s/nosuchtoken0000", "/s/%3Cb%3E")]
@@ -391,3 +393,21 @@ async def test_the_access_log_never_shows_a_token(
     lines = [r.getMessage() for r in caplog.records if r.name == "jixiao.web"]
     assert any("/s/…" in line for line in lines)
     assert not any(token in line for line in lines)
+
+
+async def test_a_double_tap_on_the_first_answer_stores_one_response(
+    sessions: SessionFactory, phone: Browser
+) -> None:
+    """Two POSTs of the first answer at once (a double tap): one response, one answer, and
+    both taps end on the next question, on either database."""
+    await make_org(sessions)
+    path = await _path(sessions, single_use=False)
+    await phone.get(path)
+    form = {"csrf": phone.csrf(), "step": OVERALL, "level": str(SATISFIED)}
+    taps = await asyncio.gather(
+        *(phone.client.post(path, data=form, follow_redirects=True) for _ in range(2))
+    )
+    assert [t.status_code for t in taps] == [200, 200]
+    assert all('name="step" value="Q1"' in t.text for t in taps)
+    assert await _count(sessions, SurveyResponse) == 1
+    assert await _count(sessions, SurveyAnswer) == 1
