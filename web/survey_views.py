@@ -59,12 +59,15 @@ class Page:
     telegram: str | None
 
 
-async def _page(state: WebState, session: Any, link: SurveyLink, payload: StartPayload) -> Page:
+async def _page(
+    state: WebState, session: Any, link: SurveyLink, payload: StartPayload, locale: str
+) -> Page:
+    """The unit as the page's language writes it (繁體 converted, as the chat does)."""
     unit = await session.get(OrgUnit, link.unit_id)
     staff = await session.get(Staff, link.staff_id) if link.staff_id else None
     username = (state.settings.bot_username or "").lstrip("@")
     return Page(
-        unit.name if unit else "",
+        localized(unit.name, locale) if unit else "",
         staff.name if staff else None,
         link.reference,
         deep_link(username, payload) if username else None,
@@ -111,7 +114,7 @@ async def _show(
         )
         if peek.link is None:
             raise HTTPException(404)
-        page = await _page(state, session, peek.link, payload)
+        page = await _page(state, session, peek.link, payload, tr.locale)
         if peek.mine is None:
             _id, template = await surveys.current_template(session)
             spec = survey_of(template) if template else DEFAULT_SURVEY
