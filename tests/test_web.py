@@ -204,7 +204,7 @@ async def test_the_unit_head_answers_in_the_chat_and_the_citizen_rates_on_the_pa
     notice = await head.expect_text(f"#{rect_id}", timeout=30)
     detail = await rect_chat.open_item(head, rect_id, notice)
     done = await rect_chat.answer(head, rect_id, detail, RECORD_TEXT, reply=ANSWER_TEXT)
-    assert "Saved" in done.text
+    assert "reads your reply on the survey page" in done.text
     async with sessions() as s:
         rect = await s.get(Rectification, rect_id)
         assert rect is not None and rect.status == RectificationStatus.ANSWERED
