@@ -17,7 +17,7 @@ from telegram.ext import BaseHandler, CommandHandler
 from chat.callbacks import Callbacks
 from chat.context import JxContext
 from chat.flow import Prompt, answer_query, reply, send_prompt
-from conversations.admin import _require_admin
+from conversations.cases import admin_only
 from conversations.common import html, keyboard, load_caller, now, pressed
 from domain.enums import CyclePhase
 from domain.labels import DIMENSION_LABELS, PHASE_LABELS, SOURCE_LABELS
@@ -117,7 +117,7 @@ async def cycle_command(update: Update, context: JxContext) -> None:
     actor = await load_caller(update, context)
     tr = await context.tr(update)
     if not actor.is_admin:
-        await _require_admin(update, context, "cycle")
+        await admin_only(update, context, "cycle")
         return
     prompt = await overview(context, tr)
     await reply(update, prompt.text, prompt.markup)

@@ -85,9 +85,8 @@ async def test_reopen_and_reassign_take_their_numbers_in_one_reply(
     others = [f for f in forms if f.ratee_staff_id != f.rater_staff_id]
     moved, done = others[0], others[1]
     assert moved.ratee_staff_id is not None and done.ratee_staff_id is not None
-    new_rater = next(
-        sid for sid in number if sid not in (moved.rater_staff_id, moved.ratee_staff_id)
-    )
+    raters = {f.rater_staff_id for f in forms if f.ratee_staff_id == moved.ratee_staff_id}
+    new_rater = next(sid for sid in number if sid not in {*raters, moved.ratee_staff_id})
     admin = server.user(ADMIN, language_code="zh-hans")
     view = await desk.open_console(admin)
 
