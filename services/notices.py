@@ -9,6 +9,7 @@ The deployment's default language and time zone come in as a ``Localization`` (b
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 from zoneinfo import ZoneInfo
@@ -133,27 +134,42 @@ def _task_list(tr: Translator, open_by_source: dict[Source, int]) -> str:
     )
 
 
-async def notify_cycle_opened(
-    session: AsyncSession, cycle: Cycle, *, local: Localization = DEFAULTS
+async def _tell_raters_behind(
+    session: AsyncSession,
+    cycle: Cycle,
+    local: Localization,
+    message: Callable[[Translator, str], str],
+    dedupe: Callable[[int], str],
 ) -> int:
+    """Queue ``message`` (given the reader's translator and their open forms in words) to
+    every linked rater with open forms, once per ``dedupe(staff_id)`` key; how many queued."""
     count = 0
     for staff_id, (telegram_id, language, open_by_source) in (
         await _raters_with_open_tasks(session, cycle)
     ).items():
         tr = translator(language, local)
-        text = html_format(
+        text = message(tr, _task_list(tr, open_by_source))
+        if await enqueue(session, telegram_id, text, dedupe_key=dedupe(staff_id)):
+            count += 1
+    return count
+
+
+async def notify_cycle_opened(
+    session: AsyncSession, cycle: Cycle, *, local: Localization = DEFAULTS
+) -> int:
+    def message(tr: Translator, tasks: str) -> str:
+        return html_format(
             tr._(
                 "The {period} performance evaluation has started. Please finish by {deadline}: {tasks}. Send /start to begin."
             ),
             period=tr.period(cycle.period),
             deadline=tr.datetime(cycle.deadline),
-            tasks=_task_list(tr, open_by_source),
+            tasks=tasks,
         )
-        if await enqueue(
-            session, telegram_id, text, dedupe_key=f"cycle-open:{cycle.id}:{staff_id}"
-        ):
-            count += 1
-    return count
+
+    return await _tell_raters_behind(
+        session, cycle, local, message, lambda staff_id: f"cycle-open:{cycle.id}:{staff_id}"
+    )
 
 
 async def send_due_reminders(
@@ -164,12 +180,9 @@ async def send_due_reminders(
     if not due or now >= cycle.deadline:
         return 0
     days = due[0]  # the nearest threshold that has come; earlier ones are superseded
-    count = 0
-    for staff_id, (telegram_id, language, open_by_source) in (
-        await _raters_with_open_tasks(session, cycle)
-    ).items():
-        tr = translator(language, local)
-        text = html_format(
+
+    def message(tr: Translator, tasks: str) -> str:
+        return html_format(
             tr.ngettext(
                 "Reminder: the {period} evaluation closes in {days} day ({deadline}). Still open: {tasks}. Send /start to continue.",
                 "Reminder: the {period} evaluation closes in {days} days ({deadline}). Still open: {tasks}. Send /start to continue.",
@@ -178,13 +191,12 @@ async def send_due_reminders(
             period=tr.period(cycle.period),
             days=days,
             deadline=tr.datetime(cycle.deadline),
-            tasks=_task_list(tr, open_by_source),
+            tasks=tasks,
         )
-        if await enqueue(
-            session, telegram_id, text, dedupe_key=f"remind:{cycle.id}:{staff_id}:{days}"
-        ):
-            count += 1
-    return count
+
+    return await _tell_raters_behind(
+        session, cycle, local, message, lambda staff_id: f"remind:{cycle.id}:{staff_id}:{days}"
+    )
 
 
 async def remind_behind(
@@ -192,23 +204,24 @@ async def remind_behind(
 ) -> int:
     """The working group's reminder to everyone linked who still has open forms: queued once
     per person and day (the dedupe key), so a double tap or a replayed update sends one."""
-    count = 0
-    for staff_id, (telegram_id, language, open_by_source) in (
-        await _raters_with_open_tasks(session, cycle)
-    ).items():
-        tr = translator(language, local)
-        text = html_format(
+
+    def message(tr: Translator, tasks: str) -> str:
+        return html_format(
             tr._(
                 "Reminder from the evaluation working group: the {period} evaluation closes on {deadline}. Still open: {tasks}. Send /start to continue."
             ),
             period=tr.period(cycle.period),
             deadline=tr.datetime(cycle.deadline),
-            tasks=_task_list(tr, open_by_source),
+            tasks=tasks,
         )
-        key = f"remind-now:{cycle.id}:{staff_id}:{day.isoformat()}"
-        if await enqueue(session, telegram_id, text, dedupe_key=key):
-            count += 1
-    return count
+
+    return await _tell_raters_behind(
+        session,
+        cycle,
+        local,
+        message,
+        lambda staff_id: f"remind-now:{cycle.id}:{staff_id}:{day.isoformat()}",
+    )
 
 
 REFUSED_PUSH = N_(
