@@ -70,12 +70,7 @@ async def overview(context: JxContext, tr: Translator) -> Prompt:
                     tr._("Waiting for the leadership group to approve the indicator system.")
                 )
             for unit in await cycles.progress(session, c):
-                parts = tr.join(
-                    f"{tr._(SOURCE_LABELS[s])} {unit.done.get(s, 0)}/{n}"
-                    for s, n in unit.total.items()
-                )
-                progress = f"{unit.done_all}/{unit.total_all}{tr.paren(parts)}"
-                lines.append(f"• {html(localized(unit.unit, tr.locale))} {progress}")
+                lines.append(f"• {html(localized(unit.unit, tr.locale))} {unit.figures(tr)}")
             if c.phase == CyclePhase.SCORING:  # closed: scoring is next; extending reopens
                 lines.append(
                     html_format(

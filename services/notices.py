@@ -11,10 +11,10 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.choice import Choice, Choices, rows
@@ -100,17 +100,13 @@ def template_approval_message(
     return text, choices
 
 
-async def _raters_with_open_tasks(
-    session: AsyncSession, cycle: Cycle
-) -> dict[int, tuple[int, str | None, dict[Source, int]]]:
-    """staff id → (telegram id, language, open forms by source), for bound raters only."""
-    rows = await session.execute(
-        select(
-            Assignment.rater_staff_id,
-            TelegramAccount.telegram_id,
-            TelegramAccount.language,
-            Assignment.source,
-        )
+def linked_raters_behind(cycle: Cycle, *columns: Any) -> Select[Any]:
+    """``columns`` over the open forms of ``cycle`` whose rater is active and linked: whom a
+    reminder reaches. The console counts them with this query, so the number it asks about
+    ("Remind the 3 people behind?") is the number reminded."""
+    return (
+        select(*columns)
+        .select_from(Assignment)
         .join(TelegramAccount, TelegramAccount.staff_id == Assignment.rater_staff_id)
         .join(Staff, Staff.id == Assignment.rater_staff_id)
         .where(
@@ -118,6 +114,21 @@ async def _raters_with_open_tasks(
             Assignment.active.is_(True),
             Assignment.status == AssignmentStatus.OPEN,
             Staff.active.is_(True),
+        )
+    )
+
+
+async def _raters_with_open_tasks(
+    session: AsyncSession, cycle: Cycle
+) -> dict[int, tuple[int, str | None, dict[Source, int]]]:
+    """staff id → (telegram id, language, open forms by source), for bound raters only."""
+    rows = await session.execute(
+        linked_raters_behind(
+            cycle,
+            Assignment.rater_staff_id,
+            TelegramAccount.telegram_id,
+            TelegramAccount.language,
+            Assignment.source,
         )
     )
     out: dict[int, tuple[int, str | None, dict[Source, int]]] = {}
