@@ -30,6 +30,7 @@ from conversations import (
     result_review,
     results,
     staff_import,
+    staff_number,
     start,
     survey,
     survey_admin,
@@ -75,6 +76,7 @@ FLOW_MODULES = (
     rectification,
     result_review,
     plan,
+    staff_number,
 )
 """Every ``chat.flow.Flow`` module, in the order their handlers are tried."""
 

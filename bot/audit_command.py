@@ -73,11 +73,14 @@ def line(entry: LoggedAction, tr: Translator) -> str:
 
 
 def actor(entry: LoggedAction, tr: Translator) -> str:
-    """A person by name and employee number, else their Telegram id, else what acted."""
+    """A person by name and employee number, else their Telegram id, else a citizen by a
+    short pseudonym, else what acted."""
     if entry.actor_name is not None:
         return entry.actor_name + tr.paren(entry.actor_no).rstrip()
     if entry.actor_telegram_id is not None:
         return tr._("Telegram user {id}").format(id=entry.actor_telegram_id)
+    if entry.actor_pseudonym is not None:
+        return tr._("citizen {pseudonym}").format(pseudonym=entry.actor_pseudonym)
     label = ACTOR_LABELS.get(entry.actor_label)
     if label is not None:
         return tr._(label)

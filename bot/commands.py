@@ -331,7 +331,13 @@ async def report(args: argparse.Namespace, settings: Settings, tr: Translator) -
     sessions = make_sessions(engine)
     try:
         async with sessions.begin() as session:
-            document = await draft(session, args.period, tr, now=utcnow())
+            document = await draft(
+                session,
+                args.period,
+                tr,
+                now=utcnow(),
+                training_below=settings.training_threshold,
+            )
             # audited like the chat's /report and the CLI's export: who drew which cycle's report
             await audit(
                 session,

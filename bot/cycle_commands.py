@@ -312,10 +312,5 @@ async def status_text(session: AsyncSession, period: str | None, tr: Translator)
                 )
             )
         for unit in await cycles.progress(session, c):
-            parts = tr.join(
-                f"{tr._(SOURCE_LABELS[s])} {unit.done.get(s, 0)}/{n}" for s, n in unit.total.items()
-            )
-            lines.append(
-                "  " + tr.label(unit.unit, f"{unit.done_all}/{unit.total_all}{tr.paren(parts)}")
-            )
+            lines.append("  " + tr.label(unit.unit, unit.figures(tr)))
     return "\n".join(lines)

@@ -10,33 +10,16 @@ from telegram.ext import BaseHandler, CommandHandler
 
 from chat.context import JxContext
 from chat.flow import reply
-from conversations.common import audit_actor, load_caller, now
+from conversations.cases import admin_only
+from conversations.common import now
 from domain.text import html_format
 from services import form_admin, invites
-from services.audit import audit
 from services.errors import DomainError
 from services.invite_csv import invites_csv
 
 
-async def _require_admin(update: Update, context: JxContext, action: str) -> bool:
-    """Refuse politely and audit the attempt when the caller is not in the working group."""
-    actor = await load_caller(update, context)
-    if actor.is_admin:
-        return True
-    tr = await context.tr(update)
-    async with context.transaction() as session:
-        await audit(
-            session,
-            "access.denied",
-            **audit_actor(context, actor),
-            detail={"action": action},
-        )
-    await reply(update, tr._("Sorry, only the evaluation working group can do this."))
-    return False
-
-
 async def invites_command(update: Update, context: JxContext) -> None:
-    if not await _require_admin(update, context, "invites"):
+    if await admin_only(update, context, "invites") is None:
         return
     tr = await context.tr(update)
     ttl = dt.timedelta(days=context.services.settings.invite_ttl_days)
@@ -62,7 +45,7 @@ async def invites_command(update: Update, context: JxContext) -> None:
 
 
 async def reissue_command(update: Update, context: JxContext) -> None:
-    if not await _require_admin(update, context, "reissue"):
+    if await admin_only(update, context, "reissue") is None:
         return
     tr = await context.tr(update)
     if not context.args:
@@ -99,7 +82,7 @@ async def reissue_command(update: Update, context: JxContext) -> None:
 
 
 async def unbind_command(update: Update, context: JxContext) -> None:
-    if not await _require_admin(update, context, "unbind"):
+    if await admin_only(update, context, "unbind") is None:
         return
     tr = await context.tr(update)
     if not context.args:
@@ -131,7 +114,7 @@ async def unbind_command(update: Update, context: JxContext) -> None:
 
 async def reassign_command(update: Update, context: JxContext) -> None:
     """/reassign <ratee no.> <absent rater no.> <new rater no.>: an absent reviewer is replaced."""
-    if not await _require_admin(update, context, "reassign"):
+    if await admin_only(update, context, "reassign") is None:
         return
     tr = await context.tr(update)
     if not context.args or len(context.args) != 3:
@@ -173,7 +156,7 @@ async def reassign_command(update: Update, context: JxContext) -> None:
 
 async def reopen_command(update: Update, context: JxContext) -> None:
     """/reopen <rater no.> <ratee no.>: a submitted form can be changed again (audited)."""
-    if not await _require_admin(update, context, "reopen"):
+    if await admin_only(update, context, "reopen") is None:
         return
     tr = await context.tr(update)
     if not context.args or len(context.args) != 2:

@@ -379,8 +379,17 @@ async def pick_level(update: Update, context: JxContext) -> object:
 @flow.step
 async def show_queue(update: Update, context: JxContext) -> object:
     """``/appeals`` or "« All appeals": the undecided appeals, for the working group only."""
-    gate = ("appeal", "0", QUEUE.data()) if update.callback_query else ("", "", "appeals")
-    if await cc.admin_only(update, context, *gate) is None:
+    pressed = update.callback_query is not None
+    if (
+        await cc.admin_only(
+            update,
+            context,
+            QUEUE.data() if pressed else "appeals",
+            object_type="appeal" if pressed else "",
+            object_id="0" if pressed else "",
+        )
+        is None
+    ):
         return None
     prompt = await av.queue_prompt(context, await context.tr(update))
     return await cc.show(flow, update, context, prompt)

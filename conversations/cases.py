@@ -72,9 +72,15 @@ async def refuse(
 
 
 async def admin_only(
-    update: Update, context: JxContext, object_type: str, object_id: object, action: str
+    update: Update,
+    context: JxContext,
+    action: str,
+    *,
+    object_type: str = "",
+    object_id: object = "",
 ) -> Actor | None:
-    """The caller if they are in the working group; else refused (and audited), None."""
+    """The caller if they are in the working group; else refused (and audited), None.
+    ``action``: what was attempted (a command's name, or the pressed button's data)."""
     actor = await load_caller(update, context)
     if actor.is_admin:
         return actor

@@ -20,7 +20,7 @@ from chat.context import JxContext
 from chat.flow import Prompt, answer_query, leave_current, send_prompt
 from chat.prompt import keep_pressed_message
 from conversations import cycle_admin, result_review, results
-from conversations.admin import _require_admin
+from conversations.cases import admin_only
 from conversations.common import audit_actor, html, keyboard, load_caller, now
 from conversations.console_entries import allowed, entry
 from conversations.console_view import (
@@ -57,7 +57,7 @@ async def admin_command(update: Update, context: JxContext) -> None:
     await leave_current(update, context)
     actor = await load_caller(update, context)
     if not actor.is_admin and not actor.is_leadership:
-        await _require_admin(update, context, "admin")
+        await admin_only(update, context, "admin")
         return
     tr = await context.tr(update)
     await sync_chat_commands(update, context, actor, tr)

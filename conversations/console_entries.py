@@ -19,7 +19,16 @@ from telegram import Update
 
 from chat.context import JxContext
 from chat.flow import reply
-from conversations import admin, appeal, export, plan, rectification, report, survey_admin
+from conversations import (
+    admin,
+    appeal,
+    export,
+    plan,
+    rectification,
+    report,
+    staff_number,
+    survey_admin,
+)
 from infra.i18n import N_
 
 
@@ -70,6 +79,14 @@ ENTRIES: list[ConsoleEntry] = [
     ConsoleEntry("reviews", N_("Negative ratings to re-examine"), WG, rectification.show_reviews),
     ConsoleEntry("plans", N_("Improvement plans"), WG, plan.plans_command),
     ConsoleEntry("invites", N_("Invite codes for unlinked staff"), WG, admin.invites_command),
+    # commands that take employee numbers: the entry asks for them (conversations.staff_number)
+    ConsoleEntry("reissue", N_("Reissue an invitation code"), WG, staff_number.asker("reissue")),
+    ConsoleEntry("unbind", N_("Unlink a Telegram account"), WG, staff_number.asker("unbind")),
+    ConsoleEntry("reopen", N_("Reopen a submitted form"), WG, staff_number.asker("reopen")),
+    ConsoleEntry(
+        "reassign", N_("Give a form to another rater"), WG, staff_number.asker("reassign")
+    ),
+    ConsoleEntry("proxy", N_("Submit a form on a rater's behalf"), WG, staff_number.asker("proxy")),
     ConsoleEntry("roster", N_("Import the staff roster"), WG, ask_for_roster),
     ConsoleEntry("template", N_("Upload an indicator system"), WG, ask_for_template),
     ConsoleEntry("links", N_("Survey QR codes"), WG, survey_admin.links_command),

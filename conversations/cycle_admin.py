@@ -17,7 +17,7 @@ from telegram.ext import BaseHandler, CommandHandler
 from chat.callbacks import Callbacks
 from chat.context import JxContext
 from chat.flow import Prompt, answer_query, reply, send_prompt
-from conversations.admin import _require_admin
+from conversations.cases import admin_only
 from conversations.common import html, keyboard, load_caller, now, pressed
 from domain.enums import CyclePhase
 from domain.labels import DIMENSION_LABELS, PHASE_LABELS, SOURCE_LABELS
@@ -70,12 +70,7 @@ async def overview(context: JxContext, tr: Translator) -> Prompt:
                     tr._("Waiting for the leadership group to approve the indicator system.")
                 )
             for unit in await cycles.progress(session, c):
-                parts = tr.join(
-                    f"{tr._(SOURCE_LABELS[s])} {unit.done.get(s, 0)}/{n}"
-                    for s, n in unit.total.items()
-                )
-                progress = f"{unit.done_all}/{unit.total_all}{tr.paren(parts)}"
-                lines.append(f"• {html(localized(unit.unit, tr.locale))} {progress}")
+                lines.append(f"• {html(localized(unit.unit, tr.locale))} {unit.figures(tr)}")
             if c.phase == CyclePhase.SCORING:  # closed: scoring is next; extending reopens
                 lines.append(
                     html_format(
@@ -117,7 +112,7 @@ async def cycle_command(update: Update, context: JxContext) -> None:
     actor = await load_caller(update, context)
     tr = await context.tr(update)
     if not actor.is_admin:
-        await _require_admin(update, context, "cycle")
+        await admin_only(update, context, "cycle")
         return
     prompt = await overview(context, tr)
     await reply(update, prompt.text, prompt.markup)

@@ -36,7 +36,7 @@ from chat.flow import (
     send_prompt,
 )
 from conversations import form_view, home
-from conversations.admin import _require_admin
+from conversations.cases import admin_only
 from conversations.common import html, load_caller, now
 from conversations.form_access import FormButtonFn, Pressed, form_button, may_act
 from conversations.form_view import (
@@ -163,7 +163,7 @@ async def proxy_command(update: Update, context: JxContext) -> object:
                 ),
             )
         else:
-            await _require_admin(update, context, "proxy")
+            await admin_only(update, context, "proxy")
         return END
     if not context.args:
         await reply(update, tr._("Please give the employee number, e.g. /proxy A0012"))

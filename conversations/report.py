@@ -51,7 +51,13 @@ async def report_command(update: Update, context: JxContext) -> None:
             await reply(update, tr._("No cycle has been scored yet: there is nothing to report."))
             return
         try:
-            document = await report.draft(session, period, tr, now=now)
+            document = await report.draft(
+                session,
+                period,
+                tr,
+                now=now,
+                training_below=context.services.settings.training_threshold,
+            )
         except DomainError as exc:
             await reply(update, exc.render(tr))
             return

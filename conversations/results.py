@@ -30,8 +30,8 @@ from telegram.ext import (
 from chat.callbacks import Callbacks
 from chat.context import JxContext
 from chat.flow import Prompt, answer_query, reply, send_prompt
-from conversations.admin import _require_admin
 from conversations.annual import history_text
+from conversations.cases import admin_only
 from conversations.common import keyboard, load_caller, now, pressed
 from domain.enums import CyclePhase, Dimension, Grade, Source
 from domain.labels import DIMENSION_LABELS, GRADE_LABELS, PHASE_LABELS, SOURCE_LABELS
@@ -226,7 +226,7 @@ async def score_command(update: Update, context: JxContext) -> None:
     actor = await load_caller(update, context)
     tr = await context.tr(update)
     if not actor.is_admin:
-        await _require_admin(update, context, "score")
+        await admin_only(update, context, "score")
         return
     if not context.args:
         await reply(update, tr._("Please give the period, e.g. /score 2026Q4"))

@@ -65,6 +65,7 @@ ACTION_LABELS = {
 ATTEMPT_LABELS = {
     "admin": N_("Use the working group console"),
     "annual": N_("See the annual results"),
+    "appeals": N_("See the appeals to decide"),
     "annual.csv": N_("Download the annual results"),
     "cycle": N_("Manage evaluation cycles"),
     "export": N_("Export the results workbook"),

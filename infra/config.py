@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from functools import cached_property
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -63,6 +64,9 @@ class Settings(BaseSettings):
     webhook_listen: str = "127.0.0.1"
     webhook_port: int = 8443
     webhook_secret: str | None = None
+    # a weakest dimension scored below it is a training need in the report (六(三)1);
+    # 80 is 良好's lower bound, so anyone below 良好 in some dimension is listed
+    training_threshold: Decimal = Decimal(80)
     db_outage_limit: float = 60.0  # seconds the database may be away before the process exits
     _survey_key: str | None = PrivateAttr(default=None)  # from the database, see hmac_key
     _old_survey_keys: tuple[str, ...] = PrivateAttr(default=())
@@ -73,6 +77,18 @@ class Settings(BaseSettings):
         if not 0 < value <= 86400:
             raise ValueError(N_("not a number of seconds above 0 and at most 86400"))
         return value
+
+    @field_validator("training_threshold", mode="before")
+    @classmethod
+    def _training(cls, value: object) -> Decimal:
+        """Checked before pydantic's parsing, so "eighty" gets our translated words too."""
+        try:
+            score = Decimal(str(value).strip())
+        except ArithmeticError:  # decimal.InvalidOperation: not a number at all
+            score = Decimal("NaN")
+        if not score.is_finite() or not 0 < score <= 100:
+            raise ValueError(N_("not a score above 0 and at most 100"))
+        return score
 
     @field_validator("database_url")
     @classmethod

@@ -25,11 +25,24 @@ class LoggedAction:
     actor_name: str | None  # the staff member who acted (directly or by their account), else None
     actor_no: str | None
     actor_telegram_id: int | None
-    actor_label: str
+    actor_label: str  # what acted when no person did; ``citizen`` for any citizen
+    actor_pseudonym: str | None  # a citizen's short stable pseudonym, never the whole key
     object_type: str
     object_id: str
     object_person: tuple[str, str] | None  # (name, employee number) when the object is staff
     detail: dict[str, Any]
+
+
+CITIZEN_PREFIX = "citizen:"  # ``conversations.common.audit_actor`` writes citizen:<key>
+PSEUDONYM_LENGTH = 8  # enough to tell citizens apart in a log; too short to be the key
+
+
+def _actor_label(stored: str) -> tuple[str, str | None]:
+    """A stored ``citizen:<key>`` as the label ``citizen`` and the key's first characters,
+    so the log tells citizens apart without ever printing a whole pseudonymous key."""
+    if stored.startswith(CITIZEN_PREFIX):
+        return "citizen", stored.removeprefix(CITIZEN_PREFIX)[:PSEUDONYM_LENGTH] or None
+    return stored, None
 
 
 class UnknownActor(LookupError):
@@ -90,7 +103,8 @@ async def read_log(
             actor_name=name,
             actor_no=no,
             actor_telegram_id=entry.actor_telegram_id,
-            actor_label=entry.actor_label,
+            actor_label=label,
+            actor_pseudonym=pseudonym,
             object_type=entry.object_type,
             object_id=entry.object_id,
             object_person=people.get(int(entry.object_id))
@@ -99,4 +113,5 @@ async def read_log(
             detail=dict(entry.detail or {}),
         )
         for entry, name, no in reversed(rows)
+        for label, pseudonym in [_actor_label(entry.actor_label)]
     ]

@@ -15,12 +15,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.enums import AssignmentStatus, CyclePhase
 from domain.text import N_
-from infra.models import Assignment, Cycle, OrgUnit, Staff, TelegramAccount
+from infra.models import Assignment, Cycle, OrgUnit, Staff
 from services import leadership
 from services.audit import audit
 from services.cycles import Actor, lock
 from services.errors import DomainError
-from services.notices import DEFAULTS, Localization, remind_behind
+from services.notices import DEFAULTS, Localization, linked_raters_behind, remind_behind
 
 
 @dataclass(frozen=True)
@@ -96,15 +96,7 @@ async def progress(session: AsyncSession, cycle: Cycle) -> tuple[UnitProgress, .
 async def _reachable(session: AsyncSession, cycle: Cycle) -> int:
     """People behind who have linked a Telegram account (and so get a reminder)."""
     count = await session.scalar(
-        select(func.count(func.distinct(Assignment.rater_staff_id)))
-        .join(TelegramAccount, TelegramAccount.staff_id == Assignment.rater_staff_id)
-        .join(Staff, Staff.id == Assignment.rater_staff_id)
-        .where(
-            Assignment.cycle_id == cycle.id,
-            Assignment.active.is_(True),
-            Assignment.status == AssignmentStatus.OPEN,
-            Staff.active.is_(True),
-        )
+        linked_raters_behind(cycle, func.count(func.distinct(Assignment.rater_staff_id)))
     )
     return count or 0
 

@@ -18,9 +18,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.assignments import PersonNode, UnitNode, plan_assignments
 from domain.enums import AssignmentStatus, CyclePhase, Role, Source
+from domain.labels import SOURCE_LABELS
 from domain.period import Period, current_quarter
 from domain.template import Template
 from domain.text import N_
+from infra.i18n import Translator
 from infra.models import (
     Assignment,
     Cycle,
@@ -471,6 +473,14 @@ class UnitProgress:
     @property
     def total_all(self) -> int:
         return sum(self.total.values())
+
+    def figures(self, tr: Translator) -> str:
+        """``12/20（自评 4/5、…）``: submitted of expected, then by source, as the CLI's
+        ``cycle status`` and the chat's /cycle both print it."""
+        parts = tr.join(
+            f"{tr._(SOURCE_LABELS[s])} {self.done.get(s, 0)}/{n}" for s, n in self.total.items()
+        )
+        return f"{self.done_all}/{self.total_all}{tr.paren(parts)}"
 
 
 async def progress(session: AsyncSession, cycle: Cycle) -> list[UnitProgress]:

@@ -9,11 +9,12 @@ The deployment's default language and time zone come in as a ``Localization`` (b
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.choice import Choice, Choices, rows
@@ -99,17 +100,13 @@ def template_approval_message(
     return text, choices
 
 
-async def _raters_with_open_tasks(
-    session: AsyncSession, cycle: Cycle
-) -> dict[int, tuple[int, str | None, dict[Source, int]]]:
-    """staff id → (telegram id, language, open forms by source), for bound raters only."""
-    rows = await session.execute(
-        select(
-            Assignment.rater_staff_id,
-            TelegramAccount.telegram_id,
-            TelegramAccount.language,
-            Assignment.source,
-        )
+def linked_raters_behind(cycle: Cycle, *columns: Any) -> Select[Any]:
+    """``columns`` over the open forms of ``cycle`` whose rater is active and linked: whom a
+    reminder reaches. The console counts them with this query, so the number it asks about
+    ("Remind the 3 people behind?") is the number reminded."""
+    return (
+        select(*columns)
+        .select_from(Assignment)
         .join(TelegramAccount, TelegramAccount.staff_id == Assignment.rater_staff_id)
         .join(Staff, Staff.id == Assignment.rater_staff_id)
         .where(
@@ -117,6 +114,21 @@ async def _raters_with_open_tasks(
             Assignment.active.is_(True),
             Assignment.status == AssignmentStatus.OPEN,
             Staff.active.is_(True),
+        )
+    )
+
+
+async def _raters_with_open_tasks(
+    session: AsyncSession, cycle: Cycle
+) -> dict[int, tuple[int, str | None, dict[Source, int]]]:
+    """staff id → (telegram id, language, open forms by source), for bound raters only."""
+    rows = await session.execute(
+        linked_raters_behind(
+            cycle,
+            Assignment.rater_staff_id,
+            TelegramAccount.telegram_id,
+            TelegramAccount.language,
+            Assignment.source,
         )
     )
     out: dict[int, tuple[int, str | None, dict[Source, int]]] = {}
@@ -133,27 +145,42 @@ def _task_list(tr: Translator, open_by_source: dict[Source, int]) -> str:
     )
 
 
-async def notify_cycle_opened(
-    session: AsyncSession, cycle: Cycle, *, local: Localization = DEFAULTS
+async def _tell_raters_behind(
+    session: AsyncSession,
+    cycle: Cycle,
+    local: Localization,
+    message: Callable[[Translator, str], str],
+    dedupe: Callable[[int], str],
 ) -> int:
+    """Queue ``message`` (given the reader's translator and their open forms in words) to
+    every linked rater with open forms, once per ``dedupe(staff_id)`` key; how many queued."""
     count = 0
     for staff_id, (telegram_id, language, open_by_source) in (
         await _raters_with_open_tasks(session, cycle)
     ).items():
         tr = translator(language, local)
-        text = html_format(
+        text = message(tr, _task_list(tr, open_by_source))
+        if await enqueue(session, telegram_id, text, dedupe_key=dedupe(staff_id)):
+            count += 1
+    return count
+
+
+async def notify_cycle_opened(
+    session: AsyncSession, cycle: Cycle, *, local: Localization = DEFAULTS
+) -> int:
+    def message(tr: Translator, tasks: str) -> str:
+        return html_format(
             tr._(
                 "The {period} performance evaluation has started. Please finish by {deadline}: {tasks}. Send /start to begin."
             ),
             period=tr.period(cycle.period),
             deadline=tr.datetime(cycle.deadline),
-            tasks=_task_list(tr, open_by_source),
+            tasks=tasks,
         )
-        if await enqueue(
-            session, telegram_id, text, dedupe_key=f"cycle-open:{cycle.id}:{staff_id}"
-        ):
-            count += 1
-    return count
+
+    return await _tell_raters_behind(
+        session, cycle, local, message, lambda staff_id: f"cycle-open:{cycle.id}:{staff_id}"
+    )
 
 
 async def send_due_reminders(
@@ -164,12 +191,9 @@ async def send_due_reminders(
     if not due or now >= cycle.deadline:
         return 0
     days = due[0]  # the nearest threshold that has come; earlier ones are superseded
-    count = 0
-    for staff_id, (telegram_id, language, open_by_source) in (
-        await _raters_with_open_tasks(session, cycle)
-    ).items():
-        tr = translator(language, local)
-        text = html_format(
+
+    def message(tr: Translator, tasks: str) -> str:
+        return html_format(
             tr.ngettext(
                 "Reminder: the {period} evaluation closes in {days} day ({deadline}). Still open: {tasks}. Send /start to continue.",
                 "Reminder: the {period} evaluation closes in {days} days ({deadline}). Still open: {tasks}. Send /start to continue.",
@@ -178,13 +202,12 @@ async def send_due_reminders(
             period=tr.period(cycle.period),
             days=days,
             deadline=tr.datetime(cycle.deadline),
-            tasks=_task_list(tr, open_by_source),
+            tasks=tasks,
         )
-        if await enqueue(
-            session, telegram_id, text, dedupe_key=f"remind:{cycle.id}:{staff_id}:{days}"
-        ):
-            count += 1
-    return count
+
+    return await _tell_raters_behind(
+        session, cycle, local, message, lambda staff_id: f"remind:{cycle.id}:{staff_id}:{days}"
+    )
 
 
 async def remind_behind(
@@ -192,23 +215,24 @@ async def remind_behind(
 ) -> int:
     """The working group's reminder to everyone linked who still has open forms: queued once
     per person and day (the dedupe key), so a double tap or a replayed update sends one."""
-    count = 0
-    for staff_id, (telegram_id, language, open_by_source) in (
-        await _raters_with_open_tasks(session, cycle)
-    ).items():
-        tr = translator(language, local)
-        text = html_format(
+
+    def message(tr: Translator, tasks: str) -> str:
+        return html_format(
             tr._(
                 "Reminder from the evaluation working group: the {period} evaluation closes on {deadline}. Still open: {tasks}. Send /start to continue."
             ),
             period=tr.period(cycle.period),
             deadline=tr.datetime(cycle.deadline),
-            tasks=_task_list(tr, open_by_source),
+            tasks=tasks,
         )
-        key = f"remind-now:{cycle.id}:{staff_id}:{day.isoformat()}"
-        if await enqueue(session, telegram_id, text, dedupe_key=key):
-            count += 1
-    return count
+
+    return await _tell_raters_behind(
+        session,
+        cycle,
+        local,
+        message,
+        lambda staff_id: f"remind-now:{cycle.id}:{staff_id}:{day.isoformat()}",
+    )
 
 
 REFUSED_PUSH = N_(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from typing import Any, Final, Protocol
+from typing import Any, Final, Protocol, TypedDict, Unpack
 
 from sqlalchemy import Update, delete, func, select, update
 from sqlalchemy import insert as sql_insert
@@ -37,21 +37,7 @@ class _Serialisable(Protocol):
 
 
 async def enqueue(
-    session: AsyncSession,
-    chat_id: int,
-    text: str,
-    *,
-    choices: Choices | None = None,
-    markup: Mapping[str, Any] | _Serialisable | None = None,
-    parse_mode: str | None = "HTML",
-    dedupe_key: str | None = None,
-    method: str = SEND_MESSAGE,
-    attachment: bytes | None = None,
-    attachment_name: str | None = None,
-    caption: str | None = None,
-    not_before: dt.datetime | None = None,
-    render: dict[str, Any] | None = None,
-    erase_chat_id: bool = False,
+    session: AsyncSession, chat_id: int, text: str, **options: Unpack[MessageOptions]
 ) -> OutboxMessage | None:
     """Add a message to the caller's transaction (flushed, not committed).
 
@@ -70,22 +56,23 @@ async def enqueue(
     (a Bot API ``reply_markup`` dict, or an object with ``to_dict``) is the older form, kept
     for callers not yet offering choices; rows queued with it are sent as they are.
     """
-    row = message(
-        chat_id,
-        text,
-        choices=choices,
-        markup=markup,
-        parse_mode=parse_mode,
-        dedupe_key=dedupe_key,
-        method=method,
-        attachment=attachment,
-        attachment_name=attachment_name,
-        caption=caption,
-        not_before=not_before,
-        render=render,
-        erase_chat_id=erase_chat_id,
-    )
-    return await insert(session, row)
+    return await insert(session, message(chat_id, text, **options))
+
+
+class MessageOptions(TypedDict, total=False):
+    """``message``'s keyword arguments, which ``enqueue`` takes as they are (defaults there)."""
+
+    choices: Choices | None
+    markup: Mapping[str, Any] | _Serialisable | None
+    parse_mode: str | None
+    dedupe_key: str | None
+    method: str
+    attachment: bytes | None
+    attachment_name: str | None
+    caption: str | None
+    not_before: dt.datetime | None
+    render: dict[str, Any] | None
+    erase_chat_id: bool
 
 
 def message(

@@ -85,3 +85,32 @@ async def test_bad_filters_are_one_polite_line(
         assert result.returncode == 1, result.stderr
         assert result.stderr.strip().splitlines() == [result.stderr.strip()]
         assert said in result.stderr and "Traceback" not in result.stderr
+
+
+async def test_a_citizen_is_shown_by_a_short_pseudonym_never_the_key(
+    db_url: str, sessions: SessionFactory, tmp_path: Path
+) -> None:
+    key = "3f9a1c7be2d04a6f" * 3 + "0123456789"  # as ``audit_actor`` stores: citizen:<key[:56]>
+    other = "77aa" * 14
+    async with sessions.begin() as s:
+        await audit(s, "access.denied", actor_label=f"citizen:{key}",
+                    detail={"action": "admin"}, at=_at(5, 9))  # fmt: skip
+        await audit(s, "access.denied", actor_label=f"citizen:{key}",
+                    detail={"action": "report"}, at=_at(5, 10))  # fmt: skip
+        await audit(s, "access.denied", actor_label=f"citizen:{other}",
+                    detail={"action": "admin"}, at=_at(5, 11))  # fmt: skip
+
+    def audit_lines(**env: str) -> list[str]:
+        result = jixiao("audit", cwd=tmp_path, JIXIAO_DATABASE_URL=db_url, **env)
+        assert result.returncode == 0, result.stderr
+        return result.stdout.splitlines()
+
+    first, again, someone_else = audit_lines()
+    assert "群众 3f9a1c7b" in first and "已拒绝：使用工作小组工作台" in first
+    assert "群众 3f9a1c7b" in again  # stable: the same citizen reads the same
+    assert "群众 77aa77aa" in someone_else
+    for text in (first, again, someone_else):
+        assert key not in text and other not in text and "citizen:" not in text
+        assert "3f9a1c7be" not in text  # no more of the key than the pseudonym
+    assert "群眾 3f9a1c7b" in audit_lines(JIXIAO_LOCALE="zh_Hant")[0]
+    assert "citizen 3f9a1c7b" in audit_lines(JIXIAO_LOCALE="en")[0]

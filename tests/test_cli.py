@@ -94,3 +94,10 @@ async def test_bad_roster_exits_1_and_names_the_row(db_url: str, tmp_path: Path)
     result = jixiao("staff", "import", str(bad), cwd=tmp_path, JIXIAO_DATABASE_URL=db_url)
     assert result.returncode == 1
     assert str(len(lines)) in result.stderr
+
+
+@pytest.mark.parametrize("value", ["eighty", "0", "100.5"])
+def test_a_training_threshold_out_of_range_is_named(value: str, tmp_path: Path) -> None:
+    result = jixiao("db", "upgrade", cwd=tmp_path, JIXIAO_TRAINING_THRESHOLD=value)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "JIXIAO_TRAINING_THRESHOLD" in result.stderr and "100" in result.stderr

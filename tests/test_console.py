@@ -282,7 +282,10 @@ def _forged(cycle_id: int) -> list[str]:
         console.PUBLISH.data(cycle_id, 1),
         console.PUBLISH_YES.data(cycle_id, 1),
         console.BACK.data(),
-        *(console.GO.data(key) for key in ("appeals", "reviews", "plans", "invites", "links")),
+        *(
+            console.GO.data(key)
+            for key in ("appeals", "reviews", "plans", "invites", "links", "reissue", "proxy")
+        ),
     ]
 
 

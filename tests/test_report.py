@@ -42,6 +42,7 @@ from services.survey_stats import SATISFIED
 from tests.drivers.cli import jixiao
 from tests.factories import SHANGHAI, bind, fill_all_forms, make_org, open_cycle, survey_links
 
+GOOD = Decimal(80)  # 良好's lower bound: JIXIAO_TRAINING_THRESHOLD's default
 ADMIN = 900001  # in the settings' JIXIAO_ADMIN_IDS
 UNITS = ("应急管理局", "应急指挥中心", "综合减灾科")
 LEVELS = (  # the citizens' overall levels: 3 satisfied of 5, two 差评
@@ -197,7 +198,9 @@ async def test_report_shows_the_figures_of_the_database(
     async with sessions() as s:
         period = await report.latest_scored(s)
         assert period is not None
-        document = await report.draft(s, period, Translator("zh_Hans"), now=dt.datetime.now(dt.UTC))
+        document = await report.draft(
+            s, period, Translator("zh_Hans"), now=dt.datetime.now(dt.UTC), training_below=GOOD
+        )
     pdf = typeset(document)
     text = check(pdf, grades, rate)
     assert "2026年" in text or "2027年" in text  # the period as people write it, no code
@@ -224,8 +227,8 @@ async def test_report_in_the_readers_language(sessions: SessionFactory) -> None:
         period = await report.latest_scored(s)
         assert period is not None
         now = dt.datetime.now(dt.UTC)
-        hant = await report.draft(s, period, Translator("zh_Hant"), now=now)
-        english = await report.draft(s, period, Translator("en"), now=now)
+        hant = await report.draft(s, period, Translator("zh_Hant"), now=now, training_below=GOOD)
+        english = await report.draft(s, period, Translator("en"), now=now, training_below=GOOD)
     _, text = pdf_text(typeset(hant))
     flat = "".join(text.split())
     assert "績效評估報告" in flat and "應急指揮中心" in flat and "第1頁" in flat
@@ -243,8 +246,8 @@ async def test_report_wording_says_what_it_counts(sessions: SessionFactory) -> N
         period = await report.latest_scored(s)
         assert period is not None
         now = dt.datetime.now(dt.UTC)
-        hans = await report.draft(s, period, Translator("zh_Hans"), now=now)
-        english = await report.draft(s, period, Translator("en"), now=now)
+        hans = await report.draft(s, period, Translator("zh_Hans"), now=now, training_below=GOOD)
+        english = await report.draft(s, period, Translator("en"), now=now, training_below=GOOD)
     tables = {t.caption.split("\u3000")[0]: t for t in hans.blocks if isinstance(t, Table)}
     assert "按评价人所在单位" in tables["表2"].caption
     assert "已办结" in tables["表6"].header and "办理时间" not in tables["表6"].header
@@ -253,8 +256,7 @@ async def test_report_wording_says_what_it_counts(sessions: SessionFactory) -> N
         Decimal(x) for row in tables["表9"].rows for x in re.findall(r"（(\d+\.\d+)）", row[3])
     ]
     assert all(score < 80 for score in scores)
-    text = "".join(b.text for b in hans.blocks if isinstance(b, Paragraph))
-    text += "".join(i for b in hans.blocks if isinstance(b, Bullets) for i in b.items)
+    text = _prose(hans)
     assert "经申诉复核剔除" not in text and "经复核剔除" in text
     if grades[Grade.FAIL]:
         assert ("均应制定" in text) == (grades[Grade.FAIL] > 1)
@@ -266,14 +268,86 @@ async def test_report_wording_says_what_it_counts(sessions: SessionFactory) -> N
     assert not re.search(r"\b1 (appeals|negative ratings|valid evaluations)\b", prose), prose
 
 
+def _prose(document: report.Document) -> str:
+    """The report's paragraphs and bullet points as one text."""
+    text = "".join(b.text for b in document.blocks if isinstance(b, Paragraph))
+    return text + "".join(i for b in document.blocks if isinstance(b, Bullets) for i in b.items)
+
+
+async def test_one_person_graded_fail_reads_in_the_singular(sessions: SessionFactory) -> None:
+    """Exactly one 不合格: "1人", no 均 (each), no plural calque, in each language."""
+    cycle_id = await published(sessions)
+    async with sessions.begin() as s:
+        people = list(
+            await s.scalars(
+                select(Result)
+                .where(Result.cycle_id == cycle_id, Result.staff_id.is_not(None))
+                .order_by(Result.id)
+            )
+        )
+        for n, result in enumerate(people):
+            result.grade = Grade.FAIL if n == 0 else Grade.PASS
+    async with sessions() as s:
+        period = await report.latest_scored(s)
+        assert period is not None
+        now = dt.datetime.now(dt.UTC)
+        hans, hant, english = [
+            _prose(await report.draft(s, period, Translator(lang), now=now, training_below=GOOD))
+            for lang in ("zh_Hans", "zh_Hant", "en")
+        ]
+    assert "1人评为不合格，应制定绩效改进计划" in hans
+    assert "不合格1人" in hans  # the grade counts: the count after the grade, as 通报 write it
+    assert "1人評為不合格，應制定績效改進計畫" in hant
+    for text in (hans, hant):
+        assert "均应" not in text and "均應" not in text and "人们" not in text
+        assert "人們" not in text and "一个人" not in text
+    assert "One person was graded fail: an improvement plan should be drawn up" in english
+    assert "1 people" not in english and "people were graded fail" not in english
+
+
+async def test_the_training_threshold_is_a_setting(sessions: SessionFactory) -> None:
+    """JIXIAO_TRAINING_THRESHOLD decides who is listed for training (六(三)1): at 80 (the
+    default) and at 90 the table lists exactly the weakest dimensions below it, and says so."""
+    await published(sessions)
+
+    async def training(below: Decimal) -> tuple[str, list[tuple[str, Decimal]]]:
+        async with sessions() as s:
+            period = await report.latest_scored(s)
+            assert period is not None
+            document = await report.draft(
+                s, period, Translator("zh_Hans"), now=dt.datetime.now(dt.UTC), training_below=below
+            )
+        table = next(
+            t for t in document.blocks if isinstance(t, Table) and t.caption.startswith("表9")
+        )
+        listed = [
+            (name, Decimal(score))
+            for row in table.rows
+            for name, score in re.findall(r"([^、（）]+)（(\d+\.\d+)）", row[3])
+        ]
+        return table.caption, listed
+
+    caption80, at80 = await training(GOOD)
+    caption90, at90 = await training(Decimal(90))
+    assert "低于80分" in caption80 and "低于90分" in caption90
+    assert all(score < 80 for _name, score in at80)
+    assert all(score < 90 for _name, score in at90)
+    assert set(at80) < set(at90)  # raising the bar lists more people, the same ones among them
+    assert any(score >= 80 for _name, score in at90)
+
+
 async def test_a_cycle_not_scored_has_no_report(sessions: SessionFactory) -> None:
     await make_org(sessions)
     await open_cycle(sessions)
     async with sessions() as s:
         with pytest.raises(report.NotScored):
-            await report.draft(s, "2026Q4", Translator("zh_Hans"), now=dt.datetime.now(dt.UTC))
+            await report.draft(
+                s, "2026Q4", Translator("zh_Hans"), now=dt.datetime.now(dt.UTC), training_below=GOOD
+            )
         with pytest.raises(report.UnknownPeriod):
-            await report.draft(s, "2025Q1", Translator("zh_Hans"), now=dt.datetime.now(dt.UTC))
+            await report.draft(
+                s, "2025Q1", Translator("zh_Hans"), now=dt.datetime.now(dt.UTC), training_below=GOOD
+            )
 
 
 @pytest.mark.slow

@@ -7,7 +7,7 @@ Names of people and units stay as the roster has them.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -43,6 +43,23 @@ class Sheet:
 
 def _cols(tr: Translator, *spec: tuple[str, Kind]) -> list[Column]:
     return [Column(tr._(msgid), kind) for msgid, kind in spec]
+
+
+def _table(
+    tr: Translator,
+    title: str,
+    items: Iterable[Any],
+    *fields: tuple[str, Kind, Callable[[Any], Value]],
+    freeze: int,
+) -> Sheet:
+    """A sheet of fixed columns, each given as (header msgid, kind, its value of an item), so
+    a header sits beside what fills it; ``freeze``: columns kept in view when scrolling."""
+    return Sheet(
+        tr._(title),
+        [Column(tr._(header), kind) for header, kind, _value in fields],
+        [[value(item) for _header, _kind, value in fields] for item in items],
+        freeze_columns=freeze,
+    )
 
 
 def _labelled(
@@ -124,49 +141,33 @@ def units(f: CycleFacts, tr: Translator) -> Sheet:
 
 
 def breakdown(f: CycleFacts, tr: Translator) -> Sheet:
-    cols = _cols(
+    lines = [
+        (r, i, r.dimension(i.dimension), s)
+        for r in (*f.people, *f.unit_results)
+        for i in r.indicators
+        for s in i.sources
+    ]
+    return _table(
         tr,
-        (N_("Employee no."), T),
-        (N_("Name"), T),
-        (N_("Unit"), T),
-        (N_("Dimension"), T),
-        (N_("Dimension weight"), P),
-        (N_("Dimension score"), S),
-        (N_("Indicator code"), T),
-        (N_("Indicator"), T),
-        (N_("Indicator weight"), P),
-        (N_("Indicator score"), S),
-        (N_("Source"), T),
-        (N_("Source weight"), P),
-        (N_("Mean"), S),
-        (N_("Raters"), N),
-        (N_("Points in the total"), S),
+        N_("Score breakdown"),
+        lines,
+        (N_("Employee no."), T, lambda x: x[0].employee_no or ""),
+        (N_("Name"), T, lambda x: x[0].name),
+        (N_("Unit"), T, lambda x: localized(x[0].unit, tr.locale)),
+        (N_("Dimension"), T, lambda x: tr._(DIMENSION_LABELS[x[1].dimension])),
+        (N_("Dimension weight"), P, lambda x: x[2].weight if x[2] else None),
+        (N_("Dimension score"), S, lambda x: x[2].score if x[2] else None),
+        (N_("Indicator code"), T, lambda x: x[1].code),
+        (N_("Indicator"), T, lambda x: _indicator(f, tr, x[1].code)),
+        (N_("Indicator weight"), P, lambda x: x[1].weight),
+        (N_("Indicator score"), S, lambda x: x[1].score),
+        (N_("Source"), T, lambda x: tr._(SOURCE_LABELS[x[3].source])),
+        (N_("Source weight"), P, lambda x: x[3].weight),
+        (N_("Mean"), S, lambda x: x[3].mean),
+        (N_("Raters"), N, lambda x: x[3].raters),
+        (N_("Points in the total"), S, lambda x: x[3].contribution),
+        freeze=2,
     )
-    rows: list[list[Value]] = []
-    for r in (*f.people, *f.unit_results):
-        for i in r.indicators:
-            d = r.dimension(i.dimension)
-            for s in i.sources:
-                rows.append(
-                    [
-                        r.employee_no or "",
-                        r.name,
-                        localized(r.unit, tr.locale),
-                        tr._(DIMENSION_LABELS[i.dimension]),
-                        d.weight if d else None,
-                        d.score if d else None,
-                        i.code,
-                        _indicator(f, tr, i.code),
-                        i.weight,
-                        i.score,
-                        tr._(SOURCE_LABELS[s.source]),
-                        s.weight,
-                        s.mean,
-                        s.raters,
-                        s.contribution,
-                    ]
-                )
-    return Sheet(tr._("Score breakdown"), cols, rows, freeze_columns=2)
 
 
 def _indicator(f: CycleFacts, tr: Translator, code: str) -> str:
@@ -277,233 +278,159 @@ def questions(f: CycleFacts, tr: Translator) -> Sheet:
 
 
 def rectifications(f: CycleFacts, tr: Translator) -> Sheet:
-    cols = _cols(
+    def rated(r: Any) -> str:
+        return tr._(SATISFACTION_LABELS[Satisfaction(r.citizen_rating)]) if r.citizen_rating else ""
+
+    return _table(
         tr,
-        (N_("No."), N),
-        (N_("Unit"), T),
-        (N_("Rating"), T),
-        (N_("Problems"), T),
-        (N_("In the citizen's words"), T),
-        (N_("Received"), DT),
-        (N_("Due"), DT),
-        (N_("Status"), T),
-        (N_("Outcome"), T),
-        (N_("Handled"), DT),
-        (N_("Citizen's rating of the handling"), T),
-        (N_("Overdue"), T),
+        N_("Negative ratings"),
+        f.rectifications,
+        (N_("No."), N, lambda r: r.id),
+        (N_("Unit"), T, lambda r: localized(r.unit, tr.locale)),
+        (N_("Rating"), T, lambda r: tr._(SATISFACTION_LABELS[r.overall]) if r.overall else ""),
+        (
+            N_("Problems"),
+            T,
+            lambda r: tr.join(localized(zh, tr.locale, en) for zh, en in r.problems),
+        ),
+        (N_("In the citizen's words"), T, lambda r: r.problem_text or ""),
+        (N_("Received"), DT, lambda r: r.opened_at),
+        (N_("Due"), DT, lambda r: r.deadline),
+        (N_("Status"), T, lambda r: tr._(RECT_STATUS[r.status])),
+        (N_("Outcome"), T, lambda r: tr._(OUTCOME_LABELS[r.outcome]) if r.outcome else ""),
+        (N_("Handled"), DT, lambda r: r.answered_at),
+        (N_("Citizen's rating of the handling"), T, rated),
+        (N_("Overdue"), T, lambda r: _yes(tr, r.overdue)),
+        freeze=2,
     )
-    rows: list[list[Value]] = []
-    for r in f.rectifications:
-        rows.append(
-            [
-                r.id,
-                localized(r.unit, tr.locale),
-                tr._(SATISFACTION_LABELS[r.overall]) if r.overall else "",
-                tr.join(localized(zh, tr.locale, en) for zh, en in r.problems),
-                r.problem_text or "",
-                r.opened_at,
-                r.deadline,
-                tr._(RECT_STATUS[r.status]),
-                tr._(OUTCOME_LABELS[r.outcome]) if r.outcome else "",
-                r.answered_at,
-                tr._(SATISFACTION_LABELS[Satisfaction(r.citizen_rating)])
-                if r.citizen_rating
-                else "",
-                _yes(tr, r.overdue),
-            ]
-        )
-    return Sheet(tr._("Negative ratings"), cols, rows, freeze_columns=2)
 
 
 def appeals(f: CycleFacts, tr: Translator) -> Sheet:
-    cols = _cols(
-        tr,
-        (N_("No."), N),
-        (N_("Employee no."), T),
-        (N_("Name"), T),
-        (N_("Unit"), T),
-        (N_("Disputed"), T),
-        (N_("Reason for the appeal"), T),
-        (N_("Filed"), DT),
-        (N_("Decision due"), DT),
-        (N_("Status"), T),
-        (N_("Decision"), T),
-        (N_("Reason for the decision"), T),
-        (N_("Decided"), DT),
-        (N_("Total before"), S),
-        (N_("Total after"), S),
-    )
     names = {code: (i.name, i.name_en) for code, i in f.indicators.items()}
-    rows: list[list[Value]] = []
-    for a in f.appeals:
-        decision = ""
-        if a.decision:
-            decision = tr._("score adjusted") if a.decision == ADJUSTED else tr._("result upheld")
-        rows.append(
-            [
-                a.id,
-                a.employee_no,
-                a.name,
-                localized(a.unit, tr.locale),
-                target_label(tr, a.target, names),
-                a.reason,
-                a.filed_at,
-                a.deadline,
-                tr._(APPEAL_STATUS[a.status]),
-                decision,
-                a.decision_reason or "",
-                a.decided_at,
-                a.total_before,
-                a.total_after,
-            ]
-        )
-    return Sheet(tr._("Appeals"), cols, rows, freeze_columns=3)
+
+    def decision(a: Any) -> str:
+        if not a.decision:
+            return ""
+        return tr._("score adjusted") if a.decision == ADJUSTED else tr._("result upheld")
+
+    return _table(
+        tr,
+        N_("Appeals"),
+        f.appeals,
+        (N_("No."), N, lambda a: a.id),
+        (N_("Employee no."), T, lambda a: a.employee_no),
+        (N_("Name"), T, lambda a: a.name),
+        (N_("Unit"), T, lambda a: localized(a.unit, tr.locale)),
+        (N_("Disputed"), T, lambda a: target_label(tr, a.target, names)),
+        (N_("Reason for the appeal"), T, lambda a: a.reason),
+        (N_("Filed"), DT, lambda a: a.filed_at),
+        (N_("Decision due"), DT, lambda a: a.deadline),
+        (N_("Status"), T, lambda a: tr._(APPEAL_STATUS[a.status])),
+        (N_("Decision"), T, decision),
+        (N_("Reason for the decision"), T, lambda a: a.decision_reason or ""),
+        (N_("Decided"), DT, lambda a: a.decided_at),
+        (N_("Total before"), S, lambda a: a.total_before),
+        (N_("Total after"), S, lambda a: a.total_after),
+        freeze=3,
+    )
 
 
 def plans(f: CycleFacts, tr: Translator) -> Sheet:
-    cols = _cols(
+    return _table(
         tr,
-        (N_("No."), N),
-        (N_("Person or unit"), T),
-        (N_("Unit"), T),
-        (N_("Status"), T),
-        (N_("Written by"), T),
-        (N_("Approved by"), T),
-        (N_("Goals"), T),
-        (N_("Measures"), T),
-        (N_("Responsible person"), T),
-        (N_("Submitted on"), DT),
-        (N_("Approved on"), DT),
+        N_("Improvement plans"),
+        f.plans,
+        (N_("No."), N, lambda p: p.id),
+        (N_("Person or unit"), T, lambda p: p.subject),
+        (N_("Unit"), T, lambda p: localized(p.unit, tr.locale)),
+        (N_("Status"), T, lambda p: tr._(PLAN_STATUS[p.status])),
+        (N_("Written by"), T, lambda p: p.author),
+        (N_("Approved by"), T, lambda p: p.approver or ""),
+        (N_("Goals"), T, lambda p: p.goals),
+        (N_("Measures"), T, lambda p: p.measures),
+        (N_("Responsible person"), T, lambda p: p.responsible),
+        (N_("Submitted on"), DT, lambda p: p.submitted_at),
+        (N_("Approved on"), DT, lambda p: p.approved_at),
+        freeze=2,
     )
-    rows: list[list[Value]] = [
-        [
-            p.id,
-            p.subject,
-            localized(p.unit, tr.locale),
-            tr._(PLAN_STATUS[p.status]),
-            p.author,
-            p.approver or "",
-            p.goals,
-            p.measures,
-            p.responsible,
-            p.submitted_at,
-            p.approved_at,
-        ]
-        for p in f.plans
-    ]
-    return Sheet(tr._("Improvement plans"), cols, rows, freeze_columns=2)
 
 
 def milestones(f: CycleFacts, tr: Translator) -> Sheet:
-    cols = _cols(
+    return _table(
         tr,
-        (N_("Plan no."), N),
-        (N_("Person or unit"), T),
-        (N_("Due date"), D),
-        (N_("Milestone"), T),
-        (N_("Progress"), T),
-        (N_("Done on"), DT),
-        (N_("Overdue"), T),
+        N_("Milestones"),
+        [(p, m) for p in f.plans for m in p.milestones],
+        (N_("Plan no."), N, lambda x: x[0].id),
+        (N_("Person or unit"), T, lambda x: x[0].subject),
+        (N_("Due date"), D, lambda x: x[1].due),
+        (N_("Milestone"), T, lambda x: x[1].text),
+        (N_("Progress"), T, lambda x: x[1].progress or ""),
+        (N_("Done on"), DT, lambda x: x[1].done_at),
+        (N_("Overdue"), T, lambda x: _yes(tr, x[1].overdue)),
+        freeze=2,
     )
-    rows: list[list[Value]] = [
-        [p.id, p.subject, m.due, m.text, m.progress or "", m.done_at, _yes(tr, m.overdue)]
-        for p in f.plans
-        for m in p.milestones
-    ]
-    return Sheet(tr._("Milestones"), cols, rows, freeze_columns=2)
 
 
 def participation(f: CycleFacts, tr: Translator) -> Sheet:
-    cols = _cols(
+    return _table(
         tr,
-        (N_("Unit"), T),
-        (N_("Source"), T),
-        (N_("Forms"), N),
-        (N_("Submitted"), N),
-        (N_("On time"), N),
-        (N_("Submission rate"), P),
+        N_("Participation"),
+        f.participation,
+        (N_("Unit"), T, lambda p: localized(p.unit, tr.locale)),
+        (N_("Source"), T, lambda p: tr._(SOURCE_LABELS[p.source])),
+        (N_("Forms"), N, lambda p: p.assigned),
+        (N_("Submitted"), N, lambda p: p.submitted),
+        (N_("On time"), N, lambda p: p.on_time),
+        (N_("Submission rate"), P, lambda p: p.rate),
+        freeze=2,
     )
-    rows: list[list[Value]] = [
-        [
-            localized(p.unit, tr.locale),
-            tr._(SOURCE_LABELS[p.source]),
-            p.assigned,
-            p.submitted,
-            p.on_time,
-            p.rate,
-        ]
-        for p in f.participation
-    ]
-    return Sheet(tr._("Participation"), cols, rows, freeze_columns=2)
 
 
 def people_participation(f: CycleFacts, tr: Translator) -> Sheet:
-    cols = _cols(
+    return _table(
         tr,
-        (N_("Employee no."), T),
-        (N_("Name"), T),
-        (N_("Unit"), T),
-        (N_("Source"), T),
-        (N_("Forms"), N),
-        (N_("Submitted"), N),
-        (N_("Entered from paper"), N),
+        N_("Participation by person"),
+        [(p, s) for p in f.people_participation for s in Source if s in p.assigned],
+        (N_("Employee no."), T, lambda x: x[0].employee_no),
+        (N_("Name"), T, lambda x: x[0].name),
+        (N_("Unit"), T, lambda x: localized(x[0].unit, tr.locale)),
+        (N_("Source"), T, lambda x: tr._(SOURCE_LABELS[x[1]])),
+        (N_("Forms"), N, lambda x: x[0].assigned[x[1]]),
+        (N_("Submitted"), N, lambda x: x[0].submitted[x[1]]),
+        (N_("Entered from paper"), N, lambda x: x[0].proxied[x[1]]),
+        freeze=2,
     )
-    rows: list[list[Value]] = [
-        [
-            p.employee_no,
-            p.name,
-            localized(p.unit, tr.locale),
-            tr._(SOURCE_LABELS[s]),
-            p.assigned[s],
-            p.submitted[s],
-            p.proxied[s],
-        ]
-        for p in f.people_participation
-        for s in Source
-        if s in p.assigned
-    ]
-    return Sheet(tr._("Participation by person"), cols, rows, freeze_columns=2)
 
 
 def answers(f: CycleFacts, tr: Translator) -> Sheet:
-    cols = _cols(
-        tr,
-        (N_("Rated person or unit"), T),
-        (N_("Unit"), T),
-        (N_("Source"), T),
-        (N_("Rater"), T),
-        (N_("Item"), T),
-        (N_("Item name"), T),
-        (N_("Points"), S),
-        (N_("Level"), T),
-        (N_("Text"), T),
-    )
     written = {
         key: tr._(label) for part, key in WRITTEN_KEYS.items() for label in [WRITTEN_LABELS[part]]
     }
     written[COMMENT_KEY] = tr._("Comment")
-    rows: list[list[Value]] = []
-    for a in f.answers:
-        rater = (
-            tr._("Colleague {number}").format(number=a.peer_no)
-            if a.peer_no is not None
-            else (a.rater or "")
-        )
-        level = localized(a.level_label[0], tr.locale, a.level_label[1]) if a.level_label else ""
-        rows.append(
-            [
-                a.ratee,
-                localized(a.unit, tr.locale),
-                tr._(SOURCE_LABELS[a.source]),
-                rater,
-                "" if a.item in written else a.item,
-                written.get(a.item) or _indicator(f, tr, a.item),
-                a.points,
-                level,
-                a.text or "",
-            ]
-        )
-    return Sheet(tr._("Raw answers"), cols, rows, freeze_columns=2)
+
+    def rater(a: Any) -> str:
+        if a.peer_no is not None:
+            return tr._("Colleague {number}").format(number=a.peer_no)
+        return str(a.rater or "")
+
+    def level(a: Any) -> str:
+        return localized(a.level_label[0], tr.locale, a.level_label[1]) if a.level_label else ""
+
+    return _table(
+        tr,
+        N_("Raw answers"),
+        f.answers,
+        (N_("Rated person or unit"), T, lambda a: a.ratee),
+        (N_("Unit"), T, lambda a: localized(a.unit, tr.locale)),
+        (N_("Source"), T, lambda a: tr._(SOURCE_LABELS[a.source])),
+        (N_("Rater"), T, rater),
+        (N_("Item"), T, lambda a: "" if a.item in written else a.item),
+        (N_("Item name"), T, lambda a: written.get(a.item) or _indicator(f, tr, a.item)),
+        (N_("Points"), S, lambda a: a.points),
+        (N_("Level"), T, level),
+        (N_("Text"), T, lambda a: a.text or ""),
+        freeze=2,
+    )
 
 
 SHEETS: list[Callable[[CycleFacts, Translator], Sheet]] = [

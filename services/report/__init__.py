@@ -9,6 +9,7 @@ these; the chat queues the document and the outbox sender sets it at send time.
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -42,9 +43,16 @@ class NotScored(DomainError):
 
 
 async def draft(
-    session: AsyncSession, period: str, tr: Translator, *, now: dt.datetime
+    session: AsyncSession,
+    period: str,
+    tr: Translator,
+    *,
+    now: dt.datetime,
+    training_below: Decimal,
 ) -> Document:
-    """The report of ``period``'s cycle as of ``now``; refused before the cycle is scored."""
+    """The report of ``period``'s cycle as of ``now``; refused before the cycle is scored.
+    ``training_below``: ``JIXIAO_TRAINING_THRESHOLD``, the score under which a weakest
+    dimension is a training need."""
     parsed = parse_period(period)
     if parsed is None:  # 2026Q5 is a typing mistake, not a cycle that is missing
         raise UnknownPeriod(
@@ -60,7 +68,7 @@ async def draft(
             period=cycle.period,
         )
     facts = await cycle_facts.load(session, cycle, tz=tr.tz, now=now)
-    return document(facts, tr, now=now)
+    return document(facts, tr, now=now, training_below=training_below)
 
 
 async def latest_scored(session: AsyncSession) -> str | None:

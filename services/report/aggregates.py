@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 from domain.enums import Dimension, Source
-from scoring.model import DEFAULT_BANDS
 from services.cycle_facts import (
     AppealFacts,
     CycleFacts,
@@ -123,13 +122,9 @@ class TrainingNeed:
     people: tuple[tuple[str, Decimal], ...]  # (name, their score in that dimension)
 
 
-TRAINING_BELOW = DEFAULT_BANDS.good
-"""A weakest dimension below 良好's lower bound is a training need; an 优秀 person's is not."""
-
-
-def training_needs(facts: CycleFacts) -> list[TrainingNeed]:
-    """Each person's weakest dimension scored below ``TRAINING_BELOW``, grouped by unit
-    (roster order) and dimension.
+def training_needs(facts: CycleFacts, below: Decimal) -> list[TrainingNeed]:
+    """Each person's weakest dimension scored below ``below`` (``JIXIAO_TRAINING_THRESHOLD``,
+    by default 良好's lower bound, 80), grouped by unit (roster order) and dimension.
 
     Only people, never raters: the list says who should be trained in what, from their
     own result; it is for the working group and the units (names are theirs to know).
@@ -141,7 +136,7 @@ def training_needs(facts: CycleFacts) -> list[TrainingNeed]:
             continue
         figure = person.dimension(dimension)
         score = figure.score if figure and figure.score is not None else person.total
-        if score >= TRAINING_BELOW:
+        if score >= below:
             continue
         groups[person.unit_id, dimension].append((person.name, score))
     out = []

@@ -49,6 +49,11 @@ def _score(value: Decimal | None) -> str:
     return "—" if value is None else f"{value:.2f}"
 
 
+def _threshold(value: Decimal) -> str:
+    """A threshold as it was set: 80, 75.5 (no trailing zeros, never 8E+1)."""
+    return f"{value.normalize():f}"
+
+
 def _rate(value: Decimal | None) -> str:
     return "—" if value is None else f"{value:.1f}%"
 
@@ -56,8 +61,11 @@ def _rate(value: Decimal | None) -> str:
 class _Writer:
     """The report in one reader's language: the names of units and indicators localised."""
 
-    def __init__(self, facts: CycleFacts, tr: Translator, now: dt.datetime) -> None:
+    def __init__(
+        self, facts: CycleFacts, tr: Translator, now: dt.datetime, training_below: Decimal
+    ) -> None:
         self.facts, self.tr, self.now = facts, tr, now
+        self.training_below = training_below
         self._ = tr._
         self.sections = 0
 
@@ -103,9 +111,12 @@ _NUMBERS = (
 )
 
 
-def document(facts: CycleFacts, tr: Translator, *, now: dt.datetime) -> Document:
-    """The evaluation report of ``facts`` as the reader's language writes it, dated ``now``."""
-    w = _Writer(facts, tr, now)
+def document(
+    facts: CycleFacts, tr: Translator, *, now: dt.datetime, training_below: Decimal
+) -> Document:
+    """The evaluation report of ``facts`` as the reader's language writes it, dated ``now``;
+    a weakest dimension below ``training_below`` is a training need (六(三)1)."""
+    w = _Writer(facts, tr, now, training_below)
     _ = tr._
     blocks: list[Block] = [
         *_process(w),
@@ -428,15 +439,15 @@ def _training(w: _Writer) -> Iterable[Block]:
                 str(len(n.people)),
                 w.tr.join(name + w.tr.paren(_score(s)) for name, s in n.people),
             )
-            for n in agg.training_needs(w.facts)
+            for n in agg.training_needs(w.facts, w.training_below)
         ),
         align=("left", "left", "right", "left"),
         widths=(2, 3, 1, 5),
         caption=_(
             "Table {n}: training needs by unit (weakest dimension below {score} points)"
-        ).format(n=9, score=agg.TRAINING_BELOW),
+        ).format(n=9, score=_threshold(w.training_below)),
         empty=_("No one's weakest dimension is below {score} points.").format(
-            score=agg.TRAINING_BELOW
+            score=_threshold(w.training_below)
         ),
     )
 
