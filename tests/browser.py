@@ -18,7 +18,7 @@ import contextlib
 import os
 import re
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -163,14 +163,17 @@ def free_socket() -> socket.socket:
 
 
 @contextlib.asynccontextmanager
-async def serve(app: Any) -> AsyncIterator[str]:
-    """Serve an ASGI app with uvicorn in this event loop; yields its base URL.
+async def serve(make_app: Callable[[str], Any]) -> AsyncIterator[str]:
+    """Serve the ASGI app ``make_app(base_url)`` with uvicorn in this event loop (its
+    lifespan run, so an app opens its database as in production); yields the base URL.
 
+    The port is bound before the app is made, so the app can be told its own public URL.
     Access logs stay off: a survey URL carries its token, which must never be logged.
     """
     sock = free_socket()
     host, port = sock.getsockname()[:2]
-    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="auto")
+    base = f"http://{host}:{port}"
+    config = uvicorn.Config(make_app(base), log_level="warning", access_log=False, lifespan="auto")
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve(sockets=[sock]))
     try:
@@ -180,7 +183,7 @@ async def serve(app: Any) -> AsyncIterator[str]:
                     task.result()  # raises why it could not start
                     raise AssertionError("uvicorn stopped before serving")
                 await asyncio.sleep(0.01)
-        yield f"http://{host}:{port}"
+        yield base
     finally:
         server.should_exit = True
         with contextlib.suppress(asyncio.CancelledError):

@@ -68,7 +68,7 @@ async def test_a_phone_reads_and_taps_a_page_served_from_the_test_database(
 ) -> None:
     await make_org(sessions)
     screens = Screens(request.node.name)
-    async with serve(units_page(sessions)) as base:
+    async with serve(lambda _base: units_page(sessions)) as base:
         page = await phones.phone("zh_Hant")
         await page.goto(base + "/")
         text = await page.inner_text("body")
