@@ -185,7 +185,7 @@ async def open_survey(update: Update, context: JxContext) -> object:
             response, _resumed = await surveys.begin(
                 tx.session,
                 payload,
-                telegram_id=user.id,
+                respondent=surveys.telegram_respondent(context.services.settings, user.id),
                 settings=context.services.settings,
                 now=now(context),
                 locale=tr.locale,
@@ -256,8 +256,7 @@ async def _finish(
         tx.session,
         view,
         wants_reply=wants_reply,
-        telegram_id=user.id,
-        key=_key(update, context),
+        respondent=surveys.telegram_respondent(context.services.settings, user.id),
         now=now(context),
         settings=context.services.settings,
     )

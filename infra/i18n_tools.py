@@ -16,7 +16,7 @@ from infra.config import SUPPORTED_LOCALES
 from infra.i18n import catalog_path
 
 ROOT = Path(__file__).resolve().parent.parent
-SOURCE_DIRS = ("bot", "infra", "chat", "conversations", "services", "domain", "scoring")
+SOURCE_DIRS = ("bot", "infra", "chat", "conversations", "services", "domain", "scoring", "web")
 KEYWORDS = {"_": None, "N_": None, "ngettext": (1, 2)}
 
 

@@ -200,8 +200,16 @@ async def open_for_response(
 
 
 def wants_reply(view: RectView) -> bool:
-    """Whether a reply to the citizen is pending: asked for, and their chat id still kept."""
-    return bool(view.response.wants_reply) and view.response.reply_chat_id is not None
+    """Whether a reply to the citizen is pending: asked for, and their chat id still kept
+    (or a web citizen, who reads it on the survey page with the number and receipt code)."""
+    response = view.response
+    return bool(response.wants_reply) and (
+        response.reply_chat_id is not None or _on_the_web(response)
+    )
+
+
+def _on_the_web(response: SurveyResponse) -> bool:
+    return response.channel == "web" and response.receipt_hash is not None
 
 
 async def answer(
@@ -227,7 +235,8 @@ async def answer(
     cleaned = _ready("answer", view, actor, record)
     rect, response = view.rect, view.response
     chat = response.reply_chat_id if response.wants_reply else None
-    told = cases.check_text(reply, MAX_TEXT) if chat is not None else None
+    web = bool(response.wants_reply) and _on_the_web(response)  # read on the page, not sent
+    told = cases.check_text(reply, MAX_TEXT) if chat is not None or web else None
     if chat is not None and told is not None:
         tr = env.tr(response.locale)
         await enqueue(
@@ -239,7 +248,7 @@ async def answer(
             erase_chat_id=True,  # the row forgets the citizen once it is sent
         )
         response.reply_chat_id = None  # kept only while a requested reply was pending
-    replied = chat is not None
+    replied = chat is not None or web
     name, status = ("answer", ANSWERED) if replied else ("close", CLOSED)
     changes: dict[str, Any] = {"answer": cleaned, "outcome": outcome, "reply": told}
     changes |= {"answered_at": now, "answered_by_staff_id": staff_id}

@@ -1,10 +1,12 @@
 """Citizen satisfaction surveys (四(二)4): claim a link, answer, finish, feed the citizen source.
 
-Respondents are pseudonymous: the key is an HMAC of the Telegram id with a secret that is
+Respondents are pseudonymous (:class:`Respondent`): the key is an HMAC of the Telegram id,
+or of ``web:<id>`` for the random id in a survey page's signed cookie, with a secret that is
 configured or generated and stored on first start (``infra.secret_store``), never derived
 from the bot token; enough for the abuse limits and the rule of one counted response per
-person, unit and day, whatever the link. The raw id is stored only when the citizen asks
-for a reply, and erased once the reply is queued (services.rectification).
+person, unit and day, whatever the link. The raw Telegram id is stored only when the citizen
+asks for a reply in the chat, and erased once the reply is queued (services.rectification);
+a web citizen reads the reply on the page with the item's number and a receipt code.
 """
 
 from __future__ import annotations
@@ -12,14 +14,23 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import re
+import secrets
 from dataclasses import dataclass
 from decimal import Decimal
 from html import escape
+from typing import Final, Literal
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.enums import CycleKind, CyclePhase, ResponseStatus, Satisfaction
+from domain.enums import (
+    CycleKind,
+    CyclePhase,
+    RectificationStatus,
+    ResponseStatus,
+    Satisfaction,
+)
 from domain.payload import StartPayload
 from domain.template import DEFAULT_SURVEY, SurveySpec, Template, survey_of
 from domain.template.survey import OVERALL as SURVEY_OVERALL
@@ -67,8 +78,56 @@ def respondent_keys(settings: Settings, telegram_id: int) -> tuple[str, ...]:
     return tuple(_pseudonym(key, telegram_id) for key in settings.hmac_keys)
 
 
-def _pseudonym(key: bytes, telegram_id: int) -> str:
-    return hmac.new(key, str(telegram_id).encode(), hashlib.sha256).hexdigest()
+def _pseudonym(key: bytes, subject: int | str) -> str:
+    return hmac.new(key, str(subject).encode(), hashlib.sha256).hexdigest()
+
+
+Channel = Literal["telegram", "web"]
+
+
+@dataclass(frozen=True)
+class Respondent:
+    """Who answers, as the rules need them: a pseudonymous ``key`` (the limits and the one
+    response per unit and day), the front end (``channel``, counted apart in the statistics)
+    and, in the chat only, the Telegram id (for a reply there, and to recognise staff)."""
+
+    key: str
+    channel: Channel
+    telegram_id: int | None = None
+
+
+def telegram_respondent(settings: Settings, telegram_id: int) -> Respondent:
+    return Respondent(respondent_key(settings, telegram_id), "telegram", telegram_id)
+
+
+def web_respondent(settings: Settings, web_id: str) -> Respondent:
+    """A survey page's visitor, known by the random id of their signed cookie.
+
+    Staff are not known on the web (nothing ties a browser to a Telegram account), so the
+    rule that staff cannot rate their own unit applies in the chat only.
+    """
+    return Respondent(_pseudonym(settings.hmac_key, f"web:{web_id}"), "web")
+
+
+# A web 差评's receipt code: short enough to copy from a phone screen, from an alphabet
+# without look-alikes (no 0/O, 1/I/L, 2/Z, 5/S, 8/B); with the item's number it opens the
+# unit's reply on the page. Only its hash is stored.
+RECEIPT_ALPHABET: Final = "34679ACDEFGHJKMNPQRTUVWXY"
+RECEIPT_LENGTH: Final = 8
+
+
+def new_receipt() -> str:
+    return "".join(secrets.choice(RECEIPT_ALPHABET) for _ in range(RECEIPT_LENGTH))
+
+
+def normalize_receipt(text: str) -> str:
+    """What the citizen typed, as issued: upper case, without spaces or dashes."""
+    return "".join(text.split()).replace("-", "").upper()
+
+
+def receipt_hash(settings: Settings, code: str) -> str:
+    """Keyed, so a copy of the database cannot try the ~10¹¹ codes offline."""
+    return _pseudonym(settings.hmac_key, f"receipt:{normalize_receipt(code)}")
 
 
 @dataclass
@@ -157,7 +216,7 @@ async def begin(
     session: AsyncSession,
     payload: StartPayload,
     *,
-    telegram_id: int,
+    respondent: Respondent,
     settings: Settings,
     now: dt.datetime,
     locale: str,
@@ -166,15 +225,20 @@ async def begin(
 
     Refuses, storing nothing: an unknown or revoked link, a single-use link someone else
     claimed, a second response about the same unit the same day (whatever the link, so
-    it is never counted), staff rating their own unit, too many surveys.
+    it is never counted), staff rating their own unit (when known: in the chat), too many
+    surveys.
     """
     link = await session.scalar(
         select(SurveyLink).where(SurveyLink.token_hash == payload.token_hash)
     )
     if link is None or link.revoked_at is not None:
         raise DomainError(N_("This survey link is not valid or no longer in use."))
-    key = respondent_key(settings, telegram_id)
-    account = await session.get(TelegramAccount, telegram_id)
+    key = respondent.key
+    account = (
+        await session.get(TelegramAccount, respondent.telegram_id)
+        if respondent.telegram_id is not None
+        else None
+    )
     if account is not None and account.staff_id is not None:
         staff = await session.get(Staff, account.staff_id)
         if staff is not None and staff.active and staff.unit_id == link.unit_id:
@@ -244,6 +308,7 @@ async def begin(
         locale=locale,
         started_at=now,
         problems=[],
+        channel=respondent.channel,
     )
     if link.single_use:
         # claim only if still free: two people scanning one code at once get one response
@@ -368,18 +433,25 @@ async def finish(
     view: SurveyView,
     *,
     wants_reply: bool | None,
-    telegram_id: int,
-    key: str,
+    respondent: Respondent,
     now: dt.datetime,
     settings: Settings,
-) -> None:
+) -> str | None:
     """Complete the response; a 差评 (by the overall level) opens a rectification item for
-    the unit head, whose number the citizen is given (``view.rectification_id``)."""
-    _check(view, key)
+    the unit head, whose number the citizen is given (``view.rectification_id``).
+
+    On the web a 差评 also gets a receipt code, returned once (only its hash is kept): with
+    the number it shows the unit's reply on the page and lets the citizen rate it.
+    """
+    _check(view, respondent.key)
     response = view.response
+    receipt: str | None = None
     if view.bad:
         response.wants_reply = bool(wants_reply)
-        response.reply_chat_id = telegram_id if wants_reply else None
+        response.reply_chat_id = respondent.telegram_id if wants_reply else None
+        if respondent.channel == "web":
+            receipt = new_receipt()
+            response.receipt_hash = receipt_hash(settings, receipt)
     if view.next_step() != DONE:
         raise DomainError(N_("Some questions are still unanswered."))
     response.status = ResponseStatus.COMPLETE
@@ -395,6 +467,7 @@ async def finish(
             env=Env.of(settings),
         )
         view.rectification_id = rect.id
+    return receipt
 
 
 async def citizen_points(
@@ -416,3 +489,103 @@ async def citizen_points(
     for target, indicator, points in rows:
         out.setdefault(target, {}).setdefault(indicator, []).append(points)
     return out
+
+
+@dataclass
+class Peek:
+    """What a survey page shows before anything is stored: the link (None: unknown, revoked,
+    or a single-use link someone else took, all answered alike with 404) and this person's
+    own response from it or about its unit today, if any (resumed, or already complete)."""
+
+    link: SurveyLink | None
+    mine: SurveyResponse | None = None
+
+
+async def peek(
+    session: AsyncSession,
+    payload: StartPayload,
+    *,
+    respondent: Respondent,
+    settings: Settings,
+    now: dt.datetime,
+) -> Peek:
+    """Read-only: a page is shown on GET without claiming the link (a link preview or a
+    crawler must not use up a single-use code); ``begin`` claims it on the first answer."""
+    link = await session.scalar(
+        select(SurveyLink).where(SurveyLink.token_hash == payload.token_hash)
+    )
+    if link is None or link.revoked_at is not None:
+        return Peek(None)
+    key = respondent.key
+    if link.single_use and link.claimed_by is not None:
+        if link.claimed_by != key:
+            return Peek(None)
+        mine = await session.scalar(
+            select(SurveyResponse).where(
+                SurveyResponse.link_id == link.id, SurveyResponse.respondent_key == key
+            )
+        )
+        return Peek(link, mine)
+    day = now.astimezone(settings.tz).date()
+    today = await session.scalar(
+        select(SurveyResponse)
+        .where(
+            SurveyResponse.respondent_key == key,
+            SurveyResponse.unit_id == link.unit_id,
+            SurveyResponse.day == day,
+        )
+        .order_by(SurveyResponse.id)
+        .limit(1)
+    )
+    return Peek(link, today)
+
+
+_MOBILE = re.compile(r"1[3-9]\d{9}")
+_LANDLINE = re.compile(r"0\d{9,11}")  # area code (2–3 digits after the 0) and 7–8 digits
+
+
+def parse_phone(text: str) -> str:
+    """A mainland mobile (13800138000) or landline (010-12345678) number, digits only; the
+    separators people type (spaces, dashes, brackets, a +86 prefix) are dropped."""
+    digits = re.sub(r"[\s\-()（）]", "", text.strip())
+    if digits.startswith("+86"):
+        digits = digits[3:]
+    elif digits.startswith("0086"):
+        digits = digits[4:]
+    if not (_MOBILE.fullmatch(digits) or _LANDLINE.fullmatch(digits)):
+        raise DomainError(
+            N_(
+                "This does not look like a phone number. Please enter a mobile number (11 digits) or a landline with its area code."
+            )
+        )
+    return digits
+
+
+async def leave_phone(
+    session: AsyncSession, response_id: int, phone: str, *, respondent: Respondent
+) -> None:
+    """A web citizen's number for a return call (回访) about their 差评, kept until the item
+    is closed and shown to the unit head alone."""
+    response = await session.get(SurveyResponse, response_id)
+    if response is None or not hmac.compare_digest(response.respondent_key, respondent.key):
+        raise DomainError(N_("This survey is not yours."))
+    rect = await session.scalar(
+        select(Rectification).where(Rectification.response_id == response.id)
+    )
+    if rect is None or rect.status not in (RectificationStatus.OPEN, RectificationStatus.ANSWERED):
+        raise DomainError(N_("This can no longer be changed. Thank you all the same."))
+    response.callback_phone = parse_phone(phone)
+
+
+async def receipt_item(
+    session: AsyncSession, settings: Settings, rect_id: int, code: str
+) -> Rectification | None:
+    """The item a web citizen proves with its number and receipt code; None for any wrong
+    pair, alike whether the number exists or not."""
+    rect = await session.get(Rectification, rect_id) if 0 < rect_id < 2**31 else None
+    response = await session.get(SurveyResponse, rect.response_id) if rect else None
+    expected = response.receipt_hash if response is not None else None
+    given = receipt_hash(settings, code)
+    if expected is None or not hmac.compare_digest(expected, given):
+        return None
+    return rect

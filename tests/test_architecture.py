@@ -17,7 +17,9 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.nodb
 
-PACKAGES = ("domain", "scoring", "infra", "services", "chat", "conversations", "bot", "fakebotapi")
+PACKAGES = (
+    "domain", "scoring", "infra", "services", "chat", "conversations", "bot", "fakebotapi", "web",
+)  # fmt: skip
 PROJECT = {*PACKAGES, "bench", "tests"}
 
 
@@ -62,15 +64,17 @@ FORBIDDEN: dict[str, set[str]] = {
     "domain": {"telegram", "sqlalchemy", "scoring", *PROJECT - {"domain"}},
     "scoring": {"telegram", "sqlalchemy", *PROJECT - {"domain", "scoring"}},
     # infrastructure: settings, database, models, i18n, intake; nothing above it
-    "infra": {"services", "chat", "conversations", "bot", "fakebotapi", "bench", "tests"},
-    # the rules: no chat layer, no flows, no application
-    "services": {"chat", "conversations", "bot", "fakebotapi", "bench", "tests"},
+    "infra": {"services", "chat", "conversations", "bot", "fakebotapi", "web", "bench", "tests"},
+    # the rules: no chat layer, no flows, no application, no web
+    "services": {"chat", "conversations", "bot", "fakebotapi", "web", "bench", "tests"},
     # the chat layer: no flows (they register through hooks), no application
-    "chat": {"bot", "fakebotapi", "bench", "tests"},
-    "conversations": {"bot", "fakebotapi", "bench", "tests"},
+    "chat": {"bot", "fakebotapi", "web", "bench", "tests"},
+    "conversations": {"bot", "fakebotapi", "web", "bench", "tests"},
     "bot": {"bench", "tests"},
     # the fake Telegram is a stand-alone server: it knows nothing of the bot
     "fakebotapi": PROJECT - {"fakebotapi"},
+    # the survey page: the services' rules over HTTP; nothing of Telegram or the chat
+    "web": {"telegram", "chat", "conversations", "bot", "fakebotapi", "bench", "tests"},
 }
 
 

@@ -1,0 +1,128 @@
+"""The ASGI app: ``create_app(settings)``, served by uvicorn (``jixiao web``).
+
+The lifespan opens the database as the bot does (``infra.db``) and loads the survey key
+from the database (``infra.secret_store``), so a web respondent's key and a receipt's hash
+use the same secret as the chat's. Everything around a request (headers, limits, the log)
+is ``web.guard``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.types import Scope
+
+from infra.config import SUPPORTED_LOCALES, Settings
+from infra.db import make_engine, make_readers, make_sessions
+from infra.i18n import N_
+from infra.secret_store import with_survey_key
+from web import identity, query_views, survey_views
+from web.forms import checked_form
+from web.guard import Guard, Limits
+from web.pages import message, redirect, translator
+from web.state import WebState
+
+STATIC = Path(__file__).resolve().parent / "static"
+TITLES = {
+    403: N_("This page has expired"),
+    404: survey_views.NOT_FOUND_TITLE,
+    413: N_("Too much text"),
+    429: N_("Please wait a moment"),
+}
+TEXTS = {
+    403: N_(
+        "This page has expired or was opened from another site. Please go back, reload the page and try again."
+    ),
+    404: survey_views.NOT_FOUND,
+    413: N_("What you sent is too long. Please shorten it and try again."),
+    429: N_(
+        "There have been many requests from your network in a short time. Please try again in {minutes} minutes."
+    ),
+}
+
+
+def _refusal_page(request: Request, status: int, wait: float | None = None) -> Response:
+    tr = translator(request)
+    minutes = max(1, math.ceil((wait or 60) / 60))
+    response = message(request, status, TITLES[status], tr._(TEXTS[status]).format(minutes=minutes))
+    if status == 429:
+        response.headers["Retry-After"] = str(max(1, math.ceil(wait or 60)))
+    return response
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    status = exc.status_code if isinstance(exc, HTTPException) else 500
+    if status in TITLES:
+        return _refusal_page(request, status)
+    return Response(status_code=status)
+
+
+async def choose_language(request: Request) -> Response:
+    """The switch 简体 / 繁體 / English: a cookie, then back to the page it was pressed on."""
+    form = await checked_form(request)
+    back = str(form.get("next", "/"))
+    if not back.startswith("/") or back.startswith("//") or "\\" in back:
+        back = "/"
+    response = redirect(request, back)
+    chosen = str(form.get("lang", ""))
+    if chosen in SUPPORTED_LOCALES:
+        identity.set_cookie(request, response, identity.LANGUAGE, chosen, identity.YEAR)
+    return response
+
+
+def create_app(settings: Settings, *, limits: Limits | None = None) -> Starlette:
+    """The survey page over ``settings``' database; ``limits`` for tests that need small ones."""
+    limits = limits or Limits()
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        engine = make_engine(settings.database_url)
+        sessions = make_sessions(engine)
+        keyed = await with_survey_key(sessions, settings)
+        app.state.web = WebState(
+            settings=keyed,
+            engine=engine,
+            sessions=sessions,
+            readers=make_readers(engine),
+            signer=identity.Signer(keyed.hmac_key),
+            limits=limits,
+            too_many=lambda request, wait: _refusal_page(request, 429, wait),
+        )
+        try:
+            yield
+        finally:
+            await engine.dispose()
+
+    routes = [
+        Route("/s/{token}", survey_views.show, methods=["GET"]),
+        Route("/s/{token}", survey_views.answer, methods=["POST"]),
+        Route("/q", query_views.show, methods=["GET"]),
+        Route("/q", query_views.lookup, methods=["POST"]),
+        Route("/q/rate", query_views.rate, methods=["POST"]),
+        Route("/lang", choose_language, methods=["POST"]),
+        Mount("/static", StaticFiles(directory=STATIC), name="static"),
+    ]
+    app = Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        exception_handlers={HTTPException: _http_error},
+    )
+
+    async def refusal(
+        scope: Scope, status: int, wait: float | None
+    ) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+        scope = {**scope, "app": app}
+        response = _refusal_page(Request(scope), status, wait)
+        return response.status_code, response.raw_headers, bytes(response.body)
+
+    app.add_middleware(Guard, limits=limits, refusal=refusal)
+    return app

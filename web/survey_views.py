@@ -1,0 +1,374 @@
+"""``/s/<token>``: the survey, one step per page, as the chat asks it (``conversations.survey``).
+
+GET shows where this visitor is (nothing is stored: a link preview must not use up a code);
+each answer is a POST stored in one transaction, then a redirect to GET (Post/Redirect/Get),
+so a reload never answers twice and an abandoned survey resumes at its next step. The first
+answer claims the link through ``services.surveys.begin``, under the same rules as the chat.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+
+from domain.enums import ResponseStatus
+from domain.labels import SATISFACTION_LABELS
+from domain.payload import PayloadKind, StartPayload, deep_link, parse_payload
+from domain.template import DEFAULT_SURVEY, survey_of
+from infra.i18n import N_, Translator
+from infra.models import OrgUnit, Staff, SurveyLink, SurveyResponse
+from services import surveys
+from services.errors import DomainError
+from services.templates import localized
+from web import identity
+from web.forms import checked_form
+from web.pages import message, redirect, render, translator
+from web.state import WebState
+
+FACES = ("😀", "🙂", "😐", "🙁", "😞")
+_TOKEN = re.compile(r"[A-Za-z0-9_-]{10,64}")
+NOT_FOUND_TITLE = N_("Page not found")
+NOT_FOUND = N_("This survey link is not valid or no longer in use.")
+
+
+def payload_of(token: str) -> StartPayload:
+    """``/s/<token>``, or ``/s/sv_<token>`` (the chat's payload) alike; 404 if malformed."""
+    parsed = parse_payload(token)
+    if parsed is not None and parsed.kind == PayloadKind.SURVEY:
+        return parsed
+    if not _TOKEN.fullmatch(token):
+        raise HTTPException(404)
+    return StartPayload(PayloadKind.SURVEY, token)
+
+
+@dataclass
+class Page:
+    """What every step of the survey shows: the unit, and who or what it is about."""
+
+    unit: str
+    staff: str | None
+    reference: str | None
+    telegram: str | None
+
+
+async def _page(state: WebState, session: Any, link: SurveyLink, payload: StartPayload) -> Page:
+    unit = await session.get(OrgUnit, link.unit_id)
+    staff = await session.get(Staff, link.staff_id) if link.staff_id else None
+    username = (state.settings.bot_username or "").lstrip("@")
+    return Page(
+        unit.name if unit else "",
+        staff.name if staff else None,
+        link.reference,
+        deep_link(username, payload) if username else None,
+    )
+
+
+def _greeting(page: Page, tr: Translator) -> list[str]:
+    unit = localized(page.unit, tr.locale)
+    if page.staff:
+        lines = [
+            tr._(
+                "Hello! Thank you for using the services of {unit} (staff member: {staff})."
+            ).format(unit=unit, staff=page.staff)
+        ]
+    else:
+        lines = [tr._("Hello! Thank you for using the services of {unit}.").format(unit=unit)]
+    if page.reference:
+        lines.append(tr.label(tr._("Service"), localized(page.reference, tr.locale)))
+    return lines
+
+
+def _levels(tr: Translator) -> list[tuple[int, str, str]]:
+    return [
+        (n, FACES[n], tr._(SATISFACTION_LABELS[level])) for n, level in enumerate(surveys.LEVELS)
+    ]
+
+
+async def show(request: Request) -> Response:
+    """GET: the step this visitor is at (or the first), or their ending."""
+    return await _show(request)
+
+
+async def _show(
+    request: Request, *, error: str | None = None, status: int = 200, form: Any = None
+) -> Response:
+    state: WebState = request.app.state.web
+    token = request.path_params["token"]
+    payload = payload_of(token)
+    tr = translator(request)
+    respondent = surveys.web_respondent(state.settings, identity.visitor(request))
+    async with state.readers() as session:
+        peek = await surveys.peek(
+            session, payload, respondent=respondent, settings=state.settings, now=state.clock()
+        )
+        if peek.link is None:
+            raise HTTPException(404)
+        page = await _page(state, session, peek.link, payload)
+        if peek.mine is None:
+            _id, template = await surveys.current_template(session)
+            spec = survey_of(template) if template else DEFAULT_SURVEY
+            return _question(request, tr, page, spec, 0, error=error, status=status)
+        view = await surveys.load_view(session, peek.mine.id)
+    if view.response.status == ResponseStatus.COMPLETE:
+        return _ending(request, tr, page, view, peek.link)
+    step = view.next_step()
+    codes = [surveys.OVERALL, *(q.code for q in view.spec.questions)]
+    if step in codes:
+        return _question(
+            request, tr, page, view.spec, codes.index(step), error=error, status=status
+        )
+    if step == surveys.TAGS:
+        return _tags(request, tr, page, view, error=error, status=status, form=form)
+    return render(
+        request,
+        "reply.html",
+        status,
+        tr=tr,
+        page=page,
+        greeting=_greeting(page, tr),
+        error=error,
+        step=surveys.REPLY,
+    )
+
+
+def _question(
+    request: Request,
+    tr: Translator,
+    page: Page,
+    spec: Any,
+    index: int,
+    *,
+    error: str | None,
+    status: int,
+) -> Response:
+    total = 1 + len(spec.questions)
+    if index == 0:
+        code, text = surveys.OVERALL, tr._("Overall, are you satisfied with this service?")
+        intro = tr.ngettext(
+            "Please take a minute to rate this service: {count} question, a few taps.",
+            "Please take a minute to rate this service: {count} questions, a few taps.",
+            total,
+        ).format(count=total)
+    else:
+        question = spec.questions[index - 1]
+        code, text = question.code, localized(question.text, tr.locale, question.text_en)
+        intro = None
+    return render(
+        request,
+        "question.html",
+        status,
+        tr=tr,
+        page=page,
+        greeting=_greeting(page, tr) if index == 0 else [],
+        intro=intro,
+        progress=f"{index + 1}/{total}",
+        question=text,
+        step=code,
+        levels=_levels(tr),
+        error=error,
+    )
+
+
+def _tags(
+    request: Request,
+    tr: Translator,
+    page: Page,
+    view: surveys.SurveyView,
+    *,
+    error: str | None,
+    status: int,
+    form: Any,
+) -> Response:
+    labels, english = view.spec.tags(view.bad)
+    chosen = set(view.tags)
+    if form is not None:  # a refused answer: show what was sent, not what is stored
+        chosen = {int(x) for x in form.getlist("tag") if str(x).isdigit()}
+    tags = [
+        (n, localized(label, tr.locale, english[n] if n < len(english) else None), n in chosen)
+        for n, label in enumerate(labels)
+    ]
+    if view.bad:
+        text = tr._("We are sorry the service fell short. What went wrong?")
+        hint = tr._("Choose all that apply, or write what happened (one of the two is required).")
+    else:
+        text = tr._("What went well? Choose any that apply.")
+        hint = tr._(
+            "Anything else you would like to tell us? (optional, at most {limit} characters)"
+        ).format(limit=surveys.MAX_COMMENT)
+    return render(
+        request,
+        "tags.html",
+        status,
+        tr=tr,
+        page=page,
+        greeting=[],
+        question=text,
+        hint=hint,
+        tags=tags,
+        words=(form.get("words") if form is not None else "") or "",
+        limit=surveys.MAX_COMMENT,
+        bad=view.bad,
+        error=error,
+        step=surveys.TAGS,
+    )
+
+
+def _ending(
+    request: Request, tr: Translator, page: Page, view: surveys.SurveyView, link: SurveyLink
+) -> Response:
+    """The thanks of a response just finished here (the receipt cookie says so); otherwise
+    why there is nothing more to answer."""
+    state: WebState = request.app.state.web
+    shown = state.signer.load(
+        request.cookies.get(identity.RECEIPT), identity.RECEIPT, identity.HOUR
+    )
+    just = isinstance(shown, dict) and shown.get("rid") == view.response.id
+    if not just:
+        unit = localized(page.unit, tr.locale)
+        if view.response.link_id == link.id:
+            text = tr._("You have already completed this survey. Thank you!")
+        else:
+            text = tr._(
+                "You have already rated {unit} today; one rating per person, unit and day is counted. Thank you!"
+            ).format(unit=unit)
+        return message(request, 200, N_("Thank you"), text)
+    assert isinstance(shown, dict)
+    if not view.bad:
+        return message(
+            request,
+            200,
+            N_("Thank you"),
+            tr._("Thank you for your rating! It helps us serve you better."),
+        )
+    unit = localized(page.unit, tr.locale)
+    return render(
+        request,
+        "done.html",
+        tr=tr,
+        page=page,
+        greeting=[],
+        passed=tr._(
+            "Your comments have been passed to {unit} to verify and handle (No. {ref}). Thank you for your feedback."
+        ).format(unit=unit, ref=view.rectification_id or "—"),
+        reference=view.rectification_id,
+        receipt=shown.get("receipt"),
+        wants_reply=bool(view.response.wants_reply),
+        phone_saved=view.response.callback_phone is not None,
+        phone_error=request.query_params.get("phone") == "bad",
+        step="phone",
+    )
+
+
+async def answer(request: Request) -> Response:
+    """POST: one answer, stored in one transaction; then back to GET for the next step."""
+    state: WebState = request.app.state.web
+    token = request.path_params["token"]
+    payload = payload_of(token)
+    form = await checked_form(request)
+    step = str(form.get("step", ""))
+    tr = translator(request)
+    respondent = surveys.web_respondent(state.settings, identity.visitor(request))
+    now = state.clock()
+    receipt: str | None = None
+    claiming = False  # a refusal of the claim itself is an ending, not a step to redo
+    try:
+        async with state.sessions.begin() as session:
+            peek = await surveys.peek(
+                session, payload, respondent=respondent, settings=state.settings, now=now
+            )
+            if peek.link is None:
+                raise HTTPException(404)
+            if peek.mine is None:
+                if step != surveys.OVERALL:
+                    return redirect(request, request.url.path)
+                wait = state.limits.surveys.hit(_address(request), state.monotonic())
+                if wait is not None:
+                    return state.too_many(request, wait)
+                claiming = True
+                response, _resumed = await surveys.begin(
+                    session,
+                    payload,
+                    respondent=respondent,
+                    settings=state.settings,
+                    now=now,
+                    locale=tr.locale,
+                )
+                mine: SurveyResponse = response
+                claiming = False
+            else:
+                mine = peek.mine
+            view = await surveys.load_view(session, mine.id)
+            if step == "phone":
+                await surveys.leave_phone(
+                    session, mine.id, str(form.get("phone", "")), respondent=respondent
+                )
+                return redirect(request, request.url.path)
+            if mine.status == ResponseStatus.COMPLETE or step != view.next_step():
+                return redirect(request, request.url.path)  # an old page: show where it is
+            receipt = await _apply(session, state, view, step, form, respondent, now)
+    except DomainError as exc:
+        if step == "phone":
+            return redirect(request, request.url.path + "?phone=bad")
+        if claiming:
+            return message(request, 200, N_("Thank you"), exc.plain(tr))
+        return await _show(request, error=exc.plain(tr), status=400, form=form)
+    done = redirect(request, request.url.path)
+    if view.response.status == ResponseStatus.COMPLETE:
+        flash = {"rid": view.response.id, "receipt": receipt}
+        identity.set_cookie(
+            request,
+            done,
+            identity.RECEIPT,
+            state.signer.dump(flash, identity.RECEIPT),
+            identity.HOUR,
+            path=request.url.path,
+        )
+    return done
+
+
+async def _apply(
+    session: Any,
+    state: WebState,
+    view: surveys.SurveyView,
+    step: str,
+    form: Any,
+    respondent: surveys.Respondent,
+    now: dt.datetime,
+) -> str | None:
+    """One step's answer, then the end of the survey if nothing is left to ask; the
+    receipt code of a 差评 that ended here."""
+    key = respondent.key
+    if step == surveys.TAGS:
+        chosen = {int(x) for x in form.getlist("tag") if str(x).isdigit()}
+        for index in sorted(set(view.tags) ^ chosen):
+            surveys.toggle_tag(view, index, key=key)
+        surveys.finish_tags(view, str(form.get("words", "")), key=key)
+    elif step == surveys.REPLY:
+        wanted = str(form.get("reply", ""))
+        if wanted not in ("0", "1"):
+            raise DomainError(N_("Please use the buttons below."))
+        return await surveys.finish(
+            session, view, wants_reply=wanted == "1", respondent=respondent, now=now,
+            settings=state.settings,
+        )  # fmt: skip
+    else:
+        level = str(form.get("level", ""))
+        if not level.isdigit():
+            raise DomainError(N_("Please use the buttons below."))
+        await surveys.answer(session, view, step, int(level), key=key, now=now)
+    if view.next_step() == surveys.DONE:
+        return await surveys.finish(
+            session, view, wants_reply=None, respondent=respondent, now=now,
+            settings=state.settings,
+        )  # fmt: skip
+    return None
+
+
+def _address(request: Request) -> str:
+    return request.client.host if request.client else "-"
