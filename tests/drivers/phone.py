@@ -2,8 +2,9 @@
 
 Buttons and fields are found as a person finds them (a level button, a tag's box, the
 text box, the language switch), and every tap that sends a form waits for the page it
-leads to (Post/Redirect/Get); each page the citizen lands on is photographed when
-``JIXIAO_SCREENSHOTS`` is set (``tests.browser.Screens``).
+leads to (Post/Redirect/Get). Each page the citizen lands on is measured for tap targets too
+small and sideways scrolling, and photographed when ``JIXIAO_SCREENSHOTS`` is set
+(``tests.browser.Screens``).
 """
 
 from __future__ import annotations
@@ -14,6 +15,23 @@ from playwright.async_api import Locator, Page, Response
 
 from tests.browser import Screens
 
+MIN_TARGET = 44  # CSS px: the smallest comfortable tap target (Apple's 44 pt; Material's 48 dp)
+_LAYOUT_JS = """(min) => {
+  const found = [];
+  const width = document.documentElement.clientWidth;
+  if (document.documentElement.scrollWidth > width)
+    found.push(`page ${document.documentElement.scrollWidth}px wide, screen ${width}px`);
+  for (const el of document.querySelectorAll('a[href], button, input:not([type=hidden]), textarea, select, label.tag')) {
+    if (el.closest('label.tag') && el.tagName === 'INPUT') continue;  // the whole label is the target
+    const r = el.getBoundingClientRect();
+    if (r.width === 0 && r.height === 0) continue;  // not shown
+    if (r.width < min || r.height < min)
+      found.push(`"${(el.innerText || el.value || el.name || el.tagName).trim()}" ${Math.round(r.width)}x${Math.round(r.height)}px`);
+    if (r.right > width + 0.5) found.push(`"${(el.innerText || el.name).trim()}" runs off the screen`);
+  }
+  return found;
+}"""
+
 
 class Citizen:
     """One phone's tab, and the name its screenshots go by."""
@@ -22,6 +40,7 @@ class Citizen:
         self.page = page
         self.screens = screens
         self.status: int | None = None  # of the last page landed on
+        self.layout: list[str] = []  # ``layout_problems`` of every page landed on
 
     async def open(self, url: str, shot: str) -> None:
         """Type or scan a URL."""
@@ -39,7 +58,14 @@ class Citizen:
 
     async def _landed(self, response: Response | None, shot: str | None) -> None:
         self.status = response.status if response is not None else None
+        self.layout.extend(await self.layout_problems())
         await self.screens.take(self.page, shot or await self._what_is_shown())
+
+    async def layout_problems(self) -> list[str]:
+        """What a thumb or an eye would trip on: a tap target under ``MIN_TARGET`` CSS px in
+        either direction, or a page wider than the phone's screen (sideways scrolling)."""
+        found: list[str] = await self.page.evaluate(_LAYOUT_JS, MIN_TARGET)
+        return [f"{problem} on {self.page.url}" for problem in found]
 
     async def _what_is_shown(self) -> str:
         """A screenshot's name from the page: ``question-2of4``, ``tags``, ``reply``…"""
