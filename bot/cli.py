@@ -183,6 +183,34 @@ def _parser(tr: Translator | None = None) -> argparse.ArgumentParser:
         ),
     )
 
+    web = p.sub(
+        sub,
+        "web",
+        tr._(
+            "serve the citizens' survey page (JIXIAO_PUBLIC_URL/s/…) behind your HTTPS reverse proxy"
+        ),
+    )
+    web.add_argument(
+        "--host", default="127.0.0.1", help=tr._("address to listen on (default 127.0.0.1)")
+    )
+    web.add_argument(
+        "--port", type=int, default=8080, help=tr._("port to listen on (default 8080)")
+    )
+    web.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help=tr._("worker processes (default 1; several need PostgreSQL)"),
+    )
+    web.add_argument(
+        "--forwarded-allow-ips",
+        default="127.0.0.1",
+        metavar="ADDRESSES",
+        help=tr._(
+            "the reverse proxies whose X-Forwarded-For and X-Forwarded-Proto are trusted, comma-separated (default 127.0.0.1)"
+        ),
+    )
+
     db = p.actions(p.sub(sub, "db", tr._("database maintenance")), "db_command")
     p.sub(db, "upgrade", tr._("apply pending migrations"))
     p.sub(db, "current", tr._("show the applied migration"))
@@ -538,6 +566,11 @@ def _dispatch(args: argparse.Namespace, settings: Settings, tr: Translator) -> i
         return asyncio.run(
             run_demo(args.out, language=args.language, keep=args.keep and args.keep.resolve())
         )
+    if args.command == "web":
+        # Deliberately imported here: uvicorn, Starlette and Jinja2 serve this command only.
+        from bot.web_command import serve
+
+        return serve(args, settings, tr)
     if args.command == "db":
         return asyncio.run(commands.db(args.db_command, settings, tr))
     if args.command == "staff":

@@ -339,6 +339,10 @@ async def save_reply(tx: FlowTx, actor: Actor, pos: Position, text: str, c: JxCo
     )  # fmt: skip
     tx.end()
     if rect.status == Status.ANSWERED:
+        if (await rv.load(tx.session, rid)).response.channel == "web":  # read on the page
+            return N_(
+                "Saved. The citizen reads your reply on the survey page with their number and receipt code, and is asked to rate the handling."
+            )
         return N_("Saved. Your reply was sent to the citizen, who is asked to rate the handling.")
     return N_("Saved. The citizen did not ask for a reply, so the item is closed.")
 

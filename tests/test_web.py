@@ -4,6 +4,8 @@ the page safe on the open internet."""
 
 from __future__ import annotations
 
+import asyncio
+import datetime as dt
 import logging
 import re
 from collections.abc import AsyncIterator
@@ -202,12 +204,12 @@ async def test_the_unit_head_answers_in_the_chat_and_the_citizen_rates_on_the_pa
     notice = await head.expect_text(f"#{rect_id}", timeout=30)
     detail = await rect_chat.open_item(head, rect_id, notice)
     done = await rect_chat.answer(head, rect_id, detail, RECORD_TEXT, reply=ANSWER_TEXT)
-    assert "Saved" in done.text
+    assert "reads your reply on the survey page" in done.text
     async with sessions() as s:
         rect = await s.get(Rectification, rect_id)
         assert rect is not None and rect.status == RectificationStatus.ANSWERED
     # another phone: a wrong pair gets one message, whether the number exists or not
-    other = Browser(phone.client._transport.app)  # type: ignore[attr-defined]
+    other = Browser(app, address="198.51.100.13")
     await other.get("/q")
     await other.post("/q", {"reference": str(rect_id), "receipt": "AAAAAAAA"})
     wrong_code = other.text
@@ -261,7 +263,7 @@ async def test_unknown_revoked_and_used_links_are_the_same_404(
             s,
             "sv_" + revoked.split("/")[-1],
             actor_label="test",
-            now=__import__("datetime").datetime.now(__import__("datetime").UTC),
+            now=dt.datetime.now(dt.UTC),
         )
     stranger = Browser(app, address="198.51.100.11")
     pages = [await stranger.get(p) for p in (used, revoked, "/s/nosuchtoken0000", "/s/%3Cb%3E")]
@@ -311,16 +313,19 @@ async def test_a_body_over_the_limit_is_413_and_nothing_is_stored(
     assert await _count(sessions, SurveyResponse) == 0
 
 
-async def test_security_headers_on_every_response(sessions: SessionFactory, phone: Browser) -> None:
+async def test_security_headers_on_every_response(
+    sessions: SessionFactory, app: Starlette, phone: Browser
+) -> None:
     await make_org(sessions)
     path = await _path(sessions)
+    await phone.get(path)
+    csrf = phone.csrf()
     for response in (
         await phone.client.get(path),
         await phone.client.get("/s/nosuchtoken0000"),
         await phone.client.get("/static/site.css"),
-        await phone.client.post(
-            path, data={"csrf": phone_csrf(await phone.get(path)), "step": OVERALL, "level": "1"}
-        ),
+        await phone.client.post(path, data={"csrf": csrf, "step": OVERALL, "level": "1"}),
+        await phone.client.post(path, data={"csrf": "forged", "step": OVERALL, "level": "1"}),
     ):
         assert response.headers["content-security-policy"] == CSP
         assert response.headers["x-content-type-options"] == "nosniff"
@@ -328,16 +333,10 @@ async def test_security_headers_on_every_response(sessions: SessionFactory, phon
         assert "permissions-policy" in response.headers
     page = await phone.client.get(path)
     assert "<script" not in page.text and "style=" not in page.text  # nothing inline
-    cookie = page.headers.get("set-cookie") or ""
-    first = await Browser(phone.client._transport.app).client.get(path)  # type: ignore[attr-defined]
-    cookie = first.headers["set-cookie"]
+    newcomer = Browser(app, address="198.51.100.14")
+    cookie = (await newcomer.client.get(path)).headers["set-cookie"]
     assert "HttpOnly" in cookie and "samesite=lax" in cookie.lower() and "Secure" not in cookie
-
-
-def phone_csrf(page: object) -> str:
-    found = re.search(r'name="csrf" value="([^"]+)"', page.text)  # type: ignore[attr-defined]
-    assert found
-    return found.group(1)
+    await newcomer.close()
 
 
 async def test_over_https_the_cookie_is_secure(sessions: SessionFactory, app: Starlette) -> None:
@@ -394,3 +393,21 @@ async def test_the_access_log_never_shows_a_token(
     lines = [r.getMessage() for r in caplog.records if r.name == "jixiao.web"]
     assert any("/s/…" in line for line in lines)
     assert not any(token in line for line in lines)
+
+
+async def test_a_double_tap_on_the_first_answer_stores_one_response(
+    sessions: SessionFactory, phone: Browser
+) -> None:
+    """Two POSTs of the first answer at once (a double tap): one response, one answer, and
+    both taps end on the next question, on either database."""
+    await make_org(sessions)
+    path = await _path(sessions, single_use=False)
+    await phone.get(path)
+    form = {"csrf": phone.csrf(), "step": OVERALL, "level": str(SATISFIED)}
+    taps = await asyncio.gather(
+        *(phone.client.post(path, data=form, follow_redirects=True) for _ in range(2))
+    )
+    assert [t.status_code for t in taps] == [200, 200]
+    assert all('name="step" value="Q1"' in t.text for t in taps)
+    assert await _count(sessions, SurveyResponse) == 1
+    assert await _count(sessions, SurveyAnswer) == 1

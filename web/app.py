@@ -21,9 +21,9 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
-from infra.config import SUPPORTED_LOCALES, Settings
+from infra.config import SUPPORTED_LOCALES, Settings, load_settings
 from infra.db import make_engine, make_readers, make_sessions
-from infra.i18n import N_
+from infra.i18n import N_, Translator
 from infra.secret_store import with_survey_key
 from web import identity, query_views, survey_views
 from web.forms import checked_form
@@ -44,16 +44,22 @@ TEXTS = {
     ),
     404: survey_views.NOT_FOUND,
     413: N_("What you sent is too long. Please shorten it and try again."),
-    429: N_(
-        "There have been many requests from your network in a short time. Please try again in {minutes} minutes."
-    ),
 }
+
+
+def _wait_text(tr: Translator, minutes: int) -> str:
+    return tr.ngettext(
+        "There have been many requests from your network in a short time. Please try again in {minutes} minute.",
+        "There have been many requests from your network in a short time. Please try again in {minutes} minutes.",
+        minutes,
+    ).format(minutes=minutes)
 
 
 def _refusal_page(request: Request, status: int, wait: float | None = None) -> Response:
     tr = translator(request)
     minutes = max(1, math.ceil((wait or 60) / 60))
-    response = message(request, status, TITLES[status], tr._(TEXTS[status]).format(minutes=minutes))
+    text = _wait_text(tr, minutes) if status == 429 else tr._(TEXTS[status])
+    response = message(request, status, TITLES[status], text)
     if status == 429:
         response.headers["Retry-After"] = str(max(1, math.ceil(wait or 60)))
     return response
@@ -126,3 +132,8 @@ def create_app(settings: Settings, *, limits: Limits | None = None) -> Starlette
 
     app.add_middleware(Guard, limits=limits, refusal=refusal)
     return app
+
+
+def from_environment() -> Starlette:
+    """The app from ``JIXIAO_*`` settings: what each uvicorn worker builds (``jixiao web``)."""
+    return create_app(load_settings())

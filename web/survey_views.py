@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
@@ -35,6 +36,7 @@ FACES = ("😀", "🙂", "😐", "🙁", "😞")
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{10,64}")
 NOT_FOUND_TITLE = N_("Page not found")
 NOT_FOUND = N_("This survey link is not valid or no longer in use.")
+TITLE = N_("Citizen satisfaction survey")
 
 
 def payload_of(token: str) -> StartPayload:
@@ -57,12 +59,15 @@ class Page:
     telegram: str | None
 
 
-async def _page(state: WebState, session: Any, link: SurveyLink, payload: StartPayload) -> Page:
+async def _page(
+    state: WebState, session: Any, link: SurveyLink, payload: StartPayload, locale: str
+) -> Page:
+    """The unit as the page's language writes it (繁體 converted, as the chat does)."""
     unit = await session.get(OrgUnit, link.unit_id)
     staff = await session.get(Staff, link.staff_id) if link.staff_id else None
     username = (state.settings.bot_username or "").lstrip("@")
     return Page(
-        unit.name if unit else "",
+        localized(unit.name, locale) if unit else "",
         staff.name if staff else None,
         link.reference,
         deep_link(username, payload) if username else None,
@@ -109,14 +114,14 @@ async def _show(
         )
         if peek.link is None:
             raise HTTPException(404)
-        page = await _page(state, session, peek.link, payload)
+        page = await _page(state, session, peek.link, payload, tr.locale)
         if peek.mine is None:
             _id, template = await surveys.current_template(session)
             spec = survey_of(template) if template else DEFAULT_SURVEY
             return _question(request, tr, page, spec, 0, error=error, status=status)
         view = await surveys.load_view(session, peek.mine.id)
     if view.response.status == ResponseStatus.COMPLETE:
-        return _ending(request, tr, page, view, peek.link)
+        return _ending(request, tr, page, view, peek.link, error=error)
     step = view.next_step()
     codes = [surveys.OVERALL, *(q.code for q in view.spec.questions)]
     if step in codes:
@@ -220,7 +225,13 @@ def _tags(
 
 
 def _ending(
-    request: Request, tr: Translator, page: Page, view: surveys.SurveyView, link: SurveyLink
+    request: Request,
+    tr: Translator,
+    page: Page,
+    view: surveys.SurveyView,
+    link: SurveyLink,
+    *,
+    error: str | None = None,
 ) -> Response:
     """The thanks of a response just finished here (the receipt cookie says so); otherwise
     why there is nothing more to answer."""
@@ -250,17 +261,17 @@ def _ending(
     return render(
         request,
         "done.html",
+        400 if error else 200,
         tr=tr,
         page=page,
         greeting=[],
+        error=error,
         passed=tr._(
             "Your comments have been passed to {unit} to verify and handle (No. {ref}). Thank you for your feedback."
         ).format(unit=unit, ref=view.rectification_id or "—"),
         reference=view.rectification_id,
         receipt=shown.get("receipt"),
-        wants_reply=bool(view.response.wants_reply),
         phone_saved=view.response.callback_phone is not None,
-        phone_error=request.query_params.get("phone") == "bad",
         step="phone",
     )
 
@@ -276,6 +287,7 @@ async def answer(request: Request) -> Response:
     respondent = surveys.web_respondent(state.settings, identity.visitor(request))
     now = state.clock()
     receipt: str | None = None
+    peek: surveys.Peek | None = None
     claiming = False  # a refusal of the claim itself is an ending, not a step to redo
     try:
         async with state.sessions.begin() as session:
@@ -312,11 +324,11 @@ async def answer(request: Request) -> Response:
             if mine.status == ResponseStatus.COMPLETE or step != view.next_step():
                 return redirect(request, request.url.path)  # an old page: show where it is
             receipt = await _apply(session, state, view, step, form, respondent, now)
+    except IntegrityError:  # a double tap: the other request stored it; show where it is
+        return redirect(request, request.url.path)
     except DomainError as exc:
-        if step == "phone":
-            return redirect(request, request.url.path + "?phone=bad")
         if claiming:
-            return message(request, 200, N_("Thank you"), exc.plain(tr))
+            return message(request, 200, TITLE, exc.plain(tr))
         return await _show(request, error=exc.plain(tr), status=400, form=form)
     done = redirect(request, request.url.path)
     if view.response.status == ResponseStatus.COMPLETE:
