@@ -44,6 +44,8 @@ async def test_jixiao_web_serves_the_survey_and_masks_tokens(
     [payload] = await links(sessions)
     token = payload.split("_", 1)[1]
     port = _free_port()
+    # on PostgreSQL, two worker processes (each builds the app from the environment)
+    workers = "2" if db_url.startswith("postgresql") else "1"
     env = {k: v for k, v in os.environ.items() if not k.startswith("JIXIAO_")}
     env.update(
         {k: "" for k in LOCALE_VARS},
@@ -53,7 +55,7 @@ async def test_jixiao_web_serves_the_survey_and_masks_tokens(
         JIXIAO_BOT_USERNAME="jixiao_test_bot",
     )
     server = subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", "web", "--port", str(port)],
+        [sys.executable, "-m", "bot.cli", "web", "--port", str(port), "--workers", workers],
         cwd=tmp_path,
         env=env,
         stdout=subprocess.PIPE,
