@@ -10,11 +10,14 @@ test database; the bot runs through the fake Bot API server where the unit head 
 
 from __future__ import annotations
 
+import io
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import opencc
 import pytest
+import zxingcpp
+from PIL import Image
 from sqlalchemy import func, select
 
 from domain.enums import RectificationStatus, ResponseStatus, Satisfaction
@@ -22,6 +25,7 @@ from fakebotapi import FakeBotApi
 from infra.config import Settings
 from infra.db import SessionFactory
 from infra.models import Rectification, SurveyAnswer, SurveyResponse
+from services.qr import qr_png
 from tests.browser import Phones, Screens, english_words, serve
 from tests.drivers import rectification as rect_chat
 from tests.drivers.phone import Citizen
@@ -120,9 +124,14 @@ async def site(settings: Settings) -> AsyncIterator[str]:
 
 
 async def _link(sessions: SessionFactory, site: str, **kw: object) -> str:
-    """A QR code's URL: the public URL, /s/, the token."""
+    """A new survey code's web address (the public URL, /s/, the token), as a phone's camera
+    reads it from the printed code (``services.qr``)."""
     [payload] = await links(sessions, **kw)  # type: ignore[arg-type]
-    return f"{site}/s/{payload.split('_', 1)[1]}"
+    url = f"{site}/s/{payload.split('_', 1)[1]}"
+    card = Image.open(io.BytesIO(qr_png(url, caption="应急指挥中心")))
+    [code] = zxingcpp.read_barcodes(card, formats=zxingcpp.BarcodeFormat.QRCode)
+    assert code.text == url
+    return code.text
 
 
 async def _responses(sessions: SessionFactory) -> list[SurveyResponse]:
