@@ -55,6 +55,15 @@ SEES = {
         "thanks": "感谢您的评价",
         "comment": "窗口工作人员很耐心，一次就办好了。",
         "switch": "简体",
+        "sorry": "很抱歉未能让您满意。请问哪里做得不好？",
+        "yes_reply": "需要，请回复我",
+        "number": "编号：{id}",
+        "call_back": "谢谢，我们将电话回访您。",
+        "query": "查询处理结果",
+        "handling": "正在办理",
+        "rate_question": "您对处理结果是否满意？",
+        "ratings": ["满意", "基本满意", "不满意"],
+        "rated": "您对处理结果的评价：满意",
     },
     "zh_Hant": {
         "unit": "應急指揮中心",
@@ -66,6 +75,15 @@ SEES = {
         "thanks": "感謝您的評價",
         "comment": "窗口工作人員很耐心，一次就辦好了。",
         "switch": "繁體",
+        "sorry": "很抱歉未能讓您滿意。請問哪裡做得不好？",
+        "yes_reply": "需要，請回覆我",
+        "number": "編號：{id}",
+        "call_back": "謝謝，我們將電話回訪您。",
+        "query": "查詢處理結果",
+        "handling": "正在辦理",
+        "rate_question": "您對處理結果是否滿意？",
+        "ratings": ["滿意", "基本滿意", "不滿意"],
+        "rated": "您對處理結果的評價：滿意",
     },
     "en": {
         "unit": "应急指挥中心",  # a unit's name has no English: shown as the roster has it
@@ -95,6 +113,15 @@ SEES = {
         "thanks": "Thank you for your rating",
         "comment": "The staff were patient and it was done at once.",
         "switch": "English",
+        "sorry": "We are sorry the service fell short. What went wrong?",
+        "yes_reply": "Yes, please reply",
+        "number": "No. {id}",
+        "call_back": "Thank you. We will call you back.",
+        "query": "Check the result of a complaint",
+        "handling": "is handling it",
+        "rate_question": "Are you satisfied with how it was handled?",
+        "ratings": ["Satisfied", "Fairly satisfied", "Dissatisfied"],
+        "rated": "Your rating of the handling: Satisfied",
     },
 }
 # Known, and reported: /q's "查询其他" is a bare inline link (80×24 px), web/templates/query.html.
@@ -146,10 +173,12 @@ async def _answers(sessions: SessionFactory) -> list[SurveyAnswer]:
 
 async def assert_reads(citizen: Citizen, language: str) -> None:
     """The page is in ``language`` alone: no English word on a Chinese page, and the
-    script asked for (the switch's own names aside)."""
+    script asked for (the switch's own names, a receipt code and what people wrote aside)."""
     text = await citizen.main() + "\n" + await citizen.page.inner_text("footer")
-    if await citizen.page.locator("#receipt").count():  # a code of letters, in no language
-        text = text.replace(await citizen.page.inner_text("#receipt"), "")
+    # shown as they are: a code of letters, and the unit's reply in its writer's own words
+    for verbatim in ("#receipt", "blockquote.reply"):
+        if await citizen.page.locator(verbatim).count():
+            text = text.replace(await citizen.page.inner_text(verbatim), "")
     where = f"on {citizen.page.url}:\n{text}"
     if language == "en":
         return
@@ -291,7 +320,9 @@ async def test_the_switch_changes_the_language_and_a_reload_resumes_where_the_ci
 # --- a 差评, answered in the chat, read and rated on the page --------------------------
 
 
+@pytest.mark.parametrize("language", ["zh_Hans", "zh_Hant", "en"])
 async def test_a_bad_review_answered_by_the_unit_head_in_the_chat_is_read_and_rated_on_the_page(
+    language: str,
     server: FakeBotApi,
     bot: InProcessBot,
     sessions: SessionFactory,
@@ -303,52 +334,53 @@ async def test_a_bad_review_answered_by_the_unit_head_in_the_chat_is_read_and_ra
     await bind_en(sessions, HEAD, org.head_id)
     head = server.user(HEAD, first_name="李明", language_code="en")
     url = await _link(sessions, site)
-    citizen = Citizen(await phones.phone("zh_Hans"), Screens("bad-review"))
+    sees = SEES[language]
+    citizen = Citizen(await phones.phone(language), Screens(f"bad-review-{language}"))
     await citizen.open(url, "overall")
     await citizen.answer_all(VERY_DISSATISFIED)
-    assert await citizen.tags() == SEES["zh_Hans"]["problems"]
-    assert await citizen.question() == "很抱歉未能让您满意。请问哪里做得不好？"
+    assert await citizen.tags() == sees["problems"]
+    assert await citizen.question() == sees["sorry"]
 
     await citizen.primary("no-reason")  # a 差评 needs its reason: asked again, in words
     assert citizen.status == 400
-    error = await citizen.page.inner_text("[role=alert]")
-    assert error and english_words(error) == []
+    assert await citizen.page.inner_text("[role=alert]")
+    await assert_reads(citizen, language)
     assert (await _responses(sessions))[0].problem_text is None
 
     await citizen.tick(0, 2)
     await citizen.write(REASON)
     await citizen.primary("reason-given")
-    await assert_reads(citizen, "zh_Hans")
-    await citizen.press("需要，请回复我", "reply-wanted")
+    await assert_reads(citizen, language)
+    await citizen.press(sees["yes_reply"], "reply-wanted")
 
     async with sessions() as s:
         rect = await s.scalar(select(Rectification))
     assert rect is not None and rect.status == RectificationStatus.OPEN
     shown = await citizen.main()
-    assert f"编号：{rect.id}" in shown and "应急指挥中心" in shown
+    assert sees["number"].format(id=rect.id) in shown and sees["unit"] in shown
     reference = (await citizen.page.inner_text("#reference")).strip()
     receipt = (await citizen.page.inner_text("#receipt")).strip()
     assert reference == str(rect.id) and 6 <= len(receipt) <= 8
-    await assert_reads(citizen, "zh_Hans")
+    await assert_reads(citizen, language)
     await citizen.write("138 0013 8000", "#phone")
     await citizen.primary("phone-left")
-    assert "谢谢，我们将电话回访您。" in await citizen.main()
+    assert sees["call_back"] in await citizen.main()
     [response] = await _responses(sessions)
-    assert response.channel == "web" and response.wants_reply
+    assert response.channel == "web" and response.wants_reply and response.locale == language
     assert response.overall == Satisfaction.VERY_DISSATISFIED
     assert response.problems == [0, 2] and response.problem_text == REASON
     assert response.receipt_hash and receipt not in response.receipt_hash  # only its hash
     assert response.callback_phone == "13800138000" and response.reply_chat_id is None
 
     # before the unit answers: the item's state, nothing to rate yet
-    await citizen.follow("查询处理结果", "query-form")
-    await assert_reads(citizen, "zh_Hans")
+    await citizen.follow(sees["query"], "query-form")
+    await assert_reads(citizen, language)
     await citizen.write(reference, "#reference")
     await citizen.write(receipt.lower(), "#receipt")  # typed in small letters: still found
     await citizen.primary("query-open")
-    assert "正在办理" in await citizen.main()
+    assert sees["handling"] in await citizen.main()
     assert await citizen.page.locator("button[name=rating]").count() == 0
-    await assert_reads(citizen, "zh_Hans")
+    await assert_reads(citizen, language)
 
     # the unit head answers in the chat, as for a 差评 made in the chat
     notice = await head.expect_text(f"#{rect.id}", timeout=60)
@@ -359,15 +391,15 @@ async def test_a_bad_review_answered_by_the_unit_head_in_the_chat_is_read_and_ra
 
     await citizen.reload("query-answered")
     shown = await citizen.main()
-    assert REPLY_TEXT in shown and RECORD_TEXT not in shown
-    assert "您对处理结果是否满意？" in await citizen.question()
+    assert REPLY_TEXT in shown and RECORD_TEXT not in shown  # the reply, never the record
+    assert sees["rate_question"] in await citizen.question()
     ratings = citizen.page.locator("button[name=rating]")
-    assert [t.strip() for t in await ratings.all_inner_texts()] == ["满意", "基本满意", "不满意"]
-    await assert_reads(citizen, "zh_Hans")
-    await citizen.press("满意", "query-rated")
-    assert "您对处理结果的评价：满意" in await citizen.main()
+    assert [t.strip() for t in await ratings.all_inner_texts()] == sees["ratings"]
+    await assert_reads(citizen, language)
+    await citizen.press(sees["ratings"][0], "query-rated")
+    assert sees["rated"] in await citizen.main()
     assert await citizen.page.locator("button[name=rating]").count() == 0
-    await assert_reads(citizen, "zh_Hans")
+    await assert_reads(citizen, language)
     async with sessions() as s:
         rated = await s.get(Rectification, rect.id)
         assert rated is not None and rated.status == RectificationStatus.CLOSED
