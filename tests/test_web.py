@@ -289,6 +289,16 @@ async def test_an_address_over_its_limits_gets_429_with_retry_after(
         assert (await elsewhere.get(path)).status_code == 200
         await phone.close()
         await elsewhere.close()
+    shared = await _path(sessions, single_use=False)  # a code at a service window
+    async with web_app(settings, Limits(surveys_per_hour=1)) as app:
+        # cleared cookies make a new person, not a new address: its new surveys are counted
+        for n, expected in ((1, 200), (2, 429)):
+            again = Browser(app)
+            await again.get(shared)
+            await again.tap(shared, level=SATISFIED)
+            assert again.page is not None and again.page.status_code == expected, n
+            await again.close()
+        assert await _count(sessions, SurveyResponse) == 1
     async with web_app(settings, Limits(wrong_receipts_per_hour=2)) as app:
         guesser = Browser(app)
         await guesser.get("/q")
