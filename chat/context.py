@@ -38,6 +38,7 @@ class JxContext(CallbackContext[ExtBot[None], dict[str, Any], dict[str, Any], di
     ) -> None:
         super().__init__(application, chat_id=chat_id, user_id=user_id)
         self.inbox_claimed = False
+        self.carried: list[uow.Carried] = []  # see ``Flow.handing_over``
         self._current: Update | None = None  # CallbackContext.update is a method already
         self._translator: Translator | None = None
         self._account: TelegramAccount | None = None

@@ -49,7 +49,7 @@ from chat.prompt import Prompt as Prompt  # re-exported: the flows import these 
 from chat.prompt import answer_query as answer_query
 from chat.prompt import reply as reply
 from chat.prompt import send_prompt as send_prompt
-from chat.uow import AlreadyHandled, transaction
+from chat.uow import AlreadyHandled, Carried, transaction
 from domain.text import html_format
 from infra.i18n import N_, Translator
 from infra.models import ConversationFocus, ConversationState
@@ -269,9 +269,44 @@ class Flow:
             tx = FlowTx(self, session, update)
             yield tx
             await tx.write()
+        await self._committed(update, context, tx)
+
+    @asynccontextmanager
+    async def handing_over(
+        self, update: Update, context: JxContext, move: Callable[[FlowTx], None]
+    ) -> AsyncIterator[None]:
+        """Run another handler inside (a command), whose transaction also makes this flow's
+        ``move`` (``tx.end``): the step's answer and the command's effect commit together,
+        or neither does. If the handler commits nothing (a refusal, an error it rolled
+        back), ``move`` commits on its own once it returns; if it raises, nothing is moved."""
+        made: list[FlowTx] = []
+
+        async def write(session: AsyncSession) -> None:
+            tx = FlowTx(self, session, update)
+            move(tx)
+            await tx.write()
+            made[:] = [tx]
+
+        async def committed() -> None:
+            await self._committed(update, context, made[0])
+
+        hand = Carried(write, committed)
+        context.carried.append(hand)
+        try:
+            yield
+        finally:
+            pending = hand in context.carried
+            if pending:
+                context.carried.remove(hand)
+        if pending:
+            async with self.tx(update, context) as tx:
+                move(tx)
+
+    async def _committed(self, update: Update, context: JxContext, tx: FlowTx) -> None:
+        """After ``tx`` committed: PTB's memory follows the database, and the user hears
+        which draft was left, if any."""
         if tx._target is False:
             return
-        # committed: PTB's memory follows the database, then the user hears what was left
         written = _written.get()
         if written is not None:
             written[self.name] = tx.state

@@ -4,7 +4,8 @@
 button cannot carry. Their console entry asks for them as a typed reply, checks each
 against the roster (an unknown number is said politely and asked again, and nothing
 changes), then runs the command itself with those arguments: its own refusal, reply and
-audit, so the console and the typed command cannot drift apart.
+audit, so the console and the typed command cannot drift apart. The command's transaction
+also closes the question (``Flow.handing_over``): the answer and its effect are one commit.
 """
 
 from __future__ import annotations
@@ -125,12 +126,12 @@ async def take_numbers(update: Update, context: JxContext) -> object:
         actor = await load_caller(update, context)
         matched = await staff_numbers.match(session, typed) if actor.is_admin else None
     if command is None or not actor.is_admin:
-        # gone, or no longer in the working group: the command refuses (and audits) as typed
-        async with flow.tx(update, context) as tx:
-            tx.end()
-        if command is not None:
-            context.args = []
-            await command.run(update, context)
+        # gone, or no longer in the working group: the command refuses (and audits) as typed,
+        # in the transaction that closes the question
+        async with flow.handing_over(update, context, lambda tx: tx.end()):
+            if command is not None:
+                context.args = []
+                await command.run(update, context)
         return END
     if len(typed) != command.count:
         await reply(
@@ -154,12 +155,10 @@ async def take_numbers(update: Update, context: JxContext) -> object:
         )
         await flow.show(update, context, edit=False)
         return State.ASK
-    # the question is closed first, then the command commits on its own: a crash between
-    # the two loses the action (the admin sees no reply and asks again), never doubles it
-    async with flow.tx(update, context) as tx:
-        tx.end(finished=True)
+    # the command's transaction also closes the question: a crash applies both or neither
     context.args = list(matched.numbers)
-    await command.run(update, context)  # its own refusal, reply and audit
+    async with flow.handing_over(update, context, lambda tx: tx.end(finished=True)):
+        await command.run(update, context)  # its own refusal, reply and audit
     return END
 
 
