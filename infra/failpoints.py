@@ -1,4 +1,4 @@
-"""Crash points for restart tests: ``JIXIAO_FAILPOINTS=stored,committed`` kills the process there.
+"""Crash points for restart tests: ``JIXIAO_FAILPOINTS=stored,carried,committed`` kills the process there.
 
 A failpoint fires once per process with SIGKILL — no cleanup, no flush — which is
 exactly the crash the durability guarantees are about. Unset in production.
