@@ -50,6 +50,11 @@ TAGS = "tags"  # what went well (and a comment), or what went wrong (the reason 
 REPLY = "reply"
 DONE = "done"
 
+# Parsed templates by digest: a stored version never changes and its digest names its content,
+# so every survey step need not decode and parse the whole template again (issue 12).
+_TEMPLATES: dict[str, Template] = {}
+_TEMPLATES_KEPT = 16
+
 
 def daily_dedupe_key(unit_id: int, day: dt.date) -> str:
     """The key the database keeps unique per respondent: one response per unit and day."""
@@ -118,18 +123,35 @@ async def current_template(session: AsyncSession) -> tuple[int | None, Template 
     ) or await session.scalar(select(Cycle).order_by(Cycle.id.desc()))
     if cycle is None:
         return None, None
-    version = await session.get(TemplateVersion, cycle.template_id)
-    return (version.id, Template.from_dict(version.content)) if version else (None, None)
+    template = await template_of(session, cycle.template_id)
+    return (cycle.template_id, template) if template else (None, None)
+
+
+async def template_of(session: AsyncSession, version_id: int) -> Template | None:
+    """The stored template version ``version_id``, parsed once per process (by its digest)."""
+    digest = await session.scalar(
+        select(TemplateVersion.digest).where(TemplateVersion.id == version_id)
+    )
+    if digest is None:
+        return None
+    template = _TEMPLATES.get(digest)
+    if template is None:
+        content = await session.scalar(
+            select(TemplateVersion.content).where(TemplateVersion.id == version_id)
+        )
+        template = Template.from_dict(content or {})
+        if len(_TEMPLATES) >= _TEMPLATES_KEPT:
+            _TEMPLATES.clear()  # a handful of versions a year: never reached in practice
+        _TEMPLATES[digest] = template
+    return template
 
 
 async def load_view(session: AsyncSession, response_id: int) -> SurveyView:
     response = await session.get(SurveyResponse, response_id)
     if response is None:
         raise DomainError(N_("This survey link is not valid or no longer in use."))
-    version = (
-        await session.get(TemplateVersion, response.template_id) if response.template_id else None
-    )
-    spec = survey_of(Template.from_dict(version.content)) if version else DEFAULT_SURVEY
+    template = await template_of(session, response.template_id) if response.template_id else None
+    spec = survey_of(template) if template else DEFAULT_SURVEY
     unit = await session.get(OrgUnit, response.unit_id)
     staff = await session.get(Staff, response.staff_id) if response.staff_id else None
     answers = {
