@@ -34,13 +34,13 @@ from infra.models import (
     SurveyLink,
     SurveyResponse,
     TelegramAccount,
-    TemplateVersion,
 )
 from services.cases import Env
 from services.cycles import touch_periods_of
 from services.errors import DomainError
 from services.rectification import open_for_response
 from services.templates import localized
+from services.templates.stored import template_of
 
 LEVELS = list(Satisfaction)
 MAX_COMMENT = 500
@@ -49,11 +49,6 @@ OVERALL = SURVEY_OVERALL  # the first step: the overall level, stored as an answ
 TAGS = "tags"  # what went well (and a comment), or what went wrong (the reason of a 差评)
 REPLY = "reply"
 DONE = "done"
-
-# Parsed templates by digest: a stored version never changes and its digest names its content,
-# so every survey step need not decode and parse the whole template again (issue 12).
-_TEMPLATES: dict[str, Template] = {}
-_TEMPLATES_KEPT = 16
 
 
 def daily_dedupe_key(unit_id: int, day: dt.date) -> str:
@@ -125,25 +120,6 @@ async def current_template(session: AsyncSession) -> tuple[int | None, Template 
         return None, None
     template = await template_of(session, cycle.template_id)
     return (cycle.template_id, template) if template else (None, None)
-
-
-async def template_of(session: AsyncSession, version_id: int) -> Template | None:
-    """The stored template version ``version_id``, parsed once per process (by its digest)."""
-    digest = await session.scalar(
-        select(TemplateVersion.digest).where(TemplateVersion.id == version_id)
-    )
-    if digest is None:
-        return None
-    template = _TEMPLATES.get(digest)
-    if template is None:
-        content = await session.scalar(
-            select(TemplateVersion.content).where(TemplateVersion.id == version_id)
-        )
-        template = Template.from_dict(content or {})
-        if len(_TEMPLATES) >= _TEMPLATES_KEPT:
-            _TEMPLATES.clear()  # a handful of versions a year: never reached in practice
-        _TEMPLATES[digest] = template
-    return template
 
 
 async def load_view(session: AsyncSession, response_id: int) -> SurveyView:

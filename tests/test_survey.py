@@ -25,6 +25,7 @@ from infra.models import (
 from services import survey_links
 from services import surveys as surveys_service
 from services.survey_stats import unit_stats
+from services.templates.stored import template_of
 from tests.drivers import survey
 from tests.drivers.survey import complete
 from tests.factories import bind, make_org, open_cycle
@@ -422,10 +423,10 @@ async def test_a_template_version_is_parsed_once_and_read_as_stored(
     async with sessions() as s:
         cycle = await s.get(Cycle, cycle_id)
         assert cycle is not None
-        first = await surveys_service.template_of(s, cycle.template_id)
-        again = await surveys_service.template_of(s, cycle.template_id)
+        first = await template_of(s, cycle.template_id)
+        again = await template_of(s, cycle.template_id)
         version = await s.get(TemplateVersion, cycle.template_id)
         assert version is not None
-        assert await surveys_service.template_of(s, cycle.template_id + 1000) is None
+        assert await template_of(s, cycle.template_id + 1000) is None
     assert first is not None and again is first
     assert first == Template.from_dict(version.content)
