@@ -11,6 +11,10 @@ thread, keeping the rows; the API SQLAlchemy's adapter uses is unchanged.
 statement, and a transaction that never runs one never sends it (its commit or rollback
 has nothing to end). A failing ``BEGIN IMMEDIATE`` (the database busy) then raises at that
 first statement, inside the same transaction, as it would have at ``BEGIN``.
+
+A commit or rollback with no transaction open is not sent either: SQLAlchemy's pool rolls
+back every connection it is given back, right after the session committed or rolled back,
+which was one more trip to the thread for nothing in every session (issue 12).
 """
 
 from __future__ import annotations
@@ -98,20 +102,36 @@ class OneTripConnection(aiosqlite.Connection):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._deferred: list[str] = []  # run on the thread before the next statement
+        self._open = False  # a transaction is open (set on the thread after each statement)
 
     def cursor(self) -> OneTripCursor:  # type: ignore[override]
         return OneTripCursor(self)
+
+    async def _execute(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        """aiosqlite's one door to the thread; notes there whether a transaction is left open
+        (whatever ran: a statement, a commit, a failure SQLite rolled back itself)."""
+
+        def run() -> Any:
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                try:
+                    self._open = self._conn.in_transaction
+                except sqlite3.ProgrammingError:  # closed: nothing is open any more
+                    self._open = False
+
+        return await super()._execute(run)
 
     def defer(self, sql: str) -> None:
         """Run ``sql`` (no parameters, no rows) just before the next statement."""
         self._deferred.append(sql)
 
     async def commit(self) -> None:
-        if not self._settle_deferred():
+        if not self._settle_deferred() and self._open:
             await super().commit()
 
     async def rollback(self) -> None:
-        if not self._settle_deferred():
+        if not self._settle_deferred() and self._open:
             await super().rollback()
 
     def _settle_deferred(self) -> bool:

@@ -18,10 +18,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from domain.enums import AssignmentStatus, CyclePhase, Source
 from domain.template import Indicator, ScaleKind, Target, Template, WrittenPart
 from domain.text import N_
-from infra.models import Answer, Assignment, Cycle, OrgUnit, Staff, TemplateVersion
+from infra.models import Answer, Assignment, Cycle, OrgUnit, Staff
 from services.audit import audit
 from services.cycles import touch
 from services.errors import DomainError
+from services.templates.stored import template_of
 
 WRITTEN_KEYS = {
     WrittenPart.ACHIEVEMENTS: "~ach",
@@ -140,9 +141,8 @@ async def load_form(session: AsyncSession, assignment_id: int) -> Form:
         raise DomainError(N_("This form is no longer assigned to you."))
     cycle = await session.get(Cycle, assignment.cycle_id)
     assert cycle is not None
-    version = await session.get(TemplateVersion, cycle.template_id)
-    assert version is not None
-    template = Template.from_dict(version.content)
+    template = await template_of(session, cycle.template_id)
+    assert template is not None
     if assignment.ratee_unit_id is not None:
         unit = await session.get(OrgUnit, assignment.ratee_unit_id)
         ratee_name = unit_name = unit.name if unit else ""

@@ -45,13 +45,13 @@ from infra.models import (
     SurveyLink,
     SurveyResponse,
     TelegramAccount,
-    TemplateVersion,
 )
 from services.cases import Env
 from services.cycles import touch_periods_of
 from services.errors import DomainError
 from services.rectification import open_for_response
 from services.templates import localized
+from services.templates.stored import template_of
 
 LEVELS = list(Satisfaction)
 MAX_COMMENT = 500
@@ -177,18 +177,16 @@ async def current_template(session: AsyncSession) -> tuple[int | None, Template 
     ) or await session.scalar(select(Cycle).order_by(Cycle.id.desc()))
     if cycle is None:
         return None, None
-    version = await session.get(TemplateVersion, cycle.template_id)
-    return (version.id, Template.from_dict(version.content)) if version else (None, None)
+    template = await template_of(session, cycle.template_id)
+    return (cycle.template_id, template) if template else (None, None)
 
 
 async def load_view(session: AsyncSession, response_id: int) -> SurveyView:
     response = await session.get(SurveyResponse, response_id)
     if response is None:
         raise DomainError(N_("This survey link is not valid or no longer in use."))
-    version = (
-        await session.get(TemplateVersion, response.template_id) if response.template_id else None
-    )
-    spec = survey_of(Template.from_dict(version.content)) if version else DEFAULT_SURVEY
+    template = await template_of(session, response.template_id) if response.template_id else None
+    spec = survey_of(template) if template else DEFAULT_SURVEY
     unit = await session.get(OrgUnit, response.unit_id)
     staff = await session.get(Staff, response.staff_id) if response.staff_id else None
     answers = {

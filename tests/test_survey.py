@@ -10,15 +10,25 @@ from sqlalchemy import func, select
 
 from domain.enums import ResponseStatus, UnitKind
 from domain.period import current_quarter
+from domain.template import Template
 from fakebotapi import FakeBotApi
 from infra.db import SessionFactory
-from infra.models import OrgUnit, Rectification, SurveyAnswer, SurveyLink, SurveyResponse
+from infra.models import (
+    Cycle,
+    OrgUnit,
+    Rectification,
+    SurveyAnswer,
+    SurveyLink,
+    SurveyResponse,
+    TemplateVersion,
+)
 from services import survey_links
 from services import surveys as surveys_service
 from services.survey_stats import unit_stats
+from services.templates.stored import template_of
 from tests.drivers import survey
 from tests.drivers.survey import complete
-from tests.factories import bind, make_org
+from tests.factories import bind, make_org, open_cycle
 from tests.factories import survey_links as links
 from tests.harness import InProcessBot
 
@@ -401,3 +411,22 @@ async def test_a_stranger_who_complains_is_told_where_to_go(
         assert "投诉请拨打" not in (await staff.expect()).text
     finally:
         await running.stop()
+
+
+async def test_a_template_version_is_parsed_once_and_read_as_stored(
+    sessions: SessionFactory,
+) -> None:
+    """Survey steps take the parsed template from a cache keyed by the version's digest: the
+    same version gives the same object, equal to parsing what is stored."""
+    await make_org(sessions)
+    cycle_id = await open_cycle(sessions)
+    async with sessions() as s:
+        cycle = await s.get(Cycle, cycle_id)
+        assert cycle is not None
+        first = await template_of(s, cycle.template_id)
+        again = await template_of(s, cycle.template_id)
+        version = await s.get(TemplateVersion, cycle.template_id)
+        assert version is not None
+        assert await template_of(s, cycle.template_id + 1000) is None
+    assert first is not None and again is first
+    assert first == Template.from_dict(version.content)
