@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 from telegram import Bot
 
-import bot.app  # noqa: F401  (registers every flow's callback codec)
+import bot.app  # registers every flow's callback codec (plain text here, but as the bot runs)
 from chat.outbox_policy import Outcome
 from chat.outbox_recorder import OutcomeRecorder
 from chat.outbox_rows import Queued
