@@ -72,7 +72,7 @@ log = logging.getLogger(__name__)
 Clock = Callable[[], dt.datetime]
 
 SUMMARY_EVERY = 30.0  # seconds between summary lines while continuously busy
-SPENT_GAP = 0.05  # seconds between reads of the queue when the plan is spent but the queue not
+SPENT_GAP = 0.1  # seconds between reads of the queue when the plan is spent but the queue not
 # what leaves a chat's other pending rows as they were read: they may be sent from the plan
 KEEPS_QUEUE = frozenset({"sent", "failed"})
 
@@ -265,8 +265,9 @@ class OutboxSender:
         since = time.monotonic() - self._fetched_at
         if self._stale or since >= self.poll_interval:
             return True
-        if not self._plan_full or len(self._jobs) >= self.batch_size // 4 or since < SPENT_GAP:
-            return False  # enough under way: rows past the plan would only wait for a slot
+        if not self._plan_full or since < SPENT_GAP:
+            return False
+        # rows past the plan start now: their charts are drawn while these chats wait
         return all(row.chat_id in self._jobs for row in self._plan)
 
     async def _fetch(self, horizon: dt.datetime) -> None:
