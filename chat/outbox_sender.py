@@ -228,7 +228,7 @@ class OutboxSender:
 
         A message waiting for its retry holds back the later messages of its chat (order);
         a message merely scheduled for later (``not_before``) does not. Plans from the rows
-        read before, unless they are stale (``_refresh``).
+        read before, unless they may miss rows (``_needs_fetch``).
         """
         now = self._now()
         self._fetched_now = False
