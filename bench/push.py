@@ -1,6 +1,7 @@
 """Result push benchmark: publish N results, then deliver them through the outbox.
 
-``python -m bench.push [--results 3000] [--limit 30] [--limited 600] [--database-url URL]``
+``python -m bench.push [--results 3000] [--limit 30] [--limited 600] [--database-url URL]
+[--bot-root DIR] [--profile-bot FILE]``
 
 Printed, each measured in this run: the time to publish (the approving transaction, then the
 chunks of ``services.result_push``) and the worst wait of a chat's write during it (a probe
@@ -11,6 +12,8 @@ messages sent again; 429s and their share; what is left unsent; the CPU per mess
 sending process (``python -m bot.outbox --drain`` in a child process, with its drawing
 processes; the fake Bot API server stays in this one). ``--database-url`` takes a fresh
 database (``createdb bench_push``; ``postgresql://…`` is accepted as is) and migrates it.
+``--bot-root`` runs the sender from another checkout (before/after with one harness);
+``--profile-bot`` writes the sender's cProfile of the lifted run to FILE.
 """
 
 from __future__ import annotations
@@ -18,10 +21,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
+import os
 import resource
 import sys
 import time
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -176,16 +181,38 @@ async def _chart_cpu(sessions: SessionFactory, n: int = 40) -> float:
     return (time.process_time() - started) / len(specs)
 
 
+def _sender_env(server: FakeBotApi, url: str, root: Path) -> dict[str, str]:
+    """The sender's environment: this run's server and database, the code of ``root``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JIXIAO_")}
+    env.update(
+        JIXIAO_BOT_TOKEN=TOKEN,
+        JIXIAO_TELEGRAM_BASE_URL=server.base_url,
+        JIXIAO_DATABASE_URL=url,
+        PYTHONPATH=str(root),
+    )
+    return env
+
+
 async def _deliver(
-    server: FakeBotApi, url: str, sessions: SessionFactory, rate: float, workdir: str
+    server: FakeBotApi,
+    url: str,
+    sessions: SessionFactory,
+    rate: float,
+    workdir: str,
+    *,
+    root: Path = common.ROOT,
+    profile: Path | None = None,
 ) -> tuple[int, float, float]:
     """``python -m bot.outbox --drain`` in a child: (sent, msg/s between the first and the
     last send, CPU seconds of the child and its drawing processes)."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    env = common.bot_env(server, url)
+    env = _sender_env(server, url, root)
+    module = ["-m", "bot.outbox", "--drain", "--rate", str(rate), "--concurrency", "8"]
+    if profile is not None:
+        module = ["-m", "cProfile", "-o", str(profile), *module]
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
-        *["-m", "bot.outbox", "--drain", "--rate", str(rate), "--concurrency", "8"],
+        *module,
         env=env,
         cwd=workdir,
         stdout=asyncio.subprocess.DEVNULL,
@@ -218,7 +245,15 @@ async def _unsent(sessions: SessionFactory) -> int:
         )
 
 
-async def main(count: int, limit: float, limited: int, database_url: str | None) -> None:
+async def main(
+    count: int,
+    limit: float,
+    limited: int,
+    database_url: str | None,
+    *,
+    root: Path = common.ROOT,
+    profile: Path | None = None,
+) -> None:
     workdir = common.workdir("jixiao-bench-push-")
     url = _driver_url(database_url or f"sqlite+aiosqlite:///{workdir}/bench.db")
     engine = make_engine(url)
@@ -238,7 +273,9 @@ async def main(count: int, limit: float, limited: int, database_url: str | None)
         server.user(5_000_000 + n, language_code="zh-hans")
     # lifted: only the per-chat limit remains (every chat gets a chart, then a text)
     server.set_rate_limits(global_per_second=1_000_000, per_chat_per_second=1, retry_after=1)
-    sent, lifted_rate, lifted_cpu = await _deliver(server, url, sessions, 1_000_000, workdir)
+    sent, lifted_rate, lifted_cpu = await _deliver(
+        server, url, sessions, 1_000_000, workdir, root=root, profile=profile
+    )
     lifted_unsent = await _unsent(sessions)
     # the same messages again, the first ``limited`` of them, under Telegram's limit
     async with sessions.begin() as s:
@@ -256,7 +293,7 @@ async def main(count: int, limit: float, limited: int, database_url: str | None)
     sends_before = server.stats.requests["sendMessage"] + server.stats.requests["sendPhoto"]
     limited_before = server.stats.rate_limited
     server.set_rate_limits(global_per_second=limit, per_chat_per_second=1, retry_after=1)
-    resent, rate, cpu = await _deliver(server, url, sessions, limit * 0.95, workdir)
+    resent, rate, cpu = await _deliver(server, url, sessions, limit * 0.95, workdir, root=root)
     left = await _unsent(sessions) - (queued - limited)
     sends = server.stats.requests["sendMessage"] + server.stats.requests["sendPhoto"] - sends_before
     rate_limited = server.stats.rate_limited - limited_before
@@ -288,6 +325,15 @@ if __name__ == "__main__":
     parser.add_argument("--results", type=int, default=3000)
     parser.add_argument("--limit", type=float, default=30.0)
     parser.add_argument("--limited", type=int, default=600, help="messages sent under --limit")
-    parser.add_argument("--database-url", help="default: a fresh SQLite file")
+    common.add_arguments(parser)
     args = parser.parse_args()
-    asyncio.run(main(args.results, args.limit, args.limited, args.database_url))
+    asyncio.run(
+        main(
+            args.results,
+            args.limit,
+            args.limited,
+            args.database_url,
+            root=args.bot_root.resolve(),
+            profile=args.profile_bot.resolve() if args.profile_bot else None,
+        )
+    )

@@ -27,7 +27,7 @@ from telegram.error import (
 )
 from telegram.warnings import PTBDeprecationWarning
 
-from infra.models import OutboxMessage
+from chat.outbox_rows import Queued
 
 # The sender's log lines keep the logger name they have always had.
 log = logging.getLogger("chat.outbox_sender")
@@ -48,7 +48,7 @@ class Outcome:
     new_chat_id: int | None = None
 
 
-def failure(exc: Exception, row: OutboxMessage) -> Outcome:
+def failure(exc: Exception, row: Queued) -> Outcome:
     """A failed Bot API call for ``row``, sorted into what to do with the row (call it while
     handling ``exc``: an unexpected error is logged with its traceback)."""
     if isinstance(exc, RetryAfter):

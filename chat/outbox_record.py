@@ -1,8 +1,10 @@
 """What each outcome of a send does to the database: the outbox row, the chat's queue, the account.
 
-The sender commits every outcome in its own short transaction straight after Telegram answers
-(the duplicate window of ``chat.outbox_sender``). This is that transaction's content: a sent
-message is marked SENT and proves the user no longer blocks the bot; a rate-limited one waits
+The sender commits the outcomes straight after Telegram answers, those that arrived together
+in one short transaction (``chat.outbox_recorder``; the duplicate window of
+``chat.outbox_sender``). This is that transaction's content: sent messages are marked SENT in
+one statement for the whole batch (``record_sent``) and prove their users no longer block
+the bot; a rate-limited one waits
 without spending an attempt; a deferred one spends an attempt and waits its back-off; a failed
 one is marked FAILED (and a malformed one is told to the working group, never a silent row); a
 blocked chat has its whole queue dropped; a migrated group is followed. Every update is guarded
@@ -13,11 +15,13 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Sequence
 
-from sqlalchemy import update
+from sqlalchemy import BigInteger, case, literal, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chat.outbox_policy import Outcome, malformed
+from chat.outbox_rows import Queued
 from domain.enums import OutboxStatus
 from infra.models import OutboxMessage, TelegramAccount
 from services.notices import Localization, notify_refused_push
@@ -29,7 +33,7 @@ log = logging.getLogger("chat.outbox_sender")
 
 async def apply_outcome(
     session: AsyncSession,
-    row: OutboxMessage,
+    row: Queued,
     outcome: Outcome,
     *,
     now: dt.datetime,
@@ -40,27 +44,9 @@ async def apply_outcome(
     working group's notice of a malformed message."""
     this = (OutboxMessage.id == row.id) & (OutboxMessage.status == OutboxStatus.PENDING)
     if outcome.kind == "sent":
-        result = await session.execute(
-            update(OutboxMessage)
-            .where(this)
-            .values(
-                status=OutboxStatus.SENT,
-                sent_at=now,
-                telegram_message_id=outcome.message_id,
-            )
-        )
-        if not result.rowcount:  # type: ignore[attr-defined]
-            log.warning("outbox: message %d was sent but is no longer pending", row.id)
-        # A delivered message proves the user no longer blocks the bot.
-        await session.execute(
-            update(TelegramAccount)
-            .where(
-                TelegramAccount.telegram_id == row.chat_id,
-                TelegramAccount.blocked_at.is_not(None),
-            )
-            .values(blocked_at=None)
-        )
-    elif outcome.kind == "rate_limited":  # not a failure: attempts stay as they are
+        await record_sent(session, [(row, outcome)], now=now)
+        return
+    if outcome.kind == "rate_limited":  # not a failure: attempts stay as they are
         await session.execute(
             update(OutboxMessage)
             .where(this)
@@ -125,4 +111,37 @@ async def apply_outcome(
             )
             .values(chat_id=outcome.new_chat_id)
         )
-    await session.execute(erase_finished_chats(row.chat_id))  # a citizen's, once done
+    await session.execute(erase_finished_chats([row.chat_id]))  # a citizen's, once done
+
+
+async def record_sent(
+    session: AsyncSession, sent: Sequence[tuple[Queued, Outcome]], *, now: dt.datetime
+) -> None:
+    """Mark ``sent`` (each row with its "sent" outcome) SENT at ``now``, each with its
+    Telegram message id: three statements for the whole batch, whatever its size."""
+    ids = [row.id for row, _ in sent]
+    chats = sorted({row.chat_id for row, _ in sent})
+    message_ids = {
+        row.id: literal(outcome.message_id, BigInteger) for row, outcome in sent
+    }  # typed: PostgreSQL cannot guess the type of a bare CASE parameter
+    result = await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id.in_(ids), OutboxMessage.status == OutboxStatus.PENDING)
+        .values(
+            status=OutboxStatus.SENT,
+            sent_at=now,
+            telegram_message_id=case(message_ids, value=OutboxMessage.id),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    missed = len(ids) - int(result.rowcount)  # type: ignore[attr-defined]
+    if missed:
+        log.warning("outbox: %d message(s) were sent but are no longer pending", missed)
+    # A delivered message proves the user no longer blocks the bot.
+    await session.execute(
+        update(TelegramAccount)
+        .where(TelegramAccount.telegram_id.in_(chats), TelegramAccount.blocked_at.is_not(None))
+        .values(blocked_at=None)
+        .execution_options(synchronize_session=False)
+    )
+    await session.execute(erase_finished_chats(chats))  # citizens', once done

@@ -22,13 +22,13 @@ from telegram import (
 )
 
 from chat.callbacks import markup as choices_markup
+from chat.outbox_rows import Queued
 from chat.render_pool import draw
 from domain.choice import choices_from_json
-from infra.models import OutboxMessage
 from services.outbox import EDIT_TEXT, SEND_DOCUMENT, SEND_MESSAGE, SEND_PHOTO
 
 
-async def call(bot: Bot, row: OutboxMessage) -> Message:
+async def call(bot: Bot, row: Queued) -> Message:
     """Send ``row`` through ``bot``; raises what Telegram answered, or ValueError for a row
     that cannot be built into a request."""
     kwargs: dict[str, Any] = dict(row.payload)

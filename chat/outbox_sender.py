@@ -9,8 +9,9 @@ not retried, a bad request is a bug or a gone chat and fails the message.
 
 Delivery is at least once, and this is the duplicate window, stated plainly. The Bot API has no
 idempotency key, so "Telegram accepted the message" and "we recorded it as SENT" cannot be one
-atomic step. Each success is committed in its own short transaction straight after Telegram
-answers; if the process dies between the two (SIGKILL, OOM, power loss, or the database refusing
+atomic step. Each success is committed in a short transaction straight after Telegram answers
+(with the other outcomes that arrived meanwhile: ``chat.outbox_recorder``); if the process dies
+between the two (SIGKILL, OOM, power loss, or the database refusing
 that commit), the row is still PENDING and is sent again after the restart — the user sees it
 twice. At most ``concurrency`` messages are in that state at any moment, so one crash duplicates
 at most that many. A request that times out after Telegram processed it is also retried, and so
@@ -21,10 +22,16 @@ Only one sender should run per bot (the bot process runs one; ``python -m bot.ou
 runs one standalone). Two would not corrupt anything — a row is only marked while PENDING — but
 each could send the same row once.
 
-The sender paces, schedules and records; the parts it composes live beside it: the Bot API call
-built from a row (``chat.outbox_request``), how a failed call is sorted (``chat.outbox_policy``),
-what each outcome writes (``chat.outbox_record``) and the chart-drawing processes
-(``chat.render_pool``).
+Rows are read a batch at a time (``chat.outbox_rows``, one query for up to ``batch_size``)
+and kept as the sender's plan until they run out, a poll interval passes, ``wake`` is called
+or an outcome other than "sent" or "failed" changes what a chat has pending; so the cost of a
+message is its Bot API call, not the queries around it.
+
+The sender paces, schedules and records; the parts it composes live beside it: the rows as
+read (``chat.outbox_rows``), the Bot API call built from a row (``chat.outbox_request``), how a
+failed call is sorted (``chat.outbox_policy``), what each outcome writes
+(``chat.outbox_record``), how outcomes are committed together (``chat.outbox_recorder``) and
+the chart-drawing processes (``chat.render_pool``).
 
 ``python -m bot.outbox [--drain]`` reads the usual settings (JIXIAO_BOT_TOKEN,
 JIXIAO_DATABASE_URL, JIXIAO_TELEGRAM_BASE_URL): ``--drain`` sends what is due and exits;
@@ -42,14 +49,15 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Bot
 
+from chat import outbox_rows
 from chat.outbox_policy import Outcome, failure
-from chat.outbox_record import apply_outcome
+from chat.outbox_recorder import OutcomeRecorder
 from chat.outbox_request import call
+from chat.outbox_rows import Queued
 from chat.render_pool import draw
 from domain.enums import OutboxStatus
 from infra.db import SessionFactory
@@ -63,18 +71,10 @@ log = logging.getLogger(__name__)
 
 Clock = Callable[[], dt.datetime]
 
-RECORD_TRIES = 5
 SUMMARY_EVERY = 30.0  # seconds between summary lines while continuously busy
-
-
-@dataclass(frozen=True)
-class _Due:
-    """The columns needed to plan a pass (the payload and attachment stay in the database)."""
-
-    id: int
-    chat_id: int
-    next_attempt_at: dt.datetime
-    tried: bool
+SPENT_GAP = 0.1  # seconds between reads of the queue when the plan is spent but the queue not
+# what leaves a chat's other pending rows as they were read: they may be sent from the plan
+KEEPS_QUEUE = frozenset({"sent", "failed"})
 
 
 @dataclass
@@ -83,6 +83,7 @@ class _Job:
 
     row_id: int
     chat_id: int
+    row: Queued
     task: asyncio.Task[None] | None = None
     sending: bool = False
 
@@ -132,11 +133,27 @@ class OutboxSender:
         self._next_slot = 0.0
         self._paused_until = 0.0
         self._chat_ready: dict[int, float] = {}
+        self._recorder = OutcomeRecorder(
+            sessions, now=self._now, admin_ids=admin_ids, local=local, watch=watch
+        )
+        # the plan: rows read by the last fetch and not yet started, in id order
+        self._plan: list[Queued] = []
+        self._plan_full = False  # the fetch hit batch_size: more rows wait behind the plan
+        self._fetched_at = -float("inf")  # monotonic time of the last fetch
+        # Fetches are numbered; a change at a moment is stamped with the number of the last
+        # fetch begun then, so a plan from fetch n saw it only if its stamp is below n.
+        self._fetches = 0  # fetches begun
+        self._plan_no = 0  # the fetch the plan comes from
+        self._changed: dict[int, int] = {}  # chat -> stamp: its pending rows changed
+        self._ended: dict[int, int] = {}  # row id -> stamp: its job ended (sent, failed…)
+        self._stale = True  # read the table before planning from what was read
+        self._fetched_now = False  # the last dispatch read the table
 
     # -- public API ----------------------------------------------------------------------
 
     def wake(self) -> None:
         """Look at the table now (call after committing a transaction that enqueued)."""
+        self._stale = True
         self._signal.set()
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -190,7 +207,10 @@ class OutboxSender:
                 remaining = max(0.0, deadline - time.monotonic())
                 next_due = await self._dispatch(lookahead=remaining)
                 if not self._jobs and (next_due is None or next_due > remaining):
-                    break
+                    if self._fetched_now:  # nothing due as the table stands now
+                        break
+                    self._stale = True
+                    continue
                 await self._sleep(next_due, None)
                 self._summarise(force=False)
         finally:
@@ -207,56 +227,79 @@ class OutboxSender:
         """Start a job per chat whose oldest pending message is due; seconds until the next one.
 
         A message waiting for its retry holds back the later messages of its chat (order);
-        a message merely scheduled for later (``not_before``) does not.
+        a message merely scheduled for later (``not_before``) does not. Plans from the rows
+        read before, unless they may miss rows (``_needs_fetch``).
         """
         now = self._now()
-        rows = await self._fetch(now + dt.timedelta(seconds=lookahead))
+        self._fetched_now = False
+        if self._needs_fetch():
+            await self._fetch(now + dt.timedelta(seconds=lookahead))
         held = set(self._jobs)
         next_due: float | None = None
-        for row in rows:
+        rest: list[Queued] = []
+        for row in self._plan:
+            if (
+                self._changed.get(row.chat_id, 0) >= self._plan_no
+                or self._ended.get(row.id, 0) >= self._plan_no
+            ):
+                continue  # read before it (or its chat's queue) changed: not as it stands
             if row.chat_id in held:
+                rest.append(row)
                 continue
             if row.next_attempt_at <= now:
                 held.add(row.chat_id)
                 self._start(row)
                 continue
+            rest.append(row)
             wait = (row.next_attempt_at - now).total_seconds()
             next_due = wait if next_due is None else min(next_due, wait)
             if row.tried:
                 held.add(row.chat_id)
+        self._plan = rest
         self._prune_chat_clock()
         return next_due
 
-    async def _fetch(self, horizon: dt.datetime) -> list[_Due]:
-        async with self.sessions() as session:
-            result = await session.execute(
-                select(
-                    OutboxMessage.id,
-                    OutboxMessage.chat_id,
-                    OutboxMessage.next_attempt_at,
-                    OutboxMessage.last_error,
-                )
-                .where(
-                    OutboxMessage.status == OutboxStatus.PENDING,
-                    or_(
-                        OutboxMessage.next_attempt_at <= horizon,
-                        OutboxMessage.last_error.is_not(None),
-                    ),
-                )
-                .order_by(OutboxMessage.id)
-                .limit(self.batch_size)
-            )
-            return [
-                _Due(r.id, r.chat_id, r.next_attempt_at, r.last_error is not None) for r in result
-            ]
+    def _needs_fetch(self) -> bool:
+        """Whether the plan may miss rows: stale, old, or spent with more behind it (every
+        row left in it waits for a message of its chat still on its way)."""
+        since = time.monotonic() - self._fetched_at
+        if self._stale or since >= self.poll_interval:
+            return True
+        if not self._plan_full or since < SPENT_GAP:
+            return False
+        # rows past the plan start now: their charts are drawn while these chats wait
+        return all(row.chat_id in self._jobs for row in self._plan)
 
-    def _start(self, row: _Due) -> None:
-        job = _Job(row.id, row.chat_id)
-        job.task = asyncio.create_task(self._job(job), name=f"outbox-{row.id}")
+    async def _fetch(self, horizon: dt.datetime) -> None:
+        """Replace the plan with the rows due by ``horizon`` as the table stands now."""
+        self._stale = False
+        self._fetches += 1
+        number = self._fetches
+        self._fetched_at = time.monotonic()
+        try:
+            async with self.sessions() as session:
+                known = {r.id: r for r in [*self._plan, *(j.row for j in self._jobs.values())]}
+                rows = await outbox_rows.due(session, horizon, self.batch_size, known)
+        except BaseException:
+            self._stale = True
+            raise
+        self._fetched_now = True
+        self._plan_full = len(rows) >= self.batch_size
+        in_flight = {job.row_id for job in self._jobs.values()}  # read while on its way
+        self._plan = [row for row in rows if row.id not in in_flight]
+        self._plan_no = number
+        # stamps below this fetch's number are in what it read
+        self._changed = {c: n for c, n in self._changed.items() if n >= number}
+        self._ended = {r: n for r, n in self._ended.items() if n >= number}
+
+    def _start(self, row: Queued) -> None:
+        job = _Job(row.id, row.chat_id, row)
+        job.task = asyncio.create_task(self._job(job, row), name=f"outbox-{row.id}")
         job.task.add_done_callback(functools.partial(self._job_done, job))
         self._jobs[row.chat_id] = job
 
     def _job_done(self, job: _Job, _task: asyncio.Task[None]) -> None:
+        self._ended[job.row_id] = self._fetches
         if self._jobs.get(job.chat_id) is job:
             del self._jobs[job.chat_id]
         self._signal.set()
@@ -282,12 +325,11 @@ class OutboxSender:
 
     # -- one message ---------------------------------------------------------------------
 
-    async def _job(self, job: _Job) -> None:
+    async def _job(self, job: _Job, row: Queued) -> None:
         try:
             await self._wait_for_chat(job.chat_id)
-            row = await self._load(job.row_id)
-            if row is None:
-                return
+            if row.has_attachment and not await self._attach(row):
+                return  # no longer pending
             failure = await self._draw(row) or await self._target(row)
             if failure is not None:
                 await self._record(row, failure)
@@ -299,15 +341,23 @@ class OutboxSender:
                 job.sending = True
                 self._chat_ready[row.chat_id] = time.monotonic() + self.per_chat_interval
                 outcome = await self._send(row)
+                # Telegram counts the message when it arrives, which may be later than it left
+                self._chat_ready[row.chat_id] = time.monotonic() + self.per_chat_interval
                 await self._record(row, outcome)
         except Exception as exc:
             # The database is unreachable, most likely: the row stays PENDING for a later pass.
+            self._chat_changed(job.chat_id)
             self._chat_ready[job.chat_id] = time.monotonic() + self.poll_interval
             if self.watch is not None and (is_outage(exc) or isinstance(exc, Stopping)):
                 if not isinstance(exc, Stopping):
                     self.watch.failed(exc)  # the watch logs the outage once
                 return
             log.exception("outbox: message %d not processed", job.row_id)
+
+    def _chat_changed(self, chat_id: int) -> None:
+        """The chat's pending rows are no longer as last read: read them again first."""
+        self._changed[chat_id] = self._fetches
+        self._stale = True
 
     async def _wait_for_chat(self, chat_id: int) -> None:
         while True:
@@ -338,12 +388,13 @@ class OutboxSender:
             now = time.monotonic()
             self._chat_ready = {c: t for c, t in self._chat_ready.items() if t > now}
 
-    async def _load(self, row_id: int) -> OutboxMessage | None:
+    async def _attach(self, row: Queued) -> bool:
+        """Read the stored attachment of ``row`` (False: the row is no longer pending)."""
         async with self.sessions() as session:
-            row = await session.get(OutboxMessage, row_id)
-            return row if row is not None and row.status == OutboxStatus.PENDING else None
+            row.attachment = await outbox_rows.attachment(session, row.id)
+        return row.attachment is not None
 
-    async def _draw(self, row: OutboxMessage) -> Outcome | None:
+    async def _draw(self, row: Queued) -> Outcome | None:
         """Draw a chart queued as a spec *before* taking a send slot, so the slots pace the
         requests themselves (a slow drawing must not bunch requests up behind it)."""
         render = row.payload.get("render") if row.attachment is None else None
@@ -356,7 +407,7 @@ class OutboxSender:
             return Outcome("failed", error=f"{type(exc).__name__}: {exc}")
         return None
 
-    async def _target(self, row: OutboxMessage) -> Outcome | None:
+    async def _target(self, row: Queued) -> Outcome | None:
         """An edit learns the Telegram id of the message it edits, sent before it (id order)."""
         if row.method != EDIT_TEXT or "message_id" in row.payload:
             return None
@@ -372,7 +423,7 @@ class OutboxSender:
         row.payload = {**row.payload, "message_id": int(message_id)}
         return None
 
-    async def _send(self, row: OutboxMessage) -> Outcome:
+    async def _send(self, row: Queued) -> Outcome:
         """One Bot API call, its answer sorted into what to do with the row."""
         try:
             message = await call(self.bot, row)
@@ -385,35 +436,13 @@ class OutboxSender:
 
     # -- recording -----------------------------------------------------------------------
 
-    async def _record(self, row: OutboxMessage, outcome: Outcome) -> None:
-        """Commit the outcome in its own short transaction, retrying a hiccuping database."""
-        if self.watch is not None:
-            # through an outage, so a message Telegram accepted is not sent again afterwards
-            await self.watch.call(functools.partial(self._commit, row, outcome))
-            self.totals[outcome.kind] += 1
-            self._batch[outcome.kind] += 1
-            return
-        for attempt in range(RECORD_TRIES):
-            try:
-                async with self.sessions.begin() as session:
-                    await self._apply(session, row, outcome)
-                break
-            except (SQLAlchemyError, OSError):
-                if attempt == RECORD_TRIES - 1:
-                    raise
-                log.warning("outbox: recording message %d failed; retrying", row.id, exc_info=True)
-                await asyncio.sleep(0.5 * 2**attempt)
+    async def _record(self, row: Queued, outcome: Outcome) -> None:
+        """Commit the outcome (with those that arrived meanwhile) before the job ends."""
+        if outcome.kind not in KEEPS_QUEUE:
+            self._chat_changed(row.chat_id)
+        await self._recorder.record(row, outcome)
         self.totals[outcome.kind] += 1
         self._batch[outcome.kind] += 1
-
-    async def _commit(self, row: OutboxMessage, outcome: Outcome) -> None:
-        async with self.sessions.begin() as session:
-            await self._apply(session, row, outcome)
-
-    async def _apply(self, session: AsyncSession, row: OutboxMessage, outcome: Outcome) -> None:
-        await apply_outcome(
-            session, row, outcome, now=self._now(), admin_ids=self.admin_ids, local=self.local
-        )
 
     def _summarise(self, *, force: bool) -> None:
         """One INFO line per batch of work, not one per message."""

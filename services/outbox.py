@@ -227,13 +227,13 @@ async def insert(session: AsyncSession, row: OutboxMessage) -> OutboxMessage | N
 _COLUMNS: Final = tuple(c.key for c in OutboxMessage.__table__.columns if c.key != "id")
 
 
-def erase_finished_chats(chat_id: int) -> Update:
-    """The statement that erases ``chat_id`` from that chat's rows marked ``erase_chat_id``
-    which are sent, blocked or failed: run by the sender as it records an outcome."""
+def erase_finished_chats(chat_ids: Sequence[int]) -> Update:
+    """The statement that erases ``chat_ids`` from those chats' rows marked ``erase_chat_id``
+    which are sent, blocked or failed: run by the sender as it records outcomes."""
     return (
         update(OutboxMessage)
         .where(
-            OutboxMessage.chat_id == chat_id,
+            OutboxMessage.chat_id.in_(chat_ids),
             OutboxMessage.erase_chat_id.is_(True),
             OutboxMessage.status != OutboxStatus.PENDING,
         )

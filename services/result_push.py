@@ -28,7 +28,7 @@ from services.plan_view import PlanView
 from services.plan_view import load as load_plan
 from services.result_notices import push_unit_summary, result_messages
 
-CHUNK = 50  # results per transaction: 100 rows queued, tens of milliseconds on SQLite
+CHUNK = 25  # results per transaction: 50 rows queued; their messages are built in ~40 ms of CPU
 
 
 @dataclass

@@ -30,8 +30,12 @@ STORED = "5 responses stored complete, every answer, tag and reason as given"
             (*RATIOS, STORED, "one every 100 ms"),
         ),
         (["bench.harness", "--users", "5", "50", "--steps", "2"], ("CPU ms/step",)),
+        (
+            ["bench.push", "--results", "60", "--limited", "20"],
+            ("60 results published", "limit lifted: 120 sent", "left unsent: 0"),
+        ),
     ],
-    ids=["roundtrip", "roundtrip-staff", "throughput", "survey", "survey-rate", "harness"],
+    ids=["roundtrip", "roundtrip-staff", "throughput", "survey", "survey-rate", "harness", "push"],
 )
 def test_benchmark_runs(argv: list[str], printed: tuple[str, ...], tmp_path: Path) -> None:
     temp = tmp_path / "tmp"  # the benchmark's temporary files go here, so we see what it leaves
