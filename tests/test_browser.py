@@ -53,6 +53,7 @@ SEES = {
         "praise": ["服务态度好", "办事效率高", "业务水平高", "政策解释清楚", "一次办成"],
         "problems": ["等待时间长", "态度生硬", "办事效率低", "政策解释不清", "多次跑腿"],
         "thanks": "感谢您的评价",
+        "telegram": "用 Telegram 评价",
         "staff": "工作人员：张伟",
         "comment": "窗口工作人员很耐心，一次就办好了。",
         "switch": "简体",
@@ -74,6 +75,7 @@ SEES = {
         "praise": ["服務態度好", "辦事效率高", "業務水平高", "政策解釋清楚", "一次辦成"],
         "problems": ["等待時間長", "態度生硬", "辦事效率低", "政策解釋不清", "多次跑腿"],
         "thanks": "感謝您的評價",
+        "telegram": "用 Telegram 評價",
         "staff": "工作人員：張偉",
         "comment": "窗口工作人員很耐心，一次就辦好了。",
         "switch": "繁體",
@@ -113,6 +115,7 @@ SEES = {
             "Had to come back several times",
         ],
         "thanks": "Thank you for your rating",
+        "telegram": "Rate with Telegram",
         "staff": "Staff member: 张伟",
         "comment": "The staff were patient and it was done at once.",
         "switch": "English",
@@ -241,12 +244,17 @@ async def test_a_citizen_answers_the_whole_survey_in_the_language_of_the_phone(
     assert await citizen.page.locator("button.level img, button.level span").count() == 0
     assert await citizen.current_language() == sees["switch"]
     assert await citizen.switch() == ["简体", "繁體", "English"]
+    assert await citizen.links() == [
+        f"{sees['telegram']} -> https://t.me/jixiao_test_bot?start=sv_{url.rsplit('/', 1)[1]}",
+        f"{sees['query']} -> /q",
+    ]
     await assert_reads(citizen, language)
     assert await _responses(sessions) == []  # opening the link stores nothing
 
     await citizen.rate(SATISFIED)
     assert sees["first"] in await citizen.question()
     assert (await citizen.question()).startswith("2/4")
+    assert await citizen.links() == [f"{sees['query']} -> /q"]  # begun here, not in the chat
     await assert_reads(citizen, language)
     assert await citizen.answer_all(SATISFIED) == 3
 

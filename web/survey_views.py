@@ -113,6 +113,7 @@ async def _show(
             spec = survey_of(template) if template else DEFAULT_SURVEY
             return _question(request, tr, page, spec, 0, error=error, status=status)
         view = await surveys.load_view(session, peek.mine.id)
+    page.telegram = None  # begun here, so the chat would only refuse: no link to it
     if view.response.status == ResponseStatus.COMPLETE:
         return _ending(request, tr, page, view, peek.link, error=error)
     step = view.next_step()
