@@ -31,7 +31,6 @@ from web.forms import checked_form
 from web.pages import message, redirect, render, translator
 from web.state import WebState
 
-FACES = ("😀", "🙂", "😐", "🙁", "😞")
 NOT_FOUND_TITLE = N_("Page not found")
 NOT_FOUND = N_("This survey link is not valid or no longer in use.")
 TITLE = N_("Citizen satisfaction survey")
@@ -73,24 +72,20 @@ async def _page(
 
 
 def _greeting(page: Page, tr: Translator) -> list[str]:
-    unit = localized(page.unit, tr.locale)
+    """One short line under the unit's name: who served, and for what (the unit is the
+    heading). Anything longer pushes the answers below the fold of a phone."""
+    parts = []
     if page.staff:
-        lines = [
-            tr._(
-                "Hello! Thank you for using the services of {unit} (staff member: {staff})."
-            ).format(unit=unit, staff=page.staff)
-        ]
-    else:
-        lines = [tr._("Hello! Thank you for using the services of {unit}.").format(unit=unit)]
+        parts.append(tr._("Staff member: {name}").format(name=localized(page.staff, tr.locale)))
     if page.reference:
-        lines.append(tr.label(tr._("Service"), localized(page.reference, tr.locale)))
-    return lines
+        parts.append(tr.label(tr._("Service"), localized(page.reference, tr.locale)))
+    return [" · ".join(parts)] if parts else []
 
 
-def _levels(tr: Translator) -> list[tuple[int, str, str]]:
-    return [
-        (n, FACES[n], tr._(SATISFACTION_LABELS[level])) for n, level in enumerate(surveys.LEVELS)
-    ]
+def _levels(tr: Translator) -> list[tuple[int, str]]:
+    """The five levels, best first; each button's mark is drawn by CSS, not an emoji face
+    that a phone without an emoji font shows as an empty box."""
+    return [(n, tr._(SATISFACTION_LABELS[level])) for n, level in enumerate(surveys.LEVELS)]
 
 
 async def show(request: Request) -> Response:
@@ -118,6 +113,7 @@ async def _show(
             spec = survey_of(template) if template else DEFAULT_SURVEY
             return _question(request, tr, page, spec, 0, error=error, status=status)
         view = await surveys.load_view(session, peek.mine.id)
+    page.telegram = None  # begun here, so the chat would only refuse: no link to it
     if view.response.status == ResponseStatus.COMPLETE:
         return _ending(request, tr, page, view, peek.link, error=error)
     step = view.next_step()
@@ -134,7 +130,7 @@ async def _show(
         status,
         tr=tr,
         page=page,
-        greeting=_greeting(page, tr),
+        greeting=[],
         error=error,
         step=surveys.REPLY,
     )
@@ -153,15 +149,9 @@ def _question(
     total = 1 + len(spec.questions)
     if index == 0:
         code, text = surveys.OVERALL, tr._("Overall, are you satisfied with this service?")
-        intro = tr.ngettext(
-            "Please take a minute to rate this service: {count} question, a few taps.",
-            "Please take a minute to rate this service: {count} questions, a few taps.",
-            total,
-        ).format(count=total)
     else:
         question = spec.questions[index - 1]
         code, text = question.code, localized(question.text, tr.locale, question.text_en)
-        intro = None
     return render(
         request,
         "question.html",
@@ -169,7 +159,6 @@ def _question(
         tr=tr,
         page=page,
         greeting=_greeting(page, tr) if index == 0 else [],
-        intro=intro,
         progress=f"{index + 1}/{total}",
         question=text,
         step=code,

@@ -31,6 +31,12 @@ _LAYOUT_JS = """(min) => {
   }
   return found;
 }"""
+_BELOW_JS = """(selector) => {
+  const height = window.innerHeight;
+  return Array.from(document.querySelectorAll(selector))
+    .filter((el) => { const r = el.getBoundingClientRect(); return r.top < 0 || r.bottom > height; })
+    .map((el) => (el.innerText || el.value || el.tagName).trim());
+}"""
 
 
 class Citizen:
@@ -100,10 +106,20 @@ class Citizen:
         return (await self.page.inner_text("legend")).strip()
 
     async def levels(self) -> list[str]:
-        """The level buttons' words, best first (the face beside each is decoration)."""
+        """The level buttons' words, best first (each one's mark is drawn by CSS)."""
+        return [t.strip() for t in await self.page.locator("button.level").all_inner_texts()]
+
+    async def below_the_fold(self, selector: str) -> list[str]:
+        """The words of what ``selector`` finds that is not wholly on the screen as the page
+        is scrolled now (on landing: its top), i.e. what the citizen would scroll to find."""
+        found: list[str] = await self.page.evaluate(_BELOW_JS, selector)
+        return found
+
+    async def links(self) -> list[str]:
+        """The footer's links, as ``words -> address``."""
         return [
-            " ".join((await b.inner_text()).split()[1:])
-            for b in await self.page.locator("button.level").all()
+            f"{(await a.inner_text()).strip()} -> {await a.get_attribute('href')}"
+            for a in await self.page.locator("footer a").all()
         ]
 
     async def tags(self) -> list[str]:
