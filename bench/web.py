@@ -75,6 +75,7 @@ class Phase:
     requests: int = 0
     server_cpu: float = 0.0
     harness_cpu: float = 0.0
+    refused: list[str] = field(default_factory=list)
 
     @property
     def steps(self) -> int:
@@ -90,6 +91,10 @@ class Phase:
 def pct(latencies: list[float], q: float) -> float:
     ordered = sorted(latencies)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000 if ordered else 0.0
+
+
+class Refused(Exception):
+    """A step the server did not answer with the next page (a 500 under load, a 429)."""
 
 
 class Visitor:
@@ -111,9 +116,7 @@ class Visitor:
             getattr(self.phase, into).append(time.perf_counter() - started)
             self.phase.requests += 1 + len(response.history)
         if response.status_code != 200 or any(r.status_code != 303 for r in response.history):
-            raise SystemExit(
-                f"{response.request.method} {response.url.path}: {response.status_code}"
-            )
+            raise Refused(f"{response.request.method} {response.status_code}")
         return response.text
 
     async def open(self, path: str) -> str:
@@ -251,6 +254,11 @@ class Bench:
             visitor = Visitor(server.base, n, phase)
             try:
                 await c.run(visitor, f"/s/{payload.split('_', 1)[1]}")
+            except Refused as exc:
+                if phase is None:
+                    raise
+                phase.refused.append(str(exc))
+                citizens.remove(c)
             finally:
                 await visitor.close()
             if not self.page.exists():
@@ -262,6 +270,9 @@ class Bench:
             warm = links[self.args.citizens :]
             await asyncio.gather(*(citizen(self.args.citizens + i, None) for i in range(len(warm))))
             phase = await self._measure(f"jixiao, {workers} worker(s)", server, citizen)
+            if phase.refused:
+                errors = [line for line in server.child.tail().splitlines() if "Error" in line]
+                print("jixiao's log ends with:\n" + "\n".join(errors[-3:]))
         except BaseException:
             print(server.child.tail())
             raise
@@ -282,6 +293,10 @@ class Bench:
                 page = await visitor.open(path)
                 for _ in range(steps - 1):
                     page = await visitor.submit(path, page, {"level": "0"})
+            except Refused as exc:
+                if phase is None:
+                    raise
+                phase.refused.append(str(exc))
             finally:
                 await visitor.close()
 
@@ -379,6 +394,15 @@ async def main(args: argparse.Namespace) -> None:
         floor = await bench.floor(workers, steps)
         phases += [floor, jx]
         ratios.append(ratio_line(jx, floor, f"jixiao ÷ floor, {workers}w"))
+    if failed := [p for p in phases if p.refused]:
+        print(table(phases))
+        raise SystemExit(
+            "; ".join(
+                f"{p.name}: {len(p.refused)} of {p.citizens} citizens refused a step "
+                f"({', '.join(sorted(set(p.refused)))})"
+                for p in failed
+            )
+        )
     stored = await check_stored(bench.database_url, given)
     print(
         f"{args.citizens} citizens all at once per run, {steps} steps each "
