@@ -94,7 +94,7 @@ def pct(latencies: list[float], q: float) -> float:
 
 
 class Refused(Exception):
-    """A step the server did not answer with the next page (a 500 under load, a 429)."""
+    """A step not answered with the next page: a 500 or 429, a connection reset."""
 
 
 class Visitor:
@@ -111,7 +111,10 @@ class Visitor:
 
     async def _timed(self, into: str, request: Callable[[], Awaitable[httpx.Response]]) -> str:
         started = time.perf_counter()
-        response = await request()
+        try:
+            response = await request()
+        except httpx.TransportError as exc:  # a connection refused or reset under load
+            raise Refused(type(exc).__name__) from None
         if self.phase is not None:
             getattr(self.phase, into).append(time.perf_counter() - started)
             self.phase.requests += 1 + len(response.history)
@@ -271,7 +274,8 @@ class Bench:
             await asyncio.gather(*(citizen(self.args.citizens + i, None) for i in range(len(warm))))
             phase = await self._measure(f"jixiao, {workers} worker(s)", server, citizen)
             if phase.refused:
-                errors = [line for line in server.child.tail().splitlines() if "Error" in line]
+                log = server.child.log.read_text(errors="replace").splitlines()
+                errors = [line for line in log if "Error" in line]
                 print("jixiao's log ends with:\n" + "\n".join(errors[-3:]))
         except BaseException:
             print(server.child.tail())
