@@ -54,6 +54,9 @@ def serve(args: argparse.Namespace, settings: Settings, tr: Translator) -> int:
         forwarded_allow_ips=args.forwarded_allow_ips,
         access_log=False,
         server_header=False,
+        # a citizen reads a page before the next tap: keep the connection that long
+        # (uvicorn's 5 s closes it under the reader's thumb, and under load mid-reuse)
+        timeout_keep_alive=75,
         log_config=log_config(),
     )
     return 0

@@ -28,6 +28,7 @@ from infra.secret_store import with_survey_key
 from web import identity, query_views, survey_views
 from web.forms import checked_form
 from web.guard import Guard, Limits
+from web.in_flight import InFlight
 from web.pages import message, redirect, translator
 from web.state import WebState
 
@@ -130,6 +131,7 @@ def create_app(settings: Settings, *, limits: Limits | None = None) -> Starlette
         response = _refusal_page(Request(scope), status, wait)
         return response.status_code, response.raw_headers, bytes(response.body)
 
+    app.add_middleware(InFlight)  # inside the guard: refusals and headers do not wait
     app.add_middleware(Guard, limits=limits, refusal=refusal)
     return app
 
