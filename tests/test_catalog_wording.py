@@ -3,6 +3,8 @@ vocabulary; no calques of the English in either script; one term for one thing."
 
 from __future__ import annotations
 
+import re
+
 import opencc
 import pytest
 from babel.messages.pofile import read_po
@@ -76,6 +78,17 @@ def test_zh_hant_uses_one_regional_vocabulary() -> None:
 def test_zh_hans_has_no_calques_and_one_term_per_thing() -> None:
     wrong = [(w, s) for _id, s in _strings("zh_Hans") for w in (*CALQUES, *ONE_TERM) if w in s]
     assert not wrong
+
+
+# an ASCII colon after Chinese (or after a placeholder or tag that ends a Chinese phrase)
+ASCII_COLON_AFTER_CJK = re.compile(r"[\u3400-\u9fff\u3001-\u303f\uff01-\uff5e}>](?::\s|:$)")
+
+
+@pytest.mark.parametrize("locale", ["zh_Hans", "zh_Hant"])
+def test_chinese_writes_the_full_width_colon(locale: str) -> None:
+    """总体评价：非常满意 1, never 总体评价: … (the survey statistics, and every other line)."""
+    ascii_colon = [s for _id, s in _strings(locale) if ASCII_COLON_AFTER_CJK.search(s)]
+    assert not ascii_colon
 
 
 def test_english_says_negative_rating_and_fairly_satisfied() -> None:
