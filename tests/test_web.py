@@ -199,6 +199,31 @@ async def test_the_receipt_code_is_shown_once_and_never_on_reopening_the_link(
     assert "正在办理" in phone.text  # the citizen who noted it down still reads the item
 
 
+async def test_a_double_tap_on_the_last_answer_still_shows_the_receipt_code_once(
+    sessions: SessionFactory, app: Starlette, phone: Browser
+) -> None:
+    """The browser shows the second request's response: it gets the code once more, within
+    the minute, and no later request does."""
+    seconds = [1000.0]
+    app.state.web.monotonic = lambda: seconds[0]
+    await make_org(sessions)
+    late = Browser(app, address="198.51.100.14")
+    for browser, wait in ((phone, 2), (late, 61)):  # the second taps again after the minute
+        path = await _path(sessions)
+        await answer_all(browser, path, VERY_DISSATISFIED, tags=(1,))
+        token = browser.csrf()
+        await browser.tap(path, reply="1")
+        receipt = _receipt(browser)
+        seconds[0] += wait
+        await browser.post(path, {"step": "reply", "reply": "1"}, csrf=token)
+        assert browser.page is not None
+        if browser is phone:
+            assert _receipt(browser) == receipt and 'name="phone"' in browser.page.text
+            await browser.post(path, {"step": "reply", "reply": "1"}, csrf=token)
+        assert "已提交" in browser.text and receipt not in browser.page.text
+    await late.close()
+
+
 def _receipt(browser: Browser) -> str:
     assert browser.page is not None
     body = browser.page.text

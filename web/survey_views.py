@@ -6,9 +6,10 @@ so a reload never answers twice and an abandoned survey resumes at its next step
 answer claims the link through ``services.surveys.begin``, under the same rules as the chat.
 
 The answer that ends the survey is the exception: its own response shows the thanks and a
-差评's receipt code, which exists nowhere else (only its hash is kept, no cookie holds it).
-On a shared device (a counter pad) the next person who opens the link sees only that it was
-submitted, with the number: never the code, nor the phone field.
+差评's receipt code, which exists nowhere else (only its hash is kept, no cookie holds it;
+``web.receipts`` keeps it a minute for a double tap's second request). On a shared device
+(a counter pad) the next person who opens the link sees only that it was submitted, with
+the number: never the code, nor the phone field.
 """
 
 from __future__ import annotations
@@ -240,6 +241,8 @@ def _ending(
         text = tr._("You have already completed this survey. Thank you!")
     title = N_("Submitted") if view.rectification_id is not None else N_("Thank you")
     response = message(request, 400 if error else 200, title, text, error=error)
+    state: WebState = request.app.state.web
+    state.just_shown.take(view.response.id, state.monotonic())  # reopened: never again
     response.delete_cookie(identity.RECEIPT, path=request.url.path)  # set by older versions
     return _private(response)
 
@@ -335,6 +338,11 @@ async def answer(request: Request) -> Response:
             view = await surveys.load_view(session, mine.id)
             if step == "phone" and mine.status == ResponseStatus.COMPLETE and view.bad:
                 return await _phone(request, session, state, peek.link, view, payload, form)
+            if mine.status == ResponseStatus.COMPLETE and step == surveys.REPLY:
+                again = state.just_shown.take(mine.id, state.monotonic())
+                if again is not None:  # a double tap's second request: the code once more
+                    page = await _page(state, session, peek.link, payload, tr.locale)
+                    return _finished(request, tr, page, view, again)
             if mine.status == ResponseStatus.COMPLETE or step != view.next_step():
                 return redirect(request, request.url.path)  # an old page: show where it is
             receipt = await _apply(session, state, view, step, form, respondent, now)
@@ -346,6 +354,8 @@ async def answer(request: Request) -> Response:
             return message(request, 200, TITLE, exc.plain(tr))
         return await _show(request, error=exc.plain(tr), status=400, form=form)
     if view.response.status == ResponseStatus.COMPLETE:
+        if receipt is not None:
+            state.just_shown.remember(view.response.id, receipt, state.monotonic())
         return _finished(request, tr, page, view, receipt)  # no redirect: shown this once
     return redirect(request, request.url.path)
 
@@ -365,6 +375,7 @@ async def _phone(
     page = await _page(state, session, link, payload, tr.locale)
     page.telegram = None
     respondent = surveys.web_respondent(state.settings, identity.visitor(request))
+    state.just_shown.take(view.response.id, state.monotonic())  # the citizen went on
     try:  # a refused number is refused before anything changes
         await surveys.leave_phone(
             session, view.response.id, str(form.get("phone", "")), respondent=respondent
