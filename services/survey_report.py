@@ -69,9 +69,8 @@ async def satisfaction_report(
                 f"{tr._(SATISFACTION_LABELS[level])} {counts.get(level, 0)}"
                 for level in surveys.LEVELS
             )
-            lines.append(
-                html_format("• {question}: {dist}", question=questions.get(code, code), dist=dist)
-            )
+            label = tr.label(questions.get(code, code), dist)  # 总体评价：… / Overall: …
+            lines.append(html_format("• {line}", line=label))
         if s.open_items:
             lines.append(
                 html_format(

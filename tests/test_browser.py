@@ -61,6 +61,7 @@ SEES = {
         "yes_reply": "需要，请回复我",
         "number": "编号：{id}",
         "call_back": "谢谢，我们将电话回访您。",
+        "submitted": "已提交",
         "query": "查询处理结果",
         "handling": "正在办理",
         "rate_question": "您对处理结果是否满意？",
@@ -83,6 +84,7 @@ SEES = {
         "yes_reply": "需要，請回覆我",
         "number": "編號：{id}",
         "call_back": "謝謝，我們將電話回訪您。",
+        "submitted": "已提交",
         "query": "查詢處理結果",
         "handling": "正在辦理",
         "rate_question": "您對處理結果是否滿意？",
@@ -123,6 +125,7 @@ SEES = {
         "yes_reply": "Yes, please reply",
         "number": "No. {id}",
         "call_back": "Thank you. We will call you back.",
+        "submitted": "Submitted",
         "query": "Check the result of a complaint",
         "handling": "is handling it",
         "rate_question": "Are you satisfied with how it was handled?",
@@ -378,6 +381,13 @@ async def test_a_bad_review_answered_by_the_unit_head_in_the_chat_is_read_and_ra
     await citizen.write("138 0013 8000", "#phone")
     await citizen.primary("phone-left")
     assert sees["call_back"] in await citizen.main()
+    # the next person at a shared phone opens the link again: the number, never the code
+    await citizen.open(url, "reopened")
+    reopened = await citizen.main()
+    assert sees["submitted"] in reopened and sees["number"].format(id=rect.id) in reopened
+    assert receipt not in await citizen.page.content()
+    assert await citizen.page.locator("#receipt, #phone").count() == 0
+    await assert_reads(citizen, language)
     [response] = await _responses(sessions)
     assert response.channel == "web" and response.wants_reply and response.locale == language
     assert response.overall == Satisfaction.VERY_DISSATISFIED

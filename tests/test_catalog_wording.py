@@ -3,6 +3,8 @@ vocabulary; no calques of the English in either script; one term for one thing."
 
 from __future__ import annotations
 
+import re
+
 import opencc
 import pytest
 from babel.messages.pofile import read_po
@@ -38,6 +40,10 @@ CALQUES = (
     "干得好",  # "well done"
     "我们会在此对话中",  # "in this conversation"
 )
+# A citizen reads the bureau's answer: 查看答覆, as the bureau writes to the public (issue
+# 14); 檢視 stays the word of the bot's buttons and commands. Feedback is 意見回饋, not 反饋.
+CITIZEN_READS = re.compile(r"查看(您的)?答覆")
+ZH_HANT_NOT = ("檢視答覆", "檢視您的答覆", "反饋")
 ONE_TERM = ("群众满意度", "办事群众", "问卷链接", "满意度调查二维码", "调查链接")
 
 
@@ -67,15 +73,31 @@ def test_zh_hant_uses_one_regional_vocabulary() -> None:
     mainland = [
         (word, s)
         for _id, s in _strings("zh_Hant")
-        for word in (*TAIWAN_NOT_MAINLAND.values(), *MACHINE_CONVERSIONS)
-        if word in s
+        for word in (*TAIWAN_NOT_MAINLAND.values(), *MACHINE_CONVERSIONS, *ZH_HANT_NOT)
+        if word in CITIZEN_READS.sub("", s)
     ]
     assert not mainland
+
+
+def test_zh_hant_citizens_read_the_answer_with_one_word() -> None:
+    about_the_answer = [s for _id, s in _strings("zh_Hant") if "答覆" in s and "看" in s]
+    assert about_the_answer and all(CITIZEN_READS.search(s) for s in about_the_answer)
 
 
 def test_zh_hans_has_no_calques_and_one_term_per_thing() -> None:
     wrong = [(w, s) for _id, s in _strings("zh_Hans") for w in (*CALQUES, *ONE_TERM) if w in s]
     assert not wrong
+
+
+# an ASCII colon after Chinese (or after a placeholder or tag that ends a Chinese phrase)
+ASCII_COLON_AFTER_CJK = re.compile(r"[\u3400-\u9fff\u3001-\u303f\uff01-\uff5e}>](?::\s|:$)")
+
+
+@pytest.mark.parametrize("locale", ["zh_Hans", "zh_Hant"])
+def test_chinese_writes_the_full_width_colon(locale: str) -> None:
+    """总体评价：非常满意 1, never 总体评价: … (the survey statistics, and every other line)."""
+    ascii_colon = [s for _id, s in _strings(locale) if ASCII_COLON_AFTER_CJK.search(s)]
+    assert not ascii_colon
 
 
 def test_english_says_negative_rating_and_fairly_satisfied() -> None:

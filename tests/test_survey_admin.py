@@ -6,6 +6,7 @@ import csv
 import datetime as dt
 import io
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -105,6 +106,8 @@ async def test_statistics_count_and_rate(server: FakeBotApi, bot, sessions: Sess
     assert "应急指挥中心" in stats.text and "4" in stats.text
     # the overall level is listed first, by name, then the questions
     assert stats.text.index("• 总体评价") < stats.text.index("• 您对工作人员的服务态度是否满意？")
+    assert "• 总体评价：非常满意 1 满意 1 基本满意 1 不满意 1 非常不满意 0" in stats.text
+    assert not re.search(r"[\u3400-\u9fff？]: ", stats.text)  # the full-width colon throughout
     assert "网页评价0条（占0.0%），Telegram评价4条" in stats.text
     async with sessions.begin() as s:  # one of them as the survey page stores it
         first = await s.scalar(select(SurveyResponse).order_by(SurveyResponse.id).limit(1))

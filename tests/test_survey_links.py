@@ -265,8 +265,10 @@ async def test_cli_links_files_and_revoke(
 
     result = jixiao("survey", "revoke", rows[0]["serial"], cwd=tmp_path, **env)
     assert result.returncode == 0, result.stderr
+    assert f"已停用编号为{rows[0]['serial']}的" in result.stdout  # one word, as its help says
     again = jixiao("survey", "revoke", rows[0]["link"], cwd=tmp_path, **env)
     assert again.returncode == 1 and rows[0]["serial"] in again.stderr
+    assert "已停用" in again.stderr and "撤销" not in again.stderr
     bad = jixiao(
         "survey",
         "links",

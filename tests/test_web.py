@@ -171,6 +171,59 @@ async def test_a_bad_review_needs_a_reason_and_ends_with_number_and_receipt(
     assert (await _responses(sessions))[0].callback_phone == "13800138000"
 
 
+async def test_the_receipt_code_is_shown_once_and_never_on_reopening_the_link(
+    sessions: SessionFactory, phone: Browser
+) -> None:
+    """A counter pad or a borrowed phone: the next person who opens the link sees that it
+    was submitted, with its number, but not the code that proves it, nor the phone field."""
+    await make_org(sessions)
+    path = await _path(sessions)
+    await answer_all(phone, path, VERY_DISSATISFIED, tags=(1,))
+    await phone.tap(path, reply="1")
+    receipt, token = _receipt(phone), phone.csrf()
+    assert phone.page is not None and phone.page.headers["cache-control"] == "no-store"
+    assert "jx_r" not in phone.client.cookies and receipt not in str(phone.client.cookies)
+    async with sessions() as s:
+        rect_id = int(await s.scalar(select(Rectification.id)) or 0)
+    await phone.tap(path, phone="12345")  # the phone step right after: its error, no code
+    assert "电话号码格式不正确" in phone.text and 'name="phone"' in phone.page.text
+    assert receipt not in phone.page.text
+    await phone.get(path)  # the next person opens the same link
+    assert phone.page.status_code == 200 and "已提交" in phone.text
+    assert f"编号：{rect_id}" in phone.text and 'href="/q"' in phone.page.text
+    assert receipt not in phone.page.text and 'name="phone"' not in phone.page.text
+    await phone.post(path, {"step": "reply", "reply": "1"}, csrf=token)  # sent again
+    assert "已提交" in phone.text and receipt not in phone.page.text
+    await phone.get("/q")
+    await phone.post("/q", {"reference": str(rect_id), "receipt": receipt})
+    assert "正在办理" in phone.text  # the citizen who noted it down still reads the item
+
+
+async def test_a_double_tap_on_the_last_answer_still_shows_the_receipt_code_once(
+    sessions: SessionFactory, app: Starlette, phone: Browser
+) -> None:
+    """The browser shows the second request's response: it gets the code once more, within
+    the minute, and no later request does."""
+    seconds = [1000.0]
+    app.state.web.monotonic = lambda: seconds[0]
+    await make_org(sessions)
+    late = Browser(app, address="198.51.100.14")
+    for browser, wait in ((phone, 2), (late, 61)):  # the second taps again after the minute
+        path = await _path(sessions)
+        await answer_all(browser, path, VERY_DISSATISFIED, tags=(1,))
+        token = browser.csrf()
+        await browser.tap(path, reply="1")
+        receipt = _receipt(browser)
+        seconds[0] += wait
+        await browser.post(path, {"step": "reply", "reply": "1"}, csrf=token)
+        assert browser.page is not None
+        if browser is phone:
+            assert _receipt(browser) == receipt and 'name="phone"' in browser.page.text
+            await browser.post(path, {"step": "reply", "reply": "1"}, csrf=token)
+        assert "已提交" in browser.text and receipt not in browser.page.text
+    await late.close()
+
+
 def _receipt(browser: Browser) -> str:
     assert browser.page is not None
     body = browser.page.text

@@ -20,7 +20,7 @@ from starlette.responses import Response
 
 VISITOR: Final = "jx_v"
 LANGUAGE: Final = "jx_lang"
-RECEIPT: Final = "jx_r"  # a web 差评's number and receipt, shown on its page for an hour
+RECEIPT: Final = "jx_r"  # held a 差评's receipt code before it was shown only once: deleted
 QUERY: Final = "jx_q"  # the item a citizen opened on /q with its number and receipt code
 YEAR: Final = 365 * 24 * 3600
 HOUR: Final = 3600

@@ -16,6 +16,7 @@ from infra.db import SessionFactory
 from infra.models.types import utcnow
 from web.guard import Limits
 from web.identity import Signer
+from web.receipts import JustShown
 
 
 @dataclass
@@ -34,3 +35,4 @@ class WebState:
     too_many: Callable[[Request, float], Response] = field(
         default=lambda _r, _w: Response(status_code=429)
     )
+    just_shown: JustShown = field(default_factory=JustShown)

@@ -4,6 +4,12 @@ GET shows where this visitor is (nothing is stored: a link preview must not use 
 each answer is a POST stored in one transaction, then a redirect to GET (Post/Redirect/Get),
 so a reload never answers twice and an abandoned survey resumes at its next step. The first
 answer claims the link through ``services.surveys.begin``, under the same rules as the chat.
+
+The answer that ends the survey is the exception: its own response shows the thanks and a
+差评's receipt code, which exists nowhere else (only its hash is kept, no cookie holds it;
+``web.receipts`` keeps it a minute for a double tap's second request). On a shared device
+(a counter pad) the next person who opens the link sees only that it was submitted, with
+the number: never the code, nor the phone field.
 """
 
 from __future__ import annotations
@@ -220,47 +226,74 @@ def _ending(
     *,
     error: str | None = None,
 ) -> Response:
-    """The thanks of a response just finished here (the receipt cookie says so); otherwise
-    why there is nothing more to answer."""
+    """A finished survey reopened: that it is done, and a 差评's number to follow it on /q;
+    never its receipt code, which was shown once when it ended (``_finished``)."""
+    unit = localized(page.unit, tr.locale)
+    if view.response.link_id != link.id:
+        text = tr._(
+            "You have already rated {unit} today; one rating per person, unit and day is counted. Thank you!"
+        ).format(unit=unit)
+    elif view.rectification_id is not None:
+        text = tr._(
+            "Your comments were submitted (No. {ref}). Follow them under “Check the result of a complaint” with this number and the receipt code you were given."
+        ).format(ref=view.rectification_id)
+    else:
+        text = tr._("You have already completed this survey. Thank you!")
+    title = N_("Submitted") if view.rectification_id is not None else N_("Thank you")
+    response = message(request, 400 if error else 200, title, text, error=error)
     state: WebState = request.app.state.web
-    shown = state.signer.load(
-        request.cookies.get(identity.RECEIPT), identity.RECEIPT, identity.HOUR
-    )
-    just = isinstance(shown, dict) and shown.get("rid") == view.response.id
-    if not just:
-        unit = localized(page.unit, tr.locale)
-        if view.response.link_id == link.id:
-            text = tr._("You have already completed this survey. Thank you!")
-        else:
-            text = tr._(
-                "You have already rated {unit} today; one rating per person, unit and day is counted. Thank you!"
-            ).format(unit=unit)
-        return message(request, 200, N_("Thank you"), text)
-    assert isinstance(shown, dict)
+    state.just_shown.take(view.response.id, state.monotonic())  # reopened: never again
+    response.delete_cookie(identity.RECEIPT, path=request.url.path)  # set by older versions
+    return _private(response)
+
+
+def _finished(
+    request: Request,
+    tr: Translator,
+    page: Page,
+    view: surveys.SurveyView,
+    receipt: str | None,
+    *,
+    error: str | None = None,
+    status: int = 200,
+) -> Response:
+    """The page right after the survey ends, as the response to its last answer (or to the
+    phone number left on it): the thanks, and for a 差评 its number, the receipt code when
+    this very answer made it, and the phone field until a number is left."""
     if not view.bad:
-        return message(
-            request,
-            200,
-            N_("Thank you"),
-            tr._("Thank you for your rating! It helps us serve you better."),
+        return _private(
+            message(
+                request,
+                200,
+                N_("Thank you"),
+                tr._("Thank you for your rating! It helps us serve you better."),
+            )
         )
     unit = localized(page.unit, tr.locale)
-    return render(
-        request,
-        "done.html",
-        400 if error else 200,
-        tr=tr,
-        page=page,
-        greeting=[],
-        error=error,
-        passed=tr._(
-            "Your comments have been passed to {unit} to verify and handle (No. {ref}). Thank you for your feedback."
-        ).format(unit=unit, ref=view.rectification_id or "—"),
-        reference=view.rectification_id,
-        receipt=shown.get("receipt"),
-        phone_saved=view.response.callback_phone is not None,
-        step="phone",
+    return _private(
+        render(
+            request,
+            "done.html",
+            status,
+            tr=tr,
+            page=page,
+            greeting=[],
+            error=error,
+            passed=tr._(
+                "Your comments have been passed to {unit} to verify and handle (No. {ref}). Thank you for your feedback."
+            ).format(unit=unit, ref=view.rectification_id or "—"),
+            reference=view.rectification_id,
+            receipt=receipt,
+            phone_saved=view.response.callback_phone is not None,
+            step="phone",
+        )
     )
+
+
+def _private(response: Response) -> Response:
+    """Kept by no cache and no back button: the next person on the device must ask again."""
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 async def answer(request: Request) -> Response:
@@ -303,32 +336,53 @@ async def answer(request: Request) -> Response:
             else:
                 mine = peek.mine
             view = await surveys.load_view(session, mine.id)
-            if step == "phone":
-                await surveys.leave_phone(
-                    session, mine.id, str(form.get("phone", "")), respondent=respondent
-                )
-                return redirect(request, request.url.path)
+            if step == "phone" and mine.status == ResponseStatus.COMPLETE and view.bad:
+                return await _phone(request, session, state, peek.link, view, payload, form)
+            if mine.status == ResponseStatus.COMPLETE and step == surveys.REPLY:
+                again = state.just_shown.take(mine.id, state.monotonic())
+                if again is not None:  # a double tap's second request: the code once more
+                    page = await _page(state, session, peek.link, payload, tr.locale)
+                    return _finished(request, tr, page, view, again)
             if mine.status == ResponseStatus.COMPLETE or step != view.next_step():
                 return redirect(request, request.url.path)  # an old page: show where it is
             receipt = await _apply(session, state, view, step, form, respondent, now)
+            page = await _page(state, session, peek.link, payload, tr.locale)
     except IntegrityError:  # a double tap: the other request stored it; show where it is
         return redirect(request, request.url.path)
     except DomainError as exc:
         if claiming:
             return message(request, 200, TITLE, exc.plain(tr))
         return await _show(request, error=exc.plain(tr), status=400, form=form)
-    done = redirect(request, request.url.path)
     if view.response.status == ResponseStatus.COMPLETE:
-        flash = {"rid": view.response.id, "receipt": receipt}
-        identity.set_cookie(
-            request,
-            done,
-            identity.RECEIPT,
-            state.signer.dump(flash, identity.RECEIPT),
-            identity.HOUR,
-            path=request.url.path,
+        if receipt is not None:
+            state.just_shown.remember(view.response.id, receipt, state.monotonic())
+        return _finished(request, tr, page, view, receipt)  # no redirect: shown this once
+    return redirect(request, request.url.path)
+
+
+async def _phone(
+    request: Request,
+    session: Any,
+    state: WebState,
+    link: SurveyLink,
+    view: surveys.SurveyView,
+    payload: StartPayload,
+    form: Any,
+) -> Response:
+    """The number for a return call, left on the page that ended the survey; that page
+    again, with the number saved or why not (without the receipt code: shown once)."""
+    tr = translator(request)
+    page = await _page(state, session, link, payload, tr.locale)
+    page.telegram = None
+    respondent = surveys.web_respondent(state.settings, identity.visitor(request))
+    state.just_shown.take(view.response.id, state.monotonic())  # the citizen went on
+    try:  # a refused number is refused before anything changes
+        await surveys.leave_phone(
+            session, view.response.id, str(form.get("phone", "")), respondent=respondent
         )
-    return done
+    except DomainError as exc:
+        return _finished(request, tr, page, view, None, error=exc.plain(tr), status=400)
+    return _finished(request, tr, page, view, None)
 
 
 async def _apply(
