@@ -24,6 +24,9 @@ RECEIPT: Final = "jx_r"  # held a 差评's receipt code before it was shown only
 QUERY: Final = "jx_q"  # the item a citizen opened on /q with its number and receipt code
 YEAR: Final = 365 * 24 * 3600
 HOUR: Final = 3600
+# how long /q keeps the item it opened: long enough to read the reply and rate it, short
+# enough that the next person at a shared pad rarely finds it open
+QUERY_TTL: Final = 600
 
 
 class Signer:

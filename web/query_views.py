@@ -33,9 +33,11 @@ PATH = "/q"
 
 
 async def show(request: Request) -> Response:
-    """The lookup form, or the item this browser opened within the hour."""
+    """The lookup form, or the item this browser opened in the last ten minutes."""
     state: WebState = request.app.state.web
-    opened = state.signer.load(request.cookies.get(identity.QUERY), identity.QUERY, identity.HOUR)
+    opened = state.signer.load(
+        request.cookies.get(identity.QUERY), identity.QUERY, identity.QUERY_TTL
+    )
     if isinstance(opened, int) and "new" not in request.query_params:
         return await _item(request, opened)
     return _form(request, translator(request))
@@ -67,7 +69,7 @@ async def lookup(request: Request) -> Response:
         return _form(request, tr, error=tr._(WRONG), status=400, reference=number[:9])
     done = redirect(request, PATH)
     opened = state.signer.dump(rect.id, identity.QUERY)
-    identity.set_cookie(request, done, identity.QUERY, opened, identity.HOUR, path=PATH)
+    identity.set_cookie(request, done, identity.QUERY, opened, identity.QUERY_TTL, path=PATH)
     return done
 
 
@@ -75,7 +77,9 @@ async def rate(request: Request) -> Response:
     """POST 满意 / 基本满意 / 不满意 for the item this browser opened: ``rc.rate``, once."""
     state: WebState = request.app.state.web
     form = await checked_form(request)
-    opened = state.signer.load(request.cookies.get(identity.QUERY), identity.QUERY, identity.HOUR)
+    opened = state.signer.load(
+        request.cookies.get(identity.QUERY), identity.QUERY, identity.QUERY_TTL
+    )
     if not isinstance(opened, int):
         return redirect(request, PATH)
     level = rv.RATINGS.get(str(form.get("rating", "")))
