@@ -2,6 +2,8 @@
 
 Workers are separate processes that build the app from the environment
 (``web.app.from_environment``), so the username found here is handed to them there.
+The username is optional: a host that cannot reach Telegram (a mainland server) serves the
+page without the "Rate with Telegram" link, and asks Telegram nothing when no token is set.
 uvicorn's own access log is off: ``web.guard`` logs each request with survey tokens masked.
 """
 
@@ -11,6 +13,7 @@ import argparse
 import asyncio
 import copy
 import os
+import sys
 from typing import Any
 
 import uvicorn
@@ -22,11 +25,27 @@ from infra.config import Settings
 from infra.i18n import Translator
 
 
-async def _check(settings: Settings, tr: Translator) -> str:
-    """The database is there and up to date (one line and status 3 if not); the username."""
+async def _check(settings: Settings, tr: Translator) -> str | None:
+    """The database is there and up to date (one line and status 3 if not); the username.
+
+    No username and no token: None, and Telegram is not asked. A token Telegram cannot be
+    asked with (out of reach, or rejected): one warning, and None, since the page works
+    without the link.
+    """
     engine = await open_database(settings, tr)
     await engine.dispose()
-    return await bot_username(settings, tr)
+    if not settings.bot_username and not settings.bot_token:
+        return None
+    try:
+        return await bot_username(settings, tr)
+    except CliFailure as failure:
+        print(
+            tr._("Warning: {problem} The page is served without the Telegram link.").format(
+                problem=failure.line
+            ),
+            file=sys.stderr,
+        )
+        return None
 
 
 def log_config() -> dict[str, Any]:
@@ -43,7 +62,9 @@ def serve(args: argparse.Namespace, settings: Settings, tr: Translator) -> int:
         raise CliFailure(
             tr._("Several workers need PostgreSQL: SQLite takes one writer at a time."), REFUSED
         )
-    os.environ["JIXIAO_BOT_USERNAME"] = asyncio.run(_check(settings, tr))
+    username = asyncio.run(_check(settings, tr))
+    if username:
+        os.environ["JIXIAO_BOT_USERNAME"] = username
     uvicorn.run(
         "web.app:from_environment",
         factory=True,
