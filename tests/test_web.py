@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import hashlib
 import logging
 import re
 from collections.abc import AsyncIterator
@@ -28,6 +29,7 @@ from tests.factories import survey_links as links
 from tests.harness import InProcessBot
 from tests.test_rectification import HEAD, RECORD_TEXT, bind_en
 from web.guard import CSP, Limits
+from web.pages import STATIC
 
 ANSWER_TEXT = "已调整午间窗口值班，您反映的问题已整改。"
 VERY_DISSATISFIED, SATISFIED = 4, 1
@@ -347,6 +349,26 @@ async def test_security_headers_on_every_response(
     cookie = (await newcomer.client.get(path)).headers["set-cookie"]
     assert "HttpOnly" in cookie and "samesite=lax" in cookie.lower() and "Secure" not in cookie
     await newcomer.close()
+
+
+async def test_pages_are_never_cached_and_the_stylesheet_is_kept_until_it_changes(
+    sessions: SessionFactory, phone: Browser
+) -> None:
+    await make_org(sessions)
+    path = await _path(sessions)
+    page = await phone.get(path)
+    assert page.headers["cache-control"] == "no-store"
+    found = re.search(
+        r'<link rel="stylesheet" href="(/static/site\.css\?v=([0-9a-f]+))">', page.text
+    )
+    assert found is not None
+    digest = hashlib.sha256((STATIC / "site.css").read_bytes()).hexdigest()
+    assert digest.startswith(found.group(2))  # a new release's stylesheet, a new URL
+    sheet = await phone.client.get(found.group(1))
+    assert sheet.status_code == 200 and "text/css" in sheet.headers["content-type"]
+    assert "public" in sheet.headers["cache-control"]
+    assert "max-age=31536000" in sheet.headers["cache-control"]
+    assert sheet.headers["content-security-policy"] == CSP
 
 
 async def test_over_https_the_cookie_is_secure(sessions: SessionFactory, app: Starlette) -> None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import math
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -29,10 +28,9 @@ from web import identity, query_views, survey_views
 from web.forms import checked_form
 from web.guard import Guard, Limits
 from web.in_flight import InFlight
-from web.pages import message, redirect, translator
+from web.pages import STATIC, message, redirect, translator
 from web.state import WebState
 
-STATIC = Path(__file__).resolve().parent / "static"
 TITLES = {
     403: N_("This page has expired"),
     404: survey_views.NOT_FOUND_TITLE,

@@ -45,8 +45,12 @@ HEADERS: Final = [
     (b"referrer-policy", b"no-referrer"),
     (b"permissions-policy", b"camera=(), microphone=(), geolocation=(), payment=()"),
     (b"x-frame-options", b"DENY"),
-    (b"cache-control", b"no-store"),
 ]
+# Pages hold a CSRF token and a citizen's answers: never cached. /static is the same for
+# everyone and its URL carries the file's hash (``web.pages.STATIC_VERSION``), so a browser
+# keeps it for a year and a release's new stylesheet has a new URL.
+NO_STORE: Final = b"no-store"
+STATIC_CACHE: Final = b"public, max-age=31536000, immutable"
 _TOKEN = re.compile(r"^/s/[^/]+")
 
 
@@ -126,12 +130,13 @@ class Guard:
             await self.app(scope, receive, send)
             return
         started, status = time.perf_counter(), [0]
+        cache = STATIC_CACHE if scope.get("path", "").startswith("/static/") else NO_STORE
 
         async def send_guarded(message: Message) -> None:
             if message["type"] == "http.response.start":
                 status[0] = message["status"]
                 names = {name for name, _ in message.get("headers", [])}
-                extra = [(k, v) for k, v in HEADERS if k not in names]
+                extra = [(k, v) for k, v in [*HEADERS, (b"cache-control", cache)] if k not in names]
                 message["headers"] = [*message.get("headers", []), *extra]
             await send(message)
 
