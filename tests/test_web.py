@@ -28,7 +28,7 @@ from tests.factories import make_org
 from tests.factories import survey_links as links
 from tests.harness import InProcessBot
 from tests.test_rectification import HEAD, RECORD_TEXT, bind_en
-from web.guard import CSP, Limits
+from web.guard import CSP, Limits, masked
 from web.pages import STATIC
 
 ANSWER_TEXT = "已调整午间窗口值班，您反映的问题已整改。"
@@ -425,6 +425,21 @@ async def test_the_access_log_never_shows_a_token(
     lines = [r.getMessage() for r in caplog.records if r.name == "jixiao.web"]
     assert any("/s/…" in line for line in lines)
     assert not any(token in line for line in lines)
+
+
+async def test_the_access_log_masks_a_token_behind_extra_slashes(
+    sessions: SessionFactory, phone: Browser, caplog: pytest.LogCaptureFixture
+) -> None:
+    await make_org(sessions)
+    token = (await _path(sessions)).rsplit("/", 1)[1]
+    odd = (f"//s/{token}", f"/s//{token}", f"/x/s/{token}", f"///s///{token}/more")
+    with caplog.at_level(logging.INFO, logger="jixiao.web"):
+        for path in odd:  # absolute: httpx would read "//s/…" as a host named "s"
+            await phone.client.get("http://jixiao.test" + path)
+    lines = [r.getMessage() for r in caplog.records if r.name == "jixiao.web"]
+    assert len(lines) == len(odd) and all("/s/…" in line for line in lines)
+    assert not any(token in line for line in lines)
+    assert masked("/q") == "/q" and masked("/static/site.css") == "/static/site.css"
 
 
 async def test_a_double_tap_on_the_first_answer_stores_one_response(

@@ -51,12 +51,17 @@ HEADERS: Final = [
 # keeps it for a year and a release's new stylesheet has a new URL.
 NO_STORE: Final = b"no-store"
 STATIC_CACHE: Final = b"public, max-age=31536000, immutable"
-_TOKEN = re.compile(r"^/s/[^/]+")
+_SLASHES = re.compile(r"/{2,}")
+_TOKEN = re.compile(r"/s/[^/]+")
 
 
 def masked(path: str) -> str:
-    """The path as the log may show it: a survey token replaced by ``…``."""
-    return _TOKEN.sub("/s/…", path)
+    """The path as the log may show it: every ``/s/`` segment's token replaced by ``…``.
+
+    Slashes are collapsed first, so ``//s/TOKEN``, ``/s//TOKEN`` and ``/x/s/TOKEN`` (which
+    a browser or a scanner may send, and a router may or may not serve) are masked too.
+    """
+    return _TOKEN.sub("/s/…", _SLASHES.sub("/", path))
 
 
 @dataclass
