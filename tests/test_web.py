@@ -28,7 +28,7 @@ from tests.factories import make_org
 from tests.factories import survey_links as links
 from tests.harness import InProcessBot
 from tests.test_rectification import HEAD, RECORD_TEXT, bind_en
-from web.guard import CSP, Limits, masked
+from web.guard import CSP, Limits, Window, masked
 from web.pages import STATIC
 
 ANSWER_TEXT = "已调整午间窗口值班，您反映的问题已整改。"
@@ -285,8 +285,8 @@ async def test_an_address_over_its_limits_gets_429_with_retry_after(
         phone = Browser(app)
         codes = [(await phone.get(path)).status_code for _ in range(4)]
         assert codes == [200, 200, 200, 429]
-        assert phone.page is not None and int(phone.page.headers["retry-after"]) >= 1
-        assert "请" in phone.text and "分钟后再试" in phone.text
+        assert phone.page is not None and int(phone.page.headers["retry-after"]) > 30
+        assert "请1分钟后再试" in phone.text  # a minute's window: the words say a minute
         elsewhere = Browser(app, address="198.51.100.12")  # another address is not held up
         assert (await elsewhere.get(path)).status_code == 200
         await phone.close()
@@ -309,7 +309,26 @@ async def test_an_address_over_its_limits_gets_429_with_retry_after(
             assert guesser.page is not None and guesser.page.status_code == 400
         await guesser.post("/q", {"reference": "1", "receipt": "AAAAAAAA"}, csrf=guesser.csrf())
         assert guesser.page is not None and guesser.page.status_code == 429
+        assert "查询码有误" in guesser.text and "访问次数较多" not in guesser.text
+        assert int(guesser.page.headers["retry-after"]) > 60 and "分钟后再试" in guesser.text
         await guesser.close()
+
+
+async def test_a_wait_under_a_minute_is_said_as_a_moment(
+    sessions: SessionFactory, settings: Settings
+) -> None:
+    """The words follow Retry-After: a few seconds are "a moment", not "1 minute"."""
+    await make_org(sessions)
+    path = await _path(sessions)
+    limits = Limits()
+    limits.requests = Window(2, 5)  # two requests per five seconds
+    async with web_app(settings, limits) as app:
+        phone = Browser(app)
+        codes = [(await phone.get(path)).status_code for _ in range(3)]
+        assert codes == [200, 200, 429]
+        assert phone.page is not None and int(phone.page.headers["retry-after"]) <= 5
+        assert "请稍候片刻再试" in phone.text and "分钟" not in phone.text
+        await phone.close()
 
 
 async def test_a_body_over_the_limit_is_413_and_nothing_is_stored(

@@ -13,7 +13,9 @@ clears their cookies or opens a private window: they are a new person. The per-a
 limits below bound that: requests per minute, new surveys per hour and wrong receipt
 codes per hour from one address, so one machine cannot stuff a unit's results or guess
 receipt codes. They cannot tell apart many citizens behind one address (a service hall's
-Wi-Fi, a carrier's NAT: hence generous limits), nor stop someone with many addresses; they
+Wi-Fi, a carrier's NAT: hence generous limits), nor stop someone with many addresses. So
+wrong receipt codes typed on a shared Wi-Fi add up: past the limit, /q is locked for that
+whole address until the hour's window frees (the page names the cause); they
 are kept in each worker's memory, so with N workers an address gets up to N times the
 limit, and a restart forgets them. Behind the reverse proxy the address is the client's
 only when uvicorn trusts that proxy (``--forwarded-allow-ips``); otherwise every citizen
