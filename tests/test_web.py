@@ -419,6 +419,24 @@ async def test_the_language_follows_the_browser_then_the_switch(
     await taiwan.close()
 
 
+async def test_the_bare_address_is_a_front_door_to_the_query_page(
+    sessions: SessionFactory, app: Starlette
+) -> None:
+    visitor = Browser(app)
+    page = await visitor.get("/")
+    assert page.status_code == 200 and "满意度评价" in visitor.text  # no bureau yet
+    await make_org(sessions)
+    page = await visitor.get("/")
+    assert page.status_code == 200 and page.headers["cache-control"] == "no-store"
+    assert "应急管理局" in visitor.text and "服务窗口的二维码" in visitor.text
+    assert '<a class="button" href="/q">查询处理结果</a>' in page.text
+    taiwan = Browser(app, language="zh-TW")
+    await taiwan.get("/")
+    assert "應急管理局" in taiwan.text and "查詢處理結果" in taiwan.text
+    await visitor.close()
+    await taiwan.close()
+
+
 async def test_a_unit_name_with_markup_is_shown_as_text(
     sessions: SessionFactory, phone: Browser
 ) -> None:

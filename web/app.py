@@ -24,7 +24,7 @@ from infra.config import SUPPORTED_LOCALES, Settings, load_settings
 from infra.db import make_engine, make_readers, make_sessions
 from infra.i18n import N_, Translator
 from infra.secret_store import with_survey_key
-from web import identity, query_views, survey_views
+from web import home_views, identity, query_views, survey_views
 from web.forms import checked_form
 from web.guard import Guard, Limits
 from web.in_flight import InFlight
@@ -133,6 +133,7 @@ def create_app(settings: Settings, *, limits: Limits | None = None) -> Starlette
             await engine.dispose()
 
     routes = [
+        Route("/", home_views.show, methods=["GET"]),
         Route("/s/{token}", survey_views.show, methods=["GET"]),
         Route("/s/{token}", survey_views.answer, methods=["POST"]),
         Route("/q", query_views.show, methods=["GET"]),
