@@ -390,6 +390,15 @@ async def test_pages_are_never_cached_and_the_stylesheet_is_kept_until_it_change
     assert sheet.headers["content-security-policy"] == CSP
 
 
+async def test_the_busy_page_for_the_proxy_is_served_in_both_languages(phone: Browser) -> None:
+    """nginx shows it for 429, 413, 502 and 503 (examples/nginx-jixiao.conf)."""
+    page = await phone.get("/static/busy.html")
+    assert page.status_code == 200 and "text/html" in page.headers["content-type"]
+    assert "请稍后再试" in phone.text and "Please try again shortly" in phone.text
+    assert 'href="/static/site.css"' in page.text and "<script" not in page.text
+    assert "style=" not in page.text  # the CSP allows the stylesheet only
+
+
 async def test_over_https_the_cookie_is_secure(sessions: SessionFactory, app: Starlette) -> None:
     await make_org(sessions)
     path = await _path(sessions)
