@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import copy
+import ipaddress
 import os
 import sys
 from typing import Any
@@ -48,6 +49,16 @@ async def _check(settings: Settings, tr: Translator) -> str | None:
         return None
 
 
+def loopback(host: str) -> bool:
+    """Whether ``host`` is reachable from this machine only (127.0.0.1, ::1, localhost)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a name: it may resolve to anything
+
+
 def log_config() -> dict[str, Any]:
     """uvicorn's logging, plus the app's request lines (``jixiao.web``) in every worker."""
     config = copy.deepcopy(LOGGING_CONFIG)
@@ -61,6 +72,13 @@ def serve(args: argparse.Namespace, settings: Settings, tr: Translator) -> int:
     if args.workers > 1 and settings.database_url.startswith("sqlite"):
         raise CliFailure(
             tr._("Several workers need PostgreSQL: SQLite takes one writer at a time."), REFUSED
+        )
+    if not loopback(args.host):
+        print(
+            tr._(
+                "Warning: listening on {host}. The page should be reached only through the HTTPS reverse proxy (examples/nginx-jixiao.conf)."
+            ).format(host=args.host),
+            file=sys.stderr,
         )
     username = asyncio.run(_check(settings, tr))
     if username:

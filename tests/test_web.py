@@ -417,8 +417,11 @@ async def test_the_language_follows_the_browser_then_the_switch(
     await english.get(path)
     assert "Overall, are you satisfied with this service?" in english.text
     taiwan = Browser(app, language="zh-TW")
-    await taiwan.get(path)
+    page = await taiwan.get(path)
     assert "總體" in taiwan.text or "滿意" in taiwan.text
+    assert '<html lang="zh-Hant">' in page.text  # site.css's :lang(zh-Hant): the TC fonts
+    sheet = (await taiwan.client.get("/static/site.css")).text
+    assert re.search(r':lang\(zh-Hant\)[^{]*\{[^}]*"PingFang TC"', sheet)
     await english.post("/lang", {"lang": "zh_Hant", "next": path})
     assert english.page is not None and english.page.url.path == path
     assert "滿意" in english.text and "Overall" not in english.text
