@@ -69,6 +69,8 @@ from services.templates import localized
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "100000:DEMO-token"
 KEPT_DATABASE = "jixiao.db"  # the name ``--keep`` gives the database in its folder
+DEMO_UNIT = "应急指挥中心"  # the unit the kept demo's survey links are printed for
+WEB_PORT = 8080  # ``jixiao web``'s default, said in the printed commands
 WAIT = 60.0
 OnMessage = Callable[[str, BotMessage], None] | None
 
@@ -233,6 +235,10 @@ async def _run_kept(
     out(f"  {jixiao} export {period} --out {period}.xlsx")
     out(f"  {jixiao} report {period} --out {period}.pdf")
     out(f"  {jixiao} audit")
+    out(tr._("The citizens' survey page: links that open it, then the page on this computer:"))
+    out(f"  export JIXIAO_PUBLIC_URL=http://127.0.0.1:{WEB_PORT}")
+    out(f"  {jixiao} survey links --unit {DEMO_UNIT} --count 3 --out qr")
+    out(f"  {jixiao} web --port {WEB_PORT}")
     return status
 
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from domain.enums import UnitKind
 from domain.payload import (
     WEB_SURVEY_PATH,
     PayloadKind,
@@ -303,3 +304,14 @@ async def links_of_unit(session: AsyncSession, unit_id: int) -> list[LinkView]:
         )
         for link, staff_name, n in rows
     ]
+
+
+async def bureau_name(session: AsyncSession) -> str | None:
+    """The bureau's name for the survey page's front door: its top unit of kind 局, if any."""
+    name = await session.scalar(
+        select(OrgUnit.name)
+        .where(OrgUnit.kind == UnitKind.BUREAU, OrgUnit.parent_id.is_(None), OrgUnit.active)
+        .order_by(OrgUnit.sort_order, OrgUnit.id)
+        .limit(1)
+    )
+    return str(name) if name else None

@@ -99,6 +99,17 @@ def test_demo_keep_leaves_a_published_cycle_for_the_offline_commands(tmp_path: P
         assert made.returncode == 0, made.stderr
         assert (tmp_path / line[-1]).stat().st_size > 1000
 
+    # the survey page: the printed JIXIAO_PUBLIC_URL, survey links on it, then jixiao web
+    public = next(x.split("=", 1)[1] for x in demo.stdout.split() if "JIXIAO_PUBLIC_URL=" in x)
+    printed = [x.split() for x in demo.stdout.splitlines() if len(x.split()) > 1]
+    links = next(
+        x for x in printed if Path(x[0]).name == "jixiao" and x[1:3] == ["survey", "links"]
+    )
+    assert any(Path(x[0]).name == "jixiao" and x[1] == "web" for x in printed)
+    made = jixiao(*links[1:], JIXIAO_DATABASE_URL=url, JIXIAO_PUBLIC_URL=public)
+    assert made.returncode == 0, made.stderr
+    assert f"{public}/s/" in (tmp_path / "qr" / "links.csv").read_text(encoding="utf-8-sig")
+
     again = jixiao("demo", "--out", "out", "--keep", "kept")  # never over a kept database
     assert again.returncode == 1 and str(database) in again.stderr
     assert "Traceback" not in again.stderr

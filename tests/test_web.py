@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import hashlib
 import logging
 import re
 from collections.abc import AsyncIterator
@@ -27,7 +28,8 @@ from tests.factories import make_org
 from tests.factories import survey_links as links
 from tests.harness import InProcessBot
 from tests.test_rectification import HEAD, RECORD_TEXT, bind_en
-from web.guard import CSP, Limits
+from web.guard import CSP, Limits, Window, masked
+from web.pages import STATIC
 
 ANSWER_TEXT = "已调整午间窗口值班，您反映的问题已整改。"
 VERY_DISSATISFIED, SATISFIED = 4, 1
@@ -336,8 +338,8 @@ async def test_an_address_over_its_limits_gets_429_with_retry_after(
         phone = Browser(app)
         codes = [(await phone.get(path)).status_code for _ in range(4)]
         assert codes == [200, 200, 200, 429]
-        assert phone.page is not None and int(phone.page.headers["retry-after"]) >= 1
-        assert "请" in phone.text and "分钟后再试" in phone.text
+        assert phone.page is not None and int(phone.page.headers["retry-after"]) > 30
+        assert "请1分钟后再试" in phone.text  # a minute's window: the words say a minute
         elsewhere = Browser(app, address="198.51.100.12")  # another address is not held up
         assert (await elsewhere.get(path)).status_code == 200
         await phone.close()
@@ -360,7 +362,26 @@ async def test_an_address_over_its_limits_gets_429_with_retry_after(
             assert guesser.page is not None and guesser.page.status_code == 400
         await guesser.post("/q", {"reference": "1", "receipt": "AAAAAAAA"}, csrf=guesser.csrf())
         assert guesser.page is not None and guesser.page.status_code == 429
+        assert "查询码有误" in guesser.text and "访问次数较多" not in guesser.text
+        assert int(guesser.page.headers["retry-after"]) > 60 and "分钟后再试" in guesser.text
         await guesser.close()
+
+
+async def test_a_wait_under_a_minute_is_said_as_a_moment(
+    sessions: SessionFactory, settings: Settings
+) -> None:
+    """The words follow Retry-After: a few seconds are "a moment", not "1 minute"."""
+    await make_org(sessions)
+    path = await _path(sessions)
+    limits = Limits()
+    limits.requests = Window(2, 5)  # two requests per five seconds
+    async with web_app(settings, limits) as app:
+        phone = Browser(app)
+        codes = [(await phone.get(path)).status_code for _ in range(3)]
+        assert codes == [200, 200, 429]
+        assert phone.page is not None and int(phone.page.headers["retry-after"]) <= 5
+        assert "请稍候片刻再试" in phone.text and "分钟" not in phone.text
+        await phone.close()
 
 
 async def test_a_body_over_the_limit_is_413_and_nothing_is_stored(
@@ -402,6 +423,35 @@ async def test_security_headers_on_every_response(
     await newcomer.close()
 
 
+async def test_pages_are_never_cached_and_the_stylesheet_is_kept_until_it_changes(
+    sessions: SessionFactory, phone: Browser
+) -> None:
+    await make_org(sessions)
+    path = await _path(sessions)
+    page = await phone.get(path)
+    assert page.headers["cache-control"] == "no-store"
+    found = re.search(
+        r'<link rel="stylesheet" href="(/static/site\.css\?v=([0-9a-f]+))">', page.text
+    )
+    assert found is not None
+    digest = hashlib.sha256((STATIC / "site.css").read_bytes()).hexdigest()
+    assert digest.startswith(found.group(2))  # a new release's stylesheet, a new URL
+    sheet = await phone.client.get(found.group(1))
+    assert sheet.status_code == 200 and "text/css" in sheet.headers["content-type"]
+    assert "public" in sheet.headers["cache-control"]
+    assert "max-age=31536000" in sheet.headers["cache-control"]
+    assert sheet.headers["content-security-policy"] == CSP
+
+
+async def test_the_busy_page_for_the_proxy_is_served_in_both_languages(phone: Browser) -> None:
+    """nginx shows it for 429, 413, 502 and 503 (examples/nginx-jixiao.conf)."""
+    page = await phone.get("/static/busy.html")
+    assert page.status_code == 200 and "text/html" in page.headers["content-type"]
+    assert "请稍后再试" in phone.text and "Please try again shortly" in phone.text
+    assert 'href="/static/site.css"' in page.text and "<script" not in page.text
+    assert "style=" not in page.text  # the CSP allows the stylesheet only
+
+
 async def test_over_https_the_cookie_is_secure(sessions: SessionFactory, app: Starlette) -> None:
     await make_org(sessions)
     path = await _path(sessions)
@@ -420,14 +470,35 @@ async def test_the_language_follows_the_browser_then_the_switch(
     await english.get(path)
     assert "Overall, are you satisfied with this service?" in english.text
     taiwan = Browser(app, language="zh-TW")
-    await taiwan.get(path)
+    page = await taiwan.get(path)
     assert "總體" in taiwan.text or "滿意" in taiwan.text
+    assert '<html lang="zh-Hant">' in page.text  # site.css's :lang(zh-Hant): the TC fonts
+    sheet = (await taiwan.client.get("/static/site.css")).text
+    assert re.search(r':lang\(zh-Hant\)[^{]*\{[^}]*"PingFang TC"', sheet)
     await english.post("/lang", {"lang": "zh_Hant", "next": path})
     assert english.page is not None and english.page.url.path == path
     assert "滿意" in english.text and "Overall" not in english.text
     await english.post("/lang", {"lang": "zh_Hans", "next": "//evil.example/"})
     assert english.page is not None and english.page.url.host == "jixiao.test"
     await english.close()
+    await taiwan.close()
+
+
+async def test_the_bare_address_is_a_front_door_to_the_query_page(
+    sessions: SessionFactory, app: Starlette
+) -> None:
+    visitor = Browser(app)
+    page = await visitor.get("/")
+    assert page.status_code == 200 and "满意度评价" in visitor.text  # no bureau yet
+    await make_org(sessions)
+    page = await visitor.get("/")
+    assert page.status_code == 200 and page.headers["cache-control"] == "no-store"
+    assert "应急管理局" in visitor.text and "服务窗口的二维码" in visitor.text
+    assert '<a class="button" href="/q">查询处理结果</a>' in page.text
+    taiwan = Browser(app, language="zh-TW")
+    await taiwan.get("/")
+    assert "應急管理局" in taiwan.text and "查詢處理結果" in taiwan.text
+    await visitor.close()
     await taiwan.close()
 
 
@@ -456,6 +527,21 @@ async def test_the_access_log_never_shows_a_token(
     lines = [r.getMessage() for r in caplog.records if r.name == "jixiao.web"]
     assert any("/s/…" in line for line in lines)
     assert not any(token in line for line in lines)
+
+
+async def test_the_access_log_masks_a_token_behind_extra_slashes(
+    sessions: SessionFactory, phone: Browser, caplog: pytest.LogCaptureFixture
+) -> None:
+    await make_org(sessions)
+    token = (await _path(sessions)).rsplit("/", 1)[1]
+    odd = (f"//s/{token}", f"/s//{token}", f"/x/s/{token}", f"///s///{token}/more")
+    with caplog.at_level(logging.INFO, logger="jixiao.web"):
+        for path in odd:  # absolute: httpx would read "//s/…" as a host named "s"
+            await phone.client.get("http://jixiao.test" + path)
+    lines = [r.getMessage() for r in caplog.records if r.name == "jixiao.web"]
+    assert len(lines) == len(odd) and all("/s/…" in line for line in lines)
+    assert not any(token in line for line in lines)
+    assert masked("/q") == "/q" and masked("/static/site.css") == "/static/site.css"
 
 
 async def test_a_double_tap_on_the_first_answer_stores_one_response(

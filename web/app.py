@@ -11,7 +11,6 @@ from __future__ import annotations
 import math
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -25,14 +24,13 @@ from infra.config import SUPPORTED_LOCALES, Settings, load_settings
 from infra.db import make_engine, make_readers, make_sessions
 from infra.i18n import N_, Translator
 from infra.secret_store import with_survey_key
-from web import identity, query_views, survey_views
+from web import home_views, identity, query_views, survey_views
 from web.forms import checked_form
 from web.guard import Guard, Limits
 from web.in_flight import InFlight
-from web.pages import message, redirect, translator
+from web.pages import STATIC, message, redirect, translator
 from web.state import WebState
 
-STATIC = Path(__file__).resolve().parent / "static"
 TITLES = {
     403: N_("This page has expired"),
     404: survey_views.NOT_FOUND_TITLE,
@@ -48,7 +46,14 @@ TEXTS = {
 }
 
 
-def _wait_text(tr: Translator, minutes: int) -> str:
+def _wait_text(tr: Translator, wait: float) -> str:
+    """The general 429's words, as long as the Retry-After they go with: under a minute "a
+    moment", else the minutes rounded up."""
+    if wait < 60:
+        return tr._(
+            "There have been many requests from your network in a short time. Please wait a moment and try again."
+        )
+    minutes = math.ceil(wait / 60)
     return tr.ngettext(
         "There have been many requests from your network in a short time. Please try again in {minutes} minute.",
         "There have been many requests from your network in a short time. Please try again in {minutes} minutes.",
@@ -56,13 +61,30 @@ def _wait_text(tr: Translator, minutes: int) -> str:
     ).format(minutes=minutes)
 
 
-def _refusal_page(request: Request, status: int, wait: float | None = None) -> Response:
+def _wrong_codes_text(tr: Translator, wait: float) -> str:
+    """/q held after too many wrong receipt codes from this address (a shared Wi-Fi too)."""
+    minutes = max(1, math.ceil(wait / 60))
+    return tr.ngettext(
+        "The number or receipt code was entered wrongly too many times from your network. Please check them and try again in {minutes} minute.",
+        "The number or receipt code was entered wrongly too many times from your network. Please check them and try again in {minutes} minutes.",
+        minutes,
+    ).format(minutes=minutes)
+
+
+def _refusal_page(
+    request: Request, status: int, wait: float | None = None, *, wrong_codes: bool = False
+) -> Response:
     tr = translator(request)
-    minutes = max(1, math.ceil((wait or 60) / 60))
-    text = _wait_text(tr, minutes) if status == 429 else tr._(TEXTS[status])
+    seconds = max(1, math.ceil(wait or 60))  # the words and Retry-After say the same wait
+    if status != 429:
+        text = tr._(TEXTS[status])
+    elif wrong_codes:
+        text = _wrong_codes_text(tr, seconds)
+    else:
+        text = _wait_text(tr, seconds)
     response = message(request, status, TITLES[status], text)
     if status == 429:
-        response.headers["Retry-After"] = str(max(1, math.ceil(wait or 60)))
+        response.headers["Retry-After"] = str(seconds)
     return response
 
 
@@ -103,6 +125,7 @@ def create_app(settings: Settings, *, limits: Limits | None = None) -> Starlette
             signer=identity.Signer(keyed.hmac_key),
             limits=limits,
             too_many=lambda request, wait: _refusal_page(request, 429, wait),
+            wrong_codes=lambda request, wait: _refusal_page(request, 429, wait, wrong_codes=True),
         )
         try:
             yield
@@ -110,6 +133,7 @@ def create_app(settings: Settings, *, limits: Limits | None = None) -> Starlette
             await engine.dispose()
 
     routes = [
+        Route("/", home_views.show, methods=["GET"]),
         Route("/s/{token}", survey_views.show, methods=["GET"]),
         Route("/s/{token}", survey_views.answer, methods=["POST"]),
         Route("/q", query_views.show, methods=["GET"]),

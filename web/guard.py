@@ -13,7 +13,9 @@ clears their cookies or opens a private window: they are a new person. The per-a
 limits below bound that: requests per minute, new surveys per hour and wrong receipt
 codes per hour from one address, so one machine cannot stuff a unit's results or guess
 receipt codes. They cannot tell apart many citizens behind one address (a service hall's
-Wi-Fi, a carrier's NAT: hence generous limits), nor stop someone with many addresses; they
+Wi-Fi, a carrier's NAT: hence generous limits), nor stop someone with many addresses. So
+wrong receipt codes typed on a shared Wi-Fi add up: past the limit, /q is locked for that
+whole address until the hour's window frees (the page names the cause); they
 are kept in each worker's memory, so with N workers an address gets up to N times the
 limit, and a restart forgets them. Behind the reverse proxy the address is the client's
 only when uvicorn trusts that proxy (``--forwarded-allow-ips``); otherwise every citizen
@@ -45,14 +47,23 @@ HEADERS: Final = [
     (b"referrer-policy", b"no-referrer"),
     (b"permissions-policy", b"camera=(), microphone=(), geolocation=(), payment=()"),
     (b"x-frame-options", b"DENY"),
-    (b"cache-control", b"no-store"),
 ]
-_TOKEN = re.compile(r"^/s/[^/]+")
+# Pages hold a CSRF token and a citizen's answers: never cached. /static is the same for
+# everyone and its URL carries the file's hash (``web.pages.STATIC_VERSION``), so a browser
+# keeps it for a year and a release's new stylesheet has a new URL.
+NO_STORE: Final = b"no-store"
+STATIC_CACHE: Final = b"public, max-age=31536000, immutable"
+_SLASHES = re.compile(r"/{2,}")
+_TOKEN = re.compile(r"/s/[^/]+")
 
 
 def masked(path: str) -> str:
-    """The path as the log may show it: a survey token replaced by ``…``."""
-    return _TOKEN.sub("/s/…", path)
+    """The path as the log may show it: every ``/s/`` segment's token replaced by ``…``.
+
+    Slashes are collapsed first, so ``//s/TOKEN``, ``/s//TOKEN`` and ``/x/s/TOKEN`` (which
+    a browser or a scanner may send, and a router may or may not serve) are masked too.
+    """
+    return _TOKEN.sub("/s/…", _SLASHES.sub("/", path))
 
 
 @dataclass
@@ -126,12 +137,13 @@ class Guard:
             await self.app(scope, receive, send)
             return
         started, status = time.perf_counter(), [0]
+        cache = STATIC_CACHE if scope.get("path", "").startswith("/static/") else NO_STORE
 
         async def send_guarded(message: Message) -> None:
             if message["type"] == "http.response.start":
                 status[0] = message["status"]
                 names = {name for name, _ in message.get("headers", [])}
-                extra = [(k, v) for k, v in HEADERS if k not in names]
+                extra = [(k, v) for k, v in [*HEADERS, (b"cache-control", cache)] if k not in names]
                 message["headers"] = [*message.get("headers", []), *extra]
             await send(message)
 

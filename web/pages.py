@@ -6,6 +6,8 @@ strings filled with ``str.format``), never markup.
 
 from __future__ import annotations
 
+import hashlib
+from pathlib import Path
 from typing import Any, Final
 
 from jinja2 import Environment, PackageLoader, select_autoescape
@@ -19,12 +21,22 @@ from web import identity
 SWITCH: Final = (("zh_Hans", "简体"), ("zh_Hant", "繁體"), ("en", "English"))
 HTML_LANG: Final = {"zh_Hans": "zh-Hans", "zh_Hant": "zh-Hant", "en": "en"}
 
+STATIC: Final = Path(__file__).resolve().parent / "static"
+
+
+def static_version(name: str) -> str:
+    """A short hash of a static file, put in its URL (``?v=``): /static is cached for a
+    year, so a release that changes the file must change the URL."""
+    return hashlib.sha256((STATIC / name).read_bytes()).hexdigest()[:12]
+
+
 templates = Environment(
     loader=PackageLoader("web", "templates"),
     autoescape=select_autoescape(["html"], default=True),
     trim_blocks=True,
     lstrip_blocks=True,
 )
+templates.globals["stylesheet"] = "/static/site.css?v=" + static_version("site.css")
 
 
 def accepted(header: str) -> list[str]:

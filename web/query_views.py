@@ -57,7 +57,7 @@ async def lookup(request: Request) -> Response:
     where = request.client.host if request.client else "-"
     wait = state.limits.wrong_receipts.retry_after(where, state.monotonic())
     if wait is not None:
-        return state.too_many(request, wait)
+        return state.wrong_codes(request, wait)
     number = "".join(str(form.get("reference", "")).split()).lstrip("#№")
     code = str(form.get("receipt", ""))[:32]
     rect = None

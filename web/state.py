@@ -35,4 +35,8 @@ class WebState:
     too_many: Callable[[Request, float], Response] = field(
         default=lambda _r, _w: Response(status_code=429)
     )
+    wrong_codes: Callable[[Request, float], Response] = field(
+        default=lambda _r, _w: Response(status_code=429)
+    )
+    """The 429 of /q after too many wrong receipt codes, which says so."""
     just_shown: JustShown = field(default_factory=JustShown)
