@@ -210,6 +210,32 @@ async def load_view(session: AsyncSession, response_id: int) -> SurveyView:
     )
 
 
+async def _mine(session: AsyncSession, link: SurveyLink, key: str) -> SurveyResponse | None:
+    """This respondent's response to a single-use link they claimed."""
+    return await session.scalar(
+        select(SurveyResponse).where(
+            SurveyResponse.link_id == link.id, SurveyResponse.respondent_key == key
+        )
+    )
+
+
+async def _today(
+    session: AsyncSession, link: SurveyLink, key: str, day: dt.date
+) -> SurveyResponse | None:
+    """This respondent's response of ``day`` about the link's unit, whatever the link: the
+    one counted response per person, unit and day."""
+    return await session.scalar(
+        select(SurveyResponse)
+        .where(
+            SurveyResponse.respondent_key == key,
+            SurveyResponse.unit_id == link.unit_id,
+            SurveyResponse.day == day,
+        )
+        .order_by(SurveyResponse.id)
+        .limit(1)
+    )
+
+
 async def begin(
     session: AsyncSession,
     payload: StartPayload,
@@ -251,27 +277,14 @@ async def begin(
                     "This survey link has already been used. Each link is for one service; thank you all the same."
                 )
             )
-        mine = await session.scalar(
-            select(SurveyResponse).where(
-                SurveyResponse.link_id == link.id, SurveyResponse.respondent_key == key
-            )
-        )
+        mine = await _mine(session, link, key)
         if mine is None or mine.status == ResponseStatus.COMPLETE:
             raise DomainError(N_("You have already completed this survey. Thank you!"))
         return mine, True
     day = now.astimezone(settings.tz).date()
     # One counted response per person, unit and day, whatever the link (一事一評 links too):
     # otherwise one account with a stack of single-use codes rates a unit thirty times.
-    today = await session.scalar(
-        select(SurveyResponse)
-        .where(
-            SurveyResponse.respondent_key == key,
-            SurveyResponse.unit_id == link.unit_id,
-            SurveyResponse.day == day,
-        )
-        .order_by(SurveyResponse.id)
-        .limit(1)
-    )
+    today = await _today(session, link, key, day)
     if today is not None:
         if today.status == ResponseStatus.COMPLETE:
             unit = await session.get(OrgUnit, link.unit_id)
@@ -518,23 +531,10 @@ async def peek(
     if link.single_use and link.claimed_by is not None:
         if link.claimed_by != key:
             return Peek(None)
-        mine = await session.scalar(
-            select(SurveyResponse).where(
-                SurveyResponse.link_id == link.id, SurveyResponse.respondent_key == key
-            )
-        )
+        mine = await _mine(session, link, key)
         return Peek(link, mine)
     day = now.astimezone(settings.tz).date()
-    today = await session.scalar(
-        select(SurveyResponse)
-        .where(
-            SurveyResponse.respondent_key == key,
-            SurveyResponse.unit_id == link.unit_id,
-            SurveyResponse.day == day,
-        )
-        .order_by(SurveyResponse.id)
-        .limit(1)
-    )
+    today = await _today(session, link, key, day)
     return Peek(link, today)
 
 
