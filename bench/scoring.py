@@ -7,7 +7,9 @@ citizen responses (one in 20 excluded after 申诉复核, one in 20 from the qua
 The data is built first, in this process; then the floor and jixiao each run in a fresh
 child process (``--phase``), so neither benefits from caches the other lacks, and each
 child reports its own time, CPU and peak memory (VmHWM: the whole process, imports
-included; the peak before the work is printed beside it).
+included; the peak before the work is printed beside it). From 2,000 subjects jixiao reads
+and scores in worker processes, one per core (``services.score_parts``): its CPU then
+counts theirs too, and their largest peak is printed beside its own.
 
 jixiao is ``services.results.score_cycle``: read every counted answer, run the exact
 Decimal engine (trimmed means, peer privacy, weights renormalised over what is present,
@@ -364,6 +366,13 @@ async def jixiao(sessions: SessionFactory, cycle_id: int) -> int:
         return await results.score_cycle(s, cycle, tz=TZ, now=dt.datetime.now(dt.UTC))
 
 
+def _cpu() -> float:
+    """CPU seconds of this process and of its finished children (scoring's workers)."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
 def _rss_mb() -> float:
     """Peak resident memory of this process so far. Not ``ru_maxrss``: Linux carries that
     over from the parent through fork and exec, so a child would report the data build's."""
@@ -381,15 +390,16 @@ async def phase(name: str, url: str, cycle_id: int) -> None:
     async with sessions() as s:  # connected before the clock starts, on both sides
         await s.execute(text("SELECT 1"))
     before = _rss_mb()
-    started, cpu = time.perf_counter(), time.process_time()
+    started, cpu = time.perf_counter(), _cpu()
     rows = await (floor if name == "floor" else jixiao)(sessions, cycle_id)
-    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+    seconds, cpu = time.perf_counter() - started, _cpu() - cpu
     if name == "floor":  # not timed: jixiao starts from no results, as a first scoring does
         async with sessions.begin() as s:
             await s.execute(delete(Result).where(Result.cycle_id == cycle_id))
     await engine.dispose()
+    workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # the largest one's
     figures = {"rows": rows, "seconds": seconds, "cpu": cpu, "before": before, "peak": _rss_mb()}
-    print(json.dumps(figures))
+    print(json.dumps(figures | {"workers": workers}))
 
 
 def _child(name: str, url: str, cycle_id: int) -> dict[str, Any]:
@@ -426,6 +436,7 @@ def main(staff: int, database_url: str | None) -> None:
         print(
             f"{label:<28} {f['rows']:>6} rows {f['seconds']:8.2f} s  cpu {f['cpu']:6.2f} s  "
             f"peak {f['peak']:6.0f} MB (before the work {f['before']:.0f} MB)"
+            + (f", each worker at most {f['workers']:.0f} MB" if f.get("workers") else "")
         )
     print(f"jixiao ÷ floor: {job['seconds'] / low['seconds']:.2f}x")
 

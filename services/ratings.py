@@ -5,14 +5,14 @@ within the cycle's period (the quarter or the year, 四(一)) and was not exclud
 申訴復核. Raters are passed on as opaque ids, never as names.
 
 A bureau of 10,000 has some two million answers, so they are read a chunk of subjects at
-a time (``subjects_in_chunks``): plain Core rows, no ORM objects, one ``Decimal`` per
+a time (``services.results``): plain Core rows, no ORM objects, one ``Decimal`` per
 distinct value, and no more than one chunk's ratings in memory at once.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator, Hashable, Sequence
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -192,15 +192,6 @@ async def subjects_for(
             Rating(Source.CITIZEN, indicator, points(raw), f"r{response_id}")
         )
     return list(subjects.values())
-
-
-async def subjects_in_chunks(
-    session: AsyncSession, cycle: Cycle, *, tz: dt.tzinfo, size: int = CHUNK
-) -> AsyncIterator[list[Subject]]:
-    """Every subject of the cycle with its ratings, ``size`` subjects at a time."""
-    roster = await roster_of(session, cycle, tz=tz)
-    for first in range(0, len(roster.keys), size):
-        yield await subjects_for(session, cycle, roster, roster.keys[first : first + size])
 
 
 async def subject_of(

@@ -9,10 +9,8 @@ re-score of a published cycle is refused.
 from __future__ import annotations
 
 import datetime as dt
-import gc
 from collections import Counter, defaultdict
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator
 from decimal import Decimal
 from typing import Any
 
@@ -27,7 +25,7 @@ from domain.enums import (
     ResponseStatus,
     Source,
 )
-from domain.template import Target, Template
+from domain.template import Template
 from domain.text import N_
 from infra.models import (
     Answer,
@@ -40,19 +38,16 @@ from infra.models import (
 )
 from scoring import (
     Form,
-    NothingToScore,
     ScoringOptions,
     integrity_signals,
     rank,
     rank_within,
-    score_subject,
-    to_dict,
-    weakest_dimension,
 )
+from services import score_parts
 from services.audit import audit
 from services.cycles import lock
 from services.errors import DomainError
-from services.ratings import CHUNK, period_bounds, subjects_in_chunks
+from services.ratings import CHUNK, period_bounds, roster_of, subjects_for
 
 PUBLISHED = (CyclePhase.PUBLISHED, CyclePhase.APPEALS, CyclePhase.CLOSED)
 RESULT: Table = Result.__table__  # type: ignore[assignment]  # Core statements: rows, not objects
@@ -74,11 +69,14 @@ async def score_cycle(
     actor_label: str = "",
     actor_telegram_id: int | None = None,
     chunk: int = CHUNK,
+    workers: int | None = None,
 ) -> int:
     """Compute every result of the cycle into the database; the same data gives the same rows.
 
     Subjects are read and scored ``chunk`` at a time and their rows inserted in bulk, so a
-    bureau of 10,000 is scored in bounded memory; the ranks are written last.
+    bureau of 10,000 is scored in bounded memory; the ranks are written last. A large cycle
+    is read and scored by ``workers`` processes (default: one per core from
+    ``score_parts.PARALLEL_FROM`` subjects; 0: in this process).
     """
     # The row lock first: a change committed before it is read below, one after it marks
     # these results stale (services.cycles.touch).
@@ -102,41 +100,14 @@ async def score_cycle(
     await session.execute(delete(Result).where(Result.cycle_id == cycle.id))
     scored: dict[str, tuple[int, Decimal]] = {}  # key → (unit, total): all the ranks need
     unscored = 0
-    with gc_paused():
-        async for subjects in subjects_in_chunks(session, cycle, tz=tz, size=chunk):
-            rows = []
-            for subject in subjects:
-                try:
-                    score = score_subject(
-                        template,
-                        target=Target.UNIT if subject.is_unit else Target.PERSON,
-                        unit=subject.unit_name,
-                        ratings=subject.ratings,
-                        options=options,
-                    )
-                except NothingToScore:
-                    unscored += 1  # no submitted answer at all: no score, rather than a score of 0
-                    continue
-                scored[subject.key] = (subject.unit_id, score.total)
-                rows.append(
-                    {
-                        "cycle_id": cycle.id,
-                        "subject_key": subject.key,
-                        "staff_id": subject.staff_id,
-                        "unit_id": subject.unit_id,
-                        "total": score.total,
-                        "grade": score.grade,
-                        "bonus_coefficient": None
-                        if subject.is_unit
-                        else options.bonus_coefficients[score.grade],
-                        "weakest": weakest_dimension(score),
-                        "breakdown": to_dict(score),
-                        "created_at": now,
-                        "updated_at": now,
-                    }
-                )
-            if rows:  # one multi-row insert per chunk; ranks follow once every total is known
-                await session.execute(insert(RESULT), rows)
+    with score_parts.gc_paused():
+        async for part in _scored_chunks(session, cycle, template, options, tz, chunk, workers):
+            unscored += part.unscored
+            for row in part.rows:
+                scored[row["subject_key"]] = (row["unit_id"], row["total"])
+                row.update(cycle_id=cycle.id, created_at=now, updated_at=now)
+            if part.rows:  # one multi-row insert per chunk; ranks follow once every total is known
+                await session.execute(insert(RESULT), part.rows)
         await _store_ranks(session, cycle, scored)
     cycle.phase = CyclePhase.SCORING
     cycle.scored_at = now
@@ -152,6 +123,30 @@ async def score_cycle(
         at=now,
     )
     return len(scored)
+
+
+async def _scored_chunks(
+    session: AsyncSession,
+    cycle: Cycle,
+    template: Template,
+    options: ScoringOptions,
+    tz: dt.tzinfo,
+    size: int,
+    workers: int | None,
+) -> AsyncIterator[score_parts.Scored]:
+    """Every subject scored, a chunk at a time: in worker processes for a large cycle."""
+    roster = await roster_of(session, cycle, tz=tz)
+    count = score_parts.workers_for(session, len(roster.keys), workers)
+    if count:
+        async for part in score_parts.in_workers(
+            session, cycle, template, roster, options, workers=count, size=size
+        ):
+            yield part
+        return
+    for first in range(0, len(roster.keys), size):
+        keys = roster.keys[first : first + size]
+        subjects = await subjects_for(session, cycle, roster, keys)
+        yield score_parts.score_chunk(template, subjects, options)
 
 
 async def _store_ranks(
@@ -173,19 +168,6 @@ async def _store_ranks(
             for k in scored
         ],
     )
-
-
-@contextmanager
-def gc_paused() -> Iterator[None]:
-    """No cyclic garbage collection while scoring: a chunk allocates hundreds of thousands
-    of short-lived objects, none in cycles, and each collection would walk them all."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 async def results_of(session: AsyncSession, cycle: Cycle) -> list[Result]:

@@ -210,3 +210,19 @@ def _sources(row: dict[str, Any]) -> list[dict[str, Any]]:
     return [
         s for d in row["breakdown"]["dimensions"] for i in d["indicators"] for s in i["sources"]
     ]
+
+
+async def test_scoring_in_worker_processes_gives_the_same_rows(sessions: SessionFactory) -> None:
+    """A large cycle is read and scored by worker processes: the rows are those of this one."""
+    _org, cycle_id = await _cycle(sessions)
+    stored = {}
+    for workers in (0, 2):
+        async with sessions.begin() as s:
+            cycle = await s.get(Cycle, cycle_id)
+            assert cycle is not None
+            count = await results.score_cycle(
+                s, cycle, tz=SHANGHAI, now=NOW, chunk=2, workers=workers
+            )
+        stored[workers] = await _stored(sessions, cycle_id)
+        assert count == len(stored[workers]) > 2 * 2
+    assert stored[2] == stored[0]
