@@ -100,3 +100,9 @@ class JxContext(CallbackContext[ExtBot[None], dict[str, Any], dict[str, Any], di
         self._translator = None
         self._account = None
         self._account_loaded = False
+
+    def remember_account(self, account: TelegramAccount) -> None:
+        """This update changed ``account`` (loaded whole, then committed): read it no more."""
+        self._translator = None
+        self._account = account
+        self._account_loaded = True
