@@ -65,11 +65,19 @@ class JxContext(CallbackContext[ExtBot[None], dict[str, Any], dict[str, Any], di
             raise RuntimeError("a transaction needs the update it belongs to")
         return uow.transaction(self._current, self)
 
-    async def account(self, update: Update) -> TelegramAccount | None:
-        """The caller's stored account (binding, language), or None for a stranger."""
+    async def account(
+        self, update: Update, session: AsyncSession | None = None
+    ) -> TelegramAccount | None:
+        """The caller's stored account (binding, language), or None for a stranger.
+
+        ``session``: a read session the caller has open anyway, so the first read of the
+        update's account needs no session (and connection) of its own."""
         if not self._account_loaded and update.effective_user is not None:
-            async with self.services.reads() as session:
+            if session is not None:
                 self._account = await session.get(TelegramAccount, update.effective_user.id)
+            else:
+                async with self.services.reads() as own:
+                    self._account = await own.get(TelegramAccount, update.effective_user.id)
             self._account_loaded = True
         return self._account
 
