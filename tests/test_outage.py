@@ -146,7 +146,10 @@ async def test_an_update_met_by_an_outage_while_handled_runs_again_once_back(
 
 
 async def test_connections_cut_between_updates_are_replaced_without_a_word_to_the_user(
-    server: FakeBotApi, bot_settings: Settings, sessions: SessionFactory
+    server: FakeBotApi,
+    bot_settings: Settings,
+    sessions: SessionFactory,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     """A restarted server (every pooled connection dead, new ones accepted at once): with no
     pre-ping, a read and a write each meet a dead connection first, and are run again."""
@@ -174,6 +177,7 @@ async def test_connections_cut_between_updates_are_replaced_without_a_word_to_th
             texts = [m.text or "" for m in user.messages]
             assert not any("something went wrong" in t or "出现问题" in t for t in texts)
             assert sum("How to use this bot" in t for t in texts) == 1
+            assert "database unavailable" in caplog.text  # a dead connection was met
             async with sessions() as s:
                 assert (await s.get(TelegramAccount, user.id)).language == "en"  # type: ignore[union-attr]
         finally:
