@@ -84,18 +84,21 @@ class JxContext(CallbackContext[ExtBot[None], dict[str, Any], dict[str, Any], di
             self._account_loaded = True
         return self._account
 
-    async def staff(self, update: Update) -> Staff | None:
-        """The caller's active staff record, if linked (read once per update)."""
+    async def staff(self, update: Update, session: AsyncSession | None = None) -> Staff | None:
+        """The caller's active staff record, if linked (read once per update; ``session``:
+        a read session the caller has open anyway, as for ``account``)."""
         if self._actor is not None:
             return self._actor.staff
         if self._staff is None:
-            account = await self.account(update)
+            account = await self.account(update, session)
             staff = None
             if account is not None and account.staff_id is not None:
-                async with self.services.reads() as session:
-                    staff = await session.scalar(
-                        select(Staff).where(Staff.id == account.staff_id, Staff.active.is_(True))
-                    )
+                query = select(Staff).where(Staff.id == account.staff_id, Staff.active.is_(True))
+                if session is not None:
+                    staff = await session.scalar(query)
+                else:
+                    async with self.services.reads() as own:
+                        staff = await own.scalar(query)
             self._staff = (staff,)
         return self._staff[0]
 
