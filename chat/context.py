@@ -15,6 +15,7 @@ from infra.container import HandlerServices, Services
 from infra.db import SessionFactory
 from infra.i18n import Translator, resolve_locale
 from infra.models import Staff, TelegramAccount
+from services.access import Actor, actor_of
 
 
 class JxApplication(Application):
@@ -43,6 +44,8 @@ class JxContext(CallbackContext[ExtBot[None], dict[str, Any], dict[str, Any], di
         self._translator: Translator | None = None
         self._account: TelegramAccount | None = None
         self._account_loaded = False
+        self._actor: Actor | None = None  # both read once per update, until it commits
+        self._staff: tuple[Staff | None] | None = None
 
     @classmethod
     def from_update(
@@ -65,23 +68,57 @@ class JxContext(CallbackContext[ExtBot[None], dict[str, Any], dict[str, Any], di
             raise RuntimeError("a transaction needs the update it belongs to")
         return uow.transaction(self._current, self)
 
-    async def account(self, update: Update) -> TelegramAccount | None:
-        """The caller's stored account (binding, language), or None for a stranger."""
+    async def account(
+        self, update: Update, session: AsyncSession | None = None
+    ) -> TelegramAccount | None:
+        """The caller's stored account (binding, language), or None for a stranger.
+
+        ``session``: a read session the caller has open anyway, so the first read of the
+        update's account needs no session (and connection) of its own."""
         if not self._account_loaded and update.effective_user is not None:
-            async with self.services.reads() as session:
+            if session is not None:
                 self._account = await session.get(TelegramAccount, update.effective_user.id)
+            else:
+                async with self.services.reads() as own:
+                    self._account = await own.get(TelegramAccount, update.effective_user.id)
             self._account_loaded = True
         return self._account
 
-    async def staff(self, update: Update) -> Staff | None:
-        account = await self.account(update)
-        if account is None or account.staff_id is None:
-            return None
-        async with self.services.reads() as session:
-            staff = await session.scalar(
-                select(Staff).where(Staff.id == account.staff_id, Staff.active.is_(True))
-            )
-        return staff
+    async def staff(self, update: Update, session: AsyncSession | None = None) -> Staff | None:
+        """The caller's active staff record, if linked (read once per update; ``session``:
+        a read session the caller has open anyway, as for ``account``)."""
+        if self._actor is not None:
+            return self._actor.staff
+        if self._staff is None:
+            account = await self.account(update, session)
+            staff = None
+            if account is not None and account.staff_id is not None:
+                query = select(Staff).where(Staff.id == account.staff_id, Staff.active.is_(True))
+                if session is not None:
+                    staff = await session.scalar(query)
+                else:
+                    async with self.services.reads() as own:
+                        staff = await own.scalar(query)
+            self._staff = (staff,)
+        return self._staff[0]
+
+    async def actor(self, update: Update) -> Actor:
+        """The person behind this update with their roles (``services.access.actor_of``),
+        resolved fresh for every update, once: its steps used to read it again and again."""
+        if self._actor is None:
+            user = update.effective_user
+            assert user is not None
+            account = await self.account(update)
+            async with self.services.reads() as session:
+                self._actor = await actor_of(
+                    session, user.id, account, self.services.settings.admin_id_set
+                )
+        return self._actor
+
+    def committed(self) -> None:
+        """A transaction of this update committed: what it read of the caller may be stale."""
+        self._actor = None
+        self._staff = None
 
     async def tr(self, update: Update) -> Translator:
         """The caller's language: their /language choice, else Telegram's, else the default."""
@@ -100,3 +137,11 @@ class JxContext(CallbackContext[ExtBot[None], dict[str, Any], dict[str, Any], di
         self._translator = None
         self._account = None
         self._account_loaded = False
+        self.committed()
+
+    def remember_account(self, account: TelegramAccount) -> None:
+        """This update changed ``account`` (loaded whole, then committed): read it no more."""
+        self._translator = None
+        self._account = account
+        self._account_loaded = True
+        self.committed()

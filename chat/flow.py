@@ -410,8 +410,9 @@ class Flow:
     # --- showing -----------------------------------------------------------
     async def show(self, update: Update, context: JxContext, *, edit: bool | None = None) -> None:
         """Send (or, after a button press, edit in place) the prompt of the stored position."""
-        tr = await context.tr(update)
         async with context.services.reads() as session:
+            await context.account(update, session)  # for tr, in this session
+            tr = await context.tr(update)
             pos = await self.position(session, update)
             if pos is None:
                 return
@@ -491,6 +492,7 @@ async def leave_current(update: Update, context: JxContext) -> None:
     """``/start`` and ``/help`` leave the current flow (its draft stays), saying so in one line,
     so that the next text is not taken by a step the user no longer sees."""
     async with context.services.reads() as session:
+        await context.account(update, session)  # read here, the update needs it next
         name = await Flow.current(session, update)
         flow = Flow.registry.get(name) if name else None
         pos = await flow.position(session, update) if flow else None

@@ -46,6 +46,8 @@ class UpdateScope(Protocol):
     @property
     def application(self) -> Any: ...  # a JxApplication: its ``_write_sessions``
 
+    def committed(self) -> None: ...  # drops what the update had read of its caller
+
 
 class AlreadyHandled(Exception):
     """The update was applied before (a replay after a crash); its writes are rolled back."""
@@ -76,6 +78,7 @@ async def transaction(update: Update, context: UpdateScope) -> AsyncIterator[Asy
             claimed = True
     # only now: a commit that fails (a constraint checked at flush) has claimed nothing
     context.inbox_claimed = context.inbox_claimed or claimed
+    context.committed()
     for hand in carried:
         context.carried.remove(hand)
     failpoint("committed")

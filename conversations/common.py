@@ -11,7 +11,7 @@ from chat.callbacks import CallbackAction
 from chat.context import JxContext
 from domain.payload import REDACTED, REDACTED_KEY, PayloadKind, StartPayload, parse_payload
 from domain.text import Html, escape
-from services.access import Actor, actor_of
+from services.access import Actor
 from services.surveys import respondent_key
 
 
@@ -38,13 +38,9 @@ def pressed(update: Update, *actions: CallbackAction) -> tuple[Any, ...]:
 
 
 async def load_caller(update: Update, context: JxContext) -> Actor:
-    """The person behind this update, roles resolved fresh from the database (the account
-    as this update read it: ``JxContext.account``, which ``forget_account`` refreshes)."""
-    user = update.effective_user
-    assert user is not None
-    account = await context.account(update)
-    async with context.services.reads() as session:
-        return await actor_of(session, user.id, account, context.services.settings.admin_id_set)
+    """The person behind this update, roles resolved fresh from the database once per update
+    (``JxContext.actor``; read again after the update's transaction commits)."""
+    return await context.actor(update)
 
 
 def audit_actor(context: JxContext, actor: Actor) -> dict[str, Any]:

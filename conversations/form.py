@@ -82,8 +82,13 @@ flow = Flow(  # a list to pick from holds no work of the user's (answers are sto
 
 
 async def _enter(update: Update, context: JxContext, kind: str) -> object:
+    async with context.services.reads() as session:
+        staff = await context.staff(update, session)
+        if staff is not None:
+            mine = await forms.my_assignments(session, staff.id, KINDS[kind])
+            pos = await flow.position(session, update)
+            half_done = await _half_done_other(session, pos, kind)
     tr = await context.tr(update)
-    staff = await context.staff(update)
     if staff is None:
         await reply(
             update,
@@ -92,10 +97,6 @@ async def _enter(update: Update, context: JxContext, kind: str) -> object:
             ),
         )
         return END
-    async with context.services.reads() as session:
-        mine = await forms.my_assignments(session, staff.id, KINDS[kind])
-        pos = await flow.position(session, update)
-        half_done = await _half_done_other(session, pos, kind)
     if not mine:
         await answer_query(update)
         await reply(update, tr._("You have no open forms of this kind at the moment."))

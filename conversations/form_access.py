@@ -59,6 +59,7 @@ def form_button(
         async def step(update: Update, context: JxContext) -> object:
             aid, *rest = action.args(update)
             async with context.services.reads() as session:
+                staff = await context.staff(update, session)
                 pos = await flow.position(session, update)
                 try:
                     form = await forms.load_form(session, aid)
@@ -67,7 +68,6 @@ def form_button(
             if pos is None:
                 return await flow._stale_button(update, context)
             proxy = pos.data.get("kind") == "proxy" or bool(pos.data.get("proxy"))
-            staff = await context.staff(update)
             if staff is None or not await may_act(update, context, form, pos, proxy):
                 return await refuse_forged(flow, update, context, aid, staff.id if staff else None)
             if same_form and int(pos.data.get("aid", 0)) != aid:

@@ -58,7 +58,10 @@ async def choose(update: Update, context: JxContext) -> object:
         else:
             account.language = locale
         tx.end()
-    context.forget_account()
+    if account is None:
+        context.forget_account()  # the new row's defaults are read back with it
+    else:
+        context.remember_account(account)
     tr = await context.tr(update)
     await answer_query(update)
     await send_prompt(

@@ -26,11 +26,9 @@ def deep_link(kind: PayloadKind) -> F.Regex:
 
 
 async def start(update: Update, context: JxContext) -> None:
-    tr = await context.tr(update)
-    if context.args:
-        payload = start_payload(update)
-        if payload is None:
-            await reply(update, tr._("This link is not valid or is no longer in use."))
+    if context.args and start_payload(update) is None:
+        tr = await context.tr(update)
+        await reply(update, tr._("This link is not valid or is no longer in use."))
     await leave_current(update, context)
     await show_home(update, context)
 

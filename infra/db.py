@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import ORMExecuteState, Session
 
 from infra import sqlite_driver
 
@@ -75,12 +75,13 @@ def make_engine(url: str, *, readonly: bool = False, **kwargs: Any) -> AsyncEngi
             # Writers take the write lock at BEGIN, so a read-then-write transaction never
             # fails half way with "database is locked"; readers (make_readers) don't block.
             # Sent with the transaction's first statement (sqlite_driver: one trip, not two).
-            driver = conn.connection.dbapi_connection._connection  # type: ignore[union-attr]
-            assert isinstance(driver, sqlite_driver.OneTripConnection)
             options = conn.get_execution_options()
             if options.get("jixiao_readonly"):
-                driver.defer("BEGIN")
+                # No BEGIN: each read is its own snapshot, as in PostgreSQL's READ COMMITTED
+                # (make_readers), and there is no ROLLBACK to send at the end (sqlite_driver).
                 return
+            driver = conn.connection.dbapi_connection._connection  # type: ignore[union-attr]
+            assert isinstance(driver, sqlite_driver.OneTripConnection)
             # WAL with synchronous=NORMAL survives a crash of the process but may lose the
             # last commits in a power loss; a DURABLE transaction is fsynced at its commit
             # (and with it everything committed before it).
@@ -94,7 +95,10 @@ def make_engine(url: str, *, readonly: bool = False, **kwargs: Any) -> AsyncEngi
         return engine
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 10)
-    kwargs.setdefault("pool_pre_ping", True)
+    # No pool_pre_ping: on asyncpg it is three round trips (BEGIN, a ping, ROLLBACK) at every
+    # checkout, some 40% of the database work of an update. A connection that died meanwhile
+    # (a restarted server) fails its first statement instead; SQLAlchemy then invalidates the
+    # whole pool, and the failure is an outage (infra.outage) that the caller retries.
     return create_async_engine(url, **kwargs)
 
 
@@ -118,10 +122,27 @@ def _refuse_flush(session: Session, _flush_context: Any, _instances: Any) -> Non
     )
 
 
+@event.listens_for(ReadOnlySession, "do_orm_execute")
+def _refuse_dml(state: ORMExecuteState) -> None:
+    # on PostgreSQL a read session autocommits (make_readers): an UPDATE would stick
+    if state.is_insert or state.is_update or state.is_delete:
+        raise ReadOnlySessionError(
+            "a read session cannot write; use the update's transaction (context.transaction())"
+        )
+
+
 def make_readers(engine: AsyncEngine) -> SessionFactory:
-    """Sessions that only read: on SQLite they do not queue behind writers (WAL snapshots)."""
+    """Sessions that only read: on SQLite they do not queue behind writers (WAL snapshots).
+
+    Each statement reads its own snapshot: on PostgreSQL they autocommit (a read in READ
+    COMMITTED sees, statement by statement, what one in a transaction would, without the
+    BEGIN and ROLLBACK round trips around it), and on SQLite no BEGIN is sent either.
+    """
+    options: dict[str, Any] = {"jixiao_readonly": True}
+    if engine.dialect.name == "postgresql":
+        options["isolation_level"] = "AUTOCOMMIT"
     return async_sessionmaker(
-        engine.execution_options(jixiao_readonly=True),
+        engine.execution_options(**options),
         expire_on_commit=False,
         sync_session_class=ReadOnlySession,
     )

@@ -145,6 +145,45 @@ async def test_an_update_met_by_an_outage_while_handled_runs_again_once_back(
                 await task
 
 
+async def test_connections_cut_between_updates_are_replaced_without_a_word_to_the_user(
+    server: FakeBotApi,
+    bot_settings: Settings,
+    sessions: SessionFactory,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A restarted server (every pooled connection dead, new ones accepted at once): with no
+    pre-ping, a read and a write each meet a dead connection first, and are run again."""
+    async with outage_for(bot_settings.database_url) as outage:
+        if outage.proxy is None:
+            pytest.skip("SQLite has no connections to cut")
+        bot = InProcessBot(server, bot_settings.model_copy(update={"database_url": outage.bot_url}))
+        await bot.start()
+        try:
+            user = server.user(9170, language_code="zh-hans")
+            await user.send("/help")
+            await user.send("/language")
+            await user.expect_text("请选择", timeout=30)
+            await eventually(lambda: _all_replied(sessions, 2), 30)
+            await outage.begin()
+            await outage.end()  # every connection of the pool is dead; new ones work
+            await user.press_button("English")  # a write
+            await user.expect_text("The interface language is now English", timeout=60)
+            await eventually(lambda: _all_replied(sessions, 3), 60)
+            await outage.begin()
+            await outage.end()
+            await user.send("/help")  # reads only
+            await user.expect_text("How to use this bot", timeout=60)
+            await eventually(lambda: _all_replied(sessions, 4), 60)
+            texts = [m.text or "" for m in user.messages]
+            assert not any("something went wrong" in t or "出现问题" in t for t in texts)
+            assert sum("How to use this bot" in t for t in texts) == 1
+            assert "database unavailable" in caplog.text  # a dead connection was met
+            async with sessions() as s:
+                assert (await s.get(TelegramAccount, user.id)).language == "en"  # type: ignore[union-attr]
+        finally:
+            await bot.stop()
+
+
 async def _end_after(outage: Outage, seconds: float) -> None:
     await asyncio.sleep(seconds)
     await outage.end()

@@ -18,11 +18,17 @@ _PARSED: dict[str, Template] = {}
 _KEPT = 16  # a handful of versions a year; past this the cache starts again
 
 
-async def template_of(session: AsyncSession, version_id: int) -> Template | None:
-    """The stored template version ``version_id``, parsed; None if there is no such version."""
-    digest = await session.scalar(
-        select(TemplateVersion.digest).where(TemplateVersion.id == version_id)
-    )
+async def template_of(
+    session: AsyncSession, version_id: int, digest: str | None = None
+) -> Template | None:
+    """The stored template version ``version_id``, parsed; None if there is no such version.
+
+    ``digest``: the version's digest, when the caller read it with its own rows (one
+    statement fewer)."""
+    if digest is None:
+        digest = await session.scalar(
+            select(TemplateVersion.digest).where(TemplateVersion.id == version_id)
+        )
     if digest is None:
         return None
     template = _PARSED.get(digest)
