@@ -272,8 +272,8 @@ class OutboxSender:
         since = time.monotonic() - self._fetched_at
         if self._stale or since >= self.poll_interval:
             return "all"
-        if not self._plan_full or since < SPENT_GAP:
-            return None
+        if not self._plan_full or since < SPENT_GAP or len(self._jobs) >= self.batch_size:
+            return None  # (chats enough at work: each job holds its row, and maybe a picture)
         if all(row.chat_id in self._jobs for row in self._plan):
             return "more"
         return None
@@ -287,12 +287,10 @@ class OutboxSender:
         number = self._fetches
         self._fetched_at = time.monotonic()
         known = {r.id: r for r in [*self._plan, *(j.row for j in self._jobs.values())]}
-        # read again, the rows already planned come first: read as far as before, and more
-        limit = self.batch_size if more else max(self.batch_size, len(known))
         try:
             async with self.sessions() as session:
                 rows = await outbox_rows.due(
-                    session, horizon, limit, known, after=self._read_upto if more else 0
+                    session, horizon, self.batch_size, known, after=self._read_upto if more else 0
                 )
         except BaseException:
             self._stale = True
@@ -300,7 +298,7 @@ class OutboxSender:
         for row in rows:
             row.read_no = number
         self._fetched_now = not more
-        self._plan_full = len(rows) >= limit
+        self._plan_full = len(rows) >= self.batch_size
         if rows:
             self._read_upto = max(self._read_upto if more else 0, rows[-1].id)
         elif not more:
@@ -351,8 +349,6 @@ class OutboxSender:
     async def _job(self, job: _Job, row: Queued) -> None:
         try:
             await self._wait_for_chat(job.chat_id)
-            if row.has_attachment and not await self._attach(row):
-                return  # no longer pending
             failure = await self._draw(row) or await self._target(row)
             if failure is not None:
                 await self._record(row, failure)
@@ -360,6 +356,9 @@ class OutboxSender:
             # the slot is held until the outcome is recorded: a message Telegram accepted but
             # not yet marked SENT is what a crash duplicates, so at most ``concurrency`` are
             async with self._in_flight:
+                # read in the slot: at most ``concurrency`` stored pictures are held at once
+                if row.has_attachment and not await self._attach(row):
+                    return  # no longer pending
                 await self._wait_for_turn()
                 job.sending = True
                 self._chat_ready[row.chat_id] = time.monotonic() + self.per_chat_interval
@@ -427,7 +426,7 @@ class OutboxSender:
     async def _draw(self, row: Queued) -> Outcome | None:
         """Draw a chart queued as a spec *before* taking a send slot, so the slots pace the
         requests themselves (a slow drawing must not bunch requests up behind it)."""
-        render = row.payload.get("render") if row.attachment is None else None
+        render = row.payload.get("render") if not row.has_attachment else None
         if render is None:
             return None
         try:
