@@ -467,9 +467,12 @@ class OutboxSender:
 
     async def _record(self, row: Queued, outcome: Outcome) -> None:
         """Commit the outcome (with those that arrived meanwhile) before the job ends."""
-        if outcome.kind not in KEEPS_QUEUE:
+        changes = outcome.kind not in KEEPS_QUEUE
+        if changes:
             self._chat_changed(row.chat_id)
         await self._recorder.record(row, outcome)
+        if changes:  # again: a read begun before the commit saw the chat's rows as they were
+            self._chat_changed(row.chat_id)
         self.totals[outcome.kind] += 1
         self._batch[outcome.kind] += 1
 
