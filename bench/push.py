@@ -4,13 +4,15 @@
 [--bot-root DIR] [--profile-bot FILE]``
 
 Printed, each measured in this run: the time to publish (the approving transaction, then the
-chunks of ``services.result_push``) and the worst wait of a chat's write during it (a probe
-transaction every 50 ms, as a user's answer would be stored); the CPU to draw one result
-chart; the sender's rate with the limit lifted; the achieved rate ÷ the limit at ``--limit``
-msg/s overall and 1 per chat (the floor is the limit itself), over the first ``--limited``
-messages sent again; 429s and their share; what is left unsent; the CPU per message of the
-sending process (``python -m bot.outbox --drain`` in a child process, with its drawing
-processes; the fake Bot API server stays in this one). ``--database-url`` takes a fresh
+chunks of ``bot.result_pushes``, each chunk's charts drawn ahead in the drawing processes, as
+the bot does) and the worst wait of a chat's write during it (a probe transaction every
+50 ms, as a user's answer would be stored); the CPU to draw one result chart; the sender's
+rate with the limit lifted; the achieved rate ÷ the limit at ``--limit`` msg/s overall and 1
+per chat (the floor is the limit itself), over the first ``--limited`` messages sent again
+(their charts drawn ahead again: a picture is dropped once sent); 429s and their share; what
+is left unsent; the CPU per message of the sending process (``python -m bot.outbox --drain``
+in a child process, with any drawing processes it starts; the fake Bot API server stays in
+this one), also net of its start-up (measured by a drain with nothing to send). It asserts that every chat received each of its messages once. ``--database-url`` takes a fresh
 database (``createdb bench_push``; ``postgresql://…`` is accepted as is) and migrates it.
 ``--bot-root`` runs the sender from another checkout (before/after with one harness);
 ``--profile-bot`` writes the sender's cProfile of the lifted run to FILE.
@@ -34,6 +36,9 @@ from sqlalchemy import func, select, update
 from bench import common
 from bench.common import TOKEN
 from bot.result_pushes import push_pending
+from chat.draw_ahead import draw_ahead
+from chat.render_pool import render_pool
+from chat.renderers import register_renderers
 from domain.enums import CycleKind, CyclePhase, Dimension, Grade, OutboxStatus, UnitKind
 from fakebotapi import FakeBotApi
 from infra.db import SessionFactory, make_engine, make_sessions, upgrade
@@ -233,6 +238,21 @@ async def _deliver(
     return int(sent), (sent - 1) / span if span > 0 else 0.0, cpu
 
 
+async def _draw_again(sessions: SessionFactory, first_id: int, limited: int) -> int:
+    """Draw the charts of the first ``limited`` rows ahead again, as publishing did (a
+    picture is dropped once sent)."""
+    async with sessions.begin() as s:
+        rows = list(
+            await s.scalars(select(OutboxMessage).where(OutboxMessage.id < first_id + limited))
+        )
+        return await draw_ahead(rows)
+
+
+def _received(server: FakeBotApi, count: int) -> list[int]:
+    """How many messages each chat received."""
+    return [len(server.sent_messages(5_000_000 + n)) for n in range(count)]
+
+
 async def _unsent(sessions: SessionFactory) -> int:
     async with sessions() as s:
         return int(
@@ -259,6 +279,8 @@ async def main(
     engine = make_engine(url)
     await upgrade(engine)
     sessions = make_sessions(engine)
+    register_renderers()  # publishing draws the charts ahead, as the bot does
+    render_pool().submit(int).result()  # its drawing processes start, as in a running bot
     now = dt.datetime.now(dt.UTC)
     cycle_id, unit_id = await _seed(sessions, count, now)
     publish_seconds, waits = await _publish(sessions, cycle_id, unit_id, now)
@@ -277,17 +299,23 @@ async def main(
         server, url, sessions, 1_000_000, workdir, root=root, profile=profile
     )
     lifted_unsent = await _unsent(sessions)
+    received = _received(server, count)
+    assert received == [2] * count, f"chats received {sorted(set(received))} messages, not 2"
+    # the floor: the sending process with nothing to send (imports, getMe, the database)
+    _nothing, _rate, start_cpu = await _deliver(server, url, sessions, limit, workdir, root=root)
     # the same messages again, the first ``limited`` of them, under Telegram's limit
+    async with sessions() as s:
+        first_id = int(await s.scalar(select(func.min(OutboxMessage.id))) or 0)
+    redrawn = await _draw_again(sessions, first_id, limited)
     async with sessions.begin() as s:
-        first_id = await s.scalar(select(func.min(OutboxMessage.id)))
         await s.execute(
             update(OutboxMessage)
-            .where(OutboxMessage.id < (first_id or 0) + limited)
+            .where(OutboxMessage.id < first_id + limited)
             .values(status=OutboxStatus.PENDING, sent_at=None, attempts=0, next_attempt_at=now)
         )
         await s.execute(
             update(OutboxMessage)
-            .where(OutboxMessage.id >= (first_id or 0) + limited)
+            .where(OutboxMessage.id >= first_id + limited)
             .values(status=OutboxStatus.BLOCKED)  # out of this run
         )
     sends_before = server.stats.requests["sendMessage"] + server.stats.requests["sendPhoto"]
@@ -297,6 +325,8 @@ async def main(
     left = await _unsent(sessions) - (queued - limited)
     sends = server.stats.requests["sendMessage"] + server.stats.requests["sendPhoto"] - sends_before
     rate_limited = server.stats.rate_limited - limited_before
+    received = _received(server, count)
+    assert sum(received) == queued + resent and max(received) <= 4, "a message sent twice"
     await server.stop()
     await engine.dispose()
     worst = max(waits) if waits else 0.0
@@ -305,17 +335,23 @@ async def main(
         f"a chart and a text each); a chat's worst wait meanwhile {worst * 1000:.0f} ms "
         f"(p99 {sorted(waits)[int(0.99 * (len(waits) - 1))] * 1000:.0f} ms, {len(waits)} probes)"
     )
-    print(f"result chart: {chart_cpu * 1000:.1f} ms CPU each")
+    print(
+        f"result chart: {chart_cpu * 1000:.1f} ms CPU each, drawn ahead while publishing "
+        f"({redrawn} drawn again for the limited run)"
+    )
     print(
         f"limit lifted: {sent} sent at {lifted_rate:.1f} msg/s, {lifted_unsent} left unsent; "
         f"sending process {lifted_cpu / max(sent, 1) * 1000:.2f} ms CPU per message "
-        "(drawing included)"
+        f"({(lifted_cpu - start_cpu) / max(sent, 1) * 1000:.2f} past its start-up; "
+        "charts drawn ahead)"
     )
     print(
         f"limit {limit:.0f} msg/s overall, 1 per chat (sender paced at {limit * 0.95:.1f}): "
         f"{resent} sent at {rate:.1f} msg/s; achieved ÷ limit = {rate / limit:.2f}; "
-        f"{cpu / max(resent, 1) * 1000:.2f} ms CPU per message"
+        f"{cpu / max(resent, 1) * 1000:.2f} ms CPU per message "
+        f"({(cpu - start_cpu) / max(resent, 1) * 1000:.2f} past its start-up)"
     )
+    print(f"sending process start-up with nothing to send: {start_cpu * 1000:.0f} ms CPU")
     share = rate_limited / sends if sends else 0.0
     print(f"429 answers: {rate_limited} of {sends} sends ({share:.1%}); left unsent: {left}")
 

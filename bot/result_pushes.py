@@ -4,6 +4,8 @@ The transactions are opened here, as the services leave them to their caller: th
 a chunk (``services.result_push``) are applied in short transactions, the messages built
 while none is open. Run right after publishing and every few seconds (``bot.jobs``), so a
 crash between two chunks finishes at the next run; the benchmark drives it the same way.
+Each chunk's charts are drawn before its transaction (``chat.draw_ahead``) and queued with
+their rows, so the sender only uploads them.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from collections.abc import Callable
 
 from sqlalchemy import select
 
+from chat.draw_ahead import draw_ahead
 from infra.db import SessionFactory
 from infra.failpoints import failpoint
 from infra.models import Cycle
@@ -47,6 +50,7 @@ async def push_pending(
             if cycle is None or chunk is None:
                 break
             rows = messages(cycle, chunk, summary, local)
+            await draw_ahead(rows)  # in the drawing processes, no transaction open
             async with sessions.begin() as session:
                 cycle = await session.get(Cycle, cycle_id, with_for_update=True)
                 if cycle is None:

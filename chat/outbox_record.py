@@ -16,8 +16,9 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import BigInteger, case, literal, update
+from sqlalchemy import BigInteger, case, literal, null, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chat.outbox_policy import Outcome, malformed
@@ -118,20 +119,28 @@ async def record_sent(
     session: AsyncSession, sent: Sequence[tuple[Queued, Outcome]], *, now: dt.datetime
 ) -> None:
     """Mark ``sent`` (each row with its "sent" outcome) SENT at ``now``, each with its
-    Telegram message id: three statements for the whole batch, whatever its size."""
+    Telegram message id, dropping the pictures drawn ahead (``chat.draw_ahead``): three
+    statements for the whole batch, whatever its size."""
     ids = [row.id for row, _ in sent]
     chats = sorted({row.chat_id for row, _ in sent})
     message_ids = {
         row.id: literal(outcome.message_id, BigInteger) for row, outcome in sent
     }  # typed: PostgreSQL cannot guess the type of a bare CASE parameter
+    values: dict[str, Any] = {
+        "status": OutboxStatus.SENT,
+        "sent_at": now,
+        "telegram_message_id": case(message_ids, value=OutboxMessage.id),
+    }
+    # a picture drawn ahead from a spec is dropped once sent: the spec can draw it again
+    drawn = [row.id for row, _ in sent if row.has_attachment and "render" in row.payload]
+    if drawn:
+        values["attachment"] = case(
+            (OutboxMessage.id.in_(drawn), null()), else_=OutboxMessage.attachment
+        )
     result = await session.execute(
         update(OutboxMessage)
         .where(OutboxMessage.id.in_(ids), OutboxMessage.status == OutboxStatus.PENDING)
-        .values(
-            status=OutboxStatus.SENT,
-            sent_at=now,
-            telegram_message_id=case(message_ids, value=OutboxMessage.id),
-        )
+        .values(values)
         .execution_options(synchronize_session=False)
     )
     missed = len(ids) - int(result.rowcount)  # type: ignore[attr-defined]

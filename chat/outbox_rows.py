@@ -36,13 +36,20 @@ class Queued:
     next_attempt_at: dt.datetime
     tried: bool  # waiting for a retry: it holds back the later messages of its chat
     attachment: bytes | None = None
+    read_no: int = 0  # the sender's read of the queue it comes from
 
 
 async def due(
-    session: AsyncSession, horizon: dt.datetime, limit: int, known: Mapping[int, Queued]
+    session: AsyncSession,
+    horizon: dt.datetime,
+    limit: int,
+    known: Mapping[int, Queued],
+    *,
+    after: int = 0,
 ) -> list[Queued]:
-    """The first ``limit`` pending rows in id order that are due by ``horizon`` or are waiting
-    for a retry (those hold their chat back, however far away the retry is).
+    """The first ``limit`` pending rows in id order after id ``after`` that are due by
+    ``horizon`` or are waiting for a retry (those hold their chat back, however far away the
+    retry is).
 
     Two queries: the scheduling columns of those rows, then the payloads of the rows not in
     ``known`` (the previous read, whose payloads cannot have changed): a sender that reads
@@ -57,6 +64,7 @@ async def due(
             OutboxMessage.last_error.is_not(None),
         )
         .where(
+            OutboxMessage.id > after,
             OutboxMessage.status == OutboxStatus.PENDING,
             or_(OutboxMessage.next_attempt_at <= horizon, OutboxMessage.last_error.is_not(None)),
         )

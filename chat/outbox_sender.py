@@ -25,7 +25,10 @@ each could send the same row once.
 Rows are read a batch at a time (``chat.outbox_rows``, one query for up to ``batch_size``)
 and kept as the sender's plan until they run out, a poll interval passes, ``wake`` is called
 or an outcome other than "sent" or "failed" changes what a chat has pending; so the cost of a
-message is its Bot API call, not the queries around it.
+message is its Bot API call, not the queries around it. A plan whose rows all wait behind
+their chats' messages on their way (a chart, then its text) is topped up with the rows after
+the last one read, not read again from the start: read again, the same rows came back for
+every few sent, and the reads were most of the sender's work besides the calls.
 
 The sender paces, schedules and records; the parts it composes live beside it: the rows as
 read (``chat.outbox_rows``), the Bot API call built from a row (``chat.outbox_request``), how a
@@ -48,6 +51,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Literal
 
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
@@ -141,9 +145,10 @@ class OutboxSender:
         self._plan_full = False  # the fetch hit batch_size: more rows wait behind the plan
         self._fetched_at = -float("inf")  # monotonic time of the last fetch
         # Fetches are numbered; a change at a moment is stamped with the number of the last
-        # fetch begun then, so a plan from fetch n saw it only if its stamp is below n.
+        # fetch begun then, so a row read by fetch n (``Queued.read_no``) saw it only if its
+        # stamp is below n.
         self._fetches = 0  # fetches begun
-        self._plan_no = 0  # the fetch the plan comes from
+        self._read_upto = 0  # the highest id read since the last read from the start
         self._changed: dict[int, int] = {}  # chat -> stamp: its pending rows changed
         self._ended: dict[int, int] = {}  # row id -> stamp: its job ended (sent, failed…)
         self._stale = True  # read the table before planning from what was read
@@ -232,15 +237,16 @@ class OutboxSender:
         """
         now = self._now()
         self._fetched_now = False
-        if self._needs_fetch():
-            await self._fetch(now + dt.timedelta(seconds=lookahead))
+        need = self._needs_fetch()
+        if need is not None:
+            await self._fetch(now + dt.timedelta(seconds=lookahead), more=need == "more")
         held = set(self._jobs)
         next_due: float | None = None
         rest: list[Queued] = []
         for row in self._plan:
             if (
-                self._changed.get(row.chat_id, 0) >= self._plan_no
-                or self._ended.get(row.id, 0) >= self._plan_no
+                self._changed.get(row.chat_id, 0) >= row.read_no
+                or self._ended.get(row.id, 0) >= row.read_no
             ):
                 continue  # read before it (or its chat's queue) changed: not as it stands
             if row.chat_id in held:
@@ -259,35 +265,50 @@ class OutboxSender:
         self._prune_chat_clock()
         return next_due
 
-    def _needs_fetch(self) -> bool:
-        """Whether the plan may miss rows: stale, old, or spent with more behind it (every
-        row left in it waits for a message of its chat still on its way)."""
+    def _needs_fetch(self) -> Literal["all", "more"] | None:
+        """Whether the plan may miss rows: stale or old ("all": read it again from the start),
+        or spent with more behind it ("more": every row left in it waits for a message of its
+        chat still on its way, so the rows after it are read)."""
         since = time.monotonic() - self._fetched_at
         if self._stale or since >= self.poll_interval:
-            return True
-        if not self._plan_full or since < SPENT_GAP:
-            return False
-        # rows past the plan start now: their charts are drawn while these chats wait
-        return all(row.chat_id in self._jobs for row in self._plan)
+            return "all"
+        if not self._plan_full or since < SPENT_GAP or len(self._jobs) >= self.batch_size:
+            return None  # (chats enough at work: each job holds its row, and maybe a picture)
+        if all(row.chat_id in self._jobs for row in self._plan):
+            return "more"
+        return None
 
-    async def _fetch(self, horizon: dt.datetime) -> None:
-        """Replace the plan with the rows due by ``horizon`` as the table stands now."""
-        self._stale = False
+    async def _fetch(self, horizon: dt.datetime, *, more: bool = False) -> None:
+        """Replace the plan with the rows due by ``horizon`` as the table stands now, or
+        (``more``) add those after the last row read to it."""
+        if not more:
+            self._stale = False
         self._fetches += 1
         number = self._fetches
         self._fetched_at = time.monotonic()
+        known = {r.id: r for r in [*self._plan, *(j.row for j in self._jobs.values())]}
         try:
             async with self.sessions() as session:
-                known = {r.id: r for r in [*self._plan, *(j.row for j in self._jobs.values())]}
-                rows = await outbox_rows.due(session, horizon, self.batch_size, known)
+                rows = await outbox_rows.due(
+                    session, horizon, self.batch_size, known, after=self._read_upto if more else 0
+                )
         except BaseException:
             self._stale = True
             raise
-        self._fetched_now = True
+        for row in rows:
+            row.read_no = number
+        self._fetched_now = not more
         self._plan_full = len(rows) >= self.batch_size
+        if rows:
+            self._read_upto = max(self._read_upto if more else 0, rows[-1].id)
+        elif not more:
+            self._read_upto = 0
         in_flight = {job.row_id for job in self._jobs.values()}  # read while on its way
-        self._plan = [row for row in rows if row.id not in in_flight]
-        self._plan_no = number
+        fresh = [row for row in rows if row.id not in in_flight]
+        if more:
+            self._plan.extend(fresh)
+            return
+        self._plan = fresh
         # stamps below this fetch's number are in what it read
         self._changed = {c: n for c, n in self._changed.items() if n >= number}
         self._ended = {r: n for r, n in self._ended.items() if n >= number}
@@ -328,8 +349,6 @@ class OutboxSender:
     async def _job(self, job: _Job, row: Queued) -> None:
         try:
             await self._wait_for_chat(job.chat_id)
-            if row.has_attachment and not await self._attach(row):
-                return  # no longer pending
             failure = await self._draw(row) or await self._target(row)
             if failure is not None:
                 await self._record(row, failure)
@@ -337,6 +356,9 @@ class OutboxSender:
             # the slot is held until the outcome is recorded: a message Telegram accepted but
             # not yet marked SENT is what a crash duplicates, so at most ``concurrency`` are
             async with self._in_flight:
+                # read in the slot: at most ``concurrency`` stored pictures are held at once
+                if row.has_attachment and not await self._attach(row):
+                    return  # no longer pending
                 await self._wait_for_turn()
                 job.sending = True
                 self._chat_ready[row.chat_id] = time.monotonic() + self.per_chat_interval
@@ -367,14 +389,21 @@ class OutboxSender:
             await asyncio.sleep(delay)
 
     async def _wait_for_turn(self) -> None:
-        """Space requests ``1/global_rate`` apart and hold them while flood control lasts."""
+        """Space requests ``1/global_rate`` apart and hold them while flood control lasts.
+
+        The slots keep to a grid: a request woken late (a busy loop, a sleep overshooting)
+        does not push every later slot back by as much, which kept the rate ~10 % below the
+        one asked for on a loaded machine; a slot missed by over half a gap is let go, so no
+        burst follows a quiet spell or a pause.
+        """
+        gap = 1.0 / self.global_rate
         async with self._turn:
             while True:
                 delay = max(self._next_slot, self._paused_until) - time.monotonic()
                 if delay <= 0:
                     break
                 await asyncio.sleep(delay)
-            self._next_slot = time.monotonic() + 1.0 / self.global_rate
+            self._next_slot = max(self._next_slot, time.monotonic() - gap / 2) + gap
 
     def _pause(self, seconds: float) -> None:
         until = time.monotonic() + seconds
@@ -397,7 +426,7 @@ class OutboxSender:
     async def _draw(self, row: Queued) -> Outcome | None:
         """Draw a chart queued as a spec *before* taking a send slot, so the slots pace the
         requests themselves (a slow drawing must not bunch requests up behind it)."""
-        render = row.payload.get("render") if row.attachment is None else None
+        render = row.payload.get("render") if not row.has_attachment else None
         if render is None:
             return None
         try:
@@ -438,9 +467,12 @@ class OutboxSender:
 
     async def _record(self, row: Queued, outcome: Outcome) -> None:
         """Commit the outcome (with those that arrived meanwhile) before the job ends."""
-        if outcome.kind not in KEEPS_QUEUE:
+        changes = outcome.kind not in KEEPS_QUEUE
+        if changes:
             self._chat_changed(row.chat_id)
         await self._recorder.record(row, outcome)
+        if changes:  # again: a read begun before the commit saw the chat's rows as they were
+            self._chat_changed(row.chat_id)
         self.totals[outcome.kind] += 1
         self._batch[outcome.kind] += 1
 

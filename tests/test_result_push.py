@@ -9,12 +9,19 @@ bot) leaves the cursor after the last committed chunk; the next run finishes the
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import AsyncIterator
 
 import pytest
 from sqlalchemy import func, select
+from telegram import Bot
 
+import bot.app  # noqa: F401  (registers every flow's callback codec: the sender spells buttons)
 from bench.push import _seed
 from bot.result_pushes import push_pending
+from chat.outbox_sender import OutboxSender
+from chat.renderers import register_renderers
+from fakebotapi import FakeBotApi
+from infra.config import Settings
 from infra.db import SessionFactory
 from infra.models import Cycle, OutboxMessage, Result
 from services import result_push, result_review
@@ -98,3 +105,41 @@ async def test_a_chunk_run_twice_queues_nothing_twice(sessions: SessionFactory) 
         assert not await result_push.write_chunk(s, cycle, chunk, rows, summary)
     await push_pending(sessions)
     assert await _queued(sessions) == (2 * (result_push.CHUNK + 1),) * 2
+
+
+@pytest.fixture
+async def client(server: FakeBotApi, settings: Settings) -> AsyncIterator[Bot]:
+    """A plain Bot API client of the fake server, for an OutboxSender of the test's own."""
+    bot = Bot(settings.require_token(), base_url=server.base_url)
+    await bot.initialize()
+    yield bot
+    await bot.shutdown()
+
+
+async def _charts(sessions: SessionFactory) -> list[OutboxMessage]:
+    async with sessions() as s:
+        return list(
+            await s.scalars(select(OutboxMessage).where(OutboxMessage.method == "sendPhoto"))
+        )
+
+
+async def test_charts_are_drawn_ahead_and_dropped_once_sent(
+    sessions: SessionFactory, server: FakeBotApi, client: Bot
+) -> None:
+    """The sender only uploads: each chart is queued drawn, with its spec to draw it again."""
+    register_renderers()  # as the composition root does
+    people = result_push.CHUNK + 3
+    await _publish(sessions, people)
+    users = [server.user(5_000_000 + n, language_code="zh-hans") for n in range(people)]
+    assert await push_pending(sessions) == people
+    charts = await _charts(sessions)
+    assert len(charts) == people
+    assert all(c.attachment is not None and c.attachment.startswith(b"\x89PNG") for c in charts)
+    assert all("render" in c.payload for c in charts)  # drawn again if the picture is lost
+    drawn = {c.chat_id: c.attachment for c in charts}
+    sender = OutboxSender(client, sessions, global_rate=1000.0)
+    assert await sender.drain() == 2 * people
+    for user in users:
+        assert [m.kind for m in user.messages] == ["photo", "text"]
+        assert user.messages[0].photo == drawn[user.id]  # the picture drawn ahead, as it was
+    assert all(c.attachment is None for c in await _charts(sessions))  # dropped once sent
