@@ -187,7 +187,7 @@ async def serve(make_app: Callable[[str], Any]) -> AsyncIterator[str]:
     finally:
         server.should_exit = True
         with contextlib.suppress(asyncio.CancelledError):
-            await asyncio.wait_for(task, 30)
+            await asyncio.wait_for(task, 120)
         sock.close()
 
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from sqlalchemy.engine import make_url
@@ -21,7 +22,7 @@ from tests.dbs import PG_URL, DatabaseFactory, backend
 
 # A reply is awaited until it comes: generous, so a loaded machine cannot fail a test;
 # a passing wait ends the moment its condition holds (item 19 of issue 9).
-SimUser.default_timeout = 60.0
+SimUser.default_timeout = 120.0
 
 
 def _database() -> str:
@@ -54,6 +55,32 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     items[:] = [item for item in items if not item.get_closest_marker("nodb")]
     config.hook.pytest_deselected(items=nodb)
     config.stash[_NODB_DESELECTED] = len(nodb)
+
+
+@pytest.hookimpl(optionalhook=True)  # an xdist hook: absent with -p no:xdist
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """``-n auto`` (pyproject's addopts): two workers per core, at most eight.
+
+    A test spends most of its time waiting for the bot, the fake server or a child process,
+    not computing, so two per core keep the cores busy; eight bound the PostgreSQL
+    connections (each worker has its own template and per-test databases).
+    ``PYTEST_XDIST_AUTO_NUM_WORKERS`` or ``-n N`` choose otherwise, ``-n 0`` runs in one process.
+    """
+    return min(8, 2 * (os.cpu_count() or 1))
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """An xdist worker hands its count to the controller, which prints the summary."""
+    if (output := getattr(session.config, "workeroutput", None)) is not None:
+        output["nodb_deselected"] = session.config.stash.get(_NODB_DESELECTED, 0)
+
+
+@pytest.hookimpl(optionalhook=True)  # an xdist hook: absent with -p no:xdist
+def pytest_testnodedown(node: Any, error: object) -> None:
+    """The controller keeps the largest count any worker reported (they all collect alike)."""
+    count = int(getattr(node, "workeroutput", {}).get("nodb_deselected", 0))
+    config: pytest.Config = node.config
+    config.stash[_NODB_DESELECTED] = max(count, config.stash.get(_NODB_DESELECTED, 0))
 
 
 def _nodb_line(config: pytest.Config) -> str | None:

@@ -35,7 +35,7 @@ class InProcessBot:
         self._task = asyncio.create_task(
             serve(self.settings, stop=self._stop, clock=self.clock, migrate=False, poll_timeout=1)
         )
-        await wait_for(lambda: self._polls() > polls_before or self._task.done(), 20)  # type: ignore[union-attr]
+        await wait_for(lambda: self._polls() > polls_before or self._task.done(), 120)  # type: ignore[union-attr]
         if self._task.done():
             self._task.result()
 
@@ -46,7 +46,7 @@ class InProcessBot:
         if self._task is None:
             return
         self._stop.set()
-        await asyncio.wait_for(self._task, 30)
+        await asyncio.wait_for(self._task, 120)
         self._task = None
 
 
@@ -94,7 +94,7 @@ class BotProcess:
             stderr=subprocess.STDOUT,
         )
 
-    async def wait_exit(self, timeout: float = 30) -> int:
+    async def wait_exit(self, timeout: float = 120) -> int:
         assert self.proc is not None
         proc = self.proc
         await wait_for(lambda: proc.poll() is not None, timeout)
@@ -109,14 +109,14 @@ class BotProcess:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             with contextlib.suppress(AssertionError):
-                await self.wait_exit(30)
+                await self.wait_exit(120)
             self.kill()
 
     def output(self) -> str:
         return self.log.read_text(errors="replace") if self.log.exists() else ""
 
 
-async def wait_for(predicate, timeout: float = 60.0, interval: float = 0.01) -> None:  # type: ignore[no-untyped-def]
+async def wait_for(predicate, timeout: float = 120.0, interval: float = 0.01) -> None:  # type: ignore[no-untyped-def]
     """Poll a cheap condition until true (condition-based, never a fixed sleep)."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
@@ -126,7 +126,7 @@ async def wait_for(predicate, timeout: float = 60.0, interval: float = 0.01) -> 
         await asyncio.sleep(interval)
 
 
-async def eventually(check, timeout: float = 60.0, interval: float = 0.02) -> None:  # type: ignore[no-untyped-def]
+async def eventually(check, timeout: float = 120.0, interval: float = 0.02) -> None:  # type: ignore[no-untyped-def]
     """Await an async condition (e.g. a database query) until it holds."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout

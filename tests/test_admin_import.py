@@ -52,7 +52,7 @@ async def test_admin_imports_xlsx_and_can_cancel(
     summary = await staff_import.send_roster(admin, "staff.xlsx", workbook)
     await staff_import.confirm(admin, summary)
     await admin.wait_until(
-        lambda: any(m.edited and not m.buttons for m in admin.messages[-1:]), timeout=20
+        lambda: any(m.edited and not m.buttons for m in admin.messages[-1:]), timeout=120
     )
     assert await _count(sessions, Staff) >= 40
 

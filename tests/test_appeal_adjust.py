@@ -101,7 +101,7 @@ async def assert_consistent(sessions: SessionFactory, result: Result) -> None:
 
 
 async def result_message(me: SimUser, marker: str) -> BotMessage:
-    return await me.expect_text(marker, timeout=20)
+    return await me.expect_text(marker, timeout=120)
 
 
 def why_adds_up(why: BotMessage) -> Decimal:
@@ -124,7 +124,7 @@ async def test_a_new_level_on_the_disputed_indicator_rescores_the_whole_result(
 
     told = await appeal.dispute(me, published, before.id, "ind:P01", REASON)
     assert "has been filed" in told.text
-    notice = await admin.expect_text("New appeal #", timeout=20)
+    notice = await admin.expect_text("New appeal #", timeout=120)
     aid = int(re.search(r"#(\d+)", notice.text).group(1))  # type: ignore[union-attr]
     await appeal.open_case(admin, aid, notice)
     case = await admin.expect_text("Disputed:")
@@ -186,7 +186,7 @@ async def test_a_new_level_on_the_disputed_indicator_rescores_the_whole_result(
     assert moved and set(audited.detail["ranks_moved"]) == moved  # colleagues passed move down
 
     # the appellant: the decision, then the updated result with the "changed on appeal" line
-    decision = await me.expect_text("Decision on your appeal", timeout=20)
+    decision = await me.expect_text("Decision on your appeal", timeout=120)
     assert "indicator P01" in decision.text and "from 70.00 to 95.00" in decision.text
     assert DECISION in decision.text
     updated = await result_message(me, "has been updated after your appeal")
@@ -222,7 +222,7 @@ async def test_a_disputed_source_changes_only_that_sources_mean_on_the_chosen_in
     before = await mine(sessions, org)
     published = await result_message(me, "绩效")
     await appeal.dispute(me, published, before.id, "src:superior", REASON)
-    notice = await admin.expect_text("New appeal #", timeout=20)
+    notice = await admin.expect_text("New appeal #", timeout=120)
     aid = int(re.search(r"#(\d+)", notice.text).group(1))  # type: ignore[union-attr]
     await appeal.open_case(admin, aid, notice)
     case = await admin.expect_text("Disputed:")
@@ -246,7 +246,7 @@ async def test_a_disputed_source_changes_only_that_sources_mean_on_the_chosen_in
     assert indicator(after, "P01") == indicator(before, "P01")
     await assert_consistent(sessions, after)
     assert after.grade in Grade
-    decision = await me.expect_text("绩效评估工作小组已将", timeout=20)
+    decision = await me.expect_text("绩效评估工作小组已将", timeout=120)
     assert "指标“A01" in decision.text and "（上级评估）由70.00分调整为88.00分" in decision.text
     updated = await result_message(me, "根据您的申诉")
     line = next(x for x in updated.text.splitlines() if "经申诉调整" in x)
@@ -262,7 +262,7 @@ async def test_colleagues_old_ratings_of_one_indicator_are_not_told_below_five_p
     before = await mine(sessions, org)
     published = await result_message(me, "performance result")
     await appeal.dispute(me, published, before.id, "src:peer", REASON)
-    notice = await admin.expect_text("New appeal #", timeout=20)
+    notice = await admin.expect_text("New appeal #", timeout=120)
     aid = int(re.search(r"#(\d+)", notice.text).group(1))  # type: ignore[union-attr]
     await appeal.open_case(admin, aid, notice)
     await appeal.decide(admin, aid, await admin.expect_text("Disputed:"), uphold=False)
@@ -279,7 +279,7 @@ async def test_colleagues_old_ratings_of_one_indicator_are_not_told_below_five_p
     after = await mine(sessions, org)
     assert after.breakdown["adjustments"][-1]["hide_old"] is True
     await assert_consistent(sessions, after)
-    decision = await me.expect_text("Decision on your appeal", timeout=20)
+    decision = await me.expect_text("Decision on your appeal", timeout=120)
     updated = await result_message(me, "has been updated after your appeal")
     assert "(Peer review) to 90.00" in decision.text and "set to 90.00" in updated.text
     for text in (decision.text, updated.text):  # the peers' old T03 figure is not told

@@ -192,7 +192,7 @@ async def test_the_appellant_drafts_and_files_an_appeal_with_evidence(
     c = await scene(server, sessions)
     p, me, admin = c.p, c.me, c.admin
     await push(sessions, p, p.mine)
-    result_msg = await me.expect_text("performance result", timeout=15)
+    result_msg = await me.expect_text("performance result", timeout=120)
     assert appeal.has(result_msg, appeal.NEW, p.mine)
 
     # what is disputed: buttons from the breakdown, no peer source (dropped)
@@ -235,7 +235,7 @@ async def test_the_appellant_drafts_and_files_an_appeal_with_evidence(
     assert opened.actor_staff_id == p.org.staff_ids[0] and opened.detail["target"] == "ind:P01"
 
     # the working group: notified, the queue, the case with the evidence re-sent by file id
-    notice = await admin.expect_text(f"New appeal #{row.id}", timeout=15)
+    notice = await admin.expect_text(f"New appeal #{row.id}", timeout=120)
     assert notice.button_data() == [appeal.OPEN.data(row.id)]
     admin.drain()
     await admin.send("/appeals")
@@ -255,7 +255,7 @@ async def test_a_draft_left_is_resumed_from_the_result_button(
     c = await scene(server, sessions)
     p, me = c.p, c.me
     await push(sessions, p, p.mine)
-    result_msg = await me.expect_text("performance result", timeout=15)
+    result_msg = await me.expect_text("performance result", timeout=120)
     await appeal.start(me, p.mine, result_msg)
     picker = await me.expect_text("What do you dispute?")
     await appeal.pick(me, p.mine, "total", picker)
@@ -272,7 +272,7 @@ async def test_the_working_group_asks_and_only_the_appellant_answers(
     c = await scene(server, sessions)
     me, other, admin = c.me, c.other, c.admin
     aid = await filed(sessions, c.p)
-    await admin.expect_text(f"New appeal #{aid}", timeout=15)
+    await admin.expect_text(f"New appeal #{aid}", timeout=120)
     await admin.send("/appeals")
     queue = await admin.expect_text(f"#{aid}")
     await appeal.open_case(admin, aid, queue)
@@ -283,7 +283,7 @@ async def test_the_working_group_asks_and_only_the_appellant_answers(
     await admin.expect_text("Sent to the appellant")
     (row,) = await appeals_of(sessions)
     assert row.status == AppealStatus.QUESTION and row.question == "请提供预案印发文件的文号。"
-    question = await me.expect_text("A question about your appeal", timeout=15)
+    question = await me.expect_text("A question about your appeal", timeout=120)
     assert question.button_data() == [appeal.ANSWER.data(aid)]
     await other.send("/start")
     own = await other.expect()
@@ -297,7 +297,7 @@ async def test_the_working_group_asks_and_only_the_appellant_answers(
     await me.expect_text("passed to the working group")
     (row,) = await appeals_of(sessions)
     assert row.status == AppealStatus.OPEN and row.answer == "文号为应急〔2026〕12号。"
-    answered = await admin.expect_text("answered your question", timeout=15)
+    answered = await admin.expect_text("answered your question", timeout=120)
     assert "应急〔2026〕12号" in answered.text
     assert answered.button_data() == [appeal.OPEN.data(aid)]
     assert [e.detail["round"] for e in await audits(sessions, "appeal.ask")] == [1]
@@ -352,7 +352,7 @@ async def test_after_the_window_an_appeal_is_refused_and_nothing_stored(
     await bind_en(sessions, APPELLANT, p.org.staff_ids[0])
     me = server.user(APPELLANT, language_code="en")
     await push(sessions, p, p.mine)
-    result_msg = await me.expect_text("performance result", timeout=15)
+    result_msg = await me.expect_text("performance result", timeout=120)
     await appeal.start(me, p.mine, result_msg)
     refused = await me.expect_text("can no longer be filed")
     assert "Q4 2026" in refused.text
@@ -403,7 +403,7 @@ async def test_a_second_open_appeal_is_refused_politely(
             )
     me = server.user(APPELLANT, language_code="zh-hans")
     await push(sessions, p, p.mine)
-    result_msg = await me.expect_text("2026年第四季度", timeout=15)
+    result_msg = await me.expect_text("2026年第四季度", timeout=120)
     await appeal.start(me, p.mine, result_msg)
     polite = await me.expect()
     assert f"#{first_id}" in polite.text and "正在处理" in polite.text  # 您已有一件申诉正在处理
@@ -511,7 +511,7 @@ async def test_deadline_reminder_once_across_two_runs_and_a_restart(
     running = InProcessBot(server, bot_settings, clock=lambda: clock[0])
     await running.start()
     try:
-        await admin.wait_until(lambda: len(reminders()) == 1, timeout=15)
+        await admin.wait_until(lambda: len(reminders()) == 1, timeout=120)
         assert "张伟" in reminders()[0] and "must be decided" in reminders()[0]
         assert await run_appeal_reminders(restarted) == 0
     finally:
@@ -526,7 +526,7 @@ async def test_buttons_sent_before_the_named_actions_still_open_others_are_expir
     a single letter that never named an appeal button gets "expired"."""
     c = await scene(server, sessions)
     aid = await filed(sessions, c.p)
-    notice = await c.admin.expect_text(f"New appeal #{aid}", timeout=15)
+    notice = await c.admin.expect_text(f"New appeal #{aid}", timeout=120)
     await c.admin.press(f"ap1:o:{aid}", notice)  # the legacy format, on purpose
     await c.admin.expect_text(f"#{aid}")
     answered = len(c.admin.callback_answers)
@@ -540,7 +540,7 @@ async def test_a_decided_case_offers_no_decision_and_refuses_a_late_one(
 ) -> None:
     c = await scene(server, sessions)
     aid = await filed(sessions, c.p)
-    notice = await c.admin.expect_text(f"New appeal #{aid}", timeout=15)
+    notice = await c.admin.expect_text(f"New appeal #{aid}", timeout=120)
     async with sessions.begin() as s:
         reason = "经复核，维持原结果。"
         await ap.uphold(

@@ -109,7 +109,7 @@ async def test_readme_order_leaders_link_after_open_and_the_cycle_starts(
     await cycle_admin.approve_template(deputy, deputy_copy)
     await deputy.wait_until(
         lambda: any("已开始" in (m.text or "") for m in deputy.messages),
-        timeout=30,
+        timeout=120,
     )
     async with sessions() as s:
         assert (await s.get(Cycle, cycle.id)).phase == CyclePhase.COLLECTING  # type: ignore[union-attr]

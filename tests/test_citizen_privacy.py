@@ -93,7 +93,7 @@ async def _complaint_answered(
             s, rect_id, "窗口已增配人员。", outcome=IMMEDIATE, reply="已整改。", staff_id=org.head_id,
             now=dt.datetime.now(dt.UTC),
         )  # fmt: skip
-    reply = await citizen.expect_text("已整改", timeout=15)
+    reply = await citizen.expect_text("已整改", timeout=120)
     return citizen, rect_id, reply
 
 
@@ -109,7 +109,7 @@ async def test_a_reply_to_a_citizen_forgets_their_chat_once_sent(
             )
             return row is not None and row.status == OutboxStatus.SENT and row.chat_id is None
 
-    await eventually(erased, timeout=15)
+    await eventually(erased, timeout=120)
     await rect_chat.rate(citizen, rect_id, reply, "s")  # the citizen still rates, by pseudonym
     await citizen.expect_text("满意")
     async with sessions() as s:
@@ -150,7 +150,7 @@ async def test_finished_outbox_rows_are_pruned_and_pending_ones_stay(
                 .where(OutboxMessage.status == OutboxStatus.PENDING)
             )
 
-    await eventually(sender_idle, timeout=15)
+    await eventually(sender_idle, timeout=120)
     async with sessions.begin() as s:
         await enqueue(s, HEAD, "later", not_before=dt.datetime.now(dt.UTC) + dt.timedelta(days=90))
     later = dt.datetime.now(dt.UTC) + dt.timedelta(days=31)
@@ -178,7 +178,7 @@ async def test_a_survey_start_stored_just_before_a_crash_is_handled_after_it(
         async with sessions() as s:
             assert not await s.scalar(select(func.count()).select_from(SurveyResponse))
         await proc.start(failpoints="")
-        first = await citizen.expect_text("应急指挥中心", timeout=30)
+        first = await citizen.expect_text("应急指挥中心", timeout=120)
         assert len(survey.levels(first)) == 5
         async with sessions() as s:
             link = await s.scalar(select(SurveyLink))

@@ -56,7 +56,7 @@ async def _edited(
         found = [m for m in user.messages if m.message_id == view.message_id]
         return found[0] if found and found[0].edited and check(found[0]) else None
 
-    await user.wait_until(lambda: current() is not None, timeout=30)
+    await user.wait_until(lambda: current() is not None, timeout=120)
     found = current()
     assert found is not None
     return found
@@ -138,14 +138,14 @@ async def test_remind_those_behind_asks_first_and_a_double_tap_sends_once(
     yes = button(question, console.REMIND_YES)
     await admin.press(yes, question)
     await admin.press(yes, question)  # a double tap: both presses arrive
-    await admin.wait_until(lambda: len(admin.callback_answers) >= 2, timeout=30)
+    await admin.wait_until(lambda: len(admin.callback_answers) >= 2, timeout=120)
     await _edited(admin, view, lambda m: "今天" in (m.text or ""))  # the second found it done
 
     def reminders(user: SimUser) -> list[str]:
         return [m.text or "" for m in user.messages if "工作小组提醒" in (m.text or "")]
 
     for user in staff:
-        await user.wait_until(lambda u=user: len(reminders(u)) == 1, timeout=30)  # type: ignore[misc]
+        await user.wait_until(lambda u=user: len(reminders(u)) == 1, timeout=120)  # type: ignore[misc]
         assert "2026年第四季度" in reminders(user)[0]
     async with sessions() as s:
         queued = await s.scalar(
@@ -166,7 +166,7 @@ async def test_extend_and_close_from_the_console_edit_it_in_place(
     admin = server.user(ADMIN, language_code="zh-hans")
     view = await desk.open_console(admin)
     await admin.press(desk.extend_data(view, 7), view)
-    await admin.wait_until(lambda: bool(admin.callback_answers), timeout=30)
+    await admin.wait_until(lambda: bool(admin.callback_answers), timeout=120)
     await eventually_later(sessions, cycle_id, before)
     assert await _count(sessions, "cycle.extend") == 1
     shown = await _edited(admin, view, lambda m: bool(offered(m, console.CLOSE)))
@@ -248,7 +248,7 @@ async def test_queues_and_invites_open_below_the_console(
     ):
         seen = len(admin.messages)
         await desk.go(admin, view, key)
-        await admin.wait_until(lambda n=seen: len(admin.messages) > n, timeout=30)  # type: ignore[misc]
+        await admin.wait_until(lambda n=seen: len(admin.messages) > n, timeout=120)  # type: ignore[misc]
         below = admin.messages[seen]
         assert below.message_id != view.message_id
         assert expected in (below.text or ""), (key, below.text)
@@ -292,7 +292,7 @@ def _forged(cycle_id: int) -> list[str]:
 async def _refused_each(user: SimUser, own: BotMessage, forged: list[str]) -> None:
     for n, data in enumerate(forged, start=1):
         await user.press(data, own)
-        await user.wait_until(lambda n=n: len(user.callback_answers) >= n, timeout=30)  # type: ignore[misc]
+        await user.wait_until(lambda n=n: len(user.callback_answers) >= n, timeout=120)  # type: ignore[misc]
         answer = user.callback_answers[-1]
         assert answer["show_alert"] and "工作小组" in (answer["text"] or ""), (data, answer)
 
@@ -356,7 +356,7 @@ async def test_report_button_takes_the_reports_own_default_not_the_collecting_cy
     view = await desk.open_console(admin)
     seen = len(admin.messages)
     await desk.go(admin, view, "report")
-    await admin.wait_until(lambda: len(admin.messages) > seen, timeout=30)
+    await admin.wait_until(lambda: len(admin.messages) > seen, timeout=120)
     assert "尚无已评分的评估周期" in (admin.messages[seen].text or "")
 
 

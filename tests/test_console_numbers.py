@@ -169,7 +169,7 @@ async def test_staff_and_leaders_are_refused_each_entry_and_audited(
     for user, message in ((clerk, own), (leader, leader_view)):
         for n, key in enumerate(KEYS, start=1):
             await user.press(console.GO.data(key), message)
-            await user.wait_until(lambda u=user, n=n: len(u.callback_answers) >= n, timeout=30)  # type: ignore[misc]
+            await user.wait_until(lambda u=user, n=n: len(u.callback_answers) >= n, timeout=120)  # type: ignore[misc]
             answer = user.callback_answers[-1]
             assert answer["show_alert"] and "工作小组" in (answer["text"] or ""), (key, answer)
             refused += 1

@@ -92,7 +92,7 @@ async def test_each_entry_writes_in_one_transaction(
 
 async def _asked(admin: SimUser, view, sessions: SessionFactory) -> None:  # type: ignore[no-untyped-def]
     await desk.go(admin, view, "reissue")
-    await admin.expect_text(QUESTION, timeout=30)
+    await admin.expect_text(QUESTION, timeout=120)
     await eventually(lambda: _nothing_owed(sessions))
 
 
@@ -106,7 +106,7 @@ async def test_a_kill_inside_the_entry_applies_both_or_neither(
     try:
         await proc.start()
         await admin.send("/admin")
-        view = await admin.expect_text("工作台", timeout=30)
+        view = await admin.expect_text("工作台", timeout=120)
         await _asked(admin, view, sessions)
         proc.kill()
 
@@ -118,7 +118,7 @@ async def test_a_kill_inside_the_entry_applies_both_or_neither(
         assert await _asking(sessions)  # still asked: the answer was not kept either
         assert await _count(sessions, "invite.reissue") == 0
         await proc.start(failpoints="")  # the stored answer is applied, once
-        issued = await admin.expect_text("的新邀请码", timeout=30)
+        issued = await admin.expect_text("的新邀请码", timeout=120)
         assert "刘芳" in (issued.text or "")
         await eventually(lambda: _nothing_owed(sessions))
         assert await _invites_of(sessions, "A003") == 1

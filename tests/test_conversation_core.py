@@ -136,7 +136,7 @@ def texts_since(user: SimUser, n: int) -> list[str]:
 async def expect_button(user: SimUser, data: str) -> BotMessage:
     """The next message (or edit) with a button whose data starts with ``data``."""
     for _ in range(20):
-        msg = await user.expect(timeout=15)
+        msg = await user.expect(timeout=120)
         if any(d and d.startswith(data) for d in msg.button_data()):
             return msg
     raise AssertionError(f"no button {data!r}:\n{user.history()}")

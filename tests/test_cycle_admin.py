@@ -100,7 +100,7 @@ async def test_reminders_on_the_right_days_once_across_a_restart(
         clock[0] = t0 + dt.timedelta(days=7, hours=1)
         assert await run_reminders(services) == 1
         assert await run_reminders(services) == 0  # once only
-        await pending.wait_until(lambda: len(reminders(pending)) == 1, timeout=15)
+        await pending.wait_until(lambda: len(reminders(pending)) == 1, timeout=120)
     finally:
         await running.stop()
     running = InProcessBot(server, bot_settings, clock=lambda: clock[0])
@@ -109,7 +109,7 @@ async def test_reminders_on_the_right_days_once_across_a_restart(
         assert await run_reminders(services) == 0  # a restart repeats nothing
         clock[0] = t0 + dt.timedelta(days=9, hours=2)
         assert await run_reminders(services) == 1
-        await pending.wait_until(lambda: len(reminders(pending)) == 2, timeout=15)
+        await pending.wait_until(lambda: len(reminders(pending)) == 2, timeout=120)
         assert "3" in reminders(pending)[0] and "1" in reminders(pending)[1]
     finally:
         await running.stop()

@@ -32,7 +32,7 @@ async def test_an_admin_and_a_leader_get_the_workbook_as_a_document(
     admin = server.user(ADMIN, language_code="zh-hant")
     await admin.send("/export 2026年第四季度")
     await admin.expect_text("隨後以檔案傳送")
-    document = await admin.expect_text("績效評估彙總表", timeout=30)
+    document = await admin.expect_text("績效評估彙總表", timeout=120)
     assert document.kind == "document" and document.document_filename == "jixiao-2026Q4.xlsx"
     assert document.document is not None
     book = load(document.document)
@@ -41,7 +41,7 @@ async def test_an_admin_and_a_leader_get_the_workbook_as_a_document(
 
     leader = server.user(CHIEF, language_code="en")
     await leader.send("/export")  # no period: the latest cycle
-    document = await leader.expect_text("performance evaluation workbook", timeout=30)
+    document = await leader.expect_text("performance evaluation workbook", timeout=120)
     assert document.document is not None and load(document.document).sheetnames[0] == (
         "Person results"
     )

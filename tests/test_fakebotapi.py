@@ -546,7 +546,7 @@ async def test_webhook_redelivers_until_accepted_and_keeps_the_order(
         assert await bot.set_webhook(f"http://127.0.0.1:{sockets[0].getsockname()[1]}/hook")
         first = await user.send("one")
         second = await user.send("two")
-        await server.wait_until(lambda: len(received) == 2, 30)
+        await server.wait_until(lambda: len(received) == 2, 120)
         assert received == [first, second]
         assert server.hub.stats.webhook_posts[first] == 7
         assert server.hub.stats.webhook_posts[second] == 1
@@ -591,7 +591,7 @@ async def test_webhook_delivery(bot: Bot, user: SimUser, server: FakeBotApi) -> 
         assert await bot.set_webhook(url, secret_token="s3cret-token")
         assert server.webhook()["url"] == url  # type: ignore[index]
         update_id = await user.send("via webhook")
-        await asyncio.wait_for(got.wait(), 5)
+        await asyncio.wait_for(got.wait(), 60)
         body, secret = received[0]
         assert body["update_id"] == update_id and body["message"]["text"] == "via webhook"  # type: ignore[index]
         assert secret == "s3cret-token"
@@ -628,7 +628,7 @@ async def test_wait_until_wakes_on_server_activity(bot: Bot, user: SimUser) -> N
         await bot.send_message(user.id, "b")
 
     task = asyncio.create_task(later())
-    await user.wait_until(lambda: len(user.messages) == 2, timeout=5)
+    await user.wait_until(lambda: len(user.messages) == 2, timeout=60)
     await task
     with pytest.raises(AssertionError, match="condition not met"):
         await user.wait_until(lambda: False, timeout=0.05)

@@ -47,7 +47,7 @@ async def test_a_300000_row_workbook_is_refused_with_a_clear_message(
     assert len(data) < files.MAX_FILE_BYTES  # small enough to be downloaded at all
     admin = server.user(ADMIN, language_code="zh-hans")
     await admin.send_document("staff.xlsx", data)
-    reply = await admin.expect(timeout=30)
+    reply = await admin.expect(timeout=120)
     assert "10 MB" in reply.text and not reply.buttons, reply.text
     assert await _people(sessions) == 0
 
@@ -110,7 +110,7 @@ async def test_other_chats_are_answered_while_a_file_is_parsed(
 
     def held_parse(data: bytes, name: str):  # type: ignore[no-untyped-def]
         started.set()
-        release.wait(timeout=15)  # a long parse; never forever, even on the event loop
+        release.wait(timeout=120)  # a long parse; never forever, even on the event loop
         finished.set()
         return real(data, name)
 
@@ -121,14 +121,14 @@ async def test_other_chats_are_answered_while_a_file_is_parsed(
         await admin.send_document(filename, xlsx(roster_rows(4_000)))
     else:
         await admin.send_document(filename, (EXAMPLES / filename).read_bytes())
-    for _ in range(300):
+    for _ in range(2400):  # two minutes at most
         if started.is_set():
             break
         await asyncio.sleep(0.05)
     assert started.is_set()
     await citizen.send("/help")
-    answer = await citizen.expect(timeout=10)
+    answer = await citizen.expect(timeout=120)
     assert answer.text and not finished.is_set()  # answered while the parse still ran
     release.set()
-    read = await admin.expect(timeout=30)
+    read = await admin.expect(timeout=120)
     assert read.buttons and shown in read.text, read.text

@@ -173,14 +173,14 @@ async def test_cycle_open_notice_and_reminder_name_the_period_and_deadline(
     running = InProcessBot(server, bot_settings, clock=lambda: clock[0])
     await running.start()
     try:
-        opened = await zh.expect_text("2026年第四季度", timeout=30)
+        opened = await zh.expect_text("2026年第四季度", timeout=120)
         assert "2026年12月11日（星期五）23:59" in (opened.text or "")
-        opened_en = await en.expect_text("Q4 2026", timeout=30)
+        opened_en = await en.expect_text("Q4 2026", timeout=120)
         assert "Fri 11 Dec 2026, 23:59" in (opened_en.text or "")
         clock[0] = (deadline - dt.timedelta(days=2, hours=12)).astimezone(dt.UTC)
         assert await run_reminders(services) == 2
-        reminder = await zh.expect_text("提醒", timeout=30)
-        reminder_en = await en.expect_text("Reminder", timeout=30)
+        reminder = await zh.expect_text("提醒", timeout=120)
+        reminder_en = await en.expect_text("Reminder", timeout=120)
     finally:
         await running.stop()
     for zh_text in (opened.text or "", reminder.text or ""):
@@ -219,8 +219,8 @@ async def test_a_published_result_names_the_period_and_ranks_with_a_base(
     assert "2026年第四季度" in (request.text or "") and "2026Q4" not in (request.text or "")
     await results_driver.approve(leader, request)
     zh, en = server.user(5701), server.user(5702)
-    mine = await zh.expect_text("总分", timeout=30)
-    theirs = await en.expect_text("Total", timeout=30)
+    mine = await zh.expect_text("总分", timeout=120)
+    theirs = await en.expect_text("Total", timeout=120)
     text, text_en = mine.text or "", theirs.text or ""
     assert "2026年第四季度" in text and "2026Q4" not in text
     assert re.search(r"单位内排名：第\d+名（共\d+人）\n", text), text

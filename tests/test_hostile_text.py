@@ -97,16 +97,16 @@ async def test_markup_in_names_is_delivered_readable_through_the_whole_cycle(
     scored = await admin.expect_text("2026年第四季度")
     await results_driver.send_for_approval(admin, scored)
     leader = server.user(7003, language_code="zh-hans")
-    request = await leader.expect_text("审定", timeout=30)
+    request = await leader.expect_text("审定", timeout=120)
     assert UNIT in request.text, request.text
     await results_driver.approve(leader, request)
     await leader.expect_text("公布")
     await person.wait_until(
         lambda: any(PERSON in (m.text or "") and "总分" in m.text for m in person.messages),
-        timeout=30,
+        timeout=120,
     )
     await head.wait_until(
-        lambda: any(UNIT in (m.text or "") for m in head.messages[-5:]), timeout=30
+        lambda: any(UNIT in (m.text or "") for m in head.messages[-5:]), timeout=120
     )
     async with sessions() as s:
         cycle = await s.get(Cycle, cycle_id)
@@ -146,7 +146,7 @@ async def test_a_long_appeal_in_emoji_or_markup_still_opens_for_the_working_grou
     await bind(sessions, APPELLANT, p.org.staff_ids[0])
     me = server.user(APPELLANT, language_code="zh-hans")
     admin = server.user(ADMIN, language_code="zh-hans")
-    await admin.expect_text(f"#{appeal_id}", timeout=15)  # the new-appeal notice
+    await admin.expect_text(f"#{appeal_id}", timeout=120)  # the new-appeal notice
     await admin.send("/appeals")
     queue = await admin.expect_text(f"#{appeal_id}")
     await appeal.open_case(admin, appeal_id, queue)
@@ -155,11 +155,11 @@ async def test_a_long_appeal_in_emoji_or_markup_still_opens_for_the_working_grou
     async with sessions.begin() as s:
         admin_actor = await load_actor(s, ADMIN, frozenset({ADMIN}))
         await ap.ask(s, appeal_id, hostile, actor=admin_actor, now=now, env=Env({ADMIN}))
-    asked = await me.expect_text(hostile[:20], timeout=15)
+    asked = await me.expect_text(hostile[:20], timeout=120)
     async with sessions.begin() as s:
         appellant = await load_actor(s, APPELLANT, frozenset())
         await ap.answer(s, appeal_id, hostile, actor=appellant, now=now, env=Env({ADMIN}))
-    await admin.expect_text(hostile[:20], timeout=15)  # the working group gets the answer
+    await admin.expect_text(hostile[:20], timeout=120)  # the working group gets the answer
     admin.drain()
     await appeal.open_case(admin, appeal_id, queue)
     case = await admin.expect_text(hostile[:20])
@@ -180,7 +180,7 @@ async def test_a_push_refused_as_malformed_is_told_to_the_working_group(
         row = await enqueue(s, 7201, "<b>unclosed")  # bypassing html_format: a rendering bug
         assert row is not None
         row_id = row.id
-    notice = await admin.expect_text(str(row_id), timeout=20)
+    notice = await admin.expect_text(str(row_id), timeout=120)
     assert "格式" in (notice.text or "") and "张伟" in (notice.text or "")
     assert not notice.entities  # plain text: it cannot be refused the same way
     assert server.hub.stats.parse_errors  # the fake Telegram did refuse the push

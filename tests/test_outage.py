@@ -59,7 +59,7 @@ async def test_updates_written_during_a_database_outage_are_all_handled_in_order
             users = [server.user(9100 + i, language_code="zh-hans") for i in range(USERS)]
             for user in users:
                 await user.send("/language")
-                await user.expect_text("请选择", timeout=30)
+                await user.expect_text("请选择", timeout=120)
             before = [len(u.messages) for u in users]
 
             loop = asyncio.get_running_loop()
@@ -127,7 +127,7 @@ async def test_an_update_met_by_an_outage_while_handled_runs_again_once_back(
         try:
             user = server.user(9150, language_code="zh-hans")
             await user.send("/language")
-            await user.expect_text("请选择", timeout=30)
+            await user.expect_text("请选择", timeout=120)
             await user.press_button("English")
             await user.expect_text("The interface language is now English", timeout=60)
             await eventually(lambda: _all_replied(sessions, 2), 60)
@@ -202,7 +202,7 @@ async def test_the_outbox_sender_delivers_once_the_database_is_back(
                 await enqueue(
                     s, user.id, "Queued for later", not_before=utcnow() + dt.timedelta(seconds=3)
                 )
-            await user.expect_text("Reminder", timeout=30)
+            await user.expect_text("Reminder", timeout=120)
             await outage.begin()  # before the second one is due
             await asyncio.sleep(OUTAGE)
             assert [m.text for m in user.messages] == [
@@ -226,16 +226,16 @@ async def test_an_outage_past_the_limit_exits_non_zero_and_loses_nothing(
         try:
             await proc.start()
             await user.send("/help")
-            await user.expect_text("How to use this bot", timeout=30)
-            await eventually(lambda: _all_replied(sessions, 1), 30)
+            await user.expect_text("How to use this bot", timeout=120)
+            await eventually(lambda: _all_replied(sessions, 1), 120)
             await outage.begin()
             await user.send("/language")  # arrives while the database is away
-            assert await proc.wait_exit(60) == 75, proc.output()[-3000:]
+            assert await proc.wait_exit(120) == 75, proc.output()[-3000:]
             assert "longer than JIXIAO_DB_OUTAGE_LIMIT=3 s" in proc.output()
             await outage.end()
             await proc.start()  # what systemd does
-            await user.expect_text("Please choose the interface language", timeout=30)
-            await eventually(lambda: _all_replied(sessions, 2), 30)
+            await user.expect_text("Please choose the interface language", timeout=120)
+            await eventually(lambda: _all_replied(sessions, 2), 120)
         finally:
             await proc.stop()
     assert sum("How to use this bot" in (m.text or "") for m in user.messages) == 1
@@ -250,13 +250,13 @@ async def test_a_bot_started_while_the_database_is_away_waits_then_exits_non_zer
         try:
             await outage.begin()
             await proc.start()
-            assert await proc.wait_exit(60) == 75, proc.output()[-3000:]
+            assert await proc.wait_exit(120) == 75, proc.output()[-3000:]
             assert "longer than JIXIAO_DB_OUTAGE_LIMIT=3 s" in proc.output()
             await outage.end()
             await proc.start()
             user = server.user(9250, language_code="en")
             await user.send("/help")
-            await user.expect_text("How to use this bot", timeout=30)
+            await user.expect_text("How to use this bot", timeout=120)
         finally:
             await proc.stop()
 
@@ -276,7 +276,7 @@ async def test_the_webhook_answers_503_while_the_database_is_away(
         stop = asyncio.Event()
         task = asyncio.create_task(serve(settings, stop=stop, migrate=False))
         try:
-            await wait_for(lambda: server.webhook() is not None or task.done(), 20)
+            await wait_for(lambda: server.webhook() is not None or task.done(), 120)
             update = {
                 "update_id": 777001,
                 "message": {
@@ -291,7 +291,7 @@ async def test_the_webhook_answers_503_while_the_database_is_away(
             headers = {"X-Telegram-Bot-Api-Secret-Token": webhook_secret(settings)}
             url = f"http://127.0.0.1:{port}/telegram"
             await outage.begin()
-            async with httpx.AsyncClient(timeout=30) as client:
+            async with httpx.AsyncClient(timeout=120) as client:
                 first = await client.post(url, json=update, headers=headers)
                 second = await client.post(url, json=update, headers=headers)
                 assert (first.status_code, second.status_code) == (503, 503)
@@ -303,7 +303,7 @@ async def test_the_webhook_answers_503_while_the_database_is_away(
 
                 await eventually(stored, 30, interval=0.2)
             user = server.user(9301, language_code="en")
-            await user.expect_text("How to use this bot", timeout=30)
+            await user.expect_text("How to use this bot", timeout=120)
         finally:
             stop.set()
             await asyncio.wait_for(task, 60)
@@ -346,10 +346,10 @@ async def test_a_failing_periodic_job_is_logged_and_runs_at_its_next_interval(
     bot = InProcessBot(server, bot_settings)
     await bot.start()
     try:
-        await wait_for(lambda: len(calls) >= 2, 30)
+        await wait_for(lambda: len(calls) >= 2, 120)
         user = server.user(9501, language_code="en")
         await user.send("/help")  # the bot is unaffected
-        await user.expect_text("How to use this bot", timeout=30)
+        await user.expect_text("How to use this bot", timeout=120)
     finally:
         await bot.stop()
     assert "flaky-job failed; next run in 1 s" in caplog.text

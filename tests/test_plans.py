@@ -235,7 +235,7 @@ async def test_person_drafts_step_by_step_and_submits_to_the_supervisor(
     pid = setup.person_plan
     person = server.user(PERSON, language_code="zh-hans")
     head = server.user(HEAD, language_code="zh-hans")
-    notice = await person.expect_text("您需要制定绩效改进计划", timeout=15)
+    notice = await person.expect_text("您需要制定绩效改进计划", timeout=120)
     assert "张伟" in notice.text and "不合格" in notice.text and "李明" in notice.text
     assert drive.has(notice, drive.OPEN, pid)
     await drive.open(person, pid, notice)
@@ -269,7 +269,7 @@ async def test_person_drafts_step_by_step_and_submits_to_the_supervisor(
         query = select(PlanMilestone.due).where(PlanMilestone.plan_id == pid)
         assert sorted(await s.scalars(query)) == [first, second]
 
-    request = await head.expect_text("待您审批的绩效改进计划", timeout=15)
+    request = await head.expect_text("待您审批的绩效改进计划", timeout=120)
     assert "每周复盘值守记录" in request.text
     assert drive.buttons(request) == [("approve", (pid, 1)), ("send_back", (pid, 1))]
     assert len(await audits(sessions, "plan.submit")) == 1
@@ -283,7 +283,7 @@ async def test_a_returned_plan_is_revised_and_only_the_latest_round_can_be_appro
     await submit_directly(sessions, pid, PERSON)
     person = server.user(PERSON, language_code="zh-hans")
     head = server.user(HEAD, language_code="zh-hans")
-    request = await head.expect_text("待您审批的绩效改进计划", timeout=15)
+    request = await head.expect_text("待您审批的绩效改进计划", timeout=120)
     await drive.decide(head, pid, 1, request, approve=False)
     await head.expect_text("退回意见")
     await head.send("措施不够具体，请写明演练的时间和内容。")
@@ -292,7 +292,7 @@ async def test_a_returned_plan_is_revised_and_only_the_latest_round_can_be_appro
     assert plan.status == PlanStatus.RETURNED
     assert plan.comment == "措施不够具体，请写明演练的时间和内容。"
 
-    returned = await person.expect_text("被退回修改", timeout=15)
+    returned = await person.expect_text("被退回修改", timeout=120)
     assert "措施不够具体" in returned.text
     await drive.open(person, pid, returned)
     summary = await person.expect_text("提交审批")
@@ -309,11 +309,11 @@ async def test_a_returned_plan_is_revised_and_only_the_latest_round_can_be_appro
     await head.wait_until(lambda: len(head.callback_answers) > answered)
     assert "已审批过" in head.callback_answers[-1]["text"]
     assert (await get_plan(sessions, pid)).status == PlanStatus.SUBMITTED
-    request = await head.expect_text("待您审批的绩效改进计划", timeout=15)
+    request = await head.expect_text("待您审批的绩效改进计划", timeout=120)
     assert "防汛专项演练" in request.text
     await drive.decide(head, pid, 2, request, approve=True)
     await head.expect_text("已批准，已通知制定人")
-    await person.expect_text("已获批准", timeout=15)
+    await person.expect_text("已获批准", timeout=120)
 
     plan = await get_plan(sessions, pid)
     assert plan.status == PlanStatus.APPROVED and plan.approved_at is not None
@@ -349,7 +349,7 @@ async def test_a_milestone_is_reminded_on_its_date_and_once_overdue_across_a_res
         clock[0] = dt.datetime(2031, 3, 10, 0, 30, tzinfo=SHANGHAI)  # still 9 March in UTC
         assert await run_plan_reminders(services) == 1
         assert await run_plan_reminders(services) == 0  # once only
-        await person.wait_until(lambda: len(reminders()) == 1, timeout=15)
+        await person.wait_until(lambda: len(reminders()) == 1, timeout=120)
     finally:
         await running.stop()
     running = InProcessBot(server, bot_settings)
@@ -361,7 +361,7 @@ async def test_a_milestone_is_reminded_on_its_date_and_once_overdue_across_a_res
         assert await run_plan_reminders(services) == 0
         clock[0] = dt.datetime(2031, 3, 20, 9, tzinfo=SHANGHAI)
         assert await run_plan_reminders(services) == 0  # and never again
-        await person.wait_until(lambda: len(reminders()) == 2, timeout=15)
+        await person.wait_until(lambda: len(reminders()) == 2, timeout=120)
     finally:
         await running.stop()
     due, overdue = reminders()
@@ -415,7 +415,7 @@ async def test_progress_is_reported_until_every_milestone_is_done_and_the_approv
     await drive.mark(person, m2, mark, done=True)
     await person.expect_text("计划已完成")
     head = server.user(HEAD, language_code="zh-hans")
-    await head.expect_text("绩效改进计划（2026年第四季度）已完成", timeout=15)
+    await head.expect_text("绩效改进计划（2026年第四季度）已完成", timeout=120)
     assert (await get_plan(sessions, pid)).status == PlanStatus.DONE
     async with sessions() as s:
         second = await s.get(PlanMilestone, m2)
@@ -434,7 +434,7 @@ async def test_unit_plan_by_the_head_approved_by_the_leader_in_charge(
     pid = setup.unit_plan
     head = server.user(HEAD, language_code="zh-hans")
     chief = server.user(CHIEF, language_code="zh-hans")
-    notice = await head.expect_text("您需要制定绩效改进计划", timeout=15)
+    notice = await head.expect_text("您需要制定绩效改进计划", timeout=120)
     assert "应急指挥中心（单位）" in notice.text and "王建国" in notice.text
     await head.send("/plan")  # the only plan of the head: opened at once
     await head.expect_text("请写改进目标")
@@ -451,11 +451,11 @@ async def test_unit_plan_by_the_head_approved_by_the_leader_in_charge(
     summary = await head.expect_text("提交审批")
     await drive.submit(head, pid, summary)
     await head.expect_text("已提交王建国审批")
-    request = await chief.expect_text("待您审批的绩效改进计划", timeout=15)
+    request = await chief.expect_text("待您审批的绩效改进计划", timeout=120)
     assert "应急指挥中心（单位）" in request.text
     await drive.decide(chief, pid, 1, request, approve=True)
     await chief.expect_text("已批准")
-    await head.expect_text("已获批准", timeout=15)
+    await head.expect_text("已获批准", timeout=120)
     plan = await get_plan(sessions, pid)
     assert plan.status == PlanStatus.APPROVED
     assert (plan.author_staff_id, plan.approver_staff_id) == (setup.org.head_id, setup.chief_id)
@@ -503,7 +503,7 @@ async def test_only_the_author_edits_and_only_the_approver_decides(
     )  # the author cannot approve their own plan
     await person.wait_until(lambda: bool(person.callback_answers))
     assert "不适用于您" in person.callback_answers[-1]["text"]
-    request = await head.expect_text("待您审批的绩效改进计划", timeout=15)
+    request = await head.expect_text("待您审批的绩效改进计划", timeout=120)
     await drive.edit(head, pid, plan_view.GOALS, request)  # the approver does not edit
     await head.wait_until(lambda: bool(head.callback_answers))
     assert "不适用于您" in head.callback_answers[-1]["text"]
@@ -534,7 +534,7 @@ async def test_buttons_queued_by_earlier_versions_still_open_the_plan_others_are
 ) -> None:
     setup = await published(sessions)
     person = server.user(PERSON, language_code="zh-hans")
-    notice = await person.expect_text("您需要制定绩效改进计划", timeout=15)
+    notice = await person.expect_text("您需要制定绩效改进计划", timeout=120)
     await person.press(f"ip1:o:{setup.person_plan}", notice)  # single-letter, as queued before
     await person.expect_text("改进目标")
     answered = len(person.callback_answers)

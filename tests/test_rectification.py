@@ -265,7 +265,7 @@ async def test_bad_review_answered_by_the_head_and_rated_by_the_citizen(
             == 1
         )
 
-    notice = await head.expect_text(f"#{rect_id}", timeout=15)
+    notice = await head.expect_text(f"#{rect_id}", timeout=120)
     assert "New negative rating to rectify" in notice.text
     assert notice.button_data() == [rect_chat.OPEN.data(rect_id)]
     detail = await rect_chat.open_item(head, rect_id, notice)
@@ -302,7 +302,7 @@ async def test_bad_review_answered_by_the_head_and_rated_by_the_citizen(
         assert queued is not None and queued.erase_chat_id  # forgets the chat once sent
         assert queued.chat_id in (CITIZEN, None)  # (the sender may have been quicker)
 
-    reply = await citizen.expect_text(ANSWER_TEXT, timeout=15)
+    reply = await citizen.expect_text(ANSWER_TEXT, timeout=120)
     assert "应急指挥中心" in reply.text and f"编号：{rect_id}" in reply.text
     assert "处理方式：限期整改" in reply.text and RECORD_TEXT not in reply.text
     assert reply.button_data() == rect_chat.rating_buttons(rect_id)
@@ -324,7 +324,7 @@ async def test_no_reply_wanted_only_the_record_is_asked_with_the_outcome(
     citizen = server.user(CITIZEN, language_code="zh-hans")
     response_id = await bad_review(sessions, bot_settings, org, wants_reply=False)
     rect_id = await open_item(sessions, bot_settings, response_id)
-    notice = await head.expect_text(f"#{rect_id}", timeout=15)
+    notice = await head.expect_text(f"#{rect_id}", timeout=120)
     detail = await rect_chat.open_item(head, rect_id, notice)
     done = await rect_chat.answer(head, rect_id, detail, RECORD_TEXT, outcome="explained")
     assert "did not ask for a reply" in done.text
@@ -347,7 +347,7 @@ async def test_the_citizen_rates_the_handling_once_by_pseudonym(
             s, rect_id, "记录：" + ANSWER_TEXT, outcome=IMMEDIATE, reply=ANSWER_TEXT,
             staff_id=org.head_id, now=dt.datetime.now(dt.UTC),
         )  # fmt: skip
-    reply = await citizen.expect_text(ANSWER_TEXT, timeout=15)
+    reply = await citizen.expect_text(ANSWER_TEXT, timeout=120)
     stranger = server.user(STRANGER, language_code="zh-hans")
     await stranger.send("/start")
     own = await stranger.expect()
@@ -364,7 +364,7 @@ async def test_the_citizen_rates_the_handling_once_by_pseudonym(
     assert rect.citizen_rating == Satisfaction.SATISFIED.value
     await rect_chat.refused(citizen, rect_chat.RATE, rect_id, "d", on=reply)  # once only
     assert (await item(sessions, rect_id))[0].citizen_rating == Satisfaction.SATISFIED.value
-    rated = await head.expect_text("The citizen rated", timeout=15)
+    rated = await head.expect_text("The citizen rated", timeout=120)
     assert f"#{rect_id}" in rated.text
     entries = await audits(sessions, "rectification.rate")
     assert [e.actor_label for e in entries] == ["citizen"]
@@ -384,7 +384,7 @@ async def test_buttons_of_the_old_format_still_open_and_rate_the_rest_are_expire
     await bind_en(sessions, HEAD, org.head_id)
     head = server.user(HEAD, language_code="en")
     rect_id = await open_item(sessions, bot_settings, await bad_review(sessions, bot_settings, org))
-    notice = await head.expect_text(f"#{rect_id}", timeout=15)
+    notice = await head.expect_text(f"#{rect_id}", timeout=120)
     await head.press(f"rc1:o:{rect_id}", notice)
     await head.expect_text(f"#{rect_id}")
     for old in (f"rc1:a:{rect_id}", f"rc1:q:{rect_id}"):
@@ -448,7 +448,7 @@ async def test_review_request_and_exclusion_across_a_restart(
     running = InProcessBot(server, bot_settings)
     await running.start()
     try:
-        notice = await head.expect_text(f"#{rect_id}", timeout=15)
+        notice = await head.expect_text(f"#{rect_id}", timeout=120)
         await rect_chat.start_review_request(head, rect_id, notice)
     finally:
         await running.stop()
@@ -460,7 +460,7 @@ async def test_review_request_and_exclusion_across_a_restart(
         rect, _ = await item(sessions, rect_id)
         assert rect.status == RectificationStatus.UNDER_REVIEW
 
-        request = await admin.expect_text(f"#{rect_id}", timeout=15)
+        request = await admin.expect_text(f"#{rect_id}", timeout=120)
         assert "隔壁政务大厅" in request.text
         assert rect_chat.has(request, rect_chat.UPHOLD, rect_id)
         assert rect_chat.has(request, rect_chat.EXCLUDE, rect_id)
@@ -481,7 +481,7 @@ async def test_review_request_and_exclusion_across_a_restart(
         assert entry.actor_telegram_id == ADMIN
         assert entry.detail["old"] == "under_review" and entry.detail["new"] == "excluded"
         assert entry.detail["note"] == "经核实，评价对象有误，予以剔除。"
-        decided = await head.expect_text("excluded", timeout=15)
+        decided = await head.expect_text("excluded", timeout=120)
         assert f"#{rect_id}" in decided.text
         stale = await rect_chat.refused(admin, rect_chat.UPHOLD, rect_id, on=reviews)
         assert "already been decided" in stale  # decided already: a stale button
@@ -543,7 +543,7 @@ async def test_overdue_reminder_once_across_two_job_runs(
     def overdue() -> list[str]:
         return [m.text for m in server.sent_messages(HEAD) if "Overdue" in (m.text or "")]
 
-    await head.wait_until(lambda: len(overdue()) == 1, timeout=15)
+    await head.wait_until(lambda: len(overdue()) == 1, timeout=120)
     assert f"#{rect_id}" in overdue()[0]
     rect, _ = await item(sessions, rect_id)
     assert rect.overdue_notified_at == clock[0]
@@ -704,7 +704,7 @@ async def test_rotating_the_bot_token_changes_nothing_for_citizens(
                 s, rect_id, "记录", outcome=IMMEDIATE, reply=ANSWER_TEXT, staff_id=org.head_id,
                 now=dt.datetime.now(dt.UTC),
             )  # fmt: skip
-        reply = await citizen.expect_text(ANSWER_TEXT, timeout=15)
+        reply = await citizen.expect_text(ANSWER_TEXT, timeout=120)
     finally:
         await running.stop()
 

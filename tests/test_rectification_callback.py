@@ -78,7 +78,7 @@ async def test_the_head_alone_sees_the_number_and_it_is_gone_once_closed(
     await bind_en(sessions, RATED, org.staff_ids[0])
     rect_id = await web_bad_review(sessions, bot_settings, org, wants_reply=False)
     head = server.user(HEAD, language_code="en")
-    notice = await head.expect_text(f"#{rect_id}", timeout=15)
+    notice = await head.expect_text(f"#{rect_id}", timeout=120)
     assert PHONE not in notice.text  # the notice is queued text: it never carries the number
     detail = await rect_chat.open_item(head, rect_id, notice)
     assert f"return call: {PHONE}" in detail.text

@@ -70,13 +70,13 @@ async def test_one_server_error_on_the_edit_still_shows_the_next_question(
 ) -> None:
     user, assignment = await _self_assessment(server, sessions, 6301)
     await user.send("/self")
-    first = await user.expect(timeout=30)
+    first = await user.expect(timeout=120)
     server.fail_next("editMessageText", 500, SERVER_ERROR)
     await user.press(data_of(first, "fm1:v:")[0], first)
-    second = await user.expect(timeout=30)
+    second = await user.expect(timeout=120)
     assert second.edited and _is_question(second, first)  # the retry got through
     assert await _answers(sessions, assignment) == 1
-    await eventually(lambda: _nothing_owed(sessions), timeout=30)
+    await eventually(lambda: _nothing_owed(sessions), timeout=120)
     assert not any(APOLOGY in (m.text or "") for m in user.messages)
 
 
@@ -89,18 +89,18 @@ async def test_a_reply_that_keeps_failing_is_sent_again_without_a_restart(
 ) -> None:
     user, assignment = await _self_assessment(server, sessions, 6302)
     await user.send("/self")
-    first = await user.expect(timeout=30)
+    first = await user.expect(timeout=120)
     server.fail_next("editMessageText", 500, SERVER_ERROR, times=100)
     await user.press(data_of(first, "fm1:v:")[0], first)
-    await user.expect_text(APOLOGY, timeout=30)  # the failed step reached the error handler
+    await user.expect_text(APOLOGY, timeout=120)  # the failed step reached the error handler
     assert await _answers(sessions, assignment) == 1  # the answer itself was kept
-    await eventually(lambda: _owed_once(sessions), timeout=30)  # applied, its reply owed
+    await eventually(lambda: _owed_once(sessions), timeout=120)  # applied, its reply owed
     again = await user.expect(timeout=60)  # re-prompted as a new message, no restart
     assert not again.edited and _is_question(again, first)
-    await eventually(lambda: _nothing_owed(sessions), timeout=30)
+    await eventually(lambda: _nothing_owed(sessions), timeout=120)
     server.clear_faults()
     await user.press(data_of(again, "fm1:v:")[0], again)  # and the flow goes on from there
-    third = await user.expect(timeout=30)
+    third = await user.expect(timeout=120)
     assert _is_question(third, again)
     assert await _answers(sessions, assignment) == 2
 
@@ -114,20 +114,20 @@ async def test_a_reply_that_never_got_through_is_sent_at_the_next_start(
     try:
         await proc.start()
         await user.send("/self")
-        first = await user.expect(timeout=30)
-        await eventually(lambda: _nothing_owed(sessions), timeout=30)
+        first = await user.expect(timeout=120)
+        await eventually(lambda: _nothing_owed(sessions), timeout=120)
         for method in ("editMessageText", "sendMessage"):  # Telegram unreachable for replies
             server.fail_next(method, 500, SERVER_ERROR, times=10_000)
         await user.press(data_of(first, "fm1:v:")[0], first)
-        await eventually(lambda: _answer_stored(sessions, assignment), timeout=30)
+        await eventually(lambda: _answer_stored(sessions, assignment), timeout=120)
         await proc.stop()  # a clean stop waits for the handler (and its retries) to finish
         assert await _owed(sessions) == [(True, False)]  # the answer applied, its reply owed
         server.clear_faults()
         user.drain()
         await proc.start()
-        again = await user.expect(timeout=30)  # recovery sends the prompt it is owed
+        again = await user.expect(timeout=120)  # recovery sends the prompt it is owed
         assert _is_question(again, first)
-        await eventually(lambda: _nothing_owed(sessions), timeout=30)
+        await eventually(lambda: _nothing_owed(sessions), timeout=120)
         assert await _answers(sessions, assignment) == 1
     finally:
         await proc.stop()
@@ -147,7 +147,7 @@ async def test_a_dropped_connection_on_a_reply_is_retried(
     user = server.user(6304, language_code="zh-hans")
     server.drop_next("sendMessage")  # the network fails: no answer at all
     await user.send("/help")
-    shown = await user.expect(timeout=30)
+    shown = await user.expect(timeout=120)
     assert "使用说明" in (shown.text or "")  # the help, not an apology
-    await eventually(lambda: _nothing_owed(sessions), timeout=30)
+    await eventually(lambda: _nothing_owed(sessions), timeout=120)
     assert server.stats.requests["sendMessage"] == 2  # the dropped call and its retry

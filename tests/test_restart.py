@@ -40,7 +40,7 @@ async def _at_confirmation(server: FakeBotApi, proc: BotProcess, sessions: Sessi
     user = server.user(6001, language_code="zh-hans")
     await proc.start()
     await user.send(f"/start {code}")
-    await user.expect_text("请确认", timeout=30)
+    await user.expect_text("请确认", timeout=120)
 
     async def nothing_owed() -> bool:
         async with sessions() as s:
@@ -66,7 +66,7 @@ async def test_killed_between_two_messages(
         proc.kill()
         await proc.start()
         await user.press_button("是我本人")
-        await user.expect_text("绑定成功", timeout=30)
+        await user.expect_text("绑定成功", timeout=120)
         async with sessions() as s:
             assert (await s.get(TelegramAccount, 6001)).staff_id is not None  # type: ignore[union-attr]
         assert await _binds(sessions) == 1
@@ -95,8 +95,8 @@ async def test_killed_after_fetching_before_handling(
                 == 1
             )
         await proc.start(failpoints="")
-        await user.expect_text("绑定成功", timeout=30)
-        await user.expect_text("张伟", timeout=30)
+        await user.expect_text("绑定成功", timeout=120)
+        await user.expect_text("张伟", timeout=120)
         assert await _binds(sessions) == 1
         assert [m.text for m in user.messages].count(
             next(m.text for m in user.messages if "绑定成功" in (m.text or ""))
@@ -125,7 +125,9 @@ async def test_killed_after_storing_before_replying(
             if not m.edited and m.text and "请确认" not in m.text
         )
         await proc.start(failpoints="")
-        home = await user.expect_text("张伟", timeout=30)  # the prompt they need: their home screen
+        home = await user.expect_text(
+            "张伟", timeout=120
+        )  # the prompt they need: their home screen
         assert "应急指挥中心" in home.text
         assert await _binds(sessions) == 1
 
@@ -153,11 +155,11 @@ async def test_language_choice_survives_a_kill(
     try:
         await proc.start()
         await user.send("/language")
-        await user.expect_text("语言", timeout=30)
+        await user.expect_text("语言", timeout=120)
         proc.kill()
         await proc.start()
         await user.press_button("繁體中文")
-        await user.expect_text("繁體中文", timeout=30)
+        await user.expect_text("繁體中文", timeout=120)
         async with sessions() as s:
             assert (await s.get(TelegramAccount, 6002)).language == "zh_Hant"  # type: ignore[union-attr]
     finally:

@@ -34,9 +34,9 @@ async def _setup(server: FakeBotApi, sessions: SessionFactory, proc: BotProcess)
     user = server.user(6101, language_code="zh-hans")
     await proc.start()
     await user.send("/self")
-    first = await user.expect(timeout=30)
+    first = await user.expect(timeout=120)
     await forms.tap(user, first, 0)
-    second = await user.expect(timeout=30)
+    second = await user.expect(timeout=120)
     assert assignment is not None
     await eventually(lambda: _nothing_owed(sessions))  # the bot has finished with that update
     return user, assignment.id, second
@@ -73,7 +73,7 @@ async def test_killed_between_two_answers(
         proc.kill()
         await proc.start()
         await forms.tap(user, second, 1)
-        third = await user.expect(timeout=30)
+        third = await user.expect(timeout=120)
         assert third.text != second.text
         answers = await _answers(sessions, aid)
         assert len(answers) == 2 and answers[1][1] == 1
@@ -93,7 +93,7 @@ async def test_killed_after_fetching_the_answer(
         assert await proc.wait_exit() != 0
         assert len(await _answers(sessions, aid)) == 1
         await proc.start(failpoints="")
-        third = await user.expect(timeout=30)
+        third = await user.expect(timeout=120)
         assert third.text != second.text and forms.is_question(third)
         answers = await _answers(sessions, aid)
         assert len(answers) == 2 and answers[1][1] == 1
@@ -113,10 +113,10 @@ async def test_killed_after_storing_before_the_reply(
         assert await proc.wait_exit() != 0
         assert len(await _answers(sessions, aid)) == 2  # stored, but no reply went out
         await proc.start(failpoints="")
-        third = await user.expect(timeout=30)  # the prompt they need: question 3
+        third = await user.expect(timeout=120)  # the prompt they need: question 3
         assert third.text != second.text and forms.is_question(third)
         await forms.tap(user, third, 0)
-        await user.expect(timeout=30)
+        await user.expect(timeout=120)
         answers = await _answers(sessions, aid)
         assert [item for item, _ in answers] == list(
             dict.fromkeys(item for item, _ in answers)

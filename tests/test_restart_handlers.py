@@ -62,8 +62,8 @@ async def test_extend_button_killed_before_replied_moves_the_deadline_once(
     try:
         await proc.start()
         await admin.send("/cycle")
-        view = await admin.expect_text("2026年第四季度", timeout=30)
-        await eventually(lambda: _nothing_owed(sessions), timeout=30)
+        view = await admin.expect_text("2026年第四季度", timeout=120)
+        await eventually(lambda: _nothing_owed(sessions), timeout=120)
         proc.kill()
         await proc.start(failpoints="replied")  # dies after the handler returned, before "replied"
         await cycle_admin.extend(admin, view, days=7)
@@ -75,7 +75,7 @@ async def test_extend_button_killed_before_replied_moves_the_deadline_once(
         )  # a week on, at a working day's end
         assert killed == week
         await proc.start(failpoints="")
-        await eventually(lambda: _nothing_owed(sessions), timeout=30)  # recovery has run
+        await eventually(lambda: _nothing_owed(sessions), timeout=120)  # recovery has run
         async with sessions() as s:
             after = (await s.get(Cycle, cycle_id)).deadline  # type: ignore[union-attr]
         assert after == week  # one tap, seven days: not fourteen
@@ -93,15 +93,15 @@ async def test_reissue_killed_before_replied_keeps_the_code_the_admin_was_shown(
     try:
         await proc.start(failpoints="replied")
         await admin.send("/reissue A002")
-        shown = await admin.expect_text("in_", timeout=30)
+        shown = await admin.expect_text("in_", timeout=120)
         assert await proc.wait_exit() != 0
         match = re.search(r"in_[A-Za-z0-9_-]+", shown.text or "")
         assert match is not None
         await proc.start(failpoints="")
-        await eventually(lambda: _nothing_owed(sessions), timeout=30)  # recovery has run
+        await eventually(lambda: _nothing_owed(sessions), timeout=120)  # recovery has run
         assert await _audits(sessions, "invite.reissue") == 1
         user = server.user(6201, language_code="zh-hans")
         await user.send(f"/start {match.group(0)}")
-        await user.expect_text("请确认", timeout=30)  # the code the admin handed out works
+        await user.expect_text("请确认", timeout=120)  # the code the admin handed out works
     finally:
         await proc.stop()

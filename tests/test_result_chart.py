@@ -44,7 +44,9 @@ async def test_published_chart_is_titled_in_each_language(
     leader = server.user(9300, language_code="zh-hans")
     await results_driver.approve(leader, await leader.expect_text("审定"))
     for chat_id, (language, user) in users.items():
-        await user.wait_until(lambda u=user: any(m.kind == "photo" for m in u.messages), timeout=30)
+        await user.wait_until(
+            lambda u=user: any(m.kind == "photo" for m in u.messages), timeout=120
+        )
         async with sessions() as s:
             rows = list(
                 await s.scalars(
@@ -56,7 +58,7 @@ async def test_published_chart_is_titled_in_each_language(
         specs = {str(row.dedupe_key).split(":")[0]: row.payload["render"] for row in rows}
         sent = len(specs)
         await user.wait_until(
-            lambda u=user, n=sent: sum(m.kind == "photo" for m in u.messages) == n, timeout=30
+            lambda u=user, n=sent: sum(m.kind == "photo" for m in u.messages) == n, timeout=120
         )
         for photo in (m for m in user.messages if m.kind == "photo"):
             assert photo.photo is not None

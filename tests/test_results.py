@@ -67,7 +67,7 @@ async def test_score_approve_publish(
                 sum(1 for m in u.messages if m.kind == "photo") >= 1
                 and any("总分" in (m.text or "") for m in u.messages)
             ),
-            timeout=30,
+            timeout=120,
         )
         photos = [m for m in user.messages if m.kind == "photo"]
         texts = [m for m in user.messages if "总分" in (m.text or "")]
@@ -129,7 +129,7 @@ async def test_leader_sends_back_with_a_comment(
             == 0
         )
     await admin.wait_until(
-        lambda: any("防汛抗旱科" in (m.text or "") for m in admin.messages), timeout=20
+        lambda: any("防汛抗旱科" in (m.text or "") for m in admin.messages), timeout=120
     )
     # the old approval button no longer works
     await results_driver.approve(leader, request)
@@ -194,7 +194,7 @@ async def test_published_results_never_reveal_a_peer_rater(
         names = dict((await s.execute(select(Staff.id, Staff.name))).all())
     for staff_id, user in users.items():
         await user.wait_until(
-            lambda u=user: any("总分" in (m.text or "") for m in u.messages), timeout=30
+            lambda u=user: any("总分" in (m.text or "") for m in u.messages), timeout=120
         )
         text_msg = next(m for m in user.messages if "总分" in (m.text or ""))
         await results_driver.open_why(user, text_msg)
@@ -243,7 +243,7 @@ async def test_buttons_pushed_before_the_actions_had_names_still_work(
     await leader.press(f"rv1:ok:{cycle_id}:1", request)
     await leader.expect_text("公布")
     user = server.user(9601, language_code="zh-hans")
-    await user.wait_until(lambda: any("总分" in (m.text or "") for m in user.messages), timeout=30)
+    await user.wait_until(lambda: any("总分" in (m.text or "") for m in user.messages), timeout=120)
     result = next(m for m in user.messages if "总分" in (m.text or ""))
     async with sessions() as s:
         result_id = await s.scalar(select(Result.id).where(Result.staff_id == members[1]))

@@ -86,7 +86,7 @@ async def test_stale_results_cannot_be_sent_for_approval_after_extend_and_new_an
         await cycles.close(s, "2026Q4", now=_now(), actor=cycles.Actor("test"))
     # the old button is refused, politely, and nothing reaches the leadership group
     await admin.press(old_send, old_view)
-    await admin.wait_until(lambda: bool(admin.callback_answers), timeout=20)
+    await admin.wait_until(lambda: bool(admin.callback_answers), timeout=120)
     refusal = admin.callback_answers[-1].get("text") or ""
     assert "重新计算" in refusal, refusal
     async with sessions() as s:
@@ -101,9 +101,9 @@ async def test_stale_results_cannot_be_sent_for_approval_after_extend_and_new_an
         after = {r.subject_key: r.total for r in await s.scalars(select(Result))}
     assert after != before
     await results_driver.send_for_approval(admin, fresh_view)
-    request = await leader.expect_text("审定", timeout=20)
+    request = await leader.expect_text("审定", timeout=120)
     await results_driver.approve(leader, request)
-    await leader.expect_text("公布", timeout=20)
+    await leader.expect_text("公布", timeout=120)
     async with sessions() as s:
         published = {
             r.subject_key: r.total
@@ -195,11 +195,11 @@ async def test_a_send_back_comment_belongs_to_its_own_review_round(
         await results.score_cycle(s, cycle, tz=settings.tz, now=_now())
         await result_review.send_for_review(s, cycle, now=_now(), actor_label="test")
     await leader.wait_until(
-        lambda: sum(1 for m in leader.messages if "审定" in (m.text or "")) >= 2, timeout=20
+        lambda: sum(1 for m in leader.messages if "审定" in (m.text or "")) >= 2, timeout=120
     )
     count = len(leader.messages)
     await leader.send("第一轮的意见：互评分数偏高。")
-    await leader.wait_until(lambda: len(leader.messages) > count, timeout=20)
+    await leader.wait_until(lambda: len(leader.messages) > count, timeout=120)
     async with sessions() as s:
         cycle = await s.get(Cycle, cycle_id)
         assert cycle is not None and cycle.phase == CyclePhase.REVIEW and cycle.review_round == 2
@@ -228,7 +228,7 @@ async def test_a_change_during_scoring_waits_and_leaves_the_results_stale(
         await asyncio.sleep(0.5)
         assert not change.done()  # the change waits for the scoring to finish
         await results.score_cycle(s, cycle, tz=settings.tz, now=_now())
-    await asyncio.wait_for(change, timeout=30)
+    await asyncio.wait_for(change, timeout=120)
     async with sessions() as s:
         cycle = await s.get(Cycle, cycle_id)
         assert cycle is not None and not results.is_fresh(cycle)

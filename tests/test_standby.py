@@ -104,7 +104,7 @@ async def test_second_process_on_sqlite_refuses_with_one_line(
     try:
         await _serving(server, first)
         await second.start()
-        status = await second.wait_exit(60)
+        status = await second.wait_exit(120)
         lines = [line for line in second.output().splitlines() if line.strip()]
         assert status not in (0, None), second.output()
         assert len(lines) == 1, second.output()
@@ -113,7 +113,7 @@ async def test_second_process_on_sqlite_refuses_with_one_line(
         # the first one is unharmed and still answers
         user = server.user(6101, language_code="zh-hans")
         await user.send("/help")
-        await user.expect_text("/language", timeout=30)
+        await user.expect_text("/language", timeout=120)
         assert first.proc.poll() is None  # type: ignore[union-attr]
     finally:
         await second.stop()
@@ -146,8 +146,8 @@ async def test_standby_takes_over_mid_conversation_and_mid_broadcast(
 
         # a conversation at its confirmation step, served by the active process
         await user.send(f"/start {code}")
-        await user.expect_text("请确认", timeout=30)
-        await eventually(lambda: _nothing_owed(sessions), 30)
+        await user.expect_text("请确认", timeout=120)
+        await eventually(lambda: _nothing_owed(sessions), 120)
         assert "took over" not in standby.output()
 
         # a broadcast under Telegram's limits, killed part way
@@ -171,10 +171,10 @@ async def test_standby_takes_over_mid_conversation_and_mid_broadcast(
         took_over = _logged_at(standby.output(), "took over")
         assert took_over is not None
         takeover = took_over - killed_at
-        await user.expect_text("绑定成功", timeout=30)
+        await user.expect_text("绑定成功", timeout=120)
         answered = time.time() - killed_at
         for citizen in citizens:
-            await citizen.expect_text("/language", timeout=30)
+            await citizen.expect_text("/language", timeout=120)
         await wait_for(
             lambda: all(len(r.messages) >= BROADCAST_EACH for r in readers), 120, interval=0.1
         )
@@ -204,7 +204,7 @@ async def test_standby_takes_over_mid_conversation_and_mid_broadcast(
         assert left == 0
         assert await _binds(sessions) == 1
         assert sum("绑定成功" in (m.text or "") for m in user.messages) == 1
-        await eventually(lambda: _nothing_owed(sessions), 30)
+        await eventually(lambda: _nothing_owed(sessions), 120)
     finally:
         await standby.stop()
         await active.stop()
@@ -243,13 +243,13 @@ async def test_active_that_loses_its_lock_connection_stops_serving(
             await conn.close()
         assert terminated == 1
         started = asyncio.get_running_loop().time()
-        assert await active.wait_exit(30) != 0
+        assert await active.wait_exit(120) != 0
         stopped = asyncio.get_running_loop().time() - started
         assert "lost" in active.output()
         await wait_for(lambda: "took over" in standby.output(), 60)
         user = server.user(6102, language_code="zh-hans")
         await user.send("/help")
-        await user.expect_text("/language", timeout=30)
+        await user.expect_text("/language", timeout=120)
         print(f"\nlock connection killed: the active process exited after {stopped:.2f} s")
     finally:
         await standby.stop()
@@ -276,9 +276,9 @@ async def test_frozen_active_loses_its_lease_and_exits_when_it_wakes(
         assert took_over is not None
         user = server.user(6103, language_code="zh-hans")
         await user.send("/help")
-        await user.expect_text("/language", timeout=30)
+        await user.expect_text("/language", timeout=120)
         active.proc.send_signal(signal.SIGCONT)  # type: ignore[union-attr]
-        assert await active.wait_exit(30) == EXIT_LOCK_LOST
+        assert await active.wait_exit(120) == EXIT_LOCK_LOST
         assert "lost the instance lock" in active.output()
         print(f"\nfrozen active: the standby took over {took_over - frozen_at:.1f} s after SIGSTOP")
         assert took_over - frozen_at >= LEASE - 1  # not before the lease ran out
@@ -298,7 +298,7 @@ async def test_embedded_bot_that_loses_its_lock_stops_and_says_so(
     stop = asyncio.Event()
     task = asyncio.create_task(serve(bot_settings, stop=stop, migrate=False, poll_timeout=1))
     try:
-        await wait_for(lambda: server.stats.requests.get("getUpdates", 0) > 0 or task.done(), 30)
+        await wait_for(lambda: server.stats.requests.get("getUpdates", 0) > 0 or task.done(), 120)
         conn = await asyncpg.connect(_dsn(bot_settings))
         try:
             await conn.execute(
@@ -309,12 +309,12 @@ async def test_embedded_bot_that_loses_its_lock_stops_and_says_so(
         finally:
             await conn.close()
         with pytest.raises(InstanceLockLost):
-            await asyncio.wait_for(task, 30)
+            await asyncio.wait_for(task, 120)
         assert stop.is_set()
     finally:
         stop.set()
         if not task.done():
-            await asyncio.wait_for(asyncio.gather(task, return_exceptions=True), 30)
+            await asyncio.wait_for(asyncio.gather(task, return_exceptions=True), 120)
 
 
 @pytest.mark.parametrize(

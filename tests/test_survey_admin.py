@@ -38,7 +38,7 @@ async def test_unit_head_makes_codes_for_their_own_unit(
     choose = await head.expect()
     assert len(survey.units(choose)) == 1  # only the unit they head
     await survey.make_codes(head, choose, kind="s10")
-    await head.wait_until(lambda: any(m.kind == "document" for m in head.messages), timeout=20)
+    await head.wait_until(lambda: any(m.kind == "document" for m in head.messages), timeout=120)
     sheet = next(m for m in head.messages if m.kind == "document")
     assert sheet.document and sheet.document.startswith(b"%PDF")
     async with sessions() as s:
@@ -65,7 +65,9 @@ async def test_a_code_for_one_case_carries_its_number_to_the_unit(
     await head.send("x" * 65)
     await head.expect_text("不能超过64字")
     await head.send("危化品经营许可  2026-0815")
-    await head.wait_until(lambda: sum(m.kind == "document" for m in head.messages) == 2, timeout=20)
+    await head.wait_until(
+        lambda: sum(m.kind == "document" for m in head.messages) == 2, timeout=120
+    )
     sheet, table = (m.document or b"" for m in head.messages if m.kind == "document")
     assert sheet.startswith(b"%PDF")
     [row] = csv.DictReader(io.StringIO(table.decode("utf-8-sig")))
@@ -82,7 +84,7 @@ async def test_a_code_for_one_case_carries_its_number_to_the_unit(
     await survey.want_reply(citizen, await citizen.expect(), yes=False)
     await citizen.expect_text("转交")
     assert survey.tags(tags)
-    notice = await head.expect_text("办理事项：危化品经营许可 2026-0815", timeout=20)
+    notice = await head.expect_text("办理事项：危化品经营许可 2026-0815", timeout=120)
     assert "非常不满意" in notice.text
 
 

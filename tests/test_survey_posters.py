@@ -190,7 +190,9 @@ async def test_head_receives_a_window_poster(
         head, await head.expect(), window="综合受理窗口", kind="r1a5"
     )
     assert "窗口" in (question.text or "") and "不印窗口名称" in question.button_texts()
-    await head.wait_until(lambda: sum(m.kind == "document" for m in head.messages) >= 2, timeout=30)
+    await head.wait_until(
+        lambda: sum(m.kind == "document" for m in head.messages) >= 2, timeout=120
+    )
     poster, links = (m for m in head.messages if m.kind == "document")
     assert poster.document_filename == "survey-poster.pdf" and "A5" in (poster.text or "")
     assert poster.document is not None and links.document is not None
@@ -214,7 +216,7 @@ async def test_working_group_gets_a_poster_in_english(
     assert survey.units(choose)  # every unit, not only one it heads (it heads none)
     question = await survey.make_poster(admin, choose, window=None)
     assert "No window name" in question.button_texts()
-    await admin.wait_until(lambda: any(m.kind == "document" for m in admin.messages), timeout=30)
+    await admin.wait_until(lambda: any(m.kind == "document" for m in admin.messages), timeout=120)
     poster = next(m for m in admin.messages if m.kind == "document")
     assert poster.document is not None and "A4" in (poster.text or "")
     [(size, _, codes)] = read_pdf(poster.document)
@@ -233,7 +235,7 @@ async def test_a_window_name_too_long_is_asked_again(
     again = await head.expect()
     assert "不印窗口名称" in again.button_texts()
     await head.send("综合受理窗口")
-    await head.wait_until(lambda: any(m.kind == "document" for m in head.messages), timeout=30)
+    await head.wait_until(lambda: any(m.kind == "document" for m in head.messages), timeout=120)
     async with sessions() as s:
         assert [link.label for link in await s.scalars(select(SurveyLink))] == ["综合受理窗口"]
 

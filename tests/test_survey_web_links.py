@@ -85,7 +85,9 @@ async def test_links_gives_the_head_codes_for_the_survey_page(
     head = server.user(HEAD, language_code="zh-hant")
     await head.send("/links")
     await survey.make_codes(head, await head.expect(), kind="s10")
-    await head.wait_until(lambda: sum(m.kind == "document" for m in head.messages) >= 2, timeout=30)
+    await head.wait_until(
+        lambda: sum(m.kind == "document" for m in head.messages) >= 2, timeout=120
+    )
     sheet, links = (m for m in head.messages if m.kind == "document")
     assert sheet.document is not None and links.document is not None
     rows = list(csv.DictReader(io.StringIO(links.document.decode("utf-8-sig"))))

@@ -256,7 +256,7 @@ async def test_the_unit_head_answers_in_the_chat_and_the_citizen_rates_on_the_pa
         phone.page.text if phone.page else ""
     )
     # the unit head answers in the chat, as for a chat 差评; the reply waits on the page
-    notice = await head.expect_text(f"#{rect_id}", timeout=30)
+    notice = await head.expect_text(f"#{rect_id}", timeout=120)
     detail = await rect_chat.open_item(head, rect_id, notice)
     done = await rect_chat.answer(head, rect_id, detail, RECORD_TEXT, reply=ANSWER_TEXT)
     assert "reads your reply on the survey page" in done.text

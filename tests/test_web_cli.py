@@ -76,7 +76,7 @@ class Served:
     def stop(self) -> str:
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGINT)
-        _out, self.err = self.process.communicate(timeout=30)
+        _out, self.err = self.process.communicate(timeout=120)
         return self.err
 
 

@@ -15,7 +15,7 @@ def now_reads(user: SimUser, msg: BotMessage) -> BotMessage:
 async def seen(user: SimUser, says: str) -> BotMessage:
     """The first message of the chat that says ``says``, waiting for it: for messages whose
     order is not fixed (a reply and a pushed request race through different queues)."""
-    await user.wait_until(lambda: any(says in (m.text or "") for m in user.messages), timeout=30)
+    await user.wait_until(lambda: any(says in (m.text or "") for m in user.messages), timeout=120)
     return next(m for m in user.messages if says in (m.text or ""))
 
 
@@ -23,12 +23,12 @@ async def retired(user: SimUser, copy: BotMessage, says: str) -> BotMessage:
     """Wait until ``copy`` was edited to say ``says`` and lost its buttons; return it."""
     await user.wait_until(
         lambda: says in (now_reads(user, copy).text or "") and not now_reads(user, copy).buttons,
-        timeout=30,
+        timeout=120,
     )
     return now_reads(user, copy)
 
 
 async def answer_to_tap(user: SimUser, before: int) -> str:
     """The text of the first answer to a button press after the ``before`` answers so far."""
-    await user.wait_until(lambda: len(user.callback_answers) > before, timeout=30)
+    await user.wait_until(lambda: len(user.callback_answers) > before, timeout=120)
     return str(user.callback_answers[before].get("text") or "")
