@@ -73,6 +73,14 @@ class JxContext(CallbackContext[ExtBot[None], dict[str, Any], dict[str, Any], di
             self._account_loaded = True
         return self._account
 
+    async def account_in(self, session: AsyncSession, update: Update) -> TelegramAccount | None:
+        """``account``, read in the transaction the caller has open: a citizen's tap then
+        reads it in the one round trip of its step, not in a read session of its own."""
+        if not self._account_loaded and update.effective_user is not None:
+            self._account = await session.get(TelegramAccount, update.effective_user.id)
+            self._account_loaded = True
+        return self._account
+
     async def staff(self, update: Update) -> Staff | None:
         account = await self.account(update)
         if account is None or account.staff_id is None:

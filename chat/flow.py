@@ -98,6 +98,7 @@ class FlowTx:
         self.finished = False
         self.left: Position | None = None  # the position of the flow this step left, if any
         self.left_flow: str | None = None
+        self._read: ConversationState | None = None  # held: a session keeps rows only weakly
 
     def goto(self, state: str, **data: Any) -> None:
         self._target = (state, data)
@@ -113,6 +114,15 @@ class FlowTx:
         """The chat stops being in this flow; its position stays, as a draft to come back to."""
         self._target = True
         self.state = None
+
+    async def position(self) -> Position | None:
+        """The flow's stored position for the chat, read in this transaction; ``write`` then
+        finds the row in the session instead of reading it again."""
+        self._read = await self.session.get(
+            ConversationState, (self.flow.name, chat_key(self.update))
+        )
+        row = self._read
+        return Position(self.flow.name, row.state, dict(row.data)) if row else None
 
     async def write(self) -> None:
         """Store the position, and make this flow the chat's current one (or none, on end)."""
