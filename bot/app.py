@@ -8,6 +8,7 @@ from telegram import Update
 from telegram.ext import AIORateLimiter, ApplicationBuilder, ContextTypes
 
 from chat.context import JxApplication, JxContext
+from chat.focus import FlowHandler
 from chat.persistence import DatabasePersistence
 from chat.replies import RetryingRateLimiter
 from chat.resume import set_home
@@ -52,7 +53,7 @@ def build_application(services: Services) -> JxApplication:
         .base_url(settings.telegram_base_url)
         .base_file_url(settings.telegram_file_base_url)
         .updater(None)
-        .persistence(DatabasePersistence(services.sessions))
+        .persistence(DatabasePersistence(services.sessions, self_writing=FlowHandler.live))
         .context_types(ContextTypes(context=JxContext))
         # Replies are not throttled overall (that is the outbox's job); 429s are retried,
         # and so are 5xx and network errors while an update is handled (chat.replies).

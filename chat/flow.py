@@ -98,6 +98,8 @@ class FlowTx:
         self.finished = False
         self.left: Position | None = None  # the position of the flow this step left, if any
         self.left_flow: str | None = None
+        self._read: tuple[ConversationState, ConversationFocus | None] | None = None  # held:
+        # a session keeps rows only weakly, and ``write`` finds these in it without a query
 
     def goto(self, state: str, **data: Any) -> None:
         self._target = (state, data)
@@ -113,6 +115,23 @@ class FlowTx:
         """The chat stops being in this flow; its position stays, as a draft to come back to."""
         self._target = True
         self.state = None
+
+    async def position(self) -> Position | None:
+        """The flow's stored position for the chat, read in this transaction with the chat's
+        focus (one query); ``write`` then finds both rows in the session (without a focus,
+        which is another flow's or none, it looks for it again: rare, and always right)."""
+        key = chat_key(self.update)
+        found = (
+            await self.session.execute(
+                select(ConversationState, ConversationFocus)
+                .outerjoin(ConversationFocus, ConversationFocus.key == ConversationState.key)
+                .where(ConversationState.name == self.flow.name, ConversationState.key == key)
+            )
+        ).first()
+        if found is None:
+            return None
+        row, _focus = self._read = (found[0], found[1])
+        return Position(self.flow.name, row.state, dict(row.data))
 
     async def write(self) -> None:
         """Store the position, and make this flow the chat's current one (or none, on end)."""

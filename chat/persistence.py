@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Container
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,7 +42,15 @@ def decode_key(key: str) -> tuple[int, ...]:
 class DatabasePersistence(BasePersistence[dict[str, Any], dict[str, Any], dict[str, Any]]):
     """``BasePersistence`` over SQLAlchemy; callback data is not stored (we never use the cache)."""
 
-    def __init__(self, sessions: SessionFactory, update_interval: float = 60) -> None:
+    def __init__(
+        self,
+        sessions: SessionFactory,
+        update_interval: float = 60,
+        *,
+        self_writing: Container[str] = (),
+    ) -> None:
+        """``self_writing``: names of conversations whose steps store their own position
+        (``chat.flow``; read live, as flows are built after the persistence)."""
         super().__init__(
             store_data=PersistenceInput(
                 bot_data=True, chat_data=True, user_data=True, callback_data=False
@@ -49,6 +58,7 @@ class DatabasePersistence(BasePersistence[dict[str, Any], dict[str, Any], dict[s
             update_interval=update_interval,
         )
         self.sessions = sessions
+        self.self_writing = self_writing
         # What the table holds, as last read or written: PTB hands every chat and user that
         # had an update to each flush, changed or not, and most never change (an empty dict).
         self._stored: dict[tuple[str, str], Any] = {}
@@ -115,8 +125,11 @@ class DatabasePersistence(BasePersistence[dict[str, Any], dict[str, Any], dict[s
 
         Writing here could only replace a newer position with an older one, so the
         periodic flush merely fills in a row that is missing (a non-flow conversation).
+        A flow's keys are skipped without a transaction: a flush hands over every chat that
+        moved in the last minute, and on SQLite each check would take the one writer in turn,
+        stalling every step behind them (issue 12).
         """
-        if new_state is None or isinstance(new_state, Parked):
+        if new_state is None or isinstance(new_state, Parked) or name in self.self_writing:
             return
         async with self.sessions.begin() as session:
             row = await session.get(ConversationState, (name, encode_key(key)))

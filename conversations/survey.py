@@ -183,10 +183,11 @@ async def open_survey(update: Update, context: JxContext) -> object:
     """Claim the link (or resume the survey begun from it) and ask the next question."""
     user = update.effective_user
     assert user is not None and update.message is not None
-    tr = await context.tr(update)
     payload = start_payload(update) or StartPayload(PayloadKind.SURVEY, "-")
     try:
         async with flow.tx(update, context) as tx:
+            await context.account(update, tx.session)  # ``begin`` reads it anyway
+            tr = await context.tr(update)
             response, _resumed = await surveys.begin(
                 tx.session,
                 payload,
@@ -198,7 +199,7 @@ async def open_survey(update: Update, context: JxContext) -> object:
             view = await surveys.load_view(tx.session, response.id)
             tx.goto(state_for(view.next_step()), rid=response.id)
     except DomainError as exc:
-        await reply(update, exc.render(tr))
+        await reply(update, exc.render(await context.tr(update)))
         return END
     await send_prompt(update, context, prompt_of(view, tr))
     return tx.state
@@ -208,29 +209,37 @@ Change = Callable[[FlowTx, surveys.SurveyView], Awaitable[bool | None]]
 """One button's effect on the response; True when it answered the press itself (no change)."""
 
 
+class _Elsewhere(Exception):
+    """The chat is not at the response the update is for: the transaction writes nothing."""
+
+
 async def _press(update: Update, context: JxContext, rid: int, change: Change) -> object:
     """Apply one button's answer to the response this chat is in, then go to the next step.
 
-    A survey that has nothing left to ask (no complaint, so no reply question) is
-    finished in the same transaction, so its answers count from the moment it ends.
+    The position, the caller's account and the response are read in the step's own
+    transaction: one round trip each, no read session beside it (issue 12). A survey
+    that has nothing left to ask (no complaint, so no reply question) is finished in the
+    same transaction, so its answers count from the moment it ends.
     """
-    async with context.services.reads() as session:
-        pos = await flow.position(session, update)
-    if pos is None or int(pos.data.get("rid", 0)) != rid:
-        return await flow._stale_button(update, context)
-    tr = await context.tr(update)
     try:
         async with flow.tx(update, context) as tx:
+            await context.account(update, tx.session)
+            pos = await tx.position()
+            if pos is None or int(pos.data.get("rid", 0)) != rid:
+                raise _Elsewhere
             view = await surveys.load_view(tx.session, rid)
             if await change(tx, view):
                 return None
             if view.next_step() == surveys.DONE and view.response.status != ResponseStatus.COMPLETE:
                 await _finish(tx, update, context, view, wants_reply=None)
             _goto(tx, view)
+    except _Elsewhere:
+        return await flow._stale_button(update, context)
     except DomainError as exc:
-        await answer_query(update, exc.plain(tr))
+        await answer_query(update, exc.plain(await context.tr(update)))
         await flow.show(update, context, edit=False)
         return None
+    tr = await context.tr(update)
     await answer_query(update)
     if tx.state == END:
         context.services.outbox_wake()
@@ -355,15 +364,16 @@ Write = Callable[[surveys.SurveyView, str, str], None]
 
 async def _typed(update: Update, context: JxContext, step: str, write: Write) -> object:
     """Store a typed text at ``step`` (a comment, or what went wrong), then go on."""
-    tr = await context.tr(update)
     text = update.message.text if update.message else None
-    async with context.services.reads() as session:
-        pos = await flow.position(session, update)
-    if pos is None or text is None:
+    if text is None:
         return END
     key = _key(update, context)
     try:
         async with flow.tx(update, context) as tx:
+            await context.account(update, tx.session)
+            pos = await tx.position()
+            if pos is None:
+                raise _Elsewhere
             view = await surveys.load_view(tx.session, int(pos.data["rid"]))
             if view.next_step() != step:
                 raise DomainError(N_("Please use the buttons below."))
@@ -371,10 +381,13 @@ async def _typed(update: Update, context: JxContext, step: str, write: Write) ->
             if view.next_step() == surveys.DONE:
                 await _finish(tx, update, context, view, wants_reply=None)
             _goto(tx, view)
+    except _Elsewhere:
+        return END
     except DomainError as exc:
-        await reply(update, exc.render(tr))
+        await reply(update, exc.render(await context.tr(update)))
         await flow.show(update, context, edit=False)
         return None
+    tr = await context.tr(update)
     if tx.state == END:
         context.services.outbox_wake()
         await reply(update, _thanks(view, tr).text)

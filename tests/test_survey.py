@@ -6,7 +6,7 @@ import asyncio
 import datetime as dt
 import hashlib
 
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from domain.enums import ResponseStatus, UnitKind
 from domain.period import current_quarter
@@ -199,6 +199,46 @@ async def test_a_bad_review_opens_a_rectification_item(
     )
     assert response.wants_reply and response.reply_chat_id == 8010
     assert item.unit_id == unit and item.deadline > dt.datetime.now(dt.UTC) + dt.timedelta(days=14)
+
+
+async def _view_reading(sessions: SessionFactory) -> tuple[surveys_service.SurveyView, int]:
+    """The one response's view as a step loads it, and how many statements that took."""
+    statements: list[str] = []
+
+    def count(_conn, _cursor, statement, *_args) -> None:  # type: ignore[no-untyped-def]
+        statements.append(statement)
+
+    async with sessions() as s:
+        rid = await s.scalar(select(SurveyResponse.id))
+        assert rid is not None
+        connection = await s.connection()
+        event.listen(connection.sync_connection, "before_cursor_execute", count)
+        view = await surveys_service.load_view(s, rid)
+    return view, len(statements)
+
+
+async def test_a_step_reads_the_response_in_one_statement(
+    server: FakeBotApi, bot, sessions: SessionFactory
+) -> None:
+    """Each tap loads the view: the response with its answers, unit, link and template in one
+    statement (issue 12); the rectification's number only once the response is complete."""
+    await make_org(sessions)
+    await open_cycle(sessions)
+    [payload] = await links(sessions)
+    citizen = server.user(8011, language_code="zh-hans")
+    first = await survey.open_link(citizen, payload)
+    third = await survey.rate(citizen, await survey.rate(citizen, first, survey.VERY_DISSATISFIED))
+    view, statements = await _view_reading(sessions)
+    assert statements == 1 and len(view.answers) == 2 and view.bad
+    assert view.unit == "应急指挥中心" and view.spec.questions and view.rectification_id is None
+    await survey.rate_all(citizen, third)
+    await citizen.send("等了两个小时没人处理")
+    await survey.want_reply(citizen, await citizen.expect(), yes=False)
+    await citizen.expect_text("转交")
+    view, statements = await _view_reading(sessions)
+    async with sessions() as s:
+        item = await s.scalar(select(Rectification.id))
+    assert statements == 2 and view.rectification_id == item is not None
 
 
 async def test_overall_level_first_then_questions_that_fit_the_scale_then_praise_tags(

@@ -31,6 +31,12 @@ async def template_of(
         )
     if digest is None:
         return None
+    return await template_with_digest(session, version_id, digest)
+
+
+async def template_with_digest(session: AsyncSession, version_id: int, digest: str) -> Template:
+    """Version ``version_id`` whose digest the caller read already (joined to its own row):
+    no query at all once this process has parsed it."""
     template = _PARSED.get(digest)
     if template is None:
         content = await session.scalar(
