@@ -11,21 +11,15 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import ctypes
-import multiprocessing
 import os
-import signal
-import sys
-import threading
-import time
 from collections.abc import Callable
 from typing import Any
+
+from infra import child_process
 
 # Attachments drawn at send time from a JSON spec in the payload, by the spec's ``kind``.
 RENDERERS: dict[str, Callable[[dict[str, Any]], bytes]] = {}
 _POOL: concurrent.futures.ProcessPoolExecutor | None = None
-
-_PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
 
 async def draw(spec: dict[str, Any]) -> bytes:
@@ -39,30 +33,5 @@ def render_pool() -> concurrent.futures.ProcessPoolExecutor:
     left for sending; each exits when this process dies, even by SIGKILL."""
     global _POOL
     if _POOL is None:
-        _POOL = concurrent.futures.ProcessPoolExecutor(
-            max_workers=max(1, (os.cpu_count() or 2) - 1),
-            mp_context=multiprocessing.get_context("spawn"),
-            initializer=_die_with_parent,
-            initargs=(os.getpid(),),
-        )
+        _POOL = child_process.pool(max(1, (os.cpu_count() or 2) - 1))
     return _POOL
-
-
-def _die_with_parent(parent: int) -> None:
-    """In a drawing process: exit when ``parent`` does, instead of lingering as an orphan.
-
-    Linux kills us the moment the parent dies (PR_SET_PDEATHSIG); elsewhere, and as a second
-    line, a daemon thread notices that we were re-parented.
-    """
-    if sys.platform.startswith("linux"):
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    if os.getppid() != parent:  # it died before prctl took effect
-        os._exit(1)
-    threading.Thread(target=_watch_parent, args=(parent,), name="parent-watch", daemon=True).start()
-
-
-def _watch_parent(parent: int) -> None:
-    while os.getppid() == parent:
-        time.sleep(1.0)
-    os._exit(1)
