@@ -1,14 +1,16 @@
-"""The storage contract: exact decimals and aware UTC timestamps on both databases."""
+"""The storage contract: exact decimals and aware UTC timestamps on both databases; read
+sessions that cannot write."""
 
 from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
 
-from sqlalchemy import Column, Integer, MetaData, Table, select
+import pytest
+from sqlalchemy import Column, Integer, MetaData, Table, select, update
 
-from infra.db import SessionFactory
-from infra.models import AuditEntry
+from infra.db import ReadOnlySessionError, SessionFactory, make_engine, make_readers
+from infra.models import AuditEntry, TelegramAccount
 from infra.models.types import ExactDecimal
 
 
@@ -37,3 +39,26 @@ async def test_decimals_are_exact(sessions: SessionFactory) -> None:
         values = (await s.execute(select(table.c.v).order_by(table.c.id))).scalars().all()
     assert values == [Decimal("89.9950"), Decimal("0.1000")]
     assert all(isinstance(v, Decimal) for v in values)
+
+
+async def test_a_read_session_refuses_an_update_and_sees_each_commit(
+    sessions: SessionFactory, db_url: str
+) -> None:
+    """Read sessions autocommit on PostgreSQL: an UPDATE through one would stick, so none runs."""
+    engine = sessions.kw["bind"]
+    # on SQLite the bot reads through an engine of its own (the writer has one connection)
+    sqlite = engine.dialect.name == "sqlite"
+    read_engine = make_engine(db_url, readonly=True) if sqlite else engine
+    readers = make_readers(read_engine)
+    async with sessions.begin() as s:
+        s.add(TelegramAccount(telegram_id=77, language="en"))
+    async with readers() as r:
+        with pytest.raises(ReadOnlySessionError):
+            await r.execute(update(TelegramAccount).values(language="zh_Hant"))
+        assert await r.scalar(select(TelegramAccount.language)) == "en"
+        async with sessions.begin() as s:
+            (await s.get(TelegramAccount, 77)).language = "zh_Hans"  # type: ignore[union-attr]
+        # no snapshot held across statements: the next read sees what committed meanwhile
+        assert await r.scalar(select(TelegramAccount.language)) == "zh_Hans"
+    if sqlite:
+        await read_engine.dispose()
