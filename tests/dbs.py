@@ -11,6 +11,7 @@ import itertools
 import os
 import shutil
 import uuid
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import asyncpg
@@ -63,6 +64,10 @@ class DatabaseFactory:
         self.tag = uuid.uuid4().hex[:8]
         self.template: str | None = None
         self.created: list[str] = []
+        # PostgreSQL's CREATE and DROP DATABASE, one at a time, off the tests' path: each
+        # test's database is made while the test before it runs, and dropped after it
+        self._admin = ThreadPoolExecutor(max_workers=1, thread_name_prefix="test-databases")
+        self._ready: Future[str] | None = None
 
     def prepare(self) -> None:
         if backend() == "postgresql":
@@ -78,21 +83,33 @@ class DatabaseFactory:
         """A fresh, migrated, empty database URL for one test."""
         assert self.template is not None
         if backend() == "postgresql":
-            name = f"jx_t_{self.tag}_{next(_counter)}"
-            asyncio.run(_pg_admin(f'CREATE DATABASE "{name}" TEMPLATE "{self.template}"'))
-            self.created.append(name)
+            name = self._ready.result() if self._ready is not None else self._create()
+            self._ready = self._admin.submit(self._create)  # the next test's, made meanwhile
             return _pg_async_url(name)
         path = tmp_path / f"jixiao-{next(_counter)}.db"
         shutil.copyfile(self.template, path)
         return f"sqlite+aiosqlite:///{path}"
 
+    def _create(self) -> str:
+        name = f"jx_t_{self.tag}_{next(_counter)}"
+        asyncio.run(_pg_admin(f'CREATE DATABASE "{name}" TEMPLATE "{self.template}"'))
+        self.created.append(name)
+        return name
+
     def drop(self, url: str) -> None:
+        """Dropped in the background: DROP DATABASE waits for a checkpoint of the whole
+        server (seconds on a busy one), which no test needs to wait for."""
         if backend() == "postgresql":
             name = make_url(url).database
-            asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            self.created.remove(name)
+            assert name is not None
+            self._admin.submit(self._drop, name)
+
+    def _drop(self, name: str) -> None:
+        asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        self.created.remove(name)
 
     def close(self) -> None:
+        self._admin.shutdown(wait=True)  # the drops queued, and the database made ahead
         if backend() == "postgresql":
             for name in [*self.created, self.template]:
                 asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
