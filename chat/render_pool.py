@@ -26,6 +26,9 @@ RENDERERS: dict[str, Callable[[dict[str, Any]], bytes]] = {}
 _POOL: concurrent.futures.ProcessPoolExecutor | None = None
 
 _PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+# Drawing is background work: publishing draws a cycle's charts ahead, a core for half a
+# minute on a small host, and a chat's answer must not wait behind it.
+NICENESS = 5
 
 
 async def draw(spec: dict[str, Any]) -> bytes:
@@ -49,11 +52,13 @@ def render_pool() -> concurrent.futures.ProcessPoolExecutor:
 
 
 def _die_with_parent(parent: int) -> None:
-    """In a drawing process: exit when ``parent`` does, instead of lingering as an orphan.
+    """In a drawing process: yield the CPU to the bot (NICENESS) and exit when ``parent``
+    does, instead of lingering as an orphan.
 
     Linux kills us the moment the parent dies (PR_SET_PDEATHSIG); elsewhere, and as a second
     line, a daemon thread notices that we were re-parented.
     """
+    os.nice(NICENESS)
     if sys.platform.startswith("linux"):
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
