@@ -21,6 +21,10 @@ from infra import child_process
 RENDERERS: dict[str, Callable[[dict[str, Any]], bytes]] = {}
 _POOL: concurrent.futures.ProcessPoolExecutor | None = None
 
+# Drawing is background work: publishing draws a cycle's charts ahead, a core for half a
+# minute on a small host, and a chat's answer must not wait behind it.
+NICENESS = 5
+
 
 async def draw(spec: dict[str, Any]) -> bytes:
     """Draw ``spec`` in a worker process, so drawing runs beside the sending loop."""
@@ -33,5 +37,5 @@ def render_pool() -> concurrent.futures.ProcessPoolExecutor:
     left for sending; each exits when this process dies, even by SIGKILL."""
     global _POOL
     if _POOL is None:
-        _POOL = child_process.pool(max(1, (os.cpu_count() or 2) - 1))
+        _POOL = child_process.pool(max(1, (os.cpu_count() or 2) - 1), niceness=NICENESS)
     return _POOL

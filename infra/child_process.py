@@ -18,23 +18,26 @@ import time
 _PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
 
-def pool(workers: int) -> concurrent.futures.ProcessPoolExecutor:
+def pool(workers: int, *, niceness: int = 0) -> concurrent.futures.ProcessPoolExecutor:
     """``workers`` spawned processes (they share no locks or loop with this one), each
-    exiting when this process dies."""
+    exiting when this process dies; ``niceness``: how far they yield the CPU to it."""
     return concurrent.futures.ProcessPoolExecutor(
         max_workers=workers,
         mp_context=multiprocessing.get_context("spawn"),
         initializer=die_with_parent,
-        initargs=(os.getpid(),),
+        initargs=(os.getpid(), niceness),
     )
 
 
-def die_with_parent(parent: int) -> None:
-    """In a worker: exit when ``parent`` does, instead of lingering as an orphan.
+def die_with_parent(parent: int, niceness: int = 0) -> None:
+    """In a worker: lower our priority by ``niceness``, and exit when ``parent`` does,
+    instead of lingering as an orphan.
 
     Linux kills us the moment the parent dies (PR_SET_PDEATHSIG); elsewhere, and as a second
     line, a daemon thread notices that we were re-parented.
     """
+    if niceness:
+        os.nice(niceness)
     if sys.platform.startswith("linux"):
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)

@@ -32,6 +32,8 @@ from services.ratings import Roster, Subject, subjects_for
 
 PARALLEL_FROM = 2_000  # subjects: below this a worker's start-up (~1 s) costs more than it saves
 MAX_WORKERS = 4
+# Scoring in the bot is background work: a chat's answer goes first.
+NICENESS = 5
 
 Row = dict[str, Any]  # a ``result`` row but for the cycle and the timestamps
 
@@ -126,7 +128,7 @@ async def in_workers(
     url = bound.render_as_string(hide_password=False)
     loop = asyncio.get_running_loop()
     chunks = [roster.keys[i : i + size] for i in range(0, len(roster.keys), size)]
-    executor = child_process.pool(workers)
+    executor = child_process.pool(workers, niceness=NICENESS)
     try:
         pending: list[asyncio.Future[Scored]] = []
         for keys in chunks:
