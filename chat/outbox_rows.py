@@ -4,8 +4,8 @@ A pass of the sender reads the next ``limit`` pending rows with what sending the
 payload, the method, the attempts so far) as plain values, so the per-message cost is the Bot
 API call and nothing else; a row's payload is read and decoded once, however often the
 sender reads the queue. The attachment bytes stay in the database until the one message
-that has them is about to go (``attachment``): most pushed pictures are drawn from a spec,
-and a batch of uploaded files would otherwise sit in memory for nothing.
+that has them is about to go (``attachment``, read in its send slot): a batch of pictures
+drawn ahead and uploaded files would otherwise sit in memory for nothing.
 """
 
 from __future__ import annotations

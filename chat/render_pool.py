@@ -1,9 +1,11 @@
-"""The drawing processes of the outbox sender: charts drawn at send time, off the sending loop.
+"""The drawing processes: charts drawn off the event loop, ahead of sending or at send time.
 
-A pushed message may carry a JSON spec instead of its picture (``{"render": {"kind": …}}``),
-so a broadcast's transaction stays short; the sender draws it just before sending. Drawing is
-CPU-bound and matplotlib is heavy, so it runs in a pool of spawned worker processes that share
-no locks or loop with the sender and die with it, even when it is killed. The composition root
+A pushed message carries a JSON spec of its picture (``{"render": {"kind": …}}``), so a
+broadcast's transaction stays short. Publishing draws its charts ahead here
+(``chat.draw_ahead``); the sender draws here, just before sending, any chart queued without
+its picture. Drawing is CPU-bound and matplotlib is heavy, so it runs in a pool of spawned
+worker processes that share no locks or loop with the bot and die with it, even when it is
+killed. The composition root
 teaches the pool what it can draw (``chat.renderers`` fills ``RENDERERS``).
 """
 
