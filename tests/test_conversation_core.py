@@ -56,10 +56,7 @@ class Scene:
 
 async def scene(sessions: SessionFactory) -> Scene:
     """A published quarter in its appeal window (my result 不合格, so a plan to write) and the
-    next quarter collecting (my self-assessment open).
-
-    The bot runs meanwhile, so its sender may send the plan's notice before the delete below:
-    the test makes its user first, or Telegram would refuse the chat as not found."""
+    next quarter collecting (my self-assessment open)."""
     org = await make_org(sessions, people=3)
     now = utcnow()
     staff_id = org.staff_ids[0]
@@ -151,8 +148,8 @@ async def expect_button(user: SimUser, data: str) -> BotMessage:
 async def test_goals_typed_after_plan_land_in_the_plan_and_the_appeal_draft_is_kept(
     server: FakeBotApi, bot: InProcessBot, sessions: SessionFactory
 ) -> None:
-    me = server.user(ME, language_code="zh-hans")
     sc = await scene(sessions)
+    me = server.user(ME, language_code="zh-hans")
     await push_my_result(sessions, sc)
     result_msg = await expect_button(me, appeal_flow.NEW.data(sc.result_id))
     await me.press(appeal_flow.NEW.data(sc.result_id), result_msg)
@@ -187,8 +184,8 @@ async def test_goals_typed_after_plan_land_in_the_plan_and_the_appeal_draft_is_k
 async def test_language_then_self_then_1_is_saved_as_the_score(
     server: FakeBotApi, bot: InProcessBot, sessions: SessionFactory
 ) -> None:
-    me = server.user(ME, language_code="zh-hans")
     sc = await scene(sessions)
+    me = server.user(ME, language_code="zh-hans")
     await me.send("/language")
     await me.expect_text("请选择界面语言")
     n = len(me.messages)
@@ -283,8 +280,8 @@ PAIRS = [(a, b) for a in ENTRIES for b in ENTRIES if a != b]
 async def test_entering_a_flow_parks_the_one_before(
     server: FakeBotApi, bot: InProcessBot, sessions: SessionFactory, a: str, b: str
 ) -> None:
-    me = server.user(ME, language_code="en")
     sc = await scene(sessions)
+    me = server.user(ME, language_code="en")
     first, second = ENTRIES[a], ENTRIES[b]
     await enter(me, first, sessions, sc)
     before = await positions(sessions)
@@ -311,8 +308,8 @@ async def test_entering_a_flow_parks_the_one_before(
 async def test_a_pushed_button_enters_its_flow_and_a_parked_flows_own_button_resumes_it(
     server: FakeBotApi, bot: InProcessBot, sessions: SessionFactory
 ) -> None:
-    me = server.user(ME, language_code="en")
     sc = await scene(sessions)
+    me = server.user(ME, language_code="en")
     await me.send("/self")
     question = await expect_button(me, "fm1:v:")
     levels = [d for d in question.button_data() if d and d.startswith("fm1:v:")]
@@ -344,8 +341,8 @@ async def test_a_pushed_button_enters_its_flow_and_a_parked_flows_own_button_res
 async def test_cancel_ends_the_current_flow_only(
     server: FakeBotApi, bot: InProcessBot, sessions: SessionFactory
 ) -> None:
-    me = server.user(ME, language_code="en")
     sc = await scene(sessions)
+    me = server.user(ME, language_code="en")
     await me.send("/self")
     await expect_button(me, "fm1:v:")
     await me.send("/plan")
@@ -365,8 +362,8 @@ async def test_cancel_ends_the_current_flow_only(
 async def test_start_and_help_leave_the_flow_so_the_next_text_is_not_taken_by_it(
     server: FakeBotApi, bot: InProcessBot, sessions: SessionFactory
 ) -> None:
-    me = server.user(ME, language_code="en")
     sc = await scene(sessions)
+    me = server.user(ME, language_code="en")
     for command in ("/start", "/help"):
         await me.send("/plan")
         await me.expect_text("Please write the improvement goals")
@@ -401,8 +398,8 @@ async def test_a_failing_step_tells_the_user_once_with_a_reference_and_commits_n
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    me = server.user(ME, language_code="zh-hans")
     sc = await scene(sessions)
+    me = server.user(ME, language_code="zh-hans")
     await me.send("/plan")
     await me.expect_text("改进目标")
     saved = plans.save_field
@@ -503,8 +500,8 @@ async def test_a_step_failing_after_its_commit_says_so_and_the_chat_goes_on_from
 ) -> None:
     from conversations import plan
 
-    me = server.user(ME, language_code="en")
     sc = await scene(sessions)
+    me = server.user(ME, language_code="en")
     await me.send("/plan")
     await me.expect_text("Please write the improvement goals")
 
@@ -616,8 +613,8 @@ async def test_an_appellant_on_the_working_group_keeps_the_draft_through_the_app
 async def test_cancel_sets_the_appeal_draft_aside_and_the_appeal_button_brings_it_back(
     server: FakeBotApi, bot: InProcessBot, sessions: SessionFactory
 ) -> None:
-    me = server.user(ME, language_code="zh-hans")
     sc = await scene(sessions)
+    me = server.user(ME, language_code="zh-hans")
     result_msg = await appeal_to_the_evidence_step(sessions, sc, me)
     await me.send("/cancel")
     await me.expect_text("已取消")
