@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
-from collections.abc import Awaitable
+from collections.abc import AsyncIterator, Awaitable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -54,7 +54,25 @@ class Scene:
     cycle_id: int  # the published one
 
 
+_BUILT: dict[str, Scene] = {}
+
+
+@pytest.fixture(autouse=True)
+async def _scene_before_the_bot(sessions: SessionFactory) -> AsyncIterator[None]:
+    """Every test here plays in the scene, built before the bot starts (pytest sets up
+    autouse fixtures first): a running sender could take the notices it queues before it
+    deletes them, and a loaded machine then lost the chat's later pushes."""
+    _BUILT["scene"] = await _build_scene(sessions)
+    yield
+    _BUILT.clear()
+
+
 async def scene(sessions: SessionFactory) -> Scene:
+    """The test's scene (``_build_scene``), built before the bot started."""
+    return _BUILT["scene"]
+
+
+async def _build_scene(sessions: SessionFactory) -> Scene:
     """A published quarter in its appeal window (my result 不合格, so a plan to write) and the
     next quarter collecting (my self-assessment open)."""
     org = await make_org(sessions, people=3)
