@@ -12,6 +12,7 @@ import math
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from sqlalchemy.engine import make_url
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -114,7 +115,10 @@ def create_app(settings: Settings, *, limits: Limits | None = None) -> Starlette
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        engine = make_engine(settings.database_url)
+        # The page has no outage retry of its own (the bot's handlers have infra.outage): a
+        # connection PostgreSQL dropped (a restart) is replaced before a citizen's request uses it.
+        server = make_url(settings.database_url).get_backend_name() == "postgresql"
+        engine = make_engine(settings.database_url, **({"pool_pre_ping": True} if server else {}))
         sessions = make_sessions(engine)
         keyed = await with_survey_key(sessions, settings)
         app.state.web = WebState(
