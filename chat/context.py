@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from contextlib import AbstractAsyncContextManager
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 from sqlalchemy import select
@@ -76,11 +77,8 @@ class JxContext(CallbackContext[ExtBot[None], dict[str, Any], dict[str, Any], di
         ``session``: a read session the caller has open anyway, so the first read of the
         update's account needs no session (and connection) of its own."""
         if not self._account_loaded and update.effective_user is not None:
-            if session is not None:
-                self._account = await session.get(TelegramAccount, update.effective_user.id)
-            else:
-                async with self.services.reads() as own:
-                    self._account = await own.get(TelegramAccount, update.effective_user.id)
+            async with self._reading(session) as reads:
+                self._account = await reads.get(TelegramAccount, update.effective_user.id)
             self._account_loaded = True
         return self._account
 
@@ -93,14 +91,21 @@ class JxContext(CallbackContext[ExtBot[None], dict[str, Any], dict[str, Any], di
             account = await self.account(update, session)
             staff = None
             if account is not None and account.staff_id is not None:
-                query = select(Staff).where(Staff.id == account.staff_id, Staff.active.is_(True))
-                if session is not None:
-                    staff = await session.scalar(query)
-                else:
-                    async with self.services.reads() as own:
-                        staff = await own.scalar(query)
+                async with self._reading(session) as reads:
+                    staff = await reads.scalar(
+                        select(Staff).where(Staff.id == account.staff_id, Staff.active.is_(True))
+                    )
             self._staff = (staff,)
         return self._staff[0]
+
+    @asynccontextmanager
+    async def _reading(self, session: AsyncSession | None) -> AsyncIterator[AsyncSession]:
+        """``session`` when the caller has one open, else a read session of our own."""
+        if session is not None:
+            yield session
+        else:
+            async with self.services.reads() as own:
+                yield own
 
     async def actor(self, update: Update) -> Actor:
         """The person behind this update with their roles (``services.access.actor_of``),
