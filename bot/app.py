@@ -7,6 +7,7 @@ import logging
 from telegram import Update
 from telegram.ext import AIORateLimiter, ApplicationBuilder, ContextTypes
 
+from chat.bot_http import BotRequest
 from chat.context import JxApplication, JxContext
 from chat.focus import FlowHandler
 from chat.persistence import DatabasePersistence
@@ -53,6 +54,7 @@ def build_application(services: Services) -> JxApplication:
         .base_url(settings.telegram_base_url)
         .base_file_url(settings.telegram_file_base_url)
         .updater(None)
+        .request(BotRequest(connection_pool_size=256))  # PTB's own pool size; a cheaper probe
         .persistence(DatabasePersistence(services.sessions, self_writing=FlowHandler.live))
         .context_types(ContextTypes(context=JxContext))
         # Replies are not throttled overall (that is the outbox's job); 429s are retried,

@@ -8,6 +8,7 @@ import logging
 import signal
 import sys
 
+import uvloop
 from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram import Update
 
@@ -45,7 +46,10 @@ EXIT_DATABASE_OUTAGE = 75  # EX_TEMPFAIL: try again later (systemd's Restart= do
 def run(settings: Settings, tr: Translator) -> int:
     """``jixiao run``: serve until SIGINT/SIGTERM; the exit status (see the README's table)."""
     try:
-        asyncio.run(serve(settings, handle_signals=True))
+        # uvloop: the event loop's own work (a wake-up per database reply from aiosqlite's
+        # thread, a callback per socket event) costs about a tenth of the CPU per update less
+        with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+            runner.run(serve(settings, handle_signals=True))
     except AlreadyServing as exc:
         print(
             tr._("Another jixiao process is already serving this database (pid {pid}).").format(

@@ -270,6 +270,22 @@ class Flow:
         return focus.name if focus is not None and focus.name in Flow.registry else None
 
     @staticmethod
+    def held_current(update: Update) -> str | None:
+        """The flow the chat is in now, as PTB's memory holds it: no query.
+
+        The same answer as ``current``: at most one flow holds a chat's state unparked
+        (``chat.focus``), and ``_committed`` moves it as each step's transaction commits the
+        focus row. ``/start`` and ``/help`` ask on every call; a recovery reads the row."""
+        key = conversation_key(update)
+        if key is None:
+            return None
+        for name, handler in FlowHandler.live.items():
+            state = handler.held(key)
+            if state is not None and not isinstance(state, Parked) and name in Flow.registry:
+                return name
+        return None
+
+    @staticmethod
     async def active(session: AsyncSession, user_id: int) -> list[Position]:
         """All stored positions of a user: the current flow's and the drafts left."""
         rows = await session.scalars(
@@ -510,13 +526,13 @@ class Flow:
 async def leave_current(update: Update, context: JxContext) -> None:
     """``/start`` and ``/help`` leave the current flow (its draft stays), saying so in one line,
     so that the next text is not taken by a step the user no longer sees."""
+    name = Flow.held_current(update)
+    if name is None:
+        return
+    flow = Flow.registry[name]
     async with context.services.reads() as session:
         await context.account(update, session)  # read here, the update needs it next
-        name = await Flow.current(session, update)
-        flow = Flow.registry.get(name) if name else None
-        pos = await flow.position(session, update) if flow else None
-    if flow is None:
-        return
+        pos = await flow.position(session, update)
     async with flow.tx(update, context) as tx:
         tx.leave()
     if pos is not None and flow.is_work(pos):
@@ -526,8 +542,7 @@ async def leave_current(update: Update, context: JxContext) -> None:
 
 async def show_current(update: Update, context: JxContext) -> bool:
     """Show the prompt of the chat's current flow; False when it is in none."""
-    async with context.services.reads() as session:
-        name = await Flow.current(session, update)
+    name = Flow.held_current(update)
     if name is None:
         return False
     await Flow.registry[name].show(update, context, edit=False)
