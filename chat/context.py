@@ -12,8 +12,9 @@ from telegram import Update
 from telegram.ext import Application, CallbackContext, ExtBot
 
 from chat import uow
+from infra.account_read import read_account
 from infra.container import HandlerServices, Services
-from infra.db import SessionFactory
+from infra.db import ReadOnlySession, SessionFactory
 from infra.i18n import Translator, resolve_locale
 from infra.models import Staff, TelegramAccount
 from services.access import Actor, actor_of
@@ -47,6 +48,9 @@ class JxContext(CallbackContext[ExtBot[None], dict[str, Any], dict[str, Any], di
         self._account_loaded = False
         self._actor: Actor | None = None  # both read once per update, until it commits
         self._staff: tuple[Staff | None] | None = None
+        # flow name -> the ``chat.flow.Position`` its transaction in this update stored (None:
+        # ended), until another transaction commits: ``Flow.show`` needs no query for it
+        self.positions: dict[str, Any] = {}
 
     @classmethod
     def from_update(
@@ -72,13 +76,16 @@ class JxContext(CallbackContext[ExtBot[None], dict[str, Any], dict[str, Any], di
     async def account(
         self, update: Update, session: AsyncSession | None = None
     ) -> TelegramAccount | None:
-        """The caller's stored account (binding, language), or None for a stranger.
-
-        ``session``: a read session the caller has open anyway, so the first read of the
-        update's account needs no session (and connection) of its own."""
+        """The caller's stored account (binding, language), or None for a stranger: read once
+        per update, through the driver (``infra.account_read``), or in ``session`` if it is
+        the update's transaction."""
         if not self._account_loaded and update.effective_user is not None:
-            async with self._reading(session) as reads:
-                self._account = await reads.get(TelegramAccount, update.effective_user.id)
+            user_id = update.effective_user.id
+            if session is not None and not isinstance(session.sync_session, ReadOnlySession):
+                # the update's transaction: its own copy, which the step may change
+                self._account = await session.get(TelegramAccount, user_id)
+            else:
+                self._account = await read_account(self.services.read_engine, user_id)
             self._account_loaded = True
         return self._account
 
@@ -124,6 +131,7 @@ class JxContext(CallbackContext[ExtBot[None], dict[str, Any], dict[str, Any], di
         """A transaction of this update committed: what it read of the caller may be stale."""
         self._actor = None
         self._staff = None
+        self.positions.clear()
 
     async def tr(self, update: Update) -> Translator:
         """The caller's language: their /language choice, else Telegram's, else the default."""

@@ -19,6 +19,7 @@ entry point that resumes it.
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import re
 import warnings
@@ -28,7 +29,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from sqlalchemy import select
+from sqlalchemy import and_, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
 from telegram.ext import (
@@ -138,12 +139,11 @@ class FlowTx:
         if self._target is False:
             return
         key = chat_key(self.update)
-        focus = await self.session.get(ConversationFocus, key)
+        focus, row = await self._rows(key)
         if self._target is True:
             if focus is not None and focus.name == self.flow.name:
                 await self.session.delete(focus)
             return
-        row = await self.session.get(ConversationState, (self.flow.name, key))
         if row is not None and row.state in self.flow.drafts and not self.finished:
             target = None if self._target is None else self._target[0]
             if target not in self.flow.drafts:
@@ -177,6 +177,33 @@ class FlowTx:
             self.session.add(ConversationFocus(key=key, name=self.flow.name))
         else:
             focus.name = self.flow.name
+
+    async def _rows(self, key: str) -> tuple[ConversationFocus | None, ConversationState | None]:
+        """The chat's focus and this flow's position: as ``position`` read them, else both in
+        one query (two ``get``s were two round trips in every step that moves)."""
+        if self._read is not None and self._read[1] is not None:
+            return self._read[1], self._read[0]
+        anchor = select(literal(1).label("one")).subquery()  # a row to hang both joins on
+        found = (
+            await self.session.execute(
+                select(ConversationFocus, ConversationState)
+                .select_from(anchor)
+                .outerjoin(ConversationFocus, ConversationFocus.key == key)
+                .outerjoin(
+                    ConversationState,
+                    and_(ConversationState.name == self.flow.name, ConversationState.key == key),
+                )
+            )
+        ).one()
+        return found[0], found[1]
+
+    @property
+    def written(self) -> Position | None:
+        """The position this transaction stores (None if it stores none), as it reads back."""
+        if not isinstance(self._target, tuple):
+            return None
+        state, data = self._target
+        return Position(self.flow.name, state, json.loads(json.dumps(data)))
 
     async def _set_aside(self, row: ConversationState) -> None:
         name = self.flow.name + ASIDE
@@ -305,6 +332,8 @@ class Flow:
             yield tx
             await tx.write()
         await self._committed(update, context, tx)
+        if isinstance(tx._target, tuple) or tx._target is None:  # moved, or ended
+            context.positions[self.name] = tx.written  # ``show`` reads it no more
 
     @asynccontextmanager
     async def handing_over(
@@ -446,9 +475,11 @@ class Flow:
     async def show(self, update: Update, context: JxContext, *, edit: bool | None = None) -> None:
         """Send (or, after a button press, edit in place) the prompt of the stored position."""
         async with context.services.reads() as session:
-            await context.account(update, session)  # for tr, in this session
             tr = await context.tr(update)
-            pos = await self.position(session, update)
+            if self.name in context.positions:  # this update's transaction just stored it
+                pos = context.positions[self.name]
+            else:
+                pos = await self.position(session, update)
             if pos is None:
                 return
             prompt = await self.render(session, tr, pos, update)

@@ -6,6 +6,8 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from sqlalchemy.ext.asyncio import AsyncEngine
+
 from infra.config import Settings
 from infra.db import SessionFactory, make_readers
 from infra.i18n import Translator
@@ -40,6 +42,13 @@ class Services:
         assert self.readers is not None
         return self.readers
 
+    @property
+    def read_engine(self) -> AsyncEngine:
+        """The read sessions' engine (``infra.account_read`` reads through its driver)."""
+        bind = self.reads.kw["bind"]
+        assert isinstance(bind, AsyncEngine)
+        return bind
+
     def translator(self, locale: str) -> Translator:
         return Translator(locale, self.settings.tz)
 
@@ -66,6 +75,10 @@ class HandlerServices:
     def reads(self) -> SessionFactory:
         """Read-only sessions (a flush raises; nothing they hold is ever committed)."""
         return self._services.reads
+
+    @property
+    def read_engine(self) -> AsyncEngine:
+        return self._services.read_engine
 
     @property
     def clock(self) -> Clock:
