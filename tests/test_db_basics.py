@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import Column, Integer, MetaData, Table, select, update
 
+from infra.account_read import read_account
 from infra.db import ReadOnlySessionError, SessionFactory, make_engine, make_readers
 from infra.models import AuditEntry, TelegramAccount
 from infra.models.types import ExactDecimal
@@ -62,3 +63,24 @@ async def test_a_read_session_refuses_an_update_and_sees_each_commit(
         assert await r.scalar(select(TelegramAccount.language)) == "zh_Hans"
     if sqlite:
         await read_engine.dispose()
+
+
+async def test_the_account_read_through_the_driver_is_the_one_a_session_loads(
+    sessions: SessionFactory,
+) -> None:
+    """``infra.account_read`` skips the ORM for the read every update makes: same values,
+    same types (aware UTC timestamps included), and None for a stranger."""
+    bound = dt.datetime(2026, 3, 1, 0, 30, tzinfo=dt.UTC)
+    async with sessions.begin() as s:
+        s.add(TelegramAccount(telegram_id=2**40 + 7, language="zh_Hant", bound_at=bound))
+    readers = make_readers(sessions.kw["bind"])
+    engine = readers.kw["bind"]
+    async with readers() as s:
+        loaded = await s.get(TelegramAccount, 2**40 + 7)
+    direct = await read_account(engine, 2**40 + 7)
+    assert loaded is not None and direct is not None
+    columns = [c.key for c in TelegramAccount.__mapper__.column_attrs]
+    assert {c: getattr(direct, c) for c in columns} == {c: getattr(loaded, c) for c in columns}
+    assert direct.bound_at == bound and direct.bound_at.tzinfo is not None
+    assert direct.created_at.tzinfo is not None and direct.blocked_at is None
+    assert await read_account(engine, 2**40 + 8) is None
