@@ -81,11 +81,12 @@ class JxContext(CallbackContext[ExtBot[None], dict[str, Any], dict[str, Any], di
         the update's transaction."""
         if not self._account_loaded and update.effective_user is not None:
             user_id = update.effective_user.id
-            if session is not None and not isinstance(session.sync_session, ReadOnlySession):
-                # the update's transaction: its own copy, which the step may change
-                self._account = await session.get(TelegramAccount, user_id)
-            else:
+            if session is None:
                 self._account = await read_account(self.services.read_engine, user_id)
+            elif isinstance(session.sync_session, ReadOnlySession):  # on its connection
+                self._account = await read_account(await session.connection(), user_id)
+            else:  # the update's transaction: its own copy, which the step may change
+                self._account = await session.get(TelegramAccount, user_id)
             self._account_loaded = True
         return self._account
 

@@ -475,6 +475,7 @@ class Flow:
     async def show(self, update: Update, context: JxContext, *, edit: bool | None = None) -> None:
         """Send (or, after a button press, edit in place) the prompt of the stored position."""
         async with context.services.reads() as session:
+            await context.account(update, session)  # for tr, on this session's connection
             tr = await context.tr(update)
             if self.name in context.positions:  # this update's transaction just stored it
                 pos = context.positions[self.name]

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from infra.models import TelegramAccount
 
@@ -26,21 +26,19 @@ Processors = list[tuple[str, Callable[[Any], Any] | None]]
 _processors: dict[str, Processors] = {}  # by dialect name, built at the first read
 
 
-async def read_account(engine: AsyncEngine, telegram_id: int) -> TelegramAccount | None:
+async def read_account(
+    source: AsyncEngine | AsyncConnection, telegram_id: int
+) -> TelegramAccount | None:
     """The account of ``telegram_id`` as a session would load it, or None for a stranger.
 
-    ``engine``: the read sessions' engine (autocommit on PostgreSQL, no BEGIN on SQLite)."""
-    dialect = engine.dialect
-    sql = _SQL + _PARAM[dialect.name]
-    async with engine.connect() as conn:
-        driver = (await conn.get_raw_connection()).driver_connection
-        assert driver is not None
-        if dialect.name == "postgresql":
-            row = await driver.fetchrow(sql, telegram_id)
-        else:
-            cursor = driver.cursor()  # infra.sqlite_driver's: one trip to the thread
-            await cursor.execute(sql, (telegram_id,))
-            row = await cursor.fetchone()
+    ``source``: the read sessions' engine (autocommit on PostgreSQL, no BEGIN on SQLite),
+    or the connection of a read session already open, so one update never holds two."""
+    dialect = source.dialect
+    if isinstance(source, AsyncEngine):
+        async with source.connect() as conn:
+            row = await _fetch(conn, telegram_id)
+    else:
+        row = await _fetch(source, telegram_id)
     if row is None:
         return None
     processors = _processors.get(dialect.name)
@@ -55,3 +53,14 @@ async def read_account(engine: AsyncEngine, telegram_id: int) -> TelegramAccount
             for (name, process), value in zip(processors, tuple(row), strict=True)
         }
     )
+
+
+async def _fetch(conn: AsyncConnection, telegram_id: int) -> Any:
+    sql = _SQL + _PARAM[conn.dialect.name]
+    driver = (await conn.get_raw_connection()).driver_connection
+    assert driver is not None
+    if conn.dialect.name == "postgresql":
+        return await driver.fetchrow(sql, telegram_id)
+    cursor = driver.cursor()  # infra.sqlite_driver's: one trip to the thread
+    await cursor.execute(sql, (telegram_id,))
+    return await cursor.fetchone()

@@ -77,10 +77,14 @@ async def test_the_account_read_through_the_driver_is_the_one_a_session_loads(
     engine = readers.kw["bind"]
     async with readers() as s:
         loaded = await s.get(TelegramAccount, 2**40 + 7)
+        on_its_connection = await read_account(await s.connection(), 2**40 + 7)
     direct = await read_account(engine, 2**40 + 7)
-    assert loaded is not None and direct is not None
+    assert loaded is not None and direct is not None and on_its_connection is not None
     columns = [c.key for c in TelegramAccount.__mapper__.column_attrs]
     assert {c: getattr(direct, c) for c in columns} == {c: getattr(loaded, c) for c in columns}
+    assert {c: getattr(on_its_connection, c) for c in columns} == {
+        c: getattr(loaded, c) for c in columns
+    }
     assert direct.bound_at == bound and direct.bound_at.tzinfo is not None
     assert direct.created_at.tzinfo is not None and direct.blocked_at is None
     assert await read_account(engine, 2**40 + 8) is None
