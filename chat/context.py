@@ -77,8 +77,8 @@ class JxContext(CallbackContext[ExtBot[None], dict[str, Any], dict[str, Any], di
         self, update: Update, session: AsyncSession | None = None
     ) -> TelegramAccount | None:
         """The caller's stored account (binding, language), or None for a stranger: read once
-        per update, through the driver (``infra.account_read``), or in ``session`` if it is
-        the update's transaction."""
+        per update through the driver (``infra.account_read``), on ``session``'s connection
+        if it is a read session, or by ``session`` itself if it is the update's transaction."""
         if not self._account_loaded and update.effective_user is not None:
             user_id = update.effective_user.id
             if session is None:
