@@ -31,6 +31,14 @@ from telegram._utils.types import ODVInput
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, HTTPXRequest, RequestData
 
+# httpcore's errors but timeouts (those are TimedOut): they have no common base of their own
+_FAILURES = (
+    httpcore.NetworkError,  # connect, read, write
+    httpcore.ProtocolError,  # the server's answer (or our request) broke HTTP
+    httpcore.UnsupportedProtocol,
+    httpcore.ProxyError,
+)
+
 # Idle connections kept open to the Bot API: the dispatcher handles 16 chats at once, so
 # a burst of replies finds them open (a TLS handshake each otherwise); one beyond is closed.
 KEEP_ALIVE = 16
@@ -132,7 +140,7 @@ class BotRequest(HTTPXRequest):
             ) from err
         except httpcore.TimeoutException as err:
             raise TimedOut from err
-        except Exception as err:  # httpcore's errors (and the OSErrors under them), as httpx's
+        except _FAILURES as err:  # what httpx maps to its HTTPError, PTB to NetworkError
             raise NetworkError(f"httpcore.{err.__class__.__name__}: {err}") from err
         return response.status, response.content
 
