@@ -304,13 +304,9 @@ class Flow:
         (``chat.focus``), and ``_committed`` moves it as each step's transaction commits the
         focus row. ``/start`` and ``/help`` ask on every call; a recovery reads the row."""
         key = conversation_key(update)
-        if key is None:
-            return None
-        for name, handler in FlowHandler.live.items():
-            state = handler.held(key)
-            if state is not None and not isinstance(state, Parked) and name in Flow.registry:
-                return name
-        return None
+        handler = FlowHandler.current(key) if key is not None else None
+        name = str(handler.name) if handler is not None else None
+        return name if name in Flow.registry else None
 
     @staticmethod
     async def active(session: AsyncSession, user_id: int) -> list[Position]:

@@ -81,12 +81,17 @@ class FlowHandler(ConversationHandler[Any]):
         so entry points still win for them."""
         if update.message is None or F.COMMAND.check_update(update):
             return False
-        return any(
-            other is not self
-            and (state := other.held(key)) is not None
-            and not isinstance(state, Parked)
-            for other in FlowHandler.live.values()
-        )
+        current = FlowHandler.current(key)
+        return current is not None and current is not self
+
+    @staticmethod
+    def current(key: Key) -> FlowHandler | None:
+        """The flow holding ``key``'s state unparked (at most one does), if any."""
+        for handler in FlowHandler.live.values():
+            state = handler.held(key)
+            if state is not None and not isinstance(state, Parked):
+                return handler
+        return None
 
     def _check_parked(self, update: Update, key: Key, held: Parked) -> Any:
         candidates = list(self.entry_points)
