@@ -53,6 +53,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="run the bot from this checkout (to measure another branch with this harness)",
     )
     parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="jixiao's processes handling updates (jixiao run --workers; default 1)",
+    )
+    parser.add_argument(
         "--profile-bot",
         type=Path,
         help="run jixiao under cProfile and write its profile here when it stops",
@@ -188,6 +194,7 @@ class Harness:
         self.server = FakeBotApi()
         self.profile = bool(getattr(args, "profile_harness", False))
         self.profile_bot: Path | None = getattr(args, "profile_bot", None)
+        self.workers: int = getattr(args, "workers", 1)
 
     def env(self, root: Path | None = None) -> dict[str, str]:
         """The bot's environment; its code comes from ``root`` (default: ``--bot-root``)."""
@@ -216,6 +223,8 @@ class Harness:
         """jixiao from ``--bot-root``; the echo bot of the floor always from this checkout."""
         if module[-1] == "bench.echo_bot":
             return BotChild(module, self.env(ROOT), self.workdir)
+        if module == ["-m", "bot.cli", "run"] and self.workers > 1:
+            module = [*module, "--workers", str(self.workers)]
         if self.profile_bot is not None:
             module = ["-m", "cProfile", "-o", str(self.profile_bot.resolve()), *module]
         return BotChild(module, self.env(self.bot_root), self.workdir, self.python)

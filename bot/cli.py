@@ -13,7 +13,7 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from importlib import metadata
 from pathlib import Path
 
@@ -150,13 +150,22 @@ def _parser(tr: Translator | None = None) -> argparse.ArgumentParser:
         dest="command", required=True, metavar="COMMAND", title=tr._("commands")
     )
 
-    p.sub(
+    run = p.sub(
         sub,
         "run",
         tr._(
             "run the bot: long polling, or a webhook when JIXIAO_WEBHOOK_URL is set (migrates the embedded SQLite first)"
         ),
         epilog=_run_epilog(tr),
+    )
+    run.add_argument(
+        "--workers",
+        type=_worker_count(tr),
+        default=1,
+        metavar="N",
+        help=tr._(
+            "processes that handle updates, each a share of the chats (default 1; up to {most}; one per core)"
+        ).format(most=MAX_WORKERS),
     )
     demo = p.sub(
         sub, "demo", tr._("a whole quarterly cycle, simulated locally: no token, no network")
@@ -536,6 +545,20 @@ def _config_error_line(exc: ConfigError, tr: Translator) -> str:
     )
 
 
+MAX_WORKERS = 32
+
+
+def _worker_count(tr: Translator) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        if not text.isdigit() or not 1 <= int(text) <= MAX_WORKERS:
+            raise argparse.ArgumentTypeError(
+                tr._("not a whole number from 1 to {most}").format(most=MAX_WORKERS)
+            )
+        return int(text)
+
+    return parse
+
+
 def _dispatch(args: argparse.Namespace, settings: Settings, tr: Translator) -> int:
     # Deliberately imported here, not at the top: the commands load the services, the models
     # and the migrations (about 0.6 s), which --help and configuration errors do not need.
@@ -554,7 +577,7 @@ def _dispatch(args: argparse.Namespace, settings: Settings, tr: Translator) -> i
         # matplotlib for charts) is heavy, and no other command needs it.
         from bot.runner import run
 
-        return run(settings, tr)
+        return run(settings, tr, workers=args.workers)
     if args.command == "demo":
         # Deliberately imported here: the demo carries the bot's stack and the fake Bot API server.
         from bot.demo import run_demo

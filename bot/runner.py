@@ -7,6 +7,7 @@ import contextlib
 import logging
 import signal
 import sys
+from collections.abc import AsyncIterator
 
 import uvloop
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -20,6 +21,7 @@ from chat.dispatch import UpdateDispatcher
 from chat.outbox_sender import OutboxSender
 from chat.polling import poll
 from chat.renderers import register_renderers
+from chat.shards import Dispatcher, ShardRouter, ShardWorker
 from chat.webhook import start_webhook_server, webhook_secret
 from infra.config import Settings
 from infra.container import Clock, Services
@@ -43,13 +45,16 @@ SENDER_STOP_TIMEOUT = 30  # seconds the outbox sender gets to record what it has
 EXIT_DATABASE_OUTAGE = 75  # EX_TEMPFAIL: try again later (systemd's Restart= does)
 
 
-def run(settings: Settings, tr: Translator) -> int:
-    """``jixiao run``: serve until SIGINT/SIGTERM; the exit status (see the README's table)."""
+def run(settings: Settings, tr: Translator, *, workers: int = 1) -> int:
+    """``jixiao run``: serve until SIGINT/SIGTERM; the exit status (see the README's table).
+
+    ``workers``: processes that handle updates, each its share of the chats (``chat.shards``).
+    """
     try:
         # uvloop: the event loop's own work (a wake-up per database reply from aiosqlite's
         # thread, a callback per socket event) costs about a tenth of the CPU per update less
         with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-            runner.run(serve(settings, handle_signals=True))
+            runner.run(serve(settings, handle_signals=True, workers=workers))
     except AlreadyServing as exc:
         print(
             tr._("Another jixiao process is already serving this database (pid {pid}).").format(
@@ -73,6 +78,7 @@ async def serve(
     migrate: bool | None = None,
     poll_timeout: int = 30,
     handle_signals: bool = False,
+    workers: int = 1,
 ) -> None:
     """Run until ``stop`` is set (or SIGINT/SIGTERM when ``handle_signals``).
 
@@ -85,31 +91,64 @@ async def serve(
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
+    async with open_engines(settings) as (engine, read_engine):
+        await _hold_lock_and_serve(
+            settings,
+            stop,
+            engine,
+            read_engine,
+            clock,
+            migrate,
+            poll_timeout,
+            handle_signals,
+            workers,
+        )
+
+
+@contextlib.asynccontextmanager
+async def open_engines(settings: Settings) -> AsyncIterator[tuple[AsyncEngine, AsyncEngine]]:
+    """The writing engine and the reading one (on SQLite its own connections; else the same)."""
     engine = make_engine(settings.database_url)
     read_engine = (
         make_engine(settings.database_url, readonly=True)
         if engine.dialect.name == "sqlite"
         else engine
     )
-    watch = DatabaseWatch(engine, settings.db_outage_limit)
     try:
-        # past the limit: DatabaseOutage, the process exits 75; a standby then waits on the lock
-        await watch.wait_reachable(stop)
-        lock = instance_lock(settings.database_url)
-        lock.on_suspect = watch.check  # a lost lock connection may be an outage, not a rival
-        if not await lock.acquire(stop, exit_now if handle_signals else stop.set):
-            return  # stopped while standing by
-        watch.gate = lock.reacquire  # after an outage, work resumes only under the lock
-        try:
-            await _serve(settings, stop, engine, read_engine, watch, clock, migrate, poll_timeout)
-        finally:
-            await lock.release()
-        if lock.lost:
-            raise InstanceLockLost("another process may be serving this database now")
+        yield engine, read_engine
     finally:
         await engine.dispose()
         if read_engine is not engine:
             await read_engine.dispose()
+
+
+async def _hold_lock_and_serve(
+    settings: Settings,
+    stop: asyncio.Event,
+    engine: AsyncEngine,
+    read_engine: AsyncEngine,
+    clock: Clock,
+    migrate: bool | None,
+    poll_timeout: int,
+    handle_signals: bool,
+    workers: int,
+) -> None:
+    watch = DatabaseWatch(engine, settings.db_outage_limit)
+    # past the limit: DatabaseOutage, the process exits 75; a standby then waits on the lock
+    await watch.wait_reachable(stop)
+    lock = instance_lock(settings.database_url)
+    lock.on_suspect = watch.check  # a lost lock connection may be an outage, not a rival
+    if not await lock.acquire(stop, exit_now if handle_signals else stop.set):
+        return  # stopped while standing by
+    watch.gate = lock.reacquire  # after an outage, work resumes only under the lock
+    try:
+        await _serve(
+            settings, stop, engine, read_engine, watch, clock, migrate, poll_timeout, workers
+        )
+    finally:
+        await lock.release()
+    if lock.lost:
+        raise InstanceLockLost("another process may be serving this database now")
 
 
 async def _serve(
@@ -121,13 +160,19 @@ async def _serve(
     clock: Clock,
     migrate: bool | None,
     poll_timeout: int,
+    workers: int,
 ) -> None:
-    """Serve while holding the instance lock: recovery, intake, the outbox sender, the jobs."""
+    """Serve while holding the instance lock: recovery, intake, the outbox sender, the jobs,
+    and the worker processes that handle their share of the chats (``chat.shards``)."""
     sender_task: asyncio.Task[None] | None = None
+    shards = [ShardWorker(index, workers) for index in range(1, workers)]
     try:
+        for shard in shards:  # first: they import the bot's stack while this process recovers
+            await shard.spawn()
         if migrate if migrate is not None else engine.dialect.name == "sqlite":
             await upgrade(engine)
         sessions = make_sessions(engine)
+        given_settings = settings
         settings = await with_survey_key(sessions, settings)
         services = Services(
             settings=settings, sessions=sessions, readers=make_readers(read_engine), clock=clock
@@ -138,25 +183,33 @@ async def _serve(
             await application.start()
             await on_startup(application)
             dispatcher = UpdateDispatcher(application, sessions, watch=watch)
-            await dispatcher.recover()
+            await dispatcher.recover()  # every chat's, before a worker loads its positions
+            for shard in shards:
+                await shard.start(given_settings, wake=lambda: services.outbox_wake())
+            target: Dispatcher = ShardRouter(dispatcher, shards) if shards else dispatcher
             sender_task = _start_sender(application, services, stop, watch)
             schedule(application.job_queue, services, watch)  # type: ignore[arg-type]
-            log.info("jixiao is running as @%s", services.bot_username)
+            log.info(
+                "jixiao is running as @%s%s",
+                services.bot_username,
+                f" with {workers} worker processes" if shards else "",
+            )
             if settings.webhook_url:
                 intake = asyncio.create_task(
-                    _run_webhook(application, settings, sessions, dispatcher, stop, watch),
+                    _run_webhook(application, settings, sessions, target, stop, watch),
                     name="webhook",
                 )
             else:
                 await application.bot.delete_webhook()
                 intake = asyncio.create_task(
-                    poll(application.bot, sessions, dispatcher, stop, watch, timeout=poll_timeout),
+                    poll(application.bot, sessions, target, stop, watch, timeout=poll_timeout),
                     name="poller",
                 )
             watcher = asyncio.create_task(watch.run(stop), name="database-watch")
+            exits = [asyncio.create_task(s.wait(), name=f"worker {s.index}") for s in shards]
             failure: BaseException | None = None
             try:
-                await supervise(stop, intake, sender_task, watcher)
+                await supervise(stop, intake, sender_task, watcher, *exits)
             except BaseException as exc:  # a task died: stop the rest, then exit non-zero
                 failure = exc
             stop.set()
@@ -165,6 +218,8 @@ async def _serve(
             intake.cancel()  # a cancelled getUpdates leaves its batch unconfirmed: safe
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await intake
+            # each worker finishes what it was handed (the rest is stored for the next start)
+            await asyncio.gather(*(shard.stop() for shard in shards))
             if failure is None:
                 await dispatcher.wait_idle()
                 # stop is set: the sender finishes and records what is in flight, then returns
@@ -181,6 +236,8 @@ async def _serve(
             if failure is not None:
                 raise failure
     finally:
+        for shard in shards:
+            shard.kill()  # only one still running: we are failing
         if sender_task is not None:
             sender_task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):  # supervise logged it
@@ -191,7 +248,7 @@ async def _run_webhook(
     application: JxApplication,
     settings: Settings,
     sessions: SessionFactory,
-    dispatcher: UpdateDispatcher,
+    dispatcher: Dispatcher,
     stop: asyncio.Event,
     watch: DatabaseWatch,
 ) -> None:

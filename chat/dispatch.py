@@ -74,15 +74,11 @@ class UpdateDispatcher:
         self._reprompts: dict[int, asyncio.TimerHandle] = {}
         self._slots = asyncio.Semaphore(concurrency)
         self._marks = DoneMarks(self._mark_done)
-        self._parsed: dict[int, Update] = {}  # update id -> the Update polled, until handled
         self._idle = asyncio.Event()
         self._idle.set()
 
-    def submit(self, payload: dict[str, Any], parsed: Update | None = None) -> None:
-        """Queue ``payload``; ``parsed``: the same update as ``getUpdates`` returned it, so it
-        is not built again from the dict (a third of PTB's object building per update)."""
-        if parsed is not None:
-            self._parsed[parsed.update_id] = parsed
+    def submit(self, payload: dict[str, Any]) -> None:
+        """Queue a stored update (built into an ``Update`` when its turn comes)."""
         self._enqueue(inbox.chat_of(payload) or 0, payload)
 
     def _enqueue(self, chat: int, item: dict[str, Any] | _Reprompt) -> None:
@@ -115,9 +111,7 @@ class UpdateDispatcher:
 
     async def _handle(self, payload: dict[str, Any]) -> int | None:
         """Apply one update; returns its id once it is to be marked done (it was replied to)."""
-        update = self._parsed.pop(payload["update_id"], None) or Update.de_json(
-            payload, self.application.bot
-        )
+        update = Update.de_json(payload, self.application.bot)
         with replies.watch() as outcome:
             for attempt in range(1, MAX_FAILURES + 1):
                 if self.watch is not None:

@@ -8,9 +8,10 @@ point either leaves updates unconfirmed (Telegram sends them again) or stored
 While the database is away the batch is held in memory and the store retried (``infra.outage``):
 no offset is confirmed, so Telegram keeps everything newer, and nothing is lost if we die.
 
-The batch is fetched as Telegram's JSON (``do_api_request``) and each update built once from
-it: ``Bot.get_updates`` returns objects only, and turning them back into the dicts the inbox
-stores cost about a tenth of the CPU per update (issue 12).
+The batch is fetched as Telegram's JSON (``do_api_request``): ``Bot.get_updates`` returns
+objects only, and turning them back into the dicts the inbox stores cost about a tenth of the
+CPU per update (issue 12). Each update is built from its dict once, by the process that
+handles it (``chat.shards``).
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from telegram.error import (
 )
 from telegram.warnings import PTBUserWarning
 
-from chat.dispatch import UpdateDispatcher
+from chat.shards import Dispatcher
 from infra import inbox
 from infra.db import SessionFactory
 from infra.failpoints import failpoint
@@ -47,7 +48,7 @@ warnings.filterwarnings("ignore", message=r"Please use 'Bot\.getUpdates'", categ
 async def poll(
     bot: object,
     sessions: SessionFactory,
-    dispatcher: UpdateDispatcher,
+    dispatcher: Dispatcher,
     stop: asyncio.Event,
     watch: DatabaseWatch,
     *,
@@ -92,16 +93,15 @@ async def poll(
         if not payloads:
             continue
         failpoint("polled")
-        updates = [Update.de_json(p, bot) for p in payloads]  # type: ignore[arg-type]
         try:
             new_ids = await watch.call(functools.partial(inbox.store, sessions, payloads))
         except Stopping:
             return  # the batch was never confirmed: Telegram sends it again after the restart
         failpoint("stored")
-        offset = max(u.update_id for u in updates) + 1
-        for update, payload in zip(updates, payloads, strict=True):
+        offset = max(int(p["update_id"]) for p in payloads) + 1
+        for payload in payloads:
             if payload["update_id"] in new_ids:
-                dispatcher.submit(payload, update)
+                dispatcher.submit(payload)
 
 
 async def _pause(stop: asyncio.Event, seconds: float) -> None:

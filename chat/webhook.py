@@ -17,7 +17,7 @@ from tornado.httpserver import HTTPServer
 from tornado.web import Application as TornadoApp
 from tornado.web import RequestHandler
 
-from chat.dispatch import UpdateDispatcher
+from chat.shards import Dispatcher
 from infra import inbox
 from infra.config import Settings
 from infra.db import SessionFactory
@@ -43,7 +43,7 @@ class _UpdateHandler(RequestHandler):
     def initialize(
         self,
         sessions: SessionFactory,
-        dispatcher: UpdateDispatcher,
+        dispatcher: Dispatcher,
         secret: str,
         watch: DatabaseWatch | None,
     ) -> None:
@@ -86,7 +86,7 @@ class _UpdateHandler(RequestHandler):
 def start_webhook_server(
     settings: Settings,
     sessions: SessionFactory,
-    dispatcher: UpdateDispatcher,
+    dispatcher: Dispatcher,
     watch: DatabaseWatch | None = None,
 ) -> HTTPServer:
     """Listen on ``JIXIAO_WEBHOOK_LISTEN:PORT`` at the path of ``JIXIAO_WEBHOOK_URL``."""

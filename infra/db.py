@@ -46,7 +46,10 @@ def make_engine(url: str, *, readonly: bool = False, **kwargs: Any) -> AsyncEngi
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         connect_args = kwargs.pop("connect_args", {"timeout": SQLITE_BUSY_MS / 1000})
-        kwargs.setdefault("async_creator", sqlite_driver.creator(parsed, **connect_args))
+        kwargs.setdefault(
+            "async_creator",
+            sqlite_driver.creator(parsed, writer=not readonly, **connect_args),
+        )
         if readonly:
             # as many as the dispatcher runs updates at once (16): an overflow connection
             # is closed when returned, and opening one starts a thread and a database

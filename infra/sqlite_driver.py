@@ -15,17 +15,65 @@ first statement, inside the same transaction, as it would have at ``BEGIN``.
 A commit or rollback with no transaction open is not sent either: SQLAlchemy's pool rolls
 back every connection it is given back, right after the session committed or rolled back,
 which was one more trip to the thread for nothing in every session (issue 12).
+
+Writers of several processes (``jixiao run --workers``, a CLI command beside the bot) take
+turns through ``WriterTurn``, a lock on ``<database>.write-lock``, held from ``BEGIN
+IMMEDIATE`` to the end of the transaction. Without it they meet in SQLite's busy handler,
+which sleeps 1, 2, 5, 10… up to 100 ms while the lock may long be free again: two worker
+processes served fewer survey steps a second than one.
 """
 
 from __future__ import annotations
 
+import fcntl
 import functools
+import os
 import sqlite3
+import time
 from collections.abc import Sequence
 from typing import Any
 
 import aiosqlite
 from sqlalchemy.engine import URL
+
+
+class WriterTurn:
+    """An exclusive lock on ``path`` (``flock``), taken before a write transaction begins.
+
+    Waiting polls every ``POLL`` seconds, on the connection's own thread, for at most the
+    connection's busy timeout; past it the transaction fails as SQLite's would ("database
+    is locked"), and the caller treats that as an outage (``infra.outage``).
+    """
+
+    POLL = 0.0002
+
+    def __init__(self, path: str, timeout: float) -> None:
+        self.fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        self.timeout = timeout
+        self.held = False
+
+    def take(self) -> None:  # on the thread
+        deadline = None
+        while True:
+            try:
+                fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                now = time.monotonic()
+                deadline = deadline or now + self.timeout
+                if now > deadline:
+                    raise sqlite3.OperationalError("database is locked") from None
+                time.sleep(self.POLL)
+            else:
+                self.held = True
+                return
+
+    def give_back(self) -> None:
+        if self.held:
+            fcntl.flock(self.fd, fcntl.LOCK_UN)
+            self.held = False
+
+    def close(self) -> None:
+        os.close(self.fd)
 
 
 class OneTripCursor:
@@ -52,7 +100,10 @@ class OneTripCursor:
         cursor = connection._conn.cursor()
         try:
             while connection._deferred:
-                cursor.execute(connection._deferred[0])
+                first = connection._deferred[0]
+                if connection._turn is not None and first.startswith("BEGIN"):
+                    connection._turn.take()
+                cursor.execute(first)
                 connection._deferred.pop(0)
             if many:
                 cursor.executemany(sql, parameters)
@@ -99,10 +150,11 @@ class OneTripCursor:
 class OneTripConnection(aiosqlite.Connection):
     """``aiosqlite.Connection`` whose cursors make one trip per statement."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, turn: WriterTurn | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._deferred: list[str] = []  # run on the thread before the next statement
         self._open = False  # a transaction is open (set on the thread after each statement)
+        self._turn = turn  # taken at BEGIN, given back once no transaction is open
 
     def cursor(self) -> OneTripCursor:  # type: ignore[override]
         return OneTripCursor(self)
@@ -119,8 +171,15 @@ class OneTripConnection(aiosqlite.Connection):
                     self._open = self._conn.in_transaction
                 except sqlite3.ProgrammingError:  # closed: nothing is open any more
                     self._open = False
+                if not self._open and self._turn is not None:
+                    self._turn.give_back()
 
         return await super()._execute(run)
+
+    async def close(self) -> None:
+        await super().close()
+        if self._turn is not None:
+            self._turn.close()
 
     def defer(self, sql: str) -> None:
         """Run ``sql`` (no parameters, no rows) just before the next statement."""
@@ -144,14 +203,19 @@ class OneTripConnection(aiosqlite.Connection):
         return begun
 
 
-def creator(url: URL, **connect_args: Any) -> Any:
+def creator(url: URL, *, writer: bool = False, **connect_args: Any) -> Any:
     """``create_async_engine(async_creator=…)`` for ``url``: the arguments SQLAlchemy's
-    dialect would give ``sqlite3.connect`` (a URI, ``uri=true``), plus ``connect_args``."""
+    dialect would give ``sqlite3.connect`` (a URI, ``uri=true``), plus ``connect_args``;
+    ``writer``: its write transactions take turns with other processes' (``WriterTurn``)."""
     cargs, cparams = url.get_dialect()().create_connect_args(url)
     connector = functools.partial(sqlite3.connect, *cargs, **{**cparams, **connect_args})
+    in_memory = not url.database or url.database == ":memory:" or url.query.get("mode") == "memory"
+    file = None if in_memory or str(url.database).startswith("file:") else url.database
+    timeout = float(connect_args.get("timeout", 5.0))
 
     async def connect() -> OneTripConnection:
-        connection = OneTripConnection(connector, 64)
+        turn = WriterTurn(f"{file}.write-lock", timeout) if writer and file else None
+        connection = OneTripConnection(connector, 64, turn=turn)
         connection._thread.daemon = True  # as SQLAlchemy does: never keep the process alive
         await connection  # starts the thread and opens the database on it
         return connection

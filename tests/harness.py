@@ -60,8 +60,10 @@ class BotProcess:
         workdir: Path,
         failpoints: str = "",
         extra_env: dict[str, str] | None = None,
+        args: tuple[str, ...] = (),
     ) -> None:
         self.server = server
+        self.args = args  # after ``jixiao run``
         self.settings = settings
         self.workdir = workdir
         self.failpoints = failpoints
@@ -87,7 +89,7 @@ class BotProcess:
             self.failpoints = failpoints
         log = self.log.open("ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "bot.cli", "run"],
+            [sys.executable, "-m", "bot.cli", "run", *self.args],
             cwd=self.workdir,
             env=self.env(),
             stdout=log,
@@ -114,6 +116,14 @@ class BotProcess:
 
     def output(self) -> str:
         return self.log.read_text(errors="replace") if self.log.exists() else ""
+
+    def children(self) -> list[int]:
+        """The pids of the process's children (its workers), from ``/proc``."""
+        assert self.proc is not None
+        found: list[int] = []
+        for task in Path(f"/proc/{self.proc.pid}/task").iterdir():
+            found += [int(pid) for pid in (task / "children").read_text().split()]
+        return found
 
 
 async def wait_for(predicate, timeout: float = 120.0, interval: float = 0.01) -> None:  # type: ignore[no-untyped-def]

@@ -343,3 +343,10 @@ async def test_cli_submit_refuses_stale_results(
 async def _cycle_id(sessions: SessionFactory) -> int:
     async with sessions() as s:
         return int(await s.scalar(select(Cycle.id)) or 0)
+
+
+def test_a_worker_count_out_of_range_is_refused_in_the_users_language(tmp_path: Path) -> None:
+    for count in ("0", "33", "two"):
+        result = jixiao("run", "--workers", count, cwd=tmp_path, JIXIAO_LOCALE="zh_Hans")
+        assert result.returncode == 2, result.stderr
+        assert "应为 1 到 32 之间的整数" in result.stderr and "Traceback" not in result.stderr

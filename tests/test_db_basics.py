@@ -4,10 +4,14 @@ sessions that cannot write."""
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
+import os
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Column, Integer, MetaData, Table, select, update
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from infra.account_read import read_account
 from infra.db import ReadOnlySessionError, SessionFactory, make_engine, make_readers
@@ -88,3 +92,51 @@ async def test_the_account_read_through_the_driver_is_the_one_a_session_loads(
     assert direct.bound_at == bound and direct.bound_at.tzinfo is not None
     assert direct.created_at.tzinfo is not None and direct.blocked_at is None
     assert await read_account(engine, 2**40 + 8) is None
+
+
+def _turn_taken(database: Path) -> bool:
+    """Whether some connection holds the writers' turn of ``database`` (infra.sqlite_driver)."""
+    fd = os.open(f"{database}.write-lock", os.O_RDWR)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
+    return False
+
+
+async def test_sqlite_writers_of_two_engines_take_turns_and_give_them_back(
+    tmp_path: Path,
+) -> None:
+    """Writers of several processes queue on ``<database>.write-lock`` from BEGIN to the end of
+    the transaction, however it ends; one that waits past its busy timeout fails as SQLite's
+    own "database is locked" would (an outage to retry)."""
+    database = tmp_path / "turns.db"
+    url = f"sqlite+aiosqlite:///{database}"
+    first = make_engine(url)
+    impatient = make_engine(url, connect_args={"timeout": 0.2})
+    try:
+        async with first.begin() as conn:
+            await conn.exec_driver_sql("CREATE TABLE t (x INTEGER PRIMARY KEY)")
+        assert not _turn_taken(database)
+        async with first.begin() as conn:
+            await conn.exec_driver_sql("INSERT INTO t VALUES (1)")
+            assert _turn_taken(database)
+            with pytest.raises(OperationalError, match="database is locked"):
+                async with impatient.begin() as other:
+                    await other.exec_driver_sql("INSERT INTO t VALUES (2)")
+        assert not _turn_taken(database)  # committed
+        with pytest.raises(IntegrityError):
+            async with first.begin() as conn:
+                await conn.exec_driver_sql("INSERT INTO t VALUES (1)")
+        assert not _turn_taken(database)  # failed and rolled back
+        async with impatient.begin() as conn:
+            await conn.exec_driver_sql("INSERT INTO t VALUES (2)")
+            await conn.rollback()
+        assert not _turn_taken(database)  # rolled back
+        async with first.connect() as conn:
+            assert [r[0] for r in await conn.exec_driver_sql("SELECT x FROM t")] == [1]
+    finally:
+        await first.dispose()
+        await impatient.dispose()
