@@ -14,7 +14,7 @@ from telegram.ext import Application, CallbackContext, ExtBot
 from chat import uow
 from infra.account_read import read_account
 from infra.container import HandlerServices, Services
-from infra.db import ReadOnlySession, SessionFactory
+from infra.db import SessionFactory
 from infra.i18n import Translator, resolve_locale
 from infra.models import Staff, TelegramAccount
 from services.access import Actor, actor_of
@@ -77,16 +77,16 @@ class JxContext(CallbackContext[ExtBot[None], dict[str, Any], dict[str, Any], di
         self, update: Update, session: AsyncSession | None = None
     ) -> TelegramAccount | None:
         """The caller's stored account (binding, language), or None for a stranger: read once
-        per update through the driver (``infra.account_read``), on ``session``'s connection
-        if it is a read session, or by ``session`` itself if it is the update's transaction."""
+        per update through the driver (``infra.account_read``), on ``session``'s connection if
+        one is given (a read session, or the update's transaction), else on a pooled read
+        connection. It is never tracked by a session: a step that changes an account
+        ``get``s it from its transaction itself (``services.surveys.begin`` does)."""
         if not self._account_loaded and update.effective_user is not None:
             user_id = update.effective_user.id
             if session is None:
                 self._account = await read_account(self.services.read_engine, user_id)
-            elif isinstance(session.sync_session, ReadOnlySession):  # on its connection
+            else:
                 self._account = await read_account(await session.connection(), user_id)
-            else:  # the update's transaction: its own copy, which the step may change
-                self._account = await session.get(TelegramAccount, user_id)
             self._account_loaded = True
         return self._account
 

@@ -12,6 +12,7 @@ from ``chat.flow``, which is about positions and transactions, not about sending
 from __future__ import annotations
 
 import logging
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -20,12 +21,18 @@ from dataclasses import dataclass
 from telegram import InlineKeyboardMarkup, Message, Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest
+from telegram.warnings import PTBUserWarning
 
 from chat.context import JxContext
 from domain.text import ALERT_LIMIT, MESSAGE_LIMIT, clip, clip_html, unescape
 
 # These log lines keep the logger name they had when the helpers lived in chat.flow.
 log = logging.getLogger("chat.flow")
+
+# do_api_request warns that editMessageText has a method of its own: we call it raw on purpose
+warnings.filterwarnings(
+    "ignore", message=r"Please use 'Bot\.editMessageText'", category=PTBUserWarning
+)
 
 _keep_pressed: ContextVar[bool] = ContextVar("jixiao_keep_pressed", default=False)
 
@@ -94,10 +101,17 @@ async def send_prompt(
         edit = False
     if edit and query is not None and isinstance(query.message, Message):
         try:
-            await query.message.edit_text(
-                clip_html(prompt.text, MESSAGE_LIMIT),
-                reply_markup=prompt.markup,
-                parse_mode=ParseMode.HTML,
+            # the raw call: Telegram answers with the whole edited message, keyboard and all,
+            # which ``Message.edit_text`` would build into objects no one reads (issue 12)
+            await context.bot.do_api_request(
+                "editMessageText",
+                api_kwargs={
+                    "chat_id": query.message.chat_id,
+                    "message_id": query.message.message_id,
+                    "text": clip_html(prompt.text, MESSAGE_LIMIT),
+                    "parse_mode": ParseMode.HTML.value,
+                    "reply_markup": prompt.markup,
+                },
             )
             return
         except BadRequest as exc:

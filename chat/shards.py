@@ -37,7 +37,7 @@ from infra.config import Settings
 log = logging.getLogger(__name__)
 
 READY, WAKE = b"ready\n", b"wake\n"  # a worker's lines to its parent
-STOP_TIMEOUT = 60.0  # seconds a worker gets to finish the updates it holds at shutdown
+STOP_TIMEOUT = 30.0  # seconds a worker gets to finish its updates (systemd waits 40)
 
 
 class Dispatcher(Protocol):

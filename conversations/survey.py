@@ -186,7 +186,7 @@ async def open_survey(update: Update, context: JxContext) -> object:
     payload = start_payload(update) or StartPayload(PayloadKind.SURVEY, "-")
     try:
         async with flow.tx(update, context) as tx:
-            await context.account(update, tx.session)  # ``begin`` reads it anyway
+            await context.account(update, tx.session)  # for tr; ``begin`` gets its own copy
             tr = await context.tr(update)
             response, _resumed = await surveys.begin(
                 tx.session,

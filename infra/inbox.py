@@ -108,13 +108,30 @@ async def store(sessions: SessionFactory, payloads: Sequence[dict[str, Any]]) ->
 
 
 async def mark_handled(session: AsyncSession, update_id: int) -> bool:
-    """Claim ``update_id`` inside the caller's transaction; False if it was already applied."""
-    result = await session.execute(
-        update(InboxUpdate)
-        .where(InboxUpdate.update_id == update_id, InboxUpdate.handled_at.is_(None))
-        .values(handled_at=utcnow())
-    )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    """Claim ``update_id`` inside the caller's transaction; False if it was already applied.
+
+    Every update that writes makes this claim, so it is sent as the driver's own SQL: an
+    ORM ``update()`` compiles, looks up its cache key and builds ORM state for one row, about
+    twice the CPU of the statement itself (issue 12). The timestamp is bound as the column
+    binds it."""
+    conn = await session.connection()
+    dialect = conn.dialect
+    claim = _claims.get(dialect.name)
+    if claim is None:
+        first, second = ("$1", "$2") if dialect.name == "postgresql" else ("?", "?")
+        bind = InboxUpdate.handled_at.type.dialect_impl(dialect).bind_processor(dialect)
+        claim = _claims[dialect.name] = (
+            f"UPDATE {InboxUpdate.__tablename__} SET handled_at = {first} "
+            f"WHERE update_id = {second} AND handled_at IS NULL",
+            bind,
+        )
+    sql, bind = claim
+    now = utcnow()
+    result = await conn.exec_driver_sql(sql, (bind(now) if bind else now, update_id))
+    return bool(result.rowcount)
+
+
+_claims: dict[str, tuple[str, Any]] = {}  # by dialect: the claim's SQL, the stamp's binder
 
 
 async def mark_done(sessions: SessionFactory, *update_ids: int) -> None:

@@ -106,6 +106,7 @@ def _turn_taken(database: Path) -> bool:
     return False
 
 
+@pytest.mark.nodb
 async def test_sqlite_writers_of_two_engines_take_turns_and_give_them_back(
     tmp_path: Path,
 ) -> None:
