@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import signal
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import uvloop
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -21,7 +22,17 @@ from chat.dispatch import UpdateDispatcher
 from chat.outbox_sender import OutboxSender
 from chat.polling import poll
 from chat.renderers import register_renderers
-from chat.shards import Dispatcher, ShardRouter, ShardWorker
+from chat.shards import (
+    ALIVE,
+    ALIVE_INTERVAL,
+    READY,
+    WAKE,
+    Dispatcher,
+    ShardRouter,
+    ShardWorker,
+    WorkerFailed,
+    owned_by,
+)
 from chat.webhook import start_webhook_server, webhook_secret
 from infra.config import Settings
 from infra.container import Clock, Services
@@ -166,13 +177,15 @@ async def _serve(
     and the worker processes that handle their share of the chats (``chat.shards``)."""
     sender_task: asyncio.Task[None] | None = None
     shards = [ShardWorker(index, workers) for index in range(1, workers)]
+    wake: list[Callable[[], None]] = [lambda: None]  # the sender's, once it runs
     try:
-        for shard in shards:  # first: they import the bot's stack while this process recovers
+        for shard in shards:  # first: they import the bot's stack while this process migrates
             await shard.spawn()
         if migrate if migrate is not None else engine.dialect.name == "sqlite":
             await upgrade(engine)
+        for shard in shards:  # each recovers its own chats, then says it is ready
+            await shard.start(settings, wake=lambda: wake[0](), stop=stop)
         sessions = make_sessions(engine)
-        given_settings = settings
         settings = await with_survey_key(sessions, settings)
         services = Services(
             settings=settings, sessions=sessions, readers=make_readers(read_engine), clock=clock
@@ -183,16 +196,15 @@ async def _serve(
             await application.start()
             await on_startup(application)
             dispatcher = UpdateDispatcher(application, sessions, watch=watch)
-            await dispatcher.recover()  # every chat's, before a worker loads its positions
-            for shard in shards:
-                await shard.start(given_settings, wake=lambda: services.outbox_wake())
+            await dispatcher.recover(owned_by(0, workers))
             target: Dispatcher = ShardRouter(dispatcher, shards) if shards else dispatcher
             sender_task = _start_sender(application, services, stop, watch)
+            wake[0] = services.outbox_wake
             schedule(application.job_queue, services, watch)  # type: ignore[arg-type]
             log.info(
                 "jixiao is running as @%s%s",
                 services.bot_username,
-                f" with {workers} worker processes" if shards else "",
+                f" with {workers} processes handling updates" if shards else "",
             )
             if settings.webhook_url:
                 intake = asyncio.create_task(
@@ -218,8 +230,8 @@ async def _serve(
             intake.cancel()  # a cancelled getUpdates leaves its batch unconfirmed: safe
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await intake
-            # each worker finishes what it was handed (the rest is stored for the next start)
-            await asyncio.gather(*(shard.stop() for shard in shards))
+            # the workers finish what they were handed while this process finishes its own
+            stopping = asyncio.gather(*(shard.stop() for shard in shards))
             if failure is None:
                 await dispatcher.wait_idle()
                 # stop is set: the sender finishes and records what is in flight, then returns
@@ -232,9 +244,13 @@ async def _serve(
                         SENDER_STOP_TIMEOUT,
                     )
                 sender_task = None
+            await stopping
             await application.stop()
             if failure is not None:
                 raise failure
+    except WorkerFailed as exc:
+        log.critical("%s: exiting so the supervisor restarts jixiao", exc)
+        raise BackgroundTaskFailed(str(exc)) from exc
     finally:
         for shard in shards:
             shard.kill()  # only one still running: we are failing
@@ -242,6 +258,74 @@ async def _serve(
             sender_task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):  # supervise logged it
                 await sender_task
+
+
+async def serve_shard(
+    index: int, count: int, reader: asyncio.StreamReader, out: asyncio.WriteTransport
+) -> None:
+    """A worker's life (``bot.shard_worker``): read the settings, recover this shard's chats,
+    say ``ready``, then handle forwarded updates until EOF or a signal. It takes no lock: it
+    lives only as long as its parent, which holds it (``chat.shards``)."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    settings = Settings.model_validate_json(await reader.readline())
+    async with open_engines(settings) as (engine, read_engine):
+        watch = DatabaseWatch(engine, settings.db_outage_limit)
+        await watch.wait_reachable(stop)
+        sessions = make_sessions(engine)
+        settings = await with_survey_key(sessions, settings)
+        services = Services(
+            settings=settings,
+            sessions=sessions,
+            readers=make_readers(read_engine),
+            outbox_wake=lambda: out.write(WAKE),
+        )
+        application = build_application(services)
+        async with application:
+            services.bot_username = application.bot.username
+            await application.start()
+            failure: BaseException | None = None
+            try:
+                dispatcher = UpdateDispatcher(application, sessions, watch=watch)
+                await dispatcher.recover(owned_by(index, count))
+                out.write(READY)
+                log.info("worker %d is handling its chats", index)
+                tasks = [
+                    asyncio.create_task(_forwarded(reader, dispatcher, stop), name="intake"),
+                    asyncio.create_task(watch.run(stop), name="database-watch"),
+                    asyncio.create_task(_alive(out), name="alive"),
+                ]
+                try:
+                    await supervise(stop, *tasks)
+                except BaseException as exc:  # logged by supervise
+                    failure = exc
+                stop.set()
+                watch.close()
+                for task in tasks:
+                    task.cancel()
+                await dispatcher.wait_idle()
+            finally:
+                await application.stop()
+            if failure is not None:
+                raise failure
+
+
+async def _forwarded(
+    reader: asyncio.StreamReader, dispatcher: UpdateDispatcher, stop: asyncio.Event
+) -> None:
+    """A worker's intake: the updates its parent stored, until the parent closes the pipe
+    (its way of saying "stop")."""
+    while line := await reader.readline():
+        dispatcher.submit(json.loads(line))
+    stop.set()
+
+
+async def _alive(out: asyncio.WriteTransport) -> None:
+    while True:
+        out.write(ALIVE)
+        await asyncio.sleep(ALIVE_INTERVAL)
 
 
 async def _run_webhook(

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict, deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -207,9 +208,10 @@ class UpdateDispatcher:
     async def wait_idle(self) -> None:
         await self._idle.wait()
 
-    async def recover(self) -> None:
-        """Finish what a crash interrupted, before taking new updates."""
-        owed = await inbox.unreplied(self.sessions)
+    async def recover(self, owns: Callable[[int | None], bool] = lambda chat: True) -> None:
+        """Finish what a crash interrupted, before taking new updates; ``owns``: which chats
+        are this process's to recover (``chat.shards``: each process recovers its own)."""
+        owed = [row for row in await inbox.unreplied(self.sessions) if owns(row.chat_id)]
         chats = list(dict.fromkeys(row.chat_id for row in owed))
         for chat in chats:
             if chat is None:
@@ -218,7 +220,7 @@ class UpdateDispatcher:
                 )
             else:
                 await self._reprompt(chat, 0)
-        pending = await inbox.unhandled(self.sessions)
+        pending = [row for row in await inbox.unhandled(self.sessions) if owns(row.chat_id)]
         if pending:
             log.info("recovering %d stored updates", len(pending))
         for row in pending:

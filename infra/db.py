@@ -28,6 +28,9 @@ SessionFactory = async_sessionmaker[AsyncSession]
 # How long a writer waits for another process's lock (a CLI command, a backup) before the
 # statement fails. Past it the failure is an outage (``infra.outage``): logged and retried.
 SQLITE_BUSY_MS = 5000
+# How long a writer waits for its turn: for this process's one writing connection, or for
+# the write lock that writers of several processes share (``infra.sqlite_driver``).
+SQLITE_WRITER_WAIT = 300
 # Execution option: on SQLite, fsync this transaction's commit (synchronous=FULL). The inbox
 # uses it, since its commit is what lets Telegram forget an update.
 DURABLE = "jixiao_durable"
@@ -48,7 +51,9 @@ def make_engine(url: str, *, readonly: bool = False, **kwargs: Any) -> AsyncEngi
         connect_args = kwargs.pop("connect_args", {"timeout": SQLITE_BUSY_MS / 1000})
         kwargs.setdefault(
             "async_creator",
-            sqlite_driver.creator(parsed, writer=not readonly, **connect_args),
+            sqlite_driver.creator(
+                parsed, writer=not readonly, turn_timeout=SQLITE_WRITER_WAIT, **connect_args
+            ),
         )
         if readonly:
             # as many as the dispatcher runs updates at once (16): an overflow connection
@@ -58,7 +63,7 @@ def make_engine(url: str, *, readonly: bool = False, **kwargs: Any) -> AsyncEngi
         else:
             kwargs.setdefault("pool_size", 1)
             kwargs.setdefault("max_overflow", 0)
-            kwargs.setdefault("pool_timeout", 300)
+            kwargs.setdefault("pool_timeout", SQLITE_WRITER_WAIT)
         engine = create_async_engine(url, **kwargs)
 
         @event.listens_for(engine.sync_engine, "connect")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from typing import TypeVar
@@ -53,9 +54,12 @@ def is_outage(error: BaseException | None) -> bool:
             | sa_exc.InterfaceError
             | sa_exc.DisconnectionError
             | sa_exc.TimeoutError  # pool exhausted while connections hang
+            | sqlite3.OperationalError  # the same, from a read through the driver (account_read)
             | asyncpg.PostgresConnectionError
             | asyncpg.InterfaceError
             | asyncpg.CannotConnectNowError
+            | asyncpg.exceptions.OperatorInterventionError  # the server restarting, shut down
+            | asyncpg.exceptions.TooManyConnectionsError
             | OSError,  # connection refused / reset; TimeoutError is one too
         ):
             return True

@@ -40,12 +40,15 @@ from sqlalchemy.engine import URL
 class WriterTurn:
     """An exclusive lock on ``path`` (``flock``), taken before a write transaction begins.
 
-    Waiting polls every ``POLL`` seconds, on the connection's own thread, for at most the
-    connection's busy timeout; past it the transaction fails as SQLite's would ("database
-    is locked"), and the caller treats that as an outage (``infra.outage``).
+    Waiting polls on the connection's own thread, every 0.1 ms at first and at most every
+    5 ms, for up to ``timeout`` seconds: as long as a writer of this process may wait for the
+    one connection (``infra.db``), since the turn is that same wait across processes. Past
+    it the transaction fails as SQLite's would ("database is locked"), and the caller takes
+    that for an outage (``infra.outage``). Polling is not first come, first served: a busy
+    writer may take its next turn first; its transactions are short.
     """
 
-    POLL = 0.0002
+    FIRST_POLL, LAST_POLL = 0.0001, 0.005
 
     def __init__(self, path: str, timeout: float) -> None:
         self.fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
@@ -54,6 +57,7 @@ class WriterTurn:
 
     def take(self) -> None:  # on the thread
         deadline = None
+        pause = self.FIRST_POLL
         while True:
             try:
                 fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -62,7 +66,8 @@ class WriterTurn:
                 deadline = deadline or now + self.timeout
                 if now > deadline:
                     raise sqlite3.OperationalError("database is locked") from None
-                time.sleep(self.POLL)
+                time.sleep(pause)
+                pause = min(pause * 2, self.LAST_POLL)
             else:
                 self.held = True
                 return
@@ -73,7 +78,10 @@ class WriterTurn:
             self.held = False
 
     def close(self) -> None:
-        os.close(self.fd)
+        """Closing the file gives the turn back, whatever state the connection is in."""
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd, self.held = -1, False
 
 
 class OneTripCursor:
@@ -176,10 +184,12 @@ class OneTripConnection(aiosqlite.Connection):
 
         return await super()._execute(run)
 
-    async def close(self) -> None:
-        await super().close()
+    def stop(self) -> Any:
+        """Also on a forced close (SQLAlchemy's terminate): the turn's file is closed on the
+        thread, after any statement in flight and before the connection."""
         if self._turn is not None:
-            self._turn.close()
+            self._tx.put_nowait((None, self._turn.close))
+        return super().stop()
 
     def defer(self, sql: str) -> None:
         """Run ``sql`` (no parameters, no rows) just before the next statement."""
@@ -203,18 +213,21 @@ class OneTripConnection(aiosqlite.Connection):
         return begun
 
 
-def creator(url: URL, *, writer: bool = False, **connect_args: Any) -> Any:
+def creator(
+    url: URL, *, writer: bool = False, turn_timeout: float = 0.0, **connect_args: Any
+) -> Any:
     """``create_async_engine(async_creator=…)`` for ``url``: the arguments SQLAlchemy's
     dialect would give ``sqlite3.connect`` (a URI, ``uri=true``), plus ``connect_args``;
-    ``writer``: its write transactions take turns with other processes' (``WriterTurn``)."""
+    ``writer``: its write transactions take turns with other processes' (``WriterTurn``),
+    waiting up to ``turn_timeout`` seconds (at least the busy timeout) for one."""
     cargs, cparams = url.get_dialect()().create_connect_args(url)
     connector = functools.partial(sqlite3.connect, *cargs, **{**cparams, **connect_args})
     in_memory = not url.database or url.database == ":memory:" or url.query.get("mode") == "memory"
     file = None if in_memory or str(url.database).startswith("file:") else url.database
-    timeout = float(connect_args.get("timeout", 5.0))
+    wait = max(float(connect_args.get("timeout", 5.0)), turn_timeout)
 
     async def connect() -> OneTripConnection:
-        turn = WriterTurn(f"{file}.write-lock", timeout) if writer and file else None
+        turn = WriterTurn(f"{file}.write-lock", wait) if writer and file else None
         connection = OneTripConnection(connector, 64, turn=turn)
         connection._thread.daemon = True  # as SQLAlchemy does: never keep the process alive
         await connection  # starts the thread and opens the database on it

@@ -6,17 +6,22 @@ from __future__ import annotations
 import datetime as dt
 import fcntl
 import os
+import sqlite3
 from decimal import Decimal
 from pathlib import Path
 
+import asyncpg
 import pytest
 from sqlalchemy import Column, Integer, MetaData, Table, select, update
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from infra.account_read import read_account
 from infra.db import ReadOnlySessionError, SessionFactory, make_engine, make_readers
 from infra.models import AuditEntry, TelegramAccount
 from infra.models.types import ExactDecimal
+from infra.outage import is_outage
+from infra.sqlite_driver import creator
 
 
 async def test_timestamps_come_back_aware_utc(sessions: SessionFactory) -> None:
@@ -111,12 +116,14 @@ async def test_sqlite_writers_of_two_engines_take_turns_and_give_them_back(
     tmp_path: Path,
 ) -> None:
     """Writers of several processes queue on ``<database>.write-lock`` from BEGIN to the end of
-    the transaction, however it ends; one that waits past its busy timeout fails as SQLite's
+    the transaction, however it ends; one that waits past its limit fails as SQLite's
     own "database is locked" would (an outage to retry)."""
     database = tmp_path / "turns.db"
     url = f"sqlite+aiosqlite:///{database}"
     first = make_engine(url)
-    impatient = make_engine(url, connect_args={"timeout": 0.2})
+    impatient = make_engine(  # waits 0.2 s for its turn, not five minutes
+        url, async_creator=creator(make_url(url), writer=True, turn_timeout=0.2, timeout=0.2)
+    )
     try:
         async with first.begin() as conn:
             await conn.exec_driver_sql("CREATE TABLE t (x INTEGER PRIMARY KEY)")
@@ -141,3 +148,14 @@ async def test_sqlite_writers_of_two_engines_take_turns_and_give_them_back(
     finally:
         await first.dispose()
         await impatient.dispose()
+
+
+@pytest.mark.nodb
+def test_driver_errors_read_without_sqlalchemy_are_outages_too() -> None:
+    """The account is read through the driver (``infra.account_read``): its "database is
+    locked" or a server restarting must be held and retried like SQLAlchemy's, never taken
+    for a bug in the step (which would be answered with an error and not retried)."""
+    assert is_outage(sqlite3.OperationalError("database is locked"))
+    assert is_outage(asyncpg.exceptions.AdminShutdownError("terminating connection"))
+    assert is_outage(asyncpg.exceptions.TooManyConnectionsError("too many clients"))
+    assert not is_outage(sqlite3.IntegrityError("UNIQUE constraint failed"))

@@ -79,9 +79,12 @@ async def test_two_workers_share_the_chats_and_keep_every_answer(
         assert texts == {f"窗口无人 {n}" for n in range(len(CITIZENS))}
         [worker] = proc.children()
         assert "worker 1 is handling its chats" in proc.output()
+        assert proc.proc is not None
+        for pid in (proc.proc.pid, worker):  # as systemd stops a unit: every process at once
+            os.kill(pid, signal.SIGTERM)
+        assert await proc.wait_exit() == 0, proc.output()[-3000:]
     finally:
         await proc.stop()
-    assert proc.proc is not None and proc.proc.returncode == 0, proc.output()[-3000:]
     assert not _alive(worker)
     assert (await _counts(sessions))[1:] == (answers, 0)  # nothing left owed, nothing twice
 
@@ -154,3 +157,20 @@ async def test_recovery_runs_before_the_workers_take_their_chats(
         await eventually(settled)
     finally:
         await workers.stop()
+
+
+async def test_a_hung_worker_stops_the_bot_instead_of_leaving_its_chats_unanswered(
+    server: FakeBotApi, bot_settings: Settings, sessions: SessionFactory, tmp_path: Path
+) -> None:
+    await make_org(sessions)
+    proc = BotProcess(server, bot_settings, tmp_path, args=("--workers", "2"))
+    await proc.start()
+    try:
+        await wait_for(lambda: "jixiao is running" in proc.output(), 120)
+        [worker] = proc.children()
+        os.kill(worker, signal.SIGSTOP)  # its event loop no longer runs: no "alive" lines
+        assert await proc.wait_exit() == 1
+        assert "worker 1 silent" in proc.output()
+        await wait_for(lambda: not _alive(worker), 30)
+    finally:
+        await proc.stop()
