@@ -205,8 +205,9 @@ async def open_survey(update: Update, context: JxContext) -> object:
     return tx.state
 
 
-Change = Callable[[FlowTx, surveys.SurveyView], Awaitable[bool | None]]
-"""One button's effect on the response; True when it answered the press itself (no change)."""
+Change = Callable[[FlowTx, surveys.SurveyView], Awaitable[str | None]]
+"""One button's effect on the response; a text when the press changes nothing: the press is
+answered with it once the transaction has ended (no network call holds the writer)."""
 
 
 class _Elsewhere(Exception):
@@ -228,16 +229,22 @@ async def _press(update: Update, context: JxContext, rid: int, change: Change) -
             if pos is None or int(pos.data.get("rid", 0)) != rid:
                 raise _Elsewhere
             view = await surveys.load_view(tx.session, rid)
-            if await change(tx, view):
-                return None
-            if view.next_step() == surveys.DONE and view.response.status != ResponseStatus.COMPLETE:
-                await _finish(tx, update, context, view, wants_reply=None)
-            _goto(tx, view)
+            said = await change(tx, view)
+            if said is None:
+                if (
+                    view.next_step() == surveys.DONE
+                    and view.response.status != ResponseStatus.COMPLETE
+                ):
+                    await _finish(tx, update, context, view, wants_reply=None)
+                _goto(tx, view)
     except _Elsewhere:
         return await flow._stale_button(update, context)
     except DomainError as exc:
         await answer_query(update, exc.plain(await context.tr(update)))
         await flow.show(update, context, edit=False)
+        return None
+    if said is not None:
+        await answer_query(update, said)
         return None
     tr = await context.tr(update)
     await answer_query(update)
@@ -281,19 +288,17 @@ async def rate(update: Update, context: JxContext) -> object:
     """A level for the question asked; a repeated tap on an earlier answer is "already saved"."""
     rid, code, level = RATE.args(update)
 
-    async def change(tx: FlowTx, view: surveys.SurveyView) -> bool:
+    async def change(tx: FlowTx, view: surveys.SurveyView) -> str | None:
         if code != view.next_step():
             answered = view.answers.get(code)
             if answered is None or level >= len(surveys.LEVELS):
                 raise DomainError(EXPIRED)
             if answered.level != surveys.LEVELS[level]:
                 raise DomainError(EXPIRED)
-            tr = await context.tr(update)
-            await answer_query(update, tr._("Already saved."))
-            return True
+            return (await context.tr(update))._("Already saved.")
         key = _key(update, context)
         await surveys.answer(tx.session, view, code, level, key=key, now=now(context))
-        return False
+        return None
 
     return await _press(update, context, rid, change)
 
