@@ -93,10 +93,10 @@ async def test_markup_in_names_is_delivered_readable_through_the_whole_cycle(
         await cycles.close(s, cycle.period, now=dt.datetime.now(dt.UTC), actor=cycles.Actor("t"))
     await bind(sessions, 7003, chief)
     admin = server.user(ADMIN, language_code="zh-hans")
+    leader = server.user(7003, language_code="zh-hans")  # before the 审定 request is queued
     await admin.send("/score 2026Q4")
     scored = await admin.expect_text("2026年第四季度")
     await results_driver.send_for_approval(admin, scored)
-    leader = server.user(7003, language_code="zh-hans")
     request = await leader.expect_text("审定", timeout=120)
     assert UNIT in request.text, request.text
     await results_driver.approve(leader, request)
@@ -128,6 +128,10 @@ async def test_a_long_appeal_in_emoji_or_markup_still_opens_for_the_working_grou
     server: FakeBotApi, bot, sessions: SessionFactory, hostile: str
 ) -> None:  # type: ignore[no-untyped-def]
     """Reason, question and answer at their limits: the case opens, cut as Telegram counts."""
+    # both chats exist before anything is queued: the running sender may deliver the notice
+    # at once, and to a chat the fake Telegram does not know yet it is refused for good
+    me = server.user(APPELLANT, language_code="zh-hans")
+    admin = server.user(ADMIN, language_code="zh-hans")
     p = await published_cycle(sessions)
     now = dt.datetime.now(dt.UTC)
     async with sessions.begin() as s:
@@ -144,8 +148,6 @@ async def test_a_long_appeal_in_emoji_or_markup_still_opens_for_the_working_grou
         )
         appeal_id = filed.id
     await bind(sessions, APPELLANT, p.org.staff_ids[0])
-    me = server.user(APPELLANT, language_code="zh-hans")
-    admin = server.user(ADMIN, language_code="zh-hans")
     await admin.expect_text(f"#{appeal_id}", timeout=120)  # the new-appeal notice
     await admin.send("/appeals")
     queue = await admin.expect_text(f"#{appeal_id}")
