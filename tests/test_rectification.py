@@ -604,6 +604,7 @@ async def test_a_review_request_is_never_decided_by_the_unit_that_asked_for_it(
     server: FakeBotApi, bot: InProcessBot, sessions: SessionFactory, bot_settings: Settings
 ) -> None:
     """申诉复核 has a conflict check, as appeals do: the unit's head and members stand aside."""
+    admin = server.user(ADMIN, language_code="en")  # someone outside the unit decides
     org = await make_org(sessions)
     await bind_en(sessions, HEAD, org.head_id)
     await bind_en(sessions, MEMBER, org.staff_ids[1])
@@ -629,6 +630,7 @@ async def test_a_review_request_is_never_decided_by_the_unit_that_asked_for_it(
             )
         )
     assert told == {ADMIN}  # the unit's own members are not asked to judge it
+    await admin.expect_text(f"复核申请 · #{rect_id}", timeout=120)  # taken before deciding
 
     member = server.user(MEMBER, language_code="en")
     listing = await rect_chat.reviews(member)
@@ -653,7 +655,6 @@ async def test_a_review_request_is_never_decided_by_the_unit_that_asked_for_it(
     rect, response = await item(sessions, rect_id)
     assert rect.status == RectificationStatus.UNDER_REVIEW and response.excluded is False
 
-    admin = server.user(ADMIN, language_code="en")  # someone outside the unit decides
     reviews = await rect_chat.reviews(admin)
     done = await rect_chat.decide(admin, rect_id, reviews, exclude=True, note="经核实，予以剔除。")
     assert "Excluded" in done.text
