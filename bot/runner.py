@@ -253,7 +253,7 @@ async def _serve(
         raise BackgroundTaskFailed(str(exc)) from exc
     finally:
         for shard in shards:
-            shard.kill()  # only one still running: we are failing
+            shard.kill()  # a no-op unless we are failing: they have exited
         if sender_task is not None:
             sender_task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):  # supervise logged it
