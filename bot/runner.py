@@ -46,14 +46,13 @@ from infra.instance_lock import (
     instance_lock,
 )
 from infra.models.types import utcnow
-from infra.outage import DatabaseOutage, DatabaseWatch
+from infra.outage import EXIT_DATABASE_OUTAGE, DatabaseOutage, DatabaseWatch
 from infra.secret_store import with_survey_key
 from services.notices import Localization
 
 log = logging.getLogger(__name__)
 
 SENDER_STOP_TIMEOUT = 30  # seconds the outbox sender gets to record what it has in flight
-EXIT_DATABASE_OUTAGE = 75  # EX_TEMPFAIL: try again later (systemd's Restart= does)
 
 
 def run(settings: Settings, tr: Translator, *, workers: int = 1) -> int:

@@ -19,8 +19,6 @@ from types import FrameType
 
 from infra.child_process import die_with_parent
 
-EXIT_DATABASE_OUTAGE = 75  # as ``jixiao run`` (bot.runner)
-
 
 def _quit(signum: int, frame: FrameType | None) -> None:
     os._exit(0)  # stopped while still starting: it holds nothing yet
@@ -56,7 +54,7 @@ def main(argv: list[str]) -> int:
     import uvloop
 
     from bot.supervisor import BackgroundTaskFailed
-    from infra.outage import DatabaseOutage
+    from infra.outage import EXIT_DATABASE_OUTAGE, DatabaseOutage
 
     try:
         with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:

@@ -35,7 +35,7 @@ from typing import Any, Protocol
 
 from infra import inbox
 from infra.config import Settings
-from infra.outage import DatabaseOutage
+from infra.outage import EXIT_DATABASE_OUTAGE, DatabaseOutage
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +43,6 @@ READY, WAKE, ALIVE = b"ready\n", b"wake\n", b"alive\n"  # a worker's lines to it
 ALIVE_INTERVAL = 1.0  # seconds between a worker's "alive" lines
 SILENCE_LIMIT = 15.0  # a worker silent this long has a hung event loop: the bot exits
 STOP_TIMEOUT = 25.0  # seconds a worker gets to finish its updates (systemd waits 40 in all)
-EXIT_DATABASE_OUTAGE = 75  # as ``jixiao run`` (bot.runner)
 
 
 class Dispatcher(Protocol):

@@ -42,6 +42,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
+from infra.sqlite_driver import database_file
+
 log = logging.getLogger(__name__)
 
 LOCK_KEY = int.from_bytes(b"jixiao", "big")  # one bigint key: one serving bot per database
@@ -106,7 +108,7 @@ def instance_lock(database_url: str) -> InstanceLock:
     url = make_url(database_url)
     if url.get_backend_name() == "postgresql":
         return AdvisoryLock(database_url)
-    path = _sqlite_path(url.database, url.query.get("mode"))
+    path = database_file(url)
     return FileLock(path) if path is not None else InstanceLock()
 
 
@@ -115,18 +117,6 @@ def exit_now() -> None:
     already be serving; what was in flight is recovered exactly as after ``kill -9``."""
     logging.shutdown()
     os._exit(EXIT_LOCK_LOST)
-
-
-def _sqlite_path(database: str | None, mode: object = None) -> Path | None:
-    """The database file, or None for a database that lives in this process only."""
-    if not database or database == ":memory:":
-        return None
-    if database.startswith("file:"):  # URI filename: the query (mode=memory…) is the URL's
-        path = database[len("file:") :].partition("?")[0]
-        if not path or path == ":memory:" or mode == "memory":
-            return None
-        return Path(path)
-    return Path(database)
 
 
 class FileLock(InstanceLock):

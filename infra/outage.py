@@ -33,6 +33,9 @@ PROBE_TIMEOUT = 10.0  # a connect to a black-holed host can hang far longer than
 MAX_FAILURES = 5  # one call failing this often while probes succeed is a bug, not an outage
 
 
+EXIT_DATABASE_OUTAGE = 75  # EX_TEMPFAIL: try again later (systemd's Restart= does)
+
+
 class DatabaseOutage(Exception):
     """The database stayed unreachable past the configured limit."""
 

@@ -31,6 +31,7 @@ import os
 import sqlite3
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import aiosqlite
@@ -213,6 +214,20 @@ class OneTripConnection(aiosqlite.Connection):
         return begun
 
 
+def database_file(url: URL) -> Path | None:
+    """The file of an SQLite ``url``, or None for a database that lives in one process only
+    (the locks beside it, ``WriterTurn`` and the instance lock, need a file)."""
+    database, mode = url.database, url.query.get("mode")
+    if not database or database == ":memory:":
+        return None
+    if database.startswith("file:"):  # URI filename: the query (mode=memory…) is the URL's
+        path = database[len("file:") :].partition("?")[0]
+        if not path or path == ":memory:" or mode == "memory":
+            return None
+        return Path(path)
+    return Path(database)
+
+
 def creator(
     url: URL, *, writer: bool = False, turn_timeout: float = 0.0, **connect_args: Any
 ) -> Any:
@@ -222,8 +237,7 @@ def creator(
     waiting up to ``turn_timeout`` seconds (at least the busy timeout) for one."""
     cargs, cparams = url.get_dialect()().create_connect_args(url)
     connector = functools.partial(sqlite3.connect, *cargs, **{**cparams, **connect_args})
-    in_memory = not url.database or url.database == ":memory:" or url.query.get("mode") == "memory"
-    file = None if in_memory or str(url.database).startswith("file:") else url.database
+    file = database_file(url)
     wait = max(float(connect_args.get("timeout", 5.0)), turn_timeout)
 
     async def connect() -> OneTripConnection:
