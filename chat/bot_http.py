@@ -1,13 +1,13 @@
 """The Bot API's HTTP client: PTB's httpx client, made lighter where the bot spends on it.
 
-A plain call (every call but a file upload) goes to httpcore's connection pool directly, as
-httpx would send it, without httpx's request and response models around it (building the
-URL, cookies, auth, redirects): those cost about as much CPU as the HTTP itself. Uploads,
-and any client with a proxy mounted, take httpx's whole path as PTB built it.
+A plain call (every call but a file upload) is sent by :mod:`chat.http1`, a small HTTP/1.1
+client: httpx's request and response models, and httpcore's connection machinery under
+them, cost several times the HTTP itself (issue 12). Uploads (multipart), and any client
+with a proxy mounted, take httpx's whole path as PTB built it.
 
-On every request, and again when each response is closed, httpcore checks every pooled
-connection ("has the server closed it?"). Its anyio stream answers by building anyio's whole
-table of socket attributes (``getsockname``, ``getpeername`` …) just to find the socket, and
+On httpx's path, on every request and again when each response is closed, httpcore checks
+every pooled connection ("has the server closed it?"). Its anyio stream answers by building
+anyio's whole table of socket attributes (``getsockname``, ``getpeername`` …) just to find the socket, and
 then polls it: about a tenth of the bot's CPU per update at 16 chats at once (issue 12). The
 stream here keeps the socket it was opened with and polls that. PTB also leaves the number of
 idle connections kept open unbounded; it is bounded here, so the check has fewer to visit.
@@ -22,7 +22,6 @@ from typing import Any
 from urllib.parse import urlencode
 
 import anyio.abc
-import httpcore
 import httpx
 from httpcore import AsyncNetworkStream
 from httpcore._backends.anyio import AnyIOBackend, AnyIOStream  # no public name for these
@@ -31,13 +30,7 @@ from telegram._utils.types import ODVInput
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, HTTPXRequest, RequestData
 
-# httpcore's errors but timeouts (those are TimedOut): they have no common base of their own
-_FAILURES = (
-    httpcore.NetworkError,  # connect, read, write
-    httpcore.ProtocolError,  # the server's answer (or our request) broke HTTP
-    httpcore.UnsupportedProtocol,
-    httpcore.ProxyError,
-)
+from chat import http1
 
 # Idle connections kept open to the Bot API: the dispatcher handles 16 chats at once, so
 # a burst of replies finds them open (a TLS handshake each otherwise); one beyond is closed.
@@ -88,11 +81,11 @@ class _Backend(AnyIOBackend):
 
 
 class BotRequest(HTTPXRequest):
-    """``HTTPXRequest`` whose client (built anew after each shutdown) uses :class:`_Backend`,
-    and whose plain calls go to its connection pool directly."""
+    """``HTTPXRequest`` whose plain calls go through :mod:`chat.http1` and whose uploads
+    take httpx's path over :class:`_Backend`; with a proxy mounted, httpx carries all."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        self._pool: httpcore.AsyncConnectionPool | None = None
+        self._pool: http1.Pool | None = None
         super().__init__(*args, **kwargs)
 
     async def do_request(
@@ -118,31 +111,32 @@ class BotRequest(HTTPXRequest):
                 pool_timeout,
             )
         defaults = self._client.timeout
-        timeouts = {
-            "connect": _given(connect_timeout, defaults.connect),
-            "read": _given(read_timeout, defaults.read),
-            "write": _given(write_timeout, defaults.write),
-            "pool": _given(pool_timeout, defaults.pool),
-        }
-        headers = [(b"User-Agent", self.USER_AGENT.encode())]
+        timeouts = http1.Timeouts(
+            connect=_given(connect_timeout, defaults.connect),
+            read=_given(read_timeout, defaults.read),
+            pool=_given(pool_timeout, defaults.pool),
+        )  # a write is one buffered ``transport.write``: nothing to time
+        headers = [("User-Agent", self.USER_AGENT)]
         content = b""
         if request_data is not None and request_data.json_parameters:
             content = urlencode(request_data.json_parameters).encode()
-            headers.append((b"Content-Type", b"application/x-www-form-urlencoded"))
+            headers.append(("Content-Type", "application/x-www-form-urlencoded"))
         try:
-            response = await pool.request(
-                method, url, headers=headers, content=content, extensions={"timeout": timeouts}
-            )
-        except httpcore.PoolTimeout as err:
+            return await pool.request(method, url, headers, content, timeouts)
+        except http1.PoolTimeout as err:
             raise TimedOut(
                 message="Pool timeout: All connections in the connection pool are occupied. "
                 "Request was *not* sent to Telegram."
             ) from err
-        except httpcore.TimeoutException as err:
+        except (http1.ConnectTimeout, http1.ReadTimeout) as err:
             raise TimedOut from err
-        except _FAILURES as err:  # what httpx maps to its HTTPError, PTB to NetworkError
-            raise NetworkError(f"httpcore.{err.__class__.__name__}: {err}") from err
-        return response.status, response.content
+        except http1.HttpError as err:  # what httpx maps to its HTTPError, PTB to NetworkError
+            raise NetworkError(f"{err.__class__.__name__}: {err}") from err
+
+    async def shutdown(self) -> None:
+        if self._pool is not None:
+            self._pool.close()
+        await super().shutdown()
 
     def _build_client(self) -> httpx.AsyncClient:
         kwargs = dict(self._client_kwargs)
@@ -159,7 +153,9 @@ class BotRequest(HTTPXRequest):
         transport._pool._network_backend = _Backend()  # httpx takes no backend of its own
         client = httpx.AsyncClient(transport=transport, **kwargs)
         # a proxy (given, or from the environment) is mounted: then httpx's path for all
-        self._pool = None if client._mounts else transport._pool
+        self._pool = (
+            None if client._mounts else http1.Pool(limits.max_connections or 256, KEEP_ALIVE)
+        )
         return client
 
 

@@ -1,4 +1,4 @@
-"""The Bot API client (``chat.bot_http``): plain calls go to httpcore's pool, errors are PTB's."""
+"""The Bot API client (``chat.bot_http``): plain calls go through ``chat.http1``, errors are PTB's."""
 
 from __future__ import annotations
 
