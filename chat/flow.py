@@ -171,11 +171,11 @@ class FlowTx:
                     data=data,
                 )
             )
-        else:
+        elif row.state != state or row.data != data:  # an unchanged row leaves the flush idle
             row.state, row.data = state, data
         if focus is None:
             self.session.add(ConversationFocus(key=key, name=self.flow.name))
-        else:
+        elif focus.name != self.flow.name:
             focus.name = self.flow.name
 
     async def _rows(self, key: str) -> tuple[ConversationFocus | None, ConversationState | None]:

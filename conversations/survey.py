@@ -85,7 +85,7 @@ def greeting(view: surveys.SurveyView, tr: Translator) -> str:
 
 
 async def render(session: AsyncSession, tr: Translator, pos: Position, update: Update) -> Prompt:
-    return prompt_of(await surveys.load_view(session, int(pos.data["rid"])), tr)
+    return prompt_of(await surveys.load_tap(session, int(pos.data["rid"])), tr)
 
 
 def prompt_of(view: surveys.SurveyView, tr: Translator) -> Prompt:
@@ -196,7 +196,7 @@ async def open_survey(update: Update, context: JxContext) -> object:
                 now=now(context),
                 locale=tr.locale,
             )
-            view = await surveys.load_view(tx.session, response.id)
+            view = await surveys.load_tap(tx.session, response.id)
             tx.goto(state_for(view.next_step()), rid=response.id)
     except DomainError as exc:
         await reply(update, exc.render(await context.tr(update)))
@@ -218,9 +218,10 @@ async def _press(update: Update, context: JxContext, rid: int, change: Change) -
     """Apply one button's answer to the response this chat is in, then go to the next step.
 
     The position, the caller's account and the response are read in the step's own
-    transaction: one round trip each, no read session beside it (issue 12). A survey
-    that has nothing left to ask (no complaint, so no reply question) is finished in the
-    same transaction, so its answers count from the moment it ends.
+    transaction: one round trip each, no read session beside it; the response as plain rows,
+    its changes written as one UPDATE and an INSERT (issue 12). A survey that has nothing
+    left to ask (no complaint, so no reply question) is finished in the same transaction,
+    so its answers count from the moment it ends.
     """
     try:
         async with flow.tx(update, context) as tx:
@@ -228,14 +229,10 @@ async def _press(update: Update, context: JxContext, rid: int, change: Change) -
             pos = await tx.position()
             if pos is None or int(pos.data.get("rid", 0)) != rid:
                 raise _Elsewhere
-            view = await surveys.load_view(tx.session, rid)
+            view = await surveys.load_tap(tx.session, rid)
             said = await change(tx, view)
             if said is None:
-                if (
-                    view.next_step() == surveys.DONE
-                    and view.response.status != ResponseStatus.COMPLETE
-                ):
-                    await _finish(tx, update, context, view, wants_reply=None)
+                view = await _stored(tx, update, context, view)
                 _goto(tx, view)
     except _Elsewhere:
         return await flow._stale_button(update, context)
@@ -263,24 +260,26 @@ def _goto(tx: FlowTx, view: surveys.SurveyView) -> None:
         tx.goto(state_for(view.next_step()), rid=view.response.id)
 
 
-async def _finish(
-    tx: FlowTx,
-    update: Update,
-    context: JxContext,
-    view: surveys.SurveyView,
-    *,
-    wants_reply: bool | None,
-) -> None:
+async def _stored(
+    tx: FlowTx, update: Update, context: JxContext, view: surveys.SurveyView
+) -> surveys.SurveyView:
+    """Write the tap's changes; a survey with nothing left to ask is finished, which opens
+    a 差评's rectification item: then the view of the finished response, as mapped objects."""
+    await surveys.save_tap(tx.session, view)
+    if view.next_step() != surveys.DONE or view.response.status == ResponseStatus.COMPLETE:
+        return view
     user = update.effective_user
     assert user is not None
+    finished = await surveys.load_view(tx.session, view.response.id)
     await surveys.finish(
         tx.session,
-        view,
-        wants_reply=wants_reply,
+        finished,
+        wants_reply=view.response.wants_reply,
         respondent=surveys.telegram_respondent(context.services.settings, user.id),
         now=now(context),
         settings=context.services.settings,
     )
+    return finished
 
 
 @flow.step
@@ -341,7 +340,7 @@ async def choose_reply(update: Update, context: JxContext) -> object:
         _at(view, surveys.REPLY)
         if wanted not in (0, 1):
             raise DomainError(EXPIRED)
-        await _finish(tx, update, context, view, wants_reply=wanted == 1)
+        view.response.wants_reply = wanted == 1  # the last step: ``_stored`` finishes it
 
     return await _press(update, context, rid, change)
 
@@ -379,12 +378,11 @@ async def _typed(update: Update, context: JxContext, step: str, write: Write) ->
             pos = await tx.position()
             if pos is None:
                 raise _Elsewhere
-            view = await surveys.load_view(tx.session, int(pos.data["rid"]))
+            view = await surveys.load_tap(tx.session, int(pos.data["rid"]))
             if view.next_step() != step:
                 raise DomainError(N_("Please use the buttons below."))
             write(view, text, key)
-            if view.next_step() == surveys.DONE:
-                await _finish(tx, update, context, view, wants_reply=None)
+            view = await _stored(tx, update, context, view)
             _goto(tx, view)
     except _Elsewhere:
         return END

@@ -47,10 +47,12 @@ from infra.models import (
     TelegramAccount,
     TemplateVersion,
 )
+from services import survey_rows
 from services.cases import Env
 from services.cycles import touch_periods_of
 from services.errors import DomainError
 from services.rectification import open_for_response
+from services.survey_rows import AnswerRow, ResponseRow
 from services.templates import localized
 from services.templates.stored import template_of, template_with_digest
 
@@ -133,13 +135,14 @@ def receipt_hash(settings: Settings, code: str) -> str:
 
 @dataclass
 class SurveyView:
-    """A response with what is needed to show its next step."""
+    """A response with what is needed to show its next step: mapped objects (``load_view``),
+    or plain rows that ``save_tap`` writes back (``load_tap``, a citizen's tap in the chat)."""
 
-    response: SurveyResponse
+    response: SurveyResponse | ResponseRow
     spec: SurveySpec
     unit: str
     staff: str | None
-    answers: dict[str, SurveyAnswer]
+    answers: dict[str, SurveyAnswer | AnswerRow]
     reference: str | None = None  # the link's service reference (一事一评)
     rectification_id: int | None = None  # set by ``finish`` when a 差评 opened an item
 
@@ -207,6 +210,45 @@ async def load_view(session: AsyncSession, response_id: int) -> SurveyView:
     if not rows:
         raise DomainError(N_("This survey link is not valid or no longer in use."))
     response, unit, staff, reference, digest, _answer = rows[0]
+    answers: dict[str, SurveyAnswer | AnswerRow] = {
+        row[5].question: row[5] for row in rows if row[5] is not None
+    }
+    return await _view(session, response, answers, unit, staff, reference, digest)
+
+
+async def load_tap(session: AsyncSession, response_id: int) -> SurveyView:
+    """As ``load_view``, as plain rows (``services.survey_rows``): what a tap in the chat
+    reads; its changes are written by ``save_tap``. One Core query, no mapped objects."""
+    got = await survey_rows.read(session, response_id)
+    if got is None:
+        raise DomainError(N_("This survey link is not valid or no longer in use."))
+    return await _view(
+        session,
+        got.response,
+        dict(got.answers),
+        got.unit,
+        got.staff,
+        got.reference,
+        got.digest,
+    )
+
+
+async def save_tap(session: AsyncSession, view: SurveyView) -> None:
+    """Write the changes of a view read by ``load_tap`` (mapped objects flush themselves)."""
+    if isinstance(view.response, ResponseRow):
+        rows = [a for a in view.answers.values() if isinstance(a, AnswerRow)]
+        await survey_rows.save(session, view.response, rows)
+
+
+async def _view(
+    session: AsyncSession,
+    response: SurveyResponse | ResponseRow,
+    answers: dict[str, SurveyAnswer | AnswerRow],
+    unit: str | None,
+    staff: str | None,
+    reference: str | None,
+    digest: str | None,
+) -> SurveyView:
     template = (
         await template_with_digest(session, response.template_id, digest)
         if response.template_id is not None and digest is not None
@@ -224,7 +266,7 @@ async def load_view(session: AsyncSession, response_id: int) -> SurveyView:
         survey_of(template) if template else DEFAULT_SURVEY,
         unit or "",
         staff,
-        {row[5].question: row[5] for row in rows if row[5] is not None},
+        answers,
         reference=reference,
         rectification_id=rect,
     )
@@ -390,7 +432,16 @@ async def answer(
     if question == OVERALL:
         view.response.overall = satisfaction
     existing = view.answers.get(question)
-    if existing is None:
+    if existing is None and isinstance(view.response, ResponseRow):
+        view.answers[question] = AnswerRow(
+            response_id=view.response.id,
+            question=question,
+            indicator=indicator,
+            level=satisfaction,
+            points=view.spec.points_for(satisfaction),
+            answered_at=now,
+        )
+    elif existing is None:
         existing = SurveyAnswer(
             response_id=view.response.id,
             question=question,
@@ -407,6 +458,8 @@ async def answer(
             view.spec.points_for(satisfaction),
             now,
         )
+        if isinstance(existing, AnswerRow):
+            existing.changed = True
     view.response.cursor = view.next_step()
 
 
@@ -476,6 +529,8 @@ async def finish(
     """
     _check(view, respondent.key)
     response = view.response
+    if not isinstance(response, SurveyResponse):  # a tap's rows: see conversations.survey
+        raise TypeError("finish takes a view of mapped objects (load_view), not plain rows")
     receipt: str | None = None
     if view.bad:
         response.wants_reply = bool(wants_reply)

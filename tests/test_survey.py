@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import hashlib
+from collections.abc import Awaitable, Callable
 
 from sqlalchemy import event, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.enums import ResponseStatus, UnitKind
 from domain.period import current_quarter
@@ -22,7 +24,7 @@ from infra.models import (
     SurveyResponse,
     TemplateVersion,
 )
-from services import survey_links
+from services import survey_links, survey_rows
 from services import surveys as surveys_service
 from services.survey_stats import unit_stats
 from services.templates.stored import template_of
@@ -201,7 +203,12 @@ async def test_a_bad_review_opens_a_rectification_item(
     assert item.unit_id == unit and item.deadline > dt.datetime.now(dt.UTC) + dt.timedelta(days=14)
 
 
-async def _view_reading(sessions: SessionFactory) -> tuple[surveys_service.SurveyView, int]:
+Loader = Callable[[AsyncSession, int], Awaitable[surveys_service.SurveyView]]
+
+
+async def _view_reading(
+    sessions: SessionFactory, load: Loader = surveys_service.load_view
+) -> tuple[surveys_service.SurveyView, int]:
     """The one response's view as a step loads it, and how many statements that took."""
     statements: list[str] = []
 
@@ -213,24 +220,37 @@ async def _view_reading(sessions: SessionFactory) -> tuple[surveys_service.Surve
         assert rid is not None
         connection = await s.connection()
         event.listen(connection.sync_connection, "before_cursor_execute", count)
-        view = await surveys_service.load_view(s, rid)
+        view = await load(s, rid)
     return view, len(statements)
+
+
+def _as_read(view: surveys_service.SurveyView) -> tuple[object, ...]:
+    """What a step sees of a view, whichever way it was read."""
+    r = view.response
+    columns = {name: getattr(r, name) for name in survey_rows.COLUMNS}
+    answers = {q: (a.level, a.points, a.indicator) for q, a in view.answers.items()}
+    return columns, answers, view.unit, view.staff, view.reference, view.rectification_id
 
 
 async def test_a_step_reads_the_response_in_one_statement(
     server: FakeBotApi, bot, sessions: SessionFactory
 ) -> None:
     """Each tap loads the view: the response with its answers, unit, link and template in one
-    statement (issue 12); the rectification's number only once the response is complete."""
+    statement (issue 12), as plain rows that read as the mapped objects do; the
+    rectification's number only once the response is complete."""
     await make_org(sessions)
     await open_cycle(sessions)
     [payload] = await links(sessions)
     citizen = server.user(8011, language_code="zh-hans")
     first = await survey.open_link(citizen, payload)
     third = await survey.rate(citizen, await survey.rate(citizen, first, survey.VERY_DISSATISFIED))
-    view, statements = await _view_reading(sessions)
-    assert statements == 1 and len(view.answers) == 2 and view.bad
-    assert view.unit == "应急指挥中心" and view.spec.questions and view.rectification_id is None
+    for load in (surveys_service.load_view, surveys_service.load_tap):
+        view, statements = await _view_reading(sessions, load)
+        assert statements == 1 and len(view.answers) == 2 and view.bad
+        assert view.unit == "应急指挥中心" and view.spec.questions and view.rectification_id is None
+    mapped, _ = await _view_reading(sessions, surveys_service.load_view)
+    rows, _ = await _view_reading(sessions, surveys_service.load_tap)
+    assert _as_read(mapped) == _as_read(rows)
     await survey.rate_all(citizen, third)
     await citizen.send("等了两个小时没人处理")
     await survey.want_reply(citizen, await citizen.expect(), yes=False)
@@ -239,6 +259,44 @@ async def test_a_step_reads_the_response_in_one_statement(
     async with sessions() as s:
         item = await s.scalar(select(Rectification.id))
     assert statements == 2 and view.rectification_id == item is not None
+    rows, statements = await _view_reading(sessions, surveys_service.load_tap)
+    assert statements == 2 and _as_read(rows) == _as_read(view)
+
+
+async def test_a_tap_writes_what_it_changed_and_nothing_else(
+    server: FakeBotApi, bot, sessions: SessionFactory
+) -> None:
+    """``save_tap`` writes a tap's rows: a new answer inserted, an answer given another level
+    updated, changed columns of the response updated; with nothing changed, no statement."""
+    await make_org(sessions)
+    [payload] = await links(sessions)
+    citizen = server.user(8012, language_code="zh-hans")
+    await survey.open_link(citizen, payload)
+    view, _ = await _view_reading(sessions, surveys_service.load_tap)
+    key, at = view.response.respondent_key, dt.datetime.now(dt.UTC)
+    async with sessions() as s, s.begin():
+        tap = await surveys_service.load_tap(s, view.response.id)
+        await surveys_service.answer(s, tap, surveys_service.OVERALL, 0, key=key, now=at)
+        await surveys_service.save_tap(s, tap)
+        await surveys_service.answer(s, tap, surveys_service.OVERALL, 3, key=key, now=at)
+        for code in [q.code for q in tap.spec.questions]:
+            await surveys_service.answer(s, tap, code, 1, key=key, now=at)
+        surveys_service.toggle_tag(tap, 0, key=key)
+        surveys_service.toggle_tag(tap, 1, key=key)
+        await surveys_service.save_tap(s, tap)
+        statements: list[str] = []
+        connection = await s.connection()
+        event.listen(
+            connection.sync_connection,
+            "before_cursor_execute",
+            lambda *args: statements.append(args[2]),
+        )
+        await surveys_service.save_tap(s, tap)
+        assert statements == []
+    stored, _ = await _view_reading(sessions)
+    assert _as_read(stored) == _as_read(tap)
+    assert stored.bad and stored.tags == [0, 1] and stored.next_step() == surveys_service.TAGS
+    assert stored.answers[surveys_service.OVERALL].level == surveys_service.LEVELS[3]
 
 
 async def test_overall_level_first_then_questions_that_fit_the_scale_then_praise_tags(
