@@ -29,7 +29,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from sqlalchemy import and_, literal, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
 from telegram.ext import (
@@ -42,6 +42,7 @@ from telegram.ext import (
 from telegram.ext import filters as F
 from telegram.warnings import PTBUserWarning
 
+from chat import position_rows
 from chat.context import JxContext
 from chat.errors import report_failure
 from chat.focus import FlowHandler, Key, conversation_key
@@ -99,8 +100,7 @@ class FlowTx:
         self.finished = False
         self.left: Position | None = None  # the position of the flow this step left, if any
         self.left_flow: str | None = None
-        self._read: tuple[ConversationState, ConversationFocus | None] | None = None  # held:
-        # a session keeps rows only weakly, and ``write`` finds these in it without a query
+        self._read: position_rows.Rows | None = None  # as ``position`` read them
 
     def goto(self, state: str, **data: Any) -> None:
         self._target = (state, data)
@@ -119,83 +119,52 @@ class FlowTx:
 
     async def position(self) -> Position | None:
         """The flow's stored position for the chat, read in this transaction with the chat's
-        focus (one query); ``write`` then finds both rows in the session (without a focus,
-        which is another flow's or none, it looks for it again: rare, and always right)."""
-        key = chat_key(self.update)
-        found = (
-            await self.session.execute(
-                select(ConversationState, ConversationFocus)
-                .outerjoin(ConversationFocus, ConversationFocus.key == ConversationState.key)
-                .where(ConversationState.name == self.flow.name, ConversationState.key == key)
-            )
-        ).first()
-        if found is None:
+        focus (one query, plain rows: ``chat.position_rows``); ``write`` then knows both
+        (without a focus, which is another flow's or none, it looks for it again: rare)."""
+        found = await position_rows.position(self.session, self.flow.name, chat_key(self.update))
+        if found is None or found.state is None:
             return None
-        row, _focus = self._read = (found[0], found[1])
-        return Position(self.flow.name, row.state, dict(row.data))
+        self._read = found
+        return Position(self.flow.name, found.state, dict(found.data or {}))
 
     async def write(self) -> None:
         """Store the position, and make this flow the chat's current one (or none, on end)."""
         if self._target is False:
             return
-        key = chat_key(self.update)
-        focus, row = await self._rows(key)
+        key, name, session = chat_key(self.update), self.flow.name, self.session
+        rows = self._read
+        if rows is None or rows.focus is None:  # one query for both, either may be missing
+            rows = await position_rows.both(session, name, key)
         if self._target is True:
-            if focus is not None and focus.name == self.flow.name:
-                await self.session.delete(focus)
+            if rows.focus == name:
+                await position_rows.delete_focus(session, key)
             return
-        if row is not None and row.state in self.flow.drafts and not self.finished:
+        if rows.state is not None and rows.state in self.flow.drafts and not self.finished:
             target = None if self._target is None else self._target[0]
             if target not in self.flow.drafts:
-                await self._set_aside(row)
-        if focus is not None and focus.name != self.flow.name:
-            self.left_flow = focus.name
-            kept = await self.session.get(ConversationState, (focus.name, key))
+                await self._set_aside(key, rows)
+        if rows.focus is not None and rows.focus != name:
+            self.left_flow = rows.focus
+            kept = await session.get(ConversationState, (rows.focus, key))
             if kept is not None:
                 self.left = Position(kept.name, kept.state, dict(kept.data))
         if self._target is None:
-            if row is not None:
-                await self.session.delete(row)
-            if focus is not None:
-                await self.session.delete(focus)
+            if rows.state is not None:
+                await position_rows.delete_state(session, name, key)
+            if rows.focus is not None:
+                await position_rows.delete_focus(session, key)
             return
         state, data = self._target
-        user = self.update.effective_user
-        if row is None:
-            self.session.add(
-                ConversationState(
-                    name=self.flow.name,
-                    key=key,
-                    user_id=user.id if user else None,
-                    state=state,
-                    data=data,
-                )
-            )
-        elif row.state != state or row.data != data:  # an unchanged row leaves the flush idle
-            row.state, row.data = state, data
-        if focus is None:
-            self.session.add(ConversationFocus(key=key, name=self.flow.name))
-        elif focus.name != self.flow.name:
-            focus.name = self.flow.name
-
-    async def _rows(self, key: str) -> tuple[ConversationFocus | None, ConversationState | None]:
-        """The chat's focus and this flow's position: as ``position`` read them, else both in
-        one query (two ``get``s were two round trips in every step that moves)."""
-        if self._read is not None and self._read[1] is not None:
-            return self._read[1], self._read[0]
-        anchor = select(literal(1).label("one")).subquery()  # a row to hang both joins on
-        found = (
-            await self.session.execute(
-                select(ConversationFocus, ConversationState)
-                .select_from(anchor)
-                .outerjoin(ConversationFocus, ConversationFocus.key == key)
-                .outerjoin(
-                    ConversationState,
-                    and_(ConversationState.name == self.flow.name, ConversationState.key == key),
-                )
-            )
-        ).one()
-        return found[0], found[1]
+        if rows.state is None:
+            user = self.update.effective_user
+            user_id = user.id if user else None
+            await position_rows.insert_state(session, name, key, user_id, state, data)
+        elif rows.state != state or rows.data != data:  # unchanged: nothing to write
+            await position_rows.update_state(session, name, key, state, data)
+        if rows.focus is None:
+            await position_rows.insert_focus(session, key, name)
+        elif rows.focus != name:
+            await position_rows.update_focus(session, key, name)
 
     @property
     def written(self) -> Position | None:
@@ -205,21 +174,22 @@ class FlowTx:
         state, data = self._target
         return Position(self.flow.name, state, json.loads(json.dumps(data)))
 
-    async def _set_aside(self, row: ConversationState) -> None:
+    async def _set_aside(self, key: str, rows: position_rows.Rows) -> None:
+        assert rows.state is not None
         name = self.flow.name + ASIDE
-        aside = await self.session.get(ConversationState, (name, row.key))
+        aside = await self.session.get(ConversationState, (name, key))
         if aside is None:
             self.session.add(
                 ConversationState(
                     name=name,
-                    key=row.key,
-                    user_id=row.user_id,
-                    state=row.state,
-                    data=dict(row.data),
+                    key=key,
+                    user_id=rows.user_id,
+                    state=rows.state,
+                    data=dict(rows.data or {}),
                 )
             )
         else:
-            aside.state, aside.data = row.state, dict(row.data)
+            aside.state, aside.data = rows.state, dict(rows.data or {})
 
 
 ASIDE = "~aside"  # the name suffix of a draft set aside (``Flow(drafts=…)``)
