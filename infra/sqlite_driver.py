@@ -42,14 +42,16 @@ class WriterTurn:
     """An exclusive lock on ``path`` (``flock``), taken before a write transaction begins.
 
     Waiting polls on the connection's own thread, every 0.1 ms at first and at most every
-    5 ms, for up to ``timeout`` seconds: as long as a writer of this process may wait for the
-    one connection (``infra.db``), since the turn is that same wait across processes. Past
-    it the transaction fails as SQLite's would ("database is locked"), and the caller takes
+    0.5 ms, for up to ``timeout`` seconds: as long as a writer of this process may wait for
+    the one connection (``infra.db``), since the turn is that same wait across processes.
+    (Polling at most every 5 ms, a waiter missed the gaps between the other process's
+    transactions: p99 2.7 s against 0.6 s per survey step, two workers at 20 citizens a
+    second; a poll costs a few microseconds.) Past it the transaction fails as SQLite's would ("database is locked"), and the caller takes
     that for an outage (``infra.outage``). Polling is not first come, first served: a busy
     writer may take its next turn first; its transactions are short.
     """
 
-    FIRST_POLL, LAST_POLL = 0.0001, 0.005
+    FIRST_POLL, LAST_POLL = 0.0001, 0.0005
 
     def __init__(self, path: str, timeout: float) -> None:
         self.fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
