@@ -19,7 +19,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import delete, func, literal, select, update
+from sqlalchemy import Table, delete, func, literal, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -85,9 +85,7 @@ async def store(sessions: SessionFactory, payloads: Sequence[dict[str, Any]]) ->
         return []
     async with sessions.begin() as session:
         # Committed means Telegram may forget these updates: fsynced even on SQLite (db.DURABLE).
-        await session.connection(execution_options={DURABLE: True})
-        dialect = session.get_bind().dialect.name
-        insert = pg_insert if dialect == "postgresql" else sqlite_insert
+        conn = await session.connection(execution_options={DURABLE: True})
         now = utcnow()
         rows = [
             {
@@ -98,13 +96,20 @@ async def store(sessions: SessionFactory, payloads: Sequence[dict[str, Any]]) ->
             }
             for p in payloads
         ]
-        stmt = (
-            insert(InboxUpdate)
-            .values(rows)
-            .on_conflict_do_nothing(index_elements=["update_id"])
-            .returning(InboxUpdate.update_id)
-        )
-        return sorted(int(i) for i in (await session.scalars(stmt)).all())
+        # one statement, given the rows as parameter sets: SQLAlchemy sends them as one
+        # multi-row INSERT, and compiles the statement once (rows put in ``values()`` made
+        # a statement that is never cached: compiled again for every batch)
+        stored = await conn.execute(_STORE[conn.dialect.name], rows)
+        return sorted(int(i) for i in stored.scalars().all())
+
+
+_INBOX: Table = InboxUpdate.__table__  # type: ignore[assignment]
+_STORE = {
+    name: insert(_INBOX)
+    .on_conflict_do_nothing(index_elements=["update_id"])
+    .returning(_INBOX.c.update_id)
+    for name, insert in (("postgresql", pg_insert), ("sqlite", sqlite_insert))
+}
 
 
 async def mark_handled(session: AsyncSession, update_id: int) -> bool:
