@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import json
 import logging
 import signal
@@ -115,6 +116,14 @@ async def serve(
         )
 
 
+def settle_heap() -> None:
+    """Put what starting built (the application, SQLAlchemy's mappings, the catalogs) out of
+    the garbage collector's sight: a full collection took ~90 ms of CPU scanning it, a pause
+    in every chat, several times a minute under load (issue 12)."""
+    gc.collect()
+    gc.freeze()
+
+
 @contextlib.asynccontextmanager
 async def open_engines(settings: Settings) -> AsyncIterator[tuple[AsyncEngine, AsyncEngine]]:
     """The writing engine and the reading one (on SQLite its own connections; else the same)."""
@@ -196,6 +205,7 @@ async def _serve(
             await on_startup(application)
             dispatcher = UpdateDispatcher(application, sessions, watch=watch)
             await dispatcher.recover(owned_by(0, workers))
+            settle_heap()
             target: Dispatcher = ShardRouter(dispatcher, shards) if shards else dispatcher
             sender_task = _start_sender(application, services, stop, watch)
             wake[0] = services.outbox_wake
@@ -289,6 +299,7 @@ async def serve_shard(
             try:
                 dispatcher = UpdateDispatcher(application, sessions, watch=watch)
                 await dispatcher.recover(owned_by(index, count))
+                settle_heap()
                 out.write(READY)
                 log.info("worker %d is handling its chats", index)
                 tasks = [
