@@ -70,6 +70,7 @@ class _Connection(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.reusable = False  # open, idle, and its last answer did not ask to close
         self._buffer = bytearray()
+        self.received = 0  # bytes of answers so far: a read timeout is a wait without any
         self._waiter: asyncio.Future[tuple[int, bytes]] | None = None
         self._head: tuple[int, int | None, bool, bool, bytes] | None = None
 
@@ -78,7 +79,9 @@ class _Connection(asyncio.Protocol):
         self.transport, self.reusable = cast(asyncio.Transport, transport), True
 
     def send(self, data: bytes) -> asyncio.Future[tuple[int, bytes]]:
-        assert self.transport is not None and self.reusable
+        if self.transport is None or not self.reusable:  # closed before a byte was sent
+            self.close()
+            raise RemoteProtocolError("Server disconnected before the request was sent.")
         self.reusable = False  # busy until its answer is complete
         self._buffer.clear()
         self._head = None
@@ -96,6 +99,7 @@ class _Connection(asyncio.Protocol):
             self.close()  # bytes nobody asked for: the connection is not to be trusted
             return
         self._buffer += data
+        self.received += len(data)
         try:
             self._parse()
         except (ValueError, IndexError, zlib.error) as exc:
@@ -142,9 +146,11 @@ class _Connection(asyncio.Protocol):
         elif length is not None:
             if len(buf) < length:
                 return
-            if len(buf) > length:
-                raise ValueError("more bytes than Content-Length")
-            body = bytes(buf)
+            body = bytes(buf[:length])
+            if len(buf) > length:  # the answer is whole; what follows is nobody's
+                self._complete(head, body, keep=False)
+                self.close()
+                return
         else:
             return  # no length: the answer ends when the server closes (eof_received)
         self._complete(head, body, keep=not head[3])
@@ -190,7 +196,7 @@ def _parse_head(block: bytes) -> tuple[int, int | None, bool, bool, bytes]:
         elif name == b"content-encoding":
             encoding = value
     if status in (204, 304):
-        length = 0
+        length, chunked = 0, False
     return status, length, chunked, close, encoding
 
 
@@ -202,7 +208,9 @@ def _dechunk(buf: bytearray) -> bytes | None:
         eol = buf.find(b"\r\n", pos)
         if eol < 0:
             return None
-        size = int(bytes(buf[pos:eol]).split(b";", 1)[0], 16)
+        size = int(bytes(buf[pos:eol]).split(b";", 1)[0].strip(), 16)
+        if size < 0:
+            raise ValueError("negative chunk size")
         if size == 0:
             rest = eol + 2
             if buf[rest : rest + 2] == b"\r\n":
@@ -218,6 +226,8 @@ def _dechunk(buf: bytearray) -> bytes | None:
         start = eol + 2
         if len(buf) < start + size + 2:
             return None
+        if buf[start + size : start + size + 2] != b"\r\n":
+            raise ValueError("a chunk not ended by CRLF")
         out += buf[start : start + size]
         pos = start + size + 2
 
@@ -230,6 +240,7 @@ class Pool:
         self._slots = asyncio.Semaphore(max_connections)
         self._keep_alive = keep_alive
         self._idle: dict[tuple[str, str, int], list[_Connection]] = {}
+        self._busy: set[_Connection] = set()
         self._ssl: ssl.SSLContext | None = None
         self._closed = False
 
@@ -247,7 +258,8 @@ class Pool:
         host = parts.hostname or ""
         key = (parts.scheme, host, parts.port or (443 if secure else 80))
         target = parts.path + ("?" + parts.query if parts.query else "")
-        lines = [f"{method} {target} HTTP/1.1", f"Host: {parts.netloc}"]
+        authority = parts.netloc.rpartition("@")[2]  # never a user:password in the URL
+        lines = [f"{method} {target} HTTP/1.1", f"Host: {authority}"]
         lines += [f"{name}: {value}" for name, value in headers]
         if body or method not in ("GET", "HEAD"):
             lines.append(f"Content-Length: {len(body)}")
@@ -262,16 +274,22 @@ class Pool:
             await self._slots.acquire()
         try:
             conn = self._take_idle(key) or await self._connect(key, timeouts.connect)
-            answer = conn.send(data)
+            self._busy.add(conn)
             try:
-                async with asyncio.timeout(timeouts.read):
-                    status, content = await answer
-            except TimeoutError:
-                conn.close()
-                raise ReadTimeout("no answer in time") from None
-            except BaseException:
-                conn.close()  # cancelled, or failed: its state is unknown
-                raise
+                answer = conn.send(data)
+                try:
+                    while not answer.done():  # the read timeout is a wait without a byte
+                        seen = conn.received
+                        await asyncio.wait((answer,), timeout=timeouts.read)
+                        if not answer.done() and conn.received == seen:
+                            raise ReadTimeout("no answer in time")
+                    status, content = answer.result()
+                except BaseException:
+                    answer.cancel()  # cancelled, timed out or failed: its state is unknown
+                    conn.close()
+                    raise
+            finally:
+                self._busy.discard(conn)
             self._put_idle(key, conn)
             return status, content
         finally:
@@ -315,9 +333,9 @@ class Pool:
         return conn
 
     def close(self) -> None:
-        """Close the idle connections; busy ones are closed when their answer is in."""
+        """Close every connection: a request still waiting (a long poll) fails, as with
+        httpx's ``aclose``."""
         self._closed = True
-        for idle in self._idle.values():
-            for conn in idle:
-                conn.close()
+        for conn in [*self._busy, *(c for idle in self._idle.values() for c in idle)]:
+            conn.close()
         self._idle.clear()

@@ -270,7 +270,7 @@ async def _stored(
         return view
     user = update.effective_user
     assert user is not None
-    finished = await surveys.load_view(tx.session, view.response.id)
+    finished = await surveys.load_view(tx.session, view.response.id, fresh=True)
     await surveys.finish(
         tx.session,
         finished,

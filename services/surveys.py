@@ -185,7 +185,7 @@ async def current_template(session: AsyncSession) -> tuple[int | None, Template 
     return (cycle.template_id, template) if template else (None, None)
 
 
-async def load_view(session: AsyncSession, response_id: int) -> SurveyView:
+async def load_view(session: AsyncSession, response_id: int, *, fresh: bool = False) -> SurveyView:
     """The response and all a step shows of it, in one query: its answers (a row each),
     unit, staff, link and template digest joined to it. A citizen's tap reads this once, so
     one round trip instead of six (issue 12); the rectification only exists once complete."""
@@ -205,6 +205,9 @@ async def load_view(session: AsyncSession, response_id: int) -> SurveyView:
             .outerjoin(TemplateVersion, TemplateVersion.id == SurveyResponse.template_id)
             .outerjoin(SurveyAnswer, SurveyAnswer.response_id == SurveyResponse.id)
             .where(SurveyResponse.id == response_id)
+            # fresh: the rows as stored now, over any copy this session holds (a tap wrote
+            # them as plain rows: ``save_tap``)
+            .execution_options(populate_existing=fresh)
         )
     ).all()
     if not rows:

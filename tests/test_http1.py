@@ -151,8 +151,9 @@ async def test_failures_are_http_errors(serve: Serve) -> None:
     with pytest.raises(http1.RemoteProtocolError, match="malformed"):
         await pool.request("POST", garbage.url, [], b"", T)
     too_long = await serve(lambda _r: _ok(b"ab")[:-2] + b"abcd")
-    with pytest.raises(http1.RemoteProtocolError, match="malformed"):
-        await pool.request("POST", too_long.url, [], b"", T)
+    # more than Content-Length: the answer is whole, the connection is not trusted again
+    assert await pool.request("POST", too_long.url, [], b"", T) == (200, b"ab")
+    assert not any(pool._idle.values())
     pool.close()
 
 
@@ -165,4 +166,34 @@ async def test_a_full_pool_times_out_without_sending(serve: Serve) -> None:
     assert raw.requests == []
     pool._slots.release()
     assert await pool.request("POST", raw.url, [], b"", T) == (200, b"slow")
+    pool.close()
+
+
+async def test_the_read_timeout_is_a_wait_without_a_byte_and_cancelling_frees_the_slot(
+    serve: Serve,
+) -> None:
+    """A slow answer that keeps coming (a file download) is read whole, however long it
+    takes; a cancelled request closes its connection and gives its slot back."""
+    body = b"x" * 50
+
+    async def slow(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(body))
+        for i in range(0, len(body), 10):
+            await asyncio.sleep(0.1)
+            writer.write(body[i : i + 10])
+        await writer.drain()
+
+    server = await asyncio.start_server(slow, "127.0.0.1", 0)
+    url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/file"
+    pool = http1.Pool(1, 1)
+    got = await pool.request("GET", url, [], b"", http1.Timeouts(10, 0.3, 10))
+    assert got == (200, body)  # 0.5 s in all, never 0.3 s without a byte
+    task = asyncio.create_task(pool.request("GET", url, [], b"", T))
+    await asyncio.sleep(0.15)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert not pool._slots.locked() and not pool._busy and not any(pool._idle.values())
+    server.close()
     pool.close()
