@@ -162,7 +162,16 @@ async def _hold_lock_and_serve(
     watch.gate = lock.reacquire  # after an outage, work resumes only under the lock
     try:
         await _serve(
-            settings, stop, engine, read_engine, watch, clock, migrate, poll_timeout, workers
+            settings,
+            stop,
+            engine,
+            read_engine,
+            watch,
+            clock,
+            migrate,
+            poll_timeout,
+            workers,
+            own_process=handle_signals,
         )
     finally:
         await lock.release()
@@ -180,6 +189,8 @@ async def _serve(
     migrate: bool | None,
     poll_timeout: int,
     workers: int,
+    *,
+    own_process: bool,
 ) -> None:
     """Serve while holding the instance lock: recovery, intake, the outbox sender, the jobs,
     and the worker processes that handle their share of the chats (``chat.shards``)."""
@@ -205,7 +216,8 @@ async def _serve(
             await on_startup(application)
             dispatcher = UpdateDispatcher(application, sessions, watch=watch)
             await dispatcher.recover(owned_by(0, workers))
-            settle_heap()
+            if own_process:  # not inside another program (the demo, the tests): its heap
+                settle_heap()
             target: Dispatcher = ShardRouter(dispatcher, shards) if shards else dispatcher
             sender_task = _start_sender(application, services, stop, watch)
             wake[0] = services.outbox_wake
