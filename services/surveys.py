@@ -19,7 +19,7 @@ import secrets
 from dataclasses import dataclass
 from decimal import Decimal
 from html import escape
-from typing import Final, Literal
+from typing import Any, Final, Literal
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -435,26 +435,21 @@ async def answer(
     if question == OVERALL:
         view.response.overall = satisfaction
     existing = view.answers.get(question)
-    if existing is None and isinstance(view.response, ResponseRow):
-        view.answers[question] = AnswerRow(
-            response_id=view.response.id,
-            question=question,
-            indicator=indicator,
-            level=satisfaction,
-            points=view.spec.points_for(satisfaction),
-            answered_at=now,
-        )
-    elif existing is None:
-        existing = SurveyAnswer(
-            response_id=view.response.id,
-            question=question,
-            indicator=indicator,
-            level=satisfaction,
-            points=view.spec.points_for(satisfaction),
-            answered_at=now,
-        )
-        session.add(existing)
-        view.answers[question] = existing
+    if existing is None:
+        given: dict[str, Any] = {
+            "response_id": view.response.id,
+            "question": question,
+            "indicator": indicator,
+            "level": satisfaction,
+            "points": view.spec.points_for(satisfaction),
+            "answered_at": now,
+        }
+        if isinstance(view.response, ResponseRow):  # a tap's rows: ``save_tap`` inserts it
+            view.answers[question] = AnswerRow(**given)
+        else:
+            mapped = SurveyAnswer(**given)
+            session.add(mapped)
+            view.answers[question] = mapped
     else:
         existing.level, existing.points, existing.answered_at = (
             satisfaction,
