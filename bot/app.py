@@ -55,6 +55,9 @@ def build_application(services: Services) -> JxApplication:
         .base_file_url(settings.telegram_file_base_url)
         .updater(None)
         .request(BotRequest(connection_pool_size=256))  # PTB's own pool size; a cheaper probe
+        # the long poll too: PTB gives getUpdates a client of its own, by default httpx's
+        # whole path, which was a tenth of the bot's CPU at 160 updates a second (issue 12)
+        .get_updates_request(BotRequest(connection_pool_size=1))
         .persistence(DatabasePersistence(services.sessions, self_writing=FlowHandler.live))
         .context_types(ContextTypes(context=JxContext))
         # Replies are not throttled overall (that is the outbox's job); 429s are retried,
