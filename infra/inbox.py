@@ -19,7 +19,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Table, delete, func, literal, select, update
+from sqlalchemy import Table, bindparam, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -143,17 +143,15 @@ async def mark_done(sessions: SessionFactory, *update_ids: int) -> None:
     """The handler returned and replied: nothing is owed for these updates any more.
 
     One statement for the whole batch, without loading the rows (their payload is JSON):
-    ``chat.done_marks`` groups the updates of concurrent chats into one commit.
+    ``chat.done_marks`` groups the updates of concurrent chats into one commit. A Core
+    statement built once: as an ORM ``update()`` it was a tenth of the bot's CPU on a
+    survey step (compiling ORM state, synchronizing a session that holds nothing).
     """
     now = utcnow()
-    stamp = literal(now, InboxUpdate.handled_at.type)  # bound as the column binds it
     async with sessions.begin() as session:
+        conn = await session.connection()
         for start in range(0, len(update_ids), _CHUNK):
-            await session.execute(
-                update(InboxUpdate)
-                .where(InboxUpdate.update_id.in_(update_ids[start : start + _CHUNK]))
-                .values(handled_at=func.coalesce(InboxUpdate.handled_at, stamp), replied_at=now)
-            )
+            await conn.execute(_DONE, {"ids": update_ids[start : start + _CHUNK], "now": now})
 
 
 async def mark_owed(sessions: SessionFactory, update_id: int) -> None:
@@ -163,11 +161,21 @@ async def mark_owed(sessions: SessionFactory, update_id: int) -> None:
     owed the prompt of where it now is, which ``UpdateDispatcher`` re-sends.
     """
     async with sessions.begin() as session:
-        await session.execute(
-            update(InboxUpdate)
-            .where(InboxUpdate.update_id == update_id, InboxUpdate.handled_at.is_(None))
-            .values(handled_at=utcnow())
-        )
+        conn = await session.connection()
+        await conn.execute(_OWED, {"id": update_id, "now": utcnow()})
+
+
+_NOW = bindparam("now", type_=InboxUpdate.handled_at.type)
+_DONE = (
+    update(_INBOX)
+    .where(_INBOX.c.update_id.in_(bindparam("ids", expanding=True)))
+    .values(handled_at=func.coalesce(_INBOX.c.handled_at, _NOW), replied_at=_NOW)
+)
+_OWED = (
+    update(_INBOX)
+    .where(_INBOX.c.update_id == bindparam("id"), _INBOX.c.handled_at.is_(None))
+    .values(handled_at=_NOW)
+)
 
 
 async def is_handled(sessions: SessionFactory, update_id: int) -> bool:
