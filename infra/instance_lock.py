@@ -15,10 +15,13 @@ out twice. ``serve`` therefore holds a lock for as long as it serves:
   without a ping (``idle_session_timeout``, PostgreSQL ≥ 14; TCP keepalives and
   ``tcp_user_timeout`` otherwise). The holder pings every ``PING_INTERVAL``; if a ping fails
   or the connection closes while the database still answers, the lock may already be
-  someone else's, so it stops serving *at once* (``on_lost``) — well inside ``LEASE``,
-  before a standby can take over. If the database itself is away (an outage), the holder
-  holds all work with everyone else (``infra.outage``) and, when the database is back, serves
-  again only once it holds the lock again; if a standby took it first, it stops.
+  someone else's: it takes the lock back on a new connection at once and, if another
+  process holds it, stops serving *at once* (``on_lost``). A server restart faster than
+  the holder noticed it, or a DBA's ``pg_terminate_backend``, thus costs nothing; a
+  holder frozen past its lease finds the standby serving and stops. If the database itself
+  is away (an outage), the holder holds all work with everyone else (``infra.outage``) and,
+  when the database is back, serves again only once it holds the lock again; if a standby
+  took it first, it stops.
 
 Advisory locks are scoped to one database, so bots on different databases of one server
 do not see each other.
@@ -169,6 +172,9 @@ class AdvisoryLock(InstanceLock):
         self._releasing = False
         self._suspect_task: asyncio.Task[None] | None = None
         self._needs_reacquire = False
+        # one way at a time back to the lock: a new connection and pg_try_advisory_lock
+        # (``_retake`` after a cut connection, ``reacquire`` after an outage)
+        self._relocking = asyncio.Lock()
 
     async def acquire(self, stop: asyncio.Event, on_lost: Callable[[], None]) -> bool:
         waiting_since: float | None = None
@@ -308,14 +314,17 @@ class AdvisoryLock(InstanceLock):
         )
 
     async def _check(self, why: str) -> None:
-        """If the database answers, someone else may hold the lock by now: stop at once.
-        If it does not (an outage), work is held until it returns and ``reacquire`` runs."""
+        """If the database answers, take the lock back on a new connection, or stop at once
+        if another process holds it by now. If it does not (an outage), work is held until
+        it returns and ``reacquire`` runs."""
         try:
             error = await self.on_suspect() if self.on_suspect is not None else None
+            retaken = error is None and await self._retake(why)
         finally:
             self._suspect_task = None
         if error is None:
-            self._lose(why)
+            if not retaken:
+                self._lose(why)
             return
         self._needs_reacquire = True
         log.warning(
@@ -324,29 +333,54 @@ class AdvisoryLock(InstanceLock):
             why,
         )
 
+    async def _retake(self, why: str) -> bool:
+        """The lock again, if nobody took it while its connection was gone: a server restart
+        faster than we noticed it, or a killed session, is not a reason to stop serving.
+        False if another process holds it, or if the database fails meanwhile (then nothing
+        would take the lock back later: stopping is the safe side)."""
+        async with self._relocking:
+            if self._watch is not None:
+                self._watch.cancel()
+                self._watch = None
+            try:
+                await self._connect()
+                if not await self._try_lock():
+                    return False
+            except _DB_ERRORS as exc:
+                log.warning("could not take the lock back (%s: %s)", type(exc).__name__, exc)
+                return False
+            self._watch_connection()
+        log.warning(
+            "the instance lock's connection was gone (%s) but nobody had taken the lock: "
+            "it is ours again, serving on",
+            why,
+        )
+        return True
+
     async def reacquire(self) -> None:
         """Gate of the database watch: after an outage, take the lock back or stop.
 
         Outage errors propagate, so the watch keeps probing; work stays held meanwhile.
         """
-        if self.lost or self._releasing:
-            return
-        if not self._needs_reacquire:
-            try:  # the outage may have cut the lock's connection before anyone noticed
-                await self._raw.fetchval("SELECT 1", timeout=PING_TIMEOUT)
+        async with self._relocking:
+            if self.lost or self._releasing:
                 return
-            except (*_DB_ERRORS, AttributeError):
-                self._needs_reacquire = True
-        if self._watch is not None:
-            self._watch.cancel()
-            self._watch = None
-        await self._connect()
-        if not await self._try_lock():
-            self._lose("another process took the lock during the database outage")
-            raise InstanceLockLost("another process took the lock during the database outage")
-        self._needs_reacquire = False
-        self._watch_connection()
-        log.warning("the database is back and the instance lock is ours again: serving")
+            if not self._needs_reacquire:
+                try:  # the outage may have cut the lock's connection before anyone noticed
+                    await self._raw.fetchval("SELECT 1", timeout=PING_TIMEOUT)
+                    return
+                except (*_DB_ERRORS, AttributeError):
+                    self._needs_reacquire = True
+            if self._watch is not None:
+                self._watch.cancel()
+                self._watch = None
+            await self._connect()
+            if not await self._try_lock():
+                self._lose("another process took the lock during the database outage")
+                raise InstanceLockLost("another process took the lock during the database outage")
+            self._needs_reacquire = False
+            self._watch_connection()
+            log.warning("the database is back and the instance lock is ours again: serving")
 
     async def _close(self) -> None:
         conn, engine, raw = self._conn, self._engine, self._raw

@@ -25,7 +25,13 @@ from domain.enums import OutboxStatus
 from fakebotapi import FakeBotApi
 from infra.config import Settings
 from infra.db import SessionFactory
-from infra.instance_lock import EXIT_LOCK_LOST, LEASE, InstanceLockLost, instance_lock
+from infra.instance_lock import (
+    EXIT_LOCK_LOST,
+    LEASE,
+    LOCK_KEY,
+    InstanceLockLost,
+    instance_lock,
+)
 from infra.models import AuditEntry, InboxUpdate, OutboxMessage
 from services import outbox
 from tests.dbs import backend
@@ -218,41 +224,92 @@ def _dsn(settings: Settings) -> str:
     )
 
 
+_KILL_THE_LOCK_SESSION = """
+    SELECT count(pg_terminate_backend(l.pid)) FROM pg_locks l
+    WHERE l.locktype = 'advisory' AND l.granted
+      AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+"""
+
+
+async def _kill_the_lock_session(settings: Settings, *, take_it: bool) -> asyncpg.Connection:
+    """End the serving process's lock session, as a DBA's ``pg_terminate_backend`` or a
+    partition would; ``take_it``: then wait for the lock and hold it on the connection
+    returned (another process that got there first), before the holder can take it back."""
+    conn = await asyncpg.connect(_dsn(settings))
+    assert await conn.fetchval(_KILL_THE_LOCK_SESSION) == 1
+    if take_it:
+        await conn.execute("SELECT pg_advisory_lock($1)", LOCK_KEY)
+    return conn
+
+
+async def _lock_holders(settings: Settings) -> list[str]:
+    conn = await asyncpg.connect(_dsn(settings))
+    try:
+        rows = await conn.fetch(
+            """
+            SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+            WHERE l.locktype = 'advisory' AND l.granted
+              AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+            """
+        )
+        return [r["application_name"] for r in rows]
+    finally:
+        await conn.close()
+
+
 @postgres_only
-async def test_active_that_loses_its_lock_connection_stops_serving(
+async def test_active_whose_lock_was_taken_while_its_connection_was_gone_stops_serving(
     server: FakeBotApi, bot_settings: Settings, tmp_path: Path
 ) -> None:
-    """Should the lock's connection die (a partition, a DBA's pg_terminate_backend), the
-    active process stops at once and exits non-zero, so two never serve together."""
+    """Should the lock's connection die (a partition, a DBA's pg_terminate_backend) and
+    another process take the lock before the holder takes it back, the holder stops at once
+    and exits non-zero, so two never serve together; the standby then takes over."""
     active = _process(server, bot_settings, tmp_path, "a")
     standby = _process(server, bot_settings, tmp_path, "b")
     try:
         await _serving(server, active)
         await standby.start()
         await wait_for(lambda: "standing by" in standby.output(), 60)
-        conn = await asyncpg.connect(_dsn(bot_settings))
-        try:
-            terminated = await conn.fetchval(
-                """
-                SELECT count(pg_terminate_backend(l.pid)) FROM pg_locks l
-                WHERE l.locktype = 'advisory' AND l.granted
-                  AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
-                """
-            )
-        finally:
-            await conn.close()
-        assert terminated == 1
+        thief = await _kill_the_lock_session(bot_settings, take_it=True)
         started = asyncio.get_running_loop().time()
-        assert await active.wait_exit(120) != 0
+        try:
+            assert await active.wait_exit(120) != 0
+        finally:
+            await thief.close()  # the lock is free again: the standby's turn
         stopped = asyncio.get_running_loop().time() - started
         assert "lost" in active.output()
         await wait_for(lambda: "took over" in standby.output(), 60)
         user = server.user(6102, language_code="zh-hans")
         await user.send("/help")
         await user.expect_text("/language", timeout=120)
-        print(f"\nlock connection killed: the active process exited after {stopped:.2f} s")
+        print(
+            f"\nlock taken while its connection was gone: the holder exited after {stopped:.2f} s"
+        )
     finally:
         await standby.stop()
+        await active.stop()
+
+
+@postgres_only
+async def test_active_whose_lock_connection_is_killed_takes_the_lock_back_and_serves_on(
+    server: FakeBotApi, bot_settings: Settings, tmp_path: Path
+) -> None:
+    """Nobody took the lock while its connection was gone (a restarted server, a killed
+    session): the holder takes it back on a new connection and serves on, without a word
+    to its users; the lock has one holder, this process."""
+    active = _process(server, bot_settings, tmp_path, "a")
+    try:
+        await _serving(server, active)
+        await (await _kill_the_lock_session(bot_settings, take_it=False)).close()
+        await wait_for(lambda: "ours again" in active.output(), 60)
+        user = server.user(6104, language_code="zh-hans")
+        await user.send("/help")
+        await user.expect_text("/language", timeout=120)
+        assert active.proc is not None and active.proc.poll() is None
+        assert "lost the instance lock" not in active.output()
+        holders = await _lock_holders(bot_settings)
+        assert len(holders) == 1 and f"pid {active.proc.pid}" in holders[0]
+    finally:
         await active.stop()
 
 
@@ -293,23 +350,18 @@ async def test_frozen_active_loses_its_lease_and_exits_when_it_wakes(
 async def test_embedded_bot_that_loses_its_lock_stops_and_says_so(
     server: FakeBotApi, bot_settings: Settings
 ) -> None:
-    """``serve`` inside another program (the demo, these tests) cannot exit the process: it
-    stops serving and raises ``InstanceLockLost`` instead."""
+    """``serve`` inside another program (the demo, these tests) cannot exit the process: when
+    another process took its lock, it stops serving and raises ``InstanceLockLost`` instead."""
     stop = asyncio.Event()
     task = asyncio.create_task(serve(bot_settings, stop=stop, migrate=False, poll_timeout=1))
     try:
         await wait_for(lambda: server.stats.requests.get("getUpdates", 0) > 0 or task.done(), 120)
-        conn = await asyncpg.connect(_dsn(bot_settings))
+        thief = await _kill_the_lock_session(bot_settings, take_it=True)
         try:
-            await conn.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_locks"
-                " WHERE locktype = 'advisory' AND granted"
-                " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
-            )
+            with pytest.raises(InstanceLockLost):
+                await asyncio.wait_for(task, 120)
         finally:
-            await conn.close()
-        with pytest.raises(InstanceLockLost):
-            await asyncio.wait_for(task, 120)
+            await thief.close()
         assert stop.is_set()
     finally:
         stop.set()
