@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import Column, Integer, MetaData, String, Table, event, select, text
+from sqlalchemy import Column, Integer, MetaData, String, Table, event, func, select, text
+from sqlalchemy.exc import IntegrityError
 
 from chat.done_marks import DoneMarks
 from infra.db import make_engine
@@ -71,3 +74,54 @@ async def test_sqlite_statements_keep_their_results_in_one_trip(tmp_path: Path) 
             assert (await conn.execute(text("SELECT count(*) FROM t"))).scalar() == 0
     finally:
         await engine.dispose()
+
+
+async def test_a_write_transaction_runs_its_statements_on_the_loop_once_begun(
+    tmp_path: Path,
+) -> None:
+    """BEGIN (which may wait for the write lock) travels with the first statement to the
+    connection's thread, and COMMIT goes there too; the statements between, short and under
+    the lock, run on the loop's thread; a reader's run on its connection's thread."""
+    url = f"sqlite+aiosqlite:///{tmp_path}/threads.db"
+    engine, readers = make_engine(url), make_engine(url, readonly=True)
+    table = Table("t", MetaData(), Column("id", Integer, primary_key=True), Column("name", String))
+    seen: list[tuple[str, bool]] = []  # (statement, on the loop's thread)
+    loop_thread = threading.get_ident()
+
+    def trace(dbapi: Any, record: Any) -> None:
+        raw = dbapi.driver_connection._conn  # the sqlite3 connection under aiosqlite's
+        raw.set_trace_callback(
+            lambda sql: seen.append((sql.split()[0], threading.get_ident() == loop_thread))
+        )
+
+    for each in (engine, readers):
+        event.listen(each.sync_engine, "connect", trace)
+    try:
+        async with engine.begin() as conn:
+            await conn.run_sync(table.metadata.create_all)
+        seen.clear()
+        async with engine.begin() as conn:
+            await conn.execute(table.insert(), [{"name": "a"}, {"name": "b"}])
+            await conn.execute(table.update().where(table.c.id == 2).values(name="x"))
+            assert (await conn.execute(select(table.c.name).where(table.c.id == 2))).scalar() == "x"
+        assert seen == [
+            ("BEGIN", False),
+            ("INSERT", False),
+            ("INSERT", False),  # executemany: each row traced
+            ("UPDATE", True),
+            ("SELECT", True),
+            ("COMMIT", False),
+        ]
+        seen.clear()
+        async with readers.connect() as conn:
+            assert (await conn.execute(select(func.count()).select_from(table))).scalar() == 2
+        assert seen == [("SELECT", False)]
+        with pytest.raises(IntegrityError):  # a failing statement on the loop: as on the thread
+            async with engine.begin() as conn:
+                await conn.execute(table.insert().values(id=3, name="c"))
+                await conn.execute(table.insert().values(id=3, name="again"))
+        async with engine.begin() as conn:  # rolled back whole; the write lock was given back
+            assert (await conn.execute(select(func.count()).select_from(table))).scalar() == 2
+    finally:
+        await engine.dispose()
+        await readers.dispose()
