@@ -316,10 +316,15 @@ class AdvisoryLock(InstanceLock):
     async def _check(self, why: str) -> None:
         """If the database answers, take the lock back on a new connection, or stop at once
         if another process holds it by now. If it does not (an outage), work is held until
-        it returns and ``reacquire`` runs."""
+        it returns and ``reacquire`` runs. Whatever fails here stops serving: a check that
+        died silently would leave the process serving without its lock."""
+        suspected = self._raw
         try:
             error = await self.on_suspect() if self.on_suspect is not None else None
-            retaken = error is None and await self._retake(why)
+            retaken = error is None and await self._retake(why, suspected)
+        except Exception as exc:  # anything unforeseen: the safe side
+            error, retaken = None, False
+            why = f"{why}; then {type(exc).__name__}: {exc}"
         finally:
             self._suspect_task = None
         if error is None:
@@ -333,12 +338,16 @@ class AdvisoryLock(InstanceLock):
             why,
         )
 
-    async def _retake(self, why: str) -> bool:
+    async def _retake(self, why: str, suspected: Any) -> bool:
         """The lock again, if nobody took it while its connection was gone: a server restart
         faster than we noticed it, or a killed session, is not a reason to stop serving.
         False if another process holds it, or if the database fails meanwhile (then nothing
         would take the lock back later: stopping is the safe side)."""
         async with self._relocking:
+            if self._releasing or self.lost:
+                return True  # nothing to keep: stopping already
+            if self._raw is not suspected and not self._needs_reacquire:
+                return True  # ``reacquire`` took it back on a new connection meanwhile
             if self._watch is not None:
                 self._watch.cancel()
                 self._watch = None
@@ -346,7 +355,7 @@ class AdvisoryLock(InstanceLock):
                 await self._connect()
                 if not await self._try_lock():
                     return False
-            except _DB_ERRORS as exc:
+            except Exception as exc:  # SQLAlchemy wraps what asyncpg raises
                 log.warning("could not take the lock back (%s: %s)", type(exc).__name__, exc)
                 return False
             self._watch_connection()
@@ -375,6 +384,9 @@ class AdvisoryLock(InstanceLock):
                 self._watch.cancel()
                 self._watch = None
             await self._connect()
+            if self._releasing:  # stopped meanwhile: no connection may hold the lock after
+                await self._close()
+                return
             if not await self._try_lock():
                 self._lose("another process took the lock during the database outage")
                 raise InstanceLockLost("another process took the lock during the database outage")

@@ -92,6 +92,13 @@ class WriterTurn:
             self.fd, self.held = -1, False
 
 
+# A write transaction's statements run on the event loop's thread until they have taken this
+# long (seconds) in all, then on the connection's (``OneTripConnection._statement``); and
+# an executemany of more rows than this always goes there.
+INLINE_BUDGET = 0.005
+INLINE_ROWS = 16
+
+
 class OneTripCursor:
     """The part of ``aiosqlite.Cursor`` SQLAlchemy uses; the statement runs, is fetched and
     its cursor closed in one call on the connection's thread."""
@@ -174,7 +181,8 @@ class OneTripConnection(aiosqlite.Connection):
         self._open = False  # a transaction is open (set on the thread after each statement)
         self._turn = turn  # taken at BEGIN, given back once no transaction is open
         self._writer = writer  # statements of an open transaction run on the loop's thread
-        self._on_thread = 0  # calls handed to the thread and not yet answered
+        self._handed = self._returned = 0  # calls given to the thread, and run there
+        self._inline_spent = 0.0  # seconds the open transaction has run on the loop's thread
 
     def cursor(self) -> OneTripCursor:  # type: ignore[override]
         return OneTripCursor(self)
@@ -182,26 +190,39 @@ class OneTripConnection(aiosqlite.Connection):
     async def _execute(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
         """aiosqlite's one door to the thread; notes there whether a transaction is left open
         (whatever ran: a statement, a commit, a failure SQLite rolled back itself)."""
-        self._on_thread += 1
-        try:
-            return await super()._execute(self._noting(fn, *args, **kwargs))
-        finally:
-            self._on_thread -= 1
+        self._handed += 1
+        return await super()._execute(self._noting(fn, *args, on_thread=True, **kwargs))
 
-    async def _statement(self, fn: Any, *args: Any) -> Any:
+    async def _statement(self, fn: Any, many: bool, sql: str, parameters: Any) -> Any:
         """A statement: on the loop's thread if it belongs to a write transaction already
-        begun (the write lock is ours, nothing else can use the connection), else on the
-        connection's thread. A write transaction's statements take tens of microseconds;
-        the trip to the thread and back cost more CPU than that, and let other tasks run
-        while the lock was held: with two workers, p99 per survey step 1.5–6 s against
-        0.2–0.3 s (issue 12). ``BEGIN`` (which may wait for the turn or SQLite's lock) and
-        ``COMMIT`` (which may checkpoint or fsync) stay on the thread, as do readers'."""
-        if self._writer and self._open and not self._deferred and not self._on_thread:
-            if self._running and self._connection is not None:
-                return self._noting(fn, *args)()
-        return await self._execute(fn, *args)
+        begun (the write lock is ours; nothing else is using the connection), else on the
+        connection's thread. Such statements take tens of microseconds; the trip to the
+        thread and back cost more CPU than that, and let other tasks run while the lock was
+        held: with two workers, p99 per survey step 1.5–6 s against 0.1–0.4 s (issue 12).
+        ``BEGIN`` (which may wait for the turn or SQLite's lock), ``COMMIT`` (which may
+        checkpoint or fsync), readers' statements, many rows at once, and whatever a
+        transaction runs once ``INLINE_BUDGET`` of it has run here (scoring, publishing,
+        an import) stay on the thread, so the loop is never held for long."""
+        if (
+            self._writer
+            and self._open
+            and not self._deferred
+            and self._handed == self._returned  # the thread is idle (even after a cancel)
+            and self._inline_spent < INLINE_BUDGET
+            and not (many and len(parameters) > INLINE_ROWS)
+            and self._running
+            and self._connection is not None
+        ):
+            started = time.perf_counter()
+            try:
+                return self._noting(fn, many, sql, parameters)()
+            finally:
+                self._inline_spent += time.perf_counter() - started
+        return await self._execute(fn, many, sql, parameters)
 
-    def _noting(self, fn: Any, *args: Any, **kwargs: Any) -> Callable[[], Any]:
+    def _noting(
+        self, fn: Any, *args: Any, on_thread: bool = False, **kwargs: Any
+    ) -> Callable[[], Any]:
         def run() -> Any:
             try:
                 return fn(*args, **kwargs)
@@ -210,8 +231,12 @@ class OneTripConnection(aiosqlite.Connection):
                     self._open = self._conn.in_transaction
                 except sqlite3.ProgrammingError:  # closed: nothing is open any more
                     self._open = False
-                if not self._open and self._turn is not None:
-                    self._turn.give_back()
+                if not self._open:
+                    self._inline_spent = 0.0
+                    if self._turn is not None:
+                        self._turn.give_back()
+                if on_thread:
+                    self._returned += 1
 
         return run
 

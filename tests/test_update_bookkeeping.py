@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from chat.done_marks import DoneMarks
 from infra.db import make_engine
+from infra.sqlite_driver import INLINE_ROWS
 
 pytestmark = pytest.mark.nodb
 
@@ -110,6 +111,17 @@ async def test_a_write_transaction_runs_its_statements_on_the_loop_once_begun(
             ("INSERT", False),  # executemany: each row traced
             ("UPDATE", True),
             ("SELECT", True),
+            ("COMMIT", False),
+        ]
+        seen.clear()
+        async with engine.begin() as conn:  # many rows at once: on the thread, as a COMMIT
+            await conn.execute(table.update().where(table.c.id == 0).values(name="-"))
+            await conn.execute(table.insert(), [{"name": f"n{n}"} for n in range(INLINE_ROWS + 1)])
+            await conn.execute(table.delete().where(table.c.id > 2))
+        assert seen[:2] == [("BEGIN", False), ("UPDATE", False)]
+        assert seen[2:] == [
+            *[("INSERT", False)] * (INLINE_ROWS + 1),
+            ("DELETE", True),
             ("COMMIT", False),
         ]
         seen.clear()
