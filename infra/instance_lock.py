@@ -297,7 +297,9 @@ class AdvisoryLock(InstanceLock):
             await asyncio.sleep(PING_INTERVAL)
             try:
                 await self._raw.fetchval("SELECT 1", timeout=PING_TIMEOUT)
-            except _DB_ERRORS as exc:
+            except Exception as exc:  # any: a ping that died quietly would watch nothing
+                # (a session ended by the server can leave asyncpg's protocol mid-error, and
+                # the next query raises InternalClientError, not a connection error)
                 self._suspect(f"{type(exc).__name__}: {exc}")
                 return
 
