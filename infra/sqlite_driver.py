@@ -198,7 +198,7 @@ class OneTripConnection(aiosqlite.Connection):
         begun (the write lock is ours; nothing else is using the connection), else on the
         connection's thread. Such statements take tens of microseconds; the trip to the
         thread and back cost more CPU than that, and let other tasks run while the lock was
-        held: with two workers, p99 per survey step 1.5–6 s against 0.1–0.4 s (issue 12).
+        held: with two workers, p99 per survey step 1.5–6 s against 0.1–0.5 s (issue 12).
         ``BEGIN`` (which may wait for the turn or SQLite's lock), ``COMMIT`` (which may
         checkpoint or fsync), readers' statements, many rows at once, and whatever a
         transaction runs once ``INLINE_BUDGET`` of it has run here (scoring, publishing,
