@@ -380,7 +380,7 @@ class AdvisoryLock(InstanceLock):
                 try:  # the outage may have cut the lock's connection before anyone noticed
                     await self._raw.fetchval("SELECT 1", timeout=PING_TIMEOUT)
                     return
-                except (*_DB_ERRORS, AttributeError):
+                except Exception:  # gone, closed here (None), or left mid-error (as _ping)
                     self._needs_reacquire = True
             if self._watch is not None:
                 self._watch.cancel()
