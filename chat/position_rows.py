@@ -2,7 +2,8 @@
 
 Every step reads its position and writes the next one: as mapped objects that was a query
 through the ORM's loading and a flush of its unit of work, about a tenth of the bot's CPU
-per update (issue 12). These are Core statements built once (compiled once per process).
+per update (issue 12). These are Core statements built once and sent as the driver's own
+SQL (``infra.direct_sql``).
 Other readers (``Flow.position``, ``Flow.current``, the persistence) keep the mapped
 classes: they read before a step writes, in the same transaction or another one.
 """
@@ -15,6 +16,7 @@ from typing import Any
 from sqlalchemy import Table, and_, bindparam, delete, insert, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from infra.direct_sql import Direct, Outcome
 from infra.models import ConversationFocus, ConversationState
 
 _STATE: Table = ConversationState.__table__  # type: ignore[assignment]
@@ -23,27 +25,27 @@ _FOCUS: Table = ConversationFocus.__table__  # type: ignore[assignment]
 _THIS = and_(_STATE.c.name == bindparam("of_flow"), _STATE.c.key == bindparam("of_key"))
 _COLUMNS = (_FOCUS.c.name.label("focus"), _STATE.c.state, _STATE.c.data, _STATE.c.user_id)
 
-_WITH_FOCUS = (
+_WITH_FOCUS = Direct(
     select(*_COLUMNS)
     .select_from(_STATE.outerjoin(_FOCUS, _FOCUS.c.key == _STATE.c.key))
     .where(_THIS)
 )
 _ANCHOR = select(literal(1).label("one")).subquery()  # a row to hang both outer joins on
-_BOTH = (
+_BOTH = Direct(
     select(*_COLUMNS)
     .select_from(_ANCHOR)
     .outerjoin(_FOCUS, _FOCUS.c.key == bindparam("of_key"))
     .outerjoin(_STATE, _THIS)
 )
-_INSERT_STATE = insert(_STATE)
-_UPDATE_STATE = (
+_INSERT_STATE = Direct(insert(_STATE))
+_UPDATE_STATE = Direct(
     update(_STATE).where(_THIS).values(state=bindparam("to_state"), data=bindparam("to_data"))
 )
-_DELETE_STATE = delete(_STATE).where(_THIS)
-_INSERT_FOCUS = insert(_FOCUS)
+_DELETE_STATE = Direct(delete(_STATE).where(_THIS))
+_INSERT_FOCUS = Direct(insert(_FOCUS))
 _OF_KEY = _FOCUS.c.key == bindparam("of_key")
-_UPDATE_FOCUS = update(_FOCUS).where(_OF_KEY).values(name=bindparam("to_name"))
-_DELETE_FOCUS = delete(_FOCUS).where(_OF_KEY)
+_UPDATE_FOCUS = Direct(update(_FOCUS).where(_OF_KEY).values(name=bindparam("to_name")))
+_DELETE_FOCUS = Direct(delete(_FOCUS).where(_OF_KEY))
 
 
 @dataclass(frozen=True)
@@ -65,7 +67,7 @@ async def position(session: AsyncSession, flow: str, key: str) -> Rows | None:
 
 async def both(session: AsyncSession, flow: str, key: str) -> Rows:
     """The focus and this flow's position, either or both absent, in one query."""
-    found = (await _run(session, _BOTH, of_flow=flow, of_key=key)).one()
+    (found,) = (await _run(session, _BOTH, of_flow=flow, of_key=key)).rows
     return Rows(*found)
 
 
@@ -95,6 +97,5 @@ async def delete_focus(session: AsyncSession, key: str) -> None:
     await _run(session, _DELETE_FOCUS, of_key=key)
 
 
-async def _run(session: AsyncSession, statement: Any, **params: Any) -> Any:
-    conn = await session.connection()
-    return await conn.execute(statement, params)
+async def _run(session: AsyncSession, statement: Direct, **params: Any) -> Outcome:
+    return await statement.execute(session, params)

@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.payload import REDACTED, REDACTED_KEY, PayloadKind, hash_token, parse_payload
 from infra.db import DURABLE, SessionFactory
+from infra.direct_sql import Direct
 from infra.models import InboxUpdate
 from infra.models.types import utcnow
 
@@ -115,28 +116,11 @@ _STORE = {
 async def mark_handled(session: AsyncSession, update_id: int) -> bool:
     """Claim ``update_id`` inside the caller's transaction; False if it was already applied.
 
-    Every update that writes makes this claim, so it is sent as the driver's own SQL: an
-    ORM ``update()`` compiles, looks up its cache key and builds ORM state for one row, about
-    twice the CPU of the statement itself (issue 12). The timestamp is bound as the column
-    binds it."""
-    conn = await session.connection()
-    dialect = conn.dialect
-    claim = _claims.get(dialect.name)
-    if claim is None:
-        first, second = ("$1", "$2") if dialect.name == "postgresql" else ("?", "?")
-        bind = InboxUpdate.handled_at.type.dialect_impl(dialect).bind_processor(dialect)
-        claim = _claims[dialect.name] = (
-            f"UPDATE {InboxUpdate.__tablename__} SET handled_at = {first} "
-            f"WHERE update_id = {second} AND handled_at IS NULL",
-            bind,
-        )
-    sql, bind = claim
-    now = utcnow()
-    result = await conn.exec_driver_sql(sql, (bind(now) if bind else now, update_id))
-    return bool(result.rowcount)
-
-
-_claims: dict[str, tuple[str, Any]] = {}  # by dialect: the claim's SQL, the stamp's binder
+    Every update that writes makes this claim, so it is sent as the driver's own SQL
+    (``infra.direct_sql``): through an ORM ``update()`` it cost about twice the statement
+    itself (issue 12)."""
+    claimed = await _CLAIM.execute(session, {"id": update_id, "now": utcnow()})
+    return bool(claimed.rowcount)
 
 
 async def mark_done(sessions: SessionFactory, *update_ids: int) -> None:
@@ -161,8 +145,7 @@ async def mark_owed(sessions: SessionFactory, update_id: int) -> None:
     owed the prompt of where it now is, which ``UpdateDispatcher`` re-sends.
     """
     async with sessions.begin() as session:
-        conn = await session.connection()
-        await conn.execute(_OWED, {"id": update_id, "now": utcnow()})
+        await _CLAIM.execute(session, {"id": update_id, "now": utcnow()})
 
 
 _NOW = bindparam("now", type_=InboxUpdate.handled_at.type)
@@ -171,7 +154,7 @@ _DONE = (
     .where(_INBOX.c.update_id.in_(bindparam("ids", expanding=True)))
     .values(handled_at=func.coalesce(_INBOX.c.handled_at, _NOW), replied_at=_NOW)
 )
-_OWED = (
+_CLAIM = Direct(
     update(_INBOX)
     .where(_INBOX.c.update_id == bindparam("id"), _INBOX.c.handled_at.is_(None))
     .values(handled_at=_NOW)

@@ -21,6 +21,7 @@ from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.enums import ResponseStatus, Satisfaction
+from infra.direct_sql import Direct
 from infra.models import OrgUnit, Staff, SurveyAnswer, SurveyLink, SurveyResponse, TemplateVersion
 
 
@@ -88,9 +89,8 @@ _LINK: Table = SurveyLink.__table__  # type: ignore[assignment]
 _VERSION: Table = TemplateVersion.__table__  # type: ignore[assignment]
 _ANSWER_COLUMNS = ("question", "indicator", "level", "points", "answered_at")
 
-# built once: a Core statement is compiled once per process and found by its cache key,
-# which an unchanged statement object remembers
-_READ = (
+# built once, compiled once per dialect (and set of columns), sent as the driver's own SQL
+_READ = Direct(
     select(
         *(_RESPONSE.c[name] for name in COLUMNS),
         _UNIT.c.name.label("unit_name"),
@@ -108,11 +108,13 @@ _READ = (
     )
     .where(_RESPONSE.c.id == bindparam("rid"))
 )
-_UPDATE = update(_RESPONSE).where(_RESPONSE.c.id == bindparam("row_id"))  # SET: the params
-_INSERT = insert(_ANSWER)
-_UPDATE_ANSWER = update(_ANSWER).where(
-    _ANSWER.c.response_id == bindparam("of_response"),
-    _ANSWER.c.question == bindparam("of_question"),
+_UPDATE = Direct(update(_RESPONSE).where(_RESPONSE.c.id == bindparam("row_id")))  # SET: params
+_INSERT = Direct(insert(_ANSWER))
+_UPDATE_ANSWER = Direct(
+    update(_ANSWER).where(
+        _ANSWER.c.response_id == bindparam("of_response"),
+        _ANSWER.c.question == bindparam("of_question"),
+    )
 )
 
 
@@ -130,8 +132,7 @@ class Read:
 
 async def read(session: AsyncSession, response_id: int) -> Read | None:
     """The response with its answers, unit, staff, link and template digest; None if none."""
-    conn = await session.connection()
-    rows = (await conn.execute(_READ, {"rid": response_id})).all()
+    rows = (await _READ.execute(session, {"rid": response_id})).rows
     if not rows:
         return None
     n = len(COLUMNS)
@@ -154,23 +155,22 @@ def _copied(values: dict[str, Any]) -> dict[str, Any]:
 async def save(session: AsyncSession, response: ResponseRow, answers: list[AnswerRow]) -> None:
     """Write what changed: the response's changed columns, the new answers, the answers
     given another level. Nothing changed, nothing sent."""
-    conn = await session.connection()
     new = [a for a in answers if not a.stored]
     if new:
-        await conn.execute(_INSERT, [_answer_values(a) for a in new])
+        await _INSERT.execute_many(session, [_answer_values(a) for a in new])
         for a in new:
             a.stored = True
     for a in answers:
         if a.changed:
             values = _answer_values(a)
             del values["response_id"], values["question"]
-            await conn.execute(
-                _UPDATE_ANSWER, {"of_response": a.response_id, "of_question": a.question, **values}
+            await _UPDATE_ANSWER.execute(
+                session, {"of_response": a.response_id, "of_question": a.question, **values}
             )
             a.changed = False
     changed = response.changes()
     if changed:
-        await conn.execute(_UPDATE, {"row_id": response.id, **changed})
+        await _UPDATE.execute(session, {"row_id": response.id, **changed})
         response.loaded.update(_copied(changed))
 
 

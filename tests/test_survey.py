@@ -7,7 +7,7 @@ import datetime as dt
 import hashlib
 from collections.abc import Awaitable, Callable
 
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.enums import ResponseStatus, UnitKind
@@ -33,6 +33,7 @@ from tests.drivers.survey import complete
 from tests.factories import bind, make_org, open_cycle
 from tests.factories import survey_links as links
 from tests.harness import InProcessBot
+from tests.statements import sent
 
 
 async def _count(sessions: SessionFactory, model: type, *where) -> int:  # type: ignore[no-untyped-def]
@@ -210,17 +211,11 @@ async def _view_reading(
     sessions: SessionFactory, load: Loader = surveys_service.load_view
 ) -> tuple[surveys_service.SurveyView, int]:
     """The one response's view as a step loads it, and how many statements that took."""
-    statements: list[str] = []
-
-    def count(_conn, _cursor, statement, *_args) -> None:  # type: ignore[no-untyped-def]
-        statements.append(statement)
-
     async with sessions() as s:
         rid = await s.scalar(select(SurveyResponse.id))
         assert rid is not None
-        connection = await s.connection()
-        event.listen(connection.sync_connection, "before_cursor_execute", count)
-        view = await load(s, rid)
+        async with sent(s) as statements:
+            view = await load(s, rid)
     return view, len(statements)
 
 
@@ -284,14 +279,8 @@ async def test_a_tap_writes_what_it_changed_and_nothing_else(
         surveys_service.toggle_tag(tap, 0, key=key)
         surveys_service.toggle_tag(tap, 1, key=key)
         await surveys_service.save_tap(s, tap)
-        statements: list[str] = []
-        connection = await s.connection()
-        event.listen(
-            connection.sync_connection,
-            "before_cursor_execute",
-            lambda *args: statements.append(args[2]),
-        )
-        await surveys_service.save_tap(s, tap)
+        async with sent(s) as statements:
+            await surveys_service.save_tap(s, tap)
         assert statements == []
     stored, _ = await _view_reading(sessions)
     assert _as_read(stored) == _as_read(tap)

@@ -1,0 +1,263 @@
+"""Core statements of the hot path, compiled once and sent as the driver's own SQL.
+
+A Core statement executed through SQLAlchemy costs about 100–130 µs of CPU on PostgreSQL
+(its cache key, an execution context, a cursor adapter, a result); the same statement sent
+to asyncpg costs about 40 µs. A survey step runs six or seven of them, so SQLAlchemy's
+share was the largest single cost of a step once the ORM was gone from it (issue 12).
+
+``Direct`` keeps what SQLAlchemy would do and drops only the repetition: the statement is
+compiled by SQLAlchemy for the dialect (once per set of parameter names), parameters get
+the columns' own bind processors and Python-side defaults (``updated_at``), rows the
+result processors, and a failure is raised as the same ``sqlalchemy.exc`` class a session
+would raise (its cause, the driver's error, is what ``infra.outage`` reads). The statement
+runs on the connection of the caller's session, inside its transaction: on PostgreSQL
+the transaction is begun first if the session has not sent anything yet, on SQLite the
+driver sends the deferred BEGIN with it (``infra.sqlite_driver``).
+
+Not for statements with expanding (``IN``) parameters or SQL-side defaults: those refuse
+at their first compile. And like ``connection.execute`` (not ``session.execute``) a direct
+statement does not flush the session's pending ORM changes first.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, NoReturn
+
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.sql import ClauseElement
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.types import TypeEngine
+
+Processor = Callable[[Any], Any] | None
+Source = AsyncSession | AsyncConnection
+
+
+@dataclass
+class _Plan:
+    """One compiled form: the SQL and how to turn named values into the driver's row."""
+
+    sql: str
+    slots: tuple[tuple[str, Processor], ...]  # parameter name and bind processor, in order
+    fixed: dict[str, Any]  # values the statement carries itself (``literal(1)``, ``+ 1``)
+    defaults: tuple[tuple[str, Callable[[Any], Any] | None, Any], ...]  # name, callable, scalar
+    returns: tuple[TypeEngine[Any], ...] | None  # per column of a statement that returns rows
+    results: tuple[Processor, ...] | None = None  # their result processors, once known
+
+    def row_of(self, params: Mapping[str, Any]) -> list[Any]:
+        values = dict(self.fixed)
+        for name, make, scalar in self.defaults:
+            values[name] = make(None) if make is not None else scalar
+        values.update(params)
+        return [bind(values[n]) if bind is not None else values[n] for n, bind in self.slots]
+
+    def processors(self, dialect: Dialect, coltypes: Sequence[Any]) -> None:
+        """The result processors, by the types the driver gives: asyncpg's numeric
+        processor depends on the column's type oid."""
+        assert self.returns is not None
+        self.results = tuple(
+            t._cached_result_processor(dialect, coltype)
+            for t, coltype in zip(self.returns, coltypes, strict=True)
+        )
+
+    def processed(self, rows: Sequence[Any]) -> list[tuple[Any, ...]]:
+        processors = self.results or ()
+        if not any(processors):
+            return [tuple(row) for row in rows]
+        return [
+            tuple(p(v) if p is not None else v for p, v in zip(processors, row, strict=True))
+            for row in rows
+        ]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """Rows (processed as a session would give them) and the rows the statement touched."""
+
+    rows: list[tuple[Any, ...]]
+    rowcount: int
+
+    def first(self) -> tuple[Any, ...] | None:
+        return self.rows[0] if self.rows else None
+
+
+class Direct:
+    """A Core statement run on the driver of the caller's session (see the module's doc)."""
+
+    def __init__(self, statement: ClauseElement) -> None:
+        self.statement = statement
+        self._plans: dict[tuple[str, bool, tuple[str, ...]], _Plan] = {}
+
+    async def execute(self, source: Source, params: Mapping[str, Any] | None = None) -> Outcome:
+        """Run once with ``params`` (bind names, or column keys of an INSERT/UPDATE)."""
+        params = params or {}
+        conn = await _connection(source)
+        plan = self._plan(conn.dialect, tuple(params), many=False)
+        return await _run(conn, plan, plan.row_of(params))
+
+    async def execute_many(self, source: Source, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Run once per parameter set (all with the same names); returns nothing."""
+        if not rows:
+            return
+        conn = await _connection(source)
+        plan = self._plan(conn.dialect, tuple(rows[0]), many=len(rows) > 1)
+        if len(rows) == 1:
+            await _run(conn, plan, plan.row_of(rows[0]))
+            return
+        await _run_many(conn, plan, [plan.row_of(row) for row in rows])
+
+    def _plan(self, dialect: Dialect, keys: tuple[str, ...], *, many: bool) -> _Plan:
+        key = (dialect.name, many, keys)
+        plan = self._plans.get(key)
+        if plan is None:
+            plan = self._plans[key] = _compile(self.statement, dialect, keys, many)
+        return plan
+
+
+def _compile(
+    statement: ClauseElement, dialect: Dialect, keys: tuple[str, ...], many: bool
+) -> _Plan:
+    compiled = statement.compile(dialect=dialect, column_keys=list(keys), for_executemany=many)
+    assert isinstance(compiled, SQLCompiler)
+    if compiled.positiontup is None:
+        raise TypeError(f"{dialect.name}: not a positional parameter style")
+    if compiled.post_compile_params or compiled.literal_execute_params:
+        raise TypeError("expanding or literal-execute parameters cannot be compiled once")
+    if getattr(compiled, "postfetch", None):  # set on INSERT and UPDATE only
+        raise TypeError("SQL-side defaults would need fetching afterwards")
+    defaults: list[tuple[str, Callable[[Any], Any] | None, Any]] = []
+    # as SQLAlchemy's execution context fills them (DefaultExecutionContext)
+    prefetch = [(c, c._default_description_tuple) for c in compiled.insert_prefetch] or [
+        (c, c._onupdate_description_tuple) for c in compiled.update_prefetch
+    ]
+    for column, (arg, is_scalar, is_callable, is_sentinel) in prefetch:
+        name = compiled._within_exec_param_key_getter(column)  # set up for DML only
+        if name in keys:
+            continue
+        if is_scalar:
+            defaults.append((name, None, arg))
+        elif is_callable and not is_sentinel:
+            defaults.append((name, arg, None))
+        else:
+            raise TypeError(f"{column}: a default that is not a Python value or callable")
+    named = set(keys) | {name for name, _, _ in defaults}
+    fixed = {}
+    for name in compiled.positiontup:
+        if name in named:
+            continue
+        bind = compiled.binds[name]
+        if bind.callable is not None or (bind.value is None and bind.required):
+            raise TypeError(f"parameter {name!r} has no value")
+        fixed[name] = bind.value
+    processors: dict[str, Any] = dict(compiled._bind_processors)  # tuple types: none here
+    returns = tuple(column.type for column in compiled._result_columns) or None
+    return _Plan(
+        sql=compiled.string,
+        slots=tuple((name, processors.get(name)) for name in compiled.positiontup),
+        fixed=fixed,
+        defaults=tuple(defaults),
+        returns=returns,
+    )
+
+
+@dataclass(frozen=True)
+class _Conn:
+    dialect: Dialect
+    adapter: Any  # SQLAlchemy's adapted DBAPI connection
+    driver: Any  # asyncpg.Connection, or infra.sqlite_driver.OneTripConnection
+
+
+_HELD = "infra.direct_sql"  # in ``session.info``: the transaction and its _Conn
+
+
+async def _connection(source: Source) -> _Conn:
+    """The driver under ``source``; remembered for the rest of a session's transaction
+    (finding it again is two greenlet switches, a third of a statement's cost)."""
+    if isinstance(source, AsyncSession):
+        held = source.info.get(_HELD)
+        tx = source.sync_session.get_transaction()
+        if held is not None and tx is not None and held[0] is tx and tx.is_active:
+            return held[1]
+        conn = await source.connection()
+        found = await _driver_of(conn)
+        source.info[_HELD] = (source.sync_session.get_transaction(), found)
+        return found
+    return await _driver_of(source)
+
+
+async def _driver_of(conn: AsyncConnection) -> _Conn:
+    fairy = await conn.get_raw_connection()
+    return _Conn(conn.dialect, fairy.dbapi_connection, fairy.driver_connection)
+
+
+async def _run(conn: _Conn, plan: _Plan, row: list[Any]) -> Outcome:
+    try:
+        if conn.dialect.name == "postgresql":
+            async with conn.adapter._execute_mutex:
+                await _begun(conn)
+                if plan.returns is not None:
+                    if plan.results is None:
+                        prepared = await conn.driver.prepare(plan.sql)
+                        plan.processors(
+                            conn.dialect, [a.type.oid for a in prepared.get_attributes()]
+                        )
+                    rows = await conn.driver.fetch(plan.sql, *row)
+                    return Outcome(plan.processed(rows), len(rows))
+                status = await conn.driver.execute(plan.sql, *row)
+                return Outcome([], _count(status))
+        cursor = conn.driver.cursor()
+        await cursor.execute(plan.sql, row)
+        if plan.returns is None:
+            return Outcome([], cursor.rowcount)
+        if plan.results is None:
+            plan.processors(conn.dialect, [None] * len(plan.returns))  # pysqlite gives no types
+        rows = await cursor.fetchall()
+        return Outcome(plan.processed(rows), len(rows))
+    except Exception as error:
+        _raise_as_sqlalchemy(conn, plan, row, error)
+
+
+async def _run_many(conn: _Conn, plan: _Plan, rows: list[list[Any]]) -> None:
+    try:
+        if conn.dialect.name == "postgresql":
+            async with conn.adapter._execute_mutex:
+                await _begun(conn)
+                await conn.driver.executemany(plan.sql, rows)
+            return
+        await conn.driver.cursor().executemany(plan.sql, rows)
+    except Exception as error:
+        _raise_as_sqlalchemy(conn, plan, rows, error)
+
+
+async def _begun(conn: _Conn) -> None:
+    """The session's transaction, begun on the server as SQLAlchemy would at its first
+    statement (its asyncpg adapter sends BEGIN lazily)."""
+    if conn.adapter._transaction is None and not conn.adapter.autocommit:
+        await conn.adapter._start_transaction()
+
+
+def _count(status: str) -> int:
+    """Rows touched, from asyncpg's command tag ("UPDATE 1", "INSERT 0 1", "DELETE 0")."""
+    last = status.rsplit(" ", 1)[-1]
+    return int(last) if last.isdigit() else -1
+
+
+def _raise_as_sqlalchemy(conn: _Conn, plan: _Plan, params: Any, error: Exception) -> NoReturn:
+    """Raise what a session would have raised: ``sqlalchemy.exc.IntegrityError`` for a
+    unique violation, ``OperationalError`` for a lost server, and so on, caused by the
+    adapter's error (caused in turn by the driver's), as SQLAlchemy chains them."""
+    if conn.dialect.name == "postgresql":
+        try:
+            conn.adapter._handle_exception(error)  # the adapter's DBAPI classes; always raises
+        except Exception as translated:
+            error = translated
+        base: type[Exception] = conn.dialect.loaded_dbapi.Error
+    else:
+        base = sqlite3.Error
+    if isinstance(error, sa_exc.StatementError) or not isinstance(error, base):
+        raise error
+    raise sa_exc.DBAPIError.instance(plan.sql, params, error, base, dialect=conn.dialect) from error
