@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy import Table, bindparam, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from domain.payload import REDACTED, REDACTED_KEY, PayloadKind, hash_token, parse_payload
 from infra.db import DURABLE, SessionFactory
@@ -84,24 +85,42 @@ async def store(sessions: SessionFactory, payloads: Sequence[dict[str, Any]]) ->
     """Insert new updates (duplicates ignored); returns the ids that were new."""
     if not payloads:
         return []
-    async with sessions.begin() as session:
-        # Committed means Telegram may forget these updates: fsynced even on SQLite (db.DURABLE).
-        conn = await session.connection(execution_options={DURABLE: True})
-        now = utcnow()
-        rows = [
-            {
-                "update_id": p["update_id"],
-                "chat_id": chat_of(p),
-                "payload": redacted(p),  # the caller keeps the original, to handle it now
-                "received_at": now,
-            }
-            for p in payloads
-        ]
+    now = utcnow()
+    rows = [
+        {
+            "update_id": p["update_id"],
+            "chat_id": chat_of(p),
+            "payload": redacted(p),  # the caller keeps the original, to handle it now
+            "received_at": now,
+        }
+        for p in payloads
+    ]
+    # Committed means Telegram may forget these updates: fsynced even on SQLite (db.DURABLE).
+    async with _one_statement(sessions, durable=True) as conn:
         # one statement, given the rows as parameter sets: SQLAlchemy sends them as one
         # multi-row INSERT, and compiles the statement once (rows put in ``values()`` made
         # a statement that is never cached: compiled again for every batch)
         stored = await conn.execute(_STORE[conn.dialect.name], rows)
         return sorted(int(i) for i in stored.scalars().all())
+
+
+@asynccontextmanager
+async def _one_statement(
+    sessions: SessionFactory, *, durable: bool = False
+) -> AsyncIterator[AsyncConnection]:
+    """A connection whose statement is its own transaction. On PostgreSQL in autocommit:
+    one round trip, where BEGIN, the statement and COMMIT were three (issue 12), and just as
+    durable (each statement commits, fsynced as any commit). On SQLite a transaction, whose
+    BEGIN travels with the statement anyway (``infra.sqlite_driver``)."""
+    engine = sessions.kw["bind"]
+    if engine.dialect.name == "postgresql":
+        async with engine.connect() as conn:
+            yield await conn.execution_options(isolation_level="AUTOCOMMIT")
+        return
+    async with engine.connect() as conn:
+        await conn.execution_options(**({DURABLE: True} if durable else {}))
+        async with conn.begin():
+            yield conn
 
 
 _INBOX: Table = InboxUpdate.__table__  # type: ignore[assignment]
@@ -132,8 +151,7 @@ async def mark_done(sessions: SessionFactory, *update_ids: int) -> None:
     survey step (compiling ORM state, synchronizing a session that holds nothing).
     """
     now = utcnow()
-    async with sessions.begin() as session:
-        conn = await session.connection()
+    async with _one_statement(sessions) as conn:  # chunks: each its own commit (marks repeat)
         for start in range(0, len(update_ids), _CHUNK):
             await conn.execute(_DONE, {"ids": update_ids[start : start + _CHUNK], "now": now})
 
