@@ -8,11 +8,12 @@ share was the largest single cost of a step once the ORM was gone from it (issue
 ``Direct`` keeps what SQLAlchemy would do and drops only the repetition: the statement is
 compiled by SQLAlchemy for the dialect (once per set of parameter names), parameters get
 the columns' own bind processors and Python-side defaults (``updated_at``), rows the
-result processors, and a failure is raised as the same ``sqlalchemy.exc`` class a session
-would raise (its cause, the driver's error, is what ``infra.outage`` reads). The statement
-runs on the connection of the caller's session, inside its transaction: on PostgreSQL
-the transaction is begun first if the session has not sent anything yet, on SQLite the
-driver sends the deferred BEGIN with it (``infra.sqlite_driver``).
+result processors, and a failure goes through SQLAlchemy's own handling of a failed
+statement: the same ``sqlalchemy.exc`` class, a lost connection invalidated with the
+pool, a cancelled statement's connection closed. The statement runs on the connection of
+the caller's session, inside its transaction: on PostgreSQL the transaction is begun
+first if the session has not sent anything yet, on SQLite the driver sends the deferred
+BEGIN with it (``infra.sqlite_driver``).
 
 Not for statements with expanding (``IN``) parameters or SQL-side defaults: those refuse
 at their first compile. And like ``connection.execute`` (not ``session.execute``) a direct
@@ -21,20 +22,17 @@ statement does not flush the session's pending ORM changes first.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NoReturn
 
-from sqlalchemy import exc as sa_exc
-from sqlalchemy.engine import Dialect
+from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.types import TypeEngine
 
 Processor = Callable[[Any], Any] | None
-Source = AsyncSession | AsyncConnection
 
 
 @dataclass
@@ -92,23 +90,25 @@ class Direct:
         self.statement = statement
         self._plans: dict[tuple[str, bool, tuple[str, ...]], _Plan] = {}
 
-    async def execute(self, source: Source, params: Mapping[str, Any] | None = None) -> Outcome:
+    async def execute(
+        self, session: AsyncSession, params: Mapping[str, Any] | None = None
+    ) -> Outcome:
         """Run once with ``params`` (bind names, or column keys of an INSERT/UPDATE)."""
         params = params or {}
-        conn = await _connection(source)
+        conn = await _connection(session)
         plan = self._plan(conn.dialect, tuple(params), many=False)
-        return await _run(conn, plan, plan.row_of(params))
+        return await _run(conn, plan, params)
 
-    async def execute_many(self, source: Source, rows: Sequence[Mapping[str, Any]]) -> None:
+    async def execute_many(self, session: AsyncSession, rows: Sequence[Mapping[str, Any]]) -> None:
         """Run once per parameter set (all with the same names); returns nothing."""
         if not rows:
             return
-        conn = await _connection(source)
+        conn = await _connection(session)
         plan = self._plan(conn.dialect, tuple(rows[0]), many=len(rows) > 1)
         if len(rows) == 1:
-            await _run(conn, plan, plan.row_of(rows[0]))
+            await _run(conn, plan, rows[0])
             return
-        await _run_many(conn, plan, [plan.row_of(row) for row in rows])
+        await _run_many(conn, plan, rows)
 
     def _plan(self, dialect: Dialect, keys: tuple[str, ...], *, many: bool) -> _Plan:
         key = (dialect.name, many, keys)
@@ -166,36 +166,37 @@ def _compile(
 
 @dataclass(frozen=True)
 class _Conn:
-    dialect: Dialect
+    sa: AsyncConnection  # the session's connection: failures go through its handling
     adapter: Any  # SQLAlchemy's adapted DBAPI connection
     driver: Any  # asyncpg.Connection, or infra.sqlite_driver.OneTripConnection
+
+    @property
+    def dialect(self) -> Dialect:
+        return self.sa.dialect
 
 
 _HELD = "infra.direct_sql"  # in ``session.info``: the transaction and its _Conn
 
 
-async def _connection(source: Source) -> _Conn:
-    """The driver under ``source``; remembered for the rest of a session's transaction
-    (finding it again is two greenlet switches, a third of a statement's cost)."""
-    if isinstance(source, AsyncSession):
-        held = source.info.get(_HELD)
-        tx = source.sync_session.get_transaction()
-        if held is not None and tx is not None and held[0] is tx and tx.is_active:
+async def _connection(session: AsyncSession) -> _Conn:
+    """The driver under the session's transaction (begun if need be); remembered for the
+    rest of the transaction (finding it again is two greenlet switches, a third of a
+    statement's cost) unless its connection was invalidated meanwhile."""
+    held = session.info.get(_HELD)
+    tx = session.sync_session.get_transaction()
+    if held is not None and tx is not None and held[0] is tx and tx.is_active:
+        if not held[1].sa.invalidated:
             return held[1]
-        conn = await source.connection()
-        found = await _driver_of(conn)
-        source.info[_HELD] = (source.sync_session.get_transaction(), found)
-        return found
-    return await _driver_of(source)
-
-
-async def _driver_of(conn: AsyncConnection) -> _Conn:
+    conn = await session.connection()
     fairy = await conn.get_raw_connection()
-    return _Conn(conn.dialect, fairy.dbapi_connection, fairy.driver_connection)
+    found = _Conn(conn, fairy.dbapi_connection, fairy.driver_connection)
+    session.info[_HELD] = (session.sync_session.get_transaction(), found)
+    return found
 
 
-async def _run(conn: _Conn, plan: _Plan, row: list[Any]) -> Outcome:
+async def _run(conn: _Conn, plan: _Plan, params: Mapping[str, Any]) -> Outcome:
     try:
+        row = plan.row_of(params)
         if conn.dialect.name == "postgresql":
             async with conn.adapter._execute_mutex:
                 await _begun(conn)
@@ -217,20 +218,21 @@ async def _run(conn: _Conn, plan: _Plan, row: list[Any]) -> Outcome:
             plan.processors(conn.dialect, [None] * len(plan.returns))  # pysqlite gives no types
         rows = await cursor.fetchall()
         return Outcome(plan.processed(rows), len(rows))
-    except Exception as error:
-        _raise_as_sqlalchemy(conn, plan, row, error)
+    except BaseException as error:
+        await _failed(conn, plan, params, error)
 
 
-async def _run_many(conn: _Conn, plan: _Plan, rows: list[list[Any]]) -> None:
+async def _run_many(conn: _Conn, plan: _Plan, params: Sequence[Mapping[str, Any]]) -> None:
     try:
+        rows = [plan.row_of(one) for one in params]
         if conn.dialect.name == "postgresql":
             async with conn.adapter._execute_mutex:
                 await _begun(conn)
                 await conn.driver.executemany(plan.sql, rows)
             return
         await conn.driver.cursor().executemany(plan.sql, rows)
-    except Exception as error:
-        _raise_as_sqlalchemy(conn, plan, rows, error)
+    except BaseException as error:
+        await _failed(conn, plan, params, error)
 
 
 async def _begun(conn: _Conn) -> None:
@@ -246,18 +248,23 @@ def _count(status: str) -> int:
     return int(last) if last.isdigit() else -1
 
 
-def _raise_as_sqlalchemy(conn: _Conn, plan: _Plan, params: Any, error: Exception) -> NoReturn:
-    """Raise what a session would have raised: ``sqlalchemy.exc.IntegrityError`` for a
-    unique violation, ``OperationalError`` for a lost server, and so on, caused by the
-    adapter's error (caused in turn by the driver's), as SQLAlchemy chains them."""
-    if conn.dialect.name == "postgresql":
+async def _failed(conn: _Conn, plan: _Plan, params: Any, error: BaseException) -> NoReturn:
+    """Handle a failure as SQLAlchemy handles its own statements' (``Connection.
+    _handle_dbapi_exception``): the driver's error translated by the adapter and wrapped
+    (``sqlalchemy.exc.IntegrityError`` for a unique violation, a ``StatementError`` for a
+    value no bind processor takes), a lost connection invalidated with the pool's older
+    ones, a cancelled statement's connection closed (it may still be mid-statement)."""
+    if isinstance(error, Exception):
         try:
             conn.adapter._handle_exception(error)  # the adapter's DBAPI classes; always raises
         except Exception as translated:
             error = translated
-        base: type[Exception] = conn.dialect.loaded_dbapi.Error
-    else:
-        base = sqlite3.Error
-    if isinstance(error, sa_exc.StatementError) or not isinstance(error, base):
-        raise error
-    raise sa_exc.DBAPIError.instance(plan.sql, params, error, base, dialect=conn.dialect) from error
+
+    def handle(sync: Connection) -> NoReturn:
+        try:
+            raise error  # SQLAlchemy reads the exception being handled (sys.exc_info)
+        except BaseException as handled:
+            sync._handle_dbapi_exception(handled, plan.sql, params, None, None)
+
+    await conn.sa.run_sync(handle)
+    raise AssertionError("unreachable: the handler raises")

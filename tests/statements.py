@@ -2,8 +2,8 @@
 
 Statements of the hot path go straight to the driver (``infra.direct_sql``), past
 SQLAlchemy's ``before_cursor_execute``. SQLite's trace sees every statement; asyncpg's
-query loggers see those sent with ``fetch``/``execute`` but not SQLAlchemy's (prepared
-statements), which its event sees. Transaction control
+query loggers see those sent with ``fetch``/``execute``/``executemany`` but not
+SQLAlchemy's single statements (prepared), which its event sees. Transaction control
 (BEGIN, COMMIT, ROLLBACK, PRAGMA) is left out: on SQLite a deferred BEGIN travels with
 the first statement, and what a test counts is the work.
 """
@@ -37,8 +37,9 @@ async def sent(session: AsyncSession) -> AsyncIterator[list[str]]:
         def logged(record: Any) -> None:
             note(record.query)
 
-        def executed(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-            note(statement)
+        def executed(*args: Any) -> None:  # conn, cursor, statement, params, context, many
+            if not args[5]:  # SQLAlchemy's executemany is asyncpg's: logged there
+                note(args[2])
 
         driver.add_query_logger(logged)
         event.listen(conn.sync_connection, "before_cursor_execute", executed)

@@ -7,12 +7,14 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from sqlalchemy import Table, bindparam, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Table, bindparam, insert, select, text, update
+from sqlalchemy.exc import DBAPIError, IntegrityError, StatementError
 
 from infra.db import SessionFactory
 from infra.direct_sql import Direct
 from infra.models import ConversationState
+from infra.outage import is_outage
+from tests.dbs import backend
 
 _STATE: Table = ConversationState.__table__  # type: ignore[assignment]
 _INSERT = Direct(insert(_STATE))
@@ -74,3 +76,32 @@ async def test_expanding_parameters_are_refused_at_the_first_compile(
     async with sessions() as s:
         with pytest.raises(TypeError, match="expanding"):
             await many.execute(s, {"keys": ["1:1"]})
+
+
+async def test_a_value_no_column_takes_is_refused_as_sqlalchemy_refuses_it(
+    sessions: SessionFactory,
+) -> None:
+    naive = dt.datetime(2026, 12, 7, 8, 0)  # rows carry aware UTC times (UtcDateTime)
+    with pytest.raises(StatementError, match="naive datetime"):
+        async with sessions.begin() as s:
+            await _INSERT.execute(
+                s, {"name": "survey", "key": "1:1", "state": "Q1", "data": {}, "updated_at": naive}
+            )
+
+
+@pytest.mark.skipif(backend() != "postgresql", reason="a server connection to end")
+async def test_a_connection_lost_under_a_direct_statement_is_an_outage_and_replaced(
+    sessions: SessionFactory,
+) -> None:
+    """The server ends the session's connection (a restart, a DBA): the statement fails as
+    an outage, the connection is invalidated, and the next transaction gets a new one."""
+    async with sessions() as s:
+        pid = (await s.execute(text("SELECT pg_backend_pid()"))).scalar_one()
+        async with sessions() as other:  # another connection of the pool: s holds its own
+            await other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        with pytest.raises(DBAPIError) as lost:
+            await _READ.execute(s, {"key": "1:1"})
+    assert lost.value.connection_invalidated and is_outage(lost.value)
+    async with sessions() as s:
+        assert (await _READ.execute(s, {"key": "1:1"})).rows == []
+        assert (await s.execute(text("SELECT pg_backend_pid()"))).scalar_one() != pid
