@@ -118,7 +118,8 @@ async def _one_statement(
             yield await conn.execution_options(isolation_level="AUTOCOMMIT")
         return
     async with engine.connect() as conn:
-        await conn.execution_options(**({DURABLE: True} if durable else {}))
+        if durable:
+            await conn.execution_options(**{DURABLE: True})  # read by infra.db's begin hook
         async with conn.begin():
             yield conn
 
