@@ -60,6 +60,17 @@ EXIT_LOCK_LOST = 4  # exit status of a process that lost its lock while serving
 _DB_ERRORS = (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError)
 
 
+# who holds the lock: its server process, for ``_take_back``; its name, for the log
+_HOLDER = """
+    SELECT l.pid, a.application_name, host(a.client_addr) AS addr
+    FROM pg_locks l LEFT JOIN pg_stat_activity a ON a.pid = l.pid
+    WHERE l.locktype = 'advisory' AND l.granted
+      AND l.classid = ($1::bigint >> 32)::oid AND l.objid = ($1::bigint & 4294967295)::oid
+      AND l.objsubid = 1
+      AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+"""
+
+
 class AlreadyServing(Exception):
     """Another process serves this SQLite database; ``pid`` names it when known."""
 
@@ -168,6 +179,7 @@ class AdvisoryLock(InstanceLock):
         self._engine: AsyncEngine | None = None
         self._conn: AsyncConnection | None = None
         self._raw: Any = None  # the asyncpg connection under self._conn
+        self._pid: int | None = None  # its server process: ended if found still holding the lock
         self._watch: asyncio.Task[None] | None = None
         self._releasing = False
         self._suspect_task: asyncio.Task[None] | None = None
@@ -252,6 +264,7 @@ class AdvisoryLock(InstanceLock):
         )
         self._conn = await self._engine.connect()
         self._raw = (await self._conn.get_raw_connection()).driver_connection
+        self._pid = self._raw.get_server_pid()
         await self._lease()
 
     async def _lease(self) -> None:
@@ -273,24 +286,47 @@ class AdvisoryLock(InstanceLock):
     async def _holder(self) -> str:
         """Who holds the lock, for the standby's log line (best effort)."""
         try:
-            row = await self._raw.fetchrow(
-                """
-                SELECT a.application_name, host(a.client_addr) AS addr
-                FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
-                WHERE l.locktype = 'advisory' AND l.granted
-                  AND l.classid = $1::bigint::oid AND l.objid = $2::bigint::oid
-                  AND l.objsubid = 1
-                  AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
-                """,
-                LOCK_KEY >> 32,
-                LOCK_KEY & 0xFFFFFFFF,
-                timeout=PING_TIMEOUT,
-            )
+            row = await self._raw.fetchrow(_HOLDER, LOCK_KEY, timeout=PING_TIMEOUT)
         except _DB_ERRORS:
             return "unknown"
         if row is None:
             return "unknown"
         return f"{row['application_name'] or 'unknown'} from {row['addr'] or 'a local socket'}"
+
+    async def _take_back(self, previous: int | None) -> bool:
+        """``pg_try_advisory_lock`` on the new connection. While the session holding the lock
+        is our own previous one — a ping that timed out, or an outage that cut us off, and
+        the server has not yet seen us hang up — end that session (``pg_terminate_backend``:
+        our own role may) and try again, for up to ``LEASE`` seconds: no other process can
+        hold the lock meanwhile. Ours is known by server pid and application name (which
+        names this process), so a recycled pid is not mistaken for it. False once another
+        process holds it."""
+        deadline = time.monotonic() + LEASE
+        ended = False
+        while not await self._try_lock():
+            row = await self._raw.fetchrow(_HOLDER, LOCK_KEY, timeout=PING_TIMEOUT)
+            ours = row is not None and (row["pid"], row["application_name"]) == (
+                previous,
+                self.name,
+            )
+            if previous is None or not ours:
+                if row is None and time.monotonic() < deadline:
+                    continue  # released between the two queries: try again
+                return False
+            if time.monotonic() > deadline:
+                return False
+            if not ended:
+                log.warning(
+                    "the instance lock is still held by this process's previous lock session "
+                    "(server pid %s), which the server has not seen end: ending it",
+                    previous,
+                )
+                await self._raw.fetchval(
+                    "SELECT pg_terminate_backend($1)", previous, timeout=PING_TIMEOUT
+                )
+                ended = True
+            await asyncio.sleep(0.1)
+        return True
 
     async def _ping(self) -> None:
         while True:
@@ -353,9 +389,10 @@ class AdvisoryLock(InstanceLock):
             if self._watch is not None:
                 self._watch.cancel()
                 self._watch = None
+            previous = self._pid
             try:
                 await self._connect()
-                if not await self._try_lock():
+                if not await self._take_back(previous):
                     return False
             except Exception as exc:  # SQLAlchemy wraps what asyncpg raises
                 log.warning("could not take the lock back (%s: %s)", type(exc).__name__, exc)
@@ -385,11 +422,12 @@ class AdvisoryLock(InstanceLock):
             if self._watch is not None:
                 self._watch.cancel()
                 self._watch = None
+            previous = self._pid
             await self._connect()
             if self._releasing:  # stopped meanwhile: no connection may hold the lock after
                 await self._close()
                 return
-            if not await self._try_lock():
+            if not await self._take_back(previous):
                 self._lose("another process took the lock during the database outage")
                 raise InstanceLockLost("another process took the lock during the database outage")
             self._needs_reacquire = False
@@ -399,6 +437,7 @@ class AdvisoryLock(InstanceLock):
     async def _close(self) -> None:
         conn, engine, raw = self._conn, self._engine, self._raw
         self._conn = self._engine = self._raw = None
+        self._pid = None
         if conn is not None:
             # the connection may be dead already: closing it then fails, and that is fine
             with contextlib.suppress(Exception):

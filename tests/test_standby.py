@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import os
 import re
 import signal
 import time
@@ -338,6 +339,53 @@ async def test_active_whose_lock_connection_is_killed_takes_the_lock_back_and_se
         holders = await _lock_holders(bot_settings)
         assert len(holders) == 1 and holders[0].startswith("jixiao@")  # (cut at 63 characters)
     finally:
+        await active.stop()
+
+
+async def _lock_session_pid(settings: Settings) -> int:
+    conn = await asyncpg.connect(_dsn(settings))
+    try:
+        pid = await conn.fetchval(
+            f"SELECT l.pid FROM pg_locks l WHERE l.granted AND {_OUR_LOCK}", LOCK_KEY
+        )
+        assert pid is not None
+        return int(pid)
+    finally:
+        await conn.close()
+
+
+@postgres_only
+async def test_active_whose_lock_session_hangs_ends_it_and_serves_on(
+    server: FakeBotApi, bot_settings: Settings, tmp_path: Path
+) -> None:
+    """A ping that times out while the lock's session lives on (a stalled link or server
+    process: played by SIGSTOP on that server process): the holder hangs up and connects
+    again, finds its own previous session still holding the lock, ends it, and serves on
+    with the lock on its new session, instead of stopping as if another process held it."""
+    active = _process(server, bot_settings, tmp_path, "a")
+    stalled: int | None = None
+    try:
+        await _serving(server, active)
+        stalled = await _lock_session_pid(bot_settings)
+        os.kill(stalled, signal.SIGSTOP)
+        await wait_for(
+            lambda: "previous lock session" in active.output() or active.proc.poll() is not None,  # type: ignore[union-attr]
+            120,
+        )
+        assert active.proc is not None and active.proc.poll() is None, active.output()[-3000:]
+        os.kill(stalled, signal.SIGCONT)  # the server process wakes to its pending SIGTERM
+        stalled = None
+        await wait_for(lambda: "ours again" in active.output(), 60)
+        user = server.user(6105, language_code="zh-hans")
+        await user.send("/help")
+        await user.expect_text("/language", timeout=120)
+        assert active.proc.poll() is None
+        assert "lost the instance lock" not in active.output()
+        holders = await _lock_holders(bot_settings)
+        assert len(holders) == 1 and holders[0].startswith("jixiao@")
+    finally:
+        if stalled is not None:
+            os.kill(stalled, signal.SIGCONT)
         await active.stop()
 
 
