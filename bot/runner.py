@@ -157,6 +157,7 @@ async def _hold_lock_and_serve(
     await watch.wait_reachable(stop)
     lock = instance_lock(settings.database_url)
     lock.on_suspect = watch.check  # a lost lock connection may be an outage, not a rival
+    lock.on_hold = watch.hold  # our own old lock session still holds it: wait, not serve
     if not await lock.acquire(stop, exit_now if handle_signals else stop.set):
         return  # stopped while standing by
     watch.gate = lock.reacquire  # after an outage, work resumes only under the lock

@@ -34,6 +34,7 @@ import contextlib
 import fcntl
 import logging
 import os
+import secrets
 import socket
 import time
 from collections.abc import Awaitable, Callable
@@ -60,15 +61,21 @@ EXIT_LOCK_LOST = 4  # exit status of a process that lost its lock while serving
 _DB_ERRORS = (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError)
 
 
-# who holds the lock: its server process, for ``_take_back``; its name, for the log
-_HOLDER = """
-    SELECT l.pid, a.application_name, host(a.client_addr) AS addr
-    FROM pg_locks l LEFT JOIN pg_stat_activity a ON a.pid = l.pid
+_HELD_BY = """
+    FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
     WHERE l.locktype = 'advisory' AND l.granted
       AND l.classid = ($1::bigint >> 32)::oid AND l.objid = ($1::bigint & 4294967295)::oid
       AND l.objsubid = 1
       AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
 """
+_HOLDER = f"SELECT a.application_name, host(a.client_addr) AS addr {_HELD_BY}"  # for the log
+# another session of this process (by its application name) holding the lock: counted, or
+# ended (``_take_back``)
+_OURS = f"SELECT count(*) {_HELD_BY} AND a.application_name = $2 AND l.pid <> pg_backend_pid()"
+_END_OURS = (
+    f"SELECT count(pg_terminate_backend(l.pid)) {_HELD_BY} "
+    "AND a.application_name = $2 AND l.pid <> pg_backend_pid()"
+)
 
 
 class AlreadyServing(Exception):
@@ -94,6 +101,9 @@ class InstanceLock:
         self._on_lost: Callable[[], None] = lambda: None
         # Probe the database now; on an outage hold all work and return the error, else None.
         self.on_suspect: Callable[[], Awaitable[BaseException | None]] | None = None
+        # Hold all work, as in an outage, until ``reacquire`` has run (the database watch's
+        # gate), for the reason given.
+        self.on_hold: Callable[[str], None] | None = None
 
     async def acquire(self, stop: asyncio.Event, on_lost: Callable[[], None]) -> bool:
         """Hold the lock (waiting as a standby if needed); False if ``stop`` came first.
@@ -175,11 +185,12 @@ class AdvisoryLock(InstanceLock):
     def __init__(self, database_url: str) -> None:
         super().__init__()
         self.database_url = database_url
-        self.name = f"jixiao@{socket.gethostname()} pid {os.getpid()}"[:63]
+        # names this process's lock sessions, and only them (a random tag: hostnames and
+        # pids repeat across containers); at most 63 characters, as application_name keeps
+        self.name = f"jixiao@{socket.gethostname()[:30]} pid {os.getpid()} #{secrets.token_hex(4)}"
         self._engine: AsyncEngine | None = None
         self._conn: AsyncConnection | None = None
         self._raw: Any = None  # the asyncpg connection under self._conn
-        self._pid: int | None = None  # its server process: ended if found still holding the lock
         self._watch: asyncio.Task[None] | None = None
         self._releasing = False
         self._suspect_task: asyncio.Task[None] | None = None
@@ -264,7 +275,6 @@ class AdvisoryLock(InstanceLock):
         )
         self._conn = await self._engine.connect()
         self._raw = (await self._conn.get_raw_connection()).driver_connection
-        self._pid = self._raw.get_server_pid()
         await self._lease()
 
     async def _lease(self) -> None:
@@ -293,40 +303,50 @@ class AdvisoryLock(InstanceLock):
             return "unknown"
         return f"{row['application_name'] or 'unknown'} from {row['addr'] or 'a local socket'}"
 
-    async def _take_back(self, previous: int | None) -> bool:
-        """``pg_try_advisory_lock`` on the new connection. While the session holding the lock
-        is our own previous one — a ping that timed out, or an outage that cut us off, and
-        the server has not yet seen us hang up — end that session (``pg_terminate_backend``:
-        our own role may) and try again, for up to ``LEASE`` seconds: no other process can
-        hold the lock meanwhile. Ours is known by server pid and application name (which
-        names this process), so a recycled pid is not mistaken for it. False once another
-        process holds it."""
+    async def _ours_holds(self) -> bool:
+        """Whether another session of this process holds the lock: our previous lock
+        session, which the server has not yet seen us leave (a ping that timed out on a
+        stalled link or server process, an outage that cut us off)."""
+        return bool(await self._raw.fetchval(_OURS, LOCK_KEY, self.name, timeout=PING_TIMEOUT))
+
+    async def _take_back(self) -> bool:
+        """``pg_try_advisory_lock`` on the new connection; while our own previous session
+        holds the lock, end that session (``pg_terminate_backend``, allowed on one's own
+        role) and try again, for up to ``LEASE`` seconds. Work is held meanwhile
+        (``reacquire`` runs as the database watch's gate). False once another process holds
+        the lock, or if the old session cannot be ended."""
+        try:
+            return await self._take_back_polling()
+        except Exception:
+            if self._releasing:  # stopping: ``release`` closed the connection under us
+                return False
+            raise
+
+    async def _take_back_polling(self) -> bool:
         deadline = time.monotonic() + LEASE
         ended = False
-        while not await self._try_lock():
-            row = await self._raw.fetchrow(_HOLDER, LOCK_KEY, timeout=PING_TIMEOUT)
-            ours = row is not None and (row["pid"], row["application_name"]) == (
-                previous,
-                self.name,
-            )
-            if previous is None or not ours:
-                if row is None and time.monotonic() < deadline:
-                    continue  # released between the two queries: try again
+        while not self._releasing:
+            if await self._try_lock():
+                return True
+            try:
+                ours = await self._raw.fetchval(
+                    _OURS if ended else _END_OURS, LOCK_KEY, self.name, timeout=PING_TIMEOUT
+                )
+            except asyncpg.InsufficientPrivilegeError as exc:
+                log.warning("could not end our previous lock session (%s)", exc)
                 return False
-            if time.monotonic() > deadline:
-                return False
+            if not ours:  # another process holds it, or it came free just now
+                return await self._try_lock()
             if not ended:
                 log.warning(
-                    "the instance lock is still held by this process's previous lock session "
-                    "(server pid %s), which the server has not seen end: ending it",
-                    previous,
-                )
-                await self._raw.fetchval(
-                    "SELECT pg_terminate_backend($1)", previous, timeout=PING_TIMEOUT
+                    "the instance lock is still held by this process's previous lock session, "
+                    "which the server has not seen end: ended it, waiting for the lock"
                 )
                 ended = True
+            if time.monotonic() > deadline:
+                return False
             await asyncio.sleep(0.1)
-        return True
+        return False
 
     async def _ping(self) -> None:
         while True:
@@ -389,11 +409,16 @@ class AdvisoryLock(InstanceLock):
             if self._watch is not None:
                 self._watch.cancel()
                 self._watch = None
-            previous = self._pid
             try:
                 await self._connect()
-                if not await self._take_back(previous):
-                    return False
+                if not await self._try_lock():
+                    if self.on_hold is None or not await self._ours_holds():
+                        return False
+                    # our own previous session holds it: no other process can, but one may
+                    # the moment it ends; so hold all work until ``reacquire`` has the lock
+                    self._needs_reacquire = True
+                    self.on_hold("the instance lock is still held by our previous lock session")
+                    return True
             except Exception as exc:  # SQLAlchemy wraps what asyncpg raises
                 log.warning("could not take the lock back (%s: %s)", type(exc).__name__, exc)
                 return False
@@ -422,22 +447,25 @@ class AdvisoryLock(InstanceLock):
             if self._watch is not None:
                 self._watch.cancel()
                 self._watch = None
-            previous = self._pid
             await self._connect()
             if self._releasing:  # stopped meanwhile: no connection may hold the lock after
                 await self._close()
                 return
-            if not await self._take_back(previous):
-                self._lose("another process took the lock during the database outage")
-                raise InstanceLockLost("another process took the lock during the database outage")
+            taken = await self._take_back()
+            if self._releasing:
+                await self._close()
+                return
+            if not taken:
+                why = "another process took the lock while our lock connection was gone"
+                self._lose(why)
+                raise InstanceLockLost(why)
             self._needs_reacquire = False
             self._watch_connection()
-            log.warning("the database is back and the instance lock is ours again: serving")
+            log.warning("the instance lock is ours again: serving")
 
     async def _close(self) -> None:
         conn, engine, raw = self._conn, self._engine, self._raw
         self._conn = self._engine = self._raw = None
-        self._pid = None
         if conn is not None:
             # the connection may be dead already: closing it then fails, and that is fine
             with contextlib.suppress(Exception):

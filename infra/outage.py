@@ -107,15 +107,23 @@ class DatabaseWatch:
 
     def failed(self, error: BaseException) -> None:
         """A database call failed with an outage: hold work until a probe succeeds."""
+        self._hold(
+            "database unavailable (%s): holding work and retrying for up to %.0f s",
+            describe(error),
+            self.limit,
+        )
+
+    def hold(self, why: str) -> None:
+        """Hold work until a probe succeeds and the gate has run, for a reason other than a
+        failed call (the instance lock's previous session still holding it)."""
+        self._hold("holding work: %s", why)
+
+    def _hold(self, message: str, *args: object) -> None:
         if self._up.is_set():
             self._since = time.monotonic()
             self._up.clear()
             self._down.set()
-            log.warning(
-                "database unavailable (%s): holding work and retrying for up to %.0f s",
-                describe(error),
-                self.limit,
-            )
+            log.warning(message, *args)
 
     def close(self) -> None:
         """Shutting down: waiters give up (their work stays stored for the next start)."""
