@@ -45,6 +45,7 @@ class _Plan:
     defaults: tuple[tuple[str, Callable[[Any], Any] | None, Any], ...]  # name, callable, scalar
     returns: tuple[TypeEngine[Any], ...] | None  # per column of a statement that returns rows
     results: tuple[Processor, ...] | None = None  # their result processors, once known
+    converts: bool = False  # whether any of them does anything
 
     def row_of(self, params: Mapping[str, Any]) -> list[Any]:
         values = dict(self.fixed)
@@ -61,11 +62,12 @@ class _Plan:
             t._cached_result_processor(dialect, coltype)
             for t, coltype in zip(self.returns, coltypes, strict=True)
         )
+        self.converts = any(self.results)
 
     def processed(self, rows: Sequence[Any]) -> list[tuple[Any, ...]]:
-        processors = self.results or ()
-        if not any(processors):
+        if not self.converts:
             return [tuple(row) for row in rows]
+        processors = self.results or ()
         return [
             tuple(p(v) if p is not None else v for p, v in zip(processors, row, strict=True))
             for row in rows

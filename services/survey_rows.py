@@ -89,6 +89,16 @@ _LINK: Table = SurveyLink.__table__  # type: ignore[assignment]
 _VERSION: Table = TemplateVersion.__table__  # type: ignore[assignment]
 _ANSWER_COLUMNS = ("question", "indicator", "level", "points", "answered_at")
 
+# A response with what a step shows of it: one row per answer (or one with no answer).
+# ``services.surveys.load_view`` reads the same join as mapped objects.
+JOINED = (
+    _RESPONSE.outerjoin(_UNIT, _UNIT.c.id == _RESPONSE.c.unit_id)
+    .outerjoin(_STAFF, _STAFF.c.id == _RESPONSE.c.staff_id)
+    .outerjoin(_LINK, _LINK.c.id == _RESPONSE.c.link_id)
+    .outerjoin(_VERSION, _VERSION.c.id == _RESPONSE.c.template_id)
+    .outerjoin(_ANSWER, _ANSWER.c.response_id == _RESPONSE.c.id)
+)
+
 # built once, compiled once per dialect (and set of columns), sent as the driver's own SQL
 _READ = Direct(
     select(
@@ -99,13 +109,7 @@ _READ = Direct(
         _VERSION.c.digest,
         *(_ANSWER.c[name].label(f"answer_{name}") for name in _ANSWER_COLUMNS),
     )
-    .select_from(
-        _RESPONSE.outerjoin(_UNIT, _UNIT.c.id == _RESPONSE.c.unit_id)
-        .outerjoin(_STAFF, _STAFF.c.id == _RESPONSE.c.staff_id)
-        .outerjoin(_LINK, _LINK.c.id == _RESPONSE.c.link_id)
-        .outerjoin(_VERSION, _VERSION.c.id == _RESPONSE.c.template_id)
-        .outerjoin(_ANSWER, _ANSWER.c.response_id == _RESPONSE.c.id)
-    )
+    .select_from(JOINED)
     .where(_RESPONSE.c.id == bindparam("rid"))
 )
 _UPDATE = Direct(update(_RESPONSE).where(_RESPONSE.c.id == bindparam("row_id")))  # SET: params

@@ -199,11 +199,7 @@ async def load_view(session: AsyncSession, response_id: int, *, fresh: bool = Fa
                 TemplateVersion.digest,
                 SurveyAnswer,
             )
-            .outerjoin(OrgUnit, OrgUnit.id == SurveyResponse.unit_id)
-            .outerjoin(Staff, Staff.id == SurveyResponse.staff_id)
-            .outerjoin(SurveyLink, SurveyLink.id == SurveyResponse.link_id)
-            .outerjoin(TemplateVersion, TemplateVersion.id == SurveyResponse.template_id)
-            .outerjoin(SurveyAnswer, SurveyAnswer.response_id == SurveyResponse.id)
+            .select_from(survey_rows.JOINED)  # the join a tap reads as plain rows
             .where(SurveyResponse.id == response_id)
             # fresh: the rows as stored now, over any copy this session holds (a tap wrote
             # them as plain rows: ``save_tap``)
