@@ -34,6 +34,7 @@ import contextlib
 import fcntl
 import logging
 import os
+import re
 import secrets
 import socket
 import time
@@ -102,8 +103,8 @@ class InstanceLock:
         # Probe the database now; on an outage hold all work and return the error, else None.
         self.on_suspect: Callable[[], Awaitable[BaseException | None]] | None = None
         # Hold all work, as in an outage, until ``reacquire`` has run (the database watch's
-        # gate), for the reason given.
-        self.on_hold: Callable[[str], None] | None = None
+        # gate), for the reason given; False if work cannot be held now (then: stop).
+        self.on_hold: Callable[[str], bool] | None = None
 
     async def acquire(self, stop: asyncio.Event, on_lost: Callable[[], None]) -> bool:
         """Hold the lock (waiting as a standby if needed); False if ``stop`` came first.
@@ -187,7 +188,9 @@ class AdvisoryLock(InstanceLock):
         self.database_url = database_url
         # names this process's lock sessions, and only them (a random tag: hostnames and
         # pids repeat across containers); at most 63 characters, as application_name keeps
-        self.name = f"jixiao@{socket.gethostname()[:30]} pid {os.getpid()} #{secrets.token_hex(4)}"
+        # (the host in ASCII: the server would rewrite other bytes, and then never match)
+        host = re.sub(r"[^A-Za-z0-9._-]", "?", socket.gethostname())[:30]
+        self.name = f"jixiao@{host} pid {os.getpid()} #{secrets.token_hex(4)}"
         self._engine: AsyncEngine | None = None
         self._conn: AsyncConnection | None = None
         self._raw: Any = None  # the asyncpg connection under self._conn
@@ -309,34 +312,37 @@ class AdvisoryLock(InstanceLock):
         stalled link or server process, an outage that cut us off)."""
         return bool(await self._raw.fetchval(_OURS, LOCK_KEY, self.name, timeout=PING_TIMEOUT))
 
-    async def _take_back(self) -> bool:
+    async def _take_back(self) -> str | None:
         """``pg_try_advisory_lock`` on the new connection; while our own previous session
         holds the lock, end that session (``pg_terminate_backend``, allowed on one's own
         role) and try again, for up to ``LEASE`` seconds. Work is held meanwhile
-        (``reacquire`` runs as the database watch's gate). False once another process holds
-        the lock, or if the old session cannot be ended."""
+        (``reacquire`` runs as the database watch's gate). None once the lock is ours, else
+        why not: another process holds it, or our old session could not be ended."""
         try:
             return await self._take_back_polling()
         except Exception:
             if self._releasing:  # stopping: ``release`` closed the connection under us
-                return False
+                return "stopping"
             raise
 
-    async def _take_back_polling(self) -> bool:
+    async def _take_back_polling(self) -> str | None:
         deadline = time.monotonic() + LEASE
         ended = False
         while not self._releasing:
             if await self._try_lock():
-                return True
+                return None
             try:
                 ours = await self._raw.fetchval(
                     _OURS if ended else _END_OURS, LOCK_KEY, self.name, timeout=PING_TIMEOUT
                 )
             except asyncpg.InsufficientPrivilegeError as exc:
-                log.warning("could not end our previous lock session (%s)", exc)
-                return False
+                return (
+                    f"our previous lock session, which holds the lock, could not be ended ({exc})"
+                )
             if not ours:  # another process holds it, or it came free just now
-                return await self._try_lock()
+                if await self._try_lock():
+                    return None
+                return "another process took the lock while our lock connection was gone"
             if not ended:
                 log.warning(
                     "the instance lock is still held by this process's previous lock session, "
@@ -344,9 +350,9 @@ class AdvisoryLock(InstanceLock):
                 )
                 ended = True
             if time.monotonic() > deadline:
-                return False
+                return f"our previous lock session still held the lock {LEASE} s after it was ended"
             await asyncio.sleep(0.1)
-        return False
+        return "stopping"
 
     async def _ping(self) -> None:
         while True:
@@ -412,13 +418,17 @@ class AdvisoryLock(InstanceLock):
             try:
                 await self._connect()
                 if not await self._try_lock():
-                    if self.on_hold is None or not await self._ours_holds():
+                    if await self._ours_holds():
+                        # our own previous session holds it: no other process can, but one
+                        # may the moment it ends; so hold all work until ``reacquire`` has
+                        # the lock (starting up, nothing would release held work: stop)
+                        reason = "the instance lock is still held by our previous lock session"
+                        if self.on_hold is None or not self.on_hold(reason):
+                            return False
+                        self._needs_reacquire = True
+                        return True
+                    if not await self._try_lock():  # another process's, unless freed just now
                         return False
-                    # our own previous session holds it: no other process can, but one may
-                    # the moment it ends; so hold all work until ``reacquire`` has the lock
-                    self._needs_reacquire = True
-                    self.on_hold("the instance lock is still held by our previous lock session")
-                    return True
             except Exception as exc:  # SQLAlchemy wraps what asyncpg raises
                 log.warning("could not take the lock back (%s: %s)", type(exc).__name__, exc)
                 return False
@@ -451,12 +461,11 @@ class AdvisoryLock(InstanceLock):
             if self._releasing:  # stopped meanwhile: no connection may hold the lock after
                 await self._close()
                 return
-            taken = await self._take_back()
+            why = await self._take_back()
             if self._releasing:
                 await self._close()
                 return
-            if not taken:
-                why = "another process took the lock while our lock connection was gone"
+            if why is not None:
                 self._lose(why)
                 raise InstanceLockLost(why)
             self._needs_reacquire = False

@@ -100,6 +100,7 @@ class DatabaseWatch:
         # Run after a successful probe, before work resumes (the instance lock is re-taken
         # there); an outage error from it means "still down".
         self.gate: Callable[[], Awaitable[None]] | None = None
+        self._running = False  # ``run`` probes: only then can held work be released
 
     @property
     def up(self) -> bool:
@@ -113,10 +114,14 @@ class DatabaseWatch:
             self.limit,
         )
 
-    def hold(self, why: str) -> None:
+    def hold(self, why: str) -> bool:
         """Hold work until a probe succeeds and the gate has run, for a reason other than a
-        failed call (the instance lock's previous session still holding it)."""
+        failed call (the instance lock's previous session still holding it). False, holding
+        nothing, while ``run`` is not probing yet (starting up): nothing would release it."""
+        if not self._running:
+            return False
         self._hold("holding work: %s", why)
+        return True
 
     def _hold(self, message: str, *args: object) -> None:
         if self._up.is_set():
@@ -151,11 +156,15 @@ class DatabaseWatch:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Probe while the database is down; ``DatabaseOutage`` once down past the limit."""
-        while not stop.is_set():
-            await _first(self._down.wait(), stop.wait())
-            if stop.is_set():
-                return
-            await self._recover(stop)
+        self._running = True
+        try:
+            while not stop.is_set():
+                await _first(self._down.wait(), stop.wait())
+                if stop.is_set():
+                    return
+                await self._recover(stop)
+        finally:
+            self._running = False
 
     async def check(self) -> BaseException | None:
         """Probe now: on an outage hold all work (as ``failed``) and return the error."""

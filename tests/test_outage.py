@@ -27,10 +27,10 @@ from chat.webhook import webhook_secret
 from fakebotapi import FakeBotApi
 from infra import inbox
 from infra.config import Settings
-from infra.db import SessionFactory
+from infra.db import SessionFactory, make_engine
 from infra.models import InboxUpdate, TelegramAccount
 from infra.models.types import utcnow
-from infra.outage import is_outage
+from infra.outage import DatabaseWatch, is_outage
 from services.outbox import enqueue
 from tests.harness import BotProcess, InProcessBot, eventually, wait_for
 from tests.outage import Outage, outage_for
@@ -376,3 +376,33 @@ def test_only_an_unreachable_database_counts_as_an_outage(
     error: BaseException, outage: bool
 ) -> None:
     assert is_outage(error) is outage
+
+
+async def test_work_is_held_for_the_lock_only_while_the_watch_can_release_it(
+    bot_settings: Settings,
+) -> None:
+    """The instance lock asks the watch to hold work while its own old session still holds
+    the lock; before the watch probes (starting up) nothing would ever release held work,
+    so it refuses (the lock then stops the process), and once it probes it holds, and the
+    gate (``reacquire``) runs before work resumes."""
+    engine = make_engine(bot_settings.database_url)
+    watch = DatabaseWatch(engine, limit=60)
+    gated = asyncio.Event()
+
+    async def gate() -> None:
+        gated.set()
+
+    watch.gate = gate
+    stop = asyncio.Event()
+    try:
+        assert watch.hold("the lock's old session") is False
+        assert watch.up
+        runner = asyncio.create_task(watch.run(stop))
+        await wait_for(lambda: watch.hold("the lock's old session"), 60)
+        await asyncio.wait_for(gated.wait(), 60)
+        await asyncio.wait_for(watch.wait_up(), 60)
+        stop.set()
+        await asyncio.wait_for(runner, 60)
+    finally:
+        stop.set()
+        await engine.dispose()
